@@ -1,0 +1,67 @@
+//! ferropy: an ahead-of-time compiler from annotated numeric Python to native
+//! CPython extension modules.
+//!
+//! The pipeline is one function, `compile`, chaining pure stages in order:
+//! parse → lower → infer → codegen (+ stub). Only `build` touches the file
+//! system and runs cargo and Python; see ARCHITECTURE.md.
+
+pub mod build;
+pub mod codegen;
+pub mod diagnostics;
+pub mod infer;
+pub mod ir;
+pub mod lower;
+pub mod parse;
+pub mod signature;
+pub mod stub;
+pub mod types;
+
+use crate::diagnostics::{Diagnostic, SourceFile};
+
+/// The version baked into cache keys and `ferropy --version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Everything the build stage needs to turn one Python module into an extension.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedCrate {
+    /// The Python module name (`kernels` for `kernels.py`); also the name of the
+    /// `PyInit_` symbol.
+    pub module_name: String,
+    /// The formatted `src/lib.rs` of the generated crate.
+    pub lib_rs: String,
+    /// The `.pyi` stub written beside the extension.
+    pub pyi: String,
+}
+
+/// The Python module name a source path compiles to, or `None` when the file
+/// stem is not a valid Python identifier.
+pub fn module_name_for(path: &std::path::Path) -> Option<String> {
+    let stem = path.file_stem()?.to_str()?;
+    let mut chars = stem.chars();
+    let first = chars.next()?;
+    let valid = (first == '_' || first.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
+    valid.then(|| stem.to_string())
+}
+
+/// Runs the pure part of the pipeline on one source file.
+///
+/// All diagnostics of the file are returned together; the result is either a
+/// complete crate or at least one error.
+pub fn compile(file: &SourceFile, module_name: &str) -> Result<GeneratedCrate, Vec<Diagnostic>> {
+    let typed = check(file)?;
+    let lib_rs = codegen::generate(&typed, module_name, &file.path);
+    let pyi = stub::generate(&typed);
+    Ok(GeneratedCrate {
+        module_name: module_name.to_string(),
+        lib_rs,
+        pyi,
+    })
+}
+
+/// Parses, lowers and type-checks a file: everything `ferropy check` needs.
+pub fn check(file: &SourceFile) -> Result<ir::typed::Module, Vec<Diagnostic>> {
+    let parsed = parse::parse(file)?;
+    let untyped = lower::lower(&parsed)?;
+    infer::infer(&untyped)
+}
