@@ -1,3 +1,1035 @@
-//! Lowering (placeholder).
-use crate::diagnostics::Diagnostic;
-pub fn lower(_p: &crate::parse::Parsed) -> Result<crate::ir::untyped::Module, Vec<Diagnostic>> { Ok(Default::default()) }
+//! Lowering: the Python AST to the untyped IR.
+//!
+//! This is where the supported subset is enforced. Every construct outside it
+//! becomes a diagnostic with a hint, and lowering carries on so that all
+//! problems of a file are reported in one run. Names are resolved here:
+//! locals and parameters, module constants (folded to values), imports
+//! (`np.zeros` → `numpy.zeros`), builtins and the module's own functions.
+
+use std::collections::{HashMap, HashSet};
+
+use rustpython_parser::ast::{self, Ranged};
+
+use crate::diagnostics::{Diagnostic, SourceFile, Span};
+use crate::ir::untyped::{
+    Callee, ConstValue, Constant, Expr, ExprKind, Function, FunctionSlot, Keyword, Module, Param,
+    ParamType, Stmt, StmtKind, Target,
+};
+use crate::ir::{BinaryOp, BoolOp, CompareOp, UnaryOp};
+use crate::parse::{Parsed, PythranExport};
+use crate::signature;
+
+/// Builtins a compiled function may call.
+const BUILTIN_FUNCTIONS: &[&str] = &["abs", "min", "max", "round", "int", "float", "bool", "len"];
+
+/// Qualified names of `prange`, which asks for a parallel loop.
+const PRANGE_NAMES: &[&str] = &["numba.prange", "cython.parallel.prange", "prange"];
+
+pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
+    let mut scope = ModuleScope::collect(parsed);
+    let mut diagnostics = std::mem::take(&mut scope.diagnostics);
+    let mut functions = Vec::new();
+    for stmt in &parsed.body {
+        if let ast::Stmt::FunctionDef(def) = stmt {
+            let export = parsed.exports.iter().find(|e| e.function == def.name.as_str());
+            let lowered = FunctionLowering::new(&scope, parsed.file).function(def, export);
+            functions.push(FunctionSlot {
+                name: def.name.to_string(),
+                span: name_span(parsed.file, def),
+                lowered,
+            });
+        }
+    }
+    for export in &parsed.exports {
+        if !functions.iter().any(|f| f.name == export.function) {
+            diagnostics.push(
+                Diagnostic::error(export.span, format!("no function named `{}` in this file", export.function))
+                    .with_hint("the name after `#pythran export` must be a top-level function"),
+            );
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(Module {
+            constants: scope.constants,
+            functions,
+        })
+    } else {
+        Err(diagnostics)
+    }
+}
+
+/// The span of the name in `def name(`, so diagnostics about a function point at it.
+fn name_span(file: &SourceFile, def: &ast::StmtFunctionDef) -> Span {
+    let start: u32 = def.range.start().into();
+    let text = file.text.get(start as usize..).unwrap_or("");
+    match text.find(def.name.as_str()) {
+        Some(at) if at < 200 => {
+            let begin = start + at as u32;
+            Span::new(begin, begin + def.name.len() as u32)
+        }
+        _ => Span::new(start, start + 3),
+    }
+}
+
+/// What the module's top level defines: imports, constants and functions.
+struct ModuleScope {
+    /// Local alias → qualified name (`np` → `numpy`, `sqrt` → `math.sqrt`).
+    imports: HashMap<String, String>,
+    constants: Vec<Constant>,
+    /// Module-level names that are not compile-time constants, with why.
+    dynamic_globals: HashMap<String, Span>,
+    functions: HashSet<String>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl ModuleScope {
+    fn collect(parsed: &Parsed<'_>) -> ModuleScope {
+        let mut scope = ModuleScope {
+            imports: HashMap::new(),
+            constants: Vec::new(),
+            dynamic_globals: HashMap::new(),
+            functions: HashSet::new(),
+            diagnostics: Vec::new(),
+        };
+        for stmt in &parsed.body {
+            match stmt {
+                ast::Stmt::Import(import) => {
+                    for alias in &import.names {
+                        let full = alias.name.to_string();
+                        match &alias.asname {
+                            Some(asname) => {
+                                scope.imports.insert(asname.to_string(), full);
+                            }
+                            None => {
+                                // `import numpy.typing` binds `numpy`.
+                                let first = full.split('.').next().unwrap_or(&full).to_string();
+                                scope.imports.insert(first.clone(), first);
+                            }
+                        }
+                    }
+                }
+                ast::Stmt::ImportFrom(import) => {
+                    let module = import.module.as_ref().map(|m| m.to_string()).unwrap_or_default();
+                    for alias in &import.names {
+                        let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
+                        scope.imports.insert(local, format!("{module}.{}", alias.name));
+                    }
+                }
+                ast::Stmt::FunctionDef(def) => {
+                    scope.functions.insert(def.name.to_string());
+                }
+                ast::Stmt::Assign(assign) => {
+                    for target in &assign.targets {
+                        scope.module_assign(target, &assign.value);
+                    }
+                }
+                ast::Stmt::AnnAssign(assign) => {
+                    if let Some(value) = &assign.value {
+                        scope.module_assign(&assign.target, value);
+                    }
+                }
+                // Other top-level statements (docstrings, `if __name__ ==
+                // "__main__":` blocks, setup code) run only under CPython; the
+                // compiled module holds the functions and constants.
+                _ => {}
+            }
+        }
+        scope
+    }
+
+    fn module_assign(&mut self, target: &ast::Expr, value: &ast::Expr) {
+        let ast::Expr::Name(name) = target else {
+            return;
+        };
+        let name = name.id.to_string();
+        // `prange = range` makes plain `range` loops parallel when compiled.
+        if let ast::Expr::Name(value_name) = value {
+            if value_name.id.as_str() == "range" && name == "prange" {
+                self.imports.insert(name, "prange".into());
+                return;
+            }
+        }
+        match self.fold(value) {
+            Some(folded) => {
+                self.dynamic_globals.remove(&name);
+                self.constants.retain(|c| c.name != name);
+                self.constants.push(Constant {
+                    name,
+                    value: folded,
+                    span: value.range().into(),
+                });
+            }
+            None => {
+                self.constants.retain(|c| c.name != name);
+                self.dynamic_globals.insert(name, target.range().into());
+            }
+        }
+    }
+
+    fn qualify(&self, expr: &ast::Expr) -> Option<String> {
+        match expr {
+            ast::Expr::Name(name) => Some(
+                self.imports
+                    .get(name.id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| name.id.to_string()),
+            ),
+            ast::Expr::Attribute(attribute) => {
+                let base = self.qualify(&attribute.value)?;
+                Some(format!("{base}.{}", attribute.attr))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `expr` names an imported module (so `x.attr` is a module member).
+    fn is_module_path(&self, expr: &ast::Expr) -> bool {
+        match expr {
+            ast::Expr::Name(name) => self
+                .imports
+                .get(name.id.as_str())
+                .is_some_and(|full| is_known_module(full)),
+            ast::Expr::Attribute(attribute) => self.is_module_path(&attribute.value),
+            _ => false,
+        }
+    }
+
+    fn constant(&self, name: &str) -> Option<&Constant> {
+        self.constants.iter().find(|c| c.name == name)
+    }
+
+    /// Evaluates a module-level constant expression with Python's semantics,
+    /// or `None` if it is not a compile-time constant.
+    fn fold(&self, expr: &ast::Expr) -> Option<ConstValue> {
+        match expr {
+            ast::Expr::Constant(constant) => match &constant.value {
+                ast::Constant::Int(value) => value.to_string().parse().ok().map(ConstValue::Int),
+                ast::Constant::Float(value) => Some(ConstValue::Float(*value)),
+                ast::Constant::Bool(value) => Some(ConstValue::Bool(*value)),
+                _ => None,
+            },
+            ast::Expr::Name(name) => {
+                if let Some(constant) = self.constant(name.id.as_str()) {
+                    return Some(constant.value);
+                }
+                math_constant(&self.qualify(expr)?).map(ConstValue::Float)
+            }
+            ast::Expr::Attribute(_) => math_constant(&self.qualify(expr)?).map(ConstValue::Float),
+            ast::Expr::UnaryOp(unary) => {
+                let operand = self.fold(&unary.operand)?;
+                match (unary.op, operand) {
+                    (ast::UnaryOp::USub, ConstValue::Int(v)) => v.checked_neg().map(ConstValue::Int),
+                    (ast::UnaryOp::USub, ConstValue::Float(v)) => Some(ConstValue::Float(-v)),
+                    (ast::UnaryOp::UAdd, value @ (ConstValue::Int(_) | ConstValue::Float(_))) => Some(value),
+                    (ast::UnaryOp::Not, ConstValue::Bool(v)) => Some(ConstValue::Bool(!v)),
+                    _ => None,
+                }
+            }
+            ast::Expr::BinOp(binary) => {
+                let left = self.fold(&binary.left)?;
+                let right = self.fold(&binary.right)?;
+                fold_binary(binary.op, left, right)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_known_module(full: &str) -> bool {
+    let root = full.split('.').next().unwrap_or(full);
+    matches!(root, "math" | "numpy" | "numba" | "cython" | "typing" | "collections")
+}
+
+/// `math.pi`, `numpy.inf` and friends.
+pub fn math_constant(qualified: &str) -> Option<f64> {
+    Some(match qualified {
+        "math.pi" | "numpy.pi" => std::f64::consts::PI,
+        "math.e" | "numpy.e" => std::f64::consts::E,
+        "math.tau" => std::f64::consts::TAU,
+        "math.inf" | "numpy.inf" => f64::INFINITY,
+        "math.nan" | "numpy.nan" => f64::NAN,
+        _ => return None,
+    })
+}
+
+fn fold_binary(op: ast::Operator, left: ConstValue, right: ConstValue) -> Option<ConstValue> {
+    use ConstValue::{Float, Int};
+    let as_float = |v: ConstValue| match v {
+        Int(i) => Some(i as f64),
+        Float(f) => Some(f),
+        ConstValue::Bool(_) => None,
+    };
+    match (left, right) {
+        (Int(a), Int(b)) => match op {
+            ast::Operator::Add => a.checked_add(b).map(Int),
+            ast::Operator::Sub => a.checked_sub(b).map(Int),
+            ast::Operator::Mult => a.checked_mul(b).map(Int),
+            ast::Operator::Div if b != 0 => Some(Float(a as f64 / b as f64)),
+            ast::Operator::FloorDiv if b != 0 => Some(Int(a.div_euclid(b) - i64::from(a.rem_euclid(b) != 0 && b < 0))),
+            ast::Operator::Mod if b != 0 => {
+                let r = a.rem_euclid(b);
+                Some(Int(if r != 0 && b < 0 { r + b } else { r }))
+            }
+            ast::Operator::Pow if b >= 0 => u32::try_from(b).ok().and_then(|b| a.checked_pow(b)).map(Int),
+            ast::Operator::Pow => Some(Float((a as f64).powf(b as f64))),
+            _ => None,
+        },
+        (a, b) => {
+            let (a, b) = (as_float(a)?, as_float(b)?);
+            match op {
+                ast::Operator::Add => Some(Float(a + b)),
+                ast::Operator::Sub => Some(Float(a - b)),
+                ast::Operator::Mult => Some(Float(a * b)),
+                ast::Operator::Div if b != 0.0 => Some(Float(a / b)),
+                ast::Operator::Pow if a > 0.0 => Some(Float(a.powf(b))),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Lowers one function. Diagnostics accumulate; the function is returned
+/// only if there were none.
+struct FunctionLowering<'a> {
+    scope: &'a ModuleScope,
+    file: &'a SourceFile,
+    locals: HashSet<String>,
+    diagnostics: Vec<Diagnostic>,
+    loop_depth: usize,
+}
+
+impl<'a> FunctionLowering<'a> {
+    fn new(scope: &'a ModuleScope, file: &'a SourceFile) -> Self {
+        FunctionLowering {
+            scope,
+            file,
+            locals: HashSet::new(),
+            diagnostics: Vec::new(),
+            loop_depth: 0,
+        }
+    }
+
+    fn error(&mut self, span: Span, message: impl Into<String>, label: &str, hint: &str) {
+        self.diagnostics.push(
+            Diagnostic::error(span, message)
+                .with_label(label)
+                .with_hint(hint),
+        );
+    }
+
+    fn function(
+        mut self,
+        def: &ast::StmtFunctionDef,
+        export: Option<&PythranExport>,
+    ) -> Result<Function, Vec<Diagnostic>> {
+        let span = name_span(self.file, def);
+        for decorator in &def.decorator_list {
+            let name = self.scope.qualify(call_target(decorator)).unwrap_or_default();
+            let root = name.split('.').next().unwrap_or("");
+            if !matches!(root, "numba" | "cython" | "pythran") && !name.ends_with("jit") {
+                self.error(
+                    decorator.range().into(),
+                    "unsupported decorator",
+                    "ferropy does not know what this decorator does",
+                    "remove it; Numba's @njit/@jit and Cython's decorators are accepted and ignored",
+                );
+            }
+        }
+        let args = &def.args;
+        if let Some(vararg) = &args.vararg {
+            self.error(vararg.range.into(), "`*args` is not supported", "variable positional arguments", "give each parameter a name and a type");
+        }
+        if let Some(kwarg) = &args.kwarg {
+            self.error(kwarg.range.into(), "`**kwargs` is not supported", "variable keyword arguments", "give each parameter a name and a type");
+        }
+        let all_args: Vec<&ast::ArgWithDefault> = args
+            .posonlyargs
+            .iter()
+            .chain(&args.args)
+            .chain(&args.kwonlyargs)
+            .collect();
+        for arg in &all_args {
+            if let Some(default) = &arg.default {
+                self.error(
+                    default.range().into(),
+                    "default parameter values are not supported yet",
+                    "default value",
+                    "pass the value explicitly at every call",
+                );
+            }
+        }
+        if !args.kwonlyargs.is_empty() {
+            self.error(
+                args.kwonlyargs[0].def.range.into(),
+                "keyword-only parameters are not supported yet",
+                "after `*`",
+                "make the parameter positional",
+            );
+        }
+        let qualify = |e: &ast::Expr| self.scope.qualify(e);
+        let mut params = Vec::new();
+        let mut annotation_errors = Vec::new();
+        if let Some(export) = export {
+            if export.arg_types.len() != all_args.len() {
+                annotation_errors.push(
+                    Diagnostic::error(
+                        export.span,
+                        format!(
+                            "`#pythran export` gives {} argument types but `{}` has {} parameters",
+                            export.arg_types.len(),
+                            def.name,
+                            all_args.len()
+                        ),
+                    )
+                    .with_secondary(span, "defined here")
+                    .with_hint("list one type per parameter"),
+                );
+            }
+        }
+        for (position, arg) in all_args.iter().enumerate() {
+            let annotation_expr = arg
+                .def
+                .annotation
+                .as_deref()
+                .or_else(|| export.and_then(|e| e.arg_types.get(position)));
+            let annotation = match annotation_expr {
+                Some(expr) => match signature::annotation(expr, self.file, &qualify) {
+                    Ok(ty) => Some(ty),
+                    Err(diagnostic) => {
+                        annotation_errors.push(diagnostic);
+                        None
+                    }
+                },
+                None => None,
+            };
+            params.push(Param {
+                name: arg.def.arg.to_string(),
+                span: arg.def.range.into(),
+                annotation,
+            });
+        }
+        let returns = match &def.returns {
+            Some(expr) => match signature::return_annotation(expr, self.file, &qualify) {
+                Ok(ty) => ty,
+                Err(diagnostic) => {
+                    annotation_errors.push(diagnostic);
+                    None
+                }
+            },
+            None => None,
+        };
+        self.diagnostics.extend(annotation_errors);
+        let all_annotated = all_args.iter().all(|a| a.def.annotation.is_some());
+        let exported = export.is_some()
+            || (all_annotated && (!all_args.is_empty() || def.returns.is_some()));
+
+        for param in &params {
+            self.locals.insert(param.name.clone());
+        }
+        collect_assigned_names(&def.body, &mut self.locals);
+
+        let (docstring, body) = split_docstring(&def.body);
+        let body = self.block(body);
+        if self.diagnostics.is_empty() {
+            Ok(Function {
+                name: def.name.to_string(),
+                span,
+                params,
+                returns,
+                exported,
+                docstring,
+                body,
+            })
+        } else {
+            Err(self.diagnostics)
+        }
+    }
+
+    fn block(&mut self, stmts: &[ast::Stmt]) -> Vec<Stmt> {
+        stmts.iter().filter_map(|stmt| self.stmt(stmt)).collect()
+    }
+
+    fn stmt(&mut self, stmt: &ast::Stmt) -> Option<Stmt> {
+        let span: Span = stmt.range().into();
+        let kind = match stmt {
+            ast::Stmt::Assign(assign) => {
+                let value = self.expr(&assign.value)?;
+                let mut targets: Vec<Target> = Vec::new();
+                for target in &assign.targets {
+                    targets.push(self.target(target)?);
+                }
+                if targets.len() == 1 {
+                    let target = targets.pop()?;
+                    StmtKind::Assign { target, value, annotation: None }
+                } else {
+                    // `a = b = value`: evaluate once into the first target, then copy.
+                    let first = targets.remove(0);
+                    let Target::Name(first_name, first_span) = &first else {
+                        self.error(span, "chained assignment must start with a plain name", "chained assignment", "split it into separate assignments");
+                        return None;
+                    };
+                    let copy = Expr { kind: ExprKind::Local(first_name.clone()), span: *first_span };
+                    let mut stmts = vec![Stmt { kind: StmtKind::Assign { target: first.clone(), value, annotation: None }, span }];
+                    for target in targets {
+                        stmts.push(Stmt { kind: StmtKind::Assign { target, value: copy.clone(), annotation: None }, span });
+                    }
+                    // Represent the sequence as an `if True:` block-free list by
+                    // wrapping in an always-true `If` would obscure codegen; instead
+                    // return the statements flattened through `If` with no else.
+                    return Some(Stmt {
+                        kind: StmtKind::If {
+                            test: Expr { kind: ExprKind::Bool(true), span },
+                            body: stmts,
+                            orelse: Vec::new(),
+                        },
+                        span,
+                    });
+                }
+            }
+            ast::Stmt::AnnAssign(assign) => {
+                let qualify = |e: &ast::Expr| self.scope.qualify(e);
+                let annotation = match signature::annotation(&assign.annotation, self.file, &qualify) {
+                    Ok(ParamType::Known(ty)) => ty,
+                    Ok(ParamType::ArrayOfUnknownRank(_)) => {
+                        self.error(assign.annotation.range().into(), "a local array annotation needs a rank", "NDArray without a rank", "write \"float64[:]\" or leave the variable unannotated");
+                        return None;
+                    }
+                    Err(diagnostic) => {
+                        self.diagnostics.push(diagnostic);
+                        return None;
+                    }
+                };
+                let target = self.target(&assign.target)?;
+                match &assign.value {
+                    Some(value) => StmtKind::Assign { target, value: self.expr(value)?, annotation: Some(annotation) },
+                    None => match target {
+                        Target::Name(name, _) => StmtKind::Declare { name, annotation },
+                        _ => return None,
+                    },
+                }
+            }
+            ast::Stmt::AugAssign(assign) => {
+                let op = self.binary_op(assign.op, span)?;
+                let target = self.target(&assign.target);
+                let value = self.expr(&assign.value);
+                StmtKind::AugAssign { target: target?, op, value: value? }
+            }
+            ast::Stmt::If(if_stmt) => {
+                let test = self.expr(&if_stmt.test);
+                let body = self.block(&if_stmt.body);
+                let orelse = self.block(&if_stmt.orelse);
+                StmtKind::If { test: test?, body, orelse }
+            }
+            ast::Stmt::For(for_stmt) => return self.for_stmt(for_stmt, span),
+            ast::Stmt::While(while_stmt) => {
+                if !while_stmt.orelse.is_empty() {
+                    self.error(span, "`while ... else` is not supported", "loop with an else clause", "use a flag variable set before `break`");
+                }
+                let test = self.expr(&while_stmt.test);
+                self.loop_depth += 1;
+                let body = self.block(&while_stmt.body);
+                self.loop_depth -= 1;
+                StmtKind::While { test: test?, body }
+            }
+            ast::Stmt::Break(_) => StmtKind::Break,
+            ast::Stmt::Continue(_) => StmtKind::Continue,
+            ast::Stmt::Pass(_) => StmtKind::Pass,
+            ast::Stmt::Return(ret) => match &ret.value {
+                Some(value) => StmtKind::Return(Some(self.expr(value)?)),
+                None => StmtKind::Return(None),
+            },
+            ast::Stmt::Expr(expr_stmt) => {
+                // A bare string is a comment (or a docstring); it does nothing.
+                if let ast::Expr::Constant(c) = expr_stmt.value.as_ref() {
+                    if matches!(c.value, ast::Constant::Str(_) | ast::Constant::Ellipsis) {
+                        return None;
+                    }
+                }
+                StmtKind::Expr(self.expr(&expr_stmt.value)?)
+            }
+            ast::Stmt::FunctionDef(_) | ast::Stmt::AsyncFunctionDef(_) => {
+                self.error(span, "nested functions are not supported", "function defined inside a function", "move the function to the top level of the module and pass what it needs as arguments");
+                return None;
+            }
+            ast::Stmt::ClassDef(_) => {
+                self.error(span, "classes are not supported", "class definition", "use functions and NumPy arrays; keep classes in the Python code that calls the kernels");
+                return None;
+            }
+            ast::Stmt::Try(_) | ast::Stmt::TryStar(_) => {
+                self.error(span, "`try`/`except` is not supported", "exception handling", "check the condition with `if` before the operation, or handle the exception in the Python caller");
+                return None;
+            }
+            ast::Stmt::With(_) | ast::Stmt::AsyncWith(_) => {
+                self.error(span, "`with` blocks are not supported", "context manager", "move the `with` block into the Python code that calls the kernel");
+                return None;
+            }
+            ast::Stmt::Raise(_) => {
+                self.error(span, "`raise` is not supported yet", "raise statement", "return a status value, or validate the inputs in the Python caller");
+                return None;
+            }
+            ast::Stmt::Assert(_) => {
+                self.error(span, "`assert` is not supported yet", "assert statement", "validate the inputs in the Python caller");
+                return None;
+            }
+            ast::Stmt::Delete(_) => {
+                self.error(span, "`del` is not supported", "del statement", "let the variable go out of scope instead");
+                return None;
+            }
+            ast::Stmt::Global(_) | ast::Stmt::Nonlocal(_) => {
+                self.error(span, "`global` and `nonlocal` are not supported", "rebinding an outer variable", "pass the value in as a parameter and return the new value");
+                return None;
+            }
+            ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
+                self.error(span, "imports inside functions are not supported", "import inside a function", "move the import to the top of the module");
+                return None;
+            }
+            ast::Stmt::Match(_) => {
+                self.error(span, "`match` is not supported", "match statement", "use `if`/`elif` chains");
+                return None;
+            }
+            ast::Stmt::AsyncFor(_) => {
+                self.error(span, "`async for` is not supported", "asynchronous loop", "use a plain `for i in range(n)` loop");
+                return None;
+            }
+            ast::Stmt::TypeAlias(_) => {
+                self.error(span, "type aliases are not supported", "type alias", "write the type in the annotation");
+                return None;
+            }
+        };
+        Some(Stmt { kind, span })
+    }
+
+    fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
+        if !for_stmt.orelse.is_empty() {
+            self.error(span, "`for ... else` is not supported", "loop with an else clause", "use a flag variable set before `break`");
+        }
+        let var = match for_stmt.target.as_ref() {
+            ast::Expr::Name(name) if name.id.as_str() == "_" => None,
+            ast::Expr::Name(name) => Some((name.id.to_string(), name.range.into())),
+            other => {
+                self.error(other.range().into(), "the loop variable must be a single name", "unsupported loop target", "write `for i in range(n):` and unpack inside the loop");
+                None
+            }
+        };
+        let range_call = match for_stmt.iter.as_ref() {
+            ast::Expr::Call(call) => {
+                let name = self.scope.qualify(&call.func);
+                let is_local = matches!(call.func.as_ref(), ast::Expr::Name(n) if self.locals.contains(n.id.as_str()));
+                match name.as_deref() {
+                    Some("range") if !is_local => Some((call, false)),
+                    Some(n) if PRANGE_NAMES.contains(&n) && !is_local => Some((call, true)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some((call, parallel)) = range_call else {
+            self.error(
+                for_stmt.iter.range().into(),
+                "only `for` loops over `range(...)` are supported",
+                "not a range",
+                "loop over indices: `for i in range(len(a)):` and read `a[i]`",
+            );
+            return None;
+        };
+        if !call.keywords.is_empty() || call.args.is_empty() || call.args.len() > 3 {
+            self.error(call.range.into(), "`range` takes 1 to 3 positional arguments", "unsupported range call", "write range(stop), range(start, stop) or range(start, stop, step)");
+            return None;
+        }
+        let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
+        self.loop_depth += 1;
+        let body = self.block(&for_stmt.body);
+        self.loop_depth -= 1;
+        let mut args: Vec<Expr> = args.into_iter().collect::<Option<_>>()?;
+        let (start, stop, step) = match args.len() {
+            1 => (Expr { kind: ExprKind::Int(0), span: call.range.into() }, args.pop()?, None),
+            2 => {
+                let stop = args.pop()?;
+                (args.pop()?, stop, None)
+            }
+            _ => {
+                let step = args.pop()?;
+                let stop = args.pop()?;
+                (args.pop()?, stop, Some(step))
+            }
+        };
+        Some(Stmt {
+            kind: StmtKind::ForRange { var, start, stop, step, body, parallel },
+            span,
+        })
+    }
+
+    fn target(&mut self, target: &ast::Expr) -> Option<Target> {
+        match target {
+            ast::Expr::Name(name) => Some(Target::Name(name.id.to_string(), name.range.into())),
+            ast::Expr::Subscript(subscript) => {
+                let value = self.expr(&subscript.value);
+                let indices = self.indices(&subscript.slice);
+                Some(Target::Index { value: value?, indices: indices?, span: subscript.range.into() })
+            }
+            ast::Expr::Tuple(tuple) => {
+                let items: Vec<Option<Target>> = tuple.elts.iter().map(|t| self.target(t)).collect();
+                Some(Target::Tuple(items.into_iter().collect::<Option<_>>()?, tuple.range.into()))
+            }
+            ast::Expr::List(list) => {
+                let items: Vec<Option<Target>> = list.elts.iter().map(|t| self.target(t)).collect();
+                Some(Target::Tuple(items.into_iter().collect::<Option<_>>()?, list.range.into()))
+            }
+            ast::Expr::Attribute(_) => {
+                self.error(target.range().into(), "assigning to an attribute is not supported", "attribute assignment", "assign to array elements (`a[i] = x`) or local variables");
+                None
+            }
+            ast::Expr::Starred(_) => {
+                self.error(target.range().into(), "starred assignment is not supported", "starred target", "unpack a fixed number of values");
+                None
+            }
+            _ => {
+                self.error(target.range().into(), "cannot assign to this expression", "invalid target", "assign to a name or an array element");
+                None
+            }
+        }
+    }
+
+    fn indices(&mut self, slice: &ast::Expr) -> Option<Vec<Expr>> {
+        let parts: Vec<&ast::Expr> = match slice {
+            ast::Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+            single => vec![single],
+        };
+        let mut indices = Vec::new();
+        let mut ok = true;
+        for part in parts {
+            if let ast::Expr::Slice(_) = part {
+                self.error(part.range().into(), "slicing is not supported yet", "slice", "index element by element in a loop (`a[i]`), or slice in the Python caller");
+                ok = false;
+                continue;
+            }
+            match self.expr(part) {
+                Some(index) => indices.push(index),
+                None => ok = false,
+            }
+        }
+        ok.then_some(indices)
+    }
+
+    fn binary_op(&mut self, op: ast::Operator, span: Span) -> Option<BinaryOp> {
+        Some(match op {
+            ast::Operator::Add => BinaryOp::Add,
+            ast::Operator::Sub => BinaryOp::Sub,
+            ast::Operator::Mult => BinaryOp::Mul,
+            ast::Operator::Div => BinaryOp::TrueDiv,
+            ast::Operator::FloorDiv => BinaryOp::FloorDiv,
+            ast::Operator::Mod => BinaryOp::Mod,
+            ast::Operator::Pow => BinaryOp::Pow,
+            ast::Operator::BitAnd => BinaryOp::BitAnd,
+            ast::Operator::BitOr => BinaryOp::BitOr,
+            ast::Operator::BitXor => BinaryOp::BitXor,
+            ast::Operator::LShift => BinaryOp::LShift,
+            ast::Operator::RShift => BinaryOp::RShift,
+            ast::Operator::MatMult => {
+                self.error(span, "the `@` operator is not supported yet", "matrix multiplication", "write the loops out, or call np.dot in the Python caller");
+                return None;
+            }
+        })
+    }
+
+    fn expr(&mut self, expr: &ast::Expr) -> Option<Expr> {
+        let span: Span = expr.range().into();
+        let kind = match expr {
+            ast::Expr::Constant(constant) => match &constant.value {
+                ast::Constant::Int(value) => match value.to_string().parse::<i64>() {
+                    Ok(v) => ExprKind::Int(v),
+                    Err(_) => {
+                        self.error(span, "integer literal does not fit in 64 bits", "too large", "ferropy's int is a 64-bit integer; use a float for larger magnitudes");
+                        return None;
+                    }
+                },
+                ast::Constant::Float(value) => ExprKind::Float(*value),
+                ast::Constant::Bool(value) => ExprKind::Bool(*value),
+                ast::Constant::None => ExprKind::None,
+                ast::Constant::Str(text) => ExprKind::Str(text.clone()),
+                ast::Constant::Complex { .. } => {
+                    self.error(span, "complex numbers are not supported yet", "complex literal", "carry real and imaginary parts as two floats");
+                    return None;
+                }
+                _ => {
+                    self.error(span, "this literal is not supported", "unsupported literal", "use int, float or bool values");
+                    return None;
+                }
+            },
+            ast::Expr::Name(name) => return self.name(name.id.as_str(), span),
+            ast::Expr::Attribute(attribute) => {
+                if self.scope.is_module_path(&attribute.value) {
+                    let qualified = self.scope.qualify(expr)?;
+                    if let Some(value) = math_constant(&qualified) {
+                        ExprKind::Float(value)
+                    } else {
+                        ExprKind::Qualified(qualified)
+                    }
+                } else {
+                    let value = self.expr(&attribute.value)?;
+                    ExprKind::Attribute { value: Box::new(value), attr: attribute.attr.to_string() }
+                }
+            }
+            ast::Expr::Subscript(subscript) => {
+                let value = self.expr(&subscript.value);
+                let indices = self.indices(&subscript.slice);
+                ExprKind::Index { value: Box::new(value?), indices: indices? }
+            }
+            ast::Expr::BinOp(binary) => {
+                let op = self.binary_op(binary.op, span);
+                let left = self.expr(&binary.left);
+                let right = self.expr(&binary.right);
+                ExprKind::Binary { op: op?, left: Box::new(left?), right: Box::new(right?) }
+            }
+            ast::Expr::UnaryOp(unary) => {
+                let op = match unary.op {
+                    ast::UnaryOp::USub => UnaryOp::Neg,
+                    ast::UnaryOp::UAdd => UnaryOp::Pos,
+                    ast::UnaryOp::Not => UnaryOp::Not,
+                    ast::UnaryOp::Invert => UnaryOp::Invert,
+                };
+                ExprKind::Unary { op, operand: Box::new(self.expr(&unary.operand)?) }
+            }
+            ast::Expr::BoolOp(bool_op) => {
+                let op = match bool_op.op {
+                    ast::BoolOp::And => BoolOp::And,
+                    ast::BoolOp::Or => BoolOp::Or,
+                };
+                let values: Vec<Option<Expr>> = bool_op.values.iter().map(|v| self.expr(v)).collect();
+                ExprKind::BoolOp { op, values: values.into_iter().collect::<Option<_>>()? }
+            }
+            ast::Expr::Compare(compare) => {
+                let left = self.expr(&compare.left);
+                let mut rest = Vec::new();
+                let mut ok = true;
+                for (op, comparator) in compare.ops.iter().zip(&compare.comparators) {
+                    let op = match op {
+                        ast::CmpOp::Eq => CompareOp::Eq,
+                        ast::CmpOp::NotEq => CompareOp::NotEq,
+                        ast::CmpOp::Lt => CompareOp::Lt,
+                        ast::CmpOp::LtE => CompareOp::LtE,
+                        ast::CmpOp::Gt => CompareOp::Gt,
+                        ast::CmpOp::GtE => CompareOp::GtE,
+                        ast::CmpOp::Is | ast::CmpOp::IsNot => {
+                            self.error(span, "`is` comparisons are not supported", "identity comparison", "compare values with `==` or `!=`");
+                            ok = false;
+                            continue;
+                        }
+                        ast::CmpOp::In | ast::CmpOp::NotIn => {
+                            self.error(span, "`in` is not supported yet", "membership test", "loop over the values and compare with `==`");
+                            ok = false;
+                            continue;
+                        }
+                    };
+                    match self.expr(comparator) {
+                        Some(c) => rest.push((op, c)),
+                        None => ok = false,
+                    }
+                }
+                if !ok {
+                    return None;
+                }
+                ExprKind::Compare { left: Box::new(left?), rest }
+            }
+            ast::Expr::IfExp(if_exp) => {
+                let test = self.expr(&if_exp.test);
+                let body = self.expr(&if_exp.body);
+                let orelse = self.expr(&if_exp.orelse);
+                ExprKind::IfExp { test: Box::new(test?), body: Box::new(body?), orelse: Box::new(orelse?) }
+            }
+            ast::Expr::Call(call) => return self.call(call, span),
+            ast::Expr::Tuple(tuple) => {
+                let items: Vec<Option<Expr>> = tuple.elts.iter().map(|e| self.expr(e)).collect();
+                ExprKind::Tuple(items.into_iter().collect::<Option<_>>()?)
+            }
+            ast::Expr::Lambda(_) => {
+                self.error(span, "lambda expressions are not supported", "lambda", "define a top-level function and call it");
+                return None;
+            }
+            ast::Expr::List(_) | ast::Expr::ListComp(_) => {
+                self.error(span, "lists are not supported yet", "list", "use a NumPy array: np.zeros(n) and fill it in a loop; for a fixed set of values use a tuple");
+                return None;
+            }
+            ast::Expr::Dict(_) | ast::Expr::DictComp(_) => {
+                self.error(span, "dicts are not supported", "dict", "use arrays indexed by integers");
+                return None;
+            }
+            ast::Expr::Set(_) | ast::Expr::SetComp(_) => {
+                self.error(span, "sets are not supported", "set", "use a boolean array as a membership table");
+                return None;
+            }
+            ast::Expr::GeneratorExp(_) | ast::Expr::Yield(_) | ast::Expr::YieldFrom(_) => {
+                self.error(span, "generators are not supported", "generator", "write an explicit loop that accumulates into a variable or an array");
+                return None;
+            }
+            ast::Expr::JoinedStr(_) | ast::Expr::FormattedValue(_) => {
+                self.error(span, "strings are not supported in compiled code", "f-string", "format strings in the Python caller");
+                return None;
+            }
+            ast::Expr::NamedExpr(_) => {
+                self.error(span, "the walrus operator is not supported", "assignment expression", "assign to the variable in a separate statement");
+                return None;
+            }
+            ast::Expr::Await(_) => {
+                self.error(span, "`await` is not supported", "await", "keep asynchronous code in Python");
+                return None;
+            }
+            ast::Expr::Starred(_) => {
+                self.error(span, "starred expressions are not supported", "unpacking", "pass each argument explicitly");
+                return None;
+            }
+            ast::Expr::Slice(_) => {
+                self.error(span, "slicing is not supported yet", "slice", "index element by element in a loop");
+                return None;
+            }
+        };
+        Some(Expr { kind, span })
+    }
+
+    fn name(&mut self, name: &str, span: Span) -> Option<Expr> {
+        let kind = if self.locals.contains(name) {
+            ExprKind::Local(name.to_string())
+        } else if self.scope.constant(name).is_some() {
+            ExprKind::Constant(name.to_string())
+        } else if let Some(qualified) = self.scope.imports.get(name) {
+            match math_constant(qualified) {
+                Some(value) => ExprKind::Float(value),
+                None => ExprKind::Qualified(qualified.clone()),
+            }
+        } else if matches!(name, "int" | "float" | "bool") {
+            ExprKind::BuiltinRef(name.to_string())
+        } else if self.scope.functions.contains(name) {
+            self.error(span, "functions cannot be used as values yet", "function used as a value", "call the function directly");
+            return None;
+        } else if let Some(defined) = self.scope.dynamic_globals.get(name) {
+            self.diagnostics.push(
+                Diagnostic::error(span, format!("`{name}` is not a compile-time constant"))
+                    .with_label("module-level variable used here")
+                    .with_secondary(*defined, "assigned here")
+                    .with_hint("module-level values used by compiled code must be int, float or bool constants; pass other values as parameters"),
+            );
+            return None;
+        } else {
+            self.error(span, format!("name `{name}` is not defined"), "undefined name", "define it as a local variable, a parameter or a module-level constant");
+            return None;
+        };
+        Some(Expr { kind, span })
+    }
+
+    fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        let mut ok = true;
+        let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
+        let mut keywords = Vec::new();
+        for keyword in &call.keywords {
+            match &keyword.arg {
+                Some(name) => match self.expr(&keyword.value) {
+                    Some(value) => keywords.push(Keyword { name: name.to_string(), value, span: keyword.range.into() }),
+                    None => ok = false,
+                },
+                None => {
+                    self.error(keyword.range.into(), "`**kwargs` in calls is not supported", "keyword unpacking", "pass each keyword argument explicitly");
+                    ok = false;
+                }
+            }
+        }
+        let args: Option<Vec<Expr>> = args.into_iter().collect();
+        let callee = match call.func.as_ref() {
+            ast::Expr::Name(name) if !self.locals.contains(name.id.as_str()) => {
+                let id = name.id.as_str();
+                if self.scope.functions.contains(id) {
+                    Callee::Function(id.to_string())
+                } else if let Some(qualified) = self.scope.imports.get(id) {
+                    Callee::Qualified(qualified.clone())
+                } else if BUILTIN_FUNCTIONS.contains(&id) {
+                    Callee::Builtin(id.to_string())
+                } else if id == "range" {
+                    self.error(span, "`range` is only supported as the iterable of a `for` loop", "range outside a for loop", "write `for i in range(n):`");
+                    return None;
+                } else if id == "print" {
+                    self.error(span, "`print` is not supported in compiled code", "print call", "return the values and print them in the Python caller");
+                    return None;
+                } else {
+                    self.error(span, format!("unknown function `{id}`"), "not defined in this module or supported as a builtin", "define the function in this file, or use a supported builtin (abs, min, max, round, int, float, bool, len)");
+                    return None;
+                }
+            }
+            ast::Expr::Attribute(attribute) if self.scope.is_module_path(&attribute.value) => {
+                Callee::Qualified(self.scope.qualify(&call.func)?)
+            }
+            ast::Expr::Attribute(attribute) => {
+                let receiver = self.expr(&attribute.value)?;
+                if !ok || !keywords.is_empty() {
+                    self.error(span, "method calls take positional arguments only", "keyword argument", "pass the arguments positionally");
+                    return None;
+                }
+                return Some(Expr {
+                    kind: ExprKind::Method { receiver: Box::new(receiver), method: attribute.attr.to_string(), args: args? },
+                    span,
+                });
+            }
+            _ => {
+                self.error(call.func.range().into(), "only named functions can be called", "unsupported call target", "call a function of this module, a builtin, or a math/numpy function");
+                return None;
+            }
+        };
+        if !ok {
+            return None;
+        }
+        Some(Expr { kind: ExprKind::Call { callee, args: args?, keywords }, span })
+    }
+}
+
+/// The callee of a decorator such as `@njit(cache=True)`, or the decorator itself.
+fn call_target(expr: &ast::Expr) -> &ast::Expr {
+    match expr {
+        ast::Expr::Call(call) => &call.func,
+        other => other,
+    }
+}
+
+fn split_docstring(body: &[ast::Stmt]) -> (Option<String>, &[ast::Stmt]) {
+    if let Some(ast::Stmt::Expr(first)) = body.first() {
+        if let ast::Expr::Constant(constant) = first.value.as_ref() {
+            if let ast::Constant::Str(text) = &constant.value {
+                return (Some(text.clone()), &body[1..]);
+            }
+        }
+    }
+    (None, body)
+}
+
+/// Adds every name the statements assign (targets, loop variables) to `names`:
+/// as in Python, assigning anywhere in a function makes the name local.
+fn collect_assigned_names(stmts: &[ast::Stmt], names: &mut HashSet<String>) {
+    fn target_names(target: &ast::Expr, names: &mut HashSet<String>) {
+        match target {
+            ast::Expr::Name(name) => {
+                names.insert(name.id.to_string());
+            }
+            ast::Expr::Tuple(tuple) => tuple.elts.iter().for_each(|t| target_names(t, names)),
+            ast::Expr::List(list) => list.elts.iter().for_each(|t| target_names(t, names)),
+            _ => {}
+        }
+    }
+    for stmt in stmts {
+        match stmt {
+            ast::Stmt::Assign(assign) => assign.targets.iter().for_each(|t| target_names(t, names)),
+            ast::Stmt::AnnAssign(assign) => target_names(&assign.target, names),
+            ast::Stmt::AugAssign(assign) => target_names(&assign.target, names),
+            ast::Stmt::For(for_stmt) => {
+                target_names(&for_stmt.target, names);
+                collect_assigned_names(&for_stmt.body, names);
+                collect_assigned_names(&for_stmt.orelse, names);
+            }
+            ast::Stmt::While(while_stmt) => {
+                collect_assigned_names(&while_stmt.body, names);
+                collect_assigned_names(&while_stmt.orelse, names);
+            }
+            ast::Stmt::If(if_stmt) => {
+                collect_assigned_names(&if_stmt.body, names);
+                collect_assigned_names(&if_stmt.orelse, names);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,1 +1,199 @@
-//! Signatures (placeholder).
+//! The signature language: Python annotations and Pythran export types to `Type`.
+//!
+//! Accepts builtin scalars (`int`, `float`, `bool`), NumPy scalars
+//! (`np.float32`), array strings in Pythran/Numba notation (`"float64[:, ::1]"`),
+//! `NDArray[np.float64]` and tuples. Annotations arrive as AST expressions; a
+//! string annotation is re-parsed in place so diagnostics point inside it.
+
+use rustpython_parser::ast;
+
+use crate::diagnostics::{Diagnostic, SourceFile, Span};
+use crate::ir::untyped::ParamType;
+use crate::types::{ArrayType, Dtype, Type};
+
+/// Turns an annotation into a type. `qualify` gives the fully qualified name
+/// of a dotted expression through the module's imports (`np.float64` →
+/// `numpy.float64`), or `None` if it is not a name.
+pub fn annotation(
+    expr: &ast::Expr,
+    file: &SourceFile,
+    qualify: &dyn Fn(&ast::Expr) -> Option<String>,
+) -> Result<ParamType, Diagnostic> {
+    match expr {
+        ast::Expr::Constant(constant) => match &constant.value {
+            ast::Constant::Str(text) => {
+                let quote = quote_length(file, constant.range.start().into());
+                let inner_offset = u32::from(constant.range.start()) + quote;
+                let inner = crate::parse::parse_annotation_text(text, file, inner_offset)?;
+                annotation(&inner, file, qualify)
+            }
+            ast::Constant::None => Ok(ParamType::Known(Type::None)),
+            _ => Err(unsupported(expr)),
+        },
+        ast::Expr::Subscript(subscript) => {
+            let base = qualify(&subscript.value);
+            match base.as_deref() {
+                Some("numpy.typing.NDArray" | "numpy.ndarray") => {
+                    let dtype = dtype_of(&subscript.slice, qualify).ok_or_else(|| {
+                        Diagnostic::error(span(&subscript.slice), "unknown dtype in NDArray[...]")
+                            .with_hint("write NDArray[np.float64] (or another NumPy dtype)")
+                    })?;
+                    Ok(ParamType::ArrayOfUnknownRank(Some(dtype)))
+                }
+                Some("tuple" | "typing.Tuple") => {
+                    let items = match subscript.slice.as_ref() {
+                        ast::Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+                        single => vec![single],
+                    };
+                    tuple_type(&items, file, qualify)
+                }
+                Some("list" | "typing.List" | "dict" | "typing.Dict" | "set") => {
+                    Err(Diagnostic::error(span(expr), "lists, dicts and sets are not supported yet")
+                        .with_label("container annotation")
+                        .with_hint("use a NumPy array such as \"float64[:]\""))
+                }
+                Some("typing.Callable" | "collections.abc.Callable" | "Callable") => Err(
+                    Diagnostic::error(span(expr), "function arguments are not supported yet")
+                        .with_label("Callable parameter")
+                        .with_hint("call the function directly instead of passing it"),
+                ),
+                _ => {
+                    let dtype = dtype_of(&subscript.value, qualify).ok_or_else(|| {
+                        Diagnostic::error(span(&subscript.value), "unknown array element type")
+                            .with_label("not a NumPy dtype")
+                            .with_hint("use a dtype name such as float64, int32, uint8 or bool")
+                    })?;
+                    let ndim = array_rank(&subscript.slice)?;
+                    Ok(ParamType::Known(Type::Array(ArrayType { dtype, ndim })))
+                }
+            }
+        }
+        ast::Expr::Tuple(tuple) => {
+            let items: Vec<&ast::Expr> = tuple.elts.iter().collect();
+            tuple_type(&items, file, qualify)
+        }
+        _ => {
+            let name = qualify(expr);
+            match name.as_deref() {
+                Some("int") => Ok(ParamType::Known(Type::Int)),
+                Some("float") => Ok(ParamType::Known(Type::Float)),
+                Some("bool") => Ok(ParamType::Known(Type::Bool)),
+                Some("None") => Ok(ParamType::Known(Type::None)),
+                Some("complex") => Err(Diagnostic::error(span(expr), "complex numbers are not supported yet")
+                    .with_hint("split the value into real and imaginary float parameters")),
+                Some("numpy.ndarray" | "numpy.typing.NDArray") => Err(Diagnostic::error(
+                    span(expr),
+                    "an array annotation needs a dtype",
+                )
+                .with_hint("write NDArray[np.float64] or \"float64[:]\"")),
+                _ => match dtype_of(expr, qualify) {
+                    Some(dtype) => Ok(ParamType::Known(Type::of_element(dtype))),
+                    None => Err(unsupported(expr)),
+                },
+            }
+        }
+    }
+}
+
+/// Parses a return annotation: like a parameter annotation, but the rank of an
+/// `NDArray` return is left to inference.
+pub fn return_annotation(
+    expr: &ast::Expr,
+    file: &SourceFile,
+    qualify: &dyn Fn(&ast::Expr) -> Option<String>,
+) -> Result<Option<Type>, Diagnostic> {
+    match annotation(expr, file, qualify)? {
+        ParamType::Known(ty) => Ok(Some(ty)),
+        ParamType::ArrayOfUnknownRank(_) => Ok(None),
+    }
+}
+
+fn tuple_type(
+    items: &[&ast::Expr],
+    file: &SourceFile,
+    qualify: &dyn Fn(&ast::Expr) -> Option<String>,
+) -> Result<ParamType, Diagnostic> {
+    let mut types = Vec::new();
+    for item in items {
+        match annotation(item, file, qualify)? {
+            ParamType::Known(ty) => types.push(ty),
+            ParamType::ArrayOfUnknownRank(_) => {
+                return Err(Diagnostic::error(span(item), "arrays in tuples need a rank")
+                    .with_hint("write \"float64[:]\" instead of NDArray inside tuple types"))
+            }
+        }
+    }
+    Ok(ParamType::Known(Type::Tuple(types)))
+}
+
+/// The dtype named by an expression: `float64`, `np.float64`, `numpy.uint8`,
+/// `"f8"`, or the builtins `int`, `float`, `bool`.
+pub fn dtype_of(expr: &ast::Expr, qualify: &dyn Fn(&ast::Expr) -> Option<String>) -> Option<Dtype> {
+    if let ast::Expr::Constant(constant) = expr {
+        if let ast::Constant::Str(text) = &constant.value {
+            return Dtype::from_name(text);
+        }
+    }
+    let name = qualify(expr)?;
+    let short = name.strip_prefix("numpy.").unwrap_or(&name);
+    if short.contains('.') {
+        return None;
+    }
+    Dtype::from_name(short)
+}
+
+/// The number of dimensions in `[:]`, `[:, :]`, `[:, ::1]`.
+fn array_rank(slice: &ast::Expr) -> Result<u8, Diagnostic> {
+    let dims: Vec<&ast::Expr> = match slice {
+        ast::Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+        single => vec![single],
+    };
+    for dim in &dims {
+        let ok = match dim {
+            ast::Expr::Slice(s) => {
+                s.lower.is_none()
+                    && s.upper.is_none()
+                    && s.step.as_deref().map_or(true, |step| is_int_literal(step, 1))
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(Diagnostic::error(span(dim), "expected `:` or `::1` for each dimension")
+                .with_hint("write \"float64[:]\" for 1-D, \"float64[:, :]\" for 2-D arrays"));
+        }
+    }
+    match dims.len() {
+        n @ 1..=3 => Ok(n as u8),
+        _ => Err(Diagnostic::error(span(slice), "arrays of more than 3 dimensions are not supported yet")
+            .with_hint("reshape the data to at most 3 dimensions")),
+    }
+}
+
+fn is_int_literal(expr: &ast::Expr, value: i64) -> bool {
+    matches!(expr, ast::Expr::Constant(c) if matches!(&c.value, ast::Constant::Int(i) if i.to_string() == value.to_string()))
+}
+
+fn unsupported(expr: &ast::Expr) -> Diagnostic {
+    Diagnostic::error(span(expr), "unsupported type annotation")
+        .with_label("not a type ferropy compiles")
+        .with_hint("use int, float, bool, a NumPy dtype, \"float64[:]\"-style arrays or tuple[...]")
+}
+
+fn span(expr: &ast::Expr) -> Span {
+    use rustpython_parser::ast::Ranged;
+    expr.range().into()
+}
+
+/// The number of quote characters that open the string literal at `offset`
+/// (`"`, `'`, `"""`), skipping a prefix such as `r`.
+fn quote_length(file: &SourceFile, offset: u32) -> u32 {
+    let rest = file.text.get(offset as usize..).unwrap_or("");
+    let prefix = rest.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+    let rest = &rest[prefix..];
+    let quotes = if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
+        3
+    } else {
+        1
+    };
+    (prefix + quotes) as u32
+}

@@ -1,1 +1,344 @@
-//! Types (placeholder).
+//! The types of ferropy's typed IR: Python scalars, NumPy scalars, tuples and arrays.
+//!
+//! Python `int` and `float` are `Int` and `Float` (i64 and f64). NumPy scalars
+//! of other dtypes (what indexing a `uint8` array yields) keep their dtype so
+//! arithmetic on them follows NumPy's promotion rules; `int64` and `float64`
+//! elements are folded into `Int` and `Float`, which behave the same in the
+//! compiled subset.
+
+use std::fmt;
+
+/// A NumPy element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dtype {
+    Bool,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    UInt8,
+    UInt16,
+    UInt32,
+    UInt64,
+    Float32,
+    Float64,
+}
+
+impl Dtype {
+    pub const ALL: [Dtype; 11] = [
+        Dtype::Bool,
+        Dtype::Int8,
+        Dtype::Int16,
+        Dtype::Int32,
+        Dtype::Int64,
+        Dtype::UInt8,
+        Dtype::UInt16,
+        Dtype::UInt32,
+        Dtype::UInt64,
+        Dtype::Float32,
+        Dtype::Float64,
+    ];
+
+    /// Parses NumPy's names (`float64`, `uint8`) and the short forms used by
+    /// Numba and Pythran (`f8`, `u1`, `b1`), plus the builtins `int`, `float`
+    /// and `bool` as NumPy reads them.
+    pub fn from_name(name: &str) -> Option<Dtype> {
+        Some(match name {
+            "bool" | "bool_" | "b1" => Dtype::Bool,
+            "int8" | "i1" => Dtype::Int8,
+            "int16" | "i2" => Dtype::Int16,
+            "int32" | "i4" | "intc" => Dtype::Int32,
+            "int64" | "i8" | "int" | "int_" | "intp" => Dtype::Int64,
+            "uint8" | "u1" | "ubyte" => Dtype::UInt8,
+            "uint16" | "u2" => Dtype::UInt16,
+            "uint32" | "u4" => Dtype::UInt32,
+            "uint64" | "u8" | "uintp" => Dtype::UInt64,
+            "float32" | "f4" | "single" => Dtype::Float32,
+            "float64" | "f8" | "float" | "double" | "float_" => Dtype::Float64,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::Bool => "bool",
+            Dtype::Int8 => "int8",
+            Dtype::Int16 => "int16",
+            Dtype::Int32 => "int32",
+            Dtype::Int64 => "int64",
+            Dtype::UInt8 => "uint8",
+            Dtype::UInt16 => "uint16",
+            Dtype::UInt32 => "uint32",
+            Dtype::UInt64 => "uint64",
+            Dtype::Float32 => "float32",
+            Dtype::Float64 => "float64",
+        }
+    }
+
+    /// The Rust primitive that stores one element.
+    pub fn rust_name(self) -> &'static str {
+        match self {
+            Dtype::Bool => "bool",
+            Dtype::Int8 => "i8",
+            Dtype::Int16 => "i16",
+            Dtype::Int32 => "i32",
+            Dtype::Int64 => "i64",
+            Dtype::UInt8 => "u8",
+            Dtype::UInt16 => "u16",
+            Dtype::UInt32 => "u32",
+            Dtype::UInt64 => "u64",
+            Dtype::Float32 => "f32",
+            Dtype::Float64 => "f64",
+        }
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, Dtype::Float32 | Dtype::Float64)
+    }
+
+    pub fn is_signed(self) -> bool {
+        matches!(
+            self,
+            Dtype::Int8 | Dtype::Int16 | Dtype::Int32 | Dtype::Int64
+        )
+    }
+
+    pub fn is_unsigned(self) -> bool {
+        matches!(
+            self,
+            Dtype::UInt8 | Dtype::UInt16 | Dtype::UInt32 | Dtype::UInt64
+        )
+    }
+
+    pub fn is_integer(self) -> bool {
+        self.is_signed() || self.is_unsigned()
+    }
+
+    fn bits(self) -> u32 {
+        match self {
+            Dtype::Bool | Dtype::Int8 | Dtype::UInt8 => 8,
+            Dtype::Int16 | Dtype::UInt16 => 16,
+            Dtype::Int32 | Dtype::UInt32 | Dtype::Float32 => 32,
+            Dtype::Int64 | Dtype::UInt64 | Dtype::Float64 => 64,
+        }
+    }
+
+    fn signed_with_bits(bits: u32) -> Dtype {
+        match bits {
+            8 => Dtype::Int8,
+            16 => Dtype::Int16,
+            32 => Dtype::Int32,
+            _ => Dtype::Int64,
+        }
+    }
+
+    /// NumPy's `np.promote_types` for two dtypes.
+    pub fn promote(a: Dtype, b: Dtype) -> Dtype {
+        use Dtype::*;
+        if a == b {
+            return a;
+        }
+        match (a, b) {
+            (Bool, other) | (other, Bool) => other,
+            (x, y) if x.is_float() || y.is_float() => {
+                // A float absorbs integers that fit its mantissa; float32 only
+                // holds integers of up to 16 bits exactly, so NumPy goes to float64.
+                let (float, other) = if x.is_float() { (x, y) } else { (y, x) };
+                if other == Float64 || float == Float64 {
+                    Float64
+                } else if other.is_float() || other.bits() <= 16 {
+                    Float32
+                } else {
+                    Float64
+                }
+            }
+            (x, y) if x.is_signed() == y.is_signed() => {
+                if x.bits() >= y.bits() {
+                    x
+                } else {
+                    y
+                }
+            }
+            (x, y) => {
+                let (signed, unsigned) = if x.is_signed() { (x, y) } else { (y, x) };
+                if signed.bits() > unsigned.bits() {
+                    signed
+                } else if unsigned.bits() < 64 {
+                    Dtype::signed_with_bits(unsigned.bits() * 2)
+                } else {
+                    Float64
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Dtype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An array type: element dtype and number of dimensions (1 to 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ArrayType {
+    pub dtype: Dtype,
+    pub ndim: u8,
+}
+
+/// The concrete type of a value in compiled code.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Type {
+    /// Python `int`, a 64-bit integer.
+    Int,
+    /// Python `float`, an f64.
+    Float,
+    Bool,
+    /// A NumPy scalar of a dtype other than bool, int64 and float64.
+    Scalar(Dtype),
+    Tuple(Vec<Type>),
+    Array(ArrayType),
+    /// The value of a function that returns nothing.
+    None,
+}
+
+impl Type {
+    /// The type of an element read from an array of this dtype.
+    pub fn of_element(dtype: Dtype) -> Type {
+        match dtype {
+            Dtype::Bool => Type::Bool,
+            Dtype::Int64 => Type::Int,
+            Dtype::Float64 => Type::Float,
+            other => Type::Scalar(other),
+        }
+    }
+
+    /// The dtype that stores values of this scalar type, if it is a scalar.
+    pub fn dtype(&self) -> Option<Dtype> {
+        match self {
+            Type::Int => Some(Dtype::Int64),
+            Type::Float => Some(Dtype::Float64),
+            Type::Bool => Some(Dtype::Bool),
+            Type::Scalar(dtype) => Some(*dtype),
+            _ => None,
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Type::Int | Type::Float | Type::Bool | Type::Scalar(_))
+    }
+
+    pub fn is_integer_like(&self) -> bool {
+        match self {
+            Type::Int | Type::Bool => true,
+            Type::Scalar(dtype) => dtype.is_integer(),
+            _ => false,
+        }
+    }
+
+    pub fn is_float_like(&self) -> bool {
+        match self {
+            Type::Float => true,
+            Type::Scalar(dtype) => dtype.is_float(),
+            _ => false,
+        }
+    }
+
+    /// How the type reads in messages and stubs, in Python's vocabulary.
+    pub fn python_name(&self) -> String {
+        match self {
+            Type::Int => "int".into(),
+            Type::Float => "float".into(),
+            Type::Bool => "bool".into(),
+            Type::Scalar(dtype) => format!("np.{dtype}"),
+            Type::Tuple(items) => {
+                let items: Vec<String> = items.iter().map(Type::python_name).collect();
+                format!("tuple[{}]", items.join(", "))
+            }
+            Type::Array(array) => {
+                let dims = vec![":"; array.ndim as usize].join(", ");
+                format!("{}[{}]", array.dtype, dims)
+            }
+            Type::None => "None".into(),
+        }
+    }
+
+    /// The type a variable has when it is assigned values of both types, as
+    /// Python code expects (`acc = 0` then `acc += 0.5` makes `acc` a float).
+    pub fn join(a: &Type, b: &Type) -> Option<Type> {
+        if a == b {
+            return Some(a.clone());
+        }
+        match (a, b) {
+            (Type::Tuple(xs), Type::Tuple(ys)) if xs.len() == ys.len() => {
+                let items: Option<Vec<Type>> =
+                    xs.iter().zip(ys).map(|(x, y)| Type::join(x, y)).collect();
+                items.map(Type::Tuple)
+            }
+            (x, y) if x.is_numeric() && y.is_numeric() => Some(promote_values(x, y)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.python_name())
+    }
+}
+
+/// The result type of arithmetic between two numeric values, following
+/// Python for builtins and NumPy 2 (NEP 50) for NumPy scalars: a Python
+/// `int` or `float` operand is "weak" and adopts the NumPy operand's dtype
+/// when the kinds allow it.
+pub fn promote_values(a: &Type, b: &Type) -> Type {
+    use Type::*;
+    match (a, b) {
+        (Bool, Bool) | (Int, Int) | (Int, Bool) | (Bool, Int) => Int,
+        (Float, Float) | (Float, Int) | (Int, Float) | (Float, Bool) | (Bool, Float) => Float,
+        (Scalar(d), Int) | (Int, Scalar(d)) | (Scalar(d), Bool) | (Bool, Scalar(d)) => Scalar(*d),
+        (Scalar(d), Float) | (Float, Scalar(d)) => {
+            if d.is_float() {
+                Scalar(*d)
+            } else {
+                Float
+            }
+        }
+        (Scalar(x), Scalar(y)) => Type::of_element(Dtype::promote(*x, *y)),
+        _ => Float,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promotion_follows_numpy() {
+        use Dtype::*;
+        let cases = [
+            (UInt8, Int8, Int16),
+            (UInt8, UInt16, UInt16),
+            (Int64, UInt64, Float64),
+            (Float32, Int64, Float64),
+            (Float32, Int16, Float32),
+            (Float32, UInt8, Float32),
+            (Int32, UInt32, Int64),
+            (Bool, UInt8, UInt8),
+        ];
+        for (a, b, expected) in cases {
+            assert_eq!(Dtype::promote(a, b), expected, "{a} + {b}");
+            assert_eq!(Dtype::promote(b, a), expected, "{b} + {a}");
+        }
+    }
+
+    #[test]
+    fn python_scalars_are_weak() {
+        let uint8 = Type::Scalar(Dtype::UInt8);
+        assert_eq!(promote_values(&uint8, &Type::Int), uint8);
+        assert_eq!(promote_values(&uint8, &Type::Float), Type::Float);
+        let float32 = Type::Scalar(Dtype::Float32);
+        assert_eq!(promote_values(&Type::Float, &float32), float32);
+        assert_eq!(Type::join(&Type::Int, &Type::Float), Some(Type::Float));
+    }
+}

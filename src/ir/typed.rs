@@ -1,0 +1,235 @@
+//! The typed IR: every expression has a concrete type and every operation is
+//! resolved. This is the only input codegen and the stub writer see.
+
+use crate::ir::{BinaryOp, CompareOp};
+use crate::types::{ArrayType, Dtype, Type};
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Module {
+    pub constants: Vec<Constant>,
+    /// Every compiled function instance, exports first in source order, then
+    /// helper specialisations in the order they were discovered.
+    pub functions: Vec<Function>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Constant {
+    pub name: String,
+    pub ty: Type,
+    pub value: Literal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Literal {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    /// The Python name.
+    pub name: String,
+    /// The Rust name; differs from `name` for specialised helpers.
+    pub rust_name: String,
+    /// `Some` for functions callable from Python.
+    pub export: Option<Export>,
+    pub params: Vec<Param>,
+    /// Variables other than parameters, with their types, in first-assignment order.
+    pub locals: Vec<Local>,
+    pub return_type: Type,
+    pub body: Vec<Stmt>,
+    /// Whether control can reach the end of the body without a `return`.
+    pub falls_through: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Export {
+    pub docstring: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub ty: Type,
+    /// Assigned in the body, so the Rust parameter is `mut`.
+    pub reassigned: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Local {
+    pub name: String,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stmt {
+    Assign { target: Target, value: Expr },
+    If {
+        test: Expr,
+        body: Vec<Stmt>,
+        orelse: Vec<Stmt>,
+    },
+    ForRange {
+        /// `None` for `_`.
+        var: Option<String>,
+        start: Expr,
+        stop: Expr,
+        step: Option<Expr>,
+        body: Vec<Stmt>,
+    },
+    While { test: Expr, body: Vec<Stmt> },
+    Break,
+    Continue,
+    Return(Option<Expr>),
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    Local(String),
+    /// Element store `array[i, j] = value`; `indices` has one entry per dimension.
+    Index { array: Expr, indices: Vec<Expr> },
+    Tuple(Vec<Target>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Literal(Literal),
+    Local(String),
+    Constant(String),
+    /// Numeric conversion of the operand to `Expr::ty` (Python's implicit
+    /// int → float promotion, or an explicit `float(x)`).
+    Cast(Box<Expr>),
+    /// Both operands already have the operation's type.
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    Invert(Box<Expr>),
+    /// Python truthiness of a numeric value.
+    Truthy(Box<Expr>),
+    /// `a < b < c`: each operand is evaluated once; `operand_types[k]` is the
+    /// common type operands k and k+1 are compared in.
+    Compare {
+        operands: Vec<Expr>,
+        ops: Vec<CompareOp>,
+        operand_types: Vec<Type>,
+    },
+    /// `and`/`or`: all values already have the result type; for `bool` this
+    /// is `&&`/`||`, otherwise Python's value-returning semantics.
+    BoolOp {
+        op: crate::ir::BoolOp,
+        values: Vec<Expr>,
+    },
+    IfExp {
+        test: Box<Expr>,
+        body: Box<Expr>,
+        orelse: Box<Expr>,
+    },
+    /// A call to a compiled function, by Rust name.
+    Call { function: String, args: Vec<Expr> },
+    Intrinsic { op: Intrinsic, args: Vec<Expr> },
+    /// A scalar element: one index per dimension.
+    Index { array: Box<Expr>, indices: Vec<Expr> },
+    /// `a[i]` on an array of two or more dimensions: a view of one fewer.
+    SubArray { array: Box<Expr>, index: Box<Expr> },
+    NewArray {
+        array: ArrayType,
+        fill: ArrayFill,
+        shape: Vec<Expr>,
+    },
+    CopyArray(Box<Expr>),
+    /// `a.shape[axis]` and `len(a)` (axis 0).
+    Dim { array: Box<Expr>, axis: usize },
+    /// `a.shape` as a tuple.
+    Shape(Box<Expr>),
+    Size(Box<Expr>),
+    Tuple(Vec<Expr>),
+    TupleGet { tuple: Box<Expr>, index: usize },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArrayFill {
+    Zeros,
+    Ones,
+    Value(Box<Expr>),
+}
+
+/// Builtin, `math` and NumPy scalar operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intrinsic {
+    /// `abs` of an integer (wrapping at i64::MIN, as NumPy).
+    AbsInt,
+    /// `abs`/`math.fabs`/`np.abs` of a float.
+    AbsFloat,
+    /// Python's two-argument `min`/`max`.
+    Min,
+    Max,
+    /// `round(x)` → int.
+    RoundToInt,
+    /// `int(x)` of a float.
+    FloatToInt,
+    /// A `math` function with CPython's error behaviour: `rt::math::NAME(args)?`.
+    Math(&'static str),
+    /// A `math` function returning int (floor, ceil, trunc).
+    MathToInt(&'static str),
+    /// An IEEE float method without error checks (NumPy's scalar functions):
+    /// `x.NAME(args)`.
+    FloatMethod(&'static str),
+    IsNan,
+    IsInf,
+    IsFinite,
+}
+
+impl Expr {
+    pub fn new(kind: ExprKind, ty: Type) -> Expr {
+        Expr { kind, ty }
+    }
+
+    pub fn int(value: i64) -> Expr {
+        Expr::new(ExprKind::Literal(Literal::Int(value)), Type::Int)
+    }
+
+    /// Converts to `ty` if needed, inserting a `Cast` node.
+    pub fn cast_to(self, ty: &Type) -> Expr {
+        if &self.ty == ty {
+            self
+        } else {
+            Expr::new(ExprKind::Cast(Box::new(self)), ty.clone())
+        }
+    }
+
+    pub fn array_type(&self) -> Option<ArrayType> {
+        match &self.ty {
+            Type::Array(array) => Some(*array),
+            _ => None,
+        }
+    }
+}
+
+impl ArrayType {
+    pub fn element(self) -> Type {
+        Type::of_element(self.dtype)
+    }
+
+    pub fn with_ndim(self, ndim: u8) -> ArrayType {
+        ArrayType {
+            dtype: self.dtype,
+            ndim,
+        }
+    }
+
+    pub fn new(dtype: Dtype, ndim: u8) -> ArrayType {
+        ArrayType { dtype, ndim }
+    }
+}

@@ -1,0 +1,215 @@
+//! The untyped IR: the supported Python subset with names resolved.
+
+use crate::diagnostics::{Diagnostic, Span};
+use crate::ir::{BinaryOp, BoolOp, CompareOp, UnaryOp};
+use crate::types::{Dtype, Type};
+
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub constants: Vec<Constant>,
+    pub functions: Vec<FunctionSlot>,
+}
+
+/// A top-level function. Lowering errors are kept with the function and only
+/// reported if the function is compiled (exported or called from an export),
+/// so an unrelated pure-Python helper in the same file does not block a build.
+#[derive(Clone, Debug)]
+pub struct FunctionSlot {
+    pub name: String,
+    pub span: Span,
+    pub lowered: Result<Function, Vec<Diagnostic>>,
+}
+
+/// A module-level constant, folded to its value at compile time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Constant {
+    pub name: String,
+    pub value: ConstValue,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ConstValue {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+#[derive(Clone, Debug)]
+pub struct Function {
+    pub name: String,
+    /// The span of the function name in the `def` line.
+    pub span: Span,
+    pub params: Vec<Param>,
+    /// The declared return type; `None` when the function has no annotation.
+    pub returns: Option<Type>,
+    /// Exported functions get a Python entry point.
+    pub exported: bool,
+    pub docstring: Option<String>,
+    pub body: Vec<Stmt>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: String,
+    pub span: Span,
+    pub annotation: Option<ParamType>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamType {
+    Known(Type),
+    /// `NDArray[np.float64]` or `np.ndarray`: the number of dimensions is
+    /// inferred from how the body indexes the parameter.
+    ArrayOfUnknownRank(Option<Dtype>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum StmtKind {
+    Assign {
+        target: Target,
+        value: Expr,
+        /// From `x: float = ...`.
+        annotation: Option<Type>,
+    },
+    /// `x: float` without a value: declares the variable's type.
+    Declare { name: String, annotation: Type },
+    AugAssign {
+        target: Target,
+        op: BinaryOp,
+        value: Expr,
+    },
+    If {
+        test: Expr,
+        body: Vec<Stmt>,
+        orelse: Vec<Stmt>,
+    },
+    /// `for var in range(start, stop, step)`; `var` is `None` for `_`.
+    ForRange {
+        var: Option<(String, Span)>,
+        start: Expr,
+        stop: Expr,
+        step: Option<Expr>,
+        body: Vec<Stmt>,
+        /// Written as `prange`: the user asks for a parallel loop.
+        parallel: bool,
+    },
+    While {
+        test: Expr,
+        body: Vec<Stmt>,
+    },
+    Break,
+    Continue,
+    Return(Option<Expr>),
+    Pass,
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug)]
+pub enum Target {
+    Name(String, Span),
+    Index {
+        value: Expr,
+        indices: Vec<Expr>,
+        span: Span,
+    },
+    Tuple(Vec<Target>, Span),
+}
+
+impl Target {
+    pub fn span(&self) -> Span {
+        match self {
+            Target::Name(_, span) => *span,
+            Target::Index { span, .. } => *span,
+            Target::Tuple(_, span) => *span,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    None,
+    /// A string literal; only meaningful as a dtype name (`dtype="float64"`).
+    Str(String),
+    /// A local variable or parameter.
+    Local(String),
+    /// A module-level constant.
+    Constant(String),
+    /// A dotted name from an import, such as `numpy.float64` or `math.pi`,
+    /// used as a value rather than called.
+    Qualified(String),
+    /// A builtin used as a value (`dtype=float`).
+    BuiltinRef(String),
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    Compare {
+        left: Box<Expr>,
+        rest: Vec<(CompareOp, Expr)>,
+    },
+    BoolOp {
+        op: BoolOp,
+        values: Vec<Expr>,
+    },
+    IfExp {
+        test: Box<Expr>,
+        body: Box<Expr>,
+        orelse: Box<Expr>,
+    },
+    Call {
+        callee: Callee,
+        args: Vec<Expr>,
+        keywords: Vec<Keyword>,
+    },
+    /// `value.attr` where `value` is not a module: `.shape`, `.size`, `.ndim`.
+    Attribute { value: Box<Expr>, attr: String },
+    /// `value.method(args)`: `.copy()`.
+    Method {
+        receiver: Box<Expr>,
+        method: String,
+        args: Vec<Expr>,
+    },
+    Index {
+        value: Box<Expr>,
+        indices: Vec<Expr>,
+    },
+    Tuple(Vec<Expr>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Keyword {
+    pub name: String,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Callee {
+    /// A function defined in this module.
+    Function(String),
+    /// A Python builtin: `abs`, `min`, `max`, `round`, `int`, `float`, `bool`, `len`.
+    Builtin(String),
+    /// An imported function, by its qualified name: `math.sqrt`, `numpy.zeros`.
+    Qualified(String),
+}
