@@ -1,3 +1,1824 @@
-//! Inference (placeholder).
-use crate::diagnostics::Diagnostic;
-pub fn infer(_m: &crate::ir::untyped::Module) -> Result<crate::ir::typed::Module, Vec<Diagnostic>> { Ok(Default::default()) }
+//! Type inference: the untyped IR to the typed IR.
+//!
+//! Every exported function starts as one instance with its declared parameter
+//! types. Calls to unannotated helpers create one instance per distinct tuple
+//! of argument types (monomorphisation, as Pythran and Numba do). A variable's
+//! type is the join of every value assigned to it (`acc = 0` then `acc += 0.5`
+//! makes `acc` a float), so each instance is typed to a fixpoint; instances
+//! are re-typed until no return type changes, which makes recursion work.
+//! Only the final pass reports diagnostics and builds the typed IR.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::diagnostics::{Diagnostic, Span};
+use crate::ir::typed::{self, ArrayFill, Intrinsic, Literal};
+use crate::ir::untyped::{self, Callee, ConstValue, ParamType};
+use crate::ir::{BinaryOp, BoolOp, UnaryOp};
+use crate::types::{promote_values, ArrayType, Dtype, Type};
+
+/// The most rounds of re-typing before giving up on a recursive definition.
+const MAX_ROUNDS: usize = 64;
+
+pub fn infer(module: &untyped::Module) -> Result<typed::Module, Vec<Diagnostic>> {
+    let mut inference = Inference::new(module);
+    inference.seed_exports();
+    inference.solve();
+    let functions = inference.finish();
+    if inference.diagnostics.is_empty() {
+        Ok(typed::Module {
+            constants: inference.typed_constants(),
+            functions,
+        })
+    } else {
+        inference.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+        inference.diagnostics.dedup();
+        Err(inference.diagnostics)
+    }
+}
+
+struct Inference<'m> {
+    module: &'m untyped::Module,
+    constants: HashMap<&'m str, ConstValue>,
+    instances: Vec<Instance<'m>>,
+    by_key: HashMap<(String, Vec<Type>), usize>,
+    diagnostics: Vec<Diagnostic>,
+    /// Functions whose lowering errors have been reported already.
+    reported: HashSet<String>,
+}
+
+struct Instance<'m> {
+    function: &'m untyped::Function,
+    params: Vec<Type>,
+    /// The current approximation; `None` while unknown.
+    return_type: Option<Type>,
+}
+
+/// Per-instance state while walking a body.
+struct Cx {
+    instance: usize,
+    /// Variable types so far (parameters included).
+    env: BTreeMap<String, Type>,
+    /// Variables in first-assignment order.
+    order: Vec<String>,
+    /// Variables with an annotation: their type does not widen.
+    fixed: HashMap<String, Type>,
+    /// The declared or inferred return type, in the final pass.
+    return_type: Option<Type>,
+    returns: Vec<Type>,
+    report: bool,
+    assigned_params: HashSet<String>,
+}
+
+impl<'m> Inference<'m> {
+    fn new(module: &'m untyped::Module) -> Self {
+        Inference {
+            module,
+            constants: module
+                .constants
+                .iter()
+                .map(|c| (c.name.as_str(), c.value))
+                .collect(),
+            instances: Vec::new(),
+            by_key: HashMap::new(),
+            diagnostics: Vec::new(),
+            reported: HashSet::new(),
+        }
+    }
+
+    fn slot(&self, name: &str) -> Option<&'m untyped::FunctionSlot> {
+        self.module.functions.iter().find(|f| f.name == name)
+    }
+
+    /// Creates the instance of every exported function, reporting lowering
+    /// errors of exported functions.
+    fn seed_exports(&mut self) {
+        for slot in &self.module.functions {
+            if !slot.exported {
+                continue;
+            }
+            let function = match &slot.lowered {
+                Ok(function) => function,
+                Err(diagnostics) => {
+                    self.reported.insert(slot.name.clone());
+                    self.diagnostics.extend(diagnostics.iter().cloned());
+                    continue;
+                }
+            };
+            let mut params = Vec::new();
+            for param in &function.params {
+                match self.declared_param_type(function, param) {
+                    Some(ty) => params.push(ty),
+                    None => break,
+                }
+            }
+            if params.len() == function.params.len() {
+                self.instance(function, params);
+            }
+        }
+    }
+
+    fn declared_param_type(
+        &mut self,
+        function: &untyped::Function,
+        param: &untyped::Param,
+    ) -> Option<Type> {
+        match &param.annotation {
+            Some(ParamType::Known(ty)) => Some(ty.clone()),
+            Some(ParamType::ArrayOfUnknownRank(dtype)) => {
+                let dtype = (*dtype)?;
+                match array_rank_from_use(&param.name, &function.body) {
+                    Some(ndim) => Some(Type::Array(ArrayType { dtype, ndim })),
+                    None => {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                param.span,
+                                format!("cannot infer the number of dimensions of `{}`", param.name),
+                            )
+                            .with_label("the body never indexes this array")
+                            .with_hint(format!(
+                                "annotate it with the rank, e.g. \"{}[:, :]\"",
+                                dtype
+                            )),
+                        );
+                        None
+                    }
+                }
+            }
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::error(param.span, format!("parameter `{}` has no type", param.name))
+                        .with_label("missing annotation")
+                        .with_hint("annotate every parameter of an exported function, e.g. `n: int` or `a: \"float64[:]\"`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn instance(&mut self, function: &'m untyped::Function, params: Vec<Type>) -> usize {
+        let key = (function.name.clone(), params.clone());
+        if let Some(&id) = self.by_key.get(&key) {
+            return id;
+        }
+        let id = self.instances.len();
+        self.instances.push(Instance {
+            function,
+            params,
+            return_type: function.returns.clone(),
+        });
+        self.by_key.insert(key, id);
+        id
+    }
+
+    /// Re-types every instance until no return type changes.
+    fn solve(&mut self) {
+        for _ in 0..MAX_ROUNDS {
+            let mut changed = false;
+            let mut id = 0;
+            while id < self.instances.len() {
+                let count_before = self.instances.len();
+                let (_, return_type) = self.function(id, false);
+                if self.instances[id].return_type != return_type && return_type.is_some() {
+                    self.instances[id].return_type = return_type;
+                    changed = true;
+                }
+                changed |= self.instances.len() != count_before;
+                id += 1;
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Vec<typed::Function> {
+        let mut functions = Vec::new();
+        let mut id = 0;
+        while id < self.instances.len() {
+            let (function, _) = self.function(id, true);
+            if let Some(function) = function {
+                functions.push(function);
+            }
+            id += 1;
+        }
+        assign_rust_names(&mut functions, &self.instances);
+        functions
+    }
+
+    fn typed_constants(&self) -> Vec<typed::Constant> {
+        self.module
+            .constants
+            .iter()
+            .map(|c| {
+                let (ty, value) = constant_literal(c.value);
+                typed::Constant {
+                    name: c.name.clone(),
+                    ty,
+                    value,
+                }
+            })
+            .collect()
+    }
+
+    fn error(&mut self, cx: &Cx, diagnostic: Diagnostic) {
+        if cx.report {
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
+    /// Types one instance: the variable types to a fixpoint, then (when
+    /// `report`) the typed function. Returns the inferred return type.
+    fn function(&mut self, id: usize, report: bool) -> (Option<typed::Function>, Option<Type>) {
+        let function = self.instances[id].function;
+        let params = self.instances[id].params.clone();
+        let mut cx = Cx {
+            instance: id,
+            env: BTreeMap::new(),
+            order: Vec::new(),
+            fixed: HashMap::new(),
+            return_type: function.returns.clone(),
+            returns: Vec::new(),
+            report: false,
+            assigned_params: HashSet::new(),
+        };
+        for (param, ty) in function.params.iter().zip(&params) {
+            cx.env.insert(param.name.clone(), ty.clone());
+        }
+        for _ in 0..MAX_ROUNDS {
+            let before = cx.env.clone();
+            cx.returns.clear();
+            self.block(&mut cx, &function.body);
+            if cx.env == before {
+                break;
+            }
+        }
+        let inferred = self.return_type(&cx, function);
+        if !report {
+            return (None, inferred);
+        }
+        cx.report = true;
+        cx.returns.clear();
+        cx.return_type = inferred.clone().or_else(|| self.instances[id].return_type.clone());
+        let body = self.block(&mut cx, &function.body);
+        let Some(return_type) = cx.return_type.clone() else {
+            self.diagnostics.push(
+                Diagnostic::error(function.span, format!("cannot infer the return type of `{}`", function.name))
+                    .with_label("no return value has a known type")
+                    .with_hint("annotate the return type, e.g. `-> float`"),
+            );
+            return (None, inferred);
+        };
+        if let Some(mixed) = self.mixed_return(&cx, function) {
+            self.diagnostics.push(mixed);
+        }
+        let falls_through = !always_returns(&body);
+        if falls_through && return_type != Type::None && function.returns.is_some() {
+            // Python would return None here; the compiled function raises instead.
+        }
+        let param_names: HashSet<&str> = function.params.iter().map(|p| p.name.as_str()).collect();
+        let mut locals = Vec::new();
+        for name in &cx.order {
+            if param_names.contains(name.as_str()) {
+                continue;
+            }
+            if let Some(ty) = cx.env.get(name) {
+                locals.push(typed::Local { name: name.clone(), ty: ty.clone() });
+            }
+        }
+        // A parameter assigned a wider type (an int parameter later holding a
+        // float) becomes a local of the wider type that shadows the parameter.
+        for (param, ty) in function.params.iter().zip(&params) {
+            if let Some(var_ty) = cx.env.get(&param.name) {
+                if var_ty != ty {
+                    locals.insert(0, typed::Local { name: param.name.clone(), ty: var_ty.clone() });
+                }
+            }
+        }
+        let typed_params = function
+            .params
+            .iter()
+            .zip(&params)
+            .map(|(param, ty)| typed::Param {
+                name: param.name.clone(),
+                ty: ty.clone(),
+                reassigned: cx.assigned_params.contains(&param.name),
+            })
+            .collect();
+        let typed_function = typed::Function {
+            name: function.name.clone(),
+            rust_name: function.name.clone(),
+            export: self.module.functions.iter().find(|s| s.name == function.name && s.exported).map(|_| typed::Export {
+                docstring: function.docstring.clone(),
+            }),
+            params: typed_params,
+            locals,
+            return_type,
+            body,
+            falls_through,
+        };
+        (Some(typed_function), inferred)
+    }
+
+    fn return_type(&self, cx: &Cx, function: &untyped::Function) -> Option<Type> {
+        if let Some(declared) = &function.returns {
+            return Some(declared.clone());
+        }
+        let mut values = cx.returns.iter().filter(|t| **t != Type::None);
+        let Some(first) = values.next() else {
+            // Only bare `return`s (or none at all): the function returns None,
+            // unless some returns are still unknown (recursion in progress).
+            return if cx.returns.is_empty() && !body_has_value_return(&function.body) {
+                Some(Type::None)
+            } else if cx.returns.iter().all(|t| *t == Type::None) && !body_has_value_return(&function.body) {
+                Some(Type::None)
+            } else {
+                None
+            };
+        };
+        let mut joined = first.clone();
+        for ty in values {
+            joined = Type::join(&joined, ty).unwrap_or(joined);
+        }
+        Some(joined)
+    }
+
+    fn mixed_return(&self, cx: &Cx, function: &untyped::Function) -> Option<Diagnostic> {
+        if function.returns.is_some() {
+            return None;
+        }
+        let has_none = cx.returns.iter().any(|t| *t == Type::None)
+            || (!always_returns_untyped(&function.body) && body_has_value_return(&function.body));
+        let has_value = cx.returns.iter().any(|t| *t != Type::None);
+        (has_none && has_value).then(|| {
+            Diagnostic::error(function.span, format!("`{}` returns a value on some paths and None on others", function.name))
+                .with_label("mixed return values")
+                .with_hint("return a value on every path (for example a sentinel such as -1)")
+        })
+    }
+
+    fn block(&mut self, cx: &mut Cx, stmts: &[untyped::Stmt]) -> Vec<typed::Stmt> {
+        let mut out = Vec::new();
+        for stmt in stmts {
+            self.stmt(cx, stmt, &mut out);
+        }
+        out
+    }
+
+    fn stmt(&mut self, cx: &mut Cx, stmt: &untyped::Stmt, out: &mut Vec<typed::Stmt>) {
+        use untyped::StmtKind;
+        match &stmt.kind {
+            StmtKind::Assign { target, value, annotation } => {
+                if let (Some(annotation), untyped::Target::Name(name, _)) = (annotation, target) {
+                    self.declare(cx, name, annotation.clone());
+                }
+                let value = self.expr(cx, value);
+                if let Some(value) = value {
+                    if let Some(assign) = self.assign(cx, target, value, stmt.span) {
+                        out.push(assign);
+                    }
+                } else {
+                    self.bind_unknown(cx, target);
+                }
+            }
+            StmtKind::Declare { name, annotation } => {
+                self.declare(cx, name, annotation.clone());
+            }
+            StmtKind::AugAssign { target, op, value } => {
+                let read = match target {
+                    untyped::Target::Name(name, span) => untyped::Expr {
+                        kind: untyped::ExprKind::Local(name.clone()),
+                        span: *span,
+                    },
+                    untyped::Target::Index { value: array, indices, span } => untyped::Expr {
+                        kind: untyped::ExprKind::Index {
+                            value: Box::new(array.clone()),
+                            indices: indices.clone(),
+                        },
+                        span: *span,
+                    },
+                    untyped::Target::Tuple(_, span) => {
+                        self.error(cx, Diagnostic::error(*span, "augmented assignment to a tuple is not valid Python").with_hint("assign each element separately"));
+                        return;
+                    }
+                };
+                let combined = untyped::Expr {
+                    kind: untyped::ExprKind::Binary {
+                        op: *op,
+                        left: Box::new(read),
+                        right: Box::new(value.clone()),
+                    },
+                    span: stmt.span,
+                };
+                match self.expr(cx, &combined) {
+                    Some(value) => {
+                        if let Some(assign) = self.assign(cx, target, value, stmt.span) {
+                            out.push(assign);
+                        }
+                    }
+                    None => self.bind_unknown(cx, target),
+                }
+            }
+            StmtKind::If { test, body, orelse } => {
+                let test = self.condition(cx, test);
+                let body = self.block(cx, body);
+                let orelse = self.block(cx, orelse);
+                // `a = b = x` lowers to `if True:`; keep the statements flat.
+                if let Some(test) = test {
+                    if test.kind == typed::ExprKind::Literal(Literal::Bool(true)) && orelse.is_empty() {
+                        out.extend(body);
+                    } else {
+                        out.push(typed::Stmt::If { test, body, orelse });
+                    }
+                }
+            }
+            StmtKind::ForRange { var, start, stop, step, body, parallel: _ } => {
+                let start = self.range_bound(cx, start);
+                let stop = self.range_bound(cx, stop);
+                let step = step.as_ref().map(|s| self.range_bound(cx, s));
+                if let Some((name, span)) = var {
+                    self.bind(cx, name, &Type::Int, *span);
+                }
+                let body = self.block(cx, body);
+                let step = match step {
+                    Some(None) => return,
+                    Some(Some(step)) => Some(step),
+                    None => None,
+                };
+                if let (Some(start), Some(stop)) = (start, stop) {
+                    out.push(typed::Stmt::ForRange {
+                        var: var.as_ref().map(|(name, _)| name.clone()),
+                        start,
+                        stop,
+                        step,
+                        body,
+                    });
+                }
+            }
+            StmtKind::While { test, body } => {
+                let test = self.condition(cx, test);
+                let body = self.block(cx, body);
+                if let Some(test) = test {
+                    out.push(typed::Stmt::While { test, body });
+                }
+            }
+            StmtKind::Break => out.push(typed::Stmt::Break),
+            StmtKind::Continue => out.push(typed::Stmt::Continue),
+            StmtKind::Pass => {}
+            StmtKind::Return(None) => {
+                cx.returns.push(Type::None);
+                if cx.report {
+                    if let Some(expected) = cx.return_type.clone() {
+                        if expected != Type::None {
+                            self.diagnostics.push(
+                                Diagnostic::error(stmt.span, format!("this function returns {expected}, but this `return` has no value"))
+                                    .with_hint("return a value of the declared type"),
+                            );
+                        }
+                    }
+                }
+                out.push(typed::Stmt::Return(None));
+            }
+            StmtKind::Return(Some(value)) => {
+                if matches!(value.kind, untyped::ExprKind::None) {
+                    cx.returns.push(Type::None);
+                    out.push(typed::Stmt::Return(None));
+                    return;
+                }
+                let Some(value) = self.expr(cx, value) else {
+                    return;
+                };
+                cx.returns.push(value.ty.clone());
+                if cx.report {
+                    if let Some(expected) = cx.return_type.clone() {
+                        match self.convert(value, &expected) {
+                            Ok(value) => out.push(typed::Stmt::Return(Some(value))),
+                            Err(given) => self.diagnostics.push(
+                                Diagnostic::error(stmt.span, format!("this function returns {expected}, but this value is {given}"))
+                                    .with_label(format!("{given}"))
+                                    .with_hint("return a value of the declared type, or change the annotation"),
+                            ),
+                        }
+                    }
+                }
+            }
+            StmtKind::Expr(expr) => {
+                if let Some(expr) = self.expr(cx, expr) {
+                    out.push(typed::Stmt::Expr(expr));
+                }
+            }
+        }
+    }
+
+    fn declare(&mut self, cx: &mut Cx, name: &str, ty: Type) {
+        cx.fixed.insert(name.to_string(), ty.clone());
+        if !cx.env.contains_key(name) {
+            cx.order.push(name.to_string());
+        }
+        cx.env.insert(name.to_string(), ty);
+    }
+
+    /// Records that a variable exists even when its value's type is not known
+    /// yet, so it keeps its place in the declaration order.
+    fn bind_unknown(&mut self, _cx: &mut Cx, _target: &untyped::Target) {}
+
+    /// Joins `ty` into the variable's type; reports incompatible assignments.
+    fn bind(&mut self, cx: &mut Cx, name: &str, ty: &Type, span: Span) {
+        if cx.instance < self.instances.len()
+            && self.instances[cx.instance].function.params.iter().any(|p| p.name == name)
+        {
+            cx.assigned_params.insert(name.to_string());
+        }
+        if let Some(fixed) = cx.fixed.get(name) {
+            if convertible(ty, fixed) {
+                return;
+            }
+            let fixed = fixed.clone();
+            self.error(cx, Diagnostic::error(span, format!("`{name}` is declared {fixed} but assigned {ty} here")).with_hint("convert the value explicitly, or change the annotation"));
+            return;
+        }
+        match cx.env.get(name) {
+            None => {
+                cx.order.push(name.to_string());
+                cx.env.insert(name.to_string(), ty.clone());
+            }
+            Some(existing) => match Type::join(existing, ty) {
+                Some(joined) => {
+                    cx.env.insert(name.to_string(), joined);
+                }
+                None => {
+                    let existing = existing.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(span, format!("`{name}` is {existing} elsewhere but {ty} here"))
+                            .with_label(format!("{ty} assigned here"))
+                            .with_hint("a variable keeps one type in compiled code; use a second variable for the other value"),
+                    );
+                }
+            },
+        }
+    }
+
+    fn assign(&mut self, cx: &mut Cx, target: &untyped::Target, value: typed::Expr, span: Span) -> Option<typed::Stmt> {
+        let target = self.assign_target(cx, target, &value.ty, span)?;
+        let value = if let typed::Target::Local(name) = &target {
+            let ty = cx.env.get(name).cloned().unwrap_or(value.ty.clone());
+            value.cast_to(&ty)
+        } else if let typed::Target::Index { array, .. } = &target {
+            let element = array.array_type().map(|a| a.element()).unwrap_or(value.ty.clone());
+            value.cast_to(&element)
+        } else {
+            value
+        };
+        Some(typed::Stmt::Assign { target, value })
+    }
+
+    /// Types an assignment target given the type of the value stored into it.
+    fn assign_target(&mut self, cx: &mut Cx, target: &untyped::Target, ty: &Type, span: Span) -> Option<typed::Target> {
+        match target {
+            untyped::Target::Name(name, name_span) => {
+                if *ty == Type::None {
+                    self.error(cx, Diagnostic::error(span, "this function call returns nothing").with_label("no value to assign").with_hint("call it as a statement"));
+                    return None;
+                }
+                self.bind(cx, name, ty, *name_span);
+                Some(typed::Target::Local(name.clone()))
+            }
+            untyped::Target::Index { value, indices, span } => {
+                let array = self.expr(cx, value)?;
+                let Some(array_type) = array.array_type() else {
+                    self.error(cx, Diagnostic::error(*span, format!("cannot assign to an element of {}", array.ty)).with_hint("only array elements can be assigned: `a[i] = x`"));
+                    return None;
+                };
+                if indices.len() != array_type.ndim as usize {
+                    self.error(cx, Diagnostic::error(*span, format!("assigning to a sub-array is not supported yet: this array has {} dimensions and the index has {}", array_type.ndim, indices.len())).with_hint("assign element by element in a loop"));
+                    return None;
+                }
+                if !ty.is_numeric() {
+                    self.error(cx, Diagnostic::error(*span, format!("cannot store {ty} in an array of {}", array_type.dtype)).with_hint("store a number"));
+                    return None;
+                }
+                let indices = self.indices(cx, indices)?;
+                Some(typed::Target::Index { array, indices })
+            }
+            untyped::Target::Tuple(targets, tuple_span) => {
+                let Type::Tuple(items) = ty else {
+                    self.error(cx, Diagnostic::error(*tuple_span, format!("cannot unpack {ty}")).with_hint("unpack a tuple of the same length"));
+                    return None;
+                };
+                if items.len() != targets.len() {
+                    self.error(cx, Diagnostic::error(*tuple_span, format!("cannot unpack {} values into {} names", items.len(), targets.len())).with_hint("use as many names as the tuple has values"));
+                    return None;
+                }
+                let mut typed_targets = Vec::new();
+                for (target, item) in targets.iter().zip(items) {
+                    typed_targets.push(self.assign_target(cx, target, item, span)?);
+                }
+                Some(typed::Target::Tuple(typed_targets))
+            }
+        }
+    }
+
+    fn condition(&mut self, cx: &mut Cx, test: &untyped::Expr) -> Option<typed::Expr> {
+        let test = self.expr(cx, test)?;
+        self.truthy(cx, test, Span::default())
+    }
+
+    fn truthy(&mut self, cx: &mut Cx, value: typed::Expr, span: Span) -> Option<typed::Expr> {
+        match &value.ty {
+            Type::Bool => Some(value),
+            ty if ty.is_numeric() => Some(typed::Expr::new(typed::ExprKind::Truthy(Box::new(value)), Type::Bool)),
+            ty => {
+                let ty = ty.clone();
+                self.error(cx, Diagnostic::error(span, format!("the truth value of {ty} is not supported")).with_hint("compare explicitly, e.g. `len(a) > 0`"));
+                None
+            }
+        }
+    }
+
+    fn range_bound(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<typed::Expr> {
+        let value = self.expr(cx, expr)?;
+        if value.ty.is_integer_like() {
+            Some(value.cast_to(&Type::Int))
+        } else {
+            let ty = value.ty.clone();
+            self.error(cx, Diagnostic::error(expr.span, format!("range() arguments must be integers, not {ty}")).with_label(ty.to_string()).with_hint("convert with int(...)"));
+            None
+        }
+    }
+
+    fn indices(&mut self, cx: &mut Cx, indices: &[untyped::Expr]) -> Option<Vec<typed::Expr>> {
+        let mut out = Vec::new();
+        for index in indices {
+            let value = self.expr(cx, index)?;
+            if !value.ty.is_integer_like() {
+                let ty = value.ty.clone();
+                self.error(cx, Diagnostic::error(index.span, format!("array indices must be integers, not {ty}")).with_label(ty.to_string()).with_hint("convert with int(...)"));
+                return None;
+            }
+            out.push(value.cast_to(&Type::Int));
+        }
+        Some(out)
+    }
+
+    /// Converts a value to `expected` where Python code would accept it
+    /// (int → float, a narrower NumPy scalar to a wider one); `Err` names the
+    /// given type otherwise.
+    fn convert(&self, value: typed::Expr, expected: &Type) -> Result<typed::Expr, Type> {
+        if &value.ty == expected {
+            return Ok(value);
+        }
+        if convertible(&value.ty, expected) {
+            if let (Type::Tuple(items), typed::ExprKind::Tuple(values)) = (expected, &value.kind) {
+                let mut converted = Vec::new();
+                for (item, v) in items.iter().zip(values.clone()) {
+                    converted.push(self.convert(v, item)?);
+                }
+                return Ok(typed::Expr::new(typed::ExprKind::Tuple(converted), expected.clone()));
+            }
+            if matches!(expected, Type::Tuple(_)) {
+                return Err(value.ty);
+            }
+            return Ok(value.cast_to(expected));
+        }
+        Err(value.ty)
+    }
+
+    fn expr(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<typed::Expr> {
+        use untyped::ExprKind;
+        let span = expr.span;
+        match &expr.kind {
+            ExprKind::Int(v) => Some(typed::Expr::new(typed::ExprKind::Literal(Literal::Int(*v)), Type::Int)),
+            ExprKind::Float(v) => Some(typed::Expr::new(typed::ExprKind::Literal(Literal::Float(*v)), Type::Float)),
+            ExprKind::Bool(v) => Some(typed::Expr::new(typed::ExprKind::Literal(Literal::Bool(*v)), Type::Bool)),
+            ExprKind::None => {
+                self.error(cx, Diagnostic::error(span, "None is only supported as a return value").with_hint("use a sentinel value such as -1 or nan"));
+                None
+            }
+            ExprKind::Str(_) => {
+                self.error(cx, Diagnostic::error(span, "strings are not supported in compiled code").with_hint("strings may only name a dtype, as in dtype=\"float64\""));
+                None
+            }
+            ExprKind::Local(name) => match cx.env.get(name) {
+                Some(ty) => Some(typed::Expr::new(typed::ExprKind::Local(name.clone()), ty.clone())),
+                None => {
+                    self.error(cx, Diagnostic::error(span, format!("`{name}` is used before it is assigned")).with_label("no value yet").with_hint("assign the variable before this point on every path"));
+                    None
+                }
+            },
+            ExprKind::Constant(name) => {
+                let value = *self.constants.get(name.as_str())?;
+                let (ty, _) = constant_literal(value);
+                Some(typed::Expr::new(typed::ExprKind::Constant(name.clone()), ty))
+            }
+            ExprKind::Qualified(name) | ExprKind::BuiltinRef(name) => {
+                self.error(cx, Diagnostic::error(span, format!("`{name}` cannot be used as a value here")).with_hint("call it, or pass it as dtype= to an array constructor"));
+                None
+            }
+            ExprKind::Binary { op, left, right } => {
+                let left_typed = self.expr(cx, left);
+                let right_typed = self.expr(cx, right);
+                self.binary(cx, *op, left_typed?, right_typed?, right, span)
+            }
+            ExprKind::Unary { op, operand } => {
+                let operand = self.expr(cx, operand)?;
+                self.unary(cx, *op, operand, span)
+            }
+            ExprKind::Compare { left, rest } => {
+                let mut operands = vec![self.expr(cx, left)];
+                let mut ops = Vec::new();
+                for (op, value) in rest {
+                    ops.push(*op);
+                    operands.push(self.expr(cx, value));
+                }
+                let operands: Vec<typed::Expr> = operands.into_iter().collect::<Option<_>>()?;
+                let mut operand_types = Vec::new();
+                for pair in operands.windows(2) {
+                    let (a, b) = (&pair[0].ty, &pair[1].ty);
+                    if a.is_numeric() && b.is_numeric() {
+                        operand_types.push(promote_values(a, b));
+                    } else {
+                        self.error(cx, Diagnostic::error(span, format!("cannot compare {a} with {b}")).with_hint("compare numbers"));
+                        return None;
+                    }
+                }
+                Some(typed::Expr::new(typed::ExprKind::Compare { operands, ops, operand_types }, Type::Bool))
+            }
+            ExprKind::BoolOp { op, values } => {
+                let values: Vec<typed::Expr> = values.iter().map(|v| self.expr(cx, v)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+                if values.iter().all(|v| v.ty == Type::Bool) {
+                    return Some(typed::Expr::new(typed::ExprKind::BoolOp { op: *op, values }, Type::Bool));
+                }
+                let mut joined = values[0].ty.clone();
+                for value in &values[1..] {
+                    match Type::join(&joined, &value.ty) {
+                        Some(ty) if ty.is_numeric() => joined = ty,
+                        _ => {
+                            let given = value.ty.clone();
+                            self.error(cx, Diagnostic::error(span, format!("`{}` mixes {joined} and {given}", if *op == BoolOp::And { "and" } else { "or" })).with_hint("use values of one numeric type, or compare to get booleans"));
+                            return None;
+                        }
+                    }
+                }
+                let values = values.into_iter().map(|v| v.cast_to(&joined)).collect();
+                Some(typed::Expr::new(typed::ExprKind::BoolOp { op: *op, values }, joined))
+            }
+            ExprKind::IfExp { test, body, orelse } => {
+                let test = self.condition(cx, test);
+                let body = self.expr(cx, body);
+                let orelse = self.expr(cx, orelse);
+                let (test, body, orelse) = (test?, body?, orelse?);
+                let Some(ty) = Type::join(&body.ty, &orelse.ty) else {
+                    let (a, b) = (body.ty.clone(), orelse.ty.clone());
+                    self.error(cx, Diagnostic::error(span, format!("the branches of this conditional expression are {a} and {b}")).with_hint("make both branches the same type"));
+                    return None;
+                };
+                let (body, orelse) = (body.cast_to(&ty), orelse.cast_to(&ty));
+                Some(typed::Expr::new(typed::ExprKind::IfExp { test: Box::new(test), body: Box::new(body), orelse: Box::new(orelse) }, ty))
+            }
+            ExprKind::Call { callee, args, keywords } => self.call(cx, callee, args, keywords, span),
+            ExprKind::Attribute { value, attr } => {
+                let value = self.expr(cx, value)?;
+                let Some(array) = value.array_type() else {
+                    let ty = value.ty.clone();
+                    self.error(cx, Diagnostic::error(span, format!("{ty} has no attribute `{attr}` in compiled code")).with_hint("arrays support .shape, .size and .ndim"));
+                    return None;
+                };
+                match attr.as_str() {
+                    "shape" => Some(typed::Expr::new(typed::ExprKind::Shape(Box::new(value)), Type::Tuple(vec![Type::Int; array.ndim as usize]))),
+                    "size" => Some(typed::Expr::new(typed::ExprKind::Size(Box::new(value)), Type::Int)),
+                    "ndim" => Some(typed::Expr::int(array.ndim as i64)),
+                    _ => {
+                        self.error(cx, Diagnostic::error(span, format!("array attribute `{attr}` is not supported yet")).with_hint("arrays support .shape, .size, .ndim and .copy()"));
+                        None
+                    }
+                }
+            }
+            ExprKind::Method { receiver, method, args } => {
+                let receiver = self.expr(cx, receiver)?;
+                match (method.as_str(), receiver.array_type()) {
+                    ("copy", Some(_)) if args.is_empty() => {
+                        let ty = receiver.ty.clone();
+                        Some(typed::Expr::new(typed::ExprKind::CopyArray(Box::new(receiver)), ty))
+                    }
+                    _ => {
+                        let ty = receiver.ty.clone();
+                        self.error(cx, Diagnostic::error(span, format!("method `{method}` of {ty} is not supported")).with_hint("arrays support .copy(); write other operations as loops"));
+                        None
+                    }
+                }
+            }
+            ExprKind::Index { .. } => self.index(cx, expr),
+            ExprKind::Tuple(items) => {
+                let items: Vec<typed::Expr> = items.iter().map(|i| self.expr(cx, i)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+                let ty = Type::Tuple(items.iter().map(|i| i.ty.clone()).collect());
+                Some(typed::Expr::new(typed::ExprKind::Tuple(items), ty))
+            }
+        }
+    }
+
+    fn index(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<typed::Expr> {
+        // `a[i][j]` indexes the same element as `a[i, j]`: gather the chain so
+        // the common form compiles to one bounds-checked access, not a view.
+        let mut chain: Vec<&[untyped::Expr]> = Vec::new();
+        let mut root = expr;
+        while let untyped::ExprKind::Index { value, indices } = &root.kind {
+            chain.push(indices);
+            root = value;
+        }
+        chain.reverse();
+        let base = self.expr(cx, root)?;
+        match &base.ty {
+            Type::Array(array) => {
+                let all: Vec<untyped::Expr> = chain.iter().flat_map(|c| c.iter().cloned()).collect();
+                if all.len() > array.ndim as usize {
+                    self.error(cx, Diagnostic::error(expr.span, format!("too many indices: the array has {} dimensions, the index has {}", array.ndim, all.len())).with_hint("use one index per dimension"));
+                    return None;
+                }
+                let indices = self.indices(cx, &all)?;
+                if indices.len() == array.ndim as usize {
+                    let element = array.element();
+                    return Some(typed::Expr::new(typed::ExprKind::Index { array: Box::new(base), indices }, element));
+                }
+                let mut view = base;
+                for index in indices {
+                    let current = view.array_type()?;
+                    let sub = current.with_ndim(current.ndim - 1);
+                    view = typed::Expr::new(typed::ExprKind::SubArray { array: Box::new(view), index: Box::new(index) }, Type::Array(sub));
+                }
+                Some(view)
+            }
+            Type::Tuple(_) => {
+                let mut value = base;
+                for indices in chain {
+                    let [index] = indices else {
+                        self.error(cx, Diagnostic::error(expr.span, "a tuple takes a single index").with_hint("write t[0]"));
+                        return None;
+                    };
+                    value = self.tuple_get(cx, value, index)?;
+                }
+                Some(value)
+            }
+            other => {
+                let other = other.clone();
+                self.error(cx, Diagnostic::error(expr.span, format!("{other} cannot be indexed")).with_hint("only arrays and tuples can be indexed"));
+                None
+            }
+        }
+    }
+
+    fn tuple_get(&mut self, cx: &mut Cx, tuple: typed::Expr, index: &untyped::Expr) -> Option<typed::Expr> {
+        let Type::Tuple(items) = &tuple.ty else {
+            let ty = tuple.ty.clone();
+            self.error(cx, Diagnostic::error(index.span, format!("{ty} cannot be indexed")).with_hint("only arrays and tuples can be indexed"));
+            return None;
+        };
+        let len = items.len() as i64;
+        let position = match constant_int(index) {
+            Some(i) if i >= -len && i < len => (if i < 0 { i + len } else { i }) as usize,
+            Some(i) => {
+                self.error(cx, Diagnostic::error(index.span, format!("tuple index {i} is out of range for a tuple of {len} values")).with_hint("index within the tuple's length"));
+                return None;
+            }
+            None => {
+                self.error(cx, Diagnostic::error(index.span, "tuple indices must be integer constants").with_hint("unpack the tuple, or index it with a literal such as t[0]"));
+                return None;
+            }
+        };
+        let ty = items[position].clone();
+        if let typed::ExprKind::Shape(array) = tuple.kind {
+            return Some(typed::Expr::new(typed::ExprKind::Dim { array, axis: position }, Type::Int));
+        }
+        if let typed::ExprKind::Tuple(mut values) = tuple.kind {
+            return Some(values.swap_remove(position));
+        }
+        Some(typed::Expr::new(typed::ExprKind::TupleGet { tuple: Box::new(tuple), index: position }, ty))
+    }
+
+    fn unary(&mut self, cx: &mut Cx, op: UnaryOp, operand: typed::Expr, span: Span) -> Option<typed::Expr> {
+        if !operand.ty.is_numeric() {
+            let ty = operand.ty.clone();
+            self.error(cx, Diagnostic::error(span, format!("unary operator on {ty} is not supported")).with_hint("apply it to a number"));
+            return None;
+        }
+        match op {
+            UnaryOp::Not => {
+                let test = self.truthy(cx, operand, span)?;
+                Some(typed::Expr::new(typed::ExprKind::Not(Box::new(test)), Type::Bool))
+            }
+            UnaryOp::Neg | UnaryOp::Pos => {
+                let operand = if operand.ty == Type::Bool { operand.cast_to(&Type::Int) } else { operand };
+                if op == UnaryOp::Pos {
+                    return Some(operand);
+                }
+                if let typed::ExprKind::Literal(Literal::Int(v)) = operand.kind {
+                    return Some(typed::Expr::int(v.wrapping_neg()));
+                }
+                if let typed::ExprKind::Literal(Literal::Float(v)) = operand.kind {
+                    return Some(typed::Expr::new(typed::ExprKind::Literal(Literal::Float(-v)), Type::Float));
+                }
+                let ty = operand.ty.clone();
+                Some(typed::Expr::new(typed::ExprKind::Neg(Box::new(operand)), ty))
+            }
+            UnaryOp::Invert => {
+                if operand.ty.is_float_like() {
+                    self.error(cx, Diagnostic::error(span, "bitwise inversion of a float").with_hint("`~` applies to integers"));
+                    return None;
+                }
+                let operand = if operand.ty == Type::Bool { operand.cast_to(&Type::Int) } else { operand };
+                let ty = operand.ty.clone();
+                Some(typed::Expr::new(typed::ExprKind::Invert(Box::new(operand)), ty))
+            }
+        }
+    }
+
+    fn binary(&mut self, cx: &mut Cx, op: BinaryOp, left: typed::Expr, right: typed::Expr, right_source: &untyped::Expr, span: Span) -> Option<typed::Expr> {
+        let (lt, rt) = (left.ty.clone(), right.ty.clone());
+        if !lt.is_numeric() || !rt.is_numeric() {
+            if let (BinaryOp::Add, Type::Tuple(a), Type::Tuple(b)) = (op, &lt, &rt) {
+                let mut items = Vec::new();
+                for (i, _) in a.iter().enumerate() {
+                    items.push(typed::Expr::new(typed::ExprKind::TupleGet { tuple: Box::new(left.clone()), index: i }, a[i].clone()));
+                }
+                for (i, _) in b.iter().enumerate() {
+                    items.push(typed::Expr::new(typed::ExprKind::TupleGet { tuple: Box::new(right.clone()), index: i }, b[i].clone()));
+                }
+                let ty = Type::Tuple(a.iter().chain(b).cloned().collect());
+                return Some(typed::Expr::new(typed::ExprKind::Tuple(items), ty));
+            }
+            let hint = if matches!(lt, Type::Array(_)) || matches!(rt, Type::Array(_)) {
+                "whole-array arithmetic is not supported yet; write a loop over the elements"
+            } else {
+                "use numbers on both sides"
+            };
+            self.error(cx, Diagnostic::error(span, format!("unsupported operand types for {}: {lt} and {rt}", op.symbol())).with_hint(hint));
+            return None;
+        }
+        let common = promote_values(&lt, &rt);
+        let result = match op {
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::FloorDiv | BinaryOp::Mod => common,
+            BinaryOp::TrueDiv => {
+                if common.is_float_like() {
+                    common
+                } else {
+                    Type::Float
+                }
+            }
+            BinaryOp::Pow => {
+                if common.is_integer_like() && constant_int(right_source).is_some_and(|e| e < 0) {
+                    // `2 ** -1` is 0.5 in Python: a negative literal exponent makes a float.
+                    Type::Float
+                } else {
+                    common
+                }
+            }
+            BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => {
+                if lt == Type::Bool && rt == Type::Bool {
+                    Type::Bool
+                } else if common.is_integer_like() {
+                    common
+                } else {
+                    self.error(cx, Diagnostic::error(span, format!("bitwise {} needs integers, not {lt} and {rt}", op.symbol())).with_hint("convert with int(...)"));
+                    return None;
+                }
+            }
+            BinaryOp::LShift | BinaryOp::RShift => {
+                if !common.is_integer_like() {
+                    self.error(cx, Diagnostic::error(span, format!("shift needs integers, not {lt} and {rt}")).with_hint("convert with int(...)"));
+                    return None;
+                }
+                match constant_int(right_source) {
+                    Some(shift) if (0..64).contains(&shift) => {}
+                    _ => {
+                        self.error(cx, Diagnostic::error(right_source.span, "shift amounts must be integer constants from 0 to 63").with_hint("multiply or divide by a power of two for variable shifts"));
+                        return None;
+                    }
+                }
+                common
+            }
+        };
+        let result = if result == Type::Bool && !matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor) {
+            Type::Int
+        } else {
+            result
+        };
+        let left = left.cast_to(&result);
+        let right = if matches!(op, BinaryOp::LShift | BinaryOp::RShift) {
+            right.cast_to(&Type::Int)
+        } else {
+            right.cast_to(&result)
+        };
+        Some(typed::Expr::new(typed::ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, result))
+    }
+
+    fn call(&mut self, cx: &mut Cx, callee: &Callee, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+        match callee {
+            Callee::Function(name) => self.call_function(cx, name, args, keywords, span),
+            Callee::Builtin(name) => {
+                if let Some(keyword) = keywords.first() {
+                    self.error(cx, Diagnostic::error(keyword.span, format!("`{name}` takes no keyword arguments in compiled code")).with_hint("pass the arguments positionally"));
+                    return None;
+                }
+                let args: Vec<typed::Expr> = args.iter().map(|a| self.expr(cx, a)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+                self.builtin(cx, name, args, span)
+            }
+            Callee::Qualified(name) => {
+                if let Some(module_fn) = name.strip_prefix("math.") {
+                    if let Some(keyword) = keywords.first() {
+                        self.error(cx, Diagnostic::error(keyword.span, "math functions take no keyword arguments").with_hint("pass the arguments positionally"));
+                        return None;
+                    }
+                    let args: Vec<typed::Expr> = args.iter().map(|a| self.expr(cx, a)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+                    return self.math(cx, module_fn, args, span);
+                }
+                if let Some(numpy_fn) = name.strip_prefix("numpy.") {
+                    return self.numpy(cx, numpy_fn, args, keywords, span);
+                }
+                self.error(cx, Diagnostic::error(span, format!("`{name}` is not supported in compiled code")).with_hint("call functions of this module, builtins, math.* or numpy scalar functions"));
+                None
+            }
+        }
+    }
+
+    fn call_function(&mut self, cx: &mut Cx, name: &str, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+        let slot = self.slot(name)?;
+        let function = match &slot.lowered {
+            Ok(function) => function,
+            Err(diagnostics) => {
+                if cx.report && self.reported.insert(name.to_string()) {
+                    self.diagnostics.extend(diagnostics.iter().cloned());
+                }
+                return None;
+            }
+        };
+        // Match positional and keyword arguments to parameters.
+        let mut ordered: Vec<Option<&untyped::Expr>> = vec![None; function.params.len()];
+        if args.len() > function.params.len() {
+            self.error(cx, Diagnostic::error(span, format!("`{name}` takes {} arguments but {} were given", function.params.len(), args.len())).with_secondary(slot.span, "defined here").with_hint("pass one argument per parameter"));
+            return None;
+        }
+        for (i, arg) in args.iter().enumerate() {
+            ordered[i] = Some(arg);
+        }
+        for keyword in keywords {
+            match function.params.iter().position(|p| p.name == keyword.name) {
+                Some(i) if ordered[i].is_none() => ordered[i] = Some(&keyword.value),
+                Some(_) => {
+                    self.error(cx, Diagnostic::error(keyword.span, format!("`{name}` got multiple values for `{}`", keyword.name)).with_hint("pass each argument once"));
+                    return None;
+                }
+                None => {
+                    self.error(cx, Diagnostic::error(keyword.span, format!("`{name}` has no parameter `{}`", keyword.name)).with_secondary(slot.span, "defined here").with_hint("use one of the parameter names"));
+                    return None;
+                }
+            }
+        }
+        let mut typed_args = Vec::new();
+        for (param, arg) in function.params.iter().zip(&ordered) {
+            let Some(arg) = arg else {
+                self.error(cx, Diagnostic::error(span, format!("`{name}` is missing the argument `{}`", param.name)).with_secondary(slot.span, "defined here").with_hint("pass one argument per parameter"));
+                return None;
+            };
+            typed_args.push(self.expr(cx, arg));
+        }
+        let typed_args: Vec<typed::Expr> = typed_args.into_iter().collect::<Option<_>>()?;
+        let mut params = Vec::new();
+        let mut converted = Vec::new();
+        for ((param, arg), source) in function.params.iter().zip(typed_args).zip(&ordered) {
+            let declared = match &param.annotation {
+                Some(ParamType::Known(ty)) => Some(ty.clone()),
+                Some(ParamType::ArrayOfUnknownRank(dtype)) => match (&arg.ty, dtype) {
+                    (Type::Array(a), Some(d)) if a.dtype == *d => Some(arg.ty.clone()),
+                    _ => Some(Type::Array(ArrayType { dtype: dtype.unwrap_or(Dtype::Float64), ndim: array_rank_from_use(&param.name, &function.body).unwrap_or(1) })),
+                },
+                None => None,
+            };
+            match declared {
+                Some(declared) => match self.convert(arg, &declared) {
+                    Ok(arg) => {
+                        converted.push(arg);
+                        params.push(declared);
+                    }
+                    Err(given) => {
+                        let arg_span = source.map(|s| s.span).unwrap_or(span);
+                        self.error(cx, Diagnostic::error(arg_span, format!("argument `{}` of `{name}` must be {declared}, not {given}", param.name)).with_label(given.to_string()).with_secondary(param.span, "declared here").with_hint("pass a value of the declared type"));
+                        return None;
+                    }
+                },
+                None => {
+                    params.push(arg.ty.clone());
+                    converted.push(arg);
+                }
+            }
+        }
+        let id = self.instance(function, params);
+        let return_type = self.instances[id].return_type.clone()?;
+        Some(typed::Expr::new(typed::ExprKind::Call { function: format!("#{id}"), args: converted }, return_type))
+    }
+
+    fn builtin(&mut self, cx: &mut Cx, name: &str, mut args: Vec<typed::Expr>, span: Span) -> Option<typed::Expr> {
+        let arity_error = |this: &mut Self, cx: &Cx, expected: &str| {
+            this.error(cx, Diagnostic::error(span, format!("`{name}` takes {expected} in compiled code")).with_hint("see the supported forms in the documentation"));
+            None
+        };
+        match name {
+            "abs" => {
+                if args.len() != 1 {
+                    return arity_error(self, cx, "one argument");
+                }
+                let x = args.pop()?;
+                let numeric = self.numeric(cx, &x, span)?;
+                let (op, x) = if numeric.is_float_like() {
+                    (Intrinsic::AbsFloat, x)
+                } else if x.ty == Type::Bool {
+                    (Intrinsic::AbsInt, x.cast_to(&Type::Int))
+                } else {
+                    (Intrinsic::AbsInt, x)
+                };
+                let ty = x.ty.clone();
+                Some(intrinsic(op, vec![x], ty))
+            }
+            "min" | "max" => {
+                if args.len() < 2 {
+                    return arity_error(self, cx, "two or more numbers");
+                }
+                let mut ty = args[0].ty.clone();
+                for arg in &args {
+                    self.numeric(cx, arg, span)?;
+                    ty = Type::join(&ty, &arg.ty)?;
+                }
+                let op = if name == "min" { Intrinsic::Min } else { Intrinsic::Max };
+                let mut values = args.into_iter().map(|a| a.cast_to(&ty));
+                let mut folded = values.next()?;
+                for value in values {
+                    folded = intrinsic(op, vec![folded, value], ty.clone());
+                }
+                Some(folded)
+            }
+            "round" => {
+                if args.len() != 1 {
+                    self.error(cx, Diagnostic::error(span, "round() with ndigits is not supported yet").with_hint("scale, round and divide: round(x * 100) / 100"));
+                    return None;
+                }
+                let x = args.pop()?;
+                self.numeric(cx, &x, span)?;
+                if x.ty.is_float_like() {
+                    Some(intrinsic(Intrinsic::RoundToInt, vec![x.cast_to(&Type::Float)], Type::Int))
+                } else {
+                    Some(x.cast_to(&Type::Int))
+                }
+            }
+            "int" => {
+                if args.len() != 1 {
+                    return arity_error(self, cx, "one argument");
+                }
+                let x = args.pop()?;
+                self.numeric(cx, &x, span)?;
+                if x.ty.is_float_like() {
+                    Some(intrinsic(Intrinsic::FloatToInt, vec![x.cast_to(&Type::Float)], Type::Int))
+                } else {
+                    Some(x.cast_to(&Type::Int))
+                }
+            }
+            "float" => {
+                if args.len() != 1 {
+                    return arity_error(self, cx, "one argument");
+                }
+                let x = args.pop()?;
+                self.numeric(cx, &x, span)?;
+                Some(x.cast_to(&Type::Float))
+            }
+            "bool" => {
+                if args.len() != 1 {
+                    return arity_error(self, cx, "one argument");
+                }
+                let x = args.pop()?;
+                self.truthy(cx, x, span)
+            }
+            "len" => {
+                if args.len() != 1 {
+                    return arity_error(self, cx, "one argument");
+                }
+                let x = args.pop()?;
+                match &x.ty {
+                    Type::Array(_) => Some(typed::Expr::new(typed::ExprKind::Dim { array: Box::new(x), axis: 0 }, Type::Int)),
+                    Type::Tuple(items) => Some(typed::Expr::int(items.len() as i64)),
+                    other => {
+                        let other = other.clone();
+                        self.error(cx, Diagnostic::error(span, format!("{other} has no len()")).with_hint("len() applies to arrays and tuples"));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn numeric(&mut self, cx: &mut Cx, value: &typed::Expr, span: Span) -> Option<Type> {
+        if value.ty.is_numeric() {
+            Some(value.ty.clone())
+        } else {
+            let ty = value.ty.clone();
+            self.error(cx, Diagnostic::error(span, format!("expected a number, got {ty}")).with_hint("pass an int or a float"));
+            None
+        }
+    }
+
+    fn math(&mut self, cx: &mut Cx, name: &str, args: Vec<typed::Expr>, span: Span) -> Option<typed::Expr> {
+        for arg in &args {
+            self.numeric(cx, arg, span)?;
+        }
+        let floats = |args: Vec<typed::Expr>| -> Vec<typed::Expr> { args.into_iter().map(|a| a.cast_to(&Type::Float)).collect() };
+        let arity = args.len();
+        let unary = [
+            "sqrt", "exp", "expm1", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
+            "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "gamma", "lgamma", "degrees", "radians",
+        ];
+        let binary = ["atan2", "hypot", "pow", "fmod", "copysign"];
+        if let Some(found) = unary.iter().find(|n| **n == name) {
+            if arity == 1 {
+                return Some(intrinsic(Intrinsic::Math(found), floats(args), Type::Float));
+            }
+        }
+        if let Some(found) = binary.iter().find(|n| **n == name) {
+            if arity == 2 {
+                return Some(intrinsic(Intrinsic::Math(found), floats(args), Type::Float));
+            }
+        }
+        match (name, arity) {
+            ("log", 1) => Some(intrinsic(Intrinsic::Math("log"), floats(args), Type::Float)),
+            ("log", 2) => Some(intrinsic(Intrinsic::Math("log_base"), floats(args), Type::Float)),
+            ("fabs", 1) => Some(intrinsic(Intrinsic::AbsFloat, floats(args), Type::Float)),
+            ("floor" | "ceil" | "trunc", 1) => {
+                let mut args = args;
+                let x = args.pop()?;
+                if x.ty.is_integer_like() {
+                    return Some(x.cast_to(&Type::Int));
+                }
+                let op = match name {
+                    "floor" => Intrinsic::MathToInt("floor"),
+                    "ceil" => Intrinsic::MathToInt("ceil"),
+                    _ => Intrinsic::MathToInt("trunc"),
+                };
+                Some(intrinsic(op, vec![x.cast_to(&Type::Float)], Type::Int))
+            }
+            ("isnan", 1) => Some(intrinsic(Intrinsic::IsNan, floats(args), Type::Bool)),
+            ("isinf", 1) => Some(intrinsic(Intrinsic::IsInf, floats(args), Type::Bool)),
+            ("isfinite", 1) => Some(intrinsic(Intrinsic::IsFinite, floats(args), Type::Bool)),
+            _ => {
+                self.error(cx, Diagnostic::error(span, format!("math.{name} with {arity} argument(s) is not supported")).with_hint("supported: sqrt, exp, log, log2, log10, log1p, expm1, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, hypot, pow, fabs, floor, ceil, trunc, erf, erfc, gamma, lgamma, isnan, isinf, isfinite"));
+                None
+            }
+        }
+    }
+
+    fn numpy(&mut self, cx: &mut Cx, name: &str, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+        match name {
+            "zeros" | "ones" | "empty" | "full" => return self.new_array(cx, name, args, keywords, span),
+            "zeros_like" | "ones_like" | "empty_like" | "full_like" => return self.new_array_like(cx, name, args, keywords, span),
+            _ => {}
+        }
+        if let Some(keyword) = keywords.first() {
+            self.error(cx, Diagnostic::error(keyword.span, format!("numpy.{name} takes no keyword arguments in compiled code")).with_hint("pass the arguments positionally"));
+            return None;
+        }
+        let args: Vec<typed::Expr> = args.iter().map(|a| self.expr(cx, a)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+        if name == "copy" {
+            if let [array] = args.as_slice() {
+                if array.array_type().is_some() {
+                    let ty = array.ty.clone();
+                    return Some(typed::Expr::new(typed::ExprKind::CopyArray(Box::new(array.clone())), ty));
+                }
+            }
+        }
+        if let Some(dtype) = Dtype::from_name(name).filter(|_| !matches!(name, "int" | "float" | "bool")) {
+            if let [x] = args.as_slice() {
+                self.numeric(cx, x, span)?;
+                return Some(x.clone().cast_to(&Type::of_element(dtype)));
+            }
+        }
+        for arg in &args {
+            self.numeric(cx, arg, span)?;
+        }
+        // NumPy's scalar functions compute in the argument's float type
+        // (float32 stays float32) and follow IEEE rules instead of raising.
+        let float_type = if args.iter().all(|a| a.ty == Type::Scalar(Dtype::Float32)) {
+            Type::Scalar(Dtype::Float32)
+        } else {
+            Type::Float
+        };
+        let method = match name {
+            "sqrt" => "sqrt",
+            "exp" => "exp",
+            "exp2" => "exp2",
+            "log" => "ln",
+            "log2" => "log2",
+            "log10" => "log10",
+            "log1p" => "ln_1p",
+            "expm1" => "exp_m1",
+            "sin" => "sin",
+            "cos" => "cos",
+            "tan" => "tan",
+            "arcsin" => "asin",
+            "arccos" => "acos",
+            "arctan" => "atan",
+            "sinh" => "sinh",
+            "cosh" => "cosh",
+            "tanh" => "tanh",
+            "arcsinh" => "asinh",
+            "arccosh" => "acosh",
+            "arctanh" => "atanh",
+            "floor" => "floor",
+            "ceil" => "ceil",
+            "trunc" => "trunc",
+            "rint" => "round_ties_even",
+            "deg2rad" | "radians" => "to_radians",
+            "rad2deg" | "degrees" => "to_degrees",
+            "hypot" => "hypot",
+            "arctan2" => "atan2",
+            "power" => "powf",
+            "copysign" => "copysign",
+            "abs" | "absolute" | "fabs" => {
+                let [x] = args.as_slice() else { return self.numpy_arity(cx, name, span) };
+                if x.ty.is_float_like() || name == "fabs" {
+                    let x = if x.ty.is_float_like() { x.clone() } else { x.clone().cast_to(&Type::Float) };
+                    let ty = x.ty.clone();
+                    return Some(intrinsic(Intrinsic::AbsFloat, vec![x], ty));
+                }
+                let x = if x.ty == Type::Bool { x.clone().cast_to(&Type::Int) } else { x.clone() };
+                let ty = x.ty.clone();
+                return Some(intrinsic(Intrinsic::AbsInt, vec![x], ty));
+            }
+            "isnan" | "isinf" | "isfinite" => {
+                let [x] = args.as_slice() else { return self.numpy_arity(cx, name, span) };
+                let op = match name {
+                    "isnan" => Intrinsic::IsNan,
+                    "isinf" => Intrinsic::IsInf,
+                    _ => Intrinsic::IsFinite,
+                };
+                return Some(intrinsic(op, vec![x.clone().cast_to(&float_type)], Type::Bool));
+            }
+            "square" => {
+                let [x] = args.as_slice() else { return self.numpy_arity(cx, name, span) };
+                let x = if x.ty == Type::Bool { x.clone().cast_to(&Type::Int) } else { x.clone() };
+                let ty = x.ty.clone();
+                return Some(typed::Expr::new(typed::ExprKind::Binary { op: BinaryOp::Mul, left: Box::new(x.clone()), right: Box::new(x) }, ty));
+            }
+            _ => {
+                self.error(cx, Diagnostic::error(span, format!("numpy.{name} is not supported in compiled code")).with_hint("use scalar functions such as np.sqrt(x) on elements, or write the loop"));
+                return None;
+            }
+        };
+        let expected_arity = if matches!(name, "hypot" | "arctan2" | "power" | "copysign") { 2 } else { 1 };
+        if args.len() != expected_arity {
+            return self.numpy_arity(cx, name, span);
+        }
+        let args = args.into_iter().map(|a| a.cast_to(&float_type)).collect();
+        Some(intrinsic(Intrinsic::FloatMethod(method), args, float_type))
+    }
+
+    fn numpy_arity(&mut self, cx: &mut Cx, name: &str, span: Span) -> Option<typed::Expr> {
+        self.error(cx, Diagnostic::error(span, format!("wrong number of arguments for numpy.{name}")).with_hint("check the call against NumPy's signature"));
+        None
+    }
+
+    /// The dtype named by a `dtype=` argument.
+    fn dtype_argument(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<Dtype> {
+        let dtype = match &expr.kind {
+            untyped::ExprKind::Qualified(name) => name.strip_prefix("numpy.").and_then(Dtype::from_name),
+            untyped::ExprKind::BuiltinRef(name) => Dtype::from_name(name),
+            untyped::ExprKind::Str(name) => Dtype::from_name(name),
+            _ => None,
+        };
+        if dtype.is_none() {
+            self.error(cx, Diagnostic::error(expr.span, "unknown dtype").with_label("expected a NumPy dtype").with_hint("write dtype=np.float64, np.int64, np.uint8, bool, ..."));
+        }
+        dtype
+    }
+
+    fn new_array(&mut self, cx: &mut Cx, name: &str, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+        let is_full = name == "full";
+        let max_positional = if is_full { 3 } else { 2 };
+        if args.is_empty() || args.len() > max_positional {
+            self.error(cx, Diagnostic::error(span, format!("numpy.{name} takes a shape{} and an optional dtype", if is_full { ", a fill value" } else { "" })).with_hint(format!("write np.{name}((n, m){}, dtype=np.float64)", if is_full { ", value" } else { "" })));
+            return None;
+        }
+        let mut dtype_expr = args.get(max_positional - 1);
+        let mut fill_expr = if is_full { args.get(1) } else { None };
+        for keyword in keywords {
+            match keyword.name.as_str() {
+                "dtype" => dtype_expr = Some(&keyword.value),
+                "fill_value" if is_full => fill_expr = Some(&keyword.value),
+                "shape" => {}
+                other => {
+                    self.error(cx, Diagnostic::error(keyword.span, format!("numpy.{name} keyword `{other}` is not supported")).with_hint("use shape and dtype"));
+                    return None;
+                }
+            }
+        }
+        let shape = self.shape(cx, &args[0])?;
+        let fill = match fill_expr {
+            Some(fill) => Some(self.expr(cx, fill)?),
+            None if is_full => {
+                self.error(cx, Diagnostic::error(span, "numpy.full needs a fill value").with_hint("write np.full(n, value)"));
+                return None;
+            }
+            None => None,
+        };
+        let dtype = match dtype_expr {
+            Some(expr) => self.dtype_argument(cx, expr)?,
+            None => match &fill {
+                Some(fill) => fill.ty.dtype().unwrap_or(Dtype::Float64),
+                None => Dtype::Float64,
+            },
+        };
+        self.make_array(cx, name, dtype, shape, fill, span)
+    }
+
+    fn new_array_like(&mut self, cx: &mut Cx, name: &str, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+        let is_full = name == "full_like";
+        let expected = if is_full { 2 } else { 1 };
+        if args.len() != expected {
+            self.error(cx, Diagnostic::error(span, format!("numpy.{name} takes an array{}", if is_full { " and a fill value" } else { "" })).with_hint(format!("write np.{name}(a{})", if is_full { ", value" } else { "" })));
+            return None;
+        }
+        let template = self.expr(cx, &args[0])?;
+        let Some(array) = template.array_type() else {
+            let ty = template.ty.clone();
+            self.error(cx, Diagnostic::error(args[0].span, format!("numpy.{name} needs an array, not {ty}")).with_hint("pass an array"));
+            return None;
+        };
+        let mut dtype = array.dtype;
+        for keyword in keywords {
+            if keyword.name == "dtype" {
+                dtype = self.dtype_argument(cx, &keyword.value)?;
+            } else {
+                self.error(cx, Diagnostic::error(keyword.span, format!("numpy.{name} keyword `{}` is not supported", keyword.name)).with_hint("only dtype= is supported"));
+                return None;
+            }
+        }
+        let shape = (0..array.ndim as usize)
+            .map(|axis| typed::Expr::new(typed::ExprKind::Dim { array: Box::new(template.clone()), axis }, Type::Int))
+            .collect();
+        let fill = if is_full { Some(self.expr(cx, &args[1])?) } else { None };
+        let base = name.trim_end_matches("_like");
+        self.make_array(cx, base, dtype, shape, fill, span)
+    }
+
+    fn make_array(&mut self, cx: &mut Cx, name: &str, dtype: Dtype, shape: Vec<typed::Expr>, fill: Option<typed::Expr>, span: Span) -> Option<typed::Expr> {
+        if shape.is_empty() || shape.len() > 3 {
+            self.error(cx, Diagnostic::error(span, "arrays must have 1 to 3 dimensions").with_hint("give a shape such as n or (n, m)"));
+            return None;
+        }
+        let array = ArrayType { dtype, ndim: shape.len() as u8 };
+        let element = array.element();
+        let fill = match (name, fill) {
+            ("ones", _) => ArrayFill::Ones,
+            (_, Some(value)) => {
+                self.numeric(cx, &value, span)?;
+                ArrayFill::Value(Box::new(value.cast_to(&element)))
+            }
+            // np.empty is filled with zeros: reading it before writing gives a
+            // defined value instead of leftover memory.
+            _ => ArrayFill::Zeros,
+        };
+        Some(typed::Expr::new(typed::ExprKind::NewArray { array, fill, shape }, Type::Array(array)))
+    }
+
+    fn shape(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<Vec<typed::Expr>> {
+        let value = self.expr(cx, expr)?;
+        match &value.ty {
+            ty if ty.is_integer_like() => Some(vec![value.cast_to(&Type::Int)]),
+            Type::Tuple(items) if items.iter().all(|t| t.is_integer_like()) => match value.kind {
+                typed::ExprKind::Tuple(items) => Some(items.into_iter().map(|i| i.cast_to(&Type::Int)).collect()),
+                typed::ExprKind::Shape(array) => {
+                    let ndim = array.array_type().map(|a| a.ndim).unwrap_or(0) as usize;
+                    Some((0..ndim).map(|axis| typed::Expr::new(typed::ExprKind::Dim { array: array.clone(), axis }, Type::Int)).collect())
+                }
+                _ => Some(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(index, ty)| typed::Expr::new(typed::ExprKind::TupleGet { tuple: Box::new(value.clone()), index }, ty.clone()).cast_to(&Type::Int))
+                        .collect(),
+                ),
+            },
+            other => {
+                let other = other.clone();
+                self.error(cx, Diagnostic::error(expr.span, format!("an array shape must be an int or a tuple of ints, not {other}")).with_hint("write n or (n, m)"));
+                None
+            }
+        }
+    }
+}
+
+fn intrinsic(op: Intrinsic, args: Vec<typed::Expr>, ty: Type) -> typed::Expr {
+    typed::Expr::new(typed::ExprKind::Intrinsic { op, args }, ty)
+}
+
+/// Whether Python code could pass a `from` value where `to` is declared.
+fn convertible(from: &Type, to: &Type) -> bool {
+    if from == to {
+        return true;
+    }
+    match (from, to) {
+        (Type::Tuple(a), Type::Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| convertible(x, y)),
+        (Type::Bool, t) if t.is_numeric() => true,
+        (f, Type::Int) => f.is_integer_like(),
+        (f, Type::Float) => f.is_numeric(),
+        (f, Type::Scalar(d)) => f.is_numeric() && (d.is_float() || f.is_integer_like()),
+        _ => false,
+    }
+}
+
+/// An integer literal, possibly negated: `3`, `-1`.
+fn constant_int(expr: &untyped::Expr) -> Option<i64> {
+    match &expr.kind {
+        untyped::ExprKind::Int(v) => Some(*v),
+        untyped::ExprKind::Unary { op: UnaryOp::Neg, operand } => constant_int(operand).map(i64::wrapping_neg),
+        _ => None,
+    }
+}
+
+fn constant_literal(value: ConstValue) -> (Type, Literal) {
+    match value {
+        ConstValue::Int(v) => (Type::Int, Literal::Int(v)),
+        ConstValue::Float(v) => (Type::Float, Literal::Float(v)),
+        ConstValue::Bool(v) => (Type::Bool, Literal::Bool(v)),
+    }
+}
+
+/// The rank of an `NDArray` parameter, from the longest index chain applied to it.
+fn array_rank_from_use(name: &str, body: &[untyped::Stmt]) -> Option<u8> {
+    let mut best: Option<usize> = None;
+    untyped_exprs(body, &mut |expr| {
+        let mut depth = 0;
+        let mut root = expr;
+        while let untyped::ExprKind::Index { value, indices } = &root.kind {
+            depth += indices.len();
+            root = value;
+        }
+        if depth > 0 && matches!(&root.kind, untyped::ExprKind::Local(n) if n == name) {
+            best = Some(best.map_or(depth, |b| b.max(depth)));
+        }
+    });
+    best.filter(|d| (1..=3).contains(d)).map(|d| d as u8)
+}
+
+/// Calls `visit` on every expression in the statements, including index
+/// targets of assignments.
+fn untyped_exprs(stmts: &[untyped::Stmt], visit: &mut dyn FnMut(&untyped::Expr)) {
+    fn expr(e: &untyped::Expr, visit: &mut dyn FnMut(&untyped::Expr)) {
+        visit(e);
+        use untyped::ExprKind::*;
+        match &e.kind {
+            Binary { left, right, .. } => {
+                expr(left, visit);
+                expr(right, visit);
+            }
+            Unary { operand, .. } => expr(operand, visit),
+            Compare { left, rest } => {
+                expr(left, visit);
+                rest.iter().for_each(|(_, r)| expr(r, visit));
+            }
+            BoolOp { values, .. } | Tuple(values) => values.iter().for_each(|v| expr(v, visit)),
+            IfExp { test, body, orelse } => {
+                expr(test, visit);
+                expr(body, visit);
+                expr(orelse, visit);
+            }
+            Call { args, keywords, .. } => {
+                args.iter().for_each(|a| expr(a, visit));
+                keywords.iter().for_each(|k| expr(&k.value, visit));
+            }
+            Attribute { value, .. } => expr(value, visit),
+            Method { receiver, args, .. } => {
+                expr(receiver, visit);
+                args.iter().for_each(|a| expr(a, visit));
+            }
+            Index { value, indices } => {
+                expr(value, visit);
+                indices.iter().for_each(|i| expr(i, visit));
+            }
+            _ => {}
+        }
+    }
+    fn target(t: &untyped::Target, visit: &mut dyn FnMut(&untyped::Expr)) {
+        match t {
+            untyped::Target::Name(..) => {}
+            untyped::Target::Index { value, indices, span } => {
+                let whole = untyped::Expr {
+                    kind: untyped::ExprKind::Index { value: Box::new(value.clone()), indices: indices.clone() },
+                    span: *span,
+                };
+                expr(&whole, visit);
+            }
+            untyped::Target::Tuple(items, _) => items.iter().for_each(|i| target(i, visit)),
+        }
+    }
+    use untyped::StmtKind::*;
+    for stmt in stmts {
+        match &stmt.kind {
+            Assign { target: t, value, .. } | AugAssign { target: t, value, .. } => {
+                target(t, visit);
+                expr(value, visit);
+            }
+            If { test, body, orelse } => {
+                expr(test, visit);
+                untyped_exprs(body, visit);
+                untyped_exprs(orelse, visit);
+            }
+            ForRange { start, stop, step, body, .. } => {
+                expr(start, visit);
+                expr(stop, visit);
+                if let Some(step) = step {
+                    expr(step, visit);
+                }
+                untyped_exprs(body, visit);
+            }
+            While { test, body } => {
+                expr(test, visit);
+                untyped_exprs(body, visit);
+            }
+            Return(Some(value)) | Expr(value) => expr(value, visit),
+            _ => {}
+        }
+    }
+}
+
+fn body_has_value_return(stmts: &[untyped::Stmt]) -> bool {
+    use untyped::StmtKind::*;
+    stmts.iter().any(|stmt| match &stmt.kind {
+        Return(Some(value)) => !matches!(value.kind, untyped::ExprKind::None),
+        If { body, orelse, .. } => body_has_value_return(body) || body_has_value_return(orelse),
+        ForRange { body, .. } | While { body, .. } => body_has_value_return(body),
+        _ => false,
+    })
+}
+
+fn always_returns_untyped(stmts: &[untyped::Stmt]) -> bool {
+    use untyped::StmtKind::*;
+    stmts.iter().any(|stmt| match &stmt.kind {
+        Return(_) => true,
+        If { body, orelse, .. } => always_returns_untyped(body) && always_returns_untyped(orelse),
+        While { test, body } => matches!(test.kind, untyped::ExprKind::Bool(true)) && !has_break(body),
+        _ => false,
+    })
+}
+
+fn has_break(stmts: &[untyped::Stmt]) -> bool {
+    use untyped::StmtKind::*;
+    stmts.iter().any(|stmt| match &stmt.kind {
+        Break => true,
+        If { body, orelse, .. } => has_break(body) || has_break(orelse),
+        _ => false,
+    })
+}
+
+/// Whether every path through the statements ends in `return` (or an
+/// endless `while True` loop), so control never reaches the end.
+pub fn always_returns(stmts: &[typed::Stmt]) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        typed::Stmt::Return(_) => true,
+        typed::Stmt::If { body, orelse, .. } => always_returns(body) && always_returns(orelse),
+        typed::Stmt::While { test, body } => {
+            test.kind == typed::ExprKind::Literal(Literal::Bool(true)) && !typed_has_break(body)
+        }
+        _ => false,
+    })
+}
+
+fn typed_has_break(stmts: &[typed::Stmt]) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        typed::Stmt::Break => true,
+        typed::Stmt::If { body, orelse, .. } => typed_has_break(body) || typed_has_break(orelse),
+        _ => false,
+    })
+}
+
+/// Gives each instance its Rust name: the Python name when a function has one
+/// instance, otherwise the name with its parameter types appended. Calls,
+/// which refer to instances as `#id` until now, are rewritten to match.
+fn assign_rust_names(functions: &mut [typed::Function], instances: &[Instance<'_>]) {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for instance in instances {
+        *counts.entry(instance.function.name.as_str()).or_default() += 1;
+    }
+    let mut names: Vec<String> = Vec::new();
+    let mut taken: HashSet<String> = instances.iter().map(|i| i.function.name.clone()).collect();
+    for instance in instances {
+        let base = &instance.function.name;
+        if counts.get(base.as_str()).copied().unwrap_or(0) <= 1 {
+            names.push(base.clone());
+            continue;
+        }
+        let suffix: Vec<String> = instance.params.iter().map(type_suffix).collect();
+        let mut name = if suffix.is_empty() { base.clone() } else { format!("{base}_{}", suffix.join("_")) };
+        while taken.contains(&name) && !names.contains(base) {
+            name.push('_');
+        }
+        taken.insert(name.clone());
+        names.push(name);
+    }
+    for (function, name) in functions.iter_mut().zip(&names) {
+        function.rust_name = name.clone();
+    }
+    for function in functions.iter_mut() {
+        rename_calls(&mut function.body, &names);
+    }
+}
+
+fn type_suffix(ty: &Type) -> String {
+    match ty {
+        Type::Int => "int".into(),
+        Type::Float => "float".into(),
+        Type::Bool => "bool".into(),
+        Type::Scalar(d) => d.name().into(),
+        Type::Tuple(items) => format!("tuple{}", items.iter().map(type_suffix).collect::<Vec<_>>().join("")),
+        Type::Array(a) => format!("{}_{}d", a.dtype, a.ndim),
+        Type::None => "none".into(),
+    }
+}
+
+fn rename_calls(stmts: &mut [typed::Stmt], names: &[String]) {
+    for stmt in stmts {
+        match stmt {
+            typed::Stmt::Assign { target, value } => {
+                rename_target(target, names);
+                rename_expr(value, names);
+            }
+            typed::Stmt::If { test, body, orelse } => {
+                rename_expr(test, names);
+                rename_calls(body, names);
+                rename_calls(orelse, names);
+            }
+            typed::Stmt::ForRange { start, stop, step, body, .. } => {
+                rename_expr(start, names);
+                rename_expr(stop, names);
+                if let Some(step) = step {
+                    rename_expr(step, names);
+                }
+                rename_calls(body, names);
+            }
+            typed::Stmt::While { test, body } => {
+                rename_expr(test, names);
+                rename_calls(body, names);
+            }
+            typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => rename_expr(value, names),
+            _ => {}
+        }
+    }
+}
+
+fn rename_target(target: &mut typed::Target, names: &[String]) {
+    match target {
+        typed::Target::Local(_) => {}
+        typed::Target::Index { array, indices } => {
+            rename_expr(array, names);
+            indices.iter_mut().for_each(|i| rename_expr(i, names));
+        }
+        typed::Target::Tuple(items) => items.iter_mut().for_each(|t| rename_target(t, names)),
+    }
+}
+
+fn rename_expr(expr: &mut typed::Expr, names: &[String]) {
+    use typed::ExprKind::*;
+    match &mut expr.kind {
+        Call { function, args } => {
+            if let Some(id) = function.strip_prefix('#').and_then(|id| id.parse::<usize>().ok()) {
+                if let Some(name) = names.get(id) {
+                    *function = name.clone();
+                }
+            }
+            args.iter_mut().for_each(|a| rename_expr(a, names));
+        }
+        Cast(inner) | Neg(inner) | Not(inner) | Invert(inner) | Truthy(inner) | CopyArray(inner) | Shape(inner) | Size(inner) => rename_expr(inner, names),
+        Binary { left, right, .. } => {
+            rename_expr(left, names);
+            rename_expr(right, names);
+        }
+        Compare { operands, .. } => operands.iter_mut().for_each(|o| rename_expr(o, names)),
+        BoolOp { values, .. } | Tuple(values) | Intrinsic { args: values, .. } => values.iter_mut().for_each(|v| rename_expr(v, names)),
+        IfExp { test, body, orelse } => {
+            rename_expr(test, names);
+            rename_expr(body, names);
+            rename_expr(orelse, names);
+        }
+        Index { array, indices } => {
+            rename_expr(array, names);
+            indices.iter_mut().for_each(|i| rename_expr(i, names));
+        }
+        SubArray { array, index } => {
+            rename_expr(array, names);
+            rename_expr(index, names);
+        }
+        NewArray { fill, shape, .. } => {
+            if let ArrayFill::Value(value) = fill {
+                rename_expr(value, names);
+            }
+            shape.iter_mut().for_each(|s| rename_expr(s, names));
+        }
+        Dim { array, .. } => rename_expr(array, names),
+        TupleGet { tuple, .. } => rename_expr(tuple, names),
+        Literal(_) | Local(_) | Constant(_) => {}
+    }
+}

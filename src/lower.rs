@@ -36,6 +36,7 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
             functions.push(FunctionSlot {
                 name: def.name.to_string(),
                 span: name_span(parsed.file, def),
+                exported: is_exported(def, export),
                 lowered,
             });
         }
@@ -419,9 +420,7 @@ impl<'a> FunctionLowering<'a> {
             None => None,
         };
         self.diagnostics.extend(annotation_errors);
-        let all_annotated = all_args.iter().all(|a| a.def.annotation.is_some());
-        let exported = export.is_some()
-            || (all_annotated && (!all_args.is_empty() || def.returns.is_some()));
+        let exported = is_exported(def, export);
 
         for param in &params {
             self.locals.insert(param.name.clone());
@@ -977,6 +976,16 @@ impl<'a> FunctionLowering<'a> {
         }
         Some(Expr { kind: ExprKind::Call { callee, args: args?, keywords }, span })
     }
+}
+
+/// Exported functions are those with a `#pythran export` line or annotations
+/// on every parameter (a function without parameters needs a return annotation).
+fn is_exported(def: &ast::StmtFunctionDef, export: Option<&PythranExport>) -> bool {
+    let args = &def.args;
+    let mut all = args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs).peekable();
+    let has_params = all.peek().is_some();
+    let all_annotated = all.all(|a| a.def.annotation.is_some());
+    export.is_some() || (all_annotated && (has_params || def.returns.is_some()))
 }
 
 /// The callee of a decorator such as `@njit(cache=True)`, or the decorator itself.

@@ -17,6 +17,8 @@ pub struct Module {
 pub struct FunctionSlot {
     pub name: String,
     pub span: Span,
+    /// Exported functions are compiled whether or not anything calls them.
+    pub exported: bool,
     pub lowered: Result<Function, Vec<Diagnostic>>,
 }
 
