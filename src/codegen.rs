@@ -149,7 +149,6 @@ fn float_literal(v: f64) -> TokenStream {
 /// Rust operator precedence, lowest first, for deciding where parentheses go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Prec {
-    Lowest,
     Or,
     And,
     Compare,
@@ -200,7 +199,6 @@ struct FunctionGen<'f> {
     types: HashMap<String, Type>,
     /// Every name in use, for picking fresh temporaries.
     names: HashSet<String>,
-    temp_counter: usize,
 }
 
 fn function(function: &typed::Function) -> TokenStream {
@@ -217,7 +215,6 @@ fn function(function: &typed::Function) -> TokenStream {
         function,
         types,
         names,
-        temp_counter: 0,
     };
     let name = ident(&function.rust_name);
     let params = function.params.iter().map(|param| {
@@ -291,17 +288,13 @@ fn doc_comment(docstring: &str) -> TokenStream {
 
 impl FunctionGen<'_> {
     fn fresh(&mut self, base: &str) -> syn::Ident {
-        loop {
-            let candidate = if self.temp_counter == 0 {
-                base.to_string()
-            } else {
-                format!("{base}_{}", self.temp_counter)
-            };
-            self.temp_counter += 1;
-            if self.names.insert(candidate.clone()) {
-                return ident(&candidate);
-            }
+        let mut suffix = 1;
+        let mut candidate = base.to_string();
+        while !self.names.insert(candidate.clone()) {
+            suffix += 1;
+            candidate = format!("{base}_{suffix}");
         }
+        ident(&candidate)
     }
 
     fn var_type(&self, name: &str) -> Type {
@@ -405,6 +398,11 @@ impl FunctionGen<'_> {
             typed::Stmt::Continue => quote!(continue;),
             typed::Stmt::Return(value) => {
                 let value = match value {
+                    // The function ends here, so a local can be moved out.
+                    Some(typed::Expr { kind: ExprKind::Local(name), .. }) if tail => {
+                        let var = ident(name);
+                        quote!(#var)
+                    }
                     Some(value) => self.owned_value(value),
                     None => quote!(()),
                 };
@@ -456,10 +454,21 @@ impl FunctionGen<'_> {
             typed::Target::Local(name) => {
                 let var = ident(name);
                 let ty = self.var_type(name);
+                if !declared.contains(name) {
+                    if let Some(compound) = self.compound_assign(name, value, &ty) {
+                        return compound;
+                    }
+                }
+                let needs_annotation = !self_describing(value) || value.ty != ty;
                 let value = cast(Code::atom(self.owned_value(value)), &value.ty, &ty).full();
                 if declared.contains(name) {
-                    let rust_ty = rust_type(&ty);
-                    quote! { let mut #var: #rust_ty = #value; }
+                    let binding = if count_assignments(&self.function.body, name) > 1 { quote!(mut #var) } else { quote!(#var) };
+                    if needs_annotation {
+                        let rust_ty = rust_type(&ty);
+                        quote! { let #binding: #rust_ty = #value; }
+                    } else {
+                        quote! { let #binding = #value; }
+                    }
                 } else {
                     quote! { #var = #value; }
                 }
@@ -490,10 +499,17 @@ impl FunctionGen<'_> {
                         .collect();
                     let vars = names.iter().map(|n| ident(n));
                     if names.iter().all(|n| declared.contains(n)) {
-                        let vars = names.iter().map(|n| {
-                            let var = ident(n);
-                            quote!(mut #var)
-                        });
+                        let vars: Vec<TokenStream> = names
+                            .iter()
+                            .map(|n| {
+                                let var = ident(n);
+                                if count_assignments(&self.function.body, n) > 1 {
+                                    quote!(mut #var)
+                                } else {
+                                    quote!(#var)
+                                }
+                            })
+                            .collect();
                         let types = names.iter().map(|n| rust_type(&self.var_type(n)));
                         return quote! { let (#(#vars),*): (#(#types),*) = (#(#values),*); };
                     }
@@ -525,6 +541,28 @@ impl FunctionGen<'_> {
                 }
             }
         }
+    }
+
+    /// `x = x + y` as `x += y` when no conversion is involved.
+    fn compound_assign(&mut self, name: &str, value: &typed::Expr, ty: &Type) -> Option<TokenStream> {
+        let ExprKind::Binary { op, left, right } = &value.kind else {
+            return None;
+        };
+        if value.ty != *ty || !matches!(&left.kind, ExprKind::Local(n) if n == name) || expr_mentions(right, name) {
+            return None;
+        }
+        let symbol = match op {
+            BinaryOp::Add => quote!(+=),
+            BinaryOp::Sub => quote!(-=),
+            BinaryOp::Mul => quote!(*=),
+            BinaryOp::BitAnd => quote!(&=),
+            BinaryOp::BitOr => quote!(|=),
+            BinaryOp::BitXor => quote!(^=),
+            _ => return None,
+        };
+        let var = ident(name);
+        let right = self.expr(right).full();
+        Some(quote! { #var #symbol #right; })
     }
 
     /// A value that is stored or returned: arrays are cloned (a cheap shared
@@ -863,7 +901,6 @@ impl FunctionGen<'_> {
 /// operators need it.
 fn next(prec: Prec) -> Prec {
     match prec {
-        Prec::Lowest => Prec::Or,
         Prec::Or => Prec::And,
         Prec::And => Prec::Compare,
         Prec::Compare => Prec::BitOr,
@@ -945,6 +982,44 @@ fn default_value(ty: &Type) -> TokenStream {
     }
 }
 
+/// Whether the Rust type of the generated expression is fixed without a
+/// `let` annotation (an unsuffixed literal such as `0` would default to i32).
+fn self_describing(value: &typed::Expr) -> bool {
+    matches!(
+        value.kind,
+        ExprKind::Local(_)
+            | ExprKind::Call { .. }
+            | ExprKind::Index { .. }
+            | ExprKind::SubArray { .. }
+            | ExprKind::NewArray { .. }
+            | ExprKind::CopyArray(_)
+            | ExprKind::Dim { .. }
+            | ExprKind::Size(_)
+            | ExprKind::Cast(_)
+    )
+}
+
+/// How many statements assign `name` anywhere in the function.
+fn count_assignments(stmts: &[typed::Stmt], name: &str) -> usize {
+    fn in_target(target: &typed::Target, name: &str) -> usize {
+        match target {
+            typed::Target::Local(n) => usize::from(n == name),
+            typed::Target::Index { .. } => 0,
+            typed::Target::Tuple(items) => items.iter().map(|t| in_target(t, name)).sum(),
+        }
+    }
+    stmts
+        .iter()
+        .map(|stmt| match stmt {
+            typed::Stmt::Assign { target, .. } => in_target(target, name),
+            typed::Stmt::If { body, orelse, .. } => count_assignments(body, name) + count_assignments(orelse, name),
+            typed::Stmt::ForRange { var, body, .. } => usize::from(var.as_deref() == Some(name)) + count_assignments(body, name),
+            typed::Stmt::While { body, .. } => count_assignments(body, name),
+            _ => 0,
+        })
+        .sum()
+}
+
 /// Whether the statement is a plain assignment `name = value` whose value
 /// does not read `name`, so it can declare the variable with `let`.
 fn declares(stmt: &typed::Stmt, name: &str) -> bool {
@@ -982,8 +1057,14 @@ fn can_push_into(stmt: &typed::Stmt, name: &str) -> bool {
     }
 }
 
+/// Whether the first statement of `body` that uses `name` assigns it fresh,
+/// directly or inside a nested block that owns every later use.
 fn first_use_assigns(body: &[typed::Stmt], name: &str) -> bool {
-    body.iter().find(|s| stmt_mentions(s, name)).is_some_and(|s| declares(s, name))
+    let Some(first) = body.iter().position(|s| stmt_mentions(s, name)) else {
+        return false;
+    };
+    declares(&body[first], name)
+        || (!stmts_mention(&body[first + 1..], name) && can_push_into(&body[first], name))
 }
 
 fn stmts_mention(stmts: &[typed::Stmt], name: &str) -> bool {
