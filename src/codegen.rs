@@ -1165,7 +1165,7 @@ fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
 
             #[pymodule]
             #[pyo3(name = #module_name)]
-            fn module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
                 #(#registrations)*
                 #(#constants)*
                 Ok(())

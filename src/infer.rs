@@ -584,6 +584,14 @@ impl<'m> Inference<'m> {
                 Some(typed::Target::Local(name.clone()))
             }
             untyped::Target::Index { value, indices, span } => {
+                // `a[i][j] = x` stores into the same element as `a[i, j] = x`.
+                let mut root = value;
+                let mut chain: Vec<untyped::Expr> = indices.clone();
+                while let untyped::ExprKind::Index { value: inner, indices: inner_indices } = &root.kind {
+                    chain.splice(0..0, inner_indices.iter().cloned());
+                    root = inner;
+                }
+                let (value, indices) = (root, &chain);
                 let array = self.expr(cx, value)?;
                 let Some(array_type) = array.array_type() else {
                     self.error(cx, Diagnostic::error(*span, format!("cannot assign to an element of {}", array.ty)).with_hint("only array elements can be assigned: `a[i] = x`"));
@@ -784,7 +792,18 @@ impl<'m> Inference<'m> {
                     return None;
                 };
                 match attr.as_str() {
-                    "shape" => Some(typed::Expr::new(typed::ExprKind::Shape(Box::new(value)), Type::Tuple(vec![Type::Int; array.ndim as usize]))),
+                    "shape" => {
+                        let ty = Type::Tuple(vec![Type::Int; array.ndim as usize]);
+                        // The shape of a variable is a tuple of its dimensions,
+                        // so `h, w = a.shape` unpacks without a temporary.
+                        if let typed::ExprKind::Local(_) = value.kind {
+                            let dims = (0..array.ndim as usize)
+                                .map(|axis| typed::Expr::new(typed::ExprKind::Dim { array: Box::new(value.clone()), axis }, Type::Int))
+                                .collect();
+                            return Some(typed::Expr::new(typed::ExprKind::Tuple(dims), ty));
+                        }
+                        Some(typed::Expr::new(typed::ExprKind::Shape(Box::new(value)), ty))
+                    }
                     "size" => Some(typed::Expr::new(typed::ExprKind::Size(Box::new(value)), Type::Int)),
                     "ndim" => Some(typed::Expr::int(array.ndim as i64)),
                     _ => {
@@ -1053,7 +1072,7 @@ impl<'m> Inference<'m> {
         // Match positional and keyword arguments to parameters.
         let mut ordered: Vec<Option<&untyped::Expr>> = vec![None; function.params.len()];
         if args.len() > function.params.len() {
-            self.error(cx, Diagnostic::error(span, format!("`{name}` takes {} arguments but {} were given", function.params.len(), args.len())).with_secondary(slot.span, "defined here").with_hint("pass one argument per parameter"));
+            self.error(cx, Diagnostic::error(span, format!("`{name}` takes {} but {} were given", plural(function.params.len(), "argument"), args.len())).with_secondary(slot.span, "defined here").with_hint("pass one argument per parameter"));
             return None;
         }
         for (i, arg) in args.iter().enumerate() {
@@ -1508,6 +1527,14 @@ impl<'m> Inference<'m> {
                 None
             }
         }
+    }
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 

@@ -80,6 +80,7 @@ struct ModuleScope {
     /// Module-level names that are not compile-time constants, with why.
     dynamic_globals: HashMap<String, Span>,
     functions: HashSet<String>,
+    classes: HashSet<String>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -90,6 +91,7 @@ impl ModuleScope {
             constants: Vec::new(),
             dynamic_globals: HashMap::new(),
             functions: HashSet::new(),
+            classes: HashSet::new(),
             diagnostics: Vec::new(),
         };
         for stmt in &parsed.body {
@@ -118,6 +120,9 @@ impl ModuleScope {
                 }
                 ast::Stmt::FunctionDef(def) => {
                     scope.functions.insert(def.name.to_string());
+                }
+                ast::Stmt::ClassDef(class) => {
+                    scope.classes.insert(class.name.to_string());
                 }
                 ast::Stmt::Assign(assign) => {
                     for target in &assign.targets {
@@ -941,6 +946,9 @@ impl<'a> FunctionLowering<'a> {
                     Callee::Qualified(qualified.clone())
                 } else if BUILTIN_FUNCTIONS.contains(&id) {
                     Callee::Builtin(id.to_string())
+                } else if self.scope.classes.contains(id) {
+                    self.error(span, format!("`{id}` is a class; classes are not supported in compiled code"), "class instantiation", "pass the fields as separate parameters or as NumPy arrays");
+                    return None;
                 } else if id == "range" {
                     self.error(span, "`range` is only supported as the iterable of a `for` loop", "range outside a for loop", "write `for i in range(n):`");
                     return None;

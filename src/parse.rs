@@ -55,6 +55,7 @@ fn parse_error(file: &SourceFile, error: &rustpython_parser::ParseError) -> Diag
 fn next_char_boundary(text: &str, offset: u32) -> u32 {
     let offset = offset as usize;
     match text.get(offset..).and_then(|rest| rest.chars().next()) {
+        Some('\n' | '\r') => offset as u32,
         Some(c) => (offset + c.len_utf8()) as u32,
         None => offset as u32,
     }

@@ -203,9 +203,16 @@ impl Expr {
     /// Converts to `ty` if needed, inserting a `Cast` node.
     pub fn cast_to(self, ty: &Type) -> Expr {
         if &self.ty == ty {
-            self
-        } else {
-            Expr::new(ExprKind::Cast(Box::new(self)), ty.clone())
+            return self;
+        }
+        // Converting a literal is done now, so `acc = 0` in a float variable
+        // reads `0.0` rather than `0 as f64`.
+        match (&self.kind, ty) {
+            (ExprKind::Literal(Literal::Int(v)), Type::Float) if v.unsigned_abs() < (1 << 53) => {
+                Expr::new(ExprKind::Literal(Literal::Float(*v as f64)), Type::Float)
+            }
+            (ExprKind::Literal(Literal::Bool(v)), Type::Int) => Expr::int(i64::from(*v)),
+            _ => Expr::new(ExprKind::Cast(Box::new(self)), ty.clone()),
         }
     }
 

@@ -1,0 +1,76 @@
+//! Snapshot tests: every `fixtures/**/*.py` compiled by the library, with the
+//! source and the generated Rust (or the rendered diagnostics) in one
+//! snapshot under `tests/snapshots/`, so codegen changes show up in review.
+
+use std::path::{Path, PathBuf};
+
+use ferropy::diagnostics::{render, Color, SourceFile};
+
+fn fixtures(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            fixtures(&path, out);
+        } else if path.extension().is_some_and(|e| e == "py") {
+            out.push(path);
+        }
+    }
+}
+
+/// The snapshot text for one fixture: the source, then the output.
+fn snapshot_text(path: &Path, relative: &str) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {relative}: {e}"));
+    let file = SourceFile {
+        path: relative.to_string(),
+        text: text.clone(),
+    };
+    let module_name = ferropy::module_name_for(path).unwrap_or_else(|| "module".to_string());
+    let output = match ferropy::compile(&file, &module_name) {
+        Ok(generated) => format!("----- GENERATED RUST\n{}\n----- STUB\n{}", generated.lib_rs, generated.pyi),
+        Err(diagnostics) => format!("----- DIAGNOSTICS\n{}", render(&file, &diagnostics, Color::Never)),
+    };
+    format!("----- SOURCE CODE\n{text}\n{output}")
+}
+
+#[test]
+fn fixtures_match_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = Vec::new();
+    fixtures(&root.join("fixtures"), &mut paths);
+    paths.sort();
+    assert!(!paths.is_empty(), "no fixtures found");
+    for path in paths {
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let name = relative
+            .trim_start_matches("fixtures/")
+            .trim_end_matches(".py")
+            .replace('/', "__");
+        let text = snapshot_text(&path, &relative);
+        insta::with_settings!({
+            snapshot_path => root.join("tests/snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name, text);
+        });
+    }
+}
+
+/// Compiling is a pure function of the source: two runs give the same bytes.
+#[test]
+fn codegen_is_deterministic() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = Vec::new();
+    fixtures(&root.join("fixtures"), &mut paths);
+    for path in paths {
+        let relative = path.to_string_lossy().into_owned();
+        assert_eq!(snapshot_text(&path, &relative), snapshot_text(&path, &relative), "{relative}");
+    }
+}
