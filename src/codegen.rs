@@ -399,7 +399,7 @@ impl FunctionGen<'_> {
             typed::Stmt::Return(value) => {
                 let value = match value {
                     // The function ends here, so a local can be moved out.
-                    Some(typed::Expr { kind: ExprKind::Local(name), .. }) if tail => {
+                    Some(typed::Expr { kind: ExprKind::Local(name), .. }) if tail && !self.function.params.iter().any(|p| &p.name == name) => {
                         let var = ident(name);
                         quote!(#var)
                     }
