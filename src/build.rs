@@ -1,1 +1,1132 @@
-//! Build stage (placeholder).
+//! Build stage: turns a `GeneratedCrate` into an importable extension module.
+//!
+//! This is the only part of ferropy that does IO. It asks the target Python for
+//! its extension suffix, writes the generated crate under the cache directory,
+//! runs cargo, and installs `<module><EXT_SUFFIX>` and `<module>.pyi`. The
+//! decisions (names, cache keys, file contents, reading cargo's output) are
+//! small pure functions so that they can be tested without running anything.
+//!
+//! Cache layout, under `cache_dir()`:
+//! - `target/`: one `CARGO_TARGET_DIR` for every generated crate, so the pinned
+//!   dependencies (pyo3, numpy, ndarray) compile once per machine;
+//! - `crates/<package>/`: the sources of one generated crate per source file;
+//! - `artifacts/<hash>/<module><EXT_SUFFIX>`: built extensions by content hash,
+//!   so an unchanged module is installed without starting cargo.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use crate::GeneratedCrate;
+
+const CARGO_TOML_TEMPLATE: &str = include_str!("../templates/Cargo.toml.in");
+const CARGO_LOCK_TEMPLATE: &str = include_str!("../templates/Cargo.lock");
+const RT_RS_TEMPLATE: &str = include_str!("../templates/rt.rs");
+
+/// The placeholder in the manifest and lock templates that stands for the
+/// generated package's name.
+const PACKAGE_NAME_PLACEHOLDER: &str = "@PACKAGE_NAME@";
+
+/// Mode of written text files (before the umask), as an editor would create them.
+const TEXT_FILE_MODE: u32 = 0o644;
+/// Mode of installed extension modules, the same a linker gives a shared library.
+const LIBRARY_FILE_MODE: u32 = 0o755;
+
+/// The oldest CPython the pinned pyo3 supports.
+const MINIMUM_PYTHON: (u32, u32) = (3, 7);
+
+/// Asks the interpreter everything the build needs in one start-up. The version
+/// is printed before the imports so that a Python 2 can still be named in the
+/// error when `importlib.util` is missing. `find_spec` locates NumPy without
+/// importing it, which would cost far more than the whole query.
+const INTERPRETER_QUERY: &str = "\
+import sys
+print(sys.executable)
+print('%d.%d.%d' % tuple(sys.version_info[:3]))
+sys.stdout.flush()
+import sysconfig, importlib.util
+print(sysconfig.get_config_var('EXT_SUFFIX') or '')
+print('numpy' if importlib.util.find_spec('numpy') is not None else 'no numpy')
+";
+
+/// The root of ferropy's cache: `FERROPY_CACHE_DIR` if set, else
+/// `$XDG_CACHE_HOME/ferropy`, else `$HOME/.cache/ferropy`.
+pub fn cache_dir() -> PathBuf {
+    let dir = cache_dir_from(|name| std::env::var_os(name));
+    // Cargo resolves a relative CARGO_TARGET_DIR against its own working
+    // directory; an absolute cache path makes every use agree.
+    std::path::absolute(&dir).unwrap_or(dir)
+}
+
+/// `cache_dir` with the environment passed in, so the rules can be tested.
+fn cache_dir_from(variable: impl Fn(&str) -> Option<OsString>) -> PathBuf {
+    // An empty variable counts as unset, as the XDG base directory spec says;
+    // the spec also says to ignore a relative XDG_CACHE_HOME.
+    let set = |name: &str| variable(name).filter(|value| !value.is_empty());
+    if let Some(dir) = set("FERROPY_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(xdg) = set("XDG_CACHE_HOME").map(PathBuf::from) {
+        if xdg.is_absolute() {
+            return xdg.join("ferropy");
+        }
+    }
+    if let Some(home) = set("HOME") {
+        return PathBuf::from(home).join(".cache").join("ferropy");
+    }
+    // Without a home directory the cache still has to live somewhere; the
+    // temporary directory at least keeps repeated builds fast until reboot.
+    std::env::temp_dir().join("ferropy-cache")
+}
+
+/// The Python an extension is built for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interpreter {
+    /// `sys.executable`; pyo3 is built against it (`PYO3_PYTHON`).
+    pub executable: PathBuf,
+    /// `major.minor.micro`, e.g. `3.11.7`.
+    pub version: String,
+    /// `sysconfig.get_config_var("EXT_SUFFIX")`, e.g.
+    /// `.cpython-311-x86_64-linux-gnu.so`.
+    pub ext_suffix: String,
+}
+
+/// Finds the target Python (`--python PATH`, else `python3` on PATH) and checks
+/// that it is a recent enough Python 3 with NumPy installed. Runs it once.
+pub fn find_interpreter(python: Option<&Path>) -> Result<Interpreter, BuildError> {
+    let program = python.unwrap_or(Path::new("python3"));
+    let output = Command::new(program)
+        .arg("-c")
+        .arg(INTERPRETER_QUERY)
+        .stdin(Stdio::null())
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return Err(BuildError::PythonNotFound {
+                requested: python.map(Path::to_path_buf),
+            });
+        }
+        Err(error) => {
+            return Err(BuildError::PythonUnusable {
+                python: program.to_path_buf(),
+                detail: error.to_string(),
+            });
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report =
+        parse_interpreter_report(&stdout, output.status.success(), &stderr).map_err(|detail| {
+            BuildError::PythonUnusable {
+                python: program.to_path_buf(),
+                detail,
+            }
+        })?;
+    // An embedded or oddly installed Python may not know its own path; the
+    // path it was started with works just as well for PYO3_PYTHON.
+    let executable = if report.executable.is_empty() {
+        program.to_path_buf()
+    } else {
+        PathBuf::from(report.executable)
+    };
+    if !report.has_numpy {
+        return Err(BuildError::NumpyMissing { python: executable });
+    }
+    Ok(Interpreter {
+        executable,
+        version: report.version,
+        ext_suffix: report.ext_suffix,
+    })
+}
+
+/// What `INTERPRETER_QUERY` printed, before it is checked for NumPy.
+#[derive(Debug, PartialEq, Eq)]
+struct InterpreterReport {
+    executable: String,
+    version: String,
+    ext_suffix: String,
+    has_numpy: bool,
+}
+
+/// Reads the output of `INTERPRETER_QUERY`; the error is a sentence saying why
+/// the interpreter cannot be used.
+fn parse_interpreter_report(
+    stdout: &str,
+    succeeded: bool,
+    stderr: &str,
+) -> Result<InterpreterReport, String> {
+    let mut lines = stdout.lines();
+    let executable = lines.next().unwrap_or("").trim().to_string();
+    let version = lines.next().unwrap_or("").trim().to_string();
+    if let Some((major, minor)) = parse_major_minor(&version) {
+        if (major, minor) < MINIMUM_PYTHON {
+            return Err(format!(
+                "it is Python {version}, and ferropy needs Python {}.{} or newer",
+                MINIMUM_PYTHON.0, MINIMUM_PYTHON.1
+            ));
+        }
+    }
+    let is_python = parse_major_minor(&version).is_some();
+    if !succeeded {
+        // The last line of a traceback names the error; anything else that
+        // fails to run the query is probably not Python at all.
+        let last_line = stderr.lines().rev().find(|line| !line.trim().is_empty());
+        return Err(match (is_python, last_line) {
+            (true, Some(line)) => format!("querying it failed: {}", shortened(line.trim())),
+            (true, None) => "querying it failed without a message".to_string(),
+            (false, Some(line)) => format!(
+                "it did not run as a Python interpreter: {}",
+                shortened(line.trim())
+            ),
+            (false, None) => "it did not run as a Python interpreter".to_string(),
+        });
+    }
+    if !is_python {
+        return Err(format!(
+            "it did not answer like a Python interpreter (its version line was {:?})",
+            shortened(&version)
+        ));
+    }
+    let ext_suffix = lines.next().unwrap_or("").trim().to_string();
+    if ext_suffix.is_empty() {
+        return Err("its sysconfig has no EXT_SUFFIX for extension modules".to_string());
+    }
+    let has_numpy = match lines.next().map(str::trim) {
+        Some("numpy") => true,
+        Some("no numpy") => false,
+        _ => return Err("it printed fewer lines than expected".to_string()),
+    };
+    Ok(InterpreterReport {
+        executable,
+        version,
+        ext_suffix,
+        has_numpy,
+    })
+}
+
+/// At most a line's worth of `text`, so a runaway message cannot bury the
+/// sentence it is quoted in.
+fn shortened(text: &str) -> String {
+    const LIMIT: usize = 160;
+    match text.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+fn parse_major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Why a module could not be built.
+#[derive(Debug)]
+pub enum BuildError {
+    /// `--python PATH` does not exist, or there is no `python3` on PATH.
+    PythonNotFound { requested: Option<PathBuf> },
+    /// The interpreter exists but is too old, broken, or not Python at all.
+    PythonUnusable { python: PathBuf, detail: String },
+    /// The interpreter cannot import NumPy, which every generated module needs.
+    NumpyMissing { python: PathBuf },
+    /// `cargo --version` did not run; `detail` is what went wrong when it ran
+    /// but failed (rustup without a default toolchain, say).
+    CargoUnavailable { detail: Option<String> },
+    /// Reading or writing a file failed (a read-only output directory, a full
+    /// disk); `context` says which file and what for.
+    Io { context: String, source: io::Error },
+    /// cargo did not produce the extension. Generated code should always
+    /// compile, so this is a bug in ferropy rather than in the user's program.
+    CargoFailed {
+        module: String,
+        crate_dir: PathBuf,
+        messages: String,
+    },
+}
+
+impl BuildError {
+    /// Whether the error is ferropy's fault (to be reported as a bug) rather
+    /// than the environment's (to be fixed by the user as the message says).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, BuildError::CargoFailed { .. })
+    }
+
+    /// Whether the error would recur for every other module of the same run
+    /// (no Python, no NumPy, no cargo), so that building the rest is pointless.
+    pub fn affects_every_module(&self) -> bool {
+        matches!(
+            self,
+            BuildError::PythonNotFound { .. }
+                | BuildError::PythonUnusable { .. }
+                | BuildError::NumpyMissing { .. }
+                | BuildError::CargoUnavailable { .. }
+        )
+    }
+
+    fn io(context: impl Into<String>, source: io::Error) -> BuildError {
+        BuildError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::PythonNotFound { requested: None } => write!(
+                formatter,
+                "python3 not found on PATH; install Python 3 or pass --python PATH"
+            ),
+            BuildError::PythonNotFound {
+                requested: Some(python),
+            } => write!(
+                formatter,
+                "Python interpreter {} not found; pass --python with the path of a \
+                 Python 3 executable",
+                python.display()
+            ),
+            BuildError::PythonUnusable { python, detail } => write!(
+                formatter,
+                "{} cannot be used as the target Python: {detail}; pass --python with \
+                 the path of a Python 3 (>= {}.{}) executable",
+                python.display(),
+                MINIMUM_PYTHON.0,
+                MINIMUM_PYTHON.1
+            ),
+            BuildError::NumpyMissing { python } => write!(
+                formatter,
+                "NumPy is not installed for {python}; run `{python} -m pip install numpy` \
+                 or pass --python with an interpreter that has NumPy",
+                python = python.display()
+            ),
+            BuildError::CargoUnavailable { detail } => {
+                write!(formatter, "cargo is needed to build extension modules but ")?;
+                match detail {
+                    None => write!(formatter, "was not found on PATH")?,
+                    Some(detail) => write!(formatter, "`cargo --version` failed: {detail}")?,
+                }
+                write!(
+                    formatter,
+                    "; install Rust with rustup (https://rustup.rs) and make sure `cargo` \
+                     runs in this shell"
+                )
+            }
+            BuildError::Io { context, source } => write!(formatter, "{context}: {source}"),
+            BuildError::CargoFailed {
+                module,
+                crate_dir,
+                messages,
+            } => {
+                write!(
+                    formatter,
+                    "internal error: cargo failed to build the generated crate for module \
+                     `{module}`.\nGenerated code should always compile, so this is a bug in \
+                     ferropy: please report it with the source file. (If the messages below \
+                     point at the network or the disk instead, fix that and run ferropy \
+                     again.)\nThe generated crate is in {}.",
+                    crate_dir.display()
+                )?;
+                let messages = messages.trim_end();
+                if !messages.is_empty() {
+                    write!(formatter, "\ncargo's messages:\n{messages}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// The cargo package name of a source file's generated crate:
+/// `fp_<module>_<first 8 hex digits of sha256(canonical path)>`.
+///
+/// It is stable per source file, so an edit rebuilds only that crate, and two
+/// modules of the same name in different directories never collide in the
+/// shared target directory. The module part is lowercased because rustc warns
+/// about crate names that are not snake case.
+pub fn package_name(module_name: &str, canonical_source: &Path) -> String {
+    let digest = Sha256::digest(path_bytes(canonical_source));
+    format!(
+        "fp_{}_{}",
+        module_name.to_ascii_lowercase(),
+        to_hex(&digest[..4])
+    )
+}
+
+/// The cache key of a built extension: everything that can change its bytes
+/// or what is installed beside it.
+pub fn content_hash(krate: &GeneratedCrate, interpreter: &Interpreter) -> String {
+    let mut hasher = Sha256::new();
+    let fields: [&[u8]; 10] = [
+        crate::VERSION.as_bytes(),
+        krate.module_name.as_bytes(),
+        krate.lib_rs.as_bytes(),
+        krate.pyi.as_bytes(),
+        CARGO_TOML_TEMPLATE.as_bytes(),
+        CARGO_LOCK_TEMPLATE.as_bytes(),
+        RT_RS_TEMPLATE.as_bytes(),
+        &path_bytes(&interpreter.executable),
+        interpreter.version.as_bytes(),
+        interpreter.ext_suffix.as_bytes(),
+    ];
+    for field in fields {
+        // Length prefixes keep field boundaries unambiguous: moving text from
+        // one field to the next must change the key.
+        hasher.update((field.len() as u64).to_le_bytes());
+        hasher.update(field);
+    }
+    to_hex(&hasher.finalize())
+}
+
+/// A template with the package-name placeholder filled in.
+fn render_template(template: &str, package: &str) -> String {
+    template.replace(PACKAGE_NAME_PLACEHOLDER, package)
+}
+
+/// The files of a generated crate, as paths relative to its root.
+fn crate_files(krate: &GeneratedCrate, package: &str) -> [(&'static str, String); 4] {
+    [
+        ("Cargo.toml", render_template(CARGO_TOML_TEMPLATE, package)),
+        ("Cargo.lock", render_template(CARGO_LOCK_TEMPLATE, package)),
+        ("src/lib.rs", krate.lib_rs.clone()),
+        ("src/rt.rs", RT_RS_TEMPLATE.to_string()),
+    ]
+}
+
+/// Writes the crate (Cargo.toml, Cargo.lock, src/lib.rs, src/rt.rs) into `dir`.
+///
+/// Files whose content is unchanged are left alone, which keeps their
+/// modification times and so lets cargo skip work; the others are replaced
+/// atomically, so an interrupted write never leaves a truncated file.
+pub fn write_crate(krate: &GeneratedCrate, package: &str, dir: &Path) -> io::Result<()> {
+    for (relative_path, contents) in crate_files(krate, package) {
+        let path = dir.join(relative_path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|error| with_path(error, parent))?;
+        }
+        write_if_changed(&path, contents.as_bytes(), TEXT_FILE_MODE)
+            .map_err(|error| with_path(error, &path))?;
+    }
+    Ok(())
+}
+
+/// Writes `<dir>/<module>.pyi` (unless it already holds the same text) and
+/// returns its path.
+pub fn write_stub(krate: &GeneratedCrate, dir: &Path) -> io::Result<PathBuf> {
+    let path = dir.join(format!("{}.pyi", krate.module_name));
+    write_if_changed(&path, krate.pyi.as_bytes(), TEXT_FILE_MODE)
+        .map_err(|error| with_path(error, &path))?;
+    Ok(path)
+}
+
+/// How `build_module` is asked to build.
+#[derive(Clone, Copy, Debug)]
+pub struct BuildOptions<'a> {
+    pub interpreter: &'a Interpreter,
+    /// Where `<module><EXT_SUFFIX>` and `<module>.pyi` go; created if missing.
+    pub out_dir: &'a Path,
+    /// Usually `cache_dir()`.
+    pub cache_dir: &'a Path,
+    /// Silences the spinner and the progress lines.
+    pub quiet: bool,
+}
+
+/// What `build_module` installed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildOutcome {
+    /// `<out_dir>/<module><EXT_SUFFIX>`.
+    pub extension: PathBuf,
+    /// `<out_dir>/<module>.pyi`.
+    pub stub: PathBuf,
+    /// True when the extension came from the artifact cache without cargo.
+    pub cached: bool,
+    pub elapsed: Duration,
+}
+
+/// Builds one module and installs it into `options.out_dir`.
+///
+/// An extension already in the artifact cache under the same content hash is
+/// installed without starting cargo; otherwise the crate is written to
+/// `<cache>/crates/<package>/` and built in the shared target directory.
+pub fn build_module(
+    krate: &GeneratedCrate,
+    source_path: &Path,
+    options: &BuildOptions,
+) -> Result<BuildOutcome, BuildError> {
+    let started = Instant::now();
+    // Created first, so that an unusable output directory is reported before
+    // a build whose result could not be installed.
+    fs::create_dir_all(options.out_dir).map_err(|error| {
+        BuildError::io(
+            format!(
+                "cannot create the output directory {}",
+                options.out_dir.display()
+            ),
+            error,
+        )
+    })?;
+    let module = krate.module_name.as_str();
+    let file_name = format!("{module}{}", options.interpreter.ext_suffix);
+    let hash = content_hash(krate, options.interpreter);
+    let artifact_dir = options.cache_dir.join("artifacts").join(&hash);
+    let artifact = artifact_dir.join(&file_name);
+
+    let cached = artifact.is_file();
+    if !cached {
+        let canonical_source = fs::canonicalize(source_path).map_err(|error| {
+            BuildError::io(format!("cannot resolve {}", source_path.display()), error)
+        })?;
+        let package = package_name(module, &canonical_source);
+        let crate_dir = options.cache_dir.join("crates").join(&package);
+        check_cargo()?;
+        write_crate(krate, &package, &crate_dir)
+            .map_err(|error| BuildError::io("cannot write the generated crate", error))?;
+        let library = run_cargo(module, &crate_dir, options)?;
+        let bytes = fs::read(&library).map_err(|error| {
+            BuildError::io(
+                format!("cannot read cargo's output {}", library.display()),
+                error,
+            )
+        })?;
+        fs::create_dir_all(&artifact_dir).map_err(|error| {
+            BuildError::io(format!("cannot create {}", artifact_dir.display()), error)
+        })?;
+        write_if_changed(&artifact, &bytes, LIBRARY_FILE_MODE).map_err(|error| {
+            BuildError::io(format!("cannot write {}", artifact.display()), error)
+        })?;
+    }
+
+    let extension = options.out_dir.join(&file_name);
+    install_extension(&artifact, &extension)?;
+    let stub = write_stub(krate, options.out_dir)
+        .map_err(|error| BuildError::io("cannot write the stub", error))?;
+
+    let elapsed = started.elapsed();
+    if !options.quiet {
+        let how = if cached {
+            "(cached)".to_string()
+        } else {
+            format!("in {:.1}s", elapsed.as_secs_f64())
+        };
+        eprintln!("Built {module} -> {} {how}", extension.display());
+    }
+    Ok(BuildOutcome {
+        extension,
+        stub,
+        cached,
+        elapsed,
+    })
+}
+
+/// Copies a cached extension to its destination. A destination that already
+/// has the same bytes is left alone; otherwise the copy goes to a temporary
+/// file beside it and is renamed over it, so a Python process that has the old
+/// module loaded keeps its (now unlinked) file intact.
+fn install_extension(artifact: &Path, destination: &Path) -> Result<(), BuildError> {
+    let bytes = fs::read(artifact).map_err(|error| {
+        BuildError::io(
+            format!("cannot read the cached extension {}", artifact.display()),
+            error,
+        )
+    })?;
+    write_if_changed(destination, &bytes, LIBRARY_FILE_MODE).map_err(|error| {
+        BuildError::io(format!("cannot write {}", destination.display()), error)
+    })?;
+    Ok(())
+}
+
+/// Fails with a fix-it message when cargo cannot be started.
+fn check_cargo() -> Result<(), BuildError> {
+    let output = Command::new("cargo")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output();
+    match output {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(BuildError::CargoUnavailable {
+            detail: Some(String::from_utf8_lossy(&output.stderr).trim().to_string()),
+        }),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            Err(BuildError::CargoUnavailable { detail: None })
+        }
+        Err(error) => Err(BuildError::CargoUnavailable {
+            detail: Some(error.to_string()),
+        }),
+    }
+}
+
+/// Runs `cargo build` on a written crate and returns the path of the cdylib it
+/// produced. Shows a spinner (or one line) while cargo works.
+fn run_cargo(
+    module: &str,
+    crate_dir: &Path,
+    options: &BuildOptions,
+) -> Result<PathBuf, BuildError> {
+    let failed = |messages: String| BuildError::CargoFailed {
+        module: module.to_string(),
+        crate_dir: crate_dir.to_path_buf(),
+        messages,
+    };
+    let mut child = Command::new("cargo")
+        .arg("build")
+        .arg("--release")
+        // The lock file pins the dependency versions every generated crate
+        // shares; a lock that needs updating is a ferropy bug, not something
+        // to resolve over the network behind the user's back.
+        .arg("--locked")
+        .arg("--color=never")
+        .arg("--message-format=json-render-diagnostics")
+        .arg("--manifest-path")
+        .arg(crate_dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", options.cache_dir.join("target"))
+        .env("PYO3_PYTHON", &options.interpreter.executable)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| BuildError::CargoUnavailable {
+            detail: Some(error.to_string()),
+        })?;
+
+    let progress = start_progress(module, options.quiet);
+    // cargo writes JSON messages to stdout and its status lines and rendered
+    // compiler messages to stderr; both pipes are drained concurrently so that
+    // neither fills up and stalls cargo.
+    let stderr_reader = child.stderr.take().map(|stderr| {
+        let progress = progress.clone();
+        let module = module.to_string();
+        std::thread::spawn(move || collect_cargo_stderr(stderr, &module, &progress))
+    });
+    let mut library = None;
+    if let Some(stdout) = child.stdout.take() {
+        for_each_line(stdout, |line| {
+            if is_finished_crate(line) {
+                progress.inc(1);
+            }
+            if let Some(path) = cdylib_in_message(line) {
+                library = Some(path);
+            }
+        });
+    }
+    let status = child.wait();
+    let messages = match stderr_reader.map(std::thread::JoinHandle::join) {
+        Some(Ok(messages)) => messages,
+        Some(Err(_)) | None => String::new(),
+    };
+    progress.finish_and_clear();
+
+    let status = status.map_err(|error| failed(format!("waiting for cargo failed: {error}")))?;
+    if !status.success() {
+        return Err(failed(messages));
+    }
+    library.ok_or_else(|| {
+        failed(format!(
+            "{messages}\ncargo succeeded but reported no cdylib artifact for the crate"
+        ))
+    })
+}
+
+/// A spinner on a terminal; one line otherwise (indicatif draws nothing when
+/// stderr is not a terminal, so the line is printed here).
+fn start_progress(module: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    if !io::stderr().is_terminal() {
+        eprintln!("Compiling {module} (cargo)…");
+        return ProgressBar::hidden();
+    }
+    let style =
+        ProgressStyle::with_template("{spinner:.cyan} {msg} [{pos} crates ready, {elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let bar = ProgressBar::new_spinner().with_style(style);
+    bar.set_message(format!("{module}: starting cargo"));
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// Reads cargo's stderr to the end, showing its status lines on the spinner,
+/// and returns the rest (the rendered compiler messages) for error reports.
+fn collect_cargo_stderr(stderr: impl Read, module: &str, progress: &ProgressBar) -> String {
+    let mut messages = String::new();
+    for_each_line(stderr, |line| match cargo_status(line) {
+        Some(status) => progress.set_message(format!("{module}: {status}")),
+        None => {
+            messages.push_str(line);
+            messages.push('\n');
+        }
+    });
+    messages
+}
+
+/// Calls `handle` with each line of `reader` (without its newline), replacing
+/// bytes that are not UTF-8 rather than stopping at them.
+fn for_each_line(reader: impl Read, mut handle: impl FnMut(&str)) {
+    let mut reader = BufReader::new(reader);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buffer);
+                handle(line.trim_end_matches(['\n', '\r']));
+            }
+        }
+    }
+}
+
+/// The short form of a cargo status line (`Compiling pyo3 v0.25.1`), or `None`
+/// for anything else, which is then part of the compiler messages.
+fn cargo_status(line: &str) -> Option<String> {
+    const STATUS_VERBS: &[&str] = &[
+        "Adding",
+        "Blocking",
+        "Building",
+        "Compiling",
+        "Downloaded",
+        "Downloading",
+        "Finished",
+        "Fresh",
+        "Locking",
+        "Updating",
+    ];
+    let trimmed = line.trim();
+    let verb = trimmed.split_whitespace().next()?;
+    if !STATUS_VERBS.contains(&verb) {
+        return None;
+    }
+    if verb == "Compiling" {
+        // Drop the trailing `(/path/to/crate)` of path dependencies.
+        let words: Vec<&str> = trimmed.split_whitespace().take(3).collect();
+        return Some(words.join(" "));
+    }
+    Some(trimmed.to_string())
+}
+
+/// Whether a JSON message says a crate is ready. Build scripts are artifacts
+/// too, but counting them would make the spinner's crate count misleading.
+fn is_finished_crate(line: &str) -> bool {
+    // A cheap test before parsing: most lines are not artifacts.
+    if !line.contains("\"compiler-artifact\"") {
+        return false;
+    }
+    let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+        return false;
+    };
+    let is_build_script = message["target"]["kind"]
+        .as_array()
+        .is_some_and(|kinds| kinds.iter().any(|kind| kind == "custom-build"));
+    message["reason"] == "compiler-artifact" && !is_build_script
+}
+
+/// The shared library in a `compiler-artifact` message of a cdylib target.
+///
+/// The generated crate is the only cdylib in its dependency graph (pyo3,
+/// numpy and the rest are rlibs), so the target kind identifies it without
+/// comparing package ids or manifest paths.
+fn cdylib_in_message(line: &str) -> Option<PathBuf> {
+    if !line.contains("\"cdylib\"") {
+        return None;
+    }
+    let message: serde_json::Value = serde_json::from_str(line).ok()?;
+    if message["reason"] != "compiler-artifact" {
+        return None;
+    }
+    let kinds = message["target"]["kind"].as_array()?;
+    if !kinds.iter().any(|kind| kind == "cdylib") {
+        return None;
+    }
+    let library_suffix = std::env::consts::DLL_SUFFIX;
+    message["filenames"]
+        .as_array()?
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .find(|name| name.ends_with(library_suffix))
+        .map(PathBuf::from)
+}
+
+/// Replaces `path` with `contents` unless it already holds exactly them;
+/// returns whether it wrote.
+fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> io::Result<bool> {
+    if has_contents(path, contents) {
+        return Ok(false);
+    }
+    write_atomically(path, contents, mode)?;
+    Ok(true)
+}
+
+/// Whether `path` is a file holding exactly `contents`. Any error reading it
+/// counts as "no": the write that follows reports the real problem.
+fn has_contents(path: &Path, contents: &[u8]) -> bool {
+    match fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() && metadata.len() == contents.len() as u64 => {
+            fs::read(path).is_ok_and(|existing| existing == contents)
+        }
+        _ => false,
+    }
+}
+
+/// Writes a temporary file in the destination's directory and renames it over
+/// the destination, so readers see either the old or the new file, never a
+/// partial one.
+fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ferropy-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut temporary = builder.tempfile_in(directory)?;
+    temporary.write_all(contents)?;
+    // Flushed to disk before the rename, so that a crash cannot leave a
+    // complete-looking but empty file in the cache.
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// An io::Error whose message names the file it is about.
+fn with_path(error: io::Error, path: &Path) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+}
+
+fn path_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_crate() -> GeneratedCrate {
+        GeneratedCrate {
+            module_name: "kernels".to_string(),
+            lib_rs: "// kernels\n".to_string(),
+            pyi: "def f(x: float) -> float: ...\n".to_string(),
+        }
+    }
+
+    fn sample_interpreter() -> Interpreter {
+        Interpreter {
+            executable: PathBuf::from("/usr/bin/python3"),
+            version: "3.11.7".to_string(),
+            ext_suffix: ".cpython-311-x86_64-linux-gnu.so".to_string(),
+        }
+    }
+
+    fn cache_dir_with(variables: &[(&str, &str)]) -> PathBuf {
+        cache_dir_from(|name| {
+            variables
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| OsString::from(value))
+        })
+    }
+
+    #[test]
+    fn cache_dir_prefers_ferropy_variable_then_xdg_then_home() {
+        let all = [
+            ("FERROPY_CACHE_DIR", "/custom"),
+            ("XDG_CACHE_HOME", "/xdg"),
+            ("HOME", "/home/u"),
+        ];
+        assert_eq!(cache_dir_with(&all), PathBuf::from("/custom"));
+        assert_eq!(cache_dir_with(&all[1..]), PathBuf::from("/xdg/ferropy"));
+        assert_eq!(
+            cache_dir_with(&all[2..]),
+            PathBuf::from("/home/u/.cache/ferropy")
+        );
+    }
+
+    #[test]
+    fn cache_dir_ignores_empty_and_relative_variables() {
+        let variables = [
+            ("FERROPY_CACHE_DIR", ""),
+            ("XDG_CACHE_HOME", "relative/cache"),
+            ("HOME", "/home/u"),
+        ];
+        assert_eq!(
+            cache_dir_with(&variables),
+            PathBuf::from("/home/u/.cache/ferropy")
+        );
+    }
+
+    #[test]
+    fn cache_dir_falls_back_to_the_temporary_directory() {
+        assert_eq!(
+            cache_dir_with(&[]),
+            std::env::temp_dir().join("ferropy-cache")
+        );
+    }
+
+    #[test]
+    fn package_name_is_stable_and_distinguishes_paths() {
+        let name = package_name("kernels", Path::new("/home/u/project/kernels.py"));
+        assert_eq!(
+            name,
+            package_name("kernels", Path::new("/home/u/project/kernels.py"))
+        );
+        assert!(name.starts_with("fp_kernels_"), "{name}");
+        let hash = &name["fp_kernels_".len()..];
+        assert_eq!(hash.len(), 8);
+        assert!(hash
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(
+            name,
+            package_name("kernels", Path::new("/home/u/other/kernels.py"))
+        );
+    }
+
+    #[test]
+    fn package_name_matches_sha256_of_the_path() {
+        let expected = to_hex(&Sha256::digest(b"/k.py")[..4]);
+        assert_eq!(
+            package_name("k", Path::new("/k.py")),
+            format!("fp_k_{expected}")
+        );
+    }
+
+    #[test]
+    fn package_name_lowercases_the_module() {
+        assert!(
+            package_name("MyKernels", Path::new("/a/MyKernels.py")).starts_with("fp_mykernels_")
+        );
+    }
+
+    #[test]
+    fn content_hash_is_deterministic_and_covers_every_input() {
+        let krate = sample_crate();
+        let interpreter = sample_interpreter();
+        let base = content_hash(&krate, &interpreter);
+        assert_eq!(base, content_hash(&krate, &interpreter));
+        assert_eq!(base.len(), 64);
+
+        let mut edited = krate.clone();
+        edited.lib_rs.push_str("// edit\n");
+        assert_ne!(content_hash(&edited, &interpreter), base);
+
+        let mut edited = krate.clone();
+        edited.pyi.push('\n');
+        assert_ne!(content_hash(&edited, &interpreter), base);
+
+        let mut edited = krate.clone();
+        edited.module_name = "other".to_string();
+        assert_ne!(content_hash(&edited, &interpreter), base);
+
+        let mut other = interpreter.clone();
+        other.executable = PathBuf::from("/venv/bin/python");
+        assert_ne!(content_hash(&krate, &other), base);
+
+        let mut other = interpreter.clone();
+        other.version = "3.11.8".to_string();
+        assert_ne!(content_hash(&krate, &other), base);
+
+        let mut other = interpreter.clone();
+        other.ext_suffix = ".cpython-312-x86_64-linux-gnu.so".to_string();
+        assert_ne!(content_hash(&krate, &other), base);
+    }
+
+    #[test]
+    fn content_hash_keeps_field_boundaries() {
+        let interpreter = sample_interpreter();
+        let mut first = sample_crate();
+        first.lib_rs = "ab".to_string();
+        first.pyi = "c".to_string();
+        let mut second = sample_crate();
+        second.lib_rs = "a".to_string();
+        second.pyi = "bc".to_string();
+        assert_ne!(
+            content_hash(&first, &interpreter),
+            content_hash(&second, &interpreter)
+        );
+    }
+
+    #[test]
+    fn templates_substitute_the_package_name() {
+        let krate = sample_crate();
+        let files = crate_files(&krate, "fp_kernels_0123abcd");
+        let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
+        assert_eq!(
+            paths,
+            ["Cargo.toml", "Cargo.lock", "src/lib.rs", "src/rt.rs"]
+        );
+        for (path, contents) in &files[..2] {
+            assert!(!contents.contains(PACKAGE_NAME_PLACEHOLDER), "{path}");
+            assert!(
+                contents.contains("name = \"fp_kernels_0123abcd\""),
+                "{path} does not name the package"
+            );
+        }
+        assert_eq!(files[2].1, krate.lib_rs);
+        assert_eq!(files[3].1, RT_RS_TEMPLATE);
+        assert_eq!(
+            render_template("name = \"@PACKAGE_NAME@\"\n", "p"),
+            "name = \"p\"\n"
+        );
+    }
+
+    #[test]
+    fn interpreter_report_is_parsed() {
+        let stdout = "/venv/bin/python\n3.11.7\n.cpython-311-x86_64-linux-gnu.so\nnumpy\n";
+        assert_eq!(
+            parse_interpreter_report(stdout, true, ""),
+            Ok(InterpreterReport {
+                executable: "/venv/bin/python".to_string(),
+                version: "3.11.7".to_string(),
+                ext_suffix: ".cpython-311-x86_64-linux-gnu.so".to_string(),
+                has_numpy: true,
+            })
+        );
+        let without_numpy = stdout.replace("\nnumpy\n", "\nno numpy\n");
+        assert_eq!(
+            parse_interpreter_report(&without_numpy, true, ""),
+            Ok(InterpreterReport {
+                has_numpy: false,
+                ..parse_interpreter_report(stdout, true, "").unwrap()
+            })
+        );
+    }
+
+    #[test]
+    fn interpreter_report_rejects_old_or_broken_pythons() {
+        let python2 = parse_interpreter_report(
+            "/usr/bin/python2\n2.7.18\n",
+            false,
+            "ImportError: No module named util\n",
+        );
+        assert!(python2.unwrap_err().contains("Python 2.7.18"));
+
+        let broken = parse_interpreter_report("", false, "Traceback...\nSyntaxError: bad\n");
+        assert!(broken.unwrap_err().contains("SyntaxError: bad"));
+
+        let not_python = parse_interpreter_report("", false, &format!("ls: {}\n", "x".repeat(500)));
+        let not_python = not_python.unwrap_err();
+        assert!(
+            not_python.starts_with("it did not run as a Python interpreter"),
+            "{not_python}"
+        );
+        assert!(not_python.len() < 300, "{not_python}");
+
+        let no_suffix = parse_interpreter_report("/p\n3.12.0\n\nnumpy\n", true, "");
+        assert!(no_suffix.unwrap_err().contains("EXT_SUFFIX"));
+    }
+
+    #[test]
+    fn cargo_status_lines_are_recognised() {
+        assert_eq!(
+            cargo_status("   Compiling pyo3 v0.25.1"),
+            Some("Compiling pyo3 v0.25.1".to_string())
+        );
+        assert_eq!(
+            cargo_status("   Compiling fp_k_01234567 v0.1.0 (/cache/crates/fp_k_01234567)"),
+            Some("Compiling fp_k_01234567 v0.1.0".to_string())
+        );
+        assert_eq!(
+            cargo_status("    Blocking waiting for file lock on build directory"),
+            Some("Blocking waiting for file lock on build directory".to_string())
+        );
+        assert_eq!(cargo_status("error[E0425]: cannot find value `x`"), None);
+        assert_eq!(cargo_status("  --> src/lib.rs:3:5"), None);
+        assert_eq!(cargo_status(""), None);
+    }
+
+    #[test]
+    fn cdylib_is_found_in_artifact_messages() {
+        let suffix = std::env::consts::DLL_SUFFIX;
+        let cdylib = format!(
+            r#"{{"reason":"compiler-artifact","target":{{"kind":["cdylib"],"name":"fp_k_01234567"}},"filenames":["/t/release/libfp_k_01234567{suffix}"],"fresh":false}}"#
+        );
+        assert_eq!(
+            cdylib_in_message(&cdylib),
+            Some(PathBuf::from(format!(
+                "/t/release/libfp_k_01234567{suffix}"
+            )))
+        );
+        assert!(is_finished_crate(&cdylib));
+
+        let rlib = r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"pyo3"},"filenames":["/t/release/deps/libpyo3.rlib"],"fresh":true}"#;
+        assert_eq!(cdylib_in_message(rlib), None);
+        assert!(is_finished_crate(rlib));
+
+        let finished = r#"{"reason":"build-finished","success":true}"#;
+        assert_eq!(cdylib_in_message(finished), None);
+        assert!(!is_finished_crate(finished));
+        let build_script = r#"{"reason":"compiler-artifact","target":{"kind":["custom-build"],"name":"build-script-build"},"filenames":["/t/release/build/pyo3-1/build-script-build"],"fresh":true}"#;
+        assert!(!is_finished_crate(build_script));
+        assert_eq!(cdylib_in_message("not json \"cdylib\""), None);
+    }
+
+    #[test]
+    fn write_if_changed_skips_identical_content() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("file.txt");
+        assert!(write_if_changed(&path, b"one", TEXT_FILE_MODE).unwrap());
+        assert!(!write_if_changed(&path, b"one", TEXT_FILE_MODE).unwrap());
+        assert!(write_if_changed(&path, b"two", TEXT_FILE_MODE).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        // No temporary files are left behind.
+        assert_eq!(fs::read_dir(directory.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn write_crate_writes_every_file_and_keeps_unchanged_ones() {
+        let directory = tempfile::tempdir().unwrap();
+        let krate = sample_crate();
+        write_crate(&krate, "fp_kernels_0123abcd", directory.path()).unwrap();
+        let lib_rs = directory.path().join("src/lib.rs");
+        let manifest = directory.path().join("Cargo.toml");
+        assert_eq!(fs::read_to_string(&lib_rs).unwrap(), krate.lib_rs);
+        assert!(directory.path().join("Cargo.lock").is_file());
+        assert!(directory.path().join("src/rt.rs").is_file());
+
+        let manifest_modified = fs::metadata(&manifest).unwrap().modified().unwrap();
+        let mut edited = krate.clone();
+        edited.lib_rs.push_str("// edit\n");
+        std::thread::sleep(Duration::from_millis(20));
+        write_crate(&edited, "fp_kernels_0123abcd", directory.path()).unwrap();
+        assert_eq!(fs::read_to_string(&lib_rs).unwrap(), edited.lib_rs);
+        assert_eq!(
+            fs::metadata(&manifest).unwrap().modified().unwrap(),
+            manifest_modified
+        );
+    }
+}
