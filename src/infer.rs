@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::diagnostics::{Diagnostic, Span};
+use crate::diagnostics::{codes, Diagnostic, Span};
 use crate::ir::typed::{self, ArrayFill, Intrinsic, Literal};
 use crate::ir::untyped::{self, Callee, ConstValue, ParamType};
 use crate::ir::{BinaryOp, BoolOp, UnaryOp};
@@ -30,7 +30,9 @@ pub fn infer(module: &untyped::Module) -> Result<typed::Module, Vec<Diagnostic>>
             functions,
         })
     } else {
-        inference.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+        inference
+            .diagnostics
+            .sort_by_key(|d| (d.span.start, d.span.end));
         inference.diagnostics.dedup();
         Err(inference.diagnostics)
     }
@@ -67,6 +69,8 @@ struct Cx {
     returns: Vec<Type>,
     report: bool,
     assigned_params: HashSet<String>,
+    /// Where each variable first got its type, for messages naming both sides.
+    origins: HashMap<String, Span>,
 }
 
 impl<'m> Inference<'m> {
@@ -131,8 +135,12 @@ impl<'m> Inference<'m> {
                     None => {
                         self.diagnostics.push(
                             Diagnostic::error(
+                                codes::UNKNOWN_RANK,
                                 param.span,
-                                format!("cannot infer the number of dimensions of `{}`", param.name),
+                                format!(
+                                    "cannot infer the number of dimensions of `{}`",
+                                    param.name
+                                ),
                             )
                             .with_label("the body never indexes this array")
                             .with_hint(format!(
@@ -146,7 +154,7 @@ impl<'m> Inference<'m> {
             }
             None => {
                 self.diagnostics.push(
-                    Diagnostic::error(param.span, format!("parameter `{}` has no type", param.name))
+                    Diagnostic::error(codes::MISSING_PARAMETER_TYPE, param.span, format!("parameter `{}` has no type", param.name))
                         .with_label("missing annotation")
                         .with_hint("annotate every parameter of an exported function, e.g. `n: int` or `a: \"float64[:]\"`"),
                 );
@@ -240,9 +248,11 @@ impl<'m> Inference<'m> {
             returns: Vec::new(),
             report: false,
             assigned_params: HashSet::new(),
+            origins: HashMap::new(),
         };
         for (param, ty) in function.params.iter().zip(&params) {
             cx.env.insert(param.name.clone(), ty.clone());
+            cx.origins.insert(param.name.clone(), param.span);
         }
         for _ in 0..MAX_ROUNDS {
             let before = cx.env.clone();
@@ -258,13 +268,19 @@ impl<'m> Inference<'m> {
         }
         cx.report = true;
         cx.returns.clear();
-        cx.return_type = inferred.clone().or_else(|| self.instances[id].return_type.clone());
+        cx.return_type = inferred
+            .clone()
+            .or_else(|| self.instances[id].return_type.clone());
         let body = self.block(&mut cx, &function.body);
         let Some(return_type) = cx.return_type.clone() else {
             self.diagnostics.push(
-                Diagnostic::error(function.span, format!("cannot infer the return type of `{}`", function.name))
-                    .with_label("no return value has a known type")
-                    .with_hint("annotate the return type, e.g. `-> float`"),
+                Diagnostic::error(
+                    codes::RETURN_TYPE_MISMATCH,
+                    function.span,
+                    format!("cannot infer the return type of `{}`", function.name),
+                )
+                .with_label("no return value has a known type")
+                .with_hint("annotate the return type, e.g. `-> float`"),
             );
             return (None, inferred);
         };
@@ -282,7 +298,10 @@ impl<'m> Inference<'m> {
                 continue;
             }
             if let Some(ty) = cx.env.get(name) {
-                locals.push(typed::Local { name: name.clone(), ty: ty.clone() });
+                locals.push(typed::Local {
+                    name: name.clone(),
+                    ty: ty.clone(),
+                });
             }
         }
         // A parameter assigned a wider type (an int parameter later holding a
@@ -290,7 +309,13 @@ impl<'m> Inference<'m> {
         for (param, ty) in function.params.iter().zip(&params) {
             if let Some(var_ty) = cx.env.get(&param.name) {
                 if var_ty != ty {
-                    locals.insert(0, typed::Local { name: param.name.clone(), ty: var_ty.clone() });
+                    locals.insert(
+                        0,
+                        typed::Local {
+                            name: param.name.clone(),
+                            ty: var_ty.clone(),
+                        },
+                    );
                 }
             }
         }
@@ -307,9 +332,14 @@ impl<'m> Inference<'m> {
         let typed_function = typed::Function {
             name: function.name.clone(),
             rust_name: function.name.clone(),
-            export: self.module.functions.iter().find(|s| s.name == function.name && s.exported).map(|_| typed::Export {
-                docstring: function.docstring.clone(),
-            }),
+            export: self
+                .module
+                .functions
+                .iter()
+                .find(|s| s.name == function.name && s.exported)
+                .map(|_| typed::Export {
+                    docstring: function.docstring.clone(),
+                }),
             params: typed_params,
             locals,
             return_type,
@@ -329,7 +359,9 @@ impl<'m> Inference<'m> {
             // unless some returns are still unknown (recursion in progress).
             return if cx.returns.is_empty() && !body_has_value_return(&function.body) {
                 Some(Type::None)
-            } else if cx.returns.iter().all(|t| *t == Type::None) && !body_has_value_return(&function.body) {
+            } else if cx.returns.iter().all(|t| *t == Type::None)
+                && !body_has_value_return(&function.body)
+            {
                 Some(Type::None)
             } else {
                 None
@@ -350,9 +382,16 @@ impl<'m> Inference<'m> {
             || (!always_returns_untyped(&function.body) && body_has_value_return(&function.body));
         let has_value = cx.returns.iter().any(|t| *t != Type::None);
         (has_none && has_value).then(|| {
-            Diagnostic::error(function.span, format!("`{}` returns a value on some paths and None on others", function.name))
-                .with_label("mixed return values")
-                .with_hint("return a value on every path (for example a sentinel such as -1)")
+            Diagnostic::error(
+                codes::RETURN_TYPE_MISMATCH,
+                function.span,
+                format!(
+                    "`{}` returns a value on some paths and None on others",
+                    function.name
+                ),
+            )
+            .with_label("mixed return values")
+            .with_hint("return a value on every path (for example a sentinel such as -1)")
         })
     }
 
@@ -367,7 +406,11 @@ impl<'m> Inference<'m> {
     fn stmt(&mut self, cx: &mut Cx, stmt: &untyped::Stmt, out: &mut Vec<typed::Stmt>) {
         use untyped::StmtKind;
         match &stmt.kind {
-            StmtKind::Assign { target, value, annotation } => {
+            StmtKind::Assign {
+                target,
+                value,
+                annotation,
+            } => {
                 if let (Some(annotation), untyped::Target::Name(name, _)) = (annotation, target) {
                     self.declare(cx, name, annotation.clone());
                 }
@@ -389,7 +432,11 @@ impl<'m> Inference<'m> {
                         kind: untyped::ExprKind::Local(name.clone()),
                         span: *span,
                     },
-                    untyped::Target::Index { value: array, indices, span } => untyped::Expr {
+                    untyped::Target::Index {
+                        value: array,
+                        indices,
+                        span,
+                    } => untyped::Expr {
                         kind: untyped::ExprKind::Index {
                             value: Box::new(array.clone()),
                             indices: indices.clone(),
@@ -397,7 +444,15 @@ impl<'m> Inference<'m> {
                         span: *span,
                     },
                     untyped::Target::Tuple(_, span) => {
-                        self.error(cx, Diagnostic::error(*span, "augmented assignment to a tuple is not valid Python").with_hint("assign each element separately"));
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_TARGET,
+                                *span,
+                                "augmented assignment to a tuple is not valid Python",
+                            )
+                            .with_hint("assign each element separately"),
+                        );
                         return;
                     }
                 };
@@ -424,14 +479,23 @@ impl<'m> Inference<'m> {
                 let orelse = self.block(cx, orelse);
                 // `a = b = x` lowers to `if True:`; keep the statements flat.
                 if let Some(test) = test {
-                    if test.kind == typed::ExprKind::Literal(Literal::Bool(true)) && orelse.is_empty() {
+                    if test.kind == typed::ExprKind::Literal(Literal::Bool(true))
+                        && orelse.is_empty()
+                    {
                         out.extend(body);
                     } else {
                         out.push(typed::Stmt::If { test, body, orelse });
                     }
                 }
             }
-            StmtKind::ForRange { var, start, stop, step, body, parallel: _ } => {
+            StmtKind::ForRange {
+                var,
+                start,
+                stop,
+                step,
+                body,
+                parallel: _,
+            } => {
                 let start = self.range_bound(cx, start);
                 let stop = self.range_bound(cx, stop);
                 let step = step.as_ref().map(|s| self.range_bound(cx, s));
@@ -470,7 +534,7 @@ impl<'m> Inference<'m> {
                     if let Some(expected) = cx.return_type.clone() {
                         if expected != Type::None {
                             self.diagnostics.push(
-                                Diagnostic::error(stmt.span, format!("this function returns {expected}, but this `return` has no value"))
+                                Diagnostic::error(codes::RETURN_TYPE_MISMATCH, stmt.span, format!("this function returns {expected}, but this `return` has no value"))
                                     .with_hint("return a value of the declared type"),
                             );
                         }
@@ -493,7 +557,7 @@ impl<'m> Inference<'m> {
                         match self.convert(value, &expected) {
                             Ok(value) => out.push(typed::Stmt::Return(Some(value))),
                             Err(given) => self.diagnostics.push(
-                                Diagnostic::error(stmt.span, format!("this function returns {expected}, but this value is {given}"))
+                                Diagnostic::error(codes::RETURN_TYPE_MISMATCH, stmt.span, format!("this function returns {expected}, but this value is {given}"))
                                     .with_label(format!("{given}"))
                                     .with_hint("return a value of the declared type, or change the annotation"),
                             ),
@@ -524,7 +588,11 @@ impl<'m> Inference<'m> {
     /// Joins `ty` into the variable's type; reports incompatible assignments.
     fn bind(&mut self, cx: &mut Cx, name: &str, ty: &Type, span: Span) {
         if cx.instance < self.instances.len()
-            && self.instances[cx.instance].function.params.iter().any(|p| p.name == name)
+            && self.instances[cx.instance]
+                .function
+                .params
+                .iter()
+                .any(|p| p.name == name)
         {
             cx.assigned_params.insert(name.to_string());
         }
@@ -533,13 +601,22 @@ impl<'m> Inference<'m> {
                 return;
             }
             let fixed = fixed.clone();
-            self.error(cx, Diagnostic::error(span, format!("`{name}` is declared {fixed} but assigned {ty} here")).with_hint("convert the value explicitly, or change the annotation"));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INCOMPATIBLE_ASSIGNMENT,
+                    span,
+                    format!("`{name}` is declared {fixed} but assigned {ty} here"),
+                )
+                .with_hint("convert the value explicitly, or change the annotation"),
+            );
             return;
         }
         match cx.env.get(name) {
             None => {
                 cx.order.push(name.to_string());
                 cx.env.insert(name.to_string(), ty.clone());
+                cx.origins.insert(name.to_string(), span);
             }
             Some(existing) => match Type::join(existing, ty) {
                 Some(joined) => {
@@ -547,24 +624,38 @@ impl<'m> Inference<'m> {
                 }
                 None => {
                     let existing = existing.clone();
-                    self.error(
-                        cx,
-                        Diagnostic::error(span, format!("`{name}` is {existing} elsewhere but {ty} here"))
-                            .with_label(format!("{ty} assigned here"))
-                            .with_hint("a variable keeps one type in compiled code; use a second variable for the other value"),
-                    );
+                    let mut diagnostic = Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("`{name}` is {existing} in one place but {ty} in another"),
+                    )
+                    .with_label(format!("{ty} here"))
+                    .with_hint("a variable keeps one type in compiled code; use a second variable for the other value");
+                    if let Some(origin) = cx.origins.get(name) {
+                        diagnostic = diagnostic.with_secondary(*origin, format!("{existing} here"));
+                    }
+                    self.error(cx, diagnostic);
                 }
             },
         }
     }
 
-    fn assign(&mut self, cx: &mut Cx, target: &untyped::Target, value: typed::Expr, span: Span) -> Option<typed::Stmt> {
+    fn assign(
+        &mut self,
+        cx: &mut Cx,
+        target: &untyped::Target,
+        value: typed::Expr,
+        span: Span,
+    ) -> Option<typed::Stmt> {
         let target = self.assign_target(cx, target, &value.ty, span)?;
         let value = if let typed::Target::Local(name) = &target {
             let ty = cx.env.get(name).cloned().unwrap_or(value.ty.clone());
             value.cast_to(&ty)
         } else if let typed::Target::Index { array, .. } = &target {
-            let element = array.array_type().map(|a| a.element()).unwrap_or(value.ty.clone());
+            let element = array
+                .array_type()
+                .map(|a| a.element())
+                .unwrap_or(value.ty.clone());
             value.cast_to(&element)
         } else {
             value
@@ -573,36 +664,75 @@ impl<'m> Inference<'m> {
     }
 
     /// Types an assignment target given the type of the value stored into it.
-    fn assign_target(&mut self, cx: &mut Cx, target: &untyped::Target, ty: &Type, span: Span) -> Option<typed::Target> {
+    fn assign_target(
+        &mut self,
+        cx: &mut Cx,
+        target: &untyped::Target,
+        ty: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
         match target {
             untyped::Target::Name(name, name_span) => {
                 if *ty == Type::None {
-                    self.error(cx, Diagnostic::error(span, "this function call returns nothing").with_label("no value to assign").with_hint("call it as a statement"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::RETURN_TYPE_MISMATCH,
+                            span,
+                            "this function call returns nothing",
+                        )
+                        .with_label("no value to assign")
+                        .with_hint("call it as a statement"),
+                    );
                     return None;
                 }
                 self.bind(cx, name, ty, *name_span);
                 Some(typed::Target::Local(name.clone()))
             }
-            untyped::Target::Index { value, indices, span } => {
+            untyped::Target::Index {
+                value,
+                indices,
+                span,
+            } => {
                 // `a[i][j] = x` stores into the same element as `a[i, j] = x`.
                 let mut root = value;
                 let mut chain: Vec<untyped::Expr> = indices.clone();
-                while let untyped::ExprKind::Index { value: inner, indices: inner_indices } = &root.kind {
+                while let untyped::ExprKind::Index {
+                    value: inner,
+                    indices: inner_indices,
+                } = &root.kind
+                {
                     chain.splice(0..0, inner_indices.iter().cloned());
                     root = inner;
                 }
                 let (value, indices) = (root, &chain);
                 let array = self.expr(cx, value)?;
                 let Some(array_type) = array.array_type() else {
-                    self.error(cx, Diagnostic::error(*span, format!("cannot assign to an element of {}", array.ty)).with_hint("only array elements can be assigned: `a[i] = x`"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::INVALID_INDEX,
+                            *span,
+                            format!("cannot assign to an element of {}", array.ty),
+                        )
+                        .with_hint("only array elements can be assigned: `a[i] = x`"),
+                    );
                     return None;
                 };
                 if indices.len() != array_type.ndim as usize {
-                    self.error(cx, Diagnostic::error(*span, format!("assigning to a sub-array is not supported yet: this array has {} dimensions and the index has {}", array_type.ndim, indices.len())).with_hint("assign element by element in a loop"));
+                    self.error(cx, Diagnostic::error(codes::INVALID_INDEX, *span, format!("assigning to a sub-array is not supported yet: this array has {} dimensions and the index has {}", array_type.ndim, indices.len())).with_hint("assign element by element in a loop"));
                     return None;
                 }
                 if !ty.is_numeric() {
-                    self.error(cx, Diagnostic::error(*span, format!("cannot store {ty} in an array of {}", array_type.dtype)).with_hint("store a number"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::INVALID_INDEX,
+                            *span,
+                            format!("cannot store {ty} in an array of {}", array_type.dtype),
+                        )
+                        .with_hint("store a number"),
+                    );
                     return None;
                 }
                 let indices = self.indices(cx, indices)?;
@@ -610,11 +740,31 @@ impl<'m> Inference<'m> {
             }
             untyped::Target::Tuple(targets, tuple_span) => {
                 let Type::Tuple(items) = ty else {
-                    self.error(cx, Diagnostic::error(*tuple_span, format!("cannot unpack {ty}")).with_hint("unpack a tuple of the same length"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNPACK_MISMATCH,
+                            *tuple_span,
+                            format!("cannot unpack {ty}"),
+                        )
+                        .with_hint("unpack a tuple of the same length"),
+                    );
                     return None;
                 };
                 if items.len() != targets.len() {
-                    self.error(cx, Diagnostic::error(*tuple_span, format!("cannot unpack {} values into {} names", items.len(), targets.len())).with_hint("use as many names as the tuple has values"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNPACK_MISMATCH,
+                            *tuple_span,
+                            format!(
+                                "cannot unpack {} values into {} names",
+                                items.len(),
+                                targets.len()
+                            ),
+                        )
+                        .with_hint("use as many names as the tuple has values"),
+                    );
                     return None;
                 }
                 let mut typed_targets = Vec::new();
@@ -634,10 +784,21 @@ impl<'m> Inference<'m> {
     fn truthy(&mut self, cx: &mut Cx, value: typed::Expr, span: Span) -> Option<typed::Expr> {
         match &value.ty {
             Type::Bool => Some(value),
-            ty if ty.is_numeric() => Some(typed::Expr::new(typed::ExprKind::Truthy(Box::new(value)), Type::Bool)),
+            ty if ty.is_numeric() => Some(typed::Expr::new(
+                typed::ExprKind::Truthy(Box::new(value)),
+                Type::Bool,
+            )),
             ty => {
                 let ty = ty.clone();
-                self.error(cx, Diagnostic::error(span, format!("the truth value of {ty} is not supported")).with_hint("compare explicitly, e.g. `len(a) > 0`"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("the truth value of {ty} is not supported"),
+                    )
+                    .with_hint("compare explicitly, e.g. `len(a) > 0`"),
+                );
                 None
             }
         }
@@ -649,7 +810,16 @@ impl<'m> Inference<'m> {
             Some(value.cast_to(&Type::Int))
         } else {
             let ty = value.ty.clone();
-            self.error(cx, Diagnostic::error(expr.span, format!("range() arguments must be integers, not {ty}")).with_label(ty.to_string()).with_hint("convert with int(...)"));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::ARGUMENT_TYPE_MISMATCH,
+                    expr.span,
+                    format!("range() arguments must be integers, not {ty}"),
+                )
+                .with_label(ty.to_string())
+                .with_hint("convert with int(...)"),
+            );
             None
         }
     }
@@ -660,7 +830,16 @@ impl<'m> Inference<'m> {
             let value = self.expr(cx, index)?;
             if !value.ty.is_integer_like() {
                 let ty = value.ty.clone();
-                self.error(cx, Diagnostic::error(index.span, format!("array indices must be integers, not {ty}")).with_label(ty.to_string()).with_hint("convert with int(...)"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        index.span,
+                        format!("array indices must be integers, not {ty}"),
+                    )
+                    .with_label(ty.to_string())
+                    .with_hint("convert with int(...)"),
+                );
                 return None;
             }
             out.push(value.cast_to(&Type::Int));
@@ -681,7 +860,10 @@ impl<'m> Inference<'m> {
                 for (item, v) in items.iter().zip(values.clone()) {
                     converted.push(self.convert(v, item)?);
                 }
-                return Ok(typed::Expr::new(typed::ExprKind::Tuple(converted), expected.clone()));
+                return Ok(typed::Expr::new(
+                    typed::ExprKind::Tuple(converted),
+                    expected.clone(),
+                ));
             }
             if matches!(expected, Type::Tuple(_)) {
                 return Err(value.ty);
@@ -695,31 +877,79 @@ impl<'m> Inference<'m> {
         use untyped::ExprKind;
         let span = expr.span;
         match &expr.kind {
-            ExprKind::Int(v) => Some(typed::Expr::new(typed::ExprKind::Literal(Literal::Int(*v)), Type::Int)),
-            ExprKind::Float(v) => Some(typed::Expr::new(typed::ExprKind::Literal(Literal::Float(*v)), Type::Float)),
-            ExprKind::Bool(v) => Some(typed::Expr::new(typed::ExprKind::Literal(Literal::Bool(*v)), Type::Bool)),
+            ExprKind::Int(v) => Some(typed::Expr::new(
+                typed::ExprKind::Literal(Literal::Int(*v)),
+                Type::Int,
+            )),
+            ExprKind::Float(v) => Some(typed::Expr::new(
+                typed::ExprKind::Literal(Literal::Float(*v)),
+                Type::Float,
+            )),
+            ExprKind::Bool(v) => Some(typed::Expr::new(
+                typed::ExprKind::Literal(Literal::Bool(*v)),
+                Type::Bool,
+            )),
             ExprKind::None => {
-                self.error(cx, Diagnostic::error(span, "None is only supported as a return value").with_hint("use a sentinel value such as -1 or nan"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_EXPRESSION,
+                        span,
+                        "None is only supported as a return value",
+                    )
+                    .with_hint("use a sentinel value such as -1 or nan"),
+                );
                 None
             }
             ExprKind::Str(_) => {
-                self.error(cx, Diagnostic::error(span, "strings are not supported in compiled code").with_hint("strings may only name a dtype, as in dtype=\"float64\""));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_IO,
+                        span,
+                        "strings are not supported in compiled code",
+                    )
+                    .with_hint("strings may only name a dtype, as in dtype=\"float64\""),
+                );
                 None
             }
             ExprKind::Local(name) => match cx.env.get(name) {
-                Some(ty) => Some(typed::Expr::new(typed::ExprKind::Local(name.clone()), ty.clone())),
+                Some(ty) => Some(typed::Expr::new(
+                    typed::ExprKind::Local(name.clone()),
+                    ty.clone(),
+                )),
                 None => {
-                    self.error(cx, Diagnostic::error(span, format!("`{name}` is used before it is assigned")).with_label("no value yet").with_hint("assign the variable before this point on every path"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::USED_BEFORE_ASSIGNMENT,
+                            span,
+                            format!("`{name}` is used before it is assigned"),
+                        )
+                        .with_label("no value yet")
+                        .with_hint("assign the variable before this point on every path"),
+                    );
                     None
                 }
             },
             ExprKind::Constant(name) => {
                 let value = *self.constants.get(name.as_str())?;
                 let (ty, _) = constant_literal(value);
-                Some(typed::Expr::new(typed::ExprKind::Constant(name.clone()), ty))
+                Some(typed::Expr::new(
+                    typed::ExprKind::Constant(name.clone()),
+                    ty,
+                ))
             }
             ExprKind::Qualified(name) | ExprKind::BuiltinRef(name) => {
-                self.error(cx, Diagnostic::error(span, format!("`{name}` cannot be used as a value here")).with_hint("call it, or pass it as dtype= to an array constructor"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::NOT_A_VALUE,
+                        span,
+                        format!("`{name}` cannot be used as a value here"),
+                    )
+                    .with_hint("call it, or pass it as dtype= to an array constructor"),
+                );
                 None
             }
             ExprKind::Binary { op, left, right } => {
@@ -745,16 +975,39 @@ impl<'m> Inference<'m> {
                     if a.is_numeric() && b.is_numeric() {
                         operand_types.push(promote_values(a, b));
                     } else {
-                        self.error(cx, Diagnostic::error(span, format!("cannot compare {a} with {b}")).with_hint("compare numbers"));
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_OPERAND,
+                                span,
+                                format!("cannot compare {a} with {b}"),
+                            )
+                            .with_hint("compare numbers"),
+                        );
                         return None;
                     }
                 }
-                Some(typed::Expr::new(typed::ExprKind::Compare { operands, ops, operand_types }, Type::Bool))
+                Some(typed::Expr::new(
+                    typed::ExprKind::Compare {
+                        operands,
+                        ops,
+                        operand_types,
+                    },
+                    Type::Bool,
+                ))
             }
             ExprKind::BoolOp { op, values } => {
-                let values: Vec<typed::Expr> = values.iter().map(|v| self.expr(cx, v)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+                let values: Vec<typed::Expr> = values
+                    .iter()
+                    .map(|v| self.expr(cx, v))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .collect::<Option<_>>()?;
                 if values.iter().all(|v| v.ty == Type::Bool) {
-                    return Some(typed::Expr::new(typed::ExprKind::BoolOp { op: *op, values }, Type::Bool));
+                    return Some(typed::Expr::new(
+                        typed::ExprKind::BoolOp { op: *op, values },
+                        Type::Bool,
+                    ));
                 }
                 let mut joined = values[0].ty.clone();
                 for value in &values[1..] {
@@ -762,13 +1015,29 @@ impl<'m> Inference<'m> {
                         Some(ty) if ty.is_numeric() => joined = ty,
                         _ => {
                             let given = value.ty.clone();
-                            self.error(cx, Diagnostic::error(span, format!("`{}` mixes {joined} and {given}", if *op == BoolOp::And { "and" } else { "or" })).with_hint("use values of one numeric type, or compare to get booleans"));
+                            self.error(
+                                cx,
+                                Diagnostic::error(
+                                    codes::UNSUPPORTED_OPERAND,
+                                    span,
+                                    format!(
+                                        "`{}` mixes {joined} and {given}",
+                                        if *op == BoolOp::And { "and" } else { "or" }
+                                    ),
+                                )
+                                .with_hint(
+                                    "use values of one numeric type, or compare to get booleans",
+                                ),
+                            );
                             return None;
                         }
                     }
                 }
                 let values = values.into_iter().map(|v| v.cast_to(&joined)).collect();
-                Some(typed::Expr::new(typed::ExprKind::BoolOp { op: *op, values }, joined))
+                Some(typed::Expr::new(
+                    typed::ExprKind::BoolOp { op: *op, values },
+                    joined,
+                ))
             }
             ExprKind::IfExp { test, body, orelse } => {
                 let test = self.condition(cx, test);
@@ -777,18 +1046,45 @@ impl<'m> Inference<'m> {
                 let (test, body, orelse) = (test?, body?, orelse?);
                 let Some(ty) = Type::join(&body.ty, &orelse.ty) else {
                     let (a, b) = (body.ty.clone(), orelse.ty.clone());
-                    self.error(cx, Diagnostic::error(span, format!("the branches of this conditional expression are {a} and {b}")).with_hint("make both branches the same type"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_OPERAND,
+                            span,
+                            format!("the branches of this conditional expression are {a} and {b}"),
+                        )
+                        .with_hint("make both branches the same type"),
+                    );
                     return None;
                 };
                 let (body, orelse) = (body.cast_to(&ty), orelse.cast_to(&ty));
-                Some(typed::Expr::new(typed::ExprKind::IfExp { test: Box::new(test), body: Box::new(body), orelse: Box::new(orelse) }, ty))
+                Some(typed::Expr::new(
+                    typed::ExprKind::IfExp {
+                        test: Box::new(test),
+                        body: Box::new(body),
+                        orelse: Box::new(orelse),
+                    },
+                    ty,
+                ))
             }
-            ExprKind::Call { callee, args, keywords } => self.call(cx, callee, args, keywords, span),
+            ExprKind::Call {
+                callee,
+                args,
+                keywords,
+            } => self.call(cx, callee, args, keywords, span),
             ExprKind::Attribute { value, attr } => {
                 let value = self.expr(cx, value)?;
                 let Some(array) = value.array_type() else {
                     let ty = value.ty.clone();
-                    self.error(cx, Diagnostic::error(span, format!("{ty} has no attribute `{attr}` in compiled code")).with_hint("arrays support .shape, .size and .ndim"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("{ty} has no attribute `{attr}` in compiled code"),
+                        )
+                        .with_hint("arrays support .shape, .size and .ndim"),
+                    );
                     return None;
                 };
                 match attr.as_str() {
@@ -798,37 +1094,79 @@ impl<'m> Inference<'m> {
                         // so `h, w = a.shape` unpacks without a temporary.
                         if let typed::ExprKind::Local(_) = value.kind {
                             let dims = (0..array.ndim as usize)
-                                .map(|axis| typed::Expr::new(typed::ExprKind::Dim { array: Box::new(value.clone()), axis }, Type::Int))
+                                .map(|axis| {
+                                    typed::Expr::new(
+                                        typed::ExprKind::Dim {
+                                            array: Box::new(value.clone()),
+                                            axis,
+                                        },
+                                        Type::Int,
+                                    )
+                                })
                                 .collect();
                             return Some(typed::Expr::new(typed::ExprKind::Tuple(dims), ty));
                         }
-                        Some(typed::Expr::new(typed::ExprKind::Shape(Box::new(value)), ty))
+                        Some(typed::Expr::new(
+                            typed::ExprKind::Shape(Box::new(value)),
+                            ty,
+                        ))
                     }
-                    "size" => Some(typed::Expr::new(typed::ExprKind::Size(Box::new(value)), Type::Int)),
+                    "size" => Some(typed::Expr::new(
+                        typed::ExprKind::Size(Box::new(value)),
+                        Type::Int,
+                    )),
                     "ndim" => Some(typed::Expr::int(array.ndim as i64)),
                     _ => {
-                        self.error(cx, Diagnostic::error(span, format!("array attribute `{attr}` is not supported yet")).with_hint("arrays support .shape, .size, .ndim and .copy()"));
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_FUNCTION,
+                                span,
+                                format!("array attribute `{attr}` is not supported yet"),
+                            )
+                            .with_hint("arrays support .shape, .size, .ndim and .copy()"),
+                        );
                         None
                     }
                 }
             }
-            ExprKind::Method { receiver, method, args } => {
+            ExprKind::Method {
+                receiver,
+                method,
+                args,
+            } => {
                 let receiver = self.expr(cx, receiver)?;
                 match (method.as_str(), receiver.array_type()) {
                     ("copy", Some(_)) if args.is_empty() => {
                         let ty = receiver.ty.clone();
-                        Some(typed::Expr::new(typed::ExprKind::CopyArray(Box::new(receiver)), ty))
+                        Some(typed::Expr::new(
+                            typed::ExprKind::CopyArray(Box::new(receiver)),
+                            ty,
+                        ))
                     }
                     _ => {
                         let ty = receiver.ty.clone();
-                        self.error(cx, Diagnostic::error(span, format!("method `{method}` of {ty} is not supported")).with_hint("arrays support .copy(); write other operations as loops"));
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_FUNCTION,
+                                span,
+                                format!("method `{method}` of {ty} is not supported"),
+                            )
+                            .with_hint("arrays support .copy(); write other operations as loops"),
+                        );
                         None
                     }
                 }
             }
             ExprKind::Index { .. } => self.index(cx, expr),
             ExprKind::Tuple(items) => {
-                let items: Vec<typed::Expr> = items.iter().map(|i| self.expr(cx, i)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+                let items: Vec<typed::Expr> = items
+                    .iter()
+                    .map(|i| self.expr(cx, i))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .collect::<Option<_>>()?;
                 let ty = Type::Tuple(items.iter().map(|i| i.ty.clone()).collect());
                 Some(typed::Expr::new(typed::ExprKind::Tuple(items), ty))
             }
@@ -848,21 +1186,46 @@ impl<'m> Inference<'m> {
         let base = self.expr(cx, root)?;
         match &base.ty {
             Type::Array(array) => {
-                let all: Vec<untyped::Expr> = chain.iter().flat_map(|c| c.iter().cloned()).collect();
+                let all: Vec<untyped::Expr> =
+                    chain.iter().flat_map(|c| c.iter().cloned()).collect();
                 if all.len() > array.ndim as usize {
-                    self.error(cx, Diagnostic::error(expr.span, format!("too many indices: the array has {} dimensions, the index has {}", array.ndim, all.len())).with_hint("use one index per dimension"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::INVALID_INDEX,
+                            expr.span,
+                            format!(
+                                "too many indices: the array has {} dimensions, the index has {}",
+                                array.ndim,
+                                all.len()
+                            ),
+                        )
+                        .with_hint("use one index per dimension"),
+                    );
                     return None;
                 }
                 let indices = self.indices(cx, &all)?;
                 if indices.len() == array.ndim as usize {
                     let element = array.element();
-                    return Some(typed::Expr::new(typed::ExprKind::Index { array: Box::new(base), indices }, element));
+                    return Some(typed::Expr::new(
+                        typed::ExprKind::Index {
+                            array: Box::new(base),
+                            indices,
+                        },
+                        element,
+                    ));
                 }
                 let mut view = base;
                 for index in indices {
                     let current = view.array_type()?;
                     let sub = current.with_ndim(current.ndim - 1);
-                    view = typed::Expr::new(typed::ExprKind::SubArray { array: Box::new(view), index: Box::new(index) }, Type::Array(sub));
+                    view = typed::Expr::new(
+                        typed::ExprKind::SubArray {
+                            array: Box::new(view),
+                            index: Box::new(index),
+                        },
+                        Type::Array(sub),
+                    );
                 }
                 Some(view)
             }
@@ -870,7 +1233,15 @@ impl<'m> Inference<'m> {
                 let mut value = base;
                 for indices in chain {
                     let [index] = indices else {
-                        self.error(cx, Diagnostic::error(expr.span, "a tuple takes a single index").with_hint("write t[0]"));
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::INVALID_INDEX,
+                                expr.span,
+                                "a tuple takes a single index",
+                            )
+                            .with_hint("write t[0]"),
+                        );
                         return None;
                     };
                     value = self.tuple_get(cx, value, index)?;
@@ -879,53 +1250,123 @@ impl<'m> Inference<'m> {
             }
             other => {
                 let other = other.clone();
-                self.error(cx, Diagnostic::error(expr.span, format!("{other} cannot be indexed")).with_hint("only arrays and tuples can be indexed"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        expr.span,
+                        format!("{other} cannot be indexed"),
+                    )
+                    .with_hint("only arrays and tuples can be indexed"),
+                );
                 None
             }
         }
     }
 
-    fn tuple_get(&mut self, cx: &mut Cx, tuple: typed::Expr, index: &untyped::Expr) -> Option<typed::Expr> {
+    fn tuple_get(
+        &mut self,
+        cx: &mut Cx,
+        tuple: typed::Expr,
+        index: &untyped::Expr,
+    ) -> Option<typed::Expr> {
         let Type::Tuple(items) = &tuple.ty else {
             let ty = tuple.ty.clone();
-            self.error(cx, Diagnostic::error(index.span, format!("{ty} cannot be indexed")).with_hint("only arrays and tuples can be indexed"));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    index.span,
+                    format!("{ty} cannot be indexed"),
+                )
+                .with_hint("only arrays and tuples can be indexed"),
+            );
             return None;
         };
         let len = items.len() as i64;
         let position = match constant_int(index) {
             Some(i) if i >= -len && i < len => (if i < 0 { i + len } else { i }) as usize,
             Some(i) => {
-                self.error(cx, Diagnostic::error(index.span, format!("tuple index {i} is out of range for a tuple of {len} values")).with_hint("index within the tuple's length"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        index.span,
+                        format!("tuple index {i} is out of range for a tuple of {len} values"),
+                    )
+                    .with_hint("index within the tuple's length"),
+                );
                 return None;
             }
             None => {
-                self.error(cx, Diagnostic::error(index.span, "tuple indices must be integer constants").with_hint("unpack the tuple, or index it with a literal such as t[0]"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        index.span,
+                        "tuple indices must be integer constants",
+                    )
+                    .with_hint("unpack the tuple, or index it with a literal such as t[0]"),
+                );
                 return None;
             }
         };
         let ty = items[position].clone();
         if let typed::ExprKind::Shape(array) = tuple.kind {
-            return Some(typed::Expr::new(typed::ExprKind::Dim { array, axis: position }, Type::Int));
+            return Some(typed::Expr::new(
+                typed::ExprKind::Dim {
+                    array,
+                    axis: position,
+                },
+                Type::Int,
+            ));
         }
         if let typed::ExprKind::Tuple(mut values) = tuple.kind {
             return Some(values.swap_remove(position));
         }
-        Some(typed::Expr::new(typed::ExprKind::TupleGet { tuple: Box::new(tuple), index: position }, ty))
+        Some(typed::Expr::new(
+            typed::ExprKind::TupleGet {
+                tuple: Box::new(tuple),
+                index: position,
+            },
+            ty,
+        ))
     }
 
-    fn unary(&mut self, cx: &mut Cx, op: UnaryOp, operand: typed::Expr, span: Span) -> Option<typed::Expr> {
+    fn unary(
+        &mut self,
+        cx: &mut Cx,
+        op: UnaryOp,
+        operand: typed::Expr,
+        span: Span,
+    ) -> Option<typed::Expr> {
         if !operand.ty.is_numeric() {
             let ty = operand.ty.clone();
-            self.error(cx, Diagnostic::error(span, format!("unary operator on {ty} is not supported")).with_hint("apply it to a number"));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("unary operator on {ty} is not supported"),
+                )
+                .with_hint("apply it to a number"),
+            );
             return None;
         }
         match op {
             UnaryOp::Not => {
                 let test = self.truthy(cx, operand, span)?;
-                Some(typed::Expr::new(typed::ExprKind::Not(Box::new(test)), Type::Bool))
+                Some(typed::Expr::new(
+                    typed::ExprKind::Not(Box::new(test)),
+                    Type::Bool,
+                ))
             }
             UnaryOp::Neg | UnaryOp::Pos => {
-                let operand = if operand.ty == Type::Bool { operand.cast_to(&Type::Int) } else { operand };
+                let operand = if operand.ty == Type::Bool {
+                    operand.cast_to(&Type::Int)
+                } else {
+                    operand
+                };
                 if op == UnaryOp::Pos {
                     return Some(operand);
                 }
@@ -933,33 +1374,74 @@ impl<'m> Inference<'m> {
                     return Some(typed::Expr::int(v.wrapping_neg()));
                 }
                 if let typed::ExprKind::Literal(Literal::Float(v)) = operand.kind {
-                    return Some(typed::Expr::new(typed::ExprKind::Literal(Literal::Float(-v)), Type::Float));
+                    return Some(typed::Expr::new(
+                        typed::ExprKind::Literal(Literal::Float(-v)),
+                        Type::Float,
+                    ));
                 }
                 let ty = operand.ty.clone();
-                Some(typed::Expr::new(typed::ExprKind::Neg(Box::new(operand)), ty))
+                Some(typed::Expr::new(
+                    typed::ExprKind::Neg(Box::new(operand)),
+                    ty,
+                ))
             }
             UnaryOp::Invert => {
                 if operand.ty.is_float_like() {
-                    self.error(cx, Diagnostic::error(span, "bitwise inversion of a float").with_hint("`~` applies to integers"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_OPERAND,
+                            span,
+                            "bitwise inversion of a float",
+                        )
+                        .with_hint("`~` applies to integers"),
+                    );
                     return None;
                 }
-                let operand = if operand.ty == Type::Bool { operand.cast_to(&Type::Int) } else { operand };
+                let operand = if operand.ty == Type::Bool {
+                    operand.cast_to(&Type::Int)
+                } else {
+                    operand
+                };
                 let ty = operand.ty.clone();
-                Some(typed::Expr::new(typed::ExprKind::Invert(Box::new(operand)), ty))
+                Some(typed::Expr::new(
+                    typed::ExprKind::Invert(Box::new(operand)),
+                    ty,
+                ))
             }
         }
     }
 
-    fn binary(&mut self, cx: &mut Cx, op: BinaryOp, left: typed::Expr, right: typed::Expr, right_source: &untyped::Expr, span: Span) -> Option<typed::Expr> {
+    fn binary(
+        &mut self,
+        cx: &mut Cx,
+        op: BinaryOp,
+        left: typed::Expr,
+        right: typed::Expr,
+        right_source: &untyped::Expr,
+        span: Span,
+    ) -> Option<typed::Expr> {
         let (lt, rt) = (left.ty.clone(), right.ty.clone());
         if !lt.is_numeric() || !rt.is_numeric() {
             if let (BinaryOp::Add, Type::Tuple(a), Type::Tuple(b)) = (op, &lt, &rt) {
                 let mut items = Vec::new();
                 for (i, _) in a.iter().enumerate() {
-                    items.push(typed::Expr::new(typed::ExprKind::TupleGet { tuple: Box::new(left.clone()), index: i }, a[i].clone()));
+                    items.push(typed::Expr::new(
+                        typed::ExprKind::TupleGet {
+                            tuple: Box::new(left.clone()),
+                            index: i,
+                        },
+                        a[i].clone(),
+                    ));
                 }
                 for (i, _) in b.iter().enumerate() {
-                    items.push(typed::Expr::new(typed::ExprKind::TupleGet { tuple: Box::new(right.clone()), index: i }, b[i].clone()));
+                    items.push(typed::Expr::new(
+                        typed::ExprKind::TupleGet {
+                            tuple: Box::new(right.clone()),
+                            index: i,
+                        },
+                        b[i].clone(),
+                    ));
                 }
                 let ty = Type::Tuple(a.iter().chain(b).cloned().collect());
                 return Some(typed::Expr::new(typed::ExprKind::Tuple(items), ty));
@@ -969,12 +1451,25 @@ impl<'m> Inference<'m> {
             } else {
                 "use numbers on both sides"
             };
-            self.error(cx, Diagnostic::error(span, format!("unsupported operand types for {}: {lt} and {rt}", op.symbol())).with_hint(hint));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!(
+                        "unsupported operand types for {}: {lt} and {rt}",
+                        op.symbol()
+                    ),
+                )
+                .with_hint(hint),
+            );
             return None;
         }
         let common = promote_values(&lt, &rt);
         let result = match op {
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::FloorDiv | BinaryOp::Mod => common,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::FloorDiv | BinaryOp::Mod => {
+                common
+            }
             BinaryOp::TrueDiv => {
                 if common.is_float_like() {
                     common
@@ -996,26 +1491,52 @@ impl<'m> Inference<'m> {
                 } else if common.is_integer_like() {
                     common
                 } else {
-                    self.error(cx, Diagnostic::error(span, format!("bitwise {} needs integers, not {lt} and {rt}", op.symbol())).with_hint("convert with int(...)"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_OPERAND,
+                            span,
+                            format!("bitwise {} needs integers, not {lt} and {rt}", op.symbol()),
+                        )
+                        .with_hint("convert with int(...)"),
+                    );
                     return None;
                 }
             }
             BinaryOp::LShift | BinaryOp::RShift => {
                 if !common.is_integer_like() {
-                    self.error(cx, Diagnostic::error(span, format!("shift needs integers, not {lt} and {rt}")).with_hint("convert with int(...)"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_OPERAND,
+                            span,
+                            format!("shift needs integers, not {lt} and {rt}"),
+                        )
+                        .with_hint("convert with int(...)"),
+                    );
                     return None;
                 }
                 match constant_int(right_source) {
                     Some(shift) if (0..64).contains(&shift) => {}
                     _ => {
-                        self.error(cx, Diagnostic::error(right_source.span, "shift amounts must be integer constants from 0 to 63").with_hint("multiply or divide by a power of two for variable shifts"));
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_OPERAND,
+                                right_source.span,
+                                "shift amounts must be integer constants from 0 to 63",
+                            )
+                            .with_hint("multiply or divide by a power of two for variable shifts"),
+                        );
                         return None;
                     }
                 }
                 common
             }
         };
-        let result = if result == Type::Bool && !matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor) {
+        let result = if result == Type::Bool
+            && !matches!(op, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor)
+        {
             Type::Int
         } else {
             result
@@ -1026,39 +1547,96 @@ impl<'m> Inference<'m> {
         } else {
             right.cast_to(&result)
         };
-        Some(typed::Expr::new(typed::ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, result))
+        Some(typed::Expr::new(
+            typed::ExprKind::Binary {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            },
+            result,
+        ))
     }
 
-    fn call(&mut self, cx: &mut Cx, callee: &Callee, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+    fn call(
+        &mut self,
+        cx: &mut Cx,
+        callee: &Callee,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<typed::Expr> {
         match callee {
             Callee::Function(name) => self.call_function(cx, name, args, keywords, span),
             Callee::Builtin(name) => {
                 if let Some(keyword) = keywords.first() {
-                    self.error(cx, Diagnostic::error(keyword.span, format!("`{name}` takes no keyword arguments in compiled code")).with_hint("pass the arguments positionally"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            keyword.span,
+                            format!("`{name}` takes no keyword arguments in compiled code"),
+                        )
+                        .with_hint("pass the arguments positionally"),
+                    );
                     return None;
                 }
-                let args: Vec<typed::Expr> = args.iter().map(|a| self.expr(cx, a)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+                let args: Vec<typed::Expr> = args
+                    .iter()
+                    .map(|a| self.expr(cx, a))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .collect::<Option<_>>()?;
                 self.builtin(cx, name, args, span)
             }
             Callee::Qualified(name) => {
                 if let Some(module_fn) = name.strip_prefix("math.") {
                     if let Some(keyword) = keywords.first() {
-                        self.error(cx, Diagnostic::error(keyword.span, "math functions take no keyword arguments").with_hint("pass the arguments positionally"));
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_FUNCTION,
+                                keyword.span,
+                                "math functions take no keyword arguments",
+                            )
+                            .with_hint("pass the arguments positionally"),
+                        );
                         return None;
                     }
-                    let args: Vec<typed::Expr> = args.iter().map(|a| self.expr(cx, a)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+                    let args: Vec<typed::Expr> = args
+                        .iter()
+                        .map(|a| self.expr(cx, a))
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .collect::<Option<_>>()?;
                     return self.math(cx, module_fn, args, span);
                 }
                 if let Some(numpy_fn) = name.strip_prefix("numpy.") {
                     return self.numpy(cx, numpy_fn, args, keywords, span);
                 }
-                self.error(cx, Diagnostic::error(span, format!("`{name}` is not supported in compiled code")).with_hint("call functions of this module, builtins, math.* or numpy scalar functions"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("`{name}` is not supported in compiled code"),
+                    )
+                    .with_hint(
+                        "call functions of this module, builtins, math.* or numpy scalar functions",
+                    ),
+                );
                 None
             }
         }
     }
 
-    fn call_function(&mut self, cx: &mut Cx, name: &str, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+    fn call_function(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<typed::Expr> {
         let slot = self.slot(name)?;
         let function = match &slot.lowered {
             Ok(function) => function,
@@ -1072,7 +1650,20 @@ impl<'m> Inference<'m> {
         // Match positional and keyword arguments to parameters.
         let mut ordered: Vec<Option<&untyped::Expr>> = vec![None; function.params.len()];
         if args.len() > function.params.len() {
-            self.error(cx, Diagnostic::error(span, format!("`{name}` takes {} but {} were given", plural(function.params.len(), "argument"), args.len())).with_secondary(slot.span, "defined here").with_hint("pass one argument per parameter"));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    format!(
+                        "`{name}` takes {} but {} were given",
+                        plural(function.params.len(), "argument"),
+                        args.len()
+                    ),
+                )
+                .with_secondary(slot.span, "defined here")
+                .with_hint("pass one argument per parameter"),
+            );
             return None;
         }
         for (i, arg) in args.iter().enumerate() {
@@ -1082,11 +1673,28 @@ impl<'m> Inference<'m> {
             match function.params.iter().position(|p| p.name == keyword.name) {
                 Some(i) if ordered[i].is_none() => ordered[i] = Some(&keyword.value),
                 Some(_) => {
-                    self.error(cx, Diagnostic::error(keyword.span, format!("`{name}` got multiple values for `{}`", keyword.name)).with_hint("pass each argument once"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::WRONG_ARGUMENTS,
+                            keyword.span,
+                            format!("`{name}` got multiple values for `{}`", keyword.name),
+                        )
+                        .with_hint("pass each argument once"),
+                    );
                     return None;
                 }
                 None => {
-                    self.error(cx, Diagnostic::error(keyword.span, format!("`{name}` has no parameter `{}`", keyword.name)).with_secondary(slot.span, "defined here").with_hint("use one of the parameter names"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::WRONG_ARGUMENTS,
+                            keyword.span,
+                            format!("`{name}` has no parameter `{}`", keyword.name),
+                        )
+                        .with_secondary(slot.span, "defined here")
+                        .with_hint("use one of the parameter names"),
+                    );
                     return None;
                 }
             }
@@ -1094,7 +1702,16 @@ impl<'m> Inference<'m> {
         let mut typed_args = Vec::new();
         for (param, arg) in function.params.iter().zip(&ordered) {
             let Some(arg) = arg else {
-                self.error(cx, Diagnostic::error(span, format!("`{name}` is missing the argument `{}`", param.name)).with_secondary(slot.span, "defined here").with_hint("pass one argument per parameter"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::WRONG_ARGUMENTS,
+                        span,
+                        format!("`{name}` is missing the argument `{}`", param.name),
+                    )
+                    .with_secondary(slot.span, "defined here")
+                    .with_hint("pass one argument per parameter"),
+                );
                 return None;
             };
             typed_args.push(self.expr(cx, arg));
@@ -1107,7 +1724,10 @@ impl<'m> Inference<'m> {
                 Some(ParamType::Known(ty)) => Some(ty.clone()),
                 Some(ParamType::ArrayOfUnknownRank(dtype)) => match (&arg.ty, dtype) {
                     (Type::Array(a), Some(d)) if a.dtype == *d => Some(arg.ty.clone()),
-                    _ => Some(Type::Array(ArrayType { dtype: dtype.unwrap_or(Dtype::Float64), ndim: array_rank_from_use(&param.name, &function.body).unwrap_or(1) })),
+                    _ => Some(Type::Array(ArrayType {
+                        dtype: dtype.unwrap_or(Dtype::Float64),
+                        ndim: array_rank_from_use(&param.name, &function.body).unwrap_or(1),
+                    })),
                 },
                 None => None,
             };
@@ -1119,7 +1739,20 @@ impl<'m> Inference<'m> {
                     }
                     Err(given) => {
                         let arg_span = source.map(|s| s.span).unwrap_or(span);
-                        self.error(cx, Diagnostic::error(arg_span, format!("argument `{}` of `{name}` must be {declared}, not {given}", param.name)).with_label(given.to_string()).with_secondary(param.span, "declared here").with_hint("pass a value of the declared type"));
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::ARGUMENT_TYPE_MISMATCH,
+                                arg_span,
+                                format!(
+                                    "argument `{}` of `{name}` must be {declared}, not {given}",
+                                    param.name
+                                ),
+                            )
+                            .with_label(given.to_string())
+                            .with_secondary(param.span, "declared here")
+                            .with_hint("pass a value of the declared type"),
+                        );
                         return None;
                     }
                 },
@@ -1131,12 +1764,32 @@ impl<'m> Inference<'m> {
         }
         let id = self.instance(function, params);
         let return_type = self.instances[id].return_type.clone()?;
-        Some(typed::Expr::new(typed::ExprKind::Call { function: format!("#{id}"), args: converted }, return_type))
+        Some(typed::Expr::new(
+            typed::ExprKind::Call {
+                function: format!("#{id}"),
+                args: converted,
+            },
+            return_type,
+        ))
     }
 
-    fn builtin(&mut self, cx: &mut Cx, name: &str, mut args: Vec<typed::Expr>, span: Span) -> Option<typed::Expr> {
+    fn builtin(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        mut args: Vec<typed::Expr>,
+        span: Span,
+    ) -> Option<typed::Expr> {
         let arity_error = |this: &mut Self, cx: &Cx, expected: &str| {
-            this.error(cx, Diagnostic::error(span, format!("`{name}` takes {expected} in compiled code")).with_hint("see the supported forms in the documentation"));
+            this.error(
+                cx,
+                Diagnostic::error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    format!("`{name}` takes {expected} in compiled code"),
+                )
+                .with_hint("see the supported forms in the documentation"),
+            );
             None
         };
         match name {
@@ -1165,7 +1818,11 @@ impl<'m> Inference<'m> {
                     self.numeric(cx, arg, span)?;
                     ty = Type::join(&ty, &arg.ty)?;
                 }
-                let op = if name == "min" { Intrinsic::Min } else { Intrinsic::Max };
+                let op = if name == "min" {
+                    Intrinsic::Min
+                } else {
+                    Intrinsic::Max
+                };
                 let mut values = args.into_iter().map(|a| a.cast_to(&ty));
                 let mut folded = values.next()?;
                 for value in values {
@@ -1175,13 +1832,25 @@ impl<'m> Inference<'m> {
             }
             "round" => {
                 if args.len() != 1 {
-                    self.error(cx, Diagnostic::error(span, "round() with ndigits is not supported yet").with_hint("scale, round and divide: round(x * 100) / 100"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            "round() with ndigits is not supported yet",
+                        )
+                        .with_hint("scale, round and divide: round(x * 100) / 100"),
+                    );
                     return None;
                 }
                 let x = args.pop()?;
                 self.numeric(cx, &x, span)?;
                 if x.ty.is_float_like() {
-                    Some(intrinsic(Intrinsic::RoundToInt, vec![x.cast_to(&Type::Float)], Type::Int))
+                    Some(intrinsic(
+                        Intrinsic::RoundToInt,
+                        vec![x.cast_to(&Type::Float)],
+                        Type::Int,
+                    ))
                 } else {
                     Some(x.cast_to(&Type::Int))
                 }
@@ -1193,7 +1862,11 @@ impl<'m> Inference<'m> {
                 let x = args.pop()?;
                 self.numeric(cx, &x, span)?;
                 if x.ty.is_float_like() {
-                    Some(intrinsic(Intrinsic::FloatToInt, vec![x.cast_to(&Type::Float)], Type::Int))
+                    Some(intrinsic(
+                        Intrinsic::FloatToInt,
+                        vec![x.cast_to(&Type::Float)],
+                        Type::Int,
+                    ))
                 } else {
                     Some(x.cast_to(&Type::Int))
                 }
@@ -1219,11 +1892,25 @@ impl<'m> Inference<'m> {
                 }
                 let x = args.pop()?;
                 match &x.ty {
-                    Type::Array(_) => Some(typed::Expr::new(typed::ExprKind::Dim { array: Box::new(x), axis: 0 }, Type::Int)),
+                    Type::Array(_) => Some(typed::Expr::new(
+                        typed::ExprKind::Dim {
+                            array: Box::new(x),
+                            axis: 0,
+                        },
+                        Type::Int,
+                    )),
                     Type::Tuple(items) => Some(typed::Expr::int(items.len() as i64)),
                     other => {
                         let other = other.clone();
-                        self.error(cx, Diagnostic::error(span, format!("{other} has no len()")).with_hint("len() applies to arrays and tuples"));
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_FUNCTION,
+                                span,
+                                format!("{other} has no len()"),
+                            )
+                            .with_hint("len() applies to arrays and tuples"),
+                        );
                         None
                     }
                 }
@@ -1237,20 +1924,37 @@ impl<'m> Inference<'m> {
             Some(value.ty.clone())
         } else {
             let ty = value.ty.clone();
-            self.error(cx, Diagnostic::error(span, format!("expected a number, got {ty}")).with_hint("pass an int or a float"));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::ARGUMENT_TYPE_MISMATCH,
+                    span,
+                    format!("expected a number, got {ty}"),
+                )
+                .with_hint("pass an int or a float"),
+            );
             None
         }
     }
 
-    fn math(&mut self, cx: &mut Cx, name: &str, args: Vec<typed::Expr>, span: Span) -> Option<typed::Expr> {
+    fn math(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: Vec<typed::Expr>,
+        span: Span,
+    ) -> Option<typed::Expr> {
         for arg in &args {
             self.numeric(cx, arg, span)?;
         }
-        let floats = |args: Vec<typed::Expr>| -> Vec<typed::Expr> { args.into_iter().map(|a| a.cast_to(&Type::Float)).collect() };
+        let floats = |args: Vec<typed::Expr>| -> Vec<typed::Expr> {
+            args.into_iter().map(|a| a.cast_to(&Type::Float)).collect()
+        };
         let arity = args.len();
         let unary = [
-            "sqrt", "exp", "expm1", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-            "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "gamma", "lgamma", "degrees", "radians",
+            "sqrt", "exp", "expm1", "log2", "log10", "log1p", "sin", "cos", "tan", "asin", "acos",
+            "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "gamma",
+            "lgamma", "degrees", "radians",
         ];
         let binary = ["atan2", "hypot", "pow", "fmod", "copysign"];
         if let Some(found) = unary.iter().find(|n| **n == name) {
@@ -1265,7 +1969,11 @@ impl<'m> Inference<'m> {
         }
         match (name, arity) {
             ("log", 1) => Some(intrinsic(Intrinsic::Math("log"), floats(args), Type::Float)),
-            ("log", 2) => Some(intrinsic(Intrinsic::Math("log_base"), floats(args), Type::Float)),
+            ("log", 2) => Some(intrinsic(
+                Intrinsic::Math("log_base"),
+                floats(args),
+                Type::Float,
+            )),
             ("fabs", 1) => Some(intrinsic(Intrinsic::AbsFloat, floats(args), Type::Float)),
             ("floor" | "ceil" | "trunc", 1) => {
                 let mut args = args;
@@ -1284,32 +1992,61 @@ impl<'m> Inference<'m> {
             ("isinf", 1) => Some(intrinsic(Intrinsic::IsInf, floats(args), Type::Bool)),
             ("isfinite", 1) => Some(intrinsic(Intrinsic::IsFinite, floats(args), Type::Bool)),
             _ => {
-                self.error(cx, Diagnostic::error(span, format!("math.{name} with {arity} argument(s) is not supported")).with_hint("supported: sqrt, exp, log, log2, log10, log1p, expm1, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, hypot, pow, fabs, floor, ceil, trunc, erf, erfc, gamma, lgamma, isnan, isinf, isfinite"));
+                self.error(cx, Diagnostic::error(codes::UNSUPPORTED_FUNCTION, span, format!("math.{name} with {arity} argument(s) is not supported")).with_hint("supported: sqrt, exp, log, log2, log10, log1p, expm1, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, hypot, pow, fabs, floor, ceil, trunc, erf, erfc, gamma, lgamma, isnan, isinf, isfinite"));
                 None
             }
         }
     }
 
-    fn numpy(&mut self, cx: &mut Cx, name: &str, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+    fn numpy(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<typed::Expr> {
         match name {
-            "zeros" | "ones" | "empty" | "full" => return self.new_array(cx, name, args, keywords, span),
-            "zeros_like" | "ones_like" | "empty_like" | "full_like" => return self.new_array_like(cx, name, args, keywords, span),
+            "zeros" | "ones" | "empty" | "full" => {
+                return self.new_array(cx, name, args, keywords, span)
+            }
+            "zeros_like" | "ones_like" | "empty_like" | "full_like" => {
+                return self.new_array_like(cx, name, args, keywords, span)
+            }
             _ => {}
         }
         if let Some(keyword) = keywords.first() {
-            self.error(cx, Diagnostic::error(keyword.span, format!("numpy.{name} takes no keyword arguments in compiled code")).with_hint("pass the arguments positionally"));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    keyword.span,
+                    format!("numpy.{name} takes no keyword arguments in compiled code"),
+                )
+                .with_hint("pass the arguments positionally"),
+            );
             return None;
         }
-        let args: Vec<typed::Expr> = args.iter().map(|a| self.expr(cx, a)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?;
+        let args: Vec<typed::Expr> = args
+            .iter()
+            .map(|a| self.expr(cx, a))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Option<_>>()?;
         if name == "copy" {
             if let [array] = args.as_slice() {
                 if array.array_type().is_some() {
                     let ty = array.ty.clone();
-                    return Some(typed::Expr::new(typed::ExprKind::CopyArray(Box::new(array.clone())), ty));
+                    return Some(typed::Expr::new(
+                        typed::ExprKind::CopyArray(Box::new(array.clone())),
+                        ty,
+                    ));
                 }
             }
         }
-        if let Some(dtype) = Dtype::from_name(name).filter(|_| !matches!(name, "int" | "float" | "bool")) {
+        if let Some(dtype) =
+            Dtype::from_name(name).filter(|_| !matches!(name, "int" | "float" | "bool"))
+        {
             if let [x] = args.as_slice() {
                 self.numeric(cx, x, span)?;
                 return Some(x.clone().cast_to(&Type::of_element(dtype)));
@@ -1357,37 +2094,80 @@ impl<'m> Inference<'m> {
             "power" => "powf",
             "copysign" => "copysign",
             "abs" | "absolute" | "fabs" => {
-                let [x] = args.as_slice() else { return self.numpy_arity(cx, name, span) };
+                let [x] = args.as_slice() else {
+                    return self.numpy_arity(cx, name, span);
+                };
                 if x.ty.is_float_like() || name == "fabs" {
-                    let x = if x.ty.is_float_like() { x.clone() } else { x.clone().cast_to(&Type::Float) };
+                    let x = if x.ty.is_float_like() {
+                        x.clone()
+                    } else {
+                        x.clone().cast_to(&Type::Float)
+                    };
                     let ty = x.ty.clone();
                     return Some(intrinsic(Intrinsic::AbsFloat, vec![x], ty));
                 }
-                let x = if x.ty == Type::Bool { x.clone().cast_to(&Type::Int) } else { x.clone() };
+                let x = if x.ty == Type::Bool {
+                    x.clone().cast_to(&Type::Int)
+                } else {
+                    x.clone()
+                };
                 let ty = x.ty.clone();
                 return Some(intrinsic(Intrinsic::AbsInt, vec![x], ty));
             }
             "isnan" | "isinf" | "isfinite" => {
-                let [x] = args.as_slice() else { return self.numpy_arity(cx, name, span) };
+                let [x] = args.as_slice() else {
+                    return self.numpy_arity(cx, name, span);
+                };
                 let op = match name {
                     "isnan" => Intrinsic::IsNan,
                     "isinf" => Intrinsic::IsInf,
                     _ => Intrinsic::IsFinite,
                 };
-                return Some(intrinsic(op, vec![x.clone().cast_to(&float_type)], Type::Bool));
+                return Some(intrinsic(
+                    op,
+                    vec![x.clone().cast_to(&float_type)],
+                    Type::Bool,
+                ));
             }
             "square" => {
-                let [x] = args.as_slice() else { return self.numpy_arity(cx, name, span) };
-                let x = if x.ty == Type::Bool { x.clone().cast_to(&Type::Int) } else { x.clone() };
+                let [x] = args.as_slice() else {
+                    return self.numpy_arity(cx, name, span);
+                };
+                let x = if x.ty == Type::Bool {
+                    x.clone().cast_to(&Type::Int)
+                } else {
+                    x.clone()
+                };
                 let ty = x.ty.clone();
-                return Some(typed::Expr::new(typed::ExprKind::Binary { op: BinaryOp::Mul, left: Box::new(x.clone()), right: Box::new(x) }, ty));
+                return Some(typed::Expr::new(
+                    typed::ExprKind::Binary {
+                        op: BinaryOp::Mul,
+                        left: Box::new(x.clone()),
+                        right: Box::new(x),
+                    },
+                    ty,
+                ));
             }
             _ => {
-                self.error(cx, Diagnostic::error(span, format!("numpy.{name} is not supported in compiled code")).with_hint("use scalar functions such as np.sqrt(x) on elements, or write the loop"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("numpy.{name} is not supported in compiled code"),
+                    )
+                    .with_hint(
+                        "use scalar functions such as np.sqrt(x) on elements, or write the loop",
+                    ),
+                );
                 return None;
             }
         };
-        let expected_arity = if matches!(name, "hypot" | "arctan2" | "power" | "copysign") { 2 } else { 1 };
+        let expected_arity = if matches!(name, "hypot" | "arctan2" | "power" | "copysign") {
+            2
+        } else {
+            1
+        };
         if args.len() != expected_arity {
             return self.numpy_arity(cx, name, span);
         }
@@ -1396,29 +2176,65 @@ impl<'m> Inference<'m> {
     }
 
     fn numpy_arity(&mut self, cx: &mut Cx, name: &str, span: Span) -> Option<typed::Expr> {
-        self.error(cx, Diagnostic::error(span, format!("wrong number of arguments for numpy.{name}")).with_hint("check the call against NumPy's signature"));
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::WRONG_ARGUMENTS,
+                span,
+                format!("wrong number of arguments for numpy.{name}"),
+            )
+            .with_hint("check the call against NumPy's signature"),
+        );
         None
     }
 
     /// The dtype named by a `dtype=` argument.
     fn dtype_argument(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<Dtype> {
         let dtype = match &expr.kind {
-            untyped::ExprKind::Qualified(name) => name.strip_prefix("numpy.").and_then(Dtype::from_name),
+            untyped::ExprKind::Qualified(name) => {
+                name.strip_prefix("numpy.").and_then(Dtype::from_name)
+            }
             untyped::ExprKind::BuiltinRef(name) => Dtype::from_name(name),
             untyped::ExprKind::Str(name) => Dtype::from_name(name),
             _ => None,
         };
         if dtype.is_none() {
-            self.error(cx, Diagnostic::error(expr.span, "unknown dtype").with_label("expected a NumPy dtype").with_hint("write dtype=np.float64, np.int64, np.uint8, bool, ..."));
+            self.error(
+                cx,
+                Diagnostic::error(codes::UNKNOWN_DTYPE, expr.span, "unknown dtype")
+                    .with_label("expected a NumPy dtype")
+                    .with_hint("write dtype=np.float64, np.int64, np.uint8, bool, ..."),
+            );
         }
         dtype
     }
 
-    fn new_array(&mut self, cx: &mut Cx, name: &str, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+    fn new_array(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<typed::Expr> {
         let is_full = name == "full";
         let max_positional = if is_full { 3 } else { 2 };
         if args.is_empty() || args.len() > max_positional {
-            self.error(cx, Diagnostic::error(span, format!("numpy.{name} takes a shape{} and an optional dtype", if is_full { ", a fill value" } else { "" })).with_hint(format!("write np.{name}((n, m){}, dtype=np.float64)", if is_full { ", value" } else { "" })));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!(
+                        "numpy.{name} takes a shape{} and an optional dtype",
+                        if is_full { ", a fill value" } else { "" }
+                    ),
+                )
+                .with_hint(format!(
+                    "write np.{name}((n, m){}, dtype=np.float64)",
+                    if is_full { ", value" } else { "" }
+                )),
+            );
             return None;
         }
         let mut dtype_expr = args.get(max_positional - 1);
@@ -1429,7 +2245,15 @@ impl<'m> Inference<'m> {
                 "fill_value" if is_full => fill_expr = Some(&keyword.value),
                 "shape" => {}
                 other => {
-                    self.error(cx, Diagnostic::error(keyword.span, format!("numpy.{name} keyword `{other}` is not supported")).with_hint("use shape and dtype"));
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            keyword.span,
+                            format!("numpy.{name} keyword `{other}` is not supported"),
+                        )
+                        .with_hint("use shape and dtype"),
+                    );
                     return None;
                 }
             }
@@ -1438,7 +2262,15 @@ impl<'m> Inference<'m> {
         let fill = match fill_expr {
             Some(fill) => Some(self.expr(cx, fill)?),
             None if is_full => {
-                self.error(cx, Diagnostic::error(span, "numpy.full needs a fill value").with_hint("write np.full(n, value)"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        "numpy.full needs a fill value",
+                    )
+                    .with_hint("write np.full(n, value)"),
+                );
                 return None;
             }
             None => None,
@@ -1453,17 +2285,46 @@ impl<'m> Inference<'m> {
         self.make_array(cx, name, dtype, shape, fill, span)
     }
 
-    fn new_array_like(&mut self, cx: &mut Cx, name: &str, args: &[untyped::Expr], keywords: &[untyped::Keyword], span: Span) -> Option<typed::Expr> {
+    fn new_array_like(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<typed::Expr> {
         let is_full = name == "full_like";
         let expected = if is_full { 2 } else { 1 };
         if args.len() != expected {
-            self.error(cx, Diagnostic::error(span, format!("numpy.{name} takes an array{}", if is_full { " and a fill value" } else { "" })).with_hint(format!("write np.{name}(a{})", if is_full { ", value" } else { "" })));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!(
+                        "numpy.{name} takes an array{}",
+                        if is_full { " and a fill value" } else { "" }
+                    ),
+                )
+                .with_hint(format!(
+                    "write np.{name}(a{})",
+                    if is_full { ", value" } else { "" }
+                )),
+            );
             return None;
         }
         let template = self.expr(cx, &args[0])?;
         let Some(array) = template.array_type() else {
             let ty = template.ty.clone();
-            self.error(cx, Diagnostic::error(args[0].span, format!("numpy.{name} needs an array, not {ty}")).with_hint("pass an array"));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::ARGUMENT_TYPE_MISMATCH,
+                    args[0].span,
+                    format!("numpy.{name} needs an array, not {ty}"),
+                )
+                .with_hint("pass an array"),
+            );
             return None;
         };
         let mut dtype = array.dtype;
@@ -1471,24 +2332,63 @@ impl<'m> Inference<'m> {
             if keyword.name == "dtype" {
                 dtype = self.dtype_argument(cx, &keyword.value)?;
             } else {
-                self.error(cx, Diagnostic::error(keyword.span, format!("numpy.{name} keyword `{}` is not supported", keyword.name)).with_hint("only dtype= is supported"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        keyword.span,
+                        format!("numpy.{name} keyword `{}` is not supported", keyword.name),
+                    )
+                    .with_hint("only dtype= is supported"),
+                );
                 return None;
             }
         }
         let shape = (0..array.ndim as usize)
-            .map(|axis| typed::Expr::new(typed::ExprKind::Dim { array: Box::new(template.clone()), axis }, Type::Int))
+            .map(|axis| {
+                typed::Expr::new(
+                    typed::ExprKind::Dim {
+                        array: Box::new(template.clone()),
+                        axis,
+                    },
+                    Type::Int,
+                )
+            })
             .collect();
-        let fill = if is_full { Some(self.expr(cx, &args[1])?) } else { None };
+        let fill = if is_full {
+            Some(self.expr(cx, &args[1])?)
+        } else {
+            None
+        };
         let base = name.trim_end_matches("_like");
         self.make_array(cx, base, dtype, shape, fill, span)
     }
 
-    fn make_array(&mut self, cx: &mut Cx, name: &str, dtype: Dtype, shape: Vec<typed::Expr>, fill: Option<typed::Expr>, span: Span) -> Option<typed::Expr> {
+    fn make_array(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        dtype: Dtype,
+        shape: Vec<typed::Expr>,
+        fill: Option<typed::Expr>,
+        span: Span,
+    ) -> Option<typed::Expr> {
         if shape.is_empty() || shape.len() > 3 {
-            self.error(cx, Diagnostic::error(span, "arrays must have 1 to 3 dimensions").with_hint("give a shape such as n or (n, m)"));
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::TOO_MANY_DIMENSIONS,
+                    span,
+                    "arrays must have 1 to 3 dimensions",
+                )
+                .with_hint("give a shape such as n or (n, m)"),
+            );
             return None;
         }
-        let array = ArrayType { dtype, ndim: shape.len() as u8 };
+        let array = ArrayType {
+            dtype,
+            ndim: shape.len() as u8,
+        };
         let element = array.element();
         let fill = match (name, fill) {
             ("ones", _) => ArrayFill::Ones,
@@ -1500,7 +2400,10 @@ impl<'m> Inference<'m> {
             // defined value instead of leftover memory.
             _ => ArrayFill::Zeros,
         };
-        Some(typed::Expr::new(typed::ExprKind::NewArray { array, fill, shape }, Type::Array(array)))
+        Some(typed::Expr::new(
+            typed::ExprKind::NewArray { array, fill, shape },
+            Type::Array(array),
+        ))
     }
 
     fn shape(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<Vec<typed::Expr>> {
@@ -1508,22 +2411,53 @@ impl<'m> Inference<'m> {
         match &value.ty {
             ty if ty.is_integer_like() => Some(vec![value.cast_to(&Type::Int)]),
             Type::Tuple(items) if items.iter().all(|t| t.is_integer_like()) => match value.kind {
-                typed::ExprKind::Tuple(items) => Some(items.into_iter().map(|i| i.cast_to(&Type::Int)).collect()),
+                typed::ExprKind::Tuple(items) => {
+                    Some(items.into_iter().map(|i| i.cast_to(&Type::Int)).collect())
+                }
                 typed::ExprKind::Shape(array) => {
                     let ndim = array.array_type().map(|a| a.ndim).unwrap_or(0) as usize;
-                    Some((0..ndim).map(|axis| typed::Expr::new(typed::ExprKind::Dim { array: array.clone(), axis }, Type::Int)).collect())
+                    Some(
+                        (0..ndim)
+                            .map(|axis| {
+                                typed::Expr::new(
+                                    typed::ExprKind::Dim {
+                                        array: array.clone(),
+                                        axis,
+                                    },
+                                    Type::Int,
+                                )
+                            })
+                            .collect(),
+                    )
                 }
                 _ => Some(
                     items
                         .iter()
                         .enumerate()
-                        .map(|(index, ty)| typed::Expr::new(typed::ExprKind::TupleGet { tuple: Box::new(value.clone()), index }, ty.clone()).cast_to(&Type::Int))
+                        .map(|(index, ty)| {
+                            typed::Expr::new(
+                                typed::ExprKind::TupleGet {
+                                    tuple: Box::new(value.clone()),
+                                    index,
+                                },
+                                ty.clone(),
+                            )
+                            .cast_to(&Type::Int)
+                        })
                         .collect(),
                 ),
             },
             other => {
                 let other = other.clone();
-                self.error(cx, Diagnostic::error(expr.span, format!("an array shape must be an int or a tuple of ints, not {other}")).with_hint("write n or (n, m)"));
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::ARGUMENT_TYPE_MISMATCH,
+                        expr.span,
+                        format!("an array shape must be an int or a tuple of ints, not {other}"),
+                    )
+                    .with_hint("write n or (n, m)"),
+                );
                 None
             }
         }
@@ -1548,7 +2482,9 @@ fn convertible(from: &Type, to: &Type) -> bool {
         return true;
     }
     match (from, to) {
-        (Type::Tuple(a), Type::Tuple(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| convertible(x, y)),
+        (Type::Tuple(a), Type::Tuple(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| convertible(x, y))
+        }
         (Type::Bool, t) if t.is_numeric() => true,
         (f, Type::Int) => f.is_integer_like(),
         (f, Type::Float) => f.is_numeric(),
@@ -1561,7 +2497,10 @@ fn convertible(from: &Type, to: &Type) -> bool {
 fn constant_int(expr: &untyped::Expr) -> Option<i64> {
     match &expr.kind {
         untyped::ExprKind::Int(v) => Some(*v),
-        untyped::ExprKind::Unary { op: UnaryOp::Neg, operand } => constant_int(operand).map(i64::wrapping_neg),
+        untyped::ExprKind::Unary {
+            op: UnaryOp::Neg,
+            operand,
+        } => constant_int(operand).map(i64::wrapping_neg),
         _ => None,
     }
 }
@@ -1632,9 +2571,16 @@ fn untyped_exprs(stmts: &[untyped::Stmt], visit: &mut dyn FnMut(&untyped::Expr))
     fn target(t: &untyped::Target, visit: &mut dyn FnMut(&untyped::Expr)) {
         match t {
             untyped::Target::Name(..) => {}
-            untyped::Target::Index { value, indices, span } => {
+            untyped::Target::Index {
+                value,
+                indices,
+                span,
+            } => {
                 let whole = untyped::Expr {
-                    kind: untyped::ExprKind::Index { value: Box::new(value.clone()), indices: indices.clone() },
+                    kind: untyped::ExprKind::Index {
+                        value: Box::new(value.clone()),
+                        indices: indices.clone(),
+                    },
                     span: *span,
                 };
                 expr(&whole, visit);
@@ -1645,7 +2591,12 @@ fn untyped_exprs(stmts: &[untyped::Stmt], visit: &mut dyn FnMut(&untyped::Expr))
     use untyped::StmtKind::*;
     for stmt in stmts {
         match &stmt.kind {
-            Assign { target: t, value, .. } | AugAssign { target: t, value, .. } => {
+            Assign {
+                target: t, value, ..
+            }
+            | AugAssign {
+                target: t, value, ..
+            } => {
                 target(t, visit);
                 expr(value, visit);
             }
@@ -1654,7 +2605,13 @@ fn untyped_exprs(stmts: &[untyped::Stmt], visit: &mut dyn FnMut(&untyped::Expr))
                 untyped_exprs(body, visit);
                 untyped_exprs(orelse, visit);
             }
-            ForRange { start, stop, step, body, .. } => {
+            ForRange {
+                start,
+                stop,
+                step,
+                body,
+                ..
+            } => {
                 expr(start, visit);
                 expr(stop, visit);
                 if let Some(step) = step {
@@ -1687,7 +2644,9 @@ fn always_returns_untyped(stmts: &[untyped::Stmt]) -> bool {
     stmts.iter().any(|stmt| match &stmt.kind {
         Return(_) => true,
         If { body, orelse, .. } => always_returns_untyped(body) && always_returns_untyped(orelse),
-        While { test, body } => matches!(test.kind, untyped::ExprKind::Bool(true)) && !has_break(body),
+        While { test, body } => {
+            matches!(test.kind, untyped::ExprKind::Bool(true)) && !has_break(body)
+        }
         _ => false,
     })
 }
@@ -1739,7 +2698,11 @@ fn assign_rust_names(functions: &mut [typed::Function], instances: &[Instance<'_
             continue;
         }
         let suffix: Vec<String> = instance.params.iter().map(type_suffix).collect();
-        let mut name = if suffix.is_empty() { base.clone() } else { format!("{base}_{}", suffix.join("_")) };
+        let mut name = if suffix.is_empty() {
+            base.clone()
+        } else {
+            format!("{base}_{}", suffix.join("_"))
+        };
         while taken.contains(&name) && !names.contains(base) {
             name.push('_');
         }
@@ -1760,7 +2723,10 @@ fn type_suffix(ty: &Type) -> String {
         Type::Float => "float".into(),
         Type::Bool => "bool".into(),
         Type::Scalar(d) => d.name().into(),
-        Type::Tuple(items) => format!("tuple{}", items.iter().map(type_suffix).collect::<Vec<_>>().join("")),
+        Type::Tuple(items) => format!(
+            "tuple{}",
+            items.iter().map(type_suffix).collect::<Vec<_>>().join("")
+        ),
         Type::Array(a) => format!("{}_{}d", a.dtype, a.ndim),
         Type::None => "none".into(),
     }
@@ -1778,7 +2744,13 @@ fn rename_calls(stmts: &mut [typed::Stmt], names: &[String]) {
                 rename_calls(body, names);
                 rename_calls(orelse, names);
             }
-            typed::Stmt::ForRange { start, stop, step, body, .. } => {
+            typed::Stmt::ForRange {
+                start,
+                stop,
+                step,
+                body,
+                ..
+            } => {
                 rename_expr(start, names);
                 rename_expr(stop, names);
                 if let Some(step) = step {
@@ -1790,7 +2762,9 @@ fn rename_calls(stmts: &mut [typed::Stmt], names: &[String]) {
                 rename_expr(test, names);
                 rename_calls(body, names);
             }
-            typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => rename_expr(value, names),
+            typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => {
+                rename_expr(value, names)
+            }
             _ => {}
         }
     }
@@ -1811,20 +2785,26 @@ fn rename_expr(expr: &mut typed::Expr, names: &[String]) {
     use typed::ExprKind::*;
     match &mut expr.kind {
         Call { function, args } => {
-            if let Some(id) = function.strip_prefix('#').and_then(|id| id.parse::<usize>().ok()) {
+            if let Some(id) = function
+                .strip_prefix('#')
+                .and_then(|id| id.parse::<usize>().ok())
+            {
                 if let Some(name) = names.get(id) {
                     *function = name.clone();
                 }
             }
             args.iter_mut().for_each(|a| rename_expr(a, names));
         }
-        Cast(inner) | Neg(inner) | Not(inner) | Invert(inner) | Truthy(inner) | CopyArray(inner) | Shape(inner) | Size(inner) => rename_expr(inner, names),
+        Cast(inner) | Neg(inner) | Not(inner) | Invert(inner) | Truthy(inner)
+        | CopyArray(inner) | Shape(inner) | Size(inner) => rename_expr(inner, names),
         Binary { left, right, .. } => {
             rename_expr(left, names);
             rename_expr(right, names);
         }
         Compare { operands, .. } => operands.iter_mut().for_each(|o| rename_expr(o, names)),
-        BoolOp { values, .. } | Tuple(values) | Intrinsic { args: values, .. } => values.iter_mut().for_each(|v| rename_expr(v, names)),
+        BoolOp { values, .. } | Tuple(values) | Intrinsic { args: values, .. } => {
+            values.iter_mut().for_each(|v| rename_expr(v, names))
+        }
         IfExp { test, body, orelse } => {
             rename_expr(test, names);
             rename_expr(body, names);

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use rustpython_parser::ast::{self, Ranged};
 
-use crate::diagnostics::{Diagnostic, SourceFile, Span};
+use crate::diagnostics::{codes, Diagnostic, SourceFile, Span};
 use crate::ir::untyped::{
     Callee, ConstValue, Constant, Expr, ExprKind, Function, FunctionSlot, Keyword, Module, Param,
     ParamType, Stmt, StmtKind, Target,
@@ -31,7 +31,10 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
     let mut functions = Vec::new();
     for stmt in &parsed.body {
         if let ast::Stmt::FunctionDef(def) = stmt {
-            let export = parsed.exports.iter().find(|e| e.function == def.name.as_str());
+            let export = parsed
+                .exports
+                .iter()
+                .find(|e| e.function == def.name.as_str());
             let lowered = FunctionLowering::new(&scope, parsed.file).function(def, export);
             functions.push(FunctionSlot {
                 name: def.name.to_string(),
@@ -44,8 +47,12 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
     for export in &parsed.exports {
         if !functions.iter().any(|f| f.name == export.function) {
             diagnostics.push(
-                Diagnostic::error(export.span, format!("no function named `{}` in this file", export.function))
-                    .with_hint("the name after `#pythran export` must be a top-level function"),
+                Diagnostic::error(
+                    codes::BAD_PYTHRAN_EXPORT,
+                    export.span,
+                    format!("no function named `{}` in this file", export.function),
+                )
+                .with_hint("the name after `#pythran export` must be a top-level function"),
             );
         }
     }
@@ -112,10 +119,16 @@ impl ModuleScope {
                     }
                 }
                 ast::Stmt::ImportFrom(import) => {
-                    let module = import.module.as_ref().map(|m| m.to_string()).unwrap_or_default();
+                    let module = import
+                        .module
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_default();
                     for alias in &import.names {
                         let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
-                        scope.imports.insert(local, format!("{module}.{}", alias.name));
+                        scope
+                            .imports
+                            .insert(local, format!("{module}.{}", alias.name));
                     }
                 }
                 ast::Stmt::FunctionDef(def) => {
@@ -224,9 +237,13 @@ impl ModuleScope {
             ast::Expr::UnaryOp(unary) => {
                 let operand = self.fold(&unary.operand)?;
                 match (unary.op, operand) {
-                    (ast::UnaryOp::USub, ConstValue::Int(v)) => v.checked_neg().map(ConstValue::Int),
+                    (ast::UnaryOp::USub, ConstValue::Int(v)) => {
+                        v.checked_neg().map(ConstValue::Int)
+                    }
                     (ast::UnaryOp::USub, ConstValue::Float(v)) => Some(ConstValue::Float(-v)),
-                    (ast::UnaryOp::UAdd, value @ (ConstValue::Int(_) | ConstValue::Float(_))) => Some(value),
+                    (ast::UnaryOp::UAdd, value @ (ConstValue::Int(_) | ConstValue::Float(_))) => {
+                        Some(value)
+                    }
                     (ast::UnaryOp::Not, ConstValue::Bool(v)) => Some(ConstValue::Bool(!v)),
                     _ => None,
                 }
@@ -243,7 +260,10 @@ impl ModuleScope {
 
 fn is_known_module(full: &str) -> bool {
     let root = full.split('.').next().unwrap_or(full);
-    matches!(root, "math" | "numpy" | "numba" | "cython" | "typing" | "collections")
+    matches!(
+        root,
+        "math" | "numpy" | "numba" | "cython" | "typing" | "collections"
+    )
 }
 
 /// `math.pi`, `numpy.inf` and friends.
@@ -271,12 +291,17 @@ fn fold_binary(op: ast::Operator, left: ConstValue, right: ConstValue) -> Option
             ast::Operator::Sub => a.checked_sub(b).map(Int),
             ast::Operator::Mult => a.checked_mul(b).map(Int),
             ast::Operator::Div if b != 0 => Some(Float(a as f64 / b as f64)),
-            ast::Operator::FloorDiv if b != 0 => Some(Int(a.div_euclid(b) - i64::from(a.rem_euclid(b) != 0 && b < 0))),
+            ast::Operator::FloorDiv if b != 0 => Some(Int(
+                a.div_euclid(b) - i64::from(a.rem_euclid(b) != 0 && b < 0)
+            )),
             ast::Operator::Mod if b != 0 => {
                 let r = a.rem_euclid(b);
                 Some(Int(if r != 0 && b < 0 { r + b } else { r }))
             }
-            ast::Operator::Pow if b >= 0 => u32::try_from(b).ok().and_then(|b| a.checked_pow(b)).map(Int),
+            ast::Operator::Pow if b >= 0 => u32::try_from(b)
+                .ok()
+                .and_then(|b| a.checked_pow(b))
+                .map(Int),
             ast::Operator::Pow => Some(Float((a as f64).powf(b as f64))),
             _ => None,
         },
@@ -315,9 +340,16 @@ impl<'a> FunctionLowering<'a> {
         }
     }
 
-    fn error(&mut self, span: Span, message: impl Into<String>, label: &str, hint: &str) {
+    fn error(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: impl Into<String>,
+        label: &str,
+        hint: &str,
+    ) {
         self.diagnostics.push(
-            Diagnostic::error(span, message)
+            Diagnostic::error(code, span, message)
                 .with_label(label)
                 .with_hint(hint),
         );
@@ -330,10 +362,13 @@ impl<'a> FunctionLowering<'a> {
     ) -> Result<Function, Vec<Diagnostic>> {
         let span = name_span(self.file, def);
         for decorator in &def.decorator_list {
-            let name = self.scope.qualify(call_target(decorator)).unwrap_or_default();
+            let name = self
+                .scope
+                .qualify(call_target(decorator))
+                .unwrap_or_default();
             let root = name.split('.').next().unwrap_or("");
             if !matches!(root, "numba" | "cython" | "pythran") && !name.ends_with("jit") {
-                self.error(
+                self.error(codes::UNSUPPORTED_DEFINITION, 
                     decorator.range().into(),
                     "unsupported decorator",
                     "ferropy does not know what this decorator does",
@@ -343,10 +378,22 @@ impl<'a> FunctionLowering<'a> {
         }
         let args = &def.args;
         if let Some(vararg) = &args.vararg {
-            self.error(vararg.range.into(), "`*args` is not supported", "variable positional arguments", "give each parameter a name and a type");
+            self.error(
+                codes::UNSUPPORTED_PARAMETER,
+                vararg.range.into(),
+                "`*args` is not supported",
+                "variable positional arguments",
+                "give each parameter a name and a type",
+            );
         }
         if let Some(kwarg) = &args.kwarg {
-            self.error(kwarg.range.into(), "`**kwargs` is not supported", "variable keyword arguments", "give each parameter a name and a type");
+            self.error(
+                codes::UNSUPPORTED_PARAMETER,
+                kwarg.range.into(),
+                "`**kwargs` is not supported",
+                "variable keyword arguments",
+                "give each parameter a name and a type",
+            );
         }
         let all_args: Vec<&ast::ArgWithDefault> = args
             .posonlyargs
@@ -357,6 +404,7 @@ impl<'a> FunctionLowering<'a> {
         for arg in &all_args {
             if let Some(default) = &arg.default {
                 self.error(
+                    codes::UNSUPPORTED_PARAMETER,
                     default.range().into(),
                     "default parameter values are not supported yet",
                     "default value",
@@ -366,6 +414,7 @@ impl<'a> FunctionLowering<'a> {
         }
         if !args.kwonlyargs.is_empty() {
             self.error(
+                codes::UNSUPPORTED_PARAMETER,
                 args.kwonlyargs[0].def.range.into(),
                 "keyword-only parameters are not supported yet",
                 "after `*`",
@@ -379,6 +428,7 @@ impl<'a> FunctionLowering<'a> {
             if export.arg_types.len() != all_args.len() {
                 annotation_errors.push(
                     Diagnostic::error(
+                        codes::BAD_PYTHRAN_EXPORT,
                         export.span,
                         format!(
                             "`#pythran export` gives {} argument types but `{}` has {} parameters",
@@ -464,25 +514,55 @@ impl<'a> FunctionLowering<'a> {
                 }
                 if targets.len() == 1 {
                     let target = targets.pop()?;
-                    StmtKind::Assign { target, value, annotation: None }
+                    StmtKind::Assign {
+                        target,
+                        value,
+                        annotation: None,
+                    }
                 } else {
                     // `a = b = value`: evaluate once into the first target, then copy.
                     let first = targets.remove(0);
                     let Target::Name(first_name, first_span) = &first else {
-                        self.error(span, "chained assignment must start with a plain name", "chained assignment", "split it into separate assignments");
+                        self.error(
+                            codes::UNSUPPORTED_TARGET,
+                            span,
+                            "chained assignment must start with a plain name",
+                            "chained assignment",
+                            "split it into separate assignments",
+                        );
                         return None;
                     };
-                    let copy = Expr { kind: ExprKind::Local(first_name.clone()), span: *first_span };
-                    let mut stmts = vec![Stmt { kind: StmtKind::Assign { target: first.clone(), value, annotation: None }, span }];
+                    let copy = Expr {
+                        kind: ExprKind::Local(first_name.clone()),
+                        span: *first_span,
+                    };
+                    let mut stmts = vec![Stmt {
+                        kind: StmtKind::Assign {
+                            target: first.clone(),
+                            value,
+                            annotation: None,
+                        },
+                        span,
+                    }];
                     for target in targets {
-                        stmts.push(Stmt { kind: StmtKind::Assign { target, value: copy.clone(), annotation: None }, span });
+                        stmts.push(Stmt {
+                            kind: StmtKind::Assign {
+                                target,
+                                value: copy.clone(),
+                                annotation: None,
+                            },
+                            span,
+                        });
                     }
                     // Represent the sequence as an `if True:` block-free list by
                     // wrapping in an always-true `If` would obscure codegen; instead
                     // return the statements flattened through `If` with no else.
                     return Some(Stmt {
                         kind: StmtKind::If {
-                            test: Expr { kind: ExprKind::Bool(true), span },
+                            test: Expr {
+                                kind: ExprKind::Bool(true),
+                                span,
+                            },
                             body: stmts,
                             orelse: Vec::new(),
                         },
@@ -492,20 +572,31 @@ impl<'a> FunctionLowering<'a> {
             }
             ast::Stmt::AnnAssign(assign) => {
                 let qualify = |e: &ast::Expr| self.scope.qualify(e);
-                let annotation = match signature::annotation(&assign.annotation, self.file, &qualify) {
-                    Ok(ParamType::Known(ty)) => ty,
-                    Ok(ParamType::ArrayOfUnknownRank(_)) => {
-                        self.error(assign.annotation.range().into(), "a local array annotation needs a rank", "NDArray without a rank", "write \"float64[:]\" or leave the variable unannotated");
-                        return None;
-                    }
-                    Err(diagnostic) => {
-                        self.diagnostics.push(diagnostic);
-                        return None;
-                    }
-                };
+                let annotation =
+                    match signature::annotation(&assign.annotation, self.file, &qualify) {
+                        Ok(ParamType::Known(ty)) => ty,
+                        Ok(ParamType::ArrayOfUnknownRank(_)) => {
+                            self.error(
+                                codes::UNKNOWN_RANK,
+                                assign.annotation.range().into(),
+                                "a local array annotation needs a rank",
+                                "NDArray without a rank",
+                                "write \"float64[:]\" or leave the variable unannotated",
+                            );
+                            return None;
+                        }
+                        Err(diagnostic) => {
+                            self.diagnostics.push(diagnostic);
+                            return None;
+                        }
+                    };
                 let target = self.target(&assign.target)?;
                 match &assign.value {
-                    Some(value) => StmtKind::Assign { target, value: self.expr(value)?, annotation: Some(annotation) },
+                    Some(value) => StmtKind::Assign {
+                        target,
+                        value: self.expr(value)?,
+                        annotation: Some(annotation),
+                    },
                     None => match target {
                         Target::Name(name, _) => StmtKind::Declare { name, annotation },
                         _ => return None,
@@ -516,18 +607,32 @@ impl<'a> FunctionLowering<'a> {
                 let op = self.binary_op(assign.op, span)?;
                 let target = self.target(&assign.target);
                 let value = self.expr(&assign.value);
-                StmtKind::AugAssign { target: target?, op, value: value? }
+                StmtKind::AugAssign {
+                    target: target?,
+                    op,
+                    value: value?,
+                }
             }
             ast::Stmt::If(if_stmt) => {
                 let test = self.expr(&if_stmt.test);
                 let body = self.block(&if_stmt.body);
                 let orelse = self.block(&if_stmt.orelse);
-                StmtKind::If { test: test?, body, orelse }
+                StmtKind::If {
+                    test: test?,
+                    body,
+                    orelse,
+                }
             }
             ast::Stmt::For(for_stmt) => return self.for_stmt(for_stmt, span),
             ast::Stmt::While(while_stmt) => {
                 if !while_stmt.orelse.is_empty() {
-                    self.error(span, "`while ... else` is not supported", "loop with an else clause", "use a flag variable set before `break`");
+                    self.error(
+                        codes::UNSUPPORTED_STATEMENT,
+                        span,
+                        "`while ... else` is not supported",
+                        "loop with an else clause",
+                        "use a flag variable set before `break`",
+                    );
                 }
                 let test = self.expr(&while_stmt.test);
                 self.loop_depth += 1;
@@ -552,51 +657,105 @@ impl<'a> FunctionLowering<'a> {
                 StmtKind::Expr(self.expr(&expr_stmt.value)?)
             }
             ast::Stmt::FunctionDef(_) | ast::Stmt::AsyncFunctionDef(_) => {
-                self.error(span, "nested functions are not supported", "function defined inside a function", "move the function to the top level of the module and pass what it needs as arguments");
+                self.error(codes::UNSUPPORTED_DEFINITION, span, "nested functions are not supported", "function defined inside a function", "move the function to the top level of the module and pass what it needs as arguments");
                 return None;
             }
             ast::Stmt::ClassDef(_) => {
-                self.error(span, "classes are not supported", "class definition", "use functions and NumPy arrays; keep classes in the Python code that calls the kernels");
+                self.error(codes::UNSUPPORTED_DEFINITION, span, "classes are not supported", "class definition", "use functions and NumPy arrays; keep classes in the Python code that calls the kernels");
                 return None;
             }
             ast::Stmt::Try(_) | ast::Stmt::TryStar(_) => {
-                self.error(span, "`try`/`except` is not supported", "exception handling", "check the condition with `if` before the operation, or handle the exception in the Python caller");
+                self.error(codes::UNSUPPORTED_STATEMENT, span, "`try`/`except` is not supported", "exception handling", "check the condition with `if` before the operation, or handle the exception in the Python caller");
                 return None;
             }
             ast::Stmt::With(_) | ast::Stmt::AsyncWith(_) => {
-                self.error(span, "`with` blocks are not supported", "context manager", "move the `with` block into the Python code that calls the kernel");
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    span,
+                    "`with` blocks are not supported",
+                    "context manager",
+                    "move the `with` block into the Python code that calls the kernel",
+                );
                 return None;
             }
             ast::Stmt::Raise(_) => {
-                self.error(span, "`raise` is not supported yet", "raise statement", "return a status value, or validate the inputs in the Python caller");
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    span,
+                    "`raise` is not supported yet",
+                    "raise statement",
+                    "return a status value, or validate the inputs in the Python caller",
+                );
                 return None;
             }
             ast::Stmt::Assert(_) => {
-                self.error(span, "`assert` is not supported yet", "assert statement", "validate the inputs in the Python caller");
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    span,
+                    "`assert` is not supported yet",
+                    "assert statement",
+                    "validate the inputs in the Python caller",
+                );
                 return None;
             }
             ast::Stmt::Delete(_) => {
-                self.error(span, "`del` is not supported", "del statement", "let the variable go out of scope instead");
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    span,
+                    "`del` is not supported",
+                    "del statement",
+                    "let the variable go out of scope instead",
+                );
                 return None;
             }
             ast::Stmt::Global(_) | ast::Stmt::Nonlocal(_) => {
-                self.error(span, "`global` and `nonlocal` are not supported", "rebinding an outer variable", "pass the value in as a parameter and return the new value");
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    span,
+                    "`global` and `nonlocal` are not supported",
+                    "rebinding an outer variable",
+                    "pass the value in as a parameter and return the new value",
+                );
                 return None;
             }
             ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
-                self.error(span, "imports inside functions are not supported", "import inside a function", "move the import to the top of the module");
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    span,
+                    "imports inside functions are not supported",
+                    "import inside a function",
+                    "move the import to the top of the module",
+                );
                 return None;
             }
             ast::Stmt::Match(_) => {
-                self.error(span, "`match` is not supported", "match statement", "use `if`/`elif` chains");
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    span,
+                    "`match` is not supported",
+                    "match statement",
+                    "use `if`/`elif` chains",
+                );
                 return None;
             }
             ast::Stmt::AsyncFor(_) => {
-                self.error(span, "`async for` is not supported", "asynchronous loop", "use a plain `for i in range(n)` loop");
+                self.error(
+                    codes::UNSUPPORTED_LOOP,
+                    span,
+                    "`async for` is not supported",
+                    "asynchronous loop",
+                    "use a plain `for i in range(n)` loop",
+                );
                 return None;
             }
             ast::Stmt::TypeAlias(_) => {
-                self.error(span, "type aliases are not supported", "type alias", "write the type in the annotation");
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    span,
+                    "type aliases are not supported",
+                    "type alias",
+                    "write the type in the annotation",
+                );
                 return None;
             }
         };
@@ -605,13 +764,25 @@ impl<'a> FunctionLowering<'a> {
 
     fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
         if !for_stmt.orelse.is_empty() {
-            self.error(span, "`for ... else` is not supported", "loop with an else clause", "use a flag variable set before `break`");
+            self.error(
+                codes::UNSUPPORTED_STATEMENT,
+                span,
+                "`for ... else` is not supported",
+                "loop with an else clause",
+                "use a flag variable set before `break`",
+            );
         }
         let var = match for_stmt.target.as_ref() {
             ast::Expr::Name(name) if name.id.as_str() == "_" => None,
             ast::Expr::Name(name) => Some((name.id.to_string(), name.range.into())),
             other => {
-                self.error(other.range().into(), "the loop variable must be a single name", "unsupported loop target", "write `for i in range(n):` and unpack inside the loop");
+                self.error(
+                    codes::UNSUPPORTED_LOOP,
+                    other.range().into(),
+                    "the loop variable must be a single name",
+                    "unsupported loop target",
+                    "write `for i in range(n):` and unpack inside the loop",
+                );
                 None
             }
         };
@@ -629,6 +800,7 @@ impl<'a> FunctionLowering<'a> {
         };
         let Some((call, parallel)) = range_call else {
             self.error(
+                codes::UNSUPPORTED_LOOP,
                 for_stmt.iter.range().into(),
                 "only `for` loops over `range(...)` are supported",
                 "not a range",
@@ -637,7 +809,13 @@ impl<'a> FunctionLowering<'a> {
             return None;
         };
         if !call.keywords.is_empty() || call.args.is_empty() || call.args.len() > 3 {
-            self.error(call.range.into(), "`range` takes 1 to 3 positional arguments", "unsupported range call", "write range(stop), range(start, stop) or range(start, stop, step)");
+            self.error(
+                codes::UNSUPPORTED_LOOP,
+                call.range.into(),
+                "`range` takes 1 to 3 positional arguments",
+                "unsupported range call",
+                "write range(stop), range(start, stop) or range(start, stop, step)",
+            );
             return None;
         }
         let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
@@ -646,7 +824,14 @@ impl<'a> FunctionLowering<'a> {
         self.loop_depth -= 1;
         let mut args: Vec<Expr> = args.into_iter().collect::<Option<_>>()?;
         let (start, stop, step) = match args.len() {
-            1 => (Expr { kind: ExprKind::Int(0), span: call.range.into() }, args.pop()?, None),
+            1 => (
+                Expr {
+                    kind: ExprKind::Int(0),
+                    span: call.range.into(),
+                },
+                args.pop()?,
+                None,
+            ),
             2 => {
                 let stop = args.pop()?;
                 (args.pop()?, stop, None)
@@ -658,7 +843,14 @@ impl<'a> FunctionLowering<'a> {
             }
         };
         Some(Stmt {
-            kind: StmtKind::ForRange { var, start, stop, step, body, parallel },
+            kind: StmtKind::ForRange {
+                var,
+                start,
+                stop,
+                step,
+                body,
+                parallel,
+            },
             span,
         })
     }
@@ -669,26 +861,55 @@ impl<'a> FunctionLowering<'a> {
             ast::Expr::Subscript(subscript) => {
                 let value = self.expr(&subscript.value);
                 let indices = self.indices(&subscript.slice);
-                Some(Target::Index { value: value?, indices: indices?, span: subscript.range.into() })
+                Some(Target::Index {
+                    value: value?,
+                    indices: indices?,
+                    span: subscript.range.into(),
+                })
             }
             ast::Expr::Tuple(tuple) => {
-                let items: Vec<Option<Target>> = tuple.elts.iter().map(|t| self.target(t)).collect();
-                Some(Target::Tuple(items.into_iter().collect::<Option<_>>()?, tuple.range.into()))
+                let items: Vec<Option<Target>> =
+                    tuple.elts.iter().map(|t| self.target(t)).collect();
+                Some(Target::Tuple(
+                    items.into_iter().collect::<Option<_>>()?,
+                    tuple.range.into(),
+                ))
             }
             ast::Expr::List(list) => {
                 let items: Vec<Option<Target>> = list.elts.iter().map(|t| self.target(t)).collect();
-                Some(Target::Tuple(items.into_iter().collect::<Option<_>>()?, list.range.into()))
+                Some(Target::Tuple(
+                    items.into_iter().collect::<Option<_>>()?,
+                    list.range.into(),
+                ))
             }
             ast::Expr::Attribute(_) => {
-                self.error(target.range().into(), "assigning to an attribute is not supported", "attribute assignment", "assign to array elements (`a[i] = x`) or local variables");
+                self.error(
+                    codes::UNSUPPORTED_TARGET,
+                    target.range().into(),
+                    "assigning to an attribute is not supported",
+                    "attribute assignment",
+                    "assign to array elements (`a[i] = x`) or local variables",
+                );
                 None
             }
             ast::Expr::Starred(_) => {
-                self.error(target.range().into(), "starred assignment is not supported", "starred target", "unpack a fixed number of values");
+                self.error(
+                    codes::UNSUPPORTED_TARGET,
+                    target.range().into(),
+                    "starred assignment is not supported",
+                    "starred target",
+                    "unpack a fixed number of values",
+                );
                 None
             }
             _ => {
-                self.error(target.range().into(), "cannot assign to this expression", "invalid target", "assign to a name or an array element");
+                self.error(
+                    codes::UNSUPPORTED_TARGET,
+                    target.range().into(),
+                    "cannot assign to this expression",
+                    "invalid target",
+                    "assign to a name or an array element",
+                );
                 None
             }
         }
@@ -703,7 +924,13 @@ impl<'a> FunctionLowering<'a> {
         let mut ok = true;
         for part in parts {
             if let ast::Expr::Slice(_) = part {
-                self.error(part.range().into(), "slicing is not supported yet", "slice", "index element by element in a loop (`a[i]`), or slice in the Python caller");
+                self.error(
+                    codes::UNSUPPORTED_SLICE,
+                    part.range().into(),
+                    "slicing is not supported yet",
+                    "slice",
+                    "index element by element in a loop (`a[i]`), or slice in the Python caller",
+                );
                 ok = false;
                 continue;
             }
@@ -730,7 +957,13 @@ impl<'a> FunctionLowering<'a> {
             ast::Operator::LShift => BinaryOp::LShift,
             ast::Operator::RShift => BinaryOp::RShift,
             ast::Operator::MatMult => {
-                self.error(span, "the `@` operator is not supported yet", "matrix multiplication", "write the loops out, or call np.dot in the Python caller");
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    span,
+                    "the `@` operator is not supported yet",
+                    "matrix multiplication",
+                    "write the loops out, or call np.dot in the Python caller",
+                );
                 return None;
             }
         })
@@ -739,27 +972,41 @@ impl<'a> FunctionLowering<'a> {
     fn expr(&mut self, expr: &ast::Expr) -> Option<Expr> {
         let span: Span = expr.range().into();
         let kind = match expr {
-            ast::Expr::Constant(constant) => match &constant.value {
-                ast::Constant::Int(value) => match value.to_string().parse::<i64>() {
-                    Ok(v) => ExprKind::Int(v),
-                    Err(_) => {
-                        self.error(span, "integer literal does not fit in 64 bits", "too large", "ferropy's int is a 64-bit integer; use a float for larger magnitudes");
+            ast::Expr::Constant(constant) => {
+                match &constant.value {
+                    ast::Constant::Int(value) => match value.to_string().parse::<i64>() {
+                        Ok(v) => ExprKind::Int(v),
+                        Err(_) => {
+                            self.error(codes::INTEGER_TOO_LARGE, span, "integer literal does not fit in 64 bits", "too large", "ferropy's int is a 64-bit integer; use a float for larger magnitudes");
+                            return None;
+                        }
+                    },
+                    ast::Constant::Float(value) => ExprKind::Float(*value),
+                    ast::Constant::Bool(value) => ExprKind::Bool(*value),
+                    ast::Constant::None => ExprKind::None,
+                    ast::Constant::Str(text) => ExprKind::Str(text.clone()),
+                    ast::Constant::Complex { .. } => {
+                        self.error(
+                            codes::UNSUPPORTED_ANNOTATION,
+                            span,
+                            "complex numbers are not supported yet",
+                            "complex literal",
+                            "carry real and imaginary parts as two floats",
+                        );
                         return None;
                     }
-                },
-                ast::Constant::Float(value) => ExprKind::Float(*value),
-                ast::Constant::Bool(value) => ExprKind::Bool(*value),
-                ast::Constant::None => ExprKind::None,
-                ast::Constant::Str(text) => ExprKind::Str(text.clone()),
-                ast::Constant::Complex { .. } => {
-                    self.error(span, "complex numbers are not supported yet", "complex literal", "carry real and imaginary parts as two floats");
-                    return None;
+                    _ => {
+                        self.error(
+                            codes::UNSUPPORTED_EXPRESSION,
+                            span,
+                            "this literal is not supported",
+                            "unsupported literal",
+                            "use int, float or bool values",
+                        );
+                        return None;
+                    }
                 }
-                _ => {
-                    self.error(span, "this literal is not supported", "unsupported literal", "use int, float or bool values");
-                    return None;
-                }
-            },
+            }
             ast::Expr::Name(name) => return self.name(name.id.as_str(), span),
             ast::Expr::Attribute(attribute) => {
                 if self.scope.is_module_path(&attribute.value) {
@@ -771,19 +1018,29 @@ impl<'a> FunctionLowering<'a> {
                     }
                 } else {
                     let value = self.expr(&attribute.value)?;
-                    ExprKind::Attribute { value: Box::new(value), attr: attribute.attr.to_string() }
+                    ExprKind::Attribute {
+                        value: Box::new(value),
+                        attr: attribute.attr.to_string(),
+                    }
                 }
             }
             ast::Expr::Subscript(subscript) => {
                 let value = self.expr(&subscript.value);
                 let indices = self.indices(&subscript.slice);
-                ExprKind::Index { value: Box::new(value?), indices: indices? }
+                ExprKind::Index {
+                    value: Box::new(value?),
+                    indices: indices?,
+                }
             }
             ast::Expr::BinOp(binary) => {
                 let op = self.binary_op(binary.op, span);
                 let left = self.expr(&binary.left);
                 let right = self.expr(&binary.right);
-                ExprKind::Binary { op: op?, left: Box::new(left?), right: Box::new(right?) }
+                ExprKind::Binary {
+                    op: op?,
+                    left: Box::new(left?),
+                    right: Box::new(right?),
+                }
             }
             ast::Expr::UnaryOp(unary) => {
                 let op = match unary.op {
@@ -792,15 +1049,22 @@ impl<'a> FunctionLowering<'a> {
                     ast::UnaryOp::Not => UnaryOp::Not,
                     ast::UnaryOp::Invert => UnaryOp::Invert,
                 };
-                ExprKind::Unary { op, operand: Box::new(self.expr(&unary.operand)?) }
+                ExprKind::Unary {
+                    op,
+                    operand: Box::new(self.expr(&unary.operand)?),
+                }
             }
             ast::Expr::BoolOp(bool_op) => {
                 let op = match bool_op.op {
                     ast::BoolOp::And => BoolOp::And,
                     ast::BoolOp::Or => BoolOp::Or,
                 };
-                let values: Vec<Option<Expr>> = bool_op.values.iter().map(|v| self.expr(v)).collect();
-                ExprKind::BoolOp { op, values: values.into_iter().collect::<Option<_>>()? }
+                let values: Vec<Option<Expr>> =
+                    bool_op.values.iter().map(|v| self.expr(v)).collect();
+                ExprKind::BoolOp {
+                    op,
+                    values: values.into_iter().collect::<Option<_>>()?,
+                }
             }
             ast::Expr::Compare(compare) => {
                 let left = self.expr(&compare.left);
@@ -815,12 +1079,24 @@ impl<'a> FunctionLowering<'a> {
                         ast::CmpOp::Gt => CompareOp::Gt,
                         ast::CmpOp::GtE => CompareOp::GtE,
                         ast::CmpOp::Is | ast::CmpOp::IsNot => {
-                            self.error(span, "`is` comparisons are not supported", "identity comparison", "compare values with `==` or `!=`");
+                            self.error(
+                                codes::UNSUPPORTED_EXPRESSION,
+                                span,
+                                "`is` comparisons are not supported",
+                                "identity comparison",
+                                "compare values with `==` or `!=`",
+                            );
                             ok = false;
                             continue;
                         }
                         ast::CmpOp::In | ast::CmpOp::NotIn => {
-                            self.error(span, "`in` is not supported yet", "membership test", "loop over the values and compare with `==`");
+                            self.error(
+                                codes::UNSUPPORTED_EXPRESSION,
+                                span,
+                                "`in` is not supported yet",
+                                "membership test",
+                                "loop over the values and compare with `==`",
+                            );
                             ok = false;
                             continue;
                         }
@@ -833,13 +1109,20 @@ impl<'a> FunctionLowering<'a> {
                 if !ok {
                     return None;
                 }
-                ExprKind::Compare { left: Box::new(left?), rest }
+                ExprKind::Compare {
+                    left: Box::new(left?),
+                    rest,
+                }
             }
             ast::Expr::IfExp(if_exp) => {
                 let test = self.expr(&if_exp.test);
                 let body = self.expr(&if_exp.body);
                 let orelse = self.expr(&if_exp.orelse);
-                ExprKind::IfExp { test: Box::new(test?), body: Box::new(body?), orelse: Box::new(orelse?) }
+                ExprKind::IfExp {
+                    test: Box::new(test?),
+                    body: Box::new(body?),
+                    orelse: Box::new(orelse?),
+                }
             }
             ast::Expr::Call(call) => return self.call(call, span),
             ast::Expr::Tuple(tuple) => {
@@ -847,43 +1130,97 @@ impl<'a> FunctionLowering<'a> {
                 ExprKind::Tuple(items.into_iter().collect::<Option<_>>()?)
             }
             ast::Expr::Lambda(_) => {
-                self.error(span, "lambda expressions are not supported", "lambda", "define a top-level function and call it");
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    span,
+                    "lambda expressions are not supported",
+                    "lambda",
+                    "define a top-level function and call it",
+                );
                 return None;
             }
             ast::Expr::List(_) | ast::Expr::ListComp(_) => {
-                self.error(span, "lists are not supported yet", "list", "use a NumPy array: np.zeros(n) and fill it in a loop; for a fixed set of values use a tuple");
+                self.error(codes::UNSUPPORTED_CONTAINER, span, "lists are not supported yet", "list", "use a NumPy array: np.zeros(n) and fill it in a loop; for a fixed set of values use a tuple");
                 return None;
             }
             ast::Expr::Dict(_) | ast::Expr::DictComp(_) => {
-                self.error(span, "dicts are not supported", "dict", "use arrays indexed by integers");
+                self.error(
+                    codes::UNSUPPORTED_CONTAINER,
+                    span,
+                    "dicts are not supported",
+                    "dict",
+                    "use arrays indexed by integers",
+                );
                 return None;
             }
             ast::Expr::Set(_) | ast::Expr::SetComp(_) => {
-                self.error(span, "sets are not supported", "set", "use a boolean array as a membership table");
+                self.error(
+                    codes::UNSUPPORTED_CONTAINER,
+                    span,
+                    "sets are not supported",
+                    "set",
+                    "use a boolean array as a membership table",
+                );
                 return None;
             }
             ast::Expr::GeneratorExp(_) | ast::Expr::Yield(_) | ast::Expr::YieldFrom(_) => {
-                self.error(span, "generators are not supported", "generator", "write an explicit loop that accumulates into a variable or an array");
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    span,
+                    "generators are not supported",
+                    "generator",
+                    "write an explicit loop that accumulates into a variable or an array",
+                );
                 return None;
             }
             ast::Expr::JoinedStr(_) | ast::Expr::FormattedValue(_) => {
-                self.error(span, "strings are not supported in compiled code", "f-string", "format strings in the Python caller");
+                self.error(
+                    codes::UNSUPPORTED_IO,
+                    span,
+                    "strings are not supported in compiled code",
+                    "f-string",
+                    "format strings in the Python caller",
+                );
                 return None;
             }
             ast::Expr::NamedExpr(_) => {
-                self.error(span, "the walrus operator is not supported", "assignment expression", "assign to the variable in a separate statement");
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    span,
+                    "the walrus operator is not supported",
+                    "assignment expression",
+                    "assign to the variable in a separate statement",
+                );
                 return None;
             }
             ast::Expr::Await(_) => {
-                self.error(span, "`await` is not supported", "await", "keep asynchronous code in Python");
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    span,
+                    "`await` is not supported",
+                    "await",
+                    "keep asynchronous code in Python",
+                );
                 return None;
             }
             ast::Expr::Starred(_) => {
-                self.error(span, "starred expressions are not supported", "unpacking", "pass each argument explicitly");
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    span,
+                    "starred expressions are not supported",
+                    "unpacking",
+                    "pass each argument explicitly",
+                );
                 return None;
             }
             ast::Expr::Slice(_) => {
-                self.error(span, "slicing is not supported yet", "slice", "index element by element in a loop");
+                self.error(
+                    codes::UNSUPPORTED_SLICE,
+                    span,
+                    "slicing is not supported yet",
+                    "slice",
+                    "index element by element in a loop",
+                );
                 return None;
             }
         };
@@ -903,18 +1240,30 @@ impl<'a> FunctionLowering<'a> {
         } else if matches!(name, "int" | "float" | "bool") {
             ExprKind::BuiltinRef(name.to_string())
         } else if self.scope.functions.contains(name) {
-            self.error(span, "functions cannot be used as values yet", "function used as a value", "call the function directly");
+            self.error(
+                codes::NOT_A_VALUE,
+                span,
+                "functions cannot be used as values yet",
+                "function used as a value",
+                "call the function directly",
+            );
             return None;
         } else if let Some(defined) = self.scope.dynamic_globals.get(name) {
             self.diagnostics.push(
-                Diagnostic::error(span, format!("`{name}` is not a compile-time constant"))
+                Diagnostic::error(codes::NOT_A_CONSTANT, span, format!("`{name}` is not a compile-time constant"))
                     .with_label("module-level variable used here")
                     .with_secondary(*defined, "assigned here")
                     .with_hint("module-level values used by compiled code must be int, float or bool constants; pass other values as parameters"),
             );
             return None;
         } else {
-            self.error(span, format!("name `{name}` is not defined"), "undefined name", "define it as a local variable, a parameter or a module-level constant");
+            self.error(
+                codes::UNDEFINED_NAME,
+                span,
+                format!("name `{name}` is not defined"),
+                "undefined name",
+                "define it as a local variable, a parameter or a module-level constant",
+            );
             return None;
         };
         Some(Expr { kind, span })
@@ -927,11 +1276,21 @@ impl<'a> FunctionLowering<'a> {
         for keyword in &call.keywords {
             match &keyword.arg {
                 Some(name) => match self.expr(&keyword.value) {
-                    Some(value) => keywords.push(Keyword { name: name.to_string(), value, span: keyword.range.into() }),
+                    Some(value) => keywords.push(Keyword {
+                        name: name.to_string(),
+                        value,
+                        span: keyword.range.into(),
+                    }),
                     None => ok = false,
                 },
                 None => {
-                    self.error(keyword.range.into(), "`**kwargs` in calls is not supported", "keyword unpacking", "pass each keyword argument explicitly");
+                    self.error(
+                        codes::UNSUPPORTED_EXPRESSION,
+                        keyword.range.into(),
+                        "`**kwargs` in calls is not supported",
+                        "keyword unpacking",
+                        "pass each keyword argument explicitly",
+                    );
                     ok = false;
                 }
             }
@@ -947,16 +1306,34 @@ impl<'a> FunctionLowering<'a> {
                 } else if BUILTIN_FUNCTIONS.contains(&id) {
                     Callee::Builtin(id.to_string())
                 } else if self.scope.classes.contains(id) {
-                    self.error(span, format!("`{id}` is a class; classes are not supported in compiled code"), "class instantiation", "pass the fields as separate parameters or as NumPy arrays");
+                    self.error(
+                        codes::UNSUPPORTED_DEFINITION,
+                        span,
+                        format!("`{id}` is a class; classes are not supported in compiled code"),
+                        "class instantiation",
+                        "pass the fields as separate parameters or as NumPy arrays",
+                    );
                     return None;
                 } else if id == "range" {
-                    self.error(span, "`range` is only supported as the iterable of a `for` loop", "range outside a for loop", "write `for i in range(n):`");
+                    self.error(
+                        codes::UNSUPPORTED_LOOP,
+                        span,
+                        "`range` is only supported as the iterable of a `for` loop",
+                        "range outside a for loop",
+                        "write `for i in range(n):`",
+                    );
                     return None;
                 } else if id == "print" {
-                    self.error(span, "`print` is not supported in compiled code", "print call", "return the values and print them in the Python caller");
+                    self.error(
+                        codes::UNSUPPORTED_IO,
+                        span,
+                        "`print` is not supported in compiled code",
+                        "print call",
+                        "return the values and print them in the Python caller",
+                    );
                     return None;
                 } else {
-                    self.error(span, format!("unknown function `{id}`"), "not defined in this module or supported as a builtin", "define the function in this file, or use a supported builtin (abs, min, max, round, int, float, bool, len)");
+                    self.error(codes::UNDEFINED_NAME, span, format!("unknown function `{id}`"), "not defined in this module or supported as a builtin", "define the function in this file, or use a supported builtin (abs, min, max, round, int, float, bool, len)");
                     return None;
                 }
             }
@@ -966,23 +1343,46 @@ impl<'a> FunctionLowering<'a> {
             ast::Expr::Attribute(attribute) => {
                 let receiver = self.expr(&attribute.value)?;
                 if !ok || !keywords.is_empty() {
-                    self.error(span, "method calls take positional arguments only", "keyword argument", "pass the arguments positionally");
+                    self.error(
+                        codes::UNSUPPORTED_EXPRESSION,
+                        span,
+                        "method calls take positional arguments only",
+                        "keyword argument",
+                        "pass the arguments positionally",
+                    );
                     return None;
                 }
                 return Some(Expr {
-                    kind: ExprKind::Method { receiver: Box::new(receiver), method: attribute.attr.to_string(), args: args? },
+                    kind: ExprKind::Method {
+                        receiver: Box::new(receiver),
+                        method: attribute.attr.to_string(),
+                        args: args?,
+                    },
                     span,
                 });
             }
             _ => {
-                self.error(call.func.range().into(), "only named functions can be called", "unsupported call target", "call a function of this module, a builtin, or a math/numpy function");
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    call.func.range().into(),
+                    "only named functions can be called",
+                    "unsupported call target",
+                    "call a function of this module, a builtin, or a math/numpy function",
+                );
                 return None;
             }
         };
         if !ok {
             return None;
         }
-        Some(Expr { kind: ExprKind::Call { callee, args: args?, keywords }, span })
+        Some(Expr {
+            kind: ExprKind::Call {
+                callee,
+                args: args?,
+                keywords,
+            },
+            span,
+        })
     }
 }
 
@@ -990,7 +1390,12 @@ impl<'a> FunctionLowering<'a> {
 /// on every parameter (a function without parameters needs a return annotation).
 fn is_exported(def: &ast::StmtFunctionDef, export: Option<&PythranExport>) -> bool {
     let args = &def.args;
-    let mut all = args.posonlyargs.iter().chain(&args.args).chain(&args.kwonlyargs).peekable();
+    let mut all = args
+        .posonlyargs
+        .iter()
+        .chain(&args.args)
+        .chain(&args.kwonlyargs)
+        .peekable();
     let has_params = all.peek().is_some();
     let all_annotated = all.all(|a| a.def.annotation.is_some());
     export.is_some() || (all_annotated && (has_params || def.returns.is_some()))

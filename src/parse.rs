@@ -6,7 +6,7 @@
 use rustpython_parser::ast;
 use rustpython_parser::text_size::TextSize;
 
-use crate::diagnostics::{Diagnostic, SourceFile, Span};
+use crate::diagnostics::{codes, Diagnostic, SourceFile, Span};
 
 /// A parsed file: the module body and the export comments found in it.
 #[derive(Debug)]
@@ -46,9 +46,13 @@ pub fn parse(file: &SourceFile) -> Result<Parsed<'_>, Vec<Diagnostic>> {
 fn parse_error(file: &SourceFile, error: &rustpython_parser::ParseError) -> Diagnostic {
     let start: u32 = error.offset.into();
     let end = next_char_boundary(&file.text, start);
-    Diagnostic::error(Span::new(start, end), format!("invalid syntax: {}", error.error))
-        .with_label("the parser stopped here")
-        .with_hint("ferropy reads Python 3 source; check that the file runs under CPython")
+    Diagnostic::error(
+        codes::INVALID_SYNTAX,
+        Span::new(start, end),
+        format!("invalid syntax: {}", error.error),
+    )
+    .with_label("the parser stopped here")
+    .with_hint("ferropy reads Python 3 source; check that the file runs under CPython")
 }
 
 /// The end of the character starting at `offset`, so a caret covers one character.
@@ -68,15 +72,20 @@ pub fn parse_annotation_text(
     file: &SourceFile,
     offset: u32,
 ) -> Result<ast::Expr, Diagnostic> {
-    <ast::Expr as rustpython_parser::Parse>::parse_starts_at(text, &file.path, TextSize::from(offset))
-        .map_err(|error| {
-            let start: u32 = error.offset.into();
-            Diagnostic::error(
-                Span::new(start, next_char_boundary(&file.text, start)),
-                format!("invalid type annotation: {}", error.error),
-            )
-            .with_hint("write array types as \"float64[:]\" or \"int32[:, :]\"")
-        })
+    <ast::Expr as rustpython_parser::Parse>::parse_starts_at(
+        text,
+        &file.path,
+        TextSize::from(offset),
+    )
+    .map_err(|error| {
+        let start: u32 = error.offset.into();
+        Diagnostic::error(
+            codes::INVALID_ANNOTATION_SYNTAX,
+            Span::new(start, next_char_boundary(&file.text, start)),
+            format!("invalid type annotation: {}", error.error),
+        )
+        .with_hint("write array types as \"float64[:]\" or \"int32[:, :]\"")
+    })
 }
 
 fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
@@ -100,7 +109,11 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
         let text = text.trim_start();
         let offset = (rest_offset + leading) as u32;
         let span = Span::new(offset, offset + text.len() as u32);
-        match <ast::Expr as rustpython_parser::Parse>::parse_starts_at(text, &file.path, offset.into()) {
+        match <ast::Expr as rustpython_parser::Parse>::parse_starts_at(
+            text,
+            &file.path,
+            offset.into(),
+        ) {
             Ok(ast::Expr::Call(call)) => match call.func.as_ref() {
                 ast::Expr::Name(name) if call.keywords.is_empty() => exports.push(PythranExport {
                     function: name.id.to_string(),
@@ -116,7 +129,11 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
 }
 
 fn bad_export(span: Span) -> Diagnostic {
-    Diagnostic::error(span, "cannot read this `#pythran export` line")
-        .with_label("expected `name(type, ...)`")
-        .with_hint("write `#pythran export f(float64[:], int)`, or annotate the parameters instead")
+    Diagnostic::error(
+        codes::BAD_PYTHRAN_EXPORT,
+        span,
+        "cannot read this `#pythran export` line",
+    )
+    .with_label("expected `name(type, ...)`")
+    .with_hint("write `#pythran export f(float64[:], int)`, or annotate the parameters instead")
 }

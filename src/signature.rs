@@ -7,7 +7,7 @@
 
 use rustpython_parser::ast;
 
-use crate::diagnostics::{Diagnostic, SourceFile, Span};
+use crate::diagnostics::{codes, Diagnostic, SourceFile, Span};
 use crate::ir::untyped::ParamType;
 use crate::types::{ArrayType, Dtype, Type};
 
@@ -35,8 +35,12 @@ pub fn annotation(
             match base.as_deref() {
                 Some("numpy.typing.NDArray" | "numpy.ndarray") => {
                     let dtype = dtype_of(&subscript.slice, qualify).ok_or_else(|| {
-                        Diagnostic::error(span(&subscript.slice), "unknown dtype in NDArray[...]")
-                            .with_hint("write NDArray[np.float64] (or another NumPy dtype)")
+                        Diagnostic::error(
+                            codes::UNKNOWN_DTYPE,
+                            span(&subscript.slice),
+                            "unknown dtype in NDArray[...]",
+                        )
+                        .with_hint("write NDArray[np.float64] (or another NumPy dtype)")
                     })?;
                     Ok(ParamType::ArrayOfUnknownRank(Some(dtype)))
                 }
@@ -48,20 +52,32 @@ pub fn annotation(
                     tuple_type(&items, file, qualify)
                 }
                 Some("list" | "typing.List" | "dict" | "typing.Dict" | "set") => {
-                    Err(Diagnostic::error(span(expr), "lists, dicts and sets are not supported yet")
-                        .with_label("container annotation")
-                        .with_hint("use a NumPy array such as \"float64[:]\""))
+                    Err(Diagnostic::error(
+                        codes::UNSUPPORTED_ANNOTATION,
+                        span(expr),
+                        "lists, dicts and sets are not supported yet",
+                    )
+                    .with_label("container annotation")
+                    .with_hint("use a NumPy array such as \"float64[:]\""))
                 }
-                Some("typing.Callable" | "collections.abc.Callable" | "Callable") => Err(
-                    Diagnostic::error(span(expr), "function arguments are not supported yet")
-                        .with_label("Callable parameter")
-                        .with_hint("call the function directly instead of passing it"),
-                ),
+                Some("typing.Callable" | "collections.abc.Callable" | "Callable") => {
+                    Err(Diagnostic::error(
+                        codes::UNSUPPORTED_ANNOTATION,
+                        span(expr),
+                        "function arguments are not supported yet",
+                    )
+                    .with_label("Callable parameter")
+                    .with_hint("call the function directly instead of passing it"))
+                }
                 _ => {
                     let dtype = dtype_of(&subscript.value, qualify).ok_or_else(|| {
-                        Diagnostic::error(span(&subscript.value), "unknown array element type")
-                            .with_label("not a NumPy dtype")
-                            .with_hint("use a dtype name such as float64, int32, uint8 or bool")
+                        Diagnostic::error(
+                            codes::UNKNOWN_DTYPE,
+                            span(&subscript.value),
+                            "unknown array element type",
+                        )
+                        .with_label("not a NumPy dtype")
+                        .with_hint("use a dtype name such as float64, int32, uint8 or bool")
                     })?;
                     let ndim = array_rank(&subscript.slice)?;
                     Ok(ParamType::Known(Type::Array(ArrayType { dtype, ndim })))
@@ -79,9 +95,14 @@ pub fn annotation(
                 Some("float") => Ok(ParamType::Known(Type::Float)),
                 Some("bool") => Ok(ParamType::Known(Type::Bool)),
                 Some("None") => Ok(ParamType::Known(Type::None)),
-                Some("complex") => Err(Diagnostic::error(span(expr), "complex numbers are not supported yet")
-                    .with_hint("split the value into real and imaginary float parameters")),
+                Some("complex") => Err(Diagnostic::error(
+                    codes::UNSUPPORTED_ANNOTATION,
+                    span(expr),
+                    "complex numbers are not supported yet",
+                )
+                .with_hint("split the value into real and imaginary float parameters")),
                 Some("numpy.ndarray" | "numpy.typing.NDArray") => Err(Diagnostic::error(
+                    codes::UNKNOWN_DTYPE,
                     span(expr),
                     "an array annotation needs a dtype",
                 )
@@ -118,8 +139,12 @@ fn tuple_type(
         match annotation(item, file, qualify)? {
             ParamType::Known(ty) => types.push(ty),
             ParamType::ArrayOfUnknownRank(_) => {
-                return Err(Diagnostic::error(span(item), "arrays in tuples need a rank")
-                    .with_hint("write \"float64[:]\" instead of NDArray inside tuple types"))
+                return Err(Diagnostic::error(
+                    codes::UNSUPPORTED_ANNOTATION,
+                    span(item),
+                    "arrays in tuples need a rank",
+                )
+                .with_hint("write \"float64[:]\" instead of NDArray inside tuple types"))
             }
         }
     }
@@ -153,19 +178,29 @@ fn array_rank(slice: &ast::Expr) -> Result<u8, Diagnostic> {
             ast::Expr::Slice(s) => {
                 s.lower.is_none()
                     && s.upper.is_none()
-                    && s.step.as_deref().map_or(true, |step| is_int_literal(step, 1))
+                    && s.step
+                        .as_deref()
+                        .map_or(true, |step| is_int_literal(step, 1))
             }
             _ => false,
         };
         if !ok {
-            return Err(Diagnostic::error(span(dim), "expected `:` or `::1` for each dimension")
-                .with_hint("write \"float64[:]\" for 1-D, \"float64[:, :]\" for 2-D arrays"));
+            return Err(Diagnostic::error(
+                codes::UNSUPPORTED_ANNOTATION,
+                span(dim),
+                "expected `:` or `::1` for each dimension",
+            )
+            .with_hint("write \"float64[:]\" for 1-D, \"float64[:, :]\" for 2-D arrays"));
         }
     }
     match dims.len() {
         n @ 1..=3 => Ok(n as u8),
-        _ => Err(Diagnostic::error(span(slice), "arrays of more than 3 dimensions are not supported yet")
-            .with_hint("reshape the data to at most 3 dimensions")),
+        _ => Err(Diagnostic::error(
+            codes::TOO_MANY_DIMENSIONS,
+            span(slice),
+            "arrays of more than 3 dimensions are not supported yet",
+        )
+        .with_hint("reshape the data to at most 3 dimensions")),
     }
 }
 
@@ -174,9 +209,13 @@ fn is_int_literal(expr: &ast::Expr, value: i64) -> bool {
 }
 
 fn unsupported(expr: &ast::Expr) -> Diagnostic {
-    Diagnostic::error(span(expr), "unsupported type annotation")
-        .with_label("not a type ferropy compiles")
-        .with_hint("use int, float, bool, a NumPy dtype, \"float64[:]\"-style arrays or tuple[...]")
+    Diagnostic::error(
+        codes::UNSUPPORTED_ANNOTATION,
+        span(expr),
+        "unsupported type annotation",
+    )
+    .with_label("not a type ferropy compiles")
+    .with_hint("use int, float, bool, a NumPy dtype, \"float64[:]\"-style arrays or tuple[...]")
 }
 
 fn span(expr: &ast::Expr) -> Span {
