@@ -14,7 +14,7 @@ use crate::diagnostics::{codes, Diagnostic, Span};
 use crate::ir::typed::{self, ArrayFill, Intrinsic, Literal};
 use crate::ir::untyped::{self, Callee, ConstValue, ParamType};
 use crate::ir::{BinaryOp, BoolOp, UnaryOp};
-use crate::types::{promote_values, ArrayType, Dtype, Type};
+use crate::types::{promote_values, ArrayType, CallableType, Dtype, Type};
 
 /// The most rounds of re-typing before giving up on a recursive definition.
 const MAX_ROUNDS: usize = 64;
@@ -327,6 +327,8 @@ impl<'m> Inference<'m> {
                 name: param.name.clone(),
                 ty: ty.clone(),
                 reassigned: cx.assigned_params.contains(&param.name),
+                default: param.default.map(|value| default_literal(value, ty)),
+                keyword_only: param.keyword_only,
             })
             .collect();
         let typed_function = typed::Function {
@@ -939,6 +941,18 @@ impl<'m> Inference<'m> {
                     typed::ExprKind::Constant(name.clone()),
                     ty,
                 ))
+            }
+            ExprKind::FunctionRef(name) => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::NOT_A_VALUE,
+                        span,
+                        format!("function `{name}` can only be passed to a Callable parameter"),
+                    )
+                    .with_hint("call it, or pass it where a Callable[[...], ...] is expected"),
+                );
+                None
             }
             ExprKind::Qualified(name) | ExprKind::BuiltinRef(name) => {
                 self.error(
@@ -1567,6 +1581,7 @@ impl<'m> Inference<'m> {
     ) -> Option<typed::Expr> {
         match callee {
             Callee::Function(name) => self.call_function(cx, name, args, keywords, span),
+            Callee::Local(name) => self.call_value(cx, name, args, keywords, span),
             Callee::Builtin(name) => {
                 if let Some(keyword) = keywords.first() {
                     self.error(
@@ -1649,7 +1664,8 @@ impl<'m> Inference<'m> {
         };
         // Match positional and keyword arguments to parameters.
         let mut ordered: Vec<Option<&untyped::Expr>> = vec![None; function.params.len()];
-        if args.len() > function.params.len() {
+        let positional = function.params.iter().filter(|p| !p.keyword_only).count();
+        if args.len() > positional {
             self.error(
                 cx,
                 Diagnostic::error(
@@ -1657,12 +1673,12 @@ impl<'m> Inference<'m> {
                     span,
                     format!(
                         "`{name}` takes {} but {} were given",
-                        plural(function.params.len(), "argument"),
+                        plural(positional, "positional argument"),
                         args.len()
                     ),
                 )
                 .with_secondary(slot.span, "defined here")
-                .with_hint("pass one argument per parameter"),
+                .with_hint("pass keyword-only parameters by name"),
             );
             return None;
         }
@@ -1701,20 +1717,34 @@ impl<'m> Inference<'m> {
         }
         let mut typed_args = Vec::new();
         for (param, arg) in function.params.iter().zip(&ordered) {
-            let Some(arg) = arg else {
-                self.error(
-                    cx,
-                    Diagnostic::error(
-                        codes::WRONG_ARGUMENTS,
-                        span,
-                        format!("`{name}` is missing the argument `{}`", param.name),
-                    )
-                    .with_secondary(slot.span, "defined here")
-                    .with_hint("pass one argument per parameter"),
-                );
-                return None;
+            let callable = match &param.annotation {
+                Some(ParamType::Known(Type::Callable(callable))) => Some(callable),
+                _ => None,
             };
-            typed_args.push(self.expr(cx, arg));
+            let typed = match (arg, callable) {
+                (Some(arg), Some(callable)) => self.callable_argument(cx, arg, callable),
+                (Some(arg), None) => self.expr(cx, arg),
+                (None, _) => match param.default {
+                    Some(value) => {
+                        let (ty, literal) = constant_literal(value);
+                        Some(typed::Expr::new(typed::ExprKind::Literal(literal), ty))
+                    }
+                    None => {
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::WRONG_ARGUMENTS,
+                                span,
+                                format!("`{name}` is missing the argument `{}`", param.name),
+                            )
+                            .with_secondary(slot.span, "defined here")
+                            .with_hint("pass one argument per parameter"),
+                        );
+                        return None;
+                    }
+                },
+            };
+            typed_args.push(typed);
         }
         let typed_args: Vec<typed::Expr> = typed_args.into_iter().collect::<Option<_>>()?;
         let mut params = Vec::new();
@@ -1771,6 +1801,162 @@ impl<'m> Inference<'m> {
             },
             return_type,
         ))
+    }
+
+    /// A call through a `Callable` parameter: `f(x)`.
+    fn call_value(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<typed::Expr> {
+        let callee_type = cx.env.get(name).cloned()?;
+        let Type::Callable(callable) = &callee_type else {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("`{name}` is {callee_type}, which cannot be called"),
+                )
+                .with_hint("only parameters annotated Callable[[...], ...] can be called"),
+            );
+            return None;
+        };
+        if !keywords.is_empty() || args.len() != callable.params.len() {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    format!(
+                        "`{name}` takes {} positionally",
+                        plural(callable.params.len(), "argument")
+                    ),
+                )
+                .with_hint(format!("its type is {callee_type}")),
+            );
+            return None;
+        }
+        let mut converted = Vec::new();
+        for (arg, expected) in args.iter().zip(&callable.params) {
+            let value = self.expr(cx, arg)?;
+            match self.convert(value, expected) {
+                Ok(value) => converted.push(value),
+                Err(given) => {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::ARGUMENT_TYPE_MISMATCH,
+                            arg.span,
+                            format!("`{name}` takes {expected} here, not {given}"),
+                        )
+                        .with_hint(format!("its type is {callee_type}")),
+                    );
+                    return None;
+                }
+            }
+        }
+        let callee = typed::Expr::new(
+            typed::ExprKind::Local(name.to_string()),
+            callee_type.clone(),
+        );
+        Some(typed::Expr::new(
+            typed::ExprKind::CallValue {
+                callee: Box::new(callee),
+                args: converted,
+            },
+            (*callable.ret).clone(),
+        ))
+    }
+
+    /// An argument passed to a `Callable` parameter: a `math` or NumPy
+    /// function, a function of this module, or another `Callable` parameter.
+    fn callable_argument(
+        &mut self,
+        cx: &mut Cx,
+        arg: &untyped::Expr,
+        callable: &CallableType,
+    ) -> Option<typed::Expr> {
+        let ty = Type::Callable(callable.clone());
+        let all_float =
+            callable.params.iter().all(|p| *p == Type::Float) && *callable.ret == Type::Float;
+        let reference = match &arg.kind {
+            untyped::ExprKind::Qualified(path) if all_float => {
+                native_function(path, callable.params.len())
+            }
+            untyped::ExprKind::FunctionRef(name) => {
+                let slot = self.slot(name)?;
+                let Ok(function) = &slot.lowered else {
+                    // Report the function's own lowering errors once.
+                    return self.call_function(cx, name, &[], &[], arg.span).and(None);
+                };
+                let declared_match = function.params.len() == callable.params.len()
+                    && function.params.iter().zip(&callable.params).all(|(p, t)| {
+                        match &p.annotation {
+                            Some(ParamType::Known(declared)) => declared == t,
+                            Some(ParamType::ArrayOfUnknownRank(_)) => false,
+                            None => true,
+                        }
+                    });
+                if declared_match {
+                    let id = self.instance(function, callable.params.clone());
+                    match &self.instances[id].return_type {
+                        Some(ret) if ret == callable.ret.as_ref() => {
+                            Some(typed::FunctionRef::Compiled(format!("#{id}")))
+                        }
+                        Some(_) => None,
+                        // The return type is still being inferred.
+                        None => return None,
+                    }
+                } else {
+                    None
+                }
+            }
+            untyped::ExprKind::Local(name) => {
+                return match cx.env.get(name) {
+                    Some(found) if *found == ty => {
+                        Some(typed::Expr::new(typed::ExprKind::Local(name.clone()), ty))
+                    }
+                    Some(found) => {
+                        let found = found.clone();
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::ARGUMENT_TYPE_MISMATCH,
+                                arg.span,
+                                format!("expected a function of type {ty}, got {found}"),
+                            )
+                            .with_hint("pass a function with exactly this signature"),
+                        );
+                        None
+                    }
+                    None => None,
+                };
+            }
+            _ => None,
+        };
+        match reference {
+            Some(reference) => Some(typed::Expr::new(
+                typed::ExprKind::FunctionRef(reference),
+                ty,
+            )),
+            None => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::ARGUMENT_TYPE_MISMATCH,
+                        arg.span,
+                        format!("this argument must be a function of type {ty}"),
+                    )
+                    .with_label("not a compatible function")
+                    .with_hint("pass a math or NumPy function (math.cos, np.exp), or a function of this module with exactly this signature"),
+                );
+                None
+            }
+        }
     }
 
     fn builtin(
@@ -2505,6 +2691,107 @@ fn constant_int(expr: &untyped::Expr) -> Option<i64> {
     }
 }
 
+/// A parameter's default converted to the parameter's type (`= 0` on a
+/// float parameter is `0.0`).
+fn default_literal(value: ConstValue, ty: &Type) -> Literal {
+    match (value, ty) {
+        (ConstValue::Int(v), Type::Float) => Literal::Float(v as f64),
+        (ConstValue::Bool(v), Type::Float) => Literal::Float(f64::from(u8::from(v))),
+        (ConstValue::Bool(v), Type::Int) => Literal::Int(i64::from(v)),
+        (value, _) => constant_literal(value).1,
+    }
+}
+
+/// The `math` or NumPy function `path` as a native function of `arity`
+/// float arguments, if ferropy knows it.
+fn native_function(path: &str, arity: usize) -> Option<typed::FunctionRef> {
+    if let Some(name) = path.strip_prefix("math.") {
+        return MATH_FUNCTIONS
+            .iter()
+            .find(|(n, a)| *n == name && *a == arity)
+            .map(|(n, _)| typed::FunctionRef::Math(n));
+    }
+    let name = path.strip_prefix("numpy.")?;
+    NUMPY_FLOAT_METHODS
+        .iter()
+        .find(|(n, _, a)| *n == name && *a == arity)
+        .map(|(_, method, _)| typed::FunctionRef::FloatMethod(method))
+}
+
+/// `math` functions with CPython's error behaviour, with their arity.
+pub const MATH_FUNCTIONS: &[(&str, usize)] = &[
+    ("sqrt", 1),
+    ("exp", 1),
+    ("expm1", 1),
+    ("log", 1),
+    ("log2", 1),
+    ("log10", 1),
+    ("log1p", 1),
+    ("sin", 1),
+    ("cos", 1),
+    ("tan", 1),
+    ("asin", 1),
+    ("acos", 1),
+    ("atan", 1),
+    ("sinh", 1),
+    ("cosh", 1),
+    ("tanh", 1),
+    ("asinh", 1),
+    ("acosh", 1),
+    ("atanh", 1),
+    ("erf", 1),
+    ("erfc", 1),
+    ("gamma", 1),
+    ("lgamma", 1),
+    ("fabs", 1),
+    ("degrees", 1),
+    ("radians", 1),
+    ("atan2", 2),
+    ("hypot", 2),
+    ("pow", 2),
+    ("fmod", 2),
+    ("copysign", 2),
+];
+
+/// NumPy scalar functions as IEEE float methods: (NumPy name, method, arity).
+pub const NUMPY_FLOAT_METHODS: &[(&str, &str, usize)] = &[
+    ("sqrt", "sqrt", 1),
+    ("exp", "exp", 1),
+    ("exp2", "exp2", 1),
+    ("log", "ln", 1),
+    ("log2", "log2", 1),
+    ("log10", "log10", 1),
+    ("log1p", "ln_1p", 1),
+    ("expm1", "exp_m1", 1),
+    ("sin", "sin", 1),
+    ("cos", "cos", 1),
+    ("tan", "tan", 1),
+    ("arcsin", "asin", 1),
+    ("arccos", "acos", 1),
+    ("arctan", "atan", 1),
+    ("sinh", "sinh", 1),
+    ("cosh", "cosh", 1),
+    ("tanh", "tanh", 1),
+    ("arcsinh", "asinh", 1),
+    ("arccosh", "acosh", 1),
+    ("arctanh", "atanh", 1),
+    ("floor", "floor", 1),
+    ("ceil", "ceil", 1),
+    ("trunc", "trunc", 1),
+    ("rint", "round_ties_even", 1),
+    ("deg2rad", "to_radians", 1),
+    ("radians", "to_radians", 1),
+    ("rad2deg", "to_degrees", 1),
+    ("degrees", "to_degrees", 1),
+    ("fabs", "abs", 1),
+    ("abs", "abs", 1),
+    ("absolute", "abs", 1),
+    ("hypot", "hypot", 2),
+    ("arctan2", "atan2", 2),
+    ("power", "powf", 2),
+    ("copysign", "copysign", 2),
+];
+
 fn constant_literal(value: ConstValue) -> (Type, Literal) {
     match value {
         ConstValue::Int(v) => (Type::Int, Literal::Int(v)),
@@ -2728,6 +3015,7 @@ fn type_suffix(ty: &Type) -> String {
             items.iter().map(type_suffix).collect::<Vec<_>>().join("")
         ),
         Type::Array(a) => format!("{}_{}d", a.dtype, a.ndim),
+        Type::Callable(c) => format!("fn{}", c.params.len()),
         Type::None => "none".into(),
     }
 }
@@ -2781,18 +3069,31 @@ fn rename_target(target: &mut typed::Target, names: &[String]) {
     }
 }
 
+/// Replaces an instance reference `#id` by the instance's Rust name.
+fn rename_instance(function: &mut String, names: &[String]) {
+    if let Some(id) = function
+        .strip_prefix('#')
+        .and_then(|id| id.parse::<usize>().ok())
+    {
+        if let Some(name) = names.get(id) {
+            *function = name.clone();
+        }
+    }
+}
+
 fn rename_expr(expr: &mut typed::Expr, names: &[String]) {
     use typed::ExprKind::*;
     match &mut expr.kind {
         Call { function, args } => {
-            if let Some(id) = function
-                .strip_prefix('#')
-                .and_then(|id| id.parse::<usize>().ok())
-            {
-                if let Some(name) = names.get(id) {
-                    *function = name.clone();
-                }
-            }
+            rename_instance(function, names);
+            args.iter_mut().for_each(|a| rename_expr(a, names));
+        }
+        typed::ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
+            rename_instance(function, names)
+        }
+        typed::ExprKind::FunctionRef(_) => {}
+        typed::ExprKind::CallValue { callee, args } => {
+            rename_expr(callee, names);
             args.iter_mut().for_each(|a| rename_expr(a, names));
         }
         Cast(inner) | Neg(inner) | Not(inner) | Invert(inner) | Truthy(inner)

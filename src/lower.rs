@@ -401,26 +401,27 @@ impl<'a> FunctionLowering<'a> {
             .chain(&args.args)
             .chain(&args.kwonlyargs)
             .collect();
+        let mut defaults = Vec::new();
         for arg in &all_args {
-            if let Some(default) = &arg.default {
-                self.error(
-                    codes::UNSUPPORTED_PARAMETER,
-                    default.range().into(),
-                    "default parameter values are not supported yet",
-                    "default value",
-                    "pass the value explicitly at every call",
-                );
-            }
+            let default = match &arg.default {
+                Some(default) => match self.scope.fold(default) {
+                    Some(value) => Some(value),
+                    None => {
+                        self.error(
+                            codes::UNSUPPORTED_PARAMETER,
+                            default.range().into(),
+                            "default values must be int, float or bool constants",
+                            "not a compile-time constant",
+                            "use a literal such as 1000 or 0.5, or a module-level constant",
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+            defaults.push(default);
         }
-        if !args.kwonlyargs.is_empty() {
-            self.error(
-                codes::UNSUPPORTED_PARAMETER,
-                args.kwonlyargs[0].def.range.into(),
-                "keyword-only parameters are not supported yet",
-                "after `*`",
-                "make the parameter positional",
-            );
-        }
+        let keyword_only_from = args.posonlyargs.len() + args.args.len();
         let qualify = |e: &ast::Expr| self.scope.qualify(e);
         let mut params = Vec::new();
         let mut annotation_errors = Vec::new();
@@ -462,6 +463,8 @@ impl<'a> FunctionLowering<'a> {
                 name: arg.def.arg.to_string(),
                 span: arg.def.range.into(),
                 annotation,
+                default: defaults.get(position).copied().flatten(),
+                keyword_only: position >= keyword_only_from,
             });
         }
         let returns = match &def.returns {
@@ -1240,14 +1243,7 @@ impl<'a> FunctionLowering<'a> {
         } else if matches!(name, "int" | "float" | "bool") {
             ExprKind::BuiltinRef(name.to_string())
         } else if self.scope.functions.contains(name) {
-            self.error(
-                codes::NOT_A_VALUE,
-                span,
-                "functions cannot be used as values yet",
-                "function used as a value",
-                "call the function directly",
-            );
-            return None;
+            ExprKind::FunctionRef(name.to_string())
         } else if let Some(defined) = self.scope.dynamic_globals.get(name) {
             self.diagnostics.push(
                 Diagnostic::error(codes::NOT_A_CONSTANT, span, format!("`{name}` is not a compile-time constant"))
@@ -1337,6 +1333,7 @@ impl<'a> FunctionLowering<'a> {
                     return None;
                 }
             }
+            ast::Expr::Name(name) => Callee::Local(name.id.to_string()),
             ast::Expr::Attribute(attribute) if self.scope.is_module_path(&attribute.value) => {
                 Callee::Qualified(self.scope.qualify(&call.func)?)
             }

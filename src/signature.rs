@@ -61,13 +61,7 @@ pub fn annotation(
                     .with_hint("use a NumPy array such as \"float64[:]\""))
                 }
                 Some("typing.Callable" | "collections.abc.Callable" | "Callable") => {
-                    Err(Diagnostic::error(
-                        codes::UNSUPPORTED_ANNOTATION,
-                        span(expr),
-                        "function arguments are not supported yet",
-                    )
-                    .with_label("Callable parameter")
-                    .with_hint("call the function directly instead of passing it"))
+                    callable_type(&subscript.slice, file, qualify).map(ParamType::Known)
                 }
                 _ => {
                     let dtype = dtype_of(&subscript.value, qualify).ok_or_else(|| {
@@ -127,6 +121,49 @@ pub fn return_annotation(
         ParamType::Known(ty) => Ok(Some(ty)),
         ParamType::ArrayOfUnknownRank(_) => Ok(None),
     }
+}
+
+/// `Callable[[float, int], float]`: scalar parameters and a scalar result.
+fn callable_type(
+    slice: &ast::Expr,
+    file: &SourceFile,
+    qualify: &dyn Fn(&ast::Expr) -> Option<String>,
+) -> Result<Type, Diagnostic> {
+    let bad = || {
+        Diagnostic::error(
+            codes::UNSUPPORTED_ANNOTATION,
+            span(slice),
+            "unsupported Callable signature",
+        )
+        .with_label("expected Callable[[argument types], result type]")
+        .with_hint(
+            "write Callable[[float], float]; arguments and result must be int, float or bool",
+        )
+    };
+    let ast::Expr::Tuple(parts) = slice else {
+        return Err(bad());
+    };
+    let [params, ret] = parts.elts.as_slice() else {
+        return Err(bad());
+    };
+    let ast::Expr::List(params) = params else {
+        return Err(bad());
+    };
+    let scalar = |expr: &ast::Expr| match annotation(expr, file, qualify) {
+        Ok(ParamType::Known(ty @ (Type::Int | Type::Float | Type::Bool))) => Ok(ty),
+        Ok(_) => Err(bad()),
+        Err(diagnostic) => Err(diagnostic),
+    };
+    let params = params
+        .elts
+        .iter()
+        .map(scalar)
+        .collect::<Result<Vec<_>, _>>()?;
+    let ret = scalar(ret)?;
+    Ok(Type::Callable(crate::types::CallableType {
+        params,
+        ret: Box::new(ret),
+    }))
 }
 
 fn tuple_type(

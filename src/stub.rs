@@ -1,7 +1,7 @@
 //! The `.pyi` stub: the exported functions' signatures in Python's typing
 //! vocabulary, so editors and type checkers see the compiled module.
 
-use crate::ir::typed;
+use crate::ir::typed::{self, Literal};
 use crate::types::Type;
 
 pub fn generate(module: &typed::Module) -> String {
@@ -11,21 +11,37 @@ pub fn generate(module: &typed::Module) -> String {
         .iter()
         .filter(|f| f.export.is_some())
         .any(|f| f.params.iter().any(|p| mentions_numpy(&p.ty)) || mentions_numpy(&f.return_type));
+    let exports = || module.functions.iter().filter(|f| f.export.is_some());
+    if exports().any(|f| f.params.iter().any(|p| matches!(p.ty, Type::Callable(_)))) {
+        out.push_str("from collections.abc import Callable\n");
+    }
     if uses_numpy {
         out.push_str("import numpy as np\nimport numpy.typing as npt\n");
     }
     for constant in &module.constants {
-        out.push_str(&format!("\n{}: {}", constant.name, annotation(&constant.ty)));
+        out.push_str(&format!(
+            "\n{}: {}",
+            constant.name,
+            annotation(&constant.ty)
+        ));
     }
     if !module.constants.is_empty() {
         out.push('\n');
     }
     for function in module.functions.iter().filter(|f| f.export.is_some()) {
-        let params: Vec<String> = function
-            .params
-            .iter()
-            .map(|p| format!("{}: {}", p.name, annotation(&p.ty)))
-            .collect();
+        let mut params: Vec<String> = Vec::new();
+        for (index, param) in function.params.iter().enumerate() {
+            let starts_keyword_only =
+                param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only);
+            if starts_keyword_only {
+                params.push("*".to_string());
+            }
+            let mut text = format!("{}: {}", param.name, annotation(&param.ty));
+            if let Some(default) = param.default {
+                text.push_str(&format!(" = {}", python_literal(default)));
+            }
+            params.push(text);
+        }
         out.push_str(&format!(
             "\n\ndef {}({}) -> {}:",
             function.name,
@@ -33,7 +49,10 @@ pub fn generate(module: &typed::Module) -> String {
             annotation(&function.return_type)
         ));
         match function.export.as_ref().and_then(|e| e.docstring.as_ref()) {
-            Some(doc) => out.push_str(&format!("\n    \"\"\"{}\"\"\"\n    ...\n", doc.trim().replace("\"\"\"", "\\\"\\\"\\\""))),
+            Some(doc) => out.push_str(&format!(
+                "\n    \"\"\"{}\"\"\"\n    ...\n",
+                doc.trim().replace("\"\"\"", "\\\"\\\"\\\"")
+            )),
             None => out.push_str(" ...\n"),
         }
     }
@@ -60,5 +79,36 @@ fn annotation(ty: &Type) -> String {
             format!("tuple[{}]", items.join(", "))
         }
         Type::Array(array) => format!("npt.NDArray[np.{}]", array.dtype),
+        Type::Callable(callable) => {
+            let params: Vec<String> = callable.params.iter().map(annotation).collect();
+            format!(
+                "Callable[[{}], {}]",
+                params.join(", "),
+                annotation(&callable.ret)
+            )
+        }
+    }
+}
+
+/// A default value as Python source.
+fn python_literal(value: Literal) -> String {
+    match value {
+        Literal::Int(v) => v.to_string(),
+        Literal::Float(v) if v.is_nan() => "float(\"nan\")".into(),
+        Literal::Float(v) if v.is_infinite() => {
+            if v > 0.0 {
+                "float(\"inf\")".into()
+            } else {
+                "float(\"-inf\")".into()
+            }
+        }
+        Literal::Float(v) => format!("{v:?}"),
+        Literal::Bool(v) => {
+            if v {
+                "True".into()
+            } else {
+                "False".into()
+            }
+        }
     }
 }

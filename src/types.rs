@@ -198,8 +198,27 @@ pub enum Type {
     Scalar(Dtype),
     Tuple(Vec<Type>),
     Array(ArrayType),
+    /// A function argument: `Callable[[float], float]`. Parameters and result
+    /// are scalars.
+    Callable(CallableType),
     /// The value of a function that returns nothing.
     None,
+}
+
+/// The signature of a function passed as an argument.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallableType {
+    pub params: Vec<Type>,
+    pub ret: Box<Type>,
+}
+
+impl CallableType {
+    /// The signature as the runtime spells it when matching compiled
+    /// functions across modules: `(float, int) -> float`.
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self.params.iter().map(Type::python_name).collect();
+        format!("({}) -> {}", params.join(", "), self.ret.python_name())
+    }
 }
 
 impl Type {
@@ -258,6 +277,14 @@ impl Type {
             Type::Array(array) => {
                 let dims = vec![":"; array.ndim as usize].join(", ");
                 format!("{}[{}]", array.dtype, dims)
+            }
+            Type::Callable(callable) => {
+                let params: Vec<String> = callable.params.iter().map(Type::python_name).collect();
+                format!(
+                    "Callable[[{}], {}]",
+                    params.join(", "),
+                    callable.ret.python_name()
+                )
             }
             Type::None => "None".into(),
         }

@@ -13,6 +13,7 @@
 #![allow(dead_code)]
 
 use std::alloc::Layout;
+use std::cell::Cell;
 use std::fmt;
 use std::ptr;
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub enum Error {
     OverflowError(String),
     TypeError(String),
     MemoryError(String),
+    RecursionError(String),
+    /// An exception from Python code called back by compiled code.
+    Python(PythonError),
 }
 
 /// The result of every fallible runtime operation and of every compiled function.
@@ -54,6 +58,8 @@ impl Error {
             Error::OverflowError(_) => "OverflowError",
             Error::TypeError(_) => "TypeError",
             Error::MemoryError(_) => "MemoryError",
+            Error::RecursionError(_) => "RecursionError",
+            Error::Python(_) => "Exception",
         }
     }
 
@@ -65,7 +71,9 @@ impl Error {
             | Error::ValueError(message)
             | Error::OverflowError(message)
             | Error::TypeError(message)
-            | Error::MemoryError(message) => message,
+            | Error::MemoryError(message)
+            | Error::RecursionError(message) => message,
+            Error::Python(_) => "an exception raised by a Python function",
         }
     }
 }
@@ -81,8 +89,8 @@ impl std::error::Error for Error {}
 impl From<Error> for PyErr {
     fn from(error: Error) -> Self {
         use pyo3::exceptions::{
-            PyIndexError, PyMemoryError, PyOverflowError, PyTypeError, PyValueError,
-            PyZeroDivisionError,
+            PyIndexError, PyMemoryError, PyOverflowError, PyRecursionError, PyTypeError,
+            PyValueError, PyZeroDivisionError,
         };
         match error {
             Error::IndexError(message) => PyIndexError::new_err(message),
@@ -91,6 +99,8 @@ impl From<Error> for PyErr {
             Error::OverflowError(message) => PyOverflowError::new_err(message),
             Error::TypeError(message) => PyTypeError::new_err(message),
             Error::MemoryError(message) => PyMemoryError::new_err(message),
+            Error::RecursionError(message) => PyRecursionError::new_err(message),
+            Error::Python(error) => error.into_pyerr(),
         }
     }
 }
@@ -647,10 +657,12 @@ impl<T: Element, const N: usize> Array<T, N> {
     /// `a[i, j, ...] = value`, visible through every view of the same memory.
     #[inline]
     pub fn set(&self, index: [i64; N], value: T) -> Result<()> {
-        let offset = self.offset(index)?;
+        // NumPy checks the WRITEABLE flag before the index, so a write to a
+        // read-only array is a ValueError even when the index is also wrong.
         if !self.writable {
             return Err(read_only_error());
         }
+        let offset = self.offset(index)?;
         // SAFETY: as in `get`; in addition the memory is writable (NumPy's
         // WRITEABLE flag, or runtime-owned heap memory). Writing through a raw
         // pointer creates no reference, so other views of the same memory stay
@@ -839,6 +851,71 @@ fn argument_type_error<T: Element>(param: &str, dimensions: usize, given: &str) 
         T::DTYPE_NAME,
         dimensions_text(dimensions)
     ))
+}
+
+// ---------------------------------------------------------------------------
+// Scalar arguments
+// ---------------------------------------------------------------------------
+
+// The entry points read scalar parameters through these functions rather than
+// through pyo3's own extraction, whose messages name C API types ("cannot be
+// converted to 'PyBool'") and leave the parameter out of an OverflowError.
+
+/// The name of an argument's Python type, for messages.
+fn type_name_of(object: &Bound<'_, PyAny>) -> String {
+    match object.get_type().name() {
+        Ok(name) => name.to_string_lossy().into_owned(),
+        Err(_) => "object".to_owned(),
+    }
+}
+
+/// Reads an `int` parameter: any object with `__index__` (int, bool, NumPy
+/// integers), as `operator.index` accepts. A float is a TypeError, as it is
+/// for `range()`; a value outside int64 is an OverflowError, because ferropy's
+/// int is NumPy's int64.
+pub fn int_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<i64> {
+    match object.extract::<i64>() {
+        Ok(value) => Ok(value),
+        Err(error) if error.is_instance_of::<pyo3::exceptions::PyOverflowError>(object.py()) => {
+            Err(pyo3::exceptions::PyOverflowError::new_err(format!(
+                "argument '{param}': Python int too large to convert to int64 \
+                 (compiled int is a 64-bit integer)"
+            )))
+        }
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "argument '{param}': expected int, got {}",
+            type_name_of(object)
+        ))),
+    }
+}
+
+/// Reads a `float` parameter: a float, an int, or any object with
+/// `__float__` or `__index__` (NumPy scalars), as `float()` accepts numbers.
+pub fn float_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<f64> {
+    match object.extract::<f64>() {
+        Ok(value) => Ok(value),
+        Err(error) if error.is_instance_of::<pyo3::exceptions::PyOverflowError>(object.py()) => {
+            Err(pyo3::exceptions::PyOverflowError::new_err(format!(
+                "argument '{param}': int too large to convert to float"
+            )))
+        }
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "argument '{param}': expected float, got {}",
+            type_name_of(object)
+        ))),
+    }
+}
+
+/// Reads a `bool` parameter: `True`, `False` or a NumPy bool. Other objects
+/// are refused rather than tested for truth, so that passing an int or an
+/// array where a flag belongs is reported instead of silently accepted.
+pub fn bool_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<bool> {
+    object.extract::<bool>().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "argument '{param}': expected bool, got {}",
+            type_name_of(object)
+        ))
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -1352,6 +1429,230 @@ impl DoubleEndedIterator for Range {
 impl ExactSizeIterator for Range {}
 
 impl std::iter::FusedIterator for Range {}
+
+// ---------------------------------------------------------------------------
+// Recursion
+// ---------------------------------------------------------------------------
+
+// Compiled functions call each other on the native stack, which, unlike
+// CPython's frames, cannot grow: recursing past its end kills the process.
+// Every function that is part of a call-graph cycle therefore runs its body
+// through `recursive`, which counts compiled frames against Python's
+// recursion limit and checks the stack pointer against a floor, raising
+// RecursionError before either runs out.
+//
+// Nothing portable tells how large the stack of the calling thread is (a
+// Python thread may have been started with `threading.stack_size(32768)`; musl
+// gives threads 128 KiB), so on a thread the runtime did not start, compiled
+// frames may use only FOREIGN_STACK_BUDGET below the outermost one. Recursion
+// that needs more continues on a thread the runtime starts with a stack of
+// RECURSION_STACK_SIZE, whose bounds it knows; the calling thread waits. Only
+// deep recursion pays for that thread; shallow recursion (divide and conquer,
+// tak, fib) never leaves the caller's thread.
+
+/// Stack that compiled recursion may use on a thread the runtime did not
+/// start, measured from the outermost compiled frame on that thread.
+///
+/// The smallest default thread stack CPython runs on is musl's 128 KiB
+/// (glibc threads get 8 MiB, CPython asks for 16 MiB on macOS); CPython's own
+/// frames below a call into compiled code stay well inside the remaining
+/// 96 KiB, which also covers the non-recursive calls (runtime functions,
+/// helpers outside any cycle) made from the deepest checked frame. Release
+/// builds of recursive kernels use 50 to 200 bytes per frame, so 160 to 600
+/// levels run on the caller's thread before the switch.
+const FOREIGN_STACK_BUDGET: usize = 32 * 1024;
+
+/// The stack of a thread started for deep recursion. It is address space
+/// reserved, not memory: the operating system commits only the pages that
+/// are touched, and releases them when the thread ends with the call.
+/// 256 MiB hold a million frames of 200 bytes, more than CPython itself
+/// reaches with a raised `sys.setrecursionlimit`.
+const RECURSION_STACK_SIZE: usize = if usize::BITS >= 64 {
+    256 * 1024 * 1024
+} else {
+    16 * 1024 * 1024
+};
+
+/// Space kept free at the far end of a runtime-started stack: for the
+/// non-recursive calls made from the deepest checked frame, including calls
+/// back into Python.
+const RECURSION_STACK_RESERVE: usize = 1024 * 1024;
+
+/// CPython's default `sys.getrecursionlimit()`. Depths below it never consult
+/// the interpreter.
+const DEFAULT_RECURSION_LIMIT: u32 = 1000;
+
+/// The per-thread bookkeeping of compiled recursion.
+struct RecursionState {
+    /// Compiled frames of cyclic functions now running on this thread,
+    /// counting those of the thread that handed its recursion over to this one.
+    depth: Cell<u32>,
+    /// The depth at which RecursionError is raised: Python's recursion limit
+    /// as last read.
+    limit: Cell<u32>,
+    /// The lowest stack address a checked frame may have.
+    stack_floor: Cell<usize>,
+    /// Whether this thread was started by `continue_on_new_stack`, so that its
+    /// stack bounds are known and it never asks the interpreter (whose GIL
+    /// the waiting thread may hold) for the recursion limit.
+    runtime_stack: Cell<bool>,
+}
+
+thread_local! {
+    static RECURSION: RecursionState = const {
+        RecursionState {
+            depth: Cell::new(0),
+            limit: Cell::new(DEFAULT_RECURSION_LIMIT),
+            stack_floor: Cell::new(0),
+            runtime_stack: Cell::new(false),
+        }
+    };
+}
+
+/// The address of a slot in the caller's stack frame (the functions around
+/// it are inlined, so it is the frame of the compiled function).
+#[inline(always)]
+fn stack_address() -> usize {
+    let marker = 0u8;
+    // black_box keeps the marker in memory, so its address is a real stack
+    // address; the stack grows downwards on every platform Rust and CPython
+    // share.
+    std::hint::black_box(&marker as *const u8).addr()
+}
+
+/// Restores the depth when a frame ends, also if the body unwinds.
+struct DepthRestore<'a> {
+    state: &'a RecursionState,
+    depth: u32,
+}
+
+impl Drop for DepthRestore<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.state.depth.set(self.depth);
+    }
+}
+
+/// Runs the body of a function that is part of a call-graph cycle, as one
+/// compiled frame: raises CPython's `RecursionError("maximum recursion depth
+/// exceeded")` when `sys.getrecursionlimit()` compiled frames are already
+/// running, and moves the recursion to a thread with a larger stack when the
+/// caller's stack budget is used up, so it never overflows the native stack.
+///
+/// Generated code wraps the whole body:
+/// `fn f(n: i64) -> rt::Result<i64> { rt::recursive(move || { … }) }`.
+/// The body must be `Send` because it may run on another thread; compiled
+/// values (numbers, tuples, `&rt::Array`) all are.
+#[inline(always)]
+pub fn recursive<T: Send>(body: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    RECURSION.with(|state| {
+        let depth = state.depth.get();
+        let here = stack_address();
+        if depth == 0 {
+            // The outermost compiled frame on a thread the runtime did not
+            // start: measure the budget from here, and forget a recursion
+            // limit read during an earlier call.
+            state.stack_floor.set(here.saturating_sub(FOREIGN_STACK_BUDGET));
+            state.limit.set(DEFAULT_RECURSION_LIMIT);
+        } else if depth >= state.limit.get() || here < state.stack_floor.get() {
+            return recurse_past_a_limit(state, depth, here, body);
+        }
+        state.depth.set(depth + 1);
+        let _restore = DepthRestore { state, depth };
+        body()
+    })
+}
+
+/// The rare path of `recursive`: the depth reached the recursion limit last
+/// read, or the stack reached its floor.
+#[cold]
+#[inline(never)]
+fn recurse_past_a_limit<T: Send>(
+    state: &RecursionState,
+    depth: u32,
+    here: usize,
+    body: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    let on_runtime_stack = state.runtime_stack.get();
+    if !on_runtime_stack {
+        // The program may have raised the limit with sys.setrecursionlimit.
+        // A thread started below takes the limit along: it must not ask the
+        // interpreter, whose GIL this thread may hold while it waits.
+        state.limit.set(python_recursion_limit());
+    }
+    if depth >= state.limit.get() {
+        return Err(recursion_error());
+    }
+    if here >= state.stack_floor.get() {
+        // Only the limit last read was reached, and it has been raised.
+        state.depth.set(depth + 1);
+        let _restore = DepthRestore { state, depth };
+        return body();
+    }
+    if on_runtime_stack {
+        // A runtime-started stack is as large as the runtime makes them;
+        // recursion this deep stops here.
+        return Err(recursion_error());
+    }
+    continue_on_new_stack(depth, state.limit.get(), body)
+}
+
+/// Runs one compiled frame, and the recursion below it, on a new thread with
+/// a RECURSION_STACK_SIZE stack, while the calling thread waits for it.
+fn continue_on_new_stack<T: Send>(
+    depth: u32,
+    limit: u32,
+    body: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("ferropy-recursion".to_owned())
+            .stack_size(RECURSION_STACK_SIZE)
+            .spawn_scoped(scope, move || {
+                RECURSION.with(|state| {
+                    state.runtime_stack.set(true);
+                    state.limit.set(limit);
+                    // The thread's own start-up frames sit above this one;
+                    // RECURSION_STACK_RESERVE covers them and what runs below
+                    // the deepest checked frame.
+                    state.stack_floor.set(
+                        stack_address()
+                            .saturating_sub(RECURSION_STACK_SIZE - RECURSION_STACK_RESERVE),
+                    );
+                    state.depth.set(depth + 1);
+                });
+                body()
+            });
+        match spawned {
+            Ok(handle) => match handle.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            Err(error) => Err(Error::RecursionError(format!(
+                "maximum recursion depth exceeded (no thread with a larger stack could be \
+                 started: {error})"
+            ))),
+        }
+    })
+}
+
+/// `sys.getrecursionlimit()`, read with the GIL; the default if it cannot be read.
+#[cold]
+#[inline(never)]
+fn python_recursion_limit() -> u32 {
+    Python::with_gil(|py| {
+        py.import("sys")
+            .and_then(|sys| sys.getattr("getrecursionlimit")?.call0()?.extract::<i64>())
+            .map(|limit| limit.clamp(1, u32::MAX as i64) as u32)
+            .unwrap_or(DEFAULT_RECURSION_LIMIT)
+    })
+}
+
+#[cold]
+#[inline(never)]
+fn recursion_error() -> Error {
+    Error::RecursionError("maximum recursion depth exceeded".to_owned())
+}
 
 // ---------------------------------------------------------------------------
 // math
@@ -2064,4 +2365,341 @@ mod tests {
         assert!(matches!(round_to_int(f64::NAN), Err(Error::ValueError(_))));
         assert!(matches!(float_to_int(1e19), Err(Error::OverflowError(_))));
     }
+}
+
+// ---------------------------------------------------------------------------
+// Functions passed as arguments
+// ---------------------------------------------------------------------------
+
+/// An exception raised by Python code that compiled code called back into
+/// (a callable passed for a `Callable` parameter). It reaches the caller
+/// unchanged: same type, same message, same traceback.
+#[derive(Clone, Debug)]
+pub struct PythonError(std::sync::Arc<PyErr>);
+
+impl PartialEq for PythonError {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for PythonError {}
+
+impl PythonError {
+    fn into_pyerr(self) -> PyErr {
+        match std::sync::Arc::try_unwrap(self.0) {
+            Ok(error) => error,
+            Err(shared) => Python::with_gil(|py| shared.clone_ref(py)),
+        }
+    }
+}
+
+/// A scalar as one 64-bit slot of the native calling convention.
+pub trait Slot: Copy {
+    fn to_slot(self) -> u64;
+    fn from_slot(slot: u64) -> Self;
+}
+
+impl Slot for f64 {
+    #[inline]
+    fn to_slot(self) -> u64 {
+        self.to_bits()
+    }
+    #[inline]
+    fn from_slot(slot: u64) -> Self {
+        f64::from_bits(slot)
+    }
+}
+
+impl Slot for i64 {
+    #[inline]
+    fn to_slot(self) -> u64 {
+        self as u64
+    }
+    #[inline]
+    fn from_slot(slot: u64) -> Self {
+        slot as i64
+    }
+}
+
+impl Slot for bool {
+    #[inline]
+    fn to_slot(self) -> u64 {
+        u64::from(self)
+    }
+    #[inline]
+    fn from_slot(slot: u64) -> Self {
+        slot != 0
+    }
+}
+
+/// The name of the capsules holding native entry points. The version changes
+/// whenever the layout of `NativeFunction`, `NativeArgs` or `NativeResult`
+/// does, so modules built by different ferropy versions never call each other
+/// natively (they fall back to an ordinary Python call).
+const NATIVE_CAPSULE: &str = "ferropy.native.v1";
+
+/// The most arguments a native entry point takes.
+const NATIVE_MAX_ARGS: usize = 8;
+
+/// Arguments of a native call: one slot per parameter.
+#[repr(C)]
+pub struct NativeArgs {
+    len: usize,
+    slots: [u64; NATIVE_MAX_ARGS],
+}
+
+impl NativeArgs {
+    /// Argument `index`; the caller checked the signature, so it exists.
+    #[inline]
+    pub fn get<T: Slot>(&self, index: usize) -> T {
+        T::from_slot(self.slots.get(index).copied().unwrap_or(0))
+    }
+}
+
+/// The outcome of a native call: a value, or an error kind and message.
+#[repr(C)]
+pub struct NativeResult {
+    value: u64,
+    /// 0 for success, otherwise an `Error` variant (see `error_code`).
+    status: u32,
+    message_len: u32,
+    /// Written only when the call fails, so a successful call does not pay
+    /// for clearing it.
+    message: std::mem::MaybeUninit<[u8; 240]>,
+}
+
+impl NativeResult {
+    fn new() -> NativeResult {
+        NativeResult {
+            value: 0,
+            status: 0,
+            message_len: 0,
+            message: std::mem::MaybeUninit::uninit(),
+        }
+    }
+
+    /// Stores a compiled function's result.
+    #[inline]
+    pub fn set<T: Slot>(&mut self, result: Result<T>) {
+        match result {
+            Ok(value) => {
+                self.value = value.to_slot();
+                self.status = 0;
+            }
+            Err(error) => self.set_error(&error),
+        }
+    }
+
+    #[cold]
+    fn set_error(&mut self, error: &Error) {
+        let buffer = self.message.write([0; 240]);
+        let message = error.message();
+        let mut len = message.len().min(buffer.len());
+        while !message.is_char_boundary(len) {
+            len -= 1;
+        }
+        buffer[..len].copy_from_slice(&message.as_bytes()[..len]);
+        self.message_len = len as u32;
+        self.status = error_code(error);
+    }
+
+    #[inline]
+    fn into_result(self) -> Result<u64> {
+        if self.status == 0 {
+            return Ok(self.value);
+        }
+        // SAFETY: a non-zero status is only stored by `set_error`, which
+        // initialises the buffer first.
+        let buffer = unsafe { self.message.assume_init_ref() };
+        let len = (self.message_len as usize).min(buffer.len());
+        let message = String::from_utf8_lossy(&buffer[..len]).into_owned();
+        match self.status {
+            1 => Err(Error::IndexError(message)),
+            2 => Err(Error::ZeroDivisionError(message)),
+            3 => Err(Error::ValueError(message)),
+            4 => Err(Error::OverflowError(message)),
+            5 => Err(Error::TypeError(message)),
+            6 => Err(Error::MemoryError(message)),
+            7 => Err(Error::RecursionError(message)),
+            _ => Err(Error::TypeError(format!("a compiled function failed: {message}"))),
+        }
+    }
+}
+
+fn error_code(error: &Error) -> u32 {
+    match error {
+        Error::IndexError(_) => 1,
+        Error::ZeroDivisionError(_) => 2,
+        Error::ValueError(_) => 3,
+        Error::OverflowError(_) => 4,
+        Error::TypeError(_) => 5,
+        Error::MemoryError(_) => 6,
+        Error::RecursionError(_) => 7,
+        Error::Python(_) => 8,
+    }
+}
+
+/// The C-ABI entry point of an exported scalar function.
+pub type NativeCall = extern "C" fn(&NativeArgs, &mut NativeResult);
+
+/// What a compiled module publishes for each exported scalar function, so
+/// another compiled module can call it without the GIL.
+#[repr(C)]
+pub struct NativeFunction {
+    signature: *const u8,
+    signature_len: usize,
+    call: NativeCall,
+}
+
+// SAFETY: `signature` points into a `&'static str` (see `new`) and the struct
+// is never mutated, so sharing it between threads is sound.
+unsafe impl Sync for NativeFunction {}
+
+impl NativeFunction {
+    pub const fn new(signature: &'static str, call: NativeCall) -> NativeFunction {
+        NativeFunction {
+            signature: signature.as_ptr(),
+            signature_len: signature.len(),
+            call,
+        }
+    }
+
+    fn signature(&self) -> &str {
+        // SAFETY: `new` took pointer and length from one `&'static str`, which
+        // lives in a loaded extension module; CPython never unloads extension
+        // modules, and the `CompiledFunction` holding this also keeps its
+        // module object alive.
+        let bytes = unsafe { std::slice::from_raw_parts(self.signature, self.signature_len) };
+        std::str::from_utf8(bytes).unwrap_or("")
+    }
+}
+
+/// Publishes `function` in the module's `__ferropy_native__` table.
+pub fn export_native(
+    module: &Bound<'_, pyo3::types::PyModule>,
+    name: &str,
+    function: &'static NativeFunction,
+) -> PyResult<()> {
+    use pyo3::types::{PyCapsule, PyDict};
+    let py = module.py();
+    let table = match module.getattr("__ferropy_native__") {
+        Ok(table) => table.downcast_into::<PyDict>()?,
+        Err(_) => {
+            let table = PyDict::new(py);
+            module.add("__ferropy_native__", &table)?;
+            table
+        }
+    };
+    let capsule_name = std::ffi::CString::new(NATIVE_CAPSULE)?;
+    let address = function as *const NativeFunction as usize;
+    let capsule = PyCapsule::new(py, address, Some(capsule_name))?;
+    table.set_item(name, capsule)
+}
+
+/// A function compiled by ferropy (in this or another module), called through
+/// its native entry point.
+pub struct CompiledFunction {
+    function: &'static NativeFunction,
+    _module: Py<PyAny>,
+}
+
+impl CompiledFunction {
+    #[inline]
+    pub fn call(&self, args: &[u64]) -> Result<u64> {
+        let mut native_args = NativeArgs {
+            len: args.len().min(NATIVE_MAX_ARGS),
+            slots: [0; NATIVE_MAX_ARGS],
+        };
+        for (slot, value) in native_args.slots.iter_mut().zip(args) {
+            *slot = *value;
+        }
+        let mut result = NativeResult::new();
+        (self.function.call)(&native_args, &mut result);
+        result.into_result()
+    }
+
+    /// The native entry point of `object`, if it is an exported function of a
+    /// ferropy module with exactly `signature`.
+    fn find(object: &Bound<'_, PyAny>, signature: &str) -> Option<CompiledFunction> {
+        use pyo3::types::{PyCapsule, PyCapsuleMethods};
+        let module = object.getattr("__self__").ok()?;
+        let table = module.getattr("__ferropy_native__").ok()?;
+        let name = object.getattr("__name__").ok()?;
+        let capsule = table.get_item(name).ok()?.downcast_into::<PyCapsule>().ok()?;
+        if capsule.name().ok()??.to_str().ok()? != NATIVE_CAPSULE {
+            return None;
+        }
+        let pointer = capsule.pointer() as *const usize;
+        if pointer.is_null() {
+            return None;
+        }
+        // SAFETY: a capsule named NATIVE_CAPSULE is only created by
+        // `export_native`, which stores the address of a `'static
+        // NativeFunction` as a `usize`; the name's version pins the layout.
+        let function: &'static NativeFunction = unsafe { &*(*pointer as *const NativeFunction) };
+        (function.signature() == signature).then(|| CompiledFunction {
+            function,
+            _module: module.unbind(),
+        })
+    }
+}
+
+/// A Python object passed for a `Callable` parameter, classified once per
+/// call so the loop that calls it does not look it up again.
+pub enum Callable {
+    /// Entry `index` of the caller's table of known native functions
+    /// (`math.cos`, `numpy.exp`, ...).
+    Known(usize, Py<PyAny>),
+    /// A function compiled by ferropy, called natively without the GIL.
+    Compiled(CompiledFunction),
+    /// Any other callable, called with the GIL.
+    Python(Py<PyAny>),
+}
+
+impl Callable {
+    pub fn from_python(
+        object: &Bound<'_, PyAny>,
+        param: &str,
+        signature: &str,
+        known: &[(&str, &str)],
+    ) -> PyResult<Callable> {
+        let py = object.py();
+        if !object.is_callable() {
+            let given = object.get_type().name()?;
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "argument '{param}': expected a function {signature}, got {given}"
+            )));
+        }
+        for (index, (module, name)) in known.iter().enumerate() {
+            // Only modules the program already imported can hold the object.
+            let Ok(modules) = py.import("sys").and_then(|sys| sys.getattr("modules")) else {
+                break;
+            };
+            let Ok(module) = modules.get_item(*module) else {
+                continue;
+            };
+            if module.getattr(*name).is_ok_and(|candidate| candidate.is(object)) {
+                return Ok(Callable::Known(index, object.clone().unbind()));
+            }
+        }
+        if let Some(compiled) = CompiledFunction::find(object, signature) {
+            return Ok(Callable::Compiled(compiled));
+        }
+        Ok(Callable::Python(object.clone().unbind()))
+    }
+}
+
+/// Calls a Python callable from compiled code: takes the GIL for the call,
+/// converts the result, and hands any exception back unchanged.
+pub fn call_python<A, R>(function: &Py<PyAny>, args: A) -> Result<R>
+where
+    A: for<'py> pyo3::IntoPyObject<'py, Target = PyTuple>,
+    R: for<'py> FromPyObject<'py>,
+{
+    Python::with_gil(|py| {
+        let wrap = |error: PyErr| Error::Python(PythonError(std::sync::Arc::new(error)));
+        let value = function.call1(py, args).map_err(wrap)?;
+        value.extract::<R>(py).map_err(wrap)
+    })
 }

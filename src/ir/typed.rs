@@ -54,6 +54,10 @@ pub struct Param {
     pub ty: Type,
     /// Assigned in the body, so the Rust parameter is `mut`.
     pub reassigned: bool,
+    /// The default value, already of the parameter's type.
+    pub default: Option<Literal>,
+    /// Callers must pass it by keyword (declared after `*`).
+    pub keyword_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -64,7 +68,10 @@ pub struct Local {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
-    Assign { target: Target, value: Expr },
+    Assign {
+        target: Target,
+        value: Expr,
+    },
     If {
         test: Expr,
         body: Vec<Stmt>,
@@ -78,7 +85,10 @@ pub enum Stmt {
         step: Option<Expr>,
         body: Vec<Stmt>,
     },
-    While { test: Expr, body: Vec<Stmt> },
+    While {
+        test: Expr,
+        body: Vec<Stmt>,
+    },
     Break,
     Continue,
     Return(Option<Expr>),
@@ -89,7 +99,10 @@ pub enum Stmt {
 pub enum Target {
     Local(String),
     /// Element store `array[i, j] = value`; `indices` has one entry per dimension.
-    Index { array: Expr, indices: Vec<Expr> },
+    Index {
+        array: Expr,
+        indices: Vec<Expr>,
+    },
     Tuple(Vec<Target>),
 }
 
@@ -137,12 +150,31 @@ pub enum ExprKind {
         orelse: Box<Expr>,
     },
     /// A call to a compiled function, by Rust name.
-    Call { function: String, args: Vec<Expr> },
-    Intrinsic { op: Intrinsic, args: Vec<Expr> },
+    Call {
+        function: String,
+        args: Vec<Expr>,
+    },
+    /// A call to a function held by a `Callable` parameter.
+    CallValue {
+        callee: Box<Expr>,
+        args: Vec<Expr>,
+    },
+    /// A function passed to a `Callable` parameter.
+    FunctionRef(FunctionRef),
+    Intrinsic {
+        op: Intrinsic,
+        args: Vec<Expr>,
+    },
     /// A scalar element: one index per dimension.
-    Index { array: Box<Expr>, indices: Vec<Expr> },
+    Index {
+        array: Box<Expr>,
+        indices: Vec<Expr>,
+    },
     /// `a[i]` on an array of two or more dimensions: a view of one fewer.
-    SubArray { array: Box<Expr>, index: Box<Expr> },
+    SubArray {
+        array: Box<Expr>,
+        index: Box<Expr>,
+    },
     NewArray {
         array: ArrayType,
         fill: ArrayFill,
@@ -150,12 +182,29 @@ pub enum ExprKind {
     },
     CopyArray(Box<Expr>),
     /// `a.shape[axis]` and `len(a)` (axis 0).
-    Dim { array: Box<Expr>, axis: usize },
+    Dim {
+        array: Box<Expr>,
+        axis: usize,
+    },
     /// `a.shape` as a tuple.
     Shape(Box<Expr>),
     Size(Box<Expr>),
     Tuple(Vec<Expr>),
-    TupleGet { tuple: Box<Expr>, index: usize },
+    TupleGet {
+        tuple: Box<Expr>,
+        index: usize,
+    },
+}
+
+/// A function used as a value: what a `Callable` argument refers to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FunctionRef {
+    /// A `math` function with CPython's error behaviour (`rt::math::NAME`).
+    Math(&'static str),
+    /// A NumPy scalar function: the float method NAME, IEEE semantics.
+    FloatMethod(&'static str),
+    /// A compiled function of this module, by Rust name.
+    Compiled(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -56,6 +56,10 @@ pub struct Param {
     pub name: String,
     pub span: Span,
     pub annotation: Option<ParamType>,
+    /// The default value, folded to a constant.
+    pub default: Option<ConstValue>,
+    /// Declared after `*`: callers must pass it by keyword.
+    pub keyword_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -81,7 +85,10 @@ pub enum StmtKind {
         annotation: Option<Type>,
     },
     /// `x: float` without a value: declares the variable's type.
-    Declare { name: String, annotation: Type },
+    Declare {
+        name: String,
+        annotation: Type,
+    },
     AugAssign {
         target: Target,
         op: BinaryOp,
@@ -157,6 +164,8 @@ pub enum ExprKind {
     Qualified(String),
     /// A builtin used as a value (`dtype=float`).
     BuiltinRef(String),
+    /// A function of this module used as a value (passed as an argument).
+    FunctionRef(String),
     Binary {
         op: BinaryOp,
         left: Box<Expr>,
@@ -185,7 +194,10 @@ pub enum ExprKind {
         keywords: Vec<Keyword>,
     },
     /// `value.attr` where `value` is not a module: `.shape`, `.size`, `.ndim`.
-    Attribute { value: Box<Expr>, attr: String },
+    Attribute {
+        value: Box<Expr>,
+        attr: String,
+    },
     /// `value.method(args)`: `.copy()`.
     Method {
         receiver: Box<Expr>,
@@ -210,6 +222,8 @@ pub struct Keyword {
 pub enum Callee {
     /// A function defined in this module.
     Function(String),
+    /// A parameter holding a function (`f: Callable[[float], float]`).
+    Local(String),
     /// A Python builtin: `abs`, `min`, `max`, `round`, `int`, `float`, `bool`, `len`.
     Builtin(String),
     /// An imported function, by its qualified name: `math.sqrt`, `numpy.zeros`.
