@@ -33,7 +33,11 @@ pub fn generate(module: &typed::Module, module_name: &str, source_path: &str) ->
         crate::VERSION
     );
     let constants = module.constants.iter().map(constant);
-    let functions = module.functions.iter().map(function);
+    let recursive = recursive_functions(module);
+    let functions = module
+        .functions
+        .iter()
+        .map(|f| function(f, recursive.contains(&f.rust_name)));
     let python = python_module(module, module_name);
     let tokens = quote! {
         #![doc = #header]
@@ -209,7 +213,139 @@ struct FunctionGen<'f> {
     names: HashSet<String>,
 }
 
-fn function(function: &typed::Function) -> TokenStream {
+/// The functions that are part of a call-graph cycle (direct or mutual
+/// recursion). Their bodies run under `rt::recursive`, which raises
+/// RecursionError instead of overflowing the native stack.
+fn recursive_functions(module: &typed::Module) -> HashSet<String> {
+    let calls: HashMap<&str, HashSet<String>> = module
+        .functions
+        .iter()
+        .map(|f| {
+            let mut callees = HashSet::new();
+            stmts_callees(&f.body, &mut callees);
+            (f.rust_name.as_str(), callees)
+        })
+        .collect();
+    let mut recursive = HashSet::new();
+    for function in &module.functions {
+        // Depth-first search from the callees: does it come back?
+        let mut stack: Vec<&str> = calls
+            .get(function.rust_name.as_str())
+            .map(|c| c.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut seen: HashSet<&str> = HashSet::new();
+        while let Some(current) = stack.pop() {
+            if current == function.rust_name {
+                recursive.insert(function.rust_name.clone());
+                break;
+            }
+            if seen.insert(current) {
+                if let Some(next) = calls.get(current) {
+                    stack.extend(next.iter().map(String::as_str));
+                }
+            }
+        }
+    }
+    recursive
+}
+
+fn stmts_callees(stmts: &[typed::Stmt], out: &mut HashSet<String>) {
+    for stmt in stmts {
+        match stmt {
+            typed::Stmt::Assign { target, value } => {
+                target_callees(target, out);
+                expr_callees(value, out);
+            }
+            typed::Stmt::If { test, body, orelse } => {
+                expr_callees(test, out);
+                stmts_callees(body, out);
+                stmts_callees(orelse, out);
+            }
+            typed::Stmt::ForRange { start, stop, step, body, .. } => {
+                expr_callees(start, out);
+                expr_callees(stop, out);
+                if let Some(step) = step {
+                    expr_callees(step, out);
+                }
+                stmts_callees(body, out);
+            }
+            typed::Stmt::While { test, body } => {
+                expr_callees(test, out);
+                stmts_callees(body, out);
+            }
+            typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => expr_callees(value, out),
+            typed::Stmt::Return(None) | typed::Stmt::Break | typed::Stmt::Continue => {}
+        }
+    }
+}
+
+fn target_callees(target: &typed::Target, out: &mut HashSet<String>) {
+    match target {
+        typed::Target::Local(_) => {}
+        typed::Target::Index { array, indices } => {
+            expr_callees(array, out);
+            indices.iter().for_each(|i| expr_callees(i, out));
+        }
+        typed::Target::Tuple(items) => items.iter().for_each(|t| target_callees(t, out)),
+    }
+}
+
+/// Adds the compiled functions an expression calls or passes along.
+fn expr_callees(expr: &typed::Expr, out: &mut HashSet<String>) {
+    match &expr.kind {
+        ExprKind::Call { function, args } => {
+            out.insert(function.clone());
+            args.iter().for_each(|a| expr_callees(a, out));
+        }
+        ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
+            out.insert(function.clone());
+        }
+        ExprKind::FunctionRef(_) | ExprKind::Literal(_) | ExprKind::Local(_) | ExprKind::Constant(_) => {}
+        ExprKind::CallValue { callee, args } => {
+            expr_callees(callee, out);
+            args.iter().for_each(|a| expr_callees(a, out));
+        }
+        ExprKind::Cast(inner)
+        | ExprKind::Neg(inner)
+        | ExprKind::Not(inner)
+        | ExprKind::Invert(inner)
+        | ExprKind::Truthy(inner)
+        | ExprKind::CopyArray(inner)
+        | ExprKind::Shape(inner)
+        | ExprKind::Size(inner) => expr_callees(inner, out),
+        ExprKind::Binary { left, right, .. } => {
+            expr_callees(left, out);
+            expr_callees(right, out);
+        }
+        ExprKind::Compare { operands: values, .. }
+        | ExprKind::BoolOp { values, .. }
+        | ExprKind::Tuple(values)
+        | ExprKind::Intrinsic { args: values, .. } => values.iter().for_each(|v| expr_callees(v, out)),
+        ExprKind::IfExp { test, body, orelse } => {
+            expr_callees(test, out);
+            expr_callees(body, out);
+            expr_callees(orelse, out);
+        }
+        ExprKind::Index { array, indices } => {
+            expr_callees(array, out);
+            indices.iter().for_each(|i| expr_callees(i, out));
+        }
+        ExprKind::SubArray { array, index } => {
+            expr_callees(array, out);
+            expr_callees(index, out);
+        }
+        ExprKind::NewArray { fill, shape, .. } => {
+            if let ArrayFill::Value(value) = fill {
+                expr_callees(value, out);
+            }
+            shape.iter().for_each(|s| expr_callees(s, out));
+        }
+        ExprKind::Dim { array, .. } => expr_callees(array, out),
+        ExprKind::TupleGet { tuple, .. } => expr_callees(tuple, out),
+    }
+}
+
+fn function(function: &typed::Function, recursive: bool) -> TokenStream {
     let mut types: HashMap<String, Type> = HashMap::new();
     for param in &function.params {
         types.insert(param.name.clone(), param.ty.clone());
@@ -306,11 +442,24 @@ fn function(function: &typed::Function) -> TokenStream {
             .map(|(_, g, bound)| quote!(#g: #bound + Sync + ?Sized));
         (quote!(<#(#names),*>), quote!(where #(#bounds),*))
     };
+    let body = if recursive {
+        // Part of a recursive cycle: each call is one counted frame.
+        quote! {
+            rt::recursive(move || {
+                #(#prologue)*
+                #(#body)*
+            })
+        }
+    } else {
+        quote! {
+            #(#prologue)*
+            #(#body)*
+        }
+    };
     quote! {
         #doc
         #visibility fn #name #generic_params(#(#params),*) -> rt::Result<#return_type> #where_clause {
-            #(#prologue)*
-            #(#body)*
+            #body
         }
     }
 }
@@ -526,6 +675,15 @@ impl FunctionGen<'_> {
             }
             typed::Stmt::Break => quote!(break;),
             typed::Stmt::Continue => quote!(continue;),
+            typed::Stmt::Return(Some(typed::Expr { kind: ExprKind::Call { function, args }, .. })) => {
+                // `return f(x)` passes the callee's result through as it is.
+                let call = self.call(function, args);
+                if tail {
+                    call
+                } else {
+                    quote!(return #call;)
+                }
+            }
             typed::Stmt::Return(value) => {
                 let value = match value {
                     // The function ends here, so a local can be moved out.
@@ -693,6 +851,23 @@ impl FunctionGen<'_> {
         }
     }
 
+    /// A call to a compiled function, without the `?`.
+    fn call(&mut self, function: &str, args: &[typed::Expr]) -> TokenStream {
+        let name = ident(function);
+        let args: Vec<TokenStream> = args
+            .iter()
+            .map(|arg| {
+                if matches!(arg.ty, Type::Array(_)) {
+                    let code = self.expr(arg).at(Prec::Unary);
+                    quote!(&#code)
+                } else {
+                    self.expr(arg).full()
+                }
+            })
+            .collect();
+        quote!(#name(#(#args),*))
+    }
+
     /// `x = x + y` as `x += y` when no conversion is involved.
     fn compound_assign(
         &mut self,
@@ -788,19 +963,8 @@ impl FunctionGen<'_> {
                 Code::atom(quote!(if #test { #body } else { #orelse }))
             }
             ExprKind::Call { function, args } => {
-                let name = ident(function);
-                let args: Vec<TokenStream> = args
-                    .iter()
-                    .map(|arg| {
-                        if matches!(arg.ty, Type::Array(_)) {
-                            let code = self.expr(arg).at(Prec::Unary);
-                            quote!(&#code)
-                        } else {
-                            self.expr(arg).full()
-                        }
-                    })
-                    .collect();
-                Code::atom(quote!(#name(#(#args),*)?))
+                let call = self.call(function, args);
+                Code::atom(quote!(#call?))
             }
             ExprKind::CallValue { callee, args } => {
                 let callee = self.expr(callee).at(Prec::Atom);
