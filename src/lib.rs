@@ -8,6 +8,7 @@
 pub mod build;
 pub mod codegen;
 pub mod diagnostics;
+pub mod explain;
 pub mod infer;
 pub mod ir;
 pub mod lower;
@@ -61,7 +62,21 @@ pub fn compile(file: &SourceFile, module_name: &str) -> Result<GeneratedCrate, V
 
 /// Parses, lowers and type-checks a file: everything `ferropy check` needs.
 pub fn check(file: &SourceFile) -> Result<ir::typed::Module, Vec<Diagnostic>> {
+    front_end(file).map(|(_, typed)| typed)
+}
+
+/// The `ferropy explain` report: inferred types and per-loop decisions.
+pub fn explain(file: &SourceFile) -> Result<String, Vec<Diagnostic>> {
+    let (untyped, typed) = front_end(file)?;
+    Ok(explain::report(file, &untyped, &typed))
+}
+
+/// The stages before codegen, in order.
+fn front_end(
+    file: &SourceFile,
+) -> Result<(ir::untyped::Module, ir::typed::Module), Vec<Diagnostic>> {
     let parsed = parse::parse(file)?;
     let untyped = lower::lower(&parsed)?;
-    infer::infer(&untyped)
+    let typed = infer::infer(&untyped)?;
+    Ok((untyped, typed))
 }

@@ -2,4 +2,5 @@
 //! crate, so the suite links once.
 
 mod e2e;
+mod explain;
 mod snapshots;

@@ -1,0 +1,146 @@
+//! The `explain` report: what the compiler inferred and decided, per function.
+//!
+//! For each compiled function instance: its signature and the types of its
+//! variables; for each loop, whether it runs in parallel and why; and for each
+//! call through a `Callable` parameter, what that call costs. Users read it to
+//! find out why a kernel is slower than they expect.
+
+use crate::diagnostics::{SourceFile, Span};
+use crate::ir::{typed, untyped};
+use crate::types::Type;
+
+pub fn report(file: &SourceFile, untyped: &untyped::Module, typed: &typed::Module) -> String {
+    let mut out = format!("{}\n", file.path);
+    for function in &typed.functions {
+        let kind = if function.export.is_some() { "exported" } else { "helper" };
+        let params: Vec<String> = function
+            .params
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.ty))
+            .collect();
+        out.push_str(&format!(
+            "\n{kind} {}({}) -> {}",
+            function.name,
+            params.join(", "),
+            function.return_type
+        ));
+        if function.rust_name != function.name {
+            out.push_str(&format!("    [compiled as {}]", function.rust_name));
+        }
+        out.push('\n');
+        if !function.locals.is_empty() {
+            let locals: Vec<String> = function
+                .locals
+                .iter()
+                .map(|l| format!("{}: {}", l.name, l.ty))
+                .collect();
+            out.push_str(&format!("  variables: {}\n", locals.join(", ")));
+        }
+        let source = untyped
+            .functions
+            .iter()
+            .find(|slot| slot.name == function.name)
+            .and_then(|slot| slot.lowered.as_ref().ok());
+        if let Some(source) = source {
+            let mut notes = Vec::new();
+            let callables: Vec<&str> = function
+                .params
+                .iter()
+                .filter(|p| matches!(p.ty, Type::Callable(_)))
+                .map(|p| p.name.as_str())
+                .collect();
+            collect_notes(&source.body, &callables, &mut notes);
+            notes.sort_by_key(|(span, _)| span.start);
+            for (span, note) in notes {
+                out.push_str(&format!("  line {}: {note}\n", line_of(&file.text, span)));
+            }
+        }
+    }
+    out
+}
+
+fn line_of(text: &str, span: Span) -> usize {
+    let end = (span.start as usize).min(text.len());
+    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+fn collect_notes(stmts: &[untyped::Stmt], callables: &[&str], notes: &mut Vec<(Span, String)>) {
+    use untyped::StmtKind;
+    for stmt in stmts {
+        match &stmt.kind {
+            StmtKind::ForRange { body, parallel, .. } => {
+                let note = if *parallel {
+                    "loop written with prange: runs serially (parallel loops are not implemented yet)"
+                } else {
+                    "loop: serial (automatic parallelisation is not implemented yet)"
+                };
+                notes.push((stmt.span, note.to_string()));
+                collect_notes(body, callables, notes);
+            }
+            StmtKind::While { test, body } => {
+                expr_notes(test, callables, notes);
+                collect_notes(body, callables, notes);
+            }
+            StmtKind::If { test, body, orelse } => {
+                expr_notes(test, callables, notes);
+                collect_notes(body, callables, notes);
+                collect_notes(orelse, callables, notes);
+            }
+            StmtKind::Assign { value, .. } | StmtKind::AugAssign { value, .. } => {
+                expr_notes(value, callables, notes)
+            }
+            StmtKind::Return(Some(value)) | StmtKind::Expr(value) => expr_notes(value, callables, notes),
+            _ => {}
+        }
+    }
+}
+
+fn expr_notes(expr: &untyped::Expr, callables: &[&str], notes: &mut Vec<(Span, String)>) {
+    use untyped::ExprKind;
+    match &expr.kind {
+        ExprKind::Call { callee, args, keywords } => {
+            if let untyped::Callee::Local(name) = callee {
+                if callables.contains(&name.as_str()) {
+                    notes.push((
+                        expr.span,
+                        format!(
+                            "`{name}(...)` calls a function argument: math and NumPy functions run natively \
+                             in a kernel specialised for them, ferropy-compiled functions through their native \
+                             entry point, both without the GIL; any other Python callable (a lambda, a plain \
+                             Python function) takes the GIL on every call and is slow"
+                        ),
+                    ));
+                }
+            }
+            args.iter().for_each(|a| expr_notes(a, callables, notes));
+            keywords.iter().for_each(|k| expr_notes(&k.value, callables, notes));
+        }
+        ExprKind::Binary { left, right, .. } => {
+            expr_notes(left, callables, notes);
+            expr_notes(right, callables, notes);
+        }
+        ExprKind::Unary { operand, .. } => expr_notes(operand, callables, notes),
+        ExprKind::Compare { left, rest } => {
+            expr_notes(left, callables, notes);
+            rest.iter().for_each(|(_, e)| expr_notes(e, callables, notes));
+        }
+        ExprKind::BoolOp { values, .. } | ExprKind::Tuple(values) => {
+            values.iter().for_each(|v| expr_notes(v, callables, notes))
+        }
+        ExprKind::IfExp { test, body, orelse } => {
+            expr_notes(test, callables, notes);
+            expr_notes(body, callables, notes);
+            expr_notes(orelse, callables, notes);
+        }
+        ExprKind::Index { value, indices } => {
+            expr_notes(value, callables, notes);
+            indices.iter().for_each(|i| expr_notes(i, callables, notes));
+        }
+        ExprKind::Attribute { value, .. } => expr_notes(value, callables, notes),
+        ExprKind::Method { receiver, args, .. } => {
+            expr_notes(receiver, callables, notes);
+            args.iter().for_each(|a| expr_notes(a, callables, notes));
+        }
+        _ => {}
+    }
+}
