@@ -10,8 +10,20 @@
 //! - `target/`: one `CARGO_TARGET_DIR` for every generated crate, so the pinned
 //!   dependencies (pyo3, numpy, ndarray) compile once per machine;
 //! - `crates/<package>/`: the sources of one generated crate per source file;
-//! - `artifacts/<hash>/<module><EXT_SUFFIX>`: built extensions by content hash,
-//!   so an unchanged module is installed without starting cargo.
+//! - `crates/<package>.lock`: locked while the crate is written, built and
+//!   published, so concurrent builds of one source file take turns;
+//! - `artifacts/<hash>/<module><EXT_SUFFIX>` and `artifacts/<hash>/SHA256SUMS`:
+//!   built extensions by content hash with their checksum, so an unchanged
+//!   module is installed without starting cargo.
+//!
+//! Faults lose nothing. Every file is replaced by renaming a complete,
+//! flushed temporary over it, and an artifact directory appears by one rename,
+//! so a build killed at any point leaves the previous module installed and
+//! the cache either without the entry or with a whole one. An entry whose
+//! bytes do not match its checksum is discarded and rebuilt, never installed.
+//! A killed build's leftovers (temporary files in its crate, its staging
+//! directory) are cleared by the next build of the same crate, under its lock;
+//! the lock itself dies with the process that held it.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -38,6 +50,11 @@ const PACKAGE_NAME_PLACEHOLDER: &str = "@PACKAGE_NAME@";
 const TEXT_FILE_MODE: u32 = 0o644;
 /// Mode of installed extension modules, the same a linker gives a shared library.
 const LIBRARY_FILE_MODE: u32 = 0o755;
+
+/// How the temporary files of atomic writes are named, so that those a
+/// killed build leaves behind can be recognised.
+const TEMPORARY_PREFIX: &str = ".ferropy-";
+const TEMPORARY_SUFFIX: &str = ".tmp";
 
 /// The oldest CPython the pinned pyo3 supports.
 const MINIMUM_PYTHON: (u32, u32) = (3, 7);
@@ -241,9 +258,19 @@ pub enum BuildError {
     /// `cargo --version` did not run; `detail` is what went wrong when it ran
     /// but failed (rustup without a default toolchain, say).
     CargoUnavailable { detail: Option<String> },
-    /// Reading or writing a file failed (a read-only output directory, a full
-    /// disk); `context` says which file and what for.
+    /// The output directory cannot be created or written to. `file_in_the_way`
+    /// is the regular file found where a directory of its path should be.
+    OutputDirUnwritable {
+        dir: PathBuf,
+        file_in_the_way: Option<PathBuf>,
+        source: io::Error,
+    },
+    /// Reading or writing a file failed (a full disk, a read-only cache);
+    /// `context` says which file and what for.
     Io { context: String, source: io::Error },
+    /// cargo was killed by a signal (from the user, or the out-of-memory
+    /// killer) before it finished; nothing was installed.
+    CargoInterrupted { module: String, signal: i32 },
     /// cargo did not produce the extension. Generated code should always
     /// compile, so this is a bug in ferropy rather than in the user's program.
     CargoFailed {
@@ -321,7 +348,37 @@ impl fmt::Display for BuildError {
                      runs in this shell"
                 )
             }
+            BuildError::OutputDirUnwritable {
+                dir,
+                file_in_the_way,
+                source,
+            } => {
+                write!(
+                    formatter,
+                    "cannot write to the output directory {}: {source}; ",
+                    dir.display()
+                )?;
+                match file_in_the_way {
+                    Some(file) => write!(
+                        formatter,
+                        "{} is a file, not a directory: move it away or pass -o with \
+                         another directory",
+                        file.display()
+                    ),
+                    None => write!(
+                        formatter,
+                        "pass -o with a directory you can write to, or make {} writable",
+                        dir.display()
+                    ),
+                }
+            }
             BuildError::Io { context, source } => write!(formatter, "{context}: {source}"),
+            BuildError::CargoInterrupted { module, signal } => write!(
+                formatter,
+                "cargo was killed by signal {signal} while building module `{module}`, and \
+                 nothing was installed; run ferropy again (if cargo keeps being killed, the \
+                 machine may be running out of memory)"
+            ),
             BuildError::CargoFailed {
                 module,
                 crate_dir,
@@ -349,7 +406,9 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            BuildError::Io { source, .. } => Some(source),
+            BuildError::Io { source, .. } | BuildError::OutputDirUnwritable { source, .. } => {
+                Some(source)
+            }
             _ => None,
         }
     }
@@ -463,59 +522,78 @@ pub struct BuildOutcome {
 
 /// Builds one module and installs it into `options.out_dir`.
 ///
-/// An extension already in the artifact cache under the same content hash is
-/// installed without starting cargo; otherwise the crate is written to
-/// `<cache>/crates/<package>/` and built in the shared target directory.
+/// An extension already in the artifact cache under the same content hash,
+/// and matching its checksum, is installed without starting cargo; otherwise
+/// the crate is written to `<cache>/crates/<package>/`, built in the shared
+/// target directory and published to the artifact cache, all under the
+/// crate's lock.
 pub fn build_module(
     krate: &GeneratedCrate,
     source_path: &Path,
     options: &BuildOptions,
 ) -> Result<BuildOutcome, BuildError> {
     let started = Instant::now();
-    // Created first, so that an unusable output directory is reported before
+    // Checked first, so that an unusable output directory is reported before
     // a build whose result could not be installed.
-    fs::create_dir_all(options.out_dir).map_err(|error| {
-        BuildError::io(
-            format!(
-                "cannot create the output directory {}",
-                options.out_dir.display()
-            ),
-            error,
-        )
-    })?;
+    prepare_output_dir(options.out_dir)?;
     let module = krate.module_name.as_str();
     let file_name = format!("{module}{}", options.interpreter.ext_suffix);
     let hash = content_hash(krate, options.interpreter);
-    let artifact_dir = options.cache_dir.join("artifacts").join(&hash);
-    let artifact = artifact_dir.join(&file_name);
+    let artifacts_dir = options.cache_dir.join("artifacts");
+    let entry = artifacts_dir.join(&hash);
 
-    let cached = artifact.is_file();
-    if !cached {
-        let canonical_source = fs::canonicalize(source_path).map_err(|error| {
-            BuildError::io(format!("cannot resolve {}", source_path.display()), error)
-        })?;
-        let package = package_name(module, &canonical_source);
-        let crate_dir = options.cache_dir.join("crates").join(&package);
-        check_cargo()?;
-        write_crate(krate, &package, &crate_dir)
-            .map_err(|error| BuildError::io("cannot write the generated crate", error))?;
-        let library = run_cargo(module, &crate_dir, options)?;
-        let bytes = fs::read(&library).map_err(|error| {
-            BuildError::io(
-                format!("cannot read cargo's output {}", library.display()),
-                error,
-            )
-        })?;
-        fs::create_dir_all(&artifact_dir).map_err(|error| {
-            BuildError::io(format!("cannot create {}", artifact_dir.display()), error)
-        })?;
-        write_if_changed(&artifact, &bytes, LIBRARY_FILE_MODE).map_err(|error| {
-            BuildError::io(format!("cannot write {}", artifact.display()), error)
-        })?;
-    }
+    // A whole, verified entry can be installed without the lock: entries
+    // appear by one rename and the bytes installed are the bytes checked.
+    let (bytes, cached) = match read_cached_artifact(&entry, &file_name) {
+        CachedArtifact::Valid(bytes) => (bytes, true),
+        CachedArtifact::Missing | CachedArtifact::Damaged(_) => {
+            let canonical_source = fs::canonicalize(source_path).map_err(|error| {
+                BuildError::io(format!("cannot resolve {}", source_path.display()), error)
+            })?;
+            let package = package_name(module, &canonical_source);
+            let crates_dir = options.cache_dir.join("crates");
+            let _lock = lock_crate(&crates_dir, &package, module, options.quiet)?;
+            // Looked at again under the lock: a concurrent build of the same
+            // file may have published it while this one waited.
+            match read_cached_artifact(&entry, &file_name) {
+                CachedArtifact::Valid(bytes) => (bytes, true),
+                found => {
+                    if let CachedArtifact::Damaged(reason) = found {
+                        if !options.quiet {
+                            eprintln!(
+                                "note: discarding the cached build of {module} in {}: \
+                                 {reason}; rebuilding it",
+                                entry.display()
+                            );
+                        }
+                        discard_entry(&artifacts_dir, &package, &entry).map_err(|error| {
+                            BuildError::io(
+                                format!(
+                                    "cannot remove the damaged cache entry {}",
+                                    entry.display()
+                                ),
+                                error,
+                            )
+                        })?;
+                    }
+                    let crate_dir = crates_dir.join(&package);
+                    let bytes = build_artifact(krate, &package, &crate_dir, options)?;
+                    publish_artifact(&artifacts_dir, &hash, &package, &file_name, &bytes).map_err(
+                        |error| {
+                            BuildError::io(
+                                format!("cannot store the built module in {}", entry.display()),
+                                error,
+                            )
+                        },
+                    )?;
+                    (bytes, false)
+                }
+            }
+        }
+    };
 
     let extension = options.out_dir.join(&file_name);
-    install_extension(&artifact, &extension)?;
+    install_extension(&bytes, &extension)?;
     let stub = write_stub(krate, options.out_dir)
         .map_err(|error| BuildError::io("cannot write the stub", error))?;
 
@@ -536,18 +614,271 @@ pub fn build_module(
     })
 }
 
-/// Copies a cached extension to its destination. A destination that already
-/// has the same bytes is left alone; otherwise the copy goes to a temporary
-/// file beside it and is renamed over it, so a Python process that has the old
-/// module loaded keeps its (now unlinked) file intact.
-fn install_extension(artifact: &Path, destination: &Path) -> Result<(), BuildError> {
-    let bytes = fs::read(artifact).map_err(|error| {
+/// Writes the crate, runs cargo and returns the bytes of the extension it
+/// built. The caller holds the crate's lock.
+fn build_artifact(
+    krate: &GeneratedCrate,
+    package: &str,
+    crate_dir: &Path,
+    options: &BuildOptions,
+) -> Result<Vec<u8>, BuildError> {
+    check_cargo()?;
+    remove_stale_temporaries(crate_dir);
+    write_crate(krate, package, crate_dir)
+        .map_err(|error| BuildError::io("cannot write the generated crate", error))?;
+    let library = run_cargo(&krate.module_name, crate_dir, options)?;
+    fs::read(&library).map_err(|error| {
         BuildError::io(
-            format!("cannot read the cached extension {}", artifact.display()),
+            format!("cannot read cargo's output {}", library.display()),
             error,
         )
-    })?;
-    write_if_changed(destination, &bytes, LIBRARY_FILE_MODE).map_err(|error| {
+    })
+}
+
+/// Creates the output directory if needed and proves that files can be
+/// created in it. Creating succeeds for a directory that exists read-only, so
+/// a probe file is written (and removed) as well.
+fn prepare_output_dir(out_dir: &Path) -> Result<(), BuildError> {
+    let unwritable = |source: io::Error| BuildError::OutputDirUnwritable {
+        dir: out_dir.to_path_buf(),
+        file_in_the_way: file_in_the_way(out_dir),
+        source,
+    };
+    fs::create_dir_all(out_dir).map_err(unwritable)?;
+    tempfile::Builder::new()
+        .prefix(TEMPORARY_PREFIX)
+        .suffix(TEMPORARY_SUFFIX)
+        .tempfile_in(out_dir)
+        .map_err(unwritable)?;
+    Ok(())
+}
+
+/// The nearest existing ancestor of `dir` (itself included) when it is not a
+/// directory: the file that stops the directory from being created.
+fn file_in_the_way(dir: &Path) -> Option<PathBuf> {
+    let existing = dir
+        .ancestors()
+        .filter(|ancestor| !ancestor.as_os_str().is_empty())
+        .find(|ancestor| fs::metadata(ancestor).is_ok())?;
+    (!existing.is_dir()).then(|| existing.to_path_buf())
+}
+
+/// An exclusive lock on one generated crate, released when dropped. It is an
+/// advisory OS lock on `<crates>/<package>.lock`, so it is also released when
+/// the process dies: a killed build never leaves a stale lock behind.
+struct CrateLock {
+    _file: Option<fs::File>,
+}
+
+/// Takes the lock of `package`'s crate, waiting (and saying so) while another
+/// build holds it.
+fn lock_crate(
+    crates_dir: &Path,
+    package: &str,
+    module: &str,
+    quiet: bool,
+) -> Result<CrateLock, BuildError> {
+    let path = crates_dir.join(format!("{package}.lock"));
+    let cannot_lock =
+        |error: io::Error| BuildError::io(format!("cannot lock {}", path.display()), error);
+    fs::create_dir_all(crates_dir).map_err(cannot_lock)?;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(cannot_lock)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            if !quiet {
+                eprintln!("Waiting for another build of {module} to finish…");
+            }
+            file.lock().map_err(cannot_lock)?;
+        }
+        Err(fs::TryLockError::Error(error)) => {
+            // Some network file systems have no locks. Building anyway is
+            // still safe against everything but a concurrent build of this
+            // same file, and cargo locks its target directory itself.
+            if !quiet {
+                eprintln!(
+                    "warning: cannot lock {} ({error}); building without protection \
+                     against a concurrent build of the same file",
+                    path.display()
+                );
+            }
+            return Ok(CrateLock { _file: None });
+        }
+    }
+    Ok(CrateLock { _file: Some(file) })
+}
+
+/// The name of the checksum file in an artifact directory, in the format of
+/// `sha256sum` so that `sha256sum -c SHA256SUMS` checks it by hand.
+const CHECKSUM_FILE: &str = "SHA256SUMS";
+
+/// What the artifact cache holds for one content hash.
+#[derive(Debug, PartialEq, Eq)]
+enum CachedArtifact {
+    Missing,
+    /// The entry exists but must not be installed; the reason is a phrase.
+    Damaged(String),
+    /// The extension's bytes, checked against the entry's checksum.
+    Valid(Vec<u8>),
+}
+
+/// Reads the extension `file_name` from the artifact directory `entry` and
+/// checks it against the entry's checksum file.
+fn read_cached_artifact(entry: &Path, file_name: &str) -> CachedArtifact {
+    let checksums = match fs::read_to_string(entry.join(CHECKSUM_FILE)) {
+        Ok(checksums) => checksums,
+        Err(_) if fs::symlink_metadata(entry).is_err() => return CachedArtifact::Missing,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return CachedArtifact::Damaged(format!("it has no {CHECKSUM_FILE}"));
+        }
+        Err(error) => {
+            return CachedArtifact::Damaged(format!("its {CHECKSUM_FILE} is unreadable ({error})"))
+        }
+    };
+    let Some(expected) = listed_checksum(&checksums, file_name) else {
+        return CachedArtifact::Damaged(format!("its {CHECKSUM_FILE} does not list {file_name}"));
+    };
+    let bytes = match fs::read(entry.join(file_name)) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            return CachedArtifact::Damaged(format!("{file_name} is unreadable ({error})"));
+        }
+    };
+    if to_hex(&Sha256::digest(&bytes)) != expected {
+        return CachedArtifact::Damaged(format!(
+            "{file_name} does not match its checksum (it has {} bytes)",
+            bytes.len()
+        ));
+    }
+    CachedArtifact::Valid(bytes)
+}
+
+/// One line of a `sha256sum` listing: the digest, two spaces, the file name.
+fn checksum_line(bytes: &[u8], file_name: &str) -> String {
+    format!("{}  {file_name}\n", to_hex(&Sha256::digest(bytes)))
+}
+
+/// The digest that a `sha256sum` listing gives for `file_name`.
+fn listed_checksum<'a>(checksums: &'a str, file_name: &str) -> Option<&'a str> {
+    checksums.lines().find_map(|line| {
+        let (digest, name) = line.split_once("  ")?;
+        let is_digest = digest.len() == 64 && digest.bytes().all(|byte| byte.is_ascii_hexdigit());
+        (is_digest && name == file_name).then_some(digest)
+    })
+}
+
+/// Stores `bytes` as `<artifacts>/<hash>/<file_name>` with its checksum.
+///
+/// The entry is assembled in a staging directory of the crate's own (the
+/// caller holds the crate's lock, so nothing else uses it) and renamed into
+/// place, so the entry appears whole or not at all. A staging directory left
+/// by a build killed half-way is cleared first.
+fn publish_artifact(
+    artifacts_dir: &Path,
+    hash: &str,
+    package: &str,
+    file_name: &str,
+    bytes: &[u8],
+) -> io::Result<()> {
+    let staging = artifacts_dir.join(format!(".staging-{package}"));
+    remove_if_present(&staging).map_err(|error| with_path(error, &staging))?;
+    fs::create_dir_all(&staging).map_err(|error| with_path(error, &staging))?;
+    write_new_file(&staging.join(file_name), bytes, LIBRARY_FILE_MODE)?;
+    write_new_file(
+        &staging.join(CHECKSUM_FILE),
+        checksum_line(bytes, file_name).as_bytes(),
+        TEXT_FILE_MODE,
+    )?;
+    let entry = artifacts_dir.join(hash);
+    if fs::rename(&staging, &entry).is_ok() {
+        return Ok(());
+    }
+    // The entry exists: another source file that generates the same code
+    // published it meanwhile (its crate has another lock), or it is damaged.
+    if let CachedArtifact::Valid(_) = read_cached_artifact(&entry, file_name) {
+        return remove_if_present(&staging).map_err(|error| with_path(error, &staging));
+    }
+    discard_entry(artifacts_dir, package, &entry)?;
+    fs::rename(&staging, &entry).map_err(|error| with_path(error, &entry))
+}
+
+/// Removes a damaged artifact directory. It is first renamed aside, so that
+/// it disappears in one step for a concurrent reader.
+fn discard_entry(artifacts_dir: &Path, package: &str, entry: &Path) -> io::Result<()> {
+    let discarded = artifacts_dir.join(format!(".discarded-{package}"));
+    remove_if_present(&discarded).map_err(|error| with_path(error, &discarded))?;
+    match fs::rename(entry, &discarded) {
+        Ok(()) => {}
+        // Already gone: a concurrent build discarded it.
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(with_path(error, entry)),
+    }
+    remove_if_present(&discarded).map_err(|error| with_path(error, &discarded))
+}
+
+/// Removes a file or a whole directory; a missing path is not an error.
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    let removed = match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(error) => Err(error),
+    };
+    match removed {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// Creates `path` with `contents`, flushed to disk, so that the rename that
+/// publishes it cannot outlive its data in a crash.
+fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(path).map_err(|error| with_path(error, path))?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(|error| with_path(error, path))
+}
+
+/// Removes the temporary files that a killed build left in a crate directory
+/// (`write_atomically` names them). Only called under the crate's lock, when
+/// no other build can be writing them; failures are harmless and ignored,
+/// as cargo never looks at these files.
+fn remove_stale_temporaries(crate_dir: &Path) {
+    for dir in [crate_dir.to_path_buf(), crate_dir.join("src")] {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(TEMPORARY_PREFIX) && name.ends_with(TEMPORARY_SUFFIX) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Writes an extension to its destination. A destination that already has
+/// the same bytes is left alone; otherwise they go to a temporary file beside
+/// it that is renamed over it, so a Python process that has the old module
+/// loaded keeps its (now unlinked) file intact, and a build killed half-way
+/// leaves the old module in place.
+fn install_extension(bytes: &[u8], destination: &Path) -> Result<(), BuildError> {
+    write_if_changed(destination, bytes, LIBRARY_FILE_MODE).map_err(|error| {
         BuildError::io(format!("cannot write {}", destination.display()), error)
     })?;
     Ok(())
@@ -634,6 +965,16 @@ fn run_cargo(
     progress.finish_and_clear();
 
     let status = status.map_err(|error| failed(format!("waiting for cargo failed: {error}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return Err(BuildError::CargoInterrupted {
+                module: module.to_string(),
+                signal,
+            });
+        }
+    }
     if !status.success() {
         return Err(failed(messages));
     }
@@ -794,7 +1135,7 @@ fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
         _ => Path::new("."),
     };
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".ferropy-").suffix(".tmp");
+    builder.prefix(TEMPORARY_PREFIX).suffix(TEMPORARY_SUFFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -1105,6 +1446,220 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(directory.path()).unwrap().count(), 1);
+    }
+
+    const ARTIFACT_NAME: &str = "kernels.cpython-311-x86_64-linux-gnu.so";
+
+    /// Names of the entries directly inside `dir`, sorted.
+    fn entry_names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn published_artifact_reads_back_verified() {
+        let artifacts = tempfile::tempdir().unwrap();
+        let entry = artifacts.path().join("hash");
+        assert_eq!(
+            read_cached_artifact(&entry, ARTIFACT_NAME),
+            CachedArtifact::Missing
+        );
+        publish_artifact(
+            artifacts.path(),
+            "hash",
+            "fp_k_0",
+            ARTIFACT_NAME,
+            b"library",
+        )
+        .unwrap();
+        assert_eq!(
+            read_cached_artifact(&entry, ARTIFACT_NAME),
+            CachedArtifact::Valid(b"library".to_vec())
+        );
+        // Nothing but the entry is left: the staging directory became it.
+        assert_eq!(entry_names(artifacts.path()), ["hash"]);
+        assert_eq!(entry_names(&entry), [CHECKSUM_FILE, ARTIFACT_NAME]);
+        let checksums = fs::read_to_string(entry.join(CHECKSUM_FILE)).unwrap();
+        assert_eq!(checksums, checksum_line(b"library", ARTIFACT_NAME));
+        assert_eq!(
+            listed_checksum(&checksums, ARTIFACT_NAME),
+            Some(to_hex(&Sha256::digest(b"library")).as_str())
+        );
+    }
+
+    #[test]
+    fn damaged_artifacts_are_never_valid() {
+        let artifacts = tempfile::tempdir().unwrap();
+        let entry = artifacts.path().join("hash");
+        let library = entry.join(ARTIFACT_NAME);
+        let publish = || {
+            remove_if_present(&entry).unwrap();
+            publish_artifact(
+                artifacts.path(),
+                "hash",
+                "fp_k_0",
+                ARTIFACT_NAME,
+                b"library",
+            )
+            .unwrap();
+        };
+        let is_damaged = || {
+            matches!(
+                read_cached_artifact(&entry, ARTIFACT_NAME),
+                CachedArtifact::Damaged(_)
+            )
+        };
+
+        publish();
+        fs::write(&library, b"lib").unwrap();
+        assert!(is_damaged(), "a truncated extension");
+        publish();
+        fs::write(&library, b"LIBRARY").unwrap();
+        assert!(
+            is_damaged(),
+            "an extension of the right size with other bytes"
+        );
+        publish();
+        fs::remove_file(&library).unwrap();
+        assert!(is_damaged(), "a missing extension");
+        publish();
+        fs::remove_file(entry.join(CHECKSUM_FILE)).unwrap();
+        assert!(is_damaged(), "a missing checksum");
+        publish();
+        fs::write(entry.join(CHECKSUM_FILE), "not a checksum\n").unwrap();
+        assert!(is_damaged(), "a garbled checksum");
+        publish();
+        fs::write(
+            entry.join(CHECKSUM_FILE),
+            checksum_line(b"library", "other.so"),
+        )
+        .unwrap();
+        assert!(is_damaged(), "a checksum of another file");
+    }
+
+    #[test]
+    fn publishing_replaces_a_damaged_entry_and_keeps_a_valid_one() {
+        let artifacts = tempfile::tempdir().unwrap();
+        let entry = artifacts.path().join("hash");
+        fs::create_dir_all(&entry).unwrap();
+        fs::write(entry.join(ARTIFACT_NAME), b"half a libr").unwrap();
+        publish_artifact(
+            artifacts.path(),
+            "hash",
+            "fp_k_0",
+            ARTIFACT_NAME,
+            b"library",
+        )
+        .unwrap();
+        assert_eq!(
+            read_cached_artifact(&entry, ARTIFACT_NAME),
+            CachedArtifact::Valid(b"library".to_vec())
+        );
+
+        // Another crate with the same generated code publishes the same hash;
+        // the valid entry stays and the second staging directory goes.
+        publish_artifact(
+            artifacts.path(),
+            "hash",
+            "fp_k_1",
+            ARTIFACT_NAME,
+            b"library 2",
+        )
+        .unwrap();
+        assert_eq!(
+            read_cached_artifact(&entry, ARTIFACT_NAME),
+            CachedArtifact::Valid(b"library".to_vec())
+        );
+        assert_eq!(entry_names(artifacts.path()), ["hash"]);
+    }
+
+    #[test]
+    fn a_killed_builds_leftovers_are_cleared() {
+        let artifacts = tempfile::tempdir().unwrap();
+        // A build killed while staging leaves a partial staging directory.
+        let staging = artifacts.path().join(".staging-fp_k_0");
+        fs::create_dir_all(&staging).unwrap();
+        fs::write(staging.join(ARTIFACT_NAME), b"lib").unwrap();
+        publish_artifact(
+            artifacts.path(),
+            "hash",
+            "fp_k_0",
+            ARTIFACT_NAME,
+            b"library",
+        )
+        .unwrap();
+        assert_eq!(
+            read_cached_artifact(&artifacts.path().join("hash"), ARTIFACT_NAME),
+            CachedArtifact::Valid(b"library".to_vec())
+        );
+        assert_eq!(entry_names(artifacts.path()), ["hash"]);
+
+        // A build killed while writing its crate leaves temporary files.
+        let crate_dir = tempfile::tempdir().unwrap();
+        write_crate(&sample_crate(), "fp_kernels_0123abcd", crate_dir.path()).unwrap();
+        let stale = [
+            crate_dir.path().join(".ferropy-a1B2c3.tmp"),
+            crate_dir.path().join("src/.ferropy-d4E5f6.tmp"),
+        ];
+        for path in &stale {
+            fs::write(path, b"partial").unwrap();
+        }
+        fs::write(crate_dir.path().join("notes.tmp"), b"not ours").unwrap();
+        remove_stale_temporaries(crate_dir.path());
+        assert_eq!(
+            entry_names(crate_dir.path()),
+            ["Cargo.lock", "Cargo.toml", "notes.tmp", "src"]
+        );
+        assert_eq!(
+            entry_names(&crate_dir.path().join("src")),
+            ["lib.rs", "rt.rs"]
+        );
+    }
+
+    #[test]
+    fn crate_lock_excludes_a_second_holder_until_dropped() {
+        let crates = tempfile::tempdir().unwrap();
+        let lock = lock_crate(crates.path(), "fp_k_0", "k", true).unwrap();
+        assert!(lock._file.is_some());
+        // flock locks belong to open file descriptions, so a second open of
+        // the same file conflicts even within this process.
+        let other = fs::File::open(crates.path().join("fp_k_0.lock")).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+        let unrelated = lock_crate(crates.path(), "fp_k_1", "k", true).unwrap();
+        drop(lock);
+        other.try_lock().unwrap();
+        drop(unrelated);
+    }
+
+    #[test]
+    fn output_dir_under_a_file_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file.txt");
+        fs::write(&file, b"").unwrap();
+        let error = prepare_output_dir(&file.join("out")).unwrap_err();
+        assert!(!error.is_internal());
+        let BuildError::OutputDirUnwritable {
+            file_in_the_way, ..
+        } = &error
+        else {
+            panic!("expected OutputDirUnwritable, got {error:?}");
+        };
+        assert_eq!(file_in_the_way.as_deref(), Some(file.as_path()));
+        let message = error.to_string();
+        assert!(message.contains("is a file, not a directory"), "{message}");
+        assert!(message.contains("-o"), "{message}");
+
+        let writable = dir.path().join("new/out");
+        prepare_output_dir(&writable).unwrap();
+        // The probe file is gone.
+        assert!(entry_names(&writable).is_empty());
     }
 
     #[test]
