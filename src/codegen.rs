@@ -261,7 +261,13 @@ fn stmts_callees(stmts: &[typed::Stmt], out: &mut HashSet<String>) {
                 stmts_callees(body, out);
                 stmts_callees(orelse, out);
             }
-            typed::Stmt::ForRange { start, stop, step, body, .. } => {
+            typed::Stmt::ForRange {
+                start,
+                stop,
+                step,
+                body,
+                ..
+            } => {
                 expr_callees(start, out);
                 expr_callees(stop, out);
                 if let Some(step) = step {
@@ -300,7 +306,10 @@ fn expr_callees(expr: &typed::Expr, out: &mut HashSet<String>) {
         ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
             out.insert(function.clone());
         }
-        ExprKind::FunctionRef(_) | ExprKind::Literal(_) | ExprKind::Local(_) | ExprKind::Constant(_) => {}
+        ExprKind::FunctionRef(_)
+        | ExprKind::Literal(_)
+        | ExprKind::Local(_)
+        | ExprKind::Constant(_) => {}
         ExprKind::CallValue { callee, args } => {
             expr_callees(callee, out);
             args.iter().for_each(|a| expr_callees(a, out));
@@ -317,10 +326,14 @@ fn expr_callees(expr: &typed::Expr, out: &mut HashSet<String>) {
             expr_callees(left, out);
             expr_callees(right, out);
         }
-        ExprKind::Compare { operands: values, .. }
+        ExprKind::Compare {
+            operands: values, ..
+        }
         | ExprKind::BoolOp { values, .. }
         | ExprKind::Tuple(values)
-        | ExprKind::Intrinsic { args: values, .. } => values.iter().for_each(|v| expr_callees(v, out)),
+        | ExprKind::Intrinsic { args: values, .. } => {
+            values.iter().for_each(|v| expr_callees(v, out))
+        }
         ExprKind::IfExp { test, body, orelse } => {
             expr_callees(test, out);
             expr_callees(body, out);
@@ -675,7 +688,10 @@ impl FunctionGen<'_> {
             }
             typed::Stmt::Break => quote!(break;),
             typed::Stmt::Continue => quote!(continue;),
-            typed::Stmt::Return(Some(typed::Expr { kind: ExprKind::Call { function, args }, .. })) => {
+            typed::Stmt::Return(Some(typed::Expr {
+                kind: ExprKind::Call { function, args },
+                ..
+            })) => {
                 // `return f(x)` passes the callee's result through as it is.
                 let call = self.call(function, args);
                 if tail {

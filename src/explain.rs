@@ -12,7 +12,11 @@ use crate::types::Type;
 pub fn report(file: &SourceFile, untyped: &untyped::Module, typed: &typed::Module) -> String {
     let mut out = format!("{}\n", file.path);
     for function in &typed.functions {
-        let kind = if function.export.is_some() { "exported" } else { "helper" };
+        let kind = if function.export.is_some() {
+            "exported"
+        } else {
+            "helper"
+        };
         let params: Vec<String> = function
             .params
             .iter()
@@ -61,7 +65,11 @@ pub fn report(file: &SourceFile, untyped: &untyped::Module, typed: &typed::Modul
 
 fn line_of(text: &str, span: Span) -> usize {
     let end = (span.start as usize).min(text.len());
-    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 fn collect_notes(stmts: &[untyped::Stmt], callables: &[&str], notes: &mut Vec<(Span, String)>) {
@@ -89,7 +97,9 @@ fn collect_notes(stmts: &[untyped::Stmt], callables: &[&str], notes: &mut Vec<(S
             StmtKind::Assign { value, .. } | StmtKind::AugAssign { value, .. } => {
                 expr_notes(value, callables, notes)
             }
-            StmtKind::Return(Some(value)) | StmtKind::Expr(value) => expr_notes(value, callables, notes),
+            StmtKind::Return(Some(value)) | StmtKind::Expr(value) => {
+                expr_notes(value, callables, notes)
+            }
             _ => {}
         }
     }
@@ -98,7 +108,11 @@ fn collect_notes(stmts: &[untyped::Stmt], callables: &[&str], notes: &mut Vec<(S
 fn expr_notes(expr: &untyped::Expr, callables: &[&str], notes: &mut Vec<(Span, String)>) {
     use untyped::ExprKind;
     match &expr.kind {
-        ExprKind::Call { callee, args, keywords } => {
+        ExprKind::Call {
+            callee,
+            args,
+            keywords,
+        } => {
             if let untyped::Callee::Local(name) = callee {
                 if callables.contains(&name.as_str()) {
                     notes.push((
@@ -113,7 +127,9 @@ fn expr_notes(expr: &untyped::Expr, callables: &[&str], notes: &mut Vec<(Span, S
                 }
             }
             args.iter().for_each(|a| expr_notes(a, callables, notes));
-            keywords.iter().for_each(|k| expr_notes(&k.value, callables, notes));
+            keywords
+                .iter()
+                .for_each(|k| expr_notes(&k.value, callables, notes));
         }
         ExprKind::Binary { left, right, .. } => {
             expr_notes(left, callables, notes);
@@ -122,7 +138,8 @@ fn expr_notes(expr: &untyped::Expr, callables: &[&str], notes: &mut Vec<(Span, S
         ExprKind::Unary { operand, .. } => expr_notes(operand, callables, notes),
         ExprKind::Compare { left, rest } => {
             expr_notes(left, callables, notes);
-            rest.iter().for_each(|(_, e)| expr_notes(e, callables, notes));
+            rest.iter()
+                .for_each(|(_, e)| expr_notes(e, callables, notes));
         }
         ExprKind::BoolOp { values, .. } | ExprKind::Tuple(values) => {
             values.iter().for_each(|v| expr_notes(v, callables, notes))
