@@ -951,15 +951,43 @@ impl ToPython for () {
 }
 
 impl<T: Element, const N: usize> ToPython for Array<T, N> {
-    /// Hands a uniquely owned C-contiguous buffer to NumPy without copying;
-    /// anything else (a view of a parameter, a buffer another live `Array`
-    /// still shares, a strided view) is copied into a new array first.
+    /// Returns the very array object that was passed in when the result views
+    /// all of it (`return a`), as the interpreted function would; hands a
+    /// uniquely owned C-contiguous buffer to NumPy without copying; anything
+    /// else (a row of a parameter, a buffer another live `Array` still
+    /// shares, a strided view) is copied into a new array first.
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(object) = self.whole_python_array(py) {
+            return Ok(object);
+        }
         let shape = self.shape;
         let elements = self.into_c_order_vec()?;
         let array = ndarray::Array::from_shape_vec(ndarray::IxDyn(&shape), elements)
             .map_err(|error| pyo3::exceptions::PyValueError::new_err(error.to_string()))?;
         Ok(numpy::PyArray::from_owned_array(py, array).into_any())
+    }
+}
+
+impl<T: Element, const N: usize> Array<T, N> {
+    /// The NumPy array passed in that this array views entirely, with the
+    /// same data pointer, shape and strides.
+    fn whole_python_array<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        use numpy::PyArrayMethods;
+        let Owner::Python(object) = &self.owner else {
+            return None;
+        };
+        let object = object.bind(py);
+        let array = object.downcast::<numpy::PyArrayDyn<T>>().ok()?;
+        let item_size = std::mem::size_of::<T>() as isize;
+        let same_layout = array.shape() == self.shape.as_slice()
+            && array
+                .strides()
+                .iter()
+                .zip(&self.strides)
+                .all(|(&bytes, &elements)| bytes == elements * item_size);
+        // An empty array's pointer was replaced by a dangling one on entry.
+        let same_data = array.data() == self.pointer || self.shape.contains(&0);
+        (same_layout && same_data).then(|| object.clone())
     }
 }
 
@@ -1173,6 +1201,49 @@ pub fn truediv<T: Float>(a: T, b: T) -> Result<T> {
     Ok(a / b)
 }
 
+/// `a / b` for two ints, as CPython's `long_true_divide`: ZeroDivisionError
+/// with CPython's wording for ints, and the quotient rounded once, correctly,
+/// even where an operand has more than the 53 bits a float holds (converting
+/// each operand to float first would round twice).
+#[inline]
+pub fn truediv_int(a: i64, b: i64) -> Result<f64> {
+    if b == 0 {
+        return Err(zero_division_error("division by zero"));
+    }
+    const EXACT: u64 = 1 << 53;
+    let (numerator, divisor) = (a.unsigned_abs(), b.unsigned_abs());
+    if numerator <= EXACT && divisor <= EXACT {
+        // Both convert exactly, and IEEE division rounds once.
+        return Ok(a as f64 / b as f64);
+    }
+    Ok(truediv_wide(numerator, divisor, (a < 0) != (b < 0)))
+}
+
+/// The correctly rounded `numerator / divisor` of two nonzero-divisor
+/// magnitudes: an integer quotient of at least 56 bits, its lowest bit set
+/// when the remainder is nonzero (so that it stands for the discarded tail),
+/// rounded to 53 bits by one conversion and scaled by a power of two, which
+/// is exact here.
+#[cold]
+#[inline(never)]
+fn truediv_wide(numerator: u64, divisor: u64, negative: bool) -> f64 {
+    let bits = |value: u64| 64 - value.leading_zeros() as i32;
+    // At most 56 + 64 = 120 bits, so the shifted numerator fits u128.
+    let shift = (56 + bits(divisor) - bits(numerator)).max(0);
+    let scaled = (numerator as u128) << shift;
+    let quotient = scaled / divisor as u128;
+    let sticky = u128::from(scaled % divisor as u128 != 0);
+    // u128 to f64 rounds to nearest, ties to even; 2**-shift is a normal
+    // float (shift <= 120), so the scaling is exact.
+    let scale = f64::from_bits(((1023 - shift) as u64) << 52);
+    let magnitude = (quotient | sticky) as f64 * scale;
+    if negative {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
 /// `base ** exp` for ints typed as int: exponentiation by squaring with
 /// wrapping multiplication. A negative exponent would make CPython return a
 /// float, which ferropy's typing does not allow, so it raises NumPy's error.
@@ -1312,6 +1383,43 @@ pub fn float_to_int(x: f64) -> Result<i64> {
     integral_float_to_int(x.trunc())
 }
 
+/// `a[i] = v` for an int `v` and an array of another integer dtype: NumPy
+/// raises OverflowError for a value outside the dtype's range rather than
+/// wrap it (an `as` cast would wrap silently).
+#[inline]
+pub fn int_to_element<T: Element + TryFrom<i64>>(value: i64) -> Result<T> {
+    T::try_from(value).map_err(|_| element_range_error::<T>(i128::from(value)))
+}
+
+/// `a[i] = x` for a float `x` and an array of an integer dtype: truncation
+/// towards zero, as NumPy stores it, with CPython's errors for NaN and the
+/// infinities and NumPy's for integers outside the dtype's range (an `as`
+/// cast would saturate, and store 0 for NaN).
+#[inline]
+pub fn float_to_element<T: Element + TryFrom<i64> + TryFrom<u64>>(x: f64) -> Result<T> {
+    let truncated = x.trunc();
+    if let Ok(value) = integral_float_to_int(truncated) {
+        return T::try_from(value).map_err(|_| element_range_error::<T>(i128::from(value)));
+    }
+    // Past int64 only uint64 holds the integer, in [2**63, 2**64).
+    const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+    if (TWO_TO_63..2.0 * TWO_TO_63).contains(&truncated) {
+        if let Ok(value) = T::try_from(truncated as u64) {
+            return Ok(value);
+        }
+    }
+    Err(float_to_int_error(truncated))
+}
+
+#[cold]
+#[inline(never)]
+fn element_range_error<T: Element>(value: i128) -> Error {
+    overflow_error(&format!(
+        "Python integer {value} out of bounds for {}",
+        T::DTYPE_NAME
+    ))
+}
+
 /// Python's two-argument `max`: the first argument unless the second is
 /// strictly greater, so `max(nan, 1.0)` is nan and `max(1.0, nan)` is 1.0.
 #[inline]
@@ -1442,25 +1550,31 @@ impl std::iter::FusedIterator for Range {}
 // RecursionError before either runs out.
 //
 // Nothing portable tells how large the stack of the calling thread is (a
-// Python thread may have been started with `threading.stack_size(32768)`; musl
-// gives threads 128 KiB), so on a thread the runtime did not start, compiled
-// frames may use only FOREIGN_STACK_BUDGET below the outermost one. Recursion
-// that needs more continues on a thread the runtime starts with a stack of
-// RECURSION_STACK_SIZE, whose bounds it knows; the calling thread waits. Only
-// deep recursion pays for that thread; shallow recursion (divide and conquer,
-// tak, fib) never leaves the caller's thread.
+// Python thread may have been started with `threading.stack_size(32768)`), so
+// on a thread the runtime did not start, compiled frames may use only
+// FOREIGN_STACK_BUDGET below the outermost one. Recursion that needs more
+// continues on a thread the runtime starts with a stack of
+// RECURSION_STACK_SIZE, whose bounds it knows, while the calling thread
+// waits. Shallow recursion (divide and conquer, tak, fib) never leaves the
+// caller's thread; deeper recursion pays for starting the thread once per
+// outermost call (some 40 microseconds, about what CPython takes for 200
+// levels of recursion).
+//
+// Compiled code runs without the GIL (the entry points release it, and
+// Python callbacks take it only for their own duration), so the waiting
+// thread never holds the GIL that the new one might need.
 
 /// Stack that compiled recursion may use on a thread the runtime did not
 /// start, measured from the outermost compiled frame on that thread.
 ///
-/// The smallest default thread stack CPython runs on is musl's 128 KiB
-/// (glibc threads get 8 MiB, CPython asks for 16 MiB on macOS); CPython's own
-/// frames below a call into compiled code stay well inside the remaining
-/// 96 KiB, which also covers the non-recursive calls (runtime functions,
-/// helpers outside any cycle) made from the deepest checked frame. Release
-/// builds of recursive kernels use 50 to 200 bytes per frame, so 160 to 600
-/// levels run on the caller's thread before the switch.
-const FOREIGN_STACK_BUDGET: usize = 32 * 1024;
+/// CPython supports thread stacks down to 32 KiB (`threading.stack_size`),
+/// and a call from such a thread reaches compiled code with about 5 KiB of
+/// it used; half of it is left for that and for the non-recursive calls
+/// (runtime functions, helpers outside any cycle) made from the deepest
+/// checked frame. Release builds of recursive kernels use about 100 bytes per
+/// frame, so some 160 levels run on the caller's thread before the switch to
+/// a runtime-started one; divide-and-conquer recursion rarely goes deeper.
+const FOREIGN_STACK_BUDGET: usize = 16 * 1024;
 
 /// The stack of a thread started for deep recursion. It is address space
 /// reserved, not memory: the operating system commits only the pages that
