@@ -211,6 +211,8 @@ struct FunctionGen<'f> {
     types: HashMap<String, Type>,
     /// Every name in use, for picking fresh temporaries.
     names: HashSet<String>,
+    /// The "assigned" flag of each variable that may be read unassigned.
+    flags: HashMap<String, syn::Ident>,
 }
 
 /// The functions that are part of a call-graph cycle (direct or mutual
@@ -372,7 +374,20 @@ fn function(function: &typed::Function, recursive: bool) -> TokenStream {
         function,
         types,
         names,
+        flags: HashMap::new(),
     };
+    // Variables some path may read before assigning get an "assigned" flag,
+    // so those reads raise UnboundLocalError as in Python.
+    let mut maybe_unbound: Vec<String> = crate::unbound_reads::variables(function)
+        .into_iter()
+        .collect();
+    maybe_unbound.sort();
+    let mut flag_declarations = Vec::new();
+    for variable in maybe_unbound {
+        let flag = generator.fresh(&format!("{variable}_assigned"));
+        flag_declarations.push(quote! { let mut #flag = false; });
+        generator.flags.insert(variable, flag);
+    }
     let name = ident(&function.rust_name);
     let generics = callable_generics(function);
     let params = function.params.iter().map(|param| {
@@ -400,7 +415,7 @@ fn function(function: &typed::Function, recursive: bool) -> TokenStream {
         }
     });
     let return_type = rust_type(&function.return_type);
-    let mut prologue = Vec::new();
+    let mut prologue = flag_declarations;
     for param in &function.params {
         let var_ty = generator
             .types
@@ -616,7 +631,11 @@ impl FunctionGen<'_> {
         tail: bool,
     ) -> TokenStream {
         match stmt {
-            typed::Stmt::Assign { target, value } => self.assign(target, value, declared),
+            typed::Stmt::Assign { target, value } => {
+                let assign = self.assign(target, value, declared);
+                let marks = self.mark_assigned(target);
+                quote!(#assign #marks)
+            }
             typed::Stmt::If { test, body, orelse } => {
                 let test = self.expr(test).full();
                 let body_nested: Vec<String> = nested
@@ -666,7 +685,12 @@ impl FunctionGen<'_> {
                     Some(name) => {
                         let var = ident(name);
                         let fresh = self.fresh(&format!("{name}_value"));
-                        (quote!(#fresh), quote! { #var = #fresh; }, nested.to_vec())
+                        let mark = self.flags.get(name).map(|flag| quote!(#flag = true;));
+                        (
+                            quote!(#fresh),
+                            quote! { #var = #fresh; #mark },
+                            nested.to_vec(),
+                        )
                     }
                 };
                 let body = self.block(body, &body_owned, false);
@@ -706,7 +730,10 @@ impl FunctionGen<'_> {
                     Some(typed::Expr {
                         kind: ExprKind::Local(name),
                         ..
-                    }) if tail && !self.function.params.iter().any(|p| &p.name == name) => {
+                    }) if tail
+                        && !self.flags.contains_key(name)
+                        && !self.function.params.iter().any(|p| &p.name == name) =>
+                    {
                         let var = ident(name);
                         quote!(#var)
                     }
@@ -895,6 +922,7 @@ impl FunctionGen<'_> {
             return None;
         };
         if value.ty != *ty
+            || self.flags.contains_key(name)
             || !matches!(&left.kind, ExprKind::Local(n) if n == name)
             || expr_mentions(right, name)
         {
@@ -917,11 +945,32 @@ impl FunctionGen<'_> {
     /// A value that is stored or returned: arrays are cloned (a cheap shared
     /// reference, as Python's assignment shares the array).
     fn owned_value(&mut self, value: &typed::Expr) -> TokenStream {
-        if let (ExprKind::Local(name), Type::Array(_)) = (&value.kind, &value.ty) {
-            let var = ident(name);
-            return quote!(#var.clone());
+        if let (ExprKind::Local(name), false) = (&value.kind, is_copy(&value.ty)) {
+            let read = self.read_local(name, &value.ty);
+            return quote!(#read.clone());
         }
         self.expr(value).full()
+    }
+
+    /// A read of a local; checked against its flag if it may be unassigned.
+    fn read_local(&self, name: &str, ty: &Type) -> TokenStream {
+        let var = ident(name);
+        match self.flags.get(name) {
+            None => quote!(#var),
+            Some(flag) if is_copy(ty) => quote!(rt::assigned(#var, #flag, #name)?),
+            Some(flag) => quote!(rt::assigned(&#var, #flag, #name)?),
+        }
+    }
+
+    /// `flag = true;` for each flagged variable the target assigns.
+    fn mark_assigned(&self, target: &typed::Target) -> TokenStream {
+        let mut names = Vec::new();
+        collect_target_locals(target, &mut names);
+        let marks = names
+            .iter()
+            .filter_map(|name| self.flags.get(*name))
+            .map(|flag| quote!(#flag = true;));
+        quote!(#(#marks)*)
     }
 
     /// An array expression used as a method receiver.
@@ -939,10 +988,7 @@ impl FunctionGen<'_> {
                 };
                 Code::new(literal(*value), prec)
             }
-            ExprKind::Local(name) => {
-                let var = ident(name);
-                Code::atom(quote!(#var))
-            }
+            ExprKind::Local(name) => Code::atom(self.read_local(name, &expr.ty)),
             ExprKind::Constant(name) => {
                 let var = ident(name);
                 Code::atom(quote!(#var))
@@ -1384,6 +1430,24 @@ fn default_value(ty: &Type) -> TokenStream {
             quote!(rt::Array::<#element, #ndim>::zeros([0; #ndim])?)
         }
         Type::None => quote!(()),
+    }
+}
+
+/// Whether values of the type are `Copy` in generated code (numbers and
+/// tuples of numbers), so reading one needs no clone.
+fn is_copy(ty: &Type) -> bool {
+    match ty {
+        Type::Array(_) | Type::Callable(_) => false,
+        Type::Tuple(items) => items.iter().all(is_copy),
+        _ => true,
+    }
+}
+
+fn collect_target_locals<'t>(target: &'t typed::Target, out: &mut Vec<&'t str>) {
+    match target {
+        typed::Target::Local(name) => out.push(name),
+        typed::Target::Index { .. } => {}
+        typed::Target::Tuple(items) => items.iter().for_each(|t| collect_target_locals(t, out)),
     }
 }
 

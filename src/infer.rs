@@ -24,6 +24,7 @@ pub fn infer(module: &untyped::Module) -> Result<typed::Module, Vec<Diagnostic>>
     inference.seed_exports();
     inference.solve();
     let functions = inference.finish();
+    inference.report_uncompiled();
     if inference.diagnostics.is_empty() {
         Ok(typed::Module {
             constants: inference.typed_constants(),
@@ -71,6 +72,9 @@ struct Cx {
     assigned_params: HashSet<String>,
     /// Where each variable first got its type, for messages naming both sides.
     origins: HashMap<String, Span>,
+    /// Variables whose assignment already failed with a diagnostic; reading
+    /// them reports nothing more.
+    poisoned: HashSet<String>,
 }
 
 impl<'m> Inference<'m> {
@@ -213,6 +217,42 @@ impl<'m> Inference<'m> {
         functions
     }
 
+    /// A function with some annotations looks meant to be exported; if it is
+    /// neither exported nor called, say which parameters keep it out rather
+    /// than leave it out of the module silently.
+    fn report_uncompiled(&mut self) {
+        for slot in &self.module.functions {
+            let Ok(function) = &slot.lowered else {
+                continue;
+            };
+            let annotated = function.params.iter().any(|p| p.annotation.is_some());
+            let compiled = self
+                .instances
+                .iter()
+                .any(|i| std::ptr::eq(i.function, function));
+            if slot.exported || compiled || !annotated {
+                continue;
+            }
+            for param in function.params.iter().filter(|p| p.annotation.is_none()) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        codes::MISSING_PARAMETER_TYPE,
+                        param.span,
+                        format!(
+                            "parameter `{}` of `{}` has no type, so the function is not compiled",
+                            param.name, function.name
+                        ),
+                    )
+                    .with_label("missing annotation")
+                    .with_secondary(function.span, "defined here")
+                    .with_hint(
+                        "annotate every parameter to export the function, e.g. `factor: float`",
+                    ),
+                );
+            }
+        }
+    }
+
     fn typed_constants(&self) -> Vec<typed::Constant> {
         self.module
             .constants
@@ -249,6 +289,7 @@ impl<'m> Inference<'m> {
             report: false,
             assigned_params: HashSet::new(),
             origins: HashMap::new(),
+            poisoned: HashSet::new(),
         };
         for (param, ty) in function.params.iter().zip(&params) {
             cx.env.insert(param.name.clone(), ty.clone());
@@ -417,12 +458,10 @@ impl<'m> Inference<'m> {
                     self.declare(cx, name, annotation.clone());
                 }
                 let value = self.expr(cx, value);
-                if let Some(value) = value {
-                    if let Some(assign) = self.assign(cx, target, value, stmt.span) {
-                        out.push(assign);
-                    }
-                } else {
-                    self.bind_unknown(cx, target);
+                let assigned = value.and_then(|value| self.assign(cx, target, value, stmt.span));
+                match assigned {
+                    Some(assign) => out.push(assign),
+                    None => poison(cx, target),
                 }
             }
             StmtKind::Declare { name, annotation } => {
@@ -466,13 +505,12 @@ impl<'m> Inference<'m> {
                     },
                     span: stmt.span,
                 };
-                match self.expr(cx, &combined) {
-                    Some(value) => {
-                        if let Some(assign) = self.assign(cx, target, value, stmt.span) {
-                            out.push(assign);
-                        }
-                    }
-                    None => self.bind_unknown(cx, target),
+                let assigned = self
+                    .expr(cx, &combined)
+                    .and_then(|value| self.assign(cx, target, value, stmt.span));
+                match assigned {
+                    Some(assign) => out.push(assign),
+                    None => poison(cx, target),
                 }
             }
             StmtKind::If { test, body, orelse } => {
@@ -582,10 +620,6 @@ impl<'m> Inference<'m> {
         }
         cx.env.insert(name.to_string(), ty);
     }
-
-    /// Records that a variable exists even when its value's type is not known
-    /// yet, so it keeps its place in the declaration order.
-    fn bind_unknown(&mut self, _cx: &mut Cx, _target: &untyped::Target) {}
 
     /// Joins `ty` into the variable's type; reports incompatible assignments.
     fn bind(&mut self, cx: &mut Cx, name: &str, ty: &Type, span: Span) {
@@ -907,7 +941,7 @@ impl<'m> Inference<'m> {
                 self.error(
                     cx,
                     Diagnostic::error(
-                        codes::UNSUPPORTED_IO,
+                        codes::UNSUPPORTED_EXPRESSION,
                         span,
                         "strings are not supported in compiled code",
                     )
@@ -920,6 +954,7 @@ impl<'m> Inference<'m> {
                     typed::ExprKind::Local(name.clone()),
                     ty.clone(),
                 )),
+                None if cx.poisoned.contains(name) => None,
                 None => {
                     self.error(
                         cx,
@@ -2201,6 +2236,23 @@ impl<'m> Inference<'m> {
             }
             _ => {}
         }
+        let known = matches!(name, "copy" | "square" | "isnan" | "isinf" | "isfinite")
+            || NUMPY_FLOAT_METHODS.iter().any(|(n, _, _)| *n == name)
+            || Dtype::from_name(name).is_some();
+        if !known {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("numpy.{name} is not supported in compiled code"),
+                )
+                .with_hint(
+                    "use scalar functions such as np.sqrt(x) on elements, or write the loop",
+                ),
+            );
+            return None;
+        }
         if let Some(keyword) = keywords.first() {
             self.error(
                 cx,
@@ -2647,6 +2699,21 @@ impl<'m> Inference<'m> {
                 None
             }
         }
+    }
+}
+
+/// Marks the names an assignment would have bound after it failed, so later
+/// reads do not add "used before it is assigned" to the real error.
+fn poison(cx: &mut Cx, target: &untyped::Target) {
+    if !cx.report {
+        return;
+    }
+    match target {
+        untyped::Target::Name(name, _) => {
+            cx.poisoned.insert(name.clone());
+        }
+        untyped::Target::Index { .. } => {}
+        untyped::Target::Tuple(items, _) => items.iter().for_each(|t| poison(cx, t)),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod parse;
 pub mod signature;
 pub mod stub;
 pub mod types;
+pub mod unbound_reads;
 
 use crate::diagnostics::{Diagnostic, SourceFile};
 

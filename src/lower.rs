@@ -22,6 +22,60 @@ use crate::signature;
 /// Builtins a compiled function may call.
 const BUILTIN_FUNCTIONS: &[&str] = &["abs", "min", "max", "round", "int", "float", "bool", "len"];
 
+/// Python's other builtin functions: calling one is unsupported, not undefined.
+const PYTHON_BUILTINS: &[&str] = &[
+    "sum",
+    "any",
+    "all",
+    "sorted",
+    "reversed",
+    "enumerate",
+    "zip",
+    "map",
+    "filter",
+    "list",
+    "tuple",
+    "dict",
+    "set",
+    "str",
+    "repr",
+    "divmod",
+    "pow",
+    "isinstance",
+    "type",
+    "input",
+    "open",
+    "iter",
+    "next",
+    "hash",
+    "id",
+    "ord",
+    "chr",
+    "hex",
+    "bin",
+    "oct",
+    "complex",
+    "format",
+    "getattr",
+    "setattr",
+    "hasattr",
+    "vars",
+    "dir",
+    "callable",
+    "slice",
+    "object",
+    "super",
+    "bytes",
+    "bytearray",
+    "frozenset",
+    "memoryview",
+    "eval",
+    "exec",
+    "compile",
+    "globals",
+    "locals",
+];
+
 /// Qualified names of `prange`, which asks for a parallel loop.
 const PRANGE_NAMES: &[&str] = &["numba.prange", "cython.parallel.prange", "prange"];
 
@@ -990,7 +1044,7 @@ impl<'a> FunctionLowering<'a> {
                     ast::Constant::Str(text) => ExprKind::Str(text.clone()),
                     ast::Constant::Complex { .. } => {
                         self.error(
-                            codes::UNSUPPORTED_ANNOTATION,
+                            codes::UNSUPPORTED_EXPRESSION,
                             span,
                             "complex numbers are not supported yet",
                             "complex literal",
@@ -1178,7 +1232,7 @@ impl<'a> FunctionLowering<'a> {
             }
             ast::Expr::JoinedStr(_) | ast::Expr::FormattedValue(_) => {
                 self.error(
-                    codes::UNSUPPORTED_IO,
+                    codes::UNSUPPORTED_EXPRESSION,
                     span,
                     "strings are not supported in compiled code",
                     "f-string",
@@ -1327,6 +1381,9 @@ impl<'a> FunctionLowering<'a> {
                         "print call",
                         "return the values and print them in the Python caller",
                     );
+                    return None;
+                } else if PYTHON_BUILTINS.contains(&id) {
+                    self.error(codes::UNSUPPORTED_FUNCTION, span, format!("the builtin `{id}` is not supported in compiled code"), "unsupported builtin", "write the loop out; supported builtins are abs, min, max, round, int, float, bool and len");
                     return None;
                 } else {
                     self.error(codes::UNDEFINED_NAME, span, format!("unknown function `{id}`"), "not defined in this module or supported as a builtin", "define the function in this file, or use a supported builtin (abs, min, max, round, int, float, bool, len)");

@@ -49,10 +49,19 @@ fn parse_error(file: &SourceFile, error: &rustpython_parser::ParseError) -> Diag
     Diagnostic::error(
         codes::INVALID_SYNTAX,
         Span::new(start, end),
-        format!("invalid syntax: {}", error.error),
+        syntax_message(&error.error.to_string()),
     )
     .with_label("the parser stopped here")
     .with_hint("ferropy reads Python 3 source; check that the file runs under CPython")
+}
+
+/// The parser's message, prefixed with "invalid syntax" unless it says so.
+fn syntax_message(message: &str) -> String {
+    if message.starts_with("invalid syntax") {
+        message.to_string()
+    } else {
+        format!("invalid syntax: {message}")
+    }
 }
 
 /// The end of the character starting at `offset`, so a caret covers one character.

@@ -2817,3 +2817,27 @@ where
         value.extract::<R>(py).map_err(wrap)
     })
 }
+
+// ---------------------------------------------------------------------------
+// Variables assigned on some paths only
+// ---------------------------------------------------------------------------
+
+/// The value of a local variable that some path may read before assigning
+/// it: the value if it was assigned, otherwise Python's UnboundLocalError.
+#[inline]
+pub fn assigned<T>(value: T, is_assigned: bool, name: &str) -> Result<T> {
+    if is_assigned {
+        Ok(value)
+    } else {
+        Err(unbound_local(name))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn unbound_local(name: &str) -> Error {
+    let message =
+        format!("cannot access local variable '{name}' where it is not associated with a value");
+    let error = pyo3::exceptions::PyUnboundLocalError::new_err(message);
+    Error::Python(PythonError(std::sync::Arc::new(error)))
+}

@@ -12,12 +12,7 @@ const EXAMPLE_PATH: &str = "kernels.py";
 /// Codes whose documented failing example does not produce the code yet. The
 /// test asserts today's behaviour, so fixing the compiler makes it fail until
 /// the entry is removed.
-///
-/// FIXME: FP0204 is never reported. A function with some parameters annotated
-/// is not exported (exporting needs every parameter annotated) and, if nothing
-/// calls it, is skipped without a diagnostic; it should get FP0204 for each
-/// parameter without a type.
-const NOT_YET_REPORTED: &[&str] = &[codes::MISSING_PARAMETER_TYPE];
+const NOT_YET_REPORTED: &[&str] = &[];
 
 /// A fenced block: its info string, its text and the line of its opening fence.
 struct Block {

@@ -3,6 +3,8 @@
 
 mod badcalls;
 mod build_faults;
+mod corpus;
 mod e2e;
 mod explain;
+mod fuzz;
 mod snapshots;
