@@ -4,6 +4,7 @@
 mod badcalls;
 mod build_faults;
 mod corpus;
+mod docs;
 mod e2e;
 mod explain;
 mod fuzz;
