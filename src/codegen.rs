@@ -21,6 +21,10 @@ use crate::types::{ArrayType, CallableType, Dtype, Type};
 const RESERVED: &[&str] = &[
     "self", "Self", "super", "crate", "_", "Ok", "Err", "Some", "None", "Result", "Option", "Box",
     "Vec", "String", "rt", "python", "pyo3", "std", "core",
+    // Primitive type names are not keywords, but a function or variable
+    // named like one is ambiguous in the generated macros and signatures.
+    "bool", "char", "str", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64",
+    "u128", "usize", "f16", "f32", "f64", "f128",
 ];
 
 pub fn generate(module: &typed::Module, module_name: &str, source_path: &str) -> String {

@@ -29,8 +29,14 @@ fn snapshot_text(path: &Path, relative: &str) -> String {
     };
     let module_name = ferropy::module_name_for(path).unwrap_or_else(|| "module".to_string());
     let output = match ferropy::compile(&file, &module_name) {
-        Ok(generated) => format!("----- GENERATED RUST\n{}\n----- STUB\n{}", generated.lib_rs, generated.pyi),
-        Err(diagnostics) => format!("----- DIAGNOSTICS\n{}", render(&file, &diagnostics, Color::Never)),
+        Ok(generated) => format!(
+            "----- GENERATED RUST\n{}\n----- STUB\n{}",
+            generated.lib_rs, generated.pyi
+        ),
+        Err(diagnostics) => format!(
+            "----- DIAGNOSTICS\n{}",
+            render(&file, &diagnostics, Color::Never)
+        ),
     };
     format!("----- SOURCE CODE\n{text}\n{output}")
 }
@@ -71,6 +77,10 @@ fn codegen_is_deterministic() {
     fixtures(&root.join("fixtures"), &mut paths);
     for path in paths {
         let relative = path.to_string_lossy().into_owned();
-        assert_eq!(snapshot_text(&path, &relative), snapshot_text(&path, &relative), "{relative}");
+        assert_eq!(
+            snapshot_text(&path, &relative),
+            snapshot_text(&path, &relative),
+            "{relative}"
+        );
     }
 }
