@@ -8,4 +8,5 @@ mod docs;
 mod e2e;
 mod explain;
 mod fuzz;
+mod parallel;
 mod snapshots;
