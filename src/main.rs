@@ -77,6 +77,7 @@ struct BuildArgs {
     /// Print nothing but diagnostics and errors.
     #[arg(short, long)]
     quiet: bool,
+    /// How diagnostics are printed.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -102,6 +103,7 @@ struct CheckArgs {
     /// How many files to check at once [default: the number of CPUs].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    /// How diagnostics are printed.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 }
@@ -655,7 +657,7 @@ mod report {
         /// rustc-style text on stderr, coloured on a terminal unless NO_COLOR
         /// is set; at most 50 diagnostics per file.
         Human,
-        /// One JSON object per diagnostic per line on stdout, every diagnostic:
+        /// one JSON object per diagnostic per line on stdout, every diagnostic:
         /// file, line, column, end_line, end_column (1-based, columns in
         /// characters, end exclusive), severity, code, message, label, hint,
         /// secondary.
