@@ -831,7 +831,7 @@ impl FunctionGen<'_> {
                     .iter()
                     .map(|i| self.expr(i).full())
                     .collect::<Vec<_>>();
-                let value = self.expr(value).full();
+                let value = self.element_value(value);
                 quote! { #array_code.set([#(#indices),*], #value)?; }
             }
             typed::Target::Tuple(targets) => {
@@ -913,6 +913,26 @@ impl FunctionGen<'_> {
             })
             .collect();
         quote!(#name(#(#args),*))
+    }
+
+    /// A value stored into an array element. A Python int stored into a
+    /// narrower or unsigned integer array, or a float into any integer array,
+    /// is range-checked as NumPy does instead of wrapping silently.
+    fn element_value(&mut self, value: &typed::Expr) -> TokenStream {
+        if let (ExprKind::Cast(inner), Some(element)) = (&value.kind, value.ty.dtype()) {
+            if element.is_integer() {
+                let rust = dtype_tokens(element);
+                if inner.ty == Type::Int && element != Dtype::Int64 {
+                    let inner = self.expr(inner).full();
+                    return quote!(rt::int_to_element::<#rust>(#inner)?);
+                }
+                if inner.ty.is_float_like() {
+                    let inner = cast(self.expr(inner), &inner.ty, &Type::Float).full();
+                    return quote!(rt::float_to_element::<#rust>(#inner)?);
+                }
+            }
+        }
+        self.expr(value).full()
     }
 
     /// `x = x + y` as `x += y` when no conversion is involved.
@@ -1159,6 +1179,14 @@ impl FunctionGen<'_> {
             BinaryOp::LShift => operator(quote!(<<), Prec::Shift, self),
             BinaryOp::RShift => operator(quote!(>>), Prec::Shift, self),
             BinaryOp::TrueDiv => {
+                // int / int is correctly rounded in Python, and its zero
+                // division message differs from the float one.
+                if let (ExprKind::Cast(l), ExprKind::Cast(r)) = (&left.kind, &right.kind) {
+                    if l.ty == Type::Int && r.ty == Type::Int && *ty == Type::Float {
+                        let (l, r) = (self.expr(l).full(), self.expr(r).full());
+                        return Code::atom(quote!(rt::truediv_int(#l, #r)?));
+                    }
+                }
                 let (l, r) = (self.expr(left).full(), self.expr(right).full());
                 Code::atom(quote!(rt::truediv(#l, #r)?))
             }
@@ -1723,6 +1751,9 @@ fn wrapper(function: &typed::Function) -> TokenStream {
         }
         let var = ident(&param.name);
         match param.default {
+            // Checked scalars arrive as Python objects, so their default is
+            // applied after extraction (`None` stands for "not passed").
+            Some(_) if checked_scalar(&param.ty).is_some() => signature.push(quote!(#var = None)),
             Some(default) => {
                 let value = literal(default);
                 signature.push(quote!(#var = #value));
@@ -1730,6 +1761,7 @@ fn wrapper(function: &typed::Function) -> TokenStream {
             None => signature.push(quote!(#var)),
         }
     }
+    let text_signature = python_signature(function);
     let mut params = Vec::new();
     let mut conversions = Vec::new();
     let mut args = Vec::new();
@@ -1764,11 +1796,29 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                 callables.push((param, callable));
                 args.push(quote!(#var));
             }
-            other => {
-                let ty = rust_type(other);
-                params.push(quote!(#var: #ty));
-                args.push(quote!(#var));
-            }
+            other => match (checked_scalar(other), param.default) {
+                (Some(extract), None) => {
+                    params.push(quote!(#var: &Bound<'py, PyAny>));
+                    conversions.push(quote! { let #var = crate::rt::#extract(#var, #python_param)?; });
+                    args.push(quote!(#var));
+                }
+                (Some(extract), Some(default)) => {
+                    params.push(quote!(#var: Option<&Bound<'py, PyAny>>));
+                    let default = literal(default);
+                    conversions.push(quote! {
+                        let #var = match #var {
+                            Some(value) => crate::rt::#extract(value, #python_param)?,
+                            None => #default,
+                        };
+                    });
+                    args.push(quote!(#var));
+                }
+                (None, _) => {
+                    let ty = rust_type(other);
+                    params.push(quote!(#var: #ty));
+                    args.push(quote!(#var));
+                }
+            },
         }
     }
     let call = match callables.as_slice() {
@@ -1834,13 +1884,39 @@ fn wrapper(function: &typed::Function) -> TokenStream {
     quote! {
         #doc
         #[pyfunction]
-        #[pyo3(name = #python_name, signature = (#(#signature),*))]
+        #[pyo3(name = #python_name, signature = (#(#signature),*), text_signature = #text_signature)]
         fn #name<'py>(#py: Python<'py>, #(#params),*) -> PyResult<Bound<'py, PyAny>> {
             #(#conversions)*
             let result = #call?;
             crate::rt::ToPython::to_python(result, #py)
         }
     }
+}
+
+/// The runtime function that extracts a Python argument of this type with
+/// messages naming the parameter, for `int`, `float` and `bool`.
+fn checked_scalar(ty: &Type) -> Option<syn::Ident> {
+    match ty {
+        Type::Int => Some(format_ident!("int_from_python")),
+        Type::Float => Some(format_ident!("float_from_python")),
+        Type::Bool => Some(format_ident!("bool_from_python")),
+        _ => None,
+    }
+}
+
+/// The signature Python shows for the function: `(f, a, b, *, n_iter=1000)`.
+fn python_signature(function: &typed::Function) -> String {
+    let mut parts = Vec::new();
+    for (index, param) in function.params.iter().enumerate() {
+        if param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only) {
+            parts.push("*".to_string());
+        }
+        match param.default {
+            Some(default) => parts.push(format!("{}={}", param.name, crate::stub::python_literal(default))),
+            None => parts.push(param.name.clone()),
+        }
+    }
+    format!("({})", parts.join(", "))
 }
 
 /// A native function the wrapper recognises when passed for a `Callable`.

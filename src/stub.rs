@@ -91,7 +91,7 @@ fn annotation(ty: &Type) -> String {
 }
 
 /// A default value as Python source.
-fn python_literal(value: Literal) -> String {
+pub fn python_literal(value: Literal) -> String {
     match value {
         Literal::Int(v) => v.to_string(),
         Literal::Float(v) if v.is_nan() => "float(\"nan\")".into(),
