@@ -1074,7 +1074,7 @@ mod source_text {
         start: usize,
     }
 
-    pub fn decode(path: String, bytes: &[u8]) -> Result<SourceFile, Undecodable> {
+    pub fn decode(path: String, bytes: &[u8]) -> Result<SourceFile, Box<Undecodable>> {
         let (has_bom, body) = match bytes.strip_prefix(UTF8_BOM) {
             Some(body) => (true, body),
             None => (false, bytes),
@@ -1085,7 +1085,7 @@ mod source_text {
             Some(cookie) => match lookup(cookie.name) {
                 Ok(encoding) => encoding,
                 Err(problem) => {
-                    return Err(cookie_error(path, body, cookie, problem));
+                    return Err(Box::new(cookie_error(path, body, cookie, problem)));
                 }
             },
         };
@@ -1105,18 +1105,24 @@ mod source_text {
                     "Python accepts a byte order mark only with `coding: utf-8`; write \
                      `utf-8` here, or remove the byte order mark",
                 );
-                return Err(Undecodable {
+                return Err(Box::new(Undecodable {
                     file: SourceFile {
                         path,
                         text: String::from_utf8_lossy(body).into_owned(),
                     },
                     diagnostic,
-                });
+                }));
             }
         }
         match decode_strictly(encoding, body) {
             Ok(text) => Ok(SourceFile { path, text }),
-            Err(bad) => Err(undecodable(path, body, encoding, cookie.as_ref(), bad)),
+            Err(bad) => Err(Box::new(undecodable(
+                path,
+                body,
+                encoding,
+                cookie.as_ref(),
+                bad,
+            ))),
         }
     }
 
@@ -1447,7 +1453,9 @@ mod source_text {
 
         /// The text of a file, or the message and the spanned text of its
         /// diagnostic.
-        fn outcome(bytes: &[u8]) -> Result<String, (String, String)> {
+        type Expected = Result<String, (String, String)>;
+
+        fn outcome(bytes: &[u8]) -> Expected {
             match decode("f.py".to_string(), bytes) {
                 Ok(file) => Ok(file.text),
                 Err(undecodable) => {
@@ -1459,13 +1467,13 @@ mod source_text {
             }
         }
 
-        fn error(message: &str, spanned: &str) -> Result<String, (String, String)> {
+        fn error(message: &str, spanned: &str) -> Expected {
             Err((message.to_string(), spanned.to_string()))
         }
 
         #[test]
         fn decodes_like_cpython() {
-            let cases: &[(&[u8], Result<String, (String, String)>)] = &[
+            let cases: &[(&[u8], Expected)] = &[
                 (b"x = 1\n", Ok("x = 1\n".into())),
                 (b"\xEF\xBB\xBFx = 1\n", Ok("x = 1\n".into())),
                 (

@@ -358,7 +358,8 @@ fn mutate_once(rng: &mut Rng, text: &str) -> String {
                 3 => {
                     let mut owned: Vec<String> =
                         lines.iter().map(|line| line.to_string()).collect();
-                    let indent: &str = *rng.pick(&["    ", "\t", " ", "        "]);
+                    let indents = ["    ", "\t", " ", "        "];
+                    let indent = rng.pick(&indents);
                     owned[index].insert_str(0, indent);
                     owned.concat()
                 }
