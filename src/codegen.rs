@@ -68,14 +68,31 @@ pub fn ident(name: &str) -> syn::Ident {
         return format_ident!("{}_", name);
     }
     if syn::parse_str::<syn::Ident>(name).is_ok() {
-        format_ident!("{}", name)
-    } else {
-        match std::panic::catch_unwind(|| syn::Ident::new_raw(name, proc_macro2::Span::call_site()))
-        {
-            Ok(raw) => raw,
-            Err(_) => format_ident!("{}_", name),
+        return format_ident!("{}", name);
+    }
+    if syn::parse_str::<syn::Ident>(&format!("r#{name}")).is_ok() {
+        return syn::Ident::new_raw(name, proc_macro2::Span::call_site());
+    }
+    // Lowering rejects names that are not identifiers, as CPython does; this
+    // spelling only keeps codegen total: every character Rust does not take
+    // becomes its code point.
+    let mut spelled = String::from("name_");
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            spelled.push(c);
+        } else {
+            spelled.push_str(&format!("u{:x}_", u32::from(c)));
         }
     }
+    format_ident!("{}", spelled)
+}
+
+/// Whether `name` is an identifier in both Python and Rust (Unicode XID).
+pub fn is_identifier(name: &str) -> bool {
+    name == "_"
+        || RESERVED.contains(&name)
+        || syn::parse_str::<syn::Ident>(name).is_ok()
+        || syn::parse_str::<syn::Ident>(&format!("r#{name}")).is_ok()
 }
 
 fn constant(constant: &typed::Constant) -> TokenStream {

@@ -76,6 +76,11 @@ const PYTHON_BUILTINS: &[&str] = &[
     "locals",
 ];
 
+/// The deepest expression nesting compiled; every later stage recurses over
+/// expressions, so this bounds their stack use. CPython's own parser refuses
+/// far shallower nesting of parentheses.
+const MAX_EXPRESSION_DEPTH: usize = 400;
+
 /// Qualified names of `prange`, which asks for a parallel loop.
 const PRANGE_NAMES: &[&str] = &["numba.prange", "cython.parallel.prange", "prange"];
 
@@ -381,6 +386,8 @@ struct FunctionLowering<'a> {
     locals: HashSet<String>,
     diagnostics: Vec<Diagnostic>,
     loop_depth: usize,
+    /// How deeply the expression being lowered is nested.
+    expr_depth: usize,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -391,6 +398,7 @@ impl<'a> FunctionLowering<'a> {
             locals: HashSet::new(),
             diagnostics: Vec::new(),
             loop_depth: 0,
+            expr_depth: 0,
         }
     }
 
@@ -538,6 +546,18 @@ impl<'a> FunctionLowering<'a> {
             self.locals.insert(param.name.clone());
         }
         collect_assigned_names(&def.body, &mut self.locals);
+        let mut invalid: Vec<&str> = std::iter::once(def.name.as_str())
+            .chain(self.locals.iter().map(String::as_str))
+            .filter(|name| !crate::codegen::is_identifier(name))
+            .collect();
+        invalid.sort();
+        for name in invalid {
+            self.diagnostics.push(
+                Diagnostic::error(codes::INVALID_SYNTAX, span, format!("invalid character in identifier `{name}`"))
+                    .with_label("not a Python identifier")
+                    .with_hint("use letters, digits and underscores; CPython rejects this name too"),
+            );
+        }
 
         let (docstring, body) = split_docstring(&def.body);
         let body = self.block(body);
@@ -1027,6 +1047,23 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn expr(&mut self, expr: &ast::Expr) -> Option<Expr> {
+        if self.expr_depth >= MAX_EXPRESSION_DEPTH {
+            self.error(
+                codes::UNSUPPORTED_EXPRESSION,
+                expr.range().into(),
+                "expression nested too deeply",
+                "too deeply nested",
+                "split the expression into several assignments",
+            );
+            return None;
+        }
+        self.expr_depth += 1;
+        let lowered = self.expr_inner(expr);
+        self.expr_depth -= 1;
+        lowered
+    }
+
+    fn expr_inner(&mut self, expr: &ast::Expr) -> Option<Expr> {
         let span: Span = expr.range().into();
         let kind = match expr {
             ast::Expr::Constant(constant) => {
