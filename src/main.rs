@@ -62,6 +62,12 @@ enum Command {
         #[arg(long = "crate", value_name = "DIR")]
         crate_dir: Option<PathBuf>,
     },
+    /// Print the inferred types and, per loop and call site, what the
+    /// compiler decided and why.
+    Explain {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -163,6 +169,7 @@ fn main() -> ExitCode {
         Command::Build(arguments) => build_command(&arguments),
         Command::Check(arguments) => check_command(&arguments),
         Command::Emit { file, crate_dir } => emit_command(&file, crate_dir.as_deref()),
+        Command::Explain { file } => explain_command(&file),
     };
     status.exit_code()
 }
@@ -520,6 +527,38 @@ fn walk_directory(dir: &Path, files: &mut Vec<PathBuf>, status: &mut Status) {
             walk_directory(&path, files, status);
         } else if path.extension().is_some_and(|extension| extension == "py") {
             files.push(path);
+        }
+    }
+}
+
+fn explain_command(path: &Path) -> Status {
+    let printer = Printer::new(Format::Human);
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            print_error(&format!("cannot read {}: {error}", path.display()));
+            return Status::UsageOrEnvironment;
+        }
+    };
+    let time_limit = Duration::from_secs_f64(DEFAULT_TIME_LIMIT_SECONDS);
+    let guarded = guard::run(display_path(path), bytes, time_limit, ferropy::explain);
+    let status = Status::of_outcome(&guarded.outcome);
+    match guarded.outcome {
+        Outcome::Finished(Ok(report)) => match io::stdout().lock().write_all(report.as_bytes()) {
+            Ok(()) => Status::Success,
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Status::Success,
+            Err(error) => {
+                print_error(&format!("cannot write to stdout: {error}"));
+                Status::UsageOrEnvironment
+            }
+        },
+        Outcome::Finished(Err(found)) => {
+            printer.diagnostics(&guarded.file, &found);
+            status
+        }
+        Outcome::Failed(_, diagnostic) => {
+            printer.diagnostics(&guarded.file, &[diagnostic]);
+            status
         }
     }
 }
