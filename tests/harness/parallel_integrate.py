@@ -101,7 +101,7 @@ def main() -> int:
     try:
         import joblib  # noqa: F401
     except ImportError:
-        print("error: joblib is not installed; run scripts/setup")
+        print("error: joblib is not installed; run scripts/setup, or `python -m pip install joblib==1.6.0`")
         print("0 passed, 1 failed")
         return 1
 

@@ -72,7 +72,8 @@ fn integrate_on_threads_and_processes_matches_cpython() {
     assert!(
         probe.status.success(),
         "the Python interpreter `{python}` cannot import numpy and joblib; run scripts/setup \
-         and set FERROPY_PYTHON=$PWD/.venv/bin/python\n{}",
+         and set FERROPY_PYTHON=$PWD/.venv/bin/python (a .venv made before scripts/setup \
+         installed joblib needs `.venv/bin/python -m pip install joblib==1.6.0`)\n{}",
         describe(&format!("{python} -c 'import numpy, joblib'"), &probe)
     );
 
