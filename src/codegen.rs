@@ -245,7 +245,15 @@ fn recursive_functions(module: &typed::Module) -> HashSet<String> {
         .iter()
         .map(|f| {
             let mut callees = HashSet::new();
-            stmts_callees(&f.body, &mut callees);
+            for stmt in &f.body {
+                stmt.walk_exprs(&mut |e| match &e.kind {
+                    ExprKind::Call { function, .. }
+                    | ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
+                        callees.insert(function.clone());
+                    }
+                    _ => {}
+                });
+            }
             (f.rust_name.as_str(), callees)
         })
         .collect();
@@ -272,114 +280,8 @@ fn recursive_functions(module: &typed::Module) -> HashSet<String> {
     recursive
 }
 
-fn stmts_callees(stmts: &[typed::Stmt], out: &mut HashSet<String>) {
-    for stmt in stmts {
-        match stmt {
-            typed::Stmt::Assign { target, value } => {
-                target_callees(target, out);
-                expr_callees(value, out);
-            }
-            typed::Stmt::If { test, body, orelse } => {
-                expr_callees(test, out);
-                stmts_callees(body, out);
-                stmts_callees(orelse, out);
-            }
-            typed::Stmt::ForRange {
-                start,
-                stop,
-                step,
-                body,
-                ..
-            } => {
-                expr_callees(start, out);
-                expr_callees(stop, out);
-                if let Some(step) = step {
-                    expr_callees(step, out);
-                }
-                stmts_callees(body, out);
-            }
-            typed::Stmt::While { test, body } => {
-                expr_callees(test, out);
-                stmts_callees(body, out);
-            }
-            typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => expr_callees(value, out),
-            typed::Stmt::Return(None) | typed::Stmt::Break | typed::Stmt::Continue => {}
-        }
-    }
-}
 
-fn target_callees(target: &typed::Target, out: &mut HashSet<String>) {
-    match target {
-        typed::Target::Local(_) => {}
-        typed::Target::Index { array, indices } => {
-            expr_callees(array, out);
-            indices.iter().for_each(|i| expr_callees(i, out));
-        }
-        typed::Target::Tuple(items) => items.iter().for_each(|t| target_callees(t, out)),
-    }
-}
 
-/// Adds the compiled functions an expression calls or passes along.
-fn expr_callees(expr: &typed::Expr, out: &mut HashSet<String>) {
-    match &expr.kind {
-        ExprKind::Call { function, args } => {
-            out.insert(function.clone());
-            args.iter().for_each(|a| expr_callees(a, out));
-        }
-        ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
-            out.insert(function.clone());
-        }
-        ExprKind::FunctionRef(_)
-        | ExprKind::Literal(_)
-        | ExprKind::Local(_)
-        | ExprKind::Constant(_) => {}
-        ExprKind::CallValue { callee, args } => {
-            expr_callees(callee, out);
-            args.iter().for_each(|a| expr_callees(a, out));
-        }
-        ExprKind::Cast(inner)
-        | ExprKind::Neg(inner)
-        | ExprKind::Not(inner)
-        | ExprKind::Invert(inner)
-        | ExprKind::Truthy(inner)
-        | ExprKind::CopyArray(inner)
-        | ExprKind::Shape(inner)
-        | ExprKind::Size(inner) => expr_callees(inner, out),
-        ExprKind::Binary { left, right, .. } => {
-            expr_callees(left, out);
-            expr_callees(right, out);
-        }
-        ExprKind::Compare {
-            operands: values, ..
-        }
-        | ExprKind::BoolOp { values, .. }
-        | ExprKind::Tuple(values)
-        | ExprKind::Intrinsic { args: values, .. } => {
-            values.iter().for_each(|v| expr_callees(v, out))
-        }
-        ExprKind::IfExp { test, body, orelse } => {
-            expr_callees(test, out);
-            expr_callees(body, out);
-            expr_callees(orelse, out);
-        }
-        ExprKind::Index { array, indices } => {
-            expr_callees(array, out);
-            indices.iter().for_each(|i| expr_callees(i, out));
-        }
-        ExprKind::SubArray { array, index } => {
-            expr_callees(array, out);
-            expr_callees(index, out);
-        }
-        ExprKind::NewArray { fill, shape, .. } => {
-            if let ArrayFill::Value(value) = fill {
-                expr_callees(value, out);
-            }
-            shape.iter().for_each(|s| expr_callees(s, out));
-        }
-        ExprKind::Dim { array, .. } => expr_callees(array, out),
-        ExprKind::TupleGet { tuple, .. } => expr_callees(tuple, out),
-    }
-}
 
 fn function(function: &typed::Function, recursive: bool) -> TokenStream {
     let mut types: HashMap<String, Type> = HashMap::new();
@@ -965,7 +867,7 @@ impl FunctionGen<'_> {
         if value.ty != *ty
             || self.flags.contains_key(name)
             || !matches!(&left.kind, ExprKind::Local(n) if n == name)
-            || expr_mentions(right, name)
+            || right.reads(name)
         {
             return None;
         }
@@ -1549,7 +1451,7 @@ fn declares(stmt: &typed::Stmt, name: &str) -> bool {
         typed::Stmt::Assign {
             target: typed::Target::Local(target),
             value,
-        } => target == name && !expr_mentions(value, name),
+        } => target == name && !value.reads(name),
         typed::Stmt::Assign {
             target: typed::Target::Tuple(targets),
             value,
@@ -1559,7 +1461,7 @@ fn declares(stmt: &typed::Stmt, name: &str) -> bool {
                 .any(|t| matches!(t, typed::Target::Local(n) if n == name))
                 && targets.iter().all(|t| matches!(t, typed::Target::Local(_)))
                 && matches!(value.kind, ExprKind::Tuple(_))
-                && !expr_mentions(value, name)
+                && !value.reads(name)
         }
         _ => false,
     }
@@ -1571,7 +1473,7 @@ fn declares(stmt: &typed::Stmt, name: &str) -> bool {
 fn can_push_into(stmt: &typed::Stmt, name: &str) -> bool {
     match stmt {
         typed::Stmt::If { test, body, orelse } => {
-            !expr_mentions(test, name) && (stmts_mention(body, name) != stmts_mention(orelse, name))
+            !test.reads(name) && (stmts_mention(body, name) != stmts_mention(orelse, name))
         }
         typed::Stmt::ForRange {
             var,
@@ -1581,15 +1483,15 @@ fn can_push_into(stmt: &typed::Stmt, name: &str) -> bool {
             body,
         } => {
             if var.as_deref() == Some(name) {
-                return !expr_mentions(start, name) && !expr_mentions(stop, name);
+                return !start.reads(name) && !stop.reads(name);
             }
-            let header = expr_mentions(start, name)
-                || expr_mentions(stop, name)
-                || step.as_ref().is_some_and(|s| expr_mentions(s, name));
+            let header = start.reads(name)
+                || stop.reads(name)
+                || step.as_ref().is_some_and(|s| s.reads(name));
             !header && first_use_assigns(body, name)
         }
         typed::Stmt::While { test, body } => {
-            !expr_mentions(test, name) && first_use_assigns(body, name)
+            !test.reads(name) && first_use_assigns(body, name)
         }
         _ => false,
     }
@@ -1612,10 +1514,10 @@ fn stmts_mention(stmts: &[typed::Stmt], name: &str) -> bool {
 fn stmt_mentions(stmt: &typed::Stmt, name: &str) -> bool {
     match stmt {
         typed::Stmt::Assign { target, value } => {
-            target_mentions(target, name) || expr_mentions(value, name)
+            target_mentions(target, name) || value.reads(name)
         }
         typed::Stmt::If { test, body, orelse } => {
-            expr_mentions(test, name) || stmts_mention(body, name) || stmts_mention(orelse, name)
+            test.reads(name) || stmts_mention(body, name) || stmts_mention(orelse, name)
         }
         typed::Stmt::ForRange {
             var,
@@ -1625,13 +1527,13 @@ fn stmt_mentions(stmt: &typed::Stmt, name: &str) -> bool {
             body,
         } => {
             var.as_deref() == Some(name)
-                || expr_mentions(start, name)
-                || expr_mentions(stop, name)
-                || step.as_ref().is_some_and(|s| expr_mentions(s, name))
+                || start.reads(name)
+                || stop.reads(name)
+                || step.as_ref().is_some_and(|s| s.reads(name))
                 || stmts_mention(body, name)
         }
-        typed::Stmt::While { test, body } => expr_mentions(test, name) || stmts_mention(body, name),
-        typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => expr_mentions(value, name),
+        typed::Stmt::While { test, body } => test.reads(name) || stmts_mention(body, name),
+        typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => value.reads(name),
         typed::Stmt::Return(None) | typed::Stmt::Break | typed::Stmt::Continue => false,
     }
 }
@@ -1662,55 +1564,12 @@ fn target_mentions(target: &typed::Target, name: &str) -> bool {
     match target {
         typed::Target::Local(n) => n == name,
         typed::Target::Index { array, indices } => {
-            expr_mentions(array, name) || indices.iter().any(|i| expr_mentions(i, name))
+            array.reads(name) || indices.iter().any(|i| i.reads(name))
         }
         typed::Target::Tuple(items) => items.iter().any(|t| target_mentions(t, name)),
     }
 }
 
-fn expr_mentions(expr: &typed::Expr, name: &str) -> bool {
-    match &expr.kind {
-        ExprKind::Local(n) => n == name,
-        ExprKind::FunctionRef(_) => false,
-        ExprKind::CallValue { callee, args } => {
-            expr_mentions(callee, name) || args.iter().any(|a| expr_mentions(a, name))
-        }
-        ExprKind::Literal(_) | ExprKind::Constant(_) => false,
-        ExprKind::Cast(inner)
-        | ExprKind::Neg(inner)
-        | ExprKind::Not(inner)
-        | ExprKind::Invert(inner)
-        | ExprKind::Truthy(inner)
-        | ExprKind::CopyArray(inner)
-        | ExprKind::Shape(inner)
-        | ExprKind::Size(inner) => expr_mentions(inner, name),
-        ExprKind::Binary { left, right, .. } => {
-            expr_mentions(left, name) || expr_mentions(right, name)
-        }
-        ExprKind::Compare {
-            operands: values, ..
-        }
-        | ExprKind::BoolOp { values, .. }
-        | ExprKind::Tuple(values)
-        | ExprKind::Call { args: values, .. }
-        | ExprKind::Intrinsic { args: values, .. } => values.iter().any(|v| expr_mentions(v, name)),
-        ExprKind::IfExp { test, body, orelse } => {
-            expr_mentions(test, name) || expr_mentions(body, name) || expr_mentions(orelse, name)
-        }
-        ExprKind::Index { array, indices } => {
-            expr_mentions(array, name) || indices.iter().any(|i| expr_mentions(i, name))
-        }
-        ExprKind::SubArray { array, index } => {
-            expr_mentions(array, name) || expr_mentions(index, name)
-        }
-        ExprKind::NewArray { fill, shape, .. } => {
-            matches!(fill, ArrayFill::Value(v) if expr_mentions(v, name))
-                || shape.iter().any(|s| expr_mentions(s, name))
-        }
-        ExprKind::Dim { array, .. } => expr_mentions(array, name),
-        ExprKind::TupleGet { tuple, .. } => expr_mentions(tuple, name),
-    }
-}
 
 /// The PyO3 entry points: argument checks, GIL release, result conversion.
 fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {

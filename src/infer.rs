@@ -3071,6 +3071,27 @@ fn assign_rust_names(functions: &mut [typed::Function], instances: &[Instance<'_
     }
 }
 
+/// Points calls and function references at the instances' Rust names.
+fn rename_calls(stmts: &mut [typed::Stmt], names: &[String]) {
+    for stmt in stmts {
+        stmt.for_each_expr_mut(&mut |e| rename_expr(e, names));
+        for body in stmt.nested_mut() {
+            rename_calls(body, names);
+        }
+    }
+}
+
+fn rename_expr(expr: &mut typed::Expr, names: &[String]) {
+    match &mut expr.kind {
+        typed::ExprKind::Call { function, .. }
+        | typed::ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
+            rename_instance(function, names)
+        }
+        _ => {}
+    }
+    expr.for_each_child_mut(&mut |child| rename_expr(child, names));
+}
+
 fn type_suffix(ty: &Type) -> String {
     match ty {
         Type::Int => "int".into(),
@@ -3087,54 +3108,7 @@ fn type_suffix(ty: &Type) -> String {
     }
 }
 
-fn rename_calls(stmts: &mut [typed::Stmt], names: &[String]) {
-    for stmt in stmts {
-        match stmt {
-            typed::Stmt::Assign { target, value } => {
-                rename_target(target, names);
-                rename_expr(value, names);
-            }
-            typed::Stmt::If { test, body, orelse } => {
-                rename_expr(test, names);
-                rename_calls(body, names);
-                rename_calls(orelse, names);
-            }
-            typed::Stmt::ForRange {
-                start,
-                stop,
-                step,
-                body,
-                ..
-            } => {
-                rename_expr(start, names);
-                rename_expr(stop, names);
-                if let Some(step) = step {
-                    rename_expr(step, names);
-                }
-                rename_calls(body, names);
-            }
-            typed::Stmt::While { test, body } => {
-                rename_expr(test, names);
-                rename_calls(body, names);
-            }
-            typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => {
-                rename_expr(value, names)
-            }
-            _ => {}
-        }
-    }
-}
 
-fn rename_target(target: &mut typed::Target, names: &[String]) {
-    match target {
-        typed::Target::Local(_) => {}
-        typed::Target::Index { array, indices } => {
-            rename_expr(array, names);
-            indices.iter_mut().for_each(|i| rename_expr(i, names));
-        }
-        typed::Target::Tuple(items) => items.iter_mut().for_each(|t| rename_target(t, names)),
-    }
-}
 
 /// Replaces an instance reference `#id` by the instance's Rust name.
 fn rename_instance(function: &mut String, names: &[String]) {
@@ -3148,52 +3122,3 @@ fn rename_instance(function: &mut String, names: &[String]) {
     }
 }
 
-fn rename_expr(expr: &mut typed::Expr, names: &[String]) {
-    use typed::ExprKind::*;
-    match &mut expr.kind {
-        Call { function, args } => {
-            rename_instance(function, names);
-            args.iter_mut().for_each(|a| rename_expr(a, names));
-        }
-        typed::ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
-            rename_instance(function, names)
-        }
-        typed::ExprKind::FunctionRef(_) => {}
-        typed::ExprKind::CallValue { callee, args } => {
-            rename_expr(callee, names);
-            args.iter_mut().for_each(|a| rename_expr(a, names));
-        }
-        Cast(inner) | Neg(inner) | Not(inner) | Invert(inner) | Truthy(inner)
-        | CopyArray(inner) | Shape(inner) | Size(inner) => rename_expr(inner, names),
-        Binary { left, right, .. } => {
-            rename_expr(left, names);
-            rename_expr(right, names);
-        }
-        Compare { operands, .. } => operands.iter_mut().for_each(|o| rename_expr(o, names)),
-        BoolOp { values, .. } | Tuple(values) | Intrinsic { args: values, .. } => {
-            values.iter_mut().for_each(|v| rename_expr(v, names))
-        }
-        IfExp { test, body, orelse } => {
-            rename_expr(test, names);
-            rename_expr(body, names);
-            rename_expr(orelse, names);
-        }
-        Index { array, indices } => {
-            rename_expr(array, names);
-            indices.iter_mut().for_each(|i| rename_expr(i, names));
-        }
-        SubArray { array, index } => {
-            rename_expr(array, names);
-            rename_expr(index, names);
-        }
-        NewArray { fill, shape, .. } => {
-            if let ArrayFill::Value(value) = fill {
-                rename_expr(value, names);
-            }
-            shape.iter_mut().for_each(|s| rename_expr(s, names));
-        }
-        Dim { array, .. } => rename_expr(array, names),
-        TupleGet { tuple, .. } => rename_expr(tuple, names),
-        Literal(_) | Local(_) | Constant(_) => {}
-    }
-}

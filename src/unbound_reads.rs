@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 
-use crate::ir::typed::{self, ArrayFill, ExprKind};
+use crate::ir::typed::{self, ExprKind};
 
 /// The local variables of `function` with at least one read that some path
 /// reaches before any assignment.
@@ -117,9 +117,13 @@ impl Analysis<'_> {
         let Some(assigned) = state else {
             return;
         };
-        visit_locals(expr, &mut |name| {
-            if self.locals.contains(name) && !assigned.contains(name) {
-                self.found.insert(name.to_string());
+        // `and`/`or` may skip later operands; a read there is still a read
+        // on the paths that evaluate it, so it counts.
+        expr.walk(&mut |e| {
+            if let ExprKind::Local(name) = &e.kind {
+                if self.locals.contains(name.as_str()) && !assigned.contains(name) {
+                    self.found.insert(name.clone());
+                }
             }
         });
     }
@@ -150,58 +154,3 @@ fn has_break(stmts: &[typed::Stmt]) -> bool {
     })
 }
 
-/// Calls `visit` with the name of every local the expression reads.
-fn visit_locals(expr: &typed::Expr, visit: &mut dyn FnMut(&str)) {
-    match &expr.kind {
-        ExprKind::Local(name) => visit(name),
-        ExprKind::Literal(_) | ExprKind::Constant(_) | ExprKind::FunctionRef(_) => {}
-        ExprKind::Cast(inner)
-        | ExprKind::Neg(inner)
-        | ExprKind::Not(inner)
-        | ExprKind::Invert(inner)
-        | ExprKind::Truthy(inner)
-        | ExprKind::CopyArray(inner)
-        | ExprKind::Shape(inner)
-        | ExprKind::Size(inner) => visit_locals(inner, visit),
-        ExprKind::Binary { left, right, .. } => {
-            visit_locals(left, visit);
-            visit_locals(right, visit);
-        }
-        ExprKind::CallValue { callee, args } => {
-            visit_locals(callee, visit);
-            args.iter().for_each(|a| visit_locals(a, visit));
-        }
-        ExprKind::Compare {
-            operands: values, ..
-        }
-        | ExprKind::Tuple(values)
-        | ExprKind::Call { args: values, .. }
-        | ExprKind::Intrinsic { args: values, .. } => {
-            values.iter().for_each(|v| visit_locals(v, visit))
-        }
-        // `and`/`or` may skip later operands; a read there is still a read
-        // on the paths that evaluate it, so it counts.
-        ExprKind::BoolOp { values, .. } => values.iter().for_each(|v| visit_locals(v, visit)),
-        ExprKind::IfExp { test, body, orelse } => {
-            visit_locals(test, visit);
-            visit_locals(body, visit);
-            visit_locals(orelse, visit);
-        }
-        ExprKind::Index { array, indices } => {
-            visit_locals(array, visit);
-            indices.iter().for_each(|i| visit_locals(i, visit));
-        }
-        ExprKind::SubArray { array, index } => {
-            visit_locals(array, visit);
-            visit_locals(index, visit);
-        }
-        ExprKind::NewArray { fill, shape, .. } => {
-            if let ArrayFill::Value(value) = fill {
-                visit_locals(value, visit);
-            }
-            shape.iter().for_each(|s| visit_locals(s, visit));
-        }
-        ExprKind::Dim { array, .. } => visit_locals(array, visit),
-        ExprKind::TupleGet { tuple, .. } => visit_locals(tuple, visit),
-    }
-}

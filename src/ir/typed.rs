@@ -289,3 +289,210 @@ impl ArrayType {
         ArrayType { dtype, ndim }
     }
 }
+
+impl Expr {
+    /// Calls `visit` on each direct sub-expression, in evaluation order.
+    pub fn for_each_child<'e>(&'e self, visit: &mut dyn FnMut(&'e Expr)) {
+        match &self.kind {
+            ExprKind::Literal(_) | ExprKind::Local(_) | ExprKind::Constant(_) | ExprKind::FunctionRef(_) => {}
+            ExprKind::Cast(inner)
+            | ExprKind::Neg(inner)
+            | ExprKind::Not(inner)
+            | ExprKind::Invert(inner)
+            | ExprKind::Truthy(inner)
+            | ExprKind::CopyArray(inner)
+            | ExprKind::Shape(inner)
+            | ExprKind::Size(inner) => visit(inner),
+            ExprKind::Binary { left, right, .. } => {
+                visit(left);
+                visit(right);
+            }
+            ExprKind::Compare { operands: values, .. }
+            | ExprKind::BoolOp { values, .. }
+            | ExprKind::Tuple(values)
+            | ExprKind::Call { args: values, .. }
+            | ExprKind::Intrinsic { args: values, .. } => values.iter().for_each(visit),
+            ExprKind::CallValue { callee, args } => {
+                visit(callee);
+                args.iter().for_each(visit);
+            }
+            ExprKind::IfExp { test, body, orelse } => {
+                visit(test);
+                visit(body);
+                visit(orelse);
+            }
+            ExprKind::Index { array, indices } => {
+                visit(array);
+                indices.iter().for_each(visit);
+            }
+            ExprKind::SubArray { array, index } => {
+                visit(array);
+                visit(index);
+            }
+            ExprKind::NewArray { fill, shape, .. } => {
+                if let ArrayFill::Value(value) = fill {
+                    visit(value);
+                }
+                shape.iter().for_each(visit);
+            }
+            ExprKind::Dim { array, .. } => visit(array),
+            ExprKind::TupleGet { tuple, .. } => visit(tuple),
+        }
+    }
+
+    /// `for_each_child` for rewriting passes.
+    pub fn for_each_child_mut(&mut self, visit: &mut dyn FnMut(&mut Expr)) {
+        match &mut self.kind {
+            ExprKind::Literal(_) | ExprKind::Local(_) | ExprKind::Constant(_) | ExprKind::FunctionRef(_) => {}
+            ExprKind::Cast(inner)
+            | ExprKind::Neg(inner)
+            | ExprKind::Not(inner)
+            | ExprKind::Invert(inner)
+            | ExprKind::Truthy(inner)
+            | ExprKind::CopyArray(inner)
+            | ExprKind::Shape(inner)
+            | ExprKind::Size(inner) => visit(inner),
+            ExprKind::Binary { left, right, .. } => {
+                visit(left);
+                visit(right);
+            }
+            ExprKind::Compare { operands: values, .. }
+            | ExprKind::BoolOp { values, .. }
+            | ExprKind::Tuple(values)
+            | ExprKind::Call { args: values, .. }
+            | ExprKind::Intrinsic { args: values, .. } => values.iter_mut().for_each(visit),
+            ExprKind::CallValue { callee, args } => {
+                visit(callee);
+                args.iter_mut().for_each(visit);
+            }
+            ExprKind::IfExp { test, body, orelse } => {
+                visit(test);
+                visit(body);
+                visit(orelse);
+            }
+            ExprKind::Index { array, indices } => {
+                visit(array);
+                indices.iter_mut().for_each(visit);
+            }
+            ExprKind::SubArray { array, index } => {
+                visit(array);
+                visit(index);
+            }
+            ExprKind::NewArray { fill, shape, .. } => {
+                if let ArrayFill::Value(value) = fill {
+                    visit(value);
+                }
+                shape.iter_mut().for_each(visit);
+            }
+            ExprKind::Dim { array, .. } => visit(array),
+            ExprKind::TupleGet { tuple, .. } => visit(tuple),
+        }
+    }
+
+    /// Calls `visit` on this expression and every expression inside it.
+    pub fn walk<'e>(&'e self, visit: &mut dyn FnMut(&'e Expr)) {
+        visit(self);
+        self.for_each_child(&mut |child| child.walk(visit));
+    }
+
+    /// Whether the expression reads the local `name`.
+    pub fn reads(&self, name: &str) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(&e.kind, ExprKind::Local(n) if n == name));
+        found
+    }
+}
+
+impl Target {
+    /// The expressions a store evaluates: the array and indices of an
+    /// element store.
+    pub fn for_each_expr<'e>(&'e self, visit: &mut dyn FnMut(&'e Expr)) {
+        match self {
+            Target::Local(_) => {}
+            Target::Index { array, indices } => {
+                visit(array);
+                indices.iter().for_each(visit);
+            }
+            Target::Tuple(items) => items.iter().for_each(|t| t.for_each_expr(visit)),
+        }
+    }
+
+    pub fn for_each_expr_mut(&mut self, visit: &mut dyn FnMut(&mut Expr)) {
+        match self {
+            Target::Local(_) => {}
+            Target::Index { array, indices } => {
+                visit(array);
+                indices.iter_mut().for_each(visit);
+            }
+            Target::Tuple(items) => items.iter_mut().for_each(|t| t.for_each_expr_mut(visit)),
+        }
+    }
+}
+
+impl Stmt {
+    /// Calls `visit` on the statement's own expressions (not those of nested
+    /// statements), in evaluation order.
+    pub fn for_each_expr<'e>(&'e self, visit: &mut dyn FnMut(&'e Expr)) {
+        match self {
+            Stmt::Assign { target, value } => {
+                visit(value);
+                target.for_each_expr(visit);
+            }
+            Stmt::If { test, .. } | Stmt::While { test, .. } => visit(test),
+            Stmt::ForRange { start, stop, step, .. } => {
+                visit(start);
+                visit(stop);
+                if let Some(step) = step {
+                    visit(step);
+                }
+            }
+            Stmt::Return(Some(value)) | Stmt::Expr(value) => visit(value),
+            Stmt::Return(None) | Stmt::Break | Stmt::Continue => {}
+        }
+    }
+
+    pub fn for_each_expr_mut(&mut self, visit: &mut dyn FnMut(&mut Expr)) {
+        match self {
+            Stmt::Assign { target, value } => {
+                visit(value);
+                target.for_each_expr_mut(visit);
+            }
+            Stmt::If { test, .. } | Stmt::While { test, .. } => visit(test),
+            Stmt::ForRange { start, stop, step, .. } => {
+                visit(start);
+                visit(stop);
+                if let Some(step) = step {
+                    visit(step);
+                }
+            }
+            Stmt::Return(Some(value)) | Stmt::Expr(value) => visit(value),
+            Stmt::Return(None) | Stmt::Break | Stmt::Continue => {}
+        }
+    }
+
+    /// The statements directly nested in this one (bodies and branches).
+    pub fn nested(&self) -> Vec<&[Stmt]> {
+        match self {
+            Stmt::If { body, orelse, .. } => vec![body, orelse],
+            Stmt::ForRange { body, .. } | Stmt::While { body, .. } => vec![body],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn nested_mut(&mut self) -> Vec<&mut Vec<Stmt>> {
+        match self {
+            Stmt::If { body, orelse, .. } => vec![body, orelse],
+            Stmt::ForRange { body, .. } | Stmt::While { body, .. } => vec![body],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Calls `visit` on every expression in this statement and the
+    /// statements nested in it.
+    pub fn walk_exprs<'e>(&'e self, visit: &mut dyn FnMut(&'e Expr)) {
+        self.for_each_expr(&mut |e| e.walk(visit));
+        for body in self.nested() {
+            body.iter().for_each(|s| s.walk_exprs(visit));
+        }
+    }
+}
