@@ -280,9 +280,6 @@ fn recursive_functions(module: &typed::Module) -> HashSet<String> {
     recursive
 }
 
-
-
-
 fn function(function: &typed::Function, recursive: bool) -> TokenStream {
     let mut types: HashMap<String, Type> = HashMap::new();
     for param in &function.params {
@@ -1490,9 +1487,7 @@ fn can_push_into(stmt: &typed::Stmt, name: &str) -> bool {
                 || step.as_ref().is_some_and(|s| s.reads(name));
             !header && first_use_assigns(body, name)
         }
-        typed::Stmt::While { test, body } => {
-            !test.reads(name) && first_use_assigns(body, name)
-        }
+        typed::Stmt::While { test, body } => !test.reads(name) && first_use_assigns(body, name),
         _ => false,
     }
 }
@@ -1513,9 +1508,7 @@ fn stmts_mention(stmts: &[typed::Stmt], name: &str) -> bool {
 
 fn stmt_mentions(stmt: &typed::Stmt, name: &str) -> bool {
     match stmt {
-        typed::Stmt::Assign { target, value } => {
-            target_mentions(target, name) || value.reads(name)
-        }
+        typed::Stmt::Assign { target, value } => target_mentions(target, name) || value.reads(name),
         typed::Stmt::If { test, body, orelse } => {
             test.reads(name) || stmts_mention(body, name) || stmts_mention(orelse, name)
         }
@@ -1569,7 +1562,6 @@ fn target_mentions(target: &typed::Target, name: &str) -> bool {
         typed::Target::Tuple(items) => items.iter().any(|t| target_mentions(t, name)),
     }
 }
-
 
 /// The PyO3 entry points: argument checks, GIL release, result conversion.
 fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
@@ -1675,7 +1667,8 @@ fn wrapper(function: &typed::Function) -> TokenStream {
             other => match (checked_scalar(other), param.default) {
                 (Some(extract), None) => {
                     params.push(quote!(#var: &Bound<'py, PyAny>));
-                    conversions.push(quote! { let #var = crate::rt::#extract(#var, #python_param)?; });
+                    conversions
+                        .push(quote! { let #var = crate::rt::#extract(#var, #python_param)?; });
                     args.push(quote!(#var));
                 }
                 (Some(extract), Some(default)) => {
@@ -1788,7 +1781,11 @@ fn python_signature(function: &typed::Function) -> String {
             parts.push("*".to_string());
         }
         match param.default {
-            Some(default) => parts.push(format!("{}={}", param.name, crate::stub::python_literal(default))),
+            Some(default) => parts.push(format!(
+                "{}={}",
+                param.name,
+                crate::stub::python_literal(default)
+            )),
             None => parts.push(param.name.clone()),
         }
     }

@@ -1046,12 +1046,7 @@ impl<'m> Inference<'m> {
                 ))
             }
             ExprKind::BoolOp { op, values } => {
-                let values: Vec<typed::Expr> = values
-                    .iter()
-                    .map(|v| self.expr(cx, v))
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .collect::<Option<_>>()?;
+                let values = self.exprs(cx, values)?;
                 if values.iter().all(|v| v.ty == Type::Bool) {
                     return Some(typed::Expr::new(
                         typed::ExprKind::BoolOp { op: *op, values },
@@ -1210,12 +1205,7 @@ impl<'m> Inference<'m> {
             }
             ExprKind::Index { .. } => self.index(cx, expr),
             ExprKind::Tuple(items) => {
-                let items: Vec<typed::Expr> = items
-                    .iter()
-                    .map(|i| self.expr(cx, i))
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .collect::<Option<_>>()?;
+                let items = self.exprs(cx, items)?;
                 let ty = Type::Tuple(items.iter().map(|i| i.ty.clone()).collect());
                 Some(typed::Expr::new(typed::ExprKind::Tuple(items), ty))
             }
@@ -1618,46 +1608,13 @@ impl<'m> Inference<'m> {
             Callee::Function(name) => self.call_function(cx, name, args, keywords, span),
             Callee::Local(name) => self.call_value(cx, name, args, keywords, span),
             Callee::Builtin(name) => {
-                if let Some(keyword) = keywords.first() {
-                    self.error(
-                        cx,
-                        Diagnostic::error(
-                            codes::UNSUPPORTED_FUNCTION,
-                            keyword.span,
-                            format!("`{name}` takes no keyword arguments in compiled code"),
-                        )
-                        .with_hint("pass the arguments positionally"),
-                    );
-                    return None;
-                }
-                let args: Vec<typed::Expr> = args
-                    .iter()
-                    .map(|a| self.expr(cx, a))
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .collect::<Option<_>>()?;
+                let args = self.positional_args(cx, &format!("`{name}`"), args, keywords)?;
                 self.builtin(cx, name, args, span)
             }
             Callee::Qualified(name) => {
                 if let Some(module_fn) = name.strip_prefix("math.") {
-                    if let Some(keyword) = keywords.first() {
-                        self.error(
-                            cx,
-                            Diagnostic::error(
-                                codes::UNSUPPORTED_FUNCTION,
-                                keyword.span,
-                                "math functions take no keyword arguments",
-                            )
-                            .with_hint("pass the arguments positionally"),
-                        );
-                        return None;
-                    }
-                    let args: Vec<typed::Expr> = args
-                        .iter()
-                        .map(|a| self.expr(cx, a))
-                        .collect::<Vec<_>>()
-                        .into_iter()
-                        .collect::<Option<_>>()?;
+                    let args =
+                        self.positional_args(cx, &format!("math.{module_fn}"), args, keywords)?;
                     return self.math(cx, module_fn, args, span);
                 }
                 if let Some(numpy_fn) = name.strip_prefix("numpy.") {
@@ -1836,6 +1793,36 @@ impl<'m> Inference<'m> {
             },
             return_type,
         ))
+    }
+
+    /// The typed arguments of a library call that takes no keywords.
+    fn positional_args(
+        &mut self,
+        cx: &mut Cx,
+        function: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+    ) -> Option<Vec<typed::Expr>> {
+        if let Some(keyword) = keywords.first() {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    keyword.span,
+                    format!("{function} takes no keyword arguments in compiled code"),
+                )
+                .with_hint("pass the arguments positionally"),
+            );
+            return None;
+        }
+        self.exprs(cx, args)
+    }
+
+    /// Types every expression (so each reports its own errors), then gives
+    /// all of them or nothing.
+    fn exprs(&mut self, cx: &mut Cx, exprs: &[untyped::Expr]) -> Option<Vec<typed::Expr>> {
+        let typed: Vec<Option<typed::Expr>> = exprs.iter().map(|e| self.expr(cx, e)).collect();
+        typed.into_iter().collect()
     }
 
     /// A call through a `Callable` parameter: `f(x)`.
@@ -2253,24 +2240,7 @@ impl<'m> Inference<'m> {
             );
             return None;
         }
-        if let Some(keyword) = keywords.first() {
-            self.error(
-                cx,
-                Diagnostic::error(
-                    codes::UNSUPPORTED_FUNCTION,
-                    keyword.span,
-                    format!("numpy.{name} takes no keyword arguments in compiled code"),
-                )
-                .with_hint("pass the arguments positionally"),
-            );
-            return None;
-        }
-        let args: Vec<typed::Expr> = args
-            .iter()
-            .map(|a| self.expr(cx, a))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Option<_>>()?;
+        let args = self.positional_args(cx, &format!("numpy.{name}"), args, keywords)?;
         if name == "copy" {
             if let [array] = args.as_slice() {
                 if array.array_type().is_some() {
@@ -3108,8 +3078,6 @@ fn type_suffix(ty: &Type) -> String {
     }
 }
 
-
-
 /// Replaces an instance reference `#id` by the instance's Rust name.
 fn rename_instance(function: &mut String, names: &[String]) {
     if let Some(id) = function
@@ -3121,4 +3089,3 @@ fn rename_instance(function: &mut String, names: &[String]) {
         }
     }
 }
-

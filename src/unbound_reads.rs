@@ -153,4 +153,3 @@ fn has_break(stmts: &[typed::Stmt]) -> bool {
         _ => false,
     })
 }
-

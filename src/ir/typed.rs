@@ -294,7 +294,10 @@ impl Expr {
     /// Calls `visit` on each direct sub-expression, in evaluation order.
     pub fn for_each_child<'e>(&'e self, visit: &mut dyn FnMut(&'e Expr)) {
         match &self.kind {
-            ExprKind::Literal(_) | ExprKind::Local(_) | ExprKind::Constant(_) | ExprKind::FunctionRef(_) => {}
+            ExprKind::Literal(_)
+            | ExprKind::Local(_)
+            | ExprKind::Constant(_)
+            | ExprKind::FunctionRef(_) => {}
             ExprKind::Cast(inner)
             | ExprKind::Neg(inner)
             | ExprKind::Not(inner)
@@ -307,7 +310,9 @@ impl Expr {
                 visit(left);
                 visit(right);
             }
-            ExprKind::Compare { operands: values, .. }
+            ExprKind::Compare {
+                operands: values, ..
+            }
             | ExprKind::BoolOp { values, .. }
             | ExprKind::Tuple(values)
             | ExprKind::Call { args: values, .. }
@@ -343,7 +348,10 @@ impl Expr {
     /// `for_each_child` for rewriting passes.
     pub fn for_each_child_mut(&mut self, visit: &mut dyn FnMut(&mut Expr)) {
         match &mut self.kind {
-            ExprKind::Literal(_) | ExprKind::Local(_) | ExprKind::Constant(_) | ExprKind::FunctionRef(_) => {}
+            ExprKind::Literal(_)
+            | ExprKind::Local(_)
+            | ExprKind::Constant(_)
+            | ExprKind::FunctionRef(_) => {}
             ExprKind::Cast(inner)
             | ExprKind::Neg(inner)
             | ExprKind::Not(inner)
@@ -356,7 +364,9 @@ impl Expr {
                 visit(left);
                 visit(right);
             }
-            ExprKind::Compare { operands: values, .. }
+            ExprKind::Compare {
+                operands: values, ..
+            }
             | ExprKind::BoolOp { values, .. }
             | ExprKind::Tuple(values)
             | ExprKind::Call { args: values, .. }
@@ -439,7 +449,9 @@ impl Stmt {
                 target.for_each_expr(visit);
             }
             Stmt::If { test, .. } | Stmt::While { test, .. } => visit(test),
-            Stmt::ForRange { start, stop, step, .. } => {
+            Stmt::ForRange {
+                start, stop, step, ..
+            } => {
                 visit(start);
                 visit(stop);
                 if let Some(step) = step {
@@ -458,7 +470,9 @@ impl Stmt {
                 target.for_each_expr_mut(visit);
             }
             Stmt::If { test, .. } | Stmt::While { test, .. } => visit(test),
-            Stmt::ForRange { start, stop, step, .. } => {
+            Stmt::ForRange {
+                start, stop, step, ..
+            } => {
                 visit(start);
                 visit(stop);
                 if let Some(step) = step {
