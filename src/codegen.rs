@@ -1705,16 +1705,36 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                 }
             });
             let boxed = boxed_callable(&var, callable);
-            let call_args = args.iter().map(|a| {
-                if a.to_string() == var.to_string() {
-                    quote!(&*#var)
-                } else {
-                    a.clone()
-                }
-            });
+            let with = |replacement: TokenStream| -> Vec<TokenStream> {
+                args.iter()
+                    .map(|a| {
+                        if a.to_string() == var.to_string() {
+                            replacement.clone()
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect()
+            };
+            let call_args = with(quote!(&*#var));
+            let (typed_params, slots, python_args) = closure_parts(callable);
+            let compiled_args = with(quote!(&|#(#typed_params),*| {
+                function.call(&[#(#slots),*]).map(crate::rt::Slot::from_slot)
+            }));
+            let python_call_args = with(
+                quote!(&|#(#typed_params),*| crate::rt::call_python(&object, (#(#python_args,)*))),
+            );
             quote! {
                 match #var {
                     #(#arms)*
+                    crate::rt::Callable::Compiled(function) => {
+                        #py.allow_threads(move || super::#name(#(#compiled_args),*))
+                    }
+                    // A Python callable needs the GIL on every call, so the
+                    // loop keeps it rather than taking it again each time;
+                    // other threads still get turns inside the callable, as
+                    // in CPython.
+                    crate::rt::Callable::Python(object) => super::#name(#(#python_call_args),*),
                     other => {
                         let #var = other;
                         #boxed
@@ -1836,6 +1856,27 @@ fn known_natives(callable: &CallableType) -> Vec<KnownNative> {
         }
     }
     known
+}
+
+/// The pieces of a closure with `callable`'s signature: typed parameters
+/// (`x0: f64`), their native slots, and their names.
+fn closure_parts(callable: &CallableType) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<syn::Ident>) {
+    let args: Vec<syn::Ident> = (0..callable.params.len())
+        .map(|i| format_ident!("x{}", i))
+        .collect();
+    let typed = args
+        .iter()
+        .zip(&callable.params)
+        .map(|(arg, ty)| {
+            let ty = rust_type(ty);
+            quote!(#arg: #ty)
+        })
+        .collect();
+    let slots = args
+        .iter()
+        .map(|arg| quote!(crate::rt::Slot::to_slot(#arg)))
+        .collect();
+    (typed, slots, args)
 }
 
 /// Statements that rebind `var` (a classified `rt::Callable`) to a boxed
