@@ -553,9 +553,13 @@ impl<'a> FunctionLowering<'a> {
         invalid.sort();
         for name in invalid {
             self.diagnostics.push(
-                Diagnostic::error(codes::INVALID_SYNTAX, span, format!("invalid character in identifier `{name}`"))
-                    .with_label("not a Python identifier")
-                    .with_hint("use letters, digits and underscores; CPython rejects this name too"),
+                Diagnostic::error(
+                    codes::INVALID_SYNTAX,
+                    span,
+                    format!("invalid character in identifier `{name}`"),
+                )
+                .with_label("not a Python identifier")
+                .with_hint("use letters, digits and underscores; CPython rejects this name too"),
             );
         }
 
