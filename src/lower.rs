@@ -430,7 +430,7 @@ impl<'a> FunctionLowering<'a> {
                 .unwrap_or_default();
             let root = name.split('.').next().unwrap_or("");
             if !matches!(root, "numba" | "cython" | "pythran") && !name.ends_with("jit") {
-                self.error(codes::UNSUPPORTED_DEFINITION, 
+                self.error(codes::UNSUPPORTED_DEFINITION,
                     decorator.range().into(),
                     "unsupported decorator",
                     "ferropy does not know what this decorator does",
