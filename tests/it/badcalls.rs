@@ -16,80 +16,13 @@
 //! Like the tests in `e2e.rs`, they need cargo and a Python with NumPy
 //! (`FERROPY_PYTHON`, else `python3`), and run only when `FERROPY_E2E=1`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use crate::support::{
+    build_modules, describe, end_to_end_enabled, harness_script, python_command,
+    python_interpreter, repository_root, run,
+};
 
-/// Whether the end-to-end tests are enabled; a skip is reported on stderr,
-/// past the test harness's output capture, so that it is never silent.
-fn end_to_end_enabled(test_name: &str) -> bool {
-    if std::env::var("FERROPY_E2E").as_deref() == Ok("1") {
-        return true;
-    }
-    let notice = format!(
-        "note: end-to-end test `{test_name}` skipped: it builds extension modules with cargo \
-         and runs them under Python, so it runs only with FERROPY_E2E=1 \
-         (scripts/test and .ci/run set it)\n"
-    );
-    let _ = std::io::stderr().write_all(notice.as_bytes());
-    false
-}
-
-fn repository_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python_interpreter() -> String {
-    std::env::var("FERROPY_PYTHON").unwrap_or_else(|_| "python3".to_string())
-}
-
-fn harness_script(name: &str) -> PathBuf {
-    repository_root().join("tests/harness").join(name)
-}
-
-fn python_command(python: &str) -> Command {
-    let mut command = Command::new(python);
-    command
-        .current_dir(repository_root())
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    command
-}
-
-/// Runs a command to completion; failing to start it at all is a test failure.
-fn run(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|error| panic!("could not run {command:?}: {error}"))
-}
-
-/// The command, its exit status and both output streams, for reports.
-fn describe(command_line: &str, output: &Output) -> String {
-    format!(
-        "`{command_line}` exited with {}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    )
-}
-
-/// Builds `sources` into `out` with the ferropy binary; fails the test with
-/// cargo's and ferropy's output if the build fails.
-fn build(sources: &[PathBuf], out: &Path, python: &str) {
-    let output = run(Command::new(env!("CARGO_BIN_EXE_ferropy"))
-        .current_dir(repository_root())
-        .arg("build")
-        .arg("-q")
-        .args(sources)
-        .arg("-o")
-        .arg(out)
-        .arg("--python")
-        .arg(python));
-    assert!(
-        output.status.success(),
-        "{}",
-        describe("ferropy build -q <sources> -o OUT --python PY", &output)
-    );
-}
+/// How a failed build of this module's sources is named in the report.
+const BUILD_COMMAND_LINE: &str = "ferropy build -q <sources> -o OUT --python PY";
 
 #[test]
 fn bad_calls_are_python_exceptions() {
@@ -99,13 +32,14 @@ fn bad_calls_are_python_exceptions() {
     let python = python_interpreter();
     let out = tempfile::tempdir().expect("temporary directory");
     let fixtures = repository_root().join("fixtures/runnable");
-    build(
+    build_modules(
         &[
             fixtures.join("bad_calls.py"),
             fixtures.join("bad_calls_recursion.py"),
         ],
         out.path(),
         &python,
+        BUILD_COMMAND_LINE,
     );
 
     let matrix = run(python_command(&python)
@@ -149,7 +83,12 @@ fn semantics_doc_examples_hold() {
             &extract
         )
     );
-    build(&[source_dir.join("semantics_doc.py")], &out, &python);
+    build_modules(
+        &[source_dir.join("semantics_doc.py")],
+        &out,
+        &python,
+        BUILD_COMMAND_LINE,
+    );
 
     let check = run(python_command(&python)
         .arg(harness_script("doc_examples.py"))

@@ -21,26 +21,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-/// Whether the end-to-end tests are enabled; when they are not, says so on
-/// stderr, past the test harness's output capture, so the skip is never silent.
-fn end_to_end_enabled(test_name: &str) -> bool {
-    if std::env::var("FERROPY_E2E").as_deref() == Ok("1") {
-        return true;
-    }
-    let notice = format!(
-        "note: end-to-end test `{test_name}` skipped: it builds extension modules with cargo \
-         and runs them under Python, so it runs only with FERROPY_E2E=1 \
-         (scripts/test and .ci/run set it)\n"
-    );
-    let _ = std::io::stderr().write_all(notice.as_bytes());
-    false
-}
+use crate::support::{describe, end_to_end_enabled, python_interpreter, run, stderr_of};
 
 /// The absolute path of the test Python (`FERROPY_PYTHON`, else `python3`),
 /// which must have NumPy. Absolute, so that tests can run ferropy with a PATH
 /// that has no Python on it.
 fn python_with_numpy() -> PathBuf {
-    let python = std::env::var("FERROPY_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let python = python_interpreter();
     let output =
         run(Command::new(&python).args(["-c", "import sys, numpy; print(sys.executable)"]));
     assert!(
@@ -50,27 +37,6 @@ fn python_with_numpy() -> PathBuf {
         describe("python -c 'import numpy'", &output)
     );
     PathBuf::from(String::from_utf8(output.stdout).expect("UTF-8 path").trim())
-}
-
-/// Runs a command to completion; failing to start it at all is a test failure.
-fn run(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|error| panic!("could not run {command:?}: {error}"))
-}
-
-/// The command, its exit status and both output streams, for assertion messages.
-fn describe(command_line: &str, output: &Output) -> String {
-    format!(
-        "`{command_line}` exited with {}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    )
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// A number no earlier run has compiled into a kernel, so that its cache

@@ -7,9 +7,12 @@
 //! does; it needs a Python (`FERROPY_PYTHON`, else `python3`) and runs only
 //! when `FERROPY_E2E=1`, which `scripts/test` and `.ci/run` set.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
+
+use crate::support::{
+    end_to_end_enabled_because, notice, python_interpreter, stderr_of, stdout_of,
+};
 
 fn ferropy(arguments: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ferropy"))
@@ -24,14 +27,6 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, bytes).unwrap();
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The value column of a `--summary` table row such as `  exit 1     3`.
@@ -67,8 +62,13 @@ fn summary_counts_files_by_exit_code() {
     write(root, "corpus/notes.txt", b"not Python");
 
     let output = ferropy(&["check", "--summary", "-j", "2", "corpus"], root);
-    let table = stdout(&output);
-    assert_eq!(output.status.code(), Some(1), "{table}{}", stderr(&output));
+    let table = stdout_of(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{table}{}",
+        stderr_of(&output)
+    );
     assert_eq!(summary_row(&table, "files"), "6", "{table}");
     assert_eq!(summary_row(&table, "exit 0"), "3", "{table}");
     assert_eq!(summary_row(&table, "exit 1"), "3", "{table}");
@@ -77,15 +77,15 @@ fn summary_counts_files_by_exit_code() {
     assert_eq!(summary_row(&table, "timeouts"), "0", "{table}");
     assert!(table.contains("slowest files:"), "{table}");
     // A summary shows only what is not the files' own fault.
-    assert_eq!(stderr(&output), "");
+    assert_eq!(stderr_of(&output), "");
 
     // Without --summary the same run prints every file's diagnostics, in
     // path order whatever the number of jobs.
     let sequential = ferropy(&["check", "-j", "1", "corpus"], root);
     let parallel = ferropy(&["check", "-j", "2", "corpus"], root);
     assert_eq!(sequential.status.code(), Some(1));
-    assert_eq!(stderr(&sequential), stderr(&parallel));
-    let text = stderr(&sequential);
+    assert_eq!(stderr_of(&sequential), stderr_of(&parallel));
+    let text = stderr_of(&sequential);
     let order: Vec<usize> = [
         "corpus/deeper/syntax.py",
         "corpus/kernel.py",
@@ -106,10 +106,10 @@ fn unreadable_paths_are_usage_errors() {
     std::fs::create_dir(dir.path().join("empty")).unwrap();
     let output = ferropy(&["check", "missing.py"], dir.path());
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("error: cannot read missing.py"));
+    assert!(stderr_of(&output).contains("error: cannot read missing.py"));
     let output = ferropy(&["check", "empty"], dir.path());
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("no `.py` files in empty"));
+    assert!(stderr_of(&output).contains("no `.py` files in empty"));
 }
 
 /// Positions after decoding: the span of `été` is in characters of the
@@ -124,13 +124,13 @@ fn diagnostics_of_a_latin1_file_point_into_the_decoded_text() {
     );
     let output = ferropy(&["check", "latin.py"], dir.path());
     assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
+    let text = stderr_of(&output);
     assert!(text.contains("name `été` is not defined"), "{text}");
     assert!(text.contains("┌─ latin.py:4:16"), "{text}");
     assert!(text.contains("4 │     return x + été\n"), "{text}");
 
     let output = ferropy(&["check", "--format", "json", "latin.py"], dir.path());
-    let line: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    let line: serde_json::Value = serde_json::from_str(stdout_of(&output).trim()).unwrap();
     assert_eq!(
         (&line["line"], &line["column"], &line["end_column"]),
         (&4.into(), &16.into(), &19.into())
@@ -143,7 +143,7 @@ fn undecodable_bytes_are_a_diagnostic_at_their_position() {
     write(dir.path(), "bytes.py", b"x = 1\ns = 'caf\xe9'\n");
     let output = ferropy(&["check", "bytes.py"], dir.path());
     assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
+    let text = stderr_of(&output);
     assert!(
         text.contains("error[FP0101]: cannot decode byte 0xe9 as UTF-8"),
         "{text}"
@@ -163,11 +163,11 @@ fn json_lines_carry_every_field() {
     let output = ferropy(&["check", "--format", "json", "k.py"], dir.path());
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
-        stderr(&output),
+        stderr_of(&output),
         "",
         "JSON mode prints diagnostics on stdout"
     );
-    let lines: Vec<serde_json::Value> = stdout(&output)
+    let lines: Vec<serde_json::Value> = stdout_of(&output)
         .lines()
         .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
         .collect();
@@ -208,8 +208,8 @@ fn json_lines_carry_every_field() {
     // no Python or cargo is needed.
     let output = ferropy(&["build", "--format", "json", "k.py"], dir.path());
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stdout(&output).lines().count(), lines.len());
-    assert!(stderr(&output).contains("k.py not built"));
+    assert_eq!(stdout_of(&output).lines().count(), lines.len());
+    assert!(stderr_of(&output).contains("k.py not built"));
 }
 
 #[test]
@@ -221,14 +221,14 @@ fn text_output_stops_after_fifty_diagnostics_of_a_file() {
     write(dir.path(), "flood.py", source.as_bytes());
     let output = ferropy(&["check", "flood.py"], dir.path());
     assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
+    let text = stderr_of(&output);
     assert_eq!(text.matches("error[FP0401]").count(), 50, "{text}");
     assert!(
         text.ends_with("... and 10 more errors in flood.py\n\n"),
         "{text}"
     );
     let output = ferropy(&["check", "--format", "json", "flood.py"], dir.path());
-    assert_eq!(stdout(&output).lines().count(), 60);
+    assert_eq!(stdout_of(&output).lines().count(), 60);
 }
 
 /// Colour only at a terminal: output captured here is never coloured.
@@ -237,21 +237,7 @@ fn captured_output_has_no_colour() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "k.py", b"def f(:\n");
     let output = ferropy(&["check", "k.py"], dir.path());
-    assert!(!stderr(&output).contains('\u{1b}'));
-}
-
-/// Whether the end-to-end tests are enabled; when they are not, says so on
-/// stderr, past the test harness's output capture, so the skip is never silent.
-fn end_to_end_enabled(test_name: &str) -> bool {
-    if std::env::var("FERROPY_E2E").as_deref() == Ok("1") {
-        return true;
-    }
-    let notice = format!(
-        "note: end-to-end test `{test_name}` skipped: it needs a Python to find the library \
-         directory, so it runs only with FERROPY_E2E=1 (scripts/test and .ci/run set it)\n"
-    );
-    let _ = std::io::stderr().write_all(notice.as_bytes());
-    false
+    assert!(!stderr_of(&output).contains('\u{1b}'));
 }
 
 /// Every `.py` file of the interpreter's library directory: no panic, no exit
@@ -259,10 +245,13 @@ fn end_to_end_enabled(test_name: &str) -> bool {
 /// 101).
 #[test]
 fn stdlib_has_no_panics() {
-    if !end_to_end_enabled("stdlib_has_no_panics") {
+    if !end_to_end_enabled_because(
+        "stdlib_has_no_panics",
+        "it needs a Python to find the library directory",
+    ) {
         return;
     }
-    let python = std::env::var("FERROPY_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let python = python_interpreter();
     let located = Command::new(&python)
         .args([
             "-c",
@@ -270,20 +259,20 @@ fn stdlib_has_no_panics() {
         ])
         .output()
         .expect("running Python to find the library directory");
-    assert!(located.status.success(), "{}", stderr(&located));
-    let library = stdout(&located).trim().to_string();
+    assert!(located.status.success(), "{}", stderr_of(&located));
+    let library = stdout_of(&located).trim().to_string();
     let output = Command::new(env!("CARGO_BIN_EXE_ferropy"))
         .args(["check", "--summary", "--time-limit", "2", &library])
         .output()
         .expect("running ferropy");
-    let table = stdout(&output);
+    let table = stdout_of(&output);
     // Shown on stderr directly so the numbers are seen in CI logs.
-    let _ = std::io::stderr().write_all(format!("{library}:\n{table}").as_bytes());
+    notice(&format!("{library}:\n{table}"));
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
         "exit code {:?}\n{table}\n{}",
         output.status.code(),
-        stderr(&output)
+        stderr_of(&output)
     );
     assert_eq!(summary_row(&table, "panics"), "0", "{table}");
     assert_eq!(summary_row(&table, "timeouts"), "0", "{table}");

@@ -13,76 +13,12 @@
 //! `scripts/test` and `.ci/run` set it.
 
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-/// Whether the end-to-end tests are enabled; when they are not, says so on
-/// stderr, past the test harness's output capture, so the skip is never silent.
-fn end_to_end_enabled(test_name: &str) -> bool {
-    if std::env::var("FERROPY_E2E").as_deref() == Ok("1") {
-        return true;
-    }
-    let notice = format!(
-        "note: end-to-end test `{test_name}` skipped: it builds extension modules with cargo \
-         and runs them under Python, so it runs only with FERROPY_E2E=1 \
-         (scripts/test and .ci/run set it)\n"
-    );
-    // Written to the stderr handle directly: `eprintln!` would be captured
-    // and shown only for failing tests.
-    let _ = std::io::stderr().write_all(notice.as_bytes());
-    false
-}
-
-fn repository_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python_interpreter() -> String {
-    std::env::var("FERROPY_PYTHON").unwrap_or_else(|_| "python3".to_string())
-}
-
-fn kernels_dir() -> PathBuf {
-    match std::env::var_os("FERROPY_KERNELS_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => repository_root().join("../shared/kernels"),
-    }
-}
-
-fn harness_script(name: &str) -> PathBuf {
-    repository_root().join("tests/harness").join(name)
-}
-
-fn ferropy() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ferropy"));
-    command.current_dir(repository_root());
-    command
-}
-
-fn python_command(python: &str) -> Command {
-    let mut command = Command::new(python);
-    command
-        .current_dir(repository_root())
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    command
-}
-
-/// Runs a command to completion; failing to start it at all is a test failure.
-fn run(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|error| panic!("could not run {command:?}: {error}"))
-}
-
-/// The command, its exit status and both output streams, for assertion messages.
-fn describe(command_line: &str, output: &Output) -> String {
-    format!(
-        "`{command_line}` exited with {}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    )
-}
+use crate::support::{
+    build_modules, describe, end_to_end_enabled, ferropy, harness_script, kernels_dir,
+    python_command, python_interpreter, repository_root, run,
+};
 
 /// The `.py` files directly inside `dir`, sorted by name.
 fn python_files(dir: &Path) -> Vec<PathBuf> {
@@ -161,18 +97,11 @@ fn corpus_matches_cpython() {
     let sources = corpus_sources();
     let out = tempfile::tempdir().expect("temporary directory");
 
-    let build = run(ferropy()
-        .arg("build")
-        .arg("-q")
-        .args(&sources)
-        .arg("-o")
-        .arg(out.path())
-        .arg("--python")
-        .arg(&python));
-    assert!(
-        build.status.success(),
-        "{}",
-        describe("ferropy build -q <corpus> -o OUT --python PY", &build)
+    build_modules(
+        &sources,
+        out.path(),
+        &python,
+        "ferropy build -q <corpus> -o OUT --python PY",
     );
 
     let suffix = extension_suffix(&python);

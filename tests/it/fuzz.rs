@@ -14,13 +14,14 @@
 //! seconds) and `FERROPY_FUZZ_SEED` the seed.
 
 use std::cell::{Cell, RefCell};
-use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{mpsc, Once};
 use std::time::{Duration, Instant};
 
 use ferropy::diagnostics::SourceFile;
+
+use crate::support::{kernels_dir, notice, python_files_under};
 
 const DEFAULT_ITERATIONS: u64 = 3000;
 const DEFAULT_SEED: u64 = 0x5eed_f022;
@@ -417,32 +418,15 @@ fn mutant(seed: u64, index: u64, inputs: &[(String, String)]) -> (String, String
     (name.clone(), text)
 }
 
-fn python_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            python_files(&path, out);
-        } else if path.extension().is_some_and(|extension| extension == "py") {
-            out.push(path);
-        }
-    }
-}
-
 /// The fixtures and the kernel corpus, sorted by path; a missing kernel
 /// directory is reported on stderr and skipped.
 fn inputs() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let kernels = match std::env::var_os("FERROPY_KERNELS_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => root.join("../shared/kernels"),
-    };
+    let kernels = kernels_dir();
     let mut paths = Vec::new();
-    python_files(&root.join("fixtures"), &mut paths);
+    python_files_under(&root.join("fixtures"), &mut paths);
     if kernels.is_dir() {
-        python_files(&kernels, &mut paths);
+        python_files_under(&kernels, &mut paths);
     } else {
         notice(&format!(
             "note: fuzz: kernel corpus {} not found; mutating fixtures/ only \
@@ -463,12 +447,6 @@ fn inputs() -> Vec<(String, String)> {
             Some((name, text))
         })
         .collect()
-}
-
-/// Written to the stderr handle directly, past the test harness's output
-/// capture, so that it is seen even when the test passes.
-fn notice(text: &str) {
-    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 fn env_number(name: &str, default: u64) -> u64 {

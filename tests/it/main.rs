@@ -10,3 +10,4 @@ mod explain;
 mod fuzz;
 mod parallel;
 mod snapshots;
+mod support;

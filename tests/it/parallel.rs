@@ -13,54 +13,10 @@
 //! (`FERROPY_PYTHON`; `scripts/setup` installs both), so it runs only when
 //! `FERROPY_E2E=1`.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn end_to_end_enabled(test_name: &str) -> bool {
-    if std::env::var("FERROPY_E2E").as_deref() == Ok("1") {
-        return true;
-    }
-    let notice = format!(
-        "note: end-to-end test `{test_name}` skipped: it builds extension modules with cargo \
-         and runs them under Python, so it runs only with FERROPY_E2E=1 \
-         (scripts/test and .ci/run set it)\n"
-    );
-    // Past the test harness's output capture, so the skip is never silent.
-    let _ = std::io::stderr().write_all(notice.as_bytes());
-    false
-}
-
-fn repository_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python_interpreter() -> String {
-    std::env::var("FERROPY_PYTHON").unwrap_or_else(|_| "python3".to_string())
-}
-
-fn python_command(python: &str) -> Command {
-    let mut command = Command::new(python);
-    command
-        .current_dir(repository_root())
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|error| panic!("could not run {command:?}: {error}"))
-}
-
-fn describe(command_line: &str, output: &Output) -> String {
-    format!(
-        "`{command_line}` exited with {}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    )
-}
+use crate::support::{
+    build_modules, describe, end_to_end_enabled, harness_script, python_command,
+    python_interpreter, repository_root, run,
+};
 
 #[test]
 fn integrate_on_threads_and_processes_matches_cpython() {
@@ -80,27 +36,15 @@ fn integrate_on_threads_and_processes_matches_cpython() {
     let example = repository_root().join("examples/integrate");
     let sources = [example.join("integrate.py"), example.join("integrands.py")];
     let out = tempfile::tempdir().expect("temporary directory");
-    let build = run(Command::new(env!("CARGO_BIN_EXE_ferropy"))
-        .current_dir(repository_root())
-        .arg("build")
-        .arg("-q")
-        .args(&sources)
-        .arg("-o")
-        .arg(out.path())
-        .arg("--python")
-        .arg(&python));
-    assert!(
-        build.status.success(),
-        "{}",
-        describe(
-            "ferropy build -q examples/integrate/{integrate,integrands}.py -o OUT --python PY",
-            &build
-        )
+    build_modules(
+        &sources,
+        out.path(),
+        &python,
+        "ferropy build -q examples/integrate/{integrate,integrands}.py -o OUT --python PY",
     );
 
-    let harness = repository_root().join("tests/harness");
     let diff = run(python_command(&python)
-        .arg(harness.join("diff.py"))
+        .arg(harness_script("diff.py"))
         .arg("--compiled-dir")
         .arg(out.path())
         .args(&sources));
@@ -111,7 +55,7 @@ fn integrate_on_threads_and_processes_matches_cpython() {
     println!("{diff_report}");
 
     let parallel = run(python_command(&python)
-        .arg(harness.join("parallel_integrate.py"))
+        .arg(harness_script("parallel_integrate.py"))
         .arg("--compiled-dir")
         .arg(out.path()));
     let parallel_report = describe(

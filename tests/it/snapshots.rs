@@ -2,23 +2,11 @@
 //! source and the generated Rust (or the rendered diagnostics) in one
 //! snapshot under `tests/snapshots/`, so codegen changes show up in review.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ferropy::diagnostics::{render, Color, SourceFile};
 
-fn fixtures(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            fixtures(&path, out);
-        } else if path.extension().is_some_and(|e| e == "py") {
-            out.push(path);
-        }
-    }
-}
+use crate::support::python_files_under;
 
 /// The snapshot text for one fixture: the source, then the output.
 fn snapshot_text(path: &Path, relative: &str) -> String {
@@ -45,7 +33,7 @@ fn snapshot_text(path: &Path, relative: &str) -> String {
 fn fixtures_match_snapshots() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut paths = Vec::new();
-    fixtures(&root.join("fixtures"), &mut paths);
+    python_files_under(&root.join("fixtures"), &mut paths);
     paths.sort();
     assert!(!paths.is_empty(), "no fixtures found");
     for path in paths {
@@ -74,7 +62,7 @@ fn fixtures_match_snapshots() {
 fn codegen_is_deterministic() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut paths = Vec::new();
-    fixtures(&root.join("fixtures"), &mut paths);
+    python_files_under(&root.join("fixtures"), &mut paths);
     for path in paths {
         let relative = path.to_string_lossy().into_owned();
         assert_eq!(
