@@ -2053,15 +2053,7 @@ impl<'m> Inference<'m> {
                 }
                 let x = args.pop()?;
                 self.numeric(cx, &x, span)?;
-                if x.ty.is_float_like() {
-                    Some(intrinsic(
-                        Intrinsic::RoundToInt,
-                        vec![x.cast_to(&Type::Float)],
-                        Type::Int,
-                    ))
-                } else {
-                    Some(x.cast_to(&Type::Int))
-                }
+                Some(integer_of(x, Intrinsic::RoundToInt))
             }
             "int" => {
                 if args.len() != 1 {
@@ -2069,15 +2061,7 @@ impl<'m> Inference<'m> {
                 }
                 let x = args.pop()?;
                 self.numeric(cx, &x, span)?;
-                if x.ty.is_float_like() {
-                    Some(intrinsic(
-                        Intrinsic::FloatToInt,
-                        vec![x.cast_to(&Type::Float)],
-                        Type::Int,
-                    ))
-                } else {
-                    Some(x.cast_to(&Type::Int))
-                }
+                Some(integer_of(x, Intrinsic::FloatToInt))
             }
             "float" => {
                 if args.len() != 1 {
@@ -2692,6 +2676,16 @@ fn plural(count: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{count} {noun}s")
+    }
+}
+
+/// `round(x)` and `int(x)`: a float goes through `float_op`, an integer is
+/// already the answer.
+fn integer_of(x: typed::Expr, float_op: Intrinsic) -> typed::Expr {
+    if x.ty.is_float_like() {
+        intrinsic(float_op, vec![x.cast_to(&Type::Float)], Type::Int)
+    } else {
+        x.cast_to(&Type::Int)
     }
 }
 
