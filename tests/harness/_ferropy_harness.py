@@ -18,6 +18,7 @@ import importlib.util
 import math
 import re
 import sys
+import signal
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,3 +279,21 @@ def format_speedup(reference_seconds: float, compiled_seconds: float) -> str:
         return "inf x"
     ratio = reference_seconds / compiled_seconds
     return f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x"
+
+
+def output_text(output: bytes | str | None) -> str:
+    """What a child process printed, as text (a timeout may leave bytes or None)."""
+    if output is None:
+        return ""
+    if isinstance(output, bytes):
+        return output.decode("utf-8", errors="replace")
+    return output
+
+
+def signal_name(number: int) -> str | None:
+    """The name of a signal number, such as SIGSEGV, or None if it has none."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return None
+

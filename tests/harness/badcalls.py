@@ -41,7 +41,6 @@ import faulthandler
 import json
 import math
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -58,6 +57,8 @@ from _ferropy_harness import (
     exported_functions,
     import_compiled,
     import_reference,
+    output_text,
+    signal_name,
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "runnable"
@@ -497,8 +498,8 @@ def run_module_in_children(module: str, args: argparse.Namespace) -> list[Result
             stdout, stderr, status = child.stdout, child.stderr, child.returncode
             timed_out = False
         except subprocess.TimeoutExpired as timeout:
-            stdout = _text(timeout.stdout)
-            stderr = _text(timeout.stderr)
+            stdout = output_text(timeout.stdout)
+            stderr = output_text(timeout.stderr)
             status, timed_out = None, True
         running = None
         for line in stdout.splitlines():
@@ -524,7 +525,7 @@ def run_module_in_children(module: str, args: argparse.Namespace) -> list[Result
         if timed_out:
             what = f"timed out after {args.timeout:g}s"
         elif status is not None and status < 0:
-            what = f"crashed: {_signal_name(-status)}"
+            what = f"crashed: {signal_name(-status) or f'signal {-status}'}"
         else:
             what = f"exited with status {status}"
         detail = [f"the test process {what}"]
@@ -534,21 +535,6 @@ def run_module_in_children(module: str, args: argparse.Namespace) -> list[Result
         results.append(Result(cells[running], what, detail))
         start = running + 1
     return results
-
-
-def _text(output: bytes | str | None) -> str:
-    if output is None:
-        return ""
-    if isinstance(output, bytes):
-        return output.decode("utf-8", errors="replace")
-    return output
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
 
 
 def _stderr_tail(stderr: str) -> str:

@@ -32,7 +32,6 @@ import copy
 import faulthandler
 import math
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -52,7 +51,9 @@ from _ferropy_harness import (
     format_speedup,
     import_compiled,
     import_reference,
+    output_text,
     read_cases,
+    signal_name,
 )
 
 _SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
@@ -124,8 +125,8 @@ def run_file_in_child(source: Path, args: argparse.Namespace) -> tuple[int, int]
                                stdin=subprocess.DEVNULL)
         stdout, stderr, status = child.stdout, child.stderr, child.returncode
     except subprocess.TimeoutExpired as timeout:
-        stdout = _text(timeout.stdout)
-        stderr = _text(timeout.stderr)
+        stdout = output_text(timeout.stdout)
+        stderr = output_text(timeout.stderr)
         status = None
         problem = f"timed out after {args.timeout:g}s"
 
@@ -144,7 +145,7 @@ def run_file_in_child(source: Path, args: argparse.Namespace) -> tuple[int, int]
 
     if problem is None:
         if status is not None and status < 0:
-            problem = f"the test process died with signal {_signal_name(-status)}"
+            problem = f"the test process died with signal {signal_name(-status) or -status}"
         else:
             problem = f"the test process exited with status {status} without a summary"
     passed = sum(1 for line in lines if line.startswith("ok "))
@@ -156,21 +157,6 @@ def run_file_in_child(source: Path, args: argparse.Namespace) -> tuple[int, int]
     if stderr.strip():
         print(_indent(f"stderr of the test process:\n{stderr.rstrip()}"))
     return passed, failed
-
-
-def _text(output: bytes | str | None) -> str:
-    if output is None:
-        return ""
-    if isinstance(output, bytes):
-        return output.decode("utf-8", errors="replace")
-    return output
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return str(number)
 
 
 def _indent(text: str) -> str:
