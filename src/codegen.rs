@@ -27,7 +27,13 @@ const RESERVED: &[&str] = &[
     "u128", "usize", "f16", "f32", "f64", "f128",
 ];
 
-pub fn generate(module: &typed::Module, module_name: &str, source_path: &str) -> String {
+/// The formatted `lib.rs` of the module, or, should the generated tokens not
+/// parse as a Rust file (a ferropy bug), syn's message.
+pub fn generate(
+    module: &typed::Module,
+    module_name: &str,
+    source_path: &str,
+) -> Result<String, String> {
     let source_name = std::path::Path::new(source_path)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -53,12 +59,9 @@ pub fn generate(module: &typed::Module, module_name: &str, source_path: &str) ->
         #(#functions)*
         #python
     };
-    match syn::parse2::<syn::File>(tokens.clone()) {
-        Ok(file) => prettyplease::unparse(&file),
-        // The tokens come from this module, so a parse failure is a ferropy
-        // bug; emitting them unformatted lets cargo report where.
-        Err(_) => tokens.to_string(),
-    }
+    syn::parse2::<syn::File>(tokens)
+        .map(|file| prettyplease::unparse(&file))
+        .map_err(|error| error.to_string())
 }
 
 /// A Rust identifier for a Python name: raw (`r#type`) for Rust keywords,
@@ -182,6 +185,10 @@ fn float_literal(v: f64) -> TokenStream {
 /// Rust operator precedence, lowest first, for deciding where parentheses go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Prec {
+    /// A block or `if` expression: parenthesised wherever it is an operand,
+    /// since Rust would otherwise read it as a statement or misparse what
+    /// follows it.
+    Block,
     Or,
     And,
     Compare,
@@ -197,6 +204,7 @@ enum Prec {
 }
 
 /// Generated expression tokens with their precedence.
+#[derive(Clone)]
 struct Code {
     tokens: TokenStream,
     prec: Prec,
@@ -211,9 +219,18 @@ impl Code {
         Code::new(tokens, Prec::Atom)
     }
 
-    /// The tokens, parenthesised unless they bind at least as tightly as `min`.
+    /// A block or `if` expression.
+    fn block(tokens: TokenStream) -> Code {
+        Code::new(tokens, Prec::Block)
+    }
+
+    /// The tokens as an operand of an operator binding like `min`:
+    /// parenthesised unless they bind at least as tightly. A cast is always
+    /// parenthesised inside a larger expression, because `x as f64 < y` and
+    /// `a + n as f64 < b` parse `<` as the start of generic arguments;
+    /// grouping every cast makes that impossible wherever the cast ends up.
     fn at(self, min: Prec) -> TokenStream {
-        if self.prec >= min {
+        if self.prec >= min && self.prec != Prec::Cast {
             self.tokens
         } else {
             let tokens = self.tokens;
@@ -742,13 +759,34 @@ impl FunctionGen<'_> {
                 }
             }
             typed::Target::Index { array, indices } => {
+                if let Some(hoisted) = self.augmented_store(array, indices, value, declared) {
+                    return hoisted;
+                }
+                // Python evaluates the value, then the array, then the
+                // indices. The call below evaluates them in the opposite
+                // order, so the value goes first into a temporary unless
+                // the array and indices cannot be observed running early.
+                let (value, conversion) = self.element_value(value);
+                let target_free =
+                    self.order_free(array) && indices.iter().all(|i| self.order_free(i));
+                let (binding, value) = if target_free {
+                    (quote!(), value)
+                } else {
+                    let temp = self.fresh("value");
+                    (quote! { let #temp = #value; }, quote!(#temp))
+                };
                 let array_code = self.receiver(array);
                 let indices = indices
                     .iter()
                     .map(|i| self.expr(i).full())
                     .collect::<Vec<_>>();
-                let value = self.element_value(value);
-                quote! { #array_code.set([#(#indices),*], #value)?; }
+                match conversion {
+                    None => quote! { #binding #array_code.set([#(#indices),*], #value)?; },
+                    Some(convert) => quote! {
+                        #binding
+                        #array_code.set_converted([#(#indices),*], #value, #convert)?;
+                    },
+                }
             }
             typed::Target::Tuple(targets) => {
                 let all_locals = targets.iter().all(|t| matches!(t, typed::Target::Local(_)));
@@ -814,6 +852,55 @@ impl FunctionGen<'_> {
         }
     }
 
+    /// `a[i] += v` reaches codegen as `a[i] = a[i] + v`. Python evaluates
+    /// `a` and `i` once, before reading the element; when they could be
+    /// observed running twice or late (a call, a possible IndexError), they
+    /// are bound to temporaries first and both accesses use them.
+    fn augmented_store(
+        &mut self,
+        array: &typed::Expr,
+        indices: &[typed::Expr],
+        value: &typed::Expr,
+        declared: &[String],
+    ) -> Option<TokenStream> {
+        if self.order_free(array) && indices.iter().all(|i| self.order_free(i)) {
+            return None;
+        }
+        let mut reads_target = false;
+        value.walk(&mut |e| {
+            reads_target |= matches!(&e.kind,
+                ExprKind::Index { array: a, indices: i } if **a == *array && i == indices);
+        });
+        if !reads_target {
+            return None;
+        }
+        let mut bindings = Vec::new();
+        let mut bind = |this: &mut Self, expr: &typed::Expr, base: &str| {
+            if this.order_free(expr) {
+                return expr.clone();
+            }
+            let temp = this.fresh(base);
+            let code = this.owned_value(expr);
+            bindings.push(quote!(let #temp = #code;));
+            this.types.insert(temp.to_string(), expr.ty.clone());
+            typed::Expr::new(ExprKind::Local(temp.to_string()), expr.ty.clone())
+        };
+        let new_array = bind(self, array, "target");
+        let new_indices: Vec<typed::Expr> =
+            indices.iter().map(|i| bind(self, i, "position")).collect();
+        let mut new_value = value.clone();
+        replace_index(&mut new_value, array, indices, &new_array, &new_indices);
+        let store = self.assign(
+            &typed::Target::Index {
+                array: new_array,
+                indices: new_indices,
+            },
+            &new_value,
+            declared,
+        );
+        Some(quote! { #(#bindings)* #store })
+    }
+
     /// A call to a compiled function, without the `?`.
     fn call(&mut self, function: &str, args: &[typed::Expr]) -> TokenStream {
         let name = ident(function);
@@ -831,24 +918,25 @@ impl FunctionGen<'_> {
         quote!(#name(#(#args),*))
     }
 
-    /// A value stored into an array element. A Python int stored into a
-    /// narrower or unsigned integer array, or a float into any integer array,
-    /// is range-checked as NumPy does instead of wrapping silently.
-    fn element_value(&mut self, value: &typed::Expr) -> TokenStream {
+    /// A value stored into an array element, and the conversion that NumPy
+    /// applies to it after checking the index, if any: a Python int stored
+    /// into a narrower or unsigned integer array, or a float into any integer
+    /// array, is range-checked instead of wrapping silently.
+    fn element_value(&mut self, value: &typed::Expr) -> (TokenStream, Option<TokenStream>) {
         if let (ExprKind::Cast(inner), Some(element)) = (&value.kind, value.ty.dtype()) {
             if element.is_integer() {
                 let rust = dtype_tokens(element);
                 if inner.ty == Type::Int && element != Dtype::Int64 {
                     let inner = self.expr(inner).full();
-                    return quote!(rt::int_to_element::<#rust>(#inner)?);
+                    return (inner, Some(quote!(rt::int_to_element::<#rust>)));
                 }
                 if inner.ty.is_float_like() {
                     let inner = cast(self.expr(inner), &inner.ty, &Type::Float).full();
-                    return quote!(rt::float_to_element::<#rust>(#inner)?);
+                    return (inner, Some(quote!(rt::float_to_element::<#rust>)));
                 }
             }
         }
-        self.expr(value).full()
+        (self.expr(value).full(), None)
     }
 
     /// `x = x + y` as `x += y` when no conversion is involved.
@@ -935,11 +1023,28 @@ impl FunctionGen<'_> {
             }
             ExprKind::Cast(inner) => {
                 let from = inner.ty.clone();
+                if let (Type::Int, Type::Scalar(dtype)) = (&from, &expr.ty) {
+                    let fits = matches!(inner.kind,
+                        ExprKind::Literal(Literal::Int(v)) if dtype.holds(v));
+                    if dtype.is_integer() && !fits {
+                        // NumPy 2 raises OverflowError for a Python int outside
+                        // the dtype's range (`np.uint8(300)`, `u8 + 300`)
+                        // instead of wrapping it.
+                        let rust = dtype_tokens(*dtype);
+                        let value = self.expr(inner).full();
+                        return Code::atom(quote!(rt::int_to_element::<#rust>(#value)?));
+                    }
+                }
                 let code = self.expr(inner);
                 cast(code, &from, &expr.ty)
             }
             ExprKind::Binary { op, left, right } => self.binary(*op, left, right, &expr.ty),
             ExprKind::Neg(inner) => {
+                if expr.ty.dtype().is_some_and(Dtype::is_unsigned) {
+                    // NumPy negates unsigned integers modulo 2**bits.
+                    let inner = self.expr(inner).at(Prec::Atom);
+                    return Code::atom(quote!(#inner.wrapping_neg()));
+                }
                 let inner = self.expr(inner).at(Prec::Unary);
                 Code::new(quote!(-#inner), Prec::Unary)
             }
@@ -962,7 +1067,7 @@ impl FunctionGen<'_> {
                 let test = self.expr(test).full();
                 let body = self.expr(body).full();
                 let orelse = self.expr(orelse).full();
-                Code::atom(quote!(if #test { #body } else { #orelse }))
+                Code::block(quote!(if #test { #body } else { #orelse }))
             }
             ExprKind::Call { function, args } => {
                 let call = self.call(function, args);
@@ -1048,7 +1153,7 @@ impl FunctionGen<'_> {
                 } else {
                     quote!((#(#parts),*))
                 };
-                Code::atom(quote!({
+                Code::block(quote!({
                     let shape = #array.shape();
                     #tuple
                 }))
@@ -1075,13 +1180,7 @@ impl FunctionGen<'_> {
 
     fn binary(&mut self, op: BinaryOp, left: &typed::Expr, right: &typed::Expr, ty: &Type) -> Code {
         let operator = |symbol: TokenStream, prec: Prec, this: &mut Self| {
-            let l = this.expr(left);
-            // `x as f64 < y` would parse `<` as generics: parenthesise casts.
-            let l = if l.prec == Prec::Cast && matches!(op, BinaryOp::LShift) {
-                l.at(Prec::Unary)
-            } else {
-                l.at(prec)
-            };
+            let l = this.expr(left).at(prec);
             let r = this.expr(right).at(next(prec));
             Code::new(quote!(#l #symbol #r), prec)
         };
@@ -1149,67 +1248,115 @@ impl FunctionGen<'_> {
         }
     }
 
+    /// `a < b < c`, evaluated as Python does: operands left to right, each
+    /// once, stopping at the first false comparison. Rust evaluates the two
+    /// sides of one comparison left to right already; a chain binds each
+    /// middle operand to a temporary just before its first comparison, and
+    /// the first operand too when it could be observed running after the
+    /// second.
     fn compare(
         &mut self,
         operands: &[typed::Expr],
         ops: &[CompareOp],
         operand_types: &[Type],
     ) -> Code {
-        // Middle operands of a chain are evaluated once, as in Python.
-        let mut lets = Vec::new();
-        let mut values: Vec<(TokenStream, Prec, Type)> = Vec::new();
-        for (index, operand) in operands.iter().enumerate() {
-            let code = self.expr(operand);
-            let middle = index > 0 && index + 1 < operands.len();
-            if middle
-                && !matches!(
-                    operand.kind,
-                    ExprKind::Local(_) | ExprKind::Literal(_) | ExprKind::Constant(_)
-                )
-            {
-                let temp = self.fresh("middle");
-                let tokens = code.full();
-                lets.push(quote!(let #temp = #tokens;));
-                values.push((quote!(#temp), Prec::Atom, operand.ty.clone()));
-            } else {
-                values.push((code.tokens, code.prec, operand.ty.clone()));
-            }
-        }
-        let mut parts = Vec::new();
-        for (index, op) in ops.iter().enumerate() {
-            let common = &operand_types[index];
-            let (l_tokens, l_prec, l_ty) = values[index].clone();
-            let (r_tokens, r_prec, r_ty) = values[index + 1].clone();
-            let l = cast(Code::new(l_tokens, l_prec), &l_ty, common);
-            let r = cast(Code::new(r_tokens, r_prec), &r_ty, common);
-            // Casts on the left of `<` must be parenthesised (generic ambiguity).
-            let l = if l.prec == Prec::Cast {
-                l.at(Prec::Unary)
-            } else {
-                l.at(Prec::BitOr)
-            };
-            let r = r.at(Prec::BitOr);
-            let symbol = match op {
-                CompareOp::Eq => quote!(==),
-                CompareOp::NotEq => quote!(!=),
-                CompareOp::Lt => quote!(<),
-                CompareOp::LtE => quote!(<=),
-                CompareOp::Gt => quote!(>),
-                CompareOp::GtE => quote!(>=),
-            };
-            parts.push(quote!(#l #symbol #r));
-        }
-        let joined = if parts.len() == 1 {
-            Code::new(parts.remove(0), Prec::Compare)
-        } else {
-            Code::new(quote!(#(#parts)&&*), Prec::And)
+        let (Some(first), Some(second)) = (operands.first(), operands.get(1)) else {
+            return Code::atom(quote!(true));
         };
-        if lets.is_empty() {
-            joined
-        } else {
-            let tokens = joined.full();
-            Code::atom(quote!({ #(#lets)* #tokens }))
+        let left = self.expr(first);
+        if ops.len() == 1 || self.rereadable(second) || self.order_free(first) {
+            return self.compare_chain(left, quote!(), operands, ops, operand_types);
         }
+        let temp = self.fresh("left");
+        let value = left.full();
+        let binding = quote!(let #temp = #value;);
+        self.compare_chain(
+            Code::atom(quote!(#temp)),
+            binding,
+            operands,
+            ops,
+            operand_types,
+        )
+    }
+
+    /// The comparisons from `left`, the generated `operands[0]`, to the end of
+    /// the chain.
+    /// `bindings` are statements that must run first (the first operand's
+    /// temporary).
+    fn compare_chain(
+        &mut self,
+        left: Code,
+        bindings: TokenStream,
+        operands: &[typed::Expr],
+        ops: &[CompareOp],
+        operand_types: &[Type],
+    ) -> Code {
+        let right = &operands[1];
+        if ops.len() == 1 {
+            let right_code = self.expr(right);
+            let pair = compare_pair(
+                left,
+                &operands[0],
+                ops[0],
+                right_code,
+                right,
+                &operand_types[0],
+            );
+            if bindings.is_empty() {
+                return pair;
+            }
+            let pair = pair.full();
+            return Code::block(quote!({ #bindings #pair }));
+        }
+        let (right_code, binding) = if self.rereadable(right) {
+            (self.expr(right), bindings)
+        } else {
+            let temp = self.fresh("middle");
+            let value = self.expr(right).full();
+            (
+                Code::atom(quote!(#temp)),
+                quote!(#bindings let #temp = #value;),
+            )
+        };
+        let pair = compare_pair(
+            left,
+            &operands[0],
+            ops[0],
+            right_code.clone(),
+            right,
+            &operand_types[0],
+        )
+        .at(Prec::Compare);
+        let rest = self
+            .compare_chain(
+                right_code,
+                quote!(),
+                &operands[1..],
+                &ops[1..],
+                &operand_types[1..],
+            )
+            .at(Prec::And);
+        if binding.is_empty() {
+            Code::new(quote!(#pair && #rest), Prec::And)
+        } else {
+            Code::block(quote!({ #binding #pair && #rest }))
+        }
+    }
+
+    /// Whether reading the operand a second time costs nothing and gives the
+    /// same value without raising: a plain local, a literal or a constant.
+    fn rereadable(&self, expr: &typed::Expr) -> bool {
+        match &expr.kind {
+            ExprKind::Local(name) => !self.flags.contains_key(name),
+            ExprKind::Literal(_) | ExprKind::Constant(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether evaluating the expression earlier or later than Python would
+    /// is unobservable: it cannot raise and has no side effects.
+    fn order_free(&self, expr: &typed::Expr) -> bool {
+        expr.is_effect_free() && !self.flags.keys().any(|name| expr.reads(name))
     }
 
     fn bool_op(&mut self, op: BoolOp, values: &[typed::Expr], ty: &Type) -> Code {
@@ -1247,7 +1394,7 @@ impl FunctionGen<'_> {
                 }
             };
         }
-        Code::atom(acc)
+        Code::block(acc)
     }
 
     fn intrinsic(&mut self, op: Intrinsic, args: &[typed::Expr], ty: &Type) -> Code {
@@ -1289,10 +1436,92 @@ impl FunctionGen<'_> {
     }
 }
 
+/// Replaces every read of `array[indices]` inside `expr` with a read of
+/// `new_array[new_indices]`.
+fn replace_index(
+    expr: &mut typed::Expr,
+    array: &typed::Expr,
+    indices: &[typed::Expr],
+    new_array: &typed::Expr,
+    new_indices: &[typed::Expr],
+) {
+    if let ExprKind::Index {
+        array: a,
+        indices: i,
+    } = &mut expr.kind
+    {
+        if **a == *array && i == indices {
+            **a = new_array.clone();
+            *i = new_indices.to_vec();
+            return;
+        }
+    }
+    expr.for_each_child_mut(&mut |child| {
+        replace_index(child, array, indices, new_array, new_indices)
+    });
+}
+
+/// One comparison of two generated operands in their common type. An int
+/// compared with a float goes through `rt::exact_*`, as CPython compares the
+/// exact values; a literal int that a float holds exactly needs no care.
+fn compare_pair(
+    left: Code,
+    left_expr: &typed::Expr,
+    op: CompareOp,
+    right: Code,
+    right_expr: &typed::Expr,
+    common: &Type,
+) -> Code {
+    let (left_ty, right_ty) = (&left_expr.ty, &right_expr.ty);
+    let mixed = |int: &Type, float: &Type| *int == Type::Int && float.is_float_like();
+    let exact = *common == Type::Float
+        && (mixed(left_ty, right_ty) || mixed(right_ty, left_ty))
+        && !is_exact_float_literal(left_expr)
+        && !is_exact_float_literal(right_expr);
+    if exact {
+        let side = |code: Code, ty: &Type| {
+            let target = if *ty == Type::Int {
+                Type::Int
+            } else {
+                Type::Float
+            };
+            cast(code, ty, &target).full()
+        };
+        let (l, r) = (side(left, left_ty), side(right, right_ty));
+        let name = match op {
+            CompareOp::Eq => quote!(exact_eq),
+            CompareOp::NotEq => quote!(exact_ne),
+            CompareOp::Lt => quote!(exact_lt),
+            CompareOp::LtE => quote!(exact_le),
+            CompareOp::Gt => quote!(exact_gt),
+            CompareOp::GtE => quote!(exact_ge),
+        };
+        return Code::atom(quote!(rt::#name(#l, #r)));
+    }
+    let l = cast(left, left_ty, common).at(Prec::BitOr);
+    let r = cast(right, right_ty, common).at(Prec::BitOr);
+    let symbol = match op {
+        CompareOp::Eq => quote!(==),
+        CompareOp::NotEq => quote!(!=),
+        CompareOp::Lt => quote!(<),
+        CompareOp::LtE => quote!(<=),
+        CompareOp::Gt => quote!(>),
+        CompareOp::GtE => quote!(>=),
+    };
+    Code::new(quote!(#l #symbol #r), Prec::Compare)
+}
+
+/// Whether the expression is an int literal that a float holds exactly
+/// (|v| <= 2**53), so comparing it as a float is already exact.
+fn is_exact_float_literal(expr: &typed::Expr) -> bool {
+    matches!(expr.kind, ExprKind::Literal(Literal::Int(v)) if v.unsigned_abs() <= 1 << 53)
+}
+
 /// The next tighter precedence level: right operands of left-associative
 /// operators need it.
 fn next(prec: Prec) -> Prec {
     match prec {
+        Prec::Block => Prec::Or,
         Prec::Or => Prec::And,
         Prec::And => Prec::Compare,
         Prec::Compare => Prec::BitOr,
@@ -1336,7 +1565,7 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
                 .iter()
                 .zip(from_items.iter().zip(to_items))
                 .map(|(name, (f, t))| cast(Code::atom(quote!(#name)), f, t).full());
-            Code::atom(quote!({ let (#(#names),*) = #value; (#(#converted),*) }))
+            Code::block(quote!({ let (#(#names),*) = #value; (#(#converted),*) }))
         }
         (_, to) if to.is_numeric() => {
             let rust = rust_type(to);

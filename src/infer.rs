@@ -733,12 +733,14 @@ impl<'m> Inference<'m> {
                 // `a[i][j] = x` stores into the same element as `a[i, j] = x`.
                 let mut root = value;
                 let mut chain: Vec<untyped::Expr> = indices.clone();
+                let mut groups = vec![indices.len()];
                 while let untyped::ExprKind::Index {
                     value: inner,
                     indices: inner_indices,
                 } = &root.kind
                 {
                     chain.splice(0..0, inner_indices.iter().cloned());
+                    groups.insert(0, inner_indices.len());
                     root = inner;
                 }
                 let (value, indices) = (root, &chain);
@@ -772,6 +774,7 @@ impl<'m> Inference<'m> {
                     return None;
                 }
                 let indices = self.indices(cx, indices)?;
+                let (array, indices) = index_chain(array, indices, &groups);
                 Some(typed::Target::Index { array, indices })
             }
             untyped::Target::Tuple(targets, tuple_span) => {
@@ -1244,29 +1247,20 @@ impl<'m> Inference<'m> {
                     return None;
                 }
                 let indices = self.indices(cx, &all)?;
-                if indices.len() == array.ndim as usize {
-                    let element = array.element();
+                let groups = chain.iter().map(|c| c.len()).collect::<Vec<_>>();
+                let full = indices.len() == array.ndim as usize;
+                let element = array.element();
+                let (view, indices) = index_chain(base, indices, &groups);
+                if full {
                     return Some(typed::Expr::new(
                         typed::ExprKind::Index {
-                            array: Box::new(base),
+                            array: Box::new(view),
                             indices,
                         },
                         element,
                     ));
                 }
-                let mut view = base;
-                for index in indices {
-                    let current = view.array_type()?;
-                    let sub = current.with_ndim(current.ndim - 1);
-                    view = typed::Expr::new(
-                        typed::ExprKind::SubArray {
-                            array: Box::new(view),
-                            index: Box::new(index),
-                        },
-                        Type::Array(sub),
-                    );
-                }
-                Some(view)
+                Some(sub_arrays(view, indices))
             }
             Type::Tuple(_) => {
                 let mut value = base;
@@ -3082,4 +3076,48 @@ fn rename_instance(function: &mut String, names: &[String]) {
             *function = name.clone();
         }
     }
+}
+
+/// `a[i][j]` as one element access `a[i, j]` where that is unobservable.
+/// `indices` are the typed indices of the whole chain and `groups` how many
+/// each subscript of the chain holds. Python checks `a[i]` before it
+/// evaluates `j`, so where a later subscript could raise or have a side
+/// effect, the subscripts before it become views first; everything after
+/// that point stays one multi-index. Returns the array to index and the
+/// indices left for it.
+fn index_chain(
+    base: typed::Expr,
+    indices: Vec<typed::Expr>,
+    groups: &[usize],
+) -> (typed::Expr, Vec<typed::Expr>) {
+    let mut view = base;
+    let mut pending: Vec<typed::Expr> = Vec::new();
+    let mut indices = indices.into_iter();
+    for (position, &count) in groups.iter().enumerate() {
+        let group: Vec<typed::Expr> = indices.by_ref().take(count).collect();
+        if position > 0 && !pending.is_empty() && !group.iter().all(typed::Expr::is_effect_free) {
+            view = sub_arrays(view, std::mem::take(&mut pending));
+        }
+        pending.extend(group);
+    }
+    (view, pending)
+}
+
+/// `a[i][j]...` as nested views, one dimension fewer per index.
+fn sub_arrays(array: typed::Expr, indices: Vec<typed::Expr>) -> typed::Expr {
+    let mut view = array;
+    for index in indices {
+        let Some(current) = view.array_type() else {
+            return view;
+        };
+        let sub = current.with_ndim(current.ndim - 1);
+        view = typed::Expr::new(
+            typed::ExprKind::SubArray {
+                array: Box::new(view),
+                index: Box::new(index),
+            },
+            Type::Array(sub),
+        );
+    }
+    view
 }

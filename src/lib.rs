@@ -51,8 +51,8 @@ pub fn module_name_for(path: &std::path::Path) -> Option<String> {
 /// All diagnostics of the file are returned together; the result is either a
 /// complete crate or at least one error.
 pub fn compile(file: &SourceFile, module_name: &str) -> Result<GeneratedCrate, Vec<Diagnostic>> {
-    let typed = check(file)?;
-    let lib_rs = codegen::generate(&typed, module_name, &file.path);
+    let typed = front_end(file)?.1;
+    let lib_rs = generate(file, &typed, module_name)?;
     let pyi = stub::generate(&typed);
     Ok(GeneratedCrate {
         module_name: module_name.to_string(),
@@ -61,9 +61,33 @@ pub fn compile(file: &SourceFile, module_name: &str) -> Result<GeneratedCrate, V
     })
 }
 
-/// Parses, lowers and type-checks a file: everything `ferropy check` needs.
+/// Parses, lowers and type-checks a file, and generates its code without
+/// keeping it, so that `ferropy check` accepts exactly what `compile` does.
 pub fn check(file: &SourceFile) -> Result<ir::typed::Module, Vec<Diagnostic>> {
-    front_end(file).map(|(_, typed)| typed)
+    let typed = front_end(file)?.1;
+    generate(file, &typed, "check")?;
+    Ok(typed)
+}
+
+/// Codegen, with generated tokens that do not parse as Rust (a ferropy bug)
+/// reported as an internal-error diagnostic rather than handed to cargo.
+fn generate(
+    file: &SourceFile,
+    typed: &ir::typed::Module,
+    module_name: &str,
+) -> Result<String, Vec<Diagnostic>> {
+    codegen::generate(typed, module_name, &file.path).map_err(|message| {
+        vec![Diagnostic::error(
+            diagnostics::codes::INTERNAL_ERROR,
+            diagnostics::Span::new(0, 0),
+            format!("internal error: the generated Rust does not parse: {message}"),
+        )
+        .with_label("in this file")
+        .with_hint(
+            "this is a bug in ferropy; please report it with this file attached (`ferropy emit` \
+             shows the generated code)",
+        )]
+    })
 }
 
 /// The `ferropy explain` report: inferred types and per-loop decisions.

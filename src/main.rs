@@ -156,6 +156,15 @@ impl Status {
     fn of_outcome<T>(outcome: &Outcome<T>) -> Status {
         match outcome {
             Outcome::Finished(Ok(_)) => Status::Success,
+            // An internal error found by the pipeline itself (generated
+            // code that does not parse) is a ferropy bug, like a panic.
+            Outcome::Finished(Err(found))
+                if found
+                    .iter()
+                    .any(|d| d.code == ferropy::diagnostics::codes::INTERNAL_ERROR) =>
+            {
+                Status::Internal
+            }
             Outcome::Finished(Err(_)) => Status::Diagnostics,
             Outcome::Failed(..) => Status::Internal,
         }

@@ -110,6 +110,22 @@ impl Dtype {
         )
     }
 
+    /// Whether an integer dtype holds `value`; false for the float dtypes.
+    pub fn holds(self, value: i64) -> bool {
+        match self {
+            Dtype::Int8 => i8::try_from(value).is_ok(),
+            Dtype::Int16 => i16::try_from(value).is_ok(),
+            Dtype::Int32 => i32::try_from(value).is_ok(),
+            Dtype::Int64 => true,
+            Dtype::UInt8 => u8::try_from(value).is_ok(),
+            Dtype::UInt16 => u16::try_from(value).is_ok(),
+            Dtype::UInt32 => u32::try_from(value).is_ok(),
+            Dtype::UInt64 => value >= 0,
+            Dtype::Bool => value == 0 || value == 1,
+            Dtype::Float32 | Dtype::Float64 => false,
+        }
+    }
+
     pub fn is_integer(self) -> bool {
         self.is_signed() || self.is_unsigned()
     }

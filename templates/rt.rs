@@ -671,6 +671,27 @@ impl<T: Element, const N: usize> Array<T, N> {
         Ok(())
     }
 
+    /// `a[i, j, ...] = value` for a value NumPy converts to the element type
+    /// on the way in (a float into an integer array, an int into a narrower
+    /// one): the conversion may raise, and as in NumPy it runs after the
+    /// WRITEABLE and index checks.
+    #[inline]
+    pub fn set_converted<V>(
+        &self,
+        index: [i64; N],
+        value: V,
+        convert: impl FnOnce(V) -> Result<T>,
+    ) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        let offset = self.offset(index)?;
+        let value = convert(value)?;
+        // SAFETY: as in `set`.
+        unsafe { T::store(self.pointer.offset(offset), value) };
+        Ok(())
+    }
+
     /// `a[i]` on an N-dimensional array: an (N-1)-dimensional view sharing
     /// the memory, so writes through it are visible in `a`.
     pub fn axis0<const M: usize>(&self, index: i64) -> Result<Array<T, M>> {
@@ -1440,6 +1461,92 @@ pub fn min<T: PartialOrd + Copy>(a: T, b: T) -> T {
     } else {
         a
     }
+}
+
+// ---------------------------------------------------------------------------
+// int with float comparisons
+// ---------------------------------------------------------------------------
+
+/// CPython compares an int with a float by their exact values; converting the
+/// int to float first is wrong past 2**53 (`2**53 + 1 == 2.0**53` is False).
+pub trait ExactOrd<Rhs: Copy>: Copy {
+    /// The order of the two exact values; `None` when the float is nan.
+    fn exact_cmp(self, rhs: Rhs) -> Option<std::cmp::Ordering>;
+}
+
+impl ExactOrd<f64> for i64 {
+    #[inline]
+    fn exact_cmp(self, x: f64) -> Option<std::cmp::Ordering> {
+        use std::cmp::Ordering;
+        const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+        if x.is_nan() {
+            return None;
+        }
+        // Every i64 lies in [-2**63, 2**63), so a float outside that range
+        // (the infinities included) orders against any of them by its sign.
+        if x >= TWO_TO_63 {
+            return Some(Ordering::Less);
+        }
+        if x < -TWO_TO_63 {
+            return Some(Ordering::Greater);
+        }
+        // In range, the integral part converts exactly; a tie on it is broken
+        // by the fractional part.
+        let whole = x.trunc();
+        match self.cmp(&(whole as i64)) {
+            Ordering::Equal => (0.0).partial_cmp(&(x - whole)),
+            unequal => Some(unequal),
+        }
+    }
+}
+
+impl ExactOrd<i64> for f64 {
+    #[inline]
+    fn exact_cmp(self, n: i64) -> Option<std::cmp::Ordering> {
+        n.exact_cmp(self).map(std::cmp::Ordering::reverse)
+    }
+}
+
+/// `a < b` for an int and a float, compared exactly.
+#[inline]
+pub fn exact_lt<A: ExactOrd<B>, B: Copy>(a: A, b: B) -> bool {
+    a.exact_cmp(b) == Some(std::cmp::Ordering::Less)
+}
+
+/// `a <= b` for an int and a float, compared exactly.
+#[inline]
+pub fn exact_le<A: ExactOrd<B>, B: Copy>(a: A, b: B) -> bool {
+    matches!(
+        a.exact_cmp(b),
+        Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+    )
+}
+
+/// `a > b` for an int and a float, compared exactly.
+#[inline]
+pub fn exact_gt<A: ExactOrd<B>, B: Copy>(a: A, b: B) -> bool {
+    a.exact_cmp(b) == Some(std::cmp::Ordering::Greater)
+}
+
+/// `a >= b` for an int and a float, compared exactly.
+#[inline]
+pub fn exact_ge<A: ExactOrd<B>, B: Copy>(a: A, b: B) -> bool {
+    matches!(
+        a.exact_cmp(b),
+        Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
+    )
+}
+
+/// `a == b` for an int and a float, compared exactly.
+#[inline]
+pub fn exact_eq<A: ExactOrd<B>, B: Copy>(a: A, b: B) -> bool {
+    a.exact_cmp(b) == Some(std::cmp::Ordering::Equal)
+}
+
+/// `a != b` for an int and a float, compared exactly (nan is unequal to all).
+#[inline]
+pub fn exact_ne<A: ExactOrd<B>, B: Copy>(a: A, b: B) -> bool {
+    !exact_eq(a, b)
 }
 
 // ---------------------------------------------------------------------------

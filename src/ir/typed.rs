@@ -405,6 +405,36 @@ impl Expr {
         self.for_each_child(&mut |child| child.walk(visit));
     }
 
+    /// Whether evaluating the expression can neither raise nor have a side
+    /// effect, so evaluating it earlier or later than Python would cannot be
+    /// observed. Reads of locals count as free here; a read that may raise
+    /// UnboundLocalError is codegen's to know.
+    pub fn is_effect_free(&self) -> bool {
+        let mut free = true;
+        self.walk(&mut |e| {
+            free &= match &e.kind {
+                ExprKind::Call { .. }
+                | ExprKind::CallValue { .. }
+                | ExprKind::Index { .. }
+                | ExprKind::SubArray { .. }
+                | ExprKind::NewArray { .. } => false,
+                ExprKind::Binary { op, .. } => !matches!(
+                    op,
+                    BinaryOp::TrueDiv | BinaryOp::FloorDiv | BinaryOp::Mod | BinaryOp::Pow
+                ),
+                ExprKind::Intrinsic { op, .. } => !matches!(
+                    op,
+                    Intrinsic::RoundToInt
+                        | Intrinsic::FloatToInt
+                        | Intrinsic::Math(_)
+                        | Intrinsic::MathToInt(_)
+                ),
+                _ => true,
+            };
+        });
+        free
+    }
+
     /// Whether the expression reads the local `name`.
     pub fn reads(&self, name: &str) -> bool {
         let mut found = false;
