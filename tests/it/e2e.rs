@@ -1,12 +1,15 @@
 //! End-to-end tests of the `ferropy` binary: build real extension modules and
 //! check them against CPython, the oracle.
 //!
-//! The main test compiles the kernel corpus (`../shared/kernels`, or
-//! `FERROPY_KERNELS_DIR`) and `fixtures/runnable/*.py` into one directory, then
-//! runs `tests/harness/diff.py` (every `#run:` case, compiled against
-//! interpreted) and `tests/harness/grid.py` (Python's scalar arithmetic over a
-//! grid of operands). The other tests cover the build cache, deterministic
-//! `emit`, `check` diagnostics and the exit code for a missing interpreter.
+//! The main test compiles the repository's own corpus, `fixtures/kernels/*.py`
+//! and `fixtures/runnable/*.py`, into one directory, then runs
+//! `tests/harness/diff.py` (every `#run:` case, compiled against interpreted)
+//! and `tests/harness/grid.py` (Python's scalar arithmetic over a grid of
+//! operands). An optional extra corpus in the same format (`FERROPY_KERNELS_DIR`,
+//! else `../shared/kernels` beside the repository) runs the same way when it
+//! exists; nothing requires it. The other tests cover the build cache,
+//! deterministic `emit`, `check` diagnostics and the exit code for a missing
+//! interpreter.
 //!
 //! They need cargo, a Python with NumPy (`FERROPY_PYTHON`, else `python3`) and
 //! minutes of compile time, so they run only when `FERROPY_E2E=1`;
@@ -16,7 +19,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    build_modules, describe, end_to_end_enabled, ferropy, harness_script, kernels_dir,
+    build_modules, describe, end_to_end_enabled, ferropy, harness_script, kernels_dir, notice,
     python_command, python_interpreter, repository_root, run,
 };
 
@@ -33,17 +36,34 @@ fn python_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The kernel corpus followed by the runnable fixtures. All of them compile
-/// into one output directory, so their module names must be distinct.
+/// The repository's own corpus: the kernels and the runnable fixtures. All
+/// of them compile into one output directory, so their module names must be
+/// distinct.
 fn corpus_sources() -> Vec<PathBuf> {
-    let kernels = kernels_dir();
-    assert!(
-        kernels.is_dir(),
-        "the kernel corpus is not at {}; set FERROPY_KERNELS_DIR to its directory",
-        kernels.display()
-    );
-    let mut sources = python_files(&kernels);
+    let mut sources = python_files(&repository_root().join("fixtures/kernels"));
     sources.extend(python_files(&repository_root().join("fixtures/runnable")));
+    assert_distinct_module_names(&sources);
+    sources
+}
+
+/// The optional extra corpus, or `None` (with a notice) when it is absent.
+fn extra_corpus_sources(test_name: &str) -> Option<Vec<PathBuf>> {
+    let dir = kernels_dir();
+    if !dir.is_dir() {
+        notice(&format!(
+            "note: `{test_name}`: no extra kernel corpus at {}, so only the repository's \
+             own corpus (fixtures/kernels, fixtures/runnable) is used; set \
+             FERROPY_KERNELS_DIR to add one\n",
+            dir.display()
+        ));
+        return None;
+    }
+    let sources = python_files(&dir);
+    assert_distinct_module_names(&sources);
+    Some(sources)
+}
+
+fn assert_distinct_module_names(sources: &[PathBuf]) {
     let mut stems: Vec<&OsStr> = sources
         .iter()
         .map(|path| path.file_stem().unwrap())
@@ -56,7 +76,6 @@ fn corpus_sources() -> Vec<PathBuf> {
         stems.len(),
         "two corpus files share a module name: {sources:?}"
     );
-    sources
 }
 
 /// Fails early, with the fix, when the interpreter cannot import NumPy: every
@@ -92,20 +111,36 @@ fn corpus_matches_cpython() {
     if !end_to_end_enabled("corpus_matches_cpython") {
         return;
     }
+    matches_cpython(&corpus_sources(), true);
+}
+
+#[test]
+fn extra_corpus_matches_cpython() {
+    if !end_to_end_enabled("extra_corpus_matches_cpython") {
+        return;
+    }
+    if let Some(sources) = extra_corpus_sources("extra_corpus_matches_cpython") {
+        matches_cpython(&sources, false);
+    }
+}
+
+/// Builds `sources` into one directory and runs every `#run:` case of them
+/// compiled and under CPython (`diff.py`), and the arithmetic grid too when
+/// `grid` is set (it needs `fixtures/runnable/arith_grid.py` among them).
+fn matches_cpython(sources: &[PathBuf], grid: bool) {
     let python = python_interpreter();
     require_python_with_numpy(&python);
-    let sources = corpus_sources();
     let out = tempfile::tempdir().expect("temporary directory");
 
     build_modules(
-        &sources,
+        sources,
         out.path(),
         &python,
         "ferropy build -q <corpus> -o OUT --python PY",
     );
 
     let suffix = extension_suffix(&python);
-    for source in &sources {
+    for source in sources {
         let stem = source
             .file_stem()
             .unwrap()
@@ -124,21 +159,26 @@ fn corpus_matches_cpython() {
         .arg(harness_script("diff.py"))
         .arg("--compiled-dir")
         .arg(out.path())
-        .args(&sources));
+        .args(sources));
     let diff_report = describe("tests/harness/diff.py --compiled-dir OUT <corpus>", &diff);
     println!("{diff_report}");
-
-    let grid = run(python_command(&python)
-        .arg(harness_script("grid.py"))
-        .arg("--compiled-dir")
-        .arg(out.path()));
-    let grid_report = describe("tests/harness/grid.py --compiled-dir OUT", &grid);
-    println!("{grid_report}");
-
     assert!(
-        diff.status.success() && grid.status.success(),
-        "compiled modules differ from CPython\n{diff_report}\n{grid_report}"
+        diff.status.success(),
+        "compiled modules differ from CPython\n{diff_report}"
     );
+
+    if grid {
+        let grid = run(python_command(&python)
+            .arg(harness_script("grid.py"))
+            .arg("--compiled-dir")
+            .arg(out.path()));
+        let grid_report = describe("tests/harness/grid.py --compiled-dir OUT", &grid);
+        println!("{grid_report}");
+        assert!(
+            grid.status.success(),
+            "compiled arithmetic differs from CPython\n{grid_report}"
+        );
+    }
 }
 
 #[test]
@@ -200,7 +240,9 @@ fn emit_is_deterministic() {
     if !end_to_end_enabled("emit_is_deterministic") {
         return;
     }
-    for source in corpus_sources() {
+    let mut sources = corpus_sources();
+    sources.extend(extra_corpus_sources("emit_is_deterministic").unwrap_or_default());
+    for source in sources {
         let emit = || run(ferropy().arg("emit").arg(&source));
         let first = emit();
         let command_line = format!("ferropy emit {}", source.display());

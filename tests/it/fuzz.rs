@@ -1,8 +1,9 @@
 //! Mutation fuzzing of the whole pure pipeline: no input may make
 //! `ferropy::compile` panic or hang.
 //!
-//! The inputs are `fixtures/**/*.py` and the kernel corpus
-//! (`../shared/kernels`, or `FERROPY_KERNELS_DIR`), each mutated a few times:
+//! The inputs are `fixtures/**/*.py` (the kernels of `fixtures/kernels`
+//! among them) and, when it exists, an extra kernel corpus
+//! (`FERROPY_KERNELS_DIR`, else `../shared/kernels`), each mutated a few times:
 //! tokens and lines deleted, duplicated, swapped or replaced, annotations
 //! changed (dtype names, ranks, `int` for `float`), and operators, keywords,
 //! brackets or odd Unicode inserted. Mutant `i` depends only on the seed and
@@ -418,8 +419,8 @@ fn mutant(seed: u64, index: u64, inputs: &[(String, String)]) -> (String, String
     (name.clone(), text)
 }
 
-/// The fixtures and the kernel corpus, sorted by path; a missing kernel
-/// directory is reported on stderr and skipped.
+/// The fixtures and the extra kernel corpus, sorted by path; a missing extra
+/// corpus is reported on stderr and skipped.
 fn inputs() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let kernels = kernels_dir();
@@ -429,8 +430,8 @@ fn inputs() -> Vec<(String, String)> {
         python_files_under(&kernels, &mut paths);
     } else {
         notice(&format!(
-            "note: fuzz: kernel corpus {} not found; mutating fixtures/ only \
-             (set FERROPY_KERNELS_DIR to use it)\n",
+            "note: fuzz: no extra kernel corpus at {}; mutating fixtures/ only \
+             (set FERROPY_KERNELS_DIR to add one)\n",
             kernels.display()
         ));
     }

@@ -4,7 +4,8 @@
 //!
 //! The environment variables read here are `FERROPY_E2E` (`1` enables the
 //! end-to-end tests), `FERROPY_PYTHON` (the test interpreter, else `python3`)
-//! and `FERROPY_KERNELS_DIR` (the kernel corpus, else `../shared/kernels`).
+//! and `FERROPY_KERNELS_DIR` (an optional extra kernel corpus, else
+//! `../shared/kernels` when that exists).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -52,8 +53,8 @@ pub(crate) fn python_interpreter() -> String {
     std::env::var("FERROPY_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
-/// The kernel corpus: `FERROPY_KERNELS_DIR`, else `../shared/kernels` next to
-/// the repository.
+/// Where an optional extra kernel corpus may be: `FERROPY_KERNELS_DIR`, else
+/// `../shared/kernels` next to the repository. Nothing requires it to exist.
 pub(crate) fn kernels_dir() -> PathBuf {
     match std::env::var_os("FERROPY_KERNELS_DIR") {
         Some(dir) => PathBuf::from(dir),
