@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Literal as TokenLiteral, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::analysis::{Decision, Facts, FunctionFacts};
 use crate::ir::typed::{self, ArrayFill, ExprKind, Intrinsic, Literal};
 use crate::ir::{BinaryOp, BoolOp, CompareOp};
 use crate::types::{ArrayType, CallableType, Dtype, Type};
@@ -31,6 +32,7 @@ const RESERVED: &[&str] = &[
 /// parse as a Rust file (a ferropy bug), syn's message.
 pub fn generate(
     module: &typed::Module,
+    facts: &Facts,
     module_name: &str,
     source_path: &str,
 ) -> Result<String, String> {
@@ -44,10 +46,13 @@ pub fn generate(
     );
     let constants = module.constants.iter().map(constant);
     let recursive = recursive_functions(module);
-    let functions = module
-        .functions
-        .iter()
-        .map(|f| function(f, recursive.contains(&f.rust_name)));
+    let functions = module.functions.iter().map(|f| {
+        function(
+            f,
+            facts.function(&f.rust_name),
+            recursive.contains(&f.rust_name),
+        )
+    });
     let python = python_module(module, module_name);
     let tokens = quote! {
         #![doc = #header]
@@ -246,6 +251,8 @@ impl Code {
 /// Per-function codegen state.
 struct FunctionGen<'f> {
     function: &'f typed::Function,
+    /// What the analyses proved about this function.
+    facts: Option<&'f FunctionFacts>,
     types: HashMap<String, Type>,
     /// Every name in use, for picking fresh temporaries.
     names: HashSet<String>,
@@ -297,7 +304,11 @@ fn recursive_functions(module: &typed::Module) -> HashSet<String> {
     recursive
 }
 
-fn function(function: &typed::Function, recursive: bool) -> TokenStream {
+fn function(
+    function: &typed::Function,
+    facts: Option<&FunctionFacts>,
+    recursive: bool,
+) -> TokenStream {
     let mut types: HashMap<String, Type> = HashMap::new();
     for param in &function.params {
         types.insert(param.name.clone(), param.ty.clone());
@@ -309,6 +320,7 @@ fn function(function: &typed::Function, recursive: bool) -> TokenStream {
     names.extend(["py".to_string(), "shape".to_string()]);
     let mut generator = FunctionGen {
         function,
+        facts,
         types,
         names,
         flags: HashMap::new(),
@@ -392,12 +404,13 @@ fn function(function: &typed::Function, recursive: bool) -> TokenStream {
     } else {
         quote!()
     };
-    let doc = function
+    let mut doc = function
         .export
         .as_ref()
         .and_then(|e| e.docstring.as_ref())
         .map(|d| doc_comment(d))
         .unwrap_or_default();
+    doc.extend(safety_comment(facts));
     let (generic_params, where_clause) = if generics.is_empty() {
         (quote!(), quote!())
     } else {
@@ -427,6 +440,31 @@ fn function(function: &typed::Function, recursive: bool) -> TokenStream {
             #body
         }
     }
+}
+
+/// The doc comment that proves the function's unchecked element accesses
+/// sound: each access, and the facts that keep its indices in bounds.
+fn safety_comment(facts: Option<&FunctionFacts>) -> TokenStream {
+    let Some(facts) = facts else {
+        return quote!();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for (access, reason) in facts.proven() {
+        let line = format!(" - `{}`: {reason}", access.text);
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    if lines.is_empty() {
+        return quote!();
+    }
+    let mut text = vec![
+        " # Safety".to_string(),
+        " Unchecked element accesses, each index proven to lie in `0..shape[axis]`".to_string(),
+        " on every execution (ferropy's bounds analysis):".to_string(),
+    ];
+    text.extend(lines);
+    quote!(#(#[doc = #text])*)
 }
 
 /// The generic type parameter of each `Callable` parameter: `F` when there is
@@ -775,16 +813,27 @@ impl FunctionGen<'_> {
                     let temp = self.fresh("value");
                     (quote! { let #temp = #value; }, quote!(#temp))
                 };
+                let proven = self.proven(array);
                 let array_code = self.receiver(array);
                 let indices = indices
                     .iter()
                     .map(|i| self.expr(i).full())
                     .collect::<Vec<_>>();
-                match conversion {
-                    None => quote! { #binding #array_code.set([#(#indices),*], #value)?; },
-                    Some(convert) => quote! {
+                // SAFETY (unchecked forms): proven in bounds; the proof is in
+                // the doc comment of the function.
+                match (conversion, proven) {
+                    (None, false) => quote! { #binding #array_code.set([#(#indices),*], #value)?; },
+                    (None, true) => quote! {
+                        #binding
+                        unsafe { #array_code.set_unchecked([#(#indices),*], #value) }?;
+                    },
+                    (Some(convert), false) => quote! {
                         #binding
                         #array_code.set_converted([#(#indices),*], #value, #convert)?;
+                    },
+                    (Some(convert), true) => quote! {
+                        #binding
+                        unsafe { #array_code.set_converted_unchecked([#(#indices),*], #value, #convert) }?;
                     },
                 }
             }
@@ -899,6 +948,14 @@ impl FunctionGen<'_> {
             declared,
         );
         Some(quote! { #(#bindings)* #store })
+    }
+
+    /// Whether the analysis proved the access with array operand `array`
+    /// in bounds.
+    fn proven(&self, array: &typed::Expr) -> bool {
+        self.facts
+            .and_then(|facts| facts.access(array))
+            .is_some_and(|access| matches!(access.decision, Decision::Proven(_)))
     }
 
     /// A call to a compiled function, without the `?`.
@@ -1094,12 +1151,19 @@ impl FunctionGen<'_> {
             }
             ExprKind::Intrinsic { op, args } => self.intrinsic(*op, args, &expr.ty),
             ExprKind::Index { array, indices } => {
+                let proven = self.proven(array);
                 let array = self.receiver(array);
                 let indices = indices
                     .iter()
                     .map(|i| self.expr(i).full())
                     .collect::<Vec<_>>();
-                Code::atom(quote!(#array.get([#(#indices),*])?))
+                if proven {
+                    // SAFETY: proven in bounds; the proof is in the doc
+                    // comment of the function.
+                    Code::atom(quote!(unsafe { #array.get_unchecked([#(#indices),*]) }))
+                } else {
+                    Code::atom(quote!(#array.get([#(#indices),*])?))
+                }
             }
             ExprKind::SubArray { array, index } => {
                 let ndim = expr.array_type().map(|a| a.ndim).unwrap_or(1) as usize;

@@ -5,11 +5,17 @@
 //! call through a `Callable` parameter, what that call costs. Users read it to
 //! find out why a kernel is slower than they expect.
 
+use crate::analysis::{AccessKind, Decision, Facts, FunctionFacts};
 use crate::diagnostics::{SourceFile, Span};
 use crate::ir::{typed, untyped};
 use crate::types::Type;
 
-pub fn report(file: &SourceFile, untyped: &untyped::Module, typed: &typed::Module) -> String {
+pub fn report(
+    file: &SourceFile,
+    untyped: &untyped::Module,
+    typed: &typed::Module,
+    facts: &Facts,
+) -> String {
     let mut out = format!("{}\n", file.path);
     for function in &typed.functions {
         let kind = if function.export.is_some() {
@@ -59,8 +65,43 @@ pub fn report(file: &SourceFile, untyped: &untyped::Module, typed: &typed::Modul
                 out.push_str(&format!("  line {}: {note}\n", line_of(&file.text, span)));
             }
         }
+        if let Some(facts) = facts.function(&function.rust_name) {
+            access_report(facts, &mut out);
+        }
     }
     out
+}
+
+/// Per element access: whether its index check was removed, and why.
+fn access_report(facts: &FunctionFacts, out: &mut String) {
+    let mut lines: Vec<String> = Vec::new();
+    for access in &facts.accesses {
+        let kind = match access.kind {
+            AccessKind::Read => "read",
+            AccessKind::Write => "store",
+        };
+        let decision = match &access.decision {
+            Decision::Proven(reason) => format!("check removed, in bounds because {reason}"),
+            Decision::Checked(reason) => format!("checked: {reason}"),
+        };
+        let line = format!("    {} ({kind}): {decision}\n", access.text);
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let removed = facts
+        .accesses
+        .iter()
+        .filter(|a| matches!(a.decision, Decision::Proven(_)))
+        .count();
+    out.push_str(&format!(
+        "  element accesses: {removed} of {} without an index check\n",
+        facts.accesses.len()
+    ));
+    lines.iter().for_each(|line| out.push_str(line));
 }
 
 fn line_of(text: &str, span: Span) -> usize {

@@ -2,9 +2,10 @@
 //! CPython extension modules.
 //!
 //! The pipeline is one function, `compile`, chaining pure stages in order:
-//! parse → lower → infer → codegen (+ stub). Only `build` touches the file
+//! parse → lower → infer → analysis → codegen (+ stub). Only `build` touches the file
 //! system and runs cargo and Python; see ARCHITECTURE.md.
 
+pub mod analysis;
 pub mod build;
 pub mod codegen;
 pub mod diagnostics;
@@ -76,7 +77,8 @@ fn generate(
     typed: &ir::typed::Module,
     module_name: &str,
 ) -> Result<String, Vec<Diagnostic>> {
-    codegen::generate(typed, module_name, &file.path).map_err(|message| {
+    let facts = analysis::analyse(typed);
+    codegen::generate(typed, &facts, module_name, &file.path).map_err(|message| {
         vec![Diagnostic::error(
             diagnostics::codes::INTERNAL_ERROR,
             diagnostics::Span::new(0, 0),
@@ -93,7 +95,8 @@ fn generate(
 /// The `ferropy explain` report: inferred types and per-loop decisions.
 pub fn explain(file: &SourceFile) -> Result<String, Vec<Diagnostic>> {
     let (untyped, typed) = front_end(file)?;
-    Ok(explain::report(file, &untyped, &typed))
+    let facts = analysis::analyse(&typed);
+    Ok(explain::report(file, &untyped, &typed, &facts))
 }
 
 /// The stages before codegen, in order.

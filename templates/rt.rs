@@ -444,6 +444,20 @@ fn allocation_error<T: Element>(shape: &[usize]) -> Error {
     ))
 }
 
+/// The largest dimension of an array in compiled code, 2**48. Bigger ones
+/// exist only as empty or zero-stride arrays; the bound keeps the compiler's
+/// range arithmetic over dimensions far from int64 overflow (the proofs
+/// behind unchecked element accesses rely on it).
+pub const MAX_DIMENSION: usize = 1 << 48;
+
+#[cold]
+#[inline(never)]
+fn dimension_too_big_error(dimension: usize) -> Error {
+    value_error(&format!(
+        "an array dimension of {dimension} is larger than compiled code supports (2**48)"
+    ))
+}
+
 /// Converts Python dimensions to `usize`, rejecting negative ones as NumPy does.
 fn checked_shape<const N: usize>(shape: [i64; N]) -> Result<[usize; N]> {
     let mut dimensions = [0usize; N];
@@ -452,6 +466,9 @@ fn checked_shape<const N: usize>(shape: [i64; N]) -> Result<[usize; N]> {
             return Err(value_error("negative dimensions are not allowed"));
         }
         dimensions[axis] = usize::try_from(shape[axis]).map_err(|_| array_too_big_error())?;
+        if dimensions[axis] > MAX_DIMENSION {
+            return Err(dimension_too_big_error(dimensions[axis]));
+        }
     }
     Ok(dimensions)
 }
@@ -533,6 +550,9 @@ impl<T: Element, const N: usize> Array<T, N> {
         let mut shape = [0usize; N];
         let mut strides = [0isize; N];
         shape.copy_from_slice(array.shape());
+        if let Some(&dimension) = shape.iter().find(|&&d| d > MAX_DIMENSION) {
+            return Err(PyErr::from(dimension_too_big_error(dimension)));
+        }
         for (axis, &byte_stride) in array.strides().iter().enumerate() {
             if byte_stride % item_size != 0 {
                 return Err(pyo3::exceptions::PyTypeError::new_err(format!(
@@ -667,6 +687,67 @@ impl<T: Element, const N: usize> Array<T, N> {
         // WRITEABLE flag, or runtime-owned heap memory). Writing through a raw
         // pointer creates no reference, so other views of the same memory stay
         // valid.
+        unsafe { T::store(self.pointer.offset(offset), value) };
+        Ok(())
+    }
+
+    /// The element offset of an index known to be in bounds.
+    #[inline(always)]
+    fn offset_in_bounds(&self, index: [i64; N]) -> isize {
+        let mut offset = 0isize;
+        for axis in 0..N {
+            offset = offset.wrapping_add((index[axis] as isize).wrapping_mul(self.strides[axis]));
+        }
+        offset
+    }
+
+    /// `a[i, j, ...]` without the index check.
+    ///
+    /// # Safety
+    /// Every `index[axis]` must lie in `0..shape[axis]`. Generated code calls
+    /// this only where the compiler proved that for every execution; the
+    /// proof is written above the function.
+    #[inline(always)]
+    pub unsafe fn get_unchecked(&self, index: [i64; N]) -> T {
+        let offset = self.offset_in_bounds(index);
+        // SAFETY: the caller guarantees the index is in bounds, so, as in
+        // `get`, the element lies inside the memory kept alive by `owner`.
+        unsafe { T::load(self.pointer.offset(offset)) }
+    }
+
+    /// `a[i, j, ...] = value` without the index check; the array must still
+    /// be writable.
+    ///
+    /// # Safety
+    /// As for [`Array::get_unchecked`].
+    #[inline(always)]
+    pub unsafe fn set_unchecked(&self, index: [i64; N], value: T) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        let offset = self.offset_in_bounds(index);
+        // SAFETY: in bounds by the caller's guarantee, writable as checked.
+        unsafe { T::store(self.pointer.offset(offset), value) };
+        Ok(())
+    }
+
+    /// [`Array::set_converted`] without the index check.
+    ///
+    /// # Safety
+    /// As for [`Array::get_unchecked`].
+    #[inline(always)]
+    pub unsafe fn set_converted_unchecked<V>(
+        &self,
+        index: [i64; N],
+        value: V,
+        convert: impl FnOnce(V) -> Result<T>,
+    ) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        let value = convert(value)?;
+        let offset = self.offset_in_bounds(index);
+        // SAFETY: in bounds by the caller's guarantee, writable as checked.
         unsafe { T::store(self.pointer.offset(offset), value) };
         Ok(())
     }

@@ -1,0 +1,509 @@
+//! Which array element accesses are proven in bounds.
+//!
+//! An access `a[e0, e1, ...]` needs no index check when, for every axis,
+//! `0 <= e_k < a.shape[k]` holds on every execution. The proof uses three
+//! kinds of facts, each valid only where the values involved cannot change:
+//!
+//! - *Stable arrays*: a parameter never rebound, or a local bound exactly
+//!   once by a statement at the top level of the function body (so it runs
+//!   at most once). Their dimensions are atoms; a stable local made by
+//!   `np.zeros((n, m))`, `np.*_like(b)` or `b.copy()` has the dimensions of
+//!   its shape, as forms.
+//! - *Definitions*: an int local bound exactly once at the top level to an
+//!   affine form (`n = len(a) - 1`, `h, w = img.shape`) stands for it.
+//! - *Loop ranges*: inside `for i in range(lo, hi)` or `range(lo, hi, k)`
+//!   with a constant `k > 0`, where the body never assigns `i`, `i` lies in
+//!   `lo ..= hi - 1` (the body runs only when `lo < hi`); `lo` and `hi` are
+//!   forms over stable dimensions and enclosing loop variables, evaluated
+//!   once when the loop starts.
+//!
+//! The smallest and largest value of an index form follow by replacing
+//! each loop variable with the end of its range that minimises or maximises
+//! the form, innermost first. What cannot be stated in those facts (a
+//! parameter `n`, an index read from another array, a `while` loop) keeps
+//! its check. The forms' size caps (`linear.rs`) and the runtime's
+//! `MAX_DIMENSION` make every form's value fit in an `i64`, so the
+//! generated code's wrapping arithmetic computes exactly these values.
+
+use std::collections::HashMap;
+
+use super::linear::{Atom, Linear};
+use super::{Access, AccessKind, Decision};
+use crate::ir::typed::{self, ExprKind, Stmt, Target};
+use crate::ir::BinaryOp;
+use crate::types::Type;
+
+/// The accesses of one function, in evaluation order of their statements.
+pub fn accesses(function: &typed::Function) -> Vec<Access> {
+    let mut facts = FunctionFacts::new(function);
+    facts.collect_definitions(&function.body);
+    let mut out = Vec::new();
+    facts.block(&function.body, &mut Vec::new(), &mut out);
+    out
+}
+
+/// What a loop variable ranges over inside its loop's body.
+#[derive(Clone, Debug)]
+struct LoopRange {
+    var: String,
+    lo: Linear,
+    hi: Linear,
+    /// The loop as the user wrote it, for the proof text.
+    source: String,
+}
+
+struct FunctionFacts<'f> {
+    function: &'f typed::Function,
+    /// How many statements assign each variable (loop headers included).
+    assignments: HashMap<String, usize>,
+    /// Stable int locals and the forms they stand for.
+    definitions: HashMap<String, Linear>,
+    /// Stable array variables; for locals made with a known shape, the
+    /// forms of their dimensions.
+    stable_arrays: HashMap<String, Option<Vec<Linear>>>,
+}
+
+impl<'f> FunctionFacts<'f> {
+    fn new(function: &'f typed::Function) -> Self {
+        let mut assignments = HashMap::new();
+        count_assignments(&function.body, &mut assignments);
+        let mut stable_arrays = HashMap::new();
+        for param in &function.params {
+            if matches!(param.ty, Type::Array(_))
+                && !param.reassigned
+                && !assignments.contains_key(&param.name)
+            {
+                stable_arrays.insert(param.name.clone(), None);
+            }
+        }
+        FunctionFacts {
+            function,
+            assignments,
+            definitions: HashMap::new(),
+            stable_arrays,
+        }
+    }
+
+    fn assigned_once(&self, name: &str) -> bool {
+        self.assignments.get(name) == Some(&1)
+            && !self.function.params.iter().any(|p| p.name == name)
+    }
+
+    /// Definitions and stable arrays from the top-level statements, in
+    /// order, so that each may use the ones before it.
+    fn collect_definitions(&mut self, body: &[Stmt]) {
+        for stmt in body {
+            let Stmt::Assign { target, value } = stmt else {
+                continue;
+            };
+            match target {
+                Target::Local(name) => self.define(name, value),
+                Target::Tuple(targets) => {
+                    let parts: Vec<&typed::Expr> = match &value.kind {
+                        ExprKind::Tuple(items) => items.iter().collect(),
+                        _ => continue,
+                    };
+                    if parts.len() != targets.len() {
+                        continue;
+                    }
+                    for (target, part) in targets.iter().zip(parts) {
+                        if let Target::Local(name) = target {
+                            self.define(name, part);
+                        }
+                    }
+                }
+                Target::Index { .. } => {}
+            }
+        }
+    }
+
+    fn define(&mut self, name: &str, value: &typed::Expr) {
+        if !self.assigned_once(name) {
+            return;
+        }
+        match &value.ty {
+            Type::Int => {
+                if let Some(form) = self.form(value, &[]) {
+                    if !form.mentions_loop_var() {
+                        self.definitions.insert(name.to_string(), form);
+                    }
+                }
+            }
+            Type::Array(_) => {
+                let dims = self.array_dims(value);
+                self.stable_arrays.insert(name.to_string(), dims);
+            }
+            _ => {}
+        }
+    }
+
+    /// The dimensions of a freshly made array, as forms, when known.
+    fn array_dims(&self, value: &typed::Expr) -> Option<Vec<Linear>> {
+        match &value.kind {
+            ExprKind::NewArray { shape, .. } => shape.iter().map(|s| self.form(s, &[])).collect(),
+            ExprKind::CopyArray(inner) => {
+                let ExprKind::Local(source) = &inner.kind else {
+                    return None;
+                };
+                let ndim = inner.array_type()?.ndim as usize;
+                (0..ndim).map(|axis| self.dim(source, axis)).collect()
+            }
+            ExprKind::Local(source) => {
+                let ndim = value.array_type()?.ndim as usize;
+                (0..ndim).map(|axis| self.dim(source, axis)).collect()
+            }
+            _ => None,
+        }
+    }
+
+    /// `a.shape[axis]` as a form, for a stable array.
+    fn dim(&self, array: &str, axis: usize) -> Option<Linear> {
+        match self.stable_arrays.get(array)? {
+            Some(dims) => dims.get(axis).cloned(),
+            None => Some(Linear::atom(Atom::Dim(array.to_string(), axis))),
+        }
+    }
+
+    /// The affine form of an int expression, if it has one.
+    fn form(&self, expr: &typed::Expr, loops: &[LoopRange]) -> Option<Linear> {
+        match &expr.kind {
+            ExprKind::Literal(typed::Literal::Int(v)) => Linear::constant(*v),
+            ExprKind::Local(name) => {
+                if loops.iter().any(|l| l.var == *name) {
+                    Some(Linear::atom(Atom::LoopVar(name.clone())))
+                } else {
+                    self.definitions.get(name).cloned()
+                }
+            }
+            ExprKind::Dim { array, axis } => match &array.kind {
+                ExprKind::Local(name) => self.dim(name, *axis),
+                _ => None,
+            },
+            ExprKind::TupleGet { tuple, index } => match &tuple.kind {
+                ExprKind::Tuple(items) => self.form(items.get(*index)?, loops),
+                _ => None,
+            },
+            ExprKind::Neg(inner) if expr.ty == Type::Int => self.form(inner, loops)?.scaled(-1),
+            ExprKind::Binary { op, left, right } if expr.ty == Type::Int => {
+                let l = self.form(left, loops);
+                let r = self.form(right, loops);
+                match op {
+                    BinaryOp::Add => l?.add_scaled(&r?, 1),
+                    BinaryOp::Sub => l?.add_scaled(&r?, -1),
+                    BinaryOp::Mul => {
+                        let (l, r) = (l?, r?);
+                        if l.terms.is_empty() {
+                            r.scaled(l.constant)
+                        } else if r.terms.is_empty() {
+                            l.scaled(r.constant)
+                        } else {
+                            None
+                        }
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn block(&self, stmts: &[Stmt], loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
+        for stmt in stmts {
+            self.stmt(stmt, loops, out);
+        }
+    }
+
+    fn stmt(&self, stmt: &Stmt, loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
+        stmt.for_each_expr(&mut |expr| {
+            expr.walk(&mut |e| {
+                if let ExprKind::Index { array, indices } = &e.kind {
+                    out.push(self.access(array, indices, AccessKind::Read, loops));
+                }
+            })
+        });
+        if let Stmt::Assign {
+            target: target @ (Target::Index { .. } | Target::Tuple(_)),
+            ..
+        } = stmt
+        {
+            self.stores(target, loops, out);
+        }
+        match stmt {
+            Stmt::ForRange {
+                var,
+                start,
+                stop,
+                step,
+                body,
+            } => {
+                let range = var
+                    .as_ref()
+                    .and_then(|var| self.loop_range(var, start, stop, step.as_ref(), body, loops));
+                let pushed = range.is_some();
+                loops.extend(range);
+                self.block(body, loops, out);
+                if pushed {
+                    loops.pop();
+                }
+            }
+            other => {
+                for body in other.nested() {
+                    self.block(body, loops, out);
+                }
+            }
+        }
+    }
+
+    fn stores(&self, target: &Target, loops: &[LoopRange], out: &mut Vec<Access>) {
+        match target {
+            Target::Index { array, indices } => {
+                out.push(self.access(array, indices, AccessKind::Write, loops));
+            }
+            Target::Tuple(items) => items.iter().for_each(|t| self.stores(t, loops, out)),
+            Target::Local(_) => {}
+        }
+    }
+
+    fn loop_range(
+        &self,
+        var: &str,
+        start: &typed::Expr,
+        stop: &typed::Expr,
+        step: Option<&typed::Expr>,
+        body: &[Stmt],
+        loops: &[LoopRange],
+    ) -> Option<LoopRange> {
+        let positive_step = match step.map(|s| &s.kind) {
+            None => true,
+            Some(ExprKind::Literal(typed::Literal::Int(k))) => *k > 0,
+            Some(_) => false,
+        };
+        let mut assigned_in_body = HashMap::new();
+        count_assignments(body, &mut assigned_in_body);
+        if !positive_step || assigned_in_body.contains_key(var) {
+            return None;
+        }
+        let lo = self.form(start, loops)?;
+        let hi = self.form(stop, loops)?;
+        let mut source = format!("{var} in range({lo}, {hi}");
+        if let Some(ExprKind::Literal(typed::Literal::Int(k))) = step.map(|s| &s.kind) {
+            source.push_str(&format!(", {k}"));
+        }
+        source.push(')');
+        Some(LoopRange {
+            var: var.to_string(),
+            lo,
+            hi,
+            source,
+        })
+    }
+
+    fn access(
+        &self,
+        array: &typed::Expr,
+        indices: &[typed::Expr],
+        kind: AccessKind,
+        loops: &[LoopRange],
+    ) -> Access {
+        let text = format!(
+            "{}[{}]",
+            super::render(array),
+            indices
+                .iter()
+                .map(super::render)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let decision = self.prove(array, indices, loops);
+        Access {
+            array: std::ptr::from_ref(array) as usize,
+            text,
+            kind,
+            decision,
+        }
+    }
+
+    fn prove(&self, array: &typed::Expr, indices: &[typed::Expr], loops: &[LoopRange]) -> Decision {
+        let ExprKind::Local(name) = &array.kind else {
+            return Decision::Checked("the array is not a plain variable".into());
+        };
+        if !self.stable_arrays.contains_key(name) {
+            return Decision::Checked(format!(
+                "`{name}` may be bound to different arrays during the call"
+            ));
+        }
+        let mut used_loops: Vec<&LoopRange> = Vec::new();
+        for (axis, index) in indices.iter().enumerate() {
+            let shown = super::render(index);
+            let Some(form) = self.form(index, loops) else {
+                return Decision::Checked(format!(
+                    "`{shown}` is not an affine function of loop variables and dimensions"
+                ));
+            };
+            let Some(dim) = self.dim(name, axis) else {
+                return Decision::Checked(format!("the shape of `{name}` is not known"));
+            };
+            let (Some(low), Some(high)) =
+                (extreme(&form, loops, false), extreme(&form, loops, true))
+            else {
+                return Decision::Checked(format!("cannot bound `{shown}`"));
+            };
+            if !low.provably_non_negative() {
+                return Decision::Checked(format!("cannot prove `{shown}` >= 0"));
+            }
+            // high <= dim - 1, i.e. high - dim + 1 <= 0.
+            let excess = high
+                .add_scaled(&dim, -1)
+                .and_then(|f| f.add_scaled(&Linear::constant(1)?, 1));
+            if !excess.is_some_and(|f| f.provably_non_positive()) {
+                let bound = if axis == 0 {
+                    format!("len({name})")
+                } else {
+                    format!("{name}.shape[{axis}]")
+                };
+                return Decision::Checked(format!("cannot prove `{shown}` < {bound}"));
+            }
+            for l in loops
+                .iter()
+                .filter(|l| form.terms.contains_key(&Atom::LoopVar(l.var.clone())))
+            {
+                if !used_loops.iter().any(|u| u.var == l.var) {
+                    used_loops.push(l);
+                }
+            }
+        }
+        let reasons: Vec<&str> = used_loops.iter().map(|l| l.source.as_str()).collect();
+        Decision::Proven(if reasons.is_empty() {
+            "constant indices within the array's known shape".to_string()
+        } else {
+            reasons.join(", ")
+        })
+    }
+}
+
+/// The smallest (or largest) value of `form` over the loop ranges: each loop
+/// variable, innermost first, replaced by the end of its range that
+/// minimises (maximises) the form. `None` if a loop variable has no range.
+fn extreme(form: &Linear, loops: &[LoopRange], largest: bool) -> Option<Linear> {
+    let mut form = form.clone();
+    for range in loops.iter().rev() {
+        let atom = Atom::LoopVar(range.var.clone());
+        let Some(&coefficient) = form.terms.get(&atom) else {
+            continue;
+        };
+        form.terms.remove(&atom);
+        let upper = range.hi.add_scaled(&Linear::constant(-1)?, 1)?;
+        let end = if (coefficient > 0) == largest {
+            upper
+        } else {
+            range.lo.clone()
+        };
+        form = form.add_scaled(&end, coefficient)?;
+    }
+    (!form.mentions_loop_var()).then_some(form)
+}
+
+/// Counts, per variable, the statements that assign it (loop headers too).
+fn count_assignments(stmts: &[Stmt], counts: &mut HashMap<String, usize>) {
+    fn target(t: &Target, counts: &mut HashMap<String, usize>) {
+        match t {
+            Target::Local(name) => *counts.entry(name.clone()).or_insert(0) += 1,
+            Target::Tuple(items) => items.iter().for_each(|t| target(t, counts)),
+            Target::Index { .. } => {}
+        }
+    }
+    for stmt in stmts {
+        match stmt {
+            Stmt::Assign { target: t, .. } => target(t, counts),
+            Stmt::ForRange { var: Some(var), .. } => *counts.entry(var.clone()).or_insert(0) += 1,
+            _ => {}
+        }
+        for body in stmt.nested() {
+            count_assignments(body, counts);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{analyse, Decision};
+    use crate::diagnostics::SourceFile;
+
+    /// Each access of the first function of `source`, as "text: proven" or
+    /// "text: checked".
+    fn decisions(source: &str) -> Vec<String> {
+        let file = SourceFile {
+            path: "t.py".into(),
+            text: source.into(),
+        };
+        let typed = crate::check(&file).expect("the test source compiles");
+        let facts = analyse(&typed);
+        let first = &typed.functions[0].rust_name;
+        facts
+            .function(first)
+            .expect("facts for the function")
+            .accesses
+            .iter()
+            .map(|a| {
+                let verdict = match a.decision {
+                    Decision::Proven(_) => "proven",
+                    Decision::Checked(_) => "checked",
+                };
+                format!("{}: {verdict}", a.text)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stencil_neighbours_inside_the_range_are_proven() {
+        let found = decisions(
+            "def f(a: \"float64[:]\") -> float:\n    n = len(a)\n    s = 0.0\n    \
+             for i in range(1, n - 1):\n        s += a[i - 1] + a[i + 1]\n    return s\n",
+        );
+        assert_eq!(found, ["a[i - 1]: proven", "a[i + 1]: proven"]);
+    }
+
+    #[test]
+    fn one_past_the_end_and_negative_indices_stay_checked() {
+        let found = decisions(
+            "def f(a: \"float64[:]\") -> float:\n    s = 0.0\n    \
+             for i in range(len(a)):\n        s += a[i + 1] + a[i - 1] + a[i]\n    return s\n",
+        );
+        assert_eq!(
+            found,
+            ["a[i + 1]: checked", "a[i - 1]: checked", "a[i]: proven"]
+        );
+    }
+
+    #[test]
+    fn another_arrays_length_or_a_parameter_proves_nothing() {
+        let found = decisions(
+            "def f(a: \"float64[:]\", b: \"float64[:]\", n: int) -> float:\n    s = 0.0\n    \
+             for i in range(len(a)):\n        s += b[i]\n    \
+             for j in range(n):\n        s += a[j]\n    return s\n",
+        );
+        assert_eq!(found, ["b[i]: checked", "a[j]: checked"]);
+    }
+
+    #[test]
+    fn a_rebound_array_or_loop_variable_stays_checked() {
+        let found = decisions(
+            "import numpy as np\n\ndef f(a: \"float64[:]\") -> float:\n    s = 0.0\n    \
+             b = np.zeros(3)\n    for i in range(len(a)):\n        s += a[i] + b[i]\n        \
+             b = np.zeros(1)\n    for j in range(len(a)):\n        j = j + 1\n        \
+             s += a[j]\n    return s\n",
+        );
+        assert_eq!(found, ["a[i]: proven", "b[i]: checked", "a[j]: checked"]);
+    }
+
+    #[test]
+    fn shapes_of_new_arrays_and_triangular_loops_are_used() {
+        let found = decisions(
+            "import numpy as np\n\ndef f(a: \"float64[:, :]\") -> \"float64[:, :]\":\n    \
+             h, w = a.shape\n    out = np.zeros((w, h))\n    \
+             for i in range(h):\n        for j in range(i + 1, w):\n            \
+             out[j, i] = a[i, j]\n    return out\n",
+        );
+        assert_eq!(found, ["a[i, j]: proven", "out[j, i]: proven"]);
+    }
+}

@@ -1,0 +1,178 @@
+//! The analysis stage: typed IR → facts codegen acts on.
+//!
+//! Pure like the other stages and called by the driver between inference
+//! and codegen. Each analysis lives in a file of its own:
+//!
+//! - `linear.rs`: affine integer forms over dimensions and loop variables;
+//! - `bounds.rs`: which element accesses are proven in bounds, and why;
+//! - `writes.rs`: which arrays a function writes.
+//!
+//! Codegen reads decisions from [`Facts`]; it never re-derives them. The
+//! `explain` report prints them.
+
+mod bounds;
+pub mod linear;
+mod writes;
+
+use std::collections::HashMap;
+
+use crate::ir::typed::{self, ExprKind};
+use crate::ir::BinaryOp;
+
+/// What the analyses found in a module, per function instance.
+#[derive(Debug, Default)]
+pub struct Facts {
+    functions: HashMap<String, FunctionFacts>,
+}
+
+/// The facts of one function instance.
+#[derive(Debug, Default)]
+pub struct FunctionFacts {
+    /// Every element access, in the order of its statement.
+    pub accesses: Vec<Access>,
+    /// The array parameters and locals the function stores into.
+    pub written_arrays: Vec<String>,
+}
+
+/// One `a[i, j]` read or store.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// The address of the access's array operand in the typed module the
+    /// facts were computed from: the key codegen looks the access up by.
+    /// Only compared, never dereferenced.
+    array: usize,
+    /// The access as written, in Python syntax.
+    pub text: String,
+    pub kind: AccessKind,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessKind {
+    Read,
+    Write,
+}
+
+/// What happens to an access's index check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Every index is proven in range; the reason names the facts used.
+    Proven(String),
+    /// The check stays; the reason says what could not be proven.
+    Checked(String),
+}
+
+impl Facts {
+    /// The facts of `rust_name`'s instance (empty if unknown).
+    pub fn function(&self, rust_name: &str) -> Option<&FunctionFacts> {
+        self.functions.get(rust_name)
+    }
+}
+
+impl FunctionFacts {
+    /// The decision about the access whose array operand is `array`, an
+    /// expression of the analysed module.
+    pub fn access(&self, array: &typed::Expr) -> Option<&Access> {
+        let key = std::ptr::from_ref(array) as usize;
+        self.accesses.iter().find(|a| a.array == key)
+    }
+
+    /// The proven accesses, for the safety comment of the function.
+    pub fn proven(&self) -> impl Iterator<Item = (&Access, &str)> {
+        self.accesses.iter().filter_map(|a| match &a.decision {
+            Decision::Proven(reason) => Some((a, reason.as_str())),
+            Decision::Checked(_) => None,
+        })
+    }
+}
+
+/// Runs every analysis on every function of the module.
+pub fn analyse(module: &typed::Module) -> Facts {
+    let functions = module
+        .functions
+        .iter()
+        .map(|function| {
+            let facts = FunctionFacts {
+                accesses: bounds::accesses(function),
+                written_arrays: writes::written_arrays(function),
+            };
+            (function.rust_name.clone(), facts)
+        })
+        .collect();
+    Facts { functions }
+}
+
+/// An expression in Python syntax, for reports and proofs.
+pub fn render(expr: &typed::Expr) -> String {
+    render_at(expr, 0)
+}
+
+/// Python's binding strength of the operators `render` prints.
+fn strength(expr: &typed::Expr) -> u8 {
+    match &expr.kind {
+        ExprKind::Binary { op, .. } => match op {
+            BinaryOp::BitOr => 4,
+            BinaryOp::BitXor => 5,
+            BinaryOp::BitAnd => 6,
+            BinaryOp::LShift | BinaryOp::RShift => 7,
+            BinaryOp::Add | BinaryOp::Sub => 8,
+            BinaryOp::Pow => 11,
+            _ => 9,
+        },
+        ExprKind::Neg(_) | ExprKind::Invert(_) => 10,
+        ExprKind::Compare { .. } => 3,
+        ExprKind::Not(_) => 2,
+        ExprKind::BoolOp { .. } | ExprKind::IfExp { .. } => 1,
+        ExprKind::Cast(inner) | ExprKind::Truthy(inner) => strength(inner),
+        _ => 12,
+    }
+}
+
+fn render_at(expr: &typed::Expr, min: u8) -> String {
+    let text = match &expr.kind {
+        ExprKind::Literal(typed::Literal::Int(v)) => v.to_string(),
+        ExprKind::Literal(typed::Literal::Float(v)) => format!("{v:?}"),
+        ExprKind::Literal(typed::Literal::Bool(b)) => if *b { "True" } else { "False" }.to_string(),
+        ExprKind::Local(name) | ExprKind::Constant(name) => name.clone(),
+        ExprKind::Cast(inner) | ExprKind::Truthy(inner) => return render_at(inner, min),
+        ExprKind::Binary { op, left, right } => {
+            let s = strength(expr);
+            format!(
+                "{} {} {}",
+                render_at(left, s),
+                op.symbol(),
+                render_at(right, s + 1)
+            )
+        }
+        ExprKind::Neg(inner) => format!("-{}", render_at(inner, 10)),
+        ExprKind::Invert(inner) => format!("~{}", render_at(inner, 10)),
+        ExprKind::Not(inner) => format!("not {}", render_at(inner, 2)),
+        ExprKind::Index { array, indices } => format!(
+            "{}[{}]",
+            render_at(array, 12),
+            indices.iter().map(render).collect::<Vec<_>>().join(", ")
+        ),
+        ExprKind::SubArray { array, index } => {
+            format!("{}[{}]", render_at(array, 12), render(index))
+        }
+        ExprKind::Dim { array, axis: 0 } => format!("len({})", render(array)),
+        ExprKind::Dim { array, axis } => format!("{}.shape[{axis}]", render_at(array, 12)),
+        ExprKind::Shape(array) => format!("{}.shape", render_at(array, 12)),
+        ExprKind::Size(array) => format!("{}.size", render_at(array, 12)),
+        ExprKind::TupleGet { tuple, index } => format!("{}[{index}]", render_at(tuple, 12)),
+        ExprKind::Tuple(items) => format!(
+            "({})",
+            items.iter().map(render).collect::<Vec<_>>().join(", ")
+        ),
+        ExprKind::Call { function, args } => format!(
+            "{function}({})",
+            args.iter().map(render).collect::<Vec<_>>().join(", ")
+        ),
+        _ => "…".to_string(),
+    };
+    if strength(expr) < min {
+        format!("({text})")
+    } else {
+        text
+    }
+}
