@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Literal as TokenLiteral, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::analysis::linear::{Atom, Linear};
 use crate::analysis::{Decision, Facts, FunctionFacts};
 use crate::ir::typed::{self, ArrayFill, ExprKind, Intrinsic, Literal};
 use crate::ir::{BinaryOp, BoolOp, CompareOp};
@@ -253,6 +254,9 @@ struct FunctionGen<'f> {
     function: &'f typed::Function,
     /// What the analyses proved about this function.
     facts: Option<&'f FunctionFacts>,
+    /// The versioned loops whose fast version is being generated: their
+    /// conditions hold here.
+    assumed: Vec<usize>,
     types: HashMap<String, Type>,
     /// Every name in use, for picking fresh temporaries.
     names: HashSet<String>,
@@ -321,6 +325,7 @@ fn function(
     let mut generator = FunctionGen {
         function,
         facts,
+        assumed: Vec::new(),
         types,
         names,
         flags: HashMap::new(),
@@ -634,48 +639,10 @@ impl FunctionGen<'_> {
                     quote! { if #test { #(#body)* } else { #(#orelse)* } }
                 }
             }
-            typed::Stmt::ForRange {
-                var,
-                start,
-                stop,
-                step,
-                body,
-            } => {
-                let range = self.range(start, stop, step.as_ref());
-                // The loop variable binds directly when it is not used after
-                // the loop; otherwise the function-level variable is updated
-                // each iteration so it keeps its last value, as in Python.
-                let (binding, prelude, body_owned) = match var {
-                    None => (quote!(_), quote!(), nested.to_vec()),
-                    Some(name) if nested.contains(name) => {
-                        let var = ident(name);
-                        let binding = if stmts_assign(body, name) {
-                            quote!(mut #var)
-                        } else {
-                            quote!(#var)
-                        };
-                        let owned = nested.iter().filter(|n| *n != name).cloned().collect();
-                        (binding, quote!(), owned)
-                    }
-                    Some(name) => {
-                        let var = ident(name);
-                        let fresh = self.fresh(&format!("{name}_value"));
-                        let mark = self.flags.get(name).map(|flag| quote!(#flag = true;));
-                        (
-                            quote!(#fresh),
-                            quote! { #var = #fresh; #mark },
-                            nested.to_vec(),
-                        )
-                    }
-                };
-                let body = self.block(body, &body_owned, false);
-                quote! {
-                    for #binding in #range {
-                        #prelude
-                        #(#body)*
-                    }
-                }
-            }
+            typed::Stmt::ForRange { .. } => match self.versioned_loop(stmt, declared, nested) {
+                Some(versioned) => versioned,
+                None => self.loop_statement(stmt, nested),
+            },
             typed::Stmt::While { test, body } => {
                 let body = self.block(body, nested, false);
                 if test.kind == ExprKind::Literal(Literal::Bool(true)) {
@@ -728,6 +695,54 @@ impl FunctionGen<'_> {
                 } else {
                     quote!(let _ = #code;)
                 }
+            }
+        }
+    }
+
+    /// A `for` loop over a range, in one version.
+    fn loop_statement(&mut self, stmt: &typed::Stmt, nested: &[String]) -> TokenStream {
+        let typed::Stmt::ForRange {
+            var,
+            start,
+            stop,
+            step,
+            body,
+        } = stmt
+        else {
+            return quote!();
+        };
+        let range = self.range(start, stop, step.as_ref());
+        // The loop variable binds directly when it is not used after
+        // the loop; otherwise the function-level variable is updated
+        // each iteration so it keeps its last value, as in Python.
+        let (binding, prelude, body_owned) = match var {
+            None => (quote!(_), quote!(), nested.to_vec()),
+            Some(name) if nested.contains(name) => {
+                let var = ident(name);
+                let binding = if stmts_assign(body, name) {
+                    quote!(mut #var)
+                } else {
+                    quote!(#var)
+                };
+                let owned = nested.iter().filter(|n| *n != name).cloned().collect();
+                (binding, quote!(), owned)
+            }
+            Some(name) => {
+                let var = ident(name);
+                let fresh = self.fresh(&format!("{name}_value"));
+                let mark = self.flags.get(name).map(|flag| quote!(#flag = true;));
+                (
+                    quote!(#fresh),
+                    quote! { #var = #fresh; #mark },
+                    nested.to_vec(),
+                )
+            }
+        };
+        let body = self.block(body, &body_owned, false);
+        quote! {
+            for #binding in #range {
+                #prelude
+                #(#body)*
             }
         }
     }
@@ -953,9 +968,91 @@ impl FunctionGen<'_> {
     /// Whether the analysis proved the access with array operand `array`
     /// in bounds.
     fn proven(&self, array: &typed::Expr) -> bool {
-        self.facts
-            .and_then(|facts| facts.access(array))
-            .is_some_and(|access| matches!(access.decision, Decision::Proven(_)))
+        match self.facts.and_then(|facts| facts.access(array)) {
+            Some(access) => match &access.decision {
+                Decision::Proven(_) => true,
+                Decision::ProvenIf { loop_key, .. } => self.assumed.contains(loop_key),
+                Decision::Checked(_) => false,
+            },
+            None => false,
+        }
+    }
+
+    /// A loop the analysis versioned: its conditions tested once, then the
+    /// loop with unchecked accesses where they hold and with checked ones
+    /// otherwise. `None` for a loop with one version.
+    fn versioned_loop(
+        &mut self,
+        stmt: &typed::Stmt,
+        declared: &[String],
+        nested: &[String],
+    ) -> Option<TokenStream> {
+        let key = std::ptr::from_ref(stmt) as usize;
+        let facts = self.facts?;
+        let conditions = facts.version_conditions(key);
+        if conditions.is_empty() || self.assumed.contains(&key) {
+            return None;
+        }
+        let tests: Vec<TokenStream> = conditions
+            .iter()
+            .map(|condition| self.condition_tokens(condition))
+            .collect();
+        self.assumed.push(key);
+        let fast = self.stmt(stmt, declared, nested, false);
+        self.assumed.pop();
+        let slow = self.loop_statement(stmt, nested);
+        Some(quote! {
+            if #(#tests)&&* {
+                #fast
+            } else {
+                #slow
+            }
+        })
+    }
+
+    /// A version condition `form <= 0` as Rust, terms moved to the side
+    /// where their coefficient is positive: `a.len() <= b.len()`.
+    fn condition_tokens(&self, condition: &Linear) -> TokenStream {
+        let term = |atom: &Atom| match atom {
+            Atom::Dim(array, axis) => {
+                let array = self.read_local(array, &self.var_type(array));
+                if *axis == 0 {
+                    quote!(#array.len())
+                } else {
+                    let axis = TokenLiteral::usize_unsuffixed(*axis);
+                    quote!(#array.shape()[#axis])
+                }
+            }
+            Atom::LoopVar(name) => {
+                let var = ident(name);
+                quote!(#var)
+            }
+        };
+        let side = |sign: i64| {
+            let mut parts: Vec<TokenStream> = Vec::new();
+            for (atom, coefficient) in &condition.terms {
+                if coefficient.signum() == sign {
+                    let t = term(atom);
+                    let magnitude = coefficient.abs();
+                    parts.push(if magnitude == 1 {
+                        t
+                    } else {
+                        let m = int_literal(magnitude);
+                        quote!(#m * #t)
+                    });
+                }
+            }
+            if condition.constant.signum() == sign {
+                parts.push(int_literal(condition.constant.abs()));
+            }
+            if parts.is_empty() {
+                quote!(0)
+            } else {
+                quote!(#(#parts)+*)
+            }
+        };
+        let (left, right) = (side(1), side(-1));
+        quote!(#left <= #right)
     }
 
     /// A call to a compiled function, without the `?`.

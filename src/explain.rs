@@ -82,6 +82,9 @@ fn access_report(facts: &FunctionFacts, out: &mut String) {
         };
         let decision = match &access.decision {
             Decision::Proven(reason) => format!("check removed, in bounds because {reason}"),
+            Decision::ProvenIf { reason, .. } => {
+                format!("check hoisted, in bounds because {reason}")
+            }
             Decision::Checked(reason) => format!("checked: {reason}"),
         };
         let line = format!("    {} ({kind}): {decision}\n", access.text);
@@ -95,7 +98,7 @@ fn access_report(facts: &FunctionFacts, out: &mut String) {
     let removed = facts
         .accesses
         .iter()
-        .filter(|a| matches!(a.decision, Decision::Proven(_)))
+        .filter(|a| !matches!(a.decision, Decision::Checked(_)))
         .count();
     out.push_str(&format!(
         "  element accesses: {removed} of {} without an index check\n",

@@ -38,7 +38,9 @@ pub fn accesses(function: &typed::Function) -> Vec<Access> {
     let mut facts = FunctionFacts::new(function);
     facts.collect_definitions(&function.body);
     let mut out = Vec::new();
-    facts.block(&function.body, &mut Vec::new(), &mut out);
+    for (position, stmt) in function.body.iter().enumerate() {
+        facts.stmt(stmt, position, &mut Vec::new(), &mut out);
+    }
     out
 }
 
@@ -50,6 +52,11 @@ struct LoopRange {
     hi: Linear,
     /// The loop as the user wrote it, for the proof text.
     source: String,
+    /// The address of the loop statement: the key of its version check.
+    key: usize,
+    /// The position, in the function body, of the top-level statement that
+    /// holds the loop.
+    top: usize,
 }
 
 struct FunctionFacts<'f> {
@@ -61,6 +68,9 @@ struct FunctionFacts<'f> {
     /// Stable array variables; for locals made with a known shape, the
     /// forms of their dimensions.
     stable_arrays: HashMap<String, Option<Vec<Linear>>>,
+    /// For stable array locals, the position of the top-level statement that
+    /// binds them: a version check may read their shape only after it.
+    bound_at: HashMap<String, usize>,
 }
 
 impl<'f> FunctionFacts<'f> {
@@ -81,6 +91,7 @@ impl<'f> FunctionFacts<'f> {
             assignments,
             definitions: HashMap::new(),
             stable_arrays,
+            bound_at: HashMap::new(),
         }
     }
 
@@ -92,12 +103,12 @@ impl<'f> FunctionFacts<'f> {
     /// Definitions and stable arrays from the top-level statements, in
     /// order, so that each may use the ones before it.
     fn collect_definitions(&mut self, body: &[Stmt]) {
-        for stmt in body {
+        for (position, stmt) in body.iter().enumerate() {
             let Stmt::Assign { target, value } = stmt else {
                 continue;
             };
             match target {
-                Target::Local(name) => self.define(name, value),
+                Target::Local(name) => self.define(name, value, position),
                 Target::Tuple(targets) => {
                     let parts: Vec<&typed::Expr> = match &value.kind {
                         ExprKind::Tuple(items) => items.iter().collect(),
@@ -108,7 +119,7 @@ impl<'f> FunctionFacts<'f> {
                     }
                     for (target, part) in targets.iter().zip(parts) {
                         if let Target::Local(name) = target {
-                            self.define(name, part);
+                            self.define(name, part, position);
                         }
                     }
                 }
@@ -117,7 +128,7 @@ impl<'f> FunctionFacts<'f> {
         }
     }
 
-    fn define(&mut self, name: &str, value: &typed::Expr) {
+    fn define(&mut self, name: &str, value: &typed::Expr, position: usize) {
         if !self.assigned_once(name) {
             return;
         }
@@ -132,6 +143,7 @@ impl<'f> FunctionFacts<'f> {
             Type::Array(_) => {
                 let dims = self.array_dims(value);
                 self.stable_arrays.insert(name.to_string(), dims);
+                self.bound_at.insert(name.to_string(), position);
             }
             _ => {}
         }
@@ -207,13 +219,13 @@ impl<'f> FunctionFacts<'f> {
         }
     }
 
-    fn block(&self, stmts: &[Stmt], loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
+    fn block(&self, stmts: &[Stmt], top: usize, loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
         for stmt in stmts {
-            self.stmt(stmt, loops, out);
+            self.stmt(stmt, top, loops, out);
         }
     }
 
-    fn stmt(&self, stmt: &Stmt, loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
+    fn stmt(&self, stmt: &Stmt, top: usize, loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
         stmt.for_each_expr(&mut |expr| {
             expr.walk(&mut |e| {
                 if let ExprKind::Index { array, indices } = &e.kind {
@@ -239,16 +251,21 @@ impl<'f> FunctionFacts<'f> {
                 let range = var
                     .as_ref()
                     .and_then(|var| self.loop_range(var, start, stop, step.as_ref(), body, loops));
+                let range = range.map(|range| LoopRange {
+                    key: std::ptr::from_ref(stmt) as usize,
+                    top,
+                    ..range
+                });
                 let pushed = range.is_some();
                 loops.extend(range);
-                self.block(body, loops, out);
+                self.block(body, top, loops, out);
                 if pushed {
                     loops.pop();
                 }
             }
             other => {
                 for body in other.nested() {
-                    self.block(body, loops, out);
+                    self.block(body, top, loops, out);
                 }
             }
         }
@@ -295,6 +312,8 @@ impl<'f> FunctionFacts<'f> {
             lo,
             hi,
             source,
+            key: 0,
+            top: 0,
         })
     }
 
@@ -333,6 +352,10 @@ impl<'f> FunctionFacts<'f> {
             ));
         }
         let mut used_loops: Vec<&LoopRange> = Vec::new();
+        // Requirements `form <= 0` that the facts do not settle; tested once
+        // before the outermost loop instead.
+        let mut conditions: Vec<Linear> = Vec::new();
+        let mut unproven: Vec<String> = Vec::new();
         for (axis, index) in indices.iter().enumerate() {
             let shown = super::render(index);
             let Some(form) = self.form(index, loops) else {
@@ -348,20 +371,35 @@ impl<'f> FunctionFacts<'f> {
             else {
                 return Decision::Checked(format!("cannot bound `{shown}`"));
             };
-            if !low.provably_non_negative() {
-                return Decision::Checked(format!("cannot prove `{shown}` >= 0"));
-            }
-            // high <= dim - 1, i.e. high - dim + 1 <= 0.
-            let excess = high
-                .add_scaled(&dim, -1)
-                .and_then(|f| f.add_scaled(&Linear::constant(1)?, 1));
-            if !excess.is_some_and(|f| f.provably_non_positive()) {
-                let bound = if axis == 0 {
-                    format!("len({name})")
-                } else {
-                    format!("{name}.shape[{axis}]")
+            let bound = if axis == 0 {
+                format!("len({name})")
+            } else {
+                format!("{name}.shape[{axis}]")
+            };
+            // low >= 0, i.e. -low <= 0; and high <= dim - 1, i.e.
+            // high - dim + 1 <= 0.
+            let requirements = [
+                (low.scaled(-1), format!("{shown} >= 0")),
+                (
+                    high.add_scaled(&dim, -1)
+                        .and_then(|f| f.add_scaled(&Linear::constant(1)?, 1)),
+                    format!("{shown} < {bound}"),
+                ),
+            ];
+            for (requirement, text) in requirements {
+                let Some(requirement) = requirement else {
+                    return Decision::Checked(format!("cannot prove `{text}`"));
                 };
-                return Decision::Checked(format!("cannot prove `{shown}` < {bound}"));
+                if requirement.provably_non_positive() {
+                    continue;
+                }
+                if requirement.terms.is_empty() {
+                    // A positive constant: the access fails whenever it
+                    // runs, so it keeps its check to raise.
+                    return Decision::Checked(format!("cannot prove `{text}`"));
+                }
+                conditions.push(requirement);
+                unproven.push(text);
             }
             for l in loops
                 .iter()
@@ -373,11 +411,40 @@ impl<'f> FunctionFacts<'f> {
             }
         }
         let reasons: Vec<&str> = used_loops.iter().map(|l| l.source.as_str()).collect();
-        Decision::Proven(if reasons.is_empty() {
+        let reason = if reasons.is_empty() {
             "constant indices within the array's known shape".to_string()
         } else {
             reasons.join(", ")
-        })
+        };
+        if conditions.is_empty() {
+            return Decision::Proven(reason);
+        }
+        // The conditions mention only dimensions. They can be tested before
+        // the outermost loop with a range if every array they read is bound
+        // by then.
+        let unproven = unproven.join("` and `");
+        let Some(outer) = loops.first() else {
+            return Decision::Checked(format!("cannot prove `{unproven}`"));
+        };
+        let readable = conditions
+            .iter()
+            .flat_map(|c| c.terms.keys())
+            .all(|atom| match atom {
+                Atom::Dim(array, _) => self.bound_at.get(array).is_none_or(|&at| at < outer.top),
+                Atom::LoopVar(_) => false,
+            });
+        if !readable {
+            return Decision::Checked(format!("cannot prove `{unproven}`"));
+        }
+        let tests: Vec<String> = conditions.iter().map(Linear::as_inequality).collect();
+        Decision::ProvenIf {
+            loop_key: outer.key,
+            reason: format!(
+                "{reason}, and `{unproven}` when `{}` (tested before the loop)",
+                tests.join(" and ")
+            ),
+            conditions,
+        }
     }
 }
 
@@ -447,6 +514,7 @@ mod tests {
             .map(|a| {
                 let verdict = match a.decision {
                     Decision::Proven(_) => "proven",
+                    Decision::ProvenIf { .. } => "proven if",
                     Decision::Checked(_) => "checked",
                 };
                 format!("{}: {verdict}", a.text)
@@ -476,13 +544,23 @@ mod tests {
     }
 
     #[test]
-    fn another_arrays_length_or_a_parameter_proves_nothing() {
+    fn another_arrays_length_is_a_version_condition_and_a_parameter_proves_nothing() {
         let found = decisions(
             "def f(a: \"float64[:]\", b: \"float64[:]\", n: int) -> float:\n    s = 0.0\n    \
              for i in range(len(a)):\n        s += b[i]\n    \
              for j in range(n):\n        s += a[j]\n    return s\n",
         );
-        assert_eq!(found, ["b[i]: checked", "a[j]: checked"]);
+        assert_eq!(found, ["b[i]: proven if", "a[j]: checked"]);
+    }
+
+    #[test]
+    fn an_array_bound_after_the_loop_cannot_be_tested_before_it() {
+        let found = decisions(
+            "import numpy as np\n\ndef f(a: \"float64[:]\", n: int) -> float:\n    s = 0.0\n    \
+             for i in range(len(a)):\n        s += a[i]\n    \
+             for j in range(len(a)):\n        s += c[j]\n    c = np.zeros(n)\n    return s\n",
+        );
+        assert_eq!(found, ["a[i]: proven", "c[j]: checked"]);
     }
 
     #[test]

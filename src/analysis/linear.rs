@@ -108,6 +108,33 @@ impl Linear {
             .is_some_and(|negated| negated.provably_non_negative())
     }
 
+    /// `self <= 0` in Python syntax, each term on the side where its
+    /// coefficient is positive: `a.shape[1] <= len(b)`.
+    pub fn as_inequality(&self) -> String {
+        let side = |sign: i64| {
+            let mut parts: Vec<String> = Vec::new();
+            for (atom, coefficient) in &self.terms {
+                if coefficient.signum() == sign {
+                    let magnitude = coefficient.abs();
+                    parts.push(if magnitude == 1 {
+                        atom.to_string()
+                    } else {
+                        format!("{magnitude}*{atom}")
+                    });
+                }
+            }
+            if self.constant.signum() == sign {
+                parts.push(self.constant.abs().to_string());
+            }
+            if parts.is_empty() {
+                "0".to_string()
+            } else {
+                parts.join(" + ")
+            }
+        };
+        format!("{} <= {}", side(1), side(-1))
+    }
+
     pub fn mentions_loop_var(&self) -> bool {
         self.terms.keys().any(|a| matches!(a, Atom::LoopVar(_)))
     }

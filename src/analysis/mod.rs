@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use crate::ir::typed::{self, ExprKind};
 use crate::ir::BinaryOp;
+use linear::Linear;
 
 /// What the analyses found in a module, per function instance.
 #[derive(Debug, Default)]
@@ -58,6 +59,16 @@ pub enum AccessKind {
 pub enum Decision {
     /// Every index is proven in range; the reason names the facts used.
     Proven(String),
+    /// Every index is in range when `conditions` (each `form <= 0`, over
+    /// array dimensions only) hold. They are tested once before the loop
+    /// `loop_key`, which then runs in two versions: unchecked when they
+    /// hold, checked otherwise, so a failing index raises at the same
+    /// iteration as in Python.
+    ProvenIf {
+        loop_key: usize,
+        conditions: Vec<Linear>,
+        reason: String,
+    },
     /// The check stays; the reason says what could not be proven.
     Checked(String),
 }
@@ -80,9 +91,35 @@ impl FunctionFacts {
     /// The proven accesses, for the safety comment of the function.
     pub fn proven(&self) -> impl Iterator<Item = (&Access, &str)> {
         self.accesses.iter().filter_map(|a| match &a.decision {
-            Decision::Proven(reason) => Some((a, reason.as_str())),
+            Decision::Proven(reason) | Decision::ProvenIf { reason, .. } => {
+                Some((a, reason.as_str()))
+            }
             Decision::Checked(_) => None,
         })
+    }
+
+    /// The conditions tested before the loop statement at address
+    /// `loop_key`, each `form <= 0`, without repeats; empty when the loop
+    /// runs in one version.
+    pub fn version_conditions(&self, loop_key: usize) -> Vec<&Linear> {
+        let mut found: Vec<&Linear> = Vec::new();
+        for access in &self.accesses {
+            if let Decision::ProvenIf {
+                loop_key: key,
+                conditions,
+                ..
+            } = &access.decision
+            {
+                if *key == loop_key {
+                    for condition in conditions {
+                        if !found.contains(&condition) {
+                            found.push(condition);
+                        }
+                    }
+                }
+            }
+        }
+        found
     }
 }
 
