@@ -57,7 +57,7 @@ pub fn generate(
     let python = python_module(module, module_name);
     let tokens = quote! {
         #![doc = #header]
-        #![allow(unused_mut, unused_variables, unused_assignments, unused_parens, non_snake_case, non_upper_case_globals, clippy::all)]
+        #![allow(unused_mut, unused_variables, unused_assignments, unused_parens, unused_unsafe, non_snake_case, non_upper_case_globals, arithmetic_overflow, clippy::all)]
 
         mod rt;
 
@@ -161,13 +161,24 @@ fn literal(value: Literal) -> TokenStream {
 }
 
 fn int_literal(v: i64) -> TokenStream {
+    // A literal outside i32 is suffixed: without a type from its context
+    // Rust would take it for an i32 and reject it.
+    let fits_i32 = i32::try_from(v).is_ok();
     if v == i64::MIN {
         quote!(i64::MIN)
     } else if v < 0 {
-        let magnitude = TokenLiteral::i64_unsuffixed(-v);
+        let magnitude = if fits_i32 {
+            TokenLiteral::i64_unsuffixed(-v)
+        } else {
+            TokenLiteral::i64_suffixed(-v)
+        };
         quote!(-#magnitude)
     } else {
-        let lit = TokenLiteral::i64_unsuffixed(v);
+        let lit = if fits_i32 {
+            TokenLiteral::i64_unsuffixed(v)
+        } else {
+            TokenLiteral::i64_suffixed(v)
+        };
         quote!(#lit)
     }
 }
@@ -247,6 +258,18 @@ impl Code {
     fn full(self) -> TokenStream {
         self.tokens
     }
+}
+
+/// How an element access is generated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unchecked {
+    /// With the index check.
+    No,
+    /// Proven in bounds: no index check.
+    Strided,
+    /// Proven in bounds, of an array made in the function: no index check,
+    /// unit stride on the last axis, no writable check.
+    Contiguous,
 }
 
 /// Per-function codegen state.
@@ -837,16 +860,22 @@ impl FunctionGen<'_> {
                 // SAFETY (unchecked forms): proven in bounds; the proof is in
                 // the doc comment of the function.
                 match (conversion, proven) {
-                    (None, false) => quote! { #binding #array_code.set([#(#indices),*], #value)?; },
-                    (None, true) => quote! {
+                    (None, Unchecked::No) => {
+                        quote! { #binding #array_code.set([#(#indices),*], #value)?; }
+                    }
+                    (None, Unchecked::Strided) => quote! {
                         #binding
                         unsafe { #array_code.set_unchecked([#(#indices),*], #value) }?;
                     },
-                    (Some(convert), false) => quote! {
+                    (None, Unchecked::Contiguous) => quote! {
+                        #binding
+                        unsafe { #array_code.set_contiguous_unchecked([#(#indices),*], #value) };
+                    },
+                    (Some(convert), Unchecked::No) => quote! {
                         #binding
                         #array_code.set_converted([#(#indices),*], #value, #convert)?;
                     },
-                    (Some(convert), true) => quote! {
+                    (Some(convert), _) => quote! {
                         #binding
                         unsafe { #array_code.set_converted_unchecked([#(#indices),*], #value, #convert) }?;
                     },
@@ -967,14 +996,19 @@ impl FunctionGen<'_> {
 
     /// Whether the analysis proved the access with array operand `array`
     /// in bounds.
-    fn proven(&self, array: &typed::Expr) -> bool {
-        match self.facts.and_then(|facts| facts.access(array)) {
-            Some(access) => match &access.decision {
-                Decision::Proven(_) => true,
-                Decision::ProvenIf { loop_key, .. } => self.assumed.contains(loop_key),
-                Decision::Checked(_) => false,
-            },
-            None => false,
+    fn proven(&self, array: &typed::Expr) -> Unchecked {
+        let Some(access) = self.facts.and_then(|facts| facts.access(array)) else {
+            return Unchecked::No;
+        };
+        let proven = match &access.decision {
+            Decision::Proven(_) => true,
+            Decision::ProvenIf { loop_key, .. } => self.assumed.contains(loop_key),
+            Decision::Checked(_) => false,
+        };
+        match (proven, access.fresh) {
+            (false, _) => Unchecked::No,
+            (true, false) => Unchecked::Strided,
+            (true, true) => Unchecked::Contiguous,
         }
     }
 
@@ -1254,12 +1288,18 @@ impl FunctionGen<'_> {
                     .iter()
                     .map(|i| self.expr(i).full())
                     .collect::<Vec<_>>();
-                if proven {
-                    // SAFETY: proven in bounds; the proof is in the doc
-                    // comment of the function.
-                    Code::atom(quote!(unsafe { #array.get_unchecked([#(#indices),*]) }))
-                } else {
-                    Code::atom(quote!(#array.get([#(#indices),*])?))
+                // SAFETY (unchecked forms): proven in bounds; the proof is in
+                // the doc comment of the function.
+                // An `unsafe` block is a block: grouped wherever it is an
+                // operand, or it would start a statement.
+                match proven {
+                    Unchecked::No => Code::atom(quote!(#array.get([#(#indices),*])?)),
+                    Unchecked::Strided => {
+                        Code::block(quote!(unsafe { #array.get_unchecked([#(#indices),*]) }))
+                    }
+                    Unchecked::Contiguous => Code::block(
+                        quote!(unsafe { #array.get_contiguous_unchecked([#(#indices),*]) }),
+                    ),
                 }
             }
             ExprKind::SubArray { array, index } => {

@@ -731,6 +731,46 @@ impl<T: Element, const N: usize> Array<T, N> {
         Ok(())
     }
 
+    /// The element offset of an in-bounds index of a C-contiguous array:
+    /// the last axis has stride 1, which lets LLVM vectorise.
+    #[inline(always)]
+    fn contiguous_offset(&self, index: [i64; N]) -> isize {
+        let mut offset = index[N - 1] as isize;
+        for axis in 0..N - 1 {
+            offset = offset.wrapping_add((index[axis] as isize).wrapping_mul(self.strides[axis]));
+        }
+        offset
+    }
+
+    /// `a[i, j, ...]` of an array the runtime made, without the index check.
+    ///
+    /// # Safety
+    /// As for [`Array::get_unchecked`]; in addition the array must have been
+    /// made by the runtime (`zeros`, `full`, `copy`, ...), so its last axis
+    /// has stride 1. Generated code calls this only for variables that hold
+    /// nothing else.
+    #[inline(always)]
+    pub unsafe fn get_contiguous_unchecked(&self, index: [i64; N]) -> T {
+        let offset = self.contiguous_offset(index);
+        // SAFETY: in bounds by the caller's guarantee; the last stride is 1
+        // for runtime-made arrays (`c_strides`), so this is `get`'s offset.
+        unsafe { T::load(self.pointer.offset(offset)) }
+    }
+
+    /// `a[i, j, ...] = value` into an array the runtime made, without the
+    /// index check; such arrays are always writable.
+    ///
+    /// # Safety
+    /// As for [`Array::get_contiguous_unchecked`].
+    #[inline(always)]
+    pub unsafe fn set_contiguous_unchecked(&self, index: [i64; N], value: T) {
+        debug_assert!(self.writable);
+        let offset = self.contiguous_offset(index);
+        // SAFETY: in bounds by the caller's guarantee; runtime-made memory
+        // is heap memory the runtime owns, always writable.
+        unsafe { T::store(self.pointer.offset(offset), value) };
+    }
+
     /// [`Array::set_converted`] without the index check.
     ///
     /// # Safety
@@ -1442,11 +1482,20 @@ pub fn pow_float(base: f64, exp: f64) -> Result<f64> {
     if magnitude == 1.0 {
         return Ok(if negate { -1.0 } else { 1.0 });
     }
-    let result = magnitude.powf(exp);
+    let result = libm_pow(magnitude, exp);
     if result.is_infinite() {
         return Err(overflow_error("(34, 'Numerical result out of range')"));
     }
     Ok(if negate { -result } else { result })
+}
+
+/// The C library's `pow`, as CPython calls it. The operands pass through
+/// `black_box` so that LLVM cannot rewrite a call with a constant operand
+/// (`2.0 ** y` as `exp2(y)`, `x ** 2.0` as `x * x`): those rewrites change
+/// the last bits of the result.
+#[inline]
+pub fn libm_pow(x: f64, y: f64) -> f64 {
+    std::hint::black_box(x).powf(std::hint::black_box(y))
 }
 
 /// Converts an integral float to int64 as `PyLong_FromDouble` would, raising
@@ -2360,7 +2409,7 @@ pub mod math {
             };
             return Ok(result);
         }
-        let result = x.powf(y);
+        let result = super::libm_pow(x, y);
         if result.is_nan() {
             return Err(math_domain_error());
         }

@@ -37,6 +37,7 @@ use crate::types::Type;
 pub fn accesses(function: &typed::Function) -> Vec<Access> {
     let mut facts = FunctionFacts::new(function);
     facts.collect_definitions(&function.body);
+    facts.collect_shaped(&function.body);
     let mut out = Vec::new();
     for (position, stmt) in function.body.iter().enumerate() {
         facts.stmt(stmt, position, &mut Vec::new(), &mut out);
@@ -68,6 +69,13 @@ struct FunctionFacts<'f> {
     /// Stable array variables; for locals made with a known shape, the
     /// forms of their dimensions.
     stable_arrays: HashMap<String, Option<Vec<Linear>>>,
+    /// Array locals bound more than once (`u, v = v, u` between sweeps) to
+    /// arrays that all have the same shape, as forms over stable values.
+    shaped: HashMap<String, Vec<Linear>>,
+    /// Array locals only ever bound to arrays made in this function (by
+    /// `np.zeros`, `np.empty_like`, `.copy()`, ...): C-contiguous and
+    /// writable, whatever the caller passed.
+    fresh: Vec<String>,
     /// For stable array locals, the position of the top-level statement that
     /// binds them: a version check may read their shape only after it.
     bound_at: HashMap<String, usize>,
@@ -91,6 +99,8 @@ impl<'f> FunctionFacts<'f> {
             assignments,
             definitions: HashMap::new(),
             stable_arrays,
+            shaped: HashMap::new(),
+            fresh: Vec::new(),
             bound_at: HashMap::new(),
         }
     }
@@ -168,11 +178,133 @@ impl<'f> FunctionFacts<'f> {
         }
     }
 
-    /// `a.shape[axis]` as a form, for a stable array.
+    /// `a.shape[axis]` as a form, for a stable or shaped array.
     fn dim(&self, array: &str, axis: usize) -> Option<Linear> {
+        if let Some(dims) = self.shaped.get(array) {
+            return dims.get(axis).cloned();
+        }
         match self.stable_arrays.get(array)? {
             Some(dims) => dims.get(axis).cloned(),
             None => Some(Linear::atom(Atom::Dim(array.to_string(), axis))),
+        }
+    }
+
+    /// The shape of an array value as forms, if known: a new array's shape,
+    /// or the shape of the stable or shaped variable it copies or aliases.
+    fn value_dims(&self, value: &typed::Expr) -> Option<Vec<Linear>> {
+        let ndim = value.array_type()?.ndim as usize;
+        match &value.kind {
+            ExprKind::NewArray { shape, .. } => shape.iter().map(|s| self.form(s, &[])).collect(),
+            ExprKind::CopyArray(inner) => match &inner.kind {
+                ExprKind::Local(source) => (0..ndim).map(|axis| self.dim(source, axis)).collect(),
+                _ => None,
+            },
+            ExprKind::Local(source) => (0..ndim).map(|axis| self.dim(source, axis)).collect(),
+            _ => None,
+        }
+    }
+
+    /// Array locals whose every value is a new array or another such local.
+    /// Found by removing, until none is left to remove, the candidates with
+    /// a value of any other kind.
+    fn collect_fresh(&mut self, values: &HashMap<String, Vec<Option<typed::Expr>>>) {
+        let mut fresh: Vec<String> = values
+            .keys()
+            .filter(|name| !self.function.params.iter().any(|p| &p.name == *name))
+            .cloned()
+            .collect();
+        fresh.sort();
+        loop {
+            let before = fresh.len();
+            let current = fresh.clone();
+            fresh.retain(|name| {
+                values[name]
+                    .iter()
+                    .all(|value| match value.as_ref().map(|v| &v.kind) {
+                        Some(ExprKind::NewArray { .. } | ExprKind::CopyArray(_)) => true,
+                        Some(ExprKind::Local(source)) => current.contains(source),
+                        _ => false,
+                    })
+            });
+            if fresh.len() == before {
+                break;
+            }
+        }
+        self.fresh = fresh;
+    }
+
+    /// Array locals that are not stable but keep one shape: every value
+    /// bound to them, anywhere in the function, has the same shape forms.
+    /// Found optimistically (a swap `u, v = v, u` makes each variable's
+    /// shape depend on the other's) and then verified against every value.
+    fn collect_shaped(&mut self, body: &[Stmt]) {
+        let mut values: HashMap<String, Vec<Option<typed::Expr>>> = HashMap::new();
+        collect_bindings(body, &mut values);
+        self.collect_fresh(&values);
+        let mut names: Vec<String> = values
+            .keys()
+            .filter(|name| {
+                !self.stable_arrays.contains_key(*name)
+                    && !self.function.params.iter().any(|p| &p.name == *name)
+            })
+            .cloned()
+            .collect();
+        names.sort();
+        let pending = |value: &typed::Expr, shaped: &HashMap<String, Vec<Linear>>| {
+            let source = match &value.kind {
+                ExprKind::Local(source) => source,
+                ExprKind::CopyArray(inner) => match &inner.kind {
+                    ExprKind::Local(source) => source,
+                    _ => return false,
+                },
+                _ => return false,
+            };
+            names.contains(source) && !shaped.contains_key(source)
+        };
+        loop {
+            let mut changed = false;
+            for name in &names {
+                if self.shaped.contains_key(name) {
+                    continue;
+                }
+                let mut candidate: Option<Vec<Linear>> = None;
+                let mut consistent = true;
+                for value in &values[name] {
+                    let Some(value) = value else {
+                        consistent = false;
+                        break;
+                    };
+                    match self.value_dims(value) {
+                        Some(dims) => match &candidate {
+                            None => candidate = Some(dims),
+                            Some(known) => consistent &= *known == dims,
+                        },
+                        None => consistent &= pending(value, &self.shaped),
+                    }
+                }
+                if let (true, Some(dims)) = (consistent, candidate) {
+                    self.shaped.insert(name.clone(), dims);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        // Every value must now have exactly the assumed shape.
+        loop {
+            let wrong = self.shaped.keys().find(|name| {
+                values[*name].iter().any(|value| {
+                    value.as_ref().and_then(|v| self.value_dims(v)).as_ref()
+                        != self.shaped.get(*name)
+                })
+            });
+            match wrong.cloned() {
+                Some(name) => {
+                    self.shaped.remove(&name);
+                }
+                None => break,
+            }
         }
     }
 
@@ -334,11 +466,13 @@ impl<'f> FunctionFacts<'f> {
                 .join(", ")
         );
         let decision = self.prove(array, indices, loops);
+        let fresh = matches!(&array.kind, ExprKind::Local(name) if self.fresh.contains(name));
         Access {
             array: std::ptr::from_ref(array) as usize,
             text,
             kind,
             decision,
+            fresh,
         }
     }
 
@@ -346,9 +480,9 @@ impl<'f> FunctionFacts<'f> {
         let ExprKind::Local(name) = &array.kind else {
             return Decision::Checked("the array is not a plain variable".into());
         };
-        if !self.stable_arrays.contains_key(name) {
+        if !self.stable_arrays.contains_key(name) && !self.shaped.contains_key(name) {
             return Decision::Checked(format!(
-                "`{name}` may be bound to different arrays during the call"
+                "`{name}` may be bound to arrays of different shapes during the call"
             ));
         }
         let mut used_loops: Vec<&LoopRange> = Vec::new();
@@ -470,6 +604,40 @@ fn extreme(form: &Linear, loops: &[LoopRange], largest: bool) -> Option<Linear> 
     (!form.mentions_loop_var()).then_some(form)
 }
 
+/// Every value bound to each local anywhere in `stmts`; `None` for a part of
+/// a tuple unpacked from an expression other than a tuple display.
+fn collect_bindings(stmts: &[Stmt], values: &mut HashMap<String, Vec<Option<typed::Expr>>>) {
+    fn bind(
+        target: &Target,
+        value: Option<&typed::Expr>,
+        values: &mut HashMap<String, Vec<Option<typed::Expr>>>,
+    ) {
+        match target {
+            Target::Local(name) => values.entry(name.clone()).or_default().push(value.cloned()),
+            Target::Tuple(targets) => {
+                let parts = match value.map(|v| &v.kind) {
+                    Some(ExprKind::Tuple(items)) if items.len() == targets.len() => {
+                        items.iter().map(Some).collect()
+                    }
+                    _ => vec![None; targets.len()],
+                };
+                for (target, part) in targets.iter().zip(parts) {
+                    bind(target, part, values);
+                }
+            }
+            Target::Index { .. } => {}
+        }
+    }
+    for stmt in stmts {
+        if let Stmt::Assign { target, value } = stmt {
+            bind(target, Some(value), values);
+        }
+        for body in stmt.nested() {
+            collect_bindings(body, values);
+        }
+    }
+}
+
 /// Counts, per variable, the statements that assign it (loop headers too).
 fn count_assignments(stmts: &[Stmt], counts: &mut HashMap<String, usize>) {
     fn target(t: &Target, counts: &mut HashMap<String, usize>) {
@@ -572,6 +740,27 @@ mod tests {
              s += a[j]\n    return s\n",
         );
         assert_eq!(found, ["a[i]: proven", "b[i]: checked", "a[j]: checked"]);
+    }
+
+    #[test]
+    fn swapped_buffers_of_one_shape_are_proven_and_of_two_shapes_are_not() {
+        let found = decisions(
+            "import numpy as np\n\ndef f(a: \"float64[:]\", k: int) -> float:\n    \
+             u = a.copy()\n    v = np.empty_like(u)\n    w = np.zeros(len(a) + 1)\n    \
+             for t in range(k):\n        for i in range(1, len(a) - 1):\n            \
+             v[i] = u[i - 1] + u[i + 1] + w[i]\n        u, v = v, u\n        \
+             w, x = np.zeros(3), w\n    return u[0]\n",
+        );
+        assert_eq!(
+            found,
+            [
+                "u[i - 1]: proven",
+                "u[i + 1]: proven",
+                "w[i]: checked",
+                "v[i]: proven",
+                "u[0]: checked"
+            ]
+        );
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct Access {
     pub text: String,
     pub kind: AccessKind,
     pub decision: Decision,
+    /// The array variable only ever holds arrays made in this function, so
+    /// it is C-contiguous and writable.
+    pub fresh: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

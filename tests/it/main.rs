@@ -9,5 +9,6 @@ mod e2e;
 mod explain;
 mod fuzz;
 mod parallel;
+mod random_programs;
 mod snapshots;
 mod support;
