@@ -1226,7 +1226,12 @@ impl FunctionGen<'_> {
                 let code = self.expr(inner);
                 cast(code, &from, &expr.ty)
             }
-            ExprKind::Binary { op, left, right } => self.binary(*op, left, right, &expr.ty),
+            ExprKind::Binary { op, left, right } => match constant_int(expr) {
+                // Folded: Rust types an expression of literals alone as i32
+                // (`(10 << 32) as f64` would shift an i32).
+                Some(value) => Code::new(int_literal(value), Prec::Unary),
+                None => self.binary(*op, left, right, &expr.ty),
+            },
             ExprKind::Neg(inner) => {
                 if expr.ty.dtype().is_some_and(Dtype::is_unsigned) {
                     // NumPy negates unsigned integers modulo 2**bits.
@@ -1660,6 +1665,33 @@ fn replace_index(
     expr.for_each_child_mut(&mut |child| {
         replace_index(child, array, indices, new_array, new_indices)
     });
+}
+
+/// The value of an int expression made of literals and the operators that
+/// compile to Rust operators (with Python's int64 wrapping), if it is one.
+fn constant_int(expr: &typed::Expr) -> Option<i64> {
+    if expr.ty != Type::Int {
+        return None;
+    }
+    match &expr.kind {
+        ExprKind::Literal(Literal::Int(v)) => Some(*v),
+        ExprKind::Neg(inner) => constant_int(inner).map(i64::wrapping_neg),
+        ExprKind::Binary { op, left, right } => {
+            let (l, r) = (constant_int(left)?, constant_int(right)?);
+            match op {
+                BinaryOp::Add => Some(l.wrapping_add(r)),
+                BinaryOp::Sub => Some(l.wrapping_sub(r)),
+                BinaryOp::Mul => Some(l.wrapping_mul(r)),
+                BinaryOp::BitAnd => Some(l & r),
+                BinaryOp::BitOr => Some(l | r),
+                BinaryOp::BitXor => Some(l ^ r),
+                BinaryOp::LShift => u32::try_from(r).ok().and_then(|r| l.checked_shl(r)),
+                BinaryOp::RShift => u32::try_from(r).ok().and_then(|r| l.checked_shr(r)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// One comparison of two generated operands in their common type. An int

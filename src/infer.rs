@@ -1574,6 +1574,20 @@ impl<'m> Inference<'m> {
         } else {
             result
         };
+        if op == BinaryOp::TrueDiv && left.ty == Type::Int && right.ty == Type::Int {
+            // Kept as explicit conversions, literals too, so that codegen sees
+            // an int / int and divides exactly (`rt::truediv_int`).
+            let to_float =
+                |e: typed::Expr| typed::Expr::new(typed::ExprKind::Cast(Box::new(e)), Type::Float);
+            return Some(typed::Expr::new(
+                typed::ExprKind::Binary {
+                    op,
+                    left: Box::new(to_float(left)),
+                    right: Box::new(to_float(right)),
+                },
+                Type::Float,
+            ));
+        }
         let left = left.cast_to(&result);
         let right = if matches!(op, BinaryOp::LShift | BinaryOp::RShift) {
             right.cast_to(&Type::Int)
