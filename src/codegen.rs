@@ -57,7 +57,7 @@ pub fn generate(
     let python = python_module(module, module_name);
     let tokens = quote! {
         #![doc = #header]
-        #![allow(unused_mut, unused_variables, unused_assignments, unused_parens, unused_unsafe, non_snake_case, non_upper_case_globals, arithmetic_overflow, clippy::all)]
+        #![allow(unused_mut, unused_variables, unused_assignments, unused_parens, unused_unsafe, unreachable_code, non_snake_case, non_upper_case_globals, arithmetic_overflow, clippy::all)]
 
         mod rt;
 
@@ -416,7 +416,10 @@ fn function(
         .map(|l| l.name.clone())
         .collect();
     let mut body = generator.block(&function.body, &owned, true);
-    if function.falls_through {
+    // Statements after an `if` whose branches all return are unreachable
+    // but still end the Rust block, so the tail goes after them too.
+    let ends_in_return = matches!(function.body.last(), Some(typed::Stmt::Return(_)));
+    if function.falls_through || !ends_in_return {
         if function.return_type == Type::None {
             body.push(quote! { Ok(()) });
         } else {
