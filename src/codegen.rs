@@ -1065,30 +1065,24 @@ impl FunctionGen<'_> {
                 quote!(#var)
             }
         };
-        let side = |sign: i64| {
-            let mut parts: Vec<TokenStream> = Vec::new();
-            for (atom, coefficient) in &condition.terms {
-                if coefficient.signum() == sign {
+        let [left, right] = condition.sides().map(|(terms, constant)| {
+            let mut parts: Vec<TokenStream> = terms
+                .iter()
+                .map(|(atom, magnitude)| {
                     let t = term(atom);
-                    let magnitude = coefficient.abs();
-                    parts.push(if magnitude == 1 {
+                    if *magnitude == 1 {
                         t
                     } else {
-                        let m = int_literal(magnitude);
+                        let m = int_literal(*magnitude);
                         quote!(#m * #t)
-                    });
-                }
+                    }
+                })
+                .collect();
+            if constant != 0 || parts.is_empty() {
+                parts.push(int_literal(constant));
             }
-            if condition.constant.signum() == sign {
-                parts.push(int_literal(condition.constant.abs()));
-            }
-            if parts.is_empty() {
-                quote!(0)
-            } else {
-                quote!(#(#parts)+*)
-            }
-        };
-        let (left, right) = (side(1), side(-1));
+            quote!(#(#parts)+*)
+        });
         quote!(#left <= #right)
     }
 

@@ -647,21 +647,18 @@ impl<T: Element, const N: usize> Array<T, N> {
     #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     fn offset(&self, index: [i64; N]) -> Result<isize> {
-        let mut offset = 0isize;
+        let mut shifted = index;
         for axis in 0..N {
             let length = self.shape[axis];
             let written = index[axis];
-            let shifted = if written < 0 {
-                written.wrapping_add(length as i64)
-            } else {
-                written
-            };
-            if shifted as u64 >= length as u64 {
+            if written < 0 {
+                shifted[axis] = written.wrapping_add(length as i64);
+            }
+            if shifted[axis] as u64 >= length as u64 {
                 return Err(index_error(written, axis, length));
             }
-            offset = offset.wrapping_add((shifted as isize).wrapping_mul(self.strides[axis]));
         }
-        Ok(offset)
+        Ok(self.offset_in_bounds(shifted))
     }
 
     /// `a[i, j, ...]` with Python's negative indices and NumPy's IndexError.
@@ -677,18 +674,7 @@ impl<T: Element, const N: usize> Array<T, N> {
     /// `a[i, j, ...] = value`, visible through every view of the same memory.
     #[inline]
     pub fn set(&self, index: [i64; N], value: T) -> Result<()> {
-        // NumPy checks the WRITEABLE flag before the index, so a write to a
-        // read-only array is a ValueError even when the index is also wrong.
-        if !self.writable {
-            return Err(read_only_error());
-        }
-        let offset = self.offset(index)?;
-        // SAFETY: as in `get`; in addition the memory is writable (NumPy's
-        // WRITEABLE flag, or runtime-owned heap memory). Writing through a raw
-        // pointer creates no reference, so other views of the same memory stay
-        // valid.
-        unsafe { T::store(self.pointer.offset(offset), value) };
-        Ok(())
+        self.set_converted(index, value, Ok)
     }
 
     /// The element offset of an index known to be in bounds.
@@ -722,13 +708,8 @@ impl<T: Element, const N: usize> Array<T, N> {
     /// As for [`Array::get_unchecked`].
     #[inline(always)]
     pub unsafe fn set_unchecked(&self, index: [i64; N], value: T) -> Result<()> {
-        if !self.writable {
-            return Err(read_only_error());
-        }
-        let offset = self.offset_in_bounds(index);
-        // SAFETY: in bounds by the caller's guarantee, writable as checked.
-        unsafe { T::store(self.pointer.offset(offset), value) };
-        Ok(())
+        // SAFETY: the caller's guarantee is the one this call needs.
+        unsafe { self.set_converted_unchecked(index, value, Ok) }
     }
 
     /// The element offset of an in-bounds index of a C-contiguous array:
@@ -803,12 +784,17 @@ impl<T: Element, const N: usize> Array<T, N> {
         value: V,
         convert: impl FnOnce(V) -> Result<T>,
     ) -> Result<()> {
+        // NumPy checks the WRITEABLE flag before the index, so a write to a
+        // read-only array is a ValueError even when the index is also wrong.
         if !self.writable {
             return Err(read_only_error());
         }
         let offset = self.offset(index)?;
         let value = convert(value)?;
-        // SAFETY: as in `set`.
+        // SAFETY: as in `get`; in addition the memory is writable (NumPy's
+        // WRITEABLE flag, or runtime-owned heap memory). Writing through a raw
+        // pointer creates no reference, so other views of the same memory stay
+        // valid.
         unsafe { T::store(self.pointer.offset(offset), value) };
         Ok(())
     }

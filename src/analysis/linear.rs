@@ -108,31 +108,44 @@ impl Linear {
             .is_some_and(|negated| negated.provably_non_negative())
     }
 
-    /// `self <= 0` in Python syntax, each term on the side where its
-    /// coefficient is positive: `a.shape[1] <= len(b)`.
+    /// `self <= 0` as `left <= right` with every coefficient positive: the
+    /// terms and constant of each side, as (atom, magnitude) and magnitude.
+    pub fn sides(&self) -> [(Vec<(&Atom, i64)>, i64); 2] {
+        [1, -1].map(|sign| {
+            let terms = self
+                .terms
+                .iter()
+                .filter(|(_, c)| c.signum() == sign)
+                .map(|(atom, c)| (atom, c.abs()))
+                .collect();
+            let constant = if self.constant.signum() == sign {
+                self.constant.abs()
+            } else {
+                0
+            };
+            (terms, constant)
+        })
+    }
+
+    /// `self <= 0` in Python syntax: `a.shape[1] <= len(b)`.
     pub fn as_inequality(&self) -> String {
-        let side = |sign: i64| {
-            let mut parts: Vec<String> = Vec::new();
-            for (atom, coefficient) in &self.terms {
-                if coefficient.signum() == sign {
-                    let magnitude = coefficient.abs();
-                    parts.push(if magnitude == 1 {
+        let [left, right] = self.sides().map(|(terms, constant)| {
+            let mut parts: Vec<String> = terms
+                .iter()
+                .map(|(atom, m)| {
+                    if *m == 1 {
                         atom.to_string()
                     } else {
-                        format!("{magnitude}*{atom}")
-                    });
-                }
+                        format!("{m}*{atom}")
+                    }
+                })
+                .collect();
+            if constant != 0 || parts.is_empty() {
+                parts.push(constant.to_string());
             }
-            if self.constant.signum() == sign {
-                parts.push(self.constant.abs().to_string());
-            }
-            if parts.is_empty() {
-                "0".to_string()
-            } else {
-                parts.join(" + ")
-            }
-        };
-        format!("{} <= {}", side(1), side(-1))
+            parts.join(" + ")
+        });
+        format!("{left} <= {right}")
     }
 
     pub fn mentions_loop_var(&self) -> bool {
