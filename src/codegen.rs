@@ -1134,7 +1134,10 @@ impl FunctionGen<'_> {
         let ExprKind::Binary { op, left, right } = &value.kind else {
             return None;
         };
+        let checked = *ty == Type::Int && !self.cannot_overflow(value);
+        let checked_op = matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul);
         if value.ty != *ty
+            || (checked && checked_op)
             || self.flags.contains_key(name)
             || !matches!(&left.kind, ExprKind::Local(n) if n == name)
             || right.reads(name)
@@ -1227,13 +1230,17 @@ impl FunctionGen<'_> {
                 // Folded: Rust types an expression of literals alone as i32
                 // (`(10 << 32) as f64` would shift an i32).
                 Some(value) => Code::new(int_literal(value), Prec::Unary),
-                None => self.binary(*op, left, right, &expr.ty),
+                None => self.binary(expr, *op, left, right),
             },
             ExprKind::Neg(inner) => {
                 if expr.ty.dtype().is_some_and(Dtype::is_unsigned) {
                     // NumPy negates unsigned integers modulo 2**bits.
                     let inner = self.expr(inner).at(Prec::Atom);
                     return Code::atom(quote!(#inner.wrapping_neg()));
+                }
+                if expr.ty == Type::Int && !self.cannot_overflow(expr) {
+                    let inner = self.expr(inner).full();
+                    return Code::atom(quote!(rt::int_neg(#inner)?));
                 }
                 let inner = self.expr(inner).at(Prec::Unary);
                 Code::new(quote!(-#inner), Prec::Unary)
@@ -1282,7 +1289,7 @@ impl FunctionGen<'_> {
                     _ => Code::new(quote!(&#closure), Prec::Unary),
                 }
             }
-            ExprKind::Intrinsic { op, args } => self.intrinsic(*op, args, &expr.ty),
+            ExprKind::Intrinsic { op, args } => self.intrinsic(expr, *op, args),
             ExprKind::Index { array, indices } => {
                 let proven = self.proven(array);
                 let array = self.receiver(array);
@@ -1381,13 +1388,38 @@ impl FunctionGen<'_> {
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &typed::Expr, right: &typed::Expr, ty: &Type) -> Code {
+    /// Whether the analysis proved the `int` operation `expr` stays in the
+    /// `i64` range.
+    fn cannot_overflow(&self, expr: &typed::Expr) -> bool {
+        self.facts.is_some_and(|facts| facts.cannot_overflow(expr))
+    }
+
+    fn binary(
+        &mut self,
+        expr: &typed::Expr,
+        op: BinaryOp,
+        left: &typed::Expr,
+        right: &typed::Expr,
+    ) -> Code {
+        let ty = &expr.ty;
         let operator = |symbol: TokenStream, prec: Prec, this: &mut Self| {
             let l = this.expr(left).at(prec);
             let r = this.expr(right).at(next(prec));
             Code::new(quote!(#l #symbol #r), prec)
         };
+        // A Python int that would leave the i64 range raises OverflowError
+        // (`rt::int_*`), unless the value ranges prove it cannot.
+        let checked = *ty == Type::Int && !self.cannot_overflow(expr);
+        let checked_call = |name: &str, this: &mut Self| {
+            let name = format_ident!("{}", name);
+            let (l, r) = (this.expr(left).full(), this.expr(right).full());
+            Code::atom(quote!(rt::#name(#l, #r)?))
+        };
         match op {
+            BinaryOp::Add if checked => checked_call("int_add", self),
+            BinaryOp::Sub if checked => checked_call("int_sub", self),
+            BinaryOp::Mul if checked => checked_call("int_mul", self),
+            BinaryOp::LShift if checked => checked_call("int_shl", self),
             BinaryOp::Add => operator(quote!(+), Prec::Add, self),
             BinaryOp::Sub => operator(quote!(-), Prec::Add, self),
             BinaryOp::Mul => operator(quote!(*), Prec::Mul, self),
@@ -1409,6 +1441,32 @@ impl FunctionGen<'_> {
                 Code::atom(quote!(rt::truediv(#l, #r)?))
             }
             BinaryOp::FloorDiv | BinaryOp::Mod => {
+                let positive_divisor = self.facts.and_then(|facts| facts.positive_divisor(expr));
+                if let (Some(non_negative_dividend), false) =
+                    (positive_divisor, ty.is_float_like())
+                {
+                    // A positive divisor is never zero, and the quotient
+                    // floors as Rust's Euclidean division does; with a
+                    // non-negative dividend, as plain `/` and `%` do.
+                    if non_negative_dividend {
+                        let symbol = if op == BinaryOp::FloorDiv {
+                            quote!(/)
+                        } else {
+                            quote!(%)
+                        };
+                        return operator(symbol, Prec::Mul, self);
+                    }
+                    let rust = rust_type(ty);
+                    let (l, r) = (self.expr(left).full(), self.expr(right).full());
+                    return Code::atom(if op == BinaryOp::FloorDiv {
+                        quote!(#rust::div_euclid(#l, #r))
+                    } else {
+                        quote!(#rust::rem_euclid(#l, #r))
+                    });
+                }
+                if op == BinaryOp::FloorDiv && checked {
+                    return checked_call("int_floordiv", self);
+                }
                 let (l, r) = (self.expr(left).full(), self.expr(right).full());
                 let name = match (op, ty.is_float_like()) {
                     (BinaryOp::FloorDiv, false) => quote!(floordiv_int),
@@ -1423,7 +1481,7 @@ impl FunctionGen<'_> {
                 match ty {
                     Type::Int => {
                         let (l, r) = (l.full(), r.full());
-                        Code::atom(quote!(rt::pow_int(#l, #r)?))
+                        Code::atom(quote!(rt::int_pow(#l, #r)?))
                     }
                     Type::Float => {
                         let (l, r) = (l.full(), r.full());
@@ -1600,11 +1658,15 @@ impl FunctionGen<'_> {
         Code::block(acc)
     }
 
-    fn intrinsic(&mut self, op: Intrinsic, args: &[typed::Expr], ty: &Type) -> Code {
+    fn intrinsic(&mut self, expr: &typed::Expr, op: Intrinsic, args: &[typed::Expr]) -> Code {
+        let ty = &expr.ty;
         let arg_types: Vec<Type> = args.iter().map(|a| a.ty.clone()).collect();
         let codes: Vec<TokenStream> = args.iter().map(|a| self.expr(a).full()).collect();
         let first_type = arg_types.first().cloned().unwrap_or(Type::Float);
         match op {
+            Intrinsic::AbsInt if *ty == Type::Int && !self.cannot_overflow(expr) => {
+                Code::atom(quote!(rt::int_abs(#(#codes),*)?))
+            }
             Intrinsic::AbsInt => {
                 let rust = rust_type(ty);
                 Code::atom(quote!(#rust::wrapping_abs(#(#codes),*)))
@@ -1665,24 +1727,28 @@ fn replace_index(
 }
 
 /// The value of an int expression made of literals and the operators that
-/// compile to Rust operators (with Python's int64 wrapping), if it is one.
+/// compile to Rust operators, if it is one and fits in an `i64` (one that
+/// does not is left to the runtime, which raises OverflowError).
 fn constant_int(expr: &typed::Expr) -> Option<i64> {
     if expr.ty != Type::Int {
         return None;
     }
     match &expr.kind {
         ExprKind::Literal(Literal::Int(v)) => Some(*v),
-        ExprKind::Neg(inner) => constant_int(inner).map(i64::wrapping_neg),
+        ExprKind::Neg(inner) => constant_int(inner)?.checked_neg(),
         ExprKind::Binary { op, left, right } => {
             let (l, r) = (constant_int(left)?, constant_int(right)?);
             match op {
-                BinaryOp::Add => Some(l.wrapping_add(r)),
-                BinaryOp::Sub => Some(l.wrapping_sub(r)),
-                BinaryOp::Mul => Some(l.wrapping_mul(r)),
+                BinaryOp::Add => l.checked_add(r),
+                BinaryOp::Sub => l.checked_sub(r),
+                BinaryOp::Mul => l.checked_mul(r),
                 BinaryOp::BitAnd => Some(l & r),
                 BinaryOp::BitOr => Some(l | r),
                 BinaryOp::BitXor => Some(l ^ r),
-                BinaryOp::LShift => u32::try_from(r).ok().and_then(|r| l.checked_shl(r)),
+                BinaryOp::LShift => {
+                    let shifted = l.checked_shl(u32::try_from(r).ok()?)?;
+                    (shifted >> r == l).then_some(shifted)
+                }
                 BinaryOp::RShift => u32::try_from(r).ok().and_then(|r| l.checked_shr(r)),
                 _ => None,
             }

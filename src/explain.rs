@@ -67,6 +67,14 @@ pub fn report(
         }
         if let Some(facts) = facts.function(&function.rust_name) {
             access_report(facts, &mut out);
+            let (checked, proven) = facts.overflow_counts();
+            if checked + proven > 0 {
+                out.push_str(&format!(
+                    "  int operations: {proven} of {} proven within 64 bits, \
+                     {checked} checked for overflow\n",
+                    checked + proven
+                ));
+            }
         }
     }
     out

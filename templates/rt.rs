@@ -1372,9 +1372,119 @@ fn truediv_wide(numerator: u64, divisor: u64, negative: bool) -> f64 {
     }
 }
 
-/// `base ** exp` for ints typed as int: exponentiation by squaring with
-/// wrapping multiplication. A negative exponent would make CPython return a
-/// float, which ferropy's typing does not allow, so it raises NumPy's error.
+// Python ints. CPython's ints grow without bound; compiled ones are i64, and
+// an operation whose exact result leaves the i64 range raises OverflowError
+// naming the operation instead of wrapping. Generated code calls these only
+// where the compiler could not prove the result fits (`analysis::ranges`).
+
+/// OverflowError for an int operation whose result leaves 64 bits.
+#[cold]
+#[inline(never)]
+fn int_overflow(operation: &str) -> Error {
+    overflow_error(&format!(
+        "int result of {operation} does not fit in 64 bits"
+    ))
+}
+
+/// `a + b` for Python ints.
+#[inline]
+pub fn int_add(a: i64, b: i64) -> Result<i64> {
+    match a.checked_add(b) {
+        Some(sum) => Ok(sum),
+        None => Err(int_overflow("+")),
+    }
+}
+
+/// `a - b` for Python ints.
+#[inline]
+pub fn int_sub(a: i64, b: i64) -> Result<i64> {
+    match a.checked_sub(b) {
+        Some(difference) => Ok(difference),
+        None => Err(int_overflow("-")),
+    }
+}
+
+/// `a * b` for Python ints.
+#[inline]
+pub fn int_mul(a: i64, b: i64) -> Result<i64> {
+    match a.checked_mul(b) {
+        Some(product) => Ok(product),
+        None => Err(int_overflow("*")),
+    }
+}
+
+/// `-a` for Python ints.
+#[inline]
+pub fn int_neg(a: i64) -> Result<i64> {
+    match a.checked_neg() {
+        Some(negated) => Ok(negated),
+        None => Err(int_overflow("unary -")),
+    }
+}
+
+/// `abs(a)` for Python ints.
+#[inline]
+pub fn int_abs(a: i64) -> Result<i64> {
+    match a.checked_abs() {
+        Some(magnitude) => Ok(magnitude),
+        None => Err(int_overflow("abs()")),
+    }
+}
+
+/// `a << shift` for Python ints; the compiler allows only constant shifts
+/// from 0 to 63.
+#[inline]
+pub fn int_shl(a: i64, shift: i64) -> Result<i64> {
+    let shift = (shift & 63) as u32;
+    let shifted = a << shift;
+    if shifted >> shift == a {
+        Ok(shifted)
+    } else {
+        Err(int_overflow("<<"))
+    }
+}
+
+/// `a // b` for Python ints: `-2**63 // -1` is 2**63, which does not fit.
+#[inline]
+pub fn int_floordiv(a: i64, b: i64) -> Result<i64> {
+    if a == i64::MIN && b == -1 {
+        return Err(int_overflow("//"));
+    }
+    floordiv_int(a, b)
+}
+
+/// `base ** exp` for Python ints: exponentiation by squaring, raising
+/// OverflowError when the result leaves 64 bits. A negative exponent would
+/// make CPython return a float, which ferropy's typing does not allow, so it
+/// raises NumPy's error.
+#[inline]
+pub fn int_pow(base: i64, exp: i64) -> Result<i64> {
+    if exp < 0 {
+        return Err(value_error(
+            "Integers to negative integer powers are not allowed.",
+        ));
+    }
+    let mut result: i64 = 1;
+    let mut factor = base;
+    let mut remaining = exp as u64;
+    while remaining != 0 {
+        if remaining & 1 == 1 {
+            result = result.checked_mul(factor).ok_or_else(|| int_overflow("**"))?;
+        }
+        remaining >>= 1;
+        if remaining != 0 {
+            // The square is needed only if a later bit multiplies it in;
+            // base ** 2**k overflowing here means the result would too.
+            factor = factor.checked_mul(factor).ok_or_else(|| int_overflow("**"))?;
+        }
+    }
+    Ok(result)
+}
+
+/// `base ** exp` for NumPy integer scalars computed in i64 and converted to
+/// their dtype by the caller: exponentiation by squaring with wrapping
+/// multiplication, as NumPy's fixed-width integers wrap. A negative exponent
+/// raises NumPy's error.
 #[inline]
 pub fn pow_int(base: i64, exp: i64) -> Result<i64> {
     if exp < 0 {

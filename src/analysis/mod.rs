@@ -5,13 +5,16 @@
 //!
 //! - `linear.rs`: affine integer forms over dimensions and loop variables;
 //! - `bounds.rs`: which element accesses are proven in bounds, and why;
-//! - `writes.rs`: which arrays a function writes.
+//! - `writes.rs`: which arrays a function writes;
+//! - `ranges.rs`: integer value ranges: which `int` operations cannot
+//!   overflow, which divisions have a positive divisor.
 //!
 //! Codegen reads decisions from [`Facts`]; it never re-derives them. The
 //! `explain` report prints them.
 
 mod bounds;
 pub mod linear;
+mod ranges;
 mod writes;
 
 use std::collections::HashMap;
@@ -33,6 +36,8 @@ pub struct FunctionFacts {
     pub accesses: Vec<Access>,
     /// The array parameters and locals the function stores into.
     pub written_arrays: Vec<String>,
+    /// What the value ranges prove about integer operations.
+    pub ints: ranges::IntFacts,
 }
 
 /// One `a[i, j]` read or store.
@@ -91,6 +96,28 @@ impl FunctionFacts {
         self.accesses.iter().find(|a| a.array == key)
     }
 
+    /// Whether the `int` operation `expr` (an expression of the analysed
+    /// module) is proven to stay in the `i64` range, so it needs no
+    /// overflow check.
+    pub fn cannot_overflow(&self, expr: &typed::Expr) -> bool {
+        let key = std::ptr::from_ref(expr) as usize;
+        self.ints.cannot_overflow.contains(&key)
+    }
+
+    /// For an integer `//` or `%` whose divisor is proven positive: whether
+    /// the dividend is proven non-negative too. `None` when the divisor may
+    /// be zero or negative.
+    pub fn positive_divisor(&self, expr: &typed::Expr) -> Option<bool> {
+        let key = std::ptr::from_ref(expr) as usize;
+        self.ints.positive_divisor.get(&key).copied()
+    }
+
+    /// How many `int` operations keep their overflow check, and how many
+    /// are proven in range.
+    pub fn overflow_counts(&self) -> (usize, usize) {
+        (self.ints.checked, self.ints.cannot_overflow.len())
+    }
+
     /// The proven accesses, for the safety comment of the function.
     pub fn proven(&self) -> impl Iterator<Item = (&Access, &str)> {
         self.accesses.iter().filter_map(|a| match &a.decision {
@@ -135,6 +162,7 @@ pub fn analyse(module: &typed::Module) -> Facts {
             let facts = FunctionFacts {
                 accesses: bounds::accesses(function),
                 written_arrays: writes::written_arrays(function),
+                ints: ranges::int_facts(function),
             };
             (function.rust_name.clone(), facts)
         })

@@ -1,0 +1,576 @@
+//! Integer value ranges: an interval for every integer expression, and from
+//! them which `int` operations cannot leave the 64-bit range and which
+//! divisions have a divisor proven positive.
+//!
+//! A Python `int` is compiled as an `i64`; an operation whose exact result
+//! leaves that range raises OverflowError instead of wrapping, so every
+//! `+`, `-`, `*`, unary minus, `abs`, `**`, `//` and `<<` on `int` is
+//! checked unless this analysis proves the check cannot fail.
+//!
+//! The analysis is flow-insensitive: a variable's interval covers every value
+//! any of its bindings may give it, anywhere in the function. Parameters,
+//! and variables with a binding the analysis does not follow (a tuple from a
+//! call), range over their whole type. A `for v in range(lo, hi, k)` header
+//! binds `v` to values between `lo` and `hi`, so a loop counter and the
+//! index arithmetic on it (`i + 1`, `2 * i`, `i * n + j` with `n = len(a)`)
+//! are proven. The intervals of all variables are found together as a
+//! fixpoint: each round re-evaluates every binding with the intervals of the
+//! previous one; a variable still growing after a few rounds (an accumulator
+//! `s += x`) is widened to its whole type.
+//!
+//! Because a checked `int` operation raises instead of producing a value
+//! outside the `i64` range, its result interval is clipped to that range;
+//! an operation on a NumPy integer dtype wraps as NumPy does, so its
+//! interval is the whole dtype unless the exact result is proven to fit.
+
+use std::collections::{HashMap, HashSet};
+
+use super::linear::MAX_DIMENSION;
+use crate::ir::typed::{self, ExprKind, Intrinsic, Literal, Stmt, Target};
+use crate::ir::BinaryOp;
+use crate::types::{Dtype, Type};
+
+/// The facts of one function about its integer operations.
+#[derive(Debug, Default)]
+pub struct IntFacts {
+    /// Addresses of the `int` operations proven not to leave the `i64` range.
+    pub cannot_overflow: HashSet<usize>,
+    /// Addresses of the integer `//` and `%` whose divisor is proven
+    /// positive, with whether the dividend is proven non-negative too.
+    pub positive_divisor: HashMap<usize, bool>,
+    /// How many `int` operations keep their overflow check.
+    pub checked: usize,
+}
+
+/// A closed interval of integers; `lo > hi` is the empty interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Interval {
+    lo: i128,
+    hi: i128,
+}
+
+const EMPTY: Interval = Interval { lo: 1, hi: 0 };
+const I64: Interval = Interval {
+    lo: i64::MIN as i128,
+    hi: i64::MAX as i128,
+};
+
+impl Interval {
+    fn point(value: i128) -> Interval {
+        Interval {
+            lo: value,
+            hi: value,
+        }
+    }
+
+    fn is_empty(self) -> bool {
+        self.lo > self.hi
+    }
+
+    fn join(self, other: Interval) -> Interval {
+        if self.is_empty() {
+            return other;
+        }
+        if other.is_empty() {
+            return self;
+        }
+        Interval {
+            lo: self.lo.min(other.lo),
+            hi: self.hi.max(other.hi),
+        }
+    }
+
+    fn within(self, outer: Interval) -> bool {
+        self.is_empty() || (outer.lo <= self.lo && self.hi <= outer.hi)
+    }
+
+    fn clip(self, outer: Interval) -> Interval {
+        if self.is_empty() {
+            return self;
+        }
+        Interval {
+            lo: self.lo.max(outer.lo),
+            hi: self.hi.min(outer.hi),
+        }
+    }
+
+    /// The interval of `f(a, b)` for `a` in `self` and `b` in `other`, for an
+    /// `f` monotone in each argument: the extremes are at the corners.
+    /// Saturating arithmetic keeps the result a superset.
+    fn corners(self, other: Interval, f: impl Fn(i128, i128) -> i128) -> Interval {
+        if self.is_empty() || other.is_empty() {
+            return EMPTY;
+        }
+        let values = [
+            f(self.lo, other.lo),
+            f(self.lo, other.hi),
+            f(self.hi, other.lo),
+            f(self.hi, other.hi),
+        ];
+        Interval {
+            lo: values.into_iter().min().unwrap_or(0),
+            hi: values.into_iter().max().unwrap_or(0),
+        }
+    }
+
+    fn contains(self, value: i128) -> bool {
+        self.lo <= value && value <= self.hi
+    }
+
+    fn magnitude(self) -> i128 {
+        self.lo.saturating_abs().max(self.hi.saturating_abs())
+    }
+}
+
+/// The values of an integer type: its whole range.
+fn full(ty: &Type) -> Interval {
+    match ty {
+        Type::Bool => Interval { lo: 0, hi: 1 },
+        Type::Scalar(dtype) => dtype_range(*dtype),
+        _ => I64,
+    }
+}
+
+fn dtype_range(dtype: Dtype) -> Interval {
+    let (lo, hi): (i128, i128) = match dtype {
+        Dtype::Bool => (0, 1),
+        Dtype::Int8 => (i8::MIN.into(), i8::MAX.into()),
+        Dtype::Int16 => (i16::MIN.into(), i16::MAX.into()),
+        Dtype::Int32 => (i32::MIN.into(), i32::MAX.into()),
+        Dtype::UInt8 => (0, u8::MAX.into()),
+        Dtype::UInt16 => (0, u16::MAX.into()),
+        Dtype::UInt32 => (0, u32::MAX.into()),
+        Dtype::UInt64 => (0, u64::MAX.into()),
+        Dtype::Int64 | Dtype::Float32 | Dtype::Float64 => (i64::MIN.into(), i64::MAX.into()),
+    };
+    Interval { lo, hi }
+}
+
+fn is_integer(ty: &Type) -> bool {
+    matches!(ty, Type::Int | Type::Bool) || matches!(ty, Type::Scalar(d) if d.is_integer())
+}
+
+/// What binds a variable.
+enum Binding<'f> {
+    Value(&'f typed::Expr),
+    Range {
+        start: &'f typed::Expr,
+        stop: &'f typed::Expr,
+        step: Option<&'f typed::Expr>,
+    },
+    /// A binding the analysis does not follow: the whole type.
+    Unknown,
+}
+
+/// Rounds of joining before a still-growing variable is widened.
+const ROUNDS_BEFORE_WIDENING: usize = 6;
+
+pub fn int_facts(function: &typed::Function) -> IntFacts {
+    let mut bindings: Vec<(&str, Binding)> = Vec::new();
+    collect_bindings(&function.body, &mut bindings);
+    let mut types: HashMap<&str, &Type> = HashMap::new();
+    for local in &function.locals {
+        types.insert(&local.name, &local.ty);
+    }
+    for param in &function.params {
+        types.insert(&param.name, &param.ty);
+    }
+    let mut env: HashMap<String, Interval> = HashMap::new();
+    for param in &function.params {
+        if is_integer(&param.ty) {
+            env.insert(param.name.clone(), full(&param.ty));
+        }
+    }
+    let mut widened: HashSet<String> = HashSet::new();
+    for round in 0.. {
+        let mut next = env.clone();
+        for (name, binding) in &bindings {
+            let Some(ty) = types.get(name) else { continue };
+            if !is_integer(ty) {
+                continue;
+            }
+            let values = if widened.contains(*name) {
+                full(ty)
+            } else {
+                match binding {
+                    Binding::Value(expr) => eval(expr, &env).clip(full(ty)),
+                    Binding::Range { start, stop, step } => {
+                        range_values(eval(start, &env), eval(stop, &env), *step)
+                    }
+                    Binding::Unknown => full(ty),
+                }
+            };
+            let entry = next.entry(name.to_string()).or_insert(EMPTY);
+            *entry = entry.join(values);
+        }
+        if next == env {
+            break;
+        }
+        if round >= ROUNDS_BEFORE_WIDENING {
+            for (name, interval) in &next {
+                if env.get(name) != Some(interval) {
+                    widened.insert(name.clone());
+                }
+            }
+        }
+        env = next;
+    }
+    let mut facts = IntFacts::default();
+    for stmt in &function.body {
+        stmt.walk_exprs(&mut |expr| record(expr, &env, &mut facts));
+    }
+    facts
+}
+
+/// The values `for v in range(start, stop, step)` gives `v`.
+fn range_values(start: Interval, stop: Interval, step: Option<&typed::Expr>) -> Interval {
+    if start.is_empty() || stop.is_empty() {
+        return EMPTY;
+    }
+    let step = match step.map(|s| &s.kind) {
+        None => Some(1),
+        Some(ExprKind::Literal(Literal::Int(k))) => Some(*k),
+        Some(_) => None,
+    };
+    let upward = Interval {
+        lo: start.lo,
+        hi: stop.hi - 1,
+    };
+    let downward = Interval {
+        lo: stop.lo + 1,
+        hi: start.hi,
+    };
+    match step {
+        Some(k) if k > 0 => upward,
+        Some(k) if k < 0 => downward,
+        _ => upward.join(downward),
+    }
+}
+
+fn collect_bindings<'f>(stmts: &'f [Stmt], out: &mut Vec<(&'f str, Binding<'f>)>) {
+    for stmt in stmts {
+        match stmt {
+            Stmt::Assign { target, value } => bind_target(target, Some(value), out),
+            Stmt::ForRange {
+                var: Some(var),
+                start,
+                stop,
+                step,
+                ..
+            } => out.push((
+                var,
+                Binding::Range {
+                    start,
+                    stop,
+                    step: step.as_ref(),
+                },
+            )),
+            _ => {}
+        }
+        for body in stmt.nested() {
+            collect_bindings(body, out);
+        }
+    }
+}
+
+fn bind_target<'f>(
+    target: &'f Target,
+    value: Option<&'f typed::Expr>,
+    out: &mut Vec<(&'f str, Binding<'f>)>,
+) {
+    match target {
+        Target::Local(name) => out.push((
+            name,
+            match value {
+                Some(value) => Binding::Value(value),
+                None => Binding::Unknown,
+            },
+        )),
+        Target::Tuple(targets) => {
+            let items = match value.map(|v| &v.kind) {
+                Some(ExprKind::Tuple(items)) if items.len() == targets.len() => Some(items),
+                _ => None,
+            };
+            for (k, target) in targets.iter().enumerate() {
+                bind_target(target, items.and_then(|items| items.get(k)), out);
+            }
+        }
+        Target::Index { .. } => {}
+    }
+}
+
+/// The interval of an expression's value (the whole type for non-integers,
+/// which no integer fact depends on).
+fn eval(expr: &typed::Expr, env: &HashMap<String, Interval>) -> Interval {
+    let ty = &expr.ty;
+    if !is_integer(ty) {
+        return full(ty);
+    }
+    let exact = match &expr.kind {
+        ExprKind::Literal(Literal::Int(v)) => Interval::point((*v).into()),
+        ExprKind::Literal(Literal::Bool(b)) => Interval::point((*b).into()),
+        ExprKind::Local(name) => env.get(name).copied().unwrap_or(full(ty)),
+        ExprKind::Cast(inner) if is_integer(&inner.ty) => eval(inner, env),
+        ExprKind::Binary { op, left, right } => {
+            binary(*op, eval(left, env), eval(right, env))
+        }
+        ExprKind::Neg(inner) => {
+            let v = eval(inner, env);
+            Interval {
+                lo: -v.hi,
+                hi: -v.lo,
+            }
+        }
+        ExprKind::Invert(inner) => {
+            let v = eval(inner, env);
+            Interval {
+                lo: -v.hi - 1,
+                hi: -v.lo - 1,
+            }
+        }
+        ExprKind::Intrinsic { op, args } => match (op, args.as_slice()) {
+            (Intrinsic::AbsInt, [arg]) => abs(eval(arg, env)),
+            (Intrinsic::Min, [a, b]) => eval(a, env).corners(eval(b, env), i128::min),
+            (Intrinsic::Max, [a, b]) => eval(a, env).corners(eval(b, env), i128::max),
+            _ => full(ty),
+        },
+        ExprKind::Dim { .. } => Interval {
+            lo: 0,
+            hi: MAX_DIMENSION.into(),
+        },
+        ExprKind::Size(_) => Interval {
+            lo: 0,
+            hi: i64::MAX.into(),
+        },
+        ExprKind::IfExp { body, orelse, .. } => eval(body, env).join(eval(orelse, env)),
+        ExprKind::BoolOp { values, .. } => values
+            .iter()
+            .fold(EMPTY, |acc, v| acc.join(eval(v, env))),
+        ExprKind::TupleGet { tuple, index } => match &tuple.kind {
+            ExprKind::Tuple(items) => items.get(*index).map_or(full(ty), |item| eval(item, env)),
+            _ => full(ty),
+        },
+        _ => full(ty),
+    };
+    // A checked int operation raises rather than leave the i64 range; a
+    // fixed-width dtype wraps, so a result that may not fit is unknown.
+    match ty {
+        Type::Int => exact.clip(I64),
+        _ if exact.within(full(ty)) => exact,
+        _ => full(ty),
+    }
+}
+
+fn abs(v: Interval) -> Interval {
+    if v.is_empty() {
+        return v;
+    }
+    if v.lo >= 0 {
+        v
+    } else if v.hi <= 0 {
+        Interval {
+            lo: -v.hi,
+            hi: -v.lo,
+        }
+    } else {
+        Interval {
+            lo: 0,
+            hi: v.magnitude(),
+        }
+    }
+}
+
+/// The exact result interval of an integer operation (before any check or
+/// wrap).
+fn binary(op: BinaryOp, l: Interval, r: Interval) -> Interval {
+    if l.is_empty() || r.is_empty() {
+        return EMPTY;
+    }
+    // Shift amounts are constants (inference requires it).
+    let shift = (r.lo == r.hi && (0..64).contains(&r.lo)).then_some(r.lo as u32);
+    let unknown = Interval {
+        lo: i128::MIN / 4,
+        hi: i128::MAX / 4,
+    };
+    match op {
+        BinaryOp::Add => l.corners(r, i128::saturating_add),
+        BinaryOp::Sub => l.corners(r, i128::saturating_sub),
+        BinaryOp::Mul => l.corners(r, i128::saturating_mul),
+        BinaryOp::FloorDiv => {
+            if r.lo > 0 || r.hi < 0 {
+                l.corners(r, |a, b| a.div_euclid(b) - i128::from(b < 0 && a.rem_euclid(b) != 0))
+            } else {
+                // The divisor may be zero (raises) or ±1.
+                let m = l.magnitude();
+                Interval { lo: -m, hi: m }
+            }
+        }
+        BinaryOp::Mod => {
+            if r.lo > 0 {
+                if l.lo >= 0 {
+                    Interval {
+                        lo: 0,
+                        hi: l.hi.min(r.hi - 1),
+                    }
+                } else {
+                    Interval {
+                        lo: 0,
+                        hi: r.hi - 1,
+                    }
+                }
+            } else if r.hi < 0 {
+                Interval {
+                    lo: r.lo + 1,
+                    hi: 0,
+                }
+            } else {
+                Interval {
+                    lo: (r.lo + 1).min(0),
+                    hi: (r.hi - 1).max(0),
+                }
+            }
+        }
+        BinaryOp::Pow => {
+            if r.lo < 0 || r.hi > 64 {
+                return unknown;
+            }
+            let m = l.magnitude();
+            let mut bound: i128 = 1;
+            for _ in 0..r.hi.max(1) {
+                bound = bound.saturating_mul(m.max(1));
+            }
+            if l.lo >= 0 {
+                Interval { lo: 0, hi: bound }
+            } else {
+                Interval {
+                    lo: -bound,
+                    hi: bound,
+                }
+            }
+        }
+        BinaryOp::LShift => match shift {
+            Some(k) => l.corners(Interval::point(1 << k), i128::saturating_mul),
+            None => unknown,
+        },
+        BinaryOp::RShift => match shift {
+            Some(k) => Interval {
+                lo: l.lo >> k,
+                hi: l.hi >> k,
+            },
+            None => unknown,
+        },
+        BinaryOp::BitAnd => match (l.lo >= 0, r.lo >= 0) {
+            (true, true) => Interval {
+                lo: 0,
+                hi: l.hi.min(r.hi),
+            },
+            (true, false) => Interval { lo: 0, hi: l.hi },
+            (false, true) => Interval { lo: 0, hi: r.hi },
+            (false, false) => unknown,
+        },
+        BinaryOp::BitOr | BinaryOp::BitXor if l.lo >= 0 && r.lo >= 0 => {
+            let top = l.hi.max(r.hi);
+            let bits = 128 - top.leading_zeros();
+            Interval {
+                lo: 0,
+                hi: (1i128 << bits.min(126)) - 1,
+            }
+        }
+        _ => unknown,
+    }
+}
+
+/// Records the decisions about `expr` itself (not its children).
+fn record(expr: &typed::Expr, env: &HashMap<String, Interval>, facts: &mut IntFacts) {
+    let key = std::ptr::from_ref(expr) as usize;
+    match &expr.kind {
+        ExprKind::Binary { op, left, right } if is_integer(&expr.ty) => {
+            let (l, r) = (eval(left, env), eval(right, env));
+            if matches!(op, BinaryOp::FloorDiv | BinaryOp::Mod) && r.lo > 0 {
+                facts.positive_divisor.insert(key, l.lo >= 0);
+            }
+            if expr.ty != Type::Int {
+                return;
+            }
+            let overflows = match op {
+                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Pow | BinaryOp::LShift => {
+                    !binary(*op, l, r).within(I64)
+                }
+                BinaryOp::FloorDiv => l.contains(i64::MIN.into()) && r.contains(-1),
+                _ => return,
+            };
+            if overflows {
+                facts.checked += 1;
+            } else {
+                facts.cannot_overflow.insert(key);
+            }
+        }
+        ExprKind::Neg(inner) if expr.ty == Type::Int => {
+            if eval(inner, env).contains(i64::MIN.into()) {
+                facts.checked += 1;
+            } else {
+                facts.cannot_overflow.insert(key);
+            }
+        }
+        ExprKind::Intrinsic {
+            op: Intrinsic::AbsInt,
+            args,
+        } if expr.ty == Type::Int => {
+            if args.iter().any(|a| eval(a, env).contains(i64::MIN.into())) {
+                facts.checked += 1;
+            } else {
+                facts.cannot_overflow.insert(key);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn i(lo: i128, hi: i128) -> Interval {
+        Interval { lo, hi }
+    }
+
+    #[test]
+    fn loop_counters_stay_in_range() {
+        // for i in range(0, n): i + 1 cannot overflow, i + 2 may.
+        let values = range_values(i(0, 0), I64, None);
+        assert_eq!(values, i(0, i64::MAX as i128 - 1));
+        assert!(binary(BinaryOp::Add, values, i(1, 1)).within(I64));
+        assert!(!binary(BinaryOp::Add, values, i(2, 2)).within(I64));
+        // A negative constant step runs downwards.
+        let down = typed::Expr::int(-1);
+        assert_eq!(range_values(i(10, 10), i(-1, -1), Some(&down)), i(0, 10));
+    }
+
+    #[test]
+    fn floor_division_and_modulo_follow_python() {
+        let d = binary(BinaryOp::FloorDiv, i(-7, 7), i(2, 2));
+        assert_eq!(d, i(-4, 3));
+        let m = binary(BinaryOp::Mod, i(-7, 7), i(1, 5));
+        assert_eq!(m, i(0, 4));
+        let m = binary(BinaryOp::Mod, i(-7, 7), i(-3, -3));
+        assert_eq!(m, i(-2, 0));
+    }
+
+    #[test]
+    fn powers_and_products_are_bounded() {
+        assert!(binary(BinaryOp::Pow, i(-3, 3), i(0, 39)).within(I64));
+        assert!(!binary(BinaryOp::Pow, i(-3, 3), i(0, 41)).within(I64));
+        assert!(!binary(BinaryOp::Mul, I64, i(2, 2)).within(I64));
+        let dims = i(0, MAX_DIMENSION as i128);
+        assert!(binary(BinaryOp::Mul, dims, i(-4096, 4096)).within(I64));
+        assert!(!binary(BinaryOp::Mul, dims, dims).within(I64));
+    }
+
+    #[test]
+    fn empty_and_join() {
+        assert!(EMPTY.is_empty());
+        assert_eq!(EMPTY.join(i(1, 2)), i(1, 2));
+        assert_eq!(i(-1, 0).join(i(5, 6)), i(-1, 6));
+        assert_eq!(abs(i(-5, 3)), i(0, 5));
+    }
+}
