@@ -267,7 +267,8 @@ enum Unchecked {
     No,
     /// Proven in bounds: no index check.
     Strided,
-    /// Proven in bounds, of an array made in the function: no index check,
+    /// Proven in bounds, of an array made in the function or of a
+    /// parameter whose layout was tested before the loop: no index check,
     /// unit stride on the last axis, no writable check.
     Contiguous,
 }
@@ -280,6 +281,10 @@ struct FunctionGen<'f> {
     /// The versioned loops whose fast version is being generated: their
     /// conditions hold here.
     assumed: Vec<usize>,
+    /// Loops whose version being generated runs after a passed layout test
+    /// (`facts.layout_tests`): the tested parameters have unit stride on
+    /// their last axis and are writable where stored into.
+    contiguous: Vec<usize>,
     types: HashMap<String, Type>,
     /// Every name in use, for picking fresh temporaries.
     names: HashSet<String>,
@@ -349,6 +354,7 @@ fn function(
         function,
         facts,
         assumed: Vec::new(),
+        contiguous: Vec::new(),
         types,
         names,
         flags: HashMap::new(),
@@ -495,6 +501,22 @@ fn safety_comment(facts: Option<&FunctionFacts>) -> TokenStream {
         " on every execution (ferropy's bounds analysis):".to_string(),
     ];
     text.extend(lines);
+    let mut tested: Vec<&str> = facts
+        .accesses
+        .iter()
+        .filter(|a| a.layout_loop.is_some())
+        .map(|a| a.array_name.as_str())
+        .collect();
+    tested.sort();
+    tested.dedup();
+    if !tested.is_empty() {
+        let names: Vec<String> = tested.iter().map(|n| format!("`{n}`")).collect();
+        text.push(format!(
+            " Contiguous accesses to {} run only in the loop version entered after \
+             `has_unit_stride()` (and `is_writable()` where stored into) returned true.",
+            names.join(", ")
+        ));
+    }
     quote!(#(#[doc = #text])*)
 }
 
@@ -1008,7 +1030,10 @@ impl FunctionGen<'_> {
             Decision::ProvenIf { loop_key, .. } => self.assumed.contains(loop_key),
             Decision::Checked(_) => false,
         };
-        match (proven, access.fresh) {
+        let tested = access
+            .layout_loop
+            .is_some_and(|key| self.contiguous.contains(&key));
+        match (proven, access.fresh || tested) {
             (false, _) => Unchecked::No,
             (true, false) => Unchecked::Strided,
             (true, true) => Unchecked::Contiguous,
@@ -1027,23 +1052,66 @@ impl FunctionGen<'_> {
         let key = std::ptr::from_ref(stmt) as usize;
         let facts = self.facts?;
         let conditions = facts.version_conditions(key);
-        if conditions.is_empty() || self.assumed.contains(&key) {
+        let layouts = facts.layout_tests(key);
+        if (conditions.is_empty() && layouts.is_empty())
+            || self.assumed.contains(&key)
+            || self.contiguous.contains(&key)
+        {
             return None;
         }
-        let tests: Vec<TokenStream> = conditions
+        let shape_tests: Vec<TokenStream> = conditions
             .iter()
             .map(|condition| self.condition_tokens(condition))
             .collect();
+        let layout_tests: Vec<TokenStream> = layouts
+            .iter()
+            .map(|(name, written)| {
+                let array = self.read_local(name, &self.var_type(name));
+                if *written {
+                    quote!(#array.has_unit_stride() && #array.is_writable())
+                } else {
+                    quote!(#array.has_unit_stride())
+                }
+            })
+            .collect();
+        // Versions, fastest first: the shape tests make the proven-if
+        // accesses unchecked; the layout tests let the parameters' proven
+        // accesses use unit strides (and skip the writable check).
         self.assumed.push(key);
-        let fast = self.stmt(stmt, declared, nested, false);
+        self.contiguous.push(key);
+        let fastest = self.stmt(stmt, declared, nested, false);
+        self.contiguous.pop();
+        let strided = if layouts.is_empty() {
+            None
+        } else {
+            Some(self.stmt(stmt, declared, nested, false))
+        };
         self.assumed.pop();
-        let slow = self.loop_statement(stmt, nested);
-        Some(quote! {
-            if #(#tests)&&* {
-                #fast
-            } else {
-                #slow
-            }
+        let checked = self.loop_statement(stmt, nested);
+        Some(match (shape_tests.is_empty(), strided) {
+            (true, Some(strided)) => quote! {
+                if #(#layout_tests)&&* {
+                    #fastest
+                } else {
+                    #strided
+                }
+            },
+            (false, Some(strided)) => quote! {
+                if #(#shape_tests)&&* && #(#layout_tests)&&* {
+                    #fastest
+                } else if #(#shape_tests)&&* {
+                    #strided
+                } else {
+                    #checked
+                }
+            },
+            (_, None) => quote! {
+                if #(#shape_tests)&&* {
+                    #fastest
+                } else {
+                    #checked
+                }
+            },
         })
     }
 

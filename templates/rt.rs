@@ -632,6 +632,22 @@ impl<T: Element, const N: usize> Array<T, N> {
         self.shape[0] == 0
     }
 
+    /// Whether an in-bounds index moves one element per step of its last
+    /// axis (stride 1, or a last axis of length 0 or 1, whose only index is
+    /// 0): the condition of the `*_contiguous_unchecked` accesses. Arrays
+    /// the runtime makes always have it; a parameter is tested once, before
+    /// the loops that use it.
+    #[inline]
+    pub fn has_unit_stride(&self) -> bool {
+        N == 0 || self.strides[N - 1] == 1 || self.shape[N - 1] <= 1
+    }
+
+    /// NumPy's WRITEABLE flag (always true for arrays the runtime makes).
+    #[inline]
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
     /// `a.size`: the number of elements.
     #[inline]
     pub fn size(&self) -> i64 {
@@ -723,32 +739,38 @@ impl<T: Element, const N: usize> Array<T, N> {
         offset
     }
 
-    /// `a[i, j, ...]` of an array the runtime made, without the index check.
+    /// `a[i, j, ...]` of an array with unit stride on its last axis,
+    /// without the index check.
     ///
     /// # Safety
-    /// As for [`Array::get_unchecked`]; in addition the array must have been
-    /// made by the runtime (`zeros`, `full`, `copy`, ...), so its last axis
-    /// has stride 1. Generated code calls this only for variables that hold
-    /// nothing else.
+    /// As for [`Array::get_unchecked`]; in addition
+    /// [`Array::has_unit_stride`] must hold: the array was made by the
+    /// runtime (`zeros`, `full`, `copy`, ...), or it was tested. Generated
+    /// code calls this only for variables that hold nothing but arrays the
+    /// function made, and for parameters inside the loop version that runs
+    /// after their test.
     #[inline(always)]
     pub unsafe fn get_contiguous_unchecked(&self, index: [i64; N]) -> T {
+        debug_assert!(self.has_unit_stride());
         let offset = self.contiguous_offset(index);
-        // SAFETY: in bounds by the caller's guarantee; the last stride is 1
-        // for runtime-made arrays (`c_strides`), so this is `get`'s offset.
+        // SAFETY: in bounds by the caller's guarantee; with unit stride on
+        // the last axis (or only index 0 on it) this is `get`'s offset.
         unsafe { T::load(self.pointer.offset(offset)) }
     }
 
-    /// `a[i, j, ...] = value` into an array the runtime made, without the
-    /// index check; such arrays are always writable.
+    /// `a[i, j, ...] = value` into a writable array with unit stride on its
+    /// last axis, without the index or writable check.
     ///
     /// # Safety
-    /// As for [`Array::get_contiguous_unchecked`].
+    /// As for [`Array::get_contiguous_unchecked`]; in addition the array
+    /// must be writable ([`Array::is_writable`]: always, for arrays the
+    /// runtime made; tested with the layout for parameters).
     #[inline(always)]
     pub unsafe fn set_contiguous_unchecked(&self, index: [i64; N], value: T) {
-        debug_assert!(self.writable);
+        debug_assert!(self.writable && self.has_unit_stride());
         let offset = self.contiguous_offset(index);
-        // SAFETY: in bounds by the caller's guarantee; runtime-made memory
-        // is heap memory the runtime owns, always writable.
+        // SAFETY: in bounds by the caller's guarantee, and `get_contiguous_
+        // unchecked`'s offset; writable by the caller's guarantee.
         unsafe { T::store(self.pointer.offset(offset), value) };
     }
 

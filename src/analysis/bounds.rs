@@ -466,13 +466,28 @@ impl<'f> FunctionFacts<'f> {
                 .join(", ")
         );
         let decision = self.prove(array, indices, loops);
-        let fresh = matches!(&array.kind, ExprKind::Local(name) if self.fresh.contains(name));
+        let array_name = match &array.kind {
+            ExprKind::Local(name) => name.clone(),
+            _ => String::new(),
+        };
+        let fresh = self.fresh.contains(&array_name);
+        // A parameter never rebound keeps its layout for the whole call, so
+        // one test before the outermost loop covers every iteration.
+        let is_param = self.function.params.iter().any(|p| p.name == array_name)
+            && self.stable_arrays.contains_key(&array_name);
+        let layout_loop = match (&decision, loops.first()) {
+            (Decision::Proven(_), Some(outer)) if is_param && !fresh => Some(outer.key),
+            (Decision::ProvenIf { loop_key, .. }, _) if is_param && !fresh => Some(*loop_key),
+            _ => None,
+        };
         Access {
             array: std::ptr::from_ref(array) as usize,
             text,
+            array_name,
             kind,
             decision,
             fresh,
+            layout_loop,
         }
     }
 

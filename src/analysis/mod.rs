@@ -49,11 +49,18 @@ pub struct Access {
     array: usize,
     /// The access as written, in Python syntax.
     pub text: String,
+    /// The array variable (empty when the array is not a plain variable).
+    pub array_name: String,
     pub kind: AccessKind,
     pub decision: Decision,
     /// The array variable only ever holds arrays made in this function, so
     /// it is C-contiguous and writable.
     pub fresh: bool,
+    /// For a proven access to an array parameter inside a ranged loop: the
+    /// loop before which the parameter's layout is tested (unit stride on
+    /// its last axis, and writable if the loop stores into it). The loop
+    /// then runs a version with contiguous accesses when the test passes.
+    pub layout_loop: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +133,25 @@ impl FunctionFacts {
             }
             Decision::Checked(_) => None,
         })
+    }
+
+    /// The array parameters whose layout is tested before the loop
+    /// statement at address `loop_key`, sorted, each with whether the loop
+    /// stores into it (so the test includes the writable flag).
+    pub fn layout_tests(&self, loop_key: usize) -> Vec<(&str, bool)> {
+        let mut found: Vec<(&str, bool)> = Vec::new();
+        for access in &self.accesses {
+            if access.layout_loop != Some(loop_key) {
+                continue;
+            }
+            let written = access.kind == AccessKind::Write;
+            match found.iter_mut().find(|(name, _)| *name == access.array_name) {
+                Some(entry) => entry.1 |= written,
+                None => found.push((&access.array_name, written)),
+            }
+        }
+        found.sort();
+        found
     }
 
     /// The conditions tested before the loop statement at address

@@ -244,7 +244,12 @@ def run_case(label: str, setup: str, expression: str, reference: types.ModuleTyp
         if name != "__builtins__" and not isinstance(value, types.ModuleType)
     }
     compiled_namespace: dict = {"np": np, "math": math}
-    compiled_namespace.update(copy.deepcopy(inputs))
+    copies = copy.deepcopy(inputs)
+    for name, value in inputs.items():
+        # A deep copy is writable whatever the original was.
+        if isinstance(value, np.ndarray) and not value.flags.writeable:
+            copies[name].flags.writeable = False
+    compiled_namespace.update(copies)
 
     reference_functions = exported_functions(reference)
     compiled_functions = exported_functions(compiled)
