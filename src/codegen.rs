@@ -1747,6 +1747,13 @@ impl FunctionGen<'_> {
             Intrinsic::Max => Code::atom(quote!(rt::max(#(#codes),*))),
             Intrinsic::RoundToInt => Code::atom(quote!(rt::round_to_int(#(#codes),*)?)),
             Intrinsic::FloatToInt => Code::atom(quote!(rt::float_to_int(#(#codes),*)?)),
+            Intrinsic::Math("sqrt")
+                if self.facts.is_some_and(|facts| facts.sqrt_in_domain(expr)) =>
+            {
+                // The argument is never negative: CPython's domain check
+                // cannot fail, and IEEE sqrt is its result.
+                Code::atom(quote!(f64::sqrt(#(#codes),*)))
+            }
             Intrinsic::Math(name) | Intrinsic::MathToInt(name) => {
                 let name = format_ident!("{}", name);
                 Code::atom(quote!(rt::math::#name(#(#codes),*)?))

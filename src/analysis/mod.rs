@@ -119,6 +119,13 @@ impl FunctionFacts {
         self.ints.positive_divisor.get(&key).copied()
     }
 
+    /// Whether the `math.sqrt` call `expr` has an argument proven never
+    /// negative, so it cannot raise.
+    pub fn sqrt_in_domain(&self, expr: &typed::Expr) -> bool {
+        let key = std::ptr::from_ref(expr) as usize;
+        self.ints.sqrt_in_domain.contains(&key)
+    }
+
     /// How many `int` operations keep their overflow check, and how many
     /// are proven in range.
     pub fn overflow_counts(&self) -> (usize, usize) {

@@ -40,6 +40,9 @@ pub struct IntFacts {
     pub positive_divisor: HashMap<usize, bool>,
     /// How many `int` operations keep their overflow check.
     pub checked: usize,
+    /// Addresses of the `math.sqrt` calls whose argument is proven never
+    /// negative (it may be NaN): they cannot raise a domain error.
+    pub sqrt_in_domain: HashSet<usize>,
 }
 
 /// A closed interval of integers; `lo > hi` is the empty interval.
@@ -215,11 +218,93 @@ pub fn int_facts(function: &typed::Function) -> IntFacts {
         }
         env = next;
     }
+    let non_negative = non_negative_floats(&bindings, &types, &env);
     let mut facts = IntFacts::default();
     for stmt in &function.body {
-        stmt.walk_exprs(&mut |expr| record(expr, &env, &mut facts));
+        stmt.walk_exprs(&mut |expr| {
+            record(expr, &env, &mut facts);
+            if let ExprKind::Intrinsic {
+                op: Intrinsic::Math("sqrt"),
+                args,
+            } = &expr.kind
+            {
+                if args.iter().all(|a| never_negative(a, &non_negative, &env)) {
+                    facts.sqrt_in_domain.insert(std::ptr::from_ref(expr) as usize);
+                }
+            }
+        });
     }
     facts
+}
+
+/// The float variables whose every value is never negative (`!(x < 0)`:
+/// zero, positive, or NaN). The largest such set: starting from every float
+/// local, a variable is dropped while one of its bindings may be negative
+/// given the others. Sound by induction over the execution, since each value
+/// is computed from values bound before it.
+fn non_negative_floats(
+    bindings: &[(&str, Binding)],
+    types: &HashMap<&str, &Type>,
+    env: &HashMap<String, Interval>,
+) -> HashSet<String> {
+    let mut set: HashSet<String> = bindings
+        .iter()
+        .filter(|(name, _)| types.get(name).is_some_and(|t| **t == Type::Float))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    loop {
+        let dropped: Vec<String> = bindings
+            .iter()
+            .filter(|(name, binding)| {
+                set.contains(*name)
+                    && !matches!(binding, Binding::Value(value) if never_negative(value, &set, env))
+            })
+            .map(|(name, _)| name.to_string())
+            .collect();
+        if dropped.is_empty() {
+            return set;
+        }
+        for name in dropped {
+            set.remove(&name);
+        }
+    }
+}
+
+/// Whether a float expression is never negative (it may be NaN).
+fn never_negative(
+    expr: &typed::Expr,
+    non_negative: &HashSet<String>,
+    env: &HashMap<String, Interval>,
+) -> bool {
+    let nn = |e: &typed::Expr| never_negative(e, non_negative, env);
+    if is_integer(&expr.ty) {
+        return eval(expr, env).lo >= 0;
+    }
+    if expr.ty != Type::Float {
+        return false;
+    }
+    match &expr.kind {
+        ExprKind::Literal(Literal::Float(v)) => !(*v < 0.0),
+        ExprKind::Local(name) => non_negative.contains(name),
+        ExprKind::Cast(inner) => nn(inner),
+        ExprKind::Binary { op, left, right } => match op {
+            BinaryOp::Add | BinaryOp::TrueDiv => nn(left) && nn(right),
+            // x * x is a square even for negative x (the operand is read
+            // twice, so it must have no effect that could change it).
+            BinaryOp::Mul => (left == right && left.is_effect_free()) || (nn(left) && nn(right)),
+            _ => false,
+        },
+        ExprKind::Intrinsic { op, args } => match op {
+            Intrinsic::AbsFloat => true,
+            Intrinsic::Math(name) => {
+                matches!(*name, "sqrt" | "exp" | "cosh" | "hypot" | "fabs")
+            }
+            Intrinsic::Min | Intrinsic::Max => args.iter().all(nn),
+            _ => false,
+        },
+        ExprKind::IfExp { body, orelse, .. } => nn(body) && nn(orelse),
+        _ => false,
+    }
 }
 
 /// The values `for v in range(start, stop, step)` gives `v`.
