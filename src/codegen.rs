@@ -1545,6 +1545,37 @@ impl FunctionGen<'_> {
                 Code::atom(quote!(rt::#name(#l, #r)?))
             }
             BinaryOp::Pow => {
+                // A small constant power of an int is a product: exact, and
+                // checked for overflow like `*` unless proven in range.
+                if let (Type::Int, ExprKind::Literal(Literal::Int(k @ 2..=4))) = (ty, &right.kind)
+                {
+                    let base = self.expr(left).full();
+                    let (temp, binding) = if self.rereadable(left) {
+                        (base, quote!())
+                    } else {
+                        let temp = self.fresh("base");
+                        (quote!(#temp), quote!(let #temp = #base;))
+                    };
+                    let factors = vec![temp.clone(); *k as usize];
+                    let product = if self.cannot_overflow(expr) {
+                        factors[1..]
+                            .iter()
+                            .fold(quote!(#temp), |acc, factor| quote!(#acc * #factor))
+                    } else {
+                        factors[1..].iter().fold(quote!(#temp), |acc, factor| {
+                            quote!(rt::int_mul(#acc, #factor)?)
+                        })
+                    };
+                    if binding.is_empty() {
+                        let prec = if self.cannot_overflow(expr) {
+                            Prec::Mul
+                        } else {
+                            Prec::Atom
+                        };
+                        return Code::new(product, prec);
+                    }
+                    return Code::block(quote!({ #binding #product }));
+                }
                 let (l, r) = (self.expr(left), self.expr(right));
                 match ty {
                     Type::Int => {
