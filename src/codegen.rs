@@ -15,6 +15,7 @@ use quote::{format_ident, quote};
 
 use crate::analysis::linear::{Atom, Linear};
 use crate::analysis::{Decision, Facts, FunctionFacts};
+use crate::diagnostics::Span;
 use crate::ir::typed::{self, ArrayFill, ExprKind, Intrinsic, Literal};
 use crate::ir::{BinaryOp, BoolOp, CompareOp};
 use crate::types::{ArrayType, CallableType, Dtype, Type};
@@ -755,6 +756,7 @@ impl FunctionGen<'_> {
             stop,
             step,
             body,
+            ..
         } = stmt
         else {
             return quote!();
@@ -859,8 +861,13 @@ impl FunctionGen<'_> {
                     quote! { #var = #value; }
                 }
             }
-            typed::Target::Index { array, indices } => {
-                if let Some(hoisted) = self.augmented_store(array, indices, value, declared) {
+            typed::Target::Index {
+                array,
+                indices,
+                span,
+            } => {
+                if let Some(hoisted) = self.augmented_store(array, indices, *span, value, declared)
+                {
                     return hoisted;
                 }
                 // Python evaluates the value, then the array, then the
@@ -978,6 +985,7 @@ impl FunctionGen<'_> {
         &mut self,
         array: &typed::Expr,
         indices: &[typed::Expr],
+        span: Span,
         value: &typed::Expr,
         declared: &[String],
     ) -> Option<TokenStream> {
@@ -987,7 +995,7 @@ impl FunctionGen<'_> {
         let mut reads_target = false;
         value.walk(&mut |e| {
             reads_target |= matches!(&e.kind,
-                ExprKind::Index { array: a, indices: i } if **a == *array && i == indices);
+                ExprKind::Index { array: a, indices: i, .. } if **a == *array && i == indices);
         });
         if !reads_target {
             return None;
@@ -1012,6 +1020,7 @@ impl FunctionGen<'_> {
             &typed::Target::Index {
                 array: new_array,
                 indices: new_indices,
+                span,
             },
             &new_value,
             declared,
@@ -1358,7 +1367,7 @@ impl FunctionGen<'_> {
                 }
             }
             ExprKind::Intrinsic { op, args } => self.intrinsic(expr, *op, args),
-            ExprKind::Index { array, indices } => {
+            ExprKind::Index { array, indices, .. } => {
                 let proven = self.proven(array);
                 let array = self.receiver(array);
                 let indices = indices
@@ -1510,8 +1519,7 @@ impl FunctionGen<'_> {
             }
             BinaryOp::FloorDiv | BinaryOp::Mod => {
                 let positive_divisor = self.facts.and_then(|facts| facts.positive_divisor(expr));
-                if let (Some(non_negative_dividend), false) =
-                    (positive_divisor, ty.is_float_like())
+                if let (Some(non_negative_dividend), false) = (positive_divisor, ty.is_float_like())
                 {
                     // A positive divisor is never zero, and the quotient
                     // floors as Rust's Euclidean division does; with a
@@ -1547,8 +1555,7 @@ impl FunctionGen<'_> {
             BinaryOp::Pow => {
                 // A small constant power of an int is a product: exact, and
                 // checked for overflow like `*` unless proven in range.
-                if let (Type::Int, ExprKind::Literal(Literal::Int(k @ 2..=4))) = (ty, &right.kind)
-                {
+                if let (Type::Int, ExprKind::Literal(Literal::Int(k @ 2..=4))) = (ty, &right.kind) {
                     let base = self.expr(left).full();
                     let (temp, binding) = if self.rereadable(left) {
                         (base, quote!())
@@ -1562,9 +1569,10 @@ impl FunctionGen<'_> {
                             .iter()
                             .fold(quote!(#temp), |acc, factor| quote!(#acc * #factor))
                     } else {
-                        factors[1..].iter().fold(quote!(#temp), |acc, factor| {
-                            quote!(rt::int_mul(#acc, #factor)?)
-                        })
+                        factors[1..].iter().fold(
+                            quote!(#temp),
+                            |acc, factor| quote!(rt::int_mul(#acc, #factor)?),
+                        )
                     };
                     if binding.is_empty() {
                         let prec = if self.cannot_overflow(expr) {
@@ -1819,6 +1827,7 @@ fn replace_index(
     if let ExprKind::Index {
         array: a,
         indices: i,
+        ..
     } = &mut expr.kind
     {
         if **a == *array && i == indices {
@@ -2109,6 +2118,7 @@ fn can_push_into(stmt: &typed::Stmt, name: &str) -> bool {
             stop,
             step,
             body,
+            ..
         } => {
             if var.as_deref() == Some(name) {
                 return !start.reads(name) && !stop.reads(name);
@@ -2149,6 +2159,7 @@ fn stmt_mentions(stmt: &typed::Stmt, name: &str) -> bool {
             stop,
             step,
             body,
+            ..
         } => {
             var.as_deref() == Some(name)
                 || start.reads(name)
@@ -2187,7 +2198,7 @@ fn target_assigns(target: &typed::Target, name: &str) -> bool {
 fn target_mentions(target: &typed::Target, name: &str) -> bool {
     match target {
         typed::Target::Local(n) => n == name,
-        typed::Target::Index { array, indices } => {
+        typed::Target::Index { array, indices, .. } => {
             array.reads(name) || indices.iter().any(|i| i.reads(name))
         }
         typed::Target::Tuple(items) => items.iter().any(|t| target_mentions(t, name)),

@@ -534,8 +534,13 @@ impl<'m> Inference<'m> {
                 stop,
                 step,
                 body,
-                parallel: _,
+                parallel,
             } => {
+                let header_end = step.as_ref().unwrap_or(stop).span.end;
+                let span = Span {
+                    start: stmt.span.start,
+                    end: header_end.max(stmt.span.start),
+                };
                 let start = self.range_bound(cx, start);
                 let stop = self.range_bound(cx, stop);
                 let step = step.as_ref().map(|s| self.range_bound(cx, s));
@@ -555,6 +560,8 @@ impl<'m> Inference<'m> {
                         stop,
                         step,
                         body,
+                        parallel: *parallel,
+                        span,
                     });
                 }
             }
@@ -775,7 +782,11 @@ impl<'m> Inference<'m> {
                 }
                 let indices = self.indices(cx, indices)?;
                 let (array, indices) = index_chain(array, indices, &groups);
-                Some(typed::Target::Index { array, indices })
+                Some(typed::Target::Index {
+                    array,
+                    indices,
+                    span: *span,
+                })
             }
             untyped::Target::Tuple(targets, tuple_span) => {
                 let Type::Tuple(items) = ty else {
@@ -1256,6 +1267,7 @@ impl<'m> Inference<'m> {
                         typed::ExprKind::Index {
                             array: Box::new(view),
                             indices,
+                            span: expr.span,
                         },
                         element,
                     ));

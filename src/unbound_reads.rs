@@ -68,6 +68,7 @@ impl Analysis<'_> {
                 stop,
                 step,
                 body,
+                ..
             } => {
                 self.reads(start, state);
                 self.reads(stop, state);
@@ -105,7 +106,7 @@ impl Analysis<'_> {
     fn target_reads(&mut self, target: &typed::Target, state: &State) {
         match target {
             typed::Target::Local(_) => {}
-            typed::Target::Index { array, indices } => {
+            typed::Target::Index { array, indices, .. } => {
                 self.reads(array, state);
                 indices.iter().for_each(|i| self.reads(i, state));
             }

@@ -360,7 +360,7 @@ impl<'f> FunctionFacts<'f> {
     fn stmt(&self, stmt: &Stmt, top: usize, loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
         stmt.for_each_expr(&mut |expr| {
             expr.walk(&mut |e| {
-                if let ExprKind::Index { array, indices } = &e.kind {
+                if let ExprKind::Index { array, indices, .. } = &e.kind {
                     out.push(self.access(array, indices, AccessKind::Read, loops));
                 }
             })
@@ -379,6 +379,7 @@ impl<'f> FunctionFacts<'f> {
                 stop,
                 step,
                 body,
+                ..
             } => {
                 let range = var
                     .as_ref()
@@ -405,7 +406,7 @@ impl<'f> FunctionFacts<'f> {
 
     fn stores(&self, target: &Target, loops: &[LoopRange], out: &mut Vec<Access>) {
         match target {
-            Target::Index { array, indices } => {
+            Target::Index { array, indices, .. } => {
                 out.push(self.access(array, indices, AccessKind::Write, loops));
             }
             Target::Tuple(items) => items.iter().for_each(|t| self.stores(t, loops, out)),

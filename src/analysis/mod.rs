@@ -152,7 +152,10 @@ impl FunctionFacts {
                 continue;
             }
             let written = access.kind == AccessKind::Write;
-            match found.iter_mut().find(|(name, _)| *name == access.array_name) {
+            match found
+                .iter_mut()
+                .find(|(name, _)| *name == access.array_name)
+            {
                 Some(entry) => entry.1 |= written,
                 None => found.push((&access.array_name, written)),
             }
@@ -248,7 +251,7 @@ fn render_at(expr: &typed::Expr, min: u8) -> String {
         ExprKind::Neg(inner) => format!("-{}", render_at(inner, 10)),
         ExprKind::Invert(inner) => format!("~{}", render_at(inner, 10)),
         ExprKind::Not(inner) => format!("not {}", render_at(inner, 2)),
-        ExprKind::Index { array, indices } => format!(
+        ExprKind::Index { array, indices, .. } => format!(
             "{}[{}]",
             render_at(array, 12),
             indices.iter().map(render).collect::<Vec<_>>().join(", ")

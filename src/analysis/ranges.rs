@@ -229,7 +229,9 @@ pub fn int_facts(function: &typed::Function) -> IntFacts {
             } = &expr.kind
             {
                 if args.iter().all(|a| never_negative(a, &non_negative, &env)) {
-                    facts.sqrt_in_domain.insert(std::ptr::from_ref(expr) as usize);
+                    facts
+                        .sqrt_in_domain
+                        .insert(std::ptr::from_ref(expr) as usize);
                 }
             }
         });
@@ -396,9 +398,7 @@ fn eval(expr: &typed::Expr, env: &HashMap<String, Interval>) -> Interval {
         ExprKind::Literal(Literal::Bool(b)) => Interval::point((*b).into()),
         ExprKind::Local(name) => env.get(name).copied().unwrap_or(full(ty)),
         ExprKind::Cast(inner) if is_integer(&inner.ty) => eval(inner, env),
-        ExprKind::Binary { op, left, right } => {
-            binary(*op, eval(left, env), eval(right, env))
-        }
+        ExprKind::Binary { op, left, right } => binary(*op, eval(left, env), eval(right, env)),
         ExprKind::Neg(inner) => {
             let v = eval(inner, env);
             Interval {
@@ -428,9 +428,9 @@ fn eval(expr: &typed::Expr, env: &HashMap<String, Interval>) -> Interval {
             hi: i64::MAX.into(),
         },
         ExprKind::IfExp { body, orelse, .. } => eval(body, env).join(eval(orelse, env)),
-        ExprKind::BoolOp { values, .. } => values
-            .iter()
-            .fold(EMPTY, |acc, v| acc.join(eval(v, env))),
+        ExprKind::BoolOp { values, .. } => {
+            values.iter().fold(EMPTY, |acc, v| acc.join(eval(v, env)))
+        }
         ExprKind::TupleGet { tuple, index } => match &tuple.kind {
             ExprKind::Tuple(items) => items.get(*index).map_or(full(ty), |item| eval(item, env)),
             _ => full(ty),
@@ -483,7 +483,9 @@ fn binary(op: BinaryOp, l: Interval, r: Interval) -> Interval {
         BinaryOp::Mul => l.corners(r, i128::saturating_mul),
         BinaryOp::FloorDiv => {
             if r.lo > 0 || r.hi < 0 {
-                l.corners(r, |a, b| a.div_euclid(b) - i128::from(b < 0 && a.rem_euclid(b) != 0))
+                l.corners(r, |a, b| {
+                    a.div_euclid(b) - i128::from(b < 0 && a.rem_euclid(b) != 0)
+                })
             } else {
                 // The divisor may be zero (raises) or ±1.
                 let m = l.magnitude();
@@ -578,9 +580,11 @@ fn record(expr: &typed::Expr, env: &HashMap<String, Interval>, facts: &mut IntFa
                 return;
             }
             let overflows = match op {
-                BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Pow | BinaryOp::LShift => {
-                    !binary(*op, l, r).within(I64)
-                }
+                BinaryOp::Add
+                | BinaryOp::Sub
+                | BinaryOp::Mul
+                | BinaryOp::Pow
+                | BinaryOp::LShift => !binary(*op, l, r).within(I64),
                 BinaryOp::FloorDiv => l.contains(i64::MIN.into()) && r.contains(-1),
                 _ => return,
             };

@@ -1,6 +1,7 @@
 //! The typed IR: every expression has a concrete type and every operation is
 //! resolved. This is the only input codegen and the stub writer see.
 
+use crate::diagnostics::Span;
 use crate::ir::{BinaryOp, CompareOp};
 use crate::types::{ArrayType, Dtype, Type};
 
@@ -84,6 +85,10 @@ pub enum Stmt {
         stop: Expr,
         step: Option<Expr>,
         body: Vec<Stmt>,
+        /// Written with `prange`: the user asks for a parallel loop.
+        parallel: bool,
+        /// The loop header, `for i in range(...)`, for diagnostics.
+        span: Span,
     },
     While {
         test: Expr,
@@ -102,6 +107,8 @@ pub enum Target {
     Index {
         array: Expr,
         indices: Vec<Expr>,
+        /// Where the store is written, for diagnostics about it.
+        span: Span,
     },
     Tuple(Vec<Target>),
 }
@@ -169,6 +176,8 @@ pub enum ExprKind {
     Index {
         array: Box<Expr>,
         indices: Vec<Expr>,
+        /// Where the access is written, for diagnostics about it.
+        span: Span,
     },
     /// `a[i]` on an array of two or more dimensions: a view of one fewer.
     SubArray {
@@ -326,7 +335,7 @@ impl Expr {
                 visit(body);
                 visit(orelse);
             }
-            ExprKind::Index { array, indices } => {
+            ExprKind::Index { array, indices, .. } => {
                 visit(array);
                 indices.iter().for_each(visit);
             }
@@ -380,7 +389,7 @@ impl Expr {
                 visit(body);
                 visit(orelse);
             }
-            ExprKind::Index { array, indices } => {
+            ExprKind::Index { array, indices, .. } => {
                 visit(array);
                 indices.iter_mut().for_each(visit);
             }
@@ -449,7 +458,7 @@ impl Target {
     pub fn for_each_expr<'e>(&'e self, visit: &mut dyn FnMut(&'e Expr)) {
         match self {
             Target::Local(_) => {}
-            Target::Index { array, indices } => {
+            Target::Index { array, indices, .. } => {
                 visit(array);
                 indices.iter().for_each(visit);
             }
@@ -460,7 +469,7 @@ impl Target {
     pub fn for_each_expr_mut(&mut self, visit: &mut dyn FnMut(&mut Expr)) {
         match self {
             Target::Local(_) => {}
-            Target::Index { array, indices } => {
+            Target::Index { array, indices, .. } => {
                 visit(array);
                 indices.iter_mut().for_each(visit);
             }
