@@ -162,6 +162,8 @@ pub mod codes {
     pub const INTEGER_TOO_LARGE: &str = "FP0508";
     /// Tuple unpacking with the wrong number of names.
     pub const UNPACK_MISMATCH: &str = "FP0509";
+    /// A `prange` loop whose iterations are not independent.
+    pub const PARALLEL_RACE: &str = "FP0601";
 
     /// Every code, in order, for documentation checks.
     pub const ALL: &[&str] = &[
@@ -196,6 +198,7 @@ pub mod codes {
         UNSUPPORTED_FUNCTION,
         INTEGER_TOO_LARGE,
         UNPACK_MISMATCH,
+        PARALLEL_RACE,
     ];
 }
 

@@ -78,6 +78,9 @@ fn generate(
     module_name: &str,
 ) -> Result<String, Vec<Diagnostic>> {
     let facts = analysis::analyse(typed);
+    if !facts.errors.is_empty() {
+        return Err(facts.errors);
+    }
     codegen::generate(typed, &facts, module_name, &file.path).map_err(|message| {
         vec![Diagnostic::error(
             diagnostics::codes::INTERNAL_ERROR,
@@ -96,6 +99,9 @@ fn generate(
 pub fn explain(file: &SourceFile) -> Result<String, Vec<Diagnostic>> {
     let (untyped, typed) = front_end(file)?;
     let facts = analysis::analyse(&typed);
+    if !facts.errors.is_empty() {
+        return Err(facts.errors);
+    }
     Ok(explain::report(file, &untyped, &typed, &facts))
 }
 

@@ -29,6 +29,20 @@ pub fn variables(function: &typed::Function) -> HashSet<String> {
     analysis.found
 }
 
+/// The variables among `names` that some path through `body`, run from its
+/// start with none of them assigned, reads before assigning: for a parallel
+/// loop body, the variables whose value would flow from one iteration into
+/// another.
+pub fn read_before_assigned(body: &[typed::Stmt], names: &HashSet<&str>) -> HashSet<String> {
+    let mut analysis = Analysis {
+        locals: names.clone(),
+        found: HashSet::new(),
+    };
+    let mut assigned: Option<HashSet<String>> = Some(HashSet::new());
+    analysis.block(body, &mut assigned);
+    analysis.found
+}
+
 struct Analysis<'f> {
     /// Variables that start unassigned (locals that are not parameters).
     locals: HashSet<&'f str>,

@@ -7,13 +7,16 @@
 //! - `bounds.rs`: which element accesses are proven in bounds, and why;
 //! - `writes.rs`: which arrays a function writes;
 //! - `ranges.rs`: integer value ranges: which `int` operations cannot
-//!   overflow, which divisions have a positive divisor.
+//!   overflow, which divisions have a positive divisor;
+//! - `parallel.rs`: which `prange` loops run in parallel (their iterations
+//!   proven independent), with their reductions; races are errors.
 //!
 //! Codegen reads decisions from [`Facts`]; it never re-derives them. The
 //! `explain` report prints them.
 
 mod bounds;
 pub mod linear;
+pub mod parallel;
 mod ranges;
 mod writes;
 
@@ -27,6 +30,9 @@ use linear::Linear;
 #[derive(Debug, Default)]
 pub struct Facts {
     functions: HashMap<String, FunctionFacts>,
+    /// Errors the analyses found: `prange` loops whose iterations are not
+    /// independent.
+    pub errors: Vec<crate::diagnostics::Diagnostic>,
 }
 
 /// The facts of one function instance.
@@ -38,6 +44,8 @@ pub struct FunctionFacts {
     pub written_arrays: Vec<String>,
     /// What the value ranges prove about integer operations.
     pub ints: ranges::IntFacts,
+    /// The `prange` loops and how each runs.
+    pub parallel: Vec<parallel::ParallelLoop>,
 }
 
 /// One `a[i, j]` read or store.
@@ -132,6 +140,14 @@ impl FunctionFacts {
         (self.ints.checked, self.ints.cannot_overflow.len())
     }
 
+    /// How the `prange` loop at address `loop_key` runs, if it is one.
+    pub fn parallel_plan(&self, loop_key: usize) -> Option<&parallel::Plan> {
+        self.parallel
+            .iter()
+            .find(|l| l.key == loop_key)
+            .map(|l| &l.plan)
+    }
+
     /// The proven accesses, for the safety comment of the function.
     pub fn proven(&self) -> impl Iterator<Item = (&Access, &str)> {
         self.accesses.iter().filter_map(|a| match &a.decision {
@@ -191,19 +207,86 @@ impl FunctionFacts {
 
 /// Runs every analysis on every function of the module.
 pub fn analyse(module: &typed::Module) -> Facts {
+    let helpers = helper_writes(module);
+    let helper_view: parallel::HelperWrites = helpers
+        .iter()
+        .map(|(name, (params, writes))| (name.as_str(), (params.clone(), writes.as_slice())))
+        .collect();
+    let mut errors = Vec::new();
     let functions = module
         .functions
         .iter()
         .map(|function| {
+            let (ints, intervals) = ranges::int_facts(function);
+            let (parallel, mut found) =
+                parallel::parallel_loops(function, &intervals, &helper_view);
+            errors.append(&mut found);
             let facts = FunctionFacts {
                 accesses: bounds::accesses(function),
                 written_arrays: writes::written_arrays(function),
-                ints: ranges::int_facts(function),
+                ints,
+                parallel,
             };
             (function.rust_name.clone(), facts)
         })
         .collect();
-    Facts { functions }
+    Facts { functions, errors }
+}
+
+/// Per function (by Rust name): its parameter names and the array
+/// parameters it stores into, directly or through the helpers it calls.
+fn helper_writes(module: &typed::Module) -> HashMap<String, (Vec<&str>, Vec<String>)> {
+    let mut map: HashMap<String, (Vec<&str>, Vec<String>)> = module
+        .functions
+        .iter()
+        .map(|f| {
+            let params: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
+            let written = writes::written_arrays(f)
+                .into_iter()
+                .filter(|w| params.contains(&w.as_str()))
+                .collect();
+            (f.rust_name.clone(), (params, written))
+        })
+        .collect();
+    loop {
+        let mut changed = false;
+        for function in &module.functions {
+            let mut added: Vec<String> = Vec::new();
+            for stmt in &function.body {
+                stmt.walk_exprs(&mut |e| {
+                    let ExprKind::Call {
+                        function: callee,
+                        args,
+                    } = &e.kind
+                    else {
+                        return;
+                    };
+                    let Some((params, written)) = map.get(callee) else {
+                        return;
+                    };
+                    for (param, arg) in params.iter().zip(args) {
+                        if written.iter().any(|w| w == param) {
+                            if let Some(root) = writes::root_variable(arg) {
+                                added.push(root.to_string());
+                            }
+                        }
+                    }
+                });
+            }
+            let Some((params, written)) = map.get_mut(&function.rust_name) else {
+                continue;
+            };
+            for name in added {
+                if params.contains(&name.as_str()) && !written.contains(&name) {
+                    written.push(name);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return map;
+        }
+    }
 }
 
 /// An expression in Python syntax, for reports and proofs.

@@ -168,7 +168,20 @@ enum Binding<'f> {
 /// Rounds of joining before a still-growing variable is widened.
 const ROUNDS_BEFORE_WIDENING: usize = 6;
 
-pub fn int_facts(function: &typed::Function) -> IntFacts {
+/// The intervals of a function's integer variables, for asking about any
+/// integer expression of that function.
+pub struct Intervals {
+    env: HashMap<String, Interval>,
+}
+
+impl Intervals {
+    /// Whether the integer expression's value is never negative.
+    pub fn never_negative(&self, expr: &typed::Expr) -> bool {
+        is_integer(&expr.ty) && eval(expr, &self.env).lo >= 0
+    }
+}
+
+pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
     let mut bindings: Vec<(&str, Binding)> = Vec::new();
     collect_bindings(&function.body, &mut bindings);
     let mut types: HashMap<&str, &Type> = HashMap::new();
@@ -236,7 +249,7 @@ pub fn int_facts(function: &typed::Function) -> IntFacts {
             }
         });
     }
-    facts
+    (facts, Intervals { env })
 }
 
 /// The float variables whose every value is never negative (`!(x < 0)`:

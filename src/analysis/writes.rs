@@ -36,7 +36,7 @@ fn target_arrays(target: &Target, names: &mut Vec<String>) {
 }
 
 /// The variable a view expression (`a`, `a[i]`, `a[i][j]`) is taken from.
-fn root_variable(expr: &typed::Expr) -> Option<&str> {
+pub fn root_variable(expr: &typed::Expr) -> Option<&str> {
     match &expr.kind {
         ExprKind::Local(name) => Some(name),
         ExprKind::SubArray { array, .. } => root_variable(array),

@@ -1,0 +1,765 @@
+//! Which `prange` loops run their iterations in parallel, and how.
+//!
+//! A loop written with `prange` asks for parallelism; it gets it only when
+//! its iterations are proven independent, and is otherwise a compile error
+//! (FP0601) naming the variable or the two accesses in conflict. The proof:
+//!
+//! - *Scalars* assigned in the body are either private (every path through
+//!   one iteration assigns them before reading them, and nothing outside
+//!   the loop reads them) or reductions (`acc += e`, `-=`, `*=`, `|=`, `&=`,
+//!   `^=`, `acc = max(acc, e)`, `min`, with `acc` read nowhere else in the
+//!   body). Anything else carries a value from one iteration to another.
+//! - *Arrays* stored into have one axis on which every access of the loop
+//!   (store or read) has the same index `c*i + rest`, with `c != 0` and
+//!   `rest` unchanged by the body, never negative (so no index wraps around
+//!   to another iteration's element): each iteration touches its own
+//!   elements. Two array variables may still be one array (`f(a, a)`), so
+//!   the loop runs in parallel only when a test before it finds that no
+//!   written array shares memory with another array the loop uses; when it
+//!   does, the loop runs serially, with the same result as in Python.
+//! - `return` and `break` of the loop itself would stop the other
+//!   iterations: a compile error. A call to a function passed as an
+//!   argument may need the GIL: the loop runs serially. A compiled helper
+//!   that stores into an array argument counts as a store of unknown index.
+//!
+//! A `prange` nested in a parallel loop runs serially inside it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::ranges::Intervals;
+use crate::diagnostics::{codes, Diagnostic, Span};
+use crate::ir::typed::{self, ExprKind, Intrinsic, Stmt, Target};
+use crate::ir::BinaryOp;
+use crate::types::Type;
+
+/// What happens to one `prange` loop.
+#[derive(Debug, Clone)]
+pub struct ParallelLoop {
+    /// The address of the loop statement.
+    pub key: usize,
+    pub span: Span,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// Iterations run in parallel.
+    Parallel(Parallel),
+    /// The loop runs serially; the reason is for `explain`.
+    Serial(String),
+    /// A race or an exit from the loop: a compile error.
+    Rejected,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Parallel {
+    pub reductions: Vec<Reduction>,
+    /// Scalars assigned in each iteration before use.
+    pub private: Vec<String>,
+    /// Arrays the loop stores into; at run time none may share memory with
+    /// another array in `used`.
+    pub written: Vec<String>,
+    /// Every array variable the loop accesses, sorted.
+    pub used: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reduction {
+    pub var: String,
+    pub op: ReductionOp,
+    pub ty: Type,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReductionOp {
+    /// `+=` and `-=`: partial sums are added.
+    Add,
+    Mul,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Max,
+    Min,
+}
+
+impl ReductionOp {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReductionOp::Add => "sum",
+            ReductionOp::Mul => "product",
+            ReductionOp::BitAnd => "&",
+            ReductionOp::BitOr => "|",
+            ReductionOp::BitXor => "^",
+            ReductionOp::Max => "max",
+            ReductionOp::Min => "min",
+        }
+    }
+}
+
+/// What a called helper stores into: the names of its array parameters.
+pub type HelperWrites<'m> = HashMap<&'m str, (Vec<&'m str>, &'m [String])>;
+
+/// The `prange` loops of a function, and the errors of those rejected.
+pub fn parallel_loops(
+    function: &typed::Function,
+    intervals: &Intervals,
+    helpers: &HelperWrites,
+) -> (Vec<ParallelLoop>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let checker = Checker {
+        function,
+        intervals,
+        helpers,
+    };
+    checker.find(&function.body, false, &mut out, &mut errors);
+    (out, errors)
+}
+
+struct Checker<'f> {
+    function: &'f typed::Function,
+    intervals: &'f Intervals,
+    helpers: &'f HelperWrites<'f>,
+}
+
+/// One element access inside the loop.
+struct Access<'e> {
+    array: String,
+    indices: Vec<&'e typed::Expr>,
+    span: Span,
+    store: bool,
+}
+
+/// `coefficient·i + constant + Σ count·term`, terms being expressions the
+/// body does not change, keyed by their Python text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Affine {
+    coefficient: i64,
+    constant: i64,
+    terms: BTreeMap<String, i64>,
+}
+
+impl<'f> Checker<'f> {
+    fn find(
+        &self,
+        stmts: &[Stmt],
+        inside: bool,
+        out: &mut Vec<ParallelLoop>,
+        errors: &mut Vec<Diagnostic>,
+    ) {
+        for stmt in stmts {
+            if let Stmt::ForRange {
+                parallel: true,
+                span,
+                body,
+                ..
+            } = stmt
+            {
+                let key = std::ptr::from_ref(stmt) as usize;
+                if inside {
+                    out.push(ParallelLoop {
+                        key,
+                        span: *span,
+                        plan: Plan::Serial(
+                            "nested in a parallel loop: runs serially inside it".into(),
+                        ),
+                    });
+                    self.find(body, true, out, errors);
+                    continue;
+                }
+                let plan = match self.check(stmt) {
+                    Ok(plan) => plan,
+                    Err(diagnostic) => {
+                        errors.push(*diagnostic);
+                        Plan::Rejected
+                    }
+                };
+                let parallel = matches!(plan, Plan::Parallel(_));
+                out.push(ParallelLoop {
+                    key,
+                    span: *span,
+                    plan,
+                });
+                self.find(body, parallel, out, errors);
+                continue;
+            }
+            for body in stmt.nested() {
+                self.find(body, inside, out, errors);
+            }
+        }
+    }
+
+    fn check(&self, stmt: &Stmt) -> Result<Plan, Box<Diagnostic>> {
+        let Stmt::ForRange {
+            var, body, span, ..
+        } = stmt
+        else {
+            return Ok(Plan::Serial(String::new()));
+        };
+        let span = *span;
+        let error = |message: String, hint: &str| {
+            Box::new(
+                Diagnostic::error(codes::PARALLEL_RACE, span, message)
+                    .with_label("this loop runs its iterations in parallel")
+                    .with_hint(hint.to_string()),
+            )
+        };
+        if let Some(exit) = loop_exit(body, false) {
+            return Err(error(
+                format!("`{exit}` inside a prange loop would stop the other iterations"),
+                "use `range` for a loop that stops early, or record the result in an array",
+            ));
+        }
+        let mut calls_value = false;
+        for stmt in body {
+            stmt.walk_exprs(&mut |e| calls_value |= matches!(e.kind, ExprKind::CallValue { .. }));
+        }
+        if calls_value {
+            return Ok(Plan::Serial(
+                "calls a function passed as an argument, which may need the GIL: runs serially"
+                    .into(),
+            ));
+        }
+
+        // Scalars.
+        let mut assigned: Vec<String> = Vec::new();
+        collect_assigned(body, &mut assigned);
+        assigned.sort();
+        assigned.dedup();
+        if let Some(var) = var {
+            if assigned.contains(var) {
+                return Err(error(
+                    format!("the loop variable `{var}` is assigned in the body of a prange loop"),
+                    "assign a different variable",
+                ));
+            }
+        }
+        let mut plan = Parallel::default();
+        let mut candidates: Vec<&str> = Vec::new();
+        for name in &assigned {
+            let ty = self.var_type(name);
+            if matches!(ty, Some(Type::Array(_))) {
+                continue;
+            }
+            match reduction(body, name) {
+                Some(op) => plan.reductions.push(Reduction {
+                    var: name.clone(),
+                    op,
+                    ty: ty.cloned().unwrap_or(Type::Float),
+                }),
+                None => candidates.push(name),
+            }
+        }
+        let carried =
+            crate::unbound_reads::read_before_assigned(body, &candidates.iter().copied().collect());
+        for name in candidates {
+            if carried.contains(name) {
+                return Err(error(
+                    format!(
+                        "`{name}` is shared between iterations: an iteration may read the value another one assigned"
+                    ),
+                    "assign it before reading it in every iteration, accumulate with `+=` (a reduction), or use `range`",
+                ));
+            }
+            if self.read_outside(stmt, name) {
+                return Err(error(
+                    format!(
+                        "`{name}` is assigned in the prange loop and read outside it, where its value would depend on which iteration ran last"
+                    ),
+                    "use a different variable inside the loop, or store per-iteration results in an array",
+                ));
+            }
+            plan.private.push(name.to_string());
+        }
+
+        // Arrays.
+        let mut accesses: Vec<Access> = Vec::new();
+        let mut whole: Vec<(String, String)> = Vec::new();
+        let mut used: Vec<String> = Vec::new();
+        for stmt in body {
+            self.collect_accesses(stmt, &mut accesses, &mut whole, &mut used);
+        }
+        // Arrays assigned in the body: only fresh per-iteration arrays.
+        let array_locals: Vec<&String> = assigned
+            .iter()
+            .filter(|n| matches!(self.var_type(n), Some(Type::Array(_))))
+            .collect();
+        for name in &array_locals {
+            if !assigned_only_new_arrays(body, name) {
+                return Err(error(
+                    format!(
+                        "`{name}` is bound inside the prange loop to an existing array or view"
+                    ),
+                    "make a new array in each iteration (`np.zeros`, `.copy()`), or use `range`",
+                ));
+            }
+            if self.read_outside(stmt, name) {
+                return Err(error(
+                    format!("`{name}` is assigned in the prange loop and used outside it"),
+                    "use a different variable inside the loop",
+                ));
+            }
+        }
+        let mut written: Vec<String> = accesses
+            .iter()
+            .filter(|a| a.store && !array_locals.contains(&&a.array))
+            .map(|a| a.array.clone())
+            .collect();
+        for (array, how) in &whole {
+            if !array_locals.iter().any(|l| *l == array) && how.starts_with("stored into by") {
+                written.push(array.clone());
+            }
+        }
+        written.sort();
+        written.dedup();
+        let assigned_set: HashSet<&str> = assigned.iter().map(String::as_str).collect();
+        for array in &written {
+            if let Some((_, how)) = whole.iter().find(|(a, _)| a == array) {
+                let message = if how.starts_with("stored into by") {
+                    format!("`{array}` is {how}: iterations may store into the same elements")
+                } else {
+                    format!("`{array}` is stored into by the prange loop and {how}")
+                };
+                return Err(error(
+                    message,
+                    "index it with the loop variable, or use `range`",
+                ));
+            }
+            let mine: Vec<&Access> = accesses.iter().filter(|a| &a.array == array).collect();
+            let ndim = mine.first().map_or(0, |a| a.indices.len());
+            let separated = var.as_ref().is_some_and(|var| {
+                (0..ndim).any(|axis| {
+                    let forms: Vec<Option<Affine>> = mine
+                        .iter()
+                        .map(|a| {
+                            let index = a.indices.get(axis)?;
+                            let form = affine(index, var, &assigned_set)?;
+                            (form.coefficient != 0 && self.intervals.never_negative(index))
+                                .then_some(form)
+                        })
+                        .collect();
+                    forms.iter().all(|f| f.is_some() && *f == forms[0])
+                })
+            });
+            if !separated {
+                let first = mine.iter().find(|a| a.store).unwrap_or(&mine[0]);
+                let other = mine.iter().find(|a| a.span != first.span).unwrap_or(first);
+                let kind = |a: &Access| if a.store { "stored" } else { "read" };
+                let same = std::ptr::eq(*other, *first);
+                let message = if same {
+                    format!(
+                        "`{array}` is stored into at an element that other iterations may also store into"
+                    )
+                } else {
+                    format!(
+                        "`{array}` is {} and {} at elements that different iterations may share",
+                        kind(first),
+                        kind(other)
+                    )
+                };
+                let mut diagnostic = Diagnostic::error(codes::PARALLEL_RACE, first.span, message)
+                    .with_label(format!("{} here", kind(first)))
+                    .with_secondary(span, "in this parallel loop")
+                    .with_hint(
+                        "index the stored array with the loop variable (`out[i] = ...`), accumulate into a scalar, or use `range`",
+                    );
+                if !same {
+                    diagnostic =
+                        diagnostic.with_secondary(other.span, format!("{} here", kind(other)));
+                }
+                return Err(Box::new(diagnostic));
+            }
+        }
+        used.sort();
+        used.dedup();
+        plan.written = written;
+        plan.used = used;
+        Ok(Plan::Parallel(plan))
+    }
+
+    fn var_type(&self, name: &str) -> Option<&Type> {
+        self.function
+            .locals
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| &l.ty)
+            .or_else(|| {
+                self.function
+                    .params
+                    .iter()
+                    .find(|p| p.name == name)
+                    .map(|p| &p.ty)
+            })
+    }
+
+    /// Whether `name` is read or assigned anywhere in the function outside
+    /// the loop statement `inner`.
+    fn read_outside(&self, inner: &Stmt, name: &str) -> bool {
+        fn visit(stmts: &[Stmt], inner: &Stmt, name: &str) -> bool {
+            stmts.iter().any(|stmt| {
+                if std::ptr::eq(stmt, inner) {
+                    return false;
+                }
+                let mut found = false;
+                stmt.for_each_expr(&mut |e| found |= e.reads(name));
+                if let Stmt::ForRange { var: Some(v), .. } = stmt {
+                    found |= v == name;
+                }
+                found || stmt.nested().iter().any(|body| visit(body, inner, name))
+            })
+        }
+        visit(&self.function.body, inner, name)
+    }
+
+    fn collect_accesses<'e>(
+        &self,
+        stmt: &'e Stmt,
+        out: &mut Vec<Access<'e>>,
+        whole: &mut Vec<(String, String)>,
+        used: &mut Vec<String>,
+    ) {
+        match stmt {
+            // A store's target is an access, not a use of the whole array.
+            Stmt::Assign { target, value } => {
+                self.expr_accesses(value, out, whole, used);
+                self.target_accesses(target, out, whole, used);
+            }
+            _ => stmt.for_each_expr(&mut |expr| self.expr_accesses(expr, out, whole, used)),
+        }
+        for body in stmt.nested() {
+            for stmt in body {
+                self.collect_accesses(stmt, out, whole, used);
+            }
+        }
+    }
+
+    fn target_accesses<'e>(
+        &self,
+        target: &'e Target,
+        out: &mut Vec<Access<'e>>,
+        whole: &mut Vec<(String, String)>,
+        used: &mut Vec<String>,
+    ) {
+        match target {
+            Target::Index {
+                array,
+                indices,
+                span,
+            } => {
+                let mut all: Vec<&typed::Expr> = Vec::new();
+                match view_root(array, &mut all) {
+                    Some(root) => {
+                        used.push(root.to_string());
+                        all.extend(indices.iter());
+                        out.push(Access {
+                            array: root.to_string(),
+                            indices: all,
+                            span: *span,
+                            store: true,
+                        });
+                    }
+                    None => self.expr_accesses(array, out, whole, used),
+                }
+                for index in indices {
+                    self.expr_accesses(index, out, whole, used);
+                }
+            }
+            Target::Tuple(items) => items
+                .iter()
+                .for_each(|t| self.target_accesses(t, out, whole, used)),
+            Target::Local(_) => {}
+        }
+    }
+
+    fn expr_accesses<'e>(
+        &self,
+        expr: &'e typed::Expr,
+        out: &mut Vec<Access<'e>>,
+        whole: &mut Vec<(String, String)>,
+        used: &mut Vec<String>,
+    ) {
+        match &expr.kind {
+            ExprKind::Index {
+                array,
+                indices,
+                span,
+            } => {
+                let mut all: Vec<&typed::Expr> = Vec::new();
+                if let Some(root) = view_root(array, &mut all) {
+                    used.push(root.to_string());
+                    all.extend(indices.iter());
+                    out.push(Access {
+                        array: root.to_string(),
+                        indices: all,
+                        span: *span,
+                        store: false,
+                    });
+                    for index in indices {
+                        self.expr_accesses(index, out, whole, used);
+                    }
+                    let mut inner = array.as_ref();
+                    while let ExprKind::SubArray { array, index } = &inner.kind {
+                        self.expr_accesses(index, out, whole, used);
+                        inner = array;
+                    }
+                    return;
+                }
+            }
+            // The size of an array is no access to its elements.
+            ExprKind::Dim { array, .. } | ExprKind::Shape(array) | ExprKind::Size(array)
+                if matches!(array.kind, ExprKind::Local(_)) =>
+            {
+                return;
+            }
+            ExprKind::Local(name) if matches!(expr.ty, Type::Array(_)) => {
+                used.push(name.clone());
+                whole.push((name.clone(), "used as a whole array".into()));
+                return;
+            }
+            ExprKind::Call { function, args } => {
+                if let Some((params, writes)) = self.helpers.get(function.as_str()) {
+                    for (param, arg) in params.iter().zip(args) {
+                        let mut all = Vec::new();
+                        if let Some(root) = view_root(arg, &mut all) {
+                            if writes.iter().any(|w| w == param) {
+                                used.push(root.to_string());
+                                whole.push((
+                                    root.to_string(),
+                                    format!("stored into by `{function}`, which the loop calls"),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        expr.for_each_child(&mut |child| self.expr_accesses(child, out, whole, used));
+    }
+}
+
+/// The variable a view (`a`, `a[i]`, `a[i][j]`) is taken from, with the
+/// indices of the views appended to `indices` outermost first.
+fn view_root<'e>(expr: &'e typed::Expr, indices: &mut Vec<&'e typed::Expr>) -> Option<&'e str> {
+    match &expr.kind {
+        ExprKind::Local(name) => Some(name),
+        ExprKind::SubArray { array, index } => {
+            let root = view_root(array, indices)?;
+            indices.push(index);
+            Some(root)
+        }
+        _ => None,
+    }
+}
+
+/// The first `return`, or `break` of the loop itself, in a loop body.
+fn loop_exit(stmts: &[Stmt], in_inner_loop: bool) -> Option<&'static str> {
+    for stmt in stmts {
+        match stmt {
+            Stmt::Return(_) => return Some("return"),
+            Stmt::Break if !in_inner_loop => return Some("break"),
+            Stmt::ForRange { body, .. } | Stmt::While { body, .. } => {
+                if let Some(exit) = loop_exit(body, true) {
+                    return Some(exit);
+                }
+            }
+            Stmt::If { body, orelse, .. } => {
+                if let Some(exit) =
+                    loop_exit(body, in_inner_loop).or(loop_exit(orelse, in_inner_loop))
+                {
+                    return Some(exit);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn collect_assigned(stmts: &[Stmt], out: &mut Vec<String>) {
+    fn target(t: &Target, out: &mut Vec<String>) {
+        match t {
+            Target::Local(name) => out.push(name.clone()),
+            Target::Tuple(items) => items.iter().for_each(|t| target(t, out)),
+            Target::Index { .. } => {}
+        }
+    }
+    for stmt in stmts {
+        match stmt {
+            Stmt::Assign { target: t, .. } => target(t, out),
+            Stmt::ForRange { var: Some(var), .. } => out.push(var.clone()),
+            _ => {}
+        }
+        for body in stmt.nested() {
+            collect_assigned(body, out);
+        }
+    }
+}
+
+/// Whether every binding of the array local `name` in `stmts` is a new array.
+fn assigned_only_new_arrays(stmts: &[Stmt], name: &str) -> bool {
+    stmts.iter().all(|stmt| {
+        let own = match stmt {
+            Stmt::Assign {
+                target: Target::Local(n),
+                value,
+            } if n == name => matches!(
+                value.kind,
+                ExprKind::NewArray { .. } | ExprKind::CopyArray(_)
+            ),
+            Stmt::Assign { target, .. } => !target_binds(target, name),
+            _ => true,
+        };
+        own && stmt
+            .nested()
+            .iter()
+            .all(|body| assigned_only_new_arrays(body, name))
+    })
+}
+
+fn target_binds(target: &Target, name: &str) -> bool {
+    match target {
+        Target::Local(n) => n == name,
+        Target::Tuple(items) => items.iter().any(|t| target_binds(t, name)),
+        Target::Index { .. } => false,
+    }
+}
+
+/// The reduction `name` takes part in, if every assignment to it in the body
+/// is `name = name OP e` (or `max`/`min`) with one operation, `e` never
+/// reads `name`, and nothing else in the body reads it.
+fn reduction(body: &[Stmt], name: &str) -> Option<ReductionOp> {
+    let mut op: Option<ReductionOp> = None;
+    let mut ok = true;
+    let mut other_reads = false;
+    fn walk(
+        stmts: &[Stmt],
+        name: &str,
+        op: &mut Option<ReductionOp>,
+        ok: &mut bool,
+        other_reads: &mut bool,
+    ) {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Assign {
+                    target: Target::Local(n),
+                    value,
+                } if n == name => match update(value, name) {
+                    Some((found, operand)) => {
+                        if op.is_some_and(|o| o != found) {
+                            *ok = false;
+                        }
+                        *op = Some(found);
+                        *other_reads |= operand.reads(name);
+                    }
+                    None => *ok = false,
+                },
+                Stmt::Assign { target, .. } if target_binds(target, name) => *ok = false,
+                Stmt::ForRange { var: Some(v), .. } if v == name => *ok = false,
+                _ => stmt.for_each_expr(&mut |e| *other_reads |= e.reads(name)),
+            }
+            if let Stmt::Assign { target, .. } = stmt {
+                target.for_each_expr(&mut |e| *other_reads |= e.reads(name));
+            }
+            for body in stmt.nested() {
+                walk(body, name, op, ok, other_reads);
+            }
+        }
+    }
+    walk(body, name, &mut op, &mut ok, &mut other_reads);
+    if ok && !other_reads {
+        op
+    } else {
+        None
+    }
+}
+
+/// `name OP e` (or `max(name, e)`): the operation and `e`.
+fn update<'e>(value: &'e typed::Expr, name: &str) -> Option<(ReductionOp, &'e typed::Expr)> {
+    let is_name = |e: &typed::Expr| matches!(&e.kind, ExprKind::Local(n) if n == name);
+    match &value.kind {
+        ExprKind::Binary { op, left, right } if is_name(left) => {
+            let op = match op {
+                BinaryOp::Add | BinaryOp::Sub => ReductionOp::Add,
+                BinaryOp::Mul => ReductionOp::Mul,
+                BinaryOp::BitAnd => ReductionOp::BitAnd,
+                BinaryOp::BitOr => ReductionOp::BitOr,
+                BinaryOp::BitXor => ReductionOp::BitXor,
+                _ => return None,
+            };
+            Some((op, right))
+        }
+        ExprKind::Intrinsic { op, args } if args.len() == 2 && is_name(&args[0]) => match op {
+            Intrinsic::Max => Some((ReductionOp::Max, &args[1])),
+            Intrinsic::Min => Some((ReductionOp::Min, &args[1])),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An index as `c·var + rest`, if `rest` is built from constants and values
+/// the body does not assign.
+fn affine(expr: &typed::Expr, var: &str, assigned: &HashSet<&str>) -> Option<Affine> {
+    match &expr.kind {
+        ExprKind::Literal(typed::Literal::Int(v)) => Some(Affine {
+            constant: *v,
+            ..Affine::default()
+        }),
+        ExprKind::Local(name) if name == var => Some(Affine {
+            coefficient: 1,
+            ..Affine::default()
+        }),
+        ExprKind::Cast(inner) if inner.ty == Type::Int || inner.ty == Type::Bool => {
+            affine(inner, var, assigned)
+        }
+        ExprKind::Binary { op, left, right } if expr.ty == Type::Int => {
+            let (l, r) = (affine(left, var, assigned)?, affine(right, var, assigned)?);
+            match op {
+                BinaryOp::Add => combine(&l, &r, 1),
+                BinaryOp::Sub => combine(&l, &r, -1),
+                BinaryOp::Mul if l.coefficient == 0 && l.terms.is_empty() => scale(&r, l.constant),
+                BinaryOp::Mul if r.coefficient == 0 && r.terms.is_empty() => scale(&l, r.constant),
+                _ => invariant(expr, var, assigned),
+            }
+        }
+        _ => invariant(expr, var, assigned),
+    }
+}
+
+fn combine(a: &Affine, b: &Affine, sign: i64) -> Option<Affine> {
+    let mut sum = a.clone();
+    sum.coefficient = sum
+        .coefficient
+        .checked_add(b.coefficient.checked_mul(sign)?)?;
+    sum.constant = sum.constant.checked_add(b.constant.checked_mul(sign)?)?;
+    for (term, count) in &b.terms {
+        let entry = sum.terms.entry(term.clone()).or_insert(0);
+        *entry = entry.checked_add(count.checked_mul(sign)?)?;
+        if *entry == 0 {
+            sum.terms.remove(term);
+        }
+    }
+    Some(sum)
+}
+
+fn scale(a: &Affine, factor: i64) -> Option<Affine> {
+    combine(&Affine::default(), a, factor)
+}
+
+/// An expression that has the same value in every iteration: no read of
+/// the loop variable or of anything the body assigns, no effect.
+fn invariant(expr: &typed::Expr, var: &str, assigned: &HashSet<&str>) -> Option<Affine> {
+    if !expr.is_effect_free() || expr.reads(var) || assigned.iter().any(|n| expr.reads(n)) {
+        return None;
+    }
+    let mut has_element_read = false;
+    expr.walk(&mut |e| has_element_read |= matches!(e.kind, ExprKind::Index { .. }));
+    if has_element_read {
+        return None;
+    }
+    Some(Affine {
+        terms: BTreeMap::from([(super::render(expr), 1)]),
+        ..Affine::default()
+    })
+}
