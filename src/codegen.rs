@@ -14,6 +14,7 @@ use proc_macro2::{Literal as TokenLiteral, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::analysis::linear::{Atom, Linear};
+use crate::analysis::parallel::{Parallel, Plan, ReductionOp};
 use crate::analysis::{Decision, Facts, FunctionFacts};
 use crate::diagnostics::Span;
 use crate::ir::typed::{self, ArrayFill, ExprKind, Intrinsic, Literal};
@@ -286,6 +287,9 @@ struct FunctionGen<'f> {
     /// (`facts.layout_tests`): the tested parameters have unit stride on
     /// their last axis and are writable where stored into.
     contiguous: Vec<usize>,
+    /// Inside the body of a parallel loop (and not in a loop nested in
+    /// it): what `continue` compiles to, the end of the iteration.
+    parallel_continue: Option<TokenStream>,
     types: HashMap<String, Type>,
     /// Every name in use, for picking fresh temporaries.
     names: HashSet<String>,
@@ -356,6 +360,7 @@ fn function(
         facts,
         assumed: Vec::new(),
         contiguous: Vec::new(),
+        parallel_continue: None,
         types,
         names,
         flags: HashMap::new(),
@@ -693,7 +698,9 @@ impl FunctionGen<'_> {
                 None => self.loop_statement(stmt, nested),
             },
             typed::Stmt::While { test, body } => {
+                let parallel_continue = self.parallel_continue.take();
                 let body = self.block(body, nested, false);
+                self.parallel_continue = parallel_continue;
                 if test.kind == ExprKind::Literal(Literal::Bool(true)) {
                     quote! { loop { #(#body)* } }
                 } else {
@@ -702,7 +709,11 @@ impl FunctionGen<'_> {
                 }
             }
             typed::Stmt::Break => quote!(break;),
-            typed::Stmt::Continue => quote!(continue;),
+            typed::Stmt::Continue => match &self.parallel_continue {
+                // The end of a parallel loop's iteration.
+                Some(end) => end.clone(),
+                None => quote!(continue;),
+            },
             typed::Stmt::Return(Some(typed::Expr {
                 kind: ExprKind::Call { function, args },
                 ..
@@ -750,6 +761,213 @@ impl FunctionGen<'_> {
 
     /// A `for` loop over a range, in one version.
     fn loop_statement(&mut self, stmt: &typed::Stmt, nested: &[String]) -> TokenStream {
+        let key = std::ptr::from_ref(stmt) as usize;
+        if let Some(Plan::Parallel(plan)) = self.facts.and_then(|f| f.parallel_plan(key)) {
+            if self.parallel_continue.is_none() {
+                return self.parallel_loop(stmt, nested, plan);
+            }
+        }
+        self.serial_loop(stmt, nested)
+    }
+
+    /// A `prange` loop proven free of races: its iterations run on the
+    /// runtime's thread pool (`rt::parallel_loop`), each returning its
+    /// contribution to the loop's reductions; private scalars are declared
+    /// inside the iteration. When two of the arrays it uses may be one
+    /// array (a run-time test of their memory), it runs serially instead.
+    fn parallel_loop(
+        &mut self,
+        stmt: &typed::Stmt,
+        nested: &[String],
+        plan: &Parallel,
+    ) -> TokenStream {
+        let typed::Stmt::ForRange {
+            var,
+            start,
+            stop,
+            step,
+            body,
+            ..
+        } = stmt
+        else {
+            return quote!();
+        };
+        let serial = self.serial_loop(stmt, nested);
+        let range_var = self.fresh("range");
+        let (start, stop) = (self.expr(start).full(), self.expr(stop).full());
+        let step = match step {
+            Some(step) => self.expr(step).full(),
+            None => quote!(1),
+        };
+        // Reductions: each iteration starts from the identity and returns
+        // its contribution.
+        let reductions: Vec<(syn::Ident, Type, ReductionOp)> = plan
+            .reductions
+            .iter()
+            .map(|r| (ident(&r.var), self.var_type(&r.var), r.op))
+            .collect();
+        let identities: Vec<TokenStream> = reductions
+            .iter()
+            .map(|(_, ty, op)| reduction_identity(ty, *op))
+            .collect();
+        let names: Vec<&syn::Ident> = reductions.iter().map(|(name, _, _)| name).collect();
+        let types: Vec<TokenStream> = reductions.iter().map(|(_, ty, _)| rust_type(ty)).collect();
+        let tuple = quote!((#(#names,)*));
+        let tuple_type = quote!((#(#types,)*));
+        let identity = quote!((#(#identities,)*));
+        let (left, right) = (self.fresh("left"), self.fresh("right"));
+        let combined: Vec<TokenStream> = reductions
+            .iter()
+            .enumerate()
+            .map(|(k, (_, ty, op))| {
+                let k = TokenLiteral::usize_unsuffixed(k);
+                reduction_combine(ty, *op, quote!(#left.#k), quote!(#right.#k))
+            })
+            .collect();
+        // Private scalars and reductions shadow any function-level
+        // variable of the same name inside the iteration; their "assigned"
+        // flags do not apply there (each is assigned before it is read).
+        let shadowed: Vec<String> = plan
+            .private
+            .iter()
+            .chain(plan.reductions.iter().map(|r| &r.var))
+            .cloned()
+            .collect();
+        let saved_flags: Vec<(String, syn::Ident)> = shadowed
+            .iter()
+            .filter_map(|name| self.flags.remove(name).map(|flag| (name.clone(), flag)))
+            .collect();
+        let declarations: Vec<TokenStream> = plan
+            .private
+            .iter()
+            .map(|name| {
+                let var = ident(name);
+                let ty = self.var_type(name);
+                let rust = rust_type(&ty);
+                if matches!(ty, Type::Array(_)) {
+                    // Assigned before any read in every iteration (the
+                    // analysis's proof, which Rust's checks repeat).
+                    quote!(let mut #var: #rust;)
+                } else {
+                    let value = default_value(&ty);
+                    quote!(let mut #var: #rust = #value;)
+                }
+            })
+            .collect();
+        let reduction_starts: Vec<TokenStream> = reductions
+            .iter()
+            .zip(&identities)
+            .map(|((name, ty, _), identity)| {
+                let rust = rust_type(ty);
+                quote!(let mut #name: #rust = #identity;)
+            })
+            .collect();
+        let index = self.fresh("iteration");
+        let binding = match var {
+            Some(name) => {
+                let var = ident(name);
+                quote!(let #var = #range_var.value_at(#index);)
+            }
+            None => quote!(),
+        };
+        let mut body_owned: Vec<String> = nested.to_vec();
+        body_owned.retain(|n| Some(n) != var.as_ref());
+        for name in &plan.private {
+            body_owned.retain(|n| n != name);
+        }
+        let previous = self.parallel_continue.replace(quote!(return Ok(#tuple);));
+        let body = self.block(body, &body_owned, false);
+        self.parallel_continue = previous;
+        for (name, flag) in saved_flags {
+            self.flags.insert(name, flag);
+        }
+        let total = self.fresh("total");
+        let merge: Vec<TokenStream> = reductions
+            .iter()
+            .enumerate()
+            .map(|(k, (name, ty, op))| {
+                let k = TokenLiteral::usize_unsuffixed(k);
+                let outer = self.read_local(&name.to_string(), ty);
+                let value = reduction_combine(ty, *op, outer, quote!(#total.#k));
+                let mark = self
+                    .flags
+                    .get(&name.to_string())
+                    .map(|flag| quote!(#flag = true;));
+                quote! { #name = #value; #mark }
+            })
+            .collect();
+        // The loop variable keeps its last value after the loop, as in
+        // Python, when code after the loop can read it.
+        let last = match var {
+            Some(name) if !nested.contains(name) => {
+                let var_ident = ident(name);
+                let mark = self.flags.get(name).map(|flag| quote!(#flag = true;));
+                quote! {
+                    if #range_var.iterations() > 0 {
+                        #var_ident = #range_var.value_at(#range_var.iterations() - 1);
+                        #mark
+                    }
+                }
+            }
+            _ => quote!(),
+        };
+        let run = quote! {
+            let #total: #tuple_type = rt::parallel_loop(
+                #range_var.iterations(),
+                || #identity,
+                |#index: u64| -> rt::Result<#tuple_type> {
+                    #binding
+                    #(#declarations)*
+                    #(#reduction_starts)*
+                    #(#body)*
+                    Ok(#tuple)
+                },
+                |#left: #tuple_type, #right: #tuple_type| -> rt::Result<#tuple_type> {
+                    Ok((#(#combined,)*))
+                },
+            )?;
+            if #range_var.iterations() > 0 {
+                #(#merge)*
+            }
+            #last
+        };
+        let guarded = if plan.written.is_empty() {
+            run
+        } else {
+            let memory = |names: &[&String], this: &Self| -> Vec<TokenStream> {
+                names
+                    .iter()
+                    .map(|name| {
+                        let array = this.read_local(name, &this.var_type(name));
+                        quote!(#array.memory())
+                    })
+                    .collect()
+            };
+            let written: Vec<&String> = plan.written.iter().collect();
+            let others: Vec<&String> = plan
+                .used
+                .iter()
+                .filter(|n| !plan.written.contains(n))
+                .collect();
+            let written = memory(&written, self);
+            let others = memory(&others, self);
+            quote! {
+                if rt::no_shared_memory(&[#(#written),*], &[#(#others),*]) {
+                    #run
+                } else {
+                    #serial
+                }
+            }
+        };
+        quote! {
+            {
+                let #range_var = rt::range(#start, #stop, #step)?;
+                #guarded
+            }
+        }
+    }
+
+    fn serial_loop(&mut self, stmt: &typed::Stmt, nested: &[String]) -> TokenStream {
         let typed::Stmt::ForRange {
             var,
             start,
@@ -788,7 +1006,10 @@ impl FunctionGen<'_> {
                 )
             }
         };
+        // `continue` in a nested loop continues that loop.
+        let parallel_continue = self.parallel_continue.take();
         let body = self.block(body, &body_owned, false);
+        self.parallel_continue = parallel_continue;
         quote! {
             for #binding in #range {
                 #prelude
@@ -1984,6 +2205,42 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
             Code::new(quote!(#value as #rust), Prec::Cast)
         }
         _ => code,
+    }
+}
+
+/// The value a reduction starts from: `x ⊕ identity == x`. Float sums start
+/// from -0.0, which keeps a sum of negative zeros negative.
+fn reduction_identity(ty: &Type, op: ReductionOp) -> TokenStream {
+    let rust = rust_type(ty);
+    let float = ty.is_float_like();
+    match (op, ty) {
+        (ReductionOp::Add, _) if float => quote!(-0.0),
+        (ReductionOp::Add | ReductionOp::BitOr | ReductionOp::BitXor, Type::Bool) => quote!(false),
+        (ReductionOp::Add | ReductionOp::BitOr | ReductionOp::BitXor, _) => quote!(0),
+        (ReductionOp::Mul, _) if float => quote!(1.0),
+        (ReductionOp::Mul, _) => quote!(1),
+        (ReductionOp::BitAnd, Type::Bool) => quote!(true),
+        (ReductionOp::BitAnd, _) => quote!(!0),
+        (ReductionOp::Max, _) if float => quote!(#rust::NEG_INFINITY),
+        (ReductionOp::Max, _) => quote!(#rust::MIN),
+        (ReductionOp::Min, _) if float => quote!(#rust::INFINITY),
+        (ReductionOp::Min, _) => quote!(#rust::MAX),
+    }
+}
+
+/// Two partial results of a reduction combined, as Rust.
+fn reduction_combine(ty: &Type, op: ReductionOp, a: TokenStream, b: TokenStream) -> TokenStream {
+    match op {
+        ReductionOp::Add if *ty == Type::Int => quote!(rt::int_add(#a, #b)?),
+        ReductionOp::Add if *ty == Type::Bool => quote!(#a | #b),
+        ReductionOp::Add => quote!(#a + #b),
+        ReductionOp::Mul if *ty == Type::Int => quote!(rt::int_mul(#a, #b)?),
+        ReductionOp::Mul => quote!(#a * #b),
+        ReductionOp::BitAnd => quote!(#a & #b),
+        ReductionOp::BitOr => quote!(#a | #b),
+        ReductionOp::BitXor => quote!(#a ^ #b),
+        ReductionOp::Max => quote!(rt::max(#a, #b)),
+        ReductionOp::Min => quote!(rt::min(#a, #b)),
     }
 }
 

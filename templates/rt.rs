@@ -642,6 +642,30 @@ impl<T: Element, const N: usize> Array<T, N> {
         N == 0 || self.strides[N - 1] == 1 || self.shape[N - 1] <= 1
     }
 
+    /// The bytes the array's elements occupy, as `[start, end)` addresses;
+    /// `None` for an empty array. Parallel loops compare these to find
+    /// arrays that share memory.
+    pub fn memory(&self) -> Option<(usize, usize)> {
+        if self.shape.iter().any(|&d| d == 0) {
+            return None;
+        }
+        let (mut low, mut high) = (0isize, 0isize);
+        for axis in 0..N {
+            let span = (self.shape[axis] as isize - 1).wrapping_mul(self.strides[axis]);
+            if span < 0 {
+                low += span;
+            } else {
+                high += span;
+            }
+        }
+        let size = std::mem::size_of::<T>() as isize;
+        let base = self.pointer as isize;
+        Some((
+            base.wrapping_add(low.wrapping_mul(size)) as usize,
+            base.wrapping_add(high.wrapping_add(1).wrapping_mul(size)) as usize,
+        ))
+    }
+
     /// NumPy's WRITEABLE flag (always true for arrays the runtime makes).
     #[inline]
     pub fn is_writable(&self) -> bool {
@@ -1812,6 +1836,23 @@ pub struct Range {
     remaining: u64,
 }
 
+impl Range {
+    /// How many values are left.
+    #[inline]
+    pub fn iterations(&self) -> u64 {
+        self.remaining
+    }
+
+    /// The value `k` steps after the next one, for `k < iterations()`: a parallel
+    /// loop's iteration `k`.
+    #[inline]
+    pub fn value_at(&self, k: u64) -> i64 {
+        // k·step stays between the first and the last value, which are
+        // int64s; wrapping arithmetic computes it exactly.
+        self.next.wrapping_add((k as i64).wrapping_mul(self.step))
+    }
+}
+
 /// `range(start, stop, step)`; a zero step is CPython's ValueError.
 #[inline]
 pub fn range(start: i64, stop: i64, step: i64) -> Result<Range> {
@@ -2784,6 +2825,162 @@ pub mod math {
         }
         Ok(r)
     }
+}
+
+// ---------------------------------------------------------------------------
+// Parallel loops
+// ---------------------------------------------------------------------------
+
+// A `prange` loop the compiler proved free of races runs on one rayon pool
+// per process. Iterations are numbered 0..count; each computes its own
+// contribution to the loop's reductions (from their identity), and
+// contributions are combined in an unspecified order, which changes only
+// float sums and products (documented). The first error in iteration order
+// is the one raised: an iteration that fails records its number, and
+// iterations after the lowest failure are skipped, so the serial loop's
+// exception surfaces without running the rest of the loop.
+
+/// The pool, with the process it was made in and its size.
+struct ParallelPool {
+    pid: u32,
+    threads: usize,
+    pool: rayon::ThreadPool,
+}
+
+/// The pool in use; replaced when the thread count changes or in a forked
+/// child, whose copy of the parent's pool has no threads behind it.
+static POOL: std::sync::Mutex<Option<Arc<ParallelPool>>> = std::sync::Mutex::new(None);
+
+/// The thread count `set_num_threads` asked for; 0 for the default.
+static REQUESTED_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Threads of parallel loops: `set_num_threads(n)`, else FERROPY_NUM_THREADS,
+/// else RAYON_NUM_THREADS, else the number of cores.
+pub fn num_threads() -> usize {
+    let requested = REQUESTED_THREADS.load(std::sync::atomic::Ordering::Relaxed);
+    if requested > 0 {
+        return requested;
+    }
+    for variable in ["FERROPY_NUM_THREADS", "RAYON_NUM_THREADS"] {
+        if let Some(n) = std::env::var(variable).ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+            if n > 0 {
+                return n;
+            }
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `set_num_threads(n)` of every compiled module.
+pub fn set_num_threads(n: i64) -> Result<()> {
+    if n < 1 {
+        return Err(value_error("the number of threads must be at least 1"));
+    }
+    let n = usize::try_from(n).map_err(|_| value_error("too many threads"))?;
+    REQUESTED_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// The pool for `threads` threads in this process, made on first use;
+/// `None` if its threads cannot be started (the loop then runs serially).
+fn parallel_pool(threads: usize) -> Option<Arc<ParallelPool>> {
+    let pid = std::process::id();
+    let mut slot = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(pool) = slot.as_ref() {
+        if pool.pid == pid && pool.threads == threads {
+            return Some(Arc::clone(pool));
+        }
+        if pool.pid != pid {
+            // A forked child: the parent's worker threads do not exist here,
+            // so the old pool must never be waited on, not even when dropped.
+            if let Some(stale) = slot.take() {
+                std::mem::forget(stale);
+            }
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|k| format!("ferropy-parallel-{k}"))
+        .build()
+        .ok()?;
+    let pool = Arc::new(ParallelPool { pid, threads, pool });
+    *slot = Some(Arc::clone(&pool));
+    Some(pool)
+}
+
+/// Runs iterations `0..count` of a parallel loop: `body(k)` returns the
+/// iteration's contribution to the reductions, which `combine` merges,
+/// starting from `identity()`. On error, the error of the lowest failing
+/// iteration (iterations after it may not run).
+pub fn parallel_loop<A: Send>(
+    count: u64,
+    identity: impl Fn() -> A + Sync + Send,
+    body: impl Fn(u64) -> Result<A> + Sync + Send,
+    combine: impl Fn(A, A) -> Result<A> + Sync + Send,
+) -> Result<A> {
+    let threads = num_threads();
+    // A parallel loop inside another one's iteration (through a helper)
+    // runs serially on that iteration's thread.
+    let nested = std::thread::current()
+        .name()
+        .is_some_and(|name| name.starts_with("ferropy-parallel-"));
+    let pool = match (threads > 1 && count > 1 && !nested, usize::try_from(count)) {
+        (true, Ok(count)) => parallel_pool(threads).map(|pool| (pool, count)),
+        _ => None,
+    };
+    let Some((pool, count)) = pool else {
+        let mut total = identity();
+        for k in 0..count {
+            total = combine(total, body(k)?)?;
+        }
+        return Ok(total);
+    };
+    let lowest_failure = std::sync::atomic::AtomicUsize::new(usize::MAX);
+    let failure: std::sync::Mutex<Option<(usize, Error)>> = std::sync::Mutex::new(None);
+    let record = |k: usize, error: Error| {
+        let mut slot = failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.as_ref().is_none_or(|(first, _)| k < *first) {
+            *slot = Some((k, error));
+        }
+        lowest_failure.fetch_min(k, std::sync::atomic::Ordering::Relaxed);
+    };
+    let combined = pool.pool.install(|| {
+        use rayon::prelude::*;
+        (0..count)
+            .into_par_iter()
+            .fold(&identity, |total, k| {
+                if k > lowest_failure.load(std::sync::atomic::Ordering::Relaxed) {
+                    return total;
+                }
+                match body(k as u64).and_then(|part| combine(total, part)) {
+                    Ok(total) => total,
+                    Err(error) => {
+                        record(k, error);
+                        identity()
+                    }
+                }
+            })
+            .map(Ok)
+            .try_reduce(&identity, &combine)
+    });
+    let failed = failure.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match failed {
+        Some((_, error)) => Err(error),
+        None => combined,
+    }
+}
+
+/// Whether no array in `written` shares memory with another array of
+/// `written` or of `others`: the run-time half of a parallel loop's proof
+/// (two parameters may be one array).
+pub fn no_shared_memory(written: &[Option<(usize, usize)>], others: &[Option<(usize, usize)>]) -> bool {
+    let overlap = |a: &Option<(usize, usize)>, b: &Option<(usize, usize)>| match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => false,
+    };
+    written.iter().enumerate().all(|(k, w)| {
+        written[k + 1..].iter().all(|v| !overlap(w, v)) && others.iter().all(|o| !overlap(w, o))
+    })
 }
 
 #[cfg(test)]
