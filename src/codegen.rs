@@ -2463,6 +2463,13 @@ fn target_mentions(target: &typed::Target, name: &str) -> bool {
 }
 
 /// The PyO3 entry points: argument checks, GIL release, result conversion.
+/// Whether the module defines `set_num_threads` or `get_num_threads` itself.
+pub fn thread_functions_taken(module: &typed::Module) -> bool {
+    let names = ["set_num_threads", "get_num_threads"];
+    module.functions.iter().any(|f| f.export.is_some() && names.contains(&f.name.as_str()))
+        || module.constants.iter().any(|c| names.contains(&c.name.as_str()))
+}
+
 fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
     let exports: Vec<&typed::Function> = module
         .functions
@@ -2483,6 +2490,35 @@ fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
         let name = ident(&c.name);
         quote!(m.add(#python_name, super::#name)?;)
     });
+    // The thread count of parallel loops, as `numba.set_num_threads`,
+    // unless the module defines those names itself.
+    let thread_functions = !thread_functions_taken(module);
+    let (thread_definitions, thread_registrations) = if thread_functions {
+        (
+            quote! {
+                /// Sets the number of threads parallel loops use (shared by
+                /// every ferropy module in the process).
+                #[pyfunction]
+                #[pyo3(name = "set_num_threads", signature = (n))]
+                fn ferropy_set_num_threads(n: i64) -> PyResult<()> {
+                    crate::rt::set_num_threads(n).map_err(Into::into)
+                }
+
+                /// The number of threads parallel loops use.
+                #[pyfunction]
+                #[pyo3(name = "get_num_threads")]
+                fn ferropy_get_num_threads() -> usize {
+                    crate::rt::num_threads()
+                }
+            },
+            quote! {
+                m.add_function(wrap_pyfunction!(ferropy_set_num_threads, m)?)?;
+                m.add_function(wrap_pyfunction!(ferropy_get_num_threads, m)?)?;
+            },
+        )
+    } else {
+        (quote!(), quote!())
+    };
     quote! {
         /// The CPython entry points of the module.
         mod python {
@@ -2490,6 +2526,7 @@ fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
 
             #(#wrappers)*
             #(#native_definitions)*
+            #thread_definitions
 
             #[pymodule]
             #[pyo3(name = #module_name)]
@@ -2497,6 +2534,7 @@ fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
                 #(#registrations)*
                 #(#native_registrations)*
                 #(#constants)*
+                #thread_registrations
                 Ok(())
             }
         }

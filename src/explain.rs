@@ -5,6 +5,7 @@
 //! call through a `Callable` parameter, what that call costs. Users read it to
 //! find out why a kernel is slower than they expect.
 
+use crate::analysis::parallel::{Parallel, ParallelLoop, Plan};
 use crate::analysis::{AccessKind, Decision, Facts, FunctionFacts};
 use crate::diagnostics::{SourceFile, Span};
 use crate::ir::{typed, untyped};
@@ -59,7 +60,11 @@ pub fn report(
                 .filter(|p| matches!(p.ty, Type::Callable(_)))
                 .map(|p| p.name.as_str())
                 .collect();
-            collect_notes(&source.body, &callables, &mut notes);
+            let loops = facts
+                .function(&function.rust_name)
+                .map(|f| f.parallel.as_slice())
+                .unwrap_or_default();
+            collect_notes(&source.body, &callables, loops, &mut notes);
             notes.sort_by_key(|(span, _)| span.start);
             for (span, note) in notes {
                 out.push_str(&format!("  line {}: {note}\n", line_of(&file.text, span)));
@@ -115,6 +120,43 @@ fn access_report(facts: &FunctionFacts, out: &mut String) {
     lines.iter().for_each(|line| out.push_str(line));
 }
 
+/// What a parallel loop shares and how.
+fn parallel_note(plan: &Parallel) -> String {
+    let mut parts = vec!["prange loop: parallel (iterations proven independent)".to_string()];
+    if !plan.reductions.is_empty() {
+        let reductions: Vec<String> = plan
+            .reductions
+            .iter()
+            .map(|r| {
+                let reordered = if r.ty.is_float_like()
+                    && matches!(
+                        r.op,
+                        crate::analysis::parallel::ReductionOp::Add
+                            | crate::analysis::parallel::ReductionOp::Mul
+                    ) {
+                    ", float: summed in a different order than the serial loop"
+                } else {
+                    ""
+                };
+                format!("`{}` ({}{reordered})", r.var, r.op.describe())
+            })
+            .collect();
+        parts.push(format!("reductions {}", reductions.join(", ")));
+    }
+    if !plan.private.is_empty() {
+        let private: Vec<String> = plan.private.iter().map(|p| format!("`{p}`")).collect();
+        parts.push(format!("private {}", private.join(", ")));
+    }
+    if !plan.written.is_empty() {
+        let written: Vec<String> = plan.written.iter().map(|p| format!("`{p}`")).collect();
+        parts.push(format!(
+            "stores into {} (serial when it shares memory with another array of the loop)",
+            written.join(", ")
+        ));
+    }
+    parts.join("; ")
+}
+
 fn line_of(text: &str, span: Span) -> usize {
     let end = (span.start as usize).min(text.len());
     text.as_bytes()[..end]
@@ -124,27 +166,39 @@ fn line_of(text: &str, span: Span) -> usize {
         + 1
 }
 
-fn collect_notes(stmts: &[untyped::Stmt], callables: &[&str], notes: &mut Vec<(Span, String)>) {
+fn collect_notes(
+    stmts: &[untyped::Stmt],
+    callables: &[&str],
+    loops: &[ParallelLoop],
+    notes: &mut Vec<(Span, String)>,
+) {
     use untyped::StmtKind;
     for stmt in stmts {
         match &stmt.kind {
             StmtKind::ForRange { body, parallel, .. } => {
-                let note = if *parallel {
-                    "loop written with prange: runs serially (parallel loops are not implemented yet)"
-                } else {
-                    "loop: serial (automatic parallelisation is not implemented yet)"
+                let plan = loops
+                    .iter()
+                    .find(|l| l.span.start == stmt.span.start)
+                    .map(|l| &l.plan);
+                let note = match (parallel, plan) {
+                    (true, Some(Plan::Parallel(plan))) => parallel_note(plan),
+                    (true, Some(Plan::Serial(reason))) => format!("prange loop: serial: {reason}"),
+                    (true, _) => "prange loop: rejected (see the error)".to_string(),
+                    (false, _) => {
+                        "loop: serial (automatic parallelisation is not implemented yet)".to_string()
+                    }
                 };
-                notes.push((stmt.span, note.to_string()));
-                collect_notes(body, callables, notes);
+                notes.push((stmt.span, note));
+                collect_notes(body, callables, loops, notes);
             }
             StmtKind::While { test, body } => {
                 expr_notes(test, callables, notes);
-                collect_notes(body, callables, notes);
+                collect_notes(body, callables, loops, notes);
             }
             StmtKind::If { test, body, orelse } => {
                 expr_notes(test, callables, notes);
-                collect_notes(body, callables, notes);
-                collect_notes(orelse, callables, notes);
+                collect_notes(body, callables, loops, notes);
+                collect_notes(orelse, callables, loops, notes);
             }
             StmtKind::Assign { value, .. } | StmtKind::AugAssign { value, .. } => {
                 expr_notes(value, callables, notes)

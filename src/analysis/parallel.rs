@@ -370,6 +370,8 @@ impl<'f> Checker<'f> {
                 return Err(Box::new(diagnostic));
             }
         }
+        // Arrays made in each iteration share memory with nothing.
+        used.retain(|name| !array_locals.contains(&name));
         used.sort();
         used.dedup();
         plan.written = written;

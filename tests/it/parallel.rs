@@ -69,3 +69,57 @@ fn integrate_on_threads_and_processes_matches_cpython() {
         "the compiled integrator differs from CPython\n{diff_report}\n{parallel_report}"
     );
 }
+
+/// `prange` loops (`fixtures/runnable/parallel_loops.py`) give CPython's
+/// results and exceptions on 1, 2 and 7 threads, run 20 times each to shake
+/// out races, and the thread count follows `set_num_threads`.
+#[test]
+fn prange_loops_match_cpython_on_any_thread_count() {
+    if !end_to_end_enabled("prange_loops_match_cpython_on_any_thread_count") {
+        return;
+    }
+    let python = python_interpreter();
+    let source = repository_root().join("fixtures/runnable/parallel_loops.py");
+    let out = tempfile::tempdir().expect("temporary directory");
+    build_modules(
+        std::slice::from_ref(&source),
+        out.path(),
+        &python,
+        "ferropy build -q fixtures/runnable/parallel_loops.py -o OUT --python PY",
+    );
+    let mut failures = Vec::new();
+    for threads in ["1", "2", "7"] {
+        for round in 0..20 {
+            let diff = run(python_command(&python)
+                .env("FERROPY_NUM_THREADS", threads)
+                .arg(harness_script("diff.py"))
+                .arg("--compiled-dir")
+                .arg(out.path())
+                .arg(&source));
+            if !diff.status.success() {
+                failures.push(describe(
+                    &format!(
+                        "FERROPY_NUM_THREADS={threads} tests/harness/diff.py --compiled-dir OUT \
+                         fixtures/runnable/parallel_loops.py (round {round})"
+                    ),
+                    &diff,
+                ));
+                break;
+            }
+        }
+    }
+    let threads = run(python_command(&python).current_dir(out.path()).args([
+        "-c",
+        "import parallel_loops as m\n\
+         m.set_num_threads(3)\n\
+         assert m.get_num_threads() == 3, m.get_num_threads()\n\
+         try:\n    m.set_num_threads(0)\nexcept ValueError:\n    pass\n\
+         else:\n    raise AssertionError('set_num_threads(0) did not raise')\n\
+         m.set_num_threads(2)\n\
+         print(m.float_sum(__import__('numpy').arange(10.0)))",
+    ]));
+    if !threads.status.success() {
+        failures.push(describe("set_num_threads / get_num_threads", &threads));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
