@@ -2466,8 +2466,14 @@ fn target_mentions(target: &typed::Target, name: &str) -> bool {
 /// Whether the module defines `set_num_threads` or `get_num_threads` itself.
 pub fn thread_functions_taken(module: &typed::Module) -> bool {
     let names = ["set_num_threads", "get_num_threads"];
-    module.functions.iter().any(|f| f.export.is_some() && names.contains(&f.name.as_str()))
-        || module.constants.iter().any(|c| names.contains(&c.name.as_str()))
+    module
+        .functions
+        .iter()
+        .any(|f| f.export.is_some() && names.contains(&f.name.as_str()))
+        || module
+            .constants
+            .iter()
+            .any(|c| names.contains(&c.name.as_str()))
 }
 
 fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {

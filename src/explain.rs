@@ -184,9 +184,8 @@ fn collect_notes(
                     (true, Some(Plan::Parallel(plan))) => parallel_note(plan),
                     (true, Some(Plan::Serial(reason))) => format!("prange loop: serial: {reason}"),
                     (true, _) => "prange loop: rejected (see the error)".to_string(),
-                    (false, _) => {
-                        "loop: serial (automatic parallelisation is not implemented yet)".to_string()
-                    }
+                    (false, _) => "loop: serial (automatic parallelisation is not implemented yet)"
+                        .to_string(),
                 };
                 notes.push((stmt.span, note));
                 collect_notes(body, callables, loops, notes);

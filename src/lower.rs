@@ -84,8 +84,13 @@ const MAX_EXPRESSION_DEPTH: usize = 400;
 /// Keyword arguments of Cython's `prange`, accepted and ignored: ferropy's
 /// runtime chooses the schedule, and the thread count is
 /// `set_num_threads`'s.
-const CYTHON_PRANGE_OPTIONS: &[&str] =
-    &["nogil", "schedule", "chunksize", "num_threads", "use_threads_if"];
+const CYTHON_PRANGE_OPTIONS: &[&str] = &[
+    "nogil",
+    "schedule",
+    "chunksize",
+    "num_threads",
+    "use_threads_if",
+];
 
 /// Qualified names of `prange`, which asks for a parallel loop.
 const PRANGE_NAMES: &[&str] = &["numba.prange", "cython.parallel.prange", "prange"];
@@ -899,9 +904,10 @@ impl<'a> FunctionLowering<'a> {
         // tune how its loop runs; ferropy schedules its own way.
         let unknown_keyword = call.keywords.iter().any(|k| {
             !parallel
-                || !k.arg.as_ref().is_some_and(|a| {
-                    CYTHON_PRANGE_OPTIONS.contains(&a.as_str())
-                })
+                || !k
+                    .arg
+                    .as_ref()
+                    .is_some_and(|a| CYTHON_PRANGE_OPTIONS.contains(&a.as_str()))
         });
         if unknown_keyword || call.args.is_empty() || call.args.len() > 3 {
             self.error(

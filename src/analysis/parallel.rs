@@ -394,23 +394,11 @@ impl<'f> Checker<'f> {
             })
     }
 
-    /// Whether `name` is read or assigned anywhere in the function outside
-    /// the loop statement `inner`.
+    /// Whether code outside the loop `inner` may read a value of `name`
+    /// that the loop assigned: a read after the loop (or, around an
+    /// enclosing loop, before it) with no assignment of `name` in between.
     fn read_outside(&self, inner: &Stmt, name: &str) -> bool {
-        fn visit(stmts: &[Stmt], inner: &Stmt, name: &str) -> bool {
-            stmts.iter().any(|stmt| {
-                if std::ptr::eq(stmt, inner) {
-                    return false;
-                }
-                let mut found = false;
-                stmt.for_each_expr(&mut |e| found |= e.reads(name));
-                if let Stmt::ForRange { var: Some(v), .. } = stmt {
-                    found |= v == name;
-                }
-                found || stmt.nested().iter().any(|body| visit(body, inner, name))
-            })
-        }
-        visit(&self.function.body, inner, name)
+        live_after(&self.function.body, inner, name, false)
     }
 
     fn collect_accesses<'e>(
@@ -537,6 +525,83 @@ impl<'f> Checker<'f> {
             _ => {}
         }
         expr.for_each_child(&mut |child| self.expr_accesses(child, out, whole, used));
+    }
+}
+
+/// Whether, in `stmts`, a read of `name` may see the value the loop
+/// `target` (inside one of the statements) left in it. `in_loop`: an
+/// enclosing loop may run the statements again, so those before the loop
+/// are reachable from it too.
+fn live_after(stmts: &[Stmt], target: &Stmt, name: &str, in_loop: bool) -> bool {
+    let Some(position) = stmts.iter().position(|s| contains(s, target)) else {
+        return false;
+    };
+    if in_loop && block_reads(&stmts[..position], name) {
+        return true;
+    }
+    let holder = &stmts[position];
+    if in_loop && !std::ptr::eq(holder, target) {
+        // Its header runs again in the next iteration of the enclosing loop.
+        let mut header_reads = false;
+        holder.for_each_expr(&mut |e| header_reads |= e.reads(name));
+        if header_reads {
+            return true;
+        }
+    }
+    if !std::ptr::eq(holder, target) {
+        let inside = match holder {
+            Stmt::If { body, orelse, .. } => {
+                live_after(body, target, name, in_loop) || live_after(orelse, target, name, in_loop)
+            }
+            Stmt::ForRange { var, body, .. } => {
+                // The header assigns its variable before every iteration.
+                live_after(body, target, name, var.as_deref() != Some(name))
+            }
+            Stmt::While { test, body } => test.reads(name) || live_after(body, target, name, true),
+            _ => false,
+        };
+        if inside {
+            return true;
+        }
+    }
+    block_reads(&stmts[position + 1..], name)
+}
+
+/// Whether a statement is `target` or holds it.
+fn contains(stmt: &Stmt, target: &Stmt) -> bool {
+    std::ptr::eq(stmt, target)
+        || stmt
+            .nested()
+            .iter()
+            .any(|body| body.iter().any(|s| contains(s, target)))
+}
+
+/// Whether the statements read `name` before assigning it (on some path).
+fn block_reads(stmts: &[Stmt], name: &str) -> bool {
+    for stmt in stmts {
+        if stmt_reads(stmt, name) {
+            return true;
+        }
+        if let Stmt::Assign { target, .. } = stmt {
+            if target_binds(target, name) {
+                return false;
+            }
+        }
+    }
+    false
+}
+
+fn stmt_reads(stmt: &Stmt, name: &str) -> bool {
+    let mut found = false;
+    stmt.for_each_expr(&mut |e| found |= e.reads(name));
+    if found {
+        return true;
+    }
+    match stmt {
+        Stmt::ForRange { var, body, .. } => var.as_deref() != Some(name) && block_reads(body, name),
+        Stmt::If { body, orelse, .. } => block_reads(body, name) || block_reads(orelse, name),
+        Stmt::While { body, .. } => block_reads(body, name),
+        _ => false,
     }
 }
 
