@@ -121,5 +121,24 @@ fn prange_loops_match_cpython_on_any_thread_count() {
     if !threads.status.success() {
         failures.push(describe("set_num_threads / get_num_threads", &threads));
     }
+    // A forked child gets a pool of its own: the parent's worker threads do
+    // not exist in it, and waiting on them would hang.
+    let fork = run(python_command(&python).current_dir(out.path()).args([
+        "-c",
+        "import os, signal, numpy as np, parallel_loops as m\n\
+         m.set_num_threads(2)\n\
+         a = np.arange(100000.0)\n\
+         expected = m.float_sum(a)\n\
+         pid = os.fork()\n\
+         if pid == 0:\n\
+         \x20   signal.alarm(60)\n\
+         \x20   os._exit(0 if m.float_sum(a) == expected else 3)\n\
+         _, status = os.waitpid(pid, 0)\n\
+         assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status\n\
+         assert m.float_sum(a) == expected",
+    ]));
+    if !fork.status.success() {
+        failures.push(describe("a parallel loop in a forked child", &fork));
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
