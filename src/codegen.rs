@@ -762,10 +762,23 @@ impl FunctionGen<'_> {
     /// A `for` loop over a range, in one version.
     fn loop_statement(&mut self, stmt: &typed::Stmt, nested: &[String]) -> TokenStream {
         let key = std::ptr::from_ref(stmt) as usize;
-        if let Some(Plan::Parallel(plan)) = self.facts.and_then(|f| f.parallel_plan(key)) {
-            if self.parallel_continue.is_none() {
-                return self.parallel_loop(stmt, nested, plan);
+        match self.facts.and_then(|f| f.parallel_plan(key)) {
+            Some(Plan::Parallel(plan)) if self.parallel_continue.is_none() => {
+                return self.parallel_loop(stmt, nested, plan, 2);
             }
+            // Only in the loop version where the proof that nothing raises
+            // holds (its shape and layout tests passed).
+            Some(Plan::Auto(auto))
+                if self.parallel_continue.is_none()
+                    && auto.needs_shapes.iter().all(|k| self.assumed.contains(k))
+                    && auto
+                        .needs_layout
+                        .iter()
+                        .all(|k| self.contiguous.contains(k)) =>
+            {
+                return self.parallel_loop(stmt, nested, &auto.parallel, auto.min_iterations);
+            }
+            _ => {}
         }
         self.serial_loop(stmt, nested)
     }
@@ -780,6 +793,7 @@ impl FunctionGen<'_> {
         stmt: &typed::Stmt,
         nested: &[String],
         plan: &Parallel,
+        min_iterations: u64,
     ) -> TokenStream {
         let typed::Stmt::ForRange {
             var,
@@ -911,9 +925,19 @@ impl FunctionGen<'_> {
             }
             _ => quote!(),
         };
+        let merged = if merge.is_empty() {
+            quote!()
+        } else {
+            quote! {
+                if #range_var.iterations() > 0 {
+                    #(#merge)*
+                }
+            }
+        };
         let run = quote! {
             let #total: #tuple_type = rt::parallel_loop(
                 #range_var.iterations(),
+                #min_iterations,
                 || #identity,
                 |#index: u64| -> rt::Result<#tuple_type> {
                     #binding
@@ -926,12 +950,11 @@ impl FunctionGen<'_> {
                     Ok((#(#combined,)*))
                 },
             )?;
-            if #range_var.iterations() > 0 {
-                #(#merge)*
-            }
+            #merged
             #last
         };
-        let guarded = if plan.written.is_empty() {
+        let alone = plan.written.len() == 1 && plan.used.iter().all(|n| plan.written.contains(n));
+        let guarded = if plan.written.is_empty() || alone {
             run
         } else {
             let memory = |names: &[&String], this: &Self| -> Vec<TokenStream> {

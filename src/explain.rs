@@ -184,8 +184,24 @@ fn collect_notes(
                     (true, Some(Plan::Parallel(plan))) => parallel_note(plan),
                     (true, Some(Plan::Serial(reason))) => format!("prange loop: serial: {reason}"),
                     (true, _) => "prange loop: rejected (see the error)".to_string(),
-                    (false, _) => "loop: serial (automatic parallelisation is not implemented yet)"
-                        .to_string(),
+                    (false, Some(Plan::Auto(auto))) => {
+                        let mut note = parallel_note(&auto.parallel).replacen(
+                            "prange loop: parallel (iterations proven independent)",
+                            "loop: parallel by itself (iterations proven independent, nothing \
+                             in them can raise, no order-dependent reduction)",
+                            1,
+                        );
+                        note.push_str(&format!(
+                            "; from {} iterations on (fewer run serially)",
+                            auto.min_iterations
+                        ));
+                        if !auto.needs_shapes.is_empty() || !auto.needs_layout.is_empty() {
+                            note.push_str("; in the loop version whose tests pass");
+                        }
+                        note
+                    }
+                    (false, Some(Plan::Serial(reason))) => format!("loop: {reason}"),
+                    (false, _) => "loop: serial (inside another loop)".to_string(),
                 };
                 notes.push((stmt.span, note));
                 collect_notes(body, callables, loops, notes);

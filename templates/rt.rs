@@ -2861,14 +2861,27 @@ pub fn num_threads() -> usize {
     if requested > 0 {
         return requested;
     }
-    for variable in ["FERROPY_NUM_THREADS", "RAYON_NUM_THREADS"] {
-        if let Some(n) = std::env::var(variable).ok().and_then(|v| v.trim().parse::<usize>().ok()) {
-            if n > 0 {
+    // Read once per process: loops may start millions of times.
+    static DEFAULT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        for variable in ["FERROPY_NUM_THREADS", "RAYON_NUM_THREADS"] {
+            let parsed = std::env::var(variable)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if let Some(n) = parsed.filter(|&n| n > 0) {
                 return n;
             }
         }
-    }
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    })
+}
+
+/// FERROPY_PARALLEL_ALWAYS=1 runs every parallel loop of two or more
+/// iterations on the pool, however little work it has: for testing that
+/// small inputs give the results of large ones.
+fn parallel_always() -> bool {
+    static ALWAYS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALWAYS.get_or_init(|| std::env::var("FERROPY_PARALLEL_ALWAYS").is_ok_and(|v| v == "1"))
 }
 
 /// `set_num_threads(n)` of every compiled module.
@@ -2908,25 +2921,32 @@ fn parallel_pool(threads: usize) -> Option<Arc<ParallelPool>> {
     Some(pool)
 }
 
-/// Runs iterations `0..count` of a parallel loop: `body(k)` returns the
+/// Runs iterations `0..count` of a parallel loop (serially when there are
+/// fewer than `min_iterations`): `body(k)` returns the
 /// iteration's contribution to the reductions, which `combine` merges,
 /// starting from `identity()`. On error, the error of the lowest failing
 /// iteration (iterations after it may not run).
 pub fn parallel_loop<A: Send>(
     count: u64,
+    min_iterations: u64,
     identity: impl Fn() -> A + Sync + Send,
     body: impl Fn(u64) -> Result<A> + Sync + Send,
     combine: impl Fn(A, A) -> Result<A> + Sync + Send,
 ) -> Result<A> {
-    let threads = num_threads();
-    // A parallel loop inside another one's iteration (through a helper)
-    // runs serially on that iteration's thread.
-    let nested = std::thread::current()
-        .name()
-        .is_some_and(|name| name.starts_with("ferropy-parallel-"));
-    let pool = match (threads > 1 && count > 1 && !nested, usize::try_from(count)) {
-        (true, Ok(count)) => parallel_pool(threads).map(|pool| (pool, count)),
-        _ => None,
+    let worth_it = count >= min_iterations.max(2) || (count >= 2 && parallel_always());
+    let pool = if worth_it {
+        let threads = num_threads();
+        // A parallel loop inside another one's iteration (through a helper)
+        // runs serially on that iteration's thread.
+        let nested = std::thread::current()
+            .name()
+            .is_some_and(|name| name.starts_with("ferropy-parallel-"));
+        match (threads > 1 && !nested, usize::try_from(count)) {
+            (true, Ok(count)) => parallel_pool(threads).map(|pool| (pool, count)),
+            _ => None,
+        }
+    } else {
+        None
     };
     let Some((pool, count)) = pool else {
         let mut total = identity();

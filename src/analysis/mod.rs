@@ -206,7 +206,33 @@ impl FunctionFacts {
 }
 
 /// Runs every analysis on every function of the module.
+/// What the user allows the analyses to decide.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Loops run in parallel at all (`prange` ones, when proven safe).
+    /// Off: every loop is serial and `prange` means `range`.
+    pub parallel: bool,
+    /// Plain `range` loops run in parallel when that changes nothing.
+    pub automatic_parallel: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            parallel: true,
+            automatic_parallel: true,
+        }
+    }
+}
+
+/// Runs every analysis on every function of the module, with the default
+/// options.
 pub fn analyse(module: &typed::Module) -> Facts {
+    analyse_with(module, Options::default())
+}
+
+/// Runs every analysis on every function of the module.
+pub fn analyse_with(module: &typed::Module, options: Options) -> Facts {
     let helpers = helper_writes(module);
     let helper_view: parallel::HelperWrites = helpers
         .iter()
@@ -218,11 +244,21 @@ pub fn analyse(module: &typed::Module) -> Facts {
         .iter()
         .map(|function| {
             let (ints, intervals) = ranges::int_facts(function);
-            let (parallel, mut found) =
-                parallel::parallel_loops(function, &intervals, &helper_view);
+            let accesses = bounds::accesses(function);
+            let raises = parallel::RaiseFacts {
+                accesses: &accesses,
+                ints: &ints,
+                unbound: crate::unbound_reads::variables(function),
+                automatic: options.automatic_parallel,
+            };
+            let (parallel, mut found) = if options.parallel {
+                parallel::parallel_loops(function, &intervals, &helper_view, &raises)
+            } else {
+                (Vec::new(), Vec::new())
+            };
             errors.append(&mut found);
             let facts = FunctionFacts {
-                accesses: bounds::accesses(function),
+                accesses,
                 written_arrays: writes::written_arrays(function),
                 ints,
                 parallel,

@@ -49,6 +49,25 @@ pub enum Plan {
     Serial(String),
     /// A race or an exit from the loop: a compile error.
     Rejected,
+    /// A plain `range` loop that runs in parallel by itself: its iterations
+    /// are independent, nothing in them can raise, and its reductions are
+    /// exact in any order, so the result is the serial loop's, bit for bit.
+    Auto(Auto),
+}
+
+#[derive(Debug, Clone)]
+pub struct Auto {
+    pub parallel: Parallel,
+    /// Fewer iterations run serially: the threads would cost more than
+    /// they save (an estimate from the size of the body).
+    pub min_iterations: u64,
+    /// The proof that nothing raises needs the shape tests of these loops
+    /// (this one or an enclosing one) to pass: some indices are proven only
+    /// then.
+    pub needs_shapes: Vec<usize>,
+    /// ... and the layout tests of these loops (stores into parameters check
+    /// nothing only in the unit-stride, writable version).
+    pub needs_layout: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -99,11 +118,23 @@ impl ReductionOp {
 /// What a called helper stores into: the names of its array parameters.
 pub type HelperWrites<'m> = HashMap<&'m str, (Vec<&'m str>, &'m [String])>;
 
-/// The `prange` loops of a function, and the errors of those rejected.
+/// The other facts about a function that decide whether a loop can raise.
+pub struct RaiseFacts<'a> {
+    pub accesses: &'a [super::Access],
+    pub ints: &'a super::ranges::IntFacts,
+    /// Variables that may be read before assignment (reading them raises).
+    pub unbound: HashSet<String>,
+    /// Whether loops may be parallelised without `prange`.
+    pub automatic: bool,
+}
+
+/// The `prange` loops of a function, the plain loops it parallelises by
+/// itself, and the errors of the `prange` loops rejected.
 pub fn parallel_loops(
     function: &typed::Function,
     intervals: &Intervals,
     helpers: &HelperWrites,
+    raises: &RaiseFacts,
 ) -> (Vec<ParallelLoop>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -111,6 +142,7 @@ pub fn parallel_loops(
         function,
         intervals,
         helpers,
+        raises,
     };
     checker.find(&function.body, false, &mut out, &mut errors);
     (out, errors)
@@ -120,7 +152,12 @@ struct Checker<'f> {
     function: &'f typed::Function,
     intervals: &'f Intervals,
     helpers: &'f HelperWrites<'f>,
+    raises: &'f RaiseFacts<'f>,
 }
+
+/// The work below which a loop is not worth spreading over threads, in
+/// rough operations (a thread hand-off costs some microseconds).
+const MIN_PARALLEL_WORK: u64 = 200_000;
 
 /// One element access inside the loop.
 struct Access<'e> {
@@ -182,6 +219,32 @@ impl<'f> Checker<'f> {
                 });
                 self.find(body, parallel, out, errors);
                 continue;
+            }
+            if let Stmt::ForRange {
+                parallel: false,
+                span,
+                body,
+                ..
+            } = stmt
+            {
+                if !inside && self.raises.automatic {
+                    let key = std::ptr::from_ref(stmt) as usize;
+                    let plan = match self.automatic(stmt, key) {
+                        Ok(auto) => Plan::Auto(auto),
+                        Err(reason) => Plan::Serial(reason),
+                    };
+                    let parallel = matches!(plan, Plan::Auto(_));
+                    out.push(ParallelLoop {
+                        key,
+                        span: *span,
+                        plan,
+                    });
+                    // The loops inside a serial one are candidates in turn
+                    // (the rows of each sweep of a stencil); those inside a
+                    // parallel one run serially within its iterations.
+                    self.find(body, parallel, out, errors);
+                    continue;
+                }
             }
             for body in stmt.nested() {
                 self.find(body, inside, out, errors);
@@ -379,6 +442,246 @@ impl<'f> Checker<'f> {
         Ok(Plan::Parallel(plan))
     }
 
+    /// Whether a plain loop may run in parallel by itself, and why not.
+    fn automatic(&self, stmt: &Stmt, key: usize) -> Result<Auto, String> {
+        let Stmt::ForRange { body, .. } = stmt else {
+            return Err(String::new());
+        };
+        let mut has_prange = false;
+        for inner in body {
+            walk_stmts(inner, &mut |s| {
+                has_prange |= matches!(s, Stmt::ForRange { parallel: true, .. });
+            });
+        }
+        if has_prange {
+            return Err("serial: holds a prange loop".into());
+        }
+        let parallel = match self.check(stmt) {
+            Ok(Plan::Parallel(parallel)) => parallel,
+            Ok(Plan::Serial(reason)) => return Err(format!("serial: {reason}")),
+            Ok(_) => return Err("serial".into()),
+            Err(diagnostic) => {
+                return Err(format!(
+                    "serial: iterations depend on each other ({})",
+                    diagnostic.message
+                ))
+            }
+        };
+        for reduction in &parallel.reductions {
+            let exact = !reduction.ty.is_float_like()
+                && !matches!(reduction.op, ReductionOp::Add | ReductionOp::Mul);
+            if !exact {
+                return Err(format!(
+                    "serial: `{}` is a {} reduction, whose result depends on the order \
+                     (prange allows that)",
+                    reduction.var,
+                    reduction.op.describe()
+                ));
+            }
+        }
+        let mut needs = Needs::default();
+        if let Err(what) = self.raise_free_block(body, key, &mut needs) {
+            return Err(format!(
+                "serial: {what} may raise, and then the arrays must hold what the serial loop \
+                 leaves"
+            ));
+        }
+        let cost = body_cost(body).max(1);
+        Ok(Auto {
+            parallel,
+            min_iterations: (MIN_PARALLEL_WORK / cost).max(2),
+            needs_shapes: needs.shapes,
+            needs_layout: needs.layout,
+        })
+    }
+
+    fn raise_free_block(
+        &self,
+        stmts: &[Stmt],
+        key: usize,
+        needs: &mut Needs,
+    ) -> Result<(), String> {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Assign { target, value } => {
+                    self.raise_free(value, key, needs)?;
+                    self.raise_free_target(target, key, needs)?;
+                }
+                Stmt::If { test, body, orelse } => {
+                    self.raise_free(test, key, needs)?;
+                    self.raise_free_block(body, key, needs)?;
+                    self.raise_free_block(orelse, key, needs)?;
+                }
+                Stmt::ForRange {
+                    start,
+                    stop,
+                    step,
+                    body,
+                    ..
+                } => {
+                    self.raise_free(start, key, needs)?;
+                    self.raise_free(stop, key, needs)?;
+                    if let Some(step) = step {
+                        match step.kind {
+                            ExprKind::Literal(typed::Literal::Int(k)) if k != 0 => {}
+                            _ => return Err("a range with a variable step".into()),
+                        }
+                    }
+                    self.raise_free_block(body, key, needs)?;
+                }
+                Stmt::While { test, body } => {
+                    self.raise_free(test, key, needs)?;
+                    self.raise_free_block(body, key, needs)?;
+                }
+                Stmt::Expr(value) => self.raise_free(value, key, needs)?,
+                Stmt::Break | Stmt::Continue => {}
+                Stmt::Return(_) => return Err("`return`".into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn raise_free_target(
+        &self,
+        target: &Target,
+        key: usize,
+        needs: &mut Needs,
+    ) -> Result<(), String> {
+        match target {
+            Target::Local(_) => Ok(()),
+            Target::Tuple(items) => items
+                .iter()
+                .try_for_each(|t| self.raise_free_target(t, key, needs)),
+            Target::Index { array, indices, .. } => {
+                for index in indices {
+                    self.raise_free(index, key, needs)?;
+                }
+                let access = self.access(array).ok_or("a store")?;
+                self.proven(access, key, needs)?;
+                if !access.fresh {
+                    if let Some(tested) = access.layout_loop {
+                        needs.layout.push(tested);
+                    } else {
+                        return Err(format!(
+                            "the store `{}` (into a read-only array)",
+                            access.text
+                        ));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn access(&self, array: &typed::Expr) -> Option<&super::Access> {
+        let address = std::ptr::from_ref(array) as usize;
+        self.raises.accesses.iter().find(|a| a.array == address)
+    }
+
+    fn proven(&self, access: &super::Access, _key: usize, needs: &mut Needs) -> Result<(), String> {
+        match &access.decision {
+            super::Decision::Proven(_) => Ok(()),
+            super::Decision::ProvenIf { loop_key, .. } => {
+                needs.shapes.push(*loop_key);
+                Ok(())
+            }
+            _ => Err(format!("`{}` (its index is checked)", access.text)),
+        }
+    }
+
+    fn raise_free(&self, expr: &typed::Expr, key: usize, needs: &mut Needs) -> Result<(), String> {
+        let address = std::ptr::from_ref(expr) as usize;
+        let ints = self.raises.ints;
+        let shown = || format!("`{}`", super::render(expr));
+        match &expr.kind {
+            ExprKind::Literal(_) | ExprKind::Constant(_) => return Ok(()),
+            ExprKind::Local(name) => {
+                return if self.raises.unbound.contains(name) {
+                    Err(format!("reading `{name}`, which may be unassigned,"))
+                } else {
+                    Ok(())
+                };
+            }
+            ExprKind::Index { array, indices, .. } => {
+                for index in indices {
+                    self.raise_free(index, key, needs)?;
+                }
+                let access = self.access(array).ok_or_else(shown)?;
+                return self.proven(access, key, needs);
+            }
+            ExprKind::Dim { array, .. } | ExprKind::Shape(array) | ExprKind::Size(array) => {
+                return self.raise_free(array, key, needs);
+            }
+            ExprKind::Cast(inner) => {
+                let narrowing = matches!(expr.ty, Type::Scalar(d) if d.is_integer())
+                    && inner.ty == Type::Int
+                    && !matches!(inner.kind, ExprKind::Literal(typed::Literal::Int(v))
+                        if expr.ty.dtype().is_some_and(|d| d.holds(v)));
+                if narrowing {
+                    return Err(shown());
+                }
+            }
+            ExprKind::Binary { op, .. } => {
+                let float = expr.ty.is_float_like();
+                let ok = match op {
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::LShift => {
+                        expr.ty != Type::Int || ints.cannot_overflow.contains(&address)
+                    }
+                    BinaryOp::FloorDiv | BinaryOp::Mod => {
+                        !float && ints.positive_divisor.contains_key(&address)
+                    }
+                    BinaryOp::TrueDiv | BinaryOp::Pow => false,
+                    BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor | BinaryOp::RShift => {
+                        true
+                    }
+                };
+                if !ok {
+                    return Err(shown());
+                }
+            }
+            ExprKind::Neg(_) => {
+                if expr.ty == Type::Int && !ints.cannot_overflow.contains(&address) {
+                    return Err(shown());
+                }
+            }
+            ExprKind::Intrinsic { op, .. } => {
+                let ok = match op {
+                    Intrinsic::AbsInt => {
+                        expr.ty != Type::Int || ints.cannot_overflow.contains(&address)
+                    }
+                    Intrinsic::AbsFloat
+                    | Intrinsic::Min
+                    | Intrinsic::Max
+                    | Intrinsic::FloatMethod(_)
+                    | Intrinsic::IsNan
+                    | Intrinsic::IsInf
+                    | Intrinsic::IsFinite => true,
+                    Intrinsic::Math("sqrt") => ints.sqrt_in_domain.contains(&address),
+                    _ => false,
+                };
+                if !ok {
+                    return Err(shown());
+                }
+            }
+            ExprKind::Not(_)
+            | ExprKind::Invert(_)
+            | ExprKind::Truthy(_)
+            | ExprKind::Compare { .. }
+            | ExprKind::BoolOp { .. }
+            | ExprKind::IfExp { .. }
+            | ExprKind::Tuple(_)
+            | ExprKind::TupleGet { .. } => {}
+            _ => return Err(shown()),
+        }
+        let mut result = Ok(());
+        expr.for_each_child(&mut |child| {
+            if result.is_ok() {
+                result = self.raise_free(child, key, needs);
+            }
+        });
+        result
+    }
+
     fn var_type(&self, name: &str) -> Option<&Type> {
         self.function
             .locals
@@ -574,6 +877,41 @@ fn contains(stmt: &Stmt, target: &Stmt) -> bool {
             .nested()
             .iter()
             .any(|body| body.iter().any(|s| contains(s, target)))
+}
+
+/// What an automatic loop's proof that nothing raises relies on.
+#[derive(Default)]
+struct Needs {
+    shapes: Vec<usize>,
+    layout: Vec<usize>,
+}
+
+fn walk_stmts(stmt: &Stmt, visit: &mut dyn FnMut(&Stmt)) {
+    visit(stmt);
+    for body in stmt.nested() {
+        for inner in body {
+            walk_stmts(inner, visit);
+        }
+    }
+}
+
+/// A rough count of the operations of one iteration; a nested loop counts
+/// as 16 runs of its body.
+fn body_cost(stmts: &[Stmt]) -> u64 {
+    stmts
+        .iter()
+        .map(|stmt| {
+            let mut nodes = 1u64;
+            stmt.for_each_expr(&mut |e| e.walk(&mut |_| nodes += 1));
+            let nested: u64 = stmt.nested().iter().map(|body| body_cost(body)).sum();
+            match stmt {
+                Stmt::ForRange { .. } | Stmt::While { .. } => {
+                    nodes.saturating_add(nested.saturating_mul(16))
+                }
+                _ => nodes.saturating_add(nested),
+            }
+        })
+        .fold(0u64, u64::saturating_add)
 }
 
 /// Whether the statements read `name` before assigning it (on some path).

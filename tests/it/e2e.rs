@@ -167,6 +167,25 @@ fn matches_cpython(sources: &[PathBuf], grid: bool) {
         "compiled modules differ from CPython\n{diff_report}"
     );
 
+    // Again with every parallel loop (prange, and those parallel by
+    // themselves) spread over 7 threads whatever its size: results and
+    // exceptions must not change.
+    let parallel = run(python_command(&python)
+        .env("FERROPY_NUM_THREADS", "7")
+        .env("FERROPY_PARALLEL_ALWAYS", "1")
+        .arg(harness_script("diff.py"))
+        .arg("--compiled-dir")
+        .arg(out.path())
+        .args(sources));
+    let parallel_report = describe(
+        "FERROPY_NUM_THREADS=7 FERROPY_PARALLEL_ALWAYS=1 tests/harness/diff.py --compiled-dir OUT <corpus>",
+        &parallel,
+    );
+    assert!(
+        parallel.status.success(),
+        "compiled modules differ from CPython when their loops run in parallel\n{parallel_report}"
+    );
+
     if grid {
         let grid = run(python_command(&python)
             .arg(harness_script("grid.py"))

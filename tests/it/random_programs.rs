@@ -41,7 +41,11 @@ fn random_programs_match_cpython() {
     let functions = setting("FERROPY_RANDOM_FUNCTIONS", DEFAULT_FUNCTIONS);
     let work = tempfile::tempdir().expect("temporary directory");
 
+    // Loops the compiler runs in parallel do so on every input here, however
+    // small, so that a wrong proof of independence shows as a difference.
     let output = run(python_command(&python)
+        .env("FERROPY_PARALLEL_ALWAYS", "1")
+        .env("FERROPY_NUM_THREADS", "3")
         .arg(harness_script("randprog.py"))
         .arg("--ferropy")
         .arg(env!("CARGO_BIN_EXE_ferropy"))
