@@ -405,7 +405,9 @@ impl<'f> Checker<'f> {
                 })
             });
             if !separated {
-                let first = mine.iter().find(|a| a.store).unwrap_or(&mine[0]);
+                let Some(first) = mine.iter().find(|a| a.store).or(mine.first()) else {
+                    continue;
+                };
                 let other = mine.iter().find(|a| a.span != first.span).unwrap_or(first);
                 let kind = |a: &Access| if a.store { "stored" } else { "read" };
                 let same = std::ptr::eq(*other, *first);
