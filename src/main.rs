@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
-use ferropy::build::{self, BuildError, BuildOptions, Interpreter};
+use ferropy::build::{self, BuildError, BuildOptions, Interpreter, TargetCpu};
 use ferropy::diagnostics::{Diagnostic, SourceFile};
 use ferropy::GeneratedCrate;
 
@@ -58,7 +58,8 @@ enum Command {
     Emit {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// Write the crate (Cargo.toml, Cargo.lock, src/) and the .pyi into DIR.
+        /// Write the crate (Cargo.toml, Cargo.lock, src/, the runtime crate in
+        /// ferropy-rt/) and the .pyi into DIR.
         #[arg(long = "crate", value_name = "DIR")]
         crate_dir: Option<PathBuf>,
     },
@@ -83,6 +84,12 @@ struct BuildArgs {
     /// Print nothing but diagnostics and errors.
     #[arg(short, long)]
     quiet: bool,
+    /// Build for the architecture's baseline processor instead of this
+    /// machine's (the default uses every instruction-set extension of the
+    /// building CPU, as `-C target-cpu=native`), for modules copied to other
+    /// machines.
+    #[arg(long)]
+    portable: bool,
     /// How diagnostics are printed.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -252,6 +259,11 @@ fn build_command(arguments: &BuildArgs) -> Status {
             out_dir: &out_dir,
             cache_dir: &cache_dir,
             quiet: arguments.quiet,
+            cpu: if arguments.portable {
+                TargetCpu::Portable
+            } else {
+                TargetCpu::Native
+            },
         };
         if let Err(error) = build::build_module(&krate, path, &options) {
             print_error(&error.to_string());
@@ -601,8 +613,9 @@ fn emit_command(path: &Path, crate_dir: Option<&Path>) -> Status {
             }
         };
     };
-    // The kept crate gets the same package name `build` uses, so it is
-    // byte-for-byte the crate that `build` compiles.
+    // The kept crate gets the same package name `build` uses, so it is the
+    // crate that `build` compiles, byte for byte but for the path of the
+    // runtime crate, which it carries inside instead of in the cache.
     let canonical_source = match std::fs::canonicalize(path) {
         Ok(canonical) => canonical,
         Err(error) => {
@@ -611,7 +624,7 @@ fn emit_command(path: &Path, crate_dir: Option<&Path>) -> Status {
         }
     };
     let package = build::package_name(&module_name, &canonical_source);
-    let written = build::write_crate(&krate, &package, crate_dir)
+    let written = build::write_standalone_crate(&krate, &package, crate_dir)
         .and_then(|()| build::write_stub(&krate, crate_dir));
     match written {
         Ok(_) => Status::Success,
@@ -1673,6 +1686,12 @@ mod tests {
         );
         assert_eq!(arguments.out_dir, Some(PathBuf::from("out")));
         assert!(arguments.quiet);
+        assert!(!arguments.portable);
+        let cli = Cli::try_parse_from(["ferropy", "build", "--portable", "a.py"]).unwrap();
+        let Command::Build(arguments) = cli.command else {
+            panic!("expected build");
+        };
+        assert!(arguments.portable);
         assert!(Cli::try_parse_from(["ferropy", "build"]).is_err());
 
         let cli = Cli::try_parse_from([
