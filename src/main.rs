@@ -195,8 +195,14 @@ fn build_command(arguments: &BuildArgs) -> Status {
     let time_limit = Duration::from_secs_f64(DEFAULT_TIME_LIMIT_SECONDS);
     let cache_dir = build::cache_dir();
     let mut status = Status::Success;
-    // The interpreter is looked up once, and only when the first file is
-    // ready to build, so a run where every file has errors needs no Python.
+    // The interpreter is asked once, in the background while the first file
+    // compiles (its start-up is most of an unchanged file's build time); the
+    // answer, and any error, is used only when the first file is ready to
+    // build, so a run where every file has errors does not depend on Python.
+    let python = arguments.python.clone();
+    let mut lookup = Some(std::thread::spawn(move || {
+        build::find_interpreter(python.as_deref())
+    }));
     let mut interpreter: Option<Result<Interpreter, ()>> = None;
     let mut builds_possible = true;
     let mut destinations: HashMap<(PathBuf, String), PathBuf> = HashMap::new();
@@ -245,7 +251,11 @@ fn build_command(arguments: &BuildArgs) -> Status {
             continue;
         }
         let target = interpreter.get_or_insert_with(|| {
-            build::find_interpreter(arguments.python.as_deref()).map_err(|error| {
+            let found = lookup
+                .take()
+                .and_then(|lookup| lookup.join().ok())
+                .unwrap_or_else(|| build::find_interpreter(arguments.python.as_deref()));
+            found.map_err(|error| {
                 print_error(&error.to_string());
                 status = status.max(Status::of_build_error(&error));
             })
