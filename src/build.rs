@@ -873,7 +873,6 @@ fn build_artifact(
     flavour: &Flavour,
     options: &BuildOptions,
 ) -> Result<Vec<u8>, BuildError> {
-    check_cargo()?;
     let runtime_dir = options.cache_dir.join("runtime").join(runtime_hash());
     write_runtime(&runtime_dir)
         .map_err(|error| BuildError::io("cannot write the runtime crate", error))?;
@@ -1138,7 +1137,10 @@ fn install_extension(bytes: &[u8], destination: &Path) -> Result<(), BuildError>
     Ok(())
 }
 
-/// Fails with a fix-it message when cargo cannot be started.
+/// Fails with a fix-it message when cargo cannot be started. Asked only
+/// after `cargo build` failed, to tell a missing or broken toolchain (rustup
+/// without a default one, say) from a crate that does not compile, so that a
+/// build that works pays no extra process start.
 fn check_cargo() -> Result<(), BuildError> {
     let output = Command::new("cargo")
         .arg("--version")
@@ -1196,7 +1198,7 @@ fn run_cargo(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|error| BuildError::CargoUnavailable {
-            detail: Some(error.to_string()),
+            detail: (error.kind() != io::ErrorKind::NotFound).then(|| error.to_string()),
         })?;
 
     let progress = start_progress(module, options.quiet);
@@ -1238,6 +1240,7 @@ fn run_cargo(
         }
     }
     if !status.success() {
+        check_cargo()?;
         return Err(failed(messages));
     }
     library.ok_or_else(|| {
