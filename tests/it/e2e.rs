@@ -261,13 +261,24 @@ fn portable_builds_and_emitted_crates_work() {
     require_python_with_numpy(&python);
     let dir = tempfile::tempdir().expect("temporary directory");
     let source = dir.path().join("probe.py");
+    // A constant no earlier run has compiled, so that the first builds of
+    // each flavour below cannot come from the cache of an earlier run.
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_nanos()
+        % (1 << 62);
     std::fs::write(
         &source,
-        "def scaled_sum(a: \"float64[:]\", factor: float) -> float:\n    \
-         total = 0.0\n    \
-         for i in range(len(a)):\n        \
-         total += a[i] * factor\n    \
-         return total\n",
+        format!(
+            "def scaled_sum(a: \"float64[:]\", factor: float) -> float:\n    \
+             total = 0.0\n    \
+             for i in range(len(a)):\n        \
+             total += a[i] * factor\n    \
+             return total\n\n\n\
+             def stamp() -> int:\n    \
+             return {stamp}\n"
+        ),
     )
     .expect("write probe.py");
     let build = |out: &str, portable: bool| {
