@@ -38,7 +38,10 @@
 //! bytes do not match its checksum is discarded and rebuilt, never installed.
 //! A killed build's leftovers (temporary files in its crate, its staging
 //! directory) are cleared by the next build of the same crate, under its lock;
-//! the lock itself dies with the process that held it.
+//! the lock itself dies with the process that held it. The runtime crate is
+//! shared by every build and has no lock: its files are only ever replaced by
+//! the same bytes, and a temporary file a killed build leaves beside them stays
+//! (cargo never reads it), since another build may be writing its own.
 
 use std::ffi::OsString;
 use std::fmt;
