@@ -25,7 +25,8 @@ makes one call per engine: a smoke run that checks results, not speed.
 Engines:
 - cpython: the source as is (always run: it is the reference);
 - ferropy: `ferropy build FILE -o DIR --python PY` with the repository's
-  release binary, in a cache directory of the benchmark's own
+  release binary (its default: code for this machine's processor, like
+  `-march=native`), in a cache directory of the benchmark's own
   (target/bench/ferropy-cache): dependencies compile once, every kernel is
   compiled afresh on every run, so its build time is real;
 - numba: `numba.njit(cache=False)` applied to every function of the module
@@ -34,7 +35,8 @@ Engines:
 - pythran: `pythran -O3 -march=native -ffp-contract=off FILE -o DIR/...`, cached
   under target/bench/pythran by a hash of the source, flags and versions; a
   kernel Pythran cannot compile is reported as n/a;
-- hand: `hand_kernels` from bench/hand, for the kernels it implements.
+- hand: `hand_kernels` from bench/hand, for the kernels it implements (built
+  with `-C target-cpu=native`, as ferropy builds by default).
 
 Output: a markdown table (median time and speed-up over CPython per engine,
 ferropy's ratio to the best of Numba and Pythran, compile times), a row of

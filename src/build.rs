@@ -3,18 +3,33 @@
 //! This is the only part of ferropy that does IO. It asks the target Python for
 //! its extension suffix, writes the generated crate under the cache directory,
 //! runs cargo, and installs `<module><EXT_SUFFIX>` and `<module>.pyi`. The
-//! decisions (names, cache keys, file contents, reading cargo's output) are
-//! small pure functions so that they can be tested without running anything.
+//! decisions (names, cache keys, file contents, flags, reading cargo's output)
+//! are small pure functions so that they can be tested without running
+//! anything.
+//!
+//! The runtime (`templates/rt.rs`) is a crate of its own, `ferropy-rt`, that
+//! every generated crate depends on by path and refers to as `rt`; so, like
+//! pyo3 and numpy, it compiles once per machine rather than in every build.
+//! Code is compiled for the building machine's processor
+//! (`-C target-cpu=native`) unless the build is portable (`TargetCpu`); the
+//! flags reach cargo through `CARGO_ENCODED_RUSTFLAGS`, which also keeps a
+//! user's `RUSTFLAGS` out of builds the cache key could not describe.
 //!
 //! Cache layout, under `cache_dir()`:
-//! - `target/`: one `CARGO_TARGET_DIR` for every generated crate, so the pinned
-//!   dependencies (pyo3, numpy, ndarray) compile once per machine;
+//! - `target/<flavour>/`: one `CARGO_TARGET_DIR` per flavour (`portable`, or
+//!   `native-<hash of the host's CPU features>`) shared by every generated
+//!   crate, so the pinned dependencies (pyo3, numpy, ndarray) and the runtime
+//!   compile once per machine and flavour, and switching flavours rebuilds
+//!   nothing;
+//! - `runtime/<hash>/`: the runtime crate, named by a hash of its manifest and
+//!   source, so ferropy versions with different runtimes never share one;
 //! - `crates/<package>/`: the sources of one generated crate per source file;
 //! - `crates/<package>.lock`: locked while the crate is written, built and
 //!   published, so concurrent builds of one source file take turns;
 //! - `artifacts/<hash>/<module><EXT_SUFFIX>` and `artifacts/<hash>/SHA256SUMS`:
-//!   built extensions by content hash with their checksum, so an unchanged
-//!   module is installed without starting cargo.
+//!   built extensions by content hash (generated code, templates, runtime,
+//!   flavour, interpreter) with their checksum, so an unchanged module is
+//!   installed without starting cargo.
 //!
 //! Faults lose nothing. Every file is replaced by renaming a complete,
 //! flushed temporary over it, and an artifact directory appears by one rename,
@@ -23,7 +38,10 @@
 //! bytes do not match its checksum is discarded and rebuilt, never installed.
 //! A killed build's leftovers (temporary files in its crate, its staging
 //! directory) are cleared by the next build of the same crate, under its lock;
-//! the lock itself dies with the process that held it.
+//! the lock itself dies with the process that held it. The runtime crate is
+//! shared by every build and has no lock: its files are only ever replaced by
+//! the same bytes, and a temporary file a killed build leaves beside them stays
+//! (cargo never reads it), since another build may be writing its own.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -40,11 +58,20 @@ use crate::GeneratedCrate;
 
 const CARGO_TOML_TEMPLATE: &str = include_str!("../templates/Cargo.toml.in");
 const CARGO_LOCK_TEMPLATE: &str = include_str!("../templates/Cargo.lock");
+/// The runtime crate: its manifest and its one source file.
+const RT_CARGO_TOML: &str = include_str!("../templates/rt.Cargo.toml");
 const RT_RS_TEMPLATE: &str = include_str!("../templates/rt.rs");
 
 /// The placeholder in the manifest and lock templates that stands for the
 /// generated package's name.
 const PACKAGE_NAME_PLACEHOLDER: &str = "@PACKAGE_NAME@";
+/// The placeholder in the manifest template that stands for the path of the
+/// runtime crate (a TOML string's contents).
+const RUNTIME_PATH_PLACEHOLDER: &str = "@RUNTIME_PATH@";
+
+/// Where `emit --crate DIR` puts the runtime crate: inside DIR, so that the
+/// written crate builds on its own and can be moved as one directory.
+pub const EMBEDDED_RUNTIME_DIR: &str = "ferropy-rt";
 
 /// Mode of written text files (before the umask), as an editor would create them.
 const TEXT_FILE_MODE: u32 = 0o644;
@@ -61,16 +88,26 @@ const MINIMUM_PYTHON: (u32, u32) = (3, 7);
 
 /// Asks the interpreter everything the build needs in one start-up. The version
 /// is printed before the imports so that a Python 2 can still be named in the
-/// error when `importlib.util` is missing. `find_spec` locates NumPy without
-/// importing it, which would cost far more than the whole query.
+/// error when `importlib.util` is missing. NumPy is located without importing
+/// it, which would cost far more than the whole query: first as a package
+/// directory on `sys.path` (a few `stat`s), and only when that fails by
+/// `find_spec`, which also sees zipped and hooked installs but costs about a
+/// fifth of the query's time (importing `importlib.util`, listing every path
+/// entry). Its start-up is most of the time of a build served from the cache.
 const INTERPRETER_QUERY: &str = "\
 import sys
 print(sys.executable)
 print('%d.%d.%d' % tuple(sys.version_info[:3]))
 sys.stdout.flush()
-import sysconfig, importlib.util
+import os, sysconfig
 print(sysconfig.get_config_var('EXT_SUFFIX') or '')
-print('numpy' if importlib.util.find_spec('numpy') is not None else 'no numpy')
+def has_numpy():
+    for entry in sys.path:
+        if os.path.isfile(os.path.join(entry or '.', 'numpy', '__init__.py')):
+            return True
+    import importlib.util
+    return importlib.util.find_spec('numpy') is not None
+print('numpy' if has_numpy() else 'no numpy')
 ";
 
 /// The root of ferropy's cache: `FERROPY_CACHE_DIR` if set, else
@@ -430,29 +467,185 @@ pub fn package_name(module_name: &str, canonical_source: &Path) -> String {
     )
 }
 
+/// Which processors a built extension is for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TargetCpu {
+    /// The building machine's own (`-C target-cpu=native`), as Numba and
+    /// Pythran do: every instruction-set extension the host has (AVX2, FMA,
+    /// AVX-512 …) is used. The default.
+    #[default]
+    Native,
+    /// The architecture's baseline (`ferropy build --portable`), for modules
+    /// copied to other machines.
+    Portable,
+}
+
+/// How generated code is compiled, beyond its sources: the processor it is
+/// for and, for native builds, what the host's processor can execute. It
+/// decides the rustc flags, a part of the cache key and the target directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flavour {
+    pub cpu: TargetCpu,
+    /// For native builds, the host's instruction-set extensions
+    /// (`host_cpu_features`), so that a cache shared by machines with other
+    /// processors (a network home directory) never serves or links code one
+    /// of them cannot run; empty for portable builds.
+    pub host_features: String,
+}
+
+impl Flavour {
+    /// The flavour of `cpu` on this machine.
+    pub fn for_host(cpu: TargetCpu) -> Flavour {
+        let host_features = match cpu {
+            TargetCpu::Native => host_cpu_features(),
+            TargetCpu::Portable => String::new(),
+        };
+        Flavour { cpu, host_features }
+    }
+
+    /// The rustc flags of every crate of the build (the generated crate, the
+    /// runtime and the dependencies alike).
+    fn rustflags(&self) -> &'static [&'static str] {
+        match self.cpu {
+            TargetCpu::Native => &["-Ctarget-cpu=native"],
+            TargetCpu::Portable => &[],
+        }
+    }
+
+    /// `rustflags` as cargo reads them from `CARGO_ENCODED_RUSTFLAGS`
+    /// (separated by ASCII unit separators). Set, even empty, that variable
+    /// wins over `RUSTFLAGS` and every rustflags setting of cargo's config,
+    /// so a user's flags cannot change what the cache key describes.
+    fn encoded_rustflags(&self) -> String {
+        self.rustflags().join("\u{1f}")
+    }
+
+    /// The directory under `<cache>/target/` that is this flavour's
+    /// `CARGO_TARGET_DIR`. Cargo rebuilds everything when the flags change,
+    /// so each flavour keeps compiled dependencies of its own and switching
+    /// between them costs nothing after the first build of each.
+    fn target_subdir(&self) -> String {
+        match self.cpu {
+            TargetCpu::Portable => "portable".to_string(),
+            TargetCpu::Native => {
+                let digest = Sha256::digest(self.host_features.as_bytes());
+                format!("native-{}", to_hex(&digest[..4]))
+            }
+        }
+    }
+}
+
+/// What the host processor can execute, as a stable list: the architecture
+/// and the instruction-set extensions that `target-cpu=native` may use.
+/// Detection is by `cpuid` (or the OS on other architectures) and cached by
+/// the standard library, so calling this on every build costs microseconds.
+pub fn host_cpu_features() -> String {
+    #[allow(unused_mut)]
+    let mut features: Vec<&str> = Vec::new();
+    macro_rules! detect {
+        ($detected:ident: $($feature:tt),* $(,)?) => {
+            $(if std::arch::$detected!($feature) {
+                features.push($feature);
+            })*
+        };
+    }
+    // Names whose detection is stable since long before the oldest supported
+    // toolchain (Rust 1.27 for x86, 1.60 for aarch64).
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    detect!(is_x86_feature_detected:
+        "sse3", "ssse3", "sse4.1", "sse4.2", "sse4a", "popcnt", "pclmulqdq",
+        "aes", "sha", "rdrand", "rdseed", "adx", "bmi1", "bmi2", "lzcnt", "tbm",
+        "fxsr", "xsave", "xsaveopt", "xsaves", "xsavec", "cmpxchg16b", "f16c",
+        "fma", "avx", "avx2", "avx512f", "avx512cd", "avx512bw", "avx512dq",
+        "avx512vl", "avx512ifma", "avx512vbmi", "avx512vpopcntdq", "avx512vbmi2",
+        "avx512vnni", "avx512bitalg", "avx512bf16", "avx512vp2intersect",
+    );
+    #[cfg(target_arch = "aarch64")]
+    detect!(is_aarch64_feature_detected:
+        "neon", "fp16", "fhm", "fcma", "jsconv", "rdm", "dotprod", "i8mm", "bf16",
+        "lse", "crc", "aes", "pmull", "sha2", "sha3", "sve", "sve2",
+    );
+    format!("{}: {}", std::env::consts::ARCH, features.join(" "))
+}
+
+/// The name of the runtime crate's directory under `<cache>/runtime/`: a
+/// hash of its manifest and source, so that a ferropy with another runtime
+/// writes and compiles a crate of its own instead of reusing a stale one.
+pub fn runtime_hash() -> String {
+    runtime_hash_of(&TEMPLATES)
+}
+
+fn runtime_hash_of(templates: &Templates) -> String {
+    to_hex(
+        &length_prefixed_digest(&[
+            templates.rt_cargo_toml.as_bytes(),
+            templates.rt_rs.as_bytes(),
+        ])[..8],
+    )
+}
+
+/// The texts that ferropy writes beside the generated code.
+struct Templates<'a> {
+    cargo_toml: &'a str,
+    cargo_lock: &'a str,
+    rt_cargo_toml: &'a str,
+    rt_rs: &'a str,
+}
+
+const TEMPLATES: Templates<'static> = Templates {
+    cargo_toml: CARGO_TOML_TEMPLATE,
+    cargo_lock: CARGO_LOCK_TEMPLATE,
+    rt_cargo_toml: RT_CARGO_TOML,
+    rt_rs: RT_RS_TEMPLATE,
+};
+
+/// The SHA-256 of `fields`, each preceded by its length: moving text from
+/// one field to the next changes the digest.
+fn length_prefixed_digest(fields: &[&[u8]]) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    for field in fields {
+        hasher.update((field.len() as u64).to_le_bytes());
+        hasher.update(field);
+    }
+    hasher.finalize().to_vec()
+}
+
 /// The cache key of a built extension: everything that can change its bytes
 /// or what is installed beside it.
-pub fn content_hash(krate: &GeneratedCrate, interpreter: &Interpreter) -> String {
-    let mut hasher = Sha256::new();
-    let fields: [&[u8]; 10] = [
+pub fn content_hash(
+    krate: &GeneratedCrate,
+    interpreter: &Interpreter,
+    flavour: &Flavour,
+) -> String {
+    content_hash_of(krate, interpreter, flavour, &TEMPLATES)
+}
+
+fn content_hash_of(
+    krate: &GeneratedCrate,
+    interpreter: &Interpreter,
+    flavour: &Flavour,
+    templates: &Templates,
+) -> String {
+    let cpu: &[u8] = match flavour.cpu {
+        TargetCpu::Native => b"native",
+        TargetCpu::Portable => b"portable",
+    };
+    to_hex(&length_prefixed_digest(&[
         crate::VERSION.as_bytes(),
         krate.module_name.as_bytes(),
         krate.lib_rs.as_bytes(),
         krate.pyi.as_bytes(),
-        CARGO_TOML_TEMPLATE.as_bytes(),
-        CARGO_LOCK_TEMPLATE.as_bytes(),
-        RT_RS_TEMPLATE.as_bytes(),
+        templates.cargo_toml.as_bytes(),
+        templates.cargo_lock.as_bytes(),
+        templates.rt_cargo_toml.as_bytes(),
+        templates.rt_rs.as_bytes(),
+        cpu,
+        flavour.encoded_rustflags().as_bytes(),
+        flavour.host_features.as_bytes(),
         &path_bytes(&interpreter.executable),
         interpreter.version.as_bytes(),
         interpreter.ext_suffix.as_bytes(),
-    ];
-    for field in fields {
-        // Length prefixes keep field boundaries unambiguous: moving text from
-        // one field to the next must change the key.
-        hasher.update((field.len() as u64).to_le_bytes());
-        hasher.update(field);
-    }
-    to_hex(&hasher.finalize())
+    ]))
 }
 
 /// A template with the package-name placeholder filled in.
@@ -460,23 +653,55 @@ fn render_template(template: &str, package: &str) -> String {
     template.replace(PACKAGE_NAME_PLACEHOLDER, package)
 }
 
-/// The files of a generated crate, as paths relative to its root.
-fn crate_files(krate: &GeneratedCrate, package: &str) -> [(&'static str, String); 4] {
+/// `text` as the contents of a TOML basic string (between double quotes).
+fn toml_string_contents(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => escaped.push_str("\\\""),
+            '\\' => escaped.push_str("\\\\"),
+            c if c.is_control() => escaped.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// The files of a generated crate, as paths relative to its root. The
+/// manifest names the runtime crate at `runtime_path`, absolute or relative
+/// to the crate's root.
+fn crate_files(
+    krate: &GeneratedCrate,
+    package: &str,
+    runtime_path: &Path,
+) -> [(&'static str, String); 3] {
+    let runtime_path = toml_string_contents(&runtime_path.to_string_lossy());
+    let manifest = render_template(CARGO_TOML_TEMPLATE, package)
+        .replace(RUNTIME_PATH_PLACEHOLDER, &runtime_path);
     [
-        ("Cargo.toml", render_template(CARGO_TOML_TEMPLATE, package)),
+        ("Cargo.toml", manifest),
         ("Cargo.lock", render_template(CARGO_LOCK_TEMPLATE, package)),
         ("src/lib.rs", krate.lib_rs.clone()),
-        ("src/rt.rs", RT_RS_TEMPLATE.to_string()),
     ]
 }
 
-/// Writes the crate (Cargo.toml, Cargo.lock, src/lib.rs, src/rt.rs) into `dir`.
-///
-/// Files whose content is unchanged are left alone, which keeps their
-/// modification times and so lets cargo skip work; the others are replaced
-/// atomically, so an interrupted write never leaves a truncated file.
-pub fn write_crate(krate: &GeneratedCrate, package: &str, dir: &Path) -> io::Result<()> {
-    for (relative_path, contents) in crate_files(krate, package) {
+/// The files of the runtime crate, as paths relative to its root.
+fn runtime_files() -> [(&'static str, &'static str); 2] {
+    [
+        ("Cargo.toml", RT_CARGO_TOML),
+        ("src/lib.rs", RT_RS_TEMPLATE),
+    ]
+}
+
+/// Writes `files` (paths relative to `dir`), leaving those whose content is
+/// unchanged alone, which keeps their modification times and so lets cargo
+/// skip work; the others are replaced atomically, so an interrupted write
+/// never leaves a truncated file.
+fn write_files<'a>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> io::Result<()> {
+    for (relative_path, contents) in files {
         let path = dir.join(relative_path);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|error| with_path(error, parent))?;
@@ -485,6 +710,38 @@ pub fn write_crate(krate: &GeneratedCrate, package: &str, dir: &Path) -> io::Res
             .map_err(|error| with_path(error, &path))?;
     }
     Ok(())
+}
+
+/// Writes the generated crate (Cargo.toml, Cargo.lock, src/lib.rs) into
+/// `dir`, its manifest depending on the runtime crate at `runtime_path`
+/// (absolute, or relative to `dir`). Unchanged files are left alone.
+pub fn write_crate(
+    krate: &GeneratedCrate,
+    package: &str,
+    dir: &Path,
+    runtime_path: &Path,
+) -> io::Result<()> {
+    let files = crate_files(krate, package, runtime_path);
+    write_files(
+        dir,
+        files
+            .iter()
+            .map(|(path, contents)| (*path, contents.as_str())),
+    )
+}
+
+/// Writes the runtime crate (Cargo.toml, src/lib.rs) into `dir`. Writing the
+/// same runtime again changes nothing, so concurrent builds may both do it.
+pub fn write_runtime(dir: &Path) -> io::Result<()> {
+    write_files(dir, runtime_files())
+}
+
+/// Writes a generated crate that builds on its own, as `emit --crate DIR`
+/// does: the crate in `dir` and the runtime crate inside it, in
+/// `dir/ferropy-rt/` (cargo makes it a member of the crate's workspace).
+pub fn write_standalone_crate(krate: &GeneratedCrate, package: &str, dir: &Path) -> io::Result<()> {
+    write_runtime(&dir.join(EMBEDDED_RUNTIME_DIR))?;
+    write_crate(krate, package, dir, Path::new(EMBEDDED_RUNTIME_DIR))
 }
 
 /// Writes `<dir>/<module>.pyi` (unless it already holds the same text) and
@@ -506,6 +763,8 @@ pub struct BuildOptions<'a> {
     pub cache_dir: &'a Path,
     /// Silences the spinner and the progress lines.
     pub quiet: bool,
+    /// The processors the extension is for.
+    pub cpu: TargetCpu,
 }
 
 /// What `build_module` installed.
@@ -538,7 +797,8 @@ pub fn build_module(
     prepare_output_dir(options.out_dir)?;
     let module = krate.module_name.as_str();
     let file_name = format!("{module}{}", options.interpreter.ext_suffix);
-    let hash = content_hash(krate, options.interpreter);
+    let flavour = Flavour::for_host(options.cpu);
+    let hash = content_hash(krate, options.interpreter, &flavour);
     let artifacts_dir = options.cache_dir.join("artifacts");
     let entry = artifacts_dir.join(&hash);
 
@@ -577,7 +837,7 @@ pub fn build_module(
                         })?;
                     }
                     let crate_dir = crates_dir.join(&package);
-                    let bytes = build_artifact(krate, &package, &crate_dir, options)?;
+                    let bytes = build_artifact(krate, &package, &crate_dir, &flavour, options)?;
                     publish_artifact(&artifacts_dir, &hash, &package, &file_name, &bytes).map_err(
                         |error| {
                             BuildError::io(
@@ -614,19 +874,22 @@ pub fn build_module(
     })
 }
 
-/// Writes the crate, runs cargo and returns the bytes of the extension it
-/// built. The caller holds the crate's lock.
+/// Writes the runtime and the crate, runs cargo and returns the bytes of the
+/// extension it built. The caller holds the crate's lock.
 fn build_artifact(
     krate: &GeneratedCrate,
     package: &str,
     crate_dir: &Path,
+    flavour: &Flavour,
     options: &BuildOptions,
 ) -> Result<Vec<u8>, BuildError> {
-    check_cargo()?;
+    let runtime_dir = options.cache_dir.join("runtime").join(runtime_hash());
+    write_runtime(&runtime_dir)
+        .map_err(|error| BuildError::io("cannot write the runtime crate", error))?;
     remove_stale_temporaries(crate_dir);
-    write_crate(krate, package, crate_dir)
+    write_crate(krate, package, crate_dir, &runtime_dir)
         .map_err(|error| BuildError::io("cannot write the generated crate", error))?;
-    let library = run_cargo(&krate.module_name, crate_dir, options)?;
+    let library = run_cargo(&krate.module_name, crate_dir, flavour, options)?;
     fs::read(&library).map_err(|error| {
         BuildError::io(
             format!("cannot read cargo's output {}", library.display()),
@@ -884,7 +1147,10 @@ fn install_extension(bytes: &[u8], destination: &Path) -> Result<(), BuildError>
     Ok(())
 }
 
-/// Fails with a fix-it message when cargo cannot be started.
+/// Fails with a fix-it message when cargo cannot be started. Asked only
+/// after `cargo build` failed, to tell a missing or broken toolchain (rustup
+/// without a default one, say) from a crate that does not compile, so that a
+/// build that works pays no extra process start.
 fn check_cargo() -> Result<(), BuildError> {
     let output = Command::new("cargo")
         .arg("--version")
@@ -909,6 +1175,7 @@ fn check_cargo() -> Result<(), BuildError> {
 fn run_cargo(
     module: &str,
     crate_dir: &Path,
+    flavour: &Flavour,
     options: &BuildOptions,
 ) -> Result<PathBuf, BuildError> {
     let failed = |messages: String| BuildError::CargoFailed {
@@ -927,14 +1194,21 @@ fn run_cargo(
         .arg("--message-format=json-render-diagnostics")
         .arg("--manifest-path")
         .arg(crate_dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", options.cache_dir.join("target"))
+        .env(
+            "CARGO_TARGET_DIR",
+            options
+                .cache_dir
+                .join("target")
+                .join(flavour.target_subdir()),
+        )
+        .env("CARGO_ENCODED_RUSTFLAGS", flavour.encoded_rustflags())
         .env("PYO3_PYTHON", &options.interpreter.executable)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|error| BuildError::CargoUnavailable {
-            detail: Some(error.to_string()),
+            detail: (error.kind() != io::ErrorKind::NotFound).then(|| error.to_string()),
         })?;
 
     let progress = start_progress(module, options.quiet);
@@ -976,6 +1250,7 @@ fn run_cargo(
         }
     }
     if !status.success() {
+        check_cargo()?;
         return Err(failed(messages));
     }
     library.ok_or_else(|| {
@@ -1273,37 +1548,132 @@ mod tests {
         );
     }
 
+    fn native() -> Flavour {
+        Flavour {
+            cpu: TargetCpu::Native,
+            host_features: "x86_64: sse3 avx avx2 fma".to_string(),
+        }
+    }
+
     #[test]
     fn content_hash_is_deterministic_and_covers_every_input() {
         let krate = sample_crate();
         let interpreter = sample_interpreter();
-        let base = content_hash(&krate, &interpreter);
-        assert_eq!(base, content_hash(&krate, &interpreter));
+        let flavour = native();
+        let hash = |krate: &GeneratedCrate, interpreter: &Interpreter| {
+            content_hash(krate, interpreter, &flavour)
+        };
+        let base = hash(&krate, &interpreter);
+        assert_eq!(base, hash(&krate, &interpreter));
         assert_eq!(base.len(), 64);
 
         let mut edited = krate.clone();
         edited.lib_rs.push_str("// edit\n");
-        assert_ne!(content_hash(&edited, &interpreter), base);
+        assert_ne!(hash(&edited, &interpreter), base);
 
         let mut edited = krate.clone();
         edited.pyi.push('\n');
-        assert_ne!(content_hash(&edited, &interpreter), base);
+        assert_ne!(hash(&edited, &interpreter), base);
 
         let mut edited = krate.clone();
         edited.module_name = "other".to_string();
-        assert_ne!(content_hash(&edited, &interpreter), base);
+        assert_ne!(hash(&edited, &interpreter), base);
 
         let mut other = interpreter.clone();
         other.executable = PathBuf::from("/venv/bin/python");
-        assert_ne!(content_hash(&krate, &other), base);
+        assert_ne!(hash(&krate, &other), base);
 
         let mut other = interpreter.clone();
         other.version = "3.11.8".to_string();
-        assert_ne!(content_hash(&krate, &other), base);
+        assert_ne!(hash(&krate, &other), base);
 
         let mut other = interpreter.clone();
         other.ext_suffix = ".cpython-312-x86_64-linux-gnu.so".to_string();
-        assert_ne!(content_hash(&krate, &other), base);
+        assert_ne!(hash(&krate, &other), base);
+    }
+
+    #[test]
+    fn content_hash_covers_the_processor_and_the_runtime() {
+        let krate = sample_crate();
+        let interpreter = sample_interpreter();
+        let base = content_hash(&krate, &interpreter, &native());
+
+        let portable = Flavour::for_host(TargetCpu::Portable);
+        assert_eq!(portable.host_features, "");
+        assert_ne!(content_hash(&krate, &interpreter, &portable), base);
+        // The same flags on a processor with other extensions.
+        let mut other_host = native();
+        other_host.host_features.push_str(" avx512f");
+        assert_ne!(content_hash(&krate, &interpreter, &other_host), base);
+
+        assert_eq!(
+            content_hash_of(&krate, &interpreter, &native(), &TEMPLATES),
+            base
+        );
+        let edits: [fn(&mut Templates); 4] = [
+            |templates| templates.cargo_toml = "[package]\n",
+            |templates| templates.cargo_lock = "version = 4\n",
+            |templates| templates.rt_cargo_toml = "[package]\n",
+            |templates| templates.rt_rs = "pub fn f() {}\n",
+        ];
+        for (index, edit) in edits.iter().enumerate() {
+            let mut templates = Templates { ..TEMPLATES };
+            edit(&mut templates);
+            assert_ne!(
+                content_hash_of(&krate, &interpreter, &native(), &templates),
+                base,
+                "template {index}"
+            );
+        }
+    }
+
+    #[test]
+    fn runtime_hash_names_the_runtimes_contents() {
+        let hash = runtime_hash();
+        assert_eq!(hash, runtime_hash());
+        assert_eq!(hash.len(), 16);
+        assert!(hash.bytes().all(|byte| byte.is_ascii_hexdigit()));
+        let mut edited = Templates { ..TEMPLATES };
+        edited.rt_rs = "pub fn f() {}\n";
+        assert_ne!(runtime_hash_of(&edited), hash);
+        let mut edited = Templates { ..TEMPLATES };
+        edited.rt_cargo_toml = "[package]\n";
+        assert_ne!(runtime_hash_of(&edited), hash);
+        // The generated crate's templates are not part of the runtime.
+        let mut edited = Templates { ..TEMPLATES };
+        edited.cargo_toml = "[package]\n";
+        assert_eq!(runtime_hash_of(&edited), hash);
+    }
+
+    #[test]
+    fn flavours_have_their_own_flags_and_target_directories() {
+        let portable = Flavour::for_host(TargetCpu::Portable);
+        assert_eq!(portable.encoded_rustflags(), "");
+        assert_eq!(portable.target_subdir(), "portable");
+
+        let native = native();
+        assert_eq!(native.encoded_rustflags(), "-Ctarget-cpu=native");
+        let subdir = native.target_subdir();
+        assert!(subdir.starts_with("native-"), "{subdir}");
+        assert_eq!(subdir.len(), "native-".len() + 8);
+        let mut other_host = native.clone();
+        other_host.host_features.push_str(" avx512f");
+        assert_ne!(other_host.target_subdir(), subdir);
+
+        let host = Flavour::for_host(TargetCpu::Native);
+        assert_eq!(host, Flavour::for_host(TargetCpu::Native));
+        assert!(
+            host.host_features
+                .starts_with(&format!("{}: ", std::env::consts::ARCH)),
+            "{}",
+            host.host_features
+        );
+        #[cfg(target_arch = "x86_64")]
+        assert!(
+            host.host_features.contains("sse3"),
+            "{}",
+            host.host_features
+        );
     }
 
     #[test]
@@ -1316,33 +1686,55 @@ mod tests {
         second.lib_rs = "a".to_string();
         second.pyi = "bc".to_string();
         assert_ne!(
-            content_hash(&first, &interpreter),
-            content_hash(&second, &interpreter)
+            content_hash(&first, &interpreter, &native()),
+            content_hash(&second, &interpreter, &native())
         );
     }
 
     #[test]
-    fn templates_substitute_the_package_name() {
+    fn templates_substitute_the_package_name_and_runtime_path() {
         let krate = sample_crate();
-        let files = crate_files(&krate, "fp_kernels_0123abcd");
-        let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
-        assert_eq!(
-            paths,
-            ["Cargo.toml", "Cargo.lock", "src/lib.rs", "src/rt.rs"]
+        let files = crate_files(
+            &krate,
+            "fp_kernels_0123abcd",
+            Path::new("/cache/runtime/0123456789abcdef"),
         );
+        let paths: Vec<&str> = files.iter().map(|(path, _)| *path).collect();
+        assert_eq!(paths, ["Cargo.toml", "Cargo.lock", "src/lib.rs"]);
         for (path, contents) in &files[..2] {
             assert!(!contents.contains(PACKAGE_NAME_PLACEHOLDER), "{path}");
+            assert!(!contents.contains(RUNTIME_PATH_PLACEHOLDER), "{path}");
             assert!(
                 contents.contains("name = \"fp_kernels_0123abcd\""),
                 "{path} does not name the package"
             );
+            assert!(
+                contents.contains("ferropy-rt"),
+                "{path} does not name the runtime"
+            );
         }
+        assert!(files[0]
+            .1
+            .contains("ferropy-rt = { path = \"/cache/runtime/0123456789abcdef\" }"));
         assert_eq!(files[2].1, krate.lib_rs);
-        assert_eq!(files[3].1, RT_RS_TEMPLATE);
         assert_eq!(
             render_template("name = \"@PACKAGE_NAME@\"\n", "p"),
             "name = \"p\"\n"
         );
+
+        // A path that TOML would misread is escaped.
+        let files = crate_files(&krate, "p", Path::new("/a \"b\"\\c"));
+        assert!(
+            files[0].1.contains(r#"path = "/a \"b\"\\c""#),
+            "{}",
+            files[0].1
+        );
+        assert_eq!(toml_string_contents("tab\there"), "tab\\u0009here");
+
+        let runtime = runtime_files();
+        assert_eq!(runtime[0], ("Cargo.toml", RT_CARGO_TOML));
+        assert_eq!(runtime[1], ("src/lib.rs", RT_RS_TEMPLATE));
+        assert!(RT_CARGO_TOML.contains("name = \"ferropy-rt\""));
     }
 
     #[test]
@@ -1600,7 +1992,13 @@ mod tests {
 
         // A build killed while writing its crate leaves temporary files.
         let crate_dir = tempfile::tempdir().unwrap();
-        write_crate(&sample_crate(), "fp_kernels_0123abcd", crate_dir.path()).unwrap();
+        write_crate(
+            &sample_crate(),
+            "fp_kernels_0123abcd",
+            crate_dir.path(),
+            Path::new("/cache/runtime/0123456789abcdef"),
+        )
+        .unwrap();
         let stale = [
             crate_dir.path().join(".ferropy-a1B2c3.tmp"),
             crate_dir.path().join("src/.ferropy-d4E5f6.tmp"),
@@ -1614,10 +2012,7 @@ mod tests {
             entry_names(crate_dir.path()),
             ["Cargo.lock", "Cargo.toml", "notes.tmp", "src"]
         );
-        assert_eq!(
-            entry_names(&crate_dir.path().join("src")),
-            ["lib.rs", "rt.rs"]
-        );
+        assert_eq!(entry_names(&crate_dir.path().join("src")), ["lib.rs"]);
     }
 
     #[test]
@@ -1666,22 +2061,56 @@ mod tests {
     fn write_crate_writes_every_file_and_keeps_unchanged_ones() {
         let directory = tempfile::tempdir().unwrap();
         let krate = sample_crate();
-        write_crate(&krate, "fp_kernels_0123abcd", directory.path()).unwrap();
+        let runtime = Path::new("/cache/runtime/0123456789abcdef");
+        write_crate(&krate, "fp_kernels_0123abcd", directory.path(), runtime).unwrap();
         let lib_rs = directory.path().join("src/lib.rs");
         let manifest = directory.path().join("Cargo.toml");
         assert_eq!(fs::read_to_string(&lib_rs).unwrap(), krate.lib_rs);
         assert!(directory.path().join("Cargo.lock").is_file());
-        assert!(directory.path().join("src/rt.rs").is_file());
+        assert!(fs::read_to_string(&manifest)
+            .unwrap()
+            .contains("/cache/runtime/0123456789abcdef"));
 
         let manifest_modified = fs::metadata(&manifest).unwrap().modified().unwrap();
         let mut edited = krate.clone();
         edited.lib_rs.push_str("// edit\n");
         std::thread::sleep(Duration::from_millis(20));
-        write_crate(&edited, "fp_kernels_0123abcd", directory.path()).unwrap();
+        write_crate(&edited, "fp_kernels_0123abcd", directory.path(), runtime).unwrap();
         assert_eq!(fs::read_to_string(&lib_rs).unwrap(), edited.lib_rs);
         assert_eq!(
             fs::metadata(&manifest).unwrap().modified().unwrap(),
             manifest_modified
         );
+    }
+
+    #[test]
+    fn runtime_is_written_once_and_standalone_crates_carry_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let runtime = directory.path().join("runtime");
+        write_runtime(&runtime).unwrap();
+        let source = runtime.join("src/lib.rs");
+        assert_eq!(fs::read_to_string(&source).unwrap(), RT_RS_TEMPLATE);
+        assert_eq!(
+            fs::read_to_string(runtime.join("Cargo.toml")).unwrap(),
+            RT_CARGO_TOML
+        );
+        let modified = fs::metadata(&source).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        write_runtime(&runtime).unwrap();
+        assert_eq!(fs::metadata(&source).unwrap().modified().unwrap(), modified);
+
+        let standalone = directory.path().join("crate");
+        write_standalone_crate(&sample_crate(), "fp_kernels_0123abcd", &standalone).unwrap();
+        assert_eq!(
+            entry_names(&standalone),
+            ["Cargo.lock", "Cargo.toml", EMBEDDED_RUNTIME_DIR, "src"]
+        );
+        assert_eq!(
+            fs::read_to_string(standalone.join("ferropy-rt/src/lib.rs")).unwrap(),
+            RT_RS_TEMPLATE
+        );
+        assert!(fs::read_to_string(standalone.join("Cargo.toml"))
+            .unwrap()
+            .contains("ferropy-rt = { path = \"ferropy-rt\" }"));
     }
 }

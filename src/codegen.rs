@@ -61,7 +61,7 @@ pub fn generate(
         #![doc = #header]
         #![allow(unused_mut, unused_variables, unused_assignments, unused_parens, unused_unsafe, unreachable_code, non_snake_case, non_upper_case_globals, arithmetic_overflow, clippy::all)]
 
-        mod rt;
+        use ferropy_rt as rt;
 
         #(#constants)*
         #(#functions)*

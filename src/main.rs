@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
-use ferropy::build::{self, BuildError, BuildOptions, Interpreter};
+use ferropy::build::{self, BuildError, BuildOptions, Interpreter, TargetCpu};
 use ferropy::diagnostics::{Diagnostic, SourceFile};
 use ferropy::GeneratedCrate;
 
@@ -58,7 +58,8 @@ enum Command {
     Emit {
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// Write the crate (Cargo.toml, Cargo.lock, src/) and the .pyi into DIR.
+        /// Write the crate (Cargo.toml, Cargo.lock, src/, the runtime crate in
+        /// ferropy-rt/) and the .pyi into DIR.
         #[arg(long = "crate", value_name = "DIR")]
         crate_dir: Option<PathBuf>,
     },
@@ -83,6 +84,12 @@ struct BuildArgs {
     /// Print nothing but diagnostics and errors.
     #[arg(short, long)]
     quiet: bool,
+    /// Build for the architecture's baseline processor instead of this
+    /// machine's (the default uses every instruction-set extension of the
+    /// building CPU, as `-C target-cpu=native`), for modules copied to other
+    /// machines.
+    #[arg(long)]
+    portable: bool,
     /// How diagnostics are printed.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -188,8 +195,14 @@ fn build_command(arguments: &BuildArgs) -> Status {
     let time_limit = Duration::from_secs_f64(DEFAULT_TIME_LIMIT_SECONDS);
     let cache_dir = build::cache_dir();
     let mut status = Status::Success;
-    // The interpreter is looked up once, and only when the first file is
-    // ready to build, so a run where every file has errors needs no Python.
+    // The interpreter is asked once, in the background while the first file
+    // compiles (its start-up is most of an unchanged file's build time); the
+    // answer, and any error, is used only when the first file is ready to
+    // build, so a run where every file has errors does not depend on Python.
+    let python = arguments.python.clone();
+    let mut lookup = Some(std::thread::spawn(move || {
+        build::find_interpreter(python.as_deref())
+    }));
     let mut interpreter: Option<Result<Interpreter, ()>> = None;
     let mut builds_possible = true;
     let mut destinations: HashMap<(PathBuf, String), PathBuf> = HashMap::new();
@@ -238,7 +251,11 @@ fn build_command(arguments: &BuildArgs) -> Status {
             continue;
         }
         let target = interpreter.get_or_insert_with(|| {
-            build::find_interpreter(arguments.python.as_deref()).map_err(|error| {
+            let found = lookup
+                .take()
+                .and_then(|lookup| lookup.join().ok())
+                .unwrap_or_else(|| build::find_interpreter(arguments.python.as_deref()));
+            found.map_err(|error| {
                 print_error(&error.to_string());
                 status = status.max(Status::of_build_error(&error));
             })
@@ -252,6 +269,11 @@ fn build_command(arguments: &BuildArgs) -> Status {
             out_dir: &out_dir,
             cache_dir: &cache_dir,
             quiet: arguments.quiet,
+            cpu: if arguments.portable {
+                TargetCpu::Portable
+            } else {
+                TargetCpu::Native
+            },
         };
         if let Err(error) = build::build_module(&krate, path, &options) {
             print_error(&error.to_string());
@@ -601,8 +623,9 @@ fn emit_command(path: &Path, crate_dir: Option<&Path>) -> Status {
             }
         };
     };
-    // The kept crate gets the same package name `build` uses, so it is
-    // byte-for-byte the crate that `build` compiles.
+    // The kept crate gets the same package name `build` uses, so it is the
+    // crate that `build` compiles, byte for byte but for the path of the
+    // runtime crate, which it carries inside instead of in the cache.
     let canonical_source = match std::fs::canonicalize(path) {
         Ok(canonical) => canonical,
         Err(error) => {
@@ -611,7 +634,7 @@ fn emit_command(path: &Path, crate_dir: Option<&Path>) -> Status {
         }
     };
     let package = build::package_name(&module_name, &canonical_source);
-    let written = build::write_crate(&krate, &package, crate_dir)
+    let written = build::write_standalone_crate(&krate, &package, crate_dir)
         .and_then(|()| build::write_stub(&krate, crate_dir));
     match written {
         Ok(_) => Status::Success,
@@ -1673,6 +1696,12 @@ mod tests {
         );
         assert_eq!(arguments.out_dir, Some(PathBuf::from("out")));
         assert!(arguments.quiet);
+        assert!(!arguments.portable);
+        let cli = Cli::try_parse_from(["ferropy", "build", "--portable", "a.py"]).unwrap();
+        let Command::Build(arguments) = cli.command else {
+            panic!("expected build");
+        };
+        assert!(arguments.portable);
         assert!(Cli::try_parse_from(["ferropy", "build"]).is_err());
 
         let cli = Cli::try_parse_from([

@@ -2414,6 +2414,7 @@ pub mod math {
 
     /// `math.hypot(x, y)`: CPython's `vector_norm` for two coordinates, which
     /// is more accurate than C's hypot, and never raises.
+    #[inline]
     pub fn hypot(x: f64, y: f64) -> Result<f64> {
         let coordinates = [x.abs(), y.abs()];
         let found_nan = coordinates[0].is_nan() || coordinates[1].is_nan();

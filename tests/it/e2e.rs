@@ -8,8 +8,9 @@
 //! operands). An optional extra corpus in the same format (`FERROPY_KERNELS_DIR`,
 //! else `../shared/kernels` beside the repository) runs the same way when it
 //! exists; nothing requires it. The other tests cover the build cache,
-//! deterministic `emit`, `check` diagnostics and the exit code for a missing
-//! interpreter.
+//! native and `--portable` builds (cached apart), a crate written by
+//! `emit --crate` building on its own, deterministic `emit`, `check`
+//! diagnostics and the exit code for a missing interpreter.
 //!
 //! They need cargo, a Python with NumPy (`FERROPY_PYTHON`, else `python3`) and
 //! minutes of compile time, so they run only when `FERROPY_E2E=1`;
@@ -252,6 +253,136 @@ fn unchanged_source_is_not_rebuilt() {
          \"cached\"\n{}",
         describe("ferropy build cache_probe.py", &second)
     );
+}
+
+/// Calls `probe.scaled_sum` on `[1.0, 2.0, 3.0]` with factor 2 from the
+/// module built into `dir`, in a new interpreter, and returns what it printed.
+fn call_scaled_sum(python: &str, dir: &Path) -> String {
+    let output = run(python_command(python).arg("-c").arg(format!(
+        "import sys; sys.path.insert(0, {:?}); import numpy, probe; \
+         print(probe.scaled_sum(numpy.array([1.0, 2.0, 3.0]), 2.0))",
+        dir.display().to_string()
+    )));
+    assert!(
+        output.status.success(),
+        "{}",
+        describe("python -c 'import probe; probe.scaled_sum(...)'", &output)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+#[test]
+fn portable_builds_and_emitted_crates_work() {
+    if !end_to_end_enabled("portable_builds_and_emitted_crates_work") {
+        return;
+    }
+    let python = python_interpreter();
+    require_python_with_numpy(&python);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let source = dir.path().join("probe.py");
+    // A constant no earlier run has compiled, so that the first builds of
+    // each flavour below cannot come from the cache of an earlier run.
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_nanos()
+        % (1 << 62);
+    std::fs::write(
+        &source,
+        format!(
+            "def scaled_sum(a: \"float64[:]\", factor: float) -> float:\n    \
+             total = 0.0\n    \
+             for i in range(len(a)):\n        \
+             total += a[i] * factor\n    \
+             return total\n\n\n\
+             def stamp() -> int:\n    \
+             return {stamp}\n"
+        ),
+    )
+    .expect("write probe.py");
+    let build = |out: &str, portable: bool| {
+        let mut command = ferropy();
+        command.arg("build");
+        if portable {
+            command.arg("--portable");
+        }
+        command
+            .arg(&source)
+            .arg("-o")
+            .arg(dir.path().join(out))
+            .arg("--python")
+            .arg(&python);
+        let output = run(&mut command);
+        assert!(
+            output.status.success(),
+            "{}",
+            describe("ferropy build [--portable] probe.py", &output)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+
+    // Native (the default) and portable builds are cached apart: building one
+    // never serves the other.
+    build("native", false);
+    let portable = build("portable", true);
+    assert!(
+        !portable.contains("(cached)"),
+        "a portable build was served the native build's module\n{portable}"
+    );
+    assert!(build("portable", true).contains("(cached)"));
+    assert!(build("native", false).contains("(cached)"));
+    assert_eq!(call_scaled_sum(&python, &dir.path().join("native")), "12.0");
+    assert_eq!(
+        call_scaled_sum(&python, &dir.path().join("portable")),
+        "12.0"
+    );
+
+    // `emit --crate` writes a crate that cargo builds on its own, with the
+    // runtime crate inside it. The portable target directory of the cache
+    // already holds the compiled dependencies.
+    let crate_dir = dir.path().join("crate");
+    let emitted = run(ferropy()
+        .arg("emit")
+        .arg(&source)
+        .arg("--crate")
+        .arg(&crate_dir));
+    assert!(
+        emitted.status.success(),
+        "{}",
+        describe("ferropy emit probe.py --crate DIR", &emitted)
+    );
+    assert!(crate_dir.join("ferropy-rt/src/lib.rs").is_file());
+    let target_dir = ferropy::build::cache_dir().join("target/portable");
+    let cargo = run(std::process::Command::new("cargo")
+        .args(["build", "--release", "--locked", "--quiet"])
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", "")
+        .env("PYO3_PYTHON", &python));
+    assert!(
+        cargo.status.success(),
+        "{}",
+        describe(
+            "cargo build --release --locked (in the emitted crate)",
+            &cargo
+        )
+    );
+    let library = std::fs::read_dir(target_dir.join("release"))
+        .expect("read the target directory")
+        .map(|entry| entry.expect("entry").path())
+        .find(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("libfp_probe_") && name.ends_with(std::env::consts::DLL_SUFFIX)
+        })
+        .expect("cargo built the emitted crate's library");
+    let installed = dir.path().join("emitted");
+    std::fs::create_dir_all(&installed).expect("create a directory");
+    std::fs::copy(
+        &library,
+        installed.join(format!("probe{}", extension_suffix(&python))),
+    )
+    .expect("copy the library");
+    assert_eq!(call_scaled_sum(&python, &installed), "12.0");
 }
 
 #[test]
