@@ -182,7 +182,7 @@ fn collect_notes(
                     .map(|l| &l.plan);
                 let note = match (parallel, plan) {
                     (true, Some(Plan::Parallel(plan))) => parallel_note(plan),
-                    (true, Some(Plan::Serial(reason))) => format!("prange loop: serial: {reason}"),
+                    (true, Some(Plan::Serial(reason))) => format!("prange loop: {reason}"),
                     (true, _) => "prange loop: rejected (see the error)".to_string(),
                     (false, Some(Plan::Auto(auto))) => {
                         let mut note = parallel_note(&auto.parallel).replacen(

@@ -52,8 +52,20 @@ pub fn module_name_for(path: &std::path::Path) -> Option<String> {
 /// All diagnostics of the file are returned together; the result is either a
 /// complete crate or at least one error.
 pub fn compile(file: &SourceFile, module_name: &str) -> Result<GeneratedCrate, Vec<Diagnostic>> {
+    compile_with(file, module_name, Options::default())
+}
+
+/// What the user decides about compilation (`--parallel`, `--no-auto-parallel`).
+pub use analysis::Options;
+
+/// [`compile`] with options.
+pub fn compile_with(
+    file: &SourceFile,
+    module_name: &str,
+    options: Options,
+) -> Result<GeneratedCrate, Vec<Diagnostic>> {
     let typed = front_end(file)?.1;
-    let lib_rs = generate(file, &typed, module_name)?;
+    let lib_rs = generate(file, &typed, module_name, options)?;
     let pyi = stub::generate(&typed);
     Ok(GeneratedCrate {
         module_name: module_name.to_string(),
@@ -65,8 +77,16 @@ pub fn compile(file: &SourceFile, module_name: &str) -> Result<GeneratedCrate, V
 /// Parses, lowers and type-checks a file, and generates its code without
 /// keeping it, so that `ferropy check` accepts exactly what `compile` does.
 pub fn check(file: &SourceFile) -> Result<ir::typed::Module, Vec<Diagnostic>> {
+    check_with(file, Options::default())
+}
+
+/// [`check`] with options.
+pub fn check_with(
+    file: &SourceFile,
+    options: Options,
+) -> Result<ir::typed::Module, Vec<Diagnostic>> {
     let typed = front_end(file)?.1;
-    generate(file, &typed, "check")?;
+    generate(file, &typed, "check", options)?;
     Ok(typed)
 }
 
@@ -76,8 +96,9 @@ fn generate(
     file: &SourceFile,
     typed: &ir::typed::Module,
     module_name: &str,
+    options: Options,
 ) -> Result<String, Vec<Diagnostic>> {
-    let facts = analysis::analyse(typed);
+    let facts = analysis::analyse_with(typed, options);
     if !facts.errors.is_empty() {
         return Err(facts.errors);
     }
@@ -97,8 +118,13 @@ fn generate(
 
 /// The `ferropy explain` report: inferred types and per-loop decisions.
 pub fn explain(file: &SourceFile) -> Result<String, Vec<Diagnostic>> {
+    explain_with(file, Options::default())
+}
+
+/// [`explain`] with options.
+pub fn explain_with(file: &SourceFile, options: Options) -> Result<String, Vec<Diagnostic>> {
     let (untyped, typed) = front_end(file)?;
-    let facts = analysis::analyse(&typed);
+    let facts = analysis::analyse_with(&typed, options);
     if !facts.errors.is_empty() {
         return Err(facts.errors);
     }

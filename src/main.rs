@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use ferropy::build::{self, BuildError, BuildOptions, Interpreter, TargetCpu};
 use ferropy::diagnostics::{Diagnostic, SourceFile};
@@ -62,13 +62,46 @@ enum Command {
         /// ferropy-rt/) and the .pyi into DIR.
         #[arg(long = "crate", value_name = "DIR")]
         crate_dir: Option<PathBuf>,
+        #[command(flatten)]
+        parallel: ParallelArgs,
     },
     /// Print the inferred types and, per loop and call site, what the
     /// compiler decided and why.
     Explain {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        #[command(flatten)]
+        parallel: ParallelArgs,
     },
+}
+
+/// Which loops may run in parallel.
+#[derive(Args, Clone, Copy)]
+struct ParallelArgs {
+    /// `off`: every loop runs serially and `prange` means `range` (nothing
+    /// is checked for races).
+    #[arg(long, value_enum, default_value_t = ParallelMode::On)]
+    parallel: ParallelMode,
+    /// Run in parallel only the loops written with `prange`, not plain
+    /// `range` loops proven to give the same result.
+    #[arg(long)]
+    no_auto_parallel: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, PartialEq, Eq, Debug)]
+enum ParallelMode {
+    On,
+    Off,
+}
+
+impl ParallelArgs {
+    fn options(self) -> ferropy::Options {
+        let on = self.parallel == ParallelMode::On;
+        ferropy::Options {
+            parallel: on,
+            automatic_parallel: on && !self.no_auto_parallel,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -90,6 +123,8 @@ struct BuildArgs {
     /// machines.
     #[arg(long)]
     portable: bool,
+    #[command(flatten)]
+    parallel: ParallelArgs,
     /// How diagnostics are printed.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -116,6 +151,8 @@ struct CheckArgs {
     /// How many files to check at once [default: the number of CPUs].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    #[command(flatten)]
+    parallel: ParallelArgs,
     /// How diagnostics are printed.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -184,8 +221,12 @@ fn main() -> ExitCode {
     let status = match cli.command {
         Command::Build(arguments) => build_command(&arguments),
         Command::Check(arguments) => check_command(&arguments),
-        Command::Emit { file, crate_dir } => emit_command(&file, crate_dir.as_deref()),
-        Command::Explain { file } => explain_command(&file),
+        Command::Emit {
+            file,
+            crate_dir,
+            parallel,
+        } => emit_command(&file, crate_dir.as_deref(), parallel.options()),
+        Command::Explain { file, parallel } => explain_command(&file, parallel.options()),
     };
     status.exit_code()
 }
@@ -234,7 +275,13 @@ fn build_command(arguments: &BuildArgs) -> Status {
         }
         destinations.insert(destination, path.clone());
 
-        let krate = match compile_file(path, bytes, module_name, time_limit) {
+        let krate = match compile_file(
+            path,
+            bytes,
+            module_name,
+            time_limit,
+            arguments.parallel.options(),
+        ) {
             Ok(krate) => krate,
             Err((file, found, file_status)) => {
                 printer.diagnostics(&file, &found);
@@ -292,9 +339,10 @@ fn compile_file(
     bytes: Vec<u8>,
     module_name: String,
     time_limit: Duration,
+    options: ferropy::Options,
 ) -> Result<GeneratedCrate, (SourceFile, Vec<Diagnostic>, Status)> {
     let guarded = guard::run(display_path(path), bytes, time_limit, move |file| {
-        ferropy::compile(file, &module_name)
+        ferropy::compile_with(file, &module_name, options)
     });
     let status = Status::of_outcome(&guarded.outcome);
     match guarded.outcome {
@@ -326,7 +374,7 @@ fn check_command(arguments: &CheckArgs) -> Status {
     for_each_in_order(
         &paths,
         jobs,
-        |path| check_file(path, time_limit),
+        |path| check_file(path, time_limit, arguments.parallel.options()),
         |path, checked| {
             status = status.max(checked.status);
             if arguments.summary {
@@ -350,7 +398,7 @@ fn check_command(arguments: &CheckArgs) -> Status {
     status
 }
 
-fn check_file(path: &Path, time_limit: Duration) -> CheckedFile {
+fn check_file(path: &Path, time_limit: Duration, options: ferropy::Options) -> CheckedFile {
     let started = Instant::now();
     let bytes = match read_bytes(path) {
         Ok(bytes) => bytes,
@@ -363,8 +411,8 @@ fn check_file(path: &Path, time_limit: Duration) -> CheckedFile {
             };
         }
     };
-    let guarded = guard::run(display_path(path), bytes, time_limit, |file| {
-        ferropy::check(file).map(drop)
+    let guarded = guard::run(display_path(path), bytes, time_limit, move |file| {
+        ferropy::check_with(file, options).map(drop)
     });
     let status = Status::of_outcome(&guarded.outcome);
     let (found, failure) = match guarded.outcome {
@@ -562,7 +610,7 @@ fn walk_directory(dir: &Path, files: &mut Vec<PathBuf>, status: &mut Status) {
     }
 }
 
-fn explain_command(path: &Path) -> Status {
+fn explain_command(path: &Path, options: ferropy::Options) -> Status {
     let printer = Printer::new(Format::Human);
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
@@ -572,7 +620,9 @@ fn explain_command(path: &Path) -> Status {
         }
     };
     let time_limit = Duration::from_secs_f64(DEFAULT_TIME_LIMIT_SECONDS);
-    let guarded = guard::run(display_path(path), bytes, time_limit, ferropy::explain);
+    let guarded = guard::run(display_path(path), bytes, time_limit, move |file| {
+        ferropy::explain_with(file, options)
+    });
     let status = Status::of_outcome(&guarded.outcome);
     match guarded.outcome {
         Outcome::Finished(Ok(report)) => match io::stdout().lock().write_all(report.as_bytes()) {
@@ -594,7 +644,7 @@ fn explain_command(path: &Path) -> Status {
     }
 }
 
-fn emit_command(path: &Path, crate_dir: Option<&Path>) -> Status {
+fn emit_command(path: &Path, crate_dir: Option<&Path>, options: ferropy::Options) -> Status {
     let printer = Printer::new(Format::Human);
     let (bytes, module_name) = match load_module(path) {
         Ok(loaded) => loaded,
@@ -604,7 +654,7 @@ fn emit_command(path: &Path, crate_dir: Option<&Path>) -> Status {
         }
     };
     let time_limit = Duration::from_secs_f64(DEFAULT_TIME_LIMIT_SECONDS);
-    let krate = match compile_file(path, bytes, module_name.clone(), time_limit) {
+    let krate = match compile_file(path, bytes, module_name.clone(), time_limit, options) {
         Ok(krate) => krate,
         Err((file, found, status)) => {
             printer.diagnostics(&file, &found);
@@ -1801,6 +1851,29 @@ mod tests {
         );
         let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["column"], 5);
+    }
+
+    #[test]
+    fn parallel_flags_become_options() {
+        let options = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            match cli.command {
+                Command::Build(arguments) => arguments.parallel.options(),
+                Command::Check(arguments) => arguments.parallel.options(),
+                Command::Explain { parallel, .. } | Command::Emit { parallel, .. } => {
+                    parallel.options()
+                }
+            }
+        };
+        let default = options(&["ferropy", "build", "a.py"]);
+        assert!(default.parallel && default.automatic_parallel);
+        let off = options(&["ferropy", "check", "--parallel", "off", "a.py"]);
+        assert!(!off.parallel && !off.automatic_parallel);
+        let manual = options(&["ferropy", "explain", "--no-auto-parallel", "a.py"]);
+        assert!(manual.parallel && !manual.automatic_parallel);
+        let emit = options(&["ferropy", "emit", "--parallel=on", "a.py"]);
+        assert!(emit.parallel && emit.automatic_parallel);
+        assert!(Cli::try_parse_from(["ferropy", "build", "--parallel", "maybe", "a.py"]).is_err());
     }
 
     #[test]

@@ -250,12 +250,10 @@ pub fn analyse_with(module: &typed::Module, options: Options) -> Facts {
                 ints: &ints,
                 unbound: crate::unbound_reads::variables(function),
                 automatic: options.automatic_parallel,
+                enabled: options.parallel,
             };
-            let (parallel, mut found) = if options.parallel {
-                parallel::parallel_loops(function, &intervals, &helper_view, &raises)
-            } else {
-                (Vec::new(), Vec::new())
-            };
+            let (parallel, mut found) =
+                parallel::parallel_loops(function, &intervals, &helper_view, &raises);
             errors.append(&mut found);
             let facts = FunctionFacts {
                 accesses,

@@ -126,6 +126,9 @@ pub struct RaiseFacts<'a> {
     pub unbound: HashSet<String>,
     /// Whether loops may be parallelised without `prange`.
     pub automatic: bool,
+    /// Whether any loop may run in parallel (`--parallel off`: none, and
+    /// `prange` means `range`).
+    pub enabled: bool,
 }
 
 /// The `prange` loops of a function, the plain loops it parallelises by
@@ -193,6 +196,15 @@ impl<'f> Checker<'f> {
             } = stmt
             {
                 let key = std::ptr::from_ref(stmt) as usize;
+                if !self.raises.enabled {
+                    out.push(ParallelLoop {
+                        key,
+                        span: *span,
+                        plan: Plan::Serial("runs serially (--parallel off)".into()),
+                    });
+                    self.find(body, true, out, errors);
+                    continue;
+                }
                 if inside {
                     out.push(ParallelLoop {
                         key,
@@ -227,7 +239,21 @@ impl<'f> Checker<'f> {
                 ..
             } = stmt
             {
-                if !inside && self.raises.automatic {
+                if !inside && !(self.raises.automatic && self.raises.enabled) {
+                    let why = if self.raises.enabled {
+                        "serial (--no-auto-parallel)"
+                    } else {
+                        "serial (--parallel off)"
+                    };
+                    out.push(ParallelLoop {
+                        key: std::ptr::from_ref(stmt) as usize,
+                        span: *span,
+                        plan: Plan::Serial(why.into()),
+                    });
+                    self.find(body, true, out, errors);
+                    continue;
+                }
+                if !inside {
                     let key = std::ptr::from_ref(stmt) as usize;
                     let plan = match self.automatic(stmt, key) {
                         Ok(auto) => Plan::Auto(auto),
