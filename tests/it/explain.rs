@@ -28,3 +28,25 @@ fn explain_reports_types_loops_and_slow_call_sites() {
     assert!(report.contains("acc: float"), "{report}");
     assert!(report.contains("takes the GIL on every call"), "{report}");
 }
+
+#[test]
+fn explain_reports_each_parallel_loop_and_why_others_are_serial() {
+    let report = explain("fixtures/runnable/parallel_loops.py");
+    insta::with_settings!({
+        snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("explain__parallel_loops", report);
+    });
+    assert!(report.contains("reductions `s` (sum, float: summed in a different order"), "{report}");
+    assert!(report.contains("prange loop: nested in a parallel loop"), "{report}");
+    // A plain loop, proven independent and unable to raise, runs in
+    // parallel by itself; the kernels of the corpus show both outcomes.
+    let linalg = explain("fixtures/kernels/dense_linalg.py");
+    assert!(linalg.contains("loop: parallel by itself"), "{linalg}");
+    assert!(
+        linalg.contains("is a sum reduction, whose result depends on the order"),
+        "{linalg}"
+    );
+}
