@@ -806,13 +806,30 @@ impl FunctionGen<'_> {
         else {
             return quote!();
         };
-        let serial = self.serial_loop(stmt, nested);
+        // The bounds are evaluated once, into temporaries both versions use.
         let range_var = self.fresh("range");
+        let (start_var, stop_var, step_var) =
+            (self.fresh("start"), self.fresh("stop"), self.fresh("step"));
+        let step_literal = match step.as_ref().map(|s| &s.kind) {
+            None => Some(1),
+            Some(ExprKind::Literal(Literal::Int(k))) => Some(*k),
+            Some(_) => None,
+        };
         let (start, stop) = (self.expr(start).full(), self.expr(stop).full());
         let step = match step {
             Some(step) => self.expr(step).full(),
             None => quote!(1),
         };
+        // The serial version: a plain Rust loop where it can be one.
+        let serial_range = match step_literal {
+            Some(1) => quote!(#start_var..#stop_var),
+            Some(k) if k > 1 => {
+                let k = TokenLiteral::usize_unsuffixed(k as usize);
+                quote!((#start_var..#stop_var).step_by(#k))
+            }
+            _ => quote!(#range_var.clone()),
+        };
+        let serial = self.serial_loop_over(stmt, nested, Some(serial_range));
         // Reductions: each iteration starts from the identity and returns
         // its contribution.
         let reductions: Vec<(syn::Ident, Type, ReductionOp)> = plan
@@ -877,10 +894,11 @@ impl FunctionGen<'_> {
             })
             .collect();
         let index = self.fresh("iteration");
+        let iteration_range = self.fresh("iterations");
         let binding = match var {
             Some(name) => {
                 let var = ident(name);
-                quote!(let #var = #range_var.value_at(#index);)
+                quote!(let #var = #iteration_range.value_at(#index);)
             }
             None => quote!(),
         };
@@ -934,12 +952,28 @@ impl FunctionGen<'_> {
                 }
             }
         };
+        // The iteration closure owns what it reads (array locals as cheap
+        // clones, references and numbers as copies), so no local of the
+        // function has its address taken: the serial version beside it
+        // optimises as if the parallel one were not there.
+        let owned_arrays: Vec<TokenStream> = plan
+            .used
+            .iter()
+            .filter(|name| !self.is_param(name))
+            .map(|name| {
+                let var = ident(name);
+                let read = self.read_local(name, &self.var_type(name));
+                quote!(let #var = #read.clone();)
+            })
+            .collect();
         let run = quote! {
+            let #iteration_range = #range_var.clone();
+            #(#owned_arrays)*
             let #total: #tuple_type = rt::parallel_loop(
                 #range_var.iterations(),
                 #min_iterations,
                 || #identity,
-                |#index: u64| -> rt::Result<#tuple_type> {
+                move |#index: u64| -> rt::Result<#tuple_type> {
                     #binding
                     #(#declarations)*
                     #(#reduction_starts)*
@@ -954,8 +988,15 @@ impl FunctionGen<'_> {
             #last
         };
         let alone = plan.written.len() == 1 && plan.used.iter().all(|n| plan.written.contains(n));
+        let worthwhile = quote!(rt::parallel_worthwhile(#range_var.iterations(), #min_iterations));
         let guarded = if plan.written.is_empty() || alone {
-            run
+            quote! {
+                if #worthwhile {
+                    #run
+                } else {
+                    #serial
+                }
+            }
         } else {
             let memory = |names: &[&String], this: &Self| -> Vec<TokenStream> {
                 names
@@ -975,7 +1016,7 @@ impl FunctionGen<'_> {
             let written = memory(&written, self);
             let others = memory(&others, self);
             quote! {
-                if rt::no_shared_memory(&[#(#written),*], &[#(#others),*]) {
+                if #worthwhile && rt::no_shared_memory(&[#(#written),*], &[#(#others),*]) {
                     #run
                 } else {
                     #serial
@@ -984,13 +1025,27 @@ impl FunctionGen<'_> {
         };
         quote! {
             {
-                let #range_var = rt::range(#start, #stop, #step)?;
+                let #start_var: i64 = #start;
+                let #stop_var: i64 = #stop;
+                let #step_var: i64 = #step;
+                let #range_var = rt::range(#start_var, #stop_var, #step_var)?;
                 #guarded
             }
         }
     }
 
     fn serial_loop(&mut self, stmt: &typed::Stmt, nested: &[String]) -> TokenStream {
+        self.serial_loop_over(stmt, nested, None)
+    }
+
+    /// The loop as a Rust `for`; `range` replaces the iterator made from the
+    /// loop's bounds when they were evaluated already.
+    fn serial_loop_over(
+        &mut self,
+        stmt: &typed::Stmt,
+        nested: &[String],
+        range: Option<TokenStream>,
+    ) -> TokenStream {
         let typed::Stmt::ForRange {
             var,
             start,
@@ -1002,7 +1057,10 @@ impl FunctionGen<'_> {
         else {
             return quote!();
         };
-        let range = self.range(start, stop, step.as_ref());
+        let range = match range {
+            Some(range) => range,
+            None => self.range(start, stop, step.as_ref()),
+        };
         // The loop variable binds directly when it is not used after
         // the loop; otherwise the function-level variable is updated
         // each iteration so it keeps its last value, as in Python.
@@ -1707,6 +1765,11 @@ impl FunctionGen<'_> {
                 Code::atom(quote!(#tuple.#index))
             }
         }
+    }
+
+    /// Whether `name` is a parameter of the function being generated.
+    fn is_param(&self, name: &str) -> bool {
+        self.function.params.iter().any(|p| p.name == name)
     }
 
     /// Whether the analysis proved the `int` operation `expr` stays in the

@@ -2922,6 +2922,19 @@ fn parallel_pool(threads: usize) -> Option<Arc<ParallelPool>> {
     Some(pool)
 }
 
+/// Whether a parallel loop of `count` iterations should use the pool: at
+/// least `min_iterations` (or two, with FERROPY_PARALLEL_ALWAYS=1), more than
+/// one thread, and not already inside an iteration of a parallel loop.
+#[inline]
+pub fn parallel_worthwhile(count: u64, min_iterations: u64) -> bool {
+    let enough = count >= min_iterations.max(2) || (count >= 2 && parallel_always());
+    enough
+        && num_threads() > 1
+        && !std::thread::current()
+            .name()
+            .is_some_and(|name| name.starts_with("ferropy-parallel-"))
+}
+
 /// Runs iterations `0..count` of a parallel loop (serially when there are
 /// fewer than `min_iterations`): `body(k)` returns the
 /// iteration's contribution to the reductions, which `combine` merges,

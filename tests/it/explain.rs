@@ -39,8 +39,14 @@ fn explain_reports_each_parallel_loop_and_why_others_are_serial() {
     }, {
         insta::assert_snapshot!("explain__parallel_loops", report);
     });
-    assert!(report.contains("reductions `s` (sum, float: summed in a different order"), "{report}");
-    assert!(report.contains("prange loop: nested in a parallel loop"), "{report}");
+    assert!(
+        report.contains("reductions `s` (sum, float: summed in a different order"),
+        "{report}"
+    );
+    assert!(
+        report.contains("prange loop: nested in a parallel loop"),
+        "{report}"
+    );
     // A plain loop, proven independent and unable to raise, runs in
     // parallel by itself; the kernels of the corpus show both outcomes.
     let linalg = explain("fixtures/kernels/dense_linalg.py");
