@@ -30,10 +30,20 @@ use pyo3::types::PyTuple;
 ///
 /// The computation runs without the GIL, so errors are plain data; they become
 /// Python exceptions only when the wrapper converts them into `PyErr`.
+///
+/// An error is one pointer to its `Exception`, so that `Result<i64>`,
+/// `Result<bool>` and `Result<()>`, which every compiled function returns,
+/// come back in registers rather than through memory; raising pays for the
+/// allocation instead, once per exception. Constructors are named like the
+/// Python exception types: `Error::IndexError(message)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error(Box<Exception>);
+
+/// The exception an `Error` carries: its Python type and message.
 // The variants are named exactly like the Python exception types they become.
 #[allow(clippy::enum_variant_names)]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Error {
+pub enum Exception {
     IndexError(String),
     ZeroDivisionError(String),
     ValueError(String),
@@ -48,32 +58,90 @@ pub enum Error {
 /// The result of every fallible runtime operation and of every compiled function.
 pub type Result<T> = std::result::Result<T, Error>;
 
+// Raising is rare: the constructors stay out of line, so that the allocation
+// is not inlined into the code that can raise.
+#[allow(non_snake_case)]
 impl Error {
+    #[cold]
+    #[inline(never)]
+    pub fn IndexError(message: String) -> Error {
+        Error(Box::new(Exception::IndexError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn ZeroDivisionError(message: String) -> Error {
+        Error(Box::new(Exception::ZeroDivisionError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn ValueError(message: String) -> Error {
+        Error(Box::new(Exception::ValueError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn OverflowError(message: String) -> Error {
+        Error(Box::new(Exception::OverflowError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn TypeError(message: String) -> Error {
+        Error(Box::new(Exception::TypeError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn MemoryError(message: String) -> Error {
+        Error(Box::new(Exception::MemoryError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn RecursionError(message: String) -> Error {
+        Error(Box::new(Exception::RecursionError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn Python(error: PythonError) -> Error {
+        Error(Box::new(Exception::Python(error)))
+    }
+}
+
+impl Error {
+    /// The exception this error raises.
+    pub fn exception(&self) -> &Exception {
+        &self.0
+    }
+
     /// The name of the Python exception type, for messages and tests.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            Error::IndexError(_) => "IndexError",
-            Error::ZeroDivisionError(_) => "ZeroDivisionError",
-            Error::ValueError(_) => "ValueError",
-            Error::OverflowError(_) => "OverflowError",
-            Error::TypeError(_) => "TypeError",
-            Error::MemoryError(_) => "MemoryError",
-            Error::RecursionError(_) => "RecursionError",
-            Error::Python(_) => "Exception",
+        match self.exception() {
+            Exception::IndexError(_) => "IndexError",
+            Exception::ZeroDivisionError(_) => "ZeroDivisionError",
+            Exception::ValueError(_) => "ValueError",
+            Exception::OverflowError(_) => "OverflowError",
+            Exception::TypeError(_) => "TypeError",
+            Exception::MemoryError(_) => "MemoryError",
+            Exception::RecursionError(_) => "RecursionError",
+            Exception::Python(_) => "Exception",
         }
     }
 
     /// The message as Python shows it after the exception type.
     pub fn message(&self) -> &str {
-        match self {
-            Error::IndexError(message)
-            | Error::ZeroDivisionError(message)
-            | Error::ValueError(message)
-            | Error::OverflowError(message)
-            | Error::TypeError(message)
-            | Error::MemoryError(message)
-            | Error::RecursionError(message) => message,
-            Error::Python(_) => "an exception raised by a Python function",
+        match self.exception() {
+            Exception::IndexError(message)
+            | Exception::ZeroDivisionError(message)
+            | Exception::ValueError(message)
+            | Exception::OverflowError(message)
+            | Exception::TypeError(message)
+            | Exception::MemoryError(message)
+            | Exception::RecursionError(message) => message,
+            Exception::Python(_) => "an exception raised by a Python function",
         }
     }
 }
@@ -92,15 +160,15 @@ impl From<Error> for PyErr {
             PyIndexError, PyMemoryError, PyOverflowError, PyRecursionError, PyTypeError,
             PyValueError, PyZeroDivisionError,
         };
-        match error {
-            Error::IndexError(message) => PyIndexError::new_err(message),
-            Error::ZeroDivisionError(message) => PyZeroDivisionError::new_err(message),
-            Error::ValueError(message) => PyValueError::new_err(message),
-            Error::OverflowError(message) => PyOverflowError::new_err(message),
-            Error::TypeError(message) => PyTypeError::new_err(message),
-            Error::MemoryError(message) => PyMemoryError::new_err(message),
-            Error::RecursionError(message) => PyRecursionError::new_err(message),
-            Error::Python(error) => error.into_pyerr(),
+        match *error.0 {
+            Exception::IndexError(message) => PyIndexError::new_err(message),
+            Exception::ZeroDivisionError(message) => PyZeroDivisionError::new_err(message),
+            Exception::ValueError(message) => PyValueError::new_err(message),
+            Exception::OverflowError(message) => PyOverflowError::new_err(message),
+            Exception::TypeError(message) => PyTypeError::new_err(message),
+            Exception::MemoryError(message) => PyMemoryError::new_err(message),
+            Exception::RecursionError(message) => PyRecursionError::new_err(message),
+            Exception::Python(error) => error.into_pyerr(),
         }
     }
 }
@@ -2671,8 +2739,8 @@ mod tests {
             assert_eq!(mod_int(a, b), Ok(remainder), "{a} % {b}");
         }
         assert!(matches!(
-            floordiv_int(1u8, 0),
-            Err(Error::ZeroDivisionError(_))
+            floordiv_int(1u8, 0).as_ref().map_err(Error::exception),
+            Err(Exception::ZeroDivisionError(_))
         ));
     }
 
@@ -2699,8 +2767,14 @@ mod tests {
         assert_eq!(round_to_int(2.5), Ok(2));
         assert_eq!(round_to_int(-3.5), Ok(-4));
         assert_eq!(float_to_int(-2.7), Ok(-2));
-        assert!(matches!(round_to_int(f64::NAN), Err(Error::ValueError(_))));
-        assert!(matches!(float_to_int(1e19), Err(Error::OverflowError(_))));
+        assert!(matches!(
+            round_to_int(f64::NAN).as_ref().map_err(Error::exception),
+            Err(Exception::ValueError(_))
+        ));
+        assert!(matches!(
+            float_to_int(1e19).as_ref().map_err(Error::exception),
+            Err(Exception::OverflowError(_))
+        ));
     }
 }
 
@@ -2865,15 +2939,15 @@ impl NativeResult {
 }
 
 fn error_code(error: &Error) -> u32 {
-    match error {
-        Error::IndexError(_) => 1,
-        Error::ZeroDivisionError(_) => 2,
-        Error::ValueError(_) => 3,
-        Error::OverflowError(_) => 4,
-        Error::TypeError(_) => 5,
-        Error::MemoryError(_) => 6,
-        Error::RecursionError(_) => 7,
-        Error::Python(_) => 8,
+    match error.exception() {
+        Exception::IndexError(_) => 1,
+        Exception::ZeroDivisionError(_) => 2,
+        Exception::ValueError(_) => 3,
+        Exception::OverflowError(_) => 4,
+        Exception::TypeError(_) => 5,
+        Exception::MemoryError(_) => 6,
+        Exception::RecursionError(_) => 7,
+        Exception::Python(_) => 8,
     }
 }
 
