@@ -1865,9 +1865,10 @@ impl std::iter::FusedIterator for Range {}
 // outermost call (some 40 microseconds, about what CPython takes for 200
 // levels of recursion).
 //
-// Compiled code runs without the GIL (the entry points release it, and
-// Python callbacks take it only for their own duration), so the waiting
-// thread never holds the GIL that the new one might need.
+// The waiting thread releases the GIL: the new thread never reads the
+// recursion limit (the waiting one passes it on), but it may call a function
+// passed from Python, which needs the GIL, and compiled code given a Python
+// function keeps the GIL between its calls (see `Callable`).
 
 /// Stack that compiled recursion may use on a thread the runtime did not
 /// start, measured from the outermost compiled frame on that thread.
@@ -2105,8 +2106,19 @@ pub fn enter_cycle<T>(call: impl FnOnce(Frame<'_>) -> Result<T>) -> Result<T> {
 
 /// Makes a call of a cyclic function, and the recursion below it, on a new
 /// thread with a RECURSION_STACK_SIZE stack, while the calling thread waits
-/// for it. `depth` frames are running when it starts.
+/// for it, without the GIL. `depth` frames are running when it starts.
 fn continue_on_new_stack<T: Send>(
+    depth: u32,
+    limit: u32,
+    call: impl FnOnce(Frame<'_>) -> Result<T> + Send,
+) -> Result<T> {
+    // A kernel given a Python function keeps the GIL while it runs (see
+    // `Callable`), and the new thread needs the GIL to call that function:
+    // the wait releases it, whether this thread held it or not.
+    Python::with_gil(|py| py.allow_threads(|| run_on_new_stack(depth, limit, call)))
+}
+
+fn run_on_new_stack<T: Send>(
     depth: u32,
     limit: u32,
     call: impl FnOnce(Frame<'_>) -> Result<T> + Send,
