@@ -286,6 +286,10 @@ struct FunctionGen<'f> {
     cycles: &'f Cycles,
     /// In a function on a cycle, the `rt::Frame` its body received.
     frame: Option<syn::Ident>,
+    /// In a function on a cycle that calls itself in tail position and
+    /// takes only scalars, which makes that call by going round a loop: its
+    /// body ends with an `rt::Tail`.
+    tail_loop: bool,
 }
 
 /// The call graph's cycles (direct or mutual recursion).
@@ -450,12 +454,18 @@ fn function(
         flags: HashMap::new(),
         cycles,
         frame: None,
+        tail_loop: false,
     };
     let inner = cycles.inner.get(&function.rust_name).cloned();
     if inner.is_some() {
         // The frame must not shadow a function the body calls.
         generator.names.extend(cycles.items.iter().cloned());
         generator.frame = Some(generator.fresh("frame"));
+        generator.tail_loop = calls_itself_in_tail_position(&function.body, &function.rust_name)
+            && function
+                .params
+                .iter()
+                .all(|p| matches!(p.ty, Type::Int | Type::Float | Type::Bool | Type::Scalar(_)));
     }
     // Variables some path may read before assigning get an "assigned" flag,
     // so those reads raise UnboundLocalError as in Python.
@@ -530,7 +540,7 @@ fn function(
     let ends_in_return = matches!(function.body.last(), Some(typed::Stmt::Return(_)));
     if function.falls_through || !ends_in_return {
         if function.return_type == Type::None {
-            body.push(quote! { Ok(()) });
+            body.push(generator.returned(quote!(())));
         } else {
             let message = format!(
                 "{}() reached its end without returning a value",
@@ -560,7 +570,7 @@ fn function(
             .map(|(_, g, bound)| quote!(#g: #bound + Sync + ?Sized));
         (quote!(<#(#names),*>), quote!(where #(#bounds),*))
     };
-    let (Some(inner), Some(frame)) = (inner, &generator.frame) else {
+    let (Some(inner), Some(frame)) = (inner, generator.frame.clone()) else {
         return quote! {
             #docstring
             #safety
@@ -582,6 +592,36 @@ fn function(
                 }
             }
         });
+    if generator.tail_loop {
+        // A call `return f(…)` of the function itself goes round the loop
+        // with the frame one deeper: counted like a call, without growing
+        // the stack.
+        let pushed = generator.fresh("pushed");
+        let value = generator.fresh("value");
+        let args = generator.fresh("args");
+        return quote! {
+            #public
+            #safety
+            fn #inner(mut #frame: rt::Frame<'_>, #(mut #param_names: #param_types),*) -> rt::Result<#return_type> {
+                loop {
+                    let Some(#pushed) = #frame.push() else {
+                        return #frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*));
+                    };
+                    match rt::body(move || -> rt::Result<rt::Tail<(#(#param_types,)*), #return_type>> {
+                        let #frame = #pushed;
+                        #(#prologue)*
+                        #(#body)*
+                    })? {
+                        rt::Tail::Return(#value) => return Ok(#value),
+                        rt::Tail::Call(#args) => {
+                            #frame = #pushed;
+                            (#(#param_names,)*) = #args;
+                        }
+                    }
+                }
+            }
+        };
+    }
     quote! {
         #public
         #safety
@@ -595,6 +635,22 @@ fn function(
             })
         }
     }
+}
+
+/// Whether some `return f(…)` among `stmts` calls `function` itself.
+fn calls_itself_in_tail_position(stmts: &[typed::Stmt], function: &str) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        typed::Stmt::Return(Some(typed::Expr {
+            kind: ExprKind::Call {
+                function: callee, ..
+            },
+            ..
+        })) => callee == function,
+        _ => stmt
+            .nested()
+            .into_iter()
+            .any(|body| calls_itself_in_tail_position(body, function)),
+    })
 }
 
 /// The doc comment that proves the function's unchecked element accesses
@@ -807,7 +863,20 @@ impl FunctionGen<'_> {
             typed::Stmt::Return(Some(typed::Expr {
                 kind: ExprKind::Call { function, args },
                 ..
-            })) => {
+            })) if self.tail_loop && function == &self.function.rust_name => {
+                // The loop around the body makes the call.
+                let args = self.call_args(args);
+                let value = quote!(Ok(rt::Tail::Call((#(#args,)*))));
+                if tail {
+                    value
+                } else {
+                    quote!(return #value;)
+                }
+            }
+            typed::Stmt::Return(Some(typed::Expr {
+                kind: ExprKind::Call { function, args },
+                ..
+            })) if !self.tail_loop => {
                 // `return f(x)` passes the callee's result through as it is.
                 let call = self.call(function, args);
                 if tail {
@@ -832,10 +901,11 @@ impl FunctionGen<'_> {
                     Some(value) => self.owned_value(value),
                     None => quote!(()),
                 };
+                let value = self.returned(value);
                 if tail {
-                    quote!(Ok(#value))
+                    value
                 } else {
-                    quote!(return Ok(#value);)
+                    quote!(return #value;)
                 }
             }
             typed::Stmt::Expr(expr) => {
@@ -1210,11 +1280,18 @@ impl FunctionGen<'_> {
         quote!(#left <= #right)
     }
 
-    /// A call to a compiled function, without the `?`.
-    fn call(&mut self, function: &str, args: &[typed::Expr]) -> TokenStream {
-        let name = ident(function);
-        let args: Vec<TokenStream> = args
-            .iter()
+    /// The body's result when it returns `value`.
+    fn returned(&self, value: TokenStream) -> TokenStream {
+        if self.tail_loop {
+            quote!(Ok(rt::Tail::Return(#value)))
+        } else {
+            quote!(Ok(#value))
+        }
+    }
+
+    /// The arguments of a call to a compiled function.
+    fn call_args(&mut self, args: &[typed::Expr]) -> Vec<TokenStream> {
+        args.iter()
             .map(|arg| {
                 if matches!(arg.ty, Type::Array(_)) {
                     let code = self.expr(arg).at(Prec::Unary);
@@ -1223,7 +1300,13 @@ impl FunctionGen<'_> {
                     self.expr(arg).full()
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// A call to a compiled function, without the `?`.
+    fn call(&mut self, function: &str, args: &[typed::Expr]) -> TokenStream {
+        let name = ident(function);
+        let args = self.call_args(args);
         let Some(frame) = &self.frame else {
             return quote!(#name(#(#args),*));
         };

@@ -2082,6 +2082,18 @@ pub fn body<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     body()
 }
 
+/// How the body of a cyclic function that calls itself in tail position
+/// (`return f(…)`, all parameters scalars) ends: with its value, or with the
+/// arguments of that call, which the inner form makes by going round a loop
+/// with the frame one deeper. The depth is counted as for a native call, but
+/// the stack does not grow and no registers are saved. (LLVM eliminates such
+/// calls itself when results come back through memory, but not when an
+/// `rt::Result` comes back in registers.)
+pub enum Tail<A, T> {
+    Call(A),
+    Return(T),
+}
+
 /// Calls a function of a call-graph cycle from outside the cycle: reads the
 /// thread's bookkeeping and hands the call its first `Frame`. On the
 /// outermost such call on a thread the runtime did not start, measures the
