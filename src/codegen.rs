@@ -48,14 +48,11 @@ pub fn generate(
         crate::VERSION
     );
     let constants = module.constants.iter().map(constant);
-    let recursive = recursive_functions(module);
-    let functions = module.functions.iter().map(|f| {
-        function(
-            f,
-            facts.function(&f.rust_name),
-            recursive.contains(&f.rust_name),
-        )
-    });
+    let cycles = Cycles::of(module);
+    let functions = module
+        .functions
+        .iter()
+        .map(|f| function(f, facts.function(&f.rust_name), &cycles));
     let python = python_module(module, module_name);
     let tokens = quote! {
         #![doc = #header]
@@ -295,56 +292,159 @@ struct FunctionGen<'f> {
     names: HashSet<String>,
     /// The "assigned" flag of each variable that may be read unassigned.
     flags: HashMap<String, syn::Ident>,
+    /// The module's call-graph cycles.
+    cycles: &'f Cycles,
+    /// In a function on a cycle, the `rt::Frame` its body received.
+    frame: Option<syn::Ident>,
+    /// In a function on a cycle that calls itself in tail position and
+    /// takes only scalars, which makes that call by going round a loop: its
+    /// body ends with an `rt::Tail`.
+    tail_loop: bool,
 }
 
-/// The functions that are part of a call-graph cycle (direct or mutual
-/// recursion). Their bodies run under `rt::recursive`, which raises
-/// RecursionError instead of overflowing the native stack.
-fn recursive_functions(module: &typed::Module) -> HashSet<String> {
-    let calls: HashMap<&str, HashSet<String>> = module
-        .functions
-        .iter()
-        .map(|f| {
-            let mut callees = HashSet::new();
-            for stmt in &f.body {
-                stmt.walk_exprs(&mut |e| match &e.kind {
-                    ExprKind::Call { function, .. }
-                    | ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
-                        callees.insert(function.clone());
+/// The call graph's cycles (direct or mutual recursion).
+///
+/// Every call of a function on a cycle starts with `rt::Frame::push`, which
+/// counts the frame and checks the stack, so that recursion raises
+/// RecursionError instead of overflowing the native stack. Such a function
+/// has two forms: an inner one taking the caller's `rt::Frame`,
+/// which the functions of its cycle call, and a public one for everything
+/// else (callers outside the cycle, the Python wrapper, native calls,
+/// function arguments), which reads the thread's recursion bookkeeping once
+/// and calls the inner form (`rt::enter_cycle`). A call from a cyclic
+/// function that leaves its cycle and may enter one again further down (a
+/// function outside the cycle that reaches one, or a function passed as an
+/// argument) runs under `rt::Frame::call_out`, which publishes the depth so
+/// that entry counts on from it.
+struct Cycles {
+    /// The functions each one calls or passes as an argument, directly or
+    /// through others.
+    reaches: HashMap<String, HashSet<String>>,
+    /// The functions that call a function passed as an argument.
+    calls_values: HashSet<String>,
+    /// The functions with a caller outside their cycle, or passed as an
+    /// argument: those whose public form something calls.
+    entered: HashSet<String>,
+    /// The inner form of each function on a cycle.
+    inner: HashMap<String, syn::Ident>,
+    /// The Rust names of the module's items, which a local must not shadow.
+    items: HashSet<String>,
+}
+
+impl Cycles {
+    fn of(module: &typed::Module) -> Cycles {
+        let mut calls_values = HashSet::new();
+        let mut passed = HashSet::new();
+        let calls: HashMap<&str, HashSet<String>> = module
+            .functions
+            .iter()
+            .map(|f| {
+                let mut callees = HashSet::new();
+                for stmt in &f.body {
+                    stmt.walk_exprs(&mut |e| match &e.kind {
+                        ExprKind::Call { function, .. } => {
+                            callees.insert(function.clone());
+                        }
+                        ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
+                            callees.insert(function.clone());
+                            passed.insert(function.clone());
+                        }
+                        ExprKind::CallValue { .. } => {
+                            calls_values.insert(f.rust_name.clone());
+                        }
+                        _ => {}
+                    });
+                }
+                (f.rust_name.as_str(), callees)
+            })
+            .collect();
+        let mut reaches = HashMap::new();
+        for function in &module.functions {
+            // Depth-first search from the callees.
+            let mut stack: Vec<&str> = calls
+                .get(function.rust_name.as_str())
+                .map(|c| c.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut seen: HashSet<String> = HashSet::new();
+            while let Some(current) = stack.pop() {
+                if seen.insert(current.to_string()) {
+                    if let Some(next) = calls.get(current) {
+                        stack.extend(next.iter().map(String::as_str));
                     }
-                    _ => {}
-                });
+                }
             }
-            (f.rust_name.as_str(), callees)
-        })
-        .collect();
-    let mut recursive = HashSet::new();
-    for function in &module.functions {
-        // Depth-first search from the callees: does it come back?
-        let mut stack: Vec<&str> = calls
-            .get(function.rust_name.as_str())
-            .map(|c| c.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        let mut seen: HashSet<&str> = HashSet::new();
-        while let Some(current) = stack.pop() {
-            if current == function.rust_name {
-                recursive.insert(function.rust_name.clone());
-                break;
+            reaches.insert(function.rust_name.clone(), seen);
+        }
+        let mut items: HashSet<String> = ["rt", "python"].map(String::from).into();
+        for constant in &module.constants {
+            items.insert(ident(&constant.name).to_string());
+        }
+        for function in &module.functions {
+            items.insert(ident(&function.rust_name).to_string());
+            for param in &function.params {
+                items.insert(ident(&param.name).to_string());
             }
-            if seen.insert(current) {
-                if let Some(next) = calls.get(current) {
-                    stack.extend(next.iter().map(String::as_str));
+            for local in &function.locals {
+                items.insert(ident(&local.name).to_string());
+            }
+        }
+        let mut cycles = Cycles {
+            reaches,
+            calls_values,
+            entered: passed,
+            inner: HashMap::new(),
+            items,
+        };
+        for (caller, callees) in &calls {
+            for callee in callees {
+                if !cycles.same_cycle(caller, callee) {
+                    cycles.entered.insert(callee.clone());
                 }
             }
         }
+        for function in &module.functions {
+            if cycles.is_cyclic(&function.rust_name) {
+                let mut name = format!("{}_in_cycle", function.rust_name);
+                while cycles.items.contains(&ident(&name).to_string()) {
+                    name.push('_');
+                }
+                let name = ident(&name);
+                cycles.items.insert(name.to_string());
+                cycles.inner.insert(function.rust_name.clone(), name);
+            }
+        }
+        cycles
     }
-    recursive
+
+    fn reaches(&self, from: &str, to: &str) -> bool {
+        self.reaches.get(from).is_some_and(|r| r.contains(to))
+    }
+
+    fn is_cyclic(&self, function: &str) -> bool {
+        self.reaches(function, function)
+    }
+
+    fn same_cycle(&self, a: &str, b: &str) -> bool {
+        self.reaches(a, b) && self.reaches(b, a)
+    }
+
+    /// Whether a call of `function` may enter a cycle: it is on one, reaches
+    /// one, or calls a function passed as an argument (which may be compiled
+    /// and recursive).
+    fn may_enter_cycle(&self, function: &str) -> bool {
+        let enters = |f: &str| self.is_cyclic(f) || self.calls_values.contains(f);
+        enters(function)
+            || self
+                .reaches
+                .get(function)
+                .is_some_and(|r| r.iter().any(|f| enters(f)))
+    }
 }
 
 fn function(
     function: &typed::Function,
     facts: Option<&FunctionFacts>,
-    recursive: bool,
+    cycles: &Cycles,
 ) -> TokenStream {
     let mut types: HashMap<String, Type> = HashMap::new();
     for param in &function.params {
@@ -364,7 +464,21 @@ fn function(
         types,
         names,
         flags: HashMap::new(),
+        cycles,
+        frame: None,
+        tail_loop: false,
     };
+    let inner = cycles.inner.get(&function.rust_name).cloned();
+    if inner.is_some() {
+        // The frame must not shadow a function the body calls.
+        generator.names.extend(cycles.items.iter().cloned());
+        generator.frame = Some(generator.fresh("frame"));
+        generator.tail_loop = calls_itself_in_tail_position(&function.body, &function.rust_name)
+            && function
+                .params
+                .iter()
+                .all(|p| matches!(p.ty, Type::Int | Type::Float | Type::Bool | Type::Scalar(_)));
+    }
     // Variables some path may read before assigning get an "assigned" flag,
     // so those reads raise UnboundLocalError as in Python.
     let mut maybe_unbound: Vec<String> = crate::unbound_reads::variables(function)
@@ -379,10 +493,10 @@ fn function(
     }
     let name = ident(&function.rust_name);
     let generics = callable_generics(function);
-    let params = function.params.iter().map(|param| {
-        let name = ident(&param.name);
-        let mutable = param.reassigned && !matches!(param.ty, Type::Array(_));
-        let ty = match &param.ty {
+    let param_types: Vec<TokenStream> = function
+        .params
+        .iter()
+        .map(|param| match &param.ty {
             Type::Array(array) => {
                 let ty = array_type(*array);
                 quote!(&#ty)
@@ -396,7 +510,12 @@ fn function(
                 quote!(&#generic)
             }
             other => rust_type(other),
-        };
+        })
+        .collect();
+    let param_names: Vec<syn::Ident> = function.params.iter().map(|p| ident(&p.name)).collect();
+    let params = function.params.iter().zip(&param_types).map(|(param, ty)| {
+        let name = ident(&param.name);
+        let mutable = param.reassigned && !matches!(param.ty, Type::Array(_));
         if mutable {
             quote!(mut #name: #ty)
         } else {
@@ -433,7 +552,7 @@ fn function(
     let ends_in_return = matches!(function.body.last(), Some(typed::Stmt::Return(_)));
     if function.falls_through || !ends_in_return {
         if function.return_type == Type::None {
-            body.push(quote! { Ok(()) });
+            body.push(generator.returned(quote!(())));
         } else {
             let message = format!(
                 "{}() reached its end without returning a value",
@@ -447,13 +566,13 @@ fn function(
     } else {
         quote!()
     };
-    let mut doc = function
+    let docstring = function
         .export
         .as_ref()
         .and_then(|e| e.docstring.as_ref())
         .map(|d| doc_comment(d))
         .unwrap_or_default();
-    doc.extend(safety_comment(facts));
+    let safety = safety_comment(facts);
     let (generic_params, where_clause) = if generics.is_empty() {
         (quote!(), quote!())
     } else {
@@ -463,26 +582,87 @@ fn function(
             .map(|(_, g, bound)| quote!(#g: #bound + Sync + ?Sized));
         (quote!(<#(#names),*>), quote!(where #(#bounds),*))
     };
-    let body = if recursive {
-        // Part of a recursive cycle: each call is one counted frame.
-        quote! {
-            rt::recursive(move || {
+    let (Some(inner), Some(frame)) = (inner, generator.frame.clone()) else {
+        return quote! {
+            #docstring
+            #safety
+            #visibility fn #name #generic_params(#(#params),*) -> rt::Result<#return_type> #where_clause {
+                #(#prologue)*
+                #(#body)*
+            }
+        };
+    };
+    // On a cycle: the public form enters the cycle, the inner form is one
+    // counted frame. Only functions of its cycle call a helper that has no
+    // public form.
+    let public = (function.export.is_some() || cycles.entered.contains(&function.rust_name))
+        .then(|| {
+            quote! {
+                #docstring
+                #visibility fn #name #generic_params(#(#param_names: #param_types),*) -> rt::Result<#return_type> #where_clause {
+                    rt::enter_cycle(|#frame| #inner(#frame, #(#param_names),*))
+                }
+            }
+        });
+    if generator.tail_loop {
+        // A call `return f(…)` of the function itself goes round the loop
+        // with the frame one deeper: counted like a call, without growing
+        // the stack.
+        let pushed = generator.fresh("pushed");
+        let value = generator.fresh("value");
+        let args = generator.fresh("args");
+        return quote! {
+            #public
+            #safety
+            fn #inner(mut #frame: rt::Frame<'_>, #(mut #param_names: #param_types),*) -> rt::Result<#return_type> {
+                loop {
+                    let Some(#pushed) = #frame.push() else {
+                        return #frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*));
+                    };
+                    match rt::body(move || -> rt::Result<rt::Tail<(#(#param_types,)*), #return_type>> {
+                        let #frame = #pushed;
+                        #(#prologue)*
+                        #(#body)*
+                    })? {
+                        rt::Tail::Return(#value) => return Ok(#value),
+                        rt::Tail::Call(#args) => {
+                            #frame = #pushed;
+                            (#(#param_names,)*) = #args;
+                        }
+                    }
+                }
+            }
+        };
+    }
+    quote! {
+        #public
+        #safety
+        fn #inner #generic_params(#frame: rt::Frame<'_>, #(#params),*) -> rt::Result<#return_type> #where_clause {
+            let Some(#frame) = #frame.push() else {
+                return #frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*));
+            };
+            rt::body(move || {
                 #(#prologue)*
                 #(#body)*
             })
         }
-    } else {
-        quote! {
-            #(#prologue)*
-            #(#body)*
-        }
-    };
-    quote! {
-        #doc
-        #visibility fn #name #generic_params(#(#params),*) -> rt::Result<#return_type> #where_clause {
-            #body
-        }
     }
+}
+
+/// Whether some `return f(…)` among `stmts` calls `function` itself.
+fn calls_itself_in_tail_position(stmts: &[typed::Stmt], function: &str) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        typed::Stmt::Return(Some(typed::Expr {
+            kind: ExprKind::Call {
+                function: callee, ..
+            },
+            ..
+        })) => callee == function,
+        _ => stmt
+            .nested()
+            .into_iter()
+            .any(|body| calls_itself_in_tail_position(body, function)),
+    })
 }
 
 /// The doc comment that proves the function's unchecked element accesses
@@ -717,7 +897,20 @@ impl FunctionGen<'_> {
             typed::Stmt::Return(Some(typed::Expr {
                 kind: ExprKind::Call { function, args },
                 ..
-            })) => {
+            })) if self.tail_loop && function == &self.function.rust_name => {
+                // The loop around the body makes the call.
+                let args = self.call_args(args);
+                let value = quote!(Ok(rt::Tail::Call((#(#args,)*))));
+                if tail {
+                    value
+                } else {
+                    quote!(return #value;)
+                }
+            }
+            typed::Stmt::Return(Some(typed::Expr {
+                kind: ExprKind::Call { function, args },
+                ..
+            })) if !self.tail_loop => {
                 // `return f(x)` passes the callee's result through as it is.
                 let call = self.call(function, args);
                 if tail {
@@ -742,10 +935,11 @@ impl FunctionGen<'_> {
                     Some(value) => self.owned_value(value),
                     None => quote!(()),
                 };
+                let value = self.returned(value);
                 if tail {
-                    quote!(Ok(#value))
+                    value
                 } else {
-                    quote!(return Ok(#value);)
+                    quote!(return #value;)
                 }
             }
             typed::Stmt::Expr(expr) => {
@@ -762,7 +956,11 @@ impl FunctionGen<'_> {
     /// A `for` loop over a range, in one version.
     fn loop_statement(&mut self, stmt: &typed::Stmt, nested: &[String]) -> TokenStream {
         let key = std::ptr::from_ref(stmt) as usize;
+        // A function on a call-graph cycle carries its recursion frame, which
+        // belongs to the calling thread: its loops run serially.
+        let cyclic = self.cycles.is_cyclic(&self.function.rust_name);
         match self.facts.and_then(|f| f.parallel_plan(key)) {
+            _ if cyclic => {}
             Some(Plan::Parallel(plan)) if self.parallel_continue.is_none() => {
                 return self.parallel_loop(stmt, nested, plan, 2);
             }
@@ -1465,11 +1663,18 @@ impl FunctionGen<'_> {
         quote!(#left <= #right)
     }
 
-    /// A call to a compiled function, without the `?`.
-    fn call(&mut self, function: &str, args: &[typed::Expr]) -> TokenStream {
-        let name = ident(function);
-        let args: Vec<TokenStream> = args
-            .iter()
+    /// The body's result when it returns `value`.
+    fn returned(&self, value: TokenStream) -> TokenStream {
+        if self.tail_loop {
+            quote!(Ok(rt::Tail::Return(#value)))
+        } else {
+            quote!(Ok(#value))
+        }
+    }
+
+    /// The arguments of a call to a compiled function.
+    fn call_args(&mut self, args: &[typed::Expr]) -> Vec<TokenStream> {
+        args.iter()
             .map(|arg| {
                 if matches!(arg.ty, Type::Array(_)) {
                     let code = self.expr(arg).at(Prec::Unary);
@@ -1478,8 +1683,26 @@ impl FunctionGen<'_> {
                     self.expr(arg).full()
                 }
             })
-            .collect();
-        quote!(#name(#(#args),*))
+            .collect()
+    }
+
+    /// A call to a compiled function, without the `?`.
+    fn call(&mut self, function: &str, args: &[typed::Expr]) -> TokenStream {
+        let name = ident(function);
+        let args = self.call_args(args);
+        let Some(frame) = &self.frame else {
+            return quote!(#name(#(#args),*));
+        };
+        let caller = &self.function.rust_name;
+        match self.cycles.inner.get(function) {
+            Some(inner) if self.cycles.same_cycle(caller, function) => {
+                quote!(#inner(#frame, #(#args),*))
+            }
+            _ if self.cycles.may_enter_cycle(function) => {
+                quote!(#frame.call_out(|| #name(#(#args),*)))
+            }
+            _ => quote!(#name(#(#args),*)),
+        }
     }
 
     /// A value stored into an array element, and the conversion that NumPy
@@ -1652,7 +1875,11 @@ impl FunctionGen<'_> {
             ExprKind::CallValue { callee, args } => {
                 let callee = self.expr(callee).at(Prec::Atom);
                 let args: Vec<TokenStream> = args.iter().map(|arg| self.expr(arg).full()).collect();
-                Code::atom(quote!(#callee(#(#args),*)?))
+                match &self.frame {
+                    // The function may be compiled and enter a cycle.
+                    Some(frame) => Code::atom(quote!(#frame.call_out(|| #callee(#(#args),*))?)),
+                    None => Code::atom(quote!(#callee(#(#args),*)?)),
+                }
             }
             ExprKind::FunctionRef(reference) => {
                 let Type::Callable(callable) = &expr.ty else {

@@ -298,6 +298,8 @@ CELLS: tuple[Cell, ...] = (
          as_cpython("maximum recursion depth exceeded"), module="bad_calls_recursion"),
     Cell("raised limit, 150000 deep", "with_recursion_limit(200_000, lambda: depth(150_000))",
          equals("150_000", "150000 (CPython: the same)"), module="bad_calls_recursion"),
+    Cell("900 deep, calling Python at each level", "callback_depth(900, lambda x: x * 0.5)",
+         as_cpython(), module="bad_calls_recursion"),
     Cell("900 deep on a 32 KiB thread", "in_thread(32768, lambda: depth(900))",
          equals("900", "900 (CPython: the same)"), module="bad_calls_recursion"),
     Cell("runaway on a 32 KiB thread", "in_thread(32768, lambda: forever(0))",
