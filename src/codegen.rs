@@ -1105,6 +1105,17 @@ impl FunctionGen<'_> {
         for name in &plan.private {
             body_owned.retain(|n| n != name);
         }
+        // Array locals the iterations read (elements, sizes or whole).
+        let mut read_arrays: Vec<String> = Vec::new();
+        for inner in body {
+            inner.walk_exprs(&mut |e| {
+                if let (ExprKind::Local(name), Type::Array(_)) = (&e.kind, &e.ty) {
+                    read_arrays.push(name.clone());
+                }
+            });
+        }
+        read_arrays.sort();
+        read_arrays.dedup();
         let previous = self.parallel_continue.replace(quote!(return Ok(#tuple);));
         let body = self.block(body, &body_owned, false);
         self.parallel_continue = previous;
@@ -1154,10 +1165,9 @@ impl FunctionGen<'_> {
         // clones, references and numbers as copies), so no local of the
         // function has its address taken: the serial version beside it
         // optimises as if the parallel one were not there.
-        let owned_arrays: Vec<TokenStream> = plan
-            .used
+        let owned_arrays: Vec<TokenStream> = read_arrays
             .iter()
-            .filter(|name| !self.is_param(name))
+            .filter(|name| !self.is_param(name) && !plan.private.contains(name))
             .map(|name| {
                 let var = ident(name);
                 let read = self.read_local(name, &self.var_type(name));
