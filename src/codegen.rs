@@ -1116,6 +1116,8 @@ impl FunctionGen<'_> {
         }
         read_arrays.sort();
         read_arrays.dedup();
+        // Arrays made in each iteration are the iteration's own.
+        read_arrays.retain(|name| !stmts_assign(body, name));
         let previous = self.parallel_continue.replace(quote!(return Ok(#tuple);));
         let body = self.block(body, &body_owned, false);
         self.parallel_continue = previous;
