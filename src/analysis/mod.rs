@@ -239,6 +239,7 @@ pub fn analyse_with(module: &typed::Module, options: Options) -> Facts {
         .map(|(name, (params, writes))| (name.as_str(), (params.clone(), writes.as_slice())))
         .collect();
     let mut errors = Vec::new();
+    let cyclic = cyclic_functions(module);
     let functions = module
         .functions
         .iter()
@@ -251,6 +252,7 @@ pub fn analyse_with(module: &typed::Module, options: Options) -> Facts {
                 unbound: crate::unbound_reads::variables(function),
                 automatic: options.automatic_parallel,
                 enabled: options.parallel,
+                cyclic: cyclic.contains(function.rust_name.as_str()),
             };
             let (parallel, mut found) =
                 parallel::parallel_loops(function, &intervals, &helper_view, &raises);
@@ -265,6 +267,44 @@ pub fn analyse_with(module: &typed::Module, options: Options) -> Facts {
         })
         .collect();
     Facts { functions, errors }
+}
+
+/// The functions on a call-graph cycle (recursive, directly or not).
+fn cyclic_functions(module: &typed::Module) -> std::collections::HashSet<&str> {
+    let calls: HashMap<&str, Vec<&str>> = module
+        .functions
+        .iter()
+        .map(|f| {
+            let mut callees = Vec::new();
+            for stmt in &f.body {
+                stmt.walk_exprs(&mut |e| {
+                    if let ExprKind::Call { function, .. } = &e.kind {
+                        callees.push(function.as_str());
+                    }
+                });
+            }
+            (f.rust_name.as_str(), callees)
+        })
+        .collect();
+    let reaches_itself = |start: &str| {
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut stack: Vec<&str> = calls.get(start).cloned().unwrap_or_default();
+        while let Some(next) = stack.pop() {
+            if next == start {
+                return true;
+            }
+            if seen.insert(next) {
+                stack.extend(calls.get(next).cloned().unwrap_or_default());
+            }
+        }
+        false
+    };
+    module
+        .functions
+        .iter()
+        .map(|f| f.rust_name.as_str())
+        .filter(|name| reaches_itself(name))
+        .collect()
 }
 
 /// Per function (by Rust name): its parameter names and the array

@@ -129,6 +129,9 @@ pub struct RaiseFacts<'a> {
     /// Whether any loop may run in parallel (`--parallel off`: none, and
     /// `prange` means `range`).
     pub enabled: bool,
+    /// Whether the function is on a call-graph cycle: its loops run
+    /// serially, as its recursion bookkeeping belongs to the calling thread.
+    pub cyclic: bool,
 }
 
 /// The `prange` loops of a function, the plain loops it parallelises by
@@ -204,11 +207,16 @@ impl<'f> Checker<'f> {
             } = stmt
             {
                 let key = std::ptr::from_ref(stmt) as usize;
-                if !self.raises.enabled {
+                if !self.raises.enabled || self.raises.cyclic {
+                    let why = if self.raises.cyclic {
+                        "runs serially (the function is recursive)"
+                    } else {
+                        "runs serially (--parallel off)"
+                    };
                     out.push(ParallelLoop {
                         key,
                         span: *span,
-                        plan: Plan::Serial("runs serially (--parallel off)".into()),
+                        plan: Plan::Serial(why.into()),
                     });
                     self.find(body, true, out, errors);
                     continue;
@@ -247,8 +255,11 @@ impl<'f> Checker<'f> {
                 ..
             } = stmt
             {
-                if !inside && !(self.raises.automatic && self.raises.enabled) {
-                    let why = if self.raises.enabled {
+                if !inside && !(self.raises.automatic && self.raises.enabled && !self.raises.cyclic)
+                {
+                    let why = if self.raises.cyclic {
+                        "serial (the function is recursive)"
+                    } else if self.raises.enabled {
                         "serial (--no-auto-parallel)"
                     } else {
                         "serial (--parallel off)"
