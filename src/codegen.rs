@@ -1109,8 +1109,12 @@ impl FunctionGen<'_> {
         let mut read_arrays: Vec<String> = Vec::new();
         for inner in body {
             inner.walk_exprs(&mut |e| {
-                if let (ExprKind::Local(name), Type::Array(_)) = (&e.kind, &e.ty) {
-                    read_arrays.push(name.clone());
+                // Arrays, and tuples holding arrays: what `move` would
+                // otherwise take from the function.
+                if let ExprKind::Local(name) = &e.kind {
+                    if !is_copy(&e.ty) && !matches!(e.ty, Type::Callable(_)) {
+                        read_arrays.push(name.clone());
+                    }
                 }
             });
         }
