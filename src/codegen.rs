@@ -1008,11 +1008,7 @@ impl FunctionGen<'_> {
         let range_var = self.fresh("range");
         let (start_var, stop_var, step_var) =
             (self.fresh("start"), self.fresh("stop"), self.fresh("step"));
-        let step_literal = match step.as_ref().map(|s| &s.kind) {
-            None => Some(1),
-            Some(ExprKind::Literal(Literal::Int(k))) => Some(*k),
-            Some(_) => None,
-        };
+        let step_literal = step_literal(step.as_ref());
         let (start, stop) = (self.expr(start).full(), self.expr(stop).full());
         let step = match step {
             Some(step) => self.expr(step).full(),
@@ -1020,11 +1016,7 @@ impl FunctionGen<'_> {
         };
         // The serial version: a plain Rust loop where it can be one.
         let serial_range = match step_literal {
-            Some(1) => quote!(#start_var..#stop_var),
-            Some(k) if k > 1 => {
-                let k = TokenLiteral::usize_unsuffixed(k as usize);
-                quote!((#start_var..#stop_var).step_by(#k))
-            }
+            Some(k) if k >= 1 => rust_range(quote!(#start_var), quote!(#stop_var), k),
             _ => quote!(#range_var.clone()),
         };
         let serial = self.serial_loop_over(stmt, nested, Some(serial_range));
@@ -1185,7 +1177,6 @@ impl FunctionGen<'_> {
             #(#owned_arrays)*
             let #total: #tuple_type = rt::parallel_loop(
                 #range_var.iterations(),
-                #min_iterations,
                 || #identity,
                 move |#index: u64| -> rt::Result<#tuple_type> {
                     #binding
@@ -1319,21 +1310,11 @@ impl FunctionGen<'_> {
         stop: &typed::Expr,
         step: Option<&typed::Expr>,
     ) -> TokenStream {
-        let step_value = step.map(|s| match &s.kind {
-            ExprKind::Literal(Literal::Int(v)) => Some(*v),
-            _ => None,
-        });
-        match step_value {
-            None | Some(Some(1)) => {
+        match step_literal(step) {
+            Some(k) if k >= 1 => {
                 let start = self.expr(start).at(Prec::Add);
                 let stop = self.expr(stop).at(Prec::Add);
-                quote!(#start..#stop)
-            }
-            Some(Some(k)) if k > 1 => {
-                let start = self.expr(start).at(Prec::Add);
-                let stop = self.expr(stop).at(Prec::Add);
-                let k = TokenLiteral::usize_unsuffixed(k as usize);
-                quote!((#start..#stop).step_by(#k))
+                rust_range(start, stop, k)
             }
             _ => {
                 let start = self.expr(start).full();
@@ -2535,6 +2516,24 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
         }
         _ => code,
     }
+}
+
+/// A loop's step when it is a literal (1 when omitted).
+fn step_literal(step: Option<&typed::Expr>) -> Option<i64> {
+    match step.map(|s| &s.kind) {
+        None => Some(1),
+        Some(ExprKind::Literal(Literal::Int(k))) => Some(*k),
+        Some(_) => None,
+    }
+}
+
+/// A Rust range over `start..stop` with a positive constant step `k`.
+fn rust_range(start: TokenStream, stop: TokenStream, k: i64) -> TokenStream {
+    if k == 1 {
+        return quote!(#start..#stop);
+    }
+    let k = TokenLiteral::usize_unsuffixed(k as usize);
+    quote!((#start..#stop).step_by(#k))
 }
 
 /// The value a reduction starts from: `x ⊕ identity == x`. Float sums start

@@ -3129,33 +3129,21 @@ pub fn parallel_worthwhile(count: u64, min_iterations: u64) -> bool {
             .is_some_and(|name| name.starts_with("ferropy-parallel-"))
 }
 
-/// Runs iterations `0..count` of a parallel loop (serially when there are
-/// fewer than `min_iterations`): `body(k)` returns the
+/// Runs iterations `0..count` of a parallel loop, which generated code
+/// calls once `parallel_worthwhile` said so: `body(k)` returns the
 /// iteration's contribution to the reductions, which `combine` merges,
 /// starting from `identity()`. On error, the error of the lowest failing
-/// iteration (iterations after it may not run).
+/// iteration (iterations after it may not run). Runs serially if the
+/// pool's threads cannot be started.
 pub fn parallel_loop<A: Send>(
     count: u64,
-    min_iterations: u64,
     identity: impl Fn() -> A + Sync + Send,
     body: impl Fn(u64) -> Result<A> + Sync + Send,
     combine: impl Fn(A, A) -> Result<A> + Sync + Send,
 ) -> Result<A> {
-    let worth_it = count >= min_iterations.max(2) || (count >= 2 && parallel_always());
-    let pool = if worth_it {
-        let threads = num_threads();
-        // A parallel loop inside another one's iteration (through a helper)
-        // runs serially on that iteration's thread.
-        let nested = std::thread::current()
-            .name()
-            .is_some_and(|name| name.starts_with("ferropy-parallel-"));
-        match (threads > 1 && !nested, usize::try_from(count)) {
-            (true, Ok(count)) => parallel_pool(threads).map(|pool| (pool, count)),
-            _ => None,
-        }
-    } else {
-        None
-    };
+    let pool = usize::try_from(count)
+        .ok()
+        .and_then(|count| parallel_pool(num_threads()).map(|pool| (pool, count)));
     let Some((pool, count)) = pool else {
         let mut total = identity();
         for k in 0..count {
