@@ -744,6 +744,62 @@ pub fn write_standalone_crate(krate: &GeneratedCrate, package: &str, dir: &Path)
     write_crate(krate, package, dir, Path::new(EMBEDDED_RUNTIME_DIR))
 }
 
+/// The files `write_standalone_crate` and `write_stub` write for `emit
+/// --crate`, as paths relative to the crate directory (with `/`), each with
+/// its contents, in a fixed order: what `emit --crate DIR --check` compares
+/// with DIR.
+pub fn standalone_crate_files(krate: &GeneratedCrate, package: &str) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> =
+        crate_files(krate, package, Path::new(EMBEDDED_RUNTIME_DIR))
+            .into_iter()
+            .map(|(path, contents)| (path.to_string(), contents))
+            .collect();
+    files.extend(runtime_files().into_iter().map(|(path, contents)| {
+        (
+            format!("{EMBEDDED_RUNTIME_DIR}/{path}"),
+            contents.to_string(),
+        )
+    }));
+    files.push((format!("{}.pyi", krate.module_name), krate.pyi.clone()));
+    files
+}
+
+/// The package name of a crate written by `emit --crate`:
+/// `fp_<module>_<first 8 hex digits of sha256(relative path)>`, where the
+/// relative path leads from the crate directory to the source file (with
+/// `/` between components). Unlike [`package_name`] it does not depend on
+/// where the project is checked out, so a crate committed to a repository
+/// stays current in every clone (`emit --crate DIR --check`), while two
+/// sources of the same module name still get different packages.
+pub fn standalone_package_name(module_name: &str, source_from_crate_dir: &str) -> String {
+    let digest = Sha256::digest(source_from_crate_dir.as_bytes());
+    format!(
+        "fp_{}_{}",
+        module_name.to_ascii_lowercase(),
+        to_hex(&digest[..4])
+    )
+}
+
+/// The path of `to` relative to the directory `from`, both absolute and
+/// free of `.`/`..` components (canonical), with `/` between components:
+/// `../src/kernels.py`. `None` when no relative path exists (different
+/// Windows drives).
+pub fn relative_path(from: &Path, to: &Path) -> Option<String> {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return None;
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|component| component.as_os_str().to_string_lossy().into_owned()),
+    );
+    Some(parts.join("/"))
+}
+
 /// Writes `<dir>/<module>.pyi` (unless it already holds the same text) and
 /// returns its path.
 pub fn write_stub(krate: &GeneratedCrate, dir: &Path) -> io::Result<PathBuf> {
@@ -2112,5 +2168,69 @@ mod tests {
         assert!(fs::read_to_string(standalone.join("Cargo.toml"))
             .unwrap()
             .contains("ferropy-rt = { path = \"ferropy-rt\" }"));
+    }
+
+    /// `emit --crate DIR --check` compares DIR with `standalone_crate_files`,
+    /// so that list must be exactly what `emit --crate` writes.
+    #[test]
+    fn standalone_crate_files_are_what_emit_writes() {
+        let directory = tempfile::tempdir().unwrap();
+        let krate = sample_crate();
+        write_standalone_crate(&krate, "fp_kernels_0123abcd", directory.path()).unwrap();
+        write_stub(&krate, directory.path()).unwrap();
+        let listed = standalone_crate_files(&krate, "fp_kernels_0123abcd");
+        let mut on_disk = Vec::new();
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    let relative = path.strip_prefix(root).unwrap();
+                    out.push(relative.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        walk(directory.path(), directory.path(), &mut on_disk);
+        on_disk.sort();
+        let mut names: Vec<String> = listed.iter().map(|(path, _)| path.clone()).collect();
+        names.sort();
+        assert_eq!(on_disk, names);
+        for (path, contents) in &listed {
+            assert_eq!(
+                &fs::read_to_string(directory.path().join(path)).unwrap(),
+                contents,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn relative_paths_lead_from_a_directory_to_a_file() {
+        assert_eq!(
+            relative_path(
+                Path::new("/repo/generated/kernels"),
+                Path::new("/repo/src/k.py")
+            )
+            .as_deref(),
+            Some("../../src/k.py")
+        );
+        assert_eq!(
+            relative_path(Path::new("/repo"), Path::new("/repo/k.py")).as_deref(),
+            Some("k.py")
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/a/b")).as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            standalone_package_name("Kernels", "../k.py"),
+            standalone_package_name("Kernels", "../k.py")
+        );
+        assert!(standalone_package_name("Kernels", "../k.py").starts_with("fp_kernels_"));
+        assert_ne!(
+            standalone_package_name("kernels", "../k.py"),
+            standalone_package_name("kernels", "../other/k.py")
+        );
     }
 }

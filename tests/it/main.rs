@@ -6,6 +6,7 @@ mod build_faults;
 mod corpus;
 mod docs;
 mod e2e;
+mod emit_check;
 mod explain;
 mod fuzz;
 mod parallel;
