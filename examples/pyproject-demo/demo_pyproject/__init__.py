@@ -1,0 +1,1 @@
+"""A package whose kernel is compiled through `[tool.ferropy]` in pyproject.toml."""
