@@ -9,6 +9,7 @@ mod e2e;
 mod emit_check;
 mod explain;
 mod fuzz;
+mod import_hook;
 mod packaging;
 mod parallel;
 mod pyenv;

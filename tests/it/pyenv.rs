@@ -14,11 +14,11 @@ use crate::support::{describe, python_command, python_interpreter, repository_ro
 pub(crate) fn numpy_requirement() -> String {
     let setup = std::fs::read_to_string(repository_root().join("scripts/setup"))
         .expect("read scripts/setup");
-    setup
-        .split_whitespace()
-        .find(|word| word.starts_with("numpy=="))
-        .expect("scripts/setup pins numpy")
-        .to_string()
+    let start = setup.find("numpy==").expect("scripts/setup pins numpy");
+    setup[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '=' | '.'))
+        .collect()
 }
 
 /// The setuptools fresh environments build example packages with.
