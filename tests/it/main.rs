@@ -15,4 +15,5 @@ mod parallel;
 mod pyenv;
 mod random_programs;
 mod snapshots;
+mod stubs;
 mod support;
