@@ -14,6 +14,7 @@ mod packaging;
 mod parallel;
 mod pyenv;
 mod random_programs;
+mod scaling;
 mod snapshots;
 mod stubs;
 mod support;
