@@ -15,6 +15,7 @@ pub mod ir;
 pub mod lower;
 pub mod parse;
 pub mod signature;
+pub mod source;
 pub mod stub;
 pub mod types;
 pub mod unbound_reads;
