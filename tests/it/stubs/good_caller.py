@@ -14,6 +14,6 @@ total: float = mean + std
 y: float = kernels.apply(math.cos, 1.0)
 z: float = kernels.apply(lambda t: t * 2.0, 1.0)
 n: int = kernels.count(10)
-h: np.float32 = kernels.half(np.float32(3.0))
+kernels.half(np.float32(3.0))
 kernels.set_num_threads(2)
 threads: int = kernels.get_num_threads()
