@@ -90,7 +90,24 @@ class FerropyFinder(importlib.abc.MetaPathFinder):
         return not any(_is_under(real, excluded) and not any(
             _is_under(root, excluded) for root in roots) for excluded in self._excluded)
 
+    def _may_want(self, fullname, path):
+        """A cheap test before the path search: False when no file the
+        import can find is selected."""
+        if self.modules is not None:
+            return fullname in self.modules
+        if path is not None and self.paths is not None:
+            # A submodule: only a package under a selected directory can
+            # hold one (numpy.linalg is not searched for).
+            try:
+                entries = [os.path.realpath(os.fspath(entry)) for entry in path]
+            except TypeError:
+                return True
+            return any(_is_under(entry, root) for entry in entries for root in self.paths)
+        return True
+
     def find_spec(self, fullname, path=None, target=None):
+        if not self._may_want(fullname, path):
+            return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or not spec.origin or not isinstance(
                 spec.loader, importlib.machinery.SourceFileLoader):

@@ -13,6 +13,7 @@ mod import_hook;
 mod packaging;
 mod parallel;
 mod pyenv;
+mod python_package;
 mod random_programs;
 mod scaling;
 mod snapshots;
