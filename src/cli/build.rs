@@ -9,7 +9,10 @@ use clap::Args;
 use ferropy::build::{self, BuildOptions, Interpreter, TargetCpu};
 
 use super::report::{Format, Printer};
-use super::*;
+use super::{
+    compile_file, directory_of, load_module, print_error, report, unique, ParallelArgs, Status,
+    DEFAULT_TIME_LIMIT_SECONDS,
+};
 
 #[derive(Args)]
 pub(super) struct BuildArgs {

@@ -14,7 +14,10 @@ use ferropy::diagnostics::{Diagnostic, SourceFile};
 
 use super::guard::{Failure, Outcome};
 use super::report::{Format, Printer};
-use super::*;
+use super::{
+    display_path, guard, print_error, read_bytes, unique, ParallelArgs, Status,
+    DEFAULT_TIME_LIMIT_SECONDS,
+};
 
 /// How many of the slowest files `check --summary` lists.
 pub(super) const SLOWEST_FILES_LISTED: usize = 5;

@@ -5,10 +5,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ferropy::build::{self};
+use ferropy::build;
 
 use super::report::{Format, Printer};
-use super::*;
+use super::{compile_file, load_module, print_error, Status, DEFAULT_TIME_LIMIT_SECONDS};
 
 /// What `emit` does with the generated code.
 #[derive(Debug, PartialEq, Eq)]
@@ -166,7 +166,7 @@ pub(super) mod snapshot {
 
     use similar::TextDiff;
 
-    use super::{print_error, Status};
+    use crate::cli::{print_error, Status};
 
     /// The committed text of a file, or `None` when it does not exist.
     /// Line endings are compared as `\n`, so a checkout that turned them

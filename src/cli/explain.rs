@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::guard::Outcome;
 use super::report::{Format, Printer};
-use super::*;
+use super::{display_path, guard, print_error, Status, DEFAULT_TIME_LIMIT_SECONDS};
 
 pub(super) fn explain_command(path: &Path, options: ferropy::Options) -> Status {
     let printer = Printer::new(Format::Human);
