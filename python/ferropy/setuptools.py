@@ -12,8 +12,9 @@ In ``setup.py``::
         cmdclass={"build_ext": build_ext},
     )
 
-or, without a ``setup.py``, in ``pyproject.toml`` (``ferropy`` among the
-build requirements)::
+with ``requires = ["setuptools>=70.1", "ferropy", "numpy"]`` in
+``[build-system]`` (pip builds in an environment holding only those), or,
+without a ``setup.py``, in ``pyproject.toml``::
 
     [tool.ferropy]
     modules = ["demo/kernels.py"]          # module names from the paths
@@ -28,6 +29,7 @@ Wheels are built for the architecture's baseline processor (``ferropy build
 environment variable ``FERROPY_NATIVE=1`` asks for this machine's.
 """
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -90,6 +92,14 @@ class build_ext(_build_ext):
             ferropy = binary()
         except FerropyNotFound as error:
             raise CompileError(str(error)) from None
+        if importlib.util.find_spec("numpy") is None:
+            # pip's isolated build environment has only the build
+            # requirements.
+            raise CompileError(
+                f"ferropy builds {ext.name} for {sys.executable}, which has no NumPy here: "
+                "add \"numpy\" to the build requirements ([build-system] requires in "
+                "pyproject.toml), or install it before building"
+            )
         portable = ext.ferropy_portable and os.environ.get("FERROPY_NATIVE") != "1"
         flags = build_arguments(portable, ext.ferropy_parallel, ext.ferropy_auto_parallel)
         with tempfile.TemporaryDirectory(prefix="ferropy-build-") as out:

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::pyenv::{ferropy_wheel, fresh_venv, numpy_requirement, pip_install, SETUPTOOLS};
+use crate::pyenv::{ferropy_wheel, fresh_venv, numpy_requirement, pip_install, BUILD, SETUPTOOLS};
 use crate::support::{describe, end_to_end_enabled, repository_root, run, stdout_of};
 
 /// Imports the installed packages from a directory holding nothing else,
@@ -73,6 +73,27 @@ for compiled, interpreted, args in cases:
 print(f"{len(cases)} calls agree")
 "#;
 
+/// `pip download --no-deps --dest <dest> <requirement>`.
+fn pip_download(python: &Path, requirement: &str, dest: &Path) {
+    let output = run(Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+        ])
+        .arg("--dest")
+        .arg(dest)
+        .arg(requirement));
+    assert!(
+        output.status.success(),
+        "{}",
+        describe(&format!("pip download {requirement}"), &output)
+    );
+}
+
 fn wheel_files(python: &Path, wheel: &Path) -> Vec<String> {
     let output = run(Command::new(python)
         .args([
@@ -130,7 +151,12 @@ fn wheel_installs_ferropy_and_example_packages_compile_into_their_wheels() {
     let venv = dir.path().join("venv");
     let python = fresh_venv(
         &venv,
-        &[wheel.to_str().expect("UTF-8 path"), &numpy, SETUPTOOLS],
+        &[
+            wheel.to_str().expect("UTF-8 path"),
+            &numpy,
+            SETUPTOOLS,
+            BUILD,
+        ],
     );
 
     // The binary is on the environment's PATH, and `python -m ferropy` is
@@ -180,25 +206,21 @@ fn wheel_installs_ferropy_and_example_packages_compile_into_their_wheels() {
         );
     }
     let dist = dir.path().join("dist");
-    // setup.py with FerropyExtension, built by `pip wheel` as `python -m
-    // build` and `pip install .` build it (PEP 517, setuptools' backend).
+    // setup.py with FerropyExtension, built by `python -m build` (PEP 517,
+    // setuptools' backend) in the environment that has ferropy.
     let built = run(Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-        ])
+        .args(["-m", "build", "--wheel", "--no-isolation", "--outdir"])
         .arg(&dist)
         .arg(examples.join("setuptools-demo")));
     assert!(
         built.status.success(),
         "{}",
-        describe("pip wheel examples/setuptools-demo", &built)
+        describe("python -m build --wheel examples/setuptools-demo", &built)
+    );
+    assert!(
+        stdout_of(&built).contains("ferropy: compiling demo/kernels.py to demo.kernels (portable)"),
+        "{}",
+        describe("python -m build --wheel examples/setuptools-demo", &built)
     );
     let demo_wheel = only_wheel_in(&dist, "ferropy_demo-");
     let files = wheel_files(&python, &demo_wheel);
@@ -215,14 +237,63 @@ fn wheel_installs_ferropy_and_example_packages_compile_into_their_wheels() {
         "no compiled module in {files:?}"
     );
     // No setup.py: `[tool.ferropy]` in pyproject.toml, through ferropy's
-    // setuptools hook. This one is installed straight from its directory.
-    pip_install(
-        &python,
-        &[examples
-            .join("pyproject-demo")
-            .to_str()
-            .expect("UTF-8 path")],
-        &["--no-deps", "--no-build-isolation"],
+    // setuptools hook. This one is installed as `pip install .` installs
+    // it, in an isolated build environment where pip installs the build
+    // requirements (ferropy, setuptools, NumPy), here from a directory
+    // holding only the ferropy wheel and pinned setuptools and NumPy (no
+    // index: no other ferropy can be picked).
+    let links = dir.path().join("links");
+    std::fs::create_dir_all(&links).expect("create directory");
+    std::fs::copy(&wheel, links.join(wheel.file_name().expect("wheel name")))
+        .expect("copy the wheel");
+    pip_download(&python, SETUPTOOLS, &links);
+    pip_download(&python, &numpy, &links);
+    // Without NumPy among the build requirements, the build says what to add.
+    let no_numpy = examples.join("pyproject-demo-without-numpy");
+    copy_tree(&examples.join("pyproject-demo"), &no_numpy);
+    let manifest = std::fs::read_to_string(no_numpy.join("pyproject.toml")).expect("read");
+    std::fs::write(
+        no_numpy.join("pyproject.toml"),
+        manifest.replace(r#", "numpy"]"#, "]"),
+    )
+    .expect("write");
+    let refused = run(Command::new(&python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check"])
+        .args(["--no-deps", "--no-index", "--find-links"])
+        .arg(&links)
+        .arg(&no_numpy));
+    let said = format!(
+        "{}{}",
+        stdout_of(&refused),
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        !refused.status.success() && said.contains("add \"numpy\" to the build requirements"),
+        "{}",
+        describe(
+            "pip install (no numpy among the build requirements)",
+            &refused
+        )
+    );
+    let installed = run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--no-deps", "--no-index", "--find-links"])
+        .arg(&links)
+        .arg(examples.join("pyproject-demo"))
+        .env("PYTHONDONTWRITEBYTECODE", "1"));
+    assert!(
+        installed.status.success(),
+        "{}",
+        describe(
+            "pip install examples/pyproject-demo (isolated build)",
+            &installed
+        )
     );
     pip_install(
         &python,

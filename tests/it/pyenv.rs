@@ -24,6 +24,10 @@ pub(crate) fn numpy_requirement() -> String {
 /// The setuptools fresh environments build example packages with.
 pub(crate) const SETUPTOOLS: &str = "setuptools==80.9.0";
 
+/// The PEP 517 front end (`python -m build`) fresh environments build
+/// example packages with.
+pub(crate) const BUILD: &str = "build==1.3.0";
+
 /// The cargo target directory the test binary and `ferropy` were built in:
 /// the wheel is built there too, so that it packages the binary already
 /// compiled instead of compiling ferropy again.
