@@ -32,7 +32,14 @@ import tempfile
 import threading
 import time
 
-from ._command import FerropyCompileError, binary, build, build_arguments, cache_dir
+from ._command import (
+    FerropyCompileError,
+    FerropyNotFound,
+    binary,
+    build,
+    build_arguments,
+    cache_dir,
+)
 
 __all__ = ["install", "uninstall", "FerropyFinder", "FerropyCompileError"]
 
@@ -158,6 +165,10 @@ class FerropyFinder(importlib.abc.MetaPathFinder):
                     build(origin, staging, portable="--portable" in self.flags,
                           parallel="off" not in self.flags,
                           auto_parallel="--no-auto-parallel" not in self.flags)
+                except FerropyNotFound as error:
+                    raise FerropyCompileError(
+                        f"cannot compile {origin} for `import {fullname}`: {error}",
+                        returncode=2, name=fullname, path=origin) from None
                 except FerropyCompileError as error:
                     raise FerropyCompileError(
                         f"ferropy could not compile {origin} for `import {fullname}`:\n"

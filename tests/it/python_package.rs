@@ -157,6 +157,23 @@ installed = hook.install()
 assert sys.meta_path[0] is installed
 hook.uninstall()
 assert installed not in sys.meta_path
+
+# Without a binary, importing a selected module is an ImportError that
+# says why.
+os.environ["FERROPY_BINARY"] = os.path.join(here, "no-such-ferropy")
+with open("selected.py", "w") as file:
+    file.write("def f(x: int) -> int:\n    return x\n")
+sys.path.insert(0, here)
+hook.install(modules=["selected"])
+try:
+    import selected
+except ImportError as error:
+    assert isinstance(error, ferropy.FerropyCompileError), type(error)
+    assert "FERROPY_BINARY" in str(error) and "selected.py" in str(error), error
+else:
+    raise SystemExit("import selected did not fail")
+finally:
+    hook.uninstall()
 print("ok")
 "#,
         version = ferropy::VERSION
