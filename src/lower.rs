@@ -20,13 +20,12 @@ use crate::parse::{Parsed, PythranExport};
 use crate::signature;
 
 /// Builtins a compiled function may call.
-const BUILTIN_FUNCTIONS: &[&str] = &["abs", "min", "max", "round", "int", "float", "bool", "len"];
+const BUILTIN_FUNCTIONS: &[&str] = &[
+    "abs", "min", "max", "round", "int", "float", "bool", "len", "sum", "any", "all",
+];
 
 /// Python's other builtin functions: calling one is unsupported, not undefined.
 const PYTHON_BUILTINS: &[&str] = &[
-    "sum",
-    "any",
-    "all",
     "sorted",
     "reversed",
     "enumerate",
@@ -1024,18 +1023,36 @@ impl<'a> FunctionLowering<'a> {
         let mut indices = Vec::new();
         let mut ok = true;
         for part in parts {
-            if let ast::Expr::Slice(_) = part {
-                self.error(
-                    codes::UNSUPPORTED_SLICE,
-                    part.range().into(),
-                    "slicing is not supported yet",
-                    "slice",
-                    "index element by element in a loop (`a[i]`), or slice in the Python caller",
-                );
-                ok = false;
-                continue;
-            }
-            match self.expr(part) {
+            let span: Span = part.range().into();
+            let index = match part {
+                ast::Expr::Slice(slice) => {
+                    let mut bound = |bound: &Option<Box<ast::Expr>>| -> Option<Option<Box<Expr>>> {
+                        match bound {
+                            None => Some(None),
+                            Some(bound) => self.expr(bound).map(|b| Some(Box::new(b))),
+                        }
+                    };
+                    let (start, stop, step) =
+                        (bound(&slice.lower), bound(&slice.upper), bound(&slice.step));
+                    match (start, stop, step) {
+                        (Some(start), Some(stop), Some(step)) => Some(Expr {
+                            kind: ExprKind::Slice { start, stop, step },
+                            span,
+                        }),
+                        _ => None,
+                    }
+                }
+                ast::Expr::Constant(constant)
+                    if matches!(constant.value, ast::Constant::Ellipsis) =>
+                {
+                    Some(Expr {
+                        kind: ExprKind::Ellipsis,
+                        span,
+                    })
+                }
+                _ => self.expr(part),
+            };
+            match index {
                 Some(index) => indices.push(index),
                 None => ok = false,
             }
@@ -1335,9 +1352,9 @@ impl<'a> FunctionLowering<'a> {
                 self.error(
                     codes::UNSUPPORTED_SLICE,
                     span,
-                    "slicing is not supported yet",
+                    "a slice is only allowed inside an index",
                     "slice",
-                    "index element by element in a loop",
+                    "write it inside brackets: `a[1:-1]`",
                 );
                 return None;
             }
@@ -1457,14 +1474,7 @@ impl<'a> FunctionLowering<'a> {
             }
             ast::Expr::Attribute(attribute) => {
                 let receiver = self.expr(&attribute.value)?;
-                if !ok || !keywords.is_empty() {
-                    self.error(
-                        codes::UNSUPPORTED_EXPRESSION,
-                        span,
-                        "method calls take positional arguments only",
-                        "keyword argument",
-                        "pass the arguments positionally",
-                    );
+                if !ok {
                     return None;
                 }
                 return Some(Expr {
@@ -1472,6 +1482,7 @@ impl<'a> FunctionLowering<'a> {
                         receiver: Box::new(receiver),
                         method: attribute.attr.to_string(),
                         args: args?,
+                        keywords,
                     },
                     span,
                 });

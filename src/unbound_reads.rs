@@ -125,6 +125,7 @@ impl Analysis<'_> {
                 indices.iter().for_each(|i| self.reads(i, state));
             }
             typed::Target::Tuple(items) => items.iter().for_each(|t| self.target_reads(t, state)),
+            typed::Target::View { view, .. } => self.reads(view, state),
         }
     }
 
@@ -156,7 +157,7 @@ fn target_names(target: &typed::Target, out: &mut HashSet<String>) {
         typed::Target::Local(name) => {
             out.insert(name.clone());
         }
-        typed::Target::Index { .. } => {}
+        typed::Target::Index { .. } | typed::Target::View { .. } => {}
         typed::Target::Tuple(items) => items.iter().for_each(|t| target_names(t, out)),
     }
 }

@@ -203,12 +203,21 @@ pub enum ExprKind {
         receiver: Box<Expr>,
         method: String,
         args: Vec<Expr>,
+        keywords: Vec<Keyword>,
     },
     Index {
         value: Box<Expr>,
         indices: Vec<Expr>,
     },
     Tuple(Vec<Expr>),
+    /// `start:stop:step` inside an index; each bound may be left out.
+    Slice {
+        start: Option<Box<Expr>>,
+        stop: Option<Box<Expr>>,
+        step: Option<Box<Expr>>,
+    },
+    /// `...` inside an index.
+    Ellipsis,
 }
 
 #[derive(Clone, Debug)]

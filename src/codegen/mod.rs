@@ -8,6 +8,8 @@
 //! division, math domain errors) go through the runtime module `rt` and
 //! propagate with `?`, so nothing panics across the FFI boundary.
 
+mod arrays;
+
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Literal as TokenLiteral, TokenStream};
@@ -1410,6 +1412,7 @@ impl FunctionGen<'_> {
                     },
                 }
             }
+            typed::Target::View { view, .. } => self.store_into_view(view, value),
             typed::Target::Tuple(targets) => {
                 let all_locals = targets.iter().all(|t| matches!(t, typed::Target::Local(_)));
                 if let (true, ExprKind::Tuple(values)) = (all_locals, &value.kind) {
@@ -1988,6 +1991,21 @@ impl FunctionGen<'_> {
                 let index = syn::Index::from(*index);
                 Code::atom(quote!(#tuple.#index))
             }
+            ExprKind::View { array, items, .. } => self.view(expr, array, items),
+            ExprKind::Transpose(array) => {
+                let array = self.receiver(array);
+                Code::atom(quote!(#array.transpose()))
+            }
+            ExprKind::Reshape { array, shape, copy } => self.reshape(expr, array, shape, *copy),
+            ExprKind::ElementWise { inputs, body } => self.element_wise(expr, inputs, body),
+            ExprKind::Reduce {
+                op,
+                array,
+                axis,
+                keepdims,
+                ddof,
+            } => self.reduce(expr, *op, array, *axis, *keepdims, ddof.as_deref()),
+            ExprKind::Cumulative { product, array } => self.cumulative(array, *product),
         }
     }
 
@@ -2619,7 +2637,7 @@ fn is_copy(ty: &Type) -> bool {
 fn collect_target_locals<'t>(target: &'t typed::Target, out: &mut Vec<&'t str>) {
     match target {
         typed::Target::Local(name) => out.push(name),
-        typed::Target::Index { .. } => {}
+        typed::Target::Index { .. } | typed::Target::View { .. } => {}
         typed::Target::Tuple(items) => items.iter().for_each(|t| collect_target_locals(t, out)),
     }
 }
@@ -2646,7 +2664,7 @@ fn count_assignments(stmts: &[typed::Stmt], name: &str) -> usize {
     fn in_target(target: &typed::Target, name: &str) -> usize {
         match target {
             typed::Target::Local(n) => usize::from(n == name),
-            typed::Target::Index { .. } => 0,
+            typed::Target::Index { .. } | typed::Target::View { .. } => 0,
             typed::Target::Tuple(items) => items.iter().map(|t| in_target(t, name)).sum(),
         }
     }
@@ -2775,7 +2793,7 @@ fn stmts_assign(stmts: &[typed::Stmt], name: &str) -> bool {
 fn target_assigns(target: &typed::Target, name: &str) -> bool {
     match target {
         typed::Target::Local(n) => n == name,
-        typed::Target::Index { .. } => false,
+        typed::Target::Index { .. } | typed::Target::View { .. } => false,
         typed::Target::Tuple(items) => items.iter().any(|t| target_assigns(t, name)),
     }
 }
@@ -2786,6 +2804,7 @@ fn target_mentions(target: &typed::Target, name: &str) -> bool {
         typed::Target::Index { array, indices, .. } => {
             array.reads(name) || indices.iter().any(|i| i.reads(name))
         }
+        typed::Target::View { view, .. } => view.reads(name),
         typed::Target::Tuple(items) => items.iter().any(|t| target_mentions(t, name)),
     }
 }
@@ -3106,7 +3125,7 @@ fn known_natives(callable: &CallableType) -> Vec<KnownNative> {
         "arctan2", "hypot", "pow", "power",
     ];
     let mut known = Vec::new();
-    for (name, function_arity) in crate::infer::MATH_FUNCTIONS {
+    for (name, function_arity) in crate::library::math::FUNCTIONS {
         if *function_arity == arity {
             known.push(KnownNative {
                 module: "math",
@@ -3116,7 +3135,7 @@ fn known_natives(callable: &CallableType) -> Vec<KnownNative> {
             });
         }
     }
-    for (name, method, function_arity) in crate::infer::NUMPY_FLOAT_METHODS {
+    for (name, method, function_arity) in crate::library::numpy::FLOAT_METHODS {
         if *function_arity == arity {
             known.push(KnownNative {
                 module: "numpy",
