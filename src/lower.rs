@@ -1078,9 +1078,9 @@ impl<'a> FunctionLowering<'a> {
                 self.error(
                     codes::UNSUPPORTED_EXPRESSION,
                     span,
-                    "the `@` operator is not supported yet",
-                    "matrix multiplication",
-                    "write the loops out, or call np.dot in the Python caller",
+                    "`@=` is not supported",
+                    "in-place matrix multiplication",
+                    "write `a = a @ b`",
                 );
                 return None;
             }
@@ -1165,6 +1165,16 @@ impl<'a> FunctionLowering<'a> {
                 ExprKind::Index {
                     value: Box::new(value?),
                     indices: indices?,
+                }
+            }
+            ast::Expr::BinOp(binary) if matches!(binary.op, ast::Operator::MatMult) => {
+                // `a @ b` is `np.matmul(a, b)`.
+                let left = self.expr(&binary.left);
+                let right = self.expr(&binary.right);
+                ExprKind::Call {
+                    callee: Callee::Qualified("numpy.matmul".into()),
+                    args: vec![left?, right?],
+                    keywords: Vec::new(),
                 }
             }
             ast::Expr::BinOp(binary) => {

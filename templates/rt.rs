@@ -1625,7 +1625,7 @@ fn common_shape<const N: usize, const K: usize>(shapes: [&[usize]; K]) -> Result
 /// `a[...] = expression` does, computing the right-hand side first when it
 /// reads memory the store writes at other positions.
 macro_rules! fused_loops {
-    ($($map:ident $assign:ident $count:literal: $($i:literal $a:ident $T:ident),+;)*) => {$(
+    ($($map:ident $assign:ident $sum:ident $count:literal: $($i:literal $a:ident $T:ident),+;)*) => {$(
         #[allow(clippy::too_many_arguments)]
         pub fn $map<R: Element, $($T: Element,)+ const N: usize>(
             $($a: &Array<$T, N>,)+
@@ -1647,6 +1647,25 @@ macro_rules! fused_loops {
                 });
             }
             Ok(Array::from_elements(shape, out))
+        }
+
+        /// `np.sum` of the element-wise expression `f` without making
+        /// its array: pairwise over the values when the operands are
+        /// C-contiguous, else over a temporary.
+        #[allow(clippy::too_many_arguments)]
+        pub fn $sum<R: Accumulate, $($T: Element,)+ const N: usize>(
+            $($a: &Array<$T, N>,)+
+            f: impl Fn($($T),+) -> R,
+        ) -> Result<R::Total> {
+            let shape: [usize; N] = common_shape([$($a.dims()),+])?;
+            if let ($(Some($a),)+) = ($($a.flat(),)+) {
+                let len: usize = shape.iter().product();
+                // SAFETY (`at`): sum_with asks only for positions below
+                // `len`, the common length of the C-contiguous lanes.
+                return Ok(R::sum_with(len, |position| f($(unsafe { $a.at(position) }),+)));
+            }
+            let values = $map($($a,)+ f)?;
+            reduce(&values, lane::sum)
         }
 
         #[allow(clippy::too_many_arguments)]
@@ -1714,12 +1733,12 @@ fn copy_into<T: Element, const N: usize>(dest: &Array<T, N>, source: &Array<T, N
 }
 
 fused_loops! {
-    map1 assign1 1: 0 a A;
-    map2 assign2 2: 0 a A, 1 b B;
-    map3 assign3 3: 0 a A, 1 b B, 2 c C;
-    map4 assign4 4: 0 a A, 1 b B, 2 c C, 3 d D;
-    map5 assign5 5: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E;
-    map6 assign6 6: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E, 5 g G;
+    map1 assign1 sum_map1 1: 0 a A;
+    map2 assign2 sum_map2 2: 0 a A, 1 b B;
+    map3 assign3 sum_map3 3: 0 a A, 1 b B, 2 c C;
+    map4 assign4 sum_map4 4: 0 a A, 1 b B, 2 c C, 3 d D;
+    map5 assign5 sum_map5 5: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E;
+    map6 assign6 sum_map6 6: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E, 5 g G;
 }
 
 // --- Element operations with NumPy's rules --------------------------------
@@ -1878,6 +1897,13 @@ pub trait Accumulate: Element + PartialOrd {
         lane.iter()
             .fold(<Self::Total as Element>::ZERO, |acc, x| Self::add(acc, x.total()))
     }
+    /// The sum of `get(0..n)`, in NumPy's order for a contiguous array.
+    #[inline]
+    fn sum_with(n: usize, get: impl Fn(usize) -> Self) -> Self::Total {
+        (0..n).fold(<Self::Total as Element>::ZERO, |acc, position| {
+            Self::add(acc, get(position).total())
+        })
+    }
     fn truthy(self) -> bool {
         self != Self::ZERO
     }
@@ -1941,6 +1967,10 @@ macro_rules! impl_accumulate_float {
             fn sum_lane(lane: Lane<'_, Self>) -> $ty {
                 // SAFETY: pairwise_sum reads positions below the lane's length.
                 pairwise_sum(lane.len, &|position| unsafe { lane.at(position) }, 0)
+            }
+            #[inline]
+            fn sum_with(n: usize, get: impl Fn(usize) -> Self) -> $ty {
+                pairwise_sum(n, &get, 0)
             }
         }
     )*};
@@ -2242,6 +2272,216 @@ pub fn cumulative<T: Accumulate, const N: usize>(
         }
     });
     Ok(Array::from_elements([size], out))
+}
+
+// --- Making arrays --------------------------------------------------------
+
+/// `np.arange(start, stop, step)` of ints: int64.
+pub fn arange_int(start: i64, stop: i64, step: i64) -> Result<Array<i64, 1>> {
+    if step == 0 {
+        return Err(zero_division_error("division by zero"));
+    }
+    let span = (stop as i128) - (start as i128);
+    let count = if (span > 0) == (step > 0) && span != 0 {
+        ((span.abs() + (step as i128).abs() - 1) / (step as i128).abs()) as usize
+    } else {
+        0
+    };
+    let mut out: Vec<i64> = reserve::<i64>(&[count])?;
+    out.extend((0..count).map(|k| start.wrapping_add((k as i64).wrapping_mul(step))));
+    Ok(Array::from_elements([count], out))
+}
+
+/// `np.arange(start, stop, step)` with a float among them: float64 values
+/// `start + k * step`, as NumPy computes them.
+pub fn arange_float(start: f64, stop: f64, step: f64) -> Result<Array<f64, 1>> {
+    if step == 0.0 {
+        return Err(zero_division_error("division by zero"));
+    }
+    let length = ((stop - start) / step).ceil();
+    if length.is_nan() {
+        return Err(value_error("arange: cannot compute length"));
+    }
+    let count = if length > 0.0 {
+        if length > MAX_DIMENSION as f64 {
+            return Err(dimension_too_big_error(length as usize));
+        }
+        length as usize
+    } else {
+        0
+    };
+    let mut out: Vec<f64> = reserve::<f64>(&[count])?;
+    // NumPy fills the first two values and extends by their difference.
+    let delta = (start + step) - start;
+    out.extend((0..count).map(|k| start + k as f64 * delta));
+    Ok(Array::from_elements([count], out))
+}
+
+/// `np.linspace(start, stop, num, endpoint)`: float64.
+pub fn linspace(start: f64, stop: f64, num: i64, endpoint: bool) -> Result<Array<f64, 1>> {
+    if num < 0 {
+        return Err(Error::ValueError(format!(
+            "Number of samples, {num}, must be non-negative."
+        )));
+    }
+    let count = num as usize;
+    if count > MAX_DIMENSION {
+        return Err(dimension_too_big_error(count));
+    }
+    let div = if endpoint { count.saturating_sub(1) } else { count };
+    let delta = stop - start;
+    let mut out: Vec<f64> = reserve::<f64>(&[count])?;
+    if div > 0 {
+        let step = delta / div as f64;
+        if step == 0.0 {
+            out.extend((0..count).map(|k| k as f64 / div as f64 * delta + start));
+        } else {
+            out.extend((0..count).map(|k| k as f64 * step + start));
+        }
+    } else {
+        out.extend((0..count).map(|k| k as f64 * delta + start));
+    }
+    if endpoint && count > 1 {
+        out[count - 1] = stop;
+    }
+    Ok(Array::from_elements([count], out))
+}
+
+/// `np.eye(n, m, k)`: ones on the k-th diagonal.
+pub fn eye<T: Element>(n: i64, m: i64, k: i64) -> Result<Array<T, 2>> {
+    let array = Array::<T, 2>::zeros([n, m])?;
+    let (rows, cols) = (array.shape[0] as i64, array.shape[1] as i64);
+    for row in 0..rows {
+        let col = row.wrapping_add(k);
+        if (0..cols).contains(&col) {
+            array.set([row, col], T::ONE)?;
+        }
+    }
+    Ok(array)
+}
+
+// --- Linear algebra -------------------------------------------------------
+
+/// Element types of `np.dot` / `@`: ndarray's `LinalgScalar` (matrixmultiply
+/// kernels for f32 and f64).
+pub trait Linalg: Element + ndarray::LinalgScalar {}
+impl<T: Element + ndarray::LinalgScalar> Linalg for T {}
+
+impl<T: Element, const N: usize> Array<T, N> {
+    /// This array as an ndarray view, for the linear-algebra kernels; a
+    /// C-contiguous copy first when a stride is negative.
+    fn with_ndarray<R>(&self, f: impl FnOnce(ndarray::ArrayView<'_, T, ndarray::IxDyn>) -> R) -> Result<R> {
+        if self.strides.iter().any(|&s| s < 0) {
+            let copy = self.try_copy()?;
+            return copy.with_ndarray(f);
+        }
+        let shape: Vec<usize> = self.shape.to_vec();
+        let strides: Vec<usize> = self.strides.iter().map(|&s| s as usize).collect();
+        use ndarray::ShapeBuilder;
+        // SAFETY: by the type invariant every element of this shape and these
+        // (non-negative) strides lies inside the memory `owner` keeps alive,
+        // which `self` outlives the view for; the view only reads.
+        let view = unsafe {
+            ndarray::ArrayView::from_shape_ptr(ndarray::IxDyn(&shape).strides(ndarray::IxDyn(&strides)), self.pointer.cast_const())
+        };
+        Ok(f(view))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_aligned_error(a: &[usize], b: &[usize], axis_a: usize, axis_b: usize) -> Error {
+    Error::ValueError(format!(
+        "shapes {} and {} not aligned: {} (dim {axis_a}) != {} (dim {axis_b})",
+        shape_text(a),
+        shape_text(b),
+        a[axis_a],
+        b[axis_b]
+    ))
+}
+
+/// `np.dot(a, b)` / `a @ b` of two vectors: their inner product.
+pub fn dot_vec_vec<T: Linalg>(a: &Array<T, 1>, b: &Array<T, 1>) -> Result<T> {
+    if a.shape[0] != b.shape[0] {
+        return Err(not_aligned_error(&a.shape, &b.shape, 0, 0));
+    }
+    a.with_ndarray(|a| {
+        b.with_ndarray(|b| {
+            let a = a.into_dimensionality::<ndarray::Ix1>();
+            let b = b.into_dimensionality::<ndarray::Ix1>();
+            match (a, b) {
+                (Ok(a), Ok(b)) => Ok(a.dot(&b)),
+                _ => Err(value_error("internal error: dot of vectors")),
+            }
+        })?
+    })?
+}
+
+/// `a @ b` of a matrix and a vector, a vector and a matrix, or two
+/// matrices (`M` is the result's dimensions).
+pub fn matmul<T: Linalg, const NA: usize, const NB: usize, const M: usize>(
+    a: &Array<T, NA>,
+    b: &Array<T, NB>,
+) -> Result<Array<T, M>> {
+    let inner_a = NA - 1;
+    if a.shape[inner_a] != b.shape[0] {
+        return Err(not_aligned_error(&a.shape, &b.shape, inner_a, 0));
+    }
+    let elements: Vec<T> = a.with_ndarray(|a| {
+        b.with_ndarray(|b| -> Result<Vec<T>> {
+            let result = match (NA, NB) {
+                (2, 2) => {
+                    let (a, b) = (a.into_dimensionality::<ndarray::Ix2>(), b.into_dimensionality::<ndarray::Ix2>());
+                    match (a, b) {
+                        (Ok(a), Ok(b)) => a.dot(&b).into_dyn(),
+                        _ => return Err(value_error("internal error: matmul")),
+                    }
+                }
+                (2, 1) => {
+                    let (a, b) = (a.into_dimensionality::<ndarray::Ix2>(), b.into_dimensionality::<ndarray::Ix1>());
+                    match (a, b) {
+                        (Ok(a), Ok(b)) => a.dot(&b).into_dyn(),
+                        _ => return Err(value_error("internal error: matmul")),
+                    }
+                }
+                (1, 2) => {
+                    let (a, b) = (a.into_dimensionality::<ndarray::Ix1>(), b.into_dimensionality::<ndarray::Ix2>());
+                    match (a, b) {
+                        (Ok(a), Ok(b)) => a.dot(&b).into_dyn(),
+                        _ => return Err(value_error("internal error: matmul")),
+                    }
+                }
+                _ => return Err(value_error("matmul of these dimensions is not supported")),
+            };
+            Ok(result.iter().copied().collect())
+        })?
+    })??;
+    let mut shape = [0usize; M];
+    let mut out_axis = 0;
+    for axis in 0..NA - 1 {
+        shape[out_axis] = a.shape[axis];
+        out_axis += 1;
+    }
+    for axis in 1..NB {
+        shape[out_axis] = b.shape[axis];
+        out_axis += 1;
+    }
+    if out_axis != M || elements.len() != shape.iter().product::<usize>() {
+        return Err(value_error("internal error: matmul shape"));
+    }
+    Ok(Array::from_elements(shape, elements))
+}
+
+/// `np.trace(a)`: the sum of the main diagonal, accumulated as `sum` does.
+pub fn trace<T: Accumulate>(a: &Array<T, 2>) -> T::Total {
+    let n = a.shape[0].min(a.shape[1]);
+    let mut total = <T::Total as Element>::ZERO;
+    for k in 0..n {
+        // SAFETY: k is below both dimensions, so [k, k] is in bounds.
+        let x = unsafe { a.get_unchecked([k as i64, k as i64]) };
+        total = T::add(total, x.total());
+    }
+    total
 }
 
 // ---------------------------------------------------------------------------

@@ -1151,6 +1151,7 @@ fn assigned_only_new_arrays(stmts: &[Stmt], name: &str) -> bool {
                     | ExprKind::Cumulative { .. }
                     | ExprKind::Reshape { copy: true, .. }
                     | ExprKind::Reduce { .. }
+                    | ExprKind::Runtime { .. }
             ),
             Stmt::Assign { target, .. } => !target_binds(target, name),
             _ => true,

@@ -243,6 +243,11 @@ impl FunctionGen<'_> {
         keepdims: bool,
         ddof: Option<&typed::Expr>,
     ) -> Code {
+        if let (Reduction::Sum, None, ExprKind::ElementWise { inputs, body }) =
+            (op, axis, &array.kind)
+        {
+            return self.fused_sum(inputs, body);
+        }
         let array = self.receiver(array);
         let function = format_ident!("{}", op.lane_function());
         let reduction = match ddof {
@@ -269,6 +274,33 @@ impl FunctionGen<'_> {
         }
     }
 
+    /// `np.sum(expression)`: summed as computed, without its array.
+    fn fused_sum(&mut self, inputs: &[typed::Expr], body: &Elem) -> Code {
+        let Inputs {
+            bindings,
+            names,
+            arrays,
+        } = self.fused_inputs(inputs);
+        let checks = self.exponent_checks(body, inputs, &names);
+        let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
+        let element = elem_code(body, &names).full();
+        let sum = format_ident!("sum_map{}", arrays.len());
+        let ndim = inputs
+            .iter()
+            .filter_map(|i| i.array_type().map(|a| a.ndim as usize))
+            .max()
+            .unwrap_or(1);
+        let ndim = TokenLiteral::usize_unsuffixed(ndim);
+        let dims = params.iter().map(|x| quote!(#x.dims()));
+        let broadcast = params.iter().map(|x| quote!(&#x.broadcast_to(shape)?));
+        Code::block(quote!({
+            #(#bindings)*
+            #(#checks)*
+            let shape: [usize; #ndim] = rt::broadcast_shape(&[#(#dims),*])?;
+            rt::#sum(#(#broadcast),*, |#(#params),*| #element)?
+        }))
+    }
+
     pub(super) fn reshape(
         &mut self,
         expr: &typed::Expr,
@@ -283,6 +315,43 @@ impl FunctionGen<'_> {
         let ndim = TokenLiteral::usize_unsuffixed(expr.array_type().map_or(1, |a| a.ndim) as usize);
         let shape: Vec<TokenStream> = shape.iter().map(|s| self.expr(s).full()).collect();
         Code::atom(quote!(#array.reshape::<#ndim>([#(#shape),*])?))
+    }
+
+    /// `rt::function(args)?`, arrays by reference, with the generic
+    /// arguments Rust cannot infer from the result.
+    pub(super) fn runtime_call(
+        &mut self,
+        expr: &typed::Expr,
+        function: &str,
+        args: &[typed::Expr],
+    ) -> Code {
+        let name = format_ident!("{}", function);
+        let args: Vec<TokenStream> = args
+            .iter()
+            .map(|arg| {
+                if arg.array_type().is_some() {
+                    let value = self.receiver(arg);
+                    quote!(&#value)
+                } else {
+                    self.expr(arg).full()
+                }
+            })
+            .collect();
+        let turbofish = match (function, expr.array_type()) {
+            ("eye", Some(array)) => {
+                let element = dtype_tokens(array.dtype);
+                quote!(::<#element>)
+            }
+            ("matmul", Some(array)) => {
+                let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+                quote!(::<_, _, _, #ndim>)
+            }
+            _ => quote!(),
+        };
+        match function {
+            "trace" => Code::atom(quote!(rt::#name(#(#args),*))),
+            _ => Code::atom(quote!(rt::#name #turbofish(#(#args),*)?)),
+        }
     }
 
     pub(super) fn cumulative(&mut self, array: &typed::Expr, product: bool) -> Code {

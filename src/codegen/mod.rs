@@ -2006,6 +2006,7 @@ impl FunctionGen<'_> {
                 ddof,
             } => self.reduce(expr, *op, array, *axis, *keepdims, ddof.as_deref()),
             ExprKind::Cumulative { product, array } => self.cumulative(array, *product),
+            ExprKind::Runtime { function, args } => self.runtime_call(expr, function, args),
         }
     }
 

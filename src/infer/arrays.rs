@@ -1141,6 +1141,298 @@ impl<'m> Inference<'m> {
     }
 }
 
+impl<'m> Inference<'m> {
+    /// Creation (`arange`, `linspace`, `eye`, `identity`) and linear
+    /// algebra (`dot`, `matmul` / `@`, `outer`, `trace`).
+    pub(super) fn numpy_array_function(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        let positional = self.exprs(cx, args)?;
+        let mut named: Vec<(String, Expr, Span, &untyped::Expr)> = Vec::new();
+        let mut dtype = None;
+        for keyword in keywords {
+            if keyword.name == "dtype" {
+                dtype = Some(self.dtype_argument(cx, &keyword.value)?);
+                continue;
+            }
+            let value = self.expr(cx, &keyword.value)?;
+            named.push((keyword.name.clone(), value, keyword.span, &keyword.value));
+        }
+        let allowed: &[&str] = match name {
+            "linspace" => &["num", "endpoint"],
+            "eye" => &["M", "k"],
+            _ => &[],
+        };
+        if let Some((keyword, _, kspan, _)) =
+            named.iter().find(|(k, ..)| !allowed.contains(&k.as_str()))
+        {
+            let (keyword, kspan) = (keyword.clone(), *kspan);
+            return self.keyword_error(
+                cx,
+                name,
+                &keyword,
+                kspan,
+                "pass it positionally, or leave it out",
+            );
+        }
+        let keyword = |key: &str| {
+            named
+                .iter()
+                .find(|(k, ..)| k == key)
+                .map(|(_, v, ..)| v.clone())
+        };
+        let arity = |this: &mut Self, cx: &Cx, expected: &str| -> Option<Expr> {
+            this.error(
+                cx,
+                Diagnostic::error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    format!("numpy.{name} takes {expected}"),
+                )
+                .with_hint("check the call against NumPy's signature"),
+            );
+            None
+        };
+        let int_arg = |this: &mut Self, cx: &Cx, value: &Expr, what: &str| -> Option<Expr> {
+            if value.ty.is_integer_like() {
+                Some(value.clone().cast_to(&Type::Int))
+            } else {
+                let ty = value.ty.clone();
+                this.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::ARGUMENT_TYPE_MISMATCH,
+                        span,
+                        format!("{what} of numpy.{name} must be an int, not {ty}"),
+                    )
+                    .with_hint("pass an int"),
+                );
+                None
+            }
+        };
+        let runtime = |function: &'static str, args: Vec<Expr>, ty: Type| {
+            Expr::new(ExprKind::Runtime { function, args }, ty)
+        };
+        let with_dtype = |this: &mut Self, made: Expr| -> Expr {
+            match (dtype, made.array_type()) {
+                (Some(dtype), Some(array)) if array.dtype != dtype => this.array_cast(made, dtype),
+                _ => made,
+            }
+        };
+        match name {
+            "arange" => {
+                if positional.is_empty() || positional.len() > 3 {
+                    return arity(self, cx, "1 to 3 numbers (start, stop, step)");
+                }
+                for value in &positional {
+                    if !value.ty.is_numeric() {
+                        return arity(self, cx, "numbers");
+                    }
+                }
+                let float = positional.iter().any(|v| v.ty.is_float_like())
+                    || dtype.is_some_and(Dtype::is_float);
+                let scalar = if float { Type::Float } else { Type::Int };
+                let mut values: Vec<Expr> =
+                    positional.into_iter().map(|v| v.cast_to(&scalar)).collect();
+                let zero = Expr::new(
+                    ExprKind::Literal(if float {
+                        Literal::Float(0.0)
+                    } else {
+                        Literal::Int(0)
+                    }),
+                    scalar.clone(),
+                );
+                let one = Expr::new(
+                    ExprKind::Literal(if float {
+                        Literal::Float(1.0)
+                    } else {
+                        Literal::Int(1)
+                    }),
+                    scalar.clone(),
+                );
+                match values.len() {
+                    1 => {
+                        values.insert(0, zero);
+                        values.push(one);
+                    }
+                    2 => values.push(one),
+                    _ => {}
+                }
+                let (function, element) = if float {
+                    ("arange_float", Dtype::Float64)
+                } else {
+                    ("arange_int", Dtype::Int64)
+                };
+                let made = runtime(function, values, Type::Array(ArrayType::new(element, 1)));
+                Some(with_dtype(self, made))
+            }
+            "linspace" => {
+                if positional.len() < 2 || positional.len() > 3 {
+                    return arity(self, cx, "start, stop and num");
+                }
+                let mut values: Vec<Expr> = Vec::new();
+                for value in &positional[..2] {
+                    if !value.ty.is_numeric() {
+                        return arity(self, cx, "numbers for start and stop");
+                    }
+                    values.push(value.clone().cast_to(&Type::Float));
+                }
+                let num = match positional.get(2).cloned().or_else(|| keyword("num")) {
+                    Some(num) => int_arg(self, cx, &num, "num")?,
+                    None => Expr::int(50),
+                };
+                let endpoint = match keyword("endpoint") {
+                    Some(value) if value.ty == Type::Bool => value,
+                    Some(_) => return arity(self, cx, "endpoint=True or False"),
+                    None => Expr::new(ExprKind::Literal(Literal::Bool(true)), Type::Bool),
+                };
+                values.push(num);
+                values.push(endpoint);
+                let made = runtime(
+                    "linspace",
+                    values,
+                    Type::Array(ArrayType::new(Dtype::Float64, 1)),
+                );
+                Some(with_dtype(self, made))
+            }
+            "eye" | "identity" => {
+                let element = dtype.unwrap_or(Dtype::Float64);
+                let n = match positional.first() {
+                    Some(n) => int_arg(self, cx, n, "the size")?,
+                    None => return arity(self, cx, "the number of rows"),
+                };
+                if name == "identity" && (positional.len() > 1 || !named.is_empty()) {
+                    return arity(self, cx, "one size");
+                }
+                let m = match positional.get(1).cloned().or_else(|| keyword("M")) {
+                    Some(m) if !matches!(m.kind, ExprKind::Literal(_)) || m.ty != Type::None => {
+                        int_arg(self, cx, &m, "M")?
+                    }
+                    _ => n.clone(),
+                };
+                let k = match positional.get(2).cloned().or_else(|| keyword("k")) {
+                    Some(k) => int_arg(self, cx, &k, "k")?,
+                    None => Expr::int(0),
+                };
+                if positional.len() > 3 {
+                    return arity(self, cx, "N, M and k");
+                }
+                Some(runtime(
+                    "eye",
+                    vec![n, m, k],
+                    Type::Array(ArrayType::new(element, 2)),
+                ))
+            }
+            "trace" => {
+                let [array] = positional.as_slice() else {
+                    return arity(self, cx, "one array");
+                };
+                match array.array_type() {
+                    Some(a) if a.ndim == 2 => {
+                        let total = library::accumulated_dtype(a.dtype);
+                        Some(runtime(
+                            "trace",
+                            vec![array.clone()],
+                            Type::of_element(total),
+                        ))
+                    }
+                    _ => arity(self, cx, "a 2-dimensional array"),
+                }
+            }
+            "outer" => {
+                let [a, b] = positional.as_slice() else {
+                    return arity(self, cx, "two arrays");
+                };
+                let (Some(ta), Some(tb)) = (a.array_type(), b.array_type()) else {
+                    return arity(self, cx, "two arrays");
+                };
+                let column = |x: Expr, t: ArrayType, items: Vec<ViewItem>| {
+                    let flat = if t.ndim == 1 {
+                        x
+                    } else {
+                        Expr::new(
+                            ExprKind::Reshape {
+                                array: Box::new(x),
+                                shape: vec![Expr::int(-1)],
+                                copy: false,
+                            },
+                            Type::Array(ArrayType::new(t.dtype, 1)),
+                        )
+                    };
+                    Expr::new(
+                        ExprKind::View {
+                            array: Box::new(flat),
+                            items,
+                            span,
+                        },
+                        Type::Array(ArrayType::new(t.dtype, 2)),
+                    )
+                };
+                let full = || ViewItem::Slice {
+                    start: None,
+                    stop: None,
+                    step: None,
+                };
+                let left = column(a.clone(), ta, vec![full(), ViewItem::NewAxis]);
+                let right = column(b.clone(), tb, vec![ViewItem::NewAxis, full()]);
+                self.array_binary(cx, BinaryOp::Mul, left, right, span)
+            }
+            _ => {
+                // dot, matmul
+                let [a, b] = positional.as_slice() else {
+                    return arity(self, cx, "two arrays");
+                };
+                let (Some(ta), Some(tb)) = (a.array_type(), b.array_type()) else {
+                    if name == "dot" {
+                        // A scalar times an array.
+                        return self.array_binary(cx, BinaryOp::Mul, a.clone(), b.clone(), span);
+                    }
+                    return arity(
+                        self,
+                        cx,
+                        "two arrays (matmul of scalars is an error in NumPy)",
+                    );
+                };
+                if ta.ndim > 2 || tb.ndim > 2 {
+                    return arity(self, cx, "arrays of 1 or 2 dimensions");
+                }
+                let dtype = Dtype::promote(ta.dtype, tb.dtype);
+                if dtype == Dtype::Bool {
+                    return arity(
+                        self,
+                        cx,
+                        "numeric arrays (bool matrix products are not supported)",
+                    );
+                }
+                let a = if ta.dtype == dtype {
+                    a.clone()
+                } else {
+                    self.array_cast(a.clone(), dtype)
+                };
+                let b = if tb.dtype == dtype {
+                    b.clone()
+                } else {
+                    self.array_cast(b.clone(), dtype)
+                };
+                if ta.ndim == 1 && tb.ndim == 1 {
+                    return Some(runtime("dot_vec_vec", vec![a, b], Type::of_element(dtype)));
+                }
+                let ndim = ta.ndim + tb.ndim - 2;
+                Some(runtime(
+                    "matmul",
+                    vec![a, b],
+                    Type::Array(ArrayType::new(dtype, ndim)),
+                ))
+            }
+        }
+    }
+}
+
 /// Whether the exponent of an integer power can be checked for negative
 /// values before the loop: a literal, or an input (maybe converted).
 fn exponent_checkable(exponent: &Elem) -> bool {

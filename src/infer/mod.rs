@@ -2413,6 +2413,9 @@ impl<'m> Inference<'m> {
             "zeros_like" | "ones_like" | "empty_like" | "full_like" => {
                 return self.new_array_like(cx, name, args, keywords, span)
             }
+            "arange" | "linspace" | "eye" | "identity" | "dot" | "matmul" | "outer" | "trace" => {
+                return self.numpy_array_function(cx, name, args, keywords, span)
+            }
             _ => {}
         }
         if let Some(result) = self.numpy_on_arrays(cx, name, args, keywords, span) {

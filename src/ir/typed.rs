@@ -249,6 +249,13 @@ pub enum ExprKind {
         product: bool,
         array: Box<Expr>,
     },
+    /// A runtime function that makes or combines arrays, `rt::NAME(args)?`
+    /// (arrays passed by reference): `arange_int`, `arange_float`,
+    /// `linspace`, `eye`, `dot_vec_vec`, `matmul`, `trace`.
+    Runtime {
+        function: &'static str,
+        args: Vec<Expr>,
+    },
 }
 
 /// One item of a basic index.
@@ -603,7 +610,9 @@ impl Expr {
                 visit(array);
                 shape.iter().for_each(visit);
             }
-            ExprKind::ElementWise { inputs, .. } => inputs.iter().for_each(visit),
+            ExprKind::ElementWise { inputs, .. } | ExprKind::Runtime { args: inputs, .. } => {
+                inputs.iter().for_each(visit)
+            }
             ExprKind::Reduce { array, ddof, .. } => {
                 visit(array);
                 if let Some(ddof) = ddof {
@@ -676,7 +685,9 @@ impl Expr {
                 visit(array);
                 shape.iter_mut().for_each(visit);
             }
-            ExprKind::ElementWise { inputs, .. } => inputs.iter_mut().for_each(visit),
+            ExprKind::ElementWise { inputs, .. } | ExprKind::Runtime { args: inputs, .. } => {
+                inputs.iter_mut().for_each(visit)
+            }
             ExprKind::Reduce { array, ddof, .. } => {
                 visit(array);
                 if let Some(ddof) = ddof {
@@ -709,7 +720,8 @@ impl Expr {
                 | ExprKind::Reshape { .. }
                 | ExprKind::ElementWise { .. }
                 | ExprKind::Reduce { .. }
-                | ExprKind::Cumulative { .. } => false,
+                | ExprKind::Cumulative { .. }
+                | ExprKind::Runtime { .. } => false,
                 ExprKind::Binary { op, .. } => !matches!(
                     op,
                     BinaryOp::TrueDiv | BinaryOp::FloorDiv | BinaryOp::Mod | BinaryOp::Pow
