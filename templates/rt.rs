@@ -2274,6 +2274,173 @@ pub fn cumulative<T: Accumulate, const N: usize>(
     Ok(Array::from_elements([size], out))
 }
 
+// --- Boolean masks and integer index arrays ------------------------------
+
+#[cold]
+#[inline(never)]
+fn mask_shape_error(axis: usize, size: usize, mask_size: usize) -> Error {
+    Error::IndexError(format!(
+        "boolean index did not match indexed array along axis {axis}; size of axis is {size} \
+         but size of corresponding boolean axis is {mask_size}"
+    ))
+}
+
+impl<T: Element, const N: usize> Array<T, N> {
+    fn check_mask(&self, mask: &Array<bool, N>) -> Result<()> {
+        for axis in 0..N {
+            if self.shape[axis] != mask.shape[axis] {
+                return Err(mask_shape_error(axis, self.shape[axis], mask.shape[axis]));
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `visit` with the offset of every element whose mask is true, in
+    /// C order.
+    fn for_each_masked(&self, mask: &Array<bool, N>, mut visit: impl FnMut(isize)) {
+        for_each_row(&self.shape, [&self.strides, &mask.strides], |[offset, mask_offset]| {
+            let row = mask.row(mask_offset);
+            for position in 0..row.len {
+                // SAFETY: the mask has this array's shape (checked by the
+                // callers), so every position of its row is an element.
+                if unsafe { row.at(position) } {
+                    visit(offset + position as isize * self.strides[N - 1]);
+                }
+            }
+        });
+    }
+
+    /// `a[mask]`: the elements where `mask` is true, in C order, as a new
+    /// 1-dimensional array.
+    pub fn masked(&self, mask: &Array<bool, N>) -> Result<Array<T, 1>> {
+        self.check_mask(mask)?;
+        let mut out: Vec<T> = Vec::new();
+        self.for_each_masked(mask, |offset| {
+            // SAFETY: for_each_masked yields offsets of elements of `self`.
+            out.push(unsafe { T::load(self.pointer.offset(offset)) });
+        });
+        let count = out.len();
+        Ok(Array::from_elements([count], out))
+    }
+
+    /// `a[mask] = values`: `values` has one element per true entry of the
+    /// mask, or exactly one element, which goes everywhere.
+    pub fn set_masked(&self, mask: &Array<bool, N>, values: &Array<T, 1>) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        self.check_mask(mask)?;
+        let mut count = 0usize;
+        self.for_each_masked(mask, |_| count += 1);
+        let given = values.shape[0];
+        if given != count && given != 1 {
+            return Err(Error::ValueError(format!(
+                "NumPy boolean array indexing assignment cannot assign {given} input values to \
+                 the {count} output values where the mask is true"
+            )));
+        }
+        let source = values.row(0);
+        let mut k = 0usize;
+        self.for_each_masked(mask, |offset| {
+            let position = if given == 1 { 0 } else { k };
+            // SAFETY: `position` is below the length of `values` (1, or the
+            // number of true entries, which k counts up to); `offset` is an
+            // element of this writable array.
+            unsafe { T::store(self.pointer.offset(offset), source.at(position)) };
+            k += 1;
+        });
+        Ok(())
+    }
+
+    /// `a[mask] = value`.
+    pub fn fill_masked(&self, mask: &Array<bool, N>, value: T) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        self.check_mask(mask)?;
+        self.for_each_masked(mask, |offset| {
+            // SAFETY: an element of this writable array.
+            unsafe { T::store(self.pointer.offset(offset), value) };
+        });
+        Ok(())
+    }
+
+    /// The offsets along axis 0 of the rows an integer index array selects,
+    /// with Python's negative indices and NumPy's IndexError.
+    fn row_offsets<I: Element + Into<i128>>(&self, index: &Array<I, 1>) -> Result<Vec<isize>> {
+        let length = self.shape[0];
+        let mut offsets = Vec::with_capacity(index.shape[0]);
+        for i in index.row(0).iter() {
+            let written: i128 = i.into();
+            let shifted = if written < 0 { written + length as i128 } else { written };
+            if shifted < 0 || shifted >= length as i128 {
+                return Err(Error::IndexError(format!(
+                    "index {written} is out of bounds for axis 0 with size {length}"
+                )));
+            }
+            offsets.push((shifted as isize).wrapping_mul(self.strides[0]));
+        }
+        Ok(offsets)
+    }
+
+    /// `a[idx]` for a 1-D integer array `idx`: the selected rows (elements
+    /// of a 1-D array), as a new array.
+    pub fn take<I: Element + Into<i128>>(&self, index: &Array<I, 1>) -> Result<Array<T, N>> {
+        let offsets = self.row_offsets(index)?;
+        let mut shape = self.shape;
+        shape[0] = offsets.len();
+        let mut out: Vec<T> = reserve::<T>(&shape)?;
+        for &offset in &offsets {
+            if N == 1 {
+                // SAFETY: row_offsets checked the index against axis 0.
+                out.push(unsafe { T::load(self.pointer.offset(offset)) });
+                continue;
+            }
+            let row = Array {
+                pointer: self.pointer.wrapping_offset(offset),
+                shape: self.shape,
+                strides: self.strides,
+                writable: false,
+                owner: self.owner.clone(),
+            };
+            // Visit the elements of this row only: axis 0 of length 1.
+            let mut one = row.shape;
+            one[0] = 1;
+            for_each_row(&one, [&row.strides], |[o]| {
+                let lane = row.row(o);
+                out.extend(lane.iter());
+            });
+        }
+        Ok(Array::from_elements(shape, out))
+    }
+
+    /// `a[idx] = values` for a 1-D array `a` and integer index array `idx`:
+    /// one value per index or one value for all; a repeated index keeps the
+    /// last value, as in NumPy.
+    pub fn put<I: Element + Into<i128>>(&self, index: &Array<I, 1>, values: &Array<T, 1>) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        let offsets = self.row_offsets(index)?;
+        let given = values.shape[0];
+        if given != offsets.len() && given != 1 {
+            return Err(Error::ValueError(format!(
+                "shape mismatch: value array of shape ({given},) could not be broadcast to \
+                 indexing result of shape ({},)",
+                offsets.len()
+            )));
+        }
+        let source = values.row(0);
+        for (k, &offset) in offsets.iter().enumerate() {
+            let position = if given == 1 { 0 } else { k };
+            // SAFETY: `position` is below the length of `values`; `offset`
+            // addresses an element of this writable 1-D array.
+            unsafe { T::store(self.pointer.offset(offset), source.at(position)) };
+        }
+        Ok(())
+    }
+}
+
 // --- Making arrays --------------------------------------------------------
 
 /// `np.arange(start, stop, step)` of ints: int64.

@@ -597,6 +597,7 @@ impl<'f> Checker<'f> {
         match target {
             Target::Local(_) => Ok(()),
             Target::View { .. } => Err("a store into a slice".into()),
+            Target::Select { .. } => Err("a store through a mask or index array".into()),
             Target::Tuple(items) => items
                 .iter()
                 .try_for_each(|t| self.raise_free_target(t, key, needs)),
@@ -804,6 +805,17 @@ impl<'f> Checker<'f> {
                 for index in indices {
                     self.expr_accesses(index, out, whole, used);
                 }
+            }
+            Target::Select { array, index, .. } => {
+                if let Some(root) = super::writes::root_variable(array) {
+                    used.push(root.to_string());
+                    whole.push((
+                        root.to_string(),
+                        "stored into by a masked or indexed store".into(),
+                    ));
+                }
+                self.expr_accesses(array, out, whole, used);
+                self.expr_accesses(index, out, whole, used);
             }
             Target::View { view, span } => {
                 let mut all: Vec<&typed::Expr> = Vec::new();
@@ -1121,7 +1133,7 @@ fn collect_assigned(stmts: &[Stmt], out: &mut Vec<String>) {
         match t {
             Target::Local(name) => out.push(name.clone()),
             Target::Tuple(items) => items.iter().for_each(|t| target(t, out)),
-            Target::Index { .. } | Target::View { .. } => {}
+            Target::Index { .. } | Target::View { .. } | Target::Select { .. } => {}
         }
     }
     for stmt in stmts {
@@ -1167,7 +1179,7 @@ fn target_binds(target: &Target, name: &str) -> bool {
     match target {
         Target::Local(n) => n == name,
         Target::Tuple(items) => items.iter().any(|t| target_binds(t, name)),
-        Target::Index { .. } | Target::View { .. } => false,
+        Target::Index { .. } | Target::View { .. } | Target::Select { .. } => false,
     }
 }
 

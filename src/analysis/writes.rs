@@ -30,7 +30,7 @@ fn target_arrays(target: &Target, names: &mut Vec<String>) {
                 names.push(name.to_string());
             }
         }
-        Target::View { view, .. } => {
+        Target::View { view, .. } | Target::Select { array: view, .. } => {
             if let Some(name) = root_variable(view) {
                 names.push(name.to_string());
             }

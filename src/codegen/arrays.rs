@@ -354,6 +354,70 @@ impl FunctionGen<'_> {
         }
     }
 
+    /// `a[mask]` / `a[idx]`.
+    pub(super) fn select(&mut self, array: &typed::Expr, index: &typed::Expr) -> Code {
+        let array = self.receiver(array);
+        let mask = index.array_type().is_some_and(|i| i.dtype == Dtype::Bool);
+        let index = self.receiver(index);
+        if mask {
+            Code::atom(quote!(#array.masked(&#index)?))
+        } else {
+            Code::atom(quote!(#array.take(&#index)?))
+        }
+    }
+
+    /// `a[mask] = value` / `a[idx] = value`: the value first (converted to
+    /// the element type, one element per selected position or a single
+    /// one), then the array and the index.
+    pub(super) fn store_selected(
+        &mut self,
+        array: &typed::Expr,
+        index: &typed::Expr,
+        value: &typed::Expr,
+    ) -> TokenStream {
+        let Some(dest) = array.array_type() else {
+            return quote!();
+        };
+        let mask = index.array_type().is_some_and(|i| i.dtype == Dtype::Bool);
+        let value_code = if value.array_type().is_some() {
+            // Converted to the destination dtype as NumPy's setitem casts.
+            let source = value.array_type().map_or(dest.dtype, |a| a.dtype);
+            let converted = if source == dest.dtype {
+                self.receiver(value)
+            } else {
+                let body = Elem::new(ElemKind::Input(0), source).cast_to(dest.dtype);
+                let x = self.receiver(value);
+                let element = dtype_tokens(dest.dtype);
+                let cast = elem_code(&body, &[format_ident!("x0")]).full();
+                quote!(rt::map1(&#x, |x0| -> #element { #cast })?)
+            };
+            quote!(let values = &#converted;)
+        } else {
+            let element = value.clone().cast_to(&Type::of_element(dest.dtype));
+            let (value, conversion) = self.element_value(&element);
+            let converted = match conversion {
+                Some(convert) => quote!(#convert(#value)?),
+                None => value,
+            };
+            quote!(let value = #converted;)
+        };
+        let array = self.receiver(array);
+        let index = self.receiver(index);
+        let store = match (mask, value.array_type().is_some()) {
+            (true, true) => quote!(#array.set_masked(&#index, values)?;),
+            (true, false) => quote!(#array.fill_masked(&#index, value)?;),
+            (false, true) => quote!(#array.put(&#index, values)?;),
+            (false, false) => {
+                let element = dtype_tokens(dest.dtype);
+                quote!(#array.put(&#index, &rt::Array::<#element, 1>::full([1], value)?)?;)
+            }
+        };
+        quote!({
+            #value_code
+            #store
+        })
+    }
+
     pub(super) fn cumulative(&mut self, array: &typed::Expr, product: bool) -> Code {
         let array = self.receiver(array);
         Code::atom(quote!(rt::cumulative(&#array, #product)?))

@@ -1413,6 +1413,7 @@ impl FunctionGen<'_> {
                 }
             }
             typed::Target::View { view, .. } => self.store_into_view(view, value),
+            typed::Target::Select { array, index, .. } => self.store_selected(array, index, value),
             typed::Target::Tuple(targets) => {
                 let all_locals = targets.iter().all(|t| matches!(t, typed::Target::Local(_)));
                 if let (true, ExprKind::Tuple(values)) = (all_locals, &value.kind) {
@@ -2007,6 +2008,7 @@ impl FunctionGen<'_> {
             } => self.reduce(expr, *op, array, *axis, *keepdims, ddof.as_deref()),
             ExprKind::Cumulative { product, array } => self.cumulative(array, *product),
             ExprKind::Runtime { function, args } => self.runtime_call(expr, function, args),
+            ExprKind::Select { array, index } => self.select(array, index),
         }
     }
 
@@ -2638,7 +2640,8 @@ fn is_copy(ty: &Type) -> bool {
 fn collect_target_locals<'t>(target: &'t typed::Target, out: &mut Vec<&'t str>) {
     match target {
         typed::Target::Local(name) => out.push(name),
-        typed::Target::Index { .. } | typed::Target::View { .. } => {}
+        typed::Target::Index { .. } | typed::Target::View { .. } | typed::Target::Select { .. } => {
+        }
         typed::Target::Tuple(items) => items.iter().for_each(|t| collect_target_locals(t, out)),
     }
 }
@@ -2665,7 +2668,9 @@ fn count_assignments(stmts: &[typed::Stmt], name: &str) -> usize {
     fn in_target(target: &typed::Target, name: &str) -> usize {
         match target {
             typed::Target::Local(n) => usize::from(n == name),
-            typed::Target::Index { .. } | typed::Target::View { .. } => 0,
+            typed::Target::Index { .. }
+            | typed::Target::View { .. }
+            | typed::Target::Select { .. } => 0,
             typed::Target::Tuple(items) => items.iter().map(|t| in_target(t, name)).sum(),
         }
     }
@@ -2794,7 +2799,9 @@ fn stmts_assign(stmts: &[typed::Stmt], name: &str) -> bool {
 fn target_assigns(target: &typed::Target, name: &str) -> bool {
     match target {
         typed::Target::Local(n) => n == name,
-        typed::Target::Index { .. } | typed::Target::View { .. } => false,
+        typed::Target::Index { .. } | typed::Target::View { .. } | typed::Target::Select { .. } => {
+            false
+        }
         typed::Target::Tuple(items) => items.iter().any(|t| target_assigns(t, name)),
     }
 }
@@ -2806,6 +2813,7 @@ fn target_mentions(target: &typed::Target, name: &str) -> bool {
             array.reads(name) || indices.iter().any(|i| i.reads(name))
         }
         typed::Target::View { view, .. } => view.reads(name),
+        typed::Target::Select { array, index, .. } => array.reads(name) || index.reads(name),
         typed::Target::Tuple(items) => items.iter().any(|t| target_mentions(t, name)),
     }
 }

@@ -1137,6 +1137,11 @@ impl<'m> Inference<'m> {
             );
             return None;
         }
+        if let ExprKind::Select { array, index } = view.kind {
+            let ty = combined.ty.clone();
+            let target = self.select_target(cx, *array, *index, &ty, span)?;
+            return Some((target, combined));
+        }
         self.store_into_view(cx, view, combined, span)
     }
 }
@@ -1430,6 +1435,105 @@ impl<'m> Inference<'m> {
                 ))
             }
         }
+    }
+}
+
+impl<'m> Inference<'m> {
+    /// `a[mask]` or `a[idx]`.
+    pub(super) fn select(
+        &mut self,
+        cx: &mut Cx,
+        array: Expr,
+        index: Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let (Some(a), Some(i)) = (array.array_type(), index.array_type()) else {
+            return None;
+        };
+        let ty = if i.dtype == Dtype::Bool {
+            if i.ndim != a.ndim {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        span,
+                        format!(
+                            "a boolean mask of {} dimensions indexes an array of {}",
+                            i.ndim, a.ndim
+                        ),
+                    )
+                    .with_hint("use a mask of the array's shape, such as `a > 0`"),
+                );
+                return None;
+            }
+            Type::Array(ArrayType::new(a.dtype, 1))
+        } else if i.dtype.is_integer() && i.ndim == 1 {
+            array.ty.clone()
+        } else {
+            let t = index.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    format!("arrays cannot be indexed by {t} in compiled code"),
+                )
+                .with_hint("index with a bool mask of the same shape or a 1-D integer array"),
+            );
+            return None;
+        };
+        Some(Expr::new(
+            ExprKind::Select {
+                array: Box::new(array),
+                index: Box::new(index),
+            },
+            ty,
+        ))
+    }
+
+    /// The target of `a[mask] = value` / `a[idx] = value`.
+    pub(super) fn select_target(
+        &mut self,
+        cx: &mut Cx,
+        array: Expr,
+        index: Expr,
+        value: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let selected = self.select(cx, array.clone(), index.clone(), span)?;
+        let a = array.array_type()?;
+        let i = index.array_type()?;
+        if i.dtype != Dtype::Bool && a.ndim != 1 {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    "storing through an integer index array needs a 1-D array",
+                )
+                .with_hint("store row by row in a loop"),
+            );
+            return None;
+        }
+        let _ = selected;
+        match value {
+            Type::Array(v) if v.ndim == 1 => {}
+            ty if ty.is_numeric() => {}
+            ty => {
+                let ty = ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} through a mask or index array"),
+                    )
+                    .with_hint("store a number or a 1-D array of the selected length"),
+                );
+                return None;
+            }
+        }
+        Some(typed::Target::Select { array, index, span })
     }
 }
 

@@ -757,6 +757,17 @@ impl<'m> Inference<'m> {
                     groups.insert(0, inner_indices.len());
                     root = inner;
                 }
+                if let ([index], untyped::ExprKind::Local(_) | untyped::ExprKind::Index { .. }) =
+                    (indices.as_slice(), &value.kind)
+                {
+                    if groups.len() == 1 && might_be_array(index, cx) {
+                        let array = self.expr(cx, value)?;
+                        let index = self.expr(cx, index)?;
+                        if index.array_type().is_some() && array.array_type().is_some() {
+                            return self.select_target(cx, array, index, ty, *span);
+                        }
+                    }
+                }
                 if chain.iter().any(is_slice_like) || matches!(ty, Type::Array(_)) {
                     return self.view_target(cx, value, indices, ty, *span);
                 }
@@ -1317,6 +1328,14 @@ impl<'m> Inference<'m> {
         }
         chain.reverse();
         let base = self.expr(cx, root)?;
+        if let ([[index]], Some(_)) = (chain.as_slice(), base.array_type()) {
+            if might_be_array(index, cx) {
+                let index = self.expr(cx, index)?;
+                if index.array_type().is_some() {
+                    return self.select(cx, base, index, expr.span);
+                }
+            }
+        }
         if chain.iter().any(|group| group.iter().any(is_slice_like)) {
             return self.index_with_views(cx, base, &chain, expr.span);
         }
@@ -3389,5 +3408,21 @@ fn unsupported_numpy_hint(name: &str) -> String {
             "did you mean numpy.{near}? The supported NumPy functions are listed in docs/semantics.md"
         ),
         None => "the supported NumPy functions are listed in docs/semantics.md; write other operations as loops".to_string(),
+    }
+}
+
+/// Whether an index expression could be an array (a mask or index array):
+/// anything but a literal or a local known to be a number.
+fn might_be_array(index: &untyped::Expr, cx: &Cx) -> bool {
+    match &index.kind {
+        untyped::ExprKind::Int(_)
+        | untyped::ExprKind::Float(_)
+        | untyped::ExprKind::Bool(_)
+        | untyped::ExprKind::None
+        | untyped::ExprKind::Slice { .. }
+        | untyped::ExprKind::Ellipsis
+        | untyped::ExprKind::Tuple(_) => false,
+        untyped::ExprKind::Local(name) => matches!(cx.env.get(name), Some(Type::Array(_))),
+        _ => true,
     }
 }

@@ -117,6 +117,14 @@ pub enum Target {
         view: Expr,
         span: Span,
     },
+    /// `a[mask] = value` (a bool array of `a`'s shape) or `a[idx] = value`
+    /// (a 1-D integer array into a 1-D array): `value` is a scalar or a 1-D
+    /// array of the selected length.
+    Select {
+        array: Expr,
+        index: Expr,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -248,6 +256,12 @@ pub enum ExprKind {
     Cumulative {
         product: bool,
         array: Box<Expr>,
+    },
+    /// `a[mask]` (a bool array of `a`'s shape: the selected elements, 1-D)
+    /// or `a[idx]` (a 1-D integer array: the selected rows); a new array.
+    Select {
+        array: Box<Expr>,
+        index: Box<Expr>,
     },
     /// A runtime function that makes or combines arrays, `rt::NAME(args)?`
     /// (arrays passed by reference): `arange_int`, `arange_float`,
@@ -589,7 +603,7 @@ impl Expr {
                 visit(array);
                 indices.iter().for_each(visit);
             }
-            ExprKind::SubArray { array, index } => {
+            ExprKind::SubArray { array, index } | ExprKind::Select { array, index } => {
                 visit(array);
                 visit(index);
             }
@@ -661,7 +675,7 @@ impl Expr {
                 visit(array);
                 indices.iter_mut().for_each(visit);
             }
-            ExprKind::SubArray { array, index } => {
+            ExprKind::SubArray { array, index } | ExprKind::Select { array, index } => {
                 visit(array);
                 visit(index);
             }
@@ -721,7 +735,8 @@ impl Expr {
                 | ExprKind::ElementWise { .. }
                 | ExprKind::Reduce { .. }
                 | ExprKind::Cumulative { .. }
-                | ExprKind::Runtime { .. } => false,
+                | ExprKind::Runtime { .. }
+                | ExprKind::Select { .. } => false,
                 ExprKind::Binary { op, .. } => !matches!(
                     op,
                     BinaryOp::TrueDiv | BinaryOp::FloorDiv | BinaryOp::Mod | BinaryOp::Pow
@@ -759,6 +774,10 @@ impl Target {
             }
             Target::Tuple(items) => items.iter().for_each(|t| t.for_each_expr(visit)),
             Target::View { view, .. } => visit(view),
+            Target::Select { array, index, .. } => {
+                visit(array);
+                visit(index);
+            }
         }
     }
 
@@ -771,6 +790,10 @@ impl Target {
             }
             Target::Tuple(items) => items.iter_mut().for_each(|t| t.for_each_expr_mut(visit)),
             Target::View { view, .. } => visit(view),
+            Target::Select { array, index, .. } => {
+                visit(array);
+                visit(index);
+            }
         }
     }
 }
