@@ -100,11 +100,17 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
     let mut functions = Vec::new();
     for stmt in &parsed.body {
         if let ast::Stmt::FunctionDef(def) = stmt {
-            let export = parsed
+            let mut exports = parsed
                 .exports
                 .iter()
-                .find(|e| e.function == def.name.as_str());
-            let lowered = FunctionLowering::new(&scope, parsed.file).function(def, export);
+                .filter(|e| e.function == def.name.as_str());
+            let export = exports.next();
+            let overloads: Vec<&PythranExport> = exports.collect();
+            let lowered = FunctionLowering::new(&scope, parsed.file)
+                .function(def, export)
+                .and_then(|function| {
+                    overload_types(&scope, parsed.file, def, function, &overloads)
+                });
             functions.push(FunctionSlot {
                 name: def.name.to_string(),
                 span: name_span(parsed.file, def),
@@ -584,6 +590,7 @@ impl<'a> FunctionLowering<'a> {
                 exported,
                 docstring,
                 body,
+                overloads: Vec::new(),
             })
         } else {
             Err(self.diagnostics)
@@ -1589,5 +1596,51 @@ fn collect_assigned_names(stmts: &[ast::Stmt], names: &mut HashSet<String>) {
             }
             _ => {}
         }
+    }
+}
+
+/// The parameter types of the further `#pythran export` lines of `def`.
+fn overload_types(
+    scope: &ModuleScope,
+    file: &SourceFile,
+    def: &ast::StmtFunctionDef,
+    mut function: Function,
+    overloads: &[&PythranExport],
+) -> Result<Function, Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
+    let qualify = |e: &ast::Expr| scope.qualify(e);
+    for export in overloads {
+        if export.arg_types.len() != function.params.len() {
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::BAD_PYTHRAN_EXPORT,
+                    export.span,
+                    format!(
+                        "`#pythran export` gives {} argument types but `{}` has {} parameters",
+                        export.arg_types.len(),
+                        def.name,
+                        function.params.len()
+                    ),
+                )
+                .with_secondary(function.span, "defined here")
+                .with_hint("list one type per parameter"),
+            );
+            continue;
+        }
+        let mut types = Vec::new();
+        for expr in &export.arg_types {
+            match signature::annotation(expr, file, &qualify) {
+                Ok(ty) => types.push(Some(ty)),
+                Err(diagnostic) => diagnostics.push(diagnostic),
+            }
+        }
+        if types.len() == function.params.len() {
+            function.overloads.push(types);
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(function)
+    } else {
+        Err(diagnostics)
     }
 }

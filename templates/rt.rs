@@ -2716,6 +2716,60 @@ pub fn bool_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<bool
     })
 }
 
+// --- Overloads: which exported signature the arguments match --------------
+
+/// Whether `object` is an ndarray that `Array<T, N>::from_python` accepts.
+pub fn accepts_array<T: Element, const N: usize>(object: &Bound<'_, PyAny>) -> bool {
+    let py = object.py();
+    match object.downcast::<PyUntypedArray>() {
+        Ok(array) => {
+            array.ndim() == N && array.dtype().is_equiv_to(&<T as numpy::Element>::get_dtype(py))
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether `object` is an int for an `int` parameter (not a bool, a float
+/// or an array).
+pub fn accepts_int(object: &Bound<'_, PyAny>) -> bool {
+    !object.is_instance_of::<pyo3::types::PyBool>()
+        && object.downcast::<PyUntypedArray>().is_err()
+        && object.extract::<i64>().is_ok()
+}
+
+/// Whether `object` is a number for a `float` parameter.
+pub fn accepts_float(object: &Bound<'_, PyAny>) -> bool {
+    !object.is_instance_of::<pyo3::types::PyBool>()
+        && object.downcast::<PyUntypedArray>().is_err()
+        && object.extract::<f64>().is_ok()
+}
+
+pub fn accepts_bool(object: &Bound<'_, PyAny>) -> bool {
+    object.extract::<bool>().is_ok() && object.downcast::<PyUntypedArray>().is_err()
+}
+
+/// The TypeError of a call no exported signature matches.
+pub fn no_overload_error(function: &str, given: &[Bound<'_, PyAny>], signatures: &[&str]) -> PyErr {
+    let described: Vec<String> = given
+        .iter()
+        .map(|object| match object.downcast::<PyUntypedArray>() {
+            Ok(array) => {
+                let dtype = object
+                    .getattr("dtype")
+                    .and_then(|d| d.str().map(|s| s.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|_| "?".into());
+                format!("{dtype} array with {}", dimensions_text(array.ndim()))
+            }
+            Err(_) => type_name_of(object),
+        })
+        .collect();
+    pyo3::exceptions::PyTypeError::new_err(format!(
+        "{function}() has no compiled signature for ({}); it accepts: {}",
+        described.join(", "),
+        signatures.join("; ")
+    ))
+}
+
 // ---------------------------------------------------------------------------
 // Conversion to Python
 // ---------------------------------------------------------------------------

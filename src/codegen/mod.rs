@@ -2839,10 +2839,33 @@ fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
         .filter(|f| f.export.is_some())
         .collect();
     let wrappers = exports.iter().map(|f| wrapper(f));
-    let registrations = exports.iter().map(|f| {
-        let name = ident(&f.rust_name);
-        quote!(m.add_function(wrap_pyfunction!(#name, m)?)?;)
-    });
+    // Functions exported under one name with several signatures (one per
+    // `#pythran export` line) get a dispatcher: first match wins.
+    let mut names: Vec<&str> = Vec::new();
+    for function in &exports {
+        if !names.contains(&function.name.as_str()) {
+            names.push(&function.name);
+        }
+    }
+    let mut dispatchers = Vec::new();
+    let mut registrations = Vec::new();
+    for python_name in names {
+        let group: Vec<&typed::Function> = exports
+            .iter()
+            .copied()
+            .filter(|f| f.name == python_name)
+            .collect();
+        let name = match group.as_slice() {
+            [single] => ident(&single.rust_name),
+            _ => {
+                let (name, dispatcher) = overload_dispatcher(python_name, &group);
+                dispatchers.push(dispatcher);
+                name
+            }
+        };
+        registrations.push(quote!(m.add_function(wrap_pyfunction!(#name, m)?)?;));
+    }
+    let wrappers = wrappers.chain(dispatchers);
     let natives: Vec<(TokenStream, TokenStream)> =
         exports.iter().filter_map(|f| native_entry(f)).collect();
     let native_definitions = natives.iter().map(|(d, _)| d);
@@ -3079,6 +3102,75 @@ fn wrapper(function: &typed::Function) -> TokenStream {
             crate::rt::ToPython::to_python(result, #py)
         }
     }
+}
+
+/// The entry point of a function exported with several signatures: tries
+/// them in order against the arguments' types and calls the first that
+/// matches, or raises TypeError listing them.
+fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::Ident, TokenStream) {
+    let name = format_ident!("{}__overloads", group[0].rust_name.trim_end_matches('_'));
+    let name = ident(&name.to_string());
+    let arms = group.iter().map(|function| {
+        let arity = function.params.len();
+        let target = ident(&function.rust_name);
+        let tests = function.params.iter().enumerate().map(|(k, param)| {
+            let k = TokenLiteral::usize_unsuffixed(k);
+            match &param.ty {
+                Type::Array(array) => {
+                    let element = dtype_tokens(array.dtype);
+                    let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+                    quote!(crate::rt::accepts_array::<#element, #ndim>(&given[#k]))
+                }
+                Type::Int => quote!(crate::rt::accepts_int(&given[#k])),
+                Type::Float => quote!(crate::rt::accepts_float(&given[#k])),
+                Type::Bool => quote!(crate::rt::accepts_bool(&given[#k])),
+                Type::Callable(_) => quote!(given[#k].is_callable()),
+                _ => quote!(true),
+            }
+        });
+        let args = function.params.iter().enumerate().map(|(k, param)| {
+            let k = TokenLiteral::usize_unsuffixed(k);
+            match (&param.ty, checked_scalar(&param.ty), param.default) {
+                (Type::Array(_) | Type::Callable(_), _, _) => quote!(&given[#k]),
+                (_, Some(_), None) => quote!(&given[#k]),
+                (_, Some(_), Some(_)) => quote!(Some(&given[#k])),
+                (_, None, _) => quote!(given[#k].extract()?),
+            }
+        });
+        quote! {
+            if given.len() == #arity #(&& #tests)* {
+                return #target(py, #(#args),*);
+            }
+        }
+    });
+    let signatures: Vec<String> = group
+        .iter()
+        .map(|f| {
+            let params: Vec<String> = f
+                .params
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.ty.python_name()))
+                .collect();
+            format!("{}({})", f.name, params.join(", "))
+        })
+        .collect();
+    let doc = group[0]
+        .export
+        .as_ref()
+        .and_then(|e| e.docstring.as_ref())
+        .map(|d| doc_comment(d))
+        .unwrap_or_default();
+    let code = quote! {
+        #doc
+        #[pyfunction]
+        #[pyo3(name = #python_name, signature = (*args))]
+        fn #name<'py>(py: Python<'py>, args: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+            let given: Vec<Bound<'py, PyAny>> = args.iter().collect();
+            #(#arms)*
+            Err(crate::rt::no_overload_error(#python_name, &given, &[#(#signatures),*]))
+        }
+    };
+    (name, code)
 }
 
 /// The runtime function that extracts a Python argument of this type with

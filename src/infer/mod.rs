@@ -124,6 +124,22 @@ impl<'m> Inference<'m> {
             if params.len() == function.params.len() {
                 self.instance(function, params);
             }
+            for overload in &function.overloads {
+                let mut params = Vec::new();
+                for (param, annotation) in function.params.iter().zip(overload) {
+                    let declared = untyped::Param {
+                        annotation: annotation.clone(),
+                        ..param.clone()
+                    };
+                    match self.declared_param_type(function, &declared) {
+                        Some(ty) => params.push(ty),
+                        None => break,
+                    }
+                }
+                if params.len() == function.params.len() {
+                    self.instance(function, params);
+                }
+            }
         }
     }
 

@@ -49,6 +49,10 @@ pub struct Function {
     pub exported: bool,
     pub docstring: Option<String>,
     pub body: Vec<Stmt>,
+    /// Parameter types of the second and later `#pythran export` lines of
+    /// the function: each is one more exported signature (an overload,
+    /// dispatched on the arguments' types at call time).
+    pub overloads: Vec<Vec<Option<ParamType>>>,
 }
 
 #[derive(Clone, Debug)]
