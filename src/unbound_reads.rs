@@ -113,7 +113,9 @@ impl Analysis<'_> {
                 *state = None;
             }
             typed::Stmt::Break | typed::Stmt::Continue => *state = None,
-            typed::Stmt::Expr(value) => self.reads(value, state),
+            typed::Stmt::Expr(value) | typed::Stmt::Assert { test: value, .. } => {
+                self.reads(value, state)
+            }
         }
     }
 

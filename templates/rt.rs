@@ -51,6 +51,7 @@ pub enum Exception {
     TypeError(String),
     MemoryError(String),
     RecursionError(String),
+    AssertionError(String),
     /// An exception from Python code called back by compiled code.
     Python(PythonError),
 }
@@ -106,6 +107,12 @@ impl Error {
 
     #[cold]
     #[inline(never)]
+    pub fn AssertionError(message: String) -> Error {
+        Error(Box::new(Exception::AssertionError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
     pub fn Python(error: PythonError) -> Error {
         Error(Box::new(Exception::Python(error)))
     }
@@ -127,6 +134,7 @@ impl Error {
             Exception::TypeError(_) => "TypeError",
             Exception::MemoryError(_) => "MemoryError",
             Exception::RecursionError(_) => "RecursionError",
+            Exception::AssertionError(_) => "AssertionError",
             Exception::Python(_) => "Exception",
         }
     }
@@ -140,7 +148,8 @@ impl Error {
             | Exception::OverflowError(message)
             | Exception::TypeError(message)
             | Exception::MemoryError(message)
-            | Exception::RecursionError(message) => message,
+            | Exception::RecursionError(message)
+            | Exception::AssertionError(message) => message,
             Exception::Python(_) => "an exception raised by a Python function",
         }
     }
@@ -168,6 +177,13 @@ impl From<Error> for PyErr {
             Exception::TypeError(message) => PyTypeError::new_err(message),
             Exception::MemoryError(message) => PyMemoryError::new_err(message),
             Exception::RecursionError(message) => PyRecursionError::new_err(message),
+            // `assert x` without a message raises AssertionError().
+            Exception::AssertionError(message) if message.is_empty() => {
+                pyo3::exceptions::PyAssertionError::new_err(())
+            }
+            Exception::AssertionError(message) => {
+                pyo3::exceptions::PyAssertionError::new_err(message)
+            }
             Exception::Python(error) => error.into_pyerr(),
         }
     }
@@ -5020,6 +5036,7 @@ impl NativeResult {
             5 => Err(Error::TypeError(message)),
             6 => Err(Error::MemoryError(message)),
             7 => Err(Error::RecursionError(message)),
+            9 => Err(Error::AssertionError(message)),
             _ => Err(Error::TypeError(format!("a compiled function failed: {message}"))),
         }
     }
@@ -5035,6 +5052,7 @@ fn error_code(error: &Error) -> u32 {
         Exception::MemoryError(_) => 6,
         Exception::RecursionError(_) => 7,
         Exception::Python(_) => 8,
+        Exception::AssertionError(_) => 9,
     }
 }
 

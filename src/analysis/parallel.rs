@@ -583,6 +583,7 @@ impl<'f> Checker<'f> {
                 Stmt::Expr(value) => self.raise_free(value, key, needs)?,
                 Stmt::Break | Stmt::Continue => {}
                 Stmt::Return(_) => return Err("`return`".into()),
+                Stmt::Assert { .. } => return Err("an `assert`".into()),
             }
         }
         Ok(())

@@ -890,6 +890,15 @@ impl FunctionGen<'_> {
                     quote! { while #test { #(#body)* } }
                 }
             }
+            typed::Stmt::Assert { test, message } => {
+                let test = self.expr(test).at(Prec::Unary);
+                let message = message.clone().unwrap_or_default();
+                quote! {
+                    if !#test {
+                        return Err(rt::Error::AssertionError(#message.to_string()));
+                    }
+                }
+            }
             typed::Stmt::Break => quote!(break;),
             typed::Stmt::Continue => match &self.parallel_continue {
                 // The end of a parallel loop's iteration.
@@ -2777,7 +2786,9 @@ fn stmt_mentions(stmt: &typed::Stmt, name: &str) -> bool {
                 || stmts_mention(body, name)
         }
         typed::Stmt::While { test, body } => test.reads(name) || stmts_mention(body, name),
-        typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => value.reads(name),
+        typed::Stmt::Return(Some(value))
+        | typed::Stmt::Expr(value)
+        | typed::Stmt::Assert { test: value, .. } => value.reads(name),
         typed::Stmt::Return(None) | typed::Stmt::Break | typed::Stmt::Continue => false,
     }
 }

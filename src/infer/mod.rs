@@ -595,6 +595,14 @@ impl<'m> Inference<'m> {
             StmtKind::Break => out.push(typed::Stmt::Break),
             StmtKind::Continue => out.push(typed::Stmt::Continue),
             StmtKind::Pass => {}
+            StmtKind::Assert { test, message } => {
+                if let Some(test) = self.condition(cx, test) {
+                    out.push(typed::Stmt::Assert {
+                        test,
+                        message: message.clone(),
+                    });
+                }
+            }
             StmtKind::Return(None) => {
                 cx.returns.push(Type::None);
                 if cx.report {

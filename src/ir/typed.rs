@@ -97,6 +97,11 @@ pub enum Stmt {
     Break,
     Continue,
     Return(Option<Expr>),
+    /// `assert test, message`: AssertionError when `test` is false.
+    Assert {
+        test: Expr,
+        message: Option<String>,
+    },
     Expr(Expr),
 }
 
@@ -817,7 +822,9 @@ impl Stmt {
                     visit(step);
                 }
             }
-            Stmt::Return(Some(value)) | Stmt::Expr(value) => visit(value),
+            Stmt::Return(Some(value)) | Stmt::Expr(value) | Stmt::Assert { test: value, .. } => {
+                visit(value)
+            }
             Stmt::Return(None) | Stmt::Break | Stmt::Continue => {}
         }
     }
@@ -838,7 +845,9 @@ impl Stmt {
                     visit(step);
                 }
             }
-            Stmt::Return(Some(value)) | Stmt::Expr(value) => visit(value),
+            Stmt::Return(Some(value)) | Stmt::Expr(value) | Stmt::Assert { test: value, .. } => {
+                visit(value)
+            }
             Stmt::Return(None) | Stmt::Break | Stmt::Continue => {}
         }
     }

@@ -120,6 +120,11 @@ pub enum StmtKind {
     Break,
     Continue,
     Return(Option<Expr>),
+    /// `assert test, "message"` (the message a string literal, or none).
+    Assert {
+        test: Expr,
+        message: Option<String>,
+    },
     Pass,
     Expr(Expr),
 }
