@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod explain;
 pub mod infer;
 pub mod ir;
+pub mod library;
 pub mod lower;
 pub mod parse;
 pub mod signature;

@@ -20,13 +20,12 @@ use crate::parse::{Parsed, PythranExport};
 use crate::signature;
 
 /// Builtins a compiled function may call.
-const BUILTIN_FUNCTIONS: &[&str] = &["abs", "min", "max", "round", "int", "float", "bool", "len"];
+const BUILTIN_FUNCTIONS: &[&str] = &[
+    "abs", "min", "max", "round", "int", "float", "bool", "len", "sum", "any", "all",
+];
 
 /// Python's other builtin functions: calling one is unsupported, not undefined.
 const PYTHON_BUILTINS: &[&str] = &[
-    "sum",
-    "any",
-    "all",
     "sorted",
     "reversed",
     "enumerate",
@@ -101,11 +100,17 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
     let mut functions = Vec::new();
     for stmt in &parsed.body {
         if let ast::Stmt::FunctionDef(def) = stmt {
-            let export = parsed
+            let mut exports = parsed
                 .exports
                 .iter()
-                .find(|e| e.function == def.name.as_str());
-            let lowered = FunctionLowering::new(&scope, parsed.file).function(def, export);
+                .filter(|e| e.function == def.name.as_str());
+            let export = exports.next();
+            let overloads: Vec<&PythranExport> = exports.collect();
+            let lowered = FunctionLowering::new(&scope, parsed.file)
+                .function(def, export)
+                .and_then(|function| {
+                    overload_types(&scope, parsed.file, def, function, &overloads)
+                });
             functions.push(FunctionSlot {
                 name: def.name.to_string(),
                 span: name_span(parsed.file, def),
@@ -585,6 +590,7 @@ impl<'a> FunctionLowering<'a> {
                 exported,
                 docstring,
                 body,
+                overloads: Vec::new(),
             })
         } else {
             Err(self.diagnostics)
@@ -780,15 +786,29 @@ impl<'a> FunctionLowering<'a> {
                 );
                 return None;
             }
-            ast::Stmt::Assert(_) => {
-                self.error(
-                    codes::UNSUPPORTED_STATEMENT,
-                    span,
-                    "`assert` is not supported yet",
-                    "assert statement",
-                    "validate the inputs in the Python caller",
-                );
-                return None;
+            ast::Stmt::Assert(assert) => {
+                let test = self.expr(&assert.test);
+                let message = match assert.msg.as_deref() {
+                    None => None,
+                    Some(ast::Expr::Constant(ast::ExprConstant {
+                        value: ast::Constant::Str(text),
+                        ..
+                    })) => Some(text.clone()),
+                    Some(other) => {
+                        self.error(
+                            codes::UNSUPPORTED_STATEMENT,
+                            other.range().into(),
+                            "the message of an `assert` must be a string literal",
+                            "not a string literal",
+                            "write the message as a literal: `assert n > 0, \"n must be positive\"`",
+                        );
+                        return None;
+                    }
+                };
+                StmtKind::Assert {
+                    test: test?,
+                    message,
+                }
             }
             ast::Stmt::Delete(_) => {
                 self.error(
@@ -854,6 +874,195 @@ impl<'a> FunctionLowering<'a> {
         Some(Stmt { kind, span })
     }
 
+    /// `for x in a`, `for i, x in enumerate(a)`, `for x, y in zip(a, b)`
+    /// over arrays (rows of 2-D ones): a loop over indices that reads the
+    /// element (or row) of each iterable, evaluated once, before the loop.
+    fn for_each_element(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
+        let iter_span: Span = for_stmt.iter.range().into();
+        let at = |kind: ExprKind| Expr {
+            kind,
+            span: iter_span,
+        };
+        let call_parts = match for_stmt.iter.as_ref() {
+            ast::Expr::Call(call)
+                if call
+                    .keywords
+                    .iter()
+                    .all(|k| k.arg.as_deref() == Some("start")) =>
+            {
+                let is_local = matches!(call.func.as_ref(), ast::Expr::Name(n) if self.locals.contains(n.id.as_str()));
+                match self.scope.qualify(&call.func).as_deref() {
+                    Some(name @ ("enumerate" | "zip")) if !is_local => {
+                        Some((name.to_string(), call))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let id = span.start;
+        let index = format!("__index_{id}");
+        let mut prelude = Vec::new();
+        let mut bind = |this: &mut Self, expr: &ast::Expr, k: usize| -> Option<String> {
+            let name = format!("__iter_{id}_{k}");
+            let value = this.expr(expr)?;
+            prelude.push(Stmt {
+                kind: StmtKind::Assign {
+                    target: Target::Name(name.clone(), iter_span),
+                    value,
+                    annotation: None,
+                },
+                span: iter_span,
+            });
+            Some(name)
+        };
+        // (iterables, leading counter start for enumerate)
+        let (iterables, counter): (Vec<String>, Option<Expr>) = match &call_parts {
+            Some((name, call)) if name == "enumerate" => {
+                if call.args.len() != 1 && !(call.args.len() == 2 && call.keywords.is_empty()) {
+                    self.error(
+                        codes::UNSUPPORTED_LOOP,
+                        call.range.into(),
+                        "`enumerate` takes an array and an optional start",
+                        "unsupported enumerate call",
+                        "write `for i, x in enumerate(a):`",
+                    );
+                    return None;
+                }
+                let iterable = bind(self, &call.args[0], 0)?;
+                let start = match (call.args.get(1), call.keywords.first()) {
+                    (Some(start), _) => self.expr(start)?,
+                    (None, Some(keyword)) => self.expr(&keyword.value)?,
+                    (None, None) => at(ExprKind::Int(0)),
+                };
+                (vec![iterable], Some(start))
+            }
+            Some((_, call)) => {
+                if call.args.is_empty() || !call.keywords.is_empty() {
+                    self.error(
+                        codes::UNSUPPORTED_LOOP,
+                        call.range.into(),
+                        "`zip` takes one or more arrays",
+                        "unsupported zip call",
+                        "write `for x, y in zip(a, b):`",
+                    );
+                    return None;
+                }
+                let mut names = Vec::new();
+                for (k, arg) in call.args.iter().enumerate() {
+                    names.push(bind(self, arg, k)?);
+                }
+                (names, None)
+            }
+            None => (vec![bind(self, &for_stmt.iter, 0)?], None),
+        };
+        let targets: Vec<&ast::Expr> = match (
+            for_stmt.target.as_ref(),
+            iterables.len() + usize::from(counter.is_some()),
+        ) {
+            (ast::Expr::Name(_), 1) => vec![for_stmt.target.as_ref()],
+            (ast::Expr::Tuple(tuple), n) if tuple.elts.len() == n => tuple.elts.iter().collect(),
+            (other, _) => {
+                self.error(
+                    codes::UNSUPPORTED_LOOP,
+                    other.range().into(),
+                    "the loop target does not match what the loop yields",
+                    "unsupported loop target",
+                    "write `for x in a`, `for i, x in enumerate(a)` or `for x, y in zip(a, b)`",
+                );
+                return None;
+            }
+        };
+        let mut names = Vec::new();
+        for target in &targets {
+            match target {
+                ast::Expr::Name(name) => names.push((name.id.to_string(), Span::from(name.range))),
+                other => {
+                    self.error(
+                        codes::UNSUPPORTED_LOOP,
+                        other.range().into(),
+                        "each loop target must be a name",
+                        "unsupported loop target",
+                        "unpack inside the loop",
+                    );
+                    return None;
+                }
+            }
+        }
+        let len = |name: &str| {
+            at(ExprKind::Call {
+                callee: Callee::Builtin("len".into()),
+                args: vec![at(ExprKind::Local(name.to_string()))],
+                keywords: Vec::new(),
+            })
+        };
+        let stop = if iterables.len() == 1 {
+            len(&iterables[0])
+        } else {
+            at(ExprKind::Call {
+                callee: Callee::Builtin("min".into()),
+                args: iterables.iter().map(|n| len(n)).collect(),
+                keywords: Vec::new(),
+            })
+        };
+        let mut reads = Vec::new();
+        let mut names = names.into_iter();
+        if let Some(start) = counter {
+            let (name, name_span) = names.next()?;
+            reads.push(Stmt {
+                kind: StmtKind::Assign {
+                    target: Target::Name(name, name_span),
+                    value: at(ExprKind::Binary {
+                        op: BinaryOp::Add,
+                        left: Box::new(start),
+                        right: Box::new(at(ExprKind::Local(index.clone()))),
+                    }),
+                    annotation: None,
+                },
+                span: iter_span,
+            });
+        }
+        for ((name, name_span), iterable) in names.zip(&iterables) {
+            if name == "_" {
+                continue;
+            }
+            reads.push(Stmt {
+                kind: StmtKind::Assign {
+                    target: Target::Name(name, name_span),
+                    value: at(ExprKind::Index {
+                        value: Box::new(at(ExprKind::Local(iterable.clone()))),
+                        indices: vec![at(ExprKind::Local(index.clone()))],
+                    }),
+                    annotation: None,
+                },
+                span: iter_span,
+            });
+        }
+        self.loop_depth += 1;
+        let body = self.block(&for_stmt.body);
+        self.loop_depth -= 1;
+        reads.extend(body);
+        prelude.push(Stmt {
+            kind: StmtKind::ForRange {
+                var: Some((index, iter_span)),
+                start: at(ExprKind::Int(0)),
+                stop,
+                step: None,
+                body: reads,
+                parallel: false,
+            },
+            span,
+        });
+        Some(Stmt {
+            kind: StmtKind::If {
+                test: at(ExprKind::Bool(true)),
+                body: prelude,
+                orelse: Vec::new(),
+            },
+            span,
+        })
+    }
+
     fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
         if !for_stmt.orelse.is_empty() {
             self.error(
@@ -863,6 +1072,9 @@ impl<'a> FunctionLowering<'a> {
                 "loop with an else clause",
                 "use a flag variable set before `break`",
             );
+        }
+        if !is_range_call(self, for_stmt.iter.as_ref()) {
+            return self.for_each_element(for_stmt, span);
         }
         let var = match for_stmt.target.as_ref() {
             ast::Expr::Name(name) if name.id.as_str() == "_" => None,
@@ -1024,18 +1236,36 @@ impl<'a> FunctionLowering<'a> {
         let mut indices = Vec::new();
         let mut ok = true;
         for part in parts {
-            if let ast::Expr::Slice(_) = part {
-                self.error(
-                    codes::UNSUPPORTED_SLICE,
-                    part.range().into(),
-                    "slicing is not supported yet",
-                    "slice",
-                    "index element by element in a loop (`a[i]`), or slice in the Python caller",
-                );
-                ok = false;
-                continue;
-            }
-            match self.expr(part) {
+            let span: Span = part.range().into();
+            let index = match part {
+                ast::Expr::Slice(slice) => {
+                    let mut bound = |bound: &Option<Box<ast::Expr>>| -> Option<Option<Box<Expr>>> {
+                        match bound {
+                            None => Some(None),
+                            Some(bound) => self.expr(bound).map(|b| Some(Box::new(b))),
+                        }
+                    };
+                    let (start, stop, step) =
+                        (bound(&slice.lower), bound(&slice.upper), bound(&slice.step));
+                    match (start, stop, step) {
+                        (Some(start), Some(stop), Some(step)) => Some(Expr {
+                            kind: ExprKind::Slice { start, stop, step },
+                            span,
+                        }),
+                        _ => None,
+                    }
+                }
+                ast::Expr::Constant(constant)
+                    if matches!(constant.value, ast::Constant::Ellipsis) =>
+                {
+                    Some(Expr {
+                        kind: ExprKind::Ellipsis,
+                        span,
+                    })
+                }
+                _ => self.expr(part),
+            };
+            match index {
                 Some(index) => indices.push(index),
                 None => ok = false,
             }
@@ -1061,9 +1291,9 @@ impl<'a> FunctionLowering<'a> {
                 self.error(
                     codes::UNSUPPORTED_EXPRESSION,
                     span,
-                    "the `@` operator is not supported yet",
-                    "matrix multiplication",
-                    "write the loops out, or call np.dot in the Python caller",
+                    "`@=` is not supported",
+                    "in-place matrix multiplication",
+                    "write `a = a @ b`",
                 );
                 return None;
             }
@@ -1148,6 +1378,16 @@ impl<'a> FunctionLowering<'a> {
                 ExprKind::Index {
                     value: Box::new(value?),
                     indices: indices?,
+                }
+            }
+            ast::Expr::BinOp(binary) if matches!(binary.op, ast::Operator::MatMult) => {
+                // `a @ b` is `np.matmul(a, b)`.
+                let left = self.expr(&binary.left);
+                let right = self.expr(&binary.right);
+                ExprKind::Call {
+                    callee: Callee::Qualified("numpy.matmul".into()),
+                    args: vec![left?, right?],
+                    keywords: Vec::new(),
                 }
             }
             ast::Expr::BinOp(binary) => {
@@ -1335,9 +1575,9 @@ impl<'a> FunctionLowering<'a> {
                 self.error(
                     codes::UNSUPPORTED_SLICE,
                     span,
-                    "slicing is not supported yet",
+                    "a slice is only allowed inside an index",
                     "slice",
-                    "index element by element in a loop",
+                    "write it inside brackets: `a[1:-1]`",
                 );
                 return None;
             }
@@ -1457,14 +1697,7 @@ impl<'a> FunctionLowering<'a> {
             }
             ast::Expr::Attribute(attribute) => {
                 let receiver = self.expr(&attribute.value)?;
-                if !ok || !keywords.is_empty() {
-                    self.error(
-                        codes::UNSUPPORTED_EXPRESSION,
-                        span,
-                        "method calls take positional arguments only",
-                        "keyword argument",
-                        "pass the arguments positionally",
-                    );
+                if !ok {
                     return None;
                 }
                 return Some(Expr {
@@ -1472,6 +1705,7 @@ impl<'a> FunctionLowering<'a> {
                         receiver: Box::new(receiver),
                         method: attribute.attr.to_string(),
                         args: args?,
+                        keywords,
                     },
                     span,
                 });
@@ -1569,4 +1803,62 @@ fn collect_assigned_names(stmts: &[ast::Stmt], names: &mut HashSet<String>) {
             _ => {}
         }
     }
+}
+
+/// The parameter types of the further `#pythran export` lines of `def`.
+fn overload_types(
+    scope: &ModuleScope,
+    file: &SourceFile,
+    def: &ast::StmtFunctionDef,
+    mut function: Function,
+    overloads: &[&PythranExport],
+) -> Result<Function, Vec<Diagnostic>> {
+    let mut diagnostics = Vec::new();
+    let qualify = |e: &ast::Expr| scope.qualify(e);
+    for export in overloads {
+        if export.arg_types.len() != function.params.len() {
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::BAD_PYTHRAN_EXPORT,
+                    export.span,
+                    format!(
+                        "`#pythran export` gives {} argument types but `{}` has {} parameters",
+                        export.arg_types.len(),
+                        def.name,
+                        function.params.len()
+                    ),
+                )
+                .with_secondary(function.span, "defined here")
+                .with_hint("list one type per parameter"),
+            );
+            continue;
+        }
+        let mut types = Vec::new();
+        for expr in &export.arg_types {
+            match signature::annotation(expr, file, &qualify) {
+                Ok(ty) => types.push(Some(ty)),
+                Err(diagnostic) => diagnostics.push(diagnostic),
+            }
+        }
+        if types.len() == function.params.len() {
+            function.overloads.push(types);
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(function)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+/// Whether a loop's iterable is a call of `range` or a `prange`.
+fn is_range_call(lowering: &FunctionLowering<'_>, iter: &ast::Expr) -> bool {
+    let ast::Expr::Call(call) = iter else {
+        return false;
+    };
+    let is_local =
+        matches!(call.func.as_ref(), ast::Expr::Name(n) if lowering.locals.contains(n.id.as_str()));
+    !is_local
+        && matches!(lowering.scope.qualify(&call.func).as_deref(),
+            Some(name) if name == "range" || PRANGE_NAMES.contains(&name))
 }

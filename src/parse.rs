@@ -118,15 +118,30 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
         let text = text.trim_start();
         let offset = (rest_offset + leading) as u32;
         let span = Span::new(offset, offset + text.len() as u32);
+        // Pythran's array forms (`float64[]`, `float [][]`, `uint8[][][3]`)
+        // are not Python; they are rewritten to `float64[:]` and friends,
+        // and positions mapped back to the comment for diagnostics.
+        let (normal, positions) = normalise_array_types(text);
         match <ast::Expr as rustpython_parser::Parse>::parse_starts_at(
-            text,
+            &normal,
             &file.path,
-            offset.into(),
+            TextSize::from(0),
         ) {
             Ok(ast::Expr::Call(call)) => match call.func.as_ref() {
                 ast::Expr::Name(name) if call.keywords.is_empty() => exports.push(PythranExport {
                     function: name.id.to_string(),
-                    arg_types: call.args.clone(),
+                    arg_types: call
+                        .args
+                        .iter()
+                        .cloned()
+                        .map(|mut arg| {
+                            remap_ranges(&mut arg, &|at| {
+                                let at = usize::from(at).min(positions.len() - 1);
+                                TextSize::from(offset + positions[at] as u32)
+                            });
+                            arg
+                        })
+                        .collect(),
                     span,
                 }),
                 _ => diagnostics.push(bad_export(span)),
@@ -135,6 +150,132 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
         }
     }
     (exports, diagnostics)
+}
+
+/// Rewrites Pythran's array types into the Python form the signature
+/// language reads: `float64[]` → `float64[:]`, `float [][]` → `float[:, :]`,
+/// `uint8[][][3]` → `uint8[:, :, :]` (fixed sizes are not checked),
+/// `float64[::]` → `float64[:]`. Returns the text and, for every byte of it
+/// (and one past the end), the byte of `text` it came from.
+fn normalise_array_types(text: &str) -> (String, Vec<usize>) {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut positions = Vec::with_capacity(text.len() + 9);
+    let push = |out: &mut String, positions: &mut Vec<usize>, piece: &str, from: usize| {
+        out.push_str(piece);
+        positions.extend(std::iter::repeat_n(from, piece.len()));
+    };
+    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_name(bytes[i]) || !text.is_char_boundary(i) {
+            let end = (i + 1..=bytes.len())
+                .find(|&e| text.is_char_boundary(e))
+                .unwrap_or(bytes.len());
+            push(&mut out, &mut positions, &text[i..end], i);
+            i = end;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_name(bytes[i]) {
+            i += 1;
+        }
+        push(&mut out, &mut positions, &text[start..i], start);
+        // Bracket groups after the name, spaces allowed before each.
+        let mut dims: Vec<String> = Vec::new();
+        let mut j = i;
+        let group_start = i;
+        loop {
+            let mut k = j;
+            while k < bytes.len() && bytes[k] == b' ' {
+                k += 1;
+            }
+            if k >= bytes.len() || bytes[k] != b'[' {
+                break;
+            }
+            let Some(close) = text[k..].find(']').map(|c| k + c) else {
+                break;
+            };
+            let content = text[k + 1..close].trim();
+            if content.contains('[') {
+                break;
+            }
+            if content.is_empty() {
+                dims.push(":".into());
+            } else {
+                for part in content.split(',') {
+                    let part = part.trim();
+                    let whole = part.is_empty()
+                        || part == ":"
+                        || part == "::"
+                        || part.chars().all(|c| c.is_ascii_digit());
+                    dims.push(if whole { ":".into() } else { part.to_string() });
+                }
+            }
+            j = close + 1;
+        }
+        if dims.is_empty() {
+            continue;
+        }
+        let rewritten = format!("[{}]", dims.join(", "));
+        push(&mut out, &mut positions, &rewritten, group_start);
+        i = j;
+    }
+    positions.push(text.len());
+    (out, positions)
+}
+
+/// Moves every range in an export's type expression through `map`.
+fn remap_ranges(expr: &mut ast::Expr, map: &dyn Fn(TextSize) -> TextSize) {
+    use rustpython_parser::text_size::TextRange;
+    let moved = |range: TextRange| {
+        TextRange::new(map(range.start()), map(range.end()).max(map(range.start())))
+    };
+    match expr {
+        ast::Expr::Name(node) => node.range = moved(node.range),
+        ast::Expr::Constant(node) => node.range = moved(node.range),
+        ast::Expr::Attribute(node) => {
+            node.range = moved(node.range);
+            remap_ranges(&mut node.value, map);
+        }
+        ast::Expr::Subscript(node) => {
+            node.range = moved(node.range);
+            remap_ranges(&mut node.value, map);
+            remap_ranges(&mut node.slice, map);
+        }
+        ast::Expr::Tuple(node) => {
+            node.range = moved(node.range);
+            node.elts.iter_mut().for_each(|e| remap_ranges(e, map));
+        }
+        ast::Expr::List(node) => {
+            node.range = moved(node.range);
+            node.elts.iter_mut().for_each(|e| remap_ranges(e, map));
+        }
+        ast::Expr::Slice(node) => {
+            node.range = moved(node.range);
+            for bound in [&mut node.lower, &mut node.upper, &mut node.step]
+                .into_iter()
+                .flatten()
+            {
+                remap_ranges(bound, map);
+            }
+        }
+        ast::Expr::Call(node) => {
+            node.range = moved(node.range);
+            remap_ranges(&mut node.func, map);
+            node.args.iter_mut().for_each(|e| remap_ranges(e, map));
+        }
+        ast::Expr::UnaryOp(node) => {
+            node.range = moved(node.range);
+            remap_ranges(&mut node.operand, map);
+        }
+        ast::Expr::BinOp(node) => {
+            node.range = moved(node.range);
+            remap_ranges(&mut node.left, map);
+            remap_ranges(&mut node.right, map);
+        }
+        _ => {}
+    }
 }
 
 fn bad_export(span: Span) -> Diagnostic {

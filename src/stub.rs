@@ -15,6 +15,17 @@ pub fn generate(module: &typed::Module) -> String {
     if exports().any(|f| f.params.iter().any(|p| matches!(p.ty, Type::Callable(_)))) {
         out.push_str("from collections.abc import Callable\n");
     }
+    let overloaded: Vec<&str> = {
+        let names: Vec<&str> = exports().map(|f| f.name.as_str()).collect();
+        names
+            .iter()
+            .copied()
+            .filter(|n| names.iter().filter(|m| *m == n).count() > 1)
+            .collect()
+    };
+    if !overloaded.is_empty() {
+        out.push_str("from typing import overload\n");
+    }
     if uses_numpy {
         out.push_str("import numpy as np\nimport numpy.typing as npt\n");
     }
@@ -42,8 +53,13 @@ pub fn generate(module: &typed::Module) -> String {
             }
             params.push(text);
         }
+        let decorator = if overloaded.contains(&function.name.as_str()) {
+            "@overload\n"
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "\n\ndef {}({}) -> {}:",
+            "\n\n{decorator}def {}({}) -> {}:",
             function.name,
             params.join(", "),
             annotation(&function.return_type)

@@ -113,7 +113,9 @@ impl Analysis<'_> {
                 *state = None;
             }
             typed::Stmt::Break | typed::Stmt::Continue => *state = None,
-            typed::Stmt::Expr(value) => self.reads(value, state),
+            typed::Stmt::Expr(value) | typed::Stmt::Assert { test: value, .. } => {
+                self.reads(value, state)
+            }
         }
     }
 
@@ -125,6 +127,11 @@ impl Analysis<'_> {
                 indices.iter().for_each(|i| self.reads(i, state));
             }
             typed::Target::Tuple(items) => items.iter().for_each(|t| self.target_reads(t, state)),
+            typed::Target::View { view, .. } => self.reads(view, state),
+            typed::Target::Select { array, index, .. } => {
+                self.reads(array, state);
+                self.reads(index, state);
+            }
         }
     }
 
@@ -156,7 +163,8 @@ fn target_names(target: &typed::Target, out: &mut HashSet<String>) {
         typed::Target::Local(name) => {
             out.insert(name.clone());
         }
-        typed::Target::Index { .. } => {}
+        typed::Target::Index { .. } | typed::Target::View { .. } | typed::Target::Select { .. } => {
+        }
         typed::Target::Tuple(items) => items.iter().for_each(|t| target_names(t, out)),
     }
 }

@@ -51,6 +51,7 @@ pub enum Exception {
     TypeError(String),
     MemoryError(String),
     RecursionError(String),
+    AssertionError(String),
     /// An exception from Python code called back by compiled code.
     Python(PythonError),
 }
@@ -106,6 +107,12 @@ impl Error {
 
     #[cold]
     #[inline(never)]
+    pub fn AssertionError(message: String) -> Error {
+        Error(Box::new(Exception::AssertionError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
     pub fn Python(error: PythonError) -> Error {
         Error(Box::new(Exception::Python(error)))
     }
@@ -127,6 +134,7 @@ impl Error {
             Exception::TypeError(_) => "TypeError",
             Exception::MemoryError(_) => "MemoryError",
             Exception::RecursionError(_) => "RecursionError",
+            Exception::AssertionError(_) => "AssertionError",
             Exception::Python(_) => "Exception",
         }
     }
@@ -140,7 +148,8 @@ impl Error {
             | Exception::OverflowError(message)
             | Exception::TypeError(message)
             | Exception::MemoryError(message)
-            | Exception::RecursionError(message) => message,
+            | Exception::RecursionError(message)
+            | Exception::AssertionError(message) => message,
             Exception::Python(_) => "an exception raised by a Python function",
         }
     }
@@ -168,6 +177,13 @@ impl From<Error> for PyErr {
             Exception::TypeError(message) => PyTypeError::new_err(message),
             Exception::MemoryError(message) => PyMemoryError::new_err(message),
             Exception::RecursionError(message) => PyRecursionError::new_err(message),
+            // `assert x` without a message raises AssertionError().
+            Exception::AssertionError(message) if message.is_empty() => {
+                pyo3::exceptions::PyAssertionError::new_err(())
+            }
+            Exception::AssertionError(message) => {
+                pyo3::exceptions::PyAssertionError::new_err(message)
+            }
             Exception::Python(error) => error.into_pyerr(),
         }
     }
@@ -1096,6 +1112,1562 @@ fn argument_type_error<T: Element>(param: &str, dimensions: usize, given: &str) 
 }
 
 // ---------------------------------------------------------------------------
+// Whole arrays: views, broadcasting, fused element-wise loops, reductions
+// ---------------------------------------------------------------------------
+
+/// One item of a basic NumPy index, after `...` was expanded by the compiler:
+/// `a[2]`, `a[1:-1:2]`, `a[None]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    Index(i64),
+    Slice(Option<i64>, Option<i64>, Option<i64>),
+    NewAxis,
+}
+
+/// Python's `slice(start, stop, step).indices(length)`: the first index, the
+/// step and the number of elements selected.
+fn slice_indices(
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: Option<i64>,
+    length: usize,
+) -> Result<(i64, i64, usize)> {
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(value_error("slice step cannot be zero"));
+    }
+    let length = length as i64;
+    let (lower, upper) = if step < 0 {
+        (-1, length - 1)
+    } else {
+        (0, length)
+    };
+    let clamp = |bound: i64| -> i64 {
+        if bound < 0 {
+            bound.saturating_add(length).max(lower)
+        } else {
+            bound.min(upper)
+        }
+    };
+    let start = start.map_or(if step < 0 { upper } else { lower }, clamp);
+    let stop = stop.map_or(if step < 0 { lower } else { upper }, clamp);
+    let count = if step < 0 {
+        if stop < start {
+            (start - stop - 1) / (-(step as i128)) as i64 + 1
+        } else {
+            0
+        }
+    } else if start < stop {
+        (stop - start - 1) / step + 1
+    } else {
+        0
+    };
+    Ok((start, step, count as usize))
+}
+
+#[cold]
+#[inline(never)]
+fn broadcast_error(shapes: &[&[usize]]) -> Error {
+    let shapes: Vec<String> = shapes.iter().map(|shape| shape_text(shape)).collect();
+    value_error(&format!(
+        "operands could not be broadcast together with shapes {} ",
+        shapes.join(" ")
+    ))
+}
+
+/// A shape as Python prints a tuple: `(3,)`, `(2, 4)`.
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [single] => format!("({single},)"),
+        _ => {
+            let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
+            format!("({})", parts.join(", "))
+        }
+    }
+}
+
+/// NumPy's broadcasting of several shapes into one of `N` dimensions: shapes
+/// are aligned on their last axis, and an axis of length 1 (or a missing
+/// one) stretches to the others' length. A mismatch is NumPy's ValueError.
+pub fn broadcast_shape<const N: usize>(shapes: &[&[usize]]) -> Result<[usize; N]> {
+    let mut result = [1usize; N];
+    for shape in shapes {
+        if shape.len() > N {
+            return Err(broadcast_error(shapes));
+        }
+        let skip = N - shape.len();
+        for (axis, &dimension) in shape.iter().enumerate() {
+            let target = &mut result[skip + axis];
+            if *target == 1 {
+                *target = dimension;
+            } else if dimension != 1 && dimension != *target {
+                return Err(broadcast_error(shapes));
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// A run of elements along one axis of an array: `len` elements `stride`
+/// apart from `pointer`.
+#[derive(Clone, Copy)]
+pub struct Lane<'a, T: Element> {
+    pointer: *const T,
+    len: usize,
+    stride: isize,
+    array: std::marker::PhantomData<&'a ()>,
+}
+
+impl<T: Element> Lane<'_, T> {
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The element at `position`, which must be less than `len`.
+    #[inline(always)]
+    unsafe fn at(&self, position: usize) -> T {
+        // SAFETY: the lane was made from an array whose elements along this
+        // axis lie `stride` apart and inside its owner's memory, and the
+        // caller keeps `position` below `len`.
+        unsafe { T::load(self.pointer.offset((position as isize).wrapping_mul(self.stride))) }
+    }
+
+    /// The elements in order.
+    #[inline]
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        // SAFETY: every position yielded is below `len`.
+        (0..self.len).map(move |position| unsafe { self.at(position) })
+    }
+
+    /// The lane of elements `start..start + len` of this one.
+    fn part(&self, start: usize, len: usize) -> Self {
+        debug_assert!(start + len <= self.len);
+        Lane {
+            pointer: self
+                .pointer
+                .wrapping_offset((start as isize).wrapping_mul(self.stride)),
+            len,
+            stride: self.stride,
+            array: std::marker::PhantomData,
+        }
+    }
+}
+
+/// Calls `visit` once per run of the last axis of `shape`, with the element
+/// offsets at which the run starts in each of `K` arrays of that shape (with
+/// the given strides). Visits nothing for an empty shape.
+#[inline]
+fn for_each_row<const N: usize, const K: usize>(
+    shape: &[usize; N],
+    strides: [&[isize; N]; K],
+    mut visit: impl FnMut([isize; K]),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let last = N - 1;
+    let mut index = [0usize; N];
+    let mut offsets = [0isize; K];
+    loop {
+        visit(offsets);
+        let mut axis = last;
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            for k in 0..K {
+                offsets[k] += strides[k][axis];
+            }
+            if index[axis] < shape[axis] {
+                break;
+            }
+            for k in 0..K {
+                offsets[k] -= strides[k][axis] * shape[axis] as isize;
+            }
+            index[axis] = 0;
+        }
+    }
+}
+
+impl<T: Element, const N: usize> Array<T, N> {
+    /// The dimensions as `usize`, for broadcasting.
+    #[inline]
+    pub fn dims(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The dimensions as an array, the shape other operands broadcast to
+    /// when they are stored into this one.
+    #[inline]
+    pub fn dims_array(&self) -> [usize; N] {
+        self.shape
+    }
+
+    /// Basic indexing `a[items]` (one item per axis, `None`s extra): a view
+    /// of `M` dimensions sharing this array's memory, with Python's negative
+    /// indices and slice bounds, and NumPy's IndexError and ValueError.
+    pub fn view<const M: usize>(&self, items: &[Item]) -> Result<Array<T, M>> {
+        let mut shape = [0usize; M];
+        let mut strides = [0isize; M];
+        let mut offset = 0isize;
+        let (mut axis, mut out) = (0usize, 0usize);
+        for item in items {
+            match *item {
+                Item::Index(index) => {
+                    if axis >= N {
+                        return Err(Error::IndexError("too many indices for array".into()));
+                    }
+                    let length = self.shape[axis];
+                    let shifted = if index < 0 {
+                        index.wrapping_add(length as i64)
+                    } else {
+                        index
+                    };
+                    if shifted as u64 >= length as u64 {
+                        return Err(index_error(index, axis, length));
+                    }
+                    offset = offset.wrapping_add((shifted as isize).wrapping_mul(self.strides[axis]));
+                    axis += 1;
+                }
+                Item::Slice(start, stop, step) => {
+                    if axis >= N || out >= M {
+                        return Err(Error::IndexError("too many indices for array".into()));
+                    }
+                    let (first, step, count) = slice_indices(start, stop, step, self.shape[axis])?;
+                    if count > 0 {
+                        offset = offset.wrapping_add((first as isize).wrapping_mul(self.strides[axis]));
+                    }
+                    shape[out] = count;
+                    strides[out] = self.strides[axis].wrapping_mul(step as isize);
+                    axis += 1;
+                    out += 1;
+                }
+                Item::NewAxis => {
+                    if out >= M {
+                        return Err(Error::IndexError("too many indices for array".into()));
+                    }
+                    shape[out] = 1;
+                    strides[out] = 0;
+                    out += 1;
+                }
+            }
+        }
+        // Axes the index leaves out are taken whole.
+        while axis < N && out < M {
+            shape[out] = self.shape[axis];
+            strides[out] = self.strides[axis];
+            axis += 1;
+            out += 1;
+        }
+        if axis != N || out != M {
+            return Err(Error::IndexError("too many indices for array".into()));
+        }
+        // Every index of the view selects, axis by axis, an index valid for
+        // `self` (slice_indices keeps first + (count - 1) * step in range),
+        // so the view keeps the type invariant. Wrapping arithmetic only
+        // matters for empty views, whose pointer is never read.
+        Ok(Array {
+            pointer: self.pointer.wrapping_offset(offset),
+            shape,
+            strides,
+            writable: self.writable,
+            owner: self.owner.clone(),
+        })
+    }
+
+    /// `a.T`: the axes in reverse order, sharing memory.
+    pub fn transpose(&self) -> Array<T, N> {
+        let mut shape = self.shape;
+        let mut strides = self.strides;
+        shape.reverse();
+        strides.reverse();
+        Array {
+            pointer: self.pointer,
+            shape,
+            strides,
+            writable: self.writable,
+            owner: self.owner.clone(),
+        }
+    }
+
+    /// This array stretched to `shape` by NumPy's broadcasting rules (axes
+    /// added in front, axes of length 1 repeated with stride 0): a read-only
+    /// view, or ValueError when the shapes do not broadcast.
+    pub fn broadcast_to<const M: usize>(&self, shape: [usize; M]) -> Result<Array<T, M>> {
+        if N > M {
+            return Err(broadcast_error(&[&self.shape, &shape]));
+        }
+        let skip = M - N;
+        let mut strides = [0isize; M];
+        for axis in 0..N {
+            let (have, want) = (self.shape[axis], shape[skip + axis]);
+            if have == want {
+                strides[skip + axis] = self.strides[axis];
+            } else if have != 1 {
+                return Err(broadcast_error(&[&self.shape, &shape]));
+            }
+        }
+        // Each index of the result maps to an index of `self` that is in
+        // range on every axis (0 on stretched ones), so the invariant holds.
+        Ok(Array {
+            pointer: self.pointer,
+            shape,
+            strides,
+            writable: self.writable,
+            owner: self.owner.clone(),
+        })
+    }
+
+    /// Whether the elements are the `size` consecutive ones from `pointer`.
+    #[inline]
+    fn is_c_contiguous(&self) -> bool {
+        is_c_contiguous(&self.shape, &self.strides)
+    }
+
+    /// The run of elements along the last axis starting `offset` elements
+    /// from the start of this array.
+    #[inline(always)]
+    fn row(&self, offset: isize) -> Lane<'_, T> {
+        Lane {
+            pointer: self.pointer.wrapping_offset(offset),
+            len: self.shape[N - 1],
+            stride: self.strides[N - 1],
+            array: std::marker::PhantomData,
+        }
+    }
+
+    /// The elements as one lane, when the array is C-contiguous.
+    #[inline]
+    fn flat(&self) -> Option<Lane<'_, T>> {
+        self.is_c_contiguous().then(|| Lane {
+            pointer: self.pointer,
+            len: self.shape.iter().product(),
+            stride: 1,
+            array: std::marker::PhantomData,
+        })
+    }
+
+    /// Calls `visit` with every lane of the array in C order: one lane for a
+    /// C-contiguous array, else one per run of the last axis.
+    #[inline]
+    fn for_each_lane(&self, mut visit: impl FnMut(Lane<'_, T>)) {
+        if let Some(lane) = self.flat() {
+            return visit(lane);
+        }
+        for_each_row(&self.shape, [&self.strides], |[offset]| visit(self.row(offset)));
+    }
+
+    /// The lanes along `axis`, one per element of the other axes in C order.
+    fn for_each_lane_along(&self, axis: usize, mut visit: impl FnMut(Lane<'_, T>)) {
+        let mut shape = self.shape;
+        let mut strides = self.strides;
+        let (len, stride) = (shape[axis], strides[axis]);
+        // Iterate the other axes: give this one length 1 so it is visited once.
+        shape[axis] = 1;
+        strides[axis] = 0;
+        let lane_at = |offset: isize| Lane {
+            pointer: self.pointer.wrapping_offset(offset),
+            len,
+            stride,
+            array: std::marker::PhantomData,
+        };
+        if shape.contains(&0) {
+            return;
+        }
+        let last = N - 1;
+        let mut index = [0usize; N];
+        let mut offset = 0isize;
+        loop {
+            for position in 0..shape[last] {
+                visit(lane_at(offset + position as isize * strides[last]));
+            }
+            let mut a = last;
+            loop {
+                if a == 0 {
+                    return;
+                }
+                a -= 1;
+                index[a] += 1;
+                offset += strides[a];
+                if index[a] < shape[a] {
+                    break;
+                }
+                offset -= strides[a] * shape[a] as isize;
+                index[a] = 0;
+            }
+        }
+    }
+
+    /// `a[...] = value`: every element set to one value.
+    pub fn fill(&self, value: T) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        for_each_row(&self.shape, [&self.strides], |[offset]| {
+            let row = self.row(offset);
+            for position in 0..row.len {
+                // SAFETY: positions below the row's length are elements of
+                // this writable array, inside its owner's memory.
+                unsafe {
+                    T::store(
+                        self.pointer.offset(offset + position as isize * row.stride),
+                        value,
+                    )
+                };
+            }
+        });
+        Ok(())
+    }
+
+    /// Whether the memory of `other` may overlap this array's, in a way
+    /// where element k of one is not element k of the other.
+    fn overlaps_differently<U: Element, const K: usize>(&self, other: &Array<U, K>) -> bool {
+        let same_layout = self.pointer as usize == other.pointer as usize
+            && std::mem::size_of::<T>() == std::mem::size_of::<U>()
+            && self.shape.as_slice() == other.shape.as_slice()
+            && self.strides.as_slice() == other.strides.as_slice();
+        if same_layout {
+            return false;
+        }
+        match (self.memory(), other.memory()) {
+            (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+            _ => false,
+        }
+    }
+
+    /// A new array of `shape` from its elements in C order.
+    fn from_elements(shape: [usize; N], elements: Vec<T>) -> Self {
+        debug_assert_eq!(elements.len(), shape.iter().product::<usize>());
+        Self::from_heap(shape, elements.into_boxed_slice())
+    }
+
+    /// `a.reshape(shape)` / `a.ravel()`: a view when the array is
+    /// C-contiguous, else a copy; `-1` in `shape` stands for the rest.
+    pub fn reshape<const M: usize>(&self, shape: [i64; M]) -> Result<Array<T, M>> {
+        let size: usize = self.shape.iter().product();
+        let mut unknown = None;
+        let mut known = 1usize;
+        let mut dims = [0usize; M];
+        for (axis, &dimension) in shape.iter().enumerate() {
+            if dimension == -1 {
+                if unknown.is_some() {
+                    return Err(value_error("can only specify one unknown dimension"));
+                }
+                unknown = Some(axis);
+            } else if dimension < 0 {
+                return Err(value_error("negative dimensions not allowed"));
+            } else {
+                dims[axis] = dimension as usize;
+                known = known.saturating_mul(dimension as usize);
+            }
+        }
+        if let Some(axis) = unknown {
+            if known == 0 || size % known != 0 {
+                return Err(reshape_error(size, &shape));
+            }
+            dims[axis] = size / known;
+        } else if known != size {
+            return Err(reshape_error(size, &shape));
+        }
+        let base = if self.is_c_contiguous() {
+            self.clone()
+        } else {
+            self.try_copy()?
+        };
+        Ok(Array {
+            pointer: base.pointer,
+            shape: dims,
+            strides: c_strides(&dims),
+            writable: base.writable,
+            owner: base.owner,
+        })
+    }
+
+    /// `a.flatten()`: a new 1-dimensional array of the elements in C order.
+    pub fn flatten(&self) -> Result<Array<T, 1>> {
+        let elements = self.to_vec()?;
+        Ok(Array::from_elements([elements.len()], elements))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn reshape_error(size: usize, shape: &[i64]) -> Error {
+    let parts: Vec<String> = shape.iter().map(i64::to_string).collect();
+    let shape = if parts.len() == 1 {
+        format!("({},)", parts[0])
+    } else {
+        format!("({})", parts.join(", "))
+    };
+    value_error(&format!(
+        "cannot reshape array of size {size} into shape {shape}"
+    ))
+}
+
+/// Allocates room for `size` elements or reports NumPy's MemoryError.
+fn reserve<T: Element>(shape: &[usize]) -> Result<Vec<T>> {
+    let size = checked_size::<T>(shape).ok_or_else(array_too_big_error)?;
+    let mut elements: Vec<T> = Vec::new();
+    elements
+        .try_reserve_exact(size)
+        .map_err(|_| allocation_error::<T>(shape))?;
+    Ok(elements)
+}
+
+
+/// The shape shared by the operands of a fused loop. Generated code
+/// broadcasts them first; a mismatch here is still an error, never an
+/// out-of-bounds read.
+fn common_shape<const N: usize, const K: usize>(shapes: [&[usize]; K]) -> Result<[usize; N]> {
+    let mut shape = [0usize; N];
+    shape.copy_from_slice(shapes[0]);
+    if shapes.iter().any(|other| *other != shape.as_slice()) {
+        return Err(broadcast_error(&shapes));
+    }
+    Ok(shape)
+}
+
+/// `map1` … `map6`: one fused loop computing `f` of the elements of arrays
+/// of one shape (broadcast beforehand) into a new C-contiguous array; and
+/// `assign1` … `assign6`: the same loop storing into an existing array, as
+/// `a[...] = expression` does, computing the right-hand side first when it
+/// reads memory the store writes at other positions.
+macro_rules! fused_loops {
+    ($($map:ident $assign:ident $sum:ident $count:literal: $($i:literal $a:ident $T:ident),+;)*) => {$(
+        #[allow(clippy::too_many_arguments)]
+        pub fn $map<R: Element, $($T: Element,)+ const N: usize>(
+            $($a: &Array<$T, N>,)+
+            f: impl Fn($($T),+) -> R,
+        ) -> Result<Array<R, N>> {
+            let shape: [usize; N] = common_shape([$($a.dims()),+])?;
+            let mut out: Vec<R> = reserve::<R>(&shape)?;
+            if let ($(Some($a),)+) = ($($a.flat(),)+) {
+                let len: usize = shape.iter().product();
+                // SAFETY (`at`): every position is below `len`, the common
+                // length of the C-contiguous lanes.
+                out.extend((0..len).map(|position| f($(unsafe { $a.at(position) }),+)));
+            } else {
+                for_each_row(&shape, [$(&$a.strides),+], |offsets| {
+                    $(let $a = $a.row(offsets[$i]);)+
+                    // SAFETY (`at`): the rows of arrays of one shape have the
+                    // same length, and every position is below it.
+                    out.extend((0..shape[N - 1]).map(|position| f($(unsafe { $a.at(position) }),+)));
+                });
+            }
+            Ok(Array::from_elements(shape, out))
+        }
+
+        /// `np.sum` of the element-wise expression `f` without making
+        /// its array: pairwise over the values when the operands are
+        /// C-contiguous, else over a temporary.
+        #[allow(clippy::too_many_arguments)]
+        pub fn $sum<R: Accumulate, $($T: Element,)+ const N: usize>(
+            $($a: &Array<$T, N>,)+
+            f: impl Fn($($T),+) -> R,
+        ) -> Result<R::Total> {
+            let shape: [usize; N] = common_shape([$($a.dims()),+])?;
+            if let ($(Some($a),)+) = ($($a.flat(),)+) {
+                let len: usize = shape.iter().product();
+                // SAFETY (`at`): sum_with asks only for positions below
+                // `len`, the common length of the C-contiguous lanes.
+                return Ok(R::sum_with(len, |position| f($(unsafe { $a.at(position) }),+)));
+            }
+            let values = $map($($a,)+ f)?;
+            reduce(&values, lane::sum)
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        pub fn $assign<R: Element, $($T: Element,)+ const N: usize>(
+            dest: &Array<R, N>,
+            $($a: &Array<$T, N>,)+
+            f: impl Fn($($T),+) -> R,
+        ) -> Result<()> {
+            if !dest.writable {
+                return Err(read_only_error());
+            }
+            let shape: [usize; N] = common_shape([dest.dims(), $($a.dims()),+])?;
+            if false $(|| dest.overlaps_differently($a))+ {
+                let value = $map($($a,)+ f)?;
+                return copy_into(dest, &value);
+            }
+            if let (Some(_), $(Some($a),)+) = (dest.flat(), $($a.flat(),)+) {
+                let len: usize = shape.iter().product();
+                for position in 0..len {
+                    // SAFETY: every position is below the common length of
+                    // the C-contiguous lanes, so the element lies in the
+                    // memory of `dest`, which is writable.
+                    unsafe {
+                        R::store(dest.pointer.add(position), f($($a.at(position)),+));
+                    }
+                }
+            } else {
+                for_each_row(&shape, [$(&$a.strides,)+ &dest.strides], |offsets| {
+                    $(let $a = $a.row(offsets[$i]);)+
+                    let base = offsets[$count];
+                    let stride = dest.strides[N - 1];
+                    for position in 0..shape[N - 1] {
+                        // SAFETY: positions below the common row length are
+                        // elements of every operand, and of writable `dest`.
+                        unsafe {
+                            R::store(
+                                dest.pointer.offset(base + position as isize * stride),
+                                f($($a.at(position)),+),
+                            );
+                        }
+                    }
+                });
+            }
+            Ok(())
+        }
+    )*};
+}
+
+/// `dest[...] = source` for a source that shares no memory with `dest`
+/// (a fresh array): element by element, in C order.
+fn copy_into<T: Element, const N: usize>(dest: &Array<T, N>, source: &Array<T, N>) -> Result<()> {
+    let shape: [usize; N] = common_shape([dest.dims(), source.dims()])?;
+    for_each_row(&shape, [&source.strides, &dest.strides], |[from, to]| {
+        let row = source.row(from);
+        let stride = dest.strides[N - 1];
+        for position in 0..shape[N - 1] {
+            // SAFETY: positions below the common row length are elements of
+            // both arrays; `dest` was checked writable by the caller.
+            unsafe {
+                T::store(dest.pointer.offset(to + position as isize * stride), row.at(position));
+            }
+        }
+    });
+    Ok(())
+}
+
+fused_loops! {
+    map1 assign1 sum_map1 1: 0 a A;
+    map2 assign2 sum_map2 2: 0 a A, 1 b B;
+    map3 assign3 sum_map3 3: 0 a A, 1 b B, 2 c C;
+    map4 assign4 sum_map4 4: 0 a A, 1 b B, 2 c C, 3 d D;
+    map5 assign5 sum_map5 5: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E;
+    map6 assign6 sum_map6 6: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E, 5 g G;
+}
+
+// --- Element operations with NumPy's rules --------------------------------
+//
+// Inside whole-array expressions arithmetic follows NumPy, not Python:
+// integers wrap, and division by zero gives 0 (integers) or inf/nan
+// (floats) instead of raising.
+
+/// NumPy's integer operations that Rust spells differently.
+pub trait NumpyInt: Int {
+    fn np_floordiv(self, divisor: Self) -> Self;
+    fn np_mod(self, divisor: Self) -> Self;
+    fn np_pow(self, exponent: Self) -> Self;
+    fn np_shl(self, amount: Self) -> Self;
+    fn np_shr(self, amount: Self) -> Self;
+}
+
+macro_rules! impl_numpy_int {
+    ($($ty:ty),*) => {$(
+        impl NumpyInt for $ty {
+            #[inline(always)]
+            fn np_floordiv(self, divisor: Self) -> Self {
+                self.python_floordiv(divisor).unwrap_or(0)
+            }
+            #[inline(always)]
+            fn np_mod(self, divisor: Self) -> Self {
+                self.python_mod(divisor).unwrap_or(0)
+            }
+            #[inline]
+            fn np_pow(self, exponent: Self) -> Self {
+                // Negative exponents are refused before the loop.
+                let mut exponent = exponent as u64;
+                let (mut base, mut result): (Self, Self) = (self, 1);
+                while exponent > 0 {
+                    if exponent & 1 == 1 {
+                        result = result.wrapping_mul(base);
+                    }
+                    base = base.wrapping_mul(base);
+                    exponent >>= 1;
+                }
+                result
+            }
+            #[inline(always)]
+            fn np_shl(self, amount: Self) -> Self {
+                if (amount as u64) < <$ty>::BITS as u64 { self << amount } else { 0 }
+            }
+            #[inline(always)]
+            #[allow(unused_comparisons)]
+            fn np_shr(self, amount: Self) -> Self {
+                if (amount as u64) < <$ty>::BITS as u64 {
+                    self >> amount
+                } else if self < 0 {
+                    self.wrapping_sub(self).wrapping_sub(1)
+                } else {
+                    0
+                }
+            }
+        }
+    )*};
+}
+
+impl_numpy_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// NumPy's float `//` (`npy_floor_divide`): CPython's rule, and `a / b`
+/// (inf or nan) for a zero divisor.
+#[inline]
+pub fn np_floordiv_float<T: Float>(a: T, b: T) -> T {
+    if b == T::ZERO {
+        return a / b;
+    }
+    float_div_mod(a, b).0
+}
+
+/// NumPy's float `%`: CPython's rule, and nan for a zero divisor.
+#[inline]
+pub fn np_mod_float<T: Float>(a: T, b: T) -> T {
+    if b == T::ZERO {
+        return a % b;
+    }
+    float_div_mod(a, b).1
+}
+
+/// `np.sign` of a float: -1, 0 or 1, and nan for nan.
+#[inline(always)]
+pub fn np_sign_float<T: Float>(x: T) -> T {
+    if x > T::ZERO {
+        T::ONE
+    } else if x < T::ZERO {
+        T::ZERO - T::ONE
+    } else {
+        // 0, -0 and nan are their own sign.
+        x
+    }
+}
+
+/// `np.maximum`/`np.minimum` of floats: nan wins.
+#[inline(always)]
+pub fn np_maximum<T: Copy + PartialOrd>(a: T, b: T) -> T {
+    #[allow(clippy::eq_op)]
+    if a >= b || a != a {
+        a
+    } else {
+        b
+    }
+}
+
+#[inline(always)]
+pub fn np_minimum<T: Copy + PartialOrd>(a: T, b: T) -> T {
+    #[allow(clippy::eq_op)]
+    if a <= b || a != a {
+        a
+    } else {
+        b
+    }
+}
+
+/// Checks, before a loop computing `int ** array`, that no exponent is
+/// negative, as NumPy does.
+pub fn check_int_exponents<T: Element + PartialOrd, const N: usize>(exponents: &Array<T, N>) -> Result<()> {
+    let mut negative = false;
+    exponents.for_each_lane(|lane| negative |= lane.iter().any(|x| x < T::ZERO));
+    if negative {
+        return Err(value_error(
+            "Integers to negative integer powers are not allowed.",
+        ));
+    }
+    Ok(())
+}
+
+/// `check_int_exponents` for one exponent.
+pub fn check_int_exponent<T: Element + PartialOrd>(exponent: T) -> Result<T> {
+    if exponent < T::ZERO {
+        return Err(value_error(
+            "Integers to negative integer powers are not allowed.",
+        ));
+    }
+    Ok(exponent)
+}
+
+// --- Reductions -----------------------------------------------------------
+
+/// How NumPy accumulates a dtype: `sum` and `prod` of bools and signed
+/// integers are int64, of unsigned integers uint64, both wrapping; floats
+/// stay in their own type and `sum` adds pairwise. `Real` is the float type
+/// of `mean`, `var` and `std`.
+pub trait Accumulate: Element + PartialOrd {
+    type Total: Element;
+    type Real: Element + Float;
+    fn total(self) -> Self::Total;
+    fn real(self) -> Self::Real;
+    fn add(a: Self::Total, b: Self::Total) -> Self::Total;
+    fn mul(a: Self::Total, b: Self::Total) -> Self::Total;
+    /// The sum of a lane, in NumPy's order.
+    #[inline]
+    fn sum_lane(lane: Lane<'_, Self>) -> Self::Total {
+        lane.iter()
+            .fold(<Self::Total as Element>::ZERO, |acc, x| Self::add(acc, x.total()))
+    }
+    /// The sum of `get(0..n)`, in NumPy's order for a contiguous array.
+    #[inline]
+    fn sum_with(n: usize, get: impl Fn(usize) -> Self) -> Self::Total {
+        (0..n).fold(<Self::Total as Element>::ZERO, |acc, position| {
+            Self::add(acc, get(position).total())
+        })
+    }
+    fn truthy(self) -> bool {
+        self != Self::ZERO
+    }
+}
+
+macro_rules! impl_accumulate_int {
+    ($($ty:ty => $total:ty),*) => {$(
+        impl Accumulate for $ty {
+            type Total = $total;
+            type Real = f64;
+            #[inline(always)]
+            fn total(self) -> $total { self as $total }
+            #[inline(always)]
+            fn real(self) -> f64 { self as f64 }
+            #[inline(always)]
+            fn add(a: $total, b: $total) -> $total { a.wrapping_add(b) }
+            #[inline(always)]
+            fn mul(a: $total, b: $total) -> $total { a.wrapping_mul(b) }
+        }
+    )*};
+}
+
+impl_accumulate_int!(i8 => i64, i16 => i64, i32 => i64, i64 => i64,
+    u8 => u64, u16 => u64, u32 => u64, u64 => u64);
+
+impl Accumulate for bool {
+    type Total = i64;
+    type Real = f64;
+    #[inline(always)]
+    fn total(self) -> i64 {
+        self as i64
+    }
+    #[inline(always)]
+    fn real(self) -> f64 {
+        self as i64 as f64
+    }
+    #[inline(always)]
+    fn add(a: i64, b: i64) -> i64 {
+        a.wrapping_add(b)
+    }
+    #[inline(always)]
+    fn mul(a: i64, b: i64) -> i64 {
+        a.wrapping_mul(b)
+    }
+}
+
+macro_rules! impl_accumulate_float {
+    ($($ty:ty),*) => {$(
+        impl Accumulate for $ty {
+            type Total = $ty;
+            type Real = $ty;
+            #[inline(always)]
+            fn total(self) -> $ty { self }
+            #[inline(always)]
+            fn real(self) -> $ty { self }
+            #[inline(always)]
+            fn add(a: $ty, b: $ty) -> $ty { a + b }
+            #[inline(always)]
+            fn mul(a: $ty, b: $ty) -> $ty { a * b }
+            #[inline]
+            fn sum_lane(lane: Lane<'_, Self>) -> $ty {
+                // SAFETY: pairwise_sum reads positions below the lane's length.
+                pairwise_sum(lane.len, &|position| unsafe { lane.at(position) }, 0)
+            }
+            #[inline]
+            fn sum_with(n: usize, get: impl Fn(usize) -> Self) -> $ty {
+                pairwise_sum(n, &get, 0)
+            }
+        }
+    )*};
+}
+
+impl_accumulate_float!(f32, f64);
+
+/// NumPy's pairwise summation of `get(start..start + n)`: eight partial
+/// sums over blocks of up to 128 elements, halves above that. It is both
+/// NumPy's rounding and fast (the partial sums vectorise).
+#[inline]
+fn pairwise_sum<F: Float>(n: usize, get: &impl Fn(usize) -> F, start: usize) -> F {
+    if n < 8 {
+        let mut sum = F::ZERO;
+        for position in start..start + n {
+            sum = sum + get(position);
+        }
+        sum
+    } else if n <= 128 {
+        let mut partial = [F::ZERO; 8];
+        for (k, slot) in partial.iter_mut().enumerate() {
+            *slot = get(start + k);
+        }
+        let blocks_end = start + n - n % 8;
+        let mut position = start + 8;
+        while position < blocks_end {
+            for (k, slot) in partial.iter_mut().enumerate() {
+                *slot = *slot + get(position + k);
+            }
+            position += 8;
+        }
+        let mut sum = ((partial[0] + partial[1]) + (partial[2] + partial[3]))
+            + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+        while position < start + n {
+            sum = sum + get(position);
+            position += 1;
+        }
+        sum
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        pairwise_sum(half, get, start) + pairwise_sum(n - half, get, start + half)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn empty_reduction_error(operation: &str) -> Error {
+    value_error(&format!(
+        "zero-size array to reduction operation {operation} which has no identity"
+    ))
+}
+
+#[cold]
+#[inline(never)]
+fn empty_arg_error(operation: &str) -> Error {
+    value_error(&format!("attempt to get {operation} of an empty sequence"))
+}
+
+/// The reductions of one lane; the whole-array and `axis=` forms below
+/// apply them to one lane of all elements or to each lane along the axis.
+pub mod lane {
+    use super::*;
+
+    pub fn sum<T: Accumulate>(lane: Lane<'_, T>) -> Result<T::Total> {
+        Ok(T::sum_lane(lane))
+    }
+
+    pub fn prod<T: Accumulate>(lane: Lane<'_, T>) -> Result<T::Total> {
+        Ok(lane
+            .iter()
+            .fold(<T::Total as Element>::ONE, |acc, x| T::mul(acc, x.total())))
+    }
+
+    fn real_sum<T: Accumulate>(lane: &Lane<'_, T>) -> T::Real {
+        // SAFETY: pairwise_sum reads positions below the lane's length.
+        pairwise_sum(lane.len, &|position| unsafe { lane.at(position) }.real(), 0)
+    }
+
+    fn count<F: Float>(n: usize) -> F {
+        // Exact for any count below 2**24 (f32) or 2**53 (f64); NumPy
+        // divides by the count converted the same way.
+        let mut value = F::ZERO;
+        let mut bit = F::ONE;
+        let mut n = n;
+        while n > 0 {
+            if n & 1 == 1 {
+                value = value + bit;
+            }
+            bit = bit + bit;
+            n >>= 1;
+        }
+        value
+    }
+
+    /// `np.mean`: nan for an empty lane, as NumPy (with a warning).
+    pub fn mean<T: Accumulate>(lane: Lane<'_, T>) -> Result<T::Real> {
+        Ok(real_sum(&lane) / count::<T::Real>(lane.len))
+    }
+
+    /// `np.var` with `ddof`: the mean of squared deviations, divided by
+    /// `max(n - ddof, 0)` as NumPy does (inf or nan when that is 0).
+    pub fn var<T: Accumulate>(lane: Lane<'_, T>, ddof: i64) -> Result<T::Real> {
+        let n = lane.len;
+        let mean = real_sum(&lane) / count::<T::Real>(n);
+        let squares = pairwise_sum(
+            n,
+            &|position| {
+                // SAFETY: pairwise_sum reads positions below the lane's length.
+                let deviation = unsafe { lane.at(position) }.real() - mean;
+                deviation * deviation
+            },
+            0,
+        );
+        let divisor = (n as i64).saturating_sub(ddof).max(0) as usize;
+        Ok(squares / count::<T::Real>(divisor))
+    }
+
+    pub fn std<T: Accumulate>(lane: Lane<'_, T>, ddof: i64) -> Result<T::Real>
+    where
+        T::Real: FloatSqrt,
+    {
+        Ok(var(lane, ddof)?.float_sqrt())
+    }
+
+    /// `np.max`: nan if any element is nan; ValueError when empty.
+    pub fn max<T: Accumulate>(lane: Lane<'_, T>) -> Result<T> {
+        let mut elements = lane.iter();
+        let Some(mut best) = elements.next() else {
+            return Err(empty_reduction_error("maximum"));
+        };
+        for x in elements {
+            best = np_maximum(best, x);
+        }
+        Ok(best)
+    }
+
+    pub fn min<T: Accumulate>(lane: Lane<'_, T>) -> Result<T> {
+        let mut elements = lane.iter();
+        let Some(mut best) = elements.next() else {
+            return Err(empty_reduction_error("minimum"));
+        };
+        for x in elements {
+            best = np_minimum(best, x);
+        }
+        Ok(best)
+    }
+
+    /// `np.argmax`: the first position of the maximum, or of the first nan.
+    pub fn argmax<T: Accumulate>(lane: Lane<'_, T>) -> Result<i64> {
+        arg(lane, "argmax", |x, best| x > best)
+    }
+
+    pub fn argmin<T: Accumulate>(lane: Lane<'_, T>) -> Result<i64> {
+        arg(lane, "argmin", |x, best| x < best)
+    }
+
+    #[allow(clippy::eq_op)]
+    fn arg<T: Accumulate>(
+        lane: Lane<'_, T>,
+        name: &str,
+        better: impl Fn(T, T) -> bool,
+    ) -> Result<i64> {
+        let mut elements = lane.iter().enumerate();
+        let Some((_, mut best)) = elements.next() else {
+            return Err(empty_arg_error(name));
+        };
+        let mut found = 0usize;
+        if best != best {
+            return Ok(0);
+        }
+        for (position, x) in elements {
+            if x != x {
+                return Ok(position as i64);
+            }
+            if better(x, best) {
+                best = x;
+                found = position;
+            }
+        }
+        Ok(found as i64)
+    }
+
+    pub fn all<T: Accumulate>(lane: Lane<'_, T>) -> Result<bool> {
+        Ok(lane.iter().all(T::truthy))
+    }
+
+    pub fn any<T: Accumulate>(lane: Lane<'_, T>) -> Result<bool> {
+        Ok(lane.iter().any(T::truthy))
+    }
+}
+
+/// `sqrt` for the float types of `mean`/`var`.
+pub trait FloatSqrt {
+    fn float_sqrt(self) -> Self;
+}
+
+impl FloatSqrt for f32 {
+    fn float_sqrt(self) -> Self {
+        self.sqrt()
+    }
+}
+
+impl FloatSqrt for f64 {
+    fn float_sqrt(self) -> Self {
+        self.sqrt()
+    }
+}
+
+/// A reduction of all elements (`np.sum(a)`, `a.max()`): one lane over the
+/// whole array when it is C-contiguous or 1-dimensional, else over a
+/// C-contiguous copy, so the order of operations is NumPy's.
+pub fn reduce<T: Element, R, const N: usize>(
+    array: &Array<T, N>,
+    reduction: impl FnOnce(Lane<'_, T>) -> Result<R>,
+) -> Result<R> {
+    if let Some(lane) = array.flat() {
+        return reduction(lane);
+    }
+    if N == 1 {
+        return reduction(array.row(0));
+    }
+    let copy = array.try_copy()?;
+    match copy.flat() {
+        Some(lane) => reduction(lane),
+        None => Err(value_error("internal error: a copy is not contiguous")),
+    }
+}
+
+/// A reduction along `axis` (`a.sum(axis=0)`): an array of the other axes,
+/// or of all axes with length 1 at `axis` when `keepdims`.
+pub fn reduce_along<T: Element, R: Element, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    axis: usize,
+    keepdims: bool,
+    mut reduction: impl FnMut(Lane<'_, T>) -> Result<R>,
+) -> Result<Array<R, M>> {
+    let mut shape = [1usize; M];
+    let mut out_axis = 0;
+    for a in 0..N {
+        if a == axis {
+            if keepdims {
+                out_axis += 1;
+            }
+            continue;
+        }
+        if out_axis < M {
+            shape[out_axis] = array.shape[a];
+        }
+        out_axis += 1;
+    }
+    if axis >= N || out_axis != M {
+        return Err(Error::ValueError(format!(
+            "axis {axis} is out of bounds for array of dimension {N}"
+        )));
+    }
+    let mut out: Vec<R> = reserve::<R>(&shape)?;
+    let mut failure = None;
+    if array.shape[axis] == 0 || !array.shape.contains(&0) {
+        array.for_each_lane_along(axis, |lane| {
+            if failure.is_none() {
+                match reduction(lane) {
+                    Ok(value) => out.push(value),
+                    Err(error) => failure = Some(error),
+                }
+            }
+        });
+    }
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    if out.len() != out.capacity() && out.len() != shape.iter().product::<usize>() {
+        return Err(value_error("internal error: reduction shape"));
+    }
+    Ok(Array::from_elements(shape, out))
+}
+
+/// `np.cumsum(a)` / `np.cumprod(a)` without an axis: the running totals of
+/// the elements in C order, as a 1-dimensional array.
+pub fn cumulative<T: Accumulate, const N: usize>(
+    array: &Array<T, N>,
+    product: bool,
+) -> Result<Array<T::Total, 1>> {
+    let size: usize = array.shape.iter().product();
+    let mut out: Vec<T::Total> = reserve::<T::Total>(&[size])?;
+    let mut total = if product {
+        <T::Total as Element>::ONE
+    } else {
+        <T::Total as Element>::ZERO
+    };
+    array.for_each_lane(|lane| {
+        for x in lane.iter() {
+            total = if product {
+                T::mul(total, x.total())
+            } else {
+                T::add(total, x.total())
+            };
+            out.push(total);
+        }
+    });
+    Ok(Array::from_elements([size], out))
+}
+
+// --- Boolean masks and integer index arrays ------------------------------
+
+#[cold]
+#[inline(never)]
+fn mask_shape_error(axis: usize, size: usize, mask_size: usize) -> Error {
+    Error::IndexError(format!(
+        "boolean index did not match indexed array along axis {axis}; size of axis is {size} \
+         but size of corresponding boolean axis is {mask_size}"
+    ))
+}
+
+impl<T: Element, const N: usize> Array<T, N> {
+    fn check_mask(&self, mask: &Array<bool, N>) -> Result<()> {
+        for axis in 0..N {
+            if self.shape[axis] != mask.shape[axis] {
+                return Err(mask_shape_error(axis, self.shape[axis], mask.shape[axis]));
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `visit` with the offset of every element whose mask is true, in
+    /// C order.
+    fn for_each_masked(&self, mask: &Array<bool, N>, mut visit: impl FnMut(isize)) {
+        for_each_row(&self.shape, [&self.strides, &mask.strides], |[offset, mask_offset]| {
+            let row = mask.row(mask_offset);
+            for position in 0..row.len {
+                // SAFETY: the mask has this array's shape (checked by the
+                // callers), so every position of its row is an element.
+                if unsafe { row.at(position) } {
+                    visit(offset + position as isize * self.strides[N - 1]);
+                }
+            }
+        });
+    }
+
+    /// `a[mask]`: the elements where `mask` is true, in C order, as a new
+    /// 1-dimensional array.
+    pub fn masked(&self, mask: &Array<bool, N>) -> Result<Array<T, 1>> {
+        self.check_mask(mask)?;
+        let mut out: Vec<T> = Vec::new();
+        self.for_each_masked(mask, |offset| {
+            // SAFETY: for_each_masked yields offsets of elements of `self`.
+            out.push(unsafe { T::load(self.pointer.offset(offset)) });
+        });
+        let count = out.len();
+        Ok(Array::from_elements([count], out))
+    }
+
+    /// `a[mask] = values`: `values` has one element per true entry of the
+    /// mask, or exactly one element, which goes everywhere.
+    pub fn set_masked(&self, mask: &Array<bool, N>, values: &Array<T, 1>) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        self.check_mask(mask)?;
+        let mut count = 0usize;
+        self.for_each_masked(mask, |_| count += 1);
+        let given = values.shape[0];
+        if given != count && given != 1 {
+            return Err(Error::ValueError(format!(
+                "NumPy boolean array indexing assignment cannot assign {given} input values to \
+                 the {count} output values where the mask is true"
+            )));
+        }
+        let source = values.row(0);
+        let mut k = 0usize;
+        self.for_each_masked(mask, |offset| {
+            let position = if given == 1 { 0 } else { k };
+            // SAFETY: `position` is below the length of `values` (1, or the
+            // number of true entries, which k counts up to); `offset` is an
+            // element of this writable array.
+            unsafe { T::store(self.pointer.offset(offset), source.at(position)) };
+            k += 1;
+        });
+        Ok(())
+    }
+
+    /// `a[mask] = value`.
+    pub fn fill_masked(&self, mask: &Array<bool, N>, value: T) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        self.check_mask(mask)?;
+        self.for_each_masked(mask, |offset| {
+            // SAFETY: an element of this writable array.
+            unsafe { T::store(self.pointer.offset(offset), value) };
+        });
+        Ok(())
+    }
+
+    /// The offsets along axis 0 of the rows an integer index array selects,
+    /// with Python's negative indices and NumPy's IndexError.
+    fn row_offsets<I: Element + Into<i128>>(&self, index: &Array<I, 1>) -> Result<Vec<isize>> {
+        let length = self.shape[0];
+        let mut offsets = Vec::with_capacity(index.shape[0]);
+        for i in index.row(0).iter() {
+            let written: i128 = i.into();
+            let shifted = if written < 0 { written + length as i128 } else { written };
+            if shifted < 0 || shifted >= length as i128 {
+                return Err(Error::IndexError(format!(
+                    "index {written} is out of bounds for axis 0 with size {length}"
+                )));
+            }
+            offsets.push((shifted as isize).wrapping_mul(self.strides[0]));
+        }
+        Ok(offsets)
+    }
+
+    /// `a[idx]` for a 1-D integer array `idx`: the selected rows (elements
+    /// of a 1-D array), as a new array.
+    pub fn take<I: Element + Into<i128>>(&self, index: &Array<I, 1>) -> Result<Array<T, N>> {
+        let offsets = self.row_offsets(index)?;
+        let mut shape = self.shape;
+        shape[0] = offsets.len();
+        let mut out: Vec<T> = reserve::<T>(&shape)?;
+        for &offset in &offsets {
+            if N == 1 {
+                // SAFETY: row_offsets checked the index against axis 0.
+                out.push(unsafe { T::load(self.pointer.offset(offset)) });
+                continue;
+            }
+            let row = Array {
+                pointer: self.pointer.wrapping_offset(offset),
+                shape: self.shape,
+                strides: self.strides,
+                writable: false,
+                owner: self.owner.clone(),
+            };
+            // Visit the elements of this row only: axis 0 of length 1.
+            let mut one = row.shape;
+            one[0] = 1;
+            for_each_row(&one, [&row.strides], |[o]| {
+                let lane = row.row(o);
+                out.extend(lane.iter());
+            });
+        }
+        Ok(Array::from_elements(shape, out))
+    }
+
+    /// `a[idx] = values` for a 1-D array `a` and integer index array `idx`:
+    /// one value per index or one value for all; a repeated index keeps the
+    /// last value, as in NumPy.
+    pub fn put<I: Element + Into<i128>>(&self, index: &Array<I, 1>, values: &Array<T, 1>) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        let offsets = self.row_offsets(index)?;
+        let given = values.shape[0];
+        if given != offsets.len() && given != 1 {
+            return Err(Error::ValueError(format!(
+                "shape mismatch: value array of shape ({given},) could not be broadcast to \
+                 indexing result of shape ({},)",
+                offsets.len()
+            )));
+        }
+        let source = values.row(0);
+        for (k, &offset) in offsets.iter().enumerate() {
+            let position = if given == 1 { 0 } else { k };
+            // SAFETY: `position` is below the length of `values`; `offset`
+            // addresses an element of this writable 1-D array.
+            unsafe { T::store(self.pointer.offset(offset), source.at(position)) };
+        }
+        Ok(())
+    }
+}
+
+// --- Making arrays --------------------------------------------------------
+
+/// `np.arange(start, stop, step)` of ints: int64.
+pub fn arange_int(start: i64, stop: i64, step: i64) -> Result<Array<i64, 1>> {
+    if step == 0 {
+        return Err(zero_division_error("division by zero"));
+    }
+    let span = (stop as i128) - (start as i128);
+    let count = if (span > 0) == (step > 0) && span != 0 {
+        ((span.abs() + (step as i128).abs() - 1) / (step as i128).abs()) as usize
+    } else {
+        0
+    };
+    let mut out: Vec<i64> = reserve::<i64>(&[count])?;
+    out.extend((0..count).map(|k| start.wrapping_add((k as i64).wrapping_mul(step))));
+    Ok(Array::from_elements([count], out))
+}
+
+/// `np.arange(start, stop, step)` with a float among them: float64 values
+/// `start + k * step`, as NumPy computes them.
+pub fn arange_float(start: f64, stop: f64, step: f64) -> Result<Array<f64, 1>> {
+    if step == 0.0 {
+        return Err(zero_division_error("division by zero"));
+    }
+    let length = ((stop - start) / step).ceil();
+    if length.is_nan() {
+        return Err(value_error("arange: cannot compute length"));
+    }
+    let count = if length > 0.0 {
+        if length > MAX_DIMENSION as f64 {
+            return Err(dimension_too_big_error(length as usize));
+        }
+        length as usize
+    } else {
+        0
+    };
+    let mut out: Vec<f64> = reserve::<f64>(&[count])?;
+    // NumPy fills the first two values and extends by their difference.
+    let delta = (start + step) - start;
+    out.extend((0..count).map(|k| start + k as f64 * delta));
+    Ok(Array::from_elements([count], out))
+}
+
+/// `np.linspace(start, stop, num, endpoint)`: float64.
+pub fn linspace(start: f64, stop: f64, num: i64, endpoint: bool) -> Result<Array<f64, 1>> {
+    if num < 0 {
+        return Err(Error::ValueError(format!(
+            "Number of samples, {num}, must be non-negative."
+        )));
+    }
+    let count = num as usize;
+    if count > MAX_DIMENSION {
+        return Err(dimension_too_big_error(count));
+    }
+    let div = if endpoint { count.saturating_sub(1) } else { count };
+    let delta = stop - start;
+    let mut out: Vec<f64> = reserve::<f64>(&[count])?;
+    if div > 0 {
+        let step = delta / div as f64;
+        if step == 0.0 {
+            out.extend((0..count).map(|k| k as f64 / div as f64 * delta + start));
+        } else {
+            out.extend((0..count).map(|k| k as f64 * step + start));
+        }
+    } else {
+        out.extend((0..count).map(|k| k as f64 * delta + start));
+    }
+    if endpoint && count > 1 {
+        out[count - 1] = stop;
+    }
+    Ok(Array::from_elements([count], out))
+}
+
+/// `np.eye(n, m, k)`: ones on the k-th diagonal.
+pub fn eye<T: Element>(n: i64, m: i64, k: i64) -> Result<Array<T, 2>> {
+    let array = Array::<T, 2>::zeros([n, m])?;
+    let (rows, cols) = (array.shape[0] as i64, array.shape[1] as i64);
+    for row in 0..rows {
+        let col = row.wrapping_add(k);
+        if (0..cols).contains(&col) {
+            array.set([row, col], T::ONE)?;
+        }
+    }
+    Ok(array)
+}
+
+// --- Linear algebra -------------------------------------------------------
+
+/// Element types of `np.dot` / `@`: ndarray's `LinalgScalar` (matrixmultiply
+/// kernels for f32 and f64).
+pub trait Linalg: Element + ndarray::LinalgScalar {}
+impl<T: Element + ndarray::LinalgScalar> Linalg for T {}
+
+impl<T: Element, const N: usize> Array<T, N> {
+    /// This array as an ndarray view, for the linear-algebra kernels; a
+    /// C-contiguous copy first when a stride is negative.
+    fn with_ndarray<R>(&self, f: impl FnOnce(ndarray::ArrayView<'_, T, ndarray::IxDyn>) -> R) -> Result<R> {
+        if self.strides.iter().any(|&s| s < 0) {
+            let copy = self.try_copy()?;
+            return copy.with_ndarray(f);
+        }
+        let shape: Vec<usize> = self.shape.to_vec();
+        let strides: Vec<usize> = self.strides.iter().map(|&s| s as usize).collect();
+        use ndarray::ShapeBuilder;
+        // SAFETY: by the type invariant every element of this shape and these
+        // (non-negative) strides lies inside the memory `owner` keeps alive,
+        // which `self` outlives the view for; the view only reads.
+        let view = unsafe {
+            ndarray::ArrayView::from_shape_ptr(ndarray::IxDyn(&shape).strides(ndarray::IxDyn(&strides)), self.pointer.cast_const())
+        };
+        Ok(f(view))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_aligned_error(a: &[usize], b: &[usize], axis_a: usize, axis_b: usize) -> Error {
+    Error::ValueError(format!(
+        "shapes {} and {} not aligned: {} (dim {axis_a}) != {} (dim {axis_b})",
+        shape_text(a),
+        shape_text(b),
+        a[axis_a],
+        b[axis_b]
+    ))
+}
+
+/// `np.dot(a, b)` / `a @ b` of two vectors: their inner product.
+pub fn dot_vec_vec<T: Linalg>(a: &Array<T, 1>, b: &Array<T, 1>) -> Result<T> {
+    if a.shape[0] != b.shape[0] {
+        return Err(not_aligned_error(&a.shape, &b.shape, 0, 0));
+    }
+    a.with_ndarray(|a| {
+        b.with_ndarray(|b| {
+            let a = a.into_dimensionality::<ndarray::Ix1>();
+            let b = b.into_dimensionality::<ndarray::Ix1>();
+            match (a, b) {
+                (Ok(a), Ok(b)) => Ok(a.dot(&b)),
+                _ => Err(value_error("internal error: dot of vectors")),
+            }
+        })?
+    })?
+}
+
+/// `a @ b` of a matrix and a vector, a vector and a matrix, or two
+/// matrices (`M` is the result's dimensions).
+pub fn matmul<T: Linalg, const NA: usize, const NB: usize, const M: usize>(
+    a: &Array<T, NA>,
+    b: &Array<T, NB>,
+) -> Result<Array<T, M>> {
+    let inner_a = NA - 1;
+    if a.shape[inner_a] != b.shape[0] {
+        return Err(not_aligned_error(&a.shape, &b.shape, inner_a, 0));
+    }
+    let elements: Vec<T> = a.with_ndarray(|a| {
+        b.with_ndarray(|b| -> Result<Vec<T>> {
+            let result = match (NA, NB) {
+                (2, 2) => {
+                    let (a, b) = (a.into_dimensionality::<ndarray::Ix2>(), b.into_dimensionality::<ndarray::Ix2>());
+                    match (a, b) {
+                        (Ok(a), Ok(b)) => a.dot(&b).into_dyn(),
+                        _ => return Err(value_error("internal error: matmul")),
+                    }
+                }
+                (2, 1) => {
+                    let (a, b) = (a.into_dimensionality::<ndarray::Ix2>(), b.into_dimensionality::<ndarray::Ix1>());
+                    match (a, b) {
+                        (Ok(a), Ok(b)) => a.dot(&b).into_dyn(),
+                        _ => return Err(value_error("internal error: matmul")),
+                    }
+                }
+                (1, 2) => {
+                    let (a, b) = (a.into_dimensionality::<ndarray::Ix1>(), b.into_dimensionality::<ndarray::Ix2>());
+                    match (a, b) {
+                        (Ok(a), Ok(b)) => a.dot(&b).into_dyn(),
+                        _ => return Err(value_error("internal error: matmul")),
+                    }
+                }
+                _ => return Err(value_error("matmul of these dimensions is not supported")),
+            };
+            Ok(result.iter().copied().collect())
+        })?
+    })??;
+    let mut shape = [0usize; M];
+    let mut out_axis = 0;
+    for axis in 0..NA - 1 {
+        shape[out_axis] = a.shape[axis];
+        out_axis += 1;
+    }
+    for axis in 1..NB {
+        shape[out_axis] = b.shape[axis];
+        out_axis += 1;
+    }
+    if out_axis != M || elements.len() != shape.iter().product::<usize>() {
+        return Err(value_error("internal error: matmul shape"));
+    }
+    Ok(Array::from_elements(shape, elements))
+}
+
+/// `np.trace(a)`: the sum of the main diagonal, accumulated as `sum` does.
+pub fn trace<T: Accumulate>(a: &Array<T, 2>) -> T::Total {
+    let n = a.shape[0].min(a.shape[1]);
+    let mut total = <T::Total as Element>::ZERO;
+    for k in 0..n {
+        // SAFETY: k is below both dimensions, so [k, k] is in bounds.
+        let x = unsafe { a.get_unchecked([k as i64, k as i64]) };
+        total = T::add(total, x.total());
+    }
+    total
+}
+
+// ---------------------------------------------------------------------------
 // Scalar arguments
 // ---------------------------------------------------------------------------
 
@@ -1158,6 +2730,60 @@ pub fn bool_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<bool
             type_name_of(object)
         ))
     })
+}
+
+// --- Overloads: which exported signature the arguments match --------------
+
+/// Whether `object` is an ndarray that `Array<T, N>::from_python` accepts.
+pub fn accepts_array<T: Element, const N: usize>(object: &Bound<'_, PyAny>) -> bool {
+    let py = object.py();
+    match object.downcast::<PyUntypedArray>() {
+        Ok(array) => {
+            array.ndim() == N && array.dtype().is_equiv_to(&<T as numpy::Element>::get_dtype(py))
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether `object` is an int for an `int` parameter (not a bool, a float
+/// or an array).
+pub fn accepts_int(object: &Bound<'_, PyAny>) -> bool {
+    !object.is_instance_of::<pyo3::types::PyBool>()
+        && object.downcast::<PyUntypedArray>().is_err()
+        && object.extract::<i64>().is_ok()
+}
+
+/// Whether `object` is a number for a `float` parameter.
+pub fn accepts_float(object: &Bound<'_, PyAny>) -> bool {
+    !object.is_instance_of::<pyo3::types::PyBool>()
+        && object.downcast::<PyUntypedArray>().is_err()
+        && object.extract::<f64>().is_ok()
+}
+
+pub fn accepts_bool(object: &Bound<'_, PyAny>) -> bool {
+    object.extract::<bool>().is_ok() && object.downcast::<PyUntypedArray>().is_err()
+}
+
+/// The TypeError of a call no exported signature matches.
+pub fn no_overload_error(function: &str, given: &[Bound<'_, PyAny>], signatures: &[&str]) -> PyErr {
+    let described: Vec<String> = given
+        .iter()
+        .map(|object| match object.downcast::<PyUntypedArray>() {
+            Ok(array) => {
+                let dtype = object
+                    .getattr("dtype")
+                    .and_then(|d| d.str().map(|s| s.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|_| "?".into());
+                format!("{dtype} array with {}", dimensions_text(array.ndim()))
+            }
+            Err(_) => type_name_of(object),
+        })
+        .collect();
+    pyo3::exceptions::PyTypeError::new_err(format!(
+        "{function}() has no compiled signature for ({}); it accepts: {}",
+        described.join(", "),
+        signatures.join("; ")
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -3410,6 +5036,7 @@ impl NativeResult {
             5 => Err(Error::TypeError(message)),
             6 => Err(Error::MemoryError(message)),
             7 => Err(Error::RecursionError(message)),
+            9 => Err(Error::AssertionError(message)),
             _ => Err(Error::TypeError(format!("a compiled function failed: {message}"))),
         }
     }
@@ -3425,6 +5052,7 @@ fn error_code(error: &Error) -> u32 {
         Exception::MemoryError(_) => 6,
         Exception::RecursionError(_) => 7,
         Exception::Python(_) => 8,
+        Exception::AssertionError(_) => 9,
     }
 }
 

@@ -583,6 +583,7 @@ impl<'f> Checker<'f> {
                 Stmt::Expr(value) => self.raise_free(value, key, needs)?,
                 Stmt::Break | Stmt::Continue => {}
                 Stmt::Return(_) => return Err("`return`".into()),
+                Stmt::Assert { .. } => return Err("an `assert`".into()),
             }
         }
         Ok(())
@@ -596,6 +597,8 @@ impl<'f> Checker<'f> {
     ) -> Result<(), String> {
         match target {
             Target::Local(_) => Ok(()),
+            Target::View { .. } => Err("a store into a slice".into()),
+            Target::Select { .. } => Err("a store through a mask or index array".into()),
             Target::Tuple(items) => items
                 .iter()
                 .try_for_each(|t| self.raise_free_target(t, key, needs)),
@@ -804,10 +807,66 @@ impl<'f> Checker<'f> {
                     self.expr_accesses(index, out, whole, used);
                 }
             }
+            Target::Select { array, index, .. } => {
+                if let Some(root) = super::writes::root_variable(array) {
+                    used.push(root.to_string());
+                    whole.push((
+                        root.to_string(),
+                        "stored into by a masked or indexed store".into(),
+                    ));
+                }
+                self.expr_accesses(array, out, whole, used);
+                self.expr_accesses(index, out, whole, used);
+            }
+            Target::View { view, span } => {
+                let mut all: Vec<&typed::Expr> = Vec::new();
+                match view_root(view, &mut all) {
+                    Some(root) => {
+                        used.push(root.to_string());
+                        out.push(Access {
+                            array: root.to_string(),
+                            indices: all,
+                            span: *span,
+                            store: true,
+                        });
+                    }
+                    None => {
+                        if let Some(root) = super::writes::root_variable(view) {
+                            used.push(root.to_string());
+                            whole.push((root.to_string(), "stored into by a slice".into()));
+                        }
+                    }
+                }
+                self.view_index_accesses(view, out, whole, used);
+            }
             Target::Tuple(items) => items
                 .iter()
                 .for_each(|t| self.target_accesses(t, out, whole, used)),
             Target::Local(_) => {}
+        }
+    }
+
+    /// The accesses of the index expressions inside a view chain.
+    fn view_index_accesses<'e>(
+        &self,
+        view: &'e typed::Expr,
+        out: &mut Vec<Access<'e>>,
+        whole: &mut Vec<(String, String)>,
+        used: &mut Vec<String>,
+    ) {
+        match &view.kind {
+            ExprKind::View { array, items, .. } => {
+                self.view_index_accesses(array, out, whole, used);
+                for index in items.iter().flat_map(typed::ViewItem::exprs) {
+                    self.expr_accesses(index, out, whole, used);
+                }
+            }
+            ExprKind::SubArray { array, index } => {
+                self.view_index_accesses(array, out, whole, used);
+                self.expr_accesses(index, out, whole, used);
+            }
+            ExprKind::Local(_) => {}
+            _ => self.expr_accesses(view, out, whole, used),
         }
     }
 
@@ -819,6 +878,20 @@ impl<'f> Checker<'f> {
         used: &mut Vec<String>,
     ) {
         match &expr.kind {
+            ExprKind::View { span, .. } => {
+                let mut all: Vec<&typed::Expr> = Vec::new();
+                if let Some(root) = view_root(expr, &mut all) {
+                    used.push(root.to_string());
+                    out.push(Access {
+                        array: root.to_string(),
+                        indices: all,
+                        span: *span,
+                        store: false,
+                    });
+                    self.view_index_accesses(expr, out, whole, used);
+                    return;
+                }
+            }
             ExprKind::Index {
                 array,
                 indices,
@@ -990,14 +1063,42 @@ fn stmt_reads(stmt: &Stmt, name: &str) -> bool {
     }
 }
 
-/// The variable a view (`a`, `a[i]`, `a[i][j]`) is taken from, with the
-/// indices of the views appended to `indices` outermost first.
+/// The variable a view (`a`, `a[i]`, `a[i][j]`, `a[i, :]`) is taken from,
+/// with the indices of the views appended to `indices` outermost first. A
+/// slice view counts only when its integer indices come first: `a[i, 1:]`
+/// adds `i`, the rest of the row is then the one iteration's.
 fn view_root<'e>(expr: &'e typed::Expr, indices: &mut Vec<&'e typed::Expr>) -> Option<&'e str> {
     match &expr.kind {
         ExprKind::Local(name) => Some(name),
         ExprKind::SubArray { array, index } => {
             let root = view_root(array, indices)?;
             indices.push(index);
+            Some(root)
+        }
+        ExprKind::View { array, items, .. } => {
+            let leading = items
+                .iter()
+                .take_while(|item| matches!(item, typed::ViewItem::Index(_)))
+                .count();
+            let rest_whole = items[leading..].iter().all(|item| {
+                matches!(
+                    item,
+                    typed::ViewItem::Slice {
+                        start: None,
+                        stop: None,
+                        step: None
+                    }
+                )
+            });
+            if leading == 0 || !rest_whole {
+                return None;
+            }
+            let root = view_root(array, indices)?;
+            for item in &items[..leading] {
+                if let typed::ViewItem::Index(index) = item {
+                    indices.push(index);
+                }
+            }
             Some(root)
         }
         _ => None,
@@ -1033,7 +1134,7 @@ fn collect_assigned(stmts: &[Stmt], out: &mut Vec<String>) {
         match t {
             Target::Local(name) => out.push(name.clone()),
             Target::Tuple(items) => items.iter().for_each(|t| target(t, out)),
-            Target::Index { .. } => {}
+            Target::Index { .. } | Target::View { .. } | Target::Select { .. } => {}
         }
     }
     for stmt in stmts {
@@ -1057,7 +1158,13 @@ fn assigned_only_new_arrays(stmts: &[Stmt], name: &str) -> bool {
                 value,
             } if n == name => matches!(
                 value.kind,
-                ExprKind::NewArray { .. } | ExprKind::CopyArray(_)
+                ExprKind::NewArray { .. }
+                    | ExprKind::CopyArray(_)
+                    | ExprKind::ElementWise { .. }
+                    | ExprKind::Cumulative { .. }
+                    | ExprKind::Reshape { copy: true, .. }
+                    | ExprKind::Reduce { .. }
+                    | ExprKind::Runtime { .. }
             ),
             Stmt::Assign { target, .. } => !target_binds(target, name),
             _ => true,
@@ -1073,7 +1180,7 @@ fn target_binds(target: &Target, name: &str) -> bool {
     match target {
         Target::Local(n) => n == name,
         Target::Tuple(items) => items.iter().any(|t| target_binds(t, name)),
-        Target::Index { .. } => false,
+        Target::Index { .. } | Target::View { .. } | Target::Select { .. } => false,
     }
 }
 

@@ -30,6 +30,11 @@ fn target_arrays(target: &Target, names: &mut Vec<String>) {
                 names.push(name.to_string());
             }
         }
+        Target::View { view, .. } | Target::Select { array: view, .. } => {
+            if let Some(name) = root_variable(view) {
+                names.push(name.to_string());
+            }
+        }
         Target::Tuple(items) => items.iter().for_each(|t| target_arrays(t, names)),
         Target::Local(_) => {}
     }
@@ -39,7 +44,12 @@ fn target_arrays(target: &Target, names: &mut Vec<String>) {
 pub fn root_variable(expr: &typed::Expr) -> Option<&str> {
     match &expr.kind {
         ExprKind::Local(name) => Some(name),
-        ExprKind::SubArray { array, .. } => root_variable(array),
+        ExprKind::SubArray { array, .. }
+        | ExprKind::View { array, .. }
+        | ExprKind::Transpose(array)
+        | ExprKind::Reshape {
+            array, copy: false, ..
+        } => root_variable(array),
         _ => None,
     }
 }

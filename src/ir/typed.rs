@@ -97,6 +97,11 @@ pub enum Stmt {
     Break,
     Continue,
     Return(Option<Expr>),
+    /// `assert test, message`: AssertionError when `test` is false.
+    Assert {
+        test: Expr,
+        message: Option<String>,
+    },
     Expr(Expr),
 }
 
@@ -111,6 +116,20 @@ pub enum Target {
         span: Span,
     },
     Tuple(Vec<Target>),
+    /// `a[1:-1] = value`, `a[:] = 0`, `a[i, :] = row`: a store into every
+    /// element of a view (`view` has an array type), broadcasting `value`.
+    View {
+        view: Expr,
+        span: Span,
+    },
+    /// `a[mask] = value` (a bool array of `a`'s shape) or `a[idx] = value`
+    /// (a 1-D integer array into a 1-D array): `value` is a scalar or a 1-D
+    /// array of the selected length.
+    Select {
+        array: Expr,
+        index: Expr,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -203,6 +222,256 @@ pub enum ExprKind {
         tuple: Box<Expr>,
         index: usize,
     },
+    /// Basic indexing with at least one slice or `None`: `a[1:-1]`,
+    /// `a[:, j]`, `a[i, ::2]`, `a[None, :]`. A view sharing `array`'s memory;
+    /// `items` has one entry per axis of `array` (`...` expanded), plus the
+    /// `None`s.
+    View {
+        array: Box<Expr>,
+        items: Vec<ViewItem>,
+        span: Span,
+    },
+    /// `a.T` / `np.transpose(a)`: the axes reversed, sharing memory.
+    Transpose(Box<Expr>),
+    /// `a.reshape(shape)`, `a.ravel()` (a view when contiguous, else a
+    /// copy), `a.flatten()` (always a copy).
+    Reshape {
+        array: Box<Expr>,
+        shape: Vec<Expr>,
+        copy: bool,
+    },
+    /// A whole-array expression: one loop over the broadcast shape of the
+    /// array `inputs`, computing `body` per element into a new array. Scalar
+    /// inputs are evaluated once, before the loop.
+    ElementWise {
+        inputs: Vec<Expr>,
+        body: Box<Elem>,
+    },
+    /// `np.sum(a)`, `a.max(axis=0)`, `np.var(a, ddof=1)`: a scalar, or an
+    /// array of the other axes when `axis` is given.
+    Reduce {
+        op: Reduction,
+        array: Box<Expr>,
+        axis: Option<usize>,
+        keepdims: bool,
+        /// `ddof` of `var` and `std`.
+        ddof: Option<Box<Expr>>,
+    },
+    /// `np.cumsum(a)` / `np.cumprod(a)`: running totals in C order, 1-D.
+    Cumulative {
+        product: bool,
+        array: Box<Expr>,
+    },
+    /// `a[mask]` (a bool array of `a`'s shape: the selected elements, 1-D)
+    /// or `a[idx]` (a 1-D integer array: the selected rows); a new array.
+    Select {
+        array: Box<Expr>,
+        index: Box<Expr>,
+    },
+    /// A runtime function that makes or combines arrays, `rt::NAME(args)?`
+    /// (arrays passed by reference): `arange_int`, `arange_float`,
+    /// `linspace`, `eye`, `dot_vec_vec`, `matmul`, `trace`.
+    Runtime {
+        function: &'static str,
+        args: Vec<Expr>,
+    },
+}
+
+/// One item of a basic index.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ViewItem {
+    /// An integer index: drops the axis.
+    Index(Expr),
+    /// `start:stop:step`, each an `int` or left out.
+    Slice {
+        start: Option<Expr>,
+        stop: Option<Expr>,
+        step: Option<Expr>,
+    },
+    /// `None` / `np.newaxis`: a new axis of length 1.
+    NewAxis,
+}
+
+impl ViewItem {
+    pub fn exprs(&self) -> Vec<&Expr> {
+        match self {
+            ViewItem::Index(index) => vec![index],
+            ViewItem::Slice { start, stop, step } => {
+                [start, stop, step].into_iter().flatten().collect()
+            }
+            ViewItem::NewAxis => Vec::new(),
+        }
+    }
+
+    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            ViewItem::Index(index) => vec![index],
+            ViewItem::Slice { start, stop, step } => {
+                [start, stop, step].into_iter().flatten().collect()
+            }
+            ViewItem::NewAxis => Vec::new(),
+        }
+    }
+}
+
+/// The reductions of `ExprKind::Reduce`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    Sum,
+    Prod,
+    Mean,
+    Var,
+    Std,
+    Min,
+    Max,
+    ArgMin,
+    ArgMax,
+    All,
+    Any,
+}
+
+impl Reduction {
+    /// The function of `rt::lane` that computes it.
+    pub fn lane_function(self) -> &'static str {
+        match self {
+            Reduction::Sum => "sum",
+            Reduction::Prod => "prod",
+            Reduction::Mean => "mean",
+            Reduction::Var => "var",
+            Reduction::Std => "std",
+            Reduction::Min => "min",
+            Reduction::Max => "max",
+            Reduction::ArgMin => "argmin",
+            Reduction::ArgMax => "argmax",
+            Reduction::All => "all",
+            Reduction::Any => "any",
+        }
+    }
+}
+
+/// The per-element computation of a whole-array expression, with NumPy's
+/// rules: every node has a dtype, integers wrap, and division by zero gives
+/// inf, nan or 0 instead of raising.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Elem {
+    pub kind: ElemKind,
+    pub dtype: Dtype,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ElemKind {
+    /// The element of input `k` (the value itself for a scalar input).
+    Input(usize),
+    Literal(Literal),
+    Cast(Box<Elem>),
+    /// Both operands already have the operation's dtype.
+    Binary {
+        op: BinaryOp,
+        left: Box<Elem>,
+        right: Box<Elem>,
+    },
+    Neg(Box<Elem>),
+    /// `~x`: bitwise for integers, logical for bools.
+    Invert(Box<Elem>),
+    /// Both operands have the same dtype; the result is bool.
+    Compare {
+        op: CompareOp,
+        left: Box<Elem>,
+        right: Box<Elem>,
+    },
+    Call {
+        function: ElemFunction,
+        args: Vec<Elem>,
+    },
+    /// `np.where(condition, x, y)`.
+    Where {
+        condition: Box<Elem>,
+        then: Box<Elem>,
+        orelse: Box<Elem>,
+    },
+}
+
+/// Element functions of NumPy's ufuncs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElemFunction {
+    /// A method of `f32`/`f64` with IEEE semantics: `x.sqrt()`, `y.atan2(x)`.
+    FloatMethod(&'static str),
+    Abs,
+    Sign,
+    Minimum,
+    Maximum,
+    IsNan,
+    IsInf,
+    IsFinite,
+    /// Truth of a number (`x != 0`).
+    Truthy,
+    LogicalAnd,
+    LogicalOr,
+    LogicalXor,
+}
+
+impl Elem {
+    pub fn new(kind: ElemKind, dtype: Dtype) -> Elem {
+        Elem { kind, dtype }
+    }
+
+    pub fn cast_to(self, dtype: Dtype) -> Elem {
+        if self.dtype == dtype {
+            self
+        } else {
+            Elem::new(ElemKind::Cast(Box::new(self)), dtype)
+        }
+    }
+
+    /// Calls `visit` on this node and every node inside it.
+    pub fn walk(&self, visit: &mut dyn FnMut(&Elem)) {
+        visit(self);
+        match &self.kind {
+            ElemKind::Input(_) | ElemKind::Literal(_) => {}
+            ElemKind::Cast(inner) | ElemKind::Neg(inner) | ElemKind::Invert(inner) => {
+                inner.walk(visit)
+            }
+            ElemKind::Binary { left, right, .. } | ElemKind::Compare { left, right, .. } => {
+                left.walk(visit);
+                right.walk(visit);
+            }
+            ElemKind::Call { args, .. } => args.iter().for_each(|a| a.walk(visit)),
+            ElemKind::Where {
+                condition,
+                then,
+                orelse,
+            } => {
+                condition.walk(visit);
+                then.walk(visit);
+                orelse.walk(visit);
+            }
+        }
+    }
+
+    /// Renumbers inputs: `Input(k)` becomes `Input(map(k))`.
+    pub fn renumber(&mut self, map: &dyn Fn(usize) -> usize) {
+        match &mut self.kind {
+            ElemKind::Input(k) => *k = map(*k),
+            ElemKind::Literal(_) => {}
+            ElemKind::Cast(inner) | ElemKind::Neg(inner) | ElemKind::Invert(inner) => {
+                inner.renumber(map)
+            }
+            ElemKind::Binary { left, right, .. } | ElemKind::Compare { left, right, .. } => {
+                left.renumber(map);
+                right.renumber(map);
+            }
+            ElemKind::Call { args, .. } => args.iter_mut().for_each(|a| a.renumber(map)),
+            ElemKind::Where {
+                condition,
+                then,
+                orelse,
+            } => {
+                condition.renumber(map);
+                then.renumber(map);
+                orelse.renumber(map);
+            }
+        }
+    }
 }
 
 /// A function used as a value: what a `Callable` argument refers to.
@@ -339,7 +608,7 @@ impl Expr {
                 visit(array);
                 indices.iter().for_each(visit);
             }
-            ExprKind::SubArray { array, index } => {
+            ExprKind::SubArray { array, index } | ExprKind::Select { array, index } => {
                 visit(array);
                 visit(index);
             }
@@ -351,6 +620,24 @@ impl Expr {
             }
             ExprKind::Dim { array, .. } => visit(array),
             ExprKind::TupleGet { tuple, .. } => visit(tuple),
+            ExprKind::View { array, items, .. } => {
+                visit(array);
+                items.iter().flat_map(ViewItem::exprs).for_each(visit);
+            }
+            ExprKind::Transpose(array) | ExprKind::Cumulative { array, .. } => visit(array),
+            ExprKind::Reshape { array, shape, .. } => {
+                visit(array);
+                shape.iter().for_each(visit);
+            }
+            ExprKind::ElementWise { inputs, .. } | ExprKind::Runtime { args: inputs, .. } => {
+                inputs.iter().for_each(visit)
+            }
+            ExprKind::Reduce { array, ddof, .. } => {
+                visit(array);
+                if let Some(ddof) = ddof {
+                    visit(ddof);
+                }
+            }
         }
     }
 
@@ -393,7 +680,7 @@ impl Expr {
                 visit(array);
                 indices.iter_mut().for_each(visit);
             }
-            ExprKind::SubArray { array, index } => {
+            ExprKind::SubArray { array, index } | ExprKind::Select { array, index } => {
                 visit(array);
                 visit(index);
             }
@@ -405,6 +692,27 @@ impl Expr {
             }
             ExprKind::Dim { array, .. } => visit(array),
             ExprKind::TupleGet { tuple, .. } => visit(tuple),
+            ExprKind::View { array, items, .. } => {
+                visit(array);
+                items
+                    .iter_mut()
+                    .flat_map(ViewItem::exprs_mut)
+                    .for_each(visit);
+            }
+            ExprKind::Transpose(array) | ExprKind::Cumulative { array, .. } => visit(array),
+            ExprKind::Reshape { array, shape, .. } => {
+                visit(array);
+                shape.iter_mut().for_each(visit);
+            }
+            ExprKind::ElementWise { inputs, .. } | ExprKind::Runtime { args: inputs, .. } => {
+                inputs.iter_mut().for_each(visit)
+            }
+            ExprKind::Reduce { array, ddof, .. } => {
+                visit(array);
+                if let Some(ddof) = ddof {
+                    visit(ddof);
+                }
+            }
         }
     }
 
@@ -426,7 +734,14 @@ impl Expr {
                 | ExprKind::CallValue { .. }
                 | ExprKind::Index { .. }
                 | ExprKind::SubArray { .. }
-                | ExprKind::NewArray { .. } => false,
+                | ExprKind::NewArray { .. }
+                | ExprKind::View { .. }
+                | ExprKind::Reshape { .. }
+                | ExprKind::ElementWise { .. }
+                | ExprKind::Reduce { .. }
+                | ExprKind::Cumulative { .. }
+                | ExprKind::Runtime { .. }
+                | ExprKind::Select { .. } => false,
                 ExprKind::Binary { op, .. } => !matches!(
                     op,
                     BinaryOp::TrueDiv | BinaryOp::FloorDiv | BinaryOp::Mod | BinaryOp::Pow
@@ -463,6 +778,11 @@ impl Target {
                 indices.iter().for_each(visit);
             }
             Target::Tuple(items) => items.iter().for_each(|t| t.for_each_expr(visit)),
+            Target::View { view, .. } => visit(view),
+            Target::Select { array, index, .. } => {
+                visit(array);
+                visit(index);
+            }
         }
     }
 
@@ -474,6 +794,11 @@ impl Target {
                 indices.iter_mut().for_each(visit);
             }
             Target::Tuple(items) => items.iter_mut().for_each(|t| t.for_each_expr_mut(visit)),
+            Target::View { view, .. } => visit(view),
+            Target::Select { array, index, .. } => {
+                visit(array);
+                visit(index);
+            }
         }
     }
 }
@@ -497,7 +822,9 @@ impl Stmt {
                     visit(step);
                 }
             }
-            Stmt::Return(Some(value)) | Stmt::Expr(value) => visit(value),
+            Stmt::Return(Some(value)) | Stmt::Expr(value) | Stmt::Assert { test: value, .. } => {
+                visit(value)
+            }
             Stmt::Return(None) | Stmt::Break | Stmt::Continue => {}
         }
     }
@@ -518,7 +845,9 @@ impl Stmt {
                     visit(step);
                 }
             }
-            Stmt::Return(Some(value)) | Stmt::Expr(value) => visit(value),
+            Stmt::Return(Some(value)) | Stmt::Expr(value) | Stmt::Assert { test: value, .. } => {
+                visit(value)
+            }
             Stmt::Return(None) | Stmt::Break | Stmt::Continue => {}
         }
     }

@@ -49,6 +49,10 @@ pub struct Function {
     pub exported: bool,
     pub docstring: Option<String>,
     pub body: Vec<Stmt>,
+    /// Parameter types of the second and later `#pythran export` lines of
+    /// the function: each is one more exported signature (an overload,
+    /// dispatched on the arguments' types at call time).
+    pub overloads: Vec<Vec<Option<ParamType>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -116,6 +120,11 @@ pub enum StmtKind {
     Break,
     Continue,
     Return(Option<Expr>),
+    /// `assert test, "message"` (the message a string literal, or none).
+    Assert {
+        test: Expr,
+        message: Option<String>,
+    },
     Pass,
     Expr(Expr),
 }
@@ -203,12 +212,21 @@ pub enum ExprKind {
         receiver: Box<Expr>,
         method: String,
         args: Vec<Expr>,
+        keywords: Vec<Keyword>,
     },
     Index {
         value: Box<Expr>,
         indices: Vec<Expr>,
     },
     Tuple(Vec<Expr>),
+    /// `start:stop:step` inside an index; each bound may be left out.
+    Slice {
+        start: Option<Box<Expr>>,
+        stop: Option<Box<Expr>>,
+        step: Option<Box<Expr>>,
+    },
+    /// `...` inside an index.
+    Ellipsis,
 }
 
 #[derive(Clone, Debug)]

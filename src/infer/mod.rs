@@ -8,6 +8,8 @@
 //! are re-typed until no return type changes, which makes recursion work.
 //! Only the final pass reports diagnostics and builds the typed IR.
 
+mod arrays;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::diagnostics::{codes, Diagnostic, Span};
@@ -121,6 +123,22 @@ impl<'m> Inference<'m> {
             }
             if params.len() == function.params.len() {
                 self.instance(function, params);
+            }
+            for overload in &function.overloads {
+                let mut params = Vec::new();
+                for (param, annotation) in function.params.iter().zip(overload) {
+                    let declared = untyped::Param {
+                        annotation: annotation.clone(),
+                        ..param.clone()
+                    };
+                    match self.declared_param_type(function, &declared) {
+                        Some(ty) => params.push(ty),
+                        None => break,
+                    }
+                }
+                if params.len() == function.params.len() {
+                    self.instance(function, params);
+                }
             }
         }
     }
@@ -497,17 +515,19 @@ impl<'m> Inference<'m> {
                         return;
                     }
                 };
-                let combined = untyped::Expr {
-                    kind: untyped::ExprKind::Binary {
-                        op: *op,
-                        left: Box::new(read),
-                        right: Box::new(value.clone()),
-                    },
-                    span: stmt.span,
+                let left = self.expr(cx, &read);
+                let right = self.expr(cx, value);
+                let assigned = match (left, right) {
+                    // NumPy updates an array in place: `a += b` stores into
+                    // `a`'s elements, visible through every view of them.
+                    (Some(left), Some(right)) if left.array_type().is_some() => self
+                        .augmented_array(cx, left, *op, right, stmt.span)
+                        .map(|(target, value)| typed::Stmt::Assign { target, value }),
+                    (Some(left), Some(right)) => self
+                        .binary(cx, *op, left, right, value, stmt.span)
+                        .and_then(|value| self.assign(cx, target, value, stmt.span)),
+                    _ => None,
                 };
-                let assigned = self
-                    .expr(cx, &combined)
-                    .and_then(|value| self.assign(cx, target, value, stmt.span));
                 match assigned {
                     Some(assign) => out.push(assign),
                     None => poison(cx, target),
@@ -575,6 +595,14 @@ impl<'m> Inference<'m> {
             StmtKind::Break => out.push(typed::Stmt::Break),
             StmtKind::Continue => out.push(typed::Stmt::Continue),
             StmtKind::Pass => {}
+            StmtKind::Assert { test, message } => {
+                if let Some(test) = self.condition(cx, test) {
+                    out.push(typed::Stmt::Assert {
+                        test,
+                        message: message.clone(),
+                    });
+                }
+            }
             StmtKind::Return(None) => {
                 cx.returns.push(Type::None);
                 if cx.report {
@@ -700,6 +728,9 @@ impl<'m> Inference<'m> {
                 .map(|a| a.element())
                 .unwrap_or(value.ty.clone());
             value.cast_to(&element)
+        } else if let typed::Target::View { view, span } = &target {
+            let (_, value) = self.store_into_view(cx, view.clone(), value, *span)?;
+            value
         } else {
             value
         };
@@ -750,6 +781,20 @@ impl<'m> Inference<'m> {
                     groups.insert(0, inner_indices.len());
                     root = inner;
                 }
+                if let ([index], untyped::ExprKind::Local(_) | untyped::ExprKind::Index { .. }) =
+                    (indices.as_slice(), &value.kind)
+                {
+                    if groups.len() == 1 && might_be_array(index, cx) {
+                        let array = self.expr(cx, value)?;
+                        let index = self.expr(cx, index)?;
+                        if index.array_type().is_some() && array.array_type().is_some() {
+                            return self.select_target(cx, array, index, ty, *span);
+                        }
+                    }
+                }
+                if chain.iter().any(is_slice_like) || matches!(ty, Type::Array(_)) {
+                    return self.view_target(cx, value, indices, ty, *span);
+                }
                 let (value, indices) = (root, &chain);
                 let array = self.expr(cx, value)?;
                 let Some(array_type) = array.array_type() else {
@@ -764,9 +809,8 @@ impl<'m> Inference<'m> {
                     );
                     return None;
                 };
-                if indices.len() != array_type.ndim as usize {
-                    self.error(cx, Diagnostic::error(codes::INVALID_INDEX, *span, format!("assigning to a sub-array is not supported yet: this array has {} dimensions and the index has {}", array_type.ndim, indices.len())).with_hint("assign element by element in a loop"));
-                    return None;
+                if indices.len() < array_type.ndim as usize {
+                    return self.view_target(cx, value, indices, ty, *span);
                 }
                 if !ty.is_numeric() {
                     self.error(
@@ -824,6 +868,54 @@ impl<'m> Inference<'m> {
                 Some(typed::Target::Tuple(typed_targets))
             }
         }
+    }
+
+    /// The target of `a[1:-1] = value` (or of `a[i] = row` on a 2-D array):
+    /// the view it stores into.
+    fn view_target(
+        &mut self,
+        cx: &mut Cx,
+        array: &untyped::Expr,
+        indices: &[untyped::Expr],
+        ty: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let read = untyped::Expr {
+            kind: untyped::ExprKind::Index {
+                value: Box::new(array.clone()),
+                indices: indices.to_vec(),
+            },
+            span,
+        };
+        let view = self.expr(cx, &read)?;
+        if view.array_type().is_none() {
+            if ty.is_numeric() {
+                // Every index was an integer after all: an element store.
+                if let typed::ExprKind::Index {
+                    array,
+                    indices,
+                    span,
+                } = view.kind
+                {
+                    return Some(typed::Target::Index {
+                        array: *array,
+                        indices,
+                        span,
+                    });
+                }
+            }
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    format!("cannot store {ty} into an element"),
+                )
+                .with_hint("store a number into an element, or an array into a slice"),
+            );
+            return None;
+        }
+        Some(typed::Target::View { view, span })
     }
 
     fn condition(&mut self, cx: &mut Cx, test: &untyped::Expr) -> Option<typed::Expr> {
@@ -1032,6 +1124,21 @@ impl<'m> Inference<'m> {
                     operands.push(self.expr(cx, value));
                 }
                 let operands: Vec<typed::Expr> = operands.into_iter().collect::<Option<_>>()?;
+                if operands.iter().any(|o| o.array_type().is_some()) {
+                    if let ([left, right], [op]) = (operands.as_slice(), ops.as_slice()) {
+                        return self.array_compare(cx, *op, left.clone(), right.clone(), span);
+                    }
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_OPERAND,
+                            span,
+                            "a chained comparison of arrays needs the truth value of an array, which is ambiguous",
+                        )
+                        .with_hint("compare two at a time and combine with `&`: (a < b) & (b < c)"),
+                    );
+                    return None;
+                }
                 let mut operand_types = Vec::new();
                 for pair in operands.windows(2) {
                     let (a, b) = (&pair[0].ty, &pair[1].ty);
@@ -1174,6 +1281,7 @@ impl<'m> Inference<'m> {
                         Type::Int,
                     )),
                     "ndim" => Some(typed::Expr::int(array.ndim as i64)),
+                    "T" => Some(self.transpose(value)),
                     _ => {
                         self.error(
                             cx,
@@ -1192,16 +1300,11 @@ impl<'m> Inference<'m> {
                 receiver,
                 method,
                 args,
+                keywords,
             } => {
                 let receiver = self.expr(cx, receiver)?;
-                match (method.as_str(), receiver.array_type()) {
-                    ("copy", Some(_)) if args.is_empty() => {
-                        let ty = receiver.ty.clone();
-                        Some(typed::Expr::new(
-                            typed::ExprKind::CopyArray(Box::new(receiver)),
-                            ty,
-                        ))
-                    }
+                match receiver.array_type() {
+                    Some(_) => self.array_method(cx, receiver, method, args, keywords, span),
                     _ => {
                         let ty = receiver.ty.clone();
                         self.error(
@@ -1218,6 +1321,18 @@ impl<'m> Inference<'m> {
                 }
             }
             ExprKind::Index { .. } => self.index(cx, expr),
+            ExprKind::Slice { .. } | ExprKind::Ellipsis => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_SLICE,
+                        span,
+                        "a slice or `...` is only allowed inside an index",
+                    )
+                    .with_hint("write it inside brackets: `a[1:-1]`, `a[...]`"),
+                );
+                None
+            }
             ExprKind::Tuple(items) => {
                 let items = self.exprs(cx, items)?;
                 let ty = Type::Tuple(items.iter().map(|i| i.ty.clone()).collect());
@@ -1237,6 +1352,17 @@ impl<'m> Inference<'m> {
         }
         chain.reverse();
         let base = self.expr(cx, root)?;
+        if let ([[index]], Some(_)) = (chain.as_slice(), base.array_type()) {
+            if might_be_array(index, cx) {
+                let index = self.expr(cx, index)?;
+                if index.array_type().is_some() {
+                    return self.select(cx, base, index, expr.span);
+                }
+            }
+        }
+        if chain.iter().any(|group| group.iter().any(is_slice_like)) {
+            return self.index_with_views(cx, base, &chain, expr.span);
+        }
         match &base.ty {
             Type::Array(array) => {
                 let all: Vec<untyped::Expr> =
@@ -1307,6 +1433,67 @@ impl<'m> Inference<'m> {
                 None
             }
         }
+    }
+
+    /// An index chain with slices: each group applied in turn, a view for
+    /// groups with slices, an element or row for plain ones.
+    fn index_with_views(
+        &mut self,
+        cx: &mut Cx,
+        base: typed::Expr,
+        chain: &[&[untyped::Expr]],
+        span: Span,
+    ) -> Option<typed::Expr> {
+        let mut value = base;
+        for group in chain {
+            let Some(array) = value.array_type() else {
+                let ty = value.ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_SLICE,
+                        span,
+                        format!("{ty} cannot be sliced in compiled code"),
+                    )
+                    .with_hint("only arrays can be sliced; index a tuple with constants, t[0]"),
+                );
+                return None;
+            };
+            if group.iter().any(is_slice_like) {
+                value = self.view(cx, value, array, group, span)?;
+                continue;
+            }
+            if group.len() > array.ndim as usize {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        span,
+                        format!(
+                            "too many indices: the array has {} dimensions, the index has {}",
+                            array.ndim,
+                            group.len()
+                        ),
+                    )
+                    .with_hint("use one index per dimension"),
+                );
+                return None;
+            }
+            let indices = self.indices(cx, group)?;
+            value = if indices.len() == array.ndim as usize {
+                typed::Expr::new(
+                    typed::ExprKind::Index {
+                        array: Box::new(value),
+                        indices,
+                        span,
+                    },
+                    array.element(),
+                )
+            } else {
+                sub_arrays(value, indices)
+            };
+        }
+        Some(value)
     }
 
     fn tuple_get(
@@ -1385,6 +1572,9 @@ impl<'m> Inference<'m> {
         operand: typed::Expr,
         span: Span,
     ) -> Option<typed::Expr> {
+        if operand.array_type().is_some() {
+            return self.array_unary(cx, op, operand, span);
+        }
         if !operand.ty.is_numeric() {
             let ty = operand.ty.clone();
             self.error(
@@ -1466,6 +1656,9 @@ impl<'m> Inference<'m> {
         right_source: &untyped::Expr,
         span: Span,
     ) -> Option<typed::Expr> {
+        if Self::involves_array(&[&left, &right]) {
+            return self.array_binary(cx, op, left, right, span);
+        }
         let (lt, rt) = (left.ty.clone(), right.ty.clone());
         if !lt.is_numeric() || !rt.is_numeric() {
             if let (BinaryOp::Add, Type::Tuple(a), Type::Tuple(b)) = (op, &lt, &rt) {
@@ -2020,6 +2213,32 @@ impl<'m> Inference<'m> {
             );
             None
         };
+        if let [array] = args.as_slice() {
+            if let Some(array_type) = array.array_type() {
+                let array = array.clone();
+                match name {
+                    "abs" => {
+                        let ufunc = crate::library::numpy::ufunc("absolute")?;
+                        return self.array_ufunc(cx, "absolute", ufunc, vec![array], span);
+                    }
+                    // Python iterates the first axis: over a 1-D array these
+                    // are NumPy's reductions (ValueError when empty, as
+                    // Python's); `sum` of a 2-D array adds its rows.
+                    "min" | "max" | "sum" if array_type.ndim == 1 || name == "sum" => {
+                        let axis = if array_type.ndim == 1 {
+                            Vec::new()
+                        } else {
+                            vec![("axis".to_string(), typed::Expr::int(0), span)]
+                        };
+                        return self.reduction(cx, name, array, &axis, span);
+                    }
+                    "any" | "all" if array_type.ndim == 1 => {
+                        return self.reduction(cx, name, array, &[], span);
+                    }
+                    _ => {}
+                }
+            }
+        }
         match name {
             "abs" => {
                 if args.len() != 1 {
@@ -2127,6 +2346,18 @@ impl<'m> Inference<'m> {
                     }
                 }
             }
+            "sum" | "any" | "all" => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("`{name}` takes one array in compiled code"),
+                    )
+                    .with_hint(format!("write {name}(a) of an array, or the loop")),
+                );
+                None
+            }
             _ => None,
         }
     }
@@ -2225,10 +2456,18 @@ impl<'m> Inference<'m> {
             "zeros_like" | "ones_like" | "empty_like" | "full_like" => {
                 return self.new_array_like(cx, name, args, keywords, span)
             }
+            "arange" | "linspace" | "eye" | "identity" | "dot" | "matmul" | "outer" | "trace" => {
+                return self.numpy_array_function(cx, name, args, keywords, span)
+            }
             _ => {}
         }
+        if let Some(result) = self.numpy_on_arrays(cx, name, args, keywords, span) {
+            return result;
+        }
         let known = matches!(name, "copy" | "square" | "isnan" | "isinf" | "isfinite")
-            || NUMPY_FLOAT_METHODS.iter().any(|(n, _, _)| *n == name)
+            || crate::library::numpy::FLOAT_METHODS
+                .iter()
+                .any(|(n, _, _)| *n == name)
             || Dtype::from_name(name).is_some();
         if !known {
             self.error(
@@ -2238,9 +2477,7 @@ impl<'m> Inference<'m> {
                     span,
                     format!("numpy.{name} is not supported in compiled code"),
                 )
-                .with_hint(
-                    "use scalar functions such as np.sqrt(x) on elements, or write the loop",
-                ),
+                .with_hint(unsupported_numpy_hint(name)),
             );
             return None;
         }
@@ -2368,9 +2605,7 @@ impl<'m> Inference<'m> {
                         span,
                         format!("numpy.{name} is not supported in compiled code"),
                     )
-                    .with_hint(
-                        "use scalar functions such as np.sqrt(x) on elements, or write the loop",
-                    ),
+                    .with_hint(unsupported_numpy_hint(name)),
                 );
                 return None;
             }
@@ -2385,6 +2620,110 @@ impl<'m> Inference<'m> {
         }
         let args = args.into_iter().map(|a| a.cast_to(&float_type)).collect();
         Some(intrinsic(Intrinsic::FloatMethod(method), args, float_type))
+    }
+
+    /// NumPy functions of whole arrays: ufuncs with an array argument,
+    /// reductions, `transpose`, `reshape`, `ravel`. `None` when the call is
+    /// not one of these (a ufunc of scalars, for instance), so the scalar
+    /// rules apply; `Some(None)` when it is and failed.
+    fn numpy_on_arrays(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Option<typed::Expr>> {
+        let ufunc = crate::library::numpy::ufunc(name);
+        let array_function = crate::library::numpy::is_reduction(name)
+            || matches!(name, "transpose" | "reshape" | "ravel");
+        if ufunc.is_none() && !array_function {
+            return None;
+        }
+        let typed_args = match self.exprs(cx, args) {
+            Some(typed) => typed,
+            None => return Some(None),
+        };
+        if array_function {
+            let Some(first) = typed_args.first().cloned() else {
+                return Some(self.numpy_arity(cx, name, span));
+            };
+            if first.array_type().is_none() {
+                // np.sum of a scalar and the like: NumPy's 0-d arrays are not
+                // compiled; say so rather than guess.
+                let ty = first.ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("numpy.{name} of {ty} is not supported"),
+                    )
+                    .with_hint("call it on an array"),
+                );
+                return Some(None);
+            }
+            return Some(match name {
+                "transpose" if typed_args.len() == 1 && keywords.is_empty() => {
+                    Some(self.transpose(first))
+                }
+                "ravel" | "reshape" => {
+                    let method = untyped::Expr {
+                        kind: untyped::ExprKind::Method {
+                            receiver: Box::new(args[0].clone()),
+                            method: name.to_string(),
+                            args: args[1..].to_vec(),
+                            keywords: keywords.to_vec(),
+                        },
+                        span,
+                    };
+                    self.expr(cx, &method)
+                }
+                "transpose" => self.numpy_arity(cx, name, span),
+                _ => {
+                    let mut named = Vec::new();
+                    let mut ok = true;
+                    for keyword in keywords {
+                        match self.expr(cx, &keyword.value) {
+                            Some(value) => named.push((keyword.name.clone(), value, keyword.span)),
+                            None => ok = false,
+                        }
+                    }
+                    if !ok {
+                        return Some(None);
+                    }
+                    match typed_args.len() {
+                        1 => {}
+                        2 => named
+                            .insert(0, ("axis".to_string(), typed_args[1].clone(), args[1].span)),
+                        _ => return Some(self.numpy_arity(cx, name, span)),
+                    }
+                    self.reduction(cx, name, first, &named, span)
+                }
+            });
+        }
+        let ufunc = ufunc?;
+        if !Self::involves_array(&typed_args.iter().collect::<Vec<_>>()) {
+            return None;
+        }
+        if let Some(keyword) = keywords.first() {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    keyword.span,
+                    format!(
+                        "keyword `{}` of numpy.{name} is not supported",
+                        keyword.name
+                    ),
+                )
+                .with_hint(
+                    "pass the arguments positionally; `out=` is written as `out[...] = np.f(a)`",
+                ),
+            );
+            return Some(None);
+        }
+        Some(self.array_ufunc(cx, name, ufunc, typed_args, span))
     }
 
     fn numpy_arity(&mut self, cx: &mut Cx, name: &str, span: Span) -> Option<typed::Expr> {
@@ -2757,91 +3096,17 @@ fn default_literal(value: ConstValue, ty: &Type) -> Literal {
 /// float arguments, if ferropy knows it.
 fn native_function(path: &str, arity: usize) -> Option<typed::FunctionRef> {
     if let Some(name) = path.strip_prefix("math.") {
-        return MATH_FUNCTIONS
+        return crate::library::math::FUNCTIONS
             .iter()
             .find(|(n, a)| *n == name && *a == arity)
             .map(|(n, _)| typed::FunctionRef::Math(n));
     }
     let name = path.strip_prefix("numpy.")?;
-    NUMPY_FLOAT_METHODS
+    crate::library::numpy::FLOAT_METHODS
         .iter()
         .find(|(n, _, a)| *n == name && *a == arity)
         .map(|(_, method, _)| typed::FunctionRef::FloatMethod(method))
 }
-
-/// `math` functions with CPython's error behaviour, with their arity.
-pub const MATH_FUNCTIONS: &[(&str, usize)] = &[
-    ("sqrt", 1),
-    ("exp", 1),
-    ("expm1", 1),
-    ("log", 1),
-    ("log2", 1),
-    ("log10", 1),
-    ("log1p", 1),
-    ("sin", 1),
-    ("cos", 1),
-    ("tan", 1),
-    ("asin", 1),
-    ("acos", 1),
-    ("atan", 1),
-    ("sinh", 1),
-    ("cosh", 1),
-    ("tanh", 1),
-    ("asinh", 1),
-    ("acosh", 1),
-    ("atanh", 1),
-    ("erf", 1),
-    ("erfc", 1),
-    ("gamma", 1),
-    ("lgamma", 1),
-    ("fabs", 1),
-    ("degrees", 1),
-    ("radians", 1),
-    ("atan2", 2),
-    ("hypot", 2),
-    ("pow", 2),
-    ("fmod", 2),
-    ("copysign", 2),
-];
-
-/// NumPy scalar functions as IEEE float methods: (NumPy name, method, arity).
-pub const NUMPY_FLOAT_METHODS: &[(&str, &str, usize)] = &[
-    ("sqrt", "sqrt", 1),
-    ("exp", "exp", 1),
-    ("exp2", "exp2", 1),
-    ("log", "ln", 1),
-    ("log2", "log2", 1),
-    ("log10", "log10", 1),
-    ("log1p", "ln_1p", 1),
-    ("expm1", "exp_m1", 1),
-    ("sin", "sin", 1),
-    ("cos", "cos", 1),
-    ("tan", "tan", 1),
-    ("arcsin", "asin", 1),
-    ("arccos", "acos", 1),
-    ("arctan", "atan", 1),
-    ("sinh", "sinh", 1),
-    ("cosh", "cosh", 1),
-    ("tanh", "tanh", 1),
-    ("arcsinh", "asinh", 1),
-    ("arccosh", "acosh", 1),
-    ("arctanh", "atanh", 1),
-    ("floor", "floor", 1),
-    ("ceil", "ceil", 1),
-    ("trunc", "trunc", 1),
-    ("rint", "round_ties_even", 1),
-    ("deg2rad", "to_radians", 1),
-    ("radians", "to_radians", 1),
-    ("rad2deg", "to_degrees", 1),
-    ("degrees", "to_degrees", 1),
-    ("fabs", "abs", 1),
-    ("abs", "abs", 1),
-    ("absolute", "abs", 1),
-    ("hypot", "hypot", 2),
-    ("arctan2", "atan2", 2),
-    ("power", "powf", 2),
-    ("copysign", "copysign", 2),
-];
 
 fn constant_literal(value: ConstValue) -> (Type, Literal) {
     match value {
@@ -3146,4 +3411,42 @@ fn sub_arrays(array: typed::Expr, indices: Vec<typed::Expr>) -> typed::Expr {
         );
     }
     view
+}
+
+/// Whether an index item makes a view: a slice, `...`, `None`, `np.newaxis`.
+fn is_slice_like(index: &untyped::Expr) -> bool {
+    match &index.kind {
+        untyped::ExprKind::Slice { .. } | untyped::ExprKind::Ellipsis | untyped::ExprKind::None => {
+            true
+        }
+        untyped::ExprKind::Qualified(name) => name == "numpy.newaxis",
+        _ => false,
+    }
+}
+
+/// The hint of an unsupported NumPy function: the nearest supported one,
+/// and where the list is.
+fn unsupported_numpy_hint(name: &str) -> String {
+    match crate::library::numpy::nearest_function(name) {
+        Some(near) => format!(
+            "did you mean numpy.{near}? The supported NumPy functions are listed in docs/semantics.md"
+        ),
+        None => "the supported NumPy functions are listed in docs/semantics.md; write other operations as loops".to_string(),
+    }
+}
+
+/// Whether an index expression could be an array (a mask or index array):
+/// anything but a literal or a local known to be a number.
+fn might_be_array(index: &untyped::Expr, cx: &Cx) -> bool {
+    match &index.kind {
+        untyped::ExprKind::Int(_)
+        | untyped::ExprKind::Float(_)
+        | untyped::ExprKind::Bool(_)
+        | untyped::ExprKind::None
+        | untyped::ExprKind::Slice { .. }
+        | untyped::ExprKind::Ellipsis
+        | untyped::ExprKind::Tuple(_) => false,
+        untyped::ExprKind::Local(name) => matches!(cx.env.get(name), Some(Type::Array(_))),
+        _ => true,
+    }
 }

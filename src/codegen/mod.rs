@@ -8,6 +8,8 @@
 //! division, math domain errors) go through the runtime module `rt` and
 //! propagate with `?`, so nothing panics across the FFI boundary.
 
+mod arrays;
+
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Literal as TokenLiteral, TokenStream};
@@ -888,6 +890,15 @@ impl FunctionGen<'_> {
                     quote! { while #test { #(#body)* } }
                 }
             }
+            typed::Stmt::Assert { test, message } => {
+                let test = self.expr(test).at(Prec::Unary);
+                let message = message.clone().unwrap_or_default();
+                quote! {
+                    if !#test {
+                        return Err(rt::Error::AssertionError(#message.to_string()));
+                    }
+                }
+            }
             typed::Stmt::Break => quote!(break;),
             typed::Stmt::Continue => match &self.parallel_continue {
                 // The end of a parallel loop's iteration.
@@ -1410,6 +1421,8 @@ impl FunctionGen<'_> {
                     },
                 }
             }
+            typed::Target::View { view, .. } => self.store_into_view(view, value),
+            typed::Target::Select { array, index, .. } => self.store_selected(array, index, value),
             typed::Target::Tuple(targets) => {
                 let all_locals = targets.iter().all(|t| matches!(t, typed::Target::Local(_)));
                 if let (true, ExprKind::Tuple(values)) = (all_locals, &value.kind) {
@@ -1988,6 +2001,23 @@ impl FunctionGen<'_> {
                 let index = syn::Index::from(*index);
                 Code::atom(quote!(#tuple.#index))
             }
+            ExprKind::View { array, items, .. } => self.view(expr, array, items),
+            ExprKind::Transpose(array) => {
+                let array = self.receiver(array);
+                Code::atom(quote!(#array.transpose()))
+            }
+            ExprKind::Reshape { array, shape, copy } => self.reshape(expr, array, shape, *copy),
+            ExprKind::ElementWise { inputs, body } => self.element_wise(expr, inputs, body),
+            ExprKind::Reduce {
+                op,
+                array,
+                axis,
+                keepdims,
+                ddof,
+            } => self.reduce(expr, *op, array, *axis, *keepdims, ddof.as_deref()),
+            ExprKind::Cumulative { product, array } => self.cumulative(array, *product),
+            ExprKind::Runtime { function, args } => self.runtime_call(expr, function, args),
+            ExprKind::Select { array, index } => self.select(array, index),
         }
     }
 
@@ -2619,7 +2649,8 @@ fn is_copy(ty: &Type) -> bool {
 fn collect_target_locals<'t>(target: &'t typed::Target, out: &mut Vec<&'t str>) {
     match target {
         typed::Target::Local(name) => out.push(name),
-        typed::Target::Index { .. } => {}
+        typed::Target::Index { .. } | typed::Target::View { .. } | typed::Target::Select { .. } => {
+        }
         typed::Target::Tuple(items) => items.iter().for_each(|t| collect_target_locals(t, out)),
     }
 }
@@ -2646,7 +2677,9 @@ fn count_assignments(stmts: &[typed::Stmt], name: &str) -> usize {
     fn in_target(target: &typed::Target, name: &str) -> usize {
         match target {
             typed::Target::Local(n) => usize::from(n == name),
-            typed::Target::Index { .. } => 0,
+            typed::Target::Index { .. }
+            | typed::Target::View { .. }
+            | typed::Target::Select { .. } => 0,
             typed::Target::Tuple(items) => items.iter().map(|t| in_target(t, name)).sum(),
         }
     }
@@ -2753,7 +2786,9 @@ fn stmt_mentions(stmt: &typed::Stmt, name: &str) -> bool {
                 || stmts_mention(body, name)
         }
         typed::Stmt::While { test, body } => test.reads(name) || stmts_mention(body, name),
-        typed::Stmt::Return(Some(value)) | typed::Stmt::Expr(value) => value.reads(name),
+        typed::Stmt::Return(Some(value))
+        | typed::Stmt::Expr(value)
+        | typed::Stmt::Assert { test: value, .. } => value.reads(name),
         typed::Stmt::Return(None) | typed::Stmt::Break | typed::Stmt::Continue => false,
     }
 }
@@ -2775,7 +2810,9 @@ fn stmts_assign(stmts: &[typed::Stmt], name: &str) -> bool {
 fn target_assigns(target: &typed::Target, name: &str) -> bool {
     match target {
         typed::Target::Local(n) => n == name,
-        typed::Target::Index { .. } => false,
+        typed::Target::Index { .. } | typed::Target::View { .. } | typed::Target::Select { .. } => {
+            false
+        }
         typed::Target::Tuple(items) => items.iter().any(|t| target_assigns(t, name)),
     }
 }
@@ -2786,6 +2823,8 @@ fn target_mentions(target: &typed::Target, name: &str) -> bool {
         typed::Target::Index { array, indices, .. } => {
             array.reads(name) || indices.iter().any(|i| i.reads(name))
         }
+        typed::Target::View { view, .. } => view.reads(name),
+        typed::Target::Select { array, index, .. } => array.reads(name) || index.reads(name),
         typed::Target::Tuple(items) => items.iter().any(|t| target_mentions(t, name)),
     }
 }
@@ -2811,10 +2850,33 @@ fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
         .filter(|f| f.export.is_some())
         .collect();
     let wrappers = exports.iter().map(|f| wrapper(f));
-    let registrations = exports.iter().map(|f| {
-        let name = ident(&f.rust_name);
-        quote!(m.add_function(wrap_pyfunction!(#name, m)?)?;)
-    });
+    // Functions exported under one name with several signatures (one per
+    // `#pythran export` line) get a dispatcher: first match wins.
+    let mut names: Vec<&str> = Vec::new();
+    for function in &exports {
+        if !names.contains(&function.name.as_str()) {
+            names.push(&function.name);
+        }
+    }
+    let mut dispatchers = Vec::new();
+    let mut registrations = Vec::new();
+    for python_name in names {
+        let group: Vec<&typed::Function> = exports
+            .iter()
+            .copied()
+            .filter(|f| f.name == python_name)
+            .collect();
+        let name = match group.as_slice() {
+            [single] => ident(&single.rust_name),
+            _ => {
+                let (name, dispatcher) = overload_dispatcher(python_name, &group);
+                dispatchers.push(dispatcher);
+                name
+            }
+        };
+        registrations.push(quote!(m.add_function(wrap_pyfunction!(#name, m)?)?;));
+    }
+    let wrappers = wrappers.chain(dispatchers);
     let natives: Vec<(TokenStream, TokenStream)> =
         exports.iter().filter_map(|f| native_entry(f)).collect();
     let native_definitions = natives.iter().map(|(d, _)| d);
@@ -3053,6 +3115,75 @@ fn wrapper(function: &typed::Function) -> TokenStream {
     }
 }
 
+/// The entry point of a function exported with several signatures: tries
+/// them in order against the arguments' types and calls the first that
+/// matches, or raises TypeError listing them.
+fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::Ident, TokenStream) {
+    let name = format_ident!("{}__overloads", group[0].rust_name.trim_end_matches('_'));
+    let name = ident(&name.to_string());
+    let arms = group.iter().map(|function| {
+        let arity = function.params.len();
+        let target = ident(&function.rust_name);
+        let tests = function.params.iter().enumerate().map(|(k, param)| {
+            let k = TokenLiteral::usize_unsuffixed(k);
+            match &param.ty {
+                Type::Array(array) => {
+                    let element = dtype_tokens(array.dtype);
+                    let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+                    quote!(crate::rt::accepts_array::<#element, #ndim>(&given[#k]))
+                }
+                Type::Int => quote!(crate::rt::accepts_int(&given[#k])),
+                Type::Float => quote!(crate::rt::accepts_float(&given[#k])),
+                Type::Bool => quote!(crate::rt::accepts_bool(&given[#k])),
+                Type::Callable(_) => quote!(given[#k].is_callable()),
+                _ => quote!(true),
+            }
+        });
+        let args = function.params.iter().enumerate().map(|(k, param)| {
+            let k = TokenLiteral::usize_unsuffixed(k);
+            match (&param.ty, checked_scalar(&param.ty), param.default) {
+                (Type::Array(_) | Type::Callable(_), _, _) => quote!(&given[#k]),
+                (_, Some(_), None) => quote!(&given[#k]),
+                (_, Some(_), Some(_)) => quote!(Some(&given[#k])),
+                (_, None, _) => quote!(given[#k].extract()?),
+            }
+        });
+        quote! {
+            if given.len() == #arity #(&& #tests)* {
+                return #target(py, #(#args),*);
+            }
+        }
+    });
+    let signatures: Vec<String> = group
+        .iter()
+        .map(|f| {
+            let params: Vec<String> = f
+                .params
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.ty.python_name()))
+                .collect();
+            format!("{}({})", f.name, params.join(", "))
+        })
+        .collect();
+    let doc = group[0]
+        .export
+        .as_ref()
+        .and_then(|e| e.docstring.as_ref())
+        .map(|d| doc_comment(d))
+        .unwrap_or_default();
+    let code = quote! {
+        #doc
+        #[pyfunction]
+        #[pyo3(name = #python_name, signature = (*args))]
+        fn #name<'py>(py: Python<'py>, args: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+            let given: Vec<Bound<'py, PyAny>> = args.iter().collect();
+            #(#arms)*
+            Err(crate::rt::no_overload_error(#python_name, &given, &[#(#signatures),*]))
+        }
+    };
+    (name, code)
+}
+
 /// The runtime function that extracts a Python argument of this type with
 /// messages naming the parameter, for `int`, `float` and `bool`.
 fn checked_scalar(ty: &Type) -> Option<syn::Ident> {
@@ -3106,7 +3237,7 @@ fn known_natives(callable: &CallableType) -> Vec<KnownNative> {
         "arctan2", "hypot", "pow", "power",
     ];
     let mut known = Vec::new();
-    for (name, function_arity) in crate::infer::MATH_FUNCTIONS {
+    for (name, function_arity) in crate::library::math::FUNCTIONS {
         if *function_arity == arity {
             known.push(KnownNative {
                 module: "math",
@@ -3116,7 +3247,7 @@ fn known_natives(callable: &CallableType) -> Vec<KnownNative> {
             });
         }
     }
-    for (name, method, function_arity) in crate::infer::NUMPY_FLOAT_METHODS {
+    for (name, method, function_arity) in crate::library::numpy::FLOAT_METHODS {
         if *function_arity == arity {
             known.push(KnownNative {
                 module: "numpy",

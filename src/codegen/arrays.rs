@@ -1,0 +1,709 @@
+//! Code for whole arrays: views, fused element-wise loops (`rt::map*`,
+//! `rt::assign*`), stores into views, reductions and reshaping.
+//!
+//! An element-wise expression becomes one call of the runtime's fused loop
+//! over its array inputs, broadcast to one shape first; the per-element body
+//! is a closure with NumPy's arithmetic (wrapping integers, IEEE floats):
+//!
+//! ```text
+//! {
+//!     let x0 = &a;
+//!     let x1 = &b;
+//!     let s2 = alpha;
+//!     let shape: [usize; 1] = rt::broadcast_shape(&[x0.dims(), x1.dims()])?;
+//!     rt::map2(&x0.broadcast_to(shape)?, &x1.broadcast_to(shape)?, |x0, x1| x0 * s2 + x1)?
+//! }
+//! ```
+
+use proc_macro2::{Literal as TokenLiteral, TokenStream};
+use quote::{format_ident, quote};
+
+use super::{dtype_tokens, Code, FunctionGen, Prec};
+use crate::ir::typed::{
+    self, Elem, ElemFunction, ElemKind, ExprKind, Literal, Reduction, ViewItem,
+};
+use crate::ir::{BinaryOp, CompareOp};
+use crate::types::{Dtype, Type};
+
+/// The prelude of a fused loop: its inputs bound to names, in order.
+struct Inputs {
+    bindings: Vec<TokenStream>,
+    /// `x{k}` for arrays (a reference), `s{k}` for scalars (a value).
+    names: Vec<syn::Ident>,
+    arrays: Vec<usize>,
+}
+
+impl FunctionGen<'_> {
+    /// Evaluates the inputs of a fused loop, left to right.
+    fn fused_inputs(&mut self, inputs: &[typed::Expr]) -> Inputs {
+        let mut bindings = Vec::new();
+        let mut names = Vec::new();
+        let mut arrays = Vec::new();
+        for (k, input) in inputs.iter().enumerate() {
+            if input.array_type().is_some() {
+                let name = format_ident!("x{}", k);
+                let value = self.receiver(input);
+                bindings.push(quote!(let #name = &#value;));
+                names.push(name);
+                arrays.push(k);
+            } else {
+                let name = format_ident!("s{}", k);
+                let value = self.expr(input).full();
+                bindings.push(quote!(let #name = #value;));
+                names.push(name);
+            }
+        }
+        Inputs {
+            bindings,
+            names,
+            arrays,
+        }
+    }
+
+    /// Checks NumPy makes before an integer power: no negative exponent.
+    fn exponent_checks(
+        &self,
+        body: &Elem,
+        inputs: &[typed::Expr],
+        names: &[syn::Ident],
+    ) -> Vec<TokenStream> {
+        let mut checks = Vec::new();
+        body.walk(&mut |node| {
+            let ElemKind::Binary {
+                op: BinaryOp::Pow,
+                right,
+                ..
+            } = &node.kind
+            else {
+                return;
+            };
+            if !node.dtype.is_integer() {
+                return;
+            }
+            let mut exponent = right.as_ref();
+            while let ElemKind::Cast(inner) = &exponent.kind {
+                exponent = inner;
+            }
+            if let ElemKind::Input(k) = exponent.kind {
+                let signed = inputs[k]
+                    .ty
+                    .dtype()
+                    .or(inputs[k].array_type().map(|a| a.dtype))
+                    .is_some_and(|d| d.is_signed());
+                if !signed {
+                    return;
+                }
+                let name = &names[k];
+                let check = if inputs[k].array_type().is_some() {
+                    quote!(rt::check_int_exponents(#name)?;)
+                } else {
+                    quote!(rt::check_int_exponent(#name)?;)
+                };
+                if !checks
+                    .iter()
+                    .any(|c: &TokenStream| c.to_string() == check.to_string())
+                {
+                    checks.push(check);
+                }
+            }
+        });
+        checks
+    }
+
+    /// `ExprKind::ElementWise`: a new array from one fused loop.
+    pub(super) fn element_wise(
+        &mut self,
+        expr: &typed::Expr,
+        inputs: &[typed::Expr],
+        body: &Elem,
+    ) -> Code {
+        let ndim = expr.array_type().map_or(1, |a| a.ndim) as usize;
+        let Inputs {
+            bindings,
+            names,
+            arrays,
+        } = self.fused_inputs(inputs);
+        let checks = self.exponent_checks(body, inputs, &names);
+        let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
+        let element = elem_code(body, &names).full();
+        let map = format_ident!("map{}", arrays.len());
+        let single = arrays.len() == 1
+            && inputs[arrays[0]].array_type().map(|a| a.ndim as usize) == Some(ndim);
+        let call = if single {
+            let x = &names[arrays[0]];
+            quote!(rt::#map(#x, |#x| #element)?)
+        } else {
+            let ndim = TokenLiteral::usize_unsuffixed(ndim);
+            let dims = params.iter().map(|x| quote!(#x.dims()));
+            let broadcast = params.iter().map(|x| quote!(&#x.broadcast_to(shape)?));
+            quote! {
+                let shape: [usize; #ndim] = rt::broadcast_shape(&[#(#dims),*])?;
+                rt::#map(#(#broadcast),*, |#(#params),*| #element)?
+            }
+        };
+        Code::block(quote!({
+            #(#bindings)*
+            #(#checks)*
+            #call
+        }))
+    }
+
+    /// `view = value` for `Target::View`: a fused loop storing into the
+    /// view, or a fill with one converted scalar.
+    pub(super) fn store_into_view(
+        &mut self,
+        view: &typed::Expr,
+        value: &typed::Expr,
+    ) -> TokenStream {
+        let Some(dest) = view.array_type() else {
+            return quote!();
+        };
+        if value.array_type().is_none() {
+            // Python evaluates the value first, then the view.
+            let element = value.clone().cast_to(&Type::of_element(dest.dtype));
+            let (value, conversion) = self.element_value(&element);
+            let converted = match conversion {
+                Some(convert) => quote!(#convert(#value)?),
+                None => value,
+            };
+            let view = self.receiver(view);
+            return quote! {{
+                let value = #converted;
+                #view.fill(value)?;
+            }};
+        }
+        let (inputs, body) = match &value.kind {
+            ExprKind::ElementWise { inputs, body } => (inputs.clone(), body.as_ref().clone()),
+            _ => {
+                let dtype = value.array_type().map_or(dest.dtype, |a| a.dtype);
+                (vec![value.clone()], Elem::new(ElemKind::Input(0), dtype))
+            }
+        };
+        let body = body.cast_to(dest.dtype);
+        let Inputs {
+            bindings,
+            names,
+            arrays,
+        } = self.fused_inputs(&inputs);
+        let checks = self.exponent_checks(&body, &inputs, &names);
+        let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
+        let element = elem_code(&body, &names).full();
+        let assign = format_ident!("assign{}", arrays.len());
+        let view = self.receiver(view);
+        let broadcast = params.iter().map(|x| quote!(&#x.broadcast_to(shape)?));
+        quote! {{
+            #(#bindings)*
+            #(#checks)*
+            let dest = &#view;
+            let shape = dest.dims_array();
+            rt::#assign(dest, #(#broadcast),*, |#(#params),*| #element)?;
+        }}
+    }
+
+    /// `a[items]` with slices: `a.view::<M>(&[...])?`.
+    pub(super) fn view(
+        &mut self,
+        expr: &typed::Expr,
+        array: &typed::Expr,
+        items: &[ViewItem],
+    ) -> Code {
+        let ndim = TokenLiteral::usize_unsuffixed(expr.array_type().map_or(1, |a| a.ndim) as usize);
+        let array = self.receiver(array);
+        let bound = |this: &mut Self, value: &Option<typed::Expr>| match value {
+            Some(value) => {
+                let value = this.expr(value).full();
+                quote!(Some(#value))
+            }
+            None => quote!(None),
+        };
+        let items: Vec<TokenStream> = items
+            .iter()
+            .map(|item| match item {
+                ViewItem::Index(index) => {
+                    let index = self.expr(index).full();
+                    quote!(rt::Item::Index(#index))
+                }
+                ViewItem::Slice { start, stop, step } => {
+                    let (start, stop, step) =
+                        (bound(self, start), bound(self, stop), bound(self, step));
+                    quote!(rt::Item::Slice(#start, #stop, #step))
+                }
+                ViewItem::NewAxis => quote!(rt::Item::NewAxis),
+            })
+            .collect();
+        Code::atom(quote!(#array.view::<#ndim>(&[#(#items),*])?))
+    }
+
+    pub(super) fn reduce(
+        &mut self,
+        expr: &typed::Expr,
+        op: Reduction,
+        array: &typed::Expr,
+        axis: Option<usize>,
+        keepdims: bool,
+        ddof: Option<&typed::Expr>,
+    ) -> Code {
+        if let (Reduction::Sum, None, ExprKind::ElementWise { inputs, body }) =
+            (op, axis, &array.kind)
+        {
+            return self.fused_sum(inputs, body);
+        }
+        let array = self.receiver(array);
+        let function = format_ident!("{}", op.lane_function());
+        let reduction = match ddof {
+            Some(ddof) => {
+                let ddof = self.expr(ddof).full();
+                quote!(|lane| rt::lane::#function(lane, #ddof))
+            }
+            None if matches!(op, Reduction::Var | Reduction::Std) => {
+                quote!(|lane| rt::lane::#function(lane, 0))
+            }
+            None => quote!(rt::lane::#function),
+        };
+        match axis {
+            None => Code::atom(quote!(rt::reduce(&#array, #reduction)?)),
+            Some(axis) => {
+                let ndim = TokenLiteral::usize_unsuffixed(
+                    expr.array_type().map_or(1, |a| a.ndim) as usize
+                );
+                let axis = TokenLiteral::usize_unsuffixed(axis);
+                Code::atom(quote!(
+                    rt::reduce_along::<_, _, _, #ndim>(&#array, #axis, #keepdims, #reduction)?
+                ))
+            }
+        }
+    }
+
+    /// `np.sum(expression)`: summed as computed, without its array.
+    fn fused_sum(&mut self, inputs: &[typed::Expr], body: &Elem) -> Code {
+        let Inputs {
+            bindings,
+            names,
+            arrays,
+        } = self.fused_inputs(inputs);
+        let checks = self.exponent_checks(body, inputs, &names);
+        let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
+        let element = elem_code(body, &names).full();
+        let sum = format_ident!("sum_map{}", arrays.len());
+        let ndim = inputs
+            .iter()
+            .filter_map(|i| i.array_type().map(|a| a.ndim as usize))
+            .max()
+            .unwrap_or(1);
+        let ndim = TokenLiteral::usize_unsuffixed(ndim);
+        let dims = params.iter().map(|x| quote!(#x.dims()));
+        let broadcast = params.iter().map(|x| quote!(&#x.broadcast_to(shape)?));
+        Code::block(quote!({
+            #(#bindings)*
+            #(#checks)*
+            let shape: [usize; #ndim] = rt::broadcast_shape(&[#(#dims),*])?;
+            rt::#sum(#(#broadcast),*, |#(#params),*| #element)?
+        }))
+    }
+
+    pub(super) fn reshape(
+        &mut self,
+        expr: &typed::Expr,
+        array: &typed::Expr,
+        shape: &[typed::Expr],
+        copy: bool,
+    ) -> Code {
+        let array = self.receiver(array);
+        if copy {
+            return Code::atom(quote!(#array.flatten()?));
+        }
+        let ndim = TokenLiteral::usize_unsuffixed(expr.array_type().map_or(1, |a| a.ndim) as usize);
+        let shape: Vec<TokenStream> = shape.iter().map(|s| self.expr(s).full()).collect();
+        Code::atom(quote!(#array.reshape::<#ndim>([#(#shape),*])?))
+    }
+
+    /// `rt::function(args)?`, arrays by reference, with the generic
+    /// arguments Rust cannot infer from the result.
+    pub(super) fn runtime_call(
+        &mut self,
+        expr: &typed::Expr,
+        function: &str,
+        args: &[typed::Expr],
+    ) -> Code {
+        let name = format_ident!("{}", function);
+        let args: Vec<TokenStream> = args
+            .iter()
+            .map(|arg| {
+                if arg.array_type().is_some() {
+                    let value = self.receiver(arg);
+                    quote!(&#value)
+                } else {
+                    self.expr(arg).full()
+                }
+            })
+            .collect();
+        let turbofish = match (function, expr.array_type()) {
+            ("eye", Some(array)) => {
+                let element = dtype_tokens(array.dtype);
+                quote!(::<#element>)
+            }
+            ("matmul", Some(array)) => {
+                let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+                quote!(::<_, _, _, #ndim>)
+            }
+            _ => quote!(),
+        };
+        match function {
+            "trace" => Code::atom(quote!(rt::#name(#(#args),*))),
+            _ => Code::atom(quote!(rt::#name #turbofish(#(#args),*)?)),
+        }
+    }
+
+    /// `a[mask]` / `a[idx]`.
+    pub(super) fn select(&mut self, array: &typed::Expr, index: &typed::Expr) -> Code {
+        let array = self.receiver(array);
+        let mask = index.array_type().is_some_and(|i| i.dtype == Dtype::Bool);
+        let index = self.receiver(index);
+        if mask {
+            Code::atom(quote!(#array.masked(&#index)?))
+        } else {
+            Code::atom(quote!(#array.take(&#index)?))
+        }
+    }
+
+    /// `a[mask] = value` / `a[idx] = value`: the value first (converted to
+    /// the element type, one element per selected position or a single
+    /// one), then the array and the index.
+    pub(super) fn store_selected(
+        &mut self,
+        array: &typed::Expr,
+        index: &typed::Expr,
+        value: &typed::Expr,
+    ) -> TokenStream {
+        let Some(dest) = array.array_type() else {
+            return quote!();
+        };
+        let mask = index.array_type().is_some_and(|i| i.dtype == Dtype::Bool);
+        let value_code = if value.array_type().is_some() {
+            // Converted to the destination dtype as NumPy's setitem casts.
+            let source = value.array_type().map_or(dest.dtype, |a| a.dtype);
+            let converted = if source == dest.dtype {
+                self.receiver(value)
+            } else {
+                let body = Elem::new(ElemKind::Input(0), source).cast_to(dest.dtype);
+                let x = self.receiver(value);
+                let element = dtype_tokens(dest.dtype);
+                let cast = elem_code(&body, &[format_ident!("x0")]).full();
+                quote!(rt::map1(&#x, |x0| -> #element { #cast })?)
+            };
+            quote!(let values = &#converted;)
+        } else {
+            let element = value.clone().cast_to(&Type::of_element(dest.dtype));
+            let (value, conversion) = self.element_value(&element);
+            let converted = match conversion {
+                Some(convert) => quote!(#convert(#value)?),
+                None => value,
+            };
+            quote!(let value = #converted;)
+        };
+        let array = self.receiver(array);
+        let index = self.receiver(index);
+        let store = match (mask, value.array_type().is_some()) {
+            (true, true) => quote!(#array.set_masked(&#index, values)?;),
+            (true, false) => quote!(#array.fill_masked(&#index, value)?;),
+            (false, true) => quote!(#array.put(&#index, values)?;),
+            (false, false) => {
+                let element = dtype_tokens(dest.dtype);
+                quote!(#array.put(&#index, &rt::Array::<#element, 1>::full([1], value)?)?;)
+            }
+        };
+        quote!({
+            #value_code
+            #store
+        })
+    }
+
+    pub(super) fn cumulative(&mut self, array: &typed::Expr, product: bool) -> Code {
+        let array = self.receiver(array);
+        Code::atom(quote!(rt::cumulative(&#array, #product)?))
+    }
+}
+
+/// A literal of `dtype`.
+fn elem_literal(value: Literal, dtype: Dtype) -> TokenStream {
+    let as_f64 = match value {
+        Literal::Int(v) => v as f64,
+        Literal::Float(v) => v,
+        Literal::Bool(v) => f64::from(u8::from(v)),
+    };
+    let as_i64 = match value {
+        Literal::Int(v) => v,
+        Literal::Float(v) => v as i64,
+        Literal::Bool(v) => i64::from(v),
+    };
+    match dtype {
+        Dtype::Bool => {
+            let v = as_i64 != 0 || (as_f64 != 0.0);
+            quote!(#v)
+        }
+        Dtype::Float64 => float_token(as_f64, false),
+        Dtype::Float32 => float_token(as_f64, true),
+        Dtype::Int8 => TokenLiteral::i8_suffixed(as_i64 as i8).into_token_stream(),
+        Dtype::Int16 => TokenLiteral::i16_suffixed(as_i64 as i16).into_token_stream(),
+        Dtype::Int32 => TokenLiteral::i32_suffixed(as_i64 as i32).into_token_stream(),
+        Dtype::Int64 => TokenLiteral::i64_suffixed(as_i64).into_token_stream(),
+        Dtype::UInt8 => TokenLiteral::u8_suffixed(as_i64 as u8).into_token_stream(),
+        Dtype::UInt16 => TokenLiteral::u16_suffixed(as_i64 as u16).into_token_stream(),
+        Dtype::UInt32 => TokenLiteral::u32_suffixed(as_i64 as u32).into_token_stream(),
+        Dtype::UInt64 => TokenLiteral::u64_suffixed(as_i64 as u64).into_token_stream(),
+    }
+}
+
+fn float_token(value: f64, single: bool) -> TokenStream {
+    let ty = if single { quote!(f32) } else { quote!(f64) };
+    if value.is_nan() {
+        return quote!(#ty::NAN);
+    }
+    if value.is_infinite() {
+        return if value > 0.0 {
+            quote!(#ty::INFINITY)
+        } else {
+            quote!(#ty::NEG_INFINITY)
+        };
+    }
+    let literal = if single {
+        TokenLiteral::f32_suffixed(value as f32)
+    } else {
+        TokenLiteral::f64_suffixed(value)
+    };
+    literal.into_token_stream()
+}
+
+trait IntoTokens {
+    fn into_token_stream(self) -> TokenStream;
+}
+
+impl IntoTokens for TokenLiteral {
+    fn into_token_stream(self) -> TokenStream {
+        quote!(#self)
+    }
+}
+
+fn zero(dtype: Dtype) -> TokenStream {
+    elem_literal(Literal::Int(0), dtype)
+}
+
+/// The Rust expression of one element of a whole-array expression.
+fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
+    let rust = dtype_tokens(elem.dtype);
+    let integer = elem.dtype.is_integer();
+    match &elem.kind {
+        ElemKind::Input(k) => {
+            let name = &names[*k];
+            Code::atom(quote!(#name))
+        }
+        ElemKind::Literal(value) => {
+            let code = elem_literal(*value, elem.dtype);
+            let negative = match value {
+                Literal::Int(v) => *v < 0,
+                Literal::Float(v) => v.is_sign_negative(),
+                Literal::Bool(_) => false,
+            };
+            Code::new(code, if negative { Prec::Unary } else { Prec::Atom })
+        }
+        ElemKind::Cast(inner) => {
+            if let ElemKind::Literal(value) = inner.kind {
+                return elem_code(&Elem::new(ElemKind::Literal(value), elem.dtype), names);
+            }
+            let from = inner.dtype;
+            let value = elem_code(inner, names);
+            if elem.dtype == Dtype::Bool {
+                let zero = zero(from);
+                let value = value.at(Prec::BitOr);
+                Code::new(quote!(#value != #zero), Prec::Compare)
+            } else if from == Dtype::Bool && elem.dtype.is_float() {
+                let value = value.at(Prec::Cast);
+                Code::new(quote!(#value as u8 as #rust), Prec::Cast)
+            } else {
+                let value = value.at(Prec::Cast);
+                Code::new(quote!(#value as #rust), Prec::Cast)
+            }
+        }
+        ElemKind::Binary { op, left, right } => {
+            let (l, r) = (elem_code(left, names), elem_code(right, names));
+            let float = elem.dtype.is_float();
+            let method = |name: &str, l: Code, r: Code| {
+                let name = format_ident!("{}", name);
+                let (l, r) = (l.at(Prec::Atom), r.full());
+                Code::atom(quote!(#l.#name(#r)))
+            };
+            let call = |name: &str, l: Code, r: Code| {
+                let name = format_ident!("{}", name);
+                let (l, r) = (l.full(), r.full());
+                Code::atom(quote!(rt::#name(#l, #r)))
+            };
+            let operator = |symbol: TokenStream, prec: Prec, l: Code, r: Code| {
+                let (l, r) = (l.at(prec), r.at(super::next(prec)));
+                Code::new(quote!(#l #symbol #r), prec)
+            };
+            match op {
+                BinaryOp::Add if integer => method("wrapping_add", l, r),
+                BinaryOp::Sub if integer => method("wrapping_sub", l, r),
+                BinaryOp::Mul if integer => method("wrapping_mul", l, r),
+                BinaryOp::Add => operator(quote!(+), Prec::Add, l, r),
+                BinaryOp::Sub => operator(quote!(-), Prec::Add, l, r),
+                BinaryOp::Mul => operator(quote!(*), Prec::Mul, l, r),
+                BinaryOp::TrueDiv => operator(quote!(/), Prec::Mul, l, r),
+                BinaryOp::FloorDiv if float => call("np_floordiv_float", l, r),
+                BinaryOp::Mod if float => call("np_mod_float", l, r),
+                BinaryOp::FloorDiv => {
+                    let (l, r) = (l.full(), r.full());
+                    Code::atom(quote!(rt::NumpyInt::np_floordiv(#l, #r)))
+                }
+                BinaryOp::Mod => {
+                    let (l, r) = (l.full(), r.full());
+                    Code::atom(quote!(rt::NumpyInt::np_mod(#l, #r)))
+                }
+                BinaryOp::Pow if float => {
+                    if let ElemKind::Literal(Literal::Float(2.0))
+                    | ElemKind::Literal(Literal::Int(2)) = strip_casts(right).kind
+                    {
+                        let l = l.at(Prec::Atom);
+                        return Code::new(quote!(#l * #l), Prec::Mul);
+                    }
+                    method("powf", l, r)
+                }
+                BinaryOp::Pow => {
+                    let (l, r) = (l.full(), r.full());
+                    Code::atom(quote!(rt::NumpyInt::np_pow(#l, #r)))
+                }
+                BinaryOp::BitAnd => operator(quote!(&), Prec::BitAnd, l, r),
+                BinaryOp::BitOr => operator(quote!(|), Prec::BitOr, l, r),
+                BinaryOp::BitXor => operator(quote!(^), Prec::BitXor, l, r),
+                BinaryOp::LShift => {
+                    let (l, r) = (l.full(), r.full());
+                    Code::atom(quote!(rt::NumpyInt::np_shl(#l, #r)))
+                }
+                BinaryOp::RShift => {
+                    let (l, r) = (l.full(), r.full());
+                    Code::atom(quote!(rt::NumpyInt::np_shr(#l, #r)))
+                }
+            }
+        }
+        ElemKind::Neg(inner) => {
+            let value = elem_code(inner, names);
+            if integer {
+                let value = value.at(Prec::Atom);
+                Code::atom(quote!(#value.wrapping_neg()))
+            } else {
+                let value = value.at(Prec::Unary);
+                Code::new(quote!(-#value), Prec::Unary)
+            }
+        }
+        ElemKind::Invert(inner) => {
+            let value = elem_code(inner, names).at(Prec::Unary);
+            Code::new(quote!(!#value), Prec::Unary)
+        }
+        ElemKind::Compare { op, left, right } => {
+            let (l, r) = (
+                elem_code(left, names).at(Prec::BitOr),
+                elem_code(right, names).at(Prec::BitOr),
+            );
+            let symbol = match op {
+                CompareOp::Eq => quote!(==),
+                CompareOp::NotEq => quote!(!=),
+                CompareOp::Lt => quote!(<),
+                CompareOp::LtE => quote!(<=),
+                CompareOp::Gt => quote!(>),
+                CompareOp::GtE => quote!(>=),
+            };
+            Code::new(quote!(#l #symbol #r), Prec::Compare)
+        }
+        ElemKind::Call { function, args } => {
+            let codes: Vec<Code> = args.iter().map(|a| elem_code(a, names)).collect();
+            let arg_dtype = args.first().map_or(elem.dtype, |a| a.dtype);
+            let mut codes = codes.into_iter();
+            let Some(first) = codes.next() else {
+                return Code::atom(quote!(()));
+            };
+            match function {
+                ElemFunction::FloatMethod(method) => {
+                    let method = format_ident!("{}", method);
+                    let receiver = first.at(Prec::Atom);
+                    let rest: Vec<TokenStream> = codes.map(Code::full).collect();
+                    Code::atom(quote!(#receiver.#method(#(#rest),*)))
+                }
+                ElemFunction::Abs if arg_dtype.is_integer() => {
+                    let value = first.at(Prec::Atom);
+                    Code::atom(quote!(#value.wrapping_abs()))
+                }
+                ElemFunction::Abs => {
+                    let value = first.at(Prec::Atom);
+                    Code::atom(quote!(#value.abs()))
+                }
+                ElemFunction::Sign if arg_dtype.is_float() => {
+                    let value = first.full();
+                    Code::atom(quote!(rt::np_sign_float(#value)))
+                }
+                ElemFunction::Sign if arg_dtype.is_unsigned() => {
+                    let value = first.at(Prec::BitOr);
+                    Code::new(quote!((#value > 0) as #rust), Prec::Cast)
+                }
+                ElemFunction::Sign => {
+                    let value = first.at(Prec::Atom);
+                    Code::atom(quote!(#value.signum()))
+                }
+                ElemFunction::Minimum | ElemFunction::Maximum => {
+                    let name = if *function == ElemFunction::Minimum {
+                        quote!(np_minimum)
+                    } else {
+                        quote!(np_maximum)
+                    };
+                    let (a, b) = (first.full(), codes.next().map_or(quote!(()), Code::full));
+                    Code::atom(quote!(rt::#name(#a, #b)))
+                }
+                ElemFunction::IsNan => {
+                    let value = first.at(Prec::Atom);
+                    Code::atom(quote!(#value.is_nan()))
+                }
+                ElemFunction::IsInf => {
+                    let value = first.at(Prec::Atom);
+                    Code::atom(quote!(#value.is_infinite()))
+                }
+                ElemFunction::IsFinite => {
+                    let value = first.at(Prec::Atom);
+                    Code::atom(quote!(#value.is_finite()))
+                }
+                ElemFunction::Truthy => {
+                    let zero = zero(arg_dtype);
+                    let value = first.at(Prec::BitOr);
+                    Code::new(quote!(#value != #zero), Prec::Compare)
+                }
+                ElemFunction::LogicalAnd | ElemFunction::LogicalOr | ElemFunction::LogicalXor => {
+                    let (symbol, prec) = match function {
+                        ElemFunction::LogicalAnd => (quote!(&), Prec::BitAnd),
+                        ElemFunction::LogicalOr => (quote!(|), Prec::BitOr),
+                        _ => (quote!(^), Prec::BitXor),
+                    };
+                    let a = first.at(prec);
+                    let b = codes
+                        .next()
+                        .map_or(quote!(false), |c| c.at(super::next(prec)));
+                    Code::new(quote!(#a #symbol #b), prec)
+                }
+            }
+        }
+        ElemKind::Where {
+            condition,
+            then,
+            orelse,
+        } => {
+            let condition = elem_code(condition, names).full();
+            let then = elem_code(then, names).full();
+            let orelse = elem_code(orelse, names).full();
+            Code::block(quote!(if #condition { #then } else { #orelse }))
+        }
+    }
+}
+
+fn strip_casts(elem: &Elem) -> &Elem {
+    match &elem.kind {
+        ElemKind::Cast(inner) => strip_casts(inner),
+        _ => elem,
+    }
+}

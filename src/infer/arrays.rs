@@ -1,0 +1,1554 @@
+//! Inference of whole-array code: basic slicing into views, element-wise
+//! expressions fused into one loop (`ExprKind::ElementWise`), NumPy's ufuncs
+//! on arrays, reductions and array methods.
+//!
+//! Element-wise expressions follow NumPy 2: dtypes promote as
+//! `np.result_type` does, with Python scalars "weak" (NEP 50); integers wrap;
+//! division by zero gives inf, nan or 0. Building the expression fuses it:
+//! `a * b + c` is one `ElementWise` with three inputs and the body
+//! `x0 * x1 + x2`, not two temporaries.
+
+use super::{Cx, Inference};
+use crate::diagnostics::{codes, Diagnostic, Span};
+use crate::ir::typed::{
+    self, Elem, ElemFunction, ElemKind, Expr, ExprKind, Literal, Reduction, ViewItem,
+};
+use crate::ir::{untyped, BinaryOp, CompareOp, UnaryOp};
+use crate::library::numpy::{self as library, Ufunc};
+use crate::types::{ArrayType, Dtype, Type};
+
+/// Array inputs one fused loop reads at most (the runtime's `map6`).
+const MAX_FUSED_ARRAYS: usize = 6;
+
+/// An operand of an element-wise operation: its inputs and per-element body.
+struct Fused {
+    inputs: Vec<Expr>,
+    body: Elem,
+    /// A Python scalar (int, float, bool): it adopts the other operand's
+    /// dtype where the kinds allow (NEP 50).
+    weak: bool,
+}
+
+impl Fused {
+    fn array_inputs(&self) -> usize {
+        self.inputs
+            .iter()
+            .filter(|input| input.array_type().is_some())
+            .count()
+    }
+}
+
+/// The NumPy dtype of a scalar type.
+fn scalar_dtype(ty: &Type) -> Option<Dtype> {
+    ty.dtype()
+}
+
+/// `np.result_type` of two operands, with Python scalars weak.
+fn result_dtype(a: (Dtype, bool), b: (Dtype, bool)) -> Dtype {
+    let weak_into = |weak: Dtype, strong: Dtype| -> Dtype {
+        match weak {
+            Dtype::Bool => strong,
+            Dtype::Int64 if strong == Dtype::Bool => Dtype::Int64,
+            Dtype::Int64 => strong,
+            _ if strong.is_float() => strong,
+            _ => Dtype::Float64,
+        }
+    };
+    match (a, b) {
+        ((weak, true), (strong, false)) => weak_into(weak, strong),
+        ((strong, false), (weak, true)) => weak_into(weak, strong),
+        ((x, _), (y, _)) => Dtype::promote(x, y),
+    }
+}
+
+/// The float dtype NumPy computes a float function of `dtype` in, or
+/// `None` where NumPy would use float16.
+fn float_dtype(dtype: Dtype) -> Option<Dtype> {
+    match dtype {
+        Dtype::Float32 | Dtype::Float64 => Some(dtype),
+        Dtype::Int16 | Dtype::UInt16 => Some(Dtype::Float32),
+        Dtype::Int32 | Dtype::UInt32 | Dtype::Int64 | Dtype::UInt64 => Some(Dtype::Float64),
+        Dtype::Bool | Dtype::Int8 | Dtype::UInt8 => None,
+    }
+}
+
+fn elem_binary(op: BinaryOp, left: Elem, right: Elem, dtype: Dtype) -> Elem {
+    Elem::new(
+        ElemKind::Binary {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+        },
+        dtype,
+    )
+}
+
+fn elem_call(function: ElemFunction, args: Vec<Elem>, dtype: Dtype) -> Elem {
+    Elem::new(ElemKind::Call { function, args }, dtype)
+}
+
+fn truthy(value: Elem) -> Elem {
+    if value.dtype == Dtype::Bool {
+        value
+    } else {
+        elem_call(ElemFunction::Truthy, vec![value], Dtype::Bool)
+    }
+}
+
+impl<'m> Inference<'m> {
+    /// Whether an operation on these operands is element-wise on arrays.
+    pub(super) fn involves_array(operands: &[&Expr]) -> bool {
+        operands.iter().any(|o| o.array_type().is_some())
+    }
+
+    fn fused(&mut self, cx: &mut Cx, expr: Expr, span: Span) -> Option<Fused> {
+        if let Type::Array(array) = expr.ty {
+            if let ExprKind::ElementWise { inputs, body } = expr.kind {
+                return Some(Fused {
+                    inputs,
+                    body: *body,
+                    weak: false,
+                });
+            }
+            return Some(Fused {
+                inputs: vec![expr],
+                body: Elem::new(ElemKind::Input(0), array.dtype),
+                weak: false,
+            });
+        }
+        let Some(dtype) = scalar_dtype(&expr.ty) else {
+            let ty = expr.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("{ty} cannot take part in an element-wise array operation"),
+                )
+                .with_hint("combine arrays with numbers or other arrays"),
+            );
+            return None;
+        };
+        let weak = matches!(expr.ty, Type::Int | Type::Float | Type::Bool);
+        if let ExprKind::Literal(literal) = expr.kind {
+            return Some(Fused {
+                inputs: Vec::new(),
+                body: Elem::new(ElemKind::Literal(literal), dtype),
+                weak,
+            });
+        }
+        Some(Fused {
+            inputs: vec![expr],
+            body: Elem::new(ElemKind::Input(0), dtype),
+            weak,
+        })
+    }
+
+    /// Joins operands into one loop: their inputs side by side (a variable
+    /// read by both is one input), bodies renumbered. An operand whose
+    /// arrays would take the loop past `MAX_FUSED_ARRAYS` is computed into
+    /// a temporary array first.
+    fn join(&mut self, operands: Vec<Fused>) -> (Vec<Expr>, Vec<Elem>) {
+        let total: usize = operands.iter().map(Fused::array_inputs).sum();
+        let mut inputs: Vec<Expr> = Vec::new();
+        let mut bodies = Vec::new();
+        for mut operand in operands {
+            if total > MAX_FUSED_ARRAYS && operand.array_inputs() > 1 {
+                let ty = Type::Array(ArrayType::new(
+                    operand.body.dtype,
+                    operand
+                        .inputs
+                        .iter()
+                        .filter_map(|i| i.array_type().map(|a| a.ndim))
+                        .max()
+                        .unwrap_or(1),
+                ));
+                let dtype = operand.body.dtype;
+                let whole = Expr::new(
+                    ExprKind::ElementWise {
+                        inputs: std::mem::take(&mut operand.inputs),
+                        body: Box::new(operand.body),
+                    },
+                    ty,
+                );
+                operand = Fused {
+                    inputs: vec![whole],
+                    body: Elem::new(ElemKind::Input(0), dtype),
+                    weak: false,
+                };
+            }
+            let mut numbers = Vec::new();
+            for input in operand.inputs {
+                let shared = match &input.kind {
+                    ExprKind::Local(name) => inputs
+                        .iter()
+                        .position(|i| matches!(&i.kind, ExprKind::Local(n) if n == name)),
+                    _ => None,
+                };
+                numbers.push(shared.unwrap_or_else(|| {
+                    inputs.push(input);
+                    inputs.len() - 1
+                }));
+            }
+            let mut body = operand.body;
+            body.renumber(&|k| numbers[k]);
+            bodies.push(body);
+        }
+        (inputs, bodies)
+    }
+
+    /// The element-wise expression of `inputs` computing `body`.
+    fn element_wise(&self, inputs: Vec<Expr>, body: Elem) -> Expr {
+        let ndim = inputs
+            .iter()
+            .filter_map(|i| i.array_type().map(|a| a.ndim))
+            .max()
+            .unwrap_or(1);
+        let ty = Type::Array(ArrayType::new(body.dtype, ndim));
+        Expr::new(
+            ExprKind::ElementWise {
+                inputs,
+                body: Box::new(body),
+            },
+            ty,
+        )
+    }
+
+    fn operator_error(&mut self, cx: &Cx, span: Span, message: String, hint: &str) -> Option<Expr> {
+        self.error(
+            cx,
+            Diagnostic::error(codes::UNSUPPORTED_OPERAND, span, message).with_hint(hint),
+        );
+        None
+    }
+
+    /// `left op right` where at least one side is an array.
+    pub(super) fn array_binary(
+        &mut self,
+        cx: &mut Cx,
+        op: BinaryOp,
+        left: Expr,
+        right: Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let left = self.fused(cx, left, span)?;
+        let right = self.fused(cx, right, span)?;
+        let (ld, rd) = ((left.body.dtype, left.weak), (right.body.dtype, right.weak));
+        let mut dtype = result_dtype(ld, rd);
+        let (inputs, mut bodies) = self.join(vec![left, right]);
+        let right_body = bodies.pop()?;
+        let left_body = bodies.pop()?;
+        let mut op = op;
+        match op {
+            BinaryOp::TrueDiv => {
+                if !dtype.is_float() {
+                    dtype = Dtype::Float64;
+                }
+            }
+            BinaryOp::Add | BinaryOp::Mul if dtype == Dtype::Bool => {
+                // NumPy adds bools with `or` and multiplies them with `and`.
+                op = if op == BinaryOp::Add {
+                    BinaryOp::BitOr
+                } else {
+                    BinaryOp::BitAnd
+                };
+            }
+            BinaryOp::Sub if dtype == Dtype::Bool => {
+                return self.operator_error(
+                    cx,
+                    span,
+                    "NumPy does not subtract bool arrays".into(),
+                    "use `^` (logical xor), or convert with .astype(int) first",
+                );
+            }
+            BinaryOp::FloorDiv | BinaryOp::Mod | BinaryOp::Pow if dtype == Dtype::Bool => {
+                dtype = Dtype::Int8;
+            }
+            BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor if dtype.is_float() => {
+                return self.operator_error(
+                    cx,
+                    span,
+                    format!("`{}` is not defined for float arrays", op.symbol()),
+                    "bitwise operators take integer or bool arrays",
+                );
+            }
+            BinaryOp::LShift | BinaryOp::RShift if !dtype.is_integer() => {
+                return self.operator_error(
+                    cx,
+                    span,
+                    format!("`{}` takes integer arrays", op.symbol()),
+                    "shift integers, not floats or bools",
+                );
+            }
+            _ => {}
+        }
+        let (l, r) = (left_body.cast_to(dtype), right_body.cast_to(dtype));
+        if op == BinaryOp::Pow && dtype.is_integer() && !exponent_checkable(&r) {
+            return self.operator_error(
+                cx,
+                span,
+                "an integer power needs an exponent that is a number or an array".into(),
+                "compute the exponent into a variable first",
+            );
+        }
+        Some(self.element_wise(inputs, elem_binary(op, l, r, dtype)))
+    }
+
+    pub(super) fn array_unary(
+        &mut self,
+        cx: &mut Cx,
+        op: UnaryOp,
+        operand: Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let operand = self.fused(cx, operand, span)?;
+        let dtype = operand.body.dtype;
+        let (inputs, mut bodies) = self.join(vec![operand]);
+        let body = bodies.pop()?;
+        let body = match op {
+            UnaryOp::Pos => body,
+            UnaryOp::Neg if dtype == Dtype::Bool => {
+                return self.operator_error(
+                    cx,
+                    span,
+                    "NumPy does not negate bool arrays".into(),
+                    "use `~` for logical not",
+                )
+            }
+            UnaryOp::Neg => Elem::new(ElemKind::Neg(Box::new(body)), dtype),
+            UnaryOp::Invert if dtype.is_float() => {
+                return self.operator_error(
+                    cx,
+                    span,
+                    "`~` is not defined for float arrays".into(),
+                    "`~` takes integer or bool arrays",
+                )
+            }
+            UnaryOp::Invert => Elem::new(ElemKind::Invert(Box::new(body)), dtype),
+            UnaryOp::Not => {
+                return self.operator_error(
+                    cx,
+                    span,
+                    "the truth value of an array is ambiguous".into(),
+                    "use np.logical_not(a) or `~a` for element-wise not, or a.any() / a.all()",
+                )
+            }
+        };
+        Some(self.element_wise(inputs, body))
+    }
+
+    /// `left op right` where at least one side is an array: a bool array.
+    pub(super) fn array_compare(
+        &mut self,
+        cx: &mut Cx,
+        op: CompareOp,
+        left: Expr,
+        right: Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let left = self.fused(cx, left, span)?;
+        let right = self.fused(cx, right, span)?;
+        let dtype = result_dtype((left.body.dtype, left.weak), (right.body.dtype, right.weak));
+        let (inputs, mut bodies) = self.join(vec![left, right]);
+        let r = bodies.pop()?.cast_to(dtype);
+        let l = bodies.pop()?.cast_to(dtype);
+        let body = Elem::new(
+            ElemKind::Compare {
+                op,
+                left: Box::new(l),
+                right: Box::new(r),
+            },
+            Dtype::Bool,
+        );
+        Some(self.element_wise(inputs, body))
+    }
+
+    /// A NumPy ufunc applied to arguments of which at least one is an array.
+    pub(super) fn array_ufunc(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        ufunc: Ufunc,
+        args: Vec<Expr>,
+        span: Span,
+    ) -> Option<Expr> {
+        if args.len() != ufunc.arity() {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    format!(
+                        "numpy.{name} takes {} argument(s), got {}",
+                        ufunc.arity(),
+                        args.len()
+                    ),
+                )
+                .with_hint("check the call against NumPy's signature"),
+            );
+            return None;
+        }
+        if let Ufunc::Binary(op) = ufunc {
+            let mut args = args.into_iter();
+            let (a, b) = (args.next()?, args.next()?);
+            return self.array_binary(cx, op, a, b, span);
+        }
+        let mut operands = Vec::new();
+        for arg in args {
+            operands.push(self.fused(cx, arg, span)?);
+        }
+        let dtypes: Vec<(Dtype, bool)> = operands.iter().map(|o| (o.body.dtype, o.weak)).collect();
+        let (inputs, bodies) = self.join(operands);
+        let common = || {
+            dtypes[1..]
+                .iter()
+                .fold(dtypes[0], |acc, &d| (result_dtype(acc, d), acc.1 && d.1))
+                .0
+        };
+        let body = match ufunc {
+            Ufunc::Float(method) => {
+                let dtype = common();
+                let Some(float) = float_dtype(dtype) else {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("numpy.{name} of a {dtype} array is float16 in NumPy, which compiled code does not support"),
+                        )
+                        .with_hint("convert first: a.astype(np.float32) or a.astype(np.float64)"),
+                    );
+                    return None;
+                };
+                let args = bodies.into_iter().map(|b| b.cast_to(float)).collect();
+                elem_call(ElemFunction::FloatMethod(method), args, float)
+            }
+            Ufunc::Rounding(method) => {
+                let dtype = common();
+                let arg = bodies.into_iter().next()?;
+                if dtype.is_float() {
+                    elem_call(ElemFunction::FloatMethod(method), vec![arg], dtype)
+                } else if method == "round_ties_even" && name == "rint" {
+                    let float = float_dtype(dtype).unwrap_or(Dtype::Float64);
+                    arg.cast_to(float)
+                } else {
+                    arg
+                }
+            }
+            Ufunc::Abs => {
+                let arg = bodies.into_iter().next()?;
+                let dtype = arg.dtype;
+                if name == "fabs" && !dtype.is_float() {
+                    let float = float_dtype(dtype).unwrap_or(Dtype::Float64);
+                    elem_call(ElemFunction::Abs, vec![arg.cast_to(float)], float)
+                } else if dtype == Dtype::Bool || dtype.is_unsigned() {
+                    arg
+                } else {
+                    elem_call(ElemFunction::Abs, vec![arg], dtype)
+                }
+            }
+            Ufunc::Sign => {
+                let arg = bodies.into_iter().next()?;
+                if arg.dtype == Dtype::Bool {
+                    return self.operator_error(
+                        cx,
+                        span,
+                        "NumPy has no sign of bool arrays".into(),
+                        "convert with .astype(int) first",
+                    );
+                }
+                let dtype = arg.dtype;
+                elem_call(ElemFunction::Sign, vec![arg], dtype)
+            }
+            Ufunc::Square => {
+                let arg = bodies.into_iter().next()?;
+                let dtype = if arg.dtype == Dtype::Bool {
+                    Dtype::Bool
+                } else {
+                    arg.dtype
+                };
+                let op = if dtype == Dtype::Bool {
+                    BinaryOp::BitAnd
+                } else {
+                    BinaryOp::Mul
+                };
+                elem_binary(op, arg.clone(), arg, dtype)
+            }
+            Ufunc::MinMax(function) => {
+                let dtype = common();
+                let args = bodies.into_iter().map(|b| b.cast_to(dtype)).collect();
+                elem_call(function, args, dtype)
+            }
+            Ufunc::Clip => {
+                let dtype = common();
+                let mut args = bodies.into_iter().map(|b| b.cast_to(dtype));
+                let (x, low, high) = (args.next()?, args.next()?, args.next()?);
+                let raised = elem_call(ElemFunction::Maximum, vec![x, low], dtype);
+                elem_call(ElemFunction::Minimum, vec![raised, high], dtype)
+            }
+            Ufunc::Where => {
+                let dtype = result_dtype(dtypes[1], dtypes[2]);
+                let mut args = bodies.into_iter();
+                let (condition, then, orelse) = (args.next()?, args.next()?, args.next()?);
+                Elem::new(
+                    ElemKind::Where {
+                        condition: Box::new(truthy(condition)),
+                        then: Box::new(then.cast_to(dtype)),
+                        orelse: Box::new(orelse.cast_to(dtype)),
+                    },
+                    dtype,
+                )
+            }
+            Ufunc::Test(function) => {
+                let arg = bodies.into_iter().next()?;
+                if arg.dtype.is_float() {
+                    elem_call(function, vec![arg], Dtype::Bool)
+                } else {
+                    // Integers are never nan or infinite.
+                    let finite = function == ElemFunction::IsFinite;
+                    let _ = arg;
+                    Elem::new(ElemKind::Literal(Literal::Bool(finite)), Dtype::Bool)
+                }
+            }
+            Ufunc::Logical(function) => {
+                let args = bodies.into_iter().map(truthy).collect::<Vec<_>>();
+                if function == ElemFunction::Truthy {
+                    // logical_not
+                    let arg = args.into_iter().next()?;
+                    Elem::new(ElemKind::Invert(Box::new(arg)), Dtype::Bool)
+                } else {
+                    elem_call(function, args, Dtype::Bool)
+                }
+            }
+            Ufunc::Binary(_) => return None,
+        };
+        if inputs.iter().all(|i| i.array_type().is_none()) {
+            return None;
+        }
+        Some(self.element_wise(inputs, body))
+    }
+
+    /// `a.astype(dtype)` / `np.float32(a)`-style conversion of a whole array:
+    /// a new array, converted as NumPy's unsafe casting does.
+    pub(super) fn array_cast(&mut self, array: Expr, dtype: Dtype) -> Expr {
+        let source = array.array_type().map_or(dtype, |a| a.dtype);
+        let body = Elem::new(ElemKind::Input(0), source).cast_to(dtype);
+        let body = if source == dtype {
+            // astype copies even to the same dtype.
+            body
+        } else {
+            body
+        };
+        self.element_wise(vec![array], body)
+    }
+
+    /// Basic indexing with slices, `...` or `None`: a view.
+    pub(super) fn view(
+        &mut self,
+        cx: &mut Cx,
+        base: Expr,
+        array: ArrayType,
+        indices: &[untyped::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        let ellipses = indices
+            .iter()
+            .filter(|i| matches!(i.kind, untyped::ExprKind::Ellipsis))
+            .count();
+        if ellipses > 1 {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    "an index can only have a single ellipsis ('...')",
+                )
+                .with_hint("use `...` once"),
+            );
+            return None;
+        }
+        let is_new_axis = |e: &untyped::Expr| {
+            matches!(&e.kind, untyped::ExprKind::None)
+                || matches!(&e.kind, untyped::ExprKind::Qualified(q) if q == "numpy.newaxis")
+        };
+        let consuming = indices
+            .iter()
+            .filter(|i| !is_new_axis(i) && !matches!(i.kind, untyped::ExprKind::Ellipsis))
+            .count();
+        let ndim = array.ndim as usize;
+        if consuming > ndim {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    format!(
+                        "too many indices: the array has {ndim} dimensions, the index has {consuming}"
+                    ),
+                )
+                .with_hint("use one index per dimension"),
+            );
+            return None;
+        }
+        let full = || ViewItem::Slice {
+            start: None,
+            stop: None,
+            step: None,
+        };
+        let mut items = Vec::new();
+        let mut ok = true;
+        for index in indices {
+            match &index.kind {
+                untyped::ExprKind::Ellipsis => {
+                    items.extend((0..ndim - consuming).map(|_| full()));
+                }
+                _ if is_new_axis(index) => items.push(ViewItem::NewAxis),
+                untyped::ExprKind::Slice { start, stop, step } => {
+                    let mut bound = |b: &Option<Box<untyped::Expr>>| -> Option<Option<Expr>> {
+                        match b {
+                            None => Some(None),
+                            Some(b) => {
+                                if matches!(b.kind, untyped::ExprKind::None) {
+                                    return Some(None);
+                                }
+                                let value = self.expr(cx, b)?;
+                                if !value.ty.is_integer_like() {
+                                    let ty = value.ty.clone();
+                                    self.error(
+                                        cx,
+                                        Diagnostic::error(
+                                            codes::INVALID_INDEX,
+                                            b.span,
+                                            format!("slice bounds must be integers, not {ty}"),
+                                        )
+                                        .with_hint("convert with int(...)"),
+                                    );
+                                    return None;
+                                }
+                                Some(Some(value.cast_to(&Type::Int)))
+                            }
+                        }
+                    };
+                    let (start, stop, step) = (bound(start), bound(stop), bound(step));
+                    match (start, stop, step) {
+                        (Some(start), Some(stop), Some(step)) => {
+                            items.push(ViewItem::Slice { start, stop, step })
+                        }
+                        _ => ok = false,
+                    }
+                }
+                _ => match self.expr(cx, index) {
+                    Some(value) if value.ty.is_integer_like() && value.ty != Type::Bool => {
+                        items.push(ViewItem::Index(value.cast_to(&Type::Int)))
+                    }
+                    Some(value) => {
+                        let ty = value.ty.clone();
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::INVALID_INDEX,
+                                index.span,
+                                format!("array indices must be integers or slices, not {ty}"),
+                            )
+                            .with_hint("index with an int, a slice `a:b:c`, `None` or `...`"),
+                        );
+                        ok = false;
+                    }
+                    None => ok = false,
+                },
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let taken = items
+            .iter()
+            .filter(|i| !matches!(i, ViewItem::NewAxis))
+            .count();
+        items.extend((taken..ndim).map(|_| full()));
+        let out_ndim = items
+            .iter()
+            .filter(|i| !matches!(i, ViewItem::Index(_)))
+            .count();
+        if out_ndim == 0 {
+            // Every axis has an integer index: an element.
+            let indices = items
+                .into_iter()
+                .filter_map(|i| match i {
+                    ViewItem::Index(e) => Some(e),
+                    _ => None,
+                })
+                .collect();
+            return Some(Expr::new(
+                ExprKind::Index {
+                    array: Box::new(base),
+                    indices,
+                    span,
+                },
+                array.element(),
+            ));
+        }
+        Some(Expr::new(
+            ExprKind::View {
+                array: Box::new(base),
+                items,
+                span,
+            },
+            Type::Array(ArrayType::new(array.dtype, out_ndim as u8)),
+        ))
+    }
+
+    /// `np.sum(a)`, `a.max(axis=1)`, ...: `name` is NumPy's.
+    pub(super) fn reduction(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        array: Expr,
+        keywords: &[(String, Expr, Span)],
+        span: Span,
+    ) -> Option<Expr> {
+        let Some(array_type) = array.array_type() else {
+            let ty = array.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("numpy.{name} of {ty} is not supported"),
+                )
+                .with_hint("reduce an array"),
+            );
+            return None;
+        };
+        let op = match name {
+            "sum" => Reduction::Sum,
+            "prod" | "product" => Reduction::Prod,
+            "mean" | "average" => Reduction::Mean,
+            "var" => Reduction::Var,
+            "std" => Reduction::Std,
+            "min" | "amin" => Reduction::Min,
+            "max" | "amax" => Reduction::Max,
+            "argmin" => Reduction::ArgMin,
+            "argmax" => Reduction::ArgMax,
+            "all" => Reduction::All,
+            "any" => Reduction::Any,
+            "cumsum" | "cumprod" => {
+                if let Some((keyword, _, kspan)) = keywords.first() {
+                    return self.keyword_error(
+                        cx,
+                        name,
+                        keyword,
+                        *kspan,
+                        "axis= of cumsum and cumprod is not supported yet",
+                    );
+                }
+                let total = library::accumulated_dtype(array_type.dtype);
+                return Some(Expr::new(
+                    ExprKind::Cumulative {
+                        product: name == "cumprod",
+                        array: Box::new(array),
+                    },
+                    Type::Array(ArrayType::new(total, 1)),
+                ));
+            }
+            _ => return None,
+        };
+        let mut axis = None;
+        let mut keepdims = false;
+        let mut ddof = None;
+        for (keyword, value, kspan) in keywords {
+            match keyword.as_str() {
+                "axis" => {
+                    if matches!(value.kind, ExprKind::Literal(_)) && value.ty == Type::Int {
+                        let ExprKind::Literal(Literal::Int(v)) = value.kind else {
+                            unreachable_literal();
+                            return None;
+                        };
+                        let ndim = array_type.ndim as i64;
+                        if v < -ndim || v >= ndim {
+                            self.error(
+                                cx,
+                                Diagnostic::error(
+                                    codes::INVALID_INDEX,
+                                    *kspan,
+                                    format!("axis {v} is out of bounds for an array of dimension {ndim}"),
+                                )
+                                .with_hint(format!("use an axis from {} to {}", -ndim, ndim - 1)),
+                            );
+                            return None;
+                        }
+                        axis = Some(if v < 0 { v + ndim } else { v } as usize);
+                    } else {
+                        return self.keyword_error(
+                            cx,
+                            name,
+                            keyword,
+                            *kspan,
+                            "axis= must be an integer literal",
+                        );
+                    }
+                }
+                "keepdims" => match value.kind {
+                    ExprKind::Literal(Literal::Bool(b)) => keepdims = b,
+                    _ => {
+                        return self.keyword_error(
+                            cx,
+                            name,
+                            keyword,
+                            *kspan,
+                            "keepdims= must be True or False",
+                        )
+                    }
+                },
+                "ddof" if matches!(op, Reduction::Var | Reduction::Std) => {
+                    if !value.ty.is_integer_like() {
+                        return self.keyword_error(
+                            cx,
+                            name,
+                            keyword,
+                            *kspan,
+                            "ddof= must be an int",
+                        );
+                    }
+                    ddof = Some(Box::new(value.clone().cast_to(&Type::Int)));
+                }
+                _ => {
+                    return self.keyword_error(
+                        cx,
+                        name,
+                        keyword,
+                        *kspan,
+                        "supported keywords: axis=, keepdims= (and ddof= for var and std)",
+                    )
+                }
+            }
+        }
+        if keepdims && matches!(op, Reduction::ArgMin | Reduction::ArgMax) && axis.is_none() {
+            return self.keyword_error(
+                cx,
+                name,
+                "keepdims",
+                span,
+                "keepdims= of argmin/argmax needs axis=",
+            );
+        }
+        let dtype = array_type.dtype;
+        let result = match op {
+            Reduction::Sum | Reduction::Prod => library::accumulated_dtype(dtype),
+            Reduction::Mean | Reduction::Var | Reduction::Std => {
+                if dtype.is_float() {
+                    dtype
+                } else {
+                    Dtype::Float64
+                }
+            }
+            Reduction::Min | Reduction::Max => dtype,
+            Reduction::ArgMin | Reduction::ArgMax => Dtype::Int64,
+            Reduction::All | Reduction::Any => Dtype::Bool,
+        };
+        // Reducing the only axis of a 1-D array gives a scalar, as NumPy.
+        if array_type.ndim == 1 && !keepdims {
+            axis = None;
+        }
+        let ty = match (axis, keepdims) {
+            (None, false) => Type::of_element(result),
+            (None, true) => Type::Array(ArrayType::new(result, array_type.ndim)),
+            (Some(_), true) => Type::Array(ArrayType::new(result, array_type.ndim)),
+            (Some(_), false) => Type::Array(ArrayType::new(result, array_type.ndim - 1)),
+        };
+        if keepdims && axis.is_none() {
+            return self.keyword_error(
+                cx,
+                name,
+                "keepdims",
+                span,
+                "keepdims=True needs axis= in compiled code",
+            );
+        }
+        Some(Expr::new(
+            ExprKind::Reduce {
+                op,
+                array: Box::new(array),
+                axis,
+                keepdims,
+                ddof,
+            },
+            ty,
+        ))
+    }
+
+    fn keyword_error(
+        &mut self,
+        cx: &Cx,
+        function: &str,
+        keyword: &str,
+        span: Span,
+        hint: &str,
+    ) -> Option<Expr> {
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::UNSUPPORTED_FUNCTION,
+                span,
+                format!("keyword `{keyword}` of numpy.{function} is not supported here"),
+            )
+            .with_hint(hint.to_string()),
+        );
+        None
+    }
+
+    /// Methods of arrays: reductions, `reshape`, `ravel`, `flatten`,
+    /// `transpose`, `astype`, `copy`.
+    pub(super) fn array_method(
+        &mut self,
+        cx: &mut Cx,
+        receiver: Expr,
+        method: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        let array = receiver.array_type()?;
+        if library::is_reduction(method) {
+            let mut typed_keywords = Vec::new();
+            for keyword in keywords {
+                let value = self.expr(cx, &keyword.value)?;
+                typed_keywords.push((keyword.name.clone(), value, keyword.span));
+            }
+            // `a.sum(0)`: the first positional argument is the axis.
+            if let [axis] = args {
+                let value = self.expr(cx, axis)?;
+                typed_keywords.insert(0, ("axis".to_string(), value, axis.span));
+            } else if !args.is_empty() {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::WRONG_ARGUMENTS,
+                        span,
+                        format!("a.{method}() takes at most one positional argument (the axis)"),
+                    )
+                    .with_hint("pass other arguments by keyword"),
+                );
+                return None;
+            }
+            return self.reduction(cx, method, receiver, &typed_keywords, span);
+        }
+        if !keywords.is_empty() {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    keywords[0].span,
+                    format!("keyword arguments of a.{method}() are not supported"),
+                )
+                .with_hint("pass the arguments positionally"),
+            );
+            return None;
+        }
+        match method {
+            "copy" if args.is_empty() => {
+                let ty = receiver.ty.clone();
+                Some(Expr::new(ExprKind::CopyArray(Box::new(receiver)), ty))
+            }
+            "transpose" if args.is_empty() => Some(self.transpose(receiver)),
+            "ravel" | "flatten" if args.is_empty() => Some(Expr::new(
+                ExprKind::Reshape {
+                    array: Box::new(receiver),
+                    shape: vec![Expr::int(-1)],
+                    copy: method == "flatten",
+                },
+                Type::Array(ArrayType::new(array.dtype, 1)),
+            )),
+            "reshape" => {
+                let shape = self.shape_arguments(cx, args, span)?;
+                let ndim = shape.len() as u8;
+                Some(Expr::new(
+                    ExprKind::Reshape {
+                        array: Box::new(receiver),
+                        shape,
+                        copy: false,
+                    },
+                    Type::Array(ArrayType::new(array.dtype, ndim)),
+                ))
+            }
+            "astype" => {
+                let [dtype] = args else {
+                    self.error(
+                        cx,
+                        Diagnostic::error(codes::WRONG_ARGUMENTS, span, "a.astype() takes a dtype")
+                            .with_hint("write a.astype(np.float32)"),
+                    );
+                    return None;
+                };
+                let dtype = self.dtype_argument(cx, dtype)?;
+                Some(self.array_cast(receiver, dtype))
+            }
+            _ => {
+                let ty = receiver.ty.clone();
+                let hint = match library::nearest_method(method) {
+                    Some(near) => format!(
+                        "did you mean a.{near}()? supported array methods: {}",
+                        library::ARRAY_METHODS.join(", ")
+                    ),
+                    None => format!(
+                        "supported array methods: {}",
+                        library::ARRAY_METHODS.join(", ")
+                    ),
+                };
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("method `{method}` of {ty} is not supported"),
+                    )
+                    .with_hint(hint),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn transpose(&mut self, array: Expr) -> Expr {
+        let ty = array.ty.clone();
+        Expr::new(ExprKind::Transpose(Box::new(array)), ty)
+    }
+
+    /// `reshape(n, m)` or `reshape((n, m))`: the new dimensions as ints.
+    fn shape_arguments(
+        &mut self,
+        cx: &mut Cx,
+        args: &[untyped::Expr],
+        span: Span,
+    ) -> Option<Vec<Expr>> {
+        let parts: Vec<untyped::Expr> = match args {
+            [untyped::Expr {
+                kind: untyped::ExprKind::Tuple(items),
+                ..
+            }] => items.clone(),
+            _ => args.to_vec(),
+        };
+        if parts.is_empty() {
+            self.error(
+                cx,
+                Diagnostic::error(codes::WRONG_ARGUMENTS, span, "reshape needs a shape")
+                    .with_hint("write a.reshape(n, m) or a.reshape((n, -1))"),
+            );
+            return None;
+        }
+        let mut shape = Vec::new();
+        for part in &parts {
+            let value = self.expr(cx, part)?;
+            if !value.ty.is_integer_like() {
+                let ty = value.ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::WRONG_ARGUMENTS,
+                        part.span,
+                        format!("a dimension must be an int, not {ty}"),
+                    )
+                    .with_hint("use ints, and -1 for the dimension to infer"),
+                );
+                return None;
+            }
+            shape.push(value.cast_to(&Type::Int));
+        }
+        Some(shape)
+    }
+
+    /// `a[...] = value`, `a[1:] = value`, `a += value` on arrays: a store
+    /// into every element of `view`.
+    pub(super) fn store_into_view(
+        &mut self,
+        cx: &mut Cx,
+        view: Expr,
+        value: Expr,
+        span: Span,
+    ) -> Option<(typed::Target, Expr)> {
+        let Some(dest) = view.array_type() else {
+            return None;
+        };
+        match &value.ty {
+            Type::Array(source) if source.ndim > dest.ndim => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!(
+                            "cannot store an array of {} dimensions into a view of {}",
+                            source.ndim, dest.ndim
+                        ),
+                    )
+                    .with_hint("the value must broadcast to the view's shape"),
+                );
+                return None;
+            }
+            Type::Array(_) => {}
+            ty if ty.is_numeric() => {}
+            ty => {
+                let ty = ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} into an array"),
+                    )
+                    .with_hint("store numbers or arrays"),
+                );
+                return None;
+            }
+        }
+        Some((typed::Target::View { view, span }, value))
+    }
+
+    /// `a op= value` on an array: NumPy's in-place operation, which keeps
+    /// `a`'s dtype and refuses to turn floats into integers.
+    pub(super) fn augmented_array(
+        &mut self,
+        cx: &mut Cx,
+        view: Expr,
+        op: BinaryOp,
+        value: Expr,
+        span: Span,
+    ) -> Option<(typed::Target, Expr)> {
+        let dest = view.array_type()?;
+        let combined = self.array_binary(cx, op, view.clone(), value, span)?;
+        let result = combined.array_type()?.dtype;
+        let allowed = result == dest.dtype
+            || (result.is_float() && dest.dtype.is_float())
+            || (result.is_integer() && dest.dtype.is_integer())
+            || (dest.dtype.is_float() && !result.is_float());
+        if !allowed {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INCOMPATIBLE_ASSIGNMENT,
+                    span,
+                    format!(
+                        "`{}=` would store {result} results into a {} array, which NumPy refuses (casting rule 'same_kind')",
+                        op.symbol(),
+                        dest.dtype
+                    ),
+                )
+                .with_hint("write `a = a OP b` to make a new array, or convert with .astype"),
+            );
+            return None;
+        }
+        if let ExprKind::Select { array, index } = view.kind {
+            let ty = combined.ty.clone();
+            let target = self.select_target(cx, *array, *index, &ty, span)?;
+            return Some((target, combined));
+        }
+        self.store_into_view(cx, view, combined, span)
+    }
+}
+
+impl<'m> Inference<'m> {
+    /// Creation (`arange`, `linspace`, `eye`, `identity`) and linear
+    /// algebra (`dot`, `matmul` / `@`, `outer`, `trace`).
+    pub(super) fn numpy_array_function(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        let positional = self.exprs(cx, args)?;
+        let mut named: Vec<(String, Expr, Span, &untyped::Expr)> = Vec::new();
+        let mut dtype = None;
+        for keyword in keywords {
+            if keyword.name == "dtype" {
+                dtype = Some(self.dtype_argument(cx, &keyword.value)?);
+                continue;
+            }
+            let value = self.expr(cx, &keyword.value)?;
+            named.push((keyword.name.clone(), value, keyword.span, &keyword.value));
+        }
+        let allowed: &[&str] = match name {
+            "linspace" => &["num", "endpoint"],
+            "eye" => &["M", "k"],
+            _ => &[],
+        };
+        if let Some((keyword, _, kspan, _)) =
+            named.iter().find(|(k, ..)| !allowed.contains(&k.as_str()))
+        {
+            let (keyword, kspan) = (keyword.clone(), *kspan);
+            return self.keyword_error(
+                cx,
+                name,
+                &keyword,
+                kspan,
+                "pass it positionally, or leave it out",
+            );
+        }
+        let keyword = |key: &str| {
+            named
+                .iter()
+                .find(|(k, ..)| k == key)
+                .map(|(_, v, ..)| v.clone())
+        };
+        let arity = |this: &mut Self, cx: &Cx, expected: &str| -> Option<Expr> {
+            this.error(
+                cx,
+                Diagnostic::error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    format!("numpy.{name} takes {expected}"),
+                )
+                .with_hint("check the call against NumPy's signature"),
+            );
+            None
+        };
+        let int_arg = |this: &mut Self, cx: &Cx, value: &Expr, what: &str| -> Option<Expr> {
+            if value.ty.is_integer_like() {
+                Some(value.clone().cast_to(&Type::Int))
+            } else {
+                let ty = value.ty.clone();
+                this.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::ARGUMENT_TYPE_MISMATCH,
+                        span,
+                        format!("{what} of numpy.{name} must be an int, not {ty}"),
+                    )
+                    .with_hint("pass an int"),
+                );
+                None
+            }
+        };
+        let runtime = |function: &'static str, args: Vec<Expr>, ty: Type| {
+            Expr::new(ExprKind::Runtime { function, args }, ty)
+        };
+        let with_dtype = |this: &mut Self, made: Expr| -> Expr {
+            match (dtype, made.array_type()) {
+                (Some(dtype), Some(array)) if array.dtype != dtype => this.array_cast(made, dtype),
+                _ => made,
+            }
+        };
+        match name {
+            "arange" => {
+                if positional.is_empty() || positional.len() > 3 {
+                    return arity(self, cx, "1 to 3 numbers (start, stop, step)");
+                }
+                for value in &positional {
+                    if !value.ty.is_numeric() {
+                        return arity(self, cx, "numbers");
+                    }
+                }
+                let float = positional.iter().any(|v| v.ty.is_float_like())
+                    || dtype.is_some_and(Dtype::is_float);
+                let scalar = if float { Type::Float } else { Type::Int };
+                let mut values: Vec<Expr> =
+                    positional.into_iter().map(|v| v.cast_to(&scalar)).collect();
+                let zero = Expr::new(
+                    ExprKind::Literal(if float {
+                        Literal::Float(0.0)
+                    } else {
+                        Literal::Int(0)
+                    }),
+                    scalar.clone(),
+                );
+                let one = Expr::new(
+                    ExprKind::Literal(if float {
+                        Literal::Float(1.0)
+                    } else {
+                        Literal::Int(1)
+                    }),
+                    scalar.clone(),
+                );
+                match values.len() {
+                    1 => {
+                        values.insert(0, zero);
+                        values.push(one);
+                    }
+                    2 => values.push(one),
+                    _ => {}
+                }
+                let (function, element) = if float {
+                    ("arange_float", Dtype::Float64)
+                } else {
+                    ("arange_int", Dtype::Int64)
+                };
+                let made = runtime(function, values, Type::Array(ArrayType::new(element, 1)));
+                Some(with_dtype(self, made))
+            }
+            "linspace" => {
+                if positional.len() < 2 || positional.len() > 3 {
+                    return arity(self, cx, "start, stop and num");
+                }
+                let mut values: Vec<Expr> = Vec::new();
+                for value in &positional[..2] {
+                    if !value.ty.is_numeric() {
+                        return arity(self, cx, "numbers for start and stop");
+                    }
+                    values.push(value.clone().cast_to(&Type::Float));
+                }
+                let num = match positional.get(2).cloned().or_else(|| keyword("num")) {
+                    Some(num) => int_arg(self, cx, &num, "num")?,
+                    None => Expr::int(50),
+                };
+                let endpoint = match keyword("endpoint") {
+                    Some(value) if value.ty == Type::Bool => value,
+                    Some(_) => return arity(self, cx, "endpoint=True or False"),
+                    None => Expr::new(ExprKind::Literal(Literal::Bool(true)), Type::Bool),
+                };
+                values.push(num);
+                values.push(endpoint);
+                let made = runtime(
+                    "linspace",
+                    values,
+                    Type::Array(ArrayType::new(Dtype::Float64, 1)),
+                );
+                Some(with_dtype(self, made))
+            }
+            "eye" | "identity" => {
+                let element = dtype.unwrap_or(Dtype::Float64);
+                let n = match positional.first() {
+                    Some(n) => int_arg(self, cx, n, "the size")?,
+                    None => return arity(self, cx, "the number of rows"),
+                };
+                if name == "identity" && (positional.len() > 1 || !named.is_empty()) {
+                    return arity(self, cx, "one size");
+                }
+                let m = match positional.get(1).cloned().or_else(|| keyword("M")) {
+                    Some(m) if !matches!(m.kind, ExprKind::Literal(_)) || m.ty != Type::None => {
+                        int_arg(self, cx, &m, "M")?
+                    }
+                    _ => n.clone(),
+                };
+                let k = match positional.get(2).cloned().or_else(|| keyword("k")) {
+                    Some(k) => int_arg(self, cx, &k, "k")?,
+                    None => Expr::int(0),
+                };
+                if positional.len() > 3 {
+                    return arity(self, cx, "N, M and k");
+                }
+                Some(runtime(
+                    "eye",
+                    vec![n, m, k],
+                    Type::Array(ArrayType::new(element, 2)),
+                ))
+            }
+            "trace" => {
+                let [array] = positional.as_slice() else {
+                    return arity(self, cx, "one array");
+                };
+                match array.array_type() {
+                    Some(a) if a.ndim == 2 => {
+                        let total = library::accumulated_dtype(a.dtype);
+                        Some(runtime(
+                            "trace",
+                            vec![array.clone()],
+                            Type::of_element(total),
+                        ))
+                    }
+                    _ => arity(self, cx, "a 2-dimensional array"),
+                }
+            }
+            "outer" => {
+                let [a, b] = positional.as_slice() else {
+                    return arity(self, cx, "two arrays");
+                };
+                let (Some(ta), Some(tb)) = (a.array_type(), b.array_type()) else {
+                    return arity(self, cx, "two arrays");
+                };
+                let column = |x: Expr, t: ArrayType, items: Vec<ViewItem>| {
+                    let flat = if t.ndim == 1 {
+                        x
+                    } else {
+                        Expr::new(
+                            ExprKind::Reshape {
+                                array: Box::new(x),
+                                shape: vec![Expr::int(-1)],
+                                copy: false,
+                            },
+                            Type::Array(ArrayType::new(t.dtype, 1)),
+                        )
+                    };
+                    Expr::new(
+                        ExprKind::View {
+                            array: Box::new(flat),
+                            items,
+                            span,
+                        },
+                        Type::Array(ArrayType::new(t.dtype, 2)),
+                    )
+                };
+                let full = || ViewItem::Slice {
+                    start: None,
+                    stop: None,
+                    step: None,
+                };
+                let left = column(a.clone(), ta, vec![full(), ViewItem::NewAxis]);
+                let right = column(b.clone(), tb, vec![ViewItem::NewAxis, full()]);
+                self.array_binary(cx, BinaryOp::Mul, left, right, span)
+            }
+            _ => {
+                // dot, matmul
+                let [a, b] = positional.as_slice() else {
+                    return arity(self, cx, "two arrays");
+                };
+                let (Some(ta), Some(tb)) = (a.array_type(), b.array_type()) else {
+                    if name == "dot" {
+                        // A scalar times an array.
+                        return self.array_binary(cx, BinaryOp::Mul, a.clone(), b.clone(), span);
+                    }
+                    return arity(
+                        self,
+                        cx,
+                        "two arrays (matmul of scalars is an error in NumPy)",
+                    );
+                };
+                if ta.ndim > 2 || tb.ndim > 2 {
+                    return arity(self, cx, "arrays of 1 or 2 dimensions");
+                }
+                let dtype = Dtype::promote(ta.dtype, tb.dtype);
+                if dtype == Dtype::Bool {
+                    return arity(
+                        self,
+                        cx,
+                        "numeric arrays (bool matrix products are not supported)",
+                    );
+                }
+                let a = if ta.dtype == dtype {
+                    a.clone()
+                } else {
+                    self.array_cast(a.clone(), dtype)
+                };
+                let b = if tb.dtype == dtype {
+                    b.clone()
+                } else {
+                    self.array_cast(b.clone(), dtype)
+                };
+                if ta.ndim == 1 && tb.ndim == 1 {
+                    return Some(runtime("dot_vec_vec", vec![a, b], Type::of_element(dtype)));
+                }
+                let ndim = ta.ndim + tb.ndim - 2;
+                Some(runtime(
+                    "matmul",
+                    vec![a, b],
+                    Type::Array(ArrayType::new(dtype, ndim)),
+                ))
+            }
+        }
+    }
+}
+
+impl<'m> Inference<'m> {
+    /// `a[mask]` or `a[idx]`.
+    pub(super) fn select(
+        &mut self,
+        cx: &mut Cx,
+        array: Expr,
+        index: Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let (Some(a), Some(i)) = (array.array_type(), index.array_type()) else {
+            return None;
+        };
+        let ty = if i.dtype == Dtype::Bool {
+            if i.ndim != a.ndim {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        span,
+                        format!(
+                            "a boolean mask of {} dimensions indexes an array of {}",
+                            i.ndim, a.ndim
+                        ),
+                    )
+                    .with_hint("use a mask of the array's shape, such as `a > 0`"),
+                );
+                return None;
+            }
+            Type::Array(ArrayType::new(a.dtype, 1))
+        } else if i.dtype.is_integer() && i.ndim == 1 {
+            array.ty.clone()
+        } else {
+            let t = index.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    format!("arrays cannot be indexed by {t} in compiled code"),
+                )
+                .with_hint("index with a bool mask of the same shape or a 1-D integer array"),
+            );
+            return None;
+        };
+        Some(Expr::new(
+            ExprKind::Select {
+                array: Box::new(array),
+                index: Box::new(index),
+            },
+            ty,
+        ))
+    }
+
+    /// The target of `a[mask] = value` / `a[idx] = value`.
+    pub(super) fn select_target(
+        &mut self,
+        cx: &mut Cx,
+        array: Expr,
+        index: Expr,
+        value: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let selected = self.select(cx, array.clone(), index.clone(), span)?;
+        let a = array.array_type()?;
+        let i = index.array_type()?;
+        if i.dtype != Dtype::Bool && a.ndim != 1 {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    "storing through an integer index array needs a 1-D array",
+                )
+                .with_hint("store row by row in a loop"),
+            );
+            return None;
+        }
+        let _ = selected;
+        match value {
+            Type::Array(v) if v.ndim == 1 => {}
+            ty if ty.is_numeric() => {}
+            ty => {
+                let ty = ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} through a mask or index array"),
+                    )
+                    .with_hint("store a number or a 1-D array of the selected length"),
+                );
+                return None;
+            }
+        }
+        Some(typed::Target::Select { array, index, span })
+    }
+}
+
+/// Whether the exponent of an integer power can be checked for negative
+/// values before the loop: a literal, or an input (maybe converted).
+fn exponent_checkable(exponent: &Elem) -> bool {
+    match &exponent.kind {
+        ElemKind::Literal(Literal::Int(v)) => *v >= 0,
+        ElemKind::Literal(Literal::Bool(_)) => true,
+        ElemKind::Input(_) => true,
+        ElemKind::Cast(inner) => {
+            matches!(inner.kind, ElemKind::Input(_)) || exponent_checkable(inner)
+        }
+        _ => false,
+    }
+}
+
+fn unreachable_literal() {}
