@@ -2,7 +2,11 @@
 //! the project environment) accepts the stub of every corpus file, accepts
 //! a caller that uses a stub as the compiled functions allow
 //! (`tests/it/stubs/good_caller.py`), and flags each misuse in
-//! `tests/it/stubs/bad_caller.py` with the expected error.
+//! `tests/it/stubs/bad_caller.py` with the expected error. Without a type
+//! checker: overloads whose parameters read the same are one signature
+//! (`tests/it/stubs/overloads.py`), and scalar results are annotated as
+//! the Python numbers the compiled functions return (checked by calling
+//! them).
 //!
 //! The stubs come from `ferropy emit --crate` (no cargo build); mypy comes
 //! from the project environment (scripts/setup), so these run only with
@@ -11,8 +15,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    describe, end_to_end_enabled_because, ferropy, python_command, python_files_under,
-    python_interpreter, repository_root, run, stdout_of,
+    build_modules, describe, end_to_end_enabled, end_to_end_enabled_because, ferropy,
+    python_command, python_files_under, python_interpreter, repository_root, run, stdout_of,
 };
 
 const REASON: &str = "it runs mypy from the project environment (scripts/setup)";
@@ -65,11 +69,15 @@ fn mypy_accepts_correct_callers_and_flags_misuse() {
     std::fs::create_dir_all(&checked).expect("create directory");
     let cases = repository_root().join("tests/it/stubs");
     stub_of(&cases.join("kernels.py"), dir.path(), &checked);
+    stub_of(&cases.join("overloads.py"), dir.path(), &checked);
     for caller in ["good_caller.py", "bad_caller.py"] {
         std::fs::copy(cases.join(caller), checked.join(caller)).expect("copy the caller");
     }
 
-    let good = mypy(&checked, &["kernels.pyi", "good_caller.py"]);
+    let good = mypy(
+        &checked,
+        &["kernels.pyi", "overloads.pyi", "good_caller.py"],
+    );
     assert!(
         good.status.success() && stdout_of(&good).trim().is_empty(),
         "{}",
@@ -87,8 +95,11 @@ fn mypy_accepts_correct_callers_and_flags_misuse() {
     // (line, error code): a str for an int, a missing argument, a
     // keyword-only parameter passed by position, an int result assigned
     // to a str, a callable of the wrong signature, a missing function, a
-    // tuple unpacked into three, and an array for an np.float32 with an
-    // unknown keyword.
+    // tuple unpacked into three, an array for an np.float32 with an
+    // unknown keyword; a float result taken for an np.float32, and a str
+    // where no overload takes one. (NumPy's own annotations let mypy
+    // accept an array of any numeric dtype for `NDArray[np.float64]`, so
+    // a wrong dtype is left to the run-time check.)
     let expected = [
         (8, "arg-type"),
         (9, "call-arg"),
@@ -99,6 +110,8 @@ fn mypy_accepts_correct_callers_and_flags_misuse() {
         (14, "misc"),
         (15, "call-arg"),
         (15, "arg-type"),
+        (19, "assignment"),
+        (20, "call-overload"),
     ];
     for (line, code) in expected {
         let prefix = format!("bad_caller.py:{line}: error:");
@@ -142,5 +155,83 @@ fn every_corpus_stub_type_checks() {
         checked.status.success(),
         "{}",
         describe("mypy --strict <every corpus stub>", &checked)
+    );
+}
+
+/// The stub of `tests/it/stubs/overloads.py`, from the library.
+fn overloads_stub() -> String {
+    let path = repository_root().join("tests/it/stubs/overloads.py");
+    let text = std::fs::read_to_string(&path).expect("read overloads.py");
+    let file = ferropy::diagnostics::SourceFile {
+        path: "overloads.py".to_string(),
+        text,
+    };
+    ferropy::compile(&file, "overloads")
+        .unwrap_or_else(|found| panic!("overloads.py should compile: {found:?}"))
+        .pyi
+}
+
+#[test]
+fn overloads_with_the_same_parameters_are_one_signature_and_results_are_python_numbers() {
+    let stub = overloads_stub();
+    let defs: Vec<&str> = stub
+        .lines()
+        .filter(|line| line.starts_with("def "))
+        .collect();
+    assert_eq!(
+        defs[..6],
+        [
+            "def first(a: npt.NDArray[np.float64]) -> float | npt.NDArray[np.float64]: ...",
+            "def first(a: npt.NDArray[np.int32]) -> int: ...",
+            "def total(a: npt.NDArray[np.float64]) -> float: ...",
+            "def total(a: npt.NDArray[np.uint8]) -> int: ...",
+            "def half(x: np.float32) -> float: ...",
+            "def halves(x: np.float32) -> tuple[float, int]: ...",
+        ],
+        "{stub}"
+    );
+    assert_eq!(stub.matches("@overload\n").count(), 4, "{stub}");
+}
+
+/// What the compiled functions of overloads.py return has the types its
+/// stub says.
+#[test]
+fn stub_results_are_what_compiled_functions_return() {
+    if !end_to_end_enabled("stub_results_are_what_compiled_functions_return") {
+        return;
+    }
+    let python = python_interpreter();
+    let out = tempfile::tempdir().expect("temporary directory");
+    build_modules(
+        &[repository_root().join("tests/it/stubs/overloads.py")],
+        out.path(),
+        &python,
+        "ferropy build -q tests/it/stubs/overloads.py -o OUT --python PY",
+    );
+    let checked = run(python_command(&python).current_dir(out.path()).args([
+        "-c",
+        r#"
+import numpy as np
+import overloads as o
+
+def check(value, expected):
+    assert type(value) is expected, (value, expected)
+
+check(o.first(np.ones(3)), float)
+check(o.first(np.ones((2, 3))), np.ndarray)
+check(o.first(np.ones(3, dtype=np.int32)), int)
+check(o.total(np.ones(3)), float)
+check(o.total(np.ones((2, 3))), float)
+check(o.total(np.ones(3, dtype=np.uint8)), int)
+check(o.half(np.float32(3.0)), float)
+pair = o.halves(np.float32(3.0))
+check(pair, tuple); check(pair[0], float); check(pair[1], int)
+print("ok")
+"#,
+    ]));
+    assert!(
+        checked.status.success() && stdout_of(&checked).contains("ok"),
+        "{}",
+        describe("the results of overloads.py against its stub", &checked)
     );
 }

@@ -13,3 +13,8 @@ kernels.apply(len, 1.0)
 kernels.nonexistent()
 m, s, t = kernels.stats(np.ones(3))
 kernels.half(a, inplace=True)
+
+import overloads  # the second stub of the test
+
+exact: np.float32 = overloads.half(np.float32(3.0))
+overloads.total("not an array")

@@ -17,3 +17,10 @@ n: int = kernels.count(10)
 kernels.half(np.float32(3.0))
 kernels.set_num_threads(2)
 threads: int = kernels.get_num_threads()
+
+import overloads  # the second stub of the test
+
+first_value: float | np.ndarray = overloads.first(np.ones(3))
+total_value: float = overloads.total(np.ones((2, 2)))
+halved: float = overloads.half(np.float32(3.0))
+pair: tuple[float, int] = overloads.halves(np.float32(3.0))
