@@ -73,10 +73,17 @@ fn python_m_ferropy_is_the_command_line() {
         "{}",
         stderr_of(&missing)
     );
+    // No binary anywhere: not in the scripts directory of the test Python,
+    // and PATH (set inside the process, so the interpreter is still
+    // found) leads nowhere.
     let nowhere = run(python_with_package(dir.path())
         .env_remove("FERROPY_BINARY")
-        .env("PATH", dir.path())
-        .args(["-c", "import ferropy\ntry:\n    ferropy.binary()\nexcept ferropy.FerropyNotFound as e:\n    print(e)\n"]));
+        .args([
+            "-c",
+            "import os, sys, ferropy\nos.environ['PATH'] = sys.argv[1]\ntry:\n    \
+             ferropy.binary()\nexcept ferropy.FerropyNotFound as e:\n    print(e)\n",
+        ])
+        .arg(dir.path()));
     assert!(
         stdout_of(&nowhere).contains("pip install ferropy")
             && stdout_of(&nowhere).contains("FERROPY_BINARY"),
