@@ -2543,6 +2543,254 @@ pub fn eye<T: Element>(n: i64, m: i64, k: i64) -> Result<Array<T, 2>> {
     Ok(array)
 }
 
+// --- Joining, reordering and counting ------------------------------------
+
+/// `np.concatenate(arrays, axis)`: arrays of one dtype and dimension count
+/// joined along `axis`; the other dimensions must agree (NumPy's ValueError).
+pub fn concatenate<T: Element, const N: usize>(arrays: &[&Array<T, N>], axis: usize) -> Result<Array<T, N>> {
+    let Some(first) = arrays.first() else {
+        return Err(value_error("need at least one array to concatenate"));
+    };
+    if axis >= N {
+        return Err(Error::ValueError(format!(
+            "axis {axis} is out of bounds for array of dimension {N}"
+        )));
+    }
+    let mut shape = first.shape;
+    shape[axis] = 0;
+    for (k, array) in arrays.iter().enumerate() {
+        for a in 0..N {
+            if a != axis && array.shape[a] != first.shape[a] {
+                return Err(Error::ValueError(format!(
+                    "all the input array dimensions except for the concatenation axis must match \
+                     exactly, but along dimension {a}, the array at index 0 has size {} and the \
+                     array at index {k} has size {}",
+                    first.shape[a], array.shape[a]
+                )));
+            }
+        }
+        shape[axis] += array.shape[axis];
+    }
+    let result = Array::<T, N>::zeros(shape.map(|d| d as i64))?;
+    let mut start = 0usize;
+    for array in arrays {
+        let length = array.shape[axis];
+        let items: Vec<Item> = (0..N)
+            .map(|a| {
+                if a == axis {
+                    Item::Slice(Some(start as i64), Some((start + length) as i64), None)
+                } else {
+                    Item::Slice(None, None, None)
+                }
+            })
+            .collect();
+        let part: Array<T, N> = result.view(&items)?;
+        copy_into(&part, array)?;
+        start += length;
+    }
+    Ok(result)
+}
+
+/// `np.roll(a, shift)` (flattened) or along `axis`.
+pub fn roll<T: Element, const N: usize>(array: &Array<T, N>, shift: i64, axis: Option<usize>) -> Result<Array<T, N>> {
+    match axis {
+        None => {
+            let elements = array.to_vec()?;
+            let size = elements.len();
+            let mut out = reserve::<T>(&array.shape)?;
+            if size > 0 {
+                let k = shift.rem_euclid(size as i64) as usize;
+                out.extend_from_slice(&elements[size - k..]);
+                out.extend_from_slice(&elements[..size - k]);
+            }
+            Ok(Array::from_elements(array.shape, out))
+        }
+        Some(axis) => {
+            if axis >= N {
+                return Err(Error::ValueError(format!(
+                    "axis {axis} is out of bounds for array of dimension {N}"
+                )));
+            }
+            let length = array.shape[axis];
+            if length == 0 {
+                return array.try_copy();
+            }
+            let k = shift.rem_euclid(length as i64) as usize;
+            let whole = |a: usize, range: (usize, usize)| {
+                if a == axis {
+                    Item::Slice(Some(range.0 as i64), Some(range.1 as i64), None)
+                } else {
+                    Item::Slice(None, None, None)
+                }
+            };
+            let tail: Array<T, N> = array.view(&(0..N).map(|a| whole(a, (length - k, length))).collect::<Vec<_>>())?;
+            let head: Array<T, N> = array.view(&(0..N).map(|a| whole(a, (0, length - k))).collect::<Vec<_>>())?;
+            concatenate(&[&tail, &head], axis)
+        }
+    }
+}
+
+/// NumPy's sort order: numbers ascending, NaN last.
+fn sort_order<T: PartialOrd>(a: &T, b: &T) -> std::cmp::Ordering {
+    #[allow(clippy::eq_op)]
+    let (a_nan, b_nan) = (a != a, b != b);
+    match (a_nan, b_nan) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+/// `np.sort(a)`: a sorted copy, along the last axis.
+pub fn sort<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> Result<Array<T, N>> {
+    let copy = array.try_copy()?;
+    sort_in_place(&copy)?;
+    Ok(copy)
+}
+
+/// `a.sort()`: sorts every run of the last axis in place.
+pub fn sort_in_place<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> Result<()> {
+    if !array.writable {
+        return Err(read_only_error());
+    }
+    let mut lanes = Vec::new();
+    for_each_row(&array.shape, [&array.strides], |[offset]| lanes.push(offset));
+    let (length, stride) = (array.shape[N - 1], array.strides[N - 1]);
+    let mut buffer: Vec<T> = Vec::with_capacity(length);
+    for offset in lanes {
+        buffer.clear();
+        buffer.extend(array.row(offset).iter());
+        buffer.sort_by(sort_order);
+        for (position, value) in buffer.iter().enumerate() {
+            // SAFETY: positions below the row length are elements of this
+            // writable array's row starting at `offset`.
+            unsafe { T::store(array.pointer.offset(offset + position as isize * stride), *value) };
+        }
+    }
+    Ok(())
+}
+
+/// `np.argsort(a)` of a 1-D array: the indices that sort it (stable).
+pub fn argsort<T: Element + PartialOrd>(array: &Array<T, 1>) -> Result<Array<i64, 1>> {
+    let values: Vec<T> = array.row(0).iter().collect();
+    let mut order: Vec<i64> = (0..values.len() as i64).collect();
+    order.sort_by(|&i, &j| sort_order(&values[i as usize], &values[j as usize]));
+    Ok(Array::from_elements([order.len()], order))
+}
+
+/// `np.unique(a)`: the sorted distinct elements, flattened (one NaN kept).
+pub fn unique<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> Result<Array<T, 1>> {
+    let mut values = array.to_vec()?;
+    values.sort_by(sort_order);
+    #[allow(clippy::eq_op)]
+    values.dedup_by(|a, b| sort_order(a, b) == std::cmp::Ordering::Equal && (*a == *b || *a != *a));
+    let count = values.len();
+    Ok(Array::from_elements([count], values))
+}
+
+/// `np.searchsorted(a, v, side)`: where `v` would go in sorted `a`.
+pub fn searchsorted<T: Element + PartialOrd>(array: &Array<T, 1>, value: T, right: bool) -> i64 {
+    let lane = array.row(0);
+    let (mut low, mut high) = (0usize, lane.len);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        // SAFETY: middle < high <= len.
+        let x = unsafe { lane.at(middle) };
+        let before = if right {
+            sort_order(&x, &value) != std::cmp::Ordering::Greater
+        } else {
+            sort_order(&x, &value) == std::cmp::Ordering::Less
+        };
+        if before {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low as i64
+}
+
+/// `np.searchsorted(a, values)` for an array of values.
+pub fn searchsorted_all<T: Element + PartialOrd, const N: usize>(
+    array: &Array<T, 1>,
+    values: &Array<T, N>,
+    right: bool,
+) -> Result<Array<i64, N>> {
+    map1(values, |v| searchsorted(array, v, right))
+}
+
+/// `np.bincount(x, minlength)`: how often each non-negative integer occurs.
+pub fn bincount<T: Element + Into<i128>>(array: &Array<T, 1>, minlength: i64) -> Result<Array<i64, 1>> {
+    if minlength < 0 {
+        return Err(value_error("'minlength' must not be negative"));
+    }
+    let mut largest: i128 = -1;
+    for x in array.row(0).iter() {
+        let x: i128 = x.into();
+        if x < 0 {
+            return Err(value_error("'list' argument must have no negative elements"));
+        }
+        largest = largest.max(x);
+    }
+    let length = ((largest + 1) as usize).max(minlength as usize);
+    if length > MAX_DIMENSION {
+        return Err(dimension_too_big_error(length));
+    }
+    let mut counts = vec![0i64; length];
+    for x in array.row(0).iter() {
+        let x: i128 = x.into();
+        counts[x as usize] += 1;
+    }
+    Ok(Array::from_elements([length], counts))
+}
+
+/// `np.count_nonzero(a)`.
+pub fn count_nonzero<T: Accumulate, const N: usize>(array: &Array<T, N>) -> i64 {
+    let mut count = 0i64;
+    array.for_each_lane(|lane| count += lane.iter().filter(|x| x.truthy()).count() as i64);
+    count
+}
+
+/// `np.nonzero(a)` / one-argument `np.where(a)` of a 1-D array: the
+/// indices of the true (nonzero) elements.
+pub fn nonzero<T: Accumulate>(array: &Array<T, 1>) -> Result<(Array<i64, 1>,)> {
+    let indices: Vec<i64> = array
+        .row(0)
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.truthy())
+        .map(|(k, _)| k as i64)
+        .collect();
+    Ok((Array::from_elements([indices.len()], indices),))
+}
+
+/// `np.repeat(a, repeats)`: each element (flattened) `repeats` times.
+pub fn repeat<T: Element, const N: usize>(array: &Array<T, N>, repeats: i64) -> Result<Array<T, 1>> {
+    if repeats < 0 {
+        return Err(value_error("repeats may not contain negative values."));
+    }
+    let elements = array.to_vec()?;
+    let total = elements.len().checked_mul(repeats as usize).ok_or_else(array_too_big_error)?;
+    let mut out = reserve::<T>(&[total])?;
+    for x in elements {
+        out.extend(std::iter::repeat_n(x, repeats as usize));
+    }
+    Ok(Array::from_elements([total], out))
+}
+
+/// `np.tile(a, reps)` of a 1-D array and an int.
+pub fn tile<T: Element>(array: &Array<T, 1>, reps: i64) -> Result<Array<T, 1>> {
+    let elements = array.to_vec()?;
+    let reps = reps.max(0) as usize;
+    let total = elements.len().checked_mul(reps).ok_or_else(array_too_big_error)?;
+    let mut out = reserve::<T>(&[total])?;
+    for _ in 0..reps {
+        out.extend_from_slice(&elements);
+    }
+    Ok(Array::from_elements([total], out))
+}
+
 // --- Linear algebra -------------------------------------------------------
 
 /// Element types of `np.dot` / `@`: ndarray's `LinalgScalar` (matrixmultiply

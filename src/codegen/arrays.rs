@@ -337,6 +337,24 @@ impl FunctionGen<'_> {
                 }
             })
             .collect();
+        if function == "concatenate" {
+            let (axis, arrays) = args
+                .split_last()
+                .map_or((quote!(0), &[][..]), |(a, r)| (a.clone(), r));
+            return Code::atom(quote!(rt::concatenate(&[#(#arrays),*], #axis as usize)?));
+        }
+        if function == "roll" {
+            if let [array, shift, axis] = args.as_slice() {
+                let axis_value: i64 = axis.to_string().trim().parse().unwrap_or(-1);
+                let axis = if axis_value < 0 {
+                    quote!(None)
+                } else {
+                    let a = TokenLiteral::usize_unsuffixed(axis_value as usize);
+                    quote!(Some(#a))
+                };
+                return Code::atom(quote!(rt::roll(#array, #shift, #axis)?));
+            }
+        }
         let turbofish = match (function, expr.array_type()) {
             ("eye", Some(array)) => {
                 let element = dtype_tokens(array.dtype);
@@ -349,7 +367,7 @@ impl FunctionGen<'_> {
             _ => quote!(),
         };
         match function {
-            "trace" => Code::atom(quote!(rt::#name(#(#args),*))),
+            "trace" | "count_nonzero" | "searchsorted" => Code::atom(quote!(rt::#name(#(#args),*))),
             _ => Code::atom(quote!(rt::#name #turbofish(#(#args),*)?)),
         }
     }

@@ -2456,10 +2456,16 @@ impl<'m> Inference<'m> {
             "zeros_like" | "ones_like" | "empty_like" | "full_like" => {
                 return self.new_array_like(cx, name, args, keywords, span)
             }
-            "arange" | "linspace" | "eye" | "identity" | "dot" | "matmul" | "outer" | "trace" => {
+            "arange" | "linspace" | "eye" | "identity" | "dot" | "matmul" | "outer" | "trace"
+            | "flip" | "fliplr" | "flipud" | "diff" | "concatenate" | "stack" | "vstack"
+            | "hstack" | "roll" | "sort" | "argsort" | "unique" | "searchsorted" | "bincount"
+            | "count_nonzero" | "nonzero" | "repeat" | "tile" => {
                 return self.numpy_array_function(cx, name, args, keywords, span)
             }
             _ => {}
+        }
+        if name == "where" && args.len() == 1 {
+            return self.numpy_array_function(cx, "nonzero", args, keywords, span);
         }
         if let Some(result) = self.numpy_on_arrays(cx, name, args, keywords, span) {
             return result;
