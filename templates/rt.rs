@@ -2530,6 +2530,14 @@ pub fn linspace(start: f64, stop: f64, num: i64, endpoint: bool) -> Result<Array
     Ok(Array::from_elements([count], out))
 }
 
+/// `np.array([[a, b], [c, d]])`: the elements in C order, of `shape`.
+pub fn array_literal<T: Element, const N: usize>(shape: [usize; N], elements: Vec<T>) -> Result<Array<T, N>> {
+    if elements.len() != shape.iter().product::<usize>() {
+        return Err(value_error("internal error: array literal shape"));
+    }
+    Ok(Array::from_elements(shape, elements))
+}
+
 /// `np.eye(n, m, k)`: ones on the k-th diagonal.
 pub fn eye<T: Element>(n: i64, m: i64, k: i64) -> Result<Array<T, 2>> {
     let array = Array::<T, 2>::zeros([n, m])?;

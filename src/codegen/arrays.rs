@@ -337,11 +337,18 @@ impl FunctionGen<'_> {
                 }
             })
             .collect();
+        if let ("array_literal", Some(array)) = (function, expr.array_type()) {
+            let (dims, elements) = args.split_at((array.ndim as usize).min(args.len()));
+            let element = dtype_tokens(array.dtype);
+            return Code::atom(
+                quote!(rt::array_literal::<#element, _>([#(#dims),*], vec![#(#elements),*])?),
+            );
+        }
         if function == "concatenate" {
             let (axis, arrays) = args
                 .split_last()
                 .map_or((quote!(0), &[][..]), |(a, r)| (a.clone(), r));
-            return Code::atom(quote!(rt::concatenate(&[#(#arrays),*], #axis as usize)?));
+            return Code::atom(quote!(rt::concatenate(&[#(#arrays),*], #axis)?));
         }
         if function == "roll" {
             if let [array, shift, axis] = args.as_slice() {

@@ -1188,6 +1188,7 @@ impl<'m> Inference<'m> {
         }
         let allowed: &[&str] = match name {
             "linspace" => &["num", "endpoint"],
+            "array" | "asarray" => &[],
             "eye" => &["M", "k"],
             "flip" | "concatenate" | "stack" | "roll" => &["axis"],
             "diff" => &["n", "axis"],
@@ -1252,7 +1253,16 @@ impl<'m> Inference<'m> {
             }
         };
         if let Some(result) = self.joining_function(cx, name, &positional, &named, span) {
-            return result;
+            // `np.array(..., dtype=...)` converts what it made.
+            return match (result, dtype) {
+                (Some(made), Some(dtype)) if matches!(name, "array" | "asarray") => {
+                    match made.array_type() {
+                        Some(array) if array.dtype != dtype => Some(self.array_cast(made, dtype)),
+                        _ => Some(made),
+                    }
+                }
+                (result, _) => result,
+            };
         }
         match name {
             "arange" => {
@@ -1650,6 +1660,57 @@ impl<'m> Inference<'m> {
         let first = positional.first().cloned();
         let first_array = first.as_ref().and_then(Expr::array_type);
         match name {
+            "array" | "asarray" => {
+                let Some(value) = first else {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes a list, a tuple or an array"),
+                        "write np.array([1.0, 2.0])",
+                    );
+                };
+                if let Some(t) = first_array {
+                    // np.array copies; np.asarray of an array is the array.
+                    return Some(Some(if name == "asarray" {
+                        value
+                    } else {
+                        Expr::new(ExprKind::CopyArray(Box::new(value)), Type::Array(t))
+                    }));
+                }
+                // Nested tuples of numbers: a 1-D or 2-D array.
+                let mut shape = Vec::new();
+                let mut elements = Vec::new();
+                if !flatten_literal(value, 0, &mut shape, &mut elements) || shape.is_empty() {
+                    return fail(
+                        self,
+                        cx,
+                        format!(
+                            "numpy.{name} takes a list (or list of equally long lists) of numbers"
+                        ),
+                        "write np.array([[1.0, 2.0], [3.0, 4.0]])",
+                    );
+                }
+                let dtype = elements.iter().fold(None, |acc: Option<(Dtype, bool)>, e| {
+                    let d = (
+                        e.ty.dtype().unwrap_or(Dtype::Float64),
+                        matches!(e.ty, Type::Int | Type::Float | Type::Bool),
+                    );
+                    Some(match acc {
+                        None => d,
+                        Some(acc) if acc.1 && d.1 => (Dtype::promote(acc.0, d.0), true),
+                        Some(acc) => (result_dtype(acc, d), false),
+                    })
+                });
+                let dtype = dtype.map_or(Dtype::Float64, |d| d.0);
+                let element = Type::of_element(dtype);
+                let mut args: Vec<Expr> = shape.iter().map(|&d| Expr::int(d as i64)).collect();
+                args.extend(elements.into_iter().map(|e| e.cast_to(&element)));
+                Some(Some(runtime(
+                    "array_literal",
+                    args,
+                    Type::Array(ArrayType::new(dtype, shape.len() as u8)),
+                )))
+            }
             "flip" | "fliplr" | "flipud" => {
                 let (Some(array), Some(t)) = (first, first_array) else {
                     return fail(
@@ -2077,6 +2138,28 @@ impl<'m> Inference<'m> {
             }
             _ => None,
         }
+    }
+}
+
+/// Flattens nested tuples of numbers in C order, recording the length at
+/// each depth; false for ragged or non-numeric literals.
+fn flatten_literal(value: Expr, depth: usize, shape: &mut Vec<usize>, out: &mut Vec<Expr>) -> bool {
+    match value.kind {
+        ExprKind::Tuple(items) => {
+            if shape.len() == depth {
+                shape.push(items.len());
+            } else if shape[depth] != items.len() {
+                return false;
+            }
+            if items.is_empty() {
+                return depth + 1 == shape.len();
+            }
+            items
+                .into_iter()
+                .all(|item| flatten_literal(item, depth + 1, shape, out))
+        }
+        _ if value.ty.is_numeric() && shape.len() == depth => out.push(value) == (),
+        _ => false,
     }
 }
 

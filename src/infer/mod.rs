@@ -2459,7 +2459,7 @@ impl<'m> Inference<'m> {
             "arange" | "linspace" | "eye" | "identity" | "dot" | "matmul" | "outer" | "trace"
             | "flip" | "fliplr" | "flipud" | "diff" | "concatenate" | "stack" | "vstack"
             | "hstack" | "roll" | "sort" | "argsort" | "unique" | "searchsorted" | "bincount"
-            | "count_nonzero" | "nonzero" | "repeat" | "tile" => {
+            | "count_nonzero" | "nonzero" | "repeat" | "tile" | "array" | "asarray" => {
                 return self.numpy_array_function(cx, name, args, keywords, span)
             }
             _ => {}
