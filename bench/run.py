@@ -520,6 +520,24 @@ def separate_reason(path: Path) -> str | None:
     return match.group(1).strip() or "reported on its own"
 
 
+def problem_detail(result: dict) -> str:
+    """One line on why an engine has no time for a kernel: the mismatch, or
+    the reason with the most telling line of the error or compiler output
+    (Numba's signature line, the source line under Pythran's caret, a line
+    mentioning an error, else the last)."""
+    detail = result.get("mismatch") or result.get("reason") or result.get("error") or "?"
+    error = [line.strip() for line in (result.get("error") or "").splitlines() if line.strip()]
+    if result.get("status") == "error" and error and not result.get("mismatch"):
+        signature = [line for line in error if line.startswith(">>>")]
+        detail += f": {error[0][:150]}" + (f" {signature[0][:200]}" if signature else "")
+    output = [line.strip() for line in (result.get("output") or "").splitlines()]
+    carets = [output[i - 1] for i, line in enumerate(output) if line.startswith("^") and i > 0]
+    telling = carets or [line for line in output if "error" in line.lower() or line.startswith("E:")]
+    if telling or output:
+        detail += f" ({(telling or output)[-1][:200]})"
+    return detail
+
+
 def render(kernels: list[dict], engines: list[str], summary: dict,
            titles: dict[str, str] = ENGINE_TITLES) -> str:
     shown = [e for e in ENGINES if e in engines]
@@ -753,12 +771,7 @@ def parent_main(args) -> int:
         for engine, result in kernel["engines"].items():
             if result.get("status") in ("wrong", "error") or (
                     result.get("status") == "na" and result.get("reason") != "not installed"):
-                detail = result.get("mismatch") or result.get("reason") or result.get("error")
-                output = [line.strip() for line in (result.get("output") or "").splitlines()]
-                telling = [line for line in output if "error" in line.lower() or line.startswith("E:")]
-                if telling or output:
-                    detail += f" ({(telling or output)[-1][:200]})"
-                problems.append(f"- {kernel['name']} / {titles[engine]}: {detail}")
+                problems.append(f"- {kernel['name']} / {titles[engine]}: {problem_detail(result)}")
     if problems:
         print()
         print("\n".join(problems))
