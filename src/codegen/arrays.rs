@@ -544,6 +544,18 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
             } else if from == Dtype::Bool && elem.dtype.is_float() {
                 let value = value.at(Prec::Cast);
                 Code::new(quote!(#value as u8 as #rust), Prec::Cast)
+            } else if from.is_float() && elem.dtype.is_integer() && elem.dtype != Dtype::Int64 {
+                // NumPy converts a float to a narrow integer as C does on
+                // x86-64: to a 32-bit (or, for 32-bit targets, 64-bit)
+                // integer first, then keeps the low bits, so 300.0 becomes
+                // 44 in uint8 and -1.0 becomes 255.
+                let value = value.at(Prec::Cast);
+                let wide = if matches!(elem.dtype, Dtype::Int32 | Dtype::UInt32 | Dtype::UInt64) {
+                    quote!(i64)
+                } else {
+                    quote!(i32)
+                };
+                Code::new(quote!(#value as #wide as #rust), Prec::Cast)
             } else {
                 let value = value.at(Prec::Cast);
                 Code::new(quote!(#value as #rust), Prec::Cast)
@@ -647,6 +659,14 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
                 return Code::atom(quote!(()));
             };
             match function {
+                ElemFunction::FloatMethod("exp") => {
+                    let value = first.full();
+                    if elem.dtype == Dtype::Float32 {
+                        Code::atom(quote!(rt::np_exp_f32(#value)))
+                    } else {
+                        Code::atom(quote!(rt::np_exp(#value)))
+                    }
+                }
                 ElemFunction::FloatMethod(method) => {
                     let method = format_ident!("{}", method);
                     let receiver = first.at(Prec::Atom);

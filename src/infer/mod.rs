@@ -8,6 +8,10 @@
 //! are re-typed until no return type changes, which makes recursion work.
 //! Only the final pass reports diagnostics and builds the typed IR.
 
+/// The most values a tuple may hold (the runtime converts tuples of up to
+/// 16 values to Python).
+const MAX_TUPLE: usize = 16;
+
 mod arrays;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -1334,6 +1338,21 @@ impl<'m> Inference<'m> {
                 None
             }
             ExprKind::Tuple(items) => {
+                if items.len() > MAX_TUPLE {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_EXPRESSION,
+                            span,
+                            format!(
+                                "a tuple of {} values; compiled code supports up to {MAX_TUPLE}",
+                                items.len()
+                            ),
+                        )
+                        .with_hint("return an array, or split the values into two tuples"),
+                    );
+                    return None;
+                }
                 let items = self.exprs(cx, items)?;
                 let ty = Type::Tuple(items.iter().map(|i| i.ty.clone()).collect());
                 Some(typed::Expr::new(typed::ExprKind::Tuple(items), ty))
