@@ -1641,7 +1641,7 @@ fn common_shape<const N: usize, const K: usize>(shapes: [&[usize]; K]) -> Result
 /// `a[...] = expression` does, computing the right-hand side first when it
 /// reads memory the store writes at other positions.
 macro_rules! fused_loops {
-    ($($map:ident $assign:ident $sum:ident $count:literal: $($i:literal $a:ident $T:ident),+;)*) => {$(
+    ($($map:ident $assign:ident $sum:ident $sum_rows:ident $count:literal: $($i:literal $a:ident $T:ident),+;)*) => {$(
         #[allow(clippy::too_many_arguments)]
         pub fn $map<R: Element, $($T: Element,)+ const N: usize>(
             $($a: &Array<$T, N>,)+
@@ -1682,6 +1682,36 @@ macro_rules! fused_loops {
             }
             let values = $map($($a,)+ f)?;
             reduce(&values, lane::sum)
+        }
+
+        /// `np.sum(expression, axis=-1)`: each run of the last axis summed
+        /// as it is computed, without the expression's array.
+        #[allow(clippy::too_many_arguments)]
+        pub fn $sum_rows<R: Accumulate, $($T: Element,)+ const N: usize, const M: usize>(
+            $($a: &Array<$T, N>,)+
+            keepdims: bool,
+            f: impl Fn($($T),+) -> R,
+        ) -> Result<Array<R::Total, M>> {
+            let shape: [usize; N] = common_shape([$($a.dims()),+])?;
+            let mut out_shape = [1usize; M];
+            let kept = if keepdims { N } else { N - 1 };
+            if kept != M {
+                return Err(value_error("internal error: row sum dimensions"));
+            }
+            out_shape[..N - 1].copy_from_slice(&shape[..N - 1]);
+            let mut out: Vec<R::Total> = reserve::<R::Total>(&out_shape)?;
+            let len = shape[N - 1];
+            if len == 0 {
+                out.resize(out_shape.iter().product(), <R::Total as Element>::ZERO);
+            } else {
+                for_each_row(&shape, [$(&$a.strides),+], |offsets| {
+                    $(let $a = $a.row(offsets[$i]);)+
+                    // SAFETY (`at`): sum_with asks for positions below the
+                    // common row length.
+                    out.push(R::sum_with(len, |position| f($(unsafe { $a.at(position) }),+)));
+                });
+            }
+            Ok(Array::from_elements(out_shape, out))
         }
 
         #[allow(clippy::too_many_arguments)]
@@ -1749,12 +1779,12 @@ fn copy_into<T: Element, const N: usize>(dest: &Array<T, N>, source: &Array<T, N
 }
 
 fused_loops! {
-    map1 assign1 sum_map1 1: 0 a A;
-    map2 assign2 sum_map2 2: 0 a A, 1 b B;
-    map3 assign3 sum_map3 3: 0 a A, 1 b B, 2 c C;
-    map4 assign4 sum_map4 4: 0 a A, 1 b B, 2 c C, 3 d D;
-    map5 assign5 sum_map5 5: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E;
-    map6 assign6 sum_map6 6: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E, 5 g G;
+    map1 assign1 sum_map1 sum_rows_map1 1: 0 a A;
+    map2 assign2 sum_map2 sum_rows_map2 2: 0 a A, 1 b B;
+    map3 assign3 sum_map3 sum_rows_map3 3: 0 a A, 1 b B, 2 c C;
+    map4 assign4 sum_map4 sum_rows_map4 4: 0 a A, 1 b B, 2 c C, 3 d D;
+    map5 assign5 sum_map5 sum_rows_map5 5: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E;
+    map6 assign6 sum_map6 sum_rows_map6 6: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E, 5 g G;
 }
 
 // --- Element operations with NumPy's rules --------------------------------

@@ -243,10 +243,16 @@ impl FunctionGen<'_> {
         keepdims: bool,
         ddof: Option<&typed::Expr>,
     ) -> Code {
-        if let (Reduction::Sum, None, ExprKind::ElementWise { inputs, body }) =
-            (op, axis, &array.kind)
-        {
-            return self.fused_sum(inputs, body);
+        if let (Reduction::Sum, ExprKind::ElementWise { inputs, body }) = (op, &array.kind) {
+            let ndim = array.array_type().map_or(1, |a| a.ndim as usize);
+            match axis {
+                None => return self.fused_sum(inputs, body, None),
+                Some(axis) if axis + 1 == ndim && ndim >= 2 => {
+                    let out_ndim = expr.array_type().map_or(1, |a| a.ndim as usize);
+                    return self.fused_sum(inputs, body, Some((keepdims, out_ndim)));
+                }
+                _ => {}
+            }
         }
         let array = self.receiver(array);
         let function = format_ident!("{}", op.lane_function());
@@ -274,8 +280,14 @@ impl FunctionGen<'_> {
         }
     }
 
-    /// `np.sum(expression)`: summed as computed, without its array.
-    fn fused_sum(&mut self, inputs: &[typed::Expr], body: &Elem) -> Code {
+    /// `np.sum(expression)` (or along the last axis, `rows`: keepdims and
+    /// the result's dimensions): summed as computed, without its array.
+    fn fused_sum(
+        &mut self,
+        inputs: &[typed::Expr],
+        body: &Elem,
+        rows: Option<(bool, usize)>,
+    ) -> Code {
         let Inputs {
             bindings,
             names,
@@ -285,6 +297,7 @@ impl FunctionGen<'_> {
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(body, &names).full();
         let sum = format_ident!("sum_map{}", arrays.len());
+        let params_types: Vec<TokenStream> = params.iter().map(|_| quote!(_,)).collect();
         let ndim = inputs
             .iter()
             .filter_map(|i| i.array_type().map(|a| a.ndim as usize))
@@ -293,11 +306,19 @@ impl FunctionGen<'_> {
         let ndim = TokenLiteral::usize_unsuffixed(ndim);
         let dims = params.iter().map(|x| quote!(#x.dims()));
         let broadcast = params.iter().map(|x| quote!(&#x.broadcast_to(shape)?));
+        let call = match rows {
+            None => quote!(rt::#sum(#(#broadcast),*, |#(#params),*| #element)?),
+            Some((keepdims, out_ndim)) => {
+                let sum = format_ident!("sum_rows_map{}", arrays.len());
+                let out_ndim = TokenLiteral::usize_unsuffixed(out_ndim);
+                quote!(rt::#sum::<_, #(#params_types)* _, #out_ndim>(#(#broadcast),*, #keepdims, |#(#params),*| #element)?)
+            }
+        };
         Code::block(quote!({
             #(#bindings)*
             #(#checks)*
             let shape: [usize; #ndim] = rt::broadcast_shape(&[#(#dims),*])?;
-            rt::#sum(#(#broadcast),*, |#(#params),*| #element)?
+            #call
         }))
     }
 
