@@ -20,9 +20,9 @@ use crate::support::{
     describe, end_to_end_enabled, harness_script, python_command, python_interpreter, run,
 };
 
-/// The seed of the default run: one build of about 300 kernels and 1500
-/// calls, about a minute on two cores once the dependencies of generated
-/// crates are compiled.
+/// The seed of the default run: one build of about 400 kernels (a sample of
+/// the ~3000 that `--full` builds) and 2000 calls, about a minute on two
+/// cores once the dependencies of generated crates are compiled.
 const DEFAULT_SEED: u64 = 1;
 
 #[test]
