@@ -25,7 +25,8 @@ integer index arrays, read and written; slices, `None`, `...`, slice
 assignment (overlapping too) and in-place operators. Dtypes are float64,
 float32, int64, int32, uint8 and bool (and int8, int16, uint16, uint64 here
 and there). Inputs include empty arrays, 1-element arrays, strided views
-(`x[::2]`), reversed views (`x[::-1]`), transposed 2-D arrays, and the
+(`x[::2]`), reversed views (`x[::-1]`), transposed 2-D arrays, read-only
+views with a zero stride (`np.broadcast_to`), and the
 inputs NumPy raises on: shapes that do not broadcast (ValueError), argmax of
 an empty array (ValueError), integer powers with a negative exponent
 (ValueError), masks of the wrong shape and indices out of range
@@ -306,6 +307,9 @@ class Inputs:
             base, expr = tuple(reversed(shape)), f"{name}.T"
         elif view == "revstep":
             base, expr = (shape[0], shape[1] * 2), f"{name}[::-1, ::2]"
+        elif view == "bcast":
+            # A read-only view with a zero stride on its first axis.
+            base, expr = (1,) + shape[1:], f"np.broadcast_to({name}, {shape})"
         else:
             base, expr = shape, name
         size = 1
@@ -351,9 +355,9 @@ def scalar(text: str) -> Arg:
 
 # Shapes of 1-D and 2-D calls: (label, shape, view).
 SHAPES_1D = [("n7", (7,), ""), ("empty", (0,), ""), ("one", (1,), ""), ("step", (6,), "step"),
-             ("rev", (5,), "rev")]
+             ("rev", (5,), "rev"), ("bcast", (4,), "bcast")]
 SHAPES_2D = [("3x4", (3, 4), ""), ("0x3", (0, 3), ""), ("1x1", (1, 1), ""), ("T", (3, 5), "T"),
-             ("revstep", (2, 3), "revstep")]
+             ("revstep", (2, 3), "revstep"), ("bcast", (3, 4), "bcast")]
 
 
 def shapes_for(rank: int):
