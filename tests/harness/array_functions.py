@@ -148,6 +148,9 @@ KNOWN_FAILURES: dict[str, str] = {
                     "code gives uint64 (as np.sum(a, axis=0))",
     "bi_sum_i4_2d": "builtin sum of a 2-D int32 array is int32 in NumPy (0 + rows); compiled "
                     "code gives int64 (as np.sum(a, axis=0))",
+    # int64 results do not cast to uint8 by NumPy's same_kind rule.
+    "as_imix_*_u1_i8": "a += b with a uint8 and b int64: NumPy raises UFuncTypeError (int64 "
+                       "does not cast to uint8 by same_kind); compiled code wraps",
     # NumPy checks the value's shape before the indices.
     "ix_idxwritecount_*[neg_out]": "a[idx] = a[:2] with idx = [-7] on 6 elements: NumPy raises "
                                    "ValueError (shape mismatch) before looking at the index; "
@@ -869,6 +872,17 @@ class Generator:
                                         body)
                 self.unary_calls(k, inputs, dtype, 2, "exact")
                 k.calls.append(Call("sq", [inputs.array(dtype, (3, 3), "exact", "T")]))
+        # In-place operators with another dtype on the right: same-kind casts
+        # of the result into the left array (wrapping, rounding).
+        for da, db in [(I4, I8), (F4, F8), (U1, I8), (I1, U1), (F4, I8), (I8, B), (U1, U2)]:
+            for op in ("+=", "*=", "-="):
+                k, inputs = self.kernel(f"as_imix_{OP_NAMES[op[0]]}_{SHORT[da]}_{SHORT[db]}",
+                                        f"in-place {op} mixed",
+                                        [("a", ann(da, 1)), ("b", ann(db, 1))],
+                                        [f"a {op} b", "return a"])
+                for label, sa, va, sb, vb in PAIRS_11:
+                    k.calls.append(Call(label, [inputs.array(da, sa, "any", va),
+                                                inputs.array(db, sb, "any", vb)]))
         # Unsafe in-place casts: NumPy's UFuncTypeError (refused at compile time).
         k, inputs = self.kernel("as_iadd_float_into_int", "in-place cast",
                                 [("a", ann(I8, 1))], ["a += 1.5", "return a"])
