@@ -1612,6 +1612,16 @@ impl<T: Element, const N: usize> Array<T, N> {
         } else if known != size {
             return Err(reshape_error(size, &shape));
         }
+        if N == M && self.shape.as_slice() == dims.as_slice() {
+            // The same shape: a view, whatever the layout.
+            return Ok(Array {
+                pointer: self.pointer,
+                shape: dims,
+                strides: std::array::from_fn(|axis| self.strides[axis]),
+                writable: self.writable,
+                owner: self.owner.clone(),
+            });
+        }
         let base = if self.is_c_contiguous() {
             self.clone()
         } else {

@@ -144,6 +144,37 @@ impl<'m> Inference<'m> {
         })
     }
 
+    /// A Python int meeting an array of a narrower integer dtype: NumPy 2
+    /// converts it to that dtype and raises OverflowError when it does not
+    /// fit (NEP 50). The check runs once, on the scalar, before the loop.
+    fn narrow_weak_int(&mut self, operand: Fused, dtype: Dtype) -> Fused {
+        if !operand.weak
+            || operand.body.dtype != Dtype::Int64
+            || !dtype.is_integer()
+            || dtype == Dtype::Int64
+        {
+            return operand;
+        }
+        match operand.body.kind {
+            ElemKind::Literal(Literal::Int(v)) if dtype.holds(v) => operand,
+            ElemKind::Literal(Literal::Int(v)) => Fused {
+                inputs: vec![Expr::int(v).cast_to(&Type::of_element(dtype))],
+                body: Elem::new(ElemKind::Input(0), dtype),
+                weak: false,
+            },
+            ElemKind::Input(0) if operand.inputs.len() == 1 => {
+                let Fused { mut inputs, .. } = operand;
+                let input = inputs.pop().map(|i| i.cast_to(&Type::of_element(dtype)));
+                Fused {
+                    inputs: input.into_iter().collect(),
+                    body: Elem::new(ElemKind::Input(0), dtype),
+                    weak: false,
+                }
+            }
+            _ => operand,
+        }
+    }
+
     /// Joins operands into one loop: their inputs side by side (a variable
     /// read by both is one input), bodies renumbered. An operand whose
     /// arrays would take the loop past `MAX_FUSED_ARRAYS` is computed into
@@ -235,6 +266,15 @@ impl<'m> Inference<'m> {
         let right = self.fused(cx, right, span)?;
         let (ld, rd) = ((left.body.dtype, left.weak), (right.body.dtype, right.weak));
         let mut dtype = result_dtype(ld, rd);
+        // Division runs in floats: the Python int is not narrowed.
+        let (left, right) = if op == BinaryOp::TrueDiv {
+            (left, right)
+        } else {
+            (
+                self.narrow_weak_int(left, dtype),
+                self.narrow_weak_int(right, dtype),
+            )
+        };
         let (inputs, mut bodies) = self.join(vec![left, right]);
         let right_body = bodies.pop()?;
         let left_body = bodies.pop()?;
@@ -348,7 +388,12 @@ impl<'m> Inference<'m> {
     ) -> Option<Expr> {
         let left = self.fused(cx, left, span)?;
         let right = self.fused(cx, right, span)?;
-        let dtype = result_dtype((left.body.dtype, left.weak), (right.body.dtype, right.weak));
+        let mut dtype = result_dtype((left.body.dtype, left.weak), (right.body.dtype, right.weak));
+        // A Python int compares by value with any integer array (NumPy
+        // special-cases it): compared in 64 bits, `uint8 > -1` is true.
+        if (left.weak || right.weak) && dtype.is_integer() && dtype != Dtype::UInt64 {
+            dtype = Dtype::Int64;
+        }
         let (inputs, mut bodies) = self.join(vec![left, right]);
         let r = bodies.pop()?.cast_to(dtype);
         let l = bodies.pop()?.cast_to(dtype);
@@ -398,6 +443,17 @@ impl<'m> Inference<'m> {
             operands.push(self.fused(cx, arg, span)?);
         }
         let dtypes: Vec<(Dtype, bool)> = operands.iter().map(|o| (o.body.dtype, o.weak)).collect();
+        if let Ufunc::MinMax(_) | Ufunc::Clip = ufunc {
+            // Python ints meet integer arrays as in arithmetic (NEP 50).
+            let common = dtypes[1..]
+                .iter()
+                .fold(dtypes[0], |acc, &d| (result_dtype(acc, d), acc.1 && d.1))
+                .0;
+            operands = operands
+                .into_iter()
+                .map(|operand| self.narrow_weak_int(operand, common))
+                .collect();
+        }
         let (inputs, bodies) = self.join(operands);
         let common = || {
             dtypes[1..]
@@ -425,6 +481,24 @@ impl<'m> Inference<'m> {
             }
             Ufunc::Rounding(method) => {
                 let dtype = common();
+                if float_dtype(dtype).is_none()
+                    && (name == "rint"
+                        || (dtype == Dtype::Bool
+                            && name != "floor"
+                            && name != "ceil"
+                            && name != "trunc"))
+                {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("numpy.{name} of a {dtype} array is float16 in NumPy, which compiled code does not support"),
+                        )
+                        .with_hint("convert first: a.astype(np.float32) or a.astype(np.float64)"),
+                    );
+                    return None;
+                }
                 let arg = bodies.into_iter().next()?;
                 if dtype.is_float() {
                     elem_call(ElemFunction::FloatMethod(method), vec![arg], dtype)
@@ -438,6 +512,18 @@ impl<'m> Inference<'m> {
             Ufunc::Abs => {
                 let arg = bodies.into_iter().next()?;
                 let dtype = arg.dtype;
+                if name == "fabs" && float_dtype(dtype).is_none() {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("numpy.fabs of a {dtype} array is float16 in NumPy, which compiled code does not support"),
+                        )
+                        .with_hint("convert first: a.astype(np.float32) or a.astype(np.float64)"),
+                    );
+                    return None;
+                }
                 if name == "fabs" && !dtype.is_float() {
                     let float = float_dtype(dtype).unwrap_or(Dtype::Float64);
                     elem_call(ElemFunction::Abs, vec![arg.cast_to(float)], float)
@@ -462,17 +548,14 @@ impl<'m> Inference<'m> {
             }
             Ufunc::Square => {
                 let arg = bodies.into_iter().next()?;
+                // NumPy squares bools as int8.
                 let dtype = if arg.dtype == Dtype::Bool {
-                    Dtype::Bool
+                    Dtype::Int8
                 } else {
                     arg.dtype
                 };
-                let op = if dtype == Dtype::Bool {
-                    BinaryOp::BitAnd
-                } else {
-                    BinaryOp::Mul
-                };
-                elem_binary(op, arg.clone(), arg, dtype)
+                let arg = arg.cast_to(dtype);
+                elem_binary(BinaryOp::Mul, arg.clone(), arg, dtype)
             }
             Ufunc::MinMax(function) => {
                 let dtype = common();
@@ -1130,10 +1213,19 @@ impl<'m> Inference<'m> {
         let dest = view.array_type()?;
         let combined = self.array_binary(cx, op, view.clone(), value, span)?;
         let result = combined.array_type()?.dtype;
-        let allowed = result == dest.dtype
-            || (result.is_float() && dest.dtype.is_float())
-            || (result.is_integer() && dest.dtype.is_integer())
-            || (dest.dtype.is_float() && !result.is_float());
+        // NumPy's 'same_kind' casting: bool < unsigned < signed < float.
+        let kind = |d: Dtype| {
+            if d == Dtype::Bool {
+                0
+            } else if d.is_unsigned() {
+                1
+            } else if d.is_signed() {
+                2
+            } else {
+                3
+            }
+        };
+        let allowed = kind(result) <= kind(dest.dtype);
         if !allowed {
             self.error(
                 cx,

@@ -1482,6 +1482,15 @@ impl<'m> Inference<'m> {
                 value = self.view(cx, value, array, group, span)?;
                 continue;
             }
+            if let [index] = group {
+                if might_be_array(index, cx) {
+                    let typed_index = self.expr(cx, index)?;
+                    if typed_index.array_type().is_some() {
+                        value = self.select(cx, value, typed_index, span)?;
+                        continue;
+                    }
+                }
+            }
             if group.len() > array.ndim as usize {
                 self.error(
                     cx,
@@ -2249,7 +2258,17 @@ impl<'m> Inference<'m> {
                         } else {
                             vec![("axis".to_string(), typed::Expr::int(0), span)]
                         };
-                        return self.reduction(cx, name, array, &axis, span);
+                        let reduced = self.reduction(cx, name, array, &axis, span)?;
+                        // Python's sum adds the elements (rows) to 0 one by
+                        // one: integers keep the array's dtype and wrap.
+                        let dtype = array_type.dtype;
+                        if name != "sum" || !dtype.is_integer() || dtype == Dtype::Int64 {
+                            return Some(reduced);
+                        }
+                        return Some(match reduced.array_type() {
+                            Some(_) => self.array_cast(reduced, dtype),
+                            None => reduced.cast_to(&Type::of_element(dtype)),
+                        });
                     }
                     "any" | "all" if array_type.ndim == 1 => {
                         return self.reduction(cx, name, array, &[], span);

@@ -106,34 +106,6 @@ sys.path.insert(0, str(HARNESS_DIR))
 # pattern of kernel names, optionally followed by `[label]`: one call (its
 # label exactly) of those kernels.
 KNOWN_FAILURES: dict[str, str] = {
-    # A Python int out of a small dtype's range meeting an array (NEP 50):
-    # NumPy raises OverflowError for arithmetic and compares exactly;
-    # compiled code wraps the int to the dtype first.
-    "s_*_i1_param[k=300]": "Python int out of int8's range: NumPy raises OverflowError or "
-                           "compares exactly, compiled code wraps the int",
-    "s_*_i1_param[k=2**40]": "Python int out of int8's range: NumPy raises OverflowError or "
-                             "compares exactly, compiled code wraps the int",
-    "s_*_u1_param[k=300]": "Python int out of uint8's range: NumPy raises OverflowError or "
-                           "compares exactly, compiled code wraps the int",
-    "s_*_u1_param[k=2**40]": "Python int out of uint8's range: NumPy raises OverflowError or "
-                             "compares exactly, compiled code wraps the int",
-    "s_*_u1_param[k=-1]": "Python int out of uint8's range: NumPy raises OverflowError or "
-                          "compares exactly, compiled code wraps the int",
-    "s_*_i4_param[k=2**40]": "Python int out of int32's range: NumPy raises OverflowError or "
-                             "compares exactly, compiled code wraps the int",
-    # Float16 and int8 results NumPy gives for small integer and bool inputs.
-    "u_fabs_u1_*": "np.fabs of uint8 is float16 in NumPy; compiled code gives float64 instead "
-                   "of refusing the kernel",
-    "u_fabs_b_*": "np.fabs of bool is float16 in NumPy; compiled code gives float64 instead of "
-                  "refusing the kernel",
-    "u_fabs_i1_*": "np.fabs of int8 is float16 in NumPy; compiled code gives float64 instead "
-                   "of refusing the kernel",
-    "u_rint_u1_*": "np.rint of uint8 is float16 in NumPy; compiled code gives float64",
-    "u_rint_b_*": "np.rint of bool is float16 in NumPy; compiled code gives float64",
-    "u_rint_i1_*": "np.rint of int8 is float16 in NumPy; compiled code gives float64",
-    "u_round_b_*": "np.round of bool is float16 in NumPy; compiled code keeps bool",
-    "u_around_b_*": "np.around of bool is float16 in NumPy; compiled code keeps bool",
-    "u_square_b_*": "np.square of bool is int8 in NumPy; compiled code keeps bool",
     # NumPy picks a float ufunc's loop by the inputs, not by their promoted
     # dtype: int8 with uint16 (int32 when promoted) runs the float32 loop.
     "b_arctan2_i1_u2_*": "np.arctan2(int8, uint16) is float32 in NumPy; compiled code gives "
@@ -143,14 +115,6 @@ KNOWN_FAILURES: dict[str, str] = {
                           "float64",
     "s_op_pow_b_intr": "bool array ** 2 is int8 in NumPy (its fast path for ** 2 is "
                        "np.square, int8 for bool); compiled code gives int64",
-    # sum(a) of a 2-D array adds its rows to the int 0: the rows' dtype.
-    "bi_sum_u1_2d": "builtin sum of a 2-D uint8 array is uint8 in NumPy (0 + rows); compiled "
-                    "code gives uint64 (as np.sum(a, axis=0))",
-    "bi_sum_i4_2d": "builtin sum of a 2-D int32 array is int32 in NumPy (0 + rows); compiled "
-                    "code gives int64 (as np.sum(a, axis=0))",
-    # int64 results do not cast to uint8 by NumPy's same_kind rule.
-    "as_imix_*_u1_i8": "a += b with a uint8 and b int64: NumPy raises UFuncTypeError (int64 "
-                       "does not cast to uint8 by same_kind); compiled code wraps",
     # NumPy checks the value's shape before the indices.
     "ix_idxwritecount_*[neg_out]": "a[idx] = a[:2] with idx = [-7] on 6 elements: NumPy raises "
                                    "ValueError (shape mismatch) before looking at the index; "
@@ -160,21 +124,13 @@ KNOWN_FAILURES: dict[str, str] = {
                            "compiled code returns 0.0",
     "bi_sum_*_2d[0x3]": "builtin sum of a (0, 3) array is the int 0 in CPython; compiled code "
                         "returns zeros(3)",
-    # A 1-D reshape of a non-contiguous 1-D array is a view in NumPy.
-    "sh_reshapewrite_*_1d[rev]": "a.reshape(-1) of a reversed 1-D array is a view in NumPy; "
-                                 "compiled code copies, so writes through it are lost",
-    "sh_reshapewrite_*_1d[step]": "a.reshape(-1) of a strided 1-D array is a view in NumPy; "
-                                  "compiled code copies, so writes through it are lost",
 }
 
 # Kernels (fnmatch over kernel names) for which ferropy generates Rust that
 # does not compile: a compiler bug, not fixed yet. They are built in a module
 # of their own, so that the main module builds once; if that module builds,
 # their calls are compared like the others.
-KNOWN_BUILD_FAILURES: dict[str, str] = {
-    "ix_maskifexp_*": "`b = a[m] if len(a) > 2 else a`: generated Rust returns `&Array` where "
-                      "`Array` is expected (E0308)",
-}
+KNOWN_BUILD_FAILURES: dict[str, str] = {}
 
 # Kernels (fnmatch over kernel names) that NumPy runs but ferropy refuses on
 # purpose, with a diagnostic saying so: limitations, not wrong results. Each
@@ -182,8 +138,6 @@ KNOWN_BUILD_FAILURES: dict[str, str] = {
 KNOWN_UNSUPPORTED: dict[str, str] = {
     "r_cum*_2d_ax*": "np.cumsum/np.cumprod with axis= (FP0507)",
     "la_*_b_b": "bool matrix products (FP0505)",
-    "ix_maskchain_*": "slicing the result of a mask, `a[m][::-1]` (FP0503, which says "
-                      "'array indices must be integers, not bool[:]')",
     "b_op_lsh_b_b_*": "shifts of bool arrays (FP0502)",
     "b_op_rsh_b_b_*": "shifts of bool arrays (FP0502)",
     "b_left_shift_b_b_*": "shifts of bool arrays (FP0502)",

@@ -32,10 +32,9 @@ fn array_functions_match_numpy() {
     }
     let python = python_interpreter();
     let seed = match std::env::var("FERROPY_ARRAY_SEED") {
-        Ok(text) => text
-            .trim()
-            .parse::<u64>()
-            .unwrap_or_else(|_| panic!("FERROPY_ARRAY_SEED={text:?} is not a non-negative integer")),
+        Ok(text) => text.trim().parse::<u64>().unwrap_or_else(|_| {
+            panic!("FERROPY_ARRAY_SEED={text:?} is not a non-negative integer")
+        }),
         Err(_) => DEFAULT_SEED,
     };
     let work = tempfile::tempdir().expect("temporary directory");
