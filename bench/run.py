@@ -1,15 +1,24 @@
 """Benchmark: loop kernels under CPython, ferropy, Numba, Pythran and hand-written Rust.
 
-    python bench/run.py [--kernels PATTERN] [--engines LIST] [--quick] [--json PATH]
+    python bench/run.py [--suite loops|arrays] [--kernels PATTERN] [--engines LIST] [--quick] [--json PATH]
 
 `scripts/bench` sets up the environment (a venv with NumPy, Numba and Pythran,
 a release build of ferropy, the hand-written crate in bench/hand) and calls
 this script; run it directly only with an interpreter that has those.
 
-Kernels are the files in bench/kernels, plus an extra corpus when it exists:
-FERROPY_KERNELS_DIR, else ../shared/kernels beside the repository. Each file
-follows the corpus format of fixtures/kernels: `#setup:` lines build the inputs
-(with `np` and `math` available) and the first `#run:` line is the call timed.
+Two suites share this runner (--suite):
+- loops (the default): the loop kernels of bench/kernels, plus an extra corpus
+  when it exists: FERROPY_KERNELS_DIR, else ../shared/kernels beside the
+  repository;
+- arrays: the whole-array NumPy kernels of bench/arrays (slices, broadcasting,
+  ufuncs, reductions, matrix products). The reference is the same function
+  run by CPython with NumPy, so the speed-ups are over NumPy; there is no
+  hand-written Rust. A kernel with a `#bench: separate` line (the BLAS matrix
+  product) is shown in the table but kept out of the geometric means, and its
+  ratios to NumPy are printed on their own below the table.
+Each file follows the corpus format of fixtures/kernels: `#setup:` lines build
+the inputs (with `np` and `math` available) and the first `#run:` line is the
+call timed.
 
 Every kernel x engine pair runs in a child process of its own, on inputs built
 afresh by `#setup` before every call (not timed). CPython runs first: it is the
@@ -19,7 +28,8 @@ else exactly, or the same exception type); a mismatch prints WRONG instead of a
 time. Compiled engines get one warm-up call (for Numba it includes the JIT
 compilation and is reported as its first-call time), then the median of 5
 calls (11 when a call takes under 0.1 s, 3 when it takes over 2 s; --reps N
-sets the count); CPython is the median of 3. `--quick`
+sets the count); CPython is the median of 3 in the loops suite and counted
+like the compiled engines in the arrays suite (--cpython-reps N). `--quick`
 makes one call per engine: a smoke run that checks results, not speed.
 
 Engines:
@@ -41,7 +51,8 @@ Engines:
 Output: a markdown table (median time and speed-up over CPython per engine,
 ferropy's ratio to the best of Numba and Pythran, compile times), a row of
 geometric means, and a JSON file with every number (--json, default
-target/bench/latest.json).
+target/bench/latest.json for the loops suite, target/bench/arrays.json for
+the arrays suite).
 """
 
 from __future__ import annotations
@@ -57,6 +68,7 @@ import math
 import os
 import pickle
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -78,6 +90,19 @@ ENGINE_TITLES = {
 # The kernels bench/hand implements, with the same function names.
 HAND_KERNELS = {"b_jacobi2d", "b_matmul", "b_fib"}
 PYTHRAN_FLAGS = ["-O3", "-march=native", "-ffp-contract=off"]
+# The suites: where their kernels are, whether an extra corpus joins the
+# loops, which engines make sense, what the reference is called.
+SUITES = {
+    "loops": {"dir": "kernels", "extra_corpus": True, "engines": ENGINES,
+              "reference_title": "CPython", "json": "latest.json", "cpython_reps": 3,
+              "what": "loop kernels"},
+    "arrays": {"dir": "arrays", "extra_corpus": False,
+               "engines": ["cpython", "ferropy", "numba", "pythran"],
+               "reference_title": "CPython+NumPy", "json": "arrays.json", "cpython_reps": 0,
+               "what": "whole-array NumPy kernels"},
+}
+# `#bench: separate[: why]` in a kernel file keeps it out of the geometric means.
+SEPARATE_LINE = re.compile(r"^\s*#\s*bench:\s*separate\b:?\s*(.*)$", re.MULTILINE)
 MARKER = "@@bench-result@@ "
 SLOW_CALL = 2.0  # seconds: past this, fewer timed calls
 FAST_CALL = 0.1  # seconds: below this, more timed calls
@@ -185,7 +210,8 @@ def child_main(args) -> int:
     times: list[float] = []
     first_call = None
     # 0 is automatic: 5 timed calls, 11 when a call is short, since short calls
-    # suffer most from a busy machine and cost next to nothing to repeat.
+    # suffer most from a busy machine and cost next to nothing to repeat
+    # (CPython gets 0 in the arrays suite, where NumPy's calls are short too).
     automatic = args.reps == 0
     reps = 5 if automatic else args.reps
     if args.engine != "cpython":
@@ -215,7 +241,7 @@ def child_main(args) -> int:
             report.update(status="wrong", mismatch=problem, first_call=first_call, times=times)
             print(MARKER + json.dumps(report), flush=True)
             return 0
-        if automatic and len(times) == 1 and seconds < FAST_CALL and args.engine != "cpython":
+        if automatic and len(times) == 1 and seconds < FAST_CALL:
             reps = 11
         if seconds > SLOW_CALL:
             reps = min(reps, 3)
@@ -317,8 +343,22 @@ def pythran_version(python: str) -> str | None:
     return process.stdout.strip() if process.returncode == 0 else None
 
 
-def build_pythran(path: Path, work: Path, python: str, version: str, compiler: str) -> dict:
-    key = sha256(path.read_bytes(), " ".join(PYTHRAN_FLAGS).encode(), version.encode(),
+def pythran_flags(python: str, suite: str) -> list[str]:
+    """PYTHRAN_FLAGS, and for the arrays suite the BLAS that np.dot and @ link
+    against: the OpenBLAS of the scipy-openblas64 package (the one NumPy's
+    wheels bundle) when it is installed, as scripts/bench does; without it
+    Pythran looks for the system's cblas.h and libblas."""
+    if suite != "arrays":
+        return PYTHRAN_FLAGS
+    probe = subprocess.run([python, "-c", "import scipy_openblas64"], capture_output=True)
+    if probe.returncode != 0:
+        return PYTHRAN_FLAGS
+    return PYTHRAN_FLAGS + ["--config", "compiler.blas=scipy-openblas"]
+
+
+def build_pythran(path: Path, work: Path, python: str, version: str, compiler: str,
+                  flags: list[str] = PYTHRAN_FLAGS) -> dict:
+    key = sha256(path.read_bytes(), " ".join(flags).encode(), version.encode(),
                  compiler.encode(), python.encode())[:20]
     out = work / "pythran" / f"{path.stem}-{key}"
     meta_path = out / "meta.json"
@@ -331,7 +371,7 @@ def build_pythran(path: Path, work: Path, python: str, version: str, compiler: s
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     pythran = Path(python).parent / "pythran"
-    command = [str(pythran) if pythran.exists() else "pythran", *PYTHRAN_FLAGS, str(path),
+    command = [str(pythran) if pythran.exists() else "pythran", *flags, str(path),
                "-o", str(staging / f"{path.stem}{ext_suffix()}")]
     started = time.perf_counter()
     process = subprocess.run(command, capture_output=True, text=True, cwd=staging,
@@ -378,11 +418,11 @@ def run_child(python: str, engine: str, path: Path, module_dir: str | None, refe
     return {"status": "error", "error": reason, "output": tail(process.stdout + process.stderr)}
 
 
-def discover(patterns: list[str]) -> list[Path]:
-    files = sorted((REPO / "bench" / "kernels").glob("*.py"))
+def discover(patterns: list[str], suite: str = "loops") -> list[Path]:
+    files = sorted((REPO / "bench" / SUITES[suite]["dir"]).glob("*.py"))
     extra = os.environ.get("FERROPY_KERNELS_DIR")
     extra_dir = Path(extra) if extra else REPO.parent / "shared" / "kernels"
-    if extra_dir.is_dir():
+    if SUITES[suite]["extra_corpus"] and extra_dir.is_dir():
         files += sorted(extra_dir.resolve().glob("*.py"))
     if patterns:
         def wanted(path: Path) -> bool:
@@ -471,9 +511,37 @@ def machine_info(python: str) -> dict:
     return info
 
 
-def render(kernels: list[dict], engines: list[str], summary: dict) -> str:
+def separate_reason(path: Path) -> str | None:
+    """Why the kernel stays out of the geometric means (its `#bench: separate`
+    line), or None."""
+    match = SEPARATE_LINE.search(path.read_text(encoding="utf-8"))
+    if match is None:
+        return None
+    return match.group(1).strip() or "reported on its own"
+
+
+def problem_detail(result: dict) -> str:
+    """One line on why an engine has no time for a kernel: the mismatch, or
+    the reason with the most telling line of the error or compiler output
+    (Numba's signature line, the source line under Pythran's caret, a line
+    mentioning an error, else the last)."""
+    detail = result.get("mismatch") or result.get("reason") or result.get("error") or "?"
+    error = [line.strip() for line in (result.get("error") or "").splitlines() if line.strip()]
+    if result.get("status") == "error" and error and not result.get("mismatch"):
+        signature = [line for line in error if line.startswith(">>>")]
+        detail += f": {error[0][:150]}" + (f" {signature[0][:200]}" if signature else "")
+    output = [line.strip() for line in (result.get("output") or "").splitlines()]
+    carets = [output[i - 1] for i, line in enumerate(output) if line.startswith("^") and i > 0]
+    telling = carets or [line for line in output if "error" in line.lower() or line.startswith("E:")]
+    if telling or output:
+        detail += f" ({(telling or output)[-1][:200]})"
+    return detail
+
+
+def render(kernels: list[dict], engines: list[str], summary: dict,
+           titles: dict[str, str] = ENGINE_TITLES) -> str:
     shown = [e for e in ENGINES if e in engines]
-    head = ["kernel"] + [ENGINE_TITLES[e] for e in shown]
+    head = ["kernel"] + [titles[e] for e in shown]
     if "ferropy" in shown and ({"numba", "pythran"} & set(shown)):
         head.append("ferropy vs best of Numba/Pythran")
     if "ferropy" in shown:
@@ -487,7 +555,7 @@ def render(kernels: list[dict], engines: list[str], summary: dict) -> str:
         results = kernel["engines"]
         base = results.get("cpython", {})
         reference = base.get("median") if base.get("status") == "ok" else None
-        row = [kernel["name"]]
+        row = [kernel["name"] + (" (not in means)" if kernel.get("separate") else "")]
         for engine in shown:
             if engine == "cpython":
                 row.append(fmt_time(reference) if reference else cell(base, None))
@@ -508,7 +576,7 @@ def render(kernels: list[dict], engines: list[str], summary: dict) -> str:
             n = results.get("numba", {})
             row.append(fmt_time(n.get("first_call")) if n.get("status") == "ok" else "-")
         lines.append("| " + " | ".join(row) + " |")
-    total = len(kernels)
+    total = len([k for k in kernels if not k.get("separate")])
     row = ["**geometric mean**"]
     for engine in shown:
         if engine == "cpython":
@@ -535,15 +603,18 @@ def parent_main(args) -> int:
     python = args.python or sys.executable
     # Absolute, not resolved: a venv's python is a symlink that must stay one.
     python = str(Path(python).absolute()) if os.sep in python else (shutil.which(python) or python)
+    suite = SUITES[args.suite]
+    titles = dict(ENGINE_TITLES, cpython=suite["reference_title"])
     aliases = {"rust": "hand", "rust-hand": "hand"}
-    chosen = [aliases.get(e.strip(), e.strip()) for e in args.engines.split(",")] if args.engines else ENGINES
-    engines = ["cpython"] + [e for e in ENGINES if e in chosen and e != "cpython"]
+    chosen = [aliases.get(e.strip(), e.strip()) for e in args.engines.split(",")] if args.engines else suite["engines"]
+    engines = ["cpython"] + [e for e in suite["engines"] if e in chosen and e != "cpython"]
     for engine in chosen:
-        if engine not in ENGINES:
-            raise SystemExit(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        if engine not in suite["engines"]:
+            raise SystemExit(f"unknown engine {engine!r} for the {args.suite} suite; "
+                             f"choose from {', '.join(suite['engines'])}")
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    files = discover(args.kernels.split(",") if args.kernels else [])
+    files = discover(args.kernels.split(",") if args.kernels else [], args.suite)
     if not files:
         raise SystemExit("no kernel matches")
 
@@ -567,6 +638,7 @@ def parent_main(args) -> int:
             unavailable["pythran"] = "no g++"
         else:
             compiler = subprocess.run([gxx, "--version"], capture_output=True, text=True).stdout
+    flags = pythran_flags(python, args.suite) if "pythran" in engines else PYTHRAN_FLAGS
     hand_dir = Path(args.hand_dir).resolve()
     if "hand" in engines and not any(hand_dir.glob("hand_kernels*" + ext_suffix()[-3:])):
         unavailable["hand"] = f"hand_kernels not built in {hand_dir}"
@@ -575,13 +647,17 @@ def parent_main(args) -> int:
     if "ferropy" in engines and "ferropy" not in unavailable:
         warm_ferropy(ferropy, work, python)
     reps_compiled = 1 if args.quick else (args.reps or 0)
-    reps_cpython = 1 if args.quick else args.cpython_reps
+    cpython_reps = suite["cpython_reps"] if args.cpython_reps is None else args.cpython_reps
+    reps_cpython = 1 if args.quick else cpython_reps
 
     kernels: list[dict] = []
     for index, path in enumerate(files, 1):
         setup, run, run_count = _first_run(path)
         log(f"[{index}/{len(files)}] {path.stem}: {run}")
         kernel = {"name": path.stem, "file": str(path), "run": run, "engines": {}}
+        reason = separate_reason(path)
+        if reason:
+            kernel["separate"] = reason
         if run_count > 1:
             kernel["note"] = f"{run_count} #run: lines; the first is timed"
         kernels.append(kernel)
@@ -611,7 +687,7 @@ def parent_main(args) -> int:
                     continue
                 module_dir = build["dir"]
             elif engine == "pythran":
-                build = build_pythran(path, work, python, version, compiler)
+                build = build_pythran(path, work, python, version, compiler, flags)
                 if build["status"] != "ok":
                     results[engine] = {**build, "status": "na", "reason": "compile error"}
                     log(f"    pythran  compile error ({fmt_time(build.get('build_seconds'))})")
@@ -647,17 +723,18 @@ def parent_main(args) -> int:
             kernel["ferropy_vs_best"] = min(others) / ferro["median"]
 
     summary: dict = {"speedup_geomean": {}}
+    averaged = [k for k in kernels if not k.get("separate")]
     for engine in engines[1:]:
-        values = [k["engines"][engine]["speedup"] for k in kernels
+        values = [k["engines"][engine]["speedup"] for k in averaged
                   if k["engines"].get(engine, {}).get("status") == "ok"]
         mean = geomean(values)
         if mean:
             summary["speedup_geomean"][engine] = {"value": mean, "count": len(values)}
-    ratios = [k["ferropy_vs_best"] for k in kernels if k.get("ferropy_vs_best")]
+    ratios = [k["ferropy_vs_best"] for k in averaged if k.get("ferropy_vs_best")]
     if ratios:
         summary["ferropy_vs_best_geomean"] = {"value": geomean(ratios), "count": len(ratios)}
 
-    table = render(kernels, engines, summary)
+    table = render(kernels, engines, summary, titles)
     info = machine_info(python)
     print()
     print(f"{datetime.date.today().isoformat()}, {info.get('cpu')}, {info.get('cores')} cores, "
@@ -666,22 +743,35 @@ def parent_main(args) -> int:
     print()
     print(table)
     print()
-    print("Cells: median time per call (speed-up over CPython). 'ferropy vs best' is the best of "
-          "Numba and Pythran divided by ferropy's time (>1: ferropy faster). Builds: wall time of "
-          "`ferropy build` and `pythran` for the file; Numba 1st call: JIT compilation plus one call.")
+    print(f"Cells: median time per call (speed-up over {titles['cpython']}). 'ferropy vs best' is "
+          "the best of Numba and Pythran divided by ferropy's time (>1: ferropy faster). Builds: "
+          "wall time of `ferropy build` and `pythran` for the file; Numba 1st call: JIT "
+          "compilation plus one call.")
     for unavailable_engine, reason in unavailable.items():
-        print(f"- {ENGINE_TITLES[unavailable_engine]}: not run ({reason})")
+        print(f"- {titles[unavailable_engine]}: not run ({reason})")
+    for kernel in kernels:
+        if not kernel.get("separate"):
+            continue
+        base = kernel["engines"].get("cpython", {})
+        if base.get("status") != "ok":
+            continue
+        parts = []
+        for engine in engines[1:]:
+            result = kernel["engines"].get(engine, {})
+            if result.get("status") == "ok":
+                parts.append(f"{titles[engine]} {fmt_time(result['median'])}, "
+                             f"{result['speedup']:.2f}x {titles['cpython']}'s speed")
+            else:
+                parts.append(f"{titles[engine]} {cell(result, None)}")
+        print()
+        print(f"{kernel['name']}, not in the means ({kernel['separate']}): "
+              f"{titles['cpython']} {fmt_time(base['median'])}; " + "; ".join(parts) + ".")
     problems = []
     for kernel in kernels:
         for engine, result in kernel["engines"].items():
             if result.get("status") in ("wrong", "error") or (
                     result.get("status") == "na" and result.get("reason") != "not installed"):
-                detail = result.get("mismatch") or result.get("reason") or result.get("error")
-                output = [line.strip() for line in (result.get("output") or "").splitlines()]
-                telling = [line for line in output if "error" in line.lower() or line.startswith("E:")]
-                if telling or output:
-                    detail += f" ({(telling or output)[-1][:200]})"
-                problems.append(f"- {kernel['name']} / {ENGINE_TITLES[engine]}: {detail}")
+                problems.append(f"- {kernel['name']} / {titles[engine]}: {problem_detail(result)}")
     if problems:
         print()
         print("\n".join(problems))
@@ -689,15 +779,16 @@ def parent_main(args) -> int:
     document = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": info,
+        "suite": args.suite,
         "quick": args.quick,
         "engines": engines,
         "unavailable": unavailable,
-        "pythran_flags": PYTHRAN_FLAGS,
+        "pythran_flags": flags if "pythran" in engines else PYTHRAN_FLAGS,
         "kernels": kernels,
         "summary": summary,
         "table": table,
     }
-    json_path = Path(args.json)
+    json_path = Path(args.json) if args.json else work / suite["json"]
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(document, indent=1))
     log(f"bench: wrote {json_path}")
@@ -711,14 +802,19 @@ def parent_main(args) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", choices=sorted(SUITES), default="loops",
+                        help="loops: bench/kernels (default); arrays: the whole-array NumPy "
+                             "kernels of bench/arrays, against CPython+NumPy")
     parser.add_argument("--kernels", help="comma-separated patterns on kernel names (glob, or substring)")
     parser.add_argument("--engines", help=f"comma-separated subset of {','.join(ENGINES)} (cpython always runs)")
     parser.add_argument("--quick", action="store_true", help="one call per engine: a smoke run")
-    parser.add_argument("--json", default=str(REPO / "target" / "bench" / "latest.json"),
-                        help="where to write all numbers (default target/bench/latest.json)")
+    parser.add_argument("--json", help="where to write all numbers (default: latest.json, or "
+                                         "arrays.json for the arrays suite, in the --work directory)")
     parser.add_argument("--reps", type=int, default=0,
                         help="timed calls per compiled engine (default: 5, or 11 for calls under 0.1 s)")
-    parser.add_argument("--cpython-reps", type=int, default=3, help="timed CPython calls (default 3)")
+    parser.add_argument("--cpython-reps", type=int,
+                        help="timed CPython calls (default: 3 for loops; for arrays, counted as "
+                             "for the compiled engines)")
     parser.add_argument("--python", help="interpreter for the children and builds (default: this one)")
     parser.add_argument("--ferropy", default=str(REPO / "target" / "release" / "ferropy"),
                         help="ferropy binary (default target/release/ferropy)")

@@ -70,6 +70,7 @@ pub fn report(
                 out.push_str(&format!("  line {}: {note}\n", line_of(&file.text, span)));
             }
         }
+        whole_array_report(function, &mut out);
         if let Some(facts) = facts.function(&function.rust_name) {
             access_report(facts, &mut out);
             let (checked, proven) = facts.overflow_counts();
@@ -280,5 +281,153 @@ fn expr_notes(expr: &untyped::Expr, callables: &[&str], notes: &mut Vec<(Span, S
             args.iter().for_each(|a| expr_notes(a, callables, notes));
         }
         _ => {}
+    }
+}
+
+/// Per whole-array expression: the one loop it compiles to.
+fn whole_array_report(function: &typed::Function, out: &mut String) {
+    use typed::{ExprKind, Stmt, Target};
+    let mut lines = Vec::new();
+    fn visit(expr: &typed::Expr, lines: &mut Vec<String>) {
+        match &expr.kind {
+            ExprKind::ElementWise { inputs, body } => {
+                lines.push(format!(
+                    "`{}`: one loop over {}, no temporary arrays",
+                    render_elem(body, inputs),
+                    arrays_text(inputs)
+                ));
+                inputs.iter().for_each(|i| visit(i, lines));
+            }
+            ExprKind::Reduce {
+                op: typed::Reduction::Sum,
+                axis: None,
+                array,
+                ..
+            } if matches!(array.kind, ExprKind::ElementWise { .. }) => {
+                if let ExprKind::ElementWise { inputs, body } = &array.kind {
+                    lines.push(format!(
+                        "`sum({})`: summed inside one loop over {}, no array made",
+                        render_elem(body, inputs),
+                        arrays_text(inputs)
+                    ));
+                    inputs.iter().for_each(|i| visit(i, lines));
+                }
+            }
+            _ => expr.for_each_child(&mut |child| visit(child, lines)),
+        }
+    }
+    fn block(stmts: &[Stmt], lines: &mut Vec<String>) {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Assign {
+                    target: Target::View { view, .. },
+                    value,
+                } => {
+                    let (inputs, text) = match &value.kind {
+                        ExprKind::ElementWise { inputs, body } => {
+                            (inputs.as_slice(), render_elem(body, inputs))
+                        }
+                        _ => (std::slice::from_ref(value), crate::analysis::render(value)),
+                    };
+                    if value.array_type().is_some() {
+                        lines.push(format!(
+                            "`{} = {text}`: one loop over {} storing into the view",
+                            crate::analysis::render(view),
+                            arrays_text(inputs)
+                        ));
+                    }
+                    inputs.iter().for_each(|i| visit(i, lines));
+                }
+                other => other.for_each_expr(&mut |e| visit(e, lines)),
+            }
+            for body in stmt.nested() {
+                block(body, lines);
+            }
+        }
+    }
+    block(&function.body, &mut lines);
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str("  whole-array expressions:\n");
+    for line in lines {
+        out.push_str(&format!("    {line}\n"));
+    }
+}
+
+fn arrays_text(inputs: &[typed::Expr]) -> String {
+    let count = inputs.iter().filter(|i| i.array_type().is_some()).count();
+    if count == 1 {
+        "1 array".into()
+    } else {
+        format!("{count} arrays")
+    }
+}
+
+/// An element-wise body in Python syntax, inputs by their source.
+fn render_elem(elem: &typed::Elem, inputs: &[typed::Expr]) -> String {
+    use typed::{ElemFunction, ElemKind};
+    match &elem.kind {
+        ElemKind::Input(k) => inputs
+            .get(*k)
+            .map_or_else(|| "?".into(), crate::analysis::render),
+        ElemKind::Literal(typed::Literal::Int(v)) => v.to_string(),
+        ElemKind::Literal(typed::Literal::Float(v)) => format!("{v:?}"),
+        ElemKind::Literal(typed::Literal::Bool(v)) => if *v { "True" } else { "False" }.into(),
+        ElemKind::Cast(inner) => render_elem(inner, inputs),
+        ElemKind::Binary { op, left, right } => format!(
+            "({} {} {})",
+            render_elem(left, inputs),
+            op.symbol(),
+            render_elem(right, inputs)
+        ),
+        ElemKind::Neg(inner) => format!("-{}", render_elem(inner, inputs)),
+        ElemKind::Invert(inner) => format!("~{}", render_elem(inner, inputs)),
+        ElemKind::Compare { op, left, right } => {
+            let symbol = match op {
+                crate::ir::CompareOp::Eq => "==",
+                crate::ir::CompareOp::NotEq => "!=",
+                crate::ir::CompareOp::Lt => "<",
+                crate::ir::CompareOp::LtE => "<=",
+                crate::ir::CompareOp::Gt => ">",
+                crate::ir::CompareOp::GtE => ">=",
+            };
+            format!(
+                "({} {symbol} {})",
+                render_elem(left, inputs),
+                render_elem(right, inputs)
+            )
+        }
+        ElemKind::Call { function, args } => {
+            let name = match function {
+                ElemFunction::FloatMethod(method) => crate::library::numpy::UFUNCS
+                    .iter()
+                    .find(|(_, u, _)| matches!(u, crate::library::numpy::Ufunc::Float(m) if m == method))
+                    .map_or(*method, |(n, _, _)| *n),
+                ElemFunction::Abs => "abs",
+                ElemFunction::Sign => "sign",
+                ElemFunction::Minimum => "minimum",
+                ElemFunction::Maximum => "maximum",
+                ElemFunction::IsNan => "isnan",
+                ElemFunction::IsInf => "isinf",
+                ElemFunction::IsFinite => "isfinite",
+                ElemFunction::Truthy => "bool",
+                ElemFunction::LogicalAnd => "logical_and",
+                ElemFunction::LogicalOr => "logical_or",
+                ElemFunction::LogicalXor => "logical_xor",
+            };
+            let args: Vec<String> = args.iter().map(|a| render_elem(a, inputs)).collect();
+            format!("{name}({})", args.join(", "))
+        }
+        ElemKind::Where {
+            condition,
+            then,
+            orelse,
+        } => format!(
+            "where({}, {}, {})",
+            render_elem(condition, inputs),
+            render_elem(then, inputs),
+            render_elem(orelse, inputs)
+        ),
     }
 }

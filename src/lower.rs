@@ -1620,9 +1620,40 @@ impl<'a> FunctionLowering<'a> {
         Some(Expr { kind, span })
     }
 
+    /// A (nested) list literal as nested tuples; anything else as usual.
+    fn list_literal(&mut self, expr: &ast::Expr) -> Option<Expr> {
+        match expr {
+            ast::Expr::List(list) => {
+                let items: Vec<Option<Expr>> =
+                    list.elts.iter().map(|e| self.list_literal(e)).collect();
+                Some(Expr {
+                    kind: ExprKind::Tuple(items.into_iter().collect::<Option<_>>()?),
+                    span: list.range.into(),
+                })
+            }
+            other => self.expr(other),
+        }
+    }
+
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
         let mut ok = true;
-        let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
+        // `np.array([[1, 2], [3, 4]])`: the list literal is read as nested
+        // tuples, which the array constructor turns into an array.
+        let makes_array = matches!(
+            self.scope.qualify(&call.func).as_deref(),
+            Some("numpy.array" | "numpy.asarray")
+        );
+        let args: Vec<Option<Expr>> = call
+            .args
+            .iter()
+            .map(|a| {
+                if makes_array {
+                    self.list_literal(a)
+                } else {
+                    self.expr(a)
+                }
+            })
+            .collect();
         let mut keywords = Vec::new();
         for keyword in &call.keywords {
             match &keyword.arg {

@@ -1218,6 +1218,41 @@ pub struct Lane<'a, T: Element> {
     array: std::marker::PhantomData<&'a ()>,
 }
 
+// SAFETY: a Lane only reads elements of an array that outlives it (the
+// lifetime `'a`), and elements are Send + Sync values; reading them from
+// several threads at once is what NumPy's own threads do.
+unsafe impl<T: Element> Send for Lane<'_, T> {}
+// SAFETY: as for Send; no method writes through the pointer.
+unsafe impl<T: Element> Sync for Lane<'_, T> {}
+
+/// Elements of work below which a whole-array loop stays on one thread.
+const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+/// Elements each task of a parallel whole-array loop computes.
+const PARALLEL_CHUNK: usize = 1 << 14;
+
+/// Runs `fill(start, chunk)` over consecutive chunks of `out` on the
+/// parallel-loop pool when `out` is large enough and threads are available
+/// (false otherwise, and nothing was done). Each chunk is written by one
+/// task, so the tasks never touch the same element.
+fn fill_in_parallel<S: Send>(out: &mut [S], fill: impl Fn(usize, &mut [S]) + Sync + Send) -> bool {
+    if out.len() < PARALLEL_ELEMENTS
+        || !parallel_worthwhile(out.len() as u64, PARALLEL_ELEMENTS as u64)
+    {
+        return false;
+    }
+    let Some(pool) = parallel_pool(num_threads()) else {
+        return false;
+    };
+    pool.pool.install(|| {
+        use rayon::prelude::*;
+        out.par_chunks_mut(PARALLEL_CHUNK)
+            .enumerate()
+            .for_each(|(k, chunk)| fill(k * PARALLEL_CHUNK, chunk));
+    });
+    true
+}
+
 impl<T: Element> Lane<'_, T> {
     #[inline(always)]
     pub fn len(&self) -> usize {
@@ -1577,6 +1612,16 @@ impl<T: Element, const N: usize> Array<T, N> {
         } else if known != size {
             return Err(reshape_error(size, &shape));
         }
+        if N == M && self.shape.as_slice() == dims.as_slice() {
+            // The same shape: a view, whatever the layout.
+            return Ok(Array {
+                pointer: self.pointer,
+                shape: dims,
+                strides: std::array::from_fn(|axis| self.strides[axis]),
+                writable: self.writable,
+                owner: self.owner.clone(),
+            });
+        }
         let base = if self.is_c_contiguous() {
             self.clone()
         } else {
@@ -1619,7 +1664,36 @@ fn reserve<T: Element>(shape: &[usize]) -> Result<Vec<T>> {
     elements
         .try_reserve_exact(size)
         .map_err(|_| allocation_error::<T>(shape))?;
+    prefer_huge_pages(elements.as_mut_ptr().cast(), size * std::mem::size_of::<T>());
     Ok(elements)
+}
+
+/// Asks the kernel to back a large new allocation with huge pages, as
+/// NumPy does for its arrays: a fresh 8 MB result then costs four page
+/// faults instead of two thousand. Only a hint; nothing changes if the
+/// kernel declines.
+#[inline]
+fn prefer_huge_pages(start: *mut u8, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const THRESHOLD: usize = 4 << 20;
+        const PAGE: usize = 4096;
+        if bytes < THRESHOLD {
+            return;
+        }
+        let begin = (start as usize).div_ceil(PAGE) * PAGE;
+        let end = (start as usize + bytes) / PAGE * PAGE;
+        if end > begin {
+            // SAFETY: madvise only advises the kernel about pages of this
+            // process's own allocation (the whole pages inside it); it
+            // reads and writes no memory and cannot fail in a harmful way.
+            unsafe {
+                libc::madvise(begin as *mut libc::c_void, end - begin, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (start, bytes);
 }
 
 
@@ -1641,13 +1715,35 @@ fn common_shape<const N: usize, const K: usize>(shapes: [&[usize]; K]) -> Result
 /// `a[...] = expression` does, computing the right-hand side first when it
 /// reads memory the store writes at other positions.
 macro_rules! fused_loops {
-    ($($map:ident $assign:ident $sum:ident $count:literal: $($i:literal $a:ident $T:ident),+;)*) => {$(
+    ($($map:ident $assign:ident $sum:ident $sum_rows:ident $count:literal: $($i:literal $a:ident $T:ident),+;)*) => {$(
         #[allow(clippy::too_many_arguments)]
         pub fn $map<R: Element, $($T: Element,)+ const N: usize>(
             $($a: &Array<$T, N>,)+
-            f: impl Fn($($T),+) -> R,
+            f: impl Fn($($T),+) -> R + Sync + Send,
         ) -> Result<Array<R, N>> {
             let shape: [usize; N] = common_shape([$($a.dims()),+])?;
+            if let ($(Some($a),)+) = ($($a.flat(),)+) {
+                let len: usize = shape.iter().product();
+                if len >= PARALLEL_ELEMENTS
+                    && parallel_worthwhile(len as u64, PARALLEL_ELEMENTS as u64)
+                {
+                    let mut out: Vec<R> = reserve::<R>(&shape)?;
+                    let spare = &mut out.spare_capacity_mut()[..len];
+                    let done = fill_in_parallel(spare, |start, chunk| {
+                        for (k, slot) in chunk.iter_mut().enumerate() {
+                            // SAFETY (`at`): start + k is a position below
+                            // `len`, the lanes' common length.
+                            slot.write(f($(unsafe { $a.at(start + k) }),+));
+                        }
+                    });
+                    if done {
+                        // SAFETY: fill_in_parallel wrote every one of the
+                        // first `len` slots (each chunk by one task).
+                        unsafe { out.set_len(len) };
+                        return Ok(Array::from_elements(shape, out));
+                    }
+                }
+            }
             let mut out: Vec<R> = reserve::<R>(&shape)?;
             if let ($(Some($a),)+) = ($($a.flat(),)+) {
                 let len: usize = shape.iter().product();
@@ -1671,7 +1767,7 @@ macro_rules! fused_loops {
         #[allow(clippy::too_many_arguments)]
         pub fn $sum<R: Accumulate, $($T: Element,)+ const N: usize>(
             $($a: &Array<$T, N>,)+
-            f: impl Fn($($T),+) -> R,
+            f: impl Fn($($T),+) -> R + Sync + Send,
         ) -> Result<R::Total> {
             let shape: [usize; N] = common_shape([$($a.dims()),+])?;
             if let ($(Some($a),)+) = ($($a.flat(),)+) {
@@ -1684,11 +1780,41 @@ macro_rules! fused_loops {
             reduce(&values, lane::sum)
         }
 
+        /// `np.sum(expression, axis=-1)`: each run of the last axis summed
+        /// as it is computed, without the expression's array.
+        #[allow(clippy::too_many_arguments)]
+        pub fn $sum_rows<R: Accumulate, $($T: Element,)+ const N: usize, const M: usize>(
+            $($a: &Array<$T, N>,)+
+            keepdims: bool,
+            f: impl Fn($($T),+) -> R + Sync + Send,
+        ) -> Result<Array<R::Total, M>> {
+            let shape: [usize; N] = common_shape([$($a.dims()),+])?;
+            let mut out_shape = [1usize; M];
+            let kept = if keepdims { N } else { N - 1 };
+            if kept != M {
+                return Err(value_error("internal error: row sum dimensions"));
+            }
+            out_shape[..N - 1].copy_from_slice(&shape[..N - 1]);
+            let mut out: Vec<R::Total> = reserve::<R::Total>(&out_shape)?;
+            let len = shape[N - 1];
+            if len == 0 {
+                out.resize(out_shape.iter().product(), <R::Total as Element>::ZERO);
+            } else {
+                for_each_row(&shape, [$(&$a.strides),+], |offsets| {
+                    $(let $a = $a.row(offsets[$i]);)+
+                    // SAFETY (`at`): sum_with asks for positions below the
+                    // common row length.
+                    out.push(R::sum_with(len, |position| f($(unsafe { $a.at(position) }),+)));
+                });
+            }
+            Ok(Array::from_elements(out_shape, out))
+        }
+
         #[allow(clippy::too_many_arguments)]
         pub fn $assign<R: Element, $($T: Element,)+ const N: usize>(
             dest: &Array<R, N>,
             $($a: &Array<$T, N>,)+
-            f: impl Fn($($T),+) -> R,
+            f: impl Fn($($T),+) -> R + Sync + Send,
         ) -> Result<()> {
             if !dest.writable {
                 return Err(read_only_error());
@@ -1749,12 +1875,12 @@ fn copy_into<T: Element, const N: usize>(dest: &Array<T, N>, source: &Array<T, N
 }
 
 fused_loops! {
-    map1 assign1 sum_map1 1: 0 a A;
-    map2 assign2 sum_map2 2: 0 a A, 1 b B;
-    map3 assign3 sum_map3 3: 0 a A, 1 b B, 2 c C;
-    map4 assign4 sum_map4 4: 0 a A, 1 b B, 2 c C, 3 d D;
-    map5 assign5 sum_map5 5: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E;
-    map6 assign6 sum_map6 6: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E, 5 g G;
+    map1 assign1 sum_map1 sum_rows_map1 1: 0 a A;
+    map2 assign2 sum_map2 sum_rows_map2 2: 0 a A, 1 b B;
+    map3 assign3 sum_map3 sum_rows_map3 3: 0 a A, 1 b B, 2 c C;
+    map4 assign4 sum_map4 sum_rows_map4 4: 0 a A, 1 b B, 2 c C, 3 d D;
+    map5 assign5 sum_map5 sum_rows_map5 5: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E;
+    map6 assign6 sum_map6 sum_rows_map6 6: 0 a A, 1 b B, 2 c C, 3 d D, 4 e E, 5 g G;
 }
 
 // --- Element operations with NumPy's rules --------------------------------
@@ -1835,6 +1961,58 @@ pub fn np_mod_float<T: Float>(a: T, b: T) -> T {
         return a % b;
     }
     float_div_mod(a, b).1
+}
+
+/// `np.exp` of a float64 array element: Cody–Waite reduction by ln 2 and a
+/// degree-13 polynomial, within one unit in the last place of the correctly
+/// rounded result (as NumPy's own vectorised exp is, not libm's bits), and
+/// written without branches or calls so that the fused loop around it
+/// vectorises. Overflow gives inf, underflow 0 or a subnormal, nan stays nan.
+#[inline(always)]
+pub fn np_exp(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    // 1.5 * 2**52: adding it rounds to an integer kept in the low bits.
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    let clamped = x.max(-746.0).min(710.0);
+    let k = clamped * LOG2E + SHIFT;
+    let n = k - SHIFT;
+    let r = (clamped - n * LN2_HI) - n * LN2_LO;
+    // exp(r) for |r| <= ln(2) / 2 by Horner's rule on 1/k!.
+    let mut p = 1.0 / 6_227_020_800.0;
+    p = p * r + 1.0 / 479_001_600.0;
+    p = p * r + 1.0 / 39_916_800.0;
+    p = p * r + 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    // 2**n in two halves, so that subnormal results and 2**1024 (inf) come
+    // out of two multiplications by normal powers of two.
+    let n = (k.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
+    let half = n >> 1;
+    let first = f64::from_bits(((half + 1023) as u64) << 52);
+    let second = f64::from_bits(((n - half + 1023) as u64) << 52);
+    let result = p * first * second;
+    #[allow(clippy::eq_op)]
+    if x != x {
+        x
+    } else {
+        result
+    }
+}
+
+/// `np.exp` of a float32 element, through `np_exp` (exact to float32).
+#[inline(always)]
+pub fn np_exp_f32(x: f32) -> f32 {
+    np_exp(x as f64) as f32
 }
 
 /// `np.sign` of a float: -1, 0 or 1, and nan for nan.
@@ -2114,25 +2292,38 @@ pub mod lane {
 
     /// `np.max`: nan if any element is nan; ValueError when empty.
     pub fn max<T: Accumulate>(lane: Lane<'_, T>) -> Result<T> {
-        let mut elements = lane.iter();
-        let Some(mut best) = elements.next() else {
+        if lane.is_empty() {
             return Err(empty_reduction_error("maximum"));
-        };
-        for x in elements {
-            best = np_maximum(best, x);
         }
-        Ok(best)
+        Ok(extreme(lane, np_maximum))
     }
 
     pub fn min<T: Accumulate>(lane: Lane<'_, T>) -> Result<T> {
-        let mut elements = lane.iter();
-        let Some(mut best) = elements.next() else {
+        if lane.is_empty() {
             return Err(empty_reduction_error("minimum"));
-        };
-        for x in elements {
-            best = np_minimum(best, x);
         }
-        Ok(best)
+        Ok(extreme(lane, np_minimum))
+    }
+
+    /// The maximum or minimum of a non-empty lane with eight independent
+    /// running values, which the CPU (and LLVM's vectoriser) can advance at
+    /// once; `pick` propagates nan, so the order does not matter.
+    #[inline]
+    fn extreme<T: Accumulate>(lane: Lane<'_, T>, pick: fn(T, T) -> T) -> T {
+        // SAFETY (`at`): positions below the lane's (non-zero) length.
+        let first = unsafe { lane.at(0) };
+        let mut best = [first; 8];
+        let blocks = lane.len / 8;
+        for block in 0..blocks {
+            for (k, slot) in best.iter_mut().enumerate() {
+                *slot = pick(*slot, unsafe { lane.at(block * 8 + k) });
+            }
+        }
+        let mut result = best.into_iter().fold(first, pick);
+        for position in blocks * 8..lane.len {
+            result = pick(result, unsafe { lane.at(position) });
+        }
+        result
     }
 
     /// `np.argmax`: the first position of the maximum, or of the first nan.
@@ -2530,6 +2721,14 @@ pub fn linspace(start: f64, stop: f64, num: i64, endpoint: bool) -> Result<Array
     Ok(Array::from_elements([count], out))
 }
 
+/// `np.array([[a, b], [c, d]])`: the elements in C order, of `shape`.
+pub fn array_literal<T: Element, const N: usize>(shape: [usize; N], elements: Vec<T>) -> Result<Array<T, N>> {
+    if elements.len() != shape.iter().product::<usize>() {
+        return Err(value_error("internal error: array literal shape"));
+    }
+    Ok(Array::from_elements(shape, elements))
+}
+
 /// `np.eye(n, m, k)`: ones on the k-th diagonal.
 pub fn eye<T: Element>(n: i64, m: i64, k: i64) -> Result<Array<T, 2>> {
     let array = Array::<T, 2>::zeros([n, m])?;
@@ -2541,6 +2740,254 @@ pub fn eye<T: Element>(n: i64, m: i64, k: i64) -> Result<Array<T, 2>> {
         }
     }
     Ok(array)
+}
+
+// --- Joining, reordering and counting ------------------------------------
+
+/// `np.concatenate(arrays, axis)`: arrays of one dtype and dimension count
+/// joined along `axis`; the other dimensions must agree (NumPy's ValueError).
+pub fn concatenate<T: Element, const N: usize>(arrays: &[&Array<T, N>], axis: usize) -> Result<Array<T, N>> {
+    let Some(first) = arrays.first() else {
+        return Err(value_error("need at least one array to concatenate"));
+    };
+    if axis >= N {
+        return Err(Error::ValueError(format!(
+            "axis {axis} is out of bounds for array of dimension {N}"
+        )));
+    }
+    let mut shape = first.shape;
+    shape[axis] = 0;
+    for (k, array) in arrays.iter().enumerate() {
+        for a in 0..N {
+            if a != axis && array.shape[a] != first.shape[a] {
+                return Err(Error::ValueError(format!(
+                    "all the input array dimensions except for the concatenation axis must match \
+                     exactly, but along dimension {a}, the array at index 0 has size {} and the \
+                     array at index {k} has size {}",
+                    first.shape[a], array.shape[a]
+                )));
+            }
+        }
+        shape[axis] += array.shape[axis];
+    }
+    let result = Array::<T, N>::zeros(shape.map(|d| d as i64))?;
+    let mut start = 0usize;
+    for array in arrays {
+        let length = array.shape[axis];
+        let items: Vec<Item> = (0..N)
+            .map(|a| {
+                if a == axis {
+                    Item::Slice(Some(start as i64), Some((start + length) as i64), None)
+                } else {
+                    Item::Slice(None, None, None)
+                }
+            })
+            .collect();
+        let part: Array<T, N> = result.view(&items)?;
+        copy_into(&part, array)?;
+        start += length;
+    }
+    Ok(result)
+}
+
+/// `np.roll(a, shift)` (flattened) or along `axis`.
+pub fn roll<T: Element, const N: usize>(array: &Array<T, N>, shift: i64, axis: Option<usize>) -> Result<Array<T, N>> {
+    match axis {
+        None => {
+            let elements = array.to_vec()?;
+            let size = elements.len();
+            let mut out = reserve::<T>(&array.shape)?;
+            if size > 0 {
+                let k = shift.rem_euclid(size as i64) as usize;
+                out.extend_from_slice(&elements[size - k..]);
+                out.extend_from_slice(&elements[..size - k]);
+            }
+            Ok(Array::from_elements(array.shape, out))
+        }
+        Some(axis) => {
+            if axis >= N {
+                return Err(Error::ValueError(format!(
+                    "axis {axis} is out of bounds for array of dimension {N}"
+                )));
+            }
+            let length = array.shape[axis];
+            if length == 0 {
+                return array.try_copy();
+            }
+            let k = shift.rem_euclid(length as i64) as usize;
+            let whole = |a: usize, range: (usize, usize)| {
+                if a == axis {
+                    Item::Slice(Some(range.0 as i64), Some(range.1 as i64), None)
+                } else {
+                    Item::Slice(None, None, None)
+                }
+            };
+            let tail: Array<T, N> = array.view(&(0..N).map(|a| whole(a, (length - k, length))).collect::<Vec<_>>())?;
+            let head: Array<T, N> = array.view(&(0..N).map(|a| whole(a, (0, length - k))).collect::<Vec<_>>())?;
+            concatenate(&[&tail, &head], axis)
+        }
+    }
+}
+
+/// NumPy's sort order: numbers ascending, NaN last.
+fn sort_order<T: PartialOrd>(a: &T, b: &T) -> std::cmp::Ordering {
+    #[allow(clippy::eq_op)]
+    let (a_nan, b_nan) = (a != a, b != b);
+    match (a_nan, b_nan) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+/// `np.sort(a)`: a sorted copy, along the last axis.
+pub fn sort<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> Result<Array<T, N>> {
+    let copy = array.try_copy()?;
+    sort_in_place(&copy)?;
+    Ok(copy)
+}
+
+/// `a.sort()`: sorts every run of the last axis in place.
+pub fn sort_in_place<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> Result<()> {
+    if !array.writable {
+        return Err(read_only_error());
+    }
+    let mut lanes = Vec::new();
+    for_each_row(&array.shape, [&array.strides], |[offset]| lanes.push(offset));
+    let (length, stride) = (array.shape[N - 1], array.strides[N - 1]);
+    let mut buffer: Vec<T> = Vec::with_capacity(length);
+    for offset in lanes {
+        buffer.clear();
+        buffer.extend(array.row(offset).iter());
+        buffer.sort_by(sort_order);
+        for (position, value) in buffer.iter().enumerate() {
+            // SAFETY: positions below the row length are elements of this
+            // writable array's row starting at `offset`.
+            unsafe { T::store(array.pointer.offset(offset + position as isize * stride), *value) };
+        }
+    }
+    Ok(())
+}
+
+/// `np.argsort(a)` of a 1-D array: the indices that sort it (stable).
+pub fn argsort<T: Element + PartialOrd>(array: &Array<T, 1>) -> Result<Array<i64, 1>> {
+    let values: Vec<T> = array.row(0).iter().collect();
+    let mut order: Vec<i64> = (0..values.len() as i64).collect();
+    order.sort_by(|&i, &j| sort_order(&values[i as usize], &values[j as usize]));
+    Ok(Array::from_elements([order.len()], order))
+}
+
+/// `np.unique(a)`: the sorted distinct elements, flattened (one NaN kept).
+pub fn unique<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> Result<Array<T, 1>> {
+    let mut values = array.to_vec()?;
+    values.sort_by(sort_order);
+    #[allow(clippy::eq_op)]
+    values.dedup_by(|a, b| sort_order(a, b) == std::cmp::Ordering::Equal && (*a == *b || *a != *a));
+    let count = values.len();
+    Ok(Array::from_elements([count], values))
+}
+
+/// `np.searchsorted(a, v, side)`: where `v` would go in sorted `a`.
+pub fn searchsorted<T: Element + PartialOrd>(array: &Array<T, 1>, value: T, right: bool) -> i64 {
+    let lane = array.row(0);
+    let (mut low, mut high) = (0usize, lane.len);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        // SAFETY: middle < high <= len.
+        let x = unsafe { lane.at(middle) };
+        let before = if right {
+            sort_order(&x, &value) != std::cmp::Ordering::Greater
+        } else {
+            sort_order(&x, &value) == std::cmp::Ordering::Less
+        };
+        if before {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low as i64
+}
+
+/// `np.searchsorted(a, values)` for an array of values.
+pub fn searchsorted_all<T: Element + PartialOrd, const N: usize>(
+    array: &Array<T, 1>,
+    values: &Array<T, N>,
+    right: bool,
+) -> Result<Array<i64, N>> {
+    map1(values, |v| searchsorted(array, v, right))
+}
+
+/// `np.bincount(x, minlength)`: how often each non-negative integer occurs.
+pub fn bincount<T: Element + Into<i128>>(array: &Array<T, 1>, minlength: i64) -> Result<Array<i64, 1>> {
+    if minlength < 0 {
+        return Err(value_error("'minlength' must not be negative"));
+    }
+    let mut largest: i128 = -1;
+    for x in array.row(0).iter() {
+        let x: i128 = x.into();
+        if x < 0 {
+            return Err(value_error("'list' argument must have no negative elements"));
+        }
+        largest = largest.max(x);
+    }
+    let length = ((largest + 1) as usize).max(minlength as usize);
+    if length > MAX_DIMENSION {
+        return Err(dimension_too_big_error(length));
+    }
+    let mut counts = vec![0i64; length];
+    for x in array.row(0).iter() {
+        let x: i128 = x.into();
+        counts[x as usize] += 1;
+    }
+    Ok(Array::from_elements([length], counts))
+}
+
+/// `np.count_nonzero(a)`.
+pub fn count_nonzero<T: Accumulate, const N: usize>(array: &Array<T, N>) -> i64 {
+    let mut count = 0i64;
+    array.for_each_lane(|lane| count += lane.iter().filter(|x| x.truthy()).count() as i64);
+    count
+}
+
+/// `np.nonzero(a)` / one-argument `np.where(a)` of a 1-D array: the
+/// indices of the true (nonzero) elements.
+pub fn nonzero<T: Accumulate>(array: &Array<T, 1>) -> Result<(Array<i64, 1>,)> {
+    let indices: Vec<i64> = array
+        .row(0)
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.truthy())
+        .map(|(k, _)| k as i64)
+        .collect();
+    Ok((Array::from_elements([indices.len()], indices),))
+}
+
+/// `np.repeat(a, repeats)`: each element (flattened) `repeats` times.
+pub fn repeat<T: Element, const N: usize>(array: &Array<T, N>, repeats: i64) -> Result<Array<T, 1>> {
+    if repeats < 0 {
+        return Err(value_error("repeats may not contain negative values."));
+    }
+    let elements = array.to_vec()?;
+    let total = elements.len().checked_mul(repeats as usize).ok_or_else(array_too_big_error)?;
+    let mut out = reserve::<T>(&[total])?;
+    for x in elements {
+        out.extend(std::iter::repeat_n(x, repeats as usize));
+    }
+    Ok(Array::from_elements([total], out))
+}
+
+/// `np.tile(a, reps)` of a 1-D array and an int.
+pub fn tile<T: Element>(array: &Array<T, 1>, reps: i64) -> Result<Array<T, 1>> {
+    let elements = array.to_vec()?;
+    let reps = reps.max(0) as usize;
+    let total = elements.len().checked_mul(reps).ok_or_else(array_too_big_error)?;
+    let mut out = reserve::<T>(&[total])?;
+    for _ in 0..reps {
+        out.extend_from_slice(&elements);
+    }
+    Ok(Array::from_elements([total], out))
 }
 
 // --- Linear algebra -------------------------------------------------------
@@ -2880,6 +3327,14 @@ impl_to_python_tuple!(A, B, C, D, E);
 impl_to_python_tuple!(A, B, C, D, E, F);
 impl_to_python_tuple!(A, B, C, D, E, F, G);
 impl_to_python_tuple!(A, B, C, D, E, F, G, H);
+impl_to_python_tuple!(A, B, C, D, E, F, G, H, I);
+impl_to_python_tuple!(A, B, C, D, E, F, G, H, I, J);
+impl_to_python_tuple!(A, B, C, D, E, F, G, H, I, J, K);
+impl_to_python_tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
+impl_to_python_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+impl_to_python_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+impl_to_python_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+impl_to_python_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
 
 // ---------------------------------------------------------------------------
 // Integer and float arithmetic with Python semantics

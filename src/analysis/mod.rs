@@ -429,6 +429,25 @@ fn render_at(expr: &typed::Expr, min: u8) -> String {
             "{function}({})",
             args.iter().map(render).collect::<Vec<_>>().join(", ")
         ),
+        ExprKind::View { array, items, .. } => {
+            let bound = |b: &Option<typed::Expr>| b.as_ref().map(render).unwrap_or_default();
+            let items: Vec<String> = items
+                .iter()
+                .map(|item| match item {
+                    typed::ViewItem::Index(index) => render(index),
+                    typed::ViewItem::NewAxis => "None".into(),
+                    typed::ViewItem::Slice { start, stop, step } => match step {
+                        Some(step) => format!("{}:{}:{}", bound(start), bound(stop), render(step)),
+                        None => format!("{}:{}", bound(start), bound(stop)),
+                    },
+                })
+                .collect();
+            format!("{}[{}]", render_at(array, 12), items.join(", "))
+        }
+        ExprKind::Transpose(array) => format!("{}.T", render_at(array, 12)),
+        ExprKind::Reduce { op, array, .. } => {
+            format!("{}.{}(…)", render_at(array, 12), op.lane_function())
+        }
         _ => "…".to_string(),
     };
     if strength(expr) < min {

@@ -243,10 +243,16 @@ impl FunctionGen<'_> {
         keepdims: bool,
         ddof: Option<&typed::Expr>,
     ) -> Code {
-        if let (Reduction::Sum, None, ExprKind::ElementWise { inputs, body }) =
-            (op, axis, &array.kind)
-        {
-            return self.fused_sum(inputs, body);
+        if let (Reduction::Sum, ExprKind::ElementWise { inputs, body }) = (op, &array.kind) {
+            let ndim = array.array_type().map_or(1, |a| a.ndim as usize);
+            match axis {
+                None => return self.fused_sum(inputs, body, None),
+                Some(axis) if axis + 1 == ndim && ndim >= 2 => {
+                    let out_ndim = expr.array_type().map_or(1, |a| a.ndim as usize);
+                    return self.fused_sum(inputs, body, Some((keepdims, out_ndim)));
+                }
+                _ => {}
+            }
         }
         let array = self.receiver(array);
         let function = format_ident!("{}", op.lane_function());
@@ -274,8 +280,14 @@ impl FunctionGen<'_> {
         }
     }
 
-    /// `np.sum(expression)`: summed as computed, without its array.
-    fn fused_sum(&mut self, inputs: &[typed::Expr], body: &Elem) -> Code {
+    /// `np.sum(expression)` (or along the last axis, `rows`: keepdims and
+    /// the result's dimensions): summed as computed, without its array.
+    fn fused_sum(
+        &mut self,
+        inputs: &[typed::Expr],
+        body: &Elem,
+        rows: Option<(bool, usize)>,
+    ) -> Code {
         let Inputs {
             bindings,
             names,
@@ -285,6 +297,7 @@ impl FunctionGen<'_> {
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(body, &names).full();
         let sum = format_ident!("sum_map{}", arrays.len());
+        let params_types: Vec<TokenStream> = params.iter().map(|_| quote!(_,)).collect();
         let ndim = inputs
             .iter()
             .filter_map(|i| i.array_type().map(|a| a.ndim as usize))
@@ -293,11 +306,19 @@ impl FunctionGen<'_> {
         let ndim = TokenLiteral::usize_unsuffixed(ndim);
         let dims = params.iter().map(|x| quote!(#x.dims()));
         let broadcast = params.iter().map(|x| quote!(&#x.broadcast_to(shape)?));
+        let call = match rows {
+            None => quote!(rt::#sum(#(#broadcast),*, |#(#params),*| #element)?),
+            Some((keepdims, out_ndim)) => {
+                let sum = format_ident!("sum_rows_map{}", arrays.len());
+                let out_ndim = TokenLiteral::usize_unsuffixed(out_ndim);
+                quote!(rt::#sum::<_, #(#params_types)* _, #out_ndim>(#(#broadcast),*, #keepdims, |#(#params),*| #element)?)
+            }
+        };
         Code::block(quote!({
             #(#bindings)*
             #(#checks)*
             let shape: [usize; #ndim] = rt::broadcast_shape(&[#(#dims),*])?;
-            rt::#sum(#(#broadcast),*, |#(#params),*| #element)?
+            #call
         }))
     }
 
@@ -337,6 +358,31 @@ impl FunctionGen<'_> {
                 }
             })
             .collect();
+        if let ("array_literal", Some(array)) = (function, expr.array_type()) {
+            let (dims, elements) = args.split_at((array.ndim as usize).min(args.len()));
+            let element = dtype_tokens(array.dtype);
+            return Code::atom(
+                quote!(rt::array_literal::<#element, _>([#(#dims),*], vec![#(#elements),*])?),
+            );
+        }
+        if function == "concatenate" {
+            let (axis, arrays) = args
+                .split_last()
+                .map_or((quote!(0), &[][..]), |(a, r)| (a.clone(), r));
+            return Code::atom(quote!(rt::concatenate(&[#(#arrays),*], #axis)?));
+        }
+        if function == "roll" {
+            if let [array, shift, axis] = args.as_slice() {
+                let axis_value: i64 = axis.to_string().trim().parse().unwrap_or(-1);
+                let axis = if axis_value < 0 {
+                    quote!(None)
+                } else {
+                    let a = TokenLiteral::usize_unsuffixed(axis_value as usize);
+                    quote!(Some(#a))
+                };
+                return Code::atom(quote!(rt::roll(#array, #shift, #axis)?));
+            }
+        }
         let turbofish = match (function, expr.array_type()) {
             ("eye", Some(array)) => {
                 let element = dtype_tokens(array.dtype);
@@ -349,7 +395,7 @@ impl FunctionGen<'_> {
             _ => quote!(),
         };
         match function {
-            "trace" => Code::atom(quote!(rt::#name(#(#args),*))),
+            "trace" | "count_nonzero" | "searchsorted" => Code::atom(quote!(rt::#name(#(#args),*))),
             _ => Code::atom(quote!(rt::#name #turbofish(#(#args),*)?)),
         }
     }
@@ -519,6 +565,18 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
             } else if from == Dtype::Bool && elem.dtype.is_float() {
                 let value = value.at(Prec::Cast);
                 Code::new(quote!(#value as u8 as #rust), Prec::Cast)
+            } else if from.is_float() && elem.dtype.is_integer() && elem.dtype != Dtype::Int64 {
+                // NumPy converts a float to a narrow integer as C does on
+                // x86-64: to a 32-bit (or, for 32-bit targets, 64-bit)
+                // integer first, then keeps the low bits, so 300.0 becomes
+                // 44 in uint8 and -1.0 becomes 255.
+                let value = value.at(Prec::Cast);
+                let wide = if matches!(elem.dtype, Dtype::Int32 | Dtype::UInt32 | Dtype::UInt64) {
+                    quote!(i64)
+                } else {
+                    quote!(i32)
+                };
+                Code::new(quote!(#value as #wide as #rust), Prec::Cast)
             } else {
                 let value = value.at(Prec::Cast);
                 Code::new(quote!(#value as #rust), Prec::Cast)
@@ -622,6 +680,14 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
                 return Code::atom(quote!(()));
             };
             match function {
+                ElemFunction::FloatMethod("exp") => {
+                    let value = first.full();
+                    if elem.dtype == Dtype::Float32 {
+                        Code::atom(quote!(rt::np_exp_f32(#value)))
+                    } else {
+                        Code::atom(quote!(rt::np_exp(#value)))
+                    }
+                }
                 ElemFunction::FloatMethod(method) => {
                     let method = format_ident!("{}", method);
                     let receiver = first.at(Prec::Atom);

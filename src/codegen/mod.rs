@@ -1874,8 +1874,10 @@ impl FunctionGen<'_> {
             ExprKind::BoolOp { op, values } => self.bool_op(*op, values, &expr.ty),
             ExprKind::IfExp { test, body, orelse } => {
                 let test = self.expr(test).full();
-                let body = self.expr(body).full();
-                let orelse = self.expr(orelse).full();
+                // Both branches give an owned value (an array variable is
+                // a shared clone, like a new array).
+                let body = self.owned_value(body);
+                let orelse = self.owned_value(orelse);
                 Code::block(quote!(if #test { #body } else { #orelse }))
             }
             ExprKind::Call { function, args } => {

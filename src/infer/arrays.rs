@@ -144,6 +144,37 @@ impl<'m> Inference<'m> {
         })
     }
 
+    /// A Python int meeting an array of a narrower integer dtype: NumPy 2
+    /// converts it to that dtype and raises OverflowError when it does not
+    /// fit (NEP 50). The check runs once, on the scalar, before the loop.
+    fn narrow_weak_int(&mut self, operand: Fused, dtype: Dtype) -> Fused {
+        if !operand.weak
+            || operand.body.dtype != Dtype::Int64
+            || !dtype.is_integer()
+            || dtype == Dtype::Int64
+        {
+            return operand;
+        }
+        match operand.body.kind {
+            ElemKind::Literal(Literal::Int(v)) if dtype.holds(v) => operand,
+            ElemKind::Literal(Literal::Int(v)) => Fused {
+                inputs: vec![Expr::int(v).cast_to(&Type::of_element(dtype))],
+                body: Elem::new(ElemKind::Input(0), dtype),
+                weak: false,
+            },
+            ElemKind::Input(0) if operand.inputs.len() == 1 => {
+                let Fused { mut inputs, .. } = operand;
+                let input = inputs.pop().map(|i| i.cast_to(&Type::of_element(dtype)));
+                Fused {
+                    inputs: input.into_iter().collect(),
+                    body: Elem::new(ElemKind::Input(0), dtype),
+                    weak: false,
+                }
+            }
+            _ => operand,
+        }
+    }
+
     /// Joins operands into one loop: their inputs side by side (a variable
     /// read by both is one input), bodies renumbered. An operand whose
     /// arrays would take the loop past `MAX_FUSED_ARRAYS` is computed into
@@ -235,6 +266,15 @@ impl<'m> Inference<'m> {
         let right = self.fused(cx, right, span)?;
         let (ld, rd) = ((left.body.dtype, left.weak), (right.body.dtype, right.weak));
         let mut dtype = result_dtype(ld, rd);
+        // Division runs in floats: the Python int is not narrowed.
+        let (left, right) = if op == BinaryOp::TrueDiv {
+            (left, right)
+        } else {
+            (
+                self.narrow_weak_int(left, dtype),
+                self.narrow_weak_int(right, dtype),
+            )
+        };
         let (inputs, mut bodies) = self.join(vec![left, right]);
         let right_body = bodies.pop()?;
         let left_body = bodies.pop()?;
@@ -348,7 +388,12 @@ impl<'m> Inference<'m> {
     ) -> Option<Expr> {
         let left = self.fused(cx, left, span)?;
         let right = self.fused(cx, right, span)?;
-        let dtype = result_dtype((left.body.dtype, left.weak), (right.body.dtype, right.weak));
+        let mut dtype = result_dtype((left.body.dtype, left.weak), (right.body.dtype, right.weak));
+        // A Python int compares by value with any integer array (NumPy
+        // special-cases it): compared in 64 bits, `uint8 > -1` is true.
+        if (left.weak || right.weak) && dtype.is_integer() && dtype != Dtype::UInt64 {
+            dtype = Dtype::Int64;
+        }
         let (inputs, mut bodies) = self.join(vec![left, right]);
         let r = bodies.pop()?.cast_to(dtype);
         let l = bodies.pop()?.cast_to(dtype);
@@ -398,6 +443,17 @@ impl<'m> Inference<'m> {
             operands.push(self.fused(cx, arg, span)?);
         }
         let dtypes: Vec<(Dtype, bool)> = operands.iter().map(|o| (o.body.dtype, o.weak)).collect();
+        if let Ufunc::MinMax(_) | Ufunc::Clip = ufunc {
+            // Python ints meet integer arrays as in arithmetic (NEP 50).
+            let common = dtypes[1..]
+                .iter()
+                .fold(dtypes[0], |acc, &d| (result_dtype(acc, d), acc.1 && d.1))
+                .0;
+            operands = operands
+                .into_iter()
+                .map(|operand| self.narrow_weak_int(operand, common))
+                .collect();
+        }
         let (inputs, bodies) = self.join(operands);
         let common = || {
             dtypes[1..]
@@ -425,6 +481,24 @@ impl<'m> Inference<'m> {
             }
             Ufunc::Rounding(method) => {
                 let dtype = common();
+                if float_dtype(dtype).is_none()
+                    && (name == "rint"
+                        || (dtype == Dtype::Bool
+                            && name != "floor"
+                            && name != "ceil"
+                            && name != "trunc"))
+                {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("numpy.{name} of a {dtype} array is float16 in NumPy, which compiled code does not support"),
+                        )
+                        .with_hint("convert first: a.astype(np.float32) or a.astype(np.float64)"),
+                    );
+                    return None;
+                }
                 let arg = bodies.into_iter().next()?;
                 if dtype.is_float() {
                     elem_call(ElemFunction::FloatMethod(method), vec![arg], dtype)
@@ -438,6 +512,18 @@ impl<'m> Inference<'m> {
             Ufunc::Abs => {
                 let arg = bodies.into_iter().next()?;
                 let dtype = arg.dtype;
+                if name == "fabs" && float_dtype(dtype).is_none() {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("numpy.fabs of a {dtype} array is float16 in NumPy, which compiled code does not support"),
+                        )
+                        .with_hint("convert first: a.astype(np.float32) or a.astype(np.float64)"),
+                    );
+                    return None;
+                }
                 if name == "fabs" && !dtype.is_float() {
                     let float = float_dtype(dtype).unwrap_or(Dtype::Float64);
                     elem_call(ElemFunction::Abs, vec![arg.cast_to(float)], float)
@@ -462,17 +548,14 @@ impl<'m> Inference<'m> {
             }
             Ufunc::Square => {
                 let arg = bodies.into_iter().next()?;
+                // NumPy squares bools as int8.
                 let dtype = if arg.dtype == Dtype::Bool {
-                    Dtype::Bool
+                    Dtype::Int8
                 } else {
                     arg.dtype
                 };
-                let op = if dtype == Dtype::Bool {
-                    BinaryOp::BitAnd
-                } else {
-                    BinaryOp::Mul
-                };
-                elem_binary(op, arg.clone(), arg, dtype)
+                let arg = arg.cast_to(dtype);
+                elem_binary(BinaryOp::Mul, arg.clone(), arg, dtype)
             }
             Ufunc::MinMax(function) => {
                 let dtype = common();
@@ -946,6 +1029,19 @@ impl<'m> Inference<'m> {
             return None;
         }
         match method {
+            "sort" if args.is_empty() => Some(Expr::new(
+                ExprKind::Runtime {
+                    function: "sort_in_place",
+                    args: vec![receiver],
+                },
+                Type::None,
+            )),
+            "argsort" | "nonzero" | "repeat" | "searchsorted" => {
+                let typed_args = self.exprs(cx, args)?;
+                let mut all = vec![receiver];
+                all.extend(typed_args);
+                self.joining_function(cx, method, &all, &[], span)?
+            }
             "copy" if args.is_empty() => {
                 let ty = receiver.ty.clone();
                 Some(Expr::new(ExprKind::CopyArray(Box::new(receiver)), ty))
@@ -1117,10 +1213,19 @@ impl<'m> Inference<'m> {
         let dest = view.array_type()?;
         let combined = self.array_binary(cx, op, view.clone(), value, span)?;
         let result = combined.array_type()?.dtype;
-        let allowed = result == dest.dtype
-            || (result.is_float() && dest.dtype.is_float())
-            || (result.is_integer() && dest.dtype.is_integer())
-            || (dest.dtype.is_float() && !result.is_float());
+        // NumPy's 'same_kind' casting: bool < unsigned < signed < float.
+        let kind = |d: Dtype| {
+            if d == Dtype::Bool {
+                0
+            } else if d.is_unsigned() {
+                1
+            } else if d.is_signed() {
+                2
+            } else {
+                3
+            }
+        };
+        let allowed = kind(result) <= kind(dest.dtype);
         if !allowed {
             self.error(
                 cx,
@@ -1165,12 +1270,22 @@ impl<'m> Inference<'m> {
                 dtype = Some(self.dtype_argument(cx, &keyword.value)?);
                 continue;
             }
-            let value = self.expr(cx, &keyword.value)?;
+            // `side="right"`: a string option, read where it is used.
+            let value = if let untyped::ExprKind::Str(_) = keyword.value.kind {
+                Expr::new(ExprKind::Literal(Literal::Bool(false)), Type::Bool)
+            } else {
+                self.expr(cx, &keyword.value)?
+            };
             named.push((keyword.name.clone(), value, keyword.span, &keyword.value));
         }
         let allowed: &[&str] = match name {
             "linspace" => &["num", "endpoint"],
+            "array" | "asarray" => &[],
             "eye" => &["M", "k"],
+            "flip" | "concatenate" | "stack" | "roll" => &["axis"],
+            "diff" => &["n", "axis"],
+            "searchsorted" => &["side"],
+            "bincount" => &["minlength"],
             _ => &[],
         };
         if let Some((keyword, _, kspan, _)) =
@@ -1229,6 +1344,18 @@ impl<'m> Inference<'m> {
                 _ => made,
             }
         };
+        if let Some(result) = self.joining_function(cx, name, &positional, &named, span) {
+            // `np.array(..., dtype=...)` converts what it made.
+            return match (result, dtype) {
+                (Some(made), Some(dtype)) if matches!(name, "array" | "asarray") => {
+                    match made.array_type() {
+                        Some(array) if array.dtype != dtype => Some(self.array_cast(made, dtype)),
+                        _ => Some(made),
+                    }
+                }
+                (result, _) => result,
+            };
+        }
         match name {
             "arange" => {
                 if positional.is_empty() || positional.len() > 3 {
@@ -1534,6 +1661,597 @@ impl<'m> Inference<'m> {
             }
         }
         Some(typed::Target::Select { array, index, span })
+    }
+}
+
+impl<'m> Inference<'m> {
+    /// Joining, reordering and counting: `flip`, `diff`, `concatenate`,
+    /// `stack`, `vstack`, `hstack`, `roll`, `sort`, `argsort`, `unique`,
+    /// `searchsorted`, `bincount`, `count_nonzero`, `nonzero` (and
+    /// one-argument `where`), `repeat`, `tile`. `None` for other names.
+    fn joining_function(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        positional: &[Expr],
+        named: &[(String, Expr, Span, &untyped::Expr)],
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        let keyword = |key: &str| {
+            named
+                .iter()
+                .find(|(k, ..)| k == key)
+                .map(|(_, v, ..)| v.clone())
+        };
+        let fail =
+            |this: &mut Self, cx: &Cx, message: String, hint: &str| -> Option<Option<Expr>> {
+                this.error(
+                    cx,
+                    Diagnostic::error(codes::WRONG_ARGUMENTS, span, message)
+                        .with_hint(hint.to_string()),
+                );
+                Some(None)
+            };
+        let literal_int = |value: &Expr| match value.kind {
+            ExprKind::Literal(Literal::Int(v)) => Some(v),
+            ExprKind::Neg(ref inner) => match inner.kind {
+                ExprKind::Literal(Literal::Int(v)) => Some(-v),
+                _ => None,
+            },
+            _ => None,
+        };
+        let runtime = |function: &'static str, args: Vec<Expr>, ty: Type| {
+            Expr::new(ExprKind::Runtime { function, args }, ty)
+        };
+        let full = || ViewItem::Slice {
+            start: None,
+            stop: None,
+            step: None,
+        };
+        // The axis keyword (or `position`-th argument) as a literal within `ndim`.
+        let axis_of = |this: &mut Self,
+                       cx: &Cx,
+                       value: Option<Expr>,
+                       ndim: u8,
+                       default: Option<i64>|
+         -> Result<Option<usize>, ()> {
+            let value = match value {
+                Some(value) => match literal_int(&value) {
+                    Some(v) => Some(v),
+                    None => {
+                        this.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::WRONG_ARGUMENTS,
+                                span,
+                                format!("the axis of numpy.{name} must be an integer literal"),
+                            )
+                            .with_hint("write axis=0"),
+                        );
+                        return Err(());
+                    }
+                },
+                None => default,
+            };
+            let Some(v) = value else { return Ok(None) };
+            let n = ndim as i64;
+            if v < -n || v >= n {
+                this.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        span,
+                        format!("axis {v} is out of bounds for an array of dimension {n}"),
+                    )
+                    .with_hint(format!("use an axis from {} to {}", -n, n - 1)),
+                );
+                return Err(());
+            }
+            Ok(Some(if v < 0 { v + n } else { v } as usize))
+        };
+        let first = positional.first().cloned();
+        let first_array = first.as_ref().and_then(Expr::array_type);
+        match name {
+            "array" | "asarray" => {
+                let Some(value) = first else {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes a list, a tuple or an array"),
+                        "write np.array([1.0, 2.0])",
+                    );
+                };
+                if let Some(t) = first_array {
+                    // np.array copies; np.asarray of an array is the array.
+                    return Some(Some(if name == "asarray" {
+                        value
+                    } else {
+                        Expr::new(ExprKind::CopyArray(Box::new(value)), Type::Array(t))
+                    }));
+                }
+                // Nested tuples of numbers: a 1-D or 2-D array.
+                let mut shape = Vec::new();
+                let mut elements = Vec::new();
+                if !flatten_literal(value, 0, &mut shape, &mut elements) || shape.is_empty() {
+                    return fail(
+                        self,
+                        cx,
+                        format!(
+                            "numpy.{name} takes a list (or list of equally long lists) of numbers"
+                        ),
+                        "write np.array([[1.0, 2.0], [3.0, 4.0]])",
+                    );
+                }
+                let dtype = elements.iter().fold(None, |acc: Option<(Dtype, bool)>, e| {
+                    let d = (
+                        e.ty.dtype().unwrap_or(Dtype::Float64),
+                        matches!(e.ty, Type::Int | Type::Float | Type::Bool),
+                    );
+                    Some(match acc {
+                        None => d,
+                        Some(acc) if acc.1 && d.1 => (Dtype::promote(acc.0, d.0), true),
+                        Some(acc) => (result_dtype(acc, d), false),
+                    })
+                });
+                let dtype = dtype.map_or(Dtype::Float64, |d| d.0);
+                let element = Type::of_element(dtype);
+                let mut args: Vec<Expr> = shape.iter().map(|&d| Expr::int(d as i64)).collect();
+                args.extend(elements.into_iter().map(|e| e.cast_to(&element)));
+                Some(Some(runtime(
+                    "array_literal",
+                    args,
+                    Type::Array(ArrayType::new(dtype, shape.len() as u8)),
+                )))
+            }
+            "flip" | "fliplr" | "flipud" => {
+                let (Some(array), Some(t)) = (first, first_array) else {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes an array"),
+                        "pass an array",
+                    );
+                };
+                let axis = match name {
+                    "flipud" => Some(0),
+                    "fliplr" if t.ndim >= 2 => Some(1),
+                    "fliplr" => {
+                        return fail(
+                            self,
+                            cx,
+                            "numpy.fliplr needs an array of 2 or more dimensions".into(),
+                            "use np.flip for 1-D arrays",
+                        )
+                    }
+                    _ => match axis_of(
+                        self,
+                        cx,
+                        keyword("axis").or(positional.get(1).cloned()),
+                        t.ndim,
+                        None,
+                    ) {
+                        Ok(axis) => axis,
+                        Err(()) => return Some(None),
+                    },
+                };
+                let items = (0..t.ndim as usize)
+                    .map(|a| {
+                        if axis.is_none_or(|axis| axis == a) {
+                            ViewItem::Slice {
+                                start: None,
+                                stop: None,
+                                step: Some(Expr::int(-1)),
+                            }
+                        } else {
+                            full()
+                        }
+                    })
+                    .collect();
+                Some(Some(Expr::new(
+                    ExprKind::View {
+                        array: Box::new(array),
+                        items,
+                        span,
+                    },
+                    Type::Array(t),
+                )))
+            }
+            "diff" => {
+                let (Some(array), Some(t)) = (first, first_array) else {
+                    return fail(
+                        self,
+                        cx,
+                        "numpy.diff takes an array".into(),
+                        "pass an array",
+                    );
+                };
+                let n = match keyword("n").or(positional.get(1).cloned()) {
+                    Some(n) => match literal_int(&n) {
+                        Some(n) if n >= 0 => n,
+                        _ => {
+                            return fail(
+                                self,
+                                cx,
+                                "n of numpy.diff must be a non-negative integer literal".into(),
+                                "write np.diff(a, 2)",
+                            )
+                        }
+                    },
+                    None => 1,
+                };
+                let axis = match axis_of(
+                    self,
+                    cx,
+                    keyword("axis").or(positional.get(2).cloned()),
+                    t.ndim,
+                    Some(-1),
+                ) {
+                    Ok(axis) => axis.unwrap_or(t.ndim as usize - 1),
+                    Err(()) => return Some(None),
+                };
+                let mut value = array;
+                for _ in 0..n {
+                    let part = |start: Option<i64>, stop: Option<i64>, value: &Expr| {
+                        let items = (0..t.ndim as usize)
+                            .map(|a| {
+                                if a == axis {
+                                    ViewItem::Slice {
+                                        start: start.map(Expr::int),
+                                        stop: stop.map(Expr::int),
+                                        step: None,
+                                    }
+                                } else {
+                                    full()
+                                }
+                            })
+                            .collect();
+                        let ty = value.ty.clone();
+                        Expr::new(
+                            ExprKind::View {
+                                array: Box::new(value.clone()),
+                                items,
+                                span,
+                            },
+                            ty,
+                        )
+                    };
+                    let (later, earlier) =
+                        (part(Some(1), None, &value), part(None, Some(-1), &value));
+                    let op = if t.dtype == Dtype::Bool {
+                        BinaryOp::BitXor
+                    } else {
+                        BinaryOp::Sub
+                    };
+                    value = self.array_binary(cx, op, later, earlier, span)?;
+                }
+                Some(Some(value))
+            }
+            "concatenate" | "stack" | "vstack" | "hstack" => {
+                let Some(Expr {
+                    kind: ExprKind::Tuple(items),
+                    ..
+                }) = first.clone()
+                else {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes a tuple of arrays"),
+                        "write np.concatenate((a, b))",
+                    );
+                };
+                let types: Vec<ArrayType> = items.iter().filter_map(Expr::array_type).collect();
+                if types.len() != items.len() || types.is_empty() {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes a tuple of arrays"),
+                        "write np.concatenate((a, b))",
+                    );
+                }
+                let ndim = types[0].ndim;
+                if types.iter().any(|t| t.ndim != ndim) {
+                    return fail(self, cx, format!("the arrays given to numpy.{name} must have the same number of dimensions"), "reshape them first");
+                }
+                let dtype = types[1..]
+                    .iter()
+                    .fold(types[0].dtype, |acc, t| Dtype::promote(acc, t.dtype));
+                let mut arrays: Vec<Expr> = items
+                    .into_iter()
+                    .map(|item| {
+                        if item.array_type().is_some_and(|t| t.dtype == dtype) {
+                            item
+                        } else {
+                            self.array_cast(item, dtype)
+                        }
+                    })
+                    .collect();
+                // stack and vstack of 1-D arrays add an axis first.
+                let (new_axis, axis) = match name {
+                    "stack" => {
+                        let axis = match axis_of(
+                            self,
+                            cx,
+                            keyword("axis").or(positional.get(1).cloned()),
+                            ndim + 1,
+                            Some(0),
+                        ) {
+                            Ok(axis) => axis.unwrap_or(0),
+                            Err(()) => return Some(None),
+                        };
+                        (Some(axis), axis)
+                    }
+                    "vstack" if ndim == 1 => (Some(0), 0),
+                    "vstack" => (None, 0),
+                    "hstack" if ndim == 1 => (None, 0),
+                    "hstack" => (None, 1),
+                    _ => match axis_of(
+                        self,
+                        cx,
+                        keyword("axis").or(positional.get(1).cloned()),
+                        ndim,
+                        Some(0),
+                    ) {
+                        Ok(axis) => (None, axis.unwrap_or(0)),
+                        Err(()) => return Some(None),
+                    },
+                };
+                let out_ndim = ndim + u8::from(new_axis.is_some());
+                if let Some(position) = new_axis {
+                    arrays = arrays
+                        .into_iter()
+                        .map(|array| {
+                            let mut items: Vec<ViewItem> = (0..ndim).map(|_| full()).collect();
+                            items.insert(position, ViewItem::NewAxis);
+                            Expr::new(
+                                ExprKind::View {
+                                    array: Box::new(array),
+                                    items,
+                                    span,
+                                },
+                                Type::Array(ArrayType::new(dtype, out_ndim)),
+                            )
+                        })
+                        .collect();
+                }
+                arrays.push(Expr::int(axis as i64));
+                Some(Some(runtime(
+                    "concatenate",
+                    arrays,
+                    Type::Array(ArrayType::new(dtype, out_ndim)),
+                )))
+            }
+            "roll" => {
+                let (Some(array), Some(t), Some(shift)) = (first, first_array, positional.get(1))
+                else {
+                    return fail(
+                        self,
+                        cx,
+                        "numpy.roll takes an array and a shift".into(),
+                        "write np.roll(a, 1)",
+                    );
+                };
+                if !shift.ty.is_integer_like() {
+                    return fail(
+                        self,
+                        cx,
+                        "the shift of numpy.roll must be an int".into(),
+                        "write np.roll(a, 1)",
+                    );
+                }
+                let axis = match axis_of(
+                    self,
+                    cx,
+                    keyword("axis").or(positional.get(2).cloned()),
+                    t.ndim,
+                    None,
+                ) {
+                    Ok(axis) => axis,
+                    Err(()) => return Some(None),
+                };
+                let axis = Expr::new(
+                    ExprKind::Literal(Literal::Int(axis.map_or(-1, |a| a as i64))),
+                    Type::Int,
+                );
+                Some(Some(runtime(
+                    "roll",
+                    vec![array, shift.clone().cast_to(&Type::Int), axis],
+                    Type::Array(t),
+                )))
+            }
+            "sort" | "argsort" | "unique" | "count_nonzero" | "nonzero" => {
+                let (Some(array), Some(t)) = (first, first_array) else {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes an array"),
+                        "pass an array",
+                    );
+                };
+                if positional.len() > 1 {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes one array in compiled code"),
+                        "leave out the other arguments",
+                    );
+                }
+                Some(Some(match name {
+                    "sort" => runtime("sort", vec![array], Type::Array(t)),
+                    "unique" => runtime(
+                        "unique",
+                        vec![array],
+                        Type::Array(ArrayType::new(t.dtype, 1)),
+                    ),
+                    "count_nonzero" => runtime("count_nonzero", vec![array], Type::Int),
+                    _ if t.ndim != 1 => {
+                        return fail(
+                            self,
+                            cx,
+                            format!("numpy.{name} needs a 1-D array in compiled code"),
+                            "ravel the array first",
+                        )
+                    }
+                    "argsort" => runtime(
+                        "argsort",
+                        vec![array],
+                        Type::Array(ArrayType::new(Dtype::Int64, 1)),
+                    ),
+                    _ => runtime(
+                        "nonzero",
+                        vec![array],
+                        Type::Tuple(vec![Type::Array(ArrayType::new(Dtype::Int64, 1))]),
+                    ),
+                }))
+            }
+            "searchsorted" => {
+                let (Some(array), Some(t), Some(value)) = (first, first_array, positional.get(1))
+                else {
+                    return fail(
+                        self,
+                        cx,
+                        "numpy.searchsorted takes a sorted array and values".into(),
+                        "write np.searchsorted(a, v)",
+                    );
+                };
+                if t.ndim != 1 {
+                    return fail(
+                        self,
+                        cx,
+                        "numpy.searchsorted needs a 1-D sorted array".into(),
+                        "pass a 1-D array",
+                    );
+                }
+                let right = match keyword("side") {
+                    None => false,
+                    Some(_) => {
+                        let source = named.iter().find(|(k, ..)| k == "side").map(|(.., s)| *s);
+                        match source.map(|s| &s.kind) {
+                            Some(untyped::ExprKind::Str(side)) if side == "left" => false,
+                            Some(untyped::ExprKind::Str(side)) if side == "right" => true,
+                            _ => {
+                                return fail(
+                                    self,
+                                    cx,
+                                    "side= of numpy.searchsorted must be \"left\" or \"right\""
+                                        .into(),
+                                    "write side=\"right\"",
+                                )
+                            }
+                        }
+                    }
+                };
+                let right = Expr::new(ExprKind::Literal(Literal::Bool(right)), Type::Bool);
+                match value.array_type() {
+                    Some(v) => {
+                        let values = if v.dtype == t.dtype {
+                            value.clone()
+                        } else {
+                            self.array_cast(value.clone(), t.dtype)
+                        };
+                        Some(Some(runtime(
+                            "searchsorted_all",
+                            vec![array, values, right],
+                            Type::Array(ArrayType::new(Dtype::Int64, v.ndim)),
+                        )))
+                    }
+                    None if value.ty.is_numeric() => {
+                        let value = value.clone().cast_to(&Type::of_element(t.dtype));
+                        Some(Some(runtime(
+                            "searchsorted",
+                            vec![array, value, right],
+                            Type::Int,
+                        )))
+                    }
+                    None => fail(
+                        self,
+                        cx,
+                        "numpy.searchsorted takes numbers to look for".into(),
+                        "pass a number or an array",
+                    ),
+                }
+            }
+            "bincount" => {
+                let (Some(array), Some(t)) = (first, first_array) else {
+                    return fail(
+                        self,
+                        cx,
+                        "numpy.bincount takes an array of non-negative ints".into(),
+                        "pass an int array",
+                    );
+                };
+                if t.ndim != 1 || !(t.dtype.is_integer() || t.dtype == Dtype::Bool) {
+                    return fail(
+                        self,
+                        cx,
+                        "numpy.bincount takes a 1-D integer array".into(),
+                        "pass a 1-D int array",
+                    );
+                }
+                let minlength = keyword("minlength")
+                    .or(positional.get(1).cloned())
+                    .unwrap_or(Expr::int(0));
+                if !minlength.ty.is_integer_like() {
+                    return fail(
+                        self,
+                        cx,
+                        "minlength= of numpy.bincount must be an int".into(),
+                        "pass an int",
+                    );
+                }
+                Some(Some(runtime(
+                    "bincount",
+                    vec![array, minlength.cast_to(&Type::Int)],
+                    Type::Array(ArrayType::new(Dtype::Int64, 1)),
+                )))
+            }
+            "repeat" | "tile" => {
+                let (Some(array), Some(t), Some(count)) = (first, first_array, positional.get(1))
+                else {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes an array and a count"),
+                        "write np.repeat(a, 3)",
+                    );
+                };
+                if !count.ty.is_integer_like() || (name == "tile" && t.ndim != 1) {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes an int count (and, for tile, a 1-D array)"),
+                        "write np.tile(a, 3)",
+                    );
+                }
+                Some(Some(runtime(
+                    if name == "repeat" { "repeat" } else { "tile" },
+                    vec![array, count.clone().cast_to(&Type::Int)],
+                    Type::Array(ArrayType::new(t.dtype, 1)),
+                )))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Flattens nested tuples of numbers in C order, recording the length at
+/// each depth; false for ragged or non-numeric literals.
+fn flatten_literal(value: Expr, depth: usize, shape: &mut Vec<usize>, out: &mut Vec<Expr>) -> bool {
+    match value.kind {
+        ExprKind::Tuple(items) => {
+            if shape.len() == depth {
+                shape.push(items.len());
+            } else if shape[depth] != items.len() {
+                return false;
+            }
+            if items.is_empty() {
+                return depth + 1 == shape.len();
+            }
+            items
+                .into_iter()
+                .all(|item| flatten_literal(item, depth + 1, shape, out))
+        }
+        _ if value.ty.is_numeric() && shape.len() == depth => out.push(value) == (),
+        _ => false,
     }
 }
 

@@ -8,6 +8,10 @@
 //! are re-typed until no return type changes, which makes recursion work.
 //! Only the final pass reports diagnostics and builds the typed IR.
 
+/// The most values a tuple may hold (the runtime converts tuples of up to
+/// 16 values to Python).
+const MAX_TUPLE: usize = 16;
+
 mod arrays;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -1334,6 +1338,21 @@ impl<'m> Inference<'m> {
                 None
             }
             ExprKind::Tuple(items) => {
+                if items.len() > MAX_TUPLE {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_EXPRESSION,
+                            span,
+                            format!(
+                                "a tuple of {} values; compiled code supports up to {MAX_TUPLE}",
+                                items.len()
+                            ),
+                        )
+                        .with_hint("return an array, or split the values into two tuples"),
+                    );
+                    return None;
+                }
                 let items = self.exprs(cx, items)?;
                 let ty = Type::Tuple(items.iter().map(|i| i.ty.clone()).collect());
                 Some(typed::Expr::new(typed::ExprKind::Tuple(items), ty))
@@ -1462,6 +1481,15 @@ impl<'m> Inference<'m> {
             if group.iter().any(is_slice_like) {
                 value = self.view(cx, value, array, group, span)?;
                 continue;
+            }
+            if let [index] = group {
+                if might_be_array(index, cx) {
+                    let typed_index = self.expr(cx, index)?;
+                    if typed_index.array_type().is_some() {
+                        value = self.select(cx, value, typed_index, span)?;
+                        continue;
+                    }
+                }
             }
             if group.len() > array.ndim as usize {
                 self.error(
@@ -2230,7 +2258,17 @@ impl<'m> Inference<'m> {
                         } else {
                             vec![("axis".to_string(), typed::Expr::int(0), span)]
                         };
-                        return self.reduction(cx, name, array, &axis, span);
+                        let reduced = self.reduction(cx, name, array, &axis, span)?;
+                        // Python's sum adds the elements (rows) to 0 one by
+                        // one: integers keep the array's dtype and wrap.
+                        let dtype = array_type.dtype;
+                        if name != "sum" || !dtype.is_integer() || dtype == Dtype::Int64 {
+                            return Some(reduced);
+                        }
+                        return Some(match reduced.array_type() {
+                            Some(_) => self.array_cast(reduced, dtype),
+                            None => reduced.cast_to(&Type::of_element(dtype)),
+                        });
                     }
                     "any" | "all" if array_type.ndim == 1 => {
                         return self.reduction(cx, name, array, &[], span);
@@ -2456,10 +2494,16 @@ impl<'m> Inference<'m> {
             "zeros_like" | "ones_like" | "empty_like" | "full_like" => {
                 return self.new_array_like(cx, name, args, keywords, span)
             }
-            "arange" | "linspace" | "eye" | "identity" | "dot" | "matmul" | "outer" | "trace" => {
+            "arange" | "linspace" | "eye" | "identity" | "dot" | "matmul" | "outer" | "trace"
+            | "flip" | "fliplr" | "flipud" | "diff" | "concatenate" | "stack" | "vstack"
+            | "hstack" | "roll" | "sort" | "argsort" | "unique" | "searchsorted" | "bincount"
+            | "count_nonzero" | "nonzero" | "repeat" | "tile" | "array" | "asarray" => {
                 return self.numpy_array_function(cx, name, args, keywords, span)
             }
             _ => {}
+        }
+        if name == "where" && args.len() == 1 {
+            return self.numpy_array_function(cx, "nonzero", args, keywords, span);
         }
         if let Some(result) = self.numpy_on_arrays(cx, name, args, keywords, span) {
             return result;

@@ -165,6 +165,11 @@ pub fn is_reduction(name: &str) -> bool {
 
 /// Array methods besides the reductions.
 pub const ARRAY_METHODS: &[&str] = &[
+    "sort",
+    "argsort",
+    "nonzero",
+    "repeat",
+    "searchsorted",
     "sum",
     "prod",
     "mean",
@@ -188,6 +193,30 @@ pub const ARRAY_METHODS: &[&str] = &[
 
 /// Other NumPy functions that take or make arrays.
 pub const ARRAY_FUNCTIONS: &[&str] = &[
+    "dot",
+    "matmul",
+    "outer",
+    "trace",
+    "eye",
+    "identity",
+    "flip",
+    "fliplr",
+    "flipud",
+    "diff",
+    "concatenate",
+    "stack",
+    "vstack",
+    "hstack",
+    "roll",
+    "sort",
+    "argsort",
+    "unique",
+    "searchsorted",
+    "bincount",
+    "count_nonzero",
+    "nonzero",
+    "repeat",
+    "tile",
     "zeros",
     "ones",
     "empty",

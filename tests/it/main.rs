@@ -1,6 +1,7 @@
 //! The integration test binary. Every integration test is a module of this one
 //! crate, so the suite links once.
 
+mod array_functions;
 mod badcalls;
 mod build_faults;
 mod corpus;
