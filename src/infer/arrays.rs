@@ -1752,6 +1752,35 @@ impl<'m> Inference<'m> {
         let first = positional.first().cloned();
         let first_array = first.as_ref().and_then(Expr::array_type);
         match name {
+            "linalg.norm" => {
+                let (Some(array), Some(t), 1, true) =
+                    (first, first_array, positional.len(), named.is_empty())
+                else {
+                    return fail(self, cx, "numpy.linalg.norm takes one array in compiled code (the 2-norm, Frobenius for matrices)".into(), "leave out ord= and axis=, or write np.sqrt((a * a).sum(axis=...))");
+                };
+                // NumPy computes in the array's float type (float64 for
+                // integers and bools): sqrt of the sum of squares.
+                let float = if t.dtype.is_float() {
+                    t.dtype
+                } else {
+                    Dtype::Float64
+                };
+                let array = if t.dtype == float {
+                    array
+                } else {
+                    self.array_cast(array, float)
+                };
+                let squares = self.array_binary(cx, BinaryOp::Mul, array.clone(), array, span)?;
+                let total = self.reduction(cx, "sum", squares, &[], span)?;
+                let ty = total.ty.clone();
+                Some(Some(Expr::new(
+                    ExprKind::Intrinsic {
+                        op: typed::Intrinsic::FloatMethod("sqrt"),
+                        args: vec![total],
+                    },
+                    ty,
+                )))
+            }
             "array" | "asarray" => {
                 let Some(value) = first else {
                     return fail(

@@ -2497,9 +2497,8 @@ impl<'m> Inference<'m> {
             "arange" | "linspace" | "eye" | "identity" | "dot" | "matmul" | "outer" | "trace"
             | "flip" | "fliplr" | "flipud" | "diff" | "concatenate" | "stack" | "vstack"
             | "hstack" | "roll" | "sort" | "argsort" | "unique" | "searchsorted" | "bincount"
-            | "count_nonzero" | "nonzero" | "repeat" | "tile" | "array" | "asarray" => {
-                return self.numpy_array_function(cx, name, args, keywords, span)
-            }
+            | "count_nonzero" | "nonzero" | "repeat" | "tile" | "array" | "asarray"
+            | "linalg.norm" => return self.numpy_array_function(cx, name, args, keywords, span),
             _ => {}
         }
         if name == "where" && args.len() == 1 {

@@ -193,6 +193,7 @@ pub const ARRAY_METHODS: &[&str] = &[
 
 /// Other NumPy functions that take or make arrays.
 pub const ARRAY_FUNCTIONS: &[&str] = &[
+    "linalg.norm",
     "dot",
     "matmul",
     "outer",
