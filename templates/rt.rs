@@ -1218,41 +1218,6 @@ pub struct Lane<'a, T: Element> {
     array: std::marker::PhantomData<&'a ()>,
 }
 
-// SAFETY: a Lane only reads elements of an array that outlives it (the
-// lifetime `'a`), and elements are Send + Sync values; reading them from
-// several threads at once is what NumPy's own threads do.
-unsafe impl<T: Element> Send for Lane<'_, T> {}
-// SAFETY: as for Send; no method writes through the pointer.
-unsafe impl<T: Element> Sync for Lane<'_, T> {}
-
-/// Elements of work below which a whole-array loop stays on one thread.
-const PARALLEL_ELEMENTS: usize = 1 << 16;
-
-/// Elements each task of a parallel whole-array loop computes.
-const PARALLEL_CHUNK: usize = 1 << 14;
-
-/// Runs `fill(start, chunk)` over consecutive chunks of `out` on the
-/// parallel-loop pool when `out` is large enough and threads are available
-/// (false otherwise, and nothing was done). Each chunk is written by one
-/// task, so the tasks never touch the same element.
-fn fill_in_parallel<S: Send>(out: &mut [S], fill: impl Fn(usize, &mut [S]) + Sync + Send) -> bool {
-    if out.len() < PARALLEL_ELEMENTS
-        || !parallel_worthwhile(out.len() as u64, PARALLEL_ELEMENTS as u64)
-    {
-        return false;
-    }
-    let Some(pool) = parallel_pool(num_threads()) else {
-        return false;
-    };
-    pool.pool.install(|| {
-        use rayon::prelude::*;
-        out.par_chunks_mut(PARALLEL_CHUNK)
-            .enumerate()
-            .for_each(|(k, chunk)| fill(k * PARALLEL_CHUNK, chunk));
-    });
-    true
-}
-
 impl<T: Element> Lane<'_, T> {
     #[inline(always)]
     pub fn len(&self) -> usize {
@@ -1664,36 +1629,7 @@ fn reserve<T: Element>(shape: &[usize]) -> Result<Vec<T>> {
     elements
         .try_reserve_exact(size)
         .map_err(|_| allocation_error::<T>(shape))?;
-    prefer_huge_pages(elements.as_mut_ptr().cast(), size * std::mem::size_of::<T>());
     Ok(elements)
-}
-
-/// Asks the kernel to back a large new allocation with huge pages, as
-/// NumPy does for its arrays: a fresh 8 MB result then costs four page
-/// faults instead of two thousand. Only a hint; nothing changes if the
-/// kernel declines.
-#[inline]
-fn prefer_huge_pages(start: *mut u8, bytes: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        const THRESHOLD: usize = 4 << 20;
-        const PAGE: usize = 4096;
-        if bytes < THRESHOLD {
-            return;
-        }
-        let begin = (start as usize).div_ceil(PAGE) * PAGE;
-        let end = (start as usize + bytes) / PAGE * PAGE;
-        if end > begin {
-            // SAFETY: madvise only advises the kernel about pages of this
-            // process's own allocation (the whole pages inside it); it
-            // reads and writes no memory and cannot fail in a harmful way.
-            unsafe {
-                libc::madvise(begin as *mut libc::c_void, end - begin, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (start, bytes);
 }
 
 
@@ -1719,31 +1655,9 @@ macro_rules! fused_loops {
         #[allow(clippy::too_many_arguments)]
         pub fn $map<R: Element, $($T: Element,)+ const N: usize>(
             $($a: &Array<$T, N>,)+
-            f: impl Fn($($T),+) -> R + Sync + Send,
+            f: impl Fn($($T),+) -> R,
         ) -> Result<Array<R, N>> {
             let shape: [usize; N] = common_shape([$($a.dims()),+])?;
-            if let ($(Some($a),)+) = ($($a.flat(),)+) {
-                let len: usize = shape.iter().product();
-                if len >= PARALLEL_ELEMENTS
-                    && parallel_worthwhile(len as u64, PARALLEL_ELEMENTS as u64)
-                {
-                    let mut out: Vec<R> = reserve::<R>(&shape)?;
-                    let spare = &mut out.spare_capacity_mut()[..len];
-                    let done = fill_in_parallel(spare, |start, chunk| {
-                        for (k, slot) in chunk.iter_mut().enumerate() {
-                            // SAFETY (`at`): start + k is a position below
-                            // `len`, the lanes' common length.
-                            slot.write(f($(unsafe { $a.at(start + k) }),+));
-                        }
-                    });
-                    if done {
-                        // SAFETY: fill_in_parallel wrote every one of the
-                        // first `len` slots (each chunk by one task).
-                        unsafe { out.set_len(len) };
-                        return Ok(Array::from_elements(shape, out));
-                    }
-                }
-            }
             let mut out: Vec<R> = reserve::<R>(&shape)?;
             if let ($(Some($a),)+) = ($($a.flat(),)+) {
                 let len: usize = shape.iter().product();
@@ -1767,7 +1681,7 @@ macro_rules! fused_loops {
         #[allow(clippy::too_many_arguments)]
         pub fn $sum<R: Accumulate, $($T: Element,)+ const N: usize>(
             $($a: &Array<$T, N>,)+
-            f: impl Fn($($T),+) -> R + Sync + Send,
+            f: impl Fn($($T),+) -> R,
         ) -> Result<R::Total> {
             let shape: [usize; N] = common_shape([$($a.dims()),+])?;
             if let ($(Some($a),)+) = ($($a.flat(),)+) {
@@ -1786,7 +1700,7 @@ macro_rules! fused_loops {
         pub fn $sum_rows<R: Accumulate, $($T: Element,)+ const N: usize, const M: usize>(
             $($a: &Array<$T, N>,)+
             keepdims: bool,
-            f: impl Fn($($T),+) -> R + Sync + Send,
+            f: impl Fn($($T),+) -> R,
         ) -> Result<Array<R::Total, M>> {
             let shape: [usize; N] = common_shape([$($a.dims()),+])?;
             let mut out_shape = [1usize; M];
@@ -1814,7 +1728,7 @@ macro_rules! fused_loops {
         pub fn $assign<R: Element, $($T: Element,)+ const N: usize>(
             dest: &Array<R, N>,
             $($a: &Array<$T, N>,)+
-            f: impl Fn($($T),+) -> R + Sync + Send,
+            f: impl Fn($($T),+) -> R,
         ) -> Result<()> {
             if !dest.writable {
                 return Err(read_only_error());
