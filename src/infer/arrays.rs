@@ -465,16 +465,7 @@ impl<'m> Inference<'m> {
             Ufunc::Float(method) => {
                 let dtype = common();
                 let Some(float) = float_dtype(dtype) else {
-                    self.error(
-                        cx,
-                        Diagnostic::error(
-                            codes::UNSUPPORTED_FUNCTION,
-                            span,
-                            format!("numpy.{name} of a {dtype} array is float16 in NumPy, which compiled code does not support"),
-                        )
-                        .with_hint("convert first: a.astype(np.float32) or a.astype(np.float64)"),
-                    );
-                    return None;
+                    return self.float16_refusal(cx, name, dtype, span);
                 };
                 let args = bodies.into_iter().map(|b| b.cast_to(float)).collect();
                 elem_call(ElemFunction::FloatMethod(method), args, float)
@@ -488,16 +479,7 @@ impl<'m> Inference<'m> {
                             && name != "ceil"
                             && name != "trunc"))
                 {
-                    self.error(
-                        cx,
-                        Diagnostic::error(
-                            codes::UNSUPPORTED_FUNCTION,
-                            span,
-                            format!("numpy.{name} of a {dtype} array is float16 in NumPy, which compiled code does not support"),
-                        )
-                        .with_hint("convert first: a.astype(np.float32) or a.astype(np.float64)"),
-                    );
-                    return None;
+                    return self.float16_refusal(cx, name, dtype, span);
                 }
                 let arg = bodies.into_iter().next()?;
                 if dtype.is_float() {
@@ -513,16 +495,7 @@ impl<'m> Inference<'m> {
                 let arg = bodies.into_iter().next()?;
                 let dtype = arg.dtype;
                 if name == "fabs" && float_dtype(dtype).is_none() {
-                    self.error(
-                        cx,
-                        Diagnostic::error(
-                            codes::UNSUPPORTED_FUNCTION,
-                            span,
-                            format!("numpy.fabs of a {dtype} array is float16 in NumPy, which compiled code does not support"),
-                        )
-                        .with_hint("convert first: a.astype(np.float32) or a.astype(np.float64)"),
-                    );
-                    return None;
+                    return self.float16_refusal(cx, name, dtype, span);
                 }
                 if name == "fabs" && !dtype.is_float() {
                     let float = float_dtype(dtype).unwrap_or(Dtype::Float64);
@@ -611,17 +584,28 @@ impl<'m> Inference<'m> {
         Some(self.element_wise(inputs, body))
     }
 
+    /// A float function of an array NumPy computes in float16.
+    fn float16_refusal(&mut self, cx: &Cx, name: &str, dtype: Dtype, span: Span) -> Option<Expr> {
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::UNSUPPORTED_FUNCTION,
+                span,
+                format!(
+                    "numpy.{name} of a {dtype} array is float16 in NumPy, which compiled code does not support"
+                ),
+            )
+            .with_hint("convert first: a.astype(np.float32) or a.astype(np.float64)"),
+        );
+        None
+    }
+
     /// `a.astype(dtype)` / `np.float32(a)`-style conversion of a whole array:
     /// a new array, converted as NumPy's unsafe casting does.
     pub(super) fn array_cast(&mut self, array: Expr, dtype: Dtype) -> Expr {
         let source = array.array_type().map_or(dtype, |a| a.dtype);
         let body = Elem::new(ElemKind::Input(0), source).cast_to(dtype);
-        let body = if source == dtype {
-            // astype copies even to the same dtype.
-            body
-        } else {
-            body
-        };
+        // A new array even when the dtype is the same: astype copies.
         self.element_wise(vec![array], body)
     }
 
@@ -842,11 +826,7 @@ impl<'m> Inference<'m> {
         for (keyword, value, kspan) in keywords {
             match keyword.as_str() {
                 "axis" => {
-                    if matches!(value.kind, ExprKind::Literal(_)) && value.ty == Type::Int {
-                        let ExprKind::Literal(Literal::Int(v)) = value.kind else {
-                            unreachable_literal();
-                            return None;
-                        };
+                    if let ExprKind::Literal(Literal::Int(v)) = value.kind {
                         let ndim = array_type.ndim as i64;
                         if v < -ndim || v >= ndim {
                             self.error(
@@ -2279,7 +2259,10 @@ fn flatten_literal(value: Expr, depth: usize, shape: &mut Vec<usize>, out: &mut 
                 .into_iter()
                 .all(|item| flatten_literal(item, depth + 1, shape, out))
         }
-        _ if value.ty.is_numeric() && shape.len() == depth => out.push(value) == (),
+        _ if value.ty.is_numeric() && shape.len() == depth => {
+            out.push(value);
+            true
+        }
         _ => false,
     }
 }
@@ -2297,5 +2280,3 @@ fn exponent_checkable(exponent: &Elem) -> bool {
         _ => false,
     }
 }
-
-fn unreachable_literal() {}
