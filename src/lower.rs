@@ -21,18 +21,17 @@ use crate::signature;
 
 /// Builtins a compiled function may call.
 const BUILTIN_FUNCTIONS: &[&str] = &[
-    "abs", "min", "max", "round", "int", "float", "bool", "len", "sum", "any", "all",
+    "abs", "min", "max", "round", "int", "float", "bool", "len", "sum", "any", "all", "sorted",
+    "list",
 ];
 
 /// Python's other builtin functions: calling one is unsupported, not undefined.
 const PYTHON_BUILTINS: &[&str] = &[
-    "sorted",
     "reversed",
     "enumerate",
     "zip",
     "map",
     "filter",
-    "list",
     "tuple",
     "dict",
     "set",
@@ -117,6 +116,14 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
                 exported: is_exported(def, export),
                 lowered,
             });
+            for helper in scope.helpers.borrow_mut().drain(..) {
+                functions.push(FunctionSlot {
+                    name: helper.name.clone(),
+                    span: helper.span,
+                    exported: false,
+                    lowered: Ok(helper),
+                });
+            }
         }
     }
     for export in &parsed.exports {
@@ -164,6 +171,9 @@ struct ModuleScope {
     functions: HashSet<String>,
     classes: HashSet<String>,
     diagnostics: Vec<Diagnostic>,
+    /// Functions made by lowering: each comprehension and generator
+    /// expression becomes a helper function of its free variables.
+    helpers: std::cell::RefCell<Vec<Function>>,
 }
 
 impl ModuleScope {
@@ -175,6 +185,7 @@ impl ModuleScope {
             functions: HashSet::new(),
             classes: HashSet::new(),
             diagnostics: Vec::new(),
+            helpers: std::cell::RefCell::new(Vec::new()),
         };
         for stmt in &parsed.body {
             match stmt {
@@ -1424,6 +1435,30 @@ impl<'a> FunctionLowering<'a> {
                     values: values.into_iter().collect::<Option<_>>()?,
                 }
             }
+            ast::Expr::Compare(compare)
+                if compare.ops.len() == 1
+                    && matches!(compare.ops[0], ast::CmpOp::In | ast::CmpOp::NotIn) =>
+            {
+                // `x in xs`: x is evaluated first, as in Python.
+                let value = self.expr(&compare.left);
+                let container = self.expr(&compare.comparators[0]);
+                let contains = Expr {
+                    kind: ExprKind::Call {
+                        callee: Callee::Builtin("__contains__".into()),
+                        args: vec![value?, container?],
+                        keywords: Vec::new(),
+                    },
+                    span,
+                };
+                if matches!(compare.ops[0], ast::CmpOp::NotIn) {
+                    ExprKind::Unary {
+                        op: UnaryOp::Not,
+                        operand: Box::new(contains),
+                    }
+                } else {
+                    return Some(contains);
+                }
+            }
             ast::Expr::Compare(compare) => {
                 let left = self.expr(&compare.left);
                 let mut rest = Vec::new();
@@ -1451,9 +1486,9 @@ impl<'a> FunctionLowering<'a> {
                             self.error(
                                 codes::UNSUPPORTED_EXPRESSION,
                                 span,
-                                "`in` is not supported yet",
-                                "membership test",
-                                "loop over the values and compare with `==`",
+                                "`in` is only supported as a single comparison",
+                                "membership test in a chain",
+                                "write `x in xs` on its own, combined with `and`",
                             );
                             ok = false;
                             continue;
@@ -1497,9 +1532,12 @@ impl<'a> FunctionLowering<'a> {
                 );
                 return None;
             }
-            ast::Expr::List(_) | ast::Expr::ListComp(_) => {
-                self.error(codes::UNSUPPORTED_CONTAINER, span, "lists are not supported yet", "list", "use a NumPy array: np.zeros(n) and fill it in a loop; for a fixed set of values use a tuple");
-                return None;
+            ast::Expr::List(list) => {
+                let items: Vec<Option<Expr>> = list.elts.iter().map(|e| self.expr(e)).collect();
+                ExprKind::List(items.into_iter().collect::<Option<_>>()?)
+            }
+            ast::Expr::ListComp(comp) => {
+                self.comprehension(Comprehension::List, &comp.elt, &comp.generators, span)?
             }
             ast::Expr::Dict(_) | ast::Expr::DictComp(_) => {
                 self.error(
@@ -1521,13 +1559,23 @@ impl<'a> FunctionLowering<'a> {
                 );
                 return None;
             }
-            ast::Expr::GeneratorExp(_) | ast::Expr::Yield(_) | ast::Expr::YieldFrom(_) => {
+            ast::Expr::GeneratorExp(_) => {
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    span,
+                    "a generator expression is only supported as the argument of sum, min, max, any, all, sorted or list",
+                    "generator",
+                    "use a list comprehension `[... for ...]`, or write the loop out",
+                );
+                return None;
+            }
+            ast::Expr::Yield(_) | ast::Expr::YieldFrom(_) => {
                 self.error(
                     codes::UNSUPPORTED_EXPRESSION,
                     span,
                     "generators are not supported",
                     "generator",
-                    "write an explicit loop that accumulates into a variable or an array",
+                    "write an explicit loop that accumulates into a variable or a list",
                 );
                 return None;
             }
@@ -1620,6 +1668,258 @@ impl<'a> FunctionLowering<'a> {
         Some(Expr { kind, span })
     }
 
+    /// `[e for x in xs if c]` (and the generator expressions that `sum`,
+    /// `any` and `all` consume) as a call of a helper function made for it:
+    /// its parameters are the enclosing function's variables it reads, its
+    /// body the loops written out. The helper has the comprehension's own
+    /// scope, as in Python 3, and is typed per call like any helper.
+    fn comprehension(
+        &mut self,
+        kind: Comprehension,
+        elt: &ast::Expr,
+        generators: &[ast::Comprehension],
+        span: Span,
+    ) -> Option<ExprKind> {
+        let range = elt.range();
+        let mut bound = Vec::new();
+        for generator in generators {
+            if generator.is_async {
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    span,
+                    "asynchronous comprehensions are not supported",
+                    "async for",
+                    "use a plain `for`",
+                );
+                return None;
+            }
+            target_names_of(&generator.target, &mut bound);
+        }
+        let text = self
+            .file
+            .text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
+        let free: Vec<String> = identifiers_in(text)
+            .into_iter()
+            .filter(|name| self.locals.contains(name) && !bound.contains(name))
+            .collect();
+        let name = format!("__{}_{}", kind.name(), span.start);
+        let result = "__result";
+        let load = ast::ExprContext::Load;
+        // The innermost statement, then the `if`s and `for`s around it.
+        let mut body: Vec<ast::Stmt> = vec![match kind {
+            Comprehension::List => ast::Stmt::Expr(ast::StmtExpr {
+                range,
+                value: Box::new(ast::Expr::Call(ast::ExprCall {
+                    range,
+                    func: Box::new(ast::Expr::Attribute(ast::ExprAttribute {
+                        range,
+                        value: Box::new(synthetic_name(result, range, load)),
+                        attr: ast::Identifier::new("append"),
+                        ctx: load,
+                    })),
+                    args: vec![elt.clone()],
+                    keywords: Vec::new(),
+                })),
+            }),
+            Comprehension::Sum => ast::Stmt::AugAssign(ast::StmtAugAssign {
+                range,
+                target: Box::new(synthetic_name(result, range, ast::ExprContext::Store)),
+                op: ast::Operator::Add,
+                value: Box::new(elt.clone()),
+            }),
+            Comprehension::Any | Comprehension::All => {
+                let any = kind == Comprehension::Any;
+                let test = if any {
+                    elt.clone()
+                } else {
+                    ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                        range,
+                        op: ast::UnaryOp::Not,
+                        operand: Box::new(elt.clone()),
+                    })
+                };
+                ast::Stmt::If(ast::StmtIf {
+                    range,
+                    test: Box::new(test),
+                    body: vec![ast::Stmt::Return(ast::StmtReturn {
+                        range,
+                        value: Some(Box::new(ast::Expr::Constant(ast::ExprConstant {
+                            range,
+                            value: ast::Constant::Bool(any),
+                            kind: None,
+                        }))),
+                    })],
+                    orelse: Vec::new(),
+                })
+            }
+        }];
+        for generator in generators.iter().rev() {
+            for test in generator.ifs.iter().rev() {
+                body = vec![ast::Stmt::If(ast::StmtIf {
+                    range: test.range(),
+                    test: Box::new(test.clone()),
+                    body,
+                    orelse: Vec::new(),
+                })];
+            }
+            body = vec![ast::Stmt::For(ast::StmtFor {
+                range: generator.iter.range(),
+                target: Box::new(generator.target.clone()),
+                iter: Box::new(generator.iter.clone()),
+                body,
+                orelse: Vec::new(),
+                type_comment: None,
+            })];
+        }
+        let mut inner = FunctionLowering::new(self.scope, self.file);
+        inner.locals.extend(free.iter().cloned());
+        inner.locals.extend(bound.iter().cloned());
+        inner.locals.insert(result.to_string());
+        let at = |kind: ExprKind| Expr { kind, span };
+        let mut stmts = Vec::new();
+        let initial = match kind {
+            Comprehension::List => Some(ExprKind::List(Vec::new())),
+            Comprehension::Sum => Some(ExprKind::Int(0)),
+            Comprehension::Any | Comprehension::All => None,
+        };
+        if let Some(initial) = initial {
+            stmts.push(Stmt {
+                kind: StmtKind::Assign {
+                    target: Target::Name(result.to_string(), span),
+                    value: at(initial),
+                    annotation: None,
+                },
+                span,
+            });
+        }
+        stmts.extend(inner.block(&body));
+        let returned = match kind {
+            Comprehension::List | Comprehension::Sum => ExprKind::Local(result.to_string()),
+            Comprehension::Any => ExprKind::Bool(false),
+            Comprehension::All => ExprKind::Bool(true),
+        };
+        stmts.push(Stmt {
+            kind: StmtKind::Return(Some(at(returned))),
+            span,
+        });
+        if !inner.diagnostics.is_empty() {
+            self.diagnostics.append(&mut inner.diagnostics);
+            return None;
+        }
+        let params = free
+            .iter()
+            .map(|name| Param {
+                name: name.clone(),
+                span,
+                annotation: None,
+                default: None,
+                keyword_only: false,
+            })
+            .collect();
+        let args = free
+            .iter()
+            .map(|name| at(ExprKind::Local(name.clone())))
+            .collect();
+        self.scope.helpers.borrow_mut().push(Function {
+            name: name.clone(),
+            span,
+            params,
+            returns: None,
+            exported: false,
+            docstring: None,
+            body: stmts,
+            overloads: Vec::new(),
+        });
+        Some(ExprKind::Call {
+            callee: Callee::Function(name),
+            args,
+            keywords: Vec::new(),
+        })
+    }
+
+    /// `sum(e for ...)`, `any(...)`, `all(...)` consume the generator as it
+    /// runs; `min`, `max`, `sorted` and `list` take it as a list.
+    fn consumed_generator(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
+        // `list(range(...))` is `[i for i in range(...)]`.
+        if let (ast::Expr::Name(function), [range_call @ ast::Expr::Call(_)]) =
+            (call.func.as_ref(), call.args.as_slice())
+        {
+            if function.id.as_str() == "list"
+                && call.keywords.is_empty()
+                && !self.locals.contains("list")
+                && is_range_call(self, range_call)
+            {
+                let range = range_call.range();
+                let item = "__item";
+                let generator = ast::Comprehension {
+                    range: Default::default(),
+                    target: synthetic_name(item, range, ast::ExprContext::Store),
+                    iter: range_call.clone(),
+                    ifs: Vec::new(),
+                    is_async: false,
+                };
+                let elt = synthetic_name(item, range, ast::ExprContext::Load);
+                let kind = self.comprehension(Comprehension::List, &elt, &[generator], span);
+                return Some(kind.map(|kind| Expr { kind, span }));
+            }
+        }
+        let [ast::Expr::GeneratorExp(generator)] = call.args.as_slice() else {
+            return None;
+        };
+        let ast::Expr::Name(function) = call.func.as_ref() else {
+            return None;
+        };
+        let id = function.id.as_str();
+        if self.locals.contains(id) || self.scope.functions.contains(id) {
+            return None;
+        }
+        let generator_span: Span = generator.range.into();
+        let kind = match id {
+            "sum" if call.keywords.is_empty() => Comprehension::Sum,
+            "any" if call.keywords.is_empty() => Comprehension::Any,
+            "all" if call.keywords.is_empty() => Comprehension::All,
+            "min" | "max" | "sorted" | "list" => {
+                let list = self.comprehension(
+                    Comprehension::List,
+                    &generator.elt,
+                    &generator.generators,
+                    generator_span,
+                );
+                let Some(list) = list else {
+                    return Some(None);
+                };
+                let mut keywords = Vec::new();
+                for keyword in &call.keywords {
+                    let (Some(name), Some(value)) = (&keyword.arg, self.expr(&keyword.value))
+                    else {
+                        return Some(None);
+                    };
+                    keywords.push(Keyword {
+                        name: name.to_string(),
+                        value,
+                        span: keyword.range.into(),
+                    });
+                }
+                return Some(Some(Expr {
+                    kind: ExprKind::Call {
+                        callee: Callee::Builtin(id.to_string()),
+                        args: vec![Expr {
+                            kind: list,
+                            span: generator_span,
+                        }],
+                        keywords,
+                    },
+                    span,
+                }));
+            }
+            _ => return None,
+        };
+        let kind = self.comprehension(kind, &generator.elt, &generator.generators, span);
+        Some(kind.map(|kind| Expr { kind, span }))
+    }
+
     /// A (nested) list literal as nested tuples; anything else as usual.
     fn list_literal(&mut self, expr: &ast::Expr) -> Option<Expr> {
         match expr {
@@ -1636,6 +1936,9 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        if let Some(consumed) = self.consumed_generator(call, span) {
+            return consumed;
+        }
         let mut ok = true;
         // `np.array([[1, 2], [3, 4]])`: the list literal is read as nested
         // tuples, which the array constructor turns into an array.
@@ -1764,6 +2067,85 @@ impl<'a> FunctionLowering<'a> {
             span,
         })
     }
+}
+
+/// What a comprehension's helper function does with each element.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Comprehension {
+    /// `[e for ...]`: appends it to a new list.
+    List,
+    /// `sum(e for ...)`: adds it to a total starting at 0.
+    Sum,
+    /// `any(e for ...)`: returns True at the first true one.
+    Any,
+    /// `all(e for ...)`: returns False at the first false one.
+    All,
+}
+
+impl Comprehension {
+    fn name(self) -> &'static str {
+        match self {
+            Comprehension::List => "listcomp",
+            Comprehension::Sum => "sum",
+            Comprehension::Any => "any",
+            Comprehension::All => "all",
+        }
+    }
+}
+
+/// The identifiers written in `text` (not attribute names after a `.`, not
+/// inside string literals), in order of first appearance.
+fn identifiers_in(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' {
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            let before = chars[..start].iter().rev().find(|c| !c.is_whitespace());
+            let word: String = chars[start..i].iter().collect();
+            if before != Some(&'.') && !out.contains(&word) {
+                out.push(word);
+            }
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Names a comprehension target binds (`x`, `i, x`).
+fn target_names_of(target: &ast::Expr, out: &mut Vec<String>) {
+    match target {
+        ast::Expr::Name(name) => out.push(name.id.to_string()),
+        ast::Expr::Tuple(tuple) => tuple.elts.iter().for_each(|e| target_names_of(e, out)),
+        ast::Expr::List(list) => list.elts.iter().for_each(|e| target_names_of(e, out)),
+        _ => {}
+    }
+}
+
+fn synthetic_name(
+    name: &str,
+    range: rustpython_parser::text_size::TextRange,
+    ctx: ast::ExprContext,
+) -> ast::Expr {
+    ast::Expr::Name(ast::ExprName {
+        range,
+        id: ast::Identifier::new(name),
+        ctx,
+    })
 }
 
 /// Exported functions are those with a `#pythran export` line or annotations

@@ -51,15 +51,23 @@ pub fn annotation(
                     };
                     tuple_type(&items, file, qualify)
                 }
-                Some("list" | "typing.List" | "dict" | "typing.Dict" | "set") => {
-                    Err(Diagnostic::error(
-                        codes::UNSUPPORTED_ANNOTATION,
-                        span(expr),
-                        "lists, dicts and sets are not supported yet",
-                    )
-                    .with_label("container annotation")
-                    .with_hint("use a NumPy array such as \"float64[:]\""))
+                Some("list" | "typing.List") => {
+                    let item = match annotation(&subscript.slice, file, qualify)? {
+                        ParamType::Known(item) if item != Type::None => item,
+                        _ => return Err(unsupported(&subscript.slice)),
+                    };
+                    if matches!(item, Type::Callable(_)) {
+                        return Err(unsupported(&subscript.slice));
+                    }
+                    Ok(ParamType::Known(Type::List(Box::new(item))))
                 }
+                Some("dict" | "typing.Dict" | "set") => Err(Diagnostic::error(
+                    codes::UNSUPPORTED_ANNOTATION,
+                    span(expr),
+                    "dicts and sets are not supported yet",
+                )
+                .with_label("container annotation")
+                .with_hint("use a list (`list[float]`) or a NumPy array such as \"float64[:]\"")),
                 Some("typing.Callable" | "collections.abc.Callable" | "Callable") => {
                     callable_type(&subscript.slice, file, qualify).map(ParamType::Known)
                 }
@@ -117,6 +125,11 @@ pub fn return_annotation(
     file: &SourceFile,
     qualify: &dyn Fn(&ast::Expr) -> Option<String>,
 ) -> Result<Option<Type>, Diagnostic> {
+    // A bare `tuple` or `list` names the kind but not the items: the
+    // body's return statements tell them.
+    if let Some("tuple" | "list" | "typing.Tuple" | "typing.List") = qualify(expr).as_deref() {
+        return Ok(None);
+    }
     match annotation(expr, file, qualify)? {
         ParamType::Known(ty) => Ok(Some(ty)),
         ParamType::ArrayOfUnknownRank(_) => Ok(None),

@@ -136,6 +136,7 @@ fn result_annotation(ty: &Type) -> String {
             let items: Vec<String> = items.iter().map(result_annotation).collect();
             format!("tuple[{}]", items.join(", "))
         }
+        Type::List(item) => format!("list[{}]", result_annotation(item)),
         other => annotation(other),
     }
 }
@@ -144,6 +145,7 @@ fn mentions_numpy(ty: &Type) -> bool {
     match ty {
         Type::Array(_) | Type::Scalar(_) => true,
         Type::Tuple(items) => items.iter().any(mentions_numpy),
+        Type::List(item) => mentions_numpy(item),
         _ => false,
     }
 }
@@ -160,6 +162,8 @@ fn annotation(ty: &Type) -> String {
             format!("tuple[{}]", items.join(", "))
         }
         Type::Array(array) => format!("npt.NDArray[np.{}]", array.dtype),
+        Type::List(item) => format!("list[{}]", annotation(item)),
+        Type::Unknown => "Any".into(),
         Type::Callable(callable) => {
             let params: Vec<String> = callable.params.iter().map(annotation).collect();
             format!(

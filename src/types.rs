@@ -217,6 +217,12 @@ pub enum Type {
     /// A function argument: `Callable[[float], float]`. Parameters and result
     /// are scalars.
     Callable(CallableType),
+    /// A Python `list` whose elements all have one type; shared by
+    /// reference, as in Python.
+    List(Box<Type>),
+    /// The element type of an empty list literal (`[]`) until something is
+    /// appended or stored: joins with any type. Never reaches codegen.
+    Unknown,
     /// The value of a function that returns nothing.
     None,
 }
@@ -302,7 +308,30 @@ impl Type {
                     callable.ret.python_name()
                 )
             }
+            Type::List(item) => format!("list[{}]", item.python_name()),
+            Type::Unknown => "an unknown type".into(),
             Type::None => "None".into(),
+        }
+    }
+
+    /// Whether the type still holds `Unknown` (an empty list literal whose
+    /// element type nothing has told).
+    pub fn has_unknown(&self) -> bool {
+        match self {
+            Type::Unknown => true,
+            Type::List(item) => item.has_unknown(),
+            Type::Tuple(items) => items.iter().any(Type::has_unknown),
+            _ => false,
+        }
+    }
+
+    /// Whether values of the type are Python containers (lists), which
+    /// compiled code shares by reference and keeps on one thread.
+    pub fn has_container(&self) -> bool {
+        match self {
+            Type::List(_) => true,
+            Type::Tuple(items) => items.iter().any(Type::has_container),
+            _ => false,
         }
     }
 
@@ -313,6 +342,10 @@ impl Type {
             return Some(a.clone());
         }
         match (a, b) {
+            (Type::Unknown, other) | (other, Type::Unknown) => Some(other.clone()),
+            (Type::List(x), Type::List(y)) => {
+                Type::join(x, y).map(|item| Type::List(Box::new(item)))
+            }
             (Type::Tuple(xs), Type::Tuple(ys)) if xs.len() == ys.len() => {
                 let items: Option<Vec<Type>> =
                     xs.iter().zip(ys).map(|(x, y)| Type::join(x, y)).collect();

@@ -128,7 +128,10 @@ impl Analysis<'_> {
             }
             typed::Target::Tuple(items) => items.iter().for_each(|t| self.target_reads(t, state)),
             typed::Target::View { view, .. } => self.reads(view, state),
-            typed::Target::Select { array, index, .. } => {
+            typed::Target::Select { array, index, .. }
+            | typed::Target::Item {
+                list: array, index, ..
+            } => {
                 self.reads(array, state);
                 self.reads(index, state);
             }
@@ -163,8 +166,10 @@ fn target_names(target: &typed::Target, out: &mut HashSet<String>) {
         typed::Target::Local(name) => {
             out.insert(name.clone());
         }
-        typed::Target::Index { .. } | typed::Target::View { .. } | typed::Target::Select { .. } => {
-        }
+        typed::Target::Index { .. }
+        | typed::Target::View { .. }
+        | typed::Target::Select { .. }
+        | typed::Target::Item { .. } => {}
         typed::Target::Tuple(items) => items.iter().for_each(|t| target_names(t, out)),
     }
 }

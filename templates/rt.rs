@@ -5612,3 +5612,764 @@ fn unbound_local(name: &str) -> Error {
     let error = pyo3::exceptions::PyUnboundLocalError::new_err(message);
     Error::Python(PythonError(std::sync::Arc::new(error)))
 }
+
+// ---------------------------------------------------------------------------
+// Python lists
+// ---------------------------------------------------------------------------
+
+/// A Python `list` of one element type: a shared, growable vector with
+/// Python's reference semantics (two names for one list see each other's
+/// changes), its error messages and its ordering rules.
+///
+/// A list lives on the thread that made it: `Rc` and `RefCell` make it
+/// neither `Send` nor `Sync`, so the compiler refuses any generated code
+/// that would hand one to a parallel loop. Every method borrows the vector
+/// only for its own duration and calls no user code meanwhile, so a borrow
+/// can never fail.
+///
+/// A list converted from a Python argument remembers that Python list
+/// (`origin`): when compiled code has changed it, converting it back (as a
+/// result, or after the call for the argument itself) writes the new
+/// contents into that same Python object, so the caller sees the changes
+/// and `return xs` returns the very list it was given.
+pub struct List<T>(std::rc::Rc<std::cell::RefCell<ListData<T>>>);
+
+struct ListData<T> {
+    items: Vec<T>,
+    origin: Option<Py<pyo3::types::PyList>>,
+    dirty: bool,
+}
+
+impl<T> Clone for List<T> {
+    #[inline]
+    fn clone(&self) -> Self {
+        List(self.0.clone())
+    }
+}
+
+impl<T: Clone> Default for List<T> {
+    fn default() -> Self {
+        List::from_vec(Vec::new())
+    }
+}
+
+/// Moves values that are not `Send` (lists) into `Python::allow_threads`
+/// and back out.
+///
+/// SAFETY (of the `Send` impl): `allow_threads` runs its closure on the
+/// calling thread and returns before the caller continues, so a value
+/// wrapped here is only ever touched by the thread that made it; the wrapper
+/// exists because `allow_threads` cannot know that about non-`Send` values.
+/// Generated code wraps only the arguments and the result of that one call.
+pub struct SameThread<T>(pub T);
+
+unsafe impl<T> Send for SameThread<T> {}
+
+impl<T> SameThread<T> {
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: Clone> List<T> {
+    #[inline]
+    pub fn from_vec(items: Vec<T>) -> Self {
+        List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
+            items,
+            origin: None,
+            dirty: true,
+        })))
+    }
+
+    #[inline]
+    fn items(&self) -> std::cell::Ref<'_, Vec<T>> {
+        std::cell::Ref::map(self.0.borrow(), |data| &data.items)
+    }
+
+    #[inline]
+    fn items_mut(&self) -> std::cell::RefMut<'_, Vec<T>> {
+        std::cell::RefMut::map(self.0.borrow_mut(), |data| {
+            data.dirty = true;
+            &mut data.items
+        })
+    }
+
+    /// A copy of the elements (elements that are lists or arrays are shared,
+    /// as in Python).
+    pub fn to_vec(&self) -> Vec<T> {
+        self.items().clone()
+    }
+
+    #[inline]
+    pub fn len(&self) -> i64 {
+        self.items().len() as i64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items().is_empty()
+    }
+
+    /// Whether two values are the same list object (`a is b`).
+    pub fn is(&self, other: &List<T>) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// `xs[i]`, with Python's negative indices.
+#[inline]
+pub fn list_get<T: Clone>(list: &List<T>, index: i64) -> Result<T> {
+    let items = list.items();
+    match list_position(items.len(), index) {
+        Some(at) => Ok(items[at].clone()),
+        None => Err(Error::IndexError("list index out of range".into())),
+    }
+}
+
+#[inline]
+fn list_position(len: usize, index: i64) -> Option<usize> {
+    let at = if index < 0 {
+        index.checked_add(len as i64)?
+    } else {
+        index
+    };
+    (at >= 0 && (at as u64) < len as u64).then_some(at as usize)
+}
+
+/// `xs[i] = value` (the value first, as Python evaluates it).
+#[inline]
+pub fn list_set<T: Clone>(value: T, list: &List<T>, index: i64) -> Result<()> {
+    let mut items = list.items_mut();
+    match list_position(items.len(), index) {
+        Some(at) => {
+            items[at] = value;
+            Ok(())
+        }
+        None => Err(Error::IndexError(
+            "list assignment index out of range".into(),
+        )),
+    }
+}
+
+#[inline]
+pub fn list_len<T: Clone>(list: &List<T>) -> i64 {
+    list.len()
+}
+
+#[inline]
+pub fn list_append<T: Clone>(list: &List<T>, value: T) {
+    list.items_mut().push(value);
+}
+
+/// `xs.extend(ys)` and `xs += ys`; extending a list by itself doubles it.
+pub fn list_extend<T: Clone>(list: &List<T>, other: &List<T>) {
+    let tail = other.to_vec();
+    list.items_mut().extend(tail);
+}
+
+/// `xs.pop()`.
+pub fn list_pop_last<T: Clone>(list: &List<T>) -> Result<T> {
+    list_pop_at(list, None)
+}
+
+/// `xs.pop(i)`.
+pub fn list_pop<T: Clone>(list: &List<T>, index: i64) -> Result<T> {
+    list_pop_at(list, Some(index))
+}
+
+fn list_pop_at<T: Clone>(list: &List<T>, index: Option<i64>) -> Result<T> {
+    let mut items = list.items_mut();
+    if items.is_empty() {
+        return Err(Error::IndexError("pop from empty list".into()));
+    }
+    let at = match index {
+        None => items.len() - 1,
+        Some(index) => match list_position(items.len(), index) {
+            Some(at) => at,
+            None => return Err(Error::IndexError("pop index out of range".into())),
+        },
+    };
+    Ok(items.remove(at))
+}
+
+/// `xs.insert(i, value)`: indices past either end clamp, as in Python.
+pub fn list_insert<T: Clone>(list: &List<T>, index: i64, value: T) {
+    let mut items = list.items_mut();
+    let len = items.len() as i64;
+    let at = if index < 0 {
+        (index.saturating_add(len)).max(0)
+    } else {
+        index.min(len)
+    };
+    items.insert(at as usize, value);
+}
+
+pub fn list_reverse<T: Clone>(list: &List<T>) {
+    list.items_mut().reverse();
+}
+
+pub fn list_clear<T: Clone>(list: &List<T>) {
+    list.items_mut().clear();
+}
+
+pub fn list_copy<T: Clone>(list: &List<T>) -> List<T> {
+    List::from_vec(list.to_vec())
+}
+
+/// `xs + ys`.
+pub fn list_concat<T: Clone>(left: &List<T>, right: &List<T>) -> List<T> {
+    let mut items = left.to_vec();
+    items.extend(right.to_vec());
+    List::from_vec(items)
+}
+
+/// `xs * n` and `n * xs`: `n` shallow copies (elements that are lists are
+/// the same list `n` times, as in Python); nothing for `n <= 0`.
+pub fn list_repeat<T: Clone>(list: &List<T>, count: i64) -> Result<List<T>> {
+    let items = list.items();
+    let count = count.max(0) as u64;
+    let total = (items.len() as u64).checked_mul(count);
+    match total {
+        Some(total) if total <= MAX_LIST_LEN => {
+            let mut out = Vec::with_capacity(total as usize);
+            for _ in 0..count {
+                out.extend(items.iter().cloned());
+            }
+            Ok(List::from_vec(out))
+        }
+        _ => Err(Error::MemoryError(String::new())),
+    }
+}
+
+/// `n * xs`.
+pub fn list_repeat_left<T: Clone>(count: i64, list: &List<T>) -> Result<List<T>> {
+    list_repeat(list, count)
+}
+
+/// The truth of a list: whether it has elements.
+#[inline]
+pub fn list_truthy<T: Clone>(list: &List<T>) -> bool {
+    !list.is_empty()
+}
+
+/// Longer lists than this are a MemoryError, as CPython refuses sizes that
+/// cannot be allocated.
+const MAX_LIST_LEN: u64 = 1 << 48;
+
+/// `xs[start:stop:step]`, each bound optional, with Python's slice rules.
+pub fn list_slice<T: Clone>(
+    list: &List<T>,
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: Option<i64>,
+) -> Result<List<T>> {
+    let items = list.items();
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(Error::ValueError("slice step cannot be zero".into()));
+    }
+    let len = items.len() as i64;
+    let clamp = |bound: Option<i64>, default: i64, low: i64, high: i64| -> i64 {
+        match bound {
+            None => default,
+            Some(b) if b < 0 => (b.saturating_add(len)).max(low),
+            Some(b) => b.min(high),
+        }
+    };
+    let mut out = Vec::new();
+    if step > 0 {
+        let start = clamp(start, 0, 0, len);
+        let stop = clamp(stop, len, 0, len);
+        let mut at = start;
+        while at < stop {
+            out.push(items[at as usize].clone());
+            at = at.saturating_add(step);
+        }
+    } else {
+        let start = clamp(start, len - 1, -1, len - 1);
+        let stop = clamp(stop, -1, -1, len - 1);
+        let mut at = start;
+        while at > stop {
+            out.push(items[at as usize].clone());
+            at = at.saturating_add(step);
+        }
+    }
+    Ok(List::from_vec(out))
+}
+
+/// Python's `==` and `<` on values of one compiled type: numbers by value,
+/// tuples and lists lexicographically.
+pub trait PyOrder {
+    fn py_eq(&self, other: &Self) -> bool;
+    fn py_lt(&self, other: &Self) -> bool;
+}
+
+macro_rules! impl_py_order_scalar {
+    ($($ty:ty),*) => {
+        $(
+            impl PyOrder for $ty {
+                #[inline]
+                fn py_eq(&self, other: &Self) -> bool {
+                    self == other
+                }
+                #[inline]
+                fn py_lt(&self, other: &Self) -> bool {
+                    self < other
+                }
+            }
+        )*
+    };
+}
+
+impl_py_order_scalar!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+/// The elements of a list nothing is ever put into.
+impl PyOrder for () {
+    fn py_eq(&self, _: &Self) -> bool {
+        true
+    }
+    fn py_lt(&self, _: &Self) -> bool {
+        false
+    }
+}
+
+macro_rules! impl_py_order_tuple {
+    ($($name:ident $index:tt),+) => {
+        impl<$($name: PyOrder),+> PyOrder for ($($name,)+) {
+            fn py_eq(&self, other: &Self) -> bool {
+                true $(&& self.$index.py_eq(&other.$index))+
+            }
+            fn py_lt(&self, other: &Self) -> bool {
+                // The first items that differ decide, as for Python tuples.
+                $(
+                    if !self.$index.py_eq(&other.$index) {
+                        return self.$index.py_lt(&other.$index);
+                    }
+                )+
+                false
+            }
+        }
+    };
+}
+
+impl_py_order_tuple!(A 0);
+impl_py_order_tuple!(A 0, B 1);
+impl_py_order_tuple!(A 0, B 1, C 2);
+impl_py_order_tuple!(A 0, B 1, C 2, D 3);
+impl_py_order_tuple!(A 0, B 1, C 2, D 3, E 4);
+impl_py_order_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+impl_py_order_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+impl_py_order_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+impl<T: PyOrder + Clone> PyOrder for List<T> {
+    fn py_eq(&self, other: &Self) -> bool {
+        if self.is(other) {
+            return true;
+        }
+        let (a, b) = (self.to_vec(), other.to_vec());
+        a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.py_eq(y))
+    }
+    fn py_lt(&self, other: &Self) -> bool {
+        let (a, b) = (self.to_vec(), other.to_vec());
+        for (x, y) in a.iter().zip(&b) {
+            if !x.py_eq(y) {
+                return x.py_lt(y);
+            }
+        }
+        a.len() < b.len()
+    }
+}
+
+/// `x in xs` (`x` first, as Python evaluates it).
+pub fn list_contains<T: PyOrder + Clone>(value: &T, list: &List<T>) -> bool {
+    list.items().iter().any(|item| item.py_eq(value))
+}
+
+/// `xs.index(x)`: ValueError when absent.
+pub fn list_index<T: PyOrder + Clone>(list: &List<T>, value: &T) -> Result<i64> {
+    match list.items().iter().position(|item| item.py_eq(value)) {
+        Some(at) => Ok(at as i64),
+        None => Err(Error::ValueError("list.index(x): x not in list".into())),
+    }
+}
+
+pub fn list_count<T: PyOrder + Clone>(list: &List<T>, value: &T) -> i64 {
+    list.items().iter().filter(|item| item.py_eq(value)).count() as i64
+}
+
+/// `xs.remove(x)`: the first equal element; ValueError when absent.
+pub fn list_remove<T: PyOrder + Clone>(list: &List<T>, value: &T) -> Result<()> {
+    let at = list.items().iter().position(|item| item.py_eq(value));
+    match at {
+        Some(at) => {
+            list.items_mut().remove(at);
+            Ok(())
+        }
+        None => Err(Error::ValueError("list.remove(x): x not in list".into())),
+    }
+}
+
+/// `xs == ys`.
+pub fn list_eq<T: PyOrder + Clone>(left: &List<T>, right: &List<T>) -> bool {
+    left.py_eq(right)
+}
+
+/// A stable merge sort that asks only `less(a, b)`, as Python's sort does, so
+/// that an inconsistent order (nan among floats) gives some permutation of
+/// the input instead of a panic.
+fn merge_sort_by<T: Clone>(items: &mut Vec<T>, less: &dyn Fn(&T, &T) -> bool) {
+    let len = items.len();
+    if len < 2 {
+        return;
+    }
+    // Insertion sort of short runs, then bottom-up merges.
+    const RUN: usize = 24;
+    for start in (0..len).step_by(RUN) {
+        let end = (start + RUN).min(len);
+        for i in start + 1..end {
+            let mut j = i;
+            while j > start && less(&items[j], &items[j - 1]) {
+                items.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    }
+    let mut width = RUN;
+    let mut buffer: Vec<T> = Vec::with_capacity(len);
+    while width < len {
+        buffer.clear();
+        let mut start = 0;
+        while start < len {
+            let mid = (start + width).min(len);
+            let end = (start + 2 * width).min(len);
+            let (mut i, mut j) = (start, mid);
+            while i < mid && j < end {
+                // Take from the right only when strictly less: stable.
+                if less(&items[j], &items[i]) {
+                    buffer.push(items[j].clone());
+                    j += 1;
+                } else {
+                    buffer.push(items[i].clone());
+                    i += 1;
+                }
+            }
+            buffer.extend(items[i..mid].iter().cloned());
+            buffer.extend(items[j..end].iter().cloned());
+            start = end;
+        }
+        std::mem::swap(items, &mut buffer);
+        width *= 2;
+    }
+}
+
+/// `xs.sort()` / `xs.sort(reverse=True)`: stable either way (reversing keeps
+/// equal elements in their original order, as Python's sort does).
+pub fn list_sort<T: PyOrder + Clone>(list: &List<T>, reverse: bool) {
+    let mut items = list.to_vec();
+    if reverse {
+        merge_sort_by(&mut items, &|a: &T, b: &T| b.py_lt(a));
+    } else {
+        merge_sort_by(&mut items, &|a: &T, b: &T| a.py_lt(b));
+    }
+    *list.items_mut() = items;
+}
+
+/// `xs.sort(key=f)`: `f` is called once per element, in order.
+pub fn list_sort_by_key<T: Clone, K: PyOrder + Clone>(
+    list: &List<T>,
+    key: impl Fn(&T) -> Result<K>,
+    reverse: bool,
+) -> Result<()> {
+    let items = list.to_vec();
+    let mut keyed = Vec::with_capacity(items.len());
+    for item in items {
+        let k = key(&item)?;
+        keyed.push((k, item));
+    }
+    if reverse {
+        merge_sort_by(&mut keyed, &|a: &(K, T), b: &(K, T)| b.0.py_lt(&a.0));
+    } else {
+        merge_sort_by(&mut keyed, &|a: &(K, T), b: &(K, T)| a.0.py_lt(&b.0));
+    }
+    *list.items_mut() = keyed.into_iter().map(|(_, item)| item).collect();
+    Ok(())
+}
+
+/// `sorted(xs)` / `sorted(xs, reverse=True)`: a new list.
+pub fn list_sorted<T: PyOrder + Clone>(list: &List<T>, reverse: bool) -> List<T> {
+    let out = list_copy(list);
+    list_sort(&out, reverse);
+    out
+}
+
+/// `min(xs)` / `max(xs)`: the first of the smallest (largest) elements;
+/// ValueError for an empty list, with CPython's message.
+pub fn list_min<T: PyOrder + Clone>(list: &List<T>) -> Result<T> {
+    list_extreme(list, "min", |candidate, best| candidate.py_lt(best))
+}
+
+pub fn list_max<T: PyOrder + Clone>(list: &List<T>) -> Result<T> {
+    list_extreme(list, "max", |candidate, best| best.py_lt(candidate))
+}
+
+fn list_extreme<T: Clone>(
+    list: &List<T>,
+    name: &str,
+    better: impl Fn(&T, &T) -> bool,
+) -> Result<T> {
+    let items = list.items();
+    let mut iter = items.iter();
+    let Some(first) = iter.next() else {
+        return Err(Error::ValueError(format!("{name}() iterable argument is empty")));
+    };
+    let mut best = first;
+    for item in iter {
+        if better(item, best) {
+            best = item;
+        }
+    }
+    Ok(best.clone())
+}
+
+/// `sum(xs)` of ints: exact, OverflowError past 64 bits.
+pub fn list_sum_int(list: &List<i64>) -> Result<i64> {
+    let mut total: i64 = 0;
+    for &item in list.items().iter() {
+        total = int_add(total, item)?;
+    }
+    Ok(total)
+}
+
+/// `sum(xs)` of floats, left to right from the int 0 (so an empty list, or
+/// one of negative zeros, sums to 0.0 as in CPython).
+pub fn list_sum_float(list: &List<f64>) -> f64 {
+    let items = list.items();
+    let mut iter = items.iter();
+    let Some(&first) = iter.next() else {
+        return 0.0;
+    };
+    // CPython adds the int 0 to the first float: 0 + -0.0 == 0.0.
+    let mut total = 0.0 + first;
+    for &item in iter {
+        total += item;
+    }
+    total
+}
+
+/// `sum(xs)` of bools: the number of `True`s.
+pub fn list_sum_bool(list: &List<bool>) -> i64 {
+    list.items().iter().filter(|&&b| b).count() as i64
+}
+
+/// `any(xs)` / `all(xs)` of numbers.
+pub fn list_any<T: PyOrder + Clone + Default>(list: &List<T>) -> bool {
+    let zero = T::default();
+    list.items().iter().any(|item| !item.py_eq(&zero))
+}
+
+pub fn list_all<T: PyOrder + Clone + Default>(list: &List<T>) -> bool {
+    let zero = T::default();
+    list.items().iter().all(|item| !item.py_eq(&zero))
+}
+
+/// `np.array(xs)` of a list of numbers: a new 1-D array.
+pub fn list_to_array<T: Element>(list: &List<T>) -> Result<Array<T, 1>> {
+    let items = list.to_vec();
+    let len = items.len();
+    array_literal([len], items)
+}
+
+/// `a.tolist()` / `list(a)` of a 1-D array.
+pub fn array_to_list<T: Element>(array: &Array<T, 1>) -> Result<List<T>> {
+    let n = array.shape[0];
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(array.get([i as i64])?);
+    }
+    Ok(List::from_vec(out))
+}
+
+// --- Lists and Python objects ---------------------------------------------
+
+/// Values that can be elements of a list passed in from Python: converted
+/// element by element, naming the first bad one.
+pub trait FromPythonValue: Sized {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self>;
+}
+
+fn element_type_error(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String, expected: &str) -> PyErr {
+    pyo3::exceptions::PyTypeError::new_err(format!(
+        "{}: expected {expected}, got {}",
+        what(),
+        type_name_of(object)
+    ))
+}
+
+impl FromPythonValue for i64 {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        if object.is_instance_of::<pyo3::types::PyFloat>() {
+            return Err(element_type_error(object, what, "int"));
+        }
+        object
+            .extract::<i64>()
+            .map_err(|_| element_type_error(object, what, "int"))
+    }
+}
+
+impl FromPythonValue for f64 {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        object
+            .extract::<f64>()
+            .map_err(|_| element_type_error(object, what, "float"))
+    }
+}
+
+impl FromPythonValue for bool {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        object
+            .extract::<bool>()
+            .map_err(|_| element_type_error(object, what, "bool"))
+    }
+}
+
+impl<T: Element, const N: usize> FromPythonValue for Array<T, N> {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        Array::from_python(object, &what())
+    }
+}
+
+macro_rules! impl_from_python_tuple {
+    ($len:literal; $($name:ident $index:tt),+) => {
+        impl<$($name: FromPythonValue),+> FromPythonValue for ($($name,)+) {
+            fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+                let tuple = object
+                    .downcast::<PyTuple>()
+                    .map_err(|_| element_type_error(object, what, concat!("a tuple of ", $len)))?;
+                if tuple.len() != $len {
+                    return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                        "{}: expected a tuple of {}, got one of {}",
+                        what(),
+                        $len,
+                        tuple.len()
+                    )));
+                }
+                Ok(($(
+                    $name::from_python_value(&tuple.get_item($index)?, &|| {
+                        format!("{}, item {}", what(), $index)
+                    })?,
+                )+))
+            }
+        }
+    };
+}
+
+impl_from_python_tuple!(1; A 0);
+impl_from_python_tuple!(2; A 0, B 1);
+impl_from_python_tuple!(3; A 0, B 1, C 2);
+impl_from_python_tuple!(4; A 0, B 1, C 2, D 3);
+impl_from_python_tuple!(5; A 0, B 1, C 2, D 3, E 4);
+impl_from_python_tuple!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+impl_from_python_tuple!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+impl_from_python_tuple!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+impl<T: FromPythonValue + Clone> FromPythonValue for List<T> {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        let list = object
+            .downcast::<pyo3::types::PyList>()
+            .map_err(|_| element_type_error(object, what, "list"))?;
+        let mut items = Vec::with_capacity(list.len());
+        for (k, item) in list.iter().enumerate() {
+            items.push(T::from_python_value(&item, &|| format!("{}, item {k}", what()))?);
+        }
+        Ok(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
+            items,
+            origin: Some(list.clone().unbind()),
+            dirty: false,
+        }))))
+    }
+}
+
+impl<T: FromPythonValue + Clone> List<T> {
+    /// Reads a `list[...]` parameter.
+    pub fn from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        Self::from_python_value(object, &|| format!("argument '{param}'"))
+    }
+}
+
+impl<T: ToPython + Clone> ToPython for List<T> {
+    /// The Python list this list came from, with the compiled code's changes
+    /// written into it, or a new Python list.
+    fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (items, origin, dirty) = {
+            let data = self.0.borrow();
+            (
+                data.items.clone(),
+                data.origin.as_ref().map(|o| o.clone_ref(py)),
+                data.dirty,
+            )
+        };
+        let converted = items
+            .into_iter()
+            .map(|item| item.to_python(py))
+            .collect::<PyResult<Vec<_>>>()?;
+        match origin {
+            Some(origin) => {
+                let origin = origin.into_bound(py);
+                if dirty {
+                    // `origin[:] = converted`, keeping the object.
+                    origin.as_any().set_item(
+                        pyo3::types::PySlice::full(py),
+                        pyo3::types::PyList::new(py, converted)?,
+                    )?;
+                    self.0.borrow_mut().dirty = false;
+                }
+                Ok(origin.into_any())
+            }
+            None => Ok(pyo3::types::PyList::new(py, converted)?.into_any()),
+        }
+    }
+}
+
+/// After a call: writes a list argument's changes back into the caller's
+/// Python list (nested lists included).
+pub fn reflect<T: ToPython + Clone>(list: List<T>, py: Python<'_>) -> PyResult<()> {
+    list.to_python(py).map(|_| ())
+}
+
+/// Gives a list whose element type was unknown when it was made (`[]`, or
+/// `[[] for _ in range(n)]` before anything was appended to the rows) the
+/// element type the program gives it later. Such a list holds nothing but
+/// empty lists, so the new one holds as many new empty lists, shared where
+/// the old ones were shared.
+pub trait Retype<U> {
+    fn retype(self) -> U;
+}
+
+impl<T: Clone> Retype<List<T>> for List<()> {
+    fn retype(self) -> List<T> {
+        List::from_vec(Vec::new())
+    }
+}
+
+impl<A: Clone, B: Clone> Retype<List<List<B>>> for List<List<A>>
+where
+    List<A>: Retype<List<B>>,
+{
+    fn retype(self) -> List<List<B>> {
+        let mut made: Vec<(List<A>, List<B>)> = Vec::new();
+        let mut out = Vec::new();
+        for inner in self.to_vec() {
+            let same = made.iter().find(|(old, _)| old.is(&inner)).map(|(_, new)| new.clone());
+            let new = match same {
+                Some(new) => new,
+                None => {
+                    let new: List<B> = inner.clone().retype();
+                    made.push((inner, new.clone()));
+                    new
+                }
+            };
+            out.push(new);
+        }
+        List::from_vec(out)
+    }
+}

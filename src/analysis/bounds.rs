@@ -133,7 +133,10 @@ impl<'f> FunctionFacts<'f> {
                         }
                     }
                 }
-                Target::Index { .. } | Target::View { .. } | Target::Select { .. } => {}
+                Target::Index { .. }
+                | Target::View { .. }
+                | Target::Select { .. }
+                | Target::Item { .. } => {}
             }
         }
     }
@@ -410,7 +413,10 @@ impl<'f> FunctionFacts<'f> {
                 out.push(self.access(array, indices, AccessKind::Write, loops));
             }
             Target::Tuple(items) => items.iter().for_each(|t| self.stores(t, loops, out)),
-            Target::Local(_) | Target::View { .. } | Target::Select { .. } => {}
+            Target::Local(_)
+            | Target::View { .. }
+            | Target::Select { .. }
+            | Target::Item { .. } => {}
         }
     }
 
@@ -641,7 +647,10 @@ fn collect_bindings(stmts: &[Stmt], values: &mut HashMap<String, Vec<Option<type
                     bind(target, part, values);
                 }
             }
-            Target::Index { .. } | Target::View { .. } | Target::Select { .. } => {}
+            Target::Index { .. }
+            | Target::View { .. }
+            | Target::Select { .. }
+            | Target::Item { .. } => {}
         }
     }
     for stmt in stmts {
@@ -660,7 +669,10 @@ fn count_assignments(stmts: &[Stmt], counts: &mut HashMap<String, usize>) {
         match t {
             Target::Local(name) => *counts.entry(name.clone()).or_insert(0) += 1,
             Target::Tuple(items) => items.iter().for_each(|t| target(t, counts)),
-            Target::Index { .. } | Target::View { .. } | Target::Select { .. } => {}
+            Target::Index { .. }
+            | Target::View { .. }
+            | Target::Select { .. }
+            | Target::Item { .. } => {}
         }
     }
     for stmt in stmts {

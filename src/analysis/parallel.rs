@@ -599,6 +599,7 @@ impl<'f> Checker<'f> {
             Target::Local(_) => Ok(()),
             Target::View { .. } => Err("a store into a slice".into()),
             Target::Select { .. } => Err("a store through a mask or index array".into()),
+            Target::Item { .. } => Err("a store into a list".into()),
             Target::Tuple(items) => items
                 .iter()
                 .try_for_each(|t| self.raise_free_target(t, key, needs)),
@@ -806,6 +807,10 @@ impl<'f> Checker<'f> {
                 for index in indices {
                     self.expr_accesses(index, out, whole, used);
                 }
+            }
+            Target::Item { list, index, .. } => {
+                self.expr_accesses(list, out, whole, used);
+                self.expr_accesses(index, out, whole, used);
             }
             Target::Select { array, index, .. } => {
                 if let Some(root) = super::writes::root_variable(array) {
@@ -1134,7 +1139,10 @@ fn collect_assigned(stmts: &[Stmt], out: &mut Vec<String>) {
         match t {
             Target::Local(name) => out.push(name.clone()),
             Target::Tuple(items) => items.iter().for_each(|t| target(t, out)),
-            Target::Index { .. } | Target::View { .. } | Target::Select { .. } => {}
+            Target::Index { .. }
+            | Target::View { .. }
+            | Target::Select { .. }
+            | Target::Item { .. } => {}
         }
     }
     for stmt in stmts {
@@ -1180,7 +1188,10 @@ fn target_binds(target: &Target, name: &str) -> bool {
     match target {
         Target::Local(n) => n == name,
         Target::Tuple(items) => items.iter().any(|t| target_binds(t, name)),
-        Target::Index { .. } | Target::View { .. } | Target::Select { .. } => false,
+        Target::Index { .. }
+        | Target::View { .. }
+        | Target::Select { .. }
+        | Target::Item { .. } => false,
     }
 }
 

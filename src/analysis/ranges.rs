@@ -395,7 +395,10 @@ fn bind_target<'f>(
                 bind_target(target, items.and_then(|items| items.get(k)), out);
             }
         }
-        Target::Index { .. } | Target::View { .. } | Target::Select { .. } => {}
+        Target::Index { .. }
+        | Target::View { .. }
+        | Target::Select { .. }
+        | Target::Item { .. } => {}
     }
 }
 

@@ -36,7 +36,7 @@ fn target_arrays(target: &Target, names: &mut Vec<String>) {
             }
         }
         Target::Tuple(items) => items.iter().for_each(|t| target_arrays(t, names)),
-        Target::Local(_) => {}
+        Target::Local(_) | Target::Item { .. } => {}
     }
 }
 

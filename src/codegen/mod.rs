@@ -9,6 +9,7 @@
 //! propagate with `?`, so nothing panics across the FFI boundary.
 
 mod arrays;
+mod lists;
 
 use std::collections::{HashMap, HashSet};
 
@@ -136,6 +137,12 @@ pub fn rust_type(ty: &Type) -> TokenStream {
             let bound = fn_bound(callable);
             quote!(&dyn #bound)
         }
+        Type::List(item) => {
+            let item = rust_type(item);
+            quote!(rt::List<#item>)
+        }
+        // Inference reports every type it could not complete.
+        Type::Unknown => quote!(()),
         Type::None => quote!(()),
     }
 }
@@ -1423,6 +1430,7 @@ impl FunctionGen<'_> {
             }
             typed::Target::View { view, .. } => self.store_into_view(view, value),
             typed::Target::Select { array, index, .. } => self.store_selected(array, index, value),
+            typed::Target::Item { list, index, .. } => self.store_item(list, index, value),
             typed::Target::Tuple(targets) => {
                 let all_locals = targets.iter().all(|t| matches!(t, typed::Target::Local(_)));
                 if let (true, ExprKind::Tuple(values)) = (all_locals, &value.kind) {
@@ -1689,6 +1697,8 @@ impl FunctionGen<'_> {
                 if matches!(arg.ty, Type::Array(_)) {
                     let code = self.expr(arg).at(Prec::Unary);
                     quote!(&#code)
+                } else if arg.ty.has_container() {
+                    self.owned_value(arg)
                 } else {
                     self.expr(arg).full()
                 }
@@ -2018,7 +2028,17 @@ impl FunctionGen<'_> {
                 ddof,
             } => self.reduce(expr, *op, array, *axis, *keepdims, ddof.as_deref()),
             ExprKind::Cumulative { product, array } => self.cumulative(array, *product),
-            ExprKind::Runtime { function, args } => self.runtime_call(expr, function, args),
+            ExprKind::Runtime { function, args } => match self.list_operation(function, args) {
+                Some(code) => code,
+                None => self.runtime_call(expr, function, args),
+            },
+            ExprKind::List(items) => self.list_display(items),
+            ExprKind::ListSlice {
+                list,
+                start,
+                stop,
+                step,
+            } => self.list_slice(list, [start, stop, step]),
             ExprKind::Select { array, index } => self.select(array, index),
         }
     }
@@ -2541,6 +2561,11 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
                 .map(|(name, (f, t))| cast(Code::atom(quote!(#name)), f, t).full());
             Code::block(quote!({ let (#(#names),*) = #value; (#(#converted),*) }))
         }
+        (Type::List(_), Type::List(_)) => {
+            let rust = rust_type(to);
+            let value = code.full();
+            Code::atom(quote!(<_ as rt::Retype<#rust>>::retype(#value)))
+        }
         (_, to) if to.is_numeric() => {
             let rust = rust_type(to);
             let value = code.at(Prec::Cast);
@@ -2634,7 +2659,8 @@ fn default_value(ty: &Type) -> TokenStream {
             let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
             quote!(rt::Array::<#element, #ndim>::zeros([0; #ndim])?)
         }
-        Type::None => quote!(()),
+        Type::List(_) => quote!(rt::List::default()),
+        Type::Unknown | Type::None => quote!(()),
     }
 }
 
@@ -2642,7 +2668,7 @@ fn default_value(ty: &Type) -> TokenStream {
 /// tuples of numbers), so reading one needs no clone.
 fn is_copy(ty: &Type) -> bool {
     match ty {
-        Type::Array(_) | Type::Callable(_) => false,
+        Type::Array(_) | Type::Callable(_) | Type::List(_) => false,
         Type::Tuple(items) => items.iter().all(is_copy),
         _ => true,
     }
@@ -2651,8 +2677,10 @@ fn is_copy(ty: &Type) -> bool {
 fn collect_target_locals<'t>(target: &'t typed::Target, out: &mut Vec<&'t str>) {
     match target {
         typed::Target::Local(name) => out.push(name),
-        typed::Target::Index { .. } | typed::Target::View { .. } | typed::Target::Select { .. } => {
-        }
+        typed::Target::Index { .. }
+        | typed::Target::View { .. }
+        | typed::Target::Select { .. }
+        | typed::Target::Item { .. } => {}
         typed::Target::Tuple(items) => items.iter().for_each(|t| collect_target_locals(t, out)),
     }
 }
@@ -2681,7 +2709,8 @@ fn count_assignments(stmts: &[typed::Stmt], name: &str) -> usize {
             typed::Target::Local(n) => usize::from(n == name),
             typed::Target::Index { .. }
             | typed::Target::View { .. }
-            | typed::Target::Select { .. } => 0,
+            | typed::Target::Select { .. }
+            | typed::Target::Item { .. } => 0,
             typed::Target::Tuple(items) => items.iter().map(|t| in_target(t, name)).sum(),
         }
     }
@@ -2812,9 +2841,10 @@ fn stmts_assign(stmts: &[typed::Stmt], name: &str) -> bool {
 fn target_assigns(target: &typed::Target, name: &str) -> bool {
     match target {
         typed::Target::Local(n) => n == name,
-        typed::Target::Index { .. } | typed::Target::View { .. } | typed::Target::Select { .. } => {
-            false
-        }
+        typed::Target::Index { .. }
+        | typed::Target::View { .. }
+        | typed::Target::Select { .. }
+        | typed::Target::Item { .. } => false,
         typed::Target::Tuple(items) => items.iter().any(|t| target_assigns(t, name)),
     }
 }
@@ -2826,7 +2856,10 @@ fn target_mentions(target: &typed::Target, name: &str) -> bool {
             array.reads(name) || indices.iter().any(|i| i.reads(name))
         }
         typed::Target::View { view, .. } => view.reads(name),
-        typed::Target::Select { array, index, .. } => array.reads(name) || index.reads(name),
+        typed::Target::Select { array, index, .. }
+        | typed::Target::Item {
+            list: array, index, ..
+        } => array.reads(name) || index.reads(name),
         typed::Target::Tuple(items) => items.iter().any(|t| target_mentions(t, name)),
     }
 }
@@ -2969,10 +3002,24 @@ fn wrapper(function: &typed::Function) -> TokenStream {
     let mut conversions = Vec::new();
     let mut args = Vec::new();
     let mut callables = Vec::new();
+    let mut reflections = Vec::new();
     for param in &function.params {
         let var = ident(&param.name);
         let python_param = &param.name;
         match &param.ty {
+            Type::List(_) => {
+                params.push(quote!(#var: &Bound<'py, PyAny>));
+                let ty = rust_type(&param.ty);
+                conversions.push(quote! {
+                    let #var = {
+                        use crate::rt;
+                        <#ty>::from_python(#var, #python_param)?
+                    };
+                });
+                args.push(quote!(#var.clone()));
+                // Changes made to the list show in the caller's list.
+                reflections.push(quote! { crate::rt::reflect(#var, #py)?; });
+            }
             Type::Array(array) => {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
                 let element = dtype_tokens(array.dtype);
@@ -3025,7 +3072,24 @@ fn wrapper(function: &typed::Function) -> TokenStream {
             },
         }
     }
+    let shares_lists = function.params.iter().any(|p| p.ty.has_container())
+        || function.return_type.has_container();
     let call = match callables.as_slice() {
+        [] if shares_lists => {
+            // Lists are not `Send`; they stay on this thread, which is
+            // where `allow_threads` runs the kernel (`rt::SameThread`).
+            let names: Vec<syn::Ident> = (0..args.len())
+                .map(|k| format_ident!("arg_{}", k))
+                .collect();
+            quote! {{
+                let sent = crate::rt::SameThread((#(#args,)*));
+                #py.allow_threads(move || {
+                    let (#(#names,)*) = sent.into_inner();
+                    crate::rt::SameThread(super::#name(#(#names),*))
+                })
+                .into_inner()
+            }}
+        }
         [] => quote!(#py.allow_threads(move || super::#name(#(#args),*))),
         // One function argument: the common natives get a kernel of their
         // own, so the loop calls them directly; anything else is boxed.
@@ -3099,6 +3163,17 @@ fn wrapper(function: &typed::Function) -> TokenStream {
             }}
         }
     };
+    // A list argument's changes are written back also when the call
+    // raises, as the caller's list would have them.
+    let result = if reflections.is_empty() {
+        quote! { let result = #call?; }
+    } else {
+        quote! {
+            let result = #call;
+            #(#reflections)*
+            let result = result?;
+        }
+    };
     let doc = function
         .export
         .as_ref()
@@ -3111,7 +3186,7 @@ fn wrapper(function: &typed::Function) -> TokenStream {
         #[pyo3(name = #python_name, signature = (#(#signature),*), text_signature = #text_signature)]
         fn #name<'py>(#py: Python<'py>, #(#params),*) -> PyResult<Bound<'py, PyAny>> {
             #(#conversions)*
-            let result = #call?;
+            #result
             crate::rt::ToPython::to_python(result, #py)
         }
     }
@@ -3138,13 +3213,14 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                 Type::Float => quote!(crate::rt::accepts_float(&given[#k])),
                 Type::Bool => quote!(crate::rt::accepts_bool(&given[#k])),
                 Type::Callable(_) => quote!(given[#k].is_callable()),
+                Type::List(_) => quote!(given[#k].is_instance_of::<pyo3::types::PyList>()),
                 _ => quote!(true),
             }
         });
         let args = function.params.iter().enumerate().map(|(k, param)| {
             let k = TokenLiteral::usize_unsuffixed(k);
             match (&param.ty, checked_scalar(&param.ty), param.default) {
-                (Type::Array(_) | Type::Callable(_), _, _) => quote!(&given[#k]),
+                (Type::Array(_) | Type::Callable(_) | Type::List(_), _, _) => quote!(&given[#k]),
                 (_, Some(_), None) => quote!(&given[#k]),
                 (_, Some(_), Some(_)) => quote!(Some(&given[#k])),
                 (_, None, _) => quote!(given[#k].extract()?),

@@ -1778,6 +1778,9 @@ impl<'m> Inference<'m> {
                         Expr::new(ExprKind::CopyArray(Box::new(value)), Type::Array(t))
                     }));
                 }
+                if let Type::List(_) = value.ty {
+                    return Some(self.list_to_array(cx, value, span));
+                }
                 // Nested tuples of numbers: a 1-D or 2-D array.
                 let mut shape = Vec::new();
                 let mut elements = Vec::new();

@@ -13,6 +13,7 @@
 const MAX_TUPLE: usize = 16;
 
 mod arrays;
+mod lists;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -527,6 +528,26 @@ impl<'m> Inference<'m> {
                     (Some(left), Some(right)) if left.array_type().is_some() => self
                         .augmented_array(cx, left, *op, right, stmt.span)
                         .map(|(target, value)| typed::Stmt::Assign { target, value }),
+                    // `xs += ys` extends the list in place.
+                    (Some(left), Some(right))
+                        if matches!(left.ty, Type::List(_)) && *op == BinaryOp::Add =>
+                    {
+                        let method = untyped::ExprKind::Method {
+                            receiver: Box::new(read.clone()),
+                            method: "extend".into(),
+                            args: vec![value.clone()],
+                            keywords: Vec::new(),
+                        };
+                        let _ = (left, right);
+                        self.expr(
+                            cx,
+                            &untyped::Expr {
+                                kind: method,
+                                span: stmt.span,
+                            },
+                        )
+                        .map(typed::Stmt::Expr)
+                    }
                     (Some(left), Some(right)) => self
                         .binary(cx, *op, left, right, value, stmt.span)
                         .and_then(|value| self.assign(cx, target, value, stmt.span)),
@@ -725,6 +746,24 @@ impl<'m> Inference<'m> {
         let target = self.assign_target(cx, target, &value.ty, span)?;
         let value = if let typed::Target::Local(name) = &target {
             let ty = cx.env.get(name).cloned().unwrap_or(value.ty.clone());
+            if value.ty != ty
+                && matches!(value.ty, Type::List(_))
+                && !matches!(value.kind, typed::ExprKind::List(_))
+                && !ty.has_unknown()
+                && !value.ty.has_unknown()
+            {
+                let given = value.ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("`{name}` is {ty} elsewhere, but this list is {given}"),
+                    )
+                    .with_hint("a list is shared, not copied: build a new list of the other type, e.g. [float(x) for x in xs]"),
+                );
+                return None;
+            }
             value.cast_to(&ty)
         } else if let typed::Target::Index { array, .. } = &target {
             let element = array
@@ -735,6 +774,9 @@ impl<'m> Inference<'m> {
         } else if let typed::Target::View { view, span } = &target {
             let (_, value) = self.store_into_view(cx, view.clone(), value, *span)?;
             value
+        } else if let typed::Target::Item { list, span, .. } = &target {
+            let (list, span) = (list.clone(), *span);
+            self.list_store_value(cx, &list, value, span)?
         } else {
             value
         };
@@ -772,6 +814,11 @@ impl<'m> Inference<'m> {
                 indices,
                 span,
             } => {
+                if let [index] = indices.as_slice() {
+                    if self.is_list_source(cx, value) {
+                        return self.list_store_target(cx, value, index, ty, *span);
+                    }
+                }
                 // `a[i][j] = x` stores into the same element as `a[i, j] = x`.
                 let mut root = value;
                 let mut chain: Vec<untyped::Expr> = indices.clone();
@@ -932,6 +979,13 @@ impl<'m> Inference<'m> {
             Type::Bool => Some(value),
             ty if ty.is_numeric() => Some(typed::Expr::new(
                 typed::ExprKind::Truthy(Box::new(value)),
+                Type::Bool,
+            )),
+            Type::List(_) => Some(typed::Expr::new(
+                typed::ExprKind::Runtime {
+                    function: "list_truthy",
+                    args: vec![value],
+                },
                 Type::Bool,
             )),
             ty => {
@@ -1306,8 +1360,15 @@ impl<'m> Inference<'m> {
                 args,
                 keywords,
             } => {
+                let source = receiver;
                 let receiver = self.expr(cx, receiver)?;
+                if let Type::List(_) = receiver.ty {
+                    return self.list_method(cx, source, receiver, method, args, keywords, span);
+                }
                 match receiver.array_type() {
+                    Some(_) if method == "tolist" && args.is_empty() => {
+                        self.builtin(cx, "list", vec![receiver], span)
+                    }
                     Some(_) => self.array_method(cx, receiver, method, args, keywords, span),
                     _ => {
                         let ty = receiver.ty.clone();
@@ -1337,6 +1398,7 @@ impl<'m> Inference<'m> {
                 );
                 None
             }
+            ExprKind::List(items) => self.list_display(cx, items, span),
             ExprKind::Tuple(items) => {
                 if items.len() > MAX_TUPLE {
                     self.error(
@@ -1370,7 +1432,16 @@ impl<'m> Inference<'m> {
             root = value;
         }
         chain.reverse();
-        let base = self.expr(cx, root)?;
+        let mut base = self.expr(cx, root)?;
+        // A list takes its subscripts one at a time; what a list holds
+        // (an array, a tuple) takes the rest of the chain.
+        while let (Type::List(_), Some(group)) = (&base.ty, chain.first()) {
+            base = self.list_subscript(cx, base, group, expr.span)?;
+            chain.remove(0);
+        }
+        if chain.is_empty() {
+            return Some(base);
+        }
         if let ([[index]], Some(_)) = (chain.as_slice(), base.array_type()) {
             if might_be_array(index, cx) {
                 let index = self.expr(cx, index)?;
@@ -1687,6 +1758,9 @@ impl<'m> Inference<'m> {
         if Self::involves_array(&[&left, &right]) {
             return self.array_binary(cx, op, left, right, span);
         }
+        if let Some(result) = self.list_binary(cx, op, &left, &right, span) {
+            return result;
+        }
         let (lt, rt) = (left.ty.clone(), right.ty.clone());
         if !lt.is_numeric() || !rt.is_numeric() {
             if let (BinaryOp::Add, Type::Tuple(a), Type::Tuple(b)) = (op, &lt, &rt) {
@@ -1848,6 +1922,7 @@ impl<'m> Inference<'m> {
         match callee {
             Callee::Function(name) => self.call_function(cx, name, args, keywords, span),
             Callee::Local(name) => self.call_value(cx, name, args, keywords, span),
+            Callee::Builtin(name) if name == "sorted" => self.sorted(cx, args, keywords, span),
             Callee::Builtin(name) => {
                 let args = self.positional_args(cx, &format!("`{name}`"), args, keywords)?;
                 self.builtin(cx, name, args, span)
@@ -2241,6 +2316,9 @@ impl<'m> Inference<'m> {
             );
             None
         };
+        if let Some(result) = self.list_builtin(cx, name, &args, span) {
+            return result;
+        }
         if let [array] = args.as_slice() {
             if let Some(array_type) = array.array_type() {
                 let array = array.clone();
@@ -3104,6 +3182,9 @@ fn convertible(from: &Type, to: &Type) -> bool {
         (Type::Tuple(a), Type::Tuple(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| convertible(x, y))
         }
+        // A list display takes the element type it is stored as; an empty
+        // one (or one of empty lists) any element type.
+        (Type::List(a), Type::List(b)) => a.has_unknown() || convertible(a, b),
         (Type::Bool, t) if t.is_numeric() => true,
         (f, Type::Int) => f.is_integer_like(),
         (f, Type::Float) => f.is_numeric(),
@@ -3396,6 +3477,8 @@ fn type_suffix(ty: &Type) -> String {
         ),
         Type::Array(a) => format!("{}_{}d", a.dtype, a.ndim),
         Type::Callable(c) => format!("fn{}", c.params.len()),
+        Type::List(item) => format!("list{}", type_suffix(item)),
+        Type::Unknown => "unknown".into(),
         Type::None => "none".into(),
     }
 }

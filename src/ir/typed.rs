@@ -122,6 +122,12 @@ pub enum Target {
         view: Expr,
         span: Span,
     },
+    /// `xs[i] = value` on a list: `value` has the element type.
+    Item {
+        list: Expr,
+        index: Expr,
+        span: Span,
+    },
     /// `a[mask] = value` (a bool array of `a`'s shape) or `a[idx] = value`
     /// (a 1-D integer array into a 1-D array): `value` is a scalar or a 1-D
     /// array of the selected length.
@@ -274,6 +280,16 @@ pub enum ExprKind {
     Runtime {
         function: &'static str,
         args: Vec<Expr>,
+    },
+    /// A list display `[a, b]`: a new list; the items already have the
+    /// element type.
+    List(Vec<Expr>),
+    /// `xs[start:stop:step]` of a list: a new list; each bound may be left out.
+    ListSlice {
+        list: Box<Expr>,
+        start: Option<Box<Expr>>,
+        stop: Option<Box<Expr>>,
+        step: Option<Box<Expr>>,
     },
 }
 
@@ -523,6 +539,10 @@ impl Expr {
         Expr { kind, ty }
     }
 
+    pub fn bool(value: bool) -> Expr {
+        Expr::new(ExprKind::Literal(Literal::Bool(value)), Type::Bool)
+    }
+
     pub fn int(value: i64) -> Expr {
         Expr::new(ExprKind::Literal(Literal::Int(value)), Type::Int)
     }
@@ -539,6 +559,14 @@ impl Expr {
                 Expr::new(ExprKind::Literal(Literal::Float(*v as f64)), Type::Float)
             }
             (ExprKind::Literal(Literal::Bool(v)), Type::Int) => Expr::int(i64::from(*v)),
+            // A list display is made in the element type it is stored as.
+            (ExprKind::List(_), Type::List(item)) => {
+                let ExprKind::List(items) = self.kind else {
+                    unreachable!("matched a list display above")
+                };
+                let items = items.into_iter().map(|i| i.cast_to(item)).collect();
+                Expr::new(ExprKind::List(items), ty.clone())
+            }
             _ => Expr::new(ExprKind::Cast(Box::new(self)), ty.clone()),
         }
     }
@@ -629,14 +657,26 @@ impl Expr {
                 visit(array);
                 shape.iter().for_each(visit);
             }
-            ExprKind::ElementWise { inputs, .. } | ExprKind::Runtime { args: inputs, .. } => {
-                inputs.iter().for_each(visit)
-            }
+            ExprKind::ElementWise { inputs, .. }
+            | ExprKind::Runtime { args: inputs, .. }
+            | ExprKind::List(inputs) => inputs.iter().for_each(visit),
             ExprKind::Reduce { array, ddof, .. } => {
                 visit(array);
                 if let Some(ddof) = ddof {
                     visit(ddof);
                 }
+            }
+            ExprKind::ListSlice {
+                list,
+                start,
+                stop,
+                step,
+            } => {
+                visit(list);
+                [start, stop, step]
+                    .into_iter()
+                    .flatten()
+                    .for_each(|bound| visit(bound));
             }
         }
     }
@@ -704,14 +744,26 @@ impl Expr {
                 visit(array);
                 shape.iter_mut().for_each(visit);
             }
-            ExprKind::ElementWise { inputs, .. } | ExprKind::Runtime { args: inputs, .. } => {
-                inputs.iter_mut().for_each(visit)
-            }
+            ExprKind::ElementWise { inputs, .. }
+            | ExprKind::Runtime { args: inputs, .. }
+            | ExprKind::List(inputs) => inputs.iter_mut().for_each(visit),
             ExprKind::Reduce { array, ddof, .. } => {
                 visit(array);
                 if let Some(ddof) = ddof {
                     visit(ddof);
                 }
+            }
+            ExprKind::ListSlice {
+                list,
+                start,
+                stop,
+                step,
+            } => {
+                visit(list);
+                [start, stop, step]
+                    .into_iter()
+                    .flatten()
+                    .for_each(|bound| visit(bound));
             }
         }
     }
@@ -741,6 +793,7 @@ impl Expr {
                 | ExprKind::Reduce { .. }
                 | ExprKind::Cumulative { .. }
                 | ExprKind::Runtime { .. }
+                | ExprKind::ListSlice { .. }
                 | ExprKind::Select { .. } => false,
                 ExprKind::Binary { op, .. } => !matches!(
                     op,
@@ -779,7 +832,10 @@ impl Target {
             }
             Target::Tuple(items) => items.iter().for_each(|t| t.for_each_expr(visit)),
             Target::View { view, .. } => visit(view),
-            Target::Select { array, index, .. } => {
+            Target::Select { array, index, .. }
+            | Target::Item {
+                list: array, index, ..
+            } => {
                 visit(array);
                 visit(index);
             }
@@ -795,7 +851,10 @@ impl Target {
             }
             Target::Tuple(items) => items.iter_mut().for_each(|t| t.for_each_expr_mut(visit)),
             Target::View { view, .. } => visit(view),
-            Target::Select { array, index, .. } => {
+            Target::Select { array, index, .. }
+            | Target::Item {
+                list: array, index, ..
+            } => {
                 visit(array);
                 visit(index);
             }

@@ -219,6 +219,8 @@ pub enum ExprKind {
         indices: Vec<Expr>,
     },
     Tuple(Vec<Expr>),
+    /// A list display `[a, b, c]`.
+    List(Vec<Expr>),
     /// `start:stop:step` inside an index; each bound may be left out.
     Slice {
         start: Option<Box<Expr>>,

@@ -1,0 +1,114 @@
+//! Code for Python lists: displays, slices, stores and the `rt::list_*`
+//! operations, each a plain call of the runtime with the list by reference.
+//!
+//! ```text
+//! xs.append(x * 2.0)   →   rt::list_append(&xs, x * 2.0);
+//! xs[i] = v            →   rt::list_set(v, &xs, i)?;
+//! ```
+//!
+//! Arguments are evaluated left to right, as Python evaluates them; that is
+//! why a store passes its value first.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{Code, FunctionGen, Prec};
+use crate::ir::typed;
+
+/// How a runtime list operation takes an argument.
+#[derive(Clone, Copy)]
+enum Pass {
+    /// `&value`: the list (or the value searched for).
+    Ref,
+    /// The value itself, owned: what is stored, an index, a flag.
+    Owned,
+}
+
+/// The list operations of the runtime: how each takes its arguments and
+/// whether it can raise.
+fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
+    use Pass::{Owned as V, Ref as R};
+    Some(match function {
+        "list_get" | "list_pop" => (&[R, V], true),
+        "list_repeat" => (&[R, V], true),
+        "list_repeat_left" => (&[V, R], true),
+        "list_pop_last" | "list_min" | "list_max" | "list_sum_int" | "list_to_array"
+        | "array_to_list" => (&[R], true),
+        "list_len" | "list_truthy" | "list_reverse" | "list_clear" | "list_copy"
+        | "list_sum_float" | "list_sum_bool" | "list_any" | "list_all" => (&[R], false),
+        "list_append" | "list_sort" | "list_sorted" => (&[R, V], false),
+        "list_insert" => (&[R, V, V], false),
+        "list_extend" | "list_concat" | "list_count" | "list_contains" | "list_eq" => {
+            (&[R, R], false)
+        }
+        "list_index" | "list_remove" => (&[R, R], true),
+        _ => return None,
+    })
+}
+
+impl FunctionGen<'_> {
+    /// A reference to a value for a runtime call: `&xs`.
+    fn by_reference(&mut self, value: &typed::Expr) -> TokenStream {
+        let code = self.expr(value).at(Prec::Unary);
+        quote!(&#code)
+    }
+
+    /// `rt::list_*(...)`, or `None` when `function` is not a list operation.
+    pub(super) fn list_operation(&mut self, function: &str, args: &[typed::Expr]) -> Option<Code> {
+        let (passes, fallible) = operation(function)?;
+        let name = format_ident!("{}", function);
+        let args: Vec<TokenStream> = args
+            .iter()
+            .zip(passes.iter().chain(std::iter::repeat(&Pass::Owned)))
+            .map(|(arg, pass)| match pass {
+                Pass::Ref => self.by_reference(arg),
+                Pass::Owned => self.owned_value(arg),
+            })
+            .collect();
+        Some(if fallible {
+            Code::atom(quote!(rt::#name(#(#args),*)?))
+        } else {
+            Code::atom(quote!(rt::#name(#(#args),*)))
+        })
+    }
+
+    /// `[a, b, c]`.
+    pub(super) fn list_display(&mut self, items: &[typed::Expr]) -> Code {
+        let items: Vec<TokenStream> = items.iter().map(|i| self.owned_value(i)).collect();
+        Code::atom(quote!(rt::List::from_vec(vec![#(#items),*])))
+    }
+
+    /// `xs[start:stop:step]`.
+    pub(super) fn list_slice(
+        &mut self,
+        list: &typed::Expr,
+        bounds: [&Option<Box<typed::Expr>>; 3],
+    ) -> Code {
+        let list = self.by_reference(list);
+        let bounds: Vec<TokenStream> = bounds
+            .iter()
+            .map(|bound| match bound {
+                Some(bound) => {
+                    let value = self.expr(bound).full();
+                    quote!(Some(#value))
+                }
+                None => quote!(None),
+            })
+            .collect();
+        Code::atom(quote!(rt::list_slice(#list, #(#bounds),*)?))
+    }
+
+    /// `xs[i] = value`: the value, then the list, then the index, as Python
+    /// evaluates them.
+    pub(super) fn store_item(
+        &mut self,
+        list: &typed::Expr,
+        index: &typed::Expr,
+        value: &typed::Expr,
+    ) -> TokenStream {
+        let value = self.owned_value(value);
+        let list = self.by_reference(list);
+        let index = self.expr(index).full();
+        quote! { rt::list_set(#value, #list, #index)?; }
+    }
+}

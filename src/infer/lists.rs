@@ -1,0 +1,702 @@
+//! Inference of Python lists: displays, indexing and slicing, stores,
+//! methods, the builtins that take lists, and list-array conversions.
+//!
+//! A list has one element type. An empty display `[]` starts as
+//! `list[Unknown]`; `append`, `insert`, `extend` and item stores join the
+//! value's type into the variable's (through `xs[i].append(...)` chains
+//! too), and the instance's fixpoint retypes the display. A list built from
+//! ints that later receives a float is a list of floats (its ints read back
+//! as floats): documented in docs/semantics.md.
+//!
+//! Every operation is an `ExprKind::Runtime` call of an `rt::list_*`
+//! function (the table in `codegen::lists`), or a `List`/`ListSlice` node.
+
+use super::{Cx, Inference};
+use crate::diagnostics::{codes, Diagnostic, Span};
+use crate::ir::typed::{self, Expr, ExprKind};
+use crate::ir::untyped;
+use crate::types::{ArrayType, Type};
+
+fn runtime(function: &'static str, args: Vec<Expr>, ty: Type) -> Expr {
+    Expr::new(ExprKind::Runtime { function, args }, ty)
+}
+
+fn item_type(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::List(item) => Some(item),
+        _ => None,
+    }
+}
+
+/// Whether a list of this element type can be compared, sorted and searched
+/// (numbers, and tuples and lists of them).
+fn orderable(ty: &Type) -> bool {
+    match ty {
+        Type::Int | Type::Float | Type::Bool | Type::Scalar(_) => true,
+        Type::Tuple(items) => items.len() <= 8 && items.iter().all(orderable),
+        Type::List(item) => orderable(item),
+        _ => false,
+    }
+}
+
+impl Inference<'_> {
+    /// `[a, b, c]`: the items joined to one element type.
+    pub(super) fn list_display(
+        &mut self,
+        cx: &mut Cx,
+        items: &[untyped::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        let items = self.exprs(cx, items)?;
+        let mut item_ty = Type::Unknown;
+        for item in &items {
+            match Type::join(&item_ty, &item.ty) {
+                Some(joined) => item_ty = joined,
+                None => {
+                    let (a, b) = (item_ty.clone(), item.ty.clone());
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::INCOMPATIBLE_ASSIGNMENT,
+                            span,
+                            format!("a list of {a} cannot also hold {b}"),
+                        )
+                        .with_hint("a compiled list holds values of one type; use a tuple for mixed values"),
+                    );
+                    return None;
+                }
+            }
+        }
+        if matches!(item_ty, Type::None | Type::Callable(_)) {
+            let ty = item_ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    span,
+                    format!("a list of {ty} is not supported"),
+                )
+                .with_hint("lists hold numbers, tuples, lists and arrays"),
+            );
+            return None;
+        }
+        let items = items.into_iter().map(|i| i.cast_to(&item_ty)).collect();
+        Some(Expr::new(
+            ExprKind::List(items),
+            Type::List(Box::new(item_ty)),
+        ))
+    }
+
+    /// One subscript of a list: `xs[i]` (an element) or `xs[a:b:c]` (a new
+    /// list).
+    pub(super) fn list_subscript(
+        &mut self,
+        cx: &mut Cx,
+        list: Expr,
+        group: &[untyped::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        let item = item_type(&list.ty)?.clone();
+        let [index] = group else {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    "list indices must be integers or slices, not tuple",
+                )
+                .with_hint("index a list of lists one level at a time: xs[i][j]"),
+            );
+            return None;
+        };
+        if let untyped::ExprKind::Slice { start, stop, step } = &index.kind {
+            let bound = |this: &mut Self, cx: &mut Cx, b: &Option<Box<untyped::Expr>>| match b {
+                None => Some(None),
+                Some(b) => this.int_value(cx, b).map(|v| Some(Box::new(v))),
+            };
+            let start = bound(self, cx, start)?;
+            let stop = bound(self, cx, stop)?;
+            let step = bound(self, cx, step)?;
+            let ty = list.ty.clone();
+            return Some(Expr::new(
+                ExprKind::ListSlice {
+                    list: Box::new(list),
+                    start,
+                    stop,
+                    step,
+                },
+                ty,
+            ));
+        }
+        let index = self.int_value(cx, index)?;
+        Some(runtime("list_get", vec![list, index], item))
+    }
+
+    /// An integer operand (an index, a count, a slice bound).
+    fn int_value(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<Expr> {
+        let value = self.expr(cx, expr)?;
+        if value.ty.is_integer_like() {
+            return Some(value.cast_to(&Type::Int));
+        }
+        let ty = value.ty.clone();
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::INVALID_INDEX,
+                expr.span,
+                format!("list indices must be integers, not {ty}"),
+            )
+            .with_label(ty.to_string())
+            .with_hint("convert with int(...)"),
+        );
+        None
+    }
+
+    /// Converts a value stored into a list of `item` (a number widens as
+    /// Python code expects; anything else must match).
+    fn list_item(&mut self, cx: &mut Cx, item: &Type, value: Expr, span: Span) -> Option<Expr> {
+        if *item == Type::Unknown {
+            // Earlier rounds only: the refinement fixes the type.
+            return Some(value);
+        }
+        match self.convert(value, item) {
+            Ok(value) => Some(value),
+            Err(given) => {
+                let item = item.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot put {given} into a list of {item}"),
+                    )
+                    .with_hint("a compiled list holds values of one type"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Joins `value`'s type into the element type of the list that `source`
+    /// reads, when that list is a variable or an element of one
+    /// (`xs.append(v)`, `table[i].append(v)`, `xs[i] = v`).
+    pub(super) fn refine_list(&mut self, cx: &mut Cx, source: &untyped::Expr, value: &Type) {
+        let current = match &source.kind {
+            untyped::ExprKind::Local(name) => cx.env.get(name).cloned(),
+            untyped::ExprKind::Index { value: inner, .. } => {
+                let Some(outer) = self.static_type(cx, inner) else {
+                    return;
+                };
+                match outer {
+                    Type::List(item) => Some(*item),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some(Type::List(item)) = current else {
+            return;
+        };
+        let Some(joined) = Type::join(&item, value) else {
+            return;
+        };
+        if joined == *item {
+            return;
+        }
+        let refined = Type::List(Box::new(joined));
+        match &source.kind {
+            untyped::ExprKind::Local(name) => {
+                if !cx.fixed.contains_key(name) {
+                    cx.env.insert(name.clone(), refined);
+                }
+            }
+            untyped::ExprKind::Index { value: inner, .. } => self.refine_list(cx, inner, &refined),
+            _ => {}
+        }
+    }
+
+    /// The type of a variable or of an element of a list variable, read
+    /// from the environment without typing anything (so no diagnostics).
+    fn static_type(&self, cx: &Cx, expr: &untyped::Expr) -> Option<Type> {
+        match &expr.kind {
+            untyped::ExprKind::Local(name) => cx.env.get(name).cloned(),
+            untyped::ExprKind::Index { value, indices } if indices.len() == 1 => {
+                match self.static_type(cx, value)? {
+                    Type::List(item)
+                        if !matches!(indices[0].kind, untyped::ExprKind::Slice { .. }) =>
+                    {
+                        Some(*item)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `source` (the receiver or the container of a store) is a
+    /// list, as far as the environment says.
+    pub(super) fn is_list_source(&self, cx: &Cx, source: &untyped::Expr) -> bool {
+        matches!(self.static_type(cx, source), Some(Type::List(_)))
+    }
+
+    /// `xs[i] = value`.
+    pub(super) fn list_store_target(
+        &mut self,
+        cx: &mut Cx,
+        container: &untyped::Expr,
+        index: &untyped::Expr,
+        ty: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        self.refine_list(cx, container, ty);
+        let list = self.expr(cx, container)?;
+        if matches!(index.kind, untyped::ExprKind::Slice { .. }) {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_SLICE,
+                    span,
+                    "assigning to a slice of a list is not supported",
+                )
+                .with_hint("assign the elements one by one, or build a new list"),
+            );
+            return None;
+        }
+        let index = self.int_value(cx, index)?;
+        Some(typed::Target::Item { list, index, span })
+    }
+
+    /// The value of `xs[i] = value`, converted to the element type.
+    pub(super) fn list_store_value(
+        &mut self,
+        cx: &mut Cx,
+        list: &Expr,
+        value: Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let item = item_type(&list.ty)?.clone();
+        self.list_item(cx, &item, value, span)
+    }
+
+    /// `xs.append(v)` and the other list methods.
+    pub(super) fn list_method(
+        &mut self,
+        cx: &mut Cx,
+        source: &untyped::Expr,
+        list: Expr,
+        method: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        let item = item_type(&list.ty)?.clone();
+        let reverse = match method {
+            "sort" => self.reverse_keyword(cx, keywords)?,
+            _ => {
+                if let Some(keyword) = keywords.first() {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            keyword.span,
+                            format!("list.{method}() takes no keyword arguments"),
+                        )
+                        .with_hint("pass the arguments positionally"),
+                    );
+                    return None;
+                }
+                None
+            }
+        };
+        let args = self.exprs(cx, args)?;
+        let arity = |this: &mut Self, cx: &mut Cx, expected: &str| -> Option<Expr> {
+            this.error(
+                cx,
+                Diagnostic::error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    format!("list.{method}() takes {expected}"),
+                )
+                .with_hint("see Python's list methods"),
+            );
+            None
+        };
+        let mut args = args.into_iter();
+        let none = Type::None;
+        match (method, args.len()) {
+            ("append", 1) => {
+                let value = args.next()?;
+                self.refine_list(cx, source, &value.ty);
+                let value = self.list_item(cx, &item, value, span)?;
+                Some(runtime("list_append", vec![list, value], none))
+            }
+            ("insert", 2) => {
+                let index = args.next()?;
+                let value = args.next()?;
+                if !index.ty.is_integer_like() {
+                    return arity(self, cx, "an integer index and a value");
+                }
+                self.refine_list(cx, source, &value.ty);
+                let value = self.list_item(cx, &item, value, span)?;
+                Some(runtime(
+                    "list_insert",
+                    vec![list, index.cast_to(&Type::Int), value],
+                    none,
+                ))
+            }
+            ("extend", 1) => {
+                let other = args.next()?;
+                let Some(other_item) = item_type(&other.ty).cloned() else {
+                    let ty = other.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::ARGUMENT_TYPE_MISMATCH,
+                            span,
+                            format!("list.extend() of {ty} is not supported"),
+                        )
+                        .with_hint("extend with another list"),
+                    );
+                    return None;
+                };
+                self.refine_list(cx, source, &other_item);
+                if other_item != item && item != Type::Unknown && other_item != Type::Unknown {
+                    let ty = other.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::INCOMPATIBLE_ASSIGNMENT,
+                            span,
+                            format!("cannot extend a list of {item} with {ty}"),
+                        )
+                        .with_hint("a compiled list holds values of one type"),
+                    );
+                    return None;
+                }
+                Some(runtime("list_extend", vec![list, other], none))
+            }
+            ("pop", 0) => Some(runtime("list_pop_last", vec![list], item)),
+            ("pop", 1) => {
+                let index = args.next()?;
+                if !index.ty.is_integer_like() {
+                    return arity(self, cx, "an integer index");
+                }
+                Some(runtime(
+                    "list_pop",
+                    vec![list, index.cast_to(&Type::Int)],
+                    item,
+                ))
+            }
+            ("reverse", 0) => Some(runtime("list_reverse", vec![list], none)),
+            ("clear", 0) => Some(runtime("list_clear", vec![list], none)),
+            ("copy", 0) => {
+                let ty = list.ty.clone();
+                Some(runtime("list_copy", vec![list], ty))
+            }
+            ("sort", 0) => {
+                if !self.require_orderable(cx, &item, "sort", span) {
+                    return None;
+                }
+                let reverse = reverse.unwrap_or_else(|| typed::Expr::bool(false));
+                Some(runtime("list_sort", vec![list, reverse], none))
+            }
+            ("index" | "count" | "remove", 1) => {
+                if !self.require_orderable(cx, &item, method, span) {
+                    return None;
+                }
+                let value = args.next()?;
+                let value = self.list_item(cx, &item, value, span)?;
+                let (function, ty) = match method {
+                    "index" => ("list_index", Type::Int),
+                    "count" => ("list_count", Type::Int),
+                    _ => ("list_remove", Type::None),
+                };
+                Some(runtime(function, vec![list, value], ty))
+            }
+            ("append" | "index" | "count" | "remove" | "extend", _) => {
+                arity(self, cx, "one argument")
+            }
+            ("insert", _) => arity(self, cx, "two arguments"),
+            ("pop", _) => arity(self, cx, "at most one argument"),
+            ("reverse" | "clear" | "copy" | "sort", _) => arity(self, cx, "no arguments"),
+            _ => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("list method `{method}` is not supported"),
+                    )
+                    .with_hint(
+                        "lists support append, extend, insert, pop, remove, index, count, \
+                         reverse, sort, copy and clear",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn reverse_keyword(
+        &mut self,
+        cx: &mut Cx,
+        keywords: &[untyped::Keyword],
+    ) -> Option<Option<Expr>> {
+        let mut reverse = None;
+        for keyword in keywords {
+            if keyword.name != "reverse" {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        keyword.span,
+                        format!("the keyword `{}` is not supported here", keyword.name),
+                    )
+                    .with_hint(
+                        "sorting takes reverse=; write a key as a list of tuples (key, value)",
+                    ),
+                );
+                return None;
+            }
+            let value = self.expr(cx, &keyword.value)?;
+            let Some(value) = self.truthy(cx, value, keyword.span) else {
+                return None;
+            };
+            reverse = Some(value);
+        }
+        Some(reverse)
+    }
+
+    fn require_orderable(&mut self, cx: &mut Cx, item: &Type, what: &str, span: Span) -> bool {
+        if orderable(item) || *item == Type::Unknown {
+            return true;
+        }
+        let item = item.clone();
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::UNSUPPORTED_FUNCTION,
+                span,
+                format!("{what} of a list of {item} is not supported"),
+            )
+            .with_hint("lists of numbers and of tuples of numbers can be compared and sorted"),
+        );
+        false
+    }
+
+    /// `sorted(xs, reverse=...)`.
+    pub(super) fn sorted(
+        &mut self,
+        cx: &mut Cx,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        let reverse = self.reverse_keyword(cx, keywords)?;
+        let args = self.exprs(cx, args)?;
+        let Ok([list]) = <[Expr; 1]>::try_from(args) else {
+            self.error(
+                cx,
+                Diagnostic::error(codes::WRONG_ARGUMENTS, span, "sorted() takes one list")
+                    .with_hint("write sorted(xs) or sorted(xs, reverse=True)"),
+            );
+            return None;
+        };
+        let list = self.as_list(cx, list, "sorted", span)?;
+        let item = item_type(&list.ty)?.clone();
+        if !self.require_orderable(cx, &item, "sorted()", span) {
+            return None;
+        }
+        let ty = list.ty.clone();
+        let reverse = reverse.unwrap_or_else(|| typed::Expr::bool(false));
+        Some(runtime("list_sorted", vec![list, reverse], ty))
+    }
+
+    /// A list from a list (itself) or a 1-D array (its elements, as
+    /// `list(a)` and `a.tolist()` give them).
+    fn as_list(&mut self, cx: &mut Cx, value: Expr, what: &str, span: Span) -> Option<Expr> {
+        match &value.ty {
+            Type::List(_) => Some(value),
+            Type::Array(ArrayType { dtype, ndim: 1 }) => {
+                let item = Type::of_element(*dtype);
+                Some(runtime(
+                    "array_to_list",
+                    vec![value],
+                    Type::List(Box::new(item)),
+                ))
+            }
+            other => {
+                let other = other.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::ARGUMENT_TYPE_MISMATCH,
+                        span,
+                        format!("{what}() of {other} is not supported"),
+                    )
+                    .with_hint("pass a list or a 1-D array"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The builtins applied to a list: `len`, `sum`, `min`, `max`, `any`,
+    /// `all`, `list`, and `x in xs`. `None` when no argument is a list.
+    pub(super) fn list_builtin(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        let list = match (name, args) {
+            ("__contains__", [_, list]) => list,
+            ("list", [value]) => return Some(self.list_call(cx, value.clone(), span)),
+            (_, [list]) => list,
+            _ => return None,
+        };
+        let item = item_type(&list.ty)?.clone();
+        let list = list.clone();
+        let result = match name {
+            "len" => Some(runtime("list_len", vec![list], Type::Int)),
+            "sum" => match item {
+                Type::Int => Some(runtime("list_sum_int", vec![list], Type::Int)),
+                Type::Float => Some(runtime("list_sum_float", vec![list], Type::Float)),
+                Type::Bool => Some(runtime("list_sum_bool", vec![list], Type::Int)),
+                _ => {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("sum() of a list of {item} is not supported"),
+                        )
+                        .with_hint("sum lists of int, float or bool"),
+                    );
+                    None
+                }
+            },
+            "min" | "max" => {
+                if !self.require_orderable(cx, &item, name, span) {
+                    return Some(None);
+                }
+                let function = if name == "min" {
+                    "list_min"
+                } else {
+                    "list_max"
+                };
+                Some(runtime(function, vec![list], item))
+            }
+            "any" | "all" if item.is_numeric() => {
+                let function = if name == "any" {
+                    "list_any"
+                } else {
+                    "list_all"
+                };
+                Some(runtime(function, vec![list], Type::Bool))
+            }
+            "__contains__" => {
+                let value = args[0].clone();
+                if !self.require_orderable(cx, &item, "`in`", span) {
+                    return Some(None);
+                }
+                let value = self.list_item(cx, &item, value, span)?;
+                Some(runtime("list_contains", vec![value, list], Type::Bool))
+            }
+            _ => return None,
+        };
+        Some(result)
+    }
+
+    /// `list(xs)` (a copy), `list(a)` of a 1-D array.
+    fn list_call(&mut self, cx: &mut Cx, value: Expr, span: Span) -> Option<Expr> {
+        match value.ty {
+            Type::List(_) => {
+                let ty = value.ty.clone();
+                Some(runtime("list_copy", vec![value], ty))
+            }
+            _ => self.as_list(cx, value, "list", span),
+        }
+    }
+
+    /// `np.array(xs)` / `np.asarray(xs)` of a list of numbers: a new 1-D
+    /// array of the elements' dtype.
+    pub(super) fn list_to_array(&mut self, cx: &mut Cx, list: Expr, span: Span) -> Option<Expr> {
+        let item = item_type(&list.ty)?.clone();
+        let Some(dtype) = item.dtype() else {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("an array from a list of {item} is not supported"),
+                )
+                .with_hint("make arrays from lists of numbers"),
+            );
+            return None;
+        };
+        Some(runtime(
+            "list_to_array",
+            vec![list],
+            Type::Array(ArrayType::new(dtype, 1)),
+        ))
+    }
+
+    /// `xs + ys`, `xs * n`, `n * xs` (`None` when no operand is a list).
+    pub(super) fn list_binary(
+        &mut self,
+        cx: &mut Cx,
+        op: crate::ir::BinaryOp,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        use crate::ir::BinaryOp;
+        let (l, r) = (item_type(&left.ty), item_type(&right.ty));
+        if l.is_none() && r.is_none() {
+            return None;
+        }
+        let result = match (op, l, r) {
+            (BinaryOp::Add, Some(a), Some(b)) => match Type::join(a, b) {
+                Some(joined)
+                    if (a == &joined || *a == Type::Unknown)
+                        && (b == &joined || *b == Type::Unknown) =>
+                {
+                    let ty = Type::List(Box::new(joined));
+                    Some(runtime(
+                        "list_concat",
+                        vec![left.clone(), right.clone()],
+                        ty,
+                    ))
+                }
+                _ => None,
+            },
+            (BinaryOp::Mul, Some(_), None) if right.ty.is_integer_like() => Some(runtime(
+                "list_repeat",
+                vec![left.clone(), right.clone().cast_to(&Type::Int)],
+                left.ty.clone(),
+            )),
+            (BinaryOp::Mul, None, Some(_)) if left.ty.is_integer_like() => Some(runtime(
+                "list_repeat_left",
+                vec![left.clone().cast_to(&Type::Int), right.clone()],
+                right.ty.clone(),
+            )),
+            _ => None,
+        };
+        if result.is_none() {
+            let (a, b) = (left.ty.clone(), right.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("unsupported operand types for {}: {a} and {b}", op.symbol()),
+                )
+                .with_hint("lists support + with a list of the same type and * with an int"),
+            );
+        }
+        Some(result)
+    }
+}
