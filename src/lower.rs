@@ -967,6 +967,51 @@ impl<'a> FunctionLowering<'a> {
             }
             None => (vec![bind(self, &for_stmt.iter, 0)?], None),
         };
+        // `for a, b in pairs`: each element is unpacked like an assignment.
+        if let (ast::Expr::Tuple(_) | ast::Expr::List(_), [iterable], None) =
+            (for_stmt.target.as_ref(), iterables.as_slice(), &counter)
+        {
+            let target = self.target(&for_stmt.target)?;
+            let read = Stmt {
+                kind: StmtKind::Assign {
+                    target,
+                    value: at(ExprKind::Index {
+                        value: Box::new(at(ExprKind::Local(iterable.clone()))),
+                        indices: vec![at(ExprKind::Local(index.clone()))],
+                    }),
+                    annotation: None,
+                },
+                span: iter_span,
+            };
+            self.loop_depth += 1;
+            let body = self.block(&for_stmt.body);
+            self.loop_depth -= 1;
+            let mut reads = vec![read];
+            reads.extend(body);
+            prelude.push(Stmt {
+                kind: StmtKind::ForRange {
+                    var: Some((index, iter_span)),
+                    start: at(ExprKind::Int(0)),
+                    stop: at(ExprKind::Call {
+                        callee: Callee::Builtin("len".into()),
+                        args: vec![at(ExprKind::Local(iterable.clone()))],
+                        keywords: Vec::new(),
+                    }),
+                    step: None,
+                    body: reads,
+                    parallel: false,
+                },
+                span,
+            });
+            return Some(Stmt {
+                kind: StmtKind::If {
+                    test: at(ExprKind::Bool(true)),
+                    body: prelude,
+                    orelse: Vec::new(),
+                },
+                span,
+            });
+        }
         let targets: Vec<&ast::Expr> = match (
             for_stmt.target.as_ref(),
             iterables.len() + usize::from(counter.is_some()),

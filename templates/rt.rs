@@ -5665,6 +5665,26 @@ pub struct SameThread<T>(pub T);
 
 unsafe impl<T> Send for SameThread<T> {}
 
+/// Moves values that are not `Send` (lists) to the thread with a larger
+/// stack that `Frame::past_a_limit` starts for deep recursion, and back.
+///
+/// SAFETY (of the `Send` impl): `past_a_limit` starts that thread inside
+/// `std::thread::scope` and blocks until it has finished, so while the new
+/// thread runs, the thread that sent the values does nothing at all; the
+/// spawn and the join order every access of one thread before every access
+/// of the other, so the non-atomic reference counts are never touched by two
+/// threads at once.
+pub struct WaitedFor<T>(pub T);
+
+unsafe impl<T> Send for WaitedFor<T> {}
+
+impl<T> WaitedFor<T> {
+    #[inline]
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
 impl<T> SameThread<T> {
     #[inline]
     pub fn into_inner(self) -> T {
@@ -6009,9 +6029,30 @@ pub fn list_remove<T: PyOrder + Clone>(list: &List<T>, value: &T) -> Result<()> 
     }
 }
 
-/// `xs == ys`.
-pub fn list_eq<T: PyOrder + Clone>(left: &List<T>, right: &List<T>) -> bool {
+/// `a == b` of tuples or lists, and the other comparisons: lexicographic,
+/// as Python compares sequences.
+pub fn value_eq<T: PyOrder>(left: &T, right: &T) -> bool {
     left.py_eq(right)
+}
+
+pub fn value_ne<T: PyOrder>(left: &T, right: &T) -> bool {
+    !left.py_eq(right)
+}
+
+pub fn value_lt<T: PyOrder>(left: &T, right: &T) -> bool {
+    left.py_lt(right)
+}
+
+pub fn value_le<T: PyOrder>(left: &T, right: &T) -> bool {
+    left.py_lt(right) || left.py_eq(right)
+}
+
+pub fn value_gt<T: PyOrder>(left: &T, right: &T) -> bool {
+    right.py_lt(left)
+}
+
+pub fn value_ge<T: PyOrder>(left: &T, right: &T) -> bool {
+    right.py_lt(left) || left.py_eq(right)
 }
 
 /// A stable merge sort that asks only `less(a, b)`, as Python's sort does, so

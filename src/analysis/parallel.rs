@@ -328,6 +328,17 @@ impl<'f> Checker<'f> {
                     .into(),
             ));
         }
+        // A list belongs to the thread that made it (`rt::List` is neither
+        // Send nor Sync), so a loop that touches one stays on that thread.
+        let mut uses_list = false;
+        for stmt in body {
+            stmt.walk_exprs(&mut |e| uses_list |= e.ty.has_container());
+        }
+        if uses_list {
+            return Ok(Plan::Serial(
+                "uses a list, which stays on the thread that made it: runs serially".into(),
+            ));
+        }
 
         // Scalars.
         let mut assigned: Vec<String> = Vec::new();

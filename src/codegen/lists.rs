@@ -38,9 +38,8 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "list_sum_float" | "list_sum_bool" | "list_any" | "list_all" => (&[R], false),
         "list_append" | "list_sort" | "list_sorted" => (&[R, V], false),
         "list_insert" => (&[R, V, V], false),
-        "list_extend" | "list_concat" | "list_count" | "list_contains" | "list_eq" => {
-            (&[R, R], false)
-        }
+        "list_extend" | "list_concat" | "list_count" | "list_contains" | "value_eq"
+        | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge" => (&[R, R], false),
         "list_index" | "list_remove" => (&[R, R], true),
         _ => return None,
     })

@@ -643,12 +643,31 @@ fn function(
             }
         };
     }
+    let shares_lists = function.params.iter().any(|p| p.ty.has_container())
+        || function.return_type.has_container();
+    let past_a_limit = if shares_lists {
+        // Lists are not `Send`: they move to the thread with the larger
+        // stack inside `rt::WaitedFor`, as this thread waits for that one.
+        let sent = generator.fresh("sent");
+        quote! {
+            #frame.past_a_limit({
+                let #sent = rt::WaitedFor((#(#param_names,)*));
+                move |#frame| {
+                    let (#(#param_names,)*) = #sent.into_inner();
+                    #inner(#frame, #(#param_names),*).map(rt::WaitedFor)
+                }
+            })
+            .map(rt::WaitedFor::into_inner)
+        }
+    } else {
+        quote!(#frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*)))
+    };
     quote! {
         #public
         #safety
         fn #inner #generic_params(#frame: rt::Frame<'_>, #(#params),*) -> rt::Result<#return_type> #where_clause {
             let Some(#frame) = #frame.push() else {
-                return #frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*));
+                return #past_a_limit;
             };
             rt::body(move || {
                 #(#prologue)*

@@ -699,4 +699,54 @@ impl Inference<'_> {
         }
         Some(result)
     }
+
+    /// `a < b` (and the other comparisons) of two tuples or two lists:
+    /// lexicographic, as Python compares them. `None` when neither operand
+    /// is a tuple or a list.
+    pub(super) fn sequence_compare(
+        &mut self,
+        cx: &mut Cx,
+        op: crate::ir::CompareOp,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        use crate::ir::CompareOp;
+        let sequence = |t: &Type| matches!(t, Type::Tuple(_) | Type::List(_));
+        if !sequence(&left.ty) && !sequence(&right.ty) {
+            return None;
+        }
+        let joined = Type::join(&left.ty, &right.ty)
+            .filter(|joined| orderable(joined) && sequence(joined))
+            .filter(|joined| {
+                // Lists compare without conversion (they are shared).
+                !matches!(joined, Type::List(_)) || (left.ty == *joined && right.ty == *joined)
+            });
+        let Some(joined) = joined else {
+            let (a, b) = (left.ty.clone(), right.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("cannot compare {a} with {b}"),
+                )
+                .with_hint("compare tuples or lists of numbers of the same length and kind"),
+            );
+            return Some(None);
+        };
+        let function = match op {
+            CompareOp::Eq => "value_eq",
+            CompareOp::NotEq => "value_ne",
+            CompareOp::Lt => "value_lt",
+            CompareOp::LtE => "value_le",
+            CompareOp::Gt => "value_gt",
+            CompareOp::GtE => "value_ge",
+        };
+        let args = vec![
+            left.clone().cast_to(&joined),
+            right.clone().cast_to(&joined),
+        ];
+        Some(Some(runtime(function, args, Type::Bool)))
+    }
 }

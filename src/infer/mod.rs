@@ -1197,6 +1197,11 @@ impl<'m> Inference<'m> {
                     );
                     return None;
                 }
+                if let ([left, right], [op]) = (operands.as_slice(), ops.as_slice()) {
+                    if let Some(result) = self.sequence_compare(cx, *op, left, right, span) {
+                        return result;
+                    }
+                }
                 let mut operand_types = Vec::new();
                 for pair in operands.windows(2) {
                     let (a, b) = (&pair[0].ty, &pair[1].ty);
