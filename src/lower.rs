@@ -22,7 +22,7 @@ use crate::signature;
 /// Builtins a compiled function may call.
 const BUILTIN_FUNCTIONS: &[&str] = &[
     "abs", "min", "max", "round", "int", "float", "bool", "len", "sum", "any", "all", "sorted",
-    "list",
+    "list", "set", "dict",
 ];
 
 /// Python's other builtin functions: calling one is unsupported, not undefined.
@@ -33,8 +33,6 @@ const PYTHON_BUILTINS: &[&str] = &[
     "map",
     "filter",
     "tuple",
-    "dict",
-    "set",
     "str",
     "repr",
     "divmod",
@@ -821,6 +819,42 @@ impl<'a> FunctionLowering<'a> {
                     message,
                 }
             }
+            ast::Stmt::Delete(delete)
+                if delete
+                    .targets
+                    .iter()
+                    .all(|t| matches!(t, ast::Expr::Subscript(_))) =>
+            {
+                // `del d[k]`, `del xs[i]`: one statement per target, in order.
+                let mut stmts = Vec::new();
+                for target in &delete.targets {
+                    let ast::Expr::Subscript(subscript) = target else {
+                        continue;
+                    };
+                    let receiver = self.expr(&subscript.value)?;
+                    let key = self.expr(&subscript.slice)?;
+                    stmts.push(Stmt {
+                        kind: StmtKind::Expr(Expr {
+                            kind: ExprKind::Method {
+                                receiver: Box::new(receiver),
+                                method: "__delitem__".into(),
+                                args: vec![key],
+                                keywords: Vec::new(),
+                            },
+                            span: target.range().into(),
+                        }),
+                        span,
+                    });
+                }
+                StmtKind::If {
+                    test: Expr {
+                        kind: ExprKind::Bool(true),
+                        span,
+                    },
+                    body: stmts,
+                    orelse: Vec::new(),
+                }
+            }
             ast::Stmt::Delete(_) => {
                 self.error(
                     codes::UNSUPPORTED_STATEMENT,
@@ -917,6 +951,15 @@ impl<'a> FunctionLowering<'a> {
         let mut bind = |this: &mut Self, expr: &ast::Expr, k: usize| -> Option<String> {
             let name = format!("__iter_{id}_{k}");
             let value = this.expr(expr)?;
+            // A dict or set is iterated through a list of its keys.
+            let value = Expr {
+                span: value.span,
+                kind: ExprKind::Call {
+                    callee: Callee::Builtin("__iter_source__".into()),
+                    args: vec![value],
+                    keywords: Vec::new(),
+                },
+            };
             prelude.push(Stmt {
                 kind: StmtKind::Assign {
                     target: Target::Name(name.clone(), iter_span),
@@ -1584,25 +1627,39 @@ impl<'a> FunctionLowering<'a> {
             ast::Expr::ListComp(comp) => {
                 self.comprehension(Comprehension::List, &comp.elt, &comp.generators, span)?
             }
-            ast::Expr::Dict(_) | ast::Expr::DictComp(_) => {
-                self.error(
-                    codes::UNSUPPORTED_CONTAINER,
-                    span,
-                    "dicts are not supported",
-                    "dict",
-                    "use arrays indexed by integers",
-                );
-                return None;
+            ast::Expr::Dict(dict) => {
+                let mut pairs = Vec::new();
+                for (key, value) in dict.keys.iter().zip(&dict.values) {
+                    let Some(key) = key else {
+                        self.error(
+                            codes::UNSUPPORTED_CONTAINER,
+                            span,
+                            "`**` unpacking in a dict display is not supported",
+                            "dict unpacking",
+                            "copy the dict and update it: `d = a.copy(); d.update(b)`",
+                        );
+                        return None;
+                    };
+                    let key = self.expr(key);
+                    let value = self.expr(value);
+                    pairs.push((key?, value?));
+                }
+                ExprKind::Dict(pairs)
             }
-            ast::Expr::Set(_) | ast::Expr::SetComp(_) => {
-                self.error(
-                    codes::UNSUPPORTED_CONTAINER,
-                    span,
-                    "sets are not supported",
-                    "set",
-                    "use a boolean array as a membership table",
-                );
-                return None;
+            ast::Expr::Set(set) => {
+                let items: Vec<Option<Expr>> = set.elts.iter().map(|e| self.expr(e)).collect();
+                ExprKind::Set(items.into_iter().collect::<Option<_>>()?)
+            }
+            ast::Expr::DictComp(comp) => {
+                let pair = ast::Expr::Tuple(ast::ExprTuple {
+                    range: comp.range,
+                    elts: vec![(*comp.key).clone(), (*comp.value).clone()],
+                    ctx: ast::ExprContext::Load,
+                });
+                self.comprehension(Comprehension::Dict, &pair, &comp.generators, span)?
+            }
+            ast::Expr::SetComp(comp) => {
+                self.comprehension(Comprehension::Set, &comp.elt, &comp.generators, span)?
             }
             ast::Expr::GeneratorExp(_) => {
                 self.error(
@@ -1753,21 +1810,41 @@ impl<'a> FunctionLowering<'a> {
         let result = "__result";
         let load = ast::ExprContext::Load;
         // The innermost statement, then the `if`s and `for`s around it.
-        let mut body: Vec<ast::Stmt> = vec![match kind {
-            Comprehension::List => ast::Stmt::Expr(ast::StmtExpr {
+        let call_method = |method: &str, args: Vec<ast::Expr>| {
+            ast::Stmt::Expr(ast::StmtExpr {
                 range,
                 value: Box::new(ast::Expr::Call(ast::ExprCall {
                     range,
                     func: Box::new(ast::Expr::Attribute(ast::ExprAttribute {
                         range,
                         value: Box::new(synthetic_name(result, range, load)),
-                        attr: ast::Identifier::new("append"),
+                        attr: ast::Identifier::new(method),
                         ctx: load,
                     })),
-                    args: vec![elt.clone()],
+                    args,
                     keywords: Vec::new(),
                 })),
-            }),
+            })
+        };
+        let mut body: Vec<ast::Stmt> = vec![match kind {
+            Comprehension::List => call_method("append", vec![elt.clone()]),
+            Comprehension::Set => call_method("add", vec![elt.clone()]),
+            Comprehension::Dict => {
+                let ast::Expr::Tuple(pair) = elt else {
+                    return None;
+                };
+                ast::Stmt::Assign(ast::StmtAssign {
+                    range,
+                    targets: vec![ast::Expr::Subscript(ast::ExprSubscript {
+                        range,
+                        value: Box::new(synthetic_name(result, range, load)),
+                        slice: Box::new(pair.elts[0].clone()),
+                        ctx: ast::ExprContext::Store,
+                    })],
+                    value: Box::new(pair.elts[1].clone()),
+                    type_comment: None,
+                })
+            }
             Comprehension::Sum => ast::Stmt::AugAssign(ast::StmtAugAssign {
                 range,
                 target: Box::new(synthetic_name(result, range, ast::ExprContext::Store)),
@@ -1826,6 +1903,8 @@ impl<'a> FunctionLowering<'a> {
         let mut stmts = Vec::new();
         let initial = match kind {
             Comprehension::List => Some(ExprKind::List(Vec::new())),
+            Comprehension::Dict => Some(ExprKind::Dict(Vec::new())),
+            Comprehension::Set => Some(ExprKind::Set(Vec::new())),
             Comprehension::Sum => Some(ExprKind::Int(0)),
             Comprehension::Any | Comprehension::All => None,
         };
@@ -1841,7 +1920,9 @@ impl<'a> FunctionLowering<'a> {
         }
         stmts.extend(inner.block(&body));
         let returned = match kind {
-            Comprehension::List | Comprehension::Sum => ExprKind::Local(result.to_string()),
+            Comprehension::List | Comprehension::Sum | Comprehension::Dict | Comprehension::Set => {
+                ExprKind::Local(result.to_string())
+            }
             Comprehension::Any => ExprKind::Bool(false),
             Comprehension::All => ExprKind::Bool(true),
         };
@@ -2125,6 +2206,10 @@ enum Comprehension {
     Any,
     /// `all(e for ...)`: returns False at the first false one.
     All,
+    /// `{k: v for ...}`: stores `v` at `k` (the element is the pair).
+    Dict,
+    /// `{e for ...}`: adds it to a new set.
+    Set,
 }
 
 impl Comprehension {
@@ -2134,6 +2219,8 @@ impl Comprehension {
             Comprehension::Sum => "sum",
             Comprehension::Any => "any",
             Comprehension::All => "all",
+            Comprehension::Dict => "dictcomp",
+            Comprehension::Set => "setcomp",
         }
     }
 }

@@ -61,13 +61,41 @@ pub fn annotation(
                     }
                     Ok(ParamType::Known(Type::List(Box::new(item))))
                 }
-                Some("dict" | "typing.Dict" | "set") => Err(Diagnostic::error(
+                Some("set" | "typing.Set") => {
+                    let item = match annotation(&subscript.slice, file, qualify)? {
+                        ParamType::Known(item) if hashable(&item) => item,
+                        _ => return Err(unhashable(&subscript.slice)),
+                    };
+                    Ok(ParamType::Known(Type::Set(Box::new(item))))
+                }
+                Some("dict" | "typing.Dict") => {
+                    let ast::Expr::Tuple(pair) = subscript.slice.as_ref() else {
+                        return Err(unsupported(expr));
+                    };
+                    let [key, value] = pair.elts.as_slice() else {
+                        return Err(unsupported(expr));
+                    };
+                    let key = match annotation(key, file, qualify)? {
+                        ParamType::Known(key) if hashable(&key) => key,
+                        _ => return Err(unhashable(key)),
+                    };
+                    let value = match annotation(value, file, qualify)? {
+                        ParamType::Known(value)
+                            if !matches!(value, Type::None | Type::Callable(_)) =>
+                        {
+                            value
+                        }
+                        _ => return Err(unsupported(value)),
+                    };
+                    Ok(ParamType::Known(Type::Dict(Box::new(key), Box::new(value))))
+                }
+                Some("frozenset") => Err(Diagnostic::error(
                     codes::UNSUPPORTED_ANNOTATION,
                     span(expr),
-                    "dicts and sets are not supported yet",
+                    "frozensets are not supported",
                 )
                 .with_label("container annotation")
-                .with_hint("use a list (`list[float]`) or a NumPy array such as \"float64[:]\"")),
+                .with_hint("use a set (`set[int]`)")),
                 Some("typing.Callable" | "collections.abc.Callable" | "Callable") => {
                     callable_type(&subscript.slice, file, qualify).map(ParamType::Known)
                 }
@@ -256,6 +284,26 @@ fn array_rank(slice: &ast::Expr) -> Result<u8, Diagnostic> {
 
 fn is_int_literal(expr: &ast::Expr, value: i64) -> bool {
     matches!(expr, ast::Expr::Constant(c) if matches!(&c.value, ast::Constant::Int(i) if i.to_string() == value.to_string()))
+}
+
+/// Whether values of the type can be dict keys and set elements in
+/// compiled code: numbers and tuples of them.
+pub fn hashable(ty: &Type) -> bool {
+    match ty {
+        Type::Int | Type::Float | Type::Bool | Type::Scalar(_) => true,
+        Type::Tuple(items) => items.len() <= 4 && items.iter().all(hashable),
+        _ => false,
+    }
+}
+
+fn unhashable(expr: &ast::Expr) -> Diagnostic {
+    Diagnostic::error(
+        codes::UNSUPPORTED_ANNOTATION,
+        span(expr),
+        "dict keys and set elements must be numbers or tuples of numbers",
+    )
+    .with_label("not a key type ferropy compiles")
+    .with_hint("use int, float, bool or a tuple of them (up to 4 items)")
 }
 
 fn unsupported(expr: &ast::Expr) -> Diagnostic {

@@ -137,6 +137,12 @@ fn result_annotation(ty: &Type) -> String {
             format!("tuple[{}]", items.join(", "))
         }
         Type::List(item) => format!("list[{}]", result_annotation(item)),
+        Type::Set(item) => format!("set[{}]", result_annotation(item)),
+        Type::Dict(key, value) => format!(
+            "dict[{}, {}]",
+            result_annotation(key),
+            result_annotation(value)
+        ),
         other => annotation(other),
     }
 }
@@ -145,7 +151,8 @@ fn mentions_numpy(ty: &Type) -> bool {
     match ty {
         Type::Array(_) | Type::Scalar(_) => true,
         Type::Tuple(items) => items.iter().any(mentions_numpy),
-        Type::List(item) => mentions_numpy(item),
+        Type::List(item) | Type::Set(item) => mentions_numpy(item),
+        Type::Dict(key, value) => mentions_numpy(key) || mentions_numpy(value),
         _ => false,
     }
 }
@@ -163,6 +170,8 @@ fn annotation(ty: &Type) -> String {
         }
         Type::Array(array) => format!("npt.NDArray[np.{}]", array.dtype),
         Type::List(item) => format!("list[{}]", annotation(item)),
+        Type::Set(item) => format!("set[{}]", annotation(item)),
+        Type::Dict(key, value) => format!("dict[{}, {}]", annotation(key), annotation(value)),
         Type::Unknown => "Any".into(),
         Type::Callable(callable) => {
             let params: Vec<String> = callable.params.iter().map(annotation).collect();

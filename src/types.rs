@@ -220,6 +220,10 @@ pub enum Type {
     /// A Python `list` whose elements all have one type; shared by
     /// reference, as in Python.
     List(Box<Type>),
+    /// A Python `dict` of one key type and one value type.
+    Dict(Box<Type>, Box<Type>),
+    /// A Python `set` of one element type.
+    Set(Box<Type>),
     /// The element type of an empty list literal (`[]`) until something is
     /// appended or stored: joins with any type. Never reaches codegen.
     Unknown,
@@ -309,6 +313,10 @@ impl Type {
                 )
             }
             Type::List(item) => format!("list[{}]", item.python_name()),
+            Type::Dict(key, value) => {
+                format!("dict[{}, {}]", key.python_name(), value.python_name())
+            }
+            Type::Set(item) => format!("set[{}]", item.python_name()),
             Type::Unknown => "an unknown type".into(),
             Type::None => "None".into(),
         }
@@ -319,7 +327,8 @@ impl Type {
     pub fn has_unknown(&self) -> bool {
         match self {
             Type::Unknown => true,
-            Type::List(item) => item.has_unknown(),
+            Type::List(item) | Type::Set(item) => item.has_unknown(),
+            Type::Dict(key, value) => key.has_unknown() || value.has_unknown(),
             Type::Tuple(items) => items.iter().any(Type::has_unknown),
             _ => false,
         }
@@ -329,7 +338,7 @@ impl Type {
     /// compiled code shares by reference and keeps on one thread.
     pub fn has_container(&self) -> bool {
         match self {
-            Type::List(_) => true,
+            Type::List(_) | Type::Dict(..) | Type::Set(_) => true,
             Type::Tuple(items) => items.iter().any(Type::has_container),
             _ => false,
         }
@@ -346,6 +355,11 @@ impl Type {
             (Type::List(x), Type::List(y)) => {
                 Type::join(x, y).map(|item| Type::List(Box::new(item)))
             }
+            (Type::Set(x), Type::Set(y)) => Type::join(x, y).map(|item| Type::Set(Box::new(item))),
+            (Type::Dict(xk, xv), Type::Dict(yk, yv)) => Some(Type::Dict(
+                Box::new(Type::join(xk, yk)?),
+                Box::new(Type::join(xv, yv)?),
+            )),
             (Type::Tuple(xs), Type::Tuple(ys)) if xs.len() == ys.len() => {
                 let items: Option<Vec<Type>> =
                     xs.iter().zip(ys).map(|(x, y)| Type::join(x, y)).collect();

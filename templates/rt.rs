@@ -6414,3 +6414,563 @@ where
         List::from_vec(out)
     }
 }
+
+// ---------------------------------------------------------------------------
+// Python dicts and sets
+// ---------------------------------------------------------------------------
+
+/// The Fx hash (rustc's): a multiply and a rotate per word, enough for the
+/// int, float, bool and tuple keys of compiled dicts and sets.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn write_u8(&mut self, byte: u8) {
+        self.write_u64(u64::from(byte));
+    }
+    #[inline]
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
+/// A key of a compiled dict or set: how it hashes and compares (as Python:
+/// `-0.0` and `0.0` are one key) and the KeyError it raises when missing.
+pub trait DictKey: Clone + PyOrder + ToPython + 'static {
+    type Hashed: std::hash::Hash + Eq;
+    fn hashed(&self) -> Self::Hashed;
+    fn key_error(&self) -> Error;
+}
+
+fn key_error_of<A>(key: A) -> Error
+where
+    A: for<'py> pyo3::IntoPyObject<'py> + Send + Sync + 'static,
+{
+    // KeyError's argument is the key itself, as Python raises it.
+    let error = pyo3::exceptions::PyKeyError::new_err((key,));
+    Error::Python(PythonError(std::sync::Arc::new(error)))
+}
+
+macro_rules! impl_dict_key_int {
+    ($($ty:ty),*) => {
+        $(
+            impl DictKey for $ty {
+                type Hashed = $ty;
+                #[inline]
+                fn hashed(&self) -> $ty {
+                    *self
+                }
+                fn key_error(&self) -> Error {
+                    key_error_of(*self)
+                }
+            }
+        )*
+    };
+}
+
+impl_dict_key_int!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
+
+macro_rules! impl_dict_key_float {
+    ($($ty:ty),*) => {
+        $(
+            impl DictKey for $ty {
+                type Hashed = u64;
+                #[inline]
+                fn hashed(&self) -> u64 {
+                    // 0.0 == -0.0, so both are one key.
+                    if *self == 0.0 {
+                        0
+                    } else {
+                        self.to_bits() as u64
+                    }
+                }
+                fn key_error(&self) -> Error {
+                    key_error_of(*self)
+                }
+            }
+        )*
+    };
+}
+
+impl_dict_key_float!(f32, f64);
+
+macro_rules! impl_dict_key_tuple {
+    ($($name:ident $index:tt),+) => {
+        impl<$($name: DictKey + for<'py> pyo3::IntoPyObject<'py> + Send + Sync),+> DictKey for ($($name,)+) {
+            type Hashed = ($($name::Hashed,)+);
+            fn hashed(&self) -> Self::Hashed {
+                ($(self.$index.hashed(),)+)
+            }
+            fn key_error(&self) -> Error {
+                key_error_of(self.clone())
+            }
+        }
+    };
+}
+
+impl_dict_key_tuple!(A 0);
+impl_dict_key_tuple!(A 0, B 1);
+impl_dict_key_tuple!(A 0, B 1, C 2);
+impl_dict_key_tuple!(A 0, B 1, C 2, D 3);
+
+/// The elements of an empty dict or set that nothing is ever put into.
+impl DictKey for () {
+    type Hashed = ();
+    fn hashed(&self) {}
+    fn key_error(&self) -> Error {
+        key_error_of(())
+    }
+}
+
+/// A Python `dict` with one key type and one value type, in insertion order
+/// as Python keeps it, shared by reference. Like `List`, it stays on the
+/// thread that made it, borrows only inside its own functions, and writes
+/// its changes back into the Python dict it came from.
+pub struct Dict<K: DictKey, V>(std::rc::Rc<std::cell::RefCell<DictData<K, V>>>);
+
+struct DictData<K: DictKey, V> {
+    /// Entries in insertion order; `None` where one was deleted.
+    entries: Vec<Option<(K, V)>>,
+    index: std::collections::HashMap<K::Hashed, usize, FxBuild>,
+    origin: Option<Py<PyAny>>,
+    dirty: bool,
+}
+
+impl<K: DictKey, V> Clone for Dict<K, V> {
+    #[inline]
+    fn clone(&self) -> Self {
+        Dict(self.0.clone())
+    }
+}
+
+impl<K: DictKey, V: Clone> Default for Dict<K, V> {
+    fn default() -> Self {
+        Dict::from_pairs(Vec::new())
+    }
+}
+
+impl<K: DictKey, V: Clone> DictData<K, V> {
+    fn insert(&mut self, key: K, value: V) {
+        self.dirty = true;
+        match self.index.get(&key.hashed()) {
+            // An existing key keeps its place and its first key object.
+            Some(&at) => {
+                if let Some(entry) = self.entries[at].as_mut() {
+                    entry.1 = value;
+                }
+            }
+            None => {
+                self.index.insert(key.hashed(), self.entries.len());
+                self.entries.push(Some((key, value)));
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &K) -> Option<V> {
+        let at = self.index.remove(&key.hashed())?;
+        self.dirty = true;
+        let (_, value) = self.entries[at].take()?;
+        // Compact when most entries are holes, renumbering the index.
+        if self.entries.len() > 32 && self.index.len() * 2 < self.entries.len() {
+            let live: Vec<(K, V)> = self.entries.drain(..).flatten().collect();
+            self.index.clear();
+            for (k, (key, value)) in live.into_iter().enumerate() {
+                self.index.insert(key.hashed(), k);
+                self.entries.push(Some((key, value)));
+            }
+        }
+        Some(value)
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        let at = *self.index.get(&key.hashed())?;
+        self.entries[at].as_ref().map(|(_, v)| v)
+    }
+
+    fn live(&self) -> impl Iterator<Item = &(K, V)> {
+        self.entries.iter().flatten()
+    }
+}
+
+impl<K: DictKey, V: Clone> Dict<K, V> {
+    /// `{k: v, ...}`: a later equal key replaces the value in the first
+    /// key's place, as in Python.
+    pub fn from_pairs(pairs: Vec<(K, V)>) -> Self {
+        let mut data = DictData {
+            entries: Vec::with_capacity(pairs.len()),
+            index: std::collections::HashMap::with_capacity_and_hasher(pairs.len(), FxBuild::default()),
+            origin: None,
+            dirty: true,
+        };
+        for (key, value) in pairs {
+            data.insert(key, value);
+        }
+        Dict(std::rc::Rc::new(std::cell::RefCell::new(data)))
+    }
+
+    pub fn len(&self) -> i64 {
+        self.0.borrow().index.len() as i64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().index.is_empty()
+    }
+
+    fn pairs(&self) -> Vec<(K, V)> {
+        self.0.borrow().live().cloned().collect()
+    }
+}
+
+/// `d[k]`: KeyError when missing.
+#[inline]
+pub fn dict_get<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K) -> Result<V> {
+    match dict.0.borrow().get(key) {
+        Some(value) => Ok(value.clone()),
+        None => Err(key.key_error()),
+    }
+}
+
+/// `d.get(k, default)`.
+#[inline]
+pub fn dict_get_or<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K, default: V) -> V {
+    match dict.0.borrow().get(key) {
+        Some(value) => value.clone(),
+        None => default,
+    }
+}
+
+/// `d[k] = v` (the value first, as Python evaluates it).
+#[inline]
+pub fn dict_set<K: DictKey, V: Clone>(value: V, dict: &Dict<K, V>, key: K) {
+    dict.0.borrow_mut().insert(key, value);
+}
+
+/// `k in d` (`k` first, as Python evaluates it).
+#[inline]
+pub fn dict_contains<K: DictKey, V: Clone>(key: &K, dict: &Dict<K, V>) -> bool {
+    dict.0.borrow().index.contains_key(&key.hashed())
+}
+
+#[inline]
+pub fn dict_len<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> i64 {
+    dict.len()
+}
+
+#[inline]
+pub fn dict_truthy<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> bool {
+    !dict.is_empty()
+}
+
+/// `del d[k]`.
+pub fn dict_del<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K) -> Result<()> {
+    match dict.0.borrow_mut().remove(key) {
+        Some(_) => Ok(()),
+        None => Err(key.key_error()),
+    }
+}
+
+/// `d.pop(k)`.
+pub fn dict_pop<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K) -> Result<V> {
+    let removed = dict.0.borrow_mut().remove(key);
+    removed.ok_or_else(|| key.key_error())
+}
+
+/// `d.pop(k, default)`.
+pub fn dict_pop_or<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K, default: V) -> V {
+    let removed = dict.0.borrow_mut().remove(key);
+    removed.unwrap_or(default)
+}
+
+/// `d.setdefault(k, default)`.
+pub fn dict_setdefault<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: K, default: V) -> V {
+    let existing = dict.0.borrow().get(&key).cloned();
+    match existing {
+        Some(value) => value,
+        None => {
+            dict.0.borrow_mut().insert(key, default.clone());
+            default
+        }
+    }
+}
+
+pub fn dict_keys<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> List<K> {
+    List::from_vec(dict.0.borrow().live().map(|(k, _)| k.clone()).collect())
+}
+
+pub fn dict_values<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> List<V> {
+    List::from_vec(dict.0.borrow().live().map(|(_, v)| v.clone()).collect())
+}
+
+pub fn dict_items<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> List<(K, V)> {
+    List::from_vec(dict.pairs())
+}
+
+pub fn dict_copy<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> Dict<K, V> {
+    Dict::from_pairs(dict.pairs())
+}
+
+pub fn dict_clear<K: DictKey, V: Clone>(dict: &Dict<K, V>) {
+    let mut data = dict.0.borrow_mut();
+    data.entries.clear();
+    data.index.clear();
+    data.dirty = true;
+}
+
+/// `d.update(other)`.
+pub fn dict_update<K: DictKey, V: Clone>(dict: &Dict<K, V>, other: &Dict<K, V>) {
+    let pairs = other.pairs();
+    let mut data = dict.0.borrow_mut();
+    for (key, value) in pairs {
+        data.insert(key, value);
+    }
+}
+
+/// A Python `set` of one element type. Compiled code iterates it in
+/// insertion order, where CPython's order follows the hashes
+/// (docs/semantics.md); converted to Python, it is an ordinary set.
+pub struct Set<K: DictKey>(Dict<K, ()>);
+
+impl<K: DictKey> Clone for Set<K> {
+    #[inline]
+    fn clone(&self) -> Self {
+        Set(self.0.clone())
+    }
+}
+
+impl<K: DictKey> Default for Set<K> {
+    fn default() -> Self {
+        Set::from_vec(Vec::new())
+    }
+}
+
+impl<K: DictKey> Set<K> {
+    pub fn from_vec(items: Vec<K>) -> Self {
+        Set(Dict::from_pairs(items.into_iter().map(|k| (k, ())).collect()))
+    }
+
+    fn items(&self) -> Vec<K> {
+        self.0 .0.borrow().live().map(|(k, _)| k.clone()).collect()
+    }
+}
+
+/// `set(xs)` of a list.
+pub fn set_from_list<K: DictKey>(list: &List<K>) -> Set<K> {
+    Set::from_vec(list.to_vec())
+}
+
+pub fn set_add<K: DictKey>(set: &Set<K>, key: K) {
+    set.0 .0.borrow_mut().insert(key, ());
+}
+
+pub fn set_discard<K: DictKey>(set: &Set<K>, key: &K) {
+    set.0 .0.borrow_mut().remove(key);
+}
+
+/// `s.remove(x)`: KeyError when absent.
+pub fn set_remove<K: DictKey>(set: &Set<K>, key: &K) -> Result<()> {
+    dict_del(&set.0, key)
+}
+
+#[inline]
+pub fn set_contains<K: DictKey>(key: &K, set: &Set<K>) -> bool {
+    dict_contains(key, &set.0)
+}
+
+#[inline]
+pub fn set_len<K: DictKey>(set: &Set<K>) -> i64 {
+    set.0.len()
+}
+
+#[inline]
+pub fn set_truthy<K: DictKey>(set: &Set<K>) -> bool {
+    !set.0.is_empty()
+}
+
+pub fn set_to_list<K: DictKey>(set: &Set<K>) -> List<K> {
+    List::from_vec(set.items())
+}
+
+pub fn set_copy<K: DictKey>(set: &Set<K>) -> Set<K> {
+    Set::from_vec(set.items())
+}
+
+pub fn set_clear<K: DictKey>(set: &Set<K>) {
+    dict_clear(&set.0);
+}
+
+/// `a | b`, `a & b`, `a - b`, `a ^ b`: new sets, in the order of `a`'s
+/// elements then `b`'s.
+pub fn set_union<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
+    let mut items = left.items();
+    items.extend(right.items());
+    Set::from_vec(items)
+}
+
+pub fn set_intersection<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
+    Set::from_vec(left.items().into_iter().filter(|k| set_contains(k, right)).collect())
+}
+
+pub fn set_difference<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
+    Set::from_vec(left.items().into_iter().filter(|k| !set_contains(k, right)).collect())
+}
+
+pub fn set_symmetric_difference<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
+    let mut items: Vec<K> = left.items().into_iter().filter(|k| !set_contains(k, right)).collect();
+    items.extend(right.items().into_iter().filter(|k| !set_contains(k, left)));
+    Set::from_vec(items)
+}
+
+/// `a |= b` and `s.update(b)`.
+pub fn set_update<K: DictKey>(set: &Set<K>, other: &Set<K>) {
+    for key in other.items() {
+        set_add(set, key);
+    }
+}
+
+/// `a == b` of sets: the same elements.
+pub fn set_eq<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    left.0.len() == right.0.len() && left.items().iter().all(|k| set_contains(k, right))
+}
+
+/// `a <= b`: every element of `a` is in `b`.
+pub fn set_subset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    left.items().iter().all(|k| set_contains(k, right))
+}
+
+// --- Dicts, sets and Python objects ---------------------------------------
+
+impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> FromPythonValue for Dict<K, V> {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        let dict = object
+            .downcast::<pyo3::types::PyDict>()
+            .map_err(|_| element_type_error(object, what, "dict"))?;
+        let mut pairs = Vec::with_capacity(dict.len());
+        for (key, value) in dict.iter() {
+            let key = K::from_python_value(&key, &|| format!("{}, a key", what()))?;
+            let value = V::from_python_value(&value, &|| format!("{}, a value", what()))?;
+            pairs.push((key, value));
+        }
+        let made = Dict::from_pairs(pairs);
+        {
+            let mut data = made.0.borrow_mut();
+            data.origin = Some(dict.clone().into_any().unbind());
+            data.dirty = false;
+        }
+        Ok(made)
+    }
+}
+
+impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> Dict<K, V> {
+    /// Reads a `dict[...]` parameter.
+    pub fn from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        Self::from_python_value(object, &|| format!("argument '{param}'"))
+    }
+}
+
+impl<K: DictKey, V: ToPython + Clone> ToPython for Dict<K, V> {
+    fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (pairs, origin, dirty) = {
+            let data = self.0.borrow();
+            (
+                data.live().cloned().collect::<Vec<_>>(),
+                data.origin.as_ref().map(|o| o.clone_ref(py)),
+                data.dirty,
+            )
+        };
+        let target = match &origin {
+            Some(origin) => origin.bind(py).downcast::<pyo3::types::PyDict>()?.clone(),
+            None => pyo3::types::PyDict::new(py),
+        };
+        let converted = pairs
+            .into_iter()
+            .map(|(k, v)| Ok((k.to_python(py)?, v.to_python(py)?)))
+            .collect::<PyResult<Vec<_>>>()?;
+        if origin.is_none() || dirty {
+            target.clear();
+            for (k, v) in converted {
+                target.set_item(k, v)?;
+            }
+            self.0.borrow_mut().dirty = false;
+        }
+        Ok(target.into_any())
+    }
+}
+
+impl<K: DictKey + FromPythonValue> FromPythonValue for Set<K> {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        let set = object
+            .downcast::<pyo3::types::PySet>()
+            .map_err(|_| element_type_error(object, what, "set"))?;
+        let mut items = Vec::with_capacity(set.len());
+        for item in set.iter() {
+            items.push(K::from_python_value(&item, &|| format!("{}, an element", what()))?);
+        }
+        let made = Set::from_vec(items);
+        {
+            let mut data = made.0 .0.borrow_mut();
+            data.origin = Some(set.clone().into_any().unbind());
+            data.dirty = false;
+        }
+        Ok(made)
+    }
+}
+
+impl<K: DictKey + FromPythonValue> Set<K> {
+    /// Reads a `set[...]` parameter.
+    pub fn from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        Self::from_python_value(object, &|| format!("argument '{param}'"))
+    }
+}
+
+impl<K: DictKey> ToPython for Set<K> {
+    fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (items, origin, dirty) = {
+            let data = self.0 .0.borrow();
+            (
+                data.live().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+                data.origin.as_ref().map(|o| o.clone_ref(py)),
+                data.dirty,
+            )
+        };
+        let target = match &origin {
+            Some(origin) => origin.bind(py).downcast::<pyo3::types::PySet>()?.clone(),
+            None => pyo3::types::PySet::empty(py)?,
+        };
+        if origin.is_none() || dirty {
+            target.clear();
+            for item in items {
+                target.add(item.to_python(py)?)?;
+            }
+            self.0 .0.borrow_mut().dirty = false;
+        }
+        Ok(target.into_any())
+    }
+}
+
+/// After a call: writes a dict or set argument's changes back.
+pub fn reflect_dict<K: DictKey, V: ToPython + Clone>(dict: Dict<K, V>, py: Python<'_>) -> PyResult<()> {
+    dict.to_python(py).map(|_| ())
+}
+
+pub fn reflect_set<K: DictKey>(set: Set<K>, py: Python<'_>) -> PyResult<()> {
+    set.to_python(py).map(|_| ())
+}

@@ -41,6 +41,24 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "list_extend" | "list_concat" | "list_count" | "list_contains" | "value_eq"
         | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge" => (&[R, R], false),
         "list_index" | "list_remove" => (&[R, R], true),
+        "dict_get" | "dict_del" | "dict_pop" | "set_remove" => (&[R, R], true),
+        "dict_get_or" | "dict_pop_or" => (&[R, R, V], false),
+        "dict_setdefault" => (&[R, V, V], false),
+        "dict_contains"
+        | "set_contains"
+        | "dict_update"
+        | "set_update"
+        | "set_union"
+        | "set_intersection"
+        | "set_difference"
+        | "set_symmetric_difference"
+        | "set_eq"
+        | "set_subset"
+        | "set_discard" => (&[R, R], false),
+        "set_add" => (&[R, V], false),
+        "dict_len" | "dict_truthy" | "dict_keys" | "dict_values" | "dict_items" | "dict_copy"
+        | "dict_clear" | "set_len" | "set_truthy" | "set_to_list" | "set_copy" | "set_clear"
+        | "set_from_list" => (&[R], false),
         _ => return None,
     })
 }
@@ -54,6 +72,17 @@ impl FunctionGen<'_> {
 
     /// `rt::list_*(...)`, or `None` when `function` is not a list operation.
     pub(super) fn list_operation(&mut self, function: &str, args: &[typed::Expr]) -> Option<Code> {
+        match function {
+            "dict_display" => {
+                let pairs: Vec<TokenStream> = args.iter().map(|p| self.owned_value(p)).collect();
+                return Some(Code::atom(quote!(rt::Dict::from_pairs(vec![#(#pairs),*]))));
+            }
+            "set_display" => {
+                let items: Vec<TokenStream> = args.iter().map(|i| self.owned_value(i)).collect();
+                return Some(Code::atom(quote!(rt::Set::from_vec(vec![#(#items),*]))));
+            }
+            _ => {}
+        }
         let (passes, fallible) = operation(function)?;
         let name = format_ident!("{}", function);
         let args: Vec<TokenStream> = args
@@ -106,7 +135,12 @@ impl FunctionGen<'_> {
         value: &typed::Expr,
     ) -> TokenStream {
         let value = self.owned_value(value);
+        let is_dict = matches!(list.ty, crate::types::Type::Dict(..));
         let list = self.by_reference(list);
+        if is_dict {
+            let key = self.owned_value(index);
+            return quote! { rt::dict_set(#value, #list, #key); };
+        }
         let index = self.expr(index).full();
         quote! { rt::list_set(#value, #list, #index)?; }
     }

@@ -141,6 +141,15 @@ pub fn rust_type(ty: &Type) -> TokenStream {
             let item = rust_type(item);
             quote!(rt::List<#item>)
         }
+        Type::Dict(key, value) => {
+            let key = rust_type(key);
+            let value = rust_type(value);
+            quote!(rt::Dict<#key, #value>)
+        }
+        Type::Set(item) => {
+            let item = rust_type(item);
+            quote!(rt::Set<#item>)
+        }
         // Inference reports every type it could not complete.
         Type::Unknown => quote!(()),
         Type::None => quote!(()),
@@ -2679,6 +2688,8 @@ fn default_value(ty: &Type) -> TokenStream {
             quote!(rt::Array::<#element, #ndim>::zeros([0; #ndim])?)
         }
         Type::List(_) => quote!(rt::List::default()),
+        Type::Dict(..) => quote!(rt::Dict::default()),
+        Type::Set(_) => quote!(rt::Set::default()),
         Type::Unknown | Type::None => quote!(()),
     }
 }
@@ -2687,7 +2698,7 @@ fn default_value(ty: &Type) -> TokenStream {
 /// tuples of numbers), so reading one needs no clone.
 fn is_copy(ty: &Type) -> bool {
     match ty {
-        Type::Array(_) | Type::Callable(_) | Type::List(_) => false,
+        Type::Array(_) | Type::Callable(_) | Type::List(_) | Type::Dict(..) | Type::Set(_) => false,
         Type::Tuple(items) => items.iter().all(is_copy),
         _ => true,
     }
@@ -3026,7 +3037,7 @@ fn wrapper(function: &typed::Function) -> TokenStream {
         let var = ident(&param.name);
         let python_param = &param.name;
         match &param.ty {
-            Type::List(_) => {
+            Type::List(_) | Type::Dict(..) | Type::Set(_) => {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
                 let ty = rust_type(&param.ty);
                 conversions.push(quote! {
@@ -3037,7 +3048,12 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                 });
                 args.push(quote!(#var.clone()));
                 // Changes made to the list show in the caller's list.
-                reflections.push(quote! { crate::rt::reflect(#var, #py)?; });
+                let reflect = match &param.ty {
+                    Type::Dict(..) => quote!(reflect_dict),
+                    Type::Set(_) => quote!(reflect_set),
+                    _ => quote!(reflect),
+                };
+                reflections.push(quote! { crate::rt::#reflect(#var, #py)?; });
             }
             Type::Array(array) => {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
@@ -3233,13 +3249,23 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                 Type::Bool => quote!(crate::rt::accepts_bool(&given[#k])),
                 Type::Callable(_) => quote!(given[#k].is_callable()),
                 Type::List(_) => quote!(given[#k].is_instance_of::<pyo3::types::PyList>()),
+                Type::Dict(..) => quote!(given[#k].is_instance_of::<pyo3::types::PyDict>()),
+                Type::Set(_) => quote!(given[#k].is_instance_of::<pyo3::types::PySet>()),
                 _ => quote!(true),
             }
         });
         let args = function.params.iter().enumerate().map(|(k, param)| {
             let k = TokenLiteral::usize_unsuffixed(k);
             match (&param.ty, checked_scalar(&param.ty), param.default) {
-                (Type::Array(_) | Type::Callable(_) | Type::List(_), _, _) => quote!(&given[#k]),
+                (
+                    Type::Array(_)
+                    | Type::Callable(_)
+                    | Type::List(_)
+                    | Type::Dict(..)
+                    | Type::Set(_),
+                    _,
+                    _,
+                ) => quote!(&given[#k]),
                 (_, Some(_), None) => quote!(&given[#k]),
                 (_, Some(_), Some(_)) => quote!(Some(&given[#k])),
                 (_, None, _) => quote!(given[#k].extract()?),

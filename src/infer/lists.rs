@@ -17,7 +17,7 @@ use crate::ir::typed::{self, Expr, ExprKind};
 use crate::ir::untyped;
 use crate::types::{ArrayType, Type};
 
-fn runtime(function: &'static str, args: Vec<Expr>, ty: Type) -> Expr {
+pub(super) fn runtime(function: &'static str, args: Vec<Expr>, ty: Type) -> Expr {
     Expr::new(ExprKind::Runtime { function, args }, ty)
 }
 
@@ -30,7 +30,7 @@ fn item_type(ty: &Type) -> Option<&Type> {
 
 /// Whether a list of this element type can be compared, sorted and searched
 /// (numbers, and tuples and lists of them).
-fn orderable(ty: &Type) -> bool {
+pub(super) fn orderable(ty: &Type) -> bool {
     match ty {
         Type::Int | Type::Float | Type::Bool | Type::Scalar(_) => true,
         Type::Tuple(items) => items.len() <= 8 && items.iter().all(orderable),
@@ -133,7 +133,7 @@ impl Inference<'_> {
     }
 
     /// An integer operand (an index, a count, a slice bound).
-    fn int_value(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<Expr> {
+    pub(super) fn int_value(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<Expr> {
         let value = self.expr(cx, expr)?;
         if value.ty.is_integer_like() {
             return Some(value.cast_to(&Type::Int));
@@ -154,7 +154,13 @@ impl Inference<'_> {
 
     /// Converts a value stored into a list of `item` (a number widens as
     /// Python code expects; anything else must match).
-    fn list_item(&mut self, cx: &mut Cx, item: &Type, value: Expr, span: Span) -> Option<Expr> {
+    pub(super) fn list_item(
+        &mut self,
+        cx: &mut Cx,
+        item: &Type,
+        value: Expr,
+        span: Span,
+    ) -> Option<Expr> {
         if *item == Type::Unknown {
             // Earlier rounds only: the refinement fixes the type.
             return Some(value);
@@ -181,43 +187,47 @@ impl Inference<'_> {
     /// reads, when that list is a variable or an element of one
     /// (`xs.append(v)`, `table[i].append(v)`, `xs[i] = v`).
     pub(super) fn refine_list(&mut self, cx: &mut Cx, source: &untyped::Expr, value: &Type) {
-        let current = match &source.kind {
-            untyped::ExprKind::Local(name) => cx.env.get(name).cloned(),
-            untyped::ExprKind::Index { value: inner, .. } => {
-                let Some(outer) = self.static_type(cx, inner) else {
-                    return;
-                };
-                match outer {
-                    Type::List(item) => Some(*item),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        let Some(Type::List(item)) = current else {
+        self.refine(cx, source, Type::List(Box::new(value.clone())));
+    }
+
+    /// Joins `contribution` (the container type a store or an `append`
+    /// implies) into the type of the variable `source` reads, or of the
+    /// element of a list or dict variable it reads (`table[i].append(v)`,
+    /// `groups[k].add(v)`).
+    pub(super) fn refine(&mut self, cx: &mut Cx, source: &untyped::Expr, contribution: Type) {
+        let Some(current) = self.static_type(cx, source) else {
             return;
         };
-        let Some(joined) = Type::join(&item, value) else {
-            return;
-        };
-        if joined == *item {
+        if !current.has_container() {
             return;
         }
-        let refined = Type::List(Box::new(joined));
+        let Some(joined) = Type::join(&current, &contribution) else {
+            return;
+        };
+        if joined == current {
+            return;
+        }
         match &source.kind {
             untyped::ExprKind::Local(name) => {
                 if !cx.fixed.contains_key(name) {
-                    cx.env.insert(name.clone(), refined);
+                    cx.env.insert(name.clone(), joined);
                 }
             }
-            untyped::ExprKind::Index { value: inner, .. } => self.refine_list(cx, inner, &refined),
+            untyped::ExprKind::Index { value: inner, .. } => match self.static_type(cx, inner) {
+                Some(Type::List(_)) => self.refine(cx, inner, Type::List(Box::new(joined))),
+                Some(Type::Dict(key, _)) => {
+                    self.refine(cx, inner, Type::Dict(key, Box::new(joined)))
+                }
+                _ => {}
+            },
             _ => {}
         }
     }
 
-    /// The type of a variable or of an element of a list variable, read
-    /// from the environment without typing anything (so no diagnostics).
-    fn static_type(&self, cx: &Cx, expr: &untyped::Expr) -> Option<Type> {
+    /// The type of a variable or of an element of a list or dict variable,
+    /// read from the environment without typing anything (so no
+    /// diagnostics).
+    pub(super) fn static_type(&self, cx: &Cx, expr: &untyped::Expr) -> Option<Type> {
         match &expr.kind {
             untyped::ExprKind::Local(name) => cx.env.get(name).cloned(),
             untyped::ExprKind::Index { value, indices } if indices.len() == 1 => {
@@ -227,6 +237,7 @@ impl Inference<'_> {
                     {
                         Some(*item)
                     }
+                    Type::Dict(_, value) => Some(*value),
                     _ => None,
                 }
             }
@@ -237,7 +248,10 @@ impl Inference<'_> {
     /// Whether `source` (the receiver or the container of a store) is a
     /// list, as far as the environment says.
     pub(super) fn is_list_source(&self, cx: &Cx, source: &untyped::Expr) -> bool {
-        matches!(self.static_type(cx, source), Some(Type::List(_)))
+        matches!(
+            self.static_type(cx, source),
+            Some(Type::List(_) | Type::Dict(..))
+        )
     }
 
     /// `xs[i] = value`.
@@ -249,6 +263,9 @@ impl Inference<'_> {
         ty: &Type,
         span: Span,
     ) -> Option<typed::Target> {
+        if let Some(Type::Dict(..)) = self.static_type(cx, container) {
+            return self.dict_store_target(cx, container, index, ty, span);
+        }
         self.refine_list(cx, container, ty);
         let list = self.expr(cx, container)?;
         if matches!(index.kind, untyped::ExprKind::Slice { .. }) {
@@ -275,7 +292,10 @@ impl Inference<'_> {
         value: Expr,
         span: Span,
     ) -> Option<Expr> {
-        let item = item_type(&list.ty)?.clone();
+        let item = match &list.ty {
+            Type::Dict(_, value) => (**value).clone(),
+            other => item_type(other)?.clone(),
+        };
         self.list_item(cx, &item, value, span)
     }
 
@@ -377,6 +397,18 @@ impl Inference<'_> {
                 Some(runtime("list_extend", vec![list, other], none))
             }
             ("pop", 0) => Some(runtime("list_pop_last", vec![list], item)),
+            // `del xs[i]`.
+            ("__delitem__", 1) => {
+                let index = args.next()?;
+                if !index.ty.is_integer_like() {
+                    return arity(self, cx, "an integer index");
+                }
+                Some(runtime(
+                    "list_pop",
+                    vec![list, index.cast_to(&Type::Int)],
+                    item,
+                ))
+            }
             ("pop", 1) => {
                 let index = args.next()?;
                 if !index.ty.is_integer_like() {
@@ -468,7 +500,13 @@ impl Inference<'_> {
         Some(reverse)
     }
 
-    fn require_orderable(&mut self, cx: &mut Cx, item: &Type, what: &str, span: Span) -> bool {
+    pub(super) fn require_orderable(
+        &mut self,
+        cx: &mut Cx,
+        item: &Type,
+        what: &str,
+        span: Span,
+    ) -> bool {
         if orderable(item) || *item == Type::Unknown {
             return true;
         }
@@ -515,9 +553,23 @@ impl Inference<'_> {
 
     /// A list from a list (itself) or a 1-D array (its elements, as
     /// `list(a)` and `a.tolist()` give them).
-    fn as_list(&mut self, cx: &mut Cx, value: Expr, what: &str, span: Span) -> Option<Expr> {
+    pub(super) fn as_list(
+        &mut self,
+        cx: &mut Cx,
+        value: Expr,
+        what: &str,
+        span: Span,
+    ) -> Option<Expr> {
         match &value.ty {
             Type::List(_) => Some(value),
+            Type::Dict(key, _) => {
+                let ty = Type::List(key.clone());
+                Some(runtime("dict_keys", vec![value], ty))
+            }
+            Type::Set(item) => {
+                let ty = Type::List(item.clone());
+                Some(runtime("set_to_list", vec![value], ty))
+            }
             Type::Array(ArrayType { dtype, ndim: 1 }) => {
                 let item = Type::of_element(*dtype);
                 Some(runtime(

@@ -13,6 +13,7 @@
 const MAX_TUPLE: usize = 16;
 
 mod arrays;
+mod dicts;
 mod lists;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -528,13 +529,20 @@ impl<'m> Inference<'m> {
                     (Some(left), Some(right)) if left.array_type().is_some() => self
                         .augmented_array(cx, left, *op, right, stmt.span)
                         .map(|(target, value)| typed::Stmt::Assign { target, value }),
-                    // `xs += ys` extends the list in place.
+                    // `xs += ys` extends the list in place; `s |= t` updates
+                    // the set.
                     (Some(left), Some(right))
-                        if matches!(left.ty, Type::List(_)) && *op == BinaryOp::Add =>
+                        if (matches!(left.ty, Type::List(_)) && *op == BinaryOp::Add)
+                            || (matches!(left.ty, Type::Set(_)) && *op == BinaryOp::BitOr) =>
                     {
+                        let name = if matches!(left.ty, Type::List(_)) {
+                            "extend"
+                        } else {
+                            "update"
+                        };
                         let method = untyped::ExprKind::Method {
                             receiver: Box::new(read.clone()),
-                            method: "extend".into(),
+                            method: name.into(),
                             args: vec![value.clone()],
                             keywords: Vec::new(),
                         };
@@ -814,10 +822,16 @@ impl<'m> Inference<'m> {
                 indices,
                 span,
             } => {
-                if let [index] = indices.as_slice() {
-                    if self.is_list_source(cx, value) {
-                        return self.list_store_target(cx, value, index, ty, *span);
-                    }
+                if self.is_list_source(cx, value) && !indices.is_empty() {
+                    // `d[i, j] = v` stores at the key `(i, j)`.
+                    let index = match indices.as_slice() {
+                        [index] => index.clone(),
+                        many => untyped::Expr {
+                            kind: untyped::ExprKind::Tuple(many.to_vec()),
+                            span: *span,
+                        },
+                    };
+                    return self.list_store_target(cx, value, &index, ty, *span);
                 }
                 // `a[i][j] = x` stores into the same element as `a[i, j] = x`.
                 let mut root = value;
@@ -981,13 +995,20 @@ impl<'m> Inference<'m> {
                 typed::ExprKind::Truthy(Box::new(value)),
                 Type::Bool,
             )),
-            Type::List(_) => Some(typed::Expr::new(
-                typed::ExprKind::Runtime {
-                    function: "list_truthy",
-                    args: vec![value],
-                },
-                Type::Bool,
-            )),
+            Type::List(_) | Type::Dict(..) | Type::Set(_) => {
+                let function = match value.ty {
+                    Type::List(_) => "list_truthy",
+                    Type::Dict(..) => "dict_truthy",
+                    _ => "set_truthy",
+                };
+                Some(typed::Expr::new(
+                    typed::ExprKind::Runtime {
+                        function,
+                        args: vec![value],
+                    },
+                    Type::Bool,
+                ))
+            }
             ty => {
                 let ty = ty.clone();
                 self.error(
@@ -1370,6 +1391,10 @@ impl<'m> Inference<'m> {
                 if let Type::List(_) = receiver.ty {
                     return self.list_method(cx, source, receiver, method, args, keywords, span);
                 }
+                if let Type::Dict(..) | Type::Set(_) = receiver.ty {
+                    return self
+                        .container_method(cx, source, receiver, method, args, keywords, span);
+                }
                 match receiver.array_type() {
                     Some(_) if method == "tolist" && args.is_empty() => {
                         self.builtin(cx, "list", vec![receiver], span)
@@ -1404,6 +1429,8 @@ impl<'m> Inference<'m> {
                 None
             }
             ExprKind::List(items) => self.list_display(cx, items, span),
+            ExprKind::Dict(pairs) => self.dict_display(cx, pairs, span),
+            ExprKind::Set(items) => self.set_display(cx, items, span),
             ExprKind::Tuple(items) => {
                 if items.len() > MAX_TUPLE {
                     self.error(
@@ -1440,8 +1467,12 @@ impl<'m> Inference<'m> {
         let mut base = self.expr(cx, root)?;
         // A list takes its subscripts one at a time; what a list holds
         // (an array, a tuple) takes the rest of the chain.
-        while let (Type::List(_), Some(group)) = (&base.ty, chain.first()) {
-            base = self.list_subscript(cx, base, group, expr.span)?;
+        while let (Type::List(_) | Type::Dict(..), Some(group)) = (&base.ty, chain.first()) {
+            base = if let Type::Dict(..) = base.ty {
+                self.dict_subscript(cx, base, group, expr.span)?
+            } else {
+                self.list_subscript(cx, base, group, expr.span)?
+            };
             chain.remove(0);
         }
         if chain.is_empty() {
@@ -1764,6 +1795,9 @@ impl<'m> Inference<'m> {
             return self.array_binary(cx, op, left, right, span);
         }
         if let Some(result) = self.list_binary(cx, op, &left, &right, span) {
+            return result;
+        }
+        if let Some(result) = self.set_binary(cx, op, &left, &right, span) {
             return result;
         }
         let (lt, rt) = (left.ty.clone(), right.ty.clone());
@@ -2321,6 +2355,9 @@ impl<'m> Inference<'m> {
             );
             None
         };
+        if let Some(result) = self.container_builtin(cx, name, &args, span) {
+            return result;
+        }
         if let Some(result) = self.list_builtin(cx, name, &args, span) {
             return result;
         }
@@ -3189,7 +3226,12 @@ fn convertible(from: &Type, to: &Type) -> bool {
         }
         // A list display takes the element type it is stored as; an empty
         // one (or one of empty lists) any element type.
-        (Type::List(a), Type::List(b)) => a.has_unknown() || convertible(a, b),
+        (Type::List(a), Type::List(b)) | (Type::Set(a), Type::Set(b)) => {
+            a.has_unknown() || convertible(a, b)
+        }
+        (Type::Dict(ak, av), Type::Dict(bk, bv)) => {
+            (ak.has_unknown() || convertible(ak, bk)) && (av.has_unknown() || convertible(av, bv))
+        }
         (Type::Bool, t) if t.is_numeric() => true,
         (f, Type::Int) => f.is_integer_like(),
         (f, Type::Float) => f.is_numeric(),
@@ -3483,6 +3525,8 @@ fn type_suffix(ty: &Type) -> String {
         Type::Array(a) => format!("{}_{}d", a.dtype, a.ndim),
         Type::Callable(c) => format!("fn{}", c.params.len()),
         Type::List(item) => format!("list{}", type_suffix(item)),
+        Type::Dict(key, value) => format!("dict{}{}", type_suffix(key), type_suffix(value)),
+        Type::Set(item) => format!("set{}", type_suffix(item)),
         Type::Unknown => "unknown".into(),
         Type::None => "none".into(),
     }

@@ -221,6 +221,10 @@ pub enum ExprKind {
     Tuple(Vec<Expr>),
     /// A list display `[a, b, c]`.
     List(Vec<Expr>),
+    /// A dict display `{k: v, ...}`.
+    Dict(Vec<(Expr, Expr)>),
+    /// A set display `{a, b}`.
+    Set(Vec<Expr>),
     /// `start:stop:step` inside an index; each bound may be left out.
     Slice {
         start: Option<Box<Expr>>,

@@ -1,0 +1,495 @@
+//! Inference of Python dicts and sets: displays, `d[k]` reads and stores,
+//! methods, `in`, `len`, the set operators and iteration (over a snapshot
+//! of the keys, values or items, as a list).
+//!
+//! Like lists, an empty `{}` or `set()` starts with unknown types that the
+//! stores, `setdefault` and `add` calls fill in (`infer::lists::refine`).
+//! Keys and set elements are numbers or tuples of numbers
+//! (`signature::hashable`).
+
+use super::lists::{orderable, runtime};
+use super::{Cx, Inference};
+use crate::diagnostics::{codes, Diagnostic, Span};
+use crate::ir::typed::{self, Expr, ExprKind};
+use crate::ir::{untyped, BinaryOp};
+use crate::signature::hashable;
+use crate::types::Type;
+
+impl Inference<'_> {
+    fn check_hashable(&mut self, cx: &mut Cx, ty: &Type, span: Span) -> bool {
+        if *ty == Type::Unknown || hashable(ty) {
+            return true;
+        }
+        let ty = ty.clone();
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::UNSUPPORTED_OPERAND,
+                span,
+                format!("{ty} cannot be a dict key or a set element in compiled code"),
+            )
+            .with_hint("use numbers or tuples of numbers as keys"),
+        );
+        false
+    }
+
+    fn joined_type(&mut self, cx: &mut Cx, types: &[&Type], span: Span) -> Option<Type> {
+        let mut joined = Type::Unknown;
+        for ty in types {
+            match Type::join(&joined, ty) {
+                Some(j) => joined = j,
+                None => {
+                    let (a, b) = (joined.clone(), (*ty).clone());
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::INCOMPATIBLE_ASSIGNMENT,
+                            span,
+                            format!("{a} and {b} cannot share a dict or set"),
+                        )
+                        .with_hint("compiled dicts and sets hold keys and values of one type each"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(joined)
+    }
+
+    /// `{k: v, ...}`.
+    pub(super) fn dict_display(
+        &mut self,
+        cx: &mut Cx,
+        pairs: &[(untyped::Expr, untyped::Expr)],
+        span: Span,
+    ) -> Option<Expr> {
+        let mut typed_pairs = Vec::new();
+        for (key, value) in pairs {
+            let key = self.expr(cx, key)?;
+            let value = self.expr(cx, value)?;
+            typed_pairs.push((key, value));
+        }
+        let keys: Vec<&Type> = typed_pairs.iter().map(|(k, _)| &k.ty).collect();
+        let key_ty = self.joined_type(cx, &keys, span)?;
+        let values: Vec<&Type> = typed_pairs.iter().map(|(_, v)| &v.ty).collect();
+        let value_ty = self.joined_type(cx, &values, span)?;
+        if !self.check_hashable(cx, &key_ty, span) {
+            return None;
+        }
+        let items = typed_pairs
+            .into_iter()
+            .map(|(k, v)| {
+                let (k, v) = (k.cast_to(&key_ty), v.cast_to(&value_ty));
+                let ty = Type::Tuple(vec![k.ty.clone(), v.ty.clone()]);
+                Expr::new(ExprKind::Tuple(vec![k, v]), ty)
+            })
+            .collect();
+        let ty = Type::Dict(Box::new(key_ty), Box::new(value_ty));
+        Some(runtime("dict_display", items, ty))
+    }
+
+    /// `{a, b}`.
+    pub(super) fn set_display(
+        &mut self,
+        cx: &mut Cx,
+        items: &[untyped::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        let items = self.exprs(cx, items)?;
+        let types: Vec<&Type> = items.iter().map(|i| &i.ty).collect();
+        let item_ty = self.joined_type(cx, &types, span)?;
+        if !self.check_hashable(cx, &item_ty, span) {
+            return None;
+        }
+        let items = items.into_iter().map(|i| i.cast_to(&item_ty)).collect();
+        Some(runtime("set_display", items, Type::Set(Box::new(item_ty))))
+    }
+
+    /// A key converted to the dict's (or set's) key type.
+    fn key(&mut self, cx: &mut Cx, key_ty: &Type, key: Expr, span: Span) -> Option<Expr> {
+        if !self.check_hashable(cx, &key.ty, span) {
+            return None;
+        }
+        self.list_item(cx, key_ty, key, span)
+    }
+
+    /// `d[k]`.
+    pub(super) fn dict_subscript(
+        &mut self,
+        cx: &mut Cx,
+        dict: Expr,
+        group: &[untyped::Expr],
+        span: Span,
+    ) -> Option<Expr> {
+        let Type::Dict(key_ty, value_ty) = dict.ty.clone() else {
+            return None;
+        };
+        let key = match group {
+            [key] => self.expr(cx, key)?,
+            keys => {
+                // `d[i, j]` is `d[(i, j)]`.
+                let keys = self.exprs(cx, keys)?;
+                let ty = Type::Tuple(keys.iter().map(|k| k.ty.clone()).collect());
+                Expr::new(ExprKind::Tuple(keys), ty)
+            }
+        };
+        let key = self.key(cx, &key_ty, key, span)?;
+        Some(runtime("dict_get", vec![dict, key], *value_ty))
+    }
+
+    /// `d[k] = value`.
+    pub(super) fn dict_store_target(
+        &mut self,
+        cx: &mut Cx,
+        container: &untyped::Expr,
+        key: &untyped::Expr,
+        ty: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let key = self.expr(cx, key)?;
+        self.refine(
+            cx,
+            container,
+            Type::Dict(Box::new(key.ty.clone()), Box::new(ty.clone())),
+        );
+        let dict = self.expr(cx, container)?;
+        let Type::Dict(key_ty, _) = dict.ty.clone() else {
+            return None;
+        };
+        let key = self.key(cx, &key_ty, key, span)?;
+        Some(typed::Target::Item {
+            list: dict,
+            index: key,
+            span,
+        })
+    }
+
+    /// The methods of dicts and sets.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn container_method(
+        &mut self,
+        cx: &mut Cx,
+        source: &untyped::Expr,
+        receiver: Expr,
+        method: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        if let Some(keyword) = keywords.first() {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    keyword.span,
+                    format!("{method}() takes no keyword arguments"),
+                )
+                .with_hint("pass the arguments positionally"),
+            );
+            return None;
+        }
+        let args = self.exprs(cx, args)?;
+        let none = Type::None;
+        let unsupported = |this: &mut Self, cx: &mut Cx, ty: &Type| -> Option<Expr> {
+            this.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("{method}() of {ty} with these arguments is not supported"),
+                )
+                .with_hint(
+                    "dicts support get(k, default), setdefault, pop, keys, values, items, \
+                     update, copy and clear; sets add, discard, remove, update, union, \
+                     intersection, difference, issubset, copy and clear",
+                ),
+            );
+            None
+        };
+        match receiver.ty.clone() {
+            Type::Dict(key_ty, value_ty) => {
+                let (key_ty, value_ty) = (*key_ty, *value_ty);
+                let mut args = args.into_iter();
+                let (first, second) = (args.next(), args.next());
+                if args.next().is_some() {
+                    return unsupported(self, cx, &receiver.ty);
+                }
+                match (method, first, second) {
+                    ("get", Some(key), Some(default)) => {
+                        let value_ty = Type::join(&value_ty, &default.ty).unwrap_or(value_ty);
+                        let key = self.key(cx, &key_ty, key, span)?;
+                        let default = self.list_item(cx, &value_ty, default, span)?;
+                        Some(runtime(
+                            "dict_get_or",
+                            vec![receiver, key, default],
+                            value_ty,
+                        ))
+                    }
+                    ("get", Some(_), None) => {
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_FUNCTION,
+                                span,
+                                "d.get(k) without a default may return None, which compiled code does not have",
+                            )
+                            .with_hint("pass a default: d.get(k, 0), or test `k in d` first"),
+                        );
+                        None
+                    }
+                    ("setdefault", Some(key), Some(default)) => {
+                        self.refine(
+                            cx,
+                            source,
+                            Type::Dict(Box::new(key.ty.clone()), Box::new(default.ty.clone())),
+                        );
+                        let key = self.key(cx, &key_ty, key, span)?;
+                        let default = self.list_item(cx, &value_ty, default, span)?;
+                        Some(runtime(
+                            "dict_setdefault",
+                            vec![receiver, key, default],
+                            value_ty,
+                        ))
+                    }
+                    ("pop", Some(key), None) => {
+                        let key = self.key(cx, &key_ty, key, span)?;
+                        Some(runtime("dict_pop", vec![receiver, key], value_ty))
+                    }
+                    ("pop", Some(key), Some(default)) => {
+                        let key = self.key(cx, &key_ty, key, span)?;
+                        let default = self.list_item(cx, &value_ty, default, span)?;
+                        Some(runtime(
+                            "dict_pop_or",
+                            vec![receiver, key, default],
+                            value_ty,
+                        ))
+                    }
+                    ("__delitem__", Some(key), None) => {
+                        let key = self.key(cx, &key_ty, key, span)?;
+                        Some(runtime("dict_del", vec![receiver, key], none))
+                    }
+                    ("keys", None, None) => Some(runtime(
+                        "dict_keys",
+                        vec![receiver],
+                        Type::List(Box::new(key_ty)),
+                    )),
+                    ("values", None, None) => Some(runtime(
+                        "dict_values",
+                        vec![receiver],
+                        Type::List(Box::new(value_ty)),
+                    )),
+                    ("items", None, None) => Some(runtime(
+                        "dict_items",
+                        vec![receiver],
+                        Type::List(Box::new(Type::Tuple(vec![key_ty, value_ty]))),
+                    )),
+                    ("copy", None, None) => {
+                        let ty = receiver.ty.clone();
+                        Some(runtime("dict_copy", vec![receiver], ty))
+                    }
+                    ("clear", None, None) => Some(runtime("dict_clear", vec![receiver], none)),
+                    ("update", Some(other), None) if other.ty == receiver.ty => {
+                        Some(runtime("dict_update", vec![receiver, other], none))
+                    }
+                    _ => unsupported(self, cx, &receiver.ty),
+                }
+            }
+            Type::Set(item_ty) => {
+                let item_ty = *item_ty;
+                let mut args = args.into_iter();
+                let (first, second) = (args.next(), args.next());
+                if second.is_some() {
+                    return unsupported(self, cx, &receiver.ty);
+                }
+                match (method, first) {
+                    ("add", Some(item)) => {
+                        self.refine(cx, source, Type::Set(Box::new(item.ty.clone())));
+                        let item = self.key(cx, &item_ty, item, span)?;
+                        Some(runtime("set_add", vec![receiver, item], none))
+                    }
+                    ("discard" | "remove", Some(item)) => {
+                        let item = self.key(cx, &item_ty, item, span)?;
+                        let function = if method == "remove" {
+                            "set_remove"
+                        } else {
+                            "set_discard"
+                        };
+                        Some(runtime(function, vec![receiver, item], none))
+                    }
+                    ("copy", None) => {
+                        let ty = receiver.ty.clone();
+                        Some(runtime("set_copy", vec![receiver], ty))
+                    }
+                    ("clear", None) => Some(runtime("set_clear", vec![receiver], none)),
+                    ("update", Some(other)) if other.ty == receiver.ty => {
+                        Some(runtime("set_update", vec![receiver, other], none))
+                    }
+                    (
+                        "union" | "intersection" | "difference" | "symmetric_difference",
+                        Some(other),
+                    ) if other.ty == receiver.ty => {
+                        let function = match method {
+                            "union" => "set_union",
+                            "intersection" => "set_intersection",
+                            "difference" => "set_difference",
+                            _ => "set_symmetric_difference",
+                        };
+                        let ty = receiver.ty.clone();
+                        Some(runtime(function, vec![receiver, other], ty))
+                    }
+                    ("issubset", Some(other)) if other.ty == receiver.ty => {
+                        Some(runtime("set_subset", vec![receiver, other], Type::Bool))
+                    }
+                    _ => unsupported(self, cx, &receiver.ty),
+                }
+            }
+            other => unsupported(self, cx, &other),
+        }
+    }
+
+    /// `len`, `in`, `set(...)`, `dict()`, `sorted`, `list`, `min`, `max`,
+    /// `sum`, `any`, `all` with a dict or set argument, and the iterable of
+    /// a `for` loop (`__iter_source__`). `None` when none applies.
+    pub(super) fn container_builtin(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        match (name, args) {
+            ("set", []) => {
+                return Some(Some(runtime(
+                    "set_display",
+                    Vec::new(),
+                    Type::Set(Box::new(Type::Unknown)),
+                )))
+            }
+            ("dict", []) => {
+                let ty = Type::Dict(Box::new(Type::Unknown), Box::new(Type::Unknown));
+                return Some(Some(runtime("dict_display", Vec::new(), ty)));
+            }
+            ("set", [value]) => {
+                let list = match &value.ty {
+                    Type::Set(_) => {
+                        let ty = value.ty.clone();
+                        return Some(Some(runtime("set_copy", vec![value.clone()], ty)));
+                    }
+                    Type::Dict(..) => self.as_sequence(value.clone())?,
+                    _ => self.as_list(cx, value.clone(), "set", span)?,
+                };
+                let Type::List(item) = list.ty.clone() else {
+                    return Some(None);
+                };
+                if !self.check_hashable(cx, &item, span) {
+                    return Some(None);
+                }
+                return Some(Some(runtime("set_from_list", vec![list], Type::Set(item))));
+            }
+            _ => {}
+        }
+        if let ("__iter_source__", [value]) = (name, args) {
+            if !matches!(value.ty, Type::Dict(..) | Type::Set(_)) {
+                return Some(Some(value.clone()));
+            }
+        }
+        let position = match (name, args) {
+            ("__contains__", [_, container]) => container,
+            (_, [container]) => container,
+            _ => return None,
+        };
+        if !matches!(position.ty, Type::Dict(..) | Type::Set(_)) {
+            return None;
+        }
+        let container = position.clone();
+        let result = match (name, &container.ty) {
+            ("len", Type::Dict(..)) => runtime("dict_len", vec![container], Type::Int),
+            ("len", Type::Set(_)) => runtime("set_len", vec![container], Type::Int),
+            ("__contains__", Type::Dict(key_ty, _)) | ("__contains__", Type::Set(key_ty)) => {
+                let key_ty = (**key_ty).clone();
+                let key = self.key(cx, &key_ty, args[0].clone(), span)?;
+                let function = if matches!(container.ty, Type::Dict(..)) {
+                    "dict_contains"
+                } else {
+                    "set_contains"
+                };
+                runtime(function, vec![key, container], Type::Bool)
+            }
+            ("__iter_source__" | "list" | "sorted" | "min" | "max" | "sum" | "any" | "all", _) => {
+                // Iterating a dict or set: its keys (elements) as a list.
+                let list = self.as_sequence(container)?;
+                if name == "__iter_source__" || name == "list" {
+                    return Some(Some(list));
+                }
+                let item = match &list.ty {
+                    Type::List(item) => (**item).clone(),
+                    _ => return Some(None),
+                };
+                if name == "sorted" {
+                    if !orderable(&item) {
+                        return Some(None);
+                    }
+                    let ty = list.ty.clone();
+                    return Some(Some(runtime(
+                        "list_sorted",
+                        vec![list, typed::Expr::bool(false)],
+                        ty,
+                    )));
+                }
+                return self.list_builtin(cx, name, &[list], span);
+            }
+            _ => return None,
+        };
+        Some(Some(result))
+    }
+
+    /// The keys of a dict or the elements of a set, as a new list.
+    fn as_sequence(&mut self, container: Expr) -> Option<Expr> {
+        match container.ty.clone() {
+            Type::Dict(key, _) => Some(runtime("dict_keys", vec![container], Type::List(key))),
+            Type::Set(item) => Some(runtime("set_to_list", vec![container], Type::List(item))),
+            _ => Some(container),
+        }
+    }
+
+    /// `a | b`, `a & b`, `a - b`, `a ^ b` of sets; `None` when the operands
+    /// are not sets.
+    pub(super) fn set_binary(
+        &mut self,
+        cx: &mut Cx,
+        op: BinaryOp,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        if !matches!(left.ty, Type::Set(_)) && !matches!(right.ty, Type::Set(_)) {
+            return None;
+        }
+        let function = match op {
+            BinaryOp::BitOr => "set_union",
+            BinaryOp::BitAnd => "set_intersection",
+            BinaryOp::Sub => "set_difference",
+            BinaryOp::BitXor => "set_symmetric_difference",
+            _ => "",
+        };
+        if function.is_empty() || left.ty != right.ty {
+            let (a, b) = (left.ty.clone(), right.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("unsupported operand types for {}: {a} and {b}", op.symbol()),
+                )
+                .with_hint("sets of one element type support |, &, - and ^"),
+            );
+            return Some(None);
+        }
+        let ty = left.ty.clone();
+        Some(Some(runtime(
+            function,
+            vec![left.clone(), right.clone()],
+            ty,
+        )))
+    }
+}
