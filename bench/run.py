@@ -1,12 +1,12 @@
 """Benchmark: loop kernels under CPython, ferropy, Numba, Pythran and hand-written Rust.
 
-    python bench/run.py [--suite loops|arrays] [--kernels PATTERN] [--engines LIST] [--quick] [--json PATH]
+    python bench/run.py [--suite loops|arrays|containers] [--kernels PATTERN] [--engines LIST] [--quick] [--json PATH]
 
 `scripts/bench` sets up the environment (a venv with NumPy, Numba and Pythran,
 a release build of ferropy, the hand-written crate in bench/hand) and calls
 this script; run it directly only with an interpreter that has those.
 
-Two suites share this runner (--suite):
+Three suites share this runner (--suite):
 - loops (the default): the loop kernels of bench/kernels, plus an extra corpus
   when it exists: FERROPY_KERNELS_DIR, else ../shared/kernels beside the
   repository;
@@ -15,7 +15,13 @@ Two suites share this runner (--suite):
   run by CPython with NumPy, so the speed-ups are over NumPy; there is no
   hand-written Rust. A kernel with a `#bench: separate` line (the BLAS matrix
   product) is shown in the table but kept out of the geometric means, and its
-  ratios to NumPy are printed on their own below the table.
+  ratios to NumPy are printed on their own below the table;
+- containers: kernels over Python lists, dicts and sets (bench/containers:
+  counting with a dict, BFS over adjacency lists, a table built by
+  comprehensions, statistics over a list of floats, deduplication with a
+  set, tuple keys, a sieve), against CPython. Numba gets the lists as
+  reflected lists; Pythran compiles the container types of their
+  `#pythran export` lines.
 Each file follows the corpus format of fixtures/kernels: `#setup:` lines build
 the inputs (with `np` and `math` available) and the first `#run:` line is the
 call timed.
@@ -100,6 +106,10 @@ SUITES = {
                "engines": ["cpython", "ferropy", "numba", "pythran"],
                "reference_title": "CPython+NumPy", "json": "arrays.json", "cpython_reps": 0,
                "what": "whole-array NumPy kernels"},
+    "containers": {"dir": "containers", "extra_corpus": False,
+                   "engines": ["cpython", "ferropy", "numba", "pythran"],
+                   "reference_title": "CPython", "json": "containers.json", "cpython_reps": 3,
+                   "what": "kernels over lists, dicts and sets"},
 }
 # `#bench: separate[: why]` in a kernel file keeps it out of the geometric means.
 SEPARATE_LINE = re.compile(r"^\s*#\s*bench:\s*separate\b:?\s*(.*)$", re.MULTILINE)

@@ -122,6 +122,7 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
         // are not Python; they are rewritten to `float64[:]` and friends,
         // and positions mapped back to the comment for diagnostics.
         let (normal, positions) = normalise_array_types(text);
+        let (normal, positions) = normalise_container_types(&normal, positions);
         match <ast::Expr as rustpython_parser::Parse>::parse_starts_at(
             &normal,
             &file.path,
@@ -150,6 +151,110 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
         }
     }
     (exports, diagnostics)
+}
+
+/// Rewrites Pythran's container types into Python annotations:
+/// `int list` → `list[int]`, `float set` → `set[float]`,
+/// `int:float dict` → `dict[int, float]`, `(int, float) list` →
+/// `list[tuple[int, float]]`, nested as written (`int list list`). Each
+/// rewritten argument maps, byte for byte, to where it starts in the line.
+fn normalise_container_types(text: &str, positions: Vec<usize>) -> (String, Vec<usize>) {
+    let (Some(open), Some(close)) = (text.find('('), text.rfind(')')) else {
+        return (text.to_string(), positions);
+    };
+    if close < open {
+        return (text.to_string(), positions);
+    }
+    let is_word = |arg: &str, word: &str| {
+        arg.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|w| w == word)
+    };
+    let mut out = String::new();
+    let mut out_positions = Vec::new();
+    let mut push = |piece: &str, from: usize| {
+        out.push_str(piece);
+        out_positions.extend(std::iter::repeat_n(from, piece.len()));
+    };
+    let position = |at: usize| positions.get(at).copied().unwrap_or(0);
+    for (k, c) in text[..=open].char_indices() {
+        push(&c.to_string(), position(k));
+    }
+    let inner = &text[open + 1..close];
+    let mut start = 0;
+    for (k, piece) in split_top_level(inner, ',').into_iter().enumerate() {
+        if k > 0 {
+            push(",", position(open + start));
+            start += 1;
+        }
+        let at = open + 1 + start;
+        let rewritten = ["list", "set", "dict"]
+            .iter()
+            .any(|w| is_word(piece, w))
+            .then(|| container_type(piece.trim()))
+            .flatten();
+        match rewritten {
+            Some(rewritten) => push(&format!(" {rewritten}"), position(at)),
+            None => {
+                for (j, c) in piece.char_indices() {
+                    push(&c.to_string(), position(at + j));
+                }
+            }
+        }
+        start += piece.len();
+    }
+    for (k, c) in text[close..].char_indices() {
+        push(&c.to_string(), position(close + k));
+    }
+    out_positions.push(position(text.len()));
+    (out, out_positions)
+}
+
+/// Splits at `separator` outside brackets and parentheses.
+fn split_top_level(text: &str, separator: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (k, c) in text.char_indices() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            c if c == separator && depth == 0 => {
+                parts.push(&text[start..k]);
+                start = k + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// One Pythran type with container suffixes as a Python annotation.
+fn container_type(text: &str) -> Option<String> {
+    let text = text.trim();
+    for (suffix, name) in [(" list", "list"), (" set", "set")] {
+        if let Some(inner) = text.strip_suffix(suffix) {
+            return Some(format!("{name}[{}]", container_type(inner)?));
+        }
+    }
+    if let Some(inner) = text.strip_suffix(" dict") {
+        let [key, value] = split_top_level(inner, ':')[..] else {
+            return None;
+        };
+        return Some(format!(
+            "dict[{}, {}]",
+            container_type(key)?,
+            container_type(value)?
+        ));
+    }
+    if let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        let items: Option<Vec<String>> = split_top_level(inner, ',')
+            .into_iter()
+            .map(container_type)
+            .collect();
+        return Some(format!("tuple[{}]", items?.join(", ")));
+    }
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// Rewrites Pythran's array types into the Python form the signature

@@ -3155,6 +3155,13 @@ pub fn no_overload_error(function: &str, given: &[Bound<'_, PyAny>], signatures:
 /// interpreted function would have returned.
 pub trait ToPython {
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>>;
+
+    /// Writes the changes compiled code made to a list, dict or set that
+    /// came from Python (or that such a value holds) back into it; nothing
+    /// for other values.
+    fn write_back(&self, _py: Python<'_>) -> PyResult<()> {
+        Ok(())
+    }
 }
 
 macro_rules! impl_to_python_scalar {
@@ -6341,40 +6348,57 @@ impl<T: ToPython + Clone> ToPython for List<T> {
     /// The Python list this list came from, with the compiled code's changes
     /// written into it, or a new Python list.
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (items, origin, dirty) = {
-            let data = self.0.borrow();
-            (
-                data.items.clone(),
-                data.origin.as_ref().map(|o| o.clone_ref(py)),
-                data.dirty,
-            )
-        };
-        let converted = items
-            .into_iter()
-            .map(|item| item.to_python(py))
-            .collect::<PyResult<Vec<_>>>()?;
+        let origin = self.0.borrow().origin.as_ref().map(|o| o.clone_ref(py));
         match origin {
             Some(origin) => {
-                let origin = origin.into_bound(py);
-                if dirty {
-                    // `origin[:] = converted`, keeping the object.
-                    origin.as_any().set_item(
-                        pyo3::types::PySlice::full(py),
-                        pyo3::types::PyList::new(py, converted)?,
-                    )?;
-                    self.0.borrow_mut().dirty = false;
-                }
-                Ok(origin.into_any())
+                self.write_back(py)?;
+                Ok(origin.into_bound(py).into_any())
             }
-            None => Ok(pyo3::types::PyList::new(py, converted)?.into_any()),
+            None => {
+                let items = self.to_vec();
+                let converted = items
+                    .into_iter()
+                    .map(|item| item.to_python(py))
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(pyo3::types::PyList::new(py, converted)?.into_any())
+            }
         }
+    }
+
+    fn write_back(&self, py: Python<'_>) -> PyResult<()> {
+        let (origin, dirty) = {
+            let data = self.0.borrow();
+            (data.origin.as_ref().map(|o| o.clone_ref(py)), data.dirty)
+        };
+        let Some(origin) = origin else {
+            return Ok(());
+        };
+        let items = self.to_vec();
+        if dirty {
+            let converted = items
+                .into_iter()
+                .map(|item| item.to_python(py))
+                .collect::<PyResult<Vec<_>>>()?;
+            // `origin[:] = converted`, keeping the object.
+            origin.bind(py).as_any().set_item(
+                pyo3::types::PySlice::full(py),
+                pyo3::types::PyList::new(py, converted)?,
+            )?;
+            self.0.borrow_mut().dirty = false;
+        } else {
+            // Unchanged itself; lists it holds may have changed.
+            for item in &items {
+                item.write_back(py)?;
+            }
+        }
+        Ok(())
     }
 }
 
 /// After a call: writes a list argument's changes back into the caller's
 /// Python list (nested lists included).
 pub fn reflect<T: ToPython + Clone>(list: List<T>, py: Python<'_>) -> PyResult<()> {
-    list.to_python(py).map(|_| ())
+    list.write_back(py)
 }
 
 /// Gives a list whose element type was unknown when it was made (`[]`, or
@@ -6887,31 +6911,43 @@ impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> Dict<K, V> {
 }
 
 impl<K: DictKey, V: ToPython + Clone> ToPython for Dict<K, V> {
+    /// The Python dict this dict came from, with the changes written into
+    /// it, or a new Python dict.
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (pairs, origin, dirty) = {
-            let data = self.0.borrow();
-            (
-                data.live().cloned().collect::<Vec<_>>(),
-                data.origin.as_ref().map(|o| o.clone_ref(py)),
-                data.dirty,
-            )
-        };
-        let target = match &origin {
-            Some(origin) => origin.bind(py).downcast::<pyo3::types::PyDict>()?.clone(),
-            None => pyo3::types::PyDict::new(py),
-        };
-        let converted = pairs
-            .into_iter()
-            .map(|(k, v)| Ok((k.to_python(py)?, v.to_python(py)?)))
-            .collect::<PyResult<Vec<_>>>()?;
-        if origin.is_none() || dirty {
-            target.clear();
-            for (k, v) in converted {
-                target.set_item(k, v)?;
-            }
-            self.0.borrow_mut().dirty = false;
+        let origin = self.0.borrow().origin.as_ref().map(|o| o.clone_ref(py));
+        if let Some(origin) = origin {
+            self.write_back(py)?;
+            return Ok(origin.into_bound(py));
+        }
+        let target = pyo3::types::PyDict::new(py);
+        for (k, v) in self.pairs() {
+            target.set_item(k.to_python(py)?, v.to_python(py)?)?;
         }
         Ok(target.into_any())
+    }
+
+    fn write_back(&self, py: Python<'_>) -> PyResult<()> {
+        let (origin, dirty) = {
+            let data = self.0.borrow();
+            (data.origin.as_ref().map(|o| o.clone_ref(py)), data.dirty)
+        };
+        let Some(origin) = origin else {
+            return Ok(());
+        };
+        let pairs = self.pairs();
+        if dirty {
+            let target = origin.bind(py).downcast::<pyo3::types::PyDict>()?.clone();
+            target.clear();
+            for (k, v) in pairs {
+                target.set_item(k.to_python(py)?, v.to_python(py)?)?;
+            }
+            self.0.borrow_mut().dirty = false;
+        } else {
+            for (_, v) in &pairs {
+                v.write_back(py)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -6942,35 +6978,43 @@ impl<K: DictKey + FromPythonValue> Set<K> {
 }
 
 impl<K: DictKey> ToPython for Set<K> {
+    /// The Python set this set came from, with the changes written into it,
+    /// or a new Python set.
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (items, origin, dirty) = {
+        let origin = self.0 .0.borrow().origin.as_ref().map(|o| o.clone_ref(py));
+        if let Some(origin) = origin {
+            self.write_back(py)?;
+            return Ok(origin.into_bound(py));
+        }
+        let target = pyo3::types::PySet::empty(py)?;
+        for item in self.items() {
+            target.add(item.to_python(py)?)?;
+        }
+        Ok(target.into_any())
+    }
+
+    fn write_back(&self, py: Python<'_>) -> PyResult<()> {
+        let (origin, dirty) = {
             let data = self.0 .0.borrow();
-            (
-                data.live().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
-                data.origin.as_ref().map(|o| o.clone_ref(py)),
-                data.dirty,
-            )
+            (data.origin.as_ref().map(|o| o.clone_ref(py)), data.dirty)
         };
-        let target = match &origin {
-            Some(origin) => origin.bind(py).downcast::<pyo3::types::PySet>()?.clone(),
-            None => pyo3::types::PySet::empty(py)?,
-        };
-        if origin.is_none() || dirty {
+        if let (Some(origin), true) = (origin, dirty) {
+            let target = origin.bind(py).downcast::<pyo3::types::PySet>()?.clone();
             target.clear();
-            for item in items {
+            for item in self.items() {
                 target.add(item.to_python(py)?)?;
             }
             self.0 .0.borrow_mut().dirty = false;
         }
-        Ok(target.into_any())
+        Ok(())
     }
 }
 
 /// After a call: writes a dict or set argument's changes back.
 pub fn reflect_dict<K: DictKey, V: ToPython + Clone>(dict: Dict<K, V>, py: Python<'_>) -> PyResult<()> {
-    dict.to_python(py).map(|_| ())
+    dict.write_back(py)
 }
 
 pub fn reflect_set<K: DictKey>(set: Set<K>, py: Python<'_>) -> PyResult<()> {
-    set.to_python(py).map(|_| ())
+    set.write_back(py)
 }

@@ -30,8 +30,9 @@ const MAX_ROUNDS: usize = 64;
 pub fn infer(module: &untyped::Module) -> Result<typed::Module, Vec<Diagnostic>> {
     let mut inference = Inference::new(module);
     inference.seed_exports();
+    let roots = inference.instances.len();
     inference.solve();
-    let functions = inference.finish();
+    let functions = inference.finish(roots);
     inference.report_uncompiled();
     if inference.diagnostics.is_empty() {
         Ok(typed::Module {
@@ -227,18 +228,46 @@ impl<'m> Inference<'m> {
         }
     }
 
-    fn finish(&mut self) -> Vec<typed::Function> {
-        let mut functions = Vec::new();
-        let mut id = 0;
-        while id < self.instances.len() {
+    /// Types, reporting diagnostics, the exports (the first `roots`
+    /// instances) and the instances their final typing calls. An instance
+    /// made only while types were still settling (a helper called with a
+    /// list whose element type was not known yet) is left out.
+    fn finish(&mut self, roots: usize) -> Vec<typed::Function> {
+        let mut typed: std::collections::BTreeMap<usize, typed::Function> =
+            std::collections::BTreeMap::new();
+        let mut reached: HashSet<usize> = HashSet::new();
+        let mut queue: Vec<usize> = (0..roots).rev().collect();
+        while let Some(id) = queue.pop() {
+            if !reached.insert(id) {
+                continue;
+            }
             let (function, _) = self.function(id, true);
             if let Some(function) = function {
-                functions.push(function);
+                let mut callees = Vec::new();
+                for stmt in &function.body {
+                    stmt.walk_exprs(&mut |e| {
+                        let name = match &e.kind {
+                            typed::ExprKind::Call { function, .. } => Some(function),
+                            typed::ExprKind::FunctionRef(typed::FunctionRef::Compiled(name)) => {
+                                Some(name)
+                            }
+                            _ => None,
+                        };
+                        if let Some(id) = name
+                            .and_then(|n| n.strip_prefix('#'))
+                            .and_then(|n| n.parse::<usize>().ok())
+                        {
+                            callees.push(id);
+                        }
+                    });
+                }
+                queue.extend(callees.into_iter().rev());
+                typed.insert(id, function);
             }
-            id += 1;
         }
+        let mut functions: Vec<(usize, typed::Function)> = typed.into_iter().collect();
         assign_rust_names(&mut functions, &self.instances);
-        functions
+        functions.into_iter().map(|(_, f)| f).collect()
     }
 
     /// A function with some annotations looks meant to be exported; if it is
@@ -3458,10 +3487,12 @@ fn typed_has_break(stmts: &[typed::Stmt]) -> bool {
 /// Gives each instance its Rust name: the Python name when a function has one
 /// instance, otherwise the name with its parameter types appended. Calls,
 /// which refer to instances as `#id` until now, are rewritten to match.
-fn assign_rust_names(functions: &mut [typed::Function], instances: &[Instance<'_>]) {
+fn assign_rust_names(functions: &mut [(usize, typed::Function)], instances: &[Instance<'_>]) {
     let mut counts: HashMap<&str, usize> = HashMap::new();
-    for instance in instances {
-        *counts.entry(instance.function.name.as_str()).or_default() += 1;
+    for (id, _) in functions.iter() {
+        *counts
+            .entry(instances[*id].function.name.as_str())
+            .or_default() += 1;
     }
     let mut names: Vec<String> = Vec::new();
     let mut taken: HashSet<String> = instances.iter().map(|i| i.function.name.clone()).collect();
@@ -3483,10 +3514,10 @@ fn assign_rust_names(functions: &mut [typed::Function], instances: &[Instance<'_
         taken.insert(name.clone());
         names.push(name);
     }
-    for (function, name) in functions.iter_mut().zip(&names) {
-        function.rust_name = name.clone();
+    for (id, function) in functions.iter_mut() {
+        function.rust_name = names[*id].clone();
     }
-    for function in functions.iter_mut() {
+    for (_, function) in functions.iter_mut() {
         rename_calls(&mut function.body, &names);
     }
 }
