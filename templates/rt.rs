@@ -5929,6 +5929,12 @@ pub fn list_slice<T: Clone>(
 pub trait PyOrder {
     fn py_eq(&self, other: &Self) -> bool;
     fn py_lt(&self, other: &Self) -> bool;
+
+    /// Whether `<` orders this value consistently with every other value
+    /// of its type (false for NaN, which no comparison puts anywhere).
+    fn orders_totally(&self) -> bool {
+        true
+    }
 }
 
 macro_rules! impl_py_order_scalar {
@@ -5948,7 +5954,30 @@ macro_rules! impl_py_order_scalar {
     };
 }
 
-impl_py_order_scalar!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+impl_py_order_scalar!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
+
+macro_rules! impl_py_order_float {
+    ($($ty:ty),*) => {
+        $(
+            impl PyOrder for $ty {
+                #[inline]
+                fn py_eq(&self, other: &Self) -> bool {
+                    self == other
+                }
+                #[inline]
+                fn py_lt(&self, other: &Self) -> bool {
+                    self < other
+                }
+                #[inline]
+                fn orders_totally(&self) -> bool {
+                    !self.is_nan()
+                }
+            }
+        )*
+    };
+}
+
+impl_py_order_float!(f32, f64);
 
 /// The elements of a list nothing is ever put into.
 impl PyOrder for () {
@@ -5974,6 +6003,9 @@ macro_rules! impl_py_order_tuple {
                     }
                 )+
                 false
+            }
+            fn orders_totally(&self) -> bool {
+                true $(&& self.$index.orders_totally())+
             }
         }
     };
@@ -6004,6 +6036,9 @@ impl<T: PyOrder + Clone> PyOrder for List<T> {
             }
         }
         a.len() < b.len()
+    }
+    fn orders_totally(&self) -> bool {
+        self.items().iter().all(PyOrder::orders_totally)
     }
 }
 
@@ -6065,7 +6100,7 @@ pub fn value_ge<T: PyOrder>(left: &T, right: &T) -> bool {
 /// A stable merge sort that asks only `less(a, b)`, as Python's sort does, so
 /// that an inconsistent order (nan among floats) gives some permutation of
 /// the input instead of a panic.
-fn merge_sort_by<T: Clone>(items: &mut Vec<T>, less: &dyn Fn(&T, &T) -> bool) {
+fn merge_sort_by<T: Clone>(items: &mut Vec<T>, less: impl Fn(&T, &T) -> bool) {
     let len = items.len();
     if len < 2 {
         return;
@@ -6114,12 +6149,37 @@ fn merge_sort_by<T: Clone>(items: &mut Vec<T>, less: &dyn Fn(&T, &T) -> bool) {
 /// equal elements in their original order, as Python's sort does).
 pub fn list_sort<T: PyOrder + Clone>(list: &List<T>, reverse: bool) {
     let mut items = list.to_vec();
-    if reverse {
-        merge_sort_by(&mut items, &|a: &T, b: &T| b.py_lt(a));
-    } else {
-        merge_sort_by(&mut items, &|a: &T, b: &T| a.py_lt(b));
-    }
+    sort_values(&mut items, reverse, |item| item);
     *list.items_mut() = items;
+}
+
+/// Sorts stably by `key`. When every key orders totally (no NaN), this is
+/// the standard library's stable sort, whose order is then the one Python's
+/// sort gives; otherwise the merge sort that only asks `<`, as Python does,
+/// and cannot panic on an inconsistent order.
+fn sort_values<T: Clone, K: PyOrder>(items: &mut Vec<T>, reverse: bool, key: impl Fn(&T) -> &K) {
+    let total = items.iter().all(|item| key(item).orders_totally());
+    if total {
+        let order = |a: &T, b: &T| {
+            let (a, b) = (key(a), key(b));
+            if a.py_lt(b) {
+                std::cmp::Ordering::Less
+            } else if b.py_lt(a) {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        };
+        if reverse {
+            items.sort_by(|a, b| order(b, a));
+        } else {
+            items.sort_by(order);
+        }
+    } else if reverse {
+        merge_sort_by(items, |a: &T, b: &T| key(b).py_lt(key(a)));
+    } else {
+        merge_sort_by(items, |a: &T, b: &T| key(a).py_lt(key(b)));
+    }
 }
 
 /// `xs.sort(key=f)`: `f` is called once per element, in order.
@@ -6134,11 +6194,7 @@ pub fn list_sort_by_key<T: Clone, K: PyOrder + Clone>(
         let k = key(&item)?;
         keyed.push((k, item));
     }
-    if reverse {
-        merge_sort_by(&mut keyed, &|a: &(K, T), b: &(K, T)| b.0.py_lt(&a.0));
-    } else {
-        merge_sort_by(&mut keyed, &|a: &(K, T), b: &(K, T)| a.0.py_lt(&b.0));
-    }
+    sort_values(&mut keyed, reverse, |pair: &(K, T)| &pair.0);
     *list.items_mut() = keyed.into_iter().map(|(_, item)| item).collect();
     Ok(())
 }
@@ -6243,6 +6299,48 @@ pub fn array_to_list<T: Element>(array: &Array<T, 1>) -> Result<List<T>> {
 /// element by element, naming the first bad one.
 pub trait FromPythonValue: Sized {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self>;
+
+    /// The elements of a Python list, converted.
+    fn from_python_list(
+        list: &Bound<'_, pyo3::types::PyList>,
+        what: &dyn Fn() -> String,
+    ) -> PyResult<Vec<Self>> {
+        let mut items = Vec::with_capacity(list.len());
+        for (k, item) in list.iter().enumerate() {
+            items.push(Self::from_python_value(&item, &|| format!("{}, item {k}", what()))?);
+        }
+        Ok(items)
+    }
+}
+
+/// The elements of a list of Python ints or floats, read directly where an
+/// element is an exact `int` (`float`) that fits, through `slow` otherwise.
+fn numbers_from_list<T>(
+    list: &Bound<'_, pyo3::types::PyList>,
+    what: &dyn Fn() -> String,
+    fast: impl Fn(*mut pyo3::ffi::PyObject) -> Option<T>,
+    slow: impl Fn(&Bound<'_, PyAny>, &dyn Fn() -> String) -> PyResult<T>,
+) -> PyResult<Vec<T>> {
+    let mut items = Vec::with_capacity(list.len());
+    let mut k = 0;
+    // The length is read again for every element: `slow` may run Python
+    // code (an `__index__`) that shrinks the list.
+    while k < list.len() {
+        // SAFETY: the GIL is held (`list` is bound to it) and `k` is below
+        // the list's current length, so the slot holds a valid borrowed
+        // reference; `fast` only inspects it with functions that run no
+        // Python code and keeps no reference past this iteration.
+        let item = unsafe { pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), k as pyo3::ffi::Py_ssize_t) };
+        match fast(item) {
+            Some(value) => items.push(value),
+            None => {
+                let item = list.get_item(k)?;
+                items.push(slow(&item, &|| format!("{}, item {k}", what()))?);
+            }
+        }
+        k += 1;
+    }
+    Ok(items)
 }
 
 fn element_type_error(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String, expected: &str) -> PyErr {
@@ -6258,9 +6356,40 @@ impl FromPythonValue for i64 {
         if object.is_instance_of::<pyo3::types::PyFloat>() {
             return Err(element_type_error(object, what, "int"));
         }
-        object
-            .extract::<i64>()
-            .map_err(|_| element_type_error(object, what, "int"))
+        object.extract::<i64>().map_err(|error| {
+            if error.is_instance_of::<pyo3::exceptions::PyOverflowError>(object.py()) {
+                pyo3::exceptions::PyOverflowError::new_err(format!(
+                    "{}: Python int too large to convert to int64 (compiled int is a 64-bit integer)",
+                    what()
+                ))
+            } else {
+                element_type_error(object, what, "int")
+            }
+        })
+    }
+
+    fn from_python_list(
+        list: &Bound<'_, pyo3::types::PyList>,
+        what: &dyn Fn() -> String,
+    ) -> PyResult<Vec<Self>> {
+        numbers_from_list(
+            list,
+            what,
+            |item| {
+                // SAFETY: `item` is a valid object (see numbers_from_list);
+                // the type check and the overflow-reporting read run no
+                // Python code and set no error.
+                unsafe {
+                    if pyo3::ffi::PyLong_CheckExact(item) == 0 {
+                        return None;
+                    }
+                    let mut overflow = 0;
+                    let value = pyo3::ffi::PyLong_AsLongLongAndOverflow(item, &mut overflow);
+                    (overflow == 0).then_some(value)
+                }
+            },
+            i64::from_python_value,
+        )
     }
 }
 
@@ -6269,6 +6398,25 @@ impl FromPythonValue for f64 {
         object
             .extract::<f64>()
             .map_err(|_| element_type_error(object, what, "float"))
+    }
+
+    fn from_python_list(
+        list: &Bound<'_, pyo3::types::PyList>,
+        what: &dyn Fn() -> String,
+    ) -> PyResult<Vec<Self>> {
+        numbers_from_list(
+            list,
+            what,
+            |item| {
+                // SAFETY: `item` is a valid object (see numbers_from_list);
+                // reading an exact float's value runs no Python code.
+                unsafe {
+                    (pyo3::ffi::PyFloat_CheckExact(item) != 0)
+                        .then(|| pyo3::ffi::PyFloat_AsDouble(item))
+                }
+            },
+            f64::from_python_value,
+        )
     }
 }
 
@@ -6325,10 +6473,7 @@ impl<T: FromPythonValue + Clone> FromPythonValue for List<T> {
         let list = object
             .downcast::<pyo3::types::PyList>()
             .map_err(|_| element_type_error(object, what, "list"))?;
-        let mut items = Vec::with_capacity(list.len());
-        for (k, item) in list.iter().enumerate() {
-            items.push(T::from_python_value(&item, &|| format!("{}, item {k}", what()))?);
-        }
+        let items = T::from_python_list(list, what)?;
         Ok(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
             items,
             origin: Some(list.clone().unbind()),
@@ -6373,8 +6518,15 @@ impl<T: ToPython + Clone> ToPython for List<T> {
         let Some(origin) = origin else {
             return Ok(());
         };
+        if !dirty {
+            // Unchanged itself; lists it holds may have changed.
+            for item in self.items().iter() {
+                item.write_back(py)?;
+            }
+            return Ok(());
+        }
         let items = self.to_vec();
-        if dirty {
+        {
             let converted = items
                 .into_iter()
                 .map(|item| item.to_python(py))
@@ -6385,11 +6537,6 @@ impl<T: ToPython + Clone> ToPython for List<T> {
                 pyo3::types::PyList::new(py, converted)?,
             )?;
             self.0.borrow_mut().dirty = false;
-        } else {
-            // Unchanged itself; lists it holds may have changed.
-            for item in &items {
-                item.write_back(py)?;
-            }
         }
         Ok(())
     }
