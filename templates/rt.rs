@@ -7165,3 +7165,438 @@ pub fn reflect_dict<K: DictKey, V: ToPython + Clone>(dict: Dict<K, V>, py: Pytho
 pub fn reflect_set<K: DictKey>(set: Set<K>, py: Python<'_>) -> PyResult<()> {
     set.write_back(py)
 }
+
+// ---------------------------------------------------------------------------
+// Complex numbers
+// ---------------------------------------------------------------------------
+
+/// A Python `complex`: two f64, with CPython's arithmetic (its division and
+/// power algorithms, so results agree to the bit) and its exceptions.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Complex {
+    pub re: f64,
+    pub im: f64,
+}
+
+impl Complex {
+    pub const ZERO: Complex = Complex { re: 0.0, im: 0.0 };
+    const ONE: Complex = Complex { re: 1.0, im: 0.0 };
+
+    #[inline]
+    pub fn new(re: f64, im: f64) -> Complex {
+        Complex { re, im }
+    }
+
+    /// A real number as a complex one, as Python converts an operand.
+    #[inline]
+    pub fn from_real(re: f64) -> Complex {
+        Complex { re, im: 0.0 }
+    }
+}
+
+#[inline]
+fn c_sum(a: Complex, b: Complex) -> Complex {
+    Complex::new(a.re + b.re, a.im + b.im)
+}
+
+#[inline]
+fn c_diff(a: Complex, b: Complex) -> Complex {
+    Complex::new(a.re - b.re, a.im - b.im)
+}
+
+#[inline]
+fn c_prod(a: Complex, b: Complex) -> Complex {
+    Complex::new(a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re)
+}
+
+/// CPython's `_Py_c_quot` (Smith's method); `None` for a zero divisor.
+fn c_quot(a: Complex, b: Complex) -> Option<Complex> {
+    let abs_breal = b.re.abs();
+    let abs_bimag = b.im.abs();
+    if abs_breal >= abs_bimag {
+        if abs_breal == 0.0 {
+            return None;
+        }
+        let ratio = b.im / b.re;
+        let denom = b.re + b.im * ratio;
+        Some(Complex::new(
+            (a.re + a.im * ratio) / denom,
+            (a.im - a.re * ratio) / denom,
+        ))
+    } else if abs_bimag >= abs_breal {
+        let ratio = b.re / b.im;
+        let denom = b.re * ratio + b.im;
+        Some(Complex::new(
+            (a.re * ratio + a.im) / denom,
+            (a.im * ratio - a.re) / denom,
+        ))
+    } else {
+        // At least one part of the divisor is a NaN.
+        Some(Complex::new(f64::NAN, f64::NAN))
+    }
+}
+
+#[inline]
+pub fn complex_add(a: Complex, b: Complex) -> Complex {
+    c_sum(a, b)
+}
+
+#[inline]
+pub fn complex_sub(a: Complex, b: Complex) -> Complex {
+    c_diff(a, b)
+}
+
+#[inline]
+pub fn complex_mul(a: Complex, b: Complex) -> Complex {
+    c_prod(a, b)
+}
+
+/// `a / b`: ZeroDivisionError for a zero divisor, as CPython raises it.
+#[inline]
+pub fn complex_div(a: Complex, b: Complex) -> Result<Complex> {
+    c_quot(a, b).ok_or_else(|| Error::ZeroDivisionError("complex division by zero".into()))
+}
+
+fn c_powu(x: Complex, n: i64) -> Complex {
+    let mut r = Complex::ONE;
+    let mut p = x;
+    let mut mask: i64 = 1;
+    while mask > 0 && n >= mask {
+        if n & mask != 0 {
+            r = c_prod(r, p);
+        }
+        mask <<= 1;
+        p = c_prod(p, p);
+    }
+    r
+}
+
+/// CPython's `_Py_c_pow`; `None` for zero to a negative or complex power.
+fn c_pow(a: Complex, b: Complex) -> Option<Complex> {
+    if b.re == 0.0 && b.im == 0.0 {
+        return Some(Complex::ONE);
+    }
+    if a.re == 0.0 && a.im == 0.0 {
+        if b.im != 0.0 || b.re < 0.0 {
+            return None;
+        }
+        return Some(Complex::ZERO);
+    }
+    let vabs = a.re.hypot(a.im);
+    let mut len = vabs.powf(b.re);
+    let at = a.im.atan2(a.re);
+    let mut phase = at * b.re;
+    if b.im != 0.0 {
+        len /= (at * b.im).exp();
+        phase += b.im * vabs.ln();
+    }
+    Some(Complex::new(len * phase.cos(), len * phase.sin()))
+}
+
+/// `a ** b` as CPython computes it: integral exponents up to 100 by
+/// repeated multiplication, others through polar form; ZeroDivisionError
+/// for zero to a negative or complex power, OverflowError when a part of
+/// the result is infinite.
+pub fn complex_pow(a: Complex, b: Complex) -> Result<Complex> {
+    let result = if b.im == 0.0 && b.re == b.re.floor() && b.re.abs() <= 100.0 {
+        let n = b.re as i64;
+        if n > 0 {
+            Some(c_powu(a, n))
+        } else {
+            c_quot(Complex::ONE, c_powu(a, -n))
+        }
+    } else {
+        c_pow(a, b)
+    };
+    let Some(result) = result else {
+        return Err(Error::ZeroDivisionError(
+            "0.0 to a negative or complex power".into(),
+        ));
+    };
+    if result.re.is_infinite() || result.im.is_infinite() {
+        return Err(Error::OverflowError("complex exponentiation".into()));
+    }
+    Ok(result)
+}
+
+#[inline]
+pub fn complex_neg(a: Complex) -> Complex {
+    Complex::new(-a.re, -a.im)
+}
+
+#[inline]
+pub fn complex_eq(a: Complex, b: Complex) -> bool {
+    a.re == b.re && a.im == b.im
+}
+
+#[inline]
+pub fn complex_ne(a: Complex, b: Complex) -> bool {
+    !complex_eq(a, b)
+}
+
+#[inline]
+pub fn complex_truthy(a: Complex) -> bool {
+    a.re != 0.0 || a.im != 0.0
+}
+
+#[inline]
+pub fn complex_real(a: Complex) -> f64 {
+    a.re
+}
+
+#[inline]
+pub fn complex_imag(a: Complex) -> f64 {
+    a.im
+}
+
+#[inline]
+pub fn complex_conj(a: Complex) -> Complex {
+    Complex::new(a.re, -a.im)
+}
+
+#[inline]
+pub fn complex_new(re: f64, im: f64) -> Complex {
+    Complex::new(re, im)
+}
+
+/// `abs(z)`: OverflowError when the modulus of a finite number overflows.
+pub fn complex_abs(a: Complex) -> Result<f64> {
+    let result = a.re.hypot(a.im);
+    if result.is_infinite() && a.re.is_finite() && a.im.is_finite() {
+        return Err(Error::OverflowError("absolute value too large".into()));
+    }
+    Ok(result)
+}
+
+/// `cmath.phase(z)`.
+#[inline]
+pub fn cmath_phase(a: Complex) -> f64 {
+    a.im.atan2(a.re)
+}
+
+/// `cmath.polar(z)`.
+pub fn cmath_polar(a: Complex) -> Result<(f64, f64)> {
+    Ok((complex_abs(a)?, cmath_phase(a)))
+}
+
+/// `cmath.rect(r, phi)` for finite arguments (CPython's formula).
+pub fn cmath_rect(r: f64, phi: f64) -> Result<Complex> {
+    if r.is_finite() && phi.is_finite() {
+        if phi == 0.0 {
+            return Ok(Complex::new(r, r * phi));
+        }
+        return Ok(Complex::new(r * phi.cos(), r * phi.sin()));
+    }
+    Err(Error::ValueError("math domain error".into()))
+}
+
+const CM_LOG_LARGE_DOUBLE: f64 = 708.396_418_532_264_1;
+const CM_LARGE_DOUBLE: f64 = f64::MAX / 4.0;
+
+fn finite_or_domain(z: Complex) -> Result<()> {
+    if z.re.is_finite() && z.im.is_finite() {
+        Ok(())
+    } else {
+        // CPython answers non-finite arguments from tables of special
+        // values; compiled code does not have them yet.
+        Err(Error::ValueError(
+            "cmath functions of infinite or nan arguments are not supported in compiled code"
+                .into(),
+        ))
+    }
+}
+
+/// `cmath.sqrt(z)` (CPython's `cmath_sqrt_impl` for finite arguments).
+pub fn cmath_sqrt(z: Complex) -> Result<Complex> {
+    finite_or_domain(z)?;
+    if z.re == 0.0 && z.im == 0.0 {
+        return Ok(Complex::new(0.0, z.im));
+    }
+    let mut ax = z.re.abs();
+    let ay = z.im.abs();
+    let s = if ax < f64::MIN_POSITIVE && ay < f64::MIN_POSITIVE {
+        // hypot(ax, ay) would be subnormal: scale up, then back down.
+        ax *= 2f64.powi(53);
+        (ax + ax.hypot(ay * 2f64.powi(53))).sqrt() * 2f64.powi(-27)
+    } else {
+        ax /= 8.0;
+        2.0 * (ax + ax.hypot(ay / 8.0)).sqrt()
+    };
+    let d = ay / (2.0 * s);
+    Ok(if z.re >= 0.0 {
+        Complex::new(s, d.copysign(z.im))
+    } else {
+        Complex::new(d, s.copysign(z.im))
+    })
+}
+
+/// `cmath.exp(z)`.
+pub fn cmath_exp(z: Complex) -> Result<Complex> {
+    finite_or_domain(z)?;
+    let r = if z.re > CM_LOG_LARGE_DOUBLE {
+        let l = (z.re - 1.0).exp();
+        Complex::new(
+            l * z.im.cos() * std::f64::consts::E,
+            l * z.im.sin() * std::f64::consts::E,
+        )
+    } else {
+        let l = z.re.exp();
+        Complex::new(l * z.im.cos(), l * z.im.sin())
+    };
+    if r.re.is_infinite() || r.im.is_infinite() {
+        return Err(Error::OverflowError("math range error".into()));
+    }
+    Ok(r)
+}
+
+/// `cmath.log(z)` (CPython's `c_log`); ValueError for zero.
+pub fn cmath_log(z: Complex) -> Result<Complex> {
+    finite_or_domain(z)?;
+    let ax = z.re.abs();
+    let ay = z.im.abs();
+    let re = if ax > CM_LARGE_DOUBLE || ay > CM_LARGE_DOUBLE {
+        (ax / 2.0).hypot(ay / 2.0).ln() + std::f64::consts::LN_2
+    } else if ax < f64::MIN_POSITIVE && ay < f64::MIN_POSITIVE {
+        if ax > 0.0 || ay > 0.0 {
+            let scale = 2f64.powi(53);
+            (ax * scale).hypot(ay * scale).ln() - 53.0 * std::f64::consts::LN_2
+        } else {
+            return Err(Error::ValueError("math domain error".into()));
+        }
+    } else {
+        let h = ax.hypot(ay);
+        if (0.71..=1.73).contains(&h) {
+            let (am, an) = if ax > ay { (ax, ay) } else { (ay, ax) };
+            ((am - 1.0) * (am + 1.0) + an * an).ln_1p() / 2.0
+        } else {
+            h.ln()
+        }
+    };
+    Ok(Complex::new(re, z.im.atan2(z.re)))
+}
+
+/// `cmath.log(z, base)`.
+pub fn cmath_log_base(z: Complex, base: Complex) -> Result<Complex> {
+    let numerator = cmath_log(z)?;
+    let denominator = cmath_log(base)?;
+    complex_div(numerator, denominator)
+}
+
+/// `cmath.log10(z)`.
+pub fn cmath_log10(z: Complex) -> Result<Complex> {
+    let l = cmath_log(z)?;
+    Ok(Complex::new(
+        l.re / std::f64::consts::LN_10,
+        l.im / std::f64::consts::LN_10,
+    ))
+}
+
+fn cmath_sinh_finite(z: Complex) -> Result<Complex> {
+    if z.re.abs() > CM_LOG_LARGE_DOUBLE {
+        let x_minus_one = z.re - 1.0_f64.copysign(z.re);
+        let r = Complex::new(
+            z.im.cos() * x_minus_one.sinh() * std::f64::consts::E,
+            z.im.sin() * x_minus_one.cosh() * std::f64::consts::E,
+        );
+        if r.re.is_infinite() || r.im.is_infinite() {
+            return Err(Error::OverflowError("math range error".into()));
+        }
+        return Ok(r);
+    }
+    Ok(Complex::new(z.im.cos() * z.re.sinh(), z.im.sin() * z.re.cosh()))
+}
+
+fn cmath_cosh_finite(z: Complex) -> Result<Complex> {
+    if z.re.abs() > CM_LOG_LARGE_DOUBLE {
+        let x_minus_one = z.re - 1.0_f64.copysign(z.re);
+        let r = Complex::new(
+            z.im.cos() * x_minus_one.cosh() * std::f64::consts::E,
+            z.im.sin() * x_minus_one.sinh() * std::f64::consts::E,
+        );
+        if r.re.is_infinite() || r.im.is_infinite() {
+            return Err(Error::OverflowError("math range error".into()));
+        }
+        return Ok(r);
+    }
+    Ok(Complex::new(z.im.cos() * z.re.cosh(), z.im.sin() * z.re.sinh()))
+}
+
+/// `cmath.sin(z)` = -i sinh(iz), as CPython computes it.
+pub fn cmath_sin(z: Complex) -> Result<Complex> {
+    finite_or_domain(z)?;
+    let s = cmath_sinh_finite(Complex::new(-z.im, z.re))?;
+    Ok(Complex::new(s.im, -s.re))
+}
+
+/// `cmath.cos(z)` = cosh(iz).
+pub fn cmath_cos(z: Complex) -> Result<Complex> {
+    finite_or_domain(z)?;
+    cmath_cosh_finite(Complex::new(-z.im, z.re))
+}
+
+pub fn cmath_sinh(z: Complex) -> Result<Complex> {
+    finite_or_domain(z)?;
+    cmath_sinh_finite(z)
+}
+
+pub fn cmath_cosh(z: Complex) -> Result<Complex> {
+    finite_or_domain(z)?;
+    cmath_cosh_finite(z)
+}
+
+#[inline]
+pub fn cmath_isnan(z: Complex) -> bool {
+    z.re.is_nan() || z.im.is_nan()
+}
+
+#[inline]
+pub fn cmath_isinf(z: Complex) -> bool {
+    z.re.is_infinite() || z.im.is_infinite()
+}
+
+#[inline]
+pub fn cmath_isfinite(z: Complex) -> bool {
+    z.re.is_finite() && z.im.is_finite()
+}
+
+impl ToPython for Complex {
+    fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(pyo3::types::PyComplex::from_doubles(py, self.re, self.im).into_any())
+    }
+}
+
+/// Reads a `complex` parameter: a complex, a float, an int, or any object
+/// with `__complex__`, `__float__` or `__index__`, as `complex()` accepts.
+pub fn complex_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Complex> {
+    if let Ok(value) = object.downcast::<pyo3::types::PyComplex>() {
+        return Ok(Complex::new(value.real(), value.imag()));
+    }
+    if object.hasattr("__complex__").unwrap_or(false) {
+        let value = object.call_method0("__complex__")?;
+        if let Ok(value) = value.downcast::<pyo3::types::PyComplex>() {
+            return Ok(Complex::new(value.real(), value.imag()));
+        }
+    }
+    match object.extract::<f64>() {
+        Ok(re) => Ok(Complex::from_real(re)),
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "argument '{param}': expected complex, got {}",
+            type_name_of(object)
+        ))),
+    }
+}
+
+impl FromPythonValue for Complex {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        complex_from_python(object, &what())
+    }
+}
+
+impl PyOrder for Complex {
+    fn py_eq(&self, other: &Self) -> bool {
+        complex_eq(*self, *other)
+    }
+    fn py_lt(&self, _other: &Self) -> bool {
+        false
+    }
+}
