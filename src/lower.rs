@@ -22,7 +22,7 @@ use crate::signature;
 /// Builtins a compiled function may call.
 const BUILTIN_FUNCTIONS: &[&str] = &[
     "abs", "min", "max", "round", "int", "float", "bool", "len", "sum", "any", "all", "sorted",
-    "list", "set", "dict",
+    "list", "set", "dict", "complex",
 ];
 
 /// Python's other builtin functions: calling one is unsupported, not undefined.
@@ -50,7 +50,6 @@ const PYTHON_BUILTINS: &[&str] = &[
     "hex",
     "bin",
     "oct",
-    "complex",
     "format",
     "getattr",
     "setattr",
@@ -346,18 +345,18 @@ fn is_known_module(full: &str) -> bool {
     let root = full.split('.').next().unwrap_or(full);
     matches!(
         root,
-        "math" | "numpy" | "numba" | "cython" | "typing" | "collections"
+        "math" | "cmath" | "numpy" | "numba" | "cython" | "typing" | "collections"
     )
 }
 
 /// `math.pi`, `numpy.inf` and friends.
 pub fn math_constant(qualified: &str) -> Option<f64> {
     Some(match qualified {
-        "math.pi" | "numpy.pi" => std::f64::consts::PI,
-        "math.e" | "numpy.e" => std::f64::consts::E,
-        "math.tau" => std::f64::consts::TAU,
-        "math.inf" | "numpy.inf" => f64::INFINITY,
-        "math.nan" | "numpy.nan" => f64::NAN,
+        "math.pi" | "numpy.pi" | "cmath.pi" => std::f64::consts::PI,
+        "math.e" | "numpy.e" | "cmath.e" => std::f64::consts::E,
+        "math.tau" | "cmath.tau" => std::f64::consts::TAU,
+        "math.inf" | "numpy.inf" | "cmath.inf" => f64::INFINITY,
+        "math.nan" | "numpy.nan" | "cmath.nan" => f64::NAN,
         _ => return None,
     })
 }
@@ -1432,16 +1431,7 @@ impl<'a> FunctionLowering<'a> {
                     ast::Constant::Bool(value) => ExprKind::Bool(*value),
                     ast::Constant::None => ExprKind::None,
                     ast::Constant::Str(text) => ExprKind::Str(text.clone()),
-                    ast::Constant::Complex { .. } => {
-                        self.error(
-                            codes::UNSUPPORTED_EXPRESSION,
-                            span,
-                            "complex numbers are not supported yet",
-                            "complex literal",
-                            "carry real and imaginary parts as two floats",
-                        );
-                        return None;
-                    }
+                    ast::Constant::Complex { real, imag } => ExprKind::Complex(*real, *imag),
                     _ => {
                         self.error(
                             codes::UNSUPPORTED_EXPRESSION,

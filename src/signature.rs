@@ -125,12 +125,9 @@ pub fn annotation(
                 Some("float") => Ok(ParamType::Known(Type::Float)),
                 Some("bool") => Ok(ParamType::Known(Type::Bool)),
                 Some("None") => Ok(ParamType::Known(Type::None)),
-                Some("complex") => Err(Diagnostic::error(
-                    codes::UNSUPPORTED_ANNOTATION,
-                    span(expr),
-                    "complex numbers are not supported yet",
-                )
-                .with_hint("split the value into real and imaginary float parameters")),
+                Some("complex" | "numpy.complex128" | "numpy.cdouble" | "numpy.complex_") => {
+                    Ok(ParamType::Known(Type::Complex))
+                }
                 Some("numpy.ndarray" | "numpy.typing.NDArray") => Err(Diagnostic::error(
                     codes::UNKNOWN_DTYPE,
                     span(expr),

@@ -170,6 +170,7 @@ fn annotation(ty: &Type) -> String {
         }
         Type::Array(array) => format!("npt.NDArray[np.{}]", array.dtype),
         Type::List(item) => format!("list[{}]", annotation(item)),
+        Type::Complex => "complex".into(),
         Type::Set(item) => format!("set[{}]", annotation(item)),
         Type::Dict(key, value) => format!("dict[{}, {}]", annotation(key), annotation(value)),
         Type::Unknown => "Any".into(),

@@ -217,6 +217,8 @@ pub enum Type {
     /// A function argument: `Callable[[float], float]`. Parameters and result
     /// are scalars.
     Callable(CallableType),
+    /// A Python `complex` (two f64).
+    Complex,
     /// A Python `list` whose elements all have one type; shared by
     /// reference, as in Python.
     List(Box<Type>),
@@ -312,6 +314,7 @@ impl Type {
                     callable.ret.python_name()
                 )
             }
+            Type::Complex => "complex".into(),
             Type::List(item) => format!("list[{}]", item.python_name()),
             Type::Dict(key, value) => {
                 format!("dict[{}, {}]", key.python_name(), value.python_name())
@@ -352,6 +355,9 @@ impl Type {
         }
         match (a, b) {
             (Type::Unknown, other) | (other, Type::Unknown) => Some(other.clone()),
+            (Type::Complex, other) | (other, Type::Complex) if other.is_numeric() => {
+                Some(Type::Complex)
+            }
             (Type::List(x), Type::List(y)) => {
                 Type::join(x, y).map(|item| Type::List(Box::new(item)))
             }

@@ -146,6 +146,7 @@ pub fn rust_type(ty: &Type) -> TokenStream {
             let value = rust_type(value);
             quote!(rt::Dict<#key, #value>)
         }
+        Type::Complex => quote!(rt::Complex),
         Type::Set(item) => {
             let item = rust_type(item);
             quote!(rt::Set<#item>)
@@ -2589,6 +2590,10 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
                 .map(|(name, (f, t))| cast(Code::atom(quote!(#name)), f, t).full());
             Code::block(quote!({ let (#(#names),*) = #value; (#(#converted),*) }))
         }
+        (from, Type::Complex) if from.is_numeric() => {
+            let value = cast(code, from, &Type::Float).full();
+            Code::atom(quote!(rt::Complex::from_real(#value)))
+        }
         (Type::List(_), Type::List(_)) => {
             let rust = rust_type(to);
             let value = code.full();
@@ -2688,6 +2693,7 @@ fn default_value(ty: &Type) -> TokenStream {
             quote!(rt::Array::<#element, #ndim>::zeros([0; #ndim])?)
         }
         Type::List(_) => quote!(rt::List::default()),
+        Type::Complex => quote!(rt::Complex::ZERO),
         Type::Dict(..) => quote!(rt::Dict::default()),
         Type::Set(_) => quote!(rt::Set::default()),
         Type::Unknown | Type::None => quote!(()),
@@ -3314,6 +3320,7 @@ fn checked_scalar(ty: &Type) -> Option<syn::Ident> {
         Type::Int => Some(format_ident!("int_from_python")),
         Type::Float => Some(format_ident!("float_from_python")),
         Type::Bool => Some(format_ident!("bool_from_python")),
+        Type::Complex => Some(format_ident!("complex_from_python")),
         _ => None,
     }
 }

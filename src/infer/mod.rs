@@ -13,6 +13,7 @@
 const MAX_TUPLE: usize = 16;
 
 mod arrays;
+mod complex;
 mod dicts;
 mod lists;
 
@@ -1024,10 +1025,11 @@ impl<'m> Inference<'m> {
                 typed::ExprKind::Truthy(Box::new(value)),
                 Type::Bool,
             )),
-            Type::List(_) | Type::Dict(..) | Type::Set(_) => {
+            Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Complex => {
                 let function = match value.ty {
                     Type::List(_) => "list_truthy",
                     Type::Dict(..) => "dict_truthy",
+                    Type::Complex => "complex_truthy",
                     _ => "set_truthy",
                 };
                 Some(typed::Expr::new(
@@ -1248,6 +1250,9 @@ impl<'m> Inference<'m> {
                     return None;
                 }
                 if let ([left, right], [op]) = (operands.as_slice(), ops.as_slice()) {
+                    if let Some(result) = self.complex_compare(cx, *op, left, right, span) {
+                        return result;
+                    }
                     if let Some(result) = self.sequence_compare(cx, *op, left, right, span) {
                         return result;
                     }
@@ -1352,6 +1357,9 @@ impl<'m> Inference<'m> {
             } => self.call(cx, callee, args, keywords, span),
             ExprKind::Attribute { value, attr } => {
                 let value = self.expr(cx, value)?;
+                if value.ty == Type::Complex {
+                    return self.complex_attribute(cx, value, attr, span);
+                }
                 let Some(array) = value.array_type() else {
                     let ty = value.ty.clone();
                     self.error(
@@ -1420,6 +1428,9 @@ impl<'m> Inference<'m> {
                 if let Type::List(_) = receiver.ty {
                     return self.list_method(cx, source, receiver, method, args, keywords, span);
                 }
+                if receiver.ty == Type::Complex {
+                    return self.complex_method(cx, receiver, method, args.len(), span);
+                }
                 if let Type::Dict(..) | Type::Set(_) = receiver.ty {
                     return self
                         .container_method(cx, source, receiver, method, args, keywords, span);
@@ -1457,6 +1468,7 @@ impl<'m> Inference<'m> {
                 );
                 None
             }
+            ExprKind::Complex(re, im) => Some(self.complex_literal(*re, *im)),
             ExprKind::List(items) => self.list_display(cx, items, span),
             ExprKind::Dict(pairs) => self.dict_display(cx, pairs, span),
             ExprKind::Set(items) => self.set_display(cx, items, span),
@@ -1739,6 +1751,20 @@ impl<'m> Inference<'m> {
         if operand.array_type().is_some() {
             return self.array_unary(cx, op, operand, span);
         }
+        if op == UnaryOp::Not && (operand.ty.has_container() || operand.ty == Type::Complex) {
+            let test = self.truthy(cx, operand, span)?;
+            return Some(typed::Expr::new(
+                typed::ExprKind::Not(Box::new(test)),
+                Type::Bool,
+            ));
+        }
+        if operand.ty == Type::Complex {
+            return match op {
+                UnaryOp::Neg => Some(self.complex_negate(operand)),
+                UnaryOp::Pos => Some(operand),
+                _ => self.not_complex_operand(cx, span),
+            };
+        }
         if !operand.ty.is_numeric() {
             let ty = operand.ty.clone();
             self.error(
@@ -1827,6 +1853,9 @@ impl<'m> Inference<'m> {
             return result;
         }
         if let Some(result) = self.set_binary(cx, op, &left, &right, span) {
+            return result;
+        }
+        if let Some(result) = self.complex_binary(cx, op, &left, &right, span) {
             return result;
         }
         let (lt, rt) = (left.ty.clone(), right.ty.clone());
@@ -2003,6 +2032,11 @@ impl<'m> Inference<'m> {
                 }
                 if let Some(numpy_fn) = name.strip_prefix("numpy.") {
                     return self.numpy(cx, numpy_fn, args, keywords, span);
+                }
+                if let Some(cmath_fn) = name.strip_prefix("cmath.") {
+                    let args =
+                        self.positional_args(cx, &format!("cmath.{cmath_fn}"), args, keywords)?;
+                    return self.cmath(cx, cmath_fn, args, span);
                 }
                 self.error(
                     cx,
@@ -2384,6 +2418,9 @@ impl<'m> Inference<'m> {
             );
             None
         };
+        if let Some(result) = self.complex_builtin(cx, name, &args, span) {
+            return result;
+        }
         if let Some(result) = self.container_builtin(cx, name, &args, span) {
             return result;
         }
@@ -2636,6 +2673,18 @@ impl<'m> Inference<'m> {
         keywords: &[untyped::Keyword],
         span: Span,
     ) -> Option<typed::Expr> {
+        if let (
+            "abs" | "absolute" | "angle" | "conj" | "conjugate" | "real" | "imag" | "sqrt" | "exp"
+            | "log",
+            [arg],
+            [],
+        ) = (name, args, keywords)
+        {
+            let value = self.expr(cx, arg)?;
+            if value.ty == Type::Complex {
+                return self.numpy_complex(cx, name, &[value], span)?;
+            }
+        }
         match name {
             "zeros" | "ones" | "empty" | "full" => {
                 return self.new_array(cx, name, args, keywords, span)
@@ -3556,6 +3605,7 @@ fn type_suffix(ty: &Type) -> String {
         Type::Array(a) => format!("{}_{}d", a.dtype, a.ndim),
         Type::Callable(c) => format!("fn{}", c.params.len()),
         Type::List(item) => format!("list{}", type_suffix(item)),
+        Type::Complex => "complex".into(),
         Type::Dict(key, value) => format!("dict{}{}", type_suffix(key), type_suffix(value)),
         Type::Set(item) => format!("set{}", type_suffix(item)),
         Type::Unknown => "unknown".into(),

@@ -219,6 +219,8 @@ pub enum ExprKind {
         indices: Vec<Expr>,
     },
     Tuple(Vec<Expr>),
+    /// A complex literal: `2j` is `Complex(0.0, 2.0)`.
+    Complex(f64, f64),
     /// A list display `[a, b, c]`.
     List(Vec<Expr>),
     /// A dict display `{k: v, ...}`.
