@@ -22,6 +22,8 @@ pub struct Parsed<'a> {
 pub struct PythranExport {
     pub function: String,
     pub arg_types: Vec<ast::Expr>,
+    /// Per argument: written `int?`, so callers may leave it out.
+    pub optional: Vec<bool>,
     pub span: Span,
 }
 
@@ -118,6 +120,10 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
         let text = text.trim_start();
         let offset = (rest_offset + leading) as u32;
         let span = Span::new(offset, offset + text.len() as u32);
+        if let Some(diagnostic) = unsupported_export(text, span) {
+            diagnostics.push(diagnostic);
+            continue;
+        }
         // Pythran's array forms (`float64[]`, `float [][]`, `uint8[][][3]`)
         // are not Python; they are rewritten to `float64[:]` and friends,
         // and positions mapped back to the comment for diagnostics.
@@ -128,9 +134,8 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
             TextSize::from(0),
         ) {
             Ok(ast::Expr::Call(call)) => match call.func.as_ref() {
-                ast::Expr::Name(name) if call.keywords.is_empty() => exports.push(PythranExport {
-                    function: name.id.to_string(),
-                    arg_types: call
+                ast::Expr::Name(name) if call.keywords.is_empty() => {
+                    let arg_types: Vec<ast::Expr> = call
                         .args
                         .iter()
                         .cloned()
@@ -141,9 +146,24 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
                             });
                             arg
                         })
-                        .collect(),
-                    span,
-                }),
+                        .collect();
+                    // `int?`: the `?` (read as a space) follows the type.
+                    let optional = arg_types
+                        .iter()
+                        .map(|arg| {
+                            let end = usize::from(ast::Ranged::range(arg).end());
+                            file.text
+                                .get(end..)
+                                .is_some_and(|rest| rest.trim_start().starts_with('?'))
+                        })
+                        .collect();
+                    exports.push(PythranExport {
+                        function: name.id.to_string(),
+                        arg_types,
+                        optional,
+                        span,
+                    })
+                }
                 _ => diagnostics.push(bad_export(span)),
             },
             _ => diagnostics.push(bad_export(span)),
@@ -168,6 +188,11 @@ fn normalise_array_types(text: &str) -> (String, Vec<usize>) {
     let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
     let mut i = 0;
     while i < bytes.len() {
+        if bytes[i] == b'?' {
+            push(&mut out, &mut positions, " ", i);
+            i += 1;
+            continue;
+        }
         if !is_name(bytes[i]) || !text.is_char_boundary(i) {
             let end = (i + 1..=bytes.len())
                 .find(|&e| text.is_char_boundary(e))
@@ -276,6 +301,42 @@ fn remap_ranges(expr: &mut ast::Expr, map: &dyn Fn(TextSize) -> TextSize) {
         }
         _ => {}
     }
+}
+
+/// Export forms ferropy recognises but does not compile: capsules, and
+/// Pythran's container types (`int list`, `float set`, `str:int dict`).
+fn unsupported_export(text: &str, span: Span) -> Option<Diagnostic> {
+    if text
+        .strip_prefix("capsule")
+        .is_some_and(|rest| rest.starts_with(char::is_whitespace))
+    {
+        return Some(
+            Diagnostic::error(
+                codes::BAD_PYTHRAN_EXPORT,
+                span,
+                "`#pythran export capsule` is not supported",
+            )
+            .with_label("a PyCapsule export")
+            .with_hint(
+                "export the function as a Python function (drop `capsule`); other modules \
+                 compiled by ferropy call it natively through `__ferropy_native__`",
+            ),
+        );
+    }
+    let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+    let container = words
+        .into_iter()
+        .find(|word| matches!(*word, "list" | "set" | "dict"))?;
+    // `list` as the last word of a type, as Pythran writes containers.
+    Some(
+        Diagnostic::error(
+            codes::BAD_PYTHRAN_EXPORT,
+            span,
+            format!("`{container}` types in `#pythran export` are not supported yet"),
+        )
+        .with_label("a Pythran container type")
+        .with_hint("pass a NumPy array such as `float64[:]` instead"),
+    )
 }
 
 fn bad_export(span: Span) -> Diagnostic {
