@@ -168,9 +168,12 @@ fn front_end(
     let parsed = parse::parse(file)?;
     let untyped = lower::lower(&parsed)?;
     // Warnings of lowering are reported with later errors too.
-    let typed = infer::infer(&untyped).map_err(|mut errors| {
-        errors.extend(untyped.warnings.iter().cloned());
-        errors
-    })?;
+    let typed = match infer::infer(&untyped) {
+        Ok(typed) if untyped.unexported.is_empty() => typed,
+        Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),
+        Err(errors) => {
+            return Err([&untyped.unexported[..], &errors[..], &untyped.warnings[..]].concat())
+        }
+    };
     Ok((untyped, typed))
 }

@@ -206,15 +206,25 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
             );
         }
     }
-    if diagnostics.is_empty() && !functions.iter().any(|f| f.exported) {
-        diagnostics.extend(nothing_exported(parsed.file, not_exported));
-    }
+    // A partly annotated function looks meant to be exported: inference
+    // reports its missing types (FP0204) when nothing calls it.
+    let partly_annotated = not_exported
+        .iter()
+        .any(|(_, _, reason)| matches!(reason, NotExported::PartlyAnnotated(_)));
+    not_exported.retain(|(_, _, reason)| !matches!(reason, NotExported::PartlyAnnotated(_)));
+    let unexported =
+        if functions.iter().any(|f| f.exported) || (partly_annotated && not_exported.is_empty()) {
+            Vec::new()
+        } else {
+            nothing_exported(not_exported)
+        };
     if diagnostics.is_empty() {
         Ok(Module {
             constants: scope.constants,
             functions,
             module_name: scope.pycc_name,
             warnings,
+            unexported,
         })
     } else {
         diagnostics.extend(warnings);
@@ -302,10 +312,7 @@ enum NotExported {
 
 /// The error for a file that exports nothing: one diagnostic per top-level
 /// function saying why it is not exported and how to export it.
-fn nothing_exported(
-    file: &SourceFile,
-    functions: Vec<(Span, String, NotExported)>,
-) -> Vec<Diagnostic> {
+fn nothing_exported(functions: Vec<(Span, String, NotExported)>) -> Vec<Diagnostic> {
     if functions.is_empty() {
         return vec![Diagnostic::error(
             codes::NOTHING_EXPORTED,
@@ -318,7 +325,6 @@ fn nothing_exported(
              `def mean(a: \"float64[:]\") -> float:`",
         )];
     }
-    let _ = file;
     functions
         .into_iter()
         .map(|(span, name, reason)| {
@@ -871,6 +877,15 @@ impl<'a> FunctionLowering<'a> {
                     .first()
                     .and_then(|types| types.get(position).cloned().flatten()),
             };
+            if annotation == Some(ParamType::Known(crate::types::Type::None)) {
+                self.error(
+                    codes::UNSUPPORTED_ANNOTATION,
+                    arg.def.range.into(),
+                    format!("parameter `{}` has the type None", arg.def.arg),
+                    "a parameter that can only be None",
+                    "drop the parameter, or give it a number or array type",
+                );
+            }
             params.push(Param {
                 name: arg.def.arg.to_string(),
                 span: arg.def.range.into(),
@@ -2378,6 +2393,18 @@ fn signature_parameters(
             .with_hint("give the parameter a default value, or drop the `?`"));
         }
         match signature.params.get(position) {
+            Some(ParamType::Known(crate::types::Type::None)) => {
+                return Err(Diagnostic::error(
+                    codes::UNSUPPORTED_ANNOTATION,
+                    signature.span,
+                    format!(
+                        "argument {} of the signature has the type None",
+                        position + 1
+                    ),
+                )
+                .with_secondary(arg.def.range.into(), "this parameter")
+                .with_hint("drop the parameter, or give it a number or array type"))
+            }
             Some(ty) => types.push(Some(ty.clone())),
             None => match default {
                 Some(value) => types.push(Some(ParamType::Known(match value {

@@ -13,6 +13,10 @@ pub struct Module {
     pub module_name: Option<String>,
     /// Warnings: options of other compilers that ferropy ignores.
     pub warnings: Vec<Diagnostic>,
+    /// When no function is exported: why each top-level function is not
+    /// (FP0206), reported with inference's errors, so that a file never
+    /// builds into an empty module.
+    pub unexported: Vec<Diagnostic>,
 }
 
 /// A top-level function. Lowering errors are kept with the function and only
