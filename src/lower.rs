@@ -798,7 +798,14 @@ impl<'a> FunctionLowering<'a> {
                 *decorator,
                 format!("unsupported decorator `@{decorator_name}`"),
                 "ferropy does not know what this decorator does",
-                "remove it; Numba's @njit/@jit, `cc.export` and Cython's decorators are accepted",
+                if decorator_name.starts_with("numba.") {
+                    "ferropy reads Numba's @njit and @jit (with signatures) and `cc.export`; write \
+                     the loop over the array in a function with one of those, or annotated \
+                     parameters"
+                } else {
+                    "remove it; Numba's @njit/@jit, `cc.export` and Cython's decorators are \
+                     accepted"
+                },
             );
         }
         let args = &def.args;
@@ -2364,7 +2371,8 @@ fn signature_parameters(
             signature.code,
             signature.span,
             format!(
-                "{what} gives {given} argument types but `{}` has {} parameters",
+                "{what} gives {given} argument type{} but `{}` has {} parameters",
+                if given == 1 { "" } else { "s" },
                 def.name,
                 all_args.len()
             ),

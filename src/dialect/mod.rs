@@ -102,7 +102,12 @@ pub fn decorations(def: &ast::StmtFunctionDef, cx: &Context<'_>) -> Decorations 
                     jit_call(call, cx, &mut found);
                 }
             }
-            _ if root == "numba" => found.unknown.push((span, name)),
+            // `@vectorize(["f8(f8)"])`, `@stencil`, `@cfunc(...)`: meant to
+            // be compiled, so their errors are reported.
+            _ if root == "numba" => {
+                found.signature_given = true;
+                found.unknown.push((span, name));
+            }
             _ if root == "cython" => cython_decorator(&name, call, span, &mut found),
             // Pythran's own markers, and other `jit` decorators (of libraries
             // that mirror Numba's), change nothing here.
