@@ -520,11 +520,20 @@ impl ModuleScope {
                         format!("the `numba.pycc` setting `{}` is ignored", attribute.attr),
                     )
                     .with_label("ignored")
-                    .with_hint(
-                        "ferropy writes the module beside the source, or into `ferropy build -o \
-                         DIR`, for this machine's processor (`--portable` for any); remove the \
-                         setting to silence this warning",
-                    ),
+                    .with_hint(format!(
+                        "{}; remove the setting to silence this warning",
+                        match attribute.attr.as_str() {
+                            "output_dir" | "output_file" => {
+                                "ferropy writes `<module><EXT_SUFFIX>` beside the source, or \
+                                 into the directory of `ferropy build -o DIR`"
+                            }
+                            "target_cpu" => {
+                                "ferropy builds for this machine's processor, or for the \
+                                 architecture's baseline with `ferropy build --portable`"
+                            }
+                            _ => "ferropy has no such setting",
+                        }
+                    )),
                 );
             }
             return true;
