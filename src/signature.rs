@@ -89,6 +89,16 @@ pub fn annotation(
                 Some("float") => Ok(ParamType::Known(Type::Float)),
                 Some("bool") => Ok(ParamType::Known(Type::Bool)),
                 Some("None") => Ok(ParamType::Known(Type::None)),
+                Some("str" | "bytes") => Err(Diagnostic::error(
+                    codes::UNSUPPORTED_ANNOTATION,
+                    span(expr),
+                    "string parameters are not supported",
+                )
+                .with_label("a string")
+                .with_hint(
+                    "pass a number instead, such as an int code for each choice, and keep the \
+                     strings in the Python caller",
+                )),
                 Some("complex") => Err(Diagnostic::error(
                     codes::UNSUPPORTED_ANNOTATION,
                     span(expr),
