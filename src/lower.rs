@@ -763,6 +763,10 @@ struct FunctionLowering<'a> {
     loop_depth: usize,
     /// How deeply the expression being lowered is nested.
     expr_depth: usize,
+    /// `prange` runs as `range`: a Numba function without `parallel=True`.
+    serial_prange: bool,
+    /// What `explain` should say about how the function was read.
+    notes: Vec<(Span, String)>,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -774,6 +778,8 @@ impl<'a> FunctionLowering<'a> {
             diagnostics: Vec::new(),
             loop_depth: 0,
             expr_depth: 0,
+            serial_prange: false,
+            notes: Vec::new(),
         }
     }
 
@@ -801,6 +807,7 @@ impl<'a> FunctionLowering<'a> {
         exported: bool,
     ) -> Result<Function, Vec<Diagnostic>> {
         let span = name_span(self.file, def);
+        self.serial_prange = decorations.jit.is_some() && !decorations.jit_parallel;
         for (decorator, decorator_name) in &decorations.unknown {
             self.error(
                 codes::UNSUPPORTED_DEFINITION,
@@ -957,6 +964,8 @@ impl<'a> FunctionLowering<'a> {
         let (docstring, body_statements) = split_docstring(&def.body);
         let mut body = self.locals_declarations(&decorations.locals, &params);
         body.extend(self.block(body_statements));
+        let mut notes = decorations.notes.clone();
+        notes.append(&mut self.notes);
         if self.diagnostics.is_empty() {
             Ok(Function {
                 name: name.to_string(),
@@ -967,7 +976,7 @@ impl<'a> FunctionLowering<'a> {
                 docstring,
                 body,
                 overloads,
-                notes: decorations.notes.clone(),
+                notes,
             })
         } else {
             Err(self.diagnostics)
@@ -1097,6 +1106,43 @@ impl<'a> FunctionLowering<'a> {
             });
         }
         Some(always(declarations, span))
+    }
+
+    /// `cython.cast(cython.int, x)`: the conversion Python's `int`, `float`
+    /// or `bool` makes, as for a C cast between numbers (towards zero).
+    fn cython_cast(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        let builtin = match (call.args.as_slice(), call.keywords.is_empty()) {
+            ([ty, _], true) => match self.scope.qualify(ty).as_deref() {
+                Some(name) => match crate::dialect::cython::scalar_type(name) {
+                    Some(crate::types::Type::Int) => Some("int"),
+                    Some(crate::types::Type::Float) => Some("float"),
+                    Some(crate::types::Type::Bool) => Some("bool"),
+                    _ => None,
+                },
+                None => None,
+            },
+            _ => None,
+        };
+        let Some(builtin) = builtin else {
+            self.error(
+                codes::UNSUPPORTED_FUNCTION,
+                span,
+                "only casts between Cython's number types are supported",
+                "unsupported cast",
+                "write `cython.cast(cython.int, x)`, `cython.cast(cython.double, x)` or \
+                 `cython.cast(cython.bint, x)`",
+            );
+            return None;
+        };
+        let value = self.expr(&call.args[1])?;
+        Some(Expr {
+            kind: ExprKind::Call {
+                callee: Callee::Builtin(builtin.to_string()),
+                args: vec![value],
+                keywords: Vec::new(),
+            },
+            span,
+        })
     }
 
     /// `with cython.nogil:` (or `cython.gil`): the body runs as written;
@@ -1662,6 +1708,12 @@ impl<'a> FunctionLowering<'a> {
             );
             return None;
         }
+        if parallel && self.serial_prange {
+            self.notes.push((
+                call.range.into(),
+                "prange runs as range: the Numba decorator has no parallel=True".to_string(),
+            ));
+        }
         let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
         self.loop_depth += 1;
         let body = self.block(&for_stmt.body);
@@ -1693,7 +1745,7 @@ impl<'a> FunctionLowering<'a> {
                 stop,
                 step,
                 body,
-                parallel,
+                parallel: parallel && !self.serial_prange,
             },
             span,
         })
@@ -2167,6 +2219,9 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        if self.scope.qualify(&call.func).as_deref() == Some("cython.cast") {
+            return self.cython_cast(call, span);
+        }
         let mut ok = true;
         // `np.array([[1, 2], [3, 4]])`: the list literal is read as nested
         // tuples, which the array constructor turns into an array.

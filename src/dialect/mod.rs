@@ -57,6 +57,9 @@ pub struct Decorations {
     pub pycc_exports: Vec<PyccExport>,
     /// A Numba `@njit`/`@jit` decorator, with or without signatures.
     pub jit: Option<Span>,
+    /// `parallel=True` on the Numba decorator: without it, Numba runs
+    /// `prange` loops as `range`, and so does ferropy.
+    pub jit_parallel: bool,
     /// Whether a decorator tried to give a signature of the function's own
     /// (even one that failed to read): such a function is meant to be
     /// exported, and its errors are reported.
@@ -130,7 +133,13 @@ fn jit_call(call: &ast::ExprCall, cx: &Context<'_>, found: &mut Decorations) {
     for keyword in &call.keywords {
         match keyword.arg.as_deref() {
             Some("signature_or_function") => signature_exprs.push(&keyword.value),
-            Some(option) => found.warnings.extend(numba::option(keyword, option)),
+            Some(option) => {
+                if option == "parallel" {
+                    found.jit_parallel = !matches!(&keyword.value, ast::Expr::Constant(constant)
+                        if matches!(constant.value, ast::Constant::Bool(false) | ast::Constant::None));
+                }
+                found.warnings.extend(numba::option(keyword, option));
+            }
             None => found.errors.push(
                 Diagnostic::error(
                     codes::BAD_SIGNATURE,
