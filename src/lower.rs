@@ -180,8 +180,12 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
                     Diagnostic::error(
                         codes::BAD_SIGNATURE,
                         span,
-                        format!("`{alias}` is exported by `cc.export` and also defined here"),
+                        format!(
+                            "`cc.export` exports this function as `{alias}`, the name of another \
+                             function of this file"
+                        ),
                     )
+                    .with_label("exported under another function's name")
                     .with_hint("export the function under a name no other function has"),
                 );
                 continue;

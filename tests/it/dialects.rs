@@ -147,3 +147,41 @@ fn a_file_that_exports_nothing_is_not_built() {
     let check_stderr = String::from_utf8_lossy(&check.stderr);
     assert!(check_stderr.contains("error[FP0206]"), "{check_stderr}");
 }
+
+/// `explain` says what ferropy does instead of the directives it accepts.
+#[test]
+fn explain_says_what_accepted_directives_mean() {
+    let file = ferropy::diagnostics::SourceFile {
+        path: "kernels.py".to_string(),
+        text: "import cython\n\
+               from numba import njit, prange\n\
+               \n\
+               \n\
+               @cython.cdivision(True)\n\
+               @cython.boundscheck(False)\n\
+               def halves(n: cython.long) -> cython.long:\n    \
+                   return n // 2\n\
+               \n\
+               \n\
+               @njit(\"f8(f8[:])\")\n\
+               def total(a):\n    \
+                   s = 0.0\n    \
+                   for i in prange(a.shape[0]):\n        \
+                       s += a[i]\n    \
+                   return s\n"
+            .to_string(),
+    };
+    let report = ferropy::explain(&file).unwrap_or_else(|found| {
+        panic!(
+            "{}",
+            ferropy::diagnostics::render(&file, &found, ferropy::diagnostics::Color::Never)
+        )
+    });
+    for expected in [
+        "line 5: @cython.cdivision(True) accepted: `/`, `//` and `%` keep Python semantics",
+        "line 6: @cython.boundscheck(False) accepted: indexing stays checked",
+        "line 14: prange runs as range: the Numba decorator has no parallel=True",
+    ] {
+        assert!(report.contains(expected), "no `{expected}` in:\n{report}");
+    }
+}
