@@ -1948,6 +1948,9 @@ impl<'a> FunctionLowering<'a> {
                     let qualified = self.scope.qualify(expr)?;
                     if let Some(value) = math_constant(&qualified) {
                         ExprKind::Float(value)
+                    } else if qualified == "cython.compiled" {
+                        // False under CPython, whose semantics ferropy keeps.
+                        ExprKind::Bool(false)
                     } else {
                         ExprKind::Qualified(qualified)
                     }

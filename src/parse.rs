@@ -299,6 +299,10 @@ fn remap_ranges(expr: &mut ast::Expr, map: &dyn Fn(TextSize) -> TextSize) {
             remap_ranges(&mut node.left, map);
             remap_ranges(&mut node.right, map);
         }
+        ast::Expr::BoolOp(node) => {
+            node.range = moved(node.range);
+            node.values.iter_mut().for_each(|e| remap_ranges(e, map));
+        }
         _ => {}
     }
 }

@@ -82,6 +82,21 @@ pub fn annotation(
             let items: Vec<&ast::Expr> = tuple.elts.iter().collect();
             tuple_type(&items, file, qualify)
         }
+        // Pythran's `int or None`, and `int | None`.
+        ast::Expr::BoolOp(_)
+        | ast::Expr::BinOp(ast::ExprBinOp {
+            op: ast::Operator::BitOr,
+            ..
+        }) => Err(Diagnostic::error(
+            codes::UNSUPPORTED_ANNOTATION,
+            span(expr),
+            "alternative types are not supported",
+        )
+        .with_label("one of several types")
+        .with_hint(
+            "give the parameter one type; for an optional argument, give it a default value \
+             (`#pythran export f(float64[:], int?)`)",
+        )),
         _ => {
             let name = qualify(expr);
             match name.as_deref() {
