@@ -151,6 +151,7 @@ fn jit_call(call: &ast::ExprCall, cx: &Context<'_>, found: &mut Decorations) {
         }
     }
     if call.args.len() > 1 {
+        found.signature_given = true;
         found.errors.push(
             Diagnostic::error(
                 codes::BAD_SIGNATURE,
