@@ -1513,6 +1513,7 @@ mod tests {
             module_name: "kernels".to_string(),
             lib_rs: "// kernels\n".to_string(),
             pyi: "def f(x: float) -> float: ...\n".to_string(),
+            warnings: Vec::new(),
         }
     }
 

@@ -78,6 +78,13 @@ impl Diagnostic {
         }
     }
 
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
         self.label = label.into();
         self
@@ -108,6 +115,9 @@ pub mod codes {
     pub const INVALID_ANNOTATION_SYNTAX: &str = "FP0102";
     /// A `#pythran export` line is malformed or does not match its function.
     pub const BAD_PYTHRAN_EXPORT: &str = "FP0103";
+    /// A Numba signature, `cc.export` or Cython decorator that cannot be
+    /// read or does not match its function.
+    pub const BAD_SIGNATURE: &str = "FP0104";
     /// A type annotation outside the signature language.
     pub const UNSUPPORTED_ANNOTATION: &str = "FP0201";
     /// An unknown NumPy dtype name.
@@ -118,6 +128,8 @@ pub mod codes {
     pub const MISSING_PARAMETER_TYPE: &str = "FP0204";
     /// The rank of an `NDArray` cannot be inferred.
     pub const UNKNOWN_RANK: &str = "FP0205";
+    /// A file in which no function is exported.
+    pub const NOTHING_EXPORTED: &str = "FP0206";
     /// A statement outside the compiled subset (`try`, `with`, `raise`, ...).
     pub const UNSUPPORTED_STATEMENT: &str = "FP0301";
     /// A class, nested function or unknown decorator.
@@ -164,6 +176,8 @@ pub mod codes {
     pub const UNPACK_MISMATCH: &str = "FP0509";
     /// A `prange` loop whose iterations are not independent.
     pub const PARALLEL_RACE: &str = "FP0601";
+    /// A warning: a Numba, Cython or `numba.pycc` option that ferropy ignores.
+    pub const IGNORED_OPTION: &str = "FP0701";
 
     /// Every code, in order, for documentation checks.
     pub const ALL: &[&str] = &[
@@ -171,11 +185,13 @@ pub mod codes {
         INVALID_SYNTAX,
         INVALID_ANNOTATION_SYNTAX,
         BAD_PYTHRAN_EXPORT,
+        BAD_SIGNATURE,
         UNSUPPORTED_ANNOTATION,
         UNKNOWN_DTYPE,
         TOO_MANY_DIMENSIONS,
         MISSING_PARAMETER_TYPE,
         UNKNOWN_RANK,
+        NOTHING_EXPORTED,
         UNSUPPORTED_STATEMENT,
         UNSUPPORTED_DEFINITION,
         UNSUPPORTED_PARAMETER,
@@ -199,6 +215,7 @@ pub mod codes {
         INTEGER_TOO_LARGE,
         UNPACK_MISMATCH,
         PARALLEL_RACE,
+        IGNORED_OPTION,
     ];
 }
 

@@ -65,6 +65,7 @@ pub fn report(
                 .map(|f| f.parallel.as_slice())
                 .unwrap_or_default();
             collect_notes(&source.body, &callables, loops, &mut notes);
+            notes.extend(source.notes.iter().cloned());
             notes.sort_by_key(|(span, _)| span.start);
             for (span, note) in notes {
                 out.push_str(&format!("  line {}: {note}\n", line_of(&file.text, span)));

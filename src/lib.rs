@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod build;
 pub mod codegen;
 pub mod diagnostics;
+pub mod dialect;
 pub mod explain;
 pub mod infer;
 pub mod ir;
@@ -36,6 +37,16 @@ pub struct GeneratedCrate {
     pub lib_rs: String,
     /// The `.pyi` stub written beside the extension.
     pub pyi: String,
+    /// Warnings about the source, which did not stop the build.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// What `check` found in a file that compiles.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub module: ir::typed::Module,
+    /// Warnings, which do not stop a build.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// The Python module name a source path compiles to, or `None` when the file
@@ -66,13 +77,19 @@ pub fn compile_with(
     module_name: &str,
     options: Options,
 ) -> Result<GeneratedCrate, Vec<Diagnostic>> {
-    let typed = front_end(file)?.1;
-    let lib_rs = generate(file, &typed, module_name, options)?;
+    let (untyped, typed) = front_end(file)?;
+    // `CC("name")` of `numba.pycc` names the module, as it does there.
+    let module_name = untyped.module_name.as_deref().unwrap_or(module_name);
+    let lib_rs = generate(file, &typed, module_name, options).map_err(|mut errors| {
+        errors.extend(untyped.warnings.iter().cloned());
+        errors
+    })?;
     let pyi = stub::generate(&typed);
     Ok(GeneratedCrate {
         module_name: module_name.to_string(),
         lib_rs,
         pyi,
+        warnings: untyped.warnings,
     })
 }
 
@@ -87,9 +104,20 @@ pub fn check_with(
     file: &SourceFile,
     options: Options,
 ) -> Result<ir::typed::Module, Vec<Diagnostic>> {
-    let typed = front_end(file)?.1;
-    generate(file, &typed, "check", options)?;
-    Ok(typed)
+    check_report(file, options).map(|checked| checked.module)
+}
+
+/// [`check_with`], keeping the warnings of a file that compiles.
+pub fn check_report(file: &SourceFile, options: Options) -> Result<Checked, Vec<Diagnostic>> {
+    let (untyped, typed) = front_end(file)?;
+    generate(file, &typed, "check", options).map_err(|mut errors| {
+        errors.extend(untyped.warnings.iter().cloned());
+        errors
+    })?;
+    Ok(Checked {
+        module: typed,
+        warnings: untyped.warnings,
+    })
 }
 
 /// Codegen, with generated tokens that do not parse as Rust (a ferropy bug)
@@ -139,6 +167,13 @@ fn front_end(
 ) -> Result<(ir::untyped::Module, ir::typed::Module), Vec<Diagnostic>> {
     let parsed = parse::parse(file)?;
     let untyped = lower::lower(&parsed)?;
-    let typed = infer::infer(&untyped)?;
+    // Warnings of lowering are reported with later errors too.
+    let typed = match infer::infer(&untyped) {
+        Ok(typed) if untyped.unexported.is_empty() => typed,
+        Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),
+        Err(errors) => {
+            return Err([&untyped.unexported[..], &errors[..], &untyped.warnings[..]].concat())
+        }
+    };
     Ok((untyped, typed))
 }

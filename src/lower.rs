@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use rustpython_parser::ast::{self, Ranged};
 
 use crate::diagnostics::{codes, Diagnostic, SourceFile, Span};
+use crate::dialect::{self, Signature};
 use crate::ir::untyped::{
     Callee, ConstValue, Constant, Expr, ExprKind, Function, FunctionSlot, Keyword, Module, Param,
     ParamType, Stmt, StmtKind, Target,
@@ -93,27 +94,89 @@ const PRANGE_NAMES: &[&str] = &["numba.prange", "cython.parallel.prange", "prang
 pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
     let mut scope = ModuleScope::collect(parsed);
     let mut diagnostics = std::mem::take(&mut scope.diagnostics);
+    let mut warnings = std::mem::take(&mut scope.warnings);
     let mut functions = Vec::new();
+    let mut not_exported = Vec::new();
+    let qualify = |e: &ast::Expr| scope.qualify(e);
+    let cx = dialect::Context {
+        file: parsed.file,
+        qualify: &qualify,
+        pycc_modules: &scope.pycc_modules,
+    };
     for stmt in &parsed.body {
-        if let ast::Stmt::FunctionDef(def) = stmt {
-            let mut exports = parsed
-                .exports
-                .iter()
-                .filter(|e| e.function == def.name.as_str());
-            let export = exports.next();
-            let overloads: Vec<&PythranExport> = exports.collect();
-            let lowered = FunctionLowering::new(&scope, parsed.file)
-                .function(def, export)
-                .and_then(|function| {
-                    overload_types(&scope, parsed.file, def, function, &overloads)
-                });
-            functions.push(FunctionSlot {
-                name: def.name.to_string(),
-                span: name_span(parsed.file, def),
-                exported: is_exported(def, export),
-                lowered,
-            });
+        let ast::Stmt::FunctionDef(def) = stmt else {
+            continue;
+        };
+        let mut decorations = dialect::decorations(def, &cx);
+        warnings.append(&mut decorations.warnings);
+        let mut pythran_errors = Vec::new();
+        let mut signatures: Vec<Signature> = parsed
+            .exports
+            .iter()
+            .filter(|e| e.function == def.name.as_str())
+            .filter_map(|export| match pythran_signature(export, &cx) {
+                Ok(signature) => Some(signature),
+                Err(diagnostic) => {
+                    pythran_errors.push(diagnostic);
+                    None
+                }
+            })
+            .collect();
+        let pythran_given = !pythran_errors.is_empty() || !signatures.is_empty();
+        signatures.extend(decorations.signatures.iter().cloned());
+        // `cc.export` under the function's own name adds a signature; under
+        // another name it is a function of its own with the same body.
+        let mut aliases: Vec<(String, Vec<Signature>)> = Vec::new();
+        for export in &decorations.pycc_exports {
+            if export.name == def.name.as_str() {
+                signatures.push(export.signature.clone());
+            } else if let Some((_, group)) = aliases.iter_mut().find(|(n, _)| *n == export.name) {
+                group.push(export.signature.clone());
+            } else {
+                aliases.push((export.name.clone(), vec![export.signature.clone()]));
+            }
+        }
+        let reason = not_exported_reason(def, &decorations, pythran_given);
+        let exported = decorations.c_only.is_none()
+            && (reason.is_none() || !signatures.is_empty() || decorations.signature_given);
+        let span = name_span(parsed.file, def);
+        let mut extra = pythran_errors;
+        extra.append(&mut decorations.errors);
+        let lowered = |name: &str, signatures: &[Signature], extra: &[Diagnostic], exported| {
+            let lowered = FunctionLowering::new(&scope, parsed.file).function(
+                def,
+                name,
+                signatures,
+                &decorations,
+                exported,
+            );
+            match (lowered, extra.is_empty()) {
+                (Ok(function), true) => Ok(function),
+                (Ok(_), false) => Err(extra.to_vec()),
+                (Err(mut found), _) => {
+                    found.splice(0..0, extra.iter().cloned());
+                    Err(found)
+                }
+            }
+        };
+        functions.push(FunctionSlot {
+            name: def.name.to_string(),
+            span,
+            exported,
+            lowered: lowered(def.name.as_str(), &signatures, &extra, exported),
+        });
+        if !exported {
+            if let Some(reason) = reason {
+                not_exported.push((span, def.name.to_string(), reason));
+            }
+        }
+        // The helpers of its comprehensions (lowered once, also for an
+        // alias that lowers the same body again).
+        let add_helpers = |functions: &mut Vec<FunctionSlot>| {
             for helper in scope.helpers.borrow_mut().drain(..) {
+                if functions.iter().any(|f| f.name == helper.name) {
+                    continue;
+                }
                 functions.push(FunctionSlot {
                     name: helper.name.clone(),
                     span: helper.span,
@@ -121,6 +184,31 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
                     lowered: Ok(helper),
                 });
             }
+        };
+        add_helpers(&mut functions);
+        for (alias, group) in aliases {
+            if scope.functions.contains(&alias) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        codes::BAD_SIGNATURE,
+                        span,
+                        format!(
+                            "`cc.export` exports this function as `{alias}`, the name of another \
+                             function of this file"
+                        ),
+                    )
+                    .with_label("exported under another function's name")
+                    .with_hint("export the function under a name no other function has"),
+                );
+                continue;
+            }
+            functions.push(FunctionSlot {
+                name: alias.clone(),
+                span,
+                exported: true,
+                lowered: lowered(&alias, &group, &extra, true),
+            });
+            add_helpers(&mut functions);
         }
     }
     for export in &parsed.exports {
@@ -135,14 +223,199 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
             );
         }
     }
+    // A partly annotated function looks meant to be exported: inference
+    // reports its missing types (FP0204) when nothing calls it.
+    let partly_annotated = not_exported
+        .iter()
+        .any(|(_, _, reason)| matches!(reason, NotExported::PartlyAnnotated(_)));
+    not_exported.retain(|(_, _, reason)| !matches!(reason, NotExported::PartlyAnnotated(_)));
+    let unexported =
+        if functions.iter().any(|f| f.exported) || (partly_annotated && not_exported.is_empty()) {
+            Vec::new()
+        } else {
+            nothing_exported(not_exported)
+        };
     if diagnostics.is_empty() {
         Ok(Module {
             constants: scope.constants,
             functions,
+            module_name: scope.pycc_name,
+            warnings,
+            unexported,
         })
     } else {
+        diagnostics.extend(warnings);
         Err(diagnostics)
     }
+}
+
+/// A `#pythran export` line as a signature.
+fn pythran_signature(
+    export: &PythranExport,
+    cx: &dialect::Context<'_>,
+) -> Result<Signature, Diagnostic> {
+    let params = export
+        .arg_types
+        .iter()
+        .map(|expr| signature::annotation(expr, cx.file, cx.qualify))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Signature {
+        params,
+        returns: None,
+        span: export.span,
+        optional: export.optional.clone(),
+        code: codes::BAD_PYTHRAN_EXPORT,
+    })
+}
+
+/// Why `def` is not exported by its annotations, or `None` if it is.
+fn not_exported_reason(
+    def: &ast::StmtFunctionDef,
+    decorations: &dialect::Decorations,
+    pythran_given: bool,
+) -> Option<NotExported> {
+    if let Some(span) = decorations.c_only {
+        return Some(NotExported::CFunction(span));
+    }
+    if pythran_given || decorations.signature_given {
+        return None;
+    }
+    let args = &def.args;
+    let all: Vec<&ast::ArgWithDefault> = args
+        .posonlyargs
+        .iter()
+        .chain(&args.args)
+        .chain(&args.kwonlyargs)
+        .collect();
+    let annotated = |a: &&ast::ArgWithDefault| {
+        a.def.annotation.is_some()
+            || decorations
+                .locals
+                .iter()
+                .any(|(name, _)| name == a.def.arg.as_str())
+    };
+    let unannotated: Vec<String> = all
+        .iter()
+        .filter(|a| !annotated(a))
+        .map(|a| a.def.arg.to_string())
+        .collect();
+    if all.is_empty() && def.returns.is_none() && decorations.returns.is_none() {
+        return Some(NotExported::NoParameters);
+    }
+    if unannotated.is_empty() {
+        return None;
+    }
+    if let Some((span, name)) = decorations.unknown.first() {
+        return Some(NotExported::UnknownDecorator(*span, name.clone()));
+    }
+    if let Some(span) = decorations.jit {
+        return Some(NotExported::JitWithoutSignature(span));
+    }
+    if unannotated.len() < all.len() {
+        return Some(NotExported::PartlyAnnotated(unannotated));
+    }
+    Some(NotExported::NoAnnotations)
+}
+
+/// Why a top-level function is not exported.
+enum NotExported {
+    NoAnnotations,
+    PartlyAnnotated(Vec<String>),
+    NoParameters,
+    JitWithoutSignature(Span),
+    UnknownDecorator(Span, String),
+    CFunction(Span),
+}
+
+/// The error for a file that exports nothing: one diagnostic per top-level
+/// function saying why it is not exported and how to export it.
+fn nothing_exported(functions: Vec<(Span, String, NotExported)>) -> Vec<Diagnostic> {
+    if functions.is_empty() {
+        return vec![Diagnostic::error(
+            codes::NOTHING_EXPORTED,
+            Span::new(0, 0),
+            "nothing to export: this file defines no top-level function",
+        )
+        .with_label("in this file")
+        .with_hint(
+            "ferropy compiles top-level functions with annotated parameters, such as \
+             `def mean(a: \"float64[:]\") -> float:`",
+        )];
+    }
+    functions
+        .into_iter()
+        .map(|(span, name, reason)| {
+            let example = format!(
+                "annotate every parameter (`def {name}(a: \"float64[:]\", n: int)`), or add a \
+                 line `#pythran export {name}(float64[:], int)`"
+            );
+            let (message, label, hint, secondary) = match reason {
+                NotExported::NoAnnotations => (
+                    "its parameters have no annotations".to_string(),
+                    "not exported".to_string(),
+                    example,
+                    None,
+                ),
+                NotExported::PartlyAnnotated(missing) => (
+                    format!(
+                        "{} not annotated",
+                        missing
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                            + if missing.len() == 1 { " is" } else { " are" }
+                    ),
+                    "not exported".to_string(),
+                    "annotate every parameter of a function to export it".to_string(),
+                    None,
+                ),
+                NotExported::NoParameters => (
+                    "it has no parameters and no return annotation".to_string(),
+                    "not exported".to_string(),
+                    format!("add a return annotation: `def {name}() -> float:`"),
+                    None,
+                ),
+                NotExported::JitWithoutSignature(decorator) => (
+                    "its Numba decorator gives no signature and its parameters have no \
+                     annotations"
+                        .to_string(),
+                    "not exported".to_string(),
+                    format!(
+                        "give the decorator a signature, such as `@njit(\"f8(f8[:], i8)\")`, \
+                         or annotate every parameter of `{name}`"
+                    ),
+                    Some((decorator, "no signature")),
+                ),
+                NotExported::UnknownDecorator(decorator, decorator_name) => (
+                    format!(
+                        "its parameters have no annotations, and ferropy does not know the \
+                         decorator `@{decorator_name}`"
+                    ),
+                    "not exported".to_string(),
+                    example,
+                    Some((decorator, "unrecognised decorator")),
+                ),
+                NotExported::CFunction(decorator) => (
+                    "`@cython.cfunc` functions are not visible from Python".to_string(),
+                    "compiled only when an exported function calls it".to_string(),
+                    "use `@cython.ccall` to call the function from Python as well".to_string(),
+                    Some((decorator, "C-only function")),
+                ),
+            };
+            let mut diagnostic = Diagnostic::error(
+                codes::NOTHING_EXPORTED,
+                span,
+                format!("nothing to export: `{name}` is not exported: {message}"),
+            )
+            .with_label(label)
+            .with_hint(hint);
+            if let Some((decorator, text)) = secondary {
+                diagnostic = diagnostic.with_secondary(decorator, text);
+            }
+            diagnostic
+        })
+        .collect()
 }
 
 /// The span of the name in `def name(`, so diagnostics about a function point at it.
@@ -167,10 +440,15 @@ struct ModuleScope {
     dynamic_globals: HashMap<String, Span>,
     functions: HashSet<String>,
     classes: HashSet<String>,
+    /// Names bound to `numba.pycc.CC(...)`.
+    pycc_modules: HashSet<String>,
+    /// The module name given to `CC(...)`, which the built module takes.
+    pycc_name: Option<String>,
     diagnostics: Vec<Diagnostic>,
     /// Functions made by lowering: each comprehension and generator
     /// expression becomes a helper function of its free variables.
     helpers: std::cell::RefCell<Vec<Function>>,
+    warnings: Vec<Diagnostic>,
 }
 
 impl ModuleScope {
@@ -181,8 +459,11 @@ impl ModuleScope {
             dynamic_globals: HashMap::new(),
             functions: HashSet::new(),
             classes: HashSet::new(),
+            pycc_modules: HashSet::new(),
+            pycc_name: None,
             diagnostics: Vec::new(),
             helpers: std::cell::RefCell::new(Vec::new()),
+            warnings: Vec::new(),
         };
         for stmt in &parsed.body {
             match stmt {
@@ -221,6 +502,9 @@ impl ModuleScope {
                     scope.classes.insert(class.name.to_string());
                 }
                 ast::Stmt::Assign(assign) => {
+                    if scope.pycc_module(assign) {
+                        continue;
+                    }
                     for target in &assign.targets {
                         scope.module_assign(target, &assign.value);
                     }
@@ -237,6 +521,84 @@ impl ModuleScope {
             }
         }
         scope
+    }
+
+    /// `cc = CC("name")` from `numba.pycc`, and settings of such an object
+    /// (`cc.verbose = True`); true when `assign` is one of them.
+    fn pycc_module(&mut self, assign: &ast::StmtAssign) -> bool {
+        if let [ast::Expr::Attribute(attribute)] = assign.targets.as_slice() {
+            let ast::Expr::Name(object) = attribute.value.as_ref() else {
+                return false;
+            };
+            if !self.pycc_modules.contains(object.id.as_str()) {
+                return false;
+            }
+            if attribute.attr.as_str() != "verbose" {
+                self.warnings.push(
+                    Diagnostic::warning(
+                        codes::IGNORED_OPTION,
+                        assign.range.into(),
+                        format!("the `numba.pycc` setting `{}` is ignored", attribute.attr),
+                    )
+                    .with_label("ignored")
+                    .with_hint(format!(
+                        "{}; remove the setting to silence this warning",
+                        match attribute.attr.as_str() {
+                            "output_dir" | "output_file" => {
+                                "ferropy writes `<module><EXT_SUFFIX>` beside the source, or \
+                                 into the directory of `ferropy build -o DIR`"
+                            }
+                            "target_cpu" => {
+                                "ferropy builds for this machine's processor, or for the \
+                                 architecture's baseline with `ferropy build --portable`"
+                            }
+                            _ => "ferropy has no such setting",
+                        }
+                    )),
+                );
+            }
+            return true;
+        }
+        let ast::Expr::Call(call) = assign.value.as_ref() else {
+            return false;
+        };
+        if self.qualify(&call.func).as_deref() != Some("numba.pycc.CC") {
+            return false;
+        }
+        for target in &assign.targets {
+            if let ast::Expr::Name(name) = target {
+                self.pycc_modules.insert(name.id.to_string());
+            }
+        }
+        match call.args.first() {
+            Some(ast::Expr::Constant(ast::ExprConstant {
+                value: ast::Constant::Str(name),
+                range,
+                ..
+            })) if crate::codegen::is_identifier(name) => {
+                if self.pycc_name.as_ref().is_some_and(|first| first != name) {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            codes::BAD_SIGNATURE,
+                            Span::from(*range),
+                            "a second `numba.pycc` module in one file",
+                        )
+                        .with_hint("ferropy builds one module per file; split the file"),
+                    );
+                }
+                self.pycc_name = Some(name.clone());
+            }
+            _ => self.diagnostics.push(
+                Diagnostic::error(
+                    codes::BAD_SIGNATURE,
+                    call.range.into(),
+                    "`CC` needs the module name as a string literal",
+                )
+                .with_label("expected `CC(\"name\")`")
+                .with_hint("write `cc = CC(\"kernels\")` with a Python identifier"),
+            ),
+        }
+        true
     }
 
     fn module_assign(&mut self, target: &ast::Expr, value: &ast::Expr) {
@@ -336,6 +698,16 @@ impl ModuleScope {
                 let right = self.fold(&binary.right)?;
                 fold_binary(binary.op, left, right)
             }
+            // `N = cython.declare(cython.int, 100)`.
+            ast::Expr::Call(call)
+                if call.keywords.is_empty()
+                    && self.qualify(&call.func).as_deref() == Some("cython.declare") =>
+            {
+                match call.args.as_slice() {
+                    [_, value] => self.fold(value),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -412,6 +784,10 @@ struct FunctionLowering<'a> {
     loop_depth: usize,
     /// How deeply the expression being lowered is nested.
     expr_depth: usize,
+    /// `prange` runs as `range`: a Numba function without `parallel=True`.
+    serial_prange: bool,
+    /// What `explain` should say about how the function was read.
+    notes: Vec<(Span, String)>,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -423,6 +799,8 @@ impl<'a> FunctionLowering<'a> {
             diagnostics: Vec::new(),
             loop_depth: 0,
             expr_depth: 0,
+            serial_prange: false,
+            notes: Vec::new(),
         }
     }
 
@@ -444,23 +822,28 @@ impl<'a> FunctionLowering<'a> {
     fn function(
         mut self,
         def: &ast::StmtFunctionDef,
-        export: Option<&PythranExport>,
+        name: &str,
+        signatures: &[Signature],
+        decorations: &dialect::Decorations,
+        exported: bool,
     ) -> Result<Function, Vec<Diagnostic>> {
         let span = name_span(self.file, def);
-        for decorator in &def.decorator_list {
-            let name = self
-                .scope
-                .qualify(call_target(decorator))
-                .unwrap_or_default();
-            let root = name.split('.').next().unwrap_or("");
-            if !matches!(root, "numba" | "cython" | "pythran") && !name.ends_with("jit") {
-                self.error(codes::UNSUPPORTED_DEFINITION,
-                    decorator.range().into(),
-                    "unsupported decorator",
-                    "ferropy does not know what this decorator does",
-                    "remove it; Numba's @njit/@jit and Cython's decorators are accepted and ignored",
-                );
-            }
+        self.serial_prange = decorations.jit.is_some() && !decorations.jit_parallel;
+        for (decorator, decorator_name) in &decorations.unknown {
+            self.error(
+                codes::UNSUPPORTED_DEFINITION,
+                *decorator,
+                format!("unsupported decorator `@{decorator_name}`"),
+                "ferropy does not know what this decorator does",
+                if decorator_name.starts_with("numba.") {
+                    "ferropy reads Numba's @njit and @jit (with signatures) and `cc.export`; write \
+                     the loop over the array in a function with one of those, or annotated \
+                     parameters"
+                } else {
+                    "remove it; Numba's @njit/@jit, `cc.export` and Cython's decorators are \
+                     accepted"
+                },
+            );
         }
         let args = &def.args;
         if let Some(vararg) = &args.vararg {
@@ -509,33 +892,24 @@ impl<'a> FunctionLowering<'a> {
         }
         let keyword_only_from = args.posonlyargs.len() + args.args.len();
         let qualify = |e: &ast::Expr| self.scope.qualify(e);
-        let mut params = Vec::new();
         let mut annotation_errors = Vec::new();
-        if let Some(export) = export {
-            if export.arg_types.len() != all_args.len() {
-                annotation_errors.push(
-                    Diagnostic::error(
-                        codes::BAD_PYTHRAN_EXPORT,
-                        export.span,
-                        format!(
-                            "`#pythran export` gives {} argument types but `{}` has {} parameters",
-                            export.arg_types.len(),
-                            def.name,
-                            all_args.len()
-                        ),
-                    )
-                    .with_secondary(span, "defined here")
-                    .with_hint("list one type per parameter"),
-                );
+        // Each signature's parameter types, completed from the defaults of
+        // the parameters it leaves out.
+        let mut signature_params: Vec<Vec<Option<ParamType>>> = Vec::new();
+        for signature in signatures {
+            match signature_parameters(signature, def, &all_args, &defaults, span) {
+                Ok(types) => signature_params.push(types),
+                Err(diagnostic) => annotation_errors.push(diagnostic),
             }
         }
+        let mut params = Vec::new();
         for (position, arg) in all_args.iter().enumerate() {
-            let annotation_expr = arg
-                .def
-                .annotation
-                .as_deref()
-                .or_else(|| export.and_then(|e| e.arg_types.get(position)));
-            let annotation = match annotation_expr {
+            let local_type = decorations
+                .locals
+                .iter()
+                .find(|(local, _)| local == arg.def.arg.as_str())
+                .map(|(_, ty)| ty);
+            let annotation = match arg.def.annotation.as_deref().or(local_type) {
                 Some(expr) => match signature::annotation(expr, self.file, &qualify) {
                     Ok(ty) => Some(ty),
                     Err(diagnostic) => {
@@ -543,8 +917,19 @@ impl<'a> FunctionLowering<'a> {
                         None
                     }
                 },
-                None => None,
+                None => signature_params
+                    .first()
+                    .and_then(|types| types.get(position).cloned().flatten()),
             };
+            if annotation == Some(ParamType::Known(crate::types::Type::None)) {
+                self.error(
+                    codes::UNSUPPORTED_ANNOTATION,
+                    arg.def.range.into(),
+                    format!("parameter `{}` has the type None", arg.def.arg),
+                    "a parameter that can only be None",
+                    "drop the parameter, or give it a number or array type",
+                );
+            }
             params.push(Param {
                 name: arg.def.arg.to_string(),
                 span: arg.def.range.into(),
@@ -553,7 +938,8 @@ impl<'a> FunctionLowering<'a> {
                 keyword_only: position >= keyword_only_from,
             });
         }
-        let returns = match &def.returns {
+        let declared_return = def.returns.as_deref().or(decorations.returns.as_ref());
+        let returns = match declared_return {
             Some(expr) => match signature::return_annotation(expr, self.file, &qualify) {
                 Ok(ty) => ty,
                 Err(diagnostic) => {
@@ -561,11 +947,20 @@ impl<'a> FunctionLowering<'a> {
                     None
                 }
             },
-            None => None,
+            // The signatures' result when they agree on one; else inferred
+            // per instance.
+            None => {
+                let mut results = signatures.iter().map(|s| s.returns.clone());
+                let first = results.next().flatten();
+                if results.all(|other| other == first) {
+                    first
+                } else {
+                    None
+                }
+            }
         };
         self.diagnostics.extend(annotation_errors);
-        let exported = is_exported(def, export);
-
+        let overloads = signature_params.into_iter().skip(1).collect();
         for param in &params {
             self.locals.insert(param.name.clone());
         }
@@ -587,22 +982,204 @@ impl<'a> FunctionLowering<'a> {
             );
         }
 
-        let (docstring, body) = split_docstring(&def.body);
-        let body = self.block(body);
+        let (docstring, body_statements) = split_docstring(&def.body);
+        let mut body = self.locals_declarations(&decorations.locals, &params);
+        body.extend(self.block(body_statements));
+        let mut notes = decorations.notes.clone();
+        notes.append(&mut self.notes);
         if self.diagnostics.is_empty() {
             Ok(Function {
-                name: def.name.to_string(),
+                name: name.to_string(),
                 span,
                 params,
                 returns,
                 exported,
                 docstring,
                 body,
-                overloads: Vec::new(),
+                overloads,
+                notes,
             })
         } else {
             Err(self.diagnostics)
         }
+    }
+
+    /// `@cython.locals(total=cython.double)` for names that are not
+    /// parameters: declarations at the top of the body.
+    fn locals_declarations(
+        &mut self,
+        locals: &[(String, ast::Expr)],
+        params: &[Param],
+    ) -> Vec<Stmt> {
+        let mut declarations = Vec::new();
+        for (name, ty) in locals {
+            if params.iter().any(|p| &p.name == name) {
+                continue;
+            }
+            let span: Span = ty.range().into();
+            if let Some(annotation) = self.local_type(ty) {
+                self.locals.insert(name.clone());
+                declarations.push(Stmt {
+                    kind: StmtKind::Declare {
+                        name: name.clone(),
+                        annotation,
+                    },
+                    span,
+                });
+            }
+        }
+        declarations
+    }
+
+    /// The type of a local variable's annotation or declaration.
+    fn local_type(&mut self, expr: &ast::Expr) -> Option<crate::types::Type> {
+        let qualify = |e: &ast::Expr| self.scope.qualify(e);
+        match signature::annotation(expr, self.file, &qualify) {
+            Ok(ParamType::Known(ty)) => Some(ty),
+            Ok(ParamType::ArrayOfUnknownRank(_)) => {
+                self.error(
+                    codes::UNKNOWN_RANK,
+                    expr.range().into(),
+                    "a local array annotation needs a rank",
+                    "NDArray without a rank",
+                    "write \"float64[:]\" or leave the variable unannotated",
+                );
+                None
+            }
+            Err(diagnostic) => {
+                self.diagnostics.push(diagnostic);
+                None
+            }
+        }
+    }
+
+    /// Whether `expr` is a call of `cython.declare`.
+    fn is_cython_declare(&self, expr: &ast::Expr) -> bool {
+        matches!(expr, ast::Expr::Call(call)
+            if self.scope.qualify(&call.func).as_deref() == Some("cython.declare"))
+    }
+
+    /// `x = cython.declare(T)` and `x = cython.declare(T, value)`.
+    fn cython_declare_assign(&mut self, assign: &ast::StmtAssign, span: Span) -> Option<StmtKind> {
+        let ast::Expr::Call(call) = assign.value.as_ref() else {
+            return None;
+        };
+        let ([ast::Expr::Name(target)], [ty, rest @ ..], []) = (
+            assign.targets.as_slice(),
+            call.args.as_slice(),
+            call.keywords.as_slice(),
+        ) else {
+            self.error(
+                codes::BAD_SIGNATURE,
+                span,
+                "cannot read this `cython.declare`",
+                "unsupported declaration",
+                "write `x = cython.declare(cython.double, 0.0)` or `cython.declare(x=cython.double)`",
+            );
+            return None;
+        };
+        let annotation = self.local_type(ty)?;
+        let name = target.id.to_string();
+        match rest {
+            [] => Some(StmtKind::Declare { name, annotation }),
+            [value] => Some(StmtKind::Assign {
+                target: Target::Name(name, target.range.into()),
+                value: self.expr(value)?,
+                annotation: Some(annotation),
+            }),
+            _ => {
+                self.error(
+                    codes::BAD_SIGNATURE,
+                    span,
+                    "`cython.declare` takes a type and an optional value",
+                    "too many arguments",
+                    "write `x = cython.declare(cython.double, 0.0)`",
+                );
+                None
+            }
+        }
+    }
+
+    /// `cython.declare(x=T, y=T)`: declarations of each name.
+    fn cython_declare_names(&mut self, call: &ast::ExprCall, span: Span) -> Option<Stmt> {
+        if !call.args.is_empty() {
+            self.error(
+                codes::BAD_SIGNATURE,
+                span,
+                "a bare `cython.declare` takes keyword arguments only",
+                "unsupported declaration",
+                "write `cython.declare(i=cython.Py_ssize_t, total=cython.double)`",
+            );
+            return None;
+        }
+        let mut declarations = Vec::new();
+        for keyword in &call.keywords {
+            let Some(name) = &keyword.arg else {
+                continue;
+            };
+            let annotation = self.local_type(&keyword.value)?;
+            declarations.push(Stmt {
+                kind: StmtKind::Declare {
+                    name: name.to_string(),
+                    annotation,
+                },
+                span: keyword.range.into(),
+            });
+        }
+        Some(always(declarations, span))
+    }
+
+    /// `cython.cast(cython.int, x)`: the conversion Python's `int`, `float`
+    /// or `bool` makes, as for a C cast between numbers (towards zero).
+    fn cython_cast(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        let builtin = match (call.args.as_slice(), call.keywords.is_empty()) {
+            ([ty, _], true) => match self.scope.qualify(ty).as_deref() {
+                Some(name) => match crate::dialect::cython::scalar_type(name) {
+                    Some(crate::types::Type::Int) => Some("int"),
+                    Some(crate::types::Type::Float) => Some("float"),
+                    Some(crate::types::Type::Bool) => Some("bool"),
+                    _ => None,
+                },
+                None => None,
+            },
+            _ => None,
+        };
+        let Some(builtin) = builtin else {
+            self.error(
+                codes::UNSUPPORTED_FUNCTION,
+                span,
+                "only casts between Cython's number types are supported",
+                "unsupported cast",
+                "write `cython.cast(cython.int, x)`, `cython.cast(cython.double, x)` or \
+                 `cython.cast(cython.bint, x)`",
+            );
+            return None;
+        };
+        let value = self.expr(&call.args[1])?;
+        Some(Expr {
+            kind: ExprKind::Call {
+                callee: Callee::Builtin(builtin.to_string()),
+                args: vec![value],
+                keywords: Vec::new(),
+            },
+            span,
+        })
+    }
+
+    /// `with cython.nogil:` (or `cython.gil`): the body runs as written;
+    /// compiled code runs without the GIL anyway.
+    fn is_gil_block(&self, with: &ast::StmtWith) -> bool {
+        with.items.iter().all(|item| {
+            let context = match &item.context_expr {
+                ast::Expr::Call(call) => call.func.as_ref(),
+                other => other,
+            };
+            item.optional_vars.is_none()
+                && matches!(
+                    self.scope.qualify(context).as_deref(),
+                    Some("cython.nogil" | "cython.gil")
+                )
+        })
     }
 
     fn block(&mut self, stmts: &[ast::Stmt]) -> Vec<Stmt> {
@@ -612,6 +1189,19 @@ impl<'a> FunctionLowering<'a> {
     fn stmt(&mut self, stmt: &ast::Stmt) -> Option<Stmt> {
         let span: Span = stmt.range().into();
         let kind = match stmt {
+            ast::Stmt::Assign(assign) if self.is_cython_declare(&assign.value) => {
+                self.cython_declare_assign(assign, span)?
+            }
+            ast::Stmt::Expr(expr_stmt) if self.is_cython_declare(&expr_stmt.value) => {
+                let ast::Expr::Call(call) = expr_stmt.value.as_ref() else {
+                    return None;
+                };
+                return self.cython_declare_names(call, span);
+            }
+            ast::Stmt::With(with) if self.is_gil_block(with) => {
+                let body = self.block(&with.body);
+                return Some(always(body, span));
+            }
             ast::Stmt::Assign(assign) => {
                 let value = self.expr(&assign.value)?;
                 let mut targets: Vec<Target> = Vec::new();
@@ -1229,6 +1819,12 @@ impl<'a> FunctionLowering<'a> {
             );
             return None;
         }
+        if parallel && self.serial_prange {
+            self.notes.push((
+                call.range.into(),
+                "prange runs as range: the Numba decorator has no parallel=True".to_string(),
+            ));
+        }
         let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
         self.loop_depth += 1;
         let body = self.block(&for_stmt.body);
@@ -1260,7 +1856,7 @@ impl<'a> FunctionLowering<'a> {
                 stop,
                 step,
                 body,
-                parallel,
+                parallel: parallel && !self.serial_prange,
             },
             span,
         })
@@ -1450,6 +2046,9 @@ impl<'a> FunctionLowering<'a> {
                     let qualified = self.scope.qualify(expr)?;
                     if let Some(value) = math_constant(&qualified) {
                         ExprKind::Float(value)
+                    } else if qualified == "cython.compiled" {
+                        // False under CPython, whose semantics ferropy keeps.
+                        ExprKind::Bool(false)
                     } else {
                         ExprKind::Qualified(qualified)
                     }
@@ -1947,6 +2546,7 @@ impl<'a> FunctionLowering<'a> {
             docstring: None,
             body: stmts,
             overloads: Vec::new(),
+            notes: Vec::new(),
         });
         Some(ExprKind::Call {
             callee: Callee::Function(name),
@@ -2054,6 +2654,9 @@ impl<'a> FunctionLowering<'a> {
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
         if let Some(consumed) = self.consumed_generator(call, span) {
             return consumed;
+        }
+        if self.scope.qualify(&call.func).as_deref() == Some("cython.cast") {
+            return self.cython_cast(call, span);
         }
         let mut ok = true;
         // `np.array([[1, 2], [3, 4]])`: the list literal is read as nested
@@ -2270,26 +2873,18 @@ fn synthetic_name(
     })
 }
 
-/// Exported functions are those with a `#pythran export` line or annotations
-/// on every parameter (a function without parameters needs a return annotation).
-fn is_exported(def: &ast::StmtFunctionDef, export: Option<&PythranExport>) -> bool {
-    let args = &def.args;
-    let mut all = args
-        .posonlyargs
-        .iter()
-        .chain(&args.args)
-        .chain(&args.kwonlyargs)
-        .peekable();
-    let has_params = all.peek().is_some();
-    let all_annotated = all.all(|a| a.def.annotation.is_some());
-    export.is_some() || (all_annotated && (has_params || def.returns.is_some()))
-}
-
-/// The callee of a decorator such as `@njit(cache=True)`, or the decorator itself.
-fn call_target(expr: &ast::Expr) -> &ast::Expr {
-    match expr {
-        ast::Expr::Call(call) => &call.func,
-        other => other,
+/// Statements run in order, as one statement (an `if True:` block).
+fn always(body: Vec<Stmt>, span: Span) -> Stmt {
+    Stmt {
+        kind: StmtKind::If {
+            test: Expr {
+                kind: ExprKind::Bool(true),
+                span,
+            },
+            body,
+            orelse: Vec::new(),
+        },
+        span,
     }
 }
 
@@ -2340,50 +2935,82 @@ fn collect_assigned_names(stmts: &[ast::Stmt], names: &mut HashSet<String>) {
     }
 }
 
-/// The parameter types of the further `#pythran export` lines of `def`.
-fn overload_types(
-    scope: &ModuleScope,
-    file: &SourceFile,
+/// The parameter types a signature gives `def`, one per parameter: those
+/// it leaves out (Pythran's trailing optional arguments) take the type of
+/// their default value.
+fn signature_parameters(
+    signature: &Signature,
     def: &ast::StmtFunctionDef,
-    mut function: Function,
-    overloads: &[&PythranExport],
-) -> Result<Function, Vec<Diagnostic>> {
-    let mut diagnostics = Vec::new();
-    let qualify = |e: &ast::Expr| scope.qualify(e);
-    for export in overloads {
-        if export.arg_types.len() != function.params.len() {
-            diagnostics.push(
-                Diagnostic::error(
-                    codes::BAD_PYTHRAN_EXPORT,
-                    export.span,
+    all_args: &[&ast::ArgWithDefault],
+    defaults: &[Option<ConstValue>],
+    function_span: Span,
+) -> Result<Vec<Option<ParamType>>, Diagnostic> {
+    let given = signature.params.len();
+    let mismatch = || {
+        let what = if signature.code == codes::BAD_PYTHRAN_EXPORT {
+            "`#pythran export`"
+        } else {
+            "the signature"
+        };
+        Diagnostic::error(
+            signature.code,
+            signature.span,
+            format!(
+                "{what} gives {given} argument type{} but `{}` has {} parameters",
+                if given == 1 { "" } else { "s" },
+                def.name,
+                all_args.len()
+            ),
+        )
+        .with_secondary(function_span, "defined here")
+        .with_hint("list one type per parameter")
+    };
+    if given > all_args.len() {
+        return Err(mismatch());
+    }
+    let mut types = Vec::new();
+    for (position, arg) in all_args.iter().enumerate() {
+        let default = defaults.get(position).copied().flatten();
+        let optional = signature.optional.get(position).copied().unwrap_or(false);
+        if optional && arg.default.is_none() {
+            return Err(Diagnostic::error(
+                signature.code,
+                signature.span,
+                format!(
+                    "argument {} is optional (`?`) but `{}` has no default",
+                    position + 1,
+                    arg.def.arg
+                ),
+            )
+            .with_secondary(arg.def.range.into(), "no default value")
+            .with_hint("give the parameter a default value, or drop the `?`"));
+        }
+        match signature.params.get(position) {
+            Some(ParamType::Known(crate::types::Type::None)) => {
+                return Err(Diagnostic::error(
+                    codes::UNSUPPORTED_ANNOTATION,
+                    signature.span,
                     format!(
-                        "`#pythran export` gives {} argument types but `{}` has {} parameters",
-                        export.arg_types.len(),
-                        def.name,
-                        function.params.len()
+                        "argument {} of the signature has the type None",
+                        position + 1
                     ),
                 )
-                .with_secondary(function.span, "defined here")
-                .with_hint("list one type per parameter"),
-            );
-            continue;
-        }
-        let mut types = Vec::new();
-        for expr in &export.arg_types {
-            match signature::annotation(expr, file, &qualify) {
-                Ok(ty) => types.push(Some(ty)),
-                Err(diagnostic) => diagnostics.push(diagnostic),
+                .with_secondary(arg.def.range.into(), "this parameter")
+                .with_hint("drop the parameter, or give it a number or array type"))
             }
-        }
-        if types.len() == function.params.len() {
-            function.overloads.push(types);
+            Some(ty) => types.push(Some(ty.clone())),
+            None => match default {
+                Some(value) => types.push(Some(ParamType::Known(match value {
+                    ConstValue::Int(_) => crate::types::Type::Int,
+                    ConstValue::Float(_) => crate::types::Type::Float,
+                    ConstValue::Bool(_) => crate::types::Type::Bool,
+                }))),
+                None if arg.default.is_some() => types.push(None),
+                None => return Err(mismatch()),
+            },
         }
     }
-    if diagnostics.is_empty() {
-        Ok(function)
-    } else {
-        Err(diagnostics)
-    }
+    Ok(types)
 }
 
 /// Whether a loop's iterable is a call of `range` or a `prange`.

@@ -22,6 +22,8 @@ pub struct Parsed<'a> {
 pub struct PythranExport {
     pub function: String,
     pub arg_types: Vec<ast::Expr>,
+    /// Per argument: written `int?`, so callers may leave it out.
+    pub optional: Vec<bool>,
     pub span: Span,
 }
 
@@ -118,6 +120,10 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
         let text = text.trim_start();
         let offset = (rest_offset + leading) as u32;
         let span = Span::new(offset, offset + text.len() as u32);
+        if let Some(diagnostic) = unsupported_export(text, span) {
+            diagnostics.push(diagnostic);
+            continue;
+        }
         // Pythran's array forms (`float64[]`, `float [][]`, `uint8[][][3]`)
         // are not Python; they are rewritten to `float64[:]` and friends,
         // and positions mapped back to the comment for diagnostics.
@@ -129,9 +135,8 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
             TextSize::from(0),
         ) {
             Ok(ast::Expr::Call(call)) => match call.func.as_ref() {
-                ast::Expr::Name(name) if call.keywords.is_empty() => exports.push(PythranExport {
-                    function: name.id.to_string(),
-                    arg_types: call
+                ast::Expr::Name(name) if call.keywords.is_empty() => {
+                    let arg_types: Vec<ast::Expr> = call
                         .args
                         .iter()
                         .cloned()
@@ -142,9 +147,24 @@ fn pythran_exports(file: &SourceFile) -> (Vec<PythranExport>, Vec<Diagnostic>) {
                             });
                             arg
                         })
-                        .collect(),
-                    span,
-                }),
+                        .collect();
+                    // `int?`: the `?` (read as a space) follows the type.
+                    let optional = arg_types
+                        .iter()
+                        .map(|arg| {
+                            let end = usize::from(ast::Ranged::range(arg).end());
+                            file.text
+                                .get(end..)
+                                .is_some_and(|rest| rest.trim_start().starts_with('?'))
+                        })
+                        .collect();
+                    exports.push(PythranExport {
+                        function: name.id.to_string(),
+                        arg_types,
+                        optional,
+                        span,
+                    })
+                }
                 _ => diagnostics.push(bad_export(span)),
             },
             _ => diagnostics.push(bad_export(span)),
@@ -273,6 +293,11 @@ fn normalise_array_types(text: &str) -> (String, Vec<usize>) {
     let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
     let mut i = 0;
     while i < bytes.len() {
+        if bytes[i] == b'?' {
+            push(&mut out, &mut positions, " ", i);
+            i += 1;
+            continue;
+        }
         if !is_name(bytes[i]) || !text.is_char_boundary(i) {
             let end = (i + 1..=bytes.len())
                 .find(|&e| text.is_char_boundary(e))
@@ -379,8 +404,34 @@ fn remap_ranges(expr: &mut ast::Expr, map: &dyn Fn(TextSize) -> TextSize) {
             remap_ranges(&mut node.left, map);
             remap_ranges(&mut node.right, map);
         }
+        ast::Expr::BoolOp(node) => {
+            node.range = moved(node.range);
+            node.values.iter_mut().for_each(|e| remap_ranges(e, map));
+        }
         _ => {}
     }
+}
+
+/// Export forms ferropy recognises but does not compile: capsules.
+fn unsupported_export(text: &str, span: Span) -> Option<Diagnostic> {
+    if text
+        .strip_prefix("capsule")
+        .is_some_and(|rest| rest.starts_with(char::is_whitespace))
+    {
+        return Some(
+            Diagnostic::error(
+                codes::BAD_PYTHRAN_EXPORT,
+                span,
+                "`#pythran export capsule` is not supported",
+            )
+            .with_label("a PyCapsule export")
+            .with_hint(
+                "export the function as a Python function (drop `capsule`); other modules \
+                 compiled by ferropy call it natively through `__ferropy_native__`",
+            ),
+        );
+    }
+    None
 }
 
 fn bad_export(span: Span) -> Diagnostic {

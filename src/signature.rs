@@ -118,6 +118,21 @@ pub fn annotation(
             let items: Vec<&ast::Expr> = tuple.elts.iter().collect();
             tuple_type(&items, file, qualify)
         }
+        // Pythran's `int or None`, and `int | None`.
+        ast::Expr::BoolOp(_)
+        | ast::Expr::BinOp(ast::ExprBinOp {
+            op: ast::Operator::BitOr,
+            ..
+        }) => Err(Diagnostic::error(
+            codes::UNSUPPORTED_ANNOTATION,
+            span(expr),
+            "alternative types are not supported",
+        )
+        .with_label("one of several types")
+        .with_hint(
+            "give the parameter one type; for an optional argument, give it a default value \
+             (`#pythran export f(float64[:], int?)`)",
+        )),
         _ => {
             let name = qualify(expr);
             match name.as_deref() {
@@ -125,6 +140,16 @@ pub fn annotation(
                 Some("float") => Ok(ParamType::Known(Type::Float)),
                 Some("bool") => Ok(ParamType::Known(Type::Bool)),
                 Some("None") => Ok(ParamType::Known(Type::None)),
+                Some("str" | "bytes") => Err(Diagnostic::error(
+                    codes::UNSUPPORTED_ANNOTATION,
+                    span(expr),
+                    "string parameters are not supported",
+                )
+                .with_label("a string")
+                .with_hint(
+                    "pass a number instead, such as an int code for each choice, and keep the \
+                     strings in the Python caller",
+                )),
                 Some("complex" | "numpy.complex128" | "numpy.cdouble" | "numpy.complex_") => {
                     Ok(ParamType::Known(Type::Complex))
                 }
@@ -134,6 +159,11 @@ pub fn annotation(
                     "an array annotation needs a dtype",
                 )
                 .with_hint("write NDArray[np.float64] or \"float64[:]\"")),
+                Some(name) if name.starts_with("cython.") => {
+                    crate::dialect::cython::scalar_type(name)
+                        .map(ParamType::Known)
+                        .ok_or_else(|| crate::dialect::cython::unsupported_type(name, span(expr)))
+                }
                 _ => match dtype_of(expr, qualify) {
                     Some(dtype) => Ok(ParamType::Known(Type::of_element(dtype))),
                     None => Err(unsupported(expr)),
@@ -235,11 +265,34 @@ pub fn dtype_of(expr: &ast::Expr, qualify: &dyn Fn(&ast::Expr) -> Option<String>
         }
     }
     let name = qualify(expr)?;
-    let short = name.strip_prefix("numpy.").unwrap_or(&name);
+    if let Some(cython_name) = name.strip_prefix("cython.") {
+        return crate::dialect::cython::element_dtype(cython_name);
+    }
+    // Numba's type objects (`numba.float64`, `nb.f8`, `numba.types.int32`)
+    // name dtypes as NumPy does, plus `boolean`.
+    let short = ["numpy.", "numba.types.", "numba."]
+        .iter()
+        .find_map(|prefix| name.strip_prefix(prefix))
+        .unwrap_or(&name);
     if short.contains('.') {
         return None;
     }
-    Dtype::from_name(short)
+    match short {
+        "boolean" => Some(Dtype::Bool),
+        _ => Dtype::from_name(short),
+    }
+}
+
+/// The expression inside a string literal such as `"f8(f8[:], i8)"`,
+/// parsed in place so that diagnostics point inside the string.
+pub fn string_expression(
+    constant: &ast::ExprConstant,
+    text: &str,
+    file: &SourceFile,
+) -> Result<ast::Expr, Diagnostic> {
+    let quote = quote_length(file, constant.range.start().into());
+    let inner_offset = u32::from(constant.range.start()) + quote;
+    crate::parse::parse_annotation_text(text, file, inner_offset)
 }
 
 /// The number of dimensions in `[:]`, `[:, :]`, `[:, ::1]`.

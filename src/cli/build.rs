@@ -91,7 +91,10 @@ pub(super) fn build_command(arguments: &BuildArgs) -> Status {
             time_limit,
             arguments.parallel.options(),
         ) {
-            Ok(krate) => krate,
+            Ok((file, krate)) => {
+                printer.diagnostics(&file, &krate.warnings);
+                krate
+            }
             Err((file, found, file_status)) => {
                 printer.diagnostics(&file, &found);
                 let reason = match file_status {

@@ -121,11 +121,11 @@ pub(super) fn check_file(
         }
     };
     let guarded = guard::run(display_path(path), bytes, time_limit, move |file| {
-        ferropy::check_with(file, options).map(drop)
+        ferropy::check_report(file, options).map(|checked| checked.warnings)
     });
     let status = Status::of_outcome(&guarded.outcome);
     let (found, failure) = match guarded.outcome {
-        Outcome::Finished(Ok(())) => (Vec::new(), None),
+        Outcome::Finished(Ok(warnings)) => (warnings, None),
         Outcome::Finished(Err(found)) => (found, None),
         Outcome::Failed(failure, diagnostic) => (vec![diagnostic], Some(failure)),
     };

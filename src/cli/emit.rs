@@ -57,7 +57,10 @@ pub(super) fn emit_command(path: &Path, target: &EmitTarget, options: ferropy::O
     };
     let time_limit = Duration::from_secs_f64(DEFAULT_TIME_LIMIT_SECONDS);
     let krate = match compile_file(path, bytes, module_name.clone(), time_limit, options) {
-        Ok(krate) => krate,
+        Ok((file, krate)) => {
+            printer.diagnostics(&file, &krate.warnings);
+            krate
+        }
         Err((file, found, status)) => {
             printer.diagnostics(&file, &found);
             return status;
@@ -70,7 +73,7 @@ pub(super) fn emit_command(path: &Path, target: &EmitTarget, options: ferropy::O
         }
         EmitTarget::Crate(dir) | EmitTarget::CheckCrate(dir) => dir,
     };
-    let package = match emitted_package_name(&module_name, path, crate_dir) {
+    let package = match emitted_package_name(&krate.module_name, path, crate_dir) {
         Ok(package) => package,
         Err(message) => {
             print_error(&message);

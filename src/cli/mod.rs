@@ -174,13 +174,13 @@ fn compile_file(
     module_name: String,
     time_limit: Duration,
     options: ferropy::Options,
-) -> Result<GeneratedCrate, (SourceFile, Vec<Diagnostic>, Status)> {
+) -> Result<(SourceFile, GeneratedCrate), (SourceFile, Vec<Diagnostic>, Status)> {
     let guarded = guard::run(display_path(path), bytes, time_limit, move |file| {
         ferropy::compile_with(file, &module_name, options)
     });
     let status = Status::of_outcome(&guarded.outcome);
     match guarded.outcome {
-        Outcome::Finished(Ok(krate)) => Ok(krate),
+        Outcome::Finished(Ok(krate)) => Ok((guarded.file, krate)),
         Outcome::Finished(Err(found)) => Err((guarded.file, found, status)),
         Outcome::Failed(_, diagnostic) => Err((guarded.file, vec![diagnostic], status)),
     }

@@ -8,6 +8,15 @@ use crate::types::{Dtype, Type};
 pub struct Module {
     pub constants: Vec<Constant>,
     pub functions: Vec<FunctionSlot>,
+    /// The module name the source asks for (`CC("name")` of `numba.pycc`),
+    /// instead of the file's.
+    pub module_name: Option<String>,
+    /// Warnings: options of other compilers that ferropy ignores.
+    pub warnings: Vec<Diagnostic>,
+    /// When no function is exported: why each top-level function is not
+    /// (FP0206), reported with inference's errors, so that a file never
+    /// builds into an empty module.
+    pub unexported: Vec<Diagnostic>,
 }
 
 /// A top-level function. Lowering errors are kept with the function and only
@@ -53,6 +62,10 @@ pub struct Function {
     /// the function: each is one more exported signature (an overload,
     /// dispatched on the arguments' types at call time).
     pub overloads: Vec<Vec<Option<ParamType>>>,
+    /// Directives of other compilers accepted while ferropy keeps its own
+    /// semantics (`@cython.boundscheck(False)`), and what it does instead,
+    /// for `explain`.
+    pub notes: Vec<(Span, String)>,
 }
 
 #[derive(Clone, Debug)]

@@ -45,7 +45,11 @@ fn summary_row(table: &str, name: &str) -> String {
 fn summary_counts_files_by_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(root, "corpus/plain.py", b"x = 1\n");
+    write(
+        root,
+        "corpus/plain.py",
+        b"x = 1\n\ndef f(n: int) -> int:\n    return n + x\n",
+    );
     write(
         root,
         "corpus/kernel.py",
@@ -55,9 +59,13 @@ fn summary_counts_files_by_exit_code() {
     write(
         root,
         "corpus/latin.py",
-        b"# -*- coding: latin-1 -*-\ns = '\xe9'\n",
+        b"# -*- coding: latin-1 -*-\ns = '\xe9'\n\ndef f(n: int) -> int:\n    return n\n",
     );
-    write(root, "corpus/bom.py", b"\xef\xbb\xbfx = 1\n");
+    write(
+        root,
+        "corpus/bom.py",
+        b"\xef\xbb\xbfx = 1\n\ndef f(n: int) -> int:\n    return n\n",
+    );
     write(root, "corpus/not_utf8.py", b"s = '\xe9'\n");
     write(root, "corpus/notes.txt", b"not Python");
 

@@ -5,6 +5,7 @@ mod array_functions;
 mod badcalls;
 mod build_faults;
 mod corpus;
+mod dialects;
 mod docs;
 mod e2e;
 mod emit_check;

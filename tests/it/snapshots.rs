@@ -17,9 +17,15 @@ fn snapshot_text(path: &Path, relative: &str) -> String {
     };
     let module_name = ferropy::module_name_for(path).unwrap_or_else(|| "module".to_string());
     let output = match ferropy::compile(&file, &module_name) {
-        Ok(generated) => format!(
+        Ok(generated) if generated.warnings.is_empty() => format!(
             "----- GENERATED RUST\n{}\n----- STUB\n{}",
             generated.lib_rs, generated.pyi
+        ),
+        Ok(generated) => format!(
+            "----- WARNINGS\n{}\n----- GENERATED RUST\n{}\n----- STUB\n{}",
+            render(&file, &generated.warnings, Color::Never),
+            generated.lib_rs,
+            generated.pyi
         ),
         Err(diagnostics) => format!(
             "----- DIAGNOSTICS\n{}",
