@@ -23,12 +23,11 @@ use crate::signature;
 /// Builtins a compiled function may call.
 const BUILTIN_FUNCTIONS: &[&str] = &[
     "abs", "min", "max", "round", "int", "float", "bool", "len", "sum", "any", "all", "sorted",
-    "list", "set", "dict", "complex",
+    "list", "set", "dict", "complex", "divmod", "pow", "reversed",
 ];
 
 /// Python's other builtin functions: calling one is unsupported, not undefined.
 const PYTHON_BUILTINS: &[&str] = &[
-    "reversed",
     "enumerate",
     "zip",
     "map",
@@ -36,8 +35,6 @@ const PYTHON_BUILTINS: &[&str] = &[
     "tuple",
     "str",
     "repr",
-    "divmod",
-    "pow",
     "isinstance",
     "type",
     "input",
@@ -1751,6 +1748,102 @@ impl<'a> FunctionLowering<'a> {
         })
     }
 
+    /// `for i in reversed(range(a, b))` as `for i in range(b - 1, a - 1, -1)`
+    /// (also with a step of 1 or -1), when `a` is a name or a constant, so
+    /// evaluating `b` first is unobservable.
+    fn reversed_range(&self, for_stmt: &ast::StmtFor) -> Option<ast::StmtFor> {
+        let ast::Expr::Call(outer) = for_stmt.iter.as_ref() else {
+            return None;
+        };
+        let is_local = matches!(outer.func.as_ref(), ast::Expr::Name(n) if self.locals.contains(n.id.as_str()));
+        if is_local
+            || self.scope.qualify(&outer.func).as_deref() != Some("reversed")
+            || !outer.keywords.is_empty()
+        {
+            return None;
+        }
+        let [inner @ ast::Expr::Call(call)] = outer.args.as_slice() else {
+            return None;
+        };
+        let is_range = matches!(call.func.as_ref(), ast::Expr::Name(n) if n.id.as_str() == "range" && !self.locals.contains("range"));
+        if !is_range || !call.keywords.is_empty() {
+            return None;
+        }
+        let range = inner.range();
+        let int = |value: i64| {
+            ast::Expr::Constant(ast::ExprConstant {
+                range,
+                value: ast::Constant::Int(value.into()),
+                kind: None,
+            })
+        };
+        let plus = |expr: &ast::Expr, delta: i64| {
+            ast::Expr::BinOp(ast::ExprBinOp {
+                range: expr.range(),
+                left: Box::new(expr.clone()),
+                op: if delta < 0 {
+                    ast::Operator::Sub
+                } else {
+                    ast::Operator::Add
+                },
+                right: Box::new(int(delta.abs())),
+            })
+        };
+        let simple = |e: &ast::Expr| matches!(e, ast::Expr::Name(_) | ast::Expr::Constant(_));
+        let literal_step = |e: &ast::Expr| match e {
+            ast::Expr::Constant(c) => match &c.value {
+                ast::Constant::Int(v) => v.to_string().parse::<i64>().ok(),
+                _ => None,
+            },
+            ast::Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::USub) => match u.operand.as_ref()
+            {
+                ast::Expr::Constant(c) => match &c.value {
+                    ast::Constant::Int(v) => v.to_string().parse::<i64>().ok().map(|v| -v),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        let (start, stop, step) = match call.args.as_slice() {
+            [stop] => (int(0), stop.clone(), 1),
+            [start, stop] if simple(start) => (start.clone(), stop.clone(), 1),
+            [start, stop, step] if simple(start) => {
+                (start.clone(), stop.clone(), literal_step(step)?)
+            }
+            _ => return None,
+        };
+        // range(a, b, 1) reversed is range(b - 1, a - 1, -1); range(a, b, -1)
+        // reversed is range(b + 1, a + 1, 1).
+        let (first, last, new_step) = match step {
+            1 => (plus(&stop, -1), plus(&start, -1), -1),
+            -1 => (plus(&stop, 1), plus(&start, 1), 1),
+            _ => return None,
+        };
+        let new_step = if new_step < 0 {
+            ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                range,
+                op: ast::UnaryOp::USub,
+                operand: Box::new(int(1)),
+            })
+        } else {
+            int(1)
+        };
+        Some(ast::StmtFor {
+            range: for_stmt.range,
+            target: for_stmt.target.clone(),
+            iter: Box::new(ast::Expr::Call(ast::ExprCall {
+                range,
+                func: call.func.clone(),
+                args: vec![first, last, new_step],
+                keywords: Vec::new(),
+            })),
+            body: for_stmt.body.clone(),
+            orelse: for_stmt.orelse.clone(),
+            type_comment: None,
+        })
+    }
+
     fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
         if !for_stmt.orelse.is_empty() {
             self.error(
@@ -1760,6 +1853,9 @@ impl<'a> FunctionLowering<'a> {
                 "loop with an else clause",
                 "use a flag variable set before `break`",
             );
+        }
+        if let Some(reversed) = self.reversed_range(for_stmt) {
+            return self.for_stmt(&reversed, span);
         }
         if !is_range_call(self, for_stmt.iter.as_ref()) {
             return self.for_each_element(for_stmt, span);

@@ -7600,3 +7600,73 @@ impl PyOrder for Complex {
         false
     }
 }
+
+// ---------------------------------------------------------------------------
+// divmod, pow with a modulus, reversed
+// ---------------------------------------------------------------------------
+
+/// `divmod(a, b)` of ints: CPython's floor quotient and remainder.
+pub fn divmod_int(a: i64, b: i64) -> Result<(i64, i64)> {
+    if b == 0 {
+        return Err(Error::ZeroDivisionError(
+            "integer division or modulo by zero".into(),
+        ));
+    }
+    Ok((int_floordiv(a, b)?, mod_int(a, b)?))
+}
+
+/// `divmod(a, b)` of floats: CPython's `float_divmod`.
+pub fn divmod_float(a: f64, b: f64) -> Result<(f64, f64)> {
+    if b == 0.0 {
+        return Err(Error::ZeroDivisionError("float divmod()".into()));
+    }
+    let (quotient, _) = float_div_mod(a, b);
+    Ok((quotient, mod_float(a, b)?))
+}
+
+/// `pow(base, exp, modulus)` of ints, as CPython computes it: the result
+/// has the modulus's sign; a negative exponent uses the modular inverse.
+pub fn pow_mod(base: i64, exp: i64, modulus: i64) -> Result<i64> {
+    if modulus == 0 {
+        return Err(Error::ValueError("pow() 3rd argument cannot be 0".into()));
+    }
+    let m = i128::from(modulus).abs();
+    let mut b = i128::from(base).rem_euclid(m);
+    if exp < 0 {
+        // The inverse of b modulo m by the extended Euclidean algorithm.
+        let (mut old_r, mut r) = (b, m);
+        let (mut old_s, mut s) = (1i128, 0i128);
+        while r != 0 {
+            let q = old_r / r;
+            (old_r, r) = (r, old_r - q * r);
+            (old_s, s) = (s, old_s - q * s);
+        }
+        if old_r != 1 {
+            return Err(Error::ValueError(
+                "base is not invertible for the given modulus".into(),
+            ));
+        }
+        b = old_s.rem_euclid(m);
+    }
+    let mut e = i128::from(exp).unsigned_abs();
+    let mut result: i128 = 1 % m;
+    while e > 0 {
+        if e & 1 == 1 {
+            result = result * b % m;
+        }
+        b = b * b % m;
+        e >>= 1;
+    }
+    // Python's result takes the sign of the modulus.
+    if modulus < 0 && result != 0 {
+        result -= m;
+    }
+    Ok(result as i64)
+}
+
+/// `reversed(xs)` of a list: a new list, last element first.
+pub fn list_reversed<T: Clone>(list: &List<T>) -> List<T> {
+    let mut items = list.to_vec();
+    items.reverse();
+    List::from_vec(items)
+}

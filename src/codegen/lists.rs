@@ -41,6 +41,9 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "list_extend" | "list_concat" | "list_count" | "list_contains" | "value_eq"
         | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge" => (&[R, R], false),
         "list_index" | "list_remove" => (&[R, R], true),
+        "divmod_int" | "divmod_float" => (&[V, V], true),
+        "pow_mod" => (&[V, V, V], true),
+        "list_reversed" => (&[R], false),
         "complex_add" | "complex_sub" | "complex_mul" | "complex_eq" | "complex_ne"
         | "complex_new" => (&[V, V], false),
         "complex_div" | "complex_pow" | "cmath_log_base" | "cmath_rect" => (&[V, V], true),

@@ -2421,6 +2421,69 @@ impl<'m> Inference<'m> {
         if let Some(result) = self.complex_builtin(cx, name, &args, span) {
             return result;
         }
+        match (name, args.as_slice()) {
+            ("divmod", [a, b]) if a.ty.is_numeric() && b.ty.is_numeric() => {
+                let (function, ty) = if a.ty.is_integer_like() && b.ty.is_integer_like() {
+                    ("divmod_int", Type::Int)
+                } else {
+                    ("divmod_float", Type::Float)
+                };
+                let args = vec![args[0].clone().cast_to(&ty), args[1].clone().cast_to(&ty)];
+                return Some(typed::Expr::new(
+                    typed::ExprKind::Runtime { function, args },
+                    Type::Tuple(vec![ty.clone(), ty]),
+                ));
+            }
+            ("pow", [base, exp, modulus])
+                if base.ty.is_integer_like()
+                    && exp.ty.is_integer_like()
+                    && modulus.ty.is_integer_like() =>
+            {
+                let args = args.iter().map(|a| a.clone().cast_to(&Type::Int)).collect();
+                return Some(typed::Expr::new(
+                    typed::ExprKind::Runtime {
+                        function: "pow_mod",
+                        args,
+                    },
+                    Type::Int,
+                ));
+            }
+            ("pow", [_, _]) => {
+                let source = untyped::Expr {
+                    kind: untyped::ExprKind::Int(1),
+                    span,
+                };
+                let right = args.pop()?;
+                let left = args.pop()?;
+                return self.binary(cx, BinaryOp::Pow, left, right, &source, span);
+            }
+            ("reversed", [list]) if matches!(list.ty, Type::List(_)) => {
+                let ty = list.ty.clone();
+                return Some(typed::Expr::new(
+                    typed::ExprKind::Runtime {
+                        function: "list_reversed",
+                        args,
+                    },
+                    ty,
+                ));
+            }
+            ("divmod" | "pow" | "reversed", _) => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::WRONG_ARGUMENTS,
+                        span,
+                        format!("`{name}` with these arguments is not supported in compiled code"),
+                    )
+                    .with_hint(
+                        "divmod takes two numbers, pow two numbers or three ints, reversed a list \
+                         (or a range, in a for loop)",
+                    ),
+                );
+                return None;
+            }
+            _ => {}
+        }
         if let Some(result) = self.container_builtin(cx, name, &args, span) {
             return result;
         }
