@@ -3694,6 +3694,21 @@ pub fn pow_float(base: f64, exp: f64) -> Result<f64> {
     Ok(if negate { -result } else { result })
 }
 
+/// `base ** k` for a base that is the power of two `2**m` and an int `k`,
+/// as `pow_float(base, k as f64)` computes it: `2**(m*k)` when that is a
+/// normal float, where the C library's pow is exact too (its error is below
+/// one unit in the last place, and the result is a float), without calling
+/// it; pow itself for the rest (subnormals, overflow, huge `k`).
+#[inline]
+pub fn pow_two_int(m: i32, base: f64, k: i64) -> Result<f64> {
+    if let Some(exponent) = k.checked_mul(i64::from(m)) {
+        if (-1022..=1023).contains(&exponent) {
+            return Ok(f64::from_bits(((exponent + 1023) as u64) << 52));
+        }
+    }
+    pow_float(base, k as f64)
+}
+
 /// The C library's `pow`, as CPython calls it. The operands pass through
 /// `black_box` so that LLVM cannot rewrite a call with a constant operand
 /// (`2.0 ** y` as `exp2(y)`, `x ** 2.0` as `x * x`): those rewrites change

@@ -200,6 +200,14 @@ fn float_literal(v: f64) -> TokenStream {
     }
 }
 
+/// `m` when `v` is the normal float `2**m` (`0.5`, `2.0`, `1024.0`).
+fn power_of_two_exponent(v: f64) -> Option<i32> {
+    let bits = v.to_bits();
+    let biased = (bits >> 52) as i32;
+    let normal_positive = (1..0x7ff).contains(&biased);
+    (normal_positive && bits & ((1 << 52) - 1) == 0).then_some(biased - 1023)
+}
+
 /// Rust operator precedence, lowest first, for deciding where parentheses go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Prec {
@@ -2146,6 +2154,18 @@ impl FunctionGen<'_> {
                         return Code::new(product, prec);
                     }
                     return Code::block(quote!({ #binding #product }));
+                }
+                // A power of two raised to an int is exact: 2**(m*k) when
+                // that is a normal float, which the C library's pow returns
+                // too; the runtime calls pow for the rest.
+                if let (Type::Float, ExprKind::Literal(Literal::Float(base)), ExprKind::Cast(k)) =
+                    (ty, &left.kind, &right.kind)
+                {
+                    if let (Some(m), Type::Int) = (power_of_two_exponent(*base), &k.ty) {
+                        let k = self.expr(k).full();
+                        let base = float_literal(*base);
+                        return Code::atom(quote!(rt::pow_two_int(#m, #base, #k)?));
+                    }
                 }
                 let (l, r) = (self.expr(left), self.expr(right));
                 match ty {
