@@ -3722,10 +3722,35 @@ pub fn libm_pow(x: f64, y: f64) -> f64 {
 /// where CPython raises and where the Python int would not fit in 64 bits.
 #[inline]
 fn integral_float_to_int(x: f64) -> Result<i64> {
-    // 2**63 is exactly representable; every float in [-2**63, 2**63) fits.
-    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    if (-LIMIT..LIMIT).contains(&x) {
-        return Ok(x as i64);
+    match float_to_int_in_range(x) {
+        Some(value) => Ok(value),
+        None => float_to_int_rare(x),
+    }
+}
+
+/// 2**63, exactly representable.
+const FLOAT_INT_LIMIT: f64 = 9_223_372_036_854_775_808.0;
+
+/// `x` truncated towards zero when `|x| < 2**63` (one comparison and one
+/// conversion instruction); `None` otherwise, and for NaN.
+#[inline(always)]
+fn float_to_int_in_range(x: f64) -> Option<i64> {
+    if x.abs() < FLOAT_INT_LIMIT {
+        // SAFETY: `|x| < 2**63` (so not NaN, not infinite): truncated
+        // towards zero it lies in (-2**63, 2**63), which i64 represents.
+        Some(unsafe { x.to_int_unchecked::<i64>() })
+    } else {
+        None
+    }
+}
+
+/// The integral floats outside `(-2**63, 2**63)`: -2**63 fits, the rest
+/// raise as CPython does (NaN, the infinities) or do not fit in 64 bits.
+#[cold]
+#[inline(never)]
+fn float_to_int_rare(x: f64) -> Result<i64> {
+    if x == -FLOAT_INT_LIMIT {
+        return Ok(i64::MIN);
     }
     Err(float_to_int_error(x))
 }
@@ -3751,7 +3776,11 @@ pub fn round_to_int(x: f64) -> Result<i64> {
 /// `int(x)`: truncation towards zero.
 #[inline]
 pub fn float_to_int(x: f64) -> Result<i64> {
-    integral_float_to_int(x.trunc())
+    // The conversion truncates by itself; only the rare path needs trunc.
+    match float_to_int_in_range(x) {
+        Some(value) => Ok(value),
+        None => float_to_int_rare(x.trunc()),
+    }
 }
 
 /// `a[i] = v` for an int `v` and an array of another integer dtype: NumPy
