@@ -365,12 +365,39 @@ impl<T: Element> HeapBuffer<T> {
 
 impl<T: Element> Drop for HeapBuffer<T> {
     fn drop(&mut self) {
-        let slice = ptr::slice_from_raw_parts_mut(self.pointer, self.len);
-        // SAFETY: the pair came from `Box::into_raw` (see `from_boxed_slice`)
-        // and this is the only place besides `into_vec` that rebuilds the box;
-        // `into_vec` suppresses this destructor.
-        drop(unsafe { Box::from_raw(slice) });
+        // The elements (numbers and bools) need no dropping, so only the
+        // memory is freed, as the boxed slice it came from would free it;
+        // that holds too for an `Array::unfilled` buffer whose filling loop
+        // raised before storing every element.
+        if self.len == 0 || std::mem::size_of::<T>() == 0 {
+            return;
+        }
+        if let Ok(layout) = Layout::array::<T>(self.len) {
+            // SAFETY: the memory was allocated by the global allocator with
+            // the layout of `[T; len]` (by `Box<[T]>` in `from_boxed_slice`,
+            // or in `unfilled_buffer`), and `into_vec`, the only other owner
+            // of it, suppresses this destructor.
+            unsafe { std::alloc::dealloc(self.pointer.cast::<u8>(), layout) };
+        }
     }
+}
+
+/// `size` elements of memory, not written, allocated as a `Box<[T]>` would
+/// allocate them; `None` for an empty buffer (which needs no memory).
+fn unfilled_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Option<HeapBuffer<T>>> {
+    if size == 0 || std::mem::size_of::<T>() == 0 {
+        return Ok(None);
+    }
+    let layout = Layout::array::<T>(size).map_err(|_| array_too_big_error())?;
+    // SAFETY: the layout has a nonzero size (size > 0 and T is not zero-sized).
+    let pointer = unsafe { std::alloc::alloc(layout) }.cast::<T>();
+    if pointer.is_null() {
+        return Err(allocation_error::<T>(shape));
+    }
+    Ok(Some(HeapBuffer {
+        pointer,
+        len: size,
+    }))
 }
 
 // SAFETY: a HeapBuffer is a uniquely owned allocation of Send + Sync elements;
@@ -683,6 +710,30 @@ impl<T: Element, const N: usize> Array<T, N> {
         let shape = checked_shape(shape)?;
         let size = checked_size::<T>(&shape).ok_or_else(array_too_big_error)?;
         Ok(Self::from_heap(shape, zeroed_buffer::<T>(&shape, size)?))
+    }
+
+    /// `np.empty(shape, dtype)` (or `np.zeros`) for an array whose every
+    /// element the caller stores before reading any: a new C-contiguous
+    /// array whose memory is not written, sparing a pass over it.
+    ///
+    /// # Safety
+    /// Every element must be stored before any element is read and before
+    /// the array, or a view of it, is handed to anything else (returned,
+    /// passed to a function, converted for Python). Generated code calls
+    /// this only where ferropy's overwrite analysis proved that.
+    pub unsafe fn unfilled(shape: [i64; N]) -> Result<Self> {
+        let checked = checked_shape(shape)?;
+        let size = checked_size::<T>(&checked).ok_or_else(array_too_big_error)?;
+        let Some(buffer) = unfilled_buffer::<T>(&checked, size)? else {
+            return Self::zeros(shape);
+        };
+        Ok(Array {
+            pointer: buffer.pointer,
+            shape: checked,
+            strides: c_strides(&checked),
+            writable: true,
+            owner: Owner::Heap(Arc::new(buffer)),
+        })
     }
 
     /// `np.ones(shape, dtype)`: a new C-contiguous array of ones.

@@ -688,8 +688,24 @@ fn safety_comment(facts: Option<&FunctionFacts>) -> TokenStream {
             lines.push(line);
         }
     }
+    let unfilled = if facts.overwritten.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            " Arrays made with `rt::Array::unfilled` have every element stored, by the loop"
+                .to_string(),
+            " nest right after them, before anything reads them (ferropy's overwrite analysis)."
+                .to_string(),
+        ]
+    };
     if lines.is_empty() {
-        return quote!();
+        if unfilled.is_empty() {
+            return quote!();
+        }
+        let text: Vec<String> = std::iter::once(" # Safety".to_string())
+            .chain(unfilled)
+            .collect();
+        return quote!(#(#[doc = #text])*);
     }
     let mut text = vec![
         " # Safety".to_string(),
@@ -713,6 +729,7 @@ fn safety_comment(facts: Option<&FunctionFacts>) -> TokenStream {
             names.join(", ")
         ));
     }
+    text.extend(unfilled);
     quote!(#(#[doc = #text])*)
 }
 
@@ -1955,7 +1972,13 @@ impl FunctionGen<'_> {
                     .replacen("rt :: Array <", "rt::Array::<", 1)
                     .parse()
                     .unwrap_or_default();
+                let overwritten = self.facts.is_some_and(|facts| facts.overwritten(expr));
                 match fill {
+                    // SAFETY: every element is stored before any is read
+                    // (the proof is in the function's doc comment).
+                    ArrayFill::Zeros if overwritten => {
+                        Code::atom(quote!(unsafe { #ty::unfilled([#(#shape),*]) }?))
+                    }
                     ArrayFill::Zeros => Code::atom(quote!(#ty::zeros([#(#shape),*])?)),
                     ArrayFill::Ones => Code::atom(quote!(#ty::ones([#(#shape),*])?)),
                     ArrayFill::Value(value) => {
