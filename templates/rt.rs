@@ -5164,9 +5164,22 @@ pub fn num_threads() -> usize {
 /// FERROPY_PARALLEL_ALWAYS=1 runs every parallel loop of two or more
 /// iterations on the pool, however little work it has: for testing that
 /// small inputs give the results of large ones.
+/// One relaxed load once the variable was read (a loop nested in another
+/// asks on every outer iteration).
+#[inline]
 fn parallel_always() -> bool {
-    static ALWAYS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ALWAYS.get_or_init(|| std::env::var("FERROPY_PARALLEL_ALWAYS").is_ok_and(|v| v == "1"))
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: not read yet; 1: off; 2: on.
+    static ALWAYS: AtomicU8 = AtomicU8::new(0);
+    match ALWAYS.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let on = std::env::var("FERROPY_PARALLEL_ALWAYS").is_ok_and(|v| v == "1");
+            ALWAYS.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+            on
+        }
+    }
 }
 
 /// `set_num_threads(n)` of every compiled module.
@@ -5212,8 +5225,15 @@ fn parallel_pool(threads: usize) -> Option<Arc<ParallelPool>> {
 #[inline]
 pub fn parallel_worthwhile(count: u64, min_iterations: u64) -> bool {
     let enough = count >= min_iterations.max(2) || (count >= 2 && parallel_always());
-    enough
-        && num_threads() > 1
+    enough && pool_usable_here()
+}
+
+/// More than one thread, and not already inside an iteration of a parallel
+/// loop: out of line, so that the test of a loop too short for the pool
+/// stays a comparison inlined into the kernel.
+#[inline(never)]
+fn pool_usable_here() -> bool {
+    num_threads() > 1
         && !std::thread::current()
             .name()
             .is_some_and(|name| name.starts_with("ferropy-parallel-"))
