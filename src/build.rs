@@ -16,8 +16,9 @@
 //! user's `RUSTFLAGS` out of builds the cache key could not describe.
 //!
 //! Cache layout, under `cache_dir()`:
-//! - `target/<flavour>/`: one `CARGO_TARGET_DIR` per flavour (`portable`, or
-//!   `native-<hash of the host's CPU features>`) shared by every generated
+//! - `target/<flavour>/`: one `CARGO_TARGET_DIR` per flavour
+//!   (`portable-<hash of the flags>`, or `native-<hash of the host's CPU
+//!   features and the flags>`) shared by every generated
 //!   crate, so the pinned dependencies (pyo3, numpy, ndarray) and the runtime
 //!   compile once per machine and flavour, and switching flavours rebuilds
 //!   nothing;
@@ -505,10 +506,20 @@ impl Flavour {
 
     /// The rustc flags of every crate of the build (the generated crate, the
     /// runtime and the dependencies alike).
+    ///
+    /// `-hoist-runtime-checks=false` keeps LLVM's vectoriser testing, for an
+    /// inner loop that may read what it stores (`d[i, j]` against `d[k, j]`),
+    /// whether the ranges that loop touches overlap, each time the loop starts.
+    /// Its default tests instead, once before the enclosing loop, the ranges
+    /// all its iterations touch together; within one array those always
+    /// overlap, so the vector loop never ran.
     fn rustflags(&self) -> &'static [&'static str] {
         match self.cpu {
-            TargetCpu::Native => &["-Ctarget-cpu=native"],
-            TargetCpu::Portable => &[],
+            TargetCpu::Native => &[
+                "-Ctarget-cpu=native",
+                "-Cllvm-args=-hoist-runtime-checks=false",
+            ],
+            TargetCpu::Portable => &["-Cllvm-args=-hoist-runtime-checks=false"],
         }
     }
 
@@ -516,7 +527,7 @@ impl Flavour {
     /// (separated by ASCII unit separators). Set, even empty, that variable
     /// wins over `RUSTFLAGS` and every rustflags setting of cargo's config,
     /// so a user's flags cannot change what the cache key describes.
-    fn encoded_rustflags(&self) -> String {
+    pub fn encoded_rustflags(&self) -> String {
         self.rustflags().join("\u{1f}")
     }
 
@@ -524,11 +535,22 @@ impl Flavour {
     /// `CARGO_TARGET_DIR`. Cargo rebuilds everything when the flags change,
     /// so each flavour keeps compiled dependencies of its own and switching
     /// between them costs nothing after the first build of each.
-    fn target_subdir(&self) -> String {
+    pub fn target_subdir(&self) -> String {
         match self.cpu {
-            TargetCpu::Portable => "portable".to_string(),
+            TargetCpu::Portable => format!(
+                "portable-{}",
+                to_hex(&Sha256::digest(self.encoded_rustflags().as_bytes())[..4])
+            ),
             TargetCpu::Native => {
-                let digest = Sha256::digest(self.host_features.as_bytes());
+                // The flags too, so that builds with other flags (an older
+                // ferropy's) keep their own compiled dependencies.
+                let digest = Sha256::digest(
+                    [
+                        self.host_features.as_bytes(),
+                        self.encoded_rustflags().as_bytes(),
+                    ]
+                    .join(&0u8),
+                );
                 format!("native-{}", to_hex(&digest[..4]))
             }
         }
@@ -1705,11 +1727,17 @@ mod tests {
     #[test]
     fn flavours_have_their_own_flags_and_target_directories() {
         let portable = Flavour::for_host(TargetCpu::Portable);
-        assert_eq!(portable.encoded_rustflags(), "");
-        assert_eq!(portable.target_subdir(), "portable");
+        assert_eq!(
+            portable.encoded_rustflags(),
+            "-Cllvm-args=-hoist-runtime-checks=false"
+        );
+        assert!(portable.target_subdir().starts_with("portable-"));
 
         let native = native();
-        assert_eq!(native.encoded_rustflags(), "-Ctarget-cpu=native");
+        assert_eq!(
+            native.encoded_rustflags(),
+            "-Ctarget-cpu=native\u{1f}-Cllvm-args=-hoist-runtime-checks=false"
+        );
         let subdir = native.target_subdir();
         assert!(subdir.starts_with("native-"), "{subdir}");
         assert_eq!(subdir.len(), "native-".len() + 8);

@@ -365,12 +365,39 @@ impl<T: Element> HeapBuffer<T> {
 
 impl<T: Element> Drop for HeapBuffer<T> {
     fn drop(&mut self) {
-        let slice = ptr::slice_from_raw_parts_mut(self.pointer, self.len);
-        // SAFETY: the pair came from `Box::into_raw` (see `from_boxed_slice`)
-        // and this is the only place besides `into_vec` that rebuilds the box;
-        // `into_vec` suppresses this destructor.
-        drop(unsafe { Box::from_raw(slice) });
+        // The elements (numbers and bools) need no dropping, so only the
+        // memory is freed, as the boxed slice it came from would free it;
+        // that holds too for an `Array::unfilled` buffer whose filling loop
+        // raised before storing every element.
+        if self.len == 0 || std::mem::size_of::<T>() == 0 {
+            return;
+        }
+        if let Ok(layout) = Layout::array::<T>(self.len) {
+            // SAFETY: the memory was allocated by the global allocator with
+            // the layout of `[T; len]` (by `Box<[T]>` in `from_boxed_slice`,
+            // or in `unfilled_buffer`), and `into_vec`, the only other owner
+            // of it, suppresses this destructor.
+            unsafe { std::alloc::dealloc(self.pointer.cast::<u8>(), layout) };
+        }
     }
+}
+
+/// `size` elements of memory, not written, allocated as a `Box<[T]>` would
+/// allocate them; `None` for an empty buffer (which needs no memory).
+fn unfilled_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Option<HeapBuffer<T>>> {
+    if size == 0 || std::mem::size_of::<T>() == 0 {
+        return Ok(None);
+    }
+    let layout = Layout::array::<T>(size).map_err(|_| array_too_big_error())?;
+    // SAFETY: the layout has a nonzero size (size > 0 and T is not zero-sized).
+    let pointer = unsafe { std::alloc::alloc(layout) }.cast::<T>();
+    if pointer.is_null() {
+        return Err(allocation_error::<T>(shape));
+    }
+    Ok(Some(HeapBuffer {
+        pointer,
+        len: size,
+    }))
 }
 
 // SAFETY: a HeapBuffer is a uniquely owned allocation of Send + Sync elements;
@@ -683,6 +710,30 @@ impl<T: Element, const N: usize> Array<T, N> {
         let shape = checked_shape(shape)?;
         let size = checked_size::<T>(&shape).ok_or_else(array_too_big_error)?;
         Ok(Self::from_heap(shape, zeroed_buffer::<T>(&shape, size)?))
+    }
+
+    /// `np.empty(shape, dtype)` (or `np.zeros`) for an array whose every
+    /// element the caller stores before reading any: a new C-contiguous
+    /// array whose memory is not written, sparing a pass over it.
+    ///
+    /// # Safety
+    /// Every element must be stored before any element is read and before
+    /// the array, or a view of it, is handed to anything else (returned,
+    /// passed to a function, converted for Python). Generated code calls
+    /// this only where ferropy's overwrite analysis proved that.
+    pub unsafe fn unfilled(shape: [i64; N]) -> Result<Self> {
+        let checked = checked_shape(shape)?;
+        let size = checked_size::<T>(&checked).ok_or_else(array_too_big_error)?;
+        let Some(buffer) = unfilled_buffer::<T>(&checked, size)? else {
+            return Self::zeros(shape);
+        };
+        Ok(Array {
+            pointer: buffer.pointer,
+            shape: checked,
+            strides: c_strides(&checked),
+            writable: true,
+            owner: Owner::Heap(Arc::new(buffer)),
+        })
     }
 
     /// `np.ones(shape, dtype)`: a new C-contiguous array of ones.
@@ -3701,6 +3752,21 @@ pub fn pow_float(base: f64, exp: f64) -> Result<f64> {
     Ok(if negate { -result } else { result })
 }
 
+/// `base ** k` for a base that is the power of two `2**m` and an int `k`,
+/// as `pow_float(base, k as f64)` computes it: `2**(m*k)` when that is a
+/// normal float, where the C library's pow is exact too (its error is below
+/// one unit in the last place, and the result is a float), without calling
+/// it; pow itself for the rest (subnormals, overflow, huge `k`).
+#[inline]
+pub fn pow_two_int(m: i32, base: f64, k: i64) -> Result<f64> {
+    if let Some(exponent) = k.checked_mul(i64::from(m)) {
+        if (-1022..=1023).contains(&exponent) {
+            return Ok(f64::from_bits(((exponent + 1023) as u64) << 52));
+        }
+    }
+    pow_float(base, k as f64)
+}
+
 /// The C library's `pow`, as CPython calls it. The operands pass through
 /// `black_box` so that LLVM cannot rewrite a call with a constant operand
 /// (`2.0 ** y` as `exp2(y)`, `x ** 2.0` as `x * x`): those rewrites change
@@ -3714,10 +3780,35 @@ pub fn libm_pow(x: f64, y: f64) -> f64 {
 /// where CPython raises and where the Python int would not fit in 64 bits.
 #[inline]
 fn integral_float_to_int(x: f64) -> Result<i64> {
-    // 2**63 is exactly representable; every float in [-2**63, 2**63) fits.
-    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    if (-LIMIT..LIMIT).contains(&x) {
-        return Ok(x as i64);
+    match float_to_int_in_range(x) {
+        Some(value) => Ok(value),
+        None => float_to_int_rare(x),
+    }
+}
+
+/// 2**63, exactly representable.
+const FLOAT_INT_LIMIT: f64 = 9_223_372_036_854_775_808.0;
+
+/// `x` truncated towards zero when `|x| < 2**63` (one comparison and one
+/// conversion instruction); `None` otherwise, and for NaN.
+#[inline(always)]
+fn float_to_int_in_range(x: f64) -> Option<i64> {
+    if x.abs() < FLOAT_INT_LIMIT {
+        // SAFETY: `|x| < 2**63` (so not NaN, not infinite): truncated
+        // towards zero it lies in (-2**63, 2**63), which i64 represents.
+        Some(unsafe { x.to_int_unchecked::<i64>() })
+    } else {
+        None
+    }
+}
+
+/// The integral floats outside `(-2**63, 2**63)`: -2**63 fits, the rest
+/// raise as CPython does (NaN, the infinities) or do not fit in 64 bits.
+#[cold]
+#[inline(never)]
+fn float_to_int_rare(x: f64) -> Result<i64> {
+    if x == -FLOAT_INT_LIMIT {
+        return Ok(i64::MIN);
     }
     Err(float_to_int_error(x))
 }
@@ -3743,7 +3834,11 @@ pub fn round_to_int(x: f64) -> Result<i64> {
 /// `int(x)`: truncation towards zero.
 #[inline]
 pub fn float_to_int(x: f64) -> Result<i64> {
-    integral_float_to_int(x.trunc())
+    // The conversion truncates by itself; only the rare path needs trunc.
+    match float_to_int_in_range(x) {
+        Some(value) => Ok(value),
+        None => float_to_int_rare(x.trunc()),
+    }
 }
 
 /// `a[i] = v` for an int `v` and an array of another integer dtype: NumPy
@@ -5076,9 +5171,22 @@ pub fn num_threads() -> usize {
 /// FERROPY_PARALLEL_ALWAYS=1 runs every parallel loop of two or more
 /// iterations on the pool, however little work it has: for testing that
 /// small inputs give the results of large ones.
+/// One relaxed load once the variable was read (a loop nested in another
+/// asks on every outer iteration).
+#[inline]
 fn parallel_always() -> bool {
-    static ALWAYS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ALWAYS.get_or_init(|| std::env::var("FERROPY_PARALLEL_ALWAYS").is_ok_and(|v| v == "1"))
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: not read yet; 1: off; 2: on.
+    static ALWAYS: AtomicU8 = AtomicU8::new(0);
+    match ALWAYS.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let on = std::env::var("FERROPY_PARALLEL_ALWAYS").is_ok_and(|v| v == "1");
+            ALWAYS.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+            on
+        }
+    }
 }
 
 /// `set_num_threads(n)` of every compiled module.
@@ -5124,8 +5232,15 @@ fn parallel_pool(threads: usize) -> Option<Arc<ParallelPool>> {
 #[inline]
 pub fn parallel_worthwhile(count: u64, min_iterations: u64) -> bool {
     let enough = count >= min_iterations.max(2) || (count >= 2 && parallel_always());
-    enough
-        && num_threads() > 1
+    enough && pool_usable_here()
+}
+
+/// More than one thread, and not already inside an iteration of a parallel
+/// loop: out of line, so that the test of a loop too short for the pool
+/// stays a comparison inlined into the kernel.
+#[inline(never)]
+fn pool_usable_here() -> bool {
+    num_threads() > 1
         && !std::thread::current()
             .name()
             .is_some_and(|name| name.starts_with("ferropy-parallel-"))

@@ -17,6 +17,15 @@
 //!   forms over stable dimensions and enclosing loop variables, evaluated
 //!   once when the loop starts.
 //!
+//! - *Down-counters*: inside a `for` loop's body, an int local set once by
+//!   an affine form (`j = i - 1`) and otherwise only decremented by one, each
+//!   time at the top of a `while` body whose test starts with `j >= c`
+//!   (before anything else there assigns it), stays between that form and
+//!   the smallest of its start and `c - 1`, for the rest of the body.
+//! - *Guards*: after a conjunct `v >= c` (or `v > c`) of a `while` or `if`
+//!   test, for a variable with a range here, `v >= c` holds in the later
+//!   conjuncts and in the body up to the first statement assigning `v`.
+//!
 //! The smallest and largest value of an index form follow by replacing
 //! each loop variable with the end of its range that minimises or maximises
 //! the form, innermost first. What cannot be stated in those facts (a
@@ -30,7 +39,7 @@ use std::collections::HashMap;
 use super::linear::{Atom, Linear};
 use super::{Access, AccessKind, Decision};
 use crate::ir::typed::{self, ExprKind, Stmt, Target};
-use crate::ir::BinaryOp;
+use crate::ir::{BinaryOp, CompareOp};
 use crate::types::Type;
 
 /// The accesses of one function, in evaluation order of their statements.
@@ -355,19 +364,130 @@ impl<'f> FunctionFacts<'f> {
     }
 
     fn block(&self, stmts: &[Stmt], top: usize, loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
-        for stmt in stmts {
+        let mut counters = 0;
+        for (position, stmt) in stmts.iter().enumerate() {
             self.stmt(stmt, top, loops, out);
+            if let Some(range) = self.down_counter(stmt, &stmts[position + 1..], top, loops) {
+                loops.push(range);
+                counters += 1;
+            }
+        }
+        loops.truncate(loops.len() - counters);
+    }
+
+    /// The range of a down-counter (see the module comment) that `stmt`
+    /// starts, valid in the statements after it, `rest`.
+    fn down_counter(
+        &self,
+        stmt: &Stmt,
+        rest: &[Stmt],
+        top: usize,
+        loops: &[LoopRange],
+    ) -> Option<LoopRange> {
+        let Stmt::Assign {
+            target: Target::Local(var),
+            value,
+        } = stmt
+        else {
+            return None;
+        };
+        let is_int_local = self
+            .function
+            .locals
+            .iter()
+            .any(|l| l.name == *var && l.ty == Type::Int);
+        if loops.is_empty() || !is_int_local || !self.assigned_once_more_than(var, rest) {
+            return None;
+        }
+        let start = self.form(value, loops)?;
+        let start_low = extreme(&start, loops, false)?;
+        if !start_low.terms.is_empty() {
+            return None;
+        }
+        let mut guards = Vec::new();
+        if !decrements_guarded(rest, var, &mut guards) || guards.is_empty() {
+            return None;
+        }
+        let low = guards
+            .iter()
+            .fold(start_low.constant, |low, guard| low.min(guard - 1));
+        Some(LoopRange {
+            var: var.clone(),
+            lo: Linear::constant(low)?,
+            hi: start.add_scaled(&Linear::constant(1)?, 1)?,
+            source: format!("{var} counts down by one from {start} to at least {low}"),
+            key: 0,
+            top,
+        })
+    }
+
+    /// Whether every assignment to `var` in the function is the one just
+    /// made or one in `rest`.
+    fn assigned_once_more_than(&self, var: &str, rest: &[Stmt]) -> bool {
+        let mut later = HashMap::new();
+        count_assignments(rest, &mut later);
+        self.assignments.get(var).copied() == Some(1 + later.get(var).copied().unwrap_or(0))
+            && !self.function.params.iter().any(|p| p.name == var)
+    }
+
+    /// The accesses of a `while` or `if` test, and its body with the test's
+    /// guards (see the module comment).
+    fn guarded(
+        &self,
+        test: &typed::Expr,
+        body: &[Stmt],
+        top: usize,
+        loops: &mut Vec<LoopRange>,
+        out: &mut Vec<Access>,
+    ) {
+        let conjuncts: Vec<&typed::Expr> = match &test.kind {
+            ExprKind::BoolOp {
+                op: crate::ir::BoolOp::And,
+                values,
+            } => values.iter().collect(),
+            _ => vec![test],
+        };
+        let before = loops.len();
+        for conjunct in conjuncts {
+            self.reads(conjunct, loops, out);
+            if let Some(range) = guard(conjunct).and_then(|(var, low)| narrowed(loops, var, low)) {
+                loops.push(range);
+            }
+        }
+        let guards: Vec<LoopRange> = loops.drain(before..).collect();
+        let mut active = guards;
+        for stmt in body {
+            active.retain(|range| {
+                let mut assigned = HashMap::new();
+                count_assignments(std::slice::from_ref(stmt), &mut assigned);
+                !assigned.contains_key(&range.var)
+            });
+            let pushed = active.len();
+            loops.extend(active.iter().cloned());
+            self.stmt(stmt, top, loops, out);
+            loops.truncate(loops.len() - pushed);
         }
     }
 
+    fn reads(&self, expr: &typed::Expr, loops: &[LoopRange], out: &mut Vec<Access>) {
+        expr.walk(&mut |e| {
+            if let ExprKind::Index { array, indices, .. } = &e.kind {
+                out.push(self.access(array, indices, AccessKind::Read, loops));
+            }
+        })
+    }
+
     fn stmt(&self, stmt: &Stmt, top: usize, loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
-        stmt.for_each_expr(&mut |expr| {
-            expr.walk(&mut |e| {
-                if let ExprKind::Index { array, indices, .. } = &e.kind {
-                    out.push(self.access(array, indices, AccessKind::Read, loops));
-                }
-            })
-        });
+        if let Stmt::While { test, body } = stmt {
+            self.guarded(test, body, top, loops, out);
+            return;
+        }
+        if let Stmt::If { test, body, orelse } = stmt {
+            self.guarded(test, body, top, loops, out);
+            self.block(orelse, top, loops, out);
+            return;
+        }
+        stmt.for_each_expr(&mut |expr| self.reads(expr, loops, out));
         if let Stmt::Assign {
             target: target @ (Target::Index { .. } | Target::Tuple(_)),
             ..
@@ -561,8 +681,10 @@ impl<'f> FunctionFacts<'f> {
                 .iter()
                 .filter(|l| form.terms.contains_key(&Atom::LoopVar(l.var.clone())))
             {
-                if !used_loops.iter().any(|u| u.var == l.var) {
-                    used_loops.push(l);
+                // The innermost range of a variable is the one used.
+                match used_loops.iter_mut().find(|u| u.var == l.var) {
+                    Some(used) => *used = l,
+                    None => used_loops.push(l),
                 }
             }
         }
@@ -602,6 +724,125 @@ impl<'f> FunctionFacts<'f> {
             conditions,
         }
     }
+}
+
+/// `(v, c)` for a test `v >= c`, `v > c - 1`, `c <= v` or `c - 1 < v` of
+/// an int variable and a constant.
+fn guard(test: &typed::Expr) -> Option<(&str, i64)> {
+    let ExprKind::Compare { operands, ops, .. } = &test.kind else {
+        return None;
+    };
+    let ([left, right], [op]) = (operands.as_slice(), ops.as_slice()) else {
+        return None;
+    };
+    fn local(e: &typed::Expr) -> Option<&str> {
+        match &e.kind {
+            ExprKind::Local(name) if e.ty == Type::Int => Some(name.as_str()),
+            _ => None,
+        }
+    }
+    let constant = |e: &typed::Expr| match &e.kind {
+        ExprKind::Literal(typed::Literal::Int(v)) => Some(*v),
+        _ => None,
+    };
+    match op {
+        CompareOp::GtE => Some((local(left)?, constant(right)?)),
+        CompareOp::Gt => Some((local(left)?, constant(right)?.checked_add(1)?)),
+        CompareOp::LtE => Some((local(right)?, constant(left)?)),
+        CompareOp::Lt => Some((local(right)?, constant(left)?.checked_add(1)?)),
+        _ => None,
+    }
+}
+
+/// `var`'s innermost range in `loops` with its lower end raised to `low`,
+/// when that end is a constant below it.
+fn narrowed(loops: &[LoopRange], var: &str, low: i64) -> Option<LoopRange> {
+    let range = loops.iter().rev().find(|range| range.var == var)?;
+    if !range.lo.terms.is_empty() || range.lo.constant >= low {
+        return None;
+    }
+    Some(LoopRange {
+        lo: Linear::constant(low)?,
+        source: format!("{} (and {var} >= {low} here)", range.source),
+        ..range.clone()
+    })
+}
+
+/// Whether every assignment to `var` in `stmts` is `var = var - 1` at the
+/// top of the body of a `while` whose test has a guard `var >= c`, before
+/// any other statement of that body assigns `var`; collects each such `c`.
+fn decrements_guarded(stmts: &[Stmt], var: &str, guards: &mut Vec<i64>) -> bool {
+    for stmt in stmts {
+        match stmt {
+            Stmt::While { test, body } => {
+                let conjuncts: Vec<&typed::Expr> = match &test.kind {
+                    ExprKind::BoolOp {
+                        op: crate::ir::BoolOp::And,
+                        values,
+                    } => values.iter().collect(),
+                    _ => vec![test],
+                };
+                let low = conjuncts
+                    .iter()
+                    .filter_map(|c| guard(c))
+                    .filter(|(name, _)| *name == var)
+                    .map(|(_, low)| low)
+                    .max();
+                let mut seen_assignment = false;
+                for inner in body {
+                    let mut assigned = HashMap::new();
+                    count_assignments(std::slice::from_ref(inner), &mut assigned);
+                    if !assigned.contains_key(var) {
+                        continue;
+                    }
+                    match (seen_assignment, low, is_decrement(inner, var)) {
+                        (false, Some(low), true) => guards.push(low),
+                        _ => {
+                            if !decrements_guarded(std::slice::from_ref(inner), var, guards) {
+                                return false;
+                            }
+                        }
+                    }
+                    seen_assignment = true;
+                }
+            }
+            Stmt::Assign { .. } => {
+                let mut assigned = HashMap::new();
+                count_assignments(std::slice::from_ref(stmt), &mut assigned);
+                if assigned.contains_key(var) {
+                    return false;
+                }
+            }
+            other => {
+                if let Stmt::ForRange { var: Some(v), .. } = other {
+                    if v == var {
+                        return false;
+                    }
+                }
+                for body in other.nested() {
+                    if !decrements_guarded(body, var, guards) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Whether `stmt` is `var = var - 1`.
+fn is_decrement(stmt: &Stmt, var: &str) -> bool {
+    let Stmt::Assign {
+        target: Target::Local(name),
+        value,
+    } = stmt
+    else {
+        return false;
+    };
+    matches!(&value.kind, ExprKind::Binary { op: BinaryOp::Sub, left, right }
+        if name == var
+            && matches!(&left.kind, ExprKind::Local(l) if l == var)
+            && matches!(right.kind, ExprKind::Literal(typed::Literal::Int(1))))
 }
 
 /// The smallest (or largest) value of `form` over the loop ranges: each loop
@@ -725,6 +966,38 @@ mod tests {
              for i in range(1, n - 1):\n        s += a[i - 1] + a[i + 1]\n    return s\n",
         );
         assert_eq!(found, ["a[i - 1]: proven", "a[i + 1]: proven"]);
+    }
+
+    #[test]
+    fn a_down_counter_guarded_by_its_while_test_is_proven() {
+        let found = decisions(
+            "def f(a: \"int64[:]\") -> None:\n    for i in range(1, len(a)):\n        \
+             key = a[i]\n        j = i - 1\n        while j >= 0 and a[j] > key:\n            \
+             a[j + 1] = a[j]\n            j -= 1\n        a[j + 1] = key\n        \
+             a[j] = key\n",
+        );
+        assert_eq!(
+            found,
+            [
+                "a[i]: proven",
+                "a[j]: proven",
+                "a[j]: proven",
+                "a[j + 1]: proven",
+                "a[j + 1]: proven",
+                // After the loop `j` may be -1.
+                "a[j]: checked",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_decrement_outside_the_guarded_body_start_proves_nothing() {
+        let found = decisions(
+            "def f(a: \"int64[:]\") -> None:\n    for i in range(1, len(a)):\n        \
+             j = i - 1\n        while j >= 0:\n            a[j] = 0\n            j -= 1\n            \
+             j -= 1\n        if j >= 0:\n            a[j] = 1\n",
+        );
+        assert_eq!(found, ["a[j]: checked", "a[j]: checked"]);
     }
 
     #[test]

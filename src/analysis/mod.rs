@@ -9,13 +9,16 @@
 //! - `ranges.rs`: integer value ranges: which `int` operations cannot
 //!   overflow, which divisions have a positive divisor;
 //! - `parallel.rs`: which `prange` loops run in parallel (their iterations
-//!   proven independent), with their reductions; races are errors.
+//!   proven independent), with their reductions; races are errors;
+//! - `overwritten.rs`: which new arrays are entirely stored into before
+//!   anything reads them, so they need no zero fill.
 //!
 //! Codegen reads decisions from [`Facts`]; it never re-derives them. The
 //! `explain` report prints them.
 
 mod bounds;
 pub mod linear;
+mod overwritten;
 pub mod parallel;
 mod ranges;
 mod writes;
@@ -46,6 +49,9 @@ pub struct FunctionFacts {
     pub ints: ranges::IntFacts,
     /// The `prange` loops and how each runs.
     pub parallel: Vec<parallel::ParallelLoop>,
+    /// Addresses of the new arrays (`np.empty`, `np.zeros`) whose every
+    /// element is stored before any is read.
+    pub overwritten: std::collections::HashSet<usize>,
 }
 
 /// One `a[i, j]` read or store.
@@ -132,6 +138,13 @@ impl FunctionFacts {
     pub fn sqrt_in_domain(&self, expr: &typed::Expr) -> bool {
         let key = std::ptr::from_ref(expr) as usize;
         self.ints.sqrt_in_domain.contains(&key)
+    }
+
+    /// Whether the new array `expr` (an expression of the analysed module)
+    /// has every element stored before any is read, so it needs no fill.
+    pub fn overwritten(&self, expr: &typed::Expr) -> bool {
+        self.overwritten
+            .contains(&(std::ptr::from_ref(expr) as usize))
     }
 
     /// How many `int` operations keep their overflow check, and how many
@@ -262,6 +275,7 @@ pub fn analyse_with(module: &typed::Module, options: Options) -> Facts {
                 written_arrays: writes::written_arrays(function),
                 ints,
                 parallel,
+                overwritten: overwritten::overwritten_arrays(function),
             };
             (function.rust_name.clone(), facts)
         })

@@ -16,7 +16,15 @@
 //! are proven. The intervals of all variables are found together as a
 //! fixpoint: each round re-evaluates every binding with the intervals of the
 //! previous one; a variable still growing after a few rounds (an accumulator
-//! `s += x`) is widened to its whole type.
+//! `s += x`) is widened to its whole type, unless it is a *counter*.
+//!
+//! A counter is an `int` local whose every binding either steps it by one
+//! (`k += 1`, `j = j - 1`) or sets it to a value within ±2**61 that does not
+//! read it. Its value is a start value moved by one per step taken, and a
+//! program takes fewer than 2**62 steps: at a billion steps a second, that
+//! many would take 146 years. So a counter stays within ±(2**61 + 2**62),
+//! and `k + 1` cannot leave 64 bits. This is the one fact here that rests on
+//! time rather than on the program text, as 64-bit sequence numbers do.
 //!
 //! Because a checked `int` operation raises instead of producing a value
 //! outside the `i64` range, its result interval is clipped to that range;
@@ -197,6 +205,15 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
             env.insert(param.name.clone(), full(&param.ty));
         }
     }
+    // The fixpoint starts from no values for the locals: a binding that
+    // reads its own variable (`k = k + 1`) then grows it round by round
+    // until it is widened, rather than making it the whole type at once.
+    for (name, _) in &bindings {
+        if types.get(name).is_some_and(|ty| is_integer(ty)) && !env.contains_key(*name) {
+            env.insert(name.to_string(), EMPTY);
+        }
+    }
+    let counters = counters(&bindings, &types, function);
     let mut widened: HashSet<String> = HashSet::new();
     for round in 0.. {
         let mut next = env.clone();
@@ -206,7 +223,10 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
                 continue;
             }
             let values = if widened.contains(*name) {
-                full(ty)
+                match counters.get(name) {
+                    Some(starts) => counter_values(starts, &env),
+                    None => full(ty),
+                }
             } else {
                 match binding {
                     Binding::Value(expr) => eval(expr, &env).clip(full(ty)),
@@ -250,6 +270,81 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
         });
     }
     (facts, Intervals { env })
+}
+
+/// Steps a counter takes fewer of in any run (see the module comment).
+const COUNTER_STEPS: i128 = 1 << 62;
+/// How far from zero a counter may start.
+const COUNTER_START: i128 = 1 << 61;
+
+/// The counters of a function (see the module comment), each with its
+/// bindings that are not steps: the values it starts from.
+fn counters<'f>(
+    bindings: &[(&'f str, Binding<'f>)],
+    types: &HashMap<&str, &Type>,
+    function: &typed::Function,
+) -> HashMap<&'f str, Vec<&'f typed::Expr>> {
+    let mut counters: HashMap<&str, Option<Vec<&typed::Expr>>> = HashMap::new();
+    for (name, binding) in bindings {
+        if types.get(name) != Some(&&Type::Int) || function.params.iter().any(|p| p.name == *name) {
+            continue;
+        }
+        let entry = counters.entry(name).or_insert_with(|| Some(Vec::new()));
+        let Some(starts) = entry else { continue };
+        match binding {
+            Binding::Value(value) if is_step_of(value, name) => {}
+            Binding::Value(value) if !reads(value, name) => starts.push(value),
+            _ => *entry = None,
+        }
+    }
+    counters
+        .into_iter()
+        .filter_map(|(name, starts)| Some((name, starts?)))
+        .collect()
+}
+
+/// Whether `value` is `name + 1`, `1 + name` or `name - 1` (and likewise
+/// with -1).
+fn is_step_of(value: &typed::Expr, name: &str) -> bool {
+    let is_name = |e: &typed::Expr| matches!(&e.kind, ExprKind::Local(n) if n == name);
+    let is_unit = |e: &typed::Expr| matches!(e.kind, ExprKind::Literal(Literal::Int(-1 | 1)));
+    match &value.kind {
+        ExprKind::Binary {
+            op: BinaryOp::Add,
+            left,
+            right,
+        } => (is_name(left) && is_unit(right)) || (is_unit(left) && is_name(right)),
+        ExprKind::Binary {
+            op: BinaryOp::Sub,
+            left,
+            right,
+        } => is_name(left) && is_unit(right),
+        _ => false,
+    }
+}
+
+fn reads(value: &typed::Expr, name: &str) -> bool {
+    let mut found = false;
+    value.walk(&mut |e| found |= matches!(&e.kind, ExprKind::Local(n) if n == name));
+    found
+}
+
+/// The values of a counter that starts from `starts`.
+fn counter_values(starts: &[&typed::Expr], env: &HashMap<String, Interval>) -> Interval {
+    let start = starts
+        .iter()
+        .fold(EMPTY, |acc, value| acc.join(eval(value, env)));
+    let limit = Interval {
+        lo: -COUNTER_START,
+        hi: COUNTER_START,
+    };
+    if start.is_empty() || !start.within(limit) {
+        return I64;
+    }
+    Interval {
+        lo: start.lo - COUNTER_STEPS,
+        hi: start.hi + COUNTER_STEPS,
+    }
 }
 
 /// The float variables whose every value is never negative (`!(x < 0)`:
@@ -669,6 +764,17 @@ mod tests {
         let dims = i(0, MAX_DIMENSION as i128);
         assert!(binary(BinaryOp::Mul, dims, i(-4096, 4096)).within(I64));
         assert!(!binary(BinaryOp::Mul, dims, dims).within(I64));
+    }
+
+    #[test]
+    fn counters_stay_in_range() {
+        let start = typed::Expr::int(0);
+        let bounds = counter_values(&[&start], &HashMap::new());
+        assert!(binary(BinaryOp::Add, bounds, i(1, 1)).within(I64));
+        assert!(binary(BinaryOp::Sub, bounds, i(1, 1)).within(I64));
+        assert!(!binary(BinaryOp::Add, bounds, bounds).within(I64));
+        let far = typed::Expr::int(1 << 62);
+        assert_eq!(counter_values(&[&far], &HashMap::new()), I64);
     }
 
     #[test]

@@ -217,6 +217,14 @@ fn float_literal(v: f64) -> TokenStream {
     }
 }
 
+/// `m` when `v` is the normal float `2**m` (`0.5`, `2.0`, `1024.0`).
+fn power_of_two_exponent(v: f64) -> Option<i32> {
+    let bits = v.to_bits();
+    let biased = (bits >> 52) as i32;
+    let normal_positive = (1..0x7ff).contains(&biased);
+    (normal_positive && bits & ((1 << 52) - 1) == 0).then_some(biased - 1023)
+}
+
 /// Rust operator precedence, lowest first, for deciding where parentheses go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Prec {
@@ -716,8 +724,24 @@ fn safety_comment(facts: Option<&FunctionFacts>) -> TokenStream {
             lines.push(line);
         }
     }
+    let unfilled = if facts.overwritten.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            " Arrays made with `rt::Array::unfilled` have every element stored, by the loop"
+                .to_string(),
+            " nest right after them, before anything reads them (ferropy's overwrite analysis)."
+                .to_string(),
+        ]
+    };
     if lines.is_empty() {
-        return quote!();
+        if unfilled.is_empty() {
+            return quote!();
+        }
+        let text: Vec<String> = std::iter::once(" # Safety".to_string())
+            .chain(unfilled)
+            .collect();
+        return quote!(#(#[doc = #text])*);
     }
     let mut text = vec![
         " # Safety".to_string(),
@@ -741,6 +765,7 @@ fn safety_comment(facts: Option<&FunctionFacts>) -> TokenStream {
             names.join(", ")
         ));
     }
+    text.extend(unfilled);
     quote!(#(#[doc = #text])*)
 }
 
@@ -1986,7 +2011,13 @@ impl FunctionGen<'_> {
                     .replacen("rt :: Array <", "rt::Array::<", 1)
                     .parse()
                     .unwrap_or_default();
+                let overwritten = self.facts.is_some_and(|facts| facts.overwritten(expr));
                 match fill {
+                    // SAFETY: every element is stored before any is read
+                    // (the proof is in the function's doc comment).
+                    ArrayFill::Zeros if overwritten => {
+                        Code::atom(quote!(unsafe { #ty::unfilled([#(#shape),*]) }?))
+                    }
                     ArrayFill::Zeros => Code::atom(quote!(#ty::zeros([#(#shape),*])?)),
                     ArrayFill::Ones => Code::atom(quote!(#ty::ones([#(#shape),*])?)),
                     ArrayFill::Value(value) => {
@@ -2195,6 +2226,18 @@ impl FunctionGen<'_> {
                         return Code::new(product, prec);
                     }
                     return Code::block(quote!({ #binding #product }));
+                }
+                // A power of two raised to an int is exact: 2**(m*k) when
+                // that is a normal float, which the C library's pow returns
+                // too; the runtime calls pow for the rest.
+                if let (Type::Float, ExprKind::Literal(Literal::Float(base)), ExprKind::Cast(k)) =
+                    (ty, &left.kind, &right.kind)
+                {
+                    if let (Some(m), Type::Int) = (power_of_two_exponent(*base), &k.ty) {
+                        let k = self.expr(k).full();
+                        let base = float_literal(*base);
+                        return Code::atom(quote!(rt::pow_two_int(#m, #base, #k)?));
+                    }
                 }
                 let (l, r) = (self.expr(left), self.expr(right));
                 match ty {

@@ -352,12 +352,15 @@ fn portable_builds_and_emitted_crates_work() {
         describe("ferropy emit probe.py --crate DIR", &emitted)
     );
     assert!(crate_dir.join("ferropy-rt/src/lib.rs").is_file());
-    let target_dir = ferropy::build::cache_dir().join("target/portable");
+    let flavour = ferropy::build::Flavour::for_host(ferropy::build::TargetCpu::Portable);
+    let target_dir = ferropy::build::cache_dir()
+        .join("target")
+        .join(flavour.target_subdir());
     let cargo = run(std::process::Command::new("cargo")
         .args(["build", "--release", "--locked", "--quiet"])
         .current_dir(&crate_dir)
         .env("CARGO_TARGET_DIR", &target_dir)
-        .env("CARGO_ENCODED_RUSTFLAGS", "")
+        .env("CARGO_ENCODED_RUSTFLAGS", flavour.encoded_rustflags())
         .env("PYO3_PYTHON", &python));
     assert!(
         cargo.status.success(),
