@@ -150,7 +150,10 @@ fn binds(stmt: &Stmt, name: &str) -> bool {
         match t {
             Target::Local(n) => n == name,
             Target::Tuple(items) => items.iter().any(|t| target(t, name)),
-            Target::Index { .. } | Target::View { .. } | Target::Select { .. } => false,
+            Target::Index { .. }
+            | Target::View { .. }
+            | Target::Select { .. }
+            | Target::Item { .. } => false,
         }
     }
     match stmt {
