@@ -3095,7 +3095,11 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                         <#ty>::from_python(#var, #python_param)?
                     };
                 });
-                args.push(quote!(#var.clone()));
+                // The kernel gets its own handle; `var` stays for the
+                // write-back after the call.
+                let handle = format_ident!("{}_handle", var.to_string().trim_start_matches("r#"));
+                conversions.push(quote! { let #handle = #var.clone(); });
+                args.push(quote!(#handle));
                 // Changes made to the list show in the caller's list.
                 let reflect = match &param.ty {
                     Type::Dict(..) => quote!(reflect_dict),
@@ -3158,35 +3162,44 @@ fn wrapper(function: &typed::Function) -> TokenStream {
     }
     let shares_lists = function.params.iter().any(|p| p.ty.has_container())
         || function.return_type.has_container();
-    let call = match callables.as_slice() {
-        [] if shares_lists => {
-            // Lists are not `Send`; they stay on this thread, which is
-            // where `allow_threads` runs the kernel (`rt::SameThread`).
-            let names: Vec<syn::Ident> = (0..args.len())
-                .map(|k| format_ident!("arg_{}", k))
-                .collect();
+    // Lists are not `Send`; they stay on this thread, which is where
+    // `allow_threads` runs the kernel (`rt::SameThread`).
+    let without_gil = |call: TokenStream| -> TokenStream {
+        if shares_lists {
             quote! {{
-                let sent = crate::rt::SameThread((#(#args,)*));
-                #py.allow_threads(move || {
-                    let (#(#names,)*) = sent.into_inner();
-                    crate::rt::SameThread(super::#name(#(#names),*))
-                })
-                .into_inner()
+                let job = crate::rt::SameThread(move || #call);
+                #py.allow_threads(move || crate::rt::SameThread((job.into_inner())()))
+                    .into_inner()
             }}
+        } else {
+            quote!(#py.allow_threads(move || #call))
         }
-        [] => quote!(#py.allow_threads(move || super::#name(#(#args),*))),
+    };
+    let call = match callables.as_slice() {
+        [] => without_gil(quote!(super::#name(#(#args),*))),
         // One function argument: the common natives get a kernel of their
         // own, so the loop calls them directly; anything else is boxed.
         [(param, callable)] => {
             let var = ident(&param.name);
             let known = known_natives(callable);
-            let arms = known.iter().enumerate().filter(|(_, k)| k.monomorphise).map(|(index, k)| {
-                let closure = native_closure(&k.reference, callable, &quote!(crate::rt));
-                let call_args = args.iter().map(|a| if a.to_string() == var.to_string() { quote!(&#closure) } else { a.clone() });
-                quote! {
-                    crate::rt::Callable::Known(#index, _) => #py.allow_threads(move || super::#name(#(#call_args),*)),
-                }
-            });
+            let arms = known
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| k.monomorphise)
+                .map(|(index, k)| {
+                    let closure = native_closure(&k.reference, callable, &quote!(crate::rt));
+                    let call_args = args.iter().map(|a| {
+                        if a.to_string() == var.to_string() {
+                            quote!(&#closure)
+                        } else {
+                            a.clone()
+                        }
+                    });
+                    let call = without_gil(quote!(super::#name(#(#call_args),*)));
+                    quote! {
+                        crate::rt::Callable::Known(#index, _) => #call,
+                    }
+                });
             let boxed = boxed_callable(&var, callable);
             let with = |replacement: TokenStream| -> Vec<TokenStream> {
                 args.iter()
@@ -3207,11 +3220,13 @@ fn wrapper(function: &typed::Function) -> TokenStream {
             let python_call_args = with(
                 quote!(&|#(#typed_params),*| crate::rt::call_python(&object, (#(#python_args,)*))),
             );
+            let compiled_call = without_gil(quote!(super::#name(#(#compiled_args),*)));
+            let other_call = without_gil(quote!(super::#name(#(#call_args),*)));
             quote! {
                 match #var {
                     #(#arms)*
                     crate::rt::Callable::Compiled(function) => {
-                        #py.allow_threads(move || super::#name(#(#compiled_args),*))
+                        #compiled_call
                     }
                     // A Python callable needs the GIL on every call, so the
                     // loop keeps it rather than taking it again each time;
@@ -3221,7 +3236,7 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                     other => {
                         let #var = other;
                         #boxed
-                        #py.allow_threads(move || super::#name(#(#call_args),*))
+                        #other_call
                     }
                 }
             }
@@ -3241,9 +3256,10 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                     a.clone()
                 }
             });
+            let call = without_gil(quote!(super::#name(#(#call_args),*)));
             quote! {{
                 #(#boxes)*
-                #py.allow_threads(move || super::#name(#(#call_args),*))
+                #call
             }}
         }
     };
