@@ -445,6 +445,9 @@ struct ModuleScope {
     /// Functions made by lowering: each comprehension and generator
     /// expression becomes a helper function of its free variables.
     helpers: std::cell::RefCell<Vec<Function>>,
+    /// Names given to helpers so far, so that two made from one span (the
+    /// two comprehensions of a `key=` sort) differ.
+    helper_names: std::cell::RefCell<HashSet<String>>,
     warnings: Vec<Diagnostic>,
 }
 
@@ -460,6 +463,7 @@ impl ModuleScope {
             pycc_name: None,
             diagnostics: Vec::new(),
             helpers: std::cell::RefCell::new(Vec::new()),
+            helper_names: std::cell::RefCell::new(HashSet::new()),
             warnings: Vec::new(),
         };
         for stmt in &parsed.body {
@@ -2491,7 +2495,17 @@ impl<'a> FunctionLowering<'a> {
             .into_iter()
             .filter(|name| self.locals.contains(name) && !bound.contains(name))
             .collect();
-        let name = format!("__{}_{}", kind.name(), span.start);
+        let name = {
+            let mut taken = self.scope.helper_names.borrow_mut();
+            let base = format!("__{}_{}", kind.name(), span.start);
+            let mut name = base.clone();
+            let mut k = 1;
+            while !taken.insert(name.clone()) {
+                k += 1;
+                name = format!("{base}_{k}");
+            }
+            name
+        };
         let result = "__result";
         let load = ast::ExprContext::Load;
         // The innermost statement, then the `if`s and `for`s around it.
@@ -2651,6 +2665,218 @@ impl<'a> FunctionLowering<'a> {
         })
     }
 
+    /// `sorted(xs, key=f)`, `min(xs, key=f)`, `max(xs, key=f)` and
+    /// `xs.sort(key=f)` (with `f` a lambda or a function of this module) by
+    /// decorating: each element is paired with its key and its position,
+    ///
+    /// ```text
+    /// sorted(xs, key=lambda t: e)  →  [x for k, i, x in sorted([(e, i, t) for i, t in enumerate(xs)])]
+    /// ```
+    ///
+    /// so the key is computed once per element, in order, equal keys keep
+    /// their order (the position is negated for `max` and `reverse=True`,
+    /// so the first of equal elements still wins) and elements are never
+    /// compared themselves.
+    fn keyed_call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
+        let key = call
+            .keywords
+            .iter()
+            .find(|k| k.arg.as_deref() == Some("key"))?;
+        let (kind, iter): (&str, ast::Expr) = match call.func.as_ref() {
+            ast::Expr::Name(name)
+                if matches!(name.id.as_str(), "sorted" | "min" | "max")
+                    && !self.locals.contains(name.id.as_str())
+                    && !self.scope.functions.contains(name.id.as_str()) =>
+            {
+                let [iter] = call.args.as_slice() else {
+                    return None;
+                };
+                (name.id.as_str(), iter.clone())
+            }
+            ast::Expr::Attribute(attribute)
+                if attribute.attr.as_str() == "sort"
+                    && call.args.is_empty()
+                    && !self.scope.is_module_path(&attribute.value) =>
+            {
+                ("sort", (*attribute.value).clone())
+            }
+            _ => return None,
+        };
+        let range = call.range;
+        let bad = |this: &mut Self, message: &str| {
+            this.error(
+                codes::UNSUPPORTED_EXPRESSION,
+                span,
+                message,
+                "unsupported key",
+                "write key=lambda x: ... or key=a_function_of_this_module",
+            );
+            Some(None)
+        };
+        let mut reverse = false;
+        for keyword in &call.keywords {
+            match keyword.arg.as_deref() {
+                Some("key") => {}
+                Some("reverse") if matches!(kind, "sorted" | "sort") => match &keyword.value {
+                    ast::Expr::Constant(c) => match c.value {
+                        ast::Constant::Bool(b) => reverse = b,
+                        _ => return bad(self, "reverse= must be True or False"),
+                    },
+                    _ => {
+                        return bad(
+                            self,
+                            "with key=, reverse= must be the literal True or False",
+                        )
+                    }
+                },
+                _ => return bad(self, "only key= and reverse= are supported here"),
+            }
+        }
+        let load = ast::ExprContext::Load;
+        let store = ast::ExprContext::Store;
+        // The key as a parameter name and a body in terms of it.
+        let (param, body) = match &key.value {
+            ast::Expr::Lambda(lambda)
+                if lambda.args.args.len() == 1
+                    && lambda.args.posonlyargs.is_empty()
+                    && lambda.args.kwonlyargs.is_empty()
+                    && lambda.args.vararg.is_none()
+                    && lambda.args.kwarg.is_none() =>
+            {
+                (
+                    lambda.args.args[0].def.arg.to_string(),
+                    (*lambda.body).clone(),
+                )
+            }
+            ast::Expr::Name(function) if self.scope.functions.contains(function.id.as_str()) => {
+                let param = "__key_item".to_string();
+                let body = ast::Expr::Call(ast::ExprCall {
+                    range,
+                    func: Box::new(key.value.clone()),
+                    args: vec![synthetic_name(&param, range, load)],
+                    keywords: Vec::new(),
+                });
+                (param, body)
+            }
+            _ => {
+                return bad(
+                    self,
+                    "key= takes a one-argument lambda or a function of this module",
+                )
+            }
+        };
+        let negate_position = reverse || kind == "max";
+        let position = synthetic_name("__position", range, load);
+        let position = if negate_position {
+            ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                range,
+                op: ast::UnaryOp::USub,
+                operand: Box::new(position),
+            })
+        } else {
+            position
+        };
+        let tuple =
+            |elts: Vec<ast::Expr>, ctx| ast::Expr::Tuple(ast::ExprTuple { range, elts, ctx });
+        let generator = |target: ast::Expr, iter: ast::Expr| ast::Comprehension {
+            range: Default::default(),
+            target,
+            iter,
+            ifs: Vec::new(),
+            is_async: false,
+        };
+        let call_of = |name: &str, args: Vec<ast::Expr>, keywords: Vec<ast::Keyword>| {
+            ast::Expr::Call(ast::ExprCall {
+                range,
+                func: Box::new(synthetic_name(name, range, load)),
+                args,
+                keywords,
+            })
+        };
+        // [(key, ±position, item) for position, item in enumerate(iter)]
+        let decorated = ast::Expr::ListComp(ast::ExprListComp {
+            range,
+            elt: Box::new(tuple(
+                vec![body, position, synthetic_name(&param, range, load)],
+                load,
+            )),
+            generators: vec![generator(
+                tuple(
+                    vec![
+                        synthetic_name("__position", range, store),
+                        synthetic_name(&param, range, store),
+                    ],
+                    store,
+                ),
+                call_of("enumerate", vec![iter.clone()], Vec::new()),
+            )],
+        });
+        let reverse_keyword = || ast::Keyword {
+            range,
+            arg: Some(ast::Identifier::new("reverse")),
+            value: ast::Expr::Constant(ast::ExprConstant {
+                range,
+                value: ast::Constant::Bool(true),
+                kind: None,
+            }),
+        };
+        let lowered = match kind {
+            "min" | "max" => {
+                let best = call_of(kind, vec![decorated], Vec::new());
+                ast::Expr::Subscript(ast::ExprSubscript {
+                    range,
+                    value: Box::new(best),
+                    slice: Box::new(ast::Expr::Constant(ast::ExprConstant {
+                        range,
+                        value: ast::Constant::Int(2.into()),
+                        kind: None,
+                    })),
+                    ctx: load,
+                })
+            }
+            _ => {
+                let keywords = if reverse {
+                    vec![reverse_keyword()]
+                } else {
+                    Vec::new()
+                };
+                let ordered = call_of("sorted", vec![decorated], keywords);
+                let sorted_items = ast::Expr::ListComp(ast::ExprListComp {
+                    range,
+                    elt: Box::new(synthetic_name("__item", range, load)),
+                    generators: vec![generator(
+                        tuple(
+                            vec![
+                                synthetic_name("__key", range, store),
+                                synthetic_name("__position", range, store),
+                                synthetic_name("__item", range, store),
+                            ],
+                            store,
+                        ),
+                        ordered,
+                    )],
+                });
+                if kind == "sorted" {
+                    sorted_items
+                } else {
+                    // `xs.sort(key=f)` replaces the list's elements in place.
+                    ast::Expr::Call(ast::ExprCall {
+                        range,
+                        func: Box::new(ast::Expr::Attribute(ast::ExprAttribute {
+                            range,
+                            value: Box::new(iter),
+                            attr: ast::Identifier::new("__replace__"),
+                            ctx: load,
+                        })),
+                        args: vec![sorted_items],
+                        keywords: Vec::new(),
+                    })
+                }
+            }
+        };
+        Some(self.expr(&lowered))
+    }
+
     /// `sum(e for ...)`, `any(...)`, `all(...)` consume the generator as it
     /// runs; `min`, `max`, `sorted` and `list` take it as a list.
     fn consumed_generator(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
@@ -2748,6 +2974,9 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        if let Some(keyed) = self.keyed_call(call, span) {
+            return keyed;
+        }
         if let Some(consumed) = self.consumed_generator(call, span) {
             return consumed;
         }

@@ -5903,6 +5903,12 @@ pub fn list_append<T: Clone>(list: &List<T>, value: T) {
     list.items_mut().push(value);
 }
 
+/// `xs.sort(key=f)`: the list takes the elements of `sorted`, in place.
+pub fn list_replace<T: Clone>(list: &List<T>, sorted: &List<T>) {
+    let items = sorted.to_vec();
+    *list.items_mut() = items;
+}
+
 /// `xs.extend(ys)` and `xs += ys`; extending a list by itself doubles it.
 pub fn list_extend<T: Clone>(list: &List<T>, other: &List<T>) {
     let tail = other.to_vec();
@@ -6339,7 +6345,7 @@ fn list_extreme<T: Clone>(
     let items = list.items();
     let mut iter = items.iter();
     let Some(first) = iter.next() else {
-        return Err(Error::ValueError(format!("{name}() iterable argument is empty")));
+        return Err(Error::ValueError(format!("{name}() arg is an empty sequence")));
     };
     let mut best = first;
     for item in iter {

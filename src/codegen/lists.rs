@@ -38,8 +38,10 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "list_sum_float" | "list_sum_bool" | "list_any" | "list_all" => (&[R], false),
         "list_append" | "list_sort" | "list_sorted" => (&[R, V], false),
         "list_insert" => (&[R, V, V], false),
-        "list_extend" | "list_concat" | "list_count" | "list_contains" | "value_eq"
-        | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge" => (&[R, R], false),
+        "list_extend" | "list_replace" | "list_concat" | "list_count" | "list_contains"
+        | "value_eq" | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge" => {
+            (&[R, R], false)
+        }
         "list_index" | "list_remove" => (&[R, R], true),
         "divmod_int" | "divmod_float" => (&[V, V], true),
         "pow_mod" => (&[V, V, V], true),

@@ -421,6 +421,14 @@ impl Inference<'_> {
                 ))
             }
             ("reverse", 0) => Some(runtime("list_reverse", vec![list], none)),
+            // `xs.sort(key=f)`: the sorted elements replace the list's own.
+            ("__replace__", 1) => {
+                let other = args.next()?;
+                if other.ty != list.ty {
+                    return arity(self, cx, "a list of the same type");
+                }
+                Some(runtime("list_replace", vec![list, other], none))
+            }
             ("clear", 0) => Some(runtime("list_clear", vec![list], none)),
             ("copy", 0) => {
                 let ty = list.ty.clone();
