@@ -6421,6 +6421,12 @@ pub fn array_to_list<T: Element>(array: &Array<T, 1>) -> Result<List<T>> {
 pub trait FromPythonValue: Sized {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self>;
 
+    /// Reads the parameter `param` (a `list[...]`, `dict[...]` or `set[...]`
+    /// argument), naming it in errors.
+    fn from_python_argument(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        Self::from_python_value(object, &|| format!("argument '{param}'"))
+    }
+
     /// The elements of a Python list, converted.
     fn from_python_list(
         list: &Bound<'_, pyo3::types::PyList>,
@@ -6600,13 +6606,6 @@ impl<T: FromPythonValue + Clone> FromPythonValue for List<T> {
             origin: Some(list.clone().unbind()),
             dirty: false,
         }))))
-    }
-}
-
-impl<T: FromPythonValue + Clone> List<T> {
-    /// Reads a `list[...]` parameter.
-    pub fn from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
-        Self::from_python_value(object, &|| format!("argument '{param}'"))
     }
 }
 
@@ -7171,13 +7170,6 @@ impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> FromPythonValue f
     }
 }
 
-impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> Dict<K, V> {
-    /// Reads a `dict[...]` parameter.
-    pub fn from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
-        Self::from_python_value(object, &|| format!("argument '{param}'"))
-    }
-}
-
 impl<K: DictKey, V: ToPython + Clone> ToPython for Dict<K, V> {
     /// The Python dict this dict came from, with the changes written into
     /// it, or a new Python dict.
@@ -7235,13 +7227,6 @@ impl<K: DictKey + FromPythonValue> FromPythonValue for Set<K> {
             data.dirty = false;
         }
         Ok(made)
-    }
-}
-
-impl<K: DictKey + FromPythonValue> Set<K> {
-    /// Reads a `set[...]` parameter.
-    pub fn from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
-        Self::from_python_value(object, &|| format!("argument '{param}'"))
     }
 }
 
@@ -7564,10 +7549,7 @@ pub fn cmath_exp(z: Complex) -> Result<Complex> {
         let l = z.re.exp();
         Complex::new(l * z.im.cos(), l * z.im.sin())
     };
-    if r.re.is_infinite() || r.im.is_infinite() {
-        return Err(Error::OverflowError("math range error".into()));
-    }
-    Ok(r)
+    range_checked(r)
 }
 
 /// `cmath.log(z)` (CPython's `c_log`); ValueError for zero.
@@ -7612,57 +7594,56 @@ pub fn cmath_log10(z: Complex) -> Result<Complex> {
     ))
 }
 
-fn cmath_sinh_finite(z: Complex) -> Result<Complex> {
-    if z.re.abs() > CM_LOG_LARGE_DOUBLE {
-        let x_minus_one = z.re - 1.0_f64.copysign(z.re);
-        let r = Complex::new(
-            z.im.cos() * x_minus_one.sinh() * std::f64::consts::E,
-            z.im.sin() * x_minus_one.cosh() * std::f64::consts::E,
-        );
-        if r.re.is_infinite() || r.im.is_infinite() {
-            return Err(Error::OverflowError("math range error".into()));
-        }
-        return Ok(r);
+/// OverflowError("math range error") when a part of a `cmath` result
+/// overflowed, as CPython reports ERANGE.
+fn range_checked(r: Complex) -> Result<Complex> {
+    if r.re.is_infinite() || r.im.is_infinite() {
+        return Err(Error::OverflowError("math range error".into()));
     }
-    Ok(Complex::new(z.im.cos() * z.re.sinh(), z.im.sin() * z.re.cosh()))
+    Ok(r)
 }
 
-fn cmath_cosh_finite(z: Complex) -> Result<Complex> {
+/// sinh (`even` false) or cosh (`even` true) of a finite `z`, CPython's
+/// formulas: the real part's function is the one asked for, the imaginary
+/// part's the other; past `CM_LOG_LARGE_DOUBLE` computed from `x - 1` and
+/// scaled by e, so that the result overflows only where it must.
+fn cmath_hyperbolic_finite(z: Complex, even: bool) -> Result<Complex> {
+    let (same, other): (fn(f64) -> f64, fn(f64) -> f64) = if even {
+        (f64::cosh, f64::sinh)
+    } else {
+        (f64::sinh, f64::cosh)
+    };
     if z.re.abs() > CM_LOG_LARGE_DOUBLE {
         let x_minus_one = z.re - 1.0_f64.copysign(z.re);
-        let r = Complex::new(
-            z.im.cos() * x_minus_one.cosh() * std::f64::consts::E,
-            z.im.sin() * x_minus_one.sinh() * std::f64::consts::E,
-        );
-        if r.re.is_infinite() || r.im.is_infinite() {
-            return Err(Error::OverflowError("math range error".into()));
-        }
-        return Ok(r);
+        return range_checked(Complex::new(
+            z.im.cos() * same(x_minus_one) * std::f64::consts::E,
+            z.im.sin() * other(x_minus_one) * std::f64::consts::E,
+        ));
     }
-    Ok(Complex::new(z.im.cos() * z.re.cosh(), z.im.sin() * z.re.sinh()))
+    Ok(Complex::new(z.im.cos() * same(z.re), z.im.sin() * other(z.re)))
 }
 
 /// `cmath.sin(z)` = -i sinh(iz), as CPython computes it.
 pub fn cmath_sin(z: Complex) -> Result<Complex> {
     finite_or_domain(z)?;
-    let s = cmath_sinh_finite(Complex::new(-z.im, z.re))?;
+    let s = cmath_hyperbolic_finite(Complex::new(-z.im, z.re), false)?;
     Ok(Complex::new(s.im, -s.re))
 }
 
 /// `cmath.cos(z)` = cosh(iz).
 pub fn cmath_cos(z: Complex) -> Result<Complex> {
     finite_or_domain(z)?;
-    cmath_cosh_finite(Complex::new(-z.im, z.re))
+    cmath_hyperbolic_finite(Complex::new(-z.im, z.re), true)
 }
 
 pub fn cmath_sinh(z: Complex) -> Result<Complex> {
     finite_or_domain(z)?;
-    cmath_sinh_finite(z)
+    cmath_hyperbolic_finite(z, false)
 }
 
 pub fn cmath_cosh(z: Complex) -> Result<Complex> {
     finite_or_domain(z)?;
-    cmath_cosh_finite(z)
+    cmath_hyperbolic_finite(z, true)
 }
 
 #[inline]

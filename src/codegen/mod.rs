@@ -661,8 +661,7 @@ fn function(
             }
         };
     }
-    let shares_lists = function.params.iter().any(|p| p.ty.has_container())
-        || function.return_type.has_container();
+    let shares_lists = passes_containers(function);
     let past_a_limit = if shares_lists {
         // Lists are not `Send`: they move to the thread with the larger
         // stack inside `rt::WaitedFor`, as this thread waits for that one.
@@ -3051,6 +3050,13 @@ fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
     }
 }
 
+/// Whether lists, dicts or sets go into or come out of the function: such
+/// values are not `Send` and cross thread boundaries only wrapped
+/// (`rt::SameThread`, `rt::WaitedFor`).
+fn passes_containers(function: &typed::Function) -> bool {
+    function.params.iter().any(|p| p.ty.has_container()) || function.return_type.has_container()
+}
+
 fn wrapper(function: &typed::Function) -> TokenStream {
     let name = ident(&function.rust_name);
     let python_name = &function.name;
@@ -3092,7 +3098,7 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                 conversions.push(quote! {
                     let #var = {
                         use crate::rt;
-                        <#ty>::from_python(#var, #python_param)?
+                        <#ty as rt::FromPythonValue>::from_python_argument(#var, #python_param)?
                     };
                 });
                 // The kernel gets its own handle; `var` stays for the
@@ -3160,8 +3166,7 @@ fn wrapper(function: &typed::Function) -> TokenStream {
             },
         }
     }
-    let shares_lists = function.params.iter().any(|p| p.ty.has_container())
-        || function.return_type.has_container();
+    let shares_lists = passes_containers(function);
     // Lists are not `Send`; they stay on this thread, which is where
     // `allow_threads` runs the kernel (`rt::SameThread`).
     let without_gil = |call: TokenStream| -> TokenStream {

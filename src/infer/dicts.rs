@@ -176,19 +176,7 @@ impl Inference<'_> {
         keywords: &[untyped::Keyword],
         span: Span,
     ) -> Option<Expr> {
-        if let Some(keyword) = keywords.first() {
-            self.error(
-                cx,
-                Diagnostic::error(
-                    codes::UNSUPPORTED_FUNCTION,
-                    keyword.span,
-                    format!("{method}() takes no keyword arguments"),
-                )
-                .with_hint("pass the arguments positionally"),
-            );
-            return None;
-        }
-        let args = self.exprs(cx, args)?;
+        let args = self.positional_args(cx, &format!("{method}()"), args, keywords)?;
         let none = Type::None;
         let unsupported = |this: &mut Self, cx: &mut Cx, ty: &Type| -> Option<Expr> {
             this.error(

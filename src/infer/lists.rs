@@ -311,25 +311,13 @@ impl Inference<'_> {
         span: Span,
     ) -> Option<Expr> {
         let item = item_type(&list.ty)?.clone();
-        let reverse = match method {
-            "sort" => self.reverse_keyword(cx, keywords)?,
-            _ => {
-                if let Some(keyword) = keywords.first() {
-                    self.error(
-                        cx,
-                        Diagnostic::error(
-                            codes::UNSUPPORTED_FUNCTION,
-                            keyword.span,
-                            format!("list.{method}() takes no keyword arguments"),
-                        )
-                        .with_hint("pass the arguments positionally"),
-                    );
-                    return None;
-                }
-                None
-            }
+        // Only `sort` takes keywords (`reverse=`).
+        let (reverse, args) = if method == "sort" {
+            (self.reverse_keyword(cx, keywords)?, self.exprs(cx, args)?)
+        } else {
+            let what = format!("list.{method}()");
+            (None, self.positional_args(cx, &what, args, keywords)?)
         };
-        let args = self.exprs(cx, args)?;
         let arity = |this: &mut Self, cx: &mut Cx, expected: &str| -> Option<Expr> {
             this.error(
                 cx,
