@@ -504,14 +504,11 @@ impl<'f> FunctionFacts<'f> {
                 body,
                 ..
             } => {
-                let range = var
-                    .as_ref()
-                    .and_then(|var| self.loop_range(var, start, stop, step.as_ref(), body, loops));
-                let range = range.map(|range| LoopRange {
-                    key: std::ptr::from_ref(stmt) as usize,
-                    top,
-                    ..range
+                let key = std::ptr::from_ref(stmt) as usize;
+                let range = var.as_ref().and_then(|var| {
+                    self.loop_range(var, start, stop, step.as_ref(), body, loops, key)
                 });
+                let range = range.map(|range| LoopRange { key, top, ..range });
                 let pushed = range.is_some();
                 loops.extend(range);
                 self.block(body, top, loops, out);
@@ -548,6 +545,7 @@ impl<'f> FunctionFacts<'f> {
         step: Option<&typed::Expr>,
         body: &[Stmt],
         loops: &[LoopRange],
+        key: usize,
     ) -> Option<LoopRange> {
         let positive_step = match step.map(|s| &s.kind) {
             None => true,
@@ -559,8 +557,21 @@ impl<'f> FunctionFacts<'f> {
         if !positive_step || assigned_in_body.contains_key(var) {
             return None;
         }
-        let lo = self.form(start, loops)?;
-        let hi = self.form(stop, loops)?;
+        // A bound that is no form (a value read from an array) stands for
+        // itself: conditions on it are tested when the loop starts.
+        let bound = |side: u8, expr: &typed::Expr| {
+            self.form(expr, loops).or_else(|| {
+                (expr.ty == Type::Int).then(|| {
+                    Linear::atom(Atom::Bound {
+                        loop_key: key,
+                        side,
+                        text: super::render(expr),
+                    })
+                })
+            })
+        };
+        let lo = bound(0, start)?;
+        let hi = bound(1, stop)?;
         let mut source = format!("{var} in range({lo}, {hi}");
         if let Some(ExprKind::Literal(typed::Literal::Int(k))) = step.map(|s| &s.kind) {
             source.push_str(&format!(", {k}"));
@@ -699,19 +710,51 @@ impl<'f> FunctionFacts<'f> {
         if conditions.is_empty() {
             return Decision::Proven(reason);
         }
-        // The conditions mention only dimensions. They can be tested before
-        // the outermost loop with a range if every array they read is bound
-        // by then.
         let unproven = unproven.join("` and `");
         let Some(outer) = loops.first() else {
             return Decision::Checked(format!("cannot prove `{unproven}`"));
         };
+        // Conditions on a loop's own bounds are tested when that loop
+        // starts, where the variables of the loops around it are fixed.
+        let mut bound_loops: Vec<usize> = conditions.iter().flat_map(Linear::bound_loops).collect();
+        bound_loops.dedup();
+        if let Some(&key) = bound_loops.first() {
+            let Some(position) = loops.iter().position(|l| l.key == key) else {
+                return Decision::Checked(format!("cannot prove `{unproven}`"));
+            };
+            let readable = bound_loops.iter().all(|&k| k == key)
+                && conditions
+                    .iter()
+                    .flat_map(|c| c.terms.keys())
+                    .all(|atom| match atom {
+                        Atom::Dim(array, _) => {
+                            self.bound_at.get(array).is_none_or(|&at| at < outer.top)
+                        }
+                        Atom::LoopVar(var) => loops[..position].iter().any(|l| l.var == *var),
+                        Atom::Bound { loop_key, .. } => *loop_key == key,
+                    });
+            if !readable {
+                return Decision::Checked(format!("cannot prove `{unproven}`"));
+            }
+            let tests: Vec<String> = conditions.iter().map(Linear::as_inequality).collect();
+            return Decision::ProvenIf {
+                loop_key: key,
+                reason: format!(
+                    "{reason}, and `{unproven}` when `{}` (tested when the loop starts)",
+                    tests.join(" and ")
+                ),
+                conditions,
+            };
+        }
+        // The conditions mention only dimensions. They can be tested before
+        // the outermost loop with a range if every array they read is bound
+        // by then.
         let readable = conditions
             .iter()
             .flat_map(|c| c.terms.keys())
             .all(|atom| match atom {
                 Atom::Dim(array, _) => self.bound_at.get(array).is_none_or(|&at| at < outer.top),
-                Atom::LoopVar(_) => false,
+                Atom::LoopVar(_) | Atom::Bound { .. } => false,
             });
         if !readable {
             return Decision::Checked(format!("cannot prove `{unproven}`"));
@@ -1015,13 +1058,15 @@ mod tests {
     }
 
     #[test]
-    fn another_arrays_length_is_a_version_condition_and_a_parameter_proves_nothing() {
+    fn another_arrays_length_and_a_parameter_bound_are_version_conditions() {
         let found = decisions(
             "def f(a: \"float64[:]\", b: \"float64[:]\", n: int) -> float:\n    s = 0.0\n    \
              for i in range(len(a)):\n        s += b[i]\n    \
              for j in range(n):\n        s += a[j]\n    return s\n",
         );
-        assert_eq!(found, ["b[i]: proven if", "a[j]: checked"]);
+        // `b[i]` is tested before the first loop; `a[j]` when the second
+        // starts, once `n` is read: `n <= len(a)`.
+        assert_eq!(found, ["b[i]: proven if", "a[j]: proven if"]);
     }
 
     #[test]

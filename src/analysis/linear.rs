@@ -28,6 +28,15 @@ pub enum Atom {
     Dim(String, usize),
     /// The variable of an enclosing `for ... in range(...)` loop.
     LoopVar(String),
+    /// The start (`side` 0) or stop (`side` 1) of the range loop at address
+    /// `loop_key`, as evaluated when the loop starts (`text`: as written),
+    /// when it is no form of its own (`range(indptr[i], indptr[i + 1])`).
+    /// Any `i64`: a form mentioning one is evaluated in `i128`.
+    Bound {
+        loop_key: usize,
+        side: u8,
+        text: String,
+    },
 }
 
 impl fmt::Display for Atom {
@@ -36,6 +45,7 @@ impl fmt::Display for Atom {
             Atom::Dim(array, 0) => write!(f, "len({array})"),
             Atom::Dim(array, axis) => write!(f, "{array}.shape[{axis}]"),
             Atom::LoopVar(name) => f.write_str(name),
+            Atom::Bound { text, .. } => f.write_str(text),
         }
     }
 }
@@ -150,6 +160,14 @@ impl Linear {
 
     pub fn mentions_loop_var(&self) -> bool {
         self.terms.keys().any(|a| matches!(a, Atom::LoopVar(_)))
+    }
+
+    /// The loop whose bounds the form mentions (see `Atom::Bound`).
+    pub fn bound_loops(&self) -> impl Iterator<Item = usize> + '_ {
+        self.terms.keys().filter_map(|a| match a {
+            Atom::Bound { loop_key, .. } => Some(*loop_key),
+            _ => None,
+        })
     }
 }
 

@@ -314,6 +314,11 @@ struct FunctionGen<'f> {
     /// (`facts.layout_tests`): the tested parameters have unit stride on
     /// their last axis and are writable where stored into.
     contiguous: Vec<usize>,
+    /// Loop bounds evaluated into temporaries before a loop versioned on
+    /// them: by the address of the bound expression, and by the loop's
+    /// address and side (`Atom::Bound`).
+    bound_values: HashMap<usize, syn::Ident>,
+    bound_atoms: HashMap<(usize, u8), syn::Ident>,
     /// Inside the body of a parallel loop (and not in a loop nested in
     /// it): what `continue` compiles to, the end of the iteration.
     parallel_continue: Option<TokenStream>,
@@ -490,6 +495,8 @@ fn function(
         facts,
         assumed: Vec::new(),
         contiguous: Vec::new(),
+        bound_values: HashMap::new(),
+        bound_atoms: HashMap::new(),
         parallel_continue: None,
         types,
         names,
@@ -1651,6 +1658,44 @@ impl FunctionGen<'_> {
         {
             return None;
         }
+        // Conditions on the loop's own bounds: the bounds are evaluated
+        // once, in order, into temporaries that the tests and every version
+        // of the loop read.
+        let mut bound_lets = quote!();
+        if conditions.iter().any(|c| c.bound_loops().any(|k| k == key)) {
+            if let typed::Stmt::ForRange { start, stop, .. } = stmt {
+                for (side, bound) in [(0u8, start), (1, stop)] {
+                    let temp = self.fresh(if side == 0 { "start" } else { "stop" });
+                    let value = self.expr(bound).full();
+                    bound_lets.extend(quote!(let #temp: i64 = #value;));
+                    self.bound_values
+                        .insert(std::ptr::from_ref(bound) as usize, temp.clone());
+                    self.bound_atoms.insert((key, side), temp);
+                }
+            }
+        }
+        let versions = self.loop_versions(stmt, key, &conditions, &layouts, declared, nested);
+        if let typed::Stmt::ForRange { start, stop, .. } = stmt {
+            for bound in [start, stop] {
+                self.bound_values
+                    .remove(&(std::ptr::from_ref(bound) as usize));
+            }
+        }
+        self.bound_atoms.retain(|(k, _), _| *k != key);
+        Some(quote! { #bound_lets #versions })
+    }
+
+    /// The versions of a versioned loop (see `versioned_loop`) behind their
+    /// tests.
+    fn loop_versions(
+        &mut self,
+        stmt: &typed::Stmt,
+        key: usize,
+        conditions: &[&Linear],
+        layouts: &[(&str, bool)],
+        declared: &[String],
+        nested: &[String],
+    ) -> TokenStream {
         let shape_tests: Vec<TokenStream> = conditions
             .iter()
             .map(|condition| self.condition_tokens(condition))
@@ -1680,7 +1725,7 @@ impl FunctionGen<'_> {
         };
         self.assumed.pop();
         let checked = self.loop_statement(stmt, nested);
-        Some(match (shape_tests.is_empty(), strided) {
+        match (shape_tests.is_empty(), strided) {
             (true, Some(strided)) => quote! {
                 if #(#layout_tests)&&* {
                     #fastest
@@ -1704,13 +1749,32 @@ impl FunctionGen<'_> {
                     #checked
                 }
             },
-        })
+        }
     }
 
     /// A version condition `form <= 0` as Rust, terms moved to the side
     /// where their coefficient is positive: `a.len() <= b.len()`.
     fn condition_tokens(&self, condition: &Linear) -> TokenStream {
+        // A loop bound may be any i64: such conditions are computed in i128,
+        // where the capped forms cannot overflow. A bound with no temporary
+        // (never the case) makes the test false: the checked version runs.
+        let wide = condition
+            .terms
+            .keys()
+            .any(|a| matches!(a, Atom::Bound { .. }));
+        if condition.terms.keys().any(|a| match a {
+            Atom::Bound { loop_key, side, .. } => {
+                !self.bound_atoms.contains_key(&(*loop_key, *side))
+            }
+            _ => false,
+        }) {
+            return quote!(false);
+        }
         let term = |atom: &Atom| match atom {
+            Atom::Bound { loop_key, side, .. } => {
+                let temp = &self.bound_atoms[&(*loop_key, *side)];
+                quote!(#temp)
+            }
             Atom::Dim(array, axis) => {
                 let array = self.read_local(array, &self.var_type(array));
                 if *axis == 0 {
@@ -1730,6 +1794,7 @@ impl FunctionGen<'_> {
                 .iter()
                 .map(|(atom, magnitude)| {
                     let t = term(atom);
+                    let t = if wide { quote!((#t as i128)) } else { t };
                     if *magnitude == 1 {
                         t
                     } else {
@@ -1739,7 +1804,12 @@ impl FunctionGen<'_> {
                 })
                 .collect();
             if constant != 0 || parts.is_empty() {
-                parts.push(int_literal(constant));
+                parts.push(if wide {
+                    let c = proc_macro2::Literal::i128_suffixed(i128::from(constant));
+                    quote!(#c)
+                } else {
+                    int_literal(constant)
+                });
             }
             quote!(#(#parts)+*)
         });
@@ -1882,6 +1952,9 @@ impl FunctionGen<'_> {
     }
 
     fn expr(&mut self, expr: &typed::Expr) -> Code {
+        if let Some(temp) = self.bound_values.get(&(std::ptr::from_ref(expr) as usize)) {
+            return Code::atom(quote!(#temp));
+        }
         match &expr.kind {
             ExprKind::Literal(value) => {
                 let prec = match value {
