@@ -3144,6 +3144,77 @@ pub fn trace<T: Accumulate>(a: &Array<T, 2>) -> T::Total {
 }
 
 // ---------------------------------------------------------------------------
+// ndarray views lent by Rust callers
+// ---------------------------------------------------------------------------
+
+impl<T: Element, const N: usize> Array<T, N> {
+    /// An array over the elements of `view`, read-only (a store raises
+    /// NumPy's ValueError "assignment destination is read-only"), for the
+    /// public functions of a module emitted into a Rust crate.
+    ///
+    /// # Safety
+    /// Nothing keeps the memory alive but the caller's borrow: the array,
+    /// its clones and every view made from it must be dropped before the
+    /// borrow of `view` ends (copy an array out first with `into_ndarray`).
+    pub unsafe fn from_view<D: ndarray::Dimension>(view: &ndarray::ArrayView<'_, T, D>) -> Result<Self> {
+        Self::lent(view.as_ptr().cast_mut(), view.shape(), view.strides(), false)
+    }
+
+    /// As `from_view`, writable: compiled code's stores show in `view`.
+    ///
+    /// # Safety
+    /// As for `from_view`; the `&mut` borrow makes the memory the
+    /// array's alone for that time.
+    pub unsafe fn from_view_mut<D: ndarray::Dimension>(view: &mut ndarray::ArrayViewMut<'_, T, D>) -> Result<Self> {
+        Self::lent(view.as_mut_ptr(), view.shape(), view.strides(), true)
+    }
+
+    fn lent(pointer: *mut T, shape: &[usize], strides: &[isize], writable: bool) -> Result<Self> {
+        if shape.len() != N {
+            return Err(Error::TypeError(format!(
+                "expected an array with {}, got one with {}",
+                dimensions_text(N),
+                dimensions_text(shape.len())
+            )));
+        }
+        if let Some(&dimension) = shape.iter().find(|&&d| d > MAX_DIMENSION) {
+            return Err(dimension_too_big_error(dimension));
+        }
+        let mut fixed_shape = [0usize; N];
+        let mut fixed_strides = [0isize; N];
+        fixed_shape.copy_from_slice(shape);
+        fixed_strides.copy_from_slice(strides);
+        // ndarray's views are aligned and, for every in-bounds index, point
+        // into the memory they borrow: the type invariant, for as long as the
+        // caller keeps its promise. An empty view's pointer is never read;
+        // a dangling aligned one keeps the invariant, as for NumPy's.
+        let pointer = if shape.contains(&0) {
+            ptr::NonNull::<T>::dangling().as_ptr()
+        } else {
+            pointer
+        };
+        Ok(Array {
+            pointer,
+            shape: fixed_shape,
+            strides: fixed_strides,
+            writable,
+            owner: Owner::Borrowed,
+        })
+    }
+
+    /// The elements as an owned ndarray in C order: the buffer itself when
+    /// this array is the only one using all of it, else a copy (always for
+    /// lent memory, which must not outlive the call).
+    pub fn into_ndarray<D: ndarray::Dimension>(self) -> Result<ndarray::Array<T, D>> {
+        let shape = self.shape;
+        let elements = self.into_c_order_vec()?;
+        ndarray::Array::from_shape_vec(ndarray::IxDyn(&shape), elements)
+            .and_then(|array| array.into_dimensionality::<D>())
+            .map_err(|error| Error::TypeError(format!("internal error: {error}")))
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Scalar arguments
 // ---------------------------------------------------------------------------
 
