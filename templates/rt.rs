@@ -13,8 +13,8 @@
 //! between modules, the GIL) is behind the `python` feature, on by default
 //! for extension modules. Without it the runtime is plain Rust over ndarray
 //! and rayon, for the modules `ferropy::Builder` emits into Rust crates;
-//! their exceptions stay `Error` values (`Exception::KeyError` and
-//! `UnboundLocalError` then stand in for the Python objects).
+//! their exceptions stay `Error` values (a KeyError is then
+//! `Exception::KeyError` with the key's `Debug` form, not the key object).
 
 // Each generated crate uses only part of the runtime; the unused rest must not
 // drown the build output in dead-code warnings.
