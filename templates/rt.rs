@@ -689,13 +689,31 @@ impl<T: Element, const N: usize> Array<T, N> {
         }
     }
 
-    /// Views the memory of a NumPy array passed as parameter `param`.
+    /// Views the memory of a NumPy array passed as parameter `param`, a
+    /// parameter the function does not store into.
     ///
     /// Raises TypeError unless `object` is a `numpy.ndarray` of exactly this
     /// dtype in native byte order with exactly `N` dimensions. Any layout
     /// works: strided, transposed, Fortran-order, negative strides, empty.
+    /// Memory not aligned for `T` (Dask's workers deserialise such blocks)
+    /// is copied into an aligned array, read-only: a store the analysis did
+    /// not see (through another name) raises ValueError rather than being
+    /// lost in the copy.
     #[cfg(feature = "python")]
     pub fn from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        Self::from_python_checked(object, param, true)
+    }
+
+    /// `from_python` for a parameter the function stores into: unaligned
+    /// memory is a TypeError, since stores into a copy would not reach the
+    /// caller's array.
+    #[cfg(feature = "python")]
+    pub fn from_python_stored(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        Self::from_python_checked(object, param, false)
+    }
+
+    #[cfg(feature = "python")]
+    fn from_python_checked(object: &Bound<'_, PyAny>, param: &str, may_copy: bool) -> PyResult<Self> {
         const { assert!(N >= 1, "rt::Array needs at least one dimension") };
         let py = object.py();
         let Ok(array) = object.downcast::<PyUntypedArray>() else {
@@ -749,9 +767,13 @@ impl<T: Element, const N: usize> Array<T, N> {
         } else {
             let pointer = data.cast::<T>();
             if pointer.align_offset(std::mem::align_of::<T>()) != 0 {
+                if may_copy {
+                    return Ok(Self::unaligned_copy(pointer, shape, strides)?);
+                }
                 return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                    "argument '{param}': the {} array is not aligned in memory; \
-                     pass numpy.require(array, requirements='A') instead",
+                    "argument '{param}': the {} array is not aligned in memory, and the \
+                     function stores into it; pass numpy.require(array, requirements='A') \
+                     and read the results from that array",
                     T::DTYPE_NAME
                 )));
             }
@@ -764,6 +786,45 @@ impl<T: Element, const N: usize> Array<T, N> {
             writable,
             owner: Owner::Python(Arc::new(object.clone().unbind())),
         })
+    }
+
+    /// A read-only C-contiguous copy of NumPy memory that is not aligned
+    /// for `T`, whose elements lie at `pointer` plus `strides` (in
+    /// elements) per axis.
+    #[cfg(feature = "python")]
+    #[cold]
+    #[inline(never)]
+    fn unaligned_copy(pointer: *const T, shape: [usize; N], strides: [isize; N]) -> Result<Self> {
+        let size = checked_size::<T>(&shape).ok_or_else(array_too_big_error)?;
+        let mut elements: Vec<T> = Vec::new();
+        elements
+            .try_reserve_exact(size)
+            .map_err(|_| allocation_error::<T>(&shape))?;
+        let mut index = [0usize; N];
+        for _ in 0..size {
+            let offset: isize = index
+                .iter()
+                .zip(&strides)
+                .map(|(&i, &stride)| i as isize * stride)
+                .sum();
+            // SAFETY: NumPy guarantees that every element of the array's
+            // shape and strides lies in its buffer, which the caller's object
+            // keeps alive during this call; `read_unaligned` needs no
+            // alignment, and every bit pattern is a valid number (bool, whose
+            // alignment is 1, is never unaligned and never gets here).
+            elements.push(unsafe { ptr::read_unaligned(pointer.offset(offset)) });
+            // The next index in C order.
+            for axis in (0..N).rev() {
+                index[axis] += 1;
+                if index[axis] < shape[axis] {
+                    break;
+                }
+                index[axis] = 0;
+            }
+        }
+        let mut copy = Self::from_heap(shape, elements.into_boxed_slice());
+        copy.writable = false;
+        Ok(copy)
     }
 
     /// `np.zeros(shape, dtype)`: a new C-contiguous array of zeros.

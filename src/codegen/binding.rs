@@ -13,6 +13,7 @@ use quote::{format_ident, quote};
 use super::kernels::{
     doc_comment, dtype_tokens, ident, literal, native_closure, passes_containers, rust_type,
 };
+use crate::analysis::Facts;
 use crate::ir::typed;
 use crate::types::{CallableType, Type};
 
@@ -30,13 +31,19 @@ pub fn thread_functions_taken(module: &typed::Module) -> bool {
 }
 
 /// The PyO3 entry points: argument checks, GIL release, result conversion.
-pub fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
+pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -> TokenStream {
     let exports: Vec<&typed::Function> = module
         .functions
         .iter()
         .filter(|f| f.export.is_some())
         .collect();
-    let wrappers = exports.iter().map(|f| wrapper(f));
+    let wrappers = exports.iter().map(|f| {
+        let written = facts
+            .function(&f.rust_name)
+            .map(|facts| facts.written_parameters.as_slice())
+            .unwrap_or_default();
+        wrapper(f, written)
+    });
     // Functions exported under one name with several signatures (one per
     // `#pythran export` line) get a dispatcher: first match wins.
     let mut names: Vec<&str> = Vec::new();
@@ -124,7 +131,9 @@ pub fn python_module(module: &typed::Module, module_name: &str) -> TokenStream {
     }
 }
 
-fn wrapper(function: &typed::Function) -> TokenStream {
+/// The entry point of one export; `written` are the array parameters it
+/// stores into.
+fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
     let name = ident(&function.rust_name);
     let python_name = &function.name;
     let py = if function.params.iter().any(|p| p.name == "py") {
@@ -185,8 +194,15 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
                 let element = dtype_tokens(array.dtype);
                 let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+                // Unaligned memory is copied for an array the function
+                // only reads, refused for one it stores into.
+                let convert = if written.contains(&param.name) {
+                    format_ident!("from_python_stored")
+                } else {
+                    format_ident!("from_python")
+                };
                 conversions.push(quote! {
-                    let #var = crate::rt::Array::<#element, #ndim>::from_python(#var, #python_param)?;
+                    let #var = crate::rt::Array::<#element, #ndim>::#convert(#var, #python_param)?;
                 });
                 args.push(quote!(&#var));
             }

@@ -55,7 +55,7 @@ pub fn generate(
     );
     let lints = allowed_lints();
     let kernels = kernels::items(module, facts);
-    let python = binding::python_module(module, module_name);
+    let python = binding::python_module(module, facts, module_name);
     let tokens = quote! {
         #![doc = #header]
         #![allow(#lints)]
