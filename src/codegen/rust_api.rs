@@ -154,11 +154,16 @@ fn over_views(function: &typed::Function, written: &[String]) -> TokenStream {
     let doc = doc(function);
     // Generated `unsafe` carries its proof in the function's documentation,
     // as the kernels' unchecked accesses do.
+    let paragraph = if doc.is_empty() {
+        quote!()
+    } else {
+        quote!(#[doc = ""])
+    };
     let safety = if lending.is_empty() {
         quote!()
     } else {
         quote! {
-            ///
+            #paragraph
             /// # Safety
             /// The `unsafe` blocks lend the views' memory to the compiled
             /// function (`rt::Array::from_view`), which nothing keeps alive but
@@ -249,9 +254,14 @@ fn over_runtime_values(function: &typed::Function) -> TokenStream {
     let generics = generics(function);
     let return_type = rust_type(&function.return_type);
     let doc = doc(function);
+    let paragraph = if doc.is_empty() {
+        quote!()
+    } else {
+        quote!(#[doc = ""])
+    };
     quote! {
         #doc
-        ///
+        #paragraph
         /// An array travels in a list, dict or set here, so arrays are the
         /// runtime's `rt::Array` (made with `rt::Array::zeros` and friends)
         /// rather than borrowed ndarray views.
