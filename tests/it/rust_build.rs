@@ -160,7 +160,7 @@ fn every_fixture_emits_a_rust_module_that_compiles_without_python() {
         dir.join("Cargo.lock"),
     )
     .expect("copy Cargo.lock");
-    let checked = run(&mut cargo(dir, &["check", "--quiet", "--offline"]));
+    let checked = run(&mut cargo(dir, &["check", "--quiet"]));
     assert!(
         checked.status.success(),
         "{}",
