@@ -157,14 +157,12 @@ pub struct RustModule {
 /// Compiles Python files into Rust modules from a cargo build script:
 ///
 /// ```no_run
-/// // build.rs
-/// fn main() {
-///     let out_dir = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
-///     ferropy::Builder::new()
-///         .file("src/kernels.py")
-///         .emit_rust(out_dir)
-///         .expect("the kernels compile");
-/// }
+/// // In build.rs's `main`:
+/// let out_dir = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
+/// ferropy::Builder::new()
+///     .file("src/kernels.py")
+///     .emit_rust(out_dir)
+///     .expect("the kernels compile");
 /// ```
 ///
 /// and in the crate, `include!(concat!(env!("OUT_DIR"), "/kernels.rs"));`
