@@ -936,6 +936,13 @@ impl<T: Element, const N: usize> Array<T, N> {
     }
 
     /// The element offset of a Python index, or NumPy's IndexError.
+    #[inline(always)]
+    fn offset(&self, index: [i64; N]) -> Result<isize> {
+        Ok(self.offset_in_bounds(self.checked_index(index)?))
+    }
+
+    /// A Python index with negative entries shifted by their axis length,
+    /// each entry then in `0..shape[axis]`, or NumPy's IndexError.
     ///
     /// Each axis costs one add-if-negative and one unsigned compare: a
     /// negative index is shifted by the length, after which any value still
@@ -943,7 +950,7 @@ impl<T: Element, const N: usize> Array<T, N> {
     // The axis number is needed for the error message, so the loop indexes.
     #[allow(clippy::needless_range_loop)]
     #[inline(always)]
-    fn offset(&self, index: [i64; N]) -> Result<isize> {
+    fn checked_index(&self, index: [i64; N]) -> Result<[i64; N]> {
         let mut shifted = index;
         for axis in 0..N {
             let length = self.shape[axis];
@@ -955,7 +962,7 @@ impl<T: Element, const N: usize> Array<T, N> {
                 return Err(index_error(written, axis, length));
             }
         }
-        Ok(self.offset_in_bounds(shifted))
+        Ok(shifted)
     }
 
     /// `a[i, j, ...]` with Python's negative indices and NumPy's IndexError.
@@ -1037,6 +1044,40 @@ impl<T: Element, const N: usize> Array<T, N> {
         // SAFETY: in bounds by the caller's guarantee; with unit stride on
         // the last axis (or only index 0 on it) this is `get`'s offset.
         unsafe { T::load(self.pointer.offset(offset)) }
+    }
+
+    /// `a[i, j, ...]`, index checked, of an array with unit stride on its
+    /// last axis: the element offset needs no multiply by the last stride,
+    /// so loops over it can vectorise around the check.
+    ///
+    /// # Safety
+    /// [`Array::has_unit_stride`] must hold (the index itself is checked):
+    /// with another last stride the offset would not be `get`'s. Generated
+    /// code calls this where it calls [`Array::get_contiguous_unchecked`].
+    #[inline(always)]
+    pub unsafe fn get_contiguous(&self, index: [i64; N]) -> Result<T> {
+        debug_assert!(self.has_unit_stride());
+        let offset = self.contiguous_offset(self.checked_index(index)?);
+        // SAFETY: every index checked against its axis length; with unit
+        // stride on the last axis (the caller's guarantee) this is `get`'s
+        // offset.
+        Ok(unsafe { T::load(self.pointer.offset(offset)) })
+    }
+
+    /// `a[i, j, ...] = value`, index checked, into a writable array with
+    /// unit stride on its last axis, without the writable check.
+    ///
+    /// # Safety
+    /// As for [`Array::get_contiguous`]; in addition the array must be
+    /// writable, as for [`Array::set_contiguous_unchecked`].
+    #[inline(always)]
+    pub unsafe fn set_contiguous(&self, index: [i64; N], value: T) -> Result<()> {
+        debug_assert!(self.writable && self.has_unit_stride());
+        let offset = self.contiguous_offset(self.checked_index(index)?);
+        // SAFETY: `get_contiguous`'s offset, of writable memory by the
+        // caller's guarantee.
+        unsafe { T::store(self.pointer.offset(offset), value) };
+        Ok(())
     }
 
     /// `a[i, j, ...] = value` into a writable array with unit stride on its

@@ -602,9 +602,11 @@ impl<'f> FunctionFacts<'f> {
         // one test before the outermost loop covers every iteration.
         let is_param = self.function.params.iter().any(|p| p.name == array_name)
             && self.stable_arrays.contains_key(&array_name);
+        // A checked access gains from the test too: with unit stride its
+        // offset needs no multiply by the last stride.
         let layout_loop = match (&decision, loops.first()) {
-            (Decision::Proven(_), Some(outer)) if is_param && !fresh => Some(outer.key),
             (Decision::ProvenIf { loop_key, .. }, _) if is_param && !fresh => Some(*loop_key),
+            (_, Some(outer)) if is_param && !fresh => Some(outer.key),
             _ => None,
         };
         Access {

@@ -73,10 +73,11 @@ pub struct Access {
     /// The array variable only ever holds arrays made in this function, so
     /// it is C-contiguous and writable.
     pub fresh: bool,
-    /// For a proven access to an array parameter inside a ranged loop: the
-    /// loop before which the parameter's layout is tested (unit stride on
-    /// its last axis, and writable if the loop stores into it). The loop
-    /// then runs a version with contiguous accesses when the test passes.
+    /// For an access to an array parameter inside a ranged loop: the loop
+    /// before which the parameter's layout is tested (unit stride on its
+    /// last axis, and writable if the loop stores into it). The loop then
+    /// runs a version with contiguous accesses (unchecked where proven,
+    /// checked otherwise) when the test passes.
     pub layout_loop: Option<usize>,
 }
 

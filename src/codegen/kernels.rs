@@ -277,6 +277,9 @@ enum Unchecked {
     /// parameter whose layout was tested before the loop: no index check,
     /// unit stride on the last axis, no writable check.
     Contiguous,
+    /// Not proven, of such an array: the index check, then unit stride on
+    /// the last axis and no writable check.
+    CheckedContiguous,
 }
 
 /// Per-function codegen state.
@@ -710,48 +713,52 @@ fn safety_comment(facts: Option<&FunctionFacts>) -> TokenStream {
             lines.push(line);
         }
     }
-    let unfilled = if facts.overwritten.is_empty() {
-        Vec::new()
-    } else {
-        vec![
-            " Arrays made with `rt::Array::unfilled` have every element stored, by the loop"
-                .to_string(),
-            " nest right after them, before anything reads them (ferropy's overwrite analysis)."
-                .to_string(),
-        ]
-    };
-    if lines.is_empty() {
-        if unfilled.is_empty() {
-            return quote!();
-        }
-        let text: Vec<String> = std::iter::once(" # Safety".to_string())
-            .chain(unfilled)
-            .collect();
-        return quote!(#(#[doc = #text])*);
+    let mut text: Vec<String> = Vec::new();
+    if !lines.is_empty() {
+        text.push(
+            " Unchecked element accesses, each index proven to lie in `0..shape[axis]`".to_string(),
+        );
+        text.push(" on every execution (ferropy's bounds analysis):".to_string());
+        text.extend(lines);
     }
-    let mut text = vec![
-        " # Safety".to_string(),
-        " Unchecked element accesses, each index proven to lie in `0..shape[axis]`".to_string(),
-        " on every execution (ferropy's bounds analysis):".to_string(),
-    ];
-    text.extend(lines);
-    let mut tested: Vec<&str> = facts
-        .accesses
-        .iter()
-        .filter(|a| a.layout_loop.is_some())
-        .map(|a| a.array_name.as_str())
-        .collect();
-    tested.sort();
-    tested.dedup();
+    let names = |keep: &dyn Fn(&crate::analysis::Access) -> bool| -> String {
+        let mut names: Vec<String> = facts
+            .accesses
+            .iter()
+            .filter(|a| keep(a))
+            .map(|a| format!("`{}`", a.array_name))
+            .collect();
+        names.sort();
+        names.dedup();
+        names.join(", ")
+    };
+    let tested = names(&|a| a.layout_loop.is_some());
     if !tested.is_empty() {
-        let names: Vec<String> = tested.iter().map(|n| format!("`{n}`")).collect();
         text.push(format!(
-            " Contiguous accesses to {} run only in the loop version entered after \
-             `has_unit_stride()` (and `is_writable()` where stored into) returned true.",
-            names.join(", ")
+            " Contiguous accesses to {tested} run only in the loop version entered after \
+             `has_unit_stride()` (and `is_writable()` where stored into) returned true."
         ));
     }
-    text.extend(unfilled);
+    let fresh = names(&|a| a.fresh && !a.array_name.is_empty());
+    if !fresh.is_empty() {
+        text.push(format!(
+            " {fresh}: only ever arrays made in this function, so C-contiguous and writable."
+        ));
+    }
+    if !facts.overwritten.is_empty() {
+        text.push(
+            " Arrays made with `rt::Array::unfilled` have every element stored, by the loop"
+                .to_string(),
+        );
+        text.push(
+            " nest right after them, before anything reads them (ferropy's overwrite analysis)."
+                .to_string(),
+        );
+    }
+    if text.is_empty() {
+        return quote!();
+    }
+    text.insert(0, " # Safety".to_string());
     quote!(#(#[doc = #text])*)
 }
 
@@ -1460,7 +1467,11 @@ impl FunctionGen<'_> {
                         #binding
                         unsafe { #array_code.set_contiguous_unchecked([#(#indices),*], #value) };
                     },
-                    (Some(convert), Unchecked::No) => quote! {
+                    (None, Unchecked::CheckedContiguous) => quote! {
+                        #binding
+                        unsafe { #array_code.set_contiguous([#(#indices),*], #value) }?;
+                    },
+                    (Some(convert), Unchecked::No | Unchecked::CheckedContiguous) => quote! {
                         #binding
                         #array_code.set_converted([#(#indices),*], #value, #convert)?;
                     },
@@ -1603,7 +1614,8 @@ impl FunctionGen<'_> {
             .layout_loop
             .is_some_and(|key| self.contiguous.contains(&key));
         match (proven, access.fresh || tested) {
-            (false, _) => Unchecked::No,
+            (false, false) => Unchecked::No,
+            (false, true) => Unchecked::CheckedContiguous,
             (true, false) => Unchecked::Strided,
             (true, true) => Unchecked::Contiguous,
         }
@@ -1979,6 +1991,9 @@ impl FunctionGen<'_> {
                     Unchecked::Contiguous => Code::block(
                         quote!(unsafe { #array.get_contiguous_unchecked([#(#indices),*]) }),
                     ),
+                    Unchecked::CheckedContiguous => {
+                        Code::block(quote!(unsafe { #array.get_contiguous([#(#indices),*])? }))
+                    }
                 }
             }
             ExprKind::SubArray { array, index } => {
