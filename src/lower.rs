@@ -468,33 +468,8 @@ impl ModuleScope {
         };
         for stmt in &parsed.body {
             match stmt {
-                ast::Stmt::Import(import) => {
-                    for alias in &import.names {
-                        let full = alias.name.to_string();
-                        match &alias.asname {
-                            Some(asname) => {
-                                scope.imports.insert(asname.to_string(), full);
-                            }
-                            None => {
-                                // `import numpy.typing` binds `numpy`.
-                                let first = full.split('.').next().unwrap_or(&full).to_string();
-                                scope.imports.insert(first.clone(), first);
-                            }
-                        }
-                    }
-                }
-                ast::Stmt::ImportFrom(import) => {
-                    let module = import
-                        .module
-                        .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_default();
-                    for alias in &import.names {
-                        let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
-                        scope
-                            .imports
-                            .insert(local, format!("{module}.{}", alias.name));
-                    }
+                ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
+                    scope.imports.extend(import_bindings(stmt));
                 }
                 ast::Stmt::FunctionDef(def) => {
                     scope.functions.insert(def.name.to_string());
@@ -632,31 +607,7 @@ impl ModuleScope {
     }
 
     fn qualify(&self, expr: &ast::Expr) -> Option<String> {
-        match expr {
-            ast::Expr::Name(name) => Some(
-                self.imports
-                    .get(name.id.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| name.id.to_string()),
-            ),
-            ast::Expr::Attribute(attribute) => {
-                let base = self.qualify(&attribute.value)?;
-                Some(format!("{base}.{}", attribute.attr))
-            }
-            _ => None,
-        }
-    }
-
-    /// Whether `expr` names an imported module (so `x.attr` is a module member).
-    fn is_module_path(&self, expr: &ast::Expr) -> bool {
-        match expr {
-            ast::Expr::Name(name) => self
-                .imports
-                .get(name.id.as_str())
-                .is_some_and(|full| is_known_module(full)),
-            ast::Expr::Attribute(attribute) => self.is_module_path(&attribute.value),
-            _ => false,
-        }
+        qualify_with(expr, &|name| self.imports.get(name))
     }
 
     fn constant(&self, name: &str) -> Option<&Constant> {
@@ -789,6 +740,9 @@ struct FunctionLowering<'a> {
     serial_prange: bool,
     /// What `explain` should say about how the function was read.
     notes: Vec<(Span, String)>,
+    /// Names bound by `import` statements inside the function, which
+    /// shadow the module's.
+    local_imports: HashMap<String, String>,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -802,6 +756,32 @@ impl<'a> FunctionLowering<'a> {
             expr_depth: 0,
             serial_prange: false,
             notes: Vec::new(),
+            local_imports: HashMap::new(),
+        }
+    }
+
+    /// The qualified name an imported name stands for.
+    fn import_of(&self, name: &str) -> Option<&String> {
+        self.local_imports
+            .get(name)
+            .or_else(|| self.scope.imports.get(name))
+    }
+
+    /// `np.linalg.norm` as `numpy.linalg.norm`, through the imports of the
+    /// function and of the module.
+    fn qualify(&self, expr: &ast::Expr) -> Option<String> {
+        qualify_with(expr, &|name| self.import_of(name))
+    }
+
+    /// Whether `expr` names an imported module (so `x.attr` is a module
+    /// member), through the imports of the function and of the module.
+    fn is_module_path(&self, expr: &ast::Expr) -> bool {
+        match expr {
+            ast::Expr::Name(name) => self
+                .import_of(name.id.as_str())
+                .is_some_and(|full| is_known_module(full)),
+            ast::Expr::Attribute(attribute) => self.is_module_path(&attribute.value),
+            _ => false,
         }
     }
 
@@ -1034,7 +1014,7 @@ impl<'a> FunctionLowering<'a> {
 
     /// The type of a local variable's annotation or declaration.
     fn local_type(&mut self, expr: &ast::Expr) -> Option<crate::types::Type> {
-        let qualify = |e: &ast::Expr| self.scope.qualify(e);
+        let qualify = |e: &ast::Expr| self.qualify(e);
         match signature::annotation(expr, self.file, &qualify) {
             Ok(ParamType::Known(ty)) => Some(ty),
             Ok(ParamType::ArrayOfUnknownRank(_)) => {
@@ -1057,7 +1037,7 @@ impl<'a> FunctionLowering<'a> {
     /// Whether `expr` is a call of `cython.declare`.
     fn is_cython_declare(&self, expr: &ast::Expr) -> bool {
         matches!(expr, ast::Expr::Call(call)
-            if self.scope.qualify(&call.func).as_deref() == Some("cython.declare"))
+            if self.qualify(&call.func).as_deref() == Some("cython.declare"))
     }
 
     /// `x = cython.declare(T)` and `x = cython.declare(T, value)`.
@@ -1134,7 +1114,7 @@ impl<'a> FunctionLowering<'a> {
     /// or `bool` makes, as for a C cast between numbers (towards zero).
     fn cython_cast(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
         let builtin = match (call.args.as_slice(), call.keywords.is_empty()) {
-            ([ty, _], true) => match self.scope.qualify(ty).as_deref() {
+            ([ty, _], true) => match self.qualify(ty).as_deref() {
                 Some(name) => match crate::dialect::cython::scalar_type(name) {
                     Some(crate::types::Type::Int) => Some("int"),
                     Some(crate::types::Type::Float) => Some("float"),
@@ -1177,7 +1157,7 @@ impl<'a> FunctionLowering<'a> {
             };
             item.optional_vars.is_none()
                 && matches!(
-                    self.scope.qualify(context).as_deref(),
+                    self.qualify(context).as_deref(),
                     Some("cython.nogil" | "cython.gil")
                 )
         })
@@ -1268,7 +1248,7 @@ impl<'a> FunctionLowering<'a> {
                 }
             }
             ast::Stmt::AnnAssign(assign) => {
-                let qualify = |e: &ast::Expr| self.scope.qualify(e);
+                let qualify = |e: &ast::Expr| self.qualify(e);
                 let annotation =
                     match signature::annotation(&assign.annotation, self.file, &qualify) {
                         Ok(ParamType::Known(ty)) => ty,
@@ -1466,14 +1446,10 @@ impl<'a> FunctionLowering<'a> {
                 return None;
             }
             ast::Stmt::Import(_) | ast::Stmt::ImportFrom(_) => {
-                self.error(
-                    codes::UNSUPPORTED_STATEMENT,
-                    span,
-                    "imports inside functions are not supported",
-                    "import inside a function",
-                    "move the import to the top of the module",
-                );
-                return None;
+                // Modules are resolved when compiling: an import binds names
+                // for the rest of the function and runs nothing.
+                self.local_imports.extend(import_bindings(stmt));
+                StmtKind::Pass
             }
             ast::Stmt::Match(_) => {
                 self.error(
@@ -1526,7 +1502,7 @@ impl<'a> FunctionLowering<'a> {
                     .all(|k| k.arg.as_deref() == Some("start")) =>
             {
                 let is_local = matches!(call.func.as_ref(), ast::Expr::Name(n) if self.locals.contains(n.id.as_str()));
-                match self.scope.qualify(&call.func).as_deref() {
+                match self.qualify(&call.func).as_deref() {
                     Some(name @ ("enumerate" | "zip")) if !is_local => {
                         Some((name.to_string(), call))
                     }
@@ -1755,13 +1731,140 @@ impl<'a> FunctionLowering<'a> {
     /// `for i in reversed(range(a, b))` as `for i in range(b - 1, a - 1, -1)`
     /// (also with a step of 1 or -1), when `a` is a name or a constant, so
     /// evaluating `b` first is unobservable.
+    /// `for i, j in np.ndindex(a.shape):` (or `np.ndindex(n, m)`) as nested
+    /// range loops: the dimensions are read once, into temporaries (the
+    /// shape unpacked into as many as the target names, so a shape of
+    /// another length is a compile-time error), then one loop per name.
+    /// `None` when the loop is not over `np.ndindex`.
+    fn ndindex_loop(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Option<Stmt>> {
+        let ast::Expr::Call(call) = for_stmt.iter.as_ref() else {
+            return None;
+        };
+        let is_local =
+            matches!(call.func.as_ref(), ast::Expr::Name(n) if self.locals.contains(n.id.as_str()));
+        if is_local || self.qualify(&call.func).as_deref() != Some("numpy.ndindex") {
+            return None;
+        }
+        let names: Vec<&ast::Expr> = match for_stmt.target.as_ref() {
+            ast::Expr::Tuple(ast::ExprTuple { elts, .. })
+            | ast::Expr::List(ast::ExprList { elts, .. })
+                if elts.iter().all(|e| matches!(e, ast::Expr::Name(_))) =>
+            {
+                elts.iter().collect()
+            }
+            other => {
+                self.error(
+                    codes::UNSUPPORTED_LOOP,
+                    other.range().into(),
+                    "the index of an np.ndindex loop must be unpacked into names",
+                    "a tuple of unknown length",
+                    "write `for i, j in np.ndindex(a.shape):`, one name per axis",
+                );
+                return Some(None);
+            }
+        };
+        if !call.keywords.is_empty() || call.args.is_empty() {
+            self.error(
+                codes::WRONG_ARGUMENTS,
+                call.range.into(),
+                "np.ndindex takes a shape",
+                "expected a shape",
+                "write np.ndindex(a.shape) or np.ndindex(n, m)",
+            );
+            return Some(None);
+        }
+        if let Some(at) = break_out_of(&for_stmt.body) {
+            self.error(
+                codes::UNSUPPORTED_STATEMENT,
+                at,
+                "`break` out of an np.ndindex loop is not supported",
+                "leaves the np.ndindex loop",
+                "loop with nested `for i in range(n):` loops, or use a flag",
+            );
+            return Some(None);
+        }
+        let range = call.range;
+        let temps: Vec<String> = (0..names.len())
+            .map(|axis| format!("__ndindex_{}_{axis}", span.start))
+            .collect();
+        let store = |name: &str| synthetic_name(name, range, ast::ExprContext::Store);
+        let load = |name: &str| synthetic_name(name, range, ast::ExprContext::Load);
+        // A single argument is the shape, except that one name may also
+        // take a plain length: np.ndindex(n).
+        let unpacks_shape = match call.args.as_slice() {
+            [single] => {
+                names.len() > 1
+                    || matches!(single, ast::Expr::Tuple(_))
+                    || matches!(single, ast::Expr::Attribute(a) if a.attr.as_str() == "shape")
+            }
+            _ => false,
+        };
+        let assign = |targets: ast::Expr, value: ast::Expr| {
+            ast::Stmt::Assign(ast::StmtAssign {
+                range,
+                targets: vec![targets],
+                value: Box::new(value),
+                type_comment: None,
+            })
+        };
+        let mut prelude: Vec<ast::Stmt> = Vec::new();
+        if unpacks_shape {
+            let targets = ast::Expr::Tuple(ast::ExprTuple {
+                range,
+                elts: temps.iter().map(|t| store(t)).collect(),
+                ctx: ast::ExprContext::Store,
+            });
+            prelude.push(assign(targets, call.args[0].clone()));
+        } else if call.args.len() == names.len() {
+            for (temp, arg) in temps.iter().zip(&call.args) {
+                prelude.push(assign(store(temp), arg.clone()));
+            }
+        } else {
+            self.error(
+                codes::WRONG_ARGUMENTS,
+                call.range.into(),
+                format!(
+                    "np.ndindex is given {} lengths for {} names",
+                    call.args.len(),
+                    names.len()
+                ),
+                "one length per name",
+                "unpack one name per axis: `for i, j in np.ndindex(n, m):`",
+            );
+            return Some(None);
+        }
+        let mut body = for_stmt.body.clone();
+        for (name, temp) in names.iter().zip(&temps).rev() {
+            let range_call = ast::Expr::Call(ast::ExprCall {
+                range,
+                func: Box::new(load("range")),
+                args: vec![load(temp)],
+                keywords: Vec::new(),
+            });
+            body = vec![ast::Stmt::For(ast::StmtFor {
+                range: for_stmt.range,
+                target: Box::new((*name).clone()),
+                iter: Box::new(range_call),
+                body,
+                orelse: Vec::new(),
+                type_comment: None,
+            })];
+        }
+        prelude.extend(body);
+        for name in &temps {
+            self.locals.insert(name.clone());
+        }
+        let stmts = self.block(&prelude);
+        Some(Some(always(stmts, span)))
+    }
+
     fn reversed_range(&self, for_stmt: &ast::StmtFor) -> Option<ast::StmtFor> {
         let ast::Expr::Call(outer) = for_stmt.iter.as_ref() else {
             return None;
         };
         let is_local = matches!(outer.func.as_ref(), ast::Expr::Name(n) if self.locals.contains(n.id.as_str()));
         if is_local
-            || self.scope.qualify(&outer.func).as_deref() != Some("reversed")
+            || self.qualify(&outer.func).as_deref() != Some("reversed")
             || !outer.keywords.is_empty()
         {
             return None;
@@ -1861,6 +1964,9 @@ impl<'a> FunctionLowering<'a> {
         if let Some(reversed) = self.reversed_range(for_stmt) {
             return self.for_stmt(&reversed, span);
         }
+        if let Some(lowered) = self.ndindex_loop(for_stmt, span) {
+            return lowered;
+        }
         if !is_range_call(self, for_stmt.iter.as_ref()) {
             return self.for_each_element(for_stmt, span);
         }
@@ -1880,7 +1986,7 @@ impl<'a> FunctionLowering<'a> {
         };
         let range_call = match for_stmt.iter.as_ref() {
             ast::Expr::Call(call) => {
-                let name = self.scope.qualify(&call.func);
+                let name = self.qualify(&call.func);
                 let is_local = matches!(call.func.as_ref(), ast::Expr::Name(n) if self.locals.contains(n.id.as_str()));
                 match name.as_deref() {
                     Some("range") if !is_local => Some((call, false)),
@@ -2142,8 +2248,8 @@ impl<'a> FunctionLowering<'a> {
             }
             ast::Expr::Name(name) => return self.name(name.id.as_str(), span),
             ast::Expr::Attribute(attribute) => {
-                if self.scope.is_module_path(&attribute.value) {
-                    let qualified = self.scope.qualify(expr)?;
+                if self.is_module_path(&attribute.value) {
+                    let qualified = self.qualify(expr)?;
                     if let Some(value) = math_constant(&qualified) {
                         ExprKind::Float(value)
                     } else if qualified == "cython.compiled" {
@@ -2429,7 +2535,7 @@ impl<'a> FunctionLowering<'a> {
             ExprKind::Local(name.to_string())
         } else if self.scope.constant(name).is_some() {
             ExprKind::Constant(name.to_string())
-        } else if let Some(qualified) = self.scope.imports.get(name) {
+        } else if let Some(qualified) = self.import_of(name) {
             match math_constant(qualified) {
                 Some(value) => ExprKind::Float(value),
                 None => ExprKind::Qualified(qualified.clone()),
@@ -2595,6 +2701,7 @@ impl<'a> FunctionLowering<'a> {
             })];
         }
         let mut inner = FunctionLowering::new(self.scope, self.file);
+        inner.local_imports = self.local_imports.clone();
         inner.locals.extend(free.iter().cloned());
         inner.locals.extend(bound.iter().cloned());
         inner.locals.insert(result.to_string());
@@ -2696,7 +2803,7 @@ impl<'a> FunctionLowering<'a> {
             ast::Expr::Attribute(attribute)
                 if attribute.attr.as_str() == "sort"
                     && call.args.is_empty()
-                    && !self.scope.is_module_path(&attribute.value) =>
+                    && !self.is_module_path(&attribute.value) =>
             {
                 ("sort", (*attribute.value).clone())
             }
@@ -2980,14 +3087,14 @@ impl<'a> FunctionLowering<'a> {
         if let Some(consumed) = self.consumed_generator(call, span) {
             return consumed;
         }
-        if self.scope.qualify(&call.func).as_deref() == Some("cython.cast") {
+        if self.qualify(&call.func).as_deref() == Some("cython.cast") {
             return self.cython_cast(call, span);
         }
         let mut ok = true;
         // `np.array([[1, 2], [3, 4]])`: the list literal is read as nested
         // tuples, which the array constructor turns into an array.
         let makes_array = matches!(
-            self.scope.qualify(&call.func).as_deref(),
+            self.qualify(&call.func).as_deref(),
             Some("numpy.array" | "numpy.asarray")
         );
         let args: Vec<Option<Expr>> = call
@@ -3030,7 +3137,7 @@ impl<'a> FunctionLowering<'a> {
                 let id = name.id.as_str();
                 if self.scope.functions.contains(id) {
                     Callee::Function(id.to_string())
-                } else if let Some(qualified) = self.scope.imports.get(id) {
+                } else if let Some(qualified) = self.import_of(id) {
                     Callee::Qualified(qualified.clone())
                 } else if BUILTIN_FUNCTIONS.contains(&id) {
                     Callee::Builtin(id.to_string())
@@ -3070,8 +3177,8 @@ impl<'a> FunctionLowering<'a> {
                 }
             }
             ast::Expr::Name(name) => Callee::Local(name.id.to_string()),
-            ast::Expr::Attribute(attribute) if self.scope.is_module_path(&attribute.value) => {
-                Callee::Qualified(self.scope.qualify(&call.func)?)
+            ast::Expr::Attribute(attribute) if self.is_module_path(&attribute.value) => {
+                Callee::Qualified(self.qualify(&call.func)?)
             }
             ast::Expr::Attribute(attribute) => {
                 let receiver = self.expr(&attribute.value)?;
@@ -3346,6 +3453,78 @@ fn is_range_call(lowering: &FunctionLowering<'_>, iter: &ast::Expr) -> bool {
     let is_local =
         matches!(call.func.as_ref(), ast::Expr::Name(n) if lowering.locals.contains(n.id.as_str()));
     !is_local
-        && matches!(lowering.scope.qualify(&call.func).as_deref(),
+        && matches!(lowering.qualify(&call.func).as_deref(),
             Some(name) if name == "range" || PRANGE_NAMES.contains(&name))
+}
+
+/// The names an `import` or `from ... import` statement binds, each with
+/// the qualified name it stands for: `import numpy as np` binds `np` to
+/// `numpy`, `import numpy.typing` binds `numpy`, `from math import sqrt`
+/// binds `sqrt` to `math.sqrt`.
+fn import_bindings(stmt: &ast::Stmt) -> Vec<(String, String)> {
+    match stmt {
+        ast::Stmt::Import(import) => import
+            .names
+            .iter()
+            .map(|alias| {
+                let full = alias.name.to_string();
+                match &alias.asname {
+                    Some(asname) => (asname.to_string(), full),
+                    None => {
+                        let first = full.split('.').next().unwrap_or(&full).to_string();
+                        (first.clone(), first)
+                    }
+                }
+            })
+            .collect(),
+        ast::Stmt::ImportFrom(import) => {
+            let module = import
+                .module
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_default();
+            import
+                .names
+                .iter()
+                .map(|alias| {
+                    let local = alias.asname.as_ref().unwrap_or(&alias.name).to_string();
+                    (local, format!("{module}.{}", alias.name))
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `np.linalg.norm` as `numpy.linalg.norm`: the first name replaced by what
+/// `import_of` says it was imported as.
+fn qualify_with<'a>(
+    expr: &ast::Expr,
+    import_of: &dyn Fn(&str) -> Option<&'a String>,
+) -> Option<String> {
+    match expr {
+        ast::Expr::Name(name) => Some(
+            import_of(name.id.as_str())
+                .cloned()
+                .unwrap_or_else(|| name.id.to_string()),
+        ),
+        ast::Expr::Attribute(attribute) => {
+            let base = qualify_with(&attribute.value, import_of)?;
+            Some(format!("{base}.{}", attribute.attr))
+        }
+        _ => None,
+    }
+}
+
+/// The first `break` that leaves the loop whose body this is (one outside
+/// any loop nested in it).
+fn break_out_of(body: &[ast::Stmt]) -> Option<Span> {
+    body.iter().find_map(|stmt| match stmt {
+        ast::Stmt::Break(b) => Some(b.range.into()),
+        ast::Stmt::If(s) => break_out_of(&s.body).or_else(|| break_out_of(&s.orelse)),
+        ast::Stmt::With(s) => break_out_of(&s.body),
+        ast::Stmt::For(s) => break_out_of(&s.orelse),
+        ast::Stmt::While(s) => break_out_of(&s.orelse),
+        _ => None,
+    })
 }

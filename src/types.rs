@@ -59,6 +59,16 @@ impl Dtype {
         })
     }
 
+    /// Bytes per element: NumPy's `itemsize`.
+    pub fn itemsize(self) -> i64 {
+        match self {
+            Dtype::Bool | Dtype::Int8 | Dtype::UInt8 => 1,
+            Dtype::Int16 | Dtype::UInt16 => 2,
+            Dtype::Int32 | Dtype::UInt32 | Dtype::Float32 => 4,
+            Dtype::Int64 | Dtype::UInt64 | Dtype::Float64 => 8,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Dtype::Bool => "bool",

@@ -2612,6 +2612,66 @@ pub fn cumulative<T: Accumulate, const N: usize>(
     Ok(Array::from_elements([size], out))
 }
 
+/// `a` itself, after checking that its `axis` has length 1: the test of
+/// `np.squeeze(a, axis=k)`, which then indexes that axis away.
+pub fn squeezable<T: Element, const N: usize>(array: &Array<T, N>, axis: i64) -> Result<Array<T, N>> {
+    if array.shape.get(axis as usize) != Some(&1) {
+        return Err(Error::ValueError(
+            "cannot select an axis to squeeze out which has size not equal to one".into(),
+        ));
+    }
+    Ok(array.clone())
+}
+
+/// `np.cumsum(a, axis=k)` / `np.cumprod(a, axis=k)`: the running totals
+/// along `axis`, in a new C-contiguous array of `a`'s shape.
+pub fn cumulative_along<T: Accumulate, const N: usize>(
+    array: &Array<T, N>,
+    axis: usize,
+    product: bool,
+) -> Result<Array<T::Total, N>> {
+    let shape = array.shape;
+    let size: usize = shape.iter().product();
+    let mut out: Vec<T::Total> = reserve::<T::Total>(&shape)?;
+    out.resize(size, <T::Total as Element>::ZERO);
+    // The result's strides in elements, C order.
+    let mut strides = [1usize; N];
+    for a in (0..N.saturating_sub(1)).rev() {
+        strides[a] = strides[a + 1] * shape[a + 1];
+    }
+    let step = strides[axis];
+    // The index over the other axes of the lane being visited: lanes come
+    // in C order of those axes.
+    let mut outer = [0usize; N];
+    array.for_each_lane_along(axis, |lane| {
+        let base: usize = (0..N).map(|a| outer[a] * strides[a]).sum();
+        let mut total = if product {
+            <T::Total as Element>::ONE
+        } else {
+            <T::Total as Element>::ZERO
+        };
+        for (k, x) in lane.iter().enumerate() {
+            total = if product {
+                T::mul(total, x.total())
+            } else {
+                T::add(total, x.total())
+            };
+            out[base + k * step] = total;
+        }
+        for a in (0..N).rev() {
+            if a == axis {
+                continue;
+            }
+            outer[a] += 1;
+            if outer[a] < shape[a] {
+                break;
+            }
+            outer[a] = 0;
+        }
+    });
+    Ok(Array::from_elements(shape, out))
+}
+
 // --- Boolean masks and integer index arrays ------------------------------
 
 #[cold]

@@ -2090,7 +2090,11 @@ impl FunctionGen<'_> {
                 keepdims,
                 ddof,
             } => self.reduce(expr, *op, array, *axis, *keepdims, ddof.as_deref()),
-            ExprKind::Cumulative { product, array } => self.cumulative(array, *product),
+            ExprKind::Cumulative {
+                product,
+                array,
+                axis,
+            } => self.cumulative(array, *product, *axis),
             ExprKind::Runtime { function, args } => match self.list_operation(function, args) {
                 Some(code) => code,
                 None => self.runtime_call(expr, function, args),

@@ -765,6 +765,37 @@ impl<'m> Inference<'m> {
         ))
     }
 
+    /// The axis an `axis=` literal of `numpy.{name}` names, counted from
+    /// the front; an error when it is not an integer literal or out of
+    /// bounds for `ndim` dimensions.
+    fn axis_literal(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        value: &Expr,
+        ndim: u8,
+        span: Span,
+    ) -> Option<usize> {
+        let ExprKind::Literal(Literal::Int(v)) = value.kind else {
+            self.keyword_error(cx, name, "axis", span, "axis= must be an integer literal");
+            return None;
+        };
+        let ndim = i64::from(ndim);
+        if v < -ndim || v >= ndim {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    format!("axis {v} is out of bounds for an array of dimension {ndim}"),
+                )
+                .with_hint(format!("use an axis from {} to {}", -ndim, ndim - 1)),
+            );
+            return None;
+        }
+        Some(if v < 0 { v + ndim } else { v } as usize)
+    }
+
     /// `np.sum(a)`, `a.max(axis=1)`, ...: `name` is NumPy's.
     pub(super) fn reduction(
         &mut self,
@@ -800,22 +831,30 @@ impl<'m> Inference<'m> {
             "all" => Reduction::All,
             "any" => Reduction::Any,
             "cumsum" | "cumprod" => {
-                if let Some((keyword, _, kspan)) = keywords.first() {
-                    return self.keyword_error(
-                        cx,
-                        name,
-                        keyword,
-                        *kspan,
-                        "axis= of cumsum and cumprod is not supported yet",
-                    );
+                let mut axis = None;
+                for (keyword, value, kspan) in keywords {
+                    if keyword != "axis" {
+                        return self.keyword_error(
+                            cx,
+                            name,
+                            keyword,
+                            *kspan,
+                            "cumsum and cumprod take an array and `axis=`",
+                        );
+                    }
+                    axis = Some(self.axis_literal(cx, name, value, array_type.ndim, *kspan)?);
                 }
                 let total = library::accumulated_dtype(array_type.dtype);
+                // NumPy flattens without an axis; along an axis the result
+                // keeps the array's shape.
+                let ndim = if axis.is_some() { array_type.ndim } else { 1 };
                 return Some(Expr::new(
                     ExprKind::Cumulative {
                         product: name == "cumprod",
                         array: Box::new(array),
+                        axis,
                     },
-                    Type::Array(ArrayType::new(total, 1)),
+                    Type::Array(ArrayType::new(total, ndim)),
                 ));
             }
             _ => return None,
@@ -826,30 +865,7 @@ impl<'m> Inference<'m> {
         for (keyword, value, kspan) in keywords {
             match keyword.as_str() {
                 "axis" => {
-                    if let ExprKind::Literal(Literal::Int(v)) = value.kind {
-                        let ndim = array_type.ndim as i64;
-                        if v < -ndim || v >= ndim {
-                            self.error(
-                                cx,
-                                Diagnostic::error(
-                                    codes::INVALID_INDEX,
-                                    *kspan,
-                                    format!("axis {v} is out of bounds for an array of dimension {ndim}"),
-                                )
-                                .with_hint(format!("use an axis from {} to {}", -ndim, ndim - 1)),
-                            );
-                            return None;
-                        }
-                        axis = Some(if v < 0 { v + ndim } else { v } as usize);
-                    } else {
-                        return self.keyword_error(
-                            cx,
-                            name,
-                            keyword,
-                            *kspan,
-                            "axis= must be an integer literal",
-                        );
-                    }
+                    axis = Some(self.axis_literal(cx, name, value, array_type.ndim, *kspan)?);
                 }
                 "keepdims" => match value.kind {
                     ExprKind::Literal(Literal::Bool(b)) => keepdims = b,
@@ -1262,7 +1278,7 @@ impl<'m> Inference<'m> {
             "linspace" => &["num", "endpoint"],
             "array" | "asarray" => &[],
             "eye" => &["M", "k"],
-            "flip" | "concatenate" | "stack" | "roll" => &["axis"],
+            "flip" | "concatenate" | "stack" | "roll" | "expand_dims" | "squeeze" => &["axis"],
             "diff" => &["n", "axis"],
             "searchsorted" => &["side"],
             "bincount" => &["minlength"],
@@ -1866,6 +1882,63 @@ impl<'m> Inference<'m> {
                         span,
                     },
                     Type::Array(t),
+                )))
+            }
+            "expand_dims" | "squeeze" => {
+                let (Some(array), Some(t)) = (first, first_array) else {
+                    return fail(
+                        self,
+                        cx,
+                        format!("numpy.{name} takes an array and an axis"),
+                        "pass an array",
+                    );
+                };
+                let expanding = name == "expand_dims";
+                // expand_dims counts axes of the result, which has one more.
+                let axes = if expanding { t.ndim + 1 } else { t.ndim };
+                let axis = match axis_of(
+                    self,
+                    cx,
+                    keyword("axis").or(positional.get(1).cloned()),
+                    axes,
+                    None,
+                ) {
+                    Ok(Some(axis)) => axis,
+                    Ok(None) => {
+                        // Which axes have length 1 is known only when the
+                        // function runs, and the result's rank must be known
+                        // when compiling.
+                        return fail(
+                            self,
+                            cx,
+                            format!("numpy.{name} needs the axis when compiled"),
+                            "write np.squeeze(a, axis=0), or index the axis away: a[0]",
+                        );
+                    }
+                    Err(()) => return Some(None),
+                };
+                let mut items: Vec<ViewItem> = (0..t.ndim).map(|_| full()).collect();
+                let (base, out_ndim) = if expanding {
+                    items.insert(axis, ViewItem::NewAxis);
+                    (array, t.ndim + 1)
+                } else {
+                    items[axis] = ViewItem::Index(Expr::int(0));
+                    // The array itself, once its axis is checked to be of
+                    // length 1 (NumPy's ValueError otherwise).
+                    let checked = runtime(
+                        "squeezable",
+                        vec![array, Expr::int(axis as i64)],
+                        Type::Array(t),
+                    );
+                    (checked, t.ndim - 1)
+                };
+                Some(Some(Expr::new(
+                    ExprKind::View {
+                        array: Box::new(base),
+                        items,
+                        span,
+                    },
+                    Type::Array(ArrayType::new(t.dtype, out_ndim)),
                 )))
             }
             "diff" => {

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::diagnostics::{codes, Diagnostic, Span};
 use crate::ir::typed::{self, ArrayFill, Intrinsic, Literal};
 use crate::ir::untyped::{self, Callee, ConstValue, ParamType};
-use crate::ir::{BinaryOp, BoolOp, UnaryOp};
+use crate::ir::{BinaryOp, BoolOp, CompareOp, UnaryOp};
 use crate::types::{promote_values, ArrayType, CallableType, Dtype, Type};
 
 /// The most rounds of re-typing before giving up on a recursive definition.
@@ -1227,6 +1227,11 @@ impl<'m> Inference<'m> {
                 self.unary(cx, *op, operand, span)
             }
             ExprKind::Compare { left, rest } => {
+                if let [(op @ (CompareOp::Eq | CompareOp::NotEq), right)] = rest.as_slice() {
+                    if let Some(folded) = self.dtype_comparison(cx, left, *op, right) {
+                        return folded;
+                    }
+                }
                 let mut operands = vec![self.expr(cx, left)];
                 let mut ops = Vec::new();
                 for (op, value) in rest {
@@ -1402,7 +1407,33 @@ impl<'m> Inference<'m> {
                         Type::Int,
                     )),
                     "ndim" => Some(typed::Expr::int(array.ndim as i64)),
+                    "itemsize" => Some(typed::Expr::int(array.dtype.itemsize())),
+                    "nbytes" => Some(typed::Expr::new(
+                        typed::ExprKind::Binary {
+                            op: BinaryOp::Mul,
+                            left: Box::new(typed::Expr::new(
+                                typed::ExprKind::Size(Box::new(value)),
+                                Type::Int,
+                            )),
+                            right: Box::new(typed::Expr::int(array.dtype.itemsize())),
+                        },
+                        Type::Int,
+                    )),
                     "T" => Some(self.transpose(value)),
+                    "dtype" => {
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_FUNCTION,
+                                span,
+                                "an array's `dtype` is known when compiling; it is not a value",
+                            )
+                            .with_hint(
+                                "compare it (`a.dtype == np.float64`) or pass it on (`dtype=a.dtype`)",
+                            ),
+                        );
+                        None
+                    }
                     _ => {
                         self.error(
                             cx,
@@ -2756,10 +2787,12 @@ impl<'m> Inference<'m> {
                 return self.new_array_like(cx, name, args, keywords, span)
             }
             "arange" | "linspace" | "eye" | "identity" | "dot" | "matmul" | "outer" | "trace"
-            | "flip" | "fliplr" | "flipud" | "diff" | "concatenate" | "stack" | "vstack"
-            | "hstack" | "roll" | "sort" | "argsort" | "unique" | "searchsorted" | "bincount"
-            | "count_nonzero" | "nonzero" | "repeat" | "tile" | "array" | "asarray"
-            | "linalg.norm" => return self.numpy_array_function(cx, name, args, keywords, span),
+            | "flip" | "fliplr" | "flipud" | "expand_dims" | "squeeze" | "diff" | "concatenate"
+            | "stack" | "vstack" | "hstack" | "roll" | "sort" | "argsort" | "unique"
+            | "searchsorted" | "bincount" | "count_nonzero" | "nonzero" | "repeat" | "tile"
+            | "array" | "asarray" | "linalg.norm" => {
+                return self.numpy_array_function(cx, name, args, keywords, span)
+            }
             _ => {}
         }
         if name == "where" && args.len() == 1 {
@@ -3043,8 +3076,99 @@ impl<'m> Inference<'m> {
         None
     }
 
+    /// `a.dtype == np.float64`, `a.dtype != b.dtype`, `x.dtype == float`:
+    /// dtypes are known when compiling, so the comparison is a constant.
+    /// `None` when neither side is an array's `.dtype`. The arrays whose
+    /// dtype is read must be variables, so nothing is left unevaluated.
+    fn dtype_comparison(
+        &mut self,
+        cx: &mut Cx,
+        left: &untyped::Expr,
+        op: CompareOp,
+        right: &untyped::Expr,
+    ) -> Option<Option<typed::Expr>> {
+        let is_dtype_attribute = |e: &untyped::Expr| matches!(&e.kind, untyped::ExprKind::Attribute { attr, .. } if attr == "dtype");
+        if !is_dtype_attribute(left) && !is_dtype_attribute(right) {
+            return None;
+        }
+        let mut side = |this: &mut Self, e: &untyped::Expr| -> Option<DtypeName> {
+            match &e.kind {
+                untyped::ExprKind::Attribute { value, attr } if attr == "dtype" => {
+                    let typed = this.expr(cx, value)?;
+                    let Some(array) = typed.array_type() else {
+                        let ty = typed.ty.clone();
+                        this.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_FUNCTION,
+                                e.span,
+                                format!("{ty} has no attribute `dtype` in compiled code"),
+                            )
+                            .with_hint("compare the dtype of an array"),
+                        );
+                        return None;
+                    };
+                    if !matches!(typed.kind, typed::ExprKind::Local(_)) {
+                        this.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_FUNCTION,
+                                e.span,
+                                "the dtype of an expression is compared without evaluating it",
+                            )
+                            .with_hint("assign the array to a variable and compare its dtype"),
+                        );
+                        return None;
+                    }
+                    Some(DtypeName::Known(array.dtype))
+                }
+                untyped::ExprKind::Qualified(name) => match name.strip_prefix("numpy.") {
+                    Some(short) => dtype_name(short),
+                    None => None,
+                },
+                untyped::ExprKind::BuiltinRef(name) | untyped::ExprKind::Str(name) => {
+                    dtype_name(name)
+                }
+                _ => None,
+            }
+            .or_else(|| {
+                this.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNKNOWN_DTYPE,
+                        e.span,
+                        "a dtype is compared only with a dtype",
+                    )
+                    .with_label("expected a NumPy dtype or another array's `.dtype`")
+                    .with_hint("write a.dtype == np.float64, a.dtype == b.dtype, ..."),
+                );
+                None
+            })
+        };
+        let (Some(l), Some(r)) = (side(self, left), side(self, right)) else {
+            return Some(None);
+        };
+        let equal = match (l, r) {
+            (DtypeName::Known(a), DtypeName::Known(b)) => a == b,
+            _ => false,
+        };
+        let value = if op == CompareOp::Eq { equal } else { !equal };
+        Some(Some(typed::Expr::new(
+            typed::ExprKind::Literal(typed::Literal::Bool(value)),
+            Type::Bool,
+        )))
+    }
+
     /// The dtype named by a `dtype=` argument.
     fn dtype_argument(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<Dtype> {
+        if let untyped::ExprKind::Attribute { value, attr } = &expr.kind {
+            if attr == "dtype" {
+                let typed = self.expr(cx, value)?;
+                if let Some(array) = typed.array_type() {
+                    return Some(array.dtype);
+                }
+            }
+        }
         let dtype = match &expr.kind {
             untyped::ExprKind::Qualified(name) => {
                 name.strip_prefix("numpy.").and_then(Dtype::from_name)
@@ -3767,5 +3891,41 @@ fn might_be_array(index: &untyped::Expr, cx: &Cx) -> bool {
         | untyped::ExprKind::Tuple(_) => false,
         untyped::ExprKind::Local(name) => matches!(cx.env.get(name), Some(Type::Array(_))),
         _ => true,
+    }
+}
+
+/// A dtype named in a comparison with an array's `.dtype`: one compiled
+/// arrays can have, or another NumPy dtype (no compiled array has it).
+enum DtypeName {
+    Known(Dtype),
+    Other,
+}
+
+fn dtype_name(name: &str) -> Option<DtypeName> {
+    const OTHERS: &[&str] = &[
+        "float16",
+        "half",
+        "longdouble",
+        "complex64",
+        "complex128",
+        "complex",
+        "complex_",
+        "csingle",
+        "cdouble",
+        "clongdouble",
+        "object",
+        "object_",
+        "str",
+        "str_",
+        "bytes",
+        "bytes_",
+        "datetime64",
+        "timedelta64",
+        "void",
+    ];
+    match Dtype::from_name(name) {
+        Some(dtype) => Some(DtypeName::Known(dtype)),
+        None if OTHERS.contains(&name) => Some(DtypeName::Other),
+        None => None,
     }
 }

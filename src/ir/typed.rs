@@ -263,10 +263,12 @@ pub enum ExprKind {
         /// `ddof` of `var` and `std`.
         ddof: Option<Box<Expr>>,
     },
-    /// `np.cumsum(a)` / `np.cumprod(a)`: running totals in C order, 1-D.
+    /// `np.cumsum(a)` / `np.cumprod(a)`: running totals in C order, 1-D;
+    /// with `axis`, running totals along that axis, in `a`'s shape.
     Cumulative {
         product: bool,
         array: Box<Expr>,
+        axis: Option<usize>,
     },
     /// `a[mask]` (a bool array of `a`'s shape: the selected elements, 1-D)
     /// or `a[idx]` (a 1-D integer array: the selected rows); a new array.

@@ -203,6 +203,8 @@ pub const ARRAY_FUNCTIONS: &[&str] = &[
     "flip",
     "fliplr",
     "flipud",
+    "expand_dims",
+    "squeeze",
     "diff",
     "concatenate",
     "stack",

@@ -464,9 +464,20 @@ impl FunctionGen<'_> {
         })
     }
 
-    pub(super) fn cumulative(&mut self, array: &typed::Expr, product: bool) -> Code {
+    pub(super) fn cumulative(
+        &mut self,
+        array: &typed::Expr,
+        product: bool,
+        axis: Option<usize>,
+    ) -> Code {
         let array = self.receiver(array);
-        Code::atom(quote!(rt::cumulative(&#array, #product)?))
+        match axis {
+            None => Code::atom(quote!(rt::cumulative(&#array, #product)?)),
+            Some(axis) => {
+                let axis = TokenLiteral::usize_unsuffixed(axis);
+                Code::atom(quote!(rt::cumulative_along(&#array, #axis, #product)?))
+            }
+        }
     }
 }
 
