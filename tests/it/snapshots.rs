@@ -93,6 +93,7 @@ fn rust_apis_match_snapshots() {
         "fixtures/codegen/returns.py",
         "fixtures/codegen/rust_api.py",
         "fixtures/codegen/rust_names.py",
+        "fixtures/dialects/pythran_forms.py",
         "fixtures/runnable/integrate.py",
         "fixtures/runnable/lists.py",
     ] {
