@@ -6,7 +6,7 @@ include!(concat!(env!("OUT_DIR"), "/kernels.rs"));
 #[cfg(test)]
 mod tests {
     use ferropy_rt::Exception;
-    use ndarray::{array, Array1};
+    use ndarray::{array, s, Array1};
 
     use super::kernels;
 
@@ -39,6 +39,8 @@ mod tests {
     fn raises_as_python_does() {
         let a = array![1.0, 2.0, 3.0];
         assert_eq!(kernels::pick(a.view(), -1).unwrap(), 3.0);
+        // A reversed view has a negative stride.
+        assert_eq!(kernels::pick(a.slice(s![..;-1]), 0).unwrap(), 3.0);
         let error = kernels::pick(a.view(), 3).unwrap_err();
         assert_eq!(error.type_name(), "IndexError");
         match error.exception() {
