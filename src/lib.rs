@@ -203,7 +203,7 @@ impl Builder {
         &self,
         out_dir: impl AsRef<std::path::Path>,
     ) -> Result<Vec<std::path::PathBuf>, EmitError> {
-        let mut modules = Vec::new();
+        let mut modules: Vec<(&std::path::PathBuf, RustModule)> = Vec::new();
         let mut failed = Vec::new();
         for path in &self.files {
             println!("cargo:rerun-if-changed={}", path.display());
@@ -223,10 +223,20 @@ impl Builder {
                 );
             match compiled {
                 Ok((file, module)) => {
+                    let taken = modules
+                        .iter()
+                        .find(|(_, other)| other.module_name == module.module_name);
+                    if let Some((first, _)) = taken {
+                        return Err(EmitError::SameModule {
+                            first: (*first).clone(),
+                            second: path.clone(),
+                            module: module.module_name,
+                        });
+                    }
                     for warning in &module.warnings {
                         println!("cargo:warning={}: {}", file.path, warning.message);
                     }
-                    modules.push(module);
+                    modules.push((path, module));
                 }
                 Err((file, found)) => {
                     eprint!(
@@ -243,7 +253,7 @@ impl Builder {
         let out_dir = out_dir.as_ref();
         modules
             .iter()
-            .map(|module| {
+            .map(|(_, module)| {
                 build::write_rust_module(out_dir, &module.module_name, &module.text).map_err(
                     |error| EmitError::Io {
                         path: out_dir.join(format!("{}.rs", module.module_name)),
@@ -262,6 +272,12 @@ pub enum EmitError {
     Diagnostics { files: Vec<std::path::PathBuf> },
     /// The file's stem is not a Python identifier, so it names no module.
     ModuleName { path: std::path::PathBuf },
+    /// Two files make one module (`a/kernels.py`, `b/kernels.py`).
+    SameModule {
+        first: std::path::PathBuf,
+        second: std::path::PathBuf,
+        module: String,
+    },
     /// A source could not be read or a module not written.
     Io {
         path: std::path::PathBuf,
@@ -284,6 +300,16 @@ impl std::fmt::Display for EmitError {
                 formatter,
                 "cannot compile {}: its file name is not a valid Python module name",
                 path.display()
+            ),
+            EmitError::SameModule {
+                first,
+                second,
+                module,
+            } => write!(
+                formatter,
+                "{} and {} both make the module `{module}`; rename one",
+                first.display(),
+                second.display()
             ),
             EmitError::Io { path, error } => write!(formatter, "{}: {error}", path.display()),
         }

@@ -7,10 +7,11 @@
 //! corpus is emitted as a Rust module and type-checked against the runtime
 //! without its `python` feature.
 //!
-//! They compile ferropy as a build dependency and the runtime (about two
-//! minutes on two cores, the first time; the target directory under
+//! Those two compile ferropy as a build dependency and the runtime (about
+//! two minutes on two cores, the first time; the target directory under
 //! `target/` keeps them for later runs), so they run only when
-//! `FERROPY_E2E=1`.
+//! `FERROPY_E2E=1`. What `Builder::emit_rust` writes and refuses is tested
+//! without cargo, always.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -166,4 +167,56 @@ fn every_fixture_emits_a_rust_module_that_compiles_without_python() {
         "{}",
         describe("cargo check (the fixtures as Rust modules)", &checked)
     );
+}
+
+/// `Builder::emit_rust` without cargo: one module per file, written only
+/// when every file compiles, and never two files into one module.
+#[test]
+fn builder_writes_one_module_per_file() {
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let dir = scratch.path();
+    std::fs::create_dir_all(dir.join("other")).expect("create directory");
+    let source = "def twice(x: float) -> float:\n    return 2.0 * x\n";
+    std::fs::write(dir.join("scalars.py"), source).expect("write");
+    std::fs::write(dir.join("other/scalars.py"), source).expect("write");
+    std::fs::write(
+        dir.join("broken.py"),
+        "def f(x: int) -> int:\n    return x + \"one\"\n",
+    )
+    .expect("write");
+    let out = dir.join("out");
+
+    let written = ferropy::Builder::new()
+        .file(dir.join("scalars.py"))
+        .emit_rust(&out)
+        .expect("scalars.py compiles");
+    assert_eq!(written, vec![out.join("scalars.rs")]);
+    let text = std::fs::read_to_string(&written[0]).expect("read the module");
+    assert!(text.contains("pub mod scalars {"), "{text}");
+    assert!(
+        text.contains("pub fn twice(x: f64) -> ::core::result::Result<f64, ::ferropy_rt::Error>"),
+        "{text}"
+    );
+
+    let same = ferropy::Builder::new()
+        .file(dir.join("scalars.py"))
+        .file(dir.join("other/scalars.py"))
+        .emit_rust(&out);
+    match same {
+        Err(ferropy::EmitError::SameModule { module, .. }) => assert_eq!(module, "scalars"),
+        other => panic!("expected SameModule, got {other:?}"),
+    }
+
+    let broken_out = dir.join("broken-out");
+    let failed = ferropy::Builder::new()
+        .file(dir.join("scalars.py"))
+        .file(dir.join("broken.py"))
+        .emit_rust(&broken_out);
+    match failed {
+        Err(error @ ferropy::EmitError::Diagnostics { .. }) => {
+            assert!(error.to_string().contains("broken.py"), "{error}")
+        }
+        other => panic!("expected Diagnostics, got {other:?}"),
+    }
+    assert!(!broken_out.exists(), "nothing is written when a file fails");
 }
