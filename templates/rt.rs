@@ -2612,6 +2612,89 @@ pub fn cumulative<T: Accumulate, const N: usize>(
     Ok(Array::from_elements([size], out))
 }
 
+/// `a[..., idx, ...]`: [`Array::take_along`] as generated code calls it.
+pub fn take_along<T: Element, I: Element + Into<i128>, const N: usize>(
+    array: &Array<T, N>,
+    index: &Array<I, 1>,
+    axis: i64,
+    front: bool,
+) -> Result<Array<T, N>> {
+    array.take_along(index, axis as usize, front)
+}
+
+/// `a[..., mask, ...]` for a 1-D bool mask beside other indices: the
+/// positions where the mask is true, taken along `axis` as
+/// [`Array::take_along`] does, after NumPy's check of the mask's length.
+pub fn take_masked_along<T: Element, const N: usize>(
+    array: &Array<T, N>,
+    mask: &Array<bool, 1>,
+    axis: i64,
+    front: bool,
+) -> Result<Array<T, N>> {
+    let axis = axis as usize;
+    let size = array.shape.get(axis).copied().unwrap_or(0);
+    if mask.shape[0] != size {
+        return Err(mask_shape_error(axis, size, mask.shape[0]));
+    }
+    let positions: Vec<i64> = mask
+        .row(0)
+        .iter()
+        .enumerate()
+        .filter(|(_, keep)| *keep)
+        .map(|(k, _)| k as i64)
+        .collect();
+    let positions = Array::from_elements([positions.len()], positions);
+    array.take_along(&positions, axis, front)
+}
+
+/// `m[rows, cols]` for 1-D integer arrays: the elements at the pairs, the
+/// two arrays broadcast against each other (equal lengths, or one of
+/// length 1), with NumPy's IndexError for a shape mismatch or an index out
+/// of bounds.
+pub fn take_points<T: Element, I: Element + Into<i128>, J: Element + Into<i128>>(
+    array: &Array<T, 2>,
+    rows: &Array<I, 1>,
+    columns: &Array<J, 1>,
+) -> Result<Array<T, 1>> {
+    let (r, c) = (rows.shape[0], columns.shape[0]);
+    let len = match (r, c) {
+        _ if r == c => r,
+        (1, _) => c,
+        (_, 1) => r,
+        _ => {
+            return Err(Error::IndexError(format!(
+                "shape mismatch: indexing arrays could not be broadcast together with shapes \
+                 ({r},) ({c},)"
+            )))
+        }
+    };
+    let position = |value: i128, axis: usize| -> Result<isize> {
+        let length = array.shape[axis];
+        let shifted = if value < 0 { value + length as i128 } else { value };
+        if shifted < 0 || shifted >= length as i128 {
+            return Err(Error::IndexError(format!(
+                "index {value} is out of bounds for axis {axis} with size {length}"
+            )));
+        }
+        Ok(shifted as isize)
+    };
+    let (row_lane, column_lane) = (rows.row(0), columns.row(0));
+    let mut out: Vec<T> = reserve::<T>(&[len])?;
+    for k in 0..len {
+        // SAFETY: `k` (or 0 for an array of length 1) is below each length.
+        let (i, j) = unsafe {
+            (
+                row_lane.at(if r == 1 { 0 } else { k }).into(),
+                column_lane.at(if c == 1 { 0 } else { k }).into(),
+            )
+        };
+        let offset = position(i, 0)? * array.strides[0] + position(j, 1)? * array.strides[1];
+        // SAFETY: both indices were checked against their axis lengths.
+        out.push(unsafe { T::load(array.pointer.offset(offset)) });
+    }
+    Ok(Array::from_elements([len], out))
+}
+
 /// `a` itself, after checking that its `axis` has length 1: the test of
 /// `np.squeeze(a, axis=k)`, which then indexes that axis away.
 pub fn squeezable<T: Element, const N: usize>(array: &Array<T, N>, axis: i64) -> Result<Array<T, N>> {
@@ -2810,6 +2893,42 @@ impl<T: Element, const N: usize> Array<T, N> {
             });
         }
         Ok(Array::from_elements(shape, out))
+    }
+
+    /// `np.take(a, idx, axis)`, and `a[:, idx]`-style indexing of the view
+    /// the other indices make: the elements at `idx` along `axis`, as a new
+    /// array. The taken axis stays where it was, or with `front` comes
+    /// first (NumPy's order when the advanced indices were not adjacent).
+    pub fn take_along<I: Element + Into<i128>>(
+        &self,
+        index: &Array<I, 1>,
+        axis: usize,
+        front: bool,
+    ) -> Result<Array<T, N>> {
+        if axis == 0 || axis >= N {
+            return self.take(index);
+        }
+        let length = self.shape[axis] as i128;
+        for i in index.row(0).iter() {
+            let written: i128 = i.into();
+            if written < -length || written >= length {
+                return Err(Error::IndexError(format!(
+                    "index {written} is out of bounds for axis {axis} with size {length}"
+                )));
+            }
+        }
+        // Move `axis` to the front and take rows; unless `front`, move it
+        // back: the result is then a view of the new array with its
+        // strides permuted.
+        let mut moved = self.clone();
+        moved.shape[..=axis].rotate_right(1);
+        moved.strides[..=axis].rotate_right(1);
+        let mut taken = moved.take(index)?;
+        if !front {
+            taken.shape[..=axis].rotate_left(1);
+            taken.strides[..=axis].rotate_left(1);
+        }
+        Ok(taken)
     }
 
     /// `a[idx] = values` for a 1-D array `a` and integer index array `idx`:

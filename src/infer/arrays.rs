@@ -1243,6 +1243,40 @@ impl<'m> Inference<'m> {
             let target = self.select_target(cx, *array, *index, &ty, span)?;
             return Some((target, combined));
         }
+        // `m[idx, j] += v`: through the index array, as the store would go.
+        if let ExprKind::Runtime {
+            function: "take_along" | "take_masked_along" | "take_points",
+            args,
+        } = &view.kind
+        {
+            let first_axis = matches!(
+                args.as_slice(),
+                [_, _, axis, front]
+                    if matches!(axis.kind, ExprKind::Literal(Literal::Int(0)))
+                        && matches!(front.kind, ExprKind::Literal(Literal::Bool(false)))
+            );
+            if !first_axis {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        span,
+                        "this store through an index array is not supported",
+                    )
+                    .with_hint(
+                        "store through one index array that comes first among the remaining \
+                         axes: `m[idx, j] += v`, `m[i, idx] += v`",
+                    ),
+                );
+                return None;
+            }
+            let ty = combined.ty.clone();
+            let mut args = args.clone();
+            let index = args.swap_remove(1);
+            let array = args.swap_remove(0);
+            let target = self.select_target(cx, array, index, &ty, span)?;
+            return Some((target, combined));
+        }
         self.store_into_view(cx, view, combined, span)
     }
 }

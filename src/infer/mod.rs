@@ -887,6 +887,39 @@ impl<'m> Inference<'m> {
                         }
                     }
                 }
+                if groups.len() == 1
+                    && indices.len() > 1
+                    && indices.iter().any(|i| might_be_array(i, cx))
+                {
+                    let array = self.expr(cx, value)?;
+                    if let Some(array_type) = array.array_type() {
+                        match self.advanced_parts(cx, &array, array_type, indices, *span) {
+                            None => {}
+                            Some(None) => return None,
+                            Some(Some(Advanced::Along {
+                                view,
+                                index,
+                                axis: 0,
+                                front: false,
+                            })) => return self.select_target(cx, view, index, ty, *span),
+                            Some(Some(_)) => {
+                                self.error(
+                                    cx,
+                                    Diagnostic::error(
+                                        codes::INVALID_INDEX,
+                                        *span,
+                                        "this store through an index array is not supported",
+                                    )
+                                    .with_hint(
+                                        "store through one index array that comes first among \
+                                         the remaining axes: `m[idx, j] = v`, `m[i, idx] = v`",
+                                    ),
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                }
                 if chain.iter().any(is_slice_like) || matches!(ty, Type::Array(_)) {
                     return self.view_target(cx, value, indices, ty, *span);
                 }
@@ -1550,6 +1583,13 @@ impl<'m> Inference<'m> {
         if chain.is_empty() {
             return Some(base);
         }
+        if let ([group], Some(array)) = (chain.as_slice(), base.array_type()) {
+            if group.len() > 1 && group.iter().any(|i| might_be_array(i, cx)) {
+                if let Some(taken) = self.advanced_index(cx, &base, array, group, expr.span) {
+                    return taken;
+                }
+            }
+        }
         if let ([[index]], Some(_)) = (chain.as_slice(), base.array_type()) {
             if might_be_array(index, cx) {
                 let index = self.expr(cx, index)?;
@@ -1629,6 +1669,167 @@ impl<'m> Inference<'m> {
                     .with_hint("only arrays and tuples can be indexed"),
                 );
                 None
+            }
+        }
+    }
+
+    /// `a[idx, j]`, `a[:, idx]`, `a[mask, 1]`: NumPy's advanced indexing by
+    /// one 1-D integer array (or 1-D bool mask) among ints and slices,
+    /// which takes the elements along that array's axis of the view the
+    /// rest makes; and `m[rows, cols]` on a 2-D array, the elements at those
+    /// pairs. `None` when no index is an array.
+    fn advanced_index(
+        &mut self,
+        cx: &mut Cx,
+        base: &typed::Expr,
+        array: ArrayType,
+        group: &[untyped::Expr],
+        span: Span,
+    ) -> Option<Option<typed::Expr>> {
+        let parts = match self.advanced_parts(cx, base, array, group, span)? {
+            Some(parts) => parts,
+            None => return Some(None),
+        };
+        let take = |function: &'static str, args: Vec<typed::Expr>, ndim: u8| {
+            typed::Expr::new(
+                typed::ExprKind::Runtime { function, args },
+                Type::Array(ArrayType::new(array.dtype, ndim)),
+            )
+        };
+        let flag = |value: bool| {
+            typed::Expr::new(
+                typed::ExprKind::Literal(typed::Literal::Bool(value)),
+                Type::Bool,
+            )
+        };
+        Some(Some(match parts {
+            Advanced::Along {
+                view,
+                index,
+                axis,
+                front,
+            } => {
+                let ndim = view.array_type()?.ndim;
+                let mask = index.array_type().is_some_and(|i| i.dtype == Dtype::Bool);
+                take(
+                    if mask {
+                        "take_masked_along"
+                    } else {
+                        "take_along"
+                    },
+                    vec![view, index, typed::Expr::int(axis as i64), flag(front)],
+                    ndim,
+                )
+            }
+            Advanced::Points { rows, columns } => {
+                take("take_points", vec![base.clone(), rows, columns], 1)
+            }
+        }))
+    }
+
+    /// The parts of an advanced index (see `advanced_index`): `None` when
+    /// no index is an array, `Some(None)` after an error.
+    fn advanced_parts(
+        &mut self,
+        cx: &mut Cx,
+        base: &typed::Expr,
+        array: ArrayType,
+        group: &[untyped::Expr],
+        span: Span,
+    ) -> Option<Option<Advanced>> {
+        let mut arrays: Vec<(usize, typed::Expr)> = Vec::new();
+        for (position, item) in group.iter().enumerate() {
+            if !might_be_array(item, cx) {
+                continue;
+            }
+            let Some(typed) = self.expr(cx, item) else {
+                return Some(None);
+            };
+            if let Some(index) = typed.array_type() {
+                let usable =
+                    index.ndim == 1 && (index.dtype.is_integer() || index.dtype == Dtype::Bool);
+                if !usable {
+                    let ty = typed.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::INVALID_INDEX,
+                            item.span,
+                            format!("{ty} cannot index beside other indices in compiled code"),
+                        )
+                        .with_hint(
+                            "index with 1-D integer arrays or masks beside ints and slices, or \
+                             with a bool mask of the whole array's shape alone",
+                        ),
+                    );
+                    return Some(None);
+                }
+                arrays.push((position, typed));
+            }
+        }
+        match arrays.len() {
+            0 => None,
+            1 => {
+                let (position, index) = arrays.remove(0);
+                // The axis that the index array's position becomes in the
+                // view made by the other items, where it is a full slice.
+                let consuming = group.iter().filter(|i| !is_new_axis_or_ellipsis(i)).count();
+                let axis: usize = group[..position]
+                    .iter()
+                    .map(|item| match &item.kind {
+                        untyped::ExprKind::Ellipsis => {
+                            (array.ndim as usize).saturating_sub(consuming)
+                        }
+                        _ if is_slice_like(item) => 1,
+                        _ => 0,
+                    })
+                    .sum();
+                // The int indices are advanced too: when they and the array
+                // are not side by side, NumPy puts the taken axis first.
+                let advanced: Vec<usize> = (0..group.len())
+                    .filter(|&k| k == position || !is_slice_like(&group[k]))
+                    .collect();
+                let adjacent = advanced.windows(2).all(|pair| pair[1] == pair[0] + 1);
+                let mut items = group.to_vec();
+                items[position] = untyped::Expr {
+                    kind: untyped::ExprKind::Slice {
+                        start: None,
+                        stop: None,
+                        step: None,
+                    },
+                    span: group[position].span,
+                };
+                let Some(view) = self.view(cx, base.clone(), array, &items, span) else {
+                    return Some(None);
+                };
+                Some(Some(Advanced::Along {
+                    view,
+                    index,
+                    axis,
+                    front: !adjacent,
+                }))
+            }
+            2 if array.ndim == 2
+                && group.len() == 2
+                && arrays
+                    .iter()
+                    .all(|(_, a)| a.array_type().is_some_and(|t| t.dtype != Dtype::Bool)) =>
+            {
+                let columns = arrays.remove(1).1;
+                let rows = arrays.remove(0).1;
+                Some(Some(Advanced::Points { rows, columns }))
+            }
+            _ => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INVALID_INDEX,
+                        span,
+                        "several index arrays index only a 2-D array, one integer array per axis",
+                    )
+                    .with_hint("write m[rows, cols], or index one axis at a time"),
+                );
+                Some(None)
             }
         }
     }
@@ -3857,6 +4058,32 @@ fn sub_arrays(array: typed::Expr, indices: Vec<typed::Expr>) -> typed::Expr {
 }
 
 /// Whether an index item makes a view: a slice, `...`, `None`, `np.newaxis`.
+/// An advanced index, taken apart: one index array (or mask) along `axis`
+/// of the view the other items make, or a 2-D array's `[rows, cols]`.
+enum Advanced {
+    Along {
+        view: typed::Expr,
+        index: typed::Expr,
+        axis: usize,
+        /// The taken axis comes first in the result (the int and array
+        /// indices were not side by side).
+        front: bool,
+    },
+    Points {
+        rows: typed::Expr,
+        columns: typed::Expr,
+    },
+}
+
+/// `None`, `np.newaxis` or `...`: an index item that consumes no axis.
+fn is_new_axis_or_ellipsis(index: &untyped::Expr) -> bool {
+    match &index.kind {
+        untyped::ExprKind::Ellipsis | untyped::ExprKind::None => true,
+        untyped::ExprKind::Qualified(name) => name == "numpy.newaxis",
+        _ => false,
+    }
+}
+
 fn is_slice_like(index: &untyped::Expr) -> bool {
     match &index.kind {
         untyped::ExprKind::Slice { .. } | untyped::ExprKind::Ellipsis | untyped::ExprKind::None => {
