@@ -3676,6 +3676,9 @@ impl<T: Element, const N: usize> ToPython for Array<T, N> {
         if let Some(object) = self.whole_python_array(py) {
             return Ok(object);
         }
+        if let Some(view) = self.python_view(py)? {
+            return Ok(view);
+        }
         let shape = self.shape;
         let elements = self.into_c_order_vec()?;
         let array = ndarray::Array::from_shape_vec(ndarray::IxDyn(&shape), elements)
@@ -3686,6 +3689,86 @@ impl<T: Element, const N: usize> ToPython for Array<T, N> {
 
 #[cfg(feature = "python")]
 impl<T: Element, const N: usize> Array<T, N> {
+    /// A view of part of a NumPy array passed in (`return a[1:, ::2]`,
+    /// `return a.T`), as a new NumPy array object over the same memory whose
+    /// base is the array passed in, as slicing in the interpreter makes it:
+    /// writes through either are seen by both. Read-only when this array
+    /// is. `None` for memory the runtime owns, and for empty arrays (whose
+    /// pointer was replaced by a dangling one on entry).
+    fn python_view<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        use numpy::npyffi::{self, npy_intp, PY_ARRAY_API};
+        let Owner::Python(object) = &self.owner else {
+            return Ok(None);
+        };
+        if self.shape.contains(&0) {
+            return Ok(None);
+        }
+        let item_size = std::mem::size_of::<T>() as isize;
+        let mut dims: [npy_intp; N] = self.shape.map(|d| d as npy_intp);
+        let mut strides: [npy_intp; N] = self.strides.map(|s| (s * item_size) as npy_intp);
+        let flags = if self.writable {
+            npyffi::NPY_ARRAY_WRITEABLE
+        } else {
+            0
+        };
+        // NumPy's own views name the array that owns the memory as their
+        // base, not the view they were sliced from.
+        let mut base = object.bind(py).clone();
+        while let Ok(array) = base.downcast::<numpy::PyUntypedArray>() {
+            let raw = array.as_array_ptr();
+            // SAFETY: `raw` points to the live ndarray `array` (borrowed for
+            // this iteration); its `flags` and `base` fields are plain reads.
+            let (flags, inner) = unsafe { ((*raw).flags, (*raw).base) };
+            if flags & npyffi::NPY_ARRAY_OWNDATA != 0 || inner.is_null() {
+                break;
+            }
+            // SAFETY: a non-null `base` of a live ndarray is a live object
+            // the ndarray holds a reference to; this takes a new one.
+            let inner = unsafe { Bound::from_borrowed_ptr(py, inner) };
+            if !inner.is_exact_instance(&array.get_type()) {
+                break;
+            }
+            base = inner;
+        }
+        let base = base.unbind();
+        // SAFETY: `pointer`, `shape` and `strides` describe elements inside
+        // the memory of the NumPy array `object` (the type invariant), which
+        // becomes the new array's base below, so the memory outlives the
+        // new array; NumPy copies `dims` and `strides` before returning. The
+        // dtype descriptor reference is stolen by the call, as the API says.
+        let created = unsafe {
+            PY_ARRAY_API.PyArray_NewFromDescr(
+                py,
+                PY_ARRAY_API.get_type_object(py, npyffi::NpyTypes::PyArray_Type),
+                <T as numpy::Element>::get_dtype(py).into_dtype_ptr(),
+                N as std::ffi::c_int,
+                dims.as_mut_ptr(),
+                strides.as_mut_ptr(),
+                self.pointer.cast::<std::ffi::c_void>(),
+                flags,
+                std::ptr::null_mut(),
+            )
+        };
+        if created.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: `created` is a new, owned reference to an ndarray; setting
+        // its base steals the reference to `base`, and returns -1 only with a
+        // Python exception set, after which the new array is dropped.
+        unsafe {
+            let array = Bound::from_owned_ptr(py, created);
+            if PY_ARRAY_API.PyArray_SetBaseObject(
+                py,
+                created.cast::<npyffi::PyArrayObject>(),
+                base.into_ptr(),
+            ) < 0
+            {
+                return Err(PyErr::fetch(py));
+            }
+            Ok(Some(array))
+        }
+    }
+
     /// The NumPy array passed in that this array views entirely, with the
     /// same data pointer, shape and strides.
     fn whole_python_array<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {

@@ -136,7 +136,6 @@ KNOWN_BUILD_FAILURES: dict[str, str] = {}
 # purpose, with a diagnostic saying so: limitations, not wrong results. Each
 # is still checked; once ferropy accepts one it is built and compared.
 KNOWN_UNSUPPORTED: dict[str, str] = {
-    "r_cum*_2d_ax*": "np.cumsum/np.cumprod with axis= (FP0507)",
     "la_*_b_b": "bool matrix products (FP0505)",
     "b_op_lsh_b_b_*": "shifts of bool arrays (FP0502)",
     "b_op_rsh_b_b_*": "shifts of bool arrays (FP0502)",
@@ -609,6 +608,8 @@ class Generator:
                      ("col", ["j = 1", "return a[:, j], a[:, -1], a[0], a[-1, :]"]),
                      ("sliced", "return a[1:, ::-1], a[::-2, 1:3], a[..., 0], a[None, :, :].shape"),
                      ("Twrite", ["a.T[0] = 1", "return a"]),
+                     ("expand", "return np.expand_dims(a, 0), np.expand_dims(a, axis=-1)"),
+                     ("squeeze", "return np.squeeze(a[:1], axis=0), np.squeeze(a[:, -1:], -1)"),
                      ("astype", f"return a.astype(np.{F4 if dtype != F4 else I8})")]
             if i > 1:
                 continue
@@ -765,6 +766,28 @@ class Generator:
                                        ("rev", "np.array([2, 1, 0, 4], dtype=np.%s)[::-1]")):
                         k.calls.append(Call(label, [inputs.array(dtype, (6,), "exact"),
                                                     scalar(idx % itype)]))
+            # One index array or mask beside ints and slices, read and
+            # stored through; and m[rows, cols] pairs.
+            mixed = [("row", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
+                      "return a[idx, 1], a[idx, -1], a[idx, 1:]"),
+                     ("col", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
+                      "return a[0, idx], a[:, idx], a[::-1, idx]"),
+                     ("store", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
+                      [f"a[idx, 0] = {fill}", f"a[-1, idx] = {fill}", "return a"]),
+                     ("pairs", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
+                      "return a[idx, idx[::-1]], a[idx, idx[:1]]"),
+                     ("maskcol", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
+                      ["m = a[:, 0] > a[0, 0]", "return a[m, 1], a[1:, a[0] > a[0, 0]]"])]
+            for tag, params, body in mixed:
+                k, inputs = self.kernel(f"ix_mixed{tag}_{s}", f"index {tag}", params, body)
+                for label, shape, view, idx in (
+                        ("in", (3, 4), "", "np.array([2, 0, -1])"),
+                        ("T", (3, 4), "T", "np.array([1, -3])"),
+                        ("empty", (3, 4), "", "np.zeros(0, dtype=np.int64)"),
+                        ("out", (3, 4), "", "np.array([0, 3])"),
+                        ("neg_out", (3, 3), "revstep", "np.array([-4])")):
+                    k.calls.append(Call(label, [inputs.array(dtype, shape, "exact", view),
+                                                scalar(idx)]))
             if i == 0:
                 k, inputs = self.kernel(f"ix_idx2d_{s}", "index 2-D",
                                         [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
