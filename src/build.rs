@@ -831,6 +831,17 @@ pub fn write_stub(krate: &GeneratedCrate, dir: &Path) -> io::Result<PathBuf> {
     Ok(path)
 }
 
+/// Writes `<dir>/<module>.rs`, a module emitted for a Rust crate (unless it
+/// already holds the same text, so cargo does not rebuild the crate for
+/// nothing), creating `dir` if needed, and returns its path.
+pub fn write_rust_module(dir: &Path, module_name: &str, text: &str) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir).map_err(|error| with_path(error, dir))?;
+    let path = dir.join(format!("{module_name}.rs"));
+    write_if_changed(&path, text.as_bytes(), TEXT_FILE_MODE)
+        .map_err(|error| with_path(error, &path))?;
+    Ok(path)
+}
+
 /// How `build_module` is asked to build.
 #[derive(Clone, Copy, Debug)]
 pub struct BuildOptions<'a> {
@@ -1911,6 +1922,18 @@ mod tests {
         let build_script = r#"{"reason":"compiler-artifact","target":{"kind":["custom-build"],"name":"build-script-build"},"filenames":["/t/release/build/pyo3-1/build-script-build"],"fresh":true}"#;
         assert!(!is_finished_crate(build_script));
         assert_eq!(cdylib_in_message("not json \"cdylib\""), None);
+    }
+
+    /// `runtime/Cargo.toml`, the runtime as a crate of the repository for
+    /// Rust crates, declares the features and dependencies of the manifest
+    /// the build stage writes into the cache.
+    #[test]
+    fn repository_runtime_crate_matches_the_cache_manifest() {
+        let repository = include_str!("../runtime/Cargo.toml");
+        let from = |text: &'static str| text.find("[features]").map(|start| &text[start..]);
+        assert!(from(RT_CARGO_TOML).is_some());
+        assert_eq!(from(repository), from(RT_CARGO_TOML));
+        assert!(repository.contains("path = \"../templates/rt.rs\""));
     }
 
     #[test]

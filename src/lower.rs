@@ -551,7 +551,7 @@ impl ModuleScope {
                 value: ast::Constant::Str(name),
                 range,
                 ..
-            })) if crate::codegen::is_identifier(name) => {
+            })) if crate::codegen::kernels::is_identifier(name) => {
                 if self.pycc_name.as_ref().is_some_and(|first| first != name) {
                     self.diagnostics.push(
                         Diagnostic::error(
@@ -948,7 +948,7 @@ impl<'a> FunctionLowering<'a> {
         collect_assigned_names(&def.body, &mut self.locals);
         let mut invalid: Vec<&str> = std::iter::once(def.name.as_str())
             .chain(self.locals.iter().map(String::as_str))
-            .filter(|name| !crate::codegen::is_identifier(name))
+            .filter(|name| !crate::codegen::kernels::is_identifier(name))
             .collect();
         invalid.sort();
         for name in invalid {

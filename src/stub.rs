@@ -63,7 +63,7 @@ pub fn generate(module: &typed::Module) -> String {
             None => out.push_str(" ...\n"),
         }
     }
-    if !crate::codegen::thread_functions_taken(module) {
+    if !crate::codegen::binding::thread_functions_taken(module) {
         out.push_str(
             "\n\ndef set_num_threads(n: int) -> None:\n    \"\"\"Sets the number of threads parallel loops use.\"\"\"\n    ...\n\n\ndef get_num_threads() -> int:\n    \"\"\"The number of threads parallel loops use.\"\"\"\n    ...\n",
         );

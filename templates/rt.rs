@@ -7,6 +7,14 @@
 //! operation returns `rt::Result` and never panics on user data: an index out
 //! of range, a zero divisor or a domain error becomes the Python exception
 //! CPython would raise, with CPython's or NumPy's wording.
+//!
+//! Everything that touches CPython (argument conversion, results as Python
+//! objects, lists written back, callbacks into Python, native entry points
+//! between modules, the GIL) is behind the `python` feature, on by default
+//! for extension modules. Without it the runtime is plain Rust over ndarray
+//! and rayon, for the modules `ferropy::Builder` emits into Rust crates;
+//! their exceptions stay `Error` values (a KeyError is then
+//! `Exception::KeyError` with the key's `Debug` form, not the key object).
 
 // Each generated crate uses only part of the runtime; the unused rest must not
 // drown the build output in dead-code warnings.
@@ -18,8 +26,11 @@ use std::fmt;
 use std::ptr;
 use std::sync::Arc;
 
+#[cfg(feature = "python")]
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+#[cfg(feature = "python")]
 use pyo3::prelude::*;
+#[cfg(feature = "python")]
 use pyo3::types::PyTuple;
 
 // ---------------------------------------------------------------------------
@@ -52,7 +63,14 @@ pub enum Exception {
     MemoryError(String),
     RecursionError(String),
     AssertionError(String),
+    /// A missing dict key or set element, the key as Rust's `Debug` shows
+    /// it. (With the `python` feature, a KeyError carries the key object
+    /// itself, as `Exception::Python`, as CPython raises it.)
+    KeyError(String),
+    /// A local variable read before any path assigned it.
+    UnboundLocalError(String),
     /// An exception from Python code called back by compiled code.
+    #[cfg(feature = "python")]
     Python(PythonError),
 }
 
@@ -113,6 +131,19 @@ impl Error {
 
     #[cold]
     #[inline(never)]
+    pub fn KeyError(message: String) -> Error {
+        Error(Box::new(Exception::KeyError(message)))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn UnboundLocalError(message: String) -> Error {
+        Error(Box::new(Exception::UnboundLocalError(message)))
+    }
+
+    #[cfg(feature = "python")]
+    #[cold]
+    #[inline(never)]
     pub fn Python(error: PythonError) -> Error {
         Error(Box::new(Exception::Python(error)))
     }
@@ -135,6 +166,9 @@ impl Error {
             Exception::MemoryError(_) => "MemoryError",
             Exception::RecursionError(_) => "RecursionError",
             Exception::AssertionError(_) => "AssertionError",
+            Exception::KeyError(_) => "KeyError",
+            Exception::UnboundLocalError(_) => "UnboundLocalError",
+            #[cfg(feature = "python")]
             Exception::Python(_) => "Exception",
         }
     }
@@ -149,7 +183,10 @@ impl Error {
             | Exception::TypeError(message)
             | Exception::MemoryError(message)
             | Exception::RecursionError(message)
-            | Exception::AssertionError(message) => message,
+            | Exception::AssertionError(message)
+            | Exception::KeyError(message)
+            | Exception::UnboundLocalError(message) => message,
+            #[cfg(feature = "python")]
             Exception::Python(_) => "an exception raised by a Python function",
         }
     }
@@ -163,6 +200,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+#[cfg(feature = "python")]
 impl From<Error> for PyErr {
     fn from(error: Error) -> Self {
         use pyo3::exceptions::{
@@ -183,6 +221,10 @@ impl From<Error> for PyErr {
             }
             Exception::AssertionError(message) => {
                 pyo3::exceptions::PyAssertionError::new_err(message)
+            }
+            Exception::KeyError(message) => pyo3::exceptions::PyKeyError::new_err(message),
+            Exception::UnboundLocalError(message) => {
+                pyo3::exceptions::PyUnboundLocalError::new_err(message)
             }
             Exception::Python(error) => error.into_pyerr(),
         }
@@ -258,7 +300,7 @@ mod sealed {
 /// pointers (`load`/`store`), never through references, so two arrays viewing
 /// the same memory never create aliasing references.
 pub trait Element:
-    sealed::Sealed + numpy::Element + Copy + Default + PartialEq + Send + Sync + 'static
+    sealed::Sealed + NumpyElement + Copy + Default + PartialEq + Send + Sync + 'static
 {
     /// The NumPy name of the dtype, used in error messages.
     const DTYPE_NAME: &'static str;
@@ -289,6 +331,17 @@ pub trait Element:
         unsafe { ptr::write(pointer, value) }
     }
 }
+
+/// What NumPy needs of an element type to make arrays of it: `numpy::Element`
+/// with the `python` feature, nothing without.
+#[cfg(feature = "python")]
+pub trait NumpyElement: numpy::Element {}
+#[cfg(feature = "python")]
+impl<T: numpy::Element> NumpyElement for T {}
+#[cfg(not(feature = "python"))]
+pub trait NumpyElement {}
+#[cfg(not(feature = "python"))]
+impl<T> NumpyElement for T {}
 
 macro_rules! impl_numeric_element {
     ($($ty:ty => $name:literal, $zero:expr, $one:expr;)*) => {
@@ -414,14 +467,21 @@ enum Owner<T: Element> {
     /// Memory of a NumPy array passed in by Python. The reference keeps the
     /// ndarray object, and so its buffer, alive; dropping it without the GIL
     /// is fine because pyo3 then defers the decref until the GIL is held.
+    #[cfg(feature = "python")]
     Python(Arc<Py<PyAny>>),
+    /// Memory of an ndarray view a Rust caller lent for one call
+    /// (`Array::from_view`): the borrow, not the array, keeps it alive, so
+    /// such an array must not outlive the call (see `from_view`).
+    Borrowed,
 }
 
 impl<T: Element> Clone for Owner<T> {
     fn clone(&self) -> Self {
         match self {
             Owner::Heap(buffer) => Owner::Heap(Arc::clone(buffer)),
+            #[cfg(feature = "python")]
             Owner::Python(object) => Owner::Python(Arc::clone(object)),
+            Owner::Borrowed => Owner::Borrowed,
         }
     }
 }
@@ -629,12 +689,31 @@ impl<T: Element, const N: usize> Array<T, N> {
         }
     }
 
-    /// Views the memory of a NumPy array passed as parameter `param`.
+    /// Views the memory of a NumPy array passed as parameter `param`, a
+    /// parameter the function does not store into.
     ///
     /// Raises TypeError unless `object` is a `numpy.ndarray` of exactly this
     /// dtype in native byte order with exactly `N` dimensions. Any layout
     /// works: strided, transposed, Fortran-order, negative strides, empty.
+    /// Memory not aligned for `T` (Dask's workers deserialise such blocks)
+    /// is copied into an aligned array, read-only: a store the analysis did
+    /// not see (through another name) raises ValueError rather than being
+    /// lost in the copy.
+    #[cfg(feature = "python")]
     pub fn from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        Self::from_python_checked(object, param, true)
+    }
+
+    /// `from_python` for a parameter the function stores into: unaligned
+    /// memory is a TypeError, since stores into a copy would not reach the
+    /// caller's array.
+    #[cfg(feature = "python")]
+    pub fn from_python_stored(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        Self::from_python_checked(object, param, false)
+    }
+
+    #[cfg(feature = "python")]
+    fn from_python_checked(object: &Bound<'_, PyAny>, param: &str, may_copy: bool) -> PyResult<Self> {
         const { assert!(N >= 1, "rt::Array needs at least one dimension") };
         let py = object.py();
         let Ok(array) = object.downcast::<PyUntypedArray>() else {
@@ -688,9 +767,13 @@ impl<T: Element, const N: usize> Array<T, N> {
         } else {
             let pointer = data.cast::<T>();
             if pointer.align_offset(std::mem::align_of::<T>()) != 0 {
+                if may_copy {
+                    return Ok(Self::unaligned_copy(pointer, shape, strides)?);
+                }
                 return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                    "argument '{param}': the {} array is not aligned in memory; \
-                     pass numpy.require(array, requirements='A') instead",
+                    "argument '{param}': the {} array is not aligned in memory, and the \
+                     function stores into it; pass numpy.require(array, requirements='A') \
+                     and read the results from that array",
                     T::DTYPE_NAME
                 )));
             }
@@ -703,6 +786,45 @@ impl<T: Element, const N: usize> Array<T, N> {
             writable,
             owner: Owner::Python(Arc::new(object.clone().unbind())),
         })
+    }
+
+    /// A read-only C-contiguous copy of NumPy memory that is not aligned
+    /// for `T`, whose elements lie at `pointer` plus `strides` (in
+    /// elements) per axis.
+    #[cfg(feature = "python")]
+    #[cold]
+    #[inline(never)]
+    fn unaligned_copy(pointer: *const T, shape: [usize; N], strides: [isize; N]) -> Result<Self> {
+        let size = checked_size::<T>(&shape).ok_or_else(array_too_big_error)?;
+        let mut elements: Vec<T> = Vec::new();
+        elements
+            .try_reserve_exact(size)
+            .map_err(|_| allocation_error::<T>(&shape))?;
+        let mut index = [0usize; N];
+        for _ in 0..size {
+            let offset: isize = index
+                .iter()
+                .zip(&strides)
+                .map(|(&i, &stride)| i as isize * stride)
+                .sum();
+            // SAFETY: NumPy guarantees that every element of the array's
+            // shape and strides lies in its buffer, which the caller's object
+            // keeps alive during this call; `read_unaligned` needs no
+            // alignment, and every bit pattern is a valid number (bool, whose
+            // alignment is 1, is never unaligned and never gets here).
+            elements.push(unsafe { ptr::read_unaligned(pointer.offset(offset)) });
+            // The next index in C order.
+            for axis in (0..N).rev() {
+                index[axis] += 1;
+                if index[axis] < shape[axis] {
+                    break;
+                }
+                index[axis] = 0;
+            }
+        }
+        let mut copy = Self::from_heap(shape, elements.into_boxed_slice());
+        copy.writable = false;
+        Ok(copy)
     }
 
     /// `np.zeros(shape, dtype)`: a new C-contiguous array of zeros.
@@ -1141,7 +1263,9 @@ impl<T: Element, const N: usize> Array<T, N> {
                     && checked_size::<T>(&self.shape) == Some(buffer.len)
                     && is_c_contiguous(&self.shape, &self.strides)
             }
+            #[cfg(feature = "python")]
             Owner::Python(_) => false,
+            Owner::Borrowed => false,
         };
         if !covers_heap_buffer {
             return self.to_vec();
@@ -1194,6 +1318,7 @@ fn dimensions_text(count: usize) -> String {
     }
 }
 
+#[cfg(feature = "python")]
 fn argument_type_error<T: Element>(param: &str, dimensions: usize, given: &str) -> PyErr {
     pyo3::exceptions::PyTypeError::new_err(format!(
         "argument '{param}': expected {} {} array with {}, got {given}",
@@ -3300,6 +3425,77 @@ pub fn trace<T: Accumulate>(a: &Array<T, 2>) -> T::Total {
 }
 
 // ---------------------------------------------------------------------------
+// ndarray views lent by Rust callers
+// ---------------------------------------------------------------------------
+
+impl<T: Element, const N: usize> Array<T, N> {
+    /// An array over the elements of `view`, read-only (a store raises
+    /// NumPy's ValueError "assignment destination is read-only"), for the
+    /// public functions of a module emitted into a Rust crate.
+    ///
+    /// # Safety
+    /// Nothing keeps the memory alive but the caller's borrow: the array,
+    /// its clones and every view made from it must be dropped before the
+    /// borrow of `view` ends (copy an array out first with `into_ndarray`).
+    pub unsafe fn from_view<D: ndarray::Dimension>(view: &ndarray::ArrayView<'_, T, D>) -> Result<Self> {
+        Self::lent(view.as_ptr().cast_mut(), view.shape(), view.strides(), false)
+    }
+
+    /// As `from_view`, writable: compiled code's stores show in `view`.
+    ///
+    /// # Safety
+    /// As for `from_view`; the `&mut` borrow makes the memory the
+    /// array's alone for that time.
+    pub unsafe fn from_view_mut<D: ndarray::Dimension>(view: &mut ndarray::ArrayViewMut<'_, T, D>) -> Result<Self> {
+        Self::lent(view.as_mut_ptr(), view.shape(), view.strides(), true)
+    }
+
+    fn lent(pointer: *mut T, shape: &[usize], strides: &[isize], writable: bool) -> Result<Self> {
+        if shape.len() != N {
+            return Err(Error::TypeError(format!(
+                "expected an array with {}, got one with {}",
+                dimensions_text(N),
+                dimensions_text(shape.len())
+            )));
+        }
+        if let Some(&dimension) = shape.iter().find(|&&d| d > MAX_DIMENSION) {
+            return Err(dimension_too_big_error(dimension));
+        }
+        let mut fixed_shape = [0usize; N];
+        let mut fixed_strides = [0isize; N];
+        fixed_shape.copy_from_slice(shape);
+        fixed_strides.copy_from_slice(strides);
+        // ndarray's views are aligned and, for every in-bounds index, point
+        // into the memory they borrow: the type invariant, for as long as the
+        // caller keeps its promise. An empty view's pointer is never read;
+        // a dangling aligned one keeps the invariant, as for NumPy's.
+        let pointer = if shape.contains(&0) {
+            ptr::NonNull::<T>::dangling().as_ptr()
+        } else {
+            pointer
+        };
+        Ok(Array {
+            pointer,
+            shape: fixed_shape,
+            strides: fixed_strides,
+            writable,
+            owner: Owner::Borrowed,
+        })
+    }
+
+    /// The elements as an owned ndarray in C order: the buffer itself when
+    /// this array is the only one using all of it, else a copy (always for
+    /// lent memory, which must not outlive the call).
+    pub fn into_ndarray<D: ndarray::Dimension>(self) -> Result<ndarray::Array<T, D>> {
+        let shape = self.shape;
+        let elements = self.into_c_order_vec()?;
+        ndarray::Array::from_shape_vec(ndarray::IxDyn(&shape), elements)
+            .and_then(|array| array.into_dimensionality::<D>())
+            .map_err(|error| Error::TypeError(format!("internal error: {error}")))
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Scalar arguments
 // ---------------------------------------------------------------------------
 
@@ -3308,6 +3504,7 @@ pub fn trace<T: Accumulate>(a: &Array<T, 2>) -> T::Total {
 // converted to 'PyBool'") and leave the parameter out of an OverflowError.
 
 /// The name of an argument's Python type, for messages.
+#[cfg(feature = "python")]
 fn type_name_of(object: &Bound<'_, PyAny>) -> String {
     match object.get_type().name() {
         Ok(name) => name.to_string_lossy().into_owned(),
@@ -3319,6 +3516,7 @@ fn type_name_of(object: &Bound<'_, PyAny>) -> String {
 /// integers), as `operator.index` accepts. A float is a TypeError, as it is
 /// for `range()`; a value outside int64 is an OverflowError, because ferropy's
 /// int is NumPy's int64.
+#[cfg(feature = "python")]
 pub fn int_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<i64> {
     match object.extract::<i64>() {
         Ok(value) => Ok(value),
@@ -3337,6 +3535,7 @@ pub fn int_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<i64> 
 
 /// Reads a `float` parameter: a float, an int, or any object with
 /// `__float__` or `__index__` (NumPy scalars), as `float()` accepts numbers.
+#[cfg(feature = "python")]
 pub fn float_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<f64> {
     match object.extract::<f64>() {
         Ok(value) => Ok(value),
@@ -3355,6 +3554,7 @@ pub fn float_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<f64
 /// Reads a `bool` parameter: `True`, `False` or a NumPy bool. Other objects
 /// are refused rather than tested for truth, so that passing an int or an
 /// array where a flag belongs is reported instead of silently accepted.
+#[cfg(feature = "python")]
 pub fn bool_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<bool> {
     object.extract::<bool>().map_err(|_| {
         pyo3::exceptions::PyTypeError::new_err(format!(
@@ -3367,6 +3567,7 @@ pub fn bool_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<bool
 // --- Overloads: which exported signature the arguments match --------------
 
 /// Whether `object` is an ndarray that `Array<T, N>::from_python` accepts.
+#[cfg(feature = "python")]
 pub fn accepts_array<T: Element, const N: usize>(object: &Bound<'_, PyAny>) -> bool {
     let py = object.py();
     match object.downcast::<PyUntypedArray>() {
@@ -3379,6 +3580,7 @@ pub fn accepts_array<T: Element, const N: usize>(object: &Bound<'_, PyAny>) -> b
 
 /// Whether `object` is an int for an `int` parameter (not a bool, a float
 /// or an array).
+#[cfg(feature = "python")]
 pub fn accepts_int(object: &Bound<'_, PyAny>) -> bool {
     !object.is_instance_of::<pyo3::types::PyBool>()
         && object.downcast::<PyUntypedArray>().is_err()
@@ -3386,17 +3588,20 @@ pub fn accepts_int(object: &Bound<'_, PyAny>) -> bool {
 }
 
 /// Whether `object` is a number for a `float` parameter.
+#[cfg(feature = "python")]
 pub fn accepts_float(object: &Bound<'_, PyAny>) -> bool {
     !object.is_instance_of::<pyo3::types::PyBool>()
         && object.downcast::<PyUntypedArray>().is_err()
         && object.extract::<f64>().is_ok()
 }
 
+#[cfg(feature = "python")]
 pub fn accepts_bool(object: &Bound<'_, PyAny>) -> bool {
     object.extract::<bool>().is_ok() && object.downcast::<PyUntypedArray>().is_err()
 }
 
 /// The TypeError of a call no exported signature matches.
+#[cfg(feature = "python")]
 pub fn no_overload_error(function: &str, given: &[Bound<'_, PyAny>], signatures: &[&str]) -> PyErr {
     let described: Vec<String> = given
         .iter()
@@ -3424,6 +3629,7 @@ pub fn no_overload_error(function: &str, given: &[Bound<'_, PyAny>], signatures:
 
 /// Converts a compiled function's result into the Python object the
 /// interpreted function would have returned.
+#[cfg(feature = "python")]
 pub trait ToPython {
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>>;
 
@@ -3438,6 +3644,7 @@ pub trait ToPython {
 macro_rules! impl_to_python_scalar {
     ($($ty:ty),*) => {
         $(
+            #[cfg(feature = "python")]
             impl ToPython for $ty {
                 #[inline]
                 fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -3450,6 +3657,7 @@ macro_rules! impl_to_python_scalar {
 
 impl_to_python_scalar!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
+#[cfg(feature = "python")]
 impl ToPython for () {
     #[inline]
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -3457,6 +3665,7 @@ impl ToPython for () {
     }
 }
 
+#[cfg(feature = "python")]
 impl<T: Element, const N: usize> ToPython for Array<T, N> {
     /// Returns the very array object that was passed in when the result views
     /// all of it (`return a`), as the interpreted function would; hands a
@@ -3478,6 +3687,7 @@ impl<T: Element, const N: usize> ToPython for Array<T, N> {
     }
 }
 
+#[cfg(feature = "python")]
 impl<T: Element, const N: usize> Array<T, N> {
     /// A view of part of a NumPy array passed in (`return a[1:, ::2]`,
     /// `return a.T`), as a new NumPy array object over the same memory whose
@@ -3583,6 +3793,7 @@ impl<T: Element, const N: usize> Array<T, N> {
 
 macro_rules! impl_to_python_tuple {
     ($($name:ident),+) => {
+        #[cfg(feature = "python")]
         impl<$($name: ToPython),+> ToPython for ($($name,)+) {
             #[allow(non_snake_case)]
             fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -4700,7 +4911,10 @@ fn continue_on_new_stack<T: Send>(
     // A kernel given a Python function keeps the GIL while it runs (see
     // `Callable`), and the new thread needs the GIL to call that function:
     // the wait releases it, whether this thread held it or not.
-    Python::with_gil(|py| py.allow_threads(|| run_on_new_stack(depth, limit, call)))
+    #[cfg(feature = "python")]
+    return Python::with_gil(|py| py.allow_threads(|| run_on_new_stack(depth, limit, call)));
+    #[cfg(not(feature = "python"))]
+    return run_on_new_stack(depth, limit, call);
 }
 
 fn run_on_new_stack<T: Send>(
@@ -4741,6 +4955,7 @@ fn run_on_new_stack<T: Send>(
 }
 
 /// `sys.getrecursionlimit()`, read with the GIL; the default if it cannot be read.
+#[cfg(feature = "python")]
 #[cold]
 #[inline(never)]
 fn python_recursion_limit() -> u32 {
@@ -4750,6 +4965,12 @@ fn python_recursion_limit() -> u32 {
             .map(|limit| limit.clamp(1, u32::MAX as i64) as u32)
             .unwrap_or(DEFAULT_RECURSION_LIMIT)
     })
+}
+
+/// Without an interpreter, CPython's default limit.
+#[cfg(not(feature = "python"))]
+fn python_recursion_limit() -> u32 {
+    DEFAULT_RECURSION_LIMIT
 }
 
 #[cold]
@@ -5682,17 +5903,21 @@ mod tests {
 /// An exception raised by Python code that compiled code called back into
 /// (a callable passed for a `Callable` parameter). It reaches the caller
 /// unchanged: same type, same message, same traceback.
+#[cfg(feature = "python")]
 #[derive(Clone, Debug)]
 pub struct PythonError(std::sync::Arc<PyErr>);
 
+#[cfg(feature = "python")]
 impl PartialEq for PythonError {
     fn eq(&self, other: &Self) -> bool {
         std::sync::Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
+#[cfg(feature = "python")]
 impl Eq for PythonError {}
 
+#[cfg(feature = "python")]
 impl PythonError {
     fn into_pyerr(self) -> PyErr {
         match std::sync::Arc::try_unwrap(self.0) {
@@ -5831,6 +6056,8 @@ impl NativeResult {
             6 => Err(Error::MemoryError(message)),
             7 => Err(Error::RecursionError(message)),
             9 => Err(Error::AssertionError(message)),
+            10 => Err(Error::KeyError(message)),
+            11 => Err(Error::UnboundLocalError(message)),
             _ => Err(Error::TypeError(format!("a compiled function failed: {message}"))),
         }
     }
@@ -5845,8 +6072,11 @@ fn error_code(error: &Error) -> u32 {
         Exception::TypeError(_) => 5,
         Exception::MemoryError(_) => 6,
         Exception::RecursionError(_) => 7,
+        #[cfg(feature = "python")]
         Exception::Python(_) => 8,
         Exception::AssertionError(_) => 9,
+        Exception::KeyError(_) => 10,
+        Exception::UnboundLocalError(_) => 11,
     }
 }
 
@@ -5886,6 +6116,7 @@ impl NativeFunction {
 }
 
 /// Publishes `function` in the module's `__ferropy_native__` table.
+#[cfg(feature = "python")]
 pub fn export_native(
     module: &Bound<'_, pyo3::types::PyModule>,
     name: &str,
@@ -5909,11 +6140,13 @@ pub fn export_native(
 
 /// A function compiled by ferropy (in this or another module), called through
 /// its native entry point.
+#[cfg(feature = "python")]
 pub struct CompiledFunction {
     function: &'static NativeFunction,
     _module: Py<PyAny>,
 }
 
+#[cfg(feature = "python")]
 impl CompiledFunction {
     #[inline]
     pub fn call(&self, args: &[u64]) -> Result<u64> {
@@ -5957,6 +6190,7 @@ impl CompiledFunction {
 
 /// A Python object passed for a `Callable` parameter, classified once per
 /// call so the loop that calls it does not look it up again.
+#[cfg(feature = "python")]
 pub enum Callable {
     /// Entry `index` of the caller's table of known native functions
     /// (`math.cos`, `numpy.exp`, ...).
@@ -5967,6 +6201,7 @@ pub enum Callable {
     Python(Py<PyAny>),
 }
 
+#[cfg(feature = "python")]
 impl Callable {
     pub fn from_python(
         object: &Bound<'_, PyAny>,
@@ -6002,6 +6237,7 @@ impl Callable {
 
 /// Calls a Python callable from compiled code: takes the GIL for the call,
 /// converts the result, and hands any exception back unchanged.
+#[cfg(feature = "python")]
 pub fn call_python<A, R>(function: &Py<PyAny>, args: A) -> Result<R>
 where
     A: for<'py> pyo3::IntoPyObject<'py, Target = PyTuple>,
@@ -6034,8 +6270,7 @@ pub fn assigned<T>(value: T, is_assigned: bool, name: &str) -> Result<T> {
 fn unbound_local(name: &str) -> Error {
     let message =
         format!("cannot access local variable '{name}' where it is not associated with a value");
-    let error = pyo3::exceptions::PyUnboundLocalError::new_err(message);
-    Error::Python(PythonError(std::sync::Arc::new(error)))
+    Error::UnboundLocalError(message)
 }
 
 // ---------------------------------------------------------------------------
@@ -6061,6 +6296,7 @@ pub struct List<T>(std::rc::Rc<std::cell::RefCell<ListData<T>>>);
 
 struct ListData<T> {
     items: Vec<T>,
+    #[cfg(feature = "python")]
     origin: Option<Py<pyo3::types::PyList>>,
     dirty: bool,
 }
@@ -6122,6 +6358,7 @@ impl<T: Clone> List<T> {
     pub fn from_vec(items: Vec<T>) -> Self {
         List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
             items,
+            #[cfg(feature = "python")]
             origin: None,
             dirty: true,
         })))
@@ -6721,6 +6958,7 @@ pub fn array_to_list<T: Element>(array: &Array<T, 1>) -> Result<List<T>> {
 
 /// Values that can be elements of a list passed in from Python: converted
 /// element by element, naming the first bad one.
+#[cfg(feature = "python")]
 pub trait FromPythonValue: Sized {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self>;
 
@@ -6745,6 +6983,7 @@ pub trait FromPythonValue: Sized {
 
 /// The elements of a list of Python ints or floats, read directly where an
 /// element is an exact `int` (`float`) that fits, through `slow` otherwise.
+#[cfg(feature = "python")]
 fn numbers_from_list<T>(
     list: &Bound<'_, pyo3::types::PyList>,
     what: &dyn Fn() -> String,
@@ -6773,6 +7012,7 @@ fn numbers_from_list<T>(
     Ok(items)
 }
 
+#[cfg(feature = "python")]
 fn element_type_error(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String, expected: &str) -> PyErr {
     pyo3::exceptions::PyTypeError::new_err(format!(
         "{}: expected {expected}, got {}",
@@ -6781,6 +7021,7 @@ fn element_type_error(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String, expe
     ))
 }
 
+#[cfg(feature = "python")]
 impl FromPythonValue for i64 {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         if object.is_instance_of::<pyo3::types::PyFloat>() {
@@ -6823,6 +7064,7 @@ impl FromPythonValue for i64 {
     }
 }
 
+#[cfg(feature = "python")]
 impl FromPythonValue for f64 {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         object
@@ -6850,6 +7092,7 @@ impl FromPythonValue for f64 {
     }
 }
 
+#[cfg(feature = "python")]
 impl FromPythonValue for bool {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         object
@@ -6858,6 +7101,7 @@ impl FromPythonValue for bool {
     }
 }
 
+#[cfg(feature = "python")]
 impl<T: Element, const N: usize> FromPythonValue for Array<T, N> {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         Array::from_python(object, &what())
@@ -6866,6 +7110,7 @@ impl<T: Element, const N: usize> FromPythonValue for Array<T, N> {
 
 macro_rules! impl_from_python_tuple {
     ($len:literal; $($name:ident $index:tt),+) => {
+        #[cfg(feature = "python")]
         impl<$($name: FromPythonValue),+> FromPythonValue for ($($name,)+) {
             fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
                 let tuple = object
@@ -6898,6 +7143,7 @@ impl_from_python_tuple!(6; A 0, B 1, C 2, D 3, E 4, F 5);
 impl_from_python_tuple!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 impl_from_python_tuple!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
+#[cfg(feature = "python")]
 impl<T: FromPythonValue + Clone> FromPythonValue for List<T> {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let list = object
@@ -6912,6 +7158,7 @@ impl<T: FromPythonValue + Clone> FromPythonValue for List<T> {
     }
 }
 
+#[cfg(feature = "python")]
 impl<T: ToPython + Clone> ToPython for List<T> {
     /// The Python list this list came from, with the compiled code's changes
     /// written into it, or a new Python list.
@@ -6967,6 +7214,7 @@ impl<T: ToPython + Clone> ToPython for List<T> {
 
 /// After a call: writes a list argument's changes back into the caller's
 /// Python list (nested lists included).
+#[cfg(feature = "python")]
 pub fn reflect<T: ToPython + Clone>(list: List<T>, py: Python<'_>) -> PyResult<()> {
     list.write_back(py)
 }
@@ -7049,12 +7297,30 @@ type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 /// A key of a compiled dict or set: how it hashes and compares (as Python:
 /// `-0.0` and `0.0` are one key) and the KeyError it raises when missing.
-pub trait DictKey: Clone + PyOrder + ToPython + 'static {
+pub trait DictKey: Clone + PyOrder + KeyObject + 'static {
     type Hashed: std::hash::Hash + Eq;
     fn hashed(&self) -> Self::Hashed;
     fn key_error(&self) -> Error;
 }
 
+/// What a key needs for its KeyError: with the `python` feature, to become
+/// a Python object (the exception's argument and the dict's key); without,
+/// a `Debug` form for the message.
+#[cfg(feature = "python")]
+pub trait KeyObject: ToPython + for<'py> pyo3::IntoPyObject<'py> + Send + Sync {}
+#[cfg(feature = "python")]
+impl<T: ToPython + for<'py> pyo3::IntoPyObject<'py> + Send + Sync> KeyObject for T {}
+#[cfg(not(feature = "python"))]
+pub trait KeyObject: std::fmt::Debug {}
+#[cfg(not(feature = "python"))]
+impl<T: std::fmt::Debug> KeyObject for T {}
+
+#[cfg(not(feature = "python"))]
+fn key_error_of<A: KeyObject>(key: A) -> Error {
+    Error::KeyError(format!("{key:?}"))
+}
+
+#[cfg(feature = "python")]
 fn key_error_of<A>(key: A) -> Error
 where
     A: for<'py> pyo3::IntoPyObject<'py> + Send + Sync + 'static,
@@ -7109,7 +7375,7 @@ impl_dict_key_float!(f32, f64);
 
 macro_rules! impl_dict_key_tuple {
     ($($name:ident $index:tt),+) => {
-        impl<$($name: DictKey + for<'py> pyo3::IntoPyObject<'py> + Send + Sync),+> DictKey for ($($name,)+) {
+        impl<$($name: DictKey),+> DictKey for ($($name,)+) {
             type Hashed = ($($name::Hashed,)+);
             fn hashed(&self) -> Self::Hashed {
                 ($(self.$index.hashed(),)+)
@@ -7145,6 +7411,7 @@ struct DictData<K: DictKey, V> {
     /// Entries in insertion order; `None` where one was deleted.
     entries: Vec<Option<(K, V)>>,
     index: std::collections::HashMap<K::Hashed, usize, FxBuild>,
+    #[cfg(feature = "python")]
     origin: Option<Py<PyAny>>,
     dirty: bool,
 }
@@ -7212,6 +7479,7 @@ impl<K: DictKey, V: Clone> Dict<K, V> {
         let mut data = DictData {
             entries: Vec::with_capacity(pairs.len()),
             index: std::collections::HashMap::with_capacity_and_hasher(pairs.len(), FxBuild::default()),
+            #[cfg(feature = "python")]
             origin: None,
             dirty: true,
         };
@@ -7452,6 +7720,7 @@ pub fn set_subset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
 
 // --- Dicts, sets and Python objects ---------------------------------------
 
+#[cfg(feature = "python")]
 impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> FromPythonValue for Dict<K, V> {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let dict = object
@@ -7473,6 +7742,7 @@ impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> FromPythonValue f
     }
 }
 
+#[cfg(feature = "python")]
 impl<K: DictKey, V: ToPython + Clone> ToPython for Dict<K, V> {
     /// The Python dict this dict came from, with the changes written into
     /// it, or a new Python dict.
@@ -7514,6 +7784,7 @@ impl<K: DictKey, V: ToPython + Clone> ToPython for Dict<K, V> {
     }
 }
 
+#[cfg(feature = "python")]
 impl<K: DictKey + FromPythonValue> FromPythonValue for Set<K> {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let set = object
@@ -7533,6 +7804,7 @@ impl<K: DictKey + FromPythonValue> FromPythonValue for Set<K> {
     }
 }
 
+#[cfg(feature = "python")]
 impl<K: DictKey> ToPython for Set<K> {
     /// The Python set this set came from, with the changes written into it,
     /// or a new Python set.
@@ -7567,10 +7839,12 @@ impl<K: DictKey> ToPython for Set<K> {
 }
 
 /// After a call: writes a dict or set argument's changes back.
+#[cfg(feature = "python")]
 pub fn reflect_dict<K: DictKey, V: ToPython + Clone>(dict: Dict<K, V>, py: Python<'_>) -> PyResult<()> {
     dict.write_back(py)
 }
 
+#[cfg(feature = "python")]
 pub fn reflect_set<K: DictKey>(set: Set<K>, py: Python<'_>) -> PyResult<()> {
     set.write_back(py)
 }
@@ -7964,6 +8238,7 @@ pub fn cmath_isfinite(z: Complex) -> bool {
     z.re.is_finite() && z.im.is_finite()
 }
 
+#[cfg(feature = "python")]
 impl ToPython for Complex {
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         Ok(pyo3::types::PyComplex::from_doubles(py, self.re, self.im).into_any())
@@ -7972,6 +8247,7 @@ impl ToPython for Complex {
 
 /// Reads a `complex` parameter: a complex, a float, an int, or any object
 /// with `__complex__`, `__float__` or `__index__`, as `complex()` accepts.
+#[cfg(feature = "python")]
 pub fn complex_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Complex> {
     if let Ok(value) = object.downcast::<pyo3::types::PyComplex>() {
         return Ok(Complex::new(value.real(), value.imag()));
@@ -7991,6 +8267,7 @@ pub fn complex_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<C
     }
 }
 
+#[cfg(feature = "python")]
 impl FromPythonValue for Complex {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         complex_from_python(object, &what())

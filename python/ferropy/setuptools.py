@@ -126,6 +126,36 @@ class build_ext(_build_ext):
                 shutil.copyfile(stub, os.path.join(os.path.dirname(destination),
                                                    module + ".pyi"))
 
+    # Editable installs (`pip install -e`, `build_ext --inplace`) build into
+    # the build directory and then copy each extension module into the
+    # source tree; setuptools knows nothing of the stub beside it, so it is
+    # copied too and listed among the outputs.
+    def copy_extensions_to_source(self):
+        super().copy_extensions_to_source()
+        for built, in_source in self._stub_mapping():
+            if os.path.isfile(built):
+                self.copy_file(built, in_source, level=self.verbose)
+
+    def get_output_mapping(self):
+        mapping = super().get_output_mapping()
+        if self.inplace:
+            mapping.update(self._stub_mapping())
+        return dict(sorted(mapping.items()))
+
+    def _stub_mapping(self):
+        """(stub in the build directory, stub in the source tree) for each
+        FerropyExtension."""
+        build_py = self.get_finalized_command("build_py")
+        pairs = []
+        for ext in self.extensions:
+            if not isinstance(ext, FerropyExtension):
+                continue
+            in_source, built = self._get_inplace_equivalent(build_py, ext)
+            stub = ext.name.rsplit(".", 1)[-1] + ".pyi"
+            pairs.append((os.path.join(os.path.dirname(built), stub),
+                          os.path.join(os.path.dirname(in_source), stub)))
+        return pairs
+
 
 def _read_pyproject(path):
     try:

@@ -45,6 +45,9 @@ pub struct FunctionFacts {
     pub accesses: Vec<Access>,
     /// The array parameters and locals the function stores into.
     pub written_arrays: Vec<String>,
+    /// The array parameters the function stores into, directly or through
+    /// the helpers it passes them to (not through a local bound to one).
+    pub written_parameters: Vec<String>,
     /// What the value ranges prove about integer operations.
     pub ints: ranges::IntFacts,
     /// The `prange` loops and how each runs.
@@ -274,6 +277,10 @@ pub fn analyse_with(module: &typed::Module, options: Options) -> Facts {
             let facts = FunctionFacts {
                 accesses,
                 written_arrays: writes::written_arrays(function),
+                written_parameters: helpers
+                    .get(&function.rust_name)
+                    .map(|(_, written)| written.clone())
+                    .unwrap_or_default(),
                 ints,
                 parallel,
                 overwritten: overwritten::overwritten_arrays(function),

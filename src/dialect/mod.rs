@@ -214,7 +214,7 @@ fn read_pycc_export(
     else {
         return Err(bad(name.range().into()));
     };
-    if !crate::codegen::is_identifier(name_text) {
+    if !crate::codegen::kernels::is_identifier(name_text) {
         return Err(Diagnostic::error(
             codes::BAD_SIGNATURE,
             name.range().into(),

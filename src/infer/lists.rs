@@ -9,7 +9,7 @@
 //! as floats): documented in docs/semantics.md.
 //!
 //! Every operation is an `ExprKind::Runtime` call of an `rt::list_*`
-//! function (the table in `codegen::lists`), or a `List`/`ListSlice` node.
+//! function (the table in `codegen::kernels::lists`), or a `List`/`ListSlice` node.
 
 use super::{Cx, Inference};
 use crate::diagnostics::{codes, Diagnostic, Span};

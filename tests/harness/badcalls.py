@@ -6,7 +6,7 @@ OUT must hold the modules `ferropy build` made from fixtures/runnable/bad_calls.
 and fixtures/runnable/bad_calls_recursion.py. Each cell of the matrix calls a
 compiled function with one bad input (wrong Python type, dtype or number of
 dimensions, None, missing, extra or keyword arguments, a strided, transposed,
-Fortran-order, empty, aliased or read-only array, an index out of range, a zero
+Fortran-order, empty, aliased, read-only or unaligned array, an index out of range, a zero
 divisor, a math domain error, runaway recursion, int64 overflow) and checks the
 outcome against one of three expectations:
 
@@ -143,11 +143,17 @@ def fresh_inputs() -> dict[str, object]:
     """
     read_only = np.arange(1.0, 6.0)
     read_only.flags.writeable = False
+    # float64 elements one byte past an aligned address, as dask.distributed
+    # workers can receive blocks.
+    unaligned = np.zeros(5 * 8 + 1, dtype=np.uint8)[1:].view(np.float64)
+    unaligned[:] = np.arange(1.0, 6.0)
+    assert not unaligned.flags.aligned
     return {
         "x": np.arange(1.0, 10.0),
         "m": np.arange(24.0).reshape(4, 6),
         "counts": np.arange(10) - 3,
         "ro": read_only,
+        "unaligned": unaligned,
         "empty": np.zeros(0),
     }
 
@@ -248,6 +254,10 @@ CELLS: tuple[Cell, ...] = (
     Cell("read-only array, bad index", "put(ro, 10, 1.0)", as_cpython(same_message=True)),
     Cell("read-only broadcast view", "scale(np.broadcast_to(x[:1], (4,)), 2.0)", as_cpython(same_message=True)),
     Cell("read-only array, no write", "scale(ro[:0], 2.0)", as_cpython()),
+    Cell("unaligned array, read (copied)", "total(unaligned)", as_cpython()),
+    Cell("unaligned strided view, read (copied)", "grid_checksum(unaligned[::-2].reshape(1, 3))", as_cpython()),
+    Cell("unaligned array, written", "scale(unaligned, 2.0)",
+         raises(TypeError, "'a'", "float64", "not aligned", "stores into it")),
     # Arrays returned and values stored.
     Cell("the array passed in, returned", "same(x) is x", as_cpython()),
     Cell("int in range of int8", "store_int(np.zeros(3, dtype=np.int8), 1, -128)", as_cpython()),

@@ -17,6 +17,7 @@ mod parallel;
 mod pyenv;
 mod python_package;
 mod random_programs;
+mod rust_build;
 mod scaling;
 mod snapshots;
 mod stubs;

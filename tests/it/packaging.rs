@@ -316,6 +316,47 @@ fn wheel_installs_ferropy_and_example_packages_compile_into_their_wheels() {
     );
     assert!(stdout_of(&compared).contains("11 calls agree"));
 
+    // An editable install builds the extension into the source tree, with
+    // its stub beside it.
+    let editable = examples.join("setuptools-demo-editable");
+    copy_tree(&examples.join("setuptools-demo"), &editable);
+    let installed_editable = run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--no-deps", "--no-build-isolation", "--editable"])
+        .arg(&editable)
+        .env("PYTHONDONTWRITEBYTECODE", "1"));
+    assert!(
+        installed_editable.status.success(),
+        "{}",
+        describe(
+            "pip install --editable examples/setuptools-demo",
+            &installed_editable
+        )
+    );
+    let in_source: Vec<String> = std::fs::read_dir(editable.join("demo"))
+        .expect("read demo/")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert!(
+        in_source.iter().any(|name| name == "kernels.pyi")
+            && in_source
+                .iter()
+                .any(|name| name.starts_with("kernels.") && name.ends_with(".so")),
+        "an editable install left {in_source:?} in demo/"
+    );
+
     // A kernel that does not compile fails the package build with
     // ferropy's diagnostics.
     let broken = examples.join("setuptools-demo");

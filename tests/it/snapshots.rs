@@ -78,3 +78,61 @@ fn codegen_is_deterministic() {
         );
     }
 }
+
+/// The public Rust API of modules emitted for Rust crates
+/// (`ferropy::compile_rust`), without the kernels inside (`mod compiled`),
+/// which the snapshots above show: scalars, read and written views, owned
+/// results and tuples, overloads, reserved names, function arguments, and
+/// containers (the runtime's types).
+#[test]
+fn rust_apis_match_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for relative in [
+        "examples/rust-build/src/kernels.py",
+        "fixtures/codegen/pythran_export.py",
+        "fixtures/codegen/returns.py",
+        "fixtures/codegen/rust_api.py",
+        "fixtures/codegen/rust_names.py",
+        "fixtures/dialects/pythran_forms.py",
+        "fixtures/runnable/integrate.py",
+        "fixtures/runnable/lists.py",
+    ] {
+        let path = root.join(relative);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {relative}: {e}"));
+        let file = SourceFile {
+            path: relative.to_string(),
+            text: text.clone(),
+        };
+        let module_name = ferropy::module_name_for(&path).expect("a module name");
+        let module = ferropy::compile_rust(&file, &module_name, ferropy::Options::default())
+            .unwrap_or_else(|_| panic!("{relative} compiles"));
+        let mut api = Vec::new();
+        let mut in_kernels = false;
+        for line in module.text.lines() {
+            if line == "    mod compiled {" {
+                in_kernels = true;
+                api.push("    mod compiled { ... }");
+            } else if in_kernels {
+                in_kernels = line != "    }";
+            } else {
+                api.push(line);
+            }
+        }
+        let name = format!(
+            "rust_api__{}",
+            path.file_stem().expect("a file name").to_string_lossy()
+        );
+        let snapshot = format!(
+            "----- SOURCE CODE\n{text}\n----- RUST API\n{}\n",
+            api.join("\n")
+        );
+        insta::with_settings!({
+            snapshot_path => root.join("tests/snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name, snapshot);
+        });
+    }
+}

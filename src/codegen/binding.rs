@@ -1,0 +1,638 @@
+//! The Python-binding part of codegen: the `mod python` of an extension
+//! module, which turns Python arguments into the kernels' Rust values
+//! (`rt::Array::from_python`, checked scalars, containers that write back,
+//! classified `Callable`s), calls the kernel with the GIL released, and
+//! converts its result or error back; the dispatcher of functions exported
+//! with several signatures; and the C-ABI entry points through which other
+//! compiled modules call scalar exports. Everything here needs the runtime's
+//! `python` feature; the kernels (`kernels.rs`) never do.
+
+use proc_macro2::{Literal as TokenLiteral, TokenStream};
+use quote::{format_ident, quote};
+
+use super::kernels::{
+    doc_comment, dtype_tokens, ident, literal, native_closure, passes_containers, rust_type,
+};
+use crate::analysis::Facts;
+use crate::ir::typed;
+use crate::types::{CallableType, Type};
+
+/// Whether the module defines `set_num_threads` or `get_num_threads` itself.
+pub fn thread_functions_taken(module: &typed::Module) -> bool {
+    let names = ["set_num_threads", "get_num_threads"];
+    module
+        .functions
+        .iter()
+        .any(|f| f.export.is_some() && names.contains(&f.name.as_str()))
+        || module
+            .constants
+            .iter()
+            .any(|c| names.contains(&c.name.as_str()))
+}
+
+/// The PyO3 entry points: argument checks, GIL release, result conversion.
+pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -> TokenStream {
+    let exports: Vec<&typed::Function> = module
+        .functions
+        .iter()
+        .filter(|f| f.export.is_some())
+        .collect();
+    let wrappers = exports.iter().map(|f| {
+        let written = facts
+            .function(&f.rust_name)
+            .map(|facts| facts.written_parameters.as_slice())
+            .unwrap_or_default();
+        wrapper(f, written)
+    });
+    // Functions exported under one name with several signatures (one per
+    // `#pythran export` line) get a dispatcher: first match wins.
+    let mut names: Vec<&str> = Vec::new();
+    for function in &exports {
+        if !names.contains(&function.name.as_str()) {
+            names.push(&function.name);
+        }
+    }
+    let mut dispatchers = Vec::new();
+    let mut registrations = Vec::new();
+    for python_name in names {
+        let group: Vec<&typed::Function> = exports
+            .iter()
+            .copied()
+            .filter(|f| f.name == python_name)
+            .collect();
+        let name = match group.as_slice() {
+            [single] => ident(&single.rust_name),
+            _ => {
+                let (name, dispatcher) = overload_dispatcher(python_name, &group);
+                dispatchers.push(dispatcher);
+                name
+            }
+        };
+        registrations.push(quote!(m.add_function(wrap_pyfunction!(#name, m)?)?;));
+    }
+    let wrappers = wrappers.chain(dispatchers);
+    let natives: Vec<(TokenStream, TokenStream)> =
+        exports.iter().filter_map(|f| native_entry(f)).collect();
+    let native_definitions = natives.iter().map(|(d, _)| d);
+    let native_registrations = natives.iter().map(|(_, r)| r);
+    let constants = module.constants.iter().map(|c| {
+        let python_name = &c.name;
+        let name = ident(&c.name);
+        quote!(m.add(#python_name, super::#name)?;)
+    });
+    // The thread count of parallel loops, as `numba.set_num_threads`,
+    // unless the module defines those names itself.
+    let thread_functions = !thread_functions_taken(module);
+    let (thread_definitions, thread_registrations) = if thread_functions {
+        (
+            quote! {
+                /// Sets the number of threads parallel loops use (shared by
+                /// every ferropy module in the process).
+                #[pyfunction]
+                #[pyo3(name = "set_num_threads", signature = (n))]
+                fn ferropy_set_num_threads(n: i64) -> PyResult<()> {
+                    crate::rt::set_num_threads(n).map_err(Into::into)
+                }
+
+                /// The number of threads parallel loops use.
+                #[pyfunction]
+                #[pyo3(name = "get_num_threads")]
+                fn ferropy_get_num_threads() -> usize {
+                    crate::rt::num_threads()
+                }
+            },
+            quote! {
+                m.add_function(wrap_pyfunction!(ferropy_set_num_threads, m)?)?;
+                m.add_function(wrap_pyfunction!(ferropy_get_num_threads, m)?)?;
+            },
+        )
+    } else {
+        (quote!(), quote!())
+    };
+    quote! {
+        /// The CPython entry points of the module.
+        mod python {
+            use pyo3::prelude::*;
+
+            #(#wrappers)*
+            #(#native_definitions)*
+            #thread_definitions
+
+            #[pymodule]
+            #[pyo3(name = #module_name)]
+            fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+                #(#registrations)*
+                #(#native_registrations)*
+                #(#constants)*
+                #thread_registrations
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The entry point of one export; `written` are the array parameters it
+/// stores into.
+fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
+    let name = ident(&function.rust_name);
+    let python_name = &function.name;
+    let py = if function.params.iter().any(|p| p.name == "py") {
+        format_ident!("py_")
+    } else {
+        format_ident!("py")
+    };
+    let mut signature = Vec::new();
+    for (index, param) in function.params.iter().enumerate() {
+        if param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only) {
+            signature.push(quote!(*));
+        }
+        let var = ident(&param.name);
+        match param.default {
+            // Checked scalars arrive as Python objects, so their default is
+            // applied after extraction (`None` stands for "not passed").
+            Some(_) if checked_scalar(&param.ty).is_some() => signature.push(quote!(#var = None)),
+            Some(default) => {
+                let value = literal(default);
+                signature.push(quote!(#var = #value));
+            }
+            None => signature.push(quote!(#var)),
+        }
+    }
+    let text_signature = python_signature(function);
+    let mut params = Vec::new();
+    let mut conversions = Vec::new();
+    let mut args = Vec::new();
+    let mut callables = Vec::new();
+    let mut reflections = Vec::new();
+    for param in &function.params {
+        let var = ident(&param.name);
+        let python_param = &param.name;
+        match &param.ty {
+            Type::List(_) | Type::Dict(..) | Type::Set(_) => {
+                params.push(quote!(#var: &Bound<'py, PyAny>));
+                let ty = rust_type(&param.ty);
+                conversions.push(quote! {
+                    let #var = {
+                        use crate::rt;
+                        <#ty as rt::FromPythonValue>::from_python_argument(#var, #python_param)?
+                    };
+                });
+                // The kernel gets its own handle; `var` stays for the
+                // write-back after the call.
+                let handle = format_ident!("{}_handle", var.to_string().trim_start_matches("r#"));
+                conversions.push(quote! { let #handle = #var.clone(); });
+                args.push(quote!(#handle));
+                // Changes made to the list show in the caller's list.
+                let reflect = match &param.ty {
+                    Type::Dict(..) => quote!(reflect_dict),
+                    Type::Set(_) => quote!(reflect_set),
+                    _ => quote!(reflect),
+                };
+                reflections.push(quote! { crate::rt::#reflect(#var, #py)?; });
+            }
+            Type::Array(array) => {
+                params.push(quote!(#var: &Bound<'py, PyAny>));
+                let element = dtype_tokens(array.dtype);
+                let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+                // Unaligned memory is copied for an array the function
+                // only reads, refused for one it stores into.
+                let convert = if written.contains(&param.name) {
+                    format_ident!("from_python_stored")
+                } else {
+                    format_ident!("from_python")
+                };
+                conversions.push(quote! {
+                    let #var = crate::rt::Array::<#element, #ndim>::#convert(#var, #python_param)?;
+                });
+                args.push(quote!(&#var));
+            }
+            Type::Callable(callable) => {
+                params.push(quote!(#var: &Bound<'py, PyAny>));
+                let known = known_natives(callable);
+                let modules = known.iter().map(|k| k.module);
+                let names = known.iter().map(|k| k.name);
+                let signature_text = callable.signature();
+                conversions.push(quote! {
+                    let #var = crate::rt::Callable::from_python(
+                        #var,
+                        #python_param,
+                        #signature_text,
+                        &[#((#modules, #names)),*],
+                    )?;
+                });
+                callables.push((param, callable));
+                args.push(quote!(#var));
+            }
+            other => match (checked_scalar(other), param.default) {
+                (Some(extract), None) => {
+                    params.push(quote!(#var: &Bound<'py, PyAny>));
+                    conversions
+                        .push(quote! { let #var = crate::rt::#extract(#var, #python_param)?; });
+                    args.push(quote!(#var));
+                }
+                (Some(extract), Some(default)) => {
+                    params.push(quote!(#var: Option<&Bound<'py, PyAny>>));
+                    let default = literal(default);
+                    conversions.push(quote! {
+                        let #var = match #var {
+                            Some(value) => crate::rt::#extract(value, #python_param)?,
+                            None => #default,
+                        };
+                    });
+                    args.push(quote!(#var));
+                }
+                (None, _) => {
+                    let ty = rust_type(other);
+                    params.push(quote!(#var: #ty));
+                    args.push(quote!(#var));
+                }
+            },
+        }
+    }
+    let shares_lists = passes_containers(function);
+    // Lists are not `Send`; they stay on this thread, which is where
+    // `allow_threads` runs the kernel (`rt::SameThread`).
+    let without_gil = |call: TokenStream| -> TokenStream {
+        if shares_lists {
+            quote! {{
+                let job = crate::rt::SameThread(move || #call);
+                #py.allow_threads(move || crate::rt::SameThread((job.into_inner())()))
+                    .into_inner()
+            }}
+        } else {
+            quote!(#py.allow_threads(move || #call))
+        }
+    };
+    let call = match callables.as_slice() {
+        [] => without_gil(quote!(super::#name(#(#args),*))),
+        // One function argument: the common natives get a kernel of their
+        // own, so the loop calls them directly; anything else is boxed.
+        [(param, callable)] => {
+            let var = ident(&param.name);
+            let known = known_natives(callable);
+            let arms = known
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| k.monomorphise)
+                .map(|(index, k)| {
+                    let closure = native_closure(&k.reference, callable, &quote!(crate::rt));
+                    let call_args = args.iter().map(|a| {
+                        if a.to_string() == var.to_string() {
+                            quote!(&#closure)
+                        } else {
+                            a.clone()
+                        }
+                    });
+                    let call = without_gil(quote!(super::#name(#(#call_args),*)));
+                    quote! {
+                        crate::rt::Callable::Known(#index, _) => #call,
+                    }
+                });
+            let boxed = boxed_callable(&var, callable);
+            let with = |replacement: TokenStream| -> Vec<TokenStream> {
+                args.iter()
+                    .map(|a| {
+                        if a.to_string() == var.to_string() {
+                            replacement.clone()
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect()
+            };
+            let call_args = with(quote!(&*#var));
+            let (typed_params, slots, python_args) = closure_parts(callable);
+            let compiled_args = with(quote!(&|#(#typed_params),*| {
+                function.call(&[#(#slots),*]).map(crate::rt::Slot::from_slot)
+            }));
+            let python_call_args = with(
+                quote!(&|#(#typed_params),*| crate::rt::call_python(&object, (#(#python_args,)*))),
+            );
+            let compiled_call = without_gil(quote!(super::#name(#(#compiled_args),*)));
+            let other_call = without_gil(quote!(super::#name(#(#call_args),*)));
+            quote! {
+                match #var {
+                    #(#arms)*
+                    crate::rt::Callable::Compiled(function) => {
+                        #compiled_call
+                    }
+                    // A Python callable needs the GIL on every call, so the
+                    // loop keeps it rather than taking it again each time;
+                    // other threads still get turns inside the callable, as
+                    // in CPython.
+                    crate::rt::Callable::Python(object) => super::#name(#(#python_call_args),*),
+                    other => {
+                        let #var = other;
+                        #boxed
+                        #other_call
+                    }
+                }
+            }
+        }
+        many => {
+            let boxes = many
+                .iter()
+                .map(|(param, callable)| boxed_callable(&ident(&param.name), callable));
+            let vars: Vec<String> = many
+                .iter()
+                .map(|(p, _)| ident(&p.name).to_string())
+                .collect();
+            let call_args = args.iter().map(|a| {
+                if vars.contains(&a.to_string()) {
+                    quote!(&*#a)
+                } else {
+                    a.clone()
+                }
+            });
+            let call = without_gil(quote!(super::#name(#(#call_args),*)));
+            quote! {{
+                #(#boxes)*
+                #call
+            }}
+        }
+    };
+    // A list argument's changes are written back also when the call
+    // raises, as the caller's list would have them.
+    let result = if reflections.is_empty() {
+        quote! { let result = #call?; }
+    } else {
+        quote! {
+            let result = #call;
+            #(#reflections)*
+            let result = result?;
+        }
+    };
+    let doc = function
+        .export
+        .as_ref()
+        .and_then(|e| e.docstring.as_ref())
+        .map(|d| doc_comment(d))
+        .unwrap_or_default();
+    quote! {
+        #doc
+        #[pyfunction]
+        #[pyo3(name = #python_name, signature = (#(#signature),*), text_signature = #text_signature)]
+        fn #name<'py>(#py: Python<'py>, #(#params),*) -> PyResult<Bound<'py, PyAny>> {
+            #(#conversions)*
+            #result
+            crate::rt::ToPython::to_python(result, #py)
+        }
+    }
+}
+
+/// The entry point of a function exported with several signatures: tries
+/// them in order against the arguments' types and calls the first that
+/// matches, or raises TypeError listing them.
+fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::Ident, TokenStream) {
+    let name = format_ident!("{}__overloads", group[0].rust_name.trim_end_matches('_'));
+    let name = ident(&name.to_string());
+    let arms = group.iter().map(|function| {
+        let arity = function.params.len();
+        let target = ident(&function.rust_name);
+        let tests = function.params.iter().enumerate().map(|(k, param)| {
+            let k = TokenLiteral::usize_unsuffixed(k);
+            match &param.ty {
+                Type::Array(array) => {
+                    let element = dtype_tokens(array.dtype);
+                    let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+                    quote!(crate::rt::accepts_array::<#element, #ndim>(&given[#k]))
+                }
+                Type::Int => quote!(crate::rt::accepts_int(&given[#k])),
+                Type::Float => quote!(crate::rt::accepts_float(&given[#k])),
+                Type::Bool => quote!(crate::rt::accepts_bool(&given[#k])),
+                Type::Callable(_) => quote!(given[#k].is_callable()),
+                Type::List(_) => quote!(given[#k].is_instance_of::<pyo3::types::PyList>()),
+                Type::Dict(..) => quote!(given[#k].is_instance_of::<pyo3::types::PyDict>()),
+                Type::Set(_) => quote!(given[#k].is_instance_of::<pyo3::types::PySet>()),
+                _ => quote!(true),
+            }
+        });
+        let args = function.params.iter().enumerate().map(|(k, param)| {
+            let k = TokenLiteral::usize_unsuffixed(k);
+            match (&param.ty, checked_scalar(&param.ty), param.default) {
+                (
+                    Type::Array(_)
+                    | Type::Callable(_)
+                    | Type::List(_)
+                    | Type::Dict(..)
+                    | Type::Set(_),
+                    _,
+                    _,
+                ) => quote!(&given[#k]),
+                (_, Some(_), None) => quote!(&given[#k]),
+                (_, Some(_), Some(_)) => quote!(Some(&given[#k])),
+                (_, None, _) => quote!(given[#k].extract()?),
+            }
+        });
+        quote! {
+            if given.len() == #arity #(&& #tests)* {
+                return #target(py, #(#args),*);
+            }
+        }
+    });
+    let signatures: Vec<String> = group
+        .iter()
+        .map(|f| {
+            let params: Vec<String> = f
+                .params
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.ty.python_name()))
+                .collect();
+            format!("{}({})", f.name, params.join(", "))
+        })
+        .collect();
+    let doc = group[0]
+        .export
+        .as_ref()
+        .and_then(|e| e.docstring.as_ref())
+        .map(|d| doc_comment(d))
+        .unwrap_or_default();
+    let code = quote! {
+        #doc
+        #[pyfunction]
+        #[pyo3(name = #python_name, signature = (*args))]
+        fn #name<'py>(py: Python<'py>, args: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+            let given: Vec<Bound<'py, PyAny>> = args.iter().collect();
+            #(#arms)*
+            Err(crate::rt::no_overload_error(#python_name, &given, &[#(#signatures),*]))
+        }
+    };
+    (name, code)
+}
+
+/// The runtime function that extracts a Python argument of this type with
+/// messages naming the parameter, for `int`, `float` and `bool`.
+fn checked_scalar(ty: &Type) -> Option<syn::Ident> {
+    match ty {
+        Type::Int => Some(format_ident!("int_from_python")),
+        Type::Float => Some(format_ident!("float_from_python")),
+        Type::Bool => Some(format_ident!("bool_from_python")),
+        Type::Complex => Some(format_ident!("complex_from_python")),
+        _ => None,
+    }
+}
+
+/// The signature Python shows for the function: `(f, a, b, *, n_iter=1000)`.
+fn python_signature(function: &typed::Function) -> String {
+    let mut parts = Vec::new();
+    for (index, param) in function.params.iter().enumerate() {
+        if param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only) {
+            parts.push("*".to_string());
+        }
+        match param.default {
+            Some(default) => parts.push(format!(
+                "{}={}",
+                param.name,
+                crate::stub::python_literal(default)
+            )),
+            None => parts.push(param.name.clone()),
+        }
+    }
+    format!("({})", parts.join(", "))
+}
+
+/// A native function the wrapper recognises when passed for a `Callable`.
+struct KnownNative {
+    module: &'static str,
+    name: &'static str,
+    reference: typed::FunctionRef,
+    /// Worth a kernel instance of its own (common in numeric code).
+    monomorphise: bool,
+}
+
+/// The `math` and NumPy functions that fit `callable`'s signature, in the
+/// order of the table the runtime classifies arguments against.
+fn known_natives(callable: &CallableType) -> Vec<KnownNative> {
+    let all_float =
+        callable.params.iter().all(|p| *p == Type::Float) && *callable.ret == Type::Float;
+    if !all_float {
+        return Vec::new();
+    }
+    let arity = callable.params.len();
+    const COMMON: &[&str] = &[
+        "sqrt", "exp", "log", "sin", "cos", "tan", "atan", "arctan", "tanh", "erf", "atan2",
+        "arctan2", "hypot", "pow", "power",
+    ];
+    let mut known = Vec::new();
+    for (name, function_arity) in crate::library::math::FUNCTIONS {
+        if *function_arity == arity {
+            known.push(KnownNative {
+                module: "math",
+                name,
+                reference: typed::FunctionRef::Math(name),
+                monomorphise: COMMON.contains(name),
+            });
+        }
+    }
+    for (name, method, function_arity) in crate::library::numpy::FLOAT_METHODS {
+        if *function_arity == arity {
+            known.push(KnownNative {
+                module: "numpy",
+                name,
+                reference: typed::FunctionRef::FloatMethod(method),
+                monomorphise: COMMON.contains(name),
+            });
+        }
+    }
+    known
+}
+
+/// The pieces of a closure with `callable`'s signature: typed parameters
+/// (`x0: f64`), their native slots, and their names.
+fn closure_parts(callable: &CallableType) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<syn::Ident>) {
+    let args: Vec<syn::Ident> = (0..callable.params.len())
+        .map(|i| format_ident!("x{}", i))
+        .collect();
+    let typed = args
+        .iter()
+        .zip(&callable.params)
+        .map(|(arg, ty)| {
+            let ty = rust_type(ty);
+            quote!(#arg: #ty)
+        })
+        .collect();
+    let slots = args
+        .iter()
+        .map(|arg| quote!(crate::rt::Slot::to_slot(#arg)))
+        .collect();
+    (typed, slots, args)
+}
+
+/// Statements that rebind `var` (a classified `rt::Callable`) to a boxed
+/// closure: natives directly, compiled functions through their native entry
+/// point, and any other Python callable with the GIL.
+fn boxed_callable(var: &syn::Ident, callable: &CallableType) -> TokenStream {
+    let bound = {
+        let params = callable.params.iter().map(rust_type);
+        let ret = rust_type(&callable.ret);
+        quote!(dyn Fn(#(#params),*) -> crate::rt::Result<#ret> + Send + Sync)
+    };
+    let args: Vec<syn::Ident> = (0..callable.params.len())
+        .map(|i| format_ident!("x{}", i))
+        .collect();
+    let typed_args: Vec<TokenStream> = args
+        .iter()
+        .zip(&callable.params)
+        .map(|(arg, ty)| {
+            let ty = rust_type(ty);
+            quote!(#arg: #ty)
+        })
+        .collect();
+    let known = known_natives(callable)
+        .into_iter()
+        .enumerate()
+        .map(|(index, k)| {
+            let closure = native_closure(&k.reference, callable, &quote!(crate::rt));
+            quote!(crate::rt::Callable::Known(#index, _) => Box::new(#closure),)
+        });
+    quote! {
+        let #var: Box<#bound> = match #var {
+            #(#known)*
+            crate::rt::Callable::Compiled(function) => Box::new(move |#(#typed_args),*| {
+                function
+                    .call(&[#(crate::rt::Slot::to_slot(#args)),*])
+                    .map(crate::rt::Slot::from_slot)
+            }),
+            crate::rt::Callable::Known(_, object) | crate::rt::Callable::Python(object) => {
+                Box::new(move |#(#typed_args),*| crate::rt::call_python(&object, (#(#args,)*)))
+            }
+        };
+    }
+}
+
+/// The C-ABI entry point through which other compiled modules call an
+/// exported scalar function without the GIL, or `None` if the function's
+/// parameters or result are not all scalars.
+fn native_entry(function: &typed::Function) -> Option<(TokenStream, TokenStream)> {
+    let scalar = |ty: &Type| matches!(ty, Type::Int | Type::Float | Type::Bool);
+    if !function.params.iter().all(|p| scalar(&p.ty))
+        || !scalar(&function.return_type)
+        || function.params.len() > 8
+    {
+        return None;
+    }
+    let name = ident(&function.rust_name);
+    let entry = format_ident!("native_{}", function.rust_name.trim_start_matches("r#"));
+    let table = format_ident!(
+        "NATIVE_{}",
+        function.rust_name.trim_start_matches("r#").to_uppercase()
+    );
+    let signature = CallableType {
+        params: function.params.iter().map(|p| p.ty.clone()).collect(),
+        ret: Box::new(function.return_type.clone()),
+    }
+    .signature();
+    let args = (0..function.params.len()).map(|i| {
+        let index = TokenLiteral::usize_unsuffixed(i);
+        quote!(args.get(#index))
+    });
+    let python_name = &function.name;
+    let definition = quote! {
+        extern "C" fn #entry(args: &crate::rt::NativeArgs, result: &mut crate::rt::NativeResult) {
+            result.set(super::#name(#(#args),*));
+        }
+        static #table: crate::rt::NativeFunction = crate::rt::NativeFunction::new(#signature, #entry);
+    };
+    let registration = quote!(crate::rt::export_native(m, #python_name, &#table)?;);
+    Some((definition, registration))
+}

@@ -1,0 +1,3024 @@
+//! The kernel part of codegen: every compiled function as a plain Rust
+//! `pub fn` over runtime values (`&rt::Array<T, N>`, scalars, `rt::List`,
+//! closures for `Callable` parameters) returning `rt::Result`, and the
+//! module's constants. Nothing here knows about CPython: the extension
+//! module wraps these functions in `binding.rs`, and a module emitted for a
+//! Rust crate wraps them in `rust_api.rs`.
+//!
+//! Fallible operations (indexing, division, math domain errors) go through
+//! the runtime module `rt` and propagate with `?`, so nothing panics across
+//! the FFI boundary; whole-array expressions are in `arrays.rs`, Python
+//! containers in `lists.rs`.
+
+mod arrays;
+mod lists;
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Literal as TokenLiteral, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::analysis::linear::{Atom, Linear};
+use crate::analysis::parallel::{Parallel, Plan, ReductionOp};
+use crate::analysis::{Decision, Facts, FunctionFacts};
+use crate::diagnostics::Span;
+use crate::ir::typed::{self, ArrayFill, ExprKind, Intrinsic, Literal};
+use crate::ir::{BinaryOp, BoolOp, CompareOp};
+use crate::types::{ArrayType, CallableType, Dtype, Type};
+
+/// Rust names that a Python identifier must not take over.
+const RESERVED: &[&str] = &[
+    "self", "Self", "super", "crate", "_", "Ok", "Err", "Some", "None", "Result", "Option", "Box",
+    "Vec", "String", "rt", "python", "pyo3", "std", "core",
+    // Primitive type names are not keywords, but a function or variable
+    // named like one is ambiguous in the generated macros and signatures.
+    "bool", "char", "str", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64",
+    "u128", "usize", "f16", "f32", "f64", "f128",
+];
+
+/// The module's constants and compiled functions, each function a
+/// `pub fn` over runtime values returning `rt::Result`; the items refer to
+/// the runtime as `rt`.
+pub fn items(module: &typed::Module, facts: &Facts) -> TokenStream {
+    let constants = module.constants.iter().map(constant);
+    let cycles = Cycles::of(module);
+    let functions = module
+        .functions
+        .iter()
+        .map(|f| function(f, facts.function(&f.rust_name), &cycles));
+    quote! {
+        #(#constants)*
+        #(#functions)*
+    }
+}
+
+/// A Rust identifier for a Python name: raw (`r#type`) for Rust keywords,
+/// with a trailing underscore for names Rust or the generated code reserves.
+pub fn ident(name: &str) -> syn::Ident {
+    if RESERVED.contains(&name) {
+        return format_ident!("{}_", name);
+    }
+    if syn::parse_str::<syn::Ident>(name).is_ok() {
+        return format_ident!("{}", name);
+    }
+    if syn::parse_str::<syn::Ident>(&format!("r#{name}")).is_ok() {
+        return syn::Ident::new_raw(name, proc_macro2::Span::call_site());
+    }
+    // Lowering rejects names that are not identifiers, as CPython does; this
+    // spelling only keeps codegen total: every character Rust does not take
+    // becomes its code point.
+    let mut spelled = String::from("name_");
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            spelled.push(c);
+        } else {
+            spelled.push_str(&format!("u{:x}_", u32::from(c)));
+        }
+    }
+    format_ident!("{}", spelled)
+}
+
+/// Whether `name` is an identifier in both Python and Rust (Unicode XID).
+pub fn is_identifier(name: &str) -> bool {
+    name == "_"
+        || RESERVED.contains(&name)
+        || syn::parse_str::<syn::Ident>(name).is_ok()
+        || syn::parse_str::<syn::Ident>(&format!("r#{name}")).is_ok()
+}
+
+fn constant(constant: &typed::Constant) -> TokenStream {
+    let name = ident(&constant.name);
+    let ty = rust_type(&constant.ty);
+    let value = literal(constant.value);
+    quote! { pub const #name: #ty = #value; }
+}
+
+pub(super) fn dtype_tokens(dtype: Dtype) -> TokenStream {
+    let name = format_ident!("{}", dtype.rust_name());
+    quote!(#name)
+}
+
+pub fn rust_type(ty: &Type) -> TokenStream {
+    match ty {
+        Type::Int => quote!(i64),
+        Type::Float => quote!(f64),
+        Type::Bool => quote!(bool),
+        Type::Scalar(dtype) => dtype_tokens(*dtype),
+        Type::Tuple(items) => {
+            let items = items.iter().map(rust_type);
+            if ty_len(ty) == 1 {
+                quote!((#(#items,)*))
+            } else {
+                quote!((#(#items),*))
+            }
+        }
+        Type::Array(array) => array_type(*array),
+        Type::Callable(callable) => {
+            let bound = fn_bound(callable);
+            quote!(&dyn #bound)
+        }
+        Type::List(item) => {
+            let item = rust_type(item);
+            quote!(rt::List<#item>)
+        }
+        Type::Dict(key, value) => {
+            let key = rust_type(key);
+            let value = rust_type(value);
+            quote!(rt::Dict<#key, #value>)
+        }
+        Type::Complex => quote!(rt::Complex),
+        Type::Set(item) => {
+            let item = rust_type(item);
+            quote!(rt::Set<#item>)
+        }
+        // Inference reports every type it could not complete.
+        Type::Unknown => quote!(()),
+        Type::None => quote!(()),
+    }
+}
+
+fn ty_len(ty: &Type) -> usize {
+    match ty {
+        Type::Tuple(items) => items.len(),
+        _ => 0,
+    }
+}
+
+pub(super) fn array_type(array: ArrayType) -> TokenStream {
+    let element = dtype_tokens(array.dtype);
+    let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+    quote!(rt::Array<#element, #ndim>)
+}
+
+pub(super) fn literal(value: Literal) -> TokenStream {
+    match value {
+        Literal::Int(v) => int_literal(v),
+        Literal::Float(v) => float_literal(v),
+        Literal::Bool(v) => quote!(#v),
+    }
+}
+
+fn int_literal(v: i64) -> TokenStream {
+    // A literal outside i32 is suffixed: without a type from its context
+    // Rust would take it for an i32 and reject it.
+    let fits_i32 = i32::try_from(v).is_ok();
+    if v == i64::MIN {
+        quote!(i64::MIN)
+    } else if v < 0 {
+        let magnitude = if fits_i32 {
+            TokenLiteral::i64_unsuffixed(-v)
+        } else {
+            TokenLiteral::i64_suffixed(-v)
+        };
+        quote!(-#magnitude)
+    } else {
+        let lit = if fits_i32 {
+            TokenLiteral::i64_unsuffixed(v)
+        } else {
+            TokenLiteral::i64_suffixed(v)
+        };
+        quote!(#lit)
+    }
+}
+
+fn float_literal(v: f64) -> TokenStream {
+    if v.is_nan() {
+        quote!(f64::NAN)
+    } else if v == f64::INFINITY {
+        quote!(f64::INFINITY)
+    } else if v == f64::NEG_INFINITY {
+        quote!(f64::NEG_INFINITY)
+    } else if v.is_sign_negative() {
+        let magnitude = TokenLiteral::f64_unsuffixed(-v);
+        quote!(-#magnitude)
+    } else {
+        let lit = TokenLiteral::f64_unsuffixed(v);
+        quote!(#lit)
+    }
+}
+
+/// `m` when `v` is the normal float `2**m` (`0.5`, `2.0`, `1024.0`).
+fn power_of_two_exponent(v: f64) -> Option<i32> {
+    let bits = v.to_bits();
+    let biased = (bits >> 52) as i32;
+    let normal_positive = (1..0x7ff).contains(&biased);
+    (normal_positive && bits & ((1 << 52) - 1) == 0).then_some(biased - 1023)
+}
+
+/// Rust operator precedence, lowest first, for deciding where parentheses go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Prec {
+    /// A block or `if` expression: parenthesised wherever it is an operand,
+    /// since Rust would otherwise read it as a statement or misparse what
+    /// follows it.
+    Block,
+    Or,
+    And,
+    Compare,
+    BitOr,
+    BitXor,
+    BitAnd,
+    Shift,
+    Add,
+    Mul,
+    Cast,
+    Unary,
+    Atom,
+}
+
+/// Generated expression tokens with their precedence.
+#[derive(Clone)]
+struct Code {
+    tokens: TokenStream,
+    prec: Prec,
+}
+
+impl Code {
+    fn new(tokens: TokenStream, prec: Prec) -> Code {
+        Code { tokens, prec }
+    }
+
+    fn atom(tokens: TokenStream) -> Code {
+        Code::new(tokens, Prec::Atom)
+    }
+
+    /// A block or `if` expression.
+    fn block(tokens: TokenStream) -> Code {
+        Code::new(tokens, Prec::Block)
+    }
+
+    /// The tokens as an operand of an operator binding like `min`:
+    /// parenthesised unless they bind at least as tightly. A cast is always
+    /// parenthesised inside a larger expression, because `x as f64 < y` and
+    /// `a + n as f64 < b` parse `<` as the start of generic arguments;
+    /// grouping every cast makes that impossible wherever the cast ends up.
+    fn at(self, min: Prec) -> TokenStream {
+        if self.prec >= min && self.prec != Prec::Cast {
+            self.tokens
+        } else {
+            let tokens = self.tokens;
+            quote!((#tokens))
+        }
+    }
+
+    fn full(self) -> TokenStream {
+        self.tokens
+    }
+}
+
+/// How an element access is generated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unchecked {
+    /// With the index check.
+    No,
+    /// Proven in bounds: no index check.
+    Strided,
+    /// Proven in bounds, of an array made in the function or of a
+    /// parameter whose layout was tested before the loop: no index check,
+    /// unit stride on the last axis, no writable check.
+    Contiguous,
+    /// Not proven, of such an array: the index check, then unit stride on
+    /// the last axis and no writable check.
+    CheckedContiguous,
+}
+
+/// Per-function codegen state.
+struct FunctionGen<'f> {
+    function: &'f typed::Function,
+    /// What the analyses proved about this function.
+    facts: Option<&'f FunctionFacts>,
+    /// The versioned loops whose fast version is being generated: their
+    /// conditions hold here.
+    assumed: Vec<usize>,
+    /// Loops whose version being generated runs after a passed layout test
+    /// (`facts.layout_tests`): the tested parameters have unit stride on
+    /// their last axis and are writable where stored into.
+    contiguous: Vec<usize>,
+    /// Loop bounds evaluated into temporaries before a loop versioned on
+    /// them: by the address of the bound expression, and by the loop's
+    /// address and side (`Atom::Bound`).
+    bound_values: HashMap<usize, syn::Ident>,
+    bound_atoms: HashMap<(usize, u8), syn::Ident>,
+    /// Inside the body of a parallel loop (and not in a loop nested in
+    /// it): what `continue` compiles to, the end of the iteration.
+    parallel_continue: Option<TokenStream>,
+    types: HashMap<String, Type>,
+    /// Every name in use, for picking fresh temporaries.
+    names: HashSet<String>,
+    /// The "assigned" flag of each variable that may be read unassigned.
+    flags: HashMap<String, syn::Ident>,
+    /// The module's call-graph cycles.
+    cycles: &'f Cycles,
+    /// In a function on a cycle, the `rt::Frame` its body received.
+    frame: Option<syn::Ident>,
+    /// In a function on a cycle that calls itself in tail position and
+    /// takes only scalars, which makes that call by going round a loop: its
+    /// body ends with an `rt::Tail`.
+    tail_loop: bool,
+}
+
+/// The call graph's cycles (direct or mutual recursion).
+///
+/// Every call of a function on a cycle starts with `rt::Frame::push`, which
+/// counts the frame and checks the stack, so that recursion raises
+/// RecursionError instead of overflowing the native stack. Such a function
+/// has two forms: an inner one taking the caller's `rt::Frame`,
+/// which the functions of its cycle call, and a public one for everything
+/// else (callers outside the cycle, the Python wrapper, native calls,
+/// function arguments), which reads the thread's recursion bookkeeping once
+/// and calls the inner form (`rt::enter_cycle`). A call from a cyclic
+/// function that leaves its cycle and may enter one again further down (a
+/// function outside the cycle that reaches one, or a function passed as an
+/// argument) runs under `rt::Frame::call_out`, which publishes the depth so
+/// that entry counts on from it.
+struct Cycles {
+    /// The functions each one calls or passes as an argument, directly or
+    /// through others.
+    reaches: HashMap<String, HashSet<String>>,
+    /// The functions that call a function passed as an argument.
+    calls_values: HashSet<String>,
+    /// The functions with a caller outside their cycle, or passed as an
+    /// argument: those whose public form something calls.
+    entered: HashSet<String>,
+    /// The inner form of each function on a cycle.
+    inner: HashMap<String, syn::Ident>,
+    /// The Rust names of the module's items, which a local must not shadow.
+    items: HashSet<String>,
+}
+
+impl Cycles {
+    fn of(module: &typed::Module) -> Cycles {
+        let mut calls_values = HashSet::new();
+        let mut passed = HashSet::new();
+        let calls: HashMap<&str, HashSet<String>> = module
+            .functions
+            .iter()
+            .map(|f| {
+                let mut callees = HashSet::new();
+                for stmt in &f.body {
+                    stmt.walk_exprs(&mut |e| match &e.kind {
+                        ExprKind::Call { function, .. } => {
+                            callees.insert(function.clone());
+                        }
+                        ExprKind::FunctionRef(typed::FunctionRef::Compiled(function)) => {
+                            callees.insert(function.clone());
+                            passed.insert(function.clone());
+                        }
+                        ExprKind::CallValue { .. } => {
+                            calls_values.insert(f.rust_name.clone());
+                        }
+                        _ => {}
+                    });
+                }
+                (f.rust_name.as_str(), callees)
+            })
+            .collect();
+        let mut reaches = HashMap::new();
+        for function in &module.functions {
+            // Depth-first search from the callees.
+            let mut stack: Vec<&str> = calls
+                .get(function.rust_name.as_str())
+                .map(|c| c.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut seen: HashSet<String> = HashSet::new();
+            while let Some(current) = stack.pop() {
+                if seen.insert(current.to_string()) {
+                    if let Some(next) = calls.get(current) {
+                        stack.extend(next.iter().map(String::as_str));
+                    }
+                }
+            }
+            reaches.insert(function.rust_name.clone(), seen);
+        }
+        let mut items: HashSet<String> = ["rt", "python"].map(String::from).into();
+        for constant in &module.constants {
+            items.insert(ident(&constant.name).to_string());
+        }
+        for function in &module.functions {
+            items.insert(ident(&function.rust_name).to_string());
+            for param in &function.params {
+                items.insert(ident(&param.name).to_string());
+            }
+            for local in &function.locals {
+                items.insert(ident(&local.name).to_string());
+            }
+        }
+        let mut cycles = Cycles {
+            reaches,
+            calls_values,
+            entered: passed,
+            inner: HashMap::new(),
+            items,
+        };
+        for (caller, callees) in &calls {
+            for callee in callees {
+                if !cycles.same_cycle(caller, callee) {
+                    cycles.entered.insert(callee.clone());
+                }
+            }
+        }
+        for function in &module.functions {
+            if cycles.is_cyclic(&function.rust_name) {
+                let mut name = format!("{}_in_cycle", function.rust_name);
+                while cycles.items.contains(&ident(&name).to_string()) {
+                    name.push('_');
+                }
+                let name = ident(&name);
+                cycles.items.insert(name.to_string());
+                cycles.inner.insert(function.rust_name.clone(), name);
+            }
+        }
+        cycles
+    }
+
+    fn reaches(&self, from: &str, to: &str) -> bool {
+        self.reaches.get(from).is_some_and(|r| r.contains(to))
+    }
+
+    fn is_cyclic(&self, function: &str) -> bool {
+        self.reaches(function, function)
+    }
+
+    fn same_cycle(&self, a: &str, b: &str) -> bool {
+        self.reaches(a, b) && self.reaches(b, a)
+    }
+
+    /// Whether a call of `function` may enter a cycle: it is on one, reaches
+    /// one, or calls a function passed as an argument (which may be compiled
+    /// and recursive).
+    fn may_enter_cycle(&self, function: &str) -> bool {
+        let enters = |f: &str| self.is_cyclic(f) || self.calls_values.contains(f);
+        enters(function)
+            || self
+                .reaches
+                .get(function)
+                .is_some_and(|r| r.iter().any(|f| enters(f)))
+    }
+}
+
+fn function(
+    function: &typed::Function,
+    facts: Option<&FunctionFacts>,
+    cycles: &Cycles,
+) -> TokenStream {
+    let mut types: HashMap<String, Type> = HashMap::new();
+    for param in &function.params {
+        types.insert(param.name.clone(), param.ty.clone());
+    }
+    for local in &function.locals {
+        types.insert(local.name.clone(), local.ty.clone());
+    }
+    let mut names: HashSet<String> = types.keys().cloned().collect();
+    names.extend(["py".to_string(), "shape".to_string()]);
+    let mut generator = FunctionGen {
+        function,
+        facts,
+        assumed: Vec::new(),
+        contiguous: Vec::new(),
+        bound_values: HashMap::new(),
+        bound_atoms: HashMap::new(),
+        parallel_continue: None,
+        types,
+        names,
+        flags: HashMap::new(),
+        cycles,
+        frame: None,
+        tail_loop: false,
+    };
+    let inner = cycles.inner.get(&function.rust_name).cloned();
+    if inner.is_some() {
+        // The frame must not shadow a function the body calls.
+        generator.names.extend(cycles.items.iter().cloned());
+        generator.frame = Some(generator.fresh("frame"));
+        generator.tail_loop = calls_itself_in_tail_position(&function.body, &function.rust_name)
+            && function
+                .params
+                .iter()
+                .all(|p| matches!(p.ty, Type::Int | Type::Float | Type::Bool | Type::Scalar(_)));
+    }
+    // Variables some path may read before assigning get an "assigned" flag,
+    // so those reads raise UnboundLocalError as in Python.
+    let mut maybe_unbound: Vec<String> = crate::unbound_reads::variables(function)
+        .into_iter()
+        .collect();
+    maybe_unbound.sort();
+    let mut flag_declarations = Vec::new();
+    for variable in maybe_unbound {
+        let flag = generator.fresh(&format!("{variable}_assigned"));
+        flag_declarations.push(quote! { let mut #flag = false; });
+        generator.flags.insert(variable, flag);
+    }
+    let name = ident(&function.rust_name);
+    let generics = callable_generics(function);
+    let param_types: Vec<TokenStream> = function
+        .params
+        .iter()
+        .map(|param| match &param.ty {
+            Type::Array(array) => {
+                let ty = array_type(*array);
+                quote!(&#ty)
+            }
+            Type::Callable(_) => {
+                let generic = generics
+                    .iter()
+                    .find(|(p, _, _)| p == &param.name)
+                    .map(|(_, g, _)| g.clone())
+                    .unwrap_or_else(|| format_ident!("F"));
+                quote!(&#generic)
+            }
+            other => rust_type(other),
+        })
+        .collect();
+    let param_names: Vec<syn::Ident> = function.params.iter().map(|p| ident(&p.name)).collect();
+    let params = function.params.iter().zip(&param_types).map(|(param, ty)| {
+        let name = ident(&param.name);
+        let mutable = param.reassigned && !matches!(param.ty, Type::Array(_));
+        if mutable {
+            quote!(mut #name: #ty)
+        } else {
+            quote!(#name: #ty)
+        }
+    });
+    let return_type = rust_type(&function.return_type);
+    let mut prologue = flag_declarations;
+    for param in &function.params {
+        let var_ty = generator
+            .types
+            .get(&param.name)
+            .cloned()
+            .unwrap_or(param.ty.clone());
+        let name = ident(&param.name);
+        if var_ty != param.ty {
+            // The Python code assigns this parameter a wider type.
+            let ty = rust_type(&var_ty);
+            let value = cast(Code::atom(quote!(#name)), &param.ty, &var_ty).full();
+            prologue.push(quote! { let mut #name: #ty = #value; });
+        } else if param.reassigned && matches!(param.ty, Type::Array(_)) {
+            prologue.push(quote! { let mut #name = #name.clone(); });
+        }
+    }
+    let owned: Vec<String> = function
+        .locals
+        .iter()
+        .filter(|l| !function.params.iter().any(|p| p.name == l.name))
+        .map(|l| l.name.clone())
+        .collect();
+    let mut body = generator.block(&function.body, &owned, true);
+    // Statements after an `if` whose branches all return are unreachable
+    // but still end the Rust block, so the tail goes after them too.
+    let ends_in_return = matches!(function.body.last(), Some(typed::Stmt::Return(_)));
+    if function.falls_through || !ends_in_return {
+        if function.return_type == Type::None {
+            body.push(generator.returned(quote!(())));
+        } else {
+            let message = format!(
+                "{}() reached its end without returning a value",
+                function.name
+            );
+            body.push(quote! { Err(rt::Error::TypeError(#message.to_string())) });
+        }
+    }
+    let visibility = if function.export.is_some() {
+        quote!(pub)
+    } else {
+        quote!()
+    };
+    let docstring = function
+        .export
+        .as_ref()
+        .and_then(|e| e.docstring.as_ref())
+        .map(|d| doc_comment(d))
+        .unwrap_or_default();
+    let safety = safety_comment(facts);
+    let (generic_params, where_clause) = if generics.is_empty() {
+        (quote!(), quote!())
+    } else {
+        let names = generics.iter().map(|(_, g, _)| g);
+        let bounds = generics
+            .iter()
+            .map(|(_, g, bound)| quote!(#g: #bound + Sync + ?Sized));
+        (quote!(<#(#names),*>), quote!(where #(#bounds),*))
+    };
+    let (Some(inner), Some(frame)) = (inner, generator.frame.clone()) else {
+        return quote! {
+            #docstring
+            #safety
+            #visibility fn #name #generic_params(#(#params),*) -> rt::Result<#return_type> #where_clause {
+                #(#prologue)*
+                #(#body)*
+            }
+        };
+    };
+    // On a cycle: the public form enters the cycle, the inner form is one
+    // counted frame. Only functions of its cycle call a helper that has no
+    // public form.
+    let public = (function.export.is_some() || cycles.entered.contains(&function.rust_name))
+        .then(|| {
+            quote! {
+                #docstring
+                #visibility fn #name #generic_params(#(#param_names: #param_types),*) -> rt::Result<#return_type> #where_clause {
+                    rt::enter_cycle(|#frame| #inner(#frame, #(#param_names),*))
+                }
+            }
+        });
+    if generator.tail_loop {
+        // A call `return f(…)` of the function itself goes round the loop
+        // with the frame one deeper: counted like a call, without growing
+        // the stack.
+        let pushed = generator.fresh("pushed");
+        let value = generator.fresh("value");
+        let args = generator.fresh("args");
+        return quote! {
+            #public
+            #safety
+            fn #inner(mut #frame: rt::Frame<'_>, #(mut #param_names: #param_types),*) -> rt::Result<#return_type> {
+                loop {
+                    let Some(#pushed) = #frame.push() else {
+                        return #frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*));
+                    };
+                    match rt::body(move || -> rt::Result<rt::Tail<(#(#param_types,)*), #return_type>> {
+                        let #frame = #pushed;
+                        #(#prologue)*
+                        #(#body)*
+                    })? {
+                        rt::Tail::Return(#value) => return Ok(#value),
+                        rt::Tail::Call(#args) => {
+                            #frame = #pushed;
+                            (#(#param_names,)*) = #args;
+                        }
+                    }
+                }
+            }
+        };
+    }
+    let shares_lists = passes_containers(function);
+    let past_a_limit = if shares_lists {
+        // Lists are not `Send`: they move to the thread with the larger
+        // stack inside `rt::WaitedFor`, as this thread waits for that one.
+        let sent = generator.fresh("sent");
+        quote! {
+            #frame.past_a_limit({
+                let #sent = rt::WaitedFor((#(#param_names,)*));
+                move |#frame| {
+                    let (#(#param_names,)*) = #sent.into_inner();
+                    #inner(#frame, #(#param_names),*).map(rt::WaitedFor)
+                }
+            })
+            .map(rt::WaitedFor::into_inner)
+        }
+    } else {
+        quote!(#frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*)))
+    };
+    quote! {
+        #public
+        #safety
+        fn #inner #generic_params(#frame: rt::Frame<'_>, #(#params),*) -> rt::Result<#return_type> #where_clause {
+            let Some(#frame) = #frame.push() else {
+                return #past_a_limit;
+            };
+            rt::body(move || {
+                #(#prologue)*
+                #(#body)*
+            })
+        }
+    }
+}
+
+/// Whether some `return f(…)` among `stmts` calls `function` itself.
+/// Whether lists, dicts or sets go into or come out of the function: such
+/// values are not `Send` and cross thread boundaries only wrapped
+/// (`rt::SameThread`, `rt::WaitedFor`).
+pub(super) fn passes_containers(function: &typed::Function) -> bool {
+    function.params.iter().any(|p| p.ty.has_container()) || function.return_type.has_container()
+}
+
+fn calls_itself_in_tail_position(stmts: &[typed::Stmt], function: &str) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        typed::Stmt::Return(Some(typed::Expr {
+            kind: ExprKind::Call {
+                function: callee, ..
+            },
+            ..
+        })) => callee == function,
+        _ => stmt
+            .nested()
+            .into_iter()
+            .any(|body| calls_itself_in_tail_position(body, function)),
+    })
+}
+
+/// The doc comment that proves the function's unchecked element accesses
+/// sound: each access, and the facts that keep its indices in bounds.
+fn safety_comment(facts: Option<&FunctionFacts>) -> TokenStream {
+    let Some(facts) = facts else {
+        return quote!();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for (access, reason) in facts.proven() {
+        let line = format!(" - `{}`: {reason}", access.text);
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    let mut text: Vec<String> = Vec::new();
+    if !lines.is_empty() {
+        text.push(
+            " Unchecked element accesses, each index proven to lie in `0..shape[axis]`".to_string(),
+        );
+        text.push(" on every execution (ferropy's bounds analysis):".to_string());
+        text.extend(lines);
+    }
+    let names = |keep: &dyn Fn(&crate::analysis::Access) -> bool| -> String {
+        let mut names: Vec<String> = facts
+            .accesses
+            .iter()
+            .filter(|a| keep(a))
+            .map(|a| format!("`{}`", a.array_name))
+            .collect();
+        names.sort();
+        names.dedup();
+        names.join(", ")
+    };
+    let tested = names(&|a| a.layout_loop.is_some());
+    if !tested.is_empty() {
+        text.push(format!(
+            " Contiguous accesses to {tested} run only in the loop version entered after \
+             `has_unit_stride()` (and `is_writable()` where stored into) returned true."
+        ));
+    }
+    let fresh = names(&|a| a.fresh && !a.array_name.is_empty());
+    if !fresh.is_empty() {
+        text.push(format!(
+            " {fresh}: only ever arrays made in this function, so C-contiguous and writable."
+        ));
+    }
+    if !facts.overwritten.is_empty() {
+        text.push(
+            " Arrays made with `rt::Array::unfilled` have every element stored, by the loop"
+                .to_string(),
+        );
+        text.push(
+            " nest right after them, before anything reads them (ferropy's overwrite analysis)."
+                .to_string(),
+        );
+    }
+    if text.is_empty() {
+        return quote!();
+    }
+    text.insert(0, " # Safety".to_string());
+    quote!(#(#[doc = #text])*)
+}
+
+/// The generic type parameter of each `Callable` parameter: `F` when there is
+/// one, `F1`, `F2`, ... otherwise, with its `Fn` bound.
+pub(super) fn callable_generics(
+    function: &typed::Function,
+) -> Vec<(String, syn::Ident, TokenStream)> {
+    let callables: Vec<&typed::Param> = function
+        .params
+        .iter()
+        .filter(|p| matches!(p.ty, Type::Callable(_)))
+        .collect();
+    callables
+        .iter()
+        .enumerate()
+        .map(|(index, param)| {
+            let generic = if callables.len() == 1 {
+                format_ident!("F")
+            } else {
+                format_ident!("F{}", index + 1)
+            };
+            let bound = match &param.ty {
+                Type::Callable(callable) => fn_bound(callable),
+                _ => quote!(),
+            };
+            (param.name.clone(), generic, bound)
+        })
+        .collect()
+}
+
+/// `Fn(f64) -> rt::Result<f64>` for `Callable[[float], float]`.
+fn fn_bound(callable: &CallableType) -> TokenStream {
+    let params = callable.params.iter().map(rust_type);
+    let ret = rust_type(&callable.ret);
+    quote!(Fn(#(#params),*) -> rt::Result<#ret>)
+}
+
+/// A closure over a native function with `callable`'s signature, as Rust
+/// tokens; `path` prefixes the runtime module (`rt` or `crate::rt`).
+pub(super) fn native_closure(
+    reference: &typed::FunctionRef,
+    callable: &CallableType,
+    path: &TokenStream,
+) -> TokenStream {
+    let args: Vec<syn::Ident> = (0..callable.params.len())
+        .map(|i| format_ident!("x{}", i))
+        .collect();
+    let params = args.iter().zip(&callable.params).map(|(arg, ty)| {
+        let ty = rust_type(ty);
+        quote!(#arg: #ty)
+    });
+    let body = match reference {
+        typed::FunctionRef::Math(name) => {
+            let name = format_ident!("{}", name);
+            quote!(#path::math::#name(#(#args),*))
+        }
+        typed::FunctionRef::FloatMethod(name) => {
+            let name = format_ident!("{}", name);
+            quote!(Ok(f64::#name(#(#args),*)))
+        }
+        typed::FunctionRef::Compiled(name) => {
+            let name = ident(name);
+            quote!(#name(#(#args),*))
+        }
+    };
+    quote!(|#(#params),*| #body)
+}
+
+pub(super) fn doc_comment(docstring: &str) -> TokenStream {
+    let lines = docstring.trim().lines().map(|line| {
+        let line = format!(" {}", line.trim());
+        quote!(#[doc = #line])
+    });
+    quote!(#(#lines)*)
+}
+
+impl FunctionGen<'_> {
+    fn fresh(&mut self, base: &str) -> syn::Ident {
+        let mut suffix = 1;
+        let mut candidate = base.to_string();
+        while !self.names.insert(candidate.clone()) {
+            suffix += 1;
+            candidate = format!("{base}_{suffix}");
+        }
+        ident(&candidate)
+    }
+
+    fn var_type(&self, name: &str) -> Type {
+        self.types.get(name).cloned().unwrap_or(Type::Int)
+    }
+
+    /// Emits a block. `owned` are the variables that must be declared inside
+    /// it: each is declared by its first assignment when that is a plain
+    /// assignment at this level, pushed into a nested block when every use is
+    /// there, and otherwise declared with a default value before first use.
+    fn block(
+        &mut self,
+        stmts: &[typed::Stmt],
+        owned: &[String],
+        is_function_body: bool,
+    ) -> Vec<TokenStream> {
+        let mut declare_at: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut hoist_before: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut pushed: HashMap<usize, Vec<String>> = HashMap::new();
+        for name in owned {
+            let Some(first) = stmts.iter().position(|s| stmt_mentions(s, name)) else {
+                continue;
+            };
+            let used_later = stmts[first + 1..].iter().any(|s| stmt_mentions(s, name));
+            if declares(&stmts[first], name) {
+                declare_at.entry(first).or_default().push(name.clone());
+            } else if !used_later && can_push_into(&stmts[first], name) {
+                pushed.entry(first).or_default().push(name.clone());
+            } else {
+                hoist_before.entry(first).or_default().push(name.clone());
+            }
+        }
+        let mut out = Vec::new();
+        let last = stmts.len().saturating_sub(1);
+        for (index, stmt) in stmts.iter().enumerate() {
+            for name in hoist_before.get(&index).into_iter().flatten() {
+                let ty = self.var_type(name);
+                let rust_ty = rust_type(&ty);
+                let default = default_value(&ty);
+                let var = ident(name);
+                out.push(quote! { let mut #var: #rust_ty = #default; });
+            }
+            let declared = declare_at.get(&index).cloned().unwrap_or_default();
+            let nested = pushed.get(&index).cloned().unwrap_or_default();
+            let tail = is_function_body && index == last;
+            out.push(self.stmt(stmt, &declared, &nested, tail));
+        }
+        out
+    }
+
+    fn stmt(
+        &mut self,
+        stmt: &typed::Stmt,
+        declared: &[String],
+        nested: &[String],
+        tail: bool,
+    ) -> TokenStream {
+        match stmt {
+            typed::Stmt::Assign { target, value } => {
+                let assign = self.assign(target, value, declared);
+                let marks = self.mark_assigned(target);
+                quote!(#assign #marks)
+            }
+            typed::Stmt::If { test, body, orelse } => {
+                let test = self.expr(test).full();
+                let body_nested: Vec<String> = nested
+                    .iter()
+                    .filter(|n| stmts_mention(body, n))
+                    .cloned()
+                    .collect();
+                let else_nested: Vec<String> = nested
+                    .iter()
+                    .filter(|n| stmts_mention(orelse, n))
+                    .cloned()
+                    .collect();
+                let body = self.block(body, &body_nested, false);
+                if orelse.is_empty() {
+                    quote! { if #test { #(#body)* } }
+                } else if let [elif @ typed::Stmt::If { .. }] = orelse.as_slice() {
+                    let elif = self.stmt(elif, &[], &else_nested, false);
+                    quote! { if #test { #(#body)* } else #elif }
+                } else {
+                    let orelse = self.block(orelse, &else_nested, false);
+                    quote! { if #test { #(#body)* } else { #(#orelse)* } }
+                }
+            }
+            typed::Stmt::ForRange { .. } => match self.versioned_loop(stmt, declared, nested) {
+                Some(versioned) => versioned,
+                None => self.loop_statement(stmt, nested),
+            },
+            typed::Stmt::While { test, body } => {
+                let parallel_continue = self.parallel_continue.take();
+                let body = self.block(body, nested, false);
+                self.parallel_continue = parallel_continue;
+                if test.kind == ExprKind::Literal(Literal::Bool(true)) {
+                    quote! { loop { #(#body)* } }
+                } else {
+                    let test = self.expr(test).full();
+                    quote! { while #test { #(#body)* } }
+                }
+            }
+            typed::Stmt::Assert { test, message } => {
+                let test = self.expr(test).at(Prec::Unary);
+                let message = message.clone().unwrap_or_default();
+                quote! {
+                    if !#test {
+                        return Err(rt::Error::AssertionError(#message.to_string()));
+                    }
+                }
+            }
+            typed::Stmt::Break => quote!(break;),
+            typed::Stmt::Continue => match &self.parallel_continue {
+                // The end of a parallel loop's iteration.
+                Some(end) => end.clone(),
+                None => quote!(continue;),
+            },
+            typed::Stmt::Return(Some(typed::Expr {
+                kind: ExprKind::Call { function, args },
+                ..
+            })) if self.tail_loop && function == &self.function.rust_name => {
+                // The loop around the body makes the call.
+                let args = self.call_args(args);
+                let value = quote!(Ok(rt::Tail::Call((#(#args,)*))));
+                if tail {
+                    value
+                } else {
+                    quote!(return #value;)
+                }
+            }
+            typed::Stmt::Return(Some(typed::Expr {
+                kind: ExprKind::Call { function, args },
+                ..
+            })) if !self.tail_loop => {
+                // `return f(x)` passes the callee's result through as it is.
+                let call = self.call(function, args);
+                if tail {
+                    call
+                } else {
+                    quote!(return #call;)
+                }
+            }
+            typed::Stmt::Return(value) => {
+                let value = match value {
+                    // The function ends here, so a local can be moved out.
+                    Some(typed::Expr {
+                        kind: ExprKind::Local(name),
+                        ..
+                    }) if tail
+                        && !self.flags.contains_key(name)
+                        && !self.function.params.iter().any(|p| &p.name == name) =>
+                    {
+                        let var = ident(name);
+                        quote!(#var)
+                    }
+                    Some(value) => self.owned_value(value),
+                    None => quote!(()),
+                };
+                let value = self.returned(value);
+                if tail {
+                    value
+                } else {
+                    quote!(return #value;)
+                }
+            }
+            typed::Stmt::Expr(expr) => {
+                let code = self.expr(expr).full();
+                if expr.ty == Type::None {
+                    quote!(#code;)
+                } else {
+                    quote!(let _ = #code;)
+                }
+            }
+        }
+    }
+
+    /// A `for` loop over a range, in one version.
+    fn loop_statement(&mut self, stmt: &typed::Stmt, nested: &[String]) -> TokenStream {
+        let key = std::ptr::from_ref(stmt) as usize;
+        // A function on a call-graph cycle carries its recursion frame, which
+        // belongs to the calling thread: its loops run serially.
+        let cyclic = self.cycles.is_cyclic(&self.function.rust_name);
+        match self.facts.and_then(|f| f.parallel_plan(key)) {
+            _ if cyclic => {}
+            Some(Plan::Parallel(plan)) if self.parallel_continue.is_none() => {
+                return self.parallel_loop(stmt, nested, plan, 2);
+            }
+            // Only in the loop version where the proof that nothing raises
+            // holds (its shape and layout tests passed).
+            Some(Plan::Auto(auto))
+                if self.parallel_continue.is_none()
+                    && auto.needs_shapes.iter().all(|k| self.assumed.contains(k))
+                    && auto
+                        .needs_layout
+                        .iter()
+                        .all(|k| self.contiguous.contains(k)) =>
+            {
+                return self.parallel_loop(stmt, nested, &auto.parallel, auto.min_iterations);
+            }
+            _ => {}
+        }
+        self.serial_loop(stmt, nested)
+    }
+
+    /// A `prange` loop proven free of races: its iterations run on the
+    /// runtime's thread pool (`rt::parallel_loop`), each returning its
+    /// contribution to the loop's reductions; private scalars are declared
+    /// inside the iteration. When two of the arrays it uses may be one
+    /// array (a run-time test of their memory), it runs serially instead.
+    fn parallel_loop(
+        &mut self,
+        stmt: &typed::Stmt,
+        nested: &[String],
+        plan: &Parallel,
+        min_iterations: u64,
+    ) -> TokenStream {
+        let typed::Stmt::ForRange {
+            var,
+            start,
+            stop,
+            step,
+            body,
+            ..
+        } = stmt
+        else {
+            return quote!();
+        };
+        // The bounds are evaluated once, into temporaries both versions use.
+        let range_var = self.fresh("range");
+        let (start_var, stop_var, step_var) =
+            (self.fresh("start"), self.fresh("stop"), self.fresh("step"));
+        let step_literal = step_literal(step.as_ref());
+        let (start, stop) = (self.expr(start).full(), self.expr(stop).full());
+        let step = match step {
+            Some(step) => self.expr(step).full(),
+            None => quote!(1),
+        };
+        // The serial version: a plain Rust loop where it can be one.
+        let serial_range = match step_literal {
+            Some(k) if k >= 1 => rust_range(quote!(#start_var), quote!(#stop_var), k),
+            _ => quote!(#range_var.clone()),
+        };
+        let serial = self.serial_loop_over(stmt, nested, Some(serial_range));
+        // Reductions: each iteration starts from the identity and returns
+        // its contribution.
+        let reductions: Vec<(syn::Ident, Type, ReductionOp)> = plan
+            .reductions
+            .iter()
+            .map(|r| (ident(&r.var), self.var_type(&r.var), r.op))
+            .collect();
+        let identities: Vec<TokenStream> = reductions
+            .iter()
+            .map(|(_, ty, op)| reduction_identity(ty, *op))
+            .collect();
+        let names: Vec<&syn::Ident> = reductions.iter().map(|(name, _, _)| name).collect();
+        let types: Vec<TokenStream> = reductions.iter().map(|(_, ty, _)| rust_type(ty)).collect();
+        let tuple = quote!((#(#names,)*));
+        let tuple_type = quote!((#(#types,)*));
+        let identity = quote!((#(#identities,)*));
+        let (left, right) = (self.fresh("left"), self.fresh("right"));
+        let combined: Vec<TokenStream> = reductions
+            .iter()
+            .enumerate()
+            .map(|(k, (_, ty, op))| {
+                let k = TokenLiteral::usize_unsuffixed(k);
+                reduction_combine(ty, *op, quote!(#left.#k), quote!(#right.#k))
+            })
+            .collect();
+        // Private scalars and reductions shadow any function-level
+        // variable of the same name inside the iteration; their "assigned"
+        // flags do not apply there (each is assigned before it is read).
+        let shadowed: Vec<String> = plan
+            .private
+            .iter()
+            .chain(plan.reductions.iter().map(|r| &r.var))
+            .cloned()
+            .collect();
+        let saved_flags: Vec<(String, syn::Ident)> = shadowed
+            .iter()
+            .filter_map(|name| self.flags.remove(name).map(|flag| (name.clone(), flag)))
+            .collect();
+        let declarations: Vec<TokenStream> = plan
+            .private
+            .iter()
+            .map(|name| {
+                let var = ident(name);
+                let ty = self.var_type(name);
+                let rust = rust_type(&ty);
+                if matches!(ty, Type::Array(_)) {
+                    // Assigned before any read in every iteration (the
+                    // analysis's proof, which Rust's checks repeat).
+                    quote!(let mut #var: #rust;)
+                } else {
+                    let value = default_value(&ty);
+                    quote!(let mut #var: #rust = #value;)
+                }
+            })
+            .collect();
+        let reduction_starts: Vec<TokenStream> = reductions
+            .iter()
+            .zip(&identities)
+            .map(|((name, ty, _), identity)| {
+                let rust = rust_type(ty);
+                quote!(let mut #name: #rust = #identity;)
+            })
+            .collect();
+        let index = self.fresh("iteration");
+        let iteration_range = self.fresh("iterations");
+        let binding = match var {
+            Some(name) => {
+                let var = ident(name);
+                quote!(let #var = #iteration_range.value_at(#index);)
+            }
+            None => quote!(),
+        };
+        let mut body_owned: Vec<String> = nested.to_vec();
+        body_owned.retain(|n| Some(n) != var.as_ref());
+        for name in &plan.private {
+            body_owned.retain(|n| n != name);
+        }
+        // Array locals the iterations read (elements, sizes or whole).
+        let mut read_arrays: Vec<String> = Vec::new();
+        for inner in body {
+            inner.walk_exprs(&mut |e| {
+                // Arrays, and tuples holding arrays: what `move` would
+                // otherwise take from the function.
+                if let ExprKind::Local(name) = &e.kind {
+                    if !is_copy(&e.ty) && !matches!(e.ty, Type::Callable(_)) {
+                        read_arrays.push(name.clone());
+                    }
+                }
+            });
+        }
+        read_arrays.sort();
+        read_arrays.dedup();
+        // Arrays made in each iteration are the iteration's own.
+        read_arrays.retain(|name| !stmts_assign(body, name));
+        let previous = self.parallel_continue.replace(quote!(return Ok(#tuple);));
+        let body = self.block(body, &body_owned, false);
+        self.parallel_continue = previous;
+        for (name, flag) in saved_flags {
+            self.flags.insert(name, flag);
+        }
+        let total = self.fresh("total");
+        let merge: Vec<TokenStream> = reductions
+            .iter()
+            .enumerate()
+            .map(|(k, (name, ty, op))| {
+                let k = TokenLiteral::usize_unsuffixed(k);
+                let outer = self.read_local(&name.to_string(), ty);
+                let value = reduction_combine(ty, *op, outer, quote!(#total.#k));
+                let mark = self
+                    .flags
+                    .get(&name.to_string())
+                    .map(|flag| quote!(#flag = true;));
+                quote! { #name = #value; #mark }
+            })
+            .collect();
+        // The loop variable keeps its last value after the loop, as in
+        // Python, when code after the loop can read it.
+        let last = match var {
+            Some(name) if !nested.contains(name) => {
+                let var_ident = ident(name);
+                let mark = self.flags.get(name).map(|flag| quote!(#flag = true;));
+                quote! {
+                    if #range_var.iterations() > 0 {
+                        #var_ident = #range_var.value_at(#range_var.iterations() - 1);
+                        #mark
+                    }
+                }
+            }
+            _ => quote!(),
+        };
+        let merged = if merge.is_empty() {
+            quote!()
+        } else {
+            quote! {
+                if #range_var.iterations() > 0 {
+                    #(#merge)*
+                }
+            }
+        };
+        // The iteration closure owns what it reads (array locals as cheap
+        // clones, references and numbers as copies), so no local of the
+        // function has its address taken: the serial version beside it
+        // optimises as if the parallel one were not there.
+        let owned_arrays: Vec<TokenStream> = read_arrays
+            .iter()
+            .filter(|name| !self.is_param(name) && !plan.private.contains(name))
+            .map(|name| {
+                let var = ident(name);
+                let read = self.read_local(name, &self.var_type(name));
+                quote!(let #var = #read.clone();)
+            })
+            .collect();
+        let run = quote! {
+            let #iteration_range = #range_var.clone();
+            #(#owned_arrays)*
+            let #total: #tuple_type = rt::parallel_loop(
+                #range_var.iterations(),
+                || #identity,
+                move |#index: u64| -> rt::Result<#tuple_type> {
+                    #binding
+                    #(#declarations)*
+                    #(#reduction_starts)*
+                    #(#body)*
+                    Ok(#tuple)
+                },
+                |#left: #tuple_type, #right: #tuple_type| -> rt::Result<#tuple_type> {
+                    Ok((#(#combined,)*))
+                },
+            )?;
+            #merged
+            #last
+        };
+        let alone = plan.written.len() == 1 && plan.used.iter().all(|n| plan.written.contains(n));
+        let worthwhile = quote!(rt::parallel_worthwhile(#range_var.iterations(), #min_iterations));
+        let guarded = if plan.written.is_empty() || alone {
+            quote! {
+                if #worthwhile {
+                    #run
+                } else {
+                    #serial
+                }
+            }
+        } else {
+            let memory = |names: &[&String], this: &Self| -> Vec<TokenStream> {
+                names
+                    .iter()
+                    .map(|name| {
+                        let array = this.read_local(name, &this.var_type(name));
+                        quote!(#array.memory())
+                    })
+                    .collect()
+            };
+            let written: Vec<&String> = plan.written.iter().collect();
+            let others: Vec<&String> = plan
+                .used
+                .iter()
+                .filter(|n| !plan.written.contains(n))
+                .collect();
+            let written = memory(&written, self);
+            let others = memory(&others, self);
+            quote! {
+                if #worthwhile && rt::no_shared_memory(&[#(#written),*], &[#(#others),*]) {
+                    #run
+                } else {
+                    #serial
+                }
+            }
+        };
+        quote! {
+            {
+                let #start_var: i64 = #start;
+                let #stop_var: i64 = #stop;
+                let #step_var: i64 = #step;
+                let #range_var = rt::range(#start_var, #stop_var, #step_var)?;
+                #guarded
+            }
+        }
+    }
+
+    fn serial_loop(&mut self, stmt: &typed::Stmt, nested: &[String]) -> TokenStream {
+        self.serial_loop_over(stmt, nested, None)
+    }
+
+    /// The loop as a Rust `for`; `range` replaces the iterator made from the
+    /// loop's bounds when they were evaluated already.
+    fn serial_loop_over(
+        &mut self,
+        stmt: &typed::Stmt,
+        nested: &[String],
+        range: Option<TokenStream>,
+    ) -> TokenStream {
+        let typed::Stmt::ForRange {
+            var,
+            start,
+            stop,
+            step,
+            body,
+            ..
+        } = stmt
+        else {
+            return quote!();
+        };
+        let range = match range {
+            Some(range) => range,
+            None => self.range(start, stop, step.as_ref()),
+        };
+        // The loop variable binds directly when it is not used after
+        // the loop; otherwise the function-level variable is updated
+        // each iteration so it keeps its last value, as in Python.
+        let (binding, prelude, body_owned) = match var {
+            None => (quote!(_), quote!(), nested.to_vec()),
+            Some(name) if nested.contains(name) => {
+                let var = ident(name);
+                let binding = if stmts_assign(body, name) {
+                    quote!(mut #var)
+                } else {
+                    quote!(#var)
+                };
+                let owned = nested.iter().filter(|n| *n != name).cloned().collect();
+                (binding, quote!(), owned)
+            }
+            Some(name) => {
+                let var = ident(name);
+                let fresh = self.fresh(&format!("{name}_value"));
+                let mark = self.flags.get(name).map(|flag| quote!(#flag = true;));
+                (
+                    quote!(#fresh),
+                    quote! { #var = #fresh; #mark },
+                    nested.to_vec(),
+                )
+            }
+        };
+        // `continue` in a nested loop continues that loop.
+        let parallel_continue = self.parallel_continue.take();
+        let body = self.block(body, &body_owned, false);
+        self.parallel_continue = parallel_continue;
+        quote! {
+            for #binding in #range {
+                #prelude
+                #(#body)*
+            }
+        }
+    }
+
+    fn range(
+        &mut self,
+        start: &typed::Expr,
+        stop: &typed::Expr,
+        step: Option<&typed::Expr>,
+    ) -> TokenStream {
+        match step_literal(step) {
+            Some(k) if k >= 1 => {
+                let start = self.expr(start).at(Prec::Add);
+                let stop = self.expr(stop).at(Prec::Add);
+                rust_range(start, stop, k)
+            }
+            _ => {
+                let start = self.expr(start).full();
+                let stop = self.expr(stop).full();
+                let step = step.map(|s| self.expr(s).full()).unwrap_or(quote!(1));
+                quote!(rt::range(#start, #stop, #step)?)
+            }
+        }
+    }
+
+    fn assign(
+        &mut self,
+        target: &typed::Target,
+        value: &typed::Expr,
+        declared: &[String],
+    ) -> TokenStream {
+        match target {
+            typed::Target::Local(name) => {
+                let var = ident(name);
+                let ty = self.var_type(name);
+                if !declared.contains(name) {
+                    if let Some(compound) = self.compound_assign(name, value, &ty) {
+                        return compound;
+                    }
+                }
+                let needs_annotation = !self_describing(value) || value.ty != ty;
+                let value = cast(Code::atom(self.owned_value(value)), &value.ty, &ty).full();
+                if declared.contains(name) {
+                    let binding = if count_assignments(&self.function.body, name) > 1 {
+                        quote!(mut #var)
+                    } else {
+                        quote!(#var)
+                    };
+                    if needs_annotation {
+                        let rust_ty = rust_type(&ty);
+                        quote! { let #binding: #rust_ty = #value; }
+                    } else {
+                        quote! { let #binding = #value; }
+                    }
+                } else {
+                    quote! { #var = #value; }
+                }
+            }
+            typed::Target::Index {
+                array,
+                indices,
+                span,
+            } => {
+                if let Some(hoisted) = self.augmented_store(array, indices, *span, value, declared)
+                {
+                    return hoisted;
+                }
+                // Python evaluates the value, then the array, then the
+                // indices. The call below evaluates them in the opposite
+                // order, so the value goes first into a temporary unless
+                // the array and indices cannot be observed running early.
+                let (value, conversion) = self.element_value(value);
+                let target_free =
+                    self.order_free(array) && indices.iter().all(|i| self.order_free(i));
+                let (binding, value) = if target_free {
+                    (quote!(), value)
+                } else {
+                    let temp = self.fresh("value");
+                    (quote! { let #temp = #value; }, quote!(#temp))
+                };
+                let proven = self.proven(array);
+                let array_code = self.receiver(array);
+                let indices = indices
+                    .iter()
+                    .map(|i| self.expr(i).full())
+                    .collect::<Vec<_>>();
+                // SAFETY (unchecked forms): proven in bounds; the proof is in
+                // the doc comment of the function.
+                match (conversion, proven) {
+                    (None, Unchecked::No) => {
+                        quote! { #binding #array_code.set([#(#indices),*], #value)?; }
+                    }
+                    (None, Unchecked::Strided) => quote! {
+                        #binding
+                        unsafe { #array_code.set_unchecked([#(#indices),*], #value) }?;
+                    },
+                    (None, Unchecked::Contiguous) => quote! {
+                        #binding
+                        unsafe { #array_code.set_contiguous_unchecked([#(#indices),*], #value) };
+                    },
+                    (None, Unchecked::CheckedContiguous) => quote! {
+                        #binding
+                        unsafe { #array_code.set_contiguous([#(#indices),*], #value) }?;
+                    },
+                    (Some(convert), Unchecked::No | Unchecked::CheckedContiguous) => quote! {
+                        #binding
+                        #array_code.set_converted([#(#indices),*], #value, #convert)?;
+                    },
+                    (Some(convert), _) => quote! {
+                        #binding
+                        unsafe { #array_code.set_converted_unchecked([#(#indices),*], #value, #convert) }?;
+                    },
+                }
+            }
+            typed::Target::View { view, .. } => self.store_into_view(view, value),
+            typed::Target::Select { array, index, .. } => self.store_selected(array, index, value),
+            typed::Target::Item { list, index, .. } => self.store_item(list, index, value),
+            typed::Target::Tuple(targets) => {
+                let all_locals = targets.iter().all(|t| matches!(t, typed::Target::Local(_)));
+                if let (true, ExprKind::Tuple(values)) = (all_locals, &value.kind) {
+                    let names: Vec<&String> = targets
+                        .iter()
+                        .filter_map(|t| match t {
+                            typed::Target::Local(name) => Some(name),
+                            _ => None,
+                        })
+                        .collect();
+                    let values: Vec<TokenStream> = values
+                        .iter()
+                        .zip(&names)
+                        .map(|(v, name)| {
+                            let ty = self.var_type(name);
+                            cast(Code::atom(self.owned_value(v)), &v.ty, &ty).full()
+                        })
+                        .collect();
+                    let vars = names.iter().map(|n| ident(n));
+                    if names.iter().all(|n| declared.contains(n)) {
+                        let vars: Vec<TokenStream> = names
+                            .iter()
+                            .map(|n| {
+                                let var = ident(n);
+                                if count_assignments(&self.function.body, n) > 1 {
+                                    quote!(mut #var)
+                                } else {
+                                    quote!(#var)
+                                }
+                            })
+                            .collect();
+                        let types = names.iter().map(|n| rust_type(&self.var_type(n)));
+                        return quote! { let (#(#vars),*): (#(#types),*) = (#(#values),*); };
+                    }
+                    let mut hoisted = Vec::new();
+                    for name in names.iter().filter(|n| declared.contains(n)) {
+                        let ty = self.var_type(name);
+                        let rust_ty = rust_type(&ty);
+                        let default = default_value(&ty);
+                        let var = ident(name);
+                        hoisted.push(quote! { let mut #var: #rust_ty = #default; });
+                    }
+                    return quote! { #(#hoisted)* (#(#vars),*) = (#(#values),*); };
+                }
+                // General case: evaluate the whole value, then store each part.
+                let Type::Tuple(items) = &value.ty else {
+                    return quote!();
+                };
+                let temps: Vec<syn::Ident> = (0..items.len()).map(|_| self.fresh("item")).collect();
+                let value_code = self.owned_value(value);
+                let mut stores = Vec::new();
+                for ((target, temp), item_ty) in targets.iter().zip(&temps).zip(items) {
+                    let part = typed::Expr::new(ExprKind::Local(temp.to_string()), item_ty.clone());
+                    self.types.insert(temp.to_string(), item_ty.clone());
+                    stores.push(self.assign(target, &part, declared));
+                }
+                quote! {
+                    let (#(#temps),*) = #value_code;
+                    #(#stores)*
+                }
+            }
+        }
+    }
+
+    /// `a[i] += v` reaches codegen as `a[i] = a[i] + v`. Python evaluates
+    /// `a` and `i` once, before reading the element; when they could be
+    /// observed running twice or late (a call, a possible IndexError), they
+    /// are bound to temporaries first and both accesses use them.
+    fn augmented_store(
+        &mut self,
+        array: &typed::Expr,
+        indices: &[typed::Expr],
+        span: Span,
+        value: &typed::Expr,
+        declared: &[String],
+    ) -> Option<TokenStream> {
+        if self.order_free(array) && indices.iter().all(|i| self.order_free(i)) {
+            return None;
+        }
+        let mut reads_target = false;
+        value.walk(&mut |e| {
+            reads_target |= matches!(&e.kind,
+                ExprKind::Index { array: a, indices: i, .. } if **a == *array && i == indices);
+        });
+        if !reads_target {
+            return None;
+        }
+        let mut bindings = Vec::new();
+        let mut bind = |this: &mut Self, expr: &typed::Expr, base: &str| {
+            if this.order_free(expr) {
+                return expr.clone();
+            }
+            let temp = this.fresh(base);
+            let code = this.owned_value(expr);
+            bindings.push(quote!(let #temp = #code;));
+            this.types.insert(temp.to_string(), expr.ty.clone());
+            typed::Expr::new(ExprKind::Local(temp.to_string()), expr.ty.clone())
+        };
+        let new_array = bind(self, array, "target");
+        let new_indices: Vec<typed::Expr> =
+            indices.iter().map(|i| bind(self, i, "position")).collect();
+        let mut new_value = value.clone();
+        replace_index(&mut new_value, array, indices, &new_array, &new_indices);
+        let store = self.assign(
+            &typed::Target::Index {
+                array: new_array,
+                indices: new_indices,
+                span,
+            },
+            &new_value,
+            declared,
+        );
+        Some(quote! { #(#bindings)* #store })
+    }
+
+    /// Whether the analysis proved the access with array operand `array`
+    /// in bounds.
+    fn proven(&self, array: &typed::Expr) -> Unchecked {
+        let Some(access) = self.facts.and_then(|facts| facts.access(array)) else {
+            return Unchecked::No;
+        };
+        let proven = match &access.decision {
+            Decision::Proven(_) => true,
+            Decision::ProvenIf { loop_key, .. } => self.assumed.contains(loop_key),
+            Decision::Checked(_) => false,
+        };
+        let tested = access
+            .layout_loop
+            .is_some_and(|key| self.contiguous.contains(&key));
+        match (proven, access.fresh || tested) {
+            (false, false) => Unchecked::No,
+            (false, true) => Unchecked::CheckedContiguous,
+            (true, false) => Unchecked::Strided,
+            (true, true) => Unchecked::Contiguous,
+        }
+    }
+
+    /// A loop the analysis versioned: its conditions tested once, then the
+    /// loop with unchecked accesses where they hold and with checked ones
+    /// otherwise. `None` for a loop with one version.
+    fn versioned_loop(
+        &mut self,
+        stmt: &typed::Stmt,
+        declared: &[String],
+        nested: &[String],
+    ) -> Option<TokenStream> {
+        let key = std::ptr::from_ref(stmt) as usize;
+        let facts = self.facts?;
+        let conditions = facts.version_conditions(key);
+        let layouts = facts.layout_tests(key);
+        if (conditions.is_empty() && layouts.is_empty())
+            || self.assumed.contains(&key)
+            || self.contiguous.contains(&key)
+        {
+            return None;
+        }
+        // Conditions on the loop's own bounds: the bounds are evaluated
+        // once, in order, into temporaries that the tests and every version
+        // of the loop read.
+        let mut bound_lets = quote!();
+        if conditions.iter().any(|c| c.bound_loops().any(|k| k == key)) {
+            if let typed::Stmt::ForRange { start, stop, .. } = stmt {
+                for (side, bound) in [(0u8, start), (1, stop)] {
+                    let temp = self.fresh(if side == 0 { "start" } else { "stop" });
+                    let value = self.expr(bound).full();
+                    bound_lets.extend(quote!(let #temp: i64 = #value;));
+                    self.bound_values
+                        .insert(std::ptr::from_ref(bound) as usize, temp.clone());
+                    self.bound_atoms.insert((key, side), temp);
+                }
+            }
+        }
+        let versions = self.loop_versions(stmt, key, &conditions, &layouts, declared, nested);
+        if let typed::Stmt::ForRange { start, stop, .. } = stmt {
+            for bound in [start, stop] {
+                self.bound_values
+                    .remove(&(std::ptr::from_ref(bound) as usize));
+            }
+        }
+        self.bound_atoms.retain(|(k, _), _| *k != key);
+        Some(quote! { #bound_lets #versions })
+    }
+
+    /// The versions of a versioned loop (see `versioned_loop`) behind their
+    /// tests.
+    fn loop_versions(
+        &mut self,
+        stmt: &typed::Stmt,
+        key: usize,
+        conditions: &[&Linear],
+        layouts: &[(&str, bool)],
+        declared: &[String],
+        nested: &[String],
+    ) -> TokenStream {
+        let shape_tests: Vec<TokenStream> = conditions
+            .iter()
+            .map(|condition| self.condition_tokens(condition))
+            .collect();
+        let layout_tests: Vec<TokenStream> = layouts
+            .iter()
+            .map(|(name, written)| {
+                let array = self.read_local(name, &self.var_type(name));
+                if *written {
+                    quote!(#array.has_unit_stride() && #array.is_writable())
+                } else {
+                    quote!(#array.has_unit_stride())
+                }
+            })
+            .collect();
+        // Versions, fastest first: the shape tests make the proven-if
+        // accesses unchecked; the layout tests let the parameters' proven
+        // accesses use unit strides (and skip the writable check).
+        self.assumed.push(key);
+        self.contiguous.push(key);
+        let fastest = self.stmt(stmt, declared, nested, false);
+        self.contiguous.pop();
+        let strided = if layouts.is_empty() {
+            None
+        } else {
+            Some(self.stmt(stmt, declared, nested, false))
+        };
+        self.assumed.pop();
+        let checked = self.loop_statement(stmt, nested);
+        match (shape_tests.is_empty(), strided) {
+            (true, Some(strided)) => quote! {
+                if #(#layout_tests)&&* {
+                    #fastest
+                } else {
+                    #strided
+                }
+            },
+            (false, Some(strided)) => quote! {
+                if #(#shape_tests)&&* && #(#layout_tests)&&* {
+                    #fastest
+                } else if #(#shape_tests)&&* {
+                    #strided
+                } else {
+                    #checked
+                }
+            },
+            (_, None) => quote! {
+                if #(#shape_tests)&&* {
+                    #fastest
+                } else {
+                    #checked
+                }
+            },
+        }
+    }
+
+    /// A version condition `form <= 0` as Rust, terms moved to the side
+    /// where their coefficient is positive: `a.len() <= b.len()`.
+    fn condition_tokens(&self, condition: &Linear) -> TokenStream {
+        // A loop bound may be any i64: such conditions are computed in i128,
+        // where the capped forms cannot overflow. A bound with no temporary
+        // (never the case) makes the test false: the checked version runs.
+        let wide = condition
+            .terms
+            .keys()
+            .any(|a| matches!(a, Atom::Bound { .. }));
+        if condition.terms.keys().any(|a| match a {
+            Atom::Bound { loop_key, side, .. } => {
+                !self.bound_atoms.contains_key(&(*loop_key, *side))
+            }
+            _ => false,
+        }) {
+            return quote!(false);
+        }
+        let term = |atom: &Atom| match atom {
+            Atom::Bound { loop_key, side, .. } => {
+                let temp = &self.bound_atoms[&(*loop_key, *side)];
+                quote!(#temp)
+            }
+            Atom::Dim(array, axis) => {
+                let array = self.read_local(array, &self.var_type(array));
+                if *axis == 0 {
+                    quote!(#array.len())
+                } else {
+                    let axis = TokenLiteral::usize_unsuffixed(*axis);
+                    quote!(#array.shape()[#axis])
+                }
+            }
+            Atom::LoopVar(name) => {
+                let var = ident(name);
+                quote!(#var)
+            }
+        };
+        let [left, right] = condition.sides().map(|(terms, constant)| {
+            let mut parts: Vec<TokenStream> = terms
+                .iter()
+                .map(|(atom, magnitude)| {
+                    let t = term(atom);
+                    let t = if wide { quote!((#t as i128)) } else { t };
+                    if *magnitude == 1 {
+                        t
+                    } else {
+                        let m = int_literal(*magnitude);
+                        quote!(#m * #t)
+                    }
+                })
+                .collect();
+            if constant != 0 || parts.is_empty() {
+                parts.push(if wide {
+                    let c = proc_macro2::Literal::i128_suffixed(i128::from(constant));
+                    quote!(#c)
+                } else {
+                    int_literal(constant)
+                });
+            }
+            quote!(#(#parts)+*)
+        });
+        quote!(#left <= #right)
+    }
+
+    /// The body's result when it returns `value`.
+    fn returned(&self, value: TokenStream) -> TokenStream {
+        if self.tail_loop {
+            quote!(Ok(rt::Tail::Return(#value)))
+        } else {
+            quote!(Ok(#value))
+        }
+    }
+
+    /// The arguments of a call to a compiled function.
+    fn call_args(&mut self, args: &[typed::Expr]) -> Vec<TokenStream> {
+        args.iter()
+            .map(|arg| {
+                if matches!(arg.ty, Type::Array(_)) {
+                    let code = self.expr(arg).at(Prec::Unary);
+                    quote!(&#code)
+                } else if arg.ty.has_container() {
+                    self.owned_value(arg)
+                } else {
+                    self.expr(arg).full()
+                }
+            })
+            .collect()
+    }
+
+    /// A call to a compiled function, without the `?`.
+    fn call(&mut self, function: &str, args: &[typed::Expr]) -> TokenStream {
+        let name = ident(function);
+        let args = self.call_args(args);
+        let Some(frame) = &self.frame else {
+            return quote!(#name(#(#args),*));
+        };
+        let caller = &self.function.rust_name;
+        match self.cycles.inner.get(function) {
+            Some(inner) if self.cycles.same_cycle(caller, function) => {
+                quote!(#inner(#frame, #(#args),*))
+            }
+            _ if self.cycles.may_enter_cycle(function) => {
+                quote!(#frame.call_out(|| #name(#(#args),*)))
+            }
+            _ => quote!(#name(#(#args),*)),
+        }
+    }
+
+    /// A value stored into an array element, and the conversion that NumPy
+    /// applies to it after checking the index, if any: a Python int stored
+    /// into a narrower or unsigned integer array, or a float into any integer
+    /// array, is range-checked instead of wrapping silently.
+    fn element_value(&mut self, value: &typed::Expr) -> (TokenStream, Option<TokenStream>) {
+        if let (ExprKind::Cast(inner), Some(element)) = (&value.kind, value.ty.dtype()) {
+            if element.is_integer() {
+                let rust = dtype_tokens(element);
+                if inner.ty == Type::Int && element != Dtype::Int64 {
+                    let inner = self.expr(inner).full();
+                    return (inner, Some(quote!(rt::int_to_element::<#rust>)));
+                }
+                if inner.ty.is_float_like() {
+                    let inner = cast(self.expr(inner), &inner.ty, &Type::Float).full();
+                    return (inner, Some(quote!(rt::float_to_element::<#rust>)));
+                }
+            }
+        }
+        (self.expr(value).full(), None)
+    }
+
+    /// `x = x + y` as `x += y` when no conversion is involved.
+    fn compound_assign(
+        &mut self,
+        name: &str,
+        value: &typed::Expr,
+        ty: &Type,
+    ) -> Option<TokenStream> {
+        let ExprKind::Binary { op, left, right } = &value.kind else {
+            return None;
+        };
+        let checked = *ty == Type::Int && !self.cannot_overflow(value);
+        let checked_op = matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul);
+        if value.ty != *ty
+            || (checked && checked_op)
+            || self.flags.contains_key(name)
+            || !matches!(&left.kind, ExprKind::Local(n) if n == name)
+            || right.reads(name)
+        {
+            return None;
+        }
+        let symbol = match op {
+            BinaryOp::Add => quote!(+=),
+            BinaryOp::Sub => quote!(-=),
+            BinaryOp::Mul => quote!(*=),
+            BinaryOp::BitAnd => quote!(&=),
+            BinaryOp::BitOr => quote!(|=),
+            BinaryOp::BitXor => quote!(^=),
+            _ => return None,
+        };
+        let var = ident(name);
+        let right = self.expr(right).full();
+        Some(quote! { #var #symbol #right; })
+    }
+
+    /// A value that is stored or returned: arrays are cloned (a cheap shared
+    /// reference, as Python's assignment shares the array).
+    fn owned_value(&mut self, value: &typed::Expr) -> TokenStream {
+        if let (ExprKind::Local(name), false) = (&value.kind, is_copy(&value.ty)) {
+            let read = self.read_local(name, &value.ty);
+            return quote!(#read.clone());
+        }
+        self.expr(value).full()
+    }
+
+    /// A read of a local; checked against its flag if it may be unassigned.
+    fn read_local(&self, name: &str, ty: &Type) -> TokenStream {
+        let var = ident(name);
+        match self.flags.get(name) {
+            None => quote!(#var),
+            Some(flag) if is_copy(ty) => quote!(rt::assigned(#var, #flag, #name)?),
+            Some(flag) => quote!(rt::assigned(&#var, #flag, #name)?),
+        }
+    }
+
+    /// `flag = true;` for each flagged variable the target assigns.
+    fn mark_assigned(&self, target: &typed::Target) -> TokenStream {
+        let mut names = Vec::new();
+        collect_target_locals(target, &mut names);
+        let marks = names
+            .iter()
+            .filter_map(|name| self.flags.get(*name))
+            .map(|flag| quote!(#flag = true;));
+        quote!(#(#marks)*)
+    }
+
+    /// An array expression used as a method receiver.
+    fn receiver(&mut self, array: &typed::Expr) -> TokenStream {
+        self.expr(array).at(Prec::Atom)
+    }
+
+    fn expr(&mut self, expr: &typed::Expr) -> Code {
+        if let Some(temp) = self.bound_values.get(&(std::ptr::from_ref(expr) as usize)) {
+            return Code::atom(quote!(#temp));
+        }
+        match &expr.kind {
+            ExprKind::Literal(value) => {
+                let prec = match value {
+                    Literal::Int(v) if *v < 0 => Prec::Unary,
+                    Literal::Float(v) if v.is_sign_negative() && !v.is_nan() => Prec::Unary,
+                    _ => Prec::Atom,
+                };
+                Code::new(literal(*value), prec)
+            }
+            ExprKind::Local(name) => Code::atom(self.read_local(name, &expr.ty)),
+            ExprKind::Constant(name) => {
+                let var = ident(name);
+                Code::atom(quote!(#var))
+            }
+            ExprKind::Cast(inner) => {
+                let from = inner.ty.clone();
+                if let (Type::Int, Type::Scalar(dtype)) = (&from, &expr.ty) {
+                    let fits = matches!(inner.kind,
+                        ExprKind::Literal(Literal::Int(v)) if dtype.holds(v));
+                    if dtype.is_integer() && !fits {
+                        // NumPy 2 raises OverflowError for a Python int outside
+                        // the dtype's range (`np.uint8(300)`, `u8 + 300`)
+                        // instead of wrapping it.
+                        let rust = dtype_tokens(*dtype);
+                        let value = self.expr(inner).full();
+                        return Code::atom(quote!(rt::int_to_element::<#rust>(#value)?));
+                    }
+                }
+                let code = self.expr(inner);
+                cast(code, &from, &expr.ty)
+            }
+            ExprKind::Binary { op, left, right } => match constant_int(expr) {
+                // Folded: Rust types an expression of literals alone as i32
+                // (`(10 << 32) as f64` would shift an i32).
+                Some(value) => Code::new(int_literal(value), Prec::Unary),
+                None => self.binary(expr, *op, left, right),
+            },
+            ExprKind::Neg(inner) => {
+                if expr.ty.dtype().is_some_and(Dtype::is_unsigned) {
+                    // NumPy negates unsigned integers modulo 2**bits.
+                    let inner = self.expr(inner).at(Prec::Atom);
+                    return Code::atom(quote!(#inner.wrapping_neg()));
+                }
+                if expr.ty == Type::Int && !self.cannot_overflow(expr) {
+                    let inner = self.expr(inner).full();
+                    return Code::atom(quote!(rt::int_neg(#inner)?));
+                }
+                let inner = self.expr(inner).at(Prec::Unary);
+                Code::new(quote!(-#inner), Prec::Unary)
+            }
+            ExprKind::Not(inner) | ExprKind::Invert(inner) => {
+                let inner = self.expr(inner).at(Prec::Unary);
+                Code::new(quote!(!#inner), Prec::Unary)
+            }
+            ExprKind::Truthy(inner) => {
+                let zero = zero_of(&inner.ty);
+                let inner = self.expr(inner).at(Prec::BitOr);
+                Code::new(quote!(#inner != #zero), Prec::Compare)
+            }
+            ExprKind::Compare {
+                operands,
+                ops,
+                operand_types,
+            } => self.compare(operands, ops, operand_types),
+            ExprKind::BoolOp { op, values } => self.bool_op(*op, values, &expr.ty),
+            ExprKind::IfExp { test, body, orelse } => {
+                let test = self.expr(test).full();
+                // Both branches give an owned value (an array variable is
+                // a shared clone, like a new array).
+                let body = self.owned_value(body);
+                let orelse = self.owned_value(orelse);
+                Code::block(quote!(if #test { #body } else { #orelse }))
+            }
+            ExprKind::Call { function, args } => {
+                let call = self.call(function, args);
+                Code::atom(quote!(#call?))
+            }
+            ExprKind::CallValue { callee, args } => {
+                let callee = self.expr(callee).at(Prec::Atom);
+                let args: Vec<TokenStream> = args.iter().map(|arg| self.expr(arg).full()).collect();
+                match &self.frame {
+                    // The function may be compiled and enter a cycle.
+                    Some(frame) => Code::atom(quote!(#frame.call_out(|| #callee(#(#args),*))?)),
+                    None => Code::atom(quote!(#callee(#(#args),*)?)),
+                }
+            }
+            ExprKind::FunctionRef(reference) => {
+                let Type::Callable(callable) = &expr.ty else {
+                    return Code::atom(quote!(()));
+                };
+                let closure = native_closure(reference, callable, &quote!(rt));
+                match reference {
+                    // A compiled function is already a value of the right type.
+                    typed::FunctionRef::Compiled(name) => {
+                        let name = ident(name);
+                        Code::new(quote!(&#name), Prec::Unary)
+                    }
+                    _ => Code::new(quote!(&#closure), Prec::Unary),
+                }
+            }
+            ExprKind::Intrinsic { op, args } => self.intrinsic(expr, *op, args),
+            ExprKind::Index { array, indices, .. } => {
+                let proven = self.proven(array);
+                let array = self.receiver(array);
+                let indices = indices
+                    .iter()
+                    .map(|i| self.expr(i).full())
+                    .collect::<Vec<_>>();
+                // SAFETY (unchecked forms): proven in bounds; the proof is in
+                // the doc comment of the function.
+                // An `unsafe` block is a block: grouped wherever it is an
+                // operand, or it would start a statement.
+                match proven {
+                    Unchecked::No => Code::atom(quote!(#array.get([#(#indices),*])?)),
+                    Unchecked::Strided => {
+                        Code::block(quote!(unsafe { #array.get_unchecked([#(#indices),*]) }))
+                    }
+                    Unchecked::Contiguous => Code::block(
+                        quote!(unsafe { #array.get_contiguous_unchecked([#(#indices),*]) }),
+                    ),
+                    Unchecked::CheckedContiguous => {
+                        Code::block(quote!(unsafe { #array.get_contiguous([#(#indices),*])? }))
+                    }
+                }
+            }
+            ExprKind::SubArray { array, index } => {
+                let ndim = expr.array_type().map(|a| a.ndim).unwrap_or(1) as usize;
+                let ndim = TokenLiteral::usize_unsuffixed(ndim);
+                let array = self.receiver(array);
+                let index = self.expr(index).full();
+                Code::atom(quote!(#array.axis0::<#ndim>(#index)?))
+            }
+            ExprKind::NewArray { array, fill, shape } => {
+                let ty = array_type(*array);
+                let shape = shape
+                    .iter()
+                    .map(|s| self.expr(s).full())
+                    .collect::<Vec<_>>();
+                let ty = quote!(#ty).to_string();
+                let ty: TokenStream = ty
+                    .replacen("rt :: Array <", "rt::Array::<", 1)
+                    .parse()
+                    .unwrap_or_default();
+                let overwritten = self.facts.is_some_and(|facts| facts.overwritten(expr));
+                match fill {
+                    // SAFETY: every element is stored before any is read
+                    // (the proof is in the function's doc comment).
+                    ArrayFill::Zeros if overwritten => {
+                        Code::atom(quote!(unsafe { #ty::unfilled([#(#shape),*]) }?))
+                    }
+                    ArrayFill::Zeros => Code::atom(quote!(#ty::zeros([#(#shape),*])?)),
+                    ArrayFill::Ones => Code::atom(quote!(#ty::ones([#(#shape),*])?)),
+                    ArrayFill::Value(value) => {
+                        let value = self.expr(value).full();
+                        Code::atom(quote!(#ty::full([#(#shape),*], #value)?))
+                    }
+                }
+            }
+            ExprKind::CopyArray(array) => {
+                let array = self.receiver(array);
+                Code::atom(quote!(#array.copy()))
+            }
+            ExprKind::Dim { array, axis } => {
+                let array = self.receiver(array);
+                if *axis == 0 {
+                    Code::atom(quote!(#array.len()))
+                } else {
+                    let axis = TokenLiteral::usize_unsuffixed(*axis);
+                    Code::atom(quote!(#array.shape()[#axis]))
+                }
+            }
+            ExprKind::Shape(array) => {
+                let ndim = array.array_type().map(|a| a.ndim).unwrap_or(1) as usize;
+                let array = self.receiver(array);
+                let parts = (0..ndim).map(|axis| {
+                    let axis = TokenLiteral::usize_unsuffixed(axis);
+                    quote!(shape[#axis])
+                });
+                let tuple = if ndim == 1 {
+                    quote!((#(#parts,)*))
+                } else {
+                    quote!((#(#parts),*))
+                };
+                Code::block(quote!({
+                    let shape = #array.shape();
+                    #tuple
+                }))
+            }
+            ExprKind::Size(array) => {
+                let array = self.receiver(array);
+                Code::atom(quote!(#array.size()))
+            }
+            ExprKind::Tuple(items) => {
+                let items: Vec<TokenStream> = items.iter().map(|i| self.owned_value(i)).collect();
+                if items.len() == 1 {
+                    Code::atom(quote!((#(#items,)*)))
+                } else {
+                    Code::atom(quote!((#(#items),*)))
+                }
+            }
+            ExprKind::TupleGet { tuple, index } => {
+                let tuple = self.expr(tuple).at(Prec::Atom);
+                let index = syn::Index::from(*index);
+                Code::atom(quote!(#tuple.#index))
+            }
+            ExprKind::View { array, items, .. } => self.view(expr, array, items),
+            ExprKind::Transpose(array) => {
+                let array = self.receiver(array);
+                Code::atom(quote!(#array.transpose()))
+            }
+            ExprKind::Reshape { array, shape, copy } => self.reshape(expr, array, shape, *copy),
+            ExprKind::ElementWise { inputs, body } => self.element_wise(expr, inputs, body),
+            ExprKind::Reduce {
+                op,
+                array,
+                axis,
+                keepdims,
+                ddof,
+            } => self.reduce(expr, *op, array, *axis, *keepdims, ddof.as_deref()),
+            ExprKind::Cumulative {
+                product,
+                array,
+                axis,
+            } => self.cumulative(array, *product, *axis),
+            ExprKind::Runtime { function, args } => match self.list_operation(function, args) {
+                Some(code) => code,
+                None => self.runtime_call(expr, function, args),
+            },
+            ExprKind::List(items) => self.list_display(items),
+            ExprKind::ListSlice {
+                list,
+                start,
+                stop,
+                step,
+            } => self.list_slice(list, [start, stop, step]),
+            ExprKind::Select { array, index } => self.select(array, index),
+        }
+    }
+
+    /// Whether `name` is a parameter of the function being generated.
+    fn is_param(&self, name: &str) -> bool {
+        self.function.params.iter().any(|p| p.name == name)
+    }
+
+    /// Whether the analysis proved the `int` operation `expr` stays in the
+    /// `i64` range.
+    fn cannot_overflow(&self, expr: &typed::Expr) -> bool {
+        self.facts.is_some_and(|facts| facts.cannot_overflow(expr))
+    }
+
+    fn binary(
+        &mut self,
+        expr: &typed::Expr,
+        op: BinaryOp,
+        left: &typed::Expr,
+        right: &typed::Expr,
+    ) -> Code {
+        let ty = &expr.ty;
+        let operator = |symbol: TokenStream, prec: Prec, this: &mut Self| {
+            let l = this.expr(left).at(prec);
+            let r = this.expr(right).at(next(prec));
+            Code::new(quote!(#l #symbol #r), prec)
+        };
+        // A Python int that would leave the i64 range raises OverflowError
+        // (`rt::int_*`), unless the value ranges prove it cannot.
+        let checked = *ty == Type::Int && !self.cannot_overflow(expr);
+        let checked_call = |name: &str, this: &mut Self| {
+            let name = format_ident!("{}", name);
+            let (l, r) = (this.expr(left).full(), this.expr(right).full());
+            Code::atom(quote!(rt::#name(#l, #r)?))
+        };
+        match op {
+            BinaryOp::Add if checked => checked_call("int_add", self),
+            BinaryOp::Sub if checked => checked_call("int_sub", self),
+            BinaryOp::Mul if checked => checked_call("int_mul", self),
+            BinaryOp::LShift if checked => checked_call("int_shl", self),
+            BinaryOp::Add => operator(quote!(+), Prec::Add, self),
+            BinaryOp::Sub => operator(quote!(-), Prec::Add, self),
+            BinaryOp::Mul => operator(quote!(*), Prec::Mul, self),
+            BinaryOp::BitAnd => operator(quote!(&), Prec::BitAnd, self),
+            BinaryOp::BitOr => operator(quote!(|), Prec::BitOr, self),
+            BinaryOp::BitXor => operator(quote!(^), Prec::BitXor, self),
+            BinaryOp::LShift => operator(quote!(<<), Prec::Shift, self),
+            BinaryOp::RShift => operator(quote!(>>), Prec::Shift, self),
+            BinaryOp::TrueDiv => {
+                // int / int is correctly rounded in Python, and its zero
+                // division message differs from the float one.
+                if let (ExprKind::Cast(l), ExprKind::Cast(r)) = (&left.kind, &right.kind) {
+                    if l.ty == Type::Int && r.ty == Type::Int && *ty == Type::Float {
+                        let (l, r) = (self.expr(l).full(), self.expr(r).full());
+                        return Code::atom(quote!(rt::truediv_int(#l, #r)?));
+                    }
+                }
+                let (l, r) = (self.expr(left).full(), self.expr(right).full());
+                Code::atom(quote!(rt::truediv(#l, #r)?))
+            }
+            BinaryOp::FloorDiv | BinaryOp::Mod => {
+                let positive_divisor = self.facts.and_then(|facts| facts.positive_divisor(expr));
+                if let (Some(non_negative_dividend), false) = (positive_divisor, ty.is_float_like())
+                {
+                    // A positive divisor is never zero, and the quotient
+                    // floors as Rust's Euclidean division does; with a
+                    // non-negative dividend, as plain `/` and `%` do.
+                    if non_negative_dividend {
+                        let symbol = if op == BinaryOp::FloorDiv {
+                            quote!(/)
+                        } else {
+                            quote!(%)
+                        };
+                        return operator(symbol, Prec::Mul, self);
+                    }
+                    let rust = rust_type(ty);
+                    let (l, r) = (self.expr(left).full(), self.expr(right).full());
+                    return Code::atom(if op == BinaryOp::FloorDiv {
+                        quote!(#rust::div_euclid(#l, #r))
+                    } else {
+                        quote!(#rust::rem_euclid(#l, #r))
+                    });
+                }
+                if op == BinaryOp::FloorDiv && checked {
+                    return checked_call("int_floordiv", self);
+                }
+                let (l, r) = (self.expr(left).full(), self.expr(right).full());
+                let name = match (op, ty.is_float_like()) {
+                    (BinaryOp::FloorDiv, false) => quote!(floordiv_int),
+                    (BinaryOp::FloorDiv, true) => quote!(floordiv_float),
+                    (_, false) => quote!(mod_int),
+                    (_, true) => quote!(mod_float),
+                };
+                Code::atom(quote!(rt::#name(#l, #r)?))
+            }
+            BinaryOp::Pow => {
+                // A small constant power of an int is a product: exact, and
+                // checked for overflow like `*` unless proven in range.
+                if let (Type::Int, ExprKind::Literal(Literal::Int(k @ 2..=4))) = (ty, &right.kind) {
+                    let base = self.expr(left).full();
+                    let (temp, binding) = if self.rereadable(left) {
+                        (base, quote!())
+                    } else {
+                        let temp = self.fresh("base");
+                        (quote!(#temp), quote!(let #temp = #base;))
+                    };
+                    let factors = vec![temp.clone(); *k as usize];
+                    let product = if self.cannot_overflow(expr) {
+                        factors[1..]
+                            .iter()
+                            .fold(quote!(#temp), |acc, factor| quote!(#acc * #factor))
+                    } else {
+                        factors[1..].iter().fold(
+                            quote!(#temp),
+                            |acc, factor| quote!(rt::int_mul(#acc, #factor)?),
+                        )
+                    };
+                    if binding.is_empty() {
+                        let prec = if self.cannot_overflow(expr) {
+                            Prec::Mul
+                        } else {
+                            Prec::Atom
+                        };
+                        return Code::new(product, prec);
+                    }
+                    return Code::block(quote!({ #binding #product }));
+                }
+                // A power of two raised to an int is exact: 2**(m*k) when
+                // that is a normal float, which the C library's pow returns
+                // too; the runtime calls pow for the rest.
+                if let (Type::Float, ExprKind::Literal(Literal::Float(base)), ExprKind::Cast(k)) =
+                    (ty, &left.kind, &right.kind)
+                {
+                    if let (Some(m), Type::Int) = (power_of_two_exponent(*base), &k.ty) {
+                        let k = self.expr(k).full();
+                        let base = float_literal(*base);
+                        return Code::atom(quote!(rt::pow_two_int(#m, #base, #k)?));
+                    }
+                }
+                let (l, r) = (self.expr(left), self.expr(right));
+                match ty {
+                    Type::Int => {
+                        let (l, r) = (l.full(), r.full());
+                        Code::atom(quote!(rt::int_pow(#l, #r)?))
+                    }
+                    Type::Float => {
+                        let (l, r) = (l.full(), r.full());
+                        Code::atom(quote!(rt::pow_float(#l, #r)?))
+                    }
+                    Type::Scalar(dtype) if dtype.is_float() => {
+                        let (l, r) = (l.at(Prec::Cast), r.at(Prec::Cast));
+                        let rust = dtype_tokens(*dtype);
+                        Code::new(
+                            quote!(rt::pow_float(#l as f64, #r as f64)? as #rust),
+                            Prec::Cast,
+                        )
+                    }
+                    Type::Scalar(dtype) => {
+                        let (l, r) = (l.at(Prec::Cast), r.at(Prec::Cast));
+                        let rust = dtype_tokens(*dtype);
+                        Code::new(
+                            quote!(rt::pow_int(#l as i64, #r as i64)? as #rust),
+                            Prec::Cast,
+                        )
+                    }
+                    _ => Code::atom(quote!(())),
+                }
+            }
+        }
+    }
+
+    /// `a < b < c`, evaluated as Python does: operands left to right, each
+    /// once, stopping at the first false comparison. Rust evaluates the two
+    /// sides of one comparison left to right already; a chain binds each
+    /// middle operand to a temporary just before its first comparison, and
+    /// the first operand too when it could be observed running after the
+    /// second.
+    fn compare(
+        &mut self,
+        operands: &[typed::Expr],
+        ops: &[CompareOp],
+        operand_types: &[Type],
+    ) -> Code {
+        let (Some(first), Some(second)) = (operands.first(), operands.get(1)) else {
+            return Code::atom(quote!(true));
+        };
+        let left = self.expr(first);
+        if ops.len() == 1 || self.rereadable(second) || self.order_free(first) {
+            return self.compare_chain(left, quote!(), operands, ops, operand_types);
+        }
+        let temp = self.fresh("left");
+        let value = left.full();
+        let binding = quote!(let #temp = #value;);
+        self.compare_chain(
+            Code::atom(quote!(#temp)),
+            binding,
+            operands,
+            ops,
+            operand_types,
+        )
+    }
+
+    /// The comparisons from `left`, the generated `operands[0]`, to the end of
+    /// the chain.
+    /// `bindings` are statements that must run first (the first operand's
+    /// temporary).
+    fn compare_chain(
+        &mut self,
+        left: Code,
+        bindings: TokenStream,
+        operands: &[typed::Expr],
+        ops: &[CompareOp],
+        operand_types: &[Type],
+    ) -> Code {
+        let right = &operands[1];
+        if ops.len() == 1 {
+            let right_code = self.expr(right);
+            let pair = compare_pair(
+                left,
+                &operands[0],
+                ops[0],
+                right_code,
+                right,
+                &operand_types[0],
+            );
+            if bindings.is_empty() {
+                return pair;
+            }
+            let pair = pair.full();
+            return Code::block(quote!({ #bindings #pair }));
+        }
+        let (right_code, binding) = if self.rereadable(right) {
+            (self.expr(right), bindings)
+        } else {
+            let temp = self.fresh("middle");
+            let value = self.expr(right).full();
+            (
+                Code::atom(quote!(#temp)),
+                quote!(#bindings let #temp = #value;),
+            )
+        };
+        let pair = compare_pair(
+            left,
+            &operands[0],
+            ops[0],
+            right_code.clone(),
+            right,
+            &operand_types[0],
+        )
+        .at(Prec::Compare);
+        let rest = self
+            .compare_chain(
+                right_code,
+                quote!(),
+                &operands[1..],
+                &ops[1..],
+                &operand_types[1..],
+            )
+            .at(Prec::And);
+        if binding.is_empty() {
+            Code::new(quote!(#pair && #rest), Prec::And)
+        } else {
+            Code::block(quote!({ #binding #pair && #rest }))
+        }
+    }
+
+    /// Whether reading the operand a second time costs nothing and gives the
+    /// same value without raising: a plain local, a literal or a constant.
+    fn rereadable(&self, expr: &typed::Expr) -> bool {
+        match &expr.kind {
+            ExprKind::Local(name) => !self.flags.contains_key(name),
+            ExprKind::Literal(_) | ExprKind::Constant(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether evaluating the expression earlier or later than Python would
+    /// is unobservable: it cannot raise and has no side effects.
+    fn order_free(&self, expr: &typed::Expr) -> bool {
+        expr.is_effect_free() && !self.flags.keys().any(|name| expr.reads(name))
+    }
+
+    fn bool_op(&mut self, op: BoolOp, values: &[typed::Expr], ty: &Type) -> Code {
+        if *ty == Type::Bool {
+            let (symbol, prec) = match op {
+                BoolOp::And => (quote!(&&), Prec::And),
+                BoolOp::Or => (quote!(||), Prec::Or),
+            };
+            let mut joined = TokenStream::new();
+            for (index, value) in values.iter().enumerate() {
+                let part = self.expr(value).at(next(prec));
+                if index > 0 {
+                    joined.extend(symbol.clone());
+                }
+                joined.extend(part);
+            }
+            return Code::new(joined, prec);
+        }
+        // Python's `and`/`or` return one of the operands.
+        let mut iter = values.iter().rev();
+        let Some(last) = iter.next() else {
+            return Code::atom(quote!(()));
+        };
+        let mut acc = self.expr(last).full();
+        for value in iter {
+            let temp = self.fresh("operand");
+            let zero = zero_of(ty);
+            let code = self.expr(value).full();
+            acc = match op {
+                BoolOp::And => {
+                    quote!({ let #temp = #code; if #temp != #zero { #acc } else { #temp } })
+                }
+                BoolOp::Or => {
+                    quote!({ let #temp = #code; if #temp != #zero { #temp } else { #acc } })
+                }
+            };
+        }
+        Code::block(acc)
+    }
+
+    fn intrinsic(&mut self, expr: &typed::Expr, op: Intrinsic, args: &[typed::Expr]) -> Code {
+        let ty = &expr.ty;
+        let arg_types: Vec<Type> = args.iter().map(|a| a.ty.clone()).collect();
+        let codes: Vec<TokenStream> = args.iter().map(|a| self.expr(a).full()).collect();
+        let first_type = arg_types.first().cloned().unwrap_or(Type::Float);
+        match op {
+            Intrinsic::AbsInt if *ty == Type::Int && !self.cannot_overflow(expr) => {
+                Code::atom(quote!(rt::int_abs(#(#codes),*)?))
+            }
+            Intrinsic::AbsInt => {
+                let rust = rust_type(ty);
+                Code::atom(quote!(#rust::wrapping_abs(#(#codes),*)))
+            }
+            Intrinsic::AbsFloat => {
+                let rust = rust_type(ty);
+                Code::atom(quote!(#rust::abs(#(#codes),*)))
+            }
+            Intrinsic::Min => Code::atom(quote!(rt::min(#(#codes),*))),
+            Intrinsic::Max => Code::atom(quote!(rt::max(#(#codes),*))),
+            Intrinsic::RoundToInt => Code::atom(quote!(rt::round_to_int(#(#codes),*)?)),
+            Intrinsic::FloatToInt => Code::atom(quote!(rt::float_to_int(#(#codes),*)?)),
+            Intrinsic::Math("sqrt")
+                if self.facts.is_some_and(|facts| facts.sqrt_in_domain(expr)) =>
+            {
+                // The argument is never negative: CPython's domain check
+                // cannot fail, and IEEE sqrt is its result.
+                Code::atom(quote!(f64::sqrt(#(#codes),*)))
+            }
+            Intrinsic::Math(name) | Intrinsic::MathToInt(name) => {
+                let name = format_ident!("{}", name);
+                Code::atom(quote!(rt::math::#name(#(#codes),*)?))
+            }
+            Intrinsic::FloatMethod(name) => {
+                let rust = rust_type(ty);
+                let name = format_ident!("{}", name);
+                Code::atom(quote!(#rust::#name(#(#codes),*)))
+            }
+            Intrinsic::IsNan | Intrinsic::IsInf | Intrinsic::IsFinite => {
+                let rust = rust_type(&first_type);
+                let name = match op {
+                    Intrinsic::IsNan => quote!(is_nan),
+                    Intrinsic::IsInf => quote!(is_infinite),
+                    _ => quote!(is_finite),
+                };
+                Code::atom(quote!(#rust::#name(#(#codes),*)))
+            }
+        }
+    }
+}
+
+/// Replaces every read of `array[indices]` inside `expr` with a read of
+/// `new_array[new_indices]`.
+fn replace_index(
+    expr: &mut typed::Expr,
+    array: &typed::Expr,
+    indices: &[typed::Expr],
+    new_array: &typed::Expr,
+    new_indices: &[typed::Expr],
+) {
+    if let ExprKind::Index {
+        array: a,
+        indices: i,
+        ..
+    } = &mut expr.kind
+    {
+        if **a == *array && i == indices {
+            **a = new_array.clone();
+            *i = new_indices.to_vec();
+            return;
+        }
+    }
+    expr.for_each_child_mut(&mut |child| {
+        replace_index(child, array, indices, new_array, new_indices)
+    });
+}
+
+/// The value of an int expression made of literals and the operators that
+/// compile to Rust operators, if it is one and fits in an `i64` (one that
+/// does not is left to the runtime, which raises OverflowError).
+fn constant_int(expr: &typed::Expr) -> Option<i64> {
+    if expr.ty != Type::Int {
+        return None;
+    }
+    match &expr.kind {
+        ExprKind::Literal(Literal::Int(v)) => Some(*v),
+        ExprKind::Neg(inner) => constant_int(inner)?.checked_neg(),
+        ExprKind::Binary { op, left, right } => {
+            let (l, r) = (constant_int(left)?, constant_int(right)?);
+            match op {
+                BinaryOp::Add => l.checked_add(r),
+                BinaryOp::Sub => l.checked_sub(r),
+                BinaryOp::Mul => l.checked_mul(r),
+                BinaryOp::BitAnd => Some(l & r),
+                BinaryOp::BitOr => Some(l | r),
+                BinaryOp::BitXor => Some(l ^ r),
+                BinaryOp::LShift => {
+                    let shifted = l.checked_shl(u32::try_from(r).ok()?)?;
+                    (shifted >> r == l).then_some(shifted)
+                }
+                BinaryOp::RShift => u32::try_from(r).ok().and_then(|r| l.checked_shr(r)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// One comparison of two generated operands in their common type. An int
+/// compared with a float goes through `rt::exact_*`, as CPython compares the
+/// exact values; a literal int that a float holds exactly needs no care.
+fn compare_pair(
+    left: Code,
+    left_expr: &typed::Expr,
+    op: CompareOp,
+    right: Code,
+    right_expr: &typed::Expr,
+    common: &Type,
+) -> Code {
+    let (left_ty, right_ty) = (&left_expr.ty, &right_expr.ty);
+    let mixed = |int: &Type, float: &Type| *int == Type::Int && float.is_float_like();
+    let exact = *common == Type::Float
+        && (mixed(left_ty, right_ty) || mixed(right_ty, left_ty))
+        && !is_exact_float_literal(left_expr)
+        && !is_exact_float_literal(right_expr);
+    if exact {
+        let side = |code: Code, ty: &Type| {
+            let target = if *ty == Type::Int {
+                Type::Int
+            } else {
+                Type::Float
+            };
+            cast(code, ty, &target).full()
+        };
+        let (l, r) = (side(left, left_ty), side(right, right_ty));
+        let name = match op {
+            CompareOp::Eq => quote!(exact_eq),
+            CompareOp::NotEq => quote!(exact_ne),
+            CompareOp::Lt => quote!(exact_lt),
+            CompareOp::LtE => quote!(exact_le),
+            CompareOp::Gt => quote!(exact_gt),
+            CompareOp::GtE => quote!(exact_ge),
+        };
+        return Code::atom(quote!(rt::#name(#l, #r)));
+    }
+    let l = cast(left, left_ty, common).at(Prec::BitOr);
+    let r = cast(right, right_ty, common).at(Prec::BitOr);
+    let symbol = match op {
+        CompareOp::Eq => quote!(==),
+        CompareOp::NotEq => quote!(!=),
+        CompareOp::Lt => quote!(<),
+        CompareOp::LtE => quote!(<=),
+        CompareOp::Gt => quote!(>),
+        CompareOp::GtE => quote!(>=),
+    };
+    Code::new(quote!(#l #symbol #r), Prec::Compare)
+}
+
+/// Whether the expression is an int literal that a float holds exactly
+/// (|v| <= 2**53), so comparing it as a float is already exact.
+fn is_exact_float_literal(expr: &typed::Expr) -> bool {
+    matches!(expr.kind, ExprKind::Literal(Literal::Int(v)) if v.unsigned_abs() <= 1 << 53)
+}
+
+/// The next tighter precedence level: right operands of left-associative
+/// operators need it.
+fn next(prec: Prec) -> Prec {
+    match prec {
+        Prec::Block => Prec::Or,
+        Prec::Or => Prec::And,
+        Prec::And => Prec::Compare,
+        Prec::Compare => Prec::BitOr,
+        Prec::BitOr => Prec::BitXor,
+        Prec::BitXor => Prec::BitAnd,
+        Prec::BitAnd => Prec::Shift,
+        Prec::Shift => Prec::Add,
+        Prec::Add => Prec::Mul,
+        Prec::Mul => Prec::Cast,
+        Prec::Cast => Prec::Unary,
+        Prec::Unary | Prec::Atom => Prec::Atom,
+    }
+}
+
+/// Converts generated code of type `from` to type `to`.
+fn cast(code: Code, from: &Type, to: &Type) -> Code {
+    if from == to {
+        return code;
+    }
+    match (from, to) {
+        (_, Type::Bool) => {
+            let zero = zero_of(from);
+            let value = code.at(Prec::BitOr);
+            Code::new(quote!(#value != #zero), Prec::Compare)
+        }
+        (Type::Bool, _) => {
+            let rust = rust_type(to);
+            let value = code.at(Prec::Cast);
+            if to.is_float_like() {
+                Code::new(quote!(#value as u8 as #rust), Prec::Cast)
+            } else {
+                Code::new(quote!(#value as #rust), Prec::Cast)
+            }
+        }
+        (Type::Tuple(from_items), Type::Tuple(to_items)) => {
+            let value = code.full();
+            let names: Vec<syn::Ident> = (0..from_items.len())
+                .map(|i| format_ident!("item_{}", i))
+                .collect();
+            let converted = names
+                .iter()
+                .zip(from_items.iter().zip(to_items))
+                .map(|(name, (f, t))| cast(Code::atom(quote!(#name)), f, t).full());
+            Code::block(quote!({ let (#(#names),*) = #value; (#(#converted),*) }))
+        }
+        (from, Type::Complex) if from.is_numeric() => {
+            let value = cast(code, from, &Type::Float).full();
+            Code::atom(quote!(rt::Complex::from_real(#value)))
+        }
+        (Type::List(_), Type::List(_)) => {
+            let rust = rust_type(to);
+            let value = code.full();
+            Code::atom(quote!(<_ as rt::Retype<#rust>>::retype(#value)))
+        }
+        (_, to) if to.is_numeric() => {
+            let rust = rust_type(to);
+            let value = code.at(Prec::Cast);
+            Code::new(quote!(#value as #rust), Prec::Cast)
+        }
+        _ => code,
+    }
+}
+
+/// A loop's step when it is a literal (1 when omitted).
+fn step_literal(step: Option<&typed::Expr>) -> Option<i64> {
+    match step.map(|s| &s.kind) {
+        None => Some(1),
+        Some(ExprKind::Literal(Literal::Int(k))) => Some(*k),
+        Some(_) => None,
+    }
+}
+
+/// A Rust range over `start..stop` with a positive constant step `k`.
+fn rust_range(start: TokenStream, stop: TokenStream, k: i64) -> TokenStream {
+    if k == 1 {
+        return quote!(#start..#stop);
+    }
+    let k = TokenLiteral::usize_unsuffixed(k as usize);
+    quote!((#start..#stop).step_by(#k))
+}
+
+/// The value a reduction starts from: `x ⊕ identity == x`. Float sums start
+/// from -0.0, which keeps a sum of negative zeros negative.
+fn reduction_identity(ty: &Type, op: ReductionOp) -> TokenStream {
+    let rust = rust_type(ty);
+    let float = ty.is_float_like();
+    match (op, ty) {
+        (ReductionOp::Add, _) if float => quote!(-0.0),
+        (ReductionOp::Add | ReductionOp::BitOr | ReductionOp::BitXor, Type::Bool) => quote!(false),
+        (ReductionOp::Add | ReductionOp::BitOr | ReductionOp::BitXor, _) => quote!(0),
+        (ReductionOp::Mul, _) if float => quote!(1.0),
+        (ReductionOp::Mul, _) => quote!(1),
+        (ReductionOp::BitAnd, Type::Bool) => quote!(true),
+        (ReductionOp::BitAnd, _) => quote!(!0),
+        (ReductionOp::Max, _) if float => quote!(#rust::NEG_INFINITY),
+        (ReductionOp::Max, _) => quote!(#rust::MIN),
+        (ReductionOp::Min, _) if float => quote!(#rust::INFINITY),
+        (ReductionOp::Min, _) => quote!(#rust::MAX),
+    }
+}
+
+/// Two partial results of a reduction combined, as Rust.
+fn reduction_combine(ty: &Type, op: ReductionOp, a: TokenStream, b: TokenStream) -> TokenStream {
+    match op {
+        ReductionOp::Add if *ty == Type::Int => quote!(rt::int_add(#a, #b)?),
+        ReductionOp::Add if *ty == Type::Bool => quote!(#a | #b),
+        ReductionOp::Add => quote!(#a + #b),
+        ReductionOp::Mul if *ty == Type::Int => quote!(rt::int_mul(#a, #b)?),
+        ReductionOp::Mul => quote!(#a * #b),
+        ReductionOp::BitAnd => quote!(#a & #b),
+        ReductionOp::BitOr => quote!(#a | #b),
+        ReductionOp::BitXor => quote!(#a ^ #b),
+        ReductionOp::Max => quote!(rt::max(#a, #b)),
+        ReductionOp::Min => quote!(rt::min(#a, #b)),
+    }
+}
+
+fn zero_of(ty: &Type) -> TokenStream {
+    match ty {
+        Type::Bool => quote!(false),
+        t if t.is_float_like() => quote!(0.0),
+        _ => quote!(0),
+    }
+}
+
+fn default_value(ty: &Type) -> TokenStream {
+    match ty {
+        // Function values only exist as parameters; nothing declares one.
+        Type::Callable(_) => quote!(()),
+        Type::Int => quote!(0),
+        Type::Float => quote!(0.0),
+        Type::Bool => quote!(false),
+        Type::Scalar(dtype) if dtype.is_float() => quote!(0.0),
+        Type::Scalar(_) => quote!(0),
+        Type::Tuple(items) => {
+            let items = items.iter().map(default_value);
+            if items.len() == 1 {
+                quote!((#(#items,)*))
+            } else {
+                quote!((#(#items),*))
+            }
+        }
+        Type::Array(array) => {
+            let element = dtype_tokens(array.dtype);
+            let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+            quote!(rt::Array::<#element, #ndim>::zeros([0; #ndim])?)
+        }
+        Type::List(_) => quote!(rt::List::default()),
+        Type::Complex => quote!(rt::Complex::ZERO),
+        Type::Dict(..) => quote!(rt::Dict::default()),
+        Type::Set(_) => quote!(rt::Set::default()),
+        Type::Unknown | Type::None => quote!(()),
+    }
+}
+
+/// Whether values of the type are `Copy` in generated code (numbers and
+/// tuples of numbers), so reading one needs no clone.
+fn is_copy(ty: &Type) -> bool {
+    match ty {
+        Type::Array(_) | Type::Callable(_) | Type::List(_) | Type::Dict(..) | Type::Set(_) => false,
+        Type::Tuple(items) => items.iter().all(is_copy),
+        _ => true,
+    }
+}
+
+fn collect_target_locals<'t>(target: &'t typed::Target, out: &mut Vec<&'t str>) {
+    match target {
+        typed::Target::Local(name) => out.push(name),
+        typed::Target::Index { .. }
+        | typed::Target::View { .. }
+        | typed::Target::Select { .. }
+        | typed::Target::Item { .. } => {}
+        typed::Target::Tuple(items) => items.iter().for_each(|t| collect_target_locals(t, out)),
+    }
+}
+
+/// Whether the Rust type of the generated expression is fixed without a
+/// `let` annotation (an unsuffixed literal such as `0` would default to i32).
+fn self_describing(value: &typed::Expr) -> bool {
+    matches!(
+        value.kind,
+        ExprKind::Local(_)
+            | ExprKind::Call { .. }
+            | ExprKind::Index { .. }
+            | ExprKind::SubArray { .. }
+            | ExprKind::NewArray { .. }
+            | ExprKind::CopyArray(_)
+            | ExprKind::Dim { .. }
+            | ExprKind::Size(_)
+            | ExprKind::Cast(_)
+    )
+}
+
+/// How many statements assign `name` anywhere in the function.
+fn count_assignments(stmts: &[typed::Stmt], name: &str) -> usize {
+    fn in_target(target: &typed::Target, name: &str) -> usize {
+        match target {
+            typed::Target::Local(n) => usize::from(n == name),
+            typed::Target::Index { .. }
+            | typed::Target::View { .. }
+            | typed::Target::Select { .. }
+            | typed::Target::Item { .. } => 0,
+            typed::Target::Tuple(items) => items.iter().map(|t| in_target(t, name)).sum(),
+        }
+    }
+    stmts
+        .iter()
+        .map(|stmt| match stmt {
+            typed::Stmt::Assign { target, .. } => in_target(target, name),
+            typed::Stmt::If { body, orelse, .. } => {
+                count_assignments(body, name) + count_assignments(orelse, name)
+            }
+            typed::Stmt::ForRange { var, body, .. } => {
+                usize::from(var.as_deref() == Some(name)) + count_assignments(body, name)
+            }
+            typed::Stmt::While { body, .. } => count_assignments(body, name),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Whether the statement is a plain assignment `name = value` whose value
+/// does not read `name`, so it can declare the variable with `let`.
+fn declares(stmt: &typed::Stmt, name: &str) -> bool {
+    match stmt {
+        typed::Stmt::Assign {
+            target: typed::Target::Local(target),
+            value,
+        } => target == name && !value.reads(name),
+        typed::Stmt::Assign {
+            target: typed::Target::Tuple(targets),
+            value,
+        } => {
+            targets
+                .iter()
+                .any(|t| matches!(t, typed::Target::Local(n) if n == name))
+                && targets.iter().all(|t| matches!(t, typed::Target::Local(_)))
+                && matches!(value.kind, ExprKind::Tuple(_))
+                && !value.reads(name)
+        }
+        _ => false,
+    }
+}
+
+/// Whether every use of `name` in `stmt` sits inside one nested block where
+/// the variable can be declared: a loop body whose first use assigns it (so
+/// no value flows from one iteration to the next), or one branch of an `if`.
+fn can_push_into(stmt: &typed::Stmt, name: &str) -> bool {
+    match stmt {
+        typed::Stmt::If { test, body, orelse } => {
+            !test.reads(name) && (stmts_mention(body, name) != stmts_mention(orelse, name))
+        }
+        typed::Stmt::ForRange {
+            var,
+            start,
+            stop,
+            step,
+            body,
+            ..
+        } => {
+            if var.as_deref() == Some(name) {
+                return !start.reads(name) && !stop.reads(name);
+            }
+            let header = start.reads(name)
+                || stop.reads(name)
+                || step.as_ref().is_some_and(|s| s.reads(name));
+            !header && first_use_assigns(body, name)
+        }
+        typed::Stmt::While { test, body } => !test.reads(name) && first_use_assigns(body, name),
+        _ => false,
+    }
+}
+
+/// Whether the first statement of `body` that uses `name` assigns it fresh,
+/// directly or inside a nested block that owns every later use.
+fn first_use_assigns(body: &[typed::Stmt], name: &str) -> bool {
+    let Some(first) = body.iter().position(|s| stmt_mentions(s, name)) else {
+        return false;
+    };
+    declares(&body[first], name)
+        || (!stmts_mention(&body[first + 1..], name) && can_push_into(&body[first], name))
+}
+
+fn stmts_mention(stmts: &[typed::Stmt], name: &str) -> bool {
+    stmts.iter().any(|s| stmt_mentions(s, name))
+}
+
+fn stmt_mentions(stmt: &typed::Stmt, name: &str) -> bool {
+    match stmt {
+        typed::Stmt::Assign { target, value } => target_mentions(target, name) || value.reads(name),
+        typed::Stmt::If { test, body, orelse } => {
+            test.reads(name) || stmts_mention(body, name) || stmts_mention(orelse, name)
+        }
+        typed::Stmt::ForRange {
+            var,
+            start,
+            stop,
+            step,
+            body,
+            ..
+        } => {
+            var.as_deref() == Some(name)
+                || start.reads(name)
+                || stop.reads(name)
+                || step.as_ref().is_some_and(|s| s.reads(name))
+                || stmts_mention(body, name)
+        }
+        typed::Stmt::While { test, body } => test.reads(name) || stmts_mention(body, name),
+        typed::Stmt::Return(Some(value))
+        | typed::Stmt::Expr(value)
+        | typed::Stmt::Assert { test: value, .. } => value.reads(name),
+        typed::Stmt::Return(None) | typed::Stmt::Break | typed::Stmt::Continue => false,
+    }
+}
+
+fn stmts_assign(stmts: &[typed::Stmt], name: &str) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        typed::Stmt::Assign { target, .. } => target_assigns(target, name),
+        typed::Stmt::If { body, orelse, .. } => {
+            stmts_assign(body, name) || stmts_assign(orelse, name)
+        }
+        typed::Stmt::ForRange { var, body, .. } => {
+            var.as_deref() == Some(name) || stmts_assign(body, name)
+        }
+        typed::Stmt::While { body, .. } => stmts_assign(body, name),
+        _ => false,
+    })
+}
+
+fn target_assigns(target: &typed::Target, name: &str) -> bool {
+    match target {
+        typed::Target::Local(n) => n == name,
+        typed::Target::Index { .. }
+        | typed::Target::View { .. }
+        | typed::Target::Select { .. }
+        | typed::Target::Item { .. } => false,
+        typed::Target::Tuple(items) => items.iter().any(|t| target_assigns(t, name)),
+    }
+}
+
+fn target_mentions(target: &typed::Target, name: &str) -> bool {
+    match target {
+        typed::Target::Local(n) => n == name,
+        typed::Target::Index { array, indices, .. } => {
+            array.reads(name) || indices.iter().any(|i| i.reads(name))
+        }
+        typed::Target::View { view, .. } => view.reads(name),
+        typed::Target::Select { array, index, .. }
+        | typed::Target::Item {
+            list: array, index, ..
+        } => array.reads(name) || index.reads(name),
+        typed::Target::Tuple(items) => items.iter().any(|t| target_mentions(t, name)),
+    }
+}
