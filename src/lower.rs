@@ -254,7 +254,7 @@ fn pythran_signature(
     let params = export
         .arg_types
         .iter()
-        .map(|expr| signature::annotation(expr, cx.file, cx.qualify))
+        .map(|expr| signature::parameter_annotation(expr, cx.file, cx.qualify))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Signature {
         params,
@@ -675,7 +675,7 @@ impl ModuleScope {
             },
             ast::Expr::Name(name) => {
                 if let Some(constant) = self.constant(name.id.as_str()) {
-                    return Some(constant.value);
+                    return Some(constant.value.clone());
                 }
                 math_constant(&self.qualify(expr)?).map(ConstValue::Float)
             }
@@ -739,7 +739,7 @@ fn fold_binary(op: ast::Operator, left: ConstValue, right: ConstValue) -> Option
     let as_float = |v: ConstValue| match v {
         Int(i) => Some(i as f64),
         Float(f) => Some(f),
-        ConstValue::Bool(_) => None,
+        ConstValue::Bool(_) | ConstValue::Str(_) => None,
     };
     match (left, right) {
         (Int(a), Int(b)) => match op {
@@ -873,7 +873,11 @@ impl<'a> FunctionLowering<'a> {
             .collect();
         let mut defaults = Vec::new();
         for arg in &all_args {
-            let default = match &arg.default {
+            let default = match arg.default.as_deref() {
+                Some(ast::Expr::Constant(ast::ExprConstant {
+                    value: ast::Constant::Str(text),
+                    ..
+                })) => Some(ConstValue::Str(text.clone())),
                 Some(default) => match self.scope.fold(default) {
                     Some(value) => Some(value),
                     None => {
@@ -911,7 +915,7 @@ impl<'a> FunctionLowering<'a> {
                 .find(|(local, _)| local == arg.def.arg.as_str())
                 .map(|(_, ty)| ty);
             let annotation = match arg.def.annotation.as_deref().or(local_type) {
-                Some(expr) => match signature::annotation(expr, self.file, &qualify) {
+                Some(expr) => match signature::parameter_annotation(expr, self.file, &qualify) {
                     Ok(ty) => Some(ty),
                     Err(diagnostic) => {
                         annotation_errors.push(diagnostic);
@@ -935,7 +939,7 @@ impl<'a> FunctionLowering<'a> {
                 name: arg.def.arg.to_string(),
                 span: arg.def.range.into(),
                 annotation,
-                default: defaults.get(position).copied().flatten(),
+                default: defaults.get(position).cloned().flatten(),
                 keyword_only: position >= keyword_only_from,
             });
         }
@@ -3295,7 +3299,7 @@ fn signature_parameters(
     }
     let mut types = Vec::new();
     for (position, arg) in all_args.iter().enumerate() {
-        let default = defaults.get(position).copied().flatten();
+        let default = defaults.get(position).cloned().flatten();
         let optional = signature.optional.get(position).copied().unwrap_or(false);
         if optional && arg.default.is_none() {
             return Err(Diagnostic::error(
@@ -3329,6 +3333,7 @@ fn signature_parameters(
                     ConstValue::Int(_) => crate::types::Type::Int,
                     ConstValue::Float(_) => crate::types::Type::Float,
                     ConstValue::Bool(_) => crate::types::Type::Bool,
+                    ConstValue::Str(_) => crate::types::Type::Str,
                 }))),
                 None if arg.default.is_some() => types.push(None),
                 None => return Err(mismatch()),

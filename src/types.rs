@@ -231,6 +231,9 @@ pub enum Type {
     Unknown,
     /// The value of a function that returns nothing.
     None,
+    /// A Python `str`, as a parameter used only as a constant (compared with
+    /// `==`/`!=`, tested with `in` a tuple of strings, passed to functions).
+    Str,
 }
 
 /// The signature of a function passed as an argument.
@@ -322,6 +325,7 @@ impl Type {
             Type::Set(item) => format!("set[{}]", item.python_name()),
             Type::Unknown => "an unknown type".into(),
             Type::None => "None".into(),
+            Type::Str => "str".into(),
         }
     }
 
@@ -333,6 +337,17 @@ impl Type {
             Type::List(item) | Type::Set(item) => item.has_unknown(),
             Type::Dict(key, value) => key.has_unknown() || value.has_unknown(),
             Type::Tuple(items) => items.iter().any(Type::has_unknown),
+            _ => false,
+        }
+    }
+
+    /// Whether the type is or holds a `str`.
+    pub fn has_str(&self) -> bool {
+        match self {
+            Type::Str => true,
+            Type::List(item) | Type::Set(item) => item.has_str(),
+            Type::Dict(key, value) => key.has_str() || value.has_str(),
+            Type::Tuple(items) => items.iter().any(Type::has_str),
             _ => false,
         }
     }

@@ -7772,3 +7772,19 @@ pub fn list_reversed<T: Clone>(list: &List<T>) -> List<T> {
     items.reverse();
     List::from_vec(items)
 }
+
+/// A Python `str` in compiled code: a parameter compared with `==`/`!=` and
+/// passed on. Shared, immutable and `Send`, so it crosses `allow_threads`.
+pub type Str = std::sync::Arc<str>;
+
+/// Reads a `str` parameter. A string holding lone surrogates (which UTF-8
+/// cannot hold) is read with U+FFFD in their place.
+pub fn str_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Str> {
+    match object.downcast::<pyo3::types::PyString>() {
+        Ok(text) => Ok(Str::from(&*text.to_string_lossy())),
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "argument '{param}': expected str, got {}",
+            type_name_of(object)
+        ))),
+    }
+}

@@ -109,7 +109,7 @@ pub fn is_identifier(name: &str) -> bool {
 fn constant(constant: &typed::Constant) -> TokenStream {
     let name = ident(&constant.name);
     let ty = rust_type(&constant.ty);
-    let value = literal(constant.value);
+    let value = literal(constant.value.clone());
     quote! { pub const #name: #ty = #value; }
 }
 
@@ -151,6 +151,7 @@ pub fn rust_type(ty: &Type) -> TokenStream {
             let item = rust_type(item);
             quote!(rt::Set<#item>)
         }
+        Type::Str => quote!(rt::Str),
         // Inference reports every type it could not complete.
         Type::Unknown => quote!(()),
         Type::None => quote!(()),
@@ -175,6 +176,7 @@ fn literal(value: Literal) -> TokenStream {
         Literal::Int(v) => int_literal(v),
         Literal::Float(v) => float_literal(v),
         Literal::Bool(v) => quote!(#v),
+        Literal::Str(text) => quote!(rt::Str::from(#text)),
     }
 }
 
@@ -1750,7 +1752,7 @@ impl FunctionGen<'_> {
                 if matches!(arg.ty, Type::Array(_)) {
                     let code = self.expr(arg).at(Prec::Unary);
                     quote!(&#code)
-                } else if arg.ty.has_container() {
+                } else if arg.ty.has_container() || arg.ty.has_str() {
                     self.owned_value(arg)
                 } else {
                     self.expr(arg).full()
@@ -1877,7 +1879,7 @@ impl FunctionGen<'_> {
                     Literal::Float(v) if v.is_sign_negative() && !v.is_nan() => Prec::Unary,
                     _ => Prec::Atom,
                 };
-                Code::new(literal(*value), prec)
+                Code::new(literal(value.clone()), prec)
             }
             ExprKind::Local(name) => Code::atom(self.read_local(name, &expr.ty)),
             ExprKind::Constant(name) => {
@@ -2285,6 +2287,9 @@ impl FunctionGen<'_> {
         let (Some(first), Some(second)) = (operands.first(), operands.get(1)) else {
             return Code::atom(quote!(true));
         };
+        if operand_types.contains(&Type::Str) {
+            return self.str_compare(operands, ops);
+        }
         let left = self.expr(first);
         if ops.len() == 1 || self.rereadable(second) || self.order_free(first) {
             return self.compare_chain(left, quote!(), operands, ops, operand_types);
@@ -2299,6 +2304,38 @@ impl FunctionGen<'_> {
             ops,
             operand_types,
         )
+    }
+
+    /// `==`/`!=` between strings, as `&str` (a literal stays a literal, so
+    /// comparing with one allocates nothing). String operands cannot raise or
+    /// have effects (literals, variables, choices between them), so a chain
+    /// reads each of them where it is compared.
+    fn str_compare(&mut self, operands: &[typed::Expr], ops: &[CompareOp]) -> Code {
+        let text: Vec<TokenStream> = operands
+            .iter()
+            .map(|operand| match &operand.kind {
+                ExprKind::Literal(Literal::Str(text)) => quote!(#text),
+                _ => {
+                    let code = self.expr(operand).at(Prec::Unary);
+                    quote!(&*#code)
+                }
+            })
+            .collect();
+        let pairs: Vec<TokenStream> = ops
+            .iter()
+            .zip(text.windows(2))
+            .map(|(op, pair)| {
+                let (l, r) = (&pair[0], &pair[1]);
+                match op {
+                    CompareOp::NotEq => quote!(#l != #r),
+                    _ => quote!(#l == #r),
+                }
+            })
+            .collect();
+        match pairs.as_slice() {
+            [single] => Code::new(single.clone(), Prec::Compare),
+            _ => Code::new(quote!(#(#pairs)&&*), Prec::And),
+        }
     }
 
     /// The comparisons from `left`, the generated `operands[0]`, to the end of
@@ -2738,6 +2775,7 @@ fn default_value(ty: &Type) -> TokenStream {
         Type::Complex => quote!(rt::Complex::ZERO),
         Type::Dict(..) => quote!(rt::Dict::default()),
         Type::Set(_) => quote!(rt::Set::default()),
+        Type::Str => quote!(rt::Str::from("")),
         Type::Unknown | Type::None => quote!(()),
     }
 }
@@ -2746,7 +2784,12 @@ fn default_value(ty: &Type) -> TokenStream {
 /// tuples of numbers), so reading one needs no clone.
 fn is_copy(ty: &Type) -> bool {
     match ty {
-        Type::Array(_) | Type::Callable(_) | Type::List(_) | Type::Dict(..) | Type::Set(_) => false,
+        Type::Array(_)
+        | Type::Callable(_)
+        | Type::List(_)
+        | Type::Dict(..)
+        | Type::Set(_)
+        | Type::Str => false,
         Type::Tuple(items) => items.iter().all(is_copy),
         _ => true,
     }
@@ -3071,12 +3114,12 @@ fn wrapper(function: &typed::Function) -> TokenStream {
             signature.push(quote!(*));
         }
         let var = ident(&param.name);
-        match param.default {
+        match &param.default {
             // Checked scalars arrive as Python objects, so their default is
             // applied after extraction (`None` stands for "not passed").
             Some(_) if checked_scalar(&param.ty).is_some() => signature.push(quote!(#var = None)),
             Some(default) => {
-                let value = literal(default);
+                let value = literal(default.clone());
                 signature.push(quote!(#var = #value));
             }
             None => signature.push(quote!(#var)),
@@ -3140,7 +3183,7 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                 callables.push((param, callable));
                 args.push(quote!(#var));
             }
-            other => match (checked_scalar(other), param.default) {
+            other => match (checked_scalar(other), param.default.clone()) {
                 (Some(extract), None) => {
                     params.push(quote!(#var: &Bound<'py, PyAny>));
                     conversions
@@ -3149,7 +3192,10 @@ fn wrapper(function: &typed::Function) -> TokenStream {
                 }
                 (Some(extract), Some(default)) => {
                     params.push(quote!(#var: Option<&Bound<'py, PyAny>>));
-                    let default = literal(default);
+                    let default = match default {
+                        Literal::Str(text) => quote!(crate::rt::Str::from(#text)),
+                        default => literal(default),
+                    };
                     conversions.push(quote! {
                         let #var = match #var {
                             Some(value) => crate::rt::#extract(value, #python_param)?,
@@ -3321,12 +3367,13 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                 Type::List(_) => quote!(given[#k].is_instance_of::<pyo3::types::PyList>()),
                 Type::Dict(..) => quote!(given[#k].is_instance_of::<pyo3::types::PyDict>()),
                 Type::Set(_) => quote!(given[#k].is_instance_of::<pyo3::types::PySet>()),
+                Type::Str => quote!(given[#k].is_instance_of::<pyo3::types::PyString>()),
                 _ => quote!(true),
             }
         });
         let args = function.params.iter().enumerate().map(|(k, param)| {
             let k = TokenLiteral::usize_unsuffixed(k);
-            match (&param.ty, checked_scalar(&param.ty), param.default) {
+            match (&param.ty, checked_scalar(&param.ty), &param.default) {
                 (
                     Type::Array(_)
                     | Type::Callable(_)
@@ -3385,6 +3432,7 @@ fn checked_scalar(ty: &Type) -> Option<syn::Ident> {
         Type::Float => Some(format_ident!("float_from_python")),
         Type::Bool => Some(format_ident!("bool_from_python")),
         Type::Complex => Some(format_ident!("complex_from_python")),
+        Type::Str => Some(format_ident!("str_from_python")),
         _ => None,
     }
 }
@@ -3396,11 +3444,11 @@ fn python_signature(function: &typed::Function) -> String {
         if param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only) {
             parts.push("*".to_string());
         }
-        match param.default {
+        match &param.default {
             Some(default) => parts.push(format!(
                 "{}={}",
                 param.name,
-                crate::stub::python_literal(default)
+                crate::stub::python_literal(default.clone())
             )),
             None => parts.push(param.name.clone()),
         }

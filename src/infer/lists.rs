@@ -67,7 +67,7 @@ impl Inference<'_> {
                 }
             }
         }
-        if matches!(item_ty, Type::None | Type::Callable(_)) {
+        if matches!(item_ty, Type::None | Type::Callable(_)) || item_ty.has_str() {
             let ty = item_ty.clone();
             self.error(
                 cx,

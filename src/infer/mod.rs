@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::diagnostics::{codes, Diagnostic, Span};
 use crate::ir::typed::{self, ArrayFill, Intrinsic, Literal};
 use crate::ir::untyped::{self, Callee, ConstValue, ParamType};
-use crate::ir::{BinaryOp, BoolOp, UnaryOp};
+use crate::ir::{BinaryOp, BoolOp, CompareOp, UnaryOp};
 use crate::types::{promote_values, ArrayType, CallableType, Dtype, Type};
 
 /// The most rounds of re-typing before giving up on a recursive definition.
@@ -94,7 +94,7 @@ impl<'m> Inference<'m> {
             constants: module
                 .constants
                 .iter()
-                .map(|c| (c.name.as_str(), c.value))
+                .map(|c| (c.name.as_str(), c.value.clone()))
                 .collect(),
             instances: Vec::new(),
             by_key: HashMap::new(),
@@ -312,7 +312,7 @@ impl<'m> Inference<'m> {
             .constants
             .iter()
             .map(|c| {
-                let (ty, value) = constant_literal(c.value);
+                let (ty, value) = constant_literal(c.value.clone());
                 typed::Constant {
                     name: c.name.clone(),
                     ty,
@@ -393,6 +393,20 @@ impl<'m> Inference<'m> {
                 continue;
             }
             if let Some(ty) = cx.env.get(name) {
+                if ty.has_container() && ty.has_str() {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_CONTAINER,
+                            function.span,
+                            format!("`{name}` in `{}` is a {ty}", function.name),
+                        )
+                        .with_label("in this function")
+                        .with_hint(
+                            "compiled lists, dicts and sets hold numbers, tuples, lists and \
+                             arrays; strings are only compared and passed on",
+                        ),
+                    );
+                }
                 locals.push(typed::Local {
                     name: name.clone(),
                     ty: ty.clone(),
@@ -414,6 +428,28 @@ impl<'m> Inference<'m> {
                 }
             }
         }
+        for (param, ty) in function.params.iter().zip(&params) {
+            let string_default = matches!(param.default, Some(ConstValue::Str(_)));
+            if param.default.is_some() && string_default != (*ty == Type::Str) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_PARAMETER,
+                        param.span,
+                        format!(
+                            "parameter `{}` is {ty} but its default is {}",
+                            param.name,
+                            if string_default {
+                                "a string"
+                            } else {
+                                "not a string"
+                            }
+                        ),
+                    )
+                    .with_label("this parameter")
+                    .with_hint("give the parameter a default of its own type"),
+                );
+            }
+        }
         let typed_params = function
             .params
             .iter()
@@ -422,7 +458,10 @@ impl<'m> Inference<'m> {
                 name: param.name.clone(),
                 ty: ty.clone(),
                 reassigned: cx.assigned_params.contains(&param.name),
-                default: param.default.map(|value| default_literal(value, ty)),
+                default: param
+                    .default
+                    .clone()
+                    .map(|value| default_literal(value, ty)),
                 keyword_only: param.keyword_only,
             })
             .collect();
@@ -689,6 +728,24 @@ impl<'m> Inference<'m> {
                 let Some(value) = self.expr(cx, value) else {
                     return;
                 };
+                if value.ty.has_str() {
+                    let given = value.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::RETURN_TYPE_MISMATCH,
+                            stmt.span,
+                            format!("a compiled function cannot return {given}"),
+                        )
+                        .with_label("a string")
+                        .with_hint(
+                            "strings are only compared and passed on in compiled code; \
+                             return a number (such as the index of the choice) and map it \
+                             back to a string in the Python caller",
+                        ),
+                    );
+                    return;
+                }
                 cx.returns.push(value.ty.clone());
                 if cx.report {
                     if let Some(expected) = cx.return_type.clone() {
@@ -1018,6 +1075,115 @@ impl<'m> Inference<'m> {
         self.truthy(cx, test, Span::default())
     }
 
+    /// `==` and `!=` between strings (a `str` parameter and literals);
+    /// anything else involving a string is a diagnostic.
+    fn str_compare(
+        &mut self,
+        cx: &mut Cx,
+        operands: Vec<typed::Expr>,
+        ops: Vec<CompareOp>,
+        span: Span,
+    ) -> Option<typed::Expr> {
+        for (pair, op) in operands.windows(2).zip(&ops) {
+            let (a, b) = (&pair[0].ty, &pair[1].ty);
+            if *a != Type::Str || *b != Type::Str {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("cannot compare {a} with {b}"),
+                    )
+                    .with_hint("compare a string with another string, such as `mode == \"sum\"`"),
+                );
+                return None;
+            }
+            if !matches!(op, CompareOp::Eq | CompareOp::NotEq) {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!(
+                            "strings are compared only with `==` and `!=`, not `{}`",
+                            compare_symbol(*op)
+                        ),
+                    )
+                    .with_hint("test a string parameter for equality with each choice"),
+                );
+                return None;
+            }
+        }
+        let operand_types = vec![Type::Str; ops.len()];
+        Some(typed::Expr::new(
+            typed::ExprKind::Compare {
+                operands,
+                ops,
+                operand_types,
+            },
+            Type::Bool,
+        ))
+    }
+
+    /// `s in ("a", "b")` for a string `s`: `s == "a" or s == "b"`, with
+    /// `s` read once per item (a string expression cannot have an effect:
+    /// it is a literal, a variable or a choice between them).
+    fn str_in_tuple(
+        &mut self,
+        cx: &mut Cx,
+        value: typed::Expr,
+        container: typed::Expr,
+        span: Span,
+    ) -> Option<typed::Expr> {
+        let items = match container.kind {
+            typed::ExprKind::Tuple(items)
+                if items
+                    .iter()
+                    .all(|item| item.ty == Type::Str && item.is_effect_free())
+                    && value.is_effect_free() =>
+            {
+                items
+            }
+            _ => {
+                let ty = container.ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("`in` with a string needs a tuple of strings, not {ty}"),
+                    )
+                    .with_hint("write the choices out: `mode in (\"sum\", \"mean\")`"),
+                );
+                return None;
+            }
+        };
+        let compares: Vec<typed::Expr> = items
+            .into_iter()
+            .map(|item| {
+                typed::Expr::new(
+                    typed::ExprKind::Compare {
+                        operands: vec![value.clone(), item],
+                        ops: vec![CompareOp::Eq],
+                        operand_types: vec![Type::Str],
+                    },
+                    Type::Bool,
+                )
+            })
+            .collect();
+        Some(match compares.len() {
+            0 => typed::Expr::new(typed::ExprKind::Literal(Literal::Bool(false)), Type::Bool),
+            1 => compares.into_iter().next()?,
+            _ => typed::Expr::new(
+                typed::ExprKind::BoolOp {
+                    op: BoolOp::Or,
+                    values: compares,
+                },
+                Type::Bool,
+            ),
+        })
+    }
+
     fn truthy(&mut self, cx: &mut Cx, value: typed::Expr, span: Span) -> Option<typed::Expr> {
         match &value.ty {
             Type::Bool => Some(value),
@@ -1153,18 +1319,13 @@ impl<'m> Inference<'m> {
                 );
                 None
             }
-            ExprKind::Str(_) => {
-                self.error(
-                    cx,
-                    Diagnostic::error(
-                        codes::UNSUPPORTED_EXPRESSION,
-                        span,
-                        "strings are not supported in compiled code",
-                    )
-                    .with_hint("strings may only name a dtype, as in dtype=\"float64\""),
-                );
-                None
-            }
+            // A string is a value only to compare a `str` parameter with or
+            // to pass on; every other use of a `str` is a diagnostic where
+            // it is used.
+            ExprKind::Str(text) => Some(typed::Expr::new(
+                typed::ExprKind::Literal(Literal::Str(text.clone())),
+                Type::Str,
+            )),
             ExprKind::Local(name) => match cx.env.get(name) {
                 Some(ty) => Some(typed::Expr::new(
                     typed::ExprKind::Local(name.clone()),
@@ -1186,7 +1347,7 @@ impl<'m> Inference<'m> {
                 }
             },
             ExprKind::Constant(name) => {
-                let value = *self.constants.get(name.as_str())?;
+                let value = self.constants.get(name.as_str())?.clone();
                 let (ty, _) = constant_literal(value);
                 Some(typed::Expr::new(
                     typed::ExprKind::Constant(name.clone()),
@@ -1248,6 +1409,9 @@ impl<'m> Inference<'m> {
                         .with_hint("compare two at a time and combine with `&`: (a < b) & (b < c)"),
                     );
                     return None;
+                }
+                if operands.iter().any(|o| o.ty == Type::Str) {
+                    return self.str_compare(cx, operands, ops, span);
                 }
                 if let ([left, right], [op]) = (operands.as_slice(), ops.as_slice()) {
                     if let Some(result) = self.complex_compare(cx, *op, left, right, span) {
@@ -2134,7 +2298,7 @@ impl<'m> Inference<'m> {
             let typed = match (arg, callable) {
                 (Some(arg), Some(callable)) => self.callable_argument(cx, arg, callable),
                 (Some(arg), None) => self.expr(cx, arg),
-                (None, _) => match param.default {
+                (None, _) => match param.default.clone() {
                     Some(value) => {
                         let (ty, literal) = constant_literal(value);
                         Some(typed::Expr::new(typed::ExprKind::Literal(literal), ty))
@@ -2481,6 +2645,11 @@ impl<'m> Inference<'m> {
                     ),
                 );
                 return None;
+            }
+            ("__contains__", [value, _]) if value.ty == Type::Str => {
+                let mut args = args.into_iter();
+                let (value, container) = (args.next()?, args.next()?);
+                return self.str_in_tuple(cx, value, container, span);
             }
             _ => {}
         }
@@ -3393,6 +3562,17 @@ fn constant_int(expr: &untyped::Expr) -> Option<i64> {
     }
 }
 
+fn compare_symbol(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "==",
+        CompareOp::NotEq => "!=",
+        CompareOp::Lt => "<",
+        CompareOp::LtE => "<=",
+        CompareOp::Gt => ">",
+        CompareOp::GtE => ">=",
+    }
+}
+
 /// A parameter's default converted to the parameter's type (`= 0` on a
 /// float parameter is `0.0`).
 fn default_literal(value: ConstValue, ty: &Type) -> Literal {
@@ -3425,6 +3605,7 @@ fn constant_literal(value: ConstValue) -> (Type, Literal) {
         ConstValue::Int(v) => (Type::Int, Literal::Int(v)),
         ConstValue::Float(v) => (Type::Float, Literal::Float(v)),
         ConstValue::Bool(v) => (Type::Bool, Literal::Bool(v)),
+        ConstValue::Str(text) => (Type::Str, Literal::Str(text)),
     }
 }
 
@@ -3673,6 +3854,7 @@ fn type_suffix(ty: &Type) -> String {
         Type::Set(item) => format!("set{}", type_suffix(item)),
         Type::Unknown => "unknown".into(),
         Type::None => "none".into(),
+        Type::Str => "str".into(),
     }
 }
 
