@@ -3351,10 +3351,18 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
     let name = ident(&name.to_string());
     let arms = group.iter().map(|function| {
         let arity = function.params.len();
+        // Trailing parameters with defaults may be left out, as in Python;
+        // the wrapper applies their defaults.
+        let required = function
+            .params
+            .iter()
+            .rposition(|p| p.default.is_none() || checked_scalar(&p.ty).is_none())
+            .map_or(0, |last| last + 1);
         let target = ident(&function.rust_name);
         let tests = function.params.iter().enumerate().map(|(k, param)| {
+            let optional = k >= required;
             let k = TokenLiteral::usize_unsuffixed(k);
-            match &param.ty {
+            let test = match &param.ty {
                 Type::Array(array) => {
                     let element = dtype_tokens(array.dtype);
                     let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
@@ -3369,10 +3377,19 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                 Type::Set(_) => quote!(given[#k].is_instance_of::<pyo3::types::PySet>()),
                 Type::Str => quote!(given[#k].is_instance_of::<pyo3::types::PyString>()),
                 _ => quote!(true),
+            };
+            if optional {
+                quote!((given.len() <= #k || #test))
+            } else {
+                test
             }
         });
         let args = function.params.iter().enumerate().map(|(k, param)| {
+            let optional = k >= required;
             let k = TokenLiteral::usize_unsuffixed(k);
+            if optional {
+                return quote!(given.get(#k));
+            }
             match (&param.ty, checked_scalar(&param.ty), &param.default) {
                 (
                     Type::Array(_)
@@ -3388,8 +3405,13 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                 (_, None, _) => quote!(given[#k].extract()?),
             }
         });
+        let count = if required == arity {
+            quote!(given.len() == #arity)
+        } else {
+            quote!((#required..=#arity).contains(&given.len()))
+        };
         quote! {
-            if given.len() == #arity #(&& #tests)* {
+            if #count #(&& #tests)* {
                 return #target(py, #(#args),*);
             }
         }
