@@ -143,7 +143,7 @@ pub fn annotation(
                 Some("str" | "bytes") => Err(Diagnostic::error(
                     codes::UNSUPPORTED_ANNOTATION,
                     span(expr),
-                    "strings are only supported as parameters",
+                    "strings are only supported as parameters of their own",
                 )
                 .with_label("a string")
                 .with_hint(

@@ -130,7 +130,7 @@ impl Dtype {
         self.is_signed() || self.is_unsigned()
     }
 
-    fn bits(self) -> u32 {
+    pub fn bits(self) -> u32 {
         match self {
             Dtype::Bool | Dtype::Int8 | Dtype::UInt8 => 8,
             Dtype::Int16 | Dtype::UInt16 => 16,

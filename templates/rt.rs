@@ -3598,17 +3598,36 @@ pub fn int_abs(a: i64) -> Result<i64> {
     }
 }
 
-/// `a << shift` for Python ints; the compiler allows only constant shifts
-/// from 0 to 63.
+/// `a << shift` for Python ints: ValueError for a negative count, as
+/// CPython; OverflowError when the result leaves 64 bits.
 #[inline]
 pub fn int_shl(a: i64, shift: i64) -> Result<i64> {
-    let shift = (shift & 63) as u32;
+    if shift < 0 {
+        return Err(value_error("negative shift count"));
+    }
+    if a == 0 {
+        return Ok(0);
+    }
+    if shift >= 64 {
+        return Err(int_overflow("<<"));
+    }
+    let shift = shift as u32;
     let shifted = a << shift;
     if shifted >> shift == a {
         Ok(shifted)
     } else {
         Err(int_overflow("<<"))
     }
+}
+
+/// `a >> shift` for Python ints: ValueError for a negative count, as
+/// CPython; a count of 64 or more leaves the sign (0 or -1).
+#[inline]
+pub fn int_shr(a: i64, shift: i64) -> Result<i64> {
+    if shift < 0 {
+        return Err(value_error("negative shift count"));
+    }
+    Ok(a >> shift.min(63))
 }
 
 /// `a // b` for Python ints: `-2**63 // -1` is 2**63, which does not fit.

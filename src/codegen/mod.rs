@@ -2141,6 +2141,19 @@ impl FunctionGen<'_> {
             BinaryOp::Sub if checked => checked_call("int_sub", self),
             BinaryOp::Mul if checked => checked_call("int_mul", self),
             BinaryOp::LShift if checked => checked_call("int_shl", self),
+            // A shift by a count that is not a constant from 0 to the
+            // width: Python's rules for `int` (`rt::int_shr`; `<<` is
+            // checked above unless the ranges proved it), NumPy's for its
+            // fixed-width integers (a count past the width gives 0 or -1).
+            BinaryOp::LShift | BinaryOp::RShift if !constant_shift(right, ty) => {
+                let (l, r) = (self.expr(left).full(), self.expr(right).full());
+                match (op, ty) {
+                    (BinaryOp::RShift, Type::Int) => Code::atom(quote!(rt::int_shr(#l, #r)?)),
+                    (BinaryOp::LShift, Type::Int) => Code::new(quote!(#l << #r), Prec::Shift),
+                    (BinaryOp::LShift, _) => Code::atom(quote!(rt::NumpyInt::np_shl(#l, #r))),
+                    _ => Code::atom(quote!(rt::NumpyInt::np_shr(#l, #r))),
+                }
+            }
             BinaryOp::Add => operator(quote!(+), Prec::Add, self),
             BinaryOp::Sub => operator(quote!(-), Prec::Add, self),
             BinaryOp::Mul => operator(quote!(*), Prec::Mul, self),
@@ -2561,6 +2574,17 @@ fn constant_int(expr: &typed::Expr) -> Option<i64> {
         }
         _ => None,
     }
+}
+
+/// Whether a shift of a value of `ty` is by a constant from 0 to below the
+/// width, which Rust's `<<`/`>>` compute as Python and NumPy do.
+fn constant_shift(amount: &typed::Expr, ty: &Type) -> bool {
+    let bits = ty.dtype().map_or(64, |dtype| i64::from(dtype.bits()));
+    let amount = match &amount.kind {
+        ExprKind::Cast(inner) => inner,
+        _ => amount,
+    };
+    constant_int(amount).is_some_and(|k| (0..bits).contains(&k))
 }
 
 /// One comparison of two generated operands in their common type. An int

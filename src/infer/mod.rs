@@ -2117,21 +2117,6 @@ impl<'m> Inference<'m> {
                     );
                     return None;
                 }
-                match constant_int(right_source) {
-                    Some(shift) if (0..64).contains(&shift) => {}
-                    _ => {
-                        self.error(
-                            cx,
-                            Diagnostic::error(
-                                codes::UNSUPPORTED_OPERAND,
-                                right_source.span,
-                                "shift amounts must be integer constants from 0 to 63",
-                            )
-                            .with_hint("multiply or divide by a power of two for variable shifts"),
-                        );
-                        return None;
-                    }
-                }
                 common
             }
         };
@@ -2157,11 +2142,7 @@ impl<'m> Inference<'m> {
             ));
         }
         let left = left.cast_to(&result);
-        let right = if matches!(op, BinaryOp::LShift | BinaryOp::RShift) {
-            right.cast_to(&Type::Int)
-        } else {
-            right.cast_to(&result)
-        };
+        let right = right.cast_to(&result);
         Some(typed::Expr::new(
             typed::ExprKind::Binary {
                 op,
