@@ -7807,3 +7807,13 @@ pub fn str_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Str> 
         ))),
     }
 }
+
+/// `min(xs, default=d)`: `d` for an empty list.
+pub fn list_min_or<T: PyOrder + Clone>(list: &List<T>, default: T) -> T {
+    list_min(list).unwrap_or(default)
+}
+
+/// `max(xs, default=d)`: `d` for an empty list.
+pub fn list_max_or<T: PyOrder + Clone>(list: &List<T>, default: T) -> T {
+    list_max(list).unwrap_or(default)
+}

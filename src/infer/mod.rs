@@ -2165,6 +2165,12 @@ impl<'m> Inference<'m> {
             Callee::Function(name) => self.call_function(cx, name, args, keywords, span),
             Callee::Local(name) => self.call_value(cx, name, args, keywords, span),
             Callee::Builtin(name) if name == "sorted" => self.sorted(cx, args, keywords, span),
+            Callee::Builtin(name)
+                if matches!(name.as_str(), "min" | "max")
+                    && matches!(keywords, [k] if k.name == "default") =>
+            {
+                self.min_max_default(cx, name, args, &keywords[0], span)
+            }
             Callee::Builtin(name) => {
                 let args = self.positional_args(cx, &format!("`{name}`"), args, keywords)?;
                 self.builtin(cx, name, args, span)
