@@ -2252,6 +2252,27 @@ impl<'a> FunctionLowering<'a> {
                         ast::CmpOp::LtE => CompareOp::LtE,
                         ast::CmpOp::Gt => CompareOp::Gt,
                         ast::CmpOp::GtE => CompareOp::GtE,
+                        ast::CmpOp::Is | ast::CmpOp::IsNot
+                            if matches!(
+                                comparator,
+                                ast::Expr::Constant(ast::ExprConstant {
+                                    value: ast::Constant::None,
+                                    ..
+                                })
+                            ) =>
+                        {
+                            self.error(
+                                codes::UNSUPPORTED_EXPRESSION,
+                                span,
+                                "`is None` tests are not supported",
+                                "a test for None",
+                                "compiled values are never None: instead of `d.get(k) is None`, \
+                                 test `k in d` or pass a default, `d.get(k, -1)`; instead of a \
+                                 `None` default, use a sentinel value such as -1 or nan",
+                            );
+                            ok = false;
+                            continue;
+                        }
                         ast::CmpOp::Is | ast::CmpOp::IsNot => {
                             self.error(
                                 codes::UNSUPPORTED_EXPRESSION,
@@ -2986,6 +3007,23 @@ impl<'a> FunctionLowering<'a> {
         }
         if self.scope.qualify(&call.func).as_deref() == Some("cython.cast") {
             return self.cython_cast(call, span);
+        }
+        if matches!(call.func.as_ref(), ast::Expr::Name(name) if name.id.as_str() == "tuple"
+            && !self.locals.contains("tuple")
+            && !self.scope.functions.contains("tuple"))
+        {
+            // A compiled tuple has a length and item types fixed at compile
+            // time; `tuple(xs)` has the length of a list or generator, known
+            // only when it runs.
+            self.error(
+                codes::UNSUPPORTED_FUNCTION,
+                span,
+                "`tuple(...)` of an iterable is not supported",
+                "a tuple whose length is known only at run time",
+                "write the items out, as in `(f(a), f(b), f(c))` or `(xs[0], xs[1])`, or keep a \
+                 list (`list(...)` or a list comprehension)",
+            );
+            return None;
         }
         let mut ok = true;
         // `np.array([[1, 2], [3, 4]])`: the list literal is read as nested
