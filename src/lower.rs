@@ -789,6 +789,9 @@ struct FunctionLowering<'a> {
     serial_prange: bool,
     /// What `explain` should say about how the function was read.
     notes: Vec<(Span, String)>,
+    /// Locals holding a `range` object (`range_variables`), read as the
+    /// `range(...)` call of their hidden parts.
+    range_variables: HashSet<String>,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -802,6 +805,7 @@ impl<'a> FunctionLowering<'a> {
             expr_depth: 0,
             serial_prange: false,
             notes: Vec::new(),
+            range_variables: HashSet::new(),
         }
     }
 
@@ -969,7 +973,16 @@ impl<'a> FunctionLowering<'a> {
         for param in &params {
             self.locals.insert(param.name.clone());
         }
-        collect_assigned_names(&def.body, &mut self.locals);
+        let parameter_names: HashSet<String> = params.iter().map(|p| p.name.clone()).collect();
+        let rewritten = crate::range_variables::rewrite(&def.body, &parameter_names);
+        let def_body: &[ast::Stmt] = match &rewritten {
+            Some((body, variables)) => {
+                self.range_variables = variables.clone();
+                body
+            }
+            None => &def.body,
+        };
+        collect_assigned_names(def_body, &mut self.locals);
         let mut invalid: Vec<&str> = std::iter::once(def.name.as_str())
             .chain(self.locals.iter().map(String::as_str))
             .filter(|name| !crate::codegen::is_identifier(name))
@@ -987,7 +1000,7 @@ impl<'a> FunctionLowering<'a> {
             );
         }
 
-        let (docstring, body_statements) = split_docstring(&def.body);
+        let (docstring, body_statements) = split_docstring(def_body);
         let mut body = self.locals_declarations(&decorations.locals, &params);
         body.extend(self.block(body_statements));
         let mut notes = decorations.notes.clone();
@@ -1814,6 +1827,54 @@ impl<'a> FunctionLowering<'a> {
             _ => None,
         };
         let (start, stop, step) = match call.args.as_slice() {
+            // Any step, when every argument is a name or a constant (a
+            // range variable's parts): range(a, b, c) reversed is
+            // range(a + (len - 1) * c, a - c, -c), empty when len is 0.
+            [start, stop, step]
+                if simple(start)
+                    && simple(stop)
+                    && simple(step)
+                    && literal_step(step).is_none() =>
+            {
+                let binary = |left: ast::Expr, op, right: ast::Expr| {
+                    ast::Expr::BinOp(ast::ExprBinOp {
+                        range,
+                        left: Box::new(left),
+                        op,
+                        right: Box::new(right),
+                    })
+                };
+                let length = ast::Expr::Call(ast::ExprCall {
+                    range,
+                    func: Box::new(synthetic_name("len", range, ast::ExprContext::Load)),
+                    args: vec![inner.clone()],
+                    keywords: Vec::new(),
+                });
+                let first = binary(
+                    start.clone(),
+                    ast::Operator::Add,
+                    binary(plus(&length, -1), ast::Operator::Mult, step.clone()),
+                );
+                let last = binary(start.clone(), ast::Operator::Sub, step.clone());
+                let new_step = ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                    range,
+                    op: ast::UnaryOp::USub,
+                    operand: Box::new(step.clone()),
+                });
+                return Some(ast::StmtFor {
+                    range: for_stmt.range,
+                    target: for_stmt.target.clone(),
+                    iter: Box::new(ast::Expr::Call(ast::ExprCall {
+                        range,
+                        func: call.func.clone(),
+                        args: vec![first, last, new_step],
+                        keywords: Vec::new(),
+                    })),
+                    body: for_stmt.body.clone(),
+                    orelse: for_stmt.orelse.clone(),
+                    type_comment: None,
+                });
+            }
             [stop] => (int(0), stop.clone(), 1),
             [start, stop] if simple(start) => (start.clone(), stop.clone(), 1),
             [start, stop, step] if simple(start) => {
@@ -2162,6 +2223,24 @@ impl<'a> FunctionLowering<'a> {
                         value: Box::new(value),
                         attr: attribute.attr.to_string(),
                     }
+                }
+            }
+            ast::Expr::Subscript(subscript)
+                if is_range_call(self, &subscript.value)
+                    && !matches!(
+                        subscript.slice.as_ref(),
+                        ast::Expr::Slice(_) | ast::Expr::Tuple(_)
+                    ) =>
+            {
+                // `range(...)[k]`, as a range variable's `r[k]` reads.
+                let parts = self.range_parts(&subscript.value);
+                let index = self.expr(&subscript.slice);
+                let mut args = parts?;
+                args.push(index?);
+                ExprKind::Call {
+                    callee: Callee::Builtin("__range_get".into()),
+                    args,
+                    keywords: Vec::new(),
                 }
             }
             ast::Expr::Subscript(subscript) => {
@@ -2516,8 +2595,18 @@ impl<'a> FunctionLowering<'a> {
             .text
             .get(span.start as usize..span.end as usize)
             .unwrap_or("");
+        // The comprehension reads a range variable through its parts.
         let free: Vec<String> = identifiers_in(text)
             .into_iter()
+            .flat_map(|name| {
+                if self.range_variables.contains(&name) {
+                    ["start", "stop", "step"]
+                        .map(|part| crate::range_variables::part_name(&name, part))
+                        .to_vec()
+                } else {
+                    vec![name]
+                }
+            })
             .filter(|name| self.locals.contains(name) && !bound.contains(name))
             .collect();
         let name = {
@@ -2902,6 +2991,82 @@ impl<'a> FunctionLowering<'a> {
         Some(self.expr(&lowered))
     }
 
+    /// `len(range(...))` and the zero-step check of a range variable
+    /// (`range_variables`), as builtins of the range's start, stop and step.
+    fn range_call_use(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
+        let ast::Expr::Name(function) = call.func.as_ref() else {
+            return None;
+        };
+        let id = function.id.as_str();
+        if self.locals.contains(id)
+            || self.scope.functions.contains(id)
+            || !call.keywords.is_empty()
+        {
+            return None;
+        }
+        match (id, call.args.as_slice()) {
+            (crate::range_variables::STEP_CHECK, [step]) => {
+                let step = self.expr(step);
+                Some(step.map(|step| Expr {
+                    kind: ExprKind::Call {
+                        callee: Callee::Builtin("__range_step".into()),
+                        args: vec![step],
+                        keywords: Vec::new(),
+                    },
+                    span,
+                }))
+            }
+            ("len", [range_call]) if is_range_call(self, range_call) => {
+                let parts = self.range_parts(range_call);
+                Some(parts.map(|parts| Expr {
+                    kind: ExprKind::Call {
+                        callee: Callee::Builtin("__range_len".into()),
+                        args: parts,
+                        keywords: Vec::new(),
+                    },
+                    span,
+                }))
+            }
+            _ => None,
+        }
+    }
+
+    /// The start, stop and step of a `range(...)` call, with the defaults
+    /// filled in.
+    fn range_parts(&mut self, range_call: &ast::Expr) -> Option<Vec<Expr>> {
+        let ast::Expr::Call(call) = range_call else {
+            return None;
+        };
+        let span: Span = call.range.into();
+        let constant = |value| Expr {
+            kind: ExprKind::Int(value),
+            span,
+        };
+        let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
+        let args: Vec<Expr> = args.into_iter().collect::<Option<_>>()?;
+        match args.len() {
+            1 => {
+                let stop = args.into_iter().next()?;
+                Some(vec![constant(0), stop, constant(1)])
+            }
+            2 => {
+                let mut args = args.into_iter();
+                Some(vec![args.next()?, args.next()?, constant(1)])
+            }
+            3 => Some(args),
+            _ => {
+                self.error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    "range() takes one to three arguments",
+                    "range call",
+                    "write range(stop), range(start, stop) or range(start, stop, step)",
+                );
+                None
+            }
+        }
+    }
+
     /// `sum(e for ...)`, `any(...)`, `all(...)` consume the generator as it
     /// runs; `min`, `max`, `sorted` and `list` take it as a list.
     fn consumed_generator(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
@@ -3008,6 +3173,9 @@ impl<'a> FunctionLowering<'a> {
         if self.scope.qualify(&call.func).as_deref() == Some("cython.cast") {
             return self.cython_cast(call, span);
         }
+        if let Some(range_call) = self.range_call_use(call, span) {
+            return range_call;
+        }
         if matches!(call.func.as_ref(), ast::Expr::Name(name) if name.id.as_str() == "tuple"
             && !self.locals.contains("tuple")
             && !self.scope.functions.contains("tuple"))
@@ -3089,9 +3257,11 @@ impl<'a> FunctionLowering<'a> {
                     self.error(
                         codes::UNSUPPORTED_LOOP,
                         span,
-                        "`range` is only supported as the iterable of a `for` loop",
-                        "range outside a for loop",
-                        "write `for i in range(n):`",
+                        "a `range` is only supported as the iterable of a `for` loop, in `len(...)` and indexed",
+                        "range used another way",
+                        "write `for i in range(n):`, `len(r)` or `r[i]` (a range stored in a \
+                         variable assigned once works the same); for a list of the numbers, \
+                         write `list(range(n))`",
                     );
                     return None;
                 } else if id == "print" {

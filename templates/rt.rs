@@ -7817,3 +7817,48 @@ pub fn list_min_or<T: PyOrder + Clone>(list: &List<T>, default: T) -> T {
 pub fn list_max_or<T: PyOrder + Clone>(list: &List<T>, default: T) -> T {
     list_max(list).unwrap_or(default)
 }
+
+/// `range(start, stop, step)` checks its step: zero is a ValueError.
+#[inline]
+pub fn range_step(step: i64) -> Result<i64> {
+    if step == 0 {
+        return Err(value_error("range() arg 3 must not be zero"));
+    }
+    Ok(step)
+}
+
+/// `len(range(start, stop, step))`; a length past int64 is CPython's
+/// OverflowError.
+pub fn range_len(start: i64, stop: i64, step: i64) -> Result<i64> {
+    let step = i128::from(range_step(step)?);
+    let (start, stop) = (i128::from(start), i128::from(stop));
+    let length = if step > 0 && start < stop {
+        (stop - start + step - 1) / step
+    } else if step < 0 && start > stop {
+        (start - stop - step - 1) / -step
+    } else {
+        0
+    };
+    i64::try_from(length).map_err(|_| {
+        overflow_error("Python int too large to convert to C ssize_t")
+    })
+}
+
+/// `range(start, stop, step)[index]`, negative indices from the end.
+pub fn range_get(start: i64, stop: i64, step: i64, index: i64) -> Result<i64> {
+    let length = range_len(start, stop, step)?;
+    let position = if index < 0 {
+        index.checked_add(length)
+    } else {
+        Some(index)
+    };
+    match position {
+        // In range, so the element lies between start and stop and fits.
+        Some(k) if (0..length).contains(&k) => {
+            Ok((i128::from(start) + i128::from(k) * i128::from(step)) as i64)
+        }
+        _ => Err(Error::IndexError(
+            "range object index out of range".to_owned(),
+        )),
+    }
+}

@@ -2572,6 +2572,33 @@ impl<'m> Inference<'m> {
         if let Some(result) = self.complex_builtin(cx, name, &args, span) {
             return result;
         }
+        if let Some(function) = match name {
+            "__range_len" => Some("range_len"),
+            "__range_get" => Some("range_get"),
+            "__range_step" => Some("range_step"),
+            _ => None,
+        } {
+            // The parts of a range object (`range_variables`): ints, as
+            // `range()` requires.
+            if let Some(bad) = args.iter().find(|a| !a.ty.is_integer_like()) {
+                let ty = bad.ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("range arguments and indices must be integers, not {ty}"),
+                    )
+                    .with_hint("convert with int(...)"),
+                );
+                return None;
+            }
+            let args = args.into_iter().map(|a| a.cast_to(&Type::Int)).collect();
+            return Some(typed::Expr::new(
+                typed::ExprKind::Runtime { function, args },
+                Type::Int,
+            ));
+        }
         match (name, args.as_slice()) {
             ("divmod", [a, b]) if a.ty.is_numeric() && b.ty.is_numeric() => {
                 let (function, ty) = if a.ty.is_integer_like() && b.ty.is_integer_like() {
