@@ -792,6 +792,9 @@ struct FunctionLowering<'a> {
     /// Locals holding a `range` object (`range_variables`), read as the
     /// `range(...)` call of their hidden parts.
     range_variables: HashSet<String>,
+    /// Locals assigned once by `f = lambda ...`: each call `f(...)` calls
+    /// a helper function made from the lambda (its name once made).
+    lambdas: HashMap<String, (ast::ExprLambda, Option<String>)>,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -806,6 +809,7 @@ impl<'a> FunctionLowering<'a> {
             serial_prange: false,
             notes: Vec::new(),
             range_variables: HashSet::new(),
+            lambdas: HashMap::new(),
         }
     }
 
@@ -983,6 +987,7 @@ impl<'a> FunctionLowering<'a> {
             None => &def.body,
         };
         collect_assigned_names(def_body, &mut self.locals);
+        self.lambdas = lambda_variables(def_body, &parameter_names);
         let mut invalid: Vec<&str> = std::iter::once(def.name.as_str())
             .chain(self.locals.iter().map(String::as_str))
             .filter(|name| !crate::codegen::is_identifier(name))
@@ -1219,6 +1224,14 @@ impl<'a> FunctionLowering<'a> {
             ast::Stmt::With(with) if self.is_gil_block(with) => {
                 let body = self.block(&with.body);
                 return Some(always(body, span));
+            }
+            // `f = lambda ...`: nothing to run; calls of `f` call a helper.
+            ast::Stmt::Assign(assign)
+                if matches!(assign.targets.as_slice(), [ast::Expr::Name(target)]
+                    if self.lambdas.contains_key(target.id.as_str()))
+                    && matches!(assign.value.as_ref(), ast::Expr::Lambda(_)) =>
+            {
+                StmtKind::Pass
             }
             ast::Stmt::Assign(assign) => {
                 let value = self.expr(&assign.value)?;
@@ -2407,9 +2420,11 @@ impl<'a> FunctionLowering<'a> {
                 self.error(
                     codes::UNSUPPORTED_EXPRESSION,
                     span,
-                    "lambda expressions are not supported",
+                    "this lambda expression is not supported",
                     "lambda",
-                    "define a top-level function and call it",
+                    "a lambda with positional parameters assigned once to a local name and called \
+                     (`sq = lambda x: x * x` then `sq(3.0)`) or given as key= compiles; \
+                     otherwise define a top-level function and call it",
                 );
                 return None;
             }
@@ -2529,6 +2544,16 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn name(&mut self, name: &str, span: Span) -> Option<Expr> {
+        if self.lambdas.contains_key(name) {
+            self.error(
+                codes::UNSUPPORTED_EXPRESSION,
+                span,
+                format!("the lambda `{name}` can only be called here"),
+                "a lambda used as a value",
+                "call it (`f(x)`), or define a top-level function to pass it to another function",
+            );
+            return None;
+        }
         let kind = if self.locals.contains(name) {
             ExprKind::Local(name.to_string())
         } else if self.scope.constant(name).is_some() {
@@ -2595,19 +2620,10 @@ impl<'a> FunctionLowering<'a> {
             .text
             .get(span.start as usize..span.end as usize)
             .unwrap_or("");
-        // The comprehension reads a range variable through its parts.
-        let free: Vec<String> = identifiers_in(text)
+        let free: Vec<String> = self
+            .free_variables(text)
             .into_iter()
-            .flat_map(|name| {
-                if self.range_variables.contains(&name) {
-                    ["start", "stop", "step"]
-                        .map(|part| crate::range_variables::part_name(&name, part))
-                        .to_vec()
-                } else {
-                    vec![name]
-                }
-            })
-            .filter(|name| self.locals.contains(name) && !bound.contains(name))
+            .filter(|name| !bound.contains(name))
             .collect();
         let name = {
             let mut taken = self.scope.helper_names.borrow_mut();
@@ -2712,6 +2728,10 @@ impl<'a> FunctionLowering<'a> {
         inner.locals.extend(free.iter().cloned());
         inner.locals.extend(bound.iter().cloned());
         inner.locals.insert(result.to_string());
+        // Lambda variables the comprehension calls (a loop variable of the
+        // same name hides one).
+        inner.lambdas = self.lambdas.clone();
+        inner.lambdas.retain(|name, _| !bound.contains(name));
         let at = |kind: ExprKind| Expr { kind, span };
         let mut stmts = Vec::new();
         let initial = match kind {
@@ -2732,6 +2752,11 @@ impl<'a> FunctionLowering<'a> {
             });
         }
         stmts.extend(inner.block(&body));
+        for (other, (_, made)) in &inner.lambdas {
+            if let (Some(made), Some(entry)) = (made, self.lambdas.get_mut(other)) {
+                entry.1.get_or_insert_with(|| made.clone());
+            }
+        }
         let returned = match kind {
             Comprehension::List | Comprehension::Sum | Comprehension::Dict | Comprehension::Set => {
                 ExprKind::Local(result.to_string())
@@ -2991,6 +3016,163 @@ impl<'a> FunctionLowering<'a> {
         Some(self.expr(&lowered))
     }
 
+    /// The locals a piece of code (a comprehension or a lambda) reads, in
+    /// order of appearance: a range variable through its parts, a lambda
+    /// variable through the locals it reads.
+    fn free_variables(&self, text: &str) -> Vec<String> {
+        let mut free = Vec::new();
+        let mut seen = HashSet::new();
+        self.collect_free(text, &mut seen, &mut free);
+        free
+    }
+
+    fn collect_free(&self, text: &str, seen: &mut HashSet<String>, free: &mut Vec<String>) {
+        for name in identifiers_in(text) {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            if self.range_variables.contains(&name) {
+                for part in ["start", "stop", "step"] {
+                    let part = crate::range_variables::part_name(&name, part);
+                    if self.locals.contains(&part) && !free.contains(&part) {
+                        free.push(part);
+                    }
+                }
+            } else if let Some((lambda, _)) = self.lambdas.get(&name) {
+                let span: Span = lambda.range.into();
+                let params: HashSet<String> = lambda
+                    .args
+                    .args
+                    .iter()
+                    .map(|a| a.def.arg.to_string())
+                    .collect();
+                let mut inner_seen = seen.clone();
+                inner_seen.extend(params);
+                let lambda_text = self
+                    .file
+                    .text
+                    .get(span.start as usize..span.end as usize)
+                    .unwrap_or("");
+                self.collect_free(lambda_text, &mut inner_seen, free);
+            } else if self.locals.contains(&name) && !free.contains(&name) {
+                free.push(name);
+            }
+        }
+    }
+
+    /// `f(args)` of a local `f = lambda params: body`: a call of the
+    /// helper `def __lambda_N(params, free): return body`, where `free` are
+    /// the enclosing function's locals the body reads, passed at each call,
+    /// so the lambda sees their values at the time of the call, as a
+    /// Python closure does (it cannot assign them).
+    fn lambda_call(&mut self, name: &str, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        let (lambda, helper) = self.lambdas.get(name)?.clone();
+        let params: Vec<String> = lambda
+            .args
+            .args
+            .iter()
+            .map(|a| a.def.arg.to_string())
+            .collect();
+        let lambda_span: Span = lambda.range.into();
+        let text = self
+            .file
+            .text
+            .get(lambda_span.start as usize..lambda_span.end as usize)
+            .unwrap_or("");
+        let mut seen: HashSet<String> = params.iter().cloned().collect();
+        seen.insert(name.to_string());
+        let mut free = Vec::new();
+        self.collect_free(text, &mut seen, &mut free);
+        if !call.keywords.is_empty() || call.args.len() != params.len() {
+            self.error(
+                codes::WRONG_ARGUMENTS,
+                span,
+                format!(
+                    "the lambda `{name}` takes {} positional argument{}",
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" }
+                ),
+                "this call",
+                "pass one positional argument per parameter of the lambda",
+            );
+            return None;
+        }
+        let helper = match helper {
+            Some(helper) => helper,
+            None => {
+                let helper = {
+                    let mut taken = self.scope.helper_names.borrow_mut();
+                    let base = format!("__lambda_{}", lambda_span.start);
+                    let mut helper = base.clone();
+                    let mut k = 1;
+                    while !taken.insert(helper.clone()) {
+                        k += 1;
+                        helper = format!("{base}_{k}");
+                    }
+                    helper
+                };
+                let mut inner = FunctionLowering::new(self.scope, self.file);
+                inner.locals.extend(params.iter().cloned());
+                inner.locals.extend(free.iter().cloned());
+                inner.range_variables = self.range_variables.clone();
+                // Other lambdas it calls, but not itself: a lambda's name
+                // is bound only once the lambda exists.
+                inner.lambdas = self.lambdas.clone();
+                inner.lambdas.remove(name);
+                let body = inner.expr(&lambda.body);
+                for (other, (_, made)) in &inner.lambdas {
+                    if let (Some(made), Some(entry)) = (made, self.lambdas.get_mut(other)) {
+                        entry.1.get_or_insert_with(|| made.clone());
+                    }
+                }
+                if !inner.diagnostics.is_empty() {
+                    self.diagnostics.append(&mut inner.diagnostics);
+                    return None;
+                }
+                let body = body?;
+                let param = |name: &String| Param {
+                    name: name.clone(),
+                    span: lambda_span,
+                    annotation: None,
+                    default: None,
+                    keyword_only: false,
+                };
+                self.scope.helpers.borrow_mut().push(Function {
+                    name: helper.clone(),
+                    span: lambda_span,
+                    params: params.iter().chain(&free).map(param).collect(),
+                    returns: None,
+                    exported: false,
+                    docstring: None,
+                    body: vec![Stmt {
+                        kind: StmtKind::Return(Some(body)),
+                        span: lambda_span,
+                    }],
+                    overloads: Vec::new(),
+                    notes: Vec::new(),
+                });
+                if let Some(entry) = self.lambdas.get_mut(name) {
+                    entry.1 = Some(helper.clone());
+                }
+                helper
+            }
+        };
+        let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
+        let mut args: Vec<Expr> = args.into_iter().collect::<Option<_>>()?;
+        args.extend(free.iter().map(|n| Expr {
+            kind: ExprKind::Local(n.clone()),
+            span,
+        }));
+        Some(Expr {
+            kind: ExprKind::Call {
+                callee: Callee::Function(helper),
+                args,
+                keywords: Vec::new(),
+            },
+            span,
+        })
+    }
+
     /// `len(range(...))` and the zero-step check of a range variable
     /// (`range_variables`), as builtins of the range's start, stop and step.
     fn range_call_use(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
@@ -3175,6 +3357,11 @@ impl<'a> FunctionLowering<'a> {
         }
         if let Some(range_call) = self.range_call_use(call, span) {
             return range_call;
+        }
+        if let ast::Expr::Name(function) = call.func.as_ref() {
+            if self.lambdas.contains_key(function.id.as_str()) {
+                return self.lambda_call(function.id.as_str(), call, span);
+            }
         }
         if matches!(call.func.as_ref(), ast::Expr::Name(name) if name.id.as_str() == "tuple"
             && !self.locals.contains("tuple")
@@ -3438,6 +3625,57 @@ fn split_docstring(body: &[ast::Stmt]) -> (Option<String>, &[ast::Stmt]) {
 
 /// Adds every name the statements assign (targets, loop variables) to `names`:
 /// as in Python, assigning anywhere in a function makes the name local.
+/// Locals assigned exactly once, by `f = lambda params: body` with plain
+/// positional parameters (and not parameters of the function).
+fn lambda_variables(
+    body: &[ast::Stmt],
+    parameters: &HashSet<String>,
+) -> HashMap<String, (ast::ExprLambda, Option<String>)> {
+    fn find(stmts: &[ast::Stmt], out: &mut Vec<(String, ast::ExprLambda)>) {
+        for stmt in stmts {
+            match stmt {
+                ast::Stmt::Assign(assign) => {
+                    if let ([ast::Expr::Name(target)], ast::Expr::Lambda(lambda)) =
+                        (assign.targets.as_slice(), assign.value.as_ref())
+                    {
+                        let args = &lambda.args;
+                        let plain = args.posonlyargs.is_empty()
+                            && args.kwonlyargs.is_empty()
+                            && args.vararg.is_none()
+                            && args.kwarg.is_none()
+                            && args.args.iter().all(|a| a.default.is_none());
+                        if plain {
+                            out.push((target.id.to_string(), lambda.clone()));
+                        }
+                    }
+                }
+                ast::Stmt::For(node) => {
+                    find(&node.body, out);
+                    find(&node.orelse, out);
+                }
+                ast::Stmt::While(node) => {
+                    find(&node.body, out);
+                    find(&node.orelse, out);
+                }
+                ast::Stmt::If(node) => {
+                    find(&node.body, out);
+                    find(&node.orelse, out);
+                }
+                ast::Stmt::With(node) => find(&node.body, out),
+                _ => {}
+            }
+        }
+    }
+    let mut found = Vec::new();
+    find(body, &mut found);
+    let counts = crate::range_variables::assignment_counts(body);
+    found
+        .into_iter()
+        .filter(|(name, _)| counts.get(name) == Some(&1) && !parameters.contains(name))
+        .map(|(name, lambda)| (name, (lambda, None)))
+        .collect()
+}
+
 fn collect_assigned_names(stmts: &[ast::Stmt], names: &mut HashSet<String>) {
     fn target_names(target: &ast::Expr, names: &mut HashSet<String>) {
         match target {

@@ -58,6 +58,14 @@ pub fn rewrite(
     Some((body, variables))
 }
 
+/// How many statements assign each name in `body` (loop targets included;
+/// names bound by imports, nested definitions or `try` count twice).
+pub fn assignment_counts(body: &[ast::Stmt]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    count_assignments(body, &mut counts);
+    counts
+}
+
 /// How many statements assign each name (loop targets included).
 fn count_assignments(stmts: &[ast::Stmt], counts: &mut HashMap<String, usize>) {
     fn targets(target: &ast::Expr, counts: &mut HashMap<String, usize>) {
