@@ -1071,8 +1071,9 @@ impl<'m> Inference<'m> {
     }
 
     fn condition(&mut self, cx: &mut Cx, test: &untyped::Expr) -> Option<typed::Expr> {
+        let span = test.span;
         let test = self.expr(cx, test)?;
-        self.truthy(cx, test, Span::default())
+        self.truthy(cx, test, span)
     }
 
     /// `==` and `!=` between strings (a `str` parameter and literals);
