@@ -2887,7 +2887,11 @@ impl<'a> FunctionLowering<'a> {
                     (*lambda.body).clone(),
                 )
             }
-            ast::Expr::Name(function) if self.scope.functions.contains(function.id.as_str()) => {
+            // A function of the module, or a lambda stored in a local.
+            ast::Expr::Name(function)
+                if self.scope.functions.contains(function.id.as_str())
+                    || self.lambdas.contains_key(function.id.as_str()) =>
+            {
                 let param = "__key_item".to_string();
                 let body = ast::Expr::Call(ast::ExprCall {
                     range,
