@@ -154,6 +154,10 @@ class FerropyFinder(importlib.abc.MetaPathFinder):
             if self.paths is not None and not any(_is_under(directory, root)
                                                   for root in self.paths):
                 continue
+            # The Python installation holds no project sources to compile.
+            if self.paths is None and any(_is_under(directory, excluded)
+                                          for excluded in self._excluded):
+                continue
             for entry in entries:
                 origin = os.path.join(directory, entry)
                 if (entry.endswith(".py") and self._wanted(fullname, origin)
