@@ -7862,3 +7862,55 @@ pub fn range_get(start: i64, stop: i64, step: i64, index: i64) -> Result<i64> {
         )),
     }
 }
+
+/// The arguments of a call of an overloaded export laid out by one of its
+/// parameter lists: the positional ones first, then each keyword at its
+/// parameter's position, `None` where nothing was passed. `None` when the
+/// call cannot fit that list (too many arguments, an unknown keyword, a
+/// keyword repeating a positional argument), so the next one is tried.
+pub fn overload_arguments<'py>(
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, pyo3::types::PyDict>>,
+    names: &[&str],
+) -> PyResult<Option<Vec<Option<Bound<'py, PyAny>>>>> {
+    if args.len() > names.len() {
+        return Ok(None);
+    }
+    let mut given: Vec<Option<Bound<'py, PyAny>>> = vec![None; names.len()];
+    for (slot, value) in given.iter_mut().zip(args.iter()) {
+        *slot = Some(value);
+    }
+    if let Some(kwargs) = kwargs {
+        for (key, value) in kwargs.iter() {
+            let key: String = key.extract()?;
+            match names.iter().position(|name| *name == key) {
+                Some(k) if given[k].is_none() => given[k] = Some(value),
+                _ => return Ok(None),
+            }
+        }
+    }
+    Ok(Some(given))
+}
+
+/// A required argument of an overloaded export, which the dispatcher has
+/// already found passed.
+pub fn passed<'a, 'py>(value: &'a Option<Bound<'py, PyAny>>) -> PyResult<&'a Bound<'py, PyAny>> {
+    value
+        .as_ref()
+        .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("a required argument is missing"))
+}
+
+/// `no_overload_error` for a call that may pass keywords (their values are
+/// described after the positional ones).
+pub fn no_overload_error_with_keywords(
+    function: &str,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    signatures: &[&str],
+) -> PyErr {
+    let mut given: Vec<Bound<'_, PyAny>> = args.iter().collect();
+    if let Some(kwargs) = kwargs {
+        given.extend(kwargs.values().iter());
+    }
+    no_overload_error(function, &given, signatures)
+}

@@ -3374,7 +3374,6 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
     let name = format_ident!("{}__overloads", group[0].rust_name.trim_end_matches('_'));
     let name = ident(&name.to_string());
     let arms = group.iter().map(|function| {
-        let arity = function.params.len();
         // Trailing parameters with defaults may be left out, as in Python;
         // the wrapper applies their defaults.
         let required = function
@@ -3390,30 +3389,33 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                 Type::Array(array) => {
                     let element = dtype_tokens(array.dtype);
                     let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
-                    quote!(crate::rt::accepts_array::<#element, #ndim>(&given[#k]))
+                    quote!(crate::rt::accepts_array::<#element, #ndim>(v))
                 }
-                Type::Int => quote!(crate::rt::accepts_int(&given[#k])),
-                Type::Float => quote!(crate::rt::accepts_float(&given[#k])),
-                Type::Bool => quote!(crate::rt::accepts_bool(&given[#k])),
-                Type::Callable(_) => quote!(given[#k].is_callable()),
-                Type::List(_) => quote!(given[#k].is_instance_of::<pyo3::types::PyList>()),
-                Type::Dict(..) => quote!(given[#k].is_instance_of::<pyo3::types::PyDict>()),
-                Type::Set(_) => quote!(given[#k].is_instance_of::<pyo3::types::PySet>()),
-                Type::Str => quote!(given[#k].is_instance_of::<pyo3::types::PyString>()),
+                Type::Int => quote!(crate::rt::accepts_int(v)),
+                Type::Float => quote!(crate::rt::accepts_float(v)),
+                Type::Bool => quote!(crate::rt::accepts_bool(v)),
+                Type::Callable(_) => quote!(v.is_callable()),
+                Type::List(_) => quote!(v.is_instance_of::<pyo3::types::PyList>()),
+                Type::Dict(..) => quote!(v.is_instance_of::<pyo3::types::PyDict>()),
+                Type::Set(_) => quote!(v.is_instance_of::<pyo3::types::PySet>()),
+                Type::Str => quote!(v.is_instance_of::<pyo3::types::PyString>()),
                 _ => quote!(true),
             };
+            // A parameter with a default may be left out (`None`), as in
+            // Python; the others must be passed, by position or keyword.
             if optional {
-                quote!((given.len() <= #k || #test))
+                quote!(given[#k].as_ref().map_or(true, |v| #test))
             } else {
-                test
+                quote!(given[#k].as_ref().is_some_and(|v| #test))
             }
         });
         let args = function.params.iter().enumerate().map(|(k, param)| {
             let optional = k >= required;
             let k = TokenLiteral::usize_unsuffixed(k);
             if optional {
-                return quote!(given.get(#k));
+                return quote!(given[#k].as_ref());
             }
+            let passed = quote!(crate::rt::passed(&given[#k])?);
             match (&param.ty, checked_scalar(&param.ty), &param.default) {
                 (
                     Type::Array(_)
@@ -3423,20 +3425,24 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                     | Type::Set(_),
                     _,
                     _,
-                ) => quote!(&given[#k]),
-                (_, Some(_), None) => quote!(&given[#k]),
-                (_, Some(_), Some(_)) => quote!(Some(&given[#k])),
-                (_, None, _) => quote!(given[#k].extract()?),
+                ) => passed,
+                (_, Some(_), None) => passed,
+                (_, Some(_), Some(_)) => quote!(Some(#passed)),
+                (_, None, _) => quote!(#passed.extract()?),
             }
         });
-        let count = if required == arity {
-            quote!(given.len() == #arity)
+        let names = function.params.iter().map(|p| p.name.as_str());
+        let tests: Vec<TokenStream> = tests.collect();
+        let test = if tests.is_empty() {
+            quote!(true)
         } else {
-            quote!((#required..=#arity).contains(&given.len()))
+            quote!(#(#tests)&&*)
         };
         quote! {
-            if #count #(&& #tests)* {
-                return #target(py, #(#args),*);
+            if let Some(given) = crate::rt::overload_arguments(&args, kwargs, &[#(#names),*])? {
+                if #test {
+                    return #target(py, #(#args),*);
+                }
             }
         }
     });
@@ -3460,11 +3466,19 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
     let code = quote! {
         #doc
         #[pyfunction]
-        #[pyo3(name = #python_name, signature = (*args))]
-        fn #name<'py>(py: Python<'py>, args: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
-            let given: Vec<Bound<'py, PyAny>> = args.iter().collect();
+        #[pyo3(name = #python_name, signature = (*args, **kwargs))]
+        fn #name<'py>(
+            py: Python<'py>,
+            args: &Bound<'py, pyo3::types::PyTuple>,
+            kwargs: Option<&Bound<'py, pyo3::types::PyDict>>,
+        ) -> PyResult<Bound<'py, PyAny>> {
             #(#arms)*
-            Err(crate::rt::no_overload_error(#python_name, &given, &[#(#signatures),*]))
+            Err(crate::rt::no_overload_error_with_keywords(
+                #python_name,
+                &args,
+                kwargs,
+                &[#(#signatures),*],
+            ))
         }
     };
     (name, code)
