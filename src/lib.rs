@@ -16,6 +16,7 @@ pub mod ir;
 pub mod library;
 pub mod lower;
 pub mod parse;
+pub mod range_variables;
 pub mod signature;
 pub mod source;
 pub mod stub;

@@ -254,7 +254,7 @@ fn pythran_signature(
     let params = export
         .arg_types
         .iter()
-        .map(|expr| signature::annotation(expr, cx.file, cx.qualify))
+        .map(|expr| signature::parameter_annotation(expr, cx.file, cx.qualify))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Signature {
         params,
@@ -626,7 +626,7 @@ impl ModuleScope {
             },
             ast::Expr::Name(name) => {
                 if let Some(constant) = self.constant(name.id.as_str()) {
-                    return Some(constant.value);
+                    return Some(constant.value.clone());
                 }
                 math_constant(&self.qualify(expr)?).map(ConstValue::Float)
             }
@@ -690,7 +690,7 @@ fn fold_binary(op: ast::Operator, left: ConstValue, right: ConstValue) -> Option
     let as_float = |v: ConstValue| match v {
         Int(i) => Some(i as f64),
         Float(f) => Some(f),
-        ConstValue::Bool(_) => None,
+        ConstValue::Bool(_) | ConstValue::Str(_) => None,
     };
     match (left, right) {
         (Int(a), Int(b)) => match op {
@@ -743,6 +743,12 @@ struct FunctionLowering<'a> {
     /// Names bound by `import` statements inside the function, which
     /// shadow the module's.
     local_imports: HashMap<String, String>,
+    /// Locals holding a `range` object (`range_variables`), read as the
+    /// `range(...)` call of their hidden parts.
+    range_variables: HashSet<String>,
+    /// Locals assigned once by `f = lambda ...`: each call `f(...)` calls
+    /// a helper function made from the lambda (its name once made).
+    lambdas: HashMap<String, (ast::ExprLambda, Option<String>)>,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -757,6 +763,8 @@ impl<'a> FunctionLowering<'a> {
             serial_prange: false,
             notes: Vec::new(),
             local_imports: HashMap::new(),
+            range_variables: HashSet::new(),
+            lambdas: HashMap::new(),
         }
     }
 
@@ -853,7 +861,11 @@ impl<'a> FunctionLowering<'a> {
             .collect();
         let mut defaults = Vec::new();
         for arg in &all_args {
-            let default = match &arg.default {
+            let default = match arg.default.as_deref() {
+                Some(ast::Expr::Constant(ast::ExprConstant {
+                    value: ast::Constant::Str(text),
+                    ..
+                })) => Some(ConstValue::Str(text.clone())),
                 Some(default) => match self.scope.fold(default) {
                     Some(value) => Some(value),
                     None => {
@@ -891,7 +903,7 @@ impl<'a> FunctionLowering<'a> {
                 .find(|(local, _)| local == arg.def.arg.as_str())
                 .map(|(_, ty)| ty);
             let annotation = match arg.def.annotation.as_deref().or(local_type) {
-                Some(expr) => match signature::annotation(expr, self.file, &qualify) {
+                Some(expr) => match signature::parameter_annotation(expr, self.file, &qualify) {
                     Ok(ty) => Some(ty),
                     Err(diagnostic) => {
                         annotation_errors.push(diagnostic);
@@ -915,7 +927,7 @@ impl<'a> FunctionLowering<'a> {
                 name: arg.def.arg.to_string(),
                 span: arg.def.range.into(),
                 annotation,
-                default: defaults.get(position).copied().flatten(),
+                default: defaults.get(position).cloned().flatten(),
                 keyword_only: position >= keyword_only_from,
             });
         }
@@ -945,7 +957,17 @@ impl<'a> FunctionLowering<'a> {
         for param in &params {
             self.locals.insert(param.name.clone());
         }
-        collect_assigned_names(&def.body, &mut self.locals);
+        let parameter_names: HashSet<String> = params.iter().map(|p| p.name.clone()).collect();
+        let rewritten = crate::range_variables::rewrite(&def.body, &parameter_names);
+        let def_body: &[ast::Stmt] = match &rewritten {
+            Some((body, variables)) => {
+                self.range_variables = variables.clone();
+                body
+            }
+            None => &def.body,
+        };
+        collect_assigned_names(def_body, &mut self.locals);
+        self.lambdas = lambda_variables(def_body, &parameter_names);
         let mut invalid: Vec<&str> = std::iter::once(def.name.as_str())
             .chain(self.locals.iter().map(String::as_str))
             .filter(|name| !crate::codegen::kernels::is_identifier(name))
@@ -963,7 +985,7 @@ impl<'a> FunctionLowering<'a> {
             );
         }
 
-        let (docstring, body_statements) = split_docstring(&def.body);
+        let (docstring, body_statements) = split_docstring(def_body);
         let mut body = self.locals_declarations(&decorations.locals, &params);
         body.extend(self.block(body_statements));
         let mut notes = decorations.notes.clone();
@@ -1182,6 +1204,14 @@ impl<'a> FunctionLowering<'a> {
             ast::Stmt::With(with) if self.is_gil_block(with) => {
                 let body = self.block(&with.body);
                 return Some(always(body, span));
+            }
+            // `f = lambda ...`: nothing to run; calls of `f` call a helper.
+            ast::Stmt::Assign(assign)
+                if matches!(assign.targets.as_slice(), [ast::Expr::Name(target)]
+                    if self.lambdas.contains_key(target.id.as_str()))
+                    && matches!(assign.value.as_ref(), ast::Expr::Lambda(_)) =>
+            {
+                StmtKind::Pass
             }
             ast::Stmt::Assign(assign) => {
                 let value = self.expr(&assign.value)?;
@@ -1913,6 +1943,54 @@ impl<'a> FunctionLowering<'a> {
             _ => None,
         };
         let (start, stop, step) = match call.args.as_slice() {
+            // Any step, when every argument is a name or a constant (a
+            // range variable's parts): range(a, b, c) reversed is
+            // range(a + (len - 1) * c, a - c, -c), empty when len is 0.
+            [start, stop, step]
+                if simple(start)
+                    && simple(stop)
+                    && simple(step)
+                    && literal_step(step).is_none() =>
+            {
+                let binary = |left: ast::Expr, op, right: ast::Expr| {
+                    ast::Expr::BinOp(ast::ExprBinOp {
+                        range,
+                        left: Box::new(left),
+                        op,
+                        right: Box::new(right),
+                    })
+                };
+                let length = ast::Expr::Call(ast::ExprCall {
+                    range,
+                    func: Box::new(synthetic_name("len", range, ast::ExprContext::Load)),
+                    args: vec![inner.clone()],
+                    keywords: Vec::new(),
+                });
+                let first = binary(
+                    start.clone(),
+                    ast::Operator::Add,
+                    binary(plus(&length, -1), ast::Operator::Mult, step.clone()),
+                );
+                let last = binary(start.clone(), ast::Operator::Sub, step.clone());
+                let new_step = ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                    range,
+                    op: ast::UnaryOp::USub,
+                    operand: Box::new(step.clone()),
+                });
+                return Some(ast::StmtFor {
+                    range: for_stmt.range,
+                    target: for_stmt.target.clone(),
+                    iter: Box::new(ast::Expr::Call(ast::ExprCall {
+                        range,
+                        func: call.func.clone(),
+                        args: vec![first, last, new_step],
+                        keywords: Vec::new(),
+                    })),
+                    body: for_stmt.body.clone(),
+                    orelse: for_stmt.orelse.clone(),
+                    type_comment: None,
+                });
+            }
             [stop] => (int(0), stop.clone(), 1),
             [start, stop] if simple(start) => (start.clone(), stop.clone(), 1),
             [start, stop, step] if simple(start) => {
@@ -2266,6 +2344,24 @@ impl<'a> FunctionLowering<'a> {
                     }
                 }
             }
+            ast::Expr::Subscript(subscript)
+                if is_range_call(self, &subscript.value)
+                    && !matches!(
+                        subscript.slice.as_ref(),
+                        ast::Expr::Slice(_) | ast::Expr::Tuple(_)
+                    ) =>
+            {
+                // `range(...)[k]`, as a range variable's `r[k]` reads.
+                let parts = self.range_parts(&subscript.value);
+                let index = self.expr(&subscript.slice);
+                let mut args = parts?;
+                args.push(index?);
+                ExprKind::Call {
+                    callee: Callee::Builtin("__range_get".into()),
+                    args,
+                    keywords: Vec::new(),
+                }
+            }
             ast::Expr::Subscript(subscript) => {
                 let value = self.expr(&subscript.value);
                 let indices = self.indices(&subscript.slice);
@@ -2354,6 +2450,27 @@ impl<'a> FunctionLowering<'a> {
                         ast::CmpOp::LtE => CompareOp::LtE,
                         ast::CmpOp::Gt => CompareOp::Gt,
                         ast::CmpOp::GtE => CompareOp::GtE,
+                        ast::CmpOp::Is | ast::CmpOp::IsNot
+                            if matches!(
+                                comparator,
+                                ast::Expr::Constant(ast::ExprConstant {
+                                    value: ast::Constant::None,
+                                    ..
+                                })
+                            ) =>
+                        {
+                            self.error(
+                                codes::UNSUPPORTED_EXPRESSION,
+                                span,
+                                "`is None` tests are not supported",
+                                "a test for None",
+                                "compiled values are never None: instead of `d.get(k) is None`, \
+                                 test `k in d` or pass a default, `d.get(k, -1)`; instead of a \
+                                 `None` default, use a sentinel value such as -1 or nan",
+                            );
+                            ok = false;
+                            continue;
+                        }
                         ast::CmpOp::Is | ast::CmpOp::IsNot => {
                             self.error(
                                 codes::UNSUPPORTED_EXPRESSION,
@@ -2409,9 +2526,11 @@ impl<'a> FunctionLowering<'a> {
                 self.error(
                     codes::UNSUPPORTED_EXPRESSION,
                     span,
-                    "lambda expressions are not supported",
+                    "this lambda expression is not supported",
                     "lambda",
-                    "define a top-level function and call it",
+                    "a lambda with positional parameters assigned once to a local name and called \
+                     (`sq = lambda x: x * x` then `sq(3.0)`) or given as key= compiles; \
+                     otherwise define a top-level function and call it",
                 );
                 return None;
             }
@@ -2531,6 +2650,16 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn name(&mut self, name: &str, span: Span) -> Option<Expr> {
+        if self.lambdas.contains_key(name) {
+            self.error(
+                codes::UNSUPPORTED_EXPRESSION,
+                span,
+                format!("the lambda `{name}` can only be called here"),
+                "a lambda used as a value",
+                "call it (`f(x)`), or define a top-level function to pass it to another function",
+            );
+            return None;
+        }
         let kind = if self.locals.contains(name) {
             ExprKind::Local(name.to_string())
         } else if self.scope.constant(name).is_some() {
@@ -2597,9 +2726,10 @@ impl<'a> FunctionLowering<'a> {
             .text
             .get(span.start as usize..span.end as usize)
             .unwrap_or("");
-        let free: Vec<String> = identifiers_in(text)
+        let free: Vec<String> = self
+            .free_variables(text)
             .into_iter()
-            .filter(|name| self.locals.contains(name) && !bound.contains(name))
+            .filter(|name| !bound.contains(name))
             .collect();
         let name = {
             let mut taken = self.scope.helper_names.borrow_mut();
@@ -2705,6 +2835,10 @@ impl<'a> FunctionLowering<'a> {
         inner.locals.extend(free.iter().cloned());
         inner.locals.extend(bound.iter().cloned());
         inner.locals.insert(result.to_string());
+        // Lambda variables the comprehension calls (a loop variable of the
+        // same name hides one).
+        inner.lambdas = self.lambdas.clone();
+        inner.lambdas.retain(|name, _| !bound.contains(name));
         let at = |kind: ExprKind| Expr { kind, span };
         let mut stmts = Vec::new();
         let initial = match kind {
@@ -2725,6 +2859,11 @@ impl<'a> FunctionLowering<'a> {
             });
         }
         stmts.extend(inner.block(&body));
+        for (other, (_, made)) in &inner.lambdas {
+            if let (Some(made), Some(entry)) = (made, self.lambdas.get_mut(other)) {
+                entry.1.get_or_insert_with(|| made.clone());
+            }
+        }
         let returned = match kind {
             Comprehension::List | Comprehension::Sum | Comprehension::Dict | Comprehension::Set => {
                 ExprKind::Local(result.to_string())
@@ -2855,7 +2994,11 @@ impl<'a> FunctionLowering<'a> {
                     (*lambda.body).clone(),
                 )
             }
-            ast::Expr::Name(function) if self.scope.functions.contains(function.id.as_str()) => {
+            // A function of the module, or a lambda stored in a local.
+            ast::Expr::Name(function)
+                if self.scope.functions.contains(function.id.as_str())
+                    || self.lambdas.contains_key(function.id.as_str()) =>
+            {
                 let param = "__key_item".to_string();
                 let body = ast::Expr::Call(ast::ExprCall {
                     range,
@@ -2984,6 +3127,239 @@ impl<'a> FunctionLowering<'a> {
         Some(self.expr(&lowered))
     }
 
+    /// The locals a piece of code (a comprehension or a lambda) reads, in
+    /// order of appearance: a range variable through its parts, a lambda
+    /// variable through the locals it reads.
+    fn free_variables(&self, text: &str) -> Vec<String> {
+        let mut free = Vec::new();
+        let mut seen = HashSet::new();
+        self.collect_free(text, &mut seen, &mut free);
+        free
+    }
+
+    fn collect_free(&self, text: &str, seen: &mut HashSet<String>, free: &mut Vec<String>) {
+        for name in identifiers_in(text) {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            if self.range_variables.contains(&name) {
+                for part in ["start", "stop", "step"] {
+                    let part = crate::range_variables::part_name(&name, part);
+                    if self.locals.contains(&part) && !free.contains(&part) {
+                        free.push(part);
+                    }
+                }
+            } else if let Some((lambda, _)) = self.lambdas.get(&name) {
+                let span: Span = lambda.range.into();
+                let params: HashSet<String> = lambda
+                    .args
+                    .args
+                    .iter()
+                    .map(|a| a.def.arg.to_string())
+                    .collect();
+                let mut inner_seen = seen.clone();
+                inner_seen.extend(params);
+                let lambda_text = self
+                    .file
+                    .text
+                    .get(span.start as usize..span.end as usize)
+                    .unwrap_or("");
+                self.collect_free(lambda_text, &mut inner_seen, free);
+            } else if self.locals.contains(&name) && !free.contains(&name) {
+                free.push(name);
+            }
+        }
+    }
+
+    /// `f(args)` of a local `f = lambda params: body`: a call of the
+    /// helper `def __lambda_N(params, free): return body`, where `free` are
+    /// the enclosing function's locals the body reads, passed at each call,
+    /// so the lambda sees their values at the time of the call, as a
+    /// Python closure does (it cannot assign them).
+    fn lambda_call(&mut self, name: &str, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        let (lambda, helper) = self.lambdas.get(name)?.clone();
+        let params: Vec<String> = lambda
+            .args
+            .args
+            .iter()
+            .map(|a| a.def.arg.to_string())
+            .collect();
+        let lambda_span: Span = lambda.range.into();
+        let text = self
+            .file
+            .text
+            .get(lambda_span.start as usize..lambda_span.end as usize)
+            .unwrap_or("");
+        let mut seen: HashSet<String> = params.iter().cloned().collect();
+        seen.insert(name.to_string());
+        let mut free = Vec::new();
+        self.collect_free(text, &mut seen, &mut free);
+        if !call.keywords.is_empty() || call.args.len() != params.len() {
+            self.error(
+                codes::WRONG_ARGUMENTS,
+                span,
+                format!(
+                    "the lambda `{name}` takes {} positional argument{}",
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" }
+                ),
+                "this call",
+                "pass one positional argument per parameter of the lambda",
+            );
+            return None;
+        }
+        let helper = match helper {
+            Some(helper) => helper,
+            None => {
+                let helper = {
+                    let mut taken = self.scope.helper_names.borrow_mut();
+                    let base = format!("__lambda_{}", lambda_span.start);
+                    let mut helper = base.clone();
+                    let mut k = 1;
+                    while !taken.insert(helper.clone()) {
+                        k += 1;
+                        helper = format!("{base}_{k}");
+                    }
+                    helper
+                };
+                let mut inner = FunctionLowering::new(self.scope, self.file);
+                inner.locals.extend(params.iter().cloned());
+                inner.locals.extend(free.iter().cloned());
+                inner.range_variables = self.range_variables.clone();
+                // Other lambdas it calls, but not itself: a lambda's name
+                // is bound only once the lambda exists.
+                inner.lambdas = self.lambdas.clone();
+                inner.lambdas.remove(name);
+                let body = inner.expr(&lambda.body);
+                for (other, (_, made)) in &inner.lambdas {
+                    if let (Some(made), Some(entry)) = (made, self.lambdas.get_mut(other)) {
+                        entry.1.get_or_insert_with(|| made.clone());
+                    }
+                }
+                if !inner.diagnostics.is_empty() {
+                    self.diagnostics.append(&mut inner.diagnostics);
+                    return None;
+                }
+                let body = body?;
+                let param = |name: &String| Param {
+                    name: name.clone(),
+                    span: lambda_span,
+                    annotation: None,
+                    default: None,
+                    keyword_only: false,
+                };
+                self.scope.helpers.borrow_mut().push(Function {
+                    name: helper.clone(),
+                    span: lambda_span,
+                    params: params.iter().chain(&free).map(param).collect(),
+                    returns: None,
+                    exported: false,
+                    docstring: None,
+                    body: vec![Stmt {
+                        kind: StmtKind::Return(Some(body)),
+                        span: lambda_span,
+                    }],
+                    overloads: Vec::new(),
+                    notes: Vec::new(),
+                });
+                if let Some(entry) = self.lambdas.get_mut(name) {
+                    entry.1 = Some(helper.clone());
+                }
+                helper
+            }
+        };
+        let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
+        let mut args: Vec<Expr> = args.into_iter().collect::<Option<_>>()?;
+        args.extend(free.iter().map(|n| Expr {
+            kind: ExprKind::Local(n.clone()),
+            span,
+        }));
+        Some(Expr {
+            kind: ExprKind::Call {
+                callee: Callee::Function(helper),
+                args,
+                keywords: Vec::new(),
+            },
+            span,
+        })
+    }
+
+    /// `len(range(...))` and the zero-step check of a range variable
+    /// (`range_variables`), as builtins of the range's start, stop and step.
+    fn range_call_use(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
+        let ast::Expr::Name(function) = call.func.as_ref() else {
+            return None;
+        };
+        let id = function.id.as_str();
+        if self.locals.contains(id)
+            || self.scope.functions.contains(id)
+            || !call.keywords.is_empty()
+        {
+            return None;
+        }
+        match (id, call.args.as_slice()) {
+            (crate::range_variables::STEP_CHECK, [step]) => {
+                let step = self.expr(step);
+                Some(step.map(|step| Expr {
+                    kind: ExprKind::Call {
+                        callee: Callee::Builtin("__range_step".into()),
+                        args: vec![step],
+                        keywords: Vec::new(),
+                    },
+                    span,
+                }))
+            }
+            ("len", [range_call]) if is_range_call(self, range_call) => {
+                let parts = self.range_parts(range_call);
+                Some(parts.map(|parts| Expr {
+                    kind: ExprKind::Call {
+                        callee: Callee::Builtin("__range_len".into()),
+                        args: parts,
+                        keywords: Vec::new(),
+                    },
+                    span,
+                }))
+            }
+            _ => None,
+        }
+    }
+
+    /// The start, stop and step of a `range(...)` call, with the defaults
+    /// filled in.
+    fn range_parts(&mut self, range_call: &ast::Expr) -> Option<Vec<Expr>> {
+        let ast::Expr::Call(call) = range_call else {
+            return None;
+        };
+        let span: Span = call.range.into();
+        let constant = |value| Expr {
+            kind: ExprKind::Int(value),
+            span,
+        };
+        let args: Vec<Option<Expr>> = call.args.iter().map(|a| self.expr(a)).collect();
+        let args: Vec<Expr> = args.into_iter().collect::<Option<_>>()?;
+        match args.len() {
+            1 => {
+                let stop = args.into_iter().next()?;
+                Some(vec![constant(0), stop, constant(1)])
+            }
+            2 => {
+                let mut args = args.into_iter();
+                Some(vec![args.next()?, args.next()?, constant(1)])
+            }
+            3 => Some(args),
+            _ => {
+                self.error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    "range() takes one to three arguments",
+                    "range call",
+                    "write range(stop), range(start, stop) or range(start, stop, step)",
+                );
+                None
+            }
+        }
+    }
+
     /// `sum(e for ...)`, `any(...)`, `all(...)` consume the generator as it
     /// runs; `min`, `max`, `sorted` and `list` take it as a list.
     fn consumed_generator(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
@@ -3090,6 +3466,31 @@ impl<'a> FunctionLowering<'a> {
         if self.qualify(&call.func).as_deref() == Some("cython.cast") {
             return self.cython_cast(call, span);
         }
+        if let Some(range_call) = self.range_call_use(call, span) {
+            return range_call;
+        }
+        if let ast::Expr::Name(function) = call.func.as_ref() {
+            if self.lambdas.contains_key(function.id.as_str()) {
+                return self.lambda_call(function.id.as_str(), call, span);
+            }
+        }
+        if matches!(call.func.as_ref(), ast::Expr::Name(name) if name.id.as_str() == "tuple"
+            && !self.locals.contains("tuple")
+            && !self.scope.functions.contains("tuple"))
+        {
+            // A compiled tuple has a length and item types fixed at compile
+            // time; `tuple(xs)` has the length of a list or generator, known
+            // only when it runs.
+            self.error(
+                codes::UNSUPPORTED_FUNCTION,
+                span,
+                "`tuple(...)` of an iterable is not supported",
+                "a tuple whose length is known only at run time",
+                "write the items out, as in `(f(a), f(b), f(c))` or `(xs[0], xs[1])`, or keep a \
+                 list (`list(...)` or a list comprehension)",
+            );
+            return None;
+        }
         let mut ok = true;
         // `np.array([[1, 2], [3, 4]])`: the list literal is read as nested
         // tuples, which the array constructor turns into an array.
@@ -3154,9 +3555,11 @@ impl<'a> FunctionLowering<'a> {
                     self.error(
                         codes::UNSUPPORTED_LOOP,
                         span,
-                        "`range` is only supported as the iterable of a `for` loop",
-                        "range outside a for loop",
-                        "write `for i in range(n):`",
+                        "a `range` is only supported as the iterable of a `for` loop, in `len(...)` and indexed",
+                        "range used another way",
+                        "write `for i in range(n):`, `len(r)` or `r[i]` (a range stored in a \
+                         variable assigned once works the same); for a list of the numbers, \
+                         write `list(range(n))`",
                     );
                     return None;
                 } else if id == "print" {
@@ -3333,6 +3736,57 @@ fn split_docstring(body: &[ast::Stmt]) -> (Option<String>, &[ast::Stmt]) {
 
 /// Adds every name the statements assign (targets, loop variables) to `names`:
 /// as in Python, assigning anywhere in a function makes the name local.
+/// Locals assigned exactly once, by `f = lambda params: body` with plain
+/// positional parameters (and not parameters of the function).
+fn lambda_variables(
+    body: &[ast::Stmt],
+    parameters: &HashSet<String>,
+) -> HashMap<String, (ast::ExprLambda, Option<String>)> {
+    fn find(stmts: &[ast::Stmt], out: &mut Vec<(String, ast::ExprLambda)>) {
+        for stmt in stmts {
+            match stmt {
+                ast::Stmt::Assign(assign) => {
+                    if let ([ast::Expr::Name(target)], ast::Expr::Lambda(lambda)) =
+                        (assign.targets.as_slice(), assign.value.as_ref())
+                    {
+                        let args = &lambda.args;
+                        let plain = args.posonlyargs.is_empty()
+                            && args.kwonlyargs.is_empty()
+                            && args.vararg.is_none()
+                            && args.kwarg.is_none()
+                            && args.args.iter().all(|a| a.default.is_none());
+                        if plain {
+                            out.push((target.id.to_string(), lambda.clone()));
+                        }
+                    }
+                }
+                ast::Stmt::For(node) => {
+                    find(&node.body, out);
+                    find(&node.orelse, out);
+                }
+                ast::Stmt::While(node) => {
+                    find(&node.body, out);
+                    find(&node.orelse, out);
+                }
+                ast::Stmt::If(node) => {
+                    find(&node.body, out);
+                    find(&node.orelse, out);
+                }
+                ast::Stmt::With(node) => find(&node.body, out),
+                _ => {}
+            }
+        }
+    }
+    let mut found = Vec::new();
+    find(body, &mut found);
+    let counts = crate::range_variables::assignment_counts(body);
+    found
+        .into_iter()
+        .filter(|(name, _)| counts.get(name) == Some(&1) && !parameters.contains(name))
+        .map(|(name, lambda)| (name, (lambda, None)))
+        .collect()
+}
+
 fn collect_assigned_names(stmts: &[ast::Stmt], names: &mut HashSet<String>) {
     fn target_names(target: &ast::Expr, names: &mut HashSet<String>) {
         match target {
@@ -3402,7 +3856,7 @@ fn signature_parameters(
     }
     let mut types = Vec::new();
     for (position, arg) in all_args.iter().enumerate() {
-        let default = defaults.get(position).copied().flatten();
+        let default = defaults.get(position).cloned().flatten();
         let optional = signature.optional.get(position).copied().unwrap_or(false);
         if optional && arg.default.is_none() {
             return Err(Diagnostic::error(
@@ -3436,6 +3890,7 @@ fn signature_parameters(
                     ConstValue::Int(_) => crate::types::Type::Int,
                     ConstValue::Float(_) => crate::types::Type::Float,
                     ConstValue::Bool(_) => crate::types::Type::Bool,
+                    ConstValue::Str(_) => crate::types::Type::Str,
                 }))),
                 None if arg.default.is_some() => types.push(None),
                 None => return Err(mismatch()),

@@ -143,12 +143,12 @@ pub fn annotation(
                 Some("str" | "bytes") => Err(Diagnostic::error(
                     codes::UNSUPPORTED_ANNOTATION,
                     span(expr),
-                    "string parameters are not supported",
+                    "strings are only supported as parameters of their own",
                 )
                 .with_label("a string")
                 .with_hint(
-                    "pass a number instead, such as an int code for each choice, and keep the \
-                     strings in the Python caller",
+                    "a `str` parameter may be compared with `==`, `!=` or `in` a tuple of \
+                     strings and passed on; keep other strings in the Python caller",
                 )),
                 Some("complex" | "numpy.complex128" | "numpy.cdouble" | "numpy.complex_") => {
                     Ok(ParamType::Known(Type::Complex))
@@ -171,6 +171,26 @@ pub fn annotation(
             }
         }
     }
+}
+
+/// Parses the annotation of a parameter (or its type in a `#pythran export`
+/// line): as `annotation`, and also `str`, which only a parameter may have
+/// (compiled code compares it with `==`/`!=` and passes it on).
+pub fn parameter_annotation(
+    expr: &ast::Expr,
+    file: &SourceFile,
+    qualify: &dyn Fn(&ast::Expr) -> Option<String>,
+) -> Result<ParamType, Diagnostic> {
+    let is_str = match expr {
+        ast::Expr::Constant(constant) => {
+            matches!(&constant.value, ast::Constant::Str(text) if text.trim() == "str")
+        }
+        _ => qualify(expr).as_deref() == Some("str"),
+    };
+    if is_str {
+        return Ok(ParamType::Known(Type::Str));
+    }
+    annotation(expr, file, qualify)
 }
 
 /// Parses a return annotation: like a parameter annotation, but the rank of an

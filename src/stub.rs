@@ -97,8 +97,8 @@ fn signatures(module: &typed::Module) -> Vec<Signature<'_>> {
                 params.push("*".to_string());
             }
             let mut text = format!("{}: {}", param.name, annotation(&param.ty));
-            if let Some(default) = param.default {
-                text.push_str(&format!(" = {}", python_literal(default)));
+            if let Some(default) = &param.default {
+                text.push_str(&format!(" = {}", python_literal(default.clone())));
             }
             params.push(text);
         }
@@ -163,6 +163,7 @@ fn annotation(ty: &Type) -> String {
         Type::Float => "float".into(),
         Type::Bool => "bool".into(),
         Type::None => "None".into(),
+        Type::Str => "str".into(),
         Type::Scalar(dtype) => format!("np.{dtype}"),
         Type::Tuple(items) => {
             let items: Vec<String> = items.iter().map(annotation).collect();
@@ -205,5 +206,36 @@ pub fn python_literal(value: Literal) -> String {
                 "False".into()
             }
         }
+        Literal::Str(text) => python_string(&text),
     }
+}
+
+/// A string as Python's `repr` writes it (single quotes unless the text
+/// holds one and no double quote).
+pub fn python_string(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::new();
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
 }

@@ -140,7 +140,7 @@ impl Dtype {
         self.is_signed() || self.is_unsigned()
     }
 
-    fn bits(self) -> u32 {
+    pub fn bits(self) -> u32 {
         match self {
             Dtype::Bool | Dtype::Int8 | Dtype::UInt8 => 8,
             Dtype::Int16 | Dtype::UInt16 => 16,
@@ -241,6 +241,9 @@ pub enum Type {
     Unknown,
     /// The value of a function that returns nothing.
     None,
+    /// A Python `str`, as a parameter used only as a constant (compared with
+    /// `==`/`!=`, tested with `in` a tuple of strings, passed to functions).
+    Str,
 }
 
 /// The signature of a function passed as an argument.
@@ -332,6 +335,7 @@ impl Type {
             Type::Set(item) => format!("set[{}]", item.python_name()),
             Type::Unknown => "an unknown type".into(),
             Type::None => "None".into(),
+            Type::Str => "str".into(),
         }
     }
 
@@ -343,6 +347,17 @@ impl Type {
             Type::List(item) | Type::Set(item) => item.has_unknown(),
             Type::Dict(key, value) => key.has_unknown() || value.has_unknown(),
             Type::Tuple(items) => items.iter().any(Type::has_unknown),
+            _ => false,
+        }
+    }
+
+    /// Whether the type is or holds a `str`.
+    pub fn has_str(&self) -> bool {
+        match self {
+            Type::Str => true,
+            Type::List(item) | Type::Set(item) => item.has_str(),
+            Type::Dict(key, value) => key.has_str() || value.has_str(),
+            Type::Tuple(items) => items.iter().any(Type::has_str),
             _ => false,
         }
     }

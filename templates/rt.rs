@@ -4112,17 +4112,36 @@ pub fn int_abs(a: i64) -> Result<i64> {
     }
 }
 
-/// `a << shift` for Python ints; the compiler allows only constant shifts
-/// from 0 to 63.
+/// `a << shift` for Python ints: ValueError for a negative count, as
+/// CPython; OverflowError when the result leaves 64 bits.
 #[inline]
 pub fn int_shl(a: i64, shift: i64) -> Result<i64> {
-    let shift = (shift & 63) as u32;
+    if shift < 0 {
+        return Err(value_error("negative shift count"));
+    }
+    if a == 0 {
+        return Ok(0);
+    }
+    if shift >= 64 {
+        return Err(int_overflow("<<"));
+    }
+    let shift = shift as u32;
     let shifted = a << shift;
     if shifted >> shift == a {
         Ok(shifted)
     } else {
         Err(int_overflow("<<"))
     }
+}
+
+/// `a >> shift` for Python ints: ValueError for a negative count, as
+/// CPython; a count of 64 or more leaves the sign (0 or -1).
+#[inline]
+pub fn int_shr(a: i64, shift: i64) -> Result<i64> {
+    if shift < 0 {
+        return Err(value_error("negative shift count"));
+    }
+    Ok(a >> shift.min(63))
 }
 
 /// `a // b` for Python ints: `-2**63 // -1` is 2**63, which does not fit.
@@ -8351,4 +8370,131 @@ pub fn list_reversed<T: Clone>(list: &List<T>) -> List<T> {
     let mut items = list.to_vec();
     items.reverse();
     List::from_vec(items)
+}
+
+/// A Python `str` in compiled code: a parameter compared with `==`/`!=` and
+/// passed on. Shared, immutable and `Send`, so it crosses `allow_threads`.
+pub type Str = std::sync::Arc<str>;
+
+#[cfg(feature = "python")]
+/// Reads a `str` parameter. A string holding lone surrogates (which UTF-8
+/// cannot hold) is read with U+FFFD in their place.
+pub fn str_from_python(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Str> {
+    match object.downcast::<pyo3::types::PyString>() {
+        Ok(text) => Ok(Str::from(&*text.to_string_lossy())),
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "argument '{param}': expected str, got {}",
+            type_name_of(object)
+        ))),
+    }
+}
+
+/// `min(xs, default=d)`: `d` for an empty list.
+pub fn list_min_or<T: PyOrder + Clone>(list: &List<T>, default: T) -> T {
+    list_min(list).unwrap_or(default)
+}
+
+/// `max(xs, default=d)`: `d` for an empty list.
+pub fn list_max_or<T: PyOrder + Clone>(list: &List<T>, default: T) -> T {
+    list_max(list).unwrap_or(default)
+}
+
+/// `range(start, stop, step)` checks its step: zero is a ValueError.
+#[inline]
+pub fn range_step(step: i64) -> Result<i64> {
+    if step == 0 {
+        return Err(value_error("range() arg 3 must not be zero"));
+    }
+    Ok(step)
+}
+
+/// `len(range(start, stop, step))`; a length past int64 is CPython's
+/// OverflowError.
+pub fn range_len(start: i64, stop: i64, step: i64) -> Result<i64> {
+    let step = i128::from(range_step(step)?);
+    let (start, stop) = (i128::from(start), i128::from(stop));
+    let length = if step > 0 && start < stop {
+        (stop - start + step - 1) / step
+    } else if step < 0 && start > stop {
+        (start - stop - step - 1) / -step
+    } else {
+        0
+    };
+    i64::try_from(length).map_err(|_| {
+        overflow_error("Python int too large to convert to C ssize_t")
+    })
+}
+
+/// `range(start, stop, step)[index]`, negative indices from the end.
+pub fn range_get(start: i64, stop: i64, step: i64, index: i64) -> Result<i64> {
+    let length = range_len(start, stop, step)?;
+    let position = if index < 0 {
+        index.checked_add(length)
+    } else {
+        Some(index)
+    };
+    match position {
+        // In range, so the element lies between start and stop and fits.
+        Some(k) if (0..length).contains(&k) => {
+            Ok((i128::from(start) + i128::from(k) * i128::from(step)) as i64)
+        }
+        _ => Err(Error::IndexError(
+            "range object index out of range".to_owned(),
+        )),
+    }
+}
+
+#[cfg(feature = "python")]
+/// The arguments of a call of an overloaded export laid out by one of its
+/// parameter lists: the positional ones first, then each keyword at its
+/// parameter's position, `None` where nothing was passed. `None` when the
+/// call cannot fit that list (too many arguments, an unknown keyword, a
+/// keyword repeating a positional argument), so the next one is tried.
+pub fn overload_arguments<'py>(
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, pyo3::types::PyDict>>,
+    names: &[&str],
+) -> PyResult<Option<Vec<Option<Bound<'py, PyAny>>>>> {
+    if args.len() > names.len() {
+        return Ok(None);
+    }
+    let mut given: Vec<Option<Bound<'py, PyAny>>> = vec![None; names.len()];
+    for (slot, value) in given.iter_mut().zip(args.iter()) {
+        *slot = Some(value);
+    }
+    if let Some(kwargs) = kwargs {
+        for (key, value) in kwargs.iter() {
+            let key: String = key.extract()?;
+            match names.iter().position(|name| *name == key) {
+                Some(k) if given[k].is_none() => given[k] = Some(value),
+                _ => return Ok(None),
+            }
+        }
+    }
+    Ok(Some(given))
+}
+
+#[cfg(feature = "python")]
+/// A required argument of an overloaded export, which the dispatcher has
+/// already found passed.
+pub fn passed<'a, 'py>(value: &'a Option<Bound<'py, PyAny>>) -> PyResult<&'a Bound<'py, PyAny>> {
+    value
+        .as_ref()
+        .ok_or_else(|| pyo3::exceptions::PyTypeError::new_err("a required argument is missing"))
+}
+
+#[cfg(feature = "python")]
+/// `no_overload_error` for a call that may pass keywords (their values are
+/// described after the positional ones).
+pub fn no_overload_error_with_keywords(
+    function: &str,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    signatures: &[&str],
+) -> PyErr {
+    let mut given: Vec<Bound<'_, PyAny>> = args.iter().collect();
+    if let Some(kwargs) = kwargs {
+        given.extend(kwargs.values().iter());
+    }
+    no_overload_error(function, &given, signatures)
 }

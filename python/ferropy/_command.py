@@ -1,10 +1,12 @@
 """Finding and running the ``ferropy`` binary."""
 
+import ast
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 
 _EXE = "ferropy.exe" if os.name == "nt" else "ferropy"
 
@@ -119,10 +121,57 @@ def build_arguments(portable=False, parallel=True, auto_parallel=True):
     return args
 
 
+def pycc_module_name(source_text):
+    """The module name a ``numba.pycc`` source gives with ``CC("name")``, or
+    ``None`` for any other source (whose module is named after the file).
+
+    The compiler decides the name; this reads it for the import hook and
+    setuptools, which must know it before building."""
+    if "CC" not in source_text or "pycc" not in source_text:
+        return None
+    try:
+        tree = ast.parse(source_text)
+    except (SyntaxError, ValueError):
+        return None
+    # The names `numba.pycc.CC` is reachable by: `from numba.pycc import CC
+    # [as X]`, or a module alias such as `import numba.pycc as pycc`.
+    direct, modules = set(), {"numba.pycc"}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "numba.pycc":
+            direct.update(alias.asname or alias.name for alias in node.names if alias.name == "CC")
+        elif isinstance(node, ast.ImportFrom) and node.module == "numba":
+            modules.update(alias.asname or alias.name for alias in node.names
+                           if alias.name == "pycc")
+        elif isinstance(node, ast.Import):
+            modules.update(alias.asname for alias in node.names
+                           if alias.name == "numba.pycc" and alias.asname)
+
+    def dotted(expr):
+        if isinstance(expr, ast.Name):
+            return expr.id
+        if isinstance(expr, ast.Attribute):
+            inner = dotted(expr.value)
+            return inner and f"{inner}.{expr.attr}"
+        return None
+
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        callee = dotted(node.value.func)
+        is_cc = callee in direct or (callee and callee.endswith(".CC")
+                                    and callee[:-3] in modules)
+        args = node.value.args
+        if is_cc and args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
+            return args[0].value if args[0].value.isidentifier() else None
+    return None
+
+
 def build(source, out_dir, *, python=None, portable=False, parallel=True, auto_parallel=True,
           quiet=True, capture=True, env=None):
     """Compiles ``source`` (a ``.py`` file) into ``out_dir``, for ``python``
     (default: this interpreter): ``<module><EXT_SUFFIX>`` and ``<module>.pyi``.
+    The module is named after the file, or after ``CC("name")`` in a
+    ``numba.pycc`` source.
 
     Returns the path of the extension module. Raises FerropyCompileError
     carrying ferropy's diagnostics when the file does not compile or the
@@ -131,7 +180,21 @@ def build(source, out_dir, *, python=None, portable=False, parallel=True, auto_p
     """
     source = os.fspath(source)
     out_dir = os.fspath(out_dir)
-    command = [binary(), "build", source, "-o", out_dir, "--python", python or sys.executable]
+    os.makedirs(out_dir, exist_ok=True)
+    # ferropy builds into a directory of its own, so that whatever name the
+    # module takes (the file's, or a `numba.pycc` module's CC name), it is
+    # the one extension there.
+    staging = tempfile.mkdtemp(prefix=".ferropy-build-", dir=out_dir)
+    try:
+        return _build_into(source, out_dir, staging, python, portable, parallel, auto_parallel,
+                           quiet, capture, env)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_into(source, out_dir, staging, python, portable, parallel, auto_parallel, quiet,
+                capture, env):
+    command = [binary(), "build", source, "-o", staging, "--python", python or sys.executable]
     if quiet:
         command.append("-q")
     command += build_arguments(portable, parallel, auto_parallel)
@@ -153,12 +216,13 @@ def build(source, out_dir, *, python=None, portable=False, parallel=True, auto_p
             message += ":\n" + output.rstrip()
         raise FerropyCompileError(message, diagnostics=output, returncode=result.returncode,
                                   path=source)
-    module = os.path.splitext(os.path.basename(source))[0]
-    suffix = sysconfig.get_config_var("EXT_SUFFIX") if python is None else None
-    if suffix:
-        return os.path.join(out_dir, module + suffix)
-    for name in os.listdir(out_dir):
-        if name.startswith(module + ".") and not name.endswith(".pyi"):
-            return os.path.join(out_dir, name)
-    raise FerropyCompileError(f"ferropy built {source} but left no module in {out_dir}",
-                              path=source)
+    built = [name for name in os.listdir(staging) if not name.endswith(".pyi")]
+    if len(built) != 1:
+        raise FerropyCompileError(f"ferropy built {source} but left {built!r}, not one module",
+                                  path=source)
+    module = built[0].split(".", 1)[0]
+    # The stub first, so that the module never appears without it.
+    for name in (module + ".pyi", built[0]):
+        if os.path.isfile(os.path.join(staging, name)):
+            os.replace(os.path.join(staging, name), os.path.join(out_dir, name))
+    return os.path.join(out_dir, built[0])

@@ -18,6 +18,13 @@ Python installation and its environments (``sys.prefix``, site-packages)
 and package ``__init__.py`` files. ``install(modules=[...])`` compiles only
 the named modules, ``install(paths=[...])`` only files under those
 directories. Every other import is left to Python.
+
+A ``numba.pycc`` source names its module with ``CC("name")``, and that is
+the name its users import, as they imported the module ``cc.compile()``
+built: ``import kernels`` compiles the selected source holding
+``cc = CC("kernels")`` (found in the directories the import searches) when
+no ``kernels.py`` exists. Importing such a source under its own file name
+gives the Python module, as without the hook.
 """
 
 import hashlib
@@ -39,6 +46,7 @@ from ._command import (
     build,
     build_arguments,
     cache_dir,
+    pycc_module_name,
 )
 
 __all__ = ["install", "uninstall", "FerropyFinder", "FerropyCompileError"]
@@ -80,6 +88,7 @@ class FerropyFinder(importlib.abc.MetaPathFinder):
         self.quiet = quiet
         self._excluded = _installation_dirs()
         self._lock = threading.Lock()
+        self._pycc_names = {}
 
     def _wanted(self, fullname, origin):
         if not origin.endswith(".py") or os.path.basename(origin) == "__init__.py":
@@ -112,16 +121,71 @@ class FerropyFinder(importlib.abc.MetaPathFinder):
             return any(_is_under(entry, root) for entry in entries for root in self.paths)
         return True
 
+    def _pycc_name(self, origin):
+        """``CC("name")`` of a ``numba.pycc`` source, or None; cached by
+        modification time."""
+        try:
+            stat = os.stat(origin)
+        except OSError:
+            return None
+        key = (stat.st_mtime_ns, stat.st_size)
+        cached = self._pycc_names.get(origin)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        try:
+            with open(origin, "rb") as file:
+                text = file.read().decode("utf-8", "replace")
+        except OSError:
+            return None
+        name = pycc_module_name(text)
+        self._pycc_names[origin] = (key, name)
+        return name
+
+    def _pycc_source(self, fullname, path):
+        """The selected ``numba.pycc`` source whose ``CC(...)`` names the
+        module ``fullname``, in the directories the import searches."""
+        module = fullname.rsplit(".", 1)[-1]
+        for directory in (sys.path if path is None else path):
+            try:
+                directory = os.path.realpath(os.fspath(directory) or os.getcwd())
+                entries = sorted(os.listdir(directory))
+            except (OSError, TypeError):
+                continue
+            if self.paths is not None and not any(_is_under(directory, root)
+                                                  for root in self.paths):
+                continue
+            # The Python installation holds no project sources to compile.
+            if self.paths is None and any(_is_under(directory, excluded)
+                                          for excluded in self._excluded):
+                continue
+            for entry in entries:
+                origin = os.path.join(directory, entry)
+                if (entry.endswith(".py") and self._wanted(fullname, origin)
+                        and self._pycc_name(origin) == module):
+                    return origin
+        return None
+
     def find_spec(self, fullname, path=None, target=None):
         if not self._may_want(fullname, path):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or not spec.origin or not isinstance(
-                spec.loader, importlib.machinery.SourceFileLoader):
+        if spec is None:
+            origin = self._pycc_source(fullname, path)
+            if origin is None:
+                return None
+        elif not spec.origin or not isinstance(spec.loader,
+                                               importlib.machinery.SourceFileLoader):
             return None
-        if not self._wanted(fullname, spec.origin):
-            return None
-        extension = self._compiled(fullname, spec.origin)
+        else:
+            origin = spec.origin
+            if not self._wanted(fullname, origin):
+                return None
+            # A pycc source imported under its file name: its compiled
+            # module is named by CC(...), so Python imports the source.
+            pycc = self._pycc_name(origin)
+            if pycc is not None and pycc != fullname.rsplit(".", 1)[-1]:
+                return None
+        extension = self._compiled(fullname, origin)
         loader = importlib.machinery.ExtensionFileLoader(fullname, extension)
         return importlib.util.spec_from_file_location(fullname, extension, loader=loader)
 

@@ -39,7 +39,7 @@ import tempfile
 from setuptools import Extension
 from setuptools.command.build_ext import build_ext as _build_ext
 
-from ._command import FerropyNotFound, binary, build_arguments
+from ._command import FerropyNotFound, binary, build_arguments, pycc_module_name
 
 try:
     from setuptools.errors import CompileError, SetupError
@@ -54,8 +54,9 @@ class FerropyExtension(Extension):
     """An extension module compiled by ferropy from one ``.py`` file.
 
     ``name`` is the dotted module name (``demo.kernels``); its last part
-    must be the source file's name without ``.py``, since that is the name
-    the compiled module initialises under. ``portable`` (default true)
+    must be the source file's name without ``.py`` (for a ``numba.pycc``
+    source, the name its ``CC("name")`` gives), since that is the name the
+    compiled module initialises under. ``portable`` (default true)
     builds for the architecture's baseline processor so that the wheel runs
     on other machines; ``parallel=False`` and ``auto_parallel=False`` are
     ``--parallel off`` and ``--no-auto-parallel``.
@@ -71,12 +72,22 @@ class FerropyExtension(Extension):
         self.ferropy_parallel = parallel
         self.ferropy_auto_parallel = auto_parallel
         stem = os.path.splitext(os.path.basename(source))[0]
-        if name.rsplit(".", 1)[-1] != stem or not source.endswith(".py"):
+        # A `numba.pycc` source names its module with CC("name").
+        try:
+            with open(source, "rb") as file:
+                pycc = pycc_module_name(file.read().decode("utf-8", "replace"))
+        except OSError:
+            pycc = None
+        module = pycc or stem
+        if name.rsplit(".", 1)[-1] != module or not source.endswith(".py"):
+            what = (f"the name its CC(...) gives, {pycc!r}" if pycc
+                    else "the source file's name")
+            fix = (f"or change CC({pycc!r})" if pycc
+                   else f"or rename the file to {name.rsplit('.', 1)[-1]}.py")
             raise SetupError(
-                f"FerropyExtension({name!r}, {source!r}): the module's last name must be the "
-                f"source file's name: write FerropyExtension("
-                f"{'.'.join(name.split('.')[:-1] + [stem])!r}, {source!r}), or rename the file "
-                f"to {name.rsplit('.', 1)[-1]}.py"
+                f"FerropyExtension({name!r}, {source!r}): the module's last name must be "
+                f"{what}: write FerropyExtension("
+                f"{'.'.join(name.split('.')[:-1] + [module])!r}, {source!r}), {fix}"
             )
 
 
@@ -185,6 +196,13 @@ def _modules_from_table(table):
                 raise SetupError(
                     f"[tool.ferropy] modules: {path!r} is not the path of a .py file")
             name = os.path.splitext(path)[0].replace("\\", "/").strip("/").replace("/", ".")
+            try:
+                with open(path, "rb") as file:
+                    pycc = pycc_module_name(file.read().decode("utf-8", "replace"))
+            except OSError:
+                pycc = None
+            if pycc:
+                name = ".".join(name.split(".")[:-1] + [pycc])
             pairs.append((name, path))
     else:
         raise SetupError("[tool.ferropy] modules must be a list of .py paths or a table "

@@ -582,7 +582,7 @@ fn binary(op: BinaryOp, l: Interval, r: Interval) -> Interval {
     if l.is_empty() || r.is_empty() {
         return EMPTY;
     }
-    // Shift amounts are constants (inference requires it).
+    // Only a constant amount from 0 to 63 gives a bounded shift.
     let shift = (r.lo == r.hi && (0..64).contains(&r.lo)).then_some(r.lo as u32);
     let unknown = Interval {
         lo: i128::MIN / 4,

@@ -147,12 +147,12 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
             signature.push(quote!(*));
         }
         let var = ident(&param.name);
-        match param.default {
+        match &param.default {
             // Checked scalars arrive as Python objects, so their default is
             // applied after extraction (`None` stands for "not passed").
             Some(_) if checked_scalar(&param.ty).is_some() => signature.push(quote!(#var = None)),
             Some(default) => {
-                let value = literal(default);
+                let value = literal(default.clone());
                 signature.push(quote!(#var = #value));
             }
             None => signature.push(quote!(#var)),
@@ -223,7 +223,7 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
                 callables.push((param, callable));
                 args.push(quote!(#var));
             }
-            other => match (checked_scalar(other), param.default) {
+            other => match (checked_scalar(other), param.default.clone()) {
                 (Some(extract), None) => {
                     params.push(quote!(#var: &Bound<'py, PyAny>));
                     conversions
@@ -232,7 +232,10 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
                 }
                 (Some(extract), Some(default)) => {
                     params.push(quote!(#var: Option<&Bound<'py, PyAny>>));
-                    let default = literal(default);
+                    let default = match default {
+                        typed::Literal::Str(text) => quote!(crate::rt::Str::from(#text)),
+                        default => literal(default),
+                    };
                     conversions.push(quote! {
                         let #var = match #var {
                             Some(value) => crate::rt::#extract(value, #python_param)?,
@@ -387,29 +390,49 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
     let name = format_ident!("{}__overloads", group[0].rust_name.trim_end_matches('_'));
     let name = ident(&name.to_string());
     let arms = group.iter().map(|function| {
-        let arity = function.params.len();
+        // Trailing parameters with defaults may be left out, as in Python;
+        // the wrapper applies their defaults.
+        let required = function
+            .params
+            .iter()
+            .rposition(|p| p.default.is_none() || checked_scalar(&p.ty).is_none())
+            .map_or(0, |last| last + 1);
         let target = ident(&function.rust_name);
         let tests = function.params.iter().enumerate().map(|(k, param)| {
+            let optional = k >= required;
             let k = TokenLiteral::usize_unsuffixed(k);
-            match &param.ty {
+            let test = match &param.ty {
                 Type::Array(array) => {
                     let element = dtype_tokens(array.dtype);
                     let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
-                    quote!(crate::rt::accepts_array::<#element, #ndim>(&given[#k]))
+                    quote!(crate::rt::accepts_array::<#element, #ndim>(v))
                 }
-                Type::Int => quote!(crate::rt::accepts_int(&given[#k])),
-                Type::Float => quote!(crate::rt::accepts_float(&given[#k])),
-                Type::Bool => quote!(crate::rt::accepts_bool(&given[#k])),
-                Type::Callable(_) => quote!(given[#k].is_callable()),
-                Type::List(_) => quote!(given[#k].is_instance_of::<pyo3::types::PyList>()),
-                Type::Dict(..) => quote!(given[#k].is_instance_of::<pyo3::types::PyDict>()),
-                Type::Set(_) => quote!(given[#k].is_instance_of::<pyo3::types::PySet>()),
+                Type::Int => quote!(crate::rt::accepts_int(v)),
+                Type::Float => quote!(crate::rt::accepts_float(v)),
+                Type::Bool => quote!(crate::rt::accepts_bool(v)),
+                Type::Callable(_) => quote!(v.is_callable()),
+                Type::List(_) => quote!(v.is_instance_of::<pyo3::types::PyList>()),
+                Type::Dict(..) => quote!(v.is_instance_of::<pyo3::types::PyDict>()),
+                Type::Set(_) => quote!(v.is_instance_of::<pyo3::types::PySet>()),
+                Type::Str => quote!(v.is_instance_of::<pyo3::types::PyString>()),
                 _ => quote!(true),
+            };
+            // A parameter with a default may be left out (`None`), as in
+            // Python; the others must be passed, by position or keyword.
+            if optional {
+                quote!(given[#k].as_ref().map_or(true, |v| #test))
+            } else {
+                quote!(given[#k].as_ref().is_some_and(|v| #test))
             }
         });
         let args = function.params.iter().enumerate().map(|(k, param)| {
+            let optional = k >= required;
             let k = TokenLiteral::usize_unsuffixed(k);
-            match (&param.ty, checked_scalar(&param.ty), param.default) {
+            if optional {
+                return quote!(given[#k].as_ref());
+            }
+            let passed = quote!(crate::rt::passed(&given[#k])?);
+            match (&param.ty, checked_scalar(&param.ty), &param.default) {
                 (
                     Type::Array(_)
                     | Type::Callable(_)
@@ -418,15 +441,24 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                     | Type::Set(_),
                     _,
                     _,
-                ) => quote!(&given[#k]),
-                (_, Some(_), None) => quote!(&given[#k]),
-                (_, Some(_), Some(_)) => quote!(Some(&given[#k])),
-                (_, None, _) => quote!(given[#k].extract()?),
+                ) => passed,
+                (_, Some(_), None) => passed,
+                (_, Some(_), Some(_)) => quote!(Some(#passed)),
+                (_, None, _) => quote!(#passed.extract()?),
             }
         });
+        let names = function.params.iter().map(|p| p.name.as_str());
+        let tests: Vec<TokenStream> = tests.collect();
+        let test = if tests.is_empty() {
+            quote!(true)
+        } else {
+            quote!(#(#tests)&&*)
+        };
         quote! {
-            if given.len() == #arity #(&& #tests)* {
-                return #target(py, #(#args),*);
+            if let Some(given) = crate::rt::overload_arguments(&args, kwargs, &[#(#names),*])? {
+                if #test {
+                    return #target(py, #(#args),*);
+                }
             }
         }
     });
@@ -450,11 +482,19 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
     let code = quote! {
         #doc
         #[pyfunction]
-        #[pyo3(name = #python_name, signature = (*args))]
-        fn #name<'py>(py: Python<'py>, args: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
-            let given: Vec<Bound<'py, PyAny>> = args.iter().collect();
+        #[pyo3(name = #python_name, signature = (*args, **kwargs))]
+        fn #name<'py>(
+            py: Python<'py>,
+            args: &Bound<'py, pyo3::types::PyTuple>,
+            kwargs: Option<&Bound<'py, pyo3::types::PyDict>>,
+        ) -> PyResult<Bound<'py, PyAny>> {
             #(#arms)*
-            Err(crate::rt::no_overload_error(#python_name, &given, &[#(#signatures),*]))
+            Err(crate::rt::no_overload_error_with_keywords(
+                #python_name,
+                &args,
+                kwargs,
+                &[#(#signatures),*],
+            ))
         }
     };
     (name, code)
@@ -468,6 +508,7 @@ fn checked_scalar(ty: &Type) -> Option<syn::Ident> {
         Type::Float => Some(format_ident!("float_from_python")),
         Type::Bool => Some(format_ident!("bool_from_python")),
         Type::Complex => Some(format_ident!("complex_from_python")),
+        Type::Str => Some(format_ident!("str_from_python")),
         _ => None,
     }
 }
@@ -479,11 +520,11 @@ fn python_signature(function: &typed::Function) -> String {
         if param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only) {
             parts.push("*".to_string());
         }
-        match param.default {
+        match &param.default {
             Some(default) => parts.push(format!(
                 "{}={}",
                 param.name,
-                crate::stub::python_literal(default)
+                crate::stub::python_literal(default.clone())
             )),
             None => parts.push(param.name.clone()),
         }

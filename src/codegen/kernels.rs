@@ -89,7 +89,7 @@ pub fn is_identifier(name: &str) -> bool {
 fn constant(constant: &typed::Constant) -> TokenStream {
     let name = ident(&constant.name);
     let ty = rust_type(&constant.ty);
-    let value = literal(constant.value);
+    let value = literal(constant.value.clone());
     quote! { pub const #name: #ty = #value; }
 }
 
@@ -131,6 +131,7 @@ pub fn rust_type(ty: &Type) -> TokenStream {
             let item = rust_type(item);
             quote!(rt::Set<#item>)
         }
+        Type::Str => quote!(rt::Str),
         // Inference reports every type it could not complete.
         Type::Unknown => quote!(()),
         Type::None => quote!(()),
@@ -155,6 +156,7 @@ pub(super) fn literal(value: Literal) -> TokenStream {
         Literal::Int(v) => int_literal(v),
         Literal::Float(v) => float_literal(v),
         Literal::Bool(v) => quote!(#v),
+        Literal::Str(text) => quote!(rt::Str::from(#text)),
     }
 }
 
@@ -1821,7 +1823,7 @@ impl FunctionGen<'_> {
                 if matches!(arg.ty, Type::Array(_)) {
                     let code = self.expr(arg).at(Prec::Unary);
                     quote!(&#code)
-                } else if arg.ty.has_container() {
+                } else if arg.ty.has_container() || arg.ty.has_str() {
                     self.owned_value(arg)
                 } else {
                     self.expr(arg).full()
@@ -1951,7 +1953,7 @@ impl FunctionGen<'_> {
                     Literal::Float(v) if v.is_sign_negative() && !v.is_nan() => Prec::Unary,
                     _ => Prec::Atom,
                 };
-                Code::new(literal(*value), prec)
+                Code::new(literal(value.clone()), prec)
             }
             ExprKind::Local(name) => Code::atom(self.read_local(name, &expr.ty)),
             ExprKind::Constant(name) => {
@@ -2220,6 +2222,19 @@ impl FunctionGen<'_> {
             BinaryOp::Sub if checked => checked_call("int_sub", self),
             BinaryOp::Mul if checked => checked_call("int_mul", self),
             BinaryOp::LShift if checked => checked_call("int_shl", self),
+            // A shift by a count that is not a constant from 0 to the
+            // width: Python's rules for `int` (`rt::int_shr`; `<<` is
+            // checked above unless the ranges proved it), NumPy's for its
+            // fixed-width integers (a count past the width gives 0 or -1).
+            BinaryOp::LShift | BinaryOp::RShift if !constant_shift(right, ty) => {
+                let (l, r) = (self.expr(left).full(), self.expr(right).full());
+                match (op, ty) {
+                    (BinaryOp::RShift, Type::Int) => Code::atom(quote!(rt::int_shr(#l, #r)?)),
+                    (BinaryOp::LShift, Type::Int) => Code::new(quote!(#l << #r), Prec::Shift),
+                    (BinaryOp::LShift, _) => Code::atom(quote!(rt::NumpyInt::np_shl(#l, #r))),
+                    _ => Code::atom(quote!(rt::NumpyInt::np_shr(#l, #r))),
+                }
+            }
             BinaryOp::Add => operator(quote!(+), Prec::Add, self),
             BinaryOp::Sub => operator(quote!(-), Prec::Add, self),
             BinaryOp::Mul => operator(quote!(*), Prec::Mul, self),
@@ -2366,6 +2381,9 @@ impl FunctionGen<'_> {
         let (Some(first), Some(second)) = (operands.first(), operands.get(1)) else {
             return Code::atom(quote!(true));
         };
+        if operand_types.contains(&Type::Str) {
+            return self.str_compare(operands, ops);
+        }
         let left = self.expr(first);
         if ops.len() == 1 || self.rereadable(second) || self.order_free(first) {
             return self.compare_chain(left, quote!(), operands, ops, operand_types);
@@ -2380,6 +2398,38 @@ impl FunctionGen<'_> {
             ops,
             operand_types,
         )
+    }
+
+    /// `==`/`!=` between strings, as `&str` (a literal stays a literal, so
+    /// comparing with one allocates nothing). String operands cannot raise or
+    /// have effects (literals, variables, choices between them), so a chain
+    /// reads each of them where it is compared.
+    fn str_compare(&mut self, operands: &[typed::Expr], ops: &[CompareOp]) -> Code {
+        let text: Vec<TokenStream> = operands
+            .iter()
+            .map(|operand| match &operand.kind {
+                ExprKind::Literal(Literal::Str(text)) => quote!(#text),
+                _ => {
+                    let code = self.expr(operand).at(Prec::Unary);
+                    quote!(&*#code)
+                }
+            })
+            .collect();
+        let pairs: Vec<TokenStream> = ops
+            .iter()
+            .zip(text.windows(2))
+            .map(|(op, pair)| {
+                let (l, r) = (&pair[0], &pair[1]);
+                match op {
+                    CompareOp::NotEq => quote!(#l != #r),
+                    _ => quote!(#l == #r),
+                }
+            })
+            .collect();
+        match pairs.as_slice() {
+            [single] => Code::new(single.clone(), Prec::Compare),
+            _ => Code::new(quote!(#(#pairs)&&*), Prec::And),
+        }
     }
 
     /// The comparisons from `left`, the generated `operands[0]`, to the end of
@@ -2607,6 +2657,17 @@ fn constant_int(expr: &typed::Expr) -> Option<i64> {
     }
 }
 
+/// Whether a shift of a value of `ty` is by a constant from 0 to below the
+/// width, which Rust's `<<`/`>>` compute as Python and NumPy do.
+fn constant_shift(amount: &typed::Expr, ty: &Type) -> bool {
+    let bits = ty.dtype().map_or(64, |dtype| i64::from(dtype.bits()));
+    let amount = match &amount.kind {
+        ExprKind::Cast(inner) => inner,
+        _ => amount,
+    };
+    constant_int(amount).is_some_and(|k| (0..bits).contains(&k))
+}
+
 /// One comparison of two generated operands in their common type. An int
 /// compared with a float goes through `rt::exact_*`, as CPython compares the
 /// exact values; a literal int that a float holds exactly needs no care.
@@ -2819,6 +2880,7 @@ fn default_value(ty: &Type) -> TokenStream {
         Type::Complex => quote!(rt::Complex::ZERO),
         Type::Dict(..) => quote!(rt::Dict::default()),
         Type::Set(_) => quote!(rt::Set::default()),
+        Type::Str => quote!(rt::Str::from("")),
         Type::Unknown | Type::None => quote!(()),
     }
 }
@@ -2827,7 +2889,12 @@ fn default_value(ty: &Type) -> TokenStream {
 /// tuples of numbers), so reading one needs no clone.
 fn is_copy(ty: &Type) -> bool {
     match ty {
-        Type::Array(_) | Type::Callable(_) | Type::List(_) | Type::Dict(..) | Type::Set(_) => false,
+        Type::Array(_)
+        | Type::Callable(_)
+        | Type::List(_)
+        | Type::Dict(..)
+        | Type::Set(_)
+        | Type::Str => false,
         Type::Tuple(items) => items.iter().all(is_copy),
         _ => true,
     }

@@ -67,7 +67,7 @@ impl Inference<'_> {
                 }
             }
         }
-        if matches!(item_ty, Type::None | Type::Callable(_)) {
+        if matches!(item_ty, Type::None | Type::Callable(_)) || item_ty.has_str() {
             let ty = item_ty.clone();
             self.error(
                 cx,
@@ -656,6 +656,82 @@ impl Inference<'_> {
             _ => return None,
         };
         Some(result)
+    }
+
+    /// `min(xs, default=d)` and `max(xs, default=d)` of a list (a generator
+    /// expression is one): `d` when the list is empty. The default must
+    /// have the elements' type, since the compiled result has one type.
+    pub(super) fn min_max_default(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        default: &untyped::Keyword,
+        span: Span,
+    ) -> Option<Expr> {
+        let [iterable] = args else {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    format!("`{name}` with default= takes one iterable"),
+                )
+                .with_hint(format!(
+                    "write {name}(xs, default=...) with one list or generator"
+                )),
+            );
+            return None;
+        };
+        let list = self.expr(cx, iterable);
+        let value = self.expr(cx, &default.value);
+        let (list, value) = (list?, value?);
+        let Some(item) = item_type(&list.ty).cloned() else {
+            let ty = list.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("`{name}` with default= of {ty} is not supported"),
+                )
+                .with_hint(format!(
+                    "pass a list or a generator expression, or test the length first: \
+                     `{name}(a) if len(a) > 0 else d`"
+                )),
+            );
+            return None;
+        };
+        if !self.require_orderable(cx, &item, name, span) {
+            return None;
+        }
+        if value.ty != item {
+            let given = value.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::ARGUMENT_TYPE_MISMATCH,
+                    default.span,
+                    format!("the default of `{name}` is {given}, but the elements are {item}"),
+                )
+                .with_label(format!("{given}"))
+                .with_hint(format!(
+                    "the compiled result has one type: give a default of {item}{}",
+                    if item == Type::Float {
+                        " such as 0.0"
+                    } else {
+                        ""
+                    }
+                )),
+            );
+            return None;
+        }
+        let function = if name == "min" {
+            "list_min_or"
+        } else {
+            "list_max_or"
+        };
+        Some(runtime(function, vec![list, value], item))
     }
 
     /// `list(xs)` (a copy), `list(a)` of a 1-D array.

@@ -94,7 +94,7 @@ impl<'m> Inference<'m> {
             constants: module
                 .constants
                 .iter()
-                .map(|c| (c.name.as_str(), c.value))
+                .map(|c| (c.name.as_str(), c.value.clone()))
                 .collect(),
             instances: Vec::new(),
             by_key: HashMap::new(),
@@ -312,7 +312,7 @@ impl<'m> Inference<'m> {
             .constants
             .iter()
             .map(|c| {
-                let (ty, value) = constant_literal(c.value);
+                let (ty, value) = constant_literal(c.value.clone());
                 typed::Constant {
                     name: c.name.clone(),
                     ty,
@@ -393,6 +393,20 @@ impl<'m> Inference<'m> {
                 continue;
             }
             if let Some(ty) = cx.env.get(name) {
+                if ty.has_container() && ty.has_str() {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_CONTAINER,
+                            function.span,
+                            format!("`{name}` in `{}` is a {ty}", function.name),
+                        )
+                        .with_label("in this function")
+                        .with_hint(
+                            "compiled lists, dicts and sets hold numbers, tuples, lists and \
+                             arrays; strings are only compared and passed on",
+                        ),
+                    );
+                }
                 locals.push(typed::Local {
                     name: name.clone(),
                     ty: ty.clone(),
@@ -414,6 +428,28 @@ impl<'m> Inference<'m> {
                 }
             }
         }
+        for (param, ty) in function.params.iter().zip(&params) {
+            let string_default = matches!(param.default, Some(ConstValue::Str(_)));
+            if param.default.is_some() && string_default != (*ty == Type::Str) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_PARAMETER,
+                        param.span,
+                        format!(
+                            "parameter `{}` is {ty} but its default is {}",
+                            param.name,
+                            if string_default {
+                                "a string"
+                            } else {
+                                "not a string"
+                            }
+                        ),
+                    )
+                    .with_label("this parameter")
+                    .with_hint("give the parameter a default of its own type"),
+                );
+            }
+        }
         let typed_params = function
             .params
             .iter()
@@ -422,7 +458,10 @@ impl<'m> Inference<'m> {
                 name: param.name.clone(),
                 ty: ty.clone(),
                 reassigned: cx.assigned_params.contains(&param.name),
-                default: param.default.map(|value| default_literal(value, ty)),
+                default: param
+                    .default
+                    .clone()
+                    .map(|value| default_literal(value, ty)),
                 keyword_only: param.keyword_only,
             })
             .collect();
@@ -689,6 +728,24 @@ impl<'m> Inference<'m> {
                 let Some(value) = self.expr(cx, value) else {
                     return;
                 };
+                if value.ty.has_str() {
+                    let given = value.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::RETURN_TYPE_MISMATCH,
+                            stmt.span,
+                            format!("a compiled function cannot return {given}"),
+                        )
+                        .with_label("a string")
+                        .with_hint(
+                            "strings are only compared and passed on in compiled code; \
+                             return a number (such as the index of the choice) and map it \
+                             back to a string in the Python caller",
+                        ),
+                    );
+                    return;
+                }
                 cx.returns.push(value.ty.clone());
                 if cx.report {
                     if let Some(expected) = cx.return_type.clone() {
@@ -1047,8 +1104,118 @@ impl<'m> Inference<'m> {
     }
 
     fn condition(&mut self, cx: &mut Cx, test: &untyped::Expr) -> Option<typed::Expr> {
+        let span = test.span;
         let test = self.expr(cx, test)?;
-        self.truthy(cx, test, Span::default())
+        self.truthy(cx, test, span)
+    }
+
+    /// `==` and `!=` between strings (a `str` parameter and literals);
+    /// anything else involving a string is a diagnostic.
+    fn str_compare(
+        &mut self,
+        cx: &mut Cx,
+        operands: Vec<typed::Expr>,
+        ops: Vec<CompareOp>,
+        span: Span,
+    ) -> Option<typed::Expr> {
+        for (pair, op) in operands.windows(2).zip(&ops) {
+            let (a, b) = (&pair[0].ty, &pair[1].ty);
+            if *a != Type::Str || *b != Type::Str {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("cannot compare {a} with {b}"),
+                    )
+                    .with_hint("compare a string with another string, such as `mode == \"sum\"`"),
+                );
+                return None;
+            }
+            if !matches!(op, CompareOp::Eq | CompareOp::NotEq) {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!(
+                            "strings are compared only with `==` and `!=`, not `{}`",
+                            compare_symbol(*op)
+                        ),
+                    )
+                    .with_hint("test a string parameter for equality with each choice"),
+                );
+                return None;
+            }
+        }
+        let operand_types = vec![Type::Str; ops.len()];
+        Some(typed::Expr::new(
+            typed::ExprKind::Compare {
+                operands,
+                ops,
+                operand_types,
+            },
+            Type::Bool,
+        ))
+    }
+
+    /// `s in ("a", "b")` for a string `s`: `s == "a" or s == "b"`, with
+    /// `s` read once per item (a string expression cannot have an effect:
+    /// it is a literal, a variable or a choice between them).
+    fn str_in_tuple(
+        &mut self,
+        cx: &mut Cx,
+        value: typed::Expr,
+        container: typed::Expr,
+        span: Span,
+    ) -> Option<typed::Expr> {
+        let items = match container.kind {
+            typed::ExprKind::Tuple(items)
+                if items
+                    .iter()
+                    .all(|item| item.ty == Type::Str && item.is_effect_free())
+                    && value.is_effect_free() =>
+            {
+                items
+            }
+            _ => {
+                let ty = container.ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("`in` with a string needs a tuple of strings, not {ty}"),
+                    )
+                    .with_hint("write the choices out: `mode in (\"sum\", \"mean\")`"),
+                );
+                return None;
+            }
+        };
+        let compares: Vec<typed::Expr> = items
+            .into_iter()
+            .map(|item| {
+                typed::Expr::new(
+                    typed::ExprKind::Compare {
+                        operands: vec![value.clone(), item],
+                        ops: vec![CompareOp::Eq],
+                        operand_types: vec![Type::Str],
+                    },
+                    Type::Bool,
+                )
+            })
+            .collect();
+        Some(match compares.len() {
+            0 => typed::Expr::new(typed::ExprKind::Literal(Literal::Bool(false)), Type::Bool),
+            1 => compares.into_iter().next()?,
+            _ => typed::Expr::new(
+                typed::ExprKind::BoolOp {
+                    op: BoolOp::Or,
+                    values: compares,
+                },
+                Type::Bool,
+            ),
+        })
     }
 
     fn truthy(&mut self, cx: &mut Cx, value: typed::Expr, span: Span) -> Option<typed::Expr> {
@@ -1186,18 +1353,13 @@ impl<'m> Inference<'m> {
                 );
                 None
             }
-            ExprKind::Str(_) => {
-                self.error(
-                    cx,
-                    Diagnostic::error(
-                        codes::UNSUPPORTED_EXPRESSION,
-                        span,
-                        "strings are not supported in compiled code",
-                    )
-                    .with_hint("strings may only name a dtype, as in dtype=\"float64\""),
-                );
-                None
-            }
+            // A string is a value only to compare a `str` parameter with or
+            // to pass on; every other use of a `str` is a diagnostic where
+            // it is used.
+            ExprKind::Str(text) => Some(typed::Expr::new(
+                typed::ExprKind::Literal(Literal::Str(text.clone())),
+                Type::Str,
+            )),
             ExprKind::Local(name) => match cx.env.get(name) {
                 Some(ty) => Some(typed::Expr::new(
                     typed::ExprKind::Local(name.clone()),
@@ -1219,7 +1381,7 @@ impl<'m> Inference<'m> {
                 }
             },
             ExprKind::Constant(name) => {
-                let value = *self.constants.get(name.as_str())?;
+                let value = self.constants.get(name.as_str())?.clone();
                 let (ty, _) = constant_literal(value);
                 Some(typed::Expr::new(
                     typed::ExprKind::Constant(name.clone()),
@@ -1286,6 +1448,9 @@ impl<'m> Inference<'m> {
                         .with_hint("compare two at a time and combine with `&`: (a < b) & (b < c)"),
                     );
                     return None;
+                }
+                if operands.iter().any(|o| o.ty == Type::Str) {
+                    return self.str_compare(cx, operands, ops, span);
                 }
                 if let ([left, right], [op]) = (operands.as_slice(), ops.as_slice()) {
                     if let Some(result) = self.complex_compare(cx, *op, left, right, span) {
@@ -2185,21 +2350,6 @@ impl<'m> Inference<'m> {
                     );
                     return None;
                 }
-                match constant_int(right_source) {
-                    Some(shift) if (0..64).contains(&shift) => {}
-                    _ => {
-                        self.error(
-                            cx,
-                            Diagnostic::error(
-                                codes::UNSUPPORTED_OPERAND,
-                                right_source.span,
-                                "shift amounts must be integer constants from 0 to 63",
-                            )
-                            .with_hint("multiply or divide by a power of two for variable shifts"),
-                        );
-                        return None;
-                    }
-                }
                 common
             }
         };
@@ -2225,11 +2375,7 @@ impl<'m> Inference<'m> {
             ));
         }
         let left = left.cast_to(&result);
-        let right = if matches!(op, BinaryOp::LShift | BinaryOp::RShift) {
-            right.cast_to(&Type::Int)
-        } else {
-            right.cast_to(&result)
-        };
+        let right = right.cast_to(&result);
         Some(typed::Expr::new(
             typed::ExprKind::Binary {
                 op,
@@ -2252,6 +2398,12 @@ impl<'m> Inference<'m> {
             Callee::Function(name) => self.call_function(cx, name, args, keywords, span),
             Callee::Local(name) => self.call_value(cx, name, args, keywords, span),
             Callee::Builtin(name) if name == "sorted" => self.sorted(cx, args, keywords, span),
+            Callee::Builtin(name)
+                if matches!(name.as_str(), "min" | "max")
+                    && matches!(keywords, [k] if k.name == "default") =>
+            {
+                self.min_max_default(cx, name, args, &keywords[0], span)
+            }
             Callee::Builtin(name) => {
                 let args = self.positional_args(cx, &format!("`{name}`"), args, keywords)?;
                 self.builtin(cx, name, args, span)
@@ -2366,7 +2518,7 @@ impl<'m> Inference<'m> {
             let typed = match (arg, callable) {
                 (Some(arg), Some(callable)) => self.callable_argument(cx, arg, callable),
                 (Some(arg), None) => self.expr(cx, arg),
-                (None, _) => match param.default {
+                (None, _) => match param.default.clone() {
                     Some(value) => {
                         let (ty, literal) = constant_literal(value);
                         Some(typed::Expr::new(typed::ExprKind::Literal(literal), ty))
@@ -2653,6 +2805,33 @@ impl<'m> Inference<'m> {
         if let Some(result) = self.complex_builtin(cx, name, &args, span) {
             return result;
         }
+        if let Some(function) = match name {
+            "__range_len" => Some("range_len"),
+            "__range_get" => Some("range_get"),
+            "__range_step" => Some("range_step"),
+            _ => None,
+        } {
+            // The parts of a range object (`range_variables`): ints, as
+            // `range()` requires.
+            if let Some(bad) = args.iter().find(|a| !a.ty.is_integer_like()) {
+                let ty = bad.ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("range arguments and indices must be integers, not {ty}"),
+                    )
+                    .with_hint("convert with int(...)"),
+                );
+                return None;
+            }
+            let args = args.into_iter().map(|a| a.cast_to(&Type::Int)).collect();
+            return Some(typed::Expr::new(
+                typed::ExprKind::Runtime { function, args },
+                Type::Int,
+            ));
+        }
         match (name, args.as_slice()) {
             ("divmod", [a, b]) if a.ty.is_numeric() && b.ty.is_numeric() => {
                 let (function, ty) = if a.ty.is_integer_like() && b.ty.is_integer_like() {
@@ -2713,6 +2892,11 @@ impl<'m> Inference<'m> {
                     ),
                 );
                 return None;
+            }
+            ("__contains__", [value, _]) if value.ty == Type::Str => {
+                let mut args = args.into_iter();
+                let (value, container) = (args.next()?, args.next()?);
+                return self.str_in_tuple(cx, value, container, span);
             }
             _ => {}
         }
@@ -3718,6 +3902,17 @@ fn constant_int(expr: &untyped::Expr) -> Option<i64> {
     }
 }
 
+fn compare_symbol(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "==",
+        CompareOp::NotEq => "!=",
+        CompareOp::Lt => "<",
+        CompareOp::LtE => "<=",
+        CompareOp::Gt => ">",
+        CompareOp::GtE => ">=",
+    }
+}
+
 /// A parameter's default converted to the parameter's type (`= 0` on a
 /// float parameter is `0.0`).
 fn default_literal(value: ConstValue, ty: &Type) -> Literal {
@@ -3750,6 +3945,7 @@ fn constant_literal(value: ConstValue) -> (Type, Literal) {
         ConstValue::Int(v) => (Type::Int, Literal::Int(v)),
         ConstValue::Float(v) => (Type::Float, Literal::Float(v)),
         ConstValue::Bool(v) => (Type::Bool, Literal::Bool(v)),
+        ConstValue::Str(text) => (Type::Str, Literal::Str(text)),
     }
 }
 
@@ -3998,6 +4194,7 @@ fn type_suffix(ty: &Type) -> String {
         Type::Set(item) => format!("set{}", type_suffix(item)),
         Type::Unknown => "unknown".into(),
         Type::None => "none".into(),
+        Type::Str => "str".into(),
     }
 }
 

@@ -20,11 +20,13 @@ pub struct Constant {
     pub value: Literal,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Literal {
     Int(i64),
     Float(f64),
     Bool(bool),
+    /// A string literal, of type `Type::Str`.
+    Str(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -39,11 +39,13 @@ pub struct Constant {
     pub span: Span,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum ConstValue {
     Int(i64),
     Float(f64),
     Bool(bool),
+    /// A string; only as the default of a `str` parameter.
+    Str(String),
 }
 
 #[derive(Clone, Debug)]

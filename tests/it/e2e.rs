@@ -424,7 +424,8 @@ fn check_reports_every_unsupported_construct() {
         return;
     }
     // One unsupported construct per function, on lines 5 (class), 11 (try)
-    // and 19 (lambda): all three must be reported, not only the first.
+    // and 19 (a lambda in a list): all three must be reported, not only the
+    // first.
     let text = "\
 import numpy as np
 
@@ -444,8 +445,8 @@ def uses_try(n: int) -> int:
 
 def uses_lambda(x: float) -> float:
     total = 0.0
-    twice = lambda v: 2.0 * v
-    total += twice(x)
+    twice = [lambda v: 2.0 * v]
+    total += x
     return total
 ";
     let dir = tempfile::tempdir().expect("temporary directory");

@@ -133,6 +133,35 @@ fn import_hook_compiles_on_first_import_caches_and_reports_errors() {
     assert!(stderr_of(&third).contains("ferropy: compiling"));
     assert!(stdout_of(&third).contains("first: [2.0, 4.0, 6.0]"));
 
+    // A `numba.pycc` source is imported under the name its CC(...) gives,
+    // as its users imported the module `cc.compile()` built; under its own
+    // file name it stays Python.
+    std::fs::write(
+        project.join("pycc_source.py"),
+        format!(
+            "# run {token}\nfrom numba.pycc import CC\ncc = CC(\"renamed\")\n\n\n\
+             @cc.export(\"double_it\", \"f8(f8)\")\ndef twice(x):\n    return 2.0 * x\n"
+        ),
+    )
+    .expect("write");
+    let pycc = run_script(
+        project,
+        r#"
+import ferropy.hook
+ferropy.hook.install(modules=["renamed", "pycc_source"])
+import renamed
+assert renamed.__file__.endswith(tuple(__import__("importlib.machinery").machinery.EXTENSION_SUFFIXES)), renamed.__file__
+print("pycc:", renamed.double_it(2.5))
+import pycc_source
+assert pycc_source.__file__.endswith(".py"), pycc_source.__file__
+"#,
+    );
+    assert!(
+        pycc.status.success() && stdout_of(&pycc).contains("pycc: 5.0"),
+        "{}",
+        describe("import of a pycc module by its CC name", &pycc)
+    );
+
     // With no selection, every project module is compiled: helpers.py does
     // not compile, and its diagnostics are the ImportError's message.
     // Modules outside the project (the standard library, NumPy) import as

@@ -146,6 +146,29 @@ assert [e.name for e in dist.ext_modules] == ["pkg.k"], dist.ext_modules
 assert dist.ext_modules[0].ferropy_portable is False
 assert dist.cmdclass["build_ext"] is fs.build_ext
 
+# A numba.pycc source names its module with CC("name"): setuptools and the
+# hook use that name.
+from ferropy._command import pycc_module_name
+pycc = 'from numba.pycc import CC\ncc = CC("fast")\n@cc.export("f", "f8(f8)")\ndef g(x):\n    return x\n'
+assert pycc_module_name(pycc) == "fast"
+assert pycc_module_name("import numba.pycc as p\ncc = p.CC('other')\n") == "other"
+assert pycc_module_name("def CC(name):\n    pass\ncc = CC('x')\n") is None
+os.makedirs("pkg", exist_ok=True)
+with open("pkg/fast_source.py", "w") as file:
+    file.write(pycc)
+assert fs.FerropyExtension("pkg.fast", "pkg/fast_source.py").name == "pkg.fast"
+try:
+    fs.FerropyExtension("pkg.fast_source", "pkg/fast_source.py")
+except Exception as error:
+    assert "FerropyExtension('pkg.fast', 'pkg/fast_source.py')" in str(error), error
+else:
+    raise SystemExit("a pycc source under its file name was accepted")
+assert fs._modules_from_table({{"modules": ["pkg/fast_source.py"]}}) == [
+    ("pkg.fast", "pkg/fast_source.py")]
+finder = hook.FerropyFinder()
+assert finder._pycc_source("fast", ["pkg"]) == os.path.join(os.path.realpath("pkg"), "fast_source.py")
+assert finder._pycc_source("slow", ["pkg"]) is None
+
 # The hook selects project files: not the standard library, not package
 # __init__ files, and only the named modules when given.
 os.makedirs("pkg", exist_ok=True)

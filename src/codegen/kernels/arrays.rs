@@ -487,11 +487,14 @@ fn elem_literal(value: Literal, dtype: Dtype) -> TokenStream {
         Literal::Int(v) => v as f64,
         Literal::Float(v) => v,
         Literal::Bool(v) => f64::from(u8::from(v)),
+        // Strings never reach element-wise bodies (inference types them `str`).
+        Literal::Str(_) => 0.0,
     };
     let as_i64 = match value {
         Literal::Int(v) => v,
         Literal::Float(v) => v as i64,
         Literal::Bool(v) => i64::from(v),
+        Literal::Str(_) => 0,
     };
     match dtype {
         Dtype::Bool => {
@@ -555,17 +558,20 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
             Code::atom(quote!(#name))
         }
         ElemKind::Literal(value) => {
-            let code = elem_literal(*value, elem.dtype);
+            let code = elem_literal(value.clone(), elem.dtype);
             let negative = match value {
                 Literal::Int(v) => *v < 0,
                 Literal::Float(v) => v.is_sign_negative(),
-                Literal::Bool(_) => false,
+                Literal::Bool(_) | Literal::Str(_) => false,
             };
             Code::new(code, if negative { Prec::Unary } else { Prec::Atom })
         }
         ElemKind::Cast(inner) => {
-            if let ElemKind::Literal(value) = inner.kind {
-                return elem_code(&Elem::new(ElemKind::Literal(value), elem.dtype), names);
+            if let ElemKind::Literal(value) = &inner.kind {
+                return elem_code(
+                    &Elem::new(ElemKind::Literal(value.clone()), elem.dtype),
+                    names,
+                );
             }
             let from = inner.dtype;
             let value = elem_code(inner, names);

@@ -46,6 +46,10 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "divmod_int" | "divmod_float" => (&[V, V], true),
         "pow_mod" => (&[V, V, V], true),
         "list_reversed" => (&[R], false),
+        "list_min_or" | "list_max_or" => (&[R, V], false),
+        "range_len" => (&[V, V, V], true),
+        "range_get" => (&[V, V, V, V], true),
+        "range_step" => (&[V], true),
         "complex_add" | "complex_sub" | "complex_mul" | "complex_eq" | "complex_ne"
         | "complex_new" => (&[V, V], false),
         "complex_div" | "complex_pow" | "cmath_log_base" | "cmath_rect" => (&[V, V], true),
