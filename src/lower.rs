@@ -1926,6 +1926,20 @@ impl<'a> FunctionLowering<'a> {
                 right: Box::new(int(delta.abs())),
             })
         };
+        // The same loop over `range(args)`.
+        let loop_over = |args: Vec<ast::Expr>| ast::StmtFor {
+            range: for_stmt.range,
+            target: for_stmt.target.clone(),
+            iter: Box::new(ast::Expr::Call(ast::ExprCall {
+                range,
+                func: call.func.clone(),
+                args,
+                keywords: Vec::new(),
+            })),
+            body: for_stmt.body.clone(),
+            orelse: for_stmt.orelse.clone(),
+            type_comment: None,
+        };
         let simple = |e: &ast::Expr| matches!(e, ast::Expr::Name(_) | ast::Expr::Constant(_));
         let literal_step = |e: &ast::Expr| match e {
             ast::Expr::Constant(c) => match &c.value {
@@ -1977,19 +1991,7 @@ impl<'a> FunctionLowering<'a> {
                     op: ast::UnaryOp::USub,
                     operand: Box::new(step.clone()),
                 });
-                return Some(ast::StmtFor {
-                    range: for_stmt.range,
-                    target: for_stmt.target.clone(),
-                    iter: Box::new(ast::Expr::Call(ast::ExprCall {
-                        range,
-                        func: call.func.clone(),
-                        args: vec![first, last, new_step],
-                        keywords: Vec::new(),
-                    })),
-                    body: for_stmt.body.clone(),
-                    orelse: for_stmt.orelse.clone(),
-                    type_comment: None,
-                });
+                return Some(loop_over(vec![first, last, new_step]));
             }
             [stop] => (int(0), stop.clone(), 1),
             [start, stop] if simple(start) => (start.clone(), stop.clone(), 1),
@@ -2014,19 +2016,7 @@ impl<'a> FunctionLowering<'a> {
         } else {
             int(1)
         };
-        Some(ast::StmtFor {
-            range: for_stmt.range,
-            target: for_stmt.target.clone(),
-            iter: Box::new(ast::Expr::Call(ast::ExprCall {
-                range,
-                func: call.func.clone(),
-                args: vec![first, last, new_step],
-                keywords: Vec::new(),
-            })),
-            body: for_stmt.body.clone(),
-            orelse: for_stmt.orelse.clone(),
-            type_comment: None,
-        })
+        Some(loop_over(vec![first, last, new_step]))
     }
 
     fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
