@@ -2647,6 +2647,18 @@ pub fn take_masked_along<T: Element, const N: usize>(
     array.take_along(&positions, axis, front)
 }
 
+/// An integer from an index array as a position along an axis of `length`
+/// elements: Python's negative indices, NumPy's IndexError naming `axis`.
+fn checked_position(written: i128, length: usize, axis: usize) -> Result<isize> {
+    let shifted = if written < 0 { written + length as i128 } else { written };
+    if shifted < 0 || shifted >= length as i128 {
+        return Err(Error::IndexError(format!(
+            "index {written} is out of bounds for axis {axis} with size {length}"
+        )));
+    }
+    Ok(shifted as isize)
+}
+
 /// `m[rows, cols]` for 1-D integer arrays: the elements at the pairs, the
 /// two arrays broadcast against each other (equal lengths, or one of
 /// length 1), with NumPy's IndexError for a shape mismatch or an index out
@@ -2668,16 +2680,7 @@ pub fn take_points<T: Element, I: Element + Into<i128>, J: Element + Into<i128>>
             )))
         }
     };
-    let position = |value: i128, axis: usize| -> Result<isize> {
-        let length = array.shape[axis];
-        let shifted = if value < 0 { value + length as i128 } else { value };
-        if shifted < 0 || shifted >= length as i128 {
-            return Err(Error::IndexError(format!(
-                "index {value} is out of bounds for axis {axis} with size {length}"
-            )));
-        }
-        Ok(shifted as isize)
-    };
+    let position = |value: i128, axis: usize| checked_position(value, array.shape[axis], axis);
     let (row_lane, column_lane) = (rows.row(0), columns.row(0));
     let mut out: Vec<T> = reserve::<T>(&[len])?;
     for k in 0..len {
@@ -2847,19 +2850,17 @@ impl<T: Element, const N: usize> Array<T, N> {
     }
 
     /// The offsets along axis 0 of the rows an integer index array selects,
-    /// with Python's negative indices and NumPy's IndexError.
-    fn row_offsets<I: Element + Into<i128>>(&self, index: &Array<I, 1>) -> Result<Vec<isize>> {
-        let length = self.shape[0];
+    /// with Python's negative indices and NumPy's IndexError, which names
+    /// the axis as `axis` (the caller's, when it moved that axis first).
+    fn row_offsets<I: Element + Into<i128>>(
+        &self,
+        index: &Array<I, 1>,
+        axis: usize,
+    ) -> Result<Vec<isize>> {
         let mut offsets = Vec::with_capacity(index.shape[0]);
         for i in index.row(0).iter() {
-            let written: i128 = i.into();
-            let shifted = if written < 0 { written + length as i128 } else { written };
-            if shifted < 0 || shifted >= length as i128 {
-                return Err(Error::IndexError(format!(
-                    "index {written} is out of bounds for axis 0 with size {length}"
-                )));
-            }
-            offsets.push((shifted as isize).wrapping_mul(self.strides[0]));
+            let position = checked_position(i.into(), self.shape[0], axis)?;
+            offsets.push(position.wrapping_mul(self.strides[0]));
         }
         Ok(offsets)
     }
@@ -2867,7 +2868,16 @@ impl<T: Element, const N: usize> Array<T, N> {
     /// `a[idx]` for a 1-D integer array `idx`: the selected rows (elements
     /// of a 1-D array), as a new array.
     pub fn take<I: Element + Into<i128>>(&self, index: &Array<I, 1>) -> Result<Array<T, N>> {
-        let offsets = self.row_offsets(index)?;
+        self.take_rows(index, 0)
+    }
+
+    /// [`Array::take`], its IndexError naming the axis as `axis`.
+    fn take_rows<I: Element + Into<i128>>(
+        &self,
+        index: &Array<I, 1>,
+        axis: usize,
+    ) -> Result<Array<T, N>> {
+        let offsets = self.row_offsets(index, axis)?;
         let mut shape = self.shape;
         shape[0] = offsets.len();
         let mut out: Vec<T> = reserve::<T>(&shape)?;
@@ -2908,22 +2918,13 @@ impl<T: Element, const N: usize> Array<T, N> {
         if axis == 0 || axis >= N {
             return self.take(index);
         }
-        let length = self.shape[axis] as i128;
-        for i in index.row(0).iter() {
-            let written: i128 = i.into();
-            if written < -length || written >= length {
-                return Err(Error::IndexError(format!(
-                    "index {written} is out of bounds for axis {axis} with size {length}"
-                )));
-            }
-        }
         // Move `axis` to the front and take rows; unless `front`, move it
         // back: the result is then a view of the new array with its
         // strides permuted.
         let mut moved = self.clone();
         moved.shape[..=axis].rotate_right(1);
         moved.strides[..=axis].rotate_right(1);
-        let mut taken = moved.take(index)?;
+        let mut taken = moved.take_rows(index, axis)?;
         if !front {
             taken.shape[..=axis].rotate_left(1);
             taken.strides[..=axis].rotate_left(1);
@@ -2938,7 +2939,7 @@ impl<T: Element, const N: usize> Array<T, N> {
         if !self.writable {
             return Err(read_only_error());
         }
-        let offsets = self.row_offsets(index)?;
+        let offsets = self.row_offsets(index, 0)?;
         let given = values.shape[0];
         if given != offsets.len() && given != 1 {
             return Err(Error::ValueError(format!(
