@@ -2217,6 +2217,15 @@ impl FunctionGen<'_> {
             let (l, r) = (this.expr(left).full(), this.expr(right).full());
             Code::atom(quote!(rt::#name(#l, #r)?))
         };
+        // By a constant: the overflow test is a comparison with bounds that
+        // fold (`rt::int_mul_by`). Constants have no effects, so taking the
+        // other operand first keeps Python's order.
+        if checked && matches!(op, BinaryOp::Mul) {
+            if let Some((variable, constant)) = by_constant(left, right) {
+                let variable = self.expr(variable).full();
+                return Code::atom(quote!(rt::int_mul_by(#variable, #constant)?));
+            }
+        }
         match op {
             BinaryOp::Add if checked => checked_call("int_add", self),
             BinaryOp::Sub if checked => checked_call("int_sub", self),
@@ -2629,6 +2638,19 @@ fn replace_index(
 /// The value of an int expression made of literals and the operators that
 /// compile to Rust operators, if it is one and fits in an `i64` (one that
 /// does not is left to the runtime, which raises OverflowError).
+/// The operand of a product that is not a constant, and the constant, when
+/// one of the two is.
+fn by_constant<'e>(
+    left: &'e typed::Expr,
+    right: &'e typed::Expr,
+) -> Option<(&'e typed::Expr, i64)> {
+    match (constant_int(left), constant_int(right)) {
+        (_, Some(c)) => Some((left, c)),
+        (Some(c), None) => Some((right, c)),
+        (None, None) => None,
+    }
+}
+
 fn constant_int(expr: &typed::Expr) -> Option<i64> {
     if expr.ty != Type::Int {
         return None;
