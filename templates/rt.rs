@@ -4945,6 +4945,72 @@ pub fn enter_cycle<T>(call: impl FnOnce(Frame<'_>) -> Result<T>) -> Result<T> {
     })
 }
 
+/// How deep the recursion of a cyclic function is where one of its parallel
+/// loops starts: what each iteration, on whichever thread of the pool runs
+/// it, needs to go on counting frames from there (`resume_cycle`).
+#[derive(Clone, Copy, Debug)]
+pub struct CycleDepth {
+    depth: u32,
+    limit: u32,
+}
+
+impl Frame<'_> {
+    /// This frame's depth and the recursion limit last read, for the
+    /// iterations of a parallel loop in a cyclic function.
+    #[inline]
+    pub fn share(&self) -> CycleDepth {
+        CycleDepth {
+            depth: self.depth,
+            limit: self.state.limit.get(),
+        }
+    }
+}
+
+/// Runs one iteration of a parallel loop of a cyclic function on the
+/// current thread (a thread of the pool, or the caller's own) with a frame
+/// as deep as the loop's, so calls in the iteration raise RecursionError at
+/// the depth the serial loop would. A thread that runs no compiled
+/// recursion of its own measures its stack budget from here; the thread's
+/// bookkeeping is restored afterwards, also if the iteration unwinds.
+pub fn resume_cycle<T>(at: CycleDepth, call: impl FnOnce(Frame<'_>) -> Result<T>) -> Result<T> {
+    RECURSION.with(|state| {
+        let _restore = StateRestore {
+            state,
+            depth: state.depth.get(),
+            limit: state.limit.get(),
+            stack_floor: state.stack_floor.get(),
+        };
+        if state.depth.get() == 0 && !state.runtime_stack.get() {
+            state
+                .stack_floor
+                .set(stack_address().saturating_sub(FOREIGN_STACK_BUDGET));
+        }
+        state.limit.set(at.limit);
+        state.depth.set(at.depth);
+        call(Frame {
+            depth: at.depth,
+            state,
+        })
+    })
+}
+
+/// Puts a thread's recursion bookkeeping back as it was before
+/// `resume_cycle`.
+struct StateRestore<'a> {
+    state: &'a RecursionState,
+    depth: u32,
+    limit: u32,
+    stack_floor: usize,
+}
+
+impl Drop for StateRestore<'_> {
+    fn drop(&mut self) {
+        self.state.depth.set(self.depth);
+        self.state.limit.set(self.limit);
+        self.state.stack_floor.set(self.stack_floor);
+    }
+}
+
 /// Makes a call of a cyclic function, and the recursion below it, on a new
 /// thread with a RECURSION_STACK_SIZE stack, while the calling thread waits
 /// for it, without the GIL. `depth` frames are running when it starts.
@@ -7346,6 +7412,77 @@ pub trait DictKey: Clone + PyOrder + KeyObject + 'static {
     type Hashed: std::hash::Hash + Eq;
     fn hashed(&self) -> Self::Hashed;
     fn key_error(&self) -> Error;
+    /// `hash(key)` as CPython computes it (64-bit build), which decides
+    /// where a set puts the key and so the order a set iterates in.
+    fn python_hash(&self) -> i64;
+}
+
+/// The modulus of CPython's numeric hash, `sys.hash_info.modulus`.
+const HASH_MODULUS: u128 = (1 << 61) - 1;
+
+/// `hash(n)` of a Python int: `n mod (2**61 - 1)` with the sign of `n`,
+/// -1 (an error code in C) becoming -2.
+fn python_hash_int(n: i128) -> i64 {
+    let reduced = (n.unsigned_abs() % HASH_MODULUS) as i64;
+    let hash = if n < 0 { -reduced } else { reduced };
+    if hash == -1 {
+        -2
+    } else {
+        hash
+    }
+}
+
+/// `hash(x)` of a Python float: equal to the hash of the exact rational
+/// value `m * 2**e`, i.e. `m * 2**e mod (2**61 - 1)`, where `2**61 == 1`
+/// makes the power `2**(e mod 61)`; infinities hash to +-314159. A NaN
+/// hashes by identity in CPython, which compiled code has no notion of: 0.
+fn python_hash_float(x: f64) -> i64 {
+    if x.is_nan() {
+        return 0;
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { 314_159 } else { -314_159 };
+    }
+    if x == 0.0 {
+        return 0;
+    }
+    let bits = x.abs().to_bits();
+    let exponent_bits = ((bits >> 52) & 0x7ff) as i64;
+    let fraction = bits & ((1 << 52) - 1);
+    // |x| = mantissa * 2**exponent, mantissa an integer below 2**53.
+    let (mantissa, exponent) = if exponent_bits == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1 << 52), exponent_bits - 1075)
+    };
+    let power = exponent.rem_euclid(61) as u32;
+    let reduced = ((u128::from(mantissa) << power) % HASH_MODULUS) as i64;
+    let hash = if x < 0.0 { -reduced } else { reduced };
+    if hash == -1 {
+        -2
+    } else {
+        hash
+    }
+}
+
+/// `hash(t)` of a tuple from its items' hashes: CPython's xxHash-based
+/// combination (3.8 and later).
+fn python_hash_tuple(items: &[i64]) -> i64 {
+    const PRIME_1: u64 = 11_400_714_785_074_694_791;
+    const PRIME_2: u64 = 14_029_467_366_897_019_727;
+    const PRIME_5: u64 = 2_870_177_450_012_600_261;
+    let mut acc = PRIME_5;
+    for &item in items {
+        acc = acc.wrapping_add((item as u64).wrapping_mul(PRIME_2));
+        acc = acc.rotate_left(31);
+        acc = acc.wrapping_mul(PRIME_1);
+    }
+    acc = acc.wrapping_add((items.len() as u64) ^ (PRIME_5 ^ 3_527_539));
+    if acc == u64::MAX {
+        1_546_275_796
+    } else {
+        acc as i64
+    }
 }
 
 /// What a key needs for its KeyError: with the `python` feature, to become
@@ -7387,6 +7524,9 @@ macro_rules! impl_dict_key_int {
                 fn key_error(&self) -> Error {
                     key_error_of(*self)
                 }
+                fn python_hash(&self) -> i64 {
+                    python_hash_int(*self as i128)
+                }
             }
         )*
     };
@@ -7411,6 +7551,9 @@ macro_rules! impl_dict_key_float {
                 fn key_error(&self) -> Error {
                     key_error_of(*self)
                 }
+                fn python_hash(&self) -> i64 {
+                    python_hash_float(f64::from(*self))
+                }
             }
         )*
     };
@@ -7428,6 +7571,9 @@ macro_rules! impl_dict_key_tuple {
             fn key_error(&self) -> Error {
                 key_error_of(self.clone())
             }
+            fn python_hash(&self) -> i64 {
+                python_hash_tuple(&[$(self.$index.python_hash()),+])
+            }
         }
     };
 }
@@ -7443,6 +7589,9 @@ impl DictKey for () {
     fn hashed(&self) {}
     fn key_error(&self) -> Error {
         key_error_of(())
+    }
+    fn python_hash(&self) -> i64 {
+        python_hash_tuple(&[])
     }
 }
 
@@ -7651,10 +7800,251 @@ pub fn dict_update<K: DictKey, V: Clone>(dict: &Dict<K, V>, other: &Dict<K, V>) 
     }
 }
 
-/// A Python `set` of one element type. Compiled code iterates it in
-/// insertion order, where CPython's order follows the hashes
-/// (docs/semantics.md); converted to Python, it is an ordinary set.
-pub struct Set<K: DictKey>(Dict<K, ()>);
+/// A Python `set` of one element type, shared by reference, laid out as
+/// CPython lays out its sets: an open-addressing table of CPython's sizes,
+/// probed, grown and shrunk by CPython's rules, with the hashes CPython
+/// computes (`DictKey::python_hash`). Iterating it visits the table in slot
+/// order, so compiled code sees a set's elements in the order CPython does
+/// (`list(s)`, `for x in s`, a float sum over a set) for sets built in the
+/// function. A set argument iterates in the order it had in Python until
+/// the function changes it. Like `List`, it stays on the thread that made
+/// it and writes its changes back into the Python set it came from.
+pub struct Set<K: DictKey>(std::rc::Rc<std::cell::RefCell<SetData<K>>>);
+
+/// The smallest table, `PySet_MINSIZE`.
+const SET_MIN_SIZE: usize = 8;
+/// Slots tried one after another before the probe jumps.
+const SET_LINEAR_PROBES: usize = 9;
+const SET_PERTURB_SHIFT: u32 = 5;
+
+#[derive(Clone)]
+enum SetSlot<K> {
+    Empty,
+    /// A deleted element: searches go past it, additions may reuse it.
+    Dummy,
+    /// An element and its hash (as the unsigned value the probes use).
+    Active(u64, K),
+}
+
+struct SetData<K: DictKey> {
+    /// A power of two of at least SET_MIN_SIZE slots.
+    table: Vec<SetSlot<K>>,
+    /// Active and dummy slots.
+    fill: usize,
+    /// Active slots: the set's length.
+    used: usize,
+    /// Where `pop` looks first.
+    finger: usize,
+    /// The elements of a set argument in Python's order, while the
+    /// function has not changed it: the table holds the same elements, but
+    /// may not reproduce the slots of a set with a longer history.
+    python_order: Option<Vec<K>>,
+    #[cfg(feature = "python")]
+    origin: Option<Py<PyAny>>,
+    dirty: bool,
+}
+
+impl<K: DictKey> SetData<K> {
+    fn with_size(size: usize) -> Self {
+        SetData {
+            table: vec![SetSlot::Empty; size],
+            fill: 0,
+            used: 0,
+            finger: 0,
+            python_order: None,
+            #[cfg(feature = "python")]
+            origin: None,
+            dirty: true,
+        }
+    }
+
+    fn mask(&self) -> usize {
+        self.table.len() - 1
+    }
+
+    /// The next start of a probe run: `i * 5 + 1 + perturb`, after the
+    /// perturbation shifted in more of the hash.
+    fn next_probe(i: usize, perturb: &mut u64, mask: usize) -> usize {
+        *perturb >>= SET_PERTURB_SHIFT;
+        i.wrapping_mul(5).wrapping_add(1).wrapping_add(*perturb as usize) & mask
+    }
+
+    /// The slot of the active element equal to `key`.
+    fn find(&self, key: &K, hash: u64) -> Option<usize> {
+        let mask = self.mask();
+        let wanted = key.hashed();
+        let mut perturb = hash;
+        let mut i = hash as usize & mask;
+        loop {
+            let run = if i + SET_LINEAR_PROBES <= mask { SET_LINEAR_PROBES } else { 0 };
+            for j in i..=i + run {
+                match &self.table[j] {
+                    SetSlot::Empty => return None,
+                    SetSlot::Active(h, k) if *h == hash && k.hashed() == wanted => return Some(j),
+                    _ => {}
+                }
+            }
+            i = Self::next_probe(i, &mut perturb, mask);
+        }
+    }
+
+    /// `s.add(key)`: false when it was there already.
+    fn add(&mut self, key: K) -> bool {
+        let hash = key.python_hash() as u64;
+        self.add_hashed(key, hash)
+    }
+
+    fn add_hashed(&mut self, key: K, hash: u64) -> bool {
+        let mask = self.mask();
+        let wanted = key.hashed();
+        let mut perturb = hash;
+        let mut i = hash as usize & mask;
+        // The last deleted slot passed on the way to an empty one.
+        let mut reusable = None;
+        let empty = 'search: loop {
+            let run = if i + SET_LINEAR_PROBES <= mask { SET_LINEAR_PROBES } else { 0 };
+            for j in i..=i + run {
+                match &self.table[j] {
+                    SetSlot::Empty => break 'search j,
+                    SetSlot::Active(h, k) => {
+                        if *h == hash && k.hashed() == wanted {
+                            return false;
+                        }
+                    }
+                    SetSlot::Dummy => reusable = Some(j),
+                }
+            }
+            i = Self::next_probe(i, &mut perturb, mask);
+        };
+        self.changed();
+        self.used += 1;
+        if let Some(slot) = reusable {
+            self.table[slot] = SetSlot::Active(hash, key);
+            return true;
+        }
+        self.table[empty] = SetSlot::Active(hash, key);
+        self.fill += 1;
+        if self.fill * 5 >= mask * 3 {
+            self.resize(if self.used > 50_000 { self.used * 2 } else { self.used * 4 });
+        }
+        true
+    }
+
+    /// Puts an element known to be absent into a table without dummies.
+    fn insert_clean(table: &mut [SetSlot<K>], key: K, hash: u64) {
+        let mask = table.len() - 1;
+        let mut perturb = hash;
+        let mut i = hash as usize & mask;
+        loop {
+            let run = if i + SET_LINEAR_PROBES <= mask { SET_LINEAR_PROBES } else { 0 };
+            for j in i..=i + run {
+                if matches!(table[j], SetSlot::Empty) {
+                    table[j] = SetSlot::Active(hash, key);
+                    return;
+                }
+            }
+            i = Self::next_probe(i, &mut perturb, mask);
+        }
+    }
+
+    /// A new table of the smallest size above `min_used`, the active
+    /// elements moved over in slot order (dummies dropped).
+    fn resize(&mut self, min_used: usize) {
+        let mut size = SET_MIN_SIZE;
+        while size <= min_used {
+            size <<= 1;
+        }
+        if size == SET_MIN_SIZE && self.table.len() == SET_MIN_SIZE && self.fill == self.used {
+            return;
+        }
+        let old = std::mem::replace(&mut self.table, vec![SetSlot::Empty; size]);
+        self.fill = self.used;
+        for slot in old {
+            if let SetSlot::Active(hash, key) = slot {
+                Self::insert_clean(&mut self.table, key, hash);
+            }
+        }
+    }
+
+    /// `s.discard(key)`: whether it was there.
+    fn discard(&mut self, key: &K) -> bool {
+        let Some(slot) = self.find(key, key.python_hash() as u64) else {
+            return false;
+        };
+        self.changed();
+        self.table[slot] = SetSlot::Dummy;
+        self.used -= 1;
+        true
+    }
+
+    fn clear(&mut self) {
+        if self.used > 0 || self.fill > 0 {
+            self.changed();
+        }
+        self.table = vec![SetSlot::Empty; SET_MIN_SIZE];
+        self.fill = 0;
+        self.used = 0;
+    }
+
+    /// Adds every element of `other` (`s.update(t)`, `s |= t`, a copy):
+    /// one resize first; into an empty table of the same size, slot for
+    /// slot.
+    fn merge(&mut self, other: &SetData<K>) {
+        if other.used == 0 {
+            return;
+        }
+        self.changed();
+        if (self.fill + other.used) * 5 >= self.mask() * 3 {
+            self.resize((self.used + other.used) * 2);
+        }
+        if self.fill == 0 && self.mask() == other.mask() && other.fill == other.used {
+            self.table = other.table.clone();
+            self.fill = other.fill;
+            self.used = other.used;
+            return;
+        }
+        if self.fill == 0 {
+            self.fill = other.used;
+            self.used = other.used;
+            for slot in &other.table {
+                if let SetSlot::Active(hash, key) = slot {
+                    Self::insert_clean(&mut self.table, key.clone(), *hash);
+                }
+            }
+            return;
+        }
+        for (hash, key) in other.active() {
+            self.add_hashed(key.clone(), hash);
+        }
+    }
+
+    /// The active elements with their hashes, in slot order.
+    fn active(&self) -> impl Iterator<Item = (u64, &K)> {
+        self.table.iter().filter_map(|slot| match slot {
+            SetSlot::Active(hash, key) => Some((*hash, key)),
+            _ => None,
+        })
+    }
+
+    /// The elements in the order Python iterates them.
+    fn items(&self) -> Vec<K> {
+        match &self.python_order {
+            Some(order) => order.clone(),
+            None => self.active().map(|(_, key)| key.clone()).collect(),
+        }
+    }
+
+    fn contains(&self, key: &K) -> bool {
+        self.find(key, key.python_hash() as u64).is_some()
+    }
+
+    /// Marks the set changed: its Python order no longer holds, and a set
+    /// argument is written back.
+    fn changed(&mut self) {
+        self.python_order = None;
+        self.dirty = true;
+    }
+}
 
 impl<K: DictKey> Clone for Set<K> {
     #[inline]
@@ -7665,17 +8055,45 @@ impl<K: DictKey> Clone for Set<K> {
 
 impl<K: DictKey> Default for Set<K> {
     fn default() -> Self {
-        Set::from_vec(Vec::new())
+        Set::new()
     }
 }
 
 impl<K: DictKey> Set<K> {
+    fn new() -> Self {
+        Set(std::rc::Rc::new(std::cell::RefCell::new(SetData::with_size(SET_MIN_SIZE))))
+    }
+
+    /// `{a, b, c}` of values computed at run time, or `set(xs)`: each
+    /// element added in order.
     pub fn from_vec(items: Vec<K>) -> Self {
-        Set(Dict::from_pairs(items.into_iter().map(|k| (k, ())).collect()))
+        let set = Set::new();
+        {
+            let mut data = set.0.borrow_mut();
+            for item in items {
+                data.add(item);
+            }
+        }
+        set
     }
 
     fn items(&self) -> Vec<K> {
-        self.0 .0.borrow().live().map(|(k, _)| k.clone()).collect()
+        self.0.borrow().items()
+    }
+
+    fn len(&self) -> usize {
+        self.0.borrow().used
+    }
+
+    fn same(&self, other: &Set<K>) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// `s.copy()`, `set(s)`.
+    fn copy(&self) -> Set<K> {
+        let copy = Set::new();
+        copy.0.borrow_mut().merge(&self.0.borrow());
+        copy
     }
 }
 
@@ -7685,31 +8103,35 @@ pub fn set_from_list<K: DictKey>(list: &List<K>) -> Set<K> {
 }
 
 pub fn set_add<K: DictKey>(set: &Set<K>, key: K) {
-    set.0 .0.borrow_mut().insert(key, ());
+    set.0.borrow_mut().add(key);
 }
 
 pub fn set_discard<K: DictKey>(set: &Set<K>, key: &K) {
-    set.0 .0.borrow_mut().remove(key);
+    set.0.borrow_mut().discard(key);
 }
 
 /// `s.remove(x)`: KeyError when absent.
 pub fn set_remove<K: DictKey>(set: &Set<K>, key: &K) -> Result<()> {
-    dict_del(&set.0, key)
+    if set.0.borrow_mut().discard(key) {
+        Ok(())
+    } else {
+        Err(key.key_error())
+    }
 }
 
 #[inline]
 pub fn set_contains<K: DictKey>(key: &K, set: &Set<K>) -> bool {
-    dict_contains(key, &set.0)
+    set.0.borrow().contains(key)
 }
 
 #[inline]
 pub fn set_len<K: DictKey>(set: &Set<K>) -> i64 {
-    set.0.len()
+    set.len() as i64
 }
 
 #[inline]
 pub fn set_truthy<K: DictKey>(set: &Set<K>) -> bool {
-    !set.0.is_empty()
+    set.len() > 0
 }
 
 pub fn set_to_list<K: DictKey>(set: &Set<K>) -> List<K> {
@@ -7717,50 +8139,139 @@ pub fn set_to_list<K: DictKey>(set: &Set<K>) -> List<K> {
 }
 
 pub fn set_copy<K: DictKey>(set: &Set<K>) -> Set<K> {
-    Set::from_vec(set.items())
+    set.copy()
 }
 
 pub fn set_clear<K: DictKey>(set: &Set<K>) {
-    dict_clear(&set.0);
+    set.0.borrow_mut().clear();
 }
 
-/// `a | b`, `a & b`, `a - b`, `a ^ b`: new sets, in the order of `a`'s
-/// elements then `b`'s.
+/// `a | b`, `a.union(b)`: a copy of `a`, then `b` merged in.
 pub fn set_union<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
-    let mut items = left.items();
-    items.extend(right.items());
-    Set::from_vec(items)
+    let result = left.copy();
+    if !left.same(right) {
+        result.0.borrow_mut().merge(&right.0.borrow());
+    }
+    result
 }
 
+/// `a & b`: the smaller set's elements (the right one's on a tie), in its
+/// order, that the other holds.
 pub fn set_intersection<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
-    Set::from_vec(left.items().into_iter().filter(|k| set_contains(k, right)).collect())
+    if left.same(right) {
+        return left.copy();
+    }
+    let (larger, smaller) = if right.len() > left.len() {
+        (right, left)
+    } else {
+        (left, right)
+    };
+    let result = Set::new();
+    {
+        let larger = larger.0.borrow();
+        let smaller = smaller.0.borrow();
+        let mut data = result.0.borrow_mut();
+        for (hash, key) in smaller.active() {
+            if larger.find(key, hash).is_some() {
+                data.add_hashed(key.clone(), hash);
+            }
+        }
+    }
+    result
 }
 
+/// `a -= b`, `a.difference_update(b)`: every element of `b` (or of `a & b`
+/// when `b` is more than 8 times larger) discarded from `a`, then the
+/// table rebuilt when more than a quarter of it is deleted slots.
+fn set_difference_update_in<K: DictKey>(set: &Set<K>, other: &Set<K>) {
+    if set.same(other) {
+        set.0.borrow_mut().clear();
+        return;
+    }
+    let other = if (other.len() >> 3) > set.len() {
+        set_intersection(set, other)
+    } else {
+        other.clone()
+    };
+    let keys: Vec<K> = other.0.borrow().active().map(|(_, key)| key.clone()).collect();
+    let mut data = set.0.borrow_mut();
+    for key in &keys {
+        data.discard(key);
+    }
+    if data.fill - data.used > data.mask() / 4 {
+        let used = data.used;
+        data.resize(if used > 50_000 { used * 2 } else { used * 4 });
+    }
+}
+
+/// `a - b`: when `a` is more than 4 times larger, a copy of `a` with `b`'s
+/// elements removed; otherwise `a`'s elements, in its order, that `b` does
+/// not hold.
 pub fn set_difference<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
-    Set::from_vec(left.items().into_iter().filter(|k| !set_contains(k, right)).collect())
+    if (left.len() >> 2) > right.len() {
+        let result = left.copy();
+        set_difference_update_in(&result, right);
+        return result;
+    }
+    let result = Set::new();
+    {
+        let left_data = left.0.borrow();
+        let right_data = right.0.borrow();
+        let mut data = result.0.borrow_mut();
+        for (hash, key) in left_data.active() {
+            if right_data.find(key, hash).is_none() {
+                data.add_hashed(key.clone(), hash);
+            }
+        }
+    }
+    result
 }
 
+/// `a ^ b`: a copy of `b`, then each element of `a` removed if there and
+/// added otherwise.
 pub fn set_symmetric_difference<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
-    let mut items: Vec<K> = left.items().into_iter().filter(|k| !set_contains(k, right)).collect();
-    items.extend(right.items().into_iter().filter(|k| !set_contains(k, left)));
-    Set::from_vec(items)
+    let result = Set::new();
+    result.0.borrow_mut().merge(&right.0.borrow());
+    {
+        let left_data = left.0.borrow();
+        let mut data = result.0.borrow_mut();
+        for (hash, key) in left_data.active() {
+            match data.find(key, hash) {
+                Some(slot) => {
+                    data.table[slot] = SetSlot::Dummy;
+                    data.used -= 1;
+                }
+                None => {
+                    data.add_hashed(key.clone(), hash);
+                }
+            }
+        }
+    }
+    result
 }
 
 /// `a |= b` and `s.update(b)`.
 pub fn set_update<K: DictKey>(set: &Set<K>, other: &Set<K>) {
-    for key in other.items() {
-        set_add(set, key);
+    if set.same(other) {
+        return;
     }
+    let other = other.0.borrow();
+    set.0.borrow_mut().merge(&other);
 }
 
 /// `a == b` of sets: the same elements.
 pub fn set_eq<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
-    left.0.len() == right.0.len() && left.items().iter().all(|k| set_contains(k, right))
+    left.len() == right.len() && set_subset(left, right)
 }
 
 /// `a <= b`: every element of `a` is in `b`.
 pub fn set_subset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
-    left.items().iter().all(|k| set_contains(k, right))
+    if left.same(right) {
+        return true;
+    }
+    let left = left.0.borrow();
+    let right = right.0.borrow();
+    left.used <= right.used && left.active().all(|(hash, key)| right.find(key, hash).is_some())
 }
 
 // --- Dicts, sets and Python objects ---------------------------------------
@@ -7839,9 +8350,20 @@ impl<K: DictKey + FromPythonValue> FromPythonValue for Set<K> {
         for item in set.iter() {
             items.push(K::from_python_value(&item, &|| format!("{}, an element", what()))?);
         }
-        let made = Set::from_vec(items);
+        // The table as large as the Python set's (its `__sizeof__` counts
+        // the slots beyond the 8 inside the object), the elements put in
+        // in Python's order.
+        let size = python_set_slots(set).unwrap_or(SET_MIN_SIZE);
+        let made = Set(std::rc::Rc::new(std::cell::RefCell::new(SetData::with_size(size))));
         {
-            let mut data = made.0 .0.borrow_mut();
+            let mut data = made.0.borrow_mut();
+            for item in &items {
+                let hash = item.python_hash() as u64;
+                SetData::insert_clean(&mut data.table, item.clone(), hash);
+            }
+            data.fill = items.len();
+            data.used = items.len();
+            data.python_order = Some(items);
             data.origin = Some(set.clone().into_any().unbind());
             data.dirty = false;
         }
@@ -7849,12 +8371,30 @@ impl<K: DictKey + FromPythonValue> FromPythonValue for Set<K> {
     }
 }
 
+/// The number of slots of a Python set's table, read from `__sizeof__`,
+/// when it is a size a table of its length can have.
+#[cfg(feature = "python")]
+fn python_set_slots(set: &Bound<'_, pyo3::types::PySet>) -> Option<usize> {
+    let sizeof = |object: &Bound<'_, PyAny>| -> Option<usize> {
+        object.call_method0("__sizeof__").ok()?.extract::<usize>().ok()
+    };
+    let own = sizeof(set.as_any())?;
+    let empty = sizeof(pyo3::types::PySet::empty(set.py()).ok()?.as_any())?;
+    let slot_bytes = 2 * std::mem::size_of::<usize>();
+    let slots = if own == empty {
+        SET_MIN_SIZE
+    } else {
+        own.checked_sub(empty)? / slot_bytes
+    };
+    (slots.is_power_of_two() && slots >= SET_MIN_SIZE && slots > set.len()).then_some(slots)
+}
+
 #[cfg(feature = "python")]
 impl<K: DictKey> ToPython for Set<K> {
     /// The Python set this set came from, with the changes written into it,
     /// or a new Python set.
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let origin = self.0 .0.borrow().origin.as_ref().map(|o| o.clone_ref(py));
+        let origin = self.0.borrow().origin.as_ref().map(|o| o.clone_ref(py));
         if let Some(origin) = origin {
             self.write_back(py)?;
             return Ok(origin.into_bound(py));
@@ -7868,7 +8408,7 @@ impl<K: DictKey> ToPython for Set<K> {
 
     fn write_back(&self, py: Python<'_>) -> PyResult<()> {
         let (origin, dirty) = {
-            let data = self.0 .0.borrow();
+            let data = self.0.borrow();
             (data.origin.as_ref().map(|o| o.clone_ref(py)), data.dirty)
         };
         if let (Some(origin), true) = (origin, dirty) {
@@ -7877,7 +8417,7 @@ impl<K: DictKey> ToPython for Set<K> {
             for item in self.items() {
                 target.add(item.to_python(py)?)?;
             }
-            self.0 .0.borrow_mut().dirty = false;
+            self.0.borrow_mut().dirty = false;
         }
         Ok(())
     }

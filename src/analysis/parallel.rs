@@ -129,8 +129,9 @@ pub struct RaiseFacts<'a> {
     /// Whether any loop may run in parallel (`--parallel off`: none, and
     /// `prange` means `range`).
     pub enabled: bool,
-    /// Whether the function is on a call-graph cycle: its loops run
-    /// serially, as its recursion bookkeeping belongs to the calling thread.
+    /// Whether the function is on a call-graph cycle: the iterations of its
+    /// parallel loops go on counting its recursion depth on the threads
+    /// that run them (`rt::resume_cycle`).
     pub cyclic: bool,
 }
 
@@ -207,16 +208,11 @@ impl<'f> Checker<'f> {
             } = stmt
             {
                 let key = std::ptr::from_ref(stmt) as usize;
-                if !self.raises.enabled || self.raises.cyclic {
-                    let why = if self.raises.cyclic {
-                        "runs serially (the function is recursive)"
-                    } else {
-                        "runs serially (--parallel off)"
-                    };
+                if !self.raises.enabled {
                     out.push(ParallelLoop {
                         key,
                         span: *span,
-                        plan: Plan::Serial(why.into()),
+                        plan: Plan::Serial("runs serially (--parallel off)".into()),
                     });
                     self.find(body, true, out, errors);
                     continue;
@@ -255,11 +251,8 @@ impl<'f> Checker<'f> {
                 ..
             } = stmt
             {
-                if !inside && !(self.raises.automatic && self.raises.enabled && !self.raises.cyclic)
-                {
-                    let why = if self.raises.cyclic {
-                        "serial (the function is recursive)"
-                    } else if self.raises.enabled {
+                if !inside && !(self.raises.automatic && self.raises.enabled) {
+                    let why = if self.raises.enabled {
                         "serial (--no-auto-parallel)"
                     } else {
                         "serial (--parallel off)"

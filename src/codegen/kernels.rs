@@ -1248,18 +1248,43 @@ impl FunctionGen<'_> {
                 quote!(let #var = #read.clone();)
             })
             .collect();
+        // In a function on a call-graph cycle, each iteration counts its
+        // calls' frames from the loop's depth, on the thread that runs it.
+        let (share, iteration) = match self.frame.clone() {
+            Some(frame) => {
+                let depth = self.fresh("depth");
+                (
+                    quote!(let #depth = #frame.share();),
+                    quote! {
+                        rt::resume_cycle(#depth, |#frame| -> rt::Result<#tuple_type> {
+                            #(#declarations)*
+                            #(#reduction_starts)*
+                            #(#body)*
+                            Ok(#tuple)
+                        })
+                    },
+                )
+            }
+            None => (
+                quote!(),
+                quote! {
+                    #(#declarations)*
+                    #(#reduction_starts)*
+                    #(#body)*
+                    Ok(#tuple)
+                },
+            ),
+        };
         let run = quote! {
             let #iteration_range = #range_var.clone();
             #(#owned_arrays)*
+            #share
             let #total: #tuple_type = rt::parallel_loop(
                 #range_var.iterations(),
                 || #identity,
                 move |#index: u64| -> rt::Result<#tuple_type> {
                     #binding
-                    #(#declarations)*
-                    #(#reduction_starts)*
-                    #(#body)*
-                    Ok(#tuple)
+                    #iteration
                 },
                 |#left: #tuple_type, #right: #tuple_type| -> rt::Result<#tuple_type> {
                     Ok((#(#combined,)*))
