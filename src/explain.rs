@@ -145,6 +145,12 @@ fn parallel_note(plan: &Parallel) -> String {
             .collect();
         parts.push(format!("reductions {}", reductions.join(", ")));
     }
+    if plan.calls_arguments {
+        parts.push(
+            "calls a function passed as an argument (serial when that is a Python function, which needs the GIL)"
+                .to_string(),
+        );
+    }
     if !plan.private.is_empty() {
         let private: Vec<String> = plan.private.iter().map(|p| format!("`{p}`")).collect();
         parts.push(format!("private {}", private.join(", ")));

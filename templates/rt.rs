@@ -5870,6 +5870,25 @@ pub fn parallel_worthwhile(count: u64, min_iterations: u64) -> bool {
     enough && pool_usable_here()
 }
 
+/// Whether the functions passed to the running kernel are all native, so a
+/// parallel loop that calls them may call them from other threads. A kernel
+/// given a Python function keeps the GIL while it runs (see `Callable`),
+/// and one given only native functions runs without it: a thread that does
+/// not hold the GIL has no Python function to call.
+#[cfg(feature = "python")]
+pub fn arguments_run_without_gil() -> bool {
+    // SAFETY: PyGILState_Check may be called on any thread, with or
+    // without the GIL, once the interpreter is initialised, which it is
+    // while a function of an extension module runs.
+    unsafe { pyo3::ffi::PyGILState_Check() == 0 }
+}
+
+/// Without an interpreter every function is native.
+#[cfg(not(feature = "python"))]
+pub fn arguments_run_without_gil() -> bool {
+    true
+}
+
 /// More than one thread, and not already inside an iteration of a parallel
 /// loop: out of line, so that the test of a loop too short for the pool
 /// stays a comparison inlined into the kernel.

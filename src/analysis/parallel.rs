@@ -19,7 +19,8 @@
 //!   does, the loop runs serially, with the same result as in Python.
 //! - `return` and `break` of the loop itself would stop the other
 //!   iterations: a compile error. A call to a function passed as an
-//!   argument may need the GIL: the loop runs serially. A compiled helper
+//!   argument is fine when that function is native; a Python function needs
+//!   the GIL, and the loop then runs serially (decided when it starts). A compiled helper
 //!   that stores into an array argument counts as a store of unknown index.
 //!
 //! A `prange` nested in a parallel loop runs serially inside it.
@@ -80,6 +81,12 @@ pub struct Parallel {
     pub written: Vec<String>,
     /// Every array variable the loop accesses, sorted.
     pub used: Vec<String>,
+    /// Whether the body calls a function passed as an argument: the loop
+    /// runs in parallel only when every such function is native (a math or
+    /// NumPy function, a ferropy-compiled one), which a kernel knows from
+    /// not holding the GIL; a Python function needs the GIL, and the loop
+    /// runs serially with it.
+    pub calls_arguments: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -315,12 +322,6 @@ impl<'f> Checker<'f> {
         for stmt in body {
             stmt.walk_exprs(&mut |e| calls_value |= matches!(e.kind, ExprKind::CallValue { .. }));
         }
-        if calls_value {
-            return Ok(Plan::Serial(
-                "calls a function passed as an argument, which may need the GIL: runs serially"
-                    .into(),
-            ));
-        }
         // A list belongs to the thread that made it (`rt::List` is neither
         // Send nor Sync), so a loop that touches one stays on that thread.
         let mut uses_list = false;
@@ -346,7 +347,10 @@ impl<'f> Checker<'f> {
                 ));
             }
         }
-        let mut plan = Parallel::default();
+        let mut plan = Parallel {
+            calls_arguments: calls_value,
+            ..Parallel::default()
+        };
         let mut candidates: Vec<&str> = Vec::new();
         for name in &assigned {
             let ty = self.var_type(name);
@@ -518,6 +522,9 @@ impl<'f> Checker<'f> {
                 ))
             }
         };
+        if parallel.calls_arguments {
+            return Err("serial: calls a function passed as an argument".into());
+        }
         for reduction in &parallel.reductions {
             let exact = !reduction.ty.is_float_like()
                 && !matches!(reduction.op, ReductionOp::Add | ReductionOp::Mul);

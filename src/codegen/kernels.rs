@@ -1294,7 +1294,14 @@ impl FunctionGen<'_> {
             #last
         };
         let alone = plan.written.len() == 1 && plan.used.iter().all(|n| plan.written.contains(n));
-        let worthwhile = quote!(rt::parallel_worthwhile(#range_var.iterations(), #min_iterations));
+        let worthwhile = if plan.calls_arguments {
+            quote! {
+                rt::parallel_worthwhile(#range_var.iterations(), #min_iterations)
+                    && rt::arguments_run_without_gil()
+            }
+        } else {
+            quote!(rt::parallel_worthwhile(#range_var.iterations(), #min_iterations))
+        };
         let guarded = if plan.written.is_empty() || alone {
             quote! {
                 if #worthwhile {

@@ -121,6 +121,38 @@ fn prange_loops_match_cpython_on_any_thread_count() {
     if !threads.status.success() {
         failures.push(describe("set_num_threads / get_num_threads", &threads));
     }
+    // A loop calling a function argument runs on the pool when the function
+    // is native, and on the calling thread, holding the GIL, when it is a
+    // Python function. The pool's threads exist once a loop has used it.
+    let pool_threads = "def pool_threads():\n\
+         \x20   import os\n\
+         \x20   names = [open(f'/proc/self/task/{t}/comm').read() for t in os.listdir('/proc/self/task')]\n\
+         \x20   return sum(name.startswith('ferropy-paralle') for name in names)\n";
+    for (function, pooled) in [
+        ("lambda x: x * 0.5", false),
+        ("math.sin", true),
+        ("m.halve", true),
+    ] {
+        let script = format!(
+            "{pool_threads}import math, numpy as np, parallel_loops as m\n\
+             m.set_num_threads(2)\n\
+             out = m.apply_each({function}, np.arange(100000.0))\n\
+             assert (pool_threads() > 0) == {}, pool_threads()",
+            if pooled { "True" } else { "False" }
+        );
+        if !cfg!(target_os = "linux") {
+            break;
+        }
+        let check = run(python_command(&python)
+            .current_dir(out.path())
+            .args(["-c", &script]));
+        if !check.status.success() {
+            failures.push(describe(
+                &format!("apply_each({function}) on the pool: {pooled}"),
+                &check,
+            ));
+        }
+    }
     // A forked child gets a pool of its own: the parent's worker threads do
     // not exist in it, and waiting on them would hang.
     let fork = run(python_command(&python).current_dir(out.path()).args([
