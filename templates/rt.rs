@@ -8666,7 +8666,8 @@ pub fn cmath_polar(a: Complex) -> Result<(f64, f64)> {
     Ok((complex_abs(a)?, cmath_phase(a)))
 }
 
-/// `cmath.rect(r, phi)` for finite arguments (CPython's formula).
+/// `cmath.rect(r, phi)`: CPython's formula for finite arguments, its
+/// special values otherwise.
 pub fn cmath_rect(r: f64, phi: f64) -> Result<Complex> {
     if r.is_finite() && phi.is_finite() {
         if phi == 0.0 {
@@ -8674,28 +8675,62 @@ pub fn cmath_rect(r: f64, phi: f64) -> Result<Complex> {
         }
         return Ok(Complex::new(r * phi.cos(), r * phi.sin()));
     }
-    Err(Error::ValueError("math domain error".into()))
+    cmath_by_interpreter("rect", (r, phi), false)
 }
 
 const CM_LOG_LARGE_DOUBLE: f64 = 708.396_418_532_264_1;
 const CM_LARGE_DOUBLE: f64 = f64::MAX / 4.0;
 
-fn finite_or_domain(z: Complex) -> Result<()> {
+/// `cmath.<name>(args)` answered by the interpreter: for arguments that
+/// are not all finite, CPython takes the result (or the exception) from its
+/// tables of special values (C99 Annex G, with its own choices of which
+/// raise), and compiled code asks the interpreter for exactly that on this
+/// rare path, so values and exceptions are CPython's.
+#[cfg(feature = "python")]
+#[cold]
+#[inline(never)]
+fn cmath_by_interpreter(name: &str, args: (f64, f64), complex_argument: bool) -> Result<Complex> {
+    Python::with_gil(|py| {
+        let wrap = |error: PyErr| Error::Python(PythonError(std::sync::Arc::new(error)));
+        let cmath = py.import("cmath").map_err(wrap)?;
+        let function = cmath.getattr(name).map_err(wrap)?;
+        let value = if complex_argument {
+            function.call1((pyo3::types::PyComplex::from_doubles(py, args.0, args.1),))
+        } else {
+            function.call1(args)
+        }
+        .map_err(wrap)?;
+        let value = value
+            .downcast::<pyo3::types::PyComplex>()
+            .map_err(|error| wrap(error.into()))?;
+        Ok(Complex::new(value.real(), value.imag()))
+    })
+}
+
+/// Without an interpreter there are no tables to ask.
+#[cfg(not(feature = "python"))]
+fn cmath_by_interpreter(name: &str, _args: (f64, f64), _complex_argument: bool) -> Result<Complex> {
+    Err(Error::ValueError(format!(
+        "cmath.{name} of an infinite or nan argument needs the Python interpreter"
+    )))
+}
+
+/// `Some(cmath.<name>(z))` from the interpreter when a part of `z` is not
+/// finite; `None` when the finite formulas apply.
+#[inline]
+fn non_finite(name: &str, z: Complex) -> Option<Result<Complex>> {
     if z.re.is_finite() && z.im.is_finite() {
-        Ok(())
+        None
     } else {
-        // CPython answers non-finite arguments from tables of special
-        // values; compiled code does not have them yet.
-        Err(Error::ValueError(
-            "cmath functions of infinite or nan arguments are not supported in compiled code"
-                .into(),
-        ))
+        Some(cmath_by_interpreter(name, (z.re, z.im), true))
     }
 }
 
 /// `cmath.sqrt(z)` (CPython's `cmath_sqrt_impl` for finite arguments).
 pub fn cmath_sqrt(z: Complex) -> Result<Complex> {
-    finite_or_domain(z)?;
+    if let Some(result) = non_finite("sqrt", z) {
+        return result;
+    }
     if z.re == 0.0 && z.im == 0.0 {
         return Ok(Complex::new(0.0, z.im));
     }
@@ -8719,7 +8754,9 @@ pub fn cmath_sqrt(z: Complex) -> Result<Complex> {
 
 /// `cmath.exp(z)`.
 pub fn cmath_exp(z: Complex) -> Result<Complex> {
-    finite_or_domain(z)?;
+    if let Some(result) = non_finite("exp", z) {
+        return result;
+    }
     let r = if z.re > CM_LOG_LARGE_DOUBLE {
         let l = (z.re - 1.0).exp();
         Complex::new(
@@ -8735,7 +8772,9 @@ pub fn cmath_exp(z: Complex) -> Result<Complex> {
 
 /// `cmath.log(z)` (CPython's `c_log`); ValueError for zero.
 pub fn cmath_log(z: Complex) -> Result<Complex> {
-    finite_or_domain(z)?;
+    if let Some(result) = non_finite("log", z) {
+        return result;
+    }
     let ax = z.re.abs();
     let ay = z.im.abs();
     let re = if ax > CM_LARGE_DOUBLE || ay > CM_LARGE_DOUBLE {
@@ -8806,24 +8845,32 @@ fn cmath_hyperbolic_finite(z: Complex, even: bool) -> Result<Complex> {
 
 /// `cmath.sin(z)` = -i sinh(iz), as CPython computes it.
 pub fn cmath_sin(z: Complex) -> Result<Complex> {
-    finite_or_domain(z)?;
+    if let Some(result) = non_finite("sin", z) {
+        return result;
+    }
     let s = cmath_hyperbolic_finite(Complex::new(-z.im, z.re), false)?;
     Ok(Complex::new(s.im, -s.re))
 }
 
 /// `cmath.cos(z)` = cosh(iz).
 pub fn cmath_cos(z: Complex) -> Result<Complex> {
-    finite_or_domain(z)?;
+    if let Some(result) = non_finite("cos", z) {
+        return result;
+    }
     cmath_hyperbolic_finite(Complex::new(-z.im, z.re), true)
 }
 
 pub fn cmath_sinh(z: Complex) -> Result<Complex> {
-    finite_or_domain(z)?;
+    if let Some(result) = non_finite("sinh", z) {
+        return result;
+    }
     cmath_hyperbolic_finite(z, false)
 }
 
 pub fn cmath_cosh(z: Complex) -> Result<Complex> {
-    finite_or_domain(z)?;
+    if let Some(result) = non_finite("cosh", z) {
+        return result;
+    }
     cmath_hyperbolic_finite(z, true)
 }
 
