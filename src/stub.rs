@@ -207,6 +207,7 @@ pub fn python_literal(value: Literal) -> String {
             }
         }
         Literal::Str(text) => python_string(&text),
+        Literal::None => "None".into(),
     }
 }
 

@@ -150,7 +150,9 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
         match &param.default {
             // Checked scalars arrive as Python objects, so their default is
             // applied after extraction (`None` stands for "not passed").
-            Some(_) if checked_scalar(&param.ty).is_some() => signature.push(quote!(#var = None)),
+            Some(_) if checked_scalar(&param.ty).is_some() || param.ty == Type::None => {
+                signature.push(quote!(#var = None))
+            }
             Some(default) => {
                 let value = literal(default.clone());
                 signature.push(quote!(#var = #value));
@@ -168,6 +170,19 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
         let var = ident(&param.name);
         let python_param = &param.name;
         match &param.ty {
+            // The instance where the parameter is None: the dispatcher
+            // chose it for a None (or left-out) argument.
+            Type::None => {
+                params.push(quote!(#var: Option<&Bound<'py, PyAny>>));
+                conversions.push(quote! {
+                    if #var.is_some_and(|value| !value.is_none()) {
+                        return Err(pyo3::exceptions::PyTypeError::new_err(
+                            concat!("argument '", #python_param, "' must be None"),
+                        ));
+                    }
+                });
+                args.push(quote!(()));
+            }
             Type::List(_) | Type::Dict(..) | Type::Set(_) => {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
                 let ty = rust_type(&param.ty);
@@ -395,7 +410,9 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
         let required = function
             .params
             .iter()
-            .rposition(|p| p.default.is_none() || checked_scalar(&p.ty).is_none())
+            .rposition(|p| {
+                p.default.is_none() || (checked_scalar(&p.ty).is_none() && p.ty != Type::None)
+            })
             .map_or(0, |last| last + 1);
         let target = ident(&function.rust_name);
         let tests = function.params.iter().enumerate().map(|(k, param)| {
@@ -415,6 +432,7 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                 Type::Dict(..) => quote!(v.is_instance_of::<pyo3::types::PyDict>()),
                 Type::Set(_) => quote!(v.is_instance_of::<pyo3::types::PySet>()),
                 Type::Str => quote!(v.is_instance_of::<pyo3::types::PyString>()),
+                Type::None => quote!(v.is_none()),
                 _ => quote!(true),
             };
             // A parameter with a default may be left out (`None`), as in
@@ -433,6 +451,7 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
             }
             let passed = quote!(crate::rt::passed(&given[#k])?);
             match (&param.ty, checked_scalar(&param.ty), &param.default) {
+                (Type::None, _, _) => quote!(Some(#passed)),
                 (
                     Type::Array(_)
                     | Type::Callable(_)

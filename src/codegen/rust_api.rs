@@ -117,6 +117,8 @@ fn over_views(function: &typed::Function, written: &[String]) -> TokenStream {
     for param in &function.params {
         let var = ident(&param.name);
         match &param.ty {
+            // The instance where the parameter is None takes no value for it.
+            Type::None => args.push(quote!(())),
             Type::Array(array) => {
                 let element = dtype_tokens(array.dtype);
                 let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
@@ -238,19 +240,30 @@ fn has_array(ty: &Type) -> bool {
 /// signatures that could carry a lent array away unseen.
 fn over_runtime_values(function: &typed::Function) -> TokenStream {
     let name = ident(&function.rust_name);
-    let params = function.params.iter().map(|param| {
-        let var = ident(&param.name);
-        let ty = match &param.ty {
-            Type::Callable(_) => callable_param_type(function, param),
-            Type::Array(_) => {
-                let ty = rust_type(&param.ty);
-                quote!(&#ty)
-            }
-            other => rust_type(other),
-        };
-        quote!(#var: #ty)
+    let params = function
+        .params
+        .iter()
+        .filter(|p| p.ty != Type::None)
+        .map(|param| {
+            let var = ident(&param.name);
+            let ty = match &param.ty {
+                Type::Callable(_) => callable_param_type(function, param),
+                Type::Array(_) => {
+                    let ty = rust_type(&param.ty);
+                    quote!(&#ty)
+                }
+                other => rust_type(other),
+            };
+            quote!(#var: #ty)
+        });
+    let args = function.params.iter().map(|param| {
+        if param.ty == Type::None {
+            quote!(())
+        } else {
+            let var = ident(&param.name);
+            quote!(#var)
+        }
     });
-    let args = function.params.iter().map(|param| ident(&param.name));
     let generics = generics(function);
     let return_type = rust_type(&function.return_type);
     let doc = doc(function);

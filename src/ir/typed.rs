@@ -27,6 +27,9 @@ pub enum Literal {
     Bool(bool),
     /// A string literal, of type `Type::Str`.
     Str(String),
+    /// `None`, of type `Type::None`: the argument of a parameter in the
+    /// instance where it is None (`untyped::NoneVariant`).
+    None,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -61,6 +64,12 @@ pub struct Param {
     pub default: Option<Literal>,
     /// Callers must pass it by keyword (declared after `*`).
     pub keyword_only: bool,
+    /// May be None (`n=None`, `int | None`): the function has an instance
+    /// where this parameter is None (of type `Type::None`, passed as `()`)
+    /// besides this one.
+    pub nullable: bool,
+    /// Its default is None: left out, the None instance is called.
+    pub none_default: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
