@@ -175,10 +175,9 @@ impl Folder {
         let mut out = Vec::new();
         for stmt in stmts {
             if state.is_none() {
-                // Unreachable: kept as written, so inference still types it
-                // (its reads of None parameters are not errors).
-                out.push(stmt.clone());
-                continue;
+                // Unreachable, as after `if n is None: return ...` in the
+                // instance where `n` is None: pruned too.
+                break;
             }
             self.stmt(stmt, state, &mut out);
         }

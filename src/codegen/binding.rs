@@ -141,12 +141,29 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
     } else {
         format_ident!("py")
     };
+    // A positional parameter before a required one cannot have a default
+    // in Python's signature: in an instance of a function whose nullable
+    // parameter must be passed (its None default belongs to the instance
+    // where it is None), which only the dispatcher calls, with every
+    // argument.
+    let mut before_required = vec![false; function.params.len()];
+    let mut required_later = false;
+    for (index, param) in function.params.iter().enumerate().rev() {
+        if !param.keyword_only {
+            before_required[index] = required_later;
+            required_later |= param.default.is_none();
+        }
+    }
     let mut signature = Vec::new();
     for (index, param) in function.params.iter().enumerate() {
         if param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only) {
             signature.push(quote!(*));
         }
         let var = ident(&param.name);
+        if before_required[index] {
+            signature.push(quote!(#var));
+            continue;
+        }
         match &param.default {
             // Checked scalars arrive as Python objects, so their default is
             // applied after extraction (`None` stands for "not passed").
@@ -415,8 +432,13 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
             })
             .map_or(0, |last| last + 1);
         let target = ident(&function.rust_name);
+        // A parameter in its None instance with a None default may be left
+        // out wherever it is.
+        let optional = |k: usize, param: &typed::Param| {
+            k >= required || (param.ty == Type::None && param.default.is_some())
+        };
         let tests = function.params.iter().enumerate().map(|(k, param)| {
-            let optional = k >= required;
+            let optional = optional(k, param);
             let k = TokenLiteral::usize_unsuffixed(k);
             let test = match &param.ty {
                 Type::Array(array) => {
@@ -444,7 +466,7 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
             }
         });
         let args = function.params.iter().enumerate().map(|(k, param)| {
-            let optional = k >= required;
+            let optional = optional(k, param);
             let k = TokenLiteral::usize_unsuffixed(k);
             if optional {
                 return quote!(given[#k].as_ref());
