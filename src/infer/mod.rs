@@ -64,6 +64,9 @@ struct Instance<'m> {
     params: Vec<Type>,
     /// The current approximation; `None` while unknown.
     return_type: Option<Type>,
+    /// Its `none_params` variant reported reads of None parameters, so
+    /// reading them reports nothing more.
+    none_errors: bool,
 }
 
 /// Per-instance state while walking a body.
@@ -229,11 +232,12 @@ impl<'m> Inference<'m> {
             return id;
         }
         let id = self.instances.len();
-        let function = self.none_variant(function, &params);
+        let (function, none_errors) = self.none_variant(function, &params);
         self.instances.push(Instance {
             function,
             params,
             return_type: function.returns.clone(),
+            none_errors,
         });
         self.by_key.insert(key, id);
         id
@@ -246,7 +250,7 @@ impl<'m> Inference<'m> {
         &mut self,
         function: &'m untyped::Function,
         params: &[Type],
-    ) -> &'m untyped::Function {
+    ) -> (&'m untyped::Function, bool) {
         let none: Vec<bool> = function
             .params
             .iter()
@@ -254,10 +258,10 @@ impl<'m> Inference<'m> {
             .map(|(param, ty)| param.nullable && *ty == Type::None)
             .collect();
         let Some(variant) = function.none_variants.iter().find(|v| v.none == none) else {
-            return function;
+            return (function, false);
         };
         self.diagnostics.extend(variant.errors.iter().cloned());
-        &variant.function
+        (&variant.function, !variant.errors.is_empty())
     }
 
     /// Re-types every instance until no return type changes.
@@ -402,6 +406,8 @@ impl<'m> Inference<'m> {
             // `none_params`) only assigns it, making it an ordinary local.
             if *ty != Type::None {
                 cx.env.insert(param.name.clone(), ty.clone());
+            } else if self.instances[id].none_errors {
+                cx.poisoned.insert(param.name.clone());
             }
             cx.origins.insert(param.name.clone(), param.span);
         }
