@@ -191,11 +191,10 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
             // chose it for a None (or left-out) argument.
             Type::None => {
                 params.push(quote!(#var: Option<&Bound<'py, PyAny>>));
+                let message = format!("argument '{python_param}' must be None");
                 conversions.push(quote! {
                     if #var.is_some_and(|value| !value.is_none()) {
-                        return Err(pyo3::exceptions::PyTypeError::new_err(
-                            concat!("argument '", #python_param, "' must be None"),
-                        ));
+                        return Err(pyo3::exceptions::PyTypeError::new_err(#message));
                     }
                 });
                 args.push(quote!(()));

@@ -68,12 +68,37 @@ fn array_in_container(ty: &Type, in_container: bool) -> bool {
 }
 
 fn doc(function: &typed::Function) -> TokenStream {
-    function
+    let docstring = function
         .export
         .as_ref()
         .and_then(|e| e.docstring.as_ref())
         .map(|d| doc_comment(d))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // The instance where parameters that may be None are None takes no
+    // value for them.
+    let none: Vec<String> = function
+        .params
+        .iter()
+        .filter(|p| p.ty == Type::None)
+        .map(|p| format!("`{}`", p.name))
+        .collect();
+    if none.is_empty() {
+        return docstring;
+    }
+    let line = format!(
+        " The Python function called with {} None (or left out).",
+        none.join(" and ")
+    );
+    let paragraph = if docstring.is_empty() {
+        quote!()
+    } else {
+        quote!(#[doc = ""])
+    };
+    quote! {
+        #docstring
+        #paragraph
+        #[doc = #line]
+    }
 }
 
 /// `<F: Fn(f64) -> rt::Result<f64> + Sync + ?Sized>` for the function's
