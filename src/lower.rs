@@ -283,6 +283,7 @@ fn pythran_signature(
             returns: None,
             span: export.span,
             optional: export.optional.clone(),
+            nullable: Vec::new(),
             code: codes::BAD_PYTHRAN_EXPORT,
         })
         .collect())
@@ -934,6 +935,9 @@ impl<'a> FunctionLowering<'a> {
                 .find(|(local, _)| local == arg.def.arg.as_str())
                 .map(|(_, ty)| ty);
             let mut nullable = matches!(defaults.get(position), Some(Some(ConstValue::None)))
+                || signatures
+                    .iter()
+                    .any(|s| s.nullable.get(position).copied().unwrap_or(false))
                 || signature_params.iter().any(|types| {
                     matches!(
                         types.get(position),
