@@ -1013,7 +1013,7 @@ impl FunctionGen<'_> {
                         ..
                     }) if tail
                         && !self.flags.contains_key(name)
-                        && !self.function.params.iter().any(|p| &p.name == name) =>
+                        && !self.function.is_parameter(name) =>
                     {
                         let var = ident(name);
                         quote!(#var)
@@ -2197,7 +2197,7 @@ impl FunctionGen<'_> {
 
     /// Whether `name` is a parameter of the function being generated.
     fn is_param(&self, name: &str) -> bool {
-        self.function.params.iter().any(|p| p.name == name)
+        self.function.is_parameter(name)
     }
 
     /// Whether the analysis proved the `int` operation `expr` stays in the

@@ -49,6 +49,16 @@ pub struct Function {
     pub falls_through: bool,
 }
 
+impl Function {
+    /// Whether `name` is a parameter holding a value: in the instance where
+    /// a parameter that may be None is None, its name is an ordinary local.
+    pub fn is_parameter(&self, name: &str) -> bool {
+        self.params
+            .iter()
+            .any(|p| p.name == name && p.ty != crate::types::Type::None)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Export {
     pub docstring: Option<String>,
