@@ -524,6 +524,9 @@ impl<'m> Inference<'m> {
                 // is None; in the others it must be passed.
                 default: match param.default.clone() {
                     Some(ConstValue::None) if *ty != Type::None => None,
+                    Some(ConstValue::None) => Some(Literal::None),
+                    // Another default is the other instance's.
+                    Some(_) if *ty == Type::None => None,
                     value => value.map(|value| default_literal(value, ty)),
                 },
                 keyword_only: param.keyword_only,
