@@ -107,6 +107,7 @@ fn variant(function: &Function, none: Vec<bool>) -> NoneVariant {
             .collect(),
         report: true,
         errors: Vec::new(),
+        reported: Default::default(),
         loops: Vec::new(),
     };
     let mut state = Some(state);
@@ -132,6 +133,9 @@ struct Folder {
     /// the walks that find the state at its head.
     report: bool,
     errors: Vec<Diagnostic>,
+    /// Parameters with an error reported: one per parameter and instance,
+    /// the first on the way through the function, says what to change.
+    reported: std::collections::HashSet<String>,
     /// Per enclosing loop: the states at its `break`s and `continue`s.
     loops: Vec<(State, State)>,
 }
@@ -146,7 +150,7 @@ impl Folder {
     }
 
     fn read_error(&mut self, name: &str, known: Known, span: Span) {
-        if !self.report {
+        if !self.report || !self.reported.insert(name.to_string()) {
             return;
         }
         let (message, label) = match known {
@@ -376,7 +380,7 @@ impl Folder {
                 Some(Known::None) => at(ExprKind::Bool(!negated)),
                 Some(Known::NotNone) => at(ExprKind::Bool(*negated)),
                 Some(Known::Maybe) => {
-                    if self.report {
+                    if self.report && self.reported.insert(name.clone()) {
                         self.errors.push(
                             Diagnostic::error(
                                 codes::UNSUPPORTED_EXPRESSION,
