@@ -382,6 +382,7 @@ fn render_elem(elem: &typed::Elem, inputs: &[typed::Expr]) -> String {
         ElemKind::Literal(typed::Literal::Float(v)) => format!("{v:?}"),
         ElemKind::Literal(typed::Literal::Bool(v)) => if *v { "True" } else { "False" }.into(),
         ElemKind::Literal(typed::Literal::Str(text)) => crate::stub::python_string(text),
+        ElemKind::Literal(typed::Literal::None) => "None".into(),
         ElemKind::Cast(inner) => render_elem(inner, inputs),
         ElemKind::Binary { op, left, right } => format!(
             "({} {} {})",

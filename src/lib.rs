@@ -15,6 +15,7 @@ pub mod infer;
 pub mod ir;
 pub mod library;
 pub mod lower;
+pub mod none_params;
 pub mod parse;
 pub mod range_variables;
 pub mod signature;
@@ -378,7 +379,7 @@ fn front_end(
     file: &SourceFile,
 ) -> Result<(ir::untyped::Module, ir::typed::Module), Vec<Diagnostic>> {
     let parsed = parse::parse(file)?;
-    let untyped = lower::lower(&parsed)?;
+    let untyped = none_params::specialise(lower::lower(&parsed)?);
     // Warnings of lowering are reported with later errors too.
     let typed = match infer::infer(&untyped) {
         Ok(typed) if untyped.unexported.is_empty() => typed,

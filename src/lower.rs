@@ -111,11 +111,11 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
             .exports
             .iter()
             .filter(|e| e.function == def.name.as_str())
-            .filter_map(|export| match pythran_signature(export, &cx) {
-                Ok(signature) => Some(signature),
+            .flat_map(|export| match pythran_signature(export, &cx) {
+                Ok(signatures) => signatures,
                 Err(diagnostic) => {
                     pythran_errors.push(diagnostic);
-                    None
+                    Vec::new()
                 }
             })
             .collect();
@@ -246,24 +246,52 @@ pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
     }
 }
 
-/// A `#pythran export` line as a signature.
+/// A `#pythran export` line as signatures: one, or one per combination of
+/// its `T or None` arguments being `T` or None.
 fn pythran_signature(
     export: &PythranExport,
     cx: &dialect::Context<'_>,
-) -> Result<Signature, Diagnostic> {
+) -> Result<Vec<Signature>, Diagnostic> {
     let params = export
         .arg_types
         .iter()
-        .map(|expr| signature::parameter_annotation(expr, cx.file, cx.qualify))
+        .map(|expr| signature::nullable_parameter_annotation(expr, cx.file, cx.qualify))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Signature {
-        params,
-        returns: None,
-        span: export.span,
-        optional: export.optional.clone(),
-        code: codes::BAD_PYTHRAN_EXPORT,
-    })
+    let mut signatures = vec![Vec::new()];
+    for (ty, nullable) in params {
+        // Past the cap the function reports too many nullable parameters.
+        let choices = if nullable && signatures.len() <= 1 << MAX_NULLABLE_PARAMETERS {
+            vec![ty, ParamType::Known(crate::types::Type::None)]
+        } else {
+            vec![ty]
+        };
+        signatures = signatures
+            .into_iter()
+            .flat_map(|params| {
+                choices.iter().map(move |choice| {
+                    let mut params = params.clone();
+                    params.push(choice.clone());
+                    params
+                })
+            })
+            .collect();
+    }
+    Ok(signatures
+        .into_iter()
+        .map(|params| Signature {
+            params,
+            returns: None,
+            span: export.span,
+            optional: export.optional.clone(),
+            nullable: Vec::new(),
+            code: codes::BAD_PYTHRAN_EXPORT,
+        })
+        .collect())
 }
+
+/// The most parameters of one function that may be None: each doubles the
+/// instances of an exported function.
+pub const MAX_NULLABLE_PARAMETERS: usize = 3;
 
 /// Why `def` is not exported by its annotations, or `None` if it is.
 fn not_exported_reason(
@@ -690,7 +718,7 @@ fn fold_binary(op: ast::Operator, left: ConstValue, right: ConstValue) -> Option
     let as_float = |v: ConstValue| match v {
         Int(i) => Some(i as f64),
         Float(f) => Some(f),
-        ConstValue::Bool(_) | ConstValue::Str(_) => None,
+        ConstValue::Bool(_) | ConstValue::Str(_) | ConstValue::None => None,
     };
     match (left, right) {
         (Int(a), Int(b)) => match op {
@@ -866,15 +894,19 @@ impl<'a> FunctionLowering<'a> {
                     value: ast::Constant::Str(text),
                     ..
                 })) => Some(ConstValue::Str(text.clone())),
+                Some(ast::Expr::Constant(ast::ExprConstant {
+                    value: ast::Constant::None,
+                    ..
+                })) => Some(ConstValue::None),
                 Some(default) => match self.scope.fold(default) {
                     Some(value) => Some(value),
                     None => {
                         self.error(
                             codes::UNSUPPORTED_PARAMETER,
                             default.range().into(),
-                            "default values must be int, float or bool constants",
+                            "default values must be int, float, bool or None constants",
                             "not a compile-time constant",
-                            "use a literal such as 1000 or 0.5, or a module-level constant",
+                            "use a literal such as 1000, 0.5 or None, or a module-level constant",
                         );
                         None
                     }
@@ -902,19 +934,34 @@ impl<'a> FunctionLowering<'a> {
                 .iter()
                 .find(|(local, _)| local == arg.def.arg.as_str())
                 .map(|(_, ty)| ty);
+            let mut nullable = matches!(defaults.get(position), Some(Some(ConstValue::None)))
+                || signatures
+                    .iter()
+                    .any(|s| s.nullable.get(position).copied().unwrap_or(false))
+                || signature_params.iter().any(|types| {
+                    matches!(
+                        types.get(position),
+                        Some(Some(ParamType::Known(crate::types::Type::None)))
+                    )
+                });
             let annotation = match arg.def.annotation.as_deref().or(local_type) {
-                Some(expr) => match signature::parameter_annotation(expr, self.file, &qualify) {
-                    Ok(ty) => Some(ty),
-                    Err(diagnostic) => {
-                        annotation_errors.push(diagnostic);
-                        None
+                Some(expr) => {
+                    match signature::nullable_parameter_annotation(expr, self.file, &qualify) {
+                        Ok((ty, or_none)) => {
+                            nullable |= or_none;
+                            Some(ty)
+                        }
+                        Err(diagnostic) => {
+                            annotation_errors.push(diagnostic);
+                            None
+                        }
                     }
-                },
+                }
                 None => signature_params
                     .first()
                     .and_then(|types| types.get(position).cloned().flatten()),
             };
-            if annotation == Some(ParamType::Known(crate::types::Type::None)) {
+            if annotation == Some(ParamType::Known(crate::types::Type::None)) && !nullable {
                 self.error(
                     codes::UNSUPPORTED_ANNOTATION,
                     arg.def.range.into(),
@@ -929,7 +976,29 @@ impl<'a> FunctionLowering<'a> {
                 annotation,
                 default: defaults.get(position).cloned().flatten(),
                 keyword_only: position >= keyword_only_from,
+                nullable,
             });
+        }
+        let nullable: Vec<&Param> = params.iter().filter(|p| p.nullable).collect();
+        if nullable.len() > MAX_NULLABLE_PARAMETERS {
+            let mut diagnostic = Diagnostic::error(
+                codes::UNSUPPORTED_PARAMETER,
+                span,
+                format!(
+                    "`{}` has {} parameters that may be None; at most {MAX_NULLABLE_PARAMETERS} \
+                     are supported",
+                    def.name,
+                    nullable.len()
+                ),
+            )
+            .with_label("compiled once per combination of None and not None");
+            for param in &nullable {
+                diagnostic = diagnostic.with_secondary(param.span, "may be None");
+            }
+            self.diagnostics.push(diagnostic.with_hint(
+                "give some of these parameters a value default (-1, nan) instead of None, or \
+                 split the function",
+            ));
         }
         let declared_return = def.returns.as_deref().or(decorations.returns.as_ref());
         let returns = match declared_return {
@@ -1001,6 +1070,7 @@ impl<'a> FunctionLowering<'a> {
                 body,
                 overloads,
                 notes,
+                none_variants: Vec::new(),
             })
         } else {
             Err(self.diagnostics)
@@ -2428,6 +2498,24 @@ impl<'a> FunctionLowering<'a> {
                     return Some(contains);
                 }
             }
+            ast::Expr::Compare(compare) if is_none_test(compare) => {
+                let negated = matches!(compare.ops[0], ast::CmpOp::IsNot);
+                match self.expr(&compare.left)?.kind {
+                    ExprKind::Local(name) => ExprKind::IsNone { name, negated },
+                    _ => {
+                        self.error(
+                            codes::UNSUPPORTED_EXPRESSION,
+                            span,
+                            "`is None` is only supported on a parameter or a local variable",
+                            "a test for None",
+                            "compiled values other than parameters that may be None (`n=None`, \
+                             `int | None`) are never None: instead of `d.get(k) is None`, test \
+                             `k in d` or pass a default, `d.get(k, -1)`",
+                        );
+                        return None;
+                    }
+                }
+            }
             ast::Expr::Compare(compare) => {
                 let left = self.expr(&compare.left);
                 let mut rest = Vec::new();
@@ -2452,11 +2540,11 @@ impl<'a> FunctionLowering<'a> {
                             self.error(
                                 codes::UNSUPPORTED_EXPRESSION,
                                 span,
-                                "`is None` tests are not supported",
-                                "a test for None",
-                                "compiled values are never None: instead of `d.get(k) is None`, \
-                                 test `k in d` or pass a default, `d.get(k, -1)`; instead of a \
-                                 `None` default, use a sentinel value such as -1 or nan",
+                                "`is None` is only supported as a comparison of its own",
+                                "a test for None in a chain",
+                                "write `x is None` on its own, combined with `and`/`or`; \
+                                 compiled values other than parameters that may be None are \
+                                 never None",
                             );
                             ok = false;
                             continue;
@@ -2877,6 +2965,7 @@ impl<'a> FunctionLowering<'a> {
                 annotation: None,
                 default: None,
                 keyword_only: false,
+                nullable: false,
             })
             .collect();
         let args = free
@@ -2893,6 +2982,7 @@ impl<'a> FunctionLowering<'a> {
             body: stmts,
             overloads: Vec::new(),
             notes: Vec::new(),
+            none_variants: Vec::new(),
         });
         Some(ExprKind::Call {
             callee: Callee::Function(name),
@@ -3237,6 +3327,7 @@ impl<'a> FunctionLowering<'a> {
                     annotation: None,
                     default: None,
                     keyword_only: false,
+                    nullable: false,
                 };
                 self.scope.helpers.borrow_mut().push(Function {
                     name: helper.clone(),
@@ -3251,6 +3342,7 @@ impl<'a> FunctionLowering<'a> {
                     }],
                     overloads: Vec::new(),
                     notes: Vec::new(),
+                    none_variants: Vec::new(),
                 });
                 if let Some(entry) = self.lambdas.get_mut(name) {
                     entry.1 = Some(helper.clone());
@@ -3862,18 +3954,6 @@ fn signature_parameters(
             .with_hint("give the parameter a default value, or drop the `?`"));
         }
         match signature.params.get(position) {
-            Some(ParamType::Known(crate::types::Type::None)) => {
-                return Err(Diagnostic::error(
-                    codes::UNSUPPORTED_ANNOTATION,
-                    signature.span,
-                    format!(
-                        "argument {} of the signature has the type None",
-                        position + 1
-                    ),
-                )
-                .with_secondary(arg.def.range.into(), "this parameter")
-                .with_hint("drop the parameter, or give it a number or array type"))
-            }
             Some(ty) => types.push(Some(ty.clone())),
             None => match default {
                 Some(value) => types.push(Some(ParamType::Known(match value {
@@ -3881,6 +3961,7 @@ fn signature_parameters(
                     ConstValue::Float(_) => crate::types::Type::Float,
                     ConstValue::Bool(_) => crate::types::Type::Bool,
                     ConstValue::Str(_) => crate::types::Type::Str,
+                    ConstValue::None => crate::types::Type::None,
                 }))),
                 None if arg.default.is_some() => types.push(None),
                 None => return Err(mismatch()),
@@ -3888,6 +3969,18 @@ fn signature_parameters(
         }
     }
     Ok(types)
+}
+
+/// `x is None` or `x is not None`, one comparison.
+fn is_none_test(compare: &ast::ExprCompare) -> bool {
+    matches!(compare.ops.as_slice(), [ast::CmpOp::Is | ast::CmpOp::IsNot])
+        && matches!(
+            compare.comparators.as_slice(),
+            [ast::Expr::Constant(ast::ExprConstant {
+                value: ast::Constant::None,
+                ..
+            })]
+        )
 }
 
 /// Whether a loop's iterable is a call of `range` or a `prange`.

@@ -130,8 +130,8 @@ pub fn annotation(
         )
         .with_label("one of several types")
         .with_hint(
-            "give the parameter one type; for an optional argument, give it a default value \
-             (`#pythran export f(float64[:], int?)`)",
+            "give the parameter one type, or one type or None (`int | None`, \
+             `Optional[int]`, `#pythran export f(float64[:], int or None)`)",
         )),
         _ => {
             let name = qualify(expr);
@@ -170,6 +170,79 @@ pub fn annotation(
                 },
             }
         }
+    }
+}
+
+/// Parses the annotation of a parameter that may also be None: `T | None`,
+/// `None | T`, `Optional[T]`, `Union[T, None]` and Pythran's `T or None`
+/// (also inside a string annotation) give `T` and `true`; any other
+/// annotation is read by `parameter_annotation`, with `false`.
+pub fn nullable_parameter_annotation(
+    expr: &ast::Expr,
+    file: &SourceFile,
+    qualify: &dyn Fn(&ast::Expr) -> Option<String>,
+) -> Result<(ParamType, bool), Diagnostic> {
+    if let ast::Expr::Constant(constant) = expr {
+        if let ast::Constant::Str(text) = &constant.value {
+            let inner = string_expression(constant, text, file)?;
+            if let Some(item) = without_none(&inner, qualify) {
+                return Ok((parameter_annotation(item, file, qualify)?, true));
+            }
+        }
+    }
+    match without_none(expr, qualify) {
+        Some(item) => Ok((parameter_annotation(item, file, qualify)?, true)),
+        None => Ok((parameter_annotation(expr, file, qualify)?, false)),
+    }
+}
+
+/// The `T` of `T | None`, `None | T`, `T or None`, `Optional[T]` and
+/// `Union[T, None]`.
+fn without_none<'e>(
+    expr: &'e ast::Expr,
+    qualify: &dyn Fn(&ast::Expr) -> Option<String>,
+) -> Option<&'e ast::Expr> {
+    let is_none = |e: &ast::Expr| {
+        matches!(
+            e,
+            ast::Expr::Constant(ast::ExprConstant {
+                value: ast::Constant::None,
+                ..
+            })
+        ) || matches!(e, ast::Expr::Name(name) if name.id.as_str() == "None")
+    };
+    let pair = |a: &'e ast::Expr, b: &'e ast::Expr| match (is_none(a), is_none(b)) {
+        (false, true) => Some(a),
+        (true, false) => Some(b),
+        _ => None,
+    };
+    match expr {
+        ast::Expr::BinOp(ast::ExprBinOp {
+            op: ast::Operator::BitOr,
+            left,
+            right,
+            ..
+        }) => pair(left, right),
+        ast::Expr::BoolOp(ast::ExprBoolOp {
+            op: ast::BoolOp::Or,
+            values,
+            ..
+        }) => match values.as_slice() {
+            [a, b] => pair(a, b),
+            _ => None,
+        },
+        ast::Expr::Subscript(subscript) => match qualify(&subscript.value).as_deref() {
+            Some("typing.Optional" | "Optional") => Some(&subscript.slice),
+            Some("typing.Union" | "Union") => match subscript.slice.as_ref() {
+                ast::Expr::Tuple(tuple) => match tuple.elts.as_slice() {
+                    [a, b] => pair(a, b),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -77,7 +77,9 @@ pub fn generate(module: &typed::Module) -> String {
 /// array, so `total(float64[])` and `total(float64[][])` are one signature;
 /// two overloads with the same parameters would make the second unreachable
 /// (mypy's overload-cannot-match). Different results of one signature
-/// become a union.
+/// become a union. A nullable parameter reads `T | None` (`= None` for a
+/// None default), and the instance where it is None merges into the one
+/// where it is `T`.
 struct Signature<'a> {
     name: &'a str,
     params: String,
@@ -88,40 +90,94 @@ struct Signature<'a> {
 /// The stub's signatures, in the order of the exports.
 fn signatures(module: &typed::Module) -> Vec<Signature<'_>> {
     let mut signatures: Vec<Signature> = Vec::new();
+    // Per signature, its parameters one by one, to match the instances
+    // where nullable parameters are None against.
+    let mut parts: Vec<Vec<String>> = Vec::new();
     for function in module.functions.iter().filter(|f| f.export.is_some()) {
-        let mut params: Vec<String> = Vec::new();
+        // `None` for a nullable parameter in the instance where it is None.
+        let mut params: Vec<Option<String>> = Vec::new();
         for (index, param) in function.params.iter().enumerate() {
             let starts_keyword_only =
                 param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only);
             if starts_keyword_only {
-                params.push("*".to_string());
+                params.push(Some("*".to_string()));
             }
-            let mut text = format!("{}: {}", param.name, annotation(&param.ty));
-            if let Some(default) = &param.default {
+            if param.nullable && param.ty == Type::None {
+                params.push(None);
+                continue;
+            }
+            let mut text = if param.nullable {
+                format!("{}: {} | None", param.name, annotation(&param.ty))
+            } else {
+                format!("{}: {}", param.name, annotation(&param.ty))
+            };
+            if param.none_default {
+                text.push_str(" = None");
+            } else if let Some(default) = &param.default {
                 text.push_str(&format!(" = {}", python_literal(default.clone())));
             }
-            params.push(text);
+            params.push(Some(text));
         }
-        let params = params.join(", ");
         let returns = result_annotation(&function.return_type);
+        let matching = signatures
+            .iter()
+            .zip(&parts)
+            .position(|(signature, other)| {
+                signature.name == function.name
+                    && other.len() == params.len()
+                    && other
+                        .iter()
+                        .zip(&params)
+                        .all(|(a, b)| b.as_ref().map_or(true, |b| a == b))
+            });
+        let params: Vec<String> = match matching {
+            Some(k) => parts[k].clone(),
+            None => params
+                .iter()
+                .zip(none_texts(function))
+                .map(|(text, none)| text.clone().unwrap_or(none))
+                .collect(),
+        };
+        let joined = params.join(", ");
         let same = signatures
             .iter_mut()
-            .find(|signature| signature.name == function.name && signature.params == params);
+            .find(|signature| signature.name == function.name && signature.params == joined);
         match same {
             Some(signature) => {
                 if !signature.returns.contains(&returns) {
                     signature.returns.push(returns);
                 }
             }
-            None => signatures.push(Signature {
-                name: &function.name,
-                params,
-                returns: vec![returns],
-                docstring: function.export.as_ref().and_then(|e| e.docstring.as_ref()),
-            }),
+            None => {
+                parts.push(params);
+                signatures.push(Signature {
+                    name: &function.name,
+                    params: joined,
+                    returns: vec![returns],
+                    docstring: function.export.as_ref().and_then(|e| e.docstring.as_ref()),
+                })
+            }
         }
     }
     signatures
+}
+
+/// What each entry of a function's stub parameters reads when the
+/// parameter is None in this instance and no instance where it is not
+/// says more: `n: None = None`.
+fn none_texts(function: &typed::Function) -> Vec<String> {
+    let mut texts = Vec::new();
+    for (index, param) in function.params.iter().enumerate() {
+        if param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only) {
+            texts.push("*".to_string());
+        }
+        if param.none_default {
+            texts.push(format!("{}: None = None", param.name));
+        } else {
+            texts.push(format!("{}: None", param.name));
+        }
+    }
+    texts
 }
 
 /// The annotation of a result. Compiled functions return Python `int`,
@@ -207,6 +263,7 @@ pub fn python_literal(value: Literal) -> String {
             }
         }
         Literal::Str(text) => python_string(&text),
+        Literal::None => "None".into(),
     }
 }
 

@@ -19,7 +19,13 @@ use crate::ir::typed::{self, ExprKind};
 /// reaches before any assignment.
 pub fn variables(function: &typed::Function) -> HashSet<String> {
     let locals: HashSet<&str> = function.locals.iter().map(|l| l.name.as_str()).collect();
-    let params: HashSet<&str> = function.params.iter().map(|p| p.name.as_str()).collect();
+    // A parameter in the instance where it is None starts unassigned.
+    let params: HashSet<&str> = function
+        .params
+        .iter()
+        .filter(|p| p.ty != crate::types::Type::None)
+        .map(|p| p.name.as_str())
+        .collect();
     let mut analysis = Analysis {
         locals: locals.difference(&params).copied().collect(),
         found: HashSet::new(),

@@ -115,8 +115,7 @@ impl<'f> FunctionFacts<'f> {
     }
 
     fn assigned_once(&self, name: &str) -> bool {
-        self.assignments.get(name) == Some(&1)
-            && !self.function.params.iter().any(|p| p.name == name)
+        self.assignments.get(name) == Some(&1) && !self.function.is_parameter(name)
     }
 
     /// Definitions and stable arrays from the top-level statements, in
@@ -222,7 +221,7 @@ impl<'f> FunctionFacts<'f> {
     fn collect_fresh(&mut self, values: &HashMap<String, Vec<Option<typed::Expr>>>) {
         let mut fresh: Vec<String> = values
             .keys()
-            .filter(|name| !self.function.params.iter().any(|p| &p.name == *name))
+            .filter(|name| !self.function.is_parameter(name))
             .cloned()
             .collect();
         fresh.sort();
@@ -256,8 +255,7 @@ impl<'f> FunctionFacts<'f> {
         let mut names: Vec<String> = values
             .keys()
             .filter(|name| {
-                !self.stable_arrays.contains_key(*name)
-                    && !self.function.params.iter().any(|p| &p.name == *name)
+                !self.stable_arrays.contains_key(*name) && !self.function.is_parameter(name)
             })
             .cloned()
             .collect();
@@ -427,7 +425,7 @@ impl<'f> FunctionFacts<'f> {
         let mut later = HashMap::new();
         count_assignments(rest, &mut later);
         self.assignments.get(var).copied() == Some(1 + later.get(var).copied().unwrap_or(0))
-            && !self.function.params.iter().any(|p| p.name == var)
+            && !self.function.is_parameter(var)
     }
 
     /// The accesses of a `while` or `if` test, and its body with the test's
@@ -611,8 +609,8 @@ impl<'f> FunctionFacts<'f> {
         let fresh = self.fresh.contains(&array_name);
         // A parameter never rebound keeps its layout for the whole call, so
         // one test before the outermost loop covers every iteration.
-        let is_param = self.function.params.iter().any(|p| p.name == array_name)
-            && self.stable_arrays.contains_key(&array_name);
+        let is_param =
+            self.function.is_parameter(&array_name) && self.stable_arrays.contains_key(&array_name);
         // A checked access gains from the test too: with unit stride its
         // offset needs no multiply by the last stride.
         let layout_loop = match (&decision, loops.first()) {

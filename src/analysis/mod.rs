@@ -336,7 +336,18 @@ fn helper_writes(module: &typed::Module) -> HashMap<String, (Vec<&str>, Vec<Stri
         .functions
         .iter()
         .map(|f| {
-            let params: Vec<&str> = f.params.iter().map(|p| p.name.as_str()).collect();
+            // A parameter in its None instance is no array of the caller's.
+            let params: Vec<&str> = f
+                .params
+                .iter()
+                .map(|p| {
+                    if p.ty == crate::types::Type::None {
+                        ""
+                    } else {
+                        p.name.as_str()
+                    }
+                })
+                .collect();
             let written = writes::written_arrays(f)
                 .into_iter()
                 .filter(|w| params.contains(&w.as_str()))

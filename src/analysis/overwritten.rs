@@ -39,7 +39,7 @@ pub fn overwritten_arrays(function: &typed::Function) -> HashSet<usize> {
         else {
             continue;
         };
-        if function.params.iter().any(|p| p.name == *name)
+        if function.is_parameter(name)
             || assignments(body, name) != 1
             || shape.iter().any(|s| !s.is_effect_free())
         {

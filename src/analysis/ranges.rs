@@ -196,7 +196,7 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
     for local in &function.locals {
         types.insert(&local.name, &local.ty);
     }
-    for param in &function.params {
+    for param in function.params.iter().filter(|p| p.ty != Type::None) {
         types.insert(&param.name, &param.ty);
     }
     let mut env: HashMap<String, Interval> = HashMap::new();
@@ -286,7 +286,7 @@ fn counters<'f>(
 ) -> HashMap<&'f str, Vec<&'f typed::Expr>> {
     let mut counters: HashMap<&str, Option<Vec<&typed::Expr>>> = HashMap::new();
     for (name, binding) in bindings {
-        if types.get(name) != Some(&&Type::Int) || function.params.iter().any(|p| p.name == *name) {
+        if types.get(name) != Some(&&Type::Int) || function.is_parameter(name) {
             continue;
         }
         let entry = counters.entry(name).or_insert_with(|| Some(Vec::new()));

@@ -141,16 +141,35 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
     } else {
         format_ident!("py")
     };
+    // A positional parameter before a required one cannot have a default
+    // in Python's signature: in an instance of a function whose nullable
+    // parameter must be passed (its None default belongs to the instance
+    // where it is None), which only the dispatcher calls, with every
+    // argument.
+    let mut before_required = vec![false; function.params.len()];
+    let mut required_later = false;
+    for (index, param) in function.params.iter().enumerate().rev() {
+        if !param.keyword_only {
+            before_required[index] = required_later;
+            required_later |= param.default.is_none();
+        }
+    }
     let mut signature = Vec::new();
     for (index, param) in function.params.iter().enumerate() {
         if param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only) {
             signature.push(quote!(*));
         }
         let var = ident(&param.name);
+        if before_required[index] {
+            signature.push(quote!(#var));
+            continue;
+        }
         match &param.default {
             // Checked scalars arrive as Python objects, so their default is
             // applied after extraction (`None` stands for "not passed").
-            Some(_) if checked_scalar(&param.ty).is_some() => signature.push(quote!(#var = None)),
+            Some(_) if checked_scalar(&param.ty).is_some() || param.ty == Type::None => {
+                signature.push(quote!(#var = None))
+            }
             Some(default) => {
                 let value = literal(default.clone());
                 signature.push(quote!(#var = #value));
@@ -168,6 +187,18 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
         let var = ident(&param.name);
         let python_param = &param.name;
         match &param.ty {
+            // The instance where the parameter is None: the dispatcher
+            // chose it for a None (or left-out) argument.
+            Type::None => {
+                params.push(quote!(#var: Option<&Bound<'py, PyAny>>));
+                let message = format!("argument '{python_param}' must be None");
+                conversions.push(quote! {
+                    if #var.is_some_and(|value| !value.is_none()) {
+                        return Err(pyo3::exceptions::PyTypeError::new_err(#message));
+                    }
+                });
+                args.push(quote!(()));
+            }
             Type::List(_) | Type::Dict(..) | Type::Set(_) => {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
                 let ty = rust_type(&param.ty);
@@ -395,11 +426,18 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
         let required = function
             .params
             .iter()
-            .rposition(|p| p.default.is_none() || checked_scalar(&p.ty).is_none())
+            .rposition(|p| {
+                p.default.is_none() || (checked_scalar(&p.ty).is_none() && p.ty != Type::None)
+            })
             .map_or(0, |last| last + 1);
         let target = ident(&function.rust_name);
+        // A parameter in its None instance with a None default may be left
+        // out wherever it is.
+        let optional = |k: usize, param: &typed::Param| {
+            k >= required || (param.ty == Type::None && param.default.is_some())
+        };
         let tests = function.params.iter().enumerate().map(|(k, param)| {
-            let optional = k >= required;
+            let optional = optional(k, param);
             let k = TokenLiteral::usize_unsuffixed(k);
             let test = match &param.ty {
                 Type::Array(array) => {
@@ -415,6 +453,7 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                 Type::Dict(..) => quote!(v.is_instance_of::<pyo3::types::PyDict>()),
                 Type::Set(_) => quote!(v.is_instance_of::<pyo3::types::PySet>()),
                 Type::Str => quote!(v.is_instance_of::<pyo3::types::PyString>()),
+                Type::None => quote!(v.is_none()),
                 _ => quote!(true),
             };
             // A parameter with a default may be left out (`None`), as in
@@ -426,13 +465,14 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
             }
         });
         let args = function.params.iter().enumerate().map(|(k, param)| {
-            let optional = k >= required;
+            let optional = optional(k, param);
             let k = TokenLiteral::usize_unsuffixed(k);
             if optional {
                 return quote!(given[#k].as_ref());
             }
             let passed = quote!(crate::rt::passed(&given[#k])?);
             match (&param.ty, checked_scalar(&param.ty), &param.default) {
+                (Type::None, _, _) => quote!(Some(#passed)),
                 (
                     Type::Array(_)
                     | Type::Callable(_)

@@ -157,6 +157,7 @@ pub(super) fn literal(value: Literal) -> TokenStream {
         Literal::Float(v) => float_literal(v),
         Literal::Bool(v) => quote!(#v),
         Literal::Str(text) => quote!(rt::Str::from(#text)),
+        Literal::None => quote!(()),
     }
 }
 
@@ -535,7 +536,11 @@ fn function(
     let params = function.params.iter().zip(&param_types).map(|(param, ty)| {
         let name = ident(&param.name);
         let mutable = param.reassigned && !matches!(param.ty, Type::Array(_));
-        if mutable {
+        if param.ty == Type::None {
+            // The instance where the parameter is None: no value, and the
+            // name is an ordinary local (`if n is None: n = ...`).
+            quote!(_: #ty)
+        } else if mutable {
             quote!(mut #name: #ty)
         } else {
             quote!(#name: #ty)
@@ -543,7 +548,7 @@ fn function(
     });
     let return_type = rust_type(&function.return_type);
     let mut prologue = flag_declarations;
-    for param in &function.params {
+    for param in function.params.iter().filter(|p| p.ty != Type::None) {
         let var_ty = generator
             .types
             .get(&param.name)
@@ -562,7 +567,12 @@ fn function(
     let owned: Vec<String> = function
         .locals
         .iter()
-        .filter(|l| !function.params.iter().any(|p| p.name == l.name))
+        .filter(|l| {
+            !function
+                .params
+                .iter()
+                .any(|p| p.name == l.name && p.ty != Type::None)
+        })
         .map(|l| l.name.clone())
         .collect();
     let mut body = generator.block(&function.body, &owned, true);
@@ -1003,7 +1013,7 @@ impl FunctionGen<'_> {
                         ..
                     }) if tail
                         && !self.flags.contains_key(name)
-                        && !self.function.params.iter().any(|p| &p.name == name) =>
+                        && !self.function.is_parameter(name) =>
                     {
                         let var = ident(name);
                         quote!(#var)
@@ -2219,7 +2229,7 @@ impl FunctionGen<'_> {
 
     /// Whether `name` is a parameter of the function being generated.
     fn is_param(&self, name: &str) -> bool {
-        self.function.params.iter().any(|p| p.name == name)
+        self.function.is_parameter(name)
     }
 
     /// Whether the analysis proved the `int` operation `expr` stays in the

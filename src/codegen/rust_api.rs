@@ -68,12 +68,37 @@ fn array_in_container(ty: &Type, in_container: bool) -> bool {
 }
 
 fn doc(function: &typed::Function) -> TokenStream {
-    function
+    let docstring = function
         .export
         .as_ref()
         .and_then(|e| e.docstring.as_ref())
         .map(|d| doc_comment(d))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // The instance where parameters that may be None are None takes no
+    // value for them.
+    let none: Vec<String> = function
+        .params
+        .iter()
+        .filter(|p| p.ty == Type::None)
+        .map(|p| format!("`{}`", p.name))
+        .collect();
+    if none.is_empty() {
+        return docstring;
+    }
+    let line = format!(
+        " The Python function called with {} None (or left out).",
+        none.join(" and ")
+    );
+    let paragraph = if docstring.is_empty() {
+        quote!()
+    } else {
+        quote!(#[doc = ""])
+    };
+    quote! {
+        #docstring
+        #paragraph
+        #[doc = #line]
+    }
 }
 
 /// `<F: Fn(f64) -> rt::Result<f64> + Sync + ?Sized>` for the function's
@@ -117,6 +142,8 @@ fn over_views(function: &typed::Function, written: &[String]) -> TokenStream {
     for param in &function.params {
         let var = ident(&param.name);
         match &param.ty {
+            // The instance where the parameter is None takes no value for it.
+            Type::None => args.push(quote!(())),
             Type::Array(array) => {
                 let element = dtype_tokens(array.dtype);
                 let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
@@ -238,19 +265,30 @@ fn has_array(ty: &Type) -> bool {
 /// signatures that could carry a lent array away unseen.
 fn over_runtime_values(function: &typed::Function) -> TokenStream {
     let name = ident(&function.rust_name);
-    let params = function.params.iter().map(|param| {
-        let var = ident(&param.name);
-        let ty = match &param.ty {
-            Type::Callable(_) => callable_param_type(function, param),
-            Type::Array(_) => {
-                let ty = rust_type(&param.ty);
-                quote!(&#ty)
-            }
-            other => rust_type(other),
-        };
-        quote!(#var: #ty)
+    let params = function
+        .params
+        .iter()
+        .filter(|p| p.ty != Type::None)
+        .map(|param| {
+            let var = ident(&param.name);
+            let ty = match &param.ty {
+                Type::Callable(_) => callable_param_type(function, param),
+                Type::Array(_) => {
+                    let ty = rust_type(&param.ty);
+                    quote!(&#ty)
+                }
+                other => rust_type(other),
+            };
+            quote!(#var: #ty)
+        });
+    let args = function.params.iter().map(|param| {
+        if param.ty == Type::None {
+            quote!(())
+        } else {
+            let var = ident(&param.name);
+            quote!(#var)
+        }
     });
-    let args = function.params.iter().map(|param| ident(&param.name));
     let generics = generics(function);
     let return_type = rust_type(&function.return_type);
     let doc = doc(function);

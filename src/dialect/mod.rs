@@ -38,6 +38,8 @@ pub struct Signature {
     /// Per argument: `int?` in a Pythran export, which the caller may leave
     /// out (the parameter's default is used).
     pub optional: Vec<bool>,
+    /// Per argument: Numba's `optional(int64)`, which may also be None.
+    pub nullable: Vec<bool>,
     /// The code of diagnostics about this signature.
     pub code: &'static str,
 }

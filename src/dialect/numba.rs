@@ -41,17 +41,36 @@ pub fn signature(expr: &ast::Expr, cx: &Context<'_>) -> Result<Signature, Diagno
         }),
         None => None,
     };
+    let nullable: Vec<bool> = args
+        .iter()
+        .map(|arg| optional_of(arg, cx).is_some())
+        .collect();
     let params = args
         .iter()
-        .map(|arg| type_of(arg, cx))
+        .map(|arg| type_of(optional_of(arg, cx).unwrap_or(arg), cx))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Signature {
         optional: vec![false; params.len()],
+        nullable,
         params,
         returns,
         span,
         code: codes::BAD_SIGNATURE,
     })
+}
+
+/// The `T` of `optional(T)` (`numba.optional`, `numba.types.Optional`): an
+/// argument that may also be None.
+fn optional_of<'e>(expr: &'e ast::Expr, cx: &Context<'_>) -> Option<&'e ast::Expr> {
+    let ast::Expr::Call(call) = expr else {
+        return None;
+    };
+    let name = (cx.qualify)(&call.func).unwrap_or_default();
+    let short = name.rsplit('.').next().unwrap_or_default();
+    match (short, call.args.as_slice(), call.keywords.is_empty()) {
+        ("optional" | "Optional", [inner], true) => Some(inner),
+        _ => None,
+    }
 }
 
 fn is_void(expr: &ast::Expr, cx: &Context<'_>) -> bool {

@@ -64,6 +64,9 @@ struct Instance<'m> {
     params: Vec<Type>,
     /// The current approximation; `None` while unknown.
     return_type: Option<Type>,
+    /// Its `none_params` variant reported reads of None parameters, so
+    /// reading them reports nothing more.
+    none_errors: bool,
 }
 
 /// Per-instance state while walking a body.
@@ -130,7 +133,7 @@ impl<'m> Inference<'m> {
                 }
             }
             if params.len() == function.params.len() {
-                self.instance(function, params);
+                self.seed_nullable(function, params);
             }
             for overload in &function.overloads {
                 let mut params = Vec::new();
@@ -145,9 +148,39 @@ impl<'m> Inference<'m> {
                     }
                 }
                 if params.len() == function.params.len() {
-                    self.instance(function, params);
+                    self.seed_nullable(function, params);
                 }
             }
+        }
+    }
+
+    /// Creates the instances of an exported signature: with each nullable
+    /// parameter of its declared type, and None, in every combination (the
+    /// declared types first).
+    fn seed_nullable(&mut self, function: &'m untyped::Function, params: Vec<Type>) {
+        let mut combinations = vec![params];
+        for (k, param) in function.params.iter().enumerate() {
+            if !param.nullable {
+                continue;
+            }
+            combinations = combinations
+                .into_iter()
+                .flat_map(|params| {
+                    let mut none = params.clone();
+                    none[k] = Type::None;
+                    [params, none]
+                })
+                .collect();
+            combinations.sort_by_key(|params| {
+                params
+                    .iter()
+                    .zip(&function.params)
+                    .filter(|(ty, p)| p.nullable && **ty == Type::None)
+                    .count()
+            });
+        }
+        for params in combinations {
+            self.instance(function, params);
         }
     }
 
@@ -199,13 +232,36 @@ impl<'m> Inference<'m> {
             return id;
         }
         let id = self.instances.len();
+        let (function, none_errors) = self.none_variant(function, &params);
         self.instances.push(Instance {
             function,
             params,
             return_type: function.returns.clone(),
+            none_errors,
         });
         self.by_key.insert(key, id);
         id
+    }
+
+    /// The body of `function` for parameters of types `params`: the
+    /// `none_params` variant where the nullable parameters of type None are
+    /// None, whose errors (reads of them while None) are reported here.
+    fn none_variant(
+        &mut self,
+        function: &'m untyped::Function,
+        params: &[Type],
+    ) -> (&'m untyped::Function, bool) {
+        let none: Vec<bool> = function
+            .params
+            .iter()
+            .zip(params)
+            .map(|(param, ty)| param.nullable && *ty == Type::None)
+            .collect();
+        let Some(variant) = function.none_variants.iter().find(|v| v.none == none) else {
+            return (function, false);
+        };
+        self.diagnostics.extend(variant.errors.iter().cloned());
+        (&variant.function, !variant.errors.is_empty())
     }
 
     /// Re-types every instance until no return type changes.
@@ -283,7 +339,7 @@ impl<'m> Inference<'m> {
             let compiled = self
                 .instances
                 .iter()
-                .any(|i| std::ptr::eq(i.function, function));
+                .any(|i| i.function.name == function.name);
             if slot.exported || compiled || !annotated {
                 continue;
             }
@@ -346,7 +402,13 @@ impl<'m> Inference<'m> {
             poisoned: HashSet::new(),
         };
         for (param, ty) in function.params.iter().zip(&params) {
-            cx.env.insert(param.name.clone(), ty.clone());
+            // A parameter that is None is no value: the body (folded by
+            // `none_params`) only assigns it, making it an ordinary local.
+            if *ty != Type::None {
+                cx.env.insert(param.name.clone(), ty.clone());
+            } else if self.instances[id].none_errors {
+                cx.poisoned.insert(param.name.clone());
+            }
             cx.origins.insert(param.name.clone(), param.span);
         }
         for _ in 0..MAX_ROUNDS {
@@ -417,7 +479,7 @@ impl<'m> Inference<'m> {
         // float) becomes a local of the wider type that shadows the parameter.
         for (param, ty) in function.params.iter().zip(&params) {
             if let Some(var_ty) = cx.env.get(&param.name) {
-                if var_ty != ty {
+                if var_ty != ty || *ty == Type::None {
                     locals.insert(
                         0,
                         typed::Local {
@@ -458,11 +520,18 @@ impl<'m> Inference<'m> {
                 name: param.name.clone(),
                 ty: ty.clone(),
                 reassigned: cx.assigned_params.contains(&param.name),
-                default: param
-                    .default
-                    .clone()
-                    .map(|value| default_literal(value, ty)),
+                // A None default belongs to the instance where the parameter
+                // is None; in the others it must be passed.
+                default: match param.default.clone() {
+                    Some(ConstValue::None) if *ty != Type::None => None,
+                    Some(ConstValue::None) => Some(Literal::None),
+                    // Another default is the other instance's.
+                    Some(_) if *ty == Type::None => None,
+                    value => value.map(|value| default_literal(value, ty)),
+                },
                 keyword_only: param.keyword_only,
+                nullable: param.nullable,
+                none_default: param.default == Some(ConstValue::None),
             })
             .collect();
         let typed_function = typed::Function {
@@ -1339,6 +1408,11 @@ impl<'m> Inference<'m> {
             )),
             ExprKind::Bool(v) => Some(typed::Expr::new(
                 typed::ExprKind::Literal(Literal::Bool(*v)),
+                Type::Bool,
+            )),
+            // What `none_params` left: a variable that is never None.
+            ExprKind::IsNone { negated, .. } => Some(typed::Expr::new(
+                typed::ExprKind::Literal(Literal::Bool(*negated)),
                 Type::Bool,
             )),
             ExprKind::None => {
@@ -2516,6 +2590,29 @@ impl<'m> Inference<'m> {
                 _ => None,
             };
             let typed = match (arg, callable) {
+                (Some(arg), _) if matches!(arg.kind, untyped::ExprKind::None) => {
+                    if !param.nullable {
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::ARGUMENT_TYPE_MISMATCH,
+                                arg.span,
+                                format!("`{name}` does not take None for `{}`", param.name),
+                            )
+                            .with_label("None")
+                            .with_secondary(param.span, "declared here")
+                            .with_hint(
+                                "give the parameter a None default (`x=None`) or a `T | None` \
+                                 annotation, or pass a value",
+                            ),
+                        );
+                        return None;
+                    }
+                    Some(typed::Expr::new(
+                        typed::ExprKind::Literal(Literal::None),
+                        Type::None,
+                    ))
+                }
                 (Some(arg), Some(callable)) => self.callable_argument(cx, arg, callable),
                 (Some(arg), None) => self.expr(cx, arg),
                 (None, _) => match param.default.clone() {
@@ -2544,6 +2641,11 @@ impl<'m> Inference<'m> {
         let mut params = Vec::new();
         let mut converted = Vec::new();
         for ((param, arg), source) in function.params.iter().zip(typed_args).zip(&ordered) {
+            if arg.ty == Type::None && param.nullable {
+                params.push(Type::None);
+                converted.push(arg);
+                continue;
+            }
             let declared = match &param.annotation {
                 Some(ParamType::Known(ty)) => Some(ty.clone()),
                 Some(ParamType::ArrayOfUnknownRank(dtype)) => match (&arg.ty, dtype) {
@@ -3946,6 +4048,7 @@ fn constant_literal(value: ConstValue) -> (Type, Literal) {
         ConstValue::Float(v) => (Type::Float, Literal::Float(v)),
         ConstValue::Bool(v) => (Type::Bool, Literal::Bool(v)),
         ConstValue::Str(text) => (Type::Str, Literal::Str(text)),
+        ConstValue::None => (Type::None, Literal::None),
     }
 }
 

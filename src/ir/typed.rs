@@ -27,6 +27,9 @@ pub enum Literal {
     Bool(bool),
     /// A string literal, of type `Type::Str`.
     Str(String),
+    /// `None`, of type `Type::None`: the argument of a parameter in the
+    /// instance where it is None (`untyped::NoneVariant`).
+    None,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +49,16 @@ pub struct Function {
     pub falls_through: bool,
 }
 
+impl Function {
+    /// Whether `name` is a parameter holding a value: in the instance where
+    /// a parameter that may be None is None, its name is an ordinary local.
+    pub fn is_parameter(&self, name: &str) -> bool {
+        self.params
+            .iter()
+            .any(|p| p.name == name && p.ty != crate::types::Type::None)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Export {
     pub docstring: Option<String>,
@@ -61,6 +74,12 @@ pub struct Param {
     pub default: Option<Literal>,
     /// Callers must pass it by keyword (declared after `*`).
     pub keyword_only: bool,
+    /// May be None (`n=None`, `int | None`): the function has an instance
+    /// where this parameter is None (of type `Type::None`, passed as `()`)
+    /// besides this one.
+    pub nullable: bool,
+    /// Its default is None: left out, the None instance is called.
+    pub none_default: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -46,6 +46,8 @@ pub enum ConstValue {
     Bool(bool),
     /// A string; only as the default of a `str` parameter.
     Str(String),
+    /// `None`; only as the default of a parameter (which makes it nullable).
+    None,
 }
 
 #[derive(Clone, Debug)]
@@ -68,6 +70,21 @@ pub struct Function {
     /// semantics (`@cython.boundscheck(False)`), and what it does instead,
     /// for `explain`.
     pub notes: Vec<(Span, String)>,
+    /// The function as compiled for each combination of its nullable
+    /// parameters being None or not (`none_params`, empty until that stage
+    /// runs), its tests of them folded and dead branches pruned.
+    pub none_variants: Vec<NoneVariant>,
+}
+
+/// One instance of a function with nullable parameters: which of them are
+/// None (by position), and the body with `x is None` folded for every
+/// nullable parameter. `errors` are the reads of a parameter while it is
+/// None, reported if the instance is compiled.
+#[derive(Clone, Debug)]
+pub struct NoneVariant {
+    pub none: Vec<bool>,
+    pub function: Function,
+    pub errors: Vec<Diagnostic>,
 }
 
 #[derive(Clone, Debug)]
@@ -79,6 +96,9 @@ pub struct Param {
     pub default: Option<ConstValue>,
     /// Declared after `*`: callers must pass it by keyword.
     pub keyword_only: bool,
+    /// May be None (a `None` default, `T | None`, Pythran's `T or None`):
+    /// the function gets an instance where it is None.
+    pub nullable: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -181,6 +201,11 @@ pub enum ExprKind {
     Str(String),
     /// A local variable or parameter.
     Local(String),
+    /// `name is None` (`negated`: `name is not None`).
+    IsNone {
+        name: String,
+        negated: bool,
+    },
     /// A module-level constant.
     Constant(String),
     /// A dotted name from an import, such as `numpy.float64` or `math.pi`,

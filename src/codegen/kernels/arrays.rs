@@ -488,13 +488,13 @@ fn elem_literal(value: Literal, dtype: Dtype) -> TokenStream {
         Literal::Float(v) => v,
         Literal::Bool(v) => f64::from(u8::from(v)),
         // Strings never reach element-wise bodies (inference types them `str`).
-        Literal::Str(_) => 0.0,
+        Literal::Str(_) | Literal::None => 0.0,
     };
     let as_i64 = match value {
         Literal::Int(v) => v,
         Literal::Float(v) => v as i64,
         Literal::Bool(v) => i64::from(v),
-        Literal::Str(_) => 0,
+        Literal::Str(_) | Literal::None => 0,
     };
     match dtype {
         Dtype::Bool => {
@@ -562,7 +562,7 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
             let negative = match value {
                 Literal::Int(v) => *v < 0,
                 Literal::Float(v) => v.is_sign_negative(),
-                Literal::Bool(_) | Literal::Str(_) => false,
+                Literal::Bool(_) | Literal::Str(_) | Literal::None => false,
             };
             Code::new(code, if negative { Prec::Unary } else { Prec::Atom })
         }
