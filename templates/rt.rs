@@ -7441,8 +7441,15 @@ const HASH_MODULUS: u128 = (1 << 61) - 1;
 
 /// `hash(n)` of a Python int: `n mod (2**61 - 1)` with the sign of `n`,
 /// -1 (an error code in C) becoming -2.
+#[inline]
 fn python_hash_int(n: i128) -> i64 {
-    let reduced = (n.unsigned_abs() % HASH_MODULUS) as i64;
+    let magnitude = n.unsigned_abs();
+    // Below the modulus (every int of up to 61 bits) without a division.
+    let reduced = if magnitude < HASH_MODULUS {
+        magnitude as i64
+    } else {
+        (magnitude % HASH_MODULUS) as i64
+    };
     let hash = if n < 0 { -reduced } else { reduced };
     if hash == -1 {
         -2
