@@ -7843,24 +7843,28 @@ const SET_MIN_SIZE: usize = 8;
 const SET_LINEAR_PROBES: usize = 9;
 const SET_PERTURB_SHIFT: u32 = 5;
 
-#[derive(Clone)]
-enum SetSlot<K> {
-    Empty,
-    /// A deleted element: searches go past it, additions may reuse it.
-    Dummy,
-    /// An element and its hash (as the unsigned value the probes use).
-    Active(u64, K),
-}
+/// A slot of a set's table that holds no element.
+const SET_EMPTY: u32 = u32::MAX;
+/// A slot whose element was deleted: searches go past it, additions may
+/// reuse it.
+const SET_DUMMY: u32 = u32::MAX - 1;
 
 struct SetData<K: DictKey> {
-    /// A power of two of at least SET_MIN_SIZE slots.
-    table: Vec<SetSlot<K>>,
-    /// Active and dummy slots.
+    /// CPython's table, a power of two of at least SET_MIN_SIZE slots: each
+    /// empty, deleted, or the position in `entries` of its element. Four
+    /// bytes a slot keep the table small enough to stay in cache where
+    /// CPython's sixteen would not.
+    slots: Vec<u32>,
+    /// The elements with their hashes (as the unsigned values the probes
+    /// use), in the order they were put in. A deleted element stays until
+    /// the next resize or compaction, so there are never more entries than
+    /// twice the slots, and positions fit in `u32` for any table whose
+    /// slots do (2**31 slots: a set of over a billion elements).
+    entries: Vec<(u64, K)>,
+    /// Active and deleted slots.
     fill: usize,
     /// Active slots: the set's length.
     used: usize,
-    /// Where `pop` looks first.
-    finger: usize,
     /// The elements of a set argument in Python's order, while the
     /// function has not changed it: the table holds the same elements, but
     /// may not reproduce the slots of a set with a longer history.
@@ -7873,10 +7877,10 @@ struct SetData<K: DictKey> {
 impl<K: DictKey> SetData<K> {
     fn with_size(size: usize) -> Self {
         SetData {
-            table: vec![SetSlot::Empty; size],
+            slots: vec![SET_EMPTY; size],
+            entries: Vec::new(),
             fill: 0,
             used: 0,
-            finger: 0,
             python_order: None,
             #[cfg(feature = "python")]
             origin: None,
@@ -7885,7 +7889,7 @@ impl<K: DictKey> SetData<K> {
     }
 
     fn mask(&self) -> usize {
-        self.table.len() - 1
+        self.slots.len() - 1
     }
 
     /// The next start of a probe run: `i * 5 + 1 + perturb`, after the
@@ -7893,6 +7897,12 @@ impl<K: DictKey> SetData<K> {
     fn next_probe(i: usize, perturb: &mut u64, mask: usize) -> usize {
         *perturb >>= SET_PERTURB_SHIFT;
         i.wrapping_mul(5).wrapping_add(1).wrapping_add(*perturb as usize) & mask
+    }
+
+    /// Whether the entry at `position` is `key`, whose hash is `hash`.
+    fn holds(&self, position: u32, key: &K::Hashed, hash: u64) -> bool {
+        let (h, k) = &self.entries[position as usize];
+        *h == hash && k.hashed() == *key
     }
 
     /// The slot of the active element equal to `key`.
@@ -7904,10 +7914,14 @@ impl<K: DictKey> SetData<K> {
         loop {
             let run = if i + SET_LINEAR_PROBES <= mask { SET_LINEAR_PROBES } else { 0 };
             for j in i..=i + run {
-                match &self.table[j] {
-                    SetSlot::Empty => return None,
-                    SetSlot::Active(h, k) if *h == hash && k.hashed() == wanted => return Some(j),
-                    _ => {}
+                match self.slots[j] {
+                    SET_EMPTY => return None,
+                    SET_DUMMY => {}
+                    position => {
+                        if self.holds(position, &wanted, hash) {
+                            return Some(j);
+                        }
+                    }
                 }
             }
             i = Self::next_probe(i, &mut perturb, mask);
@@ -7930,25 +7944,30 @@ impl<K: DictKey> SetData<K> {
         let empty = 'search: loop {
             let run = if i + SET_LINEAR_PROBES <= mask { SET_LINEAR_PROBES } else { 0 };
             for j in i..=i + run {
-                match &self.table[j] {
-                    SetSlot::Empty => break 'search j,
-                    SetSlot::Active(h, k) => {
-                        if *h == hash && k.hashed() == wanted {
+                match self.slots[j] {
+                    SET_EMPTY => break 'search j,
+                    SET_DUMMY => reusable = Some(j),
+                    position => {
+                        if self.holds(position, &wanted, hash) {
                             return false;
                         }
                     }
-                    SetSlot::Dummy => reusable = Some(j),
                 }
             }
             i = Self::next_probe(i, &mut perturb, mask);
         };
         self.changed();
         self.used += 1;
+        let position = self.entries.len() as u32;
+        self.entries.push((hash, key));
         if let Some(slot) = reusable {
-            self.table[slot] = SetSlot::Active(hash, key);
+            self.slots[slot] = position;
+            if self.entries.len() >= 2 * self.slots.len() {
+                self.compact();
+            }
             return true;
         }
-        self.table[empty] = SetSlot::Active(hash, key);
+        self.slots[empty] = position;
         self.fill += 1;
         if self.fill * 5 >= mask * 3 {
             self.resize(if self.used > 50_000 { self.used * 2 } else { self.used * 4 });
@@ -7956,16 +7975,30 @@ impl<K: DictKey> SetData<K> {
         true
     }
 
-    /// Puts an element known to be absent into a table without dummies.
-    fn insert_clean(table: &mut [SetSlot<K>], key: K, hash: u64) {
-        let mask = table.len() - 1;
+    /// The entries of the active slots only, in slot order, the slots
+    /// renumbered: the layout does not change.
+    fn compact(&mut self) {
+        let mut entries = Vec::with_capacity(self.used);
+        for slot in self.slots.iter_mut() {
+            if *slot != SET_EMPTY && *slot != SET_DUMMY {
+                entries.push(self.entries[*slot as usize].clone());
+                *slot = (entries.len() - 1) as u32;
+            }
+        }
+        self.entries = entries;
+    }
+
+    /// Puts the element at `position` of the entries, known to be absent,
+    /// into a table without deleted slots.
+    fn insert_clean(slots: &mut [u32], position: u32, hash: u64) {
+        let mask = slots.len() - 1;
         let mut perturb = hash;
         let mut i = hash as usize & mask;
         loop {
             let run = if i + SET_LINEAR_PROBES <= mask { SET_LINEAR_PROBES } else { 0 };
             for j in i..=i + run {
-                if matches!(table[j], SetSlot::Empty) {
-                    table[j] = SetSlot::Active(hash, key);
+                if slots[j] == SET_EMPTY {
+                    slots[j] = position;
                     return;
                 }
             }
@@ -7974,40 +8007,53 @@ impl<K: DictKey> SetData<K> {
     }
 
     /// A new table of the smallest size above `min_used`, the active
-    /// elements moved over in slot order (dummies dropped).
+    /// elements moved over in slot order (deleted ones dropped).
     fn resize(&mut self, min_used: usize) {
         let mut size = SET_MIN_SIZE;
         while size <= min_used {
             size <<= 1;
         }
-        if size == SET_MIN_SIZE && self.table.len() == SET_MIN_SIZE && self.fill == self.used {
+        if size == SET_MIN_SIZE && self.slots.len() == SET_MIN_SIZE && self.fill == self.used {
             return;
         }
-        let old = std::mem::replace(&mut self.table, vec![SetSlot::Empty; size]);
+        let old_slots = std::mem::replace(&mut self.slots, vec![SET_EMPTY; size]);
+        let old_entries = std::mem::take(&mut self.entries);
+        self.entries.reserve(self.used);
         self.fill = self.used;
-        for slot in old {
-            if let SetSlot::Active(hash, key) = slot {
-                Self::insert_clean(&mut self.table, key, hash);
+        for slot in old_slots {
+            if slot != SET_EMPTY && slot != SET_DUMMY {
+                let entry = old_entries[slot as usize].clone();
+                let position = self.entries.len() as u32;
+                Self::insert_clean(&mut self.slots, position, entry.0);
+                self.entries.push(entry);
             }
         }
     }
 
+    /// Deletes the element in `slot`, which is active.
+    fn delete(&mut self, slot: usize) {
+        self.changed();
+        self.slots[slot] = SET_DUMMY;
+        self.used -= 1;
+    }
+
     /// `s.discard(key)`: whether it was there.
     fn discard(&mut self, key: &K) -> bool {
-        let Some(slot) = self.find(key, key.python_hash() as u64) else {
-            return false;
-        };
-        self.changed();
-        self.table[slot] = SetSlot::Dummy;
-        self.used -= 1;
-        true
+        match self.find(key, key.python_hash() as u64) {
+            Some(slot) => {
+                self.delete(slot);
+                true
+            }
+            None => false,
+        }
     }
 
     fn clear(&mut self) {
         if self.used > 0 || self.fill > 0 {
             self.changed();
         }
-        self.table = vec![SetSlot::Empty; SET_MIN_SIZE];
+        self.slots = vec![SET_EMPTY; SET_MIN_SIZE];
+        self.entries.clear();
         self.fill = 0;
         self.used = 0;
     }
@@ -8024,7 +8070,8 @@ impl<K: DictKey> SetData<K> {
             self.resize((self.used + other.used) * 2);
         }
         if self.fill == 0 && self.mask() == other.mask() && other.fill == other.used {
-            self.table = other.table.clone();
+            self.slots = other.slots.clone();
+            self.entries = other.entries.clone();
             self.fill = other.fill;
             self.used = other.used;
             return;
@@ -8032,10 +8079,11 @@ impl<K: DictKey> SetData<K> {
         if self.fill == 0 {
             self.fill = other.used;
             self.used = other.used;
-            for slot in &other.table {
-                if let SetSlot::Active(hash, key) = slot {
-                    Self::insert_clean(&mut self.table, key.clone(), *hash);
-                }
+            self.entries.clear();
+            for (hash, key) in other.active() {
+                let position = self.entries.len() as u32;
+                Self::insert_clean(&mut self.slots, position, hash);
+                self.entries.push((hash, key.clone()));
             }
             return;
         }
@@ -8046,9 +8094,11 @@ impl<K: DictKey> SetData<K> {
 
     /// The active elements with their hashes, in slot order.
     fn active(&self) -> impl Iterator<Item = (u64, &K)> {
-        self.table.iter().filter_map(|slot| match slot {
-            SetSlot::Active(hash, key) => Some((*hash, key)),
-            _ => None,
+        self.slots.iter().filter_map(|&slot| {
+            if slot == SET_EMPTY || slot == SET_DUMMY {
+                return None;
+            }
+            self.entries.get(slot as usize).map(|(hash, key)| (*hash, key))
         })
     }
 
@@ -8263,10 +8313,7 @@ pub fn set_symmetric_difference<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Se
         let mut data = result.0.borrow_mut();
         for (hash, key) in left_data.active() {
             match data.find(key, hash) {
-                Some(slot) => {
-                    data.table[slot] = SetSlot::Dummy;
-                    data.used -= 1;
-                }
+                Some(slot) => data.delete(slot),
                 None => {
                     data.add_hashed(key.clone(), hash);
                 }
@@ -8385,7 +8432,9 @@ impl<K: DictKey + FromPythonValue> FromPythonValue for Set<K> {
             let mut data = made.0.borrow_mut();
             for item in &items {
                 let hash = item.python_hash() as u64;
-                SetData::insert_clean(&mut data.table, item.clone(), hash);
+                let position = data.entries.len() as u32;
+                SetData::<K>::insert_clean(&mut data.slots, position, hash);
+                data.entries.push((hash, item.clone()));
             }
             data.fill = items.len();
             data.used = items.len();
