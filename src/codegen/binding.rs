@@ -37,6 +37,17 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
         .iter()
         .filter(|f| f.export.is_some())
         .collect();
+    // The names the module's own items take in `mod python` stay clear of
+    // the exported functions' wrappers (a Python function may be called
+    // `m` or `init`).
+    let taken: std::collections::HashSet<String> = exports
+        .iter()
+        .map(|f| ident(&f.rust_name).to_string())
+        .collect();
+    let m = free_ident("m", &taken);
+    let init = free_ident("init", &taken);
+    let set_threads = free_ident("ferropy_set_num_threads", &taken);
+    let get_threads = free_ident("ferropy_get_num_threads", &taken);
     let wrappers = exports.iter().map(|f| {
         let written = facts
             .function(&f.rust_name)
@@ -68,17 +79,17 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
                 name
             }
         };
-        registrations.push(quote!(m.add_function(wrap_pyfunction!(#name, m)?)?;));
+        registrations.push(quote!(#m.add_function(wrap_pyfunction!(#name, #m)?)?;));
     }
     let wrappers = wrappers.chain(dispatchers);
     let natives: Vec<(TokenStream, TokenStream)> =
-        exports.iter().filter_map(|f| native_entry(f)).collect();
+        exports.iter().filter_map(|f| native_entry(f, &m)).collect();
     let native_definitions = natives.iter().map(|(d, _)| d);
     let native_registrations = natives.iter().map(|(_, r)| r);
     let constants = module.constants.iter().map(|c| {
         let python_name = &c.name;
         let name = ident(&c.name);
-        quote!(m.add(#python_name, super::#name)?;)
+        quote!(#m.add(#python_name, super::#name)?;)
     });
     // The thread count of parallel loops, as `numba.set_num_threads`,
     // unless the module defines those names itself.
@@ -90,20 +101,20 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
                 /// every ferropy module in the process).
                 #[pyfunction]
                 #[pyo3(name = "set_num_threads", signature = (n))]
-                fn ferropy_set_num_threads(n: i64) -> PyResult<()> {
+                fn #set_threads(n: i64) -> PyResult<()> {
                     crate::rt::set_num_threads(n).map_err(Into::into)
                 }
 
                 /// The number of threads parallel loops use.
                 #[pyfunction]
                 #[pyo3(name = "get_num_threads")]
-                fn ferropy_get_num_threads() -> usize {
+                fn #get_threads() -> usize {
                     crate::rt::num_threads()
                 }
             },
             quote! {
-                m.add_function(wrap_pyfunction!(ferropy_set_num_threads, m)?)?;
-                m.add_function(wrap_pyfunction!(ferropy_get_num_threads, m)?)?;
+                #m.add_function(wrap_pyfunction!(#set_threads, #m)?)?;
+                #m.add_function(wrap_pyfunction!(#get_threads, #m)?)?;
             },
         )
     } else {
@@ -120,7 +131,7 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
 
             #[pymodule]
             #[pyo3(name = #module_name)]
-            fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            fn #init(#m: &Bound<'_, PyModule>) -> PyResult<()> {
                 #(#registrations)*
                 #(#native_registrations)*
                 #(#constants)*
@@ -684,7 +695,7 @@ fn boxed_callable(var: &syn::Ident, callable: &CallableType) -> TokenStream {
 /// The C-ABI entry point through which other compiled modules call an
 /// exported scalar function without the GIL, or `None` if the function's
 /// parameters or result are not all scalars.
-fn native_entry(function: &typed::Function) -> Option<(TokenStream, TokenStream)> {
+fn native_entry(function: &typed::Function, m: &syn::Ident) -> Option<(TokenStream, TokenStream)> {
     let scalar = |ty: &Type| matches!(ty, Type::Int | Type::Float | Type::Bool);
     if !function.params.iter().all(|p| scalar(&p.ty))
         || !scalar(&function.return_type)
@@ -714,6 +725,16 @@ fn native_entry(function: &typed::Function) -> Option<(TokenStream, TokenStream)
         }
         static #table: crate::rt::NativeFunction = crate::rt::NativeFunction::new(#signature, #entry);
     };
-    let registration = quote!(crate::rt::export_native(m, #python_name, &#table)?;);
+    let registration = quote!(crate::rt::export_native(#m, #python_name, &#table)?;);
     Some((definition, registration))
+}
+
+/// `base`, or `base` with underscores appended, whichever no name in `taken`
+/// is.
+fn free_ident(base: &str, taken: &std::collections::HashSet<String>) -> syn::Ident {
+    let mut name = base.to_string();
+    while taken.contains(&name) {
+        name.push('_');
+    }
+    format_ident!("{}", name)
 }
