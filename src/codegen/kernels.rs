@@ -2119,7 +2119,11 @@ impl FunctionGen<'_> {
                     ArrayFill::Zeros => Code::atom(quote!(#ty::zeros([#(#shape),*])?)),
                     ArrayFill::Ones => Code::atom(quote!(#ty::ones([#(#shape),*])?)),
                     ArrayFill::Value(value) => {
-                        let value = self.expr(value).full();
+                        let mut value = self.expr(value).full();
+                        if array.dtype == Dtype::Complex64 {
+                            // Compiled code holds complex64 values as `Complex`.
+                            value = quote!(rt::Complex32::from(#value));
+                        }
                         Code::atom(quote!(#ty::full([#(#shape),*], #value)?))
                     }
                 }

@@ -695,6 +695,27 @@ impl<'m> Inference<'m> {
         Some(self.element_wise(inputs, body))
     }
 
+    /// A complex value stored into a real array: NumPy raises TypeError
+    /// for a complex number and warns (dropping the imaginary part) for a
+    /// complex array; compiled code refuses both.
+    pub(super) fn complex_into_real<T>(
+        &mut self,
+        cx: &mut Cx,
+        dtype: Dtype,
+        span: Span,
+    ) -> Option<T> {
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::INCOMPATIBLE_ASSIGNMENT,
+                span,
+                format!("cannot store complex numbers into a {dtype} array"),
+            )
+            .with_hint("store a part (z.real, abs(z)), or make the array complex"),
+        );
+        None
+    }
+
     /// An operation on complex arrays that compiled code does not have.
     pub(super) fn complex_array_refusal(
         &mut self,
@@ -1334,8 +1355,13 @@ impl<'m> Inference<'m> {
                 );
                 return None;
             }
+            Type::Array(source) if source.dtype.is_complex() && !dest.dtype.is_complex() => {
+                return self.complex_into_real(cx, dest.dtype, span);
+            }
             Type::Array(_) => {}
             ty if ty.is_numeric() => {}
+            Type::Complex if dest.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, dest.dtype, span),
             ty => {
                 let ty = ty.clone();
                 self.error(
@@ -2027,7 +2053,7 @@ impl<'m> Inference<'m> {
                 let dtype = elements.iter().fold(None, |acc: Option<(Dtype, bool)>, e| {
                     let d = (
                         e.ty.dtype().unwrap_or(Dtype::Float64),
-                        matches!(e.ty, Type::Int | Type::Float | Type::Bool),
+                        matches!(e.ty, Type::Int | Type::Float | Type::Bool | Type::Complex),
                     );
                     Some(match acc {
                         None => d,
@@ -2549,7 +2575,7 @@ fn flatten_literal(value: Expr, depth: usize, shape: &mut Vec<usize>, out: &mut 
                 .into_iter()
                 .all(|item| flatten_literal(item, depth + 1, shape, out))
         }
-        _ if value.ty.is_numeric() && shape.len() == depth => {
+        _ if (value.ty.is_numeric() || value.ty == Type::Complex) && shape.len() == depth => {
             out.push(value);
             true
         }

@@ -3772,7 +3772,9 @@ impl<'m> Inference<'m> {
         let fill = match (name, fill) {
             ("ones", _) => ArrayFill::Ones,
             (_, Some(value)) => {
-                self.numeric(cx, &value, span)?;
+                if !(value.ty == Type::Complex && dtype.is_complex()) {
+                    self.numeric(cx, &value, span)?;
+                }
                 ArrayFill::Value(Box::new(value.cast_to(&element)))
             }
             // np.empty is filled with zeros: reading it before writing gives a
