@@ -83,10 +83,9 @@ fn complex_refusal(name: &str, ufunc: Ufunc) -> Option<&'static str> {
     match ufunc {
         Ufunc::Float(method) if library::COMPLEX_METHODS.contains(&method) => None,
         Ufunc::Float("atan2" | "hypot" | "copysign" | "to_radians" | "to_degrees")
-        | Ufunc::Rounding(_)
-        | Ufunc::Clip => Some("is not defined in NumPy"),
+        | Ufunc::Rounding(_) => Some("is not defined in NumPy"),
         Ufunc::Abs if name == "fabs" => Some("is not defined in NumPy"),
-        Ufunc::Float(_) | Ufunc::Sign | Ufunc::MinMax(_) => {
+        Ufunc::Float(_) | Ufunc::Sign | Ufunc::MinMax(_) | Ufunc::Clip => {
             Some("is not supported in compiled code")
         }
         Ufunc::Abs
@@ -971,6 +970,9 @@ impl<'m> Inference<'m> {
             );
             return None;
         };
+        if array_type.dtype.is_complex() && !matches!(name, "sum" | "prod" | "mean" | "average") {
+            return self.complex_array_refusal(cx, &format!("numpy.{name}"), span);
+        }
         let op = match name {
             "sum" => Reduction::Sum,
             "prod" | "product" => Reduction::Prod,
@@ -983,9 +985,6 @@ impl<'m> Inference<'m> {
             "argmax" => Reduction::ArgMax,
             "all" => Reduction::All,
             "any" => Reduction::Any,
-            _ if array_type.dtype.is_complex() && !matches!(name, "sum" | "prod" | "mean") => {
-                return self.complex_array_refusal(cx, &format!("numpy.{name}"), span);
-            }
             "cumsum" | "cumprod" => {
                 let mut axis = None;
                 for (keyword, value, kspan) in keywords {

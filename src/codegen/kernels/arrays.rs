@@ -164,6 +164,8 @@ impl FunctionGen<'_> {
             let (value, conversion) = self.element_value(&element);
             let converted = match conversion {
                 Some(convert) => quote!(#convert(#value)?),
+                // Compiled code holds complex64 values as `Complex`.
+                None if dest.dtype == Dtype::Complex64 => quote!(rt::Complex32::from(#value)),
                 None => value,
             };
             let view = self.receiver(view);
