@@ -8463,9 +8463,13 @@ macro_rules! np_complex_ops {
             type Output = $ty;
             #[inline]
             fn mul(self, b: $ty) -> $ty {
+                // NumPy's SIMD loops (AVX2, AVX-512, NEON) multiply with
+                // fused multiply-adds; so does this, whatever the target CPU
+                // (without FMA instructions `mul_add` is a correctly rounded
+                // libm call), so results agree with NumPy on those machines.
                 $ty::new(
-                    self.re * b.re - self.im * b.im,
-                    self.re * b.im + self.im * b.re,
+                    self.re.mul_add(b.re, -(self.im * b.im)),
+                    self.re.mul_add(b.im, self.im * b.re),
                 )
             }
         }
@@ -8569,6 +8573,16 @@ macro_rules! np_complex_ops {
                 self.im
             }
 
+            /// The product without fused multiply-adds, as NumPy's scalar C
+            /// code (`npy_cpow`) computes it.
+            #[inline]
+            fn mul_plain(self, b: $ty) -> $ty {
+                $ty::new(
+                    self.re * b.re - self.im * b.im,
+                    self.re * b.im + self.im * b.re,
+                )
+            }
+
             /// `a ** b` as NumPy's `npy_cpow`: small integer exponents by
             /// repeated multiplication, others as `exp(b * log(a))`.
             pub fn powc(self, b: $ty) -> $ty {
@@ -8587,32 +8601,44 @@ macro_rules! np_complex_ops {
                     };
                 }
                 if bi == 0.0 && br == br.trunc() && br.abs() < 100.0 {
-                    let mut n = br.abs() as u32;
-                    if n == 1 && br > 0.0 {
+                    // Unrolled as NumPy does for 1, 2 and 3.
+                    if br == 1.0 {
                         return self;
+                    } else if br == 2.0 {
+                        return self.mul_plain(self);
+                    } else if br == 3.0 {
+                        return self.mul_plain(self.mul_plain(self));
                     }
+                    let mut n = br.abs() as u32;
                     let mut result = one;
                     let mut power = self;
                     loop {
                         if n & 1 == 1 {
-                            result = result * power;
+                            result = result.mul_plain(power);
                         }
                         n >>= 1;
                         if n == 0 {
                             break;
                         }
-                        power = power * power;
+                        power = power.mul_plain(power);
                     }
                     return if br < 0.0 { one / result } else { result };
                 }
-                (b * self.ln()).exp()
+                b.mul_plain(self.ln()).exp()
             }
 
             pub fn exp(self) -> $ty {
+                // In the parts' own precision, as C's `cexp`/`cexpf`, while
+                // `exp(re)` is finite; scaled in f64 past that.
+                let scale = self.re.exp();
+                if self.im == 0.0 {
+                    return $ty::new(scale, self.im);
+                }
+                if scale.is_finite() || !self.re.is_finite() {
+                    return $ty::new(scale * self.im.cos(), scale * self.im.sin());
+                }
                 let z = Complex::new(f64::from(self.re), f64::from(self.im));
-                let r = if z.im == 0.0 {
-                    Complex::new(z.re.exp(), z.im)
-                } else if z.re > CM_LOG_LARGE_DOUBLE {
+                let r = if z.re > CM_LOG_LARGE_DOUBLE {
                     let l = (z.re - 1.0).exp();
                     Complex::new(
                         l * z.im.cos() * std::f64::consts::E,

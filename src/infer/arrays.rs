@@ -1879,8 +1879,13 @@ impl<'m> Inference<'m> {
         }
         let _ = selected;
         match value {
+            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
+                return self.complex_into_real(cx, a.dtype, span);
+            }
             Type::Array(v) if v.ndim == 1 => {}
             ty if ty.is_numeric() => {}
+            Type::Complex if a.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
             ty => {
                 let ty = ty.clone();
                 self.error(

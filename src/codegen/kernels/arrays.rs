@@ -676,7 +676,16 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
                     }
                     method("powf", l, r)
                 }
-                BinaryOp::Pow if elem.dtype.is_complex() => method("powc", l, r),
+                BinaryOp::Pow if elem.dtype.is_complex() => {
+                    // NumPy computes `z ** 2` as `np.square(z)`.
+                    if let ElemKind::Literal(Literal::Float(2.0))
+                    | ElemKind::Literal(Literal::Int(2)) = strip_casts(right).kind
+                    {
+                        let l = l.at(Prec::Atom);
+                        return Code::new(quote!(#l * #l), Prec::Mul);
+                    }
+                    method("powc", l, r)
+                }
                 BinaryOp::Pow => {
                     let (l, r) = (l.full(), r.full());
                     Code::atom(quote!(rt::NumpyInt::np_pow(#l, #r)))
