@@ -82,6 +82,7 @@ fn float_dtype(dtype: Dtype) -> Option<Dtype> {
 fn complex_refusal(name: &str, ufunc: Ufunc) -> Option<&'static str> {
     match ufunc {
         Ufunc::Float(method) if library::COMPLEX_METHODS.contains(&method) => None,
+        Ufunc::Rounding("round_ties_even") => Some("is not supported in compiled code"),
         Ufunc::Float("atan2" | "hypot" | "copysign" | "to_radians" | "to_degrees")
         | Ufunc::Rounding(_) => Some("is not defined in NumPy"),
         Ufunc::Abs if name == "fabs" => Some("is not defined in NumPy"),

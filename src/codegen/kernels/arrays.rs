@@ -677,14 +677,20 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
                     method("powf", l, r)
                 }
                 BinaryOp::Pow if elem.dtype.is_complex() => {
-                    // NumPy computes `z ** 2` as `np.square(z)`.
-                    if let ElemKind::Literal(Literal::Float(2.0))
-                    | ElemKind::Literal(Literal::Int(2)) = strip_casts(right).kind
-                    {
-                        let l = l.at(Prec::Atom);
-                        return Code::new(quote!(#l * #l), Prec::Mul);
+                    // NumPy computes `z ** 2` as `np.square(z)` and
+                    // `z ** 0.5` as `np.sqrt(z)`.
+                    match strip_casts(right).kind {
+                        ElemKind::Literal(Literal::Float(2.0))
+                        | ElemKind::Literal(Literal::Int(2)) => {
+                            let l = l.at(Prec::Atom);
+                            Code::new(quote!(#l * #l), Prec::Mul)
+                        }
+                        ElemKind::Literal(Literal::Float(0.5)) => {
+                            let l = l.at(Prec::Atom);
+                            Code::atom(quote!(#l.sqrt()))
+                        }
+                        _ => method("powc", l, r),
                     }
-                    method("powc", l, r)
                 }
                 BinaryOp::Pow => {
                     let (l, r) = (l.full(), r.full());
