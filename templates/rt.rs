@@ -8859,17 +8859,6 @@ pub mod complex_lane {
     }
 }
 
-/// `z.real`/`z.imag` of a complex element as the float of its precision.
-#[inline]
-pub fn complex_component<T: ToComplex>(z: T, imaginary: bool) -> f64 {
-    let z = z.to_c128();
-    if imaginary {
-        z.im
-    } else {
-        z.re
-    }
-}
-
 // ---------------------------------------------------------------------------
 // divmod, pow with a modulus, reversed
 // ---------------------------------------------------------------------------
