@@ -2747,7 +2747,7 @@ impl<'a> FunctionLowering<'a> {
                 Some(value) => ExprKind::Float(value),
                 None => ExprKind::Qualified(qualified.clone()),
             }
-        } else if matches!(name, "int" | "float" | "bool") {
+        } else if matches!(name, "int" | "float" | "bool" | "complex") {
             ExprKind::BuiltinRef(name.to_string())
         } else if self.scope.functions.contains(name) {
             ExprKind::FunctionRef(name.to_string())

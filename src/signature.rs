@@ -165,6 +165,8 @@ pub fn annotation(
                         .ok_or_else(|| crate::dialect::cython::unsupported_type(name, span(expr)))
                 }
                 _ => match dtype_of(expr, qualify) {
+                    // Compiled code has no complex64 scalar (only arrays).
+                    Some(Dtype::Complex64) => Err(unsupported(expr)),
                     Some(dtype) => Ok(ParamType::Known(Type::of_element(dtype))),
                     None => Err(unsupported(expr)),
                 },

@@ -22,10 +22,14 @@ pub enum Dtype {
     UInt64,
     Float32,
     Float64,
+    /// Two float32: NumPy's `complex64`.
+    Complex64,
+    /// Two float64: NumPy's `complex128`, Python's `complex`.
+    Complex128,
 }
 
 impl Dtype {
-    pub const ALL: [Dtype; 11] = [
+    pub const ALL: [Dtype; 13] = [
         Dtype::Bool,
         Dtype::Int8,
         Dtype::Int16,
@@ -37,6 +41,8 @@ impl Dtype {
         Dtype::UInt64,
         Dtype::Float32,
         Dtype::Float64,
+        Dtype::Complex64,
+        Dtype::Complex128,
     ];
 
     /// Parses NumPy's names (`float64`, `uint8`) and the short forms used by
@@ -55,6 +61,10 @@ impl Dtype {
             "uint64" | "u8" | "uintp" => Dtype::UInt64,
             "float32" | "f4" | "single" => Dtype::Float32,
             "float64" | "f8" | "float" | "double" | "float_" => Dtype::Float64,
+            "complex64" | "c8" | "csingle" | "singlecomplex" => Dtype::Complex64,
+            "complex128" | "c16" | "complex" | "cdouble" | "complex_" | "doublecomplex" => {
+                Dtype::Complex128
+            }
             _ => return None,
         })
     }
@@ -65,7 +75,8 @@ impl Dtype {
             Dtype::Bool | Dtype::Int8 | Dtype::UInt8 => 1,
             Dtype::Int16 | Dtype::UInt16 => 2,
             Dtype::Int32 | Dtype::UInt32 | Dtype::Float32 => 4,
-            Dtype::Int64 | Dtype::UInt64 | Dtype::Float64 => 8,
+            Dtype::Int64 | Dtype::UInt64 | Dtype::Float64 | Dtype::Complex64 => 8,
+            Dtype::Complex128 => 16,
         }
     }
 
@@ -82,10 +93,13 @@ impl Dtype {
             Dtype::UInt64 => "uint64",
             Dtype::Float32 => "float32",
             Dtype::Float64 => "float64",
+            Dtype::Complex64 => "complex64",
+            Dtype::Complex128 => "complex128",
         }
     }
 
-    /// The Rust primitive that stores one element.
+    /// The Rust type that stores one element: a primitive, or the runtime's
+    /// `Complex32`/`Complex` (spelled without the `rt::` path).
     pub fn rust_name(self) -> &'static str {
         match self {
             Dtype::Bool => "bool",
@@ -99,11 +113,36 @@ impl Dtype {
             Dtype::UInt64 => "u64",
             Dtype::Float32 => "f32",
             Dtype::Float64 => "f64",
+            Dtype::Complex64 => "Complex32",
+            Dtype::Complex128 => "Complex",
         }
     }
 
     pub fn is_float(self) -> bool {
         matches!(self, Dtype::Float32 | Dtype::Float64)
+    }
+
+    pub fn is_complex(self) -> bool {
+        matches!(self, Dtype::Complex64 | Dtype::Complex128)
+    }
+
+    /// The complex dtype of the same precision as a float dtype (and the
+    /// complex dtype itself): what `a + 0j` of a float32 array is.
+    pub fn complex_of(self) -> Dtype {
+        match self {
+            Dtype::Float32 | Dtype::Complex64 => Dtype::Complex64,
+            _ => Dtype::Complex128,
+        }
+    }
+
+    /// The float dtype of one component of a complex dtype (`z.real`,
+    /// `np.abs(z)`); the dtype itself for the others.
+    pub fn component(self) -> Dtype {
+        match self {
+            Dtype::Complex64 => Dtype::Float32,
+            Dtype::Complex128 => Dtype::Float64,
+            other => other,
+        }
     }
 
     pub fn is_signed(self) -> bool {
@@ -132,7 +171,7 @@ impl Dtype {
             Dtype::UInt32 => u32::try_from(value).is_ok(),
             Dtype::UInt64 => value >= 0,
             Dtype::Bool => value == 0 || value == 1,
-            Dtype::Float32 | Dtype::Float64 => false,
+            Dtype::Float32 | Dtype::Float64 | Dtype::Complex64 | Dtype::Complex128 => false,
         }
     }
 
@@ -145,7 +184,8 @@ impl Dtype {
             Dtype::Bool | Dtype::Int8 | Dtype::UInt8 => 8,
             Dtype::Int16 | Dtype::UInt16 => 16,
             Dtype::Int32 | Dtype::UInt32 | Dtype::Float32 => 32,
-            Dtype::Int64 | Dtype::UInt64 | Dtype::Float64 => 64,
+            Dtype::Int64 | Dtype::UInt64 | Dtype::Float64 | Dtype::Complex64 => 64,
+            Dtype::Complex128 => 128,
         }
     }
 
@@ -166,6 +206,17 @@ impl Dtype {
         }
         match (a, b) {
             (Bool, other) | (other, Bool) => other,
+            (x, y) if x.is_complex() || y.is_complex() => {
+                // complex64 holds what float32 holds; anything wider makes
+                // complex128.
+                let other = if x.is_complex() { y } else { x };
+                let narrow = matches!(other, Complex64 | Float32) || other.bits() <= 16;
+                if a == Complex128 || b == Complex128 || !narrow {
+                    Complex128
+                } else {
+                    Complex64
+                }
+            }
             (x, y) if x.is_float() || y.is_float() => {
                 // A float absorbs integers that fit its mantissa; float32 only
                 // holds integers of up to 16 bits exactly, so NumPy goes to float64.
@@ -269,6 +320,9 @@ impl Type {
             Dtype::Bool => Type::Bool,
             Dtype::Int64 => Type::Int,
             Dtype::Float64 => Type::Float,
+            // An element of a complex64 array is read as a Python complex
+            // (widened to two f64), as compiled code has no complex64 scalar.
+            Dtype::Complex64 | Dtype::Complex128 => Type::Complex,
             other => Type::Scalar(other),
         }
     }
@@ -280,6 +334,7 @@ impl Type {
             Type::Float => Some(Dtype::Float64),
             Type::Bool => Some(Dtype::Bool),
             Type::Scalar(dtype) => Some(*dtype),
+            Type::Complex => Some(Dtype::Complex128),
             _ => None,
         }
     }
@@ -446,6 +501,13 @@ mod tests {
             (Float32, UInt8, Float32),
             (Int32, UInt32, Int64),
             (Bool, UInt8, UInt8),
+            (Complex64, Float32, Complex64),
+            (Complex64, Float64, Complex128),
+            (Complex64, Int16, Complex64),
+            (Complex64, Int32, Complex128),
+            (Complex64, Complex128, Complex128),
+            (Int8, Complex64, Complex64),
+            (Float64, Complex128, Complex128),
         ];
         for (a, b, expected) in cases {
             assert_eq!(Dtype::promote(a, b), expected, "{a} + {b}");

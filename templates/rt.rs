@@ -291,10 +291,13 @@ mod sealed {
     impl Sealed for u64 {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
+    impl Sealed for super::Complex {}
+    impl Sealed for super::Complex32 {}
 }
 
 /// A NumPy dtype that compiled code can hold in an `Array`: bool, the signed
-/// and unsigned integers of 8 to 64 bits, float32 and float64.
+/// and unsigned integers of 8 to 64 bits, float32, float64, complex64
+/// (`Complex32`) and complex128 (`Complex`).
 ///
 /// Elements are always moved in and out of array memory by value through raw
 /// pointers (`load`/`store`), never through references, so two arrays viewing
@@ -8515,6 +8518,13 @@ pub fn reflect_set<K: DictKey>(set: Set<K>, py: Python<'_>) -> PyResult<()> {
 
 /// A Python `complex`: two f64, with CPython's arithmetic (its division and
 /// power algorithms, so results agree to the bit) and its exceptions.
+///
+/// It is also the element of complex128 arrays (`repr(C)`: the layout of
+/// NumPy's `npy_cdouble`), whose element-wise arithmetic is NumPy's: the
+/// operators `+ - * /` and the methods below (`exp`, `sqrt`, ...) never
+/// raise, while the `complex_*`/`cmath_*` functions of scalars raise as
+/// CPython does.
+#[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Complex {
     pub re: f64,
@@ -8987,6 +8997,552 @@ impl PyOrder for Complex {
     }
     fn py_lt(&self, _other: &Self) -> bool {
         false
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Complex arrays: NumPy's element arithmetic
+// ---------------------------------------------------------------------------
+
+/// An element of a complex64 array: two f32 (`repr(C)`: the layout of
+/// NumPy's `npy_cfloat`). Compiled code reads it as a `Complex` (two f64)
+/// and rounds back when it stores.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Complex32 {
+    pub re: f32,
+    pub im: f32,
+}
+
+impl Complex32 {
+    #[inline]
+    pub const fn new(re: f32, im: f32) -> Complex32 {
+        Complex32 { re, im }
+    }
+}
+
+impl From<Complex32> for Complex {
+    #[inline]
+    fn from(z: Complex32) -> Complex {
+        Complex::new(f64::from(z.re), f64::from(z.im))
+    }
+}
+
+impl From<Complex> for Complex32 {
+    #[inline]
+    fn from(z: Complex) -> Complex32 {
+        Complex32::new(z.re as f32, z.im as f32)
+    }
+}
+
+impl Element for Complex {
+    const DTYPE_NAME: &'static str = "complex128";
+    const ZERO: Self = Complex { re: 0.0, im: 0.0 };
+    const ONE: Self = Complex { re: 1.0, im: 0.0 };
+}
+
+impl Element for Complex32 {
+    const DTYPE_NAME: &'static str = "complex64";
+    const ZERO: Self = Complex32 { re: 0.0, im: 0.0 };
+    const ONE: Self = Complex32 { re: 1.0, im: 0.0 };
+}
+
+// SAFETY: both are `repr(C)` pairs of floats, laid out as NumPy's complex
+// dtypes, which the numpy crate's own `Complex64`/`Complex32` describe.
+#[cfg(feature = "python")]
+unsafe impl numpy::Element for Complex {
+    const IS_COPY: bool = true;
+
+    fn get_dtype(py: Python<'_>) -> Bound<'_, numpy::PyArrayDescr> {
+        <numpy::Complex64 as numpy::Element>::get_dtype(py)
+    }
+
+    fn clone_ref(&self, _py: Python<'_>) -> Self {
+        *self
+    }
+}
+
+// SAFETY: as for `Complex` above.
+#[cfg(feature = "python")]
+unsafe impl numpy::Element for Complex32 {
+    const IS_COPY: bool = true;
+
+    fn get_dtype(py: Python<'_>) -> Bound<'_, numpy::PyArrayDescr> {
+        <numpy::Complex32 as numpy::Element>::get_dtype(py)
+    }
+
+    fn clone_ref(&self, _py: Python<'_>) -> Self {
+        *self
+    }
+}
+
+/// Conversion of any element to a complex element, as NumPy casts
+/// (`a.astype(np.complex128)`, `a + 0j`): the value as real part.
+pub trait ToComplex: Copy {
+    fn to_c128(self) -> Complex;
+    #[inline]
+    fn to_c64(self) -> Complex32 {
+        Complex32::from(self.to_c128())
+    }
+}
+
+macro_rules! impl_to_complex {
+    ($($ty:ty),*) => {
+        $(
+            impl ToComplex for $ty {
+                #[inline]
+                fn to_c128(self) -> Complex {
+                    Complex::from_real(self as f64)
+                }
+            }
+        )*
+    };
+}
+
+impl_to_complex!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+impl ToComplex for bool {
+    #[inline]
+    fn to_c128(self) -> Complex {
+        Complex::from_real(f64::from(u8::from(self)))
+    }
+}
+
+impl ToComplex for Complex {
+    #[inline]
+    fn to_c128(self) -> Complex {
+        self
+    }
+}
+
+impl ToComplex for Complex32 {
+    #[inline]
+    fn to_c128(self) -> Complex {
+        Complex::from(self)
+    }
+    #[inline]
+    fn to_c64(self) -> Complex32 {
+        self
+    }
+}
+
+/// NumPy's complex division (`loops_arithm_fp`, Smith's method with a
+/// reciprocal): a zero divisor gives inf or nan, never an exception.
+macro_rules! np_complex_ops {
+    ($ty:ident, $float:ty) => {
+        impl std::ops::Add for $ty {
+            type Output = $ty;
+            #[inline]
+            fn add(self, b: $ty) -> $ty {
+                $ty::new(self.re + b.re, self.im + b.im)
+            }
+        }
+
+        impl std::ops::Sub for $ty {
+            type Output = $ty;
+            #[inline]
+            fn sub(self, b: $ty) -> $ty {
+                $ty::new(self.re - b.re, self.im - b.im)
+            }
+        }
+
+        impl std::ops::Mul for $ty {
+            type Output = $ty;
+            #[inline]
+            fn mul(self, b: $ty) -> $ty {
+                // NumPy's SIMD loops (AVX2, AVX-512, NEON) multiply with
+                // fused multiply-adds; so does this, whatever the target CPU
+                // (without FMA instructions `mul_add` is a correctly rounded
+                // libm call), so results agree with NumPy on those machines.
+                $ty::new(
+                    self.re.mul_add(b.re, -(self.im * b.im)),
+                    self.re.mul_add(b.im, self.im * b.re),
+                )
+            }
+        }
+
+        impl std::ops::Div for $ty {
+            type Output = $ty;
+            #[inline]
+            fn div(self, b: $ty) -> $ty {
+                let (ar, ai, br, bi) = (self.re, self.im, b.re, b.im);
+                let (br_abs, bi_abs) = (br.abs(), bi.abs());
+                if br_abs >= bi_abs {
+                    if br_abs == 0.0 && bi_abs == 0.0 {
+                        $ty::new(ar / br_abs, ai / br_abs)
+                    } else {
+                        let rat = bi / br;
+                        let scl = 1.0 / (br + bi * rat);
+                        $ty::new((ar + ai * rat) * scl, (ai - ar * rat) * scl)
+                    }
+                } else {
+                    let rat = br / bi;
+                    let scl = 1.0 / (bi + br * rat);
+                    $ty::new((ar * rat + ai) * scl, (ai * rat - ar) * scl)
+                }
+            }
+        }
+
+        impl std::ops::Neg for $ty {
+            type Output = $ty;
+            #[inline]
+            fn neg(self) -> $ty {
+                $ty::new(-self.re, -self.im)
+            }
+        }
+
+        impl std::ops::AddAssign for $ty {
+            #[inline]
+            fn add_assign(&mut self, b: $ty) {
+                *self = *self + b;
+            }
+        }
+
+        impl std::ops::MulAssign for $ty {
+            #[inline]
+            fn mul_assign(&mut self, b: $ty) {
+                *self = *self * b;
+            }
+        }
+
+        impl std::iter::Sum for $ty {
+            fn sum<I: Iterator<Item = $ty>>(iter: I) -> $ty {
+                iter.fold(<$ty as Element>::ZERO, |a, b| a + b)
+            }
+        }
+
+        impl std::iter::Product for $ty {
+            fn product<I: Iterator<Item = $ty>>(iter: I) -> $ty {
+                iter.fold(<$ty as Element>::ONE, |a, b| a * b)
+            }
+        }
+
+        impl $ty {
+            /// `np.abs`: the modulus, `hypot(re, im)`.
+            #[inline]
+            pub fn abs(self) -> $float {
+                self.re.hypot(self.im)
+            }
+
+            /// `np.angle`: `atan2(im, re)`.
+            #[inline]
+            pub fn arg(self) -> $float {
+                self.im.atan2(self.re)
+            }
+
+            #[inline]
+            pub fn is_nan(self) -> bool {
+                self.re.is_nan() || self.im.is_nan()
+            }
+
+            #[inline]
+            pub fn is_infinite(self) -> bool {
+                self.re.is_infinite() || self.im.is_infinite()
+            }
+
+            #[inline]
+            pub fn is_finite(self) -> bool {
+                self.re.is_finite() && self.im.is_finite()
+            }
+
+            #[inline]
+            pub fn conj(self) -> $ty {
+                $ty::new(self.re, -self.im)
+            }
+
+            #[inline]
+            pub fn real(self) -> $float {
+                self.re
+            }
+
+            #[inline]
+            pub fn imag(self) -> $float {
+                self.im
+            }
+
+            /// The product without fused multiply-adds, as NumPy's scalar C
+            /// code (`npy_cpow`) computes it.
+            #[inline]
+            fn mul_plain(self, b: $ty) -> $ty {
+                $ty::new(
+                    self.re * b.re - self.im * b.im,
+                    self.re * b.im + self.im * b.re,
+                )
+            }
+
+            /// `a ** b` as NumPy's `npy_cpow`: small integer exponents by
+            /// repeated multiplication, others as `exp(b * log(a))`.
+            pub fn powc(self, b: $ty) -> $ty {
+                let one = <$ty as Element>::ONE;
+                let (br, bi) = (b.re, b.im);
+                if br == 0.0 && bi == 0.0 {
+                    return one;
+                }
+                if self.re == 0.0 && self.im == 0.0 {
+                    // NumPy 2.4: zero to a power with a positive real part
+                    // is zero; anything else is nan (with `invalid`).
+                    return if br > 0.0 {
+                        <$ty as Element>::ZERO
+                    } else {
+                        $ty::new(<$float>::NAN, <$float>::NAN)
+                    };
+                }
+                if bi == 0.0 && br == br.trunc() && br.abs() < 100.0 {
+                    // Unrolled as NumPy does for 1, 2 and 3.
+                    if br == 1.0 {
+                        return self;
+                    } else if br == 2.0 {
+                        return self.mul_plain(self);
+                    } else if br == 3.0 {
+                        return self.mul_plain(self.mul_plain(self));
+                    }
+                    let mut n = br.abs() as u32;
+                    let mut result = one;
+                    let mut power = self;
+                    loop {
+                        if n & 1 == 1 {
+                            result = result.mul_plain(power);
+                        }
+                        n >>= 1;
+                        if n == 0 {
+                            break;
+                        }
+                        power = power.mul_plain(power);
+                    }
+                    return if br < 0.0 { one / result } else { result };
+                }
+                b.mul_plain(self.ln()).exp()
+            }
+
+            pub fn exp(self) -> $ty {
+                // In the parts' own precision, as C's `cexp`/`cexpf`, while
+                // `exp(re)` is finite; scaled in f64 past that.
+                let scale = self.re.exp();
+                if self.im == 0.0 {
+                    return $ty::new(scale, self.im);
+                }
+                if scale.is_finite() || !self.re.is_finite() {
+                    return $ty::new(scale * self.im.cos(), scale * self.im.sin());
+                }
+                let z = Complex::new(f64::from(self.re), f64::from(self.im));
+                let r = if z.re > CM_LOG_LARGE_DOUBLE {
+                    let l = (z.re - 1.0).exp();
+                    Complex::new(
+                        l * z.im.cos() * std::f64::consts::E,
+                        l * z.im.sin() * std::f64::consts::E,
+                    )
+                } else {
+                    let l = z.re.exp();
+                    Complex::new(l * z.im.cos(), l * z.im.sin())
+                };
+                $ty::new(r.re as $float, r.im as $float)
+            }
+
+            pub fn ln(self) -> $ty {
+                let (re, im) = (f64::from(self.re), f64::from(self.im));
+                $ty::new(re.hypot(im).ln() as $float, im.atan2(re) as $float)
+            }
+
+            pub fn sqrt(self) -> $ty {
+                let z = Complex::new(f64::from(self.re), f64::from(self.im));
+                if z.re == 0.0 && z.im == 0.0 {
+                    return $ty::new(0.0, self.im);
+                }
+                if z.im.is_infinite() {
+                    return $ty::new(<$float>::INFINITY, self.im);
+                }
+                if z.re.is_nan() || z.im.is_nan() {
+                    return $ty::new(<$float>::NAN, <$float>::NAN);
+                }
+                let ax = z.re.abs();
+                let ay = z.im.abs();
+                let s = if ax.is_infinite() {
+                    f64::INFINITY
+                } else if ax < f64::MIN_POSITIVE && ay < f64::MIN_POSITIVE {
+                    let ax = ax * 2f64.powi(53);
+                    (ax + ax.hypot(ay * 2f64.powi(53))).sqrt() * 2f64.powi(-27)
+                } else {
+                    let ax = ax / 8.0;
+                    2.0 * (ax + ax.hypot(ay / 8.0)).sqrt()
+                };
+                let d = if s.is_infinite() { 0.0 } else { ay / (2.0 * s) };
+                let r = if z.re >= 0.0 {
+                    Complex::new(s, d.copysign(z.im))
+                } else {
+                    Complex::new(d, s.copysign(z.im))
+                };
+                $ty::new(r.re as $float, r.im as $float)
+            }
+
+            pub fn sinh(self) -> $ty {
+                let (x, y) = (f64::from(self.re), f64::from(self.im));
+                $ty::new((x.sinh() * y.cos()) as $float, (x.cosh() * y.sin()) as $float)
+            }
+
+            pub fn cosh(self) -> $ty {
+                let (x, y) = (f64::from(self.re), f64::from(self.im));
+                $ty::new((x.cosh() * y.cos()) as $float, (x.sinh() * y.sin()) as $float)
+            }
+
+            pub fn tanh(self) -> $ty {
+                let (x, y) = (f64::from(self.re), f64::from(self.im));
+                if x.abs() > 20.0 {
+                    // cosh overflows long before tanh leaves ±1.
+                    let exp_2x = (-2.0 * x.abs()).exp();
+                    let im = 4.0 * y.sin() * y.cos() * exp_2x;
+                    return $ty::new(1f64.copysign(x) as $float, im as $float);
+                }
+                let (sin_y, cos_y) = y.sin_cos();
+                let sinh_x = x.sinh();
+                let den = sinh_x * sinh_x + cos_y * cos_y;
+                $ty::new(
+                    (sinh_x * x.cosh() / den) as $float,
+                    (sin_y * cos_y / den) as $float,
+                )
+            }
+
+            /// `sin(z) = -i sinh(i z)`.
+            pub fn sin(self) -> $ty {
+                let s = $ty::new(-self.im, self.re).sinh();
+                $ty::new(s.im, -s.re)
+            }
+
+            /// `cos(z) = cosh(i z)`.
+            pub fn cos(self) -> $ty {
+                $ty::new(-self.im, self.re).cosh()
+            }
+
+            /// `tan(z) = -i tanh(i z)`.
+            pub fn tan(self) -> $ty {
+                let t = $ty::new(-self.im, self.re).tanh();
+                $ty::new(t.im, -t.re)
+            }
+        }
+    };
+}
+
+np_complex_ops!(Complex, f64);
+np_complex_ops!(Complex32, f32);
+
+/// What the reductions of complex arrays need of their element.
+pub trait ComplexElement:
+    Element
+    + ToComplex
+    + std::ops::Add<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+{
+    type Part: Float;
+    fn parts(self) -> (Self::Part, Self::Part);
+    fn from_parts(re: Self::Part, im: Self::Part) -> Self;
+    /// `n` as a complex number of this precision, as NumPy converts a count.
+    fn count(n: usize) -> Self;
+}
+
+impl ComplexElement for Complex {
+    type Part = f64;
+    #[inline]
+    fn parts(self) -> (f64, f64) {
+        (self.re, self.im)
+    }
+    #[inline]
+    fn from_parts(re: f64, im: f64) -> Complex {
+        Complex::new(re, im)
+    }
+    #[inline]
+    fn count(n: usize) -> Complex {
+        Complex::from_real(n as f64)
+    }
+}
+
+impl ComplexElement for Complex32 {
+    type Part = f32;
+    #[inline]
+    fn parts(self) -> (f32, f32) {
+        (self.re, self.im)
+    }
+    #[inline]
+    fn from_parts(re: f32, im: f32) -> Complex32 {
+        Complex32::new(re, im)
+    }
+    #[inline]
+    fn count(n: usize) -> Complex32 {
+        Complex32::new(n as f32, 0.0)
+    }
+}
+
+/// NumPy's pairwise summation of complex elements (`CDOUBLE_pairwise_sum`):
+/// `n` counts floats (two per element); four partial sums per part over
+/// blocks of up to 128 floats, halves above that.
+fn complex_pairwise_sum<T: ComplexElement>(
+    n: usize,
+    get: &impl Fn(usize) -> T,
+    start: usize,
+) -> (T::Part, T::Part) {
+    let zero = <T::Part as Float>::ZERO;
+    if n < 8 {
+        let (mut re, mut im) = (zero, zero);
+        for position in start..start + n / 2 {
+            let (r, i) = get(position).parts();
+            re = re + r;
+            im = im + i;
+        }
+        (re, im)
+    } else if n <= 128 {
+        let mut partial = [(zero, zero); 4];
+        for (k, slot) in partial.iter_mut().enumerate() {
+            *slot = get(start + k).parts();
+        }
+        let elements = n / 2;
+        let blocks_end = start + elements - elements % 4;
+        let mut position = start + 4;
+        while position < blocks_end {
+            for (k, slot) in partial.iter_mut().enumerate() {
+                let (r, i) = get(position + k).parts();
+                *slot = (slot.0 + r, slot.1 + i);
+            }
+            position += 4;
+        }
+        let mut re = (partial[0].0 + partial[1].0) + (partial[2].0 + partial[3].0);
+        let mut im = (partial[0].1 + partial[1].1) + (partial[2].1 + partial[3].1);
+        while position < start + elements {
+            let (r, i) = get(position).parts();
+            re = re + r;
+            im = im + i;
+            position += 1;
+        }
+        (re, im)
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        let (r1, i1) = complex_pairwise_sum(half, get, start);
+        let (r2, i2) = complex_pairwise_sum(n - half, get, start + half / 2);
+        (r1 + r2, i1 + i2)
+    }
+}
+
+/// The reductions of complex lanes: `sum` (pairwise, as NumPy), `prod`
+/// and `mean`.
+pub mod complex_lane {
+    use super::*;
+
+    pub fn sum<T: ComplexElement>(lane: Lane<'_, T>) -> Result<T> {
+        // SAFETY: complex_pairwise_sum reads positions below the lane's length.
+        let (re, im) = complex_pairwise_sum(lane.len * 2, &|position| unsafe { lane.at(position) }, 0);
+        Ok(T::from_parts(re, im))
+    }
+
+    pub fn prod<T: ComplexElement>(lane: Lane<'_, T>) -> Result<T> {
+        let mut elements = lane.iter();
+        let first = elements.next().unwrap_or(T::ONE);
+        Ok(elements.fold(first, |acc, x| acc * x))
+    }
+
+    /// `np.mean`: the sum divided by the count as a complex number (NumPy's
+    /// complex division); nan for an empty lane.
+    pub fn mean<T: ComplexElement>(lane: Lane<'_, T>) -> Result<T> {
+        let n = lane.len;
+        Ok(sum(lane)? / T::count(n))
     }
 }
 

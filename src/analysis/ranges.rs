@@ -152,7 +152,9 @@ fn dtype_range(dtype: Dtype) -> Interval {
         Dtype::UInt16 => (0, u16::MAX.into()),
         Dtype::UInt32 => (0, u32::MAX.into()),
         Dtype::UInt64 => (0, u64::MAX.into()),
-        Dtype::Int64 | Dtype::Float32 | Dtype::Float64 => (i64::MIN.into(), i64::MAX.into()),
+        Dtype::Int64 | Dtype::Float32 | Dtype::Float64 | Dtype::Complex64 | Dtype::Complex128 => {
+            (i64::MIN.into(), i64::MAX.into())
+        }
     };
     Interval { lo, hi }
 }

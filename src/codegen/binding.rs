@@ -234,7 +234,7 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
             }
             Type::Array(array) => {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
-                let element = dtype_tokens(array.dtype);
+                let element = binding_element(array.dtype);
                 let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
                 // Unaligned memory is copied for an array the function
                 // only reads, refused for one it stores into.
@@ -452,7 +452,7 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
             let k = TokenLiteral::usize_unsuffixed(k);
             let test = match &param.ty {
                 Type::Array(array) => {
-                    let element = dtype_tokens(array.dtype);
+                    let element = binding_element(array.dtype);
                     let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
                     quote!(crate::rt::accepts_array::<#element, #ndim>(v))
                 }
@@ -737,4 +737,15 @@ fn free_ident(base: &str, taken: &std::collections::HashSet<String>) -> syn::Ide
         name.push('_');
     }
     format_ident!("{}", name)
+}
+
+/// The element type of an array as the `python` module names it: through
+/// `crate::rt`, since the module does not import `rt`.
+fn binding_element(dtype: crate::types::Dtype) -> TokenStream {
+    if dtype.is_complex() {
+        let name = format_ident!("{}", dtype.rust_name());
+        quote!(crate::rt::#name)
+    } else {
+        dtype_tokens(dtype)
+    }
 }

@@ -95,7 +95,11 @@ fn constant(constant: &typed::Constant) -> TokenStream {
 
 pub(super) fn dtype_tokens(dtype: Dtype) -> TokenStream {
     let name = format_ident!("{}", dtype.rust_name());
-    quote!(#name)
+    if dtype.is_complex() {
+        quote!(rt::#name)
+    } else {
+        quote!(#name)
+    }
 }
 
 pub fn rust_type(ty: &Type) -> TokenStream {
@@ -1489,7 +1493,14 @@ impl FunctionGen<'_> {
                 // indices. The call below evaluates them in the opposite
                 // order, so the value goes first into a temporary unless
                 // the array and indices cannot be observed running early.
-                let (value, conversion) = self.element_value(value);
+                let (mut value, conversion) = self.element_value(value);
+                if array
+                    .array_type()
+                    .is_some_and(|a| a.dtype == Dtype::Complex64)
+                {
+                    // Compiled code holds complex64 elements as `Complex`.
+                    value = quote!(rt::Complex32::from(#value));
+                }
                 let target_free =
                     self.order_free(array) && indices.iter().all(|i| self.order_free(i));
                 let (binding, value) = if target_free {
@@ -2090,6 +2101,9 @@ impl FunctionGen<'_> {
             }
             ExprKind::Intrinsic { op, args } => self.intrinsic(expr, *op, args),
             ExprKind::Index { array, indices, .. } => {
+                let widened = array
+                    .array_type()
+                    .is_some_and(|a| a.dtype == Dtype::Complex64);
                 let proven = self.proven(array);
                 let array = self.receiver(array);
                 let indices = indices
@@ -2100,7 +2114,7 @@ impl FunctionGen<'_> {
                 // the doc comment of the function.
                 // An `unsafe` block is a block: grouped wherever it is an
                 // operand, or it would start a statement.
-                match proven {
+                let element = match proven {
                     Unchecked::No => Code::atom(quote!(#array.get([#(#indices),*])?)),
                     Unchecked::Strided => {
                         Code::block(quote!(unsafe { #array.get_unchecked([#(#indices),*]) }))
@@ -2111,7 +2125,13 @@ impl FunctionGen<'_> {
                     Unchecked::CheckedContiguous => {
                         Code::block(quote!(unsafe { #array.get_contiguous([#(#indices),*])? }))
                     }
+                };
+                if widened {
+                    // A complex64 element is read as a `Complex`.
+                    let element = element.full();
+                    return Code::atom(quote!(rt::Complex::from(#element)));
                 }
+                element
             }
             ExprKind::SubArray { array, index } => {
                 let ndim = expr.array_type().map(|a| a.ndim).unwrap_or(1) as usize;
@@ -2141,7 +2161,11 @@ impl FunctionGen<'_> {
                     ArrayFill::Zeros => Code::atom(quote!(#ty::zeros([#(#shape),*])?)),
                     ArrayFill::Ones => Code::atom(quote!(#ty::ones([#(#shape),*])?)),
                     ArrayFill::Value(value) => {
-                        let value = self.expr(value).full();
+                        let mut value = self.expr(value).full();
+                        if array.dtype == Dtype::Complex64 {
+                            // Compiled code holds complex64 values as `Complex`.
+                            value = quote!(rt::Complex32::from(#value));
+                        }
                         Code::atom(quote!(#ty::full([#(#shape),*], #value)?))
                     }
                 }

@@ -5,7 +5,9 @@
 //! Python mode runs under CPython, where `x: cython.int` holds a Python
 //! `int` and `cython.float` a Python `float`. So scalar types map to `int`,
 //! `float` and `bool`. Memoryview elements are memory, so they keep the C
-//! width: `cython.float[:]` is a float32 array, `cython.int[:]` an int32 one.
+//! width: `cython.float[:]` is a float32 array, `cython.int[:]` an int32 one,
+//! `cython.floatcomplex[:]` a complex64 one; `cython.doublecomplex` scalars
+//! are Python `complex` numbers.
 
 use crate::diagnostics::{codes, Diagnostic, Span};
 use crate::types::{Dtype, Type};
@@ -26,6 +28,8 @@ pub fn element_dtype(name: &str) -> Option<Dtype> {
         "ulong" | "ulonglong" | "size_t" => Dtype::UInt64,
         "float" => Dtype::Float32,
         "double" => Dtype::Float64,
+        "floatcomplex" => Dtype::Complex64,
+        "doublecomplex" | "complex" => Dtype::Complex128,
         _ => return None,
     })
 }
@@ -37,6 +41,7 @@ pub fn scalar_type(qualified: &str) -> Option<Type> {
     Some(match element_dtype(name)? {
         Dtype::Bool => Type::Bool,
         Dtype::Float32 | Dtype::Float64 => Type::Float,
+        Dtype::Complex64 | Dtype::Complex128 => Type::Complex,
         _ => Type::Int,
     })
 }
@@ -46,8 +51,6 @@ pub fn unsupported_type(qualified: &str, span: Span) -> Diagnostic {
     let name = qualified.strip_prefix("cython.").unwrap_or(qualified);
     let hint = if name.starts_with("p_") || name.starts_with("pp_") {
         "pointers are not supported; pass a typed memoryview such as `cython.double[:]`"
-    } else if matches!(name, "complex" | "doublecomplex" | "floatcomplex") {
-        "complex numbers are not supported yet; pass real and imaginary parts as two floats"
     } else {
         "use cython.int, cython.long, cython.Py_ssize_t, cython.float, cython.double, \
          cython.bint, or a memoryview such as cython.double[:]"

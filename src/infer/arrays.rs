@@ -50,7 +50,12 @@ fn result_dtype(a: (Dtype, bool), b: (Dtype, bool)) -> Dtype {
             Dtype::Bool => strong,
             Dtype::Int64 if strong == Dtype::Bool => Dtype::Int64,
             Dtype::Int64 => strong,
-            _ if strong.is_float() => strong,
+            // A Python complex keeps a complex array's precision and makes
+            // float32 complex64 (NEP 50); anything else becomes complex128.
+            Dtype::Complex128 if strong.is_complex() => strong,
+            Dtype::Complex128 if strong == Dtype::Float32 => Dtype::Complex64,
+            Dtype::Complex128 => Dtype::Complex128,
+            _ if strong.is_float() || strong.is_complex() => strong,
             _ => Dtype::Float64,
         }
     };
@@ -65,10 +70,32 @@ fn result_dtype(a: (Dtype, bool), b: (Dtype, bool)) -> Dtype {
 /// `None` where NumPy would use float16.
 fn float_dtype(dtype: Dtype) -> Option<Dtype> {
     match dtype {
-        Dtype::Float32 | Dtype::Float64 => Some(dtype),
+        Dtype::Float32 | Dtype::Float64 | Dtype::Complex64 | Dtype::Complex128 => Some(dtype),
         Dtype::Int16 | Dtype::UInt16 => Some(Dtype::Float32),
         Dtype::Int32 | Dtype::UInt32 | Dtype::Int64 | Dtype::UInt64 => Some(Dtype::Float64),
         Dtype::Bool | Dtype::Int8 | Dtype::UInt8 => None,
+    }
+}
+
+/// Why a ufunc is refused on complex arrays (the end of a sentence), or
+/// `None` when compiled code computes it.
+fn complex_refusal(name: &str, ufunc: Ufunc) -> Option<&'static str> {
+    match ufunc {
+        Ufunc::Float(method) if library::COMPLEX_METHODS.contains(&method) => None,
+        Ufunc::Rounding("round_ties_even") => Some("is not supported in compiled code"),
+        Ufunc::Float("atan2" | "hypot" | "copysign" | "to_radians" | "to_degrees")
+        | Ufunc::Rounding(_) => Some("is not defined in NumPy"),
+        Ufunc::Abs if name == "fabs" => Some("is not defined in NumPy"),
+        Ufunc::Float(_) | Ufunc::Sign | Ufunc::MinMax(_) | Ufunc::Clip => {
+            Some("is not supported in compiled code")
+        }
+        Ufunc::Abs
+        | Ufunc::Square
+        | Ufunc::Where
+        | Ufunc::Test(_)
+        | Ufunc::Logical(_)
+        | Ufunc::Part(_)
+        | Ufunc::Binary(_) => None,
     }
 }
 
@@ -129,7 +156,10 @@ impl<'m> Inference<'m> {
             );
             return None;
         };
-        let weak = matches!(expr.ty, Type::Int | Type::Float | Type::Bool);
+        let weak = matches!(
+            expr.ty,
+            Type::Int | Type::Float | Type::Bool | Type::Complex
+        );
         if let ExprKind::Literal(literal) = expr.kind {
             return Some(Fused {
                 inputs: Vec::new(),
@@ -279,9 +309,28 @@ impl<'m> Inference<'m> {
         let right_body = bodies.pop()?;
         let left_body = bodies.pop()?;
         let mut op = op;
+        if dtype.is_complex()
+            && matches!(
+                op,
+                BinaryOp::FloorDiv
+                    | BinaryOp::Mod
+                    | BinaryOp::BitAnd
+                    | BinaryOp::BitOr
+                    | BinaryOp::BitXor
+                    | BinaryOp::LShift
+                    | BinaryOp::RShift
+            )
+        {
+            return self.operator_error(
+                cx,
+                span,
+                format!("`{}` is not defined for complex arrays", op.symbol()),
+                "NumPy has no floor division, remainder or bitwise operation of complex numbers",
+            );
+        }
         match op {
             BinaryOp::TrueDiv => {
-                if !dtype.is_float() {
+                if !dtype.is_float() && !dtype.is_complex() {
                     dtype = Dtype::Float64;
                 }
             }
@@ -356,11 +405,11 @@ impl<'m> Inference<'m> {
                 )
             }
             UnaryOp::Neg => Elem::new(ElemKind::Neg(Box::new(body)), dtype),
-            UnaryOp::Invert if dtype.is_float() => {
+            UnaryOp::Invert if dtype.is_float() || dtype.is_complex() => {
                 return self.operator_error(
                     cx,
                     span,
-                    "`~` is not defined for float arrays".into(),
+                    format!("`~` is not defined for {dtype} arrays"),
                     "`~` takes integer or bool arrays",
                 )
             }
@@ -389,6 +438,14 @@ impl<'m> Inference<'m> {
         let left = self.fused(cx, left, span)?;
         let right = self.fused(cx, right, span)?;
         let mut dtype = result_dtype((left.body.dtype, left.weak), (right.body.dtype, right.weak));
+        if dtype.is_complex() && !matches!(op, CompareOp::Eq | CompareOp::NotEq) {
+            return self.operator_error(
+                cx,
+                span,
+                "ordering comparisons of complex arrays are not supported in compiled code".into(),
+                "compare magnitudes (np.abs(z) < r) or parts (z.real < x); NumPy's lexicographic order is not compiled",
+            );
+        }
         // A Python int compares by value with any integer array (NumPy
         // special-cases it): compared in 64 bits, `uint8 > -1` is true.
         if (left.weak || right.weak) && dtype.is_integer() && dtype != Dtype::UInt64 {
@@ -454,6 +511,22 @@ impl<'m> Inference<'m> {
                 .map(|operand| self.narrow_weak_int(operand, common))
                 .collect();
         }
+        if dtypes.iter().any(|(dtype, _)| dtype.is_complex()) {
+            if let Some(refusal) = complex_refusal(name, ufunc) {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("numpy.{name} of a complex array {refusal}"),
+                    )
+                    .with_hint(
+                        "complex arrays take + - * / **, ==, !=, abs, angle, real, imag, conj, sqrt, exp, log, sin, cos, tan, sinh, cosh, tanh, square, isnan, isinf, isfinite and where",
+                    ),
+                );
+                return None;
+            }
+        }
         let (inputs, bodies) = self.join(operands);
         let common = || {
             dtypes[1..]
@@ -489,6 +562,44 @@ impl<'m> Inference<'m> {
                     arg.cast_to(float)
                 } else {
                     arg
+                }
+            }
+            Ufunc::Abs if dtypes[0].0.is_complex() => {
+                // The modulus, in the float type of the parts.
+                let arg = bodies.into_iter().next()?;
+                let float = arg.dtype.component();
+                elem_call(ElemFunction::Abs, vec![arg], float)
+            }
+            Ufunc::Part(part) => {
+                let arg = bodies.into_iter().next()?;
+                let dtype = arg.dtype;
+                match part {
+                    "real" | "imag" | "arg" if dtype.is_complex() => elem_call(
+                        ElemFunction::FloatMethod(part),
+                        vec![arg],
+                        dtype.component(),
+                    ),
+                    "conj" if dtype.is_complex() => {
+                        elem_call(ElemFunction::FloatMethod(part), vec![arg], dtype)
+                    }
+                    // Real numbers: their own real part and conjugate, no
+                    // imaginary part, an angle of 0 or pi.
+                    "real" | "conj" => arg,
+                    "imag" => {
+                        let _ = arg;
+                        Elem::new(ElemKind::Literal(Literal::Int(0)), dtype)
+                    }
+                    _ => {
+                        let Some(float) = float_dtype(dtype) else {
+                            return self.float16_refusal(cx, name, dtype, span);
+                        };
+                        let zero = Elem::new(ElemKind::Literal(Literal::Int(0)), float);
+                        elem_call(
+                            ElemFunction::FloatMethod("atan2"),
+                            vec![zero, arg.cast_to(float)],
+                            float,
+                        )
+                    }
                 }
             }
             Ufunc::Abs => {
@@ -557,7 +668,7 @@ impl<'m> Inference<'m> {
             }
             Ufunc::Test(function) => {
                 let arg = bodies.into_iter().next()?;
-                if arg.dtype.is_float() {
+                if arg.dtype.is_float() || arg.dtype.is_complex() {
                     elem_call(function, vec![arg], Dtype::Bool)
                 } else {
                     // Integers are never nan or infinite.
@@ -582,6 +693,48 @@ impl<'m> Inference<'m> {
             return None;
         }
         Some(self.element_wise(inputs, body))
+    }
+
+    /// A complex value stored into a real array: NumPy raises TypeError
+    /// for a complex number and warns (dropping the imaginary part) for a
+    /// complex array; compiled code refuses both.
+    pub(super) fn complex_into_real<T>(
+        &mut self,
+        cx: &mut Cx,
+        dtype: Dtype,
+        span: Span,
+    ) -> Option<T> {
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::INCOMPATIBLE_ASSIGNMENT,
+                span,
+                format!("cannot store complex numbers into a {dtype} array"),
+            )
+            .with_hint("store a part (z.real, abs(z)), or make the array complex"),
+        );
+        None
+    }
+
+    /// An operation on complex arrays that compiled code does not have.
+    pub(super) fn complex_array_refusal(
+        &mut self,
+        cx: &mut Cx,
+        what: &str,
+        span: Span,
+    ) -> Option<Expr> {
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::UNSUPPORTED_FUNCTION,
+                span,
+                format!("{what} of a complex array is not supported in compiled code"),
+            )
+            .with_hint(
+                "complex arrays support element-wise arithmetic, sum, prod, mean, copy, transpose, reshape, astype, conj, .real and .imag; NumPy orders complex numbers lexicographically, which compiled code does not",
+            ),
+        );
+        None
     }
 
     /// A float function of an array NumPy computes in float16.
@@ -818,6 +971,9 @@ impl<'m> Inference<'m> {
             );
             return None;
         };
+        if array_type.dtype.is_complex() && !matches!(name, "sum" | "prod" | "mean" | "average") {
+            return self.complex_array_refusal(cx, &format!("numpy.{name}"), span);
+        }
         let op = match name {
             "sum" => Reduction::Sum,
             "prod" | "product" => Reduction::Prod,
@@ -915,7 +1071,7 @@ impl<'m> Inference<'m> {
         let result = match op {
             Reduction::Sum | Reduction::Prod => library::accumulated_dtype(dtype),
             Reduction::Mean | Reduction::Var | Reduction::Std => {
-                if dtype.is_float() {
+                if dtype.is_float() || dtype.is_complex() {
                     dtype
                 } else {
                     Dtype::Float64
@@ -988,6 +1144,16 @@ impl<'m> Inference<'m> {
         span: Span,
     ) -> Option<Expr> {
         let array = receiver.array_type()?;
+        if array.dtype.is_complex() {
+            match method {
+                "conj" | "conjugate" if args.is_empty() && keywords.is_empty() => {
+                    return self.array_ufunc(cx, "conj", Ufunc::Part("conj"), vec![receiver], span);
+                }
+                "sum" | "prod" | "mean" | "copy" | "transpose" | "ravel" | "flatten"
+                | "reshape" | "astype" => {}
+                _ => return self.complex_array_refusal(cx, &format!("a.{method}()"), span),
+            }
+        }
         if library::is_reduction(method) {
             let mut typed_keywords = Vec::new();
             for keyword in keywords {
@@ -1073,6 +1239,18 @@ impl<'m> Inference<'m> {
                     return None;
                 };
                 let dtype = self.dtype_argument(cx, dtype)?;
+                if array.dtype.is_complex() && !dtype.is_complex() {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("a {} array converted to {dtype} drops the imaginary parts (NumPy warns with ComplexWarning); compiled code refuses it", array.dtype),
+                        )
+                        .with_hint("say which part: z.real.astype(...), or np.abs(z)"),
+                    );
+                    return None;
+                }
                 Some(self.array_cast(receiver, dtype))
             }
             _ => {
@@ -1177,8 +1355,13 @@ impl<'m> Inference<'m> {
                 );
                 return None;
             }
+            Type::Array(source) if source.dtype.is_complex() && !dest.dtype.is_complex() => {
+                return self.complex_into_real(cx, dest.dtype, span);
+            }
             Type::Array(_) => {}
             ty if ty.is_numeric() => {}
+            Type::Complex if dest.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, dest.dtype, span),
             ty => {
                 let ty = ty.clone();
                 self.error(
@@ -1293,6 +1476,29 @@ impl<'m> Inference<'m> {
         span: Span,
     ) -> Option<Expr> {
         let positional = self.exprs(cx, args)?;
+        let complex_argument = positional
+            .iter()
+            .any(|arg| arg.array_type().is_some_and(|a| a.dtype.is_complex()));
+        if complex_argument
+            && matches!(
+                name,
+                "sort"
+                    | "argsort"
+                    | "unique"
+                    | "searchsorted"
+                    | "bincount"
+                    | "count_nonzero"
+                    | "nonzero"
+                    | "dot"
+                    | "matmul"
+                    | "outer"
+                    | "trace"
+                    | "linalg.norm"
+                    | "diff"
+            )
+        {
+            return self.complex_array_refusal(cx, &format!("numpy.{name}"), span);
+        }
         let mut named: Vec<(String, Expr, Span, &untyped::Expr)> = Vec::new();
         let mut dtype = None;
         for keyword in keywords {
@@ -1674,8 +1880,13 @@ impl<'m> Inference<'m> {
         }
         let _ = selected;
         match value {
+            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
+                return self.complex_into_real(cx, a.dtype, span);
+            }
             Type::Array(v) if v.ndim == 1 => {}
             ty if ty.is_numeric() => {}
+            Type::Complex if a.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
             ty => {
                 let ty = ty.clone();
                 self.error(
@@ -1847,7 +2058,7 @@ impl<'m> Inference<'m> {
                 let dtype = elements.iter().fold(None, |acc: Option<(Dtype, bool)>, e| {
                     let d = (
                         e.ty.dtype().unwrap_or(Dtype::Float64),
-                        matches!(e.ty, Type::Int | Type::Float | Type::Bool),
+                        matches!(e.ty, Type::Int | Type::Float | Type::Bool | Type::Complex),
                     );
                     Some(match acc {
                         None => d,
@@ -2369,7 +2580,7 @@ fn flatten_literal(value: Expr, depth: usize, shape: &mut Vec<usize>, out: &mut 
                 .into_iter()
                 .all(|item| flatten_literal(item, depth + 1, shape, out))
         }
-        _ if value.ty.is_numeric() && shape.len() == depth => {
+        _ if (value.ty.is_numeric() || value.ty == Type::Complex) && shape.len() == depth => {
             out.push(value);
             true
         }

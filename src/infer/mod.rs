@@ -1066,7 +1066,8 @@ impl<'m> Inference<'m> {
                 if indices.len() < array_type.ndim as usize {
                     return self.view_target(cx, value, indices, ty, *span);
                 }
-                if !ty.is_numeric() {
+                let complex_into_complex = *ty == Type::Complex && array_type.dtype.is_complex();
+                if !ty.is_numeric() && !complex_into_complex {
                     self.error(
                         cx,
                         Diagnostic::error(
@@ -1143,7 +1144,7 @@ impl<'m> Inference<'m> {
         };
         let view = self.expr(cx, &read)?;
         if view.array_type().is_none() {
-            if ty.is_numeric() {
+            if ty.is_numeric() || (*ty == Type::Complex && view.ty == Type::Complex) {
                 // Every index was an integer after all: an element store.
                 if let typed::ExprKind::Index {
                     array,
@@ -1692,6 +1693,20 @@ impl<'m> Inference<'m> {
                         Type::Int,
                     )),
                     "T" => Some(self.transpose(value)),
+                    // A new array of the parts, not a view: reading works as
+                    // in NumPy, stores into it are refused where they are
+                    // written (`Target::Index` of a non-variable).
+                    "real" | "imag" => self.array_ufunc(
+                        cx,
+                        attr,
+                        crate::library::numpy::Ufunc::Part(if attr == "real" {
+                            "real"
+                        } else {
+                            "imag"
+                        }),
+                        vec![value],
+                        span,
+                    ),
                     "dtype" => {
                         self.error(
                             cx,
@@ -3859,7 +3874,9 @@ impl<'m> Inference<'m> {
         let fill = match (name, fill) {
             ("ones", _) => ArrayFill::Ones,
             (_, Some(value)) => {
-                self.numeric(cx, &value, span)?;
+                if !(value.ty == Type::Complex && dtype.is_complex()) {
+                    self.numeric(cx, &value, span)?;
+                }
                 ArrayFill::Value(Box::new(value.cast_to(&element)))
             }
             // np.empty is filled with zeros: reading it before writing gives a

@@ -67,7 +67,16 @@ pub enum Ufunc {
     Logical(ElemFunction),
     /// add, subtract, multiply, ..., power: the operator.
     Binary(BinaryOp),
+    /// real, imag, conj, angle: a part of a complex number (the method of
+    /// the runtime's complex element: `real`, `imag`, `conj`, `arg`).
+    Part(&'static str),
 }
+
+/// The float methods that the runtime's complex elements also have, with
+/// NumPy's complex semantics (`rt::Complex::exp`, ...).
+pub const COMPLEX_METHODS: &[&str] = &[
+    "sqrt", "exp", "ln", "sin", "cos", "tan", "sinh", "cosh", "tanh",
+];
 
 /// Every ufunc compiled on arrays: (NumPy name, lowering, arity).
 pub const UFUNCS: &[(&str, Ufunc, usize)] = &[
@@ -120,6 +129,11 @@ pub const UFUNCS: &[(&str, Ufunc, usize)] = &[
     ("logical_or", Ufunc::Logical(ElemFunction::LogicalOr), 2),
     ("logical_xor", Ufunc::Logical(ElemFunction::LogicalXor), 2),
     ("logical_not", Ufunc::Logical(ElemFunction::Truthy), 1),
+    ("real", Ufunc::Part("real"), 1),
+    ("imag", Ufunc::Part("imag"), 1),
+    ("conj", Ufunc::Part("conj"), 1),
+    ("conjugate", Ufunc::Part("conj"), 1),
+    ("angle", Ufunc::Part("arg"), 1),
     ("add", Ufunc::Binary(BinaryOp::Add), 2),
     ("subtract", Ufunc::Binary(BinaryOp::Sub), 2),
     ("multiply", Ufunc::Binary(BinaryOp::Mul), 2),
@@ -185,6 +199,8 @@ pub const ARRAY_METHODS: &[&str] = &[
     "cumprod",
     "copy",
     "astype",
+    "conj",
+    "conjugate",
     "reshape",
     "ravel",
     "flatten",
@@ -271,7 +287,7 @@ pub fn nearest_function(name: &str) -> Option<&'static str> {
 /// int64 for bools and signed integers, uint64 for unsigned ones, the
 /// float itself for floats.
 pub fn accumulated_dtype(dtype: Dtype) -> Dtype {
-    if dtype.is_float() {
+    if dtype.is_float() || dtype.is_complex() {
         dtype
     } else if dtype.is_unsigned() {
         Dtype::UInt64

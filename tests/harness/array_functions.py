@@ -24,7 +24,9 @@ their `_like` forms; `np.dot`, `@`, `np.outer`, `np.trace`; boolean masks and
 integer index arrays, read and written; slices, `None`, `...`, slice
 assignment (overlapping too) and in-place operators. Dtypes are float64,
 float32, int64, int32, uint8 and bool (and int8, int16, uint16, uint64 here
-and there). Inputs include empty arrays, 1-element arrays, strided views
+and there); complex128 and complex64 arrays (`cx_` kernels, finite inputs)
+with their ufuncs, operators against real arrays and Python scalars,
+reductions, parts and creation. Inputs include empty arrays, 1-element arrays, strided views
 (`x[::2]`), reversed views (`x[::-1]`), transposed 2-D arrays, read-only
 views with a zero stride (`np.broadcast_to`), and the
 inputs NumPy raises on: shapes that do not broadcast (ValueError), argmax of
@@ -106,6 +108,10 @@ sys.path.insert(0, str(HARNESS_DIR))
 # pattern of kernel names, optionally followed by `[label]`: one call (its
 # label exactly) of those kernels.
 KNOWN_FAILURES: dict[str, str] = {
+    # complex64 ** complex: exp(b * log(a)) in float32, as glibc's cpowf, but
+    # its clogf rounds differently: the last float32 digits differ.
+    "cx_s_pow_c8_*": "complex64 powers differ from glibc's cpowf beyond 8 float32 ulps",
+    "cx_op_pow_c8_c8_*": "complex64 powers differ from glibc's cpowf beyond 8 float32 ulps",
     # NumPy picks a float ufunc's loop by the inputs, not by their promoted
     # dtype: int8 with uint16 (int32 when promoted) runs the float32 loop.
     "b_arctan2_i1_u2_*": "np.arctan2(int8, uint16) is float32 in NumPy; compiled code gives "
@@ -141,6 +147,15 @@ KNOWN_UNSUPPORTED: dict[str, str] = {
     "b_op_rsh_b_b_*": "shifts of bool arrays (FP0502)",
     "b_left_shift_b_b_*": "shifts of bool arrays (FP0502)",
     "b_right_shift_b_b_*": "shifts of bool arrays (FP0502)",
+    "cx_log10_*": "complex log10 is not compiled (FP0507)",
+    "cx_arcsin_*": "complex arcsin is not compiled (FP0507)",
+    "cx_sign_*": "complex sign is not compiled (FP0507)",
+    "cx_op_lt_*": "ordering comparisons of complex arrays (FP0502)",
+    "cx_s_lt_*": "ordering comparisons of complex arrays (FP0502)",
+    "cx_r_max_*": "max of complex arrays (FP0507)",
+    "cx_r_argmin_*": "argmin of complex arrays (FP0507)",
+    "cx_r_cumsum_*": "cumsum of complex arrays (FP0507)",
+    "cx_rint_*": "rint of complex arrays (FP0507)",
 }
 
 # ---------------------------------------------------------------------------
@@ -149,8 +164,9 @@ KNOWN_UNSUPPORTED: dict[str, str] = {
 
 F8, F4, I8, I4, U1, B = "float64", "float32", "int64", "int32", "uint8", "bool"
 I1, I2, U2, U8 = "int8", "int16", "uint16", "uint64"
+C16, C8 = "complex128", "complex64"
 SHORT = {F8: "f8", F4: "f4", I8: "i8", I4: "i4", U1: "u1", B: "b", I1: "i1", I2: "i2",
-         U2: "u2", U8: "u8"}
+         U2: "u2", U8: "u8", C16: "c16", C8: "c8"}
 INT_RANGE = {I1: (-128, 127), I2: (-32768, 32767), I4: (-(2**31), 2**31 - 1),
              I8: (-(2**63), 2**63 - 1), U1: (0, 255), U2: (0, 65535), U8: (0, 2**64 - 1)}
 
@@ -163,7 +179,13 @@ def is_int(dtype: str) -> bool:
     return dtype in INT_RANGE
 
 
+def is_complex(dtype: str) -> bool:
+    return dtype in (C16, C8)
+
+
 def value_text(dtype: str, value) -> str:
+    if is_complex(dtype):
+        return f"complex({value_text(F8, value.real)}, {value_text(F8, value.imag)})"
     if dtype == B:
         return "True" if value else "False"
     if is_float(dtype):
@@ -185,6 +207,12 @@ class Values:
 
     def one(self, dtype: str, domain: str):
         rng = self.rng
+        if is_complex(dtype):
+            # Finite parts: C's special values of complex functions (cexp of
+            # inf + nan j, ...) are not compiled.
+            parts = [self.one(F8, "exact" if domain == "any" else domain) for _ in range(2)]
+            parts = [p if math.isfinite(p) else 1.0 for p in parts]
+            return complex(parts[0], parts[1])
         if dtype == B:
             return rng.random() < 0.5
         if is_int(dtype):
@@ -366,6 +394,15 @@ PAIR_DTYPES = [(F8, F8), (F4, F4), (I8, I8), (I4, I4), (U1, U1), (B, B), (F4, F8
 INT_PAIR_DTYPES = [(I8, I8), (I4, I4), (U1, U1), (B, B), (I4, I8), (U1, I8), (B, I4), (I1, U2),
                    (U1, I4)]
 REDUCTION_DTYPES = [F8, F4, I8, I4, U1, B, I1]
+# Ufuncs of complex arrays (those NumPy does not define for complex numbers
+# too: each must be a diagnostic).
+COMPLEX_UNARY = ["sqrt", "exp", "log", "sin", "cos", "tan", "sinh", "cosh", "tanh", "square",
+                 "abs", "absolute", "conj", "conjugate", "real", "imag", "angle",
+                 "isnan", "isinf", "isfinite", "logical_not", "log10", "arcsin", "sign",
+                 "floor", "rint", "fabs", "deg2rad"]
+# dtype pairs of complex operations: NumPy 2 promotion with real arrays.
+COMPLEX_PAIRS = [(C16, C16), (C8, C8), (C8, F8), (F4, C8), (I4, C16), (C8, C16), (I8, C8),
+                 (B, C16)]
 
 
 class Generator:
@@ -895,6 +932,62 @@ class Generator:
                         k.calls.append(Call(label, [inputs.array(da, sa, domain, va),
                                                     inputs.array(db, sb, domain, vb)]))
 
+    # -- complex arrays ----------------------------------------------------
+
+    def complex_arrays(self) -> None:
+        """complex128 and complex64 arrays: ufuncs, operators (with real
+        arrays and Python scalars, NEP 50), reductions, parts and creation.
+        Inputs are finite."""
+        for func in COMPLEX_UNARY:
+            for i, dtype in enumerate((C16, C8)):
+                for rank in ((1, 2) if i == 0 else (1,)):
+                    k, inputs = self.kernel(f"cx_{func}_{SHORT[dtype]}_{rank}d",
+                                            f"complex np.{func}", [("a", ann(dtype, rank))],
+                                            f"return np.{func}(a)")
+                    self.unary_calls(k, inputs, dtype, rank, "any")
+        for op in ["+", "-", "*", "/", "**", "==", "!=", "<", "//"]:
+            for da, db in COMPLEX_PAIRS:
+                k, inputs = self.kernel(f"cx_op_{OP_NAMES[op]}_{SHORT[da]}_{SHORT[db]}_1d",
+                                        f"complex operator {op}",
+                                        [("a", ann(da, 1)), ("b", ann(db, 1))],
+                                        f"return a {op} b")
+                self.binary_pair_calls(k, inputs, op, da, db, PAIRS_11)
+            for dtype in (C16, C8, F8, F4, I4):
+                for literal in ("2j", "(1.5 - 0.5j)", "2", "0.5"):
+                    if not is_complex(dtype) and "j" not in literal:
+                        continue
+                    tag = re.sub(r"\W", "", literal)
+                    k, inputs = self.kernel(f"cx_s_{OP_NAMES[op]}_{SHORT[dtype]}_{tag}",
+                                            f"complex operator {op}", [("a", ann(dtype, 1))],
+                                            f"return a {op} {literal}, {literal} {op} a")
+                    # Finite inputs: C99's special values of complex powers
+                    # (inf ** 2j) are not compiled.
+                    self.unary_calls(k, inputs, dtype, 1, "exact")
+        for func in ("sum", "prod", "mean", "max", "argmin", "cumsum"):
+            for dtype in (C16, C8):
+                k, inputs = self.kernel(f"cx_r_{func}_{SHORT[dtype]}_1d", f"complex np.{func}",
+                                        [("a", ann(dtype, 1))], f"return np.{func}(a)")
+                self.unary_calls(k, inputs, dtype, 1, "prod" if func == "prod" else "exact")
+                k, inputs = self.kernel(f"cx_r_{func}_{SHORT[dtype]}_2d_ax0", f"complex np.{func}",
+                                        [("a", ann(dtype, 2))], f"return np.{func}(a, axis=0)")
+                self.unary_calls(k, inputs, dtype, 2, "prod" if func == "prod" else "exact")
+        for dtype in (C16, C8):
+            s = SHORT[dtype]
+            for tag, expr in (("parts", "a.real, a.imag, a.conj(), a.T, a.copy()"),
+                              ("astype", "a.astype(np.complex128), a.astype(np.complex64)"),
+                              ("where", "np.where(a == 0, 1j, a)"),
+                              ("like", "np.zeros_like(a), np.ones_like(a), np.full_like(a, 2j)")):
+                k, inputs = self.kernel(f"cx_m_{tag}_{s}_2d", f"complex {tag}",
+                                        [("a", ann(dtype, 2))], f"return {expr}")
+                self.unary_calls(k, inputs, dtype, 2, "any")
+        for tag, expr in (("zeros", "np.zeros(n, dtype=np.complex128)"),
+                          ("ones64", "np.ones((n, 2), dtype=np.complex64)"),
+                          ("full", "np.full(n, 1 - 2j)"), ("fromfloat", "np.arange(n) + 0j")):
+            k, inputs = self.kernel(f"cx_c_{tag}", "complex creation", [("n", "int")],
+                                    f"return {expr}")
+            for n in ("0", "1", "5"):
+                k.calls.append(Call(f"n={n}", [scalar(n)]))
+
     def generate(self) -> list[Kernel]:
         self.fused()
         self.unary()
@@ -907,6 +1000,7 @@ class Generator:
         self.linalg()
         self.indexing()
         self.assignment()
+        self.complex_arrays()
         return self.kernels
 
 
@@ -915,7 +1009,7 @@ class Generator:
 # kind of family (the prefix of its kernels' names); the rest are drawn by
 # the seed, so other seeds cover other dtypes, ranks and forms.
 QUOTAS = {"fu": 3, "u": 2, "op": 2, "b": 2, "t": 3, "bi": 2, "r": 3, "sh": 1, "c": 1, "la": 3, "ix": 2,
-          "as": 1}
+          "as": 1, "cx": 2}
 OPERATOR_QUOTA = 4
 # Kernels every run includes: the inputs NumPy raises on that the first
 # kernel of their family does not reach.

@@ -164,6 +164,8 @@ impl FunctionGen<'_> {
             let (value, conversion) = self.element_value(&element);
             let converted = match conversion {
                 Some(convert) => quote!(#convert(#value)?),
+                // Compiled code holds complex64 values as `Complex`.
+                None if dest.dtype == Dtype::Complex64 => quote!(rt::Complex32::from(#value)),
                 None => value,
             };
             let view = self.receiver(view);
@@ -243,7 +245,10 @@ impl FunctionGen<'_> {
         keepdims: bool,
         ddof: Option<&typed::Expr>,
     ) -> Code {
-        if let (Reduction::Sum, ExprKind::ElementWise { inputs, body }) = (op, &array.kind) {
+        let complex = array.array_type().is_some_and(|a| a.dtype.is_complex());
+        if let (Reduction::Sum, ExprKind::ElementWise { inputs, body }, false) =
+            (op, &array.kind, complex)
+        {
             let ndim = array.array_type().map_or(1, |a| a.ndim as usize);
             match axis {
                 None => return self.fused_sum(inputs, body, None),
@@ -254,6 +259,10 @@ impl FunctionGen<'_> {
                 _ => {}
             }
         }
+        let widened = expr.array_type().is_none()
+            && array
+                .array_type()
+                .is_some_and(|a| a.dtype == Dtype::Complex64);
         let array = self.receiver(array);
         let function = format_ident!("{}", op.lane_function());
         let reduction = match ddof {
@@ -264,9 +273,15 @@ impl FunctionGen<'_> {
             None if matches!(op, Reduction::Var | Reduction::Std) => {
                 quote!(|lane| rt::lane::#function(lane, 0))
             }
+            // Inference lets only sum, prod and mean reach complex arrays.
+            None if complex => quote!(rt::complex_lane::#function),
             None => quote!(rt::lane::#function),
         };
         match axis {
+            // Compiled code holds a complex64 scalar as a `Complex`.
+            None if widened => {
+                Code::atom(quote!(rt::Complex::from(rt::reduce(&#array, #reduction)?)))
+            }
             None => Code::atom(quote!(rt::reduce(&#array, #reduction)?)),
             Some(axis) => {
                 let ndim = TokenLiteral::usize_unsuffixed(
@@ -511,6 +526,14 @@ fn elem_literal(value: Literal, dtype: Dtype) -> TokenStream {
         Dtype::UInt16 => TokenLiteral::u16_suffixed(as_i64 as u16).into_token_stream(),
         Dtype::UInt32 => TokenLiteral::u32_suffixed(as_i64 as u32).into_token_stream(),
         Dtype::UInt64 => TokenLiteral::u64_suffixed(as_i64 as u64).into_token_stream(),
+        Dtype::Complex64 => {
+            let re = float_token(as_f64, true);
+            quote!(rt::Complex32::new(#re, 0.0))
+        }
+        Dtype::Complex128 => {
+            let re = float_token(as_f64, false);
+            quote!(rt::Complex::new(#re, 0.0))
+        }
     }
 }
 
@@ -575,7 +598,17 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
             }
             let from = inner.dtype;
             let value = elem_code(inner, names);
-            if elem.dtype == Dtype::Bool {
+            if elem.dtype.is_complex() {
+                // Inference casts only to complex from other dtypes (and
+                // between the two complex dtypes).
+                let value = value.full();
+                let method = if elem.dtype == Dtype::Complex64 {
+                    quote!(to_c64)
+                } else {
+                    quote!(to_c128)
+                };
+                Code::atom(quote!(rt::ToComplex::#method(#value)))
+            } else if elem.dtype == Dtype::Bool {
                 let zero = zero(from);
                 let value = value.at(Prec::BitOr);
                 Code::new(quote!(#value != #zero), Prec::Compare)
@@ -643,6 +676,22 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
                     }
                     method("powf", l, r)
                 }
+                BinaryOp::Pow if elem.dtype.is_complex() => {
+                    // NumPy computes `z ** 2` as `np.square(z)` and
+                    // `z ** 0.5` as `np.sqrt(z)`.
+                    match strip_casts(right).kind {
+                        ElemKind::Literal(Literal::Float(2.0))
+                        | ElemKind::Literal(Literal::Int(2)) => {
+                            let l = l.at(Prec::Atom);
+                            Code::new(quote!(#l * #l), Prec::Mul)
+                        }
+                        ElemKind::Literal(Literal::Float(0.5)) => {
+                            let l = l.at(Prec::Atom);
+                            Code::atom(quote!(#l.sqrt()))
+                        }
+                        _ => method("powc", l, r),
+                    }
+                }
                 BinaryOp::Pow => {
                     let (l, r) = (l.full(), r.full());
                     Code::atom(quote!(rt::NumpyInt::np_pow(#l, #r)))
@@ -697,7 +746,7 @@ fn elem_code(elem: &Elem, names: &[syn::Ident]) -> Code {
                 return Code::atom(quote!(()));
             };
             match function {
-                ElemFunction::FloatMethod("exp") => {
+                ElemFunction::FloatMethod("exp") if !elem.dtype.is_complex() => {
                     let value = first.full();
                     if elem.dtype == Dtype::Float32 {
                         Code::atom(quote!(rt::np_exp_f32(#value)))
