@@ -8245,13 +8245,19 @@ pub fn set_intersection<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
     } else {
         (left, right)
     };
+    filtered(smaller, larger, true)
+}
+
+/// A new set of the elements of `source`, in its order, that `other`
+/// holds (`present`) or does not hold.
+fn filtered<K: DictKey>(source: &Set<K>, other: &Set<K>, present: bool) -> Set<K> {
     let result = Set::new();
     {
-        let larger = larger.0.borrow();
-        let smaller = smaller.0.borrow();
+        let source = source.0.borrow();
+        let other = other.0.borrow();
         let mut data = result.0.borrow_mut();
-        for (hash, key) in smaller.active() {
-            if larger.find(key, hash).is_some() {
+        for (hash, key) in source.active() {
+            if other.find(key, hash).is_some() == present {
                 data.add_hashed(key.clone(), hash);
             }
         }
@@ -8292,18 +8298,7 @@ pub fn set_difference<K: DictKey>(left: &Set<K>, right: &Set<K>) -> Set<K> {
         set_difference_update_in(&result, right);
         return result;
     }
-    let result = Set::new();
-    {
-        let left_data = left.0.borrow();
-        let right_data = right.0.borrow();
-        let mut data = result.0.borrow_mut();
-        for (hash, key) in left_data.active() {
-            if right_data.find(key, hash).is_none() {
-                data.add_hashed(key.clone(), hash);
-            }
-        }
-    }
-    result
+    filtered(left, right, false)
 }
 
 /// `a ^ b`: a copy of `b`, then each element of `a` removed if there and
