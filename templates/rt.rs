@@ -5904,30 +5904,29 @@ fn pool_usable_here() -> bool {
 }
 
 /// Runs iterations `0..count` of a parallel loop, which generated code
-/// calls once `parallel_worthwhile` said so: `body(k)` returns the
-/// iteration's contribution to the reductions, which `combine` merges,
-/// starting from `identity()`. On error, the error of the lowest failing
-/// iteration (iterations after it may not run). Runs serially if the
-/// pool's threads cannot be started.
+/// calls once `parallel_worthwhile` said so, in contiguous chunks, a few per
+/// thread: `chunk(range)` runs the iterations of `range` in order in one
+/// tight loop (which the compiler optimises as the serial loop) and returns
+/// their contribution to the reductions, or the first failing iteration and
+/// its error; `combine` merges contributions, starting from `identity()`. On
+/// error, the error of the lowest failing iteration (chunks after it may not
+/// run). Runs serially if the pool's threads cannot be started.
 pub fn parallel_loop<A: Send>(
     count: u64,
     identity: impl Fn() -> A + Sync + Send,
-    body: impl Fn(u64) -> Result<A> + Sync + Send,
+    chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<A, (u64, Error)> + Sync + Send,
     combine: impl Fn(A, A) -> Result<A> + Sync + Send,
 ) -> Result<A> {
-    let pool = usize::try_from(count)
-        .ok()
-        .and_then(|count| parallel_pool(num_threads()).map(|pool| (pool, count)));
-    let Some((pool, count)) = pool else {
-        let mut total = identity();
-        for k in 0..count {
-            total = combine(total, body(k)?)?;
-        }
-        return Ok(total);
+    let Some(pool) = parallel_pool(num_threads()) else {
+        return chunk(0..count).map_err(|(_, error)| error);
     };
-    let lowest_failure = std::sync::atomic::AtomicUsize::new(usize::MAX);
-    let failure: std::sync::Mutex<Option<(usize, Error)>> = std::sync::Mutex::new(None);
-    let record = |k: usize, error: Error| {
+    // A few chunks per thread, so one slow chunk does not hold the loop up.
+    let threads = pool.pool.current_num_threads().max(1) as u64;
+    let chunks = count.min(threads.saturating_mul(8)).max(1);
+    let bound = |c: u64| (u128::from(count) * u128::from(c) / u128::from(chunks)) as u64;
+    let lowest_failure = std::sync::atomic::AtomicU64::new(u64::MAX);
+    let failure: std::sync::Mutex<Option<(u64, Error)>> = std::sync::Mutex::new(None);
+    let record = |k: u64, error: Error| {
         let mut slot = failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if slot.as_ref().is_none_or(|(first, _)| k < *first) {
             *slot = Some((k, error));
@@ -5936,21 +5935,21 @@ pub fn parallel_loop<A: Send>(
     };
     let combined = pool.pool.install(|| {
         use rayon::prelude::*;
-        (0..count)
+        (0..chunks)
             .into_par_iter()
-            .fold(&identity, |total, k| {
-                if k > lowest_failure.load(std::sync::atomic::Ordering::Relaxed) {
-                    return total;
+            .map(|c| {
+                let range = bound(c)..bound(c + 1);
+                if range.start > lowest_failure.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Ok(identity());
                 }
-                match body(k as u64).and_then(|part| combine(total, part)) {
-                    Ok(total) => total,
-                    Err(error) => {
+                match chunk(range) {
+                    Ok(part) => Ok(part),
+                    Err((k, error)) => {
                         record(k, error);
-                        identity()
+                        Ok(identity())
                     }
                 }
             })
-            .map(Ok)
             .try_reduce(&identity, &combine)
     });
     let failed = failure.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -1289,6 +1289,15 @@ impl FunctionGen<'_> {
                 },
             ),
         };
+        // Each chunk runs its iterations in one loop, merging their
+        // contributions as it goes; an error ends the chunk with the
+        // iteration that raised it.
+        let (chunk, sum, part, error) = (
+            self.fresh("chunk"),
+            self.fresh("sum"),
+            self.fresh("part"),
+            self.fresh("error"),
+        );
         let run = quote! {
             let #iteration_range = #range_var.clone();
             #(#owned_arrays)*
@@ -1296,9 +1305,23 @@ impl FunctionGen<'_> {
             let #total: #tuple_type = rt::parallel_loop(
                 #range_var.iterations(),
                 || #identity,
-                move |#index: u64| -> rt::Result<#tuple_type> {
-                    #binding
-                    #iteration
+                move |#chunk: std::ops::Range<u64>| -> Result<#tuple_type, (u64, rt::Error)> {
+                    let mut #sum: #tuple_type = #identity;
+                    for #index in #chunk {
+                        let #part = (|| -> rt::Result<#tuple_type> {
+                            #binding
+                            #iteration
+                        })()
+                        .and_then(|#right: #tuple_type| {
+                            let #left = #sum;
+                            Ok((#(#combined,)*))
+                        });
+                        match #part {
+                            Ok(#part) => #sum = #part,
+                            Err(#error) => return Err((#index, #error)),
+                        }
+                    }
+                    Ok(#sum)
                 },
                 |#left: #tuple_type, #right: #tuple_type| -> rt::Result<#tuple_type> {
                     Ok((#(#combined,)*))
