@@ -111,14 +111,7 @@ impl Inference<'_> {
             CompareOp::NotEq if numeric(&left.ty) && numeric(&right.ty) => "complex_ne",
             _ => {
                 let (a, b) = (left.ty.clone(), right.ty.clone());
-                let symbol = match op {
-                    CompareOp::Eq => "==",
-                    CompareOp::NotEq => "!=",
-                    CompareOp::Lt => "<",
-                    CompareOp::LtE => "<=",
-                    CompareOp::Gt => ">",
-                    CompareOp::GtE => ">=",
-                };
+                let symbol = super::compare_symbol(op);
                 return Some(self.not_for_complex(
                     cx,
                     format!(

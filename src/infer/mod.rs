@@ -4021,7 +4021,7 @@ fn constant_int(expr: &untyped::Expr) -> Option<i64> {
     }
 }
 
-fn compare_symbol(op: CompareOp) -> &'static str {
+pub(super) fn compare_symbol(op: CompareOp) -> &'static str {
     match op {
         CompareOp::Eq => "==",
         CompareOp::NotEq => "!=",
