@@ -4926,6 +4926,41 @@ pub enum Tail<A, T> {
     Return(T),
 }
 
+/// The pending additions of a cyclic function that returns `e + f(…)` of
+/// itself (Python ints), which makes that call by going round a loop, as
+/// for [`Tail`]: the addends `e1, e2, …` of the calls so far, to be added to
+/// the value `v` the last call returns. Python's result is
+/// `e1 + (e2 + (… + v))`; summed in 128 bits the result is that value
+/// whenever it fits in 64 bits, and OverflowError otherwise. (The recursive
+/// form raises, in addition, when a partial sum leaves 64 bits.)
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TailSum(i128);
+
+impl TailSum {
+    /// Adds the addend of one more call.
+    #[inline(always)]
+    pub fn add(&mut self, addend: i64) -> Result<()> {
+        // Each addend is below 2**63 in magnitude: 2**64 of them fit.
+        match self.0.checked_add(i128::from(addend)) {
+            Some(sum) => {
+                self.0 = sum;
+                Ok(())
+            }
+            None => Err(int_overflow("+")),
+        }
+    }
+
+    /// The function's result: the sum of the addends and the value the last
+    /// call returned.
+    #[inline(always)]
+    pub fn finish(self, value: i64) -> Result<i64> {
+        self.0
+            .checked_add(i128::from(value))
+            .and_then(|sum| i64::try_from(sum).ok())
+            .ok_or_else(|| int_overflow("+"))
+    }
+}
+
 /// Calls a function of a call-graph cycle from outside the cycle: reads the
 /// thread's bookkeeping and hands the call its first `Frame`. On the
 /// outermost such call on a thread the runtime did not start, measures the

@@ -322,6 +322,10 @@ struct FunctionGen<'f> {
     /// takes only scalars, which makes that call by going round a loop: its
     /// body ends with an `rt::Tail`.
     tail_loop: bool,
+    /// In such a function returning an `int`, whether some return is
+    /// `return e + f(…)` of itself: the loop then carries the pending
+    /// addends (`rt::TailSum`), and every `rt::Tail::Call` starts with one.
+    tail_sum: bool,
 }
 
 /// The call graph's cycles (direct or mutual recursion).
@@ -491,17 +495,23 @@ fn function(
         cycles,
         frame: None,
         tail_loop: false,
+        tail_sum: false,
     };
     let inner = cycles.inner.get(&function.rust_name).cloned();
     if inner.is_some() {
         // The frame must not shadow a function the body calls.
         generator.names.extend(cycles.items.iter().cloned());
         generator.frame = Some(generator.fresh("frame"));
-        generator.tail_loop = calls_itself_in_tail_position(&function.body, &function.rust_name)
-            && function
-                .params
-                .iter()
-                .all(|p| matches!(p.ty, Type::Int | Type::Float | Type::Bool | Type::Scalar(_)));
+        let scalar_params = function
+            .params
+            .iter()
+            .all(|p| matches!(p.ty, Type::Int | Type::Float | Type::Bool | Type::Scalar(_)));
+        generator.tail_sum = scalar_params
+            && function.return_type == Type::Int
+            && adds_to_itself_in_tail_position(&function.body, &function.rust_name);
+        generator.tail_loop = scalar_params
+            && (generator.tail_sum
+                || calls_itself_in_tail_position(&function.body, &function.rust_name));
     }
     // Variables some path may read before assigning get an "assigned" flag,
     // so those reads raise UnboundLocalError as in Python.
@@ -637,6 +647,39 @@ fn function(
                 }
             }
         });
+    if generator.tail_loop && generator.tail_sum {
+        // `return e + f(…)` adds `e` to the pending sum and goes round the
+        // loop like a tail call; every return adds the sum to its value.
+        let pushed = generator.fresh("pushed");
+        let value = generator.fresh("value");
+        let addend = generator.fresh("addend");
+        let args = generator.fresh("args");
+        let sum = generator.fresh("sum");
+        return quote! {
+            #public
+            #safety
+            fn #inner(mut #frame: rt::Frame<'_>, #(mut #param_names: #param_types),*) -> rt::Result<i64> {
+                let mut #sum = rt::TailSum::default();
+                loop {
+                    let Some(#pushed) = #frame.push() else {
+                        return #sum.finish(#frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*))?);
+                    };
+                    match rt::body(move || -> rt::Result<rt::Tail<(i64, (#(#param_types,)*)), i64>> {
+                        let #frame = #pushed;
+                        #(#prologue)*
+                        #(#body)*
+                    })? {
+                        rt::Tail::Return(#value) => return #sum.finish(#value),
+                        rt::Tail::Call((#addend, #args)) => {
+                            #sum.add(#addend)?;
+                            #frame = #pushed;
+                            (#(#param_names,)*) = #args;
+                        }
+                    }
+                }
+            }
+        };
+    }
     if generator.tail_loop {
         // A call `return f(…)` of the function itself goes round the loop
         // with the frame one deeper: counted like a call, without growing
@@ -721,6 +764,53 @@ fn calls_itself_in_tail_position(stmts: &[typed::Stmt], function: &str) -> bool 
             .into_iter()
             .any(|body| calls_itself_in_tail_position(body, function)),
     })
+}
+
+/// Whether some `return` in `stmts` is `return e + f(…)` of `function`
+/// itself on Python ints, with the call on the right (Python evaluates `e`
+/// first, as the loop does) or on the left beside a variable or a constant,
+/// whose evaluation cannot be observed before or after the call.
+fn adds_to_itself_in_tail_position(stmts: &[typed::Stmt], function: &str) -> bool {
+    stmts.iter().any(|stmt| match stmt {
+        typed::Stmt::Return(Some(value)) => tail_sum_parts(value, function).is_some(),
+        _ => stmt
+            .nested()
+            .into_iter()
+            .any(|body| adds_to_itself_in_tail_position(body, function)),
+    })
+}
+
+/// `e + f(args)` (or `f(args) + v`, `v` a variable or a constant) on Python
+/// ints, with `f` the function itself: `e` and the call's arguments.
+fn tail_sum_parts<'e>(
+    value: &'e typed::Expr,
+    function: &str,
+) -> Option<(&'e typed::Expr, &'e [typed::Expr])> {
+    let ExprKind::Binary {
+        op: BinaryOp::Add,
+        left,
+        right,
+    } = &value.kind
+    else {
+        return None;
+    };
+    if value.ty != Type::Int || left.ty != Type::Int || right.ty != Type::Int {
+        return None;
+    }
+    let self_call = |e: &'e typed::Expr| match &e.kind {
+        ExprKind::Call {
+            function: callee,
+            args,
+        } if callee == function => Some(args.as_slice()),
+        _ => None,
+    };
+    if let Some(args) = self_call(right) {
+        return Some((left, args));
+    }
+    match (&right.kind, self_call(left)) {
+        (ExprKind::Local(_) | ExprKind::Literal(_), Some(args)) => Some((right, args)),
+        _ => None,
+    }
 }
 
 /// The doc comment that proves the function's unchecked element accesses
@@ -984,13 +1074,33 @@ impl FunctionGen<'_> {
                 Some(end) => end.clone(),
                 None => quote!(continue;),
             },
+            typed::Stmt::Return(Some(value))
+                if self.tail_sum && tail_sum_parts(value, &self.function.rust_name).is_some() =>
+            {
+                // The loop around the body adds `e` and makes the call.
+                let Some((addend, args)) = tail_sum_parts(value, &self.function.rust_name) else {
+                    return quote!();
+                };
+                let addend = self.expr(addend).full();
+                let args = self.call_args(args);
+                let value = quote!(Ok(rt::Tail::Call((#addend, (#(#args,)*)))));
+                if tail {
+                    value
+                } else {
+                    quote!(return #value;)
+                }
+            }
             typed::Stmt::Return(Some(typed::Expr {
                 kind: ExprKind::Call { function, args },
                 ..
             })) if self.tail_loop && function == &self.function.rust_name => {
                 // The loop around the body makes the call.
                 let args = self.call_args(args);
-                let value = quote!(Ok(rt::Tail::Call((#(#args,)*))));
+                let value = if self.tail_sum {
+                    quote!(Ok(rt::Tail::Call((0, (#(#args,)*)))))
+                } else {
+                    quote!(Ok(rt::Tail::Call((#(#args,)*))))
+                };
                 if tail {
                     value
                 } else {
