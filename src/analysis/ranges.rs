@@ -7,8 +7,12 @@
 //! `+`, `-`, `*`, unary minus, `abs`, `**`, `//` and `<<` on `int` is
 //! checked unless this analysis proves the check cannot fail.
 //!
-//! The analysis is flow-insensitive: a variable's interval covers every value
-//! any of its bindings may give it, anywhere in the function. Parameters,
+//! The intervals are flow-insensitive: a variable's interval covers every
+//! value any of its bindings may give it, anywhere in the function. Only
+//! where the facts are recorded, an integer parameter the body never rebinds
+//! is narrowed by the `if` tests around each operation: inside a branch by
+//! its test's outcome, and past an `if` whose one branch always leaves the
+//! block (`if n < 2: return n`) by the other outcome. Parameters,
 //! and variables with a binding the analysis does not follow (a tuple from a
 //! call), range over their whole type. A `for v in range(lo, hi, k)` header
 //! binds `v` to values between `lo` and `hi`, so a loop counter and the
@@ -35,7 +39,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::linear::MAX_DIMENSION;
 use crate::ir::typed::{self, ExprKind, Intrinsic, Literal, Stmt, Target};
-use crate::ir::BinaryOp;
+use crate::ir::{BinaryOp, CompareOp};
 use crate::types::{Dtype, Type};
 
 /// The facts of one function about its integer operations.
@@ -255,23 +259,196 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
     }
     let non_negative = non_negative_floats(&bindings, &types, &env);
     let mut facts = IntFacts::default();
-    for stmt in &function.body {
-        stmt.walk_exprs(&mut |expr| {
-            record(expr, &env, &mut facts);
-            if let ExprKind::Intrinsic {
-                op: Intrinsic::Math("sqrt"),
-                args,
-            } = &expr.kind
-            {
-                if args.iter().all(|a| never_negative(a, &non_negative, &env)) {
-                    facts
-                        .sqrt_in_domain
-                        .insert(std::ptr::from_ref(expr) as usize);
+    // Parameters the body never rebinds keep their value throughout, so the
+    // tests of `if`s narrow them where control flow shows a test's outcome.
+    let bound: HashSet<&str> = bindings.iter().map(|(name, _)| *name).collect();
+    let stable: HashSet<&str> = function
+        .params
+        .iter()
+        .filter(|p| is_integer(&p.ty) && !bound.contains(p.name.as_str()))
+        .map(|p| p.name.as_str())
+        .collect();
+    let recorder = Recorder {
+        stable,
+        non_negative: &non_negative,
+    };
+    recorder.block(&function.body, &env, &mut facts);
+    (facts, Intervals { env })
+}
+
+/// Records the facts of a function's operations, statement by statement,
+/// with the intervals of the parameters narrowed by the tests of the `if`s
+/// around each operation (`n - 1` after `if n < 2: return n` cannot
+/// overflow).
+struct Recorder<'a> {
+    /// Integer parameters never rebound in the body.
+    stable: HashSet<&'a str>,
+    non_negative: &'a HashSet<String>,
+}
+
+impl Recorder<'_> {
+    fn block(&self, stmts: &[Stmt], env: &HashMap<String, Interval>, facts: &mut IntFacts) {
+        let mut narrowed: Option<HashMap<String, Interval>> = None;
+        for stmt in stmts {
+            let env = narrowed.as_ref().unwrap_or(env);
+            stmt.for_each_expr(&mut |expr| expr.walk(&mut |e| self.record(e, env, facts)));
+            match stmt {
+                Stmt::If { test, body, orelse } => {
+                    let when_true = self.narrow(env, test, true);
+                    let when_false = self.narrow(env, test, false);
+                    self.block(body, &when_true, facts);
+                    self.block(orelse, &when_false, facts);
+                    // Past an `if` one of whose branches always leaves the
+                    // block, the other branch's outcome of the test holds.
+                    if always_leaves(body) && !always_leaves(orelse) {
+                        narrowed = Some(when_false);
+                    } else if always_leaves(orelse) && !always_leaves(body) {
+                        narrowed = Some(when_true);
+                    }
+                }
+                _ => {
+                    for body in stmt.nested() {
+                        self.block(body, env, facts);
+                    }
                 }
             }
-        });
+        }
     }
-    (facts, Intervals { env })
+
+    fn record(&self, expr: &typed::Expr, env: &HashMap<String, Interval>, facts: &mut IntFacts) {
+        record(expr, env, facts);
+        if let ExprKind::Intrinsic {
+            op: Intrinsic::Math("sqrt"),
+            args,
+        } = &expr.kind
+        {
+            if args
+                .iter()
+                .all(|a| never_negative(a, self.non_negative, env))
+            {
+                facts
+                    .sqrt_in_domain
+                    .insert(std::ptr::from_ref(expr) as usize);
+            }
+        }
+    }
+
+    /// `env` where `test` evaluated to `outcome`: comparisons of a stable
+    /// parameter with a value narrow the parameter's interval; `and` when
+    /// true and `or` when false narrow by each operand, `not` flips.
+    fn narrow(
+        &self,
+        env: &HashMap<String, Interval>,
+        test: &typed::Expr,
+        outcome: bool,
+    ) -> HashMap<String, Interval> {
+        let mut env = env.clone();
+        self.narrow_into(&mut env, test, outcome);
+        env
+    }
+
+    fn narrow_into(&self, env: &mut HashMap<String, Interval>, test: &typed::Expr, outcome: bool) {
+        match &test.kind {
+            ExprKind::Not(inner) => self.narrow_into(env, inner, !outcome),
+            ExprKind::BoolOp { op, values } if test.ty == Type::Bool => {
+                let all_hold = matches!(
+                    (op, outcome),
+                    (crate::ir::BoolOp::And, true) | (crate::ir::BoolOp::Or, false)
+                );
+                if all_hold {
+                    for value in values {
+                        self.narrow_into(env, value, outcome);
+                    }
+                }
+            }
+            ExprKind::Compare { operands, ops, .. } if ops.len() == 1 && operands.len() == 2 => {
+                let op = if outcome { ops[0] } else { negated(ops[0]) };
+                let (left, right) = (&operands[0], &operands[1]);
+                if !is_integer(&left.ty) || !is_integer(&right.ty) {
+                    return;
+                }
+                if let ExprKind::Local(name) = &left.kind {
+                    self.narrow_local(env, name, op, eval(right, env));
+                }
+                if let ExprKind::Local(name) = &right.kind {
+                    self.narrow_local(env, name, swapped(op), eval(left, env));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Narrows `name` to the values `v` with `v op r` for some `r` in `other`.
+    fn narrow_local(
+        &self,
+        env: &mut HashMap<String, Interval>,
+        name: &str,
+        op: CompareOp,
+        other: Interval,
+    ) {
+        if !self.stable.contains(name) || other.is_empty() {
+            return;
+        }
+        let Some(current) = env.get(name).copied() else {
+            return;
+        };
+        let allowed = match op {
+            CompareOp::Lt => Interval {
+                lo: i128::MIN,
+                hi: other.hi - 1,
+            },
+            CompareOp::LtE => Interval {
+                lo: i128::MIN,
+                hi: other.hi,
+            },
+            CompareOp::Gt => Interval {
+                lo: other.lo + 1,
+                hi: i128::MAX,
+            },
+            CompareOp::GtE => Interval {
+                lo: other.lo,
+                hi: i128::MAX,
+            },
+            CompareOp::Eq => other,
+            _ => return,
+        };
+        env.insert(name.to_string(), current.clip(allowed));
+    }
+}
+
+/// The comparison that holds when `op` does not (integers are totally
+/// ordered).
+fn negated(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::GtE,
+        CompareOp::LtE => CompareOp::Gt,
+        CompareOp::Gt => CompareOp::LtE,
+        CompareOp::GtE => CompareOp::Lt,
+        CompareOp::Eq => CompareOp::NotEq,
+        CompareOp::NotEq => CompareOp::Eq,
+    }
+}
+
+/// `b op a` for `a op b`.
+fn swapped(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::Gt,
+        CompareOp::LtE => CompareOp::GtE,
+        CompareOp::Gt => CompareOp::Lt,
+        CompareOp::GtE => CompareOp::LtE,
+        other => other,
+    }
+}
+
+/// Whether running `stmts` never reaches the statement after them: it ends
+/// in `return`, `break` or `continue`, or in an `if` both of whose branches
+/// do.
+fn always_leaves(stmts: &[Stmt]) -> bool {
+    match stmts.last() {
+        Some(Stmt::Return(_) | Stmt::Break | Stmt::Continue) => true,
+        Some(Stmt::If { body, orelse, .. }) => always_leaves(body) && always_leaves(orelse),
+        _ => false,
+    }
 }
 
 /// Steps a counter takes fewer of in any run (see the module comment).
@@ -734,6 +911,78 @@ mod tests {
 
     fn i(lo: i128, hi: i128) -> Interval {
         Interval { lo, hi }
+    }
+
+    /// For each `int` `+`, `-` and `*` of the first function of `source`, in
+    /// the order of the source: whether its overflow check was removed.
+    fn removed_checks(source: &str) -> Vec<bool> {
+        let file = crate::diagnostics::SourceFile {
+            path: "t.py".into(),
+            text: source.into(),
+        };
+        let typed = crate::check(&file).expect("the test source compiles");
+        let function = &typed.functions[0];
+        let (facts, _) = int_facts(function);
+        let mut found = Vec::new();
+        for stmt in &function.body {
+            stmt.walk_exprs(&mut |e| {
+                if let ExprKind::Binary {
+                    op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul,
+                    ..
+                } = e.kind
+                {
+                    if e.ty == Type::Int {
+                        found.push(
+                            facts
+                                .cannot_overflow
+                                .contains(&(std::ptr::from_ref(e) as usize)),
+                        );
+                    }
+                }
+            });
+        }
+        found
+    }
+
+    #[test]
+    fn an_early_return_narrows_a_parameter_for_the_rest_of_the_block() {
+        // After `if n < 2: return n`, n >= 2: n - 1 and n - 2 cannot
+        // overflow; the sum of two ints still may.
+        let source = "def f(n: int) -> int:\n    if n < 2:\n        return n\n    \
+                      return (n - 1) + (n - 2)\n";
+        assert_eq!(removed_checks(source), [false, true, true]);
+        // Inside the branches the test's outcome holds: `or` narrows nothing
+        // when true, both operands' negations when false (n >= 0).
+        let source = "def f(n: int, k: int) -> int:\n    if n < 0 or k == 0:\n        \
+                      return n + 1\n    else:\n        return n - 1\n";
+        assert_eq!(removed_checks(source), [false, true]);
+        // `not` flips the test; `and` narrows when true only.
+        let source = "def f(n: int, m: int) -> int:\n    if not (n > 0 and m > 0):\n        \
+                      return (n - 1) + (m - 1)\n    return (n - 1) + (m - 1)\n";
+        assert_eq!(
+            removed_checks(source),
+            [false, false, false, false, true, true]
+        );
+    }
+
+    #[test]
+    fn narrowing_keeps_the_checks_it_cannot_prove() {
+        // A branch that does not always leave proves nothing afterwards.
+        let source = "def f(n: int) -> int:\n    if n < 2:\n        n2 = 0\n    \
+                      return n - 1\n";
+        assert_eq!(removed_checks(source), [false]);
+        // A rebound parameter is not narrowed.
+        let source = "def f(n: int) -> int:\n    if n < 2:\n        return n\n    \
+                      n = n * 3\n    return n - 1\n";
+        assert_eq!(removed_checks(source), [false, false]);
+        // An upper bound says nothing about the low end.
+        let source = "def f(n: int) -> int:\n    if n > 10:\n        return 0\n    \
+                      return n - 1\n";
+        assert_eq!(removed_checks(source), [false]);
+        // `or` narrows nothing when true.
+        let source = "def f(n: int, m: int) -> int:\n    if n > 0 or m > 0:\n        \
+                      return n - 1\n    return 0\n";
+        assert_eq!(removed_checks(source), [false]);
     }
 
     #[test]
