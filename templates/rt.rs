@@ -1458,6 +1458,19 @@ impl<T: Element> Lane<'_, T> {
         unsafe { T::load(self.pointer.offset((position as isize).wrapping_mul(self.stride))) }
     }
 
+    /// The element at `position` of a lane with stride 1: the address is
+    /// the position, so loops over such lanes can vectorise.
+    ///
+    /// # Safety
+    /// As for `at`, and the lane's stride must be 1.
+    #[inline(always)]
+    unsafe fn at_unit(&self, position: usize) -> T {
+        debug_assert!(self.stride == 1 && position < self.len);
+        // SAFETY: with stride 1 this is `at`'s element, by the caller's
+        // guarantees.
+        unsafe { T::load(self.pointer.add(position)) }
+    }
+
     /// The elements in order.
     #[inline]
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
@@ -1885,11 +1898,20 @@ macro_rules! fused_loops {
                 // length of the C-contiguous lanes.
                 out.extend((0..len).map(|position| f($(unsafe { $a.at(position) }),+)));
             } else {
+                // Views of C-contiguous arrays that slice only the outer
+                // axes (`u[1:-1, 1:-1]`) keep unit stride along their rows.
+                let unit = true $(&& $a.strides[N - 1] == 1)+;
                 for_each_row(&shape, [$(&$a.strides),+], |offsets| {
                     $(let $a = $a.row(offsets[$i]);)+
-                    // SAFETY (`at`): the rows of arrays of one shape have the
-                    // same length, and every position is below it.
-                    out.extend((0..shape[N - 1]).map(|position| f($(unsafe { $a.at(position) }),+)));
+                    if unit {
+                        // SAFETY (`at_unit`): as below, and every lane has
+                        // stride 1.
+                        out.extend((0..shape[N - 1]).map(|position| f($(unsafe { $a.at_unit(position) }),+)));
+                    } else {
+                        // SAFETY (`at`): the rows of arrays of one shape have
+                        // the same length, and every position is below it.
+                        out.extend((0..shape[N - 1]).map(|position| f($(unsafe { $a.at(position) }),+)));
+                    }
                 });
             }
             Ok(Array::from_elements(shape, out))
@@ -1934,11 +1956,18 @@ macro_rules! fused_loops {
             if len == 0 {
                 out.resize(out_shape.iter().product(), <R::Total as Element>::ZERO);
             } else {
+                let unit = true $(&& $a.strides[N - 1] == 1)+;
                 for_each_row(&shape, [$(&$a.strides),+], |offsets| {
                     $(let $a = $a.row(offsets[$i]);)+
-                    // SAFETY (`at`): sum_with asks for positions below the
-                    // common row length.
-                    out.push(R::sum_with(len, |position| f($(unsafe { $a.at(position) }),+)));
+                    if unit {
+                        // SAFETY (`at_unit`): as below, and every lane has
+                        // stride 1.
+                        out.push(R::sum_with(len, |position| f($(unsafe { $a.at_unit(position) }),+)));
+                    } else {
+                        // SAFETY (`at`): sum_with asks for positions below
+                        // the common row length.
+                        out.push(R::sum_with(len, |position| f($(unsafe { $a.at(position) }),+)));
+                    }
                 });
             }
             Ok(Array::from_elements(out_shape, out))
@@ -1969,9 +1998,19 @@ macro_rules! fused_loops {
                     }
                 }
             } else {
+                let unit = dest.strides[N - 1] == 1 $(&& $a.strides[N - 1] == 1)+;
                 for_each_row(&shape, [$(&$a.strides,)+ &dest.strides], |offsets| {
                     $(let $a = $a.row(offsets[$i]);)+
                     let base = offsets[$count];
+                    if unit {
+                        // SAFETY: as below; with stride 1 everywhere the
+                        // element of `position` is `position` further on.
+                        let row = dest.pointer.wrapping_offset(base);
+                        for position in 0..shape[N - 1] {
+                            unsafe { R::store(row.add(position), f($($a.at_unit(position)),+)) };
+                        }
+                        return;
+                    }
                     let stride = dest.strides[N - 1];
                     for position in 0..shape[N - 1] {
                         // SAFETY: positions below the common row length are
