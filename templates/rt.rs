@@ -2641,14 +2641,23 @@ pub fn cumulative<T: Accumulate, const N: usize>(
     } else {
         <T::Total as Element>::ZERO
     };
+    let mut step = |x: T| {
+        total = if product {
+            T::mul(total, x.total())
+        } else {
+            T::add(total, x.total())
+        };
+        total
+    };
+    // `extend` over a mapped range writes without a capacity test per
+    // element; a lane of stride 1 is read by position.
     array.for_each_lane(|lane| {
-        for x in lane.iter() {
-            total = if product {
-                T::mul(total, x.total())
-            } else {
-                T::add(total, x.total())
-            };
-            out.push(total);
+        if lane.stride == 1 {
+            // SAFETY (`at_unit`): positions below the lane's length, of a
+            // lane of stride 1.
+            out.extend((0..lane.len).map(|position| step(unsafe { lane.at_unit(position) })));
+        } else {
+            out.extend(lane.iter().map(&mut step));
         }
     });
     Ok(Array::from_elements([size], out))
