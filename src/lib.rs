@@ -11,6 +11,7 @@ pub mod codegen;
 pub mod diagnostics;
 pub mod dialect;
 pub mod explain;
+pub mod fuse_temporaries;
 pub mod infer;
 pub mod ir;
 pub mod library;
@@ -382,7 +383,7 @@ fn front_end(
     let untyped = none_params::specialise(lower::lower(&parsed)?);
     // Warnings of lowering are reported with later errors too.
     let typed = match infer::infer(&untyped) {
-        Ok(typed) if untyped.unexported.is_empty() => typed,
+        Ok(typed) if untyped.unexported.is_empty() => fuse_temporaries::fuse(typed),
         Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),
         Err(errors) => {
             return Err([&untyped.unexported[..], &errors[..], &untyped.warnings[..]].concat())
