@@ -1878,6 +1878,43 @@ fn common_shape<const N: usize, const K: usize>(shapes: [&[usize]; K]) -> Result
     Ok(shape)
 }
 
+/// A lane of stride 0 or 1 in a fused loop: its one value, or its
+/// elements by position. The test is the same for the whole row, so the
+/// compiler makes one loop per combination of the operands' kinds, each
+/// with unit-stride loads it can vectorise.
+struct RowOperand<T: Element> {
+    pointer: *const T,
+    value: T,
+    constant: bool,
+}
+
+impl<T: Element> RowOperand<T> {
+    /// # Safety
+    /// The lane has stride 0 or 1, and at least one element.
+    #[inline(always)]
+    unsafe fn new(lane: &Lane<'_, T>) -> Self {
+        debug_assert!(matches!(lane.stride, 0 | 1) && lane.len > 0);
+        RowOperand {
+            pointer: lane.pointer,
+            // SAFETY: the lane has an element at position 0.
+            value: unsafe { lane.at(0) },
+            constant: lane.stride == 0,
+        }
+    }
+
+    /// # Safety
+    /// `position` is below the lane's length.
+    #[inline(always)]
+    unsafe fn get(&self, position: usize) -> T {
+        if self.constant {
+            self.value
+        } else {
+            // SAFETY: a lane of stride 1 with an element at `position`.
+            unsafe { T::load(self.pointer.add(position)) }
+        }
+    }
+}
+
 /// `map1` … `map6`: one fused loop computing `f` of the elements of arrays
 /// of one shape (broadcast beforehand) into a new C-contiguous array; and
 /// `assign1` … `assign6`: the same loop storing into an existing array, as
@@ -1901,12 +1938,20 @@ macro_rules! fused_loops {
                 // Views of C-contiguous arrays that slice only the outer
                 // axes (`u[1:-1, 1:-1]`) keep unit stride along their rows.
                 let unit = true $(&& $a.strides[N - 1] == 1)+;
+                // Operands broadcast along the rows (`x - x.max(axis=1,
+                // keepdims=True)`) have stride 0 there: one value per row.
+                let rowwise = true $(&& matches!($a.strides[N - 1], 0 | 1))+;
                 for_each_row(&shape, [$(&$a.strides),+], |offsets| {
                     $(let $a = $a.row(offsets[$i]);)+
                     if unit {
                         // SAFETY (`at_unit`): as below, and every lane has
                         // stride 1.
                         out.extend((0..shape[N - 1]).map(|position| f($(unsafe { $a.at_unit(position) }),+)));
+                    } else if rowwise {
+                        // SAFETY (`RowOperand::get`): as below, with strides
+                        // 0 or 1.
+                        $(let $a = unsafe { RowOperand::new(&$a) };)+
+                        out.extend((0..shape[N - 1]).map(|position| f($(unsafe { $a.get(position) }),+)));
                     } else {
                         // SAFETY (`at`): the rows of arrays of one shape have
                         // the same length, and every position is below it.
@@ -1957,12 +2002,18 @@ macro_rules! fused_loops {
                 out.resize(out_shape.iter().product(), <R::Total as Element>::ZERO);
             } else {
                 let unit = true $(&& $a.strides[N - 1] == 1)+;
+                let rowwise = true $(&& matches!($a.strides[N - 1], 0 | 1))+;
                 for_each_row(&shape, [$(&$a.strides),+], |offsets| {
                     $(let $a = $a.row(offsets[$i]);)+
                     if unit {
                         // SAFETY (`at_unit`): as below, and every lane has
                         // stride 1.
                         out.push(R::sum_with(len, |position| f($(unsafe { $a.at_unit(position) }),+)));
+                    } else if rowwise {
+                        // SAFETY (`RowOperand::get`): as below, with strides
+                        // 0 or 1.
+                        $(let $a = unsafe { RowOperand::new(&$a) };)+
+                        out.push(R::sum_with(len, |position| f($(unsafe { $a.get(position) }),+)));
                     } else {
                         // SAFETY (`at`): sum_with asks for positions below
                         // the common row length.
@@ -1999,6 +2050,7 @@ macro_rules! fused_loops {
                 }
             } else {
                 let unit = dest.strides[N - 1] == 1 $(&& $a.strides[N - 1] == 1)+;
+                let rowwise = dest.strides[N - 1] == 1 $(&& matches!($a.strides[N - 1], 0 | 1))+;
                 for_each_row(&shape, [$(&$a.strides,)+ &dest.strides], |offsets| {
                     $(let $a = $a.row(offsets[$i]);)+
                     let base = offsets[$count];
@@ -2008,6 +2060,16 @@ macro_rules! fused_loops {
                         let row = dest.pointer.wrapping_offset(base);
                         for position in 0..shape[N - 1] {
                             unsafe { R::store(row.add(position), f($($a.at_unit(position)),+)) };
+                        }
+                        return;
+                    }
+                    if rowwise {
+                        // SAFETY: as below, the operands by `RowOperand`,
+                        // of strides 0 or 1.
+                        $(let $a = unsafe { RowOperand::new(&$a) };)+
+                        let row = dest.pointer.wrapping_offset(base);
+                        for position in 0..shape[N - 1] {
+                            unsafe { R::store(row.add(position), f($($a.get(position)),+)) };
                         }
                         return;
                     }
