@@ -2479,6 +2479,11 @@ pub mod lane {
         pairwise_sum(lane.len, &|position| unsafe { lane.at(position) }.real(), 0)
     }
 
+    /// The count `n` as the float NumPy divides a sum by for a mean.
+    pub(super) fn count_of<F: Float>(n: usize) -> F {
+        count(n)
+    }
+
     fn count<F: Float>(n: usize) -> F {
         // Exact for any count below 2**24 (f32) or 2**53 (f64); NumPy
         // divides by the count converted the same way.
@@ -2688,6 +2693,170 @@ pub fn reduce_along<T: Element, R: Element, const N: usize, const M: usize>(
         return Err(value_error("internal error: reduction shape"));
     }
     Ok(Array::from_elements(shape, out))
+}
+
+/// `np.sum(a, axis=k)` for an axis other than the last: as
+/// [`reduce_along`] with [`lane::sum`], in NumPy's order (see
+/// [`accumulate_along`]).
+pub fn sum_along<T: Accumulate, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    axis: usize,
+    keepdims: bool,
+) -> Result<Array<T::Total, M>> {
+    match accumulate_along(array, axis, keepdims, <T::Total as Element>::ZERO, |acc, x: T, _| {
+        T::add(acc, x.total())
+    })? {
+        Some((shape, sums)) => Ok(Array::from_elements(shape, sums)),
+        None => reduce_along(array, axis, keepdims, lane::sum),
+    }
+}
+
+/// `np.mean(a, axis=k)` for an axis other than the last: the sums of
+/// [`sum_along`] (of the elements as floats, NumPy's float64 for integers)
+/// divided by the count; nan for an empty axis.
+pub fn mean_along<T: Accumulate, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    axis: usize,
+    keepdims: bool,
+) -> Result<Array<T::Real, M>> {
+    let sums = accumulate_along(array, axis, keepdims, <T::Real as Element>::ZERO, |acc, x: T, _| {
+        acc + x.real()
+    })?;
+    let Some((shape, mut sums)) = sums else {
+        return reduce_along(array, axis, keepdims, lane::mean);
+    };
+    let count = lane::count_of::<T::Real>(array.shape[axis]);
+    sums.iter_mut().for_each(|sum| *sum = *sum / count);
+    Ok(Array::from_elements(shape, sums))
+}
+
+/// `np.var` / `np.std` with `ddof` along an axis other than the last, as
+/// NumPy computes them: the means as [`mean_along`] does, then the squared
+/// deviations from them summed in the same order, divided by
+/// `max(n - ddof, 0)` (and square-rooted for `std`).
+pub fn var_along<T: Accumulate, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    axis: usize,
+    keepdims: bool,
+    ddof: i64,
+    root: bool,
+) -> Result<Array<T::Real, M>>
+where
+    T::Real: FloatSqrt,
+{
+    let sums = accumulate_along(array, axis, keepdims, <T::Real as Element>::ZERO, |acc, x: T, _| {
+        acc + x.real()
+    })?;
+    let Some((shape, mut means)) = sums else {
+        return if root {
+            reduce_along(array, axis, keepdims, |lane| lane::std(lane, ddof))
+        } else {
+            reduce_along(array, axis, keepdims, |lane| lane::var(lane, ddof))
+        };
+    };
+    let n = array.shape[axis];
+    let count = lane::count_of::<T::Real>(n);
+    means.iter_mut().for_each(|sum| *sum = *sum / count);
+    let squares = accumulate_along::<_, _, N, M>(array, axis, keepdims, <T::Real as Element>::ZERO, |acc, x: T, position| {
+        let deviation = x.real() - means[position];
+        acc + deviation * deviation
+    })?;
+    let Some((_, mut squares)) = squares else {
+        return Err(value_error("internal error: variance layout"));
+    };
+    let divisor = lane::count_of::<T::Real>((n as i64).saturating_sub(ddof).max(0) as usize);
+    squares.iter_mut().for_each(|square| {
+        let variance = *square / divisor;
+        *square = if root { variance.float_sqrt() } else { variance };
+    });
+    Ok(Array::from_elements(shape, squares))
+}
+
+/// The reduction of `array` along `axis` by `step` from `start`, one
+/// element after the other along the axis, as NumPy reduces an axis that
+/// is not its innermost loop (the axis of smallest stride): it adds each
+/// slice of the reduced axis in turn into the result. The same order here, slice by
+/// slice in memory order, so the sums agree to the last bit and the loop
+/// over each row vectorises. `None` where NumPy's loop would run along the
+/// reduced axis itself (the caller reduces lane by lane, pairwise).
+/// `step` gets the position of the result it adds to; the result comes as
+/// its shape and its elements in C order.
+#[allow(clippy::type_complexity)]
+fn accumulate_along<T: Element, A: Element, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    axis: usize,
+    keepdims: bool,
+    start: A,
+    step: impl Fn(A, T, usize) -> A,
+) -> Result<Option<([usize; M], Vec<A>)>> {
+    let last = N - 1;
+    let step_last = array.strides[last];
+    // NumPy's innermost loop runs along the axis of smallest stride; along
+    // the reduced axis it adds pairwise, which `reduce_along` does.
+    let smallest_other = (0..N)
+        .filter(|&a| a != axis && array.shape[a] > 1)
+        .map(|a| array.strides[a].unsigned_abs())
+        .min();
+    let innermost = smallest_other.is_none_or(|other| array.strides[axis].unsigned_abs() <= other);
+    if axis >= last || innermost {
+        return Ok(None);
+    }
+    let mut shape = [1usize; M];
+    let mut out_axis = 0;
+    for a in 0..N {
+        if a == axis && !keepdims {
+            continue;
+        }
+        if out_axis < M {
+            shape[out_axis] = if a == axis { 1 } else { array.shape[a] };
+        }
+        out_axis += 1;
+    }
+    if out_axis != M {
+        return Err(value_error("internal error: reduction shape"));
+    }
+    let len = array.shape[last];
+    let n = array.shape[axis];
+    let outer: usize = array.shape[..axis].iter().product();
+    let middle: usize = array.shape[axis + 1..last].iter().product();
+    let size = outer * middle * len;
+    let mut out: Vec<A> = reserve::<A>(&shape)?;
+    out.resize(size, start);
+    // The offsets of the rows after the reduced axis, in C order.
+    let offsets_of = |axes: std::ops::Range<usize>, count: usize| -> Vec<isize> {
+        let mut offsets = Vec::with_capacity(count);
+        for flat in 0..count {
+            let mut rest = flat;
+            let mut offset = 0isize;
+            for a in axes.clone().rev() {
+                let index = rest % array.shape[a];
+                rest /= array.shape[a];
+                offset += index as isize * array.strides[a];
+            }
+            offsets.push(offset);
+        }
+        offsets
+    };
+    let rows = offsets_of(axis + 1..last, middle);
+    let blocks = offsets_of(0..axis, outer);
+    for (block, block_offset) in blocks.iter().enumerate() {
+        let results = &mut out[block * middle * len..(block + 1) * middle * len];
+        for i in 0..n {
+            let slice = block_offset + i as isize * array.strides[axis];
+            for (row, row_offset) in rows.iter().enumerate() {
+                let source = array.pointer.wrapping_offset(slice + row_offset);
+                let first = block * middle * len + row * len;
+                let targets = &mut results[row * len..(row + 1) * len];
+                for (k, target) in targets.iter_mut().enumerate() {
+                    // SAFETY: block, i, row and k index every axis within
+                    // its length, so this is an element of the array.
+                    let element = unsafe { T::load(source.offset(k as isize * step_last)) };
+                    *target = step(*target, element, first + k);
+                }
+            }
+        }
+    }
+    Ok(Some((shape, out)))
 }
 
 /// `np.cumsum(a)` / `np.cumprod(a)` without an axis: the running totals of

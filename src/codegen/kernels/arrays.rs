@@ -288,9 +288,29 @@ impl FunctionGen<'_> {
                     expr.array_type().map_or(1, |a| a.ndim) as usize
                 );
                 let axis = TokenLiteral::usize_unsuffixed(axis);
-                Code::atom(quote!(
-                    rt::reduce_along::<_, _, _, #ndim>(&#array, #axis, #keepdims, #reduction)?
-                ))
+                // Sums and means along an axis other than the last add one
+                // slice after the other, in NumPy's order.
+                let ddof = match ddof {
+                    Some(ddof) => self.expr(ddof).full(),
+                    None => quote!(0),
+                };
+                match op {
+                    Reduction::Sum if !complex => Code::atom(quote!(
+                        rt::sum_along::<_, _, #ndim>(&#array, #axis, #keepdims)?
+                    )),
+                    Reduction::Mean if !complex => Code::atom(quote!(
+                        rt::mean_along::<_, _, #ndim>(&#array, #axis, #keepdims)?
+                    )),
+                    Reduction::Var | Reduction::Std if !complex => {
+                        let root = op == Reduction::Std;
+                        Code::atom(quote!(
+                            rt::var_along::<_, _, #ndim>(&#array, #axis, #keepdims, #ddof, #root)?
+                        ))
+                    }
+                    _ => Code::atom(quote!(
+                        rt::reduce_along::<_, _, _, #ndim>(&#array, #axis, #keepdims, #reduction)?
+                    )),
+                }
             }
         }
     }
