@@ -14,6 +14,7 @@ pub mod explain;
 pub mod infer;
 pub mod ir;
 pub mod library;
+pub mod loop_else;
 pub mod lower;
 pub mod none_params;
 pub mod parse;

@@ -69,6 +69,25 @@ const PYTHON_BUILTINS: &[&str] = &[
     "locals",
 ];
 
+/// The built-in exception classes a `raise` statement may name.
+pub const RAISABLE_EXCEPTIONS: &[&str] = &[
+    "ArithmeticError",
+    "AssertionError",
+    "Exception",
+    "FloatingPointError",
+    "IndexError",
+    "KeyError",
+    "LookupError",
+    "MemoryError",
+    "NotImplementedError",
+    "OverflowError",
+    "RecursionError",
+    "RuntimeError",
+    "TypeError",
+    "ValueError",
+    "ZeroDivisionError",
+];
+
 /// The deepest expression nesting compiled; every later stage recurses over
 /// expressions, so this bounds their stack use. CPython's own parser refuses
 /// far shallower nesting of parentheses.
@@ -1027,13 +1046,15 @@ impl<'a> FunctionLowering<'a> {
             self.locals.insert(param.name.clone());
         }
         let parameter_names: HashSet<String> = params.iter().map(|p| p.name.clone()).collect();
-        let rewritten = crate::range_variables::rewrite(&def.body, &parameter_names);
+        let without_loop_else = crate::loop_else::rewrite(&def.body);
+        let def_body: &[ast::Stmt] = without_loop_else.as_deref().unwrap_or(&def.body);
+        let rewritten = crate::range_variables::rewrite(def_body, &parameter_names);
         let def_body: &[ast::Stmt] = match &rewritten {
             Some((body, variables)) => {
                 self.range_variables = variables.clone();
                 body
             }
-            None => &def.body,
+            None => def_body,
         };
         collect_assigned_names(def_body, &mut self.locals);
         self.lambdas = lambda_variables(def_body, &parameter_names);
@@ -1402,15 +1423,6 @@ impl<'a> FunctionLowering<'a> {
             }
             ast::Stmt::For(for_stmt) => return self.for_stmt(for_stmt, span),
             ast::Stmt::While(while_stmt) => {
-                if !while_stmt.orelse.is_empty() {
-                    self.error(
-                        codes::UNSUPPORTED_STATEMENT,
-                        span,
-                        "`while ... else` is not supported",
-                        "loop with an else clause",
-                        "use a flag variable set before `break`",
-                    );
-                }
                 let test = self.expr(&while_stmt.test);
                 self.loop_depth += 1;
                 let body = self.block(&while_stmt.body);
@@ -1455,16 +1467,7 @@ impl<'a> FunctionLowering<'a> {
                 );
                 return None;
             }
-            ast::Stmt::Raise(_) => {
-                self.error(
-                    codes::UNSUPPORTED_STATEMENT,
-                    span,
-                    "`raise` is not supported yet",
-                    "raise statement",
-                    "return a status value, or validate the inputs in the Python caller",
-                );
-                return None;
-            }
+            ast::Stmt::Raise(raise) => return self.raise_stmt(raise, span),
             ast::Stmt::Assert(assert) => {
                 let test = self.expr(&assert.test);
                 let message = match assert.msg.as_deref() {
@@ -2089,16 +2092,90 @@ impl<'a> FunctionLowering<'a> {
         Some(loop_over(vec![first, last, new_step]))
     }
 
-    fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
-        if !for_stmt.orelse.is_empty() {
+    /// `raise ValueError`, `raise ValueError("message")`: a built-in
+    /// exception class of `RAISABLE_EXCEPTIONS` with no argument or a
+    /// string literal.
+    fn raise_stmt(&mut self, raise: &ast::StmtRaise, span: Span) -> Option<Stmt> {
+        let Some(exc) = raise.exc.as_deref() else {
             self.error(
                 codes::UNSUPPORTED_STATEMENT,
                 span,
-                "`for ... else` is not supported",
-                "loop with an else clause",
-                "use a flag variable set before `break`",
+                "a bare `raise` is not supported",
+                "re-raises the exception being handled",
+                "compiled code handles no exceptions: raise a new one, `raise ValueError(\"...\")`",
             );
+            return None;
+        };
+        if let Some(cause) = raise.cause.as_deref() {
+            self.error(
+                codes::UNSUPPORTED_STATEMENT,
+                cause.range().into(),
+                "`raise ... from ...` is not supported",
+                "exception cause",
+                "drop the `from` clause: `raise ValueError(\"...\")`",
+            );
+            return None;
         }
+        let (class_expr, args, has_keywords) = match exc {
+            ast::Expr::Call(call) => (
+                call.func.as_ref(),
+                &call.args[..],
+                !call.keywords.is_empty(),
+            ),
+            other => (other, &[][..], false),
+        };
+        let class = match class_expr {
+            ast::Expr::Name(name)
+                if !self.locals.contains(name.id.as_str())
+                    && self.qualify(class_expr).as_deref() == Some(name.id.as_str()) =>
+            {
+                RAISABLE_EXCEPTIONS
+                    .iter()
+                    .find(|class| **class == name.id.as_str())
+            }
+            _ => None,
+        };
+        let Some(class) = class else {
+            self.error(
+                codes::UNSUPPORTED_STATEMENT,
+                class_expr.range().into(),
+                "only built-in exception classes can be raised",
+                "not a supported exception class",
+                &format!("raise one of {}", RAISABLE_EXCEPTIONS.join(", ")),
+            );
+            return None;
+        };
+        let message = match (args, has_keywords) {
+            ([], false) => None,
+            (
+                [ast::Expr::Constant(ast::ExprConstant {
+                    value: ast::Constant::Str(text),
+                    ..
+                })],
+                false,
+            ) => Some(text.clone()),
+            _ => {
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    exc.range().into(),
+                    "the argument of a raised exception must be one string literal",
+                    "not a single string literal",
+                    "write the message as a literal, `raise ValueError(\"n must be positive\")`; \
+                     compiled code does not format values into messages",
+                );
+                return None;
+            }
+        };
+        Some(Stmt {
+            kind: StmtKind::Raise {
+                class: (*class).to_string(),
+                message,
+            },
+            span,
+        })
+    }
+
+    fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
         if let Some(reversed) = self.reversed_range(for_stmt) {
             return self.for_stmt(&reversed, span);
         }

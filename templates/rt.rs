@@ -69,9 +69,48 @@ pub enum Exception {
     KeyError(String),
     /// A local variable read before any path assigned it.
     UnboundLocalError(String),
+    /// A `raise` statement's built-in exception class that has no variant
+    /// of its own, and its message (empty when the class is raised bare).
+    Raised(RaisedClass, String),
     /// An exception from Python code called back by compiled code.
     #[cfg(feature = "python")]
     Python(PythonError),
+}
+
+/// The built-in exception classes a `raise` statement may name besides those
+/// with an `Exception` variant of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaisedClass {
+    Exception,
+    ArithmeticError,
+    FloatingPointError,
+    LookupError,
+    NotImplementedError,
+    RuntimeError,
+}
+
+impl RaisedClass {
+    /// Every class, in the order of their status codes between modules.
+    pub const ALL: [RaisedClass; 6] = [
+        RaisedClass::Exception,
+        RaisedClass::ArithmeticError,
+        RaisedClass::FloatingPointError,
+        RaisedClass::LookupError,
+        RaisedClass::NotImplementedError,
+        RaisedClass::RuntimeError,
+    ];
+
+    /// The Python name of the class.
+    pub fn name(self) -> &'static str {
+        match self {
+            RaisedClass::Exception => "Exception",
+            RaisedClass::ArithmeticError => "ArithmeticError",
+            RaisedClass::FloatingPointError => "FloatingPointError",
+            RaisedClass::LookupError => "LookupError",
+            RaisedClass::NotImplementedError => "NotImplementedError",
+            RaisedClass::RuntimeError => "RuntimeError",
+        }
+    }
 }
 
 /// The result of every fallible runtime operation and of every compiled function.
@@ -141,6 +180,12 @@ impl Error {
         Error(Box::new(Exception::UnboundLocalError(message)))
     }
 
+    #[cold]
+    #[inline(never)]
+    pub fn Raised(class: RaisedClass, message: String) -> Error {
+        Error(Box::new(Exception::Raised(class, message)))
+    }
+
     #[cfg(feature = "python")]
     #[cold]
     #[inline(never)]
@@ -168,6 +213,7 @@ impl Error {
             Exception::AssertionError(_) => "AssertionError",
             Exception::KeyError(_) => "KeyError",
             Exception::UnboundLocalError(_) => "UnboundLocalError",
+            Exception::Raised(class, _) => class.name(),
             #[cfg(feature = "python")]
             Exception::Python(_) => "Exception",
         }
@@ -185,7 +231,8 @@ impl Error {
             | Exception::RecursionError(message)
             | Exception::AssertionError(message)
             | Exception::KeyError(message)
-            | Exception::UnboundLocalError(message) => message,
+            | Exception::UnboundLocalError(message)
+            | Exception::Raised(_, message) => message,
             #[cfg(feature = "python")]
             Exception::Python(_) => "an exception raised by a Python function",
         }
@@ -204,30 +251,43 @@ impl std::error::Error for Error {}
 impl From<Error> for PyErr {
     fn from(error: Error) -> Self {
         use pyo3::exceptions::{
-            PyIndexError, PyMemoryError, PyOverflowError, PyRecursionError, PyTypeError,
-            PyValueError, PyZeroDivisionError,
+            PyArithmeticError, PyAssertionError, PyException, PyFloatingPointError,
+            PyIndexError, PyKeyError, PyLookupError, PyMemoryError, PyNotImplementedError,
+            PyOverflowError, PyRecursionError, PyRuntimeError, PyTypeError,
+            PyUnboundLocalError, PyValueError, PyZeroDivisionError,
         };
         match *error.0 {
-            Exception::IndexError(message) => PyIndexError::new_err(message),
-            Exception::ZeroDivisionError(message) => PyZeroDivisionError::new_err(message),
-            Exception::ValueError(message) => PyValueError::new_err(message),
-            Exception::OverflowError(message) => PyOverflowError::new_err(message),
-            Exception::TypeError(message) => PyTypeError::new_err(message),
-            Exception::MemoryError(message) => PyMemoryError::new_err(message),
-            Exception::RecursionError(message) => PyRecursionError::new_err(message),
-            // `assert x` without a message raises AssertionError().
-            Exception::AssertionError(message) if message.is_empty() => {
-                pyo3::exceptions::PyAssertionError::new_err(())
-            }
-            Exception::AssertionError(message) => {
-                pyo3::exceptions::PyAssertionError::new_err(message)
-            }
-            Exception::KeyError(message) => pyo3::exceptions::PyKeyError::new_err(message),
-            Exception::UnboundLocalError(message) => {
-                pyo3::exceptions::PyUnboundLocalError::new_err(message)
-            }
+            Exception::IndexError(message) => exception::<PyIndexError>(message),
+            Exception::ZeroDivisionError(message) => exception::<PyZeroDivisionError>(message),
+            Exception::ValueError(message) => exception::<PyValueError>(message),
+            Exception::OverflowError(message) => exception::<PyOverflowError>(message),
+            Exception::TypeError(message) => exception::<PyTypeError>(message),
+            Exception::MemoryError(message) => exception::<PyMemoryError>(message),
+            Exception::RecursionError(message) => exception::<PyRecursionError>(message),
+            Exception::AssertionError(message) => exception::<PyAssertionError>(message),
+            Exception::KeyError(message) => exception::<PyKeyError>(message),
+            Exception::UnboundLocalError(message) => exception::<PyUnboundLocalError>(message),
+            Exception::Raised(class, message) => match class {
+                RaisedClass::Exception => exception::<PyException>(message),
+                RaisedClass::ArithmeticError => exception::<PyArithmeticError>(message),
+                RaisedClass::FloatingPointError => exception::<PyFloatingPointError>(message),
+                RaisedClass::LookupError => exception::<PyLookupError>(message),
+                RaisedClass::NotImplementedError => exception::<PyNotImplementedError>(message),
+                RaisedClass::RuntimeError => exception::<PyRuntimeError>(message),
+            },
             Exception::Python(error) => error.into_pyerr(),
         }
+    }
+}
+
+/// An exception of type `T` with `message`; without one (`assert x`, a bare
+/// `raise ValueError`) it has no arguments, as CPython raises it.
+#[cfg(feature = "python")]
+fn exception<T: pyo3::PyTypeInfo>(message: String) -> PyErr {
+    if message.is_empty() {
+        PyErr::new::<T, _>(())
+    } else {
+        PyErr::new::<T, _>(message)
     }
 }
 
@@ -5548,6 +5608,91 @@ pub mod math {
         super::integral_float_to_int(x.trunc())
     }
 
+    /// `math.gcd(a, b)`: never negative; `gcd(0, 0)` is 0. Only a result
+    /// of 2**63 (from -2**63 and 0 or -2**63) leaves 64 bits.
+    pub fn gcd(a: i64, b: i64) -> Result<i64> {
+        let (mut x, mut y) = (a.unsigned_abs(), b.unsigned_abs());
+        while y != 0 {
+            (x, y) = (y, x % y);
+        }
+        i64::try_from(x).map_err(|_| super::int_overflow("math.gcd"))
+    }
+
+    /// `math.lcm(a, b)`: never negative; 0 when either is 0.
+    pub fn lcm(a: i64, b: i64) -> Result<i64> {
+        if a == 0 || b == 0 {
+            return Ok(0);
+        }
+        let (x, y) = (a.unsigned_abs(), b.unsigned_abs());
+        let mut g = x;
+        let mut r = y;
+        while r != 0 {
+            (g, r) = (r, g % r);
+        }
+        (x / g)
+            .checked_mul(y)
+            .and_then(|l| i64::try_from(l).ok())
+            .ok_or_else(|| super::int_overflow("math.lcm"))
+    }
+
+    /// `math.isqrt(n)`: the floor of the exact square root.
+    pub fn isqrt(n: i64) -> Result<i64> {
+        if n < 0 {
+            return Err(super::value_error("isqrt() argument must be nonnegative"));
+        }
+        // The float root is within one of the exact one for every i64;
+        // the steps below correct it.
+        let mut r = (n as f64).sqrt() as i64;
+        while r > 0 && r.checked_mul(r).is_none_or(|sq| sq > n) {
+            r -= 1;
+        }
+        while (r + 1).checked_mul(r + 1).is_some_and(|sq| sq <= n) {
+            r += 1;
+        }
+        Ok(r)
+    }
+
+    /// `math.factorial(n)`: 20! is the largest that fits in 64 bits.
+    pub fn factorial(n: i64) -> Result<i64> {
+        if n < 0 {
+            return Err(super::value_error(
+                "factorial() not defined for negative values",
+            ));
+        }
+        let mut result: i64 = 1;
+        for k in 2..=n {
+            result = result
+                .checked_mul(k)
+                .ok_or_else(|| super::int_overflow("math.factorial"))?;
+        }
+        Ok(result)
+    }
+
+    /// `math.comb(n, k)`: 0 when k > n. With k at most n - k, the partial
+    /// results C(n - k + i, i) grow with i, so one leaves 64 bits only
+    /// when the result does.
+    pub fn comb(n: i64, k: i64) -> Result<i64> {
+        if n < 0 {
+            return Err(super::value_error("n must be a non-negative integer"));
+        }
+        if k < 0 {
+            return Err(super::value_error("k must be a non-negative integer"));
+        }
+        if k > n {
+            return Ok(0);
+        }
+        let k = k.min(n - k);
+        let mut result: i128 = 1;
+        for i in 1..=k {
+            // result * (n - k + i) / i is C(n - k + i, i), an integer.
+            result = result * i128::from(n - k + i) / i128::from(i);
+            if result > i128::from(i64::MAX) {
+                return Err(super::int_overflow("math.comb"));
+            }
+        }
+        Ok(result as i64)
+    }
+
     // CPython computes gamma and lgamma with its own Lanczos approximation
     // rather than the C library's, so the same algorithm is used here to
     // give the same values.
@@ -6190,6 +6335,10 @@ impl NativeResult {
             9 => Err(Error::AssertionError(message)),
             10 => Err(Error::KeyError(message)),
             11 => Err(Error::UnboundLocalError(message)),
+            status @ 12..=17 => Err(Error::Raised(
+                RaisedClass::ALL[status as usize - 12],
+                message,
+            )),
             _ => Err(Error::TypeError(format!("a compiled function failed: {message}"))),
         }
     }
@@ -6209,6 +6358,12 @@ fn error_code(error: &Error) -> u32 {
         Exception::AssertionError(_) => 9,
         Exception::KeyError(_) => 10,
         Exception::UnboundLocalError(_) => 11,
+        Exception::Raised(class, _) => {
+            12 + RaisedClass::ALL
+                .iter()
+                .position(|c| c == class)
+                .unwrap_or(0) as u32
+        }
     }
 }
 

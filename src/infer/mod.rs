@@ -763,6 +763,10 @@ impl<'m> Inference<'m> {
                     out.push(typed::Stmt::While { test, body });
                 }
             }
+            StmtKind::Raise { class, message } => out.push(typed::Stmt::Raise {
+                class: class.clone(),
+                message: message.clone(),
+            }),
             StmtKind::Break => out.push(typed::Stmt::Break),
             StmtKind::Continue => out.push(typed::Stmt::Continue),
             StmtKind::Pass => {}
@@ -3251,11 +3255,78 @@ impl<'m> Inference<'m> {
                 };
                 Some(intrinsic(op, vec![x.cast_to(&Type::Float)], Type::Int))
             }
+            ("gcd" | "lcm" | "isqrt" | "factorial" | "comb", _) => {
+                self.integer_math(cx, name, args, span)
+            }
             ("isnan", 1) => Some(intrinsic(Intrinsic::IsNan, floats(args), Type::Bool)),
             ("isinf", 1) => Some(intrinsic(Intrinsic::IsInf, floats(args), Type::Bool)),
             ("isfinite", 1) => Some(intrinsic(Intrinsic::IsFinite, floats(args), Type::Bool)),
             _ => {
-                self.error(cx, Diagnostic::error(codes::UNSUPPORTED_FUNCTION, span, format!("math.{name} with {arity} argument(s) is not supported")).with_hint("supported: sqrt, exp, log, log2, log10, log1p, expm1, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, hypot, pow, fabs, floor, ceil, trunc, erf, erfc, gamma, lgamma, isnan, isinf, isfinite"));
+                self.error(cx, Diagnostic::error(codes::UNSUPPORTED_FUNCTION, span, format!("math.{name} with {arity} argument(s) is not supported")).with_hint("supported: sqrt, exp, log, log2, log10, log1p, expm1, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, hypot, pow, fabs, floor, ceil, trunc, erf, erfc, gamma, lgamma, isnan, isinf, isfinite, gcd, lcm, isqrt, factorial, comb"));
+                None
+            }
+        }
+    }
+
+    /// `math.gcd`/`lcm` of any number of ints (folded pairwise from the
+    /// left, as CPython does), `isqrt`, `factorial`, `comb`: ints in, an
+    /// int out, CPython's ValueError for negative arguments and
+    /// OverflowError for results past 64 bits.
+    fn integer_math(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: Vec<typed::Expr>,
+        span: Span,
+    ) -> Option<typed::Expr> {
+        if let Some(arg) = args.iter().find(|a| !a.ty.is_integer_like()) {
+            let ty = arg.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::ARGUMENT_TYPE_MISMATCH,
+                    span,
+                    format!("math.{name} takes ints, got {ty}"),
+                )
+                .with_hint("CPython raises TypeError for a float here; convert with int(x) first"),
+            );
+            return None;
+        }
+        let mut ints = args.into_iter().map(|a| a.cast_to(&Type::Int));
+        let call = |op: &'static str, args: Vec<typed::Expr>| {
+            intrinsic(Intrinsic::MathToInt(op), args, Type::Int)
+        };
+        let arity = ints.len();
+        match (name, arity) {
+            ("gcd" | "lcm", _) => {
+                let op = if name == "gcd" { "gcd" } else { "lcm" };
+                let Some(first) = ints.next() else {
+                    return Some(typed::Expr::int(if op == "gcd" { 0 } else { 1 }));
+                };
+                // One argument: its absolute value, as gcd(a, 0) gives it
+                // (with the overflow check of abs(-2**63)).
+                let Some(second) = ints.next() else {
+                    return Some(call("gcd", vec![first, typed::Expr::int(0)]));
+                };
+                Some(ints.fold(call(op, vec![first, second]), |acc, next| {
+                    call(op, vec![acc, next])
+                }))
+            }
+            ("isqrt", 1) => Some(call("isqrt", ints.collect())),
+            ("factorial", 1) => Some(call("factorial", ints.collect())),
+            ("comb", 2) => Some(call("comb", ints.collect())),
+            _ => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("math.{name} with {arity} argument(s) is not supported"),
+                    )
+                    .with_hint(
+                        "math.isqrt(n) and math.factorial(n) take one int, math.comb(n, k) two",
+                    ),
+                );
                 None
             }
         }
@@ -4198,7 +4269,7 @@ fn body_has_value_return(stmts: &[untyped::Stmt]) -> bool {
 fn always_returns_untyped(stmts: &[untyped::Stmt]) -> bool {
     use untyped::StmtKind::*;
     stmts.iter().any(|stmt| match &stmt.kind {
-        Return(_) => true,
+        Return(_) | Raise { .. } => true,
         If { body, orelse, .. } => always_returns_untyped(body) && always_returns_untyped(orelse),
         While { test, body } => {
             matches!(test.kind, untyped::ExprKind::Bool(true)) && !has_break(body)
@@ -4220,7 +4291,7 @@ fn has_break(stmts: &[untyped::Stmt]) -> bool {
 /// endless `while True` loop), so control never reaches the end.
 pub fn always_returns(stmts: &[typed::Stmt]) -> bool {
     stmts.iter().any(|stmt| match stmt {
-        typed::Stmt::Return(_) => true,
+        typed::Stmt::Return(_) | typed::Stmt::Raise { .. } => true,
         typed::Stmt::If { body, orelse, .. } => always_returns(body) && always_returns(orelse),
         typed::Stmt::While { test, body } => {
             test.kind == typed::ExprKind::Literal(Literal::Bool(true)) && !typed_has_break(body)
