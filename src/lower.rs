@@ -1318,30 +1318,46 @@ impl<'a> FunctionLowering<'a> {
                         annotation: None,
                     }
                 } else {
-                    // `a = b = value`: evaluate once into the first target, then copy.
-                    let first = targets.remove(0);
-                    let Target::Name(first_name, first_span) = &first else {
-                        self.error(
-                            codes::UNSUPPORTED_TARGET,
-                            span,
-                            "chained assignment must start with a plain name",
-                            "chained assignment",
-                            "split it into separate assignments",
-                        );
-                        return None;
+                    // `a = b = value`: evaluate once into the first target,
+                    // then copy it into the others, left to right as Python
+                    // assigns them. When the first target is not a plain
+                    // name (`lo[i] = hi[i] = x`), the value goes into a
+                    // hidden local first.
+                    let mut stmts = Vec::new();
+                    let first_name = match &targets[0] {
+                        Target::Name(name, name_span) => Some((name.clone(), *name_span)),
+                        _ => None,
+                    };
+                    let (first_name, first_span) = match first_name {
+                        Some(name) => {
+                            let first = targets.remove(0);
+                            stmts.push(Stmt {
+                                kind: StmtKind::Assign {
+                                    target: first,
+                                    value,
+                                    annotation: None,
+                                },
+                                span,
+                            });
+                            name
+                        }
+                        _ => {
+                            let hidden = format!("__chained_{}", span.start);
+                            stmts.push(Stmt {
+                                kind: StmtKind::Assign {
+                                    target: Target::Name(hidden.clone(), span),
+                                    value,
+                                    annotation: None,
+                                },
+                                span,
+                            });
+                            (hidden, span)
+                        }
                     };
                     let copy = Expr {
-                        kind: ExprKind::Local(first_name.clone()),
-                        span: *first_span,
+                        kind: ExprKind::Local(first_name),
+                        span: first_span,
                     };
-                    let mut stmts = vec![Stmt {
-                        kind: StmtKind::Assign {
-                            target: first.clone(),
-                            value,
-                            annotation: None,
-                        },
-                        span,
-                    }];
                     for target in targets {
                         stmts.push(Stmt {
                             kind: StmtKind::Assign {
@@ -2013,7 +2029,24 @@ impl<'a> FunctionLowering<'a> {
             orelse: for_stmt.orelse.clone(),
             type_comment: None,
         };
-        let simple = |e: &ast::Expr| matches!(e, ast::Expr::Name(_) | ast::Expr::Constant(_));
+        // An argument evaluated more than once below: one without effects,
+        // so evaluating it again gives the same value (or raises the same
+        // exception the first evaluation raises).
+        fn simple(e: &ast::Expr) -> bool {
+            match e {
+                ast::Expr::Name(_) | ast::Expr::Constant(_) => true,
+                ast::Expr::UnaryOp(u) => simple(&u.operand),
+                ast::Expr::BinOp(b) => simple(&b.left) && simple(&b.right),
+                ast::Expr::Attribute(a) => simple(&a.value),
+                ast::Expr::Subscript(s) => simple(&s.value) && simple(&s.slice),
+                ast::Expr::Call(c) => {
+                    matches!(c.func.as_ref(), ast::Expr::Name(n) if n.id.as_str() == "len")
+                        && c.keywords.is_empty()
+                        && c.args.iter().all(simple)
+                }
+                _ => false,
+            }
+        }
         let literal_step = |e: &ast::Expr| match e {
             ast::Expr::Constant(c) => match &c.value {
                 ast::Constant::Int(v) => v.to_string().parse::<i64>().ok(),
@@ -2037,7 +2070,7 @@ impl<'a> FunctionLowering<'a> {
                 if simple(start)
                     && simple(stop)
                     && simple(step)
-                    && literal_step(step).is_none() =>
+                    && !matches!(literal_step(step), Some(1 | -1)) =>
             {
                 let binary = |left: ast::Expr, op, right: ast::Expr| {
                     ast::Expr::BinOp(ast::ExprBinOp {

@@ -5608,6 +5608,101 @@ pub mod math {
         super::integral_float_to_int(x.trunc())
     }
 
+    /// `round(x, ndigits)` of a float, as CPython's `float.__round__`: the
+    /// decimal nearest to x with `ndigits` digits after the point (before
+    /// it when negative), ties to even on x's exact value, read back as the
+    /// nearest float. Rust's fixed-precision formatting is exact with ties
+    /// to even, which is what CPython's `_Py_dg_dtoa` mode 3 computes.
+    pub fn round_digits(x: f64, ndigits: i64) -> Result<f64> {
+        // CPython's NDIGITS_MAX and NDIGITS_MIN: past them every float
+        // rounds to itself, or to zero.
+        if !x.is_finite() || x == 0.0 || ndigits > 323 {
+            return Ok(x);
+        }
+        if ndigits < -308 {
+            return Ok(0.0 * x);
+        }
+        let text = if ndigits >= 0 {
+            format!("{:.*}", ndigits as usize, x)
+        } else {
+            let places = ndigits.unsigned_abs() as usize;
+            // The integer part is exact; a non-zero fraction makes a
+            // dropped "500..." more than half.
+            let whole = format!("{:.0}", x.trunc().abs());
+            let fraction = x.trunc() != x;
+            let rounded = round_integer_digits(&whole, places, fraction);
+            let sign = if x < 0.0 { "-" } else { "" };
+            format!("{sign}{rounded}")
+        };
+        let rounded: f64 = text.parse().unwrap_or(f64::NAN);
+        if rounded.is_infinite() {
+            return Err(super::overflow_error("rounded value too large to represent"));
+        }
+        Ok(rounded)
+    }
+
+    /// The decimal digits `whole` rounded at `places` digits before the end,
+    /// half to even (`more` says something non-zero follows the digits).
+    fn round_integer_digits(whole: &str, places: usize, more: bool) -> String {
+        let digits = whole.as_bytes();
+        if places > digits.len() {
+            return "0".to_string();
+        }
+        let (kept, dropped) = digits.split_at(digits.len() - places);
+        let half = dropped.first().map_or(std::cmp::Ordering::Less, |first| {
+            let rest_zero = dropped[1..].iter().all(|d| *d == b'0') && !more;
+            match first.cmp(&b'5') {
+                std::cmp::Ordering::Equal if rest_zero => std::cmp::Ordering::Equal,
+                std::cmp::Ordering::Equal => std::cmp::Ordering::Greater,
+                other => other,
+            }
+        });
+        let last_odd = kept.last().is_some_and(|d| (d - b'0') % 2 == 1);
+        let up = half == std::cmp::Ordering::Greater
+            || (half == std::cmp::Ordering::Equal && last_odd);
+        let mut out: Vec<u8> = if kept.is_empty() { vec![b'0'] } else { kept.to_vec() };
+        if up {
+            let mut i = out.len();
+            loop {
+                if i == 0 {
+                    out.insert(0, b'1');
+                    break;
+                }
+                i -= 1;
+                if out[i] == b'9' {
+                    out[i] = b'0';
+                } else {
+                    out[i] += 1;
+                    break;
+                }
+            }
+        }
+        out.extend(std::iter::repeat_n(b'0', places));
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// `round(n, ndigits)` of an int, as CPython's `int.__round__`: n
+    /// itself for `ndigits >= 0`, else the nearest multiple of
+    /// 10**-ndigits, ties to even.
+    pub fn round_int_digits(n: i64, ndigits: i64) -> Result<i64> {
+        if ndigits >= 0 {
+            return Ok(n);
+        }
+        let places = ndigits.unsigned_abs();
+        // 10**39 exceeds i128; every i64 is then nearer to 0 than to it.
+        if places > 38 {
+            return Ok(0);
+        }
+        let unit = 10i128.pow(places as u32);
+        let value = i128::from(n);
+        let mut quotient = value.div_euclid(unit);
+        let remainder = value.rem_euclid(unit);
+        if 2 * remainder > unit || (2 * remainder == unit && quotient % 2 != 0) {
+            quotient += 1;
+        }
+        i64::try_from(quotient * unit).map_err(|_| super::int_overflow("round"))
+    }
+
     /// `math.gcd(a, b)`: never negative; `gcd(0, 0)` is 0. Only a result
     /// of 2**63 (from -2**63 and 0 or -2**63) leaves 64 bits.
     pub fn gcd(a: i64, b: i64) -> Result<i64> {

@@ -3102,17 +3102,42 @@ impl<'m> Inference<'m> {
                 Some(folded)
             }
             "round" => {
+                if args.len() == 2 {
+                    // `round(x, ndigits)`: a float for a float (correctly
+                    // rounded, half to even, as CPython), an int for an int.
+                    let ndigits = args.pop()?;
+                    let x = args.pop()?;
+                    self.numeric(cx, &x, span)?;
+                    if !ndigits.ty.is_integer_like() {
+                        let ty = ndigits.ty.clone();
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::ARGUMENT_TYPE_MISMATCH,
+                                span,
+                                format!("round() takes an int for ndigits, got {ty}"),
+                            )
+                            .with_hint("CPython raises TypeError here; pass an int"),
+                        );
+                        return None;
+                    }
+                    let ndigits = ndigits.cast_to(&Type::Int);
+                    if x.ty.is_integer_like() {
+                        let x = x.cast_to(&Type::Int);
+                        return Some(intrinsic(
+                            Intrinsic::MathToInt("round_int_digits"),
+                            vec![x, ndigits],
+                            Type::Int,
+                        ));
+                    }
+                    return Some(intrinsic(
+                        Intrinsic::Math("round_digits"),
+                        vec![x.cast_to(&Type::Float), ndigits],
+                        Type::Float,
+                    ));
+                }
                 if args.len() != 1 {
-                    self.error(
-                        cx,
-                        Diagnostic::error(
-                            codes::UNSUPPORTED_FUNCTION,
-                            span,
-                            "round() with ndigits is not supported yet",
-                        )
-                        .with_hint("scale, round and divide: round(x * 100) / 100"),
-                    );
-                    return None;
+                    return arity_error(self, cx, "one or two arguments");
                 }
                 let x = args.pop()?;
                 self.numeric(cx, &x, span)?;
@@ -3131,6 +3156,26 @@ impl<'m> Inference<'m> {
                     return arity_error(self, cx, "one argument");
                 }
                 let x = args.pop()?;
+                // `float("inf")`, `float("-inf")`, `float("nan")`: the
+                // value of a string literal, known when compiling.
+                if let typed::ExprKind::Literal(Literal::Str(text)) = &x.kind {
+                    let Some(value) = python_float_literal(text) else {
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::ARGUMENT_TYPE_MISMATCH,
+                                span,
+                                format!("could not convert string to float: {text:?}"),
+                            )
+                            .with_hint("CPython raises ValueError here; write a number such as float(\"inf\") or 1.5"),
+                        );
+                        return None;
+                    };
+                    return Some(typed::Expr::new(
+                        typed::ExprKind::Literal(Literal::Float(value)),
+                        Type::Float,
+                    ));
+                }
                 self.numeric(cx, &x, span)?;
                 Some(x.cast_to(&Type::Float))
             }
@@ -4090,6 +4135,42 @@ fn constant_int(expr: &untyped::Expr) -> Option<i64> {
         } => constant_int(operand).map(i64::wrapping_neg),
         _ => None,
     }
+}
+
+/// `float(text)` as CPython reads a string: surrounding whitespace, an
+/// optional sign, `inf`/`infinity`/`nan` in any case, or a decimal number
+/// (underscores only between digits).
+fn python_float_literal(text: &str) -> Option<f64> {
+    let trimmed = text.trim();
+    let (negative, body) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    let lower = body.to_ascii_lowercase();
+    let magnitude = match lower.as_str() {
+        "inf" | "infinity" => f64::INFINITY,
+        "nan" => f64::NAN,
+        _ => {
+            let bytes = lower.as_bytes();
+            let digits_around = |i: usize| {
+                i > 0
+                    && i + 1 < bytes.len()
+                    && bytes[i - 1].is_ascii_digit()
+                    && bytes[i + 1].is_ascii_digit()
+            };
+            if (0..bytes.len()).any(|i| bytes[i] == b'_' && !digits_around(i))
+                || !bytes
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-' | b'_'))
+                || !bytes.iter().any(u8::is_ascii_digit)
+            {
+                return None;
+            }
+            lower.replace('_', "").parse::<f64>().ok()?
+        }
+    };
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 pub(super) fn compare_symbol(op: CompareOp) -> &'static str {
