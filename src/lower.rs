@@ -482,6 +482,9 @@ struct ModuleScope {
     constants: Vec<Constant>,
     /// Module-level names that are not compile-time constants, with why.
     dynamic_globals: HashMap<String, Span>,
+    /// Module-level tuples of int, float and bool constants
+    /// (`WEIGHTS = (0.25, 0.5, 0.25)`): each read is the tuple display.
+    tuple_constants: HashMap<String, Vec<ConstValue>>,
     functions: HashSet<String>,
     classes: HashSet<String>,
     /// Names bound to `numba.pycc.CC(...)`.
@@ -504,6 +507,7 @@ impl ModuleScope {
             imports: HashMap::new(),
             constants: Vec::new(),
             dynamic_globals: HashMap::new(),
+            tuple_constants: HashMap::new(),
             functions: HashSet::new(),
             classes: HashSet::new(),
             pycc_modules: HashSet::new(),
@@ -633,6 +637,27 @@ impl ModuleScope {
         if let ast::Expr::Name(value_name) = value {
             if value_name.id.as_str() == "range" && name == "prange" {
                 self.imports.insert(name, "prange".into());
+                return;
+            }
+        }
+        self.tuple_constants.remove(&name);
+        if let ast::Expr::Tuple(tuple) = value {
+            let items: Option<Vec<ConstValue>> = tuple
+                .elts
+                .iter()
+                .map(|item| {
+                    self.fold(item).filter(|v| {
+                        matches!(
+                            v,
+                            ConstValue::Int(_) | ConstValue::Float(_) | ConstValue::Bool(_)
+                        )
+                    })
+                })
+                .collect();
+            if let Some(items) = items {
+                self.dynamic_globals.remove(&name);
+                self.constants.retain(|c| c.name != name);
+                self.tuple_constants.insert(name, items);
                 return;
             }
         }
@@ -2852,6 +2877,20 @@ impl<'a> FunctionLowering<'a> {
             ExprKind::Local(name.to_string())
         } else if self.scope.constant(name).is_some() {
             ExprKind::Constant(name.to_string())
+        } else if let Some(items) = self.scope.tuple_constants.get(name) {
+            let items = items
+                .iter()
+                .map(|item| Expr {
+                    kind: match item {
+                        ConstValue::Int(v) => ExprKind::Int(*v),
+                        ConstValue::Float(v) => ExprKind::Float(*v),
+                        ConstValue::Bool(v) => ExprKind::Bool(*v),
+                        _ => ExprKind::None,
+                    },
+                    span,
+                })
+                .collect();
+            ExprKind::Tuple(items)
         } else if let Some(qualified) = self.import_of(name) {
             match math_constant(qualified) {
                 Some(value) => ExprKind::Float(value),
@@ -2866,7 +2905,7 @@ impl<'a> FunctionLowering<'a> {
                 Diagnostic::error(codes::NOT_A_CONSTANT, span, format!("`{name}` is not a compile-time constant"))
                     .with_label("module-level variable used here")
                     .with_secondary(*defined, "assigned here")
-                    .with_hint("module-level values used by compiled code must be int, float or bool constants; pass other values as parameters"),
+                    .with_hint("module-level values used by compiled code must be int, float or bool constants or tuples of them; pass other values as parameters"),
             );
             return None;
         } else {
