@@ -5703,6 +5703,27 @@ pub mod math {
         i64::try_from(quotient * unit).map_err(|_| super::int_overflow("round"))
     }
 
+    /// `np.sign(x)` of a float: -1.0, 0.0 (also for -0.0) or 1.0, nan for
+    /// nan. (A `Result` as the other functions here, though it never fails.)
+    #[inline]
+    pub fn numpy_sign(x: f64) -> Result<f64> {
+        Ok(if x > 0.0 {
+            1.0
+        } else if x < 0.0 {
+            -1.0
+        } else if x == 0.0 {
+            0.0
+        } else {
+            x
+        })
+    }
+
+    /// `np.sign(n)` of an int: -1, 0 or 1.
+    #[inline]
+    pub fn numpy_sign_int(n: i64) -> Result<i64> {
+        Ok(n.signum())
+    }
+
     /// `math.gcd(a, b)`: never negative; `gcd(0, 0)` is 0. Only a result
     /// of 2**63 (from -2**63 and 0 or -2**63) leaves 64 bits.
     pub fn gcd(a: i64, b: i64) -> Result<i64> {

@@ -3419,10 +3419,12 @@ impl<'m> Inference<'m> {
         if let Some(result) = self.numpy_on_arrays(cx, name, args, keywords, span) {
             return result;
         }
-        let known = matches!(name, "copy" | "square" | "isnan" | "isinf" | "isfinite")
-            || crate::library::numpy::FLOAT_METHODS
-                .iter()
-                .any(|(n, _, _)| *n == name)
+        let known = matches!(
+            name,
+            "copy" | "square" | "isnan" | "isinf" | "isfinite" | "sign"
+        ) || crate::library::numpy::FLOAT_METHODS
+            .iter()
+            .any(|(n, _, _)| *n == name)
             || Dtype::from_name(name).is_some();
         if !known {
             self.error(
@@ -3458,6 +3460,39 @@ impl<'m> Inference<'m> {
         }
         for arg in &args {
             self.numeric(cx, arg, span)?;
+        }
+        if name == "sign" {
+            // NumPy's sign of a number: -1, 0 or 1 of its kind (0.0 for
+            // -0.0), nan for nan; NumPy has no sign of a bool.
+            let [x] = args.as_slice() else {
+                return self.numpy_arity(cx, name, span);
+            };
+            if x.ty == Type::Bool {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::ARGUMENT_TYPE_MISMATCH,
+                        span,
+                        "NumPy has no sign of a bool",
+                    )
+                    .with_hint("convert with int(x) first"),
+                );
+                return None;
+            }
+            let x = x.clone();
+            return Some(if x.ty.is_float_like() {
+                intrinsic(
+                    Intrinsic::Math("numpy_sign"),
+                    vec![x.cast_to(&Type::Float)],
+                    Type::Float,
+                )
+            } else {
+                intrinsic(
+                    Intrinsic::MathToInt("numpy_sign_int"),
+                    vec![x.cast_to(&Type::Int)],
+                    Type::Int,
+                )
+            });
         }
         // NumPy's scalar functions compute in the argument's float type
         // (float32 stays float32) and follow IEEE rules instead of raising.
