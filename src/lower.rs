@@ -475,6 +475,29 @@ fn name_span(file: &SourceFile, def: &ast::StmtFunctionDef) -> Span {
     }
 }
 
+/// An item of a module-level tuple constant.
+#[derive(Clone, Debug)]
+enum TupleItem {
+    Value(ConstValue),
+    Tuple(Vec<TupleItem>),
+}
+
+impl TupleItem {
+    /// The item as the expression a read of the constant gives.
+    fn expr(&self, span: Span) -> Expr {
+        let kind = match self {
+            TupleItem::Value(ConstValue::Int(v)) => ExprKind::Int(*v),
+            TupleItem::Value(ConstValue::Float(v)) => ExprKind::Float(*v),
+            TupleItem::Value(ConstValue::Bool(v)) => ExprKind::Bool(*v),
+            TupleItem::Value(_) => ExprKind::None,
+            TupleItem::Tuple(items) => {
+                ExprKind::Tuple(items.iter().map(|item| item.expr(span)).collect())
+            }
+        };
+        Expr { kind, span }
+    }
+}
+
 /// What the module's top level defines: imports, constants and functions.
 struct ModuleScope {
     /// Local alias → qualified name (`np` → `numpy`, `sqrt` → `math.sqrt`).
@@ -482,9 +505,10 @@ struct ModuleScope {
     constants: Vec<Constant>,
     /// Module-level names that are not compile-time constants, with why.
     dynamic_globals: HashMap<String, Span>,
-    /// Module-level tuples of int, float and bool constants
-    /// (`WEIGHTS = (0.25, 0.5, 0.25)`): each read is the tuple display.
-    tuple_constants: HashMap<String, Vec<ConstValue>>,
+    /// Module-level tuples of int, float and bool constants, also nested
+    /// (`WEIGHTS = (0.25, 0.5, 0.25)`, `OFFSETS = ((0, 1), (1, 0))`): each
+    /// read is the tuple display.
+    tuple_constants: HashMap<String, Vec<TupleItem>>,
     functions: HashSet<String>,
     classes: HashSet<String>,
     /// Names bound to `numba.pycc.CC(...)`.
@@ -641,20 +665,8 @@ impl ModuleScope {
             }
         }
         self.tuple_constants.remove(&name);
-        if let ast::Expr::Tuple(tuple) = value {
-            let items: Option<Vec<ConstValue>> = tuple
-                .elts
-                .iter()
-                .map(|item| {
-                    self.fold(item).filter(|v| {
-                        matches!(
-                            v,
-                            ConstValue::Int(_) | ConstValue::Float(_) | ConstValue::Bool(_)
-                        )
-                    })
-                })
-                .collect();
-            if let Some(items) = items {
+        if let ast::Expr::Tuple(_) = value {
+            if let Some(TupleItem::Tuple(items)) = self.fold_tuple_item(value) {
                 self.dynamic_globals.remove(&name);
                 self.constants.retain(|c| c.name != name);
                 self.tuple_constants.insert(name, items);
@@ -680,6 +692,27 @@ impl ModuleScope {
 
     fn qualify(&self, expr: &ast::Expr) -> Option<String> {
         qualify_with(expr, &|name| self.imports.get(name))
+    }
+
+    /// An int, float or bool constant, or a tuple of such items.
+    fn fold_tuple_item(&self, expr: &ast::Expr) -> Option<TupleItem> {
+        match expr {
+            ast::Expr::Tuple(tuple) => tuple
+                .elts
+                .iter()
+                .map(|item| self.fold_tuple_item(item))
+                .collect::<Option<Vec<_>>>()
+                .map(TupleItem::Tuple),
+            _ => self
+                .fold(expr)
+                .filter(|v| {
+                    matches!(
+                        v,
+                        ConstValue::Int(_) | ConstValue::Float(_) | ConstValue::Bool(_)
+                    )
+                })
+                .map(TupleItem::Value),
+        }
     }
 
     fn constant(&self, name: &str) -> Option<&Constant> {
@@ -1632,6 +1665,110 @@ impl<'a> FunctionLowering<'a> {
     /// `for x in a`, `for i, x in enumerate(a)`, `for x, y in zip(a, b)`
     /// over arrays (rows of 2-D ones): a loop over indices that reads the
     /// element (or row) of each iterable, evaluated once, before the loop.
+    /// `for dx, dy in ((0, 1), (1, 0), (0, -1)):` and `for w in WEIGHTS:` (a
+    /// module-level tuple constant): the tuple's items are evaluated into
+    /// hidden locals before the loop, as Python evaluates the display, and
+    /// a range loop over their positions assigns the target from the one
+    /// its counter names, so the items may differ in type as long as the
+    /// target's uses accept their join. `None` when the iterable is no
+    /// tuple display or tuple constant; `Some(None)` after an error.
+    fn tuple_loop(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Option<Stmt>> {
+        let iter_span: Span = for_stmt.iter.range().into();
+        let items: Vec<Expr> = match for_stmt.iter.as_ref() {
+            ast::Expr::Tuple(tuple) if !tuple.elts.is_empty() => {
+                let mut items = Vec::new();
+                for item in &tuple.elts {
+                    match self.expr(item) {
+                        Some(item) => items.push(item),
+                        None => return Some(None),
+                    }
+                }
+                items
+            }
+            ast::Expr::Name(name)
+                if !self.locals.contains(name.id.as_str())
+                    && self
+                        .scope
+                        .tuple_constants
+                        .get(name.id.as_str())
+                        .is_some_and(|items| !items.is_empty()) =>
+            {
+                match self.name(name.id.as_str(), iter_span) {
+                    Some(Expr {
+                        kind: ExprKind::Tuple(items),
+                        ..
+                    }) => items,
+                    _ => return Some(None),
+                }
+            }
+            _ => return None,
+        };
+        let target = match self.target(&for_stmt.target) {
+            Some(target) => target,
+            None => return Some(None),
+        };
+        let at = |kind: ExprKind| Expr {
+            kind,
+            span: iter_span,
+        };
+        let id = span.start;
+        let counter = format!("__tuple_index_{id}");
+        let mut prelude = Vec::new();
+        let mut names = Vec::new();
+        for (k, item) in items.into_iter().enumerate() {
+            let name = format!("__tuple_item_{id}_{k}");
+            prelude.push(Stmt {
+                kind: StmtKind::Assign {
+                    target: Target::Name(name.clone(), iter_span),
+                    value: item,
+                    annotation: None,
+                },
+                span: iter_span,
+            });
+            names.push(name);
+        }
+        let count = names.len();
+        // if counter == 0: target = item_0  elif ... else: target = item_last
+        let assign = |name: &String| Stmt {
+            kind: StmtKind::Assign {
+                target: target.clone(),
+                value: at(ExprKind::Local(name.clone())),
+                annotation: None,
+            },
+            span: iter_span,
+        };
+        let mut chain = vec![assign(&names[count - 1])];
+        for (k, name) in names.iter().enumerate().take(count - 1).rev() {
+            chain = vec![Stmt {
+                kind: StmtKind::If {
+                    test: at(ExprKind::Compare {
+                        left: Box::new(at(ExprKind::Local(counter.clone()))),
+                        rest: vec![(CompareOp::Eq, at(ExprKind::Int(k as i64)))],
+                    }),
+                    body: vec![assign(name)],
+                    orelse: chain,
+                },
+                span: iter_span,
+            }];
+        }
+        self.loop_depth += 1;
+        let body = self.block(&for_stmt.body);
+        self.loop_depth -= 1;
+        chain.extend(body);
+        prelude.push(Stmt {
+            kind: StmtKind::ForRange {
+                var: Some((counter, iter_span)),
+                start: at(ExprKind::Int(0)),
+                stop: at(ExprKind::Int(count as i64)),
+                step: None,
+                body: chain,
+                parallel: false,
+            },
+            span,
+        });
+        Some(Some(always(prelude, span)))
+    }
+
     fn for_each_element(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
         let iter_span: Span = for_stmt.iter.range().into();
         let at = |kind: ExprKind| Expr {
@@ -2238,6 +2375,9 @@ impl<'a> FunctionLowering<'a> {
             return self.for_stmt(&reversed, span);
         }
         if let Some(lowered) = self.ndindex_loop(for_stmt, span) {
+            return lowered;
+        }
+        if let Some(lowered) = self.tuple_loop(for_stmt, span) {
             return lowered;
         }
         if !is_range_call(self, for_stmt.iter.as_ref()) {
@@ -2878,19 +3018,7 @@ impl<'a> FunctionLowering<'a> {
         } else if self.scope.constant(name).is_some() {
             ExprKind::Constant(name.to_string())
         } else if let Some(items) = self.scope.tuple_constants.get(name) {
-            let items = items
-                .iter()
-                .map(|item| Expr {
-                    kind: match item {
-                        ConstValue::Int(v) => ExprKind::Int(*v),
-                        ConstValue::Float(v) => ExprKind::Float(*v),
-                        ConstValue::Bool(v) => ExprKind::Bool(*v),
-                        _ => ExprKind::None,
-                    },
-                    span,
-                })
-                .collect();
-            ExprKind::Tuple(items)
+            ExprKind::Tuple(items.iter().map(|item| item.expr(span)).collect())
         } else if let Some(qualified) = self.import_of(name) {
             match math_constant(qualified) {
                 Some(value) => ExprKind::Float(value),
