@@ -5703,6 +5703,24 @@ pub mod math {
         i64::try_from(quotient * unit).map_err(|_| super::int_overflow("round"))
     }
 
+    /// `n.bit_length()`: the bits of |n| without leading zeros.
+    #[inline]
+    pub fn int_bit_length(n: i64) -> Result<i64> {
+        Ok(i64::from(64 - n.unsigned_abs().leading_zeros()))
+    }
+
+    /// `n.bit_count()`: the one bits of |n|.
+    #[inline]
+    pub fn int_bit_count(n: i64) -> Result<i64> {
+        Ok(i64::from(n.unsigned_abs().count_ones()))
+    }
+
+    /// `x.is_integer()`: finite with no fractional part.
+    #[inline]
+    pub fn float_is_integer(x: f64) -> Result<bool> {
+        Ok(x.is_finite() && x.trunc() == x)
+    }
+
     /// `np.sign(x)` of a float: -1.0, 0.0 (also for -0.0) or 1.0, nan for
     /// nan. (A `Result` as the other functions here, though it never fails.)
     #[inline]

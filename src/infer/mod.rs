@@ -1762,6 +1762,34 @@ impl<'m> Inference<'m> {
                         self.builtin(cx, "list", vec![receiver], span)
                     }
                     Some(_) => self.array_method(cx, receiver, method, args, keywords, span),
+                    // `n.bit_length()`, `n.bit_count()`, `x.is_integer()`.
+                    None if args.is_empty()
+                        && keywords.is_empty()
+                        && receiver.ty.is_integer_like()
+                        && matches!(method.as_str(), "bit_length" | "bit_count") =>
+                    {
+                        let op = if method == "bit_length" {
+                            "int_bit_length"
+                        } else {
+                            "int_bit_count"
+                        };
+                        Some(intrinsic(
+                            Intrinsic::MathToInt(op),
+                            vec![receiver.cast_to(&Type::Int)],
+                            Type::Int,
+                        ))
+                    }
+                    None if args.is_empty()
+                        && keywords.is_empty()
+                        && receiver.ty.is_float_like()
+                        && method == "is_integer" =>
+                    {
+                        Some(intrinsic(
+                            Intrinsic::Math("float_is_integer"),
+                            vec![receiver.cast_to(&Type::Float)],
+                            Type::Bool,
+                        ))
+                    }
                     _ => {
                         let ty = receiver.ty.clone();
                         self.error(
@@ -1771,7 +1799,7 @@ impl<'m> Inference<'m> {
                                 span,
                                 format!("method `{method}` of {ty} is not supported"),
                             )
-                            .with_hint("arrays support .copy(); write other operations as loops"),
+                            .with_hint("arrays support .copy(), ints .bit_length() and .bit_count(), floats .is_integer(); write other operations as loops"),
                         );
                         None
                     }
