@@ -9935,6 +9935,17 @@ pub fn range_step(step: i64) -> Result<i64> {
     Ok(step)
 }
 
+/// `t[k]` of a tuple of `len` items: the position read, `k + len` for a
+/// negative `k`, or CPython's IndexError when none is.
+#[inline]
+pub fn tuple_index(k: i64, len: i64) -> Result<i64> {
+    let position = if k < 0 { k.wrapping_add(len) } else { k };
+    if k < -len || position >= len {
+        return Err(Error::IndexError("tuple index out of range".to_string()));
+    }
+    Ok(position)
+}
+
 /// `len(range(start, stop, step))`; a length past int64 is CPython's
 /// OverflowError.
 pub fn range_len(start: i64, stop: i64, step: i64) -> Result<i64> {

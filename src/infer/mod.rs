@@ -2190,6 +2190,101 @@ impl<'m> Inference<'m> {
         Some(value)
     }
 
+    /// `t[k]` with an index known only when running, for a tuple of
+    /// numbers of one type that can be read again without effect:
+    /// `t[0] if k' == 0 else t[1] if k' == 1 else ...`, with `k'` the index
+    /// checked and made non-negative by `rt::tuple_index` (IndexError as
+    /// Python's when out of range). `None` when that does not apply;
+    /// `Some(None)` after an error.
+    fn tuple_read_at(
+        &mut self,
+        cx: &mut Cx,
+        tuple: &typed::Expr,
+        index: &untyped::Expr,
+    ) -> Option<Option<typed::Expr>> {
+        let Type::Tuple(items) = &tuple.ty else {
+            return None;
+        };
+        if items.is_empty() || !items.iter().all(Type::is_numeric) || !tuple.is_effect_free() {
+            return None;
+        }
+        // Items of one type: with an int and a float, the item read would
+        // be either, which one type cannot say.
+        let joined = items[0].clone();
+        if joined == Type::Complex || items.iter().any(|ty| *ty != joined) {
+            return None;
+        }
+        let k = self.expr(cx, index);
+        let Some(k) = k else {
+            return Some(None);
+        };
+        if !k.ty.is_integer_like() || !k.is_effect_free() {
+            return None;
+        }
+        let count = items.len();
+        let position = typed::Expr::new(
+            typed::ExprKind::Runtime {
+                function: "tuple_index",
+                args: vec![k.cast_to(&Type::Int), typed::Expr::int(count as i64)],
+            },
+            Type::Int,
+        );
+        let item = |i: usize| -> typed::Expr {
+            let value = match &tuple.kind {
+                typed::ExprKind::Tuple(values) => values[i].clone(),
+                _ => typed::Expr::new(
+                    typed::ExprKind::TupleGet {
+                        tuple: Box::new(tuple.clone()),
+                        index: i,
+                    },
+                    items[i].clone(),
+                ),
+            };
+            value.cast_to(&joined)
+        };
+        // The last item is read when the index names no earlier one; the
+        // check of the first comparison has raised for an index outside.
+        let mut read = item(count - 1);
+        for i in (0..count - 1).rev() {
+            let test = typed::Expr::new(
+                typed::ExprKind::Compare {
+                    operands: vec![position.clone(), typed::Expr::int(i as i64)],
+                    ops: vec![CompareOp::Eq],
+                    operand_types: vec![Type::Int, Type::Int],
+                },
+                Type::Bool,
+            );
+            read = typed::Expr::new(
+                typed::ExprKind::IfExp {
+                    test: Box::new(test),
+                    body: Box::new(item(i)),
+                    orelse: Box::new(read),
+                },
+                joined.clone(),
+            );
+        }
+        if count == 1 {
+            // One item: the check still runs before it is read.
+            let test = typed::Expr::new(
+                typed::ExprKind::Compare {
+                    operands: vec![position, typed::Expr::int(0)],
+                    ops: vec![CompareOp::Eq],
+                    operand_types: vec![Type::Int, Type::Int],
+                },
+                Type::Bool,
+            );
+            read = typed::Expr::new(
+                typed::ExprKind::IfExp {
+                    test: Box::new(test),
+                    body: Box::new(read.clone()),
+                    orelse: Box::new(read),
+                },
+                joined.clone(),
+            );
+        }
+        Some(Some(read))
+    }
+
     fn tuple_get(
         &mut self,
         cx: &mut Cx,
@@ -2225,6 +2320,9 @@ impl<'m> Inference<'m> {
                 return None;
             }
             None => {
+                if let Some(read) = self.tuple_read_at(cx, &tuple, index) {
+                    return read;
+                }
                 self.error(
                     cx,
                     Diagnostic::error(
@@ -2232,7 +2330,10 @@ impl<'m> Inference<'m> {
                         index.span,
                         "tuple indices must be integer constants",
                     )
-                    .with_hint("unpack the tuple, or index it with a literal such as t[0]"),
+                    .with_hint(
+                        "index with a literal such as t[0]; a variable index needs a tuple of \
+                         numbers of one type, read without side effects",
+                    ),
                 );
                 return None;
             }
