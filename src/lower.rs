@@ -854,6 +854,10 @@ struct FunctionLowering<'a> {
     /// Locals assigned once by `f = lambda ...`: each call `f(...)` calls
     /// a helper function made from the lambda (its name once made).
     lambdas: HashMap<String, (ast::ExprLambda, Option<String>)>,
+    /// Locals assigned once, at the function's top level, to a tuple of
+    /// constants (`offsets = ((0, 1), (1, 0))`), with where that assignment
+    /// ends: a loop over one after it is a loop over the display.
+    tuple_locals: HashMap<String, (Vec<TupleItem>, u32)>,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -870,6 +874,7 @@ impl<'a> FunctionLowering<'a> {
             local_imports: HashMap::new(),
             range_variables: HashSet::new(),
             lambdas: HashMap::new(),
+            tuple_locals: HashMap::new(),
         }
     }
 
@@ -1116,6 +1121,7 @@ impl<'a> FunctionLowering<'a> {
         };
         collect_assigned_names(def_body, &mut self.locals);
         self.lambdas = lambda_variables(def_body, &parameter_names);
+        self.tuple_locals = self.constant_tuple_locals(def_body, &parameter_names);
         let mut invalid: Vec<&str> = std::iter::once(def.name.as_str())
             .chain(self.locals.iter().map(String::as_str))
             .filter(|name| !crate::codegen::kernels::is_identifier(name))
@@ -1686,6 +1692,18 @@ impl<'a> FunctionLowering<'a> {
                 items
             }
             ast::Expr::Name(name)
+                if self
+                    .tuple_locals
+                    .get(name.id.as_str())
+                    .is_some_and(|(items, end)| !items.is_empty() && *end <= span.start) =>
+            {
+                self.tuple_locals[name.id.as_str()]
+                    .0
+                    .iter()
+                    .map(|item| item.expr(iter_span))
+                    .collect()
+            }
+            ast::Expr::Name(name)
                 if !self.locals.contains(name.id.as_str())
                     && self
                         .scope
@@ -1767,6 +1785,37 @@ impl<'a> FunctionLowering<'a> {
             span,
         });
         Some(Some(always(prelude, span)))
+    }
+
+    /// The locals of `body` assigned exactly once, by `name = (...)` of
+    /// constants at the top level of the function (so any statement after
+    /// it runs after it), with where that assignment ends; parameters
+    /// excluded.
+    fn constant_tuple_locals(
+        &self,
+        body: &[ast::Stmt],
+        parameters: &HashSet<String>,
+    ) -> HashMap<String, (Vec<TupleItem>, u32)> {
+        let counts = crate::range_variables::assignment_counts(body);
+        body.iter()
+            .filter_map(|stmt| match stmt {
+                ast::Stmt::Assign(assign) => match (assign.targets.as_slice(), &*assign.value) {
+                    ([ast::Expr::Name(target)], value @ ast::Expr::Tuple(_)) => {
+                        let end = Span::from(assign.range).end;
+                        Some((target.id.to_string(), value, end))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .filter(|(name, _, _)| counts.get(name) == Some(&1) && !parameters.contains(name))
+            .filter_map(
+                |(name, value, end)| match self.scope.fold_tuple_item(value) {
+                    Some(TupleItem::Tuple(items)) => Some((name, (items, end))),
+                    _ => None,
+                },
+            )
+            .collect()
     }
 
     fn for_each_element(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
