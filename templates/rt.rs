@@ -5703,6 +5703,18 @@ pub mod math {
         i64::try_from(quotient * unit).map_err(|_| super::int_overflow("round"))
     }
 
+    /// `np.minimum(a, b)` of floats: nan when either is, as NumPy.
+    #[inline]
+    pub fn numpy_minimum(a: f64, b: f64) -> Result<f64> {
+        Ok(if a < b || a.is_nan() { a } else { b })
+    }
+
+    /// `np.maximum(a, b)` of floats: nan when either is, as NumPy.
+    #[inline]
+    pub fn numpy_maximum(a: f64, b: f64) -> Result<f64> {
+        Ok(if a > b || a.is_nan() { a } else { b })
+    }
+
     /// `n.bit_length()`: the bits of |n| without leading zeros.
     #[inline]
     pub fn int_bit_length(n: i64) -> Result<i64> {

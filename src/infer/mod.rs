@@ -3550,7 +3550,15 @@ impl<'m> Inference<'m> {
         }
         let known = matches!(
             name,
-            "copy" | "square" | "isnan" | "isinf" | "isfinite" | "sign"
+            "copy"
+                | "square"
+                | "isnan"
+                | "isinf"
+                | "isfinite"
+                | "sign"
+                | "minimum"
+                | "maximum"
+                | "clip"
         ) || crate::library::numpy::FLOAT_METHODS
             .iter()
             .any(|(n, _, _)| *n == name)
@@ -3589,6 +3597,36 @@ impl<'m> Inference<'m> {
         }
         for arg in &args {
             self.numeric(cx, arg, span)?;
+        }
+        if let ("minimum" | "maximum" | "clip", false) =
+            (name, args.iter().any(|a| a.ty == Type::Bool))
+        {
+            // NumPy's minimum and maximum of numbers propagate nan (Python's
+            // min and max do not); clip is minimum(maximum(x, lo), hi).
+            let arity = if name == "clip" { 3 } else { 2 };
+            if args.len() != arity {
+                return self.numpy_arity(cx, name, span);
+            }
+            let float = args.iter().any(|a| a.ty.is_float_like());
+            let (ty, min, max) = if float {
+                (
+                    Type::Float,
+                    Intrinsic::Math("numpy_minimum"),
+                    Intrinsic::Math("numpy_maximum"),
+                )
+            } else {
+                (Type::Int, Intrinsic::Min, Intrinsic::Max)
+            };
+            let mut values = args.into_iter().map(|a| a.cast_to(&ty));
+            let (first, second) = (values.next()?, values.next()?);
+            return Some(match name {
+                "minimum" => intrinsic(min, vec![first, second], ty),
+                "maximum" => intrinsic(max, vec![first, second], ty),
+                _ => {
+                    let raised = intrinsic(max, vec![first, second], ty.clone());
+                    intrinsic(min, vec![raised, values.next()?], ty)
+                }
+            });
         }
         if name == "sign" {
             // NumPy's sign of a number: -1, 0 or 1 of its kind (0.0 for
