@@ -15,6 +15,7 @@ pub mod fuse_temporaries;
 pub mod infer;
 pub mod ir;
 pub mod library;
+pub mod loop_else;
 pub mod lower;
 pub mod none_params;
 pub mod parse;

@@ -69,6 +69,25 @@ const PYTHON_BUILTINS: &[&str] = &[
     "locals",
 ];
 
+/// The built-in exception classes a `raise` statement may name.
+pub const RAISABLE_EXCEPTIONS: &[&str] = &[
+    "ArithmeticError",
+    "AssertionError",
+    "Exception",
+    "FloatingPointError",
+    "IndexError",
+    "KeyError",
+    "LookupError",
+    "MemoryError",
+    "NotImplementedError",
+    "OverflowError",
+    "RecursionError",
+    "RuntimeError",
+    "TypeError",
+    "ValueError",
+    "ZeroDivisionError",
+];
+
 /// The deepest expression nesting compiled; every later stage recurses over
 /// expressions, so this bounds their stack use. CPython's own parser refuses
 /// far shallower nesting of parentheses.
@@ -456,6 +475,29 @@ fn name_span(file: &SourceFile, def: &ast::StmtFunctionDef) -> Span {
     }
 }
 
+/// An item of a module-level tuple constant.
+#[derive(Clone, Debug)]
+enum TupleItem {
+    Value(ConstValue),
+    Tuple(Vec<TupleItem>),
+}
+
+impl TupleItem {
+    /// The item as the expression a read of the constant gives.
+    fn expr(&self, span: Span) -> Expr {
+        let kind = match self {
+            TupleItem::Value(ConstValue::Int(v)) => ExprKind::Int(*v),
+            TupleItem::Value(ConstValue::Float(v)) => ExprKind::Float(*v),
+            TupleItem::Value(ConstValue::Bool(v)) => ExprKind::Bool(*v),
+            TupleItem::Value(_) => ExprKind::None,
+            TupleItem::Tuple(items) => {
+                ExprKind::Tuple(items.iter().map(|item| item.expr(span)).collect())
+            }
+        };
+        Expr { kind, span }
+    }
+}
+
 /// What the module's top level defines: imports, constants and functions.
 struct ModuleScope {
     /// Local alias → qualified name (`np` → `numpy`, `sqrt` → `math.sqrt`).
@@ -463,6 +505,10 @@ struct ModuleScope {
     constants: Vec<Constant>,
     /// Module-level names that are not compile-time constants, with why.
     dynamic_globals: HashMap<String, Span>,
+    /// Module-level tuples of int, float and bool constants, also nested
+    /// (`WEIGHTS = (0.25, 0.5, 0.25)`, `OFFSETS = ((0, 1), (1, 0))`): each
+    /// read is the tuple display.
+    tuple_constants: HashMap<String, Vec<TupleItem>>,
     functions: HashSet<String>,
     classes: HashSet<String>,
     /// Names bound to `numba.pycc.CC(...)`.
@@ -485,6 +531,7 @@ impl ModuleScope {
             imports: HashMap::new(),
             constants: Vec::new(),
             dynamic_globals: HashMap::new(),
+            tuple_constants: HashMap::new(),
             functions: HashSet::new(),
             classes: HashSet::new(),
             pycc_modules: HashSet::new(),
@@ -617,6 +664,15 @@ impl ModuleScope {
                 return;
             }
         }
+        self.tuple_constants.remove(&name);
+        if let ast::Expr::Tuple(_) = value {
+            if let Some(TupleItem::Tuple(items)) = self.fold_tuple_item(value) {
+                self.dynamic_globals.remove(&name);
+                self.constants.retain(|c| c.name != name);
+                self.tuple_constants.insert(name, items);
+                return;
+            }
+        }
         match self.fold(value) {
             Some(folded) => {
                 self.dynamic_globals.remove(&name);
@@ -636,6 +692,27 @@ impl ModuleScope {
 
     fn qualify(&self, expr: &ast::Expr) -> Option<String> {
         qualify_with(expr, &|name| self.imports.get(name))
+    }
+
+    /// An int, float or bool constant, or a tuple of such items.
+    fn fold_tuple_item(&self, expr: &ast::Expr) -> Option<TupleItem> {
+        match expr {
+            ast::Expr::Tuple(tuple) => tuple
+                .elts
+                .iter()
+                .map(|item| self.fold_tuple_item(item))
+                .collect::<Option<Vec<_>>>()
+                .map(TupleItem::Tuple),
+            _ => self
+                .fold(expr)
+                .filter(|v| {
+                    matches!(
+                        v,
+                        ConstValue::Int(_) | ConstValue::Float(_) | ConstValue::Bool(_)
+                    )
+                })
+                .map(TupleItem::Value),
+        }
     }
 
     fn constant(&self, name: &str) -> Option<&Constant> {
@@ -777,6 +854,10 @@ struct FunctionLowering<'a> {
     /// Locals assigned once by `f = lambda ...`: each call `f(...)` calls
     /// a helper function made from the lambda (its name once made).
     lambdas: HashMap<String, (ast::ExprLambda, Option<String>)>,
+    /// Locals assigned once, at the function's top level, to a tuple of
+    /// constants (`offsets = ((0, 1), (1, 0))`), with where that assignment
+    /// ends: a loop over one after it is a loop over the display.
+    tuple_locals: HashMap<String, (Vec<TupleItem>, u32)>,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -793,6 +874,7 @@ impl<'a> FunctionLowering<'a> {
             local_imports: HashMap::new(),
             range_variables: HashSet::new(),
             lambdas: HashMap::new(),
+            tuple_locals: HashMap::new(),
         }
     }
 
@@ -1027,16 +1109,19 @@ impl<'a> FunctionLowering<'a> {
             self.locals.insert(param.name.clone());
         }
         let parameter_names: HashSet<String> = params.iter().map(|p| p.name.clone()).collect();
-        let rewritten = crate::range_variables::rewrite(&def.body, &parameter_names);
+        let without_loop_else = crate::loop_else::rewrite(&def.body);
+        let def_body: &[ast::Stmt] = without_loop_else.as_deref().unwrap_or(&def.body);
+        let rewritten = crate::range_variables::rewrite(def_body, &parameter_names);
         let def_body: &[ast::Stmt] = match &rewritten {
             Some((body, variables)) => {
                 self.range_variables = variables.clone();
                 body
             }
-            None => &def.body,
+            None => def_body,
         };
         collect_assigned_names(def_body, &mut self.locals);
         self.lambdas = lambda_variables(def_body, &parameter_names);
+        self.tuple_locals = self.constant_tuple_locals(def_body, &parameter_names);
         let mut invalid: Vec<&str> = std::iter::once(def.name.as_str())
             .chain(self.locals.iter().map(String::as_str))
             .filter(|name| !crate::codegen::kernels::is_identifier(name))
@@ -1297,30 +1382,46 @@ impl<'a> FunctionLowering<'a> {
                         annotation: None,
                     }
                 } else {
-                    // `a = b = value`: evaluate once into the first target, then copy.
-                    let first = targets.remove(0);
-                    let Target::Name(first_name, first_span) = &first else {
-                        self.error(
-                            codes::UNSUPPORTED_TARGET,
-                            span,
-                            "chained assignment must start with a plain name",
-                            "chained assignment",
-                            "split it into separate assignments",
-                        );
-                        return None;
+                    // `a = b = value`: evaluate once into the first target,
+                    // then copy it into the others, left to right as Python
+                    // assigns them. When the first target is not a plain
+                    // name (`lo[i] = hi[i] = x`), the value goes into a
+                    // hidden local first.
+                    let mut stmts = Vec::new();
+                    let first_name = match &targets[0] {
+                        Target::Name(name, name_span) => Some((name.clone(), *name_span)),
+                        _ => None,
+                    };
+                    let (first_name, first_span) = match first_name {
+                        Some(name) => {
+                            let first = targets.remove(0);
+                            stmts.push(Stmt {
+                                kind: StmtKind::Assign {
+                                    target: first,
+                                    value,
+                                    annotation: None,
+                                },
+                                span,
+                            });
+                            name
+                        }
+                        _ => {
+                            let hidden = format!("__chained_{}", span.start);
+                            stmts.push(Stmt {
+                                kind: StmtKind::Assign {
+                                    target: Target::Name(hidden.clone(), span),
+                                    value,
+                                    annotation: None,
+                                },
+                                span,
+                            });
+                            (hidden, span)
+                        }
                     };
                     let copy = Expr {
-                        kind: ExprKind::Local(first_name.clone()),
-                        span: *first_span,
+                        kind: ExprKind::Local(first_name),
+                        span: first_span,
                     };
-                    let mut stmts = vec![Stmt {
-                        kind: StmtKind::Assign {
-                            target: first.clone(),
-                            value,
-                            annotation: None,
-                        },
-                        span,
-                    }];
                     for target in targets {
                         stmts.push(Stmt {
                             kind: StmtKind::Assign {
@@ -1402,15 +1503,6 @@ impl<'a> FunctionLowering<'a> {
             }
             ast::Stmt::For(for_stmt) => return self.for_stmt(for_stmt, span),
             ast::Stmt::While(while_stmt) => {
-                if !while_stmt.orelse.is_empty() {
-                    self.error(
-                        codes::UNSUPPORTED_STATEMENT,
-                        span,
-                        "`while ... else` is not supported",
-                        "loop with an else clause",
-                        "use a flag variable set before `break`",
-                    );
-                }
                 let test = self.expr(&while_stmt.test);
                 self.loop_depth += 1;
                 let body = self.block(&while_stmt.body);
@@ -1455,16 +1547,7 @@ impl<'a> FunctionLowering<'a> {
                 );
                 return None;
             }
-            ast::Stmt::Raise(_) => {
-                self.error(
-                    codes::UNSUPPORTED_STATEMENT,
-                    span,
-                    "`raise` is not supported yet",
-                    "raise statement",
-                    "return a status value, or validate the inputs in the Python caller",
-                );
-                return None;
-            }
+            ast::Stmt::Raise(raise) => return self.raise_stmt(raise, span),
             ast::Stmt::Assert(assert) => {
                 let test = self.expr(&assert.test);
                 let message = match assert.msg.as_deref() {
@@ -1588,6 +1671,153 @@ impl<'a> FunctionLowering<'a> {
     /// `for x in a`, `for i, x in enumerate(a)`, `for x, y in zip(a, b)`
     /// over arrays (rows of 2-D ones): a loop over indices that reads the
     /// element (or row) of each iterable, evaluated once, before the loop.
+    /// `for dx, dy in ((0, 1), (1, 0), (0, -1)):` and `for w in WEIGHTS:` (a
+    /// module-level tuple constant): the tuple's items are evaluated into
+    /// hidden locals before the loop, as Python evaluates the display, and
+    /// a range loop over their positions assigns the target from the one
+    /// its counter names, so the items may differ in type as long as the
+    /// target's uses accept their join. `None` when the iterable is no
+    /// tuple display or tuple constant; `Some(None)` after an error.
+    fn tuple_loop(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Option<Stmt>> {
+        let iter_span: Span = for_stmt.iter.range().into();
+        let items: Vec<Expr> = match for_stmt.iter.as_ref() {
+            ast::Expr::Tuple(tuple) if !tuple.elts.is_empty() => {
+                let mut items = Vec::new();
+                for item in &tuple.elts {
+                    match self.expr(item) {
+                        Some(item) => items.push(item),
+                        None => return Some(None),
+                    }
+                }
+                items
+            }
+            ast::Expr::Name(name)
+                if self
+                    .tuple_locals
+                    .get(name.id.as_str())
+                    .is_some_and(|(items, end)| !items.is_empty() && *end <= span.start) =>
+            {
+                self.tuple_locals[name.id.as_str()]
+                    .0
+                    .iter()
+                    .map(|item| item.expr(iter_span))
+                    .collect()
+            }
+            ast::Expr::Name(name)
+                if !self.locals.contains(name.id.as_str())
+                    && self
+                        .scope
+                        .tuple_constants
+                        .get(name.id.as_str())
+                        .is_some_and(|items| !items.is_empty()) =>
+            {
+                match self.name(name.id.as_str(), iter_span) {
+                    Some(Expr {
+                        kind: ExprKind::Tuple(items),
+                        ..
+                    }) => items,
+                    _ => return Some(None),
+                }
+            }
+            _ => return None,
+        };
+        let target = match self.target(&for_stmt.target) {
+            Some(target) => target,
+            None => return Some(None),
+        };
+        let at = |kind: ExprKind| Expr {
+            kind,
+            span: iter_span,
+        };
+        let id = span.start;
+        let counter = format!("__tuple_index_{id}");
+        let mut prelude = Vec::new();
+        let mut names = Vec::new();
+        for (k, item) in items.into_iter().enumerate() {
+            let name = format!("__tuple_item_{id}_{k}");
+            prelude.push(Stmt {
+                kind: StmtKind::Assign {
+                    target: Target::Name(name.clone(), iter_span),
+                    value: item,
+                    annotation: None,
+                },
+                span: iter_span,
+            });
+            names.push(name);
+        }
+        let count = names.len();
+        // if counter == 0: target = item_0  elif ... else: target = item_last
+        let assign = |name: &String| Stmt {
+            kind: StmtKind::Assign {
+                target: target.clone(),
+                value: at(ExprKind::Local(name.clone())),
+                annotation: None,
+            },
+            span: iter_span,
+        };
+        let mut chain = vec![assign(&names[count - 1])];
+        for (k, name) in names.iter().enumerate().take(count - 1).rev() {
+            chain = vec![Stmt {
+                kind: StmtKind::If {
+                    test: at(ExprKind::Compare {
+                        left: Box::new(at(ExprKind::Local(counter.clone()))),
+                        rest: vec![(CompareOp::Eq, at(ExprKind::Int(k as i64)))],
+                    }),
+                    body: vec![assign(name)],
+                    orelse: chain,
+                },
+                span: iter_span,
+            }];
+        }
+        self.loop_depth += 1;
+        let body = self.block(&for_stmt.body);
+        self.loop_depth -= 1;
+        chain.extend(body);
+        prelude.push(Stmt {
+            kind: StmtKind::ForRange {
+                var: Some((counter, iter_span)),
+                start: at(ExprKind::Int(0)),
+                stop: at(ExprKind::Int(count as i64)),
+                step: None,
+                body: chain,
+                parallel: false,
+            },
+            span,
+        });
+        Some(Some(always(prelude, span)))
+    }
+
+    /// The locals of `body` assigned exactly once, by `name = (...)` of
+    /// constants at the top level of the function (so any statement after
+    /// it runs after it), with where that assignment ends; parameters
+    /// excluded.
+    fn constant_tuple_locals(
+        &self,
+        body: &[ast::Stmt],
+        parameters: &HashSet<String>,
+    ) -> HashMap<String, (Vec<TupleItem>, u32)> {
+        let counts = crate::range_variables::assignment_counts(body);
+        body.iter()
+            .filter_map(|stmt| match stmt {
+                ast::Stmt::Assign(assign) => match (assign.targets.as_slice(), &*assign.value) {
+                    ([ast::Expr::Name(target)], value @ ast::Expr::Tuple(_)) => {
+                        let end = Span::from(assign.range).end;
+                        Some((target.id.to_string(), value, end))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .filter(|(name, _, _)| counts.get(name) == Some(&1) && !parameters.contains(name))
+            .filter_map(
+                |(name, value, end)| match self.scope.fold_tuple_item(value) {
+                    Some(TupleItem::Tuple(items)) => Some((name, (items, end))),
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+
     fn for_each_element(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
         let iter_span: Span = for_stmt.iter.range().into();
         let at = |kind: ExprKind| Expr {
@@ -2010,7 +2240,24 @@ impl<'a> FunctionLowering<'a> {
             orelse: for_stmt.orelse.clone(),
             type_comment: None,
         };
-        let simple = |e: &ast::Expr| matches!(e, ast::Expr::Name(_) | ast::Expr::Constant(_));
+        // An argument evaluated more than once below: one without effects,
+        // so evaluating it again gives the same value (or raises the same
+        // exception the first evaluation raises).
+        fn simple(e: &ast::Expr) -> bool {
+            match e {
+                ast::Expr::Name(_) | ast::Expr::Constant(_) => true,
+                ast::Expr::UnaryOp(u) => simple(&u.operand),
+                ast::Expr::BinOp(b) => simple(&b.left) && simple(&b.right),
+                ast::Expr::Attribute(a) => simple(&a.value),
+                ast::Expr::Subscript(s) => simple(&s.value) && simple(&s.slice),
+                ast::Expr::Call(c) => {
+                    matches!(c.func.as_ref(), ast::Expr::Name(n) if n.id.as_str() == "len")
+                        && c.keywords.is_empty()
+                        && c.args.iter().all(simple)
+                }
+                _ => false,
+            }
+        }
         let literal_step = |e: &ast::Expr| match e {
             ast::Expr::Constant(c) => match &c.value {
                 ast::Constant::Int(v) => v.to_string().parse::<i64>().ok(),
@@ -2034,7 +2281,7 @@ impl<'a> FunctionLowering<'a> {
                 if simple(start)
                     && simple(stop)
                     && simple(step)
-                    && literal_step(step).is_none() =>
+                    && !matches!(literal_step(step), Some(1 | -1)) =>
             {
                 let binary = |left: ast::Expr, op, right: ast::Expr| {
                     ast::Expr::BinOp(ast::ExprBinOp {
@@ -2089,20 +2336,97 @@ impl<'a> FunctionLowering<'a> {
         Some(loop_over(vec![first, last, new_step]))
     }
 
-    fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
-        if !for_stmt.orelse.is_empty() {
+    /// `raise ValueError`, `raise ValueError("message")`: a built-in
+    /// exception class of `RAISABLE_EXCEPTIONS` with no argument or a
+    /// string literal.
+    fn raise_stmt(&mut self, raise: &ast::StmtRaise, span: Span) -> Option<Stmt> {
+        let Some(exc) = raise.exc.as_deref() else {
             self.error(
                 codes::UNSUPPORTED_STATEMENT,
                 span,
-                "`for ... else` is not supported",
-                "loop with an else clause",
-                "use a flag variable set before `break`",
+                "a bare `raise` is not supported",
+                "re-raises the exception being handled",
+                "compiled code handles no exceptions: raise a new one, `raise ValueError(\"...\")`",
             );
+            return None;
+        };
+        if let Some(cause) = raise.cause.as_deref() {
+            self.error(
+                codes::UNSUPPORTED_STATEMENT,
+                cause.range().into(),
+                "`raise ... from ...` is not supported",
+                "exception cause",
+                "drop the `from` clause: `raise ValueError(\"...\")`",
+            );
+            return None;
         }
+        let (class_expr, args, has_keywords) = match exc {
+            ast::Expr::Call(call) => (
+                call.func.as_ref(),
+                &call.args[..],
+                !call.keywords.is_empty(),
+            ),
+            other => (other, &[][..], false),
+        };
+        let class = match class_expr {
+            ast::Expr::Name(name)
+                if !self.locals.contains(name.id.as_str())
+                    && self.qualify(class_expr).as_deref() == Some(name.id.as_str()) =>
+            {
+                RAISABLE_EXCEPTIONS
+                    .iter()
+                    .find(|class| **class == name.id.as_str())
+            }
+            _ => None,
+        };
+        let Some(class) = class else {
+            self.error(
+                codes::UNSUPPORTED_STATEMENT,
+                class_expr.range().into(),
+                "only built-in exception classes can be raised",
+                "not a supported exception class",
+                &format!("raise one of {}", RAISABLE_EXCEPTIONS.join(", ")),
+            );
+            return None;
+        };
+        let message = match (args, has_keywords) {
+            ([], false) => None,
+            (
+                [ast::Expr::Constant(ast::ExprConstant {
+                    value: ast::Constant::Str(text),
+                    ..
+                })],
+                false,
+            ) => Some(text.clone()),
+            _ => {
+                self.error(
+                    codes::UNSUPPORTED_STATEMENT,
+                    exc.range().into(),
+                    "the argument of a raised exception must be one string literal",
+                    "not a single string literal",
+                    "write the message as a literal, `raise ValueError(\"n must be positive\")`; \
+                     compiled code does not format values into messages",
+                );
+                return None;
+            }
+        };
+        Some(Stmt {
+            kind: StmtKind::Raise {
+                class: (*class).to_string(),
+                message,
+            },
+            span,
+        })
+    }
+
+    fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
         if let Some(reversed) = self.reversed_range(for_stmt) {
             return self.for_stmt(&reversed, span);
         }
         if let Some(lowered) = self.ndindex_loop(for_stmt, span) {
+            return lowered;
+        }
+        if let Some(lowered) = self.tuple_loop(for_stmt, span) {
             return lowered;
         }
         if !is_range_call(self, for_stmt.iter.as_ref()) {
@@ -2742,6 +3066,8 @@ impl<'a> FunctionLowering<'a> {
             ExprKind::Local(name.to_string())
         } else if self.scope.constant(name).is_some() {
             ExprKind::Constant(name.to_string())
+        } else if let Some(items) = self.scope.tuple_constants.get(name) {
+            ExprKind::Tuple(items.iter().map(|item| item.expr(span)).collect())
         } else if let Some(qualified) = self.import_of(name) {
             match math_constant(qualified) {
                 Some(value) => ExprKind::Float(value),
@@ -2756,7 +3082,7 @@ impl<'a> FunctionLowering<'a> {
                 Diagnostic::error(codes::NOT_A_CONSTANT, span, format!("`{name}` is not a compile-time constant"))
                     .with_label("module-level variable used here")
                     .with_secondary(*defined, "assigned here")
-                    .with_hint("module-level values used by compiled code must be int, float or bool constants; pass other values as parameters"),
+                    .with_hint("module-level values used by compiled code must be int, float or bool constants or tuples of them; pass other values as parameters"),
             );
             return None;
         } else {

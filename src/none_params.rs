@@ -305,6 +305,10 @@ impl Folder {
                 test: self.expr(test, state),
                 message: message.clone(),
             },
+            StmtKind::Raise { .. } => {
+                *state = None;
+                stmt.kind.clone()
+            }
             StmtKind::Expr(value) => StmtKind::Expr(self.expr(value, state)),
             StmtKind::Declare { .. } | StmtKind::Pass => stmt.kind.clone(),
         };

@@ -118,7 +118,7 @@ impl Analysis<'_> {
                 }
                 *state = None;
             }
-            typed::Stmt::Break | typed::Stmt::Continue => *state = None,
+            typed::Stmt::Break | typed::Stmt::Continue | typed::Stmt::Raise { .. } => *state = None,
             typed::Stmt::Expr(value) | typed::Stmt::Assert { test: value, .. } => {
                 self.reads(value, state)
             }

@@ -69,9 +69,48 @@ pub enum Exception {
     KeyError(String),
     /// A local variable read before any path assigned it.
     UnboundLocalError(String),
+    /// A `raise` statement's built-in exception class that has no variant
+    /// of its own, and its message (empty when the class is raised bare).
+    Raised(RaisedClass, String),
     /// An exception from Python code called back by compiled code.
     #[cfg(feature = "python")]
     Python(PythonError),
+}
+
+/// The built-in exception classes a `raise` statement may name besides those
+/// with an `Exception` variant of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaisedClass {
+    Exception,
+    ArithmeticError,
+    FloatingPointError,
+    LookupError,
+    NotImplementedError,
+    RuntimeError,
+}
+
+impl RaisedClass {
+    /// Every class, in the order of their status codes between modules.
+    pub const ALL: [RaisedClass; 6] = [
+        RaisedClass::Exception,
+        RaisedClass::ArithmeticError,
+        RaisedClass::FloatingPointError,
+        RaisedClass::LookupError,
+        RaisedClass::NotImplementedError,
+        RaisedClass::RuntimeError,
+    ];
+
+    /// The Python name of the class.
+    pub fn name(self) -> &'static str {
+        match self {
+            RaisedClass::Exception => "Exception",
+            RaisedClass::ArithmeticError => "ArithmeticError",
+            RaisedClass::FloatingPointError => "FloatingPointError",
+            RaisedClass::LookupError => "LookupError",
+            RaisedClass::NotImplementedError => "NotImplementedError",
+            RaisedClass::RuntimeError => "RuntimeError",
+        }
+    }
 }
 
 /// The result of every fallible runtime operation and of every compiled function.
@@ -141,6 +180,12 @@ impl Error {
         Error(Box::new(Exception::UnboundLocalError(message)))
     }
 
+    #[cold]
+    #[inline(never)]
+    pub fn Raised(class: RaisedClass, message: String) -> Error {
+        Error(Box::new(Exception::Raised(class, message)))
+    }
+
     #[cfg(feature = "python")]
     #[cold]
     #[inline(never)]
@@ -168,6 +213,7 @@ impl Error {
             Exception::AssertionError(_) => "AssertionError",
             Exception::KeyError(_) => "KeyError",
             Exception::UnboundLocalError(_) => "UnboundLocalError",
+            Exception::Raised(class, _) => class.name(),
             #[cfg(feature = "python")]
             Exception::Python(_) => "Exception",
         }
@@ -185,7 +231,8 @@ impl Error {
             | Exception::RecursionError(message)
             | Exception::AssertionError(message)
             | Exception::KeyError(message)
-            | Exception::UnboundLocalError(message) => message,
+            | Exception::UnboundLocalError(message)
+            | Exception::Raised(_, message) => message,
             #[cfg(feature = "python")]
             Exception::Python(_) => "an exception raised by a Python function",
         }
@@ -204,30 +251,43 @@ impl std::error::Error for Error {}
 impl From<Error> for PyErr {
     fn from(error: Error) -> Self {
         use pyo3::exceptions::{
-            PyIndexError, PyMemoryError, PyOverflowError, PyRecursionError, PyTypeError,
-            PyValueError, PyZeroDivisionError,
+            PyArithmeticError, PyAssertionError, PyException, PyFloatingPointError,
+            PyIndexError, PyKeyError, PyLookupError, PyMemoryError, PyNotImplementedError,
+            PyOverflowError, PyRecursionError, PyRuntimeError, PyTypeError,
+            PyUnboundLocalError, PyValueError, PyZeroDivisionError,
         };
         match *error.0 {
-            Exception::IndexError(message) => PyIndexError::new_err(message),
-            Exception::ZeroDivisionError(message) => PyZeroDivisionError::new_err(message),
-            Exception::ValueError(message) => PyValueError::new_err(message),
-            Exception::OverflowError(message) => PyOverflowError::new_err(message),
-            Exception::TypeError(message) => PyTypeError::new_err(message),
-            Exception::MemoryError(message) => PyMemoryError::new_err(message),
-            Exception::RecursionError(message) => PyRecursionError::new_err(message),
-            // `assert x` without a message raises AssertionError().
-            Exception::AssertionError(message) if message.is_empty() => {
-                pyo3::exceptions::PyAssertionError::new_err(())
-            }
-            Exception::AssertionError(message) => {
-                pyo3::exceptions::PyAssertionError::new_err(message)
-            }
-            Exception::KeyError(message) => pyo3::exceptions::PyKeyError::new_err(message),
-            Exception::UnboundLocalError(message) => {
-                pyo3::exceptions::PyUnboundLocalError::new_err(message)
-            }
+            Exception::IndexError(message) => exception::<PyIndexError>(message),
+            Exception::ZeroDivisionError(message) => exception::<PyZeroDivisionError>(message),
+            Exception::ValueError(message) => exception::<PyValueError>(message),
+            Exception::OverflowError(message) => exception::<PyOverflowError>(message),
+            Exception::TypeError(message) => exception::<PyTypeError>(message),
+            Exception::MemoryError(message) => exception::<PyMemoryError>(message),
+            Exception::RecursionError(message) => exception::<PyRecursionError>(message),
+            Exception::AssertionError(message) => exception::<PyAssertionError>(message),
+            Exception::KeyError(message) => exception::<PyKeyError>(message),
+            Exception::UnboundLocalError(message) => exception::<PyUnboundLocalError>(message),
+            Exception::Raised(class, message) => match class {
+                RaisedClass::Exception => exception::<PyException>(message),
+                RaisedClass::ArithmeticError => exception::<PyArithmeticError>(message),
+                RaisedClass::FloatingPointError => exception::<PyFloatingPointError>(message),
+                RaisedClass::LookupError => exception::<PyLookupError>(message),
+                RaisedClass::NotImplementedError => exception::<PyNotImplementedError>(message),
+                RaisedClass::RuntimeError => exception::<PyRuntimeError>(message),
+            },
             Exception::Python(error) => error.into_pyerr(),
         }
+    }
+}
+
+/// An exception of type `T` with `message`; without one (`assert x`, a bare
+/// `raise ValueError`) it has no arguments, as CPython raises it.
+#[cfg(feature = "python")]
+fn exception<T: pyo3::PyTypeInfo>(message: String) -> PyErr {
+    if message.is_empty() {
+        PyErr::new::<T, _>(())
+    } else {
+        PyErr::new::<T, _>(message)
     }
 }
 
@@ -5862,6 +5922,237 @@ pub mod math {
         super::integral_float_to_int(x.trunc())
     }
 
+    /// `round(x, ndigits)` of a float, as CPython's `float.__round__`: the
+    /// decimal nearest to x with `ndigits` digits after the point (before
+    /// it when negative), ties to even on x's exact value, read back as the
+    /// nearest float. Rust's fixed-precision formatting is exact with ties
+    /// to even, which is what CPython's `_Py_dg_dtoa` mode 3 computes.
+    pub fn round_digits(x: f64, ndigits: i64) -> Result<f64> {
+        // CPython's NDIGITS_MAX and NDIGITS_MIN: past them every float
+        // rounds to itself, or to zero.
+        if !x.is_finite() || x == 0.0 || ndigits > 323 {
+            return Ok(x);
+        }
+        if ndigits < -308 {
+            return Ok(0.0 * x);
+        }
+        let text = if ndigits >= 0 {
+            format!("{:.*}", ndigits as usize, x)
+        } else {
+            let places = ndigits.unsigned_abs() as usize;
+            // The integer part is exact; a non-zero fraction makes a
+            // dropped "500..." more than half.
+            let whole = format!("{:.0}", x.trunc().abs());
+            let fraction = x.trunc() != x;
+            let rounded = round_integer_digits(&whole, places, fraction);
+            let sign = if x < 0.0 { "-" } else { "" };
+            format!("{sign}{rounded}")
+        };
+        let rounded: f64 = text.parse().unwrap_or(f64::NAN);
+        if rounded.is_infinite() {
+            return Err(super::overflow_error("rounded value too large to represent"));
+        }
+        Ok(rounded)
+    }
+
+    /// The decimal digits `whole` rounded at `places` digits before the end,
+    /// half to even (`more` says something non-zero follows the digits).
+    fn round_integer_digits(whole: &str, places: usize, more: bool) -> String {
+        let digits = whole.as_bytes();
+        if places > digits.len() {
+            return "0".to_string();
+        }
+        let (kept, dropped) = digits.split_at(digits.len() - places);
+        let half = dropped.first().map_or(std::cmp::Ordering::Less, |first| {
+            let rest_zero = dropped[1..].iter().all(|d| *d == b'0') && !more;
+            match first.cmp(&b'5') {
+                std::cmp::Ordering::Equal if rest_zero => std::cmp::Ordering::Equal,
+                std::cmp::Ordering::Equal => std::cmp::Ordering::Greater,
+                other => other,
+            }
+        });
+        let last_odd = kept.last().is_some_and(|d| (d - b'0') % 2 == 1);
+        let up = half == std::cmp::Ordering::Greater
+            || (half == std::cmp::Ordering::Equal && last_odd);
+        let mut out: Vec<u8> = if kept.is_empty() { vec![b'0'] } else { kept.to_vec() };
+        if up {
+            let mut i = out.len();
+            loop {
+                if i == 0 {
+                    out.insert(0, b'1');
+                    break;
+                }
+                i -= 1;
+                if out[i] == b'9' {
+                    out[i] = b'0';
+                } else {
+                    out[i] += 1;
+                    break;
+                }
+            }
+        }
+        out.extend(std::iter::repeat_n(b'0', places));
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// `round(n, ndigits)` of an int, as CPython's `int.__round__`: n
+    /// itself for `ndigits >= 0`, else the nearest multiple of
+    /// 10**-ndigits, ties to even.
+    pub fn round_int_digits(n: i64, ndigits: i64) -> Result<i64> {
+        if ndigits >= 0 {
+            return Ok(n);
+        }
+        let places = ndigits.unsigned_abs();
+        // 10**39 exceeds i128; every i64 is then nearer to 0 than to it.
+        if places > 38 {
+            return Ok(0);
+        }
+        let unit = 10i128.pow(places as u32);
+        let value = i128::from(n);
+        let mut quotient = value.div_euclid(unit);
+        let remainder = value.rem_euclid(unit);
+        if 2 * remainder > unit || (2 * remainder == unit && quotient % 2 != 0) {
+            quotient += 1;
+        }
+        i64::try_from(quotient * unit).map_err(|_| super::int_overflow("round"))
+    }
+
+    /// `np.minimum(a, b)` of floats: nan when either is, as NumPy.
+    #[inline]
+    pub fn numpy_minimum(a: f64, b: f64) -> Result<f64> {
+        Ok(if a < b || a.is_nan() { a } else { b })
+    }
+
+    /// `np.maximum(a, b)` of floats: nan when either is, as NumPy.
+    #[inline]
+    pub fn numpy_maximum(a: f64, b: f64) -> Result<f64> {
+        Ok(if a > b || a.is_nan() { a } else { b })
+    }
+
+    /// `n.bit_length()`: the bits of |n| without leading zeros.
+    #[inline]
+    pub fn int_bit_length(n: i64) -> Result<i64> {
+        Ok(i64::from(64 - n.unsigned_abs().leading_zeros()))
+    }
+
+    /// `n.bit_count()`: the one bits of |n|.
+    #[inline]
+    pub fn int_bit_count(n: i64) -> Result<i64> {
+        Ok(i64::from(n.unsigned_abs().count_ones()))
+    }
+
+    /// `x.is_integer()`: finite with no fractional part.
+    #[inline]
+    pub fn float_is_integer(x: f64) -> Result<bool> {
+        Ok(x.is_finite() && x.trunc() == x)
+    }
+
+    /// `np.sign(x)` of a float: -1.0, 0.0 (also for -0.0) or 1.0, nan for
+    /// nan. (A `Result` as the other functions here, though it never fails.)
+    #[inline]
+    pub fn numpy_sign(x: f64) -> Result<f64> {
+        Ok(if x > 0.0 {
+            1.0
+        } else if x < 0.0 {
+            -1.0
+        } else if x == 0.0 {
+            0.0
+        } else {
+            x
+        })
+    }
+
+    /// `np.sign(n)` of an int: -1, 0 or 1.
+    #[inline]
+    pub fn numpy_sign_int(n: i64) -> Result<i64> {
+        Ok(n.signum())
+    }
+
+    /// `math.gcd(a, b)`: never negative; `gcd(0, 0)` is 0. Only a result
+    /// of 2**63 (from -2**63 and 0 or -2**63) leaves 64 bits.
+    pub fn gcd(a: i64, b: i64) -> Result<i64> {
+        let (mut x, mut y) = (a.unsigned_abs(), b.unsigned_abs());
+        while y != 0 {
+            (x, y) = (y, x % y);
+        }
+        i64::try_from(x).map_err(|_| super::int_overflow("math.gcd"))
+    }
+
+    /// `math.lcm(a, b)`: never negative; 0 when either is 0.
+    pub fn lcm(a: i64, b: i64) -> Result<i64> {
+        if a == 0 || b == 0 {
+            return Ok(0);
+        }
+        let (x, y) = (a.unsigned_abs(), b.unsigned_abs());
+        let mut g = x;
+        let mut r = y;
+        while r != 0 {
+            (g, r) = (r, g % r);
+        }
+        (x / g)
+            .checked_mul(y)
+            .and_then(|l| i64::try_from(l).ok())
+            .ok_or_else(|| super::int_overflow("math.lcm"))
+    }
+
+    /// `math.isqrt(n)`: the floor of the exact square root.
+    pub fn isqrt(n: i64) -> Result<i64> {
+        if n < 0 {
+            return Err(super::value_error("isqrt() argument must be nonnegative"));
+        }
+        // The float root is within one of the exact one for every i64;
+        // the steps below correct it.
+        let mut r = (n as f64).sqrt() as i64;
+        while r > 0 && r.checked_mul(r).is_none_or(|sq| sq > n) {
+            r -= 1;
+        }
+        while (r + 1).checked_mul(r + 1).is_some_and(|sq| sq <= n) {
+            r += 1;
+        }
+        Ok(r)
+    }
+
+    /// `math.factorial(n)`: 20! is the largest that fits in 64 bits.
+    pub fn factorial(n: i64) -> Result<i64> {
+        if n < 0 {
+            return Err(super::value_error(
+                "factorial() not defined for negative values",
+            ));
+        }
+        let mut result: i64 = 1;
+        for k in 2..=n {
+            result = result
+                .checked_mul(k)
+                .ok_or_else(|| super::int_overflow("math.factorial"))?;
+        }
+        Ok(result)
+    }
+
+    /// `math.comb(n, k)`: 0 when k > n. With k at most n - k, the partial
+    /// results C(n - k + i, i) grow with i, so one leaves 64 bits only
+    /// when the result does.
+    pub fn comb(n: i64, k: i64) -> Result<i64> {
+        if n < 0 {
+            return Err(super::value_error("n must be a non-negative integer"));
+        }
+        if k < 0 {
+            return Err(super::value_error("k must be a non-negative integer"));
+        }
+        if k > n {
+            return Ok(0);
+        }
+        let k = k.min(n - k);
+        let mut result: i128 = 1;
+        for i in 1..=k {
+            // result * (n - k + i) / i is C(n - k + i, i), an integer.
+            result = result * i128::from(n - k + i) / i128::from(i);
+            if result > i128::from(i64::MAX) {
+                return Err(super::int_overflow("math.comb"));
+            }
+        }
+        Ok(result as i64)
+    }
+
     // CPython computes gamma and lgamma with its own Lanczos approximation
     // rather than the C library's, so the same algorithm is used here to
     // give the same values.
@@ -6504,6 +6795,10 @@ impl NativeResult {
             9 => Err(Error::AssertionError(message)),
             10 => Err(Error::KeyError(message)),
             11 => Err(Error::UnboundLocalError(message)),
+            status @ 12..=17 => Err(Error::Raised(
+                RaisedClass::ALL[status as usize - 12],
+                message,
+            )),
             _ => Err(Error::TypeError(format!("a compiled function failed: {message}"))),
         }
     }
@@ -6523,6 +6818,12 @@ fn error_code(error: &Error) -> u32 {
         Exception::AssertionError(_) => 9,
         Exception::KeyError(_) => 10,
         Exception::UnboundLocalError(_) => 11,
+        Exception::Raised(class, _) => {
+            12 + RaisedClass::ALL
+                .iter()
+                .position(|c| c == class)
+                .unwrap_or(0) as u32
+        }
     }
 }
 
@@ -9958,6 +10259,17 @@ pub fn range_step(step: i64) -> Result<i64> {
         return Err(value_error("range() arg 3 must not be zero"));
     }
     Ok(step)
+}
+
+/// `t[k]` of a tuple of `len` items: the position read, `k + len` for a
+/// negative `k`, or CPython's IndexError when none is.
+#[inline]
+pub fn tuple_index(k: i64, len: i64) -> Result<i64> {
+    let position = if k < 0 { k.wrapping_add(len) } else { k };
+    if k < -len || position >= len {
+        return Err(Error::IndexError("tuple index out of range".to_string()));
+    }
+    Ok(position)
 }
 
 /// `len(range(start, stop, step))`; a length past int64 is CPython's

@@ -595,6 +595,7 @@ impl<'f> Checker<'f> {
                 Stmt::Break | Stmt::Continue => {}
                 Stmt::Return(_) => return Err("`return`".into()),
                 Stmt::Assert { .. } => return Err("an `assert`".into()),
+                Stmt::Raise { .. } => return Err("a `raise`".into()),
             }
         }
         Ok(())

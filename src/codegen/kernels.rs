@@ -1068,6 +1068,22 @@ impl FunctionGen<'_> {
                     }
                 }
             }
+            typed::Stmt::Raise { class, message } => {
+                let message = message.clone().unwrap_or_default();
+                let error = match class.as_str() {
+                    "IndexError" | "ZeroDivisionError" | "ValueError" | "OverflowError"
+                    | "TypeError" | "MemoryError" | "RecursionError" | "AssertionError"
+                    | "KeyError" => {
+                        let constructor = format_ident!("{}", class);
+                        quote!(rt::Error::#constructor(#message.to_string()))
+                    }
+                    _ => {
+                        let class = format_ident!("{}", class);
+                        quote!(rt::Error::Raised(rt::RaisedClass::#class, #message.to_string()))
+                    }
+                };
+                quote!(return Err(#error);)
+            }
             typed::Stmt::Break => quote!(break;),
             typed::Stmt::Continue => match &self.parallel_continue {
                 // The end of a parallel loop's iteration.
@@ -3267,7 +3283,10 @@ fn stmt_mentions(stmt: &typed::Stmt, name: &str) -> bool {
         typed::Stmt::Return(Some(value))
         | typed::Stmt::Expr(value)
         | typed::Stmt::Assert { test: value, .. } => value.reads(name),
-        typed::Stmt::Return(None) | typed::Stmt::Break | typed::Stmt::Continue => false,
+        typed::Stmt::Return(None)
+        | typed::Stmt::Break
+        | typed::Stmt::Continue
+        | typed::Stmt::Raise { .. } => false,
     }
 }
 

@@ -763,6 +763,10 @@ impl<'m> Inference<'m> {
                     out.push(typed::Stmt::While { test, body });
                 }
             }
+            StmtKind::Raise { class, message } => out.push(typed::Stmt::Raise {
+                class: class.clone(),
+                message: message.clone(),
+            }),
             StmtKind::Break => out.push(typed::Stmt::Break),
             StmtKind::Continue => out.push(typed::Stmt::Continue),
             StmtKind::Pass => {}
@@ -1758,6 +1762,34 @@ impl<'m> Inference<'m> {
                         self.builtin(cx, "list", vec![receiver], span)
                     }
                     Some(_) => self.array_method(cx, receiver, method, args, keywords, span),
+                    // `n.bit_length()`, `n.bit_count()`, `x.is_integer()`.
+                    None if args.is_empty()
+                        && keywords.is_empty()
+                        && receiver.ty.is_integer_like()
+                        && matches!(method.as_str(), "bit_length" | "bit_count") =>
+                    {
+                        let op = if method == "bit_length" {
+                            "int_bit_length"
+                        } else {
+                            "int_bit_count"
+                        };
+                        Some(intrinsic(
+                            Intrinsic::MathToInt(op),
+                            vec![receiver.cast_to(&Type::Int)],
+                            Type::Int,
+                        ))
+                    }
+                    None if args.is_empty()
+                        && keywords.is_empty()
+                        && receiver.ty.is_float_like()
+                        && method == "is_integer" =>
+                    {
+                        Some(intrinsic(
+                            Intrinsic::Math("float_is_integer"),
+                            vec![receiver.cast_to(&Type::Float)],
+                            Type::Bool,
+                        ))
+                    }
                     _ => {
                         let ty = receiver.ty.clone();
                         self.error(
@@ -1767,7 +1799,7 @@ impl<'m> Inference<'m> {
                                 span,
                                 format!("method `{method}` of {ty} is not supported"),
                             )
-                            .with_hint("arrays support .copy(); write other operations as loops"),
+                            .with_hint("arrays support .copy(), ints .bit_length() and .bit_count(), floats .is_integer(); write other operations as loops"),
                         );
                         None
                     }
@@ -2158,6 +2190,101 @@ impl<'m> Inference<'m> {
         Some(value)
     }
 
+    /// `t[k]` with an index known only when running, for a tuple of
+    /// numbers of one type that can be read again without effect:
+    /// `t[0] if k' == 0 else t[1] if k' == 1 else ...`, with `k'` the index
+    /// checked and made non-negative by `rt::tuple_index` (IndexError as
+    /// Python's when out of range). `None` when that does not apply;
+    /// `Some(None)` after an error.
+    fn tuple_read_at(
+        &mut self,
+        cx: &mut Cx,
+        tuple: &typed::Expr,
+        index: &untyped::Expr,
+    ) -> Option<Option<typed::Expr>> {
+        let Type::Tuple(items) = &tuple.ty else {
+            return None;
+        };
+        if items.is_empty() || !items.iter().all(Type::is_numeric) || !tuple.is_effect_free() {
+            return None;
+        }
+        // Items of one type: with an int and a float, the item read would
+        // be either, which one type cannot say.
+        let joined = items[0].clone();
+        if joined == Type::Complex || items.iter().any(|ty| *ty != joined) {
+            return None;
+        }
+        let k = self.expr(cx, index);
+        let Some(k) = k else {
+            return Some(None);
+        };
+        if !k.ty.is_integer_like() || !k.is_effect_free() {
+            return None;
+        }
+        let count = items.len();
+        let position = typed::Expr::new(
+            typed::ExprKind::Runtime {
+                function: "tuple_index",
+                args: vec![k.cast_to(&Type::Int), typed::Expr::int(count as i64)],
+            },
+            Type::Int,
+        );
+        let item = |i: usize| -> typed::Expr {
+            let value = match &tuple.kind {
+                typed::ExprKind::Tuple(values) => values[i].clone(),
+                _ => typed::Expr::new(
+                    typed::ExprKind::TupleGet {
+                        tuple: Box::new(tuple.clone()),
+                        index: i,
+                    },
+                    items[i].clone(),
+                ),
+            };
+            value.cast_to(&joined)
+        };
+        // The last item is read when the index names no earlier one; the
+        // check of the first comparison has raised for an index outside.
+        let mut read = item(count - 1);
+        for i in (0..count - 1).rev() {
+            let test = typed::Expr::new(
+                typed::ExprKind::Compare {
+                    operands: vec![position.clone(), typed::Expr::int(i as i64)],
+                    ops: vec![CompareOp::Eq],
+                    operand_types: vec![Type::Int, Type::Int],
+                },
+                Type::Bool,
+            );
+            read = typed::Expr::new(
+                typed::ExprKind::IfExp {
+                    test: Box::new(test),
+                    body: Box::new(item(i)),
+                    orelse: Box::new(read),
+                },
+                joined.clone(),
+            );
+        }
+        if count == 1 {
+            // One item: the check still runs before it is read.
+            let test = typed::Expr::new(
+                typed::ExprKind::Compare {
+                    operands: vec![position, typed::Expr::int(0)],
+                    ops: vec![CompareOp::Eq],
+                    operand_types: vec![Type::Int, Type::Int],
+                },
+                Type::Bool,
+            );
+            read = typed::Expr::new(
+                typed::ExprKind::IfExp {
+                    test: Box::new(test),
+                    body: Box::new(read.clone()),
+                    orelse: Box::new(read),
+                },
+                joined.clone(),
+            );
+        }
+        Some(Some(read))
+    }
+
     fn tuple_get(
         &mut self,
         cx: &mut Cx,
@@ -2193,6 +2320,9 @@ impl<'m> Inference<'m> {
                 return None;
             }
             None => {
+                if let Some(read) = self.tuple_read_at(cx, &tuple, index) {
+                    return read;
+                }
                 self.error(
                     cx,
                     Diagnostic::error(
@@ -2200,7 +2330,10 @@ impl<'m> Inference<'m> {
                         index.span,
                         "tuple indices must be integer constants",
                     )
-                    .with_hint("unpack the tuple, or index it with a literal such as t[0]"),
+                    .with_hint(
+                        "index with a literal such as t[0]; a variable index needs a tuple of \
+                         numbers of one type, read without side effects",
+                    ),
                 );
                 return None;
             }
@@ -3098,17 +3231,42 @@ impl<'m> Inference<'m> {
                 Some(folded)
             }
             "round" => {
+                if args.len() == 2 {
+                    // `round(x, ndigits)`: a float for a float (correctly
+                    // rounded, half to even, as CPython), an int for an int.
+                    let ndigits = args.pop()?;
+                    let x = args.pop()?;
+                    self.numeric(cx, &x, span)?;
+                    if !ndigits.ty.is_integer_like() {
+                        let ty = ndigits.ty.clone();
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::ARGUMENT_TYPE_MISMATCH,
+                                span,
+                                format!("round() takes an int for ndigits, got {ty}"),
+                            )
+                            .with_hint("CPython raises TypeError here; pass an int"),
+                        );
+                        return None;
+                    }
+                    let ndigits = ndigits.cast_to(&Type::Int);
+                    if x.ty.is_integer_like() {
+                        let x = x.cast_to(&Type::Int);
+                        return Some(intrinsic(
+                            Intrinsic::MathToInt("round_int_digits"),
+                            vec![x, ndigits],
+                            Type::Int,
+                        ));
+                    }
+                    return Some(intrinsic(
+                        Intrinsic::Math("round_digits"),
+                        vec![x.cast_to(&Type::Float), ndigits],
+                        Type::Float,
+                    ));
+                }
                 if args.len() != 1 {
-                    self.error(
-                        cx,
-                        Diagnostic::error(
-                            codes::UNSUPPORTED_FUNCTION,
-                            span,
-                            "round() with ndigits is not supported yet",
-                        )
-                        .with_hint("scale, round and divide: round(x * 100) / 100"),
-                    );
-                    return None;
+                    return arity_error(self, cx, "one or two arguments");
                 }
                 let x = args.pop()?;
                 self.numeric(cx, &x, span)?;
@@ -3127,6 +3285,26 @@ impl<'m> Inference<'m> {
                     return arity_error(self, cx, "one argument");
                 }
                 let x = args.pop()?;
+                // `float("inf")`, `float("-inf")`, `float("nan")`: the
+                // value of a string literal, known when compiling.
+                if let typed::ExprKind::Literal(Literal::Str(text)) = &x.kind {
+                    let Some(value) = python_float_literal(text) else {
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::ARGUMENT_TYPE_MISMATCH,
+                                span,
+                                format!("could not convert string to float: {text:?}"),
+                            )
+                            .with_hint("CPython raises ValueError here; write a number such as float(\"inf\") or 1.5"),
+                        );
+                        return None;
+                    };
+                    return Some(typed::Expr::new(
+                        typed::ExprKind::Literal(Literal::Float(value)),
+                        Type::Float,
+                    ));
+                }
                 self.numeric(cx, &x, span)?;
                 Some(x.cast_to(&Type::Float))
             }
@@ -3251,11 +3429,78 @@ impl<'m> Inference<'m> {
                 };
                 Some(intrinsic(op, vec![x.cast_to(&Type::Float)], Type::Int))
             }
+            ("gcd" | "lcm" | "isqrt" | "factorial" | "comb", _) => {
+                self.integer_math(cx, name, args, span)
+            }
             ("isnan", 1) => Some(intrinsic(Intrinsic::IsNan, floats(args), Type::Bool)),
             ("isinf", 1) => Some(intrinsic(Intrinsic::IsInf, floats(args), Type::Bool)),
             ("isfinite", 1) => Some(intrinsic(Intrinsic::IsFinite, floats(args), Type::Bool)),
             _ => {
-                self.error(cx, Diagnostic::error(codes::UNSUPPORTED_FUNCTION, span, format!("math.{name} with {arity} argument(s) is not supported")).with_hint("supported: sqrt, exp, log, log2, log10, log1p, expm1, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, hypot, pow, fabs, floor, ceil, trunc, erf, erfc, gamma, lgamma, isnan, isinf, isfinite"));
+                self.error(cx, Diagnostic::error(codes::UNSUPPORTED_FUNCTION, span, format!("math.{name} with {arity} argument(s) is not supported")).with_hint("supported: sqrt, exp, log, log2, log10, log1p, expm1, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, hypot, pow, fabs, floor, ceil, trunc, erf, erfc, gamma, lgamma, isnan, isinf, isfinite, gcd, lcm, isqrt, factorial, comb"));
+                None
+            }
+        }
+    }
+
+    /// `math.gcd`/`lcm` of any number of ints (folded pairwise from the
+    /// left, as CPython does), `isqrt`, `factorial`, `comb`: ints in, an
+    /// int out, CPython's ValueError for negative arguments and
+    /// OverflowError for results past 64 bits.
+    fn integer_math(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: Vec<typed::Expr>,
+        span: Span,
+    ) -> Option<typed::Expr> {
+        if let Some(arg) = args.iter().find(|a| !a.ty.is_integer_like()) {
+            let ty = arg.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::ARGUMENT_TYPE_MISMATCH,
+                    span,
+                    format!("math.{name} takes ints, got {ty}"),
+                )
+                .with_hint("CPython raises TypeError for a float here; convert with int(x) first"),
+            );
+            return None;
+        }
+        let mut ints = args.into_iter().map(|a| a.cast_to(&Type::Int));
+        let call = |op: &'static str, args: Vec<typed::Expr>| {
+            intrinsic(Intrinsic::MathToInt(op), args, Type::Int)
+        };
+        let arity = ints.len();
+        match (name, arity) {
+            ("gcd" | "lcm", _) => {
+                let op = if name == "gcd" { "gcd" } else { "lcm" };
+                let Some(first) = ints.next() else {
+                    return Some(typed::Expr::int(if op == "gcd" { 0 } else { 1 }));
+                };
+                // One argument: its absolute value, as gcd(a, 0) gives it
+                // (with the overflow check of abs(-2**63)).
+                let Some(second) = ints.next() else {
+                    return Some(call("gcd", vec![first, typed::Expr::int(0)]));
+                };
+                Some(ints.fold(call(op, vec![first, second]), |acc, next| {
+                    call(op, vec![acc, next])
+                }))
+            }
+            ("isqrt", 1) => Some(call("isqrt", ints.collect())),
+            ("factorial", 1) => Some(call("factorial", ints.collect())),
+            ("comb", 2) => Some(call("comb", ints.collect())),
+            _ => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("math.{name} with {arity} argument(s) is not supported"),
+                    )
+                    .with_hint(
+                        "math.isqrt(n) and math.factorial(n) take one int, math.comb(n, k) two",
+                    ),
+                );
                 None
             }
         }
@@ -3303,10 +3548,20 @@ impl<'m> Inference<'m> {
         if let Some(result) = self.numpy_on_arrays(cx, name, args, keywords, span) {
             return result;
         }
-        let known = matches!(name, "copy" | "square" | "isnan" | "isinf" | "isfinite")
-            || crate::library::numpy::FLOAT_METHODS
-                .iter()
-                .any(|(n, _, _)| *n == name)
+        let known = matches!(
+            name,
+            "copy"
+                | "square"
+                | "isnan"
+                | "isinf"
+                | "isfinite"
+                | "sign"
+                | "minimum"
+                | "maximum"
+                | "clip"
+        ) || crate::library::numpy::FLOAT_METHODS
+            .iter()
+            .any(|(n, _, _)| *n == name)
             || Dtype::from_name(name).is_some();
         if !known {
             self.error(
@@ -3342,6 +3597,69 @@ impl<'m> Inference<'m> {
         }
         for arg in &args {
             self.numeric(cx, arg, span)?;
+        }
+        if let ("minimum" | "maximum" | "clip", false) =
+            (name, args.iter().any(|a| a.ty == Type::Bool))
+        {
+            // NumPy's minimum and maximum of numbers propagate nan (Python's
+            // min and max do not); clip is minimum(maximum(x, lo), hi).
+            let arity = if name == "clip" { 3 } else { 2 };
+            if args.len() != arity {
+                return self.numpy_arity(cx, name, span);
+            }
+            let float = args.iter().any(|a| a.ty.is_float_like());
+            let (ty, min, max) = if float {
+                (
+                    Type::Float,
+                    Intrinsic::Math("numpy_minimum"),
+                    Intrinsic::Math("numpy_maximum"),
+                )
+            } else {
+                (Type::Int, Intrinsic::Min, Intrinsic::Max)
+            };
+            let mut values = args.into_iter().map(|a| a.cast_to(&ty));
+            let (first, second) = (values.next()?, values.next()?);
+            return Some(match name {
+                "minimum" => intrinsic(min, vec![first, second], ty),
+                "maximum" => intrinsic(max, vec![first, second], ty),
+                _ => {
+                    let raised = intrinsic(max, vec![first, second], ty.clone());
+                    intrinsic(min, vec![raised, values.next()?], ty)
+                }
+            });
+        }
+        if name == "sign" {
+            // NumPy's sign of a number: -1, 0 or 1 of its kind (0.0 for
+            // -0.0), nan for nan; NumPy has no sign of a bool.
+            let [x] = args.as_slice() else {
+                return self.numpy_arity(cx, name, span);
+            };
+            if x.ty == Type::Bool {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::ARGUMENT_TYPE_MISMATCH,
+                        span,
+                        "NumPy has no sign of a bool",
+                    )
+                    .with_hint("convert with int(x) first"),
+                );
+                return None;
+            }
+            let x = x.clone();
+            return Some(if x.ty.is_float_like() {
+                intrinsic(
+                    Intrinsic::Math("numpy_sign"),
+                    vec![x.cast_to(&Type::Float)],
+                    Type::Float,
+                )
+            } else {
+                intrinsic(
+                    Intrinsic::MathToInt("numpy_sign_int"),
+                    vec![x.cast_to(&Type::Int)],
+                    Type::Int,
+                )
+            });
         }
         // NumPy's scalar functions compute in the argument's float type
         // (float32 stays float32) and follow IEEE rules instead of raising.
@@ -4021,6 +4339,42 @@ fn constant_int(expr: &untyped::Expr) -> Option<i64> {
     }
 }
 
+/// `float(text)` as CPython reads a string: surrounding whitespace, an
+/// optional sign, `inf`/`infinity`/`nan` in any case, or a decimal number
+/// (underscores only between digits).
+fn python_float_literal(text: &str) -> Option<f64> {
+    let trimmed = text.trim();
+    let (negative, body) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    let lower = body.to_ascii_lowercase();
+    let magnitude = match lower.as_str() {
+        "inf" | "infinity" => f64::INFINITY,
+        "nan" => f64::NAN,
+        _ => {
+            let bytes = lower.as_bytes();
+            let digits_around = |i: usize| {
+                i > 0
+                    && i + 1 < bytes.len()
+                    && bytes[i - 1].is_ascii_digit()
+                    && bytes[i + 1].is_ascii_digit()
+            };
+            if (0..bytes.len()).any(|i| bytes[i] == b'_' && !digits_around(i))
+                || !bytes
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-' | b'_'))
+                || !bytes.iter().any(u8::is_ascii_digit)
+            {
+                return None;
+            }
+            lower.replace('_', "").parse::<f64>().ok()?
+        }
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
 pub(super) fn compare_symbol(op: CompareOp) -> &'static str {
     match op {
         CompareOp::Eq => "==",
@@ -4198,7 +4552,7 @@ fn body_has_value_return(stmts: &[untyped::Stmt]) -> bool {
 fn always_returns_untyped(stmts: &[untyped::Stmt]) -> bool {
     use untyped::StmtKind::*;
     stmts.iter().any(|stmt| match &stmt.kind {
-        Return(_) => true,
+        Return(_) | Raise { .. } => true,
         If { body, orelse, .. } => always_returns_untyped(body) && always_returns_untyped(orelse),
         While { test, body } => {
             matches!(test.kind, untyped::ExprKind::Bool(true)) && !has_break(body)
@@ -4220,7 +4574,7 @@ fn has_break(stmts: &[untyped::Stmt]) -> bool {
 /// endless `while True` loop), so control never reaches the end.
 pub fn always_returns(stmts: &[typed::Stmt]) -> bool {
     stmts.iter().any(|stmt| match stmt {
-        typed::Stmt::Return(_) => true,
+        typed::Stmt::Return(_) | typed::Stmt::Raise { .. } => true,
         typed::Stmt::If { body, orelse, .. } => always_returns(body) && always_returns(orelse),
         typed::Stmt::While { test, body } => {
             test.kind == typed::ExprKind::Literal(Literal::Bool(true)) && !typed_has_break(body)

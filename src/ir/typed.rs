@@ -123,6 +123,12 @@ pub enum Stmt {
         test: Expr,
         message: Option<String>,
     },
+    /// `raise ValueError("message")`: a class of
+    /// `lower::RAISABLE_EXCEPTIONS`, the message a string literal or none.
+    Raise {
+        class: String,
+        message: Option<String>,
+    },
     Expr(Expr),
 }
 
@@ -907,7 +913,7 @@ impl Stmt {
             Stmt::Return(Some(value)) | Stmt::Expr(value) | Stmt::Assert { test: value, .. } => {
                 visit(value)
             }
-            Stmt::Return(None) | Stmt::Break | Stmt::Continue => {}
+            Stmt::Return(None) | Stmt::Break | Stmt::Continue | Stmt::Raise { .. } => {}
         }
     }
 
@@ -930,7 +936,7 @@ impl Stmt {
             Stmt::Return(Some(value)) | Stmt::Expr(value) | Stmt::Assert { test: value, .. } => {
                 visit(value)
             }
-            Stmt::Return(None) | Stmt::Break | Stmt::Continue => {}
+            Stmt::Return(None) | Stmt::Break | Stmt::Continue | Stmt::Raise { .. } => {}
         }
     }
 

@@ -160,6 +160,12 @@ pub enum StmtKind {
         test: Expr,
         message: Option<String>,
     },
+    /// `raise ValueError("message")`: a class of
+    /// `lower::RAISABLE_EXCEPTIONS`, the message a string literal or none.
+    Raise {
+        class: String,
+        message: Option<String>,
+    },
     Pass,
     Expr(Expr),
 }

@@ -31,6 +31,7 @@ import argparse
 import copy
 import faulthandler
 import math
+import os
 import re
 import subprocess
 import sys
@@ -70,6 +71,10 @@ def main() -> int:
                         help="accept .py modules in the compiled dir; only for testing this harness")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # The oracle is the interpreter, also for files written for Numba:
+    # `@njit` returns the Python function itself (unless the caller set the
+    # variable). Child processes inherit it; Numba reads it when imported.
+    os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
     # Importing a source as the reference must not leave __pycache__ beside it.
     sys.dont_write_bytecode = True
     # Report lines appear as they are decided, also when stdout is a pipe.

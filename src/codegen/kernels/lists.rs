@@ -50,6 +50,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "range_len" => (&[V, V, V], true),
         "range_get" => (&[V, V, V, V], true),
         "range_step" => (&[V], true),
+        "tuple_index" => (&[V, V], true),
         "complex_add" | "complex_sub" | "complex_mul" | "complex_eq" | "complex_ne"
         | "complex_new" => (&[V, V], false),
         "complex_div" | "complex_pow" | "cmath_log_base" | "cmath_rect" => (&[V, V], true),
