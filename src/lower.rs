@@ -678,6 +678,13 @@ impl ModuleScope {
                 let right = self.fold(&binary.right)?;
                 fold_binary(binary.op, left, right)
             }
+            // `INF = float("inf")`.
+            ast::Expr::Call(call)
+                if !self.functions.contains("float")
+                    && matches!(call.func.as_ref(), ast::Expr::Name(f) if f.id.as_str() == "float") =>
+            {
+                float_of_string_call(call).map(ConstValue::Float)
+            }
             // `N = cython.declare(cython.int, 100)`.
             ast::Expr::Call(call)
                 if call.keywords.is_empty()
@@ -697,8 +704,46 @@ fn is_known_module(full: &str) -> bool {
     let root = full.split('.').next().unwrap_or(full);
     matches!(
         root,
-        "math" | "cmath" | "numpy" | "numba" | "cython" | "typing" | "collections"
+        "math" | "cmath" | "numpy" | "numba" | "cython" | "typing" | "collections" | "heapq"
     )
+}
+
+/// The value of `float("inf")`, `float("-nan")`, `float("1.5")`: a call of
+/// `float` on one string literal that Python's `float` accepts.
+fn float_of_string_call(call: &ast::ExprCall) -> Option<f64> {
+    let ([text], []) = (call.args.as_slice(), call.keywords.as_slice()) else {
+        return None;
+    };
+    let ast::Expr::Constant(ast::ExprConstant {
+        value: ast::Constant::Str(text),
+        ..
+    }) = text
+    else {
+        return None;
+    };
+    python_float_text(text)
+}
+
+/// Python's `float(text)` for the forms Rust's parser reads the same way:
+/// surrounding whitespace, a sign, decimal digits with a point and an
+/// exponent, `inf`, `infinity` and `nan` in any case. Underscores between
+/// digits, which Python also takes, are left to the interpreter (`None`).
+fn python_float_text(text: &str) -> Option<f64> {
+    let trimmed = text.trim();
+    let body = trimmed.trim_start_matches(['+', '-']);
+    if body.len() + 1 < trimmed.len() || body.is_empty() {
+        return None;
+    }
+    let named = body.eq_ignore_ascii_case("inf")
+        || body.eq_ignore_ascii_case("infinity")
+        || body.eq_ignore_ascii_case("nan");
+    let numeric = body
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+    if !named && !numeric {
+        return None;
+    }
+    trimmed.parse::<f64>().ok()
 }
 
 /// `math.pi`, `numpy.inf` and friends.
@@ -3554,6 +3599,17 @@ impl<'a> FunctionLowering<'a> {
         if let ast::Expr::Name(function) = call.func.as_ref() {
             if self.lambdas.contains_key(function.id.as_str()) {
                 return self.lambda_call(function.id.as_str(), call, span);
+            }
+        }
+        if matches!(call.func.as_ref(), ast::Expr::Name(name) if name.id.as_str() == "float"
+            && !self.locals.contains("float")
+            && !self.scope.functions.contains("float"))
+        {
+            if let Some(value) = float_of_string_call(call) {
+                return Some(Expr {
+                    kind: ExprKind::Float(value),
+                    span,
+                });
             }
         }
         if matches!(call.func.as_ref(), ast::Expr::Name(name) if name.id.as_str() == "tuple"

@@ -6992,6 +6992,100 @@ pub fn list_sort_by_key<T: Clone, K: PyOrder + Clone>(
     Ok(())
 }
 
+/// `heapq.heappush(heap, item)`: CPython's algorithm (append, then sift the
+/// new item towards the root), comparing only with `<`, so the list holds
+/// the interpreter's order afterwards.
+pub fn list_heappush<T: PyOrder + Clone>(list: &List<T>, value: T) {
+    let mut items = list.items_mut();
+    items.push(value);
+    let last = items.len() - 1;
+    heap_sift_down(&mut items, 0, last);
+}
+
+/// `heapq.heappop(heap)`: the smallest item; IndexError for an empty list,
+/// with CPython's message.
+pub fn list_heappop<T: PyOrder + Clone>(list: &List<T>) -> Result<T> {
+    let mut items = list.items_mut();
+    let Some(last) = items.pop() else {
+        return Err(Error::IndexError("index out of range".into()));
+    };
+    if items.is_empty() {
+        return Ok(last);
+    }
+    let smallest = std::mem::replace(&mut items[0], last);
+    heap_sift_up(&mut items, 0);
+    Ok(smallest)
+}
+
+/// `heapq.heapreplace(heap, item)`: pops the smallest, then pushes `item`.
+pub fn list_heapreplace<T: PyOrder + Clone>(list: &List<T>, value: T) -> Result<T> {
+    let mut items = list.items_mut();
+    if items.is_empty() {
+        return Err(Error::IndexError("index out of range".into()));
+    }
+    let smallest = std::mem::replace(&mut items[0], value);
+    heap_sift_up(&mut items, 0);
+    Ok(smallest)
+}
+
+/// `heapq.heappushpop(heap, item)`: pushes `item`, then pops the smallest;
+/// the list is unchanged when `item` is not greater than its first item.
+pub fn list_heappushpop<T: PyOrder + Clone>(list: &List<T>, value: T) -> T {
+    let mut items = list.items_mut();
+    if items.first().is_some_and(|first| first.py_lt(&value)) {
+        let smallest = std::mem::replace(&mut items[0], value);
+        heap_sift_up(&mut items, 0);
+        return smallest;
+    }
+    value
+}
+
+/// `heapq.heapify(xs)`: sifts the parents up from the last one to the root,
+/// the heap CPython builds (its cache-friendly order for long lists makes
+/// the same heap).
+pub fn list_heapify<T: PyOrder + Clone>(list: &List<T>) {
+    let mut items = list.items_mut();
+    for pos in (0..items.len() / 2).rev() {
+        heap_sift_up(&mut items, pos);
+    }
+}
+
+/// CPython's `_siftdown`: moves the item at `pos` towards `start` while it
+/// is smaller than its parent.
+fn heap_sift_down<T: PyOrder + Clone>(items: &mut [T], start: usize, mut pos: usize) {
+    let new_item = items[pos].clone();
+    while pos > start {
+        let parent = (pos - 1) >> 1;
+        if new_item.py_lt(&items[parent]) {
+            items[pos] = items[parent].clone();
+            pos = parent;
+        } else {
+            break;
+        }
+    }
+    items[pos] = new_item;
+}
+
+/// CPython's `_siftup`: moves the smaller child up until a leaf is reached,
+/// puts the item there and sifts it back down.
+fn heap_sift_up<T: PyOrder + Clone>(items: &mut [T], mut pos: usize) {
+    let end = items.len();
+    let start = pos;
+    let new_item = items[pos].clone();
+    let mut child = 2 * pos + 1;
+    while child < end {
+        let right = child + 1;
+        if right < end && !items[child].py_lt(&items[right]) {
+            child = right;
+        }
+        items[pos] = items[child].clone();
+        pos = child;
+        child = 2 * pos + 1;
+    }
+    items[pos] = new_item;
+    heap_sift_down(items, start, pos);
+}
+
 /// `sorted(xs)` / `sorted(xs, reverse=True)`: a new list.
 pub fn list_sorted<T: PyOrder + Clone>(list: &List<T>, reverse: bool) -> List<T> {
     let out = list_copy(list);

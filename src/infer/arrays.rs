@@ -1520,6 +1520,7 @@ impl<'m> Inference<'m> {
             "eye" => &["M", "k"],
             "flip" | "concatenate" | "stack" | "roll" | "expand_dims" | "squeeze" => &["axis"],
             "diff" => &["n", "axis"],
+            "linalg.norm" => &["axis", "keepdims"],
             "searchsorted" => &["side"],
             "bincount" => &["minlength"],
             _ => &[],
@@ -1994,10 +1995,14 @@ impl<'m> Inference<'m> {
         let first_array = first.as_ref().and_then(Expr::array_type);
         match name {
             "linalg.norm" => {
-                let (Some(array), Some(t), 1, true) =
-                    (first, first_array, positional.len(), named.is_empty())
-                else {
-                    return fail(self, cx, "numpy.linalg.norm takes one array in compiled code (the 2-norm, Frobenius for matrices)".into(), "leave out ord= and axis=, or write np.sqrt((a * a).sum(axis=...))");
+                let along_axis = keyword("axis").is_some();
+                let (Some(array), Some(t), 1, true) = (
+                    first,
+                    first_array,
+                    positional.len(),
+                    along_axis || named.is_empty(),
+                ) else {
+                    return fail(self, cx, "numpy.linalg.norm takes one array in compiled code, and `axis=` (an int) with `keepdims=` (the 2-norm, Frobenius for matrices)".into(), "leave out ord=, or write np.sqrt((a * a).sum(axis=...))");
                 };
                 // NumPy computes in the array's float type (float64 for
                 // integers and bools): sqrt of the sum of squares.
@@ -2012,7 +2017,16 @@ impl<'m> Inference<'m> {
                     self.array_cast(array, float)
                 };
                 let squares = self.array_binary(cx, BinaryOp::Mul, array.clone(), array, span)?;
-                let total = self.reduction(cx, "sum", squares, &[], span)?;
+                let reduce: Vec<(String, Expr, Span)> = named
+                    .iter()
+                    .map(|(k, v, kspan, _)| (k.clone(), v.clone(), *kspan))
+                    .collect();
+                let total = self.reduction(cx, "sum", squares, &reduce, span)?;
+                // Along an axis of a matrix: the square root of each sum.
+                if total.array_type().is_some() {
+                    let sqrt = library::ufunc("sqrt")?;
+                    return Some(self.array_ufunc(cx, "sqrt", sqrt, vec![total], span));
+                }
                 let ty = total.ty.clone();
                 Some(Some(Expr::new(
                     ExprKind::Intrinsic {

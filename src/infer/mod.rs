@@ -2506,6 +2506,9 @@ impl<'m> Inference<'m> {
                 if let Some(numpy_fn) = name.strip_prefix("numpy.") {
                     return self.numpy(cx, numpy_fn, args, keywords, span);
                 }
+                if let Some(heapq_fn) = name.strip_prefix("heapq.") {
+                    return self.heapq(cx, heapq_fn, args, keywords, span);
+                }
                 if let Some(cmath_fn) = name.strip_prefix("cmath.") {
                     let args =
                         self.positional_args(cx, &format!("cmath.{cmath_fn}"), args, keywords)?;
@@ -4433,6 +4436,7 @@ fn might_be_array(index: &untyped::Expr, cx: &Cx) -> bool {
         | untyped::ExprKind::Slice { .. }
         | untyped::ExprKind::Ellipsis
         | untyped::ExprKind::Tuple(_) => false,
+        untyped::ExprKind::Qualified(name) if name == "numpy.newaxis" => false,
         untyped::ExprKind::Local(name) => matches!(cx.env.get(name), Some(Type::Array(_))),
         _ => true,
     }

@@ -36,7 +36,12 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "array_to_list" => (&[R], true),
         "list_len" | "list_truthy" | "list_reverse" | "list_clear" | "list_copy"
         | "list_sum_float" | "list_sum_bool" | "list_any" | "list_all" => (&[R], false),
-        "list_append" | "list_sort" | "list_sorted" => (&[R, V], false),
+        "list_append" | "list_sort" | "list_sorted" | "list_heappush" | "list_heappushpop" => {
+            (&[R, V], false)
+        }
+        "list_heappop" => (&[R], true),
+        "list_heapify" => (&[R], false),
+        "list_heapreplace" => (&[R, V], true),
         "list_insert" => (&[R, V, V], false),
         "list_extend" | "list_replace" | "list_concat" | "list_count" | "list_contains"
         | "value_eq" | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge" => {
