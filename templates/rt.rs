@@ -8438,6 +8438,41 @@ pub fn set_subset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
     left.used <= right.used && left.active().all(|(hash, key)| right.find(key, hash).is_some())
 }
 
+pub fn set_ne<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    !set_eq(left, right)
+}
+
+/// `a >= b` and `a.issuperset(b)`: every element of `b` is in `a`.
+pub fn set_superset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    set_subset(right, left)
+}
+
+/// `a < b`: a subset of `b` with fewer elements.
+pub fn set_proper_subset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    left.len() < right.len() && set_subset(left, right)
+}
+
+/// `a > b`: a superset of `b` with more elements.
+pub fn set_proper_superset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    set_proper_subset(right, left)
+}
+
+/// `a.isdisjoint(b)`: no element of `a` is in `b`.
+pub fn set_disjoint<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    if left.len() == 0 || right.len() == 0 {
+        return true;
+    }
+    if left.same(right) {
+        return false;
+    }
+    let left = left.0.borrow();
+    let right = right.0.borrow();
+    let disjoint = left
+        .active()
+        .all(|(hash, key)| right.find(key, hash).is_none());
+    disjoint
+}
+
 // --- Dicts, sets and Python objects ---------------------------------------
 
 #[cfg(feature = "python")]

@@ -1531,6 +1531,9 @@ impl<'m> Inference<'m> {
                     if let Some(result) = self.complex_compare(cx, *op, left, right, span) {
                         return result;
                     }
+                    if let Some(result) = self.set_compare(cx, *op, left, right, span) {
+                        return result;
+                    }
                     if let Some(result) = self.sequence_compare(cx, *op, left, right, span) {
                         return result;
                     }

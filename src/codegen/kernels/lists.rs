@@ -74,6 +74,11 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_difference"
         | "set_symmetric_difference"
         | "set_eq"
+        | "set_ne"
+        | "set_superset"
+        | "set_proper_subset"
+        | "set_proper_superset"
+        | "set_disjoint"
         | "set_subset"
         | "set_discard" => (&[R, R], false),
         "set_add" => (&[R, V], false),
