@@ -2701,6 +2701,58 @@ pub fn take_points<T: Element, I: Element + Into<i128>, J: Element + Into<i128>>
     Ok(Array::from_elements([len], out))
 }
 
+/// `m[rows, cols] = values` of a 2-D array: stores `values[k]` (or the one
+/// value) at `(rows[k], cols[k])`, in order, so a repeated point keeps the
+/// last value as in NumPy. NumPy's checks, in its order: a read-only array,
+/// index arrays that do not broadcast, a value array of another length,
+/// then each index against its axis.
+pub fn put_points<T: Element, I: Element + Into<i128>, J: Element + Into<i128>>(
+    array: &Array<T, 2>,
+    rows: &Array<I, 1>,
+    columns: &Array<J, 1>,
+    values: &Array<T, 1>,
+) -> Result<()> {
+    if !array.writable {
+        return Err(read_only_error());
+    }
+    let (r, c) = (rows.shape[0], columns.shape[0]);
+    let len = match (r, c) {
+        _ if r == c => r,
+        (1, _) => c,
+        (_, 1) => r,
+        _ => {
+            return Err(Error::IndexError(format!(
+                "shape mismatch: indexing arrays could not be broadcast together with shapes \
+                 ({r},) ({c},) "
+            )))
+        }
+    };
+    let given = values.shape[0];
+    if given != len && given != 1 {
+        return Err(Error::ValueError(format!(
+            "shape mismatch: value array of shape ({given},) could not be broadcast to \
+             indexing result of shape ({len},)"
+        )));
+    }
+    let position = |value: i128, axis: usize| checked_position(value, array.shape[axis], axis);
+    let (row_lane, column_lane, source) = (rows.row(0), columns.row(0), values.row(0));
+    for k in 0..len {
+        // SAFETY: `k` (or 0 for an array of length 1) is below each length.
+        let (i, j, value) = unsafe {
+            (
+                row_lane.at(if r == 1 { 0 } else { k }).into(),
+                column_lane.at(if c == 1 { 0 } else { k }).into(),
+                source.at(if given == 1 { 0 } else { k }),
+            )
+        };
+        let offset = position(i, 0)? * array.strides[0] + position(j, 1)? * array.strides[1];
+        // SAFETY: both indices were checked against their axis lengths, and
+        // the array is writable.
+        unsafe { T::store(array.pointer.offset(offset), value) };
+    }
+    Ok(())
+}
+
 /// `a` itself, after checking that its `axis` has length 1: the test of
 /// `np.squeeze(a, axis=k)`, which then indexes that axis away.
 pub fn squeezable<T: Element, const N: usize>(array: &Array<T, N>, axis: i64) -> Result<Array<T, N>> {

@@ -1432,6 +1432,19 @@ impl<'m> Inference<'m> {
             args,
         } = &view.kind
         {
+            if let ("take_points", [array, rows, columns]) = (function_name(&view), args.as_slice())
+            {
+                let ty = combined.ty.clone();
+                let target = self.points_target(
+                    cx,
+                    array.clone(),
+                    rows.clone(),
+                    columns.clone(),
+                    &ty,
+                    span,
+                )?;
+                return Some((target, combined));
+            }
             let first_axis = matches!(
                 args.as_slice(),
                 [_, _, axis, front]
@@ -1461,6 +1474,14 @@ impl<'m> Inference<'m> {
             return Some((target, combined));
         }
         self.store_into_view(cx, view, combined, span)
+    }
+}
+
+/// The runtime function an expression calls, or "".
+fn function_name(expr: &Expr) -> &'static str {
+    match expr.kind {
+        ExprKind::Runtime { function, .. } => function,
+        _ => "",
     }
 }
 
@@ -1902,6 +1923,45 @@ impl<'m> Inference<'m> {
                 return None;
             }
         }
+        Some(typed::Target::Select { array, index, span })
+    }
+
+    /// The target of `m[rows, cols] = value` on a 2-D array: a select
+    /// whose index is the pair of integer index arrays.
+    pub(super) fn points_target(
+        &mut self,
+        cx: &mut Cx,
+        array: Expr,
+        rows: Expr,
+        columns: Expr,
+        value: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let a = array.array_type()?;
+        match value {
+            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
+                return self.complex_into_real(cx, a.dtype, span);
+            }
+            Type::Array(v) if v.ndim == 1 => {}
+            Type::Complex if a.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
+            ty if ty.is_numeric() => {}
+            ty => {
+                let ty = ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} through index arrays"),
+                    )
+                    .with_hint("store a number or a 1-D array of the selected length"),
+                );
+                return None;
+            }
+        }
+        let ty = Type::Tuple(vec![rows.ty.clone(), columns.ty.clone()]);
+        let index = Expr::new(ExprKind::Tuple(vec![rows, columns]), ty);
         Some(typed::Target::Select { array, index, span })
     }
 }

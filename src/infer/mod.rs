@@ -1028,6 +1028,9 @@ impl<'m> Inference<'m> {
                                 axis: 0,
                                 front: false,
                             })) => return self.select_target(cx, view, index, ty, *span),
+                            Some(Some(Advanced::Points { rows, columns })) => {
+                                return self.points_target(cx, array, rows, columns, ty, *span);
+                            }
                             Some(Some(_)) => {
                                 self.error(
                                     cx,
