@@ -3048,6 +3048,61 @@ impl<'a> FunctionLowering<'a> {
     /// their order (the position is negated for `max` and `reverse=True`,
     /// so the first of equal elements still wins) and elements are never
     /// compared themselves.
+    /// `sum(range(n))`, `min(range(n), key=f)`, `sorted(range(n), ...)`,
+    /// `set(range(n))` and the like: the call with the range written as a
+    /// generator expression (for `sum`, `any` and `all`, which consume it
+    /// as it runs) or a list comprehension over it. `None` when the call
+    /// is not of a builtin that consumes an iterable, or its argument is
+    /// not a `range(...)` call.
+    fn range_consumed(&self, call: &ast::ExprCall) -> Option<ast::ExprCall> {
+        let ast::Expr::Name(function) = call.func.as_ref() else {
+            return None;
+        };
+        let id = function.id.as_str();
+        let lazy = match id {
+            "sum" | "any" | "all" => true,
+            "min" | "max" | "sorted" | "set" => false,
+            _ => return None,
+        };
+        if self.locals.contains(id) || self.scope.functions.contains(id) {
+            return None;
+        }
+        let [range_call, rest @ ..] = call.args.as_slice() else {
+            return None;
+        };
+        if !is_range_call(self, range_call) {
+            return None;
+        }
+        let range = range_call.range();
+        let item = "__range_item";
+        let generators = vec![ast::Comprehension {
+            range: Default::default(),
+            target: synthetic_name(item, range, ast::ExprContext::Store),
+            iter: range_call.clone(),
+            ifs: Vec::new(),
+            is_async: false,
+        }];
+        let elt = Box::new(synthetic_name(item, range, ast::ExprContext::Load));
+        let iterable = if lazy && rest.is_empty() && call.keywords.is_empty() {
+            ast::Expr::GeneratorExp(ast::ExprGeneratorExp {
+                range,
+                elt,
+                generators,
+            })
+        } else {
+            ast::Expr::ListComp(ast::ExprListComp {
+                range,
+                elt,
+                generators,
+            })
+        };
+        let mut rewritten = call.clone();
+        rewritten.args = std::iter::once(iterable)
+            .chain(rest.iter().cloned())
+            .collect();
+        Some(rewritten)
+    }
+
     fn keyed_call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
         let key = call
             .keywords
@@ -3062,7 +3117,16 @@ impl<'a> FunctionLowering<'a> {
                 let [iter] = call.args.as_slice() else {
                     return None;
                 };
-                (name.id.as_str(), iter.clone())
+                // `min((f(x) for x in xs), key=g)`: the items as a list.
+                let iter = match iter {
+                    ast::Expr::GeneratorExp(generator) => ast::Expr::ListComp(ast::ExprListComp {
+                        range: generator.range,
+                        elt: generator.elt.clone(),
+                        generators: generator.generators.clone(),
+                    }),
+                    other => other.clone(),
+                };
+                (name.id.as_str(), iter)
             }
             ast::Expr::Attribute(attribute)
                 if attribute.attr.as_str() == "sort"
@@ -3584,6 +3648,9 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        if let Some(rewritten) = self.range_consumed(call) {
+            return self.call(&rewritten, span);
+        }
         if let Some(keyed) = self.keyed_call(call, span) {
             return keyed;
         }
