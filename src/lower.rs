@@ -3678,6 +3678,21 @@ impl<'a> FunctionLowering<'a> {
                     span,
                 });
             }
+            if let [ast::Expr::Constant(ast::ExprConstant {
+                value: ast::Constant::Str(text),
+                ..
+            })] = call.args.as_slice()
+            {
+                self.error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("`float` of the string {text:?} is not supported"),
+                    "not a number literal ferropy reads",
+                    "write the number as a float literal, or use float(\"inf\"), float(\"-inf\") \
+                     or float(\"nan\")",
+                );
+                return None;
+            }
         }
         if matches!(call.func.as_ref(), ast::Expr::Name(name) if name.id.as_str() == "tuple"
             && !self.locals.contains("tuple")
