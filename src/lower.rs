@@ -3164,6 +3164,16 @@ impl<'a> FunctionLowering<'a> {
                         )
                     }
                 },
+                Some("default") if matches!(kind, "min" | "max") => {
+                    self.error(
+                        codes::UNSUPPORTED_EXPRESSION,
+                        span,
+                        format!("`{kind}` with both key= and default= is not supported"),
+                        "key= and default=",
+                        &format!("test for emptiness first: `{kind}(xs, key=f) if xs else d`"),
+                    );
+                    return Some(None);
+                }
                 _ => return bad(self, "only key= and reverse= are supported here"),
             }
         }

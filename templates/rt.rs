@@ -3254,6 +3254,28 @@ pub fn unique<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> R
     Ok(Array::from_elements([count], values))
 }
 
+/// `np.median(a)` of the flattened array, as NumPy computes it: the middle
+/// element, or the mean `(low + high) / 2` of the two middle ones, in the
+/// array's real float type; NaN when any element is NaN or the array is
+/// empty (where NumPy also warns).
+pub fn median<T: Accumulate, const N: usize>(array: &Array<T, N>) -> Result<T::Real> {
+    let mut values: Vec<T::Real> = array.to_vec()?.into_iter().map(Accumulate::real).collect();
+    let count = values.len();
+    #[allow(clippy::eq_op)]
+    let has_nan = values.iter().any(|v| *v != *v);
+    if count == 0 || has_nan {
+        let zero = <T::Real as Float>::ZERO;
+        return Ok(zero / zero);
+    }
+    values.sort_by(sort_order);
+    let half = count / 2;
+    Ok(if count % 2 == 1 {
+        values[half]
+    } else {
+        (values[half - 1] + values[half]) / (<T::Real as Float>::ONE + <T::Real as Float>::ONE)
+    })
+}
+
 /// `np.searchsorted(a, v, side)`: where `v` would go in sorted `a`.
 pub fn searchsorted<T: Element + PartialOrd>(array: &Array<T, 1>, value: T, right: bool) -> i64 {
     let lane = array.row(0);

@@ -1510,6 +1510,7 @@ impl<'m> Inference<'m> {
                     | "bincount"
                     | "count_nonzero"
                     | "nonzero"
+                    | "median"
                     | "dot"
                     | "matmul"
                     | "outer"
@@ -1924,6 +1925,86 @@ impl<'m> Inference<'m> {
             }
         }
         Some(typed::Target::Select { array, index, span })
+    }
+
+    /// `np.round(a, decimals)` of an array, as NumPy computes it: for
+    /// `decimals >= 0`, `rint(a * 10**decimals) / 10**decimals`, otherwise
+    /// `rint(a / 10**-decimals) * 10**-decimals`, in the array's float type
+    /// (so `np.round(2.675, 2)` is `2.67`, as in NumPy); an integer array
+    /// rounded to `decimals >= 0` is a copy.
+    pub(super) fn round_decimals(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        value: &untyped::Expr,
+        decimals: &untyped::Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let value = self.expr(cx, value)?;
+        let digits = match decimals.kind {
+            untyped::ExprKind::Int(d) => Some(d),
+            untyped::ExprKind::Unary {
+                op: UnaryOp::Neg,
+                ref operand,
+            } => match operand.kind {
+                untyped::ExprKind::Int(d) => Some(-d),
+                _ => None,
+            },
+            _ => None,
+        };
+        let array = value.array_type();
+        let (Some(digits), Some(array)) = (digits, array) else {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("numpy.{name} with decimals takes an array and an int literal"),
+                )
+                .with_hint("write np.round(a, 2) of an array, or round(x, 2) of a float"),
+            );
+            return None;
+        };
+        if !array.dtype.is_float() {
+            if digits >= 0 && !array.dtype.is_complex() {
+                return Some(Expr::new(
+                    ExprKind::CopyArray(Box::new(value)),
+                    Type::Array(array),
+                ));
+            }
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!(
+                        "numpy.{name} of a {} array to {digits} decimals is not supported",
+                        array.dtype
+                    ),
+                )
+                .with_hint("round float arrays, or integers to decimals >= 0"),
+            );
+            return None;
+        }
+        // NumPy's power_of_ten: exact up to 1e8, then repeated products.
+        let mut power = 1.0f64;
+        for k in 0..digits.unsigned_abs().min(400) {
+            power = if k < 8 {
+                10f64.powi(k as i32 + 1)
+            } else {
+                power * 10.0
+            };
+        }
+        let factor = Expr::new(ExprKind::Literal(Literal::Float(power)), Type::Float);
+        let (scale, unscale) = if digits >= 0 {
+            (BinaryOp::Mul, BinaryOp::TrueDiv)
+        } else {
+            (BinaryOp::TrueDiv, BinaryOp::Mul)
+        };
+        let scaled = self.array_binary(cx, scale, value, factor.clone(), span)?;
+        let rint = library::ufunc("rint")?;
+        let rounded = self.array_ufunc(cx, "rint", rint, vec![scaled], span)?;
+        self.array_binary(cx, unscale, rounded, factor, span)
     }
 
     /// The target of `m[rows, cols] = value` on a 2-D array: a select
@@ -2462,7 +2543,7 @@ impl<'m> Inference<'m> {
                     Type::Array(t),
                 )))
             }
-            "sort" | "argsort" | "unique" | "count_nonzero" | "nonzero" => {
+            "sort" | "argsort" | "unique" | "count_nonzero" | "nonzero" | "median" => {
                 let (Some(array), Some(t)) = (first, first_array) else {
                     return fail(
                         self,
@@ -2487,6 +2568,18 @@ impl<'m> Inference<'m> {
                         Type::Array(ArrayType::new(t.dtype, 1)),
                     ),
                     "count_nonzero" => runtime("count_nonzero", vec![array], Type::Int),
+                    // Of all elements, in float64 (float32 arrays would
+                    // give a float32 scalar, which compiled code reads as
+                    // a Python float: refused).
+                    "median" if t.dtype == Dtype::Float32 => {
+                        return fail(
+                            self,
+                            cx,
+                            format!("numpy.median of a {} array is not supported", t.dtype),
+                            "convert with .astype(np.float64) first",
+                        )
+                    }
+                    "median" => runtime("median", vec![array], Type::Float),
                     _ if t.ndim != 1 => {
                         return fail(
                             self,

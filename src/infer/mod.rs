@@ -3290,6 +3290,23 @@ impl<'m> Inference<'m> {
                 return self.numpy_complex(cx, name, &[value], span)?;
             }
         }
+        if let ("round" | "around" | "round_", [value, decimals], []) = (name, args, keywords) {
+            return self.round_decimals(cx, name, value, decimals, span);
+        }
+        // `np.clip(a, lo, None)` bounds one side only: `np.maximum(a, lo)`
+        // (and `np.minimum(a, hi)` for `np.clip(a, None, hi)`).
+        if let ("clip", [value, low, high], []) = (name, args, keywords) {
+            let is_none = |e: &untyped::Expr| matches!(e.kind, untyped::ExprKind::None);
+            match (is_none(low), is_none(high)) {
+                (false, true) => {
+                    return self.numpy(cx, "maximum", &[value.clone(), low.clone()], &[], span)
+                }
+                (true, false) => {
+                    return self.numpy(cx, "minimum", &[value.clone(), high.clone()], &[], span)
+                }
+                _ => {}
+            }
+        }
         match name {
             "zeros" | "ones" | "empty" | "full" => {
                 return self.new_array(cx, name, args, keywords, span)
@@ -3301,7 +3318,7 @@ impl<'m> Inference<'m> {
             | "flip" | "fliplr" | "flipud" | "expand_dims" | "squeeze" | "diff" | "concatenate"
             | "stack" | "vstack" | "hstack" | "roll" | "sort" | "argsort" | "unique"
             | "searchsorted" | "bincount" | "count_nonzero" | "nonzero" | "repeat" | "tile"
-            | "array" | "asarray" | "linalg.norm" => {
+            | "array" | "asarray" | "linalg.norm" | "median" => {
                 return self.numpy_array_function(cx, name, args, keywords, span)
             }
             _ => {}
