@@ -1476,6 +1476,36 @@ impl<'a> FunctionLowering<'a> {
                         return None;
                     }
                 }
+                // `a.fill(v)` (only arrays have `fill`) is `a[...] = v`.
+                if let ast::Expr::Call(call) = expr_stmt.value.as_ref() {
+                    if let (ast::Expr::Attribute(attribute), [value], []) = (
+                        call.func.as_ref(),
+                        call.args.as_slice(),
+                        call.keywords.as_slice(),
+                    ) {
+                        if attribute.attr.as_str() == "fill"
+                            && !self.is_module_path(&attribute.value)
+                        {
+                            let range = call.range;
+                            let target = ast::Expr::Subscript(ast::ExprSubscript {
+                                range,
+                                value: attribute.value.clone(),
+                                slice: Box::new(ast::Expr::Constant(ast::ExprConstant {
+                                    range,
+                                    value: ast::Constant::Ellipsis,
+                                    kind: None,
+                                })),
+                                ctx: ast::ExprContext::Store,
+                            });
+                            return self.stmt(&ast::Stmt::Assign(ast::StmtAssign {
+                                range,
+                                targets: vec![target],
+                                value: Box::new(value.clone()),
+                                type_comment: None,
+                            }));
+                        }
+                    }
+                }
                 StmtKind::Expr(self.expr(&expr_stmt.value)?)
             }
             ast::Stmt::FunctionDef(_) | ast::Stmt::AsyncFunctionDef(_) => {

@@ -1763,6 +1763,13 @@ impl<'m> Inference<'m> {
                     Some(_) if method == "tolist" && args.is_empty() => {
                         self.builtin(cx, "list", vec![receiver], span)
                     }
+                    // `a.clip(lo, hi)`, `a.round(2)`, `a.dot(b)`: NumPy's
+                    // functions of the array and the arguments.
+                    Some(_) if matches!(method.as_str(), "clip" | "round" | "dot") => {
+                        let mut all = vec![(**source).clone()];
+                        all.extend(args.iter().cloned());
+                        self.numpy(cx, method, &all, keywords, span)
+                    }
                     Some(_) => self.array_method(cx, receiver, method, args, keywords, span),
                     _ => {
                         let ty = receiver.ty.clone();
