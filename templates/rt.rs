@@ -7980,6 +7980,12 @@ pub fn dict_copy<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> Dict<K, V> {
     Dict::from_pairs(dict.pairs())
 }
 
+/// `dict(pairs)` of a list of (key, value) tuples: later pairs replace the
+/// values of earlier equal keys, which keep their first position.
+pub fn dict_from_pairs<K: DictKey + Clone, V: Clone>(pairs: &List<(K, V)>) -> Dict<K, V> {
+    Dict::from_pairs(pairs.to_vec())
+}
+
 pub fn dict_clear<K: DictKey, V: Clone>(dict: &Dict<K, V>) {
     let mut data = dict.0.borrow_mut();
     data.entries.clear();

@@ -406,6 +406,42 @@ impl Inference<'_> {
                 let ty = Type::Dict(Box::new(Type::Unknown), Box::new(Type::Unknown));
                 return Some(Some(runtime("dict_display", Vec::new(), ty)));
             }
+            // `dict(d)`: a copy; `dict(pairs)` of a list of 2-tuples.
+            ("dict", [value]) => {
+                let ty = match &value.ty {
+                    Type::Dict(..) => {
+                        let ty = value.ty.clone();
+                        return Some(Some(runtime("dict_copy", vec![value.clone()], ty)));
+                    }
+                    Type::List(item) => match &**item {
+                        Type::Tuple(pair) if pair.len() == 2 => Some(Type::Dict(
+                            Box::new(pair[0].clone()),
+                            Box::new(pair[1].clone()),
+                        )),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some(ty) = ty else {
+                    let given = value.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("dict() of {given} is not supported"),
+                        )
+                        .with_hint("pass a dict, or a list of (key, value) tuples"),
+                    );
+                    return Some(None);
+                };
+                if let Type::Dict(key, _) = &ty {
+                    if !self.check_hashable(cx, key, span) {
+                        return Some(None);
+                    }
+                }
+                return Some(Some(runtime("dict_from_pairs", vec![value.clone()], ty)));
+            }
             ("set", [value]) => {
                 let list = match &value.ty {
                     Type::Set(_) => {

@@ -220,6 +220,14 @@ impl Inference<'_> {
                 }
                 _ => {}
             },
+            // `groups.setdefault(k, []).append(v)`: the dict's value.
+            untyped::ExprKind::Method {
+                receiver, method, ..
+            } if method == "setdefault" => {
+                if let Some(Type::Dict(key, _)) = self.static_type(cx, receiver) {
+                    self.refine(cx, receiver, Type::Dict(key, Box::new(joined)));
+                }
+            }
             _ => {}
         }
     }
@@ -237,6 +245,17 @@ impl Inference<'_> {
                     {
                         Some(*item)
                     }
+                    Type::Dict(_, value) => Some(*value),
+                    _ => None,
+                }
+            }
+            untyped::ExprKind::Method {
+                receiver,
+                method,
+                args,
+                ..
+            } if method == "setdefault" && args.len() == 2 => {
+                match self.static_type(cx, receiver)? {
                     Type::Dict(_, value) => Some(*value),
                     _ => None,
                 }

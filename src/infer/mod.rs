@@ -1176,8 +1176,72 @@ impl<'m> Inference<'m> {
         Some(typed::Target::View { view, span })
     }
 
+    /// `a and b`, `a or b`: booleans, or numbers of one joined type (the
+    /// value of the operand that decides, as in Python).
+    fn bool_op(
+        &mut self,
+        cx: &mut Cx,
+        op: BoolOp,
+        values: Vec<typed::Expr>,
+        span: Span,
+    ) -> Option<typed::Expr> {
+        if values.iter().all(|v| v.ty == Type::Bool) {
+            return Some(typed::Expr::new(
+                typed::ExprKind::BoolOp { op, values },
+                Type::Bool,
+            ));
+        }
+        let mut joined = values[0].ty.clone();
+        for value in &values[1..] {
+            match Type::join(&joined, &value.ty) {
+                Some(ty) if ty.is_numeric() => joined = ty,
+                _ => {
+                    let given = value.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_OPERAND,
+                            span,
+                            format!(
+                                "`{}` mixes {joined} and {given}",
+                                if op == BoolOp::And { "and" } else { "or" }
+                            ),
+                        )
+                        .with_hint("use values of one numeric type, or compare to get booleans"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let values = values.into_iter().map(|v| v.cast_to(&joined)).collect();
+        Some(typed::Expr::new(
+            typed::ExprKind::BoolOp { op, values },
+            joined,
+        ))
+    }
+
     fn condition(&mut self, cx: &mut Cx, test: &untyped::Expr) -> Option<typed::Expr> {
         let span = test.span;
+        // `if out and out[-1] > x:`: only the truth of each operand matters,
+        // so a list, dict or set operand is tested for emptiness.
+        if let untyped::ExprKind::BoolOp { op, values } = &test.kind {
+            let typed: Vec<Option<typed::Expr>> = values.iter().map(|v| self.expr(cx, v)).collect();
+            let typed: Vec<typed::Expr> = typed.into_iter().collect::<Option<_>>()?;
+            if typed.iter().any(|v| v.ty.has_container()) {
+                let truths: Vec<Option<typed::Expr>> = typed
+                    .into_iter()
+                    .zip(values)
+                    .map(|(value, source)| self.truthy(cx, value, source.span))
+                    .collect();
+                let values = truths.into_iter().collect::<Option<Vec<_>>>()?;
+                return Some(typed::Expr::new(
+                    typed::ExprKind::BoolOp { op: *op, values },
+                    Type::Bool,
+                ));
+            }
+            let test = self.bool_op(cx, *op, typed, span)?;
+            return self.truthy(cx, test, span);
+        }
         let test = self.expr(cx, test)?;
         self.truthy(cx, test, span)
     }
@@ -1570,41 +1634,7 @@ impl<'m> Inference<'m> {
             }
             ExprKind::BoolOp { op, values } => {
                 let values = self.exprs(cx, values)?;
-                if values.iter().all(|v| v.ty == Type::Bool) {
-                    return Some(typed::Expr::new(
-                        typed::ExprKind::BoolOp { op: *op, values },
-                        Type::Bool,
-                    ));
-                }
-                let mut joined = values[0].ty.clone();
-                for value in &values[1..] {
-                    match Type::join(&joined, &value.ty) {
-                        Some(ty) if ty.is_numeric() => joined = ty,
-                        _ => {
-                            let given = value.ty.clone();
-                            self.error(
-                                cx,
-                                Diagnostic::error(
-                                    codes::UNSUPPORTED_OPERAND,
-                                    span,
-                                    format!(
-                                        "`{}` mixes {joined} and {given}",
-                                        if *op == BoolOp::And { "and" } else { "or" }
-                                    ),
-                                )
-                                .with_hint(
-                                    "use values of one numeric type, or compare to get booleans",
-                                ),
-                            );
-                            return None;
-                        }
-                    }
-                }
-                let values = values.into_iter().map(|v| v.cast_to(&joined)).collect();
-                Some(typed::Expr::new(
-                    typed::ExprKind::BoolOp { op: *op, values },
-                    joined,
-                ))
+                self.bool_op(cx, *op, values, span)
             }
             ExprKind::IfExp { test, body, orelse } => {
                 let test = self.condition(cx, test);
