@@ -3244,6 +3244,24 @@ pub fn argsort<T: Element + PartialOrd>(array: &Array<T, 1>) -> Result<Array<i64
     Ok(Array::from_elements([order.len()], order))
 }
 
+/// `np.argsort(a)` of an array of two or more dimensions: the indices that
+/// sort each run of the last axis (stable), in an array of `a`'s shape.
+pub fn argsort_last<T: Element + PartialOrd, const N: usize>(
+    array: &Array<T, N>,
+) -> Result<Array<i64, N>> {
+    let mut out: Vec<i64> = reserve::<i64>(&array.shape)?;
+    let length = array.shape[N - 1];
+    let mut values: Vec<T> = Vec::with_capacity(length);
+    for_each_row(&array.shape, [&array.strides], |[offset]| {
+        values.clear();
+        values.extend(array.row(offset).iter());
+        let mut order: Vec<i64> = (0..length as i64).collect();
+        order.sort_by(|&i, &j| sort_order(&values[i as usize], &values[j as usize]));
+        out.extend(order);
+    });
+    Ok(Array::from_elements(array.shape, out))
+}
+
 /// `np.unique(a)`: the sorted distinct elements, flattened (one NaN kept).
 pub fn unique<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> Result<Array<T, 1>> {
     let mut values = array.to_vec()?;

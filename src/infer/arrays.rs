@@ -1540,7 +1540,8 @@ impl<'m> Inference<'m> {
             "linspace" => &["num", "endpoint"],
             "array" | "asarray" => &[],
             "eye" => &["M", "k"],
-            "flip" | "concatenate" | "stack" | "roll" | "expand_dims" | "squeeze" => &["axis"],
+            "flip" | "concatenate" | "stack" | "roll" | "expand_dims" | "squeeze" | "sort"
+            | "argsort" => &["axis"],
             "diff" => &["n", "axis"],
             "linalg.norm" => &["axis", "keepdims"],
             "searchsorted" => &["side"],
@@ -2560,8 +2561,48 @@ impl<'m> Inference<'m> {
                         "leave out the other arguments",
                     );
                 }
+                // `np.sort(m, axis=0)`: along the last axis of the
+                // transposed matrix, transposed back.
+                if let Some(axis) = keyword("axis") {
+                    let ndim = i64::from(t.ndim);
+                    let along = match axis.kind {
+                        ExprKind::Literal(Literal::Int(v)) if (-ndim..ndim).contains(&v) => {
+                            Some(if v < 0 { v + ndim } else { v })
+                        }
+                        _ => None,
+                    };
+                    match along {
+                        Some(v) if v == ndim - 1 => {}
+                        Some(0) if t.ndim == 2 => {
+                            let function = if name == "sort" { "sort" } else { "argsort_last" };
+                            let ty = if name == "sort" {
+                                Type::Array(t)
+                            } else {
+                                Type::Array(ArrayType::new(Dtype::Int64, 2))
+                            };
+                            let transposed = self.transpose(array);
+                            let sorted = runtime(function, vec![transposed], ty);
+                            return Some(Some(self.transpose(sorted)));
+                        }
+                        _ => {
+                            return fail(
+                                self,
+                                cx,
+                                format!(
+                                    "numpy.{name} takes axis= as an int literal naming the last axis, or 0 of a 2-D array"
+                                ),
+                                "sort along the last axis, or transpose first",
+                            )
+                        }
+                    }
+                }
                 Some(Some(match name {
                     "sort" => runtime("sort", vec![array], Type::Array(t)),
+                    "argsort" if t.ndim > 1 => runtime(
+                        "argsort_last",
+                        vec![array],
+                        Type::Array(ArrayType::new(Dtype::Int64, t.ndim)),
+                    ),
                     "unique" => runtime(
                         "unique",
                         vec![array],
