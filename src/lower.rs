@@ -3133,6 +3133,76 @@ impl<'a> FunctionLowering<'a> {
         Some(rewritten)
     }
 
+    /// `list(zip(a, b))`, `dict(zip(keys, values))`, `sorted(enumerate(xs))`
+    /// and the like: the call with the `zip` or `enumerate` written as the
+    /// list comprehension of its tuples, `[(x0, x1) for x0, x1 in zip(a, b)]`.
+    /// `None` when the call is not of a builtin that consumes an iterable,
+    /// or its first argument is not such a call.
+    fn pairs_consumed(&self, call: &ast::ExprCall) -> Option<ast::ExprCall> {
+        let ast::Expr::Name(function) = call.func.as_ref() else {
+            return None;
+        };
+        let id = function.id.as_str();
+        if !matches!(
+            id,
+            "list" | "sorted" | "dict" | "set" | "min" | "max" | "sum" | "any" | "all"
+        ) || self.locals.contains(id)
+            || self.scope.functions.contains(id)
+        {
+            return None;
+        }
+        let [ast::Expr::Call(inner), rest @ ..] = call.args.as_slice() else {
+            return None;
+        };
+        let ast::Expr::Name(source) = inner.func.as_ref() else {
+            return None;
+        };
+        let source_id = source.id.as_str();
+        let width = match source_id {
+            "zip" => inner.args.len(),
+            "enumerate" => 2,
+            _ => return None,
+        };
+        if width < 2
+            || self.locals.contains(source_id)
+            || self.scope.functions.contains(source_id)
+            || inner
+                .args
+                .iter()
+                .any(|a| matches!(a, ast::Expr::Starred(_)))
+        {
+            return None;
+        }
+        let range = inner.range;
+        let names: Vec<String> = (0..width).map(|k| format!("__pair_item{k}")).collect();
+        let tuple = |ctx: ast::ExprContext| {
+            ast::Expr::Tuple(ast::ExprTuple {
+                range,
+                elts: names
+                    .iter()
+                    .map(|n| synthetic_name(n, range, ctx))
+                    .collect(),
+                ctx,
+            })
+        };
+        let comprehension = ast::Expr::ListComp(ast::ExprListComp {
+            range,
+            elt: Box::new(tuple(ast::ExprContext::Load)),
+            generators: vec![ast::Comprehension {
+                range: Default::default(),
+                target: tuple(ast::ExprContext::Store),
+                iter: ast::Expr::Call(inner.clone()),
+                ifs: Vec::new(),
+                is_async: false,
+            }],
+        });
+        let mut rewritten = call.clone();
+        rewritten.args = std::iter::once(comprehension)
+            .chain(rest.iter().cloned())
+            .collect();
+        Some(rewritten)
+    }
+
     fn keyed_call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
         let key = call
             .keywords
@@ -3222,6 +3292,24 @@ impl<'a> FunctionLowering<'a> {
                     lambda.args.args[0].def.arg.to_string(),
                     (*lambda.body).clone(),
                 )
+            }
+            // `max(counts, key=counts.get)`: the items are the dict's own
+            // keys, so each is found; the key is `counts[k]`.
+            ast::Expr::Attribute(attribute)
+                if attribute.attr.as_str() == "get"
+                    && matches!(
+                        (attribute.value.as_ref(), &iter),
+                        (ast::Expr::Name(dict), ast::Expr::Name(items)) if dict.id == items.id
+                    ) =>
+            {
+                let param = "__key_item".to_string();
+                let body = ast::Expr::Subscript(ast::ExprSubscript {
+                    range,
+                    value: attribute.value.clone(),
+                    slice: Box::new(synthetic_name(&param, range, load)),
+                    ctx: load,
+                });
+                (param, body)
             }
             // A function of the module, or a lambda stored in a local.
             ast::Expr::Name(function)
@@ -3689,6 +3777,9 @@ impl<'a> FunctionLowering<'a> {
 
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
         if let Some(rewritten) = self.range_consumed(call) {
+            return self.call(&rewritten, span);
+        }
+        if let Some(rewritten) = self.pairs_consumed(call) {
             return self.call(&rewritten, span);
         }
         if let Some(keyed) = self.keyed_call(call, span) {
