@@ -2933,7 +2933,7 @@ impl<'a> FunctionLowering<'a> {
                     type_comment: None,
                 })
             }
-            Comprehension::Sum => ast::Stmt::AugAssign(ast::StmtAugAssign {
+            Comprehension::Sum { .. } => ast::Stmt::AugAssign(ast::StmtAugAssign {
                 range,
                 target: Box::new(synthetic_name(result, range, ast::ExprContext::Store)),
                 op: ast::Operator::Add,
@@ -2998,7 +2998,10 @@ impl<'a> FunctionLowering<'a> {
             Comprehension::List => Some(ExprKind::List(Vec::new())),
             Comprehension::Dict => Some(ExprKind::Dict(Vec::new())),
             Comprehension::Set => Some(ExprKind::Set(Vec::new())),
-            Comprehension::Sum => Some(ExprKind::Int(0)),
+            Comprehension::Sum { start } => Some(match start {
+                SumStart::Int(value) => ExprKind::Int(value),
+                SumStart::Float(bits) => ExprKind::Float(f64::from_bits(bits)),
+            }),
             Comprehension::Any | Comprehension::All => None,
         };
         if let Some(initial) = initial {
@@ -3018,9 +3021,10 @@ impl<'a> FunctionLowering<'a> {
             }
         }
         let returned = match kind {
-            Comprehension::List | Comprehension::Sum | Comprehension::Dict | Comprehension::Set => {
-                ExprKind::Local(result.to_string())
-            }
+            Comprehension::List
+            | Comprehension::Sum { .. }
+            | Comprehension::Dict
+            | Comprehension::Set => ExprKind::Local(result.to_string()),
             Comprehension::Any => ExprKind::Bool(false),
             Comprehension::All => ExprKind::Bool(true),
         };
@@ -3705,8 +3709,11 @@ impl<'a> FunctionLowering<'a> {
                 return Some(kind.map(|kind| Expr { kind, span }));
             }
         }
-        let [ast::Expr::GeneratorExp(generator)] = call.args.as_slice() else {
-            return None;
+        let (generator, start) = match call.args.as_slice() {
+            [ast::Expr::GeneratorExp(generator)] => (generator, SumStart::Int(0)),
+            // `sum(e for ..., 0.0)`: a literal start.
+            [ast::Expr::GeneratorExp(generator), start] => (generator, sum_start(start)?),
+            _ => return None,
         };
         let ast::Expr::Name(function) = call.func.as_ref() else {
             return None;
@@ -3715,9 +3722,12 @@ impl<'a> FunctionLowering<'a> {
         if self.locals.contains(id) || self.scope.functions.contains(id) {
             return None;
         }
+        if call.args.len() == 2 && id != "sum" {
+            return None;
+        }
         let generator_span: Span = generator.range.into();
         let kind = match id {
-            "sum" if call.keywords.is_empty() => Comprehension::Sum,
+            "sum" if call.keywords.is_empty() => Comprehension::Sum { start },
             "any" if call.keywords.is_empty() => Comprehension::Any,
             "all" if call.keywords.is_empty() => Comprehension::All,
             "min" | "max" | "sorted" | "list" => {
@@ -3781,6 +3791,33 @@ impl<'a> FunctionLowering<'a> {
         }
         if let Some(rewritten) = self.pairs_consumed(call) {
             return self.call(&rewritten, span);
+        }
+        // `sum(xs, 0.0)`: the items of `xs` as a generator with that start.
+        if let (ast::Expr::Name(function), [items, start]) =
+            (call.func.as_ref(), call.args.as_slice())
+        {
+            if function.id.as_str() == "sum"
+                && !self.locals.contains("sum")
+                && !self.scope.functions.contains("sum")
+                && !matches!(items, ast::Expr::GeneratorExp(_))
+                && sum_start(start).is_some()
+            {
+                let range = items.range();
+                let item = "__sum_item";
+                let mut rewritten = call.clone();
+                rewritten.args[0] = ast::Expr::GeneratorExp(ast::ExprGeneratorExp {
+                    range,
+                    elt: Box::new(synthetic_name(item, range, ast::ExprContext::Load)),
+                    generators: vec![ast::Comprehension {
+                        range: Default::default(),
+                        target: synthetic_name(item, range, ast::ExprContext::Store),
+                        iter: items.clone(),
+                        ifs: Vec::new(),
+                        is_async: false,
+                    }],
+                });
+                return self.call(&rewritten, span);
+            }
         }
         if let Some(keyed) = self.keyed_call(call, span) {
             return keyed;
@@ -3974,13 +4011,48 @@ impl<'a> FunctionLowering<'a> {
     }
 }
 
+/// The start of `sum(..., start)` when it is a number literal (`0.0`,
+/// `-1`, `0`).
+fn sum_start(start: &ast::Expr) -> Option<SumStart> {
+    let (negate, literal) = match start {
+        ast::Expr::UnaryOp(unary) if unary.op == ast::UnaryOp::USub => (true, &*unary.operand),
+        other => (false, other),
+    };
+    let ast::Expr::Constant(constant) = literal else {
+        return None;
+    };
+    match &constant.value {
+        ast::Constant::Int(value) => {
+            let value: i64 = value.to_string().parse().ok()?;
+            Some(SumStart::Int(if negate {
+                value.checked_neg()?
+            } else {
+                value
+            }))
+        }
+        ast::Constant::Float(value) => Some(SumStart::Float(
+            (if negate { -value } else { *value }).to_bits(),
+        )),
+        _ => None,
+    }
+}
+
+/// The first value of a sum's total: an int or a float (as its bits, so
+/// the comprehension kinds compare with `==`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SumStart {
+    Int(i64),
+    Float(u64),
+}
+
 /// What a comprehension's helper function does with each element.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Comprehension {
     /// `[e for ...]`: appends it to a new list.
     List,
-    /// `sum(e for ...)`: adds it to a total starting at 0.
-    Sum,
+    /// `sum(e for ...)`: adds it to a total starting at 0 (or at the
+    /// literal `start` of `sum(e for ..., start)`).
+    Sum { start: SumStart },
     /// `any(e for ...)`: returns True at the first true one.
     Any,
     /// `all(e for ...)`: returns False at the first false one.
@@ -3995,7 +4067,7 @@ impl Comprehension {
     fn name(self) -> &'static str {
         match self {
             Comprehension::List => "listcomp",
-            Comprehension::Sum => "sum",
+            Comprehension::Sum { .. } => "sum",
             Comprehension::Any => "any",
             Comprehension::All => "all",
             Comprehension::Dict => "dictcomp",
