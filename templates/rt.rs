@@ -7272,6 +7272,20 @@ pub fn array_to_list<T: Element>(array: &Array<T, 1>) -> Result<List<T>> {
     Ok(List::from_vec(out))
 }
 
+/// `m.tolist()` of a 2-D array: a list of rows, each a list.
+pub fn array2_to_list<T: Element>(array: &Array<T, 2>) -> Result<List<List<T>>> {
+    let (rows, columns) = (array.shape[0], array.shape[1]);
+    let mut out = Vec::with_capacity(rows);
+    for i in 0..rows {
+        let mut row = Vec::with_capacity(columns);
+        for j in 0..columns {
+            row.push(array.get([i as i64, j as i64])?);
+        }
+        out.push(List::from_vec(row));
+    }
+    Ok(List::from_vec(out))
+}
+
 // --- Lists and Python objects ---------------------------------------------
 
 /// Values that can be elements of a list passed in from Python: converted

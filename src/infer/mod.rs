@@ -1242,6 +1242,17 @@ impl<'m> Inference<'m> {
             let test = self.bool_op(cx, *op, typed, span)?;
             return self.truthy(cx, test, span);
         }
+        // `while not (queue and done):`: the truth of the inner condition.
+        if let untyped::ExprKind::Unary {
+            op: UnaryOp::Not,
+            operand,
+        } = &test.kind
+        {
+            if matches!(operand.kind, untyped::ExprKind::BoolOp { .. }) {
+                let inner = self.condition(cx, operand)?;
+                return self.unary(cx, UnaryOp::Not, inner, span);
+            }
+        }
         let test = self.expr(cx, test)?;
         self.truthy(cx, test, span)
     }
@@ -1790,6 +1801,17 @@ impl<'m> Inference<'m> {
                         .container_method(cx, source, receiver, method, args, keywords, span);
                 }
                 match receiver.array_type() {
+                    // `m.tolist()` of a matrix: a list of row lists.
+                    Some(array) if method == "tolist" && args.is_empty() && array.ndim == 2 => {
+                        let row = Type::List(Box::new(Type::of_element(array.dtype)));
+                        Some(typed::Expr::new(
+                            typed::ExprKind::Runtime {
+                                function: "array2_to_list",
+                                args: vec![receiver],
+                            },
+                            Type::List(Box::new(row)),
+                        ))
+                    }
                     Some(_) if method == "tolist" && args.is_empty() => {
                         self.builtin(cx, "list", vec![receiver], span)
                     }

@@ -33,7 +33,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "list_repeat" => (&[R, V], true),
         "list_repeat_left" => (&[V, R], true),
         "list_pop_last" | "list_min" | "list_max" | "list_sum_int" | "list_to_array"
-        | "array_to_list" => (&[R], true),
+        | "array_to_list" | "array2_to_list" => (&[R], true),
         "list_len" | "list_truthy" | "list_reverse" | "list_clear" | "list_copy"
         | "list_sum_float" | "list_sum_bool" | "list_any" | "list_all" => (&[R], false),
         "list_append" | "list_sort" | "list_sorted" | "list_heappush" | "list_heappushpop" => {
