@@ -3234,6 +3234,18 @@ impl<'m> Inference<'m> {
                     }
                 }
             }
+            "sum" if args.len() == 2 => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        "the start of `sum(items, start)` must be a number literal in compiled code",
+                    )
+                    .with_hint("write the start as a literal, as in sum(xs, 0.0), or write the loop"),
+                );
+                None
+            }
             "sum" | "any" | "all" => {
                 self.error(
                     cx,
