@@ -7272,6 +7272,49 @@ pub fn array_to_list<T: Element>(array: &Array<T, 1>) -> Result<List<T>> {
     Ok(List::from_vec(out))
 }
 
+/// `np.concatenate(arrays, axis)` (and `hstack`, `vstack` of matrices) of a
+/// list of arrays.
+pub fn concatenate_list<T: Element, const N: usize>(
+    arrays: &List<Array<T, N>>,
+    axis: usize,
+) -> Result<Array<T, N>> {
+    let arrays = arrays.to_vec();
+    let references: Vec<&Array<T, N>> = arrays.iter().collect();
+    concatenate(&references, axis)
+}
+
+/// `np.vstack(rows)` / `np.stack(rows)` (`stack`) of a list of 1-D arrays:
+/// a matrix with one row per array, which must all have one length; the
+/// errors are those of the NumPy function named.
+pub fn stack_rows<T: Element>(rows: &List<Array<T, 1>>, stack: bool) -> Result<Array<T, 2>> {
+    let rows = rows.to_vec();
+    let Some(first) = rows.first() else {
+        return Err(value_error(if stack {
+            "need at least one array to stack"
+        } else {
+            "need at least one array to concatenate"
+        }));
+    };
+    let columns = first.shape[0];
+    if let Some(other) = rows.iter().find(|row| row.shape[0] != columns) {
+        return Err(Error::ValueError(if stack {
+            "all input arrays must have the same shape".to_string()
+        } else {
+            format!(
+                "all the input array dimensions except for the concatenation axis must match \
+                 exactly, but along dimension 1, the array at index 0 has size {columns} and \
+                 another array has size {}",
+                other.shape[0]
+            )
+        }));
+    }
+    let mut out: Vec<T> = reserve::<T>(&[rows.len(), columns])?;
+    for row in &rows {
+        out.extend(row.row(0).iter());
+    }
+    Ok(Array::from_elements([rows.len(), columns], out))
+}
+
 /// `m.tolist()` of a 2-D array: a list of rows, each a list.
 pub fn array2_to_list<T: Element>(array: &Array<T, 2>) -> Result<List<List<T>>> {
     let (rows, columns) = (array.shape[0], array.shape[1]);

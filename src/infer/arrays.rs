@@ -2413,6 +2413,65 @@ impl<'m> Inference<'m> {
                 Some(Some(value))
             }
             "concatenate" | "stack" | "vstack" | "hstack" => {
+                // A list of arrays, as rows are collected in a loop.
+                if let Some(list) = first.clone().filter(|f| matches!(f.ty, Type::List(_))) {
+                    let Type::List(item) = &list.ty else {
+                        return Some(None);
+                    };
+                    let Type::Array(t) = **item else {
+                        return fail(
+                            self,
+                            cx,
+                            format!("numpy.{name} takes a list or a tuple of arrays"),
+                            "make the list's elements arrays",
+                        );
+                    };
+                    let axis_given = keyword("axis").or(positional.get(1).cloned());
+                    let stacked = |function: &'static str, what: &str| {
+                        runtime(
+                            function,
+                            vec![list.clone(), Expr::bool(what == "stack")],
+                            Type::Array(ArrayType::new(t.dtype, 2)),
+                        )
+                    };
+                    return Some(Some(match (name, t.ndim) {
+                        ("vstack", 1) if axis_given.is_none() => {
+                            stacked("stack_rows", "concatenate")
+                        }
+                        ("stack", 1) => match axis_of(self, cx, axis_given, 2, Some(0)) {
+                            Ok(Some(0) | None) => stacked("stack_rows", "stack"),
+                            Ok(Some(_)) => {
+                                let rows = stacked("stack_rows", "stack");
+                                self.transpose(rows)
+                            }
+                            Err(()) => return Some(None),
+                        },
+                        ("concatenate" | "hstack", _) | ("vstack", 2..) => {
+                            let axis = match name {
+                                "hstack" if t.ndim > 1 => 1,
+                                "hstack" | "vstack" => 0,
+                                _ => match axis_of(self, cx, axis_given, t.ndim, Some(0)) {
+                                    Ok(axis) => axis.unwrap_or(0),
+                                    Err(()) => return Some(None),
+                                },
+                            };
+                            runtime(
+                                "concatenate_list",
+                                vec![list, Expr::int(axis as i64)],
+                                Type::Array(t),
+                            )
+                        }
+                        _ => return fail(
+                            self,
+                            cx,
+                            format!(
+                                "numpy.{name} of this list of {}-D arrays is not supported",
+                                t.ndim
+                            ),
+                            "stack 1-D arrays into rows, or concatenate arrays of one dimension",
+                        ),
+                    }));
+                }
                 let Some(Expr {
                     kind: ExprKind::Tuple(items),
                     ..

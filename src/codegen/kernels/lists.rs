@@ -41,7 +41,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         }
         "list_heappop" => (&[R], true),
         "list_heapify" => (&[R], false),
-        "list_heapreplace" => (&[R, V], true),
+        "list_heapreplace" | "concatenate_list" | "stack_rows" => (&[R, V], true),
         "list_insert" => (&[R, V, V], false),
         "list_extend" | "list_replace" | "list_concat" | "list_count" | "list_contains"
         | "value_eq" | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge" => {
