@@ -755,6 +755,13 @@ impl ModuleScope {
                 let right = self.fold(&binary.right)?;
                 fold_binary(binary.op, left, right)
             }
+            // `INF = float("inf")`.
+            ast::Expr::Call(call)
+                if !self.functions.contains("float")
+                    && matches!(call.func.as_ref(), ast::Expr::Name(f) if f.id.as_str() == "float") =>
+            {
+                float_of_string_call(call).map(ConstValue::Float)
+            }
             // `N = cython.declare(cython.int, 100)`.
             ast::Expr::Call(call)
                 if call.keywords.is_empty()
@@ -774,8 +781,24 @@ fn is_known_module(full: &str) -> bool {
     let root = full.split('.').next().unwrap_or(full);
     matches!(
         root,
-        "math" | "cmath" | "numpy" | "numba" | "cython" | "typing" | "collections"
+        "math" | "cmath" | "numpy" | "numba" | "cython" | "typing" | "collections" | "heapq"
     )
+}
+
+/// The value of `float("inf")`, `float("-nan")`, `float("1.5")`: a call of
+/// `float` on one string literal that Python's `float` accepts.
+fn float_of_string_call(call: &ast::ExprCall) -> Option<f64> {
+    let ([text], []) = (call.args.as_slice(), call.keywords.as_slice()) else {
+        return None;
+    };
+    let ast::Expr::Constant(ast::ExprConstant {
+        value: ast::Constant::Str(text),
+        ..
+    }) = text
+    else {
+        return None;
+    };
+    crate::infer::python_float_literal(text)
 }
 
 /// `math.pi`, `numpy.inf` and friends.
@@ -1521,6 +1544,36 @@ impl<'a> FunctionLowering<'a> {
                 if let ast::Expr::Constant(c) = expr_stmt.value.as_ref() {
                     if matches!(c.value, ast::Constant::Str(_) | ast::Constant::Ellipsis) {
                         return None;
+                    }
+                }
+                // `a.fill(v)` (only arrays have `fill`) is `a[...] = v`.
+                if let ast::Expr::Call(call) = expr_stmt.value.as_ref() {
+                    if let (ast::Expr::Attribute(attribute), [value], []) = (
+                        call.func.as_ref(),
+                        call.args.as_slice(),
+                        call.keywords.as_slice(),
+                    ) {
+                        if attribute.attr.as_str() == "fill"
+                            && !self.is_module_path(&attribute.value)
+                        {
+                            let range = call.range;
+                            let target = ast::Expr::Subscript(ast::ExprSubscript {
+                                range,
+                                value: attribute.value.clone(),
+                                slice: Box::new(ast::Expr::Constant(ast::ExprConstant {
+                                    range,
+                                    value: ast::Constant::Ellipsis,
+                                    kind: None,
+                                })),
+                                ctx: ast::ExprContext::Store,
+                            });
+                            return self.stmt(&ast::Stmt::Assign(ast::StmtAssign {
+                                range,
+                                targets: vec![target],
+                                value: Box::new(value.clone()),
+                                type_comment: None,
+                            }));
+                        }
                     }
                 }
                 StmtKind::Expr(self.expr(&expr_stmt.value)?)
@@ -3184,7 +3237,7 @@ impl<'a> FunctionLowering<'a> {
                     type_comment: None,
                 })
             }
-            Comprehension::Sum => ast::Stmt::AugAssign(ast::StmtAugAssign {
+            Comprehension::Sum { .. } => ast::Stmt::AugAssign(ast::StmtAugAssign {
                 range,
                 target: Box::new(synthetic_name(result, range, ast::ExprContext::Store)),
                 op: ast::Operator::Add,
@@ -3249,7 +3302,10 @@ impl<'a> FunctionLowering<'a> {
             Comprehension::List => Some(ExprKind::List(Vec::new())),
             Comprehension::Dict => Some(ExprKind::Dict(Vec::new())),
             Comprehension::Set => Some(ExprKind::Set(Vec::new())),
-            Comprehension::Sum => Some(ExprKind::Int(0)),
+            Comprehension::Sum { start } => Some(match start {
+                SumStart::Int(value) => ExprKind::Int(value),
+                SumStart::Float(bits) => ExprKind::Float(f64::from_bits(bits)),
+            }),
             Comprehension::Any | Comprehension::All => None,
         };
         if let Some(initial) = initial {
@@ -3269,9 +3325,10 @@ impl<'a> FunctionLowering<'a> {
             }
         }
         let returned = match kind {
-            Comprehension::List | Comprehension::Sum | Comprehension::Dict | Comprehension::Set => {
-                ExprKind::Local(result.to_string())
-            }
+            Comprehension::List
+            | Comprehension::Sum { .. }
+            | Comprehension::Dict
+            | Comprehension::Set => ExprKind::Local(result.to_string()),
             Comprehension::Any => ExprKind::Bool(false),
             Comprehension::All => ExprKind::Bool(true),
         };
@@ -3329,6 +3386,131 @@ impl<'a> FunctionLowering<'a> {
     /// their order (the position is negated for `max` and `reverse=True`,
     /// so the first of equal elements still wins) and elements are never
     /// compared themselves.
+    /// `sum(range(n))`, `min(range(n), key=f)`, `sorted(range(n), ...)`,
+    /// `set(range(n))` and the like: the call with the range written as a
+    /// generator expression (for `sum`, `any` and `all`, which consume it
+    /// as it runs) or a list comprehension over it. `None` when the call
+    /// is not of a builtin that consumes an iterable, or its argument is
+    /// not a `range(...)` call.
+    fn range_consumed(&self, call: &ast::ExprCall) -> Option<ast::ExprCall> {
+        let ast::Expr::Name(function) = call.func.as_ref() else {
+            return None;
+        };
+        let id = function.id.as_str();
+        let lazy = match id {
+            "sum" | "any" | "all" => true,
+            "min" | "max" | "sorted" | "set" => false,
+            _ => return None,
+        };
+        if self.locals.contains(id) || self.scope.functions.contains(id) {
+            return None;
+        }
+        let [range_call, rest @ ..] = call.args.as_slice() else {
+            return None;
+        };
+        if !is_range_call(self, range_call) {
+            return None;
+        }
+        let range = range_call.range();
+        let item = "__range_item";
+        let generators = vec![ast::Comprehension {
+            range: Default::default(),
+            target: synthetic_name(item, range, ast::ExprContext::Store),
+            iter: range_call.clone(),
+            ifs: Vec::new(),
+            is_async: false,
+        }];
+        let elt = Box::new(synthetic_name(item, range, ast::ExprContext::Load));
+        let iterable = if lazy && rest.is_empty() && call.keywords.is_empty() {
+            ast::Expr::GeneratorExp(ast::ExprGeneratorExp {
+                range,
+                elt,
+                generators,
+            })
+        } else {
+            ast::Expr::ListComp(ast::ExprListComp {
+                range,
+                elt,
+                generators,
+            })
+        };
+        let mut rewritten = call.clone();
+        rewritten.args = std::iter::once(iterable)
+            .chain(rest.iter().cloned())
+            .collect();
+        Some(rewritten)
+    }
+
+    /// `list(zip(a, b))`, `dict(zip(keys, values))`, `sorted(enumerate(xs))`
+    /// and the like: the call with the `zip` or `enumerate` written as the
+    /// list comprehension of its tuples, `[(x0, x1) for x0, x1 in zip(a, b)]`.
+    /// `None` when the call is not of a builtin that consumes an iterable,
+    /// or its first argument is not such a call.
+    fn pairs_consumed(&self, call: &ast::ExprCall) -> Option<ast::ExprCall> {
+        let ast::Expr::Name(function) = call.func.as_ref() else {
+            return None;
+        };
+        let id = function.id.as_str();
+        if !matches!(
+            id,
+            "list" | "sorted" | "dict" | "set" | "min" | "max" | "sum" | "any" | "all"
+        ) || self.locals.contains(id)
+            || self.scope.functions.contains(id)
+        {
+            return None;
+        }
+        let [ast::Expr::Call(inner), rest @ ..] = call.args.as_slice() else {
+            return None;
+        };
+        let ast::Expr::Name(source) = inner.func.as_ref() else {
+            return None;
+        };
+        let source_id = source.id.as_str();
+        let width = match source_id {
+            "zip" => inner.args.len(),
+            "enumerate" => 2,
+            _ => return None,
+        };
+        if width < 2
+            || self.locals.contains(source_id)
+            || self.scope.functions.contains(source_id)
+            || inner
+                .args
+                .iter()
+                .any(|a| matches!(a, ast::Expr::Starred(_)))
+        {
+            return None;
+        }
+        let range = inner.range;
+        let names: Vec<String> = (0..width).map(|k| format!("__pair_item{k}")).collect();
+        let tuple = |ctx: ast::ExprContext| {
+            ast::Expr::Tuple(ast::ExprTuple {
+                range,
+                elts: names
+                    .iter()
+                    .map(|n| synthetic_name(n, range, ctx))
+                    .collect(),
+                ctx,
+            })
+        };
+        let comprehension = ast::Expr::ListComp(ast::ExprListComp {
+            range,
+            elt: Box::new(tuple(ast::ExprContext::Load)),
+            generators: vec![ast::Comprehension {
+                range: Default::default(),
+                target: tuple(ast::ExprContext::Store),
+                iter: ast::Expr::Call(inner.clone()),
+                ifs: Vec::new(),
+                is_async: false,
+            }],
+        });
+        let mut rewritten = call.clone();
+        rewritten.args = std::iter::once(comprehension)
+            .chain(rest.iter().cloned())
+            .collect();
+        Some(rewritten)
+    }
+
     fn keyed_call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
         let key = call
             .keywords
@@ -3343,7 +3525,16 @@ impl<'a> FunctionLowering<'a> {
                 let [iter] = call.args.as_slice() else {
                     return None;
                 };
-                (name.id.as_str(), iter.clone())
+                // `min((f(x) for x in xs), key=g)`: the items as a list.
+                let iter = match iter {
+                    ast::Expr::GeneratorExp(generator) => ast::Expr::ListComp(ast::ExprListComp {
+                        range: generator.range,
+                        elt: generator.elt.clone(),
+                        generators: generator.generators.clone(),
+                    }),
+                    other => other.clone(),
+                };
+                (name.id.as_str(), iter)
             }
             ast::Expr::Attribute(attribute)
                 if attribute.attr.as_str() == "sort"
@@ -3381,6 +3572,16 @@ impl<'a> FunctionLowering<'a> {
                         )
                     }
                 },
+                Some("default") if matches!(kind, "min" | "max") => {
+                    self.error(
+                        codes::UNSUPPORTED_EXPRESSION,
+                        span,
+                        format!("`{kind}` with both key= and default= is not supported"),
+                        "key= and default=",
+                        &format!("test for emptiness first: `{kind}(xs, key=f) if xs else d`"),
+                    );
+                    return Some(None);
+                }
                 _ => return bad(self, "only key= and reverse= are supported here"),
             }
         }
@@ -3399,6 +3600,24 @@ impl<'a> FunctionLowering<'a> {
                     lambda.args.args[0].def.arg.to_string(),
                     (*lambda.body).clone(),
                 )
+            }
+            // `max(counts, key=counts.get)`: the items are the dict's own
+            // keys, so each is found; the key is `counts[k]`.
+            ast::Expr::Attribute(attribute)
+                if attribute.attr.as_str() == "get"
+                    && matches!(
+                        (attribute.value.as_ref(), &iter),
+                        (ast::Expr::Name(dict), ast::Expr::Name(items)) if dict.id == items.id
+                    ) =>
+            {
+                let param = "__key_item".to_string();
+                let body = ast::Expr::Subscript(ast::ExprSubscript {
+                    range,
+                    value: attribute.value.clone(),
+                    slice: Box::new(synthetic_name(&param, range, load)),
+                    ctx: load,
+                });
+                (param, body)
             }
             // A function of the module, or a lambda stored in a local.
             ast::Expr::Name(function)
@@ -3794,8 +4013,11 @@ impl<'a> FunctionLowering<'a> {
                 return Some(kind.map(|kind| Expr { kind, span }));
             }
         }
-        let [ast::Expr::GeneratorExp(generator)] = call.args.as_slice() else {
-            return None;
+        let (generator, start) = match call.args.as_slice() {
+            [ast::Expr::GeneratorExp(generator)] => (generator, SumStart::Int(0)),
+            // `sum(e for ..., 0.0)`: a literal start.
+            [ast::Expr::GeneratorExp(generator), start] => (generator, sum_start(start)?),
+            _ => return None,
         };
         let ast::Expr::Name(function) = call.func.as_ref() else {
             return None;
@@ -3804,9 +4026,12 @@ impl<'a> FunctionLowering<'a> {
         if self.locals.contains(id) || self.scope.functions.contains(id) {
             return None;
         }
+        if call.args.len() == 2 && id != "sum" {
+            return None;
+        }
         let generator_span: Span = generator.range.into();
         let kind = match id {
-            "sum" if call.keywords.is_empty() => Comprehension::Sum,
+            "sum" if call.keywords.is_empty() => Comprehension::Sum { start },
             "any" if call.keywords.is_empty() => Comprehension::Any,
             "all" if call.keywords.is_empty() => Comprehension::All,
             "min" | "max" | "sorted" | "list" => {
@@ -3865,6 +4090,39 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        if let Some(rewritten) = self.range_consumed(call) {
+            return self.call(&rewritten, span);
+        }
+        if let Some(rewritten) = self.pairs_consumed(call) {
+            return self.call(&rewritten, span);
+        }
+        // `sum(xs, 0.0)`: the items of `xs` as a generator with that start.
+        if let (ast::Expr::Name(function), [items, start]) =
+            (call.func.as_ref(), call.args.as_slice())
+        {
+            if function.id.as_str() == "sum"
+                && !self.locals.contains("sum")
+                && !self.scope.functions.contains("sum")
+                && !matches!(items, ast::Expr::GeneratorExp(_))
+                && sum_start(start).is_some()
+            {
+                let range = items.range();
+                let item = "__sum_item";
+                let mut rewritten = call.clone();
+                rewritten.args[0] = ast::Expr::GeneratorExp(ast::ExprGeneratorExp {
+                    range,
+                    elt: Box::new(synthetic_name(item, range, ast::ExprContext::Load)),
+                    generators: vec![ast::Comprehension {
+                        range: Default::default(),
+                        target: synthetic_name(item, range, ast::ExprContext::Store),
+                        iter: items.clone(),
+                        ifs: Vec::new(),
+                        is_async: false,
+                    }],
+                });
+                return self.call(&rewritten, span);
+            }
+        }
         if let Some(keyed) = self.keyed_call(call, span) {
             return keyed;
         }
@@ -3880,6 +4138,32 @@ impl<'a> FunctionLowering<'a> {
         if let ast::Expr::Name(function) = call.func.as_ref() {
             if self.lambdas.contains_key(function.id.as_str()) {
                 return self.lambda_call(function.id.as_str(), call, span);
+            }
+        }
+        if matches!(call.func.as_ref(), ast::Expr::Name(name) if name.id.as_str() == "float"
+            && !self.locals.contains("float")
+            && !self.scope.functions.contains("float"))
+        {
+            if let Some(value) = float_of_string_call(call) {
+                return Some(Expr {
+                    kind: ExprKind::Float(value),
+                    span,
+                });
+            }
+            if let [ast::Expr::Constant(ast::ExprConstant {
+                value: ast::Constant::Str(text),
+                ..
+            })] = call.args.as_slice()
+            {
+                self.error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("`float` of the string {text:?} is not supported"),
+                    "not a number literal ferropy reads",
+                    "write the number as a float literal, or use float(\"inf\"), float(\"-inf\") \
+                     or float(\"nan\")",
+                );
+                return None;
             }
         }
         if matches!(call.func.as_ref(), ast::Expr::Name(name) if name.id.as_str() == "tuple"
@@ -4031,13 +4315,48 @@ impl<'a> FunctionLowering<'a> {
     }
 }
 
+/// The start of `sum(..., start)` when it is a number literal (`0.0`,
+/// `-1`, `0`).
+fn sum_start(start: &ast::Expr) -> Option<SumStart> {
+    let (negate, literal) = match start {
+        ast::Expr::UnaryOp(unary) if unary.op == ast::UnaryOp::USub => (true, &*unary.operand),
+        other => (false, other),
+    };
+    let ast::Expr::Constant(constant) = literal else {
+        return None;
+    };
+    match &constant.value {
+        ast::Constant::Int(value) => {
+            let value: i64 = value.to_string().parse().ok()?;
+            Some(SumStart::Int(if negate {
+                value.checked_neg()?
+            } else {
+                value
+            }))
+        }
+        ast::Constant::Float(value) => Some(SumStart::Float(
+            (if negate { -value } else { *value }).to_bits(),
+        )),
+        _ => None,
+    }
+}
+
+/// The first value of a sum's total: an int or a float (as its bits, so
+/// the comprehension kinds compare with `==`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SumStart {
+    Int(i64),
+    Float(u64),
+}
+
 /// What a comprehension's helper function does with each element.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Comprehension {
     /// `[e for ...]`: appends it to a new list.
     List,
-    /// `sum(e for ...)`: adds it to a total starting at 0.
-    Sum,
+    /// `sum(e for ...)`: adds it to a total starting at 0 (or at the
+    /// literal `start` of `sum(e for ..., start)`).
+    Sum { start: SumStart },
     /// `any(e for ...)`: returns True at the first true one.
     Any,
     /// `all(e for ...)`: returns False at the first false one.
@@ -4052,7 +4371,7 @@ impl Comprehension {
     fn name(self) -> &'static str {
         match self {
             Comprehension::List => "listcomp",
-            Comprehension::Sum => "sum",
+            Comprehension::Sum { .. } => "sum",
             Comprehension::Any => "any",
             Comprehension::All => "all",
             Comprehension::Dict => "dictcomp",

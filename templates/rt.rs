@@ -3040,6 +3040,58 @@ pub fn take_points<T: Element, I: Element + Into<i128>, J: Element + Into<i128>>
     Ok(Array::from_elements([len], out))
 }
 
+/// `m[rows, cols] = values` of a 2-D array: stores `values[k]` (or the one
+/// value) at `(rows[k], cols[k])`, in order, so a repeated point keeps the
+/// last value as in NumPy. NumPy's checks, in its order: a read-only array,
+/// index arrays that do not broadcast, a value array of another length,
+/// then each index against its axis.
+pub fn put_points<T: Element, I: Element + Into<i128>, J: Element + Into<i128>>(
+    array: &Array<T, 2>,
+    rows: &Array<I, 1>,
+    columns: &Array<J, 1>,
+    values: &Array<T, 1>,
+) -> Result<()> {
+    if !array.writable {
+        return Err(read_only_error());
+    }
+    let (r, c) = (rows.shape[0], columns.shape[0]);
+    let len = match (r, c) {
+        _ if r == c => r,
+        (1, _) => c,
+        (_, 1) => r,
+        _ => {
+            return Err(Error::IndexError(format!(
+                "shape mismatch: indexing arrays could not be broadcast together with shapes \
+                 ({r},) ({c},) "
+            )))
+        }
+    };
+    let given = values.shape[0];
+    if given != len && given != 1 {
+        return Err(Error::ValueError(format!(
+            "shape mismatch: value array of shape ({given},) could not be broadcast to \
+             indexing result of shape ({len},)"
+        )));
+    }
+    let position = |value: i128, axis: usize| checked_position(value, array.shape[axis], axis);
+    let (row_lane, column_lane, source) = (rows.row(0), columns.row(0), values.row(0));
+    for k in 0..len {
+        // SAFETY: `k` (or 0 for an array of length 1) is below each length.
+        let (i, j, value) = unsafe {
+            (
+                row_lane.at(if r == 1 { 0 } else { k }).into(),
+                column_lane.at(if c == 1 { 0 } else { k }).into(),
+                source.at(if given == 1 { 0 } else { k }),
+            )
+        };
+        let offset = position(i, 0)? * array.strides[0] + position(j, 1)? * array.strides[1];
+        // SAFETY: both indices were checked against their axis lengths, and
+        // the array is writable.
+        unsafe { T::store(array.pointer.offset(offset), value) };
+    }
+    Ok(())
+}
+
 /// `a` itself, after checking that its `axis` has length 1: the test of
 /// `np.squeeze(a, axis=k)`, which then indexes that axis away.
 pub fn squeezable<T: Element, const N: usize>(array: &Array<T, N>, axis: i64) -> Result<Array<T, N>> {
@@ -3531,6 +3583,24 @@ pub fn argsort<T: Element + PartialOrd>(array: &Array<T, 1>) -> Result<Array<i64
     Ok(Array::from_elements([order.len()], order))
 }
 
+/// `np.argsort(a)` of an array of two or more dimensions: the indices that
+/// sort each run of the last axis (stable), in an array of `a`'s shape.
+pub fn argsort_last<T: Element + PartialOrd, const N: usize>(
+    array: &Array<T, N>,
+) -> Result<Array<i64, N>> {
+    let mut out: Vec<i64> = reserve::<i64>(&array.shape)?;
+    let length = array.shape[N - 1];
+    let mut values: Vec<T> = Vec::with_capacity(length);
+    for_each_row(&array.shape, [&array.strides], |[offset]| {
+        values.clear();
+        values.extend(array.row(offset).iter());
+        let mut order: Vec<i64> = (0..length as i64).collect();
+        order.sort_by(|&i, &j| sort_order(&values[i as usize], &values[j as usize]));
+        out.extend(order);
+    });
+    Ok(Array::from_elements(array.shape, out))
+}
+
 /// `np.unique(a)`: the sorted distinct elements, flattened (one NaN kept).
 pub fn unique<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> Result<Array<T, 1>> {
     let mut values = array.to_vec()?;
@@ -3539,6 +3609,28 @@ pub fn unique<T: Element + PartialOrd, const N: usize>(array: &Array<T, N>) -> R
     values.dedup_by(|a, b| sort_order(a, b) == std::cmp::Ordering::Equal && (*a == *b || *a != *a));
     let count = values.len();
     Ok(Array::from_elements([count], values))
+}
+
+/// `np.median(a)` of the flattened array, as NumPy computes it: the middle
+/// element, or the mean `(low + high) / 2` of the two middle ones, in the
+/// array's real float type; NaN when any element is NaN or the array is
+/// empty (where NumPy also warns).
+pub fn median<T: Accumulate, const N: usize>(array: &Array<T, N>) -> Result<T::Real> {
+    let mut values: Vec<T::Real> = array.to_vec()?.into_iter().map(Accumulate::real).collect();
+    let count = values.len();
+    #[allow(clippy::eq_op)]
+    let has_nan = values.iter().any(|v| *v != *v);
+    if count == 0 || has_nan {
+        let zero = <T::Real as Float>::ZERO;
+        return Ok(zero / zero);
+    }
+    values.sort_by(sort_order);
+    let half = count / 2;
+    Ok(if count % 2 == 1 {
+        values[half]
+    } else {
+        (values[half - 1] + values[half]) / (<T::Real as Float>::ONE + <T::Real as Float>::ONE)
+    })
 }
 
 /// `np.searchsorted(a, v, side)`: where `v` would go in sorted `a`.
@@ -7607,6 +7699,100 @@ pub fn list_sort_by_key<T: Clone, K: PyOrder + Clone>(
     Ok(())
 }
 
+/// `heapq.heappush(heap, item)`: CPython's algorithm (append, then sift the
+/// new item towards the root), comparing only with `<`, so the list holds
+/// the interpreter's order afterwards.
+pub fn list_heappush<T: PyOrder + Clone>(list: &List<T>, value: T) {
+    let mut items = list.items_mut();
+    items.push(value);
+    let last = items.len() - 1;
+    heap_sift_down(&mut items, 0, last);
+}
+
+/// `heapq.heappop(heap)`: the smallest item; IndexError for an empty list,
+/// with CPython's message.
+pub fn list_heappop<T: PyOrder + Clone>(list: &List<T>) -> Result<T> {
+    let mut items = list.items_mut();
+    let Some(last) = items.pop() else {
+        return Err(Error::IndexError("index out of range".into()));
+    };
+    if items.is_empty() {
+        return Ok(last);
+    }
+    let smallest = std::mem::replace(&mut items[0], last);
+    heap_sift_up(&mut items, 0);
+    Ok(smallest)
+}
+
+/// `heapq.heapreplace(heap, item)`: pops the smallest, then pushes `item`.
+pub fn list_heapreplace<T: PyOrder + Clone>(list: &List<T>, value: T) -> Result<T> {
+    let mut items = list.items_mut();
+    if items.is_empty() {
+        return Err(Error::IndexError("index out of range".into()));
+    }
+    let smallest = std::mem::replace(&mut items[0], value);
+    heap_sift_up(&mut items, 0);
+    Ok(smallest)
+}
+
+/// `heapq.heappushpop(heap, item)`: pushes `item`, then pops the smallest;
+/// the list is unchanged when `item` is not greater than its first item.
+pub fn list_heappushpop<T: PyOrder + Clone>(list: &List<T>, value: T) -> T {
+    let mut items = list.items_mut();
+    if items.first().is_some_and(|first| first.py_lt(&value)) {
+        let smallest = std::mem::replace(&mut items[0], value);
+        heap_sift_up(&mut items, 0);
+        return smallest;
+    }
+    value
+}
+
+/// `heapq.heapify(xs)`: sifts the parents up from the last one to the root,
+/// the heap CPython builds (its cache-friendly order for long lists makes
+/// the same heap).
+pub fn list_heapify<T: PyOrder + Clone>(list: &List<T>) {
+    let mut items = list.items_mut();
+    for pos in (0..items.len() / 2).rev() {
+        heap_sift_up(&mut items, pos);
+    }
+}
+
+/// CPython's `_siftdown`: moves the item at `pos` towards `start` while it
+/// is smaller than its parent.
+fn heap_sift_down<T: PyOrder + Clone>(items: &mut [T], start: usize, mut pos: usize) {
+    let new_item = items[pos].clone();
+    while pos > start {
+        let parent = (pos - 1) >> 1;
+        if new_item.py_lt(&items[parent]) {
+            items[pos] = items[parent].clone();
+            pos = parent;
+        } else {
+            break;
+        }
+    }
+    items[pos] = new_item;
+}
+
+/// CPython's `_siftup`: moves the smaller child up until a leaf is reached,
+/// puts the item there and sifts it back down.
+fn heap_sift_up<T: PyOrder + Clone>(items: &mut [T], mut pos: usize) {
+    let end = items.len();
+    let start = pos;
+    let new_item = items[pos].clone();
+    let mut child = 2 * pos + 1;
+    while child < end {
+        let right = child + 1;
+        if right < end && !items[child].py_lt(&items[right]) {
+            child = right;
+        }
+        items[pos] = items[child].clone();
+        pos = child;
+        child = 2 * pos + 1;
+    }
+    items[pos] = new_item;
+    heap_sift_down(items, start, pos);
+}
+
 /// `sorted(xs)` / `sorted(xs, reverse=True)`: a new list.
 pub fn list_sorted<T: PyOrder + Clone>(list: &List<T>, reverse: bool) -> List<T> {
     let out = list_copy(list);
@@ -7697,6 +7883,63 @@ pub fn array_to_list<T: Element>(array: &Array<T, 1>) -> Result<List<T>> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         out.push(array.get([i as i64])?);
+    }
+    Ok(List::from_vec(out))
+}
+
+/// `np.concatenate(arrays, axis)` (and `hstack`, `vstack` of matrices) of a
+/// list of arrays.
+pub fn concatenate_list<T: Element, const N: usize>(
+    arrays: &List<Array<T, N>>,
+    axis: usize,
+) -> Result<Array<T, N>> {
+    let arrays = arrays.to_vec();
+    let references: Vec<&Array<T, N>> = arrays.iter().collect();
+    concatenate(&references, axis)
+}
+
+/// `np.vstack(rows)` / `np.stack(rows)` (`stack`) of a list of 1-D arrays:
+/// a matrix with one row per array, which must all have one length; the
+/// errors are those of the NumPy function named.
+pub fn stack_rows<T: Element>(rows: &List<Array<T, 1>>, stack: bool) -> Result<Array<T, 2>> {
+    let rows = rows.to_vec();
+    let Some(first) = rows.first() else {
+        return Err(value_error(if stack {
+            "need at least one array to stack"
+        } else {
+            "need at least one array to concatenate"
+        }));
+    };
+    let columns = first.shape[0];
+    if let Some(other) = rows.iter().find(|row| row.shape[0] != columns) {
+        return Err(Error::ValueError(if stack {
+            "all input arrays must have the same shape".to_string()
+        } else {
+            format!(
+                "all the input array dimensions except for the concatenation axis must match \
+                 exactly, but along dimension 1, the array at index 0 has size {columns} and \
+                 another array has size {}",
+                other.shape[0]
+            )
+        }));
+    }
+    let mut out: Vec<T> = reserve::<T>(&[rows.len(), columns])?;
+    for row in &rows {
+        out.extend(row.row(0).iter());
+    }
+    Ok(Array::from_elements([rows.len(), columns], out))
+}
+
+/// `m.tolist()` of a 2-D array: a list of rows, each a list.
+pub fn array2_to_list<T: Element>(array: &Array<T, 2>) -> Result<List<List<T>>> {
+    let (rows, columns) = (array.shape[0], array.shape[1]);
+    let mut out = Vec::with_capacity(rows);
+    for i in 0..rows {
+        let mut row = Vec::with_capacity(columns);
+        for j in 0..columns {
+            row.push(array.get([i as i64, j as i64])?);
+        }
+        out.push(List::from_vec(row));
     }
     Ok(List::from_vec(out))
 }
@@ -8427,6 +8670,12 @@ pub fn dict_copy<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> Dict<K, V> {
     Dict::from_pairs(dict.pairs())
 }
 
+/// `dict(pairs)` of a list of (key, value) tuples: later pairs replace the
+/// values of earlier equal keys, which keep their first position.
+pub fn dict_from_pairs<K: DictKey + Clone, V: Clone>(pairs: &List<(K, V)>) -> Dict<K, V> {
+    Dict::from_pairs(pairs.to_vec())
+}
+
 pub fn dict_clear<K: DictKey, V: Clone>(dict: &Dict<K, V>) {
     let mut data = dict.0.borrow_mut();
     data.entries.clear();
@@ -8957,6 +9206,41 @@ pub fn set_subset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
     let left = left.0.borrow();
     let right = right.0.borrow();
     left.used <= right.used && left.active().all(|(hash, key)| right.find(key, hash).is_some())
+}
+
+pub fn set_ne<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    !set_eq(left, right)
+}
+
+/// `a >= b` and `a.issuperset(b)`: every element of `b` is in `a`.
+pub fn set_superset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    set_subset(right, left)
+}
+
+/// `a < b`: a subset of `b` with fewer elements.
+pub fn set_proper_subset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    left.len() < right.len() && set_subset(left, right)
+}
+
+/// `a > b`: a superset of `b` with more elements.
+pub fn set_proper_superset<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    set_proper_subset(right, left)
+}
+
+/// `a.isdisjoint(b)`: no element of `a` is in `b`.
+pub fn set_disjoint<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
+    if left.len() == 0 || right.len() == 0 {
+        return true;
+    }
+    if left.same(right) {
+        return false;
+    }
+    let left = left.0.borrow();
+    let right = right.0.borrow();
+    let disjoint = left
+        .active()
+        .all(|(hash, key)| right.find(key, hash).is_none());
+    disjoint
 }
 
 // --- Dicts, sets and Python objects ---------------------------------------

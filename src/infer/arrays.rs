@@ -1432,6 +1432,19 @@ impl<'m> Inference<'m> {
             args,
         } = &view.kind
         {
+            if let ("take_points", [array, rows, columns]) = (function_name(&view), args.as_slice())
+            {
+                let ty = combined.ty.clone();
+                let target = self.points_target(
+                    cx,
+                    array.clone(),
+                    rows.clone(),
+                    columns.clone(),
+                    &ty,
+                    span,
+                )?;
+                return Some((target, combined));
+            }
             let first_axis = matches!(
                 args.as_slice(),
                 [_, _, axis, front]
@@ -1464,6 +1477,14 @@ impl<'m> Inference<'m> {
     }
 }
 
+/// The runtime function an expression calls, or "".
+fn function_name(expr: &Expr) -> &'static str {
+    match expr.kind {
+        ExprKind::Runtime { function, .. } => function,
+        _ => "",
+    }
+}
+
 impl<'m> Inference<'m> {
     /// Creation (`arange`, `linspace`, `eye`, `identity`) and linear
     /// algebra (`dot`, `matmul` / `@`, `outer`, `trace`).
@@ -1489,6 +1510,7 @@ impl<'m> Inference<'m> {
                     | "bincount"
                     | "count_nonzero"
                     | "nonzero"
+                    | "median"
                     | "dot"
                     | "matmul"
                     | "outer"
@@ -1518,8 +1540,10 @@ impl<'m> Inference<'m> {
             "linspace" => &["num", "endpoint"],
             "array" | "asarray" => &[],
             "eye" => &["M", "k"],
-            "flip" | "concatenate" | "stack" | "roll" | "expand_dims" | "squeeze" => &["axis"],
+            "flip" | "concatenate" | "stack" | "roll" | "expand_dims" | "squeeze" | "sort"
+            | "argsort" => &["axis"],
             "diff" => &["n", "axis"],
+            "linalg.norm" => &["axis", "keepdims"],
             "searchsorted" => &["side"],
             "bincount" => &["minlength"],
             _ => &[],
@@ -1903,6 +1927,125 @@ impl<'m> Inference<'m> {
         }
         Some(typed::Target::Select { array, index, span })
     }
+
+    /// `np.round(a, decimals)` of an array, as NumPy computes it: for
+    /// `decimals >= 0`, `rint(a * 10**decimals) / 10**decimals`, otherwise
+    /// `rint(a / 10**-decimals) * 10**-decimals`, in the array's float type
+    /// (so `np.round(2.675, 2)` is `2.67`, as in NumPy); an integer array
+    /// rounded to `decimals >= 0` is a copy.
+    pub(super) fn round_decimals(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        value: &untyped::Expr,
+        decimals: &untyped::Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let value = self.expr(cx, value)?;
+        let digits = match decimals.kind {
+            untyped::ExprKind::Int(d) => Some(d),
+            untyped::ExprKind::Unary {
+                op: UnaryOp::Neg,
+                ref operand,
+            } => match operand.kind {
+                untyped::ExprKind::Int(d) => Some(-d),
+                _ => None,
+            },
+            _ => None,
+        };
+        let array = value.array_type();
+        let (Some(digits), Some(array)) = (digits, array) else {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("numpy.{name} with decimals takes an array and an int literal"),
+                )
+                .with_hint("write np.round(a, 2) of an array, or round(x, 2) of a float"),
+            );
+            return None;
+        };
+        if !array.dtype.is_float() {
+            if digits >= 0 && !array.dtype.is_complex() {
+                return Some(Expr::new(
+                    ExprKind::CopyArray(Box::new(value)),
+                    Type::Array(array),
+                ));
+            }
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!(
+                        "numpy.{name} of a {} array to {digits} decimals is not supported",
+                        array.dtype
+                    ),
+                )
+                .with_hint("round float arrays, or integers to decimals >= 0"),
+            );
+            return None;
+        }
+        // NumPy's power_of_ten: exact up to 1e8, then repeated products.
+        let mut power = 1.0f64;
+        for k in 0..digits.unsigned_abs().min(400) {
+            power = if k < 8 {
+                10f64.powi(k as i32 + 1)
+            } else {
+                power * 10.0
+            };
+        }
+        let factor = Expr::new(ExprKind::Literal(Literal::Float(power)), Type::Float);
+        let (scale, unscale) = if digits >= 0 {
+            (BinaryOp::Mul, BinaryOp::TrueDiv)
+        } else {
+            (BinaryOp::TrueDiv, BinaryOp::Mul)
+        };
+        let scaled = self.array_binary(cx, scale, value, factor.clone(), span)?;
+        let rint = library::ufunc("rint")?;
+        let rounded = self.array_ufunc(cx, "rint", rint, vec![scaled], span)?;
+        self.array_binary(cx, unscale, rounded, factor, span)
+    }
+
+    /// The target of `m[rows, cols] = value` on a 2-D array: a select
+    /// whose index is the pair of integer index arrays.
+    pub(super) fn points_target(
+        &mut self,
+        cx: &mut Cx,
+        array: Expr,
+        rows: Expr,
+        columns: Expr,
+        value: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let a = array.array_type()?;
+        match value {
+            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
+                return self.complex_into_real(cx, a.dtype, span);
+            }
+            Type::Array(v) if v.ndim == 1 => {}
+            Type::Complex if a.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
+            ty if ty.is_numeric() => {}
+            ty => {
+                let ty = ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} through index arrays"),
+                    )
+                    .with_hint("store a number or a 1-D array of the selected length"),
+                );
+                return None;
+            }
+        }
+        let ty = Type::Tuple(vec![rows.ty.clone(), columns.ty.clone()]);
+        let index = Expr::new(ExprKind::Tuple(vec![rows, columns]), ty);
+        Some(typed::Target::Select { array, index, span })
+    }
 }
 
 impl<'m> Inference<'m> {
@@ -1994,10 +2137,14 @@ impl<'m> Inference<'m> {
         let first_array = first.as_ref().and_then(Expr::array_type);
         match name {
             "linalg.norm" => {
-                let (Some(array), Some(t), 1, true) =
-                    (first, first_array, positional.len(), named.is_empty())
-                else {
-                    return fail(self, cx, "numpy.linalg.norm takes one array in compiled code (the 2-norm, Frobenius for matrices)".into(), "leave out ord= and axis=, or write np.sqrt((a * a).sum(axis=...))");
+                let along_axis = keyword("axis").is_some();
+                let (Some(array), Some(t), 1, true) = (
+                    first,
+                    first_array,
+                    positional.len(),
+                    along_axis || named.is_empty(),
+                ) else {
+                    return fail(self, cx, "numpy.linalg.norm takes one array in compiled code, and `axis=` (an int) with `keepdims=` (the 2-norm, Frobenius for matrices)".into(), "leave out ord=, or write np.sqrt((a * a).sum(axis=...))");
                 };
                 // NumPy computes in the array's float type (float64 for
                 // integers and bools): sqrt of the sum of squares.
@@ -2012,7 +2159,16 @@ impl<'m> Inference<'m> {
                     self.array_cast(array, float)
                 };
                 let squares = self.array_binary(cx, BinaryOp::Mul, array.clone(), array, span)?;
-                let total = self.reduction(cx, "sum", squares, &[], span)?;
+                let reduce: Vec<(String, Expr, Span)> = named
+                    .iter()
+                    .map(|(k, v, kspan, _)| (k.clone(), v.clone(), *kspan))
+                    .collect();
+                let total = self.reduction(cx, "sum", squares, &reduce, span)?;
+                // Along an axis of a matrix: the square root of each sum.
+                if total.array_type().is_some() {
+                    let sqrt = library::ufunc("sqrt")?;
+                    return Some(self.array_ufunc(cx, "sqrt", sqrt, vec![total], span));
+                }
                 let ty = total.ty.clone();
                 Some(Some(Expr::new(
                     ExprKind::Intrinsic {
@@ -2257,6 +2413,65 @@ impl<'m> Inference<'m> {
                 Some(Some(value))
             }
             "concatenate" | "stack" | "vstack" | "hstack" => {
+                // A list of arrays, as rows are collected in a loop.
+                if let Some(list) = first.clone().filter(|f| matches!(f.ty, Type::List(_))) {
+                    let Type::List(item) = &list.ty else {
+                        return Some(None);
+                    };
+                    let Type::Array(t) = **item else {
+                        return fail(
+                            self,
+                            cx,
+                            format!("numpy.{name} takes a list or a tuple of arrays"),
+                            "make the list's elements arrays",
+                        );
+                    };
+                    let axis_given = keyword("axis").or(positional.get(1).cloned());
+                    let stacked = |function: &'static str, what: &str| {
+                        runtime(
+                            function,
+                            vec![list.clone(), Expr::bool(what == "stack")],
+                            Type::Array(ArrayType::new(t.dtype, 2)),
+                        )
+                    };
+                    return Some(Some(match (name, t.ndim) {
+                        ("vstack", 1) if axis_given.is_none() => {
+                            stacked("stack_rows", "concatenate")
+                        }
+                        ("stack", 1) => match axis_of(self, cx, axis_given, 2, Some(0)) {
+                            Ok(Some(0) | None) => stacked("stack_rows", "stack"),
+                            Ok(Some(_)) => {
+                                let rows = stacked("stack_rows", "stack");
+                                self.transpose(rows)
+                            }
+                            Err(()) => return Some(None),
+                        },
+                        ("concatenate" | "hstack", _) | ("vstack", 2..) => {
+                            let axis = match name {
+                                "hstack" if t.ndim > 1 => 1,
+                                "hstack" | "vstack" => 0,
+                                _ => match axis_of(self, cx, axis_given, t.ndim, Some(0)) {
+                                    Ok(axis) => axis.unwrap_or(0),
+                                    Err(()) => return Some(None),
+                                },
+                            };
+                            runtime(
+                                "concatenate_list",
+                                vec![list, Expr::int(axis as i64)],
+                                Type::Array(t),
+                            )
+                        }
+                        _ => return fail(
+                            self,
+                            cx,
+                            format!(
+                                "numpy.{name} of this list of {}-D arrays is not supported",
+                                t.ndim
+                            ),
+                            "stack 1-D arrays into rows, or concatenate arrays of one dimension",
+                        ),
+                    }));
+                }
                 let Some(Expr {
                     kind: ExprKind::Tuple(items),
                     ..
@@ -2388,7 +2603,7 @@ impl<'m> Inference<'m> {
                     Type::Array(t),
                 )))
             }
-            "sort" | "argsort" | "unique" | "count_nonzero" | "nonzero" => {
+            "sort" | "argsort" | "unique" | "count_nonzero" | "nonzero" | "median" => {
                 let (Some(array), Some(t)) = (first, first_array) else {
                     return fail(
                         self,
@@ -2405,14 +2620,66 @@ impl<'m> Inference<'m> {
                         "leave out the other arguments",
                     );
                 }
+                // `np.sort(m, axis=0)`: along the last axis of the
+                // transposed matrix, transposed back.
+                if let Some(axis) = keyword("axis") {
+                    let ndim = i64::from(t.ndim);
+                    let along = match axis.kind {
+                        ExprKind::Literal(Literal::Int(v)) if (-ndim..ndim).contains(&v) => {
+                            Some(if v < 0 { v + ndim } else { v })
+                        }
+                        _ => None,
+                    };
+                    match along {
+                        Some(v) if v == ndim - 1 => {}
+                        Some(0) if t.ndim == 2 => {
+                            let function = if name == "sort" { "sort" } else { "argsort_last" };
+                            let ty = if name == "sort" {
+                                Type::Array(t)
+                            } else {
+                                Type::Array(ArrayType::new(Dtype::Int64, 2))
+                            };
+                            let transposed = self.transpose(array);
+                            let sorted = runtime(function, vec![transposed], ty);
+                            return Some(Some(self.transpose(sorted)));
+                        }
+                        _ => {
+                            return fail(
+                                self,
+                                cx,
+                                format!(
+                                    "numpy.{name} takes axis= as an int literal naming the last axis, or 0 of a 2-D array"
+                                ),
+                                "sort along the last axis, or transpose first",
+                            )
+                        }
+                    }
+                }
                 Some(Some(match name {
                     "sort" => runtime("sort", vec![array], Type::Array(t)),
+                    "argsort" if t.ndim > 1 => runtime(
+                        "argsort_last",
+                        vec![array],
+                        Type::Array(ArrayType::new(Dtype::Int64, t.ndim)),
+                    ),
                     "unique" => runtime(
                         "unique",
                         vec![array],
                         Type::Array(ArrayType::new(t.dtype, 1)),
                     ),
                     "count_nonzero" => runtime("count_nonzero", vec![array], Type::Int),
+                    // Of all elements, in float64 (float32 arrays would
+                    // give a float32 scalar, which compiled code reads as
+                    // a Python float: refused).
+                    "median" if t.dtype == Dtype::Float32 => {
+                        return fail(
+                            self,
+                            cx,
+                            format!("numpy.median of a {} array is not supported", t.dtype),
+                            "convert with .astype(np.float64) first",
+                        )
+                    }
+                    "median" => runtime("median", vec![array], Type::Float),
                     _ if t.ndim != 1 => {
                         return fail(
                             self,

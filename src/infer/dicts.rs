@@ -325,14 +325,63 @@ impl Inference<'_> {
                         let ty = receiver.ty.clone();
                         Some(runtime(function, vec![receiver, other], ty))
                     }
-                    ("issubset", Some(other)) if other.ty == receiver.ty => {
-                        Some(runtime("set_subset", vec![receiver, other], Type::Bool))
+                    ("issubset" | "issuperset" | "isdisjoint", Some(other))
+                        if other.ty == receiver.ty =>
+                    {
+                        let function = match method {
+                            "issubset" => "set_subset",
+                            "issuperset" => "set_superset",
+                            _ => "set_disjoint",
+                        };
+                        Some(runtime(function, vec![receiver, other], Type::Bool))
                     }
                     _ => unsupported(self, cx, &receiver.ty),
                 }
             }
             other => unsupported(self, cx, &other),
         }
+    }
+
+    /// `a == b`, `a <= b` (subset) and the other comparisons of two sets of
+    /// one element type. `None` when neither operand is a set.
+    pub(super) fn set_compare(
+        &mut self,
+        cx: &mut Cx,
+        op: crate::ir::CompareOp,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        use crate::ir::CompareOp;
+        if !matches!(left.ty, Type::Set(_)) && !matches!(right.ty, Type::Set(_)) {
+            return None;
+        }
+        if left.ty != right.ty {
+            let (a, b) = (left.ty.clone(), right.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("cannot compare {a} with {b}"),
+                )
+                .with_hint("compare a set with a set of the same element type"),
+            );
+            return Some(None);
+        }
+        let function = match op {
+            CompareOp::Eq => "set_eq",
+            CompareOp::NotEq => "set_ne",
+            CompareOp::LtE => "set_subset",
+            CompareOp::GtE => "set_superset",
+            CompareOp::Lt => "set_proper_subset",
+            CompareOp::Gt => "set_proper_superset",
+        };
+        Some(Some(runtime(
+            function,
+            vec![left.clone(), right.clone()],
+            Type::Bool,
+        )))
     }
 
     /// `len`, `in`, `set(...)`, `dict()`, `sorted`, `list`, `min`, `max`,
@@ -356,6 +405,42 @@ impl Inference<'_> {
             ("dict", []) => {
                 let ty = Type::Dict(Box::new(Type::Unknown), Box::new(Type::Unknown));
                 return Some(Some(runtime("dict_display", Vec::new(), ty)));
+            }
+            // `dict(d)`: a copy; `dict(pairs)` of a list of 2-tuples.
+            ("dict", [value]) => {
+                let ty = match &value.ty {
+                    Type::Dict(..) => {
+                        let ty = value.ty.clone();
+                        return Some(Some(runtime("dict_copy", vec![value.clone()], ty)));
+                    }
+                    Type::List(item) => match &**item {
+                        Type::Tuple(pair) if pair.len() == 2 => Some(Type::Dict(
+                            Box::new(pair[0].clone()),
+                            Box::new(pair[1].clone()),
+                        )),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some(ty) = ty else {
+                    let given = value.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("dict() of {given} is not supported"),
+                        )
+                        .with_hint("pass a dict, or a list of (key, value) tuples"),
+                    );
+                    return Some(None);
+                };
+                if let Type::Dict(key, _) = &ty {
+                    if !self.check_hashable(cx, key, span) {
+                        return Some(None);
+                    }
+                }
+                return Some(Some(runtime("dict_from_pairs", vec![value.clone()], ty)));
             }
             ("set", [value]) => {
                 let list = match &value.ty {

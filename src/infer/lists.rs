@@ -220,6 +220,14 @@ impl Inference<'_> {
                 }
                 _ => {}
             },
+            // `groups.setdefault(k, []).append(v)`: the dict's value.
+            untyped::ExprKind::Method {
+                receiver, method, ..
+            } if method == "setdefault" => {
+                if let Some(Type::Dict(key, _)) = self.static_type(cx, receiver) {
+                    self.refine(cx, receiver, Type::Dict(key, Box::new(joined)));
+                }
+            }
             _ => {}
         }
     }
@@ -237,6 +245,17 @@ impl Inference<'_> {
                     {
                         Some(*item)
                     }
+                    Type::Dict(_, value) => Some(*value),
+                    _ => None,
+                }
+            }
+            untyped::ExprKind::Method {
+                receiver,
+                method,
+                args,
+                ..
+            } if method == "setdefault" && args.len() == 2 => {
+                match self.static_type(cx, receiver)? {
                     Type::Dict(_, value) => Some(*value),
                     _ => None,
                 }
@@ -464,6 +483,93 @@ impl Inference<'_> {
                 None
             }
         }
+    }
+
+    /// `heapq.heappush(heap, x)` and the other `heapq` functions of a list,
+    /// with CPython's algorithms in the runtime, so the list's order after
+    /// each call is the interpreter's.
+    pub(super) fn heapq(
+        &mut self,
+        cx: &mut Cx,
+        function: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        let (takes_item, runtime_fn) = match function {
+            "heappush" => (true, "list_heappush"),
+            "heappop" => (false, "list_heappop"),
+            "heapify" => (false, "list_heapify"),
+            "heapreplace" => (true, "list_heapreplace"),
+            "heappushpop" => (true, "list_heappushpop"),
+            _ => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("`heapq.{function}` is not supported in compiled code"),
+                    )
+                    .with_hint(
+                        "heapq's heappush, heappop, heapify, heapreplace and heappushpop are \
+                         supported; for nsmallest/nlargest, sort a copy and slice it",
+                    ),
+                );
+                return None;
+            }
+        };
+        let what = format!("heapq.{function}()");
+        let typed = self.positional_args(cx, &what, args, keywords)?;
+        let expected = if takes_item { 2 } else { 1 };
+        let mut typed = typed.into_iter();
+        let (Some(list), true) = (typed.next(), args.len() == expected) else {
+            let count = if takes_item {
+                "a list and an item"
+            } else {
+                "one list"
+            };
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::WRONG_ARGUMENTS,
+                    span,
+                    format!("{what} takes {count}"),
+                )
+                .with_hint("see Python's heapq module"),
+            );
+            return None;
+        };
+        let Some(item) = item_type(&list.ty).cloned() else {
+            let ty = list.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::ARGUMENT_TYPE_MISMATCH,
+                    args[0].span,
+                    format!("{what} of {ty} is not supported"),
+                )
+                .with_hint("a heap is a list"),
+            );
+            return None;
+        };
+        let mut item = item;
+        let mut call_args = vec![list];
+        if let Some(value) = typed.next() {
+            self.refine_list(cx, &args[0], &value.ty);
+            if item == Type::Unknown {
+                item = value.ty.clone();
+            }
+            let value = self.list_item(cx, &item, value, span)?;
+            call_args.push(value);
+        }
+        if !self.require_orderable(cx, &item, function, span) {
+            return None;
+        }
+        let ty = match function {
+            "heappush" | "heapify" => Type::None,
+            _ => item,
+        };
+        Some(runtime(runtime_fn, call_args, ty))
     }
 
     fn reverse_keyword(

@@ -1032,6 +1032,9 @@ impl<'m> Inference<'m> {
                                 axis: 0,
                                 front: false,
                             })) => return self.select_target(cx, view, index, ty, *span),
+                            Some(Some(Advanced::Points { rows, columns })) => {
+                                return self.points_target(cx, array, rows, columns, ty, *span);
+                            }
                             Some(Some(_)) => {
                                 self.error(
                                     cx,
@@ -1177,8 +1180,83 @@ impl<'m> Inference<'m> {
         Some(typed::Target::View { view, span })
     }
 
+    /// `a and b`, `a or b`: booleans, or numbers of one joined type (the
+    /// value of the operand that decides, as in Python).
+    fn bool_op(
+        &mut self,
+        cx: &mut Cx,
+        op: BoolOp,
+        values: Vec<typed::Expr>,
+        span: Span,
+    ) -> Option<typed::Expr> {
+        if values.iter().all(|v| v.ty == Type::Bool) {
+            return Some(typed::Expr::new(
+                typed::ExprKind::BoolOp { op, values },
+                Type::Bool,
+            ));
+        }
+        let mut joined = values[0].ty.clone();
+        for value in &values[1..] {
+            match Type::join(&joined, &value.ty) {
+                Some(ty) if ty.is_numeric() => joined = ty,
+                _ => {
+                    let given = value.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_OPERAND,
+                            span,
+                            format!(
+                                "`{}` mixes {joined} and {given}",
+                                if op == BoolOp::And { "and" } else { "or" }
+                            ),
+                        )
+                        .with_hint("use values of one numeric type, or compare to get booleans"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let values = values.into_iter().map(|v| v.cast_to(&joined)).collect();
+        Some(typed::Expr::new(
+            typed::ExprKind::BoolOp { op, values },
+            joined,
+        ))
+    }
+
     fn condition(&mut self, cx: &mut Cx, test: &untyped::Expr) -> Option<typed::Expr> {
         let span = test.span;
+        // `if out and out[-1] > x:`: only the truth of each operand matters,
+        // so a list, dict or set operand is tested for emptiness.
+        if let untyped::ExprKind::BoolOp { op, values } = &test.kind {
+            let typed: Vec<Option<typed::Expr>> = values.iter().map(|v| self.expr(cx, v)).collect();
+            let typed: Vec<typed::Expr> = typed.into_iter().collect::<Option<_>>()?;
+            if typed.iter().any(|v| v.ty.has_container()) {
+                let truths: Vec<Option<typed::Expr>> = typed
+                    .into_iter()
+                    .zip(values)
+                    .map(|(value, source)| self.truthy(cx, value, source.span))
+                    .collect();
+                let values = truths.into_iter().collect::<Option<Vec<_>>>()?;
+                return Some(typed::Expr::new(
+                    typed::ExprKind::BoolOp { op: *op, values },
+                    Type::Bool,
+                ));
+            }
+            let test = self.bool_op(cx, *op, typed, span)?;
+            return self.truthy(cx, test, span);
+        }
+        // `while not (queue and done):`: the truth of the inner condition.
+        if let untyped::ExprKind::Unary {
+            op: UnaryOp::Not,
+            operand,
+        } = &test.kind
+        {
+            if matches!(operand.kind, untyped::ExprKind::BoolOp { .. }) {
+                let inner = self.condition(cx, operand)?;
+                return self.unary(cx, UnaryOp::Not, inner, span);
+            }
+        }
         let test = self.expr(cx, test)?;
         self.truthy(cx, test, span)
     }
@@ -1535,6 +1613,9 @@ impl<'m> Inference<'m> {
                     if let Some(result) = self.complex_compare(cx, *op, left, right, span) {
                         return result;
                     }
+                    if let Some(result) = self.set_compare(cx, *op, left, right, span) {
+                        return result;
+                    }
                     if let Some(result) = self.sequence_compare(cx, *op, left, right, span) {
                         return result;
                     }
@@ -1568,41 +1649,7 @@ impl<'m> Inference<'m> {
             }
             ExprKind::BoolOp { op, values } => {
                 let values = self.exprs(cx, values)?;
-                if values.iter().all(|v| v.ty == Type::Bool) {
-                    return Some(typed::Expr::new(
-                        typed::ExprKind::BoolOp { op: *op, values },
-                        Type::Bool,
-                    ));
-                }
-                let mut joined = values[0].ty.clone();
-                for value in &values[1..] {
-                    match Type::join(&joined, &value.ty) {
-                        Some(ty) if ty.is_numeric() => joined = ty,
-                        _ => {
-                            let given = value.ty.clone();
-                            self.error(
-                                cx,
-                                Diagnostic::error(
-                                    codes::UNSUPPORTED_OPERAND,
-                                    span,
-                                    format!(
-                                        "`{}` mixes {joined} and {given}",
-                                        if *op == BoolOp::And { "and" } else { "or" }
-                                    ),
-                                )
-                                .with_hint(
-                                    "use values of one numeric type, or compare to get booleans",
-                                ),
-                            );
-                            return None;
-                        }
-                    }
-                }
-                let values = values.into_iter().map(|v| v.cast_to(&joined)).collect();
-                Some(typed::Expr::new(
-                    typed::ExprKind::BoolOp { op: *op, values },
-                    joined,
-                ))
+                self.bool_op(cx, *op, values, span)
             }
             ExprKind::IfExp { test, body, orelse } => {
                 let test = self.condition(cx, test);
@@ -1758,8 +1805,26 @@ impl<'m> Inference<'m> {
                         .container_method(cx, source, receiver, method, args, keywords, span);
                 }
                 match receiver.array_type() {
+                    // `m.tolist()` of a matrix: a list of row lists.
+                    Some(array) if method == "tolist" && args.is_empty() && array.ndim == 2 => {
+                        let row = Type::List(Box::new(Type::of_element(array.dtype)));
+                        Some(typed::Expr::new(
+                            typed::ExprKind::Runtime {
+                                function: "array2_to_list",
+                                args: vec![receiver],
+                            },
+                            Type::List(Box::new(row)),
+                        ))
+                    }
                     Some(_) if method == "tolist" && args.is_empty() => {
                         self.builtin(cx, "list", vec![receiver], span)
+                    }
+                    // `a.clip(lo, hi)`, `a.round(2)`, `a.dot(b)`: NumPy's
+                    // functions of the array and the arguments.
+                    Some(_) if matches!(method.as_str(), "clip" | "round" | "dot") => {
+                        let mut all = vec![(**source).clone()];
+                        all.extend(args.iter().cloned());
+                        self.numpy(cx, method, &all, keywords, span)
                     }
                     Some(_) => self.array_method(cx, receiver, method, args, keywords, span),
                     // `n.bit_length()`, `n.bit_count()`, `x.is_integer()`.
@@ -2639,6 +2704,9 @@ impl<'m> Inference<'m> {
                 if let Some(numpy_fn) = name.strip_prefix("numpy.") {
                     return self.numpy(cx, numpy_fn, args, keywords, span);
                 }
+                if let Some(heapq_fn) = name.strip_prefix("heapq.") {
+                    return self.heapq(cx, heapq_fn, args, keywords, span);
+                }
                 if let Some(cmath_fn) = name.strip_prefix("cmath.") {
                     let args =
                         self.positional_args(cx, &format!("cmath.{cmath_fn}"), args, keywords)?;
@@ -3344,6 +3412,18 @@ impl<'m> Inference<'m> {
                     }
                 }
             }
+            "sum" if args.len() == 2 => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        "the start of `sum(items, start)` must be a number literal in compiled code",
+                    )
+                    .with_hint("write the start as a literal, as in sum(xs, 0.0), or write the loop"),
+                );
+                None
+            }
             "sum" | "any" | "all" => {
                 self.error(
                     cx,
@@ -3526,6 +3606,23 @@ impl<'m> Inference<'m> {
                 return self.numpy_complex(cx, name, &[value], span)?;
             }
         }
+        if let ("round" | "around" | "round_", [value, decimals], []) = (name, args, keywords) {
+            return self.round_decimals(cx, name, value, decimals, span);
+        }
+        // `np.clip(a, lo, None)` bounds one side only: `np.maximum(a, lo)`
+        // (and `np.minimum(a, hi)` for `np.clip(a, None, hi)`).
+        if let ("clip", [value, low, high], []) = (name, args, keywords) {
+            let is_none = |e: &untyped::Expr| matches!(e.kind, untyped::ExprKind::None);
+            match (is_none(low), is_none(high)) {
+                (false, true) => {
+                    return self.numpy(cx, "maximum", &[value.clone(), low.clone()], &[], span)
+                }
+                (true, false) => {
+                    return self.numpy(cx, "minimum", &[value.clone(), high.clone()], &[], span)
+                }
+                _ => {}
+            }
+        }
         match name {
             "zeros" | "ones" | "empty" | "full" => {
                 return self.new_array(cx, name, args, keywords, span)
@@ -3537,7 +3634,7 @@ impl<'m> Inference<'m> {
             | "flip" | "fliplr" | "flipud" | "expand_dims" | "squeeze" | "diff" | "concatenate"
             | "stack" | "vstack" | "hstack" | "roll" | "sort" | "argsort" | "unique"
             | "searchsorted" | "bincount" | "count_nonzero" | "nonzero" | "repeat" | "tile"
-            | "array" | "asarray" | "linalg.norm" => {
+            | "array" | "asarray" | "linalg.norm" | "median" => {
                 return self.numpy_array_function(cx, name, args, keywords, span)
             }
             _ => {}
@@ -4342,7 +4439,7 @@ fn constant_int(expr: &untyped::Expr) -> Option<i64> {
 /// `float(text)` as CPython reads a string: surrounding whitespace, an
 /// optional sign, `inf`/`infinity`/`nan` in any case, or a decimal number
 /// (underscores only between digits).
-fn python_float_literal(text: &str) -> Option<f64> {
+pub(crate) fn python_float_literal(text: &str) -> Option<f64> {
     let trimmed = text.trim();
     let (negative, body) = match trimmed.as_bytes().first() {
         Some(b'-') => (true, &trimmed[1..]),
@@ -4787,6 +4884,7 @@ fn might_be_array(index: &untyped::Expr, cx: &Cx) -> bool {
         | untyped::ExprKind::Slice { .. }
         | untyped::ExprKind::Ellipsis
         | untyped::ExprKind::Tuple(_) => false,
+        untyped::ExprKind::Qualified(name) if name == "numpy.newaxis" => false,
         untyped::ExprKind::Local(name) => matches!(cx.env.get(name), Some(Type::Array(_))),
         _ => true,
     }

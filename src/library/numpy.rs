@@ -234,6 +234,7 @@ pub const ARRAY_FUNCTIONS: &[&str] = &[
     "bincount",
     "count_nonzero",
     "nonzero",
+    "median",
     "repeat",
     "tile",
     "zeros",

@@ -483,6 +483,23 @@ impl FunctionGen<'_> {
             quote!(let value = #converted;)
         };
         let array = self.receiver(array);
+        // `m[rows, cols] = v`: the index is the pair of index arrays.
+        if let typed::ExprKind::Tuple(pair) = &index.kind {
+            let [rows, columns] = pair.as_slice() else {
+                return quote!();
+            };
+            let (rows, columns) = (self.receiver(rows), self.receiver(columns));
+            let values = if value.array_type().is_some() {
+                quote!(values)
+            } else {
+                let element = dtype_tokens(dest.dtype);
+                quote!(&rt::Array::<#element, 1>::full([1], value)?)
+            };
+            return quote!({
+                #value_code
+                rt::put_points(&#array, &#rows, &#columns, #values)?;
+            });
+        }
         let index = self.receiver(index);
         let store = match (mask, value.array_type().is_some()) {
             (true, true) => quote!(#array.set_masked(&#index, values)?;),

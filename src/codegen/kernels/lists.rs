@@ -33,10 +33,15 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "list_repeat" => (&[R, V], true),
         "list_repeat_left" => (&[V, R], true),
         "list_pop_last" | "list_min" | "list_max" | "list_sum_int" | "list_to_array"
-        | "array_to_list" => (&[R], true),
+        | "array_to_list" | "array2_to_list" => (&[R], true),
         "list_len" | "list_truthy" | "list_reverse" | "list_clear" | "list_copy"
         | "list_sum_float" | "list_sum_bool" | "list_any" | "list_all" => (&[R], false),
-        "list_append" | "list_sort" | "list_sorted" => (&[R, V], false),
+        "list_append" | "list_sort" | "list_sorted" | "list_heappush" | "list_heappushpop" => {
+            (&[R, V], false)
+        }
+        "list_heappop" => (&[R], true),
+        "list_heapify" => (&[R], false),
+        "list_heapreplace" | "concatenate_list" | "stack_rows" => (&[R, V], true),
         "list_insert" => (&[R, V, V], false),
         "list_extend" | "list_replace" | "list_concat" | "list_count" | "list_contains"
         | "value_eq" | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge" => {
@@ -70,12 +75,17 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_difference"
         | "set_symmetric_difference"
         | "set_eq"
+        | "set_ne"
+        | "set_superset"
+        | "set_proper_subset"
+        | "set_proper_superset"
+        | "set_disjoint"
         | "set_subset"
         | "set_discard" => (&[R, R], false),
         "set_add" => (&[R, V], false),
         "dict_len" | "dict_truthy" | "dict_keys" | "dict_values" | "dict_items" | "dict_copy"
         | "dict_clear" | "set_len" | "set_truthy" | "set_to_list" | "set_copy" | "set_clear"
-        | "set_from_list" => (&[R], false),
+        | "set_from_list" | "dict_from_pairs" => (&[R], false),
         _ => return None,
     })
 }
