@@ -30,6 +30,7 @@
 
 use std::collections::HashMap;
 
+use crate::infer::arrays::MAX_FUSED_ARRAYS;
 use crate::ir::typed::{self, Elem, ElemKind, Expr, ExprKind, Stmt, Target};
 
 /// The module with every fusable temporary of every function fused.
@@ -225,7 +226,7 @@ fn merge_input(value: &mut Expr, k: usize, definition: &Expr) -> bool {
     }
     let mut uses = 0;
     body.walk(&mut |e| uses += usize::from(matches!(e.kind, ElemKind::Input(j) if j == k)));
-    if uses > 1 && !cheap(def_body) {
+    if uses > 1 && !cheap(def_body) || too_many_arrays(inputs, k, def_inputs) {
         return false;
     }
     let shift = def_inputs.len();
@@ -242,7 +243,40 @@ fn merge_input(value: &mut Expr, k: usize, definition: &Expr) -> bool {
     inputs.remove(k);
     merged.append(inputs);
     *inputs = merged;
+    one_input_per_local(inputs, body);
     true
+}
+
+/// A local read by both merged expressions becomes one input, as when
+/// inference joins operands: one stream of elements, not two.
+fn one_input_per_local(inputs: &mut Vec<Expr>, body: &mut Elem) {
+    let mut j = 1;
+    while j < inputs.len() {
+        let first = match &inputs[j].kind {
+            ExprKind::Local(name) => inputs[..j].iter().position(|i| {
+                matches!(&i.kind, ExprKind::Local(n) if n == name) && i.ty == inputs[j].ty
+            }),
+            _ => None,
+        };
+        let Some(first) = first else {
+            j += 1;
+            continue;
+        };
+        body.renumber(&|m| match m.cmp(&j) {
+            std::cmp::Ordering::Less => m,
+            std::cmp::Ordering::Equal => first,
+            std::cmp::Ordering::Greater => m - 1,
+        });
+        inputs.remove(j);
+    }
+}
+
+/// Whether putting `merged`'s inputs in place of input `k` of `inputs` would
+/// make one loop read more arrays than the runtime's widest fused loop.
+fn too_many_arrays(inputs: &[Expr], k: usize, merged: &[Expr]) -> bool {
+    let arrays = |inputs: &[Expr]| inputs.iter().filter(|i| i.array_type().is_some()).count();
+    let replaced = usize::from(inputs[k].array_type().is_some());
+    arrays(inputs) - replaced + arrays(merged) > MAX_FUSED_ARRAYS
 }
 
 /// Whether an element costs about as little to compute as to load: a few
@@ -294,7 +328,7 @@ fn merge_nested(value: &mut Expr, k: usize, inner: &Expr) -> bool {
     };
     let mut uses = 0;
     body.walk(&mut |e| uses += usize::from(matches!(e.kind, ElemKind::Input(j) if j == k)));
-    if uses > 1 && !cheap(inner_body) {
+    if uses > 1 && !cheap(inner_body) || too_many_arrays(inputs, k, inner_inputs) {
         return false;
     }
     // The inner inputs take the place of input `k`, in their order.
@@ -309,6 +343,7 @@ fn merge_nested(value: &mut Expr, k: usize, inner: &Expr) -> bool {
     placed.renumber(&|m| m + k);
     replace_input(body, FUSED, &placed);
     inputs.splice(k..=k, inner_inputs.iter().cloned());
+    one_input_per_local(inputs, body);
     true
 }
 

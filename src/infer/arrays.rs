@@ -18,7 +18,7 @@ use crate::library::numpy::{self as library, Ufunc};
 use crate::types::{ArrayType, Dtype, Type};
 
 /// Array inputs one fused loop reads at most (the runtime's `map6`).
-const MAX_FUSED_ARRAYS: usize = 6;
+pub(crate) const MAX_FUSED_ARRAYS: usize = 6;
 
 /// An operand of an element-wise operation: its inputs and per-element body.
 struct Fused {

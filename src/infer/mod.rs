@@ -12,7 +12,7 @@
 /// 16 values to Python).
 const MAX_TUPLE: usize = 16;
 
-mod arrays;
+pub(crate) mod arrays;
 mod complex;
 mod dicts;
 mod lists;
@@ -3353,26 +3353,6 @@ impl<'m> Inference<'m> {
                     return arity_error(self, cx, "one argument");
                 }
                 let x = args.pop()?;
-                // `float("inf")`, `float("-inf")`, `float("nan")`: the
-                // value of a string literal, known when compiling.
-                if let typed::ExprKind::Literal(Literal::Str(text)) = &x.kind {
-                    let Some(value) = python_float_literal(text) else {
-                        self.error(
-                            cx,
-                            Diagnostic::error(
-                                codes::ARGUMENT_TYPE_MISMATCH,
-                                span,
-                                format!("could not convert string to float: {text:?}"),
-                            )
-                            .with_hint("CPython raises ValueError here; write a number such as float(\"inf\") or 1.5"),
-                        );
-                        return None;
-                    };
-                    return Some(typed::Expr::new(
-                        typed::ExprKind::Literal(Literal::Float(value)),
-                        Type::Float,
-                    ));
-                }
                 self.numeric(cx, &x, span)?;
                 Some(x.cast_to(&Type::Float))
             }

@@ -36,23 +36,34 @@ struct Inputs {
 impl FunctionGen<'_> {
     /// Evaluates the inputs of a fused loop, left to right.
     fn fused_inputs(&mut self, inputs: &[typed::Expr]) -> Inputs {
-        let mut bindings = Vec::new();
+        let mut values = Vec::new();
         let mut names = Vec::new();
         let mut arrays = Vec::new();
         for (k, input) in inputs.iter().enumerate() {
             if input.array_type().is_some() {
-                let name = format_ident!("x{}", k);
                 let value = self.receiver(input);
-                bindings.push(quote!(let #name = &#value;));
-                names.push(name);
+                values.push(quote!(&#value));
+                names.push(format_ident!("x{}", k));
                 arrays.push(k);
             } else {
-                let name = format_ident!("s{}", k);
-                let value = self.expr(input).full();
-                bindings.push(quote!(let #name = #value;));
-                names.push(name);
+                values.push(self.expr(input).full());
+                names.push(format_ident!("s{}", k));
             }
         }
+        // One `let` per input reads best, but a later input may read a
+        // variable of the function named like an earlier input's binding
+        // (`x1`): then every input is evaluated, in order, before any is
+        // bound.
+        let shadows = names.iter().any(|n| self.names.contains(&n.to_string()));
+        let bindings = if shadows && names.len() > 1 {
+            vec![quote!(let (#(#names),*) = (#(#values),*);)]
+        } else {
+            names
+                .iter()
+                .zip(&values)
+                .map(|(name, value)| quote!(let #name = #value;))
+                .collect()
+        };
         Inputs {
             bindings,
             names,
