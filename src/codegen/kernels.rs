@@ -1330,7 +1330,7 @@ impl FunctionGen<'_> {
         read_arrays.dedup();
         // Arrays made in each iteration are the iteration's own.
         read_arrays.retain(|name| !stmts_assign(body, name));
-        let previous = self.parallel_continue.replace(quote!(return Ok(#tuple);));
+        let previous = self.parallel_continue.replace(quote!(return Ok(());));
         let body = self.block(body, &body_owned, false);
         self.parallel_continue = previous;
         for (name, flag) in saved_flags {
@@ -1396,11 +1396,10 @@ impl FunctionGen<'_> {
                 (
                     quote!(let #depth = #frame.share();),
                     quote! {
-                        rt::resume_cycle(#depth, |#frame| -> rt::Result<#tuple_type> {
+                        rt::resume_cycle(#depth, |#frame| -> rt::Result<()> {
                             #(#declarations)*
-                            #(#reduction_starts)*
                             #(#body)*
-                            Ok(#tuple)
+                            Ok(())
                         })
                     },
                 )
@@ -1409,21 +1408,15 @@ impl FunctionGen<'_> {
                 quote!(),
                 quote! {
                     #(#declarations)*
-                    #(#reduction_starts)*
                     #(#body)*
-                    Ok(#tuple)
+                    Ok(())
                 },
             ),
         };
-        // Each chunk runs its iterations in one loop, merging their
-        // contributions as it goes; an error ends the chunk with the
-        // iteration that raised it.
-        let (chunk, sum, part, error) = (
-            self.fresh("chunk"),
-            self.fresh("sum"),
-            self.fresh("part"),
-            self.fresh("error"),
-        );
+        // Each chunk runs its iterations in one loop, its reductions
+        // accumulating from the identity as in the serial loop; an error
+        // ends the chunk with the iteration that raised it.
+        let (chunk, part, error) = (self.fresh("chunk"), self.fresh("part"), self.fresh("error"));
         let run = quote! {
             let #iteration_range = #range_var.clone();
             #(#owned_arrays)*
@@ -1432,22 +1425,17 @@ impl FunctionGen<'_> {
                 #range_var.iterations(),
                 || #identity,
                 move |#chunk: std::ops::Range<u64>| -> Result<#tuple_type, (u64, rt::Error)> {
-                    let mut #sum: #tuple_type = #identity;
+                    #(#reduction_starts)*
                     for #index in #chunk {
-                        let #part = (|| -> rt::Result<#tuple_type> {
+                        let #part = (|| -> rt::Result<()> {
                             #binding
                             #iteration
-                        })()
-                        .and_then(|#right: #tuple_type| {
-                            let #left = #sum;
-                            Ok((#(#combined,)*))
-                        });
-                        match #part {
-                            Ok(#part) => #sum = #part,
-                            Err(#error) => return Err((#index, #error)),
+                        })();
+                        if let Err(#error) = #part {
+                            return Err((#index, #error));
                         }
                     }
-                    Ok(#sum)
+                    Ok(#tuple)
                 },
                 |#left: #tuple_type, #right: #tuple_type| -> rt::Result<#tuple_type> {
                     Ok((#(#combined,)*))
