@@ -1302,11 +1302,27 @@ impl FunctionGen<'_> {
         let index = self.fresh("iteration");
         let iteration_range = self.fresh("iterations");
         let binding = match var {
+            // A constant step stays a constant in the chunk's loop, so the
+            // loop variable is an induction variable LLVM can see through
+            // (the chunk is compiled inside the pool's generic code, where
+            // the captured range's fields are unknown). The value lies
+            // between the range's first and last value: no overflow.
             Some(name) => {
                 let var = ident(name);
-                quote!(let #var = #iteration_range.value_at(#index);)
+                match step_literal {
+                    Some(1) => quote!(let #var = #start_var.wrapping_add(#index as i64);),
+                    Some(k) => {
+                        let k = int_literal(k);
+                        quote!(let #var = #start_var.wrapping_add((#index as i64).wrapping_mul(#k));)
+                    }
+                    None => quote!(let #var = #iteration_range.value_at(#index);),
+                }
             }
             None => quote!(),
+        };
+        let clone_range = match (var, step_literal) {
+            (Some(_), None) => quote!(let #iteration_range = #range_var.clone();),
+            _ => quote!(),
         };
         let mut body_owned: Vec<String> = nested.to_vec();
         body_owned.retain(|n| Some(n) != var.as_ref());
@@ -1418,7 +1434,7 @@ impl FunctionGen<'_> {
         // ends the chunk with the iteration that raised it.
         let (chunk, part, error) = (self.fresh("chunk"), self.fresh("part"), self.fresh("error"));
         let run = quote! {
-            let #iteration_range = #range_var.clone();
+            #clone_range
             #(#owned_arrays)*
             #share
             let #total: #tuple_type = rt::parallel_loop(
