@@ -7358,9 +7358,13 @@ pub fn list_repeat<T: Clone>(list: &List<T>, count: i64) -> Result<List<T>> {
     let total = (items.len() as u64).checked_mul(count);
     match total {
         Some(total) if total <= MAX_LIST_LEN => {
+            if let [item] = items.as_slice() {
+                // `[x] * n`, the common case: one fill.
+                return Ok(List::from_vec(vec![item.clone(); total as usize]));
+            }
             let mut out = Vec::with_capacity(total as usize);
             for _ in 0..count {
-                out.extend(items.iter().cloned());
+                out.extend_from_slice(&items);
             }
             Ok(List::from_vec(out))
         }
