@@ -881,6 +881,9 @@ struct FunctionLowering<'a> {
     /// constants (`offsets = ((0, 1), (1, 0))`), with where that assignment
     /// ends: a loop over one after it is a loop over the display.
     tuple_locals: HashMap<String, (Vec<TupleItem>, u32)>,
+    /// Parameters annotated as tuples of a fixed length (`t: tuple[int,
+    /// int]`) that the function never assigns, with that length.
+    tuple_params: HashMap<String, usize>,
 }
 
 impl<'a> FunctionLowering<'a> {
@@ -898,6 +901,7 @@ impl<'a> FunctionLowering<'a> {
             range_variables: HashSet::new(),
             lambdas: HashMap::new(),
             tuple_locals: HashMap::new(),
+            tuple_params: HashMap::new(),
         }
     }
 
@@ -1145,6 +1149,17 @@ impl<'a> FunctionLowering<'a> {
         collect_assigned_names(def_body, &mut self.locals);
         self.lambdas = lambda_variables(def_body, &parameter_names);
         self.tuple_locals = self.constant_tuple_locals(def_body, &parameter_names);
+        let assigned = crate::range_variables::assignment_counts(def_body);
+        self.tuple_params = params
+            .iter()
+            .filter(|param| !assigned.contains_key(&param.name))
+            .filter_map(|param| match &param.annotation {
+                Some(ParamType::Known(crate::types::Type::Tuple(items))) if !param.nullable => {
+                    Some((param.name.clone(), items.len()))
+                }
+                _ => None,
+            })
+            .collect();
         let mut invalid: Vec<&str> = std::iter::once(def.name.as_str())
             .chain(self.locals.iter().map(String::as_str))
             .filter(|name| !crate::codegen::kernels::is_identifier(name))
@@ -4089,6 +4104,183 @@ impl<'a> FunctionLowering<'a> {
         }
     }
 
+    /// `tuple(e for x in t)` and `tuple([e for x in t])`, one `for` and no
+    /// `if`, over a tuple whose length is known here: a display of names
+    /// and number literals, a tuple constant (of the module, or a local
+    /// assigned once at the top of the function), or a parameter annotated
+    /// with a fixed-length tuple type that the function never assigns. The
+    /// result is the tuple display `(h0(t[0]), h1(t[1]), ...)`, each `hk` a
+    /// helper function that binds the target to its argument and returns
+    /// `e`, so every item gets the type of its own `e` (`x * 2` over `(1,
+    /// 2.5)` is `(2, 5.0)`), as in Python. Reading an item of `t` (a name, a
+    /// number, a constant index into a tuple) has no effect, so reading each
+    /// just before its `e` runs shows only in which error comes first when
+    /// a name of the display is unbound and an earlier `e` raises. `None`
+    /// when the call is not of that form.
+    fn tuple_of_fixed_length(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
+        if !call.keywords.is_empty() {
+            return None;
+        }
+        let (elt, generators) = match call.args.as_slice() {
+            [ast::Expr::GeneratorExp(generator)] => (&*generator.elt, &generator.generators),
+            [ast::Expr::ListComp(comp)] => (&*comp.elt, &comp.generators),
+            _ => return None,
+        };
+        let [generator] = generators.as_slice() else {
+            return None;
+        };
+        if !generator.ifs.is_empty() || generator.is_async {
+            return None;
+        }
+        let iter_span: Span = generator.iter.range().into();
+        let at = |kind: ExprKind| Expr {
+            kind,
+            span: iter_span,
+        };
+        // The items of the tuple, each an expression without effects.
+        let sources: Vec<Expr> = match &generator.iter {
+            ast::Expr::Tuple(tuple)
+                if !tuple.elts.is_empty() && tuple.elts.iter().all(is_plain_item) =>
+            {
+                let mut sources = Vec::new();
+                for item in &tuple.elts {
+                    match self.expr(item) {
+                        Some(item) => sources.push(item),
+                        None => return Some(None),
+                    }
+                }
+                sources
+            }
+            ast::Expr::Name(name) => {
+                let id = name.id.as_str();
+                let length = if let Some((items, end)) = self.tuple_locals.get(id) {
+                    (*end <= span.start).then_some(items.len())
+                } else if let Some(&length) = self.tuple_params.get(id) {
+                    Some(length)
+                } else if !self.locals.contains(id) {
+                    self.scope.tuple_constants.get(id).map(Vec::len)
+                } else {
+                    None
+                };
+                let length = length.filter(|&length| length > 0)?;
+                let Some(tuple) = self.expr(&generator.iter) else {
+                    return Some(None);
+                };
+                (0..length)
+                    .map(|k| {
+                        at(ExprKind::Index {
+                            value: Box::new(tuple.clone()),
+                            indices: vec![at(ExprKind::Int(k as i64))],
+                        })
+                    })
+                    .collect()
+            }
+            _ => return None,
+        };
+        let mut bound = Vec::new();
+        target_names_of(&generator.target, &mut bound);
+        let elt_span: Span = elt.range().into();
+        let text = self
+            .file
+            .text
+            .get(elt_span.start as usize..elt_span.end as usize)
+            .unwrap_or("");
+        let free: Vec<String> = self
+            .free_variables(text)
+            .into_iter()
+            .filter(|name| !bound.contains(name))
+            .collect();
+        let source = "__tuple_source";
+        let range = elt.range();
+        let body = vec![
+            ast::Stmt::Assign(ast::StmtAssign {
+                range: generator.target.range(),
+                targets: vec![generator.target.clone()],
+                value: Box::new(synthetic_name(source, range, ast::ExprContext::Load)),
+                type_comment: None,
+            }),
+            ast::Stmt::Return(ast::StmtReturn {
+                range,
+                value: Some(Box::new(elt.clone())),
+            }),
+        ];
+        let mut items = Vec::new();
+        for (k, source_item) in sources.into_iter().enumerate() {
+            let name = {
+                let mut taken = self.scope.helper_names.borrow_mut();
+                let base = format!("__tuple_{}_{k}", span.start);
+                let mut name = base.clone();
+                let mut n = 1;
+                while !taken.insert(name.clone()) {
+                    n += 1;
+                    name = format!("{base}_{n}");
+                }
+                name
+            };
+            let mut inner = FunctionLowering::new(self.scope, self.file);
+            inner.local_imports = self.local_imports.clone();
+            inner.locals.extend(free.iter().cloned());
+            inner.locals.extend(bound.iter().cloned());
+            inner.locals.insert(source.to_string());
+            inner.lambdas = self.lambdas.clone();
+            inner.lambdas.retain(|name, _| !bound.contains(name));
+            let stmts = inner.block(&body);
+            for (other, (_, made)) in &inner.lambdas {
+                if let (Some(made), Some(entry)) = (made, self.lambdas.get_mut(other)) {
+                    entry.1.get_or_insert_with(|| made.clone());
+                }
+            }
+            if !inner.diagnostics.is_empty() {
+                self.diagnostics.append(&mut inner.diagnostics);
+                return Some(None);
+            }
+            let params = free
+                .iter()
+                .chain(std::iter::once(&source.to_string()))
+                .map(|name| Param {
+                    name: name.clone(),
+                    span,
+                    annotation: None,
+                    default: None,
+                    keyword_only: false,
+                    nullable: false,
+                })
+                .collect();
+            let args = free
+                .iter()
+                .map(|name| Expr {
+                    kind: ExprKind::Local(name.clone()),
+                    span,
+                })
+                .chain(std::iter::once(source_item))
+                .collect();
+            self.scope.helpers.borrow_mut().push(Function {
+                name: name.clone(),
+                span,
+                params,
+                returns: None,
+                exported: false,
+                docstring: None,
+                body: stmts,
+                overloads: Vec::new(),
+                notes: Vec::new(),
+                none_variants: Vec::new(),
+            });
+            items.push(Expr {
+                kind: ExprKind::Call {
+                    callee: Callee::Function(name),
+                    args,
+                    keywords: Vec::new(),
+                },
+                span,
+            });
+        }
+        Some(Some(Expr {
+            kind: ExprKind::Tuple(items),
+            span,
+        }))
+    }
+
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
         if let Some(rewritten) = self.range_consumed(call) {
             return self.call(&rewritten, span);
@@ -4170,6 +4362,9 @@ impl<'a> FunctionLowering<'a> {
             && !self.locals.contains("tuple")
             && !self.scope.functions.contains("tuple"))
         {
+            if let Some(made) = self.tuple_of_fixed_length(call, span) {
+                return made;
+            }
             // A compiled tuple has a length and item types fixed at compile
             // time; `tuple(xs)` has the length of a list or generator, known
             // only when it runs.
@@ -4179,7 +4374,8 @@ impl<'a> FunctionLowering<'a> {
                 "`tuple(...)` of an iterable is not supported",
                 "a tuple whose length is known only at run time",
                 "write the items out, as in `(f(a), f(b), f(c))` or `(xs[0], xs[1])`, or keep a \
-                 list (`list(...)` or a list comprehension)",
+                 list (`list(...)` or a list comprehension); `tuple(e for x in t)` is supported \
+                 over a tuple `t` of a fixed length without `if`",
             );
             return None;
         }
@@ -4414,6 +4610,24 @@ fn identifiers_in(text: &str) -> Vec<String> {
 }
 
 /// Names a comprehension target binds (`x`, `i, x`).
+/// An item of a tuple display that reading cannot change anything or
+/// raise: a name or a number literal (negated too).
+fn is_plain_item(item: &ast::Expr) -> bool {
+    match item {
+        ast::Expr::Name(_) => true,
+        ast::Expr::Constant(constant) => matches!(
+            constant.value,
+            ast::Constant::Int(_) | ast::Constant::Float(_) | ast::Constant::Bool(_)
+        ),
+        ast::Expr::UnaryOp(unary) => {
+            matches!(unary.op, ast::UnaryOp::USub | ast::UnaryOp::UAdd)
+                && matches!(&*unary.operand, ast::Expr::Constant(_))
+                && is_plain_item(&unary.operand)
+        }
+        _ => false,
+    }
+}
+
 fn target_names_of(target: &ast::Expr, out: &mut Vec<String>) {
     match target {
         ast::Expr::Name(name) => out.push(name.id.to_string()),

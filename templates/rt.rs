@@ -7358,9 +7358,13 @@ pub fn list_repeat<T: Clone>(list: &List<T>, count: i64) -> Result<List<T>> {
     let total = (items.len() as u64).checked_mul(count);
     match total {
         Some(total) if total <= MAX_LIST_LEN => {
+            if let [item] = items.as_slice() {
+                // `[x] * n`, the common case: one fill.
+                return Ok(List::from_vec(vec![item.clone(); total as usize]));
+            }
             let mut out = Vec::with_capacity(total as usize);
             for _ in 0..count {
-                out.extend(items.iter().cloned());
+                out.extend_from_slice(&items);
             }
             Ok(List::from_vec(out))
         }
@@ -7435,6 +7439,18 @@ pub trait PyOrder {
     fn orders_totally(&self) -> bool {
         true
     }
+
+    /// The order of two values that order totally, from `<` both ways.
+    #[inline]
+    fn py_cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if self.py_lt(other) {
+            std::cmp::Ordering::Less
+        } else if other.py_lt(self) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    }
 }
 
 macro_rules! impl_py_order_scalar {
@@ -7448,6 +7464,10 @@ macro_rules! impl_py_order_scalar {
                 #[inline]
                 fn py_lt(&self, other: &Self) -> bool {
                     self < other
+                }
+                #[inline]
+                fn py_cmp(&self, other: &Self) -> std::cmp::Ordering {
+                    self.cmp(other)
                 }
             }
         )*
@@ -7471,6 +7491,12 @@ macro_rules! impl_py_order_float {
                 #[inline]
                 fn orders_totally(&self) -> bool {
                     !self.is_nan()
+                }
+                #[inline]
+                fn py_cmp(&self, other: &Self) -> std::cmp::Ordering {
+                    // Without NaN (`orders_totally`), `<` is a total order in
+                    // which -0.0 and 0.0 are equal, as `partial_cmp` says.
+                    self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
                 }
             }
         )*
@@ -7506,6 +7532,15 @@ macro_rules! impl_py_order_tuple {
             }
             fn orders_totally(&self) -> bool {
                 true $(&& self.$index.orders_totally())+
+            }
+            fn py_cmp(&self, other: &Self) -> std::cmp::Ordering {
+                $(
+                    match self.$index.py_cmp(&other.$index) {
+                        std::cmp::Ordering::Equal => {}
+                        decided => return decided,
+                    }
+                )+
+                std::cmp::Ordering::Equal
             }
         }
     };
@@ -7648,9 +7683,8 @@ fn merge_sort_by<T: Clone>(items: &mut Vec<T>, less: impl Fn(&T, &T) -> bool) {
 /// `xs.sort()` / `xs.sort(reverse=True)`: stable either way (reversing keeps
 /// equal elements in their original order, as Python's sort does).
 pub fn list_sort<T: PyOrder + Clone>(list: &List<T>, reverse: bool) {
-    let mut items = list.to_vec();
-    sort_values(&mut items, reverse, |item| item);
-    *list.items_mut() = items;
+    // In place: comparing elements reads only the elements, never `list`.
+    sort_values(&mut list.items_mut(), reverse, |item| item);
 }
 
 /// Sorts stably by `key`. When every key orders totally (no NaN), this is
@@ -7660,16 +7694,7 @@ pub fn list_sort<T: PyOrder + Clone>(list: &List<T>, reverse: bool) {
 fn sort_values<T: Clone, K: PyOrder>(items: &mut Vec<T>, reverse: bool, key: impl Fn(&T) -> &K) {
     let total = items.iter().all(|item| key(item).orders_totally());
     if total {
-        let order = |a: &T, b: &T| {
-            let (a, b) = (key(a), key(b));
-            if a.py_lt(b) {
-                std::cmp::Ordering::Less
-            } else if b.py_lt(a) {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        };
+        let order = |a: &T, b: &T| key(a).py_cmp(key(b));
         if reverse {
             items.sort_by(|a, b| order(b, a));
         } else {
@@ -8013,73 +8038,91 @@ fn element_type_error(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String, expe
 
 #[cfg(feature = "python")]
 impl FromPythonValue for i64 {
+    #[inline]
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
-        if object.is_instance_of::<pyo3::types::PyFloat>() {
-            return Err(element_type_error(object, what, "int"));
+        if let Some(value) = exact_int(object.as_ptr()) {
+            return Ok(value);
         }
-        object.extract::<i64>().map_err(|error| {
-            if error.is_instance_of::<pyo3::exceptions::PyOverflowError>(object.py()) {
-                pyo3::exceptions::PyOverflowError::new_err(format!(
-                    "{}: Python int too large to convert to int64 (compiled int is a 64-bit integer)",
-                    what()
-                ))
-            } else {
-                element_type_error(object, what, "int")
-            }
-        })
+        i64_from_python_slow(object, what)
     }
 
     fn from_python_list(
         list: &Bound<'_, pyo3::types::PyList>,
         what: &dyn Fn() -> String,
     ) -> PyResult<Vec<Self>> {
-        numbers_from_list(
-            list,
-            what,
-            |item| {
-                // SAFETY: `item` is a valid object (see numbers_from_list);
-                // the type check and the overflow-reporting read run no
-                // Python code and set no error.
-                unsafe {
-                    if pyo3::ffi::PyLong_CheckExact(item) == 0 {
-                        return None;
-                    }
-                    let mut overflow = 0;
-                    let value = pyo3::ffi::PyLong_AsLongLongAndOverflow(item, &mut overflow);
-                    (overflow == 0).then_some(value)
-                }
-            },
-            i64::from_python_value,
-        )
+        numbers_from_list(list, what, exact_int, i64_from_python_slow)
     }
+}
+
+/// The value of an exact `int` that fits in 64 bits; `None` for anything
+/// else (a subclass, a float, a bigger int), left to the general path.
+#[cfg(feature = "python")]
+#[inline]
+fn exact_int(item: *mut pyo3::ffi::PyObject) -> Option<i64> {
+    // SAFETY: `item` is a valid object the caller holds (borrowed for the
+    // duration of the call); the exact type check and the overflow-reporting
+    // read run no Python code and set no error.
+    unsafe {
+        if pyo3::ffi::PyLong_CheckExact(item) == 0 {
+            return None;
+        }
+        let mut overflow = 0;
+        let value = pyo3::ffi::PyLong_AsLongLongAndOverflow(item, &mut overflow);
+        (overflow == 0).then_some(value)
+    }
+}
+
+/// The value of an exact `float`; `None` for anything else.
+#[cfg(feature = "python")]
+#[inline]
+fn exact_float(item: *mut pyo3::ffi::PyObject) -> Option<f64> {
+    // SAFETY: `item` is a valid object the caller holds; reading an exact
+    // float's value runs no Python code.
+    unsafe { (pyo3::ffi::PyFloat_CheckExact(item) != 0).then(|| pyo3::ffi::PyFloat_AsDouble(item)) }
+}
+
+#[cfg(feature = "python")]
+#[inline(never)]
+fn i64_from_python_slow(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<i64> {
+    if object.is_instance_of::<pyo3::types::PyFloat>() {
+        return Err(element_type_error(object, what, "int"));
+    }
+    object.extract::<i64>().map_err(|error| {
+        if error.is_instance_of::<pyo3::exceptions::PyOverflowError>(object.py()) {
+            pyo3::exceptions::PyOverflowError::new_err(format!(
+                "{}: Python int too large to convert to int64 (compiled int is a 64-bit integer)",
+                what()
+            ))
+        } else {
+            element_type_error(object, what, "int")
+        }
+    })
 }
 
 #[cfg(feature = "python")]
 impl FromPythonValue for f64 {
+    #[inline]
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
-        object
-            .extract::<f64>()
-            .map_err(|_| element_type_error(object, what, "float"))
+        if let Some(value) = exact_float(object.as_ptr()) {
+            return Ok(value);
+        }
+        f64_from_python_slow(object, what)
     }
 
     fn from_python_list(
         list: &Bound<'_, pyo3::types::PyList>,
         what: &dyn Fn() -> String,
     ) -> PyResult<Vec<Self>> {
-        numbers_from_list(
-            list,
-            what,
-            |item| {
-                // SAFETY: `item` is a valid object (see numbers_from_list);
-                // reading an exact float's value runs no Python code.
-                unsafe {
-                    (pyo3::ffi::PyFloat_CheckExact(item) != 0)
-                        .then(|| pyo3::ffi::PyFloat_AsDouble(item))
-                }
-            },
-            f64::from_python_value,
-        )
+        numbers_from_list(list, what, exact_float, f64_from_python_slow)
     }
+}
+
+#[cfg(feature = "python")]
+#[inline(never)]
+fn f64_from_python_slow(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<f64> {
+    object
+        .extract::<f64>()
+        .map_err(|_| element_type_error(object, what, "float"))
 }
 
 #[cfg(feature = "python")]
@@ -8114,8 +8157,11 @@ macro_rules! impl_from_python_tuple {
                         tuple.len()
                     )));
                 }
+                // SAFETY: the length is $len, checked above, so every index
+                // is in bounds; the items are borrowed from the tuple, which
+                // `object` keeps alive and which cannot change.
                 Ok(($(
-                    $name::from_python_value(&tuple.get_item($index)?, &|| {
+                    $name::from_python_value(&*unsafe { tuple.get_borrowed_item_unchecked($index) }, &|| {
                         format!("{}, item {}", what(), $index)
                     })?,
                 )+))
@@ -8171,20 +8217,23 @@ impl<T: ToPython + Clone> ToPython for List<T> {
     }
 
     fn write_back(&self, py: Python<'_>) -> PyResult<()> {
-        let (origin, dirty) = {
+        {
             let data = self.0.borrow();
-            (data.origin.as_ref().map(|o| o.clone_ref(py)), data.dirty)
-        };
-        let Some(origin) = origin else {
-            return Ok(());
-        };
-        if !dirty {
-            // Unchanged itself; lists it holds may have changed.
-            for item in self.items().iter() {
-                item.write_back(py)?;
+            if data.origin.is_none() {
+                return Ok(());
             }
-            return Ok(());
+            if !data.dirty {
+                // Unchanged itself; lists it holds may have changed (a loop
+                // the compiler removes for elements that hold no lists).
+                for item in data.items.iter() {
+                    item.write_back(py)?;
+                }
+                return Ok(());
+            }
         }
+        let Some(origin) = self.0.borrow().origin.as_ref().map(|o| o.clone_ref(py)) else {
+            return Ok(());
+        };
         let items = self.to_vec();
         {
             let converted = items
@@ -8491,6 +8540,11 @@ struct DictData<K: DictKey, V> {
     /// Entries in insertion order; `None` where one was deleted.
     entries: Vec<Option<(K, V)>>,
     index: std::collections::HashMap<K::Hashed, usize, FxBuild>,
+    /// The position in `entries` of the key last found by a lookup, so that
+    /// storing to that key right after (`d[k] = d.get(k, 0) + 1`) needs no
+    /// second search. Only a hint: it counts only while that entry still
+    /// holds an equal key, so no change to the dict has to reset it.
+    last_found: std::cell::Cell<usize>,
     #[cfg(feature = "python")]
     origin: Option<Py<PyAny>>,
     dirty: bool,
@@ -8512,15 +8566,22 @@ impl<K: DictKey, V: Clone> Default for Dict<K, V> {
 impl<K: DictKey, V: Clone> DictData<K, V> {
     fn insert(&mut self, key: K, value: V) {
         self.dirty = true;
-        match self.index.get(&key.hashed()) {
-            // An existing key keeps its place and its first key object.
-            Some(&at) => {
-                if let Some(entry) = self.entries[at].as_mut() {
+        let hashed = key.hashed();
+        // An existing key keeps its place and its first key object.
+        if let Some(Some(entry)) = self.entries.get_mut(self.last_found.get()) {
+            if entry.0.hashed() == hashed {
+                entry.1 = value;
+                return;
+            }
+        }
+        match self.index.entry(hashed) {
+            std::collections::hash_map::Entry::Occupied(found) => {
+                if let Some(entry) = self.entries[*found.get()].as_mut() {
                     entry.1 = value;
                 }
             }
-            None => {
-                self.index.insert(key.hashed(), self.entries.len());
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(self.entries.len());
                 self.entries.push(Some((key, value)));
             }
         }
@@ -8542,8 +8603,10 @@ impl<K: DictKey, V: Clone> DictData<K, V> {
         Some(value)
     }
 
+    #[inline]
     fn get(&self, key: &K) -> Option<&V> {
         let at = *self.index.get(&key.hashed())?;
+        self.last_found.set(at);
         self.entries[at].as_ref().map(|(_, v)| v)
     }
 
@@ -8559,6 +8622,7 @@ impl<K: DictKey, V: Clone> Dict<K, V> {
         let mut data = DictData {
             entries: Vec::with_capacity(pairs.len()),
             index: std::collections::HashMap::with_capacity_and_hasher(pairs.len(), FxBuild::default()),
+            last_found: std::cell::Cell::new(usize::MAX),
             #[cfg(feature = "python")]
             origin: None,
             dirty: true,
