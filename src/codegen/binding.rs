@@ -7,6 +7,8 @@
 //! compiled modules call scalar exports. Everything here needs the runtime's
 //! `python` feature; the kernels (`kernels.rs`) never do.
 
+use std::collections::HashMap;
+
 use proc_macro2::{Literal as TokenLiteral, TokenStream};
 use quote::{format_ident, quote};
 
@@ -31,6 +33,13 @@ pub fn thread_functions_taken(module: &typed::Module) -> bool {
             .any(|c| names.contains(&c.name.as_str()))
 }
 
+/// The types `mod python` names without a path: the PyO3 prelude's and
+/// the Rust prelude's it uses.
+const UNQUALIFIED_TYPES: &[&str] = &[
+    "Python", "Bound", "PyAny", "PyResult", "PyModule", "Into", "Send", "Sync", "Fn", "Option",
+    "Box", "Vec", "String",
+];
+
 /// The PyO3 entry points: argument checks, GIL release, result conversion.
 pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -> TokenStream {
     let exports: Vec<&typed::Function> = module
@@ -38,13 +47,29 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
         .iter()
         .filter(|f| f.export.is_some())
         .collect();
+    // The wrappers' names: each `#[pyfunction]` also names a module (PyO3's
+    // definition of it), which must not hide a type `mod python` names
+    // unqualified (a Python function may be called `Python` or `Fn`).
+    let mut taken: std::collections::HashSet<String> = UNQUALIFIED_TYPES
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
+    let wrapper_names: HashMap<&str, syn::Ident> = exports
+        .iter()
+        .map(|f| {
+            let name = ident(&f.rust_name).to_string();
+            let name = if taken.contains(&name) {
+                claim(&name, &mut taken)
+            } else {
+                taken.insert(name.clone());
+                ident(&f.rust_name)
+            };
+            (f.rust_name.as_str(), name)
+        })
+        .collect();
     // The names the module's own items take in `mod python` stay clear of
     // the exported functions' wrappers (a Python function may be called
     // `m` or `init`).
-    let mut taken: std::collections::HashSet<String> = exports
-        .iter()
-        .map(|f| ident(&f.rust_name).to_string())
-        .collect();
     // The C-ABI entry points and their tables, and the dispatchers, are
     // items of `mod python` too (`native_f` may be an export, and so may
     // both `f` and `F`, whose tables are both `NATIVE_F`).
@@ -93,7 +118,7 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
             .function(&f.rust_name)
             .map(|facts| facts.written_parameters.as_slice())
             .unwrap_or_default();
-        wrapper(f, written)
+        wrapper(f, &wrapper_names[f.rust_name.as_str()], written)
     });
     // Functions exported under one name with several signatures (one per
     // `#pythran export` line) get a dispatcher: first match wins.
@@ -101,10 +126,15 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
     let mut registrations = Vec::new();
     for ((python_name, group), dispatcher) in groups.iter().zip(dispatcher_names) {
         let name = match (group.as_slice(), dispatcher) {
-            ([single], None) => ident(&single.rust_name),
+            ([single], None) => wrapper_names[single.rust_name.as_str()].clone(),
             (_, dispatcher) => {
                 let name = dispatcher.unwrap_or_else(|| format_ident!("overloads"));
-                dispatchers.push(overload_dispatcher(python_name, group, &name));
+                dispatchers.push(overload_dispatcher(
+                    python_name,
+                    group,
+                    &name,
+                    &wrapper_names,
+                ));
                 name
             }
         };
@@ -180,7 +210,11 @@ fn param_ident(name: &str) -> syn::Ident {
 
 /// The entry point of one export; `written` are the array parameters it
 /// stores into.
-fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
+fn wrapper(
+    function: &typed::Function,
+    wrapper_name: &syn::Ident,
+    written: &[String],
+) -> TokenStream {
     let name = ident(&function.rust_name);
     let python_name = &function.name;
     // The wrapper's own variables are named unlike its parameters.
@@ -461,7 +495,7 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
         #doc
         #[pyfunction]
         #[pyo3(name = #python_name, signature = (#(#signature),*), text_signature = #text_signature)]
-        fn #name<'py>(#py: Python<'py>, #(#params),*) -> PyResult<Bound<'py, PyAny>> {
+        fn #wrapper_name<'py>(#py: Python<'py>, #(#params),*) -> PyResult<Bound<'py, PyAny>> {
             #(#conversions)*
             #result_binding
             crate::rt::ToPython::to_python(#result, #py)
@@ -476,6 +510,7 @@ fn overload_dispatcher(
     python_name: &str,
     group: &[&typed::Function],
     name: &syn::Ident,
+    wrapper_names: &HashMap<&str, syn::Ident>,
 ) -> TokenStream {
     let arms = group.iter().map(|function| {
         // Trailing parameters with defaults may be left out, as in Python;
@@ -487,7 +522,7 @@ fn overload_dispatcher(
                 p.default.is_none() || (checked_scalar(&p.ty).is_none() && p.ty != Type::None)
             })
             .map_or(0, |last| last + 1);
-        let target = ident(&function.rust_name);
+        let target = &wrapper_names[function.rust_name.as_str()];
         // A parameter in its None instance with a None default may be left
         // out wherever it is.
         let optional = |k: usize, param: &typed::Param| {
