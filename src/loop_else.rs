@@ -34,7 +34,7 @@ pub fn rewrite(body: &[ast::Stmt]) -> Option<Vec<ast::Stmt>> {
 
 /// The hidden local of the `number`th loop with an `else` block and a `break`.
 pub fn flag_name(number: usize) -> String {
-    format!("__loop_else_{number}")
+    crate::lower::hidden(&format!("loop_else_{number}"))
 }
 
 fn has_loop_else(stmt: &ast::Stmt) -> bool {

@@ -104,10 +104,50 @@ const CYTHON_PRANGE_OPTIONS: &[&str] = &[
     "use_threads_if",
 ];
 
+thread_local! {
+    /// The prefix of the names lowering invents (comprehension helpers,
+    /// hidden locals) for the file being lowered: see `hidden_prefix`.
+    static HIDDEN_PREFIX: std::cell::RefCell<String> = std::cell::RefCell::new("__".to_string());
+}
+
+/// A name lowering invents: the file's hidden prefix, then `rest` (which
+/// starts with a letter and does not end with `__`).
+pub(crate) fn hidden(rest: &str) -> String {
+    HIDDEN_PREFIX.with(|prefix| format!("{}{rest}", prefix.borrow()))
+}
+
+/// `hidden(&format!(...))`.
+macro_rules! hidden_format {
+    ($($arg:tt)*) => {
+        hidden(&format!($($arg)*))
+    };
+}
+
+/// The prefix of the names lowering invents in a file: `__` unless a name
+/// of the file itself starts with `__` and a letter (a user's `__result`
+/// or `__listcomp_3`), then as many underscores as no name of the file
+/// starts with before a letter. Names that end with `__` (`__name__`) never
+/// meet an invented one, which does not end so. The text is scanned
+/// whole, strings and comments too: that only lengthens the prefix.
+fn hidden_prefix(text: &str) -> String {
+    let mut taken: HashSet<usize> = HashSet::new();
+    let mut words = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("__") && !w.ends_with("__"));
+    for word in &mut words {
+        let underscores = word.len() - word.trim_start_matches('_').len();
+        taken.insert(underscores);
+    }
+    let count = (2..).find(|k| !taken.contains(k)).unwrap_or(2);
+    "_".repeat(count)
+}
+
 /// Qualified names of `prange`, which asks for a parallel loop.
 const PRANGE_NAMES: &[&str] = &["numba.prange", "cython.parallel.prange", "prange"];
 
 pub fn lower(parsed: &Parsed<'_>) -> Result<Module, Vec<Diagnostic>> {
+    let prefix = hidden_prefix(&parsed.file.text);
+    HIDDEN_PREFIX.with(|hidden| *hidden.borrow_mut() = prefix);
     let mut scope = ModuleScope::collect(parsed);
     let mut diagnostics = std::mem::take(&mut scope.diagnostics);
     let mut warnings = std::mem::take(&mut scope.warnings);
@@ -1444,7 +1484,7 @@ impl<'a> FunctionLowering<'a> {
                             name
                         }
                         _ => {
-                            let hidden = format!("__chained_{}", span.start);
+                            let hidden = hidden_format!("chained_{}", span.start);
                             stmts.push(Stmt {
                                 kind: StmtKind::Assign {
                                     target: Target::Name(hidden.clone(), span),
@@ -1798,11 +1838,11 @@ impl<'a> FunctionLowering<'a> {
             span: iter_span,
         };
         let id = span.start;
-        let counter = format!("__tuple_index_{id}");
+        let counter = hidden_format!("tuple_index_{id}");
         let mut prelude = Vec::new();
         let mut names = Vec::new();
         for (k, item) in items.into_iter().enumerate() {
-            let name = format!("__tuple_item_{id}_{k}");
+            let name = hidden_format!("tuple_item_{id}_{k}");
             prelude.push(Stmt {
                 kind: StmtKind::Assign {
                     target: Target::Name(name.clone(), iter_span),
@@ -1910,10 +1950,10 @@ impl<'a> FunctionLowering<'a> {
             _ => None,
         };
         let id = span.start;
-        let index = format!("__index_{id}");
+        let index = hidden_format!("index_{id}");
         let mut prelude = Vec::new();
         let mut bind = |this: &mut Self, expr: &ast::Expr, k: usize| -> Option<String> {
-            let name = format!("__iter_{id}_{k}");
+            let name = hidden_format!("iter_{id}_{k}");
             let value = this.expr(expr)?;
             // A dict or set is iterated through a list of its keys.
             let value = Expr {
@@ -2183,7 +2223,7 @@ impl<'a> FunctionLowering<'a> {
         }
         let range = call.range;
         let temps: Vec<String> = (0..names.len())
-            .map(|axis| format!("__ndindex_{}_{axis}", span.start))
+            .map(|axis| hidden_format!("ndindex_{}_{axis}", span.start))
             .collect();
         let store = |name: &str| synthetic_name(name, range, ast::ExprContext::Store);
         let load = |name: &str| synthetic_name(name, range, ast::ExprContext::Load);
@@ -3205,7 +3245,7 @@ impl<'a> FunctionLowering<'a> {
             .collect();
         let name = {
             let mut taken = self.scope.helper_names.borrow_mut();
-            let base = format!("__{}_{}", kind.name(), span.start);
+            let base = hidden_format!("{}_{}", kind.name(), span.start);
             let mut name = base.clone();
             let mut k = 1;
             while !taken.insert(name.clone()) {
@@ -3214,7 +3254,7 @@ impl<'a> FunctionLowering<'a> {
             }
             name
         };
-        let result = "__result";
+        let result = &*hidden("result");
         let load = ast::ExprContext::Load;
         // The innermost statement, then the `if`s and `for`s around it.
         let call_method = |method: &str, args: Vec<ast::Expr>| {
@@ -3427,7 +3467,7 @@ impl<'a> FunctionLowering<'a> {
             return None;
         }
         let range = range_call.range();
-        let item = "__range_item";
+        let item = &*hidden("range_item");
         let generators = vec![ast::Comprehension {
             range: Default::default(),
             target: synthetic_name(item, range, ast::ExprContext::Store),
@@ -3497,7 +3537,7 @@ impl<'a> FunctionLowering<'a> {
             return None;
         }
         let range = inner.range;
-        let names: Vec<String> = (0..width).map(|k| format!("__pair_item{k}")).collect();
+        let names: Vec<String> = (0..width).map(|k| hidden_format!("pair_item{k}")).collect();
         let tuple = |ctx: ast::ExprContext| {
             ast::Expr::Tuple(ast::ExprTuple {
                 range,
@@ -3625,7 +3665,7 @@ impl<'a> FunctionLowering<'a> {
                         (ast::Expr::Name(dict), ast::Expr::Name(items)) if dict.id == items.id
                     ) =>
             {
-                let param = "__key_item".to_string();
+                let param = hidden("key_item");
                 let body = ast::Expr::Subscript(ast::ExprSubscript {
                     range,
                     value: attribute.value.clone(),
@@ -3639,7 +3679,7 @@ impl<'a> FunctionLowering<'a> {
                 if self.scope.functions.contains(function.id.as_str())
                     || self.lambdas.contains_key(function.id.as_str()) =>
             {
-                let param = "__key_item".to_string();
+                let param = hidden("key_item");
                 let body = ast::Expr::Call(ast::ExprCall {
                     range,
                     func: Box::new(key.value.clone()),
@@ -3656,7 +3696,7 @@ impl<'a> FunctionLowering<'a> {
             }
         };
         let negate_position = reverse || kind == "max";
-        let position = synthetic_name("__position", range, load);
+        let position = synthetic_name(&hidden("position"), range, load);
         let position = if negate_position {
             ast::Expr::UnaryOp(ast::ExprUnaryOp {
                 range,
@@ -3693,7 +3733,7 @@ impl<'a> FunctionLowering<'a> {
             generators: vec![generator(
                 tuple(
                     vec![
-                        synthetic_name("__position", range, store),
+                        synthetic_name(&hidden("position"), range, store),
                         synthetic_name(&param, range, store),
                     ],
                     store,
@@ -3733,13 +3773,13 @@ impl<'a> FunctionLowering<'a> {
                 let ordered = call_of("sorted", vec![decorated], keywords);
                 let sorted_items = ast::Expr::ListComp(ast::ExprListComp {
                     range,
-                    elt: Box::new(synthetic_name("__item", range, load)),
+                    elt: Box::new(synthetic_name(&hidden("item"), range, load)),
                     generators: vec![generator(
                         tuple(
                             vec![
-                                synthetic_name("__key", range, store),
-                                synthetic_name("__position", range, store),
-                                synthetic_name("__item", range, store),
+                                synthetic_name(&hidden("key"), range, store),
+                                synthetic_name(&hidden("position"), range, store),
+                                synthetic_name(&hidden("item"), range, store),
                             ],
                             store,
                         ),
@@ -3853,7 +3893,7 @@ impl<'a> FunctionLowering<'a> {
             None => {
                 let helper = {
                     let mut taken = self.scope.helper_names.borrow_mut();
-                    let base = format!("__lambda_{}", lambda_span.start);
+                    let base = hidden_format!("lambda_{}", lambda_span.start);
                     let mut helper = base.clone();
                     let mut k = 1;
                     while !taken.insert(helper.clone()) {
@@ -4015,7 +4055,7 @@ impl<'a> FunctionLowering<'a> {
                 && is_range_call(self, range_call)
             {
                 let range = range_call.range();
-                let item = "__item";
+                let item = &*hidden("item");
                 let generator = ast::Comprehension {
                     range: Default::default(),
                     target: synthetic_name(item, range, ast::ExprContext::Store),
@@ -4299,7 +4339,7 @@ impl<'a> FunctionLowering<'a> {
                 && sum_start(start).is_some()
             {
                 let range = items.range();
-                let item = "__sum_item";
+                let item = &*hidden("sum_item");
                 let mut rewritten = call.clone();
                 rewritten.args[0] = ast::Expr::GeneratorExp(ast::ExprGeneratorExp {
                     range,

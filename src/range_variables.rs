@@ -287,7 +287,7 @@ fn unreachable_range(range: TextRange) -> (ast::Expr, ast::Expr, ast::Expr) {
 
 /// The hidden local holding one part of range variable `name`.
 pub fn part_name(name: &str, part: &str) -> String {
-    format!("__range_{name}_{part}")
+    crate::lower::hidden(&format!("range_{name}_{part}"))
 }
 
 fn stmt_range(stmt: &ast::Stmt) -> TextRange {

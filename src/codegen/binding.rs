@@ -7,11 +7,14 @@
 //! compiled modules call scalar exports. Everything here needs the runtime's
 //! `python` feature; the kernels (`kernels.rs`) never do.
 
+use std::collections::HashMap;
+
 use proc_macro2::{Literal as TokenLiteral, TokenStream};
 use quote::{format_ident, quote};
 
 use super::kernels::{
-    doc_comment, dtype_tokens, ident, literal, native_closure, passes_containers, rust_type,
+    binding_ident, doc_comment, dtype_tokens, ident, literal, native_closure, passes_containers,
+    rust_type,
 };
 use crate::analysis::Facts;
 use crate::ir::typed;
@@ -30,6 +33,13 @@ pub fn thread_functions_taken(module: &typed::Module) -> bool {
             .any(|c| names.contains(&c.name.as_str()))
 }
 
+/// The types `mod python` names without a path: the PyO3 prelude's and
+/// the Rust prelude's it uses.
+const UNQUALIFIED_TYPES: &[&str] = &[
+    "Python", "Bound", "PyAny", "PyResult", "PyModule", "Into", "Send", "Sync", "Fn", "Option",
+    "Box", "Vec", "String",
+];
+
 /// The PyO3 entry points: argument checks, GIL release, result conversion.
 pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -> TokenStream {
     let exports: Vec<&typed::Function> = module
@@ -37,59 +47,108 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
         .iter()
         .filter(|f| f.export.is_some())
         .collect();
+    // The wrappers' names: each `#[pyfunction]` also names a module (PyO3's
+    // definition of it), which must not hide a type `mod python` names
+    // unqualified (a Python function may be called `Python` or `Fn`).
+    let mut taken: std::collections::HashSet<String> = UNQUALIFIED_TYPES
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
+    let wrapper_names: HashMap<&str, syn::Ident> = exports
+        .iter()
+        .map(|f| {
+            let name = ident(&f.rust_name).to_string();
+            let name = if taken.contains(&name) {
+                claim(&name, &mut taken)
+            } else {
+                taken.insert(name.clone());
+                ident(&f.rust_name)
+            };
+            (f.rust_name.as_str(), name)
+        })
+        .collect();
     // The names the module's own items take in `mod python` stay clear of
     // the exported functions' wrappers (a Python function may be called
     // `m` or `init`).
-    let taken: std::collections::HashSet<String> = exports
+    // The C-ABI entry points and their tables, and the dispatchers, are
+    // items of `mod python` too (`native_f` may be an export, and so may
+    // both `f` and `F`, whose tables are both `NATIVE_F`).
+    let natives: Vec<(TokenStream, &str, syn::Ident)> = exports
         .iter()
-        .map(|f| ident(&f.rust_name).to_string())
+        .filter_map(|f| native_entry(f, &mut taken))
         .collect();
-    let m = free_ident("m", &taken);
-    let init = free_ident("init", &taken);
-    let set_threads = free_ident("ferropy_set_num_threads", &taken);
-    let get_threads = free_ident("ferropy_get_num_threads", &taken);
-    let wrappers = exports.iter().map(|f| {
-        let written = facts
-            .function(&f.rust_name)
-            .map(|facts| facts.written_parameters.as_slice())
-            .unwrap_or_default();
-        wrapper(f, written)
-    });
-    // Functions exported under one name with several signatures (one per
-    // `#pythran export` line) get a dispatcher: first match wins.
     let mut names: Vec<&str> = Vec::new();
     for function in &exports {
         if !names.contains(&function.name.as_str()) {
             names.push(&function.name);
         }
     }
+    let groups: Vec<(&str, Vec<&typed::Function>)> = names
+        .iter()
+        .map(|python_name| {
+            let group = exports
+                .iter()
+                .copied()
+                .filter(|f| f.name == *python_name)
+                .collect();
+            (*python_name, group)
+        })
+        .collect();
+    // A parameter that Rust cannot name as Python does (`_`, `self`, `Ok`)
+    // cannot be passed by keyword to the wrapper, whose parameter names
+    // are the keywords: the dispatcher takes the arguments instead.
+    let dispatcher_names: Vec<Option<syn::Ident>> = groups
+        .iter()
+        .map(|(_, group)| {
+            let unnamed = group
+                .iter()
+                .any(|f| f.params.iter().any(|p| binding_ident(&p.name).is_none()));
+            (group.len() > 1 || unnamed).then(|| {
+                let base = group[0].rust_name.trim_end_matches('_');
+                claim(&format!("{base}__overloads"), &mut taken)
+            })
+        })
+        .collect();
+    let init = claim("init", &mut taken);
+    let set_threads = claim("ferropy_set_num_threads", &mut taken);
+    let get_threads = claim("ferropy_get_num_threads", &mut taken);
+    let m = claim("m", &mut taken);
+    let wrappers = exports.iter().map(|f| {
+        let written = facts
+            .function(&f.rust_name)
+            .map(|facts| facts.written_parameters.as_slice())
+            .unwrap_or_default();
+        wrapper(f, &wrapper_names[f.rust_name.as_str()], written)
+    });
+    // Functions exported under one name with several signatures (one per
+    // `#pythran export` line) get a dispatcher: first match wins.
     let mut dispatchers = Vec::new();
     let mut registrations = Vec::new();
-    for python_name in names {
-        let group: Vec<&typed::Function> = exports
-            .iter()
-            .copied()
-            .filter(|f| f.name == python_name)
-            .collect();
-        let name = match group.as_slice() {
-            [single] => ident(&single.rust_name),
-            _ => {
-                let (name, dispatcher) = overload_dispatcher(python_name, &group);
-                dispatchers.push(dispatcher);
+    for ((python_name, group), dispatcher) in groups.iter().zip(dispatcher_names) {
+        let name = match (group.as_slice(), dispatcher) {
+            ([single], None) => wrapper_names[single.rust_name.as_str()].clone(),
+            (_, dispatcher) => {
+                let name = dispatcher.unwrap_or_else(|| format_ident!("overloads"));
+                dispatchers.push(overload_dispatcher(
+                    python_name,
+                    group,
+                    &name,
+                    &wrapper_names,
+                ));
                 name
             }
         };
         registrations.push(quote!(#m.add_function(wrap_pyfunction!(#name, #m)?)?;));
     }
     let wrappers = wrappers.chain(dispatchers);
-    let natives: Vec<(TokenStream, TokenStream)> =
-        exports.iter().filter_map(|f| native_entry(f, &m)).collect();
-    let native_definitions = natives.iter().map(|(d, _)| d);
-    let native_registrations = natives.iter().map(|(_, r)| r);
+    let native_definitions = natives.iter().map(|(d, _, _)| d);
+    let native_registrations = natives.iter().map(
+        |(_, python_name, table)| quote!(crate::rt::export_native(#m, #python_name, &#table)?;),
+    );
     let constants = module.constants.iter().map(|c| {
         let python_name = &c.name;
         let name = ident(&c.name);
-        quote!(#m.add(#python_name, super::#name)?;)
+        quote!(#m.add(#python_name, super::constants::#name)?;)
     });
     // The thread count of parallel loops, as `numba.set_num_threads`,
     // unless the module defines those names itself.
@@ -142,16 +201,32 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
     }
 }
 
+/// A parameter of a wrapper: named as in Python, which is the keyword
+/// PyO3 accepts for it, where Rust can bind that name (`rt`, `r#type`),
+/// else as the kernel names it (the dispatcher then passes the arguments).
+fn param_ident(name: &str) -> syn::Ident {
+    binding_ident(name).unwrap_or_else(|| ident(name))
+}
+
 /// The entry point of one export; `written` are the array parameters it
 /// stores into.
-fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
+fn wrapper(
+    function: &typed::Function,
+    wrapper_name: &syn::Ident,
+    written: &[String],
+) -> TokenStream {
     let name = ident(&function.rust_name);
     let python_name = &function.name;
-    let py = if function.params.iter().any(|p| p.name == "py") {
-        format_ident!("py_")
-    } else {
-        format_ident!("py")
-    };
+    // The wrapper's own variables are named unlike its parameters.
+    let mut locals: std::collections::HashSet<String> = function
+        .params
+        .iter()
+        .map(|p| param_ident(&p.name).to_string())
+        .collect();
+    let py = claim("py", &mut locals);
+    let result = claim("result", &mut locals);
+    let [function_var, object_var, other_var] =
+        ["function", "object", "other"].map(|base| claim(base, &mut locals));
     // A positional parameter before a required one cannot have a default
     // in Python's signature: in an instance of a function whose nullable
     // parameter must be passed (its None default belongs to the instance
@@ -170,7 +245,7 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
         if param.keyword_only && (index == 0 || !function.params[index - 1].keyword_only) {
             signature.push(quote!(*));
         }
-        let var = ident(&param.name);
+        let var = param_ident(&param.name);
         if before_required[index] {
             signature.push(quote!(#var));
             continue;
@@ -195,7 +270,7 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
     let mut callables = Vec::new();
     let mut reflections = Vec::new();
     for param in &function.params {
-        let var = ident(&param.name);
+        let var = param_ident(&param.name);
         let python_param = &param.name;
         match &param.ty {
             // The instance where the parameter is None: the dispatcher
@@ -221,7 +296,10 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
                 });
                 // The kernel gets its own handle; `var` stays for the
                 // write-back after the call.
-                let handle = format_ident!("{}_handle", var.to_string().trim_start_matches("r#"));
+                let handle = claim(
+                    &format!("{}_handle", var.to_string().trim_start_matches("r#")),
+                    &mut locals,
+                );
                 conversions.push(quote! { let #handle = #var.clone(); });
                 args.push(quote!(#handle));
                 // Changes made to the list show in the caller's list.
@@ -313,7 +391,7 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
         // One function argument: the common natives get a kernel of their
         // own, so the loop calls them directly; anything else is boxed.
         [(param, callable)] => {
-            let var = ident(&param.name);
+            let var = param_ident(&param.name);
             let known = known_natives(callable);
             let arms = known
                 .iter()
@@ -348,26 +426,26 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
             let call_args = with(quote!(&*#var));
             let (typed_params, slots, python_args) = closure_parts(callable);
             let compiled_args = with(quote!(&|#(#typed_params),*| {
-                function.call(&[#(#slots),*]).map(crate::rt::Slot::from_slot)
+                #function_var.call(&[#(#slots),*]).map(crate::rt::Slot::from_slot)
             }));
             let python_call_args = with(
-                quote!(&|#(#typed_params),*| crate::rt::call_python(&object, (#(#python_args,)*))),
+                quote!(&|#(#typed_params),*| crate::rt::call_python(&#object_var, (#(#python_args,)*))),
             );
             let compiled_call = without_gil(quote!(super::#name(#(#compiled_args),*)));
             let other_call = without_gil(quote!(super::#name(#(#call_args),*)));
             quote! {
                 match #var {
                     #(#arms)*
-                    crate::rt::Callable::Compiled(function) => {
+                    crate::rt::Callable::Compiled(#function_var) => {
                         #compiled_call
                     }
                     // A Python callable needs the GIL on every call, so the
                     // loop keeps it rather than taking it again each time;
                     // other threads still get turns inside the callable, as
                     // in CPython.
-                    crate::rt::Callable::Python(object) => super::#name(#(#python_call_args),*),
-                    other => {
-                        let #var = other;
+                    crate::rt::Callable::Python(#object_var) => super::#name(#(#python_call_args),*),
+                    #other_var => {
+                        let #var = #other_var;
                         #boxed
                         #other_call
                     }
@@ -377,10 +455,10 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
         many => {
             let boxes = many
                 .iter()
-                .map(|(param, callable)| boxed_callable(&ident(&param.name), callable));
+                .map(|(param, callable)| boxed_callable(&param_ident(&param.name), callable));
             let vars: Vec<String> = many
                 .iter()
-                .map(|(p, _)| ident(&p.name).to_string())
+                .map(|(p, _)| param_ident(&p.name).to_string())
                 .collect();
             let call_args = args.iter().map(|a| {
                 if vars.contains(&a.to_string()) {
@@ -398,13 +476,13 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
     };
     // A list argument's changes are written back also when the call
     // raises, as the caller's list would have them.
-    let result = if reflections.is_empty() {
-        quote! { let result = #call?; }
+    let result_binding = if reflections.is_empty() {
+        quote! { let #result = #call?; }
     } else {
         quote! {
-            let result = #call;
+            let #result = #call;
             #(#reflections)*
-            let result = result?;
+            let #result = #result?;
         }
     };
     let doc = function
@@ -417,10 +495,10 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
         #doc
         #[pyfunction]
         #[pyo3(name = #python_name, signature = (#(#signature),*), text_signature = #text_signature)]
-        fn #name<'py>(#py: Python<'py>, #(#params),*) -> PyResult<Bound<'py, PyAny>> {
+        fn #wrapper_name<'py>(#py: Python<'py>, #(#params),*) -> PyResult<Bound<'py, PyAny>> {
             #(#conversions)*
-            #result
-            crate::rt::ToPython::to_python(result, #py)
+            #result_binding
+            crate::rt::ToPython::to_python(#result, #py)
         }
     }
 }
@@ -428,9 +506,12 @@ fn wrapper(function: &typed::Function, written: &[String]) -> TokenStream {
 /// The entry point of a function exported with several signatures: tries
 /// them in order against the arguments' types and calls the first that
 /// matches, or raises TypeError listing them.
-fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::Ident, TokenStream) {
-    let name = format_ident!("{}__overloads", group[0].rust_name.trim_end_matches('_'));
-    let name = ident(&name.to_string());
+fn overload_dispatcher(
+    python_name: &str,
+    group: &[&typed::Function],
+    name: &syn::Ident,
+    wrapper_names: &HashMap<&str, syn::Ident>,
+) -> TokenStream {
     let arms = group.iter().map(|function| {
         // Trailing parameters with defaults may be left out, as in Python;
         // the wrapper applies their defaults.
@@ -441,7 +522,7 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
                 p.default.is_none() || (checked_scalar(&p.ty).is_none() && p.ty != Type::None)
             })
             .map_or(0, |last| last + 1);
-        let target = ident(&function.rust_name);
+        let target = &wrapper_names[function.rust_name.as_str()];
         // A parameter in its None instance with a None default may be left
         // out wherever it is.
         let optional = |k: usize, param: &typed::Param| {
@@ -548,7 +629,7 @@ fn overload_dispatcher(python_name: &str, group: &[&typed::Function]) -> (syn::I
             ))
         }
     };
-    (name, code)
+    code
 }
 
 /// The runtime function that extracts a Python argument of this type with
@@ -693,9 +774,13 @@ fn boxed_callable(var: &syn::Ident, callable: &CallableType) -> TokenStream {
 }
 
 /// The C-ABI entry point through which other compiled modules call an
-/// exported scalar function without the GIL, or `None` if the function's
-/// parameters or result are not all scalars.
-fn native_entry(function: &typed::Function, m: &syn::Ident) -> Option<(TokenStream, TokenStream)> {
+/// exported scalar function without the GIL, its Python name and the name
+/// of its table (both items named unlike those in `taken`), or `None` if
+/// the function's parameters or result are not all scalars.
+fn native_entry<'f>(
+    function: &'f typed::Function,
+    taken: &mut std::collections::HashSet<String>,
+) -> Option<(TokenStream, &'f str, syn::Ident)> {
     let scalar = |ty: &Type| matches!(ty, Type::Int | Type::Float | Type::Bool);
     if !function.params.iter().all(|p| scalar(&p.ty))
         || !scalar(&function.return_type)
@@ -704,11 +789,9 @@ fn native_entry(function: &typed::Function, m: &syn::Ident) -> Option<(TokenStre
         return None;
     }
     let name = ident(&function.rust_name);
-    let entry = format_ident!("native_{}", function.rust_name.trim_start_matches("r#"));
-    let table = format_ident!(
-        "NATIVE_{}",
-        function.rust_name.trim_start_matches("r#").to_uppercase()
-    );
+    let base = &function.rust_name;
+    let entry = claim(&format!("native_{base}"), taken);
+    let table = claim(&format!("NATIVE_{}", base.to_uppercase()), taken);
     let signature = CallableType {
         params: function.params.iter().map(|p| p.ty.clone()).collect(),
         ret: Box::new(function.return_type.clone()),
@@ -718,24 +801,23 @@ fn native_entry(function: &typed::Function, m: &syn::Ident) -> Option<(TokenStre
         let index = TokenLiteral::usize_unsuffixed(i);
         quote!(args.get(#index))
     });
-    let python_name = &function.name;
     let definition = quote! {
         extern "C" fn #entry(args: &crate::rt::NativeArgs, result: &mut crate::rt::NativeResult) {
             result.set(super::#name(#(#args),*));
         }
         static #table: crate::rt::NativeFunction = crate::rt::NativeFunction::new(#signature, #entry);
     };
-    let registration = quote!(crate::rt::export_native(#m, #python_name, &#table)?;);
-    Some((definition, registration))
+    Some((definition, function.name.as_str(), table))
 }
 
 /// `base`, or `base` with underscores appended, whichever no name in `taken`
-/// is.
-fn free_ident(base: &str, taken: &std::collections::HashSet<String>) -> syn::Ident {
+/// is; it is taken from then on.
+fn claim(base: &str, taken: &mut std::collections::HashSet<String>) -> syn::Ident {
     let mut name = base.to_string();
     while taken.contains(&name) {
         name.push('_');
     }
+    taken.insert(name.clone());
     format_ident!("{}", name)
 }
 

@@ -40,22 +40,48 @@ const RESERVED: &[&str] = &[
 /// `pub fn` over runtime values returning `rt::Result`; the items refer to
 /// the runtime as `rt`.
 pub fn items(module: &typed::Module, facts: &Facts) -> TokenStream {
-    let constants = module.constants.iter().map(constant);
     let cycles = Cycles::of(module);
     let functions = module
         .functions
         .iter()
         .map(|f| function(f, facts.function(&f.rust_name), &cycles));
+    // A constant in scope would turn a variable of its name (`N = n`, a
+    // parameter `N`) into a pattern matching it: the constants live in a
+    // module of their own, read through its path (`constants::N`).
+    let constants = if module.constants.is_empty() {
+        quote!()
+    } else {
+        let constants: Vec<TokenStream> = module.constants.iter().map(constant).collect();
+        let runtime = constants
+            .iter()
+            .any(|c| c.to_string().contains("rt ::"))
+            .then(|| {
+                quote!(
+                    use super::rt;
+                )
+            });
+        quote! {
+            /// The module's constants.
+            pub mod constants {
+                #runtime
+                #(#constants)*
+            }
+        }
+    };
     quote! {
-        #(#constants)*
+        #constants
         #(#functions)*
     }
 }
 
 /// A Rust identifier for a Python name: raw (`r#type`) for Rust keywords,
 /// with a trailing underscore for names Rust or the generated code reserves.
+/// Distinct names stay distinct: a reserved name followed by underscores
+/// (`rt_`, `Ok__`) gets one more too, so that `rt` (`rt_`) and `rt_`
+/// (`rt__`) never meet, and so do names of underscores only.
 pub fn ident(name: &str) -> syn::Ident {
-    if RESERVED.contains(&name) {
+    let stem = name.trim_end_matches('_');
+    if stem.is_empty() || RESERVED.contains(&stem) {
         return format_ident!("{}_", name);
     }
     if syn::parse_str::<syn::Ident>(name).is_ok() {
@@ -76,6 +102,25 @@ pub fn ident(name: &str) -> syn::Ident {
         }
     }
     format_ident!("{}", spelled)
+}
+
+/// `name` itself as a Rust variable (raw for keywords: `r#type`), where
+/// Rust can bind it: not `self`, `super`, `crate`, `Self`, `_`, nor a
+/// variant of the prelude (`Ok`, `Err`, `Some`, `None`), which a pattern
+/// would match instead of binding.
+pub fn binding_ident(name: &str) -> Option<syn::Ident> {
+    const UNBOUND: &[&str] = &[
+        "self", "Self", "super", "crate", "_", "Ok", "Err", "Some", "None",
+    ];
+    if UNBOUND.contains(&name) {
+        return None;
+    }
+    if let Ok(ident) = syn::parse_str::<syn::Ident>(name) {
+        return Some(ident);
+    }
+    syn::parse_str::<syn::Ident>(&format!("r#{name}"))
+        .is_ok()
+        .then(|| syn::Ident::new_raw(name, proc_macro2::Span::call_site()))
 }
 
 /// Whether `name` is an identifier in both Python and Rust (Unicode XID).
@@ -310,8 +355,12 @@ struct FunctionGen<'f> {
     /// it): what `continue` compiles to, the end of the iteration.
     parallel_continue: Option<TokenStream>,
     types: HashMap<String, Type>,
-    /// Every name in use, for picking fresh temporaries.
+    /// Every name in use, for picking fresh temporaries: the function's
+    /// variables, the module's functions and the temporaries so far.
     names: HashSet<String>,
+    /// The Rust names of the function's variables: a call of a module
+    /// function named like one goes through its path (`self::f`).
+    locals: HashSet<String>,
     /// The "assigned" flag of each variable that may be read unassigned.
     flags: HashMap<String, syn::Ident>,
     /// The module's call-graph cycles.
@@ -355,6 +404,9 @@ struct Cycles {
     inner: HashMap<String, syn::Ident>,
     /// The Rust names of the module's items, which a local must not shadow.
     items: HashSet<String>,
+    /// The Rust names of the module's functions (inner forms included):
+    /// a temporary named like one would hide it from the calls after it.
+    functions: HashSet<String>,
 }
 
 impl Cycles {
@@ -405,8 +457,10 @@ impl Cycles {
         for constant in &module.constants {
             items.insert(ident(&constant.name).to_string());
         }
+        let mut functions: HashSet<String> = HashSet::new();
         for function in &module.functions {
             items.insert(ident(&function.rust_name).to_string());
+            functions.insert(ident(&function.rust_name).to_string());
             for param in &function.params {
                 items.insert(ident(&param.name).to_string());
             }
@@ -420,6 +474,7 @@ impl Cycles {
             entered: passed,
             inner: HashMap::new(),
             items,
+            functions,
         };
         for (caller, callees) in &calls {
             for callee in callees {
@@ -436,6 +491,7 @@ impl Cycles {
                 }
                 let name = ident(&name);
                 cycles.items.insert(name.to_string());
+                cycles.functions.insert(name.to_string());
                 cycles.inner.insert(function.rust_name.clone(), name);
             }
         }
@@ -479,7 +535,12 @@ fn function(
     for local in &function.locals {
         types.insert(local.name.clone(), local.ty.clone());
     }
+    // The function's variables, as Python and as Rust spells them (`rt`,
+    // `rt_`), and the module's functions: no temporary is named like one.
     let mut names: HashSet<String> = types.keys().cloned().collect();
+    let locals: HashSet<String> = types.keys().map(|n| ident(n).to_string()).collect();
+    names.extend(locals.iter().cloned());
+    names.extend(cycles.functions.iter().cloned());
     names.extend(["py".to_string(), "shape".to_string()]);
     let mut generator = FunctionGen {
         function,
@@ -491,6 +552,7 @@ fn function(
         parallel_continue: None,
         types,
         names,
+        locals,
         flags: HashMap::new(),
         cycles,
         frame: None,
@@ -917,8 +979,19 @@ pub(super) fn native_closure(
     callable: &CallableType,
     path: &TokenStream,
 ) -> TokenStream {
+    // The parameters must not hide a compiled function named `x0`.
+    let callee = match reference {
+        typed::FunctionRef::Compiled(name) => ident(name).to_string(),
+        _ => String::new(),
+    };
     let args: Vec<syn::Ident> = (0..callable.params.len())
-        .map(|i| format_ident!("x{}", i))
+        .map(|i| {
+            let mut arg = format!("x{i}");
+            while arg == callee {
+                arg.push('_');
+            }
+            format_ident!("{}", arg)
+        })
         .collect();
     let params = args.iter().zip(&callable.params).map(|(arg, ty)| {
         let ty = rust_type(ty);
@@ -950,14 +1023,31 @@ pub(super) fn doc_comment(docstring: &str) -> TokenStream {
 }
 
 impl FunctionGen<'_> {
+    /// A name for a temporary that lives as long as the function: unlike
+    /// every variable of the function, every function of the module and
+    /// every earlier temporary.
     fn fresh(&mut self, base: &str) -> syn::Ident {
+        let name = self.unused(base);
+        self.names.insert(name.to_string());
+        name
+    }
+
+    /// A name for a temporary bound inside one generated block (a fused
+    /// loop's inputs, a stored value): unlike every variable of the
+    /// function, every function of the module and every temporary named
+    /// so far, which code inside the block may read. Blocks side by side
+    /// may reuse it.
+    fn unused(&self, base: &str) -> syn::Ident {
         let mut suffix = 1;
         let mut candidate = base.to_string();
-        while !self.names.insert(candidate.clone()) {
+        loop {
+            let name = ident(&candidate);
+            if !self.names.contains(&candidate) && !self.names.contains(&name.to_string()) {
+                return name;
+            }
             suffix += 1;
             candidate = format!("{base}_{suffix}");
         }
-        ident(&candidate)
     }
 
     fn var_type(&self, name: &str) -> Type {
@@ -2040,7 +2130,7 @@ impl FunctionGen<'_> {
 
     /// A call to a compiled function, without the `?`.
     fn call(&mut self, function: &str, args: &[typed::Expr]) -> TokenStream {
-        let name = ident(function);
+        let name = self.function_path(function);
         let args = self.call_args(args);
         let Some(frame) = &self.frame else {
             return quote!(#name(#(#args),*));
@@ -2054,6 +2144,18 @@ impl FunctionGen<'_> {
                 quote!(#frame.call_out(|| #name(#(#args),*)))
             }
             _ => quote!(#name(#(#args),*)),
+        }
+    }
+
+    /// A module function as the body names it: by its path (`self::f`)
+    /// where a variable of the function has its Rust name (`f_int`, the
+    /// name of an instance, is an ordinary Python name).
+    fn function_path(&self, function: &str) -> TokenStream {
+        let name = ident(function);
+        if self.locals.contains(&name.to_string()) {
+            quote!(self::#name)
+        } else {
+            quote!(#name)
         }
     }
 
@@ -2164,7 +2266,7 @@ impl FunctionGen<'_> {
             ExprKind::Local(name) => Code::atom(self.read_local(name, &expr.ty)),
             ExprKind::Constant(name) => {
                 let var = ident(name);
-                Code::atom(quote!(#var))
+                Code::atom(quote!(constants::#var))
             }
             ExprKind::Cast(inner) => {
                 let from = inner.ty.clone();
@@ -2246,7 +2348,7 @@ impl FunctionGen<'_> {
                 match reference {
                     // A compiled function is already a value of the right type.
                     typed::FunctionRef::Compiled(name) => {
-                        let name = ident(name);
+                        let name = self.function_path(name);
                         Code::new(quote!(&#name), Prec::Unary)
                     }
                     _ => Code::new(quote!(&#closure), Prec::Unary),

@@ -29,7 +29,12 @@ expression), `and`/`or`/`not`, conditional expressions, `abs`, `min`, `max`,
 `int`, `float`, `bool`, `round`, `math` functions (domain errors included),
 element reads and writes with indices in and out of range (`a[i]`, `g[i, j]`,
 `g[i][j]`), `len`, `.shape`, `.size`, new arrays (`np.zeros`, `np.full`,
-`.copy()`). On purpose some operands call a bump helper next to a read of the
+`.copy()`), whole-array expressions over the 1-D float arrays (the arrays,
+slices, reversed and strided views, scalars broadcast, arithmetic, `np.abs`,
+`np.sqrt`, `np.exp`, ...; lengths that do not broadcast) reduced by
+`np.sum`, `np.max`, `np.min` or `np.mean`, and whole-array stores into
+slices and views (`a[1:] = a[:-1] * x`, `a += a[::-1]`), which may overlap
+what they read. On purpose some operands call a bump helper next to a read of the
 array it writes (`a[h(a)] = a[0]`, `a[0] < h(a) < x`, `g[9][h(g)]`), so that
 the order of evaluation is observable, and some stores put nan, inf or 1e20
 into int64 arrays at out-of-range indices. Statements: assignments,
@@ -700,11 +705,16 @@ class Gen:
             options.append((6, "int"))  # an int where a float is expected: converted
         if depth > 0 and any(h.bump for h in s.helpers):
             options.append((8, "probe"))
+        if depth > 0 and F1 in s.vars.values():
+            options.append((5, "whole"))
         choice = self.weighted(options)
         if choice == "probe":
             e = self.probe(s, FLOAT)
             if e is not None:
                 return e
+        if choice == "whole":
+            reduce = self.pick(["np.sum", "np.sum", "np.max", "np.min", "np.mean"])
+            return Call("float", [Call(reduce, [self.array_expr(s, 2)], FLOAT)], FLOAT)
         if choice == "var":
             return Raw(self.pick(names), FLOAT)
         if choice == "elem":
@@ -722,6 +732,32 @@ class Gen:
         if choice == "int":
             return Call("float", [Raw(self.pick(s.names_of(INT)), INT)], FLOAT)
         return float_lit(self.pick(FLOAT_LITERALS))
+
+    def array_expr(self, s: Scope, depth: int) -> Expr:
+        """A whole-array float64 expression over the 1-D float arrays in
+        scope: the arrays, slices and reversed or strided views of them,
+        scalars broadcast, arithmetic and ufuncs (one fused loop in compiled
+        code). Lengths that do not broadcast raise ValueError."""
+        if depth <= 0 or self.chance(0.3):
+            a = self.pick(s.names_of(F1))
+            form = self.pick(["{a}", "{a}", "{a}[1:]", "{a}[:-1]", "{a}[::-1]", "{a}[::2]",
+                              "{a}[{k}:]", "{a}[:{k}]"])
+            return Raw(form.format(a=a, k=self.pick([0, 1, 2, -1, -3])), F1)
+        d = depth - 1
+        choice = self.weighted([(40, "bin"), (25, "scalar"), (15, "ufunc"), (5, "neg")])
+        if choice == "bin":
+            return Bin(self.pick(["+", "-", "*", "/"]), self.array_expr(s, d),
+                       self.array_expr(s, d), F1)
+        if choice == "scalar":
+            scalar = self.float_or_int(s, 0)
+            op = self.pick(["+", "-", "*", "/"])
+            if self.chance(0.5):
+                return Bin(op, self.array_expr(s, d), scalar, F1)
+            return Bin(op, scalar, self.array_expr(s, d), F1)
+        if choice == "ufunc":
+            func = self.pick(["np.abs", "np.sqrt", "np.floor", "np.exp", "np.sin", "np.log"])
+            return Call(func, [self.array_expr(s, d)], F1)
+        return Unary("-", self.array_expr(s, d), F1)
 
     def float_expr(self, s: Scope, depth: int) -> Expr:
         if depth <= 0 or self.chance(0.2):
@@ -898,10 +934,27 @@ class Gen:
             index.append(int_lit(0))
         return Store(Index(a, index, aty == F2 and self.chance(0.5), elem), "", call)
 
+    def whole_store(self, s: Scope) -> Stmt | None:
+        """A whole-array store into a 1-D float array or a slice of it, or
+        an augmented one (`a += ...`, in place)."""
+        arrays = s.names_of(F1)
+        if not arrays:
+            return None
+        a = self.pick(arrays)
+        target = self.pick([f"{a}[:]", f"{a}[1:]", f"{a}[:-1]", f"{a}[::-1]", f"{a}[::2]"])
+        value = self.array_expr(s, 2) if self.chance(0.8) else self.float_expr(s, 0)
+        if self.chance(0.3):
+            return Line(f"{a} {self.pick(['+', '-', '*'])}= {{0}}", [value])
+        return Line(f"{target} = {{0}}", [value])
+
     def store(self, s: Scope, depth: int) -> Stmt | None:
         arrays = [n for n, t in s.vars.items() if t in ARRAYS]
         if not arrays:
             return None
+        if F1 in s.vars.values() and self.chance(0.08):
+            whole = self.whole_store(s)
+            if whole is not None:
+                return whole
         if self.chance(0.3):
             probe = self.store_probe(s)
             if probe is not None:

@@ -40,30 +40,24 @@ impl FunctionGen<'_> {
         let mut names = Vec::new();
         let mut arrays = Vec::new();
         for (k, input) in inputs.iter().enumerate() {
+            // Named unlike every variable of the function (a variable
+            // `x1` is read by a later input or by the destination), and
+            // unlike each other: `x{k}` or `x{k}_{n}`.
             if input.array_type().is_some() {
                 let value = self.receiver(input);
                 values.push(quote!(&#value));
-                names.push(format_ident!("x{}", k));
+                names.push(self.unused(&format!("x{k}")));
                 arrays.push(k);
             } else {
                 values.push(self.expr(input).full());
-                names.push(format_ident!("s{}", k));
+                names.push(self.unused(&format!("s{k}")));
             }
         }
-        // One `let` per input reads best, but a later input may read a
-        // variable of the function named like an earlier input's binding
-        // (`x1`): then every input is evaluated, in order, before any is
-        // bound.
-        let shadows = names.iter().any(|n| self.names.contains(&n.to_string()));
-        let bindings = if shadows && names.len() > 1 {
-            vec![quote!(let (#(#names),*) = (#(#values),*);)]
-        } else {
-            names
-                .iter()
-                .zip(&values)
-                .map(|(name, value)| quote!(let #name = #value;))
-                .collect()
-        };
+        let bindings = names
+            .iter()
+            .zip(&values)
+            .map(|(name, value)| quote!(let #name = #value;))
+            .collect();
         Inputs {
             bindings,
             names,
@@ -179,10 +173,11 @@ impl FunctionGen<'_> {
                 None if dest.dtype == Dtype::Complex64 => quote!(rt::Complex32::from(#value)),
                 None => value,
             };
+            let value = self.unused("value");
             let view = self.receiver(view);
             return quote! {{
-                let value = #converted;
-                #view.fill(value)?;
+                let #value = #converted;
+                #view.fill(#value)?;
             }};
         }
         let (inputs, body) = match &value.kind {
@@ -278,8 +273,10 @@ impl FunctionGen<'_> {
         let function = format_ident!("{}", op.lane_function());
         let reduction = match ddof {
             Some(ddof) => {
+                // `ddof` may read a variable `lane`.
                 let ddof = self.expr(ddof).full();
-                quote!(|lane| rt::lane::#function(lane, #ddof))
+                let lane = self.unused("lane");
+                quote!(|#lane| rt::lane::#function(#lane, #ddof))
             }
             None if matches!(op, Reduction::Var | Reduction::Std) => {
                 quote!(|lane| rt::lane::#function(lane, 0))
@@ -471,6 +468,9 @@ impl FunctionGen<'_> {
             return quote!();
         };
         let mask = index.array_type().is_some_and(|i| i.dtype == Dtype::Bool);
+        // The array and the index, evaluated after the value, may read
+        // variables named `value` or `values`.
+        let (one, many) = (self.unused("value"), self.unused("values"));
         let value_code = if value.array_type().is_some() {
             // Converted to the destination dtype as NumPy's setitem casts.
             let source = value.array_type().map_or(dest.dtype, |a| a.dtype);
@@ -483,7 +483,7 @@ impl FunctionGen<'_> {
                 let cast = elem_code(&body, &[format_ident!("x0")]).full();
                 quote!(rt::map1(&#x, |x0| -> #element { #cast })?)
             };
-            quote!(let values = &#converted;)
+            quote!(let #many = &#converted;)
         } else {
             let element = value.clone().cast_to(&Type::of_element(dest.dtype));
             let (value, conversion) = self.element_value(&element);
@@ -491,7 +491,7 @@ impl FunctionGen<'_> {
                 Some(convert) => quote!(#convert(#value)?),
                 None => value,
             };
-            quote!(let value = #converted;)
+            quote!(let #one = #converted;)
         };
         let array = self.receiver(array);
         // `m[rows, cols] = v`: the index is the pair of index arrays.
@@ -501,10 +501,10 @@ impl FunctionGen<'_> {
             };
             let (rows, columns) = (self.receiver(rows), self.receiver(columns));
             let values = if value.array_type().is_some() {
-                quote!(values)
+                quote!(#many)
             } else {
                 let element = dtype_tokens(dest.dtype);
-                quote!(&rt::Array::<#element, 1>::full([1], value)?)
+                quote!(&rt::Array::<#element, 1>::full([1], #one)?)
             };
             return quote!({
                 #value_code
@@ -513,12 +513,12 @@ impl FunctionGen<'_> {
         }
         let index = self.receiver(index);
         let store = match (mask, value.array_type().is_some()) {
-            (true, true) => quote!(#array.set_masked(&#index, values)?;),
-            (true, false) => quote!(#array.fill_masked(&#index, value)?;),
-            (false, true) => quote!(#array.put(&#index, values)?;),
+            (true, true) => quote!(#array.set_masked(&#index, #many)?;),
+            (true, false) => quote!(#array.fill_masked(&#index, #one)?;),
+            (false, true) => quote!(#array.put(&#index, #many)?;),
             (false, false) => {
                 let element = dtype_tokens(dest.dtype);
-                quote!(#array.put(&#index, &rt::Array::<#element, 1>::full([1], value)?)?;)
+                quote!(#array.put(&#index, &rt::Array::<#element, 1>::full([1], #one)?)?;)
             }
         };
         quote!({
