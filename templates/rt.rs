@@ -1522,6 +1522,27 @@ pub fn broadcast_shape<const N: usize>(shapes: &[&[usize]]) -> Result<[usize; N]
     Ok(result)
 }
 
+/// `$body` with `$get` bound to a reader of `$lane`'s elements by position,
+/// in two versions: one for a lane of stride 1, whose element `p` is `p`
+/// elements on (loops over it vectorise), one multiplying by the stride.
+/// `$body` must call `$get` only with positions below the lane's length.
+macro_rules! by_position {
+    ($lane:expr, |$get:ident| $body:expr) => {{
+        let lane = $lane;
+        if lane.stride == 1 {
+            // SAFETY (`at_unit`): the caller asks only for positions below
+            // the length of this lane, whose stride is 1.
+            let $get = |position: usize| unsafe { lane.at_unit(position) };
+            $body
+        } else {
+            // SAFETY (`at`): the caller asks only for positions below the
+            // length of the lane.
+            let $get = |position: usize| unsafe { lane.at(position) };
+            $body
+        }
+    }};
+}
+
 /// A run of elements along one axis of an array: `len` elements `stride`
 /// apart from `pointer`.
 #[derive(Clone, Copy)]
@@ -2484,8 +2505,8 @@ macro_rules! impl_accumulate_float {
             fn mul(a: $ty, b: $ty) -> $ty { a * b }
             #[inline]
             fn sum_lane(lane: Lane<'_, Self>) -> $ty {
-                // SAFETY: pairwise_sum reads positions below the lane's length.
-                pairwise_sum(lane.len, &|position| unsafe { lane.at(position) }, 0)
+                // pairwise_sum reads positions below the lane's length.
+                by_position!(lane, |get| pairwise_sum(lane.len, &get, 0))
             }
             #[inline]
             fn sum_with(n: usize, get: impl Fn(usize) -> Self) -> $ty {
@@ -2565,8 +2586,8 @@ pub mod lane {
     }
 
     fn real_sum<T: Accumulate>(lane: &Lane<'_, T>) -> T::Real {
-        // SAFETY: pairwise_sum reads positions below the lane's length.
-        pairwise_sum(lane.len, &|position| unsafe { lane.at(position) }.real(), 0)
+        // pairwise_sum reads positions below the lane's length.
+        by_position!(lane, |get| pairwise_sum(lane.len, &|position| get(position).real(), 0))
     }
 
     /// The count `n` as the float NumPy divides a sum by for a mean.
@@ -2600,15 +2621,15 @@ pub mod lane {
     pub fn var<T: Accumulate>(lane: Lane<'_, T>, ddof: i64) -> Result<T::Real> {
         let n = lane.len;
         let mean = real_sum(&lane) / count::<T::Real>(n);
-        let squares = pairwise_sum(
+        // pairwise_sum reads positions below the lane's length.
+        let squares = by_position!(lane, |get| pairwise_sum(
             n,
             &|position| {
-                // SAFETY: pairwise_sum reads positions below the lane's length.
-                let deviation = unsafe { lane.at(position) }.real() - mean;
+                let deviation = get(position).real() - mean;
                 deviation * deviation
             },
             0,
-        );
+        ));
         let divisor = (n as i64).saturating_sub(ddof).max(0) as usize;
         Ok(squares / count::<T::Real>(divisor))
     }
@@ -2640,20 +2661,22 @@ pub mod lane {
     /// once; `pick` propagates nan, so the order does not matter.
     #[inline]
     fn extreme<T: Accumulate>(lane: Lane<'_, T>, pick: fn(T, T) -> T) -> T {
-        // SAFETY (`at`): positions below the lane's (non-zero) length.
-        let first = unsafe { lane.at(0) };
-        let mut best = [first; 8];
-        let blocks = lane.len / 8;
-        for block in 0..blocks {
-            for (k, slot) in best.iter_mut().enumerate() {
-                *slot = pick(*slot, unsafe { lane.at(block * 8 + k) });
+        // Positions below the lane's (non-zero) length.
+        by_position!(lane, |get| {
+            let first = get(0);
+            let mut best = [first; 8];
+            let blocks = lane.len / 8;
+            for block in 0..blocks {
+                for (k, slot) in best.iter_mut().enumerate() {
+                    *slot = pick(*slot, get(block * 8 + k));
+                }
             }
-        }
-        let mut result = best.into_iter().fold(first, pick);
-        for position in blocks * 8..lane.len {
-            result = pick(result, unsafe { lane.at(position) });
-        }
-        result
+            let mut result = best.into_iter().fold(first, pick);
+            for position in blocks * 8..lane.len {
+                result = pick(result, get(position));
+            }
+            result
+        })
     }
 
     /// `np.argmax`: the first position of the maximum, or of the first nan.
