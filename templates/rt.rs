@@ -2521,15 +2521,38 @@ impl_accumulate_float!(f32, f64);
 /// NumPy's pairwise summation of `get(start..start + n)`: eight partial
 /// sums over blocks of up to 128 elements, halves above that. It is both
 /// NumPy's rounding and fast (the partial sums vectorise).
-#[inline]
+///
+/// The blocks of up to 128 elements are inlined into the caller (a row sum
+/// of a few elements is a short loop, not a call); only the halving above
+/// that is a function of its own.
+#[inline(always)]
 fn pairwise_sum<F: Float>(n: usize, get: &impl Fn(usize) -> F, start: usize) -> F {
+    if n <= 128 {
+        pairwise_block(n, get, start)
+    } else {
+        pairwise_halves(n, get, start)
+    }
+}
+
+/// [`pairwise_sum`] above 128 elements: the sums of two halves, the first
+/// a multiple of 8 long.
+#[inline(never)]
+fn pairwise_halves<F: Float>(n: usize, get: &impl Fn(usize) -> F, start: usize) -> F {
+    let mut half = n / 2;
+    half -= half % 8;
+    pairwise_sum(half, get, start) + pairwise_sum(n - half, get, start + half)
+}
+
+/// [`pairwise_sum`] of at most 128 elements.
+#[inline(always)]
+fn pairwise_block<F: Float>(n: usize, get: &impl Fn(usize) -> F, start: usize) -> F {
     if n < 8 {
         let mut sum = F::ZERO;
         for position in start..start + n {
             sum = sum + get(position);
         }
         sum
-    } else if n <= 128 {
+    } else {
         let mut partial = [F::ZERO; 8];
         for (k, slot) in partial.iter_mut().enumerate() {
             *slot = get(start + k);
@@ -2549,10 +2572,6 @@ fn pairwise_sum<F: Float>(n: usize, get: &impl Fn(usize) -> F, start: usize) -> 
             position += 1;
         }
         sum
-    } else {
-        let mut half = n / 2;
-        half -= half % 8;
-        pairwise_sum(half, get, start) + pairwise_sum(n - half, get, start + half)
     }
 }
 
