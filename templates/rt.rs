@@ -1645,6 +1645,46 @@ fn for_each_row<const N: usize, const K: usize>(
     }
 }
 
+/// Calls `visit` once per plane of the last two axes of `shape` (once for
+/// a 1-dimensional shape), with the element offsets at which the plane
+/// starts in each of `K` arrays of that shape: [`for_each_row`] with the
+/// loop over the next-to-last axis left to the caller, which can keep it
+/// tight when the rows are short. Visits nothing for an empty shape.
+#[inline]
+fn for_each_plane<const N: usize, const K: usize>(
+    shape: &[usize; N],
+    strides: [&[isize; N]; K],
+    mut visit: impl FnMut([isize; K]),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let outer = N.saturating_sub(2);
+    let mut index = [0usize; N];
+    let mut offsets = [0isize; K];
+    loop {
+        visit(offsets);
+        let mut axis = outer;
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            for k in 0..K {
+                offsets[k] += strides[k][axis];
+            }
+            if index[axis] < shape[axis] {
+                break;
+            }
+            for k in 0..K {
+                offsets[k] -= strides[k][axis] * shape[axis] as isize;
+            }
+            index[axis] = 0;
+        }
+    }
+}
+
 impl<T: Element, const N: usize> Array<T, N> {
     /// The dimensions as `usize`, for broadcasting.
     #[inline]
@@ -2114,13 +2154,30 @@ macro_rules! fused_loops {
             } else {
                 let unit = true $(&& $a.strides[N - 1] == 1)+;
                 let rowwise = true $(&& matches!($a.strides[N - 1], 0 | 1))+;
+                if unit {
+                    // The rows of each plane in one loop: rows of a few
+                    // elements (`(x[:, None, :] - c[None, :, :]) ** 2` of
+                    // points in 3 or 4 dimensions) cost little more than
+                    // their sums.
+                    let rows = if N >= 2 { shape[N.saturating_sub(2)] } else { 1 };
+                    for_each_plane(&shape, [$(&$a.strides),+], |offsets| {
+                        for row in 0..rows {
+                            $(let $a = $a.row(offsets[$i] + if N >= 2 {
+                                (row as isize).wrapping_mul($a.strides[N.saturating_sub(2)])
+                            } else {
+                                0
+                            });)+
+                            // SAFETY (`at_unit`): sum_with asks for
+                            // positions below the common row length, and
+                            // every lane has stride 1.
+                            out.push(R::sum_with(len, |position| f($(unsafe { $a.at_unit(position) }),+)));
+                        }
+                    });
+                    return Ok(Array::from_elements(out_shape, out));
+                }
                 for_each_row(&shape, [$(&$a.strides),+], |offsets| {
                     $(let $a = $a.row(offsets[$i]);)+
-                    if unit {
-                        // SAFETY (`at_unit`): as below, and every lane has
-                        // stride 1.
-                        out.push(R::sum_with(len, |position| f($(unsafe { $a.at_unit(position) }),+)));
-                    } else if rowwise {
+                    if rowwise {
                         // SAFETY (`RowOperand::get`): as below, with strides
                         // 0 or 1.
                         $(let $a = unsafe { RowOperand::new(&$a) };)+
@@ -2206,8 +2263,19 @@ macro_rules! fused_loops {
 /// (a fresh array): element by element, in C order.
 fn copy_into<T: Element, const N: usize>(dest: &Array<T, N>, source: &Array<T, N>) -> Result<()> {
     let shape: [usize; N] = common_shape([dest.dims(), source.dims()])?;
+    let unit = source.strides[N - 1] == 1 && dest.strides[N - 1] == 1;
     for_each_row(&shape, [&source.strides, &dest.strides], |[from, to]| {
         let row = source.row(from);
+        if unit {
+            // As below, with stride 1 on both sides: the loop vectorises.
+            let start = dest.pointer.wrapping_offset(to);
+            for position in 0..shape[N - 1] {
+                // SAFETY: as below, with the elements of both rows
+                // `position` on from their first.
+                unsafe { T::store(start.add(position), row.at_unit(position)) };
+            }
+            return;
+        }
         let stride = dest.strides[N - 1];
         for position in 0..shape[N - 1] {
             // SAFETY: positions below the common row length are elements of
