@@ -999,6 +999,27 @@ impl<T: Element, const N: usize> Array<T, N> {
         N == 0 || self.strides[N - 1] == 1 || self.shape[N - 1] <= 1
     }
 
+    /// Whether `v = expression` may store the new elements of `v` into its
+    /// own memory: this array alone holds its memory (no other array, view
+    /// or variable shares it, so nothing can see the old elements once `v`
+    /// is rebound), covers all of it in C order, and has `shape`, the shape
+    /// of the new value. An element-wise expression computes element `k`
+    /// from element `k` of this array, so storing it in place gives the
+    /// array a new array would have, without allocating one.
+    pub fn is_sole_array_of(&self, shape: &[usize; N]) -> bool {
+        match &self.owner {
+            Owner::Heap(buffer) => {
+                Arc::strong_count(buffer) == 1
+                    && self.writable
+                    && self.pointer == buffer.pointer
+                    && &self.shape == shape
+                    && checked_size::<T>(shape) == Some(buffer.len)
+                    && self.is_c_contiguous()
+            }
+            _ => false,
+        }
+    }
+
     /// The bytes the array's elements occupy, as `[start, end)` addresses;
     /// `None` for an empty array. Parallel loops compare these to find
     /// arrays that share memory.
@@ -3092,6 +3113,32 @@ pub fn cumulative<T: Accumulate, const N: usize>(
         }
     });
     Ok(Array::from_elements([size], out))
+}
+
+/// [`cumulative`] of a new 1-dimensional array of the totals' type: when
+/// nothing else holds its memory (see [`Array::is_sole_array_of`]), the
+/// running totals overwrite its elements in order, the same additions or
+/// multiplications without a second array.
+pub fn cumulative_owned<T: Accumulate<Total = T>>(array: Array<T, 1>, product: bool) -> Result<Array<T, 1>> {
+    if !array.is_sole_array_of(&array.shape) {
+        return cumulative(&array, product);
+    }
+    let mut total = if product { T::ONE } else { T::ZERO };
+    for position in 0..array.shape[0] {
+        // SAFETY: the array is C-contiguous, writable and covers its
+        // buffer, so each position below its length is one of its elements.
+        unsafe {
+            let element = array.pointer.add(position);
+            let x = T::load(element);
+            total = if product {
+                T::mul(total, x.total())
+            } else {
+                T::add(total, x.total())
+            };
+            T::store(element, total);
+        }
+    }
+    Ok(array)
 }
 
 /// `a[..., idx, ...]`: [`Array::take_along`] as generated code calls it.
