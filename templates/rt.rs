@@ -1952,6 +1952,29 @@ impl<T: Element, const N: usize> Array<T, N> {
         }
     }
 
+    /// By how many elements `other`'s first element comes before this
+    /// array's, where their memory overlaps and both have elements of one
+    /// size (0 where it does not, or comes after); `isize::MAX` for
+    /// overlapping elements of different sizes.
+    fn lag_behind<U: Element, const K: usize>(&self, other: &Array<U, K>) -> isize {
+        let overlap = match (self.memory(), other.memory()) {
+            (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+            _ => false,
+        };
+        if !overlap {
+            return 0;
+        }
+        if std::mem::size_of::<T>() != std::mem::size_of::<U>() {
+            return isize::MAX;
+        }
+        let size = std::mem::size_of::<T>().max(1) as isize;
+        let bytes = (self.pointer as isize).wrapping_sub(other.pointer as isize);
+        if bytes % size != 0 {
+            return isize::MAX;
+        }
+        (bytes / size).max(0)
+    }
+
     /// A new array of `shape` from its elements in C order.
     fn from_elements(shape: [usize; N], elements: Vec<T>) -> Self {
         debug_assert_eq!(elements.len(), shape.iter().product::<usize>());
@@ -2224,6 +2247,17 @@ macro_rules! fused_loops {
             }
             let shape: [usize; N] = common_shape([dest.dims(), $($a.dims()),+])?;
             if false $(|| dest.overlaps_differently($a))+ {
+                let lag = 0isize $(.max(dest.lag_behind($a)))+;
+                if let (Some(_), $(Some($a),)+) = (dest.flat(), $($a.flat(),)+) {
+                    let len: usize = shape.iter().product();
+                    if lag <= OVERLAP_CHUNK as isize {
+                        // SAFETY: C-contiguous operands of `len` elements,
+                        // `dest` writable, and no operand trails `dest` by
+                        // more than a chunk.
+                        unsafe { assign_delayed(dest.pointer, len, |position| f($($a.at_unit(position)),+)) };
+                        return Ok(());
+                    }
+                }
                 let value = $map($($a,)+ f)?;
                 return copy_into(dest, &value);
             }
@@ -2278,6 +2312,51 @@ macro_rules! fused_loops {
             Ok(())
         }
     )*};
+}
+
+/// The elements [`assign_delayed`] computes before it stores them.
+const OVERLAP_CHUNK: usize = 256;
+
+/// `dest[...] = expression` over C-contiguous operands, some of which
+/// share memory with `dest` at other positions (`u[1:-1] = (u[:-2] + u[2:])
+/// / 2`): the values are computed a chunk at a time and each chunk is stored
+/// only after the next one is computed. An operand ahead of `dest` (`u[2:]`)
+/// reads each position before the store that overwrites it; one behind
+/// (`u[:-2]`), by at most a chunk, has read a chunk's positions by the time
+/// the chunk after it is computed. So every value is computed from the old
+/// elements, as NumPy's evaluate-then-store rule requires, without an
+/// array for the whole right-hand side.
+///
+/// # Safety
+/// `dest` points to `len` writable elements in a row; `value(position)`
+/// reads only elements of operands of `len` elements in a row that trail
+/// `dest` by at most [`OVERLAP_CHUNK`] elements.
+unsafe fn assign_delayed<R: Element>(dest: *mut R, len: usize, value: impl Fn(usize) -> R) {
+    let mut chunks = [[R::ZERO; OVERLAP_CHUNK]; 2];
+    let mut pending: Option<(usize, usize)> = None;
+    let mut start = 0;
+    let mut which = 0;
+    while start < len {
+        let count = OVERLAP_CHUNK.min(len - start);
+        for (position, slot) in chunks[which][..count].iter_mut().enumerate() {
+            *slot = value(start + position);
+        }
+        if let Some((first, count)) = pending {
+            for (position, &element) in chunks[which ^ 1][..count].iter().enumerate() {
+                // SAFETY: `first + position` is below `len`.
+                unsafe { R::store(dest.add(first + position), element) };
+            }
+        }
+        pending = Some((start, count));
+        which ^= 1;
+        start += count;
+    }
+    if let Some((first, count)) = pending {
+        for (position, &element) in chunks[which ^ 1][..count].iter().enumerate() {
+            // SAFETY: `first + position` is below `len`.
+            unsafe { R::store(dest.add(first + position), element) };
+        }
+    }
 }
 
 /// `dest[...] = source` for a source that shares no memory with `dest`
