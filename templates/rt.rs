@@ -510,6 +510,7 @@ fn unfilled_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Option<He
     if pointer.is_null() {
         return Err(allocation_error::<T>(shape));
     }
+    advise_huge_pages(pointer.cast(), layout.size());
     Ok(Some(HeapBuffer {
         pointer,
         len: size,
@@ -707,13 +708,51 @@ fn checked_shape<const N: usize>(shape: [i64; N]) -> Result<[usize; N]> {
     Ok(dimensions)
 }
 
-/// Allocates `size` elements, each set to `value`, or reports NumPy's
+/// Arrays of at least this many bytes ask the kernel for huge pages, as
+/// NumPy's allocator does (4 MiB): the first write to each 2 MiB then costs
+/// one page fault instead of 512.
+const HUGE_PAGE_THRESHOLD: usize = 1 << 22;
+
+/// Lets the kernel back a large new allocation with transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)` on the whole pages inside it), exactly where
+/// NumPy does; a hint only, whose failure (an old kernel, huge pages off)
+/// changes nothing.
+#[inline]
+fn advise_huge_pages(pointer: *mut u8, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    if bytes >= HUGE_PAGE_THRESHOLD {
+        extern "C" {
+            fn madvise(addr: *mut std::ffi::c_void, length: usize, advice: std::ffi::c_int) -> std::ffi::c_int;
+        }
+        const MADV_HUGEPAGE: std::ffi::c_int = 14;
+        const PAGE: usize = 4096;
+        let offset = (PAGE - pointer as usize % PAGE) % PAGE;
+        // SAFETY: the range lies inside an allocation of `bytes` bytes from
+        // `pointer` that this thread owns; MADV_HUGEPAGE only changes how the
+        // kernel backs those pages, never their contents.
+        unsafe {
+            madvise(pointer.add(offset).cast(), bytes - offset, MADV_HUGEPAGE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (pointer, bytes);
+}
+
+/// An empty `Vec` with room for exactly `size` elements, or NumPy's
 /// MemoryError instead of aborting the process when memory runs out.
-fn filled_buffer<T: Element>(shape: &[usize], size: usize, value: T) -> Result<Box<[T]>> {
+fn reserve_elements<T: Element>(shape: &[usize], size: usize) -> Result<Vec<T>> {
     let mut elements: Vec<T> = Vec::new();
     elements
         .try_reserve_exact(size)
         .map_err(|_| allocation_error::<T>(shape))?;
+    advise_huge_pages(elements.as_mut_ptr().cast(), size * std::mem::size_of::<T>());
+    Ok(elements)
+}
+
+/// Allocates `size` elements, each set to `value`, or reports NumPy's
+/// MemoryError instead of aborting the process when memory runs out.
+fn filled_buffer<T: Element>(shape: &[usize], size: usize, value: T) -> Result<Box<[T]>> {
+    let mut elements: Vec<T> = reserve_elements(shape, size)?;
     elements.resize(size, value);
     Ok(elements.into_boxed_slice())
 }
@@ -730,6 +769,7 @@ fn zeroed_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Box<[T]>> {
     if memory.is_null() {
         return Err(allocation_error::<T>(shape));
     }
+    advise_huge_pages(memory.cast(), layout.size());
     let slice = ptr::slice_from_raw_parts_mut(memory, size);
     // SAFETY: the memory was allocated by the global allocator with the layout
     // of `[T; size]`, which is what `Box<[T]>` frees it with, and all-zero
@@ -859,10 +899,7 @@ impl<T: Element, const N: usize> Array<T, N> {
     #[inline(never)]
     fn unaligned_copy(pointer: *const T, shape: [usize; N], strides: [isize; N]) -> Result<Self> {
         let size = checked_size::<T>(&shape).ok_or_else(array_too_big_error)?;
-        let mut elements: Vec<T> = Vec::new();
-        elements
-            .try_reserve_exact(size)
-            .map_err(|_| allocation_error::<T>(&shape))?;
+        let mut elements: Vec<T> = reserve_elements(&shape, size)?;
         let mut index = [0usize; N];
         for _ in 0..size {
             let offset: isize = index
@@ -960,6 +997,27 @@ impl<T: Element, const N: usize> Array<T, N> {
     #[inline]
     pub fn has_unit_stride(&self) -> bool {
         N == 0 || self.strides[N - 1] == 1 || self.shape[N - 1] <= 1
+    }
+
+    /// Whether `v = expression` may store the new elements of `v` into its
+    /// own memory: this array alone holds its memory (no other array, view
+    /// or variable shares it, so nothing can see the old elements once `v`
+    /// is rebound), covers all of it in C order, and has `shape`, the shape
+    /// of the new value. An element-wise expression computes element `k`
+    /// from element `k` of this array, so storing it in place gives the
+    /// array a new array would have, without allocating one.
+    pub fn is_sole_array_of(&self, shape: &[usize; N]) -> bool {
+        match &self.owner {
+            Owner::Heap(buffer) => {
+                Arc::strong_count(buffer) == 1
+                    && self.writable
+                    && self.pointer == buffer.pointer
+                    && &self.shape == shape
+                    && checked_size::<T>(shape) == Some(buffer.len)
+                    && self.is_c_contiguous()
+            }
+            _ => false,
+        }
     }
 
     /// The bytes the array's elements occupy, as `[start, end)` addresses;
@@ -1276,10 +1334,7 @@ impl<T: Element, const N: usize> Array<T, N> {
     /// The elements in C order.
     fn to_vec(&self) -> Result<Vec<T>> {
         let size = checked_size::<T>(&self.shape).ok_or_else(array_too_big_error)?;
-        let mut elements: Vec<T> = Vec::new();
-        elements
-            .try_reserve_exact(size)
-            .map_err(|_| allocation_error::<T>(&self.shape))?;
+        let mut elements: Vec<T> = reserve_elements(&self.shape, size)?;
         if is_c_contiguous(&self.shape, &self.strides) {
             for position in 0..size {
                 // SAFETY: a C-contiguous array's elements are the `size`
@@ -1488,6 +1543,27 @@ pub fn broadcast_shape<const N: usize>(shapes: &[&[usize]]) -> Result<[usize; N]
     Ok(result)
 }
 
+/// `$body` with `$get` bound to a reader of `$lane`'s elements by position,
+/// in two versions: one for a lane of stride 1, whose element `p` is `p`
+/// elements on (loops over it vectorise), one multiplying by the stride.
+/// `$body` must call `$get` only with positions below the lane's length.
+macro_rules! by_position {
+    ($lane:expr, |$get:ident| $body:expr) => {{
+        let lane = $lane;
+        if lane.stride == 1 {
+            // SAFETY (`at_unit`): the caller asks only for positions below
+            // the length of this lane, whose stride is 1.
+            let $get = |position: usize| unsafe { lane.at_unit(position) };
+            $body
+        } else {
+            // SAFETY (`at`): the caller asks only for positions below the
+            // length of the lane.
+            let $get = |position: usize| unsafe { lane.at(position) };
+            $body
+        }
+    }};
+}
+
 /// A run of elements along one axis of an array: `len` elements `stride`
 /// apart from `pointer`.
 #[derive(Clone, Copy)]
@@ -1570,6 +1646,46 @@ fn for_each_row<const N: usize, const K: usize>(
     loop {
         visit(offsets);
         let mut axis = last;
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            for k in 0..K {
+                offsets[k] += strides[k][axis];
+            }
+            if index[axis] < shape[axis] {
+                break;
+            }
+            for k in 0..K {
+                offsets[k] -= strides[k][axis] * shape[axis] as isize;
+            }
+            index[axis] = 0;
+        }
+    }
+}
+
+/// Calls `visit` once per plane of the last two axes of `shape` (once for
+/// a 1-dimensional shape), with the element offsets at which the plane
+/// starts in each of `K` arrays of that shape: [`for_each_row`] with the
+/// loop over the next-to-last axis left to the caller, which can keep it
+/// tight when the rows are short. Visits nothing for an empty shape.
+#[inline]
+fn for_each_plane<const N: usize, const K: usize>(
+    shape: &[usize; N],
+    strides: [&[isize; N]; K],
+    mut visit: impl FnMut([isize; K]),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let outer = N.saturating_sub(2);
+    let mut index = [0usize; N];
+    let mut offsets = [0isize; K];
+    loop {
+        visit(offsets);
+        let mut axis = outer;
         loop {
             if axis == 0 {
                 return;
@@ -1836,6 +1952,29 @@ impl<T: Element, const N: usize> Array<T, N> {
         }
     }
 
+    /// By how many elements `other`'s first element comes before this
+    /// array's, where their memory overlaps and both have elements of one
+    /// size (0 where it does not, or comes after); `isize::MAX` for
+    /// overlapping elements of different sizes.
+    fn lag_behind<U: Element, const K: usize>(&self, other: &Array<U, K>) -> isize {
+        let overlap = match (self.memory(), other.memory()) {
+            (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+            _ => false,
+        };
+        if !overlap {
+            return 0;
+        }
+        if std::mem::size_of::<T>() != std::mem::size_of::<U>() {
+            return isize::MAX;
+        }
+        let size = std::mem::size_of::<T>().max(1) as isize;
+        let bytes = (self.pointer as isize).wrapping_sub(other.pointer as isize);
+        if bytes % size != 0 {
+            return isize::MAX;
+        }
+        (bytes / size).max(0)
+    }
+
     /// A new array of `shape` from its elements in C order.
     fn from_elements(shape: [usize; N], elements: Vec<T>) -> Self {
         debug_assert_eq!(elements.len(), shape.iter().product::<usize>());
@@ -1918,11 +2057,7 @@ fn reshape_error(size: usize, shape: &[i64]) -> Error {
 /// Allocates room for `size` elements or reports NumPy's MemoryError.
 fn reserve<T: Element>(shape: &[usize]) -> Result<Vec<T>> {
     let size = checked_size::<T>(shape).ok_or_else(array_too_big_error)?;
-    let mut elements: Vec<T> = Vec::new();
-    elements
-        .try_reserve_exact(size)
-        .map_err(|_| allocation_error::<T>(shape))?;
-    Ok(elements)
+    reserve_elements(shape, size)
 }
 
 
@@ -2063,13 +2198,30 @@ macro_rules! fused_loops {
             } else {
                 let unit = true $(&& $a.strides[N - 1] == 1)+;
                 let rowwise = true $(&& matches!($a.strides[N - 1], 0 | 1))+;
+                if unit {
+                    // The rows of each plane in one loop: rows of a few
+                    // elements (`(x[:, None, :] - c[None, :, :]) ** 2` of
+                    // points in 3 or 4 dimensions) cost little more than
+                    // their sums.
+                    let rows = if N >= 2 { shape[N.saturating_sub(2)] } else { 1 };
+                    for_each_plane(&shape, [$(&$a.strides),+], |offsets| {
+                        for row in 0..rows {
+                            $(let $a = $a.row(offsets[$i] + if N >= 2 {
+                                (row as isize).wrapping_mul($a.strides[N.saturating_sub(2)])
+                            } else {
+                                0
+                            });)+
+                            // SAFETY (`at_unit`): sum_with asks for
+                            // positions below the common row length, and
+                            // every lane has stride 1.
+                            out.push(R::sum_with(len, |position| f($(unsafe { $a.at_unit(position) }),+)));
+                        }
+                    });
+                    return Ok(Array::from_elements(out_shape, out));
+                }
                 for_each_row(&shape, [$(&$a.strides),+], |offsets| {
                     $(let $a = $a.row(offsets[$i]);)+
-                    if unit {
-                        // SAFETY (`at_unit`): as below, and every lane has
-                        // stride 1.
-                        out.push(R::sum_with(len, |position| f($(unsafe { $a.at_unit(position) }),+)));
-                    } else if rowwise {
+                    if rowwise {
                         // SAFETY (`RowOperand::get`): as below, with strides
                         // 0 or 1.
                         $(let $a = unsafe { RowOperand::new(&$a) };)+
@@ -2095,6 +2247,17 @@ macro_rules! fused_loops {
             }
             let shape: [usize; N] = common_shape([dest.dims(), $($a.dims()),+])?;
             if false $(|| dest.overlaps_differently($a))+ {
+                let lag = 0isize $(.max(dest.lag_behind($a)))+;
+                if let (Some(_), $(Some($a),)+) = (dest.flat(), $($a.flat(),)+) {
+                    let len: usize = shape.iter().product();
+                    if lag <= OVERLAP_CHUNK as isize {
+                        // SAFETY: C-contiguous operands of `len` elements,
+                        // `dest` writable, and no operand trails `dest` by
+                        // more than a chunk.
+                        unsafe { assign_delayed(dest.pointer, len, |position| f($($a.at_unit(position)),+)) };
+                        return Ok(());
+                    }
+                }
                 let value = $map($($a,)+ f)?;
                 return copy_into(dest, &value);
             }
@@ -2151,12 +2314,68 @@ macro_rules! fused_loops {
     )*};
 }
 
+/// The elements [`assign_delayed`] computes before it stores them.
+const OVERLAP_CHUNK: usize = 256;
+
+/// `dest[...] = expression` over C-contiguous operands, some of which
+/// share memory with `dest` at other positions (`u[1:-1] = (u[:-2] + u[2:])
+/// / 2`): the values are computed a chunk at a time and each chunk is stored
+/// only after the next one is computed. An operand ahead of `dest` (`u[2:]`)
+/// reads each position before the store that overwrites it; one behind
+/// (`u[:-2]`), by at most a chunk, has read a chunk's positions by the time
+/// the chunk after it is computed. So every value is computed from the old
+/// elements, as NumPy's evaluate-then-store rule requires, without an
+/// array for the whole right-hand side.
+///
+/// # Safety
+/// `dest` points to `len` writable elements in a row; `value(position)`
+/// reads only elements of operands of `len` elements in a row that trail
+/// `dest` by at most [`OVERLAP_CHUNK`] elements.
+unsafe fn assign_delayed<R: Element>(dest: *mut R, len: usize, value: impl Fn(usize) -> R) {
+    let mut chunks = [[R::ZERO; OVERLAP_CHUNK]; 2];
+    let mut pending: Option<(usize, usize)> = None;
+    let mut start = 0;
+    let mut which = 0;
+    while start < len {
+        let count = OVERLAP_CHUNK.min(len - start);
+        for (position, slot) in chunks[which][..count].iter_mut().enumerate() {
+            *slot = value(start + position);
+        }
+        if let Some((first, count)) = pending {
+            for (position, &element) in chunks[which ^ 1][..count].iter().enumerate() {
+                // SAFETY: `first + position` is below `len`.
+                unsafe { R::store(dest.add(first + position), element) };
+            }
+        }
+        pending = Some((start, count));
+        which ^= 1;
+        start += count;
+    }
+    if let Some((first, count)) = pending {
+        for (position, &element) in chunks[which ^ 1][..count].iter().enumerate() {
+            // SAFETY: `first + position` is below `len`.
+            unsafe { R::store(dest.add(first + position), element) };
+        }
+    }
+}
+
 /// `dest[...] = source` for a source that shares no memory with `dest`
 /// (a fresh array): element by element, in C order.
 fn copy_into<T: Element, const N: usize>(dest: &Array<T, N>, source: &Array<T, N>) -> Result<()> {
     let shape: [usize; N] = common_shape([dest.dims(), source.dims()])?;
+    let unit = source.strides[N - 1] == 1 && dest.strides[N - 1] == 1;
     for_each_row(&shape, [&source.strides, &dest.strides], |[from, to]| {
         let row = source.row(from);
+        if unit {
+            // As below, with stride 1 on both sides: the loop vectorises.
+            let start = dest.pointer.wrapping_offset(to);
+            for position in 0..shape[N - 1] {
+                // SAFETY: as below, with the elements of both rows
+                // `position` on from their first.
+                unsafe { T::store(start.add(position), row.at_unit(position)) };
+            }
+            return;
+        }
         let stride = dest.strides[N - 1];
         for position in 0..shape[N - 1] {
             // SAFETY: positions below the common row length are elements of
@@ -2454,8 +2673,8 @@ macro_rules! impl_accumulate_float {
             fn mul(a: $ty, b: $ty) -> $ty { a * b }
             #[inline]
             fn sum_lane(lane: Lane<'_, Self>) -> $ty {
-                // SAFETY: pairwise_sum reads positions below the lane's length.
-                pairwise_sum(lane.len, &|position| unsafe { lane.at(position) }, 0)
+                // pairwise_sum reads positions below the lane's length.
+                by_position!(lane, |get| pairwise_sum(lane.len, &get, 0))
             }
             #[inline]
             fn sum_with(n: usize, get: impl Fn(usize) -> Self) -> $ty {
@@ -2470,15 +2689,38 @@ impl_accumulate_float!(f32, f64);
 /// NumPy's pairwise summation of `get(start..start + n)`: eight partial
 /// sums over blocks of up to 128 elements, halves above that. It is both
 /// NumPy's rounding and fast (the partial sums vectorise).
-#[inline]
+///
+/// The blocks of up to 128 elements are inlined into the caller (a row sum
+/// of a few elements is a short loop, not a call); only the halving above
+/// that is a function of its own.
+#[inline(always)]
 fn pairwise_sum<F: Float>(n: usize, get: &impl Fn(usize) -> F, start: usize) -> F {
+    if n <= 128 {
+        pairwise_block(n, get, start)
+    } else {
+        pairwise_halves(n, get, start)
+    }
+}
+
+/// [`pairwise_sum`] above 128 elements: the sums of two halves, the first
+/// a multiple of 8 long.
+#[inline(never)]
+fn pairwise_halves<F: Float>(n: usize, get: &impl Fn(usize) -> F, start: usize) -> F {
+    let mut half = n / 2;
+    half -= half % 8;
+    pairwise_sum(half, get, start) + pairwise_sum(n - half, get, start + half)
+}
+
+/// [`pairwise_sum`] of at most 128 elements.
+#[inline(always)]
+fn pairwise_block<F: Float>(n: usize, get: &impl Fn(usize) -> F, start: usize) -> F {
     if n < 8 {
         let mut sum = F::ZERO;
         for position in start..start + n {
             sum = sum + get(position);
         }
         sum
-    } else if n <= 128 {
+    } else {
         let mut partial = [F::ZERO; 8];
         for (k, slot) in partial.iter_mut().enumerate() {
             *slot = get(start + k);
@@ -2498,10 +2740,6 @@ fn pairwise_sum<F: Float>(n: usize, get: &impl Fn(usize) -> F, start: usize) -> 
             position += 1;
         }
         sum
-    } else {
-        let mut half = n / 2;
-        half -= half % 8;
-        pairwise_sum(half, get, start) + pairwise_sum(n - half, get, start + half)
     }
 }
 
@@ -2535,8 +2773,8 @@ pub mod lane {
     }
 
     fn real_sum<T: Accumulate>(lane: &Lane<'_, T>) -> T::Real {
-        // SAFETY: pairwise_sum reads positions below the lane's length.
-        pairwise_sum(lane.len, &|position| unsafe { lane.at(position) }.real(), 0)
+        // pairwise_sum reads positions below the lane's length.
+        by_position!(lane, |get| pairwise_sum(lane.len, &|position| get(position).real(), 0))
     }
 
     /// The count `n` as the float NumPy divides a sum by for a mean.
@@ -2570,15 +2808,15 @@ pub mod lane {
     pub fn var<T: Accumulate>(lane: Lane<'_, T>, ddof: i64) -> Result<T::Real> {
         let n = lane.len;
         let mean = real_sum(&lane) / count::<T::Real>(n);
-        let squares = pairwise_sum(
+        // pairwise_sum reads positions below the lane's length.
+        let squares = by_position!(lane, |get| pairwise_sum(
             n,
             &|position| {
-                // SAFETY: pairwise_sum reads positions below the lane's length.
-                let deviation = unsafe { lane.at(position) }.real() - mean;
+                let deviation = get(position).real() - mean;
                 deviation * deviation
             },
             0,
-        );
+        ));
         let divisor = (n as i64).saturating_sub(ddof).max(0) as usize;
         Ok(squares / count::<T::Real>(divisor))
     }
@@ -2610,20 +2848,22 @@ pub mod lane {
     /// once; `pick` propagates nan, so the order does not matter.
     #[inline]
     fn extreme<T: Accumulate>(lane: Lane<'_, T>, pick: fn(T, T) -> T) -> T {
-        // SAFETY (`at`): positions below the lane's (non-zero) length.
-        let first = unsafe { lane.at(0) };
-        let mut best = [first; 8];
-        let blocks = lane.len / 8;
-        for block in 0..blocks {
-            for (k, slot) in best.iter_mut().enumerate() {
-                *slot = pick(*slot, unsafe { lane.at(block * 8 + k) });
+        // Positions below the lane's (non-zero) length.
+        by_position!(lane, |get| {
+            let first = get(0);
+            let mut best = [first; 8];
+            let blocks = lane.len / 8;
+            for block in 0..blocks {
+                for (k, slot) in best.iter_mut().enumerate() {
+                    *slot = pick(*slot, get(block * 8 + k));
+                }
             }
-        }
-        let mut result = best.into_iter().fold(first, pick);
-        for position in blocks * 8..lane.len {
-            result = pick(result, unsafe { lane.at(position) });
-        }
-        result
+            let mut result = best.into_iter().fold(first, pick);
+            for position in blocks * 8..lane.len {
+                result = pick(result, get(position));
+            }
+            result
+        })
     }
 
     /// `np.argmax`: the first position of the maximum, or of the first nan.
@@ -2952,6 +3192,32 @@ pub fn cumulative<T: Accumulate, const N: usize>(
         }
     });
     Ok(Array::from_elements([size], out))
+}
+
+/// [`cumulative`] of a new 1-dimensional array of the totals' type: when
+/// nothing else holds its memory (see [`Array::is_sole_array_of`]), the
+/// running totals overwrite its elements in order, the same additions or
+/// multiplications without a second array.
+pub fn cumulative_owned<T: Accumulate<Total = T>>(array: Array<T, 1>, product: bool) -> Result<Array<T, 1>> {
+    if !array.is_sole_array_of(&array.shape) {
+        return cumulative(&array, product);
+    }
+    let mut total = if product { T::ONE } else { T::ZERO };
+    for position in 0..array.shape[0] {
+        // SAFETY: the array is C-contiguous, writable and covers its
+        // buffer, so each position below its length is one of its elements.
+        unsafe {
+            let element = array.pointer.add(position);
+            let x = T::load(element);
+            total = if product {
+                T::mul(total, x.total())
+            } else {
+                T::add(total, x.total())
+            };
+            T::store(element, total);
+        }
+    }
+    Ok(array)
 }
 
 /// `a[..., idx, ...]`: [`Array::take_along`] as generated code calls it.

@@ -1704,6 +1704,9 @@ impl FunctionGen<'_> {
                     if let Some(compound) = self.compound_assign(name, value, &ty) {
                         return compound;
                     }
+                    if let Some(in_place) = self.element_wise_in_place(name, value, &ty) {
+                        return in_place;
+                    }
                 }
                 let needs_annotation = !self_describing(value) || value.ty != ty;
                 let value = cast(Code::atom(self.owned_value(value)), &value.ty, &ty).full();
@@ -2490,7 +2493,7 @@ impl FunctionGen<'_> {
                 product,
                 array,
                 axis,
-            } => self.cumulative(array, *product, *axis),
+            } => self.cumulative(expr, array, *product, *axis),
             ExprKind::Runtime { function, args } => match self.list_operation(function, args) {
                 Some(code) => code,
                 None => self.runtime_call(expr, function, args),

@@ -36,6 +36,12 @@ struct Inputs {
 impl FunctionGen<'_> {
     /// Evaluates the inputs of a fused loop, left to right.
     fn fused_inputs(&mut self, inputs: &[typed::Expr]) -> Inputs {
+        self.fused_inputs_owning(inputs, None)
+    }
+
+    /// [`Self::fused_inputs`], with input `owned` (a new array) bound by
+    /// value rather than by reference, so the loop may store into it.
+    fn fused_inputs_owning(&mut self, inputs: &[typed::Expr], owned: Option<usize>) -> Inputs {
         let mut values = Vec::new();
         let mut names = Vec::new();
         let mut arrays = Vec::new();
@@ -45,7 +51,11 @@ impl FunctionGen<'_> {
             // unlike each other: `x{k}` or `x{k}_{n}`.
             if input.array_type().is_some() {
                 let value = self.receiver(input);
-                values.push(quote!(&#value));
+                values.push(if owned == Some(k) {
+                    value
+                } else {
+                    quote!(&#value)
+                });
                 names.push(self.unused(&format!("x{k}")));
                 arrays.push(k);
             } else {
@@ -123,15 +133,45 @@ impl FunctionGen<'_> {
         body: &Elem,
     ) -> Code {
         let ndim = expr.array_type().map_or(1, |a| a.ndim) as usize;
+        // A new array among the inputs, of the result's type, may hold the
+        // result.
+        let owned = inputs
+            .iter()
+            .position(|input| makes_new_array(input) && input.ty == expr.ty);
         let Inputs {
             bindings,
             names,
             arrays,
-        } = self.fused_inputs(inputs);
+        } = self.fused_inputs_owning(inputs, owned);
         let checks = self.exponent_checks(body, inputs, &names);
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(body, &names).full();
         let map = format_ident!("map{}", arrays.len());
+        if let Some(owned) = owned {
+            let ndim = TokenLiteral::usize_unsuffixed(ndim);
+            let dims = params.iter().map(|x| quote!(#x.dims()));
+            let broadcast: Vec<TokenStream> = params
+                .iter()
+                .map(|x| quote!(&#x.broadcast_to(shape)?))
+                .collect();
+            let assign = format_ident!("assign{}", arrays.len());
+            let target = &names[owned];
+            // The new array is this loop's alone when nothing else took a
+            // view of it: then element `k` of the result is stored where
+            // element `k` of that input was read, instead of into another
+            // new array.
+            return Code::block(quote!({
+                #(#bindings)*
+                #(#checks)*
+                let shape: [usize; #ndim] = rt::broadcast_shape(&[#(#dims),*])?;
+                if #target.is_sole_array_of(&shape) {
+                    rt::#assign(&#target, #(#broadcast),*, |#(#params),*| #element)?;
+                    #target
+                } else {
+                    rt::#map(#(#broadcast),*, |#(#params),*| #element)?
+                }
+            }));
+        }
         let single = arrays.len() == 1
             && inputs[arrays[0]].array_type().map(|a| a.ndim as usize) == Some(ndim);
         let call = if single {
@@ -151,6 +191,62 @@ impl FunctionGen<'_> {
             #(#checks)*
             #call
         }))
+    }
+
+    /// `v = expression` for a local array `v` that the element-wise
+    /// `expression` reads whole, as an input of `v`'s own type (`result =
+    /// result * x + c`): when `v` is, at run time, the only array using its
+    /// memory and the new value has its shape, the loop stores into `v`'s
+    /// memory (`rt::assignK`) instead of a new array; element `k` is
+    /// computed from element `k` of `v`, so that is the array the new one
+    /// would be, and nothing else can read the old elements. Otherwise the
+    /// usual new array (`rt::mapK`). `None` where this does not apply.
+    pub(super) fn element_wise_in_place(
+        &mut self,
+        name: &str,
+        value: &typed::Expr,
+        ty: &Type,
+    ) -> Option<TokenStream> {
+        let ExprKind::ElementWise { inputs, body } = &value.kind else {
+            return None;
+        };
+        let array = value.array_type()?;
+        let reads_whole = inputs
+            .iter()
+            .any(|i| matches!(&i.kind, ExprKind::Local(n) if n == name) && i.ty == *ty);
+        let parameter = self.function.params.iter().any(|p| p.name == name);
+        if value.ty != *ty || !reads_whole || parameter || self.flags.contains_key(name) {
+            return None;
+        }
+        let Inputs {
+            bindings,
+            names,
+            arrays,
+        } = self.fused_inputs(inputs);
+        let checks = self.exponent_checks(body, inputs, &names);
+        let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
+        let element = elem_code(body, &names).full();
+        let map = format_ident!("map{}", arrays.len());
+        let assign = format_ident!("assign{}", arrays.len());
+        let ndim = TokenLiteral::usize_unsuffixed(array.ndim as usize);
+        let dims = params.iter().map(|x| quote!(#x.dims()));
+        // The variable itself is read after the shape is bound.
+        let shape = self.unused("shape");
+        let broadcast: Vec<TokenStream> = params
+            .iter()
+            .map(|x| quote!(&#x.broadcast_to(#shape)?))
+            .collect();
+        let var = super::ident(name);
+        Some(quote! {{
+            #(#bindings)*
+            #(#checks)*
+            let #shape: [usize; #ndim] = rt::broadcast_shape(&[#(#dims),*])?;
+            if #var.is_sole_array_of(&#shape) {
+                rt::#assign(&#var, #(#broadcast),*, |#(#params),*| #element)?;
+            } else {
+                #var = rt::#map(#(#broadcast),*, |#(#params),*| #element)?;
+            }
+        }})
     }
 
     /// `view = value` for `Target::View`: a fused loop storing into the
@@ -529,12 +625,17 @@ impl FunctionGen<'_> {
 
     pub(super) fn cumulative(
         &mut self,
+        expr: &typed::Expr,
         array: &typed::Expr,
         product: bool,
         axis: Option<usize>,
     ) -> Code {
+        // The running totals of a new 1-dimensional array of the totals'
+        // type may overwrite its elements.
+        let in_place = axis.is_none() && makes_new_array(array) && array.ty == expr.ty;
         let array = self.receiver(array);
         match axis {
+            None if in_place => Code::atom(quote!(rt::cumulative_owned(#array, #product)?)),
             None => Code::atom(quote!(rt::cumulative(&#array, #product)?)),
             Some(axis) => {
                 let axis = TokenLiteral::usize_unsuffixed(axis);
@@ -886,4 +987,15 @@ fn strip_casts(elem: &Elem) -> &Elem {
         ElemKind::Cast(inner) => strip_casts(inner),
         _ => elem,
     }
+}
+
+/// Whether the code of `expr` makes a new array: a fused loop, a reduction
+/// along an axis, running totals. Such an array is held by nothing else
+/// unless a view of it was taken, which the runtime's
+/// `Array::is_sole_array_of` tells apart.
+fn makes_new_array(expr: &typed::Expr) -> bool {
+    matches!(
+        expr.kind,
+        ExprKind::ElementWise { .. } | ExprKind::Reduce { .. } | ExprKind::Cumulative { .. }
+    )
 }
