@@ -1494,6 +1494,25 @@ impl FunctionGen<'_> {
                 quote!(let #var = #read.clone();)
             })
             .collect();
+        // Each chunk reads the arrays through handles of its own: a handle
+        // on the chunk's stack, which nothing else can reach, lets the
+        // optimiser keep its data pointer and strides in registers across
+        // the element stores (read through the closure's captures, they
+        // would be loaded again after every store, and the loop would not
+        // vectorise).
+        let chunk_arrays: Vec<TokenStream> = read_arrays
+            .iter()
+            .filter(|name| !plan.private.contains(name))
+            .map(|name| {
+                let var = ident(name);
+                let read = self.read_local(name, &self.var_type(name));
+                if self.is_param(name) {
+                    quote!(let #var = &#read.clone();)
+                } else {
+                    quote!(let #var = #read.clone();)
+                }
+            })
+            .collect();
         // In a function on a call-graph cycle, each iteration counts its
         // calls' frames from the loop's depth, on the thread that runs it.
         let (share, iteration) = match self.frame.clone() {
@@ -1531,6 +1550,7 @@ impl FunctionGen<'_> {
                 #range_var.iterations(),
                 || #identity,
                 move |#chunk: std::ops::Range<u64>| -> Result<#tuple_type, (u64, rt::Error)> {
+                    #(#chunk_arrays)*
                     #(#reduction_starts)*
                     for #index in #chunk {
                         let #part = (|| -> rt::Result<()> {
