@@ -1635,35 +1635,9 @@ impl<T: Element> Lane<'_, T> {
 fn for_each_row<const N: usize, const K: usize>(
     shape: &[usize; N],
     strides: [&[isize; N]; K],
-    mut visit: impl FnMut([isize; K]),
+    visit: impl FnMut([isize; K]),
 ) {
-    if shape.contains(&0) {
-        return;
-    }
-    let last = N - 1;
-    let mut index = [0usize; N];
-    let mut offsets = [0isize; K];
-    loop {
-        visit(offsets);
-        let mut axis = last;
-        loop {
-            if axis == 0 {
-                return;
-            }
-            axis -= 1;
-            index[axis] += 1;
-            for k in 0..K {
-                offsets[k] += strides[k][axis];
-            }
-            if index[axis] < shape[axis] {
-                break;
-            }
-            for k in 0..K {
-                offsets[k] -= strides[k][axis] * shape[axis] as isize;
-            }
-            index[axis] = 0;
-        }
-    }
+    for_each_block(shape, strides, N - 1, visit);
 }
 
 /// Calls `visit` once per plane of the last two axes of `shape` (once for
@@ -1675,17 +1649,30 @@ fn for_each_row<const N: usize, const K: usize>(
 fn for_each_plane<const N: usize, const K: usize>(
     shape: &[usize; N],
     strides: [&[isize; N]; K],
+    visit: impl FnMut([isize; K]),
+) {
+    for_each_block(shape, strides, N.saturating_sub(2), visit);
+}
+
+/// Calls `visit` once per index of the axes before `inner` (the block of
+/// axes `inner..N` that the caller walks), in C order, with the element
+/// offsets at which the block starts in each of `K` arrays of `shape`.
+/// Visits nothing for an empty shape.
+#[inline]
+fn for_each_block<const N: usize, const K: usize>(
+    shape: &[usize; N],
+    strides: [&[isize; N]; K],
+    inner: usize,
     mut visit: impl FnMut([isize; K]),
 ) {
     if shape.contains(&0) {
         return;
     }
-    let outer = N.saturating_sub(2);
     let mut index = [0usize; N];
     let mut offsets = [0isize; K];
     loop {
         visit(offsets);
-        let mut axis = outer;
+        let mut axis = inner;
         loop {
             if axis == 0 {
                 return;
