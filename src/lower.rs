@@ -927,6 +927,20 @@ struct FunctionLowering<'a> {
 }
 
 impl<'a> FunctionLowering<'a> {
+    /// A name for a helper function lowering makes (a comprehension's, a
+    /// lambda's, a tuple item's): `base`, or `base_2`, `base_3`, ... when
+    /// another helper of the module already has it.
+    fn reserve_helper_name(&self, base: String) -> String {
+        let mut taken = self.scope.helper_names.borrow_mut();
+        let mut name = base.clone();
+        let mut k = 1;
+        while !taken.insert(name.clone()) {
+            k += 1;
+            name = format!("{base}_{k}");
+        }
+        name
+    }
+
     fn new(scope: &'a ModuleScope, file: &'a SourceFile) -> Self {
         FunctionLowering {
             scope,
@@ -3243,17 +3257,7 @@ impl<'a> FunctionLowering<'a> {
             .into_iter()
             .filter(|name| !bound.contains(name))
             .collect();
-        let name = {
-            let mut taken = self.scope.helper_names.borrow_mut();
-            let base = hidden_format!("{}_{}", kind.name(), span.start);
-            let mut name = base.clone();
-            let mut k = 1;
-            while !taken.insert(name.clone()) {
-                k += 1;
-                name = format!("{base}_{k}");
-            }
-            name
-        };
+        let name = self.reserve_helper_name(hidden_format!("{}_{}", kind.name(), span.start));
         let result = &*hidden("result");
         let load = ast::ExprContext::Load;
         // The innermost statement, then the `if`s and `for`s around it.
@@ -3891,17 +3895,8 @@ impl<'a> FunctionLowering<'a> {
         let helper = match helper {
             Some(helper) => helper,
             None => {
-                let helper = {
-                    let mut taken = self.scope.helper_names.borrow_mut();
-                    let base = hidden_format!("lambda_{}", lambda_span.start);
-                    let mut helper = base.clone();
-                    let mut k = 1;
-                    while !taken.insert(helper.clone()) {
-                        k += 1;
-                        helper = format!("{base}_{k}");
-                    }
-                    helper
-                };
+                let helper =
+                    self.reserve_helper_name(hidden_format!("lambda_{}", lambda_span.start));
                 let mut inner = FunctionLowering::new(self.scope, self.file);
                 inner.locals.extend(params.iter().cloned());
                 inner.locals.extend(free.iter().cloned());
@@ -4246,17 +4241,7 @@ impl<'a> FunctionLowering<'a> {
         ];
         let mut items = Vec::new();
         for (k, source_item) in sources.into_iter().enumerate() {
-            let name = {
-                let mut taken = self.scope.helper_names.borrow_mut();
-                let base = format!("__tuple_{}_{k}", span.start);
-                let mut name = base.clone();
-                let mut n = 1;
-                while !taken.insert(name.clone()) {
-                    n += 1;
-                    name = format!("{base}_{n}");
-                }
-                name
-            };
+            let name = self.reserve_helper_name(hidden_format!("tuple_{}_{k}", span.start));
             let mut inner = FunctionLowering::new(self.scope, self.file);
             inner.local_imports = self.local_imports.clone();
             inner.locals.extend(free.iter().cloned());
