@@ -26,6 +26,15 @@ use std::fmt;
 use std::ptr;
 use std::sync::Arc;
 
+/// The allocator of the extension module the runtime is linked into, when
+/// the generated crate asks for it (the `mimalloc` feature): every block
+/// the module allocates is also freed by it, arrays handed to NumPy
+/// included, since their memory goes back through Rust when NumPy releases
+/// them.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "python")]
 use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 #[cfg(feature = "python")]
