@@ -1811,7 +1811,9 @@ mod tests {
         }
         assert!(files[0]
             .1
-            .contains("ferropy-rt = { path = \"/cache/runtime/0123456789abcdef\" }"));
+            .contains(
+            "ferropy-rt = { path = \"/cache/runtime/0123456789abcdef\", features = [\"mimalloc\"] }"
+        ));
         assert_eq!(files[2].1, krate.lib_rs);
         assert_eq!(
             render_template("name = \"@PACKAGE_NAME@\"\n", "p"),
@@ -2219,7 +2221,7 @@ mod tests {
         );
         assert!(fs::read_to_string(standalone.join("Cargo.toml"))
             .unwrap()
-            .contains("ferropy-rt = { path = \"ferropy-rt\" }"));
+            .contains("ferropy-rt = { path = \"ferropy-rt\", features = [\"mimalloc\"] }"));
     }
 
     /// `emit --crate DIR --check` compares DIR with `standalone_crate_files`,
