@@ -3242,6 +3242,117 @@ pub fn take_masked_along<T: Element, const N: usize>(
     array.take_along(&positions, axis, front)
 }
 
+/// `a[..., idx, ...] = values`: [`take_along`]'s selection as a store
+/// target. `array` is the view the other index items make, `index` selects
+/// along its `axis`; `values` broadcasts to the shape of the selected
+/// elements (the taken axis first with `front`). NumPy's checks, in its
+/// order: a read-only array, a value that does not broadcast (ValueError),
+/// then each index against its axis (IndexError). Values are stored one
+/// index after the other, so a repeated index keeps the last value, as in
+/// NumPy; values that share memory with the array are copied first.
+pub fn put_along<T: Element, I: Element + Into<i128>, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    index: &Array<I, 1>,
+    axis: usize,
+    front: bool,
+    values: &Array<T, M>,
+) -> Result<()> {
+    if !array.writable {
+        return Err(read_only_error());
+    }
+    let axis = axis.min(N.saturating_sub(1));
+    // The view with the indexed axis first.
+    let mut moved = array.clone();
+    moved.shape[..=axis].rotate_right(1);
+    moved.strides[..=axis].rotate_right(1);
+    // The shape of the selected elements, as the value must broadcast to it.
+    let mut selected = moved.shape;
+    selected[0] = index.shape[0];
+    if !front {
+        selected[..=axis].rotate_left(1);
+    }
+    let mut source = values.broadcast_to(selected).map_err(|_| {
+        Error::ValueError(format!(
+            "shape mismatch: value array of shape {} could not be broadcast to indexing \
+             result of shape {}",
+            compact_shape_text(&values.shape),
+            compact_shape_text(&selected)
+        ))
+    })?;
+    if !front {
+        source.shape[..=axis].rotate_right(1);
+        source.strides[..=axis].rotate_right(1);
+    }
+    let offsets = moved.row_offsets(index, axis)?;
+    let overlap = match (array.memory(), values.memory()) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => false,
+    };
+    if overlap {
+        source = source.try_copy()?;
+    }
+    // One selected row: the view's other axes, at one index.
+    let mut one = moved.shape;
+    one[0] = 1;
+    for (k, &offset) in offsets.iter().enumerate() {
+        let destination = moved.pointer.wrapping_offset(offset);
+        let from = source.pointer.wrapping_offset((k as isize).wrapping_mul(source.strides[0]));
+        if N == 1 {
+            // SAFETY: `offset` was checked against the view's only axis and
+            // `k` is below the length of the source's (broadcast) axis.
+            unsafe { T::store(destination, T::load(from)) };
+            continue;
+        }
+        let (lane_len, to_step, from_step) =
+            (moved.shape[N - 1], moved.strides[N - 1], source.strides[N - 1]);
+        for_each_row(&one, [&moved.strides, &source.strides], |[to, at]| {
+            for position in 0..lane_len as isize {
+                // SAFETY: `one` is the shape of one selected row of the view
+                // and of the source (both with axis 0 of length 1 and the
+                // same other axes), so each offset is an element of each;
+                // the view is writable.
+                unsafe {
+                    T::store(
+                        destination.wrapping_offset(to + position * to_step),
+                        T::load(from.wrapping_offset(at + position * from_step)),
+                    )
+                };
+            }
+        });
+    }
+    Ok(())
+}
+
+/// `a[..., mask, ...] = values` for a 1-D bool mask beside other indices:
+/// NumPy's check of the mask's length, then [`put_along`] at the positions
+/// where the mask is true.
+pub fn put_masked_along<T: Element, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    mask: &Array<bool, 1>,
+    axis: usize,
+    front: bool,
+    values: &Array<T, M>,
+) -> Result<()> {
+    let size = array.shape.get(axis).copied().unwrap_or(0);
+    if mask.shape[0] != size {
+        return Err(mask_shape_error(axis, size, mask.shape[0]));
+    }
+    let positions: Vec<i64> = mask
+        .row(0)
+        .iter()
+        .enumerate()
+        .filter(|(_, keep)| *keep)
+        .map(|(k, _)| k as i64)
+        .collect();
+    let positions = Array::from_elements([positions.len()], positions);
+    put_along(array, &positions, axis, front, values)
+}
+
+/// A shape as NumPy's indexing errors print it: `(3,)`, `(3,2)`.
+fn compact_shape_text(shape: &[usize]) -> String {
+    shape_text(shape).replace(", ", ",")
+}
+
 /// An integer from an index array as a position along an axis of `length`
 /// elements: Python's negative indices, NumPy's IndexError naming `axis`.
 fn checked_position(written: i128, length: usize, axis: usize) -> Result<isize> {

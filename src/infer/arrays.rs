@@ -1445,13 +1445,17 @@ impl<'m> Inference<'m> {
                 )?;
                 return Some((target, combined));
             }
-            let first_axis = matches!(
-                args.as_slice(),
-                [_, _, axis, front]
-                    if matches!(axis.kind, ExprKind::Literal(Literal::Int(0)))
-                        && matches!(front.kind, ExprKind::Literal(Literal::Bool(false)))
-            );
-            if !first_axis {
+            let along = match args.as_slice() {
+                [_, _, axis, front] => match (&axis.kind, &front.kind) {
+                    (
+                        ExprKind::Literal(Literal::Int(axis)),
+                        ExprKind::Literal(Literal::Bool(front)),
+                    ) => usize::try_from(*axis).ok().map(|axis| (axis, *front)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some((axis, front)) = along else {
                 self.error(
                     cx,
                     Diagnostic::error(
@@ -1460,17 +1464,17 @@ impl<'m> Inference<'m> {
                         "this store through an index array is not supported",
                     )
                     .with_hint(
-                        "store through one index array that comes first among the remaining \
-                         axes: `m[idx, j] += v`, `m[i, idx] += v`",
+                        "store through one index array or mask beside ints and slices: \
+                         `m[:, idx] += v`, `m[i, mask] += v`",
                     ),
                 );
                 return None;
-            }
+            };
             let ty = combined.ty.clone();
             let mut args = args.clone();
             let index = args.swap_remove(1);
             let array = args.swap_remove(0);
-            let target = self.select_target(cx, array, index, &ty, span)?;
+            let target = self.select_along_target(cx, array, index, axis, front, &ty, span)?;
             return Some((target, combined));
         }
         self.store_into_view(cx, view, combined, span)
@@ -1891,16 +1895,8 @@ impl<'m> Inference<'m> {
         let a = array.array_type()?;
         let i = index.array_type()?;
         if i.dtype != Dtype::Bool && a.ndim != 1 {
-            self.error(
-                cx,
-                Diagnostic::error(
-                    codes::INVALID_INDEX,
-                    span,
-                    "storing through an integer index array needs a 1-D array",
-                )
-                .with_hint("store row by row in a loop"),
-            );
-            return None;
+            // `m[idx] = rows`: along the first axis.
+            return self.select_along_target(cx, array, index, 0, false, value, span);
         }
         let _ = selected;
         match value {
@@ -1925,7 +1921,90 @@ impl<'m> Inference<'m> {
                 return None;
             }
         }
-        Some(typed::Target::Select { array, index, span })
+        Some(typed::Target::Select {
+            array,
+            index,
+            along: None,
+            span,
+        })
+    }
+
+    /// The target of `m[:, idx] = value`, `m[i, mask] = value`,
+    /// `t[..., idx] = value`, `m[idx] = rows`: `view` is the view the other
+    /// index items make, `index` a 1-D integer array or mask selecting
+    /// along its `axis` (first among the selected elements' axes with
+    /// `front`). The value is a number or an array that broadcasts to the
+    /// shape of the selected elements.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn select_along_target(
+        &mut self,
+        cx: &mut Cx,
+        view: Expr,
+        index: Expr,
+        axis: usize,
+        front: bool,
+        value: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let a = view.array_type()?;
+        let i = index.array_type()?;
+        let usable = i.ndim == 1 && (i.dtype.is_integer() || i.dtype == Dtype::Bool);
+        if !usable || axis >= a.ndim as usize {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    format!("cannot store through {} beside other indices", index.ty),
+                )
+                .with_hint("store through 1-D integer arrays or masks beside ints and slices"),
+            );
+            return None;
+        }
+        match value {
+            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
+                return self.complex_into_real(cx, a.dtype, span);
+            }
+            Type::Array(v) if v.ndim <= a.ndim => {}
+            Type::Array(v) => {
+                let v = *v;
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!(
+                            "cannot store a {}-D array into the {}-D selection of an index array",
+                            v.ndim, a.ndim
+                        ),
+                    )
+                    .with_hint("store an array that broadcasts to the selected elements' shape"),
+                );
+                return None;
+            }
+            ty if ty.is_numeric() => {}
+            Type::Complex if a.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
+            ty => {
+                let ty = ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} through a mask or index array"),
+                    )
+                    .with_hint("store a number or an array that broadcasts to the selected shape"),
+                );
+                return None;
+            }
+        }
+        Some(typed::Target::Select {
+            array: view,
+            index,
+            along: Some(typed::Along { axis, front }),
+            span,
+        })
     }
 
     /// `np.round(a, decimals)` of an array, as NumPy computes it: for
@@ -2044,7 +2123,12 @@ impl<'m> Inference<'m> {
         }
         let ty = Type::Tuple(vec![rows.ty.clone(), columns.ty.clone()]);
         let index = Expr::new(ExprKind::Tuple(vec![rows, columns]), ty);
-        Some(typed::Target::Select { array, index, span })
+        Some(typed::Target::Select {
+            array,
+            index,
+            along: None,
+            span,
+        })
     }
 }
 

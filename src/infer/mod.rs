@@ -1029,26 +1029,14 @@ impl<'m> Inference<'m> {
                             Some(Some(Advanced::Along {
                                 view,
                                 index,
-                                axis: 0,
-                                front: false,
-                            })) => return self.select_target(cx, view, index, ty, *span),
+                                axis,
+                                front,
+                            })) => {
+                                return self
+                                    .select_along_target(cx, view, index, axis, front, ty, *span);
+                            }
                             Some(Some(Advanced::Points { rows, columns })) => {
                                 return self.points_target(cx, array, rows, columns, ty, *span);
-                            }
-                            Some(Some(_)) => {
-                                self.error(
-                                    cx,
-                                    Diagnostic::error(
-                                        codes::INVALID_INDEX,
-                                        *span,
-                                        "this store through an index array is not supported",
-                                    )
-                                    .with_hint(
-                                        "store through one index array that comes first among \
-                                         the remaining axes: `m[idx, j] = v`, `m[i, idx] = v`",
-                                    ),
-                                );
-                                return None;
                             }
                         }
                     }

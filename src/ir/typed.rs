@@ -157,12 +157,26 @@ pub enum Target {
     },
     /// `a[mask] = value` (a bool array of `a`'s shape) or `a[idx] = value`
     /// (a 1-D integer array into a 1-D array): `value` is a scalar or a 1-D
-    /// array of the selected length.
+    /// array of the selected length. With `along`, `array` is the view the
+    /// other index items make and `index` a 1-D integer array or mask that
+    /// selects along one of its axes (`m[:, idx] = v`, `m[i, mask] += 1`):
+    /// `value` broadcasts to the shape of the elements read by the same
+    /// index (see [`Along`]).
     Select {
         array: Expr,
         index: Expr,
+        along: Option<Along>,
         span: Span,
     },
+}
+
+/// The axis a store through an index array selects along (the taken axis
+/// of `rt::take_along`): `axis` of the view, first among the value's axes
+/// with `front` (NumPy's order when advanced indices are not side by side).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Along {
+    pub axis: usize,
+    pub front: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

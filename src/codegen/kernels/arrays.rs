@@ -553,16 +553,20 @@ impl FunctionGen<'_> {
 
     /// `a[mask] = value` / `a[idx] = value`: the value first (converted to
     /// the element type, one element per selected position or a single
-    /// one), then the array and the index.
+    /// one), then the array and the index. With `along`, the index selects
+    /// along one axis of the view `array` (`rt::put_along`), except on a
+    /// 1-D view, where that is the plain store.
     pub(super) fn store_selected(
         &mut self,
         array: &typed::Expr,
         index: &typed::Expr,
+        along: Option<typed::Along>,
         value: &typed::Expr,
     ) -> TokenStream {
         let Some(dest) = array.array_type() else {
             return quote!();
         };
+        let along = along.filter(|_| dest.ndim != 1);
         let mask = index.array_type().is_some_and(|i| i.dtype == Dtype::Bool);
         // The array and the index, evaluated after the value, may read
         // variables named `value` or `values`.
@@ -605,6 +609,24 @@ impl FunctionGen<'_> {
             return quote!({
                 #value_code
                 rt::put_points(&#array, &#rows, &#columns, #values)?;
+            });
+        }
+        if let Some(typed::Along { axis, front }) = along {
+            let (index, axis) = (self.receiver(index), TokenLiteral::usize_unsuffixed(axis));
+            let values = if value.array_type().is_some() {
+                quote!(#many)
+            } else {
+                let element = dtype_tokens(dest.dtype);
+                quote!(&rt::Array::<#element, 1>::full([1], #one)?)
+            };
+            let function = if mask {
+                quote!(rt::put_masked_along)
+            } else {
+                quote!(rt::put_along)
+            };
+            return quote!({
+                #value_code
+                #function(&#array, &#index, #axis, #front, #values)?;
             });
         }
         let index = self.receiver(index);
