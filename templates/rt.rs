@@ -459,18 +459,39 @@ impl Element for bool {
 struct HeapBuffer<T: Element> {
     pointer: *mut T,
     len: usize,
+    /// The NumPy array that owns this memory in Python, once a view of it
+    /// was returned to Python (see `Array::heap_view`): a weak reference,
+    /// since that array keeps this buffer alive.
+    #[cfg(feature = "python")]
+    python: std::sync::Mutex<Option<Py<pyo3::types::PyWeakrefReference>>>,
 }
 
 impl<T: Element> HeapBuffer<T> {
+    fn new(pointer: *mut T, len: usize) -> Self {
+        HeapBuffer {
+            pointer,
+            len,
+            #[cfg(feature = "python")]
+            python: std::sync::Mutex::new(None),
+        }
+    }
+
     fn from_boxed_slice(elements: Box<[T]>) -> Self {
         let len = elements.len();
         let pointer = Box::into_raw(elements).cast::<T>();
-        HeapBuffer { pointer, len }
+        HeapBuffer::new(pointer, len)
     }
 
     /// Gives the allocation back as a `Vec` without copying.
     fn into_vec(self) -> Vec<T> {
-        let this = std::mem::ManuallyDrop::new(self);
+        #[cfg_attr(not(feature = "python"), allow(unused_mut))]
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // The reference to a NumPy array that no longer exists (it would
+        // hold this buffer otherwise), released as `Drop` would release it.
+        #[cfg(feature = "python")]
+        if let Ok(slot) = this.python.get_mut() {
+            drop(slot.take());
+        }
         let slice = ptr::slice_from_raw_parts_mut(this.pointer, this.len);
         // SAFETY: `pointer` and `len` came from `Box::into_raw` of a boxed
         // slice in `from_boxed_slice`, and `ManuallyDrop` stops `Drop` from
@@ -511,10 +532,7 @@ fn unfilled_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Option<He
         return Err(allocation_error::<T>(shape));
     }
     advise_huge_pages(pointer.cast(), layout.size());
-    Ok(Some(HeapBuffer {
-        pointer,
-        len: size,
-    }))
+    Ok(Some(HeapBuffer::new(pointer, size)))
 }
 
 // SAFETY: a HeapBuffer is a uniquely owned allocation of Send + Sync elements;
@@ -4467,15 +4485,20 @@ impl ToPython for () {
 #[cfg(feature = "python")]
 impl<T: Element, const N: usize> ToPython for Array<T, N> {
     /// Returns the very array object that was passed in when the result views
-    /// all of it (`return a`), as the interpreted function would; hands a
-    /// uniquely owned C-contiguous buffer to NumPy without copying; anything
-    /// else (a row of a parameter, a buffer another live `Array` still
-    /// shares, a strided view) is copied into a new array first.
+    /// all of it (`return a`), as the interpreted function would; a view of
+    /// part of an argument as a NumPy view of it; hands a uniquely owned
+    /// C-contiguous buffer to NumPy without copying; a view of an array the
+    /// function made (`return b[1:]`, `return b.T`, `return b, b[0]`) as a
+    /// NumPy view of the one NumPy array that takes over its memory; an
+    /// empty array or one a Rust caller lent is copied into a new array.
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         if let Some(object) = self.whole_python_array(py) {
             return Ok(object);
         }
         if let Some(view) = self.python_view(py)? {
+            return Ok(view);
+        }
+        if let Some(view) = self.heap_view(py)? {
             return Ok(view);
         }
         let shape = self.shape;
@@ -4495,21 +4518,13 @@ impl<T: Element, const N: usize> Array<T, N> {
     /// is. `None` for memory the runtime owns, and for empty arrays (whose
     /// pointer was replaced by a dangling one on entry).
     fn python_view<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        use numpy::npyffi::{self, npy_intp, PY_ARRAY_API};
+        use numpy::npyffi;
         let Owner::Python(object) = &self.owner else {
             return Ok(None);
         };
         if self.shape.contains(&0) {
             return Ok(None);
         }
-        let item_size = std::mem::size_of::<T>() as isize;
-        let mut dims: [npy_intp; N] = self.shape.map(|d| d as npy_intp);
-        let mut strides: [npy_intp; N] = self.strides.map(|s| (s * item_size) as npy_intp);
-        let flags = if self.writable {
-            npyffi::NPY_ARRAY_WRITEABLE
-        } else {
-            0
-        };
         // NumPy's own views name the array that owns the memory as their
         // base, not the view they were sliced from.
         let mut base = object.bind(py).clone();
@@ -4529,12 +4544,34 @@ impl<T: Element, const N: usize> Array<T, N> {
             }
             base = inner;
         }
-        let base = base.unbind();
+        self.numpy_array_over(py, base.unbind(), self.writable).map(Some)
+    }
+
+    /// A new NumPy array object over this array's elements (its pointer,
+    /// shape and strides), whose base is `base`, an object that keeps that
+    /// memory alive; writable when `writable`.
+    fn numpy_array_over<'py>(
+        &self,
+        py: Python<'py>,
+        base: Py<PyAny>,
+        writable: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use numpy::npyffi::{self, npy_intp, PY_ARRAY_API};
+        let item_size = std::mem::size_of::<T>() as isize;
+        let mut dims: [npy_intp; N] = self.shape.map(|d| d as npy_intp);
+        let mut strides: [npy_intp; N] = self.strides.map(|s| (s * item_size) as npy_intp);
+        let flags = if writable {
+            npyffi::NPY_ARRAY_WRITEABLE
+        } else {
+            0
+        };
         // SAFETY: `pointer`, `shape` and `strides` describe elements inside
-        // the memory of the NumPy array `object` (the type invariant), which
-        // becomes the new array's base below, so the memory outlives the
-        // new array; NumPy copies `dims` and `strides` before returning. The
-        // dtype descriptor reference is stolen by the call, as the API says.
+        // memory that `base` keeps alive (the callers' contract: the NumPy
+        // array this array views, or a capsule holding its heap buffer),
+        // which becomes the new array's base below, so the memory outlives
+        // the new array; NumPy copies `dims` and `strides` before returning.
+        // The dtype descriptor reference is stolen by the call, as the API
+        // says.
         let created = unsafe {
             PY_ARRAY_API.PyArray_NewFromDescr(
                 py,
@@ -4564,8 +4601,73 @@ impl<T: Element, const N: usize> Array<T, N> {
             {
                 return Err(PyErr::fetch(py));
             }
-            Ok(Some(array))
+            Ok(array)
         }
+    }
+
+    /// A view of memory the runtime allocated (an array made in the
+    /// function), as NumPy returns one: a NumPy array over the same memory
+    /// whose base is the NumPy array that owns it. The first result that
+    /// needs it makes that owner, which holds the heap buffer (through a
+    /// capsule) and is remembered by the buffer, so every later result
+    /// viewing the buffer (`return b, b[0]`) is a view of the same owner.
+    /// The owner has this array's shape when this array is the whole buffer
+    /// in C order (then it is the result itself), else it is the flat
+    /// buffer. `None` for other memory, for an empty array, and for a
+    /// buffer this array alone holds and covers in C order, which the
+    /// caller hands to NumPy as it is.
+    fn heap_view<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        use pyo3::types::{PyCapsule, PyWeakrefMethods, PyWeakrefReference};
+        let Owner::Heap(buffer) = &self.owner else {
+            return Ok(None);
+        };
+        if self.shape.contains(&0) {
+            return Ok(None);
+        }
+        let covers = self.pointer == buffer.pointer
+            && checked_size::<T>(&self.shape) == Some(buffer.len)
+            && is_c_contiguous(&self.shape, &self.strides);
+        let mut slot = match buffer.python.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let living = slot.as_ref().and_then(|weak| weak.bind(py).upgrade());
+        let owner = match living {
+            Some(owner) => owner,
+            None => {
+                if covers && Arc::strong_count(buffer) == 1 {
+                    return Ok(None);
+                }
+                let capsule = PyCapsule::new(py, Arc::clone(buffer), None)?;
+                let owner = if covers {
+                    self.numpy_array_over(py, capsule.into_any().unbind(), true)?
+                } else {
+                    let flat = Array {
+                        pointer: buffer.pointer,
+                        shape: [buffer.len],
+                        strides: [1],
+                        writable: true,
+                        owner: self.owner.clone(),
+                    };
+                    flat.numpy_array_over(py, capsule.into_any().unbind(), true)?
+                };
+                *slot = Some(PyWeakrefReference::new(&owner)?.unbind());
+                if covers && self.writable {
+                    return Ok(Some(owner));
+                }
+                owner
+            }
+        };
+        drop(slot);
+        if covers && self.writable {
+            use numpy::PyUntypedArrayMethods;
+            if let Ok(array) = owner.downcast::<numpy::PyUntypedArray>() {
+                if array.shape() == self.shape.as_slice() {
+                    return Ok(Some(owner));
+                }
+            }
+        }
+        self.numpy_array_over(py, owner.unbind(), self.writable).map(Some)
     }
 
     /// The NumPy array passed in that this array views entirely, with the
