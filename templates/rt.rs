@@ -3366,6 +3366,246 @@ pub fn put_masked_along<T: Element, const N: usize, const M: usize>(
     put_along(array, &positions, axis, front, values)
 }
 
+/// One of several 1-D integer index arrays (`t[i, :, k]`): its values, and
+/// the axis of the indexed view they select along.
+pub struct Positions {
+    values: Vec<i128>,
+    axis: usize,
+}
+
+impl Positions {
+    pub fn new<I: Element + Into<i128>>(index: &Array<I, 1>, axis: i64) -> Positions {
+        Positions {
+            values: index.row(0).iter().map(Into::into).collect(),
+            axis: axis.max(0) as usize,
+        }
+    }
+}
+
+/// The layout of the elements that several index arrays select from
+/// `array` (the view of the other index items): their shape, the arrays'
+/// common length (NumPy's broadcasting of 1-D arrays, IndexError when they
+/// do not broadcast) in the place of the first array's axis, or first with
+/// `front`, and the view's other axes in order (any slots past those of
+/// length 0); the strides of those other axes; and the axis of the
+/// selection that the arrays' length is.
+fn several_layout<T: Element, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    front: bool,
+) -> Result<([usize; M], [isize; M], usize)> {
+    let mut length = 1usize;
+    for index in indices {
+        let len = index.values.len();
+        if len == 1 {
+            continue;
+        }
+        if length == 1 {
+            length = len;
+        } else if len != length {
+            let shapes: Vec<String> = indices
+                .iter()
+                .map(|index| compact_shape_text(&[index.values.len()]))
+                .collect();
+            return Err(Error::IndexError(format!(
+                "shape mismatch: indexing arrays could not be broadcast together with shapes {} ",
+                shapes.join(" ")
+            )));
+        }
+    }
+    let taken = |axis: usize| indices.iter().any(|index| index.axis == axis);
+    let first = indices.iter().map(|index| index.axis).min().unwrap_or(0);
+    let mut shape = [0usize; M];
+    let mut strides = [0isize; M];
+    let mut slot = usize::from(front);
+    let mut at = 0usize;
+    for axis in 0..N {
+        if axis == first && !front {
+            at = slot;
+            slot += 1;
+        }
+        if taken(axis) {
+            continue;
+        }
+        if slot < M {
+            shape[slot] = array.shape[axis];
+            strides[slot] = array.strides[axis];
+        }
+        slot += 1;
+    }
+    if at < M {
+        shape[at] = length;
+    }
+    Ok((shape, strides, at))
+}
+
+/// The element offset in `array` of each of the `length` positions that
+/// several index arrays select, with Python's negative indices and NumPy's
+/// IndexError for an index out of bounds.
+fn several_offsets<T: Element, const N: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    length: usize,
+) -> Result<Vec<isize>> {
+    let mut offsets = vec![0isize; length];
+    for index in indices {
+        let size = array.shape.get(index.axis).copied().unwrap_or(0);
+        let stride = array.strides.get(index.axis).copied().unwrap_or(0);
+        for (k, offset) in offsets.iter_mut().enumerate() {
+            let value = index.values[if index.values.len() == 1 { 0 } else { k }];
+            let position = checked_position(value, size, index.axis)?;
+            *offset = offset.wrapping_add(position.wrapping_mul(stride));
+        }
+    }
+    Ok(offsets)
+}
+
+/// Calls `visit` for every index of `shape` in C order, with the offset of
+/// that element in an array of `strides` whose axis `at` is indirect (its
+/// index `k` adds `offsets[k]`), and its offset in an array of `other`
+/// strides.
+fn for_each_indirect<const M: usize>(
+    shape: &[usize; M],
+    strides: &[isize; M],
+    at: usize,
+    offsets: &[isize],
+    other: &[isize; M],
+    mut visit: impl FnMut(isize, isize),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let mut index = [0usize; M];
+    loop {
+        let (mut here, mut there) = (0isize, 0isize);
+        for axis in 0..M {
+            here = here.wrapping_add(if axis == at {
+                offsets[index[axis]]
+            } else {
+                (index[axis] as isize).wrapping_mul(strides[axis])
+            });
+            there = there.wrapping_add((index[axis] as isize).wrapping_mul(other[axis]));
+        }
+        visit(here, there);
+        let mut axis = M;
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            if index[axis] < shape[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+}
+
+/// `t[i, j, k]`, `t[i, :, k]`, `t[i, j]` with 1-D integer index arrays: the
+/// selected elements as a new array of `M` dimensions, as NumPy orders them
+/// (see [`several_layout`]). `array` is the view the other index items
+/// make, with full slices in the arrays' places.
+pub fn take_arrays<T: Element, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    front: bool,
+) -> Result<Array<T, M>> {
+    let (shape, strides, at) = several_layout::<T, N, M>(array, indices, front)?;
+    let offsets = several_offsets(array, indices, shape[at])?;
+    let mut out: Vec<T> = reserve::<T>(&shape)?;
+    for_each_indirect(&shape, &strides, at, &offsets, &[0; M], |offset, _| {
+        // SAFETY: each offset is of an element of `array`: the indirect
+        // axis adds offsets of positions checked against their axes, the
+        // others index the view's own axes within their lengths.
+        out.push(unsafe { T::load(array.pointer.wrapping_offset(offset)) });
+    });
+    Ok(Array::from_elements(shape, out))
+}
+
+/// `t[i, j, k] = values`, `t[i, :, k] += 1`: stores into the elements
+/// [`take_arrays`] selects, `values` broadcast to their shape, in C order,
+/// so a repeated position keeps the last value, as in NumPy. NumPy's
+/// checks, in its order: a read-only array, index arrays that do not
+/// broadcast, a value that does not broadcast, each index against its
+/// axis. Values that share memory with the array are copied first.
+pub fn put_arrays<T: Element, const N: usize, const V: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    front: bool,
+    values: &Array<T, V>,
+) -> Result<()> {
+    put_arrays_into::<T, N, V, N>(array, indices, front, values)
+}
+
+fn put_arrays_into<T: Element, const N: usize, const V: usize, const M: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    front: bool,
+    values: &Array<T, V>,
+) -> Result<()> {
+    if !array.writable {
+        return Err(read_only_error());
+    }
+    // The selection has N + 1 - indices.len() axes; it is laid out in M = N
+    // slots, the ones past it of length 1.
+    let dims = (N + 1).saturating_sub(indices.len());
+    let (shape, strides, at) = several_layout::<T, N, M>(array, indices, front)?;
+    let mut selected = shape;
+    for length in selected.iter_mut().skip(dims) {
+        *length = 1;
+    }
+    let fits = broadcast_shape::<M>(&[&values.shape, &selected[..dims]])
+        .ok()
+        .is_some_and(|b| b[M - dims..] == selected[..dims] && b[..M - dims].iter().all(|&d| d == 1));
+    if V > dims || !fits {
+        return Err(Error::ValueError(format!(
+            "shape mismatch: value array of shape {} could not be broadcast to indexing result \
+             of shape {}",
+            compact_shape_text(&values.shape),
+            compact_shape_text(&selected[..dims])
+        )));
+    }
+    let offsets = several_offsets(array, indices, selected[at])?;
+    // The value's strides over the selection's axes (0 where it stretches),
+    // then over the padding axes of length 1.
+    let mut source = [0isize; M];
+    let skip = dims - V;
+    for axis in 0..V {
+        if values.shape[axis] != 1 {
+            source[skip + axis] = values.strides[axis];
+        }
+    }
+    let overlap = match (array.memory(), values.memory()) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => false,
+    };
+    let copied;
+    let values = if overlap {
+        copied = values.try_copy()?;
+        for axis in 0..V {
+            if copied.shape[axis] != 1 {
+                source[skip + axis] = copied.strides[axis];
+            }
+        }
+        &copied
+    } else {
+        values
+    };
+    for_each_indirect(&selected, &strides, at, &offsets, &source, |to, from| {
+        // SAFETY: `to` is an element of the writable `array` (as in
+        // `take_arrays`; the padding axes have length 1); `from` indexes
+        // `values` within its shape, stretched axes with stride 0.
+        unsafe {
+            T::store(
+                array.pointer.wrapping_offset(to),
+                T::load(values.pointer.wrapping_offset(from)),
+            )
+        };
+    });
+    Ok(())
+}
+
 /// A shape as NumPy's indexing errors print it: `(3,)`, `(3,2)`.
 fn compact_shape_text(shape: &[usize]) -> String {
     shape_text(shape).replace(", ", ",")

@@ -1815,7 +1815,7 @@ impl FunctionGen<'_> {
                 index,
                 along,
                 ..
-            } => self.store_selected(array, index, *along, value),
+            } => self.store_selected(array, index, along.as_ref(), value),
             typed::Target::Item { list, index, .. } => self.store_item(list, index, value),
             typed::Target::Tuple(targets) => {
                 let all_locals = targets.iter().all(|t| matches!(t, typed::Target::Local(_)));

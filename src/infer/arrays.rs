@@ -1426,6 +1426,41 @@ impl<'m> Inference<'m> {
             let target = self.select_target(cx, *array, *index, &ty, span)?;
             return Some((target, combined));
         }
+        // `t[i, :, k] += v`: through the index arrays, as the store would go.
+        if let ExprKind::Runtime {
+            function: "take_arrays",
+            args,
+        } = &view.kind
+        {
+            let parsed = match args.split_first().zip(args.split_last()) {
+                Some(((view, rest), (front, _))) => {
+                    let pairs = &rest[..rest.len().saturating_sub(1)];
+                    let indices: Option<Vec<(usize, Expr)>> = pairs
+                        .chunks(2)
+                        .map(|pair| match pair {
+                            [index, axis] => match axis.kind {
+                                ExprKind::Literal(Literal::Int(axis)) => {
+                                    usize::try_from(axis).ok().map(|axis| (axis, index.clone()))
+                                }
+                                _ => None,
+                            },
+                            _ => None,
+                        })
+                        .collect();
+                    match (&front.kind, indices) {
+                        (ExprKind::Literal(Literal::Bool(front)), Some(indices)) => {
+                            Some((view.clone(), indices, *front))
+                        }
+                        _ => None,
+                    }
+                }
+                None => None,
+            };
+            let (view, indices, front) = parsed?;
+            let ty = combined.ty.clone();
+            let target = self.several_target(cx, view, indices, front, &ty, span)?;
+            return Some((target, combined));
+        }
         // `m[idx, j] += v`: through the index array, as the store would go.
         if let ExprKind::Runtime {
             function: "take_along" | "take_masked_along" | "take_points",
@@ -2002,7 +2037,75 @@ impl<'m> Inference<'m> {
         Some(typed::Target::Select {
             array: view,
             index,
-            along: Some(typed::Along { axis, front }),
+            along: Some(typed::Along {
+                axes: vec![axis],
+                front,
+            }),
+            span,
+        })
+    }
+
+    /// The target of `t[i, j, k] = value`, `t[i, :, k] = value`: `view` is
+    /// the view the other index items make, `indices` the 1-D integer
+    /// arrays and the axes of the view they select along (see
+    /// `rt::put_arrays`). The value is a number or an array that broadcasts
+    /// to the shape of the selected elements.
+    pub(super) fn several_target(
+        &mut self,
+        cx: &mut Cx,
+        view: Expr,
+        indices: Vec<(usize, Expr)>,
+        front: bool,
+        value: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let a = view.array_type()?;
+        let selected = (a.ndim as usize + 1).saturating_sub(indices.len());
+        match value {
+            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
+                return self.complex_into_real(cx, a.dtype, span);
+            }
+            Type::Array(v) if v.ndim as usize <= selected => {}
+            Type::Array(v) => {
+                let v = *v;
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!(
+                            "cannot store a {}-D array into the {selected}-D selection of index arrays",
+                            v.ndim
+                        ),
+                    )
+                    .with_hint("store an array that broadcasts to the selected elements' shape"),
+                );
+                return None;
+            }
+            ty if ty.is_numeric() => {}
+            Type::Complex if a.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
+            ty => {
+                let ty = ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} through index arrays"),
+                    )
+                    .with_hint("store a number or an array that broadcasts to the selected shape"),
+                );
+                return None;
+            }
+        }
+        let (axes, arrays): (Vec<usize>, Vec<Expr>) = indices.into_iter().unzip();
+        let ty = Type::Tuple(arrays.iter().map(|a| a.ty.clone()).collect());
+        let index = Expr::new(ExprKind::Tuple(arrays), ty);
+        Some(typed::Target::Select {
+            array: view,
+            index,
+            along: Some(typed::Along { axes, front }),
             span,
         })
     }
