@@ -468,18 +468,39 @@ impl Element for bool {
 struct HeapBuffer<T: Element> {
     pointer: *mut T,
     len: usize,
+    /// The NumPy array that owns this memory in Python, once a view of it
+    /// was returned to Python (see `Array::heap_view`): a weak reference,
+    /// since that array keeps this buffer alive.
+    #[cfg(feature = "python")]
+    python: std::sync::Mutex<Option<Py<pyo3::types::PyWeakrefReference>>>,
 }
 
 impl<T: Element> HeapBuffer<T> {
+    fn new(pointer: *mut T, len: usize) -> Self {
+        HeapBuffer {
+            pointer,
+            len,
+            #[cfg(feature = "python")]
+            python: std::sync::Mutex::new(None),
+        }
+    }
+
     fn from_boxed_slice(elements: Box<[T]>) -> Self {
         let len = elements.len();
         let pointer = Box::into_raw(elements).cast::<T>();
-        HeapBuffer { pointer, len }
+        HeapBuffer::new(pointer, len)
     }
 
     /// Gives the allocation back as a `Vec` without copying.
     fn into_vec(self) -> Vec<T> {
-        let this = std::mem::ManuallyDrop::new(self);
+        #[cfg_attr(not(feature = "python"), allow(unused_mut))]
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // The reference to a NumPy array that no longer exists (it would
+        // hold this buffer otherwise), released as `Drop` would release it.
+        #[cfg(feature = "python")]
+        if let Ok(slot) = this.python.get_mut() {
+            drop(slot.take());
+        }
         let slice = ptr::slice_from_raw_parts_mut(this.pointer, this.len);
         // SAFETY: `pointer` and `len` came from `Box::into_raw` of a boxed
         // slice in `from_boxed_slice`, and `ManuallyDrop` stops `Drop` from
@@ -520,10 +541,7 @@ fn unfilled_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Option<He
         return Err(allocation_error::<T>(shape));
     }
     advise_huge_pages(pointer.cast(), layout.size());
-    Ok(Some(HeapBuffer {
-        pointer,
-        len: size,
-    }))
+    Ok(Some(HeapBuffer::new(pointer, size)))
 }
 
 // SAFETY: a HeapBuffer is a uniquely owned allocation of Send + Sync elements;
@@ -3251,6 +3269,357 @@ pub fn take_masked_along<T: Element, const N: usize>(
     array.take_along(&positions, axis, front)
 }
 
+/// `a[..., idx, ...] = values`: [`take_along`]'s selection as a store
+/// target. `array` is the view the other index items make, `index` selects
+/// along its `axis`; `values` broadcasts to the shape of the selected
+/// elements (the taken axis first with `front`). NumPy's checks, in its
+/// order: a read-only array, a value that does not broadcast (ValueError),
+/// then each index against its axis (IndexError). Values are stored one
+/// index after the other, so a repeated index keeps the last value, as in
+/// NumPy; values that share memory with the array are copied first.
+pub fn put_along<T: Element, I: Element + Into<i128>, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    index: &Array<I, 1>,
+    axis: usize,
+    front: bool,
+    values: &Array<T, M>,
+) -> Result<()> {
+    if !array.writable {
+        return Err(read_only_error());
+    }
+    let axis = axis.min(N.saturating_sub(1));
+    // The view with the indexed axis first.
+    let mut moved = array.clone();
+    moved.shape[..=axis].rotate_right(1);
+    moved.strides[..=axis].rotate_right(1);
+    // The shape of the selected elements, as the value must broadcast to it.
+    let mut selected = moved.shape;
+    selected[0] = index.shape[0];
+    if !front {
+        selected[..=axis].rotate_left(1);
+    }
+    let mut source = values.broadcast_to(selected).map_err(|_| {
+        Error::ValueError(format!(
+            "shape mismatch: value array of shape {} could not be broadcast to indexing \
+             result of shape {}",
+            compact_shape_text(&values.shape),
+            compact_shape_text(&selected)
+        ))
+    })?;
+    if !front {
+        source.shape[..=axis].rotate_right(1);
+        source.strides[..=axis].rotate_right(1);
+    }
+    let offsets = moved.row_offsets(index, axis)?;
+    let overlap = match (array.memory(), values.memory()) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => false,
+    };
+    if overlap {
+        source = source.try_copy()?;
+    }
+    // One selected row: the view's other axes, at one index.
+    let mut one = moved.shape;
+    one[0] = 1;
+    for (k, &offset) in offsets.iter().enumerate() {
+        let destination = moved.pointer.wrapping_offset(offset);
+        let from = source.pointer.wrapping_offset((k as isize).wrapping_mul(source.strides[0]));
+        if N == 1 {
+            // SAFETY: `offset` was checked against the view's only axis and
+            // `k` is below the length of the source's (broadcast) axis.
+            unsafe { T::store(destination, T::load(from)) };
+            continue;
+        }
+        let (lane_len, to_step, from_step) =
+            (moved.shape[N - 1], moved.strides[N - 1], source.strides[N - 1]);
+        for_each_row(&one, [&moved.strides, &source.strides], |[to, at]| {
+            for position in 0..lane_len as isize {
+                // SAFETY: `one` is the shape of one selected row of the view
+                // and of the source (both with axis 0 of length 1 and the
+                // same other axes), so each offset is an element of each;
+                // the view is writable.
+                unsafe {
+                    T::store(
+                        destination.wrapping_offset(to + position * to_step),
+                        T::load(from.wrapping_offset(at + position * from_step)),
+                    )
+                };
+            }
+        });
+    }
+    Ok(())
+}
+
+/// `a[..., mask, ...] = values` for a 1-D bool mask beside other indices:
+/// NumPy's check of the mask's length, then [`put_along`] at the positions
+/// where the mask is true.
+pub fn put_masked_along<T: Element, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    mask: &Array<bool, 1>,
+    axis: usize,
+    front: bool,
+    values: &Array<T, M>,
+) -> Result<()> {
+    let size = array.shape.get(axis).copied().unwrap_or(0);
+    if mask.shape[0] != size {
+        return Err(mask_shape_error(axis, size, mask.shape[0]));
+    }
+    let positions: Vec<i64> = mask
+        .row(0)
+        .iter()
+        .enumerate()
+        .filter(|(_, keep)| *keep)
+        .map(|(k, _)| k as i64)
+        .collect();
+    let positions = Array::from_elements([positions.len()], positions);
+    put_along(array, &positions, axis, front, values)
+}
+
+/// One of several 1-D integer index arrays (`t[i, :, k]`): its values, and
+/// the axis of the indexed view they select along.
+pub struct Positions {
+    values: Vec<i128>,
+    axis: usize,
+}
+
+impl Positions {
+    pub fn new<I: Element + Into<i128>>(index: &Array<I, 1>, axis: i64) -> Positions {
+        Positions {
+            values: index.row(0).iter().map(Into::into).collect(),
+            axis: axis.max(0) as usize,
+        }
+    }
+}
+
+/// The layout of the elements that several index arrays select from
+/// `array` (the view of the other index items): their shape, the arrays'
+/// common length (NumPy's broadcasting of 1-D arrays, IndexError when they
+/// do not broadcast) in the place of the first array's axis, or first with
+/// `front`, and the view's other axes in order (any slots past those of
+/// length 0); the strides of those other axes; and the axis of the
+/// selection that the arrays' length is.
+fn several_layout<T: Element, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    front: bool,
+) -> Result<([usize; M], [isize; M], usize)> {
+    let mut length = 1usize;
+    for index in indices {
+        let len = index.values.len();
+        if len == 1 {
+            continue;
+        }
+        if length == 1 {
+            length = len;
+        } else if len != length {
+            let shapes: Vec<String> = indices
+                .iter()
+                .map(|index| compact_shape_text(&[index.values.len()]))
+                .collect();
+            return Err(Error::IndexError(format!(
+                "shape mismatch: indexing arrays could not be broadcast together with shapes {} ",
+                shapes.join(" ")
+            )));
+        }
+    }
+    let taken = |axis: usize| indices.iter().any(|index| index.axis == axis);
+    let first = indices.iter().map(|index| index.axis).min().unwrap_or(0);
+    let mut shape = [0usize; M];
+    let mut strides = [0isize; M];
+    let mut slot = usize::from(front);
+    let mut at = 0usize;
+    for axis in 0..N {
+        if axis == first && !front {
+            at = slot;
+            slot += 1;
+        }
+        if taken(axis) {
+            continue;
+        }
+        if slot < M {
+            shape[slot] = array.shape[axis];
+            strides[slot] = array.strides[axis];
+        }
+        slot += 1;
+    }
+    if at < M {
+        shape[at] = length;
+    }
+    Ok((shape, strides, at))
+}
+
+/// The element offset in `array` of each of the `length` positions that
+/// several index arrays select, with Python's negative indices and NumPy's
+/// IndexError for an index out of bounds.
+fn several_offsets<T: Element, const N: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    length: usize,
+) -> Result<Vec<isize>> {
+    let mut offsets = vec![0isize; length];
+    for index in indices {
+        let size = array.shape.get(index.axis).copied().unwrap_or(0);
+        let stride = array.strides.get(index.axis).copied().unwrap_or(0);
+        for (k, offset) in offsets.iter_mut().enumerate() {
+            let value = index.values[if index.values.len() == 1 { 0 } else { k }];
+            let position = checked_position(value, size, index.axis)?;
+            *offset = offset.wrapping_add(position.wrapping_mul(stride));
+        }
+    }
+    Ok(offsets)
+}
+
+/// Calls `visit` for every index of `shape` in C order, with the offset of
+/// that element in an array of `strides` whose axis `at` is indirect (its
+/// index `k` adds `offsets[k]`), and its offset in an array of `other`
+/// strides.
+fn for_each_indirect<const M: usize>(
+    shape: &[usize; M],
+    strides: &[isize; M],
+    at: usize,
+    offsets: &[isize],
+    other: &[isize; M],
+    mut visit: impl FnMut(isize, isize),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    let mut index = [0usize; M];
+    loop {
+        let (mut here, mut there) = (0isize, 0isize);
+        for axis in 0..M {
+            here = here.wrapping_add(if axis == at {
+                offsets[index[axis]]
+            } else {
+                (index[axis] as isize).wrapping_mul(strides[axis])
+            });
+            there = there.wrapping_add((index[axis] as isize).wrapping_mul(other[axis]));
+        }
+        visit(here, there);
+        let mut axis = M;
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            if index[axis] < shape[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+}
+
+/// `t[i, j, k]`, `t[i, :, k]`, `t[i, j]` with 1-D integer index arrays: the
+/// selected elements as a new array of `M` dimensions, as NumPy orders them
+/// (see [`several_layout`]). `array` is the view the other index items
+/// make, with full slices in the arrays' places.
+pub fn take_arrays<T: Element, const N: usize, const M: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    front: bool,
+) -> Result<Array<T, M>> {
+    let (shape, strides, at) = several_layout::<T, N, M>(array, indices, front)?;
+    let offsets = several_offsets(array, indices, shape[at])?;
+    let mut out: Vec<T> = reserve::<T>(&shape)?;
+    for_each_indirect(&shape, &strides, at, &offsets, &[0; M], |offset, _| {
+        // SAFETY: each offset is of an element of `array`: the indirect
+        // axis adds offsets of positions checked against their axes, the
+        // others index the view's own axes within their lengths.
+        out.push(unsafe { T::load(array.pointer.wrapping_offset(offset)) });
+    });
+    Ok(Array::from_elements(shape, out))
+}
+
+/// `t[i, j, k] = values`, `t[i, :, k] += 1`: stores into the elements
+/// [`take_arrays`] selects, `values` broadcast to their shape, in C order,
+/// so a repeated position keeps the last value, as in NumPy. NumPy's
+/// checks, in its order: a read-only array, index arrays that do not
+/// broadcast, a value that does not broadcast, each index against its
+/// axis. Values that share memory with the array are copied first.
+pub fn put_arrays<T: Element, const N: usize, const V: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    front: bool,
+    values: &Array<T, V>,
+) -> Result<()> {
+    put_arrays_into::<T, N, V, N>(array, indices, front, values)
+}
+
+fn put_arrays_into<T: Element, const N: usize, const V: usize, const M: usize>(
+    array: &Array<T, N>,
+    indices: &[Positions],
+    front: bool,
+    values: &Array<T, V>,
+) -> Result<()> {
+    if !array.writable {
+        return Err(read_only_error());
+    }
+    // The selection has N + 1 - indices.len() axes; it is laid out in M = N
+    // slots, the ones past it of length 1.
+    let dims = (N + 1).saturating_sub(indices.len());
+    let (shape, strides, at) = several_layout::<T, N, M>(array, indices, front)?;
+    let mut selected = shape;
+    for length in selected.iter_mut().skip(dims) {
+        *length = 1;
+    }
+    let fits = broadcast_shape::<M>(&[&values.shape, &selected[..dims]])
+        .ok()
+        .is_some_and(|b| b[M - dims..] == selected[..dims] && b[..M - dims].iter().all(|&d| d == 1));
+    if V > dims || !fits {
+        return Err(Error::ValueError(format!(
+            "shape mismatch: value array of shape {} could not be broadcast to indexing result \
+             of shape {}",
+            compact_shape_text(&values.shape),
+            compact_shape_text(&selected[..dims])
+        )));
+    }
+    let offsets = several_offsets(array, indices, selected[at])?;
+    // The value's strides over the selection's axes (0 where it stretches),
+    // then over the padding axes of length 1.
+    let mut source = [0isize; M];
+    let skip = dims - V;
+    for axis in 0..V {
+        if values.shape[axis] != 1 {
+            source[skip + axis] = values.strides[axis];
+        }
+    }
+    let overlap = match (array.memory(), values.memory()) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => false,
+    };
+    let copied;
+    let values = if overlap {
+        copied = values.try_copy()?;
+        for axis in 0..V {
+            if copied.shape[axis] != 1 {
+                source[skip + axis] = copied.strides[axis];
+            }
+        }
+        &copied
+    } else {
+        values
+    };
+    for_each_indirect(&selected, &strides, at, &offsets, &source, |to, from| {
+        // SAFETY: `to` is an element of the writable `array` (as in
+        // `take_arrays`; the padding axes have length 1); `from` indexes
+        // `values` within its shape, stretched axes with stride 0.
+        unsafe {
+            T::store(
+                array.pointer.wrapping_offset(to),
+                T::load(values.pointer.wrapping_offset(from)),
+            )
+        };
+    });
+    Ok(())
+}
+
+/// A shape as NumPy's indexing errors print it: `(3,)`, `(3,2)`.
+fn compact_shape_text(shape: &[usize]) -> String {
+    shape_text(shape).replace(", ", ",")
+}
+
 /// An integer from an index array as a position along an axis of `length`
 /// elements: Python's negative indices, NumPy's IndexError naming `axis`.
 fn checked_position(written: i128, length: usize, axis: usize) -> Result<isize> {
@@ -4365,15 +4734,20 @@ impl ToPython for () {
 #[cfg(feature = "python")]
 impl<T: Element, const N: usize> ToPython for Array<T, N> {
     /// Returns the very array object that was passed in when the result views
-    /// all of it (`return a`), as the interpreted function would; hands a
-    /// uniquely owned C-contiguous buffer to NumPy without copying; anything
-    /// else (a row of a parameter, a buffer another live `Array` still
-    /// shares, a strided view) is copied into a new array first.
+    /// all of it (`return a`), as the interpreted function would; a view of
+    /// part of an argument as a NumPy view of it; hands a uniquely owned
+    /// C-contiguous buffer to NumPy without copying; a view of an array the
+    /// function made (`return b[1:]`, `return b.T`, `return b, b[0]`) as a
+    /// NumPy view of the one NumPy array that takes over its memory; an
+    /// empty array or one a Rust caller lent is copied into a new array.
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         if let Some(object) = self.whole_python_array(py) {
             return Ok(object);
         }
         if let Some(view) = self.python_view(py)? {
+            return Ok(view);
+        }
+        if let Some(view) = self.heap_view(py)? {
             return Ok(view);
         }
         let shape = self.shape;
@@ -4393,21 +4767,13 @@ impl<T: Element, const N: usize> Array<T, N> {
     /// is. `None` for memory the runtime owns, and for empty arrays (whose
     /// pointer was replaced by a dangling one on entry).
     fn python_view<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        use numpy::npyffi::{self, npy_intp, PY_ARRAY_API};
+        use numpy::npyffi;
         let Owner::Python(object) = &self.owner else {
             return Ok(None);
         };
         if self.shape.contains(&0) {
             return Ok(None);
         }
-        let item_size = std::mem::size_of::<T>() as isize;
-        let mut dims: [npy_intp; N] = self.shape.map(|d| d as npy_intp);
-        let mut strides: [npy_intp; N] = self.strides.map(|s| (s * item_size) as npy_intp);
-        let flags = if self.writable {
-            npyffi::NPY_ARRAY_WRITEABLE
-        } else {
-            0
-        };
         // NumPy's own views name the array that owns the memory as their
         // base, not the view they were sliced from.
         let mut base = object.bind(py).clone();
@@ -4427,12 +4793,34 @@ impl<T: Element, const N: usize> Array<T, N> {
             }
             base = inner;
         }
-        let base = base.unbind();
+        self.numpy_array_over(py, base.unbind(), self.writable).map(Some)
+    }
+
+    /// A new NumPy array object over this array's elements (its pointer,
+    /// shape and strides), whose base is `base`, an object that keeps that
+    /// memory alive; writable when `writable`.
+    fn numpy_array_over<'py>(
+        &self,
+        py: Python<'py>,
+        base: Py<PyAny>,
+        writable: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use numpy::npyffi::{self, npy_intp, PY_ARRAY_API};
+        let item_size = std::mem::size_of::<T>() as isize;
+        let mut dims: [npy_intp; N] = self.shape.map(|d| d as npy_intp);
+        let mut strides: [npy_intp; N] = self.strides.map(|s| (s * item_size) as npy_intp);
+        let flags = if writable {
+            npyffi::NPY_ARRAY_WRITEABLE
+        } else {
+            0
+        };
         // SAFETY: `pointer`, `shape` and `strides` describe elements inside
-        // the memory of the NumPy array `object` (the type invariant), which
-        // becomes the new array's base below, so the memory outlives the
-        // new array; NumPy copies `dims` and `strides` before returning. The
-        // dtype descriptor reference is stolen by the call, as the API says.
+        // memory that `base` keeps alive (the callers' contract: the NumPy
+        // array this array views, or a capsule holding its heap buffer),
+        // which becomes the new array's base below, so the memory outlives
+        // the new array; NumPy copies `dims` and `strides` before returning.
+        // The dtype descriptor reference is stolen by the call, as the API
+        // says.
         let created = unsafe {
             PY_ARRAY_API.PyArray_NewFromDescr(
                 py,
@@ -4462,8 +4850,73 @@ impl<T: Element, const N: usize> Array<T, N> {
             {
                 return Err(PyErr::fetch(py));
             }
-            Ok(Some(array))
+            Ok(array)
         }
+    }
+
+    /// A view of memory the runtime allocated (an array made in the
+    /// function), as NumPy returns one: a NumPy array over the same memory
+    /// whose base is the NumPy array that owns it. The first result that
+    /// needs it makes that owner, which holds the heap buffer (through a
+    /// capsule) and is remembered by the buffer, so every later result
+    /// viewing the buffer (`return b, b[0]`) is a view of the same owner.
+    /// The owner has this array's shape when this array is the whole buffer
+    /// in C order (then it is the result itself), else it is the flat
+    /// buffer. `None` for other memory, for an empty array, and for a
+    /// buffer this array alone holds and covers in C order, which the
+    /// caller hands to NumPy as it is.
+    fn heap_view<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        use pyo3::types::{PyCapsule, PyWeakrefMethods, PyWeakrefReference};
+        let Owner::Heap(buffer) = &self.owner else {
+            return Ok(None);
+        };
+        if self.shape.contains(&0) {
+            return Ok(None);
+        }
+        let covers = self.pointer == buffer.pointer
+            && checked_size::<T>(&self.shape) == Some(buffer.len)
+            && is_c_contiguous(&self.shape, &self.strides);
+        let mut slot = match buffer.python.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let living = slot.as_ref().and_then(|weak| weak.bind(py).upgrade());
+        let owner = match living {
+            Some(owner) => owner,
+            None => {
+                if covers && Arc::strong_count(buffer) == 1 {
+                    return Ok(None);
+                }
+                let capsule = PyCapsule::new(py, Arc::clone(buffer), None)?;
+                let owner = if covers {
+                    self.numpy_array_over(py, capsule.into_any().unbind(), true)?
+                } else {
+                    let flat = Array {
+                        pointer: buffer.pointer,
+                        shape: [buffer.len],
+                        strides: [1],
+                        writable: true,
+                        owner: self.owner.clone(),
+                    };
+                    flat.numpy_array_over(py, capsule.into_any().unbind(), true)?
+                };
+                *slot = Some(PyWeakrefReference::new(&owner)?.unbind());
+                if covers && self.writable {
+                    return Ok(Some(owner));
+                }
+                owner
+            }
+        };
+        drop(slot);
+        if covers && self.writable {
+            use numpy::PyUntypedArrayMethods;
+            if let Ok(array) = owner.downcast::<numpy::PyUntypedArray>() {
+                if array.shape() == self.shape.as_slice() {
+                    return Ok(Some(owner));
+                }
+            }
+        }
+        self.numpy_array_over(py, owner.unbind(), self.writable).map(Some)
     }
 
     /// The NumPy array passed in that this array views entirely, with the

@@ -1810,7 +1810,12 @@ impl FunctionGen<'_> {
                 }
             }
             typed::Target::View { view, .. } => self.store_into_view(view, value),
-            typed::Target::Select { array, index, .. } => self.store_selected(array, index, value),
+            typed::Target::Select {
+                array,
+                index,
+                along,
+                ..
+            } => self.store_selected(array, index, along.as_ref(), value),
             typed::Target::Item { list, index, .. } => self.store_item(list, index, value),
             typed::Target::Tuple(targets) => {
                 let all_locals = targets.iter().all(|t| matches!(t, typed::Target::Local(_)));

@@ -1426,6 +1426,41 @@ impl<'m> Inference<'m> {
             let target = self.select_target(cx, *array, *index, &ty, span)?;
             return Some((target, combined));
         }
+        // `t[i, :, k] += v`: through the index arrays, as the store would go.
+        if let ExprKind::Runtime {
+            function: "take_arrays",
+            args,
+        } = &view.kind
+        {
+            let parsed = match args.split_first().zip(args.split_last()) {
+                Some(((view, rest), (front, _))) => {
+                    let pairs = &rest[..rest.len().saturating_sub(1)];
+                    let indices: Option<Vec<(usize, Expr)>> = pairs
+                        .chunks(2)
+                        .map(|pair| match pair {
+                            [index, axis] => match axis.kind {
+                                ExprKind::Literal(Literal::Int(axis)) => {
+                                    usize::try_from(axis).ok().map(|axis| (axis, index.clone()))
+                                }
+                                _ => None,
+                            },
+                            _ => None,
+                        })
+                        .collect();
+                    match (&front.kind, indices) {
+                        (ExprKind::Literal(Literal::Bool(front)), Some(indices)) => {
+                            Some((view.clone(), indices, *front))
+                        }
+                        _ => None,
+                    }
+                }
+                None => None,
+            };
+            let (view, indices, front) = parsed?;
+            let ty = combined.ty.clone();
+            let target = self.several_target(cx, view, indices, front, &ty, span)?;
+            return Some((target, combined));
+        }
         // `m[idx, j] += v`: through the index array, as the store would go.
         if let ExprKind::Runtime {
             function: "take_along" | "take_masked_along" | "take_points",
@@ -1445,13 +1480,17 @@ impl<'m> Inference<'m> {
                 )?;
                 return Some((target, combined));
             }
-            let first_axis = matches!(
-                args.as_slice(),
-                [_, _, axis, front]
-                    if matches!(axis.kind, ExprKind::Literal(Literal::Int(0)))
-                        && matches!(front.kind, ExprKind::Literal(Literal::Bool(false)))
-            );
-            if !first_axis {
+            let along = match args.as_slice() {
+                [_, _, axis, front] => match (&axis.kind, &front.kind) {
+                    (
+                        ExprKind::Literal(Literal::Int(axis)),
+                        ExprKind::Literal(Literal::Bool(front)),
+                    ) => usize::try_from(*axis).ok().map(|axis| (axis, *front)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some((axis, front)) = along else {
                 self.error(
                     cx,
                     Diagnostic::error(
@@ -1460,17 +1499,17 @@ impl<'m> Inference<'m> {
                         "this store through an index array is not supported",
                     )
                     .with_hint(
-                        "store through one index array that comes first among the remaining \
-                         axes: `m[idx, j] += v`, `m[i, idx] += v`",
+                        "store through one index array or mask beside ints and slices: \
+                         `m[:, idx] += v`, `m[i, mask] += v`",
                     ),
                 );
                 return None;
-            }
+            };
             let ty = combined.ty.clone();
             let mut args = args.clone();
             let index = args.swap_remove(1);
             let array = args.swap_remove(0);
-            let target = self.select_target(cx, array, index, &ty, span)?;
+            let target = self.select_along_target(cx, array, index, axis, front, &ty, span)?;
             return Some((target, combined));
         }
         self.store_into_view(cx, view, combined, span)
@@ -1891,16 +1930,8 @@ impl<'m> Inference<'m> {
         let a = array.array_type()?;
         let i = index.array_type()?;
         if i.dtype != Dtype::Bool && a.ndim != 1 {
-            self.error(
-                cx,
-                Diagnostic::error(
-                    codes::INVALID_INDEX,
-                    span,
-                    "storing through an integer index array needs a 1-D array",
-                )
-                .with_hint("store row by row in a loop"),
-            );
-            return None;
+            // `m[idx] = rows`: along the first axis.
+            return self.select_along_target(cx, array, index, 0, false, value, span);
         }
         let _ = selected;
         match value {
@@ -1925,7 +1956,158 @@ impl<'m> Inference<'m> {
                 return None;
             }
         }
-        Some(typed::Target::Select { array, index, span })
+        Some(typed::Target::Select {
+            array,
+            index,
+            along: None,
+            span,
+        })
+    }
+
+    /// The target of `m[:, idx] = value`, `m[i, mask] = value`,
+    /// `t[..., idx] = value`, `m[idx] = rows`: `view` is the view the other
+    /// index items make, `index` a 1-D integer array or mask selecting
+    /// along its `axis` (first among the selected elements' axes with
+    /// `front`). The value is a number or an array that broadcasts to the
+    /// shape of the selected elements.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn select_along_target(
+        &mut self,
+        cx: &mut Cx,
+        view: Expr,
+        index: Expr,
+        axis: usize,
+        front: bool,
+        value: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let a = view.array_type()?;
+        let i = index.array_type()?;
+        let usable = i.ndim == 1 && (i.dtype.is_integer() || i.dtype == Dtype::Bool);
+        if !usable || axis >= a.ndim as usize {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INVALID_INDEX,
+                    span,
+                    format!("cannot store through {} beside other indices", index.ty),
+                )
+                .with_hint("store through 1-D integer arrays or masks beside ints and slices"),
+            );
+            return None;
+        }
+        match value {
+            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
+                return self.complex_into_real(cx, a.dtype, span);
+            }
+            Type::Array(v) if v.ndim <= a.ndim => {}
+            Type::Array(v) => {
+                let v = *v;
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!(
+                            "cannot store a {}-D array into the {}-D selection of an index array",
+                            v.ndim, a.ndim
+                        ),
+                    )
+                    .with_hint("store an array that broadcasts to the selected elements' shape"),
+                );
+                return None;
+            }
+            ty if ty.is_numeric() => {}
+            Type::Complex if a.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
+            ty => {
+                let ty = ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} through a mask or index array"),
+                    )
+                    .with_hint("store a number or an array that broadcasts to the selected shape"),
+                );
+                return None;
+            }
+        }
+        Some(typed::Target::Select {
+            array: view,
+            index,
+            along: Some(typed::Along {
+                axes: vec![axis],
+                front,
+            }),
+            span,
+        })
+    }
+
+    /// The target of `t[i, j, k] = value`, `t[i, :, k] = value`: `view` is
+    /// the view the other index items make, `indices` the 1-D integer
+    /// arrays and the axes of the view they select along (see
+    /// `rt::put_arrays`). The value is a number or an array that broadcasts
+    /// to the shape of the selected elements.
+    pub(super) fn several_target(
+        &mut self,
+        cx: &mut Cx,
+        view: Expr,
+        indices: Vec<(usize, Expr)>,
+        front: bool,
+        value: &Type,
+        span: Span,
+    ) -> Option<typed::Target> {
+        let a = view.array_type()?;
+        let selected = (a.ndim as usize + 1).saturating_sub(indices.len());
+        match value {
+            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
+                return self.complex_into_real(cx, a.dtype, span);
+            }
+            Type::Array(v) if v.ndim as usize <= selected => {}
+            Type::Array(v) => {
+                let v = *v;
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!(
+                            "cannot store a {}-D array into the {selected}-D selection of index arrays",
+                            v.ndim
+                        ),
+                    )
+                    .with_hint("store an array that broadcasts to the selected elements' shape"),
+                );
+                return None;
+            }
+            ty if ty.is_numeric() => {}
+            Type::Complex if a.dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
+            ty => {
+                let ty = ty.clone();
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} through index arrays"),
+                    )
+                    .with_hint("store a number or an array that broadcasts to the selected shape"),
+                );
+                return None;
+            }
+        }
+        let (axes, arrays): (Vec<usize>, Vec<Expr>) = indices.into_iter().unzip();
+        let ty = Type::Tuple(arrays.iter().map(|a| a.ty.clone()).collect());
+        let index = Expr::new(ExprKind::Tuple(arrays), ty);
+        Some(typed::Target::Select {
+            array: view,
+            index,
+            along: Some(typed::Along { axes, front }),
+            span,
+        })
     }
 
     /// `np.round(a, decimals)` of an array, as NumPy computes it: for
@@ -2044,7 +2226,12 @@ impl<'m> Inference<'m> {
         }
         let ty = Type::Tuple(vec![rows.ty.clone(), columns.ty.clone()]);
         let index = Expr::new(ExprKind::Tuple(vec![rows, columns]), ty);
-        Some(typed::Target::Select { array, index, span })
+        Some(typed::Target::Select {
+            array,
+            index,
+            along: None,
+            span,
+        })
     }
 }
 

@@ -1029,26 +1029,21 @@ impl<'m> Inference<'m> {
                             Some(Some(Advanced::Along {
                                 view,
                                 index,
-                                axis: 0,
-                                front: false,
-                            })) => return self.select_target(cx, view, index, ty, *span),
+                                axis,
+                                front,
+                            })) => {
+                                return self
+                                    .select_along_target(cx, view, index, axis, front, ty, *span);
+                            }
                             Some(Some(Advanced::Points { rows, columns })) => {
                                 return self.points_target(cx, array, rows, columns, ty, *span);
                             }
-                            Some(Some(_)) => {
-                                self.error(
-                                    cx,
-                                    Diagnostic::error(
-                                        codes::INVALID_INDEX,
-                                        *span,
-                                        "this store through an index array is not supported",
-                                    )
-                                    .with_hint(
-                                        "store through one index array that comes first among \
-                                         the remaining axes: `m[idx, j] = v`, `m[i, idx] = v`",
-                                    ),
-                                );
-                                return None;
+                            Some(Some(Advanced::Several {
+                                view,
+                                indices,
+                                front,
+                            })) => {
+                                return self.several_target(cx, view, indices, front, ty, *span);
                             }
                         }
                     }
@@ -2075,6 +2070,20 @@ impl<'m> Inference<'m> {
             Advanced::Points { rows, columns } => {
                 take("take_points", vec![base.clone(), rows, columns], 1)
             }
+            Advanced::Several {
+                view,
+                indices,
+                front,
+            } => {
+                let ndim = view.array_type()?.ndim + 1 - indices.len() as u8;
+                let mut args = vec![view];
+                for (axis, index) in indices {
+                    args.push(index);
+                    args.push(typed::Expr::int(axis as i64));
+                }
+                args.push(flag(front));
+                take("take_arrays", args, ndim)
+            }
         }))
     }
 
@@ -2118,71 +2127,89 @@ impl<'m> Inference<'m> {
                 arrays.push((position, typed));
             }
         }
-        match arrays.len() {
-            0 => None,
-            1 => {
-                let (position, index) = arrays.remove(0);
-                // The axis that the index array's position becomes in the
-                // view made by the other items, where it is a full slice.
-                let consuming = group.iter().filter(|i| !is_new_axis_or_ellipsis(i)).count();
-                let axis: usize = group[..position]
-                    .iter()
-                    .map(|item| match &item.kind {
-                        untyped::ExprKind::Ellipsis => {
-                            (array.ndim as usize).saturating_sub(consuming)
-                        }
-                        _ if is_slice_like(item) => 1,
-                        _ => 0,
-                    })
-                    .sum();
-                // The int indices are advanced too: when they and the array
-                // are not side by side, NumPy puts the taken axis first.
-                let advanced: Vec<usize> = (0..group.len())
-                    .filter(|&k| k == position || !is_slice_like(&group[k]))
-                    .collect();
-                let adjacent = advanced.windows(2).all(|pair| pair[1] == pair[0] + 1);
-                let mut items = group.to_vec();
-                items[position] = untyped::Expr {
-                    kind: untyped::ExprKind::Slice {
-                        start: None,
-                        stop: None,
-                        step: None,
-                    },
-                    span: group[position].span,
-                };
-                let Some(view) = self.view(cx, base.clone(), array, &items, span) else {
-                    return Some(None);
-                };
-                Some(Some(Advanced::Along {
-                    view,
-                    index,
-                    axis,
-                    front: !adjacent,
-                }))
-            }
-            2 if array.ndim == 2
-                && group.len() == 2
-                && arrays
-                    .iter()
-                    .all(|(_, a)| a.array_type().is_some_and(|t| t.dtype != Dtype::Bool)) =>
-            {
+        if arrays.is_empty() {
+            return None;
+        }
+        if let [(_, rows), (_, columns)] = arrays.as_slice() {
+            let integers = [rows, columns]
+                .iter()
+                .all(|a| a.array_type().is_some_and(|t| t.dtype != Dtype::Bool));
+            if array.ndim == 2 && group.len() == 2 && integers {
                 let columns = arrays.remove(1).1;
                 let rows = arrays.remove(0).1;
-                Some(Some(Advanced::Points { rows, columns }))
+                return Some(Some(Advanced::Points { rows, columns }));
             }
-            _ => {
+        }
+        if arrays.len() > 1 {
+            if let Some((position, _)) = arrays
+                .iter()
+                .find(|(_, a)| a.array_type().is_some_and(|t| t.dtype == Dtype::Bool))
+            {
+                let span = group[*position].span;
                 self.error(
                     cx,
                     Diagnostic::error(
                         codes::INVALID_INDEX,
                         span,
-                        "several index arrays index only a 2-D array, one integer array per axis",
+                        "a mask beside another index array is not supported",
                     )
-                    .with_hint("write m[rows, cols], or index one axis at a time"),
+                    .with_hint("index with the mask's positions instead: `np.nonzero(mask)[0]`"),
                 );
-                Some(None)
+                return Some(None);
             }
         }
+        // The axis that each index array's position becomes in the view
+        // made by the other items, where it is a full slice.
+        let consuming = group.iter().filter(|i| !is_new_axis_or_ellipsis(i)).count();
+        let is_array = |k: usize| arrays.iter().any(|(p, _)| *p == k);
+        let axis_of = |position: usize| -> usize {
+            group[..position]
+                .iter()
+                .enumerate()
+                .map(|(k, item)| match &item.kind {
+                    untyped::ExprKind::Ellipsis => (array.ndim as usize).saturating_sub(consuming),
+                    _ if is_slice_like(item) || is_array(k) => 1,
+                    _ => 0,
+                })
+                .sum()
+        };
+        let axes: Vec<usize> = arrays.iter().map(|(p, _)| axis_of(*p)).collect();
+        // The int indices are advanced too: when they and the arrays are
+        // not side by side, NumPy puts the taken axis first.
+        let advanced: Vec<usize> = (0..group.len())
+            .filter(|&k| is_array(k) || !is_slice_like(&group[k]))
+            .collect();
+        let adjacent = advanced.windows(2).all(|pair| pair[1] == pair[0] + 1);
+        let mut items = group.to_vec();
+        for (position, _) in &arrays {
+            items[*position] = untyped::Expr {
+                kind: untyped::ExprKind::Slice {
+                    start: None,
+                    stop: None,
+                    step: None,
+                },
+                span: group[*position].span,
+            };
+        }
+        let view = self.view(cx, base.clone(), array, &items, span)?;
+        if arrays.len() == 1 {
+            let (_, index) = arrays.remove(0);
+            return Some(Some(Advanced::Along {
+                view,
+                index,
+                axis: axes[0],
+                front: !adjacent,
+            }));
+        }
+        let indices = axes
+            .into_iter()
+            .zip(arrays.into_iter().map(|(_, index)| index))
+            .collect();
+        Some(Some(Advanced::Several {
+            view,
+            indices,
+            front: !adjacent,
+        }))
     }
 
     /// An index chain with slices: each group applied in turn, a view for
@@ -4820,6 +4847,14 @@ enum Advanced {
     Points {
         rows: typed::Expr,
         columns: typed::Expr,
+    },
+    /// Several 1-D integer index arrays, each along its axis of the view
+    /// the other items make (`t[i, j, k]`, `t[i, :, k]`), broadcast against
+    /// each other into one axis of the result, first with `front`.
+    Several {
+        view: typed::Expr,
+        indices: Vec<(usize, typed::Expr)>,
+        front: bool,
     },
 }
 

@@ -157,12 +157,29 @@ pub enum Target {
     },
     /// `a[mask] = value` (a bool array of `a`'s shape) or `a[idx] = value`
     /// (a 1-D integer array into a 1-D array): `value` is a scalar or a 1-D
-    /// array of the selected length.
+    /// array of the selected length. With `along`, `array` is the view the
+    /// other index items make and `index` a 1-D integer array or mask that
+    /// selects along one of its axes (`m[:, idx] = v`, `m[i, mask] += 1`),
+    /// or a tuple of 1-D integer arrays, one per axis (`t[i, :, k] = v`):
+    /// `value` broadcasts to the shape of the elements read by the same
+    /// index (see [`Along`]).
     Select {
         array: Expr,
         index: Expr,
+        along: Option<Along>,
         span: Span,
     },
+}
+
+/// The axes a store through index arrays selects along (the taken axes of
+/// `rt::take_along` or `rt::take_arrays`): one axis of the view per index
+/// array (`index` is one array, or a tuple of several), which broadcast
+/// into one axis of the selection, first among its axes with `front`
+/// (NumPy's order when advanced indices are not side by side).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Along {
+    pub axes: Vec<usize>,
+    pub front: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

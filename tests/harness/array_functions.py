@@ -21,7 +21,8 @@ the reductions `np.sum` ... `np.cumprod` as functions and as methods, with
 `transpose`, `astype`, `copy` (and writes through views); `np.arange`,
 `np.linspace`, `np.eye`, `np.identity`, `np.zeros`/`ones`/`empty`/`full` and
 their `_like` forms; `np.dot`, `@`, `np.outer`, `np.trace`; boolean masks and
-integer index arrays, read and written; slices, `None`, `...`, slice
+integer index arrays, read and written (beside ints and slices on any axis,
+several at once on 3-D arrays); slices, `None`, `...`, slice
 assignment (overlapping too) and in-place operators. Dtypes are float64,
 float32, int64, int32, uint8 and bool (and int8, int16, uint16, uint64 here
 and there); complex128 and complex64 arrays (`cx_` kernels, finite inputs)
@@ -814,7 +815,16 @@ class Generator:
                      ("pairs", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
                       "return a[idx, idx[::-1]], a[idx, idx[:1]]"),
                      ("maskcol", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
-                      ["m = a[:, 0] > a[0, 0]", "return a[m, 1], a[1:, a[0] > a[0, 0]]"])]
+                      ["m = a[:, 0] > a[0, 0]", "return a[m, 1], a[1:, a[0] > a[0, 0]]"]),
+                     ("colstore", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
+                      [f"a[:, idx] = {fill}", "a[idx] = a[0]", "a[:, idx] = a[:, idx[::-1]]",
+                       "return a"]),
+                     ("colaug", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
+                      ["a[:, idx] += 1" if dtype != B else "a[:, idx] |= True",
+                       "a[1, idx] += 2" if dtype != B else "a[1, idx] ^= True", "return a"]),
+                     ("maskstore", [("a", ann(dtype, 2)), ("idx", ann(I8, 1))],
+                      ["m = a[0] > a[0, 0]", f"a[:, m] = {fill}", "a[1:, m] = a[:-1, m]",
+                       "return a"])]
             for tag, params, body in mixed:
                 k, inputs = self.kernel(f"ix_mixed{tag}_{s}", f"index {tag}", params, body)
                 for label, shape, view, idx in (
@@ -823,6 +833,22 @@ class Generator:
                         ("empty", (3, 4), "", "np.zeros(0, dtype=np.int64)"),
                         ("out", (3, 4), "", "np.array([0, 3])"),
                         ("neg_out", (3, 3), "revstep", "np.array([-4])")):
+                    k.calls.append(Call(label, [inputs.array(dtype, shape, "exact", view),
+                                                scalar(idx)]))
+            # Several index arrays on a 3-D array, read and stored through.
+            several = [("several", "return a[idx, idx, idx], a[idx, :, idx], a[idx, idx], "
+                                   "a[:, idx[::-1], idx], a[1, idx, idx]"),
+                       ("severalstore", [f"a[idx, :, idx] = {fill}",
+                                         "a[idx, idx[::-1]] = a[0, 0]", "return a"])]
+            for tag, body in several:
+                k, inputs = self.kernel(f"ix_{tag}_{s}", f"index {tag}",
+                                        [("a", ann(dtype, 3)), ("idx", ann(I8, 1))], body)
+                for label, shape, view, idx in (
+                        ("in", (3, 4, 5), "", "np.array([2, 0, -1])"),
+                        ("T", (3, 4, 3), "T", "np.array([1, -3])"),
+                        ("empty", (3, 4, 5), "", "np.zeros(0, dtype=np.int64)"),
+                        ("out", (3, 4, 5), "", "np.array([0, 3])"),
+                        ("neg_out", (3, 3, 3), "rev", "np.array([-4])")):
                     k.calls.append(Call(label, [inputs.array(dtype, shape, "exact", view),
                                                 scalar(idx)]))
             if i == 0:

@@ -504,6 +504,24 @@ impl FunctionGen<'_> {
                 quote!(rt::array_literal::<#element, _>([#(#dims),*], vec![#(#elements),*])?),
             );
         }
+        if let ("take_arrays", Some(result)) = (function, expr.array_type()) {
+            // `t[i, :, k]`: the view, each index array with its axis, `front`.
+            if let Some((front, rest)) = args.split_last() {
+                if let Some((view, pairs)) = rest.split_first() {
+                    let indices: Vec<TokenStream> = pairs
+                        .chunks(2)
+                        .map(|pair| match pair {
+                            [index, axis] => quote!(rt::Positions::new(#index, #axis)),
+                            _ => quote!(),
+                        })
+                        .collect();
+                    let ndim = TokenLiteral::usize_unsuffixed(result.ndim as usize);
+                    return Code::atom(quote!(
+                        rt::take_arrays::<_, _, #ndim>(#view, &[#(#indices),*], #front)?
+                    ));
+                }
+            }
+        }
         if function == "concatenate" {
             let (axis, arrays) = args
                 .split_last()
@@ -553,16 +571,20 @@ impl FunctionGen<'_> {
 
     /// `a[mask] = value` / `a[idx] = value`: the value first (converted to
     /// the element type, one element per selected position or a single
-    /// one), then the array and the index.
+    /// one), then the array and the index. With `along`, the index selects
+    /// along one axis of the view `array` (`rt::put_along`), except on a
+    /// 1-D view, where that is the plain store.
     pub(super) fn store_selected(
         &mut self,
         array: &typed::Expr,
         index: &typed::Expr,
+        along: Option<&typed::Along>,
         value: &typed::Expr,
     ) -> TokenStream {
         let Some(dest) = array.array_type() else {
             return quote!();
         };
+        let along = along.filter(|along| dest.ndim != 1 || along.axes.len() != 1);
         let mask = index.array_type().is_some_and(|i| i.dtype == Dtype::Bool);
         // The array and the index, evaluated after the value, may read
         // variables named `value` or `values`.
@@ -590,6 +612,41 @@ impl FunctionGen<'_> {
             quote!(let #one = #converted;)
         };
         let array = self.receiver(array);
+        if let Some(typed::Along { axes, front }) = along {
+            let values = if value.array_type().is_some() {
+                quote!(#many)
+            } else {
+                let element = dtype_tokens(dest.dtype);
+                quote!(&rt::Array::<#element, 1>::full([1], #one)?)
+            };
+            if let typed::ExprKind::Tuple(arrays) = &index.kind {
+                // `t[i, :, k] = v`: each index array with its axis.
+                let indices: Vec<TokenStream> = arrays
+                    .iter()
+                    .zip(axes)
+                    .map(|(index, &axis)| {
+                        let index = self.receiver(index);
+                        let axis = TokenLiteral::usize_unsuffixed(axis);
+                        quote!(rt::Positions::new(&#index, #axis))
+                    })
+                    .collect();
+                return quote!({
+                    #value_code
+                    rt::put_arrays(&#array, &[#(#indices),*], #front, #values)?;
+                });
+            }
+            let axis = TokenLiteral::usize_unsuffixed(axes.first().copied().unwrap_or(0));
+            let index = self.receiver(index);
+            let function = if mask {
+                quote!(rt::put_masked_along)
+            } else {
+                quote!(rt::put_along)
+            };
+            return quote!({
+                #value_code
+                #function(&#array, &#index, #axis, #front, #values)?;
+            });
+        }
         // `m[rows, cols] = v`: the index is the pair of index arrays.
         if let typed::ExprKind::Tuple(pair) = &index.kind {
             let [rows, columns] = pair.as_slice() else {
