@@ -7225,18 +7225,25 @@ pub fn num_threads() -> usize {
 /// asks on every outer iteration).
 #[inline]
 fn parallel_always() -> bool {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    // 0: not read yet; 1: off; 2: on.
-    static ALWAYS: AtomicU8 = AtomicU8::new(0);
-    match ALWAYS.load(Ordering::Relaxed) {
+    match PARALLEL_ALWAYS.load(std::sync::atomic::Ordering::Relaxed) {
         1 => false,
         2 => true,
-        _ => {
-            let on = std::env::var("FERROPY_PARALLEL_ALWAYS").is_ok_and(|v| v == "1");
-            ALWAYS.store(if on { 2 } else { 1 }, Ordering::Relaxed);
-            on
-        }
+        _ => read_parallel_always(),
     }
+}
+
+/// FERROPY_PARALLEL_ALWAYS: 0 not read yet, 1 off, 2 on.
+static PARALLEL_ALWAYS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Reads the variable the first time, out of line, so that the test of
+/// `parallel_worthwhile` stays small enough to inline into the loops that
+/// ask it on every iteration of an outer loop.
+#[cold]
+#[inline(never)]
+fn read_parallel_always() -> bool {
+    let on = std::env::var("FERROPY_PARALLEL_ALWAYS").is_ok_and(|v| v == "1");
+    PARALLEL_ALWAYS.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
+    on
 }
 
 /// `set_num_threads(n)` of every compiled module.

@@ -1112,6 +1112,9 @@ impl FunctionGen<'_> {
                 quote!(#assign #marks)
             }
             typed::Stmt::If { test, body, orelse } => {
+                if let Some(speculated) = self.speculated_if(test, body, orelse, nested) {
+                    return speculated;
+                }
                 let test = self.expr(test).full();
                 let body_nested: Vec<String> = nested
                     .iter()
@@ -2534,6 +2537,198 @@ impl FunctionGen<'_> {
         }
     }
 
+    /// An `if` whose arms only assign a few cheap expressions to scalar
+    /// locals, at least one of them an `int` operation that keeps its
+    /// overflow check: both arms are evaluated, each into a `Result` of the
+    /// values it assigns, and the test picks one, whose error (if any) is
+    /// raised then. The arms read only locals and constants and can fail only
+    /// by an overflow, so evaluating the arm the test does not take has no
+    /// effect; a failure there is dropped. Without the checks' branches inside
+    /// the arms, LLVM is free to pick the values with a conditional move
+    /// instead of a branch that mispredicts when the test is irregular
+    /// (Collatz's `x // 2` or `3 * x + 1`). `None` for any other `if`.
+    fn speculated_if(
+        &mut self,
+        test: &typed::Expr,
+        body: &[typed::Stmt],
+        orelse: &[typed::Stmt],
+        nested: &[String],
+    ) -> Option<TokenStream> {
+        const MAX_STATEMENTS: usize = 3;
+        const MAX_OPERATIONS: usize = 6;
+        let mut assigned: Vec<String> = Vec::new();
+        let mut checked = false;
+        for arm in [body, orelse] {
+            if arm.len() > MAX_STATEMENTS {
+                return None;
+            }
+            let mut operations = 0;
+            for stmt in arm {
+                let typed::Stmt::Assign {
+                    target: typed::Target::Local(name),
+                    value,
+                } = stmt
+                else {
+                    return None;
+                };
+                let scalar = matches!(self.var_type(name), Type::Int | Type::Float | Type::Bool);
+                if !scalar || nested.contains(name) || self.flags.contains_key(name) {
+                    return None;
+                }
+                if !self.speculatable(value, &mut operations, &mut checked) {
+                    return None;
+                }
+                if !assigned.contains(name) {
+                    assigned.push(name.clone());
+                }
+            }
+            if operations > MAX_OPERATIONS {
+                return None;
+            }
+        }
+        if !checked || body.is_empty() {
+            return None;
+        }
+        assigned.sort();
+        let types: Vec<TokenStream> = assigned
+            .iter()
+            .map(|name| rust_type(&self.var_type(name)))
+            .collect();
+        let vars: Vec<syn::Ident> = assigned.iter().map(|name| ident(name)).collect();
+        let (result_type, values) = match (types.as_slice(), vars.as_slice()) {
+            ([ty], [var]) => (quote!(#ty), quote!(#var)),
+            _ => (quote!((#(#types),*)), quote!((#(#vars),*))),
+        };
+        let test = self.expr(test).full();
+        let mut arms = Vec::new();
+        for arm in [body, orelse] {
+            let mut rebound = Vec::new();
+            for stmt in arm {
+                if let typed::Stmt::Assign {
+                    target: typed::Target::Local(name),
+                    ..
+                } = stmt
+                {
+                    let var = ident(name);
+                    if !rebound.contains(&var) {
+                        rebound.push(var);
+                    }
+                }
+            }
+            let stmts: Vec<TokenStream> = arm
+                .iter()
+                .map(|stmt| self.stmt(stmt, &[], &[], false))
+                .collect();
+            arms.push(quote!(|| -> rt::Result<#result_type> {
+                #(let mut #rebound = #rebound;)*
+                #(#stmts)*
+                Ok(#values)
+            }));
+        }
+        let taken = self.fresh("taken");
+        let then_arm = self.fresh("then_arm");
+        let else_arm = self.fresh("else_arm");
+        let then_value = self.fresh("then_value");
+        let else_value = self.fresh("else_value");
+        let (then_code, else_code) = (&arms[0], &arms[1]);
+        // The values go through `Option`, which has no drop glue: the
+        // error of the arm not taken is dropped inside it, on the overflow
+        // path. The error of the arm taken comes from evaluating it again,
+        // which gives the same error, having no effects.
+        Some(quote! {
+            {
+                let #taken: bool = #test;
+                let #then_arm = #then_code;
+                let #else_arm = #else_code;
+                let #then_value: Option<#result_type> = #then_arm().ok();
+                let #else_value: Option<#result_type> = #else_arm().ok();
+                #values = match if #taken { #then_value } else { #else_value } {
+                    Some(value) => value,
+                    None => (if #taken { #then_arm() } else { #else_arm() })?,
+                };
+            }
+        })
+    }
+
+    /// Whether `expr` may be evaluated when the program would not evaluate
+    /// it: it reads only scalar locals and constants, computes with cheap
+    /// operations, and can fail only by an `int` overflow. Counts its
+    /// operations into `operations`, and sets `checked` when one of them
+    /// keeps an overflow check.
+    fn speculatable(&self, expr: &typed::Expr, operations: &mut usize, checked: &mut bool) -> bool {
+        let scalar = |ty: &Type| matches!(ty, Type::Int | Type::Float | Type::Bool);
+        if !scalar(&expr.ty) {
+            return false;
+        }
+        match &expr.kind {
+            ExprKind::Literal(_) | ExprKind::Constant(_) => true,
+            ExprKind::Local(name) => !self.flags.contains_key(name),
+            // Only conversions that cannot fail (not float to int).
+            ExprKind::Cast(inner)
+                if !(matches!(inner.ty, Type::Int | Type::Bool)
+                    && matches!(expr.ty, Type::Int | Type::Float)) =>
+            {
+                false
+            }
+            ExprKind::Cast(inner) | ExprKind::Not(inner) | ExprKind::Truthy(inner) => {
+                *operations += 1;
+                self.speculatable(inner, operations, checked)
+            }
+            ExprKind::Neg(inner) | ExprKind::Invert(inner) => {
+                *operations += 1;
+                if matches!(expr.kind, ExprKind::Neg(_))
+                    && expr.ty == Type::Int
+                    && !self.cannot_overflow(expr)
+                {
+                    *checked = true;
+                }
+                self.speculatable(inner, operations, checked)
+            }
+            ExprKind::Binary { op, left, right } => {
+                let cheap = match op {
+                    BinaryOp::Add
+                    | BinaryOp::Sub
+                    | BinaryOp::Mul
+                    | BinaryOp::BitAnd
+                    | BinaryOp::BitOr
+                    | BinaryOp::BitXor => true,
+                    BinaryOp::LShift | BinaryOp::RShift => constant_shift(right, &expr.ty),
+                    BinaryOp::FloorDiv | BinaryOp::Mod => {
+                        power_of_two_divisor(right, &expr.ty).is_some()
+                    }
+                    _ => false,
+                };
+                if !cheap {
+                    return false;
+                }
+                *operations += 1;
+                if expr.ty == Type::Int
+                    && !self.cannot_overflow(expr)
+                    && matches!(
+                        op,
+                        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::LShift
+                    )
+                {
+                    *checked = true;
+                }
+                self.speculatable(left, operations, checked)
+                    && self.speculatable(right, operations, checked)
+            }
+            ExprKind::Compare {
+                operands,
+                operand_types,
+                ..
+            } => {
+                *operations += operands.len().saturating_sub(1);
+                operand_types.iter().all(|ty| scalar(ty))
+                    && operands
+                        .iter()
+                        .all(|operand| self.speculatable(operand, operations, checked))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether `name` is a parameter of the function being generated.
     fn is_param(&self, name: &str) -> bool {
         self.function.is_parameter(name)
@@ -2612,6 +2807,23 @@ impl FunctionGen<'_> {
                 }
                 let (l, r) = (self.expr(left).full(), self.expr(right).full());
                 Code::atom(quote!(rt::truediv(#l, #r)?))
+            }
+            BinaryOp::FloorDiv | BinaryOp::Mod if power_of_two_divisor(right, ty).is_some() => {
+                // Floor division by 2**k is an arithmetic shift right by k,
+                // and the floored modulo by it the low k bits, for either
+                // sign of the dividend (two's complement); the divisor is a
+                // positive constant, so nothing can raise. Rust's `/` and `%`
+                // truncate, which costs a sign fix-up on every signed value.
+                let k = power_of_two_divisor(right, ty).unwrap_or(0);
+                if op == BinaryOp::FloorDiv {
+                    let l = self.expr(left).at(Prec::Shift);
+                    let k = proc_macro2::Literal::u32_unsuffixed(k);
+                    Code::new(quote!(#l >> #k), Prec::Shift)
+                } else {
+                    let l = self.expr(left).at(Prec::BitAnd);
+                    let mask = proc_macro2::Literal::i64_unsuffixed((1i64 << k) - 1);
+                    Code::new(quote!(#l & #mask), Prec::BitAnd)
+                }
             }
             BinaryOp::FloorDiv | BinaryOp::Mod => {
                 let positive_divisor = self.facts.and_then(|facts| facts.positive_divisor(expr));
@@ -3030,6 +3242,23 @@ fn constant_int(expr: &typed::Expr) -> Option<i64> {
 
 /// Whether a shift of a value of `ty` is by a constant from 0 to below the
 /// width, which Rust's `<<`/`>>` compute as Python and NumPy do.
+/// `k` when `divisor` is the constant `2**k` and the integer type `ty` holds
+/// it as a positive value (so `k` is below the width less the sign bit).
+fn power_of_two_divisor(divisor: &typed::Expr, ty: &Type) -> Option<u32> {
+    let bits = match ty {
+        Type::Int => 64,
+        Type::Scalar(dtype) if dtype.is_integer() => dtype.bits(),
+        _ => return None,
+    };
+    let divisor = match &divisor.kind {
+        ExprKind::Cast(inner) => inner,
+        _ => divisor,
+    };
+    let value = constant_int(divisor)?;
+    let k = value.trailing_zeros();
+    (value > 0 && value.count_ones() == 1 && k < bits - 1).then_some(k)
+}
+
 fn constant_shift(amount: &typed::Expr, ty: &Type) -> bool {
     let bits = ty.dtype().map_or(64, |dtype| i64::from(dtype.bits()));
     let amount = match &amount.kind {
