@@ -3240,8 +3240,6 @@ fn constant_int(expr: &typed::Expr) -> Option<i64> {
     }
 }
 
-/// Whether a shift of a value of `ty` is by a constant from 0 to below the
-/// width, which Rust's `<<`/`>>` compute as Python and NumPy do.
 /// `k` when `divisor` is the constant `2**k` and the integer type `ty` holds
 /// it as a positive value (so `k` is below the width less the sign bit).
 fn power_of_two_divisor(divisor: &typed::Expr, ty: &Type) -> Option<u32> {
@@ -3259,6 +3257,8 @@ fn power_of_two_divisor(divisor: &typed::Expr, ty: &Type) -> Option<u32> {
     (value > 0 && value.count_ones() == 1 && k < bits - 1).then_some(k)
 }
 
+/// Whether a shift of a value of `ty` is by a constant from 0 to below the
+/// width, which Rust's `<<`/`>>` compute as Python and NumPy do.
 fn constant_shift(amount: &typed::Expr, ty: &Type) -> bool {
     let bits = ty.dtype().map_or(64, |dtype| i64::from(dtype.bits()));
     let amount = match &amount.kind {
