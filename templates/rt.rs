@@ -3244,6 +3244,22 @@ pub fn take_along<T: Element, I: Element + Into<i128>, const N: usize>(
     array.take_along(index, axis as usize, front)
 }
 
+/// The positions a 1-D mask selects along an axis of length `size`, as an
+/// index array; IndexError, as NumPy's, for a mask of another length.
+fn mask_positions(mask: &Array<bool, 1>, axis: usize, size: usize) -> Result<Array<i64, 1>> {
+    if mask.shape[0] != size {
+        return Err(mask_shape_error(axis, size, mask.shape[0]));
+    }
+    let positions: Vec<i64> = mask
+        .row(0)
+        .iter()
+        .enumerate()
+        .filter(|(_, keep)| *keep)
+        .map(|(k, _)| k as i64)
+        .collect();
+    Ok(Array::from_elements([positions.len()], positions))
+}
+
 /// `a[..., mask, ...]` for a 1-D bool mask beside other indices: the
 /// positions where the mask is true, taken along `axis` as
 /// [`Array::take_along`] does, after NumPy's check of the mask's length.
@@ -3255,17 +3271,7 @@ pub fn take_masked_along<T: Element, const N: usize>(
 ) -> Result<Array<T, N>> {
     let axis = axis as usize;
     let size = array.shape.get(axis).copied().unwrap_or(0);
-    if mask.shape[0] != size {
-        return Err(mask_shape_error(axis, size, mask.shape[0]));
-    }
-    let positions: Vec<i64> = mask
-        .row(0)
-        .iter()
-        .enumerate()
-        .filter(|(_, keep)| *keep)
-        .map(|(k, _)| k as i64)
-        .collect();
-    let positions = Array::from_elements([positions.len()], positions);
+    let positions = mask_positions(mask, axis, size)?;
     array.take_along(&positions, axis, front)
 }
 
@@ -3361,17 +3367,7 @@ pub fn put_masked_along<T: Element, const N: usize, const M: usize>(
     values: &Array<T, M>,
 ) -> Result<()> {
     let size = array.shape.get(axis).copied().unwrap_or(0);
-    if mask.shape[0] != size {
-        return Err(mask_shape_error(axis, size, mask.shape[0]));
-    }
-    let positions: Vec<i64> = mask
-        .row(0)
-        .iter()
-        .enumerate()
-        .filter(|(_, keep)| *keep)
-        .map(|(k, _)| k as i64)
-        .collect();
-    let positions = Array::from_elements([positions.len()], positions);
+    let positions = mask_positions(mask, axis, size)?;
     put_along(array, &positions, axis, front, values)
 }
 
