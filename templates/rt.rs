@@ -6068,38 +6068,88 @@ pub enum Tail<A, T> {
     Return(T),
 }
 
+/// How many more levels of a call-graph cycle generated code inlines into
+/// one native call. A small function on a cycle has, beside its inner form
+/// `f_in_cycle`, an `#[inline(always)]` form `f_inlined::<D>`; the inner
+/// form calls `f_inlined::<rt::Inline4>`, whose calls in the cycle go to
+/// `g_inlined::<D::Next>`, and `Inline0` ends the chain by calling
+/// `g_in_cycle`: recursion makes one native call per four levels instead of
+/// one per level. Every level still pushes its own [`Frame`], so depths,
+/// RecursionError and the stack checks stay exact.
+pub trait InlineDepth {
+    /// Whether this level makes a native call instead of inlining.
+    const STOP: bool;
+    /// The level below.
+    type Next: InlineDepth;
+}
+
+macro_rules! inline_depths {
+    ($($depth:ident => $next:ident),*) => {$(
+        /// A level of [`InlineDepth`].
+        pub enum $depth {}
+        impl InlineDepth for $depth {
+            const STOP: bool = false;
+            type Next = $next;
+        }
+    )*};
+}
+
+/// The level at which [`InlineDepth`] makes a native call.
+pub enum Inline0 {}
+impl InlineDepth for Inline0 {
+    const STOP: bool = true;
+    type Next = Inline0;
+}
+inline_depths!(Inline1 => Inline0, Inline2 => Inline1, Inline3 => Inline2, Inline4 => Inline3);
+
 /// The pending additions of a cyclic function that returns `e + f(…)` of
 /// itself (Python ints), which makes that call by going round a loop, as
 /// for [`Tail`]: the addends `e1, e2, …` of the calls so far, to be added to
 /// the value `v` the last call returns. Python's result is
-/// `e1 + (e2 + (… + v))`; summed in 128 bits the result is that value
-/// whenever it fits in 64 bits, and OverflowError otherwise. (The recursive
-/// form raises, in addition, when a partial sum leaves 64 bits.)
+/// `e1 + (e2 + (… + v))`; the sum is that value whenever it fits in 64 bits,
+/// and OverflowError otherwise. (The recursive form raises, in addition,
+/// when a partial sum leaves 64 bits.)
+///
+/// The sum is kept as a wrapping 64-bit sum and the number of times it
+/// wrapped (`+1` past the top, `-1` past the bottom), so the exact value is
+/// `sum + carries * 2**64`, and it fits in 64 bits exactly when `carries`
+/// is 0. A carry happens at most once per addition, and fewer than 2**63
+/// additions can happen, so `carries` cannot overflow.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct TailSum(i128);
+pub struct TailSum {
+    sum: i64,
+    carries: i64,
+}
 
 impl TailSum {
     /// Adds the addend of one more call.
     #[inline(always)]
     pub fn add(&mut self, addend: i64) -> Result<()> {
-        // Each addend is below 2**63 in magnitude: 2**64 of them fit.
-        match self.0.checked_add(i128::from(addend)) {
-            Some(sum) => {
-                self.0 = sum;
-                Ok(())
-            }
-            None => Err(int_overflow("+")),
+        let (sum, wrapped) = self.sum.overflowing_add(addend);
+        self.sum = sum;
+        if wrapped {
+            self.carry(addend);
         }
+        Ok(())
+    }
+
+    /// Counts the wrap of an addition of `addend`, whose sign says which
+    /// way it went.
+    #[cold]
+    fn carry(&mut self, addend: i64) {
+        self.carries += if addend < 0 { -1 } else { 1 };
     }
 
     /// The function's result: the sum of the addends and the value the last
     /// call returned.
     #[inline(always)]
-    pub fn finish(self, value: i64) -> Result<i64> {
-        self.0
-            .checked_add(i128::from(value))
-            .and_then(|sum| i64::try_from(sum).ok())
-            .ok_or_else(|| int_overflow("+"))
+    pub fn finish(mut self, value: i64) -> Result<i64> {
+        self.add(value)?;
+        if self.carries == 0 {
+            Ok(self.sum)
+        } else {
+            Err(int_overflow("+"))
+        }
     }
 }
 
@@ -7407,6 +7457,32 @@ mod tests {
             floordiv_int(1u8, 0).as_ref().map_err(Error::exception),
             Err(Exception::ZeroDivisionError(_))
         ));
+    }
+
+    #[test]
+    fn tail_sums_raise_only_when_the_whole_sum_leaves_64_bits() {
+        let cases: [(&[i64], i64); 6] = [
+            (&[1, 2, 3], 4),
+            (&[], i64::MAX),
+            (&[i64::MAX, i64::MAX], i64::MIN),
+            (&[i64::MAX, 1, i64::MIN], -1),
+            (&[i64::MIN, -1, i64::MAX, i64::MAX, i64::MIN], 1),
+            (&[i64::MAX, i64::MAX, i64::MAX], 5),
+        ];
+        for (addends, value) in cases {
+            let mut sum = TailSum::default();
+            for &addend in addends {
+                sum.add(addend).unwrap();
+            }
+            let exact: i128 = addends.iter().map(|&a| i128::from(a)).sum::<i128>() + i128::from(value);
+            match sum.finish(value) {
+                Ok(result) => assert_eq!(i128::from(result), exact, "{addends:?} + {value}"),
+                Err(error) => {
+                    assert!(i64::try_from(exact).is_err(), "{addends:?} + {value}: {error:?}");
+                    assert!(matches!(error.exception(), Exception::OverflowError(_)));
+                }
+            }
+        }
     }
 
     #[test]

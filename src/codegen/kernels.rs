@@ -375,6 +375,10 @@ struct FunctionGen<'f> {
     /// `return e + f(…)` of itself: the loop then carries the pending
     /// addends (`rt::TailSum`), and every `rt::Tail::Call` starts with one.
     tail_sum: bool,
+    /// In the inlined form of a function on a cycle (`rt::InlineDepth`,
+    /// generic over `D`): calls in the cycle go to the inlined forms one
+    /// level down.
+    inlining: bool,
 }
 
 /// The call graph's cycles (direct or mutual recursion).
@@ -402,6 +406,9 @@ struct Cycles {
     entered: HashSet<String>,
     /// The inner form of each function on a cycle.
     inner: HashMap<String, syn::Ident>,
+    /// The inlined form (`rt::InlineDepth`) of each function on a cycle
+    /// small enough to inline into its callers in the cycle.
+    inlined: HashMap<String, syn::Ident>,
     /// The Rust names of the module's items, which a local must not shadow.
     items: HashSet<String>,
     /// The Rust names of the module's functions (inner forms included):
@@ -473,6 +480,7 @@ impl Cycles {
             calls_values,
             entered: passed,
             inner: HashMap::new(),
+            inlined: HashMap::new(),
             items,
             functions,
         };
@@ -493,9 +501,41 @@ impl Cycles {
                 cycles.items.insert(name.to_string());
                 cycles.functions.insert(name.to_string());
                 cycles.inner.insert(function.rust_name.clone(), name);
+                if inlinable(function) {
+                    let mut name = format!("{}_inlined", function.rust_name);
+                    while cycles.items.contains(&ident(&name).to_string()) {
+                        name.push('_');
+                    }
+                    let name = ident(&name);
+                    cycles.items.insert(name.to_string());
+                    cycles.functions.insert(name.to_string());
+                    cycles.inlined.insert(function.rust_name.clone(), name);
+                }
             }
         }
         cycles
+    }
+
+    /// How many calls of functions of its cycle the body of `function`
+    /// makes, not counting the tail calls that go round its loop.
+    fn calls_in_cycle(&self, function: &typed::Function, tail_loop: bool, tail_sum: bool) -> usize {
+        let mut calls = 0usize;
+        for stmt in &function.body {
+            stmt.walk_exprs(&mut |e| {
+                if let ExprKind::Call {
+                    function: callee, ..
+                } = &e.kind
+                {
+                    if self.same_cycle(&function.rust_name, callee) {
+                        calls += 1;
+                    }
+                }
+            });
+        }
+        if tail_loop {
+            calls = calls.saturating_sub(tail_calls(&function.body, &function.rust_name, tail_sum));
+        }
+        calls
     }
 
     fn reaches(&self, from: &str, to: &str) -> bool {
@@ -558,6 +598,7 @@ fn function(
         frame: None,
         tail_loop: false,
         tail_sum: false,
+        inlining: false,
     };
     let inner = cycles.inner.get(&function.rust_name).cloned();
     if inner.is_some() {
@@ -574,6 +615,7 @@ fn function(
         generator.tail_loop = scalar_params
             && (generator.tail_sum
                 || calls_itself_in_tail_position(&function.body, &function.rust_name));
+        generator.inlining = cycles.inlined.contains_key(&function.rust_name);
     }
     // Variables some path may read before assigning get an "assigned" flag,
     // so those reads raise UnboundLocalError as in Python.
@@ -709,6 +751,38 @@ fn function(
                 }
             }
         });
+    // The inner form, or, for a function small enough to inline, the inner
+    // form calling the inlined form with the levels to inline.
+    let (tail_loop, tail_sum) = (generator.tail_loop, generator.tail_sum);
+    let inner_form = |inputs: TokenStream, result: TokenStream, body: TokenStream| {
+        let Some(inlined) = cycles.inlined.get(&function.rust_name) else {
+            return quote! {
+                #public
+                #safety
+                fn #inner #generic_params(#inputs) -> #result #where_clause {
+                    #body
+                }
+            };
+        };
+        let calls = cycles.calls_in_cycle(function, tail_loop, tail_sum);
+        let levels = format_ident!("Inline{}", inline_levels(calls));
+        let doc = format!(" `{inner}`, inlined into its callers in the cycle (`rt::InlineDepth`).");
+        quote! {
+            #public
+            fn #inner(#frame: rt::Frame<'_>, #(#param_names: #param_types),*) -> #result {
+                #inlined::<rt::#levels>(#frame, #(#param_names),*)
+            }
+            #[doc = #doc]
+            #safety
+            #[inline(always)]
+            fn #inlined<D: rt::InlineDepth>(#inputs) -> #result {
+                if D::STOP {
+                    return #inner(#frame, #(#param_names),*);
+                }
+                #body
+            }
+        }
+    };
     if generator.tail_loop && generator.tail_sum {
         // `return e + f(…)` adds `e` to the pending sum and goes round the
         // loop like a tail call; every return adds the sum to its value.
@@ -717,10 +791,10 @@ fn function(
         let addend = generator.fresh("addend");
         let args = generator.fresh("args");
         let sum = generator.fresh("sum");
-        return quote! {
-            #public
-            #safety
-            fn #inner(mut #frame: rt::Frame<'_>, #(mut #param_names: #param_types),*) -> rt::Result<i64> {
+        return inner_form(
+            quote!(mut #frame: rt::Frame<'_>, #(mut #param_names: #param_types),*),
+            quote!(rt::Result<i64>),
+            quote! {
                 let mut #sum = rt::TailSum::default();
                 loop {
                     let Some(#pushed) = #frame.push() else {
@@ -739,8 +813,8 @@ fn function(
                         }
                     }
                 }
-            }
-        };
+            },
+        );
     }
     if generator.tail_loop {
         // A call `return f(…)` of the function itself goes round the loop
@@ -749,10 +823,10 @@ fn function(
         let pushed = generator.fresh("pushed");
         let value = generator.fresh("value");
         let args = generator.fresh("args");
-        return quote! {
-            #public
-            #safety
-            fn #inner(mut #frame: rt::Frame<'_>, #(mut #param_names: #param_types),*) -> rt::Result<#return_type> {
+        return inner_form(
+            quote!(mut #frame: rt::Frame<'_>, #(mut #param_names: #param_types),*),
+            quote!(rt::Result<#return_type>),
+            quote! {
                 loop {
                     let Some(#pushed) = #frame.push() else {
                         return #frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*));
@@ -769,8 +843,8 @@ fn function(
                         }
                     }
                 }
-            }
-        };
+            },
+        );
     }
     let shares_lists = passes_containers(function);
     let past_a_limit = if shares_lists {
@@ -790,10 +864,10 @@ fn function(
     } else {
         quote!(#frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*)))
     };
-    quote! {
-        #public
-        #safety
-        fn #inner #generic_params(#frame: rt::Frame<'_>, #(#params),*) -> rt::Result<#return_type> #where_clause {
+    inner_form(
+        quote!(#frame: rt::Frame<'_>, #(#params),*),
+        quote!(rt::Result<#return_type>),
+        quote! {
             let Some(#frame) = #frame.push() else {
                 return #past_a_limit;
             };
@@ -801,8 +875,8 @@ fn function(
                 #(#prologue)*
                 #(#body)*
             })
-        }
-    }
+        },
+    )
 }
 
 /// Whether some `return f(…)` among `stmts` calls `function` itself.
@@ -811,6 +885,75 @@ fn function(
 /// (`rt::SameThread`, `rt::WaitedFor`).
 pub(super) fn passes_containers(function: &typed::Function) -> bool {
     function.params.iter().any(|p| p.ty.has_container()) || function.return_type.has_container()
+}
+
+/// Whether a function on a cycle is small enough to inline into the
+/// functions of its cycle: scalar and array parameters only, no loops, and
+/// at most [`INLINED_SIZE`] expressions.
+fn inlinable(function: &typed::Function) -> bool {
+    let plain_params = function.params.iter().all(|p| {
+        matches!(
+            p.ty,
+            Type::Int | Type::Float | Type::Bool | Type::Scalar(_) | Type::Array(_)
+        )
+    });
+    let returns_plain = matches!(
+        function.return_type,
+        Type::Int | Type::Float | Type::Bool | Type::Scalar(_) | Type::None
+    );
+    let mut expressions = 0;
+    let mut loops = false;
+    fn visit<'e>(stmts: &'e [typed::Stmt], expressions: &mut usize, loops: &mut bool) {
+        for stmt in stmts {
+            *loops |= matches!(
+                stmt,
+                typed::Stmt::ForRange { .. } | typed::Stmt::While { .. }
+            );
+            stmt.for_each_expr(&mut |e| e.walk(&mut |_| *expressions += 1));
+            for body in stmt.nested() {
+                visit(body, expressions, loops);
+            }
+        }
+    }
+    visit(&function.body, &mut expressions, &mut loops);
+    plain_params && returns_plain && !loops && expressions <= INLINED_SIZE
+}
+
+/// The most expressions a function on a cycle may have to be inlined.
+const INLINED_SIZE: usize = 48;
+
+/// How many levels of its cycle a function inlines (`rt::InlineDepth`),
+/// given how many calls in the cycle its body makes: as many as keep the
+/// copies of bodies in one native call at most 8 (4 levels of one call, 3
+/// of two, 2 of up to seven), and none when there is no such call.
+fn inline_levels(calls: usize) -> usize {
+    if calls == 0 {
+        return 1;
+    }
+    let copies = |levels: u32| (0..levels).map(|k| calls.saturating_pow(k)).sum::<usize>();
+    (1..=4u32)
+        .rev()
+        .find(|&l| copies(l) <= 8)
+        .map_or(1, |l| l as usize)
+}
+
+/// How many returns among `stmts` are `return f(…)` of `function` itself,
+/// or `return e + f(…)` when the function carries a tail sum.
+fn tail_calls(stmts: &[typed::Stmt], function: &str, tail_sum: bool) -> usize {
+    stmts
+        .iter()
+        .map(|stmt| match stmt {
+            typed::Stmt::Return(Some(value)) => {
+                let direct = matches!(&value.kind, ExprKind::Call { function: callee, .. } if callee == function);
+                usize::from(direct || (tail_sum && tail_sum_parts(value, function).is_some()))
+            }
+            _ => stmt
+                .nested()
+                .into_iter()
+                .map(|body| tail_calls(body, function, tail_sum))
+                .sum(),
+        })
+        .sum()
 }
 
 fn calls_itself_in_tail_position(stmts: &[typed::Stmt], function: &str) -> bool {
@@ -2168,6 +2311,15 @@ impl FunctionGen<'_> {
         };
         let caller = &self.function.rust_name;
         match self.cycles.inner.get(function) {
+            Some(_) if self.inlining && self.cycles.same_cycle(caller, function) => {
+                match self.cycles.inlined.get(function) {
+                    Some(inlined) => quote!(#inlined::<D::Next>(#frame, #(#args),*)),
+                    None => {
+                        let inner = &self.cycles.inner[function];
+                        quote!(#inner(#frame, #(#args),*))
+                    }
+                }
+            }
             Some(inner) if self.cycles.same_cycle(caller, function) => {
                 quote!(#inner(#frame, #(#args),*))
             }

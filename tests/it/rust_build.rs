@@ -57,6 +57,34 @@ fn copy_example(dir: &Path) {
     std::fs::write(dir.join("Cargo.toml"), manifest).expect("write Cargo.toml");
 }
 
+/// The runtime's own unit tests (integer arithmetic as Python does it,
+/// ranges, tail sums), without its `python` feature.
+#[test]
+fn runtime_unit_tests_pass() {
+    if !end_to_end_enabled_because(
+        "rust_build::runtime_unit_tests_pass",
+        "it compiles the runtime and its dependencies",
+    ) {
+        return;
+    }
+    let runtime = repository_root().join("runtime");
+    let tested = run(&mut cargo(
+        &runtime,
+        &[
+            "test",
+            "--locked",
+            "--quiet",
+            "--no-default-features",
+            "--lib",
+        ],
+    ));
+    assert!(
+        tested.status.success(),
+        "{}",
+        describe("cargo test --lib (runtime)", &tested)
+    );
+}
+
 #[test]
 fn example_crate_calls_python_kernels_from_rust() {
     if !end_to_end_enabled_because(
