@@ -7319,8 +7319,9 @@ fn parallel_pool(threads: usize) -> Option<Arc<ParallelPool>> {
             }
         }
     }
+    // The calling thread is one of the `threads` (see `parallel_loop`).
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
+        .num_threads(threads.saturating_sub(1).max(1))
         .thread_name(|k| format!("ferropy-parallel-{k}"))
         .build()
         .ok()?;
@@ -7363,6 +7364,7 @@ pub fn arguments_run_without_gil() -> bool {
 #[inline(never)]
 fn pool_usable_here() -> bool {
     num_threads() > 1
+        && !INSIDE_PARALLEL_LOOP.with(std::cell::Cell::get)
         && !std::thread::current()
             .name()
             .is_some_and(|name| name.starts_with("ferropy-parallel-"))
@@ -7373,54 +7375,134 @@ fn pool_usable_here() -> bool {
 /// thread: `chunk(range)` runs the iterations of `range` in order in one
 /// tight loop (which the compiler optimises as the serial loop) and returns
 /// their contribution to the reductions, or the first failing iteration and
-/// its error; `combine` merges contributions, starting from `identity()`. On
-/// error, the error of the lowest failing iteration (chunks after it may not
-/// run). Runs serially if the pool's threads cannot be started.
+/// its error; `combine` merges contributions in the order of their chunks,
+/// starting from `identity()`, so a result does not depend on which thread
+/// ran which chunk. On error, the error of the lowest failing iteration
+/// (chunks after it may not run). Runs serially if the pool's threads cannot
+/// be started.
+///
+/// The calling thread takes chunks too, beside the pool's threads (one
+/// fewer than the thread count): each participant claims the next chunk
+/// until none is left. (When several threads run parallel loops at once,
+/// one of them takes part and the others leave their chunks to the pool.) A pool thread that wakes late (an idle core can take
+/// a millisecond to wake) then finds the work shared out among those already
+/// running, instead of holding back chunks waiting for it.
 pub fn parallel_loop<A: Send>(
     count: u64,
     identity: impl Fn() -> A + Sync + Send,
     chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<A, (u64, Error)> + Sync + Send,
     combine: impl Fn(A, A) -> Result<A> + Sync + Send,
 ) -> Result<A> {
+    use std::sync::atomic::{AtomicU64, Ordering};
     let Some(pool) = parallel_pool(num_threads()) else {
         return chunk(0..count).map_err(|(_, error)| error);
     };
     // A few chunks per thread, so one slow chunk does not hold the loop up.
-    let threads = pool.pool.current_num_threads().max(1) as u64;
+    let threads = pool.threads.max(1) as u64;
     let chunks = count.min(threads.saturating_mul(8)).max(1);
     let bound = |c: u64| (u128::from(count) * u128::from(c) / u128::from(chunks)) as u64;
-    let lowest_failure = std::sync::atomic::AtomicU64::new(u64::MAX);
+    let next_chunk = AtomicU64::new(0);
+    let lowest_failure = AtomicU64::new(u64::MAX);
     let failure: std::sync::Mutex<Option<(u64, Error)>> = std::sync::Mutex::new(None);
-    let record = |k: u64, error: Error| {
-        let mut slot = failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if slot.as_ref().is_none_or(|(first, _)| k < *first) {
-            *slot = Some((k, error));
-        }
-        lowest_failure.fetch_min(k, std::sync::atomic::Ordering::Relaxed);
-    };
-    let combined = pool.pool.install(|| {
-        use rayon::prelude::*;
-        (0..chunks)
-            .into_par_iter()
-            .map(|c| {
-                let range = bound(c)..bound(c + 1);
-                if range.start > lowest_failure.load(std::sync::atomic::Ordering::Relaxed) {
-                    return Ok(identity());
-                }
-                match chunk(range) {
-                    Ok(part) => Ok(part),
-                    Err((k, error)) => {
-                        record(k, error);
-                        Ok(identity())
+    let parts: std::sync::Mutex<Vec<(u64, A)>> = std::sync::Mutex::new(Vec::new());
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let c = next_chunk.fetch_add(1, Ordering::Relaxed);
+            if c >= chunks {
+                break;
+            }
+            let range = bound(c)..bound(c + 1);
+            if range.start > lowest_failure.load(Ordering::Relaxed) {
+                // This participant's later chunks come after it too.
+                break;
+            }
+            match chunk(range) {
+                Ok(part) => done.push((c, part)),
+                Err((k, error)) => {
+                    let mut slot = failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    if slot.as_ref().is_none_or(|(first, _)| k < *first) {
+                        *slot = Some((k, error));
                     }
+                    lowest_failure.fetch_min(k, Ordering::Relaxed);
                 }
-            })
-            .try_reduce(&identity, &combine)
+            }
+        }
+        parts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(done);
+    };
+    // Only one calling thread at a time takes part: when Python threads run
+    // parallel loops at once, the others wait as the pool works, so no more
+    // than the thread count run.
+    let taking_part = CallerTakingPart::try_enter();
+    let helpers = if taking_part.is_some() {
+        threads - 1
+    } else {
+        (threads - 1).max(1)
+    };
+    pool.pool.in_place_scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|_| work());
+        }
+        if taking_part.is_some() {
+            let _inside = InsideParallelLoop::enter();
+            work();
+        }
     });
-    let failed = failure.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-    match failed {
-        Some((_, error)) => Err(error),
-        None => combined,
+    drop(taking_part);
+    if let Some((_, error)) = failure.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+        return Err(error);
+    }
+    let mut parts = parts.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    parts.sort_unstable_by_key(|(c, _)| *c);
+    parts
+        .into_iter()
+        .try_fold(identity(), |total, (_, part)| combine(total, part))
+}
+
+/// Whether some calling thread is taking part in a parallel loop.
+static CALLER_TAKING_PART: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The one calling thread taking part in a parallel loop, until dropped.
+struct CallerTakingPart;
+
+impl CallerTakingPart {
+    fn try_enter() -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        CALLER_TAKING_PART
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| CallerTakingPart)
+    }
+}
+
+impl Drop for CallerTakingPart {
+    fn drop(&mut self) {
+        CALLER_TAKING_PART.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+thread_local! {
+    /// Whether this thread, not one of the pool's, is running chunks of a
+    /// parallel loop: a parallel loop inside them runs serially.
+    static INSIDE_PARALLEL_LOOP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as running chunks of a parallel loop until
+/// dropped (also when a chunk unwinds).
+struct InsideParallelLoop(bool);
+
+impl InsideParallelLoop {
+    fn enter() -> Self {
+        InsideParallelLoop(INSIDE_PARALLEL_LOOP.with(|inside| inside.replace(true)))
+    }
+}
+
+impl Drop for InsideParallelLoop {
+    fn drop(&mut self) {
+        INSIDE_PARALLEL_LOOP.with(|inside| inside.set(self.0));
     }
 }
 

@@ -153,6 +153,39 @@ fn prange_loops_match_cpython_on_any_thread_count() {
             ));
         }
     }
+    // Python threads running parallel loops at once each get the results
+    // and the errors of the loop run alone.
+    let concurrent = run(python_command(&python).current_dir(out.path()).args([
+        "-c",
+        "import threading, numpy as np, parallel_loops as m\n\
+         m.set_num_threads(2)\n\
+         a = np.arange(200000.0) * 0.25\n\
+         ia = np.arange(-70000, 130000)\n\
+         expected = (m.float_sum(a), m.bit_reductions(ia), m.extremes(a))\n\
+         wrong = []\n\
+         def caller():\n\
+         \x20   for _ in range(40):\n\
+         \x20       got = (m.float_sum(a), m.bit_reductions(ia), m.extremes(a))\n\
+         \x20       if got != expected:\n\
+         \x20           wrong.append(got)\n\
+         \x20       try:\n\
+         \x20           m.index_error_lowest(a, 3)\n\
+         \x20           wrong.append('no IndexError')\n\
+         \x20       except IndexError:\n\
+         \x20           pass\n\
+         callers = [threading.Thread(target=caller) for _ in range(4)]\n\
+         for t in callers:\n\
+         \x20   t.start()\n\
+         for t in callers:\n\
+         \x20   t.join()\n\
+         assert not wrong, wrong[:3]",
+    ]));
+    if !concurrent.status.success() {
+        failures.push(describe(
+            "parallel loops called from 4 Python threads at once",
+            &concurrent,
+        ));
+    }
     // A forked child gets a pool of its own: the parent's worker threads do
     // not exist in it, and waiting on them would hang.
     let fork = run(python_command(&python).current_dir(out.path()).args([
