@@ -7383,10 +7383,11 @@ fn pool_usable_here() -> bool {
 ///
 /// The calling thread takes chunks too, beside the pool's threads (one
 /// fewer than the thread count): each participant claims the next chunk
-/// until none is left. (When several threads run parallel loops at once,
-/// one of them takes part and the others leave their chunks to the pool.) A pool thread that wakes late (an idle core can take
-/// a millisecond to wake) then finds the work shared out among those already
-/// running, instead of holding back chunks waiting for it.
+/// until none is left, and the call returns once every chunk has run. A
+/// pool thread that wakes late (an idle core can take a millisecond to
+/// wake) finds nothing left to claim, and the call does not wait for it.
+/// (When several threads run parallel loops at once, one of them takes part
+/// and the others leave their chunks to the pool.)
 pub fn parallel_loop<A: Send>(
     count: u64,
     identity: impl Fn() -> A + Sync + Send,
@@ -7401,38 +7402,47 @@ pub fn parallel_loop<A: Send>(
     let threads = pool.threads.max(1) as u64;
     let chunks = count.min(threads.saturating_mul(8)).max(1);
     let bound = |c: u64| (u128::from(count) * u128::from(c) / u128::from(chunks)) as u64;
-    let next_chunk = AtomicU64::new(0);
     let lowest_failure = AtomicU64::new(u64::MAX);
     let failure: std::sync::Mutex<Option<(u64, Error)>> = std::sync::Mutex::new(None);
     let parts: std::sync::Mutex<Vec<(u64, A)>> = std::sync::Mutex::new(Vec::new());
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let c = next_chunk.fetch_add(1, Ordering::Relaxed);
-            if c >= chunks {
-                break;
-            }
-            let range = bound(c)..bound(c + 1);
-            if range.start > lowest_failure.load(Ordering::Relaxed) {
-                // This participant's later chunks come after it too.
-                break;
-            }
-            match chunk(range) {
-                Ok(part) => done.push((c, part)),
-                Err((k, error)) => {
-                    let mut slot = failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                    if slot.as_ref().is_none_or(|(first, _)| k < *first) {
-                        *slot = Some((k, error));
-                    }
-                    lowest_failure.fetch_min(k, Ordering::Relaxed);
+    let run_chunk = |c: u64| {
+        let range = bound(c)..bound(c + 1);
+        if range.start > lowest_failure.load(Ordering::Relaxed) {
+            return;
+        }
+        match chunk(range) {
+            Ok(part) => parts
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push((c, part)),
+            Err((k, error)) => {
+                let mut slot = failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if slot.as_ref().is_none_or(|(first, _)| k < *first) {
+                    *slot = Some((k, error));
                 }
+                lowest_failure.fetch_min(k, Ordering::Relaxed);
             }
         }
-        parts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend(done);
     };
+    let run_chunk: &(dyn Fn(u64) + Sync + '_) = &run_chunk;
+    // SAFETY: only the lifetime bound of the trait object changes, not its
+    // layout. The pointer outlives `run_chunk`, but it is dereferenced only
+    // for a claimed chunk (`LoopShare::take_part`), and this function does
+    // not return before `wait_until_finished` saw every claimed chunk
+    // finish, with no code that can unwind in between.
+    let runner = ChunkRunner(unsafe {
+        std::mem::transmute::<*const (dyn Fn(u64) + Sync + '_), *const (dyn Fn(u64) + Sync + 'static)>(
+            run_chunk,
+        )
+    });
+    let share = Arc::new(LoopShare {
+        chunks,
+        next_chunk: AtomicU64::new(0),
+        finished: AtomicU64::new(0),
+        runner,
+        panic: std::sync::Mutex::new(None),
+        all_finished: (std::sync::Mutex::new(false), std::sync::Condvar::new()),
+    });
     // Only one calling thread at a time takes part: when Python threads run
     // parallel loops at once, the others wait as the pool works, so no more
     // than the thread count run.
@@ -7442,16 +7452,24 @@ pub fn parallel_loop<A: Send>(
     } else {
         (threads - 1).max(1)
     };
-    pool.pool.in_place_scope(|scope| {
-        for _ in 0..helpers {
-            scope.spawn(|_| work());
-        }
-        if taking_part.is_some() {
-            let _inside = InsideParallelLoop::enter();
-            work();
-        }
-    });
+    for _ in 0..helpers {
+        let share = Arc::clone(&share);
+        pool.pool.spawn(move || share.take_part());
+    }
+    if taking_part.is_some() {
+        let _inside = InsideParallelLoop::enter();
+        share.take_part();
+    }
+    share.wait_until_finished();
     drop(taking_part);
+    if let Some(panic) = share
+        .panic
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+    {
+        std::panic::resume_unwind(panic);
+    }
     if let Some((_, error)) = failure.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
         return Err(error);
     }
@@ -7460,6 +7478,80 @@ pub fn parallel_loop<A: Send>(
     parts
         .into_iter()
         .try_fold(identity(), |total, (_, part)| combine(total, part))
+}
+
+/// What the threads running one parallel loop share: the chunks claimed and
+/// finished so far, and the loop's code.
+struct LoopShare {
+    chunks: u64,
+    next_chunk: std::sync::atomic::AtomicU64,
+    finished: std::sync::atomic::AtomicU64,
+    runner: ChunkRunner,
+    /// The payload of a chunk that panicked, to go on unwinding on the
+    /// calling thread.
+    panic: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    /// Set, and notified, when the last chunk finished.
+    all_finished: (std::sync::Mutex<bool>, std::sync::Condvar),
+}
+
+/// Runs chunk `c` of a parallel loop: a closure on the stack of the thread
+/// that called `parallel_loop`, which lives until every claimed chunk
+/// finished.
+struct ChunkRunner(*const (dyn Fn(u64) + Sync + 'static));
+
+// SAFETY: the closure behind the pointer is `Sync`, so any thread may call
+// it through a shared reference; `parallel_loop` keeps it alive for every
+// call (see `LoopShare::take_part`).
+unsafe impl Send for ChunkRunner {}
+unsafe impl Sync for ChunkRunner {}
+
+impl LoopShare {
+    /// Claims the next chunk and runs it, until none is left.
+    fn take_part(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let c = self.next_chunk.fetch_add(1, Ordering::Relaxed);
+            if c >= self.chunks {
+                return;
+            }
+            // SAFETY: chunk `c` is claimed and not finished, so `finished`
+            // stays below `chunks` until the call below returns, and
+            // `parallel_loop`, which owns the closure, waits in
+            // `wait_until_finished` until `finished` reaches `chunks`.
+            let runner = unsafe { &*self.runner.0 };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner(c)));
+            if let Err(panic) = outcome {
+                self.panic
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .get_or_insert(panic);
+            }
+            if self.finished.fetch_add(1, Ordering::AcqRel) + 1 == self.chunks {
+                let (done, condvar) = &self.all_finished;
+                *done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = true;
+                condvar.notify_all();
+            }
+        }
+    }
+
+    /// Returns once every chunk finished: spins a little (the last chunks
+    /// of other threads are usually about to end), then sleeps.
+    fn wait_until_finished(&self) {
+        use std::sync::atomic::Ordering;
+        for _ in 0..4096 {
+            if self.finished.load(Ordering::Acquire) == self.chunks {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        let (done, condvar) = &self.all_finished;
+        let mut finished = done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        while !*finished {
+            finished = condvar
+                .wait(finished)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
 }
 
 /// Whether some calling thread is taking part in a parallel loop.
