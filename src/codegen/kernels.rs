@@ -493,27 +493,29 @@ impl Cycles {
         }
         for function in &module.functions {
             if cycles.is_cyclic(&function.rust_name) {
-                let mut name = format!("{}_in_cycle", function.rust_name);
-                while cycles.items.contains(&ident(&name).to_string()) {
-                    name.push('_');
-                }
-                let name = ident(&name);
-                cycles.items.insert(name.to_string());
-                cycles.functions.insert(name.to_string());
-                cycles.inner.insert(function.rust_name.clone(), name);
+                let inner = cycles.new_function_name(&format!("{}_in_cycle", function.rust_name));
+                cycles.inner.insert(function.rust_name.clone(), inner);
                 if inlinable(function) {
-                    let mut name = format!("{}_inlined", function.rust_name);
-                    while cycles.items.contains(&ident(&name).to_string()) {
-                        name.push('_');
-                    }
-                    let name = ident(&name);
-                    cycles.items.insert(name.to_string());
-                    cycles.functions.insert(name.to_string());
-                    cycles.inlined.insert(function.rust_name.clone(), name);
+                    let inlined =
+                        cycles.new_function_name(&format!("{}_inlined", function.rust_name));
+                    cycles.inlined.insert(function.rust_name.clone(), inlined);
                 }
             }
         }
         cycles
+    }
+
+    /// `name`, or `name_`, `name__`, …: the first no item of the module has,
+    /// taken for a function the generated code adds.
+    fn new_function_name(&mut self, name: &str) -> syn::Ident {
+        let mut name = name.to_string();
+        while self.items.contains(&ident(&name).to_string()) {
+            name.push('_');
+        }
+        let name = ident(&name);
+        self.items.insert(name.to_string());
+        self.functions.insert(name.to_string());
+        name
     }
 
     /// How many calls of functions of its cycle the body of `function`
