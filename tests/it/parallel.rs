@@ -123,11 +123,19 @@ fn prange_loops_match_cpython_on_any_thread_count() {
     }
     // A loop calling a function argument runs on the pool when the function
     // is native, and on the calling thread, holding the GIL, when it is a
-    // Python function. The pool's threads exist once a loop has used it.
+    // Python function. The pool's threads exist once a loop has used it;
+    // a thread takes its name when it first runs, which on a busy machine
+    // may come after the loop ended (the calling thread takes part and
+    // does not wait for threads that start late), so the count is polled.
     let pool_threads = "def pool_threads():\n\
-         \x20   import os\n\
-         \x20   names = [open(f'/proc/self/task/{t}/comm').read() for t in os.listdir('/proc/self/task')]\n\
-         \x20   return sum(name.startswith('ferropy-paralle') for name in names)\n";
+         \x20   import os, time\n\
+         \x20   for _ in range(100):\n\
+         \x20       names = [open(f'/proc/self/task/{t}/comm').read() for t in os.listdir('/proc/self/task')]\n\
+         \x20       count = sum(name.startswith('ferropy-paralle') for name in names)\n\
+         \x20       if count:\n\
+         \x20           return count\n\
+         \x20       time.sleep(0.05)\n\
+         \x20   return 0\n";
     for (function, pooled) in [
         ("lambda x: x * 0.5", false),
         ("math.sin", true),
