@@ -5213,6 +5213,15 @@ fn int_overflow(operation: &str) -> Error {
     ))
 }
 
+/// Runs a chain of checked int operations (`i * k + c`) whose errors all
+/// leave through the one `?` after this call, so a loop around the chain
+/// has one exit for them. LLVM computes where such a loop first overflows
+/// and vectorises it; with an exit per operation it keeps it scalar.
+#[inline(always)]
+pub fn one_exit<T>(chain: impl FnOnce() -> Result<T>) -> Result<T> {
+    chain()
+}
+
 /// `a + b` for Python ints.
 #[inline]
 pub fn int_add(a: i64, b: i64) -> Result<i64> {
