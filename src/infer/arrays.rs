@@ -1934,34 +1934,83 @@ impl<'m> Inference<'m> {
             return self.select_along_target(cx, array, index, 0, false, value, span);
         }
         let _ = selected;
-        match value {
-            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
-                return self.complex_into_real(cx, a.dtype, span);
-            }
-            Type::Array(v) if v.ndim == 1 => {}
-            ty if ty.is_numeric() => {}
-            Type::Complex if a.dtype.is_complex() => {}
-            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
-            ty => {
-                let ty = ty.clone();
-                self.error(
-                    cx,
-                    Diagnostic::error(
-                        codes::INCOMPATIBLE_ASSIGNMENT,
-                        span,
-                        format!("cannot store {ty} through a mask or index array"),
-                    )
-                    .with_hint("store a number or a 1-D array of the selected length"),
-                );
-                return None;
-            }
-        }
+        self.selection_value(cx, a.dtype, value, Selection::Listed, span)?;
         Some(typed::Target::Select {
             array,
             index,
             along: None,
             span,
         })
+    }
+
+    /// Checks a value stored through a mask or index arrays into an array
+    /// of `dtype`: a number, or an array (complex only into complex) that
+    /// fits the selection.
+    fn selection_value(
+        &mut self,
+        cx: &mut Cx,
+        dtype: Dtype,
+        value: &Type,
+        selection: Selection,
+        span: Span,
+    ) -> Option<()> {
+        let fits = |ndim: u8| match selection {
+            Selection::Listed => ndim == 1,
+            Selection::Along(selected) | Selection::Several(selected) => {
+                usize::from(ndim) <= selected
+            }
+        };
+        let (through, hint) = match selection {
+            Selection::Listed => (
+                "a mask or index array",
+                "store a number or a 1-D array of the selected length",
+            ),
+            Selection::Along(_) => (
+                "a mask or index array",
+                "store a number or an array that broadcasts to the selected shape",
+            ),
+            Selection::Several(_) => (
+                "index arrays",
+                "store a number or an array that broadcasts to the selected shape",
+            ),
+        };
+        let too_many = match (value, selection) {
+            (Type::Array(v), Selection::Along(selected)) => {
+                Some((v.ndim, selected, "an index array"))
+            }
+            (Type::Array(v), Selection::Several(selected)) => {
+                Some((v.ndim, selected, "index arrays"))
+            }
+            _ => None,
+        };
+        match value {
+            Type::Array(v) if v.dtype.is_complex() && !dtype.is_complex() => {
+                return self.complex_into_real(cx, dtype, span);
+            }
+            Type::Array(v) if fits(v.ndim) => {}
+            ty if ty.is_numeric() => {}
+            Type::Complex if dtype.is_complex() => {}
+            Type::Complex => return self.complex_into_real(cx, dtype, span),
+            ty => {
+                let diagnostic = match too_many {
+                    Some((ndim, selected, what)) => Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store a {ndim}-D array into the {selected}-D selection of {what}"),
+                    )
+                    .with_hint("store an array that broadcasts to the selected elements' shape"),
+                    None => Diagnostic::error(
+                        codes::INCOMPATIBLE_ASSIGNMENT,
+                        span,
+                        format!("cannot store {ty} through {through}"),
+                    )
+                    .with_hint(hint),
+                };
+                self.error(cx, diagnostic);
+                return None;
+            }
+        }
+        Some(())
     }
 
     /// The target of `m[:, idx] = value`, `m[i, mask] = value`,
@@ -1996,44 +2045,7 @@ impl<'m> Inference<'m> {
             );
             return None;
         }
-        match value {
-            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
-                return self.complex_into_real(cx, a.dtype, span);
-            }
-            Type::Array(v) if v.ndim <= a.ndim => {}
-            Type::Array(v) => {
-                let v = *v;
-                self.error(
-                    cx,
-                    Diagnostic::error(
-                        codes::INCOMPATIBLE_ASSIGNMENT,
-                        span,
-                        format!(
-                            "cannot store a {}-D array into the {}-D selection of an index array",
-                            v.ndim, a.ndim
-                        ),
-                    )
-                    .with_hint("store an array that broadcasts to the selected elements' shape"),
-                );
-                return None;
-            }
-            ty if ty.is_numeric() => {}
-            Type::Complex if a.dtype.is_complex() => {}
-            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
-            ty => {
-                let ty = ty.clone();
-                self.error(
-                    cx,
-                    Diagnostic::error(
-                        codes::INCOMPATIBLE_ASSIGNMENT,
-                        span,
-                        format!("cannot store {ty} through a mask or index array"),
-                    )
-                    .with_hint("store a number or an array that broadcasts to the selected shape"),
-                );
-                return None;
-            }
-        }
+        self.selection_value(cx, a.dtype, value, Selection::Along(a.ndim as usize), span)?;
         Some(typed::Target::Select {
             array: view,
             index,
@@ -2061,44 +2073,7 @@ impl<'m> Inference<'m> {
     ) -> Option<typed::Target> {
         let a = view.array_type()?;
         let selected = (a.ndim as usize + 1).saturating_sub(indices.len());
-        match value {
-            Type::Array(v) if v.dtype.is_complex() && !a.dtype.is_complex() => {
-                return self.complex_into_real(cx, a.dtype, span);
-            }
-            Type::Array(v) if v.ndim as usize <= selected => {}
-            Type::Array(v) => {
-                let v = *v;
-                self.error(
-                    cx,
-                    Diagnostic::error(
-                        codes::INCOMPATIBLE_ASSIGNMENT,
-                        span,
-                        format!(
-                            "cannot store a {}-D array into the {selected}-D selection of index arrays",
-                            v.ndim
-                        ),
-                    )
-                    .with_hint("store an array that broadcasts to the selected elements' shape"),
-                );
-                return None;
-            }
-            ty if ty.is_numeric() => {}
-            Type::Complex if a.dtype.is_complex() => {}
-            Type::Complex => return self.complex_into_real(cx, a.dtype, span),
-            ty => {
-                let ty = ty.clone();
-                self.error(
-                    cx,
-                    Diagnostic::error(
-                        codes::INCOMPATIBLE_ASSIGNMENT,
-                        span,
-                        format!("cannot store {ty} through index arrays"),
-                    )
-                    .with_hint("store a number or an array that broadcasts to the selected shape"),
-                );
-                return None;
-            }
-        }
+        self.selection_value(cx, a.dtype, value, Selection::Several(selected), span)?;
         let (axes, arrays): (Vec<usize>, Vec<Expr>) = indices.into_iter().unzip();
         let ty = Type::Tuple(arrays.iter().map(|a| a.ty.clone()).collect());
         let index = Expr::new(ExprKind::Tuple(arrays), ty);
@@ -3054,4 +3029,19 @@ fn exponent_checkable(exponent: &Elem) -> bool {
         }
         _ => false,
     }
+}
+
+/// What selects the elements a value is stored into, for
+/// `Inference::selection_value`.
+#[derive(Clone, Copy)]
+enum Selection {
+    /// A mask or index array over a 1-D array, or a mask over the whole
+    /// array: the value is a number or a 1-D array as long as the selection.
+    Listed,
+    /// One index array or mask along an axis, the selected elements having
+    /// this many dimensions: the value broadcasts to them.
+    Along(usize),
+    /// Several index arrays, the selected elements having this many
+    /// dimensions: the value broadcasts to them.
+    Several(usize),
 }
