@@ -3477,34 +3477,18 @@ fn for_each_indirect<const M: usize>(
     other: &[isize; M],
     mut visit: impl FnMut(isize, isize),
 ) {
-    if shape.contains(&0) {
-        return;
+    // The direct axes step by their strides; a third walk with stride 1 on
+    // axis `at` only counts that axis's index, which picks the offset.
+    let mut direct = *strides;
+    let mut counting = [0isize; M];
+    if at < M {
+        direct[at] = 0;
+        counting[at] = 1;
     }
-    let mut index = [0usize; M];
-    loop {
-        let (mut here, mut there) = (0isize, 0isize);
-        for axis in 0..M {
-            here = here.wrapping_add(if axis == at {
-                offsets[index[axis]]
-            } else {
-                (index[axis] as isize).wrapping_mul(strides[axis])
-            });
-            there = there.wrapping_add((index[axis] as isize).wrapping_mul(other[axis]));
-        }
-        visit(here, there);
-        let mut axis = M;
-        loop {
-            if axis == 0 {
-                return;
-            }
-            axis -= 1;
-            index[axis] += 1;
-            if index[axis] < shape[axis] {
-                break;
-            }
-            index[axis] = 0;
-        }
-    }
+    for_each_block(shape, [&direct, other, &counting], M, |[here, there, k]| {
+        let indirect = if at < M { offsets[k as usize] } else { 0 };
+        visit(here.wrapping_add(indirect), there);
+    });
 }
 
 /// `t[i, j, k]`, `t[i, :, k]`, `t[i, j]` with 1-D integer index arrays: the
