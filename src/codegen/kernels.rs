@@ -2330,17 +2330,11 @@ impl FunctionGen<'_> {
         };
         let caller = &self.function.rust_name;
         match self.cycles.inner.get(function) {
-            Some(_) if self.inlining && self.cycles.same_cycle(caller, function) => {
-                match self.cycles.inlined.get(function) {
-                    Some(inlined) => quote!(#inlined::<D::Next>(#frame, #(#args),*)),
-                    None => {
-                        let inner = &self.cycles.inner[function];
-                        quote!(#inner(#frame, #(#args),*))
-                    }
-                }
-            }
             Some(inner) if self.cycles.same_cycle(caller, function) => {
-                quote!(#inner(#frame, #(#args),*))
+                match self.cycles.inlined.get(function).filter(|_| self.inlining) {
+                    Some(inlined) => quote!(#inlined::<D::Next>(#frame, #(#args),*)),
+                    None => quote!(#inner(#frame, #(#args),*)),
+                }
             }
             _ if self.cycles.may_enter_cycle(function) => {
                 quote!(#frame.call_out(|| #name(#(#args),*)))
