@@ -6115,15 +6115,14 @@ pub struct TailSum {
 }
 
 impl TailSum {
-    /// Adds the addend of one more call.
+    /// Adds the addend of one more call; only `finish` can raise.
     #[inline(always)]
-    pub fn add(&mut self, addend: i64) -> Result<()> {
+    pub fn add(&mut self, addend: i64) {
         let (sum, wrapped) = self.sum.overflowing_add(addend);
         self.sum = sum;
         if wrapped {
             self.carry(addend);
         }
-        Ok(())
     }
 
     /// Counts the wrap of an addition of `addend`, whose sign says which
@@ -6137,7 +6136,7 @@ impl TailSum {
     /// call returned.
     #[inline(always)]
     pub fn finish(mut self, value: i64) -> Result<i64> {
-        self.add(value)?;
+        self.add(value);
         if self.carries == 0 {
             Ok(self.sum)
         } else {
@@ -7639,7 +7638,7 @@ mod tests {
         for (addends, value) in cases {
             let mut sum = TailSum::default();
             for &addend in addends {
-                sum.add(addend).unwrap();
+                sum.add(addend);
             }
             let exact: i128 = addends.iter().map(|&a| i128::from(a)).sum::<i128>() + i128::from(value);
             match sum.finish(value) {

@@ -813,7 +813,7 @@ fn function(
                     })? {
                         rt::Tail::Return(#value) => return #sum.finish(#value),
                         rt::Tail::Call((#addend, #args)) => {
-                            #sum.add(#addend)?;
+                            #sum.add(#addend);
                             #frame = #pushed;
                             (#(#param_names,)*) = #args;
                         }
