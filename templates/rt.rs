@@ -7355,11 +7355,7 @@ pub fn arguments_run_without_gil() -> bool {
 /// stays a comparison inlined into the kernel.
 #[inline(never)]
 fn pool_usable_here() -> bool {
-    num_threads() > 1
-        && !INSIDE_PARALLEL_LOOP.with(std::cell::Cell::get)
-        && !std::thread::current()
-            .name()
-            .is_some_and(|name| name.starts_with("ferropy-parallel-"))
+    num_threads() > 1 && !INSIDE_PARALLEL_LOOP.with(std::cell::Cell::get)
 }
 
 /// Runs iterations `0..count` of a parallel loop, which generated code
@@ -7449,7 +7445,6 @@ pub fn parallel_loop<A: Send>(
         pool.pool.spawn(move || share.take_part());
     }
     if taking_part.is_some() {
-        let _inside = InsideParallelLoop::enter();
         share.take_part();
     }
     share.wait_until_finished();
@@ -7498,9 +7493,11 @@ unsafe impl Send for ChunkRunner {}
 unsafe impl Sync for ChunkRunner {}
 
 impl LoopShare {
-    /// Claims the next chunk and runs it, until none is left.
+    /// Claims the next chunk and runs it, until none is left; a parallel
+    /// loop inside a chunk runs serially.
     fn take_part(&self) {
         use std::sync::atomic::Ordering;
+        let _inside = InsideParallelLoop::enter();
         loop {
             let c = self.next_chunk.fetch_add(1, Ordering::Relaxed);
             if c >= self.chunks {
@@ -7569,8 +7566,8 @@ impl Drop for CallerTakingPart {
 }
 
 thread_local! {
-    /// Whether this thread, not one of the pool's, is running chunks of a
-    /// parallel loop: a parallel loop inside them runs serially.
+    /// Whether this thread is running chunks of a parallel loop: a parallel
+    /// loop inside them runs serially.
     static INSIDE_PARALLEL_LOOP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
