@@ -5,6 +5,7 @@
 //! call through a `Callable` parameter, what that call costs. Users read it to
 //! find out why a kernel is slower than they expect.
 
+use crate::analysis::lanes::{Extreme, LaneLoop};
 use crate::analysis::parallel::{Parallel, ParallelLoop, Plan};
 use crate::analysis::{AccessKind, Decision, Facts, FunctionFacts};
 use crate::diagnostics::{SourceFile, Span};
@@ -64,7 +65,11 @@ pub fn report(
                 .function(&function.rust_name)
                 .map(|f| f.parallel.as_slice())
                 .unwrap_or_default();
-            collect_notes(&source.body, &callables, loops, &mut notes);
+            let lanes = facts
+                .function(&function.rust_name)
+                .map(|f| f.lanes.as_slice())
+                .unwrap_or_default();
+            collect_notes(&source.body, &callables, (loops, lanes), &mut notes);
             notes.extend(source.notes.iter().cloned());
             notes.sort_by_key(|(span, _)| span.start);
             for (span, note) in notes {
@@ -165,6 +170,26 @@ fn parallel_note(plan: &Parallel) -> String {
     parts.join("; ")
 }
 
+/// Which accumulators a loop keeps in lanes.
+fn lanes_note(lane_loop: &LaneLoop) -> String {
+    let names: Vec<String> = lane_loop
+        .accumulators
+        .iter()
+        .map(|a| {
+            let kind = match a.extreme {
+                Extreme::Min => "min",
+                Extreme::Max => "max",
+            };
+            format!("`{}` ({kind})", a.name)
+        })
+        .collect();
+    format!(
+        "keeps {} in {} lanes each (no value is -0.0, so the lanes fold to the serial result)",
+        names.join(", "),
+        crate::analysis::lanes::WIDTH
+    )
+}
+
 fn line_of(text: &str, span: Span) -> usize {
     let end = (span.start as usize).min(text.len());
     text.as_bytes()[..end]
@@ -177,9 +202,10 @@ fn line_of(text: &str, span: Span) -> usize {
 fn collect_notes(
     stmts: &[untyped::Stmt],
     callables: &[&str],
-    loops: &[ParallelLoop],
+    loops: (&[ParallelLoop], &[LaneLoop]),
     notes: &mut Vec<(Span, String)>,
 ) {
+    let (loops, lanes) = loops;
     use untyped::StmtKind;
     for stmt in stmts {
         match &stmt.kind {
@@ -211,17 +237,21 @@ fn collect_notes(
                     (false, Some(Plan::Serial(reason))) => format!("loop: {reason}"),
                     (false, _) => "loop: serial (inside another loop)".to_string(),
                 };
+                let note = match lanes.iter().find(|l| l.span.start == stmt.span.start) {
+                    Some(lane_loop) => format!("{note}; {}", lanes_note(lane_loop)),
+                    None => note,
+                };
                 notes.push((stmt.span, note));
-                collect_notes(body, callables, loops, notes);
+                collect_notes(body, callables, (loops, lanes), notes);
             }
             StmtKind::While { test, body } => {
                 expr_notes(test, callables, notes);
-                collect_notes(body, callables, loops, notes);
+                collect_notes(body, callables, (loops, lanes), notes);
             }
             StmtKind::If { test, body, orelse } => {
                 expr_notes(test, callables, notes);
-                collect_notes(body, callables, loops, notes);
-                collect_notes(orelse, callables, loops, notes);
+                collect_notes(body, callables, (loops, lanes), notes);
+                collect_notes(orelse, callables, (loops, lanes), notes);
             }
             StmtKind::Assign { value, .. } | StmtKind::AugAssign { value, .. } => {
                 expr_notes(value, callables, notes)

@@ -5715,6 +5715,54 @@ impl Range {
     }
 }
 
+/// Float minimum and maximum accumulators kept in several lanes by a loop
+/// (ferropy's lane analysis): iteration `k` of a block of `WIDTH` updates
+/// lane `k`, so the compares form independent chains that become vector
+/// instructions, and the lanes fold into the accumulator after the blocks.
+/// The analysis admits only accumulators that keep their value on ties and
+/// on NaN, over values that are never -0.0, so the folded value is the one
+/// the single accumulator would have.
+pub mod lanes {
+    /// Lanes per accumulator.
+    pub const WIDTH: usize = 8;
+
+    /// Whether a block of `WIDTH` iterations starting at `next` lies below
+    /// `stop`.
+    #[inline]
+    pub fn block_fits(next: i64, stop: i64) -> bool {
+        match stop.checked_sub(next) {
+            Some(left) => left >= WIDTH as i64,
+            // Only a difference beyond i64::MAX (or below i64::MIN) overflows.
+            None => next < stop,
+        }
+    }
+
+    /// The first in order of the least lanes, as `if lane < acc: acc =
+    /// lane` over the lanes keeps it.
+    #[inline]
+    pub fn min<T: PartialOrd + Copy>(lanes: [T; WIDTH]) -> T {
+        let mut acc = lanes[0];
+        for lane in lanes {
+            if lane < acc {
+                acc = lane;
+            }
+        }
+        acc
+    }
+
+    /// The first in order of the greatest lanes.
+    #[inline]
+    pub fn max<T: PartialOrd + Copy>(lanes: [T; WIDTH]) -> T {
+        let mut acc = lanes[0];
+        for lane in lanes {
+            if lane > acc {
+                acc = lane;
+            }
+        }
+        acc
+    }
+}
+
 /// `range(start, stop, step)`; a zero step is CPython's ValueError.
 #[inline]
 pub fn range(start: i64, stop: i64, step: i64) -> Result<Range> {
@@ -7603,6 +7651,32 @@ pub fn no_shared_memory(written: &[Option<(usize, usize)>], others: &[Option<(us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lane_blocks_fit_below_the_stop_without_overflow() {
+        assert!(lanes::block_fits(0, 8));
+        assert!(!lanes::block_fits(0, 7));
+        assert!(!lanes::block_fits(5, 0));
+        assert!(lanes::block_fits(-3, 5));
+        assert!(lanes::block_fits(i64::MIN, i64::MAX));
+        assert!(!lanes::block_fits(i64::MAX, i64::MIN));
+        assert!(!lanes::block_fits(i64::MAX - 7, i64::MAX));
+        assert!(lanes::block_fits(i64::MAX - 8, i64::MAX));
+    }
+
+    #[test]
+    fn lane_folds_keep_the_first_of_equal_lanes_and_a_nan_start() {
+        let mut lanes = [3.0f64; lanes::WIDTH];
+        lanes[2] = -0.0;
+        lanes[5] = 0.0;
+        assert!(lanes::min(lanes).is_sign_negative());
+        lanes[2] = 0.0;
+        lanes[5] = -0.0;
+        assert!(lanes::min(lanes).is_sign_positive());
+        assert_eq!(lanes::max(lanes), 3.0);
+        lanes[0] = f64::NAN;
+        assert!(lanes::min(lanes).is_nan() && lanes::max(lanes).is_nan());
+    }
 
     #[test]
     fn integer_floor_division_and_modulo_follow_python() {

@@ -10,6 +10,8 @@
 //!   overflow, which divisions have a positive divisor;
 //! - `parallel.rs`: which `prange` loops run in parallel (their iterations
 //!   proven independent), with their reductions; races are errors;
+//! - `lanes.rs`: which loops keep their float minimum and maximum
+//!   accumulators in several lanes, the result unchanged;
 //! - `overwritten.rs`: which new arrays are entirely stored into before
 //!   anything reads them, so they need no zero fill.
 //!
@@ -17,6 +19,7 @@
 //! `explain` report prints them.
 
 mod bounds;
+pub mod lanes;
 pub mod linear;
 mod overwritten;
 pub mod parallel;
@@ -55,6 +58,8 @@ pub struct FunctionFacts {
     /// Addresses of the new arrays (`np.empty`, `np.zeros`) whose every
     /// element is stored before any is read.
     pub overwritten: std::collections::HashSet<usize>,
+    /// The loops whose min/max accumulators run in lanes.
+    pub lanes: Vec<lanes::LaneLoop>,
 }
 
 /// One `a[i, j]` read or store.
@@ -163,6 +168,12 @@ impl FunctionFacts {
             .iter()
             .find(|l| l.key == loop_key)
             .map(|l| &l.plan)
+    }
+
+    /// The accumulators the loop at address `loop_key` keeps in lanes, if
+    /// any.
+    pub fn lane_plan(&self, loop_key: usize) -> Option<&lanes::LaneLoop> {
+        self.lanes.iter().find(|l| l.key == loop_key)
     }
 
     /// The proven accesses, for the safety comment of the function.
@@ -284,6 +295,7 @@ pub fn analyse_with(module: &typed::Module, options: Options) -> Facts {
                 ints,
                 parallel,
                 overwritten: overwritten::overwritten_arrays(function),
+                lanes: lanes::lane_loops(function),
             };
             (function.rust_name.clone(), facts)
         })

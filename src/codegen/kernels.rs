@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Literal as TokenLiteral, TokenStream};
 use quote::{format_ident, quote};
 
+use crate::analysis::lanes;
 use crate::analysis::linear::{Atom, Linear};
 use crate::analysis::parallel::{Parallel, Plan, ReductionOp};
 use crate::analysis::{Decision, Facts, FunctionFacts};
@@ -1812,6 +1813,21 @@ impl FunctionGen<'_> {
         else {
             return quote!();
         };
+        let key = std::ptr::from_ref(stmt) as usize;
+        let lanes = match (&range, self.facts.and_then(|f| f.lane_plan(key))) {
+            (None, Some(plan))
+                if plan
+                    .accumulators
+                    .iter()
+                    .all(|a| !self.flags.contains_key(&a.name)) =>
+            {
+                Some(plan.accumulators.clone())
+            }
+            _ => None,
+        };
+        if let Some(accumulators) = lanes {
+            return self.lane_loop(stmt, nested, &accumulators);
+        }
         let range = match range {
             Some(range) => range,
             None => self.range(start, stop, step.as_ref()),
@@ -1850,6 +1866,95 @@ impl FunctionGen<'_> {
             for #binding in #range {
                 #prelude
                 #(#body)*
+            }
+        }
+    }
+
+    /// A loop whose min/max accumulators run in lanes (the lane analysis,
+    /// `rt::lanes`): blocks of `rt::lanes::WIDTH` iterations, each
+    /// iteration of a block updating its own lane of every accumulator;
+    /// then the lanes fold into the accumulators and the iterations left
+    /// run as the plain loop. Iterations still run in order.
+    fn lane_loop(
+        &mut self,
+        stmt: &typed::Stmt,
+        nested: &[String],
+        accumulators: &[lanes::Accumulator],
+    ) -> TokenStream {
+        let typed::Stmt::ForRange {
+            var,
+            start,
+            stop,
+            body,
+            ..
+        } = stmt
+        else {
+            return quote!();
+        };
+        let next = self.fresh("lane_next");
+        let stop_ident = self.fresh("lane_stop");
+        let lane = self.fresh("lane");
+        let start = self.expr(start).full();
+        let stop = self.expr(stop).full();
+        let names: Vec<syn::Ident> = accumulators.iter().map(|a| ident(&a.name)).collect();
+        let arrays: Vec<syn::Ident> = accumulators
+            .iter()
+            .map(|a| self.fresh(&format!("{}_lanes", a.name)))
+            .collect();
+        let folds: Vec<TokenStream> = accumulators
+            .iter()
+            .map(|a| match a.extreme {
+                lanes::Extreme::Min => quote!(rt::lanes::min),
+                lanes::Extreme::Max => quote!(rt::lanes::max),
+            })
+            .collect();
+        let (binding, prelude, body_owned) = match var {
+            None => (quote!(_), quote!(), nested.to_vec()),
+            Some(name) if nested.contains(name) => {
+                let var = ident(name);
+                let binding = if stmts_assign(body, name) {
+                    quote!(mut #var)
+                } else {
+                    quote!(#var)
+                };
+                let owned = nested.iter().filter(|n| *n != name).cloned().collect();
+                (binding, quote!(), owned)
+            }
+            Some(name) => {
+                let var = ident(name);
+                let fresh = self.fresh(&format!("{name}_value"));
+                let mark = self.flags.get(name).map(|flag| quote!(#flag = true;));
+                (
+                    quote!(#fresh),
+                    quote! { #var = #fresh; #mark },
+                    nested.to_vec(),
+                )
+            }
+        };
+        let parallel_continue = self.parallel_continue.take();
+        let lane_body = self.block(body, &body_owned, false);
+        let rest_body = self.block(body, &body_owned, false);
+        self.parallel_continue = parallel_continue;
+        quote! {
+            {
+                let mut #next: i64 = #start;
+                let #stop_ident: i64 = #stop;
+                #(let mut #arrays = [#names; rt::lanes::WIDTH];)*
+                while rt::lanes::block_fits(#next, #stop_ident) {
+                    for #lane in 0..rt::lanes::WIDTH {
+                        let #binding = #next + #lane as i64;
+                        #prelude
+                        #(let mut #names = #arrays[#lane];)*
+                        #(#lane_body)*
+                        #(#arrays[#lane] = #names;)*
+                    }
+                    #next += rt::lanes::WIDTH as i64;
+                }
+                #(#names = #folds(#arrays);)*
+                for #binding in #next..#stop_ident {
+                    #prelude
+                    #(#rest_body)*
+                }
             }
         }
     }
