@@ -225,10 +225,17 @@ fn collect_notes(
                              in them can raise, no order-dependent reduction)",
                             1,
                         );
-                        note.push_str(&format!(
-                            "; from {} iterations on (fewer run serially)",
-                            auto.min_iterations
-                        ));
+                        match &auto.work {
+                            Some(work) => note.push_str(&format!(
+                                "; from about {} operations on, its inner loops' trip counts \
+                                 taken when it starts (less runs serially)",
+                                work.min_work
+                            )),
+                            None => note.push_str(&format!(
+                                "; from {} iterations on (fewer run serially)",
+                                auto.min_iterations
+                            )),
+                        }
                         if !auto.needs_shapes.is_empty() || !auto.needs_layout.is_empty() {
                             note.push_str("; in the loop version whose tests pass");
                         }

@@ -7379,6 +7379,27 @@ pub fn parallel_worthwhile(count: u64, min_iterations: u64) -> bool {
     enough && pool_usable_here()
 }
 
+/// Whether a parallel loop of `count` iterations, each about `work`
+/// operations (its inner loops' trip counts included), should use the pool:
+/// at least `min_work` operations in all (or two iterations, with
+/// FERROPY_PARALLEL_ALWAYS=1), more than one thread, and not already inside
+/// an iteration of a parallel loop.
+#[inline]
+pub fn parallel_work_worthwhile(count: u64, work: u64, min_work: u64) -> bool {
+    let enough = count >= 2 && (count.saturating_mul(work) >= min_work || parallel_always());
+    enough && pool_usable_here()
+}
+
+/// How many values `range(start, stop)` has.
+#[inline]
+pub fn trips(start: i64, stop: i64) -> u64 {
+    if stop > start {
+        (i128::from(stop) - i128::from(start)) as u64
+    } else {
+        0
+    }
+}
+
 /// Whether the functions passed to the running kernel are all native, so a
 /// parallel loop that calls them may call them from other threads. A kernel
 /// given a Python function keeps the GIL while it runs (see `Callable`),

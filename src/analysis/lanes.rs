@@ -251,42 +251,7 @@ fn collect_reductions(
 /// whether it keeps the minimum or the maximum.
 fn reduction(stmt: &Stmt, function: &typed::Function) -> Option<(String, Extreme)> {
     let (acc, value, extreme) = match stmt {
-        Stmt::If { test, body, orelse } if orelse.is_empty() && body.len() == 1 => {
-            let Stmt::Assign {
-                target: Target::Local(acc),
-                value,
-            } = &body[0]
-            else {
-                return None;
-            };
-            let ExprKind::Compare {
-                operands,
-                ops,
-                operand_types,
-            } = &test.kind
-            else {
-                return None;
-            };
-            let ([left, right], [op], [compared]) = (
-                operands.as_slice(),
-                ops.as_slice(),
-                operand_types.as_slice(),
-            ) else {
-                return None;
-            };
-            if compared != &value.ty {
-                return None;
-            }
-            let is_acc = |e: &typed::Expr| matches!(&e.kind, ExprKind::Local(n) if n == acc);
-            let extreme = match op {
-                CompareOp::Lt if is_acc(right) && same(left, value) => Extreme::Min,
-                CompareOp::Gt if is_acc(left) && same(right, value) => Extreme::Min,
-                CompareOp::Gt if is_acc(right) && same(left, value) => Extreme::Max,
-                CompareOp::Lt if is_acc(left) && same(right, value) => Extreme::Max,
-                _ => return None,
-            };
-            (acc, value, extreme)
-        }
+        Stmt::If { .. } => if_update(stmt)?,
         Stmt::Assign {
             target: Target::Local(acc),
             value,
@@ -324,6 +289,51 @@ fn reduction(stmt: &Stmt, function: &typed::Function) -> Option<(String, Extreme
         return None;
     }
     Some((acc.clone(), extreme))
+}
+
+/// `if e < acc: acc = e` and the other `if` forms of the module comment:
+/// the accumulator, `e` and the extreme kept, whatever their types.
+pub fn if_update(stmt: &Stmt) -> Option<(&String, &typed::Expr, Extreme)> {
+    let Stmt::If { test, body, orelse } = stmt else {
+        return None;
+    };
+    if !orelse.is_empty() || body.len() != 1 {
+        return None;
+    }
+    let Stmt::Assign {
+        target: Target::Local(acc),
+        value,
+    } = &body[0]
+    else {
+        return None;
+    };
+    let ExprKind::Compare {
+        operands,
+        ops,
+        operand_types,
+    } = &test.kind
+    else {
+        return None;
+    };
+    let ([left, right], [op], [compared]) = (
+        operands.as_slice(),
+        ops.as_slice(),
+        operand_types.as_slice(),
+    ) else {
+        return None;
+    };
+    if compared != &value.ty {
+        return None;
+    }
+    let is_acc = |e: &typed::Expr| matches!(&e.kind, ExprKind::Local(n) if n == acc);
+    let extreme = match op {
+        CompareOp::Lt if is_acc(right) && same(left, value) => Extreme::Min,
+        CompareOp::Gt if is_acc(left) && same(right, value) => Extreme::Min,
+        CompareOp::Gt if is_acc(right) && same(left, value) => Extreme::Max,
+        CompareOp::Lt if is_acc(left) && same(right, value) => Extreme::Max,
+        _ => return None,
+    };
+    Some((acc, value, extreme))
 }
 
 /// The same expression, written twice (`if x[i] < lo: lo = x[i]`), and

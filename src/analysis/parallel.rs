@@ -56,12 +56,31 @@ pub enum Plan {
     Auto(Auto),
 }
 
+/// The work of one iteration of a loop in rough operations: `base` plus,
+/// for each inner loop of `inner` (its statement's address, directly in the
+/// body, a `range` with step 1 whose bounds the body does not change and
+/// evaluating which cannot fail), its trip count times the cost of its
+/// body. The trip counts are read when the loop starts, so a loop over a
+/// few rows of many columns runs in parallel when the whole is worth it.
+#[derive(Debug, Clone)]
+pub struct Work {
+    pub base: u64,
+    pub inner: Vec<(usize, u64)>,
+    /// The work below which the loop runs serially.
+    pub min_work: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Auto {
     pub parallel: Parallel,
     /// Fewer iterations run serially: the threads would cost more than
-    /// they save (an estimate from the size of the body).
+    /// they save (an estimate from the size of the body, inner loops
+    /// counted at `NESTED_TRIPS` trips).
     pub min_iterations: u64,
+    /// When some loops directly in the body have bounds the body does not
+    /// change: the work of an iteration, known when the loop starts, which
+    /// replaces `min_iterations` (see `Work`).
+    pub work: Option<Work>,
     /// The proof that nothing raises needs the shape tests of these loops
     /// (this one or an enclosing one) to pass: some indices are proven only
     /// then.
@@ -94,6 +113,11 @@ pub struct Reduction {
     pub var: String,
     pub op: ReductionOp,
     pub ty: Type,
+    /// Its result is the serial loop's bit for bit in any order: an
+    /// integer `&`, `|`, `^`, minimum or maximum (an integer sum may
+    /// overflow in one order and not another), or a float minimum or
+    /// maximum of values that are never -0.0.
+    pub order_free: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,11 +382,27 @@ impl<'f> Checker<'f> {
                 continue;
             }
             match reduction(body, name) {
-                Some(op) => plan.reductions.push(Reduction {
-                    var: name.clone(),
-                    op,
-                    ty: ty.cloned().unwrap_or(Type::Float),
-                }),
+                Some((op, operands)) => {
+                    let ty = ty.cloned().unwrap_or(Type::Float);
+                    // A float minimum or maximum of values never -0.0
+                    // is the same in any order (see `lanes`).
+                    let order_free = !ty.is_float_like()
+                        && !matches!(op, ReductionOp::Add | ReductionOp::Mul)
+                        || matches!(op, ReductionOp::Min | ReductionOp::Max)
+                            && operands.iter().all(|e| {
+                                super::lanes::never_negative_zero(
+                                    e,
+                                    self.function,
+                                    &mut HashSet::new(),
+                                )
+                            });
+                    plan.reductions.push(Reduction {
+                        var: name.clone(),
+                        op,
+                        ty,
+                        order_free,
+                    })
+                }
                 None => candidates.push(name),
             }
         }
@@ -526,9 +566,7 @@ impl<'f> Checker<'f> {
             return Err("serial: calls a function passed as an argument".into());
         }
         for reduction in &parallel.reductions {
-            let exact = !reduction.ty.is_float_like()
-                && !matches!(reduction.op, ReductionOp::Add | ReductionOp::Mul);
-            if !exact {
+            if !reduction.order_free {
                 return Err(format!(
                     "serial: `{}` is a {} reduction, whose result depends on the order \
                      (prange allows that)",
@@ -548,6 +586,7 @@ impl<'f> Checker<'f> {
         Ok(Auto {
             parallel,
             min_iterations: (MIN_PARALLEL_WORK / cost).max(2),
+            work: work(stmt),
             needs_shapes: needs.shapes,
             needs_layout: needs.layout,
         })
@@ -1051,6 +1090,48 @@ fn body_cost(stmts: &[Stmt]) -> u64 {
         .fold(0u64, u64::saturating_add)
 }
 
+/// The work of an iteration of `stmt`, with the trip counts of its inner
+/// loops read when it starts (see `Work`); `None` when no inner loop
+/// qualifies.
+fn work(stmt: &Stmt) -> Option<Work> {
+    let Stmt::ForRange { var, body, .. } = stmt else {
+        return None;
+    };
+    let mut assigned: Vec<String> = Vec::new();
+    collect_assigned(body, &mut assigned);
+    assigned.extend(var.iter().cloned());
+    let invariant =
+        |e: &typed::Expr| e.is_effect_free() && assigned.iter().all(|name| !e.reads(name));
+    let mut base = 0u64;
+    let mut inner = Vec::new();
+    for inner_stmt in body {
+        match inner_stmt {
+            Stmt::ForRange {
+                start,
+                stop,
+                step: None,
+                body: inner_body,
+                ..
+            } if invariant(start) && invariant(stop) => {
+                base = base.saturating_add(1);
+                inner.push((
+                    std::ptr::from_ref(inner_stmt) as usize,
+                    body_cost(inner_body).max(1),
+                ));
+            }
+            other => base = base.saturating_add(body_cost(std::slice::from_ref(other))),
+        }
+    }
+    if inner.is_empty() {
+        return None;
+    }
+    Some(Work {
+        base: base.max(1),
+        inner,
+        min_work: MIN_PARALLEL_WORK,
+    })
+}
+
 /// Whether the statements read `name` before assigning it (on some path).
 fn block_reads(stmts: &[Stmt], name: &str) -> bool {
     for stmt in stmts {
@@ -1208,20 +1289,39 @@ fn target_binds(target: &Target, name: &str) -> bool {
 }
 
 /// The reduction `name` takes part in, if every assignment to it in the body
-/// is `name = name OP e` (or `max`/`min`) with one operation, `e` never
-/// reads `name`, and nothing else in the body reads it.
-fn reduction(body: &[Stmt], name: &str) -> Option<ReductionOp> {
+/// is `name = name OP e` (or `max`/`min`, or `if e < name: name = e` and the
+/// other `if` forms of a minimum or maximum, see `lanes::if_update`) with
+/// one operation, `e` never reads `name`, and nothing else in the body
+/// reads it; with every such `e`.
+fn reduction<'b>(body: &'b [Stmt], name: &str) -> Option<(ReductionOp, Vec<&'b typed::Expr>)> {
     let mut op: Option<ReductionOp> = None;
     let mut ok = true;
     let mut other_reads = false;
-    fn walk(
-        stmts: &[Stmt],
+    let mut operands = Vec::new();
+    fn walk<'b>(
+        stmts: &'b [Stmt],
         name: &str,
         op: &mut Option<ReductionOp>,
         ok: &mut bool,
         other_reads: &mut bool,
+        operands: &mut Vec<&'b typed::Expr>,
     ) {
         for stmt in stmts {
+            if let Some((acc, operand, extreme)) = super::lanes::if_update(stmt) {
+                if acc == name {
+                    let found = match extreme {
+                        super::lanes::Extreme::Min => ReductionOp::Min,
+                        super::lanes::Extreme::Max => ReductionOp::Max,
+                    };
+                    if op.is_some_and(|o| o != found) {
+                        *ok = false;
+                    }
+                    *op = Some(found);
+                    *other_reads |= operand.reads(name);
+                    operands.push(operand);
+                    continue;
+                }
+            }
             match stmt {
                 Stmt::Assign {
                     target: Target::Local(n),
@@ -1233,6 +1333,7 @@ fn reduction(body: &[Stmt], name: &str) -> Option<ReductionOp> {
                         }
                         *op = Some(found);
                         *other_reads |= operand.reads(name);
+                        operands.push(operand);
                     }
                     None => *ok = false,
                 },
@@ -1244,15 +1345,21 @@ fn reduction(body: &[Stmt], name: &str) -> Option<ReductionOp> {
                 target.for_each_expr(&mut |e| *other_reads |= e.reads(name));
             }
             for body in stmt.nested() {
-                walk(body, name, op, ok, other_reads);
+                walk(body, name, op, ok, other_reads, operands);
             }
         }
     }
-    walk(body, name, &mut op, &mut ok, &mut other_reads);
-    if ok && !other_reads {
-        op
-    } else {
-        None
+    walk(
+        body,
+        name,
+        &mut op,
+        &mut ok,
+        &mut other_reads,
+        &mut operands,
+    );
+    match op {
+        Some(op) if ok && !other_reads => Some((op, operands)),
+        _ => None,
     }
 }
 

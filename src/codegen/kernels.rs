@@ -20,7 +20,7 @@ use quote::{format_ident, quote};
 
 use crate::analysis::lanes;
 use crate::analysis::linear::{Atom, Linear};
-use crate::analysis::parallel::{Parallel, Plan, ReductionOp};
+use crate::analysis::parallel::{Parallel, Plan, ReductionOp, Work};
 use crate::analysis::{Decision, Facts, FunctionFacts};
 use crate::diagnostics::Span;
 use crate::ir::typed::{self, ArrayFill, ExprKind, Intrinsic, Literal};
@@ -1434,7 +1434,7 @@ impl FunctionGen<'_> {
         match self.facts.and_then(|f| f.parallel_plan(key)) {
             _ if cyclic => {}
             Some(Plan::Parallel(plan)) if self.parallel_continue.is_none() => {
-                return self.parallel_loop(stmt, nested, plan, 2);
+                return self.parallel_loop(stmt, nested, plan, 2, None);
             }
             // Only in the loop version where the proof that nothing raises
             // holds (its shape and layout tests passed).
@@ -1446,7 +1446,13 @@ impl FunctionGen<'_> {
                         .iter()
                         .all(|k| self.contiguous.contains(k)) =>
             {
-                return self.parallel_loop(stmt, nested, &auto.parallel, auto.min_iterations);
+                return self.parallel_loop(
+                    stmt,
+                    nested,
+                    &auto.parallel,
+                    auto.min_iterations,
+                    auto.work.as_ref(),
+                );
             }
             _ => {}
         }
@@ -1464,6 +1470,7 @@ impl FunctionGen<'_> {
         nested: &[String],
         plan: &Parallel,
         min_iterations: u64,
+        work: Option<&Work>,
     ) -> TokenStream {
         let typed::Stmt::ForRange {
             var,
@@ -1476,6 +1483,7 @@ impl FunctionGen<'_> {
         else {
             return quote!();
         };
+        let work_tokens = work.and_then(|work| self.work_tokens(body, work));
         // The bounds are evaluated once, into temporaries both versions use.
         let range_var = self.fresh("range");
         let (start_var, stop_var, step_var) =
@@ -1737,13 +1745,14 @@ impl FunctionGen<'_> {
             #last
         };
         let alone = plan.written.len() == 1 && plan.used.iter().all(|n| plan.written.contains(n));
+        let worthwhile = match work_tokens {
+            Some(work) => quote!(rt::parallel_work_worthwhile(#range_var.iterations(), #work)),
+            None => quote!(rt::parallel_worthwhile(#range_var.iterations(), #min_iterations)),
+        };
         let worthwhile = if plan.calls_arguments {
-            quote! {
-                rt::parallel_worthwhile(#range_var.iterations(), #min_iterations)
-                    && rt::arguments_run_without_gil()
-            }
+            quote!(#worthwhile && rt::arguments_run_without_gil())
         } else {
-            quote!(rt::parallel_worthwhile(#range_var.iterations(), #min_iterations))
+            worthwhile
         };
         let guarded = if plan.written.is_empty() || alone {
             quote! {
@@ -1788,6 +1797,36 @@ impl FunctionGen<'_> {
                 #guarded
             }
         }
+    }
+
+    /// The arguments of `rt::parallel_work_worthwhile` after the count:
+    /// the work of an iteration, with the trip counts of the inner loops of
+    /// `work` (statements of `body`), and the least work worth the threads.
+    /// `None` when a bound reads a variable that may be unbound, which
+    /// only the loop itself may raise about.
+    fn work_tokens(&mut self, body: &[typed::Stmt], work: &Work) -> Option<TokenStream> {
+        let mut terms = Vec::new();
+        for (key, cost) in &work.inner {
+            let Some(typed::Stmt::ForRange { start, stop, .. }) = body
+                .iter()
+                .find(|s| std::ptr::from_ref(*s) as usize == *key)
+            else {
+                return None;
+            };
+            let mut flagged = false;
+            for bound in [start, stop] {
+                bound.walk(&mut |e| {
+                    flagged |= matches!(&e.kind, ExprKind::Local(n) if self.flags.contains_key(n))
+                });
+            }
+            if flagged {
+                return None;
+            }
+            let (start, stop) = (self.expr(start).full(), self.expr(stop).full());
+            terms.push(quote!(.saturating_add(rt::trips(#start, #stop).saturating_mul(#cost))));
+        }
+        let (base, min_work) = (work.base, work.min_work);
+        Some(quote!(#base #(#terms)*, #min_work))
     }
 
     fn serial_loop(&mut self, stmt: &typed::Stmt, nested: &[String]) -> TokenStream {
