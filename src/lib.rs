@@ -15,6 +15,7 @@ pub mod fuse_temporaries;
 pub mod infer;
 pub mod ir;
 pub mod library;
+pub mod list_loops;
 pub mod loop_else;
 pub mod lower;
 pub mod none_params;
@@ -384,7 +385,10 @@ fn front_end(
     let untyped = none_params::specialise(lower::lower(&parsed)?);
     // Warnings of lowering are reported with later errors too.
     let typed = match infer::infer(&untyped) {
-        Ok(typed) if untyped.unexported.is_empty() => fuse_temporaries::fuse(typed),
+        Ok(typed) if untyped.unexported.is_empty() => list_loops::rewrite(
+            fuse_temporaries::fuse(typed),
+            &lower::hidden_prefix(&file.text),
+        ),
         Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),
         Err(errors) => {
             return Err([&untyped.unexported[..], &errors[..], &untyped.warnings[..]].concat())

@@ -129,7 +129,7 @@ macro_rules! hidden_format {
 /// starts with before a letter. Names that end with `__` (`__name__`) never
 /// meet an invented one, which does not end so. The text is scanned
 /// whole, strings and comments too: that only lengthens the prefix.
-fn hidden_prefix(text: &str) -> String {
+pub(crate) fn hidden_prefix(text: &str) -> String {
     let mut taken: HashSet<usize> = HashSet::new();
     let mut words = text
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))

@@ -1,0 +1,217 @@
+//! `for x in xs` over a list whose length may change in the loop, between
+//! inference and analysis.
+//!
+//! Lowering turns `for x in xs` into a loop over `range(len(xs))` that
+//! reads `xs[index]`, which is Python's iteration as long as the length
+//! stays: a list iterator reads the length again before every step, so an
+//! element appended in the loop is visited too, and a `pop` ends the loop
+//! early. When the body of such a loop over a list may change the length of
+//! a list (`append`, `extend`, `insert`, `pop`, `remove`, `clear`, the heap
+//! functions, slice assignment, or a call of a compiled function given a
+//! container, any of which may be this list under another name), this
+//! pass makes it
+//!
+//! ```text
+//! next = 0
+//! while next < len(xs):
+//!     index = next
+//!     next = next + 1
+//!     ... the body, which reads xs[index] first
+//! ```
+//!
+//! `continue` then goes on with the next element, as in Python. Loops that
+//! change no list keep their range, which the analyses can reason about,
+//! and so do loops over a list made for the loop (`reversed(xs)`, a slice,
+//! `d.keys()`), which nothing else holds.
+
+use crate::ir::typed::{self, ExprKind, Literal, Stmt};
+use crate::ir::{BinaryOp, CompareOp};
+use crate::types::Type;
+
+/// Runtime functions that change the length of the list they are given.
+const LENGTH_CHANGING: &[&str] = &[
+    "list_append",
+    "list_clear",
+    "list_extend",
+    "list_heappop",
+    "list_heappush",
+    "list_insert",
+    "list_pop",
+    "list_pop_last",
+    "list_remove",
+    "list_replace",
+];
+
+/// Rewrites the loops of every function; `prefix` is the one lowering gave
+/// the names it invents (`lower::hidden_prefix`), which no name of the
+/// file starts with.
+pub fn rewrite(mut module: typed::Module, prefix: &str) -> typed::Module {
+    for function in &mut module.functions {
+        let mut added = Vec::new();
+        rewrite_block(&mut function.body, prefix, &mut added);
+        for name in added {
+            function.locals.push(typed::Local {
+                name,
+                ty: Type::Int,
+            });
+        }
+    }
+    module
+}
+
+fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
+    let mut out = Vec::with_capacity(stmts.len());
+    for mut stmt in std::mem::take(stmts) {
+        for nested in stmt.nested_mut() {
+            rewrite_block(nested, prefix, added);
+        }
+        // A loop over a list made for it (`reversed(xs)`, `sorted(xs)`,
+        // `d.keys()`, a slice) walks a list nothing else holds.
+        let fresh = match out.last() {
+            Some(Stmt::Assign {
+                target: typed::Target::Local(_),
+                value,
+            }) => makes_new_list(value),
+            _ => false,
+        };
+        if fresh {
+            out.push(stmt);
+            continue;
+        }
+        match growing_list_loop(stmt, prefix) {
+            Ok((next, replacement)) => {
+                added.push(next);
+                out.extend(replacement);
+            }
+            Err(stmt) => out.push(stmt),
+        }
+    }
+    *stmts = out;
+}
+
+/// `stmt` as the `while` loop of the module comment, with the new counter's
+/// name; the statement itself when it is no such loop.
+fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Stmt> {
+    let Stmt::ForRange {
+        var: Some(index),
+        start,
+        stop,
+        step: None,
+        body,
+        parallel: false,
+        span,
+    } = stmt
+    else {
+        return Err(stmt);
+    };
+    let lowered = |name: &str, what: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with(what))
+    };
+    let list = match &stop.kind {
+        ExprKind::Runtime {
+            function: "list_len",
+            args,
+        } => match args.as_slice() {
+            [typed::Expr {
+                kind: ExprKind::Local(name),
+                ty: Type::List(_),
+            }] if lowered(name, "iter_") => Some(args[0].clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let zero = matches!(start.kind, ExprKind::Literal(Literal::Int(0)));
+    let Some(list) = list.filter(|_| zero && lowered(&index, "index_") && changes_lengths(&body))
+    else {
+        return Err(Stmt::ForRange {
+            var: Some(index),
+            start,
+            stop,
+            step: None,
+            body,
+            parallel: false,
+            span,
+        });
+    };
+    let next = format!("{index}_next");
+    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
+    let length = typed::Expr::new(
+        ExprKind::Runtime {
+            function: "list_len",
+            args: vec![list],
+        },
+        Type::Int,
+    );
+    let test = typed::Expr::new(
+        ExprKind::Compare {
+            operands: vec![local(&next), length],
+            ops: vec![CompareOp::Lt],
+            operand_types: vec![Type::Int],
+        },
+        Type::Bool,
+    );
+    let mut steps = vec![
+        Stmt::Assign {
+            target: typed::Target::Local(index.clone()),
+            value: local(&next),
+        },
+        Stmt::Assign {
+            target: typed::Target::Local(next.clone()),
+            value: typed::Expr::new(
+                ExprKind::Binary {
+                    op: BinaryOp::Add,
+                    left: Box::new(local(&next)),
+                    right: Box::new(typed::Expr::int(1)),
+                },
+                Type::Int,
+            ),
+        },
+    ];
+    steps.extend(body);
+    let replacement = vec![
+        Stmt::Assign {
+            target: typed::Target::Local(next.clone()),
+            value: typed::Expr::int(0),
+        },
+        Stmt::While { test, body: steps },
+    ];
+    Ok((next, replacement))
+}
+
+/// Whether `value` is a new list, which only the name it is bound to holds.
+fn makes_new_list(value: &typed::Expr) -> bool {
+    match &value.kind {
+        ExprKind::List(_) | ExprKind::ListSlice { .. } => true,
+        ExprKind::Runtime { function, .. } => matches!(
+            *function,
+            "list_reversed"
+                | "list_sorted"
+                | "list_copy"
+                | "list_concat"
+                | "list_repeat"
+                | "list_repeat_left"
+                | "dict_keys"
+                | "dict_values"
+                | "dict_items"
+        ),
+        _ => false,
+    }
+}
+
+/// Whether running `stmts` may change the length of some list.
+fn changes_lengths(stmts: &[Stmt]) -> bool {
+    let mut found = false;
+    for stmt in stmts {
+        stmt.walk_exprs(&mut |e| {
+            found |= match &e.kind {
+                ExprKind::Runtime { function, .. } => LENGTH_CHANGING.contains(function),
+                ExprKind::Call { args, .. } | ExprKind::CallValue { args, .. } => {
+                    args.iter().any(|a| a.ty.has_container())
+                }
+                _ => false,
+            };
+        });
+    }
+    found
+}
