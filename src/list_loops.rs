@@ -83,7 +83,7 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
                 added.push(next);
                 out.extend(replacement);
             }
-            Err(stmt) => out.push(stmt),
+            Err(stmt) => out.push(*stmt),
         }
     }
     *stmts = out;
@@ -91,7 +91,7 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
 
 /// `stmt` as the `while` loop of the module comment, with the new counter's
 /// name; the statement itself when it is no such loop.
-fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Stmt> {
+fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Box<Stmt>> {
     let Stmt::ForRange {
         var: Some(index),
         start,
@@ -102,7 +102,7 @@ fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), St
         span,
     } = stmt
     else {
-        return Err(stmt);
+        return Err(Box::new(stmt));
     };
     let lowered = |name: &str, what: &str| {
         name.strip_prefix(prefix)
@@ -124,7 +124,7 @@ fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), St
     let zero = matches!(start.kind, ExprKind::Literal(Literal::Int(0)));
     let Some(list) = list.filter(|_| zero && lowered(&index, "index_") && changes_lengths(&body))
     else {
-        return Err(Stmt::ForRange {
+        return Err(Box::new(Stmt::ForRange {
             var: Some(index),
             start,
             stop,
@@ -132,7 +132,7 @@ fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), St
             body,
             parallel: false,
             span,
-        });
+        }));
     };
     let next = format!("{index}_next");
     let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);

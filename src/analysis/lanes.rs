@@ -196,11 +196,7 @@ fn accumulators(
 fn collect_assigned(stmt: &Stmt, out: &mut Vec<String>) {
     fn in_target(target: &Target, out: &mut Vec<String>) {
         match target {
-            Target::Local(n) => {
-                if !out.contains(n) {
-                    out.push(n.clone());
-                }
-            }
+            Target::Local(n) if !out.contains(n) => out.push(n.clone()),
             Target::Tuple(items) => items.iter().for_each(|t| in_target(t, out)),
             _ => {}
         }
