@@ -92,47 +92,16 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
 /// `stmt` as the `while` loop of the module comment, with the new counter's
 /// name; the statement itself when it is no such loop.
 fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Box<Stmt>> {
+    let Some(list) = walked_list(&stmt, prefix) else {
+        return Err(Box::new(stmt));
+    };
     let Stmt::ForRange {
         var: Some(index),
-        start,
-        stop,
-        step: None,
         body,
-        parallel: false,
-        span,
+        ..
     } = stmt
     else {
         return Err(Box::new(stmt));
-    };
-    let lowered = |name: &str, what: &str| {
-        name.strip_prefix(prefix)
-            .is_some_and(|rest| rest.starts_with(what))
-    };
-    let list = match &stop.kind {
-        ExprKind::Runtime {
-            function: "list_len",
-            args,
-        } => match args.as_slice() {
-            [typed::Expr {
-                kind: ExprKind::Local(name),
-                ty: Type::List(_),
-            }] if lowered(name, "iter_") => Some(args[0].clone()),
-            _ => None,
-        },
-        _ => None,
-    };
-    let zero = matches!(start.kind, ExprKind::Literal(Literal::Int(0)));
-    let Some(list) = list.filter(|_| zero && lowered(&index, "index_") && changes_lengths(&body))
-    else {
-        return Err(Box::new(Stmt::ForRange {
-            var: Some(index),
-            start,
-            stop,
-            step: None,
-            body,
-            parallel: false,
-            span,
-        }));
     };
     let next = format!("{index}_next");
     let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
@@ -177,6 +146,45 @@ fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Bo
         Stmt::While { test, body: steps },
     ];
     Ok((next, replacement))
+}
+
+/// The list a loop of lowering's walks, when the loop is one to rewrite:
+/// `for index in range(len(iter))` with lowering's names, over a list,
+/// whose body may change the length of a list.
+fn walked_list(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
+    let Stmt::ForRange {
+        var: Some(index),
+        start,
+        stop,
+        step: None,
+        body,
+        parallel: false,
+        ..
+    } = stmt
+    else {
+        return None;
+    };
+    let lowered = |name: &str, what: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with(what))
+    };
+    let ExprKind::Runtime {
+        function: "list_len",
+        args,
+    } = &stop.kind
+    else {
+        return None;
+    };
+    let [list @ typed::Expr {
+        kind: ExprKind::Local(name),
+        ty: Type::List(_),
+    }] = args.as_slice()
+    else {
+        return None;
+    };
+    let zero = matches!(start.kind, ExprKind::Literal(Literal::Int(0)));
+    (zero && lowered(name, "iter_") && lowered(index, "index_") && changes_lengths(body))
+        .then(|| list.clone())
 }
 
 /// Whether `value` is a new list, which only the name it is bound to holds.

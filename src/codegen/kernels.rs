@@ -1871,12 +1871,33 @@ impl FunctionGen<'_> {
             Some(range) => range,
             None => self.range(start, stop, step.as_ref()),
         };
-        // The loop variable binds directly when it is not used after
-        // the loop; otherwise the function-level variable is updated
-        // each iteration so it keeps its last value, as in Python.
-        let (binding, prelude, body_owned) = match var {
+        let (binding, prelude, body_owned) = self.loop_binding(var.as_deref(), body, nested);
+        // `continue` in a nested loop continues that loop.
+        let parallel_continue = self.parallel_continue.take();
+        let body = self.block(body, &body_owned, false);
+        self.parallel_continue = parallel_continue;
+        quote! {
+            for #binding in #range {
+                #prelude
+                #(#body)*
+            }
+        }
+    }
+
+    /// How a serial loop binds its variable: the pattern, the statements
+    /// at the top of each iteration, and the names the body declares. The
+    /// variable binds directly when it is not used after the loop;
+    /// otherwise the function-level variable is updated each iteration so
+    /// it keeps its last value, as in Python.
+    fn loop_binding(
+        &mut self,
+        var: Option<&str>,
+        body: &[typed::Stmt],
+        nested: &[String],
+    ) -> (TokenStream, TokenStream, Vec<String>) {
+        match var {
             None => (quote!(_), quote!(), nested.to_vec()),
-            Some(name) if nested.contains(name) => {
+            Some(name) if nested.iter().any(|n| n == name) => {
                 let var = ident(name);
                 let binding = if stmts_assign(body, name) {
                     quote!(mut #var)
@@ -1895,16 +1916,6 @@ impl FunctionGen<'_> {
                     quote! { #var = #fresh; #mark },
                     nested.to_vec(),
                 )
-            }
-        };
-        // `continue` in a nested loop continues that loop.
-        let parallel_continue = self.parallel_continue.take();
-        let body = self.block(body, &body_owned, false);
-        self.parallel_continue = parallel_continue;
-        quote! {
-            for #binding in #range {
-                #prelude
-                #(#body)*
             }
         }
     }
@@ -1947,29 +1958,7 @@ impl FunctionGen<'_> {
                 lanes::Extreme::Max => quote!(rt::lanes::max),
             })
             .collect();
-        let (binding, prelude, body_owned) = match var {
-            None => (quote!(_), quote!(), nested.to_vec()),
-            Some(name) if nested.contains(name) => {
-                let var = ident(name);
-                let binding = if stmts_assign(body, name) {
-                    quote!(mut #var)
-                } else {
-                    quote!(#var)
-                };
-                let owned = nested.iter().filter(|n| *n != name).cloned().collect();
-                (binding, quote!(), owned)
-            }
-            Some(name) => {
-                let var = ident(name);
-                let fresh = self.fresh(&format!("{name}_value"));
-                let mark = self.flags.get(name).map(|flag| quote!(#flag = true;));
-                (
-                    quote!(#fresh),
-                    quote! { #var = #fresh; #mark },
-                    nested.to_vec(),
-                )
-            }
-        };
+        let (binding, prelude, body_owned) = self.loop_binding(var.as_deref(), body, nested);
         let parallel_continue = self.parallel_continue.take();
         let lane_body = self.block(body, &body_owned, false);
         let rest_body = self.block(body, &body_owned, false);
