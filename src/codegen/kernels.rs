@@ -3406,9 +3406,14 @@ impl FunctionGen<'_> {
     }
 
     /// Whether evaluating the expression earlier or later than Python would
-    /// is unobservable: it cannot raise and has no side effects.
+    /// is unobservable: it cannot raise and has no side effects. A Python
+    /// `int` operation that may leave 64 bits raises OverflowError.
     fn order_free(&self, expr: &typed::Expr) -> bool {
-        expr.is_effect_free() && !self.flags.keys().any(|name| expr.reads(name))
+        let mut overflows = false;
+        expr.walk(&mut |e| {
+            overflows |= checked_int_op(e) && !self.cannot_overflow(e);
+        });
+        !overflows && expr.is_effect_free() && !self.flags.keys().any(|name| expr.reads(name))
     }
 
     fn bool_op(&mut self, op: BoolOp, values: &[typed::Expr], ty: &Type) -> Code {
