@@ -1802,8 +1802,9 @@ impl FunctionGen<'_> {
     /// The arguments of `rt::parallel_work_worthwhile` after the count:
     /// the work of an iteration, with the trip counts of the inner loops of
     /// `work` (statements of `body`), and the least work worth the threads.
-    /// `None` when a bound reads a variable that may be unbound, which
-    /// only the loop itself may raise about.
+    /// `None` when evaluating a bound before the loop could be observed
+    /// (it may raise: an unbound variable, an `int` that may overflow),
+    /// which only the loop itself may do.
     fn work_tokens(&mut self, body: &[typed::Stmt], work: &Work) -> Option<TokenStream> {
         let mut terms = Vec::new();
         for (key, cost) in &work.inner {
@@ -1813,13 +1814,7 @@ impl FunctionGen<'_> {
             else {
                 return None;
             };
-            let mut flagged = false;
-            for bound in [start, stop] {
-                bound.walk(&mut |e| {
-                    flagged |= matches!(&e.kind, ExprKind::Local(n) if self.flags.contains_key(n))
-                });
-            }
-            if flagged {
+            if !(self.order_free(start) && self.order_free(stop)) {
                 return None;
             }
             let (start, stop) = (self.expr(start).full(), self.expr(stop).full());
