@@ -488,24 +488,27 @@ impl Elem {
     /// Calls `visit` on this node and every node inside it.
     pub fn walk(&self, visit: &mut dyn FnMut(&Elem)) {
         visit(self);
+        self.for_each_child(&mut |child| child.walk(visit));
+    }
+
+    /// Calls `visit` on each operand of this node, left to right.
+    pub fn for_each_child(&self, visit: &mut dyn FnMut(&Elem)) {
         match &self.kind {
             ElemKind::Input(_) | ElemKind::Literal(_) => {}
-            ElemKind::Cast(inner) | ElemKind::Neg(inner) | ElemKind::Invert(inner) => {
-                inner.walk(visit)
-            }
+            ElemKind::Cast(inner) | ElemKind::Neg(inner) | ElemKind::Invert(inner) => visit(inner),
             ElemKind::Binary { left, right, .. } | ElemKind::Compare { left, right, .. } => {
-                left.walk(visit);
-                right.walk(visit);
+                visit(left);
+                visit(right);
             }
-            ElemKind::Call { args, .. } => args.iter().for_each(|a| a.walk(visit)),
+            ElemKind::Call { args, .. } => args.iter().for_each(|a| visit(a)),
             ElemKind::Where {
                 condition,
                 then,
                 orelse,
             } => {
-                condition.walk(visit);
-                then.walk(visit);
-                orelse.walk(visit);
+                visit(condition);
+                visit(then);
+                visit(orelse);
             }
         }
     }

@@ -84,45 +84,91 @@ impl FunctionGen<'_> {
     ) -> Vec<TokenStream> {
         let mut checks = Vec::new();
         body.walk(&mut |node| {
-            let ElemKind::Binary {
-                op: BinaryOp::Pow,
-                right,
-                ..
-            } = &node.kind
-            else {
-                return;
-            };
-            if !node.dtype.is_integer() {
-                return;
-            }
-            let mut exponent = right.as_ref();
-            while let ElemKind::Cast(inner) = &exponent.kind {
-                exponent = inner;
-            }
-            if let ElemKind::Input(k) = exponent.kind {
-                let signed = inputs[k]
-                    .ty
-                    .dtype()
-                    .or(inputs[k].array_type().map(|a| a.dtype))
-                    .is_some_and(|d| d.is_signed());
-                if !signed {
-                    return;
-                }
-                let name = &names[k];
-                let check = if inputs[k].array_type().is_some() {
-                    quote!(rt::check_int_exponents(#name)?;)
-                } else {
-                    quote!(rt::check_int_exponent(#name)?;)
-                };
-                if !checks
-                    .iter()
-                    .any(|c: &TokenStream| c.to_string() == check.to_string())
-                {
-                    checks.push(check);
-                }
+            if let Some(check) = exponent_check(node, inputs, names) {
+                push_new(&mut checks, check);
             }
         });
         checks
+    }
+
+    /// The inputs' bindings, in order, each followed by the checks Python
+    /// would have made by then. Python evaluates `(a * b) * c[k]` as `a * b`
+    /// (which may fail to broadcast or, for integers, have a negative
+    /// exponent: ValueError) before `c[k]` (which may raise IndexError); the
+    /// fused loop binds every input first and checks shapes once, so a
+    /// check is staged after the last input of its operation wherever an
+    /// input after it, or the destination of a store (`later_effects`), may
+    /// raise. Where every later input is a plain read, no check is staged:
+    /// the loop's own checks come first anyway.
+    fn staged_bindings(
+        &self,
+        bindings: &[TokenStream],
+        names: &[syn::Ident],
+        body: &Elem,
+        inputs: &[typed::Expr],
+        later_effects: bool,
+    ) -> Vec<TokenStream> {
+        let effects_until = if later_effects {
+            Some(inputs.len())
+        } else {
+            inputs.iter().rposition(|input| !view_is_plain(input))
+        };
+        let mut stages: Vec<Vec<TokenStream>> = vec![Vec::new(); inputs.len()];
+        if let Some(effects_until) = effects_until {
+            self.stage_checks(body, None, inputs, names, effects_until, &mut stages);
+        }
+        bindings
+            .iter()
+            .zip(stages)
+            .flat_map(|(binding, checks)| std::iter::once(binding.clone()).chain(checks))
+            .collect()
+    }
+
+    /// [`Self::staged_bindings`]' checks for `node` and the nodes inside it:
+    /// each operation whose last input `k` comes before input
+    /// `effects_until` adds its checks to `stages[k]`; an operation whose
+    /// enclosing operation completes at the same input checks only through
+    /// it (a set of shapes broadcasts together when all its parts do).
+    fn stage_checks(
+        &self,
+        node: &Elem,
+        parent_done: Option<usize>,
+        inputs: &[typed::Expr],
+        names: &[syn::Ident],
+        effects_until: usize,
+        stages: &mut [Vec<TokenStream>],
+    ) {
+        let used = elem_inputs(node);
+        let done = used.last().copied();
+        if let Some(k) = done.filter(|&k| k < effects_until) {
+            let arrays: Vec<usize> = used
+                .iter()
+                .copied()
+                .filter(|&i| inputs[i].array_type().is_some())
+                .collect();
+            if parent_done != Some(k) && arrays.len() >= 2 {
+                let ndim = arrays
+                    .iter()
+                    .filter_map(|&i| inputs[i].array_type().map(|a| a.ndim as usize))
+                    .max()
+                    .unwrap_or(1);
+                let ndim = TokenLiteral::usize_unsuffixed(ndim);
+                let dims = arrays.iter().map(|&i| {
+                    let x = &names[i];
+                    quote!(#x.dims())
+                });
+                push_new(
+                    &mut stages[k],
+                    quote!(rt::broadcast_shape::<#ndim>(&[#(#dims),*])?;),
+                );
+            }
+            if let Some(check) = exponent_check(node, inputs, names) {
+                push_new(&mut stages[k], check);
+            }
+        }
+        node.for_each_child(&mut |child| {
+            self.stage_checks(child, done, inputs, names, effects_until, stages)
+        });
     }
 
     /// `ExprKind::ElementWise`: a new array from one fused loop.
@@ -144,6 +190,7 @@ impl FunctionGen<'_> {
             arrays,
         } = self.fused_inputs_owning(inputs, owned);
         let checks = self.exponent_checks(body, inputs, &names);
+        let bindings = self.staged_bindings(&bindings, &names, body, inputs, false);
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(body, &names).full();
         let map = format_ident!("map{}", arrays.len());
@@ -224,6 +271,7 @@ impl FunctionGen<'_> {
             arrays,
         } = self.fused_inputs(inputs);
         let checks = self.exponent_checks(body, inputs, &names);
+        let bindings = self.staged_bindings(&bindings, &names, body, inputs, false);
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(body, &names).full();
         let map = format_ident!("map{}", arrays.len());
@@ -290,6 +338,9 @@ impl FunctionGen<'_> {
             arrays,
         } = self.fused_inputs(&inputs);
         let checks = self.exponent_checks(&body, &inputs, &names);
+        // Python evaluates the value before the view.
+        let bindings =
+            self.staged_bindings(&bindings, &names, &body, &inputs, !view_is_plain(view));
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(&body, &names).full();
         let assign = format_ident!("assign{}", arrays.len());
@@ -433,6 +484,7 @@ impl FunctionGen<'_> {
             arrays,
         } = self.fused_inputs(inputs);
         let checks = self.exponent_checks(body, inputs, &names);
+        let bindings = self.staged_bindings(&bindings, &names, body, inputs, false);
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(body, &names).full();
         let sum = format_ident!("sum_map{}", arrays.len());
@@ -703,6 +755,89 @@ impl FunctionGen<'_> {
 }
 
 /// A literal of `dtype`.
+/// The check NumPy makes before the integer power `node`: no negative
+/// exponent. `None` for any other node.
+fn exponent_check(
+    node: &Elem,
+    inputs: &[typed::Expr],
+    names: &[syn::Ident],
+) -> Option<TokenStream> {
+    let ElemKind::Binary {
+        op: BinaryOp::Pow,
+        right,
+        ..
+    } = &node.kind
+    else {
+        return None;
+    };
+    if !node.dtype.is_integer() {
+        return None;
+    }
+    let mut exponent = right.as_ref();
+    while let ElemKind::Cast(inner) = &exponent.kind {
+        exponent = inner;
+    }
+    let ElemKind::Input(k) = exponent.kind else {
+        return None;
+    };
+    let signed = inputs[k]
+        .ty
+        .dtype()
+        .or(inputs[k].array_type().map(|a| a.dtype))
+        .is_some_and(|d| d.is_signed());
+    if !signed {
+        return None;
+    }
+    let name = &names[k];
+    Some(if inputs[k].array_type().is_some() {
+        quote!(rt::check_int_exponents(#name)?;)
+    } else {
+        quote!(rt::check_int_exponent(#name)?;)
+    })
+}
+
+/// Whether evaluating `view` can neither raise nor have an effect: slices
+/// with plain bounds and no step, or a literal nonzero step, of a plain
+/// array; or any other expression free of effects.
+fn view_is_plain(view: &typed::Expr) -> bool {
+    let ExprKind::View { array, items, .. } = &view.kind else {
+        return view.is_effect_free();
+    };
+    let plain = |bound: &Option<typed::Expr>| bound.as_ref().is_none_or(|b| b.is_effect_free());
+    array.is_effect_free()
+        && items.iter().all(|item| match item {
+            ViewItem::Index(_) => false,
+            ViewItem::Slice { start, stop, step } => {
+                plain(start)
+                    && plain(stop)
+                    && step.as_ref().is_none_or(
+                        |s| matches!(s.kind, ExprKind::Literal(Literal::Int(k)) if k != 0),
+                    )
+            }
+            ViewItem::NewAxis => true,
+        })
+}
+
+/// Adds `check` to `checks` unless it is there already.
+fn push_new(checks: &mut Vec<TokenStream>, check: TokenStream) {
+    if !checks.iter().any(|c| c.to_string() == check.to_string()) {
+        checks.push(check);
+    }
+}
+
+/// The inputs `elem` reads, in increasing order, each once.
+fn elem_inputs(elem: &Elem) -> Vec<usize> {
+    let mut used = Vec::new();
+    elem.walk(&mut |node| {
+        if let ElemKind::Input(k) = node.kind {
+            used.push(k);
+        }
+    });
+    used.sort_unstable();
+    used.dedup();
+    used
+}
+
 fn elem_literal(value: Literal, dtype: Dtype) -> TokenStream {
     let as_f64 = match value {
         Literal::Int(v) => v as f64,
