@@ -19,6 +19,7 @@ pub fn report(
     facts: &Facts,
 ) -> String {
     let mut out = format!("{}\n", file.path);
+    let bounded = crate::codegen::kernels::bounded_recursion(typed, facts);
     for function in &typed.functions {
         let kind = if function.export.is_some() {
             "exported"
@@ -76,6 +77,9 @@ pub fn report(
                 out.push_str(&format!("  line {}: {note}\n", line_of(&file.text, span)));
             }
         }
+        if let Some(measure) = bounded.get(&function.rust_name) {
+            out.push_str(&recursion_note(function, measure));
+        }
         whole_array_report(function, &mut out);
         if let Some(facts) = facts.function(&function.rust_name) {
             access_report(facts, &mut out);
@@ -90,6 +94,27 @@ pub fn report(
         }
     }
     out
+}
+
+/// How a function whose recursion a decreasing parameter bounds counts
+/// its frames.
+fn recursion_note(function: &typed::Function, measure: &crate::analysis::Measure) -> String {
+    let name = function
+        .params
+        .get(measure.param)
+        .map_or("?", |p| p.name.as_str());
+    let extra = 2 - i128::from(measure.floor);
+    let frames = match extra.cmp(&0) {
+        std::cmp::Ordering::Equal => name.to_string(),
+        std::cmp::Ordering::Greater => format!("{name} + {extra}"),
+        std::cmp::Ordering::Less => format!("{name} - {}", -extra),
+    };
+    format!(
+        "  recursion: every call of itself passes `{name}` decreased, and only where \
+         {name} >= {floor}, so it runs at most {frames} frames deep: checked once against \
+         the recursion limit when called from outside, frames then not counted\n",
+        floor = measure.floor
+    )
 }
 
 /// Per element access: whether its index check was removed, and why.

@@ -5986,6 +5986,37 @@ impl<'a> Frame<'a> {
         })
     }
 
+    /// `push` for the inlined levels of a function whose recursion is
+    /// bounded (`BOUNDED`, see [`Frame::has_room_for`]): nothing to count
+    /// or check, since the entry into the cycle found room for every frame
+    /// the recursion can make and each native call checks the stack
+    /// (`stack_fits`). The frame keeps the depth of that entry, a depth no
+    /// frame of the recursion is below.
+    #[inline(always)]
+    pub fn push_within<const BOUNDED: bool>(self) -> Option<Frame<'a>> {
+        if BOUNDED {
+            Some(self)
+        } else {
+            self.push()
+        }
+    }
+
+    /// Whether the stack has room for a native call of a function whose
+    /// recursion is bounded; otherwise the call goes through `past_a_limit`.
+    #[inline(always)]
+    pub fn stack_fits(&self) -> bool {
+        stack_address() >= self.state.stack_floor.get()
+    }
+
+    /// Whether `frames` more frames fit below the recursion limit last
+    /// read: then a recursion that makes at most that many, as a decreasing
+    /// parameter proves (`measured_frames`), cannot raise RecursionError,
+    /// and runs without counting its frames (`push_within::<true>`).
+    #[inline(always)]
+    pub fn has_room_for(&self, frames: u64) -> bool {
+        u64::from(self.depth).saturating_add(frames) <= u64::from(self.state.limit.get())
+    }
+
     /// The rare path of a call that `push` refused: raises CPython's
     /// `RecursionError("maximum recursion depth exceeded")` when
     /// `sys.getrecursionlimit()` compiled frames are already running, and
@@ -6083,6 +6114,17 @@ impl Drop for DepthRestore<'_> {
     fn drop(&mut self) {
         self.state.depth.set(self.depth);
     }
+}
+
+/// The most frames a call of a function that calls itself only with its
+/// parameter decreased (`fib(n - 1)`, `fib(n - 2)`), and only where the
+/// parameter is at least `floor`, runs when the parameter is `value`: the
+/// frames that make a call have decreasing values of at least `floor`, and
+/// the last one makes none.
+#[inline(always)]
+pub fn measured_frames(value: i64, floor: i64) -> u64 {
+    let frames = (i128::from(value) - i128::from(floor) + 2).max(1);
+    u64::try_from(frames).unwrap_or(u64::MAX)
 }
 
 /// Runs the body of a cyclic function's inner form, after `Frame::push`.
@@ -7672,6 +7714,22 @@ pub fn no_shared_memory(written: &[Option<(usize, usize)>], others: &[Option<(us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measured_frames_count_the_frames_a_decreasing_parameter_allows() {
+        // fib(n), which calls itself only where n >= 2: n frames deep.
+        assert_eq!(measured_frames(30, 2), 30);
+        assert_eq!(measured_frames(2, 2), 2);
+        assert_eq!(measured_frames(1, 2), 1);
+        assert_eq!(measured_frames(i64::MIN, 2), 1);
+        assert_eq!(measured_frames(i64::MAX, i64::MIN + 1), u64::MAX);
+        RECURSION.with(|state| {
+            let frame = Frame { depth: 990, state };
+            assert!(frame.has_room_for(10));
+            assert!(!frame.has_room_for(11));
+            assert!(!frame.has_room_for(u64::MAX));
+        });
+    }
 
     #[test]
     fn lane_blocks_fit_below_the_stop_without_overflow() {

@@ -24,6 +24,7 @@ pub mod linear;
 mod overwritten;
 pub mod parallel;
 mod ranges;
+pub use ranges::Measure;
 mod writes;
 
 use std::collections::HashMap;

@@ -55,6 +55,23 @@ pub struct IntFacts {
     /// Addresses of the `math.sqrt` calls whose argument is proven never
     /// negative (it may be NaN): they cannot raise a domain error.
     pub sqrt_in_domain: HashSet<usize>,
+    /// An `int` parameter that bounds how deep the function's calls of
+    /// itself can go (see [`Measure`]).
+    pub measure: Option<Measure>,
+}
+
+/// An `int` parameter `p` of a function that calls itself (as `fib` does),
+/// which every such call passes as `p - c` for a literal `c >= 1`, and only
+/// where `p >= floor`. A call with `p = v` then runs at most
+/// `max(1, v - floor + 2)` frames of the function, itself included: the
+/// frames that make a call have values `v > v1 > v2 > ...`, all at least
+/// `floor`, and the last frame makes none. Whether that bounds the whole
+/// recursion (no other function on the cycle) is the caller's to decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Measure {
+    /// The parameter's position.
+    pub param: usize,
+    pub floor: i64,
 }
 
 /// A closed interval of integers; `lo > hi` is the empty interval.
@@ -271,9 +288,46 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
     let recorder = Recorder {
         stable,
         non_negative: &non_negative,
+        function,
+        self_calls: std::cell::RefCell::new(Vec::new()),
     };
     recorder.block(&function.body, &env, &mut facts);
+    facts.measure = measure(&recorder.self_calls.into_inner());
     (facts, Intervals { env })
+}
+
+/// The first parameter every call of the function itself decreases, with
+/// the least value it has at those calls (see [`Measure`]); `None` where
+/// the function does not call itself or no parameter qualifies.
+fn measure(self_calls: &[Vec<Option<i128>>]) -> Option<Measure> {
+    let params = self_calls.first()?.len();
+    (0..params).find_map(|param| {
+        let floor = self_calls
+            .iter()
+            .map(|call| call[param])
+            .try_fold(i128::MAX, |floor, lo| Some(floor.min(lo?)))?;
+        let floor = i64::try_from(floor).ok().filter(|&f| f > i64::MIN)?;
+        Some(Measure { param, floor })
+    })
+}
+
+/// `c` where `arg` is `name - c` or `name + (-c)` for a literal `c >= 1`.
+fn decrease_of(arg: &typed::Expr, name: &str) -> Option<i64> {
+    let is_name = |e: &typed::Expr| matches!(&e.kind, ExprKind::Local(n) if n == name);
+    let literal = |e: &typed::Expr| match e.kind {
+        ExprKind::Literal(Literal::Int(k)) => Some(k),
+        _ => None,
+    };
+    let ExprKind::Binary { op, left, right } = &arg.kind else {
+        return None;
+    };
+    let c = match op {
+        BinaryOp::Sub if is_name(left) => literal(right)?,
+        BinaryOp::Add if is_name(left) => literal(right)?.checked_neg()?,
+        BinaryOp::Add if is_name(right) => literal(left)?.checked_neg()?,
+        _ => return None,
+    };
+    (c >= 1).then_some(c)
 }
 
 /// Records the facts of a function's operations, statement by statement,
@@ -284,6 +338,11 @@ struct Recorder<'a> {
     /// Integer parameters never rebound in the body.
     stable: HashSet<&'a str>,
     non_negative: &'a HashSet<String>,
+    function: &'a typed::Function,
+    /// Per call of the function itself, per parameter: the least value the
+    /// parameter has there when the call passes it decreased by a constant
+    /// (`n - 1`), else `None`.
+    self_calls: std::cell::RefCell<Vec<Vec<Option<i128>>>>,
 }
 
 impl Recorder<'_> {
@@ -317,6 +376,25 @@ impl Recorder<'_> {
 
     fn record(&self, expr: &typed::Expr, env: &HashMap<String, Interval>, facts: &mut IntFacts) {
         record(expr, env, facts);
+        if let ExprKind::Call { function, args } = &expr.kind {
+            if *function == self.function.rust_name {
+                let lows = self
+                    .function
+                    .params
+                    .iter()
+                    .zip(args)
+                    .map(|(param, arg)| {
+                        let name = param.name.as_str();
+                        if param.ty != Type::Int || !self.stable.contains(name) {
+                            return None;
+                        }
+                        decrease_of(arg, name)?;
+                        Some(env.get(name)?.lo)
+                    })
+                    .collect();
+                self.self_calls.borrow_mut().push(lows);
+            }
+        }
         if let ExprKind::Intrinsic {
             op: Intrinsic::Math("sqrt"),
             args,
@@ -1034,5 +1112,44 @@ mod tests {
         assert_eq!(EMPTY.join(i(1, 2)), i(1, 2));
         assert_eq!(i(-1, 0).join(i(5, 6)), i(-1, 6));
         assert_eq!(abs(i(-5, 3)), i(0, 5));
+    }
+
+    /// The measure of the first function of `source`.
+    fn measure_of(source: &str) -> Option<Measure> {
+        let file = crate::diagnostics::SourceFile {
+            path: "t.py".into(),
+            text: source.into(),
+        };
+        let typed = crate::check(&file).expect("the test source compiles");
+        int_facts(&typed.functions[0]).0.measure
+    }
+
+    #[test]
+    fn a_parameter_decreased_by_every_call_of_itself_is_a_measure() {
+        let fib = "def fib(n: int) -> int:\n    if n < 2:\n        return n\n    \
+                   return fib(n - 1) + fib(n - 2)\n";
+        assert_eq!(measure_of(fib), Some(Measure { param: 0, floor: 2 }));
+        let second = "def f(x: float, k: int) -> float:\n    if k > 3:\n        \
+                      return x * f(x, k + -2)\n    return x\n";
+        assert_eq!(measure_of(second), Some(Measure { param: 1, floor: 4 }));
+    }
+
+    #[test]
+    fn no_measure_without_a_floor_or_a_constant_decrease() {
+        // `k == 0 or k == n` false gives no lower bound.
+        let binomial = "def b(n: int, k: int) -> int:\n    if k == 0 or k == n:\n        \
+                        return 1\n    return b(n - 1, k - 1) + b(n - 1, k)\n";
+        assert_eq!(measure_of(binomial), None);
+        let by_variable = "def f(n: int, s: int) -> int:\n    if n <= 0:\n        \
+                           return 0\n    return f(n - s, s) + 1\n";
+        assert_eq!(measure_of(by_variable), None);
+        // One call that does not decrease spoils it.
+        let mixed = "def f(n: int) -> int:\n    if n <= 0:\n        return 0\n    \
+                     return f(n - 1) + f(n)\n";
+        assert_eq!(measure_of(mixed), None);
+        // A rebound parameter is no measure.
+        let rebound = "def f(n: int) -> int:\n    if n <= 0:\n        return 0\n    \
+                       n = n + 5\n    return f(n - 1)\n";
+        assert_eq!(measure_of(rebound), None);
     }
 }

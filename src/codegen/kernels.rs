@@ -21,6 +21,7 @@ use quote::{format_ident, quote};
 use crate::analysis::lanes;
 use crate::analysis::linear::{Atom, Linear};
 use crate::analysis::parallel::{Parallel, Plan, ReductionOp, Work};
+use crate::analysis::Measure;
 use crate::analysis::{Decision, Facts, FunctionFacts};
 use crate::diagnostics::Span;
 use crate::ir::typed::{self, ArrayFill, ExprKind, Intrinsic, Literal};
@@ -41,7 +42,8 @@ const RESERVED: &[&str] = &[
 /// `pub fn` over runtime values returning `rt::Result`; the items refer to
 /// the runtime as `rt`.
 pub fn items(module: &typed::Module, facts: &Facts) -> TokenStream {
-    let cycles = Cycles::of(module);
+    let mut cycles = Cycles::of(module);
+    cycles.bound_recursion(module, facts);
     let functions = module
         .functions
         .iter()
@@ -376,6 +378,9 @@ struct FunctionGen<'f> {
     /// `return e + f(…)` of itself: the loop then carries the pending
     /// addends (`rt::TailSum`), and every `rt::Tail::Call` starts with one.
     tail_sum: bool,
+    /// In a function whose recursion is bounded (`Cycles::bounded`), the
+    /// `const` parameter of its forms telling whether frames are counted.
+    bounded: Option<syn::Ident>,
     /// In the inlined form of a function on a cycle (`rt::InlineDepth`,
     /// generic over `D`): calls in the cycle go to the inlined forms one
     /// level down.
@@ -383,6 +388,15 @@ struct FunctionGen<'f> {
     /// Inside the operands of a checked int operation that is the outer
     /// end of a chain of them (`rt::one_exit`).
     in_checked_chain: bool,
+}
+
+/// The functions whose recursion runs without counting frames once its
+/// entry checked the bound a decreasing parameter gives (`Cycles::bounded`),
+/// each with that parameter: what `explain` reports.
+pub fn bounded_recursion(module: &typed::Module, facts: &Facts) -> HashMap<String, Measure> {
+    let mut cycles = Cycles::of(module);
+    cycles.bound_recursion(module, facts);
+    cycles.bounded
 }
 
 /// The call graph's cycles (direct or mutual recursion).
@@ -413,6 +427,14 @@ struct Cycles {
     /// The inlined form (`rt::InlineDepth`) of each function on a cycle
     /// small enough to inline into its callers in the cycle.
     inlined: HashMap<String, syn::Ident>,
+    /// The inlined functions alone on their cycle whose recursion a
+    /// decreasing parameter bounds (`ranges::Measure`), calling nothing
+    /// else that may enter a cycle. Their inner and inlined forms take a
+    /// `const BOUNDED: bool`: the public form checks once that the frames
+    /// the recursion can make fit below the recursion limit, and if so
+    /// runs the forms that count no frames (`rt::Frame::push_within`),
+    /// checking only the stack at each native call.
+    bounded: HashMap<String, Measure>,
     /// The Rust names of the module's items, which a local must not shadow.
     items: HashSet<String>,
     /// The Rust names of the module's functions (inner forms included):
@@ -485,6 +507,7 @@ impl Cycles {
             entered: passed,
             inner: HashMap::new(),
             inlined: HashMap::new(),
+            bounded: HashMap::new(),
             items,
             functions,
         };
@@ -520,6 +543,35 @@ impl Cycles {
         self.items.insert(name.to_string());
         self.functions.insert(name.to_string());
         name
+    }
+
+    /// Finds the functions whose recursion is bounded (`bounded`).
+    fn bound_recursion(&mut self, module: &typed::Module, facts: &Facts) {
+        for function in &module.functions {
+            let name = &function.rust_name;
+            let Some(measure) = facts.function(name).and_then(|f| f.ints.measure) else {
+                continue;
+            };
+            let alone = module
+                .functions
+                .iter()
+                .all(|g| g.rust_name == *name || !self.same_cycle(name, &g.rust_name));
+            let mut calls_out = false;
+            for stmt in &function.body {
+                stmt.walk_exprs(&mut |e| {
+                    calls_out |= match &e.kind {
+                        ExprKind::Call {
+                            function: callee, ..
+                        } => callee != name && self.may_enter_cycle(callee),
+                        ExprKind::CallValue { .. } | ExprKind::FunctionRef(_) => true,
+                        _ => false,
+                    };
+                });
+            }
+            if self.inlined.contains_key(name) && alone && !calls_out {
+                self.bounded.insert(name.clone(), measure);
+            }
+        }
     }
 
     /// How many calls of functions of its cycle the body of `function`
@@ -604,6 +656,7 @@ fn function(
         frame: None,
         tail_loop: false,
         tail_sum: false,
+        bounded: None,
         inlining: false,
         in_checked_chain: false,
     };
@@ -623,6 +676,9 @@ fn function(
             && (generator.tail_sum
                 || calls_itself_in_tail_position(&function.body, &function.rust_name));
         generator.inlining = cycles.inlined.contains_key(&function.rust_name);
+        if cycles.bounded.contains_key(&function.rust_name) {
+            generator.bounded = Some(generator.fresh("BOUNDED"));
+        }
     }
     // Variables some path may read before assigning get an "assigned" flag,
     // so those reads raise UnboundLocalError as in Python.
@@ -749,15 +805,36 @@ fn function(
     // On a cycle: the public form enters the cycle, the inner form is one
     // counted frame. Only functions of its cycle call a helper that has no
     // public form.
+    let bounded = cycles.bounded.get(&function.rust_name).copied();
     let public = (function.export.is_some() || cycles.entered.contains(&function.rust_name))
         .then(|| {
+            let enter = match bounded {
+                Some(Measure { param, floor }) => {
+                    let value = &param_names[param];
+                    quote! {
+                        if #frame.has_room_for(rt::measured_frames(#value, #floor)) {
+                            #inner::<true>(#frame, #(#param_names),*)
+                        } else {
+                            #inner::<false>(#frame, #(#param_names),*)
+                        }
+                    }
+                }
+                None => quote!(#inner(#frame, #(#param_names),*)),
+            };
             quote! {
                 #docstring
                 #visibility fn #name #generic_params(#(#param_names: #param_types),*) -> rt::Result<#return_type> #where_clause {
-                    rt::enter_cycle(|#frame| #inner(#frame, #(#param_names),*))
+                    rt::enter_cycle(|#frame| #enter)
                 }
             }
         });
+    // A bounded function's forms name the instance they are.
+    let bounded_const = generator.bounded.clone();
+    let (inner_call, push) = if let Some(bounded) = &bounded_const {
+        (quote!(#inner::<#bounded>), quote!(push_within::<#bounded>))
+    } else {
+        (quote!(#inner), quote!(push))
+    };
     // The inner form, or, for a function small enough to inline, the inner
     // form calling the inlined form with the levels to inline.
     let (tail_loop, tail_sum) = (generator.tail_loop, generator.tail_sum);
@@ -774,6 +851,26 @@ fn function(
         let calls = cycles.calls_in_cycle(function, tail_loop, tail_sum);
         let levels = format_ident!("Inline{}", inline_levels(calls));
         let doc = format!(" `{inner}`, inlined into its callers in the cycle (`rt::InlineDepth`).");
+        if let Some(bounded) = &bounded_const {
+            return quote! {
+                #public
+                fn #inner<const #bounded: bool>(#frame: rt::Frame<'_>, #(#param_names: #param_types),*) -> #result {
+                    if #bounded && !#frame.stack_fits() {
+                        return #frame.past_a_limit(move |#frame| #inner::<#bounded>(#frame, #(#param_names),*));
+                    }
+                    #inlined::<rt::#levels, #bounded>(#frame, #(#param_names),*)
+                }
+                #[doc = #doc]
+                #safety
+                #[inline(always)]
+                fn #inlined<D: rt::InlineDepth, const #bounded: bool>(#inputs) -> #result {
+                    if D::STOP {
+                        return #inner::<#bounded>(#frame, #(#param_names),*);
+                    }
+                    #body
+                }
+            };
+        }
         quote! {
             #public
             fn #inner(#frame: rt::Frame<'_>, #(#param_names: #param_types),*) -> #result {
@@ -804,8 +901,8 @@ fn function(
             quote! {
                 let mut #sum = rt::TailSum::default();
                 loop {
-                    let Some(#pushed) = #frame.push() else {
-                        return #sum.finish(#frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*))?);
+                    let Some(#pushed) = #frame.#push() else {
+                        return #sum.finish(#frame.past_a_limit(move |#frame| #inner_call(#frame, #(#param_names),*))?);
                     };
                     match rt::body(move || -> rt::Result<rt::Tail<(i64, (#(#param_types,)*)), i64>> {
                         let #frame = #pushed;
@@ -835,8 +932,8 @@ fn function(
             quote!(rt::Result<#return_type>),
             quote! {
                 loop {
-                    let Some(#pushed) = #frame.push() else {
-                        return #frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*));
+                    let Some(#pushed) = #frame.#push() else {
+                        return #frame.past_a_limit(move |#frame| #inner_call(#frame, #(#param_names),*));
                     };
                     match rt::body(move || -> rt::Result<rt::Tail<(#(#param_types,)*), #return_type>> {
                         let #frame = #pushed;
@@ -863,19 +960,19 @@ fn function(
                 let #sent = rt::WaitedFor((#(#param_names,)*));
                 move |#frame| {
                     let (#(#param_names,)*) = #sent.into_inner();
-                    #inner(#frame, #(#param_names),*).map(rt::WaitedFor)
+                    #inner_call(#frame, #(#param_names),*).map(rt::WaitedFor)
                 }
             })
             .map(rt::WaitedFor::into_inner)
         }
     } else {
-        quote!(#frame.past_a_limit(move |#frame| #inner(#frame, #(#param_names),*)))
+        quote!(#frame.past_a_limit(move |#frame| #inner_call(#frame, #(#param_names),*)))
     };
     inner_form(
         quote!(#frame: rt::Frame<'_>, #(#params),*),
         quote!(rt::Result<#return_type>),
         quote! {
-            let Some(#frame) = #frame.push() else {
+            let Some(#frame) = #frame.#push() else {
                 return #past_a_limit;
             };
             rt::body(move || {
@@ -2459,9 +2556,17 @@ impl FunctionGen<'_> {
         let caller = &self.function.rust_name;
         match self.cycles.inner.get(function) {
             Some(inner) if self.cycles.same_cycle(caller, function) => {
-                match self.cycles.inlined.get(function).filter(|_| self.inlining) {
-                    Some(inlined) => quote!(#inlined::<D::Next>(#frame, #(#args),*)),
-                    None => quote!(#inner(#frame, #(#args),*)),
+                // A bounded function is alone on its cycle: the call is of
+                // the same instance.
+                let bounded = self.bounded.as_ref().filter(|_| function == caller);
+                let inlined = self.cycles.inlined.get(function).filter(|_| self.inlining);
+                match (inlined, bounded) {
+                    (Some(inlined), Some(bounded)) => {
+                        quote!(#inlined::<D::Next, #bounded>(#frame, #(#args),*))
+                    }
+                    (Some(inlined), None) => quote!(#inlined::<D::Next>(#frame, #(#args),*)),
+                    (None, Some(bounded)) => quote!(#inner::<#bounded>(#frame, #(#args),*)),
+                    (None, None) => quote!(#inner(#frame, #(#args),*)),
                 }
             }
             _ if self.cycles.may_enter_cycle(function) => {
