@@ -42,8 +42,7 @@ const RESERVED: &[&str] = &[
 /// `pub fn` over runtime values returning `rt::Result`; the items refer to
 /// the runtime as `rt`.
 pub fn items(module: &typed::Module, facts: &Facts) -> TokenStream {
-    let mut cycles = Cycles::of(module);
-    cycles.bound_recursion(module, facts);
+    let cycles = Cycles::of(module, facts);
     let functions = module
         .functions
         .iter()
@@ -394,9 +393,7 @@ struct FunctionGen<'f> {
 /// entry checked the bound a decreasing parameter gives (`Cycles::bounded`),
 /// each with that parameter: what `explain` reports.
 pub fn bounded_recursion(module: &typed::Module, facts: &Facts) -> HashMap<String, Measure> {
-    let mut cycles = Cycles::of(module);
-    cycles.bound_recursion(module, facts);
-    cycles.bounded
+    Cycles::of(module, facts).bounded
 }
 
 /// The call graph's cycles (direct or mutual recursion).
@@ -443,7 +440,7 @@ struct Cycles {
 }
 
 impl Cycles {
-    fn of(module: &typed::Module) -> Cycles {
+    fn of(module: &typed::Module, facts: &Facts) -> Cycles {
         let mut calls_values = HashSet::new();
         let mut passed = HashSet::new();
         let calls: HashMap<&str, HashSet<String>> = module
@@ -529,6 +526,7 @@ impl Cycles {
                 }
             }
         }
+        cycles.bound_recursion(module, facts);
         cycles
     }
 
@@ -851,37 +849,33 @@ fn function(
         let calls = cycles.calls_in_cycle(function, tail_loop, tail_sum);
         let levels = format_ident!("Inline{}", inline_levels(calls));
         let doc = format!(" `{inner}`, inlined into its callers in the cycle (`rt::InlineDepth`).");
-        if let Some(bounded) = &bounded_const {
-            return quote! {
-                #public
-                fn #inner<const #bounded: bool>(#frame: rt::Frame<'_>, #(#param_names: #param_types),*) -> #result {
+        // A bounded function's forms take its `const` switch, and its inner
+        // form, a native call, checks the stack, which its inlined levels
+        // do not.
+        let (switch, stack_check, levels) = match &bounded_const {
+            Some(bounded) => (
+                quote!(const #bounded: bool),
+                quote! {
                     if #bounded && !#frame.stack_fits() {
-                        return #frame.past_a_limit(move |#frame| #inner::<#bounded>(#frame, #(#param_names),*));
+                        return #frame.past_a_limit(move |#frame| #inner_call(#frame, #(#param_names),*));
                     }
-                    #inlined::<rt::#levels, #bounded>(#frame, #(#param_names),*)
-                }
-                #[doc = #doc]
-                #safety
-                #[inline(always)]
-                fn #inlined<D: rt::InlineDepth, const #bounded: bool>(#inputs) -> #result {
-                    if D::STOP {
-                        return #inner::<#bounded>(#frame, #(#param_names),*);
-                    }
-                    #body
-                }
-            };
-        }
+                },
+                quote!(rt::#levels, #bounded),
+            ),
+            None => (quote!(), quote!(), quote!(rt::#levels)),
+        };
         quote! {
             #public
-            fn #inner(#frame: rt::Frame<'_>, #(#param_names: #param_types),*) -> #result {
-                #inlined::<rt::#levels>(#frame, #(#param_names),*)
+            fn #inner<#switch>(#frame: rt::Frame<'_>, #(#param_names: #param_types),*) -> #result {
+                #stack_check
+                #inlined::<#levels>(#frame, #(#param_names),*)
             }
             #[doc = #doc]
             #safety
             #[inline(always)]
-            fn #inlined<D: rt::InlineDepth>(#inputs) -> #result {
+            fn #inlined<D: rt::InlineDepth, #switch>(#inputs) -> #result {
                 if D::STOP {
-                    return #inner(#frame, #(#param_names),*);
+                    return #inner_call(#frame, #(#param_names),*);
                 }
                 #body
             }
