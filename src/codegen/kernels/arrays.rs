@@ -92,7 +92,8 @@ impl FunctionGen<'_> {
     }
 
     /// The inputs' bindings, in order, each followed by the checks Python
-    /// would have made by then. Python evaluates `(a * b) * c[k]` as `a * b`
+    /// would have made by then, and the exponent checks left for after
+    /// them. Python evaluates `(a * b) * c[k]` as `a * b`
     /// (which may fail to broadcast or, for integers, have a negative
     /// exponent: ValueError) before `c[k]` (which may raise IndexError); the
     /// fused loop binds every input first and checks shapes once, so a
@@ -107,7 +108,7 @@ impl FunctionGen<'_> {
         body: &Elem,
         inputs: &[typed::Expr],
         later_effects: bool,
-    ) -> Vec<TokenStream> {
+    ) -> (Vec<TokenStream>, Vec<TokenStream>) {
         let effects_until = if later_effects {
             Some(inputs.len())
         } else {
@@ -117,11 +118,16 @@ impl FunctionGen<'_> {
         if let Some(effects_until) = effects_until {
             self.stage_checks(body, None, inputs, names, effects_until, &mut stages);
         }
-        bindings
+        // The exponent checks not staged run after the last binding.
+        let staged: Vec<String> = stages.iter().flatten().map(|c| c.to_string()).collect();
+        let mut rest = self.exponent_checks(body, inputs, names);
+        rest.retain(|check| !staged.contains(&check.to_string()));
+        let bindings = bindings
             .iter()
             .zip(stages)
             .flat_map(|(binding, checks)| std::iter::once(binding.clone()).chain(checks))
-            .collect()
+            .collect();
+        (bindings, rest)
     }
 
     /// [`Self::staged_bindings`]' checks for `node` and the nodes inside it:
@@ -189,8 +195,7 @@ impl FunctionGen<'_> {
             names,
             arrays,
         } = self.fused_inputs_owning(inputs, owned);
-        let checks = self.exponent_checks(body, inputs, &names);
-        let bindings = self.staged_bindings(&bindings, &names, body, inputs, false);
+        let (bindings, checks) = self.staged_bindings(&bindings, &names, body, inputs, false);
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(body, &names).full();
         let map = format_ident!("map{}", arrays.len());
@@ -270,8 +275,7 @@ impl FunctionGen<'_> {
             names,
             arrays,
         } = self.fused_inputs(inputs);
-        let checks = self.exponent_checks(body, inputs, &names);
-        let bindings = self.staged_bindings(&bindings, &names, body, inputs, false);
+        let (bindings, checks) = self.staged_bindings(&bindings, &names, body, inputs, false);
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(body, &names).full();
         let map = format_ident!("map{}", arrays.len());
@@ -337,9 +341,8 @@ impl FunctionGen<'_> {
             names,
             arrays,
         } = self.fused_inputs(&inputs);
-        let checks = self.exponent_checks(&body, &inputs, &names);
         // Python evaluates the value before the view.
-        let bindings =
+        let (bindings, checks) =
             self.staged_bindings(&bindings, &names, &body, &inputs, !view_is_plain(view));
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(&body, &names).full();
@@ -483,8 +486,7 @@ impl FunctionGen<'_> {
             names,
             arrays,
         } = self.fused_inputs(inputs);
-        let checks = self.exponent_checks(body, inputs, &names);
-        let bindings = self.staged_bindings(&bindings, &names, body, inputs, false);
+        let (bindings, checks) = self.staged_bindings(&bindings, &names, body, inputs, false);
         let params: Vec<&syn::Ident> = arrays.iter().map(|&k| &names[k]).collect();
         let element = elem_code(body, &names).full();
         let sum = format_ident!("sum_map{}", arrays.len());
