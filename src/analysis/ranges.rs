@@ -287,6 +287,7 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
         .collect();
     let recorder = Recorder {
         stable,
+        all: &env,
         non_negative: &non_negative,
         function,
         self_calls: std::cell::RefCell::new(Vec::new()),
@@ -331,12 +332,14 @@ fn decrease_of(arg: &typed::Expr, name: &str) -> Option<i64> {
 }
 
 /// Records the facts of a function's operations, statement by statement,
-/// with the intervals of the parameters narrowed by the tests of the `if`s
-/// around each operation (`n - 1` after `if n < 2: return n` cannot
-/// overflow).
+/// with the intervals of the variables narrowed by the tests around each
+/// operation (`n - 1` after `if n < 2: return n` cannot overflow, `x % y`
+/// in `while y != 0` with `y` never negative needs no sign fix-up).
 struct Recorder<'a> {
     /// Integer parameters never rebound in the body.
     stable: HashSet<&'a str>,
+    /// The interval of every integer variable over all its bindings.
+    all: &'a HashMap<String, Interval>,
     non_negative: &'a HashSet<String>,
     function: &'a typed::Function,
     /// Per call of the function itself, per parameter: the least value the
@@ -346,30 +349,62 @@ struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
+    /// Records the facts of `stmts`, where `env` holds at the first of them.
+    ///
+    /// Tests narrow the intervals of the integer variables they compare:
+    /// inside an `if` or `while` body, after an `if` one of whose branches
+    /// always leaves, after an `assert`. A variable keeps its narrowed
+    /// interval until a statement binds it again, when it goes back to the
+    /// interval of all its bindings (`self.all`); a loop forgets the
+    /// narrowing of everything it binds before it starts, since a later
+    /// iteration sees the values an earlier one bound.
     fn block(&self, stmts: &[Stmt], env: &HashMap<String, Interval>, facts: &mut IntFacts) {
-        let mut narrowed: Option<HashMap<String, Interval>> = None;
+        let mut env = env.clone();
         for stmt in stmts {
-            let env = narrowed.as_ref().unwrap_or(env);
-            stmt.for_each_expr(&mut |expr| expr.walk(&mut |e| self.record(e, env, facts)));
+            let bound = bound_names(stmt);
+            if matches!(stmt, Stmt::While { .. }) {
+                // The test runs again after every iteration.
+                self.forget(&mut env, &bound);
+            }
+            stmt.for_each_expr(&mut |expr| expr.walk(&mut |e| self.record(e, &env, facts)));
             match stmt {
                 Stmt::If { test, body, orelse } => {
-                    let when_true = self.narrow(env, test, true);
-                    let when_false = self.narrow(env, test, false);
+                    let when_true = self.narrow(&env, test, true);
+                    let when_false = self.narrow(&env, test, false);
                     self.block(body, &when_true, facts);
                     self.block(orelse, &when_false, facts);
                     // Past an `if` one of whose branches always leaves the
                     // block, the other branch's outcome of the test holds.
                     if always_leaves(body) && !always_leaves(orelse) {
-                        narrowed = Some(when_false);
+                        env = when_false;
                     } else if always_leaves(orelse) && !always_leaves(body) {
-                        narrowed = Some(when_true);
+                        env = when_true;
                     }
                 }
+                Stmt::While { test, body } => {
+                    let inside = self.narrow(&env, test, true);
+                    self.block(body, &inside, facts);
+                }
+                Stmt::ForRange { body, .. } => {
+                    self.forget(&mut env, &bound);
+                    self.block(body, &env, facts);
+                }
+                Stmt::Assert { test, .. } => self.narrow_into(&mut env, test, true),
                 _ => {
                     for body in stmt.nested() {
-                        self.block(body, env, facts);
+                        self.block(body, &env, facts);
                     }
                 }
+            }
+            self.forget(&mut env, &bound);
+        }
+    }
+
+    /// Gives the variables `names` back the interval of all their bindings.
+    fn forget(&self, env: &mut HashMap<String, Interval>, names: &HashSet<&str>) {
+        for name in names {
+            if let Some(interval) = self.all.get(*name) {
+                env.insert(name.to_string(), *interval);
             }
         }
     }
@@ -411,8 +446,8 @@ impl Recorder<'_> {
         }
     }
 
-    /// `env` where `test` evaluated to `outcome`: comparisons of a stable
-    /// parameter with a value narrow the parameter's interval; `and` when
+    /// `env` where `test` evaluated to `outcome`: comparisons of an integer
+    /// variable with a value narrow the variable's interval; `and` when
     /// true and `or` when false narrow by each operand, `not` flips.
     fn narrow(
         &self,
@@ -464,7 +499,7 @@ impl Recorder<'_> {
         op: CompareOp,
         other: Interval,
     ) {
-        if !self.stable.contains(name) || other.is_empty() {
+        if other.is_empty() {
             return;
         }
         let Some(current) = env.get(name).copied() else {
@@ -488,6 +523,16 @@ impl Recorder<'_> {
                 hi: i128::MAX,
             },
             CompareOp::Eq => other,
+            // Only a single value at an end of the interval takes a value
+            // off it.
+            CompareOp::NotEq if other.lo == other.hi && other.lo == current.lo => Interval {
+                lo: current.lo + 1,
+                hi: i128::MAX,
+            },
+            CompareOp::NotEq if other.lo == other.hi && other.lo == current.hi => Interval {
+                lo: i128::MIN,
+                hi: current.hi - 1,
+            },
             _ => return,
         };
         env.insert(name.to_string(), current.clip(allowed));
@@ -523,7 +568,7 @@ fn swapped(op: CompareOp) -> CompareOp {
 /// do.
 fn always_leaves(stmts: &[Stmt]) -> bool {
     match stmts.last() {
-        Some(Stmt::Return(_) | Stmt::Break | Stmt::Continue) => true,
+        Some(Stmt::Return(_) | Stmt::Break | Stmt::Continue | Stmt::Raise { .. }) => true,
         Some(Stmt::If { body, orelse, .. }) => always_leaves(body) && always_leaves(orelse),
         _ => false,
     }
@@ -697,6 +742,13 @@ fn range_values(start: Interval, stop: Interval, step: Option<&typed::Expr>) -> 
         Some(k) if k < 0 => downward,
         _ => upward.join(downward),
     }
+}
+
+/// The variables `stmt` binds, itself or in the statements nested in it.
+fn bound_names(stmt: &Stmt) -> HashSet<&str> {
+    let mut bindings = Vec::new();
+    collect_bindings(std::slice::from_ref(stmt), &mut bindings);
+    bindings.into_iter().map(|(name, _)| name).collect()
 }
 
 fn collect_bindings<'f>(stmts: &'f [Stmt], out: &mut Vec<(&'f str, Binding<'f>)>) {
@@ -1073,6 +1125,57 @@ mod tests {
         // A negative constant step runs downwards.
         let down = typed::Expr::int(-1);
         assert_eq!(range_values(i(10, 10), i(-1, -1), Some(&down)), i(0, 10));
+    }
+
+    /// Per `%` of the first function, in source order: whether the divisor
+    /// is proven positive, and then whether the dividend is never negative.
+    fn positive_divisors(source: &str) -> Vec<Option<bool>> {
+        let file = crate::diagnostics::SourceFile {
+            path: "t.py".into(),
+            text: source.into(),
+        };
+        let typed = crate::check(&file).expect("the test source compiles");
+        let (facts, _) = int_facts(&typed.functions[0]);
+        let mut found = Vec::new();
+        for stmt in &typed.functions[0].body {
+            stmt.walk_exprs(&mut |e| {
+                if let ExprKind::Binary {
+                    op: BinaryOp::Mod, ..
+                } = e.kind
+                {
+                    let key = std::ptr::from_ref(e) as usize;
+                    found.push(facts.positive_divisor.get(&key).copied());
+                }
+            });
+        }
+        found
+    }
+
+    #[test]
+    fn tests_narrow_variables_until_they_are_bound_again() {
+        let euclid = "def f(n: int) -> int:\n    t = 0\n    for a in range(1, n):\n        x = a\n        y = a + 1\n        while y != 0:\n            x, y = y, x % y\n        t += x\n    return t\n";
+        assert_eq!(positive_divisors(euclid), vec![Some(true)]);
+        let signed = euclid.replace("y = a + 1", "y = n");
+        assert_eq!(positive_divisors(&signed), vec![None]);
+        let rebound = "def f(n: int) -> int:\n    k = n % 10\n    r = 0\n    if k > 0:\n        r = n % k\n        k = k - 1\n        r += n % k\n    return r\n";
+        assert_eq!(
+            positive_divisors(rebound),
+            vec![Some(false), Some(false), None]
+        );
+        let in_loop = "def f(n: int) -> int:\n    k = n % 10\n    t = 0\n    if k > 0:\n        while t < 3:\n            t += n % k\n    return t\n";
+        assert_eq!(positive_divisors(in_loop), vec![Some(false), Some(false)]);
+        let rebound_in_loop = "def f(n: int) -> int:\n    k = n % 10\n    t = 0\n    if k > 0:\n        while t < 3:\n            t += n % k\n            k = k - 1\n    return t\n";
+        assert_eq!(positive_divisors(rebound_in_loop), vec![Some(false), None]);
+        let for_loop = "def f(n: int) -> int:\n    k = n % 10\n    t = 0\n    if k > 0:\n        for i in range(3):\n            t += n % k\n            k = i\n    return t\n";
+        assert_eq!(positive_divisors(for_loop), vec![Some(false), None]);
+        let asserted =
+            "def f(n: int) -> int:\n    k = n % 10\n    assert k != 0\n    return n % k\n";
+        assert_eq!(positive_divisors(asserted), vec![Some(false), Some(false)]);
+        let raised = "def f(n: int) -> int:\n    k = n % 10\n    if k == 0:\n        raise ValueError(\"zero\")\n    return n % k\n";
+        assert_eq!(positive_divisors(raised), vec![Some(false), Some(false)]);
+        let not_an_end =
+            "def f(n: int) -> int:\n    k = n % 10\n    assert k != 5\n    return n % k\n";
+        assert_eq!(positive_divisors(not_an_end), vec![Some(false), None]);
     }
 
     #[test]
