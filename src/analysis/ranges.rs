@@ -366,7 +366,19 @@ impl Recorder<'_> {
                 // The test runs again after every iteration.
                 self.forget(&mut env, &bound);
             }
-            stmt.for_each_expr(&mut |expr| expr.walk(&mut |e| self.record(e, &env, facts)));
+            if let Stmt::Assign { target, value } = stmt {
+                value.walk(&mut |e| self.record(e, &env, facts));
+                // The items of a tuple target are bound left to right, so
+                // a subscript in one may read a variable an earlier one
+                // bound (`i, xs[n % i] = -3, 5`).
+                let mut after = env.clone();
+                self.forget(&mut after, &bound);
+                target.for_each_expr(&mut |expr| {
+                    expr.walk(&mut |e| self.record(e, &after, facts));
+                });
+            } else {
+                stmt.for_each_expr(&mut |expr| expr.walk(&mut |e| self.record(e, &env, facts)));
+            }
             match stmt {
                 Stmt::If { test, body, orelse } => {
                     let when_true = self.narrow(&env, test, true);
