@@ -1619,7 +1619,7 @@ impl<'m> Inference<'m> {
                 for pair in operands.windows(2) {
                     let (a, b) = (&pair[0].ty, &pair[1].ty);
                     if a.is_numeric() && b.is_numeric() {
-                        operand_types.push(promote_values(a, b));
+                        operand_types.push(comparison_type(&pair[0], &pair[1]));
                     } else {
                         self.error(
                             cx,
@@ -4938,5 +4938,26 @@ fn dtype_name(name: &str) -> Option<DtypeName> {
         Some(dtype) => Some(DtypeName::Known(dtype)),
         None if OTHERS.contains(&name) => Some(DtypeName::Other),
         None => None,
+    }
+}
+
+/// The type two numbers are compared in. Arithmetic between a Python `int`
+/// and a NumPy integer scalar happens in the scalar's dtype (NEP 50), but a
+/// comparison is exact in NumPy 2 even where the int is outside the dtype
+/// (`np.uint8(5) > -3` is True): the narrow integer dtypes are compared
+/// with the int as 64-bit ints, which hold every value of both, unless the
+/// int is a literal the dtype holds.
+fn comparison_type(a: &typed::Expr, b: &typed::Expr) -> Type {
+    let widened = |d: &Dtype, int: &typed::Expr| {
+        let literal_held = matches!(
+            int.kind,
+            typed::ExprKind::Literal(Literal::Int(v)) if d.holds(v)
+        );
+        d.is_integer() && *d != Dtype::UInt64 && !literal_held
+    };
+    match (&a.ty, &b.ty) {
+        (Type::Int, Type::Scalar(d)) if widened(d, a) => Type::Int,
+        (Type::Scalar(d), Type::Int) if widened(d, b) => Type::Int,
+        _ => promote_values(&a.ty, &b.ty),
     }
 }
