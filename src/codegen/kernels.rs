@@ -3237,12 +3237,22 @@ impl FunctionGen<'_> {
                 // positive constant, so nothing can raise. Rust's `/` and `%`
                 // truncate, which costs a sign fix-up on every signed value.
                 let k = power_of_two_divisor(right, ty).unwrap_or(0);
+                // A literal dividend gets the type's suffix: with nothing
+                // else to infer it from (`10 % 2**62 != 0`), Rust would
+                // take it for an `i32`.
+                let dividend = |gen: &mut Self, prec| match (&left.kind, ty) {
+                    (ExprKind::Literal(Literal::Int(v)), Type::Int) => {
+                        let v = proc_macro2::Literal::i64_suffixed(*v);
+                        quote!(#v)
+                    }
+                    _ => gen.expr(left).at(prec),
+                };
                 if op == BinaryOp::FloorDiv {
-                    let l = self.expr(left).at(Prec::Shift);
+                    let l = dividend(self, Prec::Shift);
                     let k = proc_macro2::Literal::u32_unsuffixed(k);
                     Code::new(quote!(#l >> #k), Prec::Shift)
                 } else {
-                    let l = self.expr(left).at(Prec::BitAnd);
+                    let l = dividend(self, Prec::BitAnd);
                     let mask = proc_macro2::Literal::i64_unsuffixed((1i64 << k) - 1);
                     Code::new(quote!(#l & #mask), Prec::BitAnd)
                 }
