@@ -371,10 +371,9 @@ impl Recorder<'_> {
                 // The items of a tuple target are bound left to right, so
                 // a subscript in one may read a variable an earlier one
                 // bound (`i, xs[n % i] = -3, 5`).
-                let mut after = env.clone();
-                self.forget(&mut after, &bound);
+                self.forget(&mut env, &bound);
                 target.for_each_expr(&mut |expr| {
-                    expr.walk(&mut |e| self.record(e, &after, facts));
+                    expr.walk(&mut |e| self.record(e, &env, facts));
                 });
             } else {
                 stmt.for_each_expr(&mut |expr| expr.walk(&mut |e| self.record(e, &env, facts)));
