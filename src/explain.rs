@@ -20,6 +20,7 @@ pub fn report(
 ) -> String {
     let mut out = format!("{}\n", file.path);
     let bounded = crate::codegen::kernels::bounded_recursion(typed, facts);
+    let speculative = crate::codegen::kernels::speculative_recursion(typed, facts);
     for function in &typed.functions {
         let kind = if function.export.is_some() {
             "exported"
@@ -79,6 +80,14 @@ pub fn report(
         }
         if let Some(measure) = bounded.get(&function.rust_name) {
             out.push_str(&recursion_note(function, measure));
+        }
+        if speculative.contains(&function.rust_name) {
+            out.push_str(
+                "  recursion: runs speculatively first (scalars only, no effect but its \
+                 result, no call but of itself): inlined into itself, without counted frames \
+                 or exception messages; if that run raises or reaches the recursion limit or \
+                 the end of the stack, the checked form runs the call again\n",
+            );
         }
         whole_array_report(function, &mut out);
         if let Some(facts) = facts.function(&function.rust_name) {

@@ -6235,6 +6235,207 @@ impl TailSum {
     }
 }
 
+/// The lowest stack address a speculative call (`pure`) may run at, from
+/// the thread's bookkeeping: a native call of a speculative form below it
+/// gives up instead, and the checked form, which can continue on a larger
+/// stack, runs the call again.
+#[derive(Clone, Copy)]
+pub struct StackFloor(usize);
+
+impl StackFloor {
+    /// Whether the calling frame is above the floor.
+    #[inline(always)]
+    pub fn fits(self) -> bool {
+        pure_stack_address() >= self.0
+    }
+}
+
+impl Frame<'_> {
+    /// The floor the speculative forms (`pure`) check at each native call.
+    #[inline(always)]
+    pub fn stack_floor(&self) -> StackFloor {
+        StackFloor(self.state.stack_floor.get())
+    }
+
+    /// How many frames a speculative form may make before it reaches the
+    /// recursion limit last read: each of its levels takes one, and at none
+    /// left it gives up, so the checked form raises RecursionError where
+    /// CPython does (or re-reads a raised limit).
+    #[inline(always)]
+    pub fn frames_left(&self) -> u32 {
+        self.state.limit.get().saturating_sub(self.depth)
+    }
+}
+
+/// `stack_address` for the speculative forms, declared `pure` so that a
+/// function whose only memory access is this read stays free of side
+/// effects for the optimiser, which may then reuse the result of one call
+/// of it for an identical call (fib's `f(n - 2)` under `f(n - 1)`).
+///
+/// The value is only compared with a `StackFloor`: it is the stack pointer
+/// of the frame it is read in (functions with fixed-size frames only, so it
+/// does not change within one), and a call result reused in place of
+/// another is a result the speculative form computed correctly or gave up
+/// on, either of which is a correct result for the identical call.
+#[inline(always)]
+fn pure_stack_address() -> usize {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        let pointer: usize;
+        // SAFETY: copies the stack pointer into a register the compiler
+        // picks: no memory is read or written, the stack and the flags are
+        // left alone, as the options declare. `pure` lets the optimiser
+        // merge two reads in one frame, which give the same value.
+        unsafe {
+            #[cfg(target_arch = "x86_64")]
+            std::arch::asm!("mov {}, rsp", out(reg) pointer, options(pure, nomem, nostack, preserves_flags));
+            #[cfg(target_arch = "aarch64")]
+            std::arch::asm!("mov {}, sp", out(reg) pointer, options(pure, nomem, nostack, preserves_flags));
+        }
+        pointer
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        stack_address()
+    }
+}
+
+/// The runtime as the speculative forms of recursive functions see it.
+///
+/// A small recursive function of scalars whose body reads nothing but its
+/// arguments and makes no calls but of itself (fib, tak, Ackermann) gets,
+/// beside its checked forms, a speculative one that generated code writes
+/// in a module importing this one as `rt`: the same body, but every error
+/// is [`Bail`], a value with no payload, so raising allocates nothing and
+/// the function has no side effects at all. Its public form runs the
+/// speculative form first; when it gives up (an exception, the recursion
+/// limit, the end of the stack), nothing it did is visible, and the checked
+/// form runs the call again from the start and raises, or continues on a
+/// larger stack, exactly as before. Without frames to count, `Result`s that
+/// carry a pointer, or side effects, the optimiser inlines the recursion
+/// into itself and merges identical calls.
+///
+/// Everything not redefined here is the runtime's own: an operation that
+/// returns the runtime's `Result` still works under `?` (`From<Error>`),
+/// only without the benefit.
+pub mod pure {
+    pub use super::*;
+
+    /// The error of a speculative form: it gave up, and the checked form
+    /// finds out why.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Bail;
+
+    impl From<super::Error> for Bail {
+        #[inline(always)]
+        fn from(_: super::Error) -> Bail {
+            Bail
+        }
+    }
+
+    /// The result of a speculative form.
+    pub type Result<T> = std::result::Result<T, Bail>;
+
+    /// `super::one_exit`.
+    #[inline(always)]
+    pub fn one_exit<T>(chain: impl FnOnce() -> Result<T>) -> Result<T> {
+        chain()
+    }
+
+    /// `super::int_add`.
+    #[inline(always)]
+    pub fn int_add(a: i64, b: i64) -> Result<i64> {
+        a.checked_add(b).ok_or(Bail)
+    }
+
+    /// `super::int_sub`.
+    #[inline(always)]
+    pub fn int_sub(a: i64, b: i64) -> Result<i64> {
+        a.checked_sub(b).ok_or(Bail)
+    }
+
+    /// `super::int_mul`.
+    #[inline(always)]
+    pub fn int_mul(a: i64, b: i64) -> Result<i64> {
+        a.checked_mul(b).ok_or(Bail)
+    }
+
+    /// `super::int_mul_by`.
+    #[inline(always)]
+    pub fn int_mul_by(a: i64, c: i64) -> Result<i64> {
+        a.checked_mul(c).ok_or(Bail)
+    }
+
+    /// `super::int_neg`.
+    #[inline(always)]
+    pub fn int_neg(a: i64) -> Result<i64> {
+        a.checked_neg().ok_or(Bail)
+    }
+
+    /// `super::int_abs`.
+    #[inline(always)]
+    pub fn int_abs(a: i64) -> Result<i64> {
+        a.checked_abs().ok_or(Bail)
+    }
+
+    /// `super::int_floordiv`.
+    #[inline(always)]
+    pub fn int_floordiv(a: i64, b: i64) -> Result<i64> {
+        if a == i64::MIN && b == -1 {
+            return Err(Bail);
+        }
+        a.python_floordiv(b).ok_or(Bail)
+    }
+
+    /// `super::floordiv_int`.
+    #[inline(always)]
+    pub fn floordiv_int<T: Int>(a: T, b: T) -> Result<T> {
+        a.python_floordiv(b).ok_or(Bail)
+    }
+
+    /// `super::mod_int`.
+    #[inline(always)]
+    pub fn mod_int<T: Int>(a: T, b: T) -> Result<T> {
+        a.python_mod(b).ok_or(Bail)
+    }
+
+    /// `super::truediv`.
+    #[inline(always)]
+    pub fn truediv<T: Float>(a: T, b: T) -> Result<T> {
+        if b == T::ZERO {
+            return Err(Bail);
+        }
+        Ok(a / b)
+    }
+
+    /// `super::floordiv_float`.
+    #[inline(always)]
+    pub fn floordiv_float<T: Float>(a: T, b: T) -> Result<T> {
+        if b == T::ZERO {
+            return Err(Bail);
+        }
+        super::floordiv_float(a, b).map_err(|_| Bail)
+    }
+
+    /// `super::mod_float`.
+    #[inline(always)]
+    pub fn mod_float<T: Float>(a: T, b: T) -> Result<T> {
+        if b == T::ZERO {
+            return Err(Bail);
+        }
+        super::mod_float(a, b).map_err(|_| Bail)
+    }
+
+    /// `super::truediv_int`.
+    #[inline(always)]
+    pub fn truediv_int(a: i64, b: i64) -> Result<f64> {
+        if b == 0 {
+            return Err(Bail);
+        }
+        super::truediv_int(a, b).map_err(|_| Bail)
+    }
+}
+
 /// Calls a function of a call-graph cycle from outside the cycle: reads the
 /// thread's bookkeeping and hands the call its first `Frame`. On the
 /// outermost such call on a thread the runtime did not start, measures the

@@ -387,6 +387,21 @@ struct FunctionGen<'f> {
     /// Inside the operands of a checked int operation that is the outer
     /// end of a chain of them (`rt::one_exit`).
     in_checked_chain: bool,
+    /// In the speculative form of a function (`rt::pure`): where its calls
+    /// of itself go.
+    speculative: Option<SpeculativeCalls>,
+}
+
+/// How the speculative form of a function calls itself: its inlined form
+/// one level down, passing the stack floor and, where the recursion is not
+/// bounded, the frames left.
+struct SpeculativeCalls {
+    inlined: syn::Ident,
+    floor: syn::Ident,
+    frames: Option<syn::Ident>,
+    /// Whether `return f(…)` of the function itself goes round the loop
+    /// the body runs in, with the arguments as the new parameters.
+    tail_loop: bool,
 }
 
 /// The functions whose recursion runs without counting frames once its
@@ -394,6 +409,12 @@ struct FunctionGen<'f> {
 /// each with that parameter: what `explain` reports.
 pub fn bounded_recursion(module: &typed::Module, facts: &Facts) -> HashMap<String, Measure> {
     Cycles::of(module, facts).bounded
+}
+
+/// The functions that run a speculative form first (`rt::pure`): what
+/// `explain` reports.
+pub fn speculative_recursion(module: &typed::Module, facts: &Facts) -> HashSet<String> {
+    Cycles::of(module, facts).speculative.into_keys().collect()
 }
 
 /// The call graph's cycles (direct or mutual recursion).
@@ -432,6 +453,10 @@ struct Cycles {
     /// runs the forms that count no frames (`rt::Frame::push_within`),
     /// checking only the stack at each native call.
     bounded: HashMap<String, Measure>,
+    /// The inlined functions alone on their cycle that are pure
+    /// (`speculable`): their public form runs a speculative form first
+    /// (`rt::pure`).
+    speculative: HashMap<String, Speculative>,
     /// The Rust names of the module's items, which a local must not shadow.
     items: HashSet<String>,
     /// The Rust names of the module's functions (inner forms included):
@@ -505,6 +530,7 @@ impl Cycles {
             inner: HashMap::new(),
             inlined: HashMap::new(),
             bounded: HashMap::new(),
+            speculative: HashMap::new(),
             items,
             functions,
         };
@@ -527,6 +553,21 @@ impl Cycles {
             }
         }
         cycles.bound_recursion(module, facts);
+        for function in &module.functions {
+            let name = &function.rust_name;
+            let alone = module
+                .functions
+                .iter()
+                .all(|g| g.rust_name == *name || !cycles.same_cycle(name, &g.rust_name));
+            if cycles.inlined.contains_key(name) && alone && speculable(function) {
+                let forms = Speculative {
+                    module: cycles.new_function_name(&format!("{name}_speculative")),
+                    entry: cycles.new_function_name(&format!("{name}_pure")),
+                    inlined: cycles.new_function_name(&format!("{name}_pure_inlined")),
+                };
+                cycles.speculative.insert(name.clone(), forms);
+            }
+        }
         cycles
     }
 
@@ -619,45 +660,57 @@ impl Cycles {
     }
 }
 
+impl<'f> FunctionGen<'f> {
+    /// The generator of `function`'s body, in no cycle-specific form yet.
+    fn new(
+        function: &'f typed::Function,
+        facts: Option<&'f FunctionFacts>,
+        cycles: &'f Cycles,
+    ) -> FunctionGen<'f> {
+        let mut types: HashMap<String, Type> = HashMap::new();
+        for param in &function.params {
+            types.insert(param.name.clone(), param.ty.clone());
+        }
+        for local in &function.locals {
+            types.insert(local.name.clone(), local.ty.clone());
+        }
+        // The function's variables, as Python and as Rust spells them (`rt`,
+        // `rt_`), and the module's functions: no temporary is named like one.
+        let mut names: HashSet<String> = types.keys().cloned().collect();
+        let locals: HashSet<String> = types.keys().map(|n| ident(n).to_string()).collect();
+        names.extend(locals.iter().cloned());
+        names.extend(cycles.functions.iter().cloned());
+        names.extend(["py".to_string(), "shape".to_string()]);
+        FunctionGen {
+            function,
+            facts,
+            assumed: Vec::new(),
+            contiguous: Vec::new(),
+            bound_values: HashMap::new(),
+            bound_atoms: HashMap::new(),
+            parallel_continue: None,
+            types,
+            names,
+            locals,
+            flags: HashMap::new(),
+            cycles,
+            frame: None,
+            tail_loop: false,
+            tail_sum: false,
+            bounded: None,
+            inlining: false,
+            in_checked_chain: false,
+            speculative: None,
+        }
+    }
+}
+
 fn function(
     function: &typed::Function,
     facts: Option<&FunctionFacts>,
     cycles: &Cycles,
 ) -> TokenStream {
-    let mut types: HashMap<String, Type> = HashMap::new();
-    for param in &function.params {
-        types.insert(param.name.clone(), param.ty.clone());
-    }
-    for local in &function.locals {
-        types.insert(local.name.clone(), local.ty.clone());
-    }
-    // The function's variables, as Python and as Rust spells them (`rt`,
-    // `rt_`), and the module's functions: no temporary is named like one.
-    let mut names: HashSet<String> = types.keys().cloned().collect();
-    let locals: HashSet<String> = types.keys().map(|n| ident(n).to_string()).collect();
-    names.extend(locals.iter().cloned());
-    names.extend(cycles.functions.iter().cloned());
-    names.extend(["py".to_string(), "shape".to_string()]);
-    let mut generator = FunctionGen {
-        function,
-        facts,
-        assumed: Vec::new(),
-        contiguous: Vec::new(),
-        bound_values: HashMap::new(),
-        bound_atoms: HashMap::new(),
-        parallel_continue: None,
-        types,
-        names,
-        locals,
-        flags: HashMap::new(),
-        cycles,
-        frame: None,
-        tail_loop: false,
-        tail_sum: false,
-        bounded: None,
-        inlining: false,
-        in_checked_chain: false,
-    };
+    let mut generator = FunctionGen::new(function, facts, cycles);
     let inner = cycles.inner.get(&function.rust_name).cloned();
     if inner.is_some() {
         // The frame must not shadow a function the body calls.
@@ -712,19 +765,24 @@ fn function(
         })
         .collect();
     let param_names: Vec<syn::Ident> = function.params.iter().map(|p| ident(&p.name)).collect();
-    let params = function.params.iter().zip(&param_types).map(|(param, ty)| {
-        let name = ident(&param.name);
-        let mutable = param.reassigned && !matches!(param.ty, Type::Array(_));
-        if param.ty == Type::None {
-            // The instance where the parameter is None: no value, and the
-            // name is an ordinary local (`if n is None: n = ...`).
-            quote!(_: #ty)
-        } else if mutable {
-            quote!(mut #name: #ty)
-        } else {
-            quote!(#name: #ty)
-        }
-    });
+    let params: Vec<TokenStream> = function
+        .params
+        .iter()
+        .zip(&param_types)
+        .map(|(param, ty)| {
+            let name = ident(&param.name);
+            let mutable = param.reassigned && !matches!(param.ty, Type::Array(_));
+            if param.ty == Type::None {
+                // The instance where the parameter is None: no value, and the
+                // name is an ordinary local (`if n is None: n = ...`).
+                quote!(_: #ty)
+            } else if mutable {
+                quote!(mut #name: #ty)
+            } else {
+                quote!(#name: #ty)
+            }
+        })
+        .collect();
     let return_type = rust_type(&function.return_type);
     let mut prologue = flag_declarations;
     for param in function.params.iter().filter(|p| p.ty != Type::None) {
@@ -806,24 +864,59 @@ fn function(
     let bounded = cycles.bounded.get(&function.rust_name).copied();
     let public = (function.export.is_some() || cycles.entered.contains(&function.rust_name))
         .then(|| {
+            // A speculable function runs its speculative form first, and
+            // its checked form when that gives up.
+            let speculative = cycles.speculative.get(&function.rust_name).map(|forms| {
+                let forms = speculative_forms(
+                    function,
+                    facts,
+                    cycles,
+                    forms,
+                    bounded.is_none(),
+                    &params,
+                    &prologue,
+                    &owned,
+                );
+                (forms, cycles.speculative.get(&function.rust_name))
+            });
+            let (speculative_module, speculate) = match speculative {
+                Some((module, Some(Speculative { module: path, entry, .. }))) => {
+                    let frames = bounded.is_none().then(|| quote!(#frame.frames_left()));
+                    let frames = frames.iter();
+                    (
+                        module,
+                        quote! {
+                            if let Ok(value) = #path::#entry(#frame.stack_floor(), #(#frames,)* #(#param_names),*) {
+                                return Ok(value);
+                            }
+                        },
+                    )
+                }
+                _ => (quote!(), quote!()),
+            };
             let enter = match bounded {
                 Some(Measure { param, floor }) => {
                     let value = &param_names[param];
                     quote! {
                         if #frame.has_room_for(rt::measured_frames(#value, #floor)) {
+                            #speculate
                             #inner::<true>(#frame, #(#param_names),*)
                         } else {
                             #inner::<false>(#frame, #(#param_names),*)
                         }
                     }
                 }
-                None => quote!(#inner(#frame, #(#param_names),*)),
+                None => quote! {
+                    #speculate
+                    #inner(#frame, #(#param_names),*)
+                },
             };
             quote! {
                 #docstring
                 #visibility fn #name #generic_params(#(#param_names: #param_types),*) -> rt::Result<#return_type> #where_clause {
-                    rt::enter_cycle(|#frame| #enter)
+                    rt::enter_cycle(|#frame| { #enter })
                 }
+                #speculative_module
             }
         });
     // A bounded function's forms name the instance they are.
@@ -983,6 +1076,182 @@ fn function(
 /// (`rt::SameThread`, `rt::WaitedFor`).
 pub(super) fn passes_containers(function: &typed::Function) -> bool {
     function.params.iter().any(|p| p.ty.has_container()) || function.return_type.has_container()
+}
+
+/// The speculative forms of a speculable function (`rt::pure`), in a
+/// module of their own that imports `rt::pure` as `rt`: a native form that
+/// checks the stack, and a form inlined into itself (`rt::InlineDepth`)
+/// holding the body. Where the recursion is not bounded
+/// (`Cycles::bounded`), each level takes one of the frames left below the
+/// recursion limit, and gives up when there are none.
+#[allow(clippy::too_many_arguments)]
+fn speculative_forms(
+    function: &typed::Function,
+    facts: Option<&FunctionFacts>,
+    cycles: &Cycles,
+    forms: &Speculative,
+    counted: bool,
+    params: &[TokenStream],
+    prologue: &[TokenStream],
+    owned: &[String],
+) -> TokenStream {
+    let Speculative {
+        module,
+        entry,
+        inlined,
+    } = forms;
+    let mut generator = FunctionGen::new(function, facts, cycles);
+    generator.names.extend(cycles.items.iter().cloned());
+    let floor = generator.fresh("floor");
+    let frames = counted.then(|| generator.fresh("frames"));
+    // A parameter the prologue converts to a wider type cannot take the
+    // arguments of a tail call.
+    let tail_loop =
+        prologue.is_empty() && calls_itself_in_tail_position(&function.body, &function.rust_name);
+    generator.speculative = Some(SpeculativeCalls {
+        inlined: inlined.clone(),
+        floor: floor.clone(),
+        frames: frames.clone(),
+        tail_loop,
+    });
+    let body = generator.block(&function.body, owned, !tail_loop);
+    let param_names: Vec<syn::Ident> = function.params.iter().map(|p| ident(&p.name)).collect();
+    let param_types: Vec<TokenStream> = function.params.iter().map(|p| rust_type(&p.ty)).collect();
+    let return_type = rust_type(&function.return_type);
+    let calls = cycles.calls_in_cycle(function, tail_loop, false);
+    let levels = format_ident!("Inline{}", inline_levels(calls));
+    let frames_param = frames.iter().map(|f| quote!(#f: u32));
+    let frames_param_inlined = frames.iter().map(|f| quote!(mut #f: u32));
+    let frames_arg = frames.iter();
+    let frames_arg_stop = frames.iter();
+    let take_frame = frames.iter().map(|f| {
+        // Each round of the tail-call loop is one frame deeper.
+        quote! {
+            #f = match #f.checked_sub(1) {
+                Some(left) => left,
+                None => return Err(rt::Bail),
+            };
+        }
+    });
+    let body = if tail_loop {
+        quote! {
+            loop {
+                #(#take_frame)*
+                #(#body)*
+            }
+        }
+    } else {
+        quote! {
+            #(#take_frame)*
+            #(#prologue)*
+            #(#body)*
+        }
+    };
+    let params: Vec<TokenStream> = if tail_loop {
+        param_names
+            .iter()
+            .zip(&param_types)
+            .map(|(name, ty)| quote!(mut #name: #ty))
+            .collect()
+    } else {
+        params.to_vec()
+    };
+    let doc = format!(
+        " The speculative forms of `{}` (`rt::pure`).",
+        function.rust_name
+    );
+    quote! {
+        #[doc = #doc]
+        mod #module {
+            use super::*;
+            use ::ferropy_rt::pure as rt;
+            pub(super) fn #entry(#floor: rt::StackFloor, #(#frames_param,)* #(#param_names: #param_types),*) -> rt::Result<#return_type> {
+                if !#floor.fits() {
+                    return Err(rt::Bail);
+                }
+                #inlined::<rt::#levels>(#floor, #(#frames_arg,)* #(#param_names),*)
+            }
+            #[inline(always)]
+            fn #inlined<D: rt::InlineDepth>(#floor: rt::StackFloor, #(#frames_param_inlined,)* #(#params),*) -> rt::Result<#return_type> {
+                if D::STOP {
+                    return #entry(#floor, #(#frames_arg_stop,)* #(#param_names),*);
+                }
+                #body
+            }
+        }
+    }
+}
+
+/// The names of a speculative function's forms (`Cycles::speculative`):
+/// the module importing `rt::pure` as `rt` that holds them, the native
+/// form, and the form inlined into itself (`rt::InlineDepth`).
+struct Speculative {
+    module: syn::Ident,
+    entry: syn::Ident,
+    inlined: syn::Ident,
+}
+
+/// Whether a function on a cycle can run speculatively (`rt::pure`): its
+/// parameters, variables and result are scalars, its statements are
+/// assignments to variables, `if`s and returns (every path returning, no
+/// variable read before it is assigned), and its expressions do arithmetic
+/// and comparisons on them and call nothing but the function itself. Such
+/// a call has no effect but its result or its exception, so running it
+/// again from the start after a speculative form gave up is invisible.
+fn speculable(function: &typed::Function) -> bool {
+    let scalar = |ty: &Type| matches!(ty, Type::Int | Type::Float | Type::Bool | Type::Scalar(_));
+    if !function.params.iter().all(|p| scalar(&p.ty))
+        || !function.locals.iter().all(|l| scalar(&l.ty))
+        || !scalar(&function.return_type)
+        || function.falls_through
+        || !matches!(function.body.last(), Some(typed::Stmt::Return(Some(_))))
+        || !crate::unbound_reads::variables(function).is_empty()
+    {
+        return false;
+    }
+    fn plain(stmts: &[typed::Stmt], function: &str) -> bool {
+        stmts.iter().all(|stmt| {
+            let shape = match stmt {
+                typed::Stmt::Assign {
+                    target: typed::Target::Local(_),
+                    ..
+                }
+                | typed::Stmt::Return(Some(_)) => true,
+                typed::Stmt::If { body, orelse, .. } => {
+                    plain(body, function) && plain(orelse, function)
+                }
+                _ => false,
+            };
+            let mut exprs = true;
+            stmt.for_each_expr(&mut |e| {
+                e.walk(&mut |e| {
+                    exprs &= match &e.kind {
+                        ExprKind::Literal(_)
+                        | ExprKind::Local(_)
+                        | ExprKind::Cast(_)
+                        | ExprKind::Binary { .. }
+                        | ExprKind::Neg(_)
+                        | ExprKind::Not(_)
+                        | ExprKind::Invert(_)
+                        | ExprKind::Truthy(_)
+                        | ExprKind::Compare { .. }
+                        | ExprKind::BoolOp { .. }
+                        | ExprKind::IfExp { .. }
+                        | ExprKind::Intrinsic { .. } => true,
+                        ExprKind::Constant(_) => {
+                            matches!(e.ty, Type::Int | Type::Float | Type::Bool | Type::Scalar(_))
+                        }
+                        ExprKind::Call {
+                            function: callee, ..
+                        } => callee == function,
+                        _ => false,
+                    };
+                })
+            });
+            shape && exprs
+        })
+    }
+    plain(&function.body, &function.rust_name)
 }
 
 /// Whether a function on a cycle is small enough to inline into the
@@ -1451,6 +1720,20 @@ impl FunctionGen<'_> {
                     value
                 } else {
                     quote!(return #value;)
+                }
+            }
+            typed::Stmt::Return(Some(typed::Expr {
+                kind: ExprKind::Call { function, args },
+                ..
+            })) if self.speculative.as_ref().is_some_and(|s| s.tail_loop)
+                && function == &self.function.rust_name =>
+            {
+                // The speculative form's loop makes the call.
+                let args = self.call_args(args);
+                let params = self.function.params.iter().map(|p| ident(&p.name));
+                quote! {
+                    (#(#params,)*) = (#(#args,)*);
+                    continue;
                 }
             }
             typed::Stmt::Return(Some(typed::Expr {
@@ -2544,6 +2827,17 @@ impl FunctionGen<'_> {
     fn call(&mut self, function: &str, args: &[typed::Expr]) -> TokenStream {
         let name = self.function_path(function);
         let args = self.call_args(args);
+        if let Some(SpeculativeCalls {
+            inlined,
+            floor,
+            frames,
+            ..
+        }) = &self.speculative
+        {
+            // Only calls of the function itself are speculable.
+            let frames = frames.iter();
+            return quote!(#inlined::<D::Next>(#floor, #(#frames,)* #(#args),*));
+        }
         let Some(frame) = &self.frame else {
             return quote!(#name(#(#args),*));
         };
