@@ -390,6 +390,10 @@ struct FunctionGen<'f> {
     /// In the speculative form of a function (`rt::pure`): where its calls
     /// of itself go.
     speculative: Option<SpeculativeCalls>,
+    /// Parallel loops whose decision to use the threads (`worthwhile`) the
+    /// serial loop around them evaluated once before it starts, by loop
+    /// address: the variable holding it.
+    hoisted_decisions: HashMap<usize, syn::Ident>,
 }
 
 /// How the speculative form of a function calls itself: its inlined form
@@ -701,6 +705,7 @@ impl<'f> FunctionGen<'f> {
             inlining: false,
             in_checked_chain: false,
             speculative: None,
+            hoisted_decisions: HashMap::new(),
         }
     }
 }
@@ -2128,6 +2133,11 @@ impl FunctionGen<'_> {
         } else {
             worthwhile
         };
+        let key = std::ptr::from_ref(stmt) as usize;
+        let worthwhile = match self.hoisted_decisions.get(&key) {
+            Some(decision) => quote!(#decision),
+            None => worthwhile,
+        };
         let guarded = if plan.written.is_empty() || alone {
             quote! {
                 if #worthwhile {
@@ -2241,16 +2251,127 @@ impl FunctionGen<'_> {
             None => self.range(start, stop, step.as_ref()),
         };
         let (binding, prelude, body_owned) = self.loop_binding(var.as_deref(), body, nested);
+        let decisions = self.hoist_parallel_decisions(var.as_deref(), body);
         // `continue` in a nested loop continues that loop.
         let parallel_continue = self.parallel_continue.take();
         let body = self.block(body, &body_owned, false);
         self.parallel_continue = parallel_continue;
+        let mut hoisted = Vec::new();
+        for (key, decision, value) in decisions {
+            self.hoisted_decisions.remove(&key);
+            hoisted.push(quote! { let #decision: bool = #value; });
+        }
         quote! {
+            #(#hoisted)*
             for #binding in #range {
                 #prelude
                 #(#body)*
             }
         }
+    }
+
+    /// The parallel loops directly in the body of a serial loop (inside
+    /// `if`s, not inside other loops) whose decision to use the threads
+    /// depends on nothing the loop changes and cannot raise: the decision
+    /// is made once, before the loop, instead of on each of its iterations
+    /// (a row loop around short parallel-capable column loops). Registers
+    /// each in `hoisted_decisions` (the caller removes them once the body
+    /// is generated) and returns the loop, the variable and its value.
+    fn hoist_parallel_decisions(
+        &mut self,
+        var: Option<&str>,
+        body: &[typed::Stmt],
+    ) -> Vec<(usize, syn::Ident, TokenStream)> {
+        let mut decisions = Vec::new();
+        // Inside a parallel iteration, or in a function that counts frames,
+        // loops run serially.
+        if self.parallel_continue.is_some() || self.cycles.is_cyclic(&self.function.rust_name) {
+            return decisions;
+        }
+        let mut candidates = Vec::new();
+        fn collect<'s>(stmts: &'s [typed::Stmt], out: &mut Vec<&'s typed::Stmt>) {
+            for stmt in stmts {
+                match stmt {
+                    typed::Stmt::ForRange { .. } => out.push(stmt),
+                    typed::Stmt::If { body, orelse, .. } => {
+                        collect(body, out);
+                        collect(orelse, out);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        collect(body, &mut candidates);
+        let invariant = |expr: &typed::Expr| {
+            let mut changed = false;
+            expr.walk(&mut |e| {
+                if let ExprKind::Local(name) = &e.kind {
+                    changed |= var == Some(name.as_str()) || stmts_assign(body, name);
+                }
+            });
+            !changed
+        };
+        for stmt in candidates {
+            let typed::Stmt::ForRange {
+                start,
+                stop,
+                step,
+                body: inner,
+                ..
+            } = stmt
+            else {
+                continue;
+            };
+            let key = std::ptr::from_ref(stmt) as usize;
+            let (plan, min_iterations, work) = match self.facts.and_then(|f| f.parallel_plan(key)) {
+                Some(Plan::Parallel(plan)) => (plan, 2, None),
+                Some(Plan::Auto(auto)) => (&auto.parallel, auto.min_iterations, auto.work.as_ref()),
+                _ => continue,
+            };
+            let unit_step = step_literal(step.as_ref()) == Some(1);
+            if !unit_step
+                || ![start, stop]
+                    .iter()
+                    .all(|e| invariant(e) && self.order_free(e))
+            {
+                continue;
+            }
+            if let Some(work) = work {
+                let bounds_invariant = work.inner.iter().all(|(key, _)| {
+                    inner.iter().any(|s| match s {
+                        typed::Stmt::ForRange { start, stop, .. }
+                            if std::ptr::from_ref(s) as usize == *key =>
+                        {
+                            invariant(start) && invariant(stop)
+                        }
+                        _ => false,
+                    })
+                });
+                if !bounds_invariant {
+                    continue;
+                }
+            }
+            let calls_arguments = plan.calls_arguments;
+            let work_tokens = work.and_then(|work| self.work_tokens(inner, work));
+            if work.is_some() && work_tokens.is_none() {
+                continue;
+            }
+            let (start, stop) = (self.expr(start).full(), self.expr(stop).full());
+            let count = quote!(rt::trips(#start, #stop));
+            let value = match work_tokens {
+                Some(work) => quote!(rt::parallel_work_worthwhile(#count, #work)),
+                None => quote!(rt::parallel_worthwhile(#count, #min_iterations)),
+            };
+            let value = if calls_arguments {
+                quote!(#value && rt::arguments_run_without_gil())
+            } else {
+                value
+            };
+            let decision = self.fresh("in_parallel");
+            self.hoisted_decisions.insert(key, decision.clone());
+            decisions.push((key, decision, value));
+        }
+        decisions
     }
 
     /// How a serial loop binds its variable: the pattern, the statements
