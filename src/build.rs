@@ -652,6 +652,11 @@ fn content_hash_of(
         TargetCpu::Native => b"native",
         TargetCpu::Portable => b"portable",
     };
+    let late_passes = if crate::codegen::kernels::has_speculative_forms(&krate.lib_rs) {
+        LATE_PASSES.join("\u{1f}")
+    } else {
+        String::new()
+    };
     to_hex(&length_prefixed_digest(&[
         crate::VERSION.as_bytes(),
         krate.module_name.as_bytes(),
@@ -663,6 +668,7 @@ fn content_hash_of(
         templates.rt_rs.as_bytes(),
         cpu,
         flavour.encoded_rustflags().as_bytes(),
+        late_passes.as_bytes(),
         flavour.host_features.as_bytes(),
         &path_bytes(&interpreter.executable),
         interpreter.version.as_bytes(),
@@ -978,7 +984,8 @@ fn build_artifact(
     remove_stale_temporaries(crate_dir);
     write_crate(krate, package, crate_dir, &runtime_dir)
         .map_err(|error| BuildError::io("cannot write the generated crate", error))?;
-    let library = run_cargo(&krate.module_name, crate_dir, flavour, options)?;
+    let late_passes = crate::codegen::kernels::has_speculative_forms(&krate.lib_rs);
+    let library = run_cargo(&krate.module_name, crate_dir, flavour, late_passes, options)?;
     fs::read(&library).map_err(|error| {
         BuildError::io(
             format!("cannot read cargo's output {}", library.display()),
@@ -1259,12 +1266,24 @@ fn check_cargo() -> Result<(), BuildError> {
     }
 }
 
+/// LLVM passes run once more at the end of the optimisation of a generated
+/// crate with speculative forms: the inference of function attributes, which
+/// finds those forms free of side effects, and global value numbering, which
+/// then merges their identical calls.
+const LATE_PASSES: &[&str] = &["-Cpasses=function-attrs,gvn"];
+
 /// Runs `cargo build` on a written crate and returns the path of the cdylib it
 /// produced. Shows a spinner (or one line) while cargo works.
+///
+/// With `late_passes` (generated code with speculative forms,
+/// `codegen::kernels::has_speculative_forms`), `cargo rustc` instead, which
+/// gives the generated crate alone, not its dependencies, the flags of
+/// [`LATE_PASSES`].
 fn run_cargo(
     module: &str,
     crate_dir: &Path,
     flavour: &Flavour,
+    late_passes: bool,
     options: &BuildOptions,
 ) -> Result<PathBuf, BuildError> {
     let failed = |messages: String| BuildError::CargoFailed {
@@ -1272,8 +1291,13 @@ fn run_cargo(
         crate_dir: crate_dir.to_path_buf(),
         messages,
     };
-    let mut child = Command::new("cargo")
-        .arg("build")
+    let mut command = Command::new("cargo");
+    if late_passes {
+        command.arg("rustc").arg("--lib");
+    } else {
+        command.arg("build");
+    }
+    command
         .arg("--release")
         // The lock file pins the dependency versions every generated crate
         // shares; a lock that needs updating is a ferropy bug, not something
@@ -1294,7 +1318,11 @@ fn run_cargo(
         .env("PYO3_PYTHON", &options.interpreter.executable)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    if late_passes {
+        command.arg("--").args(LATE_PASSES);
+    }
+    let mut child = command
         .spawn()
         .map_err(|error| BuildError::CargoUnavailable {
             detail: (error.kind() != io::ErrorKind::NotFound).then(|| error.to_string()),

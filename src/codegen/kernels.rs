@@ -415,6 +415,20 @@ pub fn bounded_recursion(module: &typed::Module, facts: &Facts) -> HashMap<Strin
     Cycles::of(module, facts).bounded
 }
 
+/// The line that starts every module of speculative forms: the runtime as
+/// those forms see it (`rt::pure`).
+const SPECULATIVE_IMPORT: &str = "use ::ferropy_rt::pure as rt;";
+
+/// Whether generated code holds speculative forms. Their calls of
+/// themselves become known to have no side effects only once LLVM's
+/// optimisation of the recursive functions has run, so the build runs
+/// LLVM's inference of function attributes and its global value numbering
+/// once more on such a crate, which then merges identical calls (fib's
+/// `f(n - 2)` under `f(n - 1)`).
+pub fn has_speculative_forms(generated: &str) -> bool {
+    generated.contains(SPECULATIVE_IMPORT)
+}
+
 /// The functions that run a speculative form first (`rt::pure`): what
 /// `explain` reports.
 pub fn speculative_recursion(module: &typed::Module, facts: &Facts) -> HashSet<String> {
@@ -1165,11 +1179,12 @@ fn speculative_forms(
         " The speculative forms of `{}` (`rt::pure`).",
         function.rust_name
     );
+    let import: TokenStream = SPECULATIVE_IMPORT.parse().unwrap_or_default();
     quote! {
         #[doc = #doc]
         mod #module {
             use super::*;
-            use ::ferropy_rt::pure as rt;
+            #import
             pub(super) fn #entry(#floor: rt::StackFloor, #(#frames_param,)* #(#param_names: #param_types),*) -> rt::Result<#return_type> {
                 if !#floor.fits() {
                     return Err(rt::Bail);
