@@ -573,11 +573,10 @@ impl Cycles {
         cycles.bound_recursion(module, facts);
         for function in &module.functions {
             let name = &function.rust_name;
-            let alone = module
-                .functions
-                .iter()
-                .all(|g| g.rust_name == *name || !cycles.same_cycle(name, &g.rust_name));
-            if cycles.inlined.contains_key(name) && alone && speculable(function) {
+            if cycles.inlined.contains_key(name)
+                && cycles.alone_on_cycle(module, name)
+                && speculable(function)
+            {
                 let forms = Speculative {
                     module: cycles.new_function_name(&format!("{name}_speculative")),
                     entry: cycles.new_function_name(&format!("{name}_pure")),
@@ -609,10 +608,7 @@ impl Cycles {
             let Some(measure) = facts.function(name).and_then(|f| f.ints.measure) else {
                 continue;
             };
-            let alone = module
-                .functions
-                .iter()
-                .all(|g| g.rust_name == *name || !self.same_cycle(name, &g.rust_name));
+            let alone = self.alone_on_cycle(module, name);
             let mut calls_out = false;
             for stmt in &function.body {
                 stmt.walk_exprs(&mut |e| {
@@ -663,6 +659,14 @@ impl Cycles {
 
     fn same_cycle(&self, a: &str, b: &str) -> bool {
         self.reaches(a, b) && self.reaches(b, a)
+    }
+
+    /// Whether no other function of the module is on `function`'s cycle.
+    fn alone_on_cycle(&self, module: &typed::Module, function: &str) -> bool {
+        module
+            .functions
+            .iter()
+            .all(|g| g.rust_name == function || !self.same_cycle(function, &g.rust_name))
     }
 
     /// Whether a call of `function` may enter a cycle: it is on one, reaches
@@ -886,7 +890,7 @@ fn function(
             // A speculable function runs its speculative form first, and
             // its checked form when that gives up.
             let speculative = cycles.speculative.get(&function.rust_name).map(|forms| {
-                let forms = speculative_forms(
+                let module = speculative_forms(
                     function,
                     facts,
                     cycles,
@@ -896,10 +900,10 @@ fn function(
                     &prologue,
                     &owned,
                 );
-                (forms, cycles.speculative.get(&function.rust_name))
+                (module, forms)
             });
             let (speculative_module, speculate) = match speculative {
-                Some((module, Some(Speculative { module: path, entry, .. }))) => {
+                Some((module, Speculative { module: path, entry, .. })) => {
                     let frames = bounded.is_none().then(|| quote!(#frame.frames_left()));
                     let frames = frames.iter();
                     (
@@ -911,7 +915,7 @@ fn function(
                         },
                     )
                 }
-                _ => (quote!(), quote!()),
+                None => (quote!(), quote!()),
             };
             let enter = match bounded {
                 Some(Measure { param, floor }) => {
