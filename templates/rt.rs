@@ -1363,12 +1363,15 @@ impl<T: Element, const N: usize> Array<T, N> {
         let size = checked_size::<T>(&self.shape).ok_or_else(array_too_big_error)?;
         let mut elements: Vec<T> = reserve_elements(&self.shape, size)?;
         if is_c_contiguous(&self.shape, &self.strides) {
-            for position in 0..size {
+            // One `extend` over a range of known length rather than a `push`
+            // per element: no capacity test per element, so the copy runs as
+            // vector loads and stores.
+            elements.extend((0..size).map(|position| {
                 // SAFETY: a C-contiguous array's elements are the `size`
                 // consecutive elements from `pointer`, all inside the owner's
                 // memory by the type invariant.
-                elements.push(unsafe { T::load(self.pointer.add(position)) });
-            }
+                unsafe { T::load(self.pointer.add(position)) }
+            }));
         } else {
             self.for_each_offset(|offset| {
                 // SAFETY: `for_each_offset` yields only offsets of indices
