@@ -668,12 +668,17 @@ fn array_too_big_error() -> Error {
     )
 }
 
+#[inline(always)]
+fn allocation_error<T: Element>(shape: &[usize]) -> Error {
+    allocation_error_of(shape, std::mem::size_of::<T>(), T::DTYPE_NAME)
+}
+
 #[cold]
 #[inline(never)]
-fn allocation_error<T: Element>(shape: &[usize]) -> Error {
+fn allocation_error_of(shape: &[usize], item_size: usize, dtype_name: &str) -> Error {
     let bytes = shape
         .iter()
-        .fold(std::mem::size_of::<T>() as f64, |total, &dimension| {
+        .fold(item_size as f64, |total, &dimension| {
             total * dimension as f64
         });
     let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
@@ -700,9 +705,8 @@ fn allocation_error<T: Element>(shape: &[usize]) -> Error {
         format!("{amount:.2}")
     };
     Error::MemoryError(format!(
-        "Unable to allocate {amount_text} {} for an array with shape {shape_text} and data type {}",
+        "Unable to allocate {amount_text} {} for an array with shape {shape_text} and data type {dtype_name}",
         units[unit],
-        T::DTYPE_NAME
     ))
 }
 
@@ -845,67 +849,30 @@ impl<T: Element, const N: usize> Array<T, N> {
     #[cfg(feature = "python")]
     fn from_python_checked(object: &Bound<'_, PyAny>, param: &str, may_copy: bool) -> PyResult<Self> {
         const { assert!(N >= 1, "rt::Array needs at least one dimension") };
-        let py = object.py();
-        let Ok(array) = object.downcast::<PyUntypedArray>() else {
-            let given = object.get_type().name()?;
-            return Err(argument_type_error::<T>(param, N, &given.to_string_lossy()));
-        };
-        let dtype = array.dtype();
-        if !dtype.is_equiv_to(&<T as numpy::Element>::get_dtype(py)) || array.ndim() != N {
-            let dtype_name = object.getattr("dtype")?.getattr("name")?;
-            let dtype_name = dtype_name.str()?;
-            let mut given = format!(
-                "{} {} array with {}",
-                article(&dtype_name.to_string_lossy()),
-                dtype_name.to_string_lossy(),
-                dimensions_text(array.ndim())
-            );
-            if dtype.is_native_byteorder() == Some(false) {
-                given.push_str(" in non-native byte order");
-            }
-            return Err(argument_type_error::<T>(param, N, &given));
-        }
-
-        let item_size = std::mem::size_of::<T>() as isize;
         let mut shape = [0usize; N];
         let mut strides = [0isize; N];
-        shape.copy_from_slice(array.shape());
-        if let Some(&dimension) = shape.iter().find(|&&d| d > MAX_DIMENSION) {
-            return Err(PyErr::from(dimension_too_big_error(dimension)));
-        }
-        for (axis, &byte_stride) in array.strides().iter().enumerate() {
-            if byte_stride % item_size != 0 {
-                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                    "argument '{param}': the {} array has a stride of {byte_stride} bytes, \
-                     which is not a multiple of its item size ({item_size} bytes)",
-                    T::DTYPE_NAME
-                )));
-            }
-            strides[axis] = byte_stride / item_size;
-        }
-
-        let raw_array = array.as_array_ptr();
-        // SAFETY: `raw_array` points to the live PyArrayObject behind `array`,
-        // which the borrowed `object` keeps alive for this whole call.
-        let (data, flags) = unsafe { ((*raw_array).data, (*raw_array).flags) };
-        let writable = flags & numpy::npyffi::NPY_ARRAY_WRITEABLE != 0;
-        let size: usize = shape.iter().product();
-        let pointer = if size == 0 {
+        let data = read_python_array(
+            object,
+            param,
+            ExpectedArray {
+                dtype: <T as numpy::Element>::get_dtype(object.py()),
+                dtype_name: T::DTYPE_NAME,
+                item_size: std::mem::size_of::<T>(),
+            },
+            &mut shape,
+            &mut strides,
+        )?;
+        let pointer = if shape.contains(&0) {
             // No element is ever read from an empty array; a dangling aligned
             // pointer keeps the alignment invariant whatever NumPy stored.
             ptr::NonNull::<T>::dangling().as_ptr()
         } else {
-            let pointer = data.cast::<T>();
+            let pointer = data.pointer.cast::<T>();
             if pointer.align_offset(std::mem::align_of::<T>()) != 0 {
                 if may_copy {
                     return Ok(Self::unaligned_copy(pointer, shape, strides)?);
                 }
-                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                    "argument '{param}': the {} array is not aligned in memory, and the \
-                     function stores into it; pass numpy.require(array, requirements='A') \
-                     and read the results from that array",
-                    T::DTYPE_NAME
-                )));
+                return Err(unaligned_argument_error(param, T::DTYPE_NAME));
             }
             pointer
         };
@@ -913,7 +880,7 @@ impl<T: Element, const N: usize> Array<T, N> {
             pointer,
             shape,
             strides,
-            writable,
+            writable: data.writable,
             owner: Owner::Python(Arc::new(object.clone().unbind())),
         })
     }
@@ -1467,13 +1434,106 @@ fn dimensions_text(count: usize) -> String {
 }
 
 #[cfg(feature = "python")]
-fn argument_type_error<T: Element>(param: &str, dimensions: usize, given: &str) -> PyErr {
+#[cold]
+#[inline(never)]
+fn array_argument_type_error(param: &str, dtype_name: &str, dimensions: usize, given: &str) -> PyErr {
     pyo3::exceptions::PyTypeError::new_err(format!(
-        "argument '{param}': expected {} {} array with {}, got {given}",
-        article(T::DTYPE_NAME),
-        T::DTYPE_NAME,
+        "argument '{param}': expected {} {dtype_name} array with {}, got {given}",
+        article(dtype_name),
         dimensions_text(dimensions)
     ))
+}
+
+#[cfg(feature = "python")]
+#[cold]
+#[inline(never)]
+fn unaligned_argument_error(param: &str, dtype_name: &str) -> PyErr {
+    pyo3::exceptions::PyTypeError::new_err(format!(
+        "argument '{param}': the {dtype_name} array is not aligned in memory, and the \
+         function stores into it; pass numpy.require(array, requirements='A') \
+         and read the results from that array"
+    ))
+}
+
+/// The element type an array parameter needs.
+#[cfg(feature = "python")]
+struct ExpectedArray<'py> {
+    dtype: Bound<'py, numpy::PyArrayDescr>,
+    dtype_name: &'static str,
+    item_size: usize,
+}
+
+/// Where a NumPy array argument's elements start, and whether it may be
+/// stored into.
+#[cfg(feature = "python")]
+struct PythonArrayData {
+    pointer: *mut u8,
+    writable: bool,
+}
+
+/// Checks that `object`, the argument of parameter `param`, is a NumPy
+/// array of the `expected` dtype in native byte order with `shape.len()`
+/// dimensions, each at most [`MAX_DIMENSION`], and strides that are whole
+/// elements; fills `shape` and `strides` (in elements) and returns where
+/// its data starts. The part of `Array::from_python` that does not depend
+/// on the element type, compiled once in the runtime.
+#[cfg(feature = "python")]
+#[inline(never)]
+fn read_python_array(
+    object: &Bound<'_, PyAny>,
+    param: &str,
+    expected: ExpectedArray<'_>,
+    shape: &mut [usize],
+    strides: &mut [isize],
+) -> PyResult<PythonArrayData> {
+    let dimensions = shape.len();
+    let Ok(array) = object.downcast::<PyUntypedArray>() else {
+        let given = object.get_type().name()?;
+        return Err(array_argument_type_error(
+            param,
+            expected.dtype_name,
+            dimensions,
+            &given.to_string_lossy(),
+        ));
+    };
+    let dtype = array.dtype();
+    if !dtype.is_equiv_to(&expected.dtype) || array.ndim() != dimensions {
+        let dtype_name = object.getattr("dtype")?.getattr("name")?;
+        let dtype_name = dtype_name.str()?;
+        let mut given = format!(
+            "{} {} array with {}",
+            article(&dtype_name.to_string_lossy()),
+            dtype_name.to_string_lossy(),
+            dimensions_text(array.ndim())
+        );
+        if dtype.is_native_byteorder() == Some(false) {
+            given.push_str(" in non-native byte order");
+        }
+        return Err(array_argument_type_error(param, expected.dtype_name, dimensions, &given));
+    }
+    let item_size = expected.item_size as isize;
+    shape.copy_from_slice(array.shape());
+    if let Some(&dimension) = shape.iter().find(|&&d| d > MAX_DIMENSION) {
+        return Err(PyErr::from(dimension_too_big_error(dimension)));
+    }
+    for (axis, &byte_stride) in array.strides().iter().enumerate() {
+        if byte_stride % item_size != 0 {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "argument '{param}': the {} array has a stride of {byte_stride} bytes, \
+                 which is not a multiple of its item size ({item_size} bytes)",
+                expected.dtype_name
+            )));
+        }
+        strides[axis] = byte_stride / item_size;
+    }
+    let raw_array = array.as_array_ptr();
+    // SAFETY: `raw_array` points to the live PyArrayObject behind `array`,
+    // which the borrowed `object` keeps alive for this whole call.
+    let (data, flags) = unsafe { ((*raw_array).data, (*raw_array).flags) };
+    Ok(PythonArrayData {
+        pointer: data.cast::<u8>(),
+        writable: flags & numpy::npyffi::NPY_ARRAY_WRITEABLE != 0,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -4733,11 +4793,20 @@ impl<T: Element, const N: usize> ToPython for Array<T, N> {
         if let Some(view) = self.heap_view(py)? {
             return Ok(view);
         }
+        // The sole owner of a whole buffer in C order, an empty array, or
+        // memory a Rust caller lent: a NumPy array over a buffer of its own.
         let shape = self.shape;
         let elements = self.into_c_order_vec()?;
-        let array = ndarray::Array::from_shape_vec(ndarray::IxDyn(&shape), elements)
-            .map_err(|error| pyo3::exceptions::PyValueError::new_err(error.to_string()))?;
-        Ok(numpy::PyArray::from_owned_array(py, array).into_any())
+        let buffer = Arc::new(HeapBuffer::from_boxed_slice(elements.into_boxed_slice()));
+        let owned = Array {
+            pointer: buffer.pointer,
+            shape,
+            strides: c_strides(&shape),
+            writable: true,
+            owner: Owner::Heap(Arc::clone(&buffer)),
+        };
+        let capsule = pyo3::types::PyCapsule::new(py, buffer, None)?;
+        owned.numpy_array_over(py, capsule.into_any().unbind(), true)
     }
 }
 
@@ -4788,52 +4857,23 @@ impl<T: Element, const N: usize> Array<T, N> {
         base: Py<PyAny>,
         writable: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        use numpy::npyffi::{self, npy_intp, PY_ARRAY_API};
         let item_size = std::mem::size_of::<T>() as isize;
-        let mut dims: [npy_intp; N] = self.shape.map(|d| d as npy_intp);
-        let mut strides: [npy_intp; N] = self.strides.map(|s| (s * item_size) as npy_intp);
-        let flags = if writable {
-            npyffi::NPY_ARRAY_WRITEABLE
-        } else {
-            0
-        };
+        let mut dims: [numpy::npyffi::npy_intp; N] = self.shape.map(|d| d as numpy::npyffi::npy_intp);
+        let mut strides: [numpy::npyffi::npy_intp; N] =
+            self.strides.map(|s| (s * item_size) as numpy::npyffi::npy_intp);
         // SAFETY: `pointer`, `shape` and `strides` describe elements inside
         // memory that `base` keeps alive (the callers' contract: the NumPy
-        // array this array views, or a capsule holding its heap buffer),
-        // which becomes the new array's base below, so the memory outlives
-        // the new array; NumPy copies `dims` and `strides` before returning.
-        // The dtype descriptor reference is stolen by the call, as the API
-        // says.
-        let created = unsafe {
-            PY_ARRAY_API.PyArray_NewFromDescr(
-                py,
-                PY_ARRAY_API.get_type_object(py, npyffi::NpyTypes::PyArray_Type),
-                <T as numpy::Element>::get_dtype(py).into_dtype_ptr(),
-                N as std::ffi::c_int,
-                dims.as_mut_ptr(),
-                strides.as_mut_ptr(),
-                self.pointer.cast::<std::ffi::c_void>(),
-                flags,
-                std::ptr::null_mut(),
-            )
-        };
-        if created.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        // SAFETY: `created` is a new, owned reference to an ndarray; setting
-        // its base steals the reference to `base`, and returns -1 only with a
-        // Python exception set, after which the new array is dropped.
+        // array this array views, or a capsule holding its heap buffer).
         unsafe {
-            let array = Bound::from_owned_ptr(py, created);
-            if PY_ARRAY_API.PyArray_SetBaseObject(
+            numpy_array_over_memory(
                 py,
-                created.cast::<npyffi::PyArrayObject>(),
-                base.into_ptr(),
-            ) < 0
-            {
-                return Err(PyErr::fetch(py));
-            }
-            Ok(array)
+                <T as numpy::Element>::get_dtype(py),
+                &mut dims,
+                &mut strides,
+                self.pointer.cast::<std::ffi::c_void>(),
+                base,
+                writable,
+            )
         }
     }
 
@@ -4903,25 +4943,108 @@ impl<T: Element, const N: usize> Array<T, N> {
     }
 
     /// The NumPy array passed in that this array views entirely, with the
-    /// same data pointer, shape and strides.
+    /// same data pointer, shape and strides. (The object passed in has this
+    /// array's element type: it was checked on entry.)
     fn whole_python_array<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
-        use numpy::PyArrayMethods;
         let Owner::Python(object) = &self.owner else {
             return None;
         };
         let object = object.bind(py);
-        let array = object.downcast::<numpy::PyArrayDyn<T>>().ok()?;
-        let item_size = std::mem::size_of::<T>() as isize;
-        let same_layout = array.shape() == self.shape.as_slice()
-            && array
-                .strides()
-                .iter()
-                .zip(&self.strides)
-                .all(|(&bytes, &elements)| bytes == elements * item_size);
-        // An empty array's pointer was replaced by a dangling one on entry.
-        let same_data = array.data() == self.pointer || self.shape.contains(&0);
-        (same_layout && same_data).then(|| object.clone())
+        let same = views_whole_python_array(
+            object,
+            self.pointer.cast::<u8>(),
+            &self.shape,
+            &self.strides,
+            std::mem::size_of::<T>(),
+        );
+        same.then(|| object.clone())
     }
+}
+
+/// A new NumPy array of `dtype` over `data`, with `dims` and byte
+/// `strides`, whose base is `base`; writable when `writable`. Not generic,
+/// so every element type shares it.
+///
+/// # Safety
+/// The elements `data`, `dims` and `strides` describe must lie in memory
+/// that `base` keeps alive.
+#[cfg(feature = "python")]
+#[inline(never)]
+unsafe fn numpy_array_over_memory<'py>(
+    py: Python<'py>,
+    dtype: Bound<'py, numpy::PyArrayDescr>,
+    dims: &mut [numpy::npyffi::npy_intp],
+    strides: &mut [numpy::npyffi::npy_intp],
+    data: *mut std::ffi::c_void,
+    base: Py<PyAny>,
+    writable: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    use numpy::npyffi::{self, PY_ARRAY_API};
+    let flags = if writable {
+        npyffi::NPY_ARRAY_WRITEABLE
+    } else {
+        0
+    };
+    // SAFETY: the elements lie in memory `base` keeps alive (the caller's
+    // contract), and `base` becomes the new array's base below, so the
+    // memory outlives the new array; NumPy copies `dims` and `strides`
+    // before returning. The dtype descriptor reference is stolen by the
+    // call, as the API says.
+    let created = unsafe {
+        PY_ARRAY_API.PyArray_NewFromDescr(
+            py,
+            PY_ARRAY_API.get_type_object(py, npyffi::NpyTypes::PyArray_Type),
+            dtype.into_dtype_ptr(),
+            dims.len() as std::ffi::c_int,
+            dims.as_mut_ptr(),
+            strides.as_mut_ptr(),
+            data,
+            flags,
+            std::ptr::null_mut(),
+        )
+    };
+    if created.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: `created` is a new, owned reference to an ndarray; setting
+    // its base steals the reference to `base`, and returns -1 only with a
+    // Python exception set, after which the new array is dropped.
+    unsafe {
+        let array = Bound::from_owned_ptr(py, created);
+        if PY_ARRAY_API.PyArray_SetBaseObject(py, created.cast::<npyffi::PyArrayObject>(), base.into_ptr()) < 0 {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(array)
+    }
+}
+
+/// Whether `object` (a NumPy array of the right element type) has exactly
+/// this data pointer, shape and strides (in elements of `item_size` bytes);
+/// an empty array's pointer was replaced by a dangling one on entry, so
+/// only its layout is compared.
+#[cfg(feature = "python")]
+#[inline(never)]
+fn views_whole_python_array(
+    object: &Bound<'_, PyAny>,
+    pointer: *mut u8,
+    shape: &[usize],
+    strides: &[isize],
+    item_size: usize,
+) -> bool {
+    use numpy::PyUntypedArrayMethods;
+    let Ok(array) = object.downcast::<numpy::PyUntypedArray>() else {
+        return false;
+    };
+    let same_layout = array.shape() == shape
+        && array
+            .strides()
+            .iter()
+            .zip(strides)
+            .all(|(&bytes, &elements)| bytes == elements * item_size as isize);
+    // SAFETY: `array` is a live ndarray; `data` is a plain field read.
+    let data = unsafe { (*array.as_array_ptr()).data };
+    let same_data = data.cast::<u8>() == pointer || shape.contains(&0);
+    same_layout && same_data
 }
 
 macro_rules! impl_to_python_tuple {
@@ -7697,7 +7820,6 @@ pub fn parallel_loop<A: Send>(
     chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<A, (u64, Error)> + Sync + Send,
     combine: impl Fn(A, A) -> Result<A> + Sync + Send,
 ) -> Result<A> {
-    use std::sync::atomic::{AtomicU64, Ordering};
     let Some(pool) = parallel_pool(num_threads()) else {
         return chunk(0..count).map_err(|(_, error)| error);
     };
@@ -7705,29 +7827,79 @@ pub fn parallel_loop<A: Send>(
     let threads = pool.threads.max(1) as u64;
     let chunks = count.min(threads.saturating_mul(8)).max(1);
     let bound = |c: u64| (u128::from(count) * u128::from(c) / u128::from(chunks)) as u64;
-    let lowest_failure = AtomicU64::new(u64::MAX);
-    let failure: std::sync::Mutex<Option<(u64, Error)>> = std::sync::Mutex::new(None);
-    let parts: std::sync::Mutex<Vec<(u64, A)>> = std::sync::Mutex::new(Vec::new());
+    let failure = LoopFailure::default();
+    // One slot per chunk, so the parts combine in chunk order.
+    let parts: std::sync::Mutex<Vec<Option<A>>> =
+        std::sync::Mutex::new((0..chunks).map(|_| None).collect());
     let run_chunk = |c: u64| {
         let range = bound(c)..bound(c + 1);
-        if range.start > lowest_failure.load(Ordering::Relaxed) {
+        if failure.is_after_a_failure(range.start) {
             return;
         }
         match chunk(range) {
-            Ok(part) => parts
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push((c, part)),
-            Err((k, error)) => {
-                let mut slot = failure.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                if slot.as_ref().is_none_or(|(first, _)| k < *first) {
-                    *slot = Some((k, error));
-                }
-                lowest_failure.fetch_min(k, Ordering::Relaxed);
+            Ok(part) => {
+                parts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[c as usize] =
+                    Some(part)
             }
+            Err((k, error)) => failure.record(k, error),
         }
     };
-    let run_chunk: &(dyn Fn(u64) + Sync + '_) = &run_chunk;
+    run_chunks(&pool, chunks, &run_chunk);
+    failure.into_result()?;
+    parts
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .flatten()
+        .try_fold(identity(), combine)
+}
+
+/// The lowest failing iteration of a parallel loop and its error.
+#[derive(Default)]
+struct LoopFailure {
+    lowest: std::sync::atomic::AtomicU64,
+    first: std::sync::Mutex<Option<(u64, Error)>>,
+}
+
+impl LoopFailure {
+    /// Whether a chunk starting at iteration `start` need not run: an
+    /// earlier iteration already failed, so its error is the loop's.
+    fn is_after_a_failure(&self, start: u64) -> bool {
+        let lowest = self.lowest.load(std::sync::atomic::Ordering::Relaxed);
+        lowest != 0 && start >= lowest
+    }
+
+    #[inline(never)]
+    fn record(&self, iteration: u64, error: Error) {
+        let mut slot = self.first.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.as_ref().is_none_or(|(first, _)| iteration < *first) {
+            *slot = Some((iteration, error));
+        }
+        // Stored plus one, so that zero means "no failure yet".
+        self.lowest
+            .fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |lowest| Some(if lowest == 0 { iteration + 1 } else { lowest.min(iteration + 1) }),
+            )
+            .ok();
+    }
+
+    fn into_result(self) -> Result<()> {
+        match self.first.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+            Some((_, error)) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs `run_chunk(c)` for every chunk `c` of `0..chunks` on the pool's
+/// threads and the calling thread, returning once all have run; a panic in
+/// a chunk goes on unwinding here. Not generic, so each parallel loop adds
+/// only its own chunk closure to the generated crate.
+#[inline(never)]
+fn run_chunks(pool: &ParallelPool, chunks: u64, run_chunk: &(dyn Fn(u64) + Sync + '_)) {
+    use std::sync::atomic::AtomicU64;
     // SAFETY: only the lifetime bound of the trait object changes, not its
     // layout. The pointer outlives `run_chunk`, but it is dereferenced only
     // for a claimed chunk (`LoopShare::take_part`), and this function does
@@ -7750,6 +7922,7 @@ pub fn parallel_loop<A: Send>(
     // parallel loops at once, the others wait as the pool works, so no more
     // than the thread count run.
     let taking_part = CallerTakingPart::try_enter();
+    let threads = pool.threads.max(1) as u64;
     let helpers = if taking_part.is_some() {
         threads - 1
     } else {
@@ -7764,22 +7937,14 @@ pub fn parallel_loop<A: Send>(
     }
     share.wait_until_finished();
     drop(taking_part);
-    if let Some(panic) = share
+    let panic = share
         .panic
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take()
-    {
+        .take();
+    if let Some(panic) = panic {
         std::panic::resume_unwind(panic);
     }
-    if let Some((_, error)) = failure.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
-        return Err(error);
-    }
-    let mut parts = parts.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-    parts.sort_unstable_by_key(|(c, _)| *c);
-    parts
-        .into_iter()
-        .try_fold(identity(), |total, (_, part)| combine(total, part))
 }
 
 /// What the threads running one parallel loop share: the chunks claimed and
