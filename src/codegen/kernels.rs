@@ -1832,7 +1832,7 @@ impl FunctionGen<'_> {
         match self.facts.and_then(|f| f.parallel_plan(key)) {
             _ if cyclic => {}
             Some(Plan::Parallel(plan)) if self.parallel_continue.is_none() => {
-                return self.parallel_loop(stmt, nested, plan, 2, None);
+                return self.parallel_loop(stmt, nested, plan, 2, None, false);
             }
             // Only in the loop version where the proof that nothing raises
             // holds (its shape and layout tests passed).
@@ -1850,6 +1850,7 @@ impl FunctionGen<'_> {
                     &auto.parallel,
                     auto.min_iterations,
                     auto.work.as_ref(),
+                    true,
                 );
             }
             _ => {}
@@ -1862,6 +1863,13 @@ impl FunctionGen<'_> {
     /// contribution to the loop's reductions; private scalars are declared
     /// inside the iteration. When two of the arrays it uses may be one
     /// array (a run-time test of their memory), it runs serially instead.
+    ///
+    /// With `exact` (a loop that parallelises by itself: nothing in it
+    /// raises and its reductions are exact in any order), the serial
+    /// version is the parallel version's chunk closure called once over all
+    /// the iterations, so the body is compiled once, unless a loop in the
+    /// body may run in parallel itself when this one does not, or the loop
+    /// keeps accumulators in lanes when serial.
     fn parallel_loop(
         &mut self,
         stmt: &typed::Stmt,
@@ -1869,6 +1877,7 @@ impl FunctionGen<'_> {
         plan: &Parallel,
         min_iterations: u64,
         work: Option<&Work>,
+        exact: bool,
     ) -> TokenStream {
         let typed::Stmt::ForRange {
             var,
@@ -1892,12 +1901,23 @@ impl FunctionGen<'_> {
             Some(step) => self.expr(step).full(),
             None => quote!(1),
         };
+        // A loop whose serial version keeps accumulators in lanes keeps that
+        // version.
+        let in_lanes = self
+            .facts
+            .and_then(|f| f.lane_plan(std::ptr::from_ref(stmt) as usize))
+            .is_some();
+        let serial_by_chunk = exact && !in_lanes && !self.has_parallel_loop(body);
         // The serial version: a plain Rust loop where it can be one.
-        let serial_range = match step_literal {
-            Some(k) if k >= 1 => rust_range(quote!(#start_var), quote!(#stop_var), k),
-            _ => quote!(#range_var.clone()),
+        let serial = if serial_by_chunk {
+            quote!()
+        } else {
+            let serial_range = match step_literal {
+                Some(k) if k >= 1 => rust_range(quote!(#start_var), quote!(#stop_var), k),
+                _ => quote!(#range_var.clone()),
+            };
+            self.serial_loop_over(stmt, nested, Some(serial_range))
         };
-        let serial = self.serial_loop_over(stmt, nested, Some(serial_range));
         // Reductions: each iteration starts from the identity and returns
         // its contribution.
         let reductions: Vec<(syn::Ident, Type, ReductionOp)> = plan
@@ -2114,33 +2134,65 @@ impl FunctionGen<'_> {
         // accumulating from the identity as in the serial loop; an error
         // ends the chunk with the iteration that raised it.
         let (chunk, part, error) = (self.fresh("chunk"), self.fresh("part"), self.fresh("error"));
-        let run = quote! {
-            #clone_range
-            #(#owned_arrays)*
-            #share
-            let #total: #tuple_type = rt::parallel_loop(
-                #range_var.iterations(),
-                || #identity,
-                move |#chunk: std::ops::Range<u64>| -> Result<#tuple_type, (u64, rt::Error)> {
-                    #(#chunk_arrays)*
-                    #(#reduction_starts)*
-                    for #index in #chunk {
-                        let #part = (|| -> rt::Result<()> {
-                            #binding
-                            #iteration
-                        })();
-                        if let Err(#error) = #part {
-                            return Err((#index, #error));
-                        }
+        let chunk_closure = quote! {
+            move |#chunk: std::ops::Range<u64>| -> Result<#tuple_type, (u64, rt::Error)> {
+                #(#chunk_arrays)*
+                #(#reduction_starts)*
+                for #index in #chunk {
+                    let #part = (|| -> rt::Result<()> {
+                        #binding
+                        #iteration
+                    })();
+                    if let Err(#error) = #part {
+                        return Err((#index, #error));
                     }
-                    Ok(#tuple)
-                },
-                |#left: #tuple_type, #right: #tuple_type| -> rt::Result<#tuple_type> {
-                    Ok((#(#combined,)*))
-                },
-            )?;
-            #merged
-            #last
+                }
+                Ok(#tuple)
+            }
+        };
+        let combine = quote! {
+            |#left: #tuple_type, #right: #tuple_type| -> rt::Result<#tuple_type> {
+                Ok((#(#combined,)*))
+            }
+        };
+        let run = |in_parallel: TokenStream| {
+            if serial_by_chunk {
+                let run_chunk = format_ident!("run_{}", chunk);
+                let threads = format_ident!("threads_{}", chunk);
+                quote! {
+                    // Decided before the closure takes the arrays it reads.
+                    let #threads: bool = #in_parallel;
+                    #clone_range
+                    #(#owned_arrays)*
+                    #share
+                    let #run_chunk = #chunk_closure;
+                    let #total: #tuple_type = if #threads {
+                        rt::parallel_loop(#range_var.iterations(), || #identity, &#run_chunk, #combine)?
+                    } else {
+                        #run_chunk(0..#range_var.iterations()).map_err(|(_, #error)| #error)?
+                    };
+                    #merged
+                    #last
+                }
+            } else {
+                quote! {
+                    if #in_parallel {
+                        #clone_range
+                        #(#owned_arrays)*
+                        #share
+                        let #total: #tuple_type = rt::parallel_loop(
+                            #range_var.iterations(),
+                            || #identity,
+                            #chunk_closure,
+                            #combine,
+                        )?;
+                        #merged
+                        #last
+                    } else {
+                        #serial
+                    }
+                }
+            }
         };
         let alone = plan.written.len() == 1 && plan.used.iter().all(|n| plan.written.contains(n));
         let worthwhile = match work_tokens {
@@ -2158,13 +2210,7 @@ impl FunctionGen<'_> {
             None => worthwhile,
         };
         let guarded = if plan.written.is_empty() || alone {
-            quote! {
-                if #worthwhile {
-                    #run
-                } else {
-                    #serial
-                }
-            }
+            run(worthwhile)
         } else {
             let memory = |names: &[&String], this: &Self| -> Vec<TokenStream> {
                 names
@@ -2183,13 +2229,7 @@ impl FunctionGen<'_> {
                 .collect();
             let written = memory(&written, self);
             let others = memory(&others, self);
-            quote! {
-                if #worthwhile && rt::no_shared_memory(&[#(#written),*], &[#(#others),*]) {
-                    #run
-                } else {
-                    #serial
-                }
-            }
+            run(quote!(#worthwhile && rt::no_shared_memory(&[#(#written),*], &[#(#others),*])))
         };
         quote! {
             {
@@ -2200,6 +2240,24 @@ impl FunctionGen<'_> {
                 #guarded
             }
         }
+    }
+
+    /// Whether a loop among `stmts` (at any depth) may run in parallel.
+    fn has_parallel_loop(&self, stmts: &[typed::Stmt]) -> bool {
+        stmts.iter().any(|stmt| match stmt {
+            typed::Stmt::If { body, orelse, .. } => {
+                self.has_parallel_loop(body) || self.has_parallel_loop(orelse)
+            }
+            typed::Stmt::ForRange { body, .. } => {
+                let key = std::ptr::from_ref(stmt) as usize;
+                matches!(
+                    self.facts.and_then(|f| f.parallel_plan(key)),
+                    Some(Plan::Parallel(_) | Plan::Auto(_))
+                ) || self.has_parallel_loop(body)
+            }
+            typed::Stmt::While { body, .. } => self.has_parallel_loop(body),
+            _ => false,
+        })
     }
 
     /// The arguments of `rt::parallel_work_worthwhile` after the count:
