@@ -968,7 +968,11 @@ impl<T: Element, const N: usize> Array<T, N> {
     #[inline]
     pub fn shape(&self) -> [i64; N] {
         // Dimensions fit i64: an array's size is at most isize::MAX elements.
-        self.shape.map(|dimension| dimension as i64)
+        let mut shape = [0i64; N];
+        for axis in 0..N {
+            shape[axis] = self.shape[axis] as i64;
+        }
+        shape
     }
 
     /// `len(a)`: the length of the first axis.
@@ -4858,9 +4862,13 @@ impl<T: Element, const N: usize> Array<T, N> {
         writable: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let item_size = std::mem::size_of::<T>() as isize;
-        let mut dims: [numpy::npyffi::npy_intp; N] = self.shape.map(|d| d as numpy::npyffi::npy_intp);
-        let mut strides: [numpy::npyffi::npy_intp; N] =
-            self.strides.map(|s| (s * item_size) as numpy::npyffi::npy_intp);
+        // Plain loops: `[_; N]::map` would add generic code to every crate.
+        let mut dims: [numpy::npyffi::npy_intp; N] = [0; N];
+        let mut strides: [numpy::npyffi::npy_intp; N] = [0; N];
+        for axis in 0..N {
+            dims[axis] = self.shape[axis] as numpy::npyffi::npy_intp;
+            strides[axis] = (self.strides[axis] * item_size) as numpy::npyffi::npy_intp;
+        }
         // SAFETY: `pointer`, `shape` and `strides` describe elements inside
         // memory that `base` keeps alive (the callers' contract: the NumPy
         // array this array views, or a capsule holding its heap buffer).
@@ -7829,8 +7837,11 @@ pub fn parallel_loop<A: Send>(
     let bound = |c: u64| (u128::from(count) * u128::from(c) / u128::from(chunks)) as u64;
     let failure = LoopFailure::default();
     // One slot per chunk, so the parts combine in chunk order.
-    let parts: std::sync::Mutex<Vec<Option<A>>> =
-        std::sync::Mutex::new((0..chunks).map(|_| None).collect());
+    let mut slots: Vec<Option<A>> = Vec::with_capacity(chunks as usize);
+    for _ in 0..chunks {
+        slots.push(None);
+    }
+    let parts = std::sync::Mutex::new(slots);
     let run_chunk = |c: u64| {
         let range = bound(c)..bound(c + 1);
         if failure.is_after_a_failure(range.start) {
@@ -7846,12 +7857,14 @@ pub fn parallel_loop<A: Send>(
     };
     run_chunks(&pool, chunks, &run_chunk);
     failure.into_result()?;
-    parts
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .into_iter()
-        .flatten()
-        .try_fold(identity(), combine)
+    let mut total = identity();
+    for part in parts.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+        // Every chunk ran (no failure), so every slot is filled.
+        if let Some(part) = part {
+            total = combine(total, part)?;
+        }
+    }
+    Ok(total)
 }
 
 /// The lowest failing iteration of a parallel loop and its error.
