@@ -394,6 +394,9 @@ struct FunctionGen<'f> {
     /// serial loop around them evaluated once before it starts, by loop
     /// address: the variable holding it.
     hoisted_decisions: HashMap<usize, syn::Ident>,
+    /// The `for` loops inside no other loop of the function, by address:
+    /// they start once per call.
+    outermost_loops: HashSet<usize>,
 }
 
 /// How the speculative form of a function calls itself: its inlined form
@@ -724,6 +727,7 @@ impl<'f> FunctionGen<'f> {
             in_checked_chain: false,
             speculative: None,
             hoisted_decisions: HashMap::new(),
+            outermost_loops: outermost_loops(&function.body),
         }
     }
 }
@@ -1867,9 +1871,10 @@ impl FunctionGen<'_> {
     /// With `exact` (a loop that parallelises by itself: nothing in it
     /// raises and its reductions are exact in any order), the serial
     /// version is the parallel version's chunk closure called once over all
-    /// the iterations, so the body is compiled once, unless a loop in the
-    /// body may run in parallel itself when this one does not, or the loop
-    /// keeps accumulators in lanes when serial.
+    /// the iterations, so the body is compiled once, when the loop is inside
+    /// no other loop, unless a loop in its body may run in parallel itself
+    /// when this one does not, or it keeps accumulators in lanes when
+    /// serial.
     fn parallel_loop(
         &mut self,
         stmt: &typed::Stmt,
@@ -1907,7 +1912,13 @@ impl FunctionGen<'_> {
             .facts
             .and_then(|f| f.lane_plan(std::ptr::from_ref(stmt) as usize))
             .is_some();
-        let serial_by_chunk = exact && !in_lanes && !self.has_parallel_loop(body);
+        // Only for a loop that starts once per call: the chunk closure takes
+        // its own handles of the arrays it reads (reference counts), which a
+        // short loop inside another loop would pay on every start.
+        let once_per_call = self
+            .outermost_loops
+            .contains(&(std::ptr::from_ref(stmt) as usize));
+        let serial_by_chunk = exact && once_per_call && !in_lanes && !self.has_parallel_loop(body);
         // The serial version: a plain Rust loop where it can be one.
         let serial = if serial_by_chunk {
             quote!()
@@ -4581,6 +4592,27 @@ fn stmt_mentions(stmt: &typed::Stmt, name: &str) -> bool {
         | typed::Stmt::Continue
         | typed::Stmt::Raise { .. } => false,
     }
+}
+
+/// The addresses of the `for` loops among `stmts` that no loop encloses.
+fn outermost_loops(stmts: &[typed::Stmt]) -> HashSet<usize> {
+    let mut loops = HashSet::new();
+    fn visit(stmts: &[typed::Stmt], loops: &mut HashSet<usize>) {
+        for stmt in stmts {
+            match stmt {
+                typed::Stmt::If { body, orelse, .. } => {
+                    visit(body, loops);
+                    visit(orelse, loops);
+                }
+                typed::Stmt::ForRange { .. } => {
+                    loops.insert(std::ptr::from_ref(stmt) as usize);
+                }
+                _ => {}
+            }
+        }
+    }
+    visit(stmts, &mut loops);
+    loops
 }
 
 fn stmts_assign(stmts: &[typed::Stmt], name: &str) -> bool {
