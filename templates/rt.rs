@@ -894,27 +894,21 @@ impl<T: Element, const N: usize> Array<T, N> {
     fn unaligned_copy(pointer: *const T, shape: [usize; N], strides: [isize; N]) -> Result<Self> {
         let size = checked_size::<T>(&shape).ok_or_else(array_too_big_error)?;
         let mut elements: Vec<T> = reserve_elements(&shape, size)?;
-        let mut index = [0usize; N];
-        for _ in 0..size {
-            let offset: isize = index
-                .iter()
-                .zip(&strides)
-                .map(|(&i, &stride)| i as isize * stride)
-                .sum();
-            // SAFETY: NumPy guarantees that every element of the array's
-            // shape and strides lies in its buffer, which the caller's object
-            // keeps alive during this call; `read_unaligned` needs no
-            // alignment, and every bit pattern is a valid number (bool, whose
-            // alignment is 1, is never unaligned and never gets here).
-            elements.push(unsafe { ptr::read_unaligned(pointer.offset(offset)) });
-            // The next index in C order.
-            for axis in (0..N).rev() {
-                index[axis] += 1;
-                if index[axis] < shape[axis] {
-                    break;
-                }
-                index[axis] = 0;
-            }
+        // SAFETY: NumPy guarantees that every element of the array's shape
+        // and strides lies in its buffer, which the caller's object keeps
+        // alive during this call; `elements` has room for the `size`
+        // elements copied, a separate allocation; every bit pattern is a
+        // valid number (bool, whose alignment is 1, is never unaligned and
+        // never gets here), so the `size` elements are initialised.
+        unsafe {
+            copy_strided_bytes(
+                pointer.cast::<u8>(),
+                elements.as_mut_ptr().cast::<u8>(),
+                std::mem::size_of::<T>(),
+                &shape,
+                &strides,
+            );
+            elements.set_len(size);
         }
         let mut copy = Self::from_heap(shape, elements.into_boxed_slice());
         copy.writable = false;
@@ -4966,6 +4960,53 @@ impl<T: Element, const N: usize> Array<T, N> {
             std::mem::size_of::<T>(),
         );
         same.then(|| object.clone())
+    }
+}
+
+/// Copies the elements at `source` plus `strides` (in elements of
+/// `item_size` bytes) per axis of `shape`, in C order, to consecutive
+/// elements at `destination`, byte by byte, so neither needs alignment.
+/// Not generic, so every element type and dimension count shares it.
+///
+/// # Safety
+/// Every element the shape and strides describe must lie in memory valid
+/// for reads, and `destination` must be valid for writes of all of them,
+/// without overlap.
+#[cfg(feature = "python")]
+#[inline(never)]
+unsafe fn copy_strided_bytes(
+    source: *const u8,
+    destination: *mut u8,
+    item_size: usize,
+    shape: &[usize],
+    strides: &[isize],
+) {
+    let size: usize = shape.iter().product();
+    let mut index = vec![0usize; shape.len()];
+    for position in 0..size {
+        let offset: isize = index
+            .iter()
+            .zip(strides)
+            .map(|(&i, &stride)| i as isize * stride)
+            .sum();
+        // SAFETY: the element at `offset` is one the shape and strides
+        // describe, and `position` is below their count (the caller's
+        // contract); the two memories do not overlap.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                source.offset(offset * item_size as isize),
+                destination.add(position * item_size),
+                item_size,
+            );
+        }
+        // The next index in C order.
+        for axis in (0..shape.len()).rev() {
+            index[axis] += 1;
+            if index[axis] < shape[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
     }
 }
 
