@@ -811,15 +811,19 @@ fn zeroed_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Box<[T]>> {
 
 impl<T: Element, const N: usize> Array<T, N> {
     fn from_heap(shape: [usize; N], elements: Box<[T]>) -> Self {
+        Self::over_heap_buffer(shape, Arc::new(HeapBuffer::from_boxed_slice(elements)))
+    }
+
+    /// The whole of `buffer`, `shape` in C order.
+    fn over_heap_buffer(shape: [usize; N], buffer: Arc<HeapBuffer<T>>) -> Self {
         // Python scalars are plain Rust values, never `Array<T, 0>`.
         const { assert!(N >= 1, "rt::Array needs at least one dimension") };
-        let buffer = HeapBuffer::from_boxed_slice(elements);
         Array {
             pointer: buffer.pointer,
             shape,
             strides: c_strides(&shape),
             writable: true,
-            owner: Owner::Heap(Arc::new(buffer)),
+            owner: Owner::Heap(buffer),
         }
     }
 
@@ -4796,13 +4800,7 @@ impl<T: Element, const N: usize> ToPython for Array<T, N> {
         let shape = self.shape;
         let elements = self.into_c_order_vec()?;
         let buffer = Arc::new(HeapBuffer::from_boxed_slice(elements.into_boxed_slice()));
-        let owned = Array {
-            pointer: buffer.pointer,
-            shape,
-            strides: c_strides(&shape),
-            writable: true,
-            owner: Owner::Heap(Arc::clone(&buffer)),
-        };
+        let owned = Array::over_heap_buffer(shape, Arc::clone(&buffer));
         let capsule = pyo3::types::PyCapsule::new(py, buffer, None)?;
         owned.numpy_array_over(py, capsule.into_any().unbind(), true)
     }
@@ -7876,7 +7874,7 @@ pub fn parallel_loop<A: Send>(
     let threads = pool.threads.max(1) as u64;
     let chunks = count.min(threads.saturating_mul(8)).max(1);
     let bound = |c: u64| (u128::from(count) * u128::from(c) / u128::from(chunks)) as u64;
-    let failure = LoopFailure::default();
+    let failure = LoopFailure::new();
     // One slot per chunk, so the parts combine in chunk order.
     let mut slots: Vec<Option<A>> = Vec::with_capacity(chunks as usize);
     for _ in 0..chunks {
@@ -7909,18 +7907,24 @@ pub fn parallel_loop<A: Send>(
 }
 
 /// The lowest failing iteration of a parallel loop and its error.
-#[derive(Default)]
 struct LoopFailure {
+    /// The lowest failing iteration so far, `u64::MAX` before any.
     lowest: std::sync::atomic::AtomicU64,
     first: std::sync::Mutex<Option<(u64, Error)>>,
 }
 
 impl LoopFailure {
+    fn new() -> Self {
+        LoopFailure {
+            lowest: std::sync::atomic::AtomicU64::new(u64::MAX),
+            first: std::sync::Mutex::new(None),
+        }
+    }
+
     /// Whether a chunk starting at iteration `start` need not run: an
     /// earlier iteration already failed, so its error is the loop's.
     fn is_after_a_failure(&self, start: u64) -> bool {
-        let lowest = self.lowest.load(std::sync::atomic::Ordering::Relaxed);
-        lowest != 0 && start >= lowest
+        start > self.lowest.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     #[inline(never)]
@@ -7929,14 +7933,7 @@ impl LoopFailure {
         if slot.as_ref().is_none_or(|(first, _)| iteration < *first) {
             *slot = Some((iteration, error));
         }
-        // Stored plus one, so that zero means "no failure yet".
-        self.lowest
-            .fetch_update(
-                std::sync::atomic::Ordering::Relaxed,
-                std::sync::atomic::Ordering::Relaxed,
-                |lowest| Some(if lowest == 0 { iteration + 1 } else { lowest.min(iteration + 1) }),
-            )
-            .ok();
+        self.lowest.fetch_min(iteration, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn into_result(self) -> Result<()> {

@@ -1895,6 +1895,7 @@ impl FunctionGen<'_> {
         else {
             return quote!();
         };
+        let key = std::ptr::from_ref(stmt) as usize;
         let work_tokens = work.and_then(|work| self.work_tokens(body, work));
         // The bounds are evaluated once, into temporaries both versions use.
         let range_var = self.fresh("range");
@@ -1908,16 +1909,11 @@ impl FunctionGen<'_> {
         };
         // A loop whose serial version keeps accumulators in lanes keeps that
         // version.
-        let in_lanes = self
-            .facts
-            .and_then(|f| f.lane_plan(std::ptr::from_ref(stmt) as usize))
-            .is_some();
+        let in_lanes = self.facts.and_then(|f| f.lane_plan(key)).is_some();
         // Only for a loop that starts once per call: the chunk closure takes
         // its own handles of the arrays it reads (reference counts), which a
         // short loop inside another loop would pay on every start.
-        let once_per_call = self
-            .outermost_loops
-            .contains(&(std::ptr::from_ref(stmt) as usize));
+        let once_per_call = self.outermost_loops.contains(&key);
         let serial_by_chunk = exact && once_per_call && !in_lanes && !self.has_parallel_loop(body);
         // The serial version: a plain Rust loop where it can be one.
         let serial = if serial_by_chunk {
@@ -2215,7 +2211,6 @@ impl FunctionGen<'_> {
         } else {
             worthwhile
         };
-        let key = std::ptr::from_ref(stmt) as usize;
         let worthwhile = match self.hoisted_decisions.get(&key) {
             Some(decision) => quote!(#decision),
             None => worthwhile,
