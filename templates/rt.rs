@@ -6206,26 +6206,21 @@ impl<'a> Frame<'a> {
         call: impl FnOnce(Frame<'_>) -> Result<T> + Send,
     ) -> Result<T> {
         let Frame { depth, state } = self;
-        let on_runtime_stack = state.runtime_stack.get();
-        if !on_runtime_stack {
-            // The program may have raised the limit with sys.setrecursionlimit.
-            // A thread started below takes the limit along: it must not ask
-            // the interpreter, whose GIL this thread may hold while it waits.
-            state.limit.set(python_recursion_limit());
+        match past_a_limit_where(depth, state)? {
+            GoOn::Here => call(self),
+            GoOn::OnNewStack => {
+                // The thread start-up below is compiled once, in the runtime:
+                // the call and its result pass through a `dyn` closure.
+                let mut call = Some(call);
+                let mut result = None;
+                continue_on_new_stack(depth, state.limit.get(), &mut |frame| {
+                    if let Some(call) = call.take() {
+                        result = Some(call(frame));
+                    }
+                })?;
+                result.unwrap_or_else(|| Err(recursion_error()))
+            }
         }
-        if depth >= state.limit.get() {
-            return Err(recursion_error());
-        }
-        if stack_address() >= state.stack_floor.get() {
-            // Only the limit last read was reached, and it has been raised.
-            return call(self);
-        }
-        if on_runtime_stack {
-            // A runtime-started stack is as large as the runtime makes them;
-            // recursion this deep stops here.
-            return Err(recursion_error());
-        }
-        continue_on_new_stack(depth, state.limit.get(), call)
     }
 
     /// Makes a call that leaves the cycle: to a function outside it, which
@@ -6700,11 +6695,44 @@ impl Drop for StateRestore<'_> {
 /// Makes a call of a cyclic function, and the recursion below it, on a new
 /// thread with a RECURSION_STACK_SIZE stack, while the calling thread waits
 /// for it, without the GIL. `depth` frames are running when it starts.
-fn continue_on_new_stack<T: Send>(
-    depth: u32,
-    limit: u32,
-    call: impl FnOnce(Frame<'_>) -> Result<T> + Send,
-) -> Result<T> {
+/// Where a call that `Frame::push` refused goes on, if anywhere: the
+/// element-type-independent part of `Frame::past_a_limit`.
+enum GoOn {
+    Here,
+    OnNewStack,
+}
+
+#[cold]
+#[inline(never)]
+fn past_a_limit_where(depth: u32, state: &RecursionState) -> Result<GoOn> {
+    let on_runtime_stack = state.runtime_stack.get();
+    if !on_runtime_stack {
+        // The program may have raised the limit with sys.setrecursionlimit.
+        // A thread started below takes the limit along: it must not ask
+        // the interpreter, whose GIL this thread may hold while it waits.
+        state.limit.set(python_recursion_limit());
+    }
+    if depth >= state.limit.get() {
+        return Err(recursion_error());
+    }
+    if stack_address() >= state.stack_floor.get() {
+        // Only the limit last read was reached, and it has been raised.
+        return Ok(GoOn::Here);
+    }
+    if on_runtime_stack {
+        // A runtime-started stack is as large as the runtime makes them;
+        // recursion this deep stops here.
+        return Err(recursion_error());
+    }
+    Ok(GoOn::OnNewStack)
+}
+
+/// A call made on a new thread with a larger stack; it leaves its result
+/// where the caller's closure puts it.
+type OnNewStack<'a> = dyn FnMut(Frame<'_>) + Send + 'a;
+
+#[inline(never)]
+fn continue_on_new_stack(depth: u32, limit: u32, call: &mut OnNewStack<'_>) -> Result<()> {
     // A kernel given a Python function keeps the GIL while it runs (see
     // `Callable`), and the new thread needs the GIL to call that function:
     // the wait releases it, whether this thread held it or not.
@@ -6714,11 +6742,7 @@ fn continue_on_new_stack<T: Send>(
     return run_on_new_stack(depth, limit, call);
 }
 
-fn run_on_new_stack<T: Send>(
-    depth: u32,
-    limit: u32,
-    call: impl FnOnce(Frame<'_>) -> Result<T> + Send,
-) -> Result<T> {
+fn run_on_new_stack(depth: u32, limit: u32, call: &mut OnNewStack<'_>) -> Result<()> {
     std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new()
             .name("ferropy-recursion".to_owned())
@@ -6740,7 +6764,7 @@ fn run_on_new_stack<T: Send>(
             });
         match spawned {
             Ok(handle) => match handle.join() {
-                Ok(result) => result,
+                Ok(()) => Ok(()),
                 Err(panic) => std::panic::resume_unwind(panic),
             },
             Err(error) => Err(Error::RecursionError(format!(
