@@ -8508,6 +8508,30 @@ impl NativeFunction {
     }
 }
 
+/// `set_num_threads(n)` and `get_num_threads()` in a compiled module, as
+/// `numba.set_num_threads`: the thread count every ferropy module in the
+/// process shares. Compiled here, once, rather than in every module.
+#[cfg(feature = "python")]
+pub fn add_thread_functions(module: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
+    /// Sets the number of threads parallel loops use (shared by every
+    /// ferropy module in the process).
+    #[pyfunction]
+    #[pyo3(name = "set_num_threads", signature = (n))]
+    fn set_num_threads_of_module(n: i64) -> PyResult<()> {
+        set_num_threads(n).map_err(Into::into)
+    }
+
+    /// The number of threads parallel loops use.
+    #[pyfunction]
+    #[pyo3(name = "get_num_threads")]
+    fn get_num_threads_of_module() -> usize {
+        num_threads()
+    }
+
+    module.add_function(wrap_pyfunction!(set_num_threads_of_module, module)?)?;
+    module.add_function(wrap_pyfunction!(get_num_threads_of_module, module)?)
+}
+
 /// Publishes `function` in the module's `__ferropy_native__` table.
 #[cfg(feature = "python")]
 pub fn export_native(

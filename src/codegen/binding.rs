@@ -110,8 +110,6 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
         })
         .collect();
     let init = claim("init", &mut taken);
-    let set_threads = claim("ferropy_set_num_threads", &mut taken);
-    let get_threads = claim("ferropy_get_num_threads", &mut taken);
     let m = claim("m", &mut taken);
     let wrappers = exports.iter().map(|f| {
         let written = facts
@@ -153,32 +151,8 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
     // The thread count of parallel loops, as `numba.set_num_threads`,
     // unless the module defines those names itself.
     let thread_functions = !thread_functions_taken(module);
-    let (thread_definitions, thread_registrations) = if thread_functions {
-        (
-            quote! {
-                /// Sets the number of threads parallel loops use (shared by
-                /// every ferropy module in the process).
-                #[pyfunction]
-                #[pyo3(name = "set_num_threads", signature = (n))]
-                fn #set_threads(n: i64) -> PyResult<()> {
-                    crate::rt::set_num_threads(n).map_err(Into::into)
-                }
-
-                /// The number of threads parallel loops use.
-                #[pyfunction]
-                #[pyo3(name = "get_num_threads")]
-                fn #get_threads() -> usize {
-                    crate::rt::num_threads()
-                }
-            },
-            quote! {
-                #m.add_function(wrap_pyfunction!(#set_threads, #m)?)?;
-                #m.add_function(wrap_pyfunction!(#get_threads, #m)?)?;
-            },
-        )
-    } else {
-        (quote!(), quote!())
-    };
+    let thread_registrations =
+        thread_functions.then(|| quote!(crate::rt::add_thread_functions(#m)?;));
     quote! {
         /// The CPython entry points of the module.
         mod python {
@@ -186,7 +160,6 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
 
             #(#wrappers)*
             #(#native_definitions)*
-            #thread_definitions
 
             #[pymodule]
             #[pyo3(name = #module_name)]

@@ -483,6 +483,8 @@ struct Cycles {
     /// The Rust names of the module's functions (inner forms included):
     /// a temporary named like one would hide it from the calls after it.
     functions: HashSet<String>,
+    /// The functions some compiled function calls or passes as an argument.
+    called: HashSet<String>,
 }
 
 impl Cycles {
@@ -544,6 +546,7 @@ impl Cycles {
                 items.insert(ident(&local.name).to_string());
             }
         }
+        let called = calls.values().flatten().cloned().collect();
         let mut cycles = Cycles {
             reaches,
             calls_values,
@@ -554,6 +557,7 @@ impl Cycles {
             speculative: HashMap::new(),
             items,
             functions,
+            called,
         };
         for (caller, callees) in &calls {
             for callee in callees {
@@ -875,10 +879,17 @@ fn function(
             .map(|(_, g, bound)| quote!(#g: #bound + Sync + ?Sized));
         (quote!(<#(#names),*>), quote!(where #(#bounds),*))
     };
+    // An export no compiled function calls is called only by its Python
+    // and native entry points: kept out of them, LLVM optimises its body
+    // once instead of again in every wrapper it would be inlined into, and
+    // the call costs nothing next to the conversions around it.
+    let entry_only = (function.export.is_some() && !cycles.called.contains(&function.rust_name))
+        .then(|| quote!(#[inline(never)]));
     let (Some(inner), Some(frame)) = (inner, generator.frame.clone()) else {
         return quote! {
             #docstring
             #safety
+            #entry_only
             #visibility fn #name #generic_params(#(#params),*) -> rt::Result<#return_type> #where_clause {
                 #(#prologue)*
                 #(#body)*
@@ -940,6 +951,7 @@ fn function(
             };
             quote! {
                 #docstring
+                #entry_only
                 #visibility fn #name #generic_params(#(#param_names: #param_types),*) -> rt::Result<#return_type> #where_clause {
                     rt::enter_cycle(|#frame| { #enter })
                 }
@@ -1191,6 +1203,8 @@ fn speculative_forms(
     quote! {
         #[doc = #doc]
         mod #module {
+            // Helpers the speculative forms call, when they call any.
+            #[allow(unused_imports)]
             use super::*;
             #import
             pub(super) fn #entry(#floor: rt::StackFloor, #(#frames_param,)* #(#param_names: #param_types),*) -> rt::Result<#return_type> {
