@@ -811,7 +811,20 @@ fn zeroed_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Box<[T]>> {
 
 impl<T: Element, const N: usize> Array<T, N> {
     fn from_heap(shape: [usize; N], elements: Box<[T]>) -> Self {
-        Self::over_heap_buffer(shape, Arc::new(HeapBuffer::from_boxed_slice(elements)))
+        // The pointer is taken before the buffer moves into its `Arc`, so
+        // LLVM sees it is the fresh allocation's: kernels over two arrays
+        // made here (a stencil's `u` and `v`) vectorise without testing
+        // whether they overlap. (Read back through the `Arc`, it is not
+        // known, and b_jacobi2d ran 4x slower.)
+        const { assert!(N >= 1, "rt::Array needs at least one dimension") };
+        let buffer = HeapBuffer::from_boxed_slice(elements);
+        Array {
+            pointer: buffer.pointer,
+            shape,
+            strides: c_strides(&shape),
+            writable: true,
+            owner: Owner::Heap(Arc::new(buffer)),
+        }
     }
 
     /// The whole of `buffer`, `shape` in C order.
