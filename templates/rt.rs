@@ -402,6 +402,86 @@ pub trait Element:
         // the element types are Copy, so nothing is dropped.
         unsafe { ptr::write(pointer, value) }
     }
+
+    /// `ToPython::to_python` of an array of this element type, compiled
+    /// once here (`once_per_call_paths!`) rather than in every module.
+    #[cfg(feature = "python")]
+    #[doc(hidden)]
+    fn array_to_python<'py>(array: AnyDims<Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>>;
+
+    /// `Array::from_python` of a `dims`-dimensional array of this element
+    /// type (1 to `ANY_DIMS_MAX`), compiled once here.
+    #[cfg(feature = "python")]
+    #[doc(hidden)]
+    fn array_from_python(
+        object: &Bound<'_, PyAny>,
+        param: &str,
+        may_copy: bool,
+        dims: usize,
+    ) -> PyResult<AnyDims<Self>>;
+}
+
+/// The bodies of `Element::array_to_python` and `array_from_python` in each
+/// element type's impl: not generic there, so they compile once, in the
+/// runtime, for every dimension count `AnyDims` covers.
+macro_rules! once_per_call_paths {
+    () => {
+        #[cfg(feature = "python")]
+        #[inline(never)]
+        fn array_to_python<'py>(array: AnyDims<Self>, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            match array {
+                AnyDims::D1(array) => array.to_python_here(py),
+                AnyDims::D2(array) => array.to_python_here(py),
+                AnyDims::D3(array) => array.to_python_here(py),
+            }
+        }
+
+        #[cfg(feature = "python")]
+        #[inline(never)]
+        fn array_from_python(
+            object: &Bound<'_, PyAny>,
+            param: &str,
+            may_copy: bool,
+            dims: usize,
+        ) -> PyResult<AnyDims<Self>> {
+            Ok(match dims {
+                1 => AnyDims::D1(Array::from_python_here(object, param, may_copy)?),
+                2 => AnyDims::D2(Array::from_python_here(object, param, may_copy)?),
+                _ => AnyDims::D3(Array::from_python_here(object, param, may_copy)?),
+            })
+        }
+    };
+}
+
+/// An array of 1 to `ANY_DIMS_MAX` dimensions: how arrays reach the
+/// element-type-specific paths that the runtime compiles once
+/// (`Element::array_to_python`, `array_from_python`). Arrays of more
+/// dimensions (only a Rust caller makes them) take the same code, compiled
+/// in the crate that uses them.
+#[cfg(feature = "python")]
+#[doc(hidden)]
+pub enum AnyDims<T: Element> {
+    D1(Array<T, 1>),
+    D2(Array<T, 2>),
+    D3(Array<T, 3>),
+}
+
+/// The most dimensions an `AnyDims` holds: as many as compiled code
+/// gives arrays.
+#[cfg(feature = "python")]
+const ANY_DIMS_MAX: usize = 3;
+
+#[cfg(feature = "python")]
+impl<T: Element> AnyDims<T> {
+
+    /// The array, as the `Array<T, N>` it is (`N` is its dimension count).
+    fn into_dims<const N: usize>(self) -> Array<T, N> {
+        match self {
+            AnyDims::D1(array) => array.with_dims(),
+            AnyDims::D2(array) => array.with_dims(),
+            AnyDims::D3(array) => array.with_dims(),
+        }
+    }
 }
 
 /// What NumPy needs of an element type to make arrays of it: `numpy::Element`
@@ -422,6 +502,7 @@ macro_rules! impl_numeric_element {
                 const DTYPE_NAME: &'static str = $name;
                 const ZERO: Self = $zero;
                 const ONE: Self = $one;
+                once_per_call_paths!();
             }
         )*
     };
@@ -444,6 +525,7 @@ impl Element for bool {
     const DTYPE_NAME: &'static str = "bool";
     const ZERO: Self = false;
     const ONE: Self = true;
+    once_per_call_paths!();
 
     /// NumPy treats any nonzero byte of a bool array as True (a `uint8` array
     /// viewed as bool can hold 2 or 255), but a Rust `bool` with such a byte
@@ -810,6 +892,43 @@ fn zeroed_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Box<[T]>> {
 }
 
 impl<T: Element, const N: usize> Array<T, N> {
+    /// This array as an `Array<T, M>`, where `M` is `N`: how an array
+    /// passes through `AnyDims`.
+    #[cfg(feature = "python")]
+    fn with_dims<const M: usize>(self) -> Array<T, M> {
+        let Array {
+            pointer,
+            shape,
+            strides,
+            writable,
+            owner,
+        } = self;
+        let mut new_shape = [0usize; M];
+        let mut new_strides = [0isize; M];
+        // Equal lengths: `AnyDims` holds an array of the dimension count
+        // its variant names, and `into_dims` is asked for that count.
+        new_shape.copy_from_slice(&shape);
+        new_strides.copy_from_slice(&strides);
+        Array {
+            pointer,
+            shape: new_shape,
+            strides: new_strides,
+            writable,
+            owner,
+        }
+    }
+
+    /// This array in an `AnyDims`; callers check that `N` is at most
+    /// `ANY_DIMS_MAX` (a constant condition) before they call it.
+    #[cfg(feature = "python")]
+    fn into_any_dims(self) -> AnyDims<T> {
+        match N {
+            1 => AnyDims::D1(self.with_dims()),
+            2 => AnyDims::D2(self.with_dims()),
+            _ => AnyDims::D3(self.with_dims()),
+        }
+    }
+
     fn from_heap(shape: [usize; N], elements: Box<[T]>) -> Self {
         // The pointer is taken before the buffer moves into its `Arc`, so
         // LLVM sees it is the fresh allocation's: kernels over two arrays
@@ -865,6 +984,18 @@ impl<T: Element, const N: usize> Array<T, N> {
 
     #[cfg(feature = "python")]
     fn from_python_checked(object: &Bound<'_, PyAny>, param: &str, may_copy: bool) -> PyResult<Self> {
+        // A constant condition, so only the branch taken is compiled.
+        if const { N <= ANY_DIMS_MAX } {
+            T::array_from_python(object, param, may_copy, N).map(AnyDims::into_dims)
+        } else {
+            Self::from_python_here(object, param, may_copy)
+        }
+    }
+
+    /// `from_python_checked`'s work, compiled in the runtime for up to
+    /// `ANY_DIMS_MAX` dimensions (`Element::array_from_python`).
+    #[cfg(feature = "python")]
+    fn from_python_here(object: &Bound<'_, PyAny>, param: &str, may_copy: bool) -> PyResult<Self> {
         const { assert!(N >= 1, "rt::Array needs at least one dimension") };
         let mut shape = [0usize; N];
         let mut strides = [0isize; N];
@@ -4799,6 +4930,20 @@ impl<T: Element, const N: usize> ToPython for Array<T, N> {
     /// NumPy view of the one NumPy array that takes over its memory; an
     /// empty array or one a Rust caller lent is copied into a new array.
     fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        // A constant condition, so only the branch taken is compiled.
+        if const { N <= ANY_DIMS_MAX } {
+            T::array_to_python(self.into_any_dims(), py)
+        } else {
+            self.to_python_here(py)
+        }
+    }
+}
+
+#[cfg(feature = "python")]
+impl<T: Element, const N: usize> Array<T, N> {
+    /// `ToPython::to_python`'s work, compiled in the runtime for up to
+    /// `ANY_DIMS_MAX` dimensions (`Element::array_to_python`).
+    fn to_python_here<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         if let Some(object) = self.whole_python_array(py) {
             return Ok(object);
         }
@@ -11587,12 +11732,14 @@ impl Element for Complex {
     const DTYPE_NAME: &'static str = "complex128";
     const ZERO: Self = Complex { re: 0.0, im: 0.0 };
     const ONE: Self = Complex { re: 1.0, im: 0.0 };
+    once_per_call_paths!();
 }
 
 impl Element for Complex32 {
     const DTYPE_NAME: &'static str = "complex64";
     const ZERO: Self = Complex32 { re: 0.0, im: 0.0 };
     const ONE: Self = Complex32 { re: 1.0, im: 0.0 };
+    once_per_call_paths!();
 }
 
 // SAFETY: both are `repr(C)` pairs of floats, laid out as NumPy's complex
