@@ -542,6 +542,204 @@ impl Element for bool {
 // Arrays
 // ---------------------------------------------------------------------------
 
+/// The element accesses of `Array` and of `Elements`, which have the same
+/// `pointer`, `shape`, `strides` and `writable` fields: written once, for
+/// both types.
+macro_rules! element_access_methods {
+    () => {
+    /// Whether an in-bounds index moves one element per step of its last
+    /// axis (stride 1, or a last axis of length 0 or 1, whose only index is
+    /// 0): the condition of the `*_contiguous_unchecked` accesses. Arrays
+    /// the runtime makes always have it; a parameter is tested once, before
+    /// the loops that use it.
+    #[inline]
+    pub fn has_unit_stride(&self) -> bool {
+        N == 0 || self.strides[N - 1] == 1 || self.shape[N - 1] <= 1
+    }
+
+    /// A Python index with negative entries shifted by their axis length,
+    /// each entry then in `0..shape[axis]`, or NumPy's IndexError.
+    ///
+    /// Each axis costs one add-if-negative and one unsigned compare: a
+    /// negative index is shifted by the length, after which any value still
+    /// negative or too large is at least the length when read as unsigned.
+    // The axis number is needed for the error message, so the loop indexes.
+    #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
+    fn checked_index(&self, index: [i64; N]) -> Result<[i64; N]> {
+        let mut shifted = index;
+        for axis in 0..N {
+            let length = self.shape[axis];
+            let written = index[axis];
+            if written < 0 {
+                shifted[axis] = written.wrapping_add(length as i64);
+            }
+            if shifted[axis] as u64 >= length as u64 {
+                return Err(index_error(written, axis, length));
+            }
+        }
+        Ok(shifted)
+    }
+
+    /// The element offset of an index known to be in bounds.
+    #[inline(always)]
+    fn offset_in_bounds(&self, index: [i64; N]) -> isize {
+        let mut offset = 0isize;
+        for axis in 0..N {
+            offset = offset.wrapping_add((index[axis] as isize).wrapping_mul(self.strides[axis]));
+        }
+        offset
+    }
+
+    /// `a[i, j, ...]` without the index check.
+    ///
+    /// # Safety
+    /// Every `index[axis]` must lie in `0..shape[axis]`. Generated code calls
+    /// this only where the compiler proved that for every execution; the
+    /// proof is written above the function.
+    #[inline(always)]
+    pub unsafe fn get_unchecked(&self, index: [i64; N]) -> T {
+        let offset = self.offset_in_bounds(index);
+        // SAFETY: the caller guarantees the index is in bounds, so, as in
+        // `get`, the element lies inside the memory kept alive by `owner`.
+        unsafe { T::load(self.pointer.offset(offset)) }
+    }
+
+    /// `a[i, j, ...] = value` without the index check; the array must still
+    /// be writable.
+    ///
+    /// # Safety
+    /// As for [`Array::get_unchecked`].
+    #[inline(always)]
+    pub unsafe fn set_unchecked(&self, index: [i64; N], value: T) -> Result<()> {
+        // SAFETY: the caller's guarantee is the one this call needs.
+        unsafe { self.set_converted_unchecked(index, value, Ok) }
+    }
+
+    /// The element offset of an in-bounds index of a C-contiguous array:
+    /// the last axis has stride 1, which lets LLVM vectorise.
+    #[inline(always)]
+    fn contiguous_offset(&self, index: [i64; N]) -> isize {
+        let mut offset = index[N - 1] as isize;
+        for axis in 0..N - 1 {
+            offset = offset.wrapping_add((index[axis] as isize).wrapping_mul(self.strides[axis]));
+        }
+        offset
+    }
+
+    /// `a[i, j, ...]` of an array with unit stride on its last axis,
+    /// without the index check.
+    ///
+    /// # Safety
+    /// As for [`Array::get_unchecked`]; in addition
+    /// [`Array::has_unit_stride`] must hold: the array was made by the
+    /// runtime (`zeros`, `full`, `copy`, ...), or it was tested. Generated
+    /// code calls this only for variables that hold nothing but arrays the
+    /// function made, and for parameters inside the loop version that runs
+    /// after their test.
+    #[inline(always)]
+    pub unsafe fn get_contiguous_unchecked(&self, index: [i64; N]) -> T {
+        debug_assert!(self.has_unit_stride());
+        let offset = self.contiguous_offset(index);
+        // SAFETY: in bounds by the caller's guarantee; with unit stride on
+        // the last axis (or only index 0 on it) this is `get`'s offset.
+        unsafe { T::load(self.pointer.offset(offset)) }
+    }
+
+    /// `a[i, j, ...]`, index checked, of an array with unit stride on its
+    /// last axis: the element offset needs no multiply by the last stride,
+    /// so loops over it can vectorise around the check.
+    ///
+    /// # Safety
+    /// [`Array::has_unit_stride`] must hold (the index itself is checked):
+    /// with another last stride the offset would not be `get`'s. Generated
+    /// code calls this where it calls [`Array::get_contiguous_unchecked`].
+    #[inline(always)]
+    pub unsafe fn get_contiguous(&self, index: [i64; N]) -> Result<T> {
+        debug_assert!(self.has_unit_stride());
+        let offset = self.contiguous_offset(self.checked_index(index)?);
+        // SAFETY: every index checked against its axis length; with unit
+        // stride on the last axis (the caller's guarantee) this is `get`'s
+        // offset.
+        Ok(unsafe { T::load(self.pointer.offset(offset)) })
+    }
+
+    /// `a[i, j, ...] = value`, index checked, into a writable array with
+    /// unit stride on its last axis, without the writable check.
+    ///
+    /// # Safety
+    /// As for [`Array::get_contiguous`]; in addition the array must be
+    /// writable, as for [`Array::set_contiguous_unchecked`].
+    #[inline(always)]
+    pub unsafe fn set_contiguous(&self, index: [i64; N], value: T) -> Result<()> {
+        debug_assert!(self.writable && self.has_unit_stride());
+        let offset = self.contiguous_offset(self.checked_index(index)?);
+        // SAFETY: `get_contiguous`'s offset, of writable memory by the
+        // caller's guarantee.
+        unsafe { T::store(self.pointer.offset(offset), value) };
+        Ok(())
+    }
+
+    /// `a[i, j, ...] = value` into a writable array with unit stride on its
+    /// last axis, without the index or writable check.
+    ///
+    /// # Safety
+    /// As for [`Array::get_contiguous_unchecked`]; in addition the array
+    /// must be writable ([`Array::is_writable`]: always, for arrays the
+    /// runtime made; tested with the layout for parameters).
+    #[inline(always)]
+    pub unsafe fn set_contiguous_unchecked(&self, index: [i64; N], value: T) {
+        debug_assert!(self.writable && self.has_unit_stride());
+        let offset = self.contiguous_offset(index);
+        // SAFETY: in bounds by the caller's guarantee, and `get_contiguous_
+        // unchecked`'s offset; writable by the caller's guarantee.
+        unsafe { T::store(self.pointer.offset(offset), value) };
+    }
+
+    /// [`Array::set_converted`] without the index check.
+    ///
+    /// # Safety
+    /// As for [`Array::get_unchecked`].
+    #[inline(always)]
+    pub unsafe fn set_converted_unchecked<V>(
+        &self,
+        index: [i64; N],
+        value: V,
+        convert: impl FnOnce(V) -> Result<T>,
+    ) -> Result<()> {
+        if !self.writable {
+            return Err(read_only_error());
+        }
+        let value = convert(value)?;
+        let offset = self.offset_in_bounds(index);
+        // SAFETY: in bounds by the caller's guarantee, writable as checked.
+        unsafe { T::store(self.pointer.offset(offset), value) };
+        Ok(())
+    }
+
+    };
+}
+
+/// An array's elements without its owner: what an innermost loop reads and
+/// stores through. Generated code takes one (`Array::elements`) before such
+/// a loop for each array the loop accesses without index checks and does
+/// not rebind: a plain `Copy` value, whose pointer and strides LLVM keeps in
+/// registers, where the array itself may sit in memory that the loop's
+/// stores could reach as far as LLVM can tell (it then reloads them on every
+/// iteration and cannot vectorise). It is valid while the array it came
+/// from is: that array stays bound, unchanged, for the whole loop.
+#[derive(Clone, Copy)]
+pub struct Elements<T: Element, const N: usize> {
+    pointer: *mut T,
+    shape: [usize; N],
+    strides: [isize; N],
+    writable: bool,
+}
+
+impl<T: Element, const N: usize> Elements<T, N> {
+    element_access_methods!();
+}
+
 /// A heap allocation of `len` elements created by `Box::<[T]>::into_raw`.
 ///
 /// It is only ever reached through raw pointers, so any number of `Array`
@@ -1129,16 +1327,6 @@ impl<T: Element, const N: usize> Array<T, N> {
         self.shape[0] == 0
     }
 
-    /// Whether an in-bounds index moves one element per step of its last
-    /// axis (stride 1, or a last axis of length 0 or 1, whose only index is
-    /// 0): the condition of the `*_contiguous_unchecked` accesses. Arrays
-    /// the runtime makes always have it; a parameter is tested once, before
-    /// the loops that use it.
-    #[inline]
-    pub fn has_unit_stride(&self) -> bool {
-        N == 0 || self.strides[N - 1] == 1 || self.shape[N - 1] <= 1
-    }
-
     /// Whether `v = expression` may store the new elements of `v` into its
     /// own memory: this array alone holds its memory (no other array, view
     /// or variable shares it, so nothing can see the old elements once `v`
@@ -1202,28 +1390,17 @@ impl<T: Element, const N: usize> Array<T, N> {
         Ok(self.offset_in_bounds(self.checked_index(index)?))
     }
 
-    /// A Python index with negative entries shifted by their axis length,
-    /// each entry then in `0..shape[axis]`, or NumPy's IndexError.
-    ///
-    /// Each axis costs one add-if-negative and one unsigned compare: a
-    /// negative index is shifted by the length, after which any value still
-    /// negative or too large is at least the length when read as unsigned.
-    // The axis number is needed for the error message, so the loop indexes.
-    #[allow(clippy::needless_range_loop)]
+    element_access_methods!();
+
+    /// The elements of this array, for an innermost loop (see `Elements`).
     #[inline(always)]
-    fn checked_index(&self, index: [i64; N]) -> Result<[i64; N]> {
-        let mut shifted = index;
-        for axis in 0..N {
-            let length = self.shape[axis];
-            let written = index[axis];
-            if written < 0 {
-                shifted[axis] = written.wrapping_add(length as i64);
-            }
-            if shifted[axis] as u64 >= length as u64 {
-                return Err(index_error(written, axis, length));
-            }
+    pub fn elements(&self) -> Elements<T, N> {
+        Elements {
+            pointer: self.pointer,
+            shape: self.shape,
+            strides: self.strides,
+            writable: self.writable,
         }
-        Ok(shifted)
     }
 
     /// `a[i, j, ...]` with Python's negative indices and NumPy's IndexError.
@@ -1240,142 +1417,6 @@ impl<T: Element, const N: usize> Array<T, N> {
     #[inline]
     pub fn set(&self, index: [i64; N], value: T) -> Result<()> {
         self.set_converted(index, value, Ok)
-    }
-
-    /// The element offset of an index known to be in bounds.
-    #[inline(always)]
-    fn offset_in_bounds(&self, index: [i64; N]) -> isize {
-        let mut offset = 0isize;
-        for axis in 0..N {
-            offset = offset.wrapping_add((index[axis] as isize).wrapping_mul(self.strides[axis]));
-        }
-        offset
-    }
-
-    /// `a[i, j, ...]` without the index check.
-    ///
-    /// # Safety
-    /// Every `index[axis]` must lie in `0..shape[axis]`. Generated code calls
-    /// this only where the compiler proved that for every execution; the
-    /// proof is written above the function.
-    #[inline(always)]
-    pub unsafe fn get_unchecked(&self, index: [i64; N]) -> T {
-        let offset = self.offset_in_bounds(index);
-        // SAFETY: the caller guarantees the index is in bounds, so, as in
-        // `get`, the element lies inside the memory kept alive by `owner`.
-        unsafe { T::load(self.pointer.offset(offset)) }
-    }
-
-    /// `a[i, j, ...] = value` without the index check; the array must still
-    /// be writable.
-    ///
-    /// # Safety
-    /// As for [`Array::get_unchecked`].
-    #[inline(always)]
-    pub unsafe fn set_unchecked(&self, index: [i64; N], value: T) -> Result<()> {
-        // SAFETY: the caller's guarantee is the one this call needs.
-        unsafe { self.set_converted_unchecked(index, value, Ok) }
-    }
-
-    /// The element offset of an in-bounds index of a C-contiguous array:
-    /// the last axis has stride 1, which lets LLVM vectorise.
-    #[inline(always)]
-    fn contiguous_offset(&self, index: [i64; N]) -> isize {
-        let mut offset = index[N - 1] as isize;
-        for axis in 0..N - 1 {
-            offset = offset.wrapping_add((index[axis] as isize).wrapping_mul(self.strides[axis]));
-        }
-        offset
-    }
-
-    /// `a[i, j, ...]` of an array with unit stride on its last axis,
-    /// without the index check.
-    ///
-    /// # Safety
-    /// As for [`Array::get_unchecked`]; in addition
-    /// [`Array::has_unit_stride`] must hold: the array was made by the
-    /// runtime (`zeros`, `full`, `copy`, ...), or it was tested. Generated
-    /// code calls this only for variables that hold nothing but arrays the
-    /// function made, and for parameters inside the loop version that runs
-    /// after their test.
-    #[inline(always)]
-    pub unsafe fn get_contiguous_unchecked(&self, index: [i64; N]) -> T {
-        debug_assert!(self.has_unit_stride());
-        let offset = self.contiguous_offset(index);
-        // SAFETY: in bounds by the caller's guarantee; with unit stride on
-        // the last axis (or only index 0 on it) this is `get`'s offset.
-        unsafe { T::load(self.pointer.offset(offset)) }
-    }
-
-    /// `a[i, j, ...]`, index checked, of an array with unit stride on its
-    /// last axis: the element offset needs no multiply by the last stride,
-    /// so loops over it can vectorise around the check.
-    ///
-    /// # Safety
-    /// [`Array::has_unit_stride`] must hold (the index itself is checked):
-    /// with another last stride the offset would not be `get`'s. Generated
-    /// code calls this where it calls [`Array::get_contiguous_unchecked`].
-    #[inline(always)]
-    pub unsafe fn get_contiguous(&self, index: [i64; N]) -> Result<T> {
-        debug_assert!(self.has_unit_stride());
-        let offset = self.contiguous_offset(self.checked_index(index)?);
-        // SAFETY: every index checked against its axis length; with unit
-        // stride on the last axis (the caller's guarantee) this is `get`'s
-        // offset.
-        Ok(unsafe { T::load(self.pointer.offset(offset)) })
-    }
-
-    /// `a[i, j, ...] = value`, index checked, into a writable array with
-    /// unit stride on its last axis, without the writable check.
-    ///
-    /// # Safety
-    /// As for [`Array::get_contiguous`]; in addition the array must be
-    /// writable, as for [`Array::set_contiguous_unchecked`].
-    #[inline(always)]
-    pub unsafe fn set_contiguous(&self, index: [i64; N], value: T) -> Result<()> {
-        debug_assert!(self.writable && self.has_unit_stride());
-        let offset = self.contiguous_offset(self.checked_index(index)?);
-        // SAFETY: `get_contiguous`'s offset, of writable memory by the
-        // caller's guarantee.
-        unsafe { T::store(self.pointer.offset(offset), value) };
-        Ok(())
-    }
-
-    /// `a[i, j, ...] = value` into a writable array with unit stride on its
-    /// last axis, without the index or writable check.
-    ///
-    /// # Safety
-    /// As for [`Array::get_contiguous_unchecked`]; in addition the array
-    /// must be writable ([`Array::is_writable`]: always, for arrays the
-    /// runtime made; tested with the layout for parameters).
-    #[inline(always)]
-    pub unsafe fn set_contiguous_unchecked(&self, index: [i64; N], value: T) {
-        debug_assert!(self.writable && self.has_unit_stride());
-        let offset = self.contiguous_offset(index);
-        // SAFETY: in bounds by the caller's guarantee, and `get_contiguous_
-        // unchecked`'s offset; writable by the caller's guarantee.
-        unsafe { T::store(self.pointer.offset(offset), value) };
-    }
-
-    /// [`Array::set_converted`] without the index check.
-    ///
-    /// # Safety
-    /// As for [`Array::get_unchecked`].
-    #[inline(always)]
-    pub unsafe fn set_converted_unchecked<V>(
-        &self,
-        index: [i64; N],
-        value: V,
-        convert: impl FnOnce(V) -> Result<T>,
-    ) -> Result<()> {
-        if !self.writable {
-            return Err(read_only_error());
-        }
-        let value = convert(value)?;
-        let offset = self.offset_in_bounds(index);
-        // SAFETY: in bounds by the caller's guarantee, writable as checked.
-        unsafe { T::store(self.pointer.offset(offset), value) };
-        Ok(())
     }
 
     /// `a[i, j, ...] = value` for a value NumPy converts to the element type

@@ -348,6 +348,10 @@ struct FunctionGen<'f> {
     /// (`facts.layout_tests`): the tested parameters have unit stride on
     /// their last axis and are writable where stored into.
     contiguous: Vec<usize>,
+    /// The arrays the innermost loop being generated reads or stores
+    /// without index checks through an `rt::Elements` taken before it (see
+    /// `element_views`): array name, view name.
+    element_views: HashMap<String, syn::Ident>,
     /// Loop bounds evaluated into temporaries before a loop versioned on
     /// them: by the address of the bound expression, and by the loop's
     /// address and side (`Atom::Bound`).
@@ -715,6 +719,7 @@ impl<'f> FunctionGen<'f> {
             facts,
             assumed: Vec::new(),
             contiguous: Vec::new(),
+            element_views: HashMap::new(),
             bound_values: HashMap::new(),
             bound_atoms: HashMap::new(),
             parallel_continue: None,
@@ -2349,6 +2354,7 @@ impl FunctionGen<'_> {
         };
         let (binding, prelude, body_owned) = self.loop_binding(var.as_deref(), body, nested);
         let decisions = self.hoist_parallel_decisions(var.as_deref(), body);
+        let views = self.element_views(var.as_deref(), body);
         // `continue` in a nested loop continues that loop.
         let parallel_continue = self.parallel_continue.take();
         let body = self.block(body, &body_owned, false);
@@ -2358,6 +2364,11 @@ impl FunctionGen<'_> {
             self.hoisted_decisions.remove(&key);
             hoisted.push(quote! { let #decision: bool = #value; });
         }
+        for (array, view) in views {
+            self.element_views.remove(&array);
+            let array = ident(&array);
+            hoisted.push(quote! { let #view = #array.elements(); });
+        }
         quote! {
             #(#hoisted)*
             for #binding in #range {
@@ -2365,6 +2376,80 @@ impl FunctionGen<'_> {
                 #(#body)*
             }
         }
+    }
+
+    /// For an innermost loop (no loop statement in its body), the arrays it
+    /// reads or stores without index checks and does not rebind, each with
+    /// the name of the `rt::Elements` view the loop goes through instead
+    /// (registered in `element_views` while the body is generated; the
+    /// caller binds them before the loop and removes them). Through the
+    /// view, a plain local, LLVM keeps the array's pointer and strides in
+    /// registers and can vectorise the loop; through the array, which may
+    /// sit in memory the loop's stores could reach, it reloads them on
+    /// every iteration. The array stays bound and unchanged while the loop
+    /// runs, so its memory outlives the view's use.
+    fn element_views(
+        &mut self,
+        var: Option<&str>,
+        body: &[typed::Stmt],
+    ) -> Vec<(String, syn::Ident)> {
+        fn has_loop(stmts: &[typed::Stmt]) -> bool {
+            stmts.iter().any(|stmt| match stmt {
+                typed::Stmt::ForRange { .. } | typed::Stmt::While { .. } => true,
+                typed::Stmt::If { body, orelse, .. } => has_loop(body) || has_loop(orelse),
+                _ => false,
+            })
+        }
+        fn stored<'s>(target: &'s typed::Target, out: &mut Vec<&'s typed::Expr>) {
+            match target {
+                typed::Target::Index { array, .. } => out.push(array),
+                typed::Target::Tuple(items) => items.iter().for_each(|t| stored(t, out)),
+                _ => {}
+            }
+        }
+        fn collect<'s>(stmts: &'s [typed::Stmt], out: &mut Vec<&'s typed::Expr>) {
+            for stmt in stmts {
+                stmt.for_each_expr(&mut |e| {
+                    e.walk(&mut |e| {
+                        if let ExprKind::Index { array, .. } = &e.kind {
+                            out.push(array);
+                        }
+                    })
+                });
+                if let typed::Stmt::Assign { target, .. } = stmt {
+                    stored(target, out);
+                }
+                if let typed::Stmt::If { body, orelse, .. } = stmt {
+                    collect(body, out);
+                    collect(orelse, out);
+                }
+            }
+        }
+        if has_loop(body) {
+            return Vec::new();
+        }
+        let mut arrays = Vec::new();
+        collect(body, &mut arrays);
+        let mut views: Vec<(String, syn::Ident)> = Vec::new();
+        for array in arrays {
+            let ExprKind::Local(name) = &array.kind else {
+                continue;
+            };
+            if self.proven(array) == Unchecked::No
+                || var == Some(name.as_str())
+                || count_assignments(body, name) > 0
+                || self.element_views.contains_key(name)
+                || views.iter().any(|(n, _)| n == name)
+            {
+                continue;
+            }
+            let view = self.fresh(&format!("{name}_elements"));
+            views.push((name.clone(), view));
+        }
+        for (name, view) in &views {
+            self.element_views.insert(name.clone(), view.clone());
+        }
+        views
     }
 
     /// The parallel loops directly in the body of a serial loop (inside
@@ -2661,7 +2746,12 @@ impl FunctionGen<'_> {
                     (quote! { let #temp = #value; }, quote!(#temp))
                 };
                 let proven = self.proven(array);
-                let array_code = self.receiver(array);
+                // `set_converted` is the array's alone.
+                let array_code = if conversion.is_some() && proven == Unchecked::CheckedContiguous {
+                    self.receiver(array)
+                } else {
+                    self.element_receiver(array, proven)
+                };
                 let indices = indices
                     .iter()
                     .map(|i| self.expr(i).full())
@@ -3185,6 +3275,20 @@ impl FunctionGen<'_> {
         self.expr(array).at(Prec::Atom)
     }
 
+    /// The receiver of an element access: the loop's `rt::Elements` view of
+    /// the array (`element_views`) for accesses without the index check or
+    /// on the contiguous path, the array itself otherwise.
+    fn element_receiver(&mut self, array: &typed::Expr, proven: Unchecked) -> TokenStream {
+        if proven != Unchecked::No {
+            if let ExprKind::Local(name) = &array.kind {
+                if let Some(view) = self.element_views.get(name) {
+                    return quote!(#view);
+                }
+            }
+        }
+        self.receiver(array)
+    }
+
     fn expr(&mut self, expr: &typed::Expr) -> Code {
         if let Some(temp) = self.bound_values.get(&(std::ptr::from_ref(expr) as usize)) {
             return Code::atom(quote!(#temp));
@@ -3295,7 +3399,7 @@ impl FunctionGen<'_> {
                     .array_type()
                     .is_some_and(|a| a.dtype == Dtype::Complex64);
                 let proven = self.proven(array);
-                let array = self.receiver(array);
+                let array = self.element_receiver(array, proven);
                 let indices = indices
                     .iter()
                     .map(|i| self.expr(i).full())
