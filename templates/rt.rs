@@ -1435,14 +1435,11 @@ impl<T: Element, const N: usize> Array<T, N> {
         if !self.writable {
             return Err(read_only_error());
         }
-        let offset = self.offset(index)?;
-        let value = convert(value)?;
-        // SAFETY: as in `get`; in addition the memory is writable (NumPy's
-        // WRITEABLE flag, or runtime-owned heap memory). Writing through a raw
-        // pointer creates no reference, so other views of the same memory stay
-        // valid.
-        unsafe { T::store(self.pointer.offset(offset), value) };
-        Ok(())
+        let index = self.checked_index(index)?;
+        // SAFETY: `checked_index` put every index in `0..shape[axis]`.
+        // Writing through a raw pointer creates no reference, so other views
+        // of the same memory stay valid.
+        unsafe { self.set_converted_unchecked(index, value, convert) }
     }
 
     /// `a[i]` on an N-dimensional array: an (N-1)-dimensional view sharing
