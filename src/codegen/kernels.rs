@@ -2435,7 +2435,10 @@ impl FunctionGen<'_> {
             let ExprKind::Local(name) = &array.kind else {
                 continue;
             };
+            // A variable that may be read unassigned is read through its
+            // flag, which a view taken before the loop would skip.
             if self.proven(array) == Unchecked::No
+                || self.flags.contains_key(name)
                 || var == Some(name.as_str())
                 || count_assignments(body, name) > 0
                 || self.element_views.contains_key(name)
