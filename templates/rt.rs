@@ -8090,10 +8090,7 @@ pub fn parallel_loop<A: Send>(
     let Some(pool) = parallel_pool(num_threads()) else {
         return chunk(0..count).map_err(|(_, error)| error);
     };
-    // A few chunks per thread, so one slow chunk does not hold the loop up.
-    let threads = pool.threads.max(1) as u64;
-    let chunks = count.min(threads.saturating_mul(8)).max(1);
-    let bound = |c: u64| (u128::from(count) * u128::from(c) / u128::from(chunks)) as u64;
+    let chunks = chunk_count(&pool, count);
     let failure = LoopFailure::new();
     // One slot per chunk, so the parts combine in chunk order.
     let mut slots: Vec<Option<A>> = Vec::with_capacity(chunks as usize);
@@ -8102,7 +8099,7 @@ pub fn parallel_loop<A: Send>(
     }
     let parts = std::sync::Mutex::new(slots);
     let run_chunk = |c: u64| {
-        let range = bound(c)..bound(c + 1);
+        let range = chunk_range(count, chunks, c);
         if failure.is_after_a_failure(range.start) {
             return;
         }
@@ -8124,6 +8121,46 @@ pub fn parallel_loop<A: Send>(
         }
     }
     Ok(total)
+}
+
+/// `parallel_loop` for a loop without reductions: the chunks only run,
+/// with no parts to keep and combine, so each such loop adds less code to
+/// its module. On error, the error of the lowest failing iteration.
+pub fn parallel_for(
+    count: u64,
+    chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<(), (u64, Error)> + Sync + Send,
+) -> Result<()> {
+    let Some(pool) = parallel_pool(num_threads()) else {
+        return chunk(0..count).map_err(|(_, error)| error);
+    };
+    let chunks = chunk_count(&pool, count);
+    let failure = LoopFailure::new();
+    let run_chunk = |c: u64| {
+        let range = chunk_range(count, chunks, c);
+        if failure.is_after_a_failure(range.start) {
+            return;
+        }
+        if let Err((k, error)) = chunk(range) {
+            failure.record(k, error);
+        }
+    };
+    run_chunks(&pool, chunks, &run_chunk);
+    failure.into_result()
+}
+
+/// How many chunks a parallel loop of `count` iterations runs in: a few
+/// per thread, so one slow chunk does not hold the loop up.
+fn chunk_count(pool: &ParallelPool, count: u64) -> u64 {
+    let threads = pool.threads.max(1) as u64;
+    count.min(threads.saturating_mul(8)).max(1)
+}
+
+/// The iterations of chunk `c` of `chunks` over `0..count`: contiguous,
+/// in order, together all of them.
+#[inline]
+fn chunk_range(count: u64, chunks: u64, c: u64) -> std::ops::Range<u64> {
+    let bound = |c: u64| (u128::from(count) * u128::from(c) / u128::from(chunks)) as u64;
+    bound(c)..bound(c + 1)
 }
 
 /// The lowest failing iteration of a parallel loop and its error.

@@ -2181,10 +2181,19 @@ impl FunctionGen<'_> {
                 Ok((#(#combined,)*))
             }
         };
+        // A loop without reductions has no parts to combine.
+        let parallel_call = |chunk: TokenStream| {
+            if reductions.is_empty() {
+                quote!(rt::parallel_for(#range_var.iterations(), #chunk)?)
+            } else {
+                quote!(rt::parallel_loop(#range_var.iterations(), || #identity, #chunk, #combine)?)
+            }
+        };
         let run = |in_parallel: TokenStream| {
             if serial_by_chunk {
                 let run_chunk = format_ident!("run_{}", chunk);
                 let threads = format_ident!("threads_{}", chunk);
+                let parallel_call = parallel_call(quote!(&#run_chunk));
                 quote! {
                     // Decided before the closure takes the arrays it reads.
                     let #threads: bool = #in_parallel;
@@ -2193,7 +2202,7 @@ impl FunctionGen<'_> {
                     #share
                     let #run_chunk = #chunk_closure;
                     let #total: #tuple_type = if #threads {
-                        rt::parallel_loop(#range_var.iterations(), || #identity, &#run_chunk, #combine)?
+                        #parallel_call
                     } else {
                         #run_chunk(0..#range_var.iterations()).map_err(|(_, #error)| #error)?
                     };
@@ -2201,17 +2210,13 @@ impl FunctionGen<'_> {
                     #last
                 }
             } else {
+                let parallel_call = parallel_call(chunk_closure.clone());
                 quote! {
                     if #in_parallel {
                         #clone_range
                         #(#owned_arrays)*
                         #share
-                        let #total: #tuple_type = rt::parallel_loop(
-                            #range_var.iterations(),
-                            || #identity,
-                            #chunk_closure,
-                            #combine,
-                        )?;
+                        let #total: #tuple_type = #parallel_call;
                         #merged
                         #last
                     } else {
