@@ -34,11 +34,14 @@
 //! `MAX_DIMENSION` make every form's value fit in an `i64`, so the
 //! generated code's wrapping arithmetic computes exactly these values.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
+use super::flow::{extreme_of, Bounds, FloatFact, FloatTerm, Flow};
 use super::linear::{Atom, Linear};
+use super::ranges::always_leaves;
 use super::{Access, AccessKind, Decision};
-use crate::ir::typed::{self, ExprKind, Stmt, Target};
+use crate::ir::typed::{self, ExprKind, Intrinsic, Stmt, Target};
 use crate::ir::{BinaryOp, CompareOp};
 use crate::types::Type;
 
@@ -48,8 +51,10 @@ pub fn accesses(function: &typed::Function) -> Vec<Access> {
     facts.collect_definitions(&function.body);
     facts.collect_shaped(&function.body);
     let mut out = Vec::new();
+    let mut flow = Flow::default();
     for (position, stmt) in function.body.iter().enumerate() {
-        facts.stmt(stmt, position, &mut Vec::new(), &mut out);
+        facts.top_now.set(position);
+        flow = facts.step(stmt, position, &mut Vec::new(), &mut out, &flow);
     }
     out
 }
@@ -67,6 +72,9 @@ struct LoopRange {
     /// The position, in the function body, of the top-level statement that
     /// holds the loop.
     top: usize,
+    /// Conditions over dimensions (`form <= 0`) the range holds under
+    /// (see `flow.rs`); empty for loops.
+    assumptions: Vec<Linear>,
 }
 
 struct FunctionFacts<'f> {
@@ -88,6 +96,16 @@ struct FunctionFacts<'f> {
     /// For stable array locals, the position of the top-level statement that
     /// binds them: a version check may read their shape only after it.
     bound_at: HashMap<String, usize>,
+    /// Int variables never rebound that gave a stable array its shape
+    /// (`counts = np.zeros(nbins)`): after the top-level statement at the
+    /// position given, the variable equals that dimension.
+    aliases: HashMap<String, (Linear, usize)>,
+    /// Float locals bound exactly once, by a top-level statement, to an
+    /// expression over variables never rebound: at any later point the
+    /// local equals its expression evaluated there.
+    float_definitions: HashMap<String, &'f typed::Expr>,
+    /// The position of the top-level statement being analysed.
+    top_now: Cell<usize>,
 }
 
 impl<'f> FunctionFacts<'f> {
@@ -111,6 +129,24 @@ impl<'f> FunctionFacts<'f> {
             shaped: HashMap::new(),
             fresh: Vec::new(),
             bound_at: HashMap::new(),
+            aliases: HashMap::new(),
+            float_definitions: HashMap::new(),
+            top_now: Cell::new(0),
+        }
+    }
+
+    /// Whether `name` keeps one value from its first binding on: a
+    /// parameter never rebound, or a local bound by one statement.
+    fn never_rebound(&self, name: &str) -> bool {
+        if self.function.is_parameter(name) {
+            let rebound = self
+                .function
+                .params
+                .iter()
+                .any(|p| p.name == name && p.reassigned);
+            !rebound && !self.assignments.contains_key(name)
+        } else {
+            self.assignments.get(name) == Some(&1)
         }
     }
 
@@ -120,8 +156,9 @@ impl<'f> FunctionFacts<'f> {
 
     /// Definitions and stable arrays from the top-level statements, in
     /// order, so that each may use the ones before it.
-    fn collect_definitions(&mut self, body: &[Stmt]) {
+    fn collect_definitions(&mut self, body: &'f [Stmt]) {
         for (position, stmt) in body.iter().enumerate() {
+            self.top_now.set(position);
             let Stmt::Assign { target, value } = stmt else {
                 continue;
             };
@@ -147,9 +184,10 @@ impl<'f> FunctionFacts<'f> {
                 | Target::Item { .. } => {}
             }
         }
+        self.top_now.set(0);
     }
 
-    fn define(&mut self, name: &str, value: &typed::Expr, position: usize) {
+    fn define(&mut self, name: &str, value: &'f typed::Expr, position: usize) {
         if !self.assigned_once(name) {
             return;
         }
@@ -163,8 +201,33 @@ impl<'f> FunctionFacts<'f> {
             }
             Type::Array(_) => {
                 let dims = self.array_dims(value);
+                if let (None, ExprKind::NewArray { shape, .. }) = (&dims, &value.kind) {
+                    for (axis, size) in shape.iter().enumerate() {
+                        let ExprKind::Local(size) = &size.kind else {
+                            continue;
+                        };
+                        if self.never_rebound(size)
+                            && !self.definitions.contains_key(size)
+                            && !self.aliases.contains_key(size)
+                        {
+                            let dim = Linear::atom(Atom::Dim(name.to_string(), axis));
+                            self.aliases.insert(size.clone(), (dim, position));
+                        }
+                    }
+                }
                 self.stable_arrays.insert(name.to_string(), dims);
                 self.bound_at.insert(name.to_string(), position);
+            }
+            Type::Float => {
+                let mut stable = true;
+                value.walk(&mut |e| {
+                    if let ExprKind::Local(used) = &e.kind {
+                        stable &= self.never_rebound(used);
+                    }
+                });
+                if stable {
+                    self.float_definitions.insert(name.to_string(), value);
+                }
             }
             _ => {}
         }
@@ -325,8 +388,11 @@ impl<'f> FunctionFacts<'f> {
             ExprKind::Local(name) => {
                 if loops.iter().any(|l| l.var == *name) {
                     Some(Linear::atom(Atom::LoopVar(name.clone())))
+                } else if let Some(form) = self.definitions.get(name) {
+                    Some(form.clone())
                 } else {
-                    self.definitions.get(name).cloned()
+                    let (dim, position) = self.aliases.get(name)?;
+                    (self.top_now.get() > *position).then(|| dim.clone())
                 }
             }
             ExprKind::Dim { array, axis } => match &array.kind {
@@ -361,16 +427,81 @@ impl<'f> FunctionFacts<'f> {
         }
     }
 
-    fn block(&self, stmts: &[Stmt], top: usize, loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
+    fn block(
+        &self,
+        stmts: &[Stmt],
+        top: usize,
+        loops: &mut Vec<LoopRange>,
+        out: &mut Vec<Access>,
+        flow: Flow,
+    ) -> Flow {
+        let mut flow = flow;
         let mut counters = 0;
         for (position, stmt) in stmts.iter().enumerate() {
-            self.stmt(stmt, top, loops, out);
+            flow = self.step(stmt, top, loops, out, &flow);
             if let Some(range) = self.down_counter(stmt, &stmts[position + 1..], top, loops) {
                 loops.push(range);
                 counters += 1;
             }
         }
         loops.truncate(loops.len() - counters);
+        flow
+    }
+
+    /// One statement, with the ranges `flow` gives the int variables it
+    /// does not assign; the flow after it.
+    fn step(
+        &self,
+        stmt: &Stmt,
+        top: usize,
+        loops: &mut Vec<LoopRange>,
+        out: &mut Vec<Access>,
+        flow: &Flow,
+    ) -> Flow {
+        let mut assigned = HashMap::new();
+        count_assignments(std::slice::from_ref(stmt), &mut assigned);
+        let before = loops.len();
+        for (var, bounds) in &flow.ints {
+            // A variable with a form of its own (a definition, a loop
+            // variable) is better stated by it.
+            let local = typed::Expr::new(ExprKind::Local(var.clone()), Type::Int);
+            if assigned.contains_key(var)
+                || !bounds.assumptions.iter().all(only_dimensions)
+                || self.form(&local, loops).is_some()
+            {
+                continue;
+            }
+            let (Some(lo), Some(hi)) = (&bounds.lo, &bounds.hi) else {
+                continue;
+            };
+            let Some(stop) = Linear::constant(1).and_then(|one| hi.add_scaled(&one, 1)) else {
+                continue;
+            };
+            // Stated over dimensions where the loop ranges allow it.
+            let (shown_lo, shown_hi) = match (extreme(lo, loops, false), extreme(hi, loops, true)) {
+                (Some(l), Some(h)) => (l, h),
+                _ => (lo.clone(), hi.clone()),
+            };
+            let source = if shown_lo == shown_hi {
+                format!("{var} is {shown_lo} here (by the statements before)")
+            } else {
+                format!(
+                    "{var} is between {shown_lo} and {shown_hi} here (by the statements before)"
+                )
+            };
+            loops.push(LoopRange {
+                var: var.clone(),
+                lo: lo.clone(),
+                hi: stop,
+                source,
+                key: 0,
+                top,
+                assumptions: bounds.assumptions.clone(),
+            });
+        }
+        let after = self.stmt(stmt, top, loops, out, flow);
+        loops.truncate(before);
+        after
     }
 
     /// The range of a down-counter (see the module comment) that `stmt`
@@ -416,6 +547,7 @@ impl<'f> FunctionFacts<'f> {
             source: format!("{var} counts down by one from {start} to at least {low}"),
             key: 0,
             top,
+            assumptions: Vec::new(),
         })
     }
 
@@ -429,7 +561,8 @@ impl<'f> FunctionFacts<'f> {
     }
 
     /// The accesses of a `while` or `if` test, and its body with the test's
-    /// guards (see the module comment).
+    /// guards (see the module comment), starting with `flow`; the flow at
+    /// the end of the body.
     fn guarded(
         &self,
         test: &typed::Expr,
@@ -437,7 +570,8 @@ impl<'f> FunctionFacts<'f> {
         top: usize,
         loops: &mut Vec<LoopRange>,
         out: &mut Vec<Access>,
-    ) {
+        flow: Flow,
+    ) -> Flow {
         let conjuncts: Vec<&typed::Expr> = match &test.kind {
             ExprKind::BoolOp {
                 op: crate::ir::BoolOp::And,
@@ -454,6 +588,7 @@ impl<'f> FunctionFacts<'f> {
         }
         let guards: Vec<LoopRange> = loops.drain(before..).collect();
         let mut active = guards;
+        let mut flow = flow;
         for stmt in body {
             active.retain(|range| {
                 let mut assigned = HashMap::new();
@@ -462,9 +597,10 @@ impl<'f> FunctionFacts<'f> {
             });
             let pushed = active.len();
             loops.extend(active.iter().cloned());
-            self.stmt(stmt, top, loops, out);
+            flow = self.step(stmt, top, loops, out, &flow);
             loops.truncate(loops.len() - pushed);
         }
+        flow
     }
 
     fn reads(&self, expr: &typed::Expr, loops: &[LoopRange], out: &mut Vec<Access>) {
@@ -475,15 +611,33 @@ impl<'f> FunctionFacts<'f> {
         })
     }
 
-    fn stmt(&self, stmt: &Stmt, top: usize, loops: &mut Vec<LoopRange>, out: &mut Vec<Access>) {
+    fn stmt(
+        &self,
+        stmt: &Stmt,
+        top: usize,
+        loops: &mut Vec<LoopRange>,
+        out: &mut Vec<Access>,
+        flow: &Flow,
+    ) -> Flow {
+        let mut assigned = HashMap::new();
+        count_assignments(std::slice::from_ref(stmt), &mut assigned);
+        let unchanged = flow.without(assigned.keys().map(String::as_str));
         if let Stmt::While { test, body } = stmt {
-            self.guarded(test, body, top, loops, out);
-            return;
+            let inside = self.narrowed_flow(&unchanged, test, true, loops);
+            self.guarded(test, body, top, loops, out, inside);
+            return unchanged;
         }
         if let Stmt::If { test, body, orelse } = stmt {
-            self.guarded(test, body, top, loops, out);
-            self.block(orelse, top, loops, out);
-            return;
+            let then_flow = self.narrowed_flow(flow, test, true, loops);
+            let else_flow = self.narrowed_flow(flow, test, false, loops);
+            let then_end = self.guarded(test, body, top, loops, out, then_flow);
+            let else_end = self.block(orelse, top, loops, out, else_flow);
+            return match (always_leaves(body), always_leaves(orelse)) {
+                (true, true) => unchanged,
+                (true, false) => else_end,
+                (false, true) => then_end,
+                (false, false) => then_end.join(&else_end),
+            };
         }
         stmt.for_each_expr(&mut |expr| self.reads(expr, loops, out));
         if let Stmt::Assign {
@@ -509,16 +663,317 @@ impl<'f> FunctionFacts<'f> {
                 let range = range.map(|range| LoopRange { key, top, ..range });
                 let pushed = range.is_some();
                 loops.extend(range);
-                self.block(body, top, loops, out);
+                self.block(body, top, loops, out, unchanged.clone());
                 if pushed {
                     loops.pop();
                 }
+                unchanged
             }
+            Stmt::Assign {
+                target: Target::Local(var),
+                value,
+            } if value.ty == Type::Int => {
+                let mut after = unchanged;
+                if let Some(bounds) = self.int_bounds(value, flow, loops) {
+                    after.ints.insert(var.clone(), bounds);
+                }
+                after
+            }
+            Stmt::Assign {
+                target: Target::Local(var),
+                value,
+            } if value.ty == Type::Float => {
+                let mut after = unchanged;
+                let real: Vec<LoopRange> = loops.iter().filter(|l| l.key != 0).cloned().collect();
+                if self.float_non_negative(value, flow, &real, 0) {
+                    after.floats.push(FloatFact {
+                        left: FloatTerm::Var(var.clone()),
+                        right: FloatTerm::Const(0.0),
+                    });
+                }
+                after
+            }
+            Stmt::Assert { test, .. } => self.narrowed_flow(&unchanged, test, true, loops),
             other => {
                 for body in other.nested() {
-                    self.block(body, top, loops, out);
+                    self.block(body, top, loops, out, unchanged.clone());
+                }
+                unchanged
+            }
+        }
+    }
+
+    /// Bounds of the int expression `value` from `flow` and the loop ranges
+    /// (see `flow.rs`), in forms over dimensions and loop variables only.
+    fn int_bounds(&self, value: &typed::Expr, flow: &Flow, loops: &[LoopRange]) -> Option<Bounds> {
+        let real: Vec<LoopRange> = loops.iter().filter(|l| l.key != 0).cloned().collect();
+        let bounds = self.int_bounds_in(value, flow, &real, 0)?;
+        (!bounds.is_empty()).then_some(bounds)
+    }
+
+    fn int_bounds_in(
+        &self,
+        e: &typed::Expr,
+        flow: &Flow,
+        real: &[LoopRange],
+        depth: usize,
+    ) -> Option<Bounds> {
+        if depth > MAX_DEPTH || e.ty != Type::Int {
+            return None;
+        }
+        if let ExprKind::Local(name) = &e.kind {
+            if let Some(bounds) = flow.ints.get(name) {
+                return Some(bounds.clone());
+            }
+        }
+        if let Some(form) = self.form(e, real) {
+            return Some(Bounds::exactly(form));
+        }
+        let rec = |e: &typed::Expr| self.int_bounds_in(e, flow, real, depth + 1);
+        let union = |a: &Bounds, b: &Bounds| {
+            let mut all = a.assumptions.clone();
+            all.extend(
+                b.assumptions
+                    .iter()
+                    .filter(|x| !a.assumptions.contains(x))
+                    .cloned(),
+            );
+            all
+        };
+        match &e.kind {
+            ExprKind::Binary {
+                op: op @ (BinaryOp::Add | BinaryOp::Sub),
+                left,
+                right,
+            } => {
+                let (l, r) = (rec(left)?, rec(right)?);
+                let sign = if *op == BinaryOp::Add { 1 } else { -1 };
+                let (r_lo, r_hi) = if sign == 1 {
+                    (&r.lo, &r.hi)
+                } else {
+                    (&r.hi, &r.lo)
+                };
+                let add = |a: &Option<Linear>, b: &Option<Linear>| {
+                    a.as_ref()?.add_scaled(b.as_ref()?, sign)
+                };
+                Some(Bounds {
+                    lo: add(&l.lo, r_lo),
+                    hi: add(&l.hi, r_hi),
+                    assumptions: union(&l, &r),
+                })
+            }
+            ExprKind::Intrinsic {
+                op: Intrinsic::FloatToInt | Intrinsic::RoundToInt | Intrinsic::MathToInt(_),
+                args,
+            } if args.len() == 1 && self.float_non_negative(&args[0], flow, real, depth + 1) => {
+                Some(Bounds {
+                    lo: Linear::constant(0),
+                    hi: None,
+                    assumptions: Vec::new(),
+                })
+            }
+            ExprKind::Intrinsic {
+                op: op @ (Intrinsic::Min | Intrinsic::Max),
+                args,
+            } if args.len() == 2 => {
+                let a = rec(&args[0]).unwrap_or_default();
+                let b = rec(&args[1]).unwrap_or_default();
+                let mut assumptions = union(&a, &b);
+                // min(a, b) is at most either's upper bound and at least the
+                // smaller lower bound; max the other way round.
+                let largest = *op == Intrinsic::Max;
+                let (either_a, either_b, both_a, both_b) = if largest {
+                    (&a.lo, &b.lo, &a.hi, &b.hi)
+                } else {
+                    (&a.hi, &b.hi, &a.lo, &b.lo)
+                };
+                let either = match (either_a, either_b) {
+                    (Some(x), Some(y)) => {
+                        let d = x.add_scaled(y, -1);
+                        let x_tighter = d.is_some_and(|d| {
+                            if largest {
+                                d.provably_non_negative()
+                            } else {
+                                d.provably_non_positive()
+                            }
+                        });
+                        Some(if x_tighter { x.clone() } else { y.clone() })
+                    }
+                    (x, y) => x.clone().or_else(|| y.clone()),
+                };
+                let both = match (both_a, both_b) {
+                    (Some(x), Some(y)) => extreme_of(x, y, largest, &mut assumptions),
+                    _ => None,
+                };
+                let (lo, hi) = if largest {
+                    (either, both)
+                } else {
+                    (both, either)
+                };
+                Some(Bounds {
+                    lo,
+                    hi,
+                    assumptions,
+                })
+            }
+            ExprKind::IfExp { body, orelse, .. } => Some(rec(body)?.join(&rec(orelse)?)),
+            _ => None,
+        }
+    }
+
+    /// Whether the float expression `e` is never below zero (it may be NaN
+    /// or -0.0), by `flow`'s comparisons, the definitions of float locals
+    /// and the bounds of ints: sums, products and quotients of such values,
+    /// `a - b` where `a >= b` is known, `abs`, `math.sqrt`, `math.exp`.
+    fn float_non_negative(
+        &self,
+        e: &typed::Expr,
+        flow: &Flow,
+        real: &[LoopRange],
+        depth: usize,
+    ) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let rec = |e: &typed::Expr| self.float_non_negative(e, flow, real, depth + 1);
+        match &e.kind {
+            ExprKind::Literal(typed::Literal::Float(v)) => *v >= 0.0,
+            ExprKind::Literal(typed::Literal::Int(v)) => *v >= 0,
+            ExprKind::Literal(typed::Literal::Bool(_)) => true,
+            ExprKind::Cast(inner) => match inner.ty {
+                Type::Bool => true,
+                Type::Float => rec(inner),
+                Type::Int => self
+                    .int_bounds_in(inner, flow, real, depth + 1)
+                    .and_then(|b| b.lo)
+                    .and_then(|lo| extreme(&lo, real, false))
+                    .is_some_and(|lo| lo.provably_non_negative()),
+                _ => false,
+            },
+            ExprKind::Binary {
+                op: BinaryOp::Add | BinaryOp::Mul | BinaryOp::TrueDiv,
+                left,
+                right,
+            } if e.ty == Type::Float => rec(left) && rec(right),
+            ExprKind::Binary {
+                op: BinaryOp::Sub,
+                left,
+                right,
+            } if e.ty == Type::Float => match (float_term(left), float_term(right)) {
+                (Some(a), Some(b)) => flow.float_at_least(&a, &b),
+                _ => false,
+            },
+            ExprKind::Local(name) if e.ty == Type::Float => {
+                flow.float_at_least(&FloatTerm::Var(name.clone()), &FloatTerm::Const(0.0))
+                    || self.float_definitions.get(name).is_some_and(|d| rec(d))
+            }
+            ExprKind::Intrinsic {
+                op: Intrinsic::AbsFloat | Intrinsic::Math("sqrt" | "exp" | "fabs" | "hypot"),
+                ..
+            } => true,
+            ExprKind::IfExp { body, orelse, .. } => rec(body) && rec(orelse),
+            _ => false,
+        }
+    }
+
+    /// `flow` with what `test` having the value `outcome` tells: bounds of
+    /// int variables compared with forms, and float comparisons (only from a
+    /// true test: a false float comparison may be a NaN).
+    fn narrowed_flow(
+        &self,
+        flow: &Flow,
+        test: &typed::Expr,
+        outcome: bool,
+        loops: &[LoopRange],
+    ) -> Flow {
+        let mut flow = flow.clone();
+        let real: Vec<LoopRange> = loops.iter().filter(|l| l.key != 0).cloned().collect();
+        self.narrow_by(&mut flow, test, outcome, &real);
+        flow
+    }
+
+    fn narrow_by(&self, flow: &mut Flow, test: &typed::Expr, outcome: bool, real: &[LoopRange]) {
+        match &test.kind {
+            ExprKind::BoolOp { op, values } if (*op == crate::ir::BoolOp::And) == outcome => {
+                for value in values {
+                    self.narrow_by(flow, value, outcome, real);
                 }
             }
+            ExprKind::Not(inner) => self.narrow_by(flow, inner, !outcome, real),
+            ExprKind::Compare {
+                operands,
+                ops,
+                operand_types,
+            } => {
+                if !outcome && ops.len() != 1 {
+                    return;
+                }
+                for (k, op) in ops.iter().enumerate() {
+                    let (left, right) = (&operands[k], &operands[k + 1]);
+                    match operand_types.get(k) {
+                        Some(Type::Int) => {
+                            let op = if outcome { Some(*op) } else { negated(*op) };
+                            let Some(op) = op else { continue };
+                            self.narrow_int(flow, left, op, right, real);
+                            self.narrow_int(flow, right, swapped(op), left, real);
+                        }
+                        Some(Type::Float) if outcome => {
+                            let (Some(l), Some(r)) = (float_term(left), float_term(right)) else {
+                                continue;
+                            };
+                            let facts: &[(FloatTerm, FloatTerm)] = match op {
+                                CompareOp::GtE | CompareOp::Gt => &[(l, r)],
+                                CompareOp::LtE | CompareOp::Lt => &[(r, l)],
+                                CompareOp::Eq => &[(l.clone(), r.clone()), (r, l)],
+                                CompareOp::NotEq => &[],
+                            };
+                            for (left, right) in facts {
+                                let fact = FloatFact {
+                                    left: left.clone(),
+                                    right: right.clone(),
+                                };
+                                if !flow.floats.contains(&fact) {
+                                    flow.floats.push(fact);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Records `var op other` for an int variable `var` and a form `other`.
+    fn narrow_int(
+        &self,
+        flow: &mut Flow,
+        var: &typed::Expr,
+        op: CompareOp,
+        other: &typed::Expr,
+        real: &[LoopRange],
+    ) {
+        let ExprKind::Local(name) = &var.kind else {
+            return;
+        };
+        let Some(form) = self.form(other, real) else {
+            return;
+        };
+        let shifted = |by: i64| Linear::constant(by).and_then(|c| form.add_scaled(&c, 1));
+        let (lower, upper) = match op {
+            CompareOp::GtE => (Some(form.clone()), None),
+            CompareOp::Gt => (shifted(1), None),
+            CompareOp::LtE => (None, Some(form.clone())),
+            CompareOp::Lt => (None, shifted(-1)),
+            CompareOp::Eq => (Some(form.clone()), Some(form.clone())),
+            CompareOp::NotEq => (None, None),
+        };
+        if let Some(lower) = lower {
+            flow.narrow(name, lower, true);
+        }
+        if let Some(upper) = upper {
+            flow.narrow(name, upper, false);
         }
     }
 
@@ -582,6 +1037,7 @@ impl<'f> FunctionFacts<'f> {
             source,
             key: 0,
             top: 0,
+            assumptions: Vec::new(),
         })
     }
 
@@ -613,7 +1069,7 @@ impl<'f> FunctionFacts<'f> {
             self.function.is_parameter(&array_name) && self.stable_arrays.contains_key(&array_name);
         // A checked access gains from the test too: with unit stride its
         // offset needs no multiply by the last stride.
-        let layout_loop = match (&decision, loops.first()) {
+        let layout_loop = match (&decision, loops.iter().find(|l| l.key != 0)) {
             (Decision::ProvenIf { loop_key, .. }, _) if is_param && !fresh => Some(*loop_key),
             (_, Some(outer)) if is_param && !fresh => Some(outer.key),
             _ => None,
@@ -699,6 +1155,15 @@ impl<'f> FunctionFacts<'f> {
                 }
             }
         }
+        // Ranges from the flow facts may hold only under assumptions on
+        // dimensions: tested like the other conditions.
+        for range in &used_loops {
+            for assumption in &range.assumptions {
+                if !conditions.contains(assumption) {
+                    conditions.push(assumption.clone());
+                }
+            }
+        }
         let reasons: Vec<&str> = used_loops.iter().map(|l| l.source.as_str()).collect();
         let reason = if reasons.is_empty() {
             "constant indices within the array's known shape".to_string()
@@ -708,9 +1173,20 @@ impl<'f> FunctionFacts<'f> {
         if conditions.is_empty() {
             return Decision::Proven(reason);
         }
-        let unproven = unproven.join("` and `");
-        let Some(outer) = loops.first() else {
-            return Decision::Checked(format!("cannot prove `{unproven}`"));
+        // What the tested conditions stand for, in the reason.
+        let provided = if unproven.is_empty() {
+            String::new()
+        } else {
+            format!(", and `{}`", unproven.join("` and `"))
+        };
+        let cannot = if unproven.is_empty() {
+            let tests: Vec<String> = conditions.iter().map(Linear::as_inequality).collect();
+            format!("cannot test `{}` before the loop", tests.join(" and "))
+        } else {
+            format!("cannot prove `{}`", unproven.join("` and `"))
+        };
+        let Some(outer) = loops.iter().find(|l| l.key != 0) else {
+            return Decision::Checked(cannot.clone());
         };
         // Conditions on a loop's own bounds are tested when that loop
         // starts, where the variables of the loops around it are fixed.
@@ -718,7 +1194,7 @@ impl<'f> FunctionFacts<'f> {
         bound_loops.dedup();
         if let Some(&key) = bound_loops.first() {
             let Some(position) = loops.iter().position(|l| l.key == key) else {
-                return Decision::Checked(format!("cannot prove `{unproven}`"));
+                return Decision::Checked(cannot.clone());
             };
             let readable = bound_loops.iter().all(|&k| k == key)
                 && conditions
@@ -732,13 +1208,13 @@ impl<'f> FunctionFacts<'f> {
                         Atom::Bound { loop_key, .. } => *loop_key == key,
                     });
             if !readable {
-                return Decision::Checked(format!("cannot prove `{unproven}`"));
+                return Decision::Checked(cannot.clone());
             }
             let tests: Vec<String> = conditions.iter().map(Linear::as_inequality).collect();
             return Decision::ProvenIf {
                 loop_key: key,
                 reason: format!(
-                    "{reason}, and `{unproven}` when `{}` (tested when the loop starts)",
+                    "{reason}{provided} when `{}` (tested when the loop starts)",
                     tests.join(" and ")
                 ),
                 conditions,
@@ -755,17 +1231,66 @@ impl<'f> FunctionFacts<'f> {
                 Atom::LoopVar(_) | Atom::Bound { .. } => false,
             });
         if !readable {
-            return Decision::Checked(format!("cannot prove `{unproven}`"));
+            return Decision::Checked(cannot.clone());
         }
         let tests: Vec<String> = conditions.iter().map(Linear::as_inequality).collect();
         Decision::ProvenIf {
             loop_key: outer.key,
             reason: format!(
-                "{reason}, and `{unproven}` when `{}` (tested before the loop)",
+                "{reason}{provided} when `{}` (tested before the loop)",
                 tests.join(" and ")
             ),
             conditions,
         }
+    }
+}
+
+/// How deep the flow facts look through expressions and definitions.
+const MAX_DEPTH: usize = 8;
+
+/// Whether a form mentions array dimensions only (and constants).
+fn only_dimensions(form: &Linear) -> bool {
+    form.terms.keys().all(|atom| matches!(atom, Atom::Dim(..)))
+}
+
+/// A float local or a numeric literal, as one side of a float comparison.
+fn float_term(e: &typed::Expr) -> Option<FloatTerm> {
+    match &e.kind {
+        ExprKind::Local(name) if e.ty == Type::Float => Some(FloatTerm::Var(name.clone())),
+        ExprKind::Literal(typed::Literal::Float(v)) => Some(FloatTerm::Const(*v)),
+        ExprKind::Literal(typed::Literal::Int(v)) if v.unsigned_abs() < (1 << 53) => {
+            Some(FloatTerm::Const(*v as f64))
+        }
+        ExprKind::Cast(inner) => match &inner.kind {
+            ExprKind::Literal(typed::Literal::Int(v)) if v.unsigned_abs() < (1 << 53) => {
+                Some(FloatTerm::Const(*v as f64))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The comparison that holds when `op`'s comparison of two ints is false.
+fn negated(op: CompareOp) -> Option<CompareOp> {
+    Some(match op {
+        CompareOp::Lt => CompareOp::GtE,
+        CompareOp::LtE => CompareOp::Gt,
+        CompareOp::Gt => CompareOp::LtE,
+        CompareOp::GtE => CompareOp::Lt,
+        CompareOp::NotEq => CompareOp::Eq,
+        CompareOp::Eq => return None,
+    })
+}
+
+/// `op` with its operands swapped: `a < b` is `b > a`.
+fn swapped(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::Gt,
+        CompareOp::LtE => CompareOp::GtE,
+        CompareOp::Gt => CompareOp::Lt,
+        CompareOp::GtE => CompareOp::LtE,
+        other => other,
     }
 }
 
@@ -1118,5 +1643,85 @@ mod tests {
              out[j, i] = a[i, j]\n    return out\n",
         );
         assert_eq!(found, ["a[i, j]: proven", "out[j, i]: proven"]);
+    }
+
+    #[test]
+    fn a_histogram_bin_clamped_below_the_length_is_proven_if_the_length_is_positive() {
+        let found = decisions(
+            "import numpy as np\n\ndef f(x: \"float64[:]\", lo: float, hi: float, nbins: int) -> \"int64[:]\":\n    \
+             counts = np.zeros(nbins, dtype=np.int64)\n    scale = nbins / (hi - lo)\n    \
+             for i in range(len(x)):\n        v = x[i]\n        if v >= lo and v < hi:\n            \
+             b = int((v - lo) * scale)\n            if b >= nbins:\n                b = nbins - 1\n            \
+             counts[b] += 1\n    return counts\n",
+        );
+        assert_eq!(
+            found,
+            [
+                "x[i]: proven",
+                "counts[b]: proven if",
+                "counts[b]: proven if"
+            ]
+        );
+    }
+
+    #[test]
+    fn without_the_sample_test_the_bin_may_be_negative() {
+        // `v - lo` may be negative, and so may `scale`: both keep checks.
+        let found = decisions(
+            "import numpy as np\n\ndef f(x: \"float64[:]\", lo: float, hi: float, nbins: int) -> \"int64[:]\":\n    \
+             counts = np.zeros(nbins, dtype=np.int64)\n    scale = nbins / (hi - lo)\n    \
+             for i in range(len(x)):\n        v = x[i]\n        if v >= lo:\n            \
+             b = int((v - lo) * scale)\n            b = min(b, nbins - 1)\n            \
+             counts[b] += 1\n        if not (v < lo):\n            \
+             c = int((v - lo) * 2.0)\n            c = min(c, nbins - 1)\n            \
+             counts[c] += 1\n    return counts\n",
+        );
+        assert_eq!(
+            found,
+            [
+                "x[i]: proven",
+                "counts[b]: checked",
+                "counts[b]: checked",
+                "counts[c]: checked",
+                "counts[c]: checked"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_clamp_on_both_sides_and_min_max_bound_an_index() {
+        let found = decisions(
+            "def f(a: \"float64[:]\", x: float) -> float:\n    n = len(a)\n    \
+             i = int(x)\n    if i < 0:\n        i = 0\n    elif i > n - 2:\n        i = n - 2\n    \
+             s = 0.0\n    for k in range(3):\n        s += a[i] + a[i + 1]\n    \
+             j = max(0, min(int(x), n - 1))\n    for k in range(3):\n        s += a[j]\n    \
+             return s\n",
+        );
+        assert_eq!(
+            found,
+            ["a[i]: proven if", "a[i + 1]: proven if", "a[j]: proven if"]
+        );
+    }
+
+    #[test]
+    fn a_bound_is_forgotten_when_its_variable_or_the_compared_float_changes() {
+        let found = decisions(
+            "def f(a: \"float64[:]\", x: float, lo: float) -> float:\n    n = len(a)\n    s = 0.0\n    \
+             for k in range(3):\n        v = x + k\n        if v >= lo:\n            \
+             v = lo - 1.0\n            b = min(int(v - lo), n - 1)\n            s += a[b]\n        \
+             i = min(max(int(x), 0), n - 1)\n        i = i - 1\n        s += a[i]\n        \
+             if i >= 0:\n            s += a[i]\n        else:\n            continue\n        \
+             s += a[i]\n    return s\n",
+        );
+        assert_eq!(
+            found,
+            [
+                "a[b]: checked",
+                "a[i]: checked",
+                "a[i]: proven if",
+                // `else: continue` leaves the `i >= 0` branch's bounds.
+                "a[i]: proven if"
+            ]
+        );
     }
 }

@@ -5,6 +5,8 @@
 //!
 //! - `linear.rs`: affine integer forms over dimensions and loop variables;
 //! - `bounds.rs`: which element accesses are proven in bounds, and why;
+//! - `flow.rs`: what the statements before a point tell about its int
+//!   and float variables, for `bounds.rs`;
 //! - `writes.rs`: which arrays a function writes;
 //! - `ranges.rs`: integer value ranges: which `int` operations cannot
 //!   overflow, which divisions have a positive divisor;
@@ -19,6 +21,7 @@
 //! `explain` report prints them.
 
 mod bounds;
+mod flow;
 pub mod lanes;
 pub mod linear;
 mod overwritten;

@@ -577,7 +577,7 @@ fn swapped(op: CompareOp) -> CompareOp {
 /// Whether running `stmts` never reaches the statement after them: it ends
 /// in `return`, `break` or `continue`, or in an `if` both of whose branches
 /// do.
-fn always_leaves(stmts: &[Stmt]) -> bool {
+pub(super) fn always_leaves(stmts: &[Stmt]) -> bool {
     match stmts.last() {
         Some(Stmt::Return(_) | Stmt::Break | Stmt::Continue | Stmt::Raise { .. }) => true,
         Some(Stmt::If { body, orelse, .. }) => always_leaves(body) && always_leaves(orelse),
