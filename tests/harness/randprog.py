@@ -988,7 +988,7 @@ class Gen:
         while True:
             choice = self.weighted([
                 (22, "assign"), (14, "aug"), (22, "store"), (12, "if"), (8, "for"),
-                (5, "while"), (5, "return"), (5, "loopctl"), (5, "call"),
+                (5, "while"), (5, "return"), (5, "loopctl"), (5, "call"), (6, "clamp"),
             ])
             if choice in ("if", "for", "while") and depth <= 0:
                 continue
@@ -1037,6 +1037,57 @@ class Gen:
         if op == "**":
             return Line(f"{name} **= {{0}}", [value], f"{name} = _ckc({name} ** {{0}})")
         return Line(f"{name} {op}= {{0}}", [value])
+
+    def stmt_clamp(self, s: Scope, depth: int) -> Stmt | None:
+        """An index bounded by the statements before it, as binning and
+        interpolation kernels write it: `int()` of a float (of its `abs`, or
+        of a difference tested non-negative), clamped against the array's
+        length by `if`/`elif` or `min`/`max`, sometimes one off, then
+        stored through. The bounds analysis proves some of these and must
+        keep the check on the others."""
+        arrays = [n for n, t in s.vars.items() if t in (F1, I1)]
+        if not arrays:
+            return None
+        a = self.pick(arrays)
+        size = f"len({a})"
+        k = self.fresh("k")
+        off = lambda: self.pick([0, 0, 0, 1, -1])  # noqa: E731
+        plus = lambda d: f" + {d}" if d > 0 else (f" - {-d}" if d < 0 else "")  # noqa: E731
+        parts: list[Stmt] = []
+        source = self.pick(["int", "abs", "tested", "int_expr"])
+        if source == "tested":
+            floats = s.names_of(FLOAT)
+            x = self.fresh("x")
+            parts.append(Line(f"{x} = {{0}}", [self.float_or_int(s, 1)]))
+            base = self.pick(floats) if floats else "0.5"
+            scale = self.pick(["2.0", "0.25", "7.0", f"{size} / 3.0"])
+            inner: list[Stmt] = [Line(f"{k} = {{0}}", [Call("int", [Raw(f"({x} - {base}) * {scale}", FLOAT)], INT, checked=True)])]
+            guard = Block(f"if {x} >= {base}:", [], inner)
+            orelse = Block("else:", [], [Line(f"{k} = {self.pick([0, 0, -1])}", [])])
+            parts.extend([guard, orelse])
+        else:
+            if source == "int":
+                value: Expr = Call("int", [self.float_or_int(s, 1)], INT, checked=True)
+            elif source == "abs":
+                value = Call("int", [Call("abs", [self.float_or_int(s, 1)], FLOAT)], INT, checked=True)
+            else:
+                value = self.small(self.int_expr(s, 1))
+            parts.append(Line(f"{k} = {{0}}", [value]))
+        form = self.pick(["upper", "both", "minmax", "none"])
+        lo = self.pick([0, 0, 0, 1, -1])
+        if form == "upper":
+            parts.append(Block(f"if {k} >= {size}{plus(off())}:", [],
+                               [Line(f"{k} = {size} - 1{plus(off())}", [])]))
+        elif form == "both":
+            parts.append(Block(f"if {k} < {lo}:", [], [Line(f"{k} = {lo}", [])]))
+            parts.append(Block(f"elif {k} > {size} - 1{plus(off())}:", [],
+                               [Line(f"{k} = {size} - 1{plus(off())}", [])]))
+        elif form == "minmax":
+            parts.append(Line(f"{k} = max({lo}, min({k}, {size} - 1{plus(off())}))", []))
+        elem = INT if s.vars[a] == I1 else FLOAT
+        value = int_lit(1) if elem == INT else float_lit(0.5)
+        parts.append(Store(Index(a, [Raw(k, INT)], False, elem), "+", value))
+        return Seq(parts)
 
     def stmt_store(self, s: Scope, depth: int) -> Stmt | None:
         return self.store(s, 2)
