@@ -2160,10 +2160,28 @@ impl FunctionGen<'_> {
         // accumulating from the identity as in the serial loop; an error
         // ends the chunk with the iteration that raised it.
         let (chunk, part, error) = (self.fresh("chunk"), self.fresh("part"), self.fresh("error"));
-        let chunk_closure = quote! {
-            move |#chunk: std::ops::Range<u64>| -> Result<#tuple_type, (u64, rt::Error)> {
-                #(#chunk_arrays)*
-                #(#reduction_starts)*
+        let chunk_loop = match (var, step_literal) {
+            // With step 1 the chunk counts the loop variable itself, as the
+            // serial loop does: LLVM then turns `i * k` into an addition per
+            // iteration (counted from the iteration number, the product
+            // stays a multiply in every lane).
+            (Some(name), Some(1)) => {
+                let var = ident(name);
+                let (first, last) = (self.fresh("first"), self.fresh("last"));
+                quote! {
+                    let #first = #start_var.wrapping_add(#chunk.start as i64);
+                    let #last = #start_var.wrapping_add(#chunk.end as i64);
+                    for #var in #first..#last {
+                        let #part = (|| -> rt::Result<()> {
+                            #iteration
+                        })();
+                        if let Err(#error) = #part {
+                            return Err((#var.wrapping_sub(#start_var) as u64, #error));
+                        }
+                    }
+                }
+            }
+            _ => quote! {
                 for #index in #chunk {
                     let #part = (|| -> rt::Result<()> {
                         #binding
@@ -2173,6 +2191,13 @@ impl FunctionGen<'_> {
                         return Err((#index, #error));
                     }
                 }
+            },
+        };
+        let chunk_closure = quote! {
+            move |#chunk: std::ops::Range<u64>| -> Result<#tuple_type, (u64, rt::Error)> {
+                #(#chunk_arrays)*
+                #(#reduction_starts)*
+                #chunk_loop
                 Ok(#tuple)
             }
         };
