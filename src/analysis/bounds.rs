@@ -39,7 +39,7 @@ use std::collections::HashMap;
 
 use super::flow::{extreme_of, Bounds, FloatFact, FloatTerm, Flow};
 use super::linear::{Atom, Linear};
-use super::ranges::always_leaves;
+use super::ranges::{always_leaves, negated, swapped};
 use super::{Access, AccessKind, Decision};
 use crate::ir::typed::{self, ExprKind, Intrinsic, Stmt, Target};
 use crate::ir::{BinaryOp, CompareOp};
@@ -912,8 +912,7 @@ impl<'f> FunctionFacts<'f> {
                     let (left, right) = (&operands[k], &operands[k + 1]);
                     match operand_types.get(k) {
                         Some(Type::Int) => {
-                            let op = if outcome { Some(*op) } else { negated(*op) };
-                            let Some(op) = op else { continue };
+                            let op = if outcome { *op } else { negated(*op) };
                             self.narrow_int(flow, left, op, right, real);
                             self.narrow_int(flow, right, swapped(op), left, real);
                         }
@@ -1268,29 +1267,6 @@ fn float_term(e: &typed::Expr) -> Option<FloatTerm> {
             _ => None,
         },
         _ => None,
-    }
-}
-
-/// The comparison that holds when `op`'s comparison of two ints is false.
-fn negated(op: CompareOp) -> Option<CompareOp> {
-    Some(match op {
-        CompareOp::Lt => CompareOp::GtE,
-        CompareOp::LtE => CompareOp::Gt,
-        CompareOp::Gt => CompareOp::LtE,
-        CompareOp::GtE => CompareOp::Lt,
-        CompareOp::NotEq => CompareOp::Eq,
-        CompareOp::Eq => return None,
-    })
-}
-
-/// `op` with its operands swapped: `a < b` is `b > a`.
-fn swapped(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Lt => CompareOp::Gt,
-        CompareOp::LtE => CompareOp::GtE,
-        CompareOp::Gt => CompareOp::Lt,
-        CompareOp::GtE => CompareOp::LtE,
-        other => other,
     }
 }
 

@@ -552,7 +552,7 @@ impl Recorder<'_> {
 
 /// The comparison that holds when `op` does not (integers are totally
 /// ordered).
-fn negated(op: CompareOp) -> CompareOp {
+pub(super) fn negated(op: CompareOp) -> CompareOp {
     match op {
         CompareOp::Lt => CompareOp::GtE,
         CompareOp::LtE => CompareOp::Gt,
@@ -564,7 +564,7 @@ fn negated(op: CompareOp) -> CompareOp {
 }
 
 /// `b op a` for `a op b`.
-fn swapped(op: CompareOp) -> CompareOp {
+pub(super) fn swapped(op: CompareOp) -> CompareOp {
     match op {
         CompareOp::Lt => CompareOp::Gt,
         CompareOp::LtE => CompareOp::GtE,
