@@ -529,6 +529,10 @@ impl<'f> FunctionFacts<'f> {
             return None;
         }
         let start = self.form(value, loops)?;
+        // A start bounded only under assumptions would lose them here.
+        if !assumptions_behind(std::slice::from_ref(&start), loops).is_empty() {
+            return None;
+        }
         let start_low = extreme(&start, loops, false)?;
         if !start_low.terms.is_empty() {
             return None;
@@ -843,8 +847,11 @@ impl<'f> FunctionFacts<'f> {
             ExprKind::Cast(inner) => match inner.ty {
                 Type::Bool => true,
                 Type::Float => rec(inner),
+                // Only a bound that holds unconditionally: a float fact
+                // keeps no assumptions.
                 Type::Int => self
                     .int_bounds_in(inner, flow, real, depth + 1)
+                    .filter(|b| b.assumptions.is_empty())
                     .and_then(|b| b.lo)
                     .and_then(|lo| extreme(&lo, real, false))
                     .is_some_and(|lo| lo.provably_non_negative()),
@@ -1098,6 +1105,7 @@ impl<'f> FunctionFacts<'f> {
         // before the outermost loop instead.
         let mut conditions: Vec<Linear> = Vec::new();
         let mut unproven: Vec<String> = Vec::new();
+        let mut forms: Vec<Linear> = Vec::new();
         for (axis, index) in indices.iter().enumerate() {
             let shown = super::render(index);
             let Some(form) = self.form(index, loops) else {
@@ -1105,6 +1113,7 @@ impl<'f> FunctionFacts<'f> {
                     "`{shown}` is not an affine function of loop variables and dimensions"
                 ));
             };
+            forms.push(form.clone());
             let Some(dim) = self.dim(name, axis) else {
                 return Decision::Checked(format!("the shape of `{name}` is not known"));
             };
@@ -1155,12 +1164,12 @@ impl<'f> FunctionFacts<'f> {
             }
         }
         // Ranges from the flow facts may hold only under assumptions on
-        // dimensions: tested like the other conditions.
-        for range in &used_loops {
-            for assumption in &range.assumptions {
-                if !conditions.contains(assumption) {
-                    conditions.push(assumption.clone());
-                }
+        // dimensions, also when the proof reaches them through another
+        // range (`for i in range(b)` over a flow variable `b`): tested like
+        // the other conditions.
+        for assumption in assumptions_behind(&forms, loops) {
+            if !conditions.contains(&assumption) {
+                conditions.push(assumption);
             }
         }
         let reasons: Vec<&str> = used_loops.iter().map(|l| l.source.as_str()).collect();
@@ -1242,6 +1251,41 @@ impl<'f> FunctionFacts<'f> {
             conditions,
         }
     }
+}
+
+/// The assumptions of every range `forms` may be bounded through: the
+/// ranges of the loop variables they mention, then those of the variables
+/// in those ranges' ends, and so on (a superset of what `extreme` uses).
+fn assumptions_behind(forms: &[Linear], loops: &[LoopRange]) -> Vec<Linear> {
+    let mut vars: Vec<String> = Vec::new();
+    let mention = |form: &Linear, vars: &mut Vec<String>| {
+        for atom in form.terms.keys() {
+            if let Atom::LoopVar(var) = atom {
+                if !vars.contains(var) {
+                    vars.push(var.clone());
+                }
+            }
+        }
+    };
+    for form in forms {
+        mention(form, &mut vars);
+    }
+    let mut assumptions: Vec<Linear> = Vec::new();
+    let mut next = 0;
+    while next < vars.len() {
+        let var = vars[next].clone();
+        next += 1;
+        for range in loops.iter().filter(|range| range.var == var) {
+            mention(&range.lo, &mut vars);
+            mention(&range.hi, &mut vars);
+            for assumption in &range.assumptions {
+                if !assumptions.contains(assumption) {
+                    assumptions.push(assumption.clone());
+                }
+            }
+        }
+    }
+    assumptions
 }
 
 /// How deep the flow facts look through expressions and definitions.
@@ -1698,6 +1742,24 @@ mod tests {
                 // `else: continue` leaves the `i >= 0` branch's bounds.
                 "a[i]: proven if"
             ]
+        );
+    }
+
+    #[test]
+    fn assumptions_behind_a_bound_are_kept_through_floats_and_loop_ranges() {
+        // `c >= 0` holds only when `a` is not empty, and `b <= len(a)`
+        // only when len(a) >= 3: through a float the bin keeps its check,
+        // and a loop up to `b` tests the length first.
+        let found = decisions(
+            "import numpy as np\n\ndef f(a: \"float64[:]\", x: float) -> float:\n    n = len(a)\n    \
+             if x > 0.0:\n        c = 0\n        b = n\n    else:\n        c = n - 1\n        b = 3\n    \
+             t = np.zeros(10)\n    s = 0.0\n    for k in range(2):\n        \
+             d = min(int(float(c)), 9)\n        s += t[d]\n    \
+             for i in range(b):\n        j = i\n        s += a[i] + a[j]\n    return s\n",
+        );
+        assert_eq!(
+            found,
+            ["t[d]: checked", "a[i]: proven if", "a[j]: proven if"]
         );
     }
 }
