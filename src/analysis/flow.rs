@@ -216,8 +216,9 @@ impl Flow {
     }
 
     /// Whether `left >= right` is known: directly, through one intermediate
-    /// variable, or because both are the same variable (their difference is
-    /// then 0, or NaN).
+    /// variable, or because both are the same variable. In that last case
+    /// the variable may be NaN: callers ask only whether `left - right` is
+    /// never below zero, which NaN satisfies.
     pub fn float_at_least(&self, left: &FloatTerm, right: &FloatTerm) -> bool {
         if left == right {
             return true;
