@@ -989,10 +989,11 @@ class Gen:
             choice = self.weighted([
                 (22, "assign"), (14, "aug"), (22, "store"), (12, "if"), (8, "for"),
                 (5, "while"), (5, "return"), (5, "loopctl"), (5, "call"), (6, "clamp"),
+                (4, "joined_loop"),
             ])
             if choice in ("if", "for", "while") and depth <= 0:
                 continue
-            if choice == "for" and s.loop_depth >= 2:
+            if choice in ("for", "joined_loop") and s.loop_depth >= 2:
                 continue
             if choice == "while" and s.loop_depth >= 2:
                 continue
@@ -1087,6 +1088,44 @@ class Gen:
         elem = INT if s.vars[a] == I1 else FLOAT
         value = int_lit(1) if elem == INT else float_lit(0.5)
         parts.append(Store(Index(a, [Raw(k, INT)], False, elem), "+", value))
+        return Seq(parts)
+
+    def stmt_joined_loop(self, s: Scope, depth: int) -> Stmt | None:
+        """A loop whose bound is joined from two branches (`len(a)` on one,
+        a constant on the other), reading the array at the loop variable, at
+        a copy of it or at a neighbour, or counting down from the bound: a
+        proof must carry the condition the join rests on (`len(a) >= 3`)."""
+        arrays = [n for n, t in s.vars.items() if t in (F1, I1)]
+        if not arrays:
+            return None
+        a = self.pick(arrays)
+        size = f"len({a})"
+        b, i, j = self.fresh("b"), self.fresh("i"), self.fresh("k")
+        pick_bound = lambda: self.pick([size, f"{size} - 1", f"{size} + 1",  # noqa: E731
+                                        "0", "1", "2", "3", "5"])
+        parts: list[Stmt] = [
+            Block("if {0}:", [self.condition(s, 1)], [Line(f"{b} = {pick_bound()}", [])]),
+            Block("else:", [], [Line(f"{b} = {pick_bound()}", [])]),
+        ]
+        if self.chance(0.3):
+            parts.append(Block(f"if {b} > {size}{self.pick(['', ' - 1', ' + 1'])}:", [],
+                               [Line(f"{b} = {pick_bound()}", [])]))
+        elem = INT if s.vars[a] == I1 else FLOAT
+        value = int_lit(1) if elem == INT else float_lit(0.5)
+        form = self.pick(["direct", "copy", "neighbour", "down"])
+        if form == "down":
+            body = [Line(f"{j} = {j} - 1", []),
+                    Store(Index(a, [Raw(j, INT)], False, elem), "+", value)]
+            parts.append(Line(f"{j} = {b}", []))
+            parts.append(Block(f"while {j} >= {self.pick([0, 1, 1])}:", [], body))
+            return Seq(parts)
+        index = {"direct": i, "copy": j, "neighbour": f"{i} + {self.pick([1, -1])}"}[form]
+        body: list[Stmt] = []
+        if form == "copy":
+            body.append(Line(f"{j} = {i}", []))
+        body.append(Store(Index(a, [Raw(index, INT)], False, elem), "+", value))
+        start = self.pick(["", "", "1, "])
+        parts.append(Block(f"for {i} in range({start}{b}):", [], body))
         return Seq(parts)
 
     def stmt_store(self, s: Scope, depth: int) -> Stmt | None:
