@@ -46,8 +46,8 @@ use crate::ir::{BinaryOp, CompareOp};
 use crate::types::Type;
 
 /// The accesses of one function, in evaluation order of their statements.
-pub fn accesses(function: &typed::Function) -> Vec<Access> {
-    let mut facts = FunctionFacts::new(function);
+pub fn accesses(function: &typed::Function, intervals: &super::ranges::Intervals) -> Vec<Access> {
+    let mut facts = FunctionFacts::new(function, intervals);
     facts.collect_definitions(&function.body);
     facts.collect_shaped(&function.body);
     let mut out = Vec::new();
@@ -106,10 +106,16 @@ struct FunctionFacts<'f> {
     float_definitions: HashMap<String, &'f typed::Expr>,
     /// The position of the top-level statement being analysed.
     top_now: Cell<usize>,
+    /// The value ranges' intervals of the int variables, valid anywhere a
+    /// variable holds a value: the side of a flow bound the statements
+    /// before do not give (`i` only ever counts up from 0).
+    intervals: &'f super::ranges::Intervals,
+    /// The int locals, in order, for the ranges the intervals alone give.
+    int_locals: Vec<String>,
 }
 
 impl<'f> FunctionFacts<'f> {
-    fn new(function: &'f typed::Function) -> Self {
+    fn new(function: &'f typed::Function, intervals: &'f super::ranges::Intervals) -> Self {
         let mut assignments = HashMap::new();
         count_assignments(&function.body, &mut assignments);
         let mut stable_arrays = HashMap::new();
@@ -132,6 +138,13 @@ impl<'f> FunctionFacts<'f> {
             aliases: HashMap::new(),
             float_definitions: HashMap::new(),
             top_now: Cell::new(0),
+            intervals,
+            int_locals: function
+                .locals
+                .iter()
+                .filter(|local| local.ty == Type::Int && !function.is_parameter(&local.name))
+                .map(|local| local.name.clone())
+                .collect(),
         }
     }
 
@@ -460,14 +473,61 @@ impl<'f> FunctionFacts<'f> {
     ) -> Flow {
         let mut assigned = HashMap::new();
         count_assignments(std::slice::from_ref(stmt), &mut assigned);
+        let ranges = self.flow_ranges(flow, loops, top, |var| assigned.contains_key(var));
         let before = loops.len();
-        for (var, bounds) in &flow.ints {
+        loops.extend(ranges);
+        let after = self.stmt(stmt, top, loops, out, flow);
+        loops.truncate(before);
+        after
+    }
+
+    /// Whether `var` is a loop variable here, a definition or an alias: its
+    /// form states it better than a range.
+    fn has_own_form(&self, var: &str, loops: &[LoopRange]) -> bool {
+        loops.iter().any(|l| l.key != 0 && l.var == var)
+            || self.definitions.contains_key(var)
+            || self
+                .aliases
+                .get(var)
+                .is_some_and(|(_, position)| self.top_now.get() > *position)
+    }
+
+    /// The ranges `flow` gives the int variables `skip` does not exclude:
+    /// each int local with a bound on both sides, from the flow, with a
+    /// missing side from its interval.
+    fn flow_ranges(
+        &self,
+        flow: &Flow,
+        loops: &[LoopRange],
+        top: usize,
+        skip: impl Fn(&str) -> bool,
+    ) -> Vec<LoopRange> {
+        let mut known: Vec<(&String, Bounds)> = Vec::new();
+        for var in &self.int_locals {
+            let from_flow = flow.ints.get(var).cloned().unwrap_or_default();
+            let (low, high) = self.intervals.variable_bounds(var);
+            let bounds = Bounds {
+                lo: from_flow.lo.or_else(|| low.and_then(Linear::constant)),
+                hi: from_flow.hi.or_else(|| high.and_then(Linear::constant)),
+                assumptions: from_flow.assumptions,
+            };
+            known.push((var, bounds));
+        }
+        for (var, bounds) in flow
+            .ints
+            .iter()
+            .filter(|(var, _)| !self.int_locals.contains(var))
+        {
+            known.push((var, bounds.clone()));
+        }
+        let mut ranges = Vec::new();
+        for (var, bounds) in &known {
+            let var = *var;
             // A variable with a form of its own (a definition, a loop
             // variable) is better stated by it.
-            let local = typed::Expr::new(ExprKind::Local(var.clone()), Type::Int);
-            if assigned.contains_key(var)
+            if skip(var)
                 || !bounds.assumptions.iter().all(only_dimensions)
-                || self.form(&local, loops).is_some()
+                || self.has_own_form(var, loops)
             {
                 continue;
             }
@@ -489,7 +549,7 @@ impl<'f> FunctionFacts<'f> {
                     "{var} is between {shown_lo} and {shown_hi} here (by the statements before)"
                 )
             };
-            loops.push(LoopRange {
+            ranges.push(LoopRange {
                 var: var.clone(),
                 lo: lo.clone(),
                 hi: stop,
@@ -499,9 +559,7 @@ impl<'f> FunctionFacts<'f> {
                 assumptions: bounds.assumptions.clone(),
             });
         }
-        let after = self.stmt(stmt, top, loops, out, flow);
-        loops.truncate(before);
-        after
+        ranges
     }
 
     /// The range of a down-counter (see the module comment) that `stmt`
@@ -570,6 +628,7 @@ impl<'f> FunctionFacts<'f> {
     fn guarded(
         &self,
         test: &typed::Expr,
+        test_flow: &Flow,
         body: &[Stmt],
         top: usize,
         loops: &mut Vec<LoopRange>,
@@ -584,8 +643,17 @@ impl<'f> FunctionFacts<'f> {
             _ => vec![test],
         };
         let before = loops.len();
+        // Each conjunct runs with the ranges of the flow where the test is
+        // evaluated, narrowed by the conjuncts before it (`while i < n and
+        // x[i] > 0`).
+        let mut test_flow = test_flow.clone();
         for conjunct in conjuncts {
+            let ranges = self.flow_ranges(&test_flow, loops, top, |_| false);
+            let pushed = ranges.len();
+            loops.extend(ranges);
             self.reads(conjunct, loops, out);
+            loops.truncate(loops.len() - pushed);
+            test_flow = self.narrowed_flow(&test_flow, conjunct, true, loops);
             if let Some(range) = guard(conjunct).and_then(|(var, low)| narrowed(loops, var, low)) {
                 loops.push(range);
             }
@@ -628,13 +696,13 @@ impl<'f> FunctionFacts<'f> {
         let unchanged = flow.without(assigned.keys().map(String::as_str));
         if let Stmt::While { test, body } = stmt {
             let inside = self.narrowed_flow(&unchanged, test, true, loops);
-            self.guarded(test, body, top, loops, out, inside);
+            self.guarded(test, &unchanged, body, top, loops, out, inside);
             return unchanged;
         }
         if let Stmt::If { test, body, orelse } = stmt {
             let then_flow = self.narrowed_flow(flow, test, true, loops);
             let else_flow = self.narrowed_flow(flow, test, false, loops);
-            let then_end = self.guarded(test, body, top, loops, out, then_flow);
+            let then_end = self.guarded(test, flow, body, top, loops, out, then_flow);
             let else_end = self.block(orelse, top, loops, out, else_flow);
             return match (always_leaves(body), always_leaves(orelse)) {
                 (true, true) => unchanged,
@@ -1006,14 +1074,14 @@ impl<'f> FunctionFacts<'f> {
         loops: &[LoopRange],
         key: usize,
     ) -> Option<LoopRange> {
-        let positive_step = match step.map(|s| &s.kind) {
-            None => true,
-            Some(ExprKind::Literal(typed::Literal::Int(k))) => *k > 0,
-            Some(_) => false,
+        let step_value = match step.map(|s| &s.kind) {
+            None => 1,
+            Some(ExprKind::Literal(typed::Literal::Int(k))) => *k,
+            Some(_) => return None,
         };
         let mut assigned_in_body = HashMap::new();
         count_assignments(body, &mut assigned_in_body);
-        if !positive_step || assigned_in_body.contains_key(var) {
+        if step_value == 0 || assigned_in_body.contains_key(var) {
             return None;
         }
         // A bound that is no form (a value read from an array) stands for
@@ -1029,9 +1097,16 @@ impl<'f> FunctionFacts<'f> {
                 })
             })
         };
-        let lo = bound(0, start)?;
-        let hi = bound(1, stop)?;
-        let mut source = format!("{var} in range({lo}, {hi}");
+        // A negative step counts down from `start` to just above `stop`:
+        // the values lie in `stop + 1 ..= start`.
+        let (first, end) = (bound(0, start)?, bound(1, stop)?);
+        let mut source = format!("{var} in range({first}, {end}");
+        let (lo, hi) = if step_value > 0 {
+            (first, end)
+        } else {
+            let one = Linear::constant(1)?;
+            (end.add_scaled(&one, 1)?, first.add_scaled(&one, 1)?)
+        };
         if let Some(ExprKind::Literal(typed::Literal::Int(k))) = step.map(|s| &s.kind) {
             source.push_str(&format!(", {k}"));
         }

@@ -277,7 +277,7 @@ pub fn analyse_with(module: &typed::Module, options: Options) -> Facts {
         .iter()
         .map(|function| {
             let (ints, intervals) = ranges::int_facts(function);
-            let accesses = bounds::accesses(function);
+            let accesses = bounds::accesses(function, &intervals);
             let raises = parallel::RaiseFacts {
                 accesses: &accesses,
                 ints: &ints,

@@ -210,6 +210,21 @@ impl Intervals {
     pub fn never_negative(&self, expr: &typed::Expr) -> bool {
         is_integer(&expr.ty) && eval(expr, &self.env).lo >= 0
     }
+
+    /// The smallest and largest value an `int` variable may hold anywhere
+    /// in the function, where they are finite (within the `i64` range, not
+    /// its ends); valid wherever the variable holds a value.
+    pub fn variable_bounds(&self, name: &str) -> (Option<i64>, Option<i64>) {
+        let Some(interval) = self.env.get(name) else {
+            return (None, None);
+        };
+        if interval.is_empty() {
+            return (None, None);
+        }
+        let finite =
+            |v: i128| (v > i128::from(i64::MIN) && v < i128::from(i64::MAX)).then_some(v as i64);
+        (finite(interval.lo), finite(interval.hi))
+    }
 }
 
 pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
@@ -238,6 +253,7 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
     }
     let counters = counters(&bindings, &types, function);
     let mut widened: HashSet<String> = HashSet::new();
+    let mut given_up: HashSet<String> = HashSet::new();
     for round in 0.. {
         let mut next = env.clone();
         for (name, binding) in &bindings {
@@ -245,9 +261,11 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
             if !is_integer(ty) {
                 continue;
             }
-            let values = if widened.contains(*name) {
+            let values = if given_up.contains(*name) {
+                full(ty)
+            } else if widened.contains(*name) {
                 match counters.get(name) {
-                    Some(starts) => counter_values(starts, &env),
+                    Some(counter) => counter_values(counter, &env),
                     None => full(ty),
                 }
             } else {
@@ -268,6 +286,12 @@ pub fn int_facts(function: &typed::Function) -> (IntFacts, Intervals) {
         if round >= ROUNDS_BEFORE_WIDENING {
             for (name, interval) in &next {
                 if env.get(name) != Some(interval) {
+                    // A counter whose start keeps moving (`a = b - 1` and
+                    // `b = a - 1`, each also counted up) moves one step a
+                    // round: after more rounds it is the whole type.
+                    if round >= 2 * ROUNDS_BEFORE_WIDENING && widened.contains(name) {
+                        given_up.insert(name.clone());
+                    }
                     widened.insert(name.clone());
                 }
             }
@@ -590,49 +614,77 @@ const COUNTER_STEPS: i128 = 1 << 62;
 /// How far from zero a counter may start.
 const COUNTER_START: i128 = 1 << 61;
 
-/// The counters of a function (see the module comment), each with its
-/// bindings that are not steps: the values it starts from.
+/// A counter's bindings that are not steps (the values it starts from),
+/// and which ways its steps go.
+struct Counter<'f> {
+    starts: Vec<&'f typed::Expr>,
+    up: bool,
+    down: bool,
+}
+
+/// The counters of a function (see the module comment).
 fn counters<'f>(
     bindings: &[(&'f str, Binding<'f>)],
     types: &HashMap<&str, &Type>,
     function: &typed::Function,
-) -> HashMap<&'f str, Vec<&'f typed::Expr>> {
-    let mut counters: HashMap<&str, Option<Vec<&typed::Expr>>> = HashMap::new();
+) -> HashMap<&'f str, Counter<'f>> {
+    let mut counters: HashMap<&str, Option<Counter>> = HashMap::new();
     for (name, binding) in bindings {
         if types.get(name) != Some(&&Type::Int) || function.is_parameter(name) {
             continue;
         }
-        let entry = counters.entry(name).or_insert_with(|| Some(Vec::new()));
-        let Some(starts) = entry else { continue };
+        let entry = counters.entry(name).or_insert_with(|| {
+            Some(Counter {
+                starts: Vec::new(),
+                up: false,
+                down: false,
+            })
+        });
+        let Some(counter) = entry else { continue };
         match binding {
-            Binding::Value(value) if is_step_of(value, name) => {}
-            Binding::Value(value) if !reads(value, name) => starts.push(value),
+            Binding::Value(value) => match step_of(value, name) {
+                Some(1) => counter.up = true,
+                Some(_) => counter.down = true,
+                None if !reads(value, name) => counter.starts.push(value),
+                None => *entry = None,
+            },
             _ => *entry = None,
         }
     }
     counters
         .into_iter()
-        .filter_map(|(name, starts)| Some((name, starts?)))
+        .filter_map(|(name, counter)| Some((name, counter?)))
         .collect()
 }
 
-/// Whether `value` is `name + 1`, `1 + name` or `name - 1` (and likewise
-/// with -1).
-fn is_step_of(value: &typed::Expr, name: &str) -> bool {
+/// For `name + 1`, `1 + name`, `name - 1` and likewise with -1: the step,
+/// 1 or -1.
+fn step_of(value: &typed::Expr, name: &str) -> Option<i64> {
     let is_name = |e: &typed::Expr| matches!(&e.kind, ExprKind::Local(n) if n == name);
-    let is_unit = |e: &typed::Expr| matches!(e.kind, ExprKind::Literal(Literal::Int(-1 | 1)));
+    let unit = |e: &typed::Expr| match e.kind {
+        ExprKind::Literal(Literal::Int(v @ (-1 | 1))) => Some(v),
+        _ => None,
+    };
     match &value.kind {
         ExprKind::Binary {
             op: BinaryOp::Add,
             left,
             right,
-        } => (is_name(left) && is_unit(right)) || (is_unit(left) && is_name(right)),
+        } => {
+            if is_name(left) {
+                unit(right)
+            } else if is_name(right) {
+                unit(left)
+            } else {
+                None
+            }
+        }
         ExprKind::Binary {
             op: BinaryOp::Sub,
             left,
             right,
-        } => is_name(left) && is_unit(right),
-        _ => false,
+        } if is_name(left) => unit(right).map(|v| -v),
+        _ => None,
     }
 }
 
@@ -642,9 +694,11 @@ fn reads(value: &typed::Expr, name: &str) -> bool {
     found
 }
 
-/// The values of a counter that starts from `starts`.
-fn counter_values(starts: &[&typed::Expr], env: &HashMap<String, Interval>) -> Interval {
-    let start = starts
+/// The values of a counter: its start values, moved by fewer than
+/// `COUNTER_STEPS` steps in the directions it steps.
+fn counter_values(counter: &Counter, env: &HashMap<String, Interval>) -> Interval {
+    let start = counter
+        .starts
         .iter()
         .fold(EMPTY, |acc, value| acc.join(eval(value, env)));
     let limit = Interval {
@@ -655,8 +709,8 @@ fn counter_values(starts: &[&typed::Expr], env: &HashMap<String, Interval>) -> I
         return I64;
     }
     Interval {
-        lo: start.lo - COUNTER_STEPS,
-        hi: start.hi + COUNTER_STEPS,
+        lo: start.lo - if counter.down { COUNTER_STEPS } else { 0 },
+        hi: start.hi + if counter.up { COUNTER_STEPS } else { 0 },
     }
 }
 
@@ -1212,12 +1266,24 @@ mod tests {
     #[test]
     fn counters_stay_in_range() {
         let start = typed::Expr::int(0);
-        let bounds = counter_values(&[&start], &HashMap::new());
+        let both = |starts| Counter {
+            starts,
+            up: true,
+            down: true,
+        };
+        let bounds = counter_values(&both(vec![&start]), &HashMap::new());
         assert!(binary(BinaryOp::Add, bounds, i(1, 1)).within(I64));
         assert!(binary(BinaryOp::Sub, bounds, i(1, 1)).within(I64));
         assert!(!binary(BinaryOp::Add, bounds, bounds).within(I64));
         let far = typed::Expr::int(1 << 62);
-        assert_eq!(counter_values(&[&far], &HashMap::new()), I64);
+        assert_eq!(counter_values(&both(vec![&far]), &HashMap::new()), I64);
+        // Counting only up from 0 never goes below 0.
+        let up = Counter {
+            starts: vec![&start],
+            up: true,
+            down: false,
+        };
+        assert_eq!(counter_values(&up, &HashMap::new()).lo, 0);
     }
 
     #[test]
@@ -1265,5 +1331,30 @@ mod tests {
         let rebound = "def f(n: int) -> int:\n    if n <= 0:\n        return 0\n    \
                        n = n + 5\n    return f(n - 1)\n";
         assert_eq!(measure_of(rebound), None);
+    }
+
+    #[test]
+    fn counters_started_from_each_other_reach_a_fixpoint() {
+        // Each counts only up, from the other's value minus one: their lower
+        // ends fall by one a round until they are given the whole type.
+        let source = "def f(n: int) -> int:\n    a = 0\n    b = 0\n    for i in range(n):\n        \
+                      a = b - 1\n        b = a - 1\n        a += 1\n        b += 1\n    return a + b\n";
+        let file = crate::diagnostics::SourceFile {
+            path: "t.py".into(),
+            text: source.into(),
+        };
+        let typed = crate::check(&file).expect("the test source compiles");
+        let (_, intervals) = int_facts(&typed.functions[0]);
+        assert_eq!(intervals.variable_bounds("a").0, None);
+        // A counter that only counts up from 0 keeps 0 as its lower end.
+        let up =
+            "def f(n: int) -> int:\n    k = 0\n    while k < n:\n        k += 1\n    return k\n";
+        let file = crate::diagnostics::SourceFile {
+            path: "t.py".into(),
+            text: up.into(),
+        };
+        let typed = crate::check(&file).expect("the test source compiles");
+        let (_, intervals) = int_facts(&typed.functions[0]);
+        assert_eq!(intervals.variable_bounds("k").0, Some(0));
     }
 }
