@@ -476,7 +476,7 @@ impl<'f> FunctionFacts<'f> {
         let ranges = self.flow_ranges(flow, loops, top, |var| assigned.contains_key(var));
         let before = loops.len();
         loops.extend(ranges);
-        let after = self.stmt(stmt, top, loops, out, flow);
+        let after = self.stmt(stmt, &assigned, top, loops, out, flow);
         loops.truncate(before);
         after
     }
@@ -662,11 +662,9 @@ impl<'f> FunctionFacts<'f> {
         let mut active = guards;
         let mut flow = flow;
         for stmt in body {
-            active.retain(|range| {
-                let mut assigned = HashMap::new();
-                count_assignments(std::slice::from_ref(stmt), &mut assigned);
-                !assigned.contains_key(&range.var)
-            });
+            let mut assigned = HashMap::new();
+            count_assignments(std::slice::from_ref(stmt), &mut assigned);
+            active.retain(|range| !assigned.contains_key(&range.var));
             let pushed = active.len();
             loops.extend(active.iter().cloned());
             flow = self.step(stmt, top, loops, out, &flow);
@@ -683,16 +681,17 @@ impl<'f> FunctionFacts<'f> {
         })
     }
 
+    /// `stmt`'s accesses and the flow after it; `assigned` counts the
+    /// variables it assigns.
     fn stmt(
         &self,
         stmt: &Stmt,
+        assigned: &HashMap<String, usize>,
         top: usize,
         loops: &mut Vec<LoopRange>,
         out: &mut Vec<Access>,
         flow: &Flow,
     ) -> Flow {
-        let mut assigned = HashMap::new();
-        count_assignments(std::slice::from_ref(stmt), &mut assigned);
         let unchanged = flow.without(assigned.keys().map(String::as_str));
         if let Stmt::While { test, body } = stmt {
             let inside = self.narrowed_flow(&unchanged, test, true, loops);
@@ -756,7 +755,7 @@ impl<'f> FunctionFacts<'f> {
                 value,
             } if value.ty == Type::Float => {
                 let mut after = unchanged;
-                let real: Vec<LoopRange> = loops.iter().filter(|l| l.key != 0).cloned().collect();
+                let real = real_loops(loops);
                 if self.float_non_negative(value, flow, &real, 0) {
                     after.floats.push(FloatFact {
                         left: FloatTerm::Var(var.clone()),
@@ -778,7 +777,7 @@ impl<'f> FunctionFacts<'f> {
     /// Bounds of the int expression `value` from `flow` and the loop ranges
     /// (see `flow.rs`), in forms over dimensions and loop variables only.
     fn int_bounds(&self, value: &typed::Expr, flow: &Flow, loops: &[LoopRange]) -> Option<Bounds> {
-        let real: Vec<LoopRange> = loops.iter().filter(|l| l.key != 0).cloned().collect();
+        let real = real_loops(loops);
         let bounds = self.int_bounds_in(value, flow, &real, 0)?;
         (!bounds.is_empty()).then_some(bounds)
     }
@@ -962,7 +961,7 @@ impl<'f> FunctionFacts<'f> {
         loops: &[LoopRange],
     ) -> Flow {
         let mut flow = flow.clone();
-        let real: Vec<LoopRange> = loops.iter().filter(|l| l.key != 0).cloned().collect();
+        let real = real_loops(loops);
         self.narrow_by(&mut flow, test, outcome, &real);
         flow
     }
@@ -1361,6 +1360,13 @@ fn assumptions_behind(forms: &[Linear], loops: &[LoopRange]) -> Vec<Linear> {
         }
     }
     assumptions
+}
+
+/// The ranges of `for` loops among `loops` (narrowed by guards or not),
+/// without the ranges of flow facts and down-counters (key 0): forms built
+/// over them stay valid wherever those loops' variables are unchanged.
+fn real_loops(loops: &[LoopRange]) -> Vec<LoopRange> {
+    loops.iter().filter(|l| l.key != 0).cloned().collect()
 }
 
 /// How deep the flow facts look through expressions and definitions.
