@@ -10348,17 +10348,22 @@ impl DictKey for () {
 pub struct Dict<K: DictKey, V>(std::rc::Rc<std::cell::RefCell<DictData<K, V>>>);
 
 struct DictData<K: DictKey, V> {
-    /// Entries in insertion order; `None` where one was deleted.
-    entries: Vec<Option<(K, V)>>,
-    index: std::collections::HashMap<K::Hashed, usize, FxBuild>,
-    /// The position in `entries` of the key last found by a lookup, so that
-    /// storing to that key right after (`d[k] = d.get(k, 0) + 1`) needs no
-    /// second search. Only a hint: it counts only while that entry still
-    /// holds an equal key, so no change to the dict has to reset it.
-    last_found: std::cell::Cell<usize>,
+    /// The keys in insertion order; `None` where one was deleted.
+    order: Vec<Option<K>>,
+    /// Each key's value and its position in `order`. The value sits in the
+    /// table itself, so `d[k]`, `d.get(k)` and storing to a present key
+    /// search once and touch no other memory; only iterating looks values
+    /// up by key.
+    index: std::collections::HashMap<K::Hashed, DictSlot<V>, FxBuild>,
     #[cfg(feature = "python")]
     origin: Option<Py<PyAny>>,
     dirty: bool,
+}
+
+/// A dict key's value and its position in the insertion order.
+struct DictSlot<V> {
+    at: usize,
+    value: V,
 }
 
 impl<K: DictKey, V> Clone for Dict<K, V> {
@@ -10375,40 +10380,36 @@ impl<K: DictKey, V: Clone> Default for Dict<K, V> {
 }
 
 impl<K: DictKey, V: Clone> DictData<K, V> {
+    #[inline]
     fn insert(&mut self, key: K, value: V) {
         self.dirty = true;
-        let hashed = key.hashed();
         // An existing key keeps its place and its first key object.
-        if let Some(Some(entry)) = self.entries.get_mut(self.last_found.get()) {
-            if entry.0.hashed() == hashed {
-                entry.1 = value;
-                return;
-            }
-        }
-        match self.index.entry(hashed) {
-            std::collections::hash_map::Entry::Occupied(found) => {
-                if let Some(entry) = self.entries[*found.get()].as_mut() {
-                    entry.1 = value;
-                }
+        match self.index.entry(key.hashed()) {
+            std::collections::hash_map::Entry::Occupied(mut found) => {
+                found.get_mut().value = value;
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(self.entries.len());
-                self.entries.push(Some((key, value)));
+                slot.insert(DictSlot {
+                    at: self.order.len(),
+                    value,
+                });
+                self.order.push(Some(key));
             }
         }
     }
 
     fn remove(&mut self, key: &K) -> Option<V> {
-        let at = self.index.remove(&key.hashed())?;
+        let DictSlot { at, value } = self.index.remove(&key.hashed())?;
         self.dirty = true;
-        let (_, value) = self.entries[at].take()?;
-        // Compact when most entries are holes, renumbering the index.
-        if self.entries.len() > 32 && self.index.len() * 2 < self.entries.len() {
-            let live: Vec<(K, V)> = self.entries.drain(..).flatten().collect();
-            self.index.clear();
-            for (k, (key, value)) in live.into_iter().enumerate() {
-                self.index.insert(key.hashed(), k);
-                self.entries.push(Some((key, value)));
+        self.order[at] = None;
+        // Compact when most positions are holes, renumbering the slots.
+        if self.order.len() > 32 && self.index.len() * 2 < self.order.len() {
+            let live: Vec<K> = self.order.drain(..).flatten().collect();
+            for (k, key) in live.into_iter().enumerate() {
+                if let Some(slot) = self.index.get_mut(&key.hashed()) {
+                    slot.at = k;
+                }
+                self.order.push(Some(key));
             }
         }
         Some(value)
@@ -10416,13 +10417,16 @@ impl<K: DictKey, V: Clone> DictData<K, V> {
 
     #[inline]
     fn get(&self, key: &K) -> Option<&V> {
-        let at = *self.index.get(&key.hashed())?;
-        self.last_found.set(at);
-        self.entries[at].as_ref().map(|(_, v)| v)
+        self.index.get(&key.hashed()).map(|slot| &slot.value)
     }
 
-    fn live(&self) -> impl Iterator<Item = &(K, V)> {
-        self.entries.iter().flatten()
+    /// The live keys with their values, in insertion order.
+    fn live(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.order.iter().flatten().filter_map(|key| {
+            self.index
+                .get(&key.hashed())
+                .map(|slot| (key, &slot.value))
+        })
     }
 }
 
@@ -10431,9 +10435,8 @@ impl<K: DictKey, V: Clone> Dict<K, V> {
     /// key's place, as in Python.
     pub fn from_pairs(pairs: Vec<(K, V)>) -> Self {
         let mut data = DictData {
-            entries: Vec::with_capacity(pairs.len()),
+            order: Vec::with_capacity(pairs.len()),
             index: std::collections::HashMap::with_capacity_and_hasher(pairs.len(), FxBuild::default()),
-            last_found: std::cell::Cell::new(usize::MAX),
             #[cfg(feature = "python")]
             origin: None,
             dirty: true,
@@ -10453,7 +10456,11 @@ impl<K: DictKey, V: Clone> Dict<K, V> {
     }
 
     fn pairs(&self) -> Vec<(K, V)> {
-        self.0.borrow().live().cloned().collect()
+        self.0
+            .borrow()
+            .live()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
     }
 }
 
@@ -10530,7 +10537,7 @@ pub fn dict_setdefault<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: K, default:
 }
 
 pub fn dict_keys<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> List<K> {
-    List::from_vec(dict.0.borrow().live().map(|(k, _)| k.clone()).collect())
+    List::from_vec(dict.0.borrow().order.iter().flatten().cloned().collect())
 }
 
 pub fn dict_values<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> List<V> {
@@ -10553,7 +10560,7 @@ pub fn dict_from_pairs<K: DictKey + Clone, V: Clone>(pairs: &List<(K, V)>) -> Di
 
 pub fn dict_clear<K: DictKey, V: Clone>(dict: &Dict<K, V>) {
     let mut data = dict.0.borrow_mut();
-    data.entries.clear();
+    data.order.clear();
     data.index.clear();
     data.dirty = true;
 }
