@@ -10488,6 +10488,56 @@ pub fn dict_set<K: DictKey, V: Clone>(value: V, dict: &Dict<K, V>, key: K) {
     dict.0.borrow_mut().insert(key, value);
 }
 
+/// `d[k] = f(d.get(k, default))` in one search: `f` gets the value of `k`
+/// (`default` when absent) and its result is stored, a new key going to the
+/// end. When `f` fails nothing is stored. `f` must not touch the dict
+/// (compiled code passes only arithmetic on plain values).
+#[inline]
+pub fn dict_update_key_or<K: DictKey, V: Clone>(
+    dict: &Dict<K, V>,
+    key: K,
+    default: V,
+    f: impl FnOnce(V) -> Result<V>,
+) -> Result<()> {
+    let mut data = dict.0.borrow_mut();
+    let data = &mut *data;
+    match data.index.entry(key.hashed()) {
+        std::collections::hash_map::Entry::Occupied(mut found) => {
+            let value = f(found.get().value.clone())?;
+            found.get_mut().value = value;
+        }
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            let value = f(default)?;
+            slot.insert(DictSlot {
+                at: data.order.len(),
+                value,
+            });
+            data.order.push(Some(key));
+        }
+    }
+    data.dirty = true;
+    Ok(())
+}
+
+/// `d[k] = f(d[k])` (and `d[k] += e`) in one search: KeyError when `k` is
+/// absent, before `f` runs; otherwise `f`'s result replaces the value. When
+/// `f` fails nothing is stored. `f` must not touch the dict.
+#[inline]
+pub fn dict_update_key<K: DictKey, V: Clone>(
+    dict: &Dict<K, V>,
+    key: K,
+    f: impl FnOnce(V) -> Result<V>,
+) -> Result<()> {
+    let mut data = dict.0.borrow_mut();
+    let data = &mut *data;
+    let Some(slot) = data.index.get_mut(&key.hashed()) else {
+        return Err(key.key_error());
+    };
+    slot.value = f(slot.value.clone())?;
+    data.dirty = true;
+    Ok(())
+}
+
 /// `k in d` (`k` first, as Python evaluates it).
 #[inline]
 pub fn dict_contains<K: DictKey, V: Clone>(key: &K, dict: &Dict<K, V>) -> bool {

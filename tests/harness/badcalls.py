@@ -158,6 +158,16 @@ def fresh_inputs() -> dict[str, object]:
     }
 
 
+def state_after(function, *args):
+    """The arguments after `function(*args)`, whatever it raised: what a
+    failed call left in the lists and dicts it was given."""
+    try:
+        function(*args)
+    except Exception:  # noqa: BLE001 - only the arguments matter here
+        pass
+    return args
+
+
 def in_thread(stack_size: int, function):
     """Calls `function` on a new thread whose stack is `stack_size` bytes."""
     outcome: dict[str, object] = {}
@@ -318,6 +328,14 @@ CELLS: tuple[Cell, ...] = (
     # (CPython's ints grow; NumPy's int64 wraps); results that fit are exact.
     Cell("2**62 * 4", "multiply(2**62, 4)", raises(OverflowError, "int result of *", "64 bits")),
     Cell("2**62 * -2", "multiply(2**62, -2)", as_cpython()),
+    # `d[k] = d.get(k, default) * 2` searches the dict once; an overflow
+    # stores nothing, for a present key and for a new one.
+    Cell("d[k] = d.get(k, 2**62) * 2", "double_entry({7: 2**62}, 7)", raises(OverflowError, "int result of *")),
+    Cell("... leaves a present key", "state_after(double_entry, {7: 2**62}, 7)",
+         equals("({7: 2**62}, 7)", "({7: 2**63}, 7) in CPython")),
+    Cell("... adds no new key", "state_after(double_entry, {7: 1}, 8)",
+         equals("({7: 1}, 8)", "({7: 1, 8: 2**63}, 8) in CPython")),
+    Cell("... and stores what fits", "state_after(double_entry, {7: 5}, 7)", as_cpython()),
     Cell("(2**63 - 1) + 1", "add(2**63 - 1, 1)", raises(OverflowError, "int result of +", "64 bits")),
     Cell("-2**63 + (2**63 - 1)", "add(-2**63, 2**63 - 1)", as_cpython()),
     Cell("-(-2**63)", "negate(-2**63)", raises(OverflowError, "int result of unary -")),
@@ -367,6 +385,7 @@ def evaluate(call: str, functions: dict[str, object]) -> Outcome:
         "np": np,
         "math": math,
         "in_thread": in_thread,
+        "state_after": state_after,
         "with_recursion_limit": with_recursion_limit,
     }
     namespace.update(functions)

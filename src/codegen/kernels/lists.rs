@@ -13,7 +13,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::{Code, FunctionGen, Prec};
-use crate::ir::typed;
+use crate::ir::typed::{self, ExprKind};
+use crate::types::Type;
 
 /// How a runtime list operation takes an argument.
 #[derive(Clone, Copy)]
@@ -161,6 +162,9 @@ impl FunctionGen<'_> {
         index: &typed::Expr,
         value: &typed::Expr,
     ) -> TokenStream {
+        if let Some(update) = self.dict_update_key(list, index, value) {
+            return update;
+        }
         let value = self.owned_value(value);
         let is_dict = matches!(list.ty, crate::types::Type::Dict(..));
         let list = self.by_reference(list);
@@ -170,5 +174,192 @@ impl FunctionGen<'_> {
         }
         let index = self.expr(index).full();
         quote! { rt::list_set(#value, #list, #index)?; }
+    }
+
+    /// `d[k] = d.get(k, default) + e` or `d[k] = d[k] * e` (`d[k] += e`):
+    /// a store whose value reads the same key of the same dict once, as
+    /// one search of the dict (`rt::dict_update_key_or`, `rt::dict_update_key`)
+    /// instead of a lookup and a store. Only where nothing else in the value
+    /// can touch a container (its other parts are numbers, plain locals and
+    /// operators on them) and, for `d[k]`, nothing evaluated before the read
+    /// can raise, so the KeyError comes first as in Python. `None` otherwise.
+    fn dict_update_key(
+        &mut self,
+        dict: &typed::Expr,
+        key: &typed::Expr,
+        value: &typed::Expr,
+    ) -> Option<TokenStream> {
+        let ExprKind::Local(dict_name) = &dict.kind else {
+            return None;
+        };
+        if !matches!(dict.ty, Type::Dict(..)) || !self.plain_operand(key) {
+            return None;
+        }
+        let mut scan = UpdateScan {
+            dict: dict_name,
+            key,
+            read: None,
+            raised_before: false,
+        };
+        if !scan.walk(self, value) {
+            return None;
+        }
+        let read = scan.read?;
+        let ExprKind::Runtime { function, args } = &read.kind else {
+            return None;
+        };
+        let default = match (*function, args.get(2)) {
+            ("dict_get_or", Some(default)) if self.plain_operand(default) => Some(default),
+            ("dict_get", None) if !scan.raised_before => None,
+            _ => return None,
+        };
+        let current = self.fresh("current");
+        let replaced = replace_expr(
+            value,
+            read,
+            &typed::Expr {
+                kind: ExprKind::Local(current.to_string()),
+                ty: read.ty.clone(),
+            },
+        );
+        let value_ty = super::rust_type(&read.ty);
+        let new_value = self.owned_value(&replaced);
+        let dict = self.by_reference(dict);
+        let key = self.owned_value(key);
+        Some(match default {
+            Some(default) => {
+                let default = self.owned_value(default);
+                quote! {
+                    rt::dict_update_key_or(#dict, #key, #default, |#current: #value_ty| -> rt::Result<#value_ty> {
+                        Ok(#new_value)
+                    })?;
+                }
+            }
+            None => quote! {
+                rt::dict_update_key(#dict, #key, |#current: #value_ty| -> rt::Result<#value_ty> {
+                    Ok(#new_value)
+                })?;
+            },
+        })
+    }
+
+    /// A literal, or a local of a plain value that is certainly assigned:
+    /// reading it runs no code and cannot raise.
+    fn plain_operand(&self, expr: &typed::Expr) -> bool {
+        match &expr.kind {
+            ExprKind::Literal(_) => true,
+            ExprKind::Local(name) => !self.flags.contains_key(name) && is_plain_value(&expr.ty),
+            ExprKind::Cast(inner) => self.plain_operand(inner),
+            _ => false,
+        }
+    }
+}
+
+/// Whether values of `ty` are numbers or tuples of them (no container a
+/// dict store could reach).
+fn is_plain_value(ty: &Type) -> bool {
+    match ty {
+        Type::Int | Type::Float | Type::Bool => true,
+        Type::Tuple(items) => items.iter().all(is_plain_value),
+        _ => false,
+    }
+}
+
+/// The search of `FunctionGen::dict_update_key` through a stored value, in
+/// Python's order of evaluation.
+struct UpdateScan<'e> {
+    dict: &'e str,
+    key: &'e typed::Expr,
+    /// The one read of `dict[key]` found so far.
+    read: Option<&'e typed::Expr>,
+    /// Whether something that may raise is evaluated before the read.
+    raised_before: bool,
+}
+
+impl<'e> UpdateScan<'e> {
+    /// False when `expr` has anything but plain operands, operators and
+    /// one read of the key.
+    fn walk(&mut self, gen: &FunctionGen<'_>, expr: &'e typed::Expr) -> bool {
+        match &expr.kind {
+            ExprKind::Runtime { function, args }
+                if matches!(*function, "dict_get" | "dict_get_or")
+                    && matches!(&args[0].kind, ExprKind::Local(name) if name == self.dict)
+                    && args[1] == *self.key =>
+            {
+                if self.read.is_some() {
+                    return false;
+                }
+                self.read = Some(expr);
+                true
+            }
+            ExprKind::Literal(_) => true,
+            ExprKind::Local(_) => gen.plain_operand(expr),
+            ExprKind::Cast(inner)
+            | ExprKind::Neg(inner)
+            | ExprKind::Not(inner)
+            | ExprKind::Invert(inner)
+            | ExprKind::Truthy(inner) => {
+                let before = self.read.is_none();
+                let ok = self.walk(gen, inner);
+                if before && self.read.is_none() && !matches!(expr.kind, ExprKind::Cast(_)) {
+                    self.raised_before = true;
+                }
+                ok
+            }
+            ExprKind::Binary { left, right, .. } => {
+                let ok = self.walk(gen, left) && self.walk(gen, right);
+                if self.read.is_none() {
+                    self.raised_before = true;
+                }
+                ok
+            }
+            // A chain (`a < b < c`) may skip its later operands.
+            ExprKind::Compare { operands, .. } if operands.len() == 2 => {
+                let ok = operands.iter().all(|operand| self.walk(gen, operand));
+                if self.read.is_none() {
+                    self.raised_before = true;
+                }
+                ok
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `expr` with the subexpression `target` (the node itself, by address)
+/// replaced by `with`.
+fn replace_expr(expr: &typed::Expr, target: &typed::Expr, with: &typed::Expr) -> typed::Expr {
+    if std::ptr::eq(expr, target) {
+        return with.clone();
+    }
+    let swap = |inner: &typed::Expr| Box::new(replace_expr(inner, target, with));
+    let kind = match &expr.kind {
+        ExprKind::Cast(inner) => ExprKind::Cast(swap(inner)),
+        ExprKind::Neg(inner) => ExprKind::Neg(swap(inner)),
+        ExprKind::Not(inner) => ExprKind::Not(swap(inner)),
+        ExprKind::Invert(inner) => ExprKind::Invert(swap(inner)),
+        ExprKind::Truthy(inner) => ExprKind::Truthy(swap(inner)),
+        ExprKind::Binary { op, left, right } => ExprKind::Binary {
+            op: *op,
+            left: swap(left),
+            right: swap(right),
+        },
+        ExprKind::Compare {
+            operands,
+            ops,
+            operand_types,
+        } => ExprKind::Compare {
+            operands: operands
+                .iter()
+                .map(|operand| replace_expr(operand, target, with))
+                .collect(),
+            ops: ops.clone(),
+            operand_types: operand_types.clone(),
+        },
+        other => other.clone(),
+    };
+    typed::Expr {
+        kind,
+        ty: expr.ty.clone(),
     }
 }
