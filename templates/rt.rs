@@ -5833,6 +5833,35 @@ pub fn pow_two_int(m: i32, base: f64, k: i64) -> Result<f64> {
     pow_float(base, k as f64)
 }
 
+/// `x ** 2` for a float `x`, as `pow_float(x, 2.0)` computes it, mostly
+/// without calling the C library's pow: where the exact square lies within
+/// 0.4 units in the last place of the rounded product `x * x` (the fused
+/// multiply-add gives the distance exactly), a pow whose error stays below
+/// 0.6 units in the last place returns that product too. glibc's and musl's
+/// pow, which CPython calls on Linux, stay below 0.52. Elsewhere (about one
+/// square in five, and every square that is not a normal float far from the
+/// ends of the range) it calls pow, as on other systems and processors
+/// without FMA.
+#[inline]
+pub fn square_float(x: f64) -> Result<f64> {
+    #[cfg(all(target_os = "linux", target_feature = "fma"))]
+    {
+        let product = x * x;
+        let bits = product.to_bits();
+        // The biased exponent (the sign of a square is clear): normal,
+        // below overflow, and high enough that the residual is exact.
+        let exponent = bits >> 52;
+        if (128..0x7FF).contains(&exponent) && bits & ((1 << 52) - 1) != 0 {
+            let residual = x.mul_add(x, -product).abs();
+            let ulp = f64::from_bits((exponent - 52) << 52);
+            if residual <= 0.4 * ulp {
+                return Ok(product);
+            }
+        }
+    }
+    pow_float(x, 2.0)
+}
+
 /// The C library's `pow`, as CPython calls it. The operands pass through
 /// `black_box` so that LLVM cannot rewrite a call with a constant operand
 /// (`2.0 ** y` as `exp2(y)`, `x ** 2.0` as `x * x`): those rewrites change
@@ -9262,6 +9291,17 @@ pub trait PyOrder {
             std::cmp::Ordering::Equal
         }
     }
+
+    /// Sorts `items` into the order Python's stable sort by `<` gives them,
+    /// where the type has a faster way to it; false, leaving `items` as they
+    /// were, where it has not.
+    fn sort_plain(items: &mut [Self], reverse: bool) -> bool
+    where
+        Self: Sized,
+    {
+        let _ = (items, reverse);
+        false
+    }
 }
 
 macro_rules! impl_py_order_scalar {
@@ -9280,6 +9320,15 @@ macro_rules! impl_py_order_scalar {
                 fn py_cmp(&self, other: &Self) -> std::cmp::Ordering {
                     self.cmp(other)
                 }
+                /// Equal integers cannot be told apart, so an unstable sort
+                /// gives the stable sort's order.
+                fn sort_plain(items: &mut [Self], reverse: bool) -> bool {
+                    items.sort_unstable();
+                    if reverse {
+                        items.reverse();
+                    }
+                    true
+                }
             }
         )*
     };
@@ -9288,7 +9337,7 @@ macro_rules! impl_py_order_scalar {
 impl_py_order_scalar!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
 
 macro_rules! impl_py_order_float {
-    ($($ty:ty),*) => {
+    ($($ty:ty, $bits:ty);*) => {
         $(
             impl PyOrder for $ty {
                 #[inline]
@@ -9309,12 +9358,52 @@ macro_rules! impl_py_order_float {
                     // which -0.0 and 0.0 are equal, as `partial_cmp` says.
                     self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
                 }
+                /// Without NaN, equal floats cannot be told apart except 0.0
+                /// and -0.0; unless both zeros are present, the order of the
+                /// bit patterns as unsigned integers (negative ones flipped)
+                /// is `<`'s, and an unstable integer sort gives the stable
+                /// sort's order.
+                fn sort_plain(items: &mut [Self], reverse: bool) -> bool {
+                    const SIGN: $bits = 1 << (<$bits>::BITS - 1);
+                    let (mut positive_zero, mut negative_zero) = (false, false);
+                    for item in items.iter() {
+                        if item.is_nan() {
+                            return false;
+                        }
+                        if *item == 0.0 {
+                            if item.is_sign_negative() {
+                                negative_zero = true;
+                            } else {
+                                positive_zero = true;
+                            }
+                        }
+                    }
+                    if positive_zero && negative_zero {
+                        return false;
+                    }
+                    let mut keys: Vec<$bits> = items
+                        .iter()
+                        .map(|item| {
+                            let bits = item.to_bits();
+                            if bits & SIGN != 0 { !bits } else { bits | SIGN }
+                        })
+                        .collect();
+                    keys.sort_unstable();
+                    for (item, key) in items.iter_mut().zip(keys) {
+                        let bits = if key & SIGN != 0 { key & !SIGN } else { !key };
+                        *item = <$ty>::from_bits(bits);
+                    }
+                    if reverse {
+                        items.reverse();
+                    }
+                    true
+                }
             }
         )*
     };
 }
 
-impl_py_order_float!(f32, f64);
+impl_py_order_float!(f32, u32; f64, u64);
 
 /// The elements of a list nothing is ever put into.
 impl PyOrder for () {
@@ -9495,7 +9584,10 @@ fn merge_sort_by<T: Clone>(items: &mut Vec<T>, less: impl Fn(&T, &T) -> bool) {
 /// equal elements in their original order, as Python's sort does).
 pub fn list_sort<T: PyOrder + Clone>(list: &List<T>, reverse: bool) {
     // In place: comparing elements reads only the elements, never `list`.
-    sort_values(&mut list.items_mut(), reverse, |item| item);
+    let mut items = list.items_mut();
+    if !T::sort_plain(&mut items, reverse) {
+        sort_values(&mut items, reverse, |item| item);
+    }
 }
 
 /// Sorts stably by `key`. When every key orders totally (no NaN), this is

@@ -3986,6 +3986,16 @@ impl FunctionGen<'_> {
                         return Code::atom(quote!(rt::pow_two_int(#m, #base, #k)?));
                     }
                 }
+                // `x ** 2` as pow computes it, mostly without the call.
+                let squared = match &right.kind {
+                    ExprKind::Literal(Literal::Float(k)) => *k == 2.0,
+                    ExprKind::Cast(k) => matches!(k.kind, ExprKind::Literal(Literal::Int(2))),
+                    _ => false,
+                };
+                if squared && *ty == Type::Float && left.ty == Type::Float {
+                    let base = self.expr(left).full();
+                    return Code::atom(quote!(rt::square_float(#base)?));
+                }
                 let (l, r) = (self.expr(left), self.expr(right));
                 match ty {
                     Type::Int => {
