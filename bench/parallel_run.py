@@ -8,6 +8,12 @@ and the speed-up; when Numba imports, the same for the kernel under
 `numba.njit(parallel=True)` with `numba.prange`, as a measure of what the
 machine allows (memory-bound loops scale less than compute-bound ones). The
 1-thread and N-thread calls alternate, so both see the same machine load.
+
+Each engine times each kernel in a process of its own: the worker threads of
+one parallel runtime keep spinning for a while after its loops end and would
+take cores from the other's. For the same reason the processes run with
+`OPENBLAS_NUM_THREADS=1` (unless it is set): NumPy's OpenBLAS threads spin
+after NumPy starts, and no kernel here calls BLAS.
 Not a test: it times things.
 """
 
@@ -15,6 +21,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
+import pickle
 import statistics
 import subprocess
 import sys
@@ -78,6 +87,32 @@ def same(a, b) -> bool:
     return a == b
 
 
+def time_one(args) -> int:
+    """The child process: times one kernel under one engine, prints JSON."""
+    source = Path(args.one)
+    work = Path(args.work)
+    setup = "\n".join(lines(source, "#setup:"))
+    (call,) = lines(source, "#run:")
+    expected = pickle.loads((work / f"{source.stem}.expected.pickle").read_bytes())
+    threads = [1, args.threads]
+    if args.engine == "ferropy":
+        sys.path.insert(0, str(work))
+        module = importlib.import_module(source.stem)
+        functions, set_threads = vars(module), module.set_num_threads
+    else:
+        functions = numba_functions(source)
+        if functions is None:
+            print(json.dumps(None))
+            return 0
+        import numba
+
+        set_threads = numba.set_num_threads
+    times, results = timed(functions, set_threads, threads, setup, call, args.reps)
+    ok = all(same(expected, r) for r in results.values())
+    print(json.dumps({"serial": times[1], "parallel": times[args.threads], "ok": ok}))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ferropy", default=str(REPO / "target" / "release" / "ferropy"))
@@ -85,18 +120,21 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--work", default=str(REPO / "target" / "bench" / "parallel"))
     parser.add_argument("--no-numba", action="store_true", help="leave Numba out")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--engine", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:
+        return time_one(args)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    sys.path.insert(0, str(work))
-    threads = [1, args.threads]
+    env = dict(os.environ)
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     rows = []
     for source in sorted((REPO / "bench" / "parallel").glob("p_*.py")):
         subprocess.run(
             [args.ferropy, "build", "-q", str(source), "-o", str(work), "--python", sys.executable],
             check=True,
         )
-        module = importlib.import_module(source.stem)
         setup = "\n".join(lines(source, "#setup:"))
         (call,) = lines(source, "#run:")
         # CPython's result is the reference.
@@ -104,20 +142,24 @@ def main() -> int:
         exec(setup, namespace)
         exec(compile(source.read_text(), str(source), "exec"), namespace)
         expected = eval(call, namespace)
-        times, results = timed(vars(module), module.set_num_threads, threads, setup, call, args.reps)
-        status = "" if all(same(expected, r) for r in results.values()) else " WRONG"
-        numba_cells = ""
-        jitted = None if args.no_numba else numba_functions(source)
-        if jitted is not None:
-            import numba
-
-            numba_times, numba_results = timed(
-                jitted, numba.set_num_threads, threads, setup, call, args.reps
+        (work / f"{source.stem}.expected.pickle").write_bytes(pickle.dumps(expected))
+        measured = {}
+        for engine in ["ferropy"] + ([] if args.no_numba else ["numba"]):
+            child = subprocess.run(
+                [sys.executable, __file__, "--one", str(source), "--engine", engine,
+                 "--threads", str(args.threads), "--reps", str(args.reps), "--work", str(work)],
+                check=True, capture_output=True, text=True, env=env,
             )
-            wrong = "" if all(same(expected, r) for r in numba_results.values()) else " WRONG"
-            n1, nn = numba_times[1], numba_times[args.threads]
+            measured[engine] = json.loads(child.stdout.strip().splitlines()[-1])
+        ours = measured["ferropy"]
+        status = "" if ours["ok"] else " WRONG"
+        numba_cells = ""
+        theirs = measured.get("numba")
+        if theirs is not None:
+            wrong = "" if theirs["ok"] else " WRONG"
+            n1, nn = theirs["serial"], theirs["parallel"]
             numba_cells = f" {n1 * 1e3:.1f} ms | {nn * 1e3:.1f} ms{wrong} | {n1 / nn:.2f}x |"
-        serial, parallel = times[1], times[args.threads]
+        serial, parallel = ours["serial"], ours["parallel"]
         rows.append((source.stem, call, serial, parallel, status, numba_cells))
         print(f"{source.stem}: {serial * 1e3:.1f} ms -> {parallel * 1e3:.1f} ms{status}", file=sys.stderr)
     numba_head = f" Numba 1 thread | Numba {args.threads} threads | Numba speed-up |" if any(r[5] for r in rows) else ""
