@@ -10170,6 +10170,84 @@ pub trait Retype<U> {
     fn retype(self) -> U;
 }
 
+/// `Retype::retype` where that keeps Python's identities: the containers
+/// being replaced must be reachable only through `value`. A container the
+/// program also holds elsewhere (`shared = []; rows = [shared]`) would stay
+/// behind, unchanged, while the program fills its replacement, so that is
+/// a TypeError naming the fix instead of a wrong result.
+pub fn retype<A: Retype<B> + ShareCount, B>(value: A) -> Result<B> {
+    let mut seen = Vec::new();
+    value.count_shares(&mut seen);
+    // `value` itself is held once, here.
+    if let Some(first) = seen.first_mut() {
+        first.2 = first.2.max(1);
+    }
+    if seen.iter().any(|&(_, strong, held)| strong > held) {
+        return Err(Error::TypeError(
+            "a list, dict or set made before its element type is known is also held by a \
+             variable, which compiled code cannot follow; annotate that variable with its \
+             type where it is made (for example `row: list[int] = []`)"
+                .into(),
+        ));
+    }
+    Ok(value.retype())
+}
+
+/// The containers of a value whose element types are settled late, each
+/// once: its address, how many references it has, and how many of them
+/// the value itself holds.
+pub trait ShareCount {
+    fn count_shares(&self, seen: &mut Vec<(*const (), usize, usize)>);
+}
+
+impl ShareCount for () {
+    fn count_shares(&self, _: &mut Vec<(*const (), usize, usize)>) {}
+}
+
+/// Records one more reference to the container at `address` held inside
+/// the value; true the first time it is met (its contents are then counted).
+fn note_share(seen: &mut Vec<(*const (), usize, usize)>, address: *const (), strong: usize) -> bool {
+    match seen.iter_mut().find(|(a, _, _)| *a == address) {
+        Some(entry) => {
+            entry.2 += 1;
+            false
+        }
+        None => {
+            seen.push((address, strong, if seen.is_empty() { 0 } else { 1 }));
+            true
+        }
+    }
+}
+
+impl<T: ShareCount + Clone> ShareCount for List<T> {
+    fn count_shares(&self, seen: &mut Vec<(*const (), usize, usize)>) {
+        let address = std::rc::Rc::as_ptr(&self.0) as *const ();
+        if note_share(seen, address, std::rc::Rc::strong_count(&self.0)) {
+            for item in self.items().iter() {
+                item.count_shares(seen);
+            }
+        }
+    }
+}
+
+impl<K: DictKey> ShareCount for Set<K> {
+    fn count_shares(&self, seen: &mut Vec<(*const (), usize, usize)>) {
+        let address = std::rc::Rc::as_ptr(&self.0) as *const ();
+        note_share(seen, address, std::rc::Rc::strong_count(&self.0));
+    }
+}
+
+impl<K: DictKey, V: ShareCount + Clone> ShareCount for Dict<K, V> {
+    fn count_shares(&self, seen: &mut Vec<(*const (), usize, usize)>) {
+        let address = std::rc::Rc::as_ptr(&self.0) as *const ();
+        if note_share(seen, address, std::rc::Rc::strong_count(&self.0)) {
+            for (_, value) in self.0.borrow().live() {
+                value.count_shares(seen);
+            }
+        }
+    }
+}
+
 impl<T: Clone> Retype<List<T>> for List<()> {
     fn retype(self) -> List<T> {
         List::from_vec(Vec::new())
@@ -10181,23 +10259,92 @@ where
     List<A>: Retype<List<B>>,
 {
     fn retype(self) -> List<List<B>> {
-        let mut made: Vec<(List<A>, List<B>)> = Vec::new();
-        let mut out = Vec::new();
-        for inner in self.to_vec() {
-            let same = made.iter().find(|(old, _)| old.is(&inner)).map(|(_, new)| new.clone());
-            let new = match same {
-                Some(new) => new,
-                None => {
-                    let new: List<B> = inner.clone().retype();
-                    made.push((inner, new.clone()));
-                    new
-                }
-            };
-            out.push(new);
-        }
-        List::from_vec(out)
+        List::from_vec(retype_shared(self.to_vec(), List::is))
     }
 }
+
+/// The containers of `items` given their final type, one new container for
+/// each distinct old one, so containers shared before are shared after.
+fn retype_shared<A: Clone + Retype<B>, B: Clone>(items: Vec<A>, same: impl Fn(&A, &A) -> bool) -> Vec<B> {
+    let mut made: Vec<(A, B)> = Vec::new();
+    let mut out = Vec::with_capacity(items.len());
+    for inner in items {
+        let known = made.iter().find(|(old, _)| same(old, &inner)).map(|(_, new)| new.clone());
+        let new = match known {
+            Some(new) => new,
+            None => {
+                let new: B = inner.clone().retype();
+                made.push((inner, new.clone()));
+                new
+            }
+        };
+        out.push(new);
+    }
+    out
+}
+
+/// A set made while its element type was unknown holds nothing.
+impl<K: DictKey> Retype<Set<K>> for Set<()> {
+    fn retype(self) -> Set<K> {
+        Set::from_vec(Vec::new())
+    }
+}
+
+/// So does a dict whose key type was unknown.
+impl<K: DictKey, V: Clone> Retype<Dict<K, V>> for Dict<(), ()> {
+    fn retype(self) -> Dict<K, V> {
+        Dict::from_pairs(Vec::new())
+    }
+}
+
+/// `{k: [] for k in keys}` (or `{k: set() ...}`) once the values are
+/// filled: the same keys, each with its value container retyped.
+impl<K: DictKey, A: Clone + Retype<B>, B: Clone> Retype<Dict<K, B>> for Dict<K, A>
+where
+    A: SameObject,
+{
+    fn retype(self) -> Dict<K, B> {
+        let (keys, values): (Vec<K>, Vec<A>) = self.pairs().into_iter().unzip();
+        let values = retype_shared(values, A::same_object);
+        Dict::from_pairs(keys.into_iter().zip(values).collect())
+    }
+}
+
+/// `[set() for _ in range(n)]` (or of dicts) once the elements are filled.
+impl<A: Clone + Retype<B> + SameObject + DictKeyless, B: Clone> Retype<List<B>> for List<A> {
+    fn retype(self) -> List<B> {
+        List::from_vec(retype_shared(self.to_vec(), A::same_object))
+    }
+}
+
+/// Whether two container values are one object (`a is b`).
+pub trait SameObject {
+    fn same_object(&self, other: &Self) -> bool;
+}
+
+impl<T> SameObject for List<T> {
+    fn same_object(&self, other: &Self) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<K: DictKey> SameObject for Set<K> {
+    fn same_object(&self, other: &Self) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<K: DictKey, V> SameObject for Dict<K, V> {
+    fn same_object(&self, other: &Self) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Containers other than lists, whose lists of them retype element by
+/// element (lists of lists have their own rule above).
+pub trait DictKeyless {}
+impl<K: DictKey> DictKeyless for Set<K> {}
+impl<K: DictKey, V> DictKeyless for Dict<K, V> {}
 
 // ---------------------------------------------------------------------------
 // Python dicts and sets

@@ -3354,7 +3354,18 @@ impl FunctionGen<'_> {
                         return Code::atom(quote!(rt::int_to_element::<#rust>(#value)?));
                     }
                 }
+                // An empty display takes the type it is stored as.
+                let empty_display = match &inner.kind {
+                    ExprKind::List(items) => items.is_empty(),
+                    ExprKind::Runtime { function, args } => {
+                        matches!(*function, "dict_display" | "set_display") && args.is_empty()
+                    }
+                    _ => false,
+                };
                 let code = self.expr(inner);
+                if empty_display {
+                    return code;
+                }
                 cast(code, &from, &expr.ty)
             }
             ExprKind::Binary { op, left, right } => match constant_int(expr) {
@@ -4475,10 +4486,12 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
             let value = cast(code, from, &Type::Float).full();
             Code::atom(quote!(rt::Complex::from_real(#value)))
         }
-        (Type::List(_), Type::List(_)) => {
-            let rust = rust_type(to);
+        (Type::List(_), Type::List(_))
+        | (Type::Dict(..), Type::Dict(..))
+        | (Type::Set(_), Type::Set(_)) => {
+            let (from_rust, rust) = (rust_type(from), rust_type(to));
             let value = code.full();
-            Code::atom(quote!(<_ as rt::Retype<#rust>>::retype(#value)))
+            Code::atom(quote!(rt::retype::<#from_rust, #rust>(#value)?))
         }
         (_, to) if to.is_numeric() => {
             let rust = rust_type(to);

@@ -328,6 +328,10 @@ CELLS: tuple[Cell, ...] = (
     # (CPython's ints grow; NumPy's int64 wraps); results that fit are exact.
     Cell("2**62 * 4", "multiply(2**62, 4)", raises(OverflowError, "int result of *", "64 bits")),
     Cell("2**62 * -2", "multiply(2**62, -2)", as_cpython()),
+    # A list whose element type is settled after another variable took it
+    # would be replaced behind that variable's back.
+    Cell("a list shared before its type is known", "shared_before_typed(3)",
+         raises(TypeError, "annotate that variable", "list[int]")),
     # `d[k] = d.get(k, default) * 2` searches the dict once; an overflow
     # stores nothing, for a present key and for a new one.
     Cell("d[k] = d.get(k, 2**62) * 2", "double_entry({7: 2**62}, 7)", raises(OverflowError, "int result of *")),
