@@ -10721,6 +10721,22 @@ pub fn dict_get_or<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K, default: V)
     }
 }
 
+/// `d.get(k, default)` with a default wider than the values (a float
+/// default of an int dict): the value, widened, or the default.
+#[inline]
+pub fn dict_get_or_widened<K: DictKey, V: Clone, W>(
+    dict: &Dict<K, V>,
+    key: &K,
+    default: W,
+    widen: impl FnOnce(V) -> W,
+) -> W {
+    let found = dict.0.borrow().get(key).cloned();
+    match found {
+        Some(value) => widen(value),
+        None => default,
+    }
+}
+
 /// `d[k] = v` (the value first, as Python evaluates it).
 #[inline]
 pub fn dict_set<K: DictKey, V: Clone>(value: V, dict: &Dict<K, V>, key: K) {

@@ -3574,10 +3574,15 @@ impl FunctionGen<'_> {
                 array,
                 axis,
             } => self.cumulative(expr, array, *product, *axis),
-            ExprKind::Runtime { function, args } => match self.list_operation(function, args) {
-                Some(code) => code,
-                None => self.runtime_call(expr, function, args),
-            },
+            ExprKind::Runtime { function, args } => {
+                if let Some(code) = self.widened_get(expr, function, args) {
+                    return code;
+                }
+                match self.list_operation(function, args) {
+                    Some(code) => code,
+                    None => self.runtime_call(expr, function, args),
+                }
+            }
             ExprKind::List(items) => self.list_display(items),
             ExprKind::ListSlice {
                 list,

@@ -128,6 +128,36 @@ impl FunctionGen<'_> {
         })
     }
 
+    /// `d.get(k, default)` whose default is wider than the dict's values (an
+    /// int dict with a float default): a present value is widened as Python
+    /// arithmetic would see it, `rt::dict_get_or_widened`. `None` for the
+    /// usual case of a default of the values' type.
+    pub(super) fn widened_get(
+        &mut self,
+        expr: &typed::Expr,
+        function: &str,
+        args: &[typed::Expr],
+    ) -> Option<Code> {
+        let ("dict_get_or", [dict, key, default]) = (function, args) else {
+            return None;
+        };
+        let Type::Dict(_, value_ty) = &dict.ty else {
+            return None;
+        };
+        if **value_ty == expr.ty {
+            return None;
+        }
+        let value = format_ident!("value");
+        let widened = super::cast(Code::atom(quote!(#value)), value_ty, &expr.ty).full();
+        let value_rust = super::rust_type(value_ty);
+        let dict = self.by_reference(dict);
+        let key = self.by_reference(key);
+        let default = self.owned_value(default);
+        Some(Code::atom(quote!(
+            rt::dict_get_or_widened(#dict, #key, #default, |#value: #value_rust| #widened)
+        )))
+    }
+
     /// `[a, b, c]`.
     pub(super) fn list_display(&mut self, items: &[typed::Expr]) -> Code {
         let items: Vec<TokenStream> = items.iter().map(|i| self.owned_value(i)).collect();
@@ -192,7 +222,10 @@ impl FunctionGen<'_> {
         let ExprKind::Local(dict_name) = &dict.kind else {
             return None;
         };
-        if !matches!(dict.ty, Type::Dict(..)) || !self.plain_operand(key) {
+        let Type::Dict(_, value_ty) = &dict.ty else {
+            return None;
+        };
+        if !self.plain_operand(key) || value.ty != **value_ty {
             return None;
         }
         let mut scan = UpdateScan {
@@ -208,6 +241,10 @@ impl FunctionGen<'_> {
         let ExprKind::Runtime { function, args } = &read.kind else {
             return None;
         };
+        // The closure takes and returns the dict's value type.
+        if read.ty != **value_ty {
+            return None;
+        }
         let default = match (*function, args.get(2)) {
             ("dict_get_or", Some(default)) if self.plain_operand(default) => Some(default),
             ("dict_get", None) if !scan.raised_before => None,
