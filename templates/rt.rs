@@ -10178,10 +10178,6 @@ pub trait Retype<U> {
 pub fn retype<A: Retype<B> + ShareCount, B>(value: A) -> Result<B> {
     let mut seen = Vec::new();
     value.count_shares(&mut seen);
-    // `value` itself is held once, here.
-    if let Some(first) = seen.first_mut() {
-        first.2 = first.2.max(1);
-    }
     if seen.iter().any(|&(_, strong, held)| strong > held) {
         return Err(Error::TypeError(
             "a list, dict or set made before its element type is known is also held by a \
@@ -10205,7 +10201,8 @@ impl ShareCount for () {
 }
 
 /// Records one more reference to the container at `address` held inside
-/// the value; true the first time it is met (its contents are then counted).
+/// the value (the value itself is held once, by `retype`); true the first
+/// time it is met (its contents are then counted).
 fn note_share(seen: &mut Vec<(*const (), usize, usize)>, address: *const (), strong: usize) -> bool {
     match seen.iter_mut().find(|(a, _, _)| *a == address) {
         Some(entry) => {
@@ -10213,7 +10210,7 @@ fn note_share(seen: &mut Vec<(*const (), usize, usize)>, address: *const (), str
             false
         }
         None => {
-            seen.push((address, strong, if seen.is_empty() { 0 } else { 1 }));
+            seen.push((address, strong, 1));
             true
         }
     }
@@ -10251,15 +10248,6 @@ impl<K: DictKey, V: ShareCount + Clone> ShareCount for Dict<K, V> {
 impl<T: Clone> Retype<List<T>> for List<()> {
     fn retype(self) -> List<T> {
         List::from_vec(Vec::new())
-    }
-}
-
-impl<A: Clone, B: Clone> Retype<List<List<B>>> for List<List<A>>
-where
-    List<A>: Retype<List<B>>,
-{
-    fn retype(self) -> List<List<B>> {
-        List::from_vec(retype_shared(self.to_vec(), List::is))
     }
 }
 
@@ -10310,8 +10298,9 @@ where
     }
 }
 
-/// `[set() for _ in range(n)]` (or of dicts) once the elements are filled.
-impl<A: Clone + Retype<B> + SameObject + DictKeyless, B: Clone> Retype<List<B>> for List<A> {
+/// `[[] for _ in range(n)]` (or of sets or dicts) once the elements are
+/// filled: each element container retyped, shared ones staying shared.
+impl<A: Clone + Retype<B> + SameObject, B: Clone> Retype<List<B>> for List<A> {
     fn retype(self) -> List<B> {
         List::from_vec(retype_shared(self.to_vec(), A::same_object))
     }
@@ -10322,9 +10311,9 @@ pub trait SameObject {
     fn same_object(&self, other: &Self) -> bool;
 }
 
-impl<T> SameObject for List<T> {
+impl<T: Clone> SameObject for List<T> {
     fn same_object(&self, other: &Self) -> bool {
-        std::rc::Rc::ptr_eq(&self.0, &other.0)
+        self.is(other)
     }
 }
 
@@ -10339,12 +10328,6 @@ impl<K: DictKey, V> SameObject for Dict<K, V> {
         std::rc::Rc::ptr_eq(&self.0, &other.0)
     }
 }
-
-/// Containers other than lists, whose lists of them retype element by
-/// element (lists of lists have their own rule above).
-pub trait DictKeyless {}
-impl<K: DictKey> DictKeyless for Set<K> {}
-impl<K: DictKey, V> DictKeyless for Dict<K, V> {}
 
 // ---------------------------------------------------------------------------
 // Python dicts and sets
