@@ -56,6 +56,19 @@ pub enum CompareOp {
     GtE,
 }
 
+impl CompareOp {
+    /// The comparison `b op' a` that means `a op b`.
+    pub fn swapped(self) -> CompareOp {
+        match self {
+            CompareOp::Lt => CompareOp::Gt,
+            CompareOp::LtE => CompareOp::GtE,
+            CompareOp::Gt => CompareOp::Lt,
+            CompareOp::GtE => CompareOp::LtE,
+            other => other,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum UnaryOp {
     Neg,

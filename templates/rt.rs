@@ -8438,6 +8438,45 @@ mod tests {
     }
 
     #[test]
+    fn modulus_comparisons_agree_with_hypot() {
+        use std::cmp::Ordering::{Greater, Less};
+        // A fixed xorshift stream of parts over many magnitudes, with bounds
+        // far from, next to and exactly at each modulus.
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            let scale = 2f64.powi((next() % 600) as i32 - 300);
+            let part = |r: u64| ((r >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * scale;
+            let z = Complex::new(part(next()), part(next()));
+            let modulus = z.re.hypot(z.im);
+            let ulps = (next() % 9) as i64 - 4;
+            let near = f64::from_bits((modulus.to_bits() as i64 + ulps) as u64);
+            for bound in [near, modulus, modulus * 1.5, modulus * 0.5, -near, 0.0] {
+                let order = modulus.partial_cmp(&bound);
+                assert_eq!(complex_abs_lt(z, bound).ok(), Some(order == Some(Less)));
+                assert_eq!(complex_abs_gt(z, bound).ok(), Some(order == Some(Greater)));
+                assert_eq!(complex_abs_le(z, bound).ok(), Some(modulus <= bound));
+                assert_eq!(complex_abs_ge(z, bound).ok(), Some(modulus >= bound));
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 1_200_000);
+        // Parts whose squares overflow: abs raises where the modulus does.
+        assert!(complex_abs_lt(Complex::new(1.5e308, 1.5e308), 2.0).is_err());
+        assert_eq!(complex_abs_gt(Complex::new(1e200, 1e200), 2.0).ok(), Some(true));
+        let nan = Complex::new(f64::NAN, 0.0);
+        assert_eq!(complex_abs_ge(nan, 1.0).ok(), Some(false));
+        let infinite = Complex::new(f64::INFINITY, f64::NAN);
+        assert_eq!(complex_abs_lt(infinite, f64::INFINITY).ok(), Some(false));
+    }
+
+    #[test]
     fn lane_blocks_fit_below_the_stop_without_overflow() {
         assert!(lanes::block_fits(0, 8));
         assert!(!lanes::block_fits(0, 7));
@@ -11626,6 +11665,7 @@ fn c_prod(a: Complex, b: Complex) -> Complex {
 }
 
 /// CPython's `_Py_c_quot` (Smith's method); `None` for a zero divisor.
+#[inline]
 fn c_quot(a: Complex, b: Complex) -> Option<Complex> {
     let abs_breal = b.re.abs();
     let abs_bimag = b.im.abs();
@@ -11673,6 +11713,7 @@ pub fn complex_div(a: Complex, b: Complex) -> Result<Complex> {
     c_quot(a, b).ok_or_else(|| Error::ZeroDivisionError("complex division by zero".into()))
 }
 
+#[inline]
 fn c_powu(x: Complex, n: i64) -> Complex {
     let mut r = Complex::ONE;
     let mut p = x;
@@ -11688,6 +11729,7 @@ fn c_powu(x: Complex, n: i64) -> Complex {
 }
 
 /// CPython's `_Py_c_pow`; `None` for zero to a negative or complex power.
+#[inline(never)]
 fn c_pow(a: Complex, b: Complex) -> Option<Complex> {
     if b.re == 0.0 && b.im == 0.0 {
         return Some(Complex::ONE);
@@ -11712,7 +11754,9 @@ fn c_pow(a: Complex, b: Complex) -> Option<Complex> {
 /// `a ** b` as CPython computes it: integral exponents up to 100 by
 /// repeated multiplication, others through polar form; ZeroDivisionError
 /// for zero to a negative or complex power, OverflowError when a part of
-/// the result is infinite.
+/// the result is infinite. Inlined, so that a literal exponent such as
+/// `z ** 2` becomes its few multiplications.
+#[inline]
 pub fn complex_pow(a: Complex, b: Complex) -> Result<Complex> {
     let result = if b.im == 0.0 && b.re == b.re.floor() && b.re.abs() <= 100.0 {
         let n = b.re as i64;
@@ -11782,6 +11826,60 @@ pub fn complex_abs(a: Complex) -> Result<f64> {
         return Err(Error::OverflowError("absolute value too large".into()));
     }
     Ok(result)
+}
+
+/// How `abs(z)` compares with `bound`, without the modulus where the
+/// squared modulus decides it. `hypot` is within one ulp of the true
+/// modulus, and `re * re + im * im` within a few ulps of its square (the
+/// bound's square is a normal number, so an underflowing part loses nothing
+/// that matters), so a squared modulus more than 2^-40 (relative) below or
+/// above the squared bound gives the answer `hypot` would. Closer, or for a
+/// NaN, an infinite square (where `abs` may raise) or an unusual bound, the
+/// modulus is computed as `abs(z)` computes it.
+#[inline]
+fn modulus_order(z: Complex, bound: f64) -> Result<Option<std::cmp::Ordering>> {
+    const MARGIN: f64 = 1.0 / (1u64 << 40) as f64;
+    let limit = bound * bound;
+    if bound > 0.0 && limit > f64::MIN_POSITIVE * 1e10 && limit < f64::MAX * 1e-10 {
+        let squared = z.re * z.re + z.im * z.im;
+        if squared < limit * (1.0 - MARGIN) {
+            return Ok(Some(std::cmp::Ordering::Less));
+        }
+        if squared > limit * (1.0 + MARGIN) && squared.is_finite() {
+            return Ok(Some(std::cmp::Ordering::Greater));
+        }
+    }
+    Ok(complex_abs(z)?.partial_cmp(&bound))
+}
+
+/// `abs(z) < bound`.
+#[inline]
+pub fn complex_abs_lt(z: Complex, bound: f64) -> Result<bool> {
+    Ok(modulus_order(z, bound)? == Some(std::cmp::Ordering::Less))
+}
+
+/// `abs(z) <= bound`.
+#[inline]
+pub fn complex_abs_le(z: Complex, bound: f64) -> Result<bool> {
+    Ok(matches!(
+        modulus_order(z, bound)?,
+        Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+    ))
+}
+
+/// `abs(z) > bound`.
+#[inline]
+pub fn complex_abs_gt(z: Complex, bound: f64) -> Result<bool> {
+    Ok(modulus_order(z, bound)? == Some(std::cmp::Ordering::Greater))
+}
+
+/// `abs(z) >= bound`.
+#[inline]
+pub fn complex_abs_ge(z: Complex, bound: f64) -> Result<bool> {
+    Ok(matches!(
+        modulus_order(z, bound)?,
+        Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
+    ))
 }
 
 /// `cmath.phase(z)`.

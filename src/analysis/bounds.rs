@@ -39,7 +39,7 @@ use std::collections::HashMap;
 
 use super::flow::{extreme_of, Bounds, FloatFact, FloatTerm, Flow};
 use super::linear::{Atom, Linear};
-use super::ranges::{always_leaves, negated, swapped};
+use super::ranges::{always_leaves, negated};
 use super::{Access, AccessKind, Decision};
 use crate::ir::typed::{self, ExprKind, Intrinsic, Stmt, Target};
 use crate::ir::{BinaryOp, CompareOp};
@@ -988,7 +988,7 @@ impl<'f> FunctionFacts<'f> {
                         Some(Type::Int) => {
                             let op = if outcome { *op } else { negated(*op) };
                             self.narrow_int(flow, left, op, right, real);
-                            self.narrow_int(flow, right, swapped(op), left, real);
+                            self.narrow_int(flow, right, op.swapped(), left, real);
                         }
                         Some(Type::Float) if outcome => {
                             let (Some(l), Some(r)) = (float_term(left), float_term(right)) else {

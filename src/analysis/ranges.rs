@@ -519,7 +519,7 @@ impl Recorder<'_> {
                     self.narrow_local(env, name, op, eval(right, env));
                 }
                 if let ExprKind::Local(name) = &right.kind {
-                    self.narrow_local(env, name, swapped(op), eval(left, env));
+                    self.narrow_local(env, name, op.swapped(), eval(left, env));
                 }
             }
             _ => {}
@@ -584,17 +584,6 @@ pub(super) fn negated(op: CompareOp) -> CompareOp {
         CompareOp::GtE => CompareOp::Lt,
         CompareOp::Eq => CompareOp::NotEq,
         CompareOp::NotEq => CompareOp::Eq,
-    }
-}
-
-/// `b op a` for `a op b`.
-pub(super) fn swapped(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Lt => CompareOp::Gt,
-        CompareOp::LtE => CompareOp::GtE,
-        CompareOp::Gt => CompareOp::Lt,
-        CompareOp::GtE => CompareOp::LtE,
-        other => other,
     }
 }
 

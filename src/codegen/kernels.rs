@@ -4062,6 +4062,11 @@ impl FunctionGen<'_> {
         if operand_types.contains(&Type::Str) {
             return self.str_compare(operands, ops);
         }
+        if let ([op], [Type::Float]) = (ops, operand_types) {
+            if let Some(code) = self.modulus_compare(first, *op, second) {
+                return code;
+            }
+        }
         let left = self.expr(first);
         if ops.len() == 1 || self.rereadable(second) || self.order_free(first) {
             return self.compare_chain(left, quote!(), operands, ops, operand_types);
@@ -4076,6 +4081,45 @@ impl FunctionGen<'_> {
             ops,
             operand_types,
         )
+    }
+
+    /// `abs(z) < bound` (or `<=`, `>`, `>=`, either way round) for a complex
+    /// `z` and a bound that is a float local or an exactly representable
+    /// literal: `rt::complex_abs_lt(z, bound)` and its kind, which decide from
+    /// the squared modulus where it is far from the bound and so mostly skip
+    /// `hypot`. The bound can be read after the modulus since it can neither
+    /// raise nor change.
+    fn modulus_compare(
+        &mut self,
+        left: &typed::Expr,
+        op: CompareOp,
+        right: &typed::Expr,
+    ) -> Option<Code> {
+        let modulus_of = |e: &typed::Expr| match &e.kind {
+            ExprKind::Runtime {
+                function: "complex_abs",
+                args,
+            } if args.len() == 1 => Some(args[0].clone()),
+            _ => None,
+        };
+        let plain_bound = |e: &typed::Expr| {
+            (e.ty == Type::Float && self.rereadable(e)) || is_exact_float_literal(e)
+        };
+        let (z, bound, op) = match (modulus_of(left), modulus_of(right)) {
+            (Some(z), None) if plain_bound(right) => (z, right, op),
+            (None, Some(z)) if plain_bound(left) => (z, left, op.swapped()),
+            _ => return None,
+        };
+        let function = match op {
+            CompareOp::Lt => quote!(complex_abs_lt),
+            CompareOp::LtE => quote!(complex_abs_le),
+            CompareOp::Gt => quote!(complex_abs_gt),
+            CompareOp::GtE => quote!(complex_abs_ge),
+            CompareOp::Eq | CompareOp::NotEq => return None,
+        };
+        let z = self.expr(&z).full();
+        let bound = cast(self.expr(bound), &bound.ty, &Type::Float).full();
+        Some(Code::atom(quote!(rt::#function(#z, #bound)?)))
     }
 
     /// `==`/`!=` between strings, as `&str` (a literal stays a literal, so
