@@ -7938,6 +7938,124 @@ struct ParallelPool {
     pid: u32,
     threads: usize,
     pool: rayon::ThreadPool,
+    cpus: Arc<HelperCpus>,
+}
+
+/// Where the pool's threads may run: every CPU the process may use but the
+/// one the calling thread of the latest parallel loop ran on (Linux).
+///
+/// Waking a pool thread lets the kernel choose its CPU, and it prefers the
+/// waking thread's own CPU when the others look unavailable. In a KVM guest
+/// an idle virtual CPU whose host thread sleeps counts as unavailable, so
+/// after the machine was idle the helper queued behind the caller, which
+/// then ran the whole loop alone: row_norms of 16000x500 on 2 threads took
+/// 6.1 ms after a 30 ms sleep (6.3 ms on 1 thread), and 3.3 ms with the
+/// helper kept off the caller's CPU. The mask changes only when the caller
+/// moved to another CPU, one system call per pool thread.
+struct HelperCpus {
+    state: std::sync::Mutex<HelperCpuState>,
+    /// The CPU the pool's threads avoid now, -1 for none: read without the
+    /// lock at the start of every loop.
+    avoided: std::sync::atomic::AtomicI32,
+}
+
+struct HelperCpuState {
+    /// The pool's threads, by thread id, as they started.
+    #[cfg(target_os = "linux")]
+    threads: Vec<libc::pid_t>,
+    /// The CPUs the process could use when the pool was made.
+    #[cfg(target_os = "linux")]
+    allowed: Option<libc::cpu_set_t>,
+}
+
+impl HelperCpus {
+    fn new() -> HelperCpus {
+        HelperCpus {
+            state: std::sync::Mutex::new(HelperCpuState {
+                #[cfg(target_os = "linux")]
+                threads: Vec::new(),
+                #[cfg(target_os = "linux")]
+                allowed: allowed_cpus(),
+            }),
+            avoided: std::sync::atomic::AtomicI32::new(-1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HelperCpuState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Called by each pool thread as it starts: it joins the threads whose
+    /// CPUs are steered, and avoids the CPU the others avoid now.
+    fn register_this_thread(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: gettid takes no arguments and cannot fail.
+            let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
+            let mut state = self.lock();
+            state.threads.push(tid);
+            let avoided = self.avoided.load(std::sync::atomic::Ordering::Relaxed);
+            if avoided >= 0 {
+                set_thread_cpus(tid, state.allowed.as_ref(), avoided);
+            }
+        }
+    }
+
+    /// Keeps the pool's threads off the calling thread's CPU.
+    #[inline]
+    fn avoid_this_cpu(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: sched_getcpu takes no arguments; -1 reports an error.
+            let cpu = unsafe { libc::sched_getcpu() };
+            if cpu >= 0 && cpu != self.avoided.load(std::sync::atomic::Ordering::Relaxed) {
+                self.avoid(cpu);
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[cold]
+    fn avoid(&self, cpu: i32) {
+        let state = self.lock();
+        self.avoided.store(cpu, std::sync::atomic::Ordering::Relaxed);
+        for &tid in &state.threads {
+            set_thread_cpus(tid, state.allowed.as_ref(), cpu);
+        }
+    }
+}
+
+/// The CPUs this thread may run on.
+#[cfg(target_os = "linux")]
+fn allowed_cpus() -> Option<libc::cpu_set_t> {
+    // SAFETY: a cpu_set_t is a plain bit array, valid when zeroed, and
+    // sched_getaffinity writes at most `size_of::<cpu_set_t>()` bytes to it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        (libc::sched_getaffinity(0, size, &mut set) == 0).then_some(set)
+    }
+}
+
+/// Lets thread `tid` run on the `allowed` CPUs but `cpu`; nothing when that
+/// leaves none. A failure (the CPUs changed since) leaves the thread as it
+/// was: this only steers where helpers run.
+#[cfg(target_os = "linux")]
+fn set_thread_cpus(tid: libc::pid_t, allowed: Option<&libc::cpu_set_t>, cpu: i32) {
+    let Some(allowed) = allowed else {
+        return;
+    };
+    let mut set = *allowed;
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `set` is a valid cpu_set_t of `size` bytes, which
+    // sched_setaffinity only reads; CPU_CLR and CPU_COUNT stay within it
+    // (CPU_CLR ignores a CPU number past its end).
+    unsafe {
+        libc::CPU_CLR(cpu as usize, &mut set);
+        if libc::CPU_COUNT(&set) > 0 {
+            libc::sched_setaffinity(tid, size, &set);
+        }
+    }
 }
 
 /// The pool in use; replaced when the thread count changes or in a forked
@@ -8025,12 +8143,20 @@ fn parallel_pool(threads: usize) -> Option<Arc<ParallelPool>> {
         }
     }
     // The calling thread is one of the `threads` (see `parallel_loop`).
+    let cpus = Arc::new(HelperCpus::new());
+    let starting = Arc::clone(&cpus);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.saturating_sub(1).max(1))
         .thread_name(|k| format!("ferropy-parallel-{k}"))
+        .start_handler(move |_| starting.register_this_thread())
         .build()
         .ok()?;
-    let pool = Arc::new(ParallelPool { pid, threads, pool });
+    let pool = Arc::new(ParallelPool {
+        pid,
+        threads,
+        pool,
+        cpus,
+    });
     *slot = Some(Arc::clone(&pool));
     Some(pool)
 }
@@ -8265,6 +8391,9 @@ fn run_chunks(pool: &ParallelPool, chunks: u64, run_chunk: &(dyn Fn(u64) + Sync 
     } else {
         (threads - 1).max(1)
     };
+    if taking_part.is_some() {
+        pool.cpus.avoid_this_cpu();
+    }
     for _ in 0..helpers {
         let share = Arc::clone(&share);
         pool.pool.spawn(move || share.take_part());

@@ -161,6 +161,41 @@ fn prange_loops_match_cpython_on_any_thread_count() {
             ));
         }
     }
+    // The pool's threads keep off the CPU of the thread that called the
+    // latest loop (where that leaves them a CPU), so that the kernel cannot
+    // queue a woken helper behind its caller. (The pool is made before the
+    // caller is pinned: threads inherit their creator's CPUs.)
+    if cfg!(target_os = "linux") {
+        let script = format!(
+            "import os, time, numpy as np, parallel_loops as m\n\
+             def helper_cpus():\n\
+             \x20   tasks = os.listdir('/proc/self/task')\n\
+             \x20   return [os.sched_getaffinity(int(t)) for t in tasks\n\
+             \x20           if open(f'/proc/self/task/{{t}}/comm').read().startswith('ferropy-paralle')]\n\
+             allowed = os.sched_getaffinity(0)\n\
+             m.set_num_threads(2)\n\
+             a = np.arange(400000.0)\n\
+             m.float_sum(a)\n\
+             for cpu in sorted(allowed)[:2]:\n\
+             \x20   os.sched_setaffinity(0, {{cpu}})\n\
+             \x20   m.float_sum(a)\n\
+             \x20   expected = allowed - {{cpu}} if len(allowed) > 1 else allowed\n\
+             \x20   for _ in range(100):\n\
+             \x20       seen = helper_cpus()\n\
+             \x20       if seen and all(s == expected for s in seen):\n\
+             \x20           break\n\
+             \x20       time.sleep(0.05)\n\
+             \x20   assert seen and all(s == expected for s in seen), (cpu, expected, seen)\n\
+             print('steered')"
+        );
+        let check = run(python_command(&python)
+            .current_dir(out.path())
+            .env("FERROPY_PARALLEL_ALWAYS", "1")
+            .args(["-c", &script]));
+        if !check.status.success() {
+            failures.push(describe("pool threads off the caller's CPU", &check));
+        }
+    }
     // Python threads running parallel loops at once each get the results
     // and the errors of the loop run alone.
     let concurrent = run(python_command(&python).current_dir(out.path()).args([
