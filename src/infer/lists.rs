@@ -165,6 +165,10 @@ impl Inference<'_> {
             // Earlier rounds only: the refinement fixes the type.
             return Some(value);
         }
+        if let Some((given, wanted)) = shared_mismatch(&value, item) {
+            self.shared_mismatch_error(cx, &given, &wanted, span);
+            return None;
+        }
         match self.convert(value, item) {
             Ok(value) => Some(value),
             Err(given) => {
@@ -188,6 +192,76 @@ impl Inference<'_> {
     /// (`xs.append(v)`, `table[i].append(v)`, `xs[i] = v`).
     pub(super) fn refine_list(&mut self, cx: &mut Cx, source: &untyped::Expr, value: &Type) {
         self.refine(cx, source, Type::List(Box::new(value.clone())));
+    }
+
+    pub(super) fn shared_mismatch_error(
+        &mut self,
+        cx: &mut Cx,
+        given: &Type,
+        wanted: &Type,
+        span: Span,
+    ) {
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::INCOMPATIBLE_ASSIGNMENT,
+                span,
+                format!("this {given} is stored where a {wanted} is expected"),
+            )
+            .with_hint(
+                "a compiled container holds values of one type, and a list, dict or set is \
+                 shared, not converted: build a new one of the other type, e.g. \
+                 [float(x) for x in xs]",
+            ),
+        );
+    }
+
+    /// A container variable stored into a container shares its value with
+    /// it, so the variable's type follows the element type that the outer
+    /// container's refinement found: in `row = []; grid = [row] * n;
+    /// grid[0].append(7)`, `row` is a list of ints too (otherwise its empty
+    /// list would have to be retyped while `row` still holds it).
+    /// `value` is what is stored (a variable, or a display or repetition of
+    /// them) and `element` the type it is stored as.
+    pub(super) fn link_stored(&mut self, cx: &mut Cx, value: &Expr, element: &Type) {
+        if !element.has_container() {
+            return;
+        }
+        match (&value.kind, element) {
+            (ExprKind::Local(name), _) if value.ty.has_container() => {
+                let Some(current) = cx.env.get(name) else {
+                    return;
+                };
+                // Only an element type still unknown is filled in: a list of
+                // ints stays one (storing it as a list of floats is an error).
+                if !current.has_unknown() {
+                    return;
+                }
+                if let Some(joined) = Type::join(current, element) {
+                    if joined != *current && !cx.fixed.contains_key(name) {
+                        cx.env.insert(name.clone(), joined);
+                    }
+                }
+            }
+            (ExprKind::Cast(inner), _) => self.link_stored(cx, inner, element),
+            (ExprKind::List(items), Type::List(item)) => {
+                for value in items {
+                    self.link_stored(cx, value, item);
+                }
+            }
+            (
+                ExprKind::Runtime {
+                    function: "list_repeat" | "list_repeat_left" | "list_concat",
+                    args,
+                },
+                Type::List(_),
+            ) => {
+                for value in args {
+                    self.link_stored(cx, value, element);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Joins `contribution` (the container type a store or an `append`
@@ -315,6 +389,7 @@ impl Inference<'_> {
             Type::Dict(_, value) => (**value).clone(),
             other => item_type(other)?.clone(),
         };
+        self.link_stored(cx, &value, &item);
         self.list_item(cx, &item, value, span)
     }
 
@@ -355,6 +430,7 @@ impl Inference<'_> {
             ("append", 1) => {
                 let value = args.next()?;
                 self.refine_list(cx, source, &value.ty);
+                self.link_stored(cx, &value, &item);
                 let value = self.list_item(cx, &item, value, span)?;
                 Some(runtime("list_append", vec![list, value], none))
             }
@@ -365,6 +441,7 @@ impl Inference<'_> {
                     return arity(self, cx, "an integer index and a value");
                 }
                 self.refine_list(cx, source, &value.ty);
+                self.link_stored(cx, &value, &item);
                 let value = self.list_item(cx, &item, value, span)?;
                 Some(runtime(
                     "list_insert",
@@ -978,5 +1055,39 @@ impl Inference<'_> {
             right.clone().cast_to(&joined),
         ];
         Some(Some(runtime(function, args, Type::Bool)))
+    }
+}
+
+/// A container that already exists (a variable, an element read), stored
+/// where a container of another, fully known type is expected, directly or
+/// as an item of a display or repetition: it cannot be converted, since it
+/// is shared. Its type and the expected one.
+pub(super) fn shared_mismatch(value: &Expr, expected: &Type) -> Option<(Type, Type)> {
+    match (&value.kind, expected) {
+        (ExprKind::List(items), Type::List(item)) => {
+            items.iter().find_map(|v| shared_mismatch(v, item))
+        }
+        (
+            ExprKind::Runtime {
+                function: "list_repeat" | "list_repeat_left",
+                args,
+            },
+            Type::List(_),
+        ) => args.iter().find_map(|v| shared_mismatch(v, expected)),
+        (
+            ExprKind::Local(_)
+            | ExprKind::Runtime {
+                function: "list_get" | "dict_get",
+                ..
+            },
+            _,
+        ) if value.ty.has_container()
+            && value.ty != *expected
+            && !value.ty.has_unknown()
+            && !expected.has_unknown() =>
+        {
+            Some((value.ty.clone(), expected.clone()))
+        }
+        _ => None,
     }
 }

@@ -932,6 +932,11 @@ impl<'m> Inference<'m> {
                 );
                 return None;
             }
+            self.link_stored(cx, &value, &ty);
+            if let Some((given, wanted)) = lists::shared_mismatch(&value, &ty) {
+                self.shared_mismatch_error(cx, &given, &wanted, span);
+                return None;
+            }
             value.cast_to(&ty)
         } else if let typed::Target::Index { array, .. } = &target {
             let element = array
