@@ -3678,10 +3678,14 @@ impl<'a> FunctionLowering<'a> {
                 });
                 (param, body)
             }
-            // A function of the module, or a lambda stored in a local.
+            // A function of the module, a lambda stored in a local, or a
+            // builtin of one argument (`key=len`, `key=abs`).
             ast::Expr::Name(function)
                 if self.scope.functions.contains(function.id.as_str())
-                    || self.lambdas.contains_key(function.id.as_str()) =>
+                    || self.lambdas.contains_key(function.id.as_str())
+                    || (matches!(function.id.as_str(), "len" | "abs" | "sum" | "min" | "max")
+                        && !self.locals.contains(function.id.as_str())
+                        && self.import_of(function.id.as_str()).is_none()) =>
             {
                 let param = hidden("key_item");
                 let body = ast::Expr::Call(ast::ExprCall {
@@ -3756,7 +3760,11 @@ impl<'a> FunctionLowering<'a> {
         };
         let lowered = match kind {
             "min" | "max" => {
-                let best = call_of(kind, vec![decorated], Vec::new());
+                let best = call_of(
+                    &hidden(&format!("{kind}_by_key")),
+                    vec![decorated],
+                    Vec::new(),
+                );
                 ast::Expr::Subscript(ast::ExprSubscript {
                     range,
                     value: Box::new(best),
@@ -3774,7 +3782,7 @@ impl<'a> FunctionLowering<'a> {
                 } else {
                     Vec::new()
                 };
-                let ordered = call_of("sorted", vec![decorated], keywords);
+                let ordered = call_of(&hidden("sorted_by_key"), vec![decorated], keywords);
                 let sorted_items = ast::Expr::ListComp(ast::ExprListComp {
                     range,
                     elt: Box::new(synthetic_name(&hidden("item"), range, load)),
@@ -4455,6 +4463,13 @@ impl<'a> FunctionLowering<'a> {
                     Callee::Qualified(qualified.clone())
                 } else if BUILTIN_FUNCTIONS.contains(&id) {
                     Callee::Builtin(id.to_string())
+                } else if let Some(by_key) = ["sorted", "min", "max"]
+                    .into_iter()
+                    .find(|b| id == hidden(&format!("{b}_by_key")))
+                {
+                    // What `keyed_call` writes: the decorated list sorted
+                    // (or its extreme found) by keys and positions alone.
+                    Callee::Builtin(format!("__{by_key}_by_key__"))
                 } else if self.scope.classes.contains(id) {
                     self.error(
                         codes::UNSUPPORTED_DEFINITION,
@@ -4615,6 +4630,13 @@ fn identifiers_in(text: &str) -> Vec<String> {
                 i += 1;
             }
             i += 1;
+            continue;
+        }
+        if c.is_ascii_digit() {
+            // A number literal, suffix and all: `0.9j`, `1e5`, `0x1f`.
+            while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '.')) {
+                i += 1;
+            }
             continue;
         }
         if c.is_alphabetic() || c == '_' {

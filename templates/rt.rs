@@ -9778,21 +9778,62 @@ fn sort_values<T: Clone, K: PyOrder>(items: &mut Vec<T>, reverse: bool, key: imp
     }
 }
 
-/// `xs.sort(key=f)`: `f` is called once per element, in order.
-pub fn list_sort_by_key<T: Clone, K: PyOrder + Clone>(
-    list: &List<T>,
-    key: impl Fn(&T) -> Result<K>,
+/// `sorted(xs, key=f)`, `xs.sort(key=f)`, as lowering writes them: the list
+/// `[(f(x), ±i, x) for i, x in enumerate(xs)]` sorted by each key and
+/// position alone. The positions are distinct, so Python's comparison of
+/// the tuples never reaches the items, which therefore need no order of
+/// their own (complex numbers, sets, arrays).
+pub fn list_sorted_by_key<K: PyOrder + Clone, T: Clone>(
+    list: &List<(K, i64, T)>,
     reverse: bool,
-) -> Result<()> {
+) -> List<(K, i64, T)> {
     let items = list.to_vec();
-    let mut keyed = Vec::with_capacity(items.len());
-    for item in items {
-        let k = key(&item)?;
-        keyed.push((k, item));
+    let mut keyed: Vec<((K, i64), usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(at, (key, position, _))| ((key.clone(), *position), at))
+        .collect();
+    sort_values(&mut keyed, reverse, |entry| &entry.0);
+    List::from_vec(keyed.into_iter().map(|(_, at)| items[at].clone()).collect())
+}
+
+/// `min(xs, key=f)` as lowering writes it: the first `(f(x), i, x)` of the
+/// smallest key, compared by key and position alone (see
+/// `list_sorted_by_key`).
+pub fn list_min_by_key<K: PyOrder + Clone, T: Clone>(
+    list: &List<(K, i64, T)>,
+) -> Result<(K, i64, T)> {
+    keyed_extreme(list, "min", |candidate, best| candidate.py_lt(best))
+}
+
+/// `max(xs, key=f)`, with negated positions: see `list_min_by_key`.
+pub fn list_max_by_key<K: PyOrder + Clone, T: Clone>(
+    list: &List<(K, i64, T)>,
+) -> Result<(K, i64, T)> {
+    keyed_extreme(list, "max", |candidate, best| best.py_lt(candidate))
+}
+
+fn keyed_extreme<K: PyOrder + Clone, T: Clone>(
+    list: &List<(K, i64, T)>,
+    name: &str,
+    better: impl Fn(&(K, i64), &(K, i64)) -> bool,
+) -> Result<(K, i64, T)> {
+    let items = list.items();
+    let Some(first) = items.first() else {
+        return Err(Error::ValueError(format!(
+            "{name}() arg is an empty sequence"
+        )));
+    };
+    let mut best = first;
+    let mut best_key = (first.0.clone(), first.1);
+    for item in items.iter().skip(1) {
+        let key = (item.0.clone(), item.1);
+        if better(&key, &best_key) {
+            best = item;
+            best_key = key;
+        }
     }
-    sort_values(&mut keyed, reverse, |pair: &(K, T)| &pair.0);
-    *list.items_mut() = keyed.into_iter().map(|(_, item)| item).collect();
-    Ok(())
+    Ok(best.clone())
 }
 
 /// `heapq.heappush(heap, item)`: CPython's algorithm (append, then sift the

@@ -730,6 +730,58 @@ impl Inference<'_> {
         Some(runtime("list_sorted", vec![list, reverse], ty))
     }
 
+    /// `sorted(xs, key=f)`, `min(xs, key=f)` and `max(xs, key=f)` as
+    /// lowering writes them: the list `[(f(x), ±i, x) ...]` ordered by key
+    /// and position alone, so only the keys need an order.
+    pub(super) fn by_key(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        let reverse = self.reverse_keyword(cx, keywords)?;
+        let args = self.exprs(cx, args)?;
+        let Ok([list]) = <[Expr; 1]>::try_from(args) else {
+            return None;
+        };
+        let Some(Type::Tuple(parts)) = item_type(&list.ty).cloned() else {
+            return None;
+        };
+        let [key, _, _] = parts.as_slice() else {
+            return None;
+        };
+        let what = match name {
+            "__sorted_by_key__" => "sorted() by a key",
+            "__min_by_key__" => "min() by a key",
+            _ => "max() by a key",
+        };
+        if !orderable(key) && *key != Type::Unknown {
+            let key = key.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("{what} of {key} is not supported"),
+                )
+                .with_hint("key= must give numbers, or tuples or lists of numbers"),
+            );
+            return None;
+        }
+        let item = Type::Tuple(parts.clone());
+        match name {
+            "__sorted_by_key__" => {
+                let ty = list.ty.clone();
+                let reverse = reverse.unwrap_or_else(|| typed::Expr::bool(false));
+                Some(runtime("list_sorted_by_key", vec![list, reverse], ty))
+            }
+            "__min_by_key__" => Some(runtime("list_min_by_key", vec![list], item)),
+            _ => Some(runtime("list_max_by_key", vec![list], item)),
+        }
+    }
+
     /// A list from a list (itself) or a 1-D array (its elements, as
     /// `list(a)` and `a.tolist()` give them).
     pub(super) fn as_list(

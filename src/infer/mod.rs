@@ -2718,6 +2718,14 @@ impl<'m> Inference<'m> {
             Callee::Local(name) => self.call_value(cx, name, args, keywords, span),
             Callee::Builtin(name) if name == "sorted" => self.sorted(cx, args, keywords, span),
             Callee::Builtin(name)
+                if matches!(
+                    name.as_str(),
+                    "__sorted_by_key__" | "__min_by_key__" | "__max_by_key__"
+                ) =>
+            {
+                self.by_key(cx, name, args, keywords, span)
+            }
+            Callee::Builtin(name)
                 if matches!(name.as_str(), "min" | "max")
                     && matches!(keywords, [k] if k.name == "default") =>
             {

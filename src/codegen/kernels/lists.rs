@@ -41,6 +41,8 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
             (&[R, V], false)
         }
         "list_heappop" => (&[R], true),
+        "list_sorted_by_key" => (&[R, V], false),
+        "list_min_by_key" | "list_max_by_key" => (&[R], true),
         "list_heapify" => (&[R], false),
         "list_heapreplace" | "concatenate_list" | "stack_rows" => (&[R, V], true),
         "list_insert" => (&[R, V, V], false),
