@@ -110,15 +110,19 @@ from randprog import (  # noqa: E402
 CX = "complex"
 LI, LF, LT, LL = "list[int]", "list[float]", "list[tuple[int, int]]", "list[list[int]]"
 DII, DIF, DTI = "dict[int, int]", "dict[int, float]", "dict[tuple[int, int], int]"
+DFI = "dict[float, int]"
 SI = "set[int]"
 TII, TIF = "tuple[int, int]", "tuple[int, float]"
 LISTS = (LI, LF, LT, LL)
-DICTS = (DII, DIF, DTI)
+DICTS = (DII, DIF, DTI, DFI)
 CONTAINERS = LISTS + DICTS + (SI,)
 TUPLES = (TII, TIF)
 ELEM = {LI: INT, LF: FLOAT, LT: TII, LL: LI}
-KEY = {DII: INT, DIF: INT, DTI: TII}
-VAL = {DII: INT, DIF: FLOAT, DTI: INT}
+KEY = {DII: INT, DIF: INT, DTI: TII, DFI: FLOAT}
+VAL = {DII: INT, DIF: FLOAT, DTI: INT, DFI: INT}
+# Float keys are never NaN (NaN keys hash by identity in CPython, one key
+# compiled: documented); the signed zeros and infinities are.
+FLOAT_KEYS = [0.0, -0.0, 0.5, 1.0, -2.5, 3.0, math.inf, 1e300]
 GROW_LIMIT = 12
 
 # Constructs that ferropy rejects with a diagnostic (reported; see the
@@ -151,6 +155,16 @@ def constant(text: str) -> bool:
 
     allowed = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop)
     return all(isinstance(node, allowed) for node in ast.walk(ast.parse(text, mode="eval")))
+
+
+class Raw2(Stmt):
+    """A whole function written out, with its reference rendering."""
+
+    def __init__(self, text: str, check: str):
+        self.text, self.check = text, check
+
+    def render(self, m: Mode, indent: int) -> list[str]:
+        return (self.check if m.check else self.text).splitlines()
 
 
 def V(name: str, ty: str) -> Raw:
@@ -224,11 +238,21 @@ class Gen:
     def expr(self, s: Scope, ty: str, depth: int) -> Expr:
         method = {INT: self.e_int, FLOAT: self.e_float, BOOL: self.e_bool, CX: self.e_cx,
                   LI: self.e_li, LF: self.e_lf, LT: self.e_lt, LL: self.e_ll,
-                  DII: self.e_dict, DIF: self.e_dict, DTI: self.e_dict, SI: self.e_set,
+                  DII: self.e_dict, DIF: self.e_dict, DTI: self.e_dict, DFI: self.e_dict,
+                  SI: self.e_set,
                   TII: self.e_tuple, TIF: self.e_tuple}[ty]
-        if ty in (DII, DIF, DTI, TII, TIF):
+        if ty in DICTS + (TII, TIF):
             return method(s, depth, ty)
         return method(s, depth)
+
+    def key(self, s: Scope, ty: str, depth: int) -> Expr:
+        """A key of the dict type `ty`: any int or tuple, a float that is
+        never NaN."""
+        if KEY[ty] != FLOAT:
+            return self.expr(s, KEY[ty], depth)
+        if self.chance(0.5):
+            return float_lit(self.pick(FLOAT_KEYS))
+        return T("float({0})", [self.e_int(s, max(depth - 1, 0))], FLOAT)
 
     def var(self, s: Scope, ty: str) -> Expr | None:
         names = s.names(ty)
@@ -260,7 +284,8 @@ class Gen:
         if ty == LL:
             return T("[{0}, {1}]", [self.literal(LI), self.literal(LI)], LL)
         if ty in DICTS:
-            return T("{{{0}: {1}}}", [self.literal(KEY[ty]), self.literal(VAL[ty])], ty)
+            key = float_lit(self.pick(FLOAT_KEYS)) if KEY[ty] == FLOAT else self.literal(KEY[ty])
+            return T("{{{0}: {1}}}", [key, self.literal(VAL[ty])], ty)
         if ty == SI:
             return T("{{{0}, {1}}}", [self.literal(INT), self.literal(INT)], SI)
         raise AssertionError(ty)
@@ -344,7 +369,10 @@ class Gen:
                 return f"{q} in {name}.values()", [], [(q, VAL[ty])]
             return f"{q}, {r} in {name}.items()", [], [(q, KEY[ty]), (r, VAL[ty])]
         elem = ELEM[ty]
-        form = self.pick(["plain", "plain", "enumerate", "zip", "unpack" if ty == LT else "plain"])
+        form = self.pick(["plain", "plain", "enumerate", "zip", "reversed",
+                          "unpack" if ty == LT else "plain"])
+        if form == "reversed":
+            return f"{q} in reversed({name})", [], [(q, elem)]
         if form == "enumerate":
             start = self.pick(["", ", 1", ", -2", ", start=3"])
             return f"{q}, {r} in enumerate({name}{start})", [], [(q, INT), (r, elem)]
@@ -378,7 +406,7 @@ class Gen:
             if self.chance(0.35):
                 parts.append("if " + self.shift("{0}", [self.e_bool(inner, depth - 1)], exprs))
         if key_ty is not None:
-            head = self.shift("{0}: {1}", [self.expr(inner, key_ty, depth - 1),
+            head = self.shift("{0}: {1}", [self.key(inner, key_ty, depth - 1),
                                            self.expr(inner, elem_ty, depth - 1)], exprs)
         else:
             head = self.shift("{0}", [self.expr(inner, elem_ty, depth - 1)], exprs)
@@ -424,7 +452,8 @@ class Gen:
         opts = [
             (20, "leaf"), (14, "arith"), (5, "divmod"), (8, "len"), (8 if li or s.names(LL) else 0, "read"),
             (3 if s.names(LT) else 0, "pairread"), (4 if s.names(TII) + s.names(TIF) else 0, "tupread"),
-            (5 if [n for n in s.names(DII) + s.names(DTI)] else 0, "dictread"),
+            (5 if s.names(DII) + s.names(DTI) + s.names(DFI) else 0, "dictread"),
+            (4 if self.helpers_for(s, INT) else 0, "helper"),
             (5, "sum"), (6, "minmax"), (3 if li else 0, "count"), (3 if li else 0, "pop"),
             (3, "ifexp"), (2, "int"), (2, "abs"), (2, "sorted"), (1, "divmodt"),
         ]
@@ -448,6 +477,9 @@ class Gen:
                 if ll is not None:
                     return T(f"{ll}[{{0}}][{{1}}]", [self.idx(s, ll, d), self.idx(s, None, d)], INT)
                 ref = self.list_ref(s, LI)
+            if self.chance(0.4):
+                # Guarded by the list's truth, as real code reads.
+                return T(f"({ref}[{{0}}] if {ref} else {{1}})", [self.idx(s, ref, d), self.e_int(s, d)], INT)
             return T(f"{ref}[{{0}}]", [self.idx(s, ref, d)], INT)
         if kind == "pairread":
             name = self.pick(s.names(LT))
@@ -456,9 +488,9 @@ class Gen:
             name = self.pick(s.names(TII) + s.names(TIF))
             return T(f"{name}[{0 if s.vars[name] == TIF else self.pick([0, 1, -2])}]", [], INT)
         if kind == "dictread":
-            name = self.pick(s.names(DII) + s.names(DTI))
+            name = self.pick(s.names(DII) + s.names(DTI) + s.names(DFI))
             ty = s.vars[name]
-            k = self.expr(s, KEY[ty], d)
+            k = self.key(s, ty, d)
             form = self.pick(["get", "get", "get", "index", "pop", "setdefault", "popd", "popd"])
             if name in s.frozen and form in ("pop", "setdefault", "popd"):
                 form = "get"
@@ -488,7 +520,7 @@ class Gen:
                 text, check = self.key_lambda(s, INT)
                 extra += f", {text}"
                 check_extra += f", {check}"
-            if self.chance(0.4) and (WITH_REJECTED or not extra):
+            if self.chance(0.4 if extra else 0.6) and (WITH_REJECTED or not extra):
                 extra += ", default={1}"
                 check_extra += ", default={1}"
                 exprs.append(self.e_int(self.pure(s), d))
@@ -503,6 +535,8 @@ class Gen:
             return T(f"{ref}.pop({{0}})", [self.idx(s, ref, d)], INT)
         if kind == "ifexp":
             return IfExp(self.e_bool(s, d), self.e_int(s, d), self.e_int(s, d), INT)
+        if kind == "helper":
+            return self.helper_call(s, INT, d)
         if kind == "int":
             return rp.Call("int", [self.e_float(s, d)], INT, checked=True)
         if kind == "abs":
@@ -528,7 +562,7 @@ class Gen:
             (20, "leaf"), (14, "arith"), (3, "pow"), (6 if lf else 0, "read"),
             (4 if s.names(DIF) else 0, "dictread"), (6, "sum"), (6, "minmax"),
             (5, "complex"), (2 if s.names(TIF) else 0, "tupread"), (3, "float"), (3, "ifexp"),
-            (2 if lf else 0, "pop"),
+            (2 if lf else 0, "pop"), (3 if self.helpers_for(s, FLOAT) else 0, "helper"),
         ]
         kind = self.weighted(opts)
         if kind == "leaf":
@@ -546,6 +580,9 @@ class Gen:
                                                               self.e_float(s, d), int_lit(-1)]), FLOAT)
         if kind == "read":
             ref = self.pick(lf)
+            if self.chance(0.4):
+                return T(f"({ref}[{{0}}] if {ref} else {{1}})", [self.idx(s, ref, d), self.e_float(s, d)],
+                         FLOAT)
             return T(f"{ref}[{{0}}]", [self.idx(s, ref, d)], FLOAT)
         if kind == "pop":
             ref = self.pick(lf)
@@ -582,7 +619,7 @@ class Gen:
                 text, check = self.key_lambda(s, FLOAT)
                 extra += f", {text}"
                 check_extra += f", {check}"
-            if self.chance(0.4) and (WITH_REJECTED or not extra):
+            if self.chance(0.4 if extra else 0.6) and (WITH_REJECTED or not extra):
                 extra += ", default={1}"
                 check_extra += ", default={1}"
                 exprs.append(self.e_float(self.pure(s), d))
@@ -598,6 +635,8 @@ class Gen:
             return T("float({0})", [self.e_int(s, d)], FLOAT)
         if kind == "ifexp":
             return IfExp(self.e_bool(s, d), self.e_float(s, d), self.e_float(s, d), FLOAT)
+        if kind == "helper":
+            return self.helper_call(s, FLOAT, d)
         raise AssertionError(kind)
 
     def e_bool(self, s: Scope, depth: int) -> Expr:
@@ -717,7 +756,8 @@ class Gen:
         if kind == "concat":
             return T("({0} + {1})", [self.expr(s, ty, d), self.expr(s, ty, d)], ty)
         if kind == "mul":
-            return T("({0} * {1})", [self.expr(s, ty, d), self.small_int(s, d, 4)], ty)
+            return T(self.pick(["({0} * {1})", "({1} * {0})"]),
+                     [self.expr(s, ty, d), self.small_int(s, d, 4)], ty)
         if kind == "slice":
             src = self.expr(s, ty, d)
             form = self.pick(["[{1}:]", "[:{1}]", "[{1}:{2}]", "[::{3}]", "[{1}::{3}]",
@@ -725,6 +765,8 @@ class Gen:
             step = int_lit(self.pick([1, 2, -1, -2, 3, 0] if self.chance(0.9) else [0]))
             return T("{0}" + form, [src, self.idx(s, None, d), self.idx(s, None, d), step], ty)
         if kind == "comp":
+            if self.chance(0.2):
+                return T("list({0})", [self.genexpr(s, d, elem)], ty)
             return self.comprehension(s, depth, elem, "[]", ty)
         if kind == "sorted":
             src = self.expr(s, ty, d) if self.chance(0.5) else self.genexpr(s, d, elem)
@@ -811,11 +853,15 @@ class Gen:
             n = self.pick([1, 2, 3])
             exprs = []
             for _ in range(n):
-                exprs += [self.expr(s, KEY[ty], d), self.expr(s, VAL[ty], d)]
+                exprs += [self.key(s, ty, d), self.expr(s, VAL[ty], d)]
             body = ", ".join("{%d}: {%d}" % (2 * i, 2 * i + 1) for i in range(n))
             return T("{{" + body + "}}", exprs, ty)
         if kind == "comp":
-            return self.comprehension(s, depth, VAL[ty], "{}", ty, key_ty=KEY[ty])
+            return self.comprehension(s, depth, VAL[ty], "{}", ty, key_ty=ty)
+        if kind == "zip" and KEY[ty] == FLOAT:
+            q = self.fresh("q")
+            return T(f"dict(zip([float({q}) for {q} in {{0}}], {{1}}))",
+                     [self.e_li(s, d), self.e_li(s, d)], ty)
         if kind == "zip":
             keys = {INT: LI, TII: LT}[KEY[ty]]
             vals = {INT: LI, FLOAT: LF}[VAL[ty]]
@@ -901,7 +947,7 @@ class Gen:
     def stmt(self, s: Scope, depth: int) -> Stmt:
         for _ in range(20):
             kind = self.weighted([
-                (10, "assign"), (6, "reassign"), (16, "list"), (8, "dict"), (5, "set"),
+                (10, "assign"), (6, "reassign"), (2, "unpack"), (16, "list"), (8, "dict"), (5, "set"),
                 (6 if depth > 0 else 0, "if"), (8 if depth > 0 else 0, "for"),
                 (2 if depth > 0 else 0, "while"), (3 if s.loops else 0, "loopctl"),
                 (2, "return"),
@@ -915,7 +961,8 @@ class Gen:
         return [self.stmt(s, depth) for _ in range(count)]
 
     def s_assign(self, s: Scope, depth: int) -> Stmt | None:
-        ty = self.pick([INT, INT, FLOAT, BOOL, CX, LI, LI, LF, LT, LL, DII, DIF, DTI, SI, TII, TIF])
+        ty = self.pick([INT, INT, FLOAT, BOOL, CX, LI, LI, LF, LT, LL, DII, DIF, DTI, DFI, SI, TII,
+                        TIF])
         name = self.fresh("v")
         if ty in CONTAINERS and self.chance(0.15):
             empty = {SI: "set()"}.get(ty, "{{}}" if ty in DICTS else "[]")
@@ -932,6 +979,20 @@ class Gen:
         s.vars[name] = ty
         if ty in (INT, FLOAT, BOOL, CX, TII, TIF):
             s.assignable.add(name)
+        return line
+
+    def s_unpack(self, s: Scope, depth: int) -> Stmt | None:
+        """`a, b = t` into new names, or a swap `x, y = y, x`."""
+        pairs = [(a, b) for a in sorted(s.assignable) for b in sorted(s.assignable)
+                 if a < b and s.vars[a] == s.vars[b]]
+        if pairs and self.chance(0.3):
+            a, b = self.pick(pairs)
+            return Line(f"{a}, {b} = {b}, {a}", [])
+        ty = self.pick([TII, TIF])
+        a, b = self.fresh("v"), self.fresh("v")
+        line = Line(f"{a}, {b} = {{0}}", [self.e_tuple(s, 2, ty)])
+        s.vars[a], s.vars[b] = INT, (INT if ty == TII else FLOAT)
+        s.assignable |= {a, b}
         return line
 
     def s_reassign(self, s: Scope, depth: int) -> Stmt | None:
@@ -1026,7 +1087,7 @@ class Gen:
             return None
         name = self.pick(names)
         ty = s.vars[name]
-        k = self.expr(s, KEY[ty], 1)
+        k = self.key(s, ty, 1)
         val = VAL[ty]
         kind = self.weighted([(10, "store"), (5, "aug"), (5, "count"), (3, "del"), (3, "pop"),
                               (2, "setdefault"), (2, "update"), (1, "clear")])
@@ -1102,16 +1163,76 @@ class Gen:
         stmt = Line("return", []) if s.ret == NONE else Line("return {0}", [self.expr(s, s.ret, 2)])
         return Block("if {0}:", [self.e_bool(s, 1)], [stmt])
 
+    # -- helpers: exported functions that change the list or dict given ------
+
+    HELPERS = {
+        LI: (INT, [
+            ["if len(xs) < 12:", "    xs.append(v)", "return len(xs)"],
+            ["if xs:", "    return xs.pop(0)", "return v"],
+            ["if len(xs) < 12:", "    xs.insert(0, v)", "return xs[-1]"],
+            ["xs.sort()", "return xs[0]"],
+            ["xs.reverse()", "xs.remove(v)", "return len(xs)"],
+        ]),
+        LF: (FLOAT, [
+            ["if len(xs) < 12:", "    xs.append(v)", "return sum(xs, 0.0)"],
+            ["if xs:", "    return xs.pop()", "return v"],
+            ["xs.sort(reverse=True)", "return xs[-1] if xs else v"],
+        ]),
+        DII: (INT, [
+            ["xs[v] = xs.get(v, 0) + 1", "return xs[v]"],
+            ["return xs.pop(v, -1)"],
+            ["return xs.setdefault(v, len(xs))"],
+        ]),
+    }
+
+    def make_helpers(self) -> list[Block]:
+        self.helpers: list[tuple[str, str, str]] = []  # name, container type, result
+        blocks = []
+        for k in range(self.pick([0, 0, 1, 1, 2])):
+            ty = self.pick([LI, LI, LF, DII])
+            ret, bodies = self.HELPERS[ty]
+            body = self.pick(bodies)
+            name = f"{self.name}_h{k}"
+            arg = KEY[ty] if ty in DICTS else ELEM[ty]
+            lines = [f"def {name}(xs: {ty}, v: {arg}) -> {ret}:"] + ["    " + b for b in body]
+            check = [line.replace("xs.get(v, 0) + 1", "_ck(xs.get(v, 0) + 1)") for line in lines]
+            blocks.append(Raw2("\n".join(lines), "\n".join(check)))
+            self.helpers.append((name, ty, ret))
+        return blocks
+
+    def helpers_for(self, s: Scope, ret: str) -> list[tuple[str, str, str]]:
+        out = []
+        for name, ty, r in getattr(self, "helpers", []):
+            if r != ret:
+                continue
+            if ty in DICTS and not [n for n in s.names(ty) if n not in s.frozen]:
+                continue
+            if ty in LISTS and self.list_ref(s, ty) is None:
+                continue
+            out.append((name, ty, r))
+        return out
+
+    def helper_call(self, s: Scope, ret: str, depth: int) -> Expr:
+        name, ty, _ = self.pick(self.helpers_for(s, ret))
+        if ty in DICTS:
+            target = self.pick([n for n in s.names(ty) if n not in s.frozen])
+            arg = self.e_int(s, depth)
+        else:
+            target = self.list_ref(s, ty)
+            arg = self.expr(s, ELEM[ty], depth)
+        return T(f"{name}({target}, {{0}})", [arg], ret)
+
     # -- units ----------------------------------------------------------------
 
     PARAM_TYPES = [(10, INT), (8, FLOAT), (3, BOOL), (6, CX), (12, LI), (8, LF), (5, LT), (5, LL),
-                   (6, DII), (5, DIF), (3, DTI), (6, SI), (3, TII), (3, TIF)]
+                   (6, DII), (5, DIF), (3, DTI), (3, DFI), (6, SI), (3, TII), (3, TIF)]
 
     def unit(self) -> Unit:
+        helper_blocks = self.make_helpers()
         params = [self.weighted(self.PARAM_TYPES) for _ in range(self.pick([1, 2, 2, 3, 3, 4]))]
         names = [f"p{i}" for i in range(len(params))]
         ret = self.weighted([(12, INT), (10, FLOAT), (5, BOOL), (8, CX), (10, LI), (6, LF),
-                             (4, LT), (4, LL), (5, DII), (4, DIF), (2, DTI), (5, SI), (3, TII),
+                             (4, LT), (4, LL), (5, DII), (4, DIF), (2, DTI), (2, DFI), (5, SI), (3, TII),
                              (2, TIF), (5, NONE)])
         s = Scope(vars=dict(zip(names, params)), ret=ret)
         s.assignable = {n for n, t in zip(names, params) if t in (INT, FLOAT, BOOL, CX, TII, TIF)}
@@ -1128,7 +1249,8 @@ class Gen:
             stmts.append(Line("return {0}", [self.expr(s, ret, 3)]))
         annotations = ", ".join(f"{n}: {t}" for n, t in zip(names, params))
         main = Block(f"def {self.name}({annotations}) -> {ret}:", [], stmts)
-        return Unit(self.index, self.name, [main], params, names, self.calls(params, names))
+        return Unit(self.index, self.name, helper_blocks + [main], params, names,
+                    self.calls(params, names))
 
     # -- inputs ---------------------------------------------------------------
 
@@ -1202,6 +1324,8 @@ class Gen:
         raise AssertionError(ty)
 
     def key_value(self, ty: str) -> str:
+        if ty == FLOAT:
+            return self.float_text(self.pick(FLOAT_KEYS))
         if ty == INT:
             return str(self.pick([0, 1, 2, 3, -1, 5, 8, 16, -7] + ([I64_MAX] if self.regime == "edge" else [])))
         return f"({self.key_value(INT)}, {self.key_value(INT)})"
