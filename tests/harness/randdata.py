@@ -91,6 +91,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import os
 import random
 import sys
@@ -203,7 +204,7 @@ BIG_INTS = [I64_MAX, I64_MIN, 2**62, -(2**62), 2**53 + 1, 2**31, 3037000500]
 FLOATS = [0.0, -0.0, 1.0, -1.0, 0.5, 2.5, -2.5, 3.0, 0.1, 10.0, 1e300, -1e300, 1e-300, 5e-324,
           math.inf, -math.inf, math.nan]
 COMPLEX_LITERALS = ["1j", "0j", "(1+1j)", "(2.5-1j)", "(-0.5+2j)", "(3-4j)", "(1e300+1e300j)",
-                    "(-0.0-0j)", "complex(0.0, -0.0)", "complex(math.inf, 0.0)",
+                    "(-0.0-0j)", "(1e308+1e308j)", "complex(0.0, -0.0)", "complex(math.inf, 0.0)",
                     "complex(math.nan, 1.0)", "(0.5j)"]
 
 
@@ -1496,7 +1497,7 @@ class Side:
         return text + (f" (the argument {self.same_as} itself)" if self.same_as else "")
 
 
-def run_side(code, setup: str, module) -> Side:
+def run_side(code, setup: str, module, run: str) -> Side:
     import cmath
 
     namespace = {"math": math, "cmath": cmath}
@@ -1510,7 +1511,10 @@ def run_side(code, setup: str, module) -> Side:
         try:
             value = eval(code, namespace)
             side = Side(value=value)
-            side.same_as = next((k for k, v in args.items() if v is value), None)
+            # Only the arguments themselves: a row of an argument may be a
+            # new object after the call (documented).
+            passed = set(re.findall(r"\b(a\d+)\b", run))
+            side.same_as = next((k for k, v in args.items() if v is value and k in passed), None)
         except Exception as error:  # noqa: BLE001 - any exception is an outcome
             name = type(error).__name__
             if name == "_RandprogPower":
@@ -1568,9 +1572,9 @@ def child_main(args) -> int:
             continue
         code = compile(case["run"], "<run>", "eval")
         setup = "\n".join(case["setup"])
-        expected = run_side(code, setup, ref)
+        expected = run_side(code, setup, ref, case["run"])
         print(json.dumps({"begin": position}), flush=True)
-        actual = run_side(code, setup, compiled)
+        actual = run_side(code, setup, compiled, case["run"])
         status, kind_, problems = classify(expected, actual)
         print(json.dumps({
             "case": position, "status": status, "kind": kind_, "problems": problems,
