@@ -111,16 +111,16 @@ from randprog import (  # noqa: E402
 CX = "complex"
 LI, LF, LT, LL = "list[int]", "list[float]", "list[tuple[int, int]]", "list[list[int]]"
 DII, DIF, DTI = "dict[int, int]", "dict[int, float]", "dict[tuple[int, int], int]"
-DFI = "dict[float, int]"
+DFI, DBI, DIL = "dict[float, int]", "dict[bool, int]", "dict[int, list[int]]"
 SI = "set[int]"
 TII, TIF = "tuple[int, int]", "tuple[int, float]"
 LISTS = (LI, LF, LT, LL)
-DICTS = (DII, DIF, DTI, DFI)
+DICTS = (DII, DIF, DTI, DFI, DBI, DIL)
 CONTAINERS = LISTS + DICTS + (SI,)
 TUPLES = (TII, TIF)
 ELEM = {LI: INT, LF: FLOAT, LT: TII, LL: LI}
-KEY = {DII: INT, DIF: INT, DTI: TII, DFI: FLOAT}
-VAL = {DII: INT, DIF: FLOAT, DTI: INT, DFI: INT}
+KEY = {DII: INT, DIF: INT, DTI: TII, DFI: FLOAT, DBI: BOOL, DIL: INT}
+VAL = {DII: INT, DIF: FLOAT, DTI: INT, DFI: INT, DBI: INT, DIL: LI}
 # Float keys are never NaN (NaN keys hash by identity in CPython, one key
 # compiled: documented); the signed zeros and infinities are.
 FLOAT_KEYS = [0.0, -0.0, 0.5, 1.0, -2.5, 3.0, math.inf, 1e300]
@@ -240,6 +240,7 @@ class Gen:
         method = {INT: self.e_int, FLOAT: self.e_float, BOOL: self.e_bool, CX: self.e_cx,
                   LI: self.e_li, LF: self.e_lf, LT: self.e_lt, LL: self.e_ll,
                   DII: self.e_dict, DIF: self.e_dict, DTI: self.e_dict, DFI: self.e_dict,
+                  DBI: self.e_dict, DIL: self.e_dict,
                   SI: self.e_set,
                   TII: self.e_tuple, TIF: self.e_tuple}[ty]
         if ty in DICTS + (TII, TIF):
@@ -453,7 +454,8 @@ class Gen:
         opts = [
             (20, "leaf"), (14, "arith"), (5, "divmod"), (8, "len"), (8 if li or s.names(LL) else 0, "read"),
             (3 if s.names(LT) else 0, "pairread"), (4 if s.names(TII) + s.names(TIF) else 0, "tupread"),
-            (5 if s.names(DII) + s.names(DTI) + s.names(DFI) else 0, "dictread"),
+            (5 if s.names(DII) + s.names(DTI) + s.names(DFI) + s.names(DBI) else 0, "dictread"),
+            (2 if s.names(DII) + s.names(DIF) else 0, "argmax"),
             (4 if self.helpers_for(s, INT) else 0, "helper"),
             (5, "sum"), (6, "minmax"), (3 if li else 0, "count"), (3 if li else 0, "pop"),
             (3, "ifexp"), (2, "int"), (2, "abs"), (2, "sorted"), (1, "divmodt"),
@@ -489,7 +491,7 @@ class Gen:
             name = self.pick(s.names(TII) + s.names(TIF))
             return T(f"{name}[{0 if s.vars[name] == TIF else self.pick([0, 1, -2])}]", [], INT)
         if kind == "dictread":
-            name = self.pick(s.names(DII) + s.names(DTI) + s.names(DFI))
+            name = self.pick(s.names(DII) + s.names(DTI) + s.names(DFI) + s.names(DBI))
             ty = s.vars[name]
             k = self.key(s, ty, d)
             form = self.pick(["get", "get", "get", "index", "pop", "setdefault", "popd", "popd"])
@@ -538,6 +540,11 @@ class Gen:
             return IfExp(self.e_bool(s, d), self.e_int(s, d), self.e_int(s, d), INT)
         if kind == "helper":
             return self.helper_call(s, INT, d)
+        if kind == "argmax":
+            name = self.pick(s.names(DII) + s.names(DIF))
+            f = self.pick(["min", "max"])
+            check = f"_kn({name}.get)" if s.vars[name] == DIF else f"{name}.get"
+            return T(f"{f}({name}, key={name}.get)", [], INT, check=f"{f}({name}, key={check})")
         if kind == "int":
             return rp.Call("int", [self.e_float(s, d)], INT, checked=True)
         if kind == "abs":
@@ -684,6 +691,8 @@ class Gen:
             return Compare([T("abs({0})", [self.e_cx(s, d)], FLOAT), self.e_float(s, d)],
                            [self.pick(["<", "<=", ">"])])
         if kind == "anyall":
+            if self.chance(0.3):
+                return T(f"{self.pick(['any', 'all'])}({{0}})", [self.expr(s, self.pick([LI, LF]), d)], BOOL)
             return T(f"{self.pick(['any', 'all'])}({{0}})", [self.genexpr(s, d, BOOL)], BOOL)
         if kind == "truth":
             ty = self.pick([t for t in CONTAINERS if s.names(t)] or [LI])
@@ -822,11 +831,13 @@ class Gen:
             d = depth - 1
             kind = self.pick(["zip", "enum", "items"])
             if kind == "zip":
-                return T("list(zip({0}, {1}))", [self.e_li(s, d), self.e_li(s, d)], LT)
+                return T(self.pick(["list(zip({0}, {1}))", "sorted(zip({0}, {1}))"]),
+                         [self.e_li(s, d), self.e_li(s, d)], LT)
             if kind == "enum":
                 return T("list(enumerate({0}))", [self.e_li(s, d)], LT)
             if s.names(DII):
-                return T("list({0}.items())", [Raw(self.pick(s.names(DII)), DII)], LT)
+                return T(self.pick(["list({0}.items())", "sorted({0}.items())"]),
+                         [Raw(self.pick(s.names(DII)), DII)], LT)
         return self.e_list_common(s, depth, LT)
 
     def e_ll(self, s: Scope, depth: int) -> Expr:
@@ -863,6 +874,9 @@ class Gen:
             q = self.fresh("q")
             return T(f"dict(zip([float({q}) for {q} in {{0}}], {{1}}))",
                      [self.e_li(s, d), self.e_li(s, d)], ty)
+        if kind == "zip" and ty in (DBI, DIL):
+            kind = "comp"
+            return self.comprehension(s, depth, VAL[ty], "{}", ty, key_ty=ty)
         if kind == "zip":
             keys = {INT: LI, TII: LT}[KEY[ty]]
             vals = {INT: LI, FLOAT: LF}[VAL[ty]]
@@ -941,6 +955,9 @@ class Gen:
     # -- statements ---------------------------------------------------------
 
     def grow(self, s: Scope, ref: str, stmt: Stmt) -> Stmt:
+        if ref == "_":
+            # A row of a dict of lists: bounded by a counter of the function.
+            return stmt
         if s.loops:
             return Block(f"if len({ref}) < {GROW_LIMIT}:", [], [stmt])
         return stmt
@@ -962,8 +979,8 @@ class Gen:
         return [self.stmt(s, depth) for _ in range(count)]
 
     def s_assign(self, s: Scope, depth: int) -> Stmt | None:
-        ty = self.pick([INT, INT, FLOAT, BOOL, CX, LI, LI, LF, LT, LL, DII, DIF, DTI, DFI, SI, TII,
-                        TIF])
+        ty = self.pick([INT, INT, FLOAT, BOOL, CX, LI, LI, LF, LT, LL, DII, DIF, DTI, DFI, DBI, DIL,
+                        SI, TII, TIF])
         name = self.fresh("v")
         if ty in CONTAINERS and self.chance(0.15):
             empty = {SI: "set()"}.get(ty, "{{}}" if ty in DICTS else "[]")
@@ -1090,8 +1107,17 @@ class Gen:
         ty = s.vars[name]
         k = self.key(s, ty, 1)
         val = VAL[ty]
-        kind = self.weighted([(10, "store"), (5, "aug"), (5, "count"), (3, "del"), (3, "pop"),
-                              (2, "setdefault"), (2, "update"), (1, "clear")])
+        if val == LI:
+            kind = self.weighted([(8, "group"), (3, "rowappend"), (4, "store"), (2, "del"),
+                                  (2, "pop"), (1, "update"), (1, "clear")])
+            if kind == "group":
+                return self.grow(s, "_", Line(f"{name}.setdefault({{0}}, []).append({{1}})",
+                                              [k, self.e_int(s, 2)]))
+            if kind == "rowappend":
+                return Line(f"{name}[{{0}}].append({{1}})", [k, self.e_int(s, 2)])
+        else:
+            kind = self.weighted([(10, "store"), (5, "aug"), (5, "count"), (3, "del"), (3, "pop"),
+                                  (2, "setdefault"), (2, "update"), (1, "clear")])
         if kind == "store":
             return Line(f"{name}[{{0}}] = {{1}}", [k, self.expr(s, val, 2)])
         if kind == "aug":
@@ -1118,11 +1144,13 @@ class Gen:
         if not names:
             return None
         name = self.pick(names)
-        kind = self.pick(["add", "add", "discard", "remove", "ior", "update"])
+        kind = self.pick(["add", "add", "discard", "remove", "ior", "update", "iop"])
         if kind in ("add", "discard", "remove"):
             return Line(f"{name}.{kind}({{0}})", [self.e_int(s, 2)])
         if kind == "ior":
             return Line(f"{name} |= {{0}}", [self.e_set(s, 2)])
+        if kind == "iop":
+            return Line(f"{name} {self.pick(['-', '&', '^'])}= {{0}}", [self.e_set(s, 2)])
         if WITH_REJECTED:
             return Line(f"{name}.update({{0}})", [self.e_li(s, 2)])
         return Line(f"{name}.update({{0}})", [self.e_set(s, 2)])
@@ -1226,14 +1254,15 @@ class Gen:
     # -- units ----------------------------------------------------------------
 
     PARAM_TYPES = [(10, INT), (8, FLOAT), (3, BOOL), (6, CX), (12, LI), (8, LF), (5, LT), (5, LL),
-                   (6, DII), (5, DIF), (3, DTI), (3, DFI), (6, SI), (3, TII), (3, TIF)]
+                   (6, DII), (5, DIF), (3, DTI), (3, DFI), (2, DBI), (3, DIL), (6, SI), (3, TII),
+                   (3, TIF)]
 
     def unit(self) -> Unit:
         helper_blocks = self.make_helpers()
         params = [self.weighted(self.PARAM_TYPES) for _ in range(self.pick([1, 2, 2, 3, 3, 4]))]
         names = [f"p{i}" for i in range(len(params))]
         ret = self.weighted([(12, INT), (10, FLOAT), (5, BOOL), (8, CX), (10, LI), (6, LF),
-                             (4, LT), (4, LL), (5, DII), (4, DIF), (2, DTI), (2, DFI), (5, SI), (3, TII),
+                             (4, LT), (4, LL), (5, DII), (4, DIF), (2, DTI), (2, DFI), (1, DBI), (3, DIL), (5, SI), (3, TII),
                              (2, TIF), (5, NONE)])
         s = Scope(vars=dict(zip(names, params)), ret=ret)
         s.assignable = {n for n, t in zip(names, params) if t in (INT, FLOAT, BOOL, CX, TII, TIF)}
@@ -1325,6 +1354,8 @@ class Gen:
         raise AssertionError(ty)
 
     def key_value(self, ty: str) -> str:
+        if ty == BOOL:
+            return self.pick(["True", "False"])
         if ty == FLOAT:
             return self.float_text(self.pick(FLOAT_KEYS))
         if ty == INT:
