@@ -1305,9 +1305,13 @@ class Gen:
     calls_per_function = 3
 
     def calls(self, params: list[str], names: list[str]) -> list[CallCase]:
-        return [self.call_case(params) for _ in range(self.calls_per_function)]
+        return [self.call_case(params, c) for c in range(self.calls_per_function)]
 
-    def call_case(self, params: list[str]) -> CallCase:
+    def call_case(self, params: list[str], c: int) -> CallCase:
+        # Each call's containers have names of their own (a0, b0, c0, ...;
+        # not f, which starts the functions' names), so that the setups of
+        # all calls go together in a --keep fixture.
+        letter = "abcdeghijklmnopqrstuvwxyz"[c % 25] + ("" if c < 25 else str(c // 25))
         self.regime = self.weighted([(55, "small"), (30, "edge"), (15, "empty")])
         setup, args = [], []
         made: dict[str, list[str]] = {}
@@ -1319,7 +1323,7 @@ class Gen:
                     # documented difference).
                     args.append(self.pick(made[ty]))
                     continue
-                name = f"a{position}"
+                name = f"{letter}{position}"
                 value = self.value(ty)
                 if ty == LL and self.chance(0.25):
                     # Rows that are one list, or a list argument as a row.
@@ -1562,7 +1566,7 @@ def run_side(code, setup: str, module, run: str) -> Side:
             side = Side(value=value)
             # Only the arguments themselves: a row of an argument may be a
             # new object after the call (documented).
-            passed = set(re.findall(r"\b(a\d+)\b", run))
+            passed = {k for k in args if re.search(rf"\b{k}\b", run)}
             side.same_as = next((k for k, v in args.items() if v is value and k in passed), None)
         except Exception as error:  # noqa: BLE001 - any exception is an outcome
             name = type(error).__name__
