@@ -1631,9 +1631,11 @@ def module_source(units: list[Unit], m: Mode) -> str:
     return "\n".join(parts)
 
 
-def module_line_ranges(units: list[Unit]) -> list[tuple[int, int, Unit]]:
-    """The 1-based line range of each unit in `module_source(units, CLEAN)`."""
-    text = module_source([], CLEAN)
+def module_line_ranges(units: list[Unit], source=None) -> list[tuple[int, int, Unit]]:
+    """The 1-based line range of each unit in `source(units, CLEAN)`
+    (`source` defaults to `module_source`)."""
+    module_source_ = source or module_source
+    text = module_source_([], CLEAN)
     line = text.count("\n") + 1
     ranges = []
     for unit in units:
@@ -1641,7 +1643,7 @@ def module_line_ranges(units: list[Unit]) -> list[tuple[int, int, Unit]]:
         start = line + 1
         line += chunk.count("\n") + 1
         ranges.append((start, line, unit))
-    assert module_source(units, CLEAN).count("\n") + 1 == line
+    assert module_source_(units, CLEAN).count("\n") + 1 == line
     return ranges
 
 
@@ -1833,9 +1835,26 @@ class Report:
 
 
 class Runner:
+    """Builds, runs and compares generated units. tests/harness/randdata.py
+    reuses it with its own generator, module text and child script through
+    the class attributes below."""
+
+    tool = "randprog"
+    script = Path(__file__).resolve()
+    stem_prefix = "rp"
+    module_header = MODULE_HEADER
+
+    @staticmethod
+    def generate(seed: int, index: int, calls: int) -> Unit:
+        return generate(seed, index, calls)
+
+    @staticmethod
+    def module_source(units: list[Unit], m: Mode) -> str:
+        return module_source(units, m)
+
     def __init__(self, args):
         self.args = args
-        self.work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="randprog-"))
+        self.work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix=f"{self.tool}-"))
         self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "src").mkdir(exist_ok=True)
         (self.work / "out").mkdir(exist_ok=True)
@@ -1850,11 +1869,11 @@ class Runner:
     def stem(self, units: list[Unit], suffix: str = "") -> str:
         # Not the seed: with a fixed --work directory, runs with other seeds
         # then reuse ferropy's crates instead of adding new ones to its cache.
-        return f"rp_{units[0].index}_{units[-1].index}{suffix}"
+        return f"{self.stem_prefix}_{units[0].index}_{units[-1].index}{suffix}"
 
     def build(self, units: list[Unit], stem: str) -> tuple[int, str]:
         source = self.work / "src" / f"{stem}.py"
-        source.write_text(module_source(units, CLEAN))
+        source.write_text(self.module_source(units, CLEAN))
         command = [self.args.ferropy, "build", "-q", str(source), "-o", str(self.work / "out"),
                    "--python", self.args.python_for_build]
         start = time.monotonic()
@@ -1870,7 +1889,7 @@ class Runner:
         self.build_seconds += seconds
         self.builds += 1
         if self.args.verbose:
-            self.log(f"randprog: built {stem} ({len(units)} functions) in {seconds:.1f}s, "
+            self.log(f"{self.tool}: built {stem} ({len(units)} functions) in {seconds:.1f}s, "
                      f"exit {status}")
         return status, output
 
@@ -1908,7 +1927,7 @@ class Runner:
         """The functions that `ferropy check` fails on, found by halving,
         with its messages."""
         source = self.work / "src" / f"{stem}.py"
-        source.write_text(module_source(units, CLEAN))
+        source.write_text(self.module_source(units, CLEAN))
         try:
             done = subprocess.run([self.args.ferropy, "check", str(source)], capture_output=True,
                                   text=True, timeout=self.args.build_timeout,
@@ -1932,7 +1951,7 @@ class Runner:
         placed."""
         blamed: dict[int, list[str]] = {}
         if status == 1:
-            ranges = module_line_ranges(units)
+            ranges = module_line_ranges(units, self.module_source)
             blocks = message_blocks(output, r"^(error|warning)\b")
             errors = [b for b in blocks if b.lstrip().startswith("error")
                       and "not built" not in b.splitlines()[0]]
@@ -2004,14 +2023,14 @@ class Runner:
                 owners.append((unit, number))
         ref = self.work / "src" / f"{stem}__ref.py"
         fold = self.work / "src" / f"{stem}__fold.py"
-        ref.write_text(module_source(units, REF))
-        fold.write_text(module_source(units, FOLD))
+        ref.write_text(self.module_source(units, REF))
+        fold.write_text(self.module_source(units, FOLD))
         spec = self.work / "src" / f"{stem}.json"
         spec.write_text(json.dumps({"ref": str(ref), "fold": str(fold), "stem": stem,
                                     "compiled_dir": str(self.work / "out"), "cases": cases}))
         start = 0
         while start < len(cases):
-            command = [sys.executable, str(Path(__file__).resolve()), "--child", str(spec),
+            command = [sys.executable, str(self.script), "--child", str(spec),
                        "--start", str(start)]
             problem = None
             try:
@@ -2107,7 +2126,7 @@ class Runner:
         for index, numbers in sorted(self.report.failing_units.items()):
             unit = units[index]
             stem = f"random_s{self.args.seed}_f{index}"
-            lines = [f'"""Found by tests/harness/randprog.py --seed {self.args.seed}: '
+            lines = [f'"""Found by tests/harness/{self.tool}.py --seed {self.args.seed}: '
                      f'function {index}."""']
             for number in numbers:
                 for setup in unit.calls[number].setup:
@@ -2117,7 +2136,7 @@ class Runner:
                 if note:
                     lines.append(f"# {note}")
                 lines.append(f"#run: {unit.calls[number].run}")
-            text = "\n".join(lines) + "\n" + MODULE_HEADER + "\n\n" + unit.source(CLEAN)
+            text = "\n".join(lines) + "\n" + self.module_header + "\n\n" + unit.source(CLEAN)
             (keep / f"{stem}.py").write_text(text)
 
     def check_only(self, units: list[Unit]) -> int:
@@ -2126,7 +2145,7 @@ class Runner:
         for first in range(0, len(units), self.args.batch):
             batch = units[first:first + self.args.batch]
             source = self.work / "src" / f"{self.stem(batch)}.py"
-            source.write_text(module_source(batch, CLEAN))
+            source.write_text(self.module_source(batch, CLEAN))
             done = subprocess.run([self.args.ferropy, "check", str(source)], capture_output=True,
                                   text=True)
             if done.returncode != 0:
@@ -2139,7 +2158,7 @@ class Runner:
     def main(self) -> int:
         args = self.args
         started = time.monotonic()
-        units = [generate(args.seed, i, args.calls) for i in range(args.first, args.first + args.functions)]
+        units = [self.generate(args.seed, i, args.calls) for i in range(args.first, args.first + args.functions)]
         by_index = {u.index: u for u in units}
         if args.check_only:
             return self.check_only(units)
@@ -2147,7 +2166,7 @@ class Runner:
             batch = units[first:first + args.batch]
             builds, seconds = self.builds, self.build_seconds
             modules = self.build_isolating(batch, self.stem(batch))
-            self.log(f"randprog: functions {batch[0].index}..{batch[-1].index}: "
+            self.log(f"{self.tool}: functions {batch[0].index}..{batch[-1].index}: "
                      f"{self.builds - builds} builds in {self.build_seconds - seconds:.0f}s, "
                      f"{len(batch) - sum(len(m[1]) for m in modules)} functions failed to build")
             for stem, built in modules:
@@ -2156,11 +2175,11 @@ class Runner:
             self.keep(by_index)
         report = self.report
         total_calls = sum(len(u.calls) for u in units)
-        print(f"randprog: seed {args.seed}, {len(units)} functions, {total_calls} calls, "
+        print(f"{self.tool}: seed {args.seed}, {len(units)} functions, {total_calls} calls, "
               f"{self.builds} builds in {self.build_seconds:.0f}s, "
               f"{time.monotonic() - started:.0f}s in all; work dir {self.work}")
         if report.generator_bugs:
-            print(f"randprog: {report.generator_bugs} functions were rejected by ferropy: "
+            print(f"{self.tool}: {report.generator_bugs} functions were rejected by ferropy: "
                   f"generator bugs (see above)")
         for kind, count in sorted(report.documented.items()):
             print(f"documented difference, not compared: {count} calls: {kind}")
@@ -2182,8 +2201,12 @@ def tail(text: str, lines: int, width: int = 240) -> str:
     return "\n".join(parts)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(runner=None, child=None, doc: str | None = None) -> int:
+    """The command line; randdata.py passes its own Runner subclass, child
+    entry point and docstring."""
+    runner = runner or Runner
+    child = child or child_main
+    parser = argparse.ArgumentParser(description=(doc or __doc__).split("\n\n")[0])
     parser.add_argument("--ferropy", help="the ferropy binary")
     parser.add_argument("--python-for-build", default=sys.executable,
                         help="the interpreter to build for (default: this one)")
@@ -2211,10 +2234,10 @@ def main() -> int:
     args = parser.parse_args()
     sys.dont_write_bytecode = True
     if args.child:
-        return child_main(args)
+        return child(args)
     if args.print:
         for i in range(args.first, args.first + args.functions):
-            unit = generate(args.seed, i, args.calls)
+            unit = runner.generate(args.seed, i, args.calls)
             print(unit.source(CLEAN))
             for case in unit.calls:
                 print("\n".join(f"#setup: {s}" for s in case.setup))
@@ -2223,7 +2246,7 @@ def main() -> int:
         return 0
     if not args.ferropy:
         parser.error("--ferropy is required")
-    return Runner(args).main()
+    return runner(args).main()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@
 //! `scripts/random-test --seed S --functions N` runs the same generator for as
 //! long as you like. Like the other end-to-end tests this one runs only with
 //! `FERROPY_E2E=1`.
+//!
+//! `random_data_programs_match_cpython` does the same with
+//! `tests/harness/randdata.py`: lists, tuples, dicts, sets, comprehensions
+//! and complex numbers, the arguments compared after the call at every level
+//! (`FERROPY_RANDOM_DATA_SEED` and `FERROPY_RANDOM_DATA_FUNCTIONS`;
+//! `scripts/random-test --data` runs it for longer).
 
 use crate::support::{
     describe, end_to_end_enabled, harness_script, python_command, python_interpreter, run,
@@ -20,6 +26,11 @@ use crate::support::{
 /// the dependencies of generated crates are compiled.
 const DEFAULT_SEED: u64 = 1;
 const DEFAULT_FUNCTIONS: u64 = 500;
+
+/// The seed and size of the default run of randdata.py: one module, about
+/// half a minute on two cores.
+const DEFAULT_DATA_SEED: u64 = 1;
+const DEFAULT_DATA_FUNCTIONS: u64 = 120;
 
 fn setting(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
@@ -66,5 +77,38 @@ fn random_programs_match_cpython() {
          function, the call and both outcomes. Reproduce with `scripts/random-test --seed {seed} \
          --functions {functions} --keep DIR` (DIR gets each failing function as a fixture)\n\
          {report}"
+    );
+}
+
+#[test]
+fn random_data_programs_match_cpython() {
+    if !end_to_end_enabled("random_data_programs_match_cpython") {
+        return;
+    }
+    let python = python_interpreter();
+    let seed = setting("FERROPY_RANDOM_DATA_SEED", DEFAULT_DATA_SEED);
+    let functions = setting("FERROPY_RANDOM_DATA_FUNCTIONS", DEFAULT_DATA_FUNCTIONS);
+    let work = tempfile::tempdir().expect("temporary directory");
+    let output = run(python_command(&python)
+        .arg(harness_script("randdata.py"))
+        .arg("--ferropy")
+        .arg(env!("CARGO_BIN_EXE_ferropy"))
+        .arg("--python-for-build")
+        .arg(&python)
+        .args(["--seed", &seed.to_string()])
+        .args(["--functions", &functions.to_string()])
+        .args(["--batch", "150"])
+        .arg("--work")
+        .arg(work.path()));
+    let command_line =
+        format!("tests/harness/randdata.py --seed {seed} --functions {functions} --batch 150");
+    let report = describe(&command_line, &output);
+    println!("{report}");
+    assert!(
+        output.status.success(),
+        "randomly generated programs over lists, dicts, sets, tuples and complex numbers differ \
+         from CPython; every difference above shows the function, the call and both outcomes. \
+         Reproduce with `scripts/random-test --data --seed {seed} --functions {functions} --keep \
+         DIR` (DIR gets each failing function as a fixture)\n{report}"
     );
 }
