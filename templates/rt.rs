@@ -10291,18 +10291,97 @@ impl_from_python_tuple!(6; A 0, B 1, C 2, D 3, E 4, F 5);
 impl_from_python_tuple!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 impl_from_python_tuple!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
+/// The containers converted so far among one call's arguments, by the
+/// Python object they came from and the type they were converted to: while a
+/// `SharedArguments` guard lives, a list, dict or set reached a second time
+/// (`f(a, a)`, the rows of `[r, r]`) is the compiled container made the
+/// first time, so a change through one name shows through the other, as in
+/// Python. Each entry holds its Python object (the container's origin), so
+/// no address is reused while it is kept.
 #[cfg(feature = "python")]
-impl<T: FromPythonValue + Clone> FromPythonValue for List<T> {
+type SharedMap =
+    std::collections::HashMap<(usize, std::any::TypeId), Box<dyn std::any::Any>>;
+
+#[cfg(feature = "python")]
+thread_local! {
+    static SHARED_ARGUMENTS: std::cell::RefCell<Option<SharedMap>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// While alive, one Python container converted twice among the arguments
+/// becomes one compiled container (see `SHARED_ARGUMENTS`); the entry points
+/// hold it around their argument conversions only. A conversion that runs
+/// Python code calling another compiled function nests: the inner guard
+/// keeps a map of its own and gives the outer one back when dropped.
+#[cfg(feature = "python")]
+pub struct SharedArguments {
+    outer: Option<SharedMap>,
+}
+
+#[cfg(feature = "python")]
+impl SharedArguments {
+    pub fn begin() -> SharedArguments {
+        let outer = SHARED_ARGUMENTS.with(|map| map.replace(Some(SharedMap::new())));
+        SharedArguments { outer }
+    }
+}
+
+#[cfg(feature = "python")]
+impl Drop for SharedArguments {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        SHARED_ARGUMENTS.with(|map| *map.borrow_mut() = outer);
+    }
+}
+
+/// `convert`'s container for `object`, or the one made for it before in the
+/// same call's arguments.
+#[cfg(feature = "python")]
+fn shared_conversion<C: Clone + 'static>(
+    object: &Bound<'_, PyAny>,
+    convert: impl FnOnce() -> PyResult<C>,
+) -> PyResult<C> {
+    // An object reached twice is referenced twice within the arguments, and
+    // once more by the conversion's own iteration (or by the variable that
+    // was passed twice); a row held by its list alone (two references, with
+    // the iteration's) cannot be reached again, and is not looked for.
+    if object.get_refcnt() < 3 {
+        return convert();
+    }
+    let key = (object.as_ptr() as usize, std::any::TypeId::of::<C>());
+    let found = SHARED_ARGUMENTS.with(|map| {
+        map.borrow()
+            .as_ref()
+            .and_then(|map| map.get(&key))
+            .and_then(|entry| entry.downcast_ref::<C>())
+            .cloned()
+    });
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    let converted = convert()?;
+    SHARED_ARGUMENTS.with(|map| {
+        if let Some(map) = map.borrow_mut().as_mut() {
+            map.insert(key, Box::new(converted.clone()));
+        }
+    });
+    Ok(converted)
+}
+
+#[cfg(feature = "python")]
+impl<T: FromPythonValue + Clone + 'static> FromPythonValue for List<T> {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let list = object
             .downcast::<pyo3::types::PyList>()
             .map_err(|_| element_type_error(object, what, "list"))?;
-        let items = T::from_python_list(list, what)?;
-        Ok(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
-            items,
-            origin: Some(list.clone().unbind()),
-            dirty: false,
-        }))))
+        shared_conversion(object, || {
+            let items = T::from_python_list(list, what)?;
+            Ok(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
+                items,
+                origin: Some(list.clone().unbind()),
+                dirty: false,
+            }))))
+        })
     }
 }
 
@@ -11625,8 +11704,17 @@ pub fn set_disjoint<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
 // --- Dicts, sets and Python objects ---------------------------------------
 
 #[cfg(feature = "python")]
-impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> FromPythonValue for Dict<K, V> {
+impl<K: DictKey + FromPythonValue + 'static, V: FromPythonValue + Clone + 'static> FromPythonValue
+    for Dict<K, V>
+{
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        shared_conversion(object, || Self::convert_new(object, what))
+    }
+}
+
+#[cfg(feature = "python")]
+impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> Dict<K, V> {
+    fn convert_new(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let dict = object
             .downcast::<pyo3::types::PyDict>()
             .map_err(|_| element_type_error(object, what, "dict"))?;
@@ -11689,8 +11777,15 @@ impl<K: DictKey, V: ToPython + Clone> ToPython for Dict<K, V> {
 }
 
 #[cfg(feature = "python")]
-impl<K: DictKey + FromPythonValue> FromPythonValue for Set<K> {
+impl<K: DictKey + FromPythonValue + 'static> FromPythonValue for Set<K> {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        shared_conversion(object, || Self::convert_new(object, what))
+    }
+}
+
+#[cfg(feature = "python")]
+impl<K: DictKey + FromPythonValue> Set<K> {
+    fn convert_new(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let set = object
             .downcast::<pyo3::types::PySet>()
             .map_err(|_| element_type_error(object, what, "set"))?;

@@ -242,6 +242,7 @@ fn wrapper(
     let mut args = Vec::new();
     let mut callables = Vec::new();
     let mut reflections = Vec::new();
+    let mut shared: Option<syn::Ident> = None;
     for param in &function.params {
         let var = param_ident(&param.name);
         let python_param = &param.name;
@@ -261,6 +262,16 @@ fn wrapper(
             Type::List(_) | Type::Dict(..) | Type::Set(_) => {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
                 let ty = rust_type(&param.ty);
+                if shared.is_none() {
+                    // One Python list (dict, set) reached twice among the
+                    // arguments (`f(a, a)`, rows `[r, r]`) becomes one
+                    // compiled list, as it is one object in Python.
+                    let guard = claim("shared_arguments", &mut locals);
+                    conversions.push(quote! {
+                        let #guard = crate::rt::SharedArguments::begin();
+                    });
+                    shared = Some(guard);
+                }
                 conversions.push(quote! {
                     let #var = {
                         use crate::rt;
@@ -344,6 +355,9 @@ fn wrapper(
                 }
             },
         }
+    }
+    if let Some(guard) = shared {
+        conversions.push(quote! { drop(#guard); });
     }
     let shares_lists = passes_containers(function);
     // Lists are not `Send`; they stay on this thread, which is where

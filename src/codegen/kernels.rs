@@ -4673,18 +4673,20 @@ fn collect_target_locals<'t>(target: &'t typed::Target, out: &mut Vec<&'t str>) 
 /// Whether the Rust type of the generated expression is fixed without a
 /// `let` annotation (an unsuffixed literal such as `0` would default to i32).
 fn self_describing(value: &typed::Expr) -> bool {
-    matches!(
-        value.kind,
+    match value.kind {
+        // An empty list, dict or set display is cast by taking the type it
+        // is stored as, which only the binding's annotation gives.
+        ExprKind::Cast(_) => !value.ty.has_container(),
         ExprKind::Local(_)
-            | ExprKind::Call { .. }
-            | ExprKind::Index { .. }
-            | ExprKind::SubArray { .. }
-            | ExprKind::NewArray { .. }
-            | ExprKind::CopyArray(_)
-            | ExprKind::Dim { .. }
-            | ExprKind::Size(_)
-            | ExprKind::Cast(_)
-    )
+        | ExprKind::Call { .. }
+        | ExprKind::Index { .. }
+        | ExprKind::SubArray { .. }
+        | ExprKind::NewArray { .. }
+        | ExprKind::CopyArray(_)
+        | ExprKind::Dim { .. }
+        | ExprKind::Size(_) => true,
+        _ => false,
+    }
 }
 
 /// How many statements assign `name` anywhere in the function.
