@@ -1574,6 +1574,9 @@ impl<'a> FunctionLowering<'a> {
                 }
             }
             ast::Stmt::AugAssign(assign) => {
+                if let Some(hoisted) = self.hoisted_aug_index(assign, span) {
+                    return hoisted;
+                }
                 let op = self.binary_op(assign.op, span)?;
                 let target = self.target(&assign.target);
                 let value = self.expr(&assign.value);
@@ -3570,6 +3573,93 @@ impl<'a> FunctionLowering<'a> {
         Some(rewritten)
     }
 
+    /// `xs[i] op= v` evaluates `i` once, before `v`, and stores where it
+    /// read: an index that has effects, or that reads what `v` may change
+    /// (`xs[len(xs) - 1] += xs.pop(0)`), is evaluated into a hidden local
+    /// first. `None` when no index needs it.
+    fn hoisted_aug_index(
+        &mut self,
+        assign: &ast::StmtAugAssign,
+        span: Span,
+    ) -> Option<Option<Stmt>> {
+        let ast::Expr::Subscript(subscript) = assign.target.as_ref() else {
+            return None;
+        };
+        let indices: Vec<&ast::Expr> = match subscript.slice.as_ref() {
+            ast::Expr::Tuple(tuple) => tuple.elts.iter().collect(),
+            single => vec![single],
+        };
+        let value_free = effect_free(&assign.value);
+        let hoist = |index: &ast::Expr| {
+            !matches!(index, ast::Expr::Slice(_))
+                && (!effect_free(index) || (!value_free && reads_beyond_locals(index)))
+        };
+        let hoist_index = indices.iter().any(|index| hoist(index));
+        let hoist_container = !effect_free(&subscript.value);
+        if !hoist_container && (!hoist_index || reads_beyond_locals(&subscript.value)) {
+            // Nothing to do; or a container such as `g[c[0]]` that the
+            // index could change, which must be evaluated first: that order
+            // is the element store's own (`FunctionGen::augmented_store`).
+            return None;
+        }
+        let range = subscript.range;
+        let mut prelude = Vec::new();
+        // The container first (`g[ks.pop()][ks.pop()] += 1`), as Python
+        // evaluates it.
+        let container = if hoist_container {
+            let name = hidden_format!("aug_container_{}", span.start);
+            self.locals.insert(name.clone());
+            let value = self.expr(&subscript.value);
+            prelude.push(Stmt {
+                kind: StmtKind::Assign {
+                    target: Target::Name(name.clone(), span),
+                    value: value?,
+                    annotation: None,
+                },
+                span,
+            });
+            Box::new(synthetic_name(&name, range, ast::ExprContext::Load))
+        } else {
+            subscript.value.clone()
+        };
+        let mut new_indices = Vec::new();
+        for (k, index) in indices.iter().enumerate() {
+            if !hoist(index) {
+                new_indices.push((*index).clone());
+                continue;
+            }
+            let name = hidden_format!("aug_index_{}_{k}", span.start);
+            self.locals.insert(name.clone());
+            let value = self.expr(index);
+            prelude.push(Stmt {
+                kind: StmtKind::Assign {
+                    target: Target::Name(name.clone(), span),
+                    value: value?,
+                    annotation: None,
+                },
+                span,
+            });
+            new_indices.push(synthetic_name(&name, range, ast::ExprContext::Load));
+        }
+        let slice = match subscript.slice.as_ref() {
+            ast::Expr::Tuple(tuple) => ast::Expr::Tuple(ast::ExprTuple {
+                range: tuple.range,
+                elts: new_indices,
+                ctx: ast::ExprContext::Load,
+            }),
+            _ => new_indices.pop()?,
+        };
+        let mut rewritten = assign.clone();
+        rewritten.target = Box::new(ast::Expr::Subscript(ast::ExprSubscript {
+            range,
+            value: container,
+            slice: Box::new(slice),
+            ctx: ast::ExprContext::Store,
+        }));
+        prelude.push(self.stmt(&ast::Stmt::AugAssign(rewritten))?);
+        Some(Some(always(prelude, span)))
+    }
+
     fn keyed_call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
         let key = call
             .keywords
@@ -4697,6 +4787,55 @@ fn synthetic_name(
 }
 
 /// Statements run in order, as one statement (an `if True:` block).
+/// Whether evaluating `expr` changes nothing (so evaluating it twice, or
+/// after something else, is unobservable): names, constants, operators,
+/// element and attribute reads, and calls of `len`, `abs`, `min`, `max`,
+/// `int`, `float`, `round` and of module functions (`math.sqrt`).
+fn effect_free(expr: &ast::Expr) -> bool {
+    match expr {
+        ast::Expr::Name(_) | ast::Expr::Constant(_) => true,
+        ast::Expr::BinOp(e) => effect_free(&e.left) && effect_free(&e.right),
+        ast::Expr::UnaryOp(e) => effect_free(&e.operand),
+        ast::Expr::BoolOp(e) => e.values.iter().all(effect_free),
+        ast::Expr::Compare(e) => effect_free(&e.left) && e.comparators.iter().all(effect_free),
+        ast::Expr::IfExp(e) => {
+            effect_free(&e.test) && effect_free(&e.body) && effect_free(&e.orelse)
+        }
+        ast::Expr::Tuple(e) => e.elts.iter().all(effect_free),
+        ast::Expr::Subscript(e) => effect_free(&e.value) && effect_free(&e.slice),
+        ast::Expr::Slice(e) => [&e.lower, &e.upper, &e.step]
+            .into_iter()
+            .all(|part| part.as_deref().is_none_or(effect_free)),
+        ast::Expr::Attribute(e) => effect_free(&e.value),
+        ast::Expr::Call(call) => {
+            let pure_function = match call.func.as_ref() {
+                ast::Expr::Name(name) => matches!(
+                    name.id.as_str(),
+                    "len" | "abs" | "min" | "max" | "int" | "float" | "round"
+                ),
+                ast::Expr::Attribute(attribute) => matches!(
+                    attribute.value.as_ref(),
+                    ast::Expr::Name(module) if matches!(module.id.as_str(), "math" | "np" | "numpy")
+                ),
+                _ => false,
+            };
+            pure_function && call.keywords.is_empty() && call.args.iter().all(effect_free)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `expr` reads anything but local names and constants (an element,
+/// an attribute, a length), which code run in between could change.
+fn reads_beyond_locals(expr: &ast::Expr) -> bool {
+    match expr {
+        ast::Expr::Name(_) | ast::Expr::Constant(_) => false,
+        ast::Expr::BinOp(e) => reads_beyond_locals(&e.left) || reads_beyond_locals(&e.right),
+        ast::Expr::UnaryOp(e) => reads_beyond_locals(&e.operand),
+        _ => true,
+    }
+}
+
 fn always(body: Vec<Stmt>, span: Span) -> Stmt {
     Stmt {
         kind: StmtKind::If {
