@@ -92,7 +92,7 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
 /// `stmt` as the `while` loop of the module comment, with the new counter's
 /// name; the statement itself when it is no such loop.
 fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Box<Stmt>> {
-    let Some(list) = walked_list(&stmt, prefix) else {
+    let Some(length) = walked_length(&stmt, prefix) else {
         return Err(Box::new(stmt));
     };
     let Stmt::ForRange {
@@ -105,13 +105,6 @@ fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Bo
     };
     let next = format!("{index}_next");
     let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
-    let length = typed::Expr::new(
-        ExprKind::Runtime {
-            function: "list_len",
-            args: vec![list],
-        },
-        Type::Int,
-    );
     let test = typed::Expr::new(
         ExprKind::Compare {
             operands: vec![local(&next), length],
@@ -148,10 +141,12 @@ fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Bo
     Ok((next, replacement))
 }
 
-/// The list a loop of lowering's walks, when the loop is one to rewrite:
-/// `for index in range(len(iter))` with lowering's names, over a list,
-/// whose body may change the length of a list.
-fn walked_list(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
+/// The length a loop of lowering's walks, read again before each step when
+/// the loop is one to rewrite: `for index in range(len(iter))` with
+/// lowering's names, over a list, or `range(min(len(a), len(b), ...))` over
+/// the lists `zip` walks together, whose body may change the length of a
+/// list.
+fn walked_length(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
     let Stmt::ForRange {
         var: Some(index),
         start,
@@ -168,23 +163,28 @@ fn walked_list(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
         name.strip_prefix(prefix)
             .is_some_and(|rest| rest.starts_with(what))
     };
-    let ExprKind::Runtime {
-        function: "list_len",
-        args,
-    } = &stop.kind
-    else {
-        return None;
-    };
-    let [list @ typed::Expr {
-        kind: ExprKind::Local(name),
-        ty: Type::List(_),
-    }] = args.as_slice()
-    else {
-        return None;
-    };
+    fn lengths(expr: &typed::Expr, lowered: &dyn Fn(&str, &str) -> bool) -> bool {
+        match &expr.kind {
+            ExprKind::Runtime {
+                function: "list_len",
+                args,
+            } => matches!(
+                args.as_slice(),
+                [typed::Expr {
+                    kind: ExprKind::Local(name),
+                    ty: Type::List(_),
+                }] if lowered(name, "iter_")
+            ),
+            ExprKind::Intrinsic {
+                op: typed::Intrinsic::Min,
+                args,
+            } => !args.is_empty() && args.iter().all(|arg| lengths(arg, lowered)),
+            _ => false,
+        }
+    }
     let zero = matches!(start.kind, ExprKind::Literal(Literal::Int(0)));
-    (zero && lowered(name, "iter_") && lowered(index, "index_") && changes_lengths(body))
-        .then(|| list.clone())
+    (zero && lengths(stop, &lowered) && lowered(index, "index_") && changes_lengths(body))
+        .then(|| stop.clone())
 }
 
 /// Whether `value` is a new list, which only the name it is bound to holds.
