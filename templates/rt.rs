@@ -815,6 +815,9 @@ fn unfilled_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Option<He
         return Ok(None);
     }
     let layout = Layout::array::<T>(size).map_err(|_| array_too_big_error())?;
+    if beyond_memory(layout.size()) {
+        return Err(allocation_error::<T>(shape));
+    }
     // SAFETY: the layout has a nonzero size (size > 0 and T is not zero-sized).
     let pointer = unsafe { std::alloc::alloc(layout) }.cast::<T>();
     if pointer.is_null() {
@@ -1049,13 +1052,58 @@ fn advise_huge_pages(pointer: *mut u8, bytes: usize) {
     let _ = (pointer, bytes);
 }
 
+/// Whether a block of `bytes` is larger than the machine's memory and swap
+/// together. The kernel's overcommit heuristic refuses such a block to the
+/// system allocator, so CPython and NumPy raise MemoryError for it; mimalloc
+/// reserves its large blocks without that accounting (`MAP_NORESERVE`), and
+/// the process would instead be killed once the pages are touched. Blocks
+/// under 1 GiB are never asked about.
+fn beyond_memory(bytes: usize) -> bool {
+    if bytes < 1 << 30 {
+        return false;
+    }
+    static TOTAL: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    match *TOTAL.get_or_init(memory_and_swap) {
+        Some(total) => bytes as u64 > total,
+        None => false,
+    }
+}
+
+/// `MemTotal + SwapTotal` of `/proc/meminfo`, in bytes.
+#[cfg(target_os = "linux")]
+fn memory_and_swap() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib = |name: &str| -> Option<u64> {
+        text.lines().find_map(|line| {
+            let value = line.strip_prefix(name)?.trim().strip_suffix("kB")?;
+            value.trim().parse().ok()
+        })
+    };
+    let total = kib("MemTotal:")?.checked_add(kib("SwapTotal:").unwrap_or(0))?;
+    total.checked_mul(1024)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn memory_and_swap() -> Option<u64> {
+    None
+}
+
+/// An empty `Vec` with room for exactly `size` elements, or MemoryError
+/// instead of aborting the process (or having it killed) when memory runs
+/// out.
+fn try_with_capacity<T>(size: usize) -> Option<Vec<T>> {
+    if beyond_memory(size.saturating_mul(std::mem::size_of::<T>())) {
+        return None;
+    }
+    let mut elements: Vec<T> = Vec::new();
+    elements.try_reserve_exact(size).ok()?;
+    Some(elements)
+}
+
 /// An empty `Vec` with room for exactly `size` elements, or NumPy's
 /// MemoryError instead of aborting the process when memory runs out.
 fn reserve_elements<T: Element>(shape: &[usize], size: usize) -> Result<Vec<T>> {
-    let mut elements: Vec<T> = Vec::new();
-    elements
-        .try_reserve_exact(size)
-        .map_err(|_| allocation_error::<T>(shape))?;
+    let mut elements: Vec<T> = try_with_capacity(size).ok_or_else(|| allocation_error::<T>(shape))?;
     advise_huge_pages(elements.as_mut_ptr().cast(), size * std::mem::size_of::<T>());
     Ok(elements)
 }
@@ -9361,23 +9409,40 @@ pub fn list_concat<T: Clone>(left: &List<T>, right: &List<T>) -> List<T> {
 /// `xs * n` and `n * xs`: `n` shallow copies (elements that are lists are
 /// the same list `n` times, as in Python); nothing for `n <= 0`.
 pub fn list_repeat<T: Clone>(list: &List<T>, count: i64) -> Result<List<T>> {
-    let items = list.items();
-    let count = count.max(0) as u64;
-    let total = (items.len() as u64).checked_mul(count);
-    match total {
-        Some(total) if total <= MAX_LIST_LEN => {
-            if let [item] = items.as_slice() {
-                // `[x] * n`, the common case: one fill.
-                return Ok(List::from_vec(vec![item.clone(); total as usize]));
-            }
-            let mut out = Vec::with_capacity(total as usize);
-            for _ in 0..count {
-                out.extend_from_slice(&items);
-            }
-            Ok(List::from_vec(out))
-        }
-        _ => Err(Error::MemoryError(String::new())),
+    Ok(List::from_vec(repeated(&list.items(), count)?))
+}
+
+/// `xs *= n`: the list itself becomes `n` copies of its elements, as every
+/// name for it sees.
+pub fn list_repeat_in_place<T: Clone>(list: &List<T>, count: i64) -> Result<()> {
+    let items = repeated(&list.items(), count)?;
+    *list.items_mut() = items;
+    Ok(())
+}
+
+/// `count` copies of `items` one after another.
+fn repeated<T: Clone>(items: &[T], count: i64) -> Result<Vec<T>> {
+    if items.is_empty() || count <= 0 {
+        // `[] * n` is empty at once, however large `n` is.
+        return Ok(Vec::new());
     }
+    let total = (items.len() as u64)
+        .checked_mul(count as u64)
+        .filter(|&total| total <= MAX_LIST_LEN)
+        .ok_or_else(|| Error::MemoryError(String::new()))?;
+    // A length CPython could not allocate either is its MemoryError, not an
+    // abort.
+    let mut out =
+        try_with_capacity(total as usize).ok_or_else(|| Error::MemoryError(String::new()))?;
+    if let [item] = items {
+        // `[x] * n`, the common case: one fill.
+        out.resize(total as usize, item.clone());
+    } else {
+        for _ in 0..count {
+            out.extend_from_slice(items);
+        }
+    }
+    Ok(out)
 }
 
 /// `n * xs`.
@@ -11528,6 +11593,43 @@ fn set_difference_update_in<K: DictKey>(set: &Set<K>, other: &Set<K>) {
     if data.fill - data.used > data.mask() / 4 {
         let used = data.used;
         data.resize(if used > 50_000 { used * 2 } else { used * 4 });
+    }
+}
+
+/// `a -= b` and `a.difference_update(b)`.
+pub fn set_difference_update<K: DictKey>(set: &Set<K>, other: &Set<K>) {
+    set_difference_update_in(set, other);
+}
+
+/// `a &= b` and `a.intersection_update(b)`: `a & b`, whose table then
+/// replaces `a`'s (CPython's `set_swap_bodies`).
+pub fn set_intersection_update<K: DictKey>(set: &Set<K>, other: &Set<K>) {
+    let result = set_intersection(set, other);
+    let mut result = result.0.borrow_mut();
+    let mut data = set.0.borrow_mut();
+    data.changed();
+    std::mem::swap(&mut data.slots, &mut result.slots);
+    std::mem::swap(&mut data.entries, &mut result.entries);
+    data.fill = result.fill;
+    data.used = result.used;
+}
+
+/// `a ^= b` and `a.symmetric_difference_update(b)`: each element of `b`
+/// removed from `a` if there and added otherwise; `a ^= a` empties `a`.
+pub fn set_symmetric_difference_update<K: DictKey>(set: &Set<K>, other: &Set<K>) {
+    if set.same(other) {
+        set.0.borrow_mut().clear();
+        return;
+    }
+    let other = other.0.borrow();
+    let mut data = set.0.borrow_mut();
+    for (hash, key) in other.active() {
+        match data.find(key, hash) {
+            Some(slot) => data.delete(slot),
+            None => {
+                data.add_hashed(key.clone(), hash);
+            }
+        }
     }
 }
 

@@ -513,6 +513,18 @@ impl Inference<'_> {
                 }
                 Some(runtime("list_replace", vec![list, other], none))
             }
+            // `xs *= n`.
+            ("__imul__", 1) => {
+                let count = args.next()?;
+                if !count.ty.is_integer_like() {
+                    return arity(self, cx, "an integer count");
+                }
+                Some(runtime(
+                    "list_repeat_in_place",
+                    vec![list, count.cast_to(&Type::Int)],
+                    none,
+                ))
+            }
             ("clear", 0) => Some(runtime("list_clear", vec![list], none)),
             ("copy", 0) => {
                 let ty = list.ty.clone();

@@ -31,7 +31,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
     use Pass::{Owned as V, Ref as R};
     Some(match function {
         "list_get" | "list_pop" => (&[R, V], true),
-        "list_repeat" => (&[R, V], true),
+        "list_repeat" | "list_repeat_in_place" => (&[R, V], true),
         "list_repeat_left" => (&[V, R], true),
         "list_pop_last" | "list_min" | "list_max" | "list_sum_int" | "list_to_array"
         | "array_to_list" | "array2_to_list" => (&[R], true),
@@ -73,6 +73,9 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_contains"
         | "dict_update"
         | "set_update"
+        | "set_difference_update"
+        | "set_intersection_update"
+        | "set_symmetric_difference_update"
         | "set_union"
         | "set_intersection"
         | "set_difference"
