@@ -12000,7 +12000,11 @@ fn c_powu(x: Complex, n: i64) -> Complex {
     r
 }
 
-/// CPython's `_Py_c_pow`; `None` for zero to a negative or complex power.
+/// CPython's `_Py_c_pow`; `None` where it sets `errno` to EDOM: zero to
+/// a negative or complex power, and a phase that is infinite, whose cosine
+/// and sine are domain errors (`(1+1j) ** inf`, `(-1+0j) ** 1e308`). The
+/// ERANGE it may set is an error only for an infinite result, which
+/// `complex_pow` tests itself (`_Py_ADJUST_ERANGE2`).
 #[inline(never)]
 fn c_pow(a: Complex, b: Complex) -> Option<Complex> {
     if b.re == 0.0 && b.im == 0.0 {
@@ -12020,13 +12024,17 @@ fn c_pow(a: Complex, b: Complex) -> Option<Complex> {
         len /= (at * b.im).exp();
         phase += b.im * vabs.ln();
     }
+    if phase.is_infinite() {
+        return None;
+    }
     Some(Complex::new(len * phase.cos(), len * phase.sin()))
 }
 
 /// `a ** b` as CPython computes it: integral exponents up to 100 by
 /// repeated multiplication, others through polar form; ZeroDivisionError
-/// for zero to a negative or complex power, OverflowError when a part of
-/// the result is infinite. Inlined, so that a literal exponent such as
+/// for zero to a negative or complex power and for an infinite phase (the
+/// EDOM of CPython's `errno`), OverflowError when a part of the result is
+/// infinite (its ERANGE). Inlined, so that a literal exponent such as
 /// `z ** 2` becomes its few multiplications.
 #[inline]
 pub fn complex_pow(a: Complex, b: Complex) -> Result<Complex> {
@@ -12154,15 +12162,28 @@ pub fn complex_abs_ge(z: Complex, bound: f64) -> Result<bool> {
     ))
 }
 
-/// `cmath.phase(z)`.
+/// `np.angle(z)`: the phase, never an error.
 #[inline]
-pub fn cmath_phase(a: Complex) -> f64 {
+pub fn complex_angle(a: Complex) -> f64 {
     a.im.atan2(a.re)
 }
 
-/// `cmath.polar(z)`.
+/// `cmath.phase(z)`: OverflowError where the phase underflows to zero
+/// (`complex(2.0, 5e-324)`), for which the C library's `atan2` sets errno
+/// to ERANGE and CPython's `cmath.phase` raises.
+#[inline]
+pub fn cmath_phase(a: Complex) -> Result<f64> {
+    let phase = complex_angle(a);
+    if phase == 0.0 && a.im != 0.0 && a.re.is_finite() {
+        return Err(Error::OverflowError("math range error".into()));
+    }
+    Ok(phase)
+}
+
+/// `cmath.polar(z)`: its phase has no underflow error, since CPython
+/// computes the modulus after it, which resets errno.
 pub fn cmath_polar(a: Complex) -> Result<(f64, f64)> {
-    Ok((complex_abs(a)?, cmath_phase(a)))
+    Ok((complex_abs(a)?, complex_angle(a)))
 }
 
 /// `cmath.rect(r, phi)`: CPython's formula for finite arguments, its

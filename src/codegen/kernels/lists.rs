@@ -63,9 +63,11 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "complex_new" => (&[V, V], false),
         "complex_div" | "complex_pow" | "cmath_log_base" | "cmath_rect" => (&[V, V], true),
         "complex_neg" | "complex_truthy" | "complex_real" | "complex_imag" | "complex_conj"
-        | "cmath_phase" | "cmath_isnan" | "cmath_isinf" | "cmath_isfinite" => (&[V], false),
-        "complex_abs" | "cmath_polar" | "cmath_sqrt" | "cmath_exp" | "cmath_log"
-        | "cmath_log10" | "cmath_sin" | "cmath_cos" | "cmath_sinh" | "cmath_cosh" => (&[V], true),
+        | "complex_angle" | "cmath_isnan" | "cmath_isinf" | "cmath_isfinite" => (&[V], false),
+        "complex_abs" | "cmath_phase" | "cmath_polar" | "cmath_sqrt" | "cmath_exp"
+        | "cmath_log" | "cmath_log10" | "cmath_sin" | "cmath_cos" | "cmath_sinh" | "cmath_cosh" => {
+            (&[V], true)
+        }
         "dict_get" | "dict_del" | "dict_pop" | "set_remove" => (&[R, R], true),
         "dict_get_or" | "dict_pop_or" => (&[R, R, V], false),
         "dict_setdefault" => (&[R, V, V], false),
