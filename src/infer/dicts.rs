@@ -297,9 +297,8 @@ impl Inference<'_> {
                         Some(runtime("set_add", vec![receiver, item], none))
                     }
                     ("discard" | "remove", Some(item)) => {
-                        // `s = set(); s.remove(x)`: the set holds what it
-                        // is searched for.
-                        self.refine(cx, source, Type::Set(Box::new(item.ty.clone())));
+                        // `s = set(); s.remove(x)`.
+                        self.refine_searched(cx, source, &receiver.ty, &item.ty);
                         let item = self.key(cx, &item_ty, item, span)?;
                         let function = if method == "remove" {
                             "set_remove"

@@ -194,6 +194,28 @@ impl Inference<'_> {
         self.refine(cx, source, Type::List(Box::new(value.clone())));
     }
 
+    /// `x in c`, `s.remove(x)`, `s.discard(x)` of a list, set or dict
+    /// variable whose element (key) type is still unknown (`v = set()`):
+    /// it holds what it is searched for. A settled type is left as it is,
+    /// since searching for a float in a list of ints does not make them
+    /// floats.
+    pub(super) fn refine_searched(
+        &mut self,
+        cx: &mut Cx,
+        source: &untyped::Expr,
+        container: &Type,
+        searched: &Type,
+    ) {
+        let searched = Box::new(searched.clone());
+        let contribution = match container {
+            Type::List(item) if **item == Type::Unknown => Type::List(searched),
+            Type::Set(item) if **item == Type::Unknown => Type::Set(searched),
+            Type::Dict(key, value) if **key == Type::Unknown => Type::Dict(searched, value.clone()),
+            _ => return,
+        };
+        self.refine(cx, source, contribution);
+    }
+
     pub(super) fn shared_mismatch_error(
         &mut self,
         cx: &mut Cx,

@@ -2726,8 +2726,14 @@ impl<'m> Inference<'m> {
                 self.min_max_default(cx, name, args, &keywords[0], span)
             }
             Callee::Builtin(name) => {
-                let args = self.positional_args(cx, &format!("`{name}`"), args, keywords)?;
-                self.builtin(cx, name, args, span)
+                let typed_args = self.positional_args(cx, &format!("`{name}`"), args, keywords)?;
+                if let ("__contains__", [value, container], [_, source]) =
+                    (name.as_str(), typed_args.as_slice(), args)
+                {
+                    // `x in v` where `v = set()` is settled by nothing else.
+                    self.refine_searched(cx, source, &container.ty, &value.ty);
+                }
+                self.builtin(cx, name, typed_args, span)
             }
             Callee::Qualified(name) => {
                 if let Some(module_fn) = name.strip_prefix("math.") {
