@@ -3280,6 +3280,10 @@ impl<'a> FunctionLowering<'a> {
                 })),
             })
         };
+        // Python evaluates a dict comprehension's key before its value (an
+        // assignment `d[k] = v` evaluates `v` first): a key that is more
+        // than a name or a constant goes into a hidden local first.
+        let mut key_first = None;
         let mut body: Vec<ast::Stmt> = vec![match kind {
             Comprehension::List => call_method("append", vec![elt.clone()]),
             Comprehension::Set => call_method("add", vec![elt.clone()]),
@@ -3287,12 +3291,25 @@ impl<'a> FunctionLowering<'a> {
                 let ast::Expr::Tuple(pair) = elt else {
                     return None;
                 };
+                let key = match &pair.elts[0] {
+                    key @ (ast::Expr::Name(_) | ast::Expr::Constant(_)) => key.clone(),
+                    key => {
+                        let name = &*hidden("key");
+                        key_first = Some(ast::Stmt::Assign(ast::StmtAssign {
+                            range,
+                            targets: vec![synthetic_name(name, range, ast::ExprContext::Store)],
+                            value: Box::new(key.clone()),
+                            type_comment: None,
+                        }));
+                        synthetic_name(name, range, load)
+                    }
+                };
                 ast::Stmt::Assign(ast::StmtAssign {
                     range,
                     targets: vec![ast::Expr::Subscript(ast::ExprSubscript {
                         range,
                         value: Box::new(synthetic_name(result, range, load)),
-                        slice: Box::new(pair.elts[0].clone()),
+                        slice: Box::new(key),
                         ctx: ast::ExprContext::Store,
                     })],
                     value: Box::new(pair.elts[1].clone()),
@@ -3331,6 +3348,10 @@ impl<'a> FunctionLowering<'a> {
                 })
             }
         }];
+        let key_local = key_first.is_some();
+        if let Some(key) = key_first {
+            body.insert(0, key);
+        }
         for generator in generators.iter().rev() {
             for test in generator.ifs.iter().rev() {
                 body = vec![ast::Stmt::If(ast::StmtIf {
@@ -3354,6 +3375,9 @@ impl<'a> FunctionLowering<'a> {
         inner.locals.extend(free.iter().cloned());
         inner.locals.extend(bound.iter().cloned());
         inner.locals.insert(result.to_string());
+        if key_local {
+            inner.locals.insert(hidden("key"));
+        }
         // Lambda variables the comprehension calls (a loop variable of the
         // same name hides one).
         inner.lambdas = self.lambdas.clone();

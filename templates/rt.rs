@@ -815,6 +815,9 @@ fn unfilled_buffer<T: Element>(shape: &[usize], size: usize) -> Result<Option<He
         return Ok(None);
     }
     let layout = Layout::array::<T>(size).map_err(|_| array_too_big_error())?;
+    if beyond_memory(layout.size()) {
+        return Err(allocation_error::<T>(shape));
+    }
     // SAFETY: the layout has a nonzero size (size > 0 and T is not zero-sized).
     let pointer = unsafe { std::alloc::alloc(layout) }.cast::<T>();
     if pointer.is_null() {
@@ -1049,13 +1052,58 @@ fn advise_huge_pages(pointer: *mut u8, bytes: usize) {
     let _ = (pointer, bytes);
 }
 
+/// Whether a block of `bytes` is larger than the machine's memory and swap
+/// together. The kernel's overcommit heuristic refuses such a block to the
+/// system allocator, so CPython and NumPy raise MemoryError for it; mimalloc
+/// reserves its large blocks without that accounting (`MAP_NORESERVE`), and
+/// the process would instead be killed once the pages are touched. Blocks
+/// under 1 GiB are never asked about.
+fn beyond_memory(bytes: usize) -> bool {
+    if bytes < 1 << 30 {
+        return false;
+    }
+    static TOTAL: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    match *TOTAL.get_or_init(memory_and_swap) {
+        Some(total) => bytes as u64 > total,
+        None => false,
+    }
+}
+
+/// `MemTotal + SwapTotal` of `/proc/meminfo`, in bytes.
+#[cfg(target_os = "linux")]
+fn memory_and_swap() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib = |name: &str| -> Option<u64> {
+        text.lines().find_map(|line| {
+            let value = line.strip_prefix(name)?.trim().strip_suffix("kB")?;
+            value.trim().parse().ok()
+        })
+    };
+    let total = kib("MemTotal:")?.checked_add(kib("SwapTotal:").unwrap_or(0))?;
+    total.checked_mul(1024)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn memory_and_swap() -> Option<u64> {
+    None
+}
+
+/// An empty `Vec` with room for exactly `size` elements, or MemoryError
+/// instead of aborting the process (or having it killed) when memory runs
+/// out.
+fn try_with_capacity<T>(size: usize) -> Option<Vec<T>> {
+    if beyond_memory(size.saturating_mul(std::mem::size_of::<T>())) {
+        return None;
+    }
+    let mut elements: Vec<T> = Vec::new();
+    elements.try_reserve_exact(size).ok()?;
+    Some(elements)
+}
+
 /// An empty `Vec` with room for exactly `size` elements, or NumPy's
 /// MemoryError instead of aborting the process when memory runs out.
 fn reserve_elements<T: Element>(shape: &[usize], size: usize) -> Result<Vec<T>> {
-    let mut elements: Vec<T> = Vec::new();
-    elements
-        .try_reserve_exact(size)
-        .map_err(|_| allocation_error::<T>(shape))?;
+    let mut elements: Vec<T> = try_with_capacity(size).ok_or_else(|| allocation_error::<T>(shape))?;
     advise_huge_pages(elements.as_mut_ptr().cast(), size * std::mem::size_of::<T>());
     Ok(elements)
 }
@@ -9361,23 +9409,40 @@ pub fn list_concat<T: Clone>(left: &List<T>, right: &List<T>) -> List<T> {
 /// `xs * n` and `n * xs`: `n` shallow copies (elements that are lists are
 /// the same list `n` times, as in Python); nothing for `n <= 0`.
 pub fn list_repeat<T: Clone>(list: &List<T>, count: i64) -> Result<List<T>> {
-    let items = list.items();
-    let count = count.max(0) as u64;
-    let total = (items.len() as u64).checked_mul(count);
-    match total {
-        Some(total) if total <= MAX_LIST_LEN => {
-            if let [item] = items.as_slice() {
-                // `[x] * n`, the common case: one fill.
-                return Ok(List::from_vec(vec![item.clone(); total as usize]));
-            }
-            let mut out = Vec::with_capacity(total as usize);
-            for _ in 0..count {
-                out.extend_from_slice(&items);
-            }
-            Ok(List::from_vec(out))
-        }
-        _ => Err(Error::MemoryError(String::new())),
+    Ok(List::from_vec(repeated(&list.items(), count)?))
+}
+
+/// `xs *= n`: the list itself becomes `n` copies of its elements, as every
+/// name for it sees.
+pub fn list_repeat_in_place<T: Clone>(list: &List<T>, count: i64) -> Result<()> {
+    let items = repeated(&list.items(), count)?;
+    *list.items_mut() = items;
+    Ok(())
+}
+
+/// `count` copies of `items` one after another.
+fn repeated<T: Clone>(items: &[T], count: i64) -> Result<Vec<T>> {
+    if items.is_empty() || count <= 0 {
+        // `[] * n` is empty at once, however large `n` is.
+        return Ok(Vec::new());
     }
+    let total = (items.len() as u64)
+        .checked_mul(count as u64)
+        .filter(|&total| total <= MAX_LIST_LEN)
+        .ok_or_else(|| Error::MemoryError(String::new()))?;
+    // A length CPython could not allocate either is its MemoryError, not an
+    // abort.
+    let mut out =
+        try_with_capacity(total as usize).ok_or_else(|| Error::MemoryError(String::new()))?;
+    if let [item] = items {
+        // `[x] * n`, the common case: one fill.
+        out.resize(total as usize, item.clone());
+    } else {
+        for _ in 0..count {
+            out.extend_from_slice(items);
+        }
+    }
+    Ok(out)
 }
 
 /// `n * xs`.
@@ -11610,6 +11675,43 @@ fn set_difference_update_in<K: DictKey>(set: &Set<K>, other: &Set<K>) {
     }
 }
 
+/// `a -= b` and `a.difference_update(b)`.
+pub fn set_difference_update<K: DictKey>(set: &Set<K>, other: &Set<K>) {
+    set_difference_update_in(set, other);
+}
+
+/// `a &= b` and `a.intersection_update(b)`: `a & b`, whose table then
+/// replaces `a`'s (CPython's `set_swap_bodies`).
+pub fn set_intersection_update<K: DictKey>(set: &Set<K>, other: &Set<K>) {
+    let result = set_intersection(set, other);
+    let mut result = result.0.borrow_mut();
+    let mut data = set.0.borrow_mut();
+    data.changed();
+    std::mem::swap(&mut data.slots, &mut result.slots);
+    std::mem::swap(&mut data.entries, &mut result.entries);
+    data.fill = result.fill;
+    data.used = result.used;
+}
+
+/// `a ^= b` and `a.symmetric_difference_update(b)`: each element of `b`
+/// removed from `a` if there and added otherwise; `a ^= a` empties `a`.
+pub fn set_symmetric_difference_update<K: DictKey>(set: &Set<K>, other: &Set<K>) {
+    if set.same(other) {
+        set.0.borrow_mut().clear();
+        return;
+    }
+    let other = other.0.borrow();
+    let mut data = set.0.borrow_mut();
+    for (hash, key) in other.active() {
+        match data.find(key, hash) {
+            Some(slot) => data.delete(slot),
+            None => {
+                data.add_hashed(key.clone(), hash);
+            }
+        }
+    }
+}
+
 /// `a - b`: when `a` is more than 4 times larger, a copy of `a` with `b`'s
 /// elements removed; otherwise `a`'s elements, in its order, that `b` does
 /// not hold.
@@ -11993,7 +12095,11 @@ fn c_powu(x: Complex, n: i64) -> Complex {
     r
 }
 
-/// CPython's `_Py_c_pow`; `None` for zero to a negative or complex power.
+/// CPython's `_Py_c_pow`; `None` where it sets `errno` to EDOM: zero to
+/// a negative or complex power, and a phase that is infinite, whose cosine
+/// and sine are domain errors (`(1+1j) ** inf`, `(-1+0j) ** 1e308`). The
+/// ERANGE it may set is an error only for an infinite result, which
+/// `complex_pow` tests itself (`_Py_ADJUST_ERANGE2`).
 #[inline(never)]
 fn c_pow(a: Complex, b: Complex) -> Option<Complex> {
     if b.re == 0.0 && b.im == 0.0 {
@@ -12013,13 +12119,17 @@ fn c_pow(a: Complex, b: Complex) -> Option<Complex> {
         len /= (at * b.im).exp();
         phase += b.im * vabs.ln();
     }
+    if phase.is_infinite() {
+        return None;
+    }
     Some(Complex::new(len * phase.cos(), len * phase.sin()))
 }
 
 /// `a ** b` as CPython computes it: integral exponents up to 100 by
 /// repeated multiplication, others through polar form; ZeroDivisionError
-/// for zero to a negative or complex power, OverflowError when a part of
-/// the result is infinite. Inlined, so that a literal exponent such as
+/// for zero to a negative or complex power and for an infinite phase (the
+/// EDOM of CPython's `errno`), OverflowError when a part of the result is
+/// infinite (its ERANGE). Inlined, so that a literal exponent such as
 /// `z ** 2` becomes its few multiplications.
 #[inline]
 pub fn complex_pow(a: Complex, b: Complex) -> Result<Complex> {
@@ -12147,15 +12257,28 @@ pub fn complex_abs_ge(z: Complex, bound: f64) -> Result<bool> {
     ))
 }
 
-/// `cmath.phase(z)`.
+/// `np.angle(z)`: the phase, never an error.
 #[inline]
-pub fn cmath_phase(a: Complex) -> f64 {
+pub fn complex_angle(a: Complex) -> f64 {
     a.im.atan2(a.re)
 }
 
-/// `cmath.polar(z)`.
+/// `cmath.phase(z)`: OverflowError where the phase underflows to zero
+/// (`complex(2.0, 5e-324)`), for which the C library's `atan2` sets errno
+/// to ERANGE and CPython's `cmath.phase` raises.
+#[inline]
+pub fn cmath_phase(a: Complex) -> Result<f64> {
+    let phase = complex_angle(a);
+    if phase == 0.0 && a.im != 0.0 && a.re.is_finite() {
+        return Err(Error::OverflowError("math range error".into()));
+    }
+    Ok(phase)
+}
+
+/// `cmath.polar(z)`: its phase has no underflow error, since CPython
+/// computes the modulus after it, which resets errno.
 pub fn cmath_polar(a: Complex) -> Result<(f64, f64)> {
-    Ok((complex_abs(a)?, cmath_phase(a)))
+    Ok((complex_abs(a)?, complex_angle(a)))
 }
 
 /// `cmath.rect(r, phi)`: CPython's formula for finite arguments, its

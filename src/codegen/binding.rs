@@ -33,11 +33,64 @@ pub fn thread_functions_taken(module: &typed::Module) -> bool {
             .any(|c| names.contains(&c.name.as_str()))
 }
 
-/// The types `mod python` names without a path: the PyO3 prelude's and
-/// the Rust prelude's it uses.
-const UNQUALIFIED_TYPES: &[&str] = &[
-    "Python", "Bound", "PyAny", "PyResult", "PyModule", "Into", "Send", "Sync", "Fn", "Option",
-    "Box", "Vec", "String",
+/// The types `mod python` names without a path: the PyO3 prelude's it
+/// uses.
+const UNQUALIFIED_TYPES: &[&str] = &["Python", "Bound", "PyAny", "PyResult", "PyModule"];
+
+/// Every name of Rust's prelude (2021, and 2024's additions), types,
+/// traits and functions. A wrapper is an item `#[pyfunction]` expands, and
+/// a macro-expanded item named like a prelude item makes every use of that
+/// name in `mod python` ambiguous (E0659), `wrap_pyfunction!(drop, m)`
+/// among them, whichever namespace each is in.
+const RUST_PRELUDE: &[&str] = &[
+    "Copy",
+    "Send",
+    "Sized",
+    "Sync",
+    "Unpin",
+    "Drop",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "AsyncFn",
+    "AsyncFnMut",
+    "AsyncFnOnce",
+    "drop",
+    "size_of",
+    "size_of_val",
+    "align_of",
+    "align_of_val",
+    "Box",
+    "ToOwned",
+    "Clone",
+    "PartialEq",
+    "PartialOrd",
+    "Eq",
+    "Ord",
+    "AsRef",
+    "AsMut",
+    "Into",
+    "From",
+    "Default",
+    "Iterator",
+    "Extend",
+    "IntoIterator",
+    "DoubleEndedIterator",
+    "ExactSizeIterator",
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "String",
+    "ToString",
+    "Vec",
+    "TryFrom",
+    "TryInto",
+    "FromIterator",
+    "Future",
+    "IntoFuture",
 ];
 
 /// The PyO3 entry points: argument checks, GIL release, result conversion.
@@ -49,9 +102,11 @@ pub fn python_module(module: &typed::Module, facts: &Facts, module_name: &str) -
         .collect();
     // The wrappers' names: each `#[pyfunction]` also names a module (PyO3's
     // definition of it), which must not hide a type `mod python` names
-    // unqualified (a Python function may be called `Python` or `Fn`).
+    // unqualified (a Python function may be called `Python` or `Fn`), nor
+    // be named like anything of Rust's prelude (`drop`, `Default`).
     let mut taken: std::collections::HashSet<String> = UNQUALIFIED_TYPES
         .iter()
+        .chain(RUST_PRELUDE)
         .map(|name| name.to_string())
         .collect();
     let wrapper_names: HashMap<&str, syn::Ident> = exports

@@ -2731,7 +2731,11 @@ impl FunctionGen<'_> {
                         return in_place;
                     }
                 }
-                let needs_annotation = !self_describing(value) || value.ty != ty;
+                // A part of the type that nothing settled (the values of
+                // `d = {}` only searched by key) is `()`, which Rust cannot
+                // infer from the uses.
+                let needs_annotation =
+                    !self_describing(value) || value.ty != ty || ty.has_unknown();
                 let value = cast(Code::atom(self.owned_value(value)), &value.ty, &ty).full();
                 if declared.contains(name) {
                     let binding = if count_assignments(&self.function.body, name) > 1 {

@@ -302,7 +302,7 @@ impl Inference<'_> {
         let z = z.clone();
         Some(match name {
             "abs" | "absolute" => Some(runtime("complex_abs", vec![z], Type::Float)),
-            "angle" => Some(runtime("cmath_phase", vec![z], Type::Float)),
+            "angle" => Some(runtime("complex_angle", vec![z], Type::Float)),
             "conj" | "conjugate" => Some(runtime("complex_conj", vec![z], Type::Complex)),
             "real" => Some(runtime("complex_real", vec![z], Type::Float)),
             "imag" => Some(runtime("complex_imag", vec![z], Type::Float)),

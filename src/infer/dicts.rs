@@ -3,7 +3,8 @@
 //! of the keys, values or items, as a list).
 //!
 //! Like lists, an empty `{}` or `set()` starts with unknown types that the
-//! stores, `setdefault` and `add` calls fill in (`infer::lists::refine`).
+//! stores, `setdefault`, `add`, `remove` and `discard` calls fill in
+//! (`infer::lists::refine`).
 //! Keys and set elements are numbers or tuples of numbers
 //! (`signature::hashable`).
 
@@ -296,6 +297,8 @@ impl Inference<'_> {
                         Some(runtime("set_add", vec![receiver, item], none))
                     }
                     ("discard" | "remove", Some(item)) => {
+                        // `s = set(); s.remove(x)`.
+                        self.refine_searched(cx, source, &receiver.ty, &item.ty);
                         let item = self.key(cx, &item_ty, item, span)?;
                         let function = if method == "remove" {
                             "set_remove"
@@ -309,8 +312,20 @@ impl Inference<'_> {
                         Some(runtime("set_copy", vec![receiver], ty))
                     }
                     ("clear", None) => Some(runtime("set_clear", vec![receiver], none)),
-                    ("update", Some(other)) if other.ty == receiver.ty => {
-                        Some(runtime("set_update", vec![receiver, other], none))
+                    (
+                        "update"
+                        | "difference_update"
+                        | "intersection_update"
+                        | "symmetric_difference_update",
+                        Some(other),
+                    ) if other.ty == receiver.ty => {
+                        let function = match method {
+                            "update" => "set_update",
+                            "difference_update" => "set_difference_update",
+                            "intersection_update" => "set_intersection_update",
+                            _ => "set_symmetric_difference_update",
+                        };
+                        Some(runtime(function, vec![receiver, other], none))
                     }
                     (
                         "union" | "intersection" | "difference" | "symmetric_difference",

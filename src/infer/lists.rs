@@ -194,6 +194,28 @@ impl Inference<'_> {
         self.refine(cx, source, Type::List(Box::new(value.clone())));
     }
 
+    /// `x in c`, `s.remove(x)`, `s.discard(x)` of a list, set or dict
+    /// variable whose element (key) type is still unknown (`v = set()`):
+    /// it holds what it is searched for. A settled type is left as it is,
+    /// since searching for a float in a list of ints does not make them
+    /// floats.
+    pub(super) fn refine_searched(
+        &mut self,
+        cx: &mut Cx,
+        source: &untyped::Expr,
+        container: &Type,
+        searched: &Type,
+    ) {
+        let searched = Box::new(searched.clone());
+        let contribution = match container {
+            Type::List(item) if **item == Type::Unknown => Type::List(searched),
+            Type::Set(item) if **item == Type::Unknown => Type::Set(searched),
+            Type::Dict(key, value) if **key == Type::Unknown => Type::Dict(searched, value.clone()),
+            _ => return,
+        };
+        self.refine(cx, source, contribution);
+    }
+
     pub(super) fn shared_mismatch_error(
         &mut self,
         cx: &mut Cx,
@@ -512,6 +534,18 @@ impl Inference<'_> {
                     return arity(self, cx, "a list of the same type");
                 }
                 Some(runtime("list_replace", vec![list, other], none))
+            }
+            // `xs *= n`.
+            ("__imul__", 1) => {
+                let count = args.next()?;
+                if !count.ty.is_integer_like() {
+                    return arity(self, cx, "an integer count");
+                }
+                Some(runtime(
+                    "list_repeat_in_place",
+                    vec![list, count.cast_to(&Type::Int)],
+                    none,
+                ))
             }
             ("clear", 0) => Some(runtime("list_clear", vec![list], none)),
             ("copy", 0) => {

@@ -661,30 +661,24 @@ impl<'m> Inference<'m> {
                 };
                 let left = self.expr(cx, &read);
                 let right = self.expr(cx, value);
-                let assigned = match (left, right) {
+                let in_place = left
+                    .as_ref()
+                    .and_then(|left| in_place_method(&left.ty, *op));
+                let assigned = match (left, right, in_place) {
                     // NumPy updates an array in place: `a += b` stores into
                     // `a`'s elements, visible through every view of them.
-                    (Some(left), Some(right)) if left.array_type().is_some() => self
+                    (Some(left), Some(right), _) if left.array_type().is_some() => self
                         .augmented_array(cx, left, *op, right, stmt.span)
                         .map(|(target, value)| typed::Stmt::Assign { target, value }),
-                    // `xs += ys` extends the list in place; `s |= t` updates
-                    // the set.
-                    (Some(left), Some(right))
-                        if (matches!(left.ty, Type::List(_)) && *op == BinaryOp::Add)
-                            || (matches!(left.ty, Type::Set(_)) && *op == BinaryOp::BitOr) =>
-                    {
-                        let name = if matches!(left.ty, Type::List(_)) {
-                            "extend"
-                        } else {
-                            "update"
-                        };
+                    // `xs += ys` extends the list in place; `s |= t`,
+                    // `s -= t`, `s &= t` and `s ^= t` update the set.
+                    (Some(_), Some(_), Some(name)) => {
                         let method = untyped::ExprKind::Method {
                             receiver: Box::new(read.clone()),
                             method: name.into(),
                             args: vec![value.clone()],
                             keywords: Vec::new(),
                         };
-                        let _ = (left, right);
                         self.expr(
                             cx,
                             &untyped::Expr {
@@ -694,7 +688,7 @@ impl<'m> Inference<'m> {
                         )
                         .map(typed::Stmt::Expr)
                     }
-                    (Some(left), Some(right)) => self
+                    (Some(left), Some(right), None) => self
                         .binary(cx, *op, left, right, value, stmt.span)
                         .and_then(|value| self.assign(cx, target, value, stmt.span)),
                     _ => None,
@@ -2732,8 +2726,14 @@ impl<'m> Inference<'m> {
                 self.min_max_default(cx, name, args, &keywords[0], span)
             }
             Callee::Builtin(name) => {
-                let args = self.positional_args(cx, &format!("`{name}`"), args, keywords)?;
-                self.builtin(cx, name, args, span)
+                let typed_args = self.positional_args(cx, &format!("`{name}`"), args, keywords)?;
+                if let ("__contains__", [value, container], [_, source]) =
+                    (name.as_str(), typed_args.as_slice(), args)
+                {
+                    // `x in v` where `v = set()` is settled by nothing else.
+                    self.refine_searched(cx, source, &container.ty, &value.ty);
+                }
+                self.builtin(cx, name, typed_args, span)
             }
             Callee::Qualified(name) => {
                 if let Some(module_fn) = name.strip_prefix("math.") {
@@ -4877,6 +4877,22 @@ fn is_new_axis_or_ellipsis(index: &untyped::Expr) -> bool {
         untyped::ExprKind::Ellipsis | untyped::ExprKind::None => true,
         untyped::ExprKind::Qualified(name) => name == "numpy.newaxis",
         _ => false,
+    }
+}
+
+/// The method that performs `x op= y` in place on a container of type
+/// `ty`: `xs += ys` is `xs.extend(ys)`, `xs *= n` the hidden method
+/// `__imul__`, `s -= t` is
+/// `s.difference_update(t)`.
+fn in_place_method(ty: &Type, op: BinaryOp) -> Option<&'static str> {
+    match (ty, op) {
+        (Type::List(_), BinaryOp::Add) => Some("extend"),
+        (Type::List(_), BinaryOp::Mul) => Some("__imul__"),
+        (Type::Set(_), BinaryOp::BitOr) => Some("update"),
+        (Type::Set(_), BinaryOp::Sub) => Some("difference_update"),
+        (Type::Set(_), BinaryOp::BitAnd) => Some("intersection_update"),
+        (Type::Set(_), BinaryOp::BitXor) => Some("symmetric_difference_update"),
+        _ => None,
     }
 }
 

@@ -31,7 +31,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
     use Pass::{Owned as V, Ref as R};
     Some(match function {
         "list_get" | "list_pop" => (&[R, V], true),
-        "list_repeat" => (&[R, V], true),
+        "list_repeat" | "list_repeat_in_place" => (&[R, V], true),
         "list_repeat_left" => (&[V, R], true),
         "list_pop_last" | "list_min" | "list_max" | "list_sum_int" | "list_to_array"
         | "array_to_list" | "array2_to_list" => (&[R], true),
@@ -63,9 +63,11 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "complex_new" => (&[V, V], false),
         "complex_div" | "complex_pow" | "cmath_log_base" | "cmath_rect" => (&[V, V], true),
         "complex_neg" | "complex_truthy" | "complex_real" | "complex_imag" | "complex_conj"
-        | "cmath_phase" | "cmath_isnan" | "cmath_isinf" | "cmath_isfinite" => (&[V], false),
-        "complex_abs" | "cmath_polar" | "cmath_sqrt" | "cmath_exp" | "cmath_log"
-        | "cmath_log10" | "cmath_sin" | "cmath_cos" | "cmath_sinh" | "cmath_cosh" => (&[V], true),
+        | "complex_angle" | "cmath_isnan" | "cmath_isinf" | "cmath_isfinite" => (&[V], false),
+        "complex_abs" | "cmath_phase" | "cmath_polar" | "cmath_sqrt" | "cmath_exp"
+        | "cmath_log" | "cmath_log10" | "cmath_sin" | "cmath_cos" | "cmath_sinh" | "cmath_cosh" => {
+            (&[V], true)
+        }
         "dict_get" | "dict_del" | "dict_pop" | "set_remove" => (&[R, R], true),
         "dict_get_or" | "dict_pop_or" => (&[R, R, V], false),
         "dict_setdefault" => (&[R, V, V], false),
@@ -73,6 +75,9 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_contains"
         | "dict_update"
         | "set_update"
+        | "set_difference_update"
+        | "set_intersection_update"
+        | "set_symmetric_difference_update"
         | "set_union"
         | "set_intersection"
         | "set_difference"
