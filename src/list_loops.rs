@@ -76,6 +76,29 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
             _ => false,
         };
         if fresh {
+            // `for x in reversed(xs)` whose body may change lengths walks
+            // `xs` itself, as Python's reversed iterator does.
+            if let (Some(Stmt::Assign { value, .. }), Some(_)) =
+                (out.last_mut(), walked_length(&stmt, prefix))
+            {
+                if let ExprKind::Runtime {
+                    function: "list_reversed",
+                    args,
+                } = &value.kind
+                {
+                    if let [source @ typed::Expr {
+                        kind: ExprKind::Local(_),
+                        ..
+                    }] = args.as_slice()
+                    {
+                        *value = source.clone();
+                        let (next, replacement) = reversed_loop(stmt);
+                        added.extend(next);
+                        out.extend(replacement);
+                        continue;
+                    }
+                }
+            }
             out.push(stmt);
             continue;
         }
@@ -140,6 +163,85 @@ fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Bo
         Stmt::While { test, body: steps },
     ];
     Ok((next, replacement))
+}
+
+/// `for index in range(len(iter))` over a list walked backwards, as
+/// Python's reversed iterator walks it: from the last position the list
+/// had when the loop started, down to 0, ending when the position is past
+/// the list's end.
+///
+/// ```text
+/// next = len(iter) - 1
+/// while next >= 0 and next < len(iter):
+///     index = next
+///     next = next - 1
+///     ... the body, which reads iter[index] first
+/// ```
+///
+/// The body reads `iter[index]` counting up from 0 in the loop it is given,
+/// over the reversed copy; here `iter` is the list itself, and `index`
+/// counts down.
+fn reversed_loop(stmt: Stmt) -> (Option<String>, Vec<Stmt>) {
+    let Stmt::ForRange {
+        var: Some(index),
+        stop,
+        body,
+        ..
+    } = stmt
+    else {
+        return (None, vec![stmt]);
+    };
+    let next = format!("{index}_next");
+    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
+    let int_op = |op: BinaryOp, left: typed::Expr, right: typed::Expr| {
+        typed::Expr::new(
+            ExprKind::Binary {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            },
+            Type::Int,
+        )
+    };
+    let compare = |left: typed::Expr, op: CompareOp, right: typed::Expr| {
+        typed::Expr::new(
+            ExprKind::Compare {
+                operands: vec![left, right],
+                ops: vec![op],
+                operand_types: vec![Type::Int],
+            },
+            Type::Bool,
+        )
+    };
+    let test = typed::Expr::new(
+        ExprKind::BoolOp {
+            op: crate::ir::BoolOp::And,
+            values: vec![
+                compare(local(&next), CompareOp::GtE, typed::Expr::int(0)),
+                compare(local(&next), CompareOp::Lt, stop.clone()),
+            ],
+        },
+        Type::Bool,
+    );
+    let mut steps = vec![
+        Stmt::Assign {
+            target: typed::Target::Local(index.clone()),
+            value: local(&next),
+        },
+        Stmt::Assign {
+            target: typed::Target::Local(next.clone()),
+            value: int_op(BinaryOp::Sub, local(&next), typed::Expr::int(1)),
+        },
+    ];
+    steps.extend(body);
+    let replacement = vec![
+        Stmt::Assign {
+            target: typed::Target::Local(next.clone()),
+            value: int_op(BinaryOp::Sub, stop, typed::Expr::int(1)),
+        },
+        Stmt::While { test, body: steps },
+    ];
+    (Some(next), replacement)
 }
 
 /// The length a loop of lowering's walks, read again before each step when
