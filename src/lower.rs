@@ -3628,42 +3628,36 @@ impl<'a> FunctionLowering<'a> {
         }
         let range = subscript.range;
         let mut prelude = Vec::new();
-        // The container first (`g[ks.pop()][ks.pop()] += 1`), as Python
-        // evaluates it.
-        let container = if hoist_container {
-            let name = hidden_format!("aug_container_{}", span.start);
-            self.locals.insert(name.clone());
-            let value = self.expr(&subscript.value);
+        // `name = value` ahead of the statement; `name` read in its place.
+        let mut hoisted = |this: &mut Self, name: String, value: &ast::Expr| {
+            this.locals.insert(name.clone());
+            let value = this.expr(value)?;
             prelude.push(Stmt {
                 kind: StmtKind::Assign {
                     target: Target::Name(name.clone(), span),
-                    value: value?,
+                    value,
                     annotation: None,
                 },
                 span,
             });
-            Box::new(synthetic_name(&name, range, ast::ExprContext::Load))
+            Some(synthetic_name(&name, range, ast::ExprContext::Load))
+        };
+        // The container first (`g[ks.pop()][ks.pop()] += 1`), as Python
+        // evaluates it.
+        let container = if hoist_container {
+            let name = hidden_format!("aug_container_{}", span.start);
+            Box::new(hoisted(self, name, &subscript.value)?)
         } else {
             subscript.value.clone()
         };
         let mut new_indices = Vec::new();
         for (k, index) in indices.iter().enumerate() {
-            if !hoist(index) {
+            if hoist(index) {
+                let name = hidden_format!("aug_index_{}_{k}", span.start);
+                new_indices.push(hoisted(self, name, index)?);
+            } else {
                 new_indices.push((*index).clone());
-                continue;
             }
-            let name = hidden_format!("aug_index_{}_{k}", span.start);
-            self.locals.insert(name.clone());
-            let value = self.expr(index);
-            prelude.push(Stmt {
-                kind: StmtKind::Assign {
-                    target: Target::Name(name.clone(), span),
-                    value: value?,
-                    annotation: None,
-                },
-                span,
-            });
-            new_indices.push(synthetic_name(&name, range, ast::ExprContext::Load));
         }
         let slice = match subscript.slice.as_ref() {
             ast::Expr::Tuple(tuple) => ast::Expr::Tuple(ast::ExprTuple {

@@ -503,19 +503,8 @@ impl Inference<'_> {
                 Some(runtime("list_extend", vec![list, other], none))
             }
             ("pop", 0) => Some(runtime("list_pop_last", vec![list], item)),
-            // `del xs[i]`.
-            ("__delitem__", 1) => {
-                let index = args.next()?;
-                if !index.ty.is_integer_like() {
-                    return arity(self, cx, "an integer index");
-                }
-                Some(runtime(
-                    "list_pop",
-                    vec![list, index.cast_to(&Type::Int)],
-                    item,
-                ))
-            }
-            ("pop", 1) => {
+            // `xs.pop(i)`, and `del xs[i]`.
+            ("pop" | "__delitem__", 1) => {
                 let index = args.next()?;
                 if !index.ty.is_integer_like() {
                     return arity(self, cx, "an integer index");
