@@ -8293,7 +8293,8 @@ pub fn parallel_loop<A: Send>(
     let Some(pool) = parallel_pool(num_threads()) else {
         return chunk(0..count).map_err(|(_, error)| error);
     };
-    let chunks = chunk_count(&pool, count);
+    let bounds = chunk_bounds(count, pool.threads);
+    let chunks = bounds.len() as u64 - 1;
     let failure = LoopFailure::new();
     // One slot per chunk, so the parts combine in chunk order.
     let mut slots: Vec<Option<A>> = Vec::with_capacity(chunks as usize);
@@ -8302,7 +8303,7 @@ pub fn parallel_loop<A: Send>(
     }
     let parts = std::sync::Mutex::new(slots);
     let run_chunk = |c: u64| {
-        let range = chunk_range(count, chunks, c);
+        let range = chunk_range(&bounds, c);
         if failure.is_after_a_failure(range.start) {
             return;
         }
@@ -8336,10 +8337,11 @@ pub fn parallel_for(
     let Some(pool) = parallel_pool(num_threads()) else {
         return chunk(0..count).map_err(|(_, error)| error);
     };
-    let chunks = chunk_count(&pool, count);
+    let bounds = chunk_bounds(count, pool.threads);
+    let chunks = bounds.len() as u64 - 1;
     let failure = LoopFailure::new();
     let run_chunk = |c: u64| {
-        let range = chunk_range(count, chunks, c);
+        let range = chunk_range(&bounds, c);
         if failure.is_after_a_failure(range.start) {
             return;
         }
@@ -8351,19 +8353,33 @@ pub fn parallel_for(
     failure.into_result()
 }
 
-/// How many chunks a parallel loop of `count` iterations runs in: a few
-/// per thread, so one slow chunk does not hold the loop up.
-fn chunk_count(pool: &ParallelPool, count: u64) -> u64 {
-    let threads = pool.threads.max(1) as u64;
-    count.min(threads.saturating_mul(8)).max(1)
+/// Where the chunks of a parallel loop of `count` iterations begin, and
+/// where the last ends: each chunk is a `1/(2·threads)` share of the
+/// iterations still unclaimed, but no smaller than a `1/(64·threads)` share of
+/// the loop, so chunks shrink as the loop goes on (guided scheduling). The
+/// threads then run out of work within one small chunk of one another,
+/// where equal chunks left one thread running a whole large chunk alone at
+/// the end. The bounds depend only on the count and the thread count, so a
+/// reduction combines its parts in the same order on every call.
+fn chunk_bounds(count: u64, threads: usize) -> Vec<u64> {
+    let threads = (threads.max(1) as u64).min(1 << 16);
+    let smallest = (count / (threads * 64)).max(1);
+    let mut bounds = vec![0];
+    let mut start = 0;
+    while start < count {
+        let left = count - start;
+        start += (left / (threads * 2)).max(smallest).min(left);
+        bounds.push(start);
+    }
+    bounds
 }
 
-/// The iterations of chunk `c` of `chunks` over `0..count`: contiguous,
-/// in order, together all of them.
+/// The iterations of chunk `c` (`c + 1 < bounds.len()`, so both bounds
+/// exist): contiguous, in order, together all of them.
 #[inline]
-fn chunk_range(count: u64, chunks: u64, c: u64) -> std::ops::Range<u64> {
-    let bound = |c: u64| (u128::from(count) * u128::from(c) / u128::from(chunks)) as u64;
-    bound(c)..bound(c + 1)
+fn chunk_range(bounds: &[u64], c: u64) -> std::ops::Range<u64> {
+    let c = c as usize;
+    bounds[c]..bounds[c + 1]
 }
 
 /// The lowest failing iteration of a parallel loop and its error.
@@ -8612,6 +8628,31 @@ mod tests {
             assert!(!frame.has_room_for(11));
             assert!(!frame.has_room_for(u64::MAX));
         });
+    }
+
+    #[test]
+    fn parallel_chunks_cover_the_loop_and_shrink() {
+        for threads in [1, 2, 3, 7, 64, usize::MAX] {
+            for count in [0, 1, 2, 5, 16, 100, 4000, 1_000_003, u64::MAX / 3, u64::MAX] {
+                let bounds = chunk_bounds(count, threads);
+                assert_eq!(bounds.first(), Some(&0));
+                assert_eq!(bounds.last(), Some(&count));
+                let sizes: Vec<u64> = bounds.windows(2).map(|w| w[1] - w[0]).collect();
+                // Every chunk runs something, no chunk is larger than the
+                // one before it, and there are never many of them.
+                assert!(sizes.iter().all(|&size| size > 0), "{count} on {threads}");
+                assert!(sizes.windows(2).all(|w| w[1] <= w[0]), "{count} on {threads}: {sizes:?}");
+                let most = 80 * threads.min(1 << 16) as u64;
+                assert!(sizes.len() as u64 <= most, "{count} on {threads}: {} chunks", sizes.len());
+            }
+        }
+        // Two threads over 4000 rows: the last chunks are a 128th of the
+        // loop (and what is left), where equal chunks were a 16th.
+        let bounds = chunk_bounds(4000, 2);
+        let sizes: Vec<u64> = bounds.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(sizes.first(), Some(&1000));
+        assert_eq!(sizes[sizes.len() - 2..], [31, 4]);
+        assert!(sizes.len() <= 20, "{sizes:?}");
     }
 
     #[test]
