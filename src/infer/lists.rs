@@ -266,6 +266,61 @@ impl Inference<'_> {
                 }
             }
             (ExprKind::Cast(inner), _) => self.link_stored(cx, inner, element),
+            (ExprKind::IfExp { body, orelse, .. }, _) => {
+                self.link_stored(cx, body, element);
+                self.link_stored(cx, orelse, element);
+            }
+            // A comprehension (or any function) that stores a parameter as
+            // its result's elements: `rows = [shared for _ in range(n)]`
+            // holds `shared` itself n times.
+            (
+                ExprKind::Call { function, args },
+                Type::List(item) | Type::Set(item) | Type::Dict(_, item),
+            ) => {
+                let Some(id) = function
+                    .strip_prefix('#')
+                    .and_then(|id| id.parse::<usize>().ok())
+                else {
+                    return;
+                };
+                let Some(callee) = self.instances.get(id).map(|instance| instance.function) else {
+                    return;
+                };
+                for (index, depth) in self.stored_parameters(callee, 1) {
+                    let mut inner = Some(&**item);
+                    for _ in 1..depth {
+                        inner = match inner {
+                            Some(Type::List(item) | Type::Set(item) | Type::Dict(_, item)) => {
+                                Some(&**item)
+                            }
+                            _ => None,
+                        };
+                    }
+                    if let (Some(arg), Some(inner)) = (args.get(index), inner) {
+                        self.link_stored(cx, arg, &inner.clone());
+                    }
+                }
+            }
+            (ExprKind::Tuple(values), Type::Tuple(items)) if values.len() == items.len() => {
+                for (value, item) in values.iter().zip(items) {
+                    self.link_stored(cx, value, item);
+                }
+            }
+            (
+                ExprKind::Runtime {
+                    function: "dict_display",
+                    args,
+                },
+                Type::Dict(_, value_type),
+            ) => {
+                for pair in args {
+                    if let ExprKind::Tuple(pair) = &pair.kind {
+                        if let [_, value] = &pair[..] {
+                            self.link_stored(cx, value, value_type);
+                        }
+                    }
+                }
+            }
             (ExprKind::List(items), Type::List(item)) => {
                 for value in items {
                     self.link_stored(cx, value, item);
@@ -284,6 +339,55 @@ impl Inference<'_> {
             }
             _ => {}
         }
+    }
+
+    /// The parameters `function` stores, unchanged, inside the container
+    /// it returns, each with its depth: 1 for an element (dict value), 2
+    /// for an element of an element (`[[a for _ in r] for _ in r]` calls
+    /// one comprehension's helper from another's), and so on.
+    fn stored_parameters(&self, function: &untyped::Function, depth: usize) -> Vec<(usize, usize)> {
+        let mut assigned = Vec::new();
+        assigned_names(&function.body, &mut assigned);
+        let position = |name: &str| {
+            function
+                .params
+                .iter()
+                .position(|param| param.name == name && !assigned.iter().any(|a| a == name))
+        };
+        let mut found = Vec::new();
+        let mut pending: Vec<(&untyped::Expr, usize)> = stored_elements(function)
+            .into_iter()
+            .map(|value| (value, depth))
+            .collect();
+        while let Some((value, depth)) = pending.pop() {
+            match &value.kind {
+                untyped::ExprKind::Local(name) => {
+                    if let Some(index) = position(name) {
+                        found.push((index, depth));
+                    }
+                }
+                untyped::ExprKind::IfExp { body, orelse, .. } => {
+                    pending.push((body, depth));
+                    pending.push((orelse, depth));
+                }
+                untyped::ExprKind::Call {
+                    callee: untyped::Callee::Function(name),
+                    args,
+                    ..
+                } if depth < 8 => {
+                    let Some(Ok(inner)) = self.slot(name).map(|slot| &slot.lowered) else {
+                        continue;
+                    };
+                    for (index, inner_depth) in self.stored_parameters(inner, depth + 1) {
+                        if let Some(arg) = args.get(index) {
+                            pending.push((arg, inner_depth));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        found
     }
 
     /// Joins `contribution` (the container type a store or an `append`
@@ -314,6 +418,16 @@ impl Inference<'_> {
                 Some(Type::Dict(key, _)) => {
                     self.refine(cx, inner, Type::Dict(key, Box::new(joined)))
                 }
+                // `pair[0].append(v)`: that item of the tuple.
+                Some(Type::Tuple(mut items)) => {
+                    let untyped::ExprKind::Index { indices, .. } = &source.kind else {
+                        return;
+                    };
+                    if let Some(k) = tuple_position(indices, items.len()) {
+                        items[k] = joined;
+                        self.refine(cx, inner, Type::Tuple(items));
+                    }
+                }
                 _ => {}
             },
             // `groups.setdefault(k, []).append(v)`: the dict's value.
@@ -342,6 +456,10 @@ impl Inference<'_> {
                         Some(*item)
                     }
                     Type::Dict(_, value) => Some(*value),
+                    Type::Tuple(items) => {
+                        let k = tuple_position(indices, items.len())?;
+                        items.into_iter().nth(k)
+                    }
                     _ => None,
                 }
             }
@@ -487,6 +605,17 @@ impl Inference<'_> {
                     return None;
                 };
                 self.refine_list(cx, source, &other_item);
+                // `rows.extend([row, row])` stores `row` itself.
+                self.link_stored(cx, &other, &list.ty);
+                // A list whose items are still partly unknown (`[[]]`)
+                // takes this list's item type.
+                let other = match Type::join(&item, &other_item) {
+                    Some(joined) if joined == item && other_item.has_unknown() => {
+                        other.cast_to(&list.ty)
+                    }
+                    _ => other,
+                };
+                let other_item = item_type(&other.ty).cloned().unwrap_or(Type::Unknown);
                 if other_item != item && item != Type::Unknown && other_item != Type::Unknown {
                     let ty = other.ty.clone();
                     self.error(
@@ -1164,5 +1293,127 @@ pub(super) fn shared_mismatch(value: &Expr, expected: &Type) -> Option<(Type, Ty
             Some((value.ty.clone(), expected.clone()))
         }
         _ => None,
+    }
+}
+
+/// The item of a tuple of `len` items that the one index `indices` names,
+/// when it is an int literal in range (negative counting from the end).
+fn tuple_position(indices: &[untyped::Expr], len: usize) -> Option<usize> {
+    let [index] = indices else {
+        return None;
+    };
+    let k = match &index.kind {
+        untyped::ExprKind::Int(k) => *k,
+        untyped::ExprKind::Unary {
+            op: crate::ir::UnaryOp::Neg,
+            operand,
+        } => match operand.kind {
+            untyped::ExprKind::Int(k) => k.checked_neg()?,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let len = i64::try_from(len).ok()?;
+    let k = if k < 0 { k + len } else { k };
+    usize::try_from(k).ok().filter(|&k| (k as i64) < len)
+}
+
+/// What a function stores as the elements (dict values) of the container
+/// it returns: the function ends in `return r`, `r` is assigned once, and
+/// these are the values appended or added to `r` or stored as `r[k]`. A
+/// comprehension's helper is such a function.
+fn stored_elements(function: &untyped::Function) -> Vec<&untyped::Expr> {
+    use untyped::{ExprKind as E, StmtKind as S, Target};
+    let Some(untyped::Stmt {
+        kind:
+            S::Return(Some(untyped::Expr {
+                kind: E::Local(result),
+                ..
+            })),
+        ..
+    }) = function.body.last()
+    else {
+        return Vec::new();
+    };
+    fn walk<'f>(
+        stmts: &'f [untyped::Stmt],
+        result: &str,
+        stored: &mut Vec<&'f untyped::Expr>,
+        results: &mut usize,
+    ) {
+        for stmt in stmts {
+            match &stmt.kind {
+                S::Expr(untyped::Expr {
+                    kind:
+                        E::Method {
+                            receiver,
+                            method,
+                            args,
+                            ..
+                        },
+                    ..
+                }) if matches!(&receiver.kind, E::Local(r) if r == result)
+                    && matches!(method.as_str(), "append" | "add")
+                    && args.len() == 1 =>
+                {
+                    stored.push(&args[0]);
+                }
+                S::Assign {
+                    target: Target::Index { value, .. },
+                    value: stored_value,
+                    ..
+                } if matches!(&value.kind, E::Local(r) if r == result) => {
+                    stored.push(stored_value);
+                }
+                S::Assign {
+                    target: Target::Name(name, _),
+                    ..
+                } if name == result => *results += 1,
+                S::If { body, orelse, .. } => {
+                    walk(body, result, stored, results);
+                    walk(orelse, result, stored, results);
+                }
+                S::ForRange { body, .. } | S::While { body, .. } => {
+                    walk(body, result, stored, results)
+                }
+                _ => {}
+            }
+        }
+    }
+    let (mut stored, mut results) = (Vec::new(), 0);
+    walk(&function.body, result, &mut stored, &mut results);
+    if results == 1 {
+        stored
+    } else {
+        Vec::new()
+    }
+}
+
+/// The variables a function assigns (loop variables included).
+fn assigned_names(stmts: &[untyped::Stmt], found: &mut Vec<String>) {
+    use untyped::{StmtKind as S, Target};
+    fn target_names(target: &Target, found: &mut Vec<String>) {
+        match target {
+            Target::Name(name, _) => found.push(name.clone()),
+            Target::Tuple(items, _) => items.iter().for_each(|item| target_names(item, found)),
+            Target::Index { .. } => {}
+        }
+    }
+    for stmt in stmts {
+        match &stmt.kind {
+            S::Assign { target, .. } | S::AugAssign { target, .. } => target_names(target, found),
+            S::If { body, orelse, .. } => {
+                assigned_names(body, found);
+                assigned_names(orelse, found);
+            }
+            S::ForRange { var, body, .. } => {
+                if let Some((name, _)) = var {
+                    found.push(name.clone());
+                }
+                assigned_names(body, found);
+            }
+            S::While { body, .. } => assigned_names(body, found),
+            _ => {}
+        }
     }
 }
