@@ -10558,10 +10558,39 @@ pub fn reflect<T: ToPython + Clone>(list: List<T>, py: Python<'_>) -> PyResult<(
 /// Gives a list whose element type was unknown when it was made (`[]`, or
 /// `[[] for _ in range(n)]` before anything was appended to the rows) the
 /// element type the program gives it later. Such a list holds nothing but
-/// empty lists, so the new one holds as many new empty lists, shared where
-/// the old ones were shared.
+/// empty lists (and values that keep their type), so the new one holds as
+/// many new empty lists. Each old container becomes one new container,
+/// wherever it is met (`made` remembers them by address), so containers
+/// shared before are shared after.
 pub trait Retype<U> {
-    fn retype(self) -> U;
+    fn retype(self, made: &mut Retyped) -> U;
+}
+
+/// A value that can sit inside a retyped container: every value type but
+/// `()`, the element type of a container made before it is known (which
+/// the impls for `List<()>`, `Set<()>` and `Dict<(), ()>` retype).
+pub trait RetypeItem {}
+
+/// The new container made for each old one during one `retype`, by the
+/// old one's address.
+pub struct Retyped(Vec<(*const (), Box<dyn std::any::Any>)>);
+
+impl Retyped {
+    /// The new container made for the old one at `address`, made by `make`
+    /// the first time.
+    fn once<U: Clone + 'static>(&mut self, address: *const (), make: impl FnOnce(&mut Self) -> U) -> U {
+        let known = self
+            .0
+            .iter()
+            .find(|(old, _)| *old == address)
+            .and_then(|(_, new)| new.downcast_ref::<U>().cloned());
+        if let Some(new) = known {
+            return new;
+        }
+        let new = make(self);
+        self.0.push((address, Box::new(new.clone())));
+        new
+    }
 }
 
 /// `Retype::retype` where that keeps Python's identities: the containers
@@ -10580,7 +10609,7 @@ pub fn retype<A: Retype<B> + ShareCount, B>(value: A) -> Result<B> {
                 .into(),
         ));
     }
-    Ok(value.retype())
+    Ok(value.retype(&mut Retyped(Vec::new())))
 }
 
 /// The containers of a value whose element types are settled late, each
@@ -10588,10 +10617,6 @@ pub fn retype<A: Retype<B> + ShareCount, B>(value: A) -> Result<B> {
 /// the value itself holds.
 pub trait ShareCount {
     fn count_shares(&self, seen: &mut Vec<(*const (), usize, usize)>);
-}
-
-impl ShareCount for () {
-    fn count_shares(&self, _: &mut Vec<(*const (), usize, usize)>) {}
 }
 
 /// Records one more reference to the container at `address` held inside
@@ -10639,87 +10664,110 @@ impl<K: DictKey, V: ShareCount + Clone> ShareCount for Dict<K, V> {
     }
 }
 
-impl<T: Clone> Retype<List<T>> for List<()> {
-    fn retype(self) -> List<T> {
-        List::from_vec(Vec::new())
-    }
+impl ShareCount for () {
+    fn count_shares(&self, _: &mut Vec<(*const (), usize, usize)>) {}
 }
 
-/// The containers of `items` given their final type, one new container for
-/// each distinct old one, so containers shared before are shared after.
-fn retype_shared<A: Clone + Retype<B>, B: Clone>(items: Vec<A>, same: impl Fn(&A, &A) -> bool) -> Vec<B> {
-    let mut made: Vec<(A, B)> = Vec::new();
-    let mut out = Vec::with_capacity(items.len());
-    for inner in items {
-        let known = made.iter().find(|(old, _)| same(old, &inner)).map(|(_, new)| new.clone());
-        let new = match known {
-            Some(new) => new,
-            None => {
-                let new: B = inner.clone().retype();
-                made.push((inner, new.clone()));
-                new
+/// Values beside the retyped containers (the `k` of `([], k)`) keep their
+/// type and hold no container.
+macro_rules! retype_unchanged {
+    ($($t:ty),*) => {$(
+        impl ShareCount for $t {
+            fn count_shares(&self, _: &mut Vec<(*const (), usize, usize)>) {}
+        }
+        impl Retype<$t> for $t {
+            fn retype(self, _: &mut Retyped) -> $t {
+                self
             }
-        };
-        out.push(new);
-    }
-    out
+        }
+        impl RetypeItem for $t {}
+    )*};
+}
+retype_unchanged!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, Complex, Complex32);
+
+impl<T: Element, const N: usize> ShareCount for Array<T, N> {
+    fn count_shares(&self, _: &mut Vec<(*const (), usize, usize)>) {}
 }
 
-/// A set made while its element type was unknown holds nothing.
-impl<K: DictKey> Retype<Set<K>> for Set<()> {
-    fn retype(self) -> Set<K> {
-        Set::from_vec(Vec::new())
+impl<T: Element, const N: usize> Retype<Array<T, N>> for Array<T, N> {
+    fn retype(self, _: &mut Retyped) -> Array<T, N> {
+        self
     }
 }
 
-/// So does a dict whose key type was unknown.
-impl<K: DictKey, V: Clone> Retype<Dict<K, V>> for Dict<(), ()> {
-    fn retype(self) -> Dict<K, V> {
-        Dict::from_pairs(Vec::new())
+impl<T: Element, const N: usize> RetypeItem for Array<T, N> {}
+impl<T> RetypeItem for List<T> {}
+impl<K: DictKey> RetypeItem for Set<K> {}
+impl<K: DictKey, V> RetypeItem for Dict<K, V> {}
+
+/// Tuples retype item by item (`pairs = [([], k) for k in ks]`).
+macro_rules! retype_tuples {
+    ($(($($a:ident $b:ident $v:ident),+)),*) => {$(
+        impl<$($a: ShareCount),+> ShareCount for ($($a,)+) {
+            fn count_shares(&self, seen: &mut Vec<(*const (), usize, usize)>) {
+                let ($($v,)+) = self;
+                $($v.count_shares(seen);)+
+            }
+        }
+        impl<$($a),+> RetypeItem for ($($a,)+) {}
+        impl<$($a: Retype<$b>, $b),+> Retype<($($b,)+)> for ($($a,)+) {
+            fn retype(self, made: &mut Retyped) -> ($($b,)+) {
+                let ($($v,)+) = self;
+                ($($v.retype(made),)+)
+            }
+        }
+    )*};
+}
+retype_tuples!(
+    (A0 B0 v0),
+    (A0 B0 v0, A1 B1 v1),
+    (A0 B0 v0, A1 B1 v1, A2 B2 v2),
+    (A0 B0 v0, A1 B1 v1, A2 B2 v2, A3 B3 v3),
+    (A0 B0 v0, A1 B1 v1, A2 B2 v2, A3 B3 v3, A4 B4 v4),
+    (A0 B0 v0, A1 B1 v1, A2 B2 v2, A3 B3 v3, A4 B4 v4, A5 B5 v5),
+    (A0 B0 v0, A1 B1 v1, A2 B2 v2, A3 B3 v3, A4 B4 v4, A5 B5 v5, A6 B6 v6),
+    (A0 B0 v0, A1 B1 v1, A2 B2 v2, A3 B3 v3, A4 B4 v4, A5 B5 v5, A6 B6 v6, A7 B7 v7)
+);
+
+/// A list made while its element type was unknown holds nothing.
+impl<T: Clone + 'static> Retype<List<T>> for List<()> {
+    fn retype(self, made: &mut Retyped) -> List<T> {
+        made.once(std::rc::Rc::as_ptr(&self.0) as *const (), |_| List::from_vec(Vec::new()))
+    }
+}
+
+/// So does a set.
+impl<K: DictKey + 'static> Retype<Set<K>> for Set<()> {
+    fn retype(self, made: &mut Retyped) -> Set<K> {
+        made.once(std::rc::Rc::as_ptr(&self.0) as *const (), |_| Set::from_vec(Vec::new()))
+    }
+}
+
+/// And a dict whose key type was unknown.
+impl<K: DictKey + 'static, V: Clone + 'static> Retype<Dict<K, V>> for Dict<(), ()> {
+    fn retype(self, made: &mut Retyped) -> Dict<K, V> {
+        made.once(std::rc::Rc::as_ptr(&self.0) as *const (), |_| Dict::from_pairs(Vec::new()))
     }
 }
 
 /// `{k: [] for k in keys}` (or `{k: set() ...}`) once the values are
-/// filled: the same keys, each with its value container retyped.
-impl<K: DictKey, A: Clone + Retype<B>, B: Clone> Retype<Dict<K, B>> for Dict<K, A>
-where
-    A: SameObject,
-{
-    fn retype(self) -> Dict<K, B> {
-        let (keys, values): (Vec<K>, Vec<A>) = self.pairs().into_iter().unzip();
-        let values = retype_shared(values, A::same_object);
-        Dict::from_pairs(keys.into_iter().zip(values).collect())
+/// filled: the same keys, each with its value retyped.
+impl<K: DictKey + 'static, A: Clone + Retype<B> + RetypeItem, B: Clone + 'static> Retype<Dict<K, B>> for Dict<K, A> {
+    fn retype(self, made: &mut Retyped) -> Dict<K, B> {
+        made.once(std::rc::Rc::as_ptr(&self.0) as *const (), |made| {
+            let pairs = self.pairs().into_iter().map(|(key, value)| (key, value.retype(made))).collect();
+            Dict::from_pairs(pairs)
+        })
     }
 }
 
-/// `[[] for _ in range(n)]` (or of sets or dicts) once the elements are
-/// filled: each element container retyped, shared ones staying shared.
-impl<A: Clone + Retype<B> + SameObject, B: Clone> Retype<List<B>> for List<A> {
-    fn retype(self) -> List<B> {
-        List::from_vec(retype_shared(self.to_vec(), A::same_object))
-    }
-}
-
-/// Whether two container values are one object (`a is b`).
-pub trait SameObject {
-    fn same_object(&self, other: &Self) -> bool;
-}
-
-impl<T: Clone> SameObject for List<T> {
-    fn same_object(&self, other: &Self) -> bool {
-        self.is(other)
-    }
-}
-
-impl<K: DictKey> SameObject for Set<K> {
-    fn same_object(&self, other: &Self) -> bool {
-        std::rc::Rc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl<K: DictKey, V> SameObject for Dict<K, V> {
-    fn same_object(&self, other: &Self) -> bool {
-        std::rc::Rc::ptr_eq(&self.0, &other.0)
+/// `[[] for _ in range(n)]` (or of sets, dicts or tuples holding them) once
+/// the elements are filled: each element retyped.
+impl<A: Clone + Retype<B> + RetypeItem, B: Clone + 'static> Retype<List<B>> for List<A> {
+    fn retype(self, made: &mut Retyped) -> List<B> {
+        made.once(std::rc::Rc::as_ptr(&self.0) as *const (), |made| {
+            List::from_vec(self.to_vec().into_iter().map(|item| item.retype(made)).collect())
+        })
     }
 }
 

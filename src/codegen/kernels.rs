@@ -4544,7 +4544,13 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
         | (Type::Set(_), Type::Set(_)) => {
             let (from_rust, rust) = (rust_type(from), rust_type(to));
             let value = code.full();
-            Code::atom(quote!(rt::retype::<#from_rust, #rust>(#value)?))
+            // Bound first, so the temporaries that made the value (a
+            // display that `rt::list_repeat` borrowed) are dropped and
+            // hold no references the share count would see.
+            Code::block(quote!({
+                let value = #value;
+                rt::retype::<#from_rust, #rust>(value)?
+            }))
         }
         (_, to) if to.is_numeric() => {
             let rust = rust_type(to);
