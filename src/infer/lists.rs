@@ -442,6 +442,27 @@ impl Inference<'_> {
         }
     }
 
+    /// `refine` for an argument whose container the callee settled: a
+    /// display passes the settled element type on to what it holds
+    /// (`fill([row])`).
+    pub(super) fn refine_passed(&mut self, cx: &mut Cx, source: &untyped::Expr, settled: Type) {
+        match (&source.kind, settled) {
+            (untyped::ExprKind::List(items), Type::List(item)) => {
+                for source in items {
+                    self.refine_passed(cx, source, (*item).clone());
+                }
+            }
+            (untyped::ExprKind::Tuple(sources), Type::Tuple(items))
+                if sources.len() == items.len() =>
+            {
+                for (source, item) in sources.iter().zip(items) {
+                    self.refine_passed(cx, source, item);
+                }
+            }
+            (_, settled) => self.refine(cx, source, settled),
+        }
+    }
+
     /// The type of a variable or of an element of a list or dict variable,
     /// read from the environment without typing anything (so no
     /// diagnostics).

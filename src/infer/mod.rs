@@ -67,6 +67,11 @@ struct Instance<'m> {
     /// Its `none_params` variant reported reads of None parameters, so
     /// reading them reports nothing more.
     none_errors: bool,
+    /// The container types its body settles for parameters it was given
+    /// with unknown parts (`def fill(rows): rows[0].append(1.5)` called
+    /// with `[[] for _ in r]`), which its callers take for the variables
+    /// they passed; `None` for the others.
+    settled_params: Vec<Option<Type>>,
 }
 
 /// Per-instance state while walking a body.
@@ -233,11 +238,13 @@ impl<'m> Inference<'m> {
         }
         let id = self.instances.len();
         let (function, none_errors) = self.none_variant(function, &params);
+        let settled_params = vec![None; params.len()];
         self.instances.push(Instance {
             function,
             params,
             return_type: function.returns.clone(),
             none_errors,
+            settled_params,
         });
         self.by_key.insert(key, id);
         id
@@ -271,11 +278,13 @@ impl<'m> Inference<'m> {
             let mut id = 0;
             while id < self.instances.len() {
                 let count_before = self.instances.len();
+                let settled_before = self.instances[id].settled_params.clone();
                 let (_, return_type) = self.function(id, false);
                 if self.instances[id].return_type != return_type && return_type.is_some() {
                     self.instances[id].return_type = return_type;
                     changed = true;
                 }
+                changed |= self.instances[id].settled_params != settled_before;
                 changed |= self.instances.len() != count_before;
                 id += 1;
             }
@@ -418,6 +427,22 @@ impl<'m> Inference<'m> {
             if cx.env == before {
                 break;
             }
+        }
+        if !report {
+            let settled = function
+                .params
+                .iter()
+                .zip(&params)
+                .map(|(param, given)| {
+                    let now = cx.env.get(&param.name)?;
+                    let settles = given.has_unknown()
+                        && now != given
+                        && !cx.assigned_params.contains(&param.name)
+                        && Type::join(given, now).as_ref() == Some(now);
+                    settles.then(|| now.clone())
+                })
+                .collect();
+            self.instances[id].settled_params = settled;
         }
         let inferred = self.return_type(&cx, function);
         if !report {
@@ -2945,6 +2970,14 @@ impl<'m> Inference<'m> {
             }
         }
         let id = self.instance(function, params);
+        // The variables passed where the callee settles a container's
+        // element type take that type, as the container is one object.
+        let settled = self.instances[id].settled_params.clone();
+        for (source, settled) in ordered.iter().zip(settled) {
+            if let (Some(source), Some(settled)) = (source, settled) {
+                self.refine_passed(cx, source, settled);
+            }
+        }
         let return_type = self.instances[id].return_type.clone()?;
         Some(typed::Expr::new(
             typed::ExprKind::Call {
