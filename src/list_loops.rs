@@ -247,8 +247,8 @@ fn reversed_loop(stmt: Stmt) -> (Option<String>, Vec<Stmt>) {
 /// The length a loop of lowering's walks, read again before each step when
 /// the loop is one to rewrite: `for index in range(len(iter))` with
 /// lowering's names, over a list, or `range(min(len(a), len(b), ...))` over
-/// the lists `zip` walks together, whose body may change the length of a
-/// list.
+/// the lists (and ranges) `zip` walks together, whose body may change the
+/// length of a list.
 fn walked_length(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
     let Stmt::ForRange {
         var: Some(index),
@@ -278,6 +278,13 @@ fn walked_length(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
                     ty: Type::List(_),
                 }] if lowered(name, "iter_")
             ),
+            // A `range(...)` that `zip` walks beside the lists.
+            ExprKind::Runtime {
+                function: "range_len",
+                args,
+            } => args
+                .iter()
+                .all(|arg| matches!(&arg.kind, ExprKind::Local(name) if lowered(name, "iter_"))),
             ExprKind::Intrinsic {
                 op: typed::Intrinsic::Min,
                 args,

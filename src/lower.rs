@@ -1969,8 +1969,38 @@ impl<'a> FunctionLowering<'a> {
         let id = span.start;
         let index = hidden_format!("index_{id}");
         let mut prelude = Vec::new();
-        let mut bind = |this: &mut Self, expr: &ast::Expr, k: usize| -> Option<String> {
+        let mut bind = |this: &mut Self, expr: &ast::Expr, k: usize| -> Option<Iterable> {
             let name = hidden_format!("iter_{id}_{k}");
+            if is_range_call(this, expr) {
+                // `zip(xs, range(a, b))`: the range's start, stop and step,
+                // evaluated once and in order (a zero step raises here, as
+                // `range()` does); the loop reads its length and elements.
+                let parts = this.range_parts(expr)?;
+                let names = ["start", "stop", "step"].map(|part| format!("{name}_{part}"));
+                for (part, (value, name)) in parts.into_iter().zip(&names).enumerate() {
+                    let value = if part == 2 {
+                        Expr {
+                            span: value.span,
+                            kind: ExprKind::Call {
+                                callee: Callee::Builtin("__range_step".into()),
+                                args: vec![value],
+                                keywords: Vec::new(),
+                            },
+                        }
+                    } else {
+                        value
+                    };
+                    prelude.push(Stmt {
+                        kind: StmtKind::Assign {
+                            target: Target::Name(name.clone(), iter_span),
+                            value,
+                            annotation: None,
+                        },
+                        span: iter_span,
+                    });
+                }
+                return Some(Iterable::Range(names));
+            }
             let value = this.expr(expr)?;
             // A dict or set is iterated through a list of its keys.
             let value = Expr {
@@ -1989,10 +2019,10 @@ impl<'a> FunctionLowering<'a> {
                 },
                 span: iter_span,
             });
-            Some(name)
+            Some(Iterable::Local(name))
         };
         // (iterables, leading counter start for enumerate)
-        let (iterables, counter): (Vec<String>, Option<Expr>) = match &call_parts {
+        let (iterables, counter): (Vec<Iterable>, Option<Expr>) = match &call_parts {
             Some((name, call)) if name == "enumerate" => {
                 if call.args.len() != 1 && !(call.args.len() == 2 && call.keywords.is_empty()) {
                     self.error(
@@ -2032,7 +2062,7 @@ impl<'a> FunctionLowering<'a> {
             None => (vec![bind(self, &for_stmt.iter, 0)?], None),
         };
         // `for a, b in pairs`: each element is unpacked like an assignment.
-        if let (ast::Expr::Tuple(_) | ast::Expr::List(_), [iterable], None) =
+        if let (ast::Expr::Tuple(_) | ast::Expr::List(_), [Iterable::Local(iterable)], None) =
             (for_stmt.target.as_ref(), iterables.as_slice(), &counter)
         {
             let target = self.target(&for_stmt.target)?;
@@ -2109,12 +2139,18 @@ impl<'a> FunctionLowering<'a> {
                 }
             }
         }
-        let len = |name: &str| {
-            at(ExprKind::Call {
+        let local = |name: &String| at(ExprKind::Local(name.clone()));
+        let len = |iterable: &Iterable| match iterable {
+            Iterable::Local(name) => at(ExprKind::Call {
                 callee: Callee::Builtin("len".into()),
-                args: vec![at(ExprKind::Local(name.to_string()))],
+                args: vec![local(name)],
                 keywords: Vec::new(),
-            })
+            }),
+            Iterable::Range(parts) => at(ExprKind::Call {
+                callee: Callee::Builtin("__range_len".into()),
+                args: parts.iter().map(local).collect(),
+                keywords: Vec::new(),
+            }),
         };
         let stop = if iterables.len() == 1 {
             len(&iterables[0])
@@ -2146,13 +2182,21 @@ impl<'a> FunctionLowering<'a> {
             if name == "_" {
                 continue;
             }
+            let value = match iterable {
+                Iterable::Local(iterable) => ExprKind::Index {
+                    value: Box::new(local(iterable)),
+                    indices: vec![local(&index)],
+                },
+                Iterable::Range(parts) => ExprKind::Call {
+                    callee: Callee::Builtin("__range_get".into()),
+                    args: parts.iter().chain([&index]).map(local).collect(),
+                    keywords: Vec::new(),
+                },
+            };
             reads.push(Stmt {
                 kind: StmtKind::Assign {
                     target: Target::Name(name, name_span),
-                    value: at(ExprKind::Index {
-                        value: Box::new(at(ExprKind::Local(iterable.clone()))),
-                        indices: vec![at(ExprKind::Local(index.clone()))],
-                    }),
+                    value: at(value),
                     annotation: None,
                 },
                 span: iter_span,
@@ -5047,6 +5091,14 @@ fn is_none_test(compare: &ast::ExprCompare) -> bool {
 }
 
 /// Whether a loop's iterable is a call of `range` or a `prange`.
+/// What a `for` over `zip(...)` or `enumerate(...)` walks, per argument:
+/// a hidden local holding the list, array, tuple or keys, or the hidden
+/// start, stop and step of a `range(...)` argument.
+enum Iterable {
+    Local(String),
+    Range([String; 3]),
+}
+
 fn is_range_call(lowering: &FunctionLowering<'_>, iter: &ast::Expr) -> bool {
     let ast::Expr::Call(call) = iter else {
         return false;
