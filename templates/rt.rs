@@ -9047,6 +9047,7 @@ pub fn add_thread_functions(module: &Bound<'_, pyo3::types::PyModule>) -> PyResu
         num_threads()
     }
 
+    learn_int_layout(module.py());
     module.add_function(wrap_pyfunction!(set_num_threads_of_module, module)?)?;
     module.add_function(wrap_pyfunction!(get_num_threads_of_module, module)?)
 }
@@ -10272,17 +10273,90 @@ impl FromPythonValue for i64 {
     }
 }
 
+/// How the running interpreter stores an int's digits, learned when a
+/// compiled module is imported (`INT_LAYOUT_*`).
+#[cfg(feature = "python")]
+static INT_LAYOUT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(INT_LAYOUT_UNKNOWN);
+
+/// Not learned (or not CPython, or not 30-bit digits): ints are read
+/// through `PyLong_AsLongLongAndOverflow` only.
+#[cfg(feature = "python")]
+const INT_LAYOUT_UNKNOWN: u8 = 0;
+/// CPython before 3.12: after the object header, `ob_size`, whose sign is
+/// the int's and whose magnitude is the number of 30-bit digits.
+#[cfg(feature = "python")]
+const INT_LAYOUT_SIGNED_SIZE: u8 = 1;
+/// CPython 3.12 and later: after the header, `lv_tag`, whose low two bits
+/// are the sign (0 positive, 1 zero, 2 negative) and whose bits from the
+/// fourth on are the number of 30-bit digits.
+#[cfg(feature = "python")]
+const INT_LAYOUT_TAGGED: u8 = 2;
+
+/// Learns `INT_LAYOUT` from the interpreter: CPython (`sys.implementation`),
+/// its version and `sys.int_info` (30-bit digits stored in 4 bytes).
+#[cfg(feature = "python")]
+fn learn_int_layout(py: Python<'_>) {
+    use std::sync::atomic::Ordering;
+    if INT_LAYOUT.load(Ordering::Relaxed) != INT_LAYOUT_UNKNOWN {
+        return;
+    }
+    let learned = (|| -> PyResult<u8> {
+        let sys = py.import("sys")?;
+        let name: String = sys.getattr("implementation")?.getattr("name")?.extract()?;
+        let info = sys.getattr("int_info")?;
+        let bits: u32 = info.getattr("bits_per_digit")?.extract()?;
+        let size: u32 = info.getattr("sizeof_digit")?.extract()?;
+        if name != "cpython" || bits != 30 || size != 4 {
+            return Ok(INT_LAYOUT_UNKNOWN);
+        }
+        Ok(if py.version_info() >= (3, 12) {
+            INT_LAYOUT_TAGGED
+        } else {
+            INT_LAYOUT_SIGNED_SIZE
+        })
+    })()
+    .unwrap_or(INT_LAYOUT_UNKNOWN);
+    INT_LAYOUT.store(learned, Ordering::Relaxed);
+}
+
 /// The value of an exact `int` that fits in 64 bits; `None` for anything
 /// else (a subclass, a float, a bigger int), left to the general path.
+/// Ints of up to two digits (below 2**60 in magnitude) are read from the
+/// object directly, where `INT_LAYOUT` is known.
 #[cfg(feature = "python")]
 #[inline]
 fn exact_int(item: *mut pyo3::ffi::PyObject) -> Option<i64> {
     // SAFETY: `item` is a valid object the caller holds (borrowed for the
-    // duration of the call); the exact type check and the overflow-reporting
-    // read run no Python code and set no error.
+    // duration of the call), and an exact int: the type check comes first.
+    // An int object is the object header (`PyObject`, whose size pyo3 gives
+    // for this build), one word of size or tag, then its digits, at least
+    // one allocated even for zero (CPython's `_PyLong_New`), and as many
+    // as that word counts; only counts of 0, 1 and 2 are read here. The
+    // layout was read from the running interpreter (`learn_int_layout`).
+    // The overflow-reporting read runs no Python code and sets no error.
     unsafe {
         if pyo3::ffi::PyLong_CheckExact(item) == 0 {
             return None;
+        }
+        let layout = INT_LAYOUT.load(std::sync::atomic::Ordering::Relaxed);
+        if layout != INT_LAYOUT_UNKNOWN {
+            let base = item.cast::<u8>();
+            let word = base.add(std::mem::size_of::<pyo3::ffi::PyObject>()).cast::<usize>().read();
+            let digits = base.add(std::mem::size_of::<pyo3::ffi::PyObject>() + std::mem::size_of::<usize>()).cast::<u32>();
+            let (negative, count) = if layout == INT_LAYOUT_TAGGED {
+                (word & 3 == 2, word >> 3)
+            } else {
+                ((word as isize) < 0, (word as isize).unsigned_abs())
+            };
+            let magnitude = match count {
+                0 => Some(0),
+                1 => Some(i64::from(digits.read())),
+                2 => Some(i64::from(digits.read()) | i64::from(digits.add(1).read()) << 30),
+                _ => None,
+            };
+            if let Some(magnitude) = magnitude {
+                return Some(if negative { -magnitude } else { magnitude });
+            }
         }
         let mut overflow = 0;
         let value = pyo3::ffi::PyLong_AsLongLongAndOverflow(item, &mut overflow);
@@ -10294,9 +10368,12 @@ fn exact_int(item: *mut pyo3::ffi::PyObject) -> Option<i64> {
 #[cfg(feature = "python")]
 #[inline]
 fn exact_float(item: *mut pyo3::ffi::PyObject) -> Option<f64> {
-    // SAFETY: `item` is a valid object the caller holds; reading an exact
-    // float's value runs no Python code.
-    unsafe { (pyo3::ffi::PyFloat_CheckExact(item) != 0).then(|| pyo3::ffi::PyFloat_AsDouble(item)) }
+    // SAFETY: `item` is a valid object the caller holds, and its value is
+    // read only once the exact type check says it is a `PyFloatObject`.
+    unsafe {
+        (pyo3::ffi::PyFloat_CheckExact(item) != 0)
+            .then(|| (*item.cast::<pyo3::ffi::PyFloatObject>()).ob_fval)
+    }
 }
 
 #[cfg(feature = "python")]
