@@ -21,6 +21,7 @@ pub mod lower;
 pub mod none_params;
 pub mod parse;
 pub mod range_variables;
+pub mod set_insert;
 pub mod signature;
 pub mod source;
 pub mod stub;
@@ -386,7 +387,7 @@ fn front_end(
     // Warnings of lowering are reported with later errors too.
     let typed = match infer::infer(&untyped) {
         Ok(typed) if untyped.unexported.is_empty() => list_loops::rewrite(
-            fuse_temporaries::fuse(typed),
+            set_insert::fuse(fuse_temporaries::fuse(typed)),
             &lower::hidden_prefix(&file.text),
         ),
         Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),

@@ -11737,6 +11737,12 @@ pub fn set_add<K: DictKey>(set: &Set<K>, key: K) {
     set.0.borrow_mut().add(key);
 }
 
+/// `if key not in set: set.add(key); ...` in one search: adds the key and
+/// says whether it was absent.
+pub fn set_insert<K: DictKey>(set: &Set<K>, key: K) -> bool {
+    set.0.borrow_mut().add(key)
+}
+
 pub fn set_discard<K: DictKey>(set: &Set<K>, key: &K) {
     set.0.borrow_mut().discard(key);
 }

@@ -90,7 +90,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_disjoint"
         | "set_subset"
         | "set_discard" => (&[R, R], false),
-        "set_add" => (&[R, V], false),
+        "set_add" | "set_insert" => (&[R, V], false),
         "dict_len" | "dict_truthy" | "dict_keys" | "dict_values" | "dict_items" | "dict_copy"
         | "dict_clear" | "set_len" | "set_truthy" | "set_to_list" | "set_copy" | "set_clear"
         | "set_from_list" | "dict_from_pairs" => (&[R], false),
