@@ -401,6 +401,10 @@ struct FunctionGen<'f> {
     /// The `for` loops inside no other loop of the function, by address:
     /// they start once per call.
     outermost_loops: HashSet<usize>,
+    /// Temporaries read once, by value (the parts of an unpacked tuple):
+    /// moved there rather than cloned, so a container among them is held
+    /// once when it is stored (and retyped).
+    moved_temporaries: HashSet<String>,
 }
 
 /// How the speculative form of a function calls itself: its inlined form
@@ -737,6 +741,7 @@ impl<'f> FunctionGen<'f> {
             speculative: None,
             hoisted_decisions: HashMap::new(),
             outermost_loops: outermost_loops(&function.body),
+            moved_temporaries: HashSet::new(),
         }
     }
 }
@@ -2883,6 +2888,7 @@ impl FunctionGen<'_> {
                 for ((target, temp), item_ty) in targets.iter().zip(&temps).zip(items) {
                     let part = typed::Expr::new(ExprKind::Local(temp.to_string()), item_ty.clone());
                     self.types.insert(temp.to_string(), item_ty.clone());
+                    self.moved_temporaries.insert(temp.to_string());
                     stores.push(self.assign(target, &part, declared));
                 }
                 quote! {
@@ -3279,6 +3285,12 @@ impl FunctionGen<'_> {
     /// A value that is stored or returned: arrays are cloned (a cheap shared
     /// reference, as Python's assignment shares the array).
     fn owned_value(&mut self, value: &typed::Expr) -> TokenStream {
+        if let ExprKind::Local(name) = &value.kind {
+            if self.moved_temporaries.contains(name) {
+                let var = ident(name);
+                return quote!(#var);
+            }
+        }
         if let (ExprKind::Local(name), false) = (&value.kind, is_copy(&value.ty)) {
             let read = self.read_local(name, &value.ty);
             return quote!(#read.clone());
