@@ -51,6 +51,22 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
             (&[R, R], false)
         }
         "list_index" | "list_remove" => (&[R, R], true),
+        // Searches and comparisons with a value of another type
+        // (`rt::ExactAs`, `rt::MixedOrder`).
+        "list_contains_exact"
+        | "list_count_exact"
+        | "value_eq_exact"
+        | "value_ne_exact"
+        | "value_lt_exact"
+        | "value_le_exact"
+        | "value_gt_exact"
+        | "value_ge_exact"
+        | "dict_contains_exact"
+        | "set_contains_exact"
+        | "set_discard_exact" => (&[R, R], false),
+        "list_index_exact" | "list_remove_exact" | "dict_get_exact" | "dict_del_exact"
+        | "dict_pop_exact" | "set_remove_exact" => (&[R, R], true),
+        "dict_get_or_exact" | "dict_pop_or_exact" => (&[R, R, V], false),
         "divmod_int" | "divmod_float" => (&[V, V], true),
         "pow_mod" => (&[V, V, V], true),
         "list_reversed" => (&[R], false),
