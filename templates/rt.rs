@@ -13535,6 +13535,21 @@ pub fn range_len(start: i64, stop: i64, step: i64) -> Result<i64> {
     })
 }
 
+/// `list(range(start, stop, step))`: made at its length at once, as
+/// CPython's `list` asks the range for it, so a range longer than
+/// `sys.maxsize` is OverflowError and one too long to allocate MemoryError,
+/// not an abort while it grows.
+pub fn range_list(start: i64, stop: i64, step: i64) -> Result<List<i64>> {
+    let length = range_len(start, stop, step)? as u64;
+    if length > MAX_LIST_LEN {
+        return Err(Error::MemoryError(String::new()));
+    }
+    let mut items: Vec<i64> =
+        try_with_capacity(length as usize).ok_or_else(|| Error::MemoryError(String::new()))?;
+    items.extend(range(start, stop, step)?);
+    Ok(List::from_vec(items))
+}
+
 /// `range(start, stop, step)[index]`, negative indices from the end.
 pub fn range_get(start: i64, stop: i64, step: i64, index: i64) -> Result<i64> {
     let length = range_len(start, stop, step)?;

@@ -3163,14 +3163,15 @@ impl<'m> Inference<'m> {
         if let Some(result) = self.complex_builtin(cx, name, &args, span) {
             return result;
         }
-        if let Some(function) = match name {
-            "__range_len" => Some("range_len"),
-            "__range_get" => Some("range_get"),
-            "__range_step" => Some("range_step"),
+        if let Some((function, ty)) = match name {
+            "__range_len" => Some(("range_len", Type::Int)),
+            "__range_get" => Some(("range_get", Type::Int)),
+            "__range_step" => Some(("range_step", Type::Int)),
+            "__range_list" => Some(("range_list", Type::List(Box::new(Type::Int)))),
             _ => None,
         } {
-            // The parts of a range object (`range_variables`): ints, as
-            // `range()` requires.
+            // The parts of a range object (`range_variables`) and
+            // `list(range(...))`: ints, as `range()` requires.
             if let Some(bad) = args.iter().find(|a| !a.ty.is_integer_like()) {
                 let ty = bad.ty.clone();
                 self.error(
@@ -3187,7 +3188,7 @@ impl<'m> Inference<'m> {
             let args = args.into_iter().map(|a| a.cast_to(&Type::Int)).collect();
             return Some(typed::Expr::new(
                 typed::ExprKind::Runtime { function, args },
-                Type::Int,
+                ty,
             ));
         }
         match (name, args.as_slice()) {

@@ -71,7 +71,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "pow_mod" => (&[V, V, V], true),
         "list_reversed" => (&[R], false),
         "list_min_or" | "list_max_or" => (&[R, V], false),
-        "range_len" => (&[V, V, V], true),
+        "range_len" | "range_list" => (&[V, V, V], true),
         "range_get" => (&[V, V, V, V], true),
         "range_step" => (&[V], true),
         "tuple_index" => (&[V, V], true),
