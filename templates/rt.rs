@@ -12473,6 +12473,29 @@ pub fn complex_ne(a: Complex, b: Complex) -> bool {
     !complex_eq(a, b)
 }
 
+/// `z == n` of a complex number and an int: the real part compared with the
+/// int exactly (`ExactOrd`), as CPython compares them.
+#[inline]
+pub fn complex_eq_int(a: Complex, n: i64) -> bool {
+    a.im == 0.0 && exact_eq(n, a.re)
+}
+
+#[inline]
+pub fn complex_ne_int(a: Complex, n: i64) -> bool {
+    !complex_eq_int(a, n)
+}
+
+/// `n == z` (the int first, as Python evaluates it).
+#[inline]
+pub fn int_eq_complex(n: i64, a: Complex) -> bool {
+    complex_eq_int(a, n)
+}
+
+#[inline]
+pub fn int_ne_complex(n: i64, a: Complex) -> bool {
+    !complex_eq_int(a, n)
+}
+
 #[inline]
 pub fn complex_truthy(a: Complex) -> bool {
     a.re != 0.0 || a.im != 0.0

@@ -76,7 +76,8 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "range_step" => (&[V], true),
         "tuple_index" => (&[V, V], true),
         "complex_add" | "complex_sub" | "complex_mul" | "complex_eq" | "complex_ne"
-        | "complex_new" => (&[V, V], false),
+        | "complex_new" | "complex_eq_int" | "complex_ne_int" | "int_eq_complex"
+        | "int_ne_complex" => (&[V, V], false),
         "complex_div" | "complex_pow" | "cmath_log_base" | "cmath_rect" => (&[V, V], true),
         "complex_neg" | "complex_truthy" | "complex_real" | "complex_imag" | "complex_conj"
         | "complex_angle" | "cmath_isnan" | "cmath_isinf" | "cmath_isfinite" => (&[V], false),
