@@ -6242,7 +6242,30 @@ macro_rules! impl_exact_tuple {
                 Some(std::cmp::Ordering::Equal)
             }
         }
+
+        impl<Needle, $($from: MixedOrder<Needle>),+> TupleContains<Needle> for ($($from,)+) {
+            fn tuple_contains(&self, value: &Needle) -> bool {
+                false $(|| self.$index.mixed_cmp(value) == Some(std::cmp::Ordering::Equal))+
+            }
+        }
     };
+}
+
+/// `x in (a, b, ...)`: whether an item of the tuple equals `x`, each
+/// compared as `==` compares them (`MixedOrder`).
+pub trait TupleContains<U> {
+    fn tuple_contains(&self, value: &U) -> bool;
+}
+
+impl<U> TupleContains<U> for () {
+    fn tuple_contains(&self, _: &U) -> bool {
+        false
+    }
+}
+
+/// `x in t` of a tuple `t` (`x` first, as Python evaluates it).
+pub fn tuple_contains<U, T: TupleContains<U>>(value: &U, tuple: &T) -> bool {
+    tuple.tuple_contains(value)
 }
 
 impl_exact_tuple!(A X 0);

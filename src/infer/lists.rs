@@ -36,13 +36,6 @@ fn item_type(ty: &Type) -> Option<&Type> {
 /// `rt::MixedOrder`), since `2**53 + 1` equals no float.
 pub(super) fn inexact_conversion(value: &Expr, item: &Type) -> bool {
     const EXACT_INTS: u64 = 1 << f64::MANTISSA_DIGITS;
-    fn numbers(ty: &Type) -> bool {
-        match ty {
-            Type::Int | Type::Float | Type::Bool => true,
-            Type::Tuple(items) => items.len() <= 8 && items.iter().all(numbers),
-            _ => false,
-        }
-    }
     if !numbers(&value.ty) || !numbers(item) {
         return false;
     }
@@ -62,6 +55,16 @@ pub(super) fn inexact_conversion(value: &Expr, item: &Type) -> bool {
             .zip(items)
             .any(|(v, t)| inexact_conversion(v, t)),
         _ => inexact(&value.ty, item),
+    }
+}
+
+/// Ints, floats and bools, and tuples of them: the values `rt::ExactAs` and
+/// `rt::MixedOrder` compare across types.
+fn numbers(ty: &Type) -> bool {
+    match ty {
+        Type::Int | Type::Float | Type::Bool => true,
+        Type::Tuple(items) => items.len() <= 8 && items.iter().all(numbers),
+        _ => false,
     }
 }
 
@@ -269,6 +272,37 @@ impl Inference<'_> {
             return Some((value, exact_form(function)));
         }
         Some((self.list_item(cx, item, value, span)?, function))
+    }
+
+    /// `x in (a, b, ...)` of numbers (or tuples of numbers): whether an item
+    /// equals `x`, each compared as `==` compares them, exactly across ints
+    /// and floats (`rt::tuple_contains`).
+    pub(super) fn tuple_contains(
+        &mut self,
+        cx: &mut Cx,
+        value: Expr,
+        tuple: Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let Type::Tuple(items) = &tuple.ty else {
+            return None;
+        };
+        if !numbers(&value.ty) || !items.iter().all(numbers) {
+            let (a, b) = (value.ty.clone(), tuple.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("`in` of {a} in {b} is not supported"),
+                )
+                .with_hint(
+                    "search numbers (or tuples of numbers) in a tuple of them, or use a list",
+                ),
+            );
+            return None;
+        }
+        Some(runtime("tuple_contains", vec![value, tuple], Type::Bool))
     }
 
     /// Joins `value`'s type into the element type of the list that `source`

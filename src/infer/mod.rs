@@ -3257,6 +3257,11 @@ impl<'m> Inference<'m> {
                 let (value, container) = (args.next()?, args.next()?);
                 return self.str_in_tuple(cx, value, container, span);
             }
+            ("__contains__", [_, container]) if matches!(container.ty, Type::Tuple(_)) => {
+                let mut args = args.into_iter();
+                let (value, container) = (args.next()?, args.next()?);
+                return self.tuple_contains(cx, value, container, span);
+            }
             _ => {}
         }
         if let Some(result) = self.container_builtin(cx, name, &args, span) {
@@ -3454,6 +3459,24 @@ impl<'m> Inference<'m> {
                         format!("`{name}` takes one array in compiled code"),
                     )
                     .with_hint(format!("write {name}(a) of an array, or the loop")),
+                );
+                None
+            }
+            // `x in c` that no container above took: an error, never a
+            // silently dropped statement.
+            "__contains__" => {
+                let operands: Vec<Type> = args.iter().map(|a| a.ty.clone()).collect();
+                let [value, container] = operands.as_slice() else {
+                    return None;
+                };
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("`in` of {value} in {container} is not supported"),
+                    )
+                    .with_hint("search a list, tuple, dict or set of numbers, or write the loop"),
                 );
                 None
             }

@@ -63,7 +63,8 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "value_ge_exact"
         | "dict_contains_exact"
         | "set_contains_exact"
-        | "set_discard_exact" => (&[R, R], false),
+        | "set_discard_exact"
+        | "tuple_contains" => (&[R, R], false),
         "list_index_exact" | "list_remove_exact" | "dict_get_exact" | "dict_del_exact"
         | "dict_pop_exact" | "set_remove_exact" => (&[R, R], true),
         "dict_get_or_exact" | "dict_pop_or_exact" => (&[R, R, V], false),
