@@ -39,6 +39,7 @@ const LENGTH_CHANGING: &[&str] = &[
     "list_pop",
     "list_pop_last",
     "list_remove",
+    "list_remove_exact",
     "list_repeat_in_place",
     "list_replace",
 ];

@@ -4200,7 +4200,8 @@ impl<'a> FunctionLowering<'a> {
     /// `sum(e for ...)`, `any(...)`, `all(...)` consume the generator as it
     /// runs; `min`, `max`, `sorted` and `list` take it as a list.
     fn consumed_generator(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
-        // `list(range(...))` is `[i for i in range(...)]`.
+        // `list(range(...))` is made at its length at once, as CPython's
+        // `list` asks the range for it (`rt::range_list`).
         if let (ast::Expr::Name(function), [range_call @ ast::Expr::Call(_)]) =
             (call.func.as_ref(), call.args.as_slice())
         {
@@ -4209,18 +4210,15 @@ impl<'a> FunctionLowering<'a> {
                 && !self.locals.contains("list")
                 && is_range_call(self, range_call)
             {
-                let range = range_call.range();
-                let item = &*hidden("item");
-                let generator = ast::Comprehension {
-                    range: Default::default(),
-                    target: synthetic_name(item, range, ast::ExprContext::Store),
-                    iter: range_call.clone(),
-                    ifs: Vec::new(),
-                    is_async: false,
-                };
-                let elt = synthetic_name(item, range, ast::ExprContext::Load);
-                let kind = self.comprehension(Comprehension::List, &elt, &[generator], span);
-                return Some(kind.map(|kind| Expr { kind, span }));
+                let parts = self.range_parts(range_call);
+                return Some(parts.map(|parts| Expr {
+                    kind: ExprKind::Call {
+                        callee: Callee::Builtin("__range_list".into()),
+                        args: parts,
+                        keywords: Vec::new(),
+                    },
+                    span,
+                }));
             }
         }
         let (generator, start) = match call.args.as_slice() {

@@ -6129,6 +6129,154 @@ pub fn exact_ne<A: ExactOrd<B>, B: Copy>(a: A, b: B) -> bool {
     !exact_eq(a, b)
 }
 
+/// A value of another type searched for or compared among values of type
+/// `T`, where the conversion is not exact (an int among floats): `T`'s value
+/// equal to it, if there is one, so that `2**53 + 1 in [2.0**53]` is False
+/// as in CPython. Numbers and tuples of numbers.
+pub trait ExactAs<T>: Sized {
+    fn exact_as(&self) -> Option<T>;
+}
+
+/// Python's comparisons between a value and one of another type, each item
+/// compared exactly (an int with a float by `ExactOrd`): the tuples of a
+/// comparison that would otherwise convert ints to floats.
+pub trait MixedOrder<Rhs> {
+    /// The order of the two values; `None` when a NaN makes them unordered.
+    fn mixed_cmp(&self, other: &Rhs) -> Option<std::cmp::Ordering>;
+}
+
+impl ExactAs<f64> for i64 {
+    #[inline]
+    fn exact_as(&self) -> Option<f64> {
+        let x = *self as f64;
+        exact_eq(*self, x).then_some(x)
+    }
+}
+
+macro_rules! impl_exact_as_widening {
+    ($($from:ty => $to:ty),*) => {
+        $(
+            impl ExactAs<$to> for $from {
+                #[inline]
+                fn exact_as(&self) -> Option<$to> {
+                    Some(<$to>::from(*self))
+                }
+            }
+        )*
+    };
+}
+
+impl_exact_as_widening!(i64 => i64, f64 => f64, bool => bool, bool => i64, bool => f64);
+
+impl MixedOrder<i64> for i64 {
+    #[inline]
+    fn mixed_cmp(&self, other: &i64) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl MixedOrder<f64> for f64 {
+    #[inline]
+    fn mixed_cmp(&self, other: &f64) -> Option<std::cmp::Ordering> {
+        self.partial_cmp(other)
+    }
+}
+
+impl MixedOrder<f64> for i64 {
+    #[inline]
+    fn mixed_cmp(&self, other: &f64) -> Option<std::cmp::Ordering> {
+        self.exact_cmp(*other)
+    }
+}
+
+impl MixedOrder<i64> for f64 {
+    #[inline]
+    fn mixed_cmp(&self, other: &i64) -> Option<std::cmp::Ordering> {
+        self.exact_cmp(*other)
+    }
+}
+
+// A bool compares as the int it is.
+impl<T> MixedOrder<T> for bool
+where
+    i64: MixedOrder<T>,
+{
+    #[inline]
+    fn mixed_cmp(&self, other: &T) -> Option<std::cmp::Ordering> {
+        i64::from(*self).mixed_cmp(other)
+    }
+}
+
+impl MixedOrder<bool> for i64 {
+    #[inline]
+    fn mixed_cmp(&self, other: &bool) -> Option<std::cmp::Ordering> {
+        self.mixed_cmp(&i64::from(*other))
+    }
+}
+
+impl MixedOrder<bool> for f64 {
+    #[inline]
+    fn mixed_cmp(&self, other: &bool) -> Option<std::cmp::Ordering> {
+        self.mixed_cmp(&i64::from(*other))
+    }
+}
+
+macro_rules! impl_exact_tuple {
+    ($($from:ident $to:ident $index:tt),+) => {
+        impl<$($from: ExactAs<$to>, $to),+> ExactAs<($($to,)+)> for ($($from,)+) {
+            #[inline]
+            fn exact_as(&self) -> Option<($($to,)+)> {
+                Some(($(self.$index.exact_as()?,)+))
+            }
+        }
+
+        impl<$($from: MixedOrder<$to>, $to),+> MixedOrder<($($to,)+)> for ($($from,)+) {
+            /// The first items that differ decide, as for Python tuples.
+            fn mixed_cmp(&self, other: &($($to,)+)) -> Option<std::cmp::Ordering> {
+                $(
+                    match self.$index.mixed_cmp(&other.$index) {
+                        Some(std::cmp::Ordering::Equal) => {}
+                        decided => return decided,
+                    }
+                )+
+                Some(std::cmp::Ordering::Equal)
+            }
+        }
+
+        impl<Needle, $($from: MixedOrder<Needle>),+> TupleContains<Needle> for ($($from,)+) {
+            fn tuple_contains(&self, value: &Needle) -> bool {
+                false $(|| self.$index.mixed_cmp(value) == Some(std::cmp::Ordering::Equal))+
+            }
+        }
+    };
+}
+
+/// `x in (a, b, ...)`: whether an item of the tuple equals `x`, each
+/// compared as `==` compares them (`MixedOrder`).
+pub trait TupleContains<U> {
+    fn tuple_contains(&self, value: &U) -> bool;
+}
+
+impl<U> TupleContains<U> for () {
+    fn tuple_contains(&self, _: &U) -> bool {
+        false
+    }
+}
+
+/// `x in t` of a tuple `t` (`x` first, as Python evaluates it).
+pub fn tuple_contains<U, T: TupleContains<U>>(value: &U, tuple: &T) -> bool {
+    tuple.tuple_contains(value)
+}
+
+impl_exact_tuple!(A X 0);
+impl_exact_tuple!(A X 0, B Y 1);
+impl_exact_tuple!(A X 0, B Y 1, C Z 2);
+impl_exact_tuple!(A X 0, B Y 1, C Z 2, D W 3);
+impl_exact_tuple!(A X 0, B Y 1, C Z 2, D W 3, E V 4);
+impl_exact_tuple!(A X 0, B Y 1, C Z 2, D W 3, E V 4, F U 5);
+impl_exact_tuple!(A X 0, B Y 1, C Z 2, D W 3, E V 4, F U 5, G S 6);
+impl_exact_tuple!(A X 0, B Y 1, C Z 2, D W 3, E V 4, F U 5, G S 6, H R 7);
+
 // ---------------------------------------------------------------------------
 // range
 // ---------------------------------------------------------------------------
@@ -9807,6 +9955,67 @@ pub fn value_ge<T: PyOrder>(left: &T, right: &T) -> bool {
     right.py_lt(left) || left.py_eq(right)
 }
 
+/// `a == b` (and the other comparisons) of tuples whose items differ in
+/// type (ints against floats), each pair of items compared exactly.
+pub fn value_eq_exact<T: MixedOrder<U>, U>(left: &T, right: &U) -> bool {
+    left.mixed_cmp(right) == Some(std::cmp::Ordering::Equal)
+}
+
+pub fn value_ne_exact<T: MixedOrder<U>, U>(left: &T, right: &U) -> bool {
+    !value_eq_exact(left, right)
+}
+
+/// The first items that differ decide; when those are unordered (a NaN),
+/// every ordering is False, as in Python.
+pub fn value_lt_exact<T: MixedOrder<U>, U>(left: &T, right: &U) -> bool {
+    left.mixed_cmp(right) == Some(std::cmp::Ordering::Less)
+}
+
+pub fn value_le_exact<T: MixedOrder<U>, U>(left: &T, right: &U) -> bool {
+    matches!(
+        left.mixed_cmp(right),
+        Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+    )
+}
+
+pub fn value_gt_exact<T: MixedOrder<U>, U>(left: &T, right: &U) -> bool {
+    left.mixed_cmp(right) == Some(std::cmp::Ordering::Greater)
+}
+
+pub fn value_ge_exact<T: MixedOrder<U>, U>(left: &T, right: &U) -> bool {
+    matches!(
+        left.mixed_cmp(right),
+        Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
+    )
+}
+
+/// `x in xs` where `x` does not convert exactly to the elements' type (an
+/// int among floats): only an element equal to its exact value matches.
+pub fn list_contains_exact<U: ExactAs<T>, T: PyOrder + Clone>(value: &U, list: &List<T>) -> bool {
+    value.exact_as().is_some_and(|value| list_contains(&value, list))
+}
+
+/// `xs.index(x)` of such an `x`.
+pub fn list_index_exact<T: PyOrder + Clone, U: ExactAs<T>>(list: &List<T>, value: &U) -> Result<i64> {
+    match value.exact_as() {
+        Some(value) => list_index(list, &value),
+        None => Err(Error::ValueError("list.index(x): x not in list".into())),
+    }
+}
+
+/// `xs.count(x)` of such an `x`.
+pub fn list_count_exact<T: PyOrder + Clone, U: ExactAs<T>>(list: &List<T>, value: &U) -> i64 {
+    value.exact_as().map_or(0, |value| list_count(list, &value))
+}
+
+/// `xs.remove(x)` of such an `x`.
+pub fn list_remove_exact<T: PyOrder + Clone, U: ExactAs<T>>(list: &List<T>, value: &U) -> Result<()> {
+    match value.exact_as() {
+        Some(value) => list_remove(list, &value),
+        None => Err(Error::ValueError("list.remove(x): x not in list".into())),
+    }
+}
+
 /// A stable merge sort that asks only `less(a, b)`, as Python's sort does, so
 /// that an inconsistent order (nan among floats) gives some permutation of
 /// the input instead of a panic.
@@ -11761,6 +11970,83 @@ pub fn set_contains<K: DictKey>(key: &K, set: &Set<K>) -> bool {
     set.0.borrow().contains(key)
 }
 
+// Dict and set searches with a key that does not convert exactly to the
+// key type (an int key of a float dict): only a key equal to its exact value
+// matches, and a KeyError carries the key as written.
+
+pub fn dict_get_exact<K: DictKey, V: Clone, U: ExactAs<K> + DictKey>(
+    dict: &Dict<K, V>,
+    key: &U,
+) -> Result<V> {
+    match key.exact_as() {
+        Some(exact) => dict_get(dict, &exact).map_err(|_| key.key_error()),
+        None => Err(key.key_error()),
+    }
+}
+
+pub fn dict_get_or_exact<K: DictKey, V: Clone, U: ExactAs<K>>(
+    dict: &Dict<K, V>,
+    key: &U,
+    default: V,
+) -> V {
+    match key.exact_as() {
+        Some(exact) => dict_get_or(dict, &exact, default),
+        None => default,
+    }
+}
+
+pub fn dict_contains_exact<U: ExactAs<K>, K: DictKey, V: Clone>(key: &U, dict: &Dict<K, V>) -> bool {
+    key.exact_as().is_some_and(|exact| dict_contains(&exact, dict))
+}
+
+pub fn dict_del_exact<K: DictKey, V: Clone, U: ExactAs<K> + DictKey>(
+    dict: &Dict<K, V>,
+    key: &U,
+) -> Result<()> {
+    match key.exact_as() {
+        Some(exact) => dict_del(dict, &exact).map_err(|_| key.key_error()),
+        None => Err(key.key_error()),
+    }
+}
+
+pub fn dict_pop_exact<K: DictKey, V: Clone, U: ExactAs<K> + DictKey>(
+    dict: &Dict<K, V>,
+    key: &U,
+) -> Result<V> {
+    match key.exact_as() {
+        Some(exact) => dict_pop(dict, &exact).map_err(|_| key.key_error()),
+        None => Err(key.key_error()),
+    }
+}
+
+pub fn dict_pop_or_exact<K: DictKey, V: Clone, U: ExactAs<K>>(
+    dict: &Dict<K, V>,
+    key: &U,
+    default: V,
+) -> V {
+    match key.exact_as() {
+        Some(exact) => dict_pop_or(dict, &exact, default),
+        None => default,
+    }
+}
+
+pub fn set_contains_exact<U: ExactAs<K>, K: DictKey>(key: &U, set: &Set<K>) -> bool {
+    key.exact_as().is_some_and(|exact| set_contains(&exact, set))
+}
+
+pub fn set_discard_exact<K: DictKey, U: ExactAs<K>>(set: &Set<K>, key: &U) {
+    if let Some(exact) = key.exact_as() {
+        set_discard(set, &exact);
+    }
+}
+
+pub fn set_remove_exact<K: DictKey, U: ExactAs<K> + DictKey>(set: &Set<K>, key: &U) -> Result<()> {
+    match key.exact_as() {
+        Some(exact) => set_remove(set, &exact).map_err(|_| key.key_error()),
+        None => Err(key.key_error()),
+    }
+}
+
 #[inline]
 pub fn set_len<K: DictKey>(set: &Set<K>) -> i64 {
     set.len() as i64
@@ -12339,6 +12625,29 @@ pub fn complex_eq(a: Complex, b: Complex) -> bool {
 #[inline]
 pub fn complex_ne(a: Complex, b: Complex) -> bool {
     !complex_eq(a, b)
+}
+
+/// `z == n` of a complex number and an int: the real part compared with the
+/// int exactly (`ExactOrd`), as CPython compares them.
+#[inline]
+pub fn complex_eq_int(a: Complex, n: i64) -> bool {
+    a.im == 0.0 && exact_eq(n, a.re)
+}
+
+#[inline]
+pub fn complex_ne_int(a: Complex, n: i64) -> bool {
+    !complex_eq_int(a, n)
+}
+
+/// `n == z` (the int first, as Python evaluates it).
+#[inline]
+pub fn int_eq_complex(n: i64, a: Complex) -> bool {
+    complex_eq_int(a, n)
+}
+
+#[inline]
+pub fn int_ne_complex(n: i64, a: Complex) -> bool {
+    !complex_eq_int(a, n)
 }
 
 #[inline]
@@ -13401,6 +13710,21 @@ pub fn range_len(start: i64, stop: i64, step: i64) -> Result<i64> {
     i64::try_from(length).map_err(|_| {
         overflow_error("Python int too large to convert to C ssize_t")
     })
+}
+
+/// `list(range(start, stop, step))`: made at its length at once, as
+/// CPython's `list` asks the range for it, so a range longer than
+/// `sys.maxsize` is OverflowError and one too long to allocate MemoryError,
+/// not an abort while it grows.
+pub fn range_list(start: i64, stop: i64, step: i64) -> Result<List<i64>> {
+    let length = range_len(start, stop, step)? as u64;
+    if length > MAX_LIST_LEN {
+        return Err(Error::MemoryError(String::new()));
+    }
+    let mut items: Vec<i64> =
+        try_with_capacity(length as usize).ok_or_else(|| Error::MemoryError(String::new()))?;
+    items.extend(range(start, stop, step)?);
+    Ok(List::from_vec(items))
 }
 
 /// `range(start, stop, step)[index]`, negative indices from the end.

@@ -4527,6 +4527,12 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
             let value = code.at(Prec::BitOr);
             Code::new(quote!(#value != #zero), Prec::Compare)
         }
+        // Before the bool arm below: a bool is no primitive cast away from
+        // a complex number.
+        (from, Type::Complex) if from.is_numeric() => {
+            let value = cast(code, from, &Type::Float).full();
+            Code::atom(quote!(rt::Complex::from_real(#value)))
+        }
         (Type::Bool, _) => {
             let rust = rust_type(to);
             let value = code.at(Prec::Cast);
@@ -4546,10 +4552,6 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
                 .zip(from_items.iter().zip(to_items))
                 .map(|(name, (f, t))| cast(Code::atom(quote!(#name)), f, t).full());
             Code::block(quote!({ let (#(#names),*) = #value; (#(#converted),*) }))
-        }
-        (from, Type::Complex) if from.is_numeric() => {
-            let value = cast(code, from, &Type::Float).full();
-            Code::atom(quote!(rt::Complex::from_real(#value)))
         }
         (Type::List(_), Type::List(_))
         | (Type::Dict(..), Type::Dict(..))

@@ -121,7 +121,21 @@ impl Inference<'_> {
                 ));
             }
         };
-        let args = vec![complex(left.clone()), complex(right.clone())];
+        // An int beside a complex number compares with its real part
+        // exactly, as CPython compares it (`complex(2.0**53) == 2**53 + 1`
+        // is False); converting it would round it.
+        let exact = |e: &Expr| super::lists::inexact_conversion(e, &Type::Float);
+        let function = match (function, &left.ty, &right.ty) {
+            ("complex_eq", Type::Complex, _) if exact(right) => "complex_eq_int",
+            ("complex_ne", Type::Complex, _) if exact(right) => "complex_ne_int",
+            ("complex_eq", _, Type::Complex) if exact(left) => "int_eq_complex",
+            ("complex_ne", _, Type::Complex) if exact(left) => "int_ne_complex",
+            _ => {
+                let args = vec![complex(left.clone()), complex(right.clone())];
+                return Some(Some(runtime(function, args, Type::Bool)));
+            }
+        };
+        let args = vec![left.clone(), right.clone()];
         Some(Some(runtime(function, args, Type::Bool)))
     }
 

@@ -114,6 +114,23 @@ impl Inference<'_> {
         self.list_item(cx, key_ty, key, span)
     }
 
+    /// A key searched for in a dict or set of key type `key_ty`
+    /// (`searched_item`): converted, or left as it is for the `_exact` form
+    /// of `function`.
+    fn searched_key(
+        &mut self,
+        cx: &mut Cx,
+        key_ty: &Type,
+        key: Expr,
+        function: &'static str,
+        span: Span,
+    ) -> Option<(Expr, &'static str)> {
+        if !self.check_hashable(cx, &key.ty, span) {
+            return None;
+        }
+        self.searched_item(cx, key_ty, key, function, span)
+    }
+
     /// `d[k]`.
     pub(super) fn dict_subscript(
         &mut self,
@@ -134,8 +151,8 @@ impl Inference<'_> {
                 Expr::new(ExprKind::Tuple(keys), ty)
             }
         };
-        let key = self.key(cx, &key_ty, key, span)?;
-        Some(runtime("dict_get", vec![dict, key], *value_ty))
+        let (key, function) = self.searched_key(cx, &key_ty, key, "dict_get", span)?;
+        Some(runtime(function, vec![dict, key], *value_ty))
     }
 
     /// `d[k] = value`.
@@ -206,13 +223,10 @@ impl Inference<'_> {
                 match (method, first, second) {
                     ("get", Some(key), Some(default)) => {
                         let value_ty = Type::join(&value_ty, &default.ty).unwrap_or(value_ty);
-                        let key = self.key(cx, &key_ty, key, span)?;
+                        let (key, function) =
+                            self.searched_key(cx, &key_ty, key, "dict_get_or", span)?;
                         let default = self.list_item(cx, &value_ty, default, span)?;
-                        Some(runtime(
-                            "dict_get_or",
-                            vec![receiver, key, default],
-                            value_ty,
-                        ))
+                        Some(runtime(function, vec![receiver, key, default], value_ty))
                     }
                     ("get", Some(_), None) => {
                         self.error(
@@ -241,21 +255,20 @@ impl Inference<'_> {
                         ))
                     }
                     ("pop", Some(key), None) => {
-                        let key = self.key(cx, &key_ty, key, span)?;
-                        Some(runtime("dict_pop", vec![receiver, key], value_ty))
+                        let (key, function) =
+                            self.searched_key(cx, &key_ty, key, "dict_pop", span)?;
+                        Some(runtime(function, vec![receiver, key], value_ty))
                     }
                     ("pop", Some(key), Some(default)) => {
-                        let key = self.key(cx, &key_ty, key, span)?;
+                        let (key, function) =
+                            self.searched_key(cx, &key_ty, key, "dict_pop_or", span)?;
                         let default = self.list_item(cx, &value_ty, default, span)?;
-                        Some(runtime(
-                            "dict_pop_or",
-                            vec![receiver, key, default],
-                            value_ty,
-                        ))
+                        Some(runtime(function, vec![receiver, key, default], value_ty))
                     }
                     ("__delitem__", Some(key), None) => {
-                        let key = self.key(cx, &key_ty, key, span)?;
-                        Some(runtime("dict_del", vec![receiver, key], none))
+                        let (key, function) =
+                            self.searched_key(cx, &key_ty, key, "dict_del", span)?;
+                        Some(runtime(function, vec![receiver, key], none))
                     }
                     ("keys", None, None) => Some(runtime(
                         "dict_keys",
@@ -299,12 +312,13 @@ impl Inference<'_> {
                     ("discard" | "remove", Some(item)) => {
                         // `s = set(); s.remove(x)`.
                         self.refine_searched(cx, source, &receiver.ty, &item.ty);
-                        let item = self.key(cx, &item_ty, item, span)?;
                         let function = if method == "remove" {
                             "set_remove"
                         } else {
                             "set_discard"
                         };
+                        let (item, function) =
+                            self.searched_key(cx, &item_ty, item, function, span)?;
                         Some(runtime(function, vec![receiver, item], none))
                     }
                     ("copy", None) => {
@@ -495,12 +509,13 @@ impl Inference<'_> {
             ("len", Type::Set(_)) => runtime("set_len", vec![container], Type::Int),
             ("__contains__", Type::Dict(key_ty, _)) | ("__contains__", Type::Set(key_ty)) => {
                 let key_ty = (**key_ty).clone();
-                let key = self.key(cx, &key_ty, args[0].clone(), span)?;
                 let function = if matches!(container.ty, Type::Dict(..)) {
                     "dict_contains"
                 } else {
                     "set_contains"
                 };
+                let (key, function) =
+                    self.searched_key(cx, &key_ty, args[0].clone(), function, span)?;
                 runtime(function, vec![key, container], Type::Bool)
             }
             ("__iter_source__" | "list" | "sorted" | "min" | "max" | "sum" | "any" | "all", _) => {

@@ -28,6 +28,73 @@ fn item_type(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// Whether `value`, searched for among items of type `item` (`x in xs`,
+/// `d.get(k, v)`) or compared with a value of that type, would lose its
+/// value converted to it: an int (not a literal a float holds exactly)
+/// where the item is a float, at any place of a tuple of numbers. The
+/// runtime's `_exact` forms then compare it as it is (`rt::ExactAs`,
+/// `rt::MixedOrder`), since `2**53 + 1` equals no float.
+pub(super) fn inexact_conversion(value: &Expr, item: &Type) -> bool {
+    const EXACT_INTS: u64 = 1 << f64::MANTISSA_DIGITS;
+    if !numbers(&value.ty) || !numbers(item) {
+        return false;
+    }
+    fn inexact(value: &Type, item: &Type) -> bool {
+        match (value, item) {
+            (Type::Int, Type::Float) => true,
+            (Type::Tuple(values), Type::Tuple(items)) => {
+                values.len() == items.len() && values.iter().zip(items).any(|(v, t)| inexact(v, t))
+            }
+            _ => false,
+        }
+    }
+    match (&value.kind, item) {
+        (ExprKind::Literal(typed::Literal::Int(v)), Type::Float) => v.unsigned_abs() > EXACT_INTS,
+        (ExprKind::Tuple(values), Type::Tuple(items)) if values.len() == items.len() => values
+            .iter()
+            .zip(items)
+            .any(|(v, t)| inexact_conversion(v, t)),
+        _ => inexact(&value.ty, item),
+    }
+}
+
+/// Ints, floats and bools, and tuples of them: the values `rt::ExactAs` and
+/// `rt::MixedOrder` compare across types.
+fn numbers(ty: &Type) -> bool {
+    match ty {
+        Type::Int | Type::Float | Type::Bool => true,
+        Type::Tuple(items) => items.len() <= 8 && items.iter().all(numbers),
+        _ => false,
+    }
+}
+
+/// The runtime's form of a search (or comparison) that takes the searched
+/// value as it is, for `inexact_conversion`.
+pub(super) fn exact_form(function: &'static str) -> &'static str {
+    match function {
+        "list_contains" => "list_contains_exact",
+        "list_index" => "list_index_exact",
+        "list_count" => "list_count_exact",
+        "list_remove" => "list_remove_exact",
+        "value_eq" => "value_eq_exact",
+        "value_ne" => "value_ne_exact",
+        "value_lt" => "value_lt_exact",
+        "value_le" => "value_le_exact",
+        "value_gt" => "value_gt_exact",
+        "value_ge" => "value_ge_exact",
+        "dict_get" => "dict_get_exact",
+        "dict_get_or" => "dict_get_or_exact",
+        "dict_contains" => "dict_contains_exact",
+        "dict_del" => "dict_del_exact",
+        "dict_pop" => "dict_pop_exact",
+        "dict_pop_or" => "dict_pop_or_exact",
+        "set_contains" => "set_contains_exact",
+        "set_discard" => "set_discard_exact",
+        "set_remove" => "set_remove_exact",
+        other => other,
+    }
+}
+
 /// Whether a list of this element type can be compared, sorted and searched
 /// (numbers, and tuples and lists of them).
 pub(super) fn orderable(ty: &Type) -> bool {
@@ -185,6 +252,57 @@ impl Inference<'_> {
                 None
             }
         }
+    }
+
+    /// A value searched for among items of type `item` (`x in xs`,
+    /// `xs.index(x)`), checked as `list_item` checks a stored one: converted
+    /// to `item`, or, where the conversion would change its value
+    /// (`inexact_conversion`), left as it is, and `function` becomes its
+    /// `_exact` form.
+    pub(super) fn searched_item(
+        &mut self,
+        cx: &mut Cx,
+        item: &Type,
+        value: Expr,
+        function: &'static str,
+        span: Span,
+    ) -> Option<(Expr, &'static str)> {
+        if inexact_conversion(&value, item) {
+            self.list_item(cx, item, value.clone(), span)?;
+            return Some((value, exact_form(function)));
+        }
+        Some((self.list_item(cx, item, value, span)?, function))
+    }
+
+    /// `x in (a, b, ...)` of numbers (or tuples of numbers): whether an item
+    /// equals `x`, each compared as `==` compares them, exactly across ints
+    /// and floats (`rt::tuple_contains`).
+    pub(super) fn tuple_contains(
+        &mut self,
+        cx: &mut Cx,
+        value: Expr,
+        tuple: Expr,
+        span: Span,
+    ) -> Option<Expr> {
+        let Type::Tuple(items) = &tuple.ty else {
+            return None;
+        };
+        if !numbers(&value.ty) || !items.iter().all(numbers) {
+            let (a, b) = (value.ty.clone(), tuple.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("`in` of {a} in {b} is not supported"),
+                )
+                .with_hint(
+                    "search numbers (or tuples of numbers) in a tuple of them, or use a list",
+                ),
+            );
+            return None;
+        }
+        Some(runtime("tuple_contains", vec![value, tuple], Type::Bool))
     }
 
     /// Joins `value`'s type into the element type of the list that `source`
@@ -703,12 +821,12 @@ impl Inference<'_> {
                     return None;
                 }
                 let value = args.next()?;
-                let value = self.list_item(cx, &item, value, span)?;
                 let (function, ty) = match method {
                     "index" => ("list_index", Type::Int),
                     "count" => ("list_count", Type::Int),
                     _ => ("list_remove", Type::None),
                 };
+                let (value, function) = self.searched_item(cx, &item, value, function, span)?;
                 Some(runtime(function, vec![list, value], ty))
             }
             ("append" | "index" | "count" | "remove" | "extend", _) => {
@@ -1058,8 +1176,9 @@ impl Inference<'_> {
                 if !self.require_orderable(cx, &item, "`in`", span) {
                     return Some(None);
                 }
-                let value = self.list_item(cx, &item, value, span)?;
-                Some(runtime("list_contains", vec![value, list], Type::Bool))
+                let (value, function) =
+                    self.searched_item(cx, &item, value, "list_contains", span)?;
+                Some(runtime(function, vec![value, list], Type::Bool))
             }
             _ => return None,
         };
@@ -1275,6 +1394,11 @@ impl Inference<'_> {
             CompareOp::Gt => "value_gt",
             CompareOp::GtE => "value_ge",
         };
+        if inexact_conversion(left, &joined) || inexact_conversion(right, &joined) {
+            // Tuples of ints and floats: each pair of items compared exactly.
+            let args = vec![left.clone(), right.clone()];
+            return Some(Some(runtime(exact_form(function), args, Type::Bool)));
+        }
         let args = vec![
             left.clone().cast_to(&joined),
             right.clone().cast_to(&joined),

@@ -3196,14 +3196,15 @@ impl<'m> Inference<'m> {
         if let Some(result) = self.complex_builtin(cx, name, &args, span) {
             return result;
         }
-        if let Some(function) = match name {
-            "__range_len" => Some("range_len"),
-            "__range_get" => Some("range_get"),
-            "__range_step" => Some("range_step"),
+        if let Some((function, ty)) = match name {
+            "__range_len" => Some(("range_len", Type::Int)),
+            "__range_get" => Some(("range_get", Type::Int)),
+            "__range_step" => Some(("range_step", Type::Int)),
+            "__range_list" => Some(("range_list", Type::List(Box::new(Type::Int)))),
             _ => None,
         } {
-            // The parts of a range object (`range_variables`): ints, as
-            // `range()` requires.
+            // The parts of a range object (`range_variables`) and
+            // `list(range(...))`: ints, as `range()` requires.
             if let Some(bad) = args.iter().find(|a| !a.ty.is_integer_like()) {
                 let ty = bad.ty.clone();
                 self.error(
@@ -3220,7 +3221,7 @@ impl<'m> Inference<'m> {
             let args = args.into_iter().map(|a| a.cast_to(&Type::Int)).collect();
             return Some(typed::Expr::new(
                 typed::ExprKind::Runtime { function, args },
-                Type::Int,
+                ty,
             ));
         }
         match (name, args.as_slice()) {
@@ -3288,6 +3289,11 @@ impl<'m> Inference<'m> {
                 let mut args = args.into_iter();
                 let (value, container) = (args.next()?, args.next()?);
                 return self.str_in_tuple(cx, value, container, span);
+            }
+            ("__contains__", [_, container]) if matches!(container.ty, Type::Tuple(_)) => {
+                let mut args = args.into_iter();
+                let (value, container) = (args.next()?, args.next()?);
+                return self.tuple_contains(cx, value, container, span);
             }
             _ => {}
         }
@@ -3486,6 +3492,24 @@ impl<'m> Inference<'m> {
                         format!("`{name}` takes one array in compiled code"),
                     )
                     .with_hint(format!("write {name}(a) of an array, or the loop")),
+                );
+                None
+            }
+            // `x in c` that no container above took: an error, never a
+            // silently dropped statement.
+            "__contains__" => {
+                let operands: Vec<Type> = args.iter().map(|a| a.ty.clone()).collect();
+                let [value, container] = operands.as_slice() else {
+                    return None;
+                };
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("`in` of {value} in {container} is not supported"),
+                    )
+                    .with_hint("search a list, tuple, dict or set of numbers, or write the loop"),
                 );
                 None
             }

@@ -51,16 +51,34 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
             (&[R, R], false)
         }
         "list_index" | "list_remove" => (&[R, R], true),
+        // Searches and comparisons with a value of another type
+        // (`rt::ExactAs`, `rt::MixedOrder`).
+        "list_contains_exact"
+        | "list_count_exact"
+        | "value_eq_exact"
+        | "value_ne_exact"
+        | "value_lt_exact"
+        | "value_le_exact"
+        | "value_gt_exact"
+        | "value_ge_exact"
+        | "dict_contains_exact"
+        | "set_contains_exact"
+        | "set_discard_exact"
+        | "tuple_contains" => (&[R, R], false),
+        "list_index_exact" | "list_remove_exact" | "dict_get_exact" | "dict_del_exact"
+        | "dict_pop_exact" | "set_remove_exact" => (&[R, R], true),
+        "dict_get_or_exact" | "dict_pop_or_exact" => (&[R, R, V], false),
         "divmod_int" | "divmod_float" => (&[V, V], true),
         "pow_mod" => (&[V, V, V], true),
         "list_reversed" => (&[R], false),
         "list_min_or" | "list_max_or" => (&[R, V], false),
-        "range_len" => (&[V, V, V], true),
+        "range_len" | "range_list" => (&[V, V, V], true),
         "range_get" => (&[V, V, V, V], true),
         "range_step" => (&[V], true),
         "tuple_index" => (&[V, V], true),
         "complex_add" | "complex_sub" | "complex_mul" | "complex_eq" | "complex_ne"
-        | "complex_new" => (&[V, V], false),
+        | "complex_new" | "complex_eq_int" | "complex_ne_int" | "int_eq_complex"
+        | "int_ne_complex" => (&[V, V], false),
         "complex_div" | "complex_pow" | "cmath_log_base" | "cmath_rect" => (&[V, V], true),
         "complex_neg" | "complex_truthy" | "complex_real" | "complex_imag" | "complex_conj"
         | "complex_angle" | "cmath_isnan" | "cmath_isinf" | "cmath_isfinite" => (&[V], false),
