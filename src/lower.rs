@@ -1990,14 +1990,7 @@ impl<'a> FunctionLowering<'a> {
                     } else {
                         value
                     };
-                    prelude.push(Stmt {
-                        kind: StmtKind::Assign {
-                            target: Target::Name(name.clone(), iter_span),
-                            value,
-                            annotation: None,
-                        },
-                        span: iter_span,
-                    });
+                    prelude.push(hidden_assignment(name, value, iter_span));
                 }
                 return Some(Iterable::Range(names));
             }
@@ -2011,14 +2004,7 @@ impl<'a> FunctionLowering<'a> {
                     keywords: Vec::new(),
                 },
             };
-            prelude.push(Stmt {
-                kind: StmtKind::Assign {
-                    target: Target::Name(name.clone(), iter_span),
-                    value,
-                    annotation: None,
-                },
-                span: iter_span,
-            });
+            prelude.push(hidden_assignment(&name, value, iter_span));
             Some(Iterable::Local(name))
         };
         // (iterables, leading counter start for enumerate)
@@ -5089,6 +5075,18 @@ fn is_none_test(compare: &ast::ExprCompare) -> bool {
 }
 
 /// Whether a loop's iterable is a call of `range` or a `prange`.
+/// `name = value`, a hidden local that lowering made.
+fn hidden_assignment(name: &str, value: Expr, span: Span) -> Stmt {
+    Stmt {
+        kind: StmtKind::Assign {
+            target: Target::Name(name.to_string(), span),
+            value,
+            annotation: None,
+        },
+        span,
+    }
+}
+
 /// What a `for` over `zip(...)` or `enumerate(...)` walks, per argument:
 /// a hidden local holding the list, array, tuple or keys, or the hidden
 /// start, stop and step of a `range(...)` argument.
