@@ -27,8 +27,16 @@ pub fn generate(module: &typed::Module) -> String {
                 > 1
         })
         .collect();
-    if !overloaded.is_empty() {
-        out.push_str("from typing import overload\n");
+    // A container whose element type nothing settles (`[[] for _ in r]`
+    // returned unfilled) has `Any` items.
+    let uses_any = exports()
+        .any(|f| f.params.iter().any(|p| p.ty.has_unknown()) || f.return_type.has_unknown());
+    let typing: Vec<&str> = [(uses_any, "Any"), (!overloaded.is_empty(), "overload")]
+        .into_iter()
+        .filter_map(|(used, name)| used.then_some(name))
+        .collect();
+    if !typing.is_empty() {
+        out.push_str(&format!("from typing import {}\n", typing.join(", ")));
     }
     if uses_numpy {
         out.push_str("import numpy as np\nimport numpy.typing as npt\n");
