@@ -4451,6 +4451,39 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        // `list()`, `tuple()` and `dict()` are the literals `[]`, `()` and
+        // `{}`, so that later appends and stores settle their types in the
+        // same way.
+        if let ast::Expr::Name(function) = call.func.as_ref() {
+            let id = function.id.as_str();
+            let builtin = !self.locals.contains(id)
+                && !self.scope.functions.contains(id)
+                && self.import_of(id).is_none();
+            if builtin && call.args.is_empty() && call.keywords.is_empty() {
+                let range = call.range;
+                match id {
+                    "list" => {
+                        let ctx = ast::ExprContext::Load;
+                        let elts = Vec::new();
+                        return self.expr(&ast::Expr::List(ast::ExprList { range, elts, ctx }));
+                    }
+                    "tuple" => {
+                        let ctx = ast::ExprContext::Load;
+                        let elts = Vec::new();
+                        return self.expr(&ast::Expr::Tuple(ast::ExprTuple { range, elts, ctx }));
+                    }
+                    "dict" => {
+                        let (keys, values) = (Vec::new(), Vec::new());
+                        return self.expr(&ast::Expr::Dict(ast::ExprDict {
+                            range,
+                            keys,
+                            values,
+                        }));
+                    }
+                    _ => {}
+                }
+            }
+        }
         if let Some(rewritten) = self.range_consumed(call) {
             return self.call(&rewritten, span);
         }

@@ -49,6 +49,14 @@ pub fn annotation(
                         ast::Expr::Tuple(tuple) => tuple.elts.iter().collect(),
                         single => vec![single],
                     };
+                    if items.is_empty() {
+                        return Err(Diagnostic::error(
+                            codes::UNSUPPORTED_ANNOTATION,
+                            span(expr),
+                            "the empty tuple type is not supported",
+                        )
+                        .with_hint("use a list type, or a tuple type with items"));
+                    }
                     tuple_type(&items, file, qualify)
                 }
                 Some("list" | "typing.List") => {

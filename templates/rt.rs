@@ -11423,6 +11423,19 @@ pub fn dict_get<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K) -> Result<V> {
     }
 }
 
+/// `a == b` of two dicts: as many keys, each key of `a` in `b` with an
+/// equal value, in whatever order they were put in.
+pub fn dict_eq<K: DictKey, V: PyOrder + Clone>(left: &Dict<K, V>, right: &Dict<K, V>) -> bool {
+    // Shared borrows only: a dict compared with itself is borrowed twice.
+    let (a, b) = (left.0.borrow(), right.0.borrow());
+    a.index.len() == b.index.len()
+        && a.live().all(|(key, value)| b.get(key).is_some_and(|other| value.py_eq(other)))
+}
+
+pub fn dict_ne<K: DictKey, V: PyOrder + Clone>(left: &Dict<K, V>, right: &Dict<K, V>) -> bool {
+    !dict_eq(left, right)
+}
+
 /// `d.get(k, default)`.
 #[inline]
 pub fn dict_get_or<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K, default: V) -> V {

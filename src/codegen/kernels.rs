@@ -3594,7 +3594,7 @@ impl FunctionGen<'_> {
                 if let Some(code) = self.widened_get(expr, function, args) {
                     return code;
                 }
-                match self.list_operation(function, args) {
+                match self.list_operation(function, args, &expr.ty) {
                     Some(code) => code,
                     None => self.runtime_call(expr, function, args),
                 }

@@ -371,6 +371,52 @@ impl Inference<'_> {
         }
     }
 
+    /// `a == b` and `a != b` of two dicts of one type: the same keys, each
+    /// with an equal value, in any order. `None` when neither is a dict.
+    pub(super) fn dict_compare(
+        &mut self,
+        cx: &mut Cx,
+        op: crate::ir::CompareOp,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        use crate::ir::CompareOp;
+        if !matches!(left.ty, Type::Dict(..)) && !matches!(right.ty, Type::Dict(..)) {
+            return None;
+        }
+        let function = match op {
+            CompareOp::Eq => "dict_eq",
+            CompareOp::NotEq => "dict_ne",
+            _ => "",
+        };
+        let comparable = match &left.ty {
+            Type::Dict(_, value) => orderable(value) || **value == Type::Unknown,
+            _ => false,
+        };
+        if function.is_empty() || left.ty != right.ty || !comparable {
+            let (a, b) = (left.ty.clone(), right.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("cannot compare {a} with {b}"),
+                )
+                .with_hint(
+                    "dicts compare with == and != against a dict of the same key and value \
+                     types, whose values are numbers, tuples or lists",
+                ),
+            );
+            return Some(None);
+        }
+        Some(Some(runtime(
+            function,
+            vec![left.clone(), right.clone()],
+            Type::Bool,
+        )))
+    }
+
     /// `a == b`, `a <= b` (subset) and the other comparisons of two sets of
     /// one element type. `None` when neither operand is a set.
     pub(super) fn set_compare(
@@ -575,6 +621,7 @@ impl Inference<'_> {
             BinaryOp::BitXor => "set_symmetric_difference",
             _ => "",
         };
+        let (left, right) = &super::settle_unknown_operand(left, right);
         if function.is_empty() || left.ty != right.ty {
             let (a, b) = (left.ty.clone(), right.ty.clone());
             self.error(

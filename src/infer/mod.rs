@@ -35,6 +35,7 @@ pub fn infer(module: &untyped::Module) -> Result<typed::Module, Vec<Diagnostic>>
     inference.solve();
     let functions = inference.finish(roots);
     inference.report_uncompiled();
+    inference.report_dropped();
     if inference.diagnostics.is_empty() {
         Ok(typed::Module {
             constants: inference.typed_constants(),
@@ -57,6 +58,13 @@ struct Inference<'m> {
     diagnostics: Vec<Diagnostic>,
     /// Functions whose lowering errors have been reported already.
     reported: HashSet<String>,
+    /// Statements the final pass typed to nothing without a diagnostic in
+    /// their function (see `check_kept`).
+    dropped: Vec<Span>,
+    /// Instances whose failure a call site has reported.
+    failed_callees: HashSet<usize>,
+    /// Instances called from functions typed in the final pass.
+    report_calls: Vec<usize>,
 }
 
 struct Instance<'m> {
@@ -93,6 +101,8 @@ struct Cx {
     /// Variables whose assignment already failed with a diagnostic; reading
     /// them reports nothing more.
     poisoned: HashSet<String>,
+    /// How many diagnostics there were when the final pass began.
+    reported_before: usize,
 }
 
 impl<'m> Inference<'m> {
@@ -108,6 +118,9 @@ impl<'m> Inference<'m> {
             by_key: HashMap::new(),
             diagnostics: Vec::new(),
             reported: HashSet::new(),
+            dropped: Vec::new(),
+            failed_callees: HashSet::new(),
+            report_calls: Vec::new(),
         }
     }
 
@@ -331,6 +344,14 @@ impl<'m> Inference<'m> {
                 typed.insert(id, function);
             }
         }
+        // A callee reached only from statements the final pass dropped (the
+        // comprehension inside a failing `max(xs, key=...)`) is typed for its
+        // diagnostics alone, which say why.
+        while let Some(id) = self.report_calls.pop() {
+            if reached.insert(id) {
+                self.function(id, true);
+            }
+        }
         let mut functions: Vec<(usize, typed::Function)> = typed.into_iter().collect();
         assign_rust_names(&mut functions, &self.instances);
         functions.into_iter().map(|(_, f)| f).collect()
@@ -409,6 +430,7 @@ impl<'m> Inference<'m> {
             assigned_params: HashSet::new(),
             origins: HashMap::new(),
             poisoned: HashSet::new(),
+            reported_before: 0,
         };
         for (param, ty) in function.params.iter().zip(&params) {
             // A parameter that is None is no value: the body (folded by
@@ -449,6 +471,7 @@ impl<'m> Inference<'m> {
             return (None, inferred);
         }
         cx.report = true;
+        cx.reported_before = self.diagnostics.len();
         cx.returns.clear();
         cx.return_type = inferred
             .clone()
@@ -634,6 +657,43 @@ impl<'m> Inference<'m> {
     }
 
     fn stmt(&mut self, cx: &mut Cx, stmt: &untyped::Stmt, out: &mut Vec<typed::Stmt>) {
+        let emitted = out.len();
+        self.stmt_kind(cx, stmt, out);
+        self.check_kept(cx, stmt, out.len() > emitted);
+    }
+
+    /// A statement that typed to nothing must have said why: one dropped
+    /// while its function has no diagnostic is remembered, and fails the
+    /// build (`report_dropped`) unless another error fails it anyway.
+    fn check_kept(&mut self, cx: &Cx, stmt: &untyped::Stmt, kept: bool) {
+        if cx.report && !kept && !vanishes(stmt) && self.diagnostics.len() == cx.reported_before {
+            self.dropped.push(stmt.span);
+        }
+    }
+
+    /// An internal error for each statement left out of a module that would
+    /// otherwise compile: a build without it would be wrong code.
+    fn report_dropped(&mut self) {
+        if !self.diagnostics.is_empty() || !self.module.unexported.is_empty() {
+            return;
+        }
+        for span in std::mem::take(&mut self.dropped) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    codes::INTERNAL_ERROR,
+                    span,
+                    "the compiler could not type this statement and gave no reason",
+                )
+                .with_label("not compiled")
+                .with_hint(
+                    "this is a bug in ferropy; please report it with this file. Writing \
+                     the statement in simpler steps may avoid it",
+                ),
+            );
+        }
+    }
+
+    fn stmt_kind(&mut self, cx: &mut Cx, stmt: &untyped::Stmt, out: &mut Vec<typed::Stmt>) {
         use untyped::StmtKind;
         match &stmt.kind {
             StmtKind::Assign {
@@ -1632,6 +1692,10 @@ impl<'m> Inference<'m> {
                     if let Some(result) = self.complex_compare(cx, *op, left, right, span) {
                         return result;
                     }
+                    let (left, right) = &settle_unknown_operand(left, right);
+                    if let Some(result) = self.dict_compare(cx, *op, left, right, span) {
+                        return result;
+                    }
                     if let Some(result) = self.set_compare(cx, *op, left, right, span) {
                         return result;
                     }
@@ -1907,6 +1971,19 @@ impl<'m> Inference<'m> {
             ExprKind::Dict(pairs) => self.dict_display(cx, pairs, span),
             ExprKind::Set(items) => self.set_display(cx, items, span),
             ExprKind::Tuple(items) => {
+                if items.is_empty() {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_EXPRESSION,
+                            span,
+                            "the empty tuple is not supported in compiled code",
+                        )
+                        .with_label("an empty tuple")
+                        .with_hint("use an empty list, or a tuple with values"),
+                    );
+                    return None;
+                }
                 if items.len() > MAX_TUPLE {
                     self.error(
                         cx,
@@ -2970,6 +3047,9 @@ impl<'m> Inference<'m> {
             }
         }
         let id = self.instance(function, params);
+        if cx.report {
+            self.report_calls.push(id);
+        }
         // The variables passed where the callee settles a container's
         // element type take that type, as the container is one object.
         let settled = self.instances[id].settled_params.clone();
@@ -2978,7 +3058,12 @@ impl<'m> Inference<'m> {
                 self.refine_passed(cx, source, settled);
             }
         }
-        let return_type = self.instances[id].return_type.clone()?;
+        let Some(return_type) = self.instances[id].return_type.clone() else {
+            if cx.report {
+                self.report_failed_callee(id, name, span);
+            }
+            return None;
+        };
         Some(typed::Expr::new(
             typed::ExprKind::Call {
                 function: format!("#{id}"),
@@ -2986,6 +3071,37 @@ impl<'m> Inference<'m> {
             },
             return_type,
         ))
+    }
+
+    /// A call whose callee has no return type for these arguments: the
+    /// callee's own errors for them (typing it as the final pass would),
+    /// once per instance, and this call site.
+    fn report_failed_callee(&mut self, id: usize, name: &str, span: Span) {
+        if !self.failed_callees.insert(id) {
+            return;
+        }
+        self.function(id, true);
+        let args: Vec<String> = self.instances[id]
+            .params
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let callee = self.instances[id].function.span;
+        self.diagnostics.push(
+            Diagnostic::error(
+                codes::ARGUMENT_TYPE_MISMATCH,
+                span,
+                format!(
+                    "`{name}` cannot be compiled for the arguments ({})",
+                    args.join(", ")
+                ),
+            )
+            .with_label("called here")
+            .with_secondary(callee, "the function")
+            .with_hint(format!(
+                "see the errors inside `{name}`, or pass arguments of the types it handles"
+            )),
+        );
     }
 
     /// The typed arguments of a library call that takes no keywords.
@@ -4441,6 +4557,34 @@ impl<'m> Inference<'m> {
 
 /// Marks the names an assignment would have bound after it failed, so later
 /// reads do not add "used before it is assigned" to the real error.
+/// Two operands of which one is a container with parts of unknown type
+/// (`[]`, `set()`, `{}`, or a variable nothing filled) and the other one of
+/// the same shape and known type: the first converted to the second's type,
+/// as an empty container equals or combines with one of any element type.
+/// Other operands as they are.
+fn settle_unknown_operand(left: &typed::Expr, right: &typed::Expr) -> (typed::Expr, typed::Expr) {
+    let (l, r) = (left.clone(), right.clone());
+    if left.ty == right.ty {
+        return (l, r);
+    }
+    match Type::join(&left.ty, &right.ty) {
+        Some(joined) if joined == right.ty && left.ty.has_unknown() => (l.cast_to(&joined), r),
+        Some(joined) if joined == left.ty && right.ty.has_unknown() => (l, r.cast_to(&joined)),
+        _ => (l, r),
+    }
+}
+
+/// Whether a statement may type to nothing without an error: `pass`, a
+/// declaration, or an `if` holding only those.
+fn vanishes(stmt: &untyped::Stmt) -> bool {
+    use untyped::StmtKind;
+    match &stmt.kind {
+        StmtKind::Pass | StmtKind::Declare { .. } => true,
+        StmtKind::If { body, orelse, .. } => body.iter().chain(orelse).all(vanishes),
+        _ => false,
+    }
+}
+
 fn poison(cx: &mut Cx, target: &untyped::Target) {
     if !cx.report {
         return;

@@ -1,5 +1,6 @@
 //! Mutation fuzzing of the whole pure pipeline: no input may make
-//! `ferropy::compile` panic or hang.
+//! `ferropy::compile` panic, hang, or report an internal error (FP0001,
+//! such as a statement that typed to nothing without a diagnostic).
 //!
 //! The inputs are `fixtures/**/*.py` (the kernels of `fixtures/kernels`
 //! among them) and, when it exists, an extra kernel corpus
@@ -7,7 +8,7 @@
 //! tokens and lines deleted, duplicated, swapped or replaced, annotations
 //! changed (dtype names, ranks, `int` for `float`), and operators, keywords,
 //! brackets or odd Unicode inserted. Mutant `i` depends only on the seed and
-//! `i`, so any failure is reproducible on its own. A panicking, hanging or
+//! `i`, so any failure is reproducible on its own. A panicking, hanging, internally failing or
 //! very slow mutant fails the test, with its source printed and written to
 //! `fuzz-failures/` under cargo's target temporary directory.
 //!
@@ -20,7 +21,7 @@ use std::path::Path;
 use std::sync::{mpsc, Once};
 use std::time::{Duration, Instant};
 
-use ferropy::diagnostics::SourceFile;
+use ferropy::diagnostics::{codes, SourceFile};
 
 use crate::support::{kernels_dir, notice, python_files_under};
 
@@ -497,6 +498,17 @@ fn install_quiet_panic_hook() {
     });
 }
 
+/// How compiling one mutant ended, short of a panic.
+#[derive(PartialEq)]
+enum Compiled {
+    /// Every stage ran, codegen included.
+    Generated,
+    /// Stopped at a diagnostic about the program.
+    Stopped,
+    /// Stopped at FP0001, which only a bug in the compiler reports.
+    InternalError(String),
+}
+
 /// A kind of failure and the first mutant that showed it.
 struct Failure {
     /// What makes two failures the same: the panic location, or "slow" or
@@ -530,7 +542,15 @@ fn no_mutant_makes_the_pipeline_panic() {
             for file in mutant_receiver {
                 let started = Instant::now();
                 let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-                    ferropy::compile(&file, "fuzzed").is_ok()
+                    match ferropy::compile(&file, "fuzzed") {
+                        Ok(_) => Compiled::Generated,
+                        Err(diagnostics) => diagnostics
+                            .iter()
+                            .find(|d| d.code == codes::INTERNAL_ERROR)
+                            .map_or(Compiled::Stopped, |d| {
+                                Compiled::InternalError(d.message.clone())
+                            }),
+                    }
                 }));
                 let outcome = outcome.map_err(|_| {
                     LAST_PANIC
@@ -559,9 +579,13 @@ fn no_mutant_makes_the_pipeline_panic() {
         };
         mutant_sender.send(file).expect("the fuzz worker stopped");
         let (key, problem) = match result_receiver.recv_timeout(HANG_LIMIT) {
+            Ok((Ok(Compiled::InternalError(message)), _)) => (
+                format!("internal error: {message}"),
+                format!("reported an internal error (FP0001): {message}"),
+            ),
             Ok((Ok(generated), elapsed)) if elapsed <= SLOW_MUTANT => {
                 compiled += 1;
-                generated_crates += u64::from(generated);
+                generated_crates += u64::from(generated == Compiled::Generated);
                 continue;
             }
             Ok((Ok(_), elapsed)) => (

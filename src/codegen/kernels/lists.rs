@@ -12,7 +12,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{Code, FunctionGen, Prec};
+use super::{rust_type, Code, FunctionGen, Prec};
 use crate::ir::typed::{self, ExprKind};
 use crate::types::Type;
 
@@ -101,6 +101,8 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_difference"
         | "set_symmetric_difference"
         | "set_eq"
+        | "dict_eq"
+        | "dict_ne"
         | "set_ne"
         | "set_superset"
         | "set_proper_subset"
@@ -124,7 +126,12 @@ impl FunctionGen<'_> {
     }
 
     /// `rt::list_*(...)`, or `None` when `function` is not a list operation.
-    pub(super) fn list_operation(&mut self, function: &str, args: &[typed::Expr]) -> Option<Code> {
+    pub(super) fn list_operation(
+        &mut self,
+        function: &str,
+        args: &[typed::Expr],
+        ty: &Type,
+    ) -> Option<Code> {
         match function {
             "dict_display" => {
                 let pairs: Vec<TokenStream> = args.iter().map(|p| self.owned_value(p)).collect();
@@ -138,12 +145,35 @@ impl FunctionGen<'_> {
         }
         let (passes, fallible) = operation(function)?;
         let name = format_ident!("{}", function);
+        // `len([])`, `len(sorted({}))`: a new container whose type nothing
+        // settles, as the only operand of an operation whose result does not
+        // carry that type. Rust must be told the type (any one does; `()` is
+        // the unknown one's), here by binding the operand. A variable has
+        // its declared type already.
+        let pinned = match args {
+            [only]
+                if only.ty.has_unknown()
+                    && !ty.has_unknown()
+                    && !matches!(only.kind, ExprKind::Local(_)) =>
+            {
+                Some(rust_type(&only.ty))
+            }
+            _ => None,
+        };
         let args: Vec<TokenStream> = args
             .iter()
             .zip(passes.iter().chain(std::iter::repeat(&Pass::Owned)))
-            .map(|(arg, pass)| match pass {
-                Pass::Ref => self.by_reference(arg),
-                Pass::Owned => self.owned_value(arg),
+            .map(|(arg, pass)| match (pass, &pinned) {
+                (Pass::Ref, None) => self.by_reference(arg),
+                (Pass::Owned, None) => self.owned_value(arg),
+                (Pass::Ref, Some(pinned)) => {
+                    let value = self.owned_value(arg);
+                    quote!(&{ let value: #pinned = #value; value })
+                }
+                (Pass::Owned, Some(pinned)) => {
+                    let value = self.owned_value(arg);
+                    quote!({ let value: #pinned = #value; value })
+                }
             })
             .collect();
         Some(if fallible {
