@@ -3143,7 +3143,20 @@ impl<'m> Inference<'m> {
         keywords: &[untyped::Keyword],
         span: Span,
     ) -> Option<typed::Expr> {
-        let callee_type = cx.env.get(name).cloned()?;
+        let Some(callee_type) = cx.env.get(name).cloned() else {
+            if !cx.poisoned.contains(name) {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::USED_BEFORE_ASSIGNMENT,
+                        span,
+                        format!("`{name}` is called before it has a value"),
+                    )
+                    .with_hint("assign it before this call, or call a function of the module"),
+                );
+            }
+            return None;
+        };
         let Type::Callable(callable) = &callee_type else {
             self.error(
                 cx,
