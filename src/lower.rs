@@ -2343,6 +2343,46 @@ impl<'a> FunctionLowering<'a> {
         Some(Some(always(stmts, span)))
     }
 
+    /// `for i, (a, b) in enumerate(pairs)`: each nested target becomes a
+    /// hidden name that the body unpacks first (`(a, b) = __target_12`),
+    /// assigning the names in Python's order.
+    fn nested_loop_target(&mut self, for_stmt: &ast::StmtFor) -> Option<ast::StmtFor> {
+        let ast::Expr::Tuple(tuple) = for_stmt.target.as_ref() else {
+            return None;
+        };
+        let nested = |e: &ast::Expr| matches!(e, ast::Expr::Tuple(_) | ast::Expr::List(_));
+        if !tuple.elts.iter().any(nested) {
+            return None;
+        }
+        let mut elts = Vec::new();
+        let mut body = Vec::new();
+        for elt in &tuple.elts {
+            if !nested(elt) {
+                elts.push(elt.clone());
+                continue;
+            }
+            let range = elt.range();
+            let name = hidden(&format!("target_{}", u32::from(range.start())));
+            self.locals.insert(name.clone());
+            elts.push(synthetic_name(&name, range, ast::ExprContext::Store));
+            body.push(ast::Stmt::Assign(ast::StmtAssign {
+                range,
+                targets: vec![elt.clone()],
+                value: Box::new(synthetic_name(&name, range, ast::ExprContext::Load)),
+                type_comment: None,
+            }));
+        }
+        body.extend(for_stmt.body.iter().cloned());
+        let mut flat = for_stmt.clone();
+        flat.target = Box::new(ast::Expr::Tuple(ast::ExprTuple {
+            range: tuple.range,
+            elts,
+            ctx: ast::ExprContext::Store,
+        }));
+        flat.body = body;
+        Some(flat)
+    }
+
     fn reversed_range(&self, for_stmt: &ast::StmtFor) -> Option<ast::StmtFor> {
         let ast::Expr::Call(outer) = for_stmt.iter.as_ref() else {
             return None;
@@ -2575,6 +2615,9 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
+        if let Some(flat) = self.nested_loop_target(for_stmt) {
+            return self.for_stmt(&flat, span);
+        }
         if let Some(reversed) = self.reversed_range(for_stmt) {
             return self.for_stmt(&reversed, span);
         }

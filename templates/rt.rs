@@ -10700,29 +10700,114 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// A container converted from a Python argument, whose changes go back into
+/// its Python object after the call, whether or not the arguments still
+/// reach it then (`rows[0].append(x); rows.clear()` changes the row the
+/// caller holds).
+#[cfg(feature = "python")]
+trait Reflect {
+    fn reflect(self: std::rc::Rc<Self>, py: Python<'_>) -> PyResult<()>;
+}
+
+#[cfg(feature = "python")]
+impl<T: ToPython + Clone + 'static> Reflect for std::cell::RefCell<ListData<T>> {
+    fn reflect(self: std::rc::Rc<Self>, py: Python<'_>) -> PyResult<()> {
+        List(self).write_back(py)
+    }
+}
+
+#[cfg(feature = "python")]
+impl<K: DictKey, V: ToPython + Clone + 'static> Reflect for std::cell::RefCell<DictData<K, V>> {
+    fn reflect(self: std::rc::Rc<Self>, py: Python<'_>) -> PyResult<()> {
+        Dict(self).write_back(py)
+    }
+}
+
+#[cfg(feature = "python")]
+impl<K: DictKey> Reflect for std::cell::RefCell<SetData<K>> {
+    fn reflect(self: std::rc::Rc<Self>, py: Python<'_>) -> PyResult<()> {
+        Set(self).write_back(py)
+    }
+}
+
+#[cfg(feature = "python")]
+type Converted = Vec<std::rc::Rc<dyn Reflect>>;
+
+#[cfg(feature = "python")]
+thread_local! {
+    /// The containers converted under the innermost `SharedArguments`.
+    static CONVERTED: std::cell::RefCell<Option<Converted>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Remembers a container just converted from Python for the write-back.
+#[cfg(feature = "python")]
+fn register_converted(container: std::rc::Rc<dyn Reflect>) {
+    CONVERTED.with(|converted| {
+        if let Some(converted) = converted.borrow_mut().as_mut() {
+            converted.push(container);
+        }
+    });
+}
+
 /// While alive, one Python container converted twice among the arguments
-/// becomes one compiled container (see `SHARED_ARGUMENTS`); the entry points
-/// hold it around their argument conversions only. A conversion that runs
-/// Python code calling another compiled function nests: the inner guard
-/// keeps a map of its own and gives the outer one back when dropped.
+/// becomes one compiled container (see `SHARED_ARGUMENTS`), and every
+/// container converted is remembered for the write-back (`finish`). The
+/// entry points hold it around their argument conversions only. A
+/// conversion that runs Python code calling another compiled function
+/// nests: the inner guard keeps a map of its own and gives the outer one
+/// back when finished or dropped.
 #[cfg(feature = "python")]
 pub struct SharedArguments {
-    outer: Option<SharedMap>,
+    outer: Option<(Option<SharedMap>, Option<Converted>)>,
 }
 
 #[cfg(feature = "python")]
 impl SharedArguments {
     pub fn begin() -> SharedArguments {
-        let outer = SHARED_ARGUMENTS.with(|map| map.replace(Some(SharedMap::new())));
-        SharedArguments { outer }
+        let map = SHARED_ARGUMENTS.with(|map| map.replace(Some(SharedMap::new())));
+        let converted = CONVERTED.with(|converted| converted.replace(Some(Vec::new())));
+        SharedArguments {
+            outer: Some((map, converted)),
+        }
+    }
+
+    /// The end of the conversions: the containers to write back after the
+    /// call.
+    pub fn finish(mut self) -> Reflection {
+        let converted = CONVERTED.with(|converted| converted.borrow_mut().take());
+        self.restore();
+        Reflection(converted.unwrap_or_default())
+    }
+
+    fn restore(&mut self) {
+        if let Some((map, converted)) = self.outer.take() {
+            SHARED_ARGUMENTS.with(|outer| *outer.borrow_mut() = map);
+            CONVERTED.with(|outer| *outer.borrow_mut() = converted);
+        }
     }
 }
 
 #[cfg(feature = "python")]
 impl Drop for SharedArguments {
     fn drop(&mut self) {
-        let outer = self.outer.take();
-        SHARED_ARGUMENTS.with(|map| *map.borrow_mut() = outer);
+        self.restore();
+    }
+}
+
+/// The containers a call's arguments were converted to.
+#[cfg(feature = "python")]
+pub struct Reflection(Converted);
+
+#[cfg(feature = "python")]
+impl Reflection {
+    /// After the call (also one that raised): writes each changed container
+    /// back into the Python object it came from.
+    pub fn write_back(self, py: Python<'_>) -> PyResult<()> {
+        for container in self.0 {
+            container.reflect(py)?;
+        }
+        Ok(())
     }
 }
 
@@ -10761,18 +10846,20 @@ fn shared_conversion<C: Clone + 'static>(
 }
 
 #[cfg(feature = "python")]
-impl<T: FromPythonValue + Clone + 'static> FromPythonValue for List<T> {
+impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T> {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let list = object
             .downcast::<pyo3::types::PyList>()
             .map_err(|_| element_type_error(object, what, "list"))?;
         shared_conversion(object, || {
             let items = T::from_python_list(list, what)?;
-            Ok(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
+            let made = std::rc::Rc::new(std::cell::RefCell::new(ListData {
                 items,
                 origin: Some(list.clone().unbind()),
                 dirty: false,
-            }))))
+            }));
+            register_converted(made.clone());
+            Ok(List(made))
         })
     }
 }
@@ -12277,11 +12364,15 @@ pub fn set_disjoint<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
 // --- Dicts, sets and Python objects ---------------------------------------
 
 #[cfg(feature = "python")]
-impl<K: DictKey + FromPythonValue + 'static, V: FromPythonValue + Clone + 'static> FromPythonValue
-    for Dict<K, V>
+impl<K: DictKey + FromPythonValue + 'static, V: FromPythonValue + ToPython + Clone + 'static>
+    FromPythonValue for Dict<K, V>
 {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
-        shared_conversion(object, || Self::convert_new(object, what))
+        shared_conversion(object, || {
+            let made = Self::convert_new(object, what)?;
+            register_converted(made.0.clone());
+            Ok(made)
+        })
     }
 }
 
@@ -12352,7 +12443,11 @@ impl<K: DictKey, V: ToPython + Clone> ToPython for Dict<K, V> {
 #[cfg(feature = "python")]
 impl<K: DictKey + FromPythonValue + 'static> FromPythonValue for Set<K> {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
-        shared_conversion(object, || Self::convert_new(object, what))
+        shared_conversion(object, || {
+            let made = Self::convert_new(object, what)?;
+            register_converted(made.0.clone());
+            Ok(made)
+        })
     }
 }
 

@@ -333,21 +333,7 @@ fn wrapper(
                         <#ty as rt::FromPythonValue>::from_python_argument(#var, #python_param)?
                     };
                 });
-                // The kernel gets its own handle; `var` stays for the
-                // write-back after the call.
-                let handle = claim(
-                    &format!("{}_handle", var.to_string().trim_start_matches("r#")),
-                    &mut locals,
-                );
-                conversions.push(quote! { let #handle = #var.clone(); });
-                args.push(quote!(#handle));
-                // Changes made to the list show in the caller's list.
-                let reflect = match &param.ty {
-                    Type::Dict(..) => quote!(reflect_dict),
-                    Type::Set(_) => quote!(reflect_set),
-                    _ => quote!(reflect),
-                };
-                reflections.push(quote! { crate::rt::#reflect(#var, #py)?; });
+                args.push(quote!(#var));
             }
             Type::Array(array) => {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
@@ -412,7 +398,11 @@ fn wrapper(
         }
     }
     if let Some(guard) = shared {
-        conversions.push(quote! { drop(#guard); });
+        // Changes made to the lists (dicts, sets) converted, reachable from
+        // the arguments or not, show in the caller's objects.
+        let reflection = claim("reflection", &mut locals);
+        conversions.push(quote! { let #reflection = #guard.finish(); });
+        reflections.push(quote! { #reflection.write_back(#py)?; });
     }
     let shares_lists = passes_containers(function);
     // Lists are not `Send`; they stay on this thread, which is where
