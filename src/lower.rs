@@ -2343,6 +2343,140 @@ impl<'a> FunctionLowering<'a> {
         Some(Some(always(stmts, span)))
     }
 
+    /// `for i, (a, b) in enumerate(zip(xs, ys), start)` as
+    /// `for i, a, b in zip(range(start, start + 2**62), xs, ys)`: the count
+    /// as one more zipped range, which no list outlasts. The start must be
+    /// an int literal (or absent), so that nothing is evaluated out of
+    /// order. A single name for the zipped items (`for i, pair in ...`) is
+    /// packed first thing in the body.
+    fn enumerated_zip(&mut self, for_stmt: &ast::StmtFor) -> Option<ast::StmtFor> {
+        let ast::Expr::Call(outer) = for_stmt.iter.as_ref() else {
+            return None;
+        };
+        let builtin = |this: &Self, func: &ast::Expr, name: &str| {
+            matches!(func, ast::Expr::Name(n) if n.id.as_str() == name
+                && !this.locals.contains(name)
+                && !this.scope.functions.contains(name)
+                && this.import_of(name).is_none())
+        };
+        if !builtin(self, &outer.func, "enumerate") || self.locals.contains("range") {
+            return None;
+        }
+        let (zipped, start) = match (outer.args.as_slice(), outer.keywords.as_slice()) {
+            ([zipped], []) => (zipped, None),
+            ([zipped, start], []) => (zipped, Some(start)),
+            ([zipped], [keyword]) if keyword.arg.as_deref() == Some("start") => {
+                (zipped, Some(&keyword.value))
+            }
+            _ => return None,
+        };
+        let start: i64 = match start {
+            None => 0,
+            Some(ast::Expr::Constant(c)) => match &c.value {
+                ast::Constant::Int(v) => v.to_string().parse().ok()?,
+                _ => return None,
+            },
+            Some(ast::Expr::UnaryOp(u)) if matches!(u.op, ast::UnaryOp::USub) => {
+                match u.operand.as_ref() {
+                    ast::Expr::Constant(c) => match &c.value {
+                        ast::Constant::Int(v) => -v.to_string().parse::<i64>().ok()?,
+                        _ => return None,
+                    },
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        let stop = start.checked_add(1 << 62)?;
+        let ast::Expr::Call(zip) = zipped else {
+            return None;
+        };
+        if !builtin(self, &zip.func, "zip") || zip.args.is_empty() || !zip.keywords.is_empty() {
+            return None;
+        }
+        let ast::Expr::Tuple(target) = for_stmt.target.as_ref() else {
+            return None;
+        };
+        let [count, items] = target.elts.as_slice() else {
+            return None;
+        };
+        let range = zipped.range();
+        let int = |value: i64| {
+            let constant = ast::Expr::Constant(ast::ExprConstant {
+                range,
+                value: ast::Constant::Int(value.unsigned_abs().into()),
+                kind: None,
+            });
+            if value < 0 {
+                ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                    range,
+                    op: ast::UnaryOp::USub,
+                    operand: Box::new(constant),
+                })
+            } else {
+                constant
+            }
+        };
+        let counter = ast::Expr::Call(ast::ExprCall {
+            range,
+            func: Box::new(synthetic_name("range", range, ast::ExprContext::Load)),
+            args: vec![int(start), int(stop)],
+            keywords: Vec::new(),
+        });
+        let mut body = Vec::new();
+        let mut targets = vec![count.clone()];
+        match items {
+            ast::Expr::Tuple(ast::ExprTuple { elts, .. })
+            | ast::Expr::List(ast::ExprList { elts, .. }) => {
+                if elts.len() != zip.args.len() {
+                    return None;
+                }
+                targets.extend(elts.iter().cloned());
+            }
+            single => {
+                let at = single.range();
+                let names: Vec<String> = (0..zip.args.len())
+                    .map(|k| hidden(&format!("zipped_{}_{k}", u32::from(at.start()))))
+                    .collect();
+                for name in &names {
+                    self.locals.insert(name.clone());
+                    targets.push(synthetic_name(name, at, ast::ExprContext::Store));
+                }
+                let packed = ast::Expr::Tuple(ast::ExprTuple {
+                    range: at,
+                    elts: names
+                        .iter()
+                        .map(|name| synthetic_name(name, at, ast::ExprContext::Load))
+                        .collect(),
+                    ctx: ast::ExprContext::Load,
+                });
+                body.push(ast::Stmt::Assign(ast::StmtAssign {
+                    range: at,
+                    targets: vec![single.clone()],
+                    value: Box::new(packed),
+                    type_comment: None,
+                }));
+            }
+        }
+        body.extend(for_stmt.body.iter().cloned());
+        let mut args = vec![counter];
+        args.extend(zip.args.iter().cloned());
+        let mut rewritten = for_stmt.clone();
+        rewritten.target = Box::new(ast::Expr::Tuple(ast::ExprTuple {
+            range: target.range,
+            elts: targets,
+            ctx: ast::ExprContext::Store,
+        }));
+        rewritten.iter = Box::new(ast::Expr::Call(ast::ExprCall {
+            range: outer.range,
+            func: zip.func.clone(),
+            args,
+            keywords: Vec::new(),
+        }));
+        rewritten.body = body;
+        Some(rewritten)
+    }
+
     /// `for i, (a, b) in enumerate(pairs)`: each nested target becomes a
     /// hidden name that the body unpacks first (`(a, b) = __target_12`),
     /// assigning the names in Python's order.
@@ -2615,6 +2749,9 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
+        if let Some(zipped) = self.enumerated_zip(for_stmt) {
+            return self.for_stmt(&zipped, span);
+        }
         if let Some(flat) = self.nested_loop_target(for_stmt) {
             return self.for_stmt(&flat, span);
         }
