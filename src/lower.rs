@@ -1710,13 +1710,30 @@ impl<'a> FunctionLowering<'a> {
                         continue;
                     };
                     let receiver = self.expr(&subscript.value)?;
-                    let key = self.expr(&subscript.slice)?;
+                    // `del xs[a:b:c]`: the bounds, None where left out.
+                    let (method, args) = match subscript.slice.as_ref() {
+                        ast::Expr::Slice(slice) => {
+                            let at = Span::from(slice.range);
+                            let mut bounds = Vec::new();
+                            for bound in [&slice.lower, &slice.upper, &slice.step] {
+                                bounds.push(match bound {
+                                    Some(bound) => self.expr(bound)?,
+                                    None => Expr {
+                                        kind: ExprKind::None,
+                                        span: at,
+                                    },
+                                });
+                            }
+                            ("__delslice__", bounds)
+                        }
+                        key => ("__delitem__", vec![self.expr(key)?]),
+                    };
                     stmts.push(Stmt {
                         kind: StmtKind::Expr(Expr {
                             kind: ExprKind::Method {
                                 receiver: Box::new(receiver),
-                                method: "__delitem__".into(),
-                                args: vec![key],
+                                method: method.into(),
+                                args,
                                 keywords: Vec::new(),
                             },
                             span: target.range().into(),

@@ -8779,6 +8779,46 @@ mod tests {
     }
 
     #[test]
+    fn deleting_a_slice_removes_what_reading_it_selects() {
+        // Positions 0..len as the items, so a read slice names positions.
+        let bounds = [None, Some(-9), Some(-3), Some(-1), Some(0), Some(2), Some(5), Some(9)];
+        let steps = [None, Some(1), Some(2), Some(3), Some(-1), Some(-2), Some(-4)];
+        for len in 0..7i64 {
+            for start in bounds {
+                for stop in bounds {
+                    for step in steps {
+                        let list = List::from_vec((0..len).collect::<Vec<i64>>());
+                        let selected = list_slice(&list, start, stop, step).unwrap().to_vec();
+                        let bound = |b: Option<i64>| b.map_or(SliceArg::Absent, SliceArg::At);
+                        list_del_slice(&list, bound(start), bound(stop), bound(step)).unwrap();
+                        let kept: Vec<i64> = (0..len).filter(|i| !selected.contains(i)).collect();
+                        assert_eq!(list.to_vec(), kept, "{len} {start:?} {stop:?} {step:?}");
+                    }
+                }
+            }
+        }
+        let list = List::from_vec(vec![1i64, 2]);
+        assert!(list_del_slice(&list, (), (), 0i64).is_err());
+        assert_eq!(list.to_vec(), vec![1, 2]);
+    }
+
+    /// A slice bound decided at run time, for the test above.
+    #[derive(Clone, Copy)]
+    enum SliceArg {
+        Absent,
+        At(i64),
+    }
+
+    impl SliceBound for SliceArg {
+        fn bound(self) -> Option<i64> {
+            match self {
+                SliceArg::Absent => None,
+                SliceArg::At(at) => Some(at),
+            }
+        }
+    }
+
+    #[test]
     fn parallel_chunks_cover_the_loop_and_shrink() {
         for threads in [1, 2, 3, 7, 64, usize::MAX] {
             for count in [0, 1, 2, 5, 16, 100, 4000, 1_000_003, u64::MAX / 3, u64::MAX] {
@@ -9689,6 +9729,80 @@ pub fn list_slice<T: Clone>(
         }
     }
     Ok(List::from_vec(out))
+}
+
+/// A bound of a slice as the compiled code passes it: an `i64`, or `()`
+/// for one left out (None).
+pub trait SliceBound {
+    fn bound(self) -> Option<i64>;
+}
+
+impl SliceBound for i64 {
+    #[inline]
+    fn bound(self) -> Option<i64> {
+        Some(self)
+    }
+}
+
+impl SliceBound for () {
+    #[inline]
+    fn bound(self) -> Option<i64> {
+        None
+    }
+}
+
+/// `del xs[start:stop:step]`: the positions the slice selects (as
+/// `xs[start:stop:step]` reads them) go; ValueError for a zero step.
+pub fn list_del_slice<T: Clone>(
+    list: &List<T>,
+    start: impl SliceBound,
+    stop: impl SliceBound,
+    step: impl SliceBound,
+) -> Result<()> {
+    let (start, stop, step) = (start.bound(), stop.bound(), step.bound());
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(Error::ValueError("slice step cannot be zero".into()));
+    }
+    let mut items = list.items_mut();
+    let len = items.len() as i64;
+    let clamp = |bound: Option<i64>, default: i64, low: i64, high: i64| -> i64 {
+        match bound {
+            None => default,
+            Some(b) if b < 0 => (b.saturating_add(len)).max(low),
+            Some(b) => b.min(high),
+        }
+    };
+    // The selected positions as an ascending range with a stride.
+    let (first, last, stride) = if step > 0 {
+        let start = clamp(start, 0, 0, len);
+        let stop = clamp(stop, len, 0, len);
+        if start >= stop {
+            return Ok(());
+        }
+        let count = (stop - start - 1) / step + 1;
+        (start, start + (count - 1) * step, step)
+    } else {
+        let start = clamp(start, len - 1, -1, len - 1);
+        let stop = clamp(stop, -1, -1, len - 1);
+        if start <= stop {
+            return Ok(());
+        }
+        let count = (start - stop - 1) / step.unsigned_abs() as i64 + 1;
+        let stride = step.unsigned_abs() as i64;
+        (start - (count - 1) * stride, start, stride)
+    };
+    if stride == 1 {
+        items.drain(first as usize..=last as usize);
+    } else {
+        let mut position = 0i64;
+        items.retain(|_| {
+            let at = position;
+            position += 1;
+            !(first <= at && at <= last && (at - first) % stride == 0)
+        });
+    }
+    Ok(())
 }
 
 /// Python's `==` and `<` on values of one compiled type: numbers by value,

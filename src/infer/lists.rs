@@ -687,6 +687,18 @@ impl Inference<'_> {
         // Only `sort` takes keywords (`reverse=`).
         let (reverse, args) = if method == "sort" {
             (self.reverse_keyword(cx, keywords)?, self.exprs(cx, args)?)
+        } else if method == "__delslice__" {
+            // The bounds of `del xs[a:b:c]`, None where left out.
+            let mut bounds = Vec::new();
+            for bound in args {
+                bounds.push(match bound.kind {
+                    untyped::ExprKind::None => {
+                        Expr::new(ExprKind::Literal(typed::Literal::None), Type::None)
+                    }
+                    _ => self.expr(cx, bound)?,
+                });
+            }
+            (None, bounds)
         } else {
             let what = format!("list.{method}()");
             (None, self.positional_args(cx, &what, args, keywords)?)
@@ -782,6 +794,33 @@ impl Inference<'_> {
                     vec![list, index.cast_to(&Type::Int)],
                     item,
                 ))
+            }
+            // `del xs[a:b:c]`, each bound an integer or None.
+            ("__delslice__", 3) => {
+                let bounds: Vec<Expr> = args.collect();
+                let mut checked = Vec::new();
+                for bound in bounds {
+                    if bound.ty == Type::None {
+                        checked.push(bound);
+                    } else if bound.ty.is_integer_like() {
+                        checked.push(bound.cast_to(&Type::Int));
+                    } else {
+                        let ty = bound.ty.clone();
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::INVALID_INDEX,
+                                span,
+                                format!("slice indices must be integers or None, not {ty}"),
+                            )
+                            .with_hint("convert with int(...)"),
+                        );
+                        return None;
+                    }
+                }
+                let mut all = vec![list];
+                all.extend(checked);
+                Some(runtime("list_del_slice", all, none))
             }
             ("reverse", 0) => Some(runtime("list_reverse", vec![list], none)),
             // `xs.sort(key=f)`: the sorted elements replace the list's own.

@@ -1880,6 +1880,25 @@ impl<'m> Inference<'m> {
                 if let Type::List(_) = receiver.ty {
                     return self.list_method(cx, source, receiver, method, args, keywords, span);
                 }
+                if method == "__delslice__" {
+                    let ty = receiver.ty.clone();
+                    let hint = if receiver.array_type().is_some() {
+                        "an array's size is fixed: build a new array, such as \
+                         np.concatenate((a[:i], a[j:]))"
+                    } else {
+                        "only lists delete a slice of their elements"
+                    };
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_SLICE,
+                            span,
+                            format!("`del` of a slice of {ty} is not supported"),
+                        )
+                        .with_hint(hint),
+                    );
+                    return None;
+                }
                 if receiver.ty == Type::Complex {
                     return self.complex_method(cx, receiver, method, args.len(), span);
                 }
