@@ -8802,7 +8802,47 @@ mod tests {
         assert_eq!(list.to_vec(), vec![1, 2]);
     }
 
-    /// A slice bound decided at run time, for the test above.
+    #[test]
+    fn assigning_a_slice_replaces_what_reading_it_selects() {
+        let bounds = [None, Some(-9), Some(-3), Some(-1), Some(0), Some(2), Some(5), Some(9)];
+        let steps = [None, Some(1), Some(2), Some(3), Some(-1), Some(-2), Some(-4)];
+        let bound = |b: Option<i64>| b.map_or(SliceArg::Absent, SliceArg::At);
+        for len in 0..7i64 {
+            for start in bounds {
+                for stop in bounds {
+                    for step in steps {
+                        let list = List::from_vec((0..len).collect::<Vec<i64>>());
+                        let selected = list_slice(&list, start, stop, step).unwrap().to_vec();
+                        let values: Vec<i64> = selected.iter().map(|p| 100 + p).collect();
+                        let given = List::from_vec(values);
+                        list_set_slice(&list, bound(start), bound(stop), bound(step), &given)
+                            .unwrap();
+                        // Same-length values: each selected position takes
+                        // its own new value, whatever the step.
+                        let expected: Vec<i64> = (0..len)
+                            .map(|p| if selected.contains(&p) { 100 + p } else { p })
+                            .collect();
+                        assert_eq!(list.to_vec(), expected, "{len} {start:?} {stop:?} {step:?}");
+                        // Another length: a splice for a step of 1, an error
+                        // (the list unchanged) for any other step.
+                        let list = List::from_vec((0..len).collect::<Vec<i64>>());
+                        let longer = List::from_vec(vec![-1i64; selected.len() + 1]);
+                        let result =
+                            list_set_slice(&list, bound(start), bound(stop), bound(step), &longer);
+                        if step.unwrap_or(1) == 1 {
+                            assert!(result.is_ok());
+                            assert_eq!(list.to_vec().len(), len as usize + 1);
+                        } else {
+                            assert!(result.is_err());
+                            assert_eq!(list.to_vec(), (0..len).collect::<Vec<i64>>());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A slice bound decided at run time, for the tests above.
     #[derive(Clone, Copy)]
     enum SliceArg {
         Absent,
@@ -9801,6 +9841,65 @@ pub fn list_del_slice<T: Clone>(
             position += 1;
             !(first <= at && at <= last && (at - first) % stride == 0)
         });
+    }
+    Ok(())
+}
+
+/// `xs[start:stop:step] = values`: for a step of 1 (or none) the values
+/// replace the slice, however many; for another step they replace the
+/// positions the slice selects, which must be as many (ValueError, the list
+/// unchanged, otherwise). The values are read first, so `xs[1:] = xs` works.
+pub fn list_set_slice<T: Clone>(
+    list: &List<T>,
+    start: impl SliceBound,
+    stop: impl SliceBound,
+    step: impl SliceBound,
+    values: &List<T>,
+) -> Result<()> {
+    let values = values.to_vec();
+    let (start, stop, step) = (start.bound(), stop.bound(), step.bound());
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(Error::ValueError("slice step cannot be zero".into()));
+    }
+    let mut items = list.items_mut();
+    let len = items.len() as i64;
+    let clamp = |bound: Option<i64>, default: i64, low: i64, high: i64| -> i64 {
+        match bound {
+            None => default,
+            Some(b) if b < 0 => (b.saturating_add(len)).max(low),
+            Some(b) => b.min(high),
+        }
+    };
+    if step == 1 {
+        let start = clamp(start, 0, 0, len);
+        let stop = clamp(stop, len, 0, len).max(start);
+        items.splice(start as usize..stop as usize, values);
+        return Ok(());
+    }
+    let mut positions = Vec::new();
+    if step > 0 {
+        let (mut at, stop) = (clamp(start, 0, 0, len), clamp(stop, len, 0, len));
+        while at < stop {
+            positions.push(at as usize);
+            at = at.saturating_add(step);
+        }
+    } else {
+        let (mut at, stop) = (clamp(start, len - 1, -1, len - 1), clamp(stop, -1, -1, len - 1));
+        while at > stop {
+            positions.push(at as usize);
+            at = at.saturating_add(step);
+        }
+    }
+    if positions.len() != values.len() {
+        return Err(Error::ValueError(format!(
+            "attempt to assign sequence of size {} to extended slice of size {}",
+            values.len(),
+            positions.len()
+        )));
+    }
+    for (at, value) in positions.into_iter().zip(values) {
+        items[at] = value;
     }
     Ok(())
 }

@@ -656,6 +656,81 @@ impl Inference<'_> {
         Some(typed::Target::Item { list, index, span })
     }
 
+    /// `xs[a:b:c] = ys`: a list replaces the slice (any length for a step
+    /// of 1, as many elements as the slice selects for another step).
+    pub(super) fn list_slice_store(
+        &mut self,
+        cx: &mut Cx,
+        container: &untyped::Expr,
+        bounds: [&Option<Box<untyped::Expr>>; 3],
+        value: Expr,
+        span: Span,
+    ) -> Option<typed::Stmt> {
+        let Some(value_item) = item_type(&value.ty).cloned() else {
+            let ty = value.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_SLICE,
+                    span,
+                    format!("assigning {ty} to a slice of a list is not supported"),
+                )
+                .with_hint("assign a list, such as xs[a:b] = [x, y]"),
+            );
+            return None;
+        };
+        self.refine_list(cx, container, &value_item);
+        let list = self.expr(cx, container)?;
+        let item = item_type(&list.ty)?.clone();
+        self.link_stored(cx, &value, &list.ty);
+        let value = match Type::join(&item, &value_item) {
+            Some(joined) if joined == item && value_item.has_unknown() => value.cast_to(&list.ty),
+            _ => value,
+        };
+        if value.ty != list.ty {
+            let (ty, given) = (list.ty.clone(), value.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::INCOMPATIBLE_ASSIGNMENT,
+                    span,
+                    format!("cannot assign {given} to a slice of {ty}"),
+                )
+                .with_hint("a compiled list holds values of one type"),
+            );
+            return None;
+        }
+        let mut args = vec![list];
+        for bound in bounds {
+            args.push(match bound {
+                None => Expr::new(ExprKind::Literal(typed::Literal::None), Type::None),
+                Some(bound) => {
+                    let bound = self.expr(cx, bound)?;
+                    if !bound.ty.is_integer_like() {
+                        let ty = bound.ty.clone();
+                        self.error(
+                            cx,
+                            Diagnostic::error(
+                                codes::INVALID_INDEX,
+                                span,
+                                format!("slice indices must be integers or None, not {ty}"),
+                            )
+                            .with_hint("convert with int(...)"),
+                        );
+                        return None;
+                    }
+                    bound.cast_to(&Type::Int)
+                }
+            });
+        }
+        args.push(value);
+        Some(typed::Stmt::Expr(runtime(
+            "list_set_slice",
+            args,
+            Type::None,
+        )))
+    }
+
     /// The value of `xs[i] = value`, converted to the element type.
     pub(super) fn list_store_value(
         &mut self,

@@ -990,6 +990,24 @@ impl<'m> Inference<'m> {
         value: typed::Expr,
         span: Span,
     ) -> Option<typed::Stmt> {
+        // `xs[a:b:c] = ys` of a list.
+        if let untyped::Target::Index {
+            value: container,
+            indices,
+            span: at,
+        } = target
+        {
+            if let [untyped::Expr {
+                kind: untyped::ExprKind::Slice { start, stop, step },
+                ..
+            }] = indices.as_slice()
+            {
+                if matches!(self.static_type(cx, container), Some(Type::List(_))) {
+                    let bounds = [start, stop, step];
+                    return self.list_slice_store(cx, container, bounds, value, *at);
+                }
+            }
+        }
         let target = self.assign_target(cx, target, &value.ty, span)?;
         let value = if let typed::Target::Local(name) = &target {
             let ty = cx.env.get(name).cloned().unwrap_or(value.ty.clone());

@@ -32,6 +32,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
     Some(match function {
         "list_get" | "list_pop" => (&[R, V], true),
         "list_del_slice" => (&[R, V, V, V], true),
+        "list_set_slice" => (&[R, V, V, V, R], true),
         "list_repeat" | "list_repeat_in_place" => (&[R, V], true),
         "list_repeat_left" => (&[V, R], true),
         "list_pop_last" | "list_min" | "list_max" | "list_sum_int" | "list_to_array"
