@@ -290,7 +290,13 @@ impl Inference<'_> {
                         Some(runtime("dict_copy", vec![receiver], ty))
                     }
                     ("clear", None, None) => Some(runtime("dict_clear", vec![receiver], none)),
-                    ("update", Some(other), None) if other.ty == receiver.ty => {
+                    ("update", Some(other), None) if matches!(other.ty, Type::Dict(..)) => {
+                        // `d = {}; d.update(e)`: the dict takes e's types.
+                        self.refine(cx, source, other.ty.clone());
+                        let (receiver, other) = super::settle_unknown_operand(&receiver, &other);
+                        if other.ty != receiver.ty {
+                            return unsupported(self, cx, &receiver.ty);
+                        }
                         Some(runtime("dict_update", vec![receiver, other], none))
                     }
                     _ => unsupported(self, cx, &receiver.ty),
@@ -303,6 +309,40 @@ impl Inference<'_> {
                 if second.is_some() {
                     return unsupported(self, cx, &receiver.ty);
                 }
+                // The methods that combine with another set take any
+                // iterable in Python: a list becomes a set first, and a set
+                // nothing filled yet (`s = set(); s.update(xs)`) takes the
+                // other's element type.
+                let combining = matches!(
+                    method,
+                    "update"
+                        | "difference_update"
+                        | "intersection_update"
+                        | "symmetric_difference_update"
+                        | "union"
+                        | "intersection"
+                        | "difference"
+                        | "symmetric_difference"
+                        | "issubset"
+                        | "issuperset"
+                        | "isdisjoint"
+                );
+                let (receiver, first) = match first {
+                    Some(other) if combining => {
+                        let other = match other.ty.clone() {
+                            Type::List(item) if hashable(&item) => {
+                                runtime("set_from_list", vec![other], Type::Set(item))
+                            }
+                            _ => other,
+                        };
+                        if let Type::Set(_) = other.ty {
+                            self.refine(cx, source, other.ty.clone());
+                        }
+                        let (receiver, other) = super::settle_unknown_operand(&receiver, &other);
+                        (receiver, Some(other))
+                    }
+                    first => (receiver, first),
+                };
                 match (method, first) {
                     ("add", Some(item)) => {
                         self.refine(cx, source, Type::Set(Box::new(item.ty.clone())));

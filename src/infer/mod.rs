@@ -4612,7 +4612,10 @@ impl<'m> Inference<'m> {
 /// the same shape and known type: the first converted to the second's type,
 /// as an empty container equals or combines with one of any element type.
 /// Other operands as they are.
-fn settle_unknown_operand(left: &typed::Expr, right: &typed::Expr) -> (typed::Expr, typed::Expr) {
+pub(super) fn settle_unknown_operand(
+    left: &typed::Expr,
+    right: &typed::Expr,
+) -> (typed::Expr, typed::Expr) {
     let (l, r) = (left.clone(), right.clone());
     if left.ty == right.ty {
         return (l, r);
