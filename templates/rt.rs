@@ -10913,10 +10913,13 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// A container converted from a Python argument, whose changes go back into
-/// its Python object after the call, whether or not the arguments still
-/// reach it then (`rows[0].append(x); rows.clear()` changes the row the
-/// caller holds).
+/// A container converted from a Python argument that Python also holds
+/// elsewhere, whose changes go back into its Python object after the call
+/// whether or not the arguments still reach it then (`rows[0].append(x);
+/// rows.clear()` changes the row `r` of `rows = [r]` the caller holds).
+/// A container its parent alone holds needs no such entry: while attached,
+/// its parent's write-back reaches it, and once taken out nothing in Python
+/// can see it.
 #[cfg(feature = "python")]
 trait Reflect {
     fn reflect(self: std::rc::Rc<Self>, py: Python<'_>) -> PyResult<()>;
@@ -10953,9 +10956,26 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Remembers a container just converted from Python for the write-back.
+/// Whether Python holds `object` elsewhere too: more references than its
+/// parent's and the conversion's own iteration (see `shared_conversion`).
+/// Asked before the conversion takes a reference of its own.
 #[cfg(feature = "python")]
-fn register_converted(container: std::rc::Rc<dyn Reflect>) {
+fn held_elsewhere(object: &Bound<'_, PyAny>) -> bool {
+    object.get_refcnt() >= 3
+}
+
+/// Remembers a container just converted for the write-back if its object
+/// is `held_elsewhere`. An argument itself is always remembered
+/// (`from_python_argument`).
+#[cfg(feature = "python")]
+fn register_converted(held_elsewhere: bool, container: std::rc::Rc<dyn Reflect>) {
+    if held_elsewhere {
+        register(container);
+    }
+}
+
+#[cfg(feature = "python")]
+fn register(container: std::rc::Rc<dyn Reflect>) {
     CONVERTED.with(|converted| {
         if let Some(converted) = converted.borrow_mut().as_mut() {
             converted.push(container);
@@ -10964,8 +10984,9 @@ fn register_converted(container: std::rc::Rc<dyn Reflect>) {
 }
 
 /// While alive, one Python container converted twice among the arguments
-/// becomes one compiled container (see `SHARED_ARGUMENTS`), and every
-/// container converted is remembered for the write-back (`finish`). The
+/// becomes one compiled container (see `SHARED_ARGUMENTS`), and the
+/// arguments and the containers Python also holds elsewhere are remembered
+/// for the write-back (`finish`). The
 /// entry points hold it around their argument conversions only. A
 /// conversion that runs Python code calling another compiled function
 /// nests: the inner guard keeps a map of its own and gives the outer one
@@ -11008,7 +11029,8 @@ impl Drop for SharedArguments {
     }
 }
 
-/// The containers a call's arguments were converted to.
+/// The containers of a call's arguments to write back: the arguments, and
+/// the containers inside them that Python also holds elsewhere.
 #[cfg(feature = "python")]
 pub struct Reflection(Converted);
 
@@ -11060,10 +11082,18 @@ fn shared_conversion<C: Clone + 'static>(
 
 #[cfg(feature = "python")]
 impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T> {
+    fn from_python_argument(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        let registered = held_elsewhere(object);
+        let made = Self::from_python_value(object, &|| format!("argument '{param}'"))?;
+        register_converted(!registered, made.0.clone());
+        Ok(made)
+    }
+
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let list = object
             .downcast::<pyo3::types::PyList>()
             .map_err(|_| element_type_error(object, what, "list"))?;
+        let elsewhere = held_elsewhere(object);
         shared_conversion(object, || {
             let items = T::from_python_list(list, what)?;
             let made = std::rc::Rc::new(std::cell::RefCell::new(ListData {
@@ -11071,7 +11101,7 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
                 origin: Some(list.clone().unbind()),
                 dirty: false,
             }));
-            register_converted(made.clone());
+            register_converted(elsewhere, made.clone());
             Ok(List(made))
         })
     }
@@ -11114,7 +11144,23 @@ impl<T: ToPython + Clone> ToPython for List<T> {
                 return Ok(());
             }
         }
-        let Some(origin) = self.0.borrow().origin.as_ref().map(|o| o.clone_ref(py)) else {
+        self.write_changes(py)
+    }
+}
+
+#[cfg(feature = "python")]
+impl<T: ToPython + Clone> List<T> {
+    /// Writes the items into the Python list this list came from, if it
+    /// changed; lists it holds write their own changes (see `Reflection`).
+    fn write_changes(&self, py: Python<'_>) -> PyResult<()> {
+        let origin = {
+            let data = self.0.borrow();
+            if !data.dirty {
+                return Ok(());
+            }
+            data.origin.as_ref().map(|o| o.clone_ref(py))
+        };
+        let Some(origin) = origin else {
             return Ok(());
         };
         let items = self.to_vec();
@@ -12580,10 +12626,18 @@ pub fn set_disjoint<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
 impl<K: DictKey + FromPythonValue + 'static, V: FromPythonValue + ToPython + Clone + 'static>
     FromPythonValue for Dict<K, V>
 {
+    fn from_python_argument(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        let registered = held_elsewhere(object);
+        let made = Self::from_python_value(object, &|| format!("argument '{param}'"))?;
+        register_converted(!registered, made.0.clone());
+        Ok(made)
+    }
+
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        let elsewhere = held_elsewhere(object);
         shared_conversion(object, || {
             let made = Self::convert_new(object, what)?;
-            register_converted(made.0.clone());
+            register_converted(elsewhere, made.0.clone());
             Ok(made)
         })
     }
@@ -12629,36 +12683,64 @@ impl<K: DictKey, V: ToPython + Clone> ToPython for Dict<K, V> {
     }
 
     fn write_back(&self, py: Python<'_>) -> PyResult<()> {
-        let (origin, dirty) = {
+        let (converted, dirty) = {
             let data = self.0.borrow();
-            (data.origin.as_ref().map(|o| o.clone_ref(py)), data.dirty)
+            (data.origin.is_some(), data.dirty)
         };
-        let Some(origin) = origin else {
+        if !converted {
             return Ok(());
-        };
-        let pairs = self.pairs();
+        }
         if dirty {
-            let target = origin.bind(py).downcast::<pyo3::types::PyDict>()?.clone();
-            target.clear();
-            for (k, v) in pairs {
-                target.set_item(k.to_python(py)?, v.to_python(py)?)?;
-            }
-            self.0.borrow_mut().dirty = false;
-        } else {
-            for (_, v) in &pairs {
-                v.write_back(py)?;
-            }
+            return self.write_changes(py);
+        }
+        // Unchanged itself; lists among its values may have changed.
+        for (_, v) in &self.pairs() {
+            v.write_back(py)?;
         }
         Ok(())
     }
 }
 
 #[cfg(feature = "python")]
+impl<K: DictKey, V: ToPython + Clone> Dict<K, V> {
+    /// Writes the pairs into the Python dict this dict came from, if it
+    /// changed; containers among its values write their own changes (see
+    /// `Reflection`).
+    fn write_changes(&self, py: Python<'_>) -> PyResult<()> {
+        let origin = {
+            let data = self.0.borrow();
+            if !data.dirty {
+                return Ok(());
+            }
+            data.origin.as_ref().map(|o| o.clone_ref(py))
+        };
+        let Some(origin) = origin else {
+            return Ok(());
+        };
+        let target = origin.bind(py).downcast::<pyo3::types::PyDict>()?.clone();
+        target.clear();
+        for (k, v) in self.pairs() {
+            target.set_item(k.to_python(py)?, v.to_python(py)?)?;
+        }
+        self.0.borrow_mut().dirty = false;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "python")]
 impl<K: DictKey + FromPythonValue + 'static> FromPythonValue for Set<K> {
+    fn from_python_argument(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+        let registered = held_elsewhere(object);
+        let made = Self::from_python_value(object, &|| format!("argument '{param}'"))?;
+        register_converted(!registered, made.0.clone());
+        Ok(made)
+    }
+
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        let elsewhere = held_elsewhere(object);
         shared_conversion(object, || {
             let made = Self::convert_new(object, what)?;
-            register_converted(made.0.clone());
+            register_converted(elsewhere, made.0.clone());
             Ok(made)
         })
     }

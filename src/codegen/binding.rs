@@ -398,8 +398,9 @@ fn wrapper(
         }
     }
     if let Some(guard) = shared {
-        // Changes made to the lists (dicts, sets) converted, reachable from
-        // the arguments or not, show in the caller's objects.
+        // Changes made to the arguments show in the caller's objects, also
+        // those of a container the caller holds elsewhere (a row `r` of
+        // `[r, r]`) that the arguments no longer reach.
         let reflection = claim("reflection", &mut locals);
         conversions.push(quote! { let #reflection = #guard.finish(); });
         reflections.push(quote! { #reflection.write_back(#py)?; });
