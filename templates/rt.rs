@@ -9738,11 +9738,27 @@ pub fn list_slice<T: Clone>(
     step: Option<i64>,
 ) -> Result<List<T>> {
     let items = list.items();
+    let (first, count, step) = slice_span(items.len(), start, stop, step)?;
+    let out = (0..count)
+        .map(|k| items[(first + k * step) as usize].clone())
+        .collect();
+    Ok(List::from_vec(out))
+}
+
+/// Python's slice arithmetic (`PySlice_AdjustIndices`) for `len` items:
+/// the first position the slice selects, how many it selects, and the
+/// step between them. ValueError for a zero step.
+fn slice_span(
+    len: usize,
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: Option<i64>,
+) -> Result<(i64, i64, i64)> {
     let step = step.unwrap_or(1);
     if step == 0 {
         return Err(Error::ValueError("slice step cannot be zero".into()));
     }
-    let len = items.len() as i64;
+    let len = len as i64;
     let clamp = |bound: Option<i64>, default: i64, low: i64, high: i64| -> i64 {
         match bound {
             None => default,
@@ -9750,25 +9766,16 @@ pub fn list_slice<T: Clone>(
             Some(b) => b.min(high),
         }
     };
-    let mut out = Vec::new();
-    if step > 0 {
-        let start = clamp(start, 0, 0, len);
-        let stop = clamp(stop, len, 0, len);
-        let mut at = start;
-        while at < stop {
-            out.push(items[at as usize].clone());
-            at = at.saturating_add(step);
-        }
+    // The distance covered over the step's size, in u64: a step of
+    // i64::MIN has no i64 magnitude.
+    let count = |from: i64, to: i64| (((to - from - 1) as u64) / step.unsigned_abs()) as i64 + 1;
+    Ok(if step > 0 {
+        let (start, stop) = (clamp(start, 0, 0, len), clamp(stop, len, 0, len));
+        (start, if start < stop { count(start, stop) } else { 0 }, step)
     } else {
-        let start = clamp(start, len - 1, -1, len - 1);
-        let stop = clamp(stop, -1, -1, len - 1);
-        let mut at = start;
-        while at > stop {
-            out.push(items[at as usize].clone());
-            at = at.saturating_add(step);
-        }
-    }
-    Ok(List::from_vec(out))
+        let (start, stop) = (clamp(start, len - 1, -1, len - 1), clamp(stop, -1, -1, len - 1));
+        (start, if stop < start { count(stop, start) } else { 0 }, step)
+    })
 }
 
 /// A bound of a slice as the compiled code passes it: an `i64`, or `()`
@@ -9800,46 +9807,23 @@ pub fn list_del_slice<T: Clone>(
     step: impl SliceBound,
 ) -> Result<()> {
     let (start, stop, step) = (start.bound(), stop.bound(), step.bound());
-    let step = step.unwrap_or(1);
-    if step == 0 {
-        return Err(Error::ValueError("slice step cannot be zero".into()));
-    }
     let mut items = list.items_mut();
-    let len = items.len() as i64;
-    let clamp = |bound: Option<i64>, default: i64, low: i64, high: i64| -> i64 {
-        match bound {
-            None => default,
-            Some(b) if b < 0 => (b.saturating_add(len)).max(low),
-            Some(b) => b.min(high),
-        }
-    };
-    // The selected positions as an ascending range with a stride.
-    let (first, last, stride) = if step > 0 {
-        let start = clamp(start, 0, 0, len);
-        let stop = clamp(stop, len, 0, len);
-        if start >= stop {
-            return Ok(());
-        }
-        let count = (stop - start - 1) / step + 1;
-        (start, start + (count - 1) * step, step)
+    let (first, count, step) = slice_span(items.len(), start, stop, step)?;
+    if count == 0 {
+        return Ok(());
+    }
+    // The selected positions as an ascending run with a stride.
+    let last = first + (count - 1) * step;
+    let (low, high) = (first.min(last), first.max(last));
+    if step.unsigned_abs() == 1 {
+        items.drain(low as usize..=high as usize);
     } else {
-        let start = clamp(start, len - 1, -1, len - 1);
-        let stop = clamp(stop, -1, -1, len - 1);
-        if start <= stop {
-            return Ok(());
-        }
-        let count = (start - stop - 1) / step.unsigned_abs() as i64 + 1;
-        let stride = step.unsigned_abs() as i64;
-        (start - (count - 1) * stride, start, stride)
-    };
-    if stride == 1 {
-        items.drain(first as usize..=last as usize);
-    } else {
+        let stride = step.unsigned_abs();
         let mut position = 0i64;
         items.retain(|_| {
             let at = position;
             position += 1;
-            !(first <= at && at <= last && (at - first) % stride == 0)
+            !(low <= at && at <= high && (at - low) as u64 % stride == 0)
         });
     }
     Ok(())
@@ -9858,48 +9842,20 @@ pub fn list_set_slice<T: Clone>(
 ) -> Result<()> {
     let values = values.to_vec();
     let (start, stop, step) = (start.bound(), stop.bound(), step.bound());
-    let step = step.unwrap_or(1);
-    if step == 0 {
-        return Err(Error::ValueError("slice step cannot be zero".into()));
-    }
     let mut items = list.items_mut();
-    let len = items.len() as i64;
-    let clamp = |bound: Option<i64>, default: i64, low: i64, high: i64| -> i64 {
-        match bound {
-            None => default,
-            Some(b) if b < 0 => (b.saturating_add(len)).max(low),
-            Some(b) => b.min(high),
-        }
-    };
+    let (first, count, step) = slice_span(items.len(), start, stop, step)?;
     if step == 1 {
-        let start = clamp(start, 0, 0, len);
-        let stop = clamp(stop, len, 0, len).max(start);
-        items.splice(start as usize..stop as usize, values);
+        items.splice(first as usize..(first + count) as usize, values);
         return Ok(());
     }
-    let mut positions = Vec::new();
-    if step > 0 {
-        let (mut at, stop) = (clamp(start, 0, 0, len), clamp(stop, len, 0, len));
-        while at < stop {
-            positions.push(at as usize);
-            at = at.saturating_add(step);
-        }
-    } else {
-        let (mut at, stop) = (clamp(start, len - 1, -1, len - 1), clamp(stop, -1, -1, len - 1));
-        while at > stop {
-            positions.push(at as usize);
-            at = at.saturating_add(step);
-        }
-    }
-    if positions.len() != values.len() {
+    if count as usize != values.len() {
         return Err(Error::ValueError(format!(
-            "attempt to assign sequence of size {} to extended slice of size {}",
-            values.len(),
-            positions.len()
+            "attempt to assign sequence of size {} to extended slice of size {count}",
+            values.len()
         )));
     }
-    for (at, value) in positions.into_iter().zip(values) {
-        items[at] = value;
+    for (k, value) in values.into_iter().enumerate() {
+        items[(first + k as i64 * step) as usize] = value;
     }
     Ok(())
 }

@@ -656,6 +656,28 @@ impl Inference<'_> {
         Some(typed::Target::Item { list, index, span })
     }
 
+    /// A bound of a list slice that is stored into or deleted: an int, or
+    /// None where it is left out.
+    fn slice_bound(&mut self, cx: &mut Cx, bound: Expr, span: Span) -> Option<Expr> {
+        if bound.ty == Type::None {
+            return Some(bound);
+        }
+        if bound.ty.is_integer_like() {
+            return Some(bound.cast_to(&Type::Int));
+        }
+        let ty = bound.ty.clone();
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::INVALID_INDEX,
+                span,
+                format!("slice indices must be integers or None, not {ty}"),
+            )
+            .with_hint("convert with int(...)"),
+        );
+        None
+    }
+
     /// `xs[a:b:c] = ys`: a list replaces the slice (any length for a step
     /// of 1, as many elements as the slice selects for another step).
     pub(super) fn list_slice_store(
@@ -702,26 +724,11 @@ impl Inference<'_> {
         }
         let mut args = vec![list];
         for bound in bounds {
-            args.push(match bound {
+            let bound = match bound {
                 None => Expr::new(ExprKind::Literal(typed::Literal::None), Type::None),
-                Some(bound) => {
-                    let bound = self.expr(cx, bound)?;
-                    if !bound.ty.is_integer_like() {
-                        let ty = bound.ty.clone();
-                        self.error(
-                            cx,
-                            Diagnostic::error(
-                                codes::INVALID_INDEX,
-                                span,
-                                format!("slice indices must be integers or None, not {ty}"),
-                            )
-                            .with_hint("convert with int(...)"),
-                        );
-                        return None;
-                    }
-                    bound.cast_to(&Type::Int)
-                }
-            });
+                Some(bound) => self.expr(cx, bound)?,
+            };
+            args.push(self.slice_bound(cx, bound, span)?);
         }
         args.push(value);
         Some(typed::Stmt::Expr(runtime(
@@ -872,29 +879,10 @@ impl Inference<'_> {
             }
             // `del xs[a:b:c]`, each bound an integer or None.
             ("__delslice__", 3) => {
-                let bounds: Vec<Expr> = args.collect();
-                let mut checked = Vec::new();
-                for bound in bounds {
-                    if bound.ty == Type::None {
-                        checked.push(bound);
-                    } else if bound.ty.is_integer_like() {
-                        checked.push(bound.cast_to(&Type::Int));
-                    } else {
-                        let ty = bound.ty.clone();
-                        self.error(
-                            cx,
-                            Diagnostic::error(
-                                codes::INVALID_INDEX,
-                                span,
-                                format!("slice indices must be integers or None, not {ty}"),
-                            )
-                            .with_hint("convert with int(...)"),
-                        );
-                        return None;
-                    }
-                }
                 let mut all = vec![list];
-                all.extend(checked);
+                for bound in args {
+                    all.push(self.slice_bound(cx, bound, span)?);
+                }
                 Some(runtime("list_del_slice", all, none))
             }
             ("reverse", 0) => Some(runtime("list_reverse", vec![list], none)),
