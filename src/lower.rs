@@ -2360,6 +2360,14 @@ impl<'a> FunctionLowering<'a> {
         Some(Some(always(stmts, span)))
     }
 
+    /// Whether `name` is Python's builtin here: no local, function of the
+    /// module or import takes the name.
+    fn is_builtin(&self, name: &str) -> bool {
+        !self.locals.contains(name)
+            && !self.scope.functions.contains(name)
+            && self.import_of(name).is_none()
+    }
+
     /// `for i, (a, b) in enumerate(zip(xs, ys), start)` as
     /// `for i, a, b in zip(range(start, start + 2**62), xs, ys)`: the count
     /// as one more zipped range, which no list outlasts. The start must be
@@ -2370,12 +2378,7 @@ impl<'a> FunctionLowering<'a> {
         let ast::Expr::Call(outer) = for_stmt.iter.as_ref() else {
             return None;
         };
-        let builtin = |this: &Self, func: &ast::Expr, name: &str| {
-            matches!(func, ast::Expr::Name(n) if n.id.as_str() == name
-                && !this.locals.contains(name)
-                && !this.scope.functions.contains(name)
-                && this.import_of(name).is_none())
-        };
+        let builtin = |this: &Self, func: &ast::Expr, name: &str| matches!(func, ast::Expr::Name(n) if n.id.as_str() == name && this.is_builtin(name));
         if !builtin(self, &outer.func, "enumerate") || self.locals.contains("range") {
             return None;
         }
@@ -4653,10 +4656,7 @@ impl<'a> FunctionLowering<'a> {
         // same way.
         if let ast::Expr::Name(function) = call.func.as_ref() {
             let id = function.id.as_str();
-            let builtin = !self.locals.contains(id)
-                && !self.scope.functions.contains(id)
-                && self.import_of(id).is_none();
-            if builtin && call.args.is_empty() && call.keywords.is_empty() {
+            if self.is_builtin(id) && call.args.is_empty() && call.keywords.is_empty() {
                 let range = call.range;
                 match id {
                     "list" => {

@@ -703,12 +703,10 @@ impl Inference<'_> {
         };
         self.refine_list(cx, container, &value_item);
         let list = self.expr(cx, container)?;
-        let item = item_type(&list.ty)?.clone();
         self.link_stored(cx, &value, &list.ty);
-        let value = match Type::join(&item, &value_item) {
-            Some(joined) if joined == item && value_item.has_unknown() => value.cast_to(&list.ty),
-            _ => value,
-        };
+        // A list still partly unknown (`[[]]`) takes the list's type; the
+        // list itself keeps its own.
+        let (_, value) = super::settle_unknown_operand(&list, &value);
         if value.ty != list.ty {
             let (ty, given) = (list.ty.clone(), value.ty.clone());
             self.error(

@@ -3110,14 +3110,13 @@ impl<'m> Inference<'m> {
         ))
     }
 
-    /// A call whose callee has no return type for these arguments: the
-    /// callee's own errors for them (typing it as the final pass would),
-    /// once per instance, and this call site.
+    /// A call whose callee has no return type for these arguments: this
+    /// call site, once per instance. The callee's own errors come from
+    /// typing it for its diagnostics (`report_calls`, in `finish`).
     fn report_failed_callee(&mut self, id: usize, name: &str, span: Span) {
         if !self.failed_callees.insert(id) {
             return;
         }
-        self.function(id, true);
         let args: Vec<String> = self.instances[id]
             .params
             .iter()
