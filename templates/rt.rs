@@ -10476,6 +10476,14 @@ pub fn list_sum_float(list: &List<f64>) -> f64 {
     total
 }
 
+/// `sum(xs)` of complex numbers: CPython adds each to the int 0, which
+/// becomes `0j` (so a `-0.0` part of the first is `0.0`).
+pub fn list_sum_complex(list: &List<Complex>) -> Complex {
+    list.items()
+        .iter()
+        .fold(Complex { re: 0.0, im: 0.0 }, |total, &z| complex_add(total, z))
+}
+
 /// `sum(xs)` of bools: the number of `True`s.
 pub fn list_sum_bool(list: &List<bool>) -> i64 {
     list.items().iter().filter(|&&b| b).count() as i64
@@ -10574,10 +10582,17 @@ pub fn array2_to_list<T: Element>(array: &Array<T, 2>) -> Result<List<List<T>>> 
 pub trait FromPythonValue: Sized {
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self>;
 
-    /// Reads the parameter `param` (a `list[...]`, `dict[...]` or `set[...]`
-    /// argument), naming it in errors.
+    /// Reads the parameter `param` (a `list[...]`, `dict[...]`, `set[...]`
+    /// or `tuple[...]` argument), naming it in errors.
     fn from_python_argument(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
-        Self::from_python_value(object, &|| format!("argument '{param}'"))
+        Self::from_python_reachable(object, &|| format!("argument '{param}'"))
+    }
+
+    /// A value Python still reaches after the call: an argument, or an item
+    /// of a tuple argument. A list, dict or set among them is always
+    /// remembered for the write-back (`SharedArguments::finish`).
+    fn from_python_reachable(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        Self::from_python_value(object, what)
     }
 
     /// The elements of a Python list, converted.
@@ -10819,6 +10834,18 @@ macro_rules! impl_from_python_tuple {
         #[cfg(feature = "python")]
         impl<$($name: FromPythonValue),+> FromPythonValue for ($($name,)+) {
             fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+                Self::from_python_tuple(object, what, false)
+            }
+
+            /// A tuple argument: Python reaches its items after the call too.
+            fn from_python_reachable(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+                Self::from_python_tuple(object, what, true)
+            }
+        }
+
+        #[cfg(feature = "python")]
+        impl<$($name: FromPythonValue),+> FromPythonTuple for ($($name,)+) {
+            fn from_python_tuple(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String, reachable: bool) -> PyResult<Self> {
                 let tuple = object
                     .downcast::<PyTuple>()
                     .map_err(|_| element_type_error(object, what, concat!("a tuple of ", $len)))?;
@@ -10833,14 +10860,25 @@ macro_rules! impl_from_python_tuple {
                 // SAFETY: the length is $len, checked above, so every index
                 // is in bounds; the items are borrowed from the tuple, which
                 // `object` keeps alive and which cannot change.
-                Ok(($(
-                    $name::from_python_value(&*unsafe { tuple.get_borrowed_item_unchecked($index) }, &|| {
-                        format!("{}, item {}", what(), $index)
-                    })?,
-                )+))
+                Ok(($({
+                    let item = unsafe { tuple.get_borrowed_item_unchecked($index) };
+                    let what = || format!("{}, item {}", what(), $index);
+                    if reachable {
+                        $name::from_python_reachable(&*item, &what)?
+                    } else {
+                        $name::from_python_value(&*item, &what)?
+                    }
+                },)+))
             }
         }
     };
+}
+
+/// The conversion of a Python tuple, its items read as values or (in an
+/// argument) as values Python still reaches.
+#[cfg(feature = "python")]
+trait FromPythonTuple: Sized {
+    fn from_python_tuple(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String, reachable: bool) -> PyResult<Self>;
 }
 
 impl_from_python_tuple!(1; A 0);
@@ -11038,9 +11076,9 @@ fn shared_conversion<C: Clone + 'static>(
 
 #[cfg(feature = "python")]
 impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T> {
-    fn from_python_argument(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+    fn from_python_reachable(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let registered = held_elsewhere(object);
-        let made = Self::from_python_value(object, &|| format!("argument '{param}'"))?;
+        let made = Self::from_python_value(object, what)?;
         register_converted(!registered, made.0.clone());
         Ok(made)
     }
@@ -11879,6 +11917,70 @@ pub fn dict_items<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> List<(K, V)> {
     List::from_vec(dict.pairs())
 }
 
+/// `for ... in d`, `d.items()`, `d.values()` and `for x in s` walk a
+/// snapshot of the keys (`dict_keys`, `set_to_list`) one step longer than
+/// it: each step first checks the container's size, as CPython's iterators
+/// do, so a loop whose body adds or deletes a key raises RuntimeError at its
+/// next step (also after the last key); the extra step only checks.
+#[inline]
+pub fn iter_steps<K: Clone>(keys: &List<K>) -> i64 {
+    keys.len() + 1
+}
+
+/// The check at step `at` of a loop over a dict's `keys`: RuntimeError if
+/// its size changed, and whether the keys are done.
+#[inline]
+pub fn dict_iter_end<K: DictKey, V: Clone>(dict: &Dict<K, V>, keys: &List<K>, at: i64) -> Result<bool> {
+    let count = keys.len();
+    if dict.len() != count {
+        return Err(Error::Raised(
+            RaisedClass::RuntimeError,
+            "dictionary changed size during iteration".into(),
+        ));
+    }
+    Ok(at >= count)
+}
+
+/// The same check for a set.
+#[inline]
+pub fn set_iter_end<K: DictKey>(set: &Set<K>, keys: &List<K>, at: i64) -> Result<bool> {
+    let count = keys.len();
+    if set.len() as i64 != count {
+        return Err(Error::Raised(
+            RaisedClass::RuntimeError,
+            "Set changed size during iteration".into(),
+        ));
+    }
+    Ok(at >= count)
+}
+
+/// The key at step `at` of `for k, v in d.items()` with its value as it is
+/// now, so that a value the loop stored earlier is seen, as in Python; a
+/// key replaced by another without changing the size is a RuntimeError.
+#[inline]
+pub fn dict_iter_item<K: DictKey, V: Clone>(dict: &Dict<K, V>, keys: &List<K>, at: i64) -> Result<(K, V)> {
+    let key = list_get(keys, at)?;
+    let value = dict_iter_value_of(dict, &key)?;
+    Ok((key, value))
+}
+
+/// The value at step `at` of `for v in d.values()`, as it is now.
+#[inline]
+pub fn dict_iter_value<K: DictKey, V: Clone>(dict: &Dict<K, V>, keys: &List<K>, at: i64) -> Result<V> {
+    let key = list_get(keys, at)?;
+    dict_iter_value_of(dict, &key)
+}
+
+fn dict_iter_value_of<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K) -> Result<V> {
+    match dict.0.borrow().get(key) {
+        Some(value) => Ok(value.clone()),
+        None => Err(Error::Raised(
+            RaisedClass::RuntimeError,
+            "dictionary keys changed during iteration".into(),
+        )),
+    }
+}
+
 pub fn dict_copy<K: DictKey, V: Clone>(dict: &Dict<K, V>) -> Dict<K, V> {
     Dict::from_pairs(dict.pairs())
 }
@@ -12582,9 +12684,9 @@ pub fn set_disjoint<K: DictKey>(left: &Set<K>, right: &Set<K>) -> bool {
 impl<K: DictKey + FromPythonValue + 'static, V: FromPythonValue + ToPython + Clone + 'static>
     FromPythonValue for Dict<K, V>
 {
-    fn from_python_argument(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+    fn from_python_reachable(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let registered = held_elsewhere(object);
-        let made = Self::from_python_value(object, &|| format!("argument '{param}'"))?;
+        let made = Self::from_python_value(object, what)?;
         register_converted(!registered, made.0.clone());
         Ok(made)
     }
@@ -12685,9 +12787,9 @@ impl<K: DictKey, V: ToPython + Clone> Dict<K, V> {
 
 #[cfg(feature = "python")]
 impl<K: DictKey + FromPythonValue + 'static> FromPythonValue for Set<K> {
-    fn from_python_argument(object: &Bound<'_, PyAny>, param: &str) -> PyResult<Self> {
+    fn from_python_reachable(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
         let registered = held_elsewhere(object);
-        let made = Self::from_python_value(object, &|| format!("argument '{param}'"))?;
+        let made = Self::from_python_value(object, what)?;
         register_converted(!registered, made.0.clone());
         Ok(made)
     }

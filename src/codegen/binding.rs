@@ -314,7 +314,9 @@ fn wrapper(
                 });
                 args.push(quote!(()));
             }
-            Type::List(_) | Type::Dict(..) | Type::Set(_) => {
+            ty @ (Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Tuple(_))
+                if converted_by_runtime(ty) =>
+            {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
                 let ty = rust_type(&param.ty);
                 if shared.is_none() {
@@ -862,5 +864,21 @@ fn binding_element(dtype: crate::types::Dtype) -> TokenStream {
         quote!(crate::rt::#name)
     } else {
         dtype_tokens(dtype)
+    }
+}
+
+/// Whether a parameter of type `ty` is converted by the runtime's
+/// `FromPythonValue` (under `SharedArguments`, for the write-back): a
+/// container, or a tuple holding one, a complex number or an array, which
+/// pyo3 cannot extract by itself.
+fn converted_by_runtime(ty: &Type) -> bool {
+    match ty {
+        Type::List(_) | Type::Dict(..) | Type::Set(_) => true,
+        Type::Tuple(items) => items.iter().any(|item| {
+            matches!(item, Type::Complex | Type::Array(_))
+                || matches!(item, Type::Scalar(dtype) if dtype.is_complex())
+                || converted_by_runtime(item)
+        }),
+        _ => false,
     }
 }

@@ -21,6 +21,38 @@ pub(super) fn runtime(function: &'static str, args: Vec<Expr>, ty: Type) -> Expr
     Expr::new(ExprKind::Runtime { function, args }, ty)
 }
 
+/// A tuple whose items share a type (numbers join: `(1, 2.5)` holds
+/// floats) as a list display of its items, for the builtins and stores
+/// that take any sequence: `list(t)`, `sorted(t)`, `sum(t)`, `min(t)`,
+/// `xs[a:b] = (x, y)`. `None` for a tuple made by an expression that would
+/// have to be evaluated once per item (a call), or whose items have no
+/// common type.
+pub(super) fn tuple_as_list(value: &Expr) -> Option<Expr> {
+    let Type::Tuple(types) = &value.ty else {
+        return None;
+    };
+    let (first, rest) = types.split_first()?;
+    let mut item = first.clone();
+    for ty in rest {
+        item = Type::join(&item, ty)?;
+    }
+    if !item.is_numeric() && item != Type::Complex && types.iter().any(|ty| *ty != item) {
+        return None;
+    }
+    let items: Vec<Expr> = match &value.kind {
+        ExprKind::Tuple(items) => items.clone(),
+        ExprKind::Local(_) => (0..types.len())
+            .map(|index| {
+                let tuple = Box::new(value.clone());
+                Expr::new(ExprKind::TupleGet { tuple, index }, types[index].clone())
+            })
+            .collect(),
+        _ => return None,
+    };
+    let items = items.into_iter().map(|i| i.cast_to(&item)).collect();
+    Some(Expr::new(ExprKind::List(items), Type::List(Box::new(item))))
+}
+
 fn item_type(ty: &Type) -> Option<&Type> {
     match ty {
         Type::List(item) => Some(item),
@@ -688,6 +720,7 @@ impl Inference<'_> {
         value: Expr,
         span: Span,
     ) -> Option<typed::Stmt> {
+        let value = tuple_as_list(&value).unwrap_or(value);
         let Some(value_item) = item_type(&value.ty).cloned() else {
             let ty = value.ty.clone();
             self.error(
@@ -697,7 +730,7 @@ impl Inference<'_> {
                     span,
                     format!("assigning {ty} to a slice of a list is not supported"),
                 )
-                .with_hint("assign a list, such as xs[a:b] = [x, y]"),
+                .with_hint("assign a list or a tuple, such as xs[a:b] = [x, y]"),
             );
             return None;
         };
@@ -1182,6 +1215,9 @@ impl Inference<'_> {
         what: &str,
         span: Span,
     ) -> Option<Expr> {
+        if let Some(list) = tuple_as_list(&value) {
+            return Some(list);
+        }
         match &value.ty {
             Type::List(_) => Some(value),
             Type::Dict(key, _) => {
@@ -1239,6 +1275,7 @@ impl Inference<'_> {
                 Type::Int => Some(runtime("list_sum_int", vec![list], Type::Int)),
                 Type::Float => Some(runtime("list_sum_float", vec![list], Type::Float)),
                 Type::Bool => Some(runtime("list_sum_bool", vec![list], Type::Int)),
+                Type::Complex => Some(runtime("list_sum_complex", vec![list], Type::Complex)),
                 _ => {
                     self.error(
                         cx,
@@ -1247,7 +1284,7 @@ impl Inference<'_> {
                             span,
                             format!("sum() of a list of {item} is not supported"),
                         )
-                        .with_hint("sum lists of int, float or bool"),
+                        .with_hint("sum lists of int, float, bool or complex"),
                     );
                     None
                 }
@@ -1313,6 +1350,7 @@ impl Inference<'_> {
         let list = self.expr(cx, iterable);
         let value = self.expr(cx, &default.value);
         let (list, value) = (list?, value?);
+        let list = tuple_as_list(&list).unwrap_or(list);
         let Some(item) = item_type(&list.ty).cloned() else {
             let ty = list.ty.clone();
             self.error(

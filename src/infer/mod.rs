@@ -103,6 +103,24 @@ struct Cx {
     poisoned: HashSet<String>,
     /// How many diagnostics there were when the final pass began.
     reported_before: usize,
+    /// The hidden locals holding the keys a loop over a dict or set walks
+    /// (`iteration_view`).
+    iter_views: HashMap<String, IterView>,
+}
+
+/// A loop over a dict or set held by a local: the local the container is
+/// kept in for the loop, and what each step yields.
+#[derive(Clone)]
+struct IterView {
+    container: String,
+    yields: Yields,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Yields {
+    Keys,
+    Items,
+    Values,
 }
 
 impl<'m> Inference<'m> {
@@ -431,6 +449,7 @@ impl<'m> Inference<'m> {
             origins: HashMap::new(),
             poisoned: HashSet::new(),
             reported_before: 0,
+            iter_views: HashMap::new(),
         };
         for (param, ty) in function.params.iter().zip(&params) {
             // A parameter that is None is no value: the body (folded by
@@ -704,6 +723,21 @@ impl<'m> Inference<'m> {
                 if let (Some(annotation), untyped::Target::Name(name, _)) = (annotation, target) {
                     self.declare(cx, name, annotation.clone());
                 }
+                if let (
+                    untyped::Target::Name(name, _),
+                    untyped::ExprKind::Call {
+                        callee: Callee::Builtin(builtin),
+                        args,
+                        ..
+                    },
+                ) = (target, &value.kind)
+                {
+                    if let ("__iter_source__", [source]) = (builtin.as_str(), args.as_slice()) {
+                        if self.iteration_view(cx, name, source, stmt.span, out) {
+                            return;
+                        }
+                    }
+                }
                 let value = self.expr(cx, value);
                 let assigned = value.and_then(|value| self.assign(cx, target, value, stmt.span));
                 match assigned {
@@ -812,6 +846,7 @@ impl<'m> Inference<'m> {
                     end: header_end.max(stmt.span.start),
                 };
                 let start = self.range_bound(cx, start);
+                let stop_source = stop;
                 let stop = self.range_bound(cx, stop);
                 let step = step.as_ref().map(|s| self.range_bound(cx, s));
                 if let Some((name, span)) = var {
@@ -822,6 +857,12 @@ impl<'m> Inference<'m> {
                     Some(None) => return,
                     Some(Some(step)) => Some(step),
                     None => None,
+                };
+                let (stop, body) = match (stop, var) {
+                    (Some(stop), Some((index, _))) => {
+                        self.checked_iteration(cx, stop_source, stop, index, body)
+                    }
+                    (stop, _) => (stop, body),
                 };
                 if let (Some(start), Some(stop)) = (start, stop) {
                     out.push(typed::Stmt::ForRange {
@@ -918,6 +959,211 @@ impl<'m> Inference<'m> {
                 }
             }
         }
+    }
+
+    /// `for k in d`, `for k in d.keys()`, `for k, v in d.items()`,
+    /// `for v in d.values()` and `for x in s` over a dict or set held by a
+    /// local: the loop keeps the container in a hidden local of its own
+    /// (`name_of`; rebinding the name in the body does not change what is
+    /// walked, as in Python) and walks a snapshot of its keys (`name`),
+    /// with the checks of CPython's iterators (`checked_iteration`) and
+    /// each value read as it is when its key is reached (`iteration_read`).
+    /// False when the source is anything else, which `__iter_source__`
+    /// iterates as before.
+    fn iteration_view(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        source: &untyped::Expr,
+        span: Span,
+        out: &mut Vec<typed::Stmt>,
+    ) -> bool {
+        let (container, yields) = match &source.kind {
+            untyped::ExprKind::Method {
+                receiver,
+                method,
+                args,
+                keywords,
+            } if args.is_empty() && keywords.is_empty() => {
+                let yields = match method.as_str() {
+                    "keys" => Yields::Keys,
+                    "items" => Yields::Items,
+                    "values" => Yields::Values,
+                    _ => return false,
+                };
+                (receiver.as_ref(), yields)
+            }
+            _ => (source, Yields::Keys),
+        };
+        let untyped::ExprKind::Local(local) = &container.kind else {
+            return false;
+        };
+        // The snapshot of the kept container, which `keys` below assigns.
+        if cx
+            .iter_views
+            .get(name)
+            .is_some_and(|view| view.container == *local)
+        {
+            return false;
+        }
+        match cx.env.get(local) {
+            Some(ty @ Type::Dict(..)) if !ty.has_unknown() => {}
+            Some(ty @ Type::Set(_))
+                if !ty.has_unknown()
+                    && yields == Yields::Keys
+                    && matches!(source.kind, untyped::ExprKind::Local(_)) => {}
+            _ => return false,
+        }
+        let held = format!("{name}_of");
+        let at = |kind| untyped::Expr {
+            kind,
+            span: source.span,
+        };
+        let keep = untyped::Stmt {
+            kind: untyped::StmtKind::Assign {
+                target: untyped::Target::Name(held.clone(), source.span),
+                value: container.clone(),
+                annotation: None,
+            },
+            span,
+        };
+        let keys = untyped::Stmt {
+            kind: untyped::StmtKind::Assign {
+                target: untyped::Target::Name(name.to_string(), source.span),
+                value: at(untyped::ExprKind::Call {
+                    callee: Callee::Builtin("__iter_source__".into()),
+                    args: vec![at(untyped::ExprKind::Local(held.clone()))],
+                    keywords: Vec::new(),
+                }),
+                annotation: None,
+            },
+            span,
+        };
+        cx.iter_views.insert(
+            name.to_string(),
+            IterView {
+                container: held,
+                yields,
+            },
+        );
+        self.stmt_kind(cx, &keep, out);
+        self.stmt_kind(cx, &keys, out);
+        true
+    }
+
+    /// The loop over the keys of an `iteration_view`, `for index in
+    /// range(len(keys))`, takes one step more than there are keys, and each
+    /// step first checks the container's size: RuntimeError when the body
+    /// added or deleted a key, as CPython raises at the next step (also
+    /// after the last key), and the end of the loop at the extra step.
+    fn checked_iteration(
+        &mut self,
+        cx: &mut Cx,
+        stop_source: &untyped::Expr,
+        stop: typed::Expr,
+        index: &str,
+        mut body: Vec<typed::Stmt>,
+    ) -> (Option<typed::Expr>, Vec<typed::Stmt>) {
+        let untyped::ExprKind::Call {
+            callee: Callee::Builtin(builtin),
+            args,
+            ..
+        } = &stop_source.kind
+        else {
+            return (Some(stop), body);
+        };
+        let (
+            Some(view),
+            [untyped::Expr {
+                kind: untyped::ExprKind::Local(keys),
+                span,
+            }],
+        ) = (
+            (builtin == "len")
+                .then(|| match args.as_slice() {
+                    [untyped::Expr {
+                        kind: untyped::ExprKind::Local(keys),
+                        ..
+                    }] => cx.iter_views.get(keys).cloned(),
+                    _ => None,
+                })
+                .flatten(),
+            args.as_slice(),
+        )
+        else {
+            return (Some(stop), body);
+        };
+        let read = |this: &mut Self, cx: &mut Cx, name: &str| {
+            this.expr(
+                cx,
+                &untyped::Expr {
+                    kind: untyped::ExprKind::Local(name.to_string()),
+                    span: *span,
+                },
+            )
+        };
+        let (Some(container), Some(keys), Some(index)) = (
+            read(self, cx, &view.container),
+            read(self, cx, keys),
+            read(self, cx, index),
+        ) else {
+            return (Some(stop), body);
+        };
+        let end = match container.ty {
+            Type::Dict(..) => "dict_iter_end",
+            _ => "set_iter_end",
+        };
+        let steps = lists::runtime("iter_steps", vec![keys.clone()], Type::Int);
+        let test = lists::runtime(end, vec![container, keys, index], Type::Bool);
+        body.insert(
+            0,
+            typed::Stmt::If {
+                test,
+                body: vec![typed::Stmt::Break],
+                orelse: Vec::new(),
+            },
+        );
+        (Some(steps), body)
+    }
+
+    /// `keys[index]` in a loop over `d.items()` or `d.values()` of an
+    /// `iteration_view`: the key with its value as it is now (or the
+    /// value). `None` when `expr` is any other subscript.
+    fn iteration_read(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<Option<typed::Expr>> {
+        let untyped::ExprKind::Index { value, indices } = &expr.kind else {
+            return None;
+        };
+        let (untyped::ExprKind::Local(keys), [index]) = (&value.kind, indices.as_slice()) else {
+            return None;
+        };
+        let view = cx.iter_views.get(keys)?.clone();
+        if view.yields == Yields::Keys {
+            return None;
+        }
+        let container = self.expr(
+            cx,
+            &untyped::Expr {
+                kind: untyped::ExprKind::Local(view.container.clone()),
+                span: value.span,
+            },
+        );
+        let keys = self.expr(cx, value);
+        let index = self.expr(cx, index);
+        let (Some(container), Some(keys), Some(index)) = (container, keys, index) else {
+            return Some(None);
+        };
+        let Type::Dict(key, item) = container.ty.clone() else {
+            return None;
+        };
+        Some(Some(if view.yields == Yields::Items {
+            lists::runtime(
+                "dict_iter_item",
+                vec![container, keys, index],
+                Type::Tuple(vec![*key, *item]),
+            )
+        } else {
+            lists::runtime("dict_iter_value", vec![container, keys, index], *item)
+        }))
     }
 
     fn declare(&mut self, cx: &mut Cx, name: &str, ty: Type) {
@@ -2044,6 +2290,9 @@ impl<'m> Inference<'m> {
     }
 
     fn index(&mut self, cx: &mut Cx, expr: &untyped::Expr) -> Option<typed::Expr> {
+        if let Some(read) = self.iteration_read(cx, expr) {
+            return read;
+        }
         // `a[i][j]` indexes the same element as `a[i, j]`: gather the chain so
         // the common form compiles to one bounds-checked access, not a view.
         let mut chain: Vec<&[untyped::Expr]> = Vec::new();
@@ -3358,6 +3607,17 @@ impl<'m> Inference<'m> {
             );
             None
         };
+        // A tuple given to a builtin that takes any sequence is the list
+        // of its items: `list(t)`, `sorted(t)`, `sum(t)`, `max(t)`.
+        if let (
+            "list" | "sorted" | "sum" | "min" | "max" | "any" | "all" | "set" | "reversed",
+            [value],
+        ) = (name, args.as_slice())
+        {
+            if let Some(list) = lists::tuple_as_list(value) {
+                args[0] = list;
+            }
+        }
         if let Some(result) = self.complex_builtin(cx, name, &args, span) {
             return result;
         }

@@ -38,7 +38,9 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "list_pop_last" | "list_min" | "list_max" | "list_sum_int" | "list_to_array"
         | "array_to_list" | "array2_to_list" => (&[R], true),
         "list_len" | "list_truthy" | "list_reverse" | "list_clear" | "list_copy"
-        | "list_sum_float" | "list_sum_bool" | "list_any" | "list_all" => (&[R], false),
+        | "list_sum_float" | "list_sum_bool" | "list_sum_complex" | "list_any" | "list_all" => {
+            (&[R], false)
+        }
         "list_append" | "list_sort" | "list_sorted" | "list_heappush" | "list_heappushpop" => {
             (&[R, V], false)
         }
@@ -113,6 +115,10 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_subset"
         | "set_discard" => (&[R, R], false),
         "set_add" | "set_insert" => (&[R, V], false),
+        "iter_steps" => (&[R], false),
+        "dict_iter_end" | "set_iter_end" | "dict_iter_item" | "dict_iter_value" => {
+            (&[R, R, V], true)
+        }
         "dict_len" | "dict_truthy" | "dict_keys" | "dict_values" | "dict_items" | "dict_copy"
         | "dict_clear" | "set_len" | "set_truthy" | "set_to_list" | "set_copy" | "set_clear"
         | "set_from_list" | "dict_from_pairs" => (&[R], false),
