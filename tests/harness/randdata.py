@@ -451,9 +451,12 @@ class Gen:
         return out
 
     def freeze(self, s: Scope, text: str) -> None:
-        """A dict or set iterated by `text` must keep its size in the loop
-        (CPython raises RuntimeError, compiled code walks a snapshot:
-        documented), so nothing changes it there."""
+        """A dict or set iterated by `text` only grows or has its values
+        changed in the loop: a key added is CPython's RuntimeError at the
+        next step, in compiled code too, and a value stored is read when its
+        key is reached; but a key deleted and another added in one step
+        keeps the size, where CPython walks on over the new key and
+        compiled code over the keys the loop began with (documented)."""
         for word in text.replace(",", " ").replace("(", " ").replace(")", " ").split():
             base = word.split(".")[0]
             if s.vars.get(base) in DICTS + (SI,):
@@ -1158,24 +1161,27 @@ class Gen:
         raise AssertionError(kind)
 
     def s_dict(self, s: Scope, depth: int) -> Stmt | None:
-        names = [n for t in DICTS for n in s.names(t) if n not in s.frozen]
+        names = [n for t in DICTS for n in s.names(t)]
         if not names:
             return None
         name = self.pick(names)
         ty = s.vars[name]
         k = self.key(s, ty, 1)
         val = VAL[ty]
+        # A dict being iterated only grows (see `freeze`).
+        shrinks = 0 if name in s.frozen else 1
         if val == LI:
-            kind = self.weighted([(8, "group"), (3, "rowappend"), (4, "store"), (2, "del"),
-                                  (2, "pop"), (1, "update"), (1, "clear")])
+            kind = self.weighted([(8, "group"), (3, "rowappend"), (4, "store"), (2 * shrinks, "del"),
+                                  (2 * shrinks, "pop"), (shrinks, "clear"), (1, "update")])
             if kind == "group":
                 return self.grow(s, "_", Line(f"{name}.setdefault({{0}}, []).append({{1}})",
                                               [k, self.e_int(s, 2)]))
             if kind == "rowappend":
                 return Line(f"{name}[{{0}}].append({{1}})", [k, self.e_int(s, 2)])
         else:
-            kind = self.weighted([(10, "store"), (5, "aug"), (5, "count"), (3, "del"), (3, "pop"),
-                                  (2, "setdefault"), (2, "update"), (1, "clear")])
+            kind = self.weighted([(10, "store"), (5, "aug"), (5, "count"), (3 * shrinks, "del"),
+                                  (3 * shrinks, "pop"), (2, "setdefault"), (shrinks, "clear"),
+                                  (2, "update")])
         if kind == "store":
             return Line(f"{name}[{{0}}] = {{1}}", [k, self.expr(s, val, 2)])
         if kind == "aug":
@@ -1198,11 +1204,14 @@ class Gen:
         return Line(f"{name}.clear()", [])
 
     def s_set(self, s: Scope, depth: int) -> Stmt | None:
-        names = [n for n in s.names(SI) if n not in s.frozen]
+        names = s.names(SI)
         if not names:
             return None
         name = self.pick(names)
         kind = self.pick(["add", "add", "discard", "remove", "ior", "update", "iop"])
+        if name in s.frozen and kind in ("discard", "remove", "iop"):
+            # A set being iterated only grows (see `freeze`).
+            kind = "add"
         if kind in ("add", "discard", "remove"):
             return Line(f"{name}.{kind}({{0}})", [self.e_int(s, 2)])
         if kind == "ior":
