@@ -10600,9 +10600,22 @@ pub trait FromPythonValue: Sized {
         list: &Bound<'_, pyo3::types::PyList>,
         what: &dyn Fn() -> String,
     ) -> PyResult<Vec<Self>> {
+        let py = list.py();
         let mut items = Vec::with_capacity(list.len());
-        for (k, item) in list.iter().enumerate() {
+        let mut k = 0;
+        // The length is read again for every element: a conversion may run
+        // Python code (an `__index__`) that shrinks the list.
+        while k < list.len() {
+            // SAFETY: the GIL is held (`list` is bound to it) and `k` is
+            // below the list's current length, so the slot holds a valid
+            // borrowed reference, which `from_borrowed_ptr` makes a
+            // reference of its own: Python code run by the conversion
+            // cannot free the item while it is converted.
+            let item = unsafe {
+                Bound::from_borrowed_ptr(py, pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), k as pyo3::ffi::Py_ssize_t))
+            };
             items.push(Self::from_python_value(&item, &|| format!("{}, item {k}", what()))?);
+            k += 1;
         }
         Ok(items)
     }
