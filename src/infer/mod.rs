@@ -1064,48 +1064,35 @@ impl<'m> Inference<'m> {
         index: &str,
         mut body: Vec<typed::Stmt>,
     ) -> (Option<typed::Expr>, Vec<typed::Stmt>) {
-        let untyped::ExprKind::Call {
-            callee: Callee::Builtin(builtin),
-            args,
-            ..
-        } = &stop_source.kind
-        else {
+        let keys_read = match &stop_source.kind {
+            untyped::ExprKind::Call {
+                callee: Callee::Builtin(builtin),
+                args,
+                ..
+            } if builtin == "len" => match args.as_slice() {
+                [keys @ untyped::Expr {
+                    kind: untyped::ExprKind::Local(_),
+                    span,
+                }] => Some((keys, *span)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let view = keys_read.and_then(|(keys, _)| match &keys.kind {
+            untyped::ExprKind::Local(name) => cx.iter_views.get(name).cloned(),
+            _ => None,
+        });
+        let (Some((keys, span)), Some(view)) = (keys_read, view) else {
             return (Some(stop), body);
         };
-        let (
-            Some(view),
-            [untyped::Expr {
-                kind: untyped::ExprKind::Local(keys),
-                span,
-            }],
-        ) = (
-            (builtin == "len")
-                .then(|| match args.as_slice() {
-                    [untyped::Expr {
-                        kind: untyped::ExprKind::Local(keys),
-                        ..
-                    }] => cx.iter_views.get(keys).cloned(),
-                    _ => None,
-                })
-                .flatten(),
-            args.as_slice(),
-        )
-        else {
-            return (Some(stop), body);
-        };
-        let read = |this: &mut Self, cx: &mut Cx, name: &str| {
-            this.expr(
-                cx,
-                &untyped::Expr {
-                    kind: untyped::ExprKind::Local(name.to_string()),
-                    span: *span,
-                },
-            )
+        let local = |name: &str| untyped::Expr {
+            kind: untyped::ExprKind::Local(name.to_string()),
+            span,
         };
         let (Some(container), Some(keys), Some(index)) = (
-            read(self, cx, &view.container),
-            read(self, cx, keys),
-            read(self, cx, index),
+            self.expr(cx, &local(&view.container)),
+            self.expr(cx, keys),
+            self.expr(cx, &local(index)),
         ) else {
             return (Some(stop), body);
         };
