@@ -4877,6 +4877,14 @@ impl<'a> FunctionLowering<'a> {
             ast::Expr::Attribute(attribute) if self.is_module_path(&attribute.value) => {
                 Callee::Qualified(self.qualify(&call.func)?)
             }
+            // `dict.fromkeys(keys, value)`, a class method of the builtin.
+            ast::Expr::Attribute(attribute)
+                if attribute.attr.as_str() == "fromkeys"
+                    && matches!(attribute.value.as_ref(), ast::Expr::Name(name)
+                        if name.id.as_str() == "dict" && !self.locals.contains(name.id.as_str())) =>
+            {
+                Callee::Builtin("__dict_fromkeys__".into())
+            }
             ast::Expr::Attribute(attribute) => {
                 let receiver = self.expr(&attribute.value)?;
                 if !ok {

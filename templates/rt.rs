@@ -11894,6 +11894,17 @@ pub fn dict_del<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K) -> Result<()> 
     }
 }
 
+/// `d.pop(k, None)` as a statement: the key removed if it is there.
+pub fn dict_discard<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K) {
+    dict.0.borrow_mut().remove(key);
+}
+
+/// `dict.fromkeys(keys, value)`: each key, in order, mapped to the one
+/// value (a list value is one list, shared by every key, as in Python).
+pub fn dict_fromkeys<K: DictKey + Clone, V: Clone>(keys: &List<K>, value: V) -> Dict<K, V> {
+    Dict::from_pairs(keys.to_vec().into_iter().map(|key| (key, value.clone())).collect())
+}
+
 /// `d.pop(k)`.
 pub fn dict_pop<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K) -> Result<V> {
     let removed = dict.0.borrow_mut().remove(key);
@@ -12063,6 +12074,9 @@ struct SetData<K: DictKey> {
     /// function has not changed it: the table holds the same elements, but
     /// may not reproduce the slots of a set with a longer history.
     python_order: Option<Vec<K>>,
+    /// Where `pop` starts looking for an element: after the slot of the
+    /// last one it took, as CPython's `finger`.
+    finger: usize,
     #[cfg(feature = "python")]
     origin: Option<Py<PyAny>>,
     dirty: bool,
@@ -12076,10 +12090,37 @@ impl<K: DictKey> SetData<K> {
             fill: 0,
             used: 0,
             python_order: None,
+            finger: 0,
             #[cfg(feature = "python")]
             origin: None,
             dirty: true,
         }
+    }
+
+    /// `s.pop()`: CPython's element, the first active slot from the finger
+    /// on (wrapping around). A set argument not changed yet gives the first
+    /// element of its Python order, which is the one CPython takes unless
+    /// the set was popped from before the call.
+    fn pop(&mut self) -> Option<K> {
+        if self.used == 0 {
+            return None;
+        }
+        let active = |slot: u32| slot != SET_EMPTY && slot != SET_DUMMY;
+        let slot = match self.python_order.as_ref().and_then(|order| order.first()) {
+            Some(first) => self.find(first, first.python_hash() as u64)?,
+            None => {
+                let mask = self.mask();
+                let mut slot = self.finger & mask;
+                while !active(self.slots[slot]) {
+                    slot = if slot == mask { 0 } else { slot + 1 };
+                }
+                slot
+            }
+        };
+        let key = self.entries.get(self.slots[slot] as usize)?.1.clone();
+        self.delete(slot);
+        self.finger = slot + 1;
+        Some(key)
     }
 
     fn mask(&self) -> usize {
@@ -12387,6 +12428,11 @@ pub fn set_discard<K: DictKey>(set: &Set<K>, key: &K) {
 }
 
 /// `s.remove(x)`: KeyError when absent.
+/// `s.pop()`: KeyError from an empty set, as CPython raises it.
+pub fn set_pop<K: DictKey>(set: &Set<K>) -> Result<K> {
+    set.0.borrow_mut().pop().ok_or_else(|| Error::KeyError("pop from an empty set".into()))
+}
+
 pub fn set_remove<K: DictKey>(set: &Set<K>, key: &K) -> Result<()> {
     if set.0.borrow_mut().discard(key) {
         Ok(())
@@ -12436,6 +12482,12 @@ pub fn dict_del_exact<K: DictKey, V: Clone, U: ExactAs<K> + DictKey>(
     match key.exact_as() {
         Some(exact) => dict_del(dict, &exact).map_err(|_| key.key_error()),
         None => Err(key.key_error()),
+    }
+}
+
+pub fn dict_discard_exact<K: DictKey, V: Clone, U: ExactAs<K> + DictKey>(dict: &Dict<K, V>, key: &U) {
+    if let Some(exact) = key.exact_as() {
+        dict_discard(dict, &exact);
     }
 }
 

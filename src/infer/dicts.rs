@@ -265,6 +265,12 @@ impl Inference<'_> {
                         let default = self.list_item(cx, &value_ty, default, span)?;
                         Some(runtime(function, vec![receiver, key, default], value_ty))
                     }
+                    // `d.pop(k, None)` as a statement (`discard_key`).
+                    ("__discard_key__", Some(key), None) => {
+                        let (key, function) =
+                            self.searched_key(cx, &key_ty, key, "dict_discard", span)?;
+                        Some(runtime(function, vec![receiver, key], none))
+                    }
                     ("__delitem__", Some(key), None) => {
                         let (key, function) =
                             self.searched_key(cx, &key_ty, key, "dict_del", span)?;
@@ -366,6 +372,7 @@ impl Inference<'_> {
                         Some(runtime("set_copy", vec![receiver], ty))
                     }
                     ("clear", None) => Some(runtime("set_clear", vec![receiver], none)),
+                    ("pop", None) => Some(runtime("set_pop", vec![receiver], item_ty.clone())),
                     (
                         "update"
                         | "difference_update"
@@ -522,6 +529,33 @@ impl Inference<'_> {
                 return Some(Some(runtime("dict_display", Vec::new(), ty)));
             }
             // `dict(d)`: a copy; `dict(pairs)` of a list of 2-tuples.
+            ("__dict_fromkeys__", [keys, value]) => {
+                let keys = self.as_list(cx, keys.clone(), "dict.fromkeys", span)?;
+                let Type::List(key) = keys.ty.clone() else {
+                    return Some(None);
+                };
+                if !self.check_hashable(cx, &key, span) {
+                    return Some(None);
+                }
+                let ty = Type::Dict(key, Box::new(value.ty.clone()));
+                return Some(Some(runtime(
+                    "dict_fromkeys",
+                    vec![keys, value.clone()],
+                    ty,
+                )));
+            }
+            ("__dict_fromkeys__", _) => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::WRONG_ARGUMENTS,
+                        span,
+                        "`dict.fromkeys` takes the keys and a value in compiled code",
+                    )
+                    .with_hint("pass the value every key gets: `dict.fromkeys(keys, 0)`; a compiled dict cannot hold None"),
+                );
+                return Some(None);
+            }
             ("dict", [value]) => {
                 let ty = match &value.ty {
                     Type::Dict(..) => {

@@ -118,6 +118,7 @@ pub(super) fn exact_form(function: &'static str) -> &'static str {
         "dict_get_or" => "dict_get_or_exact",
         "dict_contains" => "dict_contains_exact",
         "dict_del" => "dict_del_exact",
+        "dict_discard" => "dict_discard_exact",
         "dict_pop" => "dict_pop_exact",
         "dict_pop_or" => "dict_pop_or_exact",
         "set_contains" => "set_contains_exact",

@@ -953,6 +953,11 @@ impl<'m> Inference<'m> {
                     }
                 }
             }
+            StmtKind::Expr(expr) if discard_key(expr).is_some() => {
+                if let Some(expr) = discard_key(expr).and_then(|discard| self.expr(cx, &discard)) {
+                    out.push(typed::Stmt::Expr(expr));
+                }
+            }
             StmtKind::Expr(expr) => {
                 if let Some(expr) = self.expr(cx, expr) {
                     out.push(typed::Stmt::Expr(expr));
@@ -5489,4 +5494,35 @@ fn comparison_type(a: &typed::Expr, b: &typed::Expr) -> Type {
         (Type::Scalar(d), Type::Int) if widened(d, b) => Type::Int,
         _ => promote_values(&a.ty, &b.ty),
     }
+}
+
+/// `d.pop(k, None)` as a statement, which removes the key if present (a
+/// compiled value is never None, so only the statement form compiles): the
+/// method `__discard_key__(k)`.
+fn discard_key(expr: &untyped::Expr) -> Option<untyped::Expr> {
+    let untyped::ExprKind::Method {
+        receiver,
+        method,
+        args,
+        keywords,
+    } = &expr.kind
+    else {
+        return None;
+    };
+    let [key, untyped::Expr {
+        kind: untyped::ExprKind::None,
+        ..
+    }] = args.as_slice()
+    else {
+        return None;
+    };
+    (method == "pop" && keywords.is_empty()).then(|| untyped::Expr {
+        kind: untyped::ExprKind::Method {
+            receiver: receiver.clone(),
+            method: "__discard_key__".into(),
+            args: vec![key.clone()],
+            keywords: Vec::new(),
+        },
+        span: expr.span,
+    })
 }

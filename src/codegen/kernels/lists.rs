@@ -116,6 +116,9 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_discard" => (&[R, R], false),
         "set_add" | "set_insert" => (&[R, V], false),
         "iter_steps" => (&[R], false),
+        "dict_discard" | "dict_discard_exact" => (&[R, R], false),
+        "dict_fromkeys" => (&[R, V], false),
+        "set_pop" => (&[R], true),
         "dict_iter_end" | "set_iter_end" | "dict_iter_item" | "dict_iter_value" => {
             (&[R, R, V], true)
         }
