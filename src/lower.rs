@@ -3480,13 +3480,10 @@ impl<'a> FunctionLowering<'a> {
             }
             target_names_of(&generator.target, &mut bound);
         }
-        let text = self
-            .file
-            .text
-            .get(span.start as usize..span.end as usize)
-            .unwrap_or("");
+        let mut read = Vec::new();
+        comprehension_names_read(&[elt], generators, &[], &mut read);
         let free: Vec<String> = self
-            .free_variables(text)
+            .free_among(read)
             .into_iter()
             .filter(|name| !bound.contains(name))
             .collect();
@@ -4160,15 +4157,18 @@ impl<'a> FunctionLowering<'a> {
     /// The locals a piece of code (a comprehension or a lambda) reads, in
     /// order of appearance: a range variable through its parts, a lambda
     /// variable through the locals it reads.
-    fn free_variables(&self, text: &str) -> Vec<String> {
+    /// The variables of this function among `names`, the names a
+    /// comprehension or generator expression reads (`names_read`), with
+    /// those of the lambdas it calls.
+    fn free_among(&self, names: Vec<String>) -> Vec<String> {
         let mut free = Vec::new();
         let mut seen = HashSet::new();
-        self.collect_free(text, &mut seen, &mut free);
+        self.collect_free(names, &mut seen, &mut free);
         free
     }
 
-    fn collect_free(&self, text: &str, seen: &mut HashSet<String>, free: &mut Vec<String>) {
-        for name in identifiers_in(text) {
+    fn collect_free(&self, names: Vec<String>, seen: &mut HashSet<String>, free: &mut Vec<String>) {
+        for name in names {
             if !seen.insert(name.clone()) {
                 continue;
             }
@@ -4194,7 +4194,7 @@ impl<'a> FunctionLowering<'a> {
                     .text
                     .get(span.start as usize..span.end as usize)
                     .unwrap_or("");
-                self.collect_free(lambda_text, &mut inner_seen, free);
+                self.collect_free(identifiers_in(lambda_text), &mut inner_seen, free);
             } else if self.locals.contains(&name) && !free.contains(&name) {
                 free.push(name);
             }
@@ -4223,7 +4223,7 @@ impl<'a> FunctionLowering<'a> {
         let mut seen: HashSet<String> = params.iter().cloned().collect();
         seen.insert(name.to_string());
         let mut free = Vec::new();
-        self.collect_free(text, &mut seen, &mut free);
+        self.collect_free(identifiers_in(text), &mut seen, &mut free);
         if !call.keywords.is_empty() || call.args.len() != params.len() {
             self.error(
                 codes::WRONG_ARGUMENTS,
@@ -4558,14 +4558,10 @@ impl<'a> FunctionLowering<'a> {
         };
         let mut bound = Vec::new();
         target_names_of(&generator.target, &mut bound);
-        let elt_span: Span = elt.range().into();
-        let text = self
-            .file
-            .text
-            .get(elt_span.start as usize..elt_span.end as usize)
-            .unwrap_or("");
+        let mut read = Vec::new();
+        names_read(elt, &[], &mut read);
         let free: Vec<String> = self
-            .free_variables(text)
+            .free_among(read)
             .into_iter()
             .filter(|name| !bound.contains(name))
             .collect();
@@ -5046,6 +5042,139 @@ fn is_plain_item(item: &ast::Expr) -> bool {
                 && is_plain_item(&unary.operand)
         }
         _ => false,
+    }
+}
+
+/// The names `expr` reads, in the order they first appear, leaving out
+/// those in `bound` and those a comprehension or lambda inside `expr`
+/// binds for itself: `[-x for x in xs]` reads `xs` only, as in Python,
+/// where a comprehension is a scope of its own.
+fn names_read(expr: &ast::Expr, bound: &[String], out: &mut Vec<String>) {
+    let mut read = |e: &ast::Expr| names_read(e, bound, out);
+    match expr {
+        ast::Expr::Name(name) => {
+            let id = name.id.to_string();
+            if !bound.contains(&id) && !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        ast::Expr::Lambda(lambda) => {
+            let params = &lambda.args;
+            for default in params
+                .posonlyargs
+                .iter()
+                .chain(&params.args)
+                .chain(&params.kwonlyargs)
+                .filter_map(|a| a.default.as_deref())
+            {
+                read(default);
+            }
+            let mut inner = bound.to_vec();
+            inner.extend(
+                params
+                    .posonlyargs
+                    .iter()
+                    .chain(&params.args)
+                    .chain(&params.kwonlyargs)
+                    .map(|a| a.def.arg.to_string()),
+            );
+            inner.extend(
+                params
+                    .vararg
+                    .iter()
+                    .chain(&params.kwarg)
+                    .map(|a| a.arg.to_string()),
+            );
+            names_read(&lambda.body, &inner, out);
+        }
+        ast::Expr::ListComp(comp) => {
+            comprehension_names_read(&[&comp.elt], &comp.generators, bound, out)
+        }
+        ast::Expr::SetComp(comp) => {
+            comprehension_names_read(&[&comp.elt], &comp.generators, bound, out)
+        }
+        ast::Expr::GeneratorExp(comp) => {
+            comprehension_names_read(&[&comp.elt], &comp.generators, bound, out)
+        }
+        ast::Expr::DictComp(comp) => {
+            comprehension_names_read(&[&comp.key, &comp.value], &comp.generators, bound, out)
+        }
+        ast::Expr::BoolOp(e) => e.values.iter().for_each(read),
+        ast::Expr::NamedExpr(e) => {
+            read(&e.value);
+            read(&e.target);
+        }
+        ast::Expr::BinOp(e) => {
+            read(&e.left);
+            read(&e.right);
+        }
+        ast::Expr::UnaryOp(e) => read(&e.operand),
+        ast::Expr::IfExp(e) => {
+            read(&e.test);
+            read(&e.body);
+            read(&e.orelse);
+        }
+        ast::Expr::Dict(e) => {
+            for (key, value) in e.keys.iter().zip(&e.values) {
+                if let Some(key) = key {
+                    read(key);
+                }
+                read(value);
+            }
+        }
+        ast::Expr::Set(e) => e.elts.iter().for_each(read),
+        ast::Expr::List(e) => e.elts.iter().for_each(read),
+        ast::Expr::Tuple(e) => e.elts.iter().for_each(read),
+        ast::Expr::Await(e) => read(&e.value),
+        ast::Expr::Yield(e) => e.value.iter().for_each(|v| read(v)),
+        ast::Expr::YieldFrom(e) => read(&e.value),
+        ast::Expr::Compare(e) => {
+            read(&e.left);
+            e.comparators.iter().for_each(read);
+        }
+        ast::Expr::Call(e) => {
+            read(&e.func);
+            e.args.iter().for_each(&mut read);
+            e.keywords.iter().for_each(|k| read(&k.value));
+        }
+        ast::Expr::FormattedValue(e) => {
+            read(&e.value);
+            e.format_spec.iter().for_each(|v| read(v));
+        }
+        ast::Expr::JoinedStr(e) => e.values.iter().for_each(read),
+        ast::Expr::Attribute(e) => read(&e.value),
+        ast::Expr::Subscript(e) => {
+            read(&e.value);
+            read(&e.slice);
+        }
+        ast::Expr::Starred(e) => read(&e.value),
+        ast::Expr::Slice(e) => {
+            for part in [&e.lower, &e.upper, &e.step].into_iter().flatten() {
+                read(part);
+            }
+        }
+        ast::Expr::Constant(_) => {}
+    }
+}
+
+/// `names_read` of a comprehension: its first iterable is read where the
+/// comprehension is; every later part sees the targets bound before it.
+fn comprehension_names_read(
+    elts: &[&ast::Expr],
+    generators: &[ast::Comprehension],
+    bound: &[String],
+    out: &mut Vec<String>,
+) {
+    let mut inner = bound.to_vec();
+    for (k, generator) in generators.iter().enumerate() {
+        names_read(&generator.iter, if k == 0 { bound } else { &inner }, out);
+        target_names_of(&generator.target, &mut inner);
+        for test in &generator.ifs {
+            names_read(test, &inner, out);
+        }
+    }
+    for elt in elts {
+        names_read(elt, &inner, out);
     }
 }
 
