@@ -3754,6 +3754,149 @@ impl<'a> FunctionLowering<'a> {
         Some(rewritten)
     }
 
+    /// `list(map(f, xs))`, `sum(map(f, xs, ys))`, `sorted(filter(f, xs))`
+    /// and the like: the call with the `map` or `filter` written as a
+    /// comprehension over its iterables (zipped when there are several), a
+    /// generator for `sum`, `any` and `all`, which consume it as it runs:
+    ///
+    /// ```text
+    /// list(map(lambda x: x * 2, xs))  →  list([x * 2 for x in xs])
+    /// sum(map(f, xs, ys))             →  sum(f(a0, a1) for a0, a1 in zip(xs, ys))
+    /// list(filter(None, xs))          →  list([a0 for a0 in xs if a0])
+    /// ```
+    ///
+    /// A lambda's parameters are the loop's targets and its body the
+    /// element (or the test). `None` when the call is not of such a builtin,
+    /// its argument is not a `map` or `filter` call, or a lambda's
+    /// parameters do not match the iterables.
+    fn map_consumed(&self, call: &ast::ExprCall) -> Option<ast::ExprCall> {
+        let builtin =
+            |name: &str| !self.locals.contains(name) && !self.scope.functions.contains(name);
+        let ast::Expr::Name(function) = call.func.as_ref() else {
+            return None;
+        };
+        let id = function.id.as_str();
+        let lazy = match id {
+            "sum" | "any" | "all" => true,
+            "list" | "sorted" | "set" | "min" | "max" => false,
+            _ => return None,
+        };
+        let [ast::Expr::Call(inner), rest @ ..] = call.args.as_slice() else {
+            return None;
+        };
+        let ast::Expr::Name(source) = inner.func.as_ref() else {
+            return None;
+        };
+        let filter = match source.id.as_str() {
+            "map" => false,
+            "filter" => true,
+            _ => return None,
+        };
+        let [function_arg, iterables @ ..] = inner.args.as_slice() else {
+            return None;
+        };
+        if !builtin(id)
+            || !builtin(source.id.as_str())
+            || !inner.keywords.is_empty()
+            || iterables.is_empty()
+            || (filter && iterables.len() != 1)
+            || (iterables.len() > 1 && !builtin("zip"))
+            || iterables.iter().any(|a| matches!(a, ast::Expr::Starred(_)))
+        {
+            return None;
+        }
+        let range = inner.range;
+        let load = ast::ExprContext::Load;
+        let store = ast::ExprContext::Store;
+        // The loop's targets, and the element (`map`) or test (`filter`).
+        let (names, applied): (Vec<String>, Option<ast::Expr>) = match function_arg {
+            ast::Expr::Lambda(lambda) => {
+                let params = &lambda.args;
+                if !params.posonlyargs.is_empty()
+                    || !params.kwonlyargs.is_empty()
+                    || params.vararg.is_some()
+                    || params.kwarg.is_some()
+                    || params.args.iter().any(|a| a.default.is_some())
+                    || params.args.len() != iterables.len()
+                {
+                    return None;
+                }
+                let names = params.args.iter().map(|a| a.def.arg.to_string()).collect();
+                (names, Some(lambda.body.as_ref().clone()))
+            }
+            ast::Expr::Constant(constant) if filter && constant.value.is_none() => {
+                (vec![hidden("map_item0")], None)
+            }
+            _ => {
+                let names: Vec<String> = (0..iterables.len())
+                    .map(|k| hidden_format!("map_item{k}"))
+                    .collect();
+                let call = ast::Expr::Call(ast::ExprCall {
+                    range,
+                    func: Box::new(function_arg.clone()),
+                    args: names
+                        .iter()
+                        .map(|n| synthetic_name(n, range, load))
+                        .collect(),
+                    keywords: Vec::new(),
+                });
+                (names, Some(call))
+            }
+        };
+        let target = match names.as_slice() {
+            [name] => synthetic_name(name, range, store),
+            _ => ast::Expr::Tuple(ast::ExprTuple {
+                range,
+                elts: names
+                    .iter()
+                    .map(|n| synthetic_name(n, range, store))
+                    .collect(),
+                ctx: store,
+            }),
+        };
+        let iter = match iterables {
+            [iterable] => iterable.clone(),
+            _ => ast::Expr::Call(ast::ExprCall {
+                range,
+                func: Box::new(synthetic_name("zip", range, load)),
+                args: iterables.to_vec(),
+                keywords: Vec::new(),
+            }),
+        };
+        let item = || synthetic_name(&names[0], range, load);
+        let (elt, ifs) = match (filter, applied) {
+            (false, Some(applied)) => (applied, Vec::new()),
+            (true, Some(test)) => (item(), vec![test]),
+            (_, None) => (item(), vec![item()]),
+        };
+        let generators = vec![ast::Comprehension {
+            range: Default::default(),
+            target,
+            iter,
+            ifs,
+            is_async: false,
+        }];
+        let elt = Box::new(elt);
+        let iterable = if lazy && rest.is_empty() && call.keywords.is_empty() {
+            ast::Expr::GeneratorExp(ast::ExprGeneratorExp {
+                range,
+                elt,
+                generators,
+            })
+        } else {
+            ast::Expr::ListComp(ast::ExprListComp {
+                range,
+                elt,
+                generators,
+            })
+        };
+        let mut rewritten = call.clone();
+        rewritten.args = std::iter::once(iterable)
+            .chain(rest.iter().cloned())
+            .collect();
+        Some(rewritten)
+    }
+
     /// `list(zip(a, b))`, `dict(zip(keys, values))`, `sorted(enumerate(xs))`
     /// and the like: the call with the `zip` or `enumerate` written as the
     /// list comprehension of its tuples, `[(x0, x1) for x0, x1 in zip(a, b)]`.
@@ -4683,6 +4826,9 @@ impl<'a> FunctionLowering<'a> {
         if let Some(rewritten) = self.pairs_consumed(call) {
             return self.call(&rewritten, span);
         }
+        if let Some(rewritten) = self.map_consumed(call) {
+            return self.call(&rewritten, span);
+        }
         // `sum(xs, 0.0)`: the items of `xs` as a generator with that start.
         if let (ast::Expr::Name(function), [items, start]) =
             (call.func.as_ref(), call.args.as_slice())
@@ -4781,6 +4927,20 @@ impl<'a> FunctionLowering<'a> {
             self.qualify(&call.func).as_deref(),
             Some("numpy.array" | "numpy.asarray")
         );
+        // `map` and `filter` compile where `map_consumed` rewrites them.
+        if let ast::Expr::Name(name) = call.func.as_ref() {
+            let id = name.id.as_str();
+            if matches!(id, "map" | "filter") && self.is_builtin(id) {
+                self.error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    span,
+                    format!("`{id}` is only supported as the argument of list, sorted, set, sum, min, max, any or all"),
+                    "unsupported use",
+                    &format!("write `list({id}(...))`, or a comprehension such as `[f(x) for x in xs]`"),
+                );
+                return None;
+            }
+        }
         let args: Vec<Option<Expr>> = call
             .args
             .iter()
