@@ -3599,6 +3599,16 @@ impl<'m> Inference<'m> {
             );
             None
         };
+        // The builtins of one iterable (`list()`, `set()`, `dict()` and
+        // `tuple()` of none are their literals, made in lowering).
+        let one = match name {
+            "list" | "set" | "tuple" | "dict" => args.len() > 1,
+            "sorted" | "reversed" | "any" | "all" | "len" => args.len() != 1,
+            _ => false,
+        };
+        if one {
+            return arity_error(self, cx, "one argument");
+        }
         // A tuple given to a builtin that takes any sequence is the list
         // of its items: `list(t)`, `sorted(t)`, `sum(t)`, `max(t)`.
         if let (
