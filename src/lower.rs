@@ -4156,6 +4156,20 @@ impl<'a> FunctionLowering<'a> {
                 });
                 (param, body)
             }
+            // A method of a variable or a function of a module, called
+            // with the item: `key=xs.count`, `key=math.fabs`.
+            ast::Expr::Attribute(attribute)
+                if matches!(attribute.value.as_ref(), ast::Expr::Name(_)) =>
+            {
+                let param = hidden("key_item");
+                let body = ast::Expr::Call(ast::ExprCall {
+                    range,
+                    func: Box::new(key.value.clone()),
+                    args: vec![synthetic_name(&param, range, load)],
+                    keywords: Vec::new(),
+                });
+                (param, body)
+            }
             // A function of the module, a lambda stored in a local, or a
             // builtin of one argument (`key=len`, `key=abs`).
             ast::Expr::Name(function)
@@ -4177,7 +4191,7 @@ impl<'a> FunctionLowering<'a> {
             _ => {
                 return bad(
                     self,
-                    "key= takes a one-argument lambda or a function of this module",
+                    "key= takes a one-argument lambda, a function of this module or a method such as `xs.count`",
                 )
             }
         };
