@@ -3718,7 +3718,7 @@ impl<'a> FunctionLowering<'a> {
         if self.locals.contains(id) || self.scope.functions.contains(id) {
             return None;
         }
-        let [range_call, rest @ ..] = call.args.as_slice() else {
+        let [range_call, ..] = call.args.as_slice() else {
             return None;
         };
         if !is_range_call(self, range_call) {
@@ -3734,24 +3734,9 @@ impl<'a> FunctionLowering<'a> {
             is_async: false,
         }];
         let elt = Box::new(synthetic_name(item, range, ast::ExprContext::Load));
-        let iterable = if lazy && rest.is_empty() && call.keywords.is_empty() {
-            ast::Expr::GeneratorExp(ast::ExprGeneratorExp {
-                range,
-                elt,
-                generators,
-            })
-        } else {
-            ast::Expr::ListComp(ast::ExprListComp {
-                range,
-                elt,
-                generators,
-            })
-        };
-        let mut rewritten = call.clone();
-        rewritten.args = std::iter::once(iterable)
-            .chain(rest.iter().cloned())
-            .collect();
-        Some(rewritten)
+        Some(consumed_as_comprehension(
+            call, lazy, range, elt, generators,
+        ))
     }
 
     /// `list(map(f, xs))`, `sum(map(f, xs, ys))`, `sorted(filter(f, xs))`
@@ -3781,7 +3766,7 @@ impl<'a> FunctionLowering<'a> {
             "list" | "sorted" | "set" | "min" | "max" => false,
             _ => return None,
         };
-        let [ast::Expr::Call(inner), rest @ ..] = call.args.as_slice() else {
+        let [ast::Expr::Call(inner), ..] = call.args.as_slice() else {
             return None;
         };
         let ast::Expr::Name(source) = inner.func.as_ref() else {
@@ -3877,24 +3862,9 @@ impl<'a> FunctionLowering<'a> {
             is_async: false,
         }];
         let elt = Box::new(elt);
-        let iterable = if lazy && rest.is_empty() && call.keywords.is_empty() {
-            ast::Expr::GeneratorExp(ast::ExprGeneratorExp {
-                range,
-                elt,
-                generators,
-            })
-        } else {
-            ast::Expr::ListComp(ast::ExprListComp {
-                range,
-                elt,
-                generators,
-            })
-        };
-        let mut rewritten = call.clone();
-        rewritten.args = std::iter::once(iterable)
-            .chain(rest.iter().cloned())
-            .collect();
-        Some(rewritten)
+        Some(consumed_as_comprehension(
+            call, lazy, range, elt, generators,
+        ))
     }
 
     /// `list(zip(a, b))`, `dict(zip(keys, values))`, `sorted(enumerate(xs))`
@@ -5717,4 +5687,36 @@ fn break_out_of(body: &[ast::Stmt]) -> Option<Span> {
         ast::Stmt::While(s) => break_out_of(&s.orelse),
         _ => None,
     })
+}
+
+/// `call` (a builtin consuming an iterable: `sum(...)`, `sorted(...)`)
+/// with its first argument replaced by the comprehension of `elt` over
+/// `generators`: a generator expression when `lazy` (`sum`, `any`, `all`,
+/// which consume it as it runs) and the call has no other arguments, a
+/// list comprehension otherwise.
+fn consumed_as_comprehension(
+    call: &ast::ExprCall,
+    lazy: bool,
+    range: rustpython_parser::text_size::TextRange,
+    elt: Box<ast::Expr>,
+    generators: Vec<ast::Comprehension>,
+) -> ast::ExprCall {
+    let iterable = if lazy && call.args.len() == 1 && call.keywords.is_empty() {
+        ast::Expr::GeneratorExp(ast::ExprGeneratorExp {
+            range,
+            elt,
+            generators,
+        })
+    } else {
+        ast::Expr::ListComp(ast::ExprListComp {
+            range,
+            elt,
+            generators,
+        })
+    };
+    let mut rewritten = call.clone();
+    if let Some(first) = rewritten.args.first_mut() {
+        *first = iterable;
+    }
+    rewritten
 }
