@@ -4094,6 +4094,18 @@ impl<'a> FunctionLowering<'a> {
         }
         let load = ast::ExprContext::Load;
         let store = ast::ExprContext::Store;
+        let called_key = match &key.value {
+            ast::Expr::Attribute(attribute) => {
+                matches!(attribute.value.as_ref(), ast::Expr::Name(_))
+            }
+            ast::Expr::Name(function) => {
+                let id = function.id.as_str();
+                self.scope.functions.contains(id)
+                    || self.lambdas.contains_key(id)
+                    || (matches!(id, "len" | "abs" | "sum" | "min" | "max") && self.is_builtin(id))
+            }
+            _ => false,
+        };
         // The key as a parameter name and a body in terms of it.
         let (param, body) = match &key.value {
             ast::Expr::Lambda(lambda)
@@ -4126,29 +4138,11 @@ impl<'a> FunctionLowering<'a> {
                 });
                 (param, body)
             }
-            // A method of a variable or a function of a module, called
-            // with the item: `key=xs.count`, `key=math.fabs`.
-            ast::Expr::Attribute(attribute)
-                if matches!(attribute.value.as_ref(), ast::Expr::Name(_)) =>
-            {
-                let param = hidden("key_item");
-                let body = ast::Expr::Call(ast::ExprCall {
-                    range,
-                    func: Box::new(key.value.clone()),
-                    args: vec![synthetic_name(&param, range, load)],
-                    keywords: Vec::new(),
-                });
-                (param, body)
-            }
-            // A function of the module, a lambda stored in a local, or a
-            // builtin of one argument (`key=len`, `key=abs`).
-            ast::Expr::Name(function)
-                if self.scope.functions.contains(function.id.as_str())
-                    || self.lambdas.contains_key(function.id.as_str())
-                    || (matches!(function.id.as_str(), "len" | "abs" | "sum" | "min" | "max")
-                        && !self.locals.contains(function.id.as_str())
-                        && self.import_of(function.id.as_str()).is_none()) =>
-            {
+            // Called with the item: a method of a variable or a function
+            // of a module (`key=xs.count`, `key=math.fabs`), a function of
+            // the module, a lambda stored in a local, or a builtin of one
+            // argument (`key=len`, `key=abs`).
+            _ if called_key => {
                 let param = hidden("key_item");
                 let body = ast::Expr::Call(ast::ExprCall {
                     range,
