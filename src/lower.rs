@@ -2768,7 +2768,137 @@ impl<'a> FunctionLowering<'a> {
         })
     }
 
+    /// `for v in map(f, a, b)` and `for v in filter(f, xs)`: a loop over
+    /// the iterables (zipped when there are several) that calls `f` at the
+    /// top of each step, as the lazy `map` and `filter` do:
+    ///
+    /// ```text
+    /// for v in map(f, a, b):     for item0, item1 in zip(a, b):
+    ///     body               →       v = f(item0, item1)
+    ///                                body
+    /// for v in filter(f, xs):    for item0 in xs:
+    ///     body               →       if not f(item0):
+    ///                                    continue
+    ///                                v = item0
+    ///                                body
+    /// ```
+    ///
+    /// A lambda `f` becomes a lambda variable of the function, called as
+    /// one (it reads the function's variables when called, as a closure).
+    /// `filter(None, xs)` tests the item itself. `None` when the loop is
+    /// over anything else.
+    fn map_loop(&mut self, for_stmt: &ast::StmtFor) -> Option<ast::StmtFor> {
+        let ast::Expr::Call(call) = for_stmt.iter.as_ref() else {
+            return None;
+        };
+        let ast::Expr::Name(source) = call.func.as_ref() else {
+            return None;
+        };
+        let filter = match source.id.as_str() {
+            "map" => false,
+            "filter" => true,
+            _ => return None,
+        };
+        let [function, iterables @ ..] = call.args.as_slice() else {
+            return None;
+        };
+        if !self.is_builtin(source.id.as_str())
+            || !call.keywords.is_empty()
+            || iterables.is_empty()
+            || (filter && iterables.len() != 1)
+            || (iterables.len() > 1 && !self.is_builtin("zip"))
+            || iterables.iter().any(|a| matches!(a, ast::Expr::Starred(_)))
+        {
+            return None;
+        }
+        let range = call.range;
+        let load = ast::ExprContext::Load;
+        let store = ast::ExprContext::Store;
+        let names: Vec<String> = (0..iterables.len())
+            .map(|k| hidden_format!("map_item{}_{k}", u32::from(range.start())))
+            .collect();
+        self.locals.extend(names.iter().cloned());
+        let function = match function {
+            ast::Expr::Lambda(lambda) => {
+                let name = hidden_format!("map_function_{}", u32::from(range.start()));
+                self.lambdas.insert(name.clone(), (lambda.clone(), None));
+                Some(synthetic_name(&name, range, load))
+            }
+            ast::Expr::Constant(constant) if filter && constant.value.is_none() => None,
+            other => Some(other.clone()),
+        };
+        let items: Vec<ast::Expr> = names
+            .iter()
+            .map(|n| synthetic_name(n, range, load))
+            .collect();
+        let applied = function.map(|function| {
+            ast::Expr::Call(ast::ExprCall {
+                range,
+                func: Box::new(function),
+                args: items.clone(),
+                keywords: Vec::new(),
+            })
+        });
+        let assign = |value: ast::Expr| {
+            ast::Stmt::Assign(ast::StmtAssign {
+                range,
+                targets: vec![for_stmt.target.as_ref().clone()],
+                value: Box::new(value),
+                type_comment: None,
+            })
+        };
+        let mut body = Vec::new();
+        if filter {
+            let item = items.first()?.clone();
+            body.push(ast::Stmt::If(ast::StmtIf {
+                range,
+                test: Box::new(ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                    range,
+                    op: ast::UnaryOp::Not,
+                    operand: Box::new(applied.unwrap_or_else(|| item.clone())),
+                })),
+                body: vec![ast::Stmt::Continue(ast::StmtContinue { range })],
+                orelse: Vec::new(),
+            }));
+            body.push(assign(item));
+        } else {
+            body.push(assign(applied?));
+        }
+        body.extend(for_stmt.body.iter().cloned());
+        let target = match names.as_slice() {
+            [name] => synthetic_name(name, range, store),
+            _ => ast::Expr::Tuple(ast::ExprTuple {
+                range,
+                elts: names
+                    .iter()
+                    .map(|n| synthetic_name(n, range, store))
+                    .collect(),
+                ctx: store,
+            }),
+        };
+        let iter = match iterables {
+            [iterable] => iterable.clone(),
+            _ => ast::Expr::Call(ast::ExprCall {
+                range,
+                func: Box::new(synthetic_name("zip", range, load)),
+                args: iterables.to_vec(),
+                keywords: Vec::new(),
+            }),
+        };
+        Some(ast::StmtFor {
+            range: for_stmt.range,
+            target: Box::new(target),
+            iter: Box::new(iter),
+            body,
+            orelse: for_stmt.orelse.clone(),
+            type_comment: None,
+        })
+    }
+
     fn for_stmt(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
+        if let Some(plain) = self.map_loop(for_stmt) {
+            return self.for_stmt(&plain, span);
+        }
         if let Some(zipped) = self.enumerated_zip(for_stmt) {
             return self.for_stmt(&zipped, span);
         }
@@ -4905,14 +5035,15 @@ impl<'a> FunctionLowering<'a> {
             self.qualify(&call.func).as_deref(),
             Some("numpy.array" | "numpy.asarray")
         );
-        // `map` and `filter` compile where `map_consumed` rewrites them.
+        // `map` and `filter` compile where `map_consumed` and `map_loop`
+        // rewrite them.
         if let ast::Expr::Name(name) = call.func.as_ref() {
             let id = name.id.as_str();
             if matches!(id, "map" | "filter") && self.is_builtin(id) {
                 self.error(
                     codes::UNSUPPORTED_FUNCTION,
                     span,
-                    format!("`{id}` is only supported as the argument of list, sorted, set, sum, min, max, any or all"),
+                    format!("`{id}` is only supported as the argument of list, sorted, set, sum, min, max, any or all, or as what a `for` loop or a comprehension walks"),
                     "unsupported use",
                     &format!("write `list({id}(...))`, or a comprehension such as `[f(x) for x in xs]`"),
                 );
