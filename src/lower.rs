@@ -2813,7 +2813,6 @@ impl<'a> FunctionLowering<'a> {
         }
         let range = call.range;
         let load = ast::ExprContext::Load;
-        let store = ast::ExprContext::Store;
         let names: Vec<String> = (0..iterables.len())
             .map(|k| hidden_format!("map_item{}_{k}", u32::from(range.start())))
             .collect();
@@ -2865,26 +2864,7 @@ impl<'a> FunctionLowering<'a> {
             body.push(assign(applied?));
         }
         body.extend(for_stmt.body.iter().cloned());
-        let target = match names.as_slice() {
-            [name] => synthetic_name(name, range, store),
-            _ => ast::Expr::Tuple(ast::ExprTuple {
-                range,
-                elts: names
-                    .iter()
-                    .map(|n| synthetic_name(n, range, store))
-                    .collect(),
-                ctx: store,
-            }),
-        };
-        let iter = match iterables {
-            [iterable] => iterable.clone(),
-            _ => ast::Expr::Call(ast::ExprCall {
-                range,
-                func: Box::new(synthetic_name("zip", range, load)),
-                args: iterables.to_vec(),
-                keywords: Vec::new(),
-            }),
-        };
+        let (target, iter) = map_walk(&names, iterables, range);
         Some(ast::StmtFor {
             range: for_stmt.range,
             target: Box::new(target),
@@ -3922,7 +3902,6 @@ impl<'a> FunctionLowering<'a> {
         }
         let range = inner.range;
         let load = ast::ExprContext::Load;
-        let store = ast::ExprContext::Store;
         // The loop's targets, and the element (`map`) or test (`filter`).
         let (names, applied): (Vec<String>, Option<ast::Expr>) = match function_arg {
             ast::Expr::Lambda(lambda) => {
@@ -3958,26 +3937,7 @@ impl<'a> FunctionLowering<'a> {
                 (names, Some(call))
             }
         };
-        let target = match names.as_slice() {
-            [name] => synthetic_name(name, range, store),
-            _ => ast::Expr::Tuple(ast::ExprTuple {
-                range,
-                elts: names
-                    .iter()
-                    .map(|n| synthetic_name(n, range, store))
-                    .collect(),
-                ctx: store,
-            }),
-        };
-        let iter = match iterables {
-            [iterable] => iterable.clone(),
-            _ => ast::Expr::Call(ast::ExprCall {
-                range,
-                func: Box::new(synthetic_name("zip", range, load)),
-                args: iterables.to_vec(),
-                keywords: Vec::new(),
-            }),
-        };
+        let (target, iter) = map_walk(&names, iterables, range);
         let item = || synthetic_name(&names[0], range, load);
         let (elt, ifs) = match (filter, applied) {
             (false, Some(applied)) => (applied, Vec::new()),
@@ -5844,4 +5804,36 @@ fn consumed_as_comprehension(
         *first = iterable;
     }
     rewritten
+}
+
+/// What `map`/`filter` over `iterables` walks, for `map_consumed` and
+/// `map_loop`: the loop target of the item `names` (a tuple of them for
+/// several iterables) and the iterable (several zipped).
+fn map_walk(
+    names: &[String],
+    iterables: &[ast::Expr],
+    range: rustpython_parser::text_size::TextRange,
+) -> (ast::Expr, ast::Expr) {
+    let store = ast::ExprContext::Store;
+    let target = match names {
+        [name] => synthetic_name(name, range, store),
+        _ => ast::Expr::Tuple(ast::ExprTuple {
+            range,
+            elts: names
+                .iter()
+                .map(|n| synthetic_name(n, range, store))
+                .collect(),
+            ctx: store,
+        }),
+    };
+    let iter = match iterables {
+        [iterable] => iterable.clone(),
+        _ => ast::Expr::Call(ast::ExprCall {
+            range,
+            func: Box::new(synthetic_name("zip", range, ast::ExprContext::Load)),
+            args: iterables.to_vec(),
+            keywords: Vec::new(),
+        }),
+    };
+    (target, iter)
 }
