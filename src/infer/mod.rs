@@ -3610,11 +3610,10 @@ impl<'m> Inference<'m> {
             return arity_error(self, cx, "one argument");
         }
         // A tuple given to a builtin that takes any sequence is the list
-        // of its items: `list(t)`, `sorted(t)`, `sum(t)`, `max(t)`.
-        if let (
-            "list" | "sorted" | "sum" | "min" | "max" | "any" | "all" | "set" | "reversed",
-            [value],
-        ) = (name, args.as_slice())
+        // of its items: `sum(t)`, `max(t)`. (`list`, `set` and `sorted`
+        // take it through `as_list`.)
+        if let ("sum" | "min" | "max" | "any" | "all" | "reversed", [value]) =
+            (name, args.as_slice())
         {
             if let Some(list) = lists::tuple_as_list(value) {
                 args[0] = list;
