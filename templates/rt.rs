@@ -11155,19 +11155,26 @@ impl<T: ToPython + Clone> ToPython for List<T> {
     }
 }
 
+/// The Python object a container came from, when the compiled code changed
+/// the container (`dirty`) and so must write it back.
+#[cfg(feature = "python")]
+fn changed_origin<O>(dirty: bool, origin: &Option<Py<O>>, py: Python<'_>) -> Option<Py<O>> {
+    if dirty {
+        origin.as_ref().map(|o| o.clone_ref(py))
+    } else {
+        None
+    }
+}
+
 #[cfg(feature = "python")]
 impl<T: ToPython + Clone> List<T> {
     /// Writes the items into the Python list this list came from, if it
     /// changed; lists it holds write their own changes (see `Reflection`).
     fn write_changes(&self, py: Python<'_>) -> PyResult<()> {
-        let origin = {
+        let Some(origin) = ({
             let data = self.0.borrow();
-            if !data.dirty {
-                return Ok(());
-            }
-            data.origin.as_ref().map(|o| o.clone_ref(py))
-        };
-        let Some(origin) = origin else {
+            changed_origin(data.dirty, &data.origin, py)
+        }) else {
             return Ok(());
         };
         let items = self.to_vec();
@@ -12830,14 +12837,10 @@ impl<K: DictKey, V: ToPython + Clone> Dict<K, V> {
     /// changed; containers among its values write their own changes (see
     /// `Reflection`).
     fn write_changes(&self, py: Python<'_>) -> PyResult<()> {
-        let origin = {
+        let Some(origin) = ({
             let data = self.0.borrow();
-            if !data.dirty {
-                return Ok(());
-            }
-            data.origin.as_ref().map(|o| o.clone_ref(py))
-        };
-        let Some(origin) = origin else {
+            changed_origin(data.dirty, &data.origin, py)
+        }) else {
             return Ok(());
         };
         let target = origin.bind(py).downcast::<pyo3::types::PyDict>()?.clone();
@@ -12938,11 +12941,11 @@ impl<K: DictKey> ToPython for Set<K> {
     }
 
     fn write_back(&self, py: Python<'_>) -> PyResult<()> {
-        let (origin, dirty) = {
+        let origin = {
             let data = self.0.borrow();
-            (data.origin.as_ref().map(|o| o.clone_ref(py)), data.dirty)
+            changed_origin(data.dirty, &data.origin, py)
         };
-        if let (Some(origin), true) = (origin, dirty) {
+        if let Some(origin) = origin {
             let target = origin.bind(py).downcast::<pyo3::types::PySet>()?.clone();
             target.clear();
             for item in self.items() {
