@@ -9024,6 +9024,34 @@ mod tests {
             Err(Exception::OverflowError(_))
         ));
     }
+
+    /// The operations that reach a list without counting a borrow, on a
+    /// list shared by two names and on a list of lists whose replaced rows
+    /// are dropped (in debug builds `peek` and `poke` assert that nothing
+    /// else borrows the list).
+    #[test]
+    fn lists_shared_by_names_see_every_store() {
+        let xs = List::from_vec(vec![1i64, 2, 3]);
+        let alias = xs.clone();
+        list_set(10, &alias, -1).unwrap();
+        list_append(&alias, 4);
+        assert_eq!(list_len(&xs), 4);
+        assert_eq!(list_get(&xs, 2), Ok(10));
+        assert_eq!(list_get(&xs, -4), Ok(1));
+        assert!(list_get(&xs, 4).is_err());
+        assert!(list_set(0, &xs, -5).is_err());
+        assert!(list_truthy(&xs));
+
+        let rows = List::from_vec(vec![xs.clone(), List::from_vec(vec![])]);
+        let row = list_get(&rows, 0).unwrap();
+        assert!(row.is(&xs));
+        list_set(List::from_vec(vec![7]), &rows, 0).unwrap();
+        list_append(&list_get(&rows, 1).unwrap(), 8);
+        assert_eq!(list_get(&list_get(&rows, 1).unwrap(), 0), Ok(8));
+        assert_eq!(list_get(&list_get(&rows, 0).unwrap(), 0), Ok(7));
+        // The row replaced is still the list its other names hold.
+        assert_eq!(list_len(&row), 4);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -9450,7 +9478,10 @@ fn unbound_local(name: &str) -> Error {
 /// neither `Send` nor `Sync`, so the compiler refuses any generated code
 /// that would hand one to a parallel loop. Every method borrows the vector
 /// only for its own duration and calls no user code meanwhile, so a borrow
-/// can never fail.
+/// can never fail. No borrow ever leaves the runtime, so none is held while
+/// generated code runs; the hottest operations (`xs[i]`, `xs[i] = v`,
+/// `len(xs)`, `xs.append(v)`) rely on that to reach the vector without
+/// counting a borrow (`peek`, `poke`).
 ///
 /// A list converted from a Python argument remembers that Python list
 /// (`origin`): when compiled code has changed it, converting it back (as a
@@ -9542,6 +9573,38 @@ impl<T: Clone> List<T> {
         })
     }
 
+    /// Reads the elements without counting a borrow: `RefCell`'s count is a
+    /// load and two stores on every access, which in a loop of `xs[i]`
+    /// forms a chain through memory that costs more than the access itself.
+    ///
+    /// SAFETY: the reference `read` gets is the only one to the vector while
+    /// it lives. The list is on this thread alone (`Rc` makes it neither
+    /// `Send` nor `Sync`). No other borrow is live: every runtime function
+    /// drops its borrows before it returns, none leaves the runtime, and the
+    /// runtime calls `peek` and `poke` only from the functions that generated
+    /// code calls, never while it holds a borrow (the debug assertion checks
+    /// this in the runtime's tests). `read` is a closure of this runtime that
+    /// reads, clones or compares elements: cloning an element or dropping
+    /// one reaches only that element's data, which cannot contain this list
+    /// (an element's type never contains its list's type), and calls no user
+    /// code.
+    #[inline(always)]
+    fn peek<R>(&self, read: impl FnOnce(&Vec<T>) -> R) -> R {
+        debug_assert!(self.0.try_borrow_mut().is_ok(), "a list borrowed across peek");
+        read(unsafe { &(*self.0.as_ptr()).items })
+    }
+
+    /// Changes the elements without counting a borrow, marking the list as
+    /// changed (`dirty`); sound for the reasons `peek` gives, `write` being
+    /// a closure of this runtime that stores, pushes or drops elements.
+    #[inline(always)]
+    fn poke<R>(&self, write: impl FnOnce(&mut Vec<T>) -> R) -> R {
+        debug_assert!(self.0.try_borrow_mut().is_ok(), "a list borrowed across poke");
+        let data = unsafe { &mut *self.0.as_ptr() };
+        data.dirty = true;
+        write(&mut data.items)
+    }
+
     /// A copy of the elements (elements that are lists or arrays are shared,
     /// as in Python).
     pub fn to_vec(&self) -> Vec<T> {
@@ -9550,11 +9613,12 @@ impl<T: Clone> List<T> {
 
     #[inline]
     pub fn len(&self) -> i64 {
-        self.items().len() as i64
+        self.peek(|items| items.len() as i64)
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.items().is_empty()
+        self.peek(|items| items.is_empty())
     }
 
     /// Whether two values are the same list object (`a is b`).
@@ -9566,11 +9630,10 @@ impl<T: Clone> List<T> {
 /// `xs[i]`, with Python's negative indices.
 #[inline]
 pub fn list_get<T: Clone>(list: &List<T>, index: i64) -> Result<T> {
-    let items = list.items();
-    match list_position(items.len(), index) {
+    list.peek(|items| match list_position(items.len(), index) {
         Some(at) => Ok(items[at].clone()),
         None => Err(Error::IndexError("list index out of range".into())),
-    }
+    })
 }
 
 #[inline]
@@ -9586,16 +9649,16 @@ fn list_position(len: usize, index: i64) -> Option<usize> {
 /// `xs[i] = value` (the value first, as Python evaluates it).
 #[inline]
 pub fn list_set<T: Clone>(value: T, list: &List<T>, index: i64) -> Result<()> {
-    let mut items = list.items_mut();
-    match list_position(items.len(), index) {
-        Some(at) => {
-            items[at] = value;
-            Ok(())
-        }
+    let old = list.poke(|items| match list_position(items.len(), index) {
+        Some(at) => Ok(std::mem::replace(&mut items[at], value)),
         None => Err(Error::IndexError(
             "list assignment index out of range".into(),
         )),
-    }
+    })?;
+    // The element replaced is dropped only now, with the vector no longer
+    // reached.
+    drop(old);
+    Ok(())
 }
 
 #[inline]
@@ -9605,7 +9668,7 @@ pub fn list_len<T: Clone>(list: &List<T>) -> i64 {
 
 #[inline]
 pub fn list_append<T: Clone>(list: &List<T>, value: T) {
-    list.items_mut().push(value);
+    list.poke(|items| items.push(value));
 }
 
 /// `xs.sort(key=f)`: the list takes the elements of `sorted`, in place.
