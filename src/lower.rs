@@ -821,7 +821,15 @@ fn is_known_module(full: &str) -> bool {
     let root = full.split('.').next().unwrap_or(full);
     matches!(
         root,
-        "math" | "cmath" | "numpy" | "numba" | "cython" | "typing" | "collections" | "heapq"
+        "math"
+            | "cmath"
+            | "numpy"
+            | "numba"
+            | "cython"
+            | "typing"
+            | "collections"
+            | "heapq"
+            | "bisect"
     )
 }
 
@@ -4113,6 +4121,19 @@ impl<'a> FunctionLowering<'a> {
             .keywords
             .iter()
             .find(|k| k.arg.as_deref() == Some("key"))?;
+        if self
+            .qualify(&call.func)
+            .is_some_and(|name| name.starts_with("bisect."))
+        {
+            self.error(
+                codes::UNSUPPORTED_FUNCTION,
+                Span::from(key.range),
+                "bisect with key= is not supported in compiled code",
+                "key",
+                "search a sorted list of the keys themselves",
+            );
+            return Some(None);
+        }
         let (kind, iter): (&str, ast::Expr) = match call.func.as_ref() {
             ast::Expr::Name(name)
                 if matches!(name.id.as_str(), "sorted" | "min" | "max")

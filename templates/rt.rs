@@ -9720,6 +9720,107 @@ pub fn list_insert<T: Clone>(list: &List<T>, index: i64, value: T) {
     items.insert(at as usize, value);
 }
 
+/// `bisect.bisect_left(a, x, lo, hi)`, as CPython's `_bisect` runs it:
+/// ValueError for a negative `lo`, `hi` -1 for the length, an IndexError
+/// where a `hi` past the end makes it read past the end, and `a[mid] < x`
+/// the only comparison.
+pub fn list_bisect_left<T: PyOrder + Clone>(list: &List<T>, value: &T, lo: i64, hi: i64) -> Result<i64> {
+    bisect_by(list, lo, hi, |item| item.py_lt(value))
+}
+
+/// `bisect.bisect_right(a, x, lo, hi)` (and `bisect.bisect`): as
+/// `list_bisect_left`, with `x < a[mid]` the only comparison.
+pub fn list_bisect_right<T: PyOrder + Clone>(list: &List<T>, value: &T, lo: i64, hi: i64) -> Result<i64> {
+    bisect_by(list, lo, hi, |item| !value.py_lt(item))
+}
+
+/// `list_bisect_left` of a value of another type (an int among floats),
+/// compared exactly, as Python compares them.
+pub fn list_bisect_left_exact<T: MixedOrder<U> + Clone, U: MixedOrder<T>>(
+    list: &List<T>,
+    value: &U,
+    lo: i64,
+    hi: i64,
+) -> Result<i64> {
+    bisect_by(list, lo, hi, |item| item.mixed_cmp(value) == Some(std::cmp::Ordering::Less))
+}
+
+/// `list_bisect_right` of a value of another type, compared exactly.
+pub fn list_bisect_right_exact<T: MixedOrder<U> + Clone, U: MixedOrder<T>>(
+    list: &List<T>,
+    value: &U,
+    lo: i64,
+    hi: i64,
+) -> Result<i64> {
+    bisect_by(list, lo, hi, |item| value.mixed_cmp(item) != Some(std::cmp::Ordering::Less))
+}
+
+/// The binary search of `bisect`: the first position in `lo..hi` whose
+/// item `goes_after` rejects (whether the value goes after that item),
+/// halving as CPython halves.
+fn bisect_by<T: Clone>(list: &List<T>, mut lo: i64, hi: i64, goes_after: impl Fn(&T) -> bool) -> Result<i64> {
+    if lo < 0 {
+        return Err(value_error("lo must be non-negative"));
+    }
+    let items = list.items();
+    let mut hi = if hi == -1 { items.len() as i64 } else { hi };
+    while lo < hi {
+        // Both are non-negative here, so the sum fits an unsigned 64 bits.
+        let mid = ((lo as u64 + hi as u64) / 2) as i64;
+        let Some(item) = items.get(mid as usize) else {
+            return Err(Error::IndexError("list index out of range".into()));
+        };
+        if goes_after(item) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
+}
+
+/// `bisect.insort_left(a, x, lo, hi)`: `x` inserted where
+/// `list_bisect_left` puts it.
+pub fn list_insort_left<T: PyOrder + Clone>(list: &List<T>, value: T, lo: i64, hi: i64) -> Result<()> {
+    let at = list_bisect_left(list, &value, lo, hi)?;
+    list_insert(list, at, value);
+    Ok(())
+}
+
+/// `bisect.insort_right(a, x, lo, hi)` (and `bisect.insort`).
+pub fn list_insort_right<T: PyOrder + Clone>(list: &List<T>, value: T, lo: i64, hi: i64) -> Result<()> {
+    let at = list_bisect_right(list, &value, lo, hi)?;
+    list_insert(list, at, value);
+    Ok(())
+}
+
+/// `list_insort_left` of a value of another type: searched for exactly,
+/// and `stored`, the value converted to the item type, inserted.
+pub fn list_insort_left_exact<T: MixedOrder<U> + Clone, U: MixedOrder<T>>(
+    list: &List<T>,
+    value: &U,
+    stored: T,
+    lo: i64,
+    hi: i64,
+) -> Result<()> {
+    let at = list_bisect_left_exact(list, value, lo, hi)?;
+    list_insert(list, at, stored);
+    Ok(())
+}
+
+/// `list_insort_right` of a value of another type.
+pub fn list_insort_right_exact<T: MixedOrder<U> + Clone, U: MixedOrder<T>>(
+    list: &List<T>,
+    value: &U,
+    stored: T,
+    lo: i64,
+    hi: i64,
+) -> Result<()> {
+    let at = list_bisect_right_exact(list, value, lo, hi)?;
+    list_insert(list, at, stored);
+    Ok(())
+}
+
 pub fn list_reverse<T: Clone>(list: &List<T>) {
     list.items_mut().reverse();
 }

@@ -53,6 +53,26 @@ pub(super) fn tuple_as_list(value: &Expr) -> Option<Expr> {
     Some(Expr::new(ExprKind::List(items), Type::List(Box::new(item))))
 }
 
+/// An argument whose evaluation has no effect and cannot fail, so that it
+/// may be evaluated out of the order it was written in.
+fn plain_argument(kind: Option<&untyped::ExprKind>) -> bool {
+    match kind {
+        Some(
+            untyped::ExprKind::Int(_)
+            | untyped::ExprKind::Float(_)
+            | untyped::ExprKind::Bool(_)
+            | untyped::ExprKind::None
+            | untyped::ExprKind::Local(_)
+            | untyped::ExprKind::Constant(_),
+        ) => true,
+        Some(untyped::ExprKind::Unary { operand, .. }) => matches!(
+            operand.kind,
+            untyped::ExprKind::Int(_) | untyped::ExprKind::Float(_)
+        ),
+        _ => false,
+    }
+}
+
 fn item_type(ty: &Type) -> Option<&Type> {
     match ty {
         Type::List(item) => Some(item),
@@ -1072,6 +1092,217 @@ impl Inference<'_> {
             _ => item,
         };
         Some(runtime(runtime_fn, call_args, ty))
+    }
+
+    /// `bisect.bisect_left(a, x, lo, hi)` and the rest of `bisect` over a
+    /// list: CPython's binary search, comparing with `<` only, `lo` and `hi`
+    /// by position or by name (`hi` None or -1 for the length, as in
+    /// CPython). The insort functions put `x` where the search says. An int
+    /// searched among floats is compared exactly, as Python compares them.
+    pub(super) fn bisect(
+        &mut self,
+        cx: &mut Cx,
+        function: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        let (insort, right) = match function {
+            "bisect_left" => (false, false),
+            "bisect_right" | "bisect" => (false, true),
+            "insort_left" => (true, false),
+            "insort_right" | "insort" => (true, true),
+            _ => {
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("`bisect.{function}` is not supported in compiled code"),
+                    )
+                    .with_hint(
+                        "bisect's bisect_left, bisect_right, bisect, insort_left, insort_right \
+                         and insort are supported",
+                    ),
+                );
+                return None;
+            }
+        };
+        let what = format!("bisect.{function}()");
+        // The arguments in CPython's order: a, x, lo, hi.
+        let mut slots: [Option<&untyped::Expr>; 4] = [None; 4];
+        let wrong = |this: &mut Self, cx: &mut Cx, span: Span, message: String, hint: &str| {
+            this.error(
+                cx,
+                Diagnostic::error(codes::WRONG_ARGUMENTS, span, message).with_hint(hint),
+            );
+            None
+        };
+        if args.len() > 4 {
+            return wrong(
+                self,
+                cx,
+                span,
+                format!(
+                    "{what} takes at most 4 positional arguments ({} given)",
+                    args.len()
+                ),
+                "pass the list, the item, and optionally lo and hi",
+            );
+        }
+        for (slot, arg) in slots.iter_mut().zip(args) {
+            *slot = Some(arg);
+        }
+        let mut named = Vec::new();
+        for keyword in keywords {
+            let at = match keyword.name.as_str() {
+                "a" => 0,
+                "x" => 1,
+                "lo" => 2,
+                "hi" => 3,
+                "key" => {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            keyword.span,
+                            format!("{what} with key= is not supported in compiled code"),
+                        )
+                        .with_hint("search a list of the keys themselves"),
+                    );
+                    return None;
+                }
+                other => {
+                    return wrong(
+                        self,
+                        cx,
+                        keyword.span,
+                        format!("{what} got an unexpected keyword argument `{other}`"),
+                        "its arguments are a, x, lo and hi",
+                    )
+                }
+            };
+            if slots[at].is_some() {
+                return wrong(
+                    self,
+                    cx,
+                    keyword.span,
+                    format!("{what} got multiple values for argument `{}`", keyword.name),
+                    "give each argument once",
+                );
+            }
+            slots[at] = Some(&keyword.value);
+            named.push(at);
+        }
+        // Python evaluates the arguments as written; the runtime takes them
+        // in their own order, which is the same unless names reorder them.
+        if named.windows(2).any(|pair| pair[0] > pair[1])
+            && named
+                .iter()
+                .any(|&at| !plain_argument(slots[at].map(|e| &e.kind)))
+        {
+            return wrong(
+                self,
+                cx,
+                span,
+                format!("{what} with named arguments out of order is not supported"),
+                "name them in the order a, x, lo, hi, or pass them by position",
+            );
+        }
+        let [Some(list_source), Some(value_source), lo, hi] = slots else {
+            return wrong(
+                self,
+                cx,
+                span,
+                format!("{what} takes a list and an item"),
+                "see Python's bisect module",
+            );
+        };
+        let list = self.expr(cx, list_source);
+        let value = self.expr(cx, value_source);
+        let lo = lo.map(|e| (self.expr(cx, e), e.span));
+        // `hi=None` is the length, as -1 is.
+        let hi = hi
+            .filter(|e| !matches!(e.kind, untyped::ExprKind::None))
+            .map(|e| (self.expr(cx, e), e.span));
+        let (list, value) = (list?, value?);
+        let int_bound =
+            |this: &mut Self, cx: &mut Cx, bound: Option<(Option<Expr>, Span)>, name: &str| {
+                let int = |v: i64| Expr::new(ExprKind::Literal(typed::Literal::Int(v)), Type::Int);
+                match bound {
+                    None => Some(int(if name == "lo" { 0 } else { -1 })),
+                    Some((None, _)) => None,
+                    Some((Some(bound), span)) => match this.convert(bound, &Type::Int) {
+                        Ok(bound) => Some(bound),
+                        Err(given) => wrong(
+                            this,
+                            cx,
+                            span,
+                            format!("{what}: {name} must be an int, not {given}"),
+                            if name == "hi" {
+                                "pass an int or None"
+                            } else {
+                                "pass an int"
+                            },
+                        ),
+                    },
+                }
+            };
+        let lo = int_bound(self, cx, lo, "lo")?;
+        let hi = int_bound(self, cx, hi, "hi")?;
+        let Some(item) = item_type(&list.ty).cloned() else {
+            let ty = list.ty.clone();
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::ARGUMENT_TYPE_MISMATCH,
+                    list_source.span,
+                    format!("{what} of {ty} is not supported"),
+                )
+                .with_hint("bisect searches a sorted list"),
+            );
+            return None;
+        };
+        if insort {
+            self.refine_list(cx, list_source, &value.ty);
+        } else {
+            self.refine_searched(cx, list_source, &list.ty, &value.ty);
+        }
+        let item = if item == Type::Unknown {
+            value.ty.clone()
+        } else {
+            item
+        };
+        if !self.require_orderable(cx, &item, function, span) {
+            return None;
+        }
+        let exact = inexact_conversion(&value, &item);
+        let function = match (insort, right, exact) {
+            (false, false, false) => "list_bisect_left",
+            (false, true, false) => "list_bisect_right",
+            (false, false, true) => "list_bisect_left_exact",
+            (false, true, true) => "list_bisect_right_exact",
+            (true, false, false) => "list_insort_left",
+            (true, true, false) => "list_insort_right",
+            (true, false, true) => "list_insort_left_exact",
+            (true, true, true) => "list_insort_right_exact",
+        };
+        let (args, ty) = match (insort, exact) {
+            (false, false) => {
+                let value = self.list_item(cx, &item, value, span)?;
+                (vec![list, value, lo, hi], Type::Int)
+            }
+            (false, true) => (vec![list, value, lo, hi], Type::Int),
+            (true, false) => {
+                let stored = self.list_item(cx, &item, value, span)?;
+                (vec![list, stored, lo, hi], Type::None)
+            }
+            (true, true) => {
+                let stored = self.list_item(cx, &item, value.clone(), span)?;
+                (vec![list, value, stored, lo, hi], Type::None)
+            }
+        };
+        Some(runtime(function, args, ty))
     }
 
     fn reverse_keyword(

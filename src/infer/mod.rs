@@ -3127,6 +3127,9 @@ impl<'m> Inference<'m> {
                 if let Some(heapq_fn) = name.strip_prefix("heapq.") {
                     return self.heapq(cx, heapq_fn, args, keywords, span);
                 }
+                if let Some(bisect_fn) = name.strip_prefix("bisect.") {
+                    return self.bisect(cx, bisect_fn, args, keywords, span);
+                }
                 if let Some(cmath_fn) = name.strip_prefix("cmath.") {
                     let args =
                         self.positional_args(cx, &format!("cmath.{cmath_fn}"), args, keywords)?;

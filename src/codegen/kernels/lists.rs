@@ -45,6 +45,12 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
             (&[R, V], false)
         }
         "list_heappop" => (&[R], true),
+        "list_bisect_left"
+        | "list_bisect_right"
+        | "list_bisect_left_exact"
+        | "list_bisect_right_exact" => (&[R, R, V, V], true),
+        "list_insort_left" | "list_insort_right" => (&[R, V, V, V], true),
+        "list_insort_left_exact" | "list_insort_right_exact" => (&[R, R, V, V, V], true),
         "list_sorted_by_key" => (&[R, V], false),
         "list_min_by_key" | "list_max_by_key" => (&[R], true),
         "list_heapify" => (&[R], false),
