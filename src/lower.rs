@@ -4639,6 +4639,22 @@ impl<'a> FunctionLowering<'a> {
                 }));
             }
         }
+        // `math.fsum(e for ...)` and `math.prod(e for ...)`: the items as a
+        // list, which both read once, in order.
+        if let [ast::Expr::GeneratorExp(generator)] = call.args.as_slice() {
+            if matches!(
+                self.qualify(&call.func).as_deref(),
+                Some("math.fsum" | "math.prod")
+            ) {
+                let mut rewritten = call.clone();
+                rewritten.args[0] = ast::Expr::ListComp(ast::ExprListComp {
+                    range: generator.range,
+                    elt: generator.elt.clone(),
+                    generators: generator.generators.clone(),
+                });
+                return Some(self.call(&rewritten, span));
+            }
+        }
         let (generator, start) = match call.args.as_slice() {
             [ast::Expr::GeneratorExp(generator)] => (generator, SumStart::Int(0)),
             // `sum(e for ..., 0.0)`: a literal start.

@@ -7231,7 +7231,7 @@ fn recursion_error() -> Error {
 /// singularities, OverflowError("math range error") for finite arguments whose
 /// result overflows.
 pub mod math {
-    use super::{math_domain_error, math_range_error, Result};
+    use super::{math_domain_error, math_range_error, value_error, Error, Result};
 
     /// CPython's `math_1`: a NaN from a non-NaN argument is a domain error; an
     /// infinity from a finite argument is a range error if the function can
@@ -7558,6 +7558,128 @@ pub mod math {
             frac1 += (oldcsum - csum) + x;
         }
         max * (csum - 1.0 + frac1).sqrt()
+    }
+
+    /// `math.isclose(a, b, rel_tol=..., abs_tol=...)`, as CPython tests it:
+    /// equal values are close (infinities too), an infinity is close to
+    /// nothing else, and otherwise the difference is within either
+    /// tolerance. ValueError for a negative tolerance.
+    #[inline]
+    pub fn isclose(a: f64, b: f64, rel_tol: f64, abs_tol: f64) -> Result<bool> {
+        if rel_tol < 0.0 || abs_tol < 0.0 {
+            return Err(value_error("tolerances must be non-negative"));
+        }
+        if a == b {
+            return Ok(true);
+        }
+        if a.is_infinite() || b.is_infinite() {
+            return Ok(false);
+        }
+        let diff = (b - a).abs();
+        Ok(diff <= (rel_tol * b).abs() || diff <= (rel_tol * a).abs() || diff <= abs_tol)
+    }
+
+    /// `math.dist(p, q)`: CPython's `vector_norm` of the coordinates'
+    /// differences; ValueError for points of different dimensions.
+    pub fn dist(p: &[f64], q: &[f64]) -> Result<f64> {
+        if p.len() != q.len() {
+            return Err(value_error("both points must have the same dimension"));
+        }
+        let mut max = 0.0f64;
+        let mut found_nan = false;
+        let diffs: Vec<f64> = p
+            .iter()
+            .zip(q)
+            .map(|(&px, &qx)| {
+                let x = (px - qx).abs();
+                found_nan |= x.is_nan();
+                if x > max {
+                    max = x;
+                }
+                x
+            })
+            .collect();
+        Ok(vector_norm(&diffs, max, found_nan))
+    }
+
+    /// `math.fsum(values)`: CPython's exactly rounded sum (Shewchuk's
+    /// partials, with its half-even correction across partials), its
+    /// OverflowError for an overflow of the partials, its ValueError for
+    /// `inf + -inf`, and NaN or an infinity when the values hold one.
+    pub fn fsum(values: impl IntoIterator<Item = f64>) -> Result<f64> {
+        let mut partials: Vec<f64> = Vec::new();
+        let mut special_sum = 0.0f64;
+        let mut inf_sum = 0.0f64;
+        for value in values {
+            let mut x = value;
+            let mut kept = 0;
+            for j in 0..partials.len() {
+                let mut y = partials[j];
+                if x.abs() < y.abs() {
+                    std::mem::swap(&mut x, &mut y);
+                }
+                let hi = x + y;
+                let lo = y - (hi - x);
+                if lo != 0.0 {
+                    partials[kept] = lo;
+                    kept += 1;
+                }
+                x = hi;
+            }
+            partials.truncate(kept);
+            if x != 0.0 {
+                if !x.is_finite() {
+                    // An infinity or NaN among the values, or an overflow
+                    // of finite ones.
+                    if value.is_finite() {
+                        return Err(Error::OverflowError("intermediate overflow in fsum".into()));
+                    }
+                    if value.is_infinite() {
+                        inf_sum += value;
+                    }
+                    special_sum += value;
+                    partials.clear();
+                } else {
+                    partials.push(x);
+                }
+            }
+        }
+        if special_sum != 0.0 {
+            if inf_sum.is_nan() {
+                return Err(value_error("-inf + inf in fsum"));
+            }
+            return Ok(special_sum);
+        }
+        let mut n = partials.len();
+        let mut hi = 0.0f64;
+        if n > 0 {
+            n -= 1;
+            hi = partials[n];
+            let mut lo = 0.0f64;
+            // Adds the partials from the top while the sum stays exact.
+            while n > 0 {
+                let x = hi;
+                n -= 1;
+                let y = partials[n];
+                hi = x + y;
+                let yr = hi - x;
+                lo = y - yr;
+                if lo != 0.0 {
+                    break;
+                }
+            }
+            // Half-even rounding across partials: `fsum([1e-16, 1, 1e16])`
+            // rounds up.
+            if n > 0 && ((lo < 0.0 && partials[n - 1] < 0.0) || (lo > 0.0 && partials[n - 1] > 0.0)) {
+                let y = lo * 2.0;
+                let x = hi + y;
+                let yr = x - hi;
+                if y == yr {
+                    hi = x;
+                }
+            }
+        }
+        Ok(hi)
     }
 
     /// The exponent `e` of C's `frexp(x)` (x == m * 2**e, 0.5 <= |m| < 1) for
@@ -10638,6 +10760,64 @@ pub fn list_sum_float(list: &List<f64>) -> f64 {
         total += item;
     }
     total
+}
+
+/// A number as CPython's math functions read it, as a C double (exactly
+/// for floats, rounded to nearest for large ints).
+pub trait PythonFloat: Copy {
+    fn python_float(self) -> f64;
+}
+
+macro_rules! impl_python_float {
+    ($($ty:ty),*) => {
+        $(
+            impl PythonFloat for $ty {
+                #[inline]
+                fn python_float(self) -> f64 {
+                    self as f64
+                }
+            }
+        )*
+    };
+}
+
+impl_python_float!(f64, f32, i64, i32, i16, i8, u64, u32, u16, u8);
+
+impl PythonFloat for bool {
+    #[inline]
+    fn python_float(self) -> f64 {
+        f64::from(u8::from(self))
+    }
+}
+
+/// `math.fsum(xs)`.
+pub fn list_fsum<T: PythonFloat + Clone>(list: &List<T>) -> Result<f64> {
+    let items = list.items();
+    math::fsum(items.iter().map(|&x| x.python_float()))
+}
+
+/// `math.dist(p, q)` of two points given as lists (or tuples) of numbers.
+pub fn list_dist<T: PythonFloat + Clone, U: PythonFloat + Clone>(p: &List<T>, q: &List<U>) -> Result<f64> {
+    let p: Vec<f64> = p.items().iter().map(|&x| x.python_float()).collect();
+    let q: Vec<f64> = q.items().iter().map(|&x| x.python_float()).collect();
+    math::dist(&p, &q)
+}
+
+/// `math.prod(xs, start=...)` of ints (or bools) with an int start: the
+/// product from the left, an OverflowError past 64 bits.
+pub fn list_prod_int<T: Into<i64> + Clone>(list: &List<T>, start: i64) -> Result<i64> {
+    let items = list.items();
+    let mut product = start;
+    for item in items.iter() {
+        product = int_mul(product, item.clone().into())?;
+    }
+    Ok(product)
+}
+
+/// `math.prod(xs, start=...)` where the items or the start are floats:
+/// CPython multiplies C doubles from the left once the product is a float.
+pub fn list_prod_float<T: PythonFloat + Clone>(list: &List<T>, start: f64) -> f64 {
+    list.items().iter().fold(start, |product, &item| product * item.python_float())
 }
 
 /// `sum(xs)` of complex numbers: CPython adds each to the int 0, which

@@ -1305,6 +1305,196 @@ impl Inference<'_> {
         Some(runtime(function, args, ty))
     }
 
+    /// The `math` functions of a sequence of numbers (`fsum`, `prod` with
+    /// `start=`, `dist` of two points) and `isclose`, whose tolerances are
+    /// keyword-only: the sequences are lists, tuples (read as lists) or 1-D
+    /// arrays, generators having become lists in lowering.
+    pub(super) fn math_of_values(
+        &mut self,
+        cx: &mut Cx,
+        function: &str,
+        args: &[untyped::Expr],
+        keywords: &[untyped::Keyword],
+        span: Span,
+    ) -> Option<Expr> {
+        let what = format!("math.{function}()");
+        let (names, positional): (&[&str], usize) = match function {
+            "fsum" => (&["seq"], 1),
+            "prod" => (&["iterable", "start"], 1),
+            "dist" => (&["p", "q"], 2),
+            _ => (&["a", "b", "rel_tol", "abs_tol"], 2),
+        };
+        let mut slots: Vec<Option<&untyped::Expr>> = vec![None; names.len()];
+        let wrong = |this: &mut Self, cx: &mut Cx, span: Span, message: String| {
+            this.error(
+                cx,
+                Diagnostic::error(codes::WRONG_ARGUMENTS, span, message)
+                    .with_hint("see Python's math module"),
+            );
+            None
+        };
+        if args.len() > positional {
+            return wrong(
+                self,
+                cx,
+                span,
+                format!(
+                    "{what} takes {} positional argument{} ({} given)",
+                    positional,
+                    if positional == 1 { "" } else { "s" },
+                    args.len()
+                ),
+            );
+        }
+        for (slot, arg) in slots.iter_mut().zip(args) {
+            *slot = Some(arg);
+        }
+        let mut named = Vec::new();
+        for keyword in keywords {
+            // `fsum`'s and `prod`'s first parameter is positional-only.
+            let at = names
+                .iter()
+                .position(|name| *name == keyword.name)
+                .filter(|&at| !(matches!(function, "fsum" | "prod") && at == 0));
+            let Some(at) = at else {
+                return wrong(
+                    self,
+                    cx,
+                    keyword.span,
+                    format!(
+                        "{what} got an unexpected keyword argument `{}`",
+                        keyword.name
+                    ),
+                );
+            };
+            if slots[at].is_some() {
+                return wrong(
+                    self,
+                    cx,
+                    keyword.span,
+                    format!("{what} got multiple values for argument `{}`", keyword.name),
+                );
+            }
+            slots[at] = Some(&keyword.value);
+            named.push(at);
+        }
+        if named.windows(2).any(|pair| pair[0] > pair[1])
+            && named
+                .iter()
+                .any(|&at| !plain_argument(slots[at].map(|e| &e.kind)))
+        {
+            return wrong(
+                self,
+                cx,
+                span,
+                format!("{what} with named arguments out of order is not supported"),
+            );
+        }
+        if slots[..positional].iter().any(Option::is_none) {
+            return wrong(
+                self,
+                cx,
+                span,
+                format!(
+                    "{what} takes {}",
+                    if positional == 1 {
+                        "one sequence"
+                    } else {
+                        "two arguments"
+                    }
+                ),
+            );
+        }
+        let typed: Vec<Option<(Expr, Span)>> = slots
+            .iter()
+            .map(|slot| match slot {
+                None => Some(None),
+                Some(e) => self.expr(cx, e).map(|typed| Some((typed, e.span))),
+            })
+            .collect::<Option<_>>()?;
+        let sequence = |this: &mut Self, cx: &mut Cx, (value, span): (Expr, Span)| {
+            let list = this.as_list(cx, value, &format!("math.{function}"), span)?;
+            let item = item_type(&list.ty).cloned().unwrap_or(Type::Unknown);
+            let wanted = if function == "prod" {
+                matches!(item, Type::Int | Type::Bool | Type::Float)
+            } else {
+                item.is_numeric()
+            };
+            if !wanted && item != Type::Unknown {
+                this.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::ARGUMENT_TYPE_MISMATCH,
+                        span,
+                        format!("{what} of a sequence of {item} is not supported"),
+                    )
+                    .with_hint("pass ints or floats"),
+                );
+                return None;
+            }
+            Some((list, item))
+        };
+        let number = |this: &mut Self, cx: &mut Cx, (value, span): (Expr, Span)| {
+            this.numeric(cx, &value, span)?;
+            Some(value)
+        };
+        let mut typed = typed.into_iter();
+        let mut next = || typed.next().flatten();
+        match function {
+            "fsum" => {
+                let (list, _) = sequence(self, cx, next()?)?;
+                Some(runtime("list_fsum", vec![list], Type::Float))
+            }
+            "dist" => {
+                let (p, _) = sequence(self, cx, next()?)?;
+                let (q, _) = sequence(self, cx, next()?)?;
+                Some(runtime("list_dist", vec![p, q], Type::Float))
+            }
+            "prod" => {
+                let (list, item) = sequence(self, cx, next()?)?;
+                let start = match next() {
+                    Some(start) => number(self, cx, start)?,
+                    None => Expr::new(ExprKind::Literal(typed::Literal::Int(1)), Type::Int),
+                };
+                if item == Type::Float || start.ty.is_float_like() {
+                    let start = start.cast_to(&Type::Float);
+                    Some(runtime("list_prod_float", vec![list, start], Type::Float))
+                } else if matches!(start.ty, Type::Int | Type::Bool) {
+                    let start = start.cast_to(&Type::Int);
+                    Some(runtime("list_prod_int", vec![list, start], Type::Int))
+                } else {
+                    let ty = start.ty.clone();
+                    wrong(
+                        self,
+                        cx,
+                        span,
+                        format!("{what} with a start of {ty} is not supported"),
+                    )
+                }
+            }
+            _ => {
+                let float = |v: Expr| v.cast_to(&Type::Float);
+                let a = number(self, cx, next()?)?;
+                let b = number(self, cx, next()?)?;
+                let rel_tol = match next() {
+                    Some(value) => float(number(self, cx, value)?),
+                    None => Expr::new(ExprKind::Literal(typed::Literal::Float(1e-9)), Type::Float),
+                };
+                let abs_tol = match next() {
+                    Some(value) => float(number(self, cx, value)?),
+                    None => Expr::new(ExprKind::Literal(typed::Literal::Float(0.0)), Type::Float),
+                };
+                Some(Expr::new(
+                    ExprKind::Intrinsic {
+                        op: typed::Intrinsic::Math("isclose"),
+                        args: vec![float(a), float(b), rel_tol, abs_tol],
+                    },
+                    Type::Bool,
+                ))
+            }
+        }
+    }
+
     fn reverse_keyword(
         &mut self,
         cx: &mut Cx,

@@ -3117,6 +3117,9 @@ impl<'m> Inference<'m> {
             }
             Callee::Qualified(name) => {
                 if let Some(module_fn) = name.strip_prefix("math.") {
+                    if matches!(module_fn, "fsum" | "prod" | "dist" | "isclose") {
+                        return self.math_of_values(cx, module_fn, args, keywords, span);
+                    }
                     let args =
                         self.positional_args(cx, &format!("math.{module_fn}"), args, keywords)?;
                     return self.math(cx, module_fn, args, span);
@@ -4022,7 +4025,7 @@ impl<'m> Inference<'m> {
             ("isinf", 1) => Some(intrinsic(Intrinsic::IsInf, floats(args), Type::Bool)),
             ("isfinite", 1) => Some(intrinsic(Intrinsic::IsFinite, floats(args), Type::Bool)),
             _ => {
-                self.error(cx, Diagnostic::error(codes::UNSUPPORTED_FUNCTION, span, format!("math.{name} with {arity} argument(s) is not supported")).with_hint("supported: sqrt, exp, log, log2, log10, log1p, expm1, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, hypot, pow, fabs, floor, ceil, trunc, erf, erfc, gamma, lgamma, isnan, isinf, isfinite, gcd, lcm, isqrt, factorial, comb"));
+                self.error(cx, Diagnostic::error(codes::UNSUPPORTED_FUNCTION, span, format!("math.{name} with {arity} argument(s) is not supported")).with_hint("supported: sqrt, exp, log, log2, log10, log1p, expm1, sin, cos, tan, asin, acos, atan, atan2, sinh, cosh, tanh, hypot, pow, fabs, floor, ceil, trunc, erf, erfc, gamma, lgamma, isnan, isinf, isfinite, isclose, gcd, lcm, isqrt, factorial, comb, fsum, prod, dist"));
                 None
             }
         }

@@ -45,6 +45,10 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
             (&[R, V], false)
         }
         "list_heappop" => (&[R], true),
+        "list_fsum" => (&[R], true),
+        "list_dist" => (&[R, R], true),
+        "list_prod_int" => (&[R, V], true),
+        "list_prod_float" => (&[R, V], false),
         "list_bisect_left"
         | "list_bisect_right"
         | "list_bisect_left_exact"
