@@ -581,7 +581,12 @@ impl Inference<'_> {
         match &source.kind {
             untyped::ExprKind::Local(name) => {
                 if !cx.fixed.contains_key(name) {
-                    cx.env.insert(name.clone(), joined);
+                    cx.env.insert(name.clone(), joined.clone());
+                }
+                // `inner = out[k]` then `inner[j] = v`: `out`'s elements
+                // are of that type too.
+                if let Some(element) = cx.element_of.get(name).cloned() {
+                    self.refine(cx, &element, joined);
                 }
             }
             untyped::ExprKind::Index { value: inner, .. } => match self.static_type(cx, inner) {

@@ -106,6 +106,11 @@ struct Cx {
     /// The hidden locals holding the keys a loop over a dict or set walks
     /// (`iteration_view`).
     iter_views: HashMap<String, IterView>,
+    /// Variables assigned an element of a container (`inner = out[k]`):
+    /// the element read, so that what refines the variable's type (a store
+    /// into `inner`) refines the container's element type too, the two
+    /// being one object.
+    element_of: HashMap<String, untyped::Expr>,
 }
 
 /// A loop over a dict or set held by a local: the local the container is
@@ -450,6 +455,7 @@ impl<'m> Inference<'m> {
             poisoned: HashSet::new(),
             reported_before: 0,
             iter_views: HashMap::new(),
+            element_of: HashMap::new(),
         };
         for (param, ty) in function.params.iter().zip(&params) {
             // A parameter that is None is no value: the body (folded by
@@ -736,6 +742,20 @@ impl<'m> Inference<'m> {
                         if self.iteration_view(cx, name, source, stmt.span, out) {
                             return;
                         }
+                    }
+                }
+                if let untyped::Target::Name(name, _) = target {
+                    let container = match &value.kind {
+                        untyped::ExprKind::Index { value, .. } => Some(value),
+                        untyped::ExprKind::Method {
+                            receiver, method, ..
+                        } if method == "setdefault" => Some(receiver),
+                        _ => None,
+                    };
+                    if container.is_some_and(|container| {
+                        !matches!(&container.kind, untyped::ExprKind::Local(of) if of == name)
+                    }) {
+                        cx.element_of.insert(name.clone(), value.clone());
                     }
                 }
                 let value = self.expr(cx, value);
