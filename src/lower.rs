@@ -1468,6 +1468,14 @@ impl<'a> FunctionLowering<'a> {
             {
                 StmtKind::Pass
             }
+            ast::Stmt::Assign(assign)
+                if matches!(
+                    assign.targets.as_slice(),
+                    [ast::Expr::Tuple(_) | ast::Expr::List(_)]
+                ) && starred_target(&assign.targets[0]).is_some() =>
+            {
+                return self.starred_assignment(assign, span);
+            }
             ast::Stmt::Assign(assign) => {
                 let value = self.expr(&assign.value)?;
                 let mut targets: Vec<Target> = Vec::new();
@@ -3393,6 +3401,19 @@ impl<'a> FunctionLowering<'a> {
                 }
             }
             ast::Expr::Call(call) => return self.call(call, span),
+            ast::Expr::Tuple(tuple)
+                if tuple
+                    .elts
+                    .iter()
+                    .any(|e| matches!(e, ast::Expr::Starred(_))) =>
+            {
+                return self.starred_display(&tuple.elts, false, span);
+            }
+            ast::Expr::List(list)
+                if list.elts.iter().any(|e| matches!(e, ast::Expr::Starred(_))) =>
+            {
+                return self.starred_display(&list.elts, true, span);
+            }
             ast::Expr::Tuple(tuple) => {
                 let items: Vec<Option<Expr>> = tuple.elts.iter().map(|e| self.expr(e)).collect();
                 ExprKind::Tuple(items.into_iter().collect::<Option<_>>()?)
@@ -3417,23 +3438,73 @@ impl<'a> FunctionLowering<'a> {
                 self.comprehension(Comprehension::List, &comp.elt, &comp.generators, span)?
             }
             ast::Expr::Dict(dict) => {
+                // `{**a, k: v, **b}`: `dict(a) | {k: v} | b`, each part
+                // evaluated in the order written, later keys winning.
+                let mut merged: Option<Expr> = None;
                 let mut pairs = Vec::new();
+                let mut ok = true;
+                let join = |merged: Option<Expr>, part: Expr| match merged {
+                    None => part,
+                    Some(left) => Expr {
+                        kind: ExprKind::Binary {
+                            op: BinaryOp::BitOr,
+                            left: Box::new(left),
+                            right: Box::new(part),
+                        },
+                        span,
+                    },
+                };
                 for (key, value) in dict.keys.iter().zip(&dict.values) {
                     let Some(key) = key else {
-                        self.error(
-                            codes::UNSUPPORTED_CONTAINER,
-                            span,
-                            "`**` unpacking in a dict display is not supported",
-                            "dict unpacking",
-                            "copy the dict and update it: `d = a.copy(); d.update(b)`",
-                        );
-                        return None;
+                        if !pairs.is_empty() {
+                            let display = Expr {
+                                kind: ExprKind::Dict(std::mem::take(&mut pairs)),
+                                span,
+                            };
+                            merged = Some(join(merged, display));
+                        }
+                        let Some(unpacked) = self.expr(value) else {
+                            ok = false;
+                            continue;
+                        };
+                        let part = if merged.is_none() {
+                            // The first part is copied, as the display is a
+                            // new dict.
+                            Expr {
+                                kind: ExprKind::Call {
+                                    callee: Callee::Builtin("dict".into()),
+                                    args: vec![unpacked],
+                                    keywords: Vec::new(),
+                                },
+                                span,
+                            }
+                        } else {
+                            unpacked
+                        };
+                        merged = Some(join(merged, part));
+                        continue;
                     };
                     let key = self.expr(key);
                     let value = self.expr(value);
-                    pairs.push((key?, value?));
+                    match (key, value) {
+                        (Some(key), Some(value)) => pairs.push((key, value)),
+                        _ => ok = false,
+                    }
                 }
-                ExprKind::Dict(pairs)
+                if !ok {
+                    return None;
+                }
+                match merged {
+                    None => ExprKind::Dict(pairs),
+                    Some(merged) if pairs.is_empty() => return Some(merged),
+                    Some(merged) => {
+                        let display = Expr {
+                            kind: ExprKind::Dict(pairs),
+                            span,
+                        };
+                        return Some(join(Some(merged), display));
+                    }
+                }
             }
             ast::Expr::Set(set) => {
                 let items: Vec<Option<Expr>> = set.elts.iter().map(|e| self.expr(e)).collect();
@@ -4114,6 +4185,214 @@ impl<'a> FunctionLowering<'a> {
         }));
         prelude.push(self.stmt(&ast::Stmt::AugAssign(rewritten))?);
         Some(Some(always(prelude, span)))
+    }
+
+    /// `first, *rest = xs` (and `*init, last = xs`, `a, *mid, z = xs`):
+    /// the value once into a hidden local, a ValueError when it has fewer
+    /// items than the plain targets, then each plain target its item and
+    /// the starred one a list of the items between, as Python unpacks.
+    fn starred_assignment(&mut self, assign: &ast::StmtAssign, span: Span) -> Option<Stmt> {
+        let (elts, star) = starred_target(&assign.targets[0])?;
+        let range = assign.range;
+        let source = hidden_format!("star_{}", span.start);
+        self.locals.insert(source.clone());
+        let name = |ctx| synthetic_name(&source, range, ctx);
+        let int = |value: i64| {
+            let literal = ast::Expr::Constant(ast::ExprConstant {
+                range,
+                value: ast::Constant::Int(value.unsigned_abs().into()),
+                kind: None,
+            });
+            if value < 0 {
+                ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                    range,
+                    op: ast::UnaryOp::USub,
+                    operand: Box::new(literal),
+                })
+            } else {
+                literal
+            }
+        };
+        let call = |function: &str, arg: ast::Expr| {
+            ast::Expr::Call(ast::ExprCall {
+                range,
+                func: Box::new(synthetic_name(function, range, ast::ExprContext::Load)),
+                args: vec![arg],
+                keywords: Vec::new(),
+            })
+        };
+        let item = |index: ast::Expr| {
+            ast::Expr::Subscript(ast::ExprSubscript {
+                range,
+                value: Box::new(name(ast::ExprContext::Load)),
+                slice: Box::new(index),
+                ctx: ast::ExprContext::Load,
+            })
+        };
+        let assign_to = |target: &ast::Expr, value: ast::Expr| {
+            ast::Stmt::Assign(ast::StmtAssign {
+                range,
+                targets: vec![target.clone()],
+                value: Box::new(value),
+                type_comment: None,
+            })
+        };
+        let before = star as i64;
+        let after = (elts.len() - star - 1) as i64;
+        let mut program = vec![assign_to(
+            &name(ast::ExprContext::Store),
+            (*assign.value).clone(),
+        )];
+        let mut stmts = Vec::new();
+        for stmt in &program {
+            stmts.push(self.stmt(stmt)?);
+        }
+        program.clear();
+        // `if len(source) < before + after: raise ValueError(...)`.
+        let short = Expr {
+            kind: ExprKind::Compare {
+                left: Box::new(self.expr(&call("len", name(ast::ExprContext::Load)))?),
+                rest: vec![(
+                    CompareOp::Lt,
+                    Expr {
+                        kind: ExprKind::Int(before + after),
+                        span,
+                    },
+                )],
+            },
+            span,
+        };
+        stmts.push(Stmt {
+            kind: StmtKind::If {
+                test: short,
+                body: vec![Stmt {
+                    kind: StmtKind::Raise {
+                        class: "ValueError".into(),
+                        message: Some(format!(
+                            "not enough values to unpack (expected at least {})",
+                            before + after
+                        )),
+                    },
+                    span,
+                }],
+                orelse: Vec::new(),
+            },
+            span,
+        });
+        for (k, target) in elts.iter().enumerate() {
+            let k = k as i64;
+            let value = if k < before {
+                item(int(k))
+            } else if k == before {
+                let ast::Expr::Starred(starred) = target else {
+                    return None;
+                };
+                let slice = ast::Expr::Slice(ast::ExprSlice {
+                    range,
+                    lower: Some(Box::new(int(before))),
+                    upper: (after > 0).then(|| Box::new(int(-after))),
+                    step: None,
+                });
+                // `list(source)[a:b]`: a new list, also of a tuple (which
+                // compiled code slices only as a list).
+                let items = ast::Expr::Subscript(ast::ExprSubscript {
+                    range,
+                    value: Box::new(call("list", name(ast::ExprContext::Load))),
+                    slice: Box::new(slice),
+                    ctx: ast::ExprContext::Load,
+                });
+                program.push(assign_to(&starred.value, items));
+                continue;
+            } else {
+                item(int(k - before - 1 - after))
+            };
+            program.push(assign_to(target, value));
+        }
+        for stmt in &program {
+            stmts.push(self.stmt(stmt)?);
+        }
+        Some(always(stmts, span))
+    }
+
+    /// `[*a, x, *b]` as `list(a) + [x] + list(b)`, and `(*t, x)` of tuples
+    /// as `t + (x,)`: the parts evaluated in the order written, each
+    /// starred one taken whole (a tuple's length is its type's, so only
+    /// tuples unpack into a tuple display).
+    fn starred_display(&mut self, elts: &[ast::Expr], list: bool, span: Span) -> Option<Expr> {
+        let mut parts: Vec<Expr> = Vec::new();
+        let mut run: Vec<Expr> = Vec::new();
+        let mut ok = true;
+        let display = |items: Vec<Expr>| Expr {
+            kind: if list {
+                ExprKind::List(items)
+            } else {
+                ExprKind::Tuple(items)
+            },
+            span,
+        };
+        for elt in elts {
+            match elt {
+                ast::Expr::Starred(starred) => {
+                    if !run.is_empty() {
+                        parts.push(display(std::mem::take(&mut run)));
+                    }
+                    // `list(x)` as a call of the builtin, which takes
+                    // ranges and generators as well.
+                    let list_of = ast::Expr::Call(ast::ExprCall {
+                        range: starred.range,
+                        func: Box::new(synthetic_name(
+                            "list",
+                            starred.range,
+                            ast::ExprContext::Load,
+                        )),
+                        args: vec![(*starred.value).clone()],
+                        keywords: Vec::new(),
+                    });
+                    let shadowed =
+                        self.locals.contains("list") || self.scope.functions.contains("list");
+                    let part = if list && !shadowed {
+                        self.expr(&list_of)
+                    } else {
+                        self.expr(&starred.value).map(|value| {
+                            if list {
+                                Expr {
+                                    kind: ExprKind::Call {
+                                        callee: Callee::Builtin("list".into()),
+                                        args: vec![value],
+                                        keywords: Vec::new(),
+                                    },
+                                    span,
+                                }
+                            } else {
+                                value
+                            }
+                        })
+                    };
+                    match part {
+                        Some(part) => parts.push(part),
+                        None => ok = false,
+                    }
+                }
+                other => match self.expr(other) {
+                    Some(item) => run.push(item),
+                    None => ok = false,
+                },
+            }
+        }
+        if !ok {
+            return None;
+        }
+        if !run.is_empty() {
+            parts.push(display(run));
+        }
+        parts.into_iter().reduce(|left, right| Expr {
+            kind: ExprKind::Binary {
+                op: BinaryOp::Add,
+                left: Box::new(left),
+                right: Box::new(right),
+            },
+            span,
+        })
     }
 
     fn keyed_call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
@@ -5449,6 +5728,7 @@ fn target_names_of(target: &ast::Expr, out: &mut Vec<String>) {
         ast::Expr::Name(name) => out.push(name.id.to_string()),
         ast::Expr::Tuple(tuple) => tuple.elts.iter().for_each(|e| target_names_of(e, out)),
         ast::Expr::List(list) => list.elts.iter().for_each(|e| target_names_of(e, out)),
+        ast::Expr::Starred(starred) => target_names_of(&starred.value, out),
         _ => {}
     }
 }
@@ -5601,6 +5881,7 @@ fn collect_assigned_names(stmts: &[ast::Stmt], names: &mut HashSet<String>) {
             }
             ast::Expr::Tuple(tuple) => tuple.elts.iter().for_each(|t| target_names(t, names)),
             ast::Expr::List(list) => list.elts.iter().for_each(|t| target_names(t, names)),
+            ast::Expr::Starred(starred) => target_names(&starred.value, names),
             _ => {}
         }
     }
@@ -5873,4 +6154,21 @@ fn map_walk(
         }),
     };
     (target, iter)
+}
+
+/// The items of an assignment target with exactly one starred item at its
+/// top level (`a, *rest`), and that item's position.
+fn starred_target(target: &ast::Expr) -> Option<(&[ast::Expr], usize)> {
+    let elts = match target {
+        ast::Expr::Tuple(tuple) => &tuple.elts,
+        ast::Expr::List(list) => &list.elts,
+        _ => return None,
+    };
+    let mut starred = elts
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, ast::Expr::Starred(_)))
+        .map(|(k, _)| k);
+    let star = starred.next()?;
+    starred.next().is_none().then_some((elts.as_slice(), star))
 }

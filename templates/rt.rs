@@ -12382,6 +12382,13 @@ pub fn dict_update<K: DictKey, V: Clone>(dict: &Dict<K, V>, other: &Dict<K, V>) 
     }
 }
 
+/// `a | b` of dicts: a copy of `a` updated with `b`'s pairs.
+pub fn dict_union<K: DictKey, V: Clone>(left: &Dict<K, V>, right: &Dict<K, V>) -> Dict<K, V> {
+    let union = dict_copy(left);
+    dict_update(&union, right);
+    union
+}
+
 /// A Python `set` of one element type, shared by reference, laid out as
 /// CPython lays out its sets: an open-addressing table of CPython's sizes,
 /// probed, grown and shrunk by CPython's rules, with the hashes CPython

@@ -716,4 +716,40 @@ impl Inference<'_> {
             ty,
         )))
     }
+
+    /// `a | b` of dicts: a new dict with `a`'s pairs, then `b`'s (a key of
+    /// both keeps its place in `a` and takes `b`'s value); `None` when the
+    /// operands are not dicts.
+    pub(super) fn dict_binary(
+        &mut self,
+        cx: &mut Cx,
+        op: BinaryOp,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        if !matches!(left.ty, Type::Dict(..)) && !matches!(right.ty, Type::Dict(..)) {
+            return None;
+        }
+        let (left, right) = &super::settle_unknown_operand(left, right);
+        if op != BinaryOp::BitOr || left.ty != right.ty {
+            let (a, b) = (left.ty.clone(), right.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("unsupported operand types for {}: {a} and {b}", op.symbol()),
+                )
+                .with_hint("dicts of one key and value type support | (a merged copy)"),
+            );
+            return Some(None);
+        }
+        let ty = left.ty.clone();
+        Some(Some(runtime(
+            "dict_union",
+            vec![left.clone(), right.clone()],
+            ty,
+        )))
+    }
 }

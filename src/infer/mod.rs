@@ -2178,6 +2178,15 @@ impl<'m> Inference<'m> {
                 if receiver.ty == Type::Complex {
                     return self.complex_method(cx, receiver, method, args.len(), span);
                 }
+                // `t.count(x)`, `t.index(x)` of a tuple whose items share a
+                // type: those of the list of its items.
+                if matches!(receiver.ty, Type::Tuple(_))
+                    && matches!(method.as_str(), "count" | "index")
+                {
+                    if let Some(list) = lists::tuple_as_list(&receiver) {
+                        return self.list_method(cx, source, list, method, args, keywords, span);
+                    }
+                }
                 if let Type::Dict(..) | Type::Set(_) = receiver.ty {
                     return self
                         .container_method(cx, source, receiver, method, args, keywords, span);
@@ -2963,6 +2972,9 @@ impl<'m> Inference<'m> {
             return result;
         }
         if let Some(result) = self.set_binary(cx, op, &left, &right, span) {
+            return result;
+        }
+        if let Some(result) = self.dict_binary(cx, op, &left, &right, span) {
             return result;
         }
         if let Some(result) = self.complex_binary(cx, op, &left, &right, span) {
@@ -5428,7 +5440,7 @@ fn in_place_method(ty: &Type, op: BinaryOp) -> Option<&'static str> {
     match (ty, op) {
         (Type::List(_), BinaryOp::Add) => Some("extend"),
         (Type::List(_), BinaryOp::Mul) => Some("__imul__"),
-        (Type::Set(_), BinaryOp::BitOr) => Some("update"),
+        (Type::Set(_) | Type::Dict(..), BinaryOp::BitOr) => Some("update"),
         (Type::Set(_), BinaryOp::Sub) => Some("difference_update"),
         (Type::Set(_), BinaryOp::BitAnd) => Some("intersection_update"),
         (Type::Set(_), BinaryOp::BitXor) => Some("symmetric_difference_update"),

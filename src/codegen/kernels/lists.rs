@@ -111,6 +111,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_intersection_update"
         | "set_symmetric_difference_update"
         | "set_union"
+        | "dict_union"
         | "set_intersection"
         | "set_difference"
         | "set_symmetric_difference"
