@@ -97,8 +97,8 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
                     }] = args.as_slice()
                     {
                         *value = source.clone();
-                        let (next, replacement) = reversed_loop(stmt);
-                        added.extend(next);
+                        let (counters, replacement) = reversed_loop(stmt);
+                        added.extend(counters);
                         out.extend(replacement);
                         continue;
                     }
@@ -185,18 +185,38 @@ fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Bo
 ///
 /// The body reads `iter[index]` counting up from 0 in the loop it is given,
 /// over the reversed copy; here `iter` is the list itself, and `index`
-/// counts down.
-fn reversed_loop(stmt: Stmt) -> (Option<String>, Vec<Stmt>) {
+/// counts down. Every other use of `index` in the body (the count of
+/// `enumerate(reversed(xs))`) becomes the number of steps taken,
+/// `first - index`, where `first` is the position the walk started from.
+fn reversed_loop(stmt: Stmt) -> (Vec<String>, Vec<Stmt>) {
     let Stmt::ForRange {
         var: Some(index),
         stop,
-        body,
+        mut body,
         ..
     } = stmt
     else {
-        return (None, vec![stmt]);
+        return (Vec::new(), vec![stmt]);
     };
     let next = format!("{index}_next");
+    let first = format!("{index}_first");
+    let walked = match &stop.kind {
+        ExprKind::Runtime {
+            function: "list_len",
+            args,
+        } => match args.as_slice() {
+            [typed::Expr {
+                kind: ExprKind::Local(walked),
+                ..
+            }] => Some(walked.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut counted = false;
+    for stmt in &mut body {
+        counted |= count_steps(stmt, &index, walked.as_deref(), &first);
+    }
     let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
     let int_op = |op: BinaryOp, left: typed::Expr, right: typed::Expr| {
         typed::Expr::new(
@@ -239,14 +259,76 @@ fn reversed_loop(stmt: Stmt) -> (Option<String>, Vec<Stmt>) {
         },
     ];
     steps.extend(body);
+    let start = int_op(BinaryOp::Sub, stop, typed::Expr::int(1));
+    if !counted {
+        let replacement = vec![
+            Stmt::Assign {
+                target: typed::Target::Local(next.clone()),
+                value: start,
+            },
+            Stmt::While { test, body: steps },
+        ];
+        return (vec![next], replacement);
+    }
     let replacement = vec![
         Stmt::Assign {
+            target: typed::Target::Local(first.clone()),
+            value: start,
+        },
+        Stmt::Assign {
             target: typed::Target::Local(next.clone()),
-            value: int_op(BinaryOp::Sub, stop, typed::Expr::int(1)),
+            value: local(&first),
         },
         Stmt::While { test, body: steps },
     ];
-    (Some(next), replacement)
+    (vec![next, first], replacement)
+}
+
+/// Replaces, in `stmt` and the statements nested in it, every read of
+/// `index` but the element reads `walked[index]` with `first - index`;
+/// whether there was any.
+fn count_steps(stmt: &mut Stmt, index: &str, walked: Option<&str>, first: &str) -> bool {
+    let mut counted = false;
+    stmt.for_each_expr_mut(&mut |expr| count_steps_in(expr, index, walked, first, &mut counted));
+    for nested in stmt.nested_mut() {
+        for stmt in nested {
+            counted |= count_steps(stmt, index, walked, first);
+        }
+    }
+    counted
+}
+
+fn count_steps_in(
+    expr: &mut typed::Expr,
+    index: &str,
+    walked: Option<&str>,
+    first: &str,
+    counted: &mut bool,
+) {
+    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
+    match &expr.kind {
+        ExprKind::Local(name) if name == index => {
+            *counted = true;
+            *expr = typed::Expr::new(
+                ExprKind::Binary {
+                    op: BinaryOp::Sub,
+                    left: Box::new(local(first)),
+                    right: Box::new(local(index)),
+                },
+                Type::Int,
+            );
+        }
+        ExprKind::Runtime {
+            function: "list_get",
+            args,
+        } if matches!(
+            args.as_slice(),
+            [typed::Expr { kind: ExprKind::Local(list), .. }, typed::Expr { kind: ExprKind::Local(at), .. }]
+                if Some(list.as_str()) == walked && at == index
+        ) => {}
+        _ => expr
+            .for_each_child_mut(&mut |child| count_steps_in(child, index, walked, first, counted)),
+    }
 }
 
 /// The length a loop of lowering's walks, read again before each step when
