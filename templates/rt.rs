@@ -11675,6 +11675,27 @@ macro_rules! retype_unchanged {
 }
 retype_unchanged!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, Complex, Complex32);
 
+/// Numbers of a list a compiled function returned, widened where the
+/// program stores wider ones into it (an int list that receives floats).
+macro_rules! retype_widened {
+    ($($from:ty => $to:ty: |$x:ident| $widen:expr;)*) => {$(
+        impl Retype<$to> for $from {
+            fn retype(self, _: &mut Retyped) -> $to {
+                let $x = self;
+                $widen
+            }
+        }
+    )*};
+}
+retype_widened! {
+    bool => i64: |x| i64::from(x);
+    bool => f64: |x| f64::from(u8::from(x));
+    i64 => f64: |x| x as f64;
+    bool => Complex: |x| Complex::from_real(f64::from(u8::from(x)));
+    i64 => Complex: |x| Complex::from_real(x as f64);
+    f64 => Complex: |x| Complex::from_real(x);
+}
+
 impl<T: Element, const N: usize> ShareCount for Array<T, N> {
     fn count_shares(&self, _: &mut Vec<(*const (), usize, usize)>) {}
 }

@@ -379,9 +379,23 @@ fn wrapper(
                 }
                 (Some(extract), Some(default)) => {
                     params.push(quote!(#var: Option<&Bound<'py, PyAny>>));
-                    let default = match default {
-                        typed::Literal::Str(text) => quote!(crate::rt::Str::from(#text)),
-                        default => literal(default),
+                    let default = match (default, other) {
+                        (typed::Literal::Str(text), _) => quote!(crate::rt::Str::from(#text)),
+                        // `s=0` of a complex parameter: the number as a
+                        // complex one, as compiled code holds it.
+                        (typed::Literal::Int(v), Type::Complex) => {
+                            let re = literal(typed::Literal::Float(v as f64));
+                            quote!(crate::rt::Complex::from_real(#re))
+                        }
+                        (typed::Literal::Float(v), Type::Complex) => {
+                            let re = literal(typed::Literal::Float(v));
+                            quote!(crate::rt::Complex::from_real(#re))
+                        }
+                        (typed::Literal::Bool(v), Type::Complex) => {
+                            let re = literal(typed::Literal::Float(f64::from(u8::from(v))));
+                            quote!(crate::rt::Complex::from_real(#re))
+                        }
+                        (default, _) => literal(default),
                     };
                     conversions.push(quote! {
                         let #var = match #var {

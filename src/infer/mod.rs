@@ -482,7 +482,11 @@ impl<'m> Inference<'m> {
                 .zip(&params)
                 .map(|(param, given)| {
                     let now = cx.env.get(&param.name)?;
-                    let settles = given.has_unknown()
+                    // A container whose element type the callee settles
+                    // (`[]` given, appended to), or whose numbers it widens
+                    // (ints given, floats stored into them).
+                    let settles = (given.has_unknown()
+                        || (given.has_container() && numeric_widening(given, now)))
                         && now != given
                         && !cx.assigned_params.contains(&param.name)
                         && Type::join(given, now).as_ref() == Some(now);
@@ -1269,11 +1273,20 @@ impl<'m> Inference<'m> {
         let target = self.assign_target(cx, target, &value.ty, span)?;
         let value = if let typed::Target::Local(name) = &target {
             let ty = cx.env.get(name).cloned().unwrap_or(value.ty.clone());
+            // A list a compiled function (or a comprehension) returns is
+            // new: when the program stores floats into a list of ints it
+            // made that way (`d = [[0 for j in ...] for i in ...]`, then
+            // `d[i][j] = 0.5`), it is converted once, its ints read back as
+            // floats as those of `[0] * n` do. The runtime's `retype`
+            // refuses it (a TypeError) if something else holds it after all.
+            let widened_result = matches!(value.kind, typed::ExprKind::Call { .. })
+                && numeric_widening(&value.ty, &ty);
             if value.ty != ty
                 && matches!(value.ty, Type::List(_))
                 && !matches!(value.kind, typed::ExprKind::List(_))
                 && !ty.has_unknown()
                 && !value.ty.has_unknown()
+                && !widened_result
             {
                 let given = value.ty.clone();
                 self.error(
@@ -5436,6 +5449,22 @@ fn is_new_axis_or_ellipsis(index: &untyped::Expr) -> bool {
 /// `ty`: `xs += ys` is `xs.extend(ys)`, `xs *= n` the hidden method
 /// `__imul__`, `s -= t` is
 /// `s.difference_update(t)`.
+/// Whether `to` is `from` with some numbers widened (bool to int or float,
+/// int to float, any of them to complex), in the same containers.
+fn numeric_widening(from: &Type, to: &Type) -> bool {
+    match (from, to) {
+        (Type::List(a), Type::List(b)) => numeric_widening(a, b),
+        (Type::Dict(ka, va), Type::Dict(kb, vb)) => ka == kb && numeric_widening(va, vb),
+        (Type::Tuple(a), Type::Tuple(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| numeric_widening(a, b))
+        }
+        (Type::Bool, Type::Int | Type::Float | Type::Complex)
+        | (Type::Int, Type::Float | Type::Complex)
+        | (Type::Float, Type::Complex) => true,
+        (a, b) => a == b,
+    }
+}
+
 fn in_place_method(ty: &Type, op: BinaryOp) -> Option<&'static str> {
     match (ty, op) {
         (Type::List(_), BinaryOp::Add) => Some("extend"),
