@@ -10851,6 +10851,27 @@ pub fn list_to_array<T: Element>(list: &List<T>) -> Result<Array<T, 1>> {
     array_literal([len], items)
 }
 
+/// `np.array(rows)` of a list of lists of numbers: a matrix with a row per
+/// list, NumPy's ValueError when their lengths differ. (An empty list of
+/// lists makes a 0x0 matrix, where NumPy makes a 1-D array of length 0.)
+pub fn list2_to_array<T: Element>(rows: &List<List<T>>) -> Result<Array<T, 2>> {
+    let rows = rows.to_vec();
+    let columns = rows.first().map_or(0, |row| row.len()) as usize;
+    if rows.iter().any(|row| row.len() as usize != columns) {
+        return Err(Error::ValueError(format!(
+            "setting an array element with a sequence. The requested array has an \
+             inhomogeneous shape after 1 dimensions. The detected shape was ({},) + \
+             inhomogeneous part.",
+            rows.len()
+        )));
+    }
+    let mut items = Vec::with_capacity(rows.len() * columns);
+    for row in &rows {
+        items.extend(row.to_vec());
+    }
+    array_literal([rows.len(), columns], items)
+}
+
 /// `a.tolist()` / `list(a)` of a 1-D array.
 pub fn array_to_list<T: Element>(array: &Array<T, 1>) -> Result<List<T>> {
     let n = array.shape[0];

@@ -1841,6 +1841,14 @@ impl Inference<'_> {
     /// array of the elements' dtype.
     pub(super) fn list_to_array(&mut self, cx: &mut Cx, list: Expr, span: Span) -> Option<Expr> {
         let item = item_type(&list.ty)?.clone();
+        // A list of equally long lists of numbers: a matrix.
+        if let Some(dtype) = item_type(&item).and_then(Type::dtype) {
+            return Some(runtime(
+                "list2_to_array",
+                vec![list],
+                Type::Array(ArrayType::new(dtype, 2)),
+            ));
+        }
         let Some(dtype) = item.dtype() else {
             self.error(
                 cx,
@@ -1849,7 +1857,7 @@ impl Inference<'_> {
                     span,
                     format!("an array from a list of {item} is not supported"),
                 )
-                .with_hint("make arrays from lists of numbers"),
+                .with_hint("make arrays from lists of numbers, or of equally long lists of them"),
             );
             return None;
         };

@@ -5005,6 +5005,9 @@ fn convertible(from: &Type, to: &Type) -> bool {
         (f, Type::Int) => f.is_integer_like(),
         (f, Type::Float) => f.is_numeric(),
         (f, Type::Scalar(d)) => f.is_numeric() && (d.is_float() || f.is_integer_like()),
+        // A number stored among complex numbers (`zs[0] = -2.0 * nu`) is
+        // one, as an int among floats is a float.
+        (f, Type::Complex) => f.is_numeric(),
         _ => false,
     }
 }

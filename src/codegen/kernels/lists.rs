@@ -36,7 +36,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "list_repeat" | "list_repeat_in_place" => (&[R, V], true),
         "list_repeat_left" => (&[V, R], true),
         "list_pop_last" | "list_min" | "list_max" | "list_sum_int" | "list_to_array"
-        | "array_to_list" | "array2_to_list" => (&[R], true),
+        | "list2_to_array" | "array_to_list" | "array2_to_list" => (&[R], true),
         "list_len" | "list_truthy" | "list_reverse" | "list_clear" | "list_copy"
         | "list_sum_float" | "list_sum_bool" | "list_sum_complex" | "list_any" | "list_all" => {
             (&[R], false)
