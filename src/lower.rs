@@ -3525,7 +3525,7 @@ impl<'a> FunctionLowering<'a> {
                 self.error(
                     codes::UNSUPPORTED_EXPRESSION,
                     span,
-                    "a generator expression is only supported as the argument of sum, min, max, any, all, sorted or list",
+                    "a generator expression is only supported as the argument of sum, min, max, any, all, sorted, list, set or dict",
                     "generator",
                     "use a list comprehension `[... for ...]`, or write the loop out",
                 );
@@ -4955,7 +4955,10 @@ impl<'a> FunctionLowering<'a> {
             "sum" if call.keywords.is_empty() => Comprehension::Sum { start },
             "any" if call.keywords.is_empty() => Comprehension::Any,
             "all" if call.keywords.is_empty() => Comprehension::All,
-            "min" | "max" | "sorted" | "list" => {
+            // `set(e for ...)` is `{e for ...}`.
+            "set" if call.keywords.is_empty() => Comprehension::Set,
+            // `dict((k, v) for ...)`: `dict` of the list of pairs.
+            "min" | "max" | "sorted" | "list" | "dict" => {
                 let list = self.comprehension(
                     Comprehension::List,
                     &generator.elt,
