@@ -5177,6 +5177,44 @@ impl<'a> FunctionLowering<'a> {
     }
 
     fn call(&mut self, call: &ast::ExprCall, span: Span) -> Option<Expr> {
+        // Numba's typed containers are Python's own under the interpreter
+        // (NUMBA_DISABLE_JIT): `List()` and `List.empty_list(t)` are `[]`,
+        // `List(xs)` is `list(xs)`, `Dict()` and `Dict.empty(k, v)` are
+        // `{}`; what the program stores settles their types.
+        if let Some(typed) = self
+            .qualify(&call.func)
+            .as_deref()
+            .and_then(|name| name.strip_prefix("numba.typed.").map(str::to_string))
+        {
+            let range = call.range;
+            let empty_list = || {
+                ast::Expr::List(ast::ExprList {
+                    range,
+                    elts: Vec::new(),
+                    ctx: ast::ExprContext::Load,
+                })
+            };
+            let rewritten = match (typed.as_str(), call.args.as_slice()) {
+                ("List", []) | ("List.empty_list", _) => Some(empty_list()),
+                ("List", [items]) if call.keywords.is_empty() => {
+                    Some(ast::Expr::Call(ast::ExprCall {
+                        range,
+                        func: Box::new(synthetic_name("list", range, ast::ExprContext::Load)),
+                        args: vec![items.clone()],
+                        keywords: Vec::new(),
+                    }))
+                }
+                ("Dict", []) | ("Dict.empty", _) => Some(ast::Expr::Dict(ast::ExprDict {
+                    range,
+                    keys: Vec::new(),
+                    values: Vec::new(),
+                })),
+                _ => None,
+            };
+            if let Some(rewritten) = rewritten {
+                return self.expr(&rewritten);
+            }
+        }
         // `list()`, `tuple()` and `dict()` are the literals `[]`, `()` and
         // `{}`, so that later appends and stores settle their types in the
         // same way.
