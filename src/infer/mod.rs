@@ -507,6 +507,15 @@ impl<'m> Inference<'m> {
             .or_else(|| self.instances[id].return_type.clone());
         let body = self.block(&mut cx, &function.body);
         let Some(return_type) = cx.return_type.clone() else {
+            // An error in the body (an expression that could not be typed)
+            // is the reason; a second error on the whole function would
+            // only hide it.
+            let body_failed = self.diagnostics[cx.reported_before..]
+                .iter()
+                .any(|d| d.severity == crate::diagnostics::Severity::Error);
+            if body_failed {
+                return (None, inferred);
+            }
             self.diagnostics.push(
                 Diagnostic::error(
                     codes::RETURN_TYPE_MISMATCH,
