@@ -2437,22 +2437,7 @@ impl<'a> FunctionLowering<'a> {
             return None;
         };
         let range = zipped.range();
-        let int = |value: i64| {
-            let constant = ast::Expr::Constant(ast::ExprConstant {
-                range,
-                value: ast::Constant::Int(value.unsigned_abs().into()),
-                kind: None,
-            });
-            if value < 0 {
-                ast::Expr::UnaryOp(ast::ExprUnaryOp {
-                    range,
-                    op: ast::UnaryOp::USub,
-                    operand: Box::new(constant),
-                })
-            } else {
-                constant
-            }
-        };
+        let int = |value: i64| int_literal(value, range);
         let counter = ast::Expr::Call(ast::ExprCall {
             range,
             func: Box::new(synthetic_name("range", range, ast::ExprContext::Load)),
@@ -4197,22 +4182,7 @@ impl<'a> FunctionLowering<'a> {
         let source = hidden_format!("star_{}", span.start);
         self.locals.insert(source.clone());
         let name = |ctx| synthetic_name(&source, range, ctx);
-        let int = |value: i64| {
-            let literal = ast::Expr::Constant(ast::ExprConstant {
-                range,
-                value: ast::Constant::Int(value.unsigned_abs().into()),
-                kind: None,
-            });
-            if value < 0 {
-                ast::Expr::UnaryOp(ast::ExprUnaryOp {
-                    range,
-                    op: ast::UnaryOp::USub,
-                    operand: Box::new(literal),
-                })
-            } else {
-                literal
-            }
-        };
+        let int = |value: i64| int_literal(value, range);
         let call = |function: &str, arg: ast::Expr| {
             ast::Expr::Call(ast::ExprCall {
                 range,
@@ -5771,6 +5741,24 @@ fn target_names_of(target: &ast::Expr, out: &mut Vec<String>) {
         ast::Expr::List(list) => list.elts.iter().for_each(|e| target_names_of(e, out)),
         ast::Expr::Starred(starred) => target_names_of(&starred.value, out),
         _ => {}
+    }
+}
+
+/// The int literal `value` as Python source writes it (`-3` is `-` of `3`).
+fn int_literal(value: i64, range: rustpython_parser::text_size::TextRange) -> ast::Expr {
+    let literal = ast::Expr::Constant(ast::ExprConstant {
+        range,
+        value: ast::Constant::Int(value.unsigned_abs().into()),
+        kind: None,
+    });
+    if value < 0 {
+        ast::Expr::UnaryOp(ast::ExprUnaryOp {
+            range,
+            op: ast::UnaryOp::USub,
+            operand: Box::new(literal),
+        })
+    } else {
+        literal
     }
 }
 

@@ -53,6 +53,16 @@ pub(super) fn tuple_as_list(value: &Expr) -> Option<Expr> {
     Some(Expr::new(ExprKind::List(items), Type::List(Box::new(item))))
 }
 
+/// The parameters of a library function, for `bind_arguments`.
+struct Signature<'s> {
+    names: &'s [&'s str],
+    /// How many of them may be given by position.
+    positional: usize,
+    /// How many of them may only be given by position.
+    positional_only: usize,
+    hint: &'s str,
+}
+
 /// An argument whose evaluation has no effect and cannot fail, so that it
 /// may be evaluated out of the order it was written in.
 fn plain_argument(kind: Option<&untyped::ExprKind>) -> bool {
@@ -1134,8 +1144,18 @@ impl Inference<'_> {
             }
         };
         let what = format!("bisect.{function}()");
-        // The arguments in CPython's order: a, x, lo, hi.
-        let mut slots: [Option<&untyped::Expr>; 4] = [None; 4];
+        if let Some(key) = keywords.iter().find(|k| k.name == "key") {
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_FUNCTION,
+                    key.span,
+                    format!("{what} with key= is not supported in compiled code"),
+                )
+                .with_hint("search a list of the keys themselves"),
+            );
+            return None;
+        }
         let wrong = |this: &mut Self, cx: &mut Cx, span: Span, message: String, hint: &str| {
             this.error(
                 cx,
@@ -1143,78 +1163,14 @@ impl Inference<'_> {
             );
             None
         };
-        if args.len() > 4 {
-            return wrong(
-                self,
-                cx,
-                span,
-                format!(
-                    "{what} takes at most 4 positional arguments ({} given)",
-                    args.len()
-                ),
-                "pass the list, the item, and optionally lo and hi",
-            );
-        }
-        for (slot, arg) in slots.iter_mut().zip(args) {
-            *slot = Some(arg);
-        }
-        let mut named = Vec::new();
-        for keyword in keywords {
-            let at = match keyword.name.as_str() {
-                "a" => 0,
-                "x" => 1,
-                "lo" => 2,
-                "hi" => 3,
-                "key" => {
-                    self.error(
-                        cx,
-                        Diagnostic::error(
-                            codes::UNSUPPORTED_FUNCTION,
-                            keyword.span,
-                            format!("{what} with key= is not supported in compiled code"),
-                        )
-                        .with_hint("search a list of the keys themselves"),
-                    );
-                    return None;
-                }
-                other => {
-                    return wrong(
-                        self,
-                        cx,
-                        keyword.span,
-                        format!("{what} got an unexpected keyword argument `{other}`"),
-                        "its arguments are a, x, lo and hi",
-                    )
-                }
-            };
-            if slots[at].is_some() {
-                return wrong(
-                    self,
-                    cx,
-                    keyword.span,
-                    format!("{what} got multiple values for argument `{}`", keyword.name),
-                    "give each argument once",
-                );
-            }
-            slots[at] = Some(&keyword.value);
-            named.push(at);
-        }
-        // Python evaluates the arguments as written; the runtime takes them
-        // in their own order, which is the same unless names reorder them.
-        if named.windows(2).any(|pair| pair[0] > pair[1])
-            && named
-                .iter()
-                .any(|&at| !plain_argument(slots[at].map(|e| &e.kind)))
-        {
-            return wrong(
-                self,
-                cx,
-                span,
-                format!("{what} with named arguments out of order is not supported"),
-                "name them in the order a, x, lo, hi, or pass them by position",
-            );
-        }
-        let [Some(list_source), Some(value_source), lo, hi] = slots else {
+        let signature = Signature {
+            names: &["a", "x", "lo", "hi"],
+            positional: 4,
+            positional_only: 0,
+            hint: "pass the list, the item, and optionally lo and hi, in that order",
+        };
+        let slots = self.bind_arguments(cx, &what, &signature, args, keywords, span)?;
+        let [Some(list_source), Some(value_source), lo, hi] = slots[..] else {
             return wrong(
                 self,
                 cx,
@@ -1323,13 +1279,13 @@ impl Inference<'_> {
         span: Span,
     ) -> Option<Expr> {
         let what = format!("math.{function}()");
-        let (names, positional): (&[&str], usize) = match function {
-            "fsum" => (&["seq"], 1),
-            "prod" => (&["iterable", "start"], 1),
-            "dist" => (&["p", "q"], 2),
-            _ => (&["a", "b", "rel_tol", "abs_tol"], 2),
+        // `fsum`'s and `prod`'s first parameter is positional-only.
+        let (names, positional, positional_only): (&[&str], usize, usize) = match function {
+            "fsum" => (&["seq"], 1, 1),
+            "prod" => (&["iterable", "start"], 1, 1),
+            "dist" => (&["p", "q"], 2, 0),
+            _ => (&["a", "b", "rel_tol", "abs_tol"], 2, 0),
         };
-        let mut slots: Vec<Option<&untyped::Expr>> = vec![None; names.len()];
         let wrong = |this: &mut Self, cx: &mut Cx, span: Span, message: String| {
             this.error(
                 cx,
@@ -1338,63 +1294,13 @@ impl Inference<'_> {
             );
             None
         };
-        if args.len() > positional {
-            return wrong(
-                self,
-                cx,
-                span,
-                format!(
-                    "{what} takes {} positional argument{} ({} given)",
-                    positional,
-                    if positional == 1 { "" } else { "s" },
-                    args.len()
-                ),
-            );
-        }
-        for (slot, arg) in slots.iter_mut().zip(args) {
-            *slot = Some(arg);
-        }
-        let mut named = Vec::new();
-        for keyword in keywords {
-            // `fsum`'s and `prod`'s first parameter is positional-only.
-            let at = names
-                .iter()
-                .position(|name| *name == keyword.name)
-                .filter(|&at| !(matches!(function, "fsum" | "prod") && at == 0));
-            let Some(at) = at else {
-                return wrong(
-                    self,
-                    cx,
-                    keyword.span,
-                    format!(
-                        "{what} got an unexpected keyword argument `{}`",
-                        keyword.name
-                    ),
-                );
-            };
-            if slots[at].is_some() {
-                return wrong(
-                    self,
-                    cx,
-                    keyword.span,
-                    format!("{what} got multiple values for argument `{}`", keyword.name),
-                );
-            }
-            slots[at] = Some(&keyword.value);
-            named.push(at);
-        }
-        if named.windows(2).any(|pair| pair[0] > pair[1])
-            && named
-                .iter()
-                .any(|&at| !plain_argument(slots[at].map(|e| &e.kind)))
-        {
-            return wrong(
-                self,
-                cx,
-                span,
-                format!("{what} with named arguments out of order is not supported"),
-            );
-        }
+        let signature = Signature {
+            names,
+            positional,
+            positional_only,
+            hint: "see Python's math module",
+        };
+        let slots = self.bind_arguments(cx, &what, &signature, args, keywords, span)?;
         if slots[..positional].iter().any(Option::is_none) {
             return wrong(
                 self,
@@ -1498,6 +1404,85 @@ impl Inference<'_> {
                 ))
             }
         }
+    }
+
+    /// The arguments of a call of a library function, in the order of its
+    /// parameters (`None` where one is left out), with Python's TypeErrors
+    /// as FP0505: too many given by position, an unknown name, a
+    /// positional-only parameter named, one given twice. Named arguments out
+    /// of the parameters' order are refused too, unless their evaluation
+    /// has no effect, since the runtime takes them in its own order.
+    fn bind_arguments<'a>(
+        &mut self,
+        cx: &mut Cx,
+        what: &str,
+        signature: &Signature,
+        args: &'a [untyped::Expr],
+        keywords: &'a [untyped::Keyword],
+        span: Span,
+    ) -> Option<Vec<Option<&'a untyped::Expr>>> {
+        let mut wrong = |span: Span, message: String| {
+            self.error(
+                cx,
+                Diagnostic::error(codes::WRONG_ARGUMENTS, span, message).with_hint(signature.hint),
+            );
+            None
+        };
+        let positional = signature.positional;
+        if args.len() > positional {
+            return wrong(
+                span,
+                format!(
+                    "{what} takes at most {positional} positional argument{} ({} given)",
+                    if positional == 1 { "" } else { "s" },
+                    args.len()
+                ),
+            );
+        }
+        let mut slots: Vec<Option<&untyped::Expr>> = vec![None; signature.names.len()];
+        for (slot, arg) in slots.iter_mut().zip(args) {
+            *slot = Some(arg);
+        }
+        let mut named = Vec::new();
+        for keyword in keywords {
+            let at = signature
+                .names
+                .iter()
+                .position(|name| *name == keyword.name)
+                .filter(|&at| at >= signature.positional_only);
+            let Some(at) = at else {
+                return wrong(
+                    keyword.span,
+                    format!(
+                        "{what} got an unexpected keyword argument `{}`",
+                        keyword.name
+                    ),
+                );
+            };
+            if slots[at].is_some() {
+                return wrong(
+                    keyword.span,
+                    format!("{what} got multiple values for argument `{}`", keyword.name),
+                );
+            }
+            slots[at] = Some(&keyword.value);
+            named.push(at);
+        }
+        if named.windows(2).any(|pair| pair[0] > pair[1])
+            && named
+                .iter()
+                .any(|&at| !plain_argument(slots[at].map(|e| &e.kind)))
+        {
+            return wrong(
+                span,
+                format!(
+                    "{what} with named arguments out of order is not supported; name them \
+                     in the order {}",
+                    signature.names.join(", ")
+                ),
+            );
+        }
+        Some(slots)
     }
 
     fn reverse_keyword(
