@@ -3264,6 +3264,31 @@ impl<'a> FunctionLowering<'a> {
                     values: values.into_iter().collect::<Option<_>>()?,
                 }
             }
+            // `a is b` (not of None): whether two containers are one object.
+            ast::Expr::Compare(compare)
+                if compare.ops.len() == 1
+                    && matches!(compare.ops[0], ast::CmpOp::Is | ast::CmpOp::IsNot)
+                    && !is_none_test(compare) =>
+            {
+                let left = self.expr(&compare.left);
+                let right = self.expr(&compare.comparators[0]);
+                let same = Expr {
+                    kind: ExprKind::Call {
+                        callee: Callee::Builtin("__is__".into()),
+                        args: vec![left?, right?],
+                        keywords: Vec::new(),
+                    },
+                    span,
+                };
+                if matches!(compare.ops[0], ast::CmpOp::IsNot) {
+                    ExprKind::Unary {
+                        op: UnaryOp::Not,
+                        operand: Box::new(same),
+                    }
+                } else {
+                    return Some(same);
+                }
+            }
             ast::Expr::Compare(compare)
                 if compare.ops.len() == 1
                     && matches!(compare.ops[0], ast::CmpOp::In | ast::CmpOp::NotIn) =>
@@ -3343,9 +3368,10 @@ impl<'a> FunctionLowering<'a> {
                             self.error(
                                 codes::UNSUPPORTED_EXPRESSION,
                                 span,
-                                "`is` comparisons are not supported",
-                                "identity comparison",
-                                "compare values with `==` or `!=`",
+                                "`is` is only supported as a comparison of its own",
+                                "identity comparison in a chain",
+                                "write `a is b` on its own (of two lists, dicts or sets), or \
+                                 compare values with `==` or `!=`",
                             );
                             ok = false;
                             continue;

@@ -12424,6 +12424,34 @@ pub fn dict_update<K: DictKey, V: Clone>(dict: &Dict<K, V>, other: &Dict<K, V>) 
     }
 }
 
+/// A value with an identity of its own: a list, dict or set (`a is b`).
+pub trait Identity {
+    fn is(&self, other: &Self) -> bool;
+}
+
+impl<T> Identity for List<T> {
+    fn is(&self, other: &Self) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<K: DictKey, V> Identity for Dict<K, V> {
+    fn is(&self, other: &Self) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<K: DictKey> Identity for Set<K> {
+    fn is(&self, other: &Self) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// `a is b` of two lists, dicts or sets.
+pub fn value_is<T: Identity>(left: &T, right: &T) -> bool {
+    left.is(right)
+}
+
 /// `a | b` of dicts: a copy of `a` updated with `b`'s pairs.
 pub fn dict_union<K: DictKey, V: Clone>(left: &Dict<K, V>, right: &Dict<K, V>) -> Dict<K, V> {
     let union = dict_copy(left);

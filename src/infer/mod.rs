@@ -3981,6 +3981,37 @@ impl<'m> Inference<'m> {
                 );
                 None
             }
+            // `a is b`: the same list, dict or set object. Only containers
+            // have an identity compiled code keeps (numbers are values).
+            "__is__" => {
+                let [left, right] = args.as_slice() else {
+                    return None;
+                };
+                let containers = matches!(left.ty, Type::List(_) | Type::Dict(..) | Type::Set(_));
+                if containers && left.ty == right.ty {
+                    return Some(typed::Expr::new(
+                        typed::ExprKind::Runtime {
+                            function: "value_is",
+                            args,
+                        },
+                        Type::Bool,
+                    ));
+                }
+                let (a, b) = (left.ty.clone(), right.ty.clone());
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_OPERAND,
+                        span,
+                        format!("`is` of {a} and {b} is not supported"),
+                    )
+                    .with_hint(
+                        "`is` compares two lists, dicts or sets of one type; compare other \
+                         values with `==` or `!=`",
+                    ),
+                );
+                None
+            }
             // `x in c` that no container above took: an error, never a
             // silently dropped statement.
             "__contains__" => {

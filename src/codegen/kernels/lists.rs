@@ -61,9 +61,8 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "list_heapreplace" | "concatenate_list" | "stack_rows" => (&[R, V], true),
         "list_insert" => (&[R, V, V], false),
         "list_extend" | "list_replace" | "list_concat" | "list_count" | "list_contains"
-        | "value_eq" | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge" => {
-            (&[R, R], false)
-        }
+        | "value_eq" | "value_ne" | "value_lt" | "value_le" | "value_gt" | "value_ge"
+        | "value_is" => (&[R, R], false),
         "list_index" | "list_remove" => (&[R, R], true),
         // Searches and comparisons with a value of another type
         // (`rt::ExactAs`, `rt::MixedOrder`).
