@@ -4235,15 +4235,11 @@ impl<'a> FunctionLowering<'a> {
         };
         let before = star as i64;
         let after = (elts.len() - star - 1) as i64;
-        let mut program = vec![assign_to(
+        let mut stmts = vec![self.stmt(&assign_to(
             &name(ast::ExprContext::Store),
             (*assign.value).clone(),
-        )];
-        let mut stmts = Vec::new();
-        for stmt in &program {
-            stmts.push(self.stmt(stmt)?);
-        }
-        program.clear();
+        ))?];
+        let mut program = Vec::new();
         // `if len(source) < before + after: raise ValueError(...)`.
         let short = Expr {
             kind: ExprKind::Compare {

@@ -1288,8 +1288,14 @@ impl<'m> Inference<'m> {
             // `d[i][j] = 0.5`), it is converted once, its ints read back as
             // floats as those of `[0] * n` do. The runtime's `retype`
             // refuses it (a TypeError) if something else holds it after all.
-            let widened_result = matches!(value.kind, typed::ExprKind::Call { .. })
-                && numeric_widening(&value.ty, &ty);
+            let widened_result = match &value.kind {
+                typed::ExprKind::Call { function, .. } => function
+                    .strip_prefix('#')
+                    .and_then(|id| id.parse::<usize>().ok())
+                    .and_then(|id| self.instances.get(id))
+                    .is_some_and(|callee| returns_new_list(callee.function)),
+                _ => false,
+            } && numeric_widening(&value.ty, &ty);
             if value.ty != ty
                 && matches!(value.ty, Type::List(_))
                 && !matches!(value.kind, typed::ExprKind::List(_))
@@ -5492,6 +5498,56 @@ fn is_new_axis_or_ellipsis(index: &untyped::Expr) -> bool {
 /// `ty`: `xs += ys` is `xs.extend(ys)`, `xs *= n` the hidden method
 /// `__imul__`, `s -= t` is
 /// `s.difference_update(t)`.
+/// Whether every `return` of `function` gives a list it makes itself: a
+/// display, a repetition of one, or a comprehension (whose helper
+/// returns the list it appends to). Only such a result is surely held by
+/// nothing else when it is widened (`retype` checks at run time too).
+fn returns_new_list(function: &untyped::Function) -> bool {
+    fn new_list(expr: &untyped::Expr) -> bool {
+        match &expr.kind {
+            untyped::ExprKind::List(_) => true,
+            untyped::ExprKind::Binary {
+                op: BinaryOp::Mul,
+                left,
+                right,
+            } => new_list(left) || new_list(right),
+            untyped::ExprKind::Call {
+                callee: Callee::Function(name),
+                ..
+            } => is_comprehension_helper(name),
+            _ => false,
+        }
+    }
+    fn returns(stmts: &[untyped::Stmt], all_new: &mut bool) {
+        for stmt in stmts {
+            match &stmt.kind {
+                untyped::StmtKind::Return(Some(value)) => *all_new &= new_list(value),
+                untyped::StmtKind::If { body, orelse, .. } => {
+                    returns(body, all_new);
+                    returns(orelse, all_new);
+                }
+                untyped::StmtKind::ForRange { body, .. }
+                | untyped::StmtKind::While { body, .. } => returns(body, all_new),
+                _ => {}
+            }
+        }
+    }
+    if is_comprehension_helper(&function.name) {
+        return true;
+    }
+    let mut all_new = true;
+    returns(&function.body, &mut all_new);
+    all_new
+}
+
+/// Whether `name` is a helper lowering made for a list comprehension
+/// (`__listcomp_N`, with the file's hidden prefix of two or more
+/// underscores). A user's function of such a name would only move the
+/// error for an aliased result from compile time to `retype`'s TypeError.
+fn is_comprehension_helper(name: &str) -> bool {
+    name.starts_with("__") && name.trim_start_matches('_').starts_with("listcomp_")
+}
+
 /// Whether `to` is `from` with some numbers widened (bool to int or float,
 /// int to float, any of them to complex), in the same containers.
 fn numeric_widening(from: &Type, to: &Type) -> bool {
