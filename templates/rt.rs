@@ -8882,6 +8882,33 @@ pub fn no_shared_memory(written: &[Option<(usize, usize)>], others: &[Option<(us
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parallel_sort_of_keys_is_the_serial_sort() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for threads in [2, 3, 4, 8] {
+            super::set_num_threads(threads).expect("a thread count");
+            for count in [super::PARALLEL_SORT_MIN, super::PARALLEL_SORT_MIN + 7, 300_001] {
+                for spread in [3u64, 1 << 40] {
+                    let mut keys: Vec<u64> = (0..count).map(|_| next() % spread).collect();
+                    let mut expected = keys.clone();
+                    expected.sort_unstable();
+                    super::sort_keys(&mut keys);
+                    assert_eq!(keys, expected, "{threads} threads, {count} keys below {spread}");
+                }
+            }
+        }
+        let mut descending: Vec<i64> = (0..200_000).rev().collect();
+        super::sort_keys(&mut descending);
+        assert!(descending.windows(2).all(|w| w[0] < w[1]));
+        super::REQUESTED_THREADS.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
     use super::*;
 
     #[test]
@@ -10201,7 +10228,7 @@ macro_rules! impl_py_order_scalar {
                 /// Equal integers cannot be told apart, so an unstable sort
                 /// gives the stable sort's order.
                 fn sort_plain(items: &mut [Self], reverse: bool) -> bool {
-                    items.sort_unstable();
+                    sort_keys(items);
                     if reverse {
                         items.reverse();
                     }
@@ -10266,7 +10293,7 @@ macro_rules! impl_py_order_float {
                             if bits & SIGN != 0 { !bits } else { bits | SIGN }
                         })
                         .collect();
-                    keys.sort_unstable();
+                    sort_keys(&mut keys);
                     for (item, key) in items.iter_mut().zip(keys) {
                         let bits = if key & SIGN != 0 { key & !SIGN } else { !key };
                         *item = <$ty>::from_bits(bits);
@@ -10282,6 +10309,133 @@ macro_rules! impl_py_order_float {
 }
 
 impl_py_order_float!(f32, u32; f64, u64);
+
+/// Sorts at least this many keys on the parallel pool's threads
+/// (`sort_keys`): 400,000 float keys take about 5 ms on one thread.
+const PARALLEL_SORT_MIN: usize = 1 << 16;
+
+/// Sorts `keys` ascending. Keys that compare equal are identical, so the
+/// order is the stable sort's. A long slice is cut into as many runs as
+/// there are threads (a power of two), sorted at once on the parallel
+/// pool's threads, then merged pairwise, each merge cut into as many
+/// pieces as there are threads (`co_rank`); inside a parallel loop, or with
+/// one thread, one thread sorts all.
+fn sort_keys<K: Ord + Copy + Send + Sync>(keys: &mut [K]) {
+    let count = keys.len();
+    let threads = num_threads();
+    if count < PARALLEL_SORT_MIN || threads < 2 || !pool_usable_here() {
+        keys.sort_unstable();
+        return;
+    }
+    // The largest power of two not above the thread count, so runs pair up.
+    let runs = 1usize << (usize::BITS - 1 - threads.min(64).leading_zeros());
+    let bound = |r: usize| r * count / runs;
+    let shared = SharedSlice(keys.as_mut_ptr());
+    // The chunks below never fail, so neither do the loops that run them.
+    let _ = parallel_for(runs as u64, |chunk| {
+        for r in chunk.start as usize..chunk.end as usize {
+            // SAFETY: run `r` is `bound(r)..bound(r + 1)`, within `keys`;
+            // the runs are disjoint and each is given to one thread.
+            unsafe { shared.slice(bound(r), bound(r + 1)) }.sort_unstable();
+        }
+        Ok(())
+    });
+    // Each round merges pairs of runs from one buffer into the other.
+    let mut scratch: Vec<K> = keys.to_vec();
+    let (mut source, mut target) = (shared, SharedSlice(scratch.as_mut_ptr()));
+    let mut width = 1;
+    while width < runs {
+        let pairs = runs / (2 * width);
+        let pieces = (threads / pairs).max(1);
+        let _ = parallel_for((pairs * pieces) as u64, |chunk| {
+            for task in chunk.start as usize..chunk.end as usize {
+                let (pair, piece) = (task / pieces, task % pieces);
+                let (start, middle, end) = (
+                    bound(2 * pair * width),
+                    bound((2 * pair + 1) * width),
+                    bound((2 * pair + 2) * width),
+                );
+                let length = end - start;
+                let (first, last) = (piece * length / pieces, (piece + 1) * length / pieces);
+                // SAFETY: the pair's two runs lie within `source`, which
+                // no thread writes in this round; the piece's output range
+                // `start + first..start + last` lies within `target`, and
+                // the pieces of all pairs are disjoint and each given to
+                // one thread. (Both buffers hold `count` keys.)
+                let (a, b) = unsafe { (source.slice(start, middle), source.slice(middle, end)) };
+                let out = unsafe { target.slice(start + first, start + last) };
+                merge_piece(a, b, first, out);
+            }
+            Ok(())
+        });
+        std::mem::swap(&mut source, &mut target);
+        width *= 2;
+    }
+    if source.0 != shared.0 {
+        keys.copy_from_slice(&scratch);
+    }
+}
+
+/// A slice's elements, which the threads of `sort_keys` share.
+struct SharedSlice<K>(*mut K);
+
+impl<K> Clone for SharedSlice<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K> Copy for SharedSlice<K> {}
+
+// SAFETY: `sort_keys` gives each thread disjoint ranges to write and ranges
+// no thread writes to read, and waits for the threads before it uses the
+// memory again; the keys are `Send` and `Sync`.
+unsafe impl<K: Send> Send for SharedSlice<K> {}
+unsafe impl<K: Sync> Sync for SharedSlice<K> {}
+
+impl<K> SharedSlice<K> {
+    /// # Safety
+    ///
+    /// `start..end` lies within the shared memory, and while the slice
+    /// lives no other thread writes it (nor reads it, when it is written).
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice<'a>(self, start: usize, end: usize) -> &'a mut [K] {
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), end - start) }
+    }
+}
+
+/// How many of the first `k` keys of the merge of the sorted `a` and `b`
+/// come from `a`, when ties go to `a` first.
+fn co_rank<K: Ord>(k: usize, a: &[K], b: &[K]) -> usize {
+    let (mut low, mut high) = (k.saturating_sub(b.len()), k.min(a.len()));
+    while low < high {
+        // `i < high <= min(k, a.len())`, and `i >= low >= k - b.len()`, so
+        // `a[i]` and `b[k - i - 1]` exist.
+        let i = low + (high - low) / 2;
+        if a[i] <= b[k - i - 1] {
+            low = i + 1;
+        } else {
+            high = i;
+        }
+    }
+    low
+}
+
+/// Writes keys `first..first + out.len()` of the merge of the sorted `a`
+/// and `b` (ties to `a` first) into `out`.
+fn merge_piece<K: Ord + Copy>(a: &[K], b: &[K], first: usize, out: &mut [K]) {
+    let mut i = co_rank(first, a, b);
+    let mut j = first - i;
+    for slot in out.iter_mut() {
+        if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
+            *slot = a[i];
+            i += 1;
+        } else {
+            *slot = b[j];
+            j += 1;
+        }
+    }
+}
 
 /// The elements of a list nothing is ever put into.
 impl PyOrder for () {
@@ -10960,6 +11114,26 @@ pub trait FromPythonValue: Sized {
         Self::from_python_value(object, what)
     }
 
+    /// Whether `read_plain` reads values of this type. A plain type is
+    /// plain data: numbers and tuples of them, `Send`, with nothing to drop.
+    const PLAIN: bool = false;
+
+    /// The value of `item` read straight from its object in the common
+    /// cases: an exact `int` below 2**60 in magnitude, an exact `float`, a
+    /// `bool`, an exact tuple of those. `None` for anything else, left to
+    /// `from_python_value`, which also reports what is wrong.
+    ///
+    /// # Safety
+    ///
+    /// `item` must be a valid object that stays alive and unchanged during
+    /// the call. The read runs no Python code, takes no reference, makes no
+    /// Python object and sets no Python error, so it may run on a thread
+    /// that does not hold the GIL while the thread that holds it waits for
+    /// the read (`read_plain_items`).
+    unsafe fn read_plain(_item: *mut pyo3::ffi::PyObject) -> Option<Self> {
+        None
+    }
+
     /// The elements of a Python list, converted.
     fn from_python_list(
         list: &Bound<'_, pyo3::types::PyList>,
@@ -10967,54 +11141,163 @@ pub trait FromPythonValue: Sized {
     ) -> PyResult<Vec<Self>> {
         let py = list.py();
         let mut items = Vec::with_capacity(list.len());
-        let mut k = 0;
+        if Self::PLAIN {
+            read_plain_items(list, &mut items);
+        }
+        let mut k = items.len();
         // The length is read again for every element: a conversion may run
         // Python code (an `__index__`) that shrinks the list.
         while k < list.len() {
             // SAFETY: the GIL is held (`list` is bound to it) and `k` is
             // below the list's current length, so the slot holds a valid
-            // borrowed reference, which `from_borrowed_ptr` makes a
-            // reference of its own: Python code run by the conversion
-            // cannot free the item while it is converted.
-            let item = unsafe {
-                Bound::from_borrowed_ptr(py, pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), k as pyo3::ffi::Py_ssize_t))
+            // borrowed reference. `read_plain` keeps no reference past its
+            // call; `from_borrowed_ptr` makes a reference of its own, so
+            // Python code run by the conversion cannot free the item while
+            // it is converted.
+            let pointer = unsafe { pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), k as pyo3::ffi::Py_ssize_t) };
+            let value = match unsafe { Self::read_plain(pointer) } {
+                Some(value) => value,
+                None => {
+                    let item = unsafe { Bound::from_borrowed_ptr(py, pointer) };
+                    Self::from_python_value(&item, &|| format!("{}, item {k}", what()))?
+                }
             };
-            items.push(Self::from_python_value(&item, &|| format!("{}, item {k}", what()))?);
+            items.push(value);
             k += 1;
         }
         Ok(items)
     }
 }
 
-/// The elements of a list of Python ints or floats, read directly where an
-/// element is an exact `int` (`float`) that fits, through `slow` otherwise.
+/// Lists at least this long have their plain elements read on the parallel
+/// pool's threads (`read_plain_items`): reading a million ints takes about
+/// 3 ms on one thread, and a parallel call costs a few microseconds.
 #[cfg(feature = "python")]
-fn numbers_from_list<T>(
-    list: &Bound<'_, pyo3::types::PyList>,
-    what: &dyn Fn() -> String,
-    fast: impl Fn(*mut pyo3::ffi::PyObject) -> Option<T>,
-    slow: impl Fn(&Bound<'_, PyAny>, &dyn Fn() -> String) -> PyResult<T>,
-) -> PyResult<Vec<T>> {
-    let mut items = Vec::with_capacity(list.len());
-    let mut k = 0;
-    // The length is read again for every element: `slow` may run Python
-    // code (an `__index__`) that shrinks the list.
-    while k < list.len() {
-        // SAFETY: the GIL is held (`list` is bound to it) and `k` is below
-        // the list's current length, so the slot holds a valid borrowed
-        // reference; `fast` only inspects it with functions that run no
-        // Python code and keeps no reference past this iteration.
-        let item = unsafe { pyo3::ffi::PyList_GET_ITEM(list.as_ptr(), k as pyo3::ffi::Py_ssize_t) };
-        match fast(item) {
-            Some(value) => items.push(value),
-            None => {
-                let item = list.get_item(k)?;
-                items.push(slow(&item, &|| format!("{}, item {k}", what()))?);
+const PARALLEL_READ_MIN: usize = 1 << 15;
+
+/// The target of one `read_list_items`, which its threads share.
+#[cfg(feature = "python")]
+struct SharedPointer<P>(*mut P);
+
+#[cfg(feature = "python")]
+impl<P> Clone for SharedPointer<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+#[cfg(feature = "python")]
+impl<P> Copy for SharedPointer<P> {}
+
+// SAFETY: each slot of the target is written by one thread
+// (`read_list_items` gives each element to one thread), with values of a
+// plain or `Send` type, and the target outlives the threads' work, which
+// ends before `read_list_items` returns.
+#[cfg(feature = "python")]
+unsafe impl<P> Send for SharedPointer<P> {}
+#[cfg(feature = "python")]
+unsafe impl<P> Sync for SharedPointer<P> {}
+
+/// Reads the elements of a list of a plain type (`FromPythonValue::PLAIN`)
+/// into the empty `items`, up to the first element `read_plain` cannot
+/// read; the caller converts from there on.
+#[cfg(feature = "python")]
+fn read_plain_items<T: FromPythonValue>(list: &Bound<'_, pyo3::types::PyList>, items: &mut Vec<T>) {
+    let count = list.len();
+    // A plain type has nothing to drop (so the elements written past the
+    // first unread one may be forgotten); the test is decided when compiling.
+    if !T::PLAIN || std::mem::needs_drop::<T>() || !items.is_empty() {
+        return;
+    }
+    items.reserve(count);
+    let source = list_slots(list);
+    let target = SharedPointer(items.as_mut_ptr());
+    let read = read_list_items(count, PARALLEL_READ_MIN, |k| {
+        let target = target;
+        // SAFETY: `k < count`, so the source slot is a valid element (see
+        // `list_slots`) and the target slot lies within the reserved
+        // capacity; no other thread writes it (`read_list_items`).
+        match unsafe { T::read_plain(source.get(k)) } {
+            Some(value) => {
+                unsafe { target.0.add(k).write(value) };
+                true
+            }
+            None => false,
+        }
+    });
+    // SAFETY: the slots before the first unread element were written
+    // (`read_list_items`), within the capacity.
+    unsafe { items.set_len(read) };
+}
+
+/// The element slots of a list, for `read_list_items`.
+#[cfg(feature = "python")]
+#[derive(Clone, Copy)]
+struct ListSlots(*const *mut pyo3::ffi::PyObject);
+
+// SAFETY: the slots are only read, while the thread holding the GIL waits
+// for the readers (`read_list_items`), so no Python code changes them.
+#[cfg(feature = "python")]
+unsafe impl Send for ListSlots {}
+#[cfg(feature = "python")]
+unsafe impl Sync for ListSlots {}
+
+#[cfg(feature = "python")]
+impl ListSlots {
+    /// # Safety
+    ///
+    /// `k` is below the list's length, and no Python code ran since
+    /// `list_slots`.
+    #[inline]
+    unsafe fn get(self, k: usize) -> *mut pyo3::ffi::PyObject {
+        unsafe { *self.0.add(k) }
+    }
+}
+
+#[cfg(feature = "python")]
+fn list_slots(list: &Bound<'_, pyo3::types::PyList>) -> ListSlots {
+    // SAFETY: `list` is a list (bound, so the GIL is held): its `ob_item`
+    // array holds its `len()` valid element pointers until Python code
+    // changes the list.
+    ListSlots(unsafe { (*list.as_ptr().cast::<pyo3::ffi::PyListObject>()).ob_item })
+}
+
+/// Runs `read(k)` for the elements `k` of a list of `count` elements, each
+/// once, and returns the first `k` for which it returned false (`count`
+/// when none did); every `k` before that one was read. From `parallel`
+/// elements on, the pool's threads (as many as `set_num_threads` sets)
+/// read disjoint ranges of them, unless the call comes from inside a
+/// parallel loop.
+///
+/// The caller holds the GIL, runs no Python code, and waits here until
+/// every thread is done, so nothing changes the list or its elements while
+/// they are read; `read` must need no GIL (`FromPythonValue::read_plain`).
+#[cfg(feature = "python")]
+fn read_list_items(count: usize, parallel: usize, read: impl Fn(usize) -> bool + Sync + Send) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let first_unread = AtomicUsize::new(count);
+    let read_range = |range: std::ops::Range<usize>| {
+        for k in range {
+            if !read(k) {
+                first_unread.fetch_min(k, Ordering::Relaxed);
+                return;
             }
         }
-        k += 1;
+    };
+    if count >= parallel && pool_usable_here() {
+        let outcome = parallel_for(count as u64, |range| {
+            read_range(range.start as usize..range.end as usize);
+            Ok(())
+        });
+        if outcome.is_err() {
+            return 0;
+        }
+    } else {
+        read_range(0..count);
     }
-    Ok(items)
+    // Every range was read to its end or to its own first unread element,
+    // which is at or after `first_unread`.
+    first_unread.into_inner()
 }
 
 #[cfg(feature = "python")]
@@ -11036,11 +11319,12 @@ impl FromPythonValue for i64 {
         i64_from_python_slow(object, what)
     }
 
-    fn from_python_list(
-        list: &Bound<'_, pyo3::types::PyList>,
-        what: &dyn Fn() -> String,
-    ) -> PyResult<Vec<Self>> {
-        numbers_from_list(list, what, exact_int, i64_from_python_slow)
+    const PLAIN: bool = true;
+
+    #[inline]
+    unsafe fn read_plain(item: *mut pyo3::ffi::PyObject) -> Option<Self> {
+        // SAFETY: the caller's contract is `small_int`'s.
+        unsafe { small_int(item) }
     }
 }
 
@@ -11092,46 +11376,65 @@ fn learn_int_layout(py: Python<'_>) {
 
 /// The value of an exact `int` that fits in 64 bits; `None` for anything
 /// else (a subclass, a float, a bigger int), left to the general path.
-/// Ints of up to two digits (below 2**60 in magnitude) are read from the
-/// object directly, where `INT_LAYOUT` is known.
 #[cfg(feature = "python")]
 #[inline]
 fn exact_int(item: *mut pyo3::ffi::PyObject) -> Option<i64> {
     // SAFETY: `item` is a valid object the caller holds (borrowed for the
-    // duration of the call), and an exact int: the type check comes first.
+    // duration of the call), which the type check inspects first. The
+    // overflow-reporting read runs no Python code and sets no error.
+    unsafe {
+        if pyo3::ffi::PyLong_CheckExact(item) == 0 {
+            return None;
+        }
+        if let Some(value) = small_int(item) {
+            return Some(value);
+        }
+        let mut overflow = 0;
+        let value = pyo3::ffi::PyLong_AsLongLongAndOverflow(item, &mut overflow);
+        (overflow == 0).then_some(value)
+    }
+}
+
+/// The value of an exact `int` of up to two digits (below 2**60 in
+/// magnitude), read from the object directly where `INT_LAYOUT` is known;
+/// `None` for anything else.
+///
+/// # Safety
+///
+/// `item` must be a valid object that stays alive and unchanged during the
+/// call; the read touches nothing else, so it needs no GIL.
+#[cfg(feature = "python")]
+#[inline]
+unsafe fn small_int(item: *mut pyo3::ffi::PyObject) -> Option<i64> {
+    // SAFETY: the type check comes first, and reads only the type pointer.
     // An int object is the object header (`PyObject`, whose size pyo3 gives
     // for this build), one word of size or tag, then its digits, at least
     // one allocated even for zero (CPython's `_PyLong_New`), and as many
     // as that word counts; only counts of 0, 1 and 2 are read here. The
     // layout was read from the running interpreter (`learn_int_layout`).
-    // The overflow-reporting read runs no Python code and sets no error.
     unsafe {
         if pyo3::ffi::PyLong_CheckExact(item) == 0 {
             return None;
         }
         let layout = INT_LAYOUT.load(std::sync::atomic::Ordering::Relaxed);
-        if layout != INT_LAYOUT_UNKNOWN {
-            let base = item.cast::<u8>();
-            let word = base.add(std::mem::size_of::<pyo3::ffi::PyObject>()).cast::<usize>().read();
-            let digits = base.add(std::mem::size_of::<pyo3::ffi::PyObject>() + std::mem::size_of::<usize>()).cast::<u32>();
-            let (negative, count) = if layout == INT_LAYOUT_TAGGED {
-                (word & 3 == 2, word >> 3)
-            } else {
-                ((word as isize) < 0, (word as isize).unsigned_abs())
-            };
-            let magnitude = match count {
-                0 => Some(0),
-                1 => Some(i64::from(digits.read())),
-                2 => Some(i64::from(digits.read()) | i64::from(digits.add(1).read()) << 30),
-                _ => None,
-            };
-            if let Some(magnitude) = magnitude {
-                return Some(if negative { -magnitude } else { magnitude });
-            }
+        if layout == INT_LAYOUT_UNKNOWN {
+            return None;
         }
-        let mut overflow = 0;
-        let value = pyo3::ffi::PyLong_AsLongLongAndOverflow(item, &mut overflow);
-        (overflow == 0).then_some(value)
+        let base = item.cast::<u8>();
+        let word = base.add(std::mem::size_of::<pyo3::ffi::PyObject>()).cast::<usize>().read();
+        let digits = base.add(std::mem::size_of::<pyo3::ffi::PyObject>() + std::mem::size_of::<usize>()).cast::<u32>();
+        let (negative, count) = if layout == INT_LAYOUT_TAGGED {
+            (word & 3 == 2, word >> 3)
+        } else {
+            ((word as isize) < 0, (word as isize).unsigned_abs())
+        };
+        let magnitude = match count {
+            0 => 0,
+            1 => i64::from(digits.read()),
+            2 => i64::from(digits.read()) | i64::from(digits.add(1).read()) << 30,
+            _ => return None,
+        };
+        Some(if negative { -magnitude } else { magnitude })
     }
 }
 
@@ -11175,11 +11478,11 @@ impl FromPythonValue for f64 {
         f64_from_python_slow(object, what)
     }
 
-    fn from_python_list(
-        list: &Bound<'_, pyo3::types::PyList>,
-        what: &dyn Fn() -> String,
-    ) -> PyResult<Vec<Self>> {
-        numbers_from_list(list, what, exact_float, f64_from_python_slow)
+    const PLAIN: bool = true;
+
+    #[inline]
+    unsafe fn read_plain(item: *mut pyo3::ffi::PyObject) -> Option<Self> {
+        exact_float(item)
     }
 }
 
@@ -11197,6 +11500,23 @@ impl FromPythonValue for bool {
         object
             .extract::<bool>()
             .map_err(|_| element_type_error(object, what, "bool"))
+    }
+
+    const PLAIN: bool = true;
+
+    #[inline]
+    unsafe fn read_plain(item: *mut pyo3::ffi::PyObject) -> Option<Self> {
+        // SAFETY: only addresses are compared; `True` and `False` are
+        // static objects.
+        unsafe {
+            if item == pyo3::ffi::Py_True() {
+                Some(true)
+            } else if item == pyo3::ffi::Py_False() {
+                Some(false)
+            } else {
+                None
+            }
+        }
     }
 }
 
@@ -11218,6 +11538,25 @@ macro_rules! impl_from_python_tuple {
             /// A tuple argument: Python reaches its items after the call too.
             fn from_python_reachable(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
                 Self::from_python_tuple(object, what, true)
+            }
+
+            const PLAIN: bool = $($name::PLAIN)&&+;
+
+            #[inline]
+            unsafe fn read_plain(item: *mut pyo3::ffi::PyObject) -> Option<Self> {
+                if !Self::PLAIN {
+                    return None;
+                }
+                // SAFETY: the caller's contract: `item` is valid and does
+                // not change. The exact type check comes first; a tuple's
+                // size and items are fixed once it is made, and the items
+                // are read within that size.
+                unsafe {
+                    if pyo3::ffi::PyTuple_CheckExact(item) == 0 || pyo3::ffi::PyTuple_GET_SIZE(item) != $len {
+                        return None;
+                    }
+                    Some(($($name::read_plain(pyo3::ffi::PyTuple_GET_ITEM(item, $index))?,)+))
+                }
             }
         }
 
@@ -11459,6 +11798,74 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
         let made = Self::from_python_value(object, what)?;
         register_converted(!registered, made.0.clone());
         Ok(made)
+    }
+
+    /// A list of lists: the rows of plain elements that only the outer
+    /// list holds are read first, straight from their objects; the rest,
+    /// from the first row that is not such a row on, are converted one by
+    /// one. The rows are read on the calling thread: each is a vector of its
+    /// own, which the thread that frees it should have made.
+    fn from_python_list(
+        list: &Bound<'_, pyo3::types::PyList>,
+        what: &dyn Fn() -> String,
+    ) -> PyResult<Vec<Self>> {
+        let py = list.py();
+        let count = list.len();
+        let mut rows: Vec<Option<Vec<T>>> = Vec::new();
+        if T::PLAIN && !std::mem::needs_drop::<T>() {
+            rows.resize_with(count, || None);
+            let source = list_slots(list);
+            let target = SharedPointer(rows.as_mut_ptr());
+            let read = read_list_items(count, usize::MAX, |k| {
+                let target = target;
+                // SAFETY: `k < count`, so the slot is a valid element (see
+                // `list_slots`); the row is read only if it is an exact
+                // list whose one reference is the outer list's, so no
+                // other element or argument is the same list (which
+                // `shared_conversion` would have to find) and Python code
+                // holds it nowhere else (`held_elsewhere`).
+                let row = unsafe { source.get(k) };
+                if unsafe { pyo3::ffi::PyList_CheckExact(row) == 0 || pyo3::ffi::Py_REFCNT(row) != 1 } {
+                    return false;
+                }
+                let length = unsafe { pyo3::ffi::PyList_GET_SIZE(row) } as usize;
+                let slots = ListSlots(unsafe { (*row.cast::<pyo3::ffi::PyListObject>()).ob_item });
+                let mut items = Vec::with_capacity(length);
+                for j in 0..length {
+                    // SAFETY: `j` is below the row's length.
+                    match unsafe { T::read_plain(slots.get(j)) } {
+                        Some(value) => items.push(value),
+                        None => return false,
+                    }
+                }
+                // SAFETY: `k < count`: within `rows`, whose slot `k` holds
+                // a `None` (nothing to drop) that no other thread touches
+                // (`read_list_items`).
+                unsafe { target.0.add(k).write(Some(items)) };
+                true
+            });
+            rows.truncate(read);
+        }
+        let mut items = Vec::with_capacity(count);
+        for (k, row) in rows.into_iter().enumerate() {
+            // SAFETY: no Python code ran since the rows were read, so
+            // element `k` is still the row read, a valid list.
+            let origin = unsafe { Py::from_borrowed_ptr(py, list_slots(list).get(k)) };
+            items.push(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
+                items: row.unwrap_or_default(),
+                origin: Some(origin),
+                dirty: false,
+            }))));
+        }
+        let mut k = items.len();
+        // The length is read again for every element: a conversion may run
+        // Python code (an `__index__`) that shrinks the list.
+        while k < list.len() {
+            let item = list.get_item(k)?;
+            items.push(Self::from_python_value(&item, &|| format!("{}, item {k}", what()))?);
+            k += 1;
+        }
+        Ok(items)
     }
 
     fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
