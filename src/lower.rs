@@ -5018,9 +5018,41 @@ impl<'a> FunctionLowering<'a> {
     /// just before its `e` runs shows only in which error comes first when
     /// a name of the display is unbound and an earlier `e` raises. `None`
     /// when the call is not of that form.
+    /// The length of the tuple the name `id` holds at `span`, when it is a
+    /// tuple of a fixed length of at least one: a tuple local assigned
+    /// before, a tuple parameter, or a tuple constant of the module.
+    fn tuple_length(&self, id: &str, span: Span) -> Option<usize> {
+        let length = if let Some((items, end)) = self.tuple_locals.get(id) {
+            (*end <= span.start).then_some(items.len())
+        } else if let Some(&length) = self.tuple_params.get(id) {
+            Some(length)
+        } else if !self.locals.contains(id) {
+            self.scope.tuple_constants.get(id).map(Vec::len)
+        } else {
+            None
+        };
+        length.filter(|&length| length > 0)
+    }
+
     fn tuple_of_fixed_length(&mut self, call: &ast::ExprCall, span: Span) -> Option<Option<Expr>> {
         if !call.keywords.is_empty() {
             return None;
+        }
+        // `tuple([a, b])`, `tuple((a, b))` and `tuple(t)` of a tuple `t`: the
+        // tuple itself, its items evaluated in order.
+        match call.args.as_slice() {
+            [ast::Expr::List(list)] if !list.elts.is_empty() => {
+                return Some(self.expr(&ast::Expr::Tuple(ast::ExprTuple {
+                    range: list.range,
+                    elts: list.elts.clone(),
+                    ctx: ast::ExprContext::Load,
+                })));
+            }
+            [tuple @ ast::Expr::Tuple(_)] => return Some(self.expr(tuple)),
+            [name @ ast::Expr::Name(id)] if self.tuple_length(id.id.as_str(), span).is_some() => {
+                return Some(self.expr(name));
+            }
+            _ => {}
         }
         let (elt, generators) = match call.args.as_slice() {
             [ast::Expr::GeneratorExp(generator)] => (&*generator.elt, &generator.generators),
@@ -5040,11 +5072,12 @@ impl<'a> FunctionLowering<'a> {
         };
         // The items of the tuple, each an expression without effects.
         let sources: Vec<Expr> = match &generator.iter {
-            ast::Expr::Tuple(tuple)
-                if !tuple.elts.is_empty() && tuple.elts.iter().all(is_plain_item) =>
+            ast::Expr::Tuple(ast::ExprTuple { elts, .. })
+            | ast::Expr::List(ast::ExprList { elts, .. })
+                if !elts.is_empty() && elts.iter().all(is_plain_item) =>
             {
                 let mut sources = Vec::new();
-                for item in &tuple.elts {
+                for item in elts {
                     match self.expr(item) {
                         Some(item) => sources.push(item),
                         None => return Some(None),
@@ -5053,17 +5086,7 @@ impl<'a> FunctionLowering<'a> {
                 sources
             }
             ast::Expr::Name(name) => {
-                let id = name.id.as_str();
-                let length = if let Some((items, end)) = self.tuple_locals.get(id) {
-                    (*end <= span.start).then_some(items.len())
-                } else if let Some(&length) = self.tuple_params.get(id) {
-                    Some(length)
-                } else if !self.locals.contains(id) {
-                    self.scope.tuple_constants.get(id).map(Vec::len)
-                } else {
-                    None
-                };
-                let length = length.filter(|&length| length > 0)?;
+                let length = self.tuple_length(name.id.as_str(), span)?;
                 let Some(tuple) = self.expr(&generator.iter) else {
                     return Some(None);
                 };
@@ -5074,6 +5097,15 @@ impl<'a> FunctionLowering<'a> {
                             indices: vec![at(ExprKind::Int(k as i64))],
                         })
                     })
+                    .collect()
+            }
+            ast::Expr::Call(range_call)
+                if matches!(range_call.func.as_ref(), ast::Expr::Name(name)
+                    if name.id.as_str() == "range" && self.is_builtin("range")) =>
+            {
+                literal_range(range_call)?
+                    .into_iter()
+                    .map(|k| at(ExprKind::Int(k)))
                     .collect()
             }
             _ => return None,
@@ -5333,7 +5365,8 @@ impl<'a> FunctionLowering<'a> {
                 "a tuple whose length is known only at run time",
                 "write the items out, as in `(f(a), f(b), f(c))` or `(xs[0], xs[1])`, or keep a \
                  list (`list(...)` or a list comprehension); `tuple(e for x in t)` is supported \
-                 over a tuple `t` of a fixed length without `if`",
+                 without `if` over a tuple `t` of a fixed length, a list display, or a `range` \
+                 of int literals of at most 16 values",
             );
             return None;
         }
@@ -5501,6 +5534,42 @@ impl<'a> FunctionLowering<'a> {
 
 /// The start of `sum(..., start)` when it is a number literal (`0.0`,
 /// `-1`, `0`).
+/// The longest tuple `tuple(e for x in range(...))` makes: as long as the
+/// longest tuple a compiled function returns to Python.
+const LONGEST_RANGE_TUPLE: i64 = 16;
+
+/// The values of `range(...)` whose arguments are int literals, when there
+/// are from 1 to `LONGEST_RANGE_TUPLE` of them.
+fn literal_range(call: &ast::ExprCall) -> Option<Vec<i64>> {
+    if !call.keywords.is_empty() {
+        return None;
+    }
+    let arguments = call
+        .args
+        .iter()
+        .map(|argument| match sum_start(argument)? {
+            SumStart::Int(value) => Some(value),
+            _ => None,
+        })
+        .collect::<Option<Vec<i64>>>()?;
+    let (start, stop, step) = match arguments.as_slice() {
+        [stop] => (0, *stop, 1),
+        [start, stop] => (*start, *stop, 1),
+        [start, stop, step] if *step != 0 => (*start, *stop, *step),
+        _ => return None,
+    };
+    let mut values = Vec::new();
+    let mut value = start;
+    while (step > 0 && value < stop) || (step < 0 && value > stop) {
+        if values.len() as i64 == LONGEST_RANGE_TUPLE {
+            return None;
+        }
+        values.push(value);
+        value = value.checked_add(step)?;
+    }
+    (!values.is_empty()).then_some(values)
+}
+
 fn sum_start(start: &ast::Expr) -> Option<SumStart> {
     let (negate, literal) = match start {
         ast::Expr::UnaryOp(unary) if unary.op == ast::UnaryOp::USub => (true, &*unary.operand),
