@@ -5472,11 +5472,41 @@ impl<'a> FunctionLowering<'a> {
                         "return the values and print them in the Python caller",
                     );
                     return None;
+                } else if matches!(id, "enumerate" | "zip" | "map" | "filter") {
+                    // Reached when the iterator is used as a value: passed
+                    // on, stored, or given to a function that does not
+                    // consume it.
+                    self.error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("`{id}(...)` is only supported where it is walked or consumed"),
+                        "an iterator used as a value",
+                        &format!(
+                            "walk it with a `for` loop or a comprehension, or consume it with \
+                             `list`, `sorted`, `set`, `dict`, `sum`, `min`, `max`, `any` or `all` \
+                             (`list({id}(...))` for a list to pass on)"
+                        ),
+                    );
+                    return None;
                 } else if PYTHON_BUILTINS.contains(&id) {
-                    self.error(codes::UNSUPPORTED_FUNCTION, span, format!("the builtin `{id}` is not supported in compiled code"), "unsupported builtin", "write the loop out; supported builtins are abs, min, max, round, int, float, bool and len");
+                    self.error(
+                        codes::UNSUPPORTED_FUNCTION,
+                        span,
+                        format!("the builtin `{id}` is not supported in compiled code"),
+                        "unsupported builtin",
+                        "write the loop out, or call it in the Python caller; the builtins \
+                         compiled code supports are listed in docs/semantics.md",
+                    );
                     return None;
                 } else {
-                    self.error(codes::UNDEFINED_NAME, span, format!("unknown function `{id}`"), "not defined in this module or supported as a builtin", "define the function in this file, or use a supported builtin (abs, min, max, round, int, float, bool, len)");
+                    self.error(
+                        codes::UNDEFINED_NAME,
+                        span,
+                        format!("unknown function `{id}`"),
+                        "not defined in this module or supported as a builtin",
+                        "define the function in this file, import it from a module ferropy \
+                         knows (math, cmath, numpy, bisect, heapq), or use a supported builtin",
+                    );
                     return None;
                 }
             }
