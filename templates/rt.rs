@@ -8585,7 +8585,7 @@ pub fn parallel_loop<A: Send>(
             Err((k, error)) => failure.record(k, error),
         }
     };
-    run_chunks(&pool, chunks, &run_chunk);
+    run_chunks(&pool, chunks, &run_chunk, false);
     failure.into_result()?;
     let mut total = identity();
     for part in parts.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
@@ -8604,6 +8604,26 @@ pub fn parallel_for(
     count: u64,
     chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<(), (u64, Error)> + Sync + Send,
 ) -> Result<()> {
+    parallel_for_on(count, chunk, false)
+}
+
+/// `parallel_for` for work the calling thread does while it holds the GIL
+/// (reading a list argument): when another thread's parallel loop has the
+/// pool, the calling thread runs every chunk itself, rather than wait for
+/// the pool while holding the GIL.
+#[cfg(feature = "python")]
+fn parallel_for_holding_gil(
+    count: u64,
+    chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<(), (u64, Error)> + Sync + Send,
+) -> Result<()> {
+    parallel_for_on(count, chunk, true)
+}
+
+fn parallel_for_on(
+    count: u64,
+    chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<(), (u64, Error)> + Sync + Send,
+    alone_if_busy: bool,
+) -> Result<()> {
     let Some(pool) = parallel_pool(num_threads()) else {
         return chunk(0..count).map_err(|(_, error)| error);
     };
@@ -8619,7 +8639,7 @@ pub fn parallel_for(
             failure.record(k, error);
         }
     };
-    run_chunks(&pool, chunks, &run_chunk);
+    run_chunks(&pool, chunks, &run_chunk, alone_if_busy);
     failure.into_result()
 }
 
@@ -8693,10 +8713,22 @@ impl LoopFailure {
 /// Runs `run_chunk(c)` for every chunk `c` of `0..chunks` on the pool's
 /// threads and the calling thread, returning once all have run; a panic in
 /// a chunk goes on unwinding here. Not generic, so each parallel loop adds
-/// only its own chunk closure to the generated crate.
+/// only its own chunk closure to the generated crate. With `alone_if_busy`,
+/// when another thread's loop has the pool (see below), the calling thread
+/// runs all the chunks itself instead.
 #[inline(never)]
-fn run_chunks(pool: &ParallelPool, chunks: u64, run_chunk: &(dyn Fn(u64) + Sync + '_)) {
+fn run_chunks(pool: &ParallelPool, chunks: u64, run_chunk: &(dyn Fn(u64) + Sync + '_), alone_if_busy: bool) {
     use std::sync::atomic::AtomicU64;
+    // Only one calling thread at a time takes part: when Python threads run
+    // parallel loops at once, the others wait as the pool works, so no more
+    // than the thread count run.
+    let taking_part = CallerTakingPart::try_enter();
+    if taking_part.is_none() && alone_if_busy {
+        for c in 0..chunks {
+            run_chunk(c);
+        }
+        return;
+    }
     // SAFETY: only the lifetime bound of the trait object changes, not its
     // layout. The pointer outlives `run_chunk`, but it is dereferenced only
     // for a claimed chunk (`LoopShare::take_part`), and this function does
@@ -8715,10 +8747,6 @@ fn run_chunks(pool: &ParallelPool, chunks: u64, run_chunk: &(dyn Fn(u64) + Sync 
         panic: std::sync::Mutex::new(None),
         all_finished: (std::sync::Mutex::new(false), std::sync::Condvar::new()),
     });
-    // Only one calling thread at a time takes part: when Python threads run
-    // parallel loops at once, the others wait as the pool works, so no more
-    // than the thread count run.
-    let taking_part = CallerTakingPart::try_enter();
     let threads = pool.threads.max(1) as u64;
     let helpers = if taking_part.is_some() {
         threads - 1
@@ -11267,7 +11295,8 @@ fn list_slots(list: &Bound<'_, pyo3::types::PyList>) -> ListSlots {
 /// when none did); every `k` before that one was read. From `parallel`
 /// elements on, the pool's threads (as many as `set_num_threads` sets)
 /// read disjoint ranges of them, unless the call comes from inside a
-/// parallel loop.
+/// parallel loop or another thread's loop has the pool
+/// (`parallel_for_holding_gil`).
 ///
 /// The caller holds the GIL, runs no Python code, and waits here until
 /// every thread is done, so nothing changes the list or its elements while
@@ -11285,7 +11314,7 @@ fn read_list_items(count: usize, parallel: usize, read: impl Fn(usize) -> bool +
         }
     };
     if count >= parallel && pool_usable_here() {
-        let outcome = parallel_for(count as u64, |range| {
+        let outcome = parallel_for_holding_gil(count as u64, |range| {
             read_range(range.start as usize..range.end as usize);
             Ok(())
         });
