@@ -8934,6 +8934,20 @@ mod tests {
         let mut descending: Vec<i64> = (0..200_000).rev().collect();
         super::sort_keys(&mut descending);
         assert!(descending.windows(2).all(|w| w[0] < w[1]));
+        // Short slices too, as FERROPY_PARALLEL_ALWAYS=1 sorts them: runs
+        // and pieces that are empty or of one key.
+        let always = super::PARALLEL_ALWAYS.swap(2, std::sync::atomic::Ordering::Relaxed);
+        for threads in [2, 3, 7] {
+            super::set_num_threads(threads).expect("a thread count");
+            for count in [0, 1, 2, 3, 5, 17, 100] {
+                let mut keys: Vec<u64> = (0..count).map(|_| next() % 5).collect();
+                let mut expected = keys.clone();
+                expected.sort_unstable();
+                super::sort_keys(&mut keys);
+                assert_eq!(keys, expected, "{threads} threads, {count} keys");
+            }
+        }
+        super::PARALLEL_ALWAYS.store(always, std::sync::atomic::Ordering::Relaxed);
         super::REQUESTED_THREADS.store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -10343,7 +10357,8 @@ impl_py_order_float!(f32, u32; f64, u64);
 const PARALLEL_SORT_MIN: usize = 1 << 16;
 
 /// Sorts `keys` ascending. Keys that compare equal are identical, so the
-/// order is the stable sort's. A long slice is cut into as many runs as
+/// order is the stable sort's. A long slice (of two keys or more with
+/// FERROPY_PARALLEL_ALWAYS=1) is cut into as many runs as
 /// there are threads (a power of two), sorted at once on the parallel
 /// pool's threads, then merged pairwise, each merge cut into as many
 /// pieces as there are threads (`co_rank`); inside a parallel loop, or with
@@ -10351,7 +10366,8 @@ const PARALLEL_SORT_MIN: usize = 1 << 16;
 fn sort_keys<K: Ord + Copy + Send + Sync>(keys: &mut [K]) {
     let count = keys.len();
     let threads = num_threads();
-    if count < PARALLEL_SORT_MIN || threads < 2 || !pool_usable_here() {
+    let long = count >= PARALLEL_SORT_MIN || (count >= 2 && parallel_always());
+    if !long || threads < 2 || !pool_usable_here() {
         keys.sort_unstable();
         return;
     }
@@ -11240,7 +11256,7 @@ fn read_plain_items<T: FromPythonValue>(list: &Bound<'_, pyo3::types::PyList>, i
     items.reserve(count);
     let source = list_slots(list);
     let target = SharedPointer(items.as_mut_ptr());
-    let read = read_list_items(count, PARALLEL_READ_MIN, |k| {
+    let read = read_list_items(count, Some(PARALLEL_READ_MIN), |k| {
         let target = target;
         // SAFETY: `k < count`, so the source slot is a valid element (see
         // `list_slots`) and the target slot lies within the reserved
@@ -11293,16 +11309,17 @@ fn list_slots(list: &Bound<'_, pyo3::types::PyList>) -> ListSlots {
 /// Runs `read(k)` for the elements `k` of a list of `count` elements, each
 /// once, and returns the first `k` for which it returned false (`count`
 /// when none did); every `k` before that one was read. From `parallel`
-/// elements on, the pool's threads (as many as `set_num_threads` sets)
-/// read disjoint ranges of them, unless the call comes from inside a
-/// parallel loop or another thread's loop has the pool
-/// (`parallel_for_holding_gil`).
+/// elements on (from two with FERROPY_PARALLEL_ALWAYS=1), the pool's
+/// threads (as many as `set_num_threads` sets) read disjoint ranges of
+/// them, unless the call comes from inside a parallel loop or another
+/// thread's loop has the pool (`parallel_for_holding_gil`); `None` reads
+/// on the calling thread.
 ///
 /// The caller holds the GIL, runs no Python code, and waits here until
 /// every thread is done, so nothing changes the list or its elements while
 /// they are read; `read` must need no GIL (`FromPythonValue::read_plain`).
 #[cfg(feature = "python")]
-fn read_list_items(count: usize, parallel: usize, read: impl Fn(usize) -> bool + Sync + Send) -> usize {
+fn read_list_items(count: usize, parallel: Option<usize>, read: impl Fn(usize) -> bool + Sync + Send) -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let first_unread = AtomicUsize::new(count);
     let read_range = |range: std::ops::Range<usize>| {
@@ -11313,7 +11330,8 @@ fn read_list_items(count: usize, parallel: usize, read: impl Fn(usize) -> bool +
             }
         }
     };
-    if count >= parallel && pool_usable_here() {
+    let parallel = parallel.is_some_and(|least| count >= least || (count >= 2 && parallel_always()));
+    if parallel && pool_usable_here() {
         let outcome = parallel_for_holding_gil(count as u64, |range| {
             read_range(range.start as usize..range.end as usize);
             Ok(())
@@ -11845,7 +11863,7 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
             rows.resize_with(count, || None);
             let source = list_slots(list);
             let target = SharedPointer(rows.as_mut_ptr());
-            let read = read_list_items(count, usize::MAX, |k| {
+            let read = read_list_items(count, None, |k| {
                 let target = target;
                 // SAFETY: `k < count`, so the slot is a valid element (see
                 // `list_slots`); the row is read only if it is an exact
