@@ -9686,7 +9686,16 @@ struct ListData<T> {
     #[cfg(feature = "python")]
     origin: Option<Py<pyo3::types::PyList>>,
     dirty: bool,
+    /// The positions `from..to` whose elements may differ from those read
+    /// from `origin` (none when `from >= to`); the others are still the
+    /// ones read, at the same positions. A write-back writes only these, so
+    /// storing an element of a long list argument, or appending to it,
+    /// costs what it changed.
+    changed: (usize, usize),
 }
+
+/// `ListData::changed` when nothing changed.
+const NOTHING_CHANGED: (usize, usize) = (usize::MAX, 0);
 
 impl<T> Clone for List<T> {
     #[inline]
@@ -9748,6 +9757,7 @@ impl<T: Clone> List<T> {
             #[cfg(feature = "python")]
             origin: None,
             dirty: true,
+            changed: (0, usize::MAX),
         })))
     }
 
@@ -9760,6 +9770,7 @@ impl<T: Clone> List<T> {
     fn items_mut(&self) -> std::cell::RefMut<'_, Vec<T>> {
         std::cell::RefMut::map(self.0.borrow_mut(), |data| {
             data.dirty = true;
+            data.changed = (0, usize::MAX);
             &mut data.items
         })
     }
@@ -9790,10 +9801,23 @@ impl<T: Clone> List<T> {
     /// a closure of this runtime that stores, pushes or drops elements.
     #[inline(always)]
     fn poke<R>(&self, write: impl FnOnce(&mut Vec<T>) -> R) -> R {
+        self.poke_range(|items| ((0, usize::MAX), write(items)))
+    }
+
+    /// `poke` for a change confined to the positions `from..to` that
+    /// `write` returns (the one stored; the new ones of an append), which
+    /// moves no other element: the others keep their standing in
+    /// `changed`.
+    #[inline(always)]
+    fn poke_range<R>(&self, write: impl FnOnce(&mut Vec<T>) -> ((usize, usize), R)) -> R {
         debug_assert!(self.0.try_borrow_mut().is_ok(), "a list borrowed across poke");
         let data = unsafe { &mut *self.0.as_ptr() };
         data.dirty = true;
-        write(&mut data.items)
+        let ((from, to), result) = write(&mut data.items);
+        if from < to {
+            data.changed = (data.changed.0.min(from), data.changed.1.max(to));
+        }
+        result
     }
 
     /// A copy of the elements (elements that are lists or arrays are shared,
@@ -9840,11 +9864,12 @@ fn list_position(len: usize, index: i64) -> Option<usize> {
 /// `xs[i] = value` (the value first, as Python evaluates it).
 #[inline]
 pub fn list_set<T: Clone>(value: T, list: &List<T>, index: i64) -> Result<()> {
-    let old = list.poke(|items| match list_position(items.len(), index) {
-        Some(at) => Ok(std::mem::replace(&mut items[at], value)),
-        None => Err(Error::IndexError(
-            "list assignment index out of range".into(),
-        )),
+    let old = list.poke_range(|items| match list_position(items.len(), index) {
+        Some(at) => ((at, at + 1), Ok(std::mem::replace(&mut items[at], value))),
+        None => (
+            NOTHING_CHANGED,
+            Err(Error::IndexError("list assignment index out of range".into())),
+        ),
     })?;
     // The element replaced is dropped only now, with the vector no longer
     // reached.
@@ -9859,7 +9884,7 @@ pub fn list_len<T: Clone>(list: &List<T>) -> i64 {
 
 #[inline]
 pub fn list_append<T: Clone>(list: &List<T>, value: T) {
-    list.poke(|items| items.push(value));
+    list.poke_range(|items| ((items.len(), items.len() + 1), items.push(value)));
 }
 
 /// `xs.sort(key=f)`: the list takes the elements of `sorted`, in place.
@@ -9871,7 +9896,7 @@ pub fn list_replace<T: Clone>(list: &List<T>, sorted: &List<T>) {
 /// `xs.extend(ys)` and `xs += ys`; extending a list by itself doubles it.
 pub fn list_extend<T: Clone>(list: &List<T>, other: &List<T>) {
     let tail = other.to_vec();
-    list.items_mut().extend(tail);
+    list.poke_range(|items| ((items.len(), items.len() + tail.len()), items.extend(tail)));
 }
 
 /// `xs.pop()`.
@@ -11898,8 +11923,10 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
             // SAFETY: no Python code ran since the rows were read, so
             // element `k` is still the row read, a valid list.
             let origin = unsafe { Py::from_borrowed_ptr(py, list_slots(list).get(k)) };
+            let row = row.unwrap_or_default();
             items.push(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
-                items: row.unwrap_or_default(),
+                changed: NOTHING_CHANGED,
+                items: row,
                 origin: Some(origin),
                 dirty: false,
             }))));
@@ -11923,6 +11950,7 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
         shared_conversion(object, || {
             let items = T::from_python_list(list, what)?;
             let made = std::rc::Rc::new(std::cell::RefCell::new(ListData {
+                changed: NOTHING_CHANGED,
                 items,
                 origin: Some(list.clone().unbind()),
                 dirty: false,
@@ -11988,7 +12016,9 @@ fn changed_origin<O>(dirty: bool, origin: &Option<Py<O>>, py: Python<'_>) -> Opt
 #[cfg(feature = "python")]
 impl<T: ToPython + Clone> List<T> {
     /// Writes the items into the Python list this list came from, if it
-    /// changed; lists it holds write their own changes (see `Reflection`).
+    /// changed: the elements of the positions that may have changed
+    /// (`changed`); lists it holds write their own changes (see
+    /// `Reflection`), also those among the unchanged elements.
     fn write_changes(&self, py: Python<'_>) -> PyResult<()> {
         let Some(origin) = ({
             let data = self.0.borrow();
@@ -11996,19 +12026,34 @@ impl<T: ToPython + Clone> List<T> {
         }) else {
             return Ok(());
         };
-        let items = self.to_vec();
-        {
-            let converted = items
-                .into_iter()
-                .map(|item| item.to_python(py))
-                .collect::<PyResult<Vec<_>>>()?;
-            // `origin[:] = converted`, keeping the object.
-            origin.bind(py).as_any().set_item(
-                pyo3::types::PySlice::full(py),
-                pyo3::types::PyList::new(py, converted)?,
-            )?;
-            self.0.borrow_mut().dirty = false;
-        }
+        let (from, to, to_the_end, run) = {
+            let data = self.0.borrow();
+            let length = data.items.len();
+            let (from, to) = data.changed;
+            let to_the_end = to >= length;
+            let (from, to) = (from.min(length), to.min(length).max(from.min(length)));
+            // An element never holds its own list (its type would contain
+            // itself), so writing it back does not reach this borrow.
+            for item in data.items[..from].iter().chain(&data.items[to..]) {
+                item.write_back(py)?;
+            }
+            (from, to, to_the_end, data.items[from..to].to_vec())
+        };
+        let converted = run
+            .into_iter()
+            .map(|item| item.to_python(py))
+            .collect::<PyResult<Vec<_>>>()?;
+        // `origin[from:to] = converted` (`origin[from:]` when the changes
+        // reach the end: appended elements, a shorter list), keeping the
+        // object.
+        let stop = if to_the_end { isize::MAX } else { to as isize };
+        origin.bind(py).as_any().set_item(
+            pyo3::types::PySlice::new(py, from as isize, stop, 1),
+            pyo3::types::PyList::new(py, converted)?,
+        )?;
+        let mut data = self.0.borrow_mut();
+        data.dirty = false;
+        data.changed = NOTHING_CHANGED;
         Ok(())
     }
 }
@@ -12508,6 +12553,14 @@ struct DictData<K: DictKey, V> {
     #[cfg(feature = "python")]
     origin: Option<Py<PyAny>>,
     dirty: bool,
+    /// The positions of `order` below `kept` (the keys read from `origin`)
+    /// whose values were stored since, while there are few of them; `None`
+    /// once a key was deleted or too many values were stored. A write-back
+    /// then stores those values and adds the keys from `kept` on, instead
+    /// of rewriting the whole dict: counting into a large dict argument
+    /// costs what it changed.
+    touched: Option<Vec<usize>>,
+    kept: usize,
 }
 
 /// A dict key's value and its position in the insertion order.
@@ -12530,6 +12583,27 @@ impl<K: DictKey, V: Clone> Default for Dict<K, V> {
 }
 
 impl<K: DictKey, V: Clone> DictData<K, V> {
+    /// Marks the value at position `at` of `order` as stored.
+    #[inline]
+    fn touch(&mut self, at: usize) {
+        self.dirty = true;
+        if at < self.kept {
+            if let Some(touched) = self.touched.as_mut() {
+                if touched.len() > self.kept / 4 {
+                    self.touched = None;
+                } else {
+                    touched.push(at);
+                }
+            }
+        }
+    }
+
+    /// Marks the dict as changed in a way only a full write-back repeats.
+    fn changed_all(&mut self) {
+        self.dirty = true;
+        self.touched = None;
+    }
+
     #[inline]
     fn insert(&mut self, key: K, value: V) {
         self.dirty = true;
@@ -12537,6 +12611,8 @@ impl<K: DictKey, V: Clone> DictData<K, V> {
         match self.index.entry(key.hashed()) {
             std::collections::hash_map::Entry::Occupied(mut found) => {
                 found.get_mut().value = value;
+                let at = found.get().at;
+                self.touch(at);
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(DictSlot {
@@ -12550,7 +12626,7 @@ impl<K: DictKey, V: Clone> DictData<K, V> {
 
     fn remove(&mut self, key: &K) -> Option<V> {
         let DictSlot { at, value } = self.index.remove(&key.hashed())?;
-        self.dirty = true;
+        self.changed_all();
         self.order[at] = None;
         // Compact when most positions are holes, renumbering the slots.
         if self.order.len() > 32 && self.index.len() * 2 < self.order.len() {
@@ -12590,6 +12666,8 @@ impl<K: DictKey, V: Clone> Dict<K, V> {
             #[cfg(feature = "python")]
             origin: None,
             dirty: true,
+            touched: None,
+            kept: 0,
         };
         for (key, value) in pairs {
             data.insert(key, value);
@@ -12684,6 +12762,8 @@ pub fn dict_update_key_or<K: DictKey, V: Clone>(
         std::collections::hash_map::Entry::Occupied(mut found) => {
             let value = f(found.get().value.clone())?;
             found.get_mut().value = value;
+            let at = found.get().at;
+            data.touch(at);
         }
         std::collections::hash_map::Entry::Vacant(slot) => {
             let value = f(default)?;
@@ -12692,9 +12772,9 @@ pub fn dict_update_key_or<K: DictKey, V: Clone>(
                 value,
             });
             data.order.push(Some(key));
+            data.dirty = true;
         }
     }
-    data.dirty = true;
     Ok(())
 }
 
@@ -12713,7 +12793,8 @@ pub fn dict_update_key<K: DictKey, V: Clone>(
         return Err(key.key_error());
     };
     slot.value = f(slot.value.clone())?;
-    data.dirty = true;
+    let at = slot.at;
+    data.touch(at);
     Ok(())
 }
 
@@ -12866,7 +12947,7 @@ pub fn dict_clear<K: DictKey, V: Clone>(dict: &Dict<K, V>) {
     let mut data = dict.0.borrow_mut();
     data.order.clear();
     data.index.clear();
-    data.dirty = true;
+    data.changed_all();
 }
 
 /// `d.update(other)`.
@@ -13655,16 +13736,41 @@ impl<K: DictKey + FromPythonValue, V: FromPythonValue + Clone> Dict<K, V> {
             .downcast::<pyo3::types::PyDict>()
             .map_err(|_| element_type_error(object, what, "dict"))?;
         let mut pairs = Vec::with_capacity(dict.len());
-        for (key, value) in dict.iter() {
-            let key = K::from_python_value(&key, &|| format!("{}, a key", what()))?;
-            let value = V::from_python_value(&value, &|| format!("{}, a value", what()))?;
-            pairs.push((key, value));
+        let py = dict.py();
+        let mut position: pyo3::ffi::Py_ssize_t = 0;
+        let (mut key, mut value) = (std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: the GIL is held (`dict` is bound to it). `PyDict_Next`
+        // gives borrowed references to the pairs, which stay valid while the
+        // dict is not changed: `read_plain` runs no Python code, and the
+        // general conversion gets references of its own first. A conversion
+        // that runs Python code changing the dict makes the next
+        // `PyDict_Next` stop or go on with the dict as it is then, as
+        // iterating it in Python would (the size is checked after).
+        while unsafe { pyo3::ffi::PyDict_Next(dict.as_ptr(), &mut position, &mut key, &mut value) } != 0 {
+            let pair = match unsafe { (K::read_plain(key), V::read_plain(value)) } {
+                (Some(key), Some(value)) => (key, value),
+                _ => {
+                    // References of their own to both before either
+                    // conversion can run Python code.
+                    let (key, value) = unsafe { (Bound::from_borrowed_ptr(py, key), Bound::from_borrowed_ptr(py, value)) };
+                    (
+                        K::from_python_value(&key, &|| format!("{}, a key", what()))?,
+                        V::from_python_value(&value, &|| format!("{}, a value", what()))?,
+                    )
+                }
+            };
+            pairs.push(pair);
+        }
+        if pairs.len() != dict.len() {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err("dictionary changed size during iteration"));
         }
         let made = Dict::from_pairs(pairs);
         {
             let mut data = made.0.borrow_mut();
             data.origin = Some(dict.clone().into_any().unbind());
             data.dirty = false;
+            data.touched = Some(Vec::new());
+            data.kept = data.order.len();
         }
         Ok(made)
     }
@@ -13719,11 +13825,52 @@ impl<K: DictKey, V: ToPython + Clone> Dict<K, V> {
             return Ok(());
         };
         let target = origin.bind(py).downcast::<pyo3::types::PyDict>()?.clone();
-        target.clear();
-        for (k, v) in self.pairs() {
-            target.set_item(k.to_python(py)?, v.to_python(py)?)?;
+        let (stored, kept) = {
+            let data = self.0.borrow();
+            (data.touched.clone(), data.kept)
+        };
+        match stored {
+            Some(positions) => {
+                // The values stored to keys it had, then the keys added, in
+                // order; the other values only write back the containers
+                // among them (a value never holds its own dict).
+                let (changed, rest) = {
+                    let data = self.0.borrow();
+                    let mut changed = Vec::with_capacity(positions.len());
+                    for at in positions {
+                        if let Some(Some(key)) = data.order.get(at) {
+                            if let Some(value) = data.get(key) {
+                                changed.push((key.clone(), value.clone()));
+                            }
+                        }
+                    }
+                    for key in data.order[..kept.min(data.order.len())].iter().flatten() {
+                        if let Some(value) = data.get(key) {
+                            value.write_back(py)?;
+                        }
+                    }
+                    let rest: Vec<(K, V)> = data.order[kept.min(data.order.len())..]
+                        .iter()
+                        .flatten()
+                        .filter_map(|key| data.get(key).map(|value| (key.clone(), value.clone())))
+                        .collect();
+                    (changed, rest)
+                };
+                for (k, v) in changed.into_iter().chain(rest) {
+                    target.set_item(k.to_python(py)?, v.to_python(py)?)?;
+                }
+            }
+            None => {
+                target.clear();
+                for (k, v) in self.pairs() {
+                    target.set_item(k.to_python(py)?, v.to_python(py)?)?;
+                }
+            }
         }
-        self.0.borrow_mut().dirty = false;
+        let mut data = self.0.borrow_mut();
+        data.dirty = false;
+        data.touched = Some(Vec::new());
+        data.kept = data.order.len();
         Ok(())
     }
 }
