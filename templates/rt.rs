@@ -13043,6 +13043,12 @@ struct SetData<K: DictKey> {
     #[cfg(feature = "python")]
     origin: Option<Py<PyAny>>,
     dirty: bool,
+    /// The elements added (`true`) and deleted since the set was read from
+    /// `origin`, in order, while there are few; `None` once there were
+    /// many, or after a change that is not one element at a time. A
+    /// write-back then repeats these on the Python set instead of
+    /// rewriting it.
+    journal: Option<Vec<(bool, K)>>,
 }
 
 impl<K: DictKey> SetData<K> {
@@ -13057,6 +13063,18 @@ impl<K: DictKey> SetData<K> {
             #[cfg(feature = "python")]
             origin: None,
             dirty: true,
+            journal: None,
+        }
+    }
+
+    /// Records an element added or deleted in the journal.
+    fn note(&mut self, added: bool, key: &K) {
+        if let Some(journal) = self.journal.as_mut() {
+            if journal.len() > self.used / 4 + 16 {
+                self.journal = None;
+            } else {
+                journal.push((added, key.clone()));
+            }
         }
     }
 
@@ -13155,6 +13173,7 @@ impl<K: DictKey> SetData<K> {
             i = Self::next_probe(i, &mut perturb, mask);
         };
         self.changed();
+        self.note(true, &key);
         self.used += 1;
         let position = self.entries.len() as u32;
         self.entries.push((hash, key));
@@ -13231,6 +13250,10 @@ impl<K: DictKey> SetData<K> {
     /// Deletes the element in `slot`, which is active.
     fn delete(&mut self, slot: usize) {
         self.changed();
+        if let Some((_, key)) = self.entries.get(self.slots[slot] as usize) {
+            let key = key.clone();
+            self.note(false, &key);
+        }
         self.slots[slot] = SET_DUMMY;
         self.used -= 1;
     }
@@ -13249,6 +13272,7 @@ impl<K: DictKey> SetData<K> {
     fn clear(&mut self) {
         if self.used > 0 || self.fill > 0 {
             self.changed();
+            self.journal = None;
         }
         self.slots = vec![SET_EMPTY; SET_MIN_SIZE];
         self.entries.clear();
@@ -13266,6 +13290,10 @@ impl<K: DictKey> SetData<K> {
         self.changed();
         if (self.fill + other.used) * 5 >= self.mask() * 3 {
             self.resize((self.used + other.used) * 2);
+        }
+        if self.fill == 0 {
+            // Copied in bulk below, not one element at a time.
+            self.journal = None;
         }
         if self.fill == 0 && self.mask() == other.mask() && other.fill == other.used {
             self.slots = other.slots.clone();
@@ -13590,6 +13618,7 @@ pub fn set_intersection_update<K: DictKey>(set: &Set<K>, other: &Set<K>) {
     let mut result = result.0.borrow_mut();
     let mut data = set.0.borrow_mut();
     data.changed();
+    data.journal = None;
     std::mem::swap(&mut data.slots, &mut result.slots);
     std::mem::swap(&mut data.entries, &mut result.entries);
     data.fill = result.fill;
@@ -13922,6 +13951,7 @@ impl<K: DictKey + FromPythonValue> Set<K> {
             data.python_order = Some(items);
             data.origin = Some(set.clone().into_any().unbind());
             data.dirty = false;
+            data.journal = Some(Vec::new());
         }
         Ok(made)
     }
@@ -13969,11 +13999,28 @@ impl<K: DictKey> ToPython for Set<K> {
         };
         if let Some(origin) = origin {
             let target = origin.bind(py).downcast::<pyo3::types::PySet>()?.clone();
-            target.clear();
-            for item in self.items() {
-                target.add(item.to_python(py)?)?;
+            let journal = self.0.borrow_mut().journal.take();
+            match journal {
+                // The same additions and deletions, in the same order.
+                Some(journal) => {
+                    for (added, item) in journal {
+                        if added {
+                            target.add(item.to_python(py)?)?;
+                        } else {
+                            target.discard(item.to_python(py)?)?;
+                        }
+                    }
+                }
+                None => {
+                    target.clear();
+                    for item in self.items() {
+                        target.add(item.to_python(py)?)?;
+                    }
+                }
             }
-            self.0.borrow_mut().dirty = false;
+            let mut data = self.0.borrow_mut();
+            data.dirty = false;
+            data.journal = Some(Vec::new());
         }
         Ok(())
     }
