@@ -4980,6 +4980,68 @@ pub trait ToPython {
     fn write_back(&self, _py: Python<'_>) -> PyResult<()> {
         Ok(())
     }
+
+    /// Whether `object` already is this value as Python sees it, so that a
+    /// list's write-back may keep it (`List::write_changes`): an exact int
+    /// or float of the same value, the same bool, an exact tuple of such,
+    /// the very list this list came from. False when unsure.
+    ///
+    /// # Safety
+    ///
+    /// `object` is a valid object, and the GIL is held.
+    unsafe fn is_python(&self, _object: *mut pyo3::ffi::PyObject) -> bool {
+        false
+    }
+}
+
+/// `ToPython::is_python` of the scalars `impl_to_python_scalar` converts.
+#[cfg(feature = "python")]
+trait ScalarIsPython {
+    /// # Safety
+    ///
+    /// As `ToPython::is_python`.
+    unsafe fn scalar_is_python(&self, object: *mut pyo3::ffi::PyObject) -> bool;
+}
+
+macro_rules! impl_scalar_is_python_int {
+    ($($ty:ty),*) => {
+        $(
+            #[cfg(feature = "python")]
+            impl ScalarIsPython for $ty {
+                #[inline]
+                unsafe fn scalar_is_python(&self, object: *mut pyo3::ffi::PyObject) -> bool {
+                    i64::try_from(*self).is_ok_and(|value| exact_int(object) == Some(value))
+                }
+            }
+        )*
+    };
+}
+
+impl_scalar_is_python_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+#[cfg(feature = "python")]
+impl ScalarIsPython for f64 {
+    #[inline]
+    unsafe fn scalar_is_python(&self, object: *mut pyo3::ffi::PyObject) -> bool {
+        exact_float(object).is_some_and(|value| value.to_bits() == self.to_bits())
+    }
+}
+
+#[cfg(feature = "python")]
+impl ScalarIsPython for f32 {
+    #[inline]
+    unsafe fn scalar_is_python(&self, object: *mut pyo3::ffi::PyObject) -> bool {
+        exact_float(object).is_some_and(|value| value.to_bits() == f64::from(*self).to_bits())
+    }
+}
+
+#[cfg(feature = "python")]
+impl ScalarIsPython for bool {
+    #[inline]
+    unsafe fn scalar_is_python(&self, object: *mut pyo3::ffi::PyObject) -> bool {
+        // SAFETY: only addresses are compared.
+        unsafe { object == if *self { pyo3::ffi::Py_True() } else { pyo3::ffi::Py_False() } }
+    }
 }
 
 macro_rules! impl_to_python_scalar {
@@ -4990,6 +5052,12 @@ macro_rules! impl_to_python_scalar {
                 #[inline]
                 fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
                     pyo3::IntoPyObjectExt::into_bound_py_any(self, py)
+                }
+
+                #[inline]
+                unsafe fn is_python(&self, object: *mut pyo3::ffi::PyObject) -> bool {
+                    // SAFETY: the caller's contract.
+                    unsafe { self.scalar_is_python(object) }
                 }
             }
         )*
@@ -5347,6 +5415,36 @@ macro_rules! impl_to_python_tuple {
                 let ($($name,)+) = self;
                 let items = [$($name.to_python(py)?),+];
                 Ok(PyTuple::new(py, items)?.into_any())
+            }
+
+            /// The lists, dicts and sets among the items write their changes.
+            #[allow(non_snake_case)]
+            fn write_back(&self, py: Python<'_>) -> PyResult<()> {
+                let ($($name,)+) = self;
+                $($name.write_back(py)?;)+
+                Ok(())
+            }
+
+            #[allow(non_snake_case)]
+            unsafe fn is_python(&self, object: *mut pyo3::ffi::PyObject) -> bool {
+                let ($($name,)+) = self;
+                let count = [$(stringify!($name)),+].len() as pyo3::ffi::Py_ssize_t;
+                // SAFETY: the caller's contract; the exact type and the size
+                // are checked before the items are read.
+                unsafe {
+                    if pyo3::ffi::PyTuple_CheckExact(object) == 0 || pyo3::ffi::PyTuple_GET_SIZE(object) != count {
+                        return false;
+                    }
+                    let mut k: pyo3::ffi::Py_ssize_t = 0;
+                    $(
+                        if !$name.is_python(pyo3::ffi::PyTuple_GET_ITEM(object, k)) {
+                            return false;
+                        }
+                        k += 1;
+                    )+
+                    let _ = k;
+                }
+                true
             }
         }
     };
@@ -9686,16 +9784,7 @@ struct ListData<T> {
     #[cfg(feature = "python")]
     origin: Option<Py<pyo3::types::PyList>>,
     dirty: bool,
-    /// The positions `from..to` whose elements may differ from those read
-    /// from `origin` (none when `from >= to`); the others are still the
-    /// ones read, at the same positions. A write-back writes only these, so
-    /// storing an element of a long list argument, or appending to it,
-    /// costs what it changed.
-    changed: (usize, usize),
 }
-
-/// `ListData::changed` when nothing changed.
-const NOTHING_CHANGED: (usize, usize) = (usize::MAX, 0);
 
 impl<T> Clone for List<T> {
     #[inline]
@@ -9757,7 +9846,6 @@ impl<T: Clone> List<T> {
             #[cfg(feature = "python")]
             origin: None,
             dirty: true,
-            changed: (0, usize::MAX),
         })))
     }
 
@@ -9770,7 +9858,6 @@ impl<T: Clone> List<T> {
     fn items_mut(&self) -> std::cell::RefMut<'_, Vec<T>> {
         std::cell::RefMut::map(self.0.borrow_mut(), |data| {
             data.dirty = true;
-            data.changed = (0, usize::MAX);
             &mut data.items
         })
     }
@@ -9801,23 +9888,10 @@ impl<T: Clone> List<T> {
     /// a closure of this runtime that stores, pushes or drops elements.
     #[inline(always)]
     fn poke<R>(&self, write: impl FnOnce(&mut Vec<T>) -> R) -> R {
-        self.poke_range(|items| ((0, usize::MAX), write(items)))
-    }
-
-    /// `poke` for a change confined to the positions `from..to` that
-    /// `write` returns (the one stored; the new ones of an append), which
-    /// moves no other element: the others keep their standing in
-    /// `changed`.
-    #[inline(always)]
-    fn poke_range<R>(&self, write: impl FnOnce(&mut Vec<T>) -> ((usize, usize), R)) -> R {
         debug_assert!(self.0.try_borrow_mut().is_ok(), "a list borrowed across poke");
         let data = unsafe { &mut *self.0.as_ptr() };
         data.dirty = true;
-        let ((from, to), result) = write(&mut data.items);
-        if from < to {
-            data.changed = (data.changed.0.min(from), data.changed.1.max(to));
-        }
-        result
+        write(&mut data.items)
     }
 
     /// A copy of the elements (elements that are lists or arrays are shared,
@@ -9864,12 +9938,11 @@ fn list_position(len: usize, index: i64) -> Option<usize> {
 /// `xs[i] = value` (the value first, as Python evaluates it).
 #[inline]
 pub fn list_set<T: Clone>(value: T, list: &List<T>, index: i64) -> Result<()> {
-    let old = list.poke_range(|items| match list_position(items.len(), index) {
-        Some(at) => ((at, at + 1), Ok(std::mem::replace(&mut items[at], value))),
-        None => (
-            NOTHING_CHANGED,
-            Err(Error::IndexError("list assignment index out of range".into())),
-        ),
+    let old = list.poke(|items| match list_position(items.len(), index) {
+        Some(at) => Ok(std::mem::replace(&mut items[at], value)),
+        None => Err(Error::IndexError(
+            "list assignment index out of range".into(),
+        )),
     })?;
     // The element replaced is dropped only now, with the vector no longer
     // reached.
@@ -9884,7 +9957,7 @@ pub fn list_len<T: Clone>(list: &List<T>) -> i64 {
 
 #[inline]
 pub fn list_append<T: Clone>(list: &List<T>, value: T) {
-    list.poke_range(|items| ((items.len(), items.len() + 1), items.push(value)));
+    list.poke(|items| items.push(value));
 }
 
 /// `xs.sort(key=f)`: the list takes the elements of `sorted`, in place.
@@ -9896,7 +9969,7 @@ pub fn list_replace<T: Clone>(list: &List<T>, sorted: &List<T>) {
 /// `xs.extend(ys)` and `xs += ys`; extending a list by itself doubles it.
 pub fn list_extend<T: Clone>(list: &List<T>, other: &List<T>) {
     let tail = other.to_vec();
-    list.poke_range(|items| ((items.len(), items.len() + tail.len()), items.extend(tail)));
+    list.poke(|items| items.extend(tail));
 }
 
 /// `xs.pop()`.
@@ -11925,7 +11998,6 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
             let origin = unsafe { Py::from_borrowed_ptr(py, list_slots(list).get(k)) };
             let row = row.unwrap_or_default();
             items.push(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
-                changed: NOTHING_CHANGED,
                 items: row,
                 origin: Some(origin),
                 dirty: false,
@@ -11950,7 +12022,6 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
         shared_conversion(object, || {
             let items = T::from_python_list(list, what)?;
             let made = std::rc::Rc::new(std::cell::RefCell::new(ListData {
-                changed: NOTHING_CHANGED,
                 items,
                 origin: Some(list.clone().unbind()),
                 dirty: false,
@@ -11981,6 +12052,10 @@ impl<T: ToPython + Clone> ToPython for List<T> {
                 Ok(pyo3::types::PyList::new(py, converted)?.into_any())
             }
         }
+    }
+
+    unsafe fn is_python(&self, object: *mut pyo3::ffi::PyObject) -> bool {
+        self.0.borrow().origin.as_ref().is_some_and(|origin| origin.as_ptr() == object)
     }
 
     fn write_back(&self, py: Python<'_>) -> PyResult<()> {
@@ -12016,9 +12091,12 @@ fn changed_origin<O>(dirty: bool, origin: &Option<Py<O>>, py: Python<'_>) -> Opt
 #[cfg(feature = "python")]
 impl<T: ToPython + Clone> List<T> {
     /// Writes the items into the Python list this list came from, if it
-    /// changed: the elements of the positions that may have changed
-    /// (`changed`); lists it holds write their own changes (see
-    /// `Reflection`), also those among the unchanged elements.
+    /// changed: only the positions between the first and the last whose
+    /// Python element is not already the compiled one (`is_python`: an int
+    /// or float of the same value, the same list), so storing an element of
+    /// a long list argument, or appending to it, costs a read of the list
+    /// rather than new objects for all of it. Lists it holds write their
+    /// own changes (see `Reflection`), also those among the kept elements.
     fn write_changes(&self, py: Python<'_>) -> PyResult<()> {
         let Some(origin) = ({
             let data = self.0.borrow();
@@ -12026,34 +12104,45 @@ impl<T: ToPython + Clone> List<T> {
         }) else {
             return Ok(());
         };
-        let (from, to, to_the_end, run) = {
+        let target = origin.bind(py);
+        let (from, to, run) = {
             let data = self.0.borrow();
-            let length = data.items.len();
-            let (from, to) = data.changed;
-            let to_the_end = to >= length;
-            let (from, to) = (from.min(length), to.min(length).max(from.min(length)));
+            let items = &data.items;
+            let held = target.len();
+            // SAFETY: the GIL is held and no Python code runs while the
+            // elements are compared (`is_python` only reads them), so each
+            // index below `held` is a valid element.
+            let same = |k: usize, j: usize| unsafe {
+                items[k].is_python(pyo3::ffi::PyList_GET_ITEM(target.as_ptr(), j as pyo3::ffi::Py_ssize_t))
+            };
+            let mut from = 0;
+            while from < items.len().min(held) && same(from, from) {
+                from += 1;
+            }
+            let mut kept_at_end = 0;
+            while kept_at_end < (items.len() - from).min(held - from)
+                && same(items.len() - 1 - kept_at_end, held - 1 - kept_at_end)
+            {
+                kept_at_end += 1;
+            }
+            let to = items.len() - kept_at_end;
             // An element never holds its own list (its type would contain
             // itself), so writing it back does not reach this borrow.
-            for item in data.items[..from].iter().chain(&data.items[to..]) {
+            for item in items[..from].iter().chain(&items[to..]) {
                 item.write_back(py)?;
             }
-            (from, to, to_the_end, data.items[from..to].to_vec())
+            (from, held - kept_at_end, items[from..to].to_vec())
         };
         let converted = run
             .into_iter()
             .map(|item| item.to_python(py))
             .collect::<PyResult<Vec<_>>>()?;
-        // `origin[from:to] = converted` (`origin[from:]` when the changes
-        // reach the end: appended elements, a shorter list), keeping the
-        // object.
-        let stop = if to_the_end { isize::MAX } else { to as isize };
-        origin.bind(py).as_any().set_item(
-            pyo3::types::PySlice::new(py, from as isize, stop, 1),
+        // `origin[from:to] = converted`, keeping the object.
+        target.as_any().set_item(
+            pyo3::types::PySlice::new(py, from as isize, to as isize, 1),
             pyo3::types::PyList::new(py, converted)?,
         )?;
-        let mut data = self.0.borrow_mut();
-        data.dirty = false;
-        data.changed = NOTHING_CHANGED;
+        self.0.borrow_mut().dirty = false;
         Ok(())
     }
 }
