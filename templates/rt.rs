@@ -10472,7 +10472,7 @@ fn sort_keys<K: Ord + Copy + Send + Sync>(keys: &mut [K]) {
     // The largest power of two not above the thread count, so runs pair up.
     let runs = 1usize << (usize::BITS - 1 - threads.min(64).leading_zeros());
     let bound = |r: usize| r * count / runs;
-    let shared = SharedSlice(keys.as_mut_ptr());
+    let shared = SharedPointer(keys.as_mut_ptr());
     // The chunks below never fail, so neither do the loops that run them.
     let _ = parallel_for(runs as u64, |chunk| {
         for r in chunk.start as usize..chunk.end as usize {
@@ -10484,7 +10484,7 @@ fn sort_keys<K: Ord + Copy + Send + Sync>(keys: &mut [K]) {
     });
     // Each round merges pairs of runs from one buffer into the other.
     let mut scratch: Vec<K> = keys.to_vec();
-    let (mut source, mut target) = (shared, SharedSlice(scratch.as_mut_ptr()));
+    let (mut source, mut target) = (shared, SharedPointer(scratch.as_mut_ptr()));
     let mut width = 1;
     while width < runs {
         let pairs = runs / (2 * width);
@@ -10518,30 +10518,32 @@ fn sort_keys<K: Ord + Copy + Send + Sync>(keys: &mut [K]) {
     }
 }
 
-/// A slice's elements, which the threads of `sort_keys` share.
-struct SharedSlice<K>(*mut K);
+/// Memory the threads of one `parallel_for` share: a slice to sort
+/// (`sort_keys`), the elements read from a list (`read_plain_items`).
+struct SharedPointer<P>(*mut P);
 
-impl<K> Clone for SharedSlice<K> {
+impl<P> Clone for SharedPointer<P> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<K> Copy for SharedSlice<K> {}
+impl<P> Copy for SharedPointer<P> {}
 
-// SAFETY: `sort_keys` gives each thread disjoint ranges to write and ranges
-// no thread writes to read, and waits for the threads before it uses the
-// memory again; the keys are `Send` and `Sync`.
-unsafe impl<K: Send> Send for SharedSlice<K> {}
-unsafe impl<K: Sync> Sync for SharedSlice<K> {}
+// SAFETY: its users give each thread disjoint ranges to write, and ranges
+// no thread writes to read, of values that may move between threads (keys
+// that are `Send`, plain numbers), and wait for the threads (`parallel_for`
+// returns) before they use the memory again.
+unsafe impl<P> Send for SharedPointer<P> {}
+unsafe impl<P> Sync for SharedPointer<P> {}
 
-impl<K> SharedSlice<K> {
+impl<P> SharedPointer<P> {
     /// # Safety
     ///
     /// `start..end` lies within the shared memory, and while the slice
     /// lives no other thread writes it (nor reads it, when it is written).
     #[allow(clippy::mut_from_ref)]
-    unsafe fn slice<'a>(self, start: usize, end: usize) -> &'a mut [K] {
+    unsafe fn slice<'a>(self, start: usize, end: usize) -> &'a mut [P] {
         unsafe { std::slice::from_raw_parts_mut(self.0.add(start), end - start) }
     }
 }
@@ -11317,29 +11319,6 @@ pub trait FromPythonValue: Sized {
 #[cfg(feature = "python")]
 const PARALLEL_READ_MIN: usize = 1 << 15;
 
-/// The target of one `read_list_items`, which its threads share.
-#[cfg(feature = "python")]
-struct SharedPointer<P>(*mut P);
-
-#[cfg(feature = "python")]
-impl<P> Clone for SharedPointer<P> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-#[cfg(feature = "python")]
-impl<P> Copy for SharedPointer<P> {}
-
-// SAFETY: each slot of the target is written by one thread
-// (`read_list_items` gives each element to one thread), with values of a
-// plain or `Send` type, and the target outlives the threads' work, which
-// ends before `read_list_items` returns.
-#[cfg(feature = "python")]
-unsafe impl<P> Send for SharedPointer<P> {}
-#[cfg(feature = "python")]
-unsafe impl<P> Sync for SharedPointer<P> {}
-
 /// Reads the elements of a list of a plain type (`FromPythonValue::PLAIN`)
 /// into the empty `items`, up to the first element `read_plain` cannot
 /// read; the caller converts from there on.
@@ -11354,7 +11333,7 @@ fn read_plain_items<T: FromPythonValue>(list: &Bound<'_, pyo3::types::PyList>, i
     items.reserve(count);
     let source = list_slots(list);
     let target = SharedPointer(items.as_mut_ptr());
-    let read = read_list_items(count, Some(PARALLEL_READ_MIN), |k| {
+    let read = read_list_items(count, |k| {
         let target = target;
         // SAFETY: `k < count`, so the source slot is a valid element (see
         // `list_slots`) and the target slot lies within the reserved
@@ -11406,18 +11385,18 @@ fn list_slots(list: &Bound<'_, pyo3::types::PyList>) -> ListSlots {
 
 /// Runs `read(k)` for the elements `k` of a list of `count` elements, each
 /// once, and returns the first `k` for which it returned false (`count`
-/// when none did); every `k` before that one was read. From `parallel`
-/// elements on (from two with FERROPY_PARALLEL_ALWAYS=1), the pool's
-/// threads (as many as `set_num_threads` sets) read disjoint ranges of
-/// them, unless the call comes from inside a parallel loop or another
-/// thread's loop has the pool (`parallel_for_holding_gil`); `None` reads
-/// on the calling thread.
+/// when none did); every `k` before that one was read. From
+/// `PARALLEL_READ_MIN` elements on (from two with
+/// FERROPY_PARALLEL_ALWAYS=1), the pool's threads (as many as
+/// `set_num_threads` sets) read disjoint ranges of them, unless the call
+/// comes from inside a parallel loop or another thread's loop has the pool
+/// (`parallel_for_holding_gil`).
 ///
 /// The caller holds the GIL, runs no Python code, and waits here until
 /// every thread is done, so nothing changes the list or its elements while
 /// they are read; `read` must need no GIL (`FromPythonValue::read_plain`).
 #[cfg(feature = "python")]
-fn read_list_items(count: usize, parallel: Option<usize>, read: impl Fn(usize) -> bool + Sync + Send) -> usize {
+fn read_list_items(count: usize, read: impl Fn(usize) -> bool + Sync + Send) -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let first_unread = AtomicUsize::new(count);
     let read_range = |range: std::ops::Range<usize>| {
@@ -11428,8 +11407,8 @@ fn read_list_items(count: usize, parallel: Option<usize>, read: impl Fn(usize) -
             }
         }
     };
-    let parallel = parallel.is_some_and(|least| count >= least || (count >= 2 && parallel_always()));
-    if parallel && pool_usable_here() {
+    let long = count >= PARALLEL_READ_MIN || (count >= 2 && parallel_always());
+    if long && pool_usable_here() {
         let outcome = parallel_for_holding_gil(count as u64, |range| {
             read_range(range.start as usize..range.end as usize);
             Ok(())
@@ -11948,21 +11927,20 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
     /// A list of lists: the rows of plain elements that only the outer
     /// list holds are read first, straight from their objects; the rest,
     /// from the first row that is not such a row on, are converted one by
-    /// one. The rows are read on the calling thread: each is a vector of its
-    /// own, which the thread that frees it should have made.
+    /// one. The rows are read on the calling thread (not `read_list_items`):
+    /// each is a vector of its own, which the thread that frees it should
+    /// have made.
     fn from_python_list(
         list: &Bound<'_, pyo3::types::PyList>,
         what: &dyn Fn() -> String,
     ) -> PyResult<Vec<Self>> {
         let py = list.py();
         let count = list.len();
-        let mut rows: Vec<Option<Vec<T>>> = Vec::new();
-        if T::PLAIN && !std::mem::needs_drop::<T>() {
-            rows.resize_with(count, || None);
+        let mut rows: Vec<Vec<T>> = Vec::new();
+        if T::PLAIN {
             let source = list_slots(list);
-            let target = SharedPointer(rows.as_mut_ptr());
-            let read = read_list_items(count, None, |k| {
-                let target = target;
+            // No Python code runs while the rows are read (`read_plain`).
+            'rows: for k in 0..count {
                 // SAFETY: `k < count`, so the slot is a valid element (see
                 // `list_slots`); the row is read only if it is an exact
                 // list whose one reference is the outer list's, so no
@@ -11971,7 +11949,7 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
                 // holds it nowhere else (`held_elsewhere`).
                 let row = unsafe { source.get(k) };
                 if unsafe { pyo3::ffi::PyList_CheckExact(row) == 0 || pyo3::ffi::Py_REFCNT(row) != 1 } {
-                    return false;
+                    break;
                 }
                 let length = unsafe { pyo3::ffi::PyList_GET_SIZE(row) } as usize;
                 let slots = ListSlots(unsafe { (*row.cast::<pyo3::ffi::PyListObject>()).ob_item });
@@ -11980,23 +11958,17 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
                     // SAFETY: `j` is below the row's length.
                     match unsafe { T::read_plain(slots.get(j)) } {
                         Some(value) => items.push(value),
-                        None => return false,
+                        None => break 'rows,
                     }
                 }
-                // SAFETY: `k < count`: within `rows`, whose slot `k` holds
-                // a `None` (nothing to drop) that no other thread touches
-                // (`read_list_items`).
-                unsafe { target.0.add(k).write(Some(items)) };
-                true
-            });
-            rows.truncate(read);
+                rows.push(items);
+            }
         }
         let mut items = Vec::with_capacity(count);
         for (k, row) in rows.into_iter().enumerate() {
             // SAFETY: no Python code ran since the rows were read, so
             // element `k` is still the row read, a valid list.
             let origin = unsafe { Py::from_borrowed_ptr(py, list_slots(list).get(k)) };
-            let row = row.unwrap_or_default();
             items.push(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
                 items: row,
                 origin: Some(origin),
