@@ -5355,18 +5355,49 @@ impl<'a> FunctionLowering<'a> {
             if let Some(made) = self.tuple_of_fixed_length(call, span) {
                 return made;
             }
+            // `tuple(xs)` of a list, a generator or another iterable whose
+            // length is known only when it runs: a tuple of any length
+            // (`tuple[int, ...]`), made from `list(xs)`.
+            if let [iterable] = call.args.as_slice() {
+                if call.keywords.is_empty() && self.is_builtin("list") {
+                    if let ast::Expr::List(list) = iterable {
+                        if list.elts.is_empty() {
+                            let (range, elts, ctx) =
+                                (call.range, Vec::new(), ast::ExprContext::Load);
+                            return self.expr(&ast::Expr::Tuple(ast::ExprTuple {
+                                range,
+                                elts,
+                                ctx,
+                            }));
+                        }
+                    }
+                    let as_list = ast::Expr::Call(ast::ExprCall {
+                        range: call.range,
+                        func: Box::new(synthetic_name("list", call.range, ast::ExprContext::Load)),
+                        args: vec![iterable.clone()],
+                        keywords: Vec::new(),
+                    });
+                    let list = self.expr(&as_list)?;
+                    return Some(Expr {
+                        span,
+                        kind: ExprKind::Call {
+                            callee: Callee::Builtin("__var_tuple__".into()),
+                            args: vec![list],
+                            keywords: Vec::new(),
+                        },
+                    });
+                }
+            }
             // A compiled tuple has a length and item types fixed at compile
             // time; `tuple(xs)` has the length of a list or generator, known
             // only when it runs.
             self.error(
                 codes::UNSUPPORTED_FUNCTION,
                 span,
-                "`tuple(...)` of an iterable is not supported",
-                "a tuple whose length is known only at run time",
-                "write the items out, as in `(f(a), f(b), f(c))` or `(xs[0], xs[1])`, or keep a \
-                 list (`list(...)` or a list comprehension); `tuple(e for x in t)` is supported \
-                 without `if` over a tuple `t` of a fixed length, a list display, or a `range` \
-                 of int literals of at most 16 values",
+                "this form of `tuple(...)` is not supported",
+                "not one iterable",
+                "write `tuple(xs)` with one iterable and no keyword (with `list` not redefined), \
+                 or write the items out, as in `(f(a), f(b), f(c))`",
             );
             return None;
         }

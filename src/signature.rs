@@ -57,6 +57,25 @@ pub fn annotation(
                         )
                         .with_hint("use a list type, or a tuple type with items"));
                     }
+                    if let [item, ast::Expr::Constant(ast::ExprConstant {
+                        value: ast::Constant::Ellipsis,
+                        ..
+                    })] = items.as_slice()
+                    {
+                        // `tuple[int, ...]`: any length, one item type.
+                        return match annotation(item, file, qualify)? {
+                            ParamType::Known(item) if hashable(&item) => {
+                                Ok(ParamType::Known(Type::TupleOf(Box::new(item))))
+                            }
+                            _ => Err(Diagnostic::error(
+                                codes::UNSUPPORTED_ANNOTATION,
+                                span(item),
+                                "the items of a tuple of any length must be numbers or tuples of numbers",
+                            )
+                            .with_label("not an item type ferropy compiles here")
+                            .with_hint("use tuple[int, ...], tuple[float, ...] or tuple[bool, ...], or a list type")),
+                        };
+                    }
                     tuple_type(&items, file, qualify)
                 }
                 Some("list" | "typing.List") => {
@@ -445,6 +464,7 @@ pub fn hashable(ty: &Type) -> bool {
     match ty {
         Type::Int | Type::Float | Type::Bool | Type::Scalar(_) => true,
         Type::Tuple(items) => items.len() <= 4 && items.iter().all(hashable),
+        Type::TupleOf(item) => hashable(item),
         _ => false,
     }
 }

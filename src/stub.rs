@@ -202,6 +202,7 @@ fn result_annotation(ty: &Type) -> String {
         }
         Type::List(item) => format!("list[{}]", result_annotation(item)),
         Type::Set(item) => format!("set[{}]", result_annotation(item)),
+        Type::TupleOf(item) => format!("tuple[{}, ...]", result_annotation(item)),
         Type::Dict(key, value) => format!(
             "dict[{}, {}]",
             result_annotation(key),
@@ -215,7 +216,7 @@ fn mentions_numpy(ty: &Type) -> bool {
     match ty {
         Type::Array(_) | Type::Scalar(_) => true,
         Type::Tuple(items) => items.iter().any(mentions_numpy),
-        Type::List(item) | Type::Set(item) => mentions_numpy(item),
+        Type::List(item) | Type::Set(item) | Type::TupleOf(item) => mentions_numpy(item),
         Type::Dict(key, value) => mentions_numpy(key) || mentions_numpy(value),
         _ => false,
     }
@@ -237,6 +238,7 @@ fn annotation(ty: &Type) -> String {
         Type::List(item) => format!("list[{}]", annotation(item)),
         Type::Complex => "complex".into(),
         Type::Set(item) => format!("set[{}]", annotation(item)),
+        Type::TupleOf(item) => format!("tuple[{}, ...]", annotation(item)),
         Type::Dict(key, value) => format!("dict[{}, {}]", annotation(key), annotation(value)),
         Type::Unknown => "Any".into(),
         Type::Callable(callable) => {

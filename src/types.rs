@@ -287,6 +287,10 @@ pub enum Type {
     Dict(Box<Type>, Box<Type>),
     /// A Python `set` of one element type.
     Set(Box<Type>),
+    /// A Python `tuple` of one item type and a length known only at run
+    /// time (`tuple[int, ...]`, `tuple(x for x in xs)`): immutable, so
+    /// shared freely; the items are numbers or tuples of them.
+    TupleOf(Box<Type>),
     /// The element type of an empty list literal (`[]`) until something is
     /// appended or stored: joins with any type. Never reaches codegen.
     Unknown,
@@ -388,6 +392,7 @@ impl Type {
                 format!("dict[{}, {}]", key.python_name(), value.python_name())
             }
             Type::Set(item) => format!("set[{}]", item.python_name()),
+            Type::TupleOf(item) => format!("tuple[{}, ...]", item.python_name()),
             Type::Unknown => "an unknown type".into(),
             Type::None => "None".into(),
             Type::Str => "str".into(),
@@ -399,7 +404,7 @@ impl Type {
     pub fn has_unknown(&self) -> bool {
         match self {
             Type::Unknown => true,
-            Type::List(item) | Type::Set(item) => item.has_unknown(),
+            Type::List(item) | Type::Set(item) | Type::TupleOf(item) => item.has_unknown(),
             Type::Dict(key, value) => key.has_unknown() || value.has_unknown(),
             Type::Tuple(items) => items.iter().any(Type::has_unknown),
             _ => false,
@@ -410,7 +415,7 @@ impl Type {
     pub fn has_str(&self) -> bool {
         match self {
             Type::Str => true,
-            Type::List(item) | Type::Set(item) => item.has_str(),
+            Type::List(item) | Type::Set(item) | Type::TupleOf(item) => item.has_str(),
             Type::Dict(key, value) => key.has_str() || value.has_str(),
             Type::Tuple(items) => items.iter().any(Type::has_str),
             _ => false,
@@ -423,6 +428,18 @@ impl Type {
         match self {
             Type::List(_) | Type::Dict(..) | Type::Set(_) => true,
             Type::Tuple(items) => items.iter().any(Type::has_container),
+            _ => false,
+        }
+    }
+
+    /// Whether the type is or holds a tuple of any length, which is not
+    /// `Copy` in generated code.
+    pub fn has_var_tuple(&self) -> bool {
+        match self {
+            Type::TupleOf(_) => true,
+            Type::List(item) | Type::Set(item) => item.has_var_tuple(),
+            Type::Dict(key, value) => key.has_var_tuple() || value.has_var_tuple(),
+            Type::Tuple(items) => items.iter().any(Type::has_var_tuple),
             _ => false,
         }
     }
@@ -442,6 +459,19 @@ impl Type {
                 Type::join(x, y).map(|item| Type::List(Box::new(item)))
             }
             (Type::Set(x), Type::Set(y)) => Type::join(x, y).map(|item| Type::Set(Box::new(item))),
+            (Type::TupleOf(x), Type::TupleOf(y)) => {
+                Type::join(x, y).map(|item| Type::TupleOf(Box::new(item)))
+            }
+            // A tuple of a fixed length assigned where one of any length
+            // is: `key = ()` then `key = tuple(...)`.
+            (Type::TupleOf(item), Type::Tuple(items))
+            | (Type::Tuple(items), Type::TupleOf(item)) => {
+                let mut joined = (**item).clone();
+                for ty in items {
+                    joined = Type::join(&joined, ty)?;
+                }
+                Some(Type::TupleOf(Box::new(joined)))
+            }
             (Type::Dict(xk, xv), Type::Dict(yk, yv)) => Some(Type::Dict(
                 Box::new(Type::join(xk, yk)?),
                 Box::new(Type::join(xv, yv)?),

@@ -12364,6 +12364,212 @@ impl<A: Clone + Retype<B> + RetypeItem, B: Clone + 'static> Retype<List<B>> for 
 }
 
 // ---------------------------------------------------------------------------
+// Tuples of any length
+// ---------------------------------------------------------------------------
+
+/// A Python `tuple` of one item type and a length known only at run time
+/// (`tuple[int, ...]`, `tuple(x for x in xs)`). It never changes, so
+/// clones share the items, and its items are numbers or tuples of them,
+/// so it may cross threads and be a dict key.
+#[derive(Clone, Debug)]
+pub struct VarTuple<T>(Arc<[T]>);
+
+impl<T> Default for VarTuple<T> {
+    fn default() -> Self {
+        VarTuple(Arc::from(Vec::new()))
+    }
+}
+
+impl<T> VarTuple<T> {
+    pub fn from_vec(items: Vec<T>) -> Self {
+        VarTuple(items.into())
+    }
+
+    pub fn items(&self) -> &[T] {
+        &self.0
+    }
+}
+
+/// `()`, a tuple of any length with no items.
+pub fn var_tuple_empty<T>() -> VarTuple<T> {
+    VarTuple::default()
+}
+
+/// `tuple(xs)` of a list (a generator or another iterable becomes one
+/// first).
+pub fn var_tuple_from_list<T: Clone>(list: &List<T>) -> VarTuple<T> {
+    VarTuple::from_vec(list.to_vec())
+}
+
+/// The items as a new list, for what walks a tuple or consumes it (`for`,
+/// comprehensions, `sum`, `sorted`, `list(t)`, ...).
+pub fn var_tuple_to_list<T: Clone>(tuple: &VarTuple<T>) -> List<T> {
+    List::from_vec(tuple.0.to_vec())
+}
+
+#[inline]
+pub fn var_tuple_len<T>(tuple: &VarTuple<T>) -> i64 {
+    tuple.0.len() as i64
+}
+
+/// `t[i]`, with Python's negative indices.
+#[inline]
+pub fn var_tuple_get<T: Clone>(tuple: &VarTuple<T>, index: i64) -> Result<T> {
+    match list_position(tuple.0.len(), index) {
+        Some(at) => Ok(tuple.0[at].clone()),
+        None => Err(Error::IndexError("tuple index out of range".into())),
+    }
+}
+
+/// `t[start:stop:step]`: a new tuple.
+pub fn var_tuple_slice<T: Clone>(
+    tuple: &VarTuple<T>,
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: Option<i64>,
+) -> Result<VarTuple<T>> {
+    let (first, count, step) = slice_span(tuple.0.len(), start, stop, step)?;
+    let items = (0..count)
+        .map(|k| tuple.0[(first + k * step) as usize].clone())
+        .collect();
+    Ok(VarTuple::from_vec(items))
+}
+
+/// `x in t` (`x` first, as Python evaluates it).
+pub fn var_tuple_contains<T: PyOrder>(value: &T, tuple: &VarTuple<T>) -> bool {
+    tuple.0.iter().any(|item| item.py_eq(value))
+}
+
+/// `a + b` of two tuples.
+pub fn var_tuple_concat<T: Clone>(left: &VarTuple<T>, right: &VarTuple<T>) -> VarTuple<T> {
+    VarTuple::from_vec(left.0.iter().chain(right.0.iter()).cloned().collect())
+}
+
+/// `t * n` (and `n * t`): empty for `n <= 0`, as in Python; MemoryError
+/// where the length would not fit in memory.
+pub fn var_tuple_repeat<T: Clone>(tuple: &VarTuple<T>, count: i64) -> Result<VarTuple<T>> {
+    let count = usize::try_from(count).unwrap_or(0);
+    let total = tuple.0.len().checked_mul(count).filter(|&n| n <= isize::MAX as usize / 64);
+    let Some(total) = total else {
+        return Err(Error::MemoryError(String::new()));
+    };
+    let mut items = Vec::with_capacity(total);
+    for _ in 0..count {
+        items.extend(tuple.0.iter().cloned());
+    }
+    Ok(VarTuple::from_vec(items))
+}
+
+/// `t.count(x)`.
+pub fn var_tuple_count<T: PyOrder>(value: &T, tuple: &VarTuple<T>) -> i64 {
+    tuple.0.iter().filter(|item| item.py_eq(value)).count() as i64
+}
+
+/// `t.index(x)`: ValueError when it is not there, as Python raises it.
+pub fn var_tuple_index<T: PyOrder>(value: &T, tuple: &VarTuple<T>) -> Result<i64> {
+    match tuple.0.iter().position(|item| item.py_eq(value)) {
+        Some(at) => Ok(at as i64),
+        None => Err(Error::ValueError("tuple.index(x): x not in tuple".into())),
+    }
+}
+
+impl<T: PyOrder> PyOrder for VarTuple<T> {
+    fn py_eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(other.0.iter()).all(|(x, y)| x.py_eq(y))
+    }
+    fn py_lt(&self, other: &Self) -> bool {
+        for (x, y) in self.0.iter().zip(other.0.iter()) {
+            if !x.py_eq(y) {
+                return x.py_lt(y);
+            }
+        }
+        self.0.len() < other.0.len()
+    }
+    fn orders_totally(&self) -> bool {
+        self.0.iter().all(PyOrder::orders_totally)
+    }
+}
+
+impl<T: DictKey> DictKey for VarTuple<T> {
+    type Hashed = Vec<T::Hashed>;
+    fn hashed(&self) -> Self::Hashed {
+        self.0.iter().map(DictKey::hashed).collect()
+    }
+    fn key_error(&self) -> Error {
+        key_error_of(self.clone())
+    }
+    fn python_hash(&self) -> i64 {
+        let hashes: Vec<i64> = self.0.iter().map(DictKey::python_hash).collect();
+        python_hash_tuple(&hashes)
+    }
+}
+
+impl<T> ShareCount for VarTuple<T> {
+    fn count_shares(&self, _: &mut Vec<(*const (), usize, usize)>) {}
+}
+
+impl<T> Retype<VarTuple<T>> for VarTuple<T> {
+    fn retype(self, _: &mut Retyped) -> VarTuple<T> {
+        self
+    }
+}
+
+impl<T> RetypeItem for VarTuple<T> {}
+
+#[cfg(feature = "python")]
+impl<T: ToPython + Clone> ToPython for VarTuple<T> {
+    fn to_python<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let items = self
+            .0
+            .iter()
+            .map(|item| item.clone().to_python(py))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyTuple::new(py, items)?.into_any())
+    }
+
+    unsafe fn is_python(&self, object: *mut pyo3::ffi::PyObject) -> bool {
+        // SAFETY: the caller's contract; the exact type and the size are
+        // checked before the items are read.
+        unsafe {
+            if pyo3::ffi::PyTuple_CheckExact(object) == 0
+                || pyo3::ffi::PyTuple_GET_SIZE(object) != self.0.len() as pyo3::ffi::Py_ssize_t
+            {
+                return false;
+            }
+            self.0
+                .iter()
+                .enumerate()
+                .all(|(k, item)| item.is_python(pyo3::ffi::PyTuple_GET_ITEM(object, k as pyo3::ffi::Py_ssize_t)))
+        }
+    }
+}
+
+#[cfg(feature = "python")]
+impl<'py, T: ToPython + Clone> pyo3::IntoPyObject<'py> for VarTuple<T> {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.to_python(py)
+    }
+}
+
+#[cfg(feature = "python")]
+impl<T: FromPythonValue> FromPythonValue for VarTuple<T> {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        let tuple = object
+            .downcast::<PyTuple>()
+            .map_err(|_| element_type_error(object, what, "tuple"))?;
+        let mut items = Vec::with_capacity(tuple.len());
+        for (k, item) in tuple.iter().enumerate() {
+            items.push(T::from_python_value(&item, &|| format!("{}, item {k}", what()))?);
+        }
+        Ok(VarTuple::from_vec(items))
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Python dicts and sets
 // ---------------------------------------------------------------------------
 

@@ -314,7 +314,11 @@ fn wrapper(
                 });
                 args.push(quote!(()));
             }
-            ty @ (Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Tuple(_))
+            ty @ (Type::List(_)
+            | Type::Dict(..)
+            | Type::Set(_)
+            | Type::Tuple(_)
+            | Type::TupleOf(_))
                 if converted_by_runtime(ty) =>
             {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
@@ -593,6 +597,7 @@ fn overload_dispatcher(
                 Type::List(_) => quote!(v.is_instance_of::<pyo3::types::PyList>()),
                 Type::Dict(..) => quote!(v.is_instance_of::<pyo3::types::PyDict>()),
                 Type::Set(_) => quote!(v.is_instance_of::<pyo3::types::PySet>()),
+                Type::TupleOf(_) => quote!(v.is_instance_of::<pyo3::types::PyTuple>()),
                 Type::Str => quote!(v.is_instance_of::<pyo3::types::PyString>()),
                 Type::None => quote!(v.is_none()),
                 _ => quote!(true),
@@ -619,7 +624,8 @@ fn overload_dispatcher(
                     | Type::Callable(_)
                     | Type::List(_)
                     | Type::Dict(..)
-                    | Type::Set(_),
+                    | Type::Set(_)
+                    | Type::TupleOf(_),
                     _,
                     _,
                 ) => passed,
@@ -887,7 +893,7 @@ fn binding_element(dtype: crate::types::Dtype) -> TokenStream {
 /// pyo3 cannot extract by itself.
 fn converted_by_runtime(ty: &Type) -> bool {
     match ty {
-        Type::List(_) | Type::Dict(..) | Type::Set(_) => true,
+        Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::TupleOf(_) => true,
         Type::Tuple(items) => items.iter().any(|item| {
             matches!(item, Type::Complex | Type::Array(_))
                 || matches!(item, Type::Scalar(dtype) if dtype.is_complex())

@@ -182,6 +182,10 @@ pub fn rust_type(ty: &Type) -> TokenStream {
             let item = rust_type(item);
             quote!(rt::Set<#item>)
         }
+        Type::TupleOf(item) => {
+            let item = rust_type(item);
+            quote!(rt::VarTuple<#item>)
+        }
         Type::Str => quote!(rt::Str),
         // Inference reports every type it could not complete.
         Type::Unknown => quote!(()),
@@ -3165,7 +3169,7 @@ impl FunctionGen<'_> {
                 if matches!(arg.ty, Type::Array(_)) {
                     let code = self.expr(arg).at(Prec::Unary);
                     quote!(&#code)
-                } else if arg.ty.has_container() || arg.ty.has_str() {
+                } else if arg.ty.has_container() || arg.ty.has_str() || arg.ty.has_var_tuple() {
                     self.owned_value(arg)
                 } else {
                     self.expr(arg).full()
@@ -4553,6 +4557,38 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
                 .map(|(name, (f, t))| cast(Code::atom(quote!(#name)), f, t).full());
             Code::block(quote!({ let (#(#names),*) = #value; (#(#converted),*) }))
         }
+        // A tuple of a fixed length stored where one of any length is.
+        (Type::Tuple(from_items), Type::TupleOf(item)) => {
+            let value = code.full();
+            let names: Vec<syn::Ident> = (0..from_items.len())
+                .map(|i| format_ident!("item_{}", i))
+                .collect();
+            let converted = names
+                .iter()
+                .zip(from_items)
+                .map(|(name, f)| cast(Code::atom(quote!(#name)), f, item).full());
+            let pattern = if names.len() == 1 {
+                quote!((#(#names,)*))
+            } else {
+                quote!((#(#names),*))
+            };
+            Code::block(quote!({
+                let #pattern = #value;
+                rt::VarTuple::from_vec(vec![#(#converted),*])
+            }))
+        }
+        // `()`, whose item type what was added to it settled.
+        (Type::TupleOf(from_item), Type::TupleOf(_)) if **from_item == Type::Unknown => {
+            Code::atom(quote!(rt::VarTuple::default()))
+        }
+        (Type::TupleOf(from_item), Type::TupleOf(item)) => {
+            let value = code.full();
+            let converted = cast(Code::atom(quote!(item.clone())), from_item, item).full();
+            Code::block(quote!({
+                let value = #value;
+                rt::VarTuple::from_vec(value.items().iter().map(|item| #converted).collect())
+            }))
+        }
         (Type::List(_), Type::List(_))
         | (Type::Dict(..), Type::Dict(..))
         | (Type::Set(_), Type::Set(_)) => {
@@ -4663,6 +4699,7 @@ fn default_value(ty: &Type) -> TokenStream {
         Type::Complex => quote!(rt::Complex::ZERO),
         Type::Dict(..) => quote!(rt::Dict::default()),
         Type::Set(_) => quote!(rt::Set::default()),
+        Type::TupleOf(_) => quote!(rt::VarTuple::default()),
         Type::Str => quote!(rt::Str::from("")),
         Type::Unknown | Type::None => quote!(()),
     }
@@ -4677,6 +4714,7 @@ fn is_copy(ty: &Type) -> bool {
         | Type::List(_)
         | Type::Dict(..)
         | Type::Set(_)
+        | Type::TupleOf(_)
         | Type::Str => false,
         Type::Tuple(items) => items.iter().all(is_copy),
         _ => true,
@@ -4700,7 +4738,7 @@ fn self_describing(value: &typed::Expr) -> bool {
     match value.kind {
         // An empty list, dict or set display is cast by taking the type it
         // is stored as, which only the binding's annotation gives.
-        ExprKind::Cast(_) => !value.ty.has_container(),
+        ExprKind::Cast(_) => !value.ty.has_container() && !value.ty.has_var_tuple(),
         ExprKind::Local(_)
         | ExprKind::Call { .. }
         | ExprKind::Index { .. }

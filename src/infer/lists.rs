@@ -120,6 +120,21 @@ pub(super) fn inexact_conversion(value: &Expr, item: &Type) -> bool {
     }
 }
 
+/// Whether converting a value of type `value` to `to` turns ints into
+/// floats somewhere (`tuple[int, ...]` to `tuple[float, ...]`), which would
+/// compare `2**53 + 1` equal to a float.
+fn widens_ints(value: &Type, to: &Type) -> bool {
+    match (value, to) {
+        (Type::Int, Type::Float) => true,
+        (Type::TupleOf(value), Type::TupleOf(item)) => widens_ints(value, item),
+        (Type::Tuple(values), Type::TupleOf(item)) => values.iter().any(|v| widens_ints(v, item)),
+        (Type::Tuple(values), Type::Tuple(items)) => {
+            values.iter().zip(items).any(|(v, t)| widens_ints(v, t))
+        }
+        _ => false,
+    }
+}
+
 /// Ints, floats and bools, and tuples of them: the values `rt::ExactAs` and
 /// `rt::MixedOrder` compare across types.
 fn numbers(ty: &Type) -> bool {
@@ -164,7 +179,7 @@ pub(super) fn orderable(ty: &Type) -> bool {
     match ty {
         Type::Int | Type::Float | Type::Bool | Type::Scalar(_) => true,
         Type::Tuple(items) => items.len() <= 8 && items.iter().all(orderable),
-        Type::List(item) => orderable(item),
+        Type::List(item) | Type::TupleOf(item) => orderable(item),
         _ => false,
     }
 }
@@ -226,14 +241,17 @@ impl Inference<'_> {
         group: &[untyped::Expr],
         span: Span,
     ) -> Option<Expr> {
-        let item = item_type(&list.ty)?.clone();
+        let (item, kind) = match &list.ty {
+            Type::TupleOf(item) => ((**item).clone(), "tuple"),
+            ty => (item_type(ty)?.clone(), "list"),
+        };
         let [index] = group else {
             self.error(
                 cx,
                 Diagnostic::error(
                     codes::INVALID_INDEX,
                     span,
-                    "list indices must be integers or slices, not tuple",
+                    format!("{kind} indices must be integers or slices, not tuple"),
                 )
                 .with_hint("index a list of lists one level at a time: xs[i][j]"),
             );
@@ -259,6 +277,9 @@ impl Inference<'_> {
             ));
         }
         let index = self.int_value(cx, index)?;
+        if kind == "tuple" {
+            return Some(runtime("var_tuple_get", vec![list, index], item));
+        }
         Some(runtime("list_get", vec![list, index], item))
     }
 
@@ -1632,6 +1653,10 @@ impl Inference<'_> {
         }
         match &value.ty {
             Type::List(_) => Some(value),
+            Type::TupleOf(item) => {
+                let ty = Type::List(item.clone());
+                Some(runtime("var_tuple_to_list", vec![value], ty))
+            }
             Type::Dict(key, _) => {
                 let ty = Type::List(key.clone());
                 Some(runtime("dict_keys", vec![value], ty))
@@ -1732,6 +1757,85 @@ impl Inference<'_> {
             _ => return None,
         };
         Some(result)
+    }
+
+    /// The builtins of tuples of any length (`tuple[int, ...]`): `tuple(xs)`
+    /// of a list (lowering makes every `tuple(...)` of a length known only
+    /// at run time `tuple(list(...))`), `len(t)`; the builtins that walk or
+    /// consume one sequence (`sum`, `min`, `max`, `sorted`, `list`, `set`,
+    /// `for` loops and comprehensions, `x in t`) take the list of its
+    /// items. `None` when the call is none of these.
+    pub(super) fn var_tuple_builtin(
+        &mut self,
+        cx: &mut Cx,
+        name: &str,
+        args: &mut [Expr],
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        match (name, &mut *args) {
+            ("__var_tuple__", [list]) => {
+                let Type::List(item) = list.ty.clone() else {
+                    let ty = list.ty.clone();
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("`tuple(...)` of {ty} is not supported"),
+                        )
+                        .with_hint("pass a list, a tuple, a generator expression or a range"),
+                    );
+                    return Some(None);
+                };
+                if *item != Type::Unknown && !crate::signature::hashable(&item) {
+                    self.error(
+                        cx,
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FUNCTION,
+                            span,
+                            format!("a tuple of any length of {item} is not supported"),
+                        )
+                        .with_label("items of a type a tuple of any length cannot hold")
+                        .with_hint(
+                            "the items of `tuple(...)` must be numbers or tuples of numbers; \
+                             keep a list for anything else",
+                        ),
+                    );
+                    return Some(None);
+                }
+                Some(Some(runtime(
+                    "var_tuple_from_list",
+                    vec![list.clone()],
+                    Type::TupleOf(item),
+                )))
+            }
+            ("len", [tuple]) if matches!(tuple.ty, Type::TupleOf(_)) => Some(Some(runtime(
+                "var_tuple_len",
+                vec![tuple.clone()],
+                Type::Int,
+            ))),
+            (
+                "sum" | "min" | "max" | "any" | "all" | "sorted" | "list" | "set" | "reversed"
+                | "__iter_source__",
+                [value],
+            ) => {
+                if let Type::TupleOf(item) = value.ty.clone() {
+                    *value = runtime("var_tuple_to_list", vec![value.clone()], Type::List(item));
+                }
+                None
+            }
+            ("__contains__", [_, container]) => {
+                if let Type::TupleOf(item) = container.ty.clone() {
+                    *container = runtime(
+                        "var_tuple_to_list",
+                        vec![container.clone()],
+                        Type::List(item),
+                    );
+                }
+                None
+            }
+            _ => None,
+        }
     }
 
     /// `min(xs, default=d)` and `max(xs, default=d)` of a list (a generator
@@ -1909,6 +2013,65 @@ impl Inference<'_> {
         Some(result)
     }
 
+    /// `a + b` and `t * n` where a tuple of any length takes part (the
+    /// other operand of `+` may be a tuple of a fixed length: `t + (x,)`).
+    /// `None` when none does.
+    pub(super) fn var_tuple_binary(
+        &mut self,
+        cx: &mut Cx,
+        op: crate::ir::BinaryOp,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) -> Option<Option<Expr>> {
+        use crate::ir::BinaryOp;
+        let var = |ty: &Type| matches!(ty, Type::TupleOf(_));
+        if !var(&left.ty) && !var(&right.ty) {
+            return None;
+        }
+        let result = match op {
+            BinaryOp::Add => Type::join(&left.ty, &right.ty)
+                .filter(|joined| {
+                    matches!(joined, Type::TupleOf(_))
+                        && !widens_ints(&left.ty, joined)
+                        && !widens_ints(&right.ty, joined)
+                })
+                .map(|joined| {
+                    let args = vec![
+                        left.clone().cast_to(&joined),
+                        right.clone().cast_to(&joined),
+                    ];
+                    runtime("var_tuple_concat", args, joined)
+                }),
+            BinaryOp::Mul if var(&left.ty) && right.ty.is_integer_like() => Some(runtime(
+                "var_tuple_repeat",
+                vec![left.clone(), right.clone().cast_to(&Type::Int)],
+                left.ty.clone(),
+            )),
+            BinaryOp::Mul if var(&right.ty) && left.ty.is_integer_like() => Some(runtime(
+                "var_tuple_repeat",
+                vec![right.clone(), left.clone().cast_to(&Type::Int)],
+                right.ty.clone(),
+            )),
+            _ => None,
+        };
+        if result.is_none() {
+            let (a, b) = (left.ty.clone(), right.ty.clone());
+            self.error(
+                cx,
+                Diagnostic::error(
+                    codes::UNSUPPORTED_OPERAND,
+                    span,
+                    format!("unsupported operand types for {}: {a} and {b}", op.symbol()),
+                )
+                .with_hint(
+                    "tuples support + with a tuple of items of the same type and * with an int",
+                ),
+            );
+        }
+        Some(result)
+    }
+
     /// `a < b` (and the other comparisons) of two tuples or two lists:
     /// lexicographic, as Python compares them. `None` when neither operand
     /// is a tuple or a list.
@@ -1921,15 +2084,20 @@ impl Inference<'_> {
         span: Span,
     ) -> Option<Option<Expr>> {
         use crate::ir::CompareOp;
-        let sequence = |t: &Type| matches!(t, Type::Tuple(_) | Type::List(_));
+        let sequence = |t: &Type| matches!(t, Type::Tuple(_) | Type::List(_) | Type::TupleOf(_));
         if !sequence(&left.ty) && !sequence(&right.ty) {
             return None;
         }
         let joined = Type::join(&left.ty, &right.ty)
             .filter(|joined| orderable(joined) && sequence(joined))
             .filter(|joined| {
-                // Lists compare without conversion (they are shared).
-                !matches!(joined, Type::List(_)) || (left.ty == *joined && right.ty == *joined)
+                // Lists compare without conversion (they are shared), and
+                // tuples of any length only with items of one type.
+                !matches!(joined, Type::List(_) | Type::TupleOf(_))
+                    || (left.ty == *joined && right.ty == *joined)
+                    || (matches!(joined, Type::TupleOf(_))
+                        && !widens_ints(&left.ty, joined)
+                        && !widens_ints(&right.ty, joined))
             });
         let Some(joined) = joined else {
             let (a, b) = (left.ty.clone(), right.ty.clone());

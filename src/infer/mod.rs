@@ -1449,7 +1449,14 @@ impl<'m> Inference<'m> {
                             *span,
                             format!("cannot assign to an element of {}", array.ty),
                         )
-                        .with_hint("only array elements can be assigned: `a[i] = x`"),
+                        .with_hint(
+                            if matches!(array.ty, Type::TupleOf(_) | Type::Tuple(_)) {
+                                "a tuple cannot change (Python raises TypeError): build a new \
+                             tuple, or keep a list (`list(t)`)"
+                            } else {
+                                "only array elements can be assigned: `a[i] = x`"
+                            },
+                        ),
                     );
                     return None;
                 };
@@ -1486,7 +1493,12 @@ impl<'m> Inference<'m> {
                             *tuple_span,
                             format!("cannot unpack {ty}"),
                         )
-                        .with_hint("unpack a tuple of the same length"),
+                        .with_hint(if matches!(ty, Type::TupleOf(_)) {
+                            "its length is known only at run time: read its items by index \
+                             (`t[0]`, `t[1]`), or unpack a list, as in `a, *rest = xs`"
+                        } else {
+                            "unpack a tuple of the same length"
+                        }),
                     );
                     return None;
                 };
@@ -2184,6 +2196,13 @@ impl<'m> Inference<'m> {
                 if let Type::List(_) = receiver.ty {
                     return self.list_method(cx, source, receiver, method, args, keywords, span);
                 }
+                // `t.count(x)`, `t.index(x)` of a tuple of any length: those
+                // of the list of its items.
+                if let (Type::TupleOf(item), "count" | "index") = (&receiver.ty, method.as_str()) {
+                    let ty = Type::List(item.clone());
+                    let list = lists::runtime("var_tuple_to_list", vec![receiver], ty);
+                    return self.list_method(cx, source, list, method, args, keywords, span);
+                }
                 if method == "__delslice__" {
                     let ty = receiver.ty.clone();
                     let hint = if receiver.array_type().is_some() {
@@ -2279,7 +2298,12 @@ impl<'m> Inference<'m> {
                                 span,
                                 format!("method `{method}` of {ty} is not supported"),
                             )
-                            .with_hint("arrays support .copy(), ints .bit_length() and .bit_count(), floats .is_integer(); write other operations as loops"),
+                            .with_hint(if matches!(ty, Type::TupleOf(_) | Type::Tuple(_)) {
+                                "tuples have .count() and .index() and cannot change: keep a \
+                                 list (`list(t)`) to append to"
+                            } else {
+                                "arrays support .copy(), ints .bit_length() and .bit_count(), floats .is_integer(); write other operations as loops"
+                            }),
                         );
                         None
                     }
@@ -2304,17 +2328,13 @@ impl<'m> Inference<'m> {
             ExprKind::Set(items) => self.set_display(cx, items, span),
             ExprKind::Tuple(items) => {
                 if items.is_empty() {
-                    self.error(
-                        cx,
-                        Diagnostic::error(
-                            codes::UNSUPPORTED_EXPRESSION,
-                            span,
-                            "the empty tuple is not supported in compiled code",
-                        )
-                        .with_label("an empty tuple")
-                        .with_hint("use an empty list, or a tuple with values"),
-                    );
-                    return None;
+                    // A tuple of any length, whose item type what is added
+                    // to it settles (`t = ()` then `t = t + (x,)`).
+                    return Some(lists::runtime(
+                        "var_tuple_empty",
+                        Vec::new(),
+                        Type::TupleOf(Box::new(Type::Unknown)),
+                    ));
                 }
                 if items.len() > MAX_TUPLE {
                     self.error(
@@ -2354,7 +2374,9 @@ impl<'m> Inference<'m> {
         let mut base = self.expr(cx, root)?;
         // A list takes its subscripts one at a time; what a list holds
         // (an array, a tuple) takes the rest of the chain.
-        while let (Type::List(_) | Type::Dict(..), Some(group)) = (&base.ty, chain.first()) {
+        while let (Type::List(_) | Type::Dict(..) | Type::TupleOf(_), Some(group)) =
+            (&base.ty, chain.first())
+        {
             base = if let Type::Dict(..) = base.ty {
                 self.dict_subscript(cx, base, group, expr.span)?
             } else {
@@ -2995,6 +3017,9 @@ impl<'m> Inference<'m> {
     ) -> Option<typed::Expr> {
         if Self::involves_array(&[&left, &right]) {
             return self.array_binary(cx, op, left, right, span);
+        }
+        if let Some(result) = self.var_tuple_binary(cx, op, &left, &right, span) {
+            return result;
         }
         if let Some(result) = self.list_binary(cx, op, &left, &right, span) {
             return result;
@@ -3674,6 +3699,9 @@ impl<'m> Inference<'m> {
         };
         if one {
             return arity_error(self, cx, "one argument");
+        }
+        if let Some(result) = self.var_tuple_builtin(cx, name, &mut args, span) {
+            return result;
         }
         // A tuple given to a builtin that takes any sequence is the list
         // of its items: `sum(t)`, `max(t)`. (`list`, `set` and `sorted`
@@ -5047,6 +5075,10 @@ fn convertible(from: &Type, to: &Type) -> bool {
         (Type::Dict(ak, av), Type::Dict(bk, bv)) => {
             (ak.has_unknown() || convertible(ak, bk)) && (av.has_unknown() || convertible(av, bv))
         }
+        // A tuple is a value: one of a fixed length (or of other numbers)
+        // becomes a tuple of any length where one is expected.
+        (Type::Tuple(a), Type::TupleOf(b)) => a.iter().all(|x| convertible(x, b)),
+        (Type::TupleOf(a), Type::TupleOf(b)) => a.has_unknown() || convertible(a, b),
         (Type::Bool, t) if t.is_numeric() => true,
         (f, Type::Int) => f.is_integer_like(),
         (f, Type::Float) => f.is_numeric(),
@@ -5397,6 +5429,7 @@ fn type_suffix(ty: &Type) -> String {
         Type::Complex => "complex".into(),
         Type::Dict(key, value) => format!("dict{}{}", type_suffix(key), type_suffix(value)),
         Type::Set(item) => format!("set{}", type_suffix(item)),
+        Type::TupleOf(item) => format!("tupleof{}", type_suffix(item)),
         Type::Unknown => "unknown".into(),
         Type::None => "none".into(),
         Type::Str => "str".into(),

@@ -125,6 +125,11 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         | "set_subset"
         | "set_discard" => (&[R, R], false),
         "set_add" | "set_insert" => (&[R, V], false),
+        "var_tuple_get" | "var_tuple_repeat" => (&[R, V], true),
+        "var_tuple_empty" => (&[], false),
+        "var_tuple_index" => (&[R, R], true),
+        "var_tuple_len" | "var_tuple_from_list" | "var_tuple_to_list" => (&[R], false),
+        "var_tuple_concat" | "var_tuple_count" | "var_tuple_contains" => (&[R, R], false),
         "iter_steps" => (&[R], false),
         "dict_discard" | "dict_discard_exact" => (&[R, R], false),
         "dict_fromkeys" => (&[R, V], false),
@@ -246,6 +251,7 @@ impl FunctionGen<'_> {
         list: &typed::Expr,
         bounds: [&Option<Box<typed::Expr>>; 3],
     ) -> Code {
+        let list_ty = list.ty.clone();
         let list = self.by_reference(list);
         let bounds: Vec<TokenStream> = bounds
             .iter()
@@ -257,6 +263,9 @@ impl FunctionGen<'_> {
                 None => quote!(None),
             })
             .collect();
+        if matches!(list_ty, Type::TupleOf(_)) {
+            return Code::atom(quote!(rt::var_tuple_slice(#list, #(#bounds),*)?));
+        }
         Code::atom(quote!(rt::list_slice(#list, #(#bounds),*)?))
     }
 
