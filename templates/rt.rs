@@ -12412,6 +12412,12 @@ pub fn var_tuple_len<T>(tuple: &VarTuple<T>) -> i64 {
     tuple.0.len() as i64
 }
 
+/// `bool(t)`: whether it has items.
+#[inline]
+pub fn var_tuple_truthy<T>(tuple: &VarTuple<T>) -> bool {
+    !tuple.0.is_empty()
+}
+
 /// `t[i]`, with Python's negative indices.
 #[inline]
 pub fn var_tuple_get<T: Clone>(tuple: &VarTuple<T>, index: i64) -> Result<T> {

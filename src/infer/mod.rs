@@ -1772,9 +1772,10 @@ impl<'m> Inference<'m> {
                 typed::ExprKind::Truthy(Box::new(value)),
                 Type::Bool,
             )),
-            Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Complex => {
+            Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Complex | Type::TupleOf(_) => {
                 let function = match value.ty {
                     Type::List(_) => "list_truthy",
+                    Type::TupleOf(_) => "var_tuple_truthy",
                     Type::Dict(..) => "dict_truthy",
                     Type::Complex => "complex_truthy",
                     _ => "set_truthy",

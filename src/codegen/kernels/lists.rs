@@ -128,7 +128,9 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "var_tuple_get" | "var_tuple_repeat" => (&[R, V], true),
         "var_tuple_empty" => (&[], false),
         "var_tuple_index" => (&[R, R], true),
-        "var_tuple_len" | "var_tuple_from_list" | "var_tuple_to_list" => (&[R], false),
+        "var_tuple_len" | "var_tuple_truthy" | "var_tuple_from_list" | "var_tuple_to_list" => {
+            (&[R], false)
+        }
         "var_tuple_concat" | "var_tuple_count" | "var_tuple_contains" => (&[R, R], false),
         "iter_steps" => (&[R], false),
         "dict_discard" | "dict_discard_exact" => (&[R, R], false),
