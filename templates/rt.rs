@@ -12412,6 +12412,30 @@ pub fn var_tuple_len<T>(tuple: &VarTuple<T>) -> i64 {
     tuple.0.len() as i64
 }
 
+/// `a, b = t`: the `N` items, or ValueError when there are not `N`.
+pub fn var_tuple_unpack<T: Clone, const N: usize>(tuple: &VarTuple<T>) -> Result<[T; N]> {
+    unpack_items(&tuple.0)
+}
+
+/// `a, b = xs` of a list: the `N` elements, or ValueError when there are
+/// not `N`, with Python's message.
+pub fn list_unpack<T: Clone, const N: usize>(list: &List<T>) -> Result<[T; N]> {
+    unpack_items(&list.items())
+}
+
+fn unpack_items<T: Clone, const N: usize>(items: &[T]) -> Result<[T; N]> {
+    if items.len() < N {
+        return Err(Error::ValueError(format!(
+            "not enough values to unpack (expected {N}, got {})",
+            items.len()
+        )));
+    }
+    if items.len() > N {
+        return Err(Error::ValueError(format!("too many values to unpack (expected {N})")));
+    }
+    Ok(std::array::from_fn(|k| items[k].clone()))
+}
+
 /// `bool(t)`: whether it has items.
 #[inline]
 pub fn var_tuple_truthy<T>(tuple: &VarTuple<T>) -> bool {

@@ -2870,7 +2870,13 @@ impl FunctionGen<'_> {
                             })
                             .collect();
                         let types = names.iter().map(|n| rust_type(&self.var_type(n)));
-                        return quote! { let (#(#vars),*): (#(#types),*) = (#(#values),*); };
+                        let types: Vec<TokenStream> = types.collect();
+                        let (vars, types, values) = (
+                            paren_tuple(&vars),
+                            paren_tuple(&types),
+                            paren_tuple(&values),
+                        );
+                        return quote! { let #vars: #types = #values; };
                     }
                     let mut hoisted = Vec::new();
                     for name in names.iter().filter(|n| declared.contains(n)) {
@@ -2880,7 +2886,9 @@ impl FunctionGen<'_> {
                         let var = ident(name);
                         hoisted.push(quote! { let mut #var: #rust_ty = #default; });
                     }
-                    return quote! { #(#hoisted)* (#(#vars),*) = (#(#values),*); };
+                    let vars: Vec<TokenStream> = vars.map(|v| quote!(#v)).collect();
+                    let (vars, values) = (paren_tuple(&vars), paren_tuple(&values));
+                    return quote! { #(#hoisted)* #vars = #values; };
                 }
                 // General case: evaluate the whole value, then store each part.
                 let Type::Tuple(items) = &value.ty else {
@@ -2895,8 +2903,10 @@ impl FunctionGen<'_> {
                     self.moved_temporaries.insert(temp.to_string());
                     stores.push(self.assign(target, &part, declared));
                 }
+                let temps: Vec<TokenStream> = temps.iter().map(|t| quote!(#t)).collect();
+                let temps = paren_tuple(&temps);
                 quote! {
-                    let (#(#temps),*) = #value_code;
+                    let #temps = #value_code;
                     #(#stores)*
                 }
             }
@@ -4608,6 +4618,15 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
             Code::new(quote!(#value as #rust), Prec::Cast)
         }
         _ => code,
+    }
+}
+
+/// `(a, b)`, or `(a,)` for one item: a tuple expression, pattern or type.
+fn paren_tuple(items: &[TokenStream]) -> TokenStream {
+    if items.len() == 1 {
+        quote!((#(#items,)*))
+    } else {
+        quote!((#(#items),*))
     }
 }
 

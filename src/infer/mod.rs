@@ -1279,6 +1279,22 @@ impl<'m> Inference<'m> {
                 }
             }
         }
+        // `a, b = xs` of a list or a tuple of any length: its items, after
+        // a check of its length (ValueError, as Python raises it).
+        let value = match (target, &value.ty) {
+            (untyped::Target::Tuple(targets, _), Type::List(item) | Type::TupleOf(item))
+                if !item.has_unknown() && targets.len() <= MAX_TUPLE =>
+            {
+                let function = if matches!(value.ty, Type::List(_)) {
+                    "list_unpack"
+                } else {
+                    "var_tuple_unpack"
+                };
+                let ty = Type::Tuple(vec![(**item).clone(); targets.len()]);
+                lists::runtime(function, vec![value], ty)
+            }
+            _ => value,
+        };
         let target = self.assign_target(cx, target, &value.ty, span)?;
         let value = if let typed::Target::Local(name) = &target {
             let ty = cx.env.get(name).cloned().unwrap_or(value.ty.clone());

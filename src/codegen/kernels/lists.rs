@@ -169,6 +169,30 @@ impl FunctionGen<'_> {
                 let items: Vec<TokenStream> = args.iter().map(|i| self.owned_value(i)).collect();
                 return Some(Code::atom(quote!(rt::Set::from_vec(vec![#(#items),*]))));
             }
+            // `a, b = xs`: the items as a Rust tuple of the targets' arity.
+            "list_unpack" | "var_tuple_unpack" => {
+                let Type::Tuple(items) = ty else {
+                    return None;
+                };
+                let [sequence] = args else {
+                    return None;
+                };
+                let sequence = self.by_reference(sequence);
+                let count = proc_macro2::Literal::usize_unsuffixed(items.len());
+                let names: Vec<syn::Ident> = (0..items.len())
+                    .map(|k| format_ident!("item_{}", k))
+                    .collect();
+                let name = format_ident!("{}", function);
+                let tuple = if names.len() == 1 {
+                    quote!((#(#names,)*))
+                } else {
+                    quote!((#(#names),*))
+                };
+                return Some(Code::block(quote!({
+                    let [#(#names),*] = rt::#name::<_, #count>(#sequence)?;
+                    #tuple
+                })));
+            }
             _ => {}
         }
         let (passes, fallible) = operation(function)?;
