@@ -481,6 +481,19 @@ impl Type {
                     xs.iter().zip(ys).map(|(x, y)| Type::join(x, y)).collect();
                 items.map(Type::Tuple)
             }
+            // Tuples of two lengths, of items of one type (numbers or tuples
+            // of them, which a tuple of any length holds): a tuple of any
+            // length (`t = (a,)` here, `t = (a, b)` there).
+            (Type::Tuple(xs), Type::Tuple(ys)) => {
+                let (first, rest) = xs.split_first().or_else(|| ys.split_first())?;
+                let same = rest
+                    .iter()
+                    .chain(xs.iter())
+                    .chain(ys.iter())
+                    .all(|t| t == first);
+                (same && crate::signature::hashable(first))
+                    .then(|| Type::TupleOf(Box::new(first.clone())))
+            }
             (x, y) if x.is_numeric() && y.is_numeric() => Some(promote_values(x, y)),
             _ => None,
         }

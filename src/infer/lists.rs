@@ -1867,6 +1867,10 @@ impl Inference<'_> {
         let value = self.expr(cx, &default.value);
         let (list, value) = (list?, value?);
         let list = tuple_as_list(&list).unwrap_or(list);
+        let list = match list.ty.clone() {
+            Type::TupleOf(item) => runtime("var_tuple_to_list", vec![list], Type::List(item)),
+            _ => list,
+        };
         let Some(item) = item_type(&list.ty).cloned() else {
             let ty = list.ty.clone();
             self.error(

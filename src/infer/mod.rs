@@ -2391,6 +2391,18 @@ impl<'m> Inference<'m> {
         let mut base = self.expr(cx, root)?;
         // A list takes its subscripts one at a time; what a list holds
         // (an array, a tuple) takes the rest of the chain.
+        // `t[a:b]` of a tuple of a fixed length whose items share a type:
+        // a tuple of any length, sliced when the function runs.
+        if let (Type::Tuple(items), Some([index])) = (&base.ty, chain.first()) {
+            if matches!(index.kind, untyped::ExprKind::Slice { .. })
+                && items.first().is_some_and(|first| {
+                    crate::signature::hashable(first) && items.iter().all(|item| item == first)
+                })
+            {
+                let ty = Type::TupleOf(Box::new(items[0].clone()));
+                base = base.cast_to(&ty);
+            }
+        }
         while let (Type::List(_) | Type::Dict(..) | Type::TupleOf(_), Some(group)) =
             (&base.ty, chain.first())
         {
@@ -2707,7 +2719,7 @@ impl<'m> Inference<'m> {
                         span,
                         format!("{ty} cannot be sliced in compiled code"),
                     )
-                    .with_hint("only arrays can be sliced; index a tuple with constants, t[0]"),
+                    .with_hint("arrays, lists and tuples of items of one type can be sliced; index a tuple of mixed items with constants, t[0]"),
                 );
                 return None;
             };

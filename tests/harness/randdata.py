@@ -17,8 +17,10 @@ Its parameters and result are drawn from `int`, `float`, `bool`, `complex`,
 `list[int]`, `list[float]`, `list[tuple[int, int]]`, `list[list[int]]`,
 `dict[int, int]`, `dict[int, float]`, `dict[tuple[int, int], int]`,
 `dict[float, int]` (keys never NaN, signed zeros and infinities included),
-`dict[bool, int]`, `dict[int, list[int]]`, `set[int]`, `tuple[int, int]` and
-`tuple[int, float]` (the result may also be None). Up to two exported
+`dict[bool, int]`, `dict[int, list[int]]`, `set[int]`, `tuple[int, int]`,
+`tuple[int, float]` and `tuple[int, ...]` (made by `tuple(...)` of lists,
+generators and `sorted`, `t + (x,)` and slices; indexed, summed, counted,
+searched and compared) (the result may also be None). Up to two exported
 helpers `f<index>_h<k>` take a list or dict and change it (append, pop,
 insert, sort, reverse, remove, `d[k] = d.get(k, 0) + 1`, ...); the function
 calls them on its lists, rows of its lists of lists and dicts. Each function
@@ -137,6 +139,7 @@ DII, DIF, DTI = "dict[int, int]", "dict[int, float]", "dict[tuple[int, int], int
 DFI, DBI, DIL = "dict[float, int]", "dict[bool, int]", "dict[int, list[int]]"
 SI = "set[int]"
 TII, TIF = "tuple[int, int]", "tuple[int, float]"
+TVI = "tuple[int, ...]"
 LISTS = (LI, LF, LT, LL)
 DICTS = (DII, DIF, DTI, DFI, DBI, DIL)
 CONTAINERS = LISTS + DICTS + (SI,)
@@ -265,7 +268,7 @@ class Gen:
                   DII: self.e_dict, DIF: self.e_dict, DTI: self.e_dict, DFI: self.e_dict,
                   DBI: self.e_dict, DIL: self.e_dict,
                   SI: self.e_set,
-                  TII: self.e_tuple, TIF: self.e_tuple}[ty]
+                  TII: self.e_tuple, TIF: self.e_tuple, TVI: self.e_vtuple}[ty]
         if ty in DICTS + (TII, TIF):
             return method(s, depth, ty)
         return method(s, depth)
@@ -313,6 +316,10 @@ class Gen:
             return T("{{{0}: {1}}}", [key, self.literal(VAL[ty])], ty)
         if ty == SI:
             return T("{{{0}, {1}}}", [self.literal(INT), self.literal(INT)], SI)
+        if ty == TVI:
+            n = self.pick([1, 2, 3])
+            return T("(" + ", ".join("{%d}" % i for i in range(n)) + ("," if n == 1 else "") + ")",
+                     [self.literal(INT) for _ in range(n)], TVI)
         raise AssertionError(ty)
 
     def small_int(self, s: Scope, depth: int, modulus: int = 5) -> Expr:
@@ -485,7 +492,7 @@ class Gen:
             (4 if self.helpers_for(s, INT) else 0, "helper"),
             (5, "sum"), (6, "minmax"), (3 if li else 0, "count"), (3 if li else 0, "pop"),
             (3, "ifexp"), (2, "int"), (2, "abs"), (2, "sorted"), (1, "divmodt"),
-            (2, "powmod"), (2 if li else 0, "heappop"),
+            (2, "powmod"), (2 if li else 0, "heappop"), (5 if s.names(TVI) else 0, "vtuple"),
         ]
         kind = self.weighted(opts)
         if kind == "leaf":
@@ -511,6 +518,18 @@ class Gen:
                 # Guarded by the list's truth, as real code reads.
                 return T(f"({ref}[{{0}}] if {ref} else {{1}})", [self.idx(s, ref, d), self.e_int(s, d)], INT)
             return T(f"{ref}[{{0}}]", [self.idx(s, ref, d)], INT)
+        if kind == "vtuple":
+            name = self.pick(s.names(TVI))
+            form = self.pick(["index", "index", "len", "sum", "count", "max"])
+            if form == "index":
+                return T(f"{name}[{{0}}]", [self.idx(s, name, d)], INT)
+            if form == "len":
+                return T(f"len({{0}})", [self.e_vtuple(s, d)], INT)
+            if form == "sum":
+                return T("sum({0})", [self.e_vtuple(s, d)], INT)
+            if form == "count":
+                return T(f"{name}.count({{0}})", [self.e_int(s, d)], INT)
+            return T(f"max({name}, default={{0}})", [self.e_int(s, d)], INT)
         if kind == "pairread":
             name = self.pick(s.names(LT))
             return T(f"{name}[{{0}}][{self.pick([0, 1, -1])}]", [self.idx(s, name, d)], INT)
@@ -694,10 +713,18 @@ class Gen:
             return self.leaf(s, BOOL)
         d = depth - 1
         opts = [(6, "leaf"), (16, "cmp"), (10, "in"), (6, "containers"), (4, "complex"),
-                (5, "anyall"), (4, "truth"), (5, "logic")]
+                (5, "anyall"), (4, "truth"), (5, "logic"), (4 if s.names(TVI) else 0, "vtuple")]
         kind = self.weighted(opts)
         if kind == "leaf":
             return self.leaf(s, BOOL)
+        if kind == "vtuple":
+            name = self.pick(s.names(TVI))
+            form = self.pick(["in", "cmp", "cmp", "truth"])
+            if form == "in":
+                return Compare([self.e_int(s, d), V(name, TVI)], [self.pick(["in", "not in"])])
+            if form == "truth":
+                return T(f"bool({name})", [], BOOL)
+            return Compare([V(name, TVI), self.e_vtuple(s, d)], [self.pick(CMP)])
         if kind == "cmp":
             ty = self.pick([INT, FLOAT, INT])
             ops = [self.pick(CMP)]
@@ -970,6 +997,32 @@ class Gen:
         # annotated assignment (`v: set[int] = set()`).
         return V(self.pick(names), SI) if names else self.literal(SI)
 
+    def e_vtuple(self, s: Scope, depth: int) -> Expr:
+        """A tuple whose length is known only at run time."""
+        names = s.names(TVI)
+        if depth <= 0:
+            return V(self.pick(names), TVI) if names else self.literal(TVI)
+        d = depth - 1
+        kind = self.weighted([(10 if names else 0, "var"), (6, "of_list"), (5, "gen"),
+                              (3, "sorted"), (4 if names else 0, "grow"), (3 if names else 0, "slice"),
+                              (2, "ifexp"), (2, "literal")])
+        if kind == "var":
+            return V(self.pick(names), TVI)
+        if kind == "of_list":
+            return T("tuple({0})", [self.e_li(s, d)], TVI)
+        if kind == "gen":
+            return T("tuple({0})", [self.genexpr(s, d, INT)], TVI)
+        if kind == "sorted":
+            return T(self.pick(["tuple(sorted({0}))", "tuple(sorted({0}, reverse=True))"]),
+                     [self.e_li(s, d)], TVI)
+        if kind == "grow":
+            return T(f"({self.pick(names)} + ({{0}},))", [self.e_int(s, d)], TVI)
+        if kind == "slice":
+            return T(f"{self.pick(names)}[{{0}}:{{1}}]", [self.idx(s, None, d), self.idx(s, None, d)], TVI)
+        if kind == "ifexp":
+            return IfExp(self.e_bool(s, d), self.e_vtuple(s, d), self.e_vtuple(s, d), TVI)
+        return self.literal(TVI)
+
     def e_tuple(self, s: Scope, depth: int, ty: str) -> Expr:
         names = s.names(ty)
         if depth <= 0:
@@ -1029,7 +1082,7 @@ class Gen:
 
     def s_assign(self, s: Scope, depth: int) -> Stmt | None:
         ty = self.pick([INT, INT, FLOAT, BOOL, CX, LI, LI, LF, LT, LL, DII, DIF, DTI, DFI, DBI, DIL,
-                        SI, TII, TIF])
+                        SI, TII, TIF, TVI])
         name = self.fresh("v")
         if ty in CONTAINERS and self.chance(0.15):
             empty = {SI: "set()"}.get(ty, "{{}}" if ty in DICTS else "[]")
@@ -1044,7 +1097,7 @@ class Gen:
                 value = T("{0}.copy()", [value], ty)
             line = Line(f"{name} = {{0}}", [value])
         s.vars[name] = ty
-        if ty in (INT, FLOAT, BOOL, CX, TII, TIF):
+        if ty in (INT, FLOAT, BOOL, CX, TII, TIF, TVI):
             s.assignable.add(name)
         return line
 
@@ -1324,7 +1377,7 @@ class Gen:
 
     PARAM_TYPES = [(10, INT), (8, FLOAT), (3, BOOL), (6, CX), (12, LI), (8, LF), (5, LT), (5, LL),
                    (6, DII), (5, DIF), (3, DTI), (3, DFI), (2, DBI), (3, DIL), (6, SI), (3, TII),
-                   (3, TIF)]
+                   (3, TIF), (3, TVI)]
 
     def unit(self) -> Unit:
         helper_blocks = self.make_helpers()
@@ -1332,9 +1385,9 @@ class Gen:
         names = [f"p{i}" for i in range(len(params))]
         ret = self.weighted([(12, INT), (10, FLOAT), (5, BOOL), (8, CX), (10, LI), (6, LF),
                              (4, LT), (4, LL), (5, DII), (4, DIF), (2, DTI), (2, DFI), (1, DBI), (3, DIL), (5, SI), (3, TII),
-                             (2, TIF), (5, NONE)])
+                             (2, TIF), (3, TVI), (5, NONE)])
         s = Scope(vars=dict(zip(names, params)), ret=ret)
-        s.assignable = {n for n, t in zip(names, params) if t in (INT, FLOAT, BOOL, CX, TII, TIF)}
+        s.assignable = {n for n, t in zip(names, params) if t in (INT, FLOAT, BOOL, CX, TII, TIF, TVI)}
         stmts: list[Stmt] = []
         for _ in range(self.pick([1, 2, 3])):
             stmts.append(self.s_assign(s, 2))
@@ -1424,6 +1477,9 @@ class Gen:
             return f"({self.value(INT)}, {self.value(INT)})"
         if ty == TIF:
             return f"({self.value(INT)}, {self.value(FLOAT)})"
+        if ty == TVI:
+            items = [self.value(INT) for _ in range(self.length())]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
         raise AssertionError(ty)
 
     def key_value(self, ty: str) -> str:
