@@ -743,7 +743,13 @@ class Gen:
             if elem == FLOAT and self.chance(0.4):
                 # An int among floats compares by its exact value.
                 elem = INT
-            return Compare([self.expr(s, elem, d), V(name, ty)], [self.pick(["in", "not in"])])
+            op = self.pick(["in", "not in"])
+            if ty in (LF, LT):
+                # CPython finds a NaN object in a list holding that very
+                # object (identity first): documented, checked by `_nin`.
+                return T(f"({{0}} {op} {{1}})", [self.expr(s, elem, d), V(name, ty)], BOOL,
+                         check=f"({'not ' if op == 'not in' else ''}_nin({{0}}, {{1}}))")
+            return Compare([self.expr(s, elem, d), V(name, ty)], [op])
         if kind == "containers":
             ty = self.pick([LI, LF, LT, SI, TII, TIF, LL])
             if ty == SI:
@@ -1570,6 +1576,12 @@ def _nn(items):
     if any(_has_nan(v) for v in items):
         raise _RanddataDoc("sorting floats with a NaN: the order may differ")
     return items
+
+
+def _nin(x, items):
+    if any(_has_nan(v) and _has_nan(x) for v in items):
+        raise _RanddataDoc("a NaN searched in a list: CPython compares identity first")
+    return x in items
 
 
 def _kn(key):
