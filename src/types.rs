@@ -427,6 +427,7 @@ impl Type {
     pub fn has_container(&self) -> bool {
         match self {
             Type::List(_) | Type::Dict(..) | Type::Set(_) => true,
+            Type::TupleOf(item) => item.has_container(),
             Type::Tuple(items) => items.iter().any(Type::has_container),
             _ => false,
         }
@@ -459,18 +460,15 @@ impl Type {
                 Type::join(x, y).map(|item| Type::List(Box::new(item)))
             }
             (Type::Set(x), Type::Set(y)) => Type::join(x, y).map(|item| Type::Set(Box::new(item))),
-            (Type::TupleOf(x), Type::TupleOf(y)) => {
-                Type::join(x, y).map(|item| Type::TupleOf(Box::new(item)))
-            }
+            // The items of a tuple of any length have one type, which
+            // nothing widens (`t + (True,)` of int tuples holds a bool in
+            // Python), and are numbers or tuples of them.
+            (Type::TupleOf(x), Type::TupleOf(y)) => var_tuple_of([&**x, &**y].into_iter()),
             // A tuple of a fixed length assigned where one of any length
             // is: `key = ()` then `key = tuple(...)`.
             (Type::TupleOf(item), Type::Tuple(items))
             | (Type::Tuple(items), Type::TupleOf(item)) => {
-                let mut joined = (**item).clone();
-                for ty in items {
-                    joined = Type::join(&joined, ty)?;
-                }
-                Some(Type::TupleOf(Box::new(joined)))
+                var_tuple_of(std::iter::once(&**item).chain(items))
             }
             (Type::Dict(xk, xv), Type::Dict(yk, yv)) => Some(Type::Dict(
                 Box::new(Type::join(xk, yk)?),
@@ -498,6 +496,21 @@ impl Type {
             _ => None,
         }
     }
+}
+
+/// A tuple of any length of the given item types: all one type, or not yet
+/// known (`()`), and a type such a tuple holds.
+fn var_tuple_of<'t>(items: impl Iterator<Item = &'t Type>) -> Option<Type> {
+    let mut joined = Type::Unknown;
+    for item in items {
+        if joined == Type::Unknown {
+            joined = item.clone();
+        } else if *item != Type::Unknown && *item != joined {
+            return None;
+        }
+    }
+    (joined == Type::Unknown || crate::signature::hashable(&joined))
+        .then(|| Type::TupleOf(Box::new(joined)))
 }
 
 impl fmt::Display for Type {

@@ -12343,12 +12343,58 @@ impl<K: DictKey + 'static, V: Clone + 'static> Retype<Dict<K, V>> for Dict<(), (
 }
 
 /// `{k: [] for k in keys}` (or `{k: set() ...}`) once the values are
-/// filled: the same keys, each with its value retyped.
-impl<K: DictKey + 'static, A: Clone + Retype<B> + RetypeItem, B: Clone + 'static> Retype<Dict<K, B>> for Dict<K, A> {
+/// filled: the same keys, each with its value retyped; keys that are
+/// tuples of a fixed length become tuples of any length where the dict
+/// also receives tuples of other lengths. Insertion order is kept.
+impl<
+        J: DictKey + Retype<K> + RetypeItem,
+        K: DictKey + 'static,
+        A: Clone + Retype<B> + RetypeItem,
+        B: Clone + 'static,
+    > Retype<Dict<K, B>> for Dict<J, A>
+{
     fn retype(self, made: &mut Retyped) -> Dict<K, B> {
         made.once(std::rc::Rc::as_ptr(&self.0) as *const (), |made| {
-            let pairs = self.pairs().into_iter().map(|(key, value)| (key, value.retype(made))).collect();
+            let pairs = self
+                .pairs()
+                .into_iter()
+                .map(|(key, value)| (key.retype(made), value.retype(made)))
+                .collect();
             Dict::from_pairs(pairs)
+        })
+    }
+}
+
+/// A set whose elements become tuples of any length (it also receives
+/// tuples of other lengths): the same table, each element retyped in its
+/// slot. A retyped element hashes as before (CPython's hash of a tuple
+/// depends on its items only), so the layout, and the order CPython would
+/// iterate in, stay.
+impl<J: DictKey + Retype<K> + RetypeItem, K: DictKey + 'static> Retype<Set<K>> for Set<J> {
+    fn retype(self, made: &mut Retyped) -> Set<K> {
+        made.once(std::rc::Rc::as_ptr(&self.0) as *const (), |made| {
+            let data = self.0.borrow();
+            let mut retype = |key: &J| key.clone().retype(made);
+            let entries = data.entries.iter().map(|(hash, key)| (*hash, retype(key))).collect();
+            let python_order =
+                data.python_order.as_ref().map(|order| order.iter().map(&mut retype).collect());
+            let journal = data.journal.as_ref().map(|journal| {
+                journal.iter().map(|(added, key)| (*added, retype(key))).collect()
+            });
+            Set(std::rc::Rc::new(std::cell::RefCell::new(SetData {
+                slots: data.slots.clone(),
+                entries,
+                fill: data.fill,
+                used: data.used,
+                python_order,
+                finger: data.finger,
+                #[cfg(feature = "python")]
+                origin: data.origin.as_ref().map(|origin| {
+                    Python::with_gil(|py| origin.clone_ref(py))
+                }),
+                dirty: data.dirty,
+                journal,
+            })))
         })
     }
 }
@@ -12478,16 +12524,7 @@ pub fn var_tuple_concat<T: Clone>(left: &VarTuple<T>, right: &VarTuple<T>) -> Va
 /// `t * n` (and `n * t`): empty for `n <= 0`, as in Python; MemoryError
 /// where the length would not fit in memory.
 pub fn var_tuple_repeat<T: Clone>(tuple: &VarTuple<T>, count: i64) -> Result<VarTuple<T>> {
-    let count = usize::try_from(count).unwrap_or(0);
-    let total = tuple.0.len().checked_mul(count).filter(|&n| n <= isize::MAX as usize / 64);
-    let Some(total) = total else {
-        return Err(Error::MemoryError(String::new()));
-    };
-    let mut items = Vec::with_capacity(total);
-    for _ in 0..count {
-        items.extend(tuple.0.iter().cloned());
-    }
-    Ok(VarTuple::from_vec(items))
+    Ok(VarTuple::from_vec(repeated(&tuple.0, count)?))
 }
 
 /// `t.count(x)`.
@@ -12505,7 +12542,9 @@ pub fn var_tuple_index<T: PyOrder>(value: &T, tuple: &VarTuple<T>) -> Result<i64
 
 impl<T: PyOrder> PyOrder for VarTuple<T> {
     fn py_eq(&self, other: &Self) -> bool {
-        self.0.len() == other.0.len() && self.0.iter().zip(other.0.iter()).all(|(x, y)| x.py_eq(y))
+        // One tuple is equal to itself, NaN items too, as CPython finds.
+        Arc::ptr_eq(&self.0, &other.0)
+            || self.0.len() == other.0.len() && self.0.iter().zip(other.0.iter()).all(|(x, y)| x.py_eq(y))
     }
     fn py_lt(&self, other: &Self) -> bool {
         for (x, y) in self.0.iter().zip(other.0.iter()) {
@@ -12538,11 +12577,43 @@ impl<T> ShareCount for VarTuple<T> {
     fn count_shares(&self, _: &mut Vec<(*const (), usize, usize)>) {}
 }
 
-impl<T> Retype<VarTuple<T>> for VarTuple<T> {
-    fn retype(self, _: &mut Retyped) -> VarTuple<T> {
-        self
+/// A tuple of any length in a container whose element type widens (a
+/// dict of int tuples that receives a float tuple).
+impl<T: Retype<U> + Clone, U> Retype<VarTuple<U>> for VarTuple<T> {
+    fn retype(self, made: &mut Retyped) -> VarTuple<U> {
+        VarTuple::from_vec(self.0.iter().cloned().map(|item| item.retype(made)).collect())
     }
 }
+
+/// The items of `()` made before their type was known (`VarTuple<Nothing>`):
+/// there are none, so they become any type.
+#[derive(Clone, Copy, Debug)]
+pub enum Nothing {}
+
+impl<U> Retype<U> for Nothing {
+    fn retype(self, _: &mut Retyped) -> U {
+        match self {}
+    }
+}
+
+/// Tuples of a fixed length in a container that also receives tuples of
+/// other lengths: tuples of any length.
+macro_rules! retype_tuples_to_var {
+    ($(($($a:ident $v:ident),+)),*) => {$(
+        impl<$($a: Retype<U>,)+ U> Retype<VarTuple<U>> for ($($a,)+) {
+            fn retype(self, made: &mut Retyped) -> VarTuple<U> {
+                let ($($v,)+) = self;
+                VarTuple::from_vec(vec![$($v.retype(made)),+])
+            }
+        }
+    )*};
+}
+retype_tuples_to_var!(
+    (A0 v0),
+    (A0 v0, A1 v1),
+    (A0 v0, A1 v1, A2 v2),
+    (A0 v0, A1 v1, A2 v2, A3 v3)
+);
 
 impl<T> RetypeItem for VarTuple<T> {}
 

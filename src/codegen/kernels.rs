@@ -182,6 +182,8 @@ pub fn rust_type(ty: &Type) -> TokenStream {
             let item = rust_type(item);
             quote!(rt::Set<#item>)
         }
+        // `()` before its item type is known (only ever empty).
+        Type::TupleOf(item) if **item == Type::Unknown => quote!(rt::VarTuple<rt::Nothing>),
         Type::TupleOf(item) => {
             let item = rust_type(item);
             quote!(rt::VarTuple<#item>)
@@ -4564,8 +4566,11 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
             let converted = names
                 .iter()
                 .zip(from_items.iter().zip(to_items))
-                .map(|(name, (f, t))| cast(Code::atom(quote!(#name)), f, t).full());
-            Code::block(quote!({ let (#(#names),*) = #value; (#(#converted),*) }))
+                .map(|(name, (f, t))| cast(Code::atom(quote!(#name)), f, t).full())
+                .collect::<Vec<_>>();
+            let names: Vec<TokenStream> = names.iter().map(|n| quote!(#n)).collect();
+            let (names, converted) = (paren_tuple(&names), paren_tuple(&converted));
+            Code::block(quote!({ let #names = #value; #converted }))
         }
         // A tuple of a fixed length stored where one of any length is.
         (Type::Tuple(from_items), Type::TupleOf(item)) => {

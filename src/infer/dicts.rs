@@ -18,7 +18,9 @@ use crate::types::Type;
 
 impl Inference<'_> {
     fn check_hashable(&mut self, cx: &mut Cx, ty: &Type, span: Span) -> bool {
-        if *ty == Type::Unknown || hashable(ty) {
+        // `()` is a key whatever its item type turns out to be.
+        let empty_tuple = matches!(ty, Type::TupleOf(item) if **item == Type::Unknown);
+        if *ty == Type::Unknown || empty_tuple || hashable(ty) {
             return true;
         }
         let ty = ty.clone();

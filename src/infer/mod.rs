@@ -1642,7 +1642,10 @@ impl<'m> Inference<'m> {
         if let untyped::ExprKind::BoolOp { op, values } = &test.kind {
             let typed: Vec<Option<typed::Expr>> = values.iter().map(|v| self.expr(cx, v)).collect();
             let typed: Vec<typed::Expr> = typed.into_iter().collect::<Option<_>>()?;
-            if typed.iter().any(|v| v.ty.has_container()) {
+            if typed
+                .iter()
+                .any(|v| v.ty.has_container() || matches!(v.ty, Type::TupleOf(_)))
+            {
                 let truths: Vec<Option<typed::Expr>> = typed
                     .into_iter()
                     .zip(values)
@@ -2215,6 +2218,24 @@ impl<'m> Inference<'m> {
                 }
                 // `t.count(x)`, `t.index(x)` of a tuple of any length: those
                 // of the list of its items.
+                if let (Type::TupleOf(item), "count" | "index", [value], true) = (
+                    &receiver.ty,
+                    method.as_str(),
+                    args.as_slice(),
+                    keywords.is_empty(),
+                ) {
+                    let item = (**item).clone();
+                    let value = self.expr(cx, value)?;
+                    if !lists::inexact_conversion(&value, &item) {
+                        let value = self.list_item(cx, &item, value, span)?;
+                        let (function, ty) = if method == "count" {
+                            ("var_tuple_count", Type::Int)
+                        } else {
+                            ("var_tuple_index", Type::Int)
+                        };
+                        return Some(lists::runtime(function, vec![value, receiver], ty));
+                    }
+                }
                 if let (Type::TupleOf(item), "count" | "index") = (&receiver.ty, method.as_str()) {
                     let ty = Type::List(item.clone());
                     let list = lists::runtime("var_tuple_to_list", vec![receiver], ty);
@@ -2949,7 +2970,11 @@ impl<'m> Inference<'m> {
         if operand.array_type().is_some() {
             return self.array_unary(cx, op, operand, span);
         }
-        if op == UnaryOp::Not && (operand.ty.has_container() || operand.ty == Type::Complex) {
+        if op == UnaryOp::Not
+            && (operand.ty.has_container()
+                || operand.ty == Type::Complex
+                || matches!(operand.ty, Type::TupleOf(_)))
+        {
             let test = self.truthy(cx, operand, span)?;
             return Some(typed::Expr::new(
                 typed::ExprKind::Not(Box::new(test)),
