@@ -526,7 +526,7 @@ class Gen:
             if form == "len":
                 return T(f"len({{0}})", [self.e_vtuple(s, d)], INT)
             if form == "sum":
-                return T("sum({0})", [self.e_vtuple(s, d)], INT)
+                return self._isum_of(self.e_vtuple(s, d))
             if form == "count":
                 return T(f"{name}.count({{0}})", [self.e_int(s, d)], INT)
             return T(f"max({name}, default={{0}})", [self.e_int(s, d)], INT)
