@@ -4559,36 +4559,18 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
             }
         }
         (Type::Tuple(from_items), Type::Tuple(to_items)) => {
+            let (names, converted) = cast_items(from_items, |k| &to_items[k]);
             let value = code.full();
-            let names: Vec<syn::Ident> = (0..from_items.len())
-                .map(|i| format_ident!("item_{}", i))
-                .collect();
-            let converted = names
-                .iter()
-                .zip(from_items.iter().zip(to_items))
-                .map(|(name, (f, t))| cast(Code::atom(quote!(#name)), f, t).full())
-                .collect::<Vec<_>>();
-            let names: Vec<TokenStream> = names.iter().map(|n| quote!(#n)).collect();
             let (names, converted) = (paren_tuple(&names), paren_tuple(&converted));
             Code::block(quote!({ let #names = #value; #converted }))
         }
         // A tuple of a fixed length stored where one of any length is.
         (Type::Tuple(from_items), Type::TupleOf(item)) => {
+            let (names, converted) = cast_items(from_items, |_| item);
             let value = code.full();
-            let names: Vec<syn::Ident> = (0..from_items.len())
-                .map(|i| format_ident!("item_{}", i))
-                .collect();
-            let converted = names
-                .iter()
-                .zip(from_items)
-                .map(|(name, f)| cast(Code::atom(quote!(#name)), f, item).full());
-            let pattern = if names.len() == 1 {
-                quote!((#(#names,)*))
-            } else {
-                quote!((#(#names),*))
-            };
+            let names = paren_tuple(&names);
             Code::block(quote!({
-                let #pattern = #value;
+                let #names = #value;
                 rt::VarTuple::from_vec(vec![#(#converted),*])
             }))
         }
@@ -4624,6 +4606,23 @@ fn cast(code: Code, from: &Type, to: &Type) -> Code {
         }
         _ => code,
     }
+}
+
+/// The names `item_0, item_1, ...` of a fixed tuple's items, and each
+/// converted from its type to `to(k)`.
+fn cast_items<'t>(
+    from_items: &[Type],
+    to: impl Fn(usize) -> &'t Type,
+) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    from_items
+        .iter()
+        .enumerate()
+        .map(|(k, from)| {
+            let name = format_ident!("item_{}", k);
+            let converted = cast(Code::atom(quote!(#name)), from, to(k)).full();
+            (quote!(#name), converted)
+        })
+        .unzip()
 }
 
 /// `(a, b)`, or `(a,)` for one item: a tuple expression, pattern or type.

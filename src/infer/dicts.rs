@@ -699,16 +699,8 @@ impl Inference<'_> {
         };
         let (left, right) = &super::settle_unknown_operand(left, right);
         if function.is_empty() || left.ty != right.ty {
-            let (a, b) = (left.ty.clone(), right.ty.clone());
-            self.error(
-                cx,
-                Diagnostic::error(
-                    codes::UNSUPPORTED_OPERAND,
-                    span,
-                    format!("unsupported operand types for {}: {a} and {b}", op.symbol()),
-                )
-                .with_hint("sets of one element type support |, &, - and ^"),
-            );
+            let hint = "sets of one element type support |, &, - and ^";
+            self.operand_error(cx, op, left, right, span, hint);
             return Some(None);
         }
         let ty = left.ty.clone();

@@ -2003,16 +2003,8 @@ impl Inference<'_> {
             _ => None,
         };
         if result.is_none() {
-            let (a, b) = (left.ty.clone(), right.ty.clone());
-            self.error(
-                cx,
-                Diagnostic::error(
-                    codes::UNSUPPORTED_OPERAND,
-                    span,
-                    format!("unsupported operand types for {}: {a} and {b}", op.symbol()),
-                )
-                .with_hint("lists support + with a list of the same type and * with an int"),
-            );
+            let hint = "lists support + with a list of the same type and * with an int";
+            self.operand_error(cx, op, left, right, span, hint);
         }
         Some(result)
     }
@@ -2060,20 +2052,32 @@ impl Inference<'_> {
             _ => None,
         };
         if result.is_none() {
-            let (a, b) = (left.ty.clone(), right.ty.clone());
-            self.error(
-                cx,
-                Diagnostic::error(
-                    codes::UNSUPPORTED_OPERAND,
-                    span,
-                    format!("unsupported operand types for {}: {a} and {b}", op.symbol()),
-                )
-                .with_hint(
-                    "tuples support + with a tuple of items of the same type and * with an int",
-                ),
-            );
+            let hint = "tuples support + with a tuple of items of the same type and * with an int";
+            self.operand_error(cx, op, left, right, span, hint);
         }
         Some(result)
+    }
+
+    /// FP0502 for `left op right` of containers the operator does not take.
+    pub(super) fn operand_error(
+        &mut self,
+        cx: &mut Cx,
+        op: crate::ir::BinaryOp,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+        hint: &str,
+    ) {
+        let (a, b) = (left.ty.clone(), right.ty.clone());
+        self.error(
+            cx,
+            Diagnostic::error(
+                codes::UNSUPPORTED_OPERAND,
+                span,
+                format!("unsupported operand types for {}: {a} and {b}", op.symbol()),
+            )
+            .with_hint(hint.to_string()),
+        );
     }
 
     /// `a < b` (and the other comparisons) of two tuples or two lists:
