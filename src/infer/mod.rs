@@ -2923,6 +2923,17 @@ impl<'m> Inference<'m> {
                 if let Some(read) = self.tuple_read_at(cx, &tuple, index) {
                     return read;
                 }
+                // Items of one type a tuple of any length holds (numbers,
+                // tuples of them), read at an index with effects (a call):
+                // that tuple, read when the function runs.
+                let shared = items.first().filter(|first| {
+                    crate::signature::hashable(first) && items.iter().all(|item| item == *first)
+                });
+                if let Some(item) = shared.cloned() {
+                    let k = self.int_value(cx, index)?;
+                    let tuple = tuple.cast_to(&Type::TupleOf(Box::new(item.clone())));
+                    return Some(lists::runtime("var_tuple_get", vec![tuple, k], item));
+                }
                 self.error(
                     cx,
                     Diagnostic::error(
