@@ -120,21 +120,6 @@ pub(super) fn inexact_conversion(value: &Expr, item: &Type) -> bool {
     }
 }
 
-/// Whether converting a value of type `value` to `to` turns ints into
-/// floats somewhere (`tuple[int, ...]` to `tuple[float, ...]`), which would
-/// compare `2**53 + 1` equal to a float.
-fn widens_ints(value: &Type, to: &Type) -> bool {
-    match (value, to) {
-        (Type::Int, Type::Float) => true,
-        (Type::TupleOf(value), Type::TupleOf(item)) => widens_ints(value, item),
-        (Type::Tuple(values), Type::TupleOf(item)) => values.iter().any(|v| widens_ints(v, item)),
-        (Type::Tuple(values), Type::Tuple(items)) => {
-            values.iter().zip(items).any(|(v, t)| widens_ints(v, t))
-        }
-        _ => false,
-    }
-}
-
 /// Ints, floats and bools, and tuples of them: the values `rt::ExactAs` and
 /// `rt::MixedOrder` compare across types.
 fn numbers(ty: &Type) -> bool {
@@ -1824,8 +1809,17 @@ impl Inference<'_> {
                 }
                 None
             }
-            ("__contains__", [_, container]) => {
+            ("__contains__", [value, container]) => {
                 if let Type::TupleOf(item) = container.ty.clone() {
+                    // Searched in place; an int among floats, which only the
+                    // list's exact search compares, in the list of items.
+                    if !inexact_conversion(value, &item) {
+                        let Some(value) = self.list_item(cx, &item, value.clone(), span) else {
+                            return Some(None);
+                        };
+                        let args = vec![value, container.clone()];
+                        return Some(Some(runtime("var_tuple_contains", args, Type::Bool)));
+                    }
                     *container = runtime(
                         "var_tuple_to_list",
                         vec![container.clone()],
@@ -2026,12 +2020,9 @@ impl Inference<'_> {
             return None;
         }
         let result = match op {
+            // The join keeps the item type (it widens nothing).
             BinaryOp::Add => Type::join(&left.ty, &right.ty)
-                .filter(|joined| {
-                    matches!(joined, Type::TupleOf(_))
-                        && !widens_ints(&left.ty, joined)
-                        && !widens_ints(&right.ty, joined)
-                })
+                .filter(|joined| matches!(joined, Type::TupleOf(_)))
                 .map(|joined| {
                     let args = vec![
                         left.clone().cast_to(&joined),
@@ -2099,13 +2090,10 @@ impl Inference<'_> {
         let joined = Type::join(&left.ty, &right.ty)
             .filter(|joined| orderable(joined) && sequence(joined))
             .filter(|joined| {
-                // Lists compare without conversion (they are shared), and
-                // tuples of any length only with items of one type.
-                !matches!(joined, Type::List(_) | Type::TupleOf(_))
-                    || (left.ty == *joined && right.ty == *joined)
-                    || (matches!(joined, Type::TupleOf(_))
-                        && !widens_ints(&left.ty, joined)
-                        && !widens_ints(&right.ty, joined))
+                // Lists compare without conversion (they are shared).
+                // (A tuple of any length joins only with items of its own
+                // type, so converting to it widens nothing.)
+                !matches!(joined, Type::List(_)) || (left.ty == *joined && right.ty == *joined)
             });
         let Some(joined) = joined else {
             let (a, b) = (left.ty.clone(), right.ty.clone());

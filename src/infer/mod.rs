@@ -2216,8 +2216,9 @@ impl<'m> Inference<'m> {
                 if let Type::List(_) = receiver.ty {
                     return self.list_method(cx, source, receiver, method, args, keywords, span);
                 }
-                // `t.count(x)`, `t.index(x)` of a tuple of any length: those
-                // of the list of its items.
+                // `t.count(x)`, `t.index(x)` of a tuple of any length, with
+                // the tuple's messages; other forms (an int among floats,
+                // `index(x, start)`) are those of the list of its items.
                 if let (Type::TupleOf(item), "count" | "index", [value], true) = (
                     &receiver.ty,
                     method.as_str(),

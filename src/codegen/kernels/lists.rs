@@ -183,11 +183,8 @@ impl FunctionGen<'_> {
                     .map(|k| format_ident!("item_{}", k))
                     .collect();
                 let name = format_ident!("{}", function);
-                let tuple = if names.len() == 1 {
-                    quote!((#(#names,)*))
-                } else {
-                    quote!((#(#names),*))
-                };
+                let items: Vec<TokenStream> = names.iter().map(|n| quote!(#n)).collect();
+                let tuple = super::paren_tuple(&items);
                 return Some(Code::block(quote!({
                     let [#(#names),*] = rt::#name::<_, #count>(#sequence)?;
                     #tuple
