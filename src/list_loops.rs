@@ -21,8 +21,10 @@
 //!
 //! `continue` then goes on with the next element, as in Python. Loops that
 //! change no list keep their range, which the analyses can reason about,
-//! and so do loops over a list made for the loop (`reversed(xs)`, a slice,
-//! `d.keys()`), which nothing else holds.
+//! and so do loops over a list made for the loop (a slice, `d.keys()`),
+//! which nothing else holds. `for x in reversed(xs)` of a list walks `xs`
+//! itself, counting down, whatever its body does: Python's reversed
+//! iterator sees the stores into `xs` as well as its length.
 
 use crate::ir::typed::{self, ExprKind, Literal, Stmt};
 use crate::ir::{BinaryOp, CompareOp};
@@ -81,19 +83,21 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
             _ => false,
         };
         if fresh {
-            // `for x in reversed(xs)` whose body may change lengths walks
-            // `xs` itself, as Python's reversed iterator does.
+            // `for x in reversed(xs)` walks `xs` itself, as Python's
+            // reversed iterator does: the body may store into `xs` or
+            // change its length, and the walk sees both (and copies nothing).
             if let (Some(Stmt::Assign { value, .. }), Some(_)) =
-                (out.last_mut(), walked_length(&stmt, prefix))
+                (out.last_mut(), walked_list_length(&stmt, prefix))
             {
                 if let ExprKind::Runtime {
                     function: "list_reversed",
                     args,
                 } = &value.kind
                 {
+                    // `reversed(adj[u])` too: the list is read once, as
+                    // Python reads it, and walked without a copy.
                     if let [source @ typed::Expr {
-                        kind: ExprKind::Local(_),
-                        ..
+                        ty: Type::List(_), ..
                     }] = args.as_slice()
                     {
                         *value = source.clone();
@@ -121,7 +125,7 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
 /// `stmt` as the `while` loop of the module comment, with the new counter's
 /// name; the statement itself when it is no such loop.
 fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Box<Stmt>> {
-    let Some(length) = walked_length(&stmt, prefix) else {
+    let Some(length) = walked_length(&stmt, prefix).filter(|_| body_changes_lengths(&stmt)) else {
         return Err(Box::new(stmt));
     };
     let Stmt::ForRange {
@@ -331,18 +335,35 @@ fn count_steps_in(
     }
 }
 
+/// The length of the one list a loop of lowering's walks: `for index in
+/// range(len(iter))` with lowering's names.
+fn walked_list_length(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
+    walked_length(stmt, prefix).filter(|length| {
+        matches!(
+            &length.kind,
+            ExprKind::Runtime {
+                function: "list_len",
+                ..
+            }
+        )
+    })
+}
+
+/// Whether the body of the loop `stmt` may change the length of a list.
+fn body_changes_lengths(stmt: &Stmt) -> bool {
+    matches!(stmt, Stmt::ForRange { body, .. } if changes_lengths(body))
+}
+
 /// The length a loop of lowering's walks, read again before each step when
 /// the loop is one to rewrite: `for index in range(len(iter))` with
 /// lowering's names, over a list, or `range(min(len(a), len(b), ...))` over
-/// the lists (and ranges) `zip` walks together, whose body may change the
-/// length of a list.
+/// the lists (and ranges) `zip` walks together.
 fn walked_length(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
     let Stmt::ForRange {
         var: Some(index),
         start,
         stop,
         step: None,
-        body,
         parallel: false,
         ..
     } = stmt
@@ -380,8 +401,7 @@ fn walked_length(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
         }
     }
     let zero = matches!(start.kind, ExprKind::Literal(Literal::Int(0)));
-    (zero && lengths(stop, &lowered) && lowered(index, "index_") && changes_lengths(body))
-        .then(|| stop.clone())
+    (zero && lengths(stop, &lowered) && lowered(index, "index_")).then(|| stop.clone())
 }
 
 /// Whether `value` is a new list, which only the name it is bound to holds.
