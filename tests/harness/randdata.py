@@ -1172,7 +1172,10 @@ class Gen:
                 return Line(f"{ref}.pop()", [])
             return Line(f"{ref}.pop({{0}})", [self.idx(s, ref, 1)])
         if kind == "remove":
-            return Line(f"{ref}.remove({{0}})", [self.expr(s, elem, 1)])
+            # Like `in`, `remove` finds a NaN object in the list holding
+            # that very object (identity first): documented, by `_nrm`.
+            return Line(f"{ref}.remove({{0}})", [self.expr(s, elem, 1)],
+                        f"_nrm({ref}, {{0}})" if ty == LF else None)
         if kind == "sort":
             extra, check_extra = "", ""
             keyed = self.chance(0.4)
@@ -1582,6 +1585,12 @@ def _nin(x, items):
     if any(_has_nan(v) and _has_nan(x) for v in items):
         raise _RanddataDoc("a NaN searched in a list: CPython compares identity first")
     return x in items
+
+
+def _nrm(items, x):
+    if any(_has_nan(v) and _has_nan(x) for v in items):
+        raise _RanddataDoc("a NaN searched in a list: CPython compares identity first")
+    items.remove(x)
 
 
 def _kn(key):
