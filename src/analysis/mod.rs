@@ -399,6 +399,8 @@ fn helper_writes(module: &typed::Module) -> HashMap<String, (Vec<&str>, Vec<Stri
             let Some((params, written)) = map.get_mut(&function.rust_name) else {
                 continue;
             };
+            // A view local passed to a helper that stores into it.
+            let added = writes::with_viewed(function, added);
             for name in added {
                 if params.contains(&name.as_str()) && !written.contains(&name) {
                     written.push(name);

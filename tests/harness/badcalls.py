@@ -268,6 +268,11 @@ CELLS: tuple[Cell, ...] = (
     Cell("unaligned strided view, read (copied)", "grid_checksum(unaligned[::-2].reshape(1, 3))", as_cpython()),
     Cell("unaligned array, written", "scale(unaligned, 2.0)",
          raises(TypeError, "'a'", "float64", "not aligned", "stores into it")),
+    Cell("read-only array, written through a row view", "scale_rows(ro.reshape(1, 5), 2.0)",
+         as_cpython(same_message=True)),
+    Cell("unaligned array, written through a row view", "scale_rows(unaligned.reshape(1, 5), 2.0)",
+         raises(TypeError, "'g'", "float64", "not aligned", "stores into it")),
+    Cell("array written through a row view", "scale_rows(m.copy(), 2.0)", as_cpython()),
     # Arrays returned and values stored.
     Cell("the array passed in, returned", "same(x) is x", as_cpython()),
     Cell("int in range of int8", "store_int(np.zeros(3, dtype=np.int8), 1, -128)", as_cpython()),
