@@ -4139,11 +4139,12 @@ impl<'a> FunctionLowering<'a> {
                 && (!effect_free(index) || (!value_free && reads_beyond_locals(index)))
         };
         let hoist_index = indices.iter().any(|index| hoist(index));
-        let hoist_container = !effect_free(&subscript.value);
-        if !hoist_container && (!hoist_index || reads_beyond_locals(&subscript.value)) {
-            // Nothing to do; or a container such as `g[c[0]]` that the
-            // index could change, which must be evaluated first: that order
-            // is the element store's own (`FunctionGen::augmented_store`).
+        // A container with effects, or one such as `g[c[0]]` or `rows[1]`
+        // that a hoisted index could change, is evaluated first, as Python
+        // evaluates it.
+        let hoist_container = !effect_free(&subscript.value)
+            || (hoist_index && reads_beyond_locals(&subscript.value));
+        if !hoist_container && !hoist_index {
             return None;
         }
         let range = subscript.range;
