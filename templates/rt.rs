@@ -12482,6 +12482,22 @@ fn unpack_items<T: Clone, const N: usize>(items: &[T]) -> Result<[T; N]> {
     Ok(std::array::from_fn(|k| items[k].clone()))
 }
 
+/// The truth of a tuple of a fixed length, which its type knows: the
+/// tuple is made (its items may call functions) and `nonempty` returned.
+#[inline]
+pub fn fixed_tuple_truthy<T>(tuple: &T, nonempty: bool) -> bool {
+    let _ = tuple;
+    nonempty
+}
+
+/// The length of a tuple of a fixed length, which its type knows: the tuple
+/// is made (its items may call functions) and `length` returned.
+#[inline]
+pub fn fixed_tuple_len<T>(tuple: &T, length: i64) -> i64 {
+    let _ = tuple;
+    length
+}
+
 /// `bool(t)`: whether it has items.
 #[inline]
 pub fn var_tuple_truthy<T>(tuple: &VarTuple<T>) -> bool {

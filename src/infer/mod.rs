@@ -1791,6 +1791,18 @@ impl<'m> Inference<'m> {
                 typed::ExprKind::Truthy(Box::new(value)),
                 Type::Bool,
             )),
+            // A tuple of a fixed length is true when it has items; it is
+            // still evaluated, for the calls it may make.
+            Type::Tuple(items) => {
+                let nonempty = typed::Expr::bool(!items.is_empty());
+                Some(typed::Expr::new(
+                    typed::ExprKind::Runtime {
+                        function: "fixed_tuple_truthy",
+                        args: vec![value, nonempty],
+                    },
+                    Type::Bool,
+                ))
+            }
             Type::List(_) | Type::Dict(..) | Type::Set(_) | Type::Complex | Type::TupleOf(_) => {
                 let function = match value.ty {
                     Type::List(_) => "list_truthy",
@@ -2985,7 +2997,7 @@ impl<'m> Inference<'m> {
         if op == UnaryOp::Not
             && (operand.ty.has_container()
                 || operand.ty == Type::Complex
-                || matches!(operand.ty, Type::TupleOf(_)))
+                || matches!(operand.ty, Type::TupleOf(_) | Type::Tuple(_)))
         {
             let test = self.truthy(cx, operand, span)?;
             return Some(typed::Expr::new(
@@ -4041,7 +4053,21 @@ impl<'m> Inference<'m> {
                         },
                         Type::Int,
                     )),
-                    Type::Tuple(items) => Some(typed::Expr::int(items.len() as i64)),
+                    // The length its type knows; a tuple made here is still
+                    // made, for the calls its items may make.
+                    Type::Tuple(items) => {
+                        let length = typed::Expr::int(items.len() as i64);
+                        if made_without_effects(&x) {
+                            return Some(length);
+                        }
+                        Some(typed::Expr::new(
+                            typed::ExprKind::Runtime {
+                                function: "fixed_tuple_len",
+                                args: vec![x, length],
+                            },
+                            Type::Int,
+                        ))
+                    }
                     other => {
                         let other = other.clone();
                         self.error(
@@ -5799,4 +5825,14 @@ fn discard_key(expr: &untyped::Expr) -> Option<untyped::Expr> {
         },
         span: expr.span,
     })
+}
+
+/// Whether evaluating `expr` can do nothing but make its value: a local, a
+/// literal, or a tuple of them (`len(t)` of such a tuple is its type's).
+fn made_without_effects(expr: &typed::Expr) -> bool {
+    match &expr.kind {
+        typed::ExprKind::Local(_) | typed::ExprKind::Literal(_) => true,
+        typed::ExprKind::Tuple(items) => items.iter().all(made_without_effects),
+        _ => false,
+    }
 }
