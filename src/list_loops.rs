@@ -24,11 +24,13 @@
 //! and so do loops over a list made for the loop (a slice, `d.keys()`),
 //! which nothing else holds. `for x in reversed(xs)` of a list walks `xs`
 //! itself, counting down, whatever its body does: Python's reversed
-//! iterator sees the stores into `xs` as well as its length.
+//! iterator sees the stores into `xs` as well as its length; so does a
+//! `reversed(xs)` among the lists `zip` walks (`reversed_zip_loop`).
 
 use crate::ir::typed::{self, ExprKind, Literal, Stmt};
 use crate::ir::{BinaryOp, CompareOp};
 use crate::types::Type;
+use std::collections::HashSet;
 
 /// Runtime functions that change the length of the list they are given.
 const LENGTH_CHANGING: &[&str] = &[
@@ -56,7 +58,8 @@ const LENGTH_CHANGING: &[&str] = &[
 pub fn rewrite(mut module: typed::Module, prefix: &str) -> typed::Module {
     for function in &mut module.functions {
         let mut added = Vec::new();
-        rewrite_block(&mut function.body, prefix, &mut added);
+        let private = private_lists(function);
+        rewrite_block(&mut function.body, prefix, &private, &mut added);
         for name in added {
             function.locals.push(typed::Local {
                 name,
@@ -67,19 +70,25 @@ pub fn rewrite(mut module: typed::Module, prefix: &str) -> typed::Module {
     module
 }
 
-fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
+fn rewrite_block(
+    stmts: &mut Vec<Stmt>,
+    prefix: &str,
+    private: &HashSet<String>,
+    added: &mut Vec<String>,
+) {
     let mut out = Vec::with_capacity(stmts.len());
     for mut stmt in std::mem::take(stmts) {
         for nested in stmt.nested_mut() {
-            rewrite_block(nested, prefix, added);
+            rewrite_block(nested, prefix, private, added);
         }
         // A loop over a list made for it (`reversed(xs)`, `sorted(xs)`,
-        // `d.keys()`, a slice) walks a list nothing else holds.
+        // `d.keys()`, a slice) walks a list nothing else holds. (`zip`
+        // walks several, which the loops below handle.)
         let fresh = match out.last() {
             Some(Stmt::Assign {
                 target: typed::Target::Local(_),
                 value,
-            }) => makes_new_list(value),
+            }) => makes_new_list(value) && walked_list_length(&stmt, prefix).is_some(),
             _ => false,
         };
         if fresh {
@@ -111,7 +120,15 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
             out.push(stmt);
             continue;
         }
-        match growing_list_loop(stmt, prefix) {
+        let stmt = match reversed_zip_loop(&mut out, stmt, prefix) {
+            Ok((counters, replacement)) => {
+                added.extend(counters);
+                out.extend(replacement);
+                continue;
+            }
+            Err(stmt) => *stmt,
+        };
+        match growing_list_loop(stmt, prefix, private) {
             Ok((next, replacement)) => {
                 added.push(next);
                 out.extend(replacement);
@@ -124,8 +141,14 @@ fn rewrite_block(stmts: &mut Vec<Stmt>, prefix: &str, added: &mut Vec<String>) {
 
 /// `stmt` as the `while` loop of the module comment, with the new counter's
 /// name; the statement itself when it is no such loop.
-fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Box<Stmt>> {
-    let Some(length) = walked_length(&stmt, prefix).filter(|_| body_changes_lengths(&stmt)) else {
+fn growing_list_loop(
+    stmt: Stmt,
+    prefix: &str,
+    private: &HashSet<String>,
+) -> Result<(String, Vec<Stmt>), Box<Stmt>> {
+    let Some(length) =
+        walked_length(&stmt, prefix).filter(|_| body_changes_lengths(&stmt, private))
+    else {
         return Err(Box::new(stmt));
     };
     let Stmt::ForRange {
@@ -172,6 +195,233 @@ fn growing_list_loop(stmt: Stmt, prefix: &str) -> Result<(String, Vec<Stmt>), Bo
         Stmt::While { test, body: steps },
     ];
     Ok((next, replacement))
+}
+
+/// `zip(reversed(xs), ...)`: the reversed member walks `xs` itself, as
+/// Python's reversed iterator does, so stores into `xs` made by the loop are
+/// seen and a length that changes ends the walk where Python's does:
+///
+/// ```text
+/// iter = xs                      (was: iter = reversed copy of xs)
+/// first = len(iter) - 1
+/// ...                            (the other members' lists)
+/// next = 0
+/// while first - next >= 0 and first - next < len(iter) and next < len(other) ...:
+///     index = next
+///     next = next + 1
+///     ... the body, reading iter[first - index] for the reversed member
+/// ```
+///
+/// `out` holds the statements before the loop, among them the assignments
+/// of the members' lists, which are changed in place. The statement back
+/// when the loop has no reversed member.
+fn reversed_zip_loop(
+    out: &mut Vec<Stmt>,
+    stmt: Stmt,
+    prefix: &str,
+) -> Result<(Vec<String>, Vec<Stmt>), Box<Stmt>> {
+    let Some(ExprKind::Intrinsic {
+        op: typed::Intrinsic::Min,
+        args: terms,
+    }) = walked_length(&stmt, prefix).map(|stop| stop.kind)
+    else {
+        return Err(Box::new(stmt));
+    };
+    // The members' lists, assigned by the statements right before the loop.
+    let term_list = |term: &typed::Expr| match &term.kind {
+        ExprKind::Runtime {
+            function: "list_len",
+            args,
+        } => match args.as_slice() {
+            [typed::Expr {
+                kind: ExprKind::Local(name),
+                ..
+            }] => Some(name.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let members: Vec<String> = terms.iter().filter_map(term_list).collect();
+    let mut reversed = Vec::new();
+    for (position, earlier) in out.iter().enumerate().rev() {
+        let Stmt::Assign {
+            target: typed::Target::Local(name),
+            value,
+        } = earlier
+        else {
+            break;
+        };
+        if !members.contains(name) {
+            break;
+        }
+        if let ExprKind::Runtime {
+            function: "list_reversed",
+            args,
+        } = &value.kind
+        {
+            if matches!(
+                args.as_slice(),
+                [typed::Expr {
+                    ty: Type::List(_),
+                    ..
+                }]
+            ) {
+                reversed.push((position, name.clone()));
+            }
+        }
+    }
+    if reversed.is_empty() {
+        return Err(Box::new(stmt));
+    }
+    let Stmt::ForRange {
+        var: Some(index),
+        body: mut steps_body,
+        ..
+    } = stmt
+    else {
+        return Err(Box::new(stmt));
+    };
+    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
+    let int_op = |op: BinaryOp, left: typed::Expr, right: typed::Expr| {
+        typed::Expr::new(
+            ExprKind::Binary {
+                op,
+                left: Box::new(left),
+                right: Box::new(right),
+            },
+            Type::Int,
+        )
+    };
+    let compare = |left: typed::Expr, op: CompareOp, right: typed::Expr| {
+        typed::Expr::new(
+            ExprKind::Compare {
+                operands: vec![left, right],
+                ops: vec![op],
+                operand_types: vec![Type::Int],
+            },
+            Type::Bool,
+        )
+    };
+    let list_len = |name: &str, ty: &Type| {
+        typed::Expr::new(
+            ExprKind::Runtime {
+                function: "list_len",
+                args: vec![typed::Expr::new(
+                    ExprKind::Local(name.to_string()),
+                    ty.clone(),
+                )],
+            },
+            Type::Int,
+        )
+    };
+    let next = format!("{index}_next");
+    let mut counters = vec![next.clone()];
+    let mut firsts = Vec::new();
+    // Positions counted from the end, so inserting after one keeps the
+    // others valid.
+    for (position, name) in reversed {
+        let first = format!("{name}_first");
+        let Stmt::Assign { value, .. } = &mut out[position] else {
+            continue;
+        };
+        let ExprKind::Runtime { args, .. } = &mut value.kind else {
+            continue;
+        };
+        let Some(source) = args.pop() else {
+            continue;
+        };
+        let ty = source.ty.clone();
+        *value = source;
+        out.insert(
+            position + 1,
+            Stmt::Assign {
+                target: typed::Target::Local(first.clone()),
+                value: int_op(BinaryOp::Sub, list_len(&name, &ty), typed::Expr::int(1)),
+            },
+        );
+        for stmt in &mut steps_body {
+            read_from_end_in(stmt, &name, &index, &first);
+        }
+        firsts.push((name, first.clone(), ty));
+        counters.push(first);
+    }
+    let mut tests = Vec::new();
+    for term in terms {
+        let reversed = term_list(&term)
+            .and_then(|name| firsts.iter().find(|(member, ..)| *member == name).cloned());
+        match reversed {
+            Some((name, first, ty)) => {
+                let at = || int_op(BinaryOp::Sub, local(&first), local(&next));
+                tests.push(compare(at(), CompareOp::GtE, typed::Expr::int(0)));
+                tests.push(compare(at(), CompareOp::Lt, list_len(&name, &ty)));
+            }
+            None => tests.push(compare(local(&next), CompareOp::Lt, term)),
+        }
+    }
+    let test = typed::Expr::new(
+        ExprKind::BoolOp {
+            op: crate::ir::BoolOp::And,
+            values: tests,
+        },
+        Type::Bool,
+    );
+    let mut steps = vec![
+        Stmt::Assign {
+            target: typed::Target::Local(index.clone()),
+            value: local(&next),
+        },
+        Stmt::Assign {
+            target: typed::Target::Local(next.clone()),
+            value: int_op(BinaryOp::Add, local(&next), typed::Expr::int(1)),
+        },
+    ];
+    steps.extend(steps_body);
+    let replacement = vec![
+        Stmt::Assign {
+            target: typed::Target::Local(next),
+            value: typed::Expr::int(0),
+        },
+        Stmt::While { test, body: steps },
+    ];
+    Ok((counters, replacement))
+}
+
+/// `read_from_end` in `stmt` and the statements nested in it.
+fn read_from_end_in(stmt: &mut Stmt, list: &str, index: &str, first: &str) {
+    stmt.for_each_expr_mut(&mut |e| read_from_end(e, list, index, first));
+    for nested in stmt.nested_mut() {
+        for stmt in nested {
+            read_from_end_in(stmt, list, index, first);
+        }
+    }
+}
+
+/// Rewrites the element reads `list[index]` in `expr` to `list[first - index]`.
+fn read_from_end(expr: &mut typed::Expr, list: &str, index: &str, first: &str) {
+    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
+    if let ExprKind::Runtime {
+        function: "list_get",
+        args,
+    } = &mut expr.kind
+    {
+        let reads = matches!(
+            args.as_slice(),
+            [typed::Expr { kind: ExprKind::Local(read), .. }, typed::Expr { kind: ExprKind::Local(position), .. }]
+                if read == list && position == index
+        );
+        if reads {
+            args[1] = typed::Expr::new(
+                ExprKind::Binary {
+                    op: BinaryOp::Sub,
+                    left: Box::new(local(first)),
+                    right: Box::new(local(index)),
+                },
+                Type::Int,
+            );
+            return;
+        }
+    }
+    expr.for_each_child_mut(&mut |child| read_from_end(child, list, index, first));
 }
 
 /// `for index in range(len(iter))` over a list walked backwards, as
@@ -349,9 +599,10 @@ fn walked_list_length(stmt: &Stmt, prefix: &str) -> Option<typed::Expr> {
     })
 }
 
-/// Whether the body of the loop `stmt` may change the length of a list.
-fn body_changes_lengths(stmt: &Stmt) -> bool {
-    matches!(stmt, Stmt::ForRange { body, .. } if changes_lengths(body))
+/// Whether the body of the loop `stmt` may change the length of a list
+/// other than the `private` ones.
+fn body_changes_lengths(stmt: &Stmt, private: &HashSet<String>) -> bool {
+    matches!(stmt, Stmt::ForRange { body, .. } if changes_lengths(body, private))
 }
 
 /// The length a loop of lowering's walks, read again before each step when
@@ -424,13 +675,20 @@ fn makes_new_list(value: &typed::Expr) -> bool {
     }
 }
 
-/// Whether running `stmts` may change the length of some list.
-fn changes_lengths(stmts: &[Stmt]) -> bool {
+/// Whether running `stmts` may change the length of some list other than
+/// the `private` ones (a comprehension's result, which no loop walks).
+fn changes_lengths(stmts: &[Stmt], private: &HashSet<String>) -> bool {
     let mut found = false;
     for stmt in stmts {
         stmt.walk_exprs(&mut |e| {
             found |= match &e.kind {
-                ExprKind::Runtime { function, .. } => LENGTH_CHANGING.contains(function),
+                ExprKind::Runtime { function, args } => {
+                    LENGTH_CHANGING.contains(function)
+                        && !matches!(
+                            args.first().map(|list| &list.kind),
+                            Some(ExprKind::Local(name)) if private.contains(name)
+                        )
+                }
                 ExprKind::Call { args, .. } | ExprKind::CallValue { args, .. } => {
                     args.iter().any(|a| a.ty.has_container())
                 }
@@ -439,4 +697,91 @@ fn changes_lengths(stmts: &[Stmt]) -> bool {
         });
     }
     found
+}
+
+/// Runtime functions whose first argument is the list they work on, which
+/// keep no reference to it: the length-changing ones and these reads.
+const LIST_READS: &[&str] = &["list_len", "list_get", "list_truthy"];
+
+/// The list locals of `function` that no loop can walk under another name:
+/// every value they are given is a list made for them (`[]`, a copy, a
+/// slice), and they are read only as the list of a runtime operation that
+/// keeps no reference to it (`out.append(x)`, `len(out)`, `out[i]`) or as
+/// the value returned. No other name, container or call reaches them, so a
+/// change to their length changes no list another loop walks: the result of
+/// a comprehension, which it appends to.
+fn private_lists(function: &typed::Function) -> HashSet<String> {
+    let mut private: HashSet<String> = function
+        .locals
+        .iter()
+        .filter(|local| matches!(local.ty, Type::List(_)))
+        .map(|local| local.name.clone())
+        .collect();
+    for param in &function.params {
+        private.remove(&param.name);
+    }
+    let mut shared = HashSet::new();
+    collect_shared(&function.body, &mut shared);
+    private.retain(|name| !shared.contains(name));
+    private
+}
+
+/// The locals in `stmts` given something but a new list, or read other than
+/// as `private_lists` allows.
+fn collect_shared(stmts: &[Stmt], shared: &mut HashSet<String>) {
+    for stmt in stmts {
+        match stmt {
+            Stmt::Assign {
+                target: typed::Target::Local(name),
+                value,
+            } => {
+                if !makes_new_list(value) {
+                    shared.insert(name.clone());
+                }
+                shared_reads(value, shared);
+            }
+            Stmt::Return(Some(typed::Expr {
+                kind: ExprKind::Local(_),
+                ..
+            })) => {}
+            _ => {
+                stmt.for_each_expr(&mut |e| shared_reads(e, shared));
+                if let Stmt::Assign { target, .. } = stmt {
+                    target_locals(target, shared);
+                }
+            }
+        }
+        for body in stmt.nested() {
+            collect_shared(body, shared);
+        }
+    }
+}
+
+fn target_locals(target: &typed::Target, shared: &mut HashSet<String>) {
+    match target {
+        typed::Target::Local(name) => {
+            shared.insert(name.clone());
+        }
+        typed::Target::Tuple(items) => items.iter().for_each(|t| target_locals(t, shared)),
+        _ => {}
+    }
+}
+
+fn shared_reads(expr: &typed::Expr, shared: &mut HashSet<String>) {
+    match &expr.kind {
+        ExprKind::Local(name) => {
+            shared.insert(name.clone());
+        }
+        ExprKind::Runtime { function, args }
+            if LENGTH_CHANGING.contains(function) || LIST_READS.contains(function) =>
+        {
+            for (position, arg) in args.iter().enumerate() {
+                if position == 0 && matches!(arg.kind, ExprKind::Local(_)) {
+                    continue;
+                }
+                shared_reads(arg, shared);
+            }
+        }
+        _ => expr.for_each_child(&mut |child| shared_reads(child, shared)),
+    }
 }
