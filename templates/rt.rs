@@ -12490,6 +12490,45 @@ pub fn fixed_tuple_truthy<T>(tuple: &T, nonempty: bool) -> bool {
     nonempty
 }
 
+/// The type of a Rust tuple's first item (`fixed_tuple_index_error`).
+pub trait FirstItem {
+    type First;
+}
+
+macro_rules! impl_first_item {
+    ($first:ident $(, $rest:ident)*) => {
+        impl<$first $(, $rest)*> FirstItem for ($first, $($rest,)*) {
+            type First = $first;
+        }
+    };
+}
+
+impl_first_item!(A);
+impl_first_item!(A, B);
+impl_first_item!(A, B, C);
+impl_first_item!(A, B, C, D);
+impl_first_item!(A, B, C, D, E);
+impl_first_item!(A, B, C, D, E, F);
+impl_first_item!(A, B, C, D, E, F, G);
+impl_first_item!(A, B, C, D, E, F, G, H);
+impl_first_item!(A, B, C, D, E, F, G, H, I);
+impl_first_item!(A, B, C, D, E, F, G, H, I, J);
+impl_first_item!(A, B, C, D, E, F, G, H, I, J, K);
+impl_first_item!(A, B, C, D, E, F, G, H, I, J, K, L);
+impl_first_item!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+impl_first_item!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+impl_first_item!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+impl_first_item!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+
+/// `t[k]` with a constant `k` past the end of a tuple of a fixed length:
+/// Python's IndexError, raised when the read runs (the tuple is made
+/// first), so code that never runs it for this length compiles. Typed as
+/// the first item, which inference gives the read.
+pub fn fixed_tuple_index_error<S: FirstItem>(tuple: &S) -> Result<S::First> {
+    let _ = tuple;
+    Err(Error::IndexError("tuple index out of range".into()))
+}
+
 /// The length of a tuple of a fixed length, which its type knows: the tuple
 /// is made (its items may call functions) and `length` returned.
 #[inline]

@@ -2920,6 +2920,14 @@ impl<'m> Inference<'m> {
         let len = items.len() as i64;
         let position = match constant_int(index) {
             Some(i) if i >= -len && i < len => (if i < 0 { i + len } else { i }) as usize,
+            // Past the end: Python's IndexError when the read runs, so a
+            // branch that does not run for this tuple's length (`if len(t) >
+            // 2: t[2]`, `if x.ndim == 2: x.shape[1]` in a helper given
+            // several) compiles. The read has the first item's type.
+            Some(_) if (1..=MAX_FIXED_TUPLE_INDEXED).contains(&items.len()) => {
+                let ty = items[0].clone();
+                return Some(lists::runtime("fixed_tuple_index_error", vec![tuple], ty));
+            }
             Some(i) => {
                 self.error(
                     cx,
@@ -5836,3 +5844,7 @@ fn made_without_effects(expr: &typed::Expr) -> bool {
         _ => false,
     }
 }
+
+/// The longest tuple a constant index past its end reads as an IndexError
+/// (`rt::FirstItem` is implemented for Rust tuples up to this length).
+const MAX_FIXED_TUPLE_INDEXED: usize = 16;
