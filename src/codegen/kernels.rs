@@ -2114,9 +2114,14 @@ impl FunctionGen<'_> {
         // clones, references and numbers as copies), so no local of the
         // function has its address taken: the serial version beside it
         // optimises as if the parallel one were not there.
+        // (Array parameters are references already; other parameters, such
+        // as tuples of any length, are values the closure must not move.)
+        let by_reference = |this: &Self, name: &str| {
+            this.is_param(name) && matches!(this.var_type(name), Type::Array(_))
+        };
         let owned_arrays: Vec<TokenStream> = read_arrays
             .iter()
-            .filter(|name| !self.is_param(name) && !plan.private.contains(name))
+            .filter(|name| !by_reference(self, name) && !plan.private.contains(name))
             .map(|name| {
                 let var = ident(name);
                 let read = self.read_local(name, &self.var_type(name));
@@ -2135,7 +2140,7 @@ impl FunctionGen<'_> {
             .map(|name| {
                 let var = ident(name);
                 let read = self.read_local(name, &self.var_type(name));
-                if self.is_param(name) {
+                if by_reference(self, name) {
                     quote!(let #var = &#read.clone();)
                 } else {
                     quote!(let #var = #read.clone();)
