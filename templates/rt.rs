@@ -9009,6 +9009,39 @@ pub fn no_shared_memory(written: &[Option<(usize, usize)>], others: &[Option<(us
 #[cfg(test)]
 mod tests {
     #[test]
+    fn block_sums_of_ints_are_the_checked_serial_sum() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let serial = |items: &[i64]| -> Option<i64> {
+            items.iter().try_fold(0i64, |total, &x| total.checked_add(x))
+        };
+        for count in [0usize, 1, 1023, 1024, 1025, 5000] {
+            for bits in [3u32, 40, 52, 53, 62, 63] {
+                for _ in 0..20 {
+                    let mut items: Vec<i64> = (0..count)
+                        .map(|_| (next() as i64) >> (64 - bits))
+                        .collect();
+                    if count > 0 && next() % 3 == 0 {
+                        let at = (next() as usize) % count;
+                        items[at] = if next() % 2 == 0 { i64::MAX } else { i64::MIN };
+                    }
+                    let expected = serial(&items);
+                    let got = super::sum_int_checked(&items).ok();
+                    assert_eq!(got, expected, "{count} items of {bits} bits");
+                }
+            }
+        }
+        // Partial sums that overflow and come back still raise.
+        let items = [i64::MAX, 1, -1];
+        assert!(super::sum_int_checked(&items).is_err());
+    }
+
+    #[test]
     fn parallel_sort_of_keys_is_the_serial_sort() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
@@ -11037,9 +11070,28 @@ fn list_extreme<T: Clone>(
 
 /// `sum(xs)` of ints: exact, OverflowError past 64 bits.
 pub fn list_sum_int(list: &List<i64>) -> Result<i64> {
+    list.peek(|items| sum_int_checked(items))
+}
+
+/// The sum of `items` from 0, an OverflowError when a partial sum leaves 64
+/// bits, as adding them one by one with `int_add` raises. Blocks of items
+/// that cannot overflow (each item within ±2**52, so a block of 1,024 adds
+/// less than 2**62 in size to a total below 2**62) are summed with
+/// wrapping adds, which vectorise; any other block is added one by one.
+fn sum_int_checked(items: &[i64]) -> Result<i64> {
+    const BLOCK: usize = 1024;
+    const ITEM_LIMIT: u64 = 1 << 52;
+    const TOTAL_LIMIT: u64 = 1 << 62;
     let mut total: i64 = 0;
-    for &item in list.items().iter() {
-        total = int_add(total, item)?;
+    for block in items.chunks(BLOCK) {
+        let largest = block.iter().fold(0u64, |m, &x| m.max(x.unsigned_abs()));
+        if largest < ITEM_LIMIT && total.unsigned_abs() < TOTAL_LIMIT {
+            total += block.iter().fold(0i64, |s, &x| s.wrapping_add(x));
+        } else {
+            for &item in block {
+                total = int_add(total, item)?;
+            }
+        }
     }
     Ok(total)
 }
