@@ -60,6 +60,7 @@ pub fn rewrite(mut module: typed::Module, prefix: &str) -> typed::Module {
         let mut added = Vec::new();
         let private = private_lists(function);
         rewrite_block(&mut function.body, prefix, &private, &mut added);
+        reserve_appended(&mut function.body, &private);
         for name in added {
             function.locals.push(typed::Local {
                 name,
@@ -783,5 +784,105 @@ fn shared_reads(expr: &typed::Expr, shared: &mut HashSet<String>) {
             }
         }
         _ => expr.for_each_child(&mut |child| shared_reads(child, shared)),
+    }
+}
+
+/// Before a counted loop (`for` over a range or a list) whose body appends
+/// to a private list once on every iteration, at its top level and nowhere
+/// else (`[f(x) for x in xs]`): `rt::list_reserve`, so the list's vector
+/// grows once instead of doubling as it fills.
+fn reserve_appended(stmts: &mut Vec<Stmt>, private: &HashSet<String>) {
+    let mut out = Vec::with_capacity(stmts.len());
+    for mut stmt in std::mem::take(stmts) {
+        for nested in stmt.nested_mut() {
+            reserve_appended(nested, private);
+        }
+        if let Stmt::ForRange {
+            start,
+            stop,
+            step: None,
+            body,
+            ..
+        } = &stmt
+        {
+            if let (Some(list), true) = (
+                appended_once(body, private),
+                evaluated_again_freely(start) && evaluated_again_freely(stop),
+            ) {
+                out.push(Stmt::Expr(typed::Expr::new(
+                    ExprKind::Runtime {
+                        function: "list_reserve",
+                        args: vec![list, start.clone(), stop.clone()],
+                    },
+                    Type::None,
+                )));
+            }
+        }
+        out.push(stmt);
+    }
+    *stmts = out;
+}
+
+/// The private list `body` appends to with one top-level statement and
+/// mentions nowhere else, when there is one.
+fn appended_once(body: &[Stmt], private: &HashSet<String>) -> Option<typed::Expr> {
+    let mut appended = None;
+    for stmt in body {
+        if let Stmt::Expr(typed::Expr {
+            kind:
+                ExprKind::Runtime {
+                    function: "list_append",
+                    args,
+                },
+            ..
+        }) = stmt
+        {
+            if let [list @ typed::Expr {
+                kind: ExprKind::Local(name),
+                ..
+            }, _] = args.as_slice()
+            {
+                if private.contains(name) {
+                    if appended.is_some() {
+                        return None;
+                    }
+                    appended = Some(list.clone());
+                }
+            }
+        }
+    }
+    let list = appended?;
+    let ExprKind::Local(name) = &list.kind else {
+        return None;
+    };
+    let mut mentions = 0;
+    for stmt in body {
+        stmt.walk_exprs(&mut |e| {
+            if matches!(&e.kind, ExprKind::Local(n) if n == name) {
+                mentions += 1;
+            }
+        });
+    }
+    (mentions == 1).then_some(list)
+}
+
+/// Whether evaluating `expr` once more, right before the loop that
+/// evaluates it, changes nothing: locals, literals, lengths and arithmetic
+/// of them (an OverflowError it raises, the loop's header raises next).
+fn evaluated_again_freely(expr: &typed::Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Local(_) | ExprKind::Literal(_) => true,
+        ExprKind::Runtime {
+            function: "list_len" | "range_len" | "iter_steps",
+            args,
+        } => args.iter().all(evaluated_again_freely),
+        ExprKind::Intrinsic {
+            op: typed::Intrinsic::Min | typed::Intrinsic::Max,
+            args,
+        } => args.iter().all(evaluated_again_freely),
+        ExprKind::Binary { left, right, .. } => {
+            evaluated_again_freely(left) && evaluated_again_freely(right)
+        }
+        _ => false,
     }
 }

@@ -9988,6 +9988,14 @@ pub fn list_len<T: Clone>(list: &List<T>) -> i64 {
     list.len()
 }
 
+/// Makes room for the elements a loop from `start` to `stop` appends, one
+/// per iteration (a comprehension's), so its vector grows once; at most
+/// 2**20 elements ahead, as a loop may stop early by raising.
+pub fn list_reserve<T: Clone>(list: &List<T>, start: i64, stop: i64) {
+    let steps = stop.saturating_sub(start).clamp(0, 1 << 20) as usize;
+    list.poke(|items| items.reserve(steps));
+}
+
 #[inline]
 pub fn list_append<T: Clone>(list: &List<T>, value: T) {
     list.poke(|items| items.push(value));

@@ -45,6 +45,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
             (&[R, V], false)
         }
         "list_heappop" => (&[R], true),
+        "list_reserve" => (&[R, V, V], false),
         "list_fsum" => (&[R], true),
         "list_dist" => (&[R, R], true),
         "list_prod_int" => (&[R, V], true),
