@@ -1394,6 +1394,25 @@ fn checked_int_op(expr: &typed::Expr) -> bool {
         )
 }
 
+/// `int` operations besides `checked_int_op`'s that may raise: `-x` and
+/// `abs(x)` of -2**63 (OverflowError), `x >> k` by a negative count
+/// (ValueError).
+fn raising_int_op(expr: &typed::Expr) -> bool {
+    expr.ty == Type::Int
+        && matches!(
+            &expr.kind,
+            ExprKind::Neg(_)
+                | ExprKind::Intrinsic {
+                    op: typed::Intrinsic::AbsInt,
+                    ..
+                }
+                | ExprKind::Binary {
+                    op: BinaryOp::RShift,
+                    ..
+                }
+        )
+}
+
 fn calls_itself_in_tail_position(stmts: &[typed::Stmt], function: &str) -> bool {
     stmts.iter().any(|stmt| match stmt {
         typed::Stmt::Return(Some(typed::Expr {
@@ -4271,7 +4290,7 @@ impl FunctionGen<'_> {
     fn order_free(&self, expr: &typed::Expr) -> bool {
         let mut overflows = false;
         expr.walk(&mut |e| {
-            overflows |= checked_int_op(e) && !self.cannot_overflow(e);
+            overflows |= (checked_int_op(e) || raising_int_op(e)) && !self.cannot_overflow(e);
         });
         !overflows && expr.is_effect_free() && !self.flags.keys().any(|name| expr.reads(name))
     }
