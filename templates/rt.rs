@@ -11996,7 +11996,7 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
     ) -> PyResult<Vec<Self>> {
         let py = list.py();
         let count = list.len();
-        let mut rows: Vec<Vec<T>> = Vec::new();
+        let mut items: Vec<Self> = Vec::with_capacity(count);
         if T::PLAIN {
             let source = list_slots(list);
             // No Python code runs while the rows are read (`read_plain`).
@@ -12013,27 +12013,34 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
                 }
                 let length = unsafe { pyo3::ffi::PyList_GET_SIZE(row) } as usize;
                 let slots = ListSlots(unsafe { (*row.cast::<pyo3::ffi::PyListObject>()).ob_item });
-                let mut items = Vec::with_capacity(length);
+                // A short row's vector takes a block the size of its list's
+                // shared header (the `Rc` allocation: two counts and the
+                // `RefCell`), and the header is allocated right after it:
+                // the allocator hands out blocks of one size one after
+                // another, so the two lie side by side, and a walk over the
+                // rows (a graph's adjacency lists) misses the cache once per
+                // row, not twice. At most one header's size goes unused.
+                let header = 2 * std::mem::size_of::<usize>()
+                    + std::mem::size_of::<std::cell::RefCell<ListData<T>>>();
+                let paired = header / std::mem::size_of::<T>().max(1);
+                let capacity = if length <= paired { paired } else { length };
+                let mut row_items = Vec::with_capacity(capacity);
                 for j in 0..length {
                     // SAFETY: `j` is below the row's length.
                     match unsafe { T::read_plain(slots.get(j)) } {
-                        Some(value) => items.push(value),
+                        Some(value) => row_items.push(value),
                         None => break 'rows,
                     }
                 }
-                rows.push(items);
+                // SAFETY: the row is element `k` of the list, a valid list
+                // (the GIL is held).
+                let origin = unsafe { Py::from_borrowed_ptr(py, row) };
+                items.push(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
+                    items: row_items,
+                    origin: Some(origin),
+                    dirty: false,
+                }))));
             }
-        }
-        let mut items = Vec::with_capacity(count);
-        for (k, row) in rows.into_iter().enumerate() {
-            // SAFETY: no Python code ran since the rows were read, so
-            // element `k` is still the row read, a valid list.
-            let origin = unsafe { Py::from_borrowed_ptr(py, list_slots(list).get(k)) };
-            items.push(List(std::rc::Rc::new(std::cell::RefCell::new(ListData {
-                items: row,
-                origin: Some(origin),
-                dirty: false,
-            }))));
         }
         let mut k = items.len();
         // The length is read again for every element: a conversion may run
