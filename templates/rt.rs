@@ -14451,23 +14451,39 @@ impl<K: DictKey + FromPythonValue> Set<K> {
             .downcast::<pyo3::types::PySet>()
             .map_err(|_| element_type_error(object, what, "set"))?;
         let mut items = Vec::with_capacity(set.len());
+        let mut objects = Vec::with_capacity(set.len());
         for item in set.iter() {
             items.push(K::from_python_value(&item, &|| format!("{}, an element", what()))?);
+            objects.push(item.as_ptr());
         }
-        // The table as large as the Python set's (its `__sizeof__` counts
-        // the slots beyond the 8 inside the object), the elements put in
-        // in Python's order.
-        let size = python_set_slots(set).unwrap_or(SET_MIN_SIZE);
+        let hashes: Vec<u64> = items.iter().map(|item| item.python_hash() as u64).collect();
+        // The Python set's own table, slot for slot, so the set grows,
+        // shrinks and pops as it would have in Python; failing that (the
+        // conversion ran Python code that changed the set), a table as
+        // large as the Python set's (its `__sizeof__` counts the slots
+        // beyond the 8 inside the object), the elements put in in Python's
+        // order.
+        let layout = python_set_layout(set, &objects, &hashes);
+        let size = match &layout {
+            Some((slots, ..)) => slots.len(),
+            None => python_set_slots(set).unwrap_or(SET_MIN_SIZE),
+        };
         let made = Set(std::rc::Rc::new(std::cell::RefCell::new(SetData::with_size(size))));
         {
             let mut data = made.0.borrow_mut();
-            for item in &items {
-                let hash = item.python_hash() as u64;
+            for (item, &hash) in items.iter().zip(&hashes) {
                 let position = data.entries.len() as u32;
-                SetData::<K>::insert_clean(&mut data.slots, position, hash);
+                if layout.is_none() {
+                    SetData::<K>::insert_clean(&mut data.slots, position, hash);
+                }
                 data.entries.push((hash, item.clone()));
             }
             data.fill = items.len();
+            if let Some((slots, fill, finger)) = layout {
+                data.slots = slots;
+                data.fill = fill;
+                data.finger = finger;
+            }
             data.used = items.len();
             data.python_order = Some(items);
             data.origin = Some(set.clone().into_any().unbind());
@@ -14476,6 +14492,50 @@ impl<K: DictKey + FromPythonValue> Set<K> {
         }
         Ok(made)
     }
+}
+
+/// A Python set's table as `SetData` keeps one: each slot empty, deleted,
+/// or the position of its element in `objects` (the set's elements in
+/// iteration order, which is slot order, with their hashes), and CPython's
+/// `fill` and pop `finger`. `None` when the table does not hold exactly
+/// those elements with those hashes in that order, or has a size a
+/// `SetData` cannot have.
+#[cfg(feature = "python")]
+fn python_set_layout(
+    set: &Bound<'_, pyo3::types::PySet>,
+    objects: &[*mut pyo3::ffi::PyObject],
+    hashes: &[u64],
+) -> Option<(Vec<u32>, usize, usize)> {
+    // SAFETY: `set` is a set (bound, so the GIL is held) and no Python code
+    // runs while its table is read: `mask + 1` entries from `table`.
+    let object = unsafe { &*set.as_ptr().cast::<pyo3::ffi::PySetObject>() };
+    let size = usize::try_from(object.mask).ok()?.checked_add(1)?;
+    if !size.is_power_of_two() || size < SET_MIN_SIZE || size >= (SET_DUMMY / 2) as usize {
+        return None;
+    }
+    let mut slots = vec![SET_EMPTY; size];
+    let mut next = 0;
+    for (i, slot) in slots.iter_mut().enumerate() {
+        // SAFETY: `i < mask + 1`, within the table.
+        let entry = unsafe { &*object.table.add(i) };
+        if entry.key.is_null() {
+            continue;
+        }
+        // A deleted element's slot holds CPython's dummy key and hash -1,
+        // which no element has.
+        if entry.hash == -1 {
+            *slot = SET_DUMMY;
+            continue;
+        }
+        if objects.get(next) != Some(&entry.key) || hashes[next] != entry.hash as u64 {
+            return None;
+        }
+        *slot = next as u32;
+        next += 1;
+    }
+    let fill = usize::try_from(object.fill).ok()?;
+    let finger = usize::try_from(object.finger).ok()? & (size - 1);
+    (next == objects.len() && fill >= next).then_some((slots, fill, finger))
 }
 
 /// The number of slots of a Python set's table, read from `__sizeof__`,
