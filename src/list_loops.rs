@@ -161,30 +161,15 @@ fn growing_list_loop(
         return Err(Box::new(stmt));
     };
     let next = format!("{index}_next");
-    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
-    let test = typed::Expr::new(
-        ExprKind::Compare {
-            operands: vec![local(&next), length],
-            ops: vec![CompareOp::Lt],
-            operand_types: vec![Type::Int],
-        },
-        Type::Bool,
-    );
+    let test = int_compare(int_local(&next), CompareOp::Lt, length);
     let mut steps = vec![
         Stmt::Assign {
             target: typed::Target::Local(index.clone()),
-            value: local(&next),
+            value: int_local(&next),
         },
         Stmt::Assign {
             target: typed::Target::Local(next.clone()),
-            value: typed::Expr::new(
-                ExprKind::Binary {
-                    op: BinaryOp::Add,
-                    left: Box::new(local(&next)),
-                    right: Box::new(typed::Expr::int(1)),
-                },
-                Type::Int,
-            ),
+            value: int_op(BinaryOp::Add, int_local(&next), typed::Expr::int(1)),
         },
     ];
     steps.extend(body);
@@ -282,27 +267,6 @@ fn reversed_zip_loop(
     else {
         return Err(Box::new(stmt));
     };
-    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
-    let int_op = |op: BinaryOp, left: typed::Expr, right: typed::Expr| {
-        typed::Expr::new(
-            ExprKind::Binary {
-                op,
-                left: Box::new(left),
-                right: Box::new(right),
-            },
-            Type::Int,
-        )
-    };
-    let compare = |left: typed::Expr, op: CompareOp, right: typed::Expr| {
-        typed::Expr::new(
-            ExprKind::Compare {
-                operands: vec![left, right],
-                ops: vec![op],
-                operand_types: vec![Type::Int],
-            },
-            Type::Bool,
-        )
-    };
     let list_len = |name: &str, ty: &Type| {
         typed::Expr::new(
             ExprKind::Runtime {
@@ -352,11 +316,11 @@ fn reversed_zip_loop(
             .and_then(|name| firsts.iter().find(|(member, ..)| *member == name).cloned());
         match reversed {
             Some((name, first, ty)) => {
-                let at = || int_op(BinaryOp::Sub, local(&first), local(&next));
-                tests.push(compare(at(), CompareOp::GtE, typed::Expr::int(0)));
-                tests.push(compare(at(), CompareOp::Lt, list_len(&name, &ty)));
+                let at = || int_op(BinaryOp::Sub, int_local(&first), int_local(&next));
+                tests.push(int_compare(at(), CompareOp::GtE, typed::Expr::int(0)));
+                tests.push(int_compare(at(), CompareOp::Lt, list_len(&name, &ty)));
             }
-            None => tests.push(compare(local(&next), CompareOp::Lt, term)),
+            None => tests.push(int_compare(int_local(&next), CompareOp::Lt, term)),
         }
     }
     let test = typed::Expr::new(
@@ -369,11 +333,11 @@ fn reversed_zip_loop(
     let mut steps = vec![
         Stmt::Assign {
             target: typed::Target::Local(index.clone()),
-            value: local(&next),
+            value: int_local(&next),
         },
         Stmt::Assign {
             target: typed::Target::Local(next.clone()),
-            value: int_op(BinaryOp::Add, local(&next), typed::Expr::int(1)),
+            value: int_op(BinaryOp::Add, int_local(&next), typed::Expr::int(1)),
         },
     ];
     steps.extend(steps_body);
@@ -399,7 +363,6 @@ fn read_from_end_in(stmt: &mut Stmt, list: &str, index: &str, first: &str) {
 
 /// Rewrites the element reads `list[index]` in `expr` to `list[first - index]`.
 fn read_from_end(expr: &mut typed::Expr, list: &str, index: &str, first: &str) {
-    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
     if let ExprKind::Runtime {
         function: "list_get",
         args,
@@ -411,14 +374,7 @@ fn read_from_end(expr: &mut typed::Expr, list: &str, index: &str, first: &str) {
                 if read == list && position == index
         );
         if reads {
-            args[1] = typed::Expr::new(
-                ExprKind::Binary {
-                    op: BinaryOp::Sub,
-                    left: Box::new(local(first)),
-                    right: Box::new(local(index)),
-                },
-                Type::Int,
-            );
+            args[1] = int_op(BinaryOp::Sub, int_local(first), int_local(index));
             return;
         }
     }
@@ -472,33 +428,12 @@ fn reversed_loop(stmt: Stmt) -> (Vec<String>, Vec<Stmt>) {
     for stmt in &mut body {
         counted |= count_steps(stmt, &index, walked.as_deref(), &first);
     }
-    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
-    let int_op = |op: BinaryOp, left: typed::Expr, right: typed::Expr| {
-        typed::Expr::new(
-            ExprKind::Binary {
-                op,
-                left: Box::new(left),
-                right: Box::new(right),
-            },
-            Type::Int,
-        )
-    };
-    let compare = |left: typed::Expr, op: CompareOp, right: typed::Expr| {
-        typed::Expr::new(
-            ExprKind::Compare {
-                operands: vec![left, right],
-                ops: vec![op],
-                operand_types: vec![Type::Int],
-            },
-            Type::Bool,
-        )
-    };
     let test = typed::Expr::new(
         ExprKind::BoolOp {
             op: crate::ir::BoolOp::And,
             values: vec![
-                compare(local(&next), CompareOp::GtE, typed::Expr::int(0)),
-                compare(local(&next), CompareOp::Lt, stop.clone()),
+                int_compare(int_local(&next), CompareOp::GtE, typed::Expr::int(0)),
+                int_compare(int_local(&next), CompareOp::Lt, stop.clone()),
             ],
         },
         Type::Bool,
@@ -506,11 +441,11 @@ fn reversed_loop(stmt: Stmt) -> (Vec<String>, Vec<Stmt>) {
     let mut steps = vec![
         Stmt::Assign {
             target: typed::Target::Local(index.clone()),
-            value: local(&next),
+            value: int_local(&next),
         },
         Stmt::Assign {
             target: typed::Target::Local(next.clone()),
-            value: int_op(BinaryOp::Sub, local(&next), typed::Expr::int(1)),
+            value: int_op(BinaryOp::Sub, int_local(&next), typed::Expr::int(1)),
         },
     ];
     steps.extend(body);
@@ -532,7 +467,7 @@ fn reversed_loop(stmt: Stmt) -> (Vec<String>, Vec<Stmt>) {
         },
         Stmt::Assign {
             target: typed::Target::Local(next.clone()),
-            value: local(&first),
+            value: int_local(&first),
         },
         Stmt::While { test, body: steps },
     ];
@@ -560,18 +495,10 @@ fn count_steps_in(
     first: &str,
     counted: &mut bool,
 ) {
-    let local = |name: &str| typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int);
     match &expr.kind {
         ExprKind::Local(name) if name == index => {
             *counted = true;
-            *expr = typed::Expr::new(
-                ExprKind::Binary {
-                    op: BinaryOp::Sub,
-                    left: Box::new(local(first)),
-                    right: Box::new(local(index)),
-                },
-                Type::Int,
-            );
+            *expr = int_op(BinaryOp::Sub, int_local(first), int_local(index));
         }
         ExprKind::Runtime {
             function: "list_get",
@@ -885,4 +812,33 @@ fn evaluated_again_freely(expr: &typed::Expr) -> bool {
         }
         _ => false,
     }
+}
+
+/// The `int` local `name`.
+fn int_local(name: &str) -> typed::Expr {
+    typed::Expr::new(ExprKind::Local(name.to_string()), Type::Int)
+}
+
+/// `left op right` of ints.
+fn int_op(op: BinaryOp, left: typed::Expr, right: typed::Expr) -> typed::Expr {
+    typed::Expr::new(
+        ExprKind::Binary {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+        },
+        Type::Int,
+    )
+}
+
+/// `left op right`, a comparison of ints.
+fn int_compare(left: typed::Expr, op: CompareOp, right: typed::Expr) -> typed::Expr {
+    typed::Expr::new(
+        ExprKind::Compare {
+            operands: vec![left, right],
+            ops: vec![op],
+            operand_types: vec![Type::Int],
+        },
+        Type::Bool,
+    )
 }
