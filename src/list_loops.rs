@@ -162,24 +162,14 @@ fn growing_list_loop(
     };
     let next = format!("{index}_next");
     let test = int_compare(int_local(&next), CompareOp::Lt, length);
-    let mut steps = vec![
-        Stmt::Assign {
-            target: typed::Target::Local(index.clone()),
-            value: int_local(&next),
-        },
-        Stmt::Assign {
-            target: typed::Target::Local(next.clone()),
-            value: int_op(BinaryOp::Add, int_local(&next), typed::Expr::int(1)),
-        },
-    ];
-    steps.extend(body);
-    let replacement = vec![
-        Stmt::Assign {
-            target: typed::Target::Local(next.clone()),
-            value: typed::Expr::int(0),
-        },
-        Stmt::While { test, body: steps },
-    ];
+    let replacement = stepped_while(
+        &index,
+        &next,
+        typed::Expr::int(0),
+        BinaryOp::Add,
+        test,
+        body,
+    );
     Ok((next, replacement))
 }
 
@@ -214,20 +204,7 @@ fn reversed_zip_loop(
         return Err(Box::new(stmt));
     };
     // The members' lists, assigned by the statements right before the loop.
-    let term_list = |term: &typed::Expr| match &term.kind {
-        ExprKind::Runtime {
-            function: "list_len",
-            args,
-        } => match args.as_slice() {
-            [typed::Expr {
-                kind: ExprKind::Local(name),
-                ..
-            }] => Some(name.clone()),
-            _ => None,
-        },
-        _ => None,
-    };
-    let members: Vec<String> = terms.iter().filter_map(term_list).collect();
+    let members: Vec<String> = terms.iter().filter_map(length_of_local).collect();
     let mut reversed = Vec::new();
     for (position, earlier) in out.iter().enumerate().rev() {
         let Stmt::Assign {
@@ -312,7 +289,7 @@ fn reversed_zip_loop(
     }
     let mut tests = Vec::new();
     for term in terms {
-        let reversed = term_list(&term)
+        let reversed = length_of_local(&term)
             .and_then(|name| firsts.iter().find(|(member, ..)| *member == name).cloned());
         match reversed {
             Some((name, first, ty)) => {
@@ -330,24 +307,14 @@ fn reversed_zip_loop(
         },
         Type::Bool,
     );
-    let mut steps = vec![
-        Stmt::Assign {
-            target: typed::Target::Local(index.clone()),
-            value: int_local(&next),
-        },
-        Stmt::Assign {
-            target: typed::Target::Local(next.clone()),
-            value: int_op(BinaryOp::Add, int_local(&next), typed::Expr::int(1)),
-        },
-    ];
-    steps.extend(steps_body);
-    let replacement = vec![
-        Stmt::Assign {
-            target: typed::Target::Local(next),
-            value: typed::Expr::int(0),
-        },
-        Stmt::While { test, body: steps },
-    ];
+    let replacement = stepped_while(
+        &index,
+        &next,
+        typed::Expr::int(0),
+        BinaryOp::Add,
+        test,
+        steps_body,
+    );
     Ok((counters, replacement))
 }
 
@@ -411,19 +378,7 @@ fn reversed_loop(stmt: Stmt) -> (Vec<String>, Vec<Stmt>) {
     };
     let next = format!("{index}_next");
     let first = format!("{index}_first");
-    let walked = match &stop.kind {
-        ExprKind::Runtime {
-            function: "list_len",
-            args,
-        } => match args.as_slice() {
-            [typed::Expr {
-                kind: ExprKind::Local(walked),
-                ..
-            }] => Some(walked.clone()),
-            _ => None,
-        },
-        _ => None,
-    };
+    let walked = length_of_local(&stop);
     let mut counted = false;
     for stmt in &mut body {
         counted |= count_steps(stmt, &index, walked.as_deref(), &first);
@@ -438,39 +393,23 @@ fn reversed_loop(stmt: Stmt) -> (Vec<String>, Vec<Stmt>) {
         },
         Type::Bool,
     );
-    let mut steps = vec![
-        Stmt::Assign {
-            target: typed::Target::Local(index.clone()),
-            value: int_local(&next),
-        },
-        Stmt::Assign {
-            target: typed::Target::Local(next.clone()),
-            value: int_op(BinaryOp::Sub, int_local(&next), typed::Expr::int(1)),
-        },
-    ];
-    steps.extend(body);
     let start = int_op(BinaryOp::Sub, stop, typed::Expr::int(1));
     if !counted {
-        let replacement = vec![
-            Stmt::Assign {
-                target: typed::Target::Local(next.clone()),
-                value: start,
-            },
-            Stmt::While { test, body: steps },
-        ];
+        let replacement = stepped_while(&index, &next, start, BinaryOp::Sub, test, body);
         return (vec![next], replacement);
     }
-    let replacement = vec![
-        Stmt::Assign {
-            target: typed::Target::Local(first.clone()),
-            value: start,
-        },
-        Stmt::Assign {
-            target: typed::Target::Local(next.clone()),
-            value: int_local(&first),
-        },
-        Stmt::While { test, body: steps },
-    ];
+    let mut replacement = vec![Stmt::Assign {
+        target: typed::Target::Local(first.clone()),
+        value: start,
+    }];
+    replacement.extend(stepped_while(
+        &index,
+        &next,
+        int_local(&first),
+        BinaryOp::Sub,
+        test,
+        body,
+    ));
     (vec![next, first], replacement)
 }
 
@@ -841,4 +780,51 @@ fn int_compare(left: typed::Expr, op: CompareOp, right: typed::Expr) -> typed::E
         },
         Type::Bool,
     )
+}
+
+/// `next = start`, then `while test:` of `index = next`, `next = next op 1`
+/// and `body`: a loop that reads its counter's bound before every step.
+fn stepped_while(
+    index: &str,
+    next: &str,
+    start: typed::Expr,
+    op: BinaryOp,
+    test: typed::Expr,
+    body: Vec<Stmt>,
+) -> Vec<Stmt> {
+    let mut steps = vec![
+        Stmt::Assign {
+            target: typed::Target::Local(index.to_string()),
+            value: int_local(next),
+        },
+        Stmt::Assign {
+            target: typed::Target::Local(next.to_string()),
+            value: int_op(op, int_local(next), typed::Expr::int(1)),
+        },
+    ];
+    steps.extend(body);
+    vec![
+        Stmt::Assign {
+            target: typed::Target::Local(next.to_string()),
+            value: start,
+        },
+        Stmt::While { test, body: steps },
+    ]
+}
+
+/// `xs` of `len(xs)` of a local list.
+fn length_of_local(expr: &typed::Expr) -> Option<String> {
+    match &expr.kind {
+        ExprKind::Runtime {
+            function: "list_len",
+            args,
+        } => match args.as_slice() {
+            [typed::Expr {
+                kind: ExprKind::Local(name),
+                ..
+            }] => Some(name.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }

@@ -727,16 +727,8 @@ impl Inference<'_> {
         }
         let (left, right) = &super::settle_unknown_operand(left, right);
         if op != BinaryOp::BitOr || left.ty != right.ty {
-            let (a, b) = (left.ty.clone(), right.ty.clone());
-            self.error(
-                cx,
-                Diagnostic::error(
-                    codes::UNSUPPORTED_OPERAND,
-                    span,
-                    format!("unsupported operand types for {}: {a} and {b}", op.symbol()),
-                )
-                .with_hint("dicts of one key and value type support | (a merged copy)"),
-            );
+            let hint = "dicts of one key and value type support | (a merged copy)";
+            self.operand_error(cx, op, left, right, span, hint);
             return Some(None);
         }
         let ty = left.ty.clone();

@@ -3149,18 +3149,7 @@ impl<'m> Inference<'m> {
             } else {
                 "use numbers on both sides"
             };
-            self.error(
-                cx,
-                Diagnostic::error(
-                    codes::UNSUPPORTED_OPERAND,
-                    span,
-                    format!(
-                        "unsupported operand types for {}: {lt} and {rt}",
-                        op.symbol()
-                    ),
-                )
-                .with_hint(hint),
-            );
+            self.operand_error(cx, op, &left, &right, span, hint);
             return None;
         }
         let common = promote_values(&lt, &rt);
