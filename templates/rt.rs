@@ -12580,12 +12580,13 @@ fn unpack_items<T: Clone, const N: usize>(items: &[T]) -> Result<[T; N]> {
     Ok(std::array::from_fn(|k| items[k].clone()))
 }
 
-/// The truth of a tuple of a fixed length, which its type knows: the
-/// tuple is made (its items may call functions) and `nonempty` returned.
+/// The truth or the length of a tuple of a fixed length, which its type
+/// knows: the tuple is made (its items may call functions) and `known`
+/// returned.
 #[inline]
-pub fn fixed_tuple_truthy<T>(tuple: &T, nonempty: bool) -> bool {
+pub fn fixed_tuple_known<T, V>(tuple: &T, known: V) -> V {
     let _ = tuple;
-    nonempty
+    known
 }
 
 /// The type of a Rust tuple's first item (`fixed_tuple_index_error`).
@@ -12625,14 +12626,6 @@ impl_first_item!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
 pub fn fixed_tuple_index_error<S: FirstItem>(tuple: &S) -> Result<S::First> {
     let _ = tuple;
     Err(Error::IndexError("tuple index out of range".into()))
-}
-
-/// The length of a tuple of a fixed length, which its type knows: the tuple
-/// is made (its items may call functions) and `length` returned.
-#[inline]
-pub fn fixed_tuple_len<T>(tuple: &T, length: i64) -> i64 {
-    let _ = tuple;
-    length
 }
 
 /// `bool(t)`: whether it has items.

@@ -1797,7 +1797,7 @@ impl<'m> Inference<'m> {
                 let nonempty = typed::Expr::bool(!items.is_empty());
                 Some(typed::Expr::new(
                     typed::ExprKind::Runtime {
-                        function: "fixed_tuple_truthy",
+                        function: "fixed_tuple_known",
                         args: vec![value, nonempty],
                     },
                     Type::Bool,
@@ -4059,7 +4059,7 @@ impl<'m> Inference<'m> {
                         }
                         Some(typed::Expr::new(
                             typed::ExprKind::Runtime {
-                                function: "fixed_tuple_len",
+                                function: "fixed_tuple_known",
                                 args: vec![x, length],
                             },
                             Type::Int,

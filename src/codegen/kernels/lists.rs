@@ -133,7 +133,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
             (&[R], false)
         }
         "var_tuple_concat" | "var_tuple_count" | "var_tuple_contains" => (&[R, R], false),
-        "fixed_tuple_truthy" | "fixed_tuple_len" => (&[R, V], false),
+        "fixed_tuple_known" => (&[R, V], false),
         "fixed_tuple_index_error" => (&[R], true),
         "iter_steps" => (&[R], false),
         "dict_discard" | "dict_discard_exact" => (&[R, R], false),
