@@ -20,6 +20,7 @@ pub mod loop_else;
 pub mod lower;
 pub mod none_params;
 pub mod parse;
+pub mod prefetch;
 pub mod range_variables;
 pub mod set_insert;
 pub mod signature;
@@ -386,10 +387,12 @@ fn front_end(
     let untyped = none_params::specialise(lower::lower(&parsed)?);
     // Warnings of lowering are reported with later errors too.
     let typed = match infer::infer(&untyped) {
-        Ok(typed) if untyped.unexported.is_empty() => list_loops::rewrite(
-            set_insert::fuse(fuse_temporaries::fuse(typed)),
-            &lower::hidden_prefix(&file.text),
-        ),
+        Ok(typed) if untyped.unexported.is_empty() => {
+            let prefix = lower::hidden_prefix(&file.text);
+            let typed =
+                list_loops::rewrite(set_insert::fuse(fuse_temporaries::fuse(typed)), &prefix);
+            prefetch::insert(typed, &prefix)
+        }
         Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),
         Err(errors) => {
             return Err([&untyped.unexported[..], &errors[..], &untyped.warnings[..]].concat())

@@ -46,6 +46,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         }
         "list_heappop" => (&[R], true),
         "list_reserve" => (&[R, V, V], false),
+        "list_prefetch_rows" => (&[R, R, V], false),
         "list_fsum" => (&[R], true),
         "list_dist" => (&[R, R], true),
         "list_prod_int" => (&[R, V], true),

@@ -1,0 +1,204 @@
+//! Prefetching the rows of a list of lists that a loop visits in the order
+//! of another list, between inference and analysis.
+//!
+//! ```text
+//! for u in frontier:            # lowering: u = iter[index]
+//!     for v in adj[u]:          # adj: list[list[int]]
+//! ```
+//!
+//! reads `adj`'s rows in an order the processor cannot foresee: each row's
+//! header and elements are a cache miss, and the branches of the loop body
+//! keep the processor from running far enough ahead to overlap them. Right
+//! after the element read, this pass adds
+//!
+//! ```text
+//! rt::list_prefetch_rows(&adj, &iter, index)
+//! ```
+//!
+//! which asks for the rows a few steps ahead. It changes nothing the
+//! program sees and raises nothing, so any such loop may have it; it is
+//! added where it pays: the walked list is a list of ints, its element
+//! indexes a list of lists, and that list is one the loop cannot rebind
+//! (a parameter, or a local that only statements of the function's top
+//! level assign, one of them before the loop), so its name is bound
+//! wherever the loop runs.
+
+use std::collections::HashSet;
+
+use crate::ir::typed::{self, ExprKind, Stmt, Target};
+use crate::types::Type;
+
+/// Adds the prefetches to every function; `prefix` is the one lowering gave
+/// the names it invents (`lower::hidden_prefix`).
+pub fn insert(mut module: typed::Module, prefix: &str) -> typed::Module {
+    for function in &mut module.functions {
+        let fixed = fixed_lists(function);
+        let mut bound: HashSet<String> = function
+            .params
+            .iter()
+            .filter(|param| fixed.contains(&param.name))
+            .map(|param| param.name.clone())
+            .collect();
+        for stmt in &mut function.body {
+            insert_in_block(std::slice::from_mut(stmt), &bound, prefix);
+            if let Stmt::Assign { target, .. } = stmt {
+                let mut names = Vec::new();
+                target_locals(target, &mut names);
+                bound.extend(names.into_iter().filter(|name| fixed.contains(name)));
+            }
+        }
+    }
+    module
+}
+
+/// The lists of lists of `function` that only its top-level statements
+/// bind (parameters bound by nothing else among them).
+fn fixed_lists(function: &typed::Function) -> HashSet<String> {
+    let rows = |ty: &Type| matches!(ty, Type::List(item) if matches!(**item, Type::List(_)));
+    let mut names: HashSet<String> = function
+        .params
+        .iter()
+        .filter(|param| rows(&param.ty))
+        .map(|param| param.name.clone())
+        .chain(
+            function
+                .locals
+                .iter()
+                .filter(|local| rows(&local.ty))
+                .map(|local| local.name.clone()),
+        )
+        .collect();
+    let mut nested = Vec::new();
+    for stmt in &function.body {
+        for body in stmt.nested() {
+            bound_in(body, &mut nested);
+        }
+    }
+    for name in nested {
+        names.remove(&name);
+    }
+    names
+}
+
+/// Every local a statement of `stmts`, or one nested in them, binds.
+fn bound_in(stmts: &[Stmt], out: &mut Vec<String>) {
+    for stmt in stmts {
+        match stmt {
+            Stmt::Assign { target, .. } => target_locals(target, out),
+            Stmt::ForRange { var: Some(var), .. } => out.push(var.clone()),
+            _ => {}
+        }
+        for body in stmt.nested() {
+            bound_in(body, out);
+        }
+    }
+}
+
+fn target_locals(target: &Target, out: &mut Vec<String>) {
+    match target {
+        Target::Local(name) => out.push(name.clone()),
+        Target::Tuple(items) => items.iter().for_each(|item| target_locals(item, out)),
+        Target::Index { .. }
+        | Target::View { .. }
+        | Target::Select { .. }
+        | Target::Item { .. } => {}
+    }
+}
+
+fn insert_in_block(stmts: &mut [Stmt], bound: &HashSet<String>, prefix: &str) {
+    for stmt in stmts {
+        for body in stmt.nested_mut() {
+            insert_in_block(body, bound, prefix);
+        }
+        if let Stmt::ForRange { body, .. } | Stmt::While { body, .. } = stmt {
+            insert_in_loop(body, bound, prefix);
+        }
+    }
+}
+
+/// Adds the prefetch to a loop body that starts (after a while loop's
+/// counter steps) with lowering's element read `u = iter[index]` of a list
+/// of ints, when the body reads `rows[u]` of a bound list of lists and
+/// does not rebind `u`.
+fn insert_in_loop(body: &mut Vec<Stmt>, bound: &HashSet<String>, prefix: &str) {
+    let lowered = |name: &str, what: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with(what))
+    };
+    let Some((at, element, order, index)) =
+        body.iter().take(3).enumerate().find_map(|(at, stmt)| {
+            let Stmt::Assign {
+                target: Target::Local(element),
+                value:
+                    typed::Expr {
+                        kind:
+                            ExprKind::Runtime {
+                                function: "list_get",
+                                args,
+                            },
+                        ty: Type::Int,
+                    },
+            } = stmt
+            else {
+                return None;
+            };
+            match args.as_slice() {
+                [order @ typed::Expr {
+                    kind: ExprKind::Local(list),
+                    ty: Type::List(_),
+                }, index @ typed::Expr {
+                    kind: ExprKind::Local(counter),
+                    ty: Type::Int,
+                }] if lowered(list, "iter_") && lowered(counter, "index_") => {
+                    Some((at, element.clone(), order.clone(), index.clone()))
+                }
+                _ => None,
+            }
+        })
+    else {
+        return;
+    };
+    // A loop that rebinds its element reads rows other than those the
+    // order names.
+    let mut rebound = Vec::new();
+    bound_in(&body[at + 1..], &mut rebound);
+    if rebound.contains(&element) {
+        return;
+    }
+    let mut rows = None;
+    for stmt in &body[at + 1..] {
+        stmt.walk_exprs(&mut |expr| {
+            if rows.is_some() {
+                return;
+            }
+            if let ExprKind::Runtime {
+                function: "list_get",
+                args,
+            } = &expr.kind
+            {
+                if let [list @ typed::Expr {
+                    kind: ExprKind::Local(name),
+                    ..
+                }, typed::Expr {
+                    kind: ExprKind::Local(read),
+                    ..
+                }] = args.as_slice()
+                {
+                    if read == &element && bound.contains(name) {
+                        rows = Some(list.clone());
+                    }
+                }
+            }
+        });
+    }
+    if let Some(rows) = rows {
+        let prefetch = typed::Expr::new(
+            ExprKind::Runtime {
+                function: "list_prefetch_rows",
+                args: vec![rows, order, index],
+            },
+            Type::None,
+        );
+        body.insert(at + 1, Stmt::Expr(prefetch));
+    }
+}
