@@ -3058,6 +3058,17 @@ impl<'a> FunctionLowering<'a> {
 
     fn indices(&mut self, slice: &ast::Expr) -> Option<Vec<Expr>> {
         let parts: Vec<&ast::Expr> = match slice {
+            // `d[(k,)]` and `d[k,]` look a dict up by the tuple `(k,)`, not
+            // by `k`: the one-item tuple stays whole here, and inference
+            // indexes an array with its item, as NumPy does (`a[i,]`).
+            ast::Expr::Tuple(tuple)
+                if matches!(tuple.elts.as_slice(), [item] if !matches!(
+                    item,
+                    ast::Expr::Slice(_) | ast::Expr::Starred(_)
+                ) && !is_ellipsis(item)) =>
+            {
+                vec![slice]
+            }
             ast::Expr::Tuple(tuple) => tuple.elts.iter().collect(),
             single => vec![single],
         };
@@ -6353,4 +6364,9 @@ fn starred_target(target: &ast::Expr) -> Option<(&[ast::Expr], usize)> {
         .map(|(k, _)| k);
     let star = starred.next()?;
     starred.next().is_none().then_some((elts.as_slice(), star))
+}
+
+/// Whether `expr` is the literal `...`.
+fn is_ellipsis(expr: &ast::Expr) -> bool {
+    matches!(expr, ast::Expr::Constant(constant) if matches!(constant.value, ast::Constant::Ellipsis))
 }

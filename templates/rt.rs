@@ -13048,6 +13048,7 @@ macro_rules! impl_dict_key_int {
                 fn key_error(&self) -> Error {
                     key_error_of(*self)
                 }
+                #[inline]
                 fn python_hash(&self) -> i64 {
                     python_hash_int(*self as i128)
                 }

@@ -1397,21 +1397,24 @@ impl<'m> Inference<'m> {
                     };
                     return self.list_store_target(cx, value, &index, ty, *span);
                 }
+                // An array's element (or view): `a[i,] = x` is `a[i] = x`.
+                let indices = array_indices(indices);
                 // `a[i][j] = x` stores into the same element as `a[i, j] = x`.
                 let mut root = value;
-                let mut chain: Vec<untyped::Expr> = indices.clone();
+                let mut chain: Vec<untyped::Expr> = indices.to_vec();
                 let mut groups = vec![indices.len()];
                 while let untyped::ExprKind::Index {
                     value: inner,
                     indices: inner_indices,
                 } = &root.kind
                 {
+                    let inner_indices = array_indices(inner_indices);
                     chain.splice(0..0, inner_indices.iter().cloned());
                     groups.insert(0, inner_indices.len());
                     root = inner;
                 }
                 if let ([index], untyped::ExprKind::Local(_) | untyped::ExprKind::Index { .. }) =
-                    (indices.as_slice(), &value.kind)
+                    (indices, &value.kind)
                 {
                     if groups.len() == 1 && might_be_array(index, cx) {
                         let array = self.expr(cx, value)?;
@@ -2449,6 +2452,11 @@ impl<'m> Inference<'m> {
         }
         if chain.is_empty() {
             return Some(base);
+        }
+        if base.array_type().is_some() {
+            for group in chain.iter_mut() {
+                *group = array_indices(group);
+            }
         }
         if let ([group], Some(array)) = (chain.as_slice(), base.array_type()) {
             if group.len() > 1 && group.iter().any(|i| might_be_array(i, cx)) {
@@ -5837,3 +5845,16 @@ fn made_without_effects(expr: &typed::Expr) -> bool {
 /// The longest tuple a constant index past its end reads as an IndexError
 /// (`rt::FirstItem` is implemented for Rust tuples up to this length).
 const MAX_FIXED_TUPLE_INDEXED: usize = 16;
+
+/// The indices of an array subscript: `a[i,]` and `a[(i,)]` index with `i`,
+/// as NumPy does. (Lowering keeps a one-item tuple subscript whole, which a
+/// dict looks up as the key `(i,)`.)
+fn array_indices(indices: &[untyped::Expr]) -> &[untyped::Expr] {
+    match indices {
+        [untyped::Expr {
+            kind: untyped::ExprKind::Tuple(items),
+            ..
+        }] if items.len() == 1 => items,
+        _ => indices,
+    }
+}
