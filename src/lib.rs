@@ -19,6 +19,7 @@ pub mod list_loops;
 pub mod loop_else;
 pub mod lower;
 pub mod none_params;
+pub mod order_statistics;
 pub mod parse;
 pub mod prefetch;
 pub mod range_variables;
@@ -391,7 +392,7 @@ fn front_end(
             let prefix = lower::hidden_prefix(&file.text);
             let typed =
                 list_loops::rewrite(set_insert::fuse(fuse_temporaries::fuse(typed)), &prefix);
-            prefetch::insert(typed, &prefix)
+            order_statistics::rewrite(prefetch::insert(typed, &prefix))
         }
         Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),
         Err(errors) => {

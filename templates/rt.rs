@@ -9378,6 +9378,54 @@ mod tests {
         ));
     }
 
+    /// Reading `sorted(xs)` by selection gives the sorted list's elements,
+    /// read in any order, for ints and for floats with NaN, both zeros and
+    /// infinities (where the selection gives way to a sort), forwards and
+    /// reversed, with negative indices and IndexError past either end.
+    #[test]
+    fn order_statistics_are_the_sorted_elements() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        for round in 0..300 {
+            let length = (next() % 40) as usize;
+            let ints: Vec<i64> = (0..length).map(|_| (next() % 9) as i64 - 4).collect();
+            let specials = [0.0, -0.0, f64::NAN, f64::INFINITY, -1.5, 2.25];
+            let floats: Vec<f64> = (0..length)
+                .map(|_| match (round % 3, next() % 8) {
+                    (0, k) if k < 6 => specials[k as usize],
+                    (1, 0) => -0.0,
+                    (_, k) => k as f64 * 0.5 - 1.0,
+                })
+                .collect();
+            for reverse in [false, true] {
+                let expected_ints = list_sorted(&List::from_vec(ints.clone()), reverse).to_vec();
+                let expected_floats = list_sorted(&List::from_vec(floats.clone()), reverse).to_vec();
+                let int_copy = List::from_vec(ints.clone());
+                let float_copy = List::from_vec(floats.clone());
+                for _ in 0..6 {
+                    let index = (next() % (2 * length as u64 + 3)) as i64 - length as i64 - 1;
+                    let position = if index < 0 { index + length as i64 } else { index };
+                    let read = list_order_statistic(&int_copy, index, reverse);
+                    match usize::try_from(position).ok().and_then(|p| expected_ints.get(p)) {
+                        Some(value) => assert_eq!(read, Ok(*value)),
+                        None => assert!(read.is_err()),
+                    }
+                    let read = list_order_statistic(&float_copy, index, reverse);
+                    match usize::try_from(position).ok().and_then(|p| expected_floats.get(p)) {
+                        Some(value) => assert!(same(read.unwrap(), *value), "{floats:?} {index} {reverse}"),
+                        None => assert!(read.is_err()),
+                    }
+                }
+            }
+        }
+    }
+
     /// A prefetch of rows reads nothing the program sees: indices past
     /// either end of the order or the rows, negative ones, steps at the end
     /// of `i64`, and a row that is the order itself leave everything as it
@@ -10488,6 +10536,19 @@ pub trait PyOrder {
         let _ = (items, reverse);
         false
     }
+
+    /// Moves into `items[position]` the element a sort by `<` puts there,
+    /// the smaller ones before it and the larger after it, where the type
+    /// has a faster way to it than sorting, and says whether it did; leaves
+    /// `items` as they were when it did not. The answer depends only on
+    /// the values, not on their order.
+    fn select_plain(items: &mut [Self], position: usize) -> bool
+    where
+        Self: Sized,
+    {
+        let _ = (items, position);
+        false
+    }
 }
 
 macro_rules! impl_py_order_scalar {
@@ -10512,6 +10573,13 @@ macro_rules! impl_py_order_scalar {
                     sort_keys(items);
                     if reverse {
                         items.reverse();
+                    }
+                    true
+                }
+
+                fn select_plain(items: &mut [Self], position: usize) -> bool {
+                    if position < items.len() {
+                        items.select_nth_unstable(position);
                     }
                     true
                 }
@@ -10581,6 +10649,33 @@ macro_rules! impl_py_order_float {
                     }
                     if reverse {
                         items.reverse();
+                    }
+                    true
+                }
+
+                /// Without NaN, and unless both zeros are present, `<` is a
+                /// total order whose equal elements cannot be told apart.
+                fn select_plain(items: &mut [Self], position: usize) -> bool {
+                    let (mut positive_zero, mut negative_zero) = (false, false);
+                    for item in items.iter() {
+                        if item.is_nan() {
+                            return false;
+                        }
+                        if *item == 0.0 {
+                            if item.is_sign_negative() {
+                                negative_zero = true;
+                            } else {
+                                positive_zero = true;
+                            }
+                        }
+                    }
+                    if positive_zero && negative_zero {
+                        return false;
+                    }
+                    if position < items.len() {
+                        items.select_nth_unstable_by(position, |a, b| {
+                            a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+                        });
                     }
                     true
                 }
@@ -11145,6 +11240,31 @@ pub fn list_sorted<T: PyOrder + Clone>(list: &List<T>, reverse: bool) -> List<T>
     let out = list_copy(list);
     list_sort(&out, reverse);
     out
+}
+
+/// `sorted(xs, reverse=r)[index]` where the sorted list is read at a few
+/// places only (`order_statistics`): `list` is the unsorted copy, and the
+/// element the sort would put at `index` is found by selection, which
+/// leaves it in place with the smaller elements before it and the larger
+/// after, and costs a pass over the list instead of a sort. Where the
+/// values allow no selection (a NaN, both zeros), a sorted copy gives the
+/// element and `list` stays as it was, so every read sorts the same
+/// original order, as Python sorted it once. IndexError as `list[index]`.
+pub fn list_order_statistic<T: PyOrder + Clone>(list: &List<T>, index: i64, reverse: bool) -> Result<T> {
+    let mut items = list.items_mut();
+    let Some(at) = list_position(items.len(), index) else {
+        return Err(Error::IndexError("list index out of range".into()));
+    };
+    let ascending = if reverse { items.len() - 1 - at } else { at };
+    if T::select_plain(&mut items, ascending) {
+        return Ok(items[ascending].clone());
+    }
+    let mut sorted = items.clone();
+    drop(items);
+    if !T::sort_plain(&mut sorted, reverse) {
+        sort_values(&mut sorted, reverse, |item| item);
+    }
+    Ok(sorted[at].clone())
 }
 
 /// `min(xs)` / `max(xs)`: the first of the smallest (largest) elements;

@@ -47,6 +47,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "list_heappop" => (&[R], true),
         "list_reserve" => (&[R, V, V], false),
         "list_prefetch_rows" => (&[R, R, V], false),
+        "list_order_statistic" => (&[R, V, V], true),
         "list_fsum" => (&[R], true),
         "list_dist" => (&[R, R], true),
         "list_prod_int" => (&[R, V], true),
