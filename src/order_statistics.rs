@@ -161,7 +161,9 @@ fn mentions(stmt: &Stmt, name: &str) -> bool {
 /// Counts the element reads of `name` in `stmt` and clears `allowed` at a
 /// use that is neither such a read nor `len`, or a read inside a loop.
 fn count_uses(stmt: &Stmt, name: &str, in_loop: bool, reads: &mut usize, allowed: &mut bool) {
-    stmt.for_each_expr(&mut |expr| uses_in(expr, name, in_loop, reads, allowed));
+    // A `while` test runs as often as the body; a `for` header once.
+    let test_repeats = in_loop || matches!(stmt, Stmt::While { .. });
+    stmt.for_each_expr(&mut |expr| uses_in(expr, name, test_repeats, reads, allowed));
     let in_loop = in_loop || matches!(stmt, Stmt::ForRange { .. } | Stmt::While { .. });
     for body in stmt.nested() {
         for nested in body {
