@@ -76,31 +76,11 @@ fn sorted_assignment(stmt: &Stmt) -> Option<(String, bool)> {
     }
 }
 
-/// How many statements bind `name`.
+/// How many times the statements bind `name`.
 fn bindings(stmts: &[Stmt], name: &str) -> usize {
-    fn binds(target: &Target, name: &str) -> bool {
-        match target {
-            Target::Local(n) => n == name,
-            Target::Tuple(items) => items.iter().any(|t| binds(t, name)),
-            _ => false,
-        }
-    }
-    stmts
-        .iter()
-        .map(|stmt| {
-            let own = match stmt {
-                Stmt::Assign { target, .. } => binds(target, name),
-                Stmt::ForRange { var: Some(var), .. } => var == name,
-                _ => false,
-            };
-            usize::from(own)
-                + stmt
-                    .nested()
-                    .iter()
-                    .map(|b| bindings(b, name))
-                    .sum::<usize>()
-        })
-        .sum()
+    let mut bound = Vec::new();
+    typed::bound_locals(stmts, &mut bound);
+    bound.iter().filter(|local| *local == name).count()
 }
 
 /// Finds the block holding the assignment of `name` and rewrites it there

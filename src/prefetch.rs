@@ -41,11 +41,9 @@ pub fn insert(mut module: typed::Module, prefix: &str) -> typed::Module {
             .collect();
         for stmt in &mut function.body {
             insert_in_block(std::slice::from_mut(stmt), &bound, prefix);
-            if let Stmt::Assign { target, .. } = stmt {
-                let mut names = Vec::new();
-                target_locals(target, &mut names);
-                bound.extend(names.into_iter().filter(|name| fixed.contains(name)));
-            }
+            let mut names = Vec::new();
+            stmt.own_bound_locals(&mut names);
+            bound.extend(names.into_iter().filter(|name| fixed.contains(name)));
         }
     }
     module
@@ -71,38 +69,13 @@ fn fixed_lists(function: &typed::Function) -> HashSet<String> {
     let mut nested = Vec::new();
     for stmt in &function.body {
         for body in stmt.nested() {
-            bound_in(body, &mut nested);
+            typed::bound_locals(body, &mut nested);
         }
     }
     for name in nested {
         names.remove(&name);
     }
     names
-}
-
-/// Every local a statement of `stmts`, or one nested in them, binds.
-fn bound_in(stmts: &[Stmt], out: &mut Vec<String>) {
-    for stmt in stmts {
-        match stmt {
-            Stmt::Assign { target, .. } => target_locals(target, out),
-            Stmt::ForRange { var: Some(var), .. } => out.push(var.clone()),
-            _ => {}
-        }
-        for body in stmt.nested() {
-            bound_in(body, out);
-        }
-    }
-}
-
-fn target_locals(target: &Target, out: &mut Vec<String>) {
-    match target {
-        Target::Local(name) => out.push(name.clone()),
-        Target::Tuple(items) => items.iter().for_each(|item| target_locals(item, out)),
-        Target::Index { .. }
-        | Target::View { .. }
-        | Target::Select { .. }
-        | Target::Item { .. } => {}
-    }
 }
 
 fn insert_in_block(stmts: &mut [Stmt], bound: &HashSet<String>, prefix: &str) {
@@ -161,7 +134,7 @@ fn insert_in_loop(body: &mut Vec<Stmt>, bound: &HashSet<String>, prefix: &str) {
     // A loop that rebinds its element reads rows other than those the
     // order names.
     let mut rebound = Vec::new();
-    bound_in(&body[at + 1..], &mut rebound);
+    typed::bound_locals(&body[at + 1..], &mut rebound);
     if rebound.contains(&element) {
         return;
     }

@@ -10619,20 +10619,7 @@ macro_rules! impl_py_order_float {
                 /// sort's order.
                 fn sort_plain(items: &mut [Self], reverse: bool) -> bool {
                     const SIGN: $bits = 1 << (<$bits>::BITS - 1);
-                    let (mut positive_zero, mut negative_zero) = (false, false);
-                    for item in items.iter() {
-                        if item.is_nan() {
-                            return false;
-                        }
-                        if *item == 0.0 {
-                            if item.is_sign_negative() {
-                                negative_zero = true;
-                            } else {
-                                positive_zero = true;
-                            }
-                        }
-                    }
-                    if positive_zero && negative_zero {
+                    if !indistinguishable_when_equal(items) {
                         return false;
                     }
                     let mut keys: Vec<$bits> = items
@@ -10656,20 +10643,7 @@ macro_rules! impl_py_order_float {
                 /// Without NaN, and unless both zeros are present, `<` is a
                 /// total order whose equal elements cannot be told apart.
                 fn select_plain(items: &mut [Self], position: usize) -> bool {
-                    let (mut positive_zero, mut negative_zero) = (false, false);
-                    for item in items.iter() {
-                        if item.is_nan() {
-                            return false;
-                        }
-                        if *item == 0.0 {
-                            if item.is_sign_negative() {
-                                negative_zero = true;
-                            } else {
-                                positive_zero = true;
-                            }
-                        }
-                    }
-                    if positive_zero && negative_zero {
+                    if !indistinguishable_when_equal(items) {
                         return false;
                     }
                     if position < items.len() {
@@ -10685,6 +10659,26 @@ macro_rules! impl_py_order_float {
 }
 
 impl_py_order_float!(f32, u32; f64, u64);
+
+/// Whether `<` orders the floats totally with equal ones indistinguishable:
+/// no NaN, and not both 0.0 and -0.0.
+fn indistinguishable_when_equal<F: Into<f64> + Copy>(items: &[F]) -> bool {
+    let (mut positive_zero, mut negative_zero) = (false, false);
+    for &item in items {
+        let item: f64 = item.into();
+        if item.is_nan() {
+            return false;
+        }
+        if item == 0.0 {
+            if item.is_sign_negative() {
+                negative_zero = true;
+            } else {
+                positive_zero = true;
+            }
+        }
+    }
+    !(positive_zero && negative_zero)
+}
 
 /// Sorts at least this many keys on the parallel pool's threads
 /// (`sort_keys`): 400,000 float keys take about 5 ms on one thread.

@@ -360,7 +360,7 @@ impl<'f> Checker<'f> {
 
         // Scalars.
         let mut assigned: Vec<String> = Vec::new();
-        collect_assigned(body, &mut assigned);
+        typed::bound_locals(body, &mut assigned);
         assigned.sort();
         assigned.dedup();
         if let Some(var) = var {
@@ -1098,7 +1098,7 @@ fn work(stmt: &Stmt) -> Option<Work> {
         return None;
     };
     let mut assigned: Vec<String> = Vec::new();
-    collect_assigned(body, &mut assigned);
+    typed::bound_locals(body, &mut assigned);
     assigned.extend(var.iter().cloned());
     let invariant =
         |e: &typed::Expr| e.is_effect_free() && assigned.iter().all(|name| !e.reads(name));
@@ -1225,29 +1225,6 @@ fn loop_exit(stmts: &[Stmt], in_inner_loop: bool) -> Option<&'static str> {
         }
     }
     None
-}
-
-fn collect_assigned(stmts: &[Stmt], out: &mut Vec<String>) {
-    fn target(t: &Target, out: &mut Vec<String>) {
-        match t {
-            Target::Local(name) => out.push(name.clone()),
-            Target::Tuple(items) => items.iter().for_each(|t| target(t, out)),
-            Target::Index { .. }
-            | Target::View { .. }
-            | Target::Select { .. }
-            | Target::Item { .. } => {}
-        }
-    }
-    for stmt in stmts {
-        match stmt {
-            Stmt::Assign { target: t, .. } => target(t, out),
-            Stmt::ForRange { var: Some(var), .. } => out.push(var.clone()),
-            _ => {}
-        }
-        for body in stmt.nested() {
-            collect_assigned(body, out);
-        }
-    }
 }
 
 /// Whether every binding of the array local `name` in `stmts` is a new array.

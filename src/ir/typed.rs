@@ -870,6 +870,19 @@ impl Expr {
 }
 
 impl Target {
+    /// The locals the store binds (both of `a, b = ...`); an element store
+    /// binds none.
+    pub fn bound_locals(&self, out: &mut Vec<String>) {
+        match self {
+            Target::Local(name) => out.push(name.clone()),
+            Target::Tuple(items) => items.iter().for_each(|item| item.bound_locals(out)),
+            Target::Index { .. }
+            | Target::View { .. }
+            | Target::Select { .. }
+            | Target::Item { .. } => {}
+        }
+    }
+
     /// The expressions a store evaluates: the array and indices of an
     /// element store.
     pub fn for_each_expr<'e>(&'e self, visit: &mut dyn FnMut(&'e Expr)) {
@@ -960,6 +973,16 @@ impl Stmt {
         }
     }
 
+    /// The locals the statement itself binds (an assignment's targets, a
+    /// `for` loop's variable), not those of statements nested in it.
+    pub fn own_bound_locals(&self, out: &mut Vec<String>) {
+        match self {
+            Stmt::Assign { target, .. } => target.bound_locals(out),
+            Stmt::ForRange { var: Some(var), .. } => out.push(var.clone()),
+            _ => {}
+        }
+    }
+
     /// The statements directly nested in this one (bodies and branches).
     pub fn nested(&self) -> Vec<&[Stmt]> {
         match self {
@@ -983,6 +1006,17 @@ impl Stmt {
         self.for_each_expr(&mut |e| e.walk(visit));
         for body in self.nested() {
             body.iter().for_each(|s| s.walk_exprs(visit));
+        }
+    }
+}
+
+/// Every local that a statement of `stmts`, or one nested in them, binds,
+/// in order, repeated as often as it is bound.
+pub fn bound_locals(stmts: &[Stmt], out: &mut Vec<String>) {
+    for stmt in stmts {
+        stmt.own_bound_locals(out);
+        for body in stmt.nested() {
+            bound_locals(body, out);
         }
     }
 }
