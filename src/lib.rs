@@ -389,10 +389,11 @@ fn front_end(
     // Warnings of lowering are reported with later errors too.
     let typed = match infer::infer(&untyped) {
         Ok(typed) if untyped.unexported.is_empty() => {
-            let prefix = lower::hidden_prefix(&file.text);
-            let typed =
-                list_loops::rewrite(set_insert::fuse(fuse_temporaries::fuse(typed)), &prefix);
-            order_statistics::rewrite(prefetch::insert(typed, &prefix))
+            let typed = list_loops::rewrite(
+                set_insert::fuse(fuse_temporaries::fuse(typed)),
+                &lower::hidden_prefix(&file.text),
+            );
+            order_statistics::rewrite(prefetch::insert(typed))
         }
         Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),
         Err(errors) => {

@@ -6,6 +6,8 @@
 //!     for v in adj[u]:          # adj: list[list[int]]
 //! ```
 //!
+//! (or `u = queue[head]` in a loop that walks a queue itself)
+//!
 //! reads `adj`'s rows in an order the processor cannot foresee: each row's
 //! header and elements are a cache miss, and the branches of the loop body
 //! keep the processor from running far enough ahead to overlap them. Right
@@ -18,7 +20,7 @@
 //! which asks for the rows a few steps ahead. It changes nothing the
 //! program sees and raises nothing, so any such loop may have it; it is
 //! added where it pays: the walked list is a list of ints, its element
-//! indexes a list of lists, and that list is one the loop cannot rebind
+//! (not rebound in the loop) indexes a list of lists, and that list is one the loop cannot rebind
 //! (a parameter, or a local that only statements of the function's top
 //! level assign, one of them before the loop), so its name is bound
 //! wherever the loop runs.
@@ -28,9 +30,8 @@ use std::collections::HashSet;
 use crate::ir::typed::{self, ExprKind, Stmt, Target};
 use crate::types::Type;
 
-/// Adds the prefetches to every function; `prefix` is the one lowering gave
-/// the names it invents (`lower::hidden_prefix`).
-pub fn insert(mut module: typed::Module, prefix: &str) -> typed::Module {
+/// Adds the prefetches to every function.
+pub fn insert(mut module: typed::Module) -> typed::Module {
     for function in &mut module.functions {
         let fixed = fixed_lists(function);
         let mut bound: HashSet<String> = function
@@ -40,7 +41,7 @@ pub fn insert(mut module: typed::Module, prefix: &str) -> typed::Module {
             .map(|param| param.name.clone())
             .collect();
         for stmt in &mut function.body {
-            insert_in_block(std::slice::from_mut(stmt), &bound, prefix);
+            insert_in_block(std::slice::from_mut(stmt), &bound);
             let mut names = Vec::new();
             stmt.own_bound_locals(&mut names);
             bound.extend(names.into_iter().filter(|name| fixed.contains(name)));
@@ -78,57 +79,50 @@ fn fixed_lists(function: &typed::Function) -> HashSet<String> {
     names
 }
 
-fn insert_in_block(stmts: &mut [Stmt], bound: &HashSet<String>, prefix: &str) {
+fn insert_in_block(stmts: &mut [Stmt], bound: &HashSet<String>) {
     for stmt in stmts {
         for body in stmt.nested_mut() {
-            insert_in_block(body, bound, prefix);
+            insert_in_block(body, bound);
         }
         if let Stmt::ForRange { body, .. } | Stmt::While { body, .. } = stmt {
-            insert_in_loop(body, bound, prefix);
+            insert_in_loop(body, bound);
         }
     }
 }
 
-/// Adds the prefetch to a loop body that starts (after a while loop's
-/// counter steps) with lowering's element read `u = iter[index]` of a list
-/// of ints, when the body reads `rows[u]` of a bound list of lists and
+/// Adds the prefetch to a loop body that reads an element of a list of
+/// ints at its top level, `u = order[i]` (lowering's `u = iter[index]` of
+/// `for u in order`, or a walk the loop makes itself, `u = queue[head]`),
+/// when the body reads `rows[u]` of a bound list of lists after it and
 /// does not rebind `u`.
-fn insert_in_loop(body: &mut Vec<Stmt>, bound: &HashSet<String>, prefix: &str) {
-    let lowered = |name: &str, what: &str| {
-        name.strip_prefix(prefix)
-            .is_some_and(|rest| rest.starts_with(what))
-    };
-    let Some((at, element, order, index)) =
-        body.iter().take(3).enumerate().find_map(|(at, stmt)| {
-            let Stmt::Assign {
-                target: Target::Local(element),
-                value:
-                    typed::Expr {
-                        kind:
-                            ExprKind::Runtime {
-                                function: "list_get",
-                                args,
-                            },
-                        ty: Type::Int,
-                    },
-            } = stmt
-            else {
-                return None;
-            };
-            match args.as_slice() {
-                [order @ typed::Expr {
-                    kind: ExprKind::Local(list),
-                    ty: Type::List(_),
-                }, index @ typed::Expr {
-                    kind: ExprKind::Local(counter),
+fn insert_in_loop(body: &mut Vec<Stmt>, bound: &HashSet<String>) {
+    let Some((at, element, order, index)) = body.iter().enumerate().find_map(|(at, stmt)| {
+        let Stmt::Assign {
+            target: Target::Local(element),
+            value:
+                typed::Expr {
+                    kind:
+                        ExprKind::Runtime {
+                            function: "list_get",
+                            args,
+                        },
                     ty: Type::Int,
-                }] if lowered(list, "iter_") && lowered(counter, "index_") => {
-                    Some((at, element.clone(), order.clone(), index.clone()))
-                }
-                _ => None,
-            }
-        })
-    else {
+                },
+        } = stmt
+        else {
+            return None;
+        };
+        match args.as_slice() {
+            [order @ typed::Expr {
+                kind: ExprKind::Local(_),
+                ty: Type::List(_),
+            }, index @ typed::Expr {
+                kind: ExprKind::Local(_),
+                ty: Type::Int,
+            }] => Some((at, element.clone(), order.clone(), index.clone())),
+            _ => None,
+        }
+    }) else {
         return;
     };
     // A loop that rebinds its element reads rows other than those the
