@@ -3059,13 +3059,15 @@ impl<'a> FunctionLowering<'a> {
     fn indices(&mut self, slice: &ast::Expr) -> Option<Vec<Expr>> {
         let parts: Vec<&ast::Expr> = match slice {
             // `d[(k,)]` and `d[k,]` look a dict up by the tuple `(k,)`, not
-            // by `k`: the one-item tuple stays whole here, and inference
-            // indexes an array with its item, as NumPy does (`a[i,]`).
+            // by `k`, and `d[()]` by `()`: a tuple of one item or none stays
+            // whole here, and inference indexes an array with its items, as
+            // NumPy does (`a[i,]`, `a[()]`).
             ast::Expr::Tuple(tuple)
-                if matches!(tuple.elts.as_slice(), [item] if !matches!(
-                    item,
-                    ast::Expr::Slice(_) | ast::Expr::Starred(_)
-                ) && !is_ellipsis(item)) =>
+                if matches!(tuple.elts.as_slice(), [] | [_])
+                    && !tuple.elts.iter().any(|item| {
+                        matches!(item, ast::Expr::Slice(_) | ast::Expr::Starred(_))
+                            || is_ellipsis(item)
+                    }) =>
             {
                 vec![slice]
             }

@@ -12927,6 +12927,47 @@ impl<U> Retype<U> for Nothing {
     }
 }
 
+/// `{(): v}` and `{()}` made before the items' type was known: the key
+/// `()` holds no item, so nothing about an item is ever asked.
+impl PyOrder for Nothing {
+    fn py_eq(&self, _: &Self) -> bool {
+        match *self {}
+    }
+    fn py_lt(&self, _: &Self) -> bool {
+        match *self {}
+    }
+}
+
+impl DictKey for Nothing {
+    type Hashed = ();
+    fn hashed(&self) {
+        match *self {}
+    }
+    fn key_error(&self) -> Error {
+        match *self {}
+    }
+    fn python_hash(&self) -> i64 {
+        match *self {}
+    }
+}
+
+#[cfg(feature = "python")]
+impl ToPython for Nothing {
+    fn to_python<'py>(self, _: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self {}
+    }
+}
+
+#[cfg(feature = "python")]
+impl<'py> pyo3::IntoPyObject<'py> for Nothing {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, _: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self {}
+    }
+}
+
 /// Tuples of a fixed length in a container that also receives tuples of
 /// other lengths: tuples of any length.
 macro_rules! retype_tuples_to_var {

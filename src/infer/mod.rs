@@ -5847,14 +5847,15 @@ fn made_without_effects(expr: &typed::Expr) -> bool {
 const MAX_FIXED_TUPLE_INDEXED: usize = 16;
 
 /// The indices of an array subscript: `a[i,]` and `a[(i,)]` index with `i`,
-/// as NumPy does. (Lowering keeps a one-item tuple subscript whole, which a
-/// dict looks up as the key `(i,)`.)
+/// and `a[()]` with none, as NumPy does. (Lowering keeps a subscript tuple
+/// of one item or none whole, which a dict looks up as the key `(i,)` or
+/// `()`.)
 fn array_indices(indices: &[untyped::Expr]) -> &[untyped::Expr] {
     match indices {
         [untyped::Expr {
             kind: untyped::ExprKind::Tuple(items),
             ..
-        }] if items.len() == 1 => items,
+        }] if items.len() <= 1 => items,
         _ => indices,
     }
 }
