@@ -20,10 +20,10 @@
 //! which asks for the rows a few steps ahead. It changes nothing the
 //! program sees and raises nothing, so any such loop may have it; it is
 //! added where it pays: the walked list is a list of ints, its element
-//! (not rebound in the loop) indexes a list of lists, and that list is one the loop cannot rebind
-//! (a parameter, or a local that only statements of the function's top
-//! level assign, one of them before the loop), so its name is bound
-//! wherever the loop runs.
+//! (not rebound in the loop) indexes a list of lists, and that list is one
+//! the loop cannot rebind (a parameter, or a local that only statements of
+//! the function's top level assign, one of them before the loop), so its
+//! name is bound wherever the loop runs.
 
 use std::collections::HashSet;
 
