@@ -9010,15 +9010,19 @@ pub fn no_shared_memory(written: &[Option<(usize, usize)>], others: &[Option<(us
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn squares_are_pows() {
-        let mut state = 0x1234_5678_9abc_def1u64;
-        let mut next = move || {
+    /// A fixed stream of pseudo-random numbers (xorshift64) from `seed`.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
-        };
+        }
+    }
+
+    #[test]
+    fn squares_are_pows() {
+        let mut next = xorshift(0x1234_5678_9abc_def1);
         for _ in 0..400_000 {
             // Every exponent, near the range's ends too.
             let x = f64::from_bits(next() & !(1 << 63));
@@ -9041,13 +9045,7 @@ mod tests {
 
     #[test]
     fn block_sums_of_ints_are_the_checked_serial_sum() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let serial = |items: &[i64]| -> Option<i64> {
             items.iter().try_fold(0i64, |total, &x| total.checked_add(x))
         };
@@ -9074,13 +9072,7 @@ mod tests {
 
     #[test]
     fn parallel_sort_of_keys_is_the_serial_sort() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for threads in [2, 3, 4, 8] {
             super::set_num_threads(threads).expect("a thread count");
             for count in [super::PARALLEL_SORT_MIN, super::PARALLEL_SORT_MIN + 7, 300_001] {
@@ -9241,13 +9233,7 @@ mod tests {
         use std::cmp::Ordering::{Greater, Less};
         // A fixed xorshift stream of parts over many magnitudes, with bounds
         // far from, next to and exactly at each modulus.
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let mut checked = 0;
         for _ in 0..200_000 {
             let scale = 2f64.powi((next() % 600) as i32 - 300);
@@ -9384,13 +9370,7 @@ mod tests {
     /// reversed, with negative indices and IndexError past either end.
     #[test]
     fn order_statistics_are_the_sorted_elements() {
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
         for round in 0..300 {
             let length = (next() % 40) as usize;
