@@ -4460,6 +4460,7 @@ impl<'a> FunctionLowering<'a> {
             Some(None)
         };
         let mut reverse = false;
+        let mut default = None;
         for keyword in &call.keywords {
             match keyword.arg.as_deref() {
                 Some("key") => {}
@@ -4475,16 +4476,23 @@ impl<'a> FunctionLowering<'a> {
                         )
                     }
                 },
-                Some("default") if matches!(kind, "min" | "max") => {
-                    self.error(
-                        codes::UNSUPPORTED_EXPRESSION,
-                        span,
-                        format!("`{kind}` with both key= and default= is not supported"),
-                        "key= and default=",
-                        &format!("test for emptiness first: `{kind}(xs, key=f) if xs else d`"),
-                    );
-                    return Some(None);
-                }
+                // Python evaluates the default before it walks the items;
+                // one that cannot raise or change anything may come after.
+                Some("default") if matches!(kind, "min" | "max") => match &keyword.value {
+                    value if inert(value) => default = Some(value.clone()),
+                    _ => {
+                        self.error(
+                            codes::UNSUPPORTED_EXPRESSION,
+                            span,
+                            format!("`{kind}` with key= takes a constant, a variable or a tuple of them as default="),
+                            "key= and default=",
+                            &format!(
+                                "name the default first (`d = ...`, then `{kind}(xs, key=f, default=d)`), or test for emptiness: `{kind}(xs, key=f) if xs else ...`"
+                            ),
+                        );
+                        return Some(None);
+                    }
+                },
                 _ => return bad(self, "only key= and reverse= are supported here"),
             }
         }
@@ -4610,8 +4618,14 @@ impl<'a> FunctionLowering<'a> {
                 kind: None,
             }),
         };
-        let lowered = match kind {
-            "min" | "max" => {
+        let lowered = match (kind, default) {
+            // `min(xs, key=f, default=d)`: the item, or `d` when there is none.
+            ("min" | "max", Some(default)) => call_of(
+                &hidden(&format!("{kind}_or_by_key")),
+                vec![decorated, default],
+                Vec::new(),
+            ),
+            ("min" | "max", None) => {
                 let best = call_of(
                     &hidden(&format!("{kind}_by_key")),
                     vec![decorated],
@@ -5481,7 +5495,7 @@ impl<'a> FunctionLowering<'a> {
                     Callee::Qualified(qualified.clone())
                 } else if BUILTIN_FUNCTIONS.contains(&id) {
                     Callee::Builtin(id.to_string())
-                } else if let Some(by_key) = ["sorted", "min", "max"]
+                } else if let Some(by_key) = ["sorted", "min", "max", "min_or", "max_or"]
                     .into_iter()
                     .find(|b| id == hidden(&format!("{b}_by_key")))
                 {
@@ -6371,4 +6385,18 @@ fn starred_target(target: &ast::Expr) -> Option<(&[ast::Expr], usize)> {
 /// Whether `expr` is the literal `...`.
 fn is_ellipsis(expr: &ast::Expr) -> bool {
     matches!(expr, ast::Expr::Constant(constant) if matches!(constant.value, ast::Constant::Ellipsis))
+}
+
+/// Whether evaluating `expr` can neither raise nor change anything: a
+/// constant, a signed constant, a variable, or a tuple of such.
+fn inert(expr: &ast::Expr) -> bool {
+    match expr {
+        ast::Expr::Constant(_) | ast::Expr::Name(_) => true,
+        ast::Expr::UnaryOp(signed) => {
+            matches!(signed.op, ast::UnaryOp::USub | ast::UnaryOp::UAdd)
+                && matches!(signed.operand.as_ref(), ast::Expr::Constant(_))
+        }
+        ast::Expr::Tuple(tuple) => tuple.elts.iter().all(inert),
+        _ => false,
+    }
 }

@@ -11094,6 +11094,23 @@ pub fn list_max_by_key<K: PyOrder + Clone, T: Clone>(
     keyed_extreme(list, "max", |candidate, best| best.py_lt(candidate))
 }
 
+/// `min(xs, key=f, default=d)`: the item `list_min_by_key` finds, or
+/// `default` when there are no items.
+pub fn list_min_by_key_or<K: PyOrder + Clone, T: Clone>(list: &List<(K, i64, T)>, default: T) -> Result<T> {
+    if list.is_empty() {
+        return Ok(default);
+    }
+    Ok(list_min_by_key(list)?.2)
+}
+
+/// `max(xs, key=f, default=d)`: see `list_min_by_key_or`.
+pub fn list_max_by_key_or<K: PyOrder + Clone, T: Clone>(list: &List<(K, i64, T)>, default: T) -> Result<T> {
+    if list.is_empty() {
+        return Ok(default);
+    }
+    Ok(list_max_by_key(list)?.2)
+}
+
 fn keyed_extreme<K: PyOrder + Clone, T: Clone>(
     list: &List<(K, i64, T)>,
     name: &str,

@@ -1574,7 +1574,9 @@ impl Inference<'_> {
 
     /// `sorted(xs, key=f)`, `min(xs, key=f)` and `max(xs, key=f)` as
     /// lowering writes them: the list `[(f(x), ±i, x) ...]` ordered by key
-    /// and position alone, so only the keys need an order.
+    /// and position alone, so only the keys need an order. With
+    /// `default=d` (`__min_or_by_key__`), the item itself, or `d`, which
+    /// must have the items' type, for no items.
     pub(super) fn by_key(
         &mut self,
         cx: &mut Cx,
@@ -1584,7 +1586,11 @@ impl Inference<'_> {
         span: Span,
     ) -> Option<Expr> {
         let reverse = self.reverse_keyword(cx, keywords)?;
-        let args = self.exprs(cx, args)?;
+        let mut args = self.exprs(cx, args)?;
+        let default = match name {
+            "__min_or_by_key__" | "__max_or_by_key__" if args.len() == 2 => args.pop(),
+            _ => None,
+        };
         let Ok([list]) = <[Expr; 1]>::try_from(args) else {
             return None;
         };
@@ -1596,7 +1602,7 @@ impl Inference<'_> {
         };
         let what = match name {
             "__sorted_by_key__" => "sorted() by a key",
-            "__min_by_key__" => "min() by a key",
+            "__min_by_key__" | "__min_or_by_key__" => "min() by a key",
             _ => "max() by a key",
         };
         if !orderable(key) && *key != Type::Unknown {
@@ -1611,6 +1617,27 @@ impl Inference<'_> {
                 .with_hint("key= must give numbers, or tuples or lists of numbers"),
             );
             return None;
+        }
+        if let (Some(default), [_, _, item]) = (default, parts.as_slice()) {
+            if default.ty != *item {
+                let (found, item) = (default.ty.clone(), item.clone());
+                self.error(
+                    cx,
+                    Diagnostic::error(
+                        codes::ARGUMENT_TYPE_MISMATCH,
+                        span,
+                        format!("the default= of {what} is {found}, but the items are {item}"),
+                    )
+                    .with_hint("give a default of the items' type (`0.0` for floats), which Python returns as it is"),
+                );
+                return None;
+            }
+            let function = if name == "__min_or_by_key__" {
+                "list_min_by_key_or"
+            } else {
+                "list_max_by_key_or"
+            };
+            return Some(runtime(function, vec![list, default], item.clone()));
         }
         let item = Type::Tuple(parts.clone());
         match name {

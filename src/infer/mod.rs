@@ -3262,7 +3262,11 @@ impl<'m> Inference<'m> {
             Callee::Builtin(name)
                 if matches!(
                     name.as_str(),
-                    "__sorted_by_key__" | "__min_by_key__" | "__max_by_key__"
+                    "__sorted_by_key__"
+                        | "__min_by_key__"
+                        | "__max_by_key__"
+                        | "__min_or_by_key__"
+                        | "__max_or_by_key__"
                 ) =>
             {
                 self.by_key(cx, name, args, keywords, span)

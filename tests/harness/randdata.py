@@ -81,8 +81,9 @@ parameters, and a list of lists may hold one row twice or a list that is
 also passed as another argument.
 
 Constructs ferropy rejects with a diagnostic although Python has them
-(`xs[a:b] = ys`, `del xs[a:b]`, `min`/`max` with both `key=` and
-`default=`, a `reverse=` that is not a literal next to `key=`,
+(`xs[a:b] = ys`, `del xs[a:b]`, `min`/`max` with `key=` and a
+`default=` other than a constant or a variable, a `reverse=` that is not
+a literal next to `key=`,
 `sum(..., 0j)`, `s.update(list)`) are generated only with
 RANDDATA_WITH_REJECTED=1, so that they do not hide the functions around
 them.
@@ -350,6 +351,15 @@ class Gen:
 
     # -- lambdas and generators ---------------------------------------------
 
+    def inert_default(self, s: Scope, ty: str) -> Expr:
+        """A `default=` next to `key=`: a constant or a variable of `ty`."""
+        names = s.names(ty)
+        if names and self.chance(0.5):
+            return Raw(self.pick(names), ty)
+        if ty == INT:
+            return int_lit(self.pick([0, -1, 7, 2**40]))
+        return float_lit(self.pick([0.0, -1.5, 2.25]))
+
     def key_lambda(self, s: Scope, elem: str) -> tuple[str, str]:
         """`key=lambda q: ...` over elements of type `elem`, and its rendering
         in the reference (overflow checked, a float key checked for NaN)."""
@@ -572,10 +582,13 @@ class Gen:
                 text, check = self.key_lambda(s, INT)
                 extra += f", {text}"
                 check_extra += f", {check}"
-            if self.chance(0.4 if extra else 0.6) and (WITH_REJECTED or not extra):
+            if self.chance(0.4 if extra else 0.6):
                 extra += ", default={1}"
                 check_extra += ", default={1}"
-                exprs.append(self.e_int(self.pure(s), d))
+                # Next to key=, a constant or a variable (anything else is
+                # rejected, see RANDDATA_WITH_REJECTED).
+                exprs.append(self.e_int(self.pure(s), d) if WITH_REJECTED or "key=" not in extra
+                             else self.inert_default(s, INT))
             return T(f"{f}({{0}}{extra})", exprs, INT, check=f"{f}({{0}}{check_extra})")
         if kind == "count":
             name = self.pick(li)
@@ -688,10 +701,11 @@ class Gen:
                 text, check = self.key_lambda(s, FLOAT)
                 extra += f", {text}"
                 check_extra += f", {check}"
-            if self.chance(0.4 if extra else 0.6) and (WITH_REJECTED or not extra):
+            if self.chance(0.4 if extra else 0.6):
                 extra += ", default={1}"
                 check_extra += ", default={1}"
-                exprs.append(self.e_float(self.pure(s), d))
+                exprs.append(self.e_float(self.pure(s), d) if WITH_REJECTED or "key=" not in extra
+                             else self.inert_default(s, FLOAT))
             return T(f"{f}({{0}}{extra})", exprs, FLOAT, check=f"{f}({{0}}{check_extra})")
         if kind == "complex":
             z = self.e_cx(s, d)

@@ -60,6 +60,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         "list_insort_left_exact" | "list_insort_right_exact" => (&[R, R, V, V, V], true),
         "list_sorted_by_key" => (&[R, V], false),
         "list_min_by_key" | "list_max_by_key" => (&[R], true),
+        "list_min_by_key_or" | "list_max_by_key_or" => (&[R, V], true),
         "list_heapify" => (&[R], false),
         "list_heapreplace" | "concatenate_list" | "stack_rows" => (&[R, V], true),
         "list_insert" => (&[R, V, V], false),
