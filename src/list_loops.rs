@@ -320,12 +320,7 @@ fn reversed_zip_loop(
 
 /// `read_from_end` in `stmt` and the statements nested in it.
 fn read_from_end_in(stmt: &mut Stmt, list: &str, index: &str, first: &str) {
-    stmt.for_each_expr_mut(&mut |e| read_from_end(e, list, index, first));
-    for nested in stmt.nested_mut() {
-        for stmt in nested {
-            read_from_end_in(stmt, list, index, first);
-        }
-    }
+    stmt.for_each_expr_in_tree_mut(&mut |e| read_from_end(e, list, index, first));
 }
 
 /// Rewrites the element reads `list[index]` in `expr` to `list[first - index]`.
@@ -418,12 +413,9 @@ fn reversed_loop(stmt: Stmt) -> (Vec<String>, Vec<Stmt>) {
 /// whether there was any.
 fn count_steps(stmt: &mut Stmt, index: &str, walked: Option<&str>, first: &str) -> bool {
     let mut counted = false;
-    stmt.for_each_expr_mut(&mut |expr| count_steps_in(expr, index, walked, first, &mut counted));
-    for nested in stmt.nested_mut() {
-        for stmt in nested {
-            counted |= count_steps(stmt, index, walked, first);
-        }
-    }
+    stmt.for_each_expr_in_tree_mut(&mut |expr| {
+        count_steps_in(expr, index, walked, first, &mut counted)
+    });
     counted
 }
 

@@ -112,23 +112,9 @@ fn rewrite_block(stmts: &mut [Stmt], name: &str, reverse: bool) -> bool {
         }
     }
     for stmt in &mut stmts[at + 1..] {
-        stmt.for_each_expr_mut(&mut |expr| select_reads(expr, name, reverse));
-        for body in stmt.nested_mut() {
-            for nested in body.iter_mut() {
-                walk_mut(nested, &mut |expr| select_reads(expr, name, reverse));
-            }
-        }
+        stmt.for_each_expr_in_tree_mut(&mut |expr| select_reads(expr, name, reverse));
     }
     true
-}
-
-fn walk_mut(stmt: &mut Stmt, visit: &mut dyn FnMut(&mut typed::Expr)) {
-    stmt.for_each_expr_mut(visit);
-    for body in stmt.nested_mut() {
-        for nested in body.iter_mut() {
-            walk_mut(nested, visit);
-        }
-    }
 }
 
 /// Whether the statement, or one nested in it, reads `name`.

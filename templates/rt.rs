@@ -11252,12 +11252,8 @@ pub fn list_order_statistic<T: PyOrder + Clone>(list: &List<T>, index: i64, reve
     if T::select_plain(&mut items, ascending) {
         return Ok(items[ascending].clone());
     }
-    let mut sorted = items.clone();
     drop(items);
-    if !T::sort_plain(&mut sorted, reverse) {
-        sort_values(&mut sorted, reverse, |item| item);
-    }
-    Ok(sorted[at].clone())
+    list_get(&list_sorted(list, reverse), at as i64)
 }
 
 /// `min(xs)` / `max(xs)`: the first of the smallest (largest) elements;

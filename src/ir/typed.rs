@@ -1000,6 +1000,18 @@ impl Stmt {
         }
     }
 
+    /// Calls `visit` on the statement's own expressions and on those of
+    /// every statement nested in it (each a whole expression, which
+    /// `visit` may rewrite).
+    pub fn for_each_expr_in_tree_mut(&mut self, visit: &mut dyn FnMut(&mut Expr)) {
+        self.for_each_expr_mut(visit);
+        for body in self.nested_mut() {
+            for stmt in body.iter_mut() {
+                stmt.for_each_expr_in_tree_mut(visit);
+            }
+        }
+    }
+
     /// Calls `visit` on every expression in this statement and the
     /// statements nested in it.
     pub fn walk_exprs<'e>(&'e self, visit: &mut dyn FnMut(&'e Expr)) {
