@@ -976,7 +976,10 @@ impl<'m> Inference<'m> {
                 if cx.report {
                     if let Some(expected) = cx.return_type.clone() {
                         match self.convert(value, &expected) {
-                            Ok(value) => out.push(typed::Stmt::Return(Some(value))),
+                            Ok(value) => match self.unconvertible_return(cx, &value, stmt.span) {
+                                Some(diagnostic) => self.diagnostics.push(diagnostic),
+                                None => out.push(typed::Stmt::Return(Some(value))),
+                            },
                             Err(given) => self.diagnostics.push(
                                 Diagnostic::error(codes::RETURN_TYPE_MISMATCH, stmt.span, format!("this function returns {expected}, but this value is {given}"))
                                     .with_label(format!("{given}"))
@@ -997,6 +1000,40 @@ impl<'m> Inference<'m> {
                 }
             }
         }
+    }
+
+    /// Why a returned value cannot be converted to the declared result
+    /// type, when it converts a container a local holds
+    /// (`converted_locals`): the conversion takes the container over, so
+    /// the same `return` cannot read it again (`return xs, len(xs)`), and a
+    /// parameter's container is the caller's, which Python returns as it
+    /// is.
+    fn unconvertible_return(&self, cx: &Cx, value: &typed::Expr, span: Span) -> Option<Diagnostic> {
+        let function = self.instances[cx.instance].function;
+        converted_locals(value).into_iter().find_map(|(name, given, ty)| {
+            if function.params.iter().any(|p| p.name == name) && !cx.assigned_params.contains(&name) {
+                return Some(
+                    Diagnostic::error(
+                        codes::RETURN_TYPE_MISMATCH,
+                        span,
+                        format!("the parameter `{name}` is {given}, but it is returned as {ty}"),
+                    )
+                    .with_hint(format!(
+                        "a container is shared, not converted: annotate the parameter `{name}: {ty}`, or return a new {ty} made from it"
+                    )),
+                );
+            }
+            let mut reads = 0;
+            value.walk(&mut |e| reads += usize::from(matches!(&e.kind, typed::ExprKind::Local(n) if n == &name)));
+            (reads > 1).then(|| {
+                Diagnostic::error(
+                    codes::RETURN_TYPE_MISMATCH,
+                    span,
+                    format!("`{name}` is converted from {given} to {ty} here, but this `return` reads it again"),
+                )
+                .with_hint(format!("give `{name}` the result's type where it is made (`{name}: {ty} = ...`), so nothing needs converting"))
+            })
+        })
     }
 
     /// `for k in d`, `for k in d.keys()`, `for k, v in d.items()`,
@@ -5632,6 +5669,23 @@ fn is_new_axis_or_ellipsis(index: &untyped::Expr) -> bool {
 /// `ty`: `xs += ys` is `xs.extend(ys)`, `xs *= n` the hidden method
 /// `__imul__`, `s -= t` is
 /// `s.difference_update(t)`.
+/// A local container that the returned `value` converts to another
+/// element type (`return xs` of a `list[int]` from a function returning
+/// `list[float]`): its name, its type and the type it is converted to.
+fn converted_locals(value: &typed::Expr) -> Vec<(String, Type, Type)> {
+    let mut converted = Vec::new();
+    value.walk(&mut |e| {
+        if let typed::ExprKind::Cast(inner) = &e.kind {
+            if let (typed::ExprKind::Local(name), Type::List(_) | Type::Dict(..) | Type::Set(_)) =
+                (&inner.kind, &inner.ty)
+            {
+                converted.push((name.clone(), inner.ty.clone(), e.ty.clone()));
+            }
+        }
+    });
+    converted
+}
+
 /// Whether every `return` of `function` gives a list it makes itself: a
 /// display, a repetition of one, or a comprehension (whose helper
 /// returns the list it appends to). Only such a result is surely held by
