@@ -9953,6 +9953,33 @@ impl<T> SameThread<T> {
     }
 }
 
+/// How many times a container made from a Python argument was first
+/// changed (each of them counts once, and again after a write-back made it
+/// clean): while it stays as it was during a call, no argument changed and
+/// the write-back after the call has nothing to look at
+/// (`Reflection::write_back`). A container the program makes is changed
+/// from the start (`dirty`) and never counts. Atomic because deep
+/// recursion runs the function on a thread of its own
+/// (`WaitedFor`), and one process may run calls on several threads: a
+/// change counted during another thread's call only makes this one look.
+static FIRST_CHANGES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Marks a container changed (`dirty`), counting it in `FIRST_CHANGES`
+/// when it was not.
+#[inline(always)]
+fn mark_changed(dirty: &mut bool) {
+    if !*dirty {
+        *dirty = true;
+        count_first_change();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn count_first_change() {
+    FIRST_CHANGES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 impl<T: Clone> List<T> {
     #[inline]
     pub fn from_vec(items: Vec<T>) -> Self {
@@ -9972,7 +9999,7 @@ impl<T: Clone> List<T> {
     #[inline]
     fn items_mut(&self) -> std::cell::RefMut<'_, Vec<T>> {
         std::cell::RefMut::map(self.0.borrow_mut(), |data| {
-            data.dirty = true;
+            mark_changed(&mut data.dirty);
             &mut data.items
         })
     }
@@ -10005,7 +10032,7 @@ impl<T: Clone> List<T> {
     fn poke<R>(&self, write: impl FnOnce(&mut Vec<T>) -> R) -> R {
         debug_assert!(self.0.try_borrow_mut().is_ok(), "a list borrowed across poke");
         let data = unsafe { &mut *self.0.as_ptr() };
-        data.dirty = true;
+        mark_changed(&mut data.dirty);
         write(&mut data.items)
     }
 
@@ -10084,6 +10111,7 @@ pub fn list_reserve<T: Clone>(list: &List<T>, start: i64, stop: i64) {
 /// the elements five steps after that, when the loop reads them. (On a
 /// breadth-first search over 150,000 rows, 10 and 5 beat 6 and 3 by about
 /// 8%, and 16 and 8 did no better.)
+const PREFETCH_SLOT_AHEAD: i64 = 20;
 const PREFETCH_HEADER_AHEAD: i64 = 10;
 const PREFETCH_ITEMS_AHEAD: i64 = 5;
 
@@ -10102,6 +10130,13 @@ pub fn list_prefetch_rows<T: Clone>(rows: &List<List<T>>, order: &List<i64>, at:
                 let step = usize::try_from(at.checked_add(ahead)?).ok()?;
                 rows.get(list_position(rows.len(), *order.get(step)?)?)
             };
+            let slot = |ahead: i64| -> Option<&List<T>> {
+                let step = usize::try_from(at.checked_add(ahead)?).ok()?;
+                rows.get(list_position(rows.len(), *order.get(step)?)?)
+            };
+            if let Some(row) = slot(PREFETCH_SLOT_AHEAD) {
+                prefetch(row as *const List<T>);
+            }
             if let Some(row) = row(PREFETCH_HEADER_AHEAD) {
                 prefetch(std::rc::Rc::as_ptr(&row.0));
             }
@@ -12098,6 +12133,8 @@ fn register(container: std::rc::Rc<dyn Reflect>) {
 #[cfg(feature = "python")]
 pub struct SharedArguments {
     outer: Option<(Option<SharedMap>, Option<Converted>)>,
+    /// `FIRST_CHANGES` before the conversions.
+    changes: usize,
 }
 
 #[cfg(feature = "python")]
@@ -12107,6 +12144,7 @@ impl SharedArguments {
         let converted = CONVERTED.with(|converted| converted.replace(Some(Vec::new())));
         SharedArguments {
             outer: Some((map, converted)),
+            changes: FIRST_CHANGES.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -12115,7 +12153,10 @@ impl SharedArguments {
     pub fn finish(mut self) -> Reflection {
         let converted = CONVERTED.with(|converted| converted.borrow_mut().take());
         self.restore();
-        Reflection(converted.unwrap_or_default())
+        Reflection {
+            containers: converted.unwrap_or_default(),
+            changes: self.changes,
+        }
     }
 
     fn restore(&mut self) {
@@ -12136,14 +12177,24 @@ impl Drop for SharedArguments {
 /// The containers of a call's arguments to write back: the arguments, and
 /// the containers inside them that Python also holds elsewhere.
 #[cfg(feature = "python")]
-pub struct Reflection(Converted);
+pub struct Reflection {
+    containers: Converted,
+    /// `FIRST_CHANGES` before the arguments were converted.
+    changes: usize,
+}
 
 #[cfg(feature = "python")]
 impl Reflection {
     /// After the call (also one that raised): writes each changed container
-    /// back into the Python object it came from.
+    /// back into the Python object it came from. When no container made
+    /// from an argument changed (`FIRST_CHANGES` is as it was), there is
+    /// nothing to write, and the containers (the rows of a list of lists)
+    /// are not walked to find that out.
     pub fn write_back(self, py: Python<'_>) -> PyResult<()> {
-        for container in self.0 {
+        if FIRST_CHANGES.load(std::sync::atomic::Ordering::Relaxed) == self.changes {
+            return Ok(());
+        }
+        for container in self.containers {
             container.reflect(py)?;
         }
         Ok(())
@@ -13320,7 +13371,7 @@ impl<K: DictKey, V: Clone> DictData<K, V> {
     /// Marks the value at position `at` of `order` as stored.
     #[inline]
     fn touch(&mut self, at: usize) {
-        self.dirty = true;
+        mark_changed(&mut self.dirty);
         if at < self.kept {
             if let Some(touched) = self.touched.as_mut() {
                 if touched.len() > self.kept / 4 {
@@ -13334,13 +13385,13 @@ impl<K: DictKey, V: Clone> DictData<K, V> {
 
     /// Marks the dict as changed in a way only a full write-back repeats.
     fn changed_all(&mut self) {
-        self.dirty = true;
+        mark_changed(&mut self.dirty);
         self.touched = None;
     }
 
     #[inline]
     fn insert(&mut self, key: K, value: V) {
-        self.dirty = true;
+        mark_changed(&mut self.dirty);
         // An existing key keeps its place and its first key object.
         match self.index.entry(key.hashed()) {
             std::collections::hash_map::Entry::Occupied(mut found) => {
@@ -13506,7 +13557,7 @@ pub fn dict_update_key_or<K: DictKey, V: Clone>(
                 value,
             });
             data.order.push(Some(key));
-            data.dirty = true;
+            mark_changed(&mut data.dirty);
         }
     }
     Ok(())
@@ -14078,7 +14129,7 @@ impl<K: DictKey> SetData<K> {
     /// argument is written back.
     fn changed(&mut self) {
         self.python_order = None;
-        self.dirty = true;
+        mark_changed(&mut self.dirty);
     }
 }
 
