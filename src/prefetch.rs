@@ -17,13 +17,26 @@
 //! rt::list_prefetch_rows(&adj, &iter, index)
 //! ```
 //!
-//! which asks for the rows a few steps ahead. It changes nothing the
-//! program sees and raises nothing, so any such loop may have it; it is
-//! added where it pays: the walked list is a list of ints, its element
-//! (not rebound in the loop) indexes a list of lists, and that list is one
-//! the loop cannot rebind (a parameter, or a local that only statements of
-//! the function's top level assign, one of them before the loop), so its
-//! name is bound wherever the loop runs.
+//! which asks for the rows a few steps ahead. Likewise a loop that looks
+//! its element up in a set of ints larger than the cache
+//!
+//! ```text
+//! for x in items:               # lowering: x = iter[index]
+//!     if x not in seen:         # seen: set[int]
+//!         seen.add(x)
+//! ```
+//!
+//! waits at every step for the key's table slot and then for the entry the
+//! slot names; `rt::list_prefetch_set_keys(&seen, &iter, index)` asks for
+//! both a few keys ahead.
+//!
+//! A prefetch changes nothing the program sees and raises nothing, so any
+//! such loop may have it; it is added where it pays: the walked list is a
+//! list of ints, its element (not rebound in the loop) indexes a list of
+//! lists or is looked up in a set of ints, and that list or set is one the
+//! loop cannot rebind (a parameter, or a local that only statements of the
+//! function's top level assign, one of them before the loop), so its name
+//! is bound wherever the loop runs.
 
 use std::collections::HashSet;
 
@@ -50,10 +63,13 @@ pub fn insert(mut module: typed::Module) -> typed::Module {
     module
 }
 
-/// The lists of lists of `function` that only its top-level statements
-/// bind (parameters bound by nothing else among them).
+/// The lists of lists and sets of ints of `function` that only its
+/// top-level statements bind (parameters bound by nothing else among them).
 fn fixed_lists(function: &typed::Function) -> HashSet<String> {
-    let rows = |ty: &Type| matches!(ty, Type::List(item) if matches!(**item, Type::List(_)));
+    let rows = |ty: &Type| {
+        matches!(ty, Type::List(item) if matches!(**item, Type::List(_)))
+            || matches!(ty, Type::Set(key) if **key == Type::Int)
+    };
     let mut names: HashSet<String> = function
         .params
         .iter()
@@ -133,39 +149,49 @@ fn insert_in_loop(body: &mut Vec<Stmt>, bound: &HashSet<String>) {
         return;
     }
     let mut rows = None;
+    let mut keys = None;
     for stmt in &body[at + 1..] {
         stmt.walk_exprs(&mut |expr| {
-            if rows.is_some() {
+            let ExprKind::Runtime { function, args } = &expr.kind else {
+                return;
+            };
+            let local = |arg: &typed::Expr| match &arg.kind {
+                ExprKind::Local(name) => Some(name.clone()),
+                _ => None,
+            };
+            // The container and the key of a lookup.
+            let (container, key) = match (*function, args.as_slice()) {
+                ("list_get", [list, key]) => (list, key),
+                ("set_insert" | "set_add" | "set_discard" | "set_remove", [set, key])
+                | ("set_contains", [key, set]) => (set, key),
+                _ => return,
+            };
+            if local(key).as_ref() != Some(&element)
+                || !local(container).is_some_and(|name| bound.contains(&name))
+            {
                 return;
             }
-            if let ExprKind::Runtime {
-                function: "list_get",
-                args,
-            } = &expr.kind
-            {
-                if let [list @ typed::Expr {
-                    kind: ExprKind::Local(name),
-                    ..
-                }, typed::Expr {
-                    kind: ExprKind::Local(read),
-                    ..
-                }] = args.as_slice()
-                {
-                    if read == &element && bound.contains(name) {
-                        rows = Some(list.clone());
-                    }
-                }
+            match &container.ty {
+                Type::List(_) if rows.is_none() => rows = Some(container.clone()),
+                Type::Set(_) if keys.is_none() => keys = Some(container.clone()),
+                _ => {}
             }
         });
     }
-    if let Some(rows) = rows {
-        let prefetch = typed::Expr::new(
-            ExprKind::Runtime {
-                function: "list_prefetch_rows",
-                args: vec![rows, order, index],
-            },
-            Type::None,
-        );
-        body.insert(at + 1, Stmt::Expr(prefetch));
+    let prefetches = [
+        (rows, "list_prefetch_rows"),
+        (keys, "list_prefetch_set_keys"),
+    ];
+    for (container, function) in prefetches.into_iter().rev() {
+        if let Some(container) = container {
+            let prefetch = typed::Expr::new(
+                ExprKind::Runtime {
+                    function,
+                    args: vec![container, order.clone(), index.clone()],
+                },
+                Type::None,
+            );
+            body.insert(at + 1, Stmt::Expr(prefetch));
+        }
     }
 }

@@ -46,7 +46,7 @@ fn operation(function: &str) -> Option<(&'static [Pass], bool)> {
         }
         "list_heappop" => (&[R], true),
         "list_reserve" => (&[R, V, V], false),
-        "list_prefetch_rows" => (&[R, R, V], false),
+        "list_prefetch_rows" | "list_prefetch_set_keys" => (&[R, R, V], false),
         "list_order_statistic" => (&[R, V, V], true),
         "list_fsum" => (&[R], true),
         "list_dist" => (&[R, R], true),
