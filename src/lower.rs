@@ -4460,20 +4460,32 @@ impl<'a> FunctionLowering<'a> {
             Some(None)
         };
         let mut reverse = false;
+        // A `reverse=` known only at run time: a variable or a constant
+        // other than True and False. Python evaluates it before the keys;
+        // reading it cannot raise or change anything, so reading it with
+        // each position gives the same result.
+        let mut reverse_at_run_time = None;
         let mut default = None;
         for keyword in &call.keywords {
             match keyword.arg.as_deref() {
                 Some("key") => {}
                 Some("reverse") if matches!(kind, "sorted" | "sort") => match &keyword.value {
-                    ast::Expr::Constant(c) => match c.value {
-                        ast::Constant::Bool(b) => reverse = b,
-                        _ => return bad(self, "reverse= must be True or False"),
-                    },
+                    ast::Expr::Constant(ast::ExprConstant {
+                        value: ast::Constant::Bool(b),
+                        ..
+                    }) => reverse = *b,
+                    value if inert(value) && !matches!(value, ast::Expr::Tuple(_)) => {
+                        reverse_at_run_time = Some(value.clone())
+                    }
                     _ => {
-                        return bad(
-                            self,
-                            "with key=, reverse= must be the literal True or False",
-                        )
+                        self.error(
+                            codes::UNSUPPORTED_EXPRESSION,
+                            span,
+                            "with key=, reverse= takes True, False or a variable",
+                            "key= and reverse=",
+                            "name the flag first (`descending = ...`, then `reverse=descending`)",
+                        );
+                        return Some(None);
                     }
                 },
                 // Python evaluates the default before it walks the items;
@@ -4565,14 +4577,22 @@ impl<'a> FunctionLowering<'a> {
         };
         let negate_position = reverse || kind == "max";
         let position = synthetic_name(&hidden("position"), range, load);
-        let position = if negate_position {
-            ast::Expr::UnaryOp(ast::ExprUnaryOp {
+        let negated = ast::Expr::UnaryOp(ast::ExprUnaryOp {
+            range,
+            op: ast::UnaryOp::USub,
+            operand: Box::new(position.clone()),
+        });
+        // Equal keys keep their order both ways: a reversed sort orders
+        // them by their negated positions.
+        let position = match &reverse_at_run_time {
+            Some(flag) => ast::Expr::IfExp(ast::ExprIfExp {
                 range,
-                op: ast::UnaryOp::USub,
-                operand: Box::new(position),
-            })
-        } else {
-            position
+                test: Box::new(flag.clone()),
+                body: Box::new(negated),
+                orelse: Box::new(position),
+            }),
+            None if negate_position => negated,
+            None => position,
         };
         let tuple =
             |elts: Vec<ast::Expr>, ctx| ast::Expr::Tuple(ast::ExprTuple { range, elts, ctx });
@@ -4643,10 +4663,14 @@ impl<'a> FunctionLowering<'a> {
                 })
             }
             _ => {
-                let keywords = if reverse {
-                    vec![reverse_keyword()]
-                } else {
-                    Vec::new()
+                let keywords = match reverse_at_run_time {
+                    Some(flag) => vec![ast::Keyword {
+                        range,
+                        arg: Some(ast::Identifier::new("reverse")),
+                        value: flag,
+                    }],
+                    None if reverse => vec![reverse_keyword()],
+                    None => Vec::new(),
                 };
                 let ordered = call_of(&hidden("sorted_by_key"), vec![decorated], keywords);
                 let sorted_items = ast::Expr::ListComp(ast::ExprListComp {

@@ -83,7 +83,7 @@ also passed as another argument.
 Constructs ferropy rejects with a diagnostic although Python has them
 (`xs[a:b] = ys`, `del xs[a:b]`, `min`/`max` with `key=` and a
 `default=` other than a constant or a variable, a `reverse=` that is not
-a literal next to `key=`,
+a literal or a variable next to `key=`,
 `sum(..., 0j)`, `s.update(list)`) are generated only with
 RANDDATA_WITH_REJECTED=1, so that they do not hide the functions around
 them.
@@ -883,7 +883,11 @@ class Gen:
             extra = ""
             check_extra = ""
             keyed = self.chance(0.4)
-            reverse = "{1}" if WITH_REJECTED or not keyed else self.pick(["True", "False"])
+            flag = self.var(s, BOOL) if keyed else None
+            if WITH_REJECTED or not keyed or (flag is not None and self.chance(0.5)):
+                reverse = "{1}"
+            else:
+                reverse = self.pick(["True", "False"])
             if self.chance(0.4):
                 extra += f", reverse={reverse}"
                 check_extra += f", reverse={reverse}"
@@ -894,7 +898,8 @@ class Gen:
                 check = f"sorted({{0}}{check_extra})"
             else:
                 check = f"sorted(_nn({{0}}){check_extra})"
-            return T(f"sorted({{0}}{extra})", [src, self.e_bool(s, d)], ty, check=check)
+            flag = flag if keyed and not WITH_REJECTED and flag is not None else self.e_bool(s, d)
+            return T(f"sorted({{0}}{extra})", [src, flag], ty, check=check)
         if kind == "reversed":
             return T("list(reversed({0}))", [self.expr(s, ty, d)], ty)
         if kind == "copy":
