@@ -4961,6 +4961,32 @@ impl<'a> FunctionLowering<'a> {
                     span,
                 }));
             }
+            // `reversed(range(...))` as a value (`list(...)`, `sum(...)` of
+            // it; a `for` loop walks it as a range counting down): the list
+            // of the range's numbers, reversed.
+            if function.id.as_str() == "reversed"
+                && call.keywords.is_empty()
+                && !self.locals.contains("reversed")
+                && !self.scope.functions.contains("reversed")
+                && is_range_call(self, range_call)
+            {
+                let parts = self.range_parts(range_call);
+                return Some(parts.map(|parts| Expr {
+                    kind: ExprKind::Call {
+                        callee: Callee::Builtin("reversed".into()),
+                        args: vec![Expr {
+                            kind: ExprKind::Call {
+                                callee: Callee::Builtin("__range_list".into()),
+                                args: parts,
+                                keywords: Vec::new(),
+                            },
+                            span,
+                        }],
+                        keywords: Vec::new(),
+                    },
+                    span,
+                }));
+            }
         }
         // `math.fsum(e for ...)` and `math.prod(e for ...)`: the items as a
         // list, which both read once, in order.
