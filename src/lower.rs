@@ -1477,7 +1477,14 @@ impl<'a> FunctionLowering<'a> {
                 return self.starred_assignment(assign, span);
             }
             ast::Stmt::Assign(assign) => {
-                let value = self.expr(&assign.value)?;
+                // `xs, ys = zip(*pairs)`: the zip's tuples, unpacked.
+                let unzipped = match (assign.targets.as_slice(), assign.value.as_ref()) {
+                    ([ast::Expr::Tuple(_) | ast::Expr::List(_)], ast::Expr::Call(call)) => {
+                        self.zip_of_rows(call)
+                    }
+                    _ => None,
+                };
+                let value = self.expr(unzipped.as_ref().unwrap_or(&assign.value))?;
                 let mut targets: Vec<Target> = Vec::new();
                 for target in &assign.targets {
                     targets.push(self.target(target)?);
@@ -1978,6 +1985,20 @@ impl<'a> FunctionLowering<'a> {
 
     fn for_each_element(&mut self, for_stmt: &ast::StmtFor, span: Span) -> Option<Stmt> {
         let iter_span: Span = for_stmt.iter.range().into();
+        // A loop walks `zip(*rows)` as the rows change under it; the list of
+        // its tuples, made first, is what compiles.
+        if let ast::Expr::Call(call) = for_stmt.iter.as_ref() {
+            if self.zip_of_rows(call).is_some() {
+                self.error(
+                    codes::UNSUPPORTED_EXPRESSION,
+                    iter_span,
+                    "a loop over `zip(*rows)` is not supported in compiled code",
+                    "zip of unpacked rows",
+                    "walk the list of its tuples, made first: `for column in list(zip(*rows)):`",
+                );
+                return None;
+            }
+        }
         let at = |kind: ExprKind| Expr {
             kind,
             span: iter_span,
@@ -4060,6 +4081,84 @@ impl<'a> FunctionLowering<'a> {
         ))
     }
 
+    /// `zip(*rows)` of a variable (`list(zip(*matrix))`, the transpose; `xs,
+    /// ys = zip(*pairs)`, the unzip): the list of its tuples, one per
+    /// column up to the shortest row, each the tuple of that column's
+    /// elements, `[tuple([r[j] for r in rows]) for j in range(min([len(r)
+    /// for r in rows], default=0))]`. Rows of no elements give no tuples,
+    /// as `zip()` of none does. `None` for any other call.
+    fn zip_of_rows(&self, call: &ast::ExprCall) -> Option<ast::Expr> {
+        let [ast::Expr::Starred(starred)] = call.args.as_slice() else {
+            return None;
+        };
+        let ast::Expr::Name(rows) = starred.value.as_ref() else {
+            return None;
+        };
+        let is_zip = matches!(call.func.as_ref(), ast::Expr::Name(n) if n.id.as_str() == "zip" && self.is_builtin("zip"));
+        if !call.keywords.is_empty() || !is_zip {
+            return None;
+        }
+        let range = call.range;
+        let load = ast::ExprContext::Load;
+        let (row, column) = (hidden("zip_row"), hidden("zip_column"));
+        let rows = ast::Expr::Name(rows.clone());
+        let comprehension = |elt: ast::Expr, target: &str, iter: ast::Expr| {
+            ast::Expr::ListComp(ast::ExprListComp {
+                range,
+                elt: Box::new(elt),
+                generators: vec![ast::Comprehension {
+                    range: Default::default(),
+                    target: synthetic_name(target, range, ast::ExprContext::Store),
+                    iter,
+                    ifs: Vec::new(),
+                    is_async: false,
+                }],
+            })
+        };
+        let call_of = |name: &str, args: Vec<ast::Expr>, keywords: Vec<ast::Keyword>| {
+            ast::Expr::Call(ast::ExprCall {
+                range,
+                func: Box::new(synthetic_name(name, range, load)),
+                args,
+                keywords,
+            })
+        };
+        let lengths = comprehension(
+            call_of("len", vec![synthetic_name(&row, range, load)], Vec::new()),
+            &row,
+            rows.clone(),
+        );
+        let shortest = call_of(
+            "min",
+            vec![lengths],
+            vec![ast::Keyword {
+                range,
+                arg: Some(ast::Identifier::new("default")),
+                value: ast::Expr::Constant(ast::ExprConstant {
+                    range,
+                    value: ast::Constant::Int(0.into()),
+                    kind: None,
+                }),
+            }],
+        );
+        let element = ast::Expr::Subscript(ast::ExprSubscript {
+            range,
+            value: Box::new(synthetic_name(&row, range, load)),
+            slice: Box::new(synthetic_name(&column, range, load)),
+            ctx: load,
+        });
+        let tuple = call_of(
+            "tuple",
+            vec![comprehension(element, &row, rows)],
+            Vec::new(),
+        );
+        Some(comprehension(
+            tuple,
+            &column,
+            call_of("range", vec![shortest], Vec::new()),
+        ))
+    }
+
     /// `list(zip(a, b))`, `dict(zip(keys, values))`, `sorted(enumerate(xs))`
     /// and the like: the call with the `zip` or `enumerate` written as the
     /// list comprehension of its tuples, `[(x0, x1) for x0, x1 in zip(a, b)]`.
@@ -4085,6 +4184,13 @@ impl<'a> FunctionLowering<'a> {
             return None;
         };
         let source_id = source.id.as_str();
+        if let Some(columns) = self.zip_of_rows(inner) {
+            let mut rewritten = call.clone();
+            rewritten.args = std::iter::once(columns)
+                .chain(rest.iter().cloned())
+                .collect();
+            return Some(rewritten);
+        }
         let width = match source_id {
             "zip" => inner.args.len(),
             "enumerate" => 2,
