@@ -3699,6 +3699,35 @@ impl<'a> FunctionLowering<'a> {
         generators: &[ast::Comprehension],
         span: Span,
     ) -> Option<ExprKind> {
+        // `[sum(c) for c in zip(*rows)]`: when nothing in the comprehension
+        // can change a list, the rows stay as they were while Python's lazy
+        // zip walks them, and the list of its tuples, made first, is the
+        // same walk.
+        let unzipped;
+        let generators = match generators {
+            [generator]
+                if !generator.is_async
+                    && changes_no_list(elt, &|name| self.is_builtin(name))
+                    && generator
+                        .ifs
+                        .iter()
+                        .all(|test| changes_no_list(test, &|name| self.is_builtin(name))) =>
+            {
+                match &generator.iter {
+                    ast::Expr::Call(call) => match self.zip_of_rows(call) {
+                        Some(columns) => {
+                            let mut generator = generator.clone();
+                            generator.iter = columns;
+                            unzipped = [generator];
+                            &unzipped[..]
+                        }
+                        None => generators,
+                    },
+                    _ => generators,
+                }
+            }
+            _ => generators,
+        };
         let range = elt.range();
         let mut bound = Vec::new();
         for generator in generators {
@@ -6115,6 +6144,54 @@ fn synthetic_name(
 /// after something else, is unobservable): names, constants, operators,
 /// element and attribute reads, and calls of `len`, `abs`, `min`, `max`,
 /// `int`, `float`, `round` and of module functions (`math.sqrt`).
+/// Whether evaluating `expr` cannot change any list, dict or set: it
+/// reads names, constants, elements and attributes, computes, and calls
+/// only builtins that change nothing (`sum`, `len`, `min`, ...), also in
+/// comprehensions of its own. Conservative: anything else may.
+fn changes_no_list(expr: &ast::Expr, builtin: &dyn Fn(&str) -> bool) -> bool {
+    let one = |expr: &ast::Expr| changes_no_list(expr, builtin);
+    let all = |exprs: &[ast::Expr]| exprs.iter().all(|e| changes_no_list(e, builtin));
+    match expr {
+        ast::Expr::Name(_) | ast::Expr::Constant(_) => true,
+        ast::Expr::BinOp(e) => one(&e.left) && one(&e.right),
+        ast::Expr::UnaryOp(e) => one(&e.operand),
+        ast::Expr::BoolOp(e) => all(&e.values),
+        ast::Expr::Compare(e) => one(&e.left) && all(&e.comparators),
+        ast::Expr::IfExp(e) => one(&e.test) && one(&e.body) && one(&e.orelse),
+        ast::Expr::Tuple(e) => all(&e.elts),
+        ast::Expr::List(e) => all(&e.elts),
+        ast::Expr::Subscript(e) => one(&e.value) && one(&e.slice),
+        ast::Expr::Slice(e) => [&e.lower, &e.upper, &e.step]
+            .into_iter()
+            .all(|part| part.as_deref().is_none_or(|e| one(e))),
+        ast::Expr::Attribute(e) => one(&e.value),
+        ast::Expr::Call(call) => {
+            matches!(
+                call.func.as_ref(),
+                ast::Expr::Name(name) if matches!(
+                    name.id.as_str(),
+                    "sum" | "len" | "min" | "max" | "abs" | "int" | "float" | "round" | "sorted"
+                        | "tuple" | "list" | "set" | "any" | "all" | "bool"
+                ) && builtin(name.id.as_str())
+            ) && all(&call.args)
+                && call.keywords.iter().all(|k| one(&k.value))
+        }
+        ast::Expr::GeneratorExp(e) => {
+            one(&e.elt)
+                && e.generators
+                    .iter()
+                    .all(|g| one(&g.iter) && g.ifs.iter().all(|e| one(e)))
+        }
+        ast::Expr::ListComp(e) => {
+            one(&e.elt)
+                && e.generators
+                    .iter()
+                    .all(|g| one(&g.iter) && g.ifs.iter().all(|e| one(e)))
+        }
+        _ => false,
+    }
+}
+
 fn effect_free(expr: &ast::Expr) -> bool {
     match expr {
         ast::Expr::Name(_) | ast::Expr::Constant(_) => true,
