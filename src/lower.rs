@@ -4144,14 +4144,7 @@ impl<'a> FunctionLowering<'a> {
                 }],
             })
         };
-        let call_of = |name: &str, args: Vec<ast::Expr>, keywords: Vec<ast::Keyword>| {
-            ast::Expr::Call(ast::ExprCall {
-                range,
-                func: Box::new(synthetic_name(name, range, load)),
-                args,
-                keywords,
-            })
-        };
+        let call_of = |name: &str, args, keywords| synthetic_call(name, args, keywords, range);
         let lengths = comprehension(
             call_of("len", vec![synthetic_name(&row, range, load)], Vec::new()),
             &row,
@@ -4738,14 +4731,7 @@ impl<'a> FunctionLowering<'a> {
             ifs: Vec::new(),
             is_async: false,
         };
-        let call_of = |name: &str, args: Vec<ast::Expr>, keywords: Vec<ast::Keyword>| {
-            ast::Expr::Call(ast::ExprCall {
-                range,
-                func: Box::new(synthetic_name(name, range, load)),
-                args,
-                keywords,
-            })
-        };
+        let call_of = |name: &str, args, keywords| synthetic_call(name, args, keywords, range);
         // [(key, ±position, item) for position, item in enumerate(iter)]
         let decorated = ast::Expr::ListComp(ast::ExprListComp {
             range,
@@ -6136,6 +6122,21 @@ fn synthetic_name(
         range,
         id: ast::Identifier::new(name),
         ctx,
+    })
+}
+
+/// A call of `name` that lowering writes itself.
+fn synthetic_call(
+    name: &str,
+    args: Vec<ast::Expr>,
+    keywords: Vec<ast::Keyword>,
+    range: rustpython_parser::text_size::TextRange,
+) -> ast::Expr {
+    ast::Expr::Call(ast::ExprCall {
+        range,
+        func: Box::new(synthetic_name(name, range, ast::ExprContext::Load)),
+        args,
+        keywords,
     })
 }
 
