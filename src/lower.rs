@@ -3704,14 +3704,15 @@ impl<'a> FunctionLowering<'a> {
         // zip walks them, and the list of its tuples, made first, is the
         // same walk.
         let unzipped;
+        let builtin = |name: &str| self.is_builtin(name);
         let generators = match generators {
             [generator]
                 if !generator.is_async
-                    && changes_no_list(elt, &|name| self.is_builtin(name))
+                    && changes_no_list(elt, &builtin)
                     && generator
                         .ifs
                         .iter()
-                        .all(|test| changes_no_list(test, &|name| self.is_builtin(name))) =>
+                        .all(|test| changes_no_list(test, &builtin)) =>
             {
                 match &generator.iter {
                     ast::Expr::Call(call) => match self.zip_of_rows(call) {
@@ -5067,45 +5068,32 @@ impl<'a> FunctionLowering<'a> {
         if let (ast::Expr::Name(function), [range_call @ ast::Expr::Call(_)]) =
             (call.func.as_ref(), call.args.as_slice())
         {
-            if function.id.as_str() == "list"
-                && call.keywords.is_empty()
-                && !self.locals.contains("list")
-                && is_range_call(self, range_call)
-            {
-                let parts = self.range_parts(range_call);
-                return Some(parts.map(|parts| Expr {
+            // And `reversed(range(...))` as a value (`list(...)`, `sum(...)`
+            // of it; a `for` loop walks it as a range counting down): that
+            // list, reversed.
+            let name = function.id.as_str();
+            let builtin = match name {
+                "list" => !self.locals.contains("list"),
+                "reversed" => {
+                    !self.locals.contains("reversed") && !self.scope.functions.contains("reversed")
+                }
+                _ => false,
+            };
+            if builtin && call.keywords.is_empty() && is_range_call(self, range_call) {
+                let call_of = |callee: &str, args| Expr {
                     kind: ExprKind::Call {
-                        callee: Callee::Builtin("__range_list".into()),
-                        args: parts,
+                        callee: Callee::Builtin(callee.into()),
+                        args,
                         keywords: Vec::new(),
                     },
                     span,
-                }));
-            }
-            // `reversed(range(...))` as a value (`list(...)`, `sum(...)` of
-            // it; a `for` loop walks it as a range counting down): the list
-            // of the range's numbers, reversed.
-            if function.id.as_str() == "reversed"
-                && call.keywords.is_empty()
-                && !self.locals.contains("reversed")
-                && !self.scope.functions.contains("reversed")
-                && is_range_call(self, range_call)
-            {
-                let parts = self.range_parts(range_call);
-                return Some(parts.map(|parts| Expr {
-                    kind: ExprKind::Call {
-                        callee: Callee::Builtin("reversed".into()),
-                        args: vec![Expr {
-                            kind: ExprKind::Call {
-                                callee: Callee::Builtin("__range_list".into()),
-                                args: parts,
-                                keywords: Vec::new(),
-                            },
-                            span,
-                        }],
-                        keywords: Vec::new(),
-                    },
-                    span,
+                };
+                return Some(self.range_parts(range_call).map(|parts| {
+                    let numbers = call_of("__range_list", parts);
+                    match name {
+                        "reversed" => call_of("reversed", vec![numbers]),
+                        _ => numbers,
+                    }
                 }));
             }
         }

@@ -10149,14 +10149,9 @@ pub fn list_prefetch_rows<T: Clone>(rows: &List<List<T>>, order: &List<i64>, at:
     order.peek(|order| {
         rows.peek(|rows| {
             let row = |ahead: i64| -> Option<&List<T>> {
-                let step = usize::try_from(at.checked_add(ahead)?).ok()?;
-                rows.get(list_position(rows.len(), *order.get(step)?)?)
+                rows.get(list_position(rows.len(), *order.get(step_ahead(at, ahead)?)?)?)
             };
-            let slot = |ahead: i64| -> Option<&List<T>> {
-                let step = usize::try_from(at.checked_add(ahead)?).ok()?;
-                rows.get(list_position(rows.len(), *order.get(step)?)?)
-            };
-            if let Some(row) = slot(PREFETCH_SLOT_AHEAD) {
+            if let Some(row) = row(PREFETCH_SLOT_AHEAD) {
                 prefetch(row as *const List<T>);
             }
             if let Some(row) = row(PREFETCH_HEADER_AHEAD) {
@@ -10167,6 +10162,12 @@ pub fn list_prefetch_rows<T: Clone>(rows: &List<List<T>>, order: &List<i64>, at:
             }
         })
     })
+}
+
+/// The position `ahead` steps after step `at` of a walk, if there is one.
+#[inline(always)]
+fn step_ahead(at: i64, ahead: i64) -> Option<usize> {
+    usize::try_from(at.checked_add(ahead)?).ok()
 }
 
 /// A hint that the memory at `pointer` is read soon: a prefetch, which
@@ -14231,17 +14232,14 @@ pub fn list_prefetch_set_keys<K: DictKey>(set: &Set<K>, keys: &List<K>, at: i64)
         return;
     }
     keys.peek(|keys| {
-        let key = |ahead: i64| -> Option<&K> {
-            keys.get(usize::try_from(at.checked_add(ahead)?).ok()?)
-        };
-        let mask = data.mask();
+        let key = |ahead: i64| -> Option<&K> { keys.get(step_ahead(at, ahead)?) };
+        // The key's first slot, where its probe starts.
+        let slot = |key: &K| key.python_hash() as u64 as usize & data.mask();
         if let Some(key) = key(PREFETCH_SET_SLOT_AHEAD) {
-            let slot = key.python_hash() as u64 as usize & mask;
-            prefetch(data.slots.as_ptr().wrapping_add(slot));
+            prefetch(data.slots.as_ptr().wrapping_add(slot(key)));
         }
         if let Some(key) = key(PREFETCH_SET_ENTRY_AHEAD) {
-            let slot = key.python_hash() as u64 as usize & mask;
-            if let Some(&position) = data.slots.get(slot) {
+            if let Some(&position) = data.slots.get(slot(key)) {
                 prefetch(data.entries.as_ptr().wrapping_add(position as usize));
             }
         }

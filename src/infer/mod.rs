@@ -5665,10 +5665,6 @@ fn is_new_axis_or_ellipsis(index: &untyped::Expr) -> bool {
     }
 }
 
-/// The method that performs `x op= y` in place on a container of type
-/// `ty`: `xs += ys` is `xs.extend(ys)`, `xs *= n` the hidden method
-/// `__imul__`, `s -= t` is
-/// `s.difference_update(t)`.
 /// A local container that the returned `value` converts to another
 /// element type (`return xs` of a `list[int]` from a function returning
 /// `list[float]`): its name, its type and the type it is converted to.
@@ -5752,6 +5748,10 @@ fn numeric_widening(from: &Type, to: &Type) -> bool {
     }
 }
 
+/// The method that performs `x op= y` in place on a container of type
+/// `ty`: `xs += ys` is `xs.extend(ys)`, `xs *= n` the hidden method
+/// `__imul__`, `s -= t` is
+/// `s.difference_update(t)`.
 fn in_place_method(ty: &Type, op: BinaryOp) -> Option<&'static str> {
     match (ty, op) {
         (Type::List(_), BinaryOp::Add) => Some("extend"),
