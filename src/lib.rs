@@ -23,6 +23,7 @@ pub mod order_statistics;
 pub mod parse;
 pub mod prefetch;
 pub mod range_variables;
+pub mod read_only_rows;
 pub mod set_insert;
 pub mod signature;
 pub mod source;
@@ -393,7 +394,7 @@ fn front_end(
                 set_insert::fuse(fuse_temporaries::fuse(typed)),
                 &lower::hidden_prefix(&file.text),
             );
-            order_statistics::rewrite(prefetch::insert(typed))
+            read_only_rows::plan(order_statistics::rewrite(prefetch::insert(typed)))
         }
         Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),
         Err(errors) => {

@@ -10164,6 +10164,154 @@ pub fn list_prefetch_rows<T: Clone>(rows: &List<List<T>>, order: &List<i64>, at:
     })
 }
 
+/// A list of lists that compiled code only reads (a parameter that nothing
+/// changes, stores, returns or passes on; see the compiler's
+/// `read_only_rows`): every element in one vector, row after row, and
+/// where each row starts. Converting one costs two vectors, not two
+/// allocations and a Python reference per row.
+pub struct Rows<T>(std::rc::Rc<RowsData<T>>);
+
+struct RowsData<T> {
+    /// Where each row starts in `items`, and then `items.len()`: one more
+    /// than there are rows.
+    starts: Vec<usize>,
+    items: Vec<T>,
+}
+
+impl<T> Default for RowsData<T> {
+    fn default() -> Self {
+        RowsData {
+            starts: vec![0],
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T> Clone for Rows<T> {
+    fn clone(&self) -> Self {
+        Rows(self.0.clone())
+    }
+}
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows(std::rc::Rc::new(RowsData::default()))
+    }
+}
+
+impl<T> Rows<T> {
+    fn count(&self) -> usize {
+        self.0.starts.len() - 1
+    }
+}
+
+impl<T: Clone> Rows<T> {
+    /// The rows of a list of lists, copied.
+    pub fn from_lists(lists: &List<List<T>>) -> Self {
+        let mut data = RowsData::default();
+        lists.peek(|rows| {
+            for row in rows {
+                row.peek(|items| data.items.extend_from_slice(items));
+                data.starts.push(data.items.len());
+            }
+        });
+        Rows(std::rc::Rc::new(data))
+    }
+}
+
+/// One row of a `Rows`: the block and the row's place in it.
+pub struct Row<T> {
+    block: std::rc::Rc<RowsData<T>>,
+    start: usize,
+    len: usize,
+}
+
+impl<T> Clone for Row<T> {
+    fn clone(&self) -> Self {
+        Row {
+            block: self.block.clone(),
+            start: self.start,
+            len: self.len,
+        }
+    }
+}
+
+impl<T> Default for Row<T> {
+    fn default() -> Self {
+        Row {
+            block: std::rc::Rc::new(RowsData::default()),
+            start: 0,
+            len: 0,
+        }
+    }
+}
+
+/// `len(rows)`.
+#[inline]
+pub fn rows_len<T>(rows: &Rows<T>) -> i64 {
+    rows.count() as i64
+}
+
+/// `bool(rows)`.
+#[inline]
+pub fn rows_truthy<T>(rows: &Rows<T>) -> bool {
+    rows.count() > 0
+}
+
+/// `rows[i]`: IndexError as a list raises it.
+#[inline]
+pub fn rows_get<T>(rows: &Rows<T>, index: i64) -> Result<Row<T>> {
+    match list_position(rows.count(), index) {
+        Some(at) => {
+            let start = rows.0.starts[at];
+            Ok(Row {
+                block: rows.0.clone(),
+                start,
+                len: rows.0.starts[at + 1] - start,
+            })
+        }
+        None => Err(Error::IndexError("list index out of range".into())),
+    }
+}
+
+/// `len(row)`.
+#[inline]
+pub fn row_len<T>(row: &Row<T>) -> i64 {
+    row.len as i64
+}
+
+/// `bool(row)`.
+#[inline]
+pub fn row_truthy<T>(row: &Row<T>) -> bool {
+    row.len > 0
+}
+
+/// `row[i]`: IndexError as a list raises it.
+#[inline]
+pub fn row_get<T: Clone>(row: &Row<T>, index: i64) -> Result<T> {
+    match list_position(row.len, index) {
+        Some(at) => Ok(row.block.items[row.start + at].clone()),
+        None => Err(Error::IndexError("list index out of range".into())),
+    }
+}
+
+/// `list_prefetch_rows` for a block of rows: where the row starts, and then
+/// its first elements.
+#[inline]
+pub fn rows_prefetch<T>(rows: &Rows<T>, order: &List<i64>, at: i64) {
+    order.peek(|order| {
+        let row = |ahead: i64| -> Option<usize> {
+            list_position(rows.count(), *order.get(step_ahead(at, ahead)?)?)
+        };
+        if let Some(k) = row(PREFETCH_HEADER_AHEAD) {
+            prefetch(rows.0.starts.as_ptr().wrapping_add(k));
+        }
+        if let Some(k) = row(PREFETCH_ITEMS_AHEAD) {
+            prefetch(rows.0.items.as_ptr().wrapping_add(rows.0.starts[k]));
+        }
+    })
+}
+
 /// The position `ahead` steps after step `at` of a walk, if there is one.
 #[inline(always)]
 fn step_ahead(at: i64, ahead: i64) -> Option<usize> {
@@ -12351,6 +12499,62 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
             register_converted(elsewhere, made.clone());
             Ok(List(made))
         })
+    }
+}
+
+/// A read-only list of lists: the rows of plain elements straight from
+/// their objects, then, from the first row that is not such a row on, each
+/// row converted as a list is (the same errors, naming the row and item).
+#[cfg(feature = "python")]
+impl<T: FromPythonValue + Clone> FromPythonValue for Rows<T> {
+    fn from_python_value(object: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<Self> {
+        let list = object
+            .downcast::<pyo3::types::PyList>()
+            .map_err(|_| element_type_error(object, what, "list"))?;
+        let mut data = RowsData::default();
+        data.starts.reserve(list.len());
+        let mut k = 0;
+        if T::PLAIN {
+            let source = list_slots(list);
+            let count = list.len();
+            // No Python code runs while the rows are read (`read_plain`).
+            'rows: while k < count {
+                // SAFETY: `k < count`, so the slot is a valid element (see
+                // `list_slots`), and a row read here is an exact list.
+                let row = unsafe { source.get(k) };
+                if unsafe { pyo3::ffi::PyList_CheckExact(row) } == 0 {
+                    break;
+                }
+                let length = unsafe { pyo3::ffi::PyList_GET_SIZE(row) } as usize;
+                let slots = ListSlots(unsafe { (*row.cast::<pyo3::ffi::PyListObject>()).ob_item });
+                let mark = data.items.len();
+                for j in 0..length {
+                    // SAFETY: `j` is below the row's length.
+                    match unsafe { T::read_plain(slots.get(j)) } {
+                        Some(value) => data.items.push(value),
+                        None => {
+                            data.items.truncate(mark);
+                            break 'rows;
+                        }
+                    }
+                }
+                data.starts.push(data.items.len());
+                k += 1;
+            }
+        }
+        // The length is read again for every row: a conversion may run
+        // Python code (an `__index__`) that shrinks the list.
+        while k < list.len() {
+            let row = list.get_item(k)?;
+            let what_row = || format!("{}, item {k}", what());
+            let row = row
+                .downcast::<pyo3::types::PyList>()
+                .map_err(|_| element_type_error(&row, &what_row, "list"))?;
+            data.items.extend(T::from_python_list(row, &what_row)?);
+            data.starts.push(data.items.len());
+            k += 1;
+        }
+        Ok(Rows(std::rc::Rc::new(data)))
     }
 }
 

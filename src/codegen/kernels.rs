@@ -808,7 +808,10 @@ fn function(
                     .unwrap_or_else(|| format_ident!("F"));
                 quote!(&#generic)
             }
-            other => rust_type(other),
+            other => match function.rows.get(&param.name) {
+                Some(role) => rows_type(*role, other),
+                None => rust_type(other),
+            },
         })
         .collect();
     let param_names: Vec<syn::Ident> = function.params.iter().map(|p| ident(&p.name)).collect();
@@ -1654,6 +1657,25 @@ impl FunctionGen<'_> {
         self.types.get(name).cloned().unwrap_or(Type::Int)
     }
 
+    /// The Rust type a variable is declared with: its type's, or a block of
+    /// read-only rows or one of its rows (`read_only_rows`).
+    fn declared_type(&self, name: &str) -> TokenStream {
+        let ty = self.var_type(name);
+        match self.function.rows.get(name) {
+            Some(role) => rows_type(*role, &ty),
+            None => rust_type(&ty),
+        }
+    }
+
+    /// The value a variable is declared with before its first assignment.
+    fn declared_default(&self, name: &str) -> TokenStream {
+        if self.function.rows.contains_key(name) {
+            quote!(Default::default())
+        } else {
+            default_value(&self.var_type(name))
+        }
+    }
+
     /// Emits a block. `owned` are the variables that must be declared inside
     /// it: each is declared by its first assignment when that is a plain
     /// assignment at this level, pushed into a nested block when every use is
@@ -1684,9 +1706,8 @@ impl FunctionGen<'_> {
         let last = stmts.len().saturating_sub(1);
         for (index, stmt) in stmts.iter().enumerate() {
             for name in hoist_before.get(&index).into_iter().flatten() {
-                let ty = self.var_type(name);
-                let rust_ty = rust_type(&ty);
-                let default = default_value(&ty);
+                let rust_ty = self.declared_type(name);
+                let default = self.declared_default(name);
                 let var = ident(name);
                 out.push(quote! { let mut #var: #rust_ty = #default; });
             }
@@ -2779,7 +2800,7 @@ impl FunctionGen<'_> {
                         quote!(#var)
                     };
                     if needs_annotation {
-                        let rust_ty = rust_type(&ty);
+                        let rust_ty = self.declared_type(name);
                         quote! { let #binding: #rust_ty = #value; }
                     } else {
                         quote! { let #binding = #value; }
@@ -4717,6 +4738,23 @@ fn zero_of(ty: &Type) -> TokenStream {
         Type::Bool => quote!(false),
         t if t.is_float_like() => quote!(0.0),
         _ => quote!(0),
+    }
+}
+
+/// `rt::Rows<T>` for a read-only list of lists, `rt::Row<T>` for one of
+/// its rows (`read_only_rows`).
+pub fn rows_type(role: typed::RowsRole, ty: &Type) -> TokenStream {
+    let item = match (role, ty) {
+        (typed::RowsRole::Rows, Type::List(row)) => match &**row {
+            Type::List(item) => rust_type(item),
+            other => rust_type(other),
+        },
+        (typed::RowsRole::Row, Type::List(item)) => rust_type(item),
+        (_, other) => rust_type(other),
+    };
+    match role {
+        typed::RowsRole::Rows => quote!(rt::Rows<#item>),
+        typed::RowsRole::Row => quote!(rt::Row<#item>),
     }
 }
 

@@ -170,7 +170,12 @@ fn over_views(function: &typed::Function, written: &[String]) -> TokenStream {
             other => {
                 let ty = rust_type(other);
                 params.push(quote!(#var: #ty));
-                args.push(quote!(#var));
+                if function.rows.contains_key(&param.name) {
+                    // The compiled function reads it as one block of rows.
+                    args.push(quote!(rt::Rows::from_lists(&#var)));
+                } else {
+                    args.push(quote!(#var));
+                }
             }
         }
     }

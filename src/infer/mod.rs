@@ -636,6 +636,7 @@ impl<'m> Inference<'m> {
             return_type,
             body,
             falls_through,
+            rows: Default::default(),
         };
         (Some(typed_function), inferred)
     }

@@ -47,6 +47,18 @@ pub struct Function {
     pub body: Vec<Stmt>,
     /// Whether control can reach the end of the body without a `return`.
     pub falls_through: bool,
+    /// The parameters read as one block of rows and the locals holding
+    /// them or their rows (`read_only_rows`); empty for most functions.
+    pub rows: std::collections::BTreeMap<String, RowsRole>,
+}
+
+/// What a variable of a read-only list of lists holds (`read_only_rows`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowsRole {
+    /// The whole list, as `rt::Rows<T>`.
+    Rows,
+    /// One of its rows, as `rt::Row<T>`.
+    Row,
 }
 
 impl Function {

@@ -1,0 +1,401 @@
+//! Lists of lists that a function only reads, kept as one block of rows,
+//! between inference and codegen.
+//!
+//! A `list[list[int]]` argument (a graph's adjacency lists, a matrix as
+//! rows) is converted on entry. As `rt::List<rt::List<i64>>` each row is a
+//! list of its own: two allocations, a reference to its Python row for the
+//! write-back, and two frees and a reference count on the way out, which on
+//! short rows costs more than reading them. When the function never changes,
+//! stores, returns or passes on the list or any of its rows, nothing needs
+//! a row to be a list: this pass makes the parameter an `rt::Rows<T>` (every
+//! element in one vector, and where each row starts) and the locals that
+//! hold its rows `rt::Row<T>` (the block and one row's place in it):
+//!
+//! ```text
+//! for u in frontier:                 # adj: list[list[int]], read only
+//!     for v in adj[u]:               # rt::rows_get(&adj, u)?    : rt::Row<i64>
+//!         ...                        # rt::row_get(&row, k)?     : i64
+//! ```
+//!
+//! The reads keep Python's meaning: `len`, truthiness, negative indices and
+//! IndexError are those of a list.
+//!
+//! What a row or the list may meet, checked on the whole function after
+//! every other rewrite (`list_len`, `list_truthy`, `list_get`, the rows
+//! prefetch, and assignment to a local that holds only such values);
+//! anything else, even once, keeps the lists as lists. The function must
+//! also be exported and called by no compiled function (its callers would
+//! pass lists), and no other parameter may hold a list, which could be one
+//! of the rows (`f(adj, adj[0])`) and change it. No Python code runs in a
+//! compiled call that could change the rows behind it: a function with a
+//! Python-callable parameter still reads its argument once, on entry, as a
+//! list argument is read.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::ir::typed::{self, ExprKind, FunctionRef, RowsRole, Stmt, Target};
+use crate::types::Type;
+
+/// Plans and rewrites every function whose list-of-lists parameters are
+/// only read.
+pub fn plan(mut module: typed::Module) -> typed::Module {
+    let called = called_functions(&module);
+    for function in &mut module.functions {
+        if function.export.is_none() || called.contains(&function.rust_name) {
+            continue;
+        }
+        let roles = roles(function);
+        if roles.values().any(|role| *role == RowsRole::Rows) {
+            for stmt in &mut function.body {
+                stmt.for_each_expr_in_tree_mut(&mut |e| rename(e, &roles));
+            }
+            function.rows = roles;
+        }
+    }
+    module
+}
+
+/// The Rust names of the functions some compiled function calls or passes.
+fn called_functions(module: &typed::Module) -> HashSet<String> {
+    let mut called = HashSet::new();
+    for function in &module.functions {
+        for stmt in &function.body {
+            stmt.walk_exprs(&mut |e| match &e.kind {
+                ExprKind::Call { function, .. }
+                | ExprKind::FunctionRef(FunctionRef::Compiled(function)) => {
+                    called.insert(function.clone());
+                }
+                _ => {}
+            });
+        }
+    }
+    called
+}
+
+/// Whether `ty` is a list of lists of numbers.
+fn rows_type(ty: &Type) -> bool {
+    matches!(ty, Type::List(row) if matches!(&**row, Type::List(item) if matches!(**item, Type::Int | Type::Float | Type::Bool)))
+}
+
+/// Whether `ty` is a list of numbers.
+fn scalar_list(ty: &Type) -> bool {
+    matches!(ty, Type::List(item) if matches!(**item, Type::Int | Type::Float | Type::Bool | Type::Complex))
+}
+
+/// The runtime operations that read a list of numbers and keep no
+/// reference to it.
+const LIST_READS: &[&str] = &[
+    "list_len",
+    "list_truthy",
+    "list_get",
+    "list_contains",
+    "list_count",
+    "list_index",
+    "list_sum_int",
+    "list_sum_float",
+    "list_sum_bool",
+    "list_min",
+    "list_max",
+    "list_prefetch_rows",
+    "list_prefetch_set_keys",
+];
+
+/// Whether the function only reads the list `name` holds: it appears only
+/// as the list a `LIST_READS` operation reads, or copied into a local that
+/// it alone is assigned to and that is only read in the same way.
+fn only_read(function: &typed::Function, name: &str) -> bool {
+    let mut names = vec![name.to_string()];
+    let mut k = 0;
+    while k < names.len() {
+        let current = names[k].clone();
+        let mut fits = true;
+        for stmt in &function.body {
+            only_read_in(stmt, &current, &mut names, &mut fits);
+        }
+        if !fits {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
+fn only_read_in(stmt: &Stmt, name: &str, copies: &mut Vec<String>, fits: &mut bool) {
+    let is_name = |e: &typed::Expr| matches!(&e.kind, ExprKind::Local(n) if n == name);
+    match stmt {
+        Stmt::Assign {
+            target: Target::Local(copy),
+            value,
+        } if is_name(value) => {
+            if !copies.contains(copy) {
+                copies.push(copy.clone());
+            }
+        }
+        _ => {
+            let mut bound = Vec::new();
+            stmt.own_bound_locals(&mut bound);
+            if bound.iter().any(|b| b == name)
+                && !matches!(
+                    stmt,
+                    Stmt::Assign {
+                        target: Target::Local(_),
+                        ..
+                    }
+                )
+            {
+                *fits = false;
+            }
+            stmt.for_each_expr(&mut |e| read_only_uses(e, name, fits));
+            for body in stmt.nested() {
+                for stmt in body {
+                    only_read_in(stmt, name, copies, fits);
+                }
+            }
+        }
+    }
+}
+
+fn read_only_uses(expr: &typed::Expr, name: &str, fits: &mut bool) {
+    match &expr.kind {
+        ExprKind::Local(n) if n == name => *fits = false,
+        ExprKind::Runtime { function, args } if LIST_READS.contains(function) => {
+            for (k, arg) in args.iter().enumerate() {
+                if k == 0 && matches!(&arg.kind, ExprKind::Local(n) if n == name) {
+                    continue;
+                }
+                read_only_uses(arg, name, fits);
+            }
+        }
+        _ => expr.for_each_child(&mut |child| read_only_uses(child, name, fits)),
+    }
+}
+
+/// Whether `ty` is or holds a list.
+fn holds_list(ty: &Type) -> bool {
+    match ty {
+        Type::List(_) => true,
+        Type::Dict(key, value) => holds_list(key) || holds_list(value),
+        Type::Set(item) | Type::TupleOf(item) => holds_list(item),
+        Type::Tuple(items) => items.iter().any(holds_list),
+        _ => false,
+    }
+}
+
+/// The role of every variable that may hold the block or a row: the
+/// largest set of candidates whose every use and assignment fits.
+fn roles(function: &typed::Function) -> BTreeMap<String, RowsRole> {
+    let params: Vec<&typed::Param> = function
+        .params
+        .iter()
+        .filter(|p| p.ty != Type::None)
+        .collect();
+    let mut roles: BTreeMap<String, RowsRole> = BTreeMap::new();
+    for param in &params {
+        if rows_type(&param.ty) && !param.reassigned {
+            roles.insert(param.name.clone(), RowsRole::Rows);
+        }
+    }
+    // Another list argument may be one of the rows (`f(m, m[0])`): it must
+    // be a list of numbers that the function only reads, too.
+    if roles.is_empty()
+        || params.iter().any(|p| {
+            !roles.contains_key(&p.name)
+                && holds_list(&p.ty)
+                && !(scalar_list(&p.ty) && only_read(function, &p.name))
+        })
+    {
+        return BTreeMap::new();
+    }
+    let is_param = |name: &str| params.iter().any(|p| p.name == name);
+    for local in &function.locals {
+        if is_param(&local.name) {
+            continue;
+        }
+        if rows_type(&local.ty) {
+            roles.insert(local.name.clone(), RowsRole::Rows);
+        } else if matches!(&local.ty, Type::List(item) if matches!(**item, Type::Int | Type::Float | Type::Bool))
+        {
+            roles.insert(local.name.clone(), RowsRole::Row);
+        }
+    }
+    loop {
+        let mut misfits = HashSet::new();
+        let mut check = Check {
+            roles: &roles,
+            misfits: &mut misfits,
+        };
+        for stmt in &function.body {
+            check.stmt(stmt);
+        }
+        if misfits.is_empty() {
+            break;
+        }
+        roles.retain(|name, _| !misfits.contains(name));
+    }
+    // A local parameter's copy may have lost its source; the parameters that
+    // remain are what the function reads as a block.
+    if !roles
+        .iter()
+        .any(|(name, role)| *role == RowsRole::Rows && is_param(name))
+    {
+        return BTreeMap::new();
+    }
+    roles
+}
+
+/// One pass over a function, collecting the candidates some use or
+/// assignment does not fit.
+struct Check<'a> {
+    roles: &'a BTreeMap<String, RowsRole>,
+    misfits: &'a mut HashSet<String>,
+}
+
+impl Check<'_> {
+    fn role(&self, name: &str) -> Option<RowsRole> {
+        self.roles.get(name).copied()
+    }
+
+    /// The role of the value `expr` has, and the candidate it comes from.
+    fn value_role<'e>(&self, expr: &'e typed::Expr) -> Option<(RowsRole, &'e str)> {
+        match &expr.kind {
+            ExprKind::Local(name) => self.role(name).map(|role| (role, name.as_str())),
+            ExprKind::Runtime {
+                function: "list_get",
+                args,
+            } => match args.first().map(|a| &a.kind) {
+                Some(ExprKind::Local(name)) if self.role(name) == Some(RowsRole::Rows) => {
+                    Some((RowsRole::Row, name.as_str()))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) {
+        match stmt {
+            Stmt::Assign {
+                target: Target::Local(name),
+                value,
+            } => {
+                let wanted = self.role(name);
+                match self.value_role(value) {
+                    Some((role, _)) if Some(role) == wanted => self.reads_inside(value),
+                    Some((_, source)) => {
+                        self.misfits.insert(source.to_string());
+                        if wanted.is_some() {
+                            self.misfits.insert(name.clone());
+                        }
+                        self.reads_inside(value);
+                    }
+                    None => {
+                        if wanted.is_some() {
+                            self.misfits.insert(name.clone());
+                        }
+                        self.expr(value);
+                    }
+                }
+            }
+            Stmt::Assign { target, value } => {
+                self.expr(value);
+                self.target(target);
+            }
+            _ => {
+                stmt.for_each_expr(&mut |e| self.expr(e));
+                for body in stmt.nested() {
+                    for stmt in body {
+                        self.stmt(stmt);
+                    }
+                }
+            }
+        }
+    }
+
+    fn target(&mut self, target: &Target) {
+        let mut bound = Vec::new();
+        target.bound_locals(&mut bound);
+        for name in bound {
+            if self.role(&name).is_some() {
+                self.misfits.insert(name);
+            }
+        }
+        target.for_each_expr(&mut |e| self.expr(e));
+    }
+
+    /// The operands of a value that is itself in a fitting place: the
+    /// block (or row) a `list_get` reads from, and its index.
+    fn reads_inside(&mut self, value: &typed::Expr) {
+        if let ExprKind::Runtime { args, .. } = &value.kind {
+            for arg in args.iter().skip(1) {
+                self.expr(arg);
+            }
+        }
+    }
+
+    /// An expression in a place where neither the block nor a row fits,
+    /// unless the place itself is a read of one.
+    fn expr(&mut self, expr: &typed::Expr) {
+        if let Some((_, source)) = self.value_role(expr) {
+            self.misfits.insert(source.to_string());
+        }
+        match &expr.kind {
+            ExprKind::Runtime { function, args }
+                if matches!(
+                    *function,
+                    "list_len" | "list_truthy" | "list_get" | "list_prefetch_rows"
+                ) =>
+            {
+                let mut args = args.iter();
+                if let Some(first) = args.next() {
+                    // A read of the block or of a row: the operand fits
+                    // (the prefetch takes the block only).
+                    let fits = match self.value_role(first) {
+                        Some((RowsRole::Rows, _)) => true,
+                        Some((RowsRole::Row, _)) => *function != "list_prefetch_rows",
+                        None => false,
+                    };
+                    if fits {
+                        self.reads_inside(first);
+                    } else {
+                        self.expr(first);
+                    }
+                }
+                for arg in args {
+                    self.expr(arg);
+                }
+            }
+            ExprKind::Local(_) => {}
+            _ => expr.for_each_child(&mut |child| self.expr(child)),
+        }
+    }
+}
+
+/// The runtime reads of a block or a row, renamed for their type.
+fn rename(expr: &mut typed::Expr, roles: &BTreeMap<String, RowsRole>) {
+    expr.for_each_child_mut(&mut |child| rename(child, roles));
+    let ExprKind::Runtime { function, args } = &mut expr.kind else {
+        return;
+    };
+    let Some(first) = args.first() else {
+        return;
+    };
+    let role = match &first.kind {
+        ExprKind::Local(name) => roles.get(name).copied(),
+        ExprKind::Runtime {
+            function: "rows_get",
+            ..
+        } => Some(RowsRole::Row),
+        _ => None,
+    };
+    let renamed = match (role, *function) {
+        (Some(RowsRole::Rows), "list_len") => "rows_len",
+        (Some(RowsRole::Rows), "list_truthy") => "rows_truthy",
+        (Some(RowsRole::Rows), "list_get") => "rows_get",
+        (Some(RowsRole::Rows), "list_prefetch_rows") => "rows_prefetch",
+        (Some(RowsRole::Row), "list_len") => "row_len",
+        (Some(RowsRole::Row), "list_truthy") => "row_truthy",
+        (Some(RowsRole::Row), "list_get") => "row_get",
+        _ => return,
+    };
+    *function = renamed;
+}
