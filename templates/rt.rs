@@ -9430,6 +9430,44 @@ mod tests {
     }
 
     #[test]
+    fn rows_read_as_the_lists_they_copy() {
+        let lists: List<List<i64>> = List::from_vec(vec![
+            List::from_vec(vec![1, 2, 3]),
+            List::from_vec(vec![]),
+            List::from_vec(vec![-4]),
+        ]);
+        let rows = Rows::from_lists(&lists);
+        assert_eq!(rows_len(&rows), 3);
+        assert!(rows_truthy(&rows));
+        assert!(!rows_truthy(&Rows::<i64>::from_lists(&List::from_vec(vec![]))));
+        for index in -4..4 {
+            let listed = list_get(&lists, index);
+            let row = rows_get(&rows, index);
+            assert_eq!(listed.is_ok(), row.is_ok(), "row {index}");
+            let (Ok(listed), Ok(row)) = (listed, row) else {
+                let error = rows_get(&rows, index).err().map(|e| e.exception().clone());
+                assert!(matches!(error, Some(Exception::IndexError(_))), "row {index}");
+                continue;
+            };
+            assert_eq!(row_len(&row), list_len(&listed));
+            assert_eq!(row_truthy(&row), list_truthy(&listed));
+            for at in -4..4 {
+                match (list_get(&listed, at), row_get(&row, at)) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b),
+                    (Err(a), Err(b)) => assert_eq!(a.exception(), b.exception()),
+                    other => panic!("row {index}, item {at}: {other:?}"),
+                }
+            }
+        }
+        // Prefetching reads nothing the program sees, past the end too.
+        let order = List::from_vec(vec![2, 0, 1, 7, -1]);
+        for at in -2..8 {
+            rows_prefetch(&rows, &order, at);
+        }
+        assert_eq!(row_get(&rows_get(&rows, 0).unwrap(), -1).unwrap(), 3);
+    }
+
+    #[test]
     fn prefetching_set_keys_changes_nothing() {
         // Large enough a table to be prefetched, with deleted slots.
         let set = Set::from_vec((0..40_000i64).map(|k| k * 7 - 3).collect());
@@ -12502,6 +12540,53 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
     }
 }
 
+/// The rows of plain elements at the start of `list`, straight from their
+/// objects, into `data` (empty): first where each row starts, as far as the
+/// rows are exact lists, then their elements, on the pool's threads for
+/// long lists (`read_list_items`), up to the first row with an element
+/// that is not plain.
+#[cfg(feature = "python")]
+fn read_plain_rows<T: FromPythonValue>(list: &Bound<'_, pyo3::types::PyList>, data: &mut RowsData<T>) {
+    let count = list.len();
+    let source = list_slots(list);
+    let mut total = 0;
+    for k in 0..count {
+        // SAFETY: `k < count`, so the slot is a valid element (see
+        // `list_slots`); no Python code runs here.
+        let row = unsafe { source.get(k) };
+        if unsafe { pyo3::ffi::PyList_CheckExact(row) } == 0 {
+            break;
+        }
+        total += unsafe { pyo3::ffi::PyList_GET_SIZE(row) } as usize;
+        data.starts.push(total);
+    }
+    let rows = data.starts.len() - 1;
+    data.items.reserve(total);
+    let target = SharedPointer(data.items.as_mut_ptr());
+    let starts = &data.starts;
+    let read = read_list_items(rows, |k| {
+        let target = target;
+        // SAFETY: row `k` is an exact list of `starts[k + 1] - starts[k]`
+        // elements (no Python code ran since they were counted), and its
+        // elements go to target slots within the reserved capacity that no
+        // other row's reader writes (`read_list_items` reads each row once).
+        let row = unsafe { source.get(k) };
+        let slots = ListSlots(unsafe { (*row.cast::<pyo3::ffi::PyListObject>()).ob_item });
+        for j in 0..starts[k + 1] - starts[k] {
+            match unsafe { T::read_plain(slots.get(j)) } {
+                Some(value) => unsafe { target.0.add(starts[k] + j).write(value) },
+                None => return false,
+            }
+        }
+        true
+    });
+    // SAFETY: the rows before the first unread one were written
+    // (`read_list_items`); a plain element has nothing to drop, so the
+    // slots written past them are forgotten.
+    unsafe { data.items.set_len(data.starts[read]) };
+    data.starts.truncate(read + 1);
+}
+
 /// A read-only list of lists: the rows of plain elements straight from
 /// their objects, then, from the first row that is not such a row on, each
 /// row converted as a list is (the same errors, naming the row and item).
@@ -12513,35 +12598,10 @@ impl<T: FromPythonValue + Clone> FromPythonValue for Rows<T> {
             .map_err(|_| element_type_error(object, what, "list"))?;
         let mut data = RowsData::default();
         data.starts.reserve(list.len());
-        let mut k = 0;
-        if T::PLAIN {
-            let source = list_slots(list);
-            let count = list.len();
-            // No Python code runs while the rows are read (`read_plain`).
-            'rows: while k < count {
-                // SAFETY: `k < count`, so the slot is a valid element (see
-                // `list_slots`), and a row read here is an exact list.
-                let row = unsafe { source.get(k) };
-                if unsafe { pyo3::ffi::PyList_CheckExact(row) } == 0 {
-                    break;
-                }
-                let length = unsafe { pyo3::ffi::PyList_GET_SIZE(row) } as usize;
-                let slots = ListSlots(unsafe { (*row.cast::<pyo3::ffi::PyListObject>()).ob_item });
-                let mark = data.items.len();
-                for j in 0..length {
-                    // SAFETY: `j` is below the row's length.
-                    match unsafe { T::read_plain(slots.get(j)) } {
-                        Some(value) => data.items.push(value),
-                        None => {
-                            data.items.truncate(mark);
-                            break 'rows;
-                        }
-                    }
-                }
-                data.starts.push(data.items.len());
-                k += 1;
-            }
+        if T::PLAIN && !std::mem::needs_drop::<T>() {
+            read_plain_rows(list, &mut data);
         }
+        let mut k = data.starts.len() - 1;
         // The length is read again for every row: a conversion may run
         // Python code (an `__index__`) that shrinks the list.
         while k < list.len() {
