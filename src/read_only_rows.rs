@@ -232,11 +232,11 @@ fn roles(function: &typed::Function) -> BTreeMap<String, RowsRole> {
         }
         roles.retain(|name, _| !misfits.contains(name));
     }
-    // A local parameter's copy may have lost its source; the parameters that
-    // remain are what the function reads as a block.
-    if !roles
+    // A list of lists parameter that some use keeps a list may be the
+    // other one (`f(m, m)`) or hold its rows, and change them.
+    if params
         .iter()
-        .any(|(name, role)| *role == RowsRole::Rows && is_param(name))
+        .any(|p| rows_type(&p.ty) && !roles.contains_key(&p.name))
     {
         return BTreeMap::new();
     }
