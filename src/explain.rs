@@ -50,6 +50,18 @@ pub fn report(
                 .collect();
             out.push_str(&format!("  variables: {}\n", locals.join(", ")));
         }
+        let blocks: Vec<&str> = function
+            .params
+            .iter()
+            .filter(|p| function.rows.get(&p.name) == Some(&crate::ir::typed::RowsRole::Rows))
+            .map(|p| p.name.as_str())
+            .collect();
+        if !blocks.is_empty() {
+            out.push_str(&format!(
+                "  rows read as one block (only read, no list per row): {}\n",
+                blocks.join(", ")
+            ));
+        }
         let source = untyped
             .functions
             .iter()

@@ -31,7 +31,7 @@
 //! Python-callable parameter still reads its argument once, on entry, as a
 //! list argument is read.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::ir::typed::{self, ExprKind, FunctionRef, RowsRole, Stmt, Target};
 use crate::types::Type;
@@ -39,42 +39,113 @@ use crate::types::Type;
 /// Plans and rewrites every function whose list-of-lists parameters are
 /// only read.
 pub fn plan(mut module: typed::Module) -> typed::Module {
-    let called = called_functions(&module);
+    let roles = module_roles(&module);
     for function in &mut module.functions {
-        if function.export.is_none() || called.contains(&function.rust_name) {
+        let Some(roles) = roles.get(&function.rust_name) else {
+            continue;
+        };
+        if roles.is_empty() {
             continue;
         }
-        let roles = roles(function);
-        if roles.values().any(|role| *role == RowsRole::Rows) {
-            for stmt in &mut function.body {
-                stmt.for_each_expr_in_tree_mut(&mut |e| rename(e, &roles));
-            }
-            function.rows = roles;
+        for stmt in &mut function.body {
+            stmt.for_each_expr_in_tree_mut(&mut |e| rename(e, roles));
         }
+        function.rows = roles.clone();
     }
     module
 }
 
-/// The Rust names of the functions some compiled function calls or passes.
-fn called_functions(module: &typed::Module) -> HashSet<String> {
-    let mut called = HashSet::new();
+/// The roles of every function's variables, by Rust name: each function's
+/// candidates narrowed (`narrow`) until every call of a compiled function
+/// passes each parameter with a role a value of that role, to a fixed
+/// point. A function passed as a value gets none.
+fn module_roles(module: &typed::Module) -> HashMap<String, BTreeMap<String, RowsRole>> {
+    let mut passed = HashSet::new();
     for function in &module.functions {
         for stmt in &function.body {
-            stmt.walk_exprs(&mut |e| match &e.kind {
-                ExprKind::Call { function, .. }
-                | ExprKind::FunctionRef(FunctionRef::Compiled(function)) => {
-                    called.insert(function.clone());
+            stmt.walk_exprs(&mut |e| {
+                if let ExprKind::FunctionRef(FunctionRef::Compiled(name)) = &e.kind {
+                    passed.insert(name.clone());
                 }
-                _ => {}
             });
         }
     }
-    called
+    let functions: HashMap<&str, &typed::Function> = module
+        .functions
+        .iter()
+        .map(|f| (f.rust_name.as_str(), f))
+        .collect();
+    let mut roles: HashMap<String, BTreeMap<String, RowsRole>> = module
+        .functions
+        .iter()
+        .filter(|f| !passed.contains(&f.rust_name))
+        .map(|f| (f.rust_name.clone(), candidates(f)))
+        .collect();
+    loop {
+        let mut changed = false;
+        for function in &module.functions {
+            let Some(mine) = roles.get(&function.rust_name) else {
+                continue;
+            };
+            if mine.is_empty() {
+                continue;
+            }
+            let narrowed = narrow(function, mine.clone(), &roles, &functions);
+            if narrowed != *mine {
+                roles.insert(function.rust_name.clone(), narrowed);
+                changed = true;
+            }
+        }
+        // A parameter keeps its role only if every call passes it one.
+        let mut unfit: Vec<(String, String)> = Vec::new();
+        for function in &module.functions {
+            let mine = roles.get(&function.rust_name).cloned().unwrap_or_default();
+            let check = Check {
+                roles: &mine,
+                misfits: &mut HashSet::new(),
+                callees: &roles,
+                functions: &functions,
+            };
+            for stmt in &function.body {
+                stmt.walk_exprs(&mut |e| {
+                    let ExprKind::Call {
+                        function: callee,
+                        args,
+                    } = &e.kind
+                    else {
+                        return;
+                    };
+                    for (k, arg) in args.iter().enumerate() {
+                        if let Some((param, role)) = check.param_role(callee, k, args.len()) {
+                            if check.value_role(arg).map(|(r, _)| r) != Some(role) {
+                                unfit.push((callee.clone(), param));
+                            }
+                        }
+                    }
+                });
+            }
+        }
+        for (callee, param) in unfit {
+            if let Some(theirs) = roles.get_mut(&callee) {
+                if theirs.remove(&param).is_some() {
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return roles;
+        }
+    }
 }
 
 /// Whether `ty` is a list of lists of numbers.
 fn rows_type(ty: &Type) -> bool {
     matches!(ty, Type::List(row) if matches!(&**row, Type::List(item) if matches!(**item, Type::Int | Type::Float | Type::Bool)))
+}
+
+/// Whether `ty` is a row of a block: a list of ints, floats or bools.
+fn row_type(ty: &Type) -> bool {
+    matches!(ty, Type::List(item) if matches!(**item, Type::Int | Type::Float | Type::Bool))
 }
 
 /// Whether `ty` is a list of numbers.
@@ -181,48 +252,51 @@ fn holds_list(ty: &Type) -> bool {
     }
 }
 
-/// The role of every variable that may hold the block or a row: the
-/// largest set of candidates whose every use and assignment fits.
-fn roles(function: &typed::Function) -> BTreeMap<String, RowsRole> {
-    let params: Vec<&typed::Param> = function
-        .params
-        .iter()
-        .filter(|p| p.ty != Type::None)
-        .collect();
+/// The parameters that are lists of rows (and of numbers: rows passed on)
+/// and the locals of those types: every variable that may hold the block
+/// or a row.
+fn candidates(function: &typed::Function) -> BTreeMap<String, RowsRole> {
     let mut roles: BTreeMap<String, RowsRole> = BTreeMap::new();
-    for param in &params {
-        if rows_type(&param.ty) && !param.reassigned {
+    for param in function.params.iter().filter(|p| p.ty != Type::None) {
+        if param.reassigned {
+            continue;
+        }
+        if rows_type(&param.ty) {
             roles.insert(param.name.clone(), RowsRole::Rows);
+        } else if row_type(&param.ty) && function.export.is_none() {
+            roles.insert(param.name.clone(), RowsRole::Row);
         }
     }
-    // Another list argument may be one of the rows (`f(m, m[0])`): it must
-    // be a list of numbers that the function only reads, too.
-    if roles.is_empty()
-        || params.iter().any(|p| {
-            !roles.contains_key(&p.name)
-                && holds_list(&p.ty)
-                && !(scalar_list(&p.ty) && only_read(function, &p.name))
-        })
-    {
-        return BTreeMap::new();
-    }
-    let is_param = |name: &str| params.iter().any(|p| p.name == name);
     for local in &function.locals {
-        if is_param(&local.name) {
+        if function.is_parameter(&local.name) {
             continue;
         }
         if rows_type(&local.ty) {
             roles.insert(local.name.clone(), RowsRole::Rows);
-        } else if matches!(&local.ty, Type::List(item) if matches!(**item, Type::Int | Type::Float | Type::Bool))
-        {
+        } else if row_type(&local.ty) {
             roles.insert(local.name.clone(), RowsRole::Row);
         }
     }
+    roles
+}
+
+/// The largest subset of `roles` whose every use and assignment in the
+/// function fits, given the roles of the parameters of the functions it
+/// calls; none when a list parameter without a role could be the block
+/// or one of its rows and change it.
+fn narrow(
+    function: &typed::Function,
+    mut roles: BTreeMap<String, RowsRole>,
+    callees: &HashMap<String, BTreeMap<String, RowsRole>>,
+    functions: &HashMap<&str, &typed::Function>,
+) -> BTreeMap<String, RowsRole> {
     loop {
         let mut misfits = HashSet::new();
         let mut check = Check {
             roles: &roles,
             misfits: &mut misfits,
+            callees,
+            functions,
         };
         for stmt in &function.body {
             check.stmt(stmt);
@@ -232,15 +306,25 @@ fn roles(function: &typed::Function) -> BTreeMap<String, RowsRole> {
         }
         roles.retain(|name, _| !misfits.contains(name));
     }
-    // A list of lists parameter that some use keeps a list may be the
-    // other one (`f(m, m)`) or hold its rows, and change them.
-    if params
+    let params: Vec<&typed::Param> = function
+        .params
         .iter()
-        .any(|p| rows_type(&p.ty) && !roles.contains_key(&p.name))
-    {
-        return BTreeMap::new();
+        .filter(|p| p.ty != Type::None)
+        .collect();
+    // Another list argument may be one of the rows (`f(m, m[0])`) or the
+    // same list of lists (`f(m, m)`): it must be a list of numbers that
+    // the function only reads.
+    let safe = params.iter().any(|p| roles.contains_key(&p.name))
+        && params.iter().all(|p| {
+            roles.contains_key(&p.name)
+                || !holds_list(&p.ty)
+                || scalar_list(&p.ty) && only_read(function, &p.name)
+        });
+    if safe {
+        roles
+    } else {
+        BTreeMap::new()
     }
-    roles
 }
 
 /// One pass over a function, collecting the candidates some use or
@@ -248,11 +332,26 @@ fn roles(function: &typed::Function) -> BTreeMap<String, RowsRole> {
 struct Check<'a> {
     roles: &'a BTreeMap<String, RowsRole>,
     misfits: &'a mut HashSet<String>,
+    /// The roles of every function's variables so far, by Rust name.
+    callees: &'a HashMap<String, BTreeMap<String, RowsRole>>,
+    functions: &'a HashMap<&'a str, &'a typed::Function>,
 }
 
 impl Check<'_> {
     fn role(&self, name: &str) -> Option<RowsRole> {
         self.roles.get(name).copied()
+    }
+
+    /// The name and role of parameter `k` of the compiled function
+    /// `callee`, called with `count` arguments, if it has one.
+    fn param_role(&self, callee: &str, k: usize, count: usize) -> Option<(String, RowsRole)> {
+        let function = self.functions.get(callee)?;
+        if function.params.len() != count {
+            return None;
+        }
+        let param = &function.params[k].name;
+        let role = self.callees.get(callee)?.get(param)?;
+        Some((param.clone(), *role))
     }
 
     /// The role of the value `expr` has, and the candidate it comes from.
@@ -339,29 +438,36 @@ impl Check<'_> {
             self.misfits.insert(source.to_string());
         }
         match &expr.kind {
-            ExprKind::Runtime { function, args }
-                if matches!(
-                    *function,
-                    "list_len" | "list_truthy" | "list_get" | "list_prefetch_rows"
-                ) =>
-            {
-                let mut args = args.iter();
-                if let Some(first) = args.next() {
-                    // A read of the block or of a row: the operand fits
-                    // (the prefetch takes the block only).
-                    let fits = match self.value_role(first) {
-                        Some((RowsRole::Rows, _)) => true,
-                        Some((RowsRole::Row, _)) => *function != "list_prefetch_rows",
-                        None => false,
-                    };
+            ExprKind::Runtime { function, args } if read_operand(function).is_some() => {
+                let (operand, roles) = read_operand(function).unwrap_or((0, &[]));
+                for (k, arg) in args.iter().enumerate() {
+                    // A read of the block or of a row: the operand fits.
+                    let fits = k == operand
+                        && self
+                            .value_role(arg)
+                            .is_some_and(|(role, _)| roles.contains(&role));
                     if fits {
-                        self.reads_inside(first);
+                        self.reads_inside(arg);
                     } else {
-                        self.expr(first);
+                        self.expr(arg);
                     }
                 }
-                for arg in args {
-                    self.expr(arg);
+            }
+            // A parameter of that role: the callee reads it the same way.
+            ExprKind::Call { function, args } => {
+                for (k, arg) in args.iter().enumerate() {
+                    let fits = match (
+                        self.value_role(arg),
+                        self.param_role(function, k, args.len()),
+                    ) {
+                        (Some((given, _)), Some((_, wanted))) => given == wanted,
+                        _ => false,
+                    };
+                    if fits {
+                        self.reads_inside(arg);
+                    } else {
+                        self.expr(arg);
+                    }
                 }
             }
             ExprKind::Local(_) => {}
@@ -370,32 +476,62 @@ impl Check<'_> {
     }
 }
 
+/// The runtime operations that read a block or a row and what they become
+/// for each: `(list operation, block operation, row operation)`.
+const READS: &[(&str, Option<&str>, Option<&str>)] = &[
+    ("list_len", Some("rows_len"), Some("row_len")),
+    ("list_truthy", Some("rows_truthy"), Some("row_truthy")),
+    ("list_get", Some("rows_get"), Some("row_get")),
+    ("list_prefetch_rows", Some("rows_prefetch"), None),
+    ("list_sum_int", None, Some("row_sum_int")),
+    ("list_sum_float", None, Some("row_sum_float")),
+    ("list_sum_bool", None, Some("row_sum_bool")),
+    ("list_min", None, Some("row_min")),
+    ("list_max", None, Some("row_max")),
+    ("list_any", None, Some("row_any")),
+    ("list_all", None, Some("row_all")),
+    ("list_contains", None, Some("row_contains")),
+];
+
+/// Which argument of the list operation `function` is the list it reads
+/// (the second of `list_contains`, which takes the value first), and which
+/// roles it reads.
+fn read_operand(function: &str) -> Option<(usize, &'static [RowsRole])> {
+    let (_, rows, row) = READS.iter().find(|(name, ..)| *name == function)?;
+    let operand = usize::from(function == "list_contains");
+    Some(match (rows, row) {
+        (Some(_), Some(_)) => (operand, &[RowsRole::Rows, RowsRole::Row]),
+        (Some(_), None) => (operand, &[RowsRole::Rows]),
+        _ => (operand, &[RowsRole::Row]),
+    })
+}
+
 /// The runtime reads of a block or a row, renamed for their type.
 fn rename(expr: &mut typed::Expr, roles: &BTreeMap<String, RowsRole>) {
     expr.for_each_child_mut(&mut |child| rename(child, roles));
     let ExprKind::Runtime { function, args } = &mut expr.kind else {
         return;
     };
-    let Some(first) = args.first() else {
+    let Some((operand, _)) = read_operand(function) else {
         return;
     };
-    let role = match &first.kind {
-        ExprKind::Local(name) => roles.get(name).copied(),
-        ExprKind::Runtime {
+    let role = match args.get(operand).map(|a| &a.kind) {
+        Some(ExprKind::Local(name)) => roles.get(name).copied(),
+        Some(ExprKind::Runtime {
             function: "rows_get",
             ..
-        } => Some(RowsRole::Row),
+        }) => Some(RowsRole::Row),
         _ => None,
     };
-    let renamed = match (role, *function) {
-        (Some(RowsRole::Rows), "list_len") => "rows_len",
-        (Some(RowsRole::Rows), "list_truthy") => "rows_truthy",
-        (Some(RowsRole::Rows), "list_get") => "rows_get",
-        (Some(RowsRole::Rows), "list_prefetch_rows") => "rows_prefetch",
-        (Some(RowsRole::Row), "list_len") => "row_len",
-        (Some(RowsRole::Row), "list_truthy") => "row_truthy",
-        (Some(RowsRole::Row), "list_get") => "row_get",
-        _ => return,
-    };
-    *function = renamed;
+    let renamed = READS
+        .iter()
+        .find(|(name, ..)| name == function)
+        .and_then(|(_, rows, row)| match role {
+            Some(RowsRole::Rows) => *rows,
+            Some(RowsRole::Row) => *row,
+            None => None,
+        });
+    if let Some(renamed) = renamed {
+        *function = renamed;
+    }
 }

@@ -9459,6 +9459,21 @@ mod tests {
                 }
             }
         }
+        for (listed, row) in lists.to_vec().iter().zip((0..3).map(|k| rows_get(&rows, k).unwrap())) {
+            assert_eq!(row_sum_int(&row).ok(), list_sum_int(listed).ok());
+            assert_eq!(row_min(&row).ok(), list_min(listed).ok());
+            assert_eq!(row_max(&row).ok(), list_max(listed).ok());
+            assert_eq!(row_any(&row), list_any(listed));
+            assert_eq!(row_all(&row), list_all(listed));
+            for value in -5..5 {
+                assert_eq!(row_contains(&value, &row), list_contains(&value, listed));
+            }
+        }
+        let floats = Rows::from_lists(&List::from_vec(vec![List::from_vec(vec![-0.0, 1e300, -1e300, 0.5])]));
+        assert_eq!(
+            row_sum_float(&rows_get(&floats, 0).unwrap()).to_bits(),
+            list_sum_float(&List::from_vec(vec![-0.0, 1e300, -1e300, 0.5])).to_bits()
+        );
         // Prefetching reads nothing the program sees, past the end too.
         let order = List::from_vec(vec![2, 0, 1, 7, -1]);
         for at in -2..8 {
@@ -10310,6 +10325,48 @@ pub fn rows_get<T>(rows: &Rows<T>, index: i64) -> Result<Row<T>> {
         }
         None => Err(Error::IndexError("list index out of range".into())),
     }
+}
+
+impl<T> Row<T> {
+    fn items(&self) -> &[T] {
+        &self.block.items[self.start..self.start + self.len]
+    }
+}
+
+/// `sum(row)`, `min(row)`, `max(row)`, `x in row`, `any(row)` and
+/// `all(row)`, as of the list the row was.
+pub fn row_sum_int(row: &Row<i64>) -> Result<i64> {
+    sum_int_checked(row.items())
+}
+
+pub fn row_sum_float(row: &Row<f64>) -> f64 {
+    sum_float(row.items())
+}
+
+pub fn row_sum_bool(row: &Row<bool>) -> i64 {
+    row.items().iter().filter(|&&b| b).count() as i64
+}
+
+pub fn row_min<T: PyOrder + Clone>(row: &Row<T>) -> Result<T> {
+    extreme(row.items(), "min", |candidate, best| candidate.py_lt(best))
+}
+
+pub fn row_max<T: PyOrder + Clone>(row: &Row<T>) -> Result<T> {
+    extreme(row.items(), "max", |candidate, best| best.py_lt(candidate))
+}
+
+pub fn row_contains<T: PyOrder>(value: &T, row: &Row<T>) -> bool {
+    row.items().iter().any(|item| item.py_eq(value))
+}
+
+pub fn row_any<T: PyOrder + Default>(row: &Row<T>) -> bool {
+    let zero = T::default();
+    row.items().iter().any(|item| !item.py_eq(&zero))
+}
+
+pub fn row_all<T: PyOrder + Default>(row: &Row<T>) -> bool {
+    let zero = T::default();
+    row.items().iter().all(|item| !item.py_eq(&zero))
 }
 
 /// `len(row)`.
@@ -11515,7 +11572,10 @@ fn list_extreme<T: Clone>(
     name: &str,
     better: impl Fn(&T, &T) -> bool,
 ) -> Result<T> {
-    let items = list.items();
+    extreme(&list.items(), name, better)
+}
+
+fn extreme<T: Clone>(items: &[T], name: &str, better: impl Fn(&T, &T) -> bool) -> Result<T> {
     let mut iter = items.iter();
     let Some(first) = iter.next() else {
         return Err(Error::ValueError(format!("{name}() arg is an empty sequence")));
@@ -11560,7 +11620,11 @@ fn sum_int_checked(items: &[i64]) -> Result<i64> {
 /// `sum(xs)` of floats, left to right from the int 0 (so an empty list, or
 /// one of negative zeros, sums to 0.0 as in CPython).
 pub fn list_sum_float(list: &List<f64>) -> f64 {
-    let items = list.items();
+    sum_float(&list.items())
+}
+
+/// CPython's `sum` of floats: one addition after another, from the int 0.
+fn sum_float(items: &[f64]) -> f64 {
     let mut iter = items.iter();
     let Some(&first) = iter.next() else {
         return 0.0;

@@ -56,3 +56,31 @@ fn explain_reports_each_parallel_loop_and_why_others_are_serial() {
         "{linalg}"
     );
 }
+
+#[test]
+fn explain_names_the_lists_of_lists_read_as_one_block() {
+    let report = explain("fixtures/runnable/read_only_rows.py");
+    let line_of = |function: &str| -> String {
+        let start = report
+            .find(&format!("exported {function}("))
+            .unwrap_or_else(|| panic!("{function} missing:\n{report}"));
+        let rest = &report[start..];
+        let end = rest[1..].find("\nexported ").map_or(rest.len(), |e| e + 1);
+        rest[..end].to_string()
+    };
+    // Only read: one block, also through comprehension helpers.
+    assert!(
+        line_of("bfs").contains("rows read as one block (only read, no list per row): adj"),
+        "{report}"
+    );
+    assert!(
+        line_of("row_means").contains("rows read as one block"),
+        "{report}"
+    );
+    // Changed, or with another list of lists changed: lists.
+    assert!(!line_of("changes_a_row").contains("one block"), "{report}");
+    assert!(
+        !line_of("one_changes_the_other").contains("one block"),
+        "{report}"
+    );
+}
