@@ -20,16 +20,20 @@
 //! The reads keep Python's meaning: `len`, truthiness, negative indices and
 //! IndexError are those of a list.
 //!
-//! What a row or the list may meet, checked on the whole function after
-//! every other rewrite (`list_len`, `list_truthy`, `list_get`, the rows
-//! prefetch, and assignment to a local that holds only such values);
-//! anything else, even once, keeps the lists as lists. The function must
-//! also be exported and called by no compiled function (its callers would
-//! pass lists), and no other parameter may hold a list, which could be one
-//! of the rows (`f(adj, adj[0])`) and change it. No Python code runs in a
-//! compiled call that could change the rows behind it: a function with a
-//! Python-callable parameter still reads its argument once, on entry, as a
-//! list argument is read.
+//! What a row or the list may meet, checked on the whole module after
+//! every other rewrite: `len`, truth and indexing of both, the rows
+//! prefetch, `sum`, `min`, `max`, `any`, `all` and `in` of a row,
+//! assignment to a local that holds only such values, and passing to a
+//! compiled function whose parameter holds only such values in turn (the
+//! helpers of comprehensions and generator expressions, a recursive call);
+//! anything else, even once, keeps the lists as lists, and a parameter
+//! keeps its role only while every call passes a value of that role. A
+//! function passed as a value keeps lists. Every other list parameter must
+//! be a list of numbers the function only reads: it could be one of the
+//! rows (`f(adj, adj[0])`) or the same list (`f(m, m)`) and change it. No
+//! Python code runs in a compiled call that could change the rows behind
+//! it: a function with a Python-callable parameter still reads its
+//! argument once, on entry, as a list argument is read.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -154,26 +158,27 @@ fn scalar_list(ty: &Type) -> bool {
 }
 
 /// The runtime operations that read a list of numbers and keep no
-/// reference to it.
-const LIST_READS: &[&str] = &[
-    "list_len",
-    "list_truthy",
-    "list_get",
-    "list_contains",
-    "list_count",
-    "list_index",
-    "list_sum_int",
-    "list_sum_float",
-    "list_sum_bool",
-    "list_min",
-    "list_max",
-    "list_prefetch_rows",
-    "list_prefetch_set_keys",
+/// reference to it, and which of their arguments that list is.
+const LIST_READS: &[(&str, usize)] = &[
+    ("list_len", 0),
+    ("list_truthy", 0),
+    ("list_get", 0),
+    ("list_contains", 1),
+    ("list_count", 0),
+    ("list_index", 0),
+    ("list_sum_int", 0),
+    ("list_sum_float", 0),
+    ("list_sum_bool", 0),
+    ("list_min", 0),
+    ("list_max", 0),
+    // The order a loop walks (`prefetch`).
+    ("list_prefetch_rows", 1),
+    ("list_prefetch_set_keys", 1),
 ];
 
 /// Whether the function only reads the list `name` holds: it appears only
 /// as the list a `LIST_READS` operation reads, or copied into a local that
-/// it alone is assigned to and that is only read in the same way.
+/// is only read in the same way.
 fn only_read(function: &typed::Function, name: &str) -> bool {
     let mut names = vec![name.to_string()];
     let mut k = 0;
@@ -229,9 +234,13 @@ fn only_read_in(stmt: &Stmt, name: &str, copies: &mut Vec<String>, fits: &mut bo
 fn read_only_uses(expr: &typed::Expr, name: &str, fits: &mut bool) {
     match &expr.kind {
         ExprKind::Local(n) if n == name => *fits = false,
-        ExprKind::Runtime { function, args } if LIST_READS.contains(function) => {
+        ExprKind::Runtime { function, args } if LIST_READS.iter().any(|(f, _)| f == function) => {
+            let operand = LIST_READS
+                .iter()
+                .find(|(f, _)| f == function)
+                .map_or(0, |(_, operand)| *operand);
             for (k, arg) in args.iter().enumerate() {
-                if k == 0 && matches!(&arg.kind, ExprKind::Local(n) if n == name) {
+                if k == operand && matches!(&arg.kind, ExprKind::Local(n) if n == name) {
                     continue;
                 }
                 read_only_uses(arg, name, fits);
