@@ -111,18 +111,11 @@ fn module_roles(module: &typed::Module) -> HashMap<String, BTreeMap<String, Rows
                 functions: &functions,
             };
             for stmt in &function.body {
-                stmt.walk_exprs(&mut |e| {
-                    let ExprKind::Call {
-                        function: callee,
-                        args,
-                    } = &e.kind
-                    else {
-                        return;
-                    };
+                stmt.walk_calls(&mut |callee, args| {
                     for (k, arg) in args.iter().enumerate() {
                         if let Some((param, role)) = check.param_role(callee, k, args.len()) {
                             if check.value_role(arg).map(|(r, _)| r) != Some(role) {
-                                unfit.push((callee.clone(), param));
+                                unfit.push((callee.to_string(), param));
                             }
                         }
                     }

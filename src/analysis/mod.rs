@@ -376,14 +376,7 @@ fn helper_writes(module: &typed::Module) -> HashMap<String, (Vec<&str>, Vec<Stri
         for function in &module.functions {
             let mut added: Vec<String> = Vec::new();
             for stmt in &function.body {
-                stmt.walk_exprs(&mut |e| {
-                    let ExprKind::Call {
-                        function: callee,
-                        args,
-                    } = &e.kind
-                    else {
-                        return;
-                    };
+                stmt.walk_calls(&mut |callee, args| {
                     let Some((params, written)) = map.get(callee) else {
                         return;
                     };

@@ -1032,6 +1032,17 @@ impl Stmt {
             body.iter().for_each(|s| s.walk_exprs(visit));
         }
     }
+
+    /// Calls `visit` with the Rust name and the arguments of every call of
+    /// a compiled function in this statement and the statements nested in
+    /// it.
+    pub fn walk_calls<'e>(&'e self, visit: &mut dyn FnMut(&'e str, &'e [Expr])) {
+        self.walk_exprs(&mut |e| {
+            if let ExprKind::Call { function, args } = &e.kind {
+                visit(function, args);
+            }
+        });
+    }
 }
 
 /// Every local that a statement of `stmts`, or one nested in them, binds,
