@@ -62,6 +62,13 @@ pub fn report(
                 blocks.join(", ")
             ));
         }
+        if !function.unordered_sets.is_empty() {
+            let sets: Vec<&str> = function.unordered_sets.iter().map(String::as_str).collect();
+            out.push_str(&format!(
+                "  sets only asked about membership (a plain hash set, no Python order): {}\n",
+                sets.join(", ")
+            ));
+        }
         let source = untyped
             .functions
             .iter()

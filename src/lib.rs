@@ -30,6 +30,7 @@ pub mod source;
 pub mod stub;
 pub mod types;
 pub mod unbound_reads;
+pub mod unordered_sets;
 
 use crate::diagnostics::{Diagnostic, SourceFile};
 
@@ -394,7 +395,9 @@ fn front_end(
                 set_insert::fuse(fuse_temporaries::fuse(typed)),
                 &lower::hidden_prefix(&file.text),
             );
-            read_only_rows::plan(order_statistics::rewrite(prefetch::insert(typed)))
+            unordered_sets::plan(read_only_rows::plan(order_statistics::rewrite(
+                prefetch::insert(typed),
+            )))
         }
         Ok(_) => return Err([&untyped.unexported[..], &untyped.warnings[..]].concat()),
         Err(errors) => {

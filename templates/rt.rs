@@ -9483,6 +9483,34 @@ mod tests {
     }
 
     #[test]
+    fn unordered_sets_answer_as_sets_do() {
+        let mut next = xorshift(0x5eed_0f_5e75);
+        let ordered: Set<i64> = Set::from_vec(vec![]);
+        let unordered: UnorderedSet<i64> = unordered_set_new();
+        for step in 0..20_000 {
+            let key = (next() % 300) as i64 - 150;
+            match next() % 5 {
+                0 | 1 => assert_eq!(set_insert(&ordered, key), unordered_set_insert(&unordered, key)),
+                2 => {
+                    set_discard(&ordered, &key);
+                    unordered_set_discard(&unordered, &key);
+                }
+                3 => assert_eq!(
+                    set_remove(&ordered, &key).is_ok(),
+                    unordered_set_remove(&unordered, &key).is_ok()
+                ),
+                _ => assert_eq!(set_contains(&key, &ordered), unordered_set_contains(&key, &unordered)),
+            }
+            assert_eq!(set_len(&ordered), unordered_set_len(&unordered), "step {step}");
+            assert_eq!(set_truthy(&ordered), unordered_set_truthy(&unordered));
+        }
+        unordered_set_clear(&unordered);
+        assert!(!unordered_set_truthy(&unordered));
+        let error = unordered_set_remove(&unordered, &7).err().map(|e| e.exception().clone());
+        assert!(matches!(error, Some(Exception::KeyError(_))), "{error:?}");
+    }
+
+    #[test]
     fn prefetching_set_keys_changes_nothing() {
         // Large enough a table to be prefetched, with deleted slots.
         let set = Set::from_vec((0..40_000i64).map(|k| k * 7 - 3).collect());
@@ -14577,6 +14605,101 @@ pub fn list_prefetch_set_keys<K: DictKey>(set: &Set<K>, keys: &List<K>, at: i64)
 /// `set(xs)` of a list.
 pub fn set_from_list<K: DictKey>(list: &List<K>) -> Set<K> {
     Set::from_vec(list.to_vec())
+}
+
+/// A set that compiled code only asks about membership (see the compiler's
+/// `unordered_sets`): it is never iterated and never leaves its function,
+/// so no one sees its order, and it is a plain hash set rather than
+/// CPython's table.
+pub struct UnorderedSet<K: DictKey>(std::rc::Rc<std::cell::RefCell<std::collections::HashSet<K::Hashed, FxBuild>>>);
+
+impl<K: DictKey> Default for UnorderedSet<K> {
+    fn default() -> Self {
+        UnorderedSet(Default::default())
+    }
+}
+
+impl<K: DictKey> Clone for UnorderedSet<K> {
+    fn clone(&self) -> Self {
+        UnorderedSet(self.0.clone())
+    }
+}
+
+/// `set()`.
+pub fn unordered_set_new<K: DictKey>() -> UnorderedSet<K> {
+    UnorderedSet::default()
+}
+
+/// `s.add(key)`, and whether the key was absent (`set_insert`).
+#[inline]
+pub fn unordered_set_insert<K: DictKey>(set: &UnorderedSet<K>, key: K) -> bool {
+    set.0.borrow_mut().insert(key.hashed())
+}
+
+#[inline]
+pub fn unordered_set_add<K: DictKey>(set: &UnorderedSet<K>, key: K) {
+    set.0.borrow_mut().insert(key.hashed());
+}
+
+#[inline]
+pub fn unordered_set_discard<K: DictKey>(set: &UnorderedSet<K>, key: &K) {
+    set.0.borrow_mut().remove(&key.hashed());
+}
+
+/// `s.remove(key)`: KeyError when absent, as `set_remove`.
+pub fn unordered_set_remove<K: DictKey>(set: &UnorderedSet<K>, key: &K) -> Result<()> {
+    if set.0.borrow_mut().remove(&key.hashed()) {
+        Ok(())
+    } else {
+        Err(key.key_error())
+    }
+}
+
+#[inline]
+pub fn unordered_set_contains<K: DictKey>(key: &K, set: &UnorderedSet<K>) -> bool {
+    set.0.borrow().contains(&key.hashed())
+}
+
+/// The searches with a key of another type, as `set_contains_exact`.
+pub fn unordered_set_contains_exact<U: ExactAs<K>, K: DictKey>(key: &U, set: &UnorderedSet<K>) -> bool {
+    key.exact_as().is_some_and(|exact| unordered_set_contains(&exact, set))
+}
+
+pub fn unordered_set_discard_exact<K: DictKey, U: ExactAs<K>>(set: &UnorderedSet<K>, key: &U) {
+    if let Some(exact) = key.exact_as() {
+        unordered_set_discard(set, &exact);
+    }
+}
+
+pub fn unordered_set_remove_exact<K: DictKey, U: ExactAs<K> + DictKey>(
+    set: &UnorderedSet<K>,
+    key: &U,
+) -> Result<()> {
+    match key.exact_as() {
+        Some(exact) => unordered_set_remove(set, &exact).map_err(|_| key.key_error()),
+        None => Err(key.key_error()),
+    }
+}
+
+#[inline]
+pub fn unordered_set_len<K: DictKey>(set: &UnorderedSet<K>) -> i64 {
+    set.0.borrow().len() as i64
+}
+
+#[inline]
+pub fn unordered_set_truthy<K: DictKey>(set: &UnorderedSet<K>) -> bool {
+    !set.0.borrow().is_empty()
+}
+
+pub fn unordered_set_clear<K: DictKey>(set: &UnorderedSet<K>) {
+    set.0.borrow_mut().clear();
+}
+
+/// `list_prefetch_set_keys` for an unordered set: the standard hash set
+/// shows no slots to ask for, so this asks for nothing.
+#[inline(always)]
+pub fn unordered_set_prefetch<K: DictKey>(set: &UnorderedSet<K>, keys: &List<K>, at: i64) {
+    let _ = (set, keys, at);
 }
 
 pub fn set_add<K: DictKey>(set: &Set<K>, key: K) {

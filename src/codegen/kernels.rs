@@ -1661,15 +1661,19 @@ impl FunctionGen<'_> {
     /// read-only rows or one of its rows (`read_only_rows`).
     fn declared_type(&self, name: &str) -> TokenStream {
         let ty = self.var_type(name);
-        match self.function.rows.get(name) {
-            Some(role) => rows_type(*role, &ty),
-            None => rust_type(&ty),
+        match (self.function.rows.get(name), &ty) {
+            (Some(role), _) => rows_type(*role, &ty),
+            (None, Type::Set(item)) if self.function.unordered_sets.contains(name) => {
+                let item = rust_type(item);
+                quote!(rt::UnorderedSet<#item>)
+            }
+            _ => rust_type(&ty),
         }
     }
 
     /// The value a variable is declared with before its first assignment.
     fn declared_default(&self, name: &str) -> TokenStream {
-        if self.function.rows.contains_key(name) {
+        if self.function.rows.contains_key(name) || self.function.unordered_sets.contains(name) {
             quote!(Default::default())
         } else {
             default_value(&self.var_type(name))
@@ -3435,7 +3439,10 @@ impl FunctionGen<'_> {
                 let empty_display = match &inner.kind {
                     ExprKind::List(items) => items.is_empty(),
                     ExprKind::Runtime { function, args } => {
-                        matches!(*function, "dict_display" | "set_display") && args.is_empty()
+                        matches!(
+                            *function,
+                            "dict_display" | "set_display" | "unordered_set_new"
+                        ) && args.is_empty()
                     }
                     _ => false,
                 };

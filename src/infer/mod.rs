@@ -637,6 +637,7 @@ impl<'m> Inference<'m> {
             body,
             falls_through,
             rows: Default::default(),
+            unordered_sets: Default::default(),
         };
         (Some(typed_function), inferred)
     }

@@ -50,6 +50,8 @@ pub struct Function {
     /// The parameters read as one block of rows and the locals holding
     /// them or their rows (`read_only_rows`); empty for most functions.
     pub rows: std::collections::BTreeMap<String, RowsRole>,
+    /// The set locals kept without Python's order (`unordered_sets`).
+    pub unordered_sets: std::collections::BTreeSet<String>,
 }
 
 /// What a variable of a read-only list of lists holds (`read_only_rows`).

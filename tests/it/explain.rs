@@ -60,14 +60,7 @@ fn explain_reports_each_parallel_loop_and_why_others_are_serial() {
 #[test]
 fn explain_names_the_lists_of_lists_read_as_one_block() {
     let report = explain("fixtures/runnable/read_only_rows.py");
-    let line_of = |function: &str| -> String {
-        let start = report
-            .find(&format!("exported {function}("))
-            .unwrap_or_else(|| panic!("{function} missing:\n{report}"));
-        let rest = &report[start..];
-        let end = rest[1..].find("\nexported ").map_or(rest.len(), |e| e + 1);
-        rest[..end].to_string()
-    };
+    let line_of = |function: &str| section(&report, function);
     // Only read: one block, also through comprehension helpers.
     assert!(
         line_of("bfs").contains("rows read as one block (only read, no list per row): adj"),
@@ -83,4 +76,28 @@ fn explain_names_the_lists_of_lists_read_as_one_block() {
         !line_of("one_changes_the_other").contains("one block"),
         "{report}"
     );
+}
+
+#[test]
+fn explain_names_the_sets_kept_without_order() {
+    let report = explain("fixtures/runnable/unordered_sets.py");
+    let section = |function: &str| section(&report, function);
+    assert!(
+        section("dedup").contains("no Python order): seen"),
+        "{report}"
+    );
+    // Iterated or returned: the set keeps CPython's order.
+    assert!(!section("iterated").contains("no Python order"), "{report}");
+    assert!(!section("returned").contains("no Python order"), "{report}");
+}
+
+/// The part of an `explain` report about the exported function `function`,
+/// up to the next exported one.
+fn section(report: &str, function: &str) -> String {
+    let start = report
+        .find(&format!("exported {function}("))
+        .unwrap_or_else(|| panic!("{function} missing:\n{report}"));
+    let rest = &report[start..];
+    let end = rest[1..].find("\nexported ").map_or(rest.len(), |e| e + 1);
+    rest[..end].to_string()
 }
