@@ -83,7 +83,7 @@ fn explain_names_the_sets_kept_without_order() {
     let report = explain("fixtures/runnable/unordered_sets.py");
     let section = |function: &str| section(&report, function);
     assert!(
-        section("dedup").contains("no Python order): seen"),
+        section("first_repeats").contains("no Python order): seen"),
         "{report}"
     );
     // Iterated or returned: the set keeps CPython's order.
