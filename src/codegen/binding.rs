@@ -322,10 +322,7 @@ fn wrapper(
                 if converted_by_runtime(ty) =>
             {
                 params.push(quote!(#var: &Bound<'py, PyAny>));
-                let ty = match function.rows.get(&param.name) {
-                    Some(role) => super::kernels::rows_type(*role, &param.ty),
-                    None => rust_type(&param.ty),
-                };
+                let ty = super::kernels::variable_type(function, &param.name, &param.ty);
                 if shared.is_none() {
                     // One Python list (dict, set) reached twice among the
                     // arguments (`f(a, a)`, rows `[r, r]`) becomes one

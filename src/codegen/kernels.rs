@@ -808,10 +808,7 @@ fn function(
                     .unwrap_or_else(|| format_ident!("F"));
                 quote!(&#generic)
             }
-            other => match function.rows.get(&param.name) {
-                Some(role) => rows_type(*role, other),
-                None => rust_type(other),
-            },
+            other => variable_type(function, &param.name, other),
         })
         .collect();
     let param_names: Vec<syn::Ident> = function.params.iter().map(|p| ident(&p.name)).collect();
@@ -1657,18 +1654,9 @@ impl FunctionGen<'_> {
         self.types.get(name).cloned().unwrap_or(Type::Int)
     }
 
-    /// The Rust type a variable is declared with: its type's, or a block of
-    /// read-only rows or one of its rows (`read_only_rows`).
+    /// The Rust type a variable is declared with (`variable_type`).
     fn declared_type(&self, name: &str) -> TokenStream {
-        let ty = self.var_type(name);
-        match (self.function.rows.get(name), &ty) {
-            (Some(role), _) => rows_type(*role, &ty),
-            (None, Type::Set(item)) if self.function.unordered_sets.contains(name) => {
-                let item = rust_type(item);
-                quote!(rt::UnorderedSet<#item>)
-            }
-            _ => rust_type(&ty),
-        }
+        variable_type(self.function, name, &self.var_type(name))
     }
 
     /// The value a variable is declared with before its first assignment.
@@ -4748,9 +4736,23 @@ fn zero_of(ty: &Type) -> TokenStream {
     }
 }
 
+/// The Rust type of the variable `name` of `function`, of type `ty`: a
+/// block of read-only rows or one of its rows (`read_only_rows`), a set
+/// kept without Python's order (`unordered_sets`), or the type's own.
+pub fn variable_type(function: &typed::Function, name: &str, ty: &Type) -> TokenStream {
+    match (function.rows.get(name), ty) {
+        (Some(role), _) => rows_type(*role, ty),
+        (None, Type::Set(item)) if function.unordered_sets.contains(name) => {
+            let item = rust_type(item);
+            quote!(rt::UnorderedSet<#item>)
+        }
+        _ => rust_type(ty),
+    }
+}
+
 /// `rt::Rows<T>` for a read-only list of lists, `rt::Row<T>` for one of
 /// its rows (`read_only_rows`).
-pub fn rows_type(role: typed::RowsRole, ty: &Type) -> TokenStream {
+fn rows_type(role: typed::RowsRole, ty: &Type) -> TokenStream {
     let item = match (role, ty) {
         (typed::RowsRole::Rows, Type::List(row)) => match &**row {
             Type::List(item) => rust_type(item),
