@@ -289,6 +289,14 @@ fn collect_notes(
                                 auto.min_iterations
                             )),
                         }
+                        if auto.speculative {
+                            note = note.replacen(
+                                "nothing in them can raise, no order-dependent reduction",
+                                "storing into nothing: an attempt that keeps nothing when an \
+                                 iteration raises or a sum overflows, and then runs serially",
+                                1,
+                            );
+                        }
                         if !auto.needs_shapes.is_empty() || !auto.needs_layout.is_empty() {
                             note.push_str("; in the loop version whose tests pass");
                         }

@@ -88,6 +88,13 @@ pub struct Auto {
     /// ... and the layout tests of these loops (stores into parameters check
     /// nothing only in the unit-stride, writable version).
     pub needs_layout: Vec<usize>,
+    /// The loop stores into nothing, but an iteration may raise, or an
+    /// integer sum of terms of one sign may overflow in one order and not
+    /// another: the iterations run in parallel as an attempt that keeps
+    /// nothing (each chunk's reductions are its own until all succeed), and
+    /// when any iteration raises or a sum overflows, the loop runs again
+    /// serially from the start, which raises what the serial loop raises.
+    pub speculative: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -565,22 +572,58 @@ impl<'f> Checker<'f> {
         if parallel.calls_arguments {
             return Err("serial: calls a function passed as an argument".into());
         }
+        // A loop that stores nothing can run again serially when its
+        // parallel attempt fails, so it needs no proof that nothing raises.
+        let stores_nothing = parallel.written.is_empty();
+        let mut speculative = false;
         for reduction in &parallel.reductions {
-            if !reduction.order_free {
-                return Err(format!(
-                    "serial: `{}` is a {} reduction, whose result depends on the order \
-                     (prange allows that)",
-                    reduction.var,
-                    reduction.op.describe()
-                ));
+            if reduction.order_free {
+                continue;
             }
+            // Partial sums of terms of one sign overflow only where the
+            // serial sum does, or where the attempt starts them from zero
+            // and the serial loop from a value of the other sign: then the
+            // loop runs again serially.
+            if stores_nothing
+                && reduction.op == ReductionOp::Add
+                && reduction.ty == Type::Int
+                && self.one_signed_sum(body, &reduction.var)
+            {
+                speculative = true;
+                continue;
+            }
+            return Err(format!(
+                "serial: `{}` is a {} reduction, whose result depends on the order \
+                 (prange allows that)",
+                reduction.var,
+                reduction.op.describe()
+            ));
         }
         let mut needs = Needs::default();
         if let Err(what) = self.raise_free_block(body, key, &mut needs) {
-            return Err(format!(
-                "serial: {what} may raise, and then the arrays must hold what the serial loop \
-                 leaves"
-            ));
+            if !stores_nothing {
+                return Err(format!(
+                    "serial: {what} may raise, and then the arrays must hold what the serial \
+                     loop leaves"
+                ));
+            }
+            // An iteration after the one that raises might never end
+            // (`while` on values the serial loop never reaches), and the
+            // attempt would wait for it.
+            let mut has_while = false;
+            for inner in body {
+                walk_stmts(inner, &mut |s| has_while |= matches!(s, Stmt::While { .. }));
+            }
+            if has_while {
+                return Err(format!(
+                    "serial: {what} may raise, and a `while` loop in a later iteration might not end"
+                ));
+            }
+            speculative = true;
+        }
+        if speculative {
+            // The attempt proves nothing about raising: it needs no tests.
+            needs = Needs::default();
         }
         let cost = body_cost(body).max(1);
         Ok(Auto {
@@ -589,7 +632,44 @@ impl<'f> Checker<'f> {
             work: work(stmt),
             needs_shapes: needs.shapes,
             needs_layout: needs.layout,
+            speculative,
         })
+    }
+
+    /// Whether every update of the integer sum `name` in `body` adds a
+    /// term that is never negative, or every one subtracts such a term:
+    /// its partial sums then move one way only.
+    fn one_signed_sum(&self, body: &[Stmt], name: &str) -> bool {
+        let mut ups = 0;
+        let mut downs = 0;
+        let mut other = false;
+        for stmt in body {
+            walk_stmts(stmt, &mut |s| {
+                if let Stmt::Assign {
+                    target: Target::Local(n),
+                    value,
+                } = s
+                {
+                    if n != name {
+                        return;
+                    }
+                    match &value.kind {
+                        ExprKind::Binary { op, left, right }
+                            if matches!(&left.kind, ExprKind::Local(l) if l == name)
+                                && self.intervals.never_negative(right) =>
+                        {
+                            match op {
+                                BinaryOp::Add => ups += 1,
+                                BinaryOp::Sub => downs += 1,
+                                _ => other = true,
+                            }
+                        }
+                        _ => other = true,
+                    }
+                }
+            });
+        }
+        !other && (ups == 0 || downs == 0)
     }
 
     fn raise_free_block(

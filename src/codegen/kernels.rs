@@ -1898,7 +1898,7 @@ impl FunctionGen<'_> {
         match self.facts.and_then(|f| f.parallel_plan(key)) {
             _ if cyclic => {}
             Some(Plan::Parallel(plan)) if self.parallel_continue.is_none() => {
-                return self.parallel_loop(stmt, nested, plan, 2, None, false);
+                return self.parallel_loop(stmt, nested, plan, 2, None, Exactness::Prange);
             }
             // Only in the loop version where the proof that nothing raises
             // holds (its shape and layout tests passed).
@@ -1916,7 +1916,11 @@ impl FunctionGen<'_> {
                     &auto.parallel,
                     auto.min_iterations,
                     auto.work.as_ref(),
-                    true,
+                    if auto.speculative {
+                        Exactness::Attempt
+                    } else {
+                        Exactness::Exact
+                    },
                 );
             }
             _ => {}
@@ -1944,8 +1948,10 @@ impl FunctionGen<'_> {
         plan: &Parallel,
         min_iterations: u64,
         work: Option<&Work>,
-        exact: bool,
+        exactness: Exactness,
     ) -> TokenStream {
+        let exact = exactness != Exactness::Prange;
+        let attempt = exactness == Exactness::Attempt;
         let typed::Stmt::ForRange {
             var,
             start,
@@ -1976,7 +1982,10 @@ impl FunctionGen<'_> {
         // its own handles of the arrays it reads (reference counts), which a
         // short loop inside another loop would pay on every start.
         let once_per_call = self.outermost_loops.contains(&key);
-        let serial_by_chunk = exact && once_per_call && !in_lanes && !self.has_parallel_loop(body);
+        // An attempt falls back on the serial loop itself, which starts its
+        // reductions from their values before the loop, as Python does.
+        let serial_by_chunk =
+            exact && !attempt && once_per_call && !in_lanes && !self.has_parallel_loop(body);
         // The serial version: a plain Rust loop where it can be one.
         let serial = if serial_by_chunk {
             quote!()
@@ -2262,6 +2271,29 @@ impl FunctionGen<'_> {
                 quote!(rt::parallel_loop(#range_var.iterations(), || #identity, #chunk, #combine)?)
             }
         };
+        // An attempt's merged reductions, assigned once all are computed.
+        let merged_values: Vec<TokenStream> = reductions
+            .iter()
+            .enumerate()
+            .map(|(k, (name, ty, op))| {
+                let k = TokenLiteral::usize_unsuffixed(k);
+                let outer = self.read_local(&name.to_string(), ty);
+                reduction_combine(ty, *op, outer, quote!(#total.#k))
+            })
+            .collect();
+        let assigned: Vec<TokenStream> = reductions
+            .iter()
+            .enumerate()
+            .map(|(k, (name, _, _))| {
+                let k = TokenLiteral::usize_unsuffixed(k);
+                let mark = self
+                    .flags
+                    .get(&name.to_string())
+                    .map(|flag| quote!(#flag = true;));
+                quote! { #name = #total.#k; #mark }
+            })
+            .collect();
+        let done = self.fresh("done");
         let run = |in_parallel: TokenStream| {
             if serial_by_chunk {
                 let run_chunk = format_ident!("run_{}", chunk);
@@ -2281,6 +2313,46 @@ impl FunctionGen<'_> {
                     };
                     #merged
                     #last
+                }
+            } else if attempt {
+                // The parts merge into the reductions only when every one
+                // succeeded and every merge did: otherwise nothing of the
+                // attempt is kept and the loop runs serially.
+                let attempt_call = if reductions.is_empty() {
+                    quote!(rt::parallel_for(#range_var.iterations(), #chunk_closure))
+                } else {
+                    quote!(rt::parallel_loop(#range_var.iterations(), || #identity, #chunk_closure, #combine))
+                };
+                let merge = if reductions.is_empty() {
+                    quote!(#attempt_call.is_ok())
+                } else {
+                    quote! {
+                        match #attempt_call.and_then(|#total: #tuple_type| -> rt::Result<#tuple_type> {
+                            Ok((#(#merged_values,)*))
+                        }) {
+                            Ok(#total) => {
+                                if #range_var.iterations() > 0 {
+                                    #(#assigned)*
+                                }
+                                true
+                            }
+                            Err(_) => false,
+                        }
+                    }
+                };
+                let finish = if last.is_empty() {
+                    quote!(if !#done { #serial })
+                } else {
+                    quote!(if #done { #last } else { #serial })
+                };
+                quote! {
+                    let #done: bool = #in_parallel && {
+                        #clone_range
+                        #(#owned_arrays)*
+                        #share
+                        #merge
+                    };
+                    #finish
                 }
             } else {
                 let parallel_call = parallel_call(chunk_closure.clone());
@@ -4710,6 +4782,19 @@ fn reduction_identity(ty: &Type, op: ReductionOp) -> TokenStream {
         (ReductionOp::Min, _) if float => quote!(#rust::INFINITY),
         (ReductionOp::Min, _) => quote!(#rust::MAX),
     }
+}
+
+/// What a parallel loop promises about its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exactness {
+    /// A `prange` loop: its reductions may round or overflow differently.
+    Prange,
+    /// The serial loop's result bit for bit: nothing raises, and the
+    /// reductions are exact in any order.
+    Exact,
+    /// An attempt that keeps nothing when an iteration raises or a sum
+    /// overflows, and then runs the serial loop (`Auto::speculative`).
+    Attempt,
 }
 
 /// Two partial results of a reduction combined, as Rust.
