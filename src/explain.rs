@@ -213,6 +213,24 @@ fn parallel_note(plan: &Parallel) -> String {
         let private: Vec<String> = plan.private.iter().map(|p| format!("`{p}`")).collect();
         parts.push(format!("private {}", private.join(", ")));
     }
+    let names = |list: &[String]| -> String {
+        list.iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !plan.shared_lists.is_empty() {
+        parts.push(format!(
+            "reads the lists {} (their elements lent to every thread)",
+            names(&plan.shared_lists)
+        ));
+    }
+    if !plan.histograms.is_empty() {
+        parts.push(format!(
+            "counts into {} (each chunk into a list of its own, added when all succeed)",
+            names(&plan.histograms)
+        ));
+    }
     if !plan.written.is_empty() {
         let written: Vec<String> = plan.written.iter().map(|p| format!("`{p}`")).collect();
         parts.push(format!(

@@ -10163,11 +10163,107 @@ impl<T: Clone> List<T> {
 
 /// `xs[i]`, with Python's negative indices.
 #[inline]
-pub fn list_get<T: Clone>(list: &List<T>, index: i64) -> Result<T> {
-    list.peek(|items| match list_position(items.len(), index) {
+pub fn list_get<L: ReadItems + ?Sized>(list: &L, index: i64) -> Result<L::Item>
+where
+    L::Item: Clone,
+{
+    list.read(|items| match list_position(items.len(), index) {
         Some(at) => Ok(items[at].clone()),
         None => Err(Error::IndexError("list index out of range".into())),
     })
+}
+
+/// What a list's reads (`len`, truth, `xs[i]`, `in`) need: its elements.
+/// A list answers them, and so does a list lent to a parallel loop.
+pub trait ReadItems {
+    type Item;
+    fn read<R>(&self, read: impl FnOnce(&[Self::Item]) -> R) -> R;
+}
+
+impl<T: Clone> ReadItems for List<T> {
+    type Item = T;
+    #[inline(always)]
+    fn read<R>(&self, read: impl FnOnce(&[T]) -> R) -> R {
+        self.peek(|items| read(items))
+    }
+}
+
+/// The elements of a list that a parallel loop only reads, lent to every
+/// thread of the loop (`list_lend`): `len`, truth, `xs[i]` and `in` answer
+/// as of the list.
+#[derive(Debug)]
+pub struct SharedList<'a, T>(&'a [T]);
+
+impl<T> Clone for SharedList<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for SharedList<'_, T> {}
+
+impl<T> Default for SharedList<'_, T> {
+    fn default() -> Self {
+        SharedList(&[])
+    }
+}
+
+impl<'a, T> SharedList<'a, T> {
+    pub fn new(items: &'a [T]) -> Self {
+        SharedList(items)
+    }
+}
+
+impl<T> ReadItems for SharedList<'_, T> {
+    type Item = T;
+    #[inline(always)]
+    fn read<R>(&self, read: impl FnOnce(&[T]) -> R) -> R {
+        read(self.0)
+    }
+}
+
+/// A chunk's counts of a parallel loop that only adds to a list of ints
+/// (`h[i] += e`), counted into a zeroed list of the same length.
+pub fn histogram_counts(list: &List<i64>) -> Vec<i64> {
+    list.to_vec()
+}
+
+/// Two chunks' counts added (an empty one is the identity); OverflowError
+/// as `+` on ints, which makes the loop run again serially.
+pub fn histogram_add(left: Vec<i64>, right: Vec<i64>) -> Result<Vec<i64>> {
+    if left.is_empty() {
+        return Ok(right);
+    }
+    if right.is_empty() {
+        return Ok(left);
+    }
+    left.iter().zip(&right).map(|(&a, &b)| int_add(a, b)).collect()
+}
+
+/// The list's elements with the loop's counts added, leaving the list as
+/// it is (`histogram_store` stores them once every sum fits).
+pub fn histogram_sum(list: &List<i64>, counts: Vec<i64>) -> Result<Vec<i64>> {
+    if counts.is_empty() {
+        return Ok(counts);
+    }
+    list.peek(|items| items.iter().zip(&counts).map(|(&a, &b)| int_add(a, b)).collect())
+}
+
+/// Stores the sums `histogram_sum` made (none when no chunk ran).
+pub fn histogram_store(list: &List<i64>, sums: Vec<i64>) {
+    if sums.is_empty() {
+        return;
+    }
+    let mut items = list.items_mut();
+    for (item, sum) in items.iter_mut().zip(sums) {
+        *item = sum;
+    }
+}
+
+/// The elements of `list` for a parallel loop that only reads them,
+/// borrowed on the calling thread while the loop runs.
+pub fn list_lend<T>(list: &List<T>) -> std::cell::Ref<'_, [T]> {
+    std::cell::Ref::map(list.0.borrow(), |data| data.items.as_slice())
 }
 
 #[inline]
@@ -10196,8 +10292,8 @@ pub fn list_set<T: Clone>(value: T, list: &List<T>, index: i64) -> Result<()> {
 }
 
 #[inline]
-pub fn list_len<T: Clone>(list: &List<T>) -> i64 {
-    list.len()
+pub fn list_len<L: ReadItems + ?Sized>(list: &L) -> i64 {
+    list.read(|items| items.len() as i64)
 }
 
 /// Makes room for the elements a loop from `start` to `stop` appends, one
@@ -10675,8 +10771,8 @@ pub fn list_repeat_left<T: Clone>(count: i64, list: &List<T>) -> Result<List<T>>
 
 /// The truth of a list: whether it has elements.
 #[inline]
-pub fn list_truthy<T: Clone>(list: &List<T>) -> bool {
-    !list.is_empty()
+pub fn list_truthy<L: ReadItems + ?Sized>(list: &L) -> bool {
+    list.read(|items| !items.is_empty())
 }
 
 /// Longer lists than this are a MemoryError, as CPython refuses sizes that
@@ -11195,8 +11291,11 @@ impl<T: PyOrder + Clone> PyOrder for List<T> {
 }
 
 /// `x in xs` (`x` first, as Python evaluates it).
-pub fn list_contains<T: PyOrder + Clone>(value: &T, list: &List<T>) -> bool {
-    list.items().iter().any(|item| item.py_eq(value))
+pub fn list_contains<L: ReadItems + ?Sized>(value: &L::Item, list: &L) -> bool
+where
+    L::Item: PyOrder,
+{
+    list.read(|items| items.iter().any(|item| item.py_eq(value)))
 }
 
 /// `xs.index(x)`: ValueError when absent.

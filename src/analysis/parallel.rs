@@ -113,6 +113,18 @@ pub struct Parallel {
     /// not holding the GIL; a Python function needs the GIL, and the loop
     /// runs serially with it.
     pub calls_arguments: bool,
+    /// Lists of numbers made before the loop that its iterations only read
+    /// (`len`, truth, `xs[i]`, `in`, walked by a `for`): their elements are
+    /// lent to every thread for the loop (`rt::SharedList`), sorted.
+    pub shared_lists: Vec<String>,
+    /// Locals the body binds only to those lists (the list a `for` loop
+    /// walks), private to each iteration, sorted.
+    pub list_aliases: Vec<String>,
+    /// Local lists of ints the body only adds to by element (`h[i] += e`,
+    /// every `e` never negative), which nothing else can hold: each chunk
+    /// counts into a zeroed list of the same length, and the counts are
+    /// added when every chunk succeeded (only in an attempt), sorted.
+    pub histograms: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -267,6 +279,13 @@ impl<'f> Checker<'f> {
                     continue;
                 }
                 let plan = match self.check(stmt) {
+                    Ok(Plan::Parallel(plan)) if !plan.histograms.is_empty() => {
+                        Plan::Serial(format!(
+                            "adds to the list `{}`, which stays on the thread that made it: runs \
+                             serially",
+                            plan.histograms[0]
+                        ))
+                    }
                     Ok(plan) => plan,
                     Err(diagnostic) => {
                         errors.push(*diagnostic);
@@ -354,15 +373,20 @@ impl<'f> Checker<'f> {
             stmt.walk_exprs(&mut |e| calls_value |= matches!(e.kind, ExprKind::CallValue { .. }));
         }
         // A list belongs to the thread that made it (`rt::List` is neither
-        // Send nor Sync), so a loop that touches one stays on that thread.
-        let mut uses_list = false;
-        for stmt in body {
-            stmt.walk_exprs(&mut |e| uses_list |= e.ty.has_container());
-        }
-        if uses_list {
-            return Ok(Plan::Serial(
-                "uses a list, which stays on the thread that made it: runs serially".into(),
-            ));
+        // Send nor Sync), so a loop that touches one other than by reading
+        // numbers from it stays on that thread.
+        let mut terms = Vec::new();
+        let lists = match loop_lists(self.function, body, &mut terms) {
+            Ok(lists) => lists,
+            Err(why) => return Ok(Plan::Serial(format!("{why}: runs serially"))),
+        };
+        // Counts merge exactly only when every term has one sign, and only
+        // in an attempt that keeps nothing when one overflows.
+        if !lists.histograms.is_empty() && !terms.iter().all(|t| self.intervals.never_negative(t)) {
+            return Ok(Plan::Serial(format!(
+                "adds to `{}` terms that may be negative: runs serially",
+                lists.histograms.join("`, `")
+            )));
         }
 
         // Scalars.
@@ -380,6 +404,9 @@ impl<'f> Checker<'f> {
         }
         let mut plan = Parallel {
             calls_arguments: calls_value,
+            shared_lists: lists.shared,
+            list_aliases: lists.aliases,
+            histograms: lists.histograms,
             ..Parallel::default()
         };
         let mut candidates: Vec<&str> = Vec::new();
@@ -575,7 +602,10 @@ impl<'f> Checker<'f> {
         // A loop that stores nothing can run again serially when its
         // parallel attempt fails, so it needs no proof that nothing raises.
         let stores_nothing = parallel.written.is_empty();
-        let mut speculative = false;
+        let mut speculative = !parallel.histograms.is_empty();
+        if speculative && !stores_nothing {
+            return Err("serial: adds to a list of counts and stores into an array".into());
+        }
         for reduction in &parallel.reductions {
             if reduction.order_free {
                 continue;
@@ -1140,6 +1170,324 @@ fn contains(stmt: &Stmt, target: &Stmt) -> bool {
 struct Needs {
     shapes: Vec<usize>,
     layout: Vec<usize>,
+}
+
+/// The lists a loop body uses, when it only reads numbers from them.
+#[derive(Debug, Default)]
+struct LoopLists {
+    shared: Vec<String>,
+    aliases: Vec<String>,
+    histograms: Vec<String>,
+}
+
+/// `h[i] += e` on a list of ints: the list, the index (a local or a
+/// literal, read twice) and the term.
+fn histogram_update(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
+    let Stmt::Assign {
+        target: Target::Item { list, index, .. },
+        value,
+    } = stmt
+    else {
+        return None;
+    };
+    let ExprKind::Local(name) = &list.kind else {
+        return None;
+    };
+    let ExprKind::Binary {
+        op: BinaryOp::Add,
+        left,
+        right,
+    } = &value.kind
+    else {
+        return None;
+    };
+    let ExprKind::Runtime {
+        function: "list_get",
+        args,
+    } = &left.kind
+    else {
+        return None;
+    };
+    let same_index = match (&index.kind, &args.get(1)?.kind) {
+        (ExprKind::Local(a), ExprKind::Local(b)) => a == b,
+        (ExprKind::Literal(a), ExprKind::Literal(b)) => a == b,
+        _ => false,
+    };
+    let same_list = matches!(&args.first()?.kind, ExprKind::Local(n) if n == name);
+    (same_index && same_list && value.ty == Type::Int && !right.reads(name))
+        .then_some((name.as_str(), &**right))
+}
+
+/// The runtime operations that read or store into a list of ints and keep
+/// no reference to it, and which argument is the list.
+const COUNTS_USES: &[(&str, usize)] = &[
+    ("list_len", 0),
+    ("list_truthy", 0),
+    ("list_get", 0),
+    ("list_contains", 1),
+    ("list_count", 0),
+    ("list_index", 0),
+    ("list_sum_int", 0),
+    ("list_min", 0),
+    ("list_max", 0),
+];
+
+/// Whether `name` is a local list of ints that no other variable can
+/// hold: made by `[0] * n` or a display, and otherwise only read, stored
+/// into by element, and returned.
+fn private_counts(function: &typed::Function, name: &str) -> bool {
+    if function.is_parameter(name)
+        || !function
+            .locals
+            .iter()
+            .any(|l| l.name == name && l.ty == Type::List(Box::new(Type::Int)))
+    {
+        return false;
+    }
+    fn uses(e: &typed::Expr, name: &str, fits: &mut bool) {
+        match &e.kind {
+            ExprKind::Local(n) if n == name => *fits = false,
+            ExprKind::Runtime { function, args } => {
+                let at = COUNTS_USES
+                    .iter()
+                    .find(|(f, _)| f == function)
+                    .map(|(_, k)| *k);
+                for (k, arg) in args.iter().enumerate() {
+                    if Some(k) == at && matches!(&arg.kind, ExprKind::Local(n) if n == name) {
+                        continue;
+                    }
+                    uses(arg, name, fits);
+                }
+            }
+            _ => e.for_each_child(&mut |child| uses(child, name, fits)),
+        }
+    }
+    fn walk(stmts: &[Stmt], name: &str, fits: &mut bool) {
+        for stmt in stmts {
+            match stmt {
+                Stmt::Assign {
+                    target: Target::Local(n),
+                    value,
+                } if n == name => {
+                    let fresh = match &value.kind {
+                        ExprKind::List(items) => items.iter().all(|i| !i.ty.has_container()),
+                        ExprKind::Runtime {
+                            function: "list_repeat" | "list_repeat_left",
+                            ..
+                        } => true,
+                        _ => false,
+                    };
+                    *fits &= fresh;
+                    uses(value, name, fits);
+                }
+                Stmt::Assign {
+                    target: Target::Item { list, index, .. },
+                    value,
+                } if matches!(&list.kind, ExprKind::Local(n) if n == name) => {
+                    uses(index, name, fits);
+                    uses(value, name, fits);
+                }
+                Stmt::Return(Some(value)) => {
+                    let items: Vec<&typed::Expr> = match &value.kind {
+                        ExprKind::Tuple(items) => items.iter().collect(),
+                        _ => vec![value],
+                    };
+                    for item in items {
+                        if !matches!(&item.kind, ExprKind::Local(n) if n == name) {
+                            uses(item, name, fits);
+                        }
+                    }
+                }
+                _ => {
+                    let mut bound = Vec::new();
+                    stmt.own_bound_locals(&mut bound);
+                    if bound.iter().any(|b| b == name) {
+                        *fits = false;
+                    }
+                    stmt.for_each_expr(&mut |e| uses(e, name, fits));
+                }
+            }
+            for body in stmt.nested() {
+                walk(body, name, fits);
+            }
+        }
+    }
+    let mut fits = true;
+    walk(&function.body, name, &mut fits);
+    fits
+}
+
+/// The runtime reads of a list of numbers that a shared list answers, and
+/// which argument is the list.
+const SHARED_READS: &[(&str, usize)] = &[
+    ("list_len", 0),
+    ("list_truthy", 0),
+    ("list_get", 0),
+    ("list_contains", 1),
+];
+
+/// Whether a variable of type `ty` may be lent to a loop's threads: a list
+/// of numbers, kept as a list (not a block of rows).
+fn shareable(function: &typed::Function, name: &str, ty: &Type) -> bool {
+    matches!(ty, Type::List(item) if matches!(**item, Type::Int | Type::Float | Type::Bool | Type::Complex))
+        && !function.rows.contains_key(name)
+}
+
+/// The lists a loop body reads and the locals it binds to them, or why it
+/// uses a container another way.
+fn loop_lists<'b>(
+    function: &typed::Function,
+    body: &'b [Stmt],
+    terms: &mut Vec<&'b typed::Expr>,
+) -> Result<LoopLists, String> {
+    let type_of = |name: &str| {
+        function
+            .locals
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| &l.ty)
+    };
+    // Lists of counts the body only adds to (`h[i] += e`).
+    let mut histograms: Vec<String> = Vec::new();
+    for stmt in body {
+        walk_stmts(stmt, &mut |s| {
+            if let Some((name, _)) = histogram_update(s) {
+                histograms.push(name.to_string());
+            }
+        });
+    }
+    histograms.sort();
+    histograms.dedup();
+    histograms.retain(|name| private_counts(function, name));
+    let mut bound = Vec::new();
+    typed::bound_locals(body, &mut bound);
+    let mut aliases: Vec<String> = bound
+        .into_iter()
+        .filter(|name| type_of(name).is_some_and(Type::has_container))
+        .collect();
+    aliases.sort();
+    aliases.dedup();
+    let mut shared: Vec<String> = Vec::new();
+    let mut why: Option<String> = None;
+    // A list used as a read's operand (or copied into an alias).
+    let mut operand = |e: &typed::Expr, shared: &mut Vec<String>| -> bool {
+        let ExprKind::Local(name) = &e.kind else {
+            return false;
+        };
+        if !shareable(function, name, &e.ty) || histograms.contains(name) {
+            return false;
+        }
+        if !aliases.contains(name) {
+            shared.push(name.clone());
+        }
+        true
+    };
+    fn check(
+        e: &typed::Expr,
+        operand: &mut dyn FnMut(&typed::Expr, &mut Vec<String>) -> bool,
+        shared: &mut Vec<String>,
+        why: &mut Option<String>,
+    ) {
+        if why.is_some() {
+            return;
+        }
+        if let ExprKind::Runtime { function, args } = &e.kind {
+            if let Some((_, at)) = SHARED_READS.iter().find(|(f, _)| f == function) {
+                for (k, arg) in args.iter().enumerate() {
+                    if k == *at && operand(arg, shared) {
+                        continue;
+                    }
+                    check(arg, operand, shared, why);
+                }
+                return;
+            }
+        }
+        if e.ty.has_container() {
+            *why = Some(format!(
+                "uses `{}`, a container, other than by reading numbers from a list \
+                 (a list stays on the thread that made it)",
+                super::render(e)
+            ));
+            return;
+        }
+        e.for_each_child(&mut |child| check(child, operand, shared, why));
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn walk<'b>(
+        stmts: &'b [Stmt],
+        aliases: &[String],
+        histograms: &[String],
+        operand: &mut dyn FnMut(&typed::Expr, &mut Vec<String>) -> bool,
+        shared: &mut Vec<String>,
+        terms: &mut Vec<&'b typed::Expr>,
+        why: &mut Option<String>,
+    ) {
+        for stmt in stmts {
+            if let Some((name, term)) = histogram_update(stmt) {
+                if histograms.iter().any(|h| h == name) {
+                    // Each chunk counts into a list of its own.
+                    if let Stmt::Assign {
+                        target: Target::Item { index, .. },
+                        ..
+                    } = stmt
+                    {
+                        check(index, operand, shared, why);
+                    }
+                    check(term, operand, shared, why);
+                    terms.push(term);
+                    continue;
+                }
+            }
+            match stmt {
+                // A local bound to a list the loop reads.
+                Stmt::Assign {
+                    target: Target::Local(name),
+                    value,
+                } if aliases.contains(name) => {
+                    if !operand(value, shared) && why.is_none() {
+                        *why = Some(format!(
+                            "binds `{name}` to `{}`, a container",
+                            super::render(value)
+                        ));
+                    }
+                }
+                _ => {
+                    let mut bound = Vec::new();
+                    stmt.own_bound_locals(&mut bound);
+                    if let Some(name) = bound.iter().find(|n| aliases.contains(n)) {
+                        if why.is_none() {
+                            *why = Some(format!("binds `{name}`, a container"));
+                        }
+                    }
+                    stmt.for_each_expr(&mut |e| check(e, operand, shared, why));
+                }
+            }
+            for body in stmt.nested() {
+                walk(body, aliases, histograms, operand, shared, terms, why);
+            }
+        }
+    }
+    let fixed = aliases.clone();
+    let counted = histograms.clone();
+    walk(
+        body,
+        &fixed,
+        &counted,
+        &mut operand,
+        &mut shared,
+        terms,
+        &mut why,
+    );
+    if let Some(why) = why {
+        return Err(why);
+    }
+    shared.sort();
+    shared.dedup();
+    Ok(LoopLists {
+        shared,
+        aliases,
+        histograms,
+    })
 }
 
 fn walk_stmts(stmt: &Stmt, visit: &mut dyn FnMut(&Stmt)) {

@@ -2007,13 +2007,15 @@ impl FunctionGen<'_> {
             .iter()
             .map(|(_, ty, op)| reduction_identity(ty, *op))
             .collect();
-        let names: Vec<&syn::Ident> = reductions.iter().map(|(name, _, _)| name).collect();
-        let types: Vec<TokenStream> = reductions.iter().map(|(_, ty, _)| rust_type(ty)).collect();
-        let tuple = quote!((#(#names,)*));
-        let tuple_type = quote!((#(#types,)*));
-        let identity = quote!((#(#identities,)*));
+        let mut parts: Vec<TokenStream> = reductions
+            .iter()
+            .map(|(name, _, _)| quote!(#name))
+            .collect();
+        let mut types: Vec<TokenStream> =
+            reductions.iter().map(|(_, ty, _)| rust_type(ty)).collect();
+        let mut all_identities = identities.clone();
         let (left, right) = (self.fresh("left"), self.fresh("right"));
-        let combined: Vec<TokenStream> = reductions
+        let mut combined: Vec<TokenStream> = reductions
             .iter()
             .enumerate()
             .map(|(k, (_, ty, op))| {
@@ -2021,6 +2023,19 @@ impl FunctionGen<'_> {
                 reduction_combine(ty, *op, quote!(#left.#k), quote!(#right.#k))
             })
             .collect();
+        // Lists of counts: each chunk's own counts, added element by element.
+        let histograms: Vec<syn::Ident> = plan.histograms.iter().map(|h| ident(h)).collect();
+        for (j, name) in histograms.iter().enumerate() {
+            let k = TokenLiteral::usize_unsuffixed(reductions.len() + j);
+            parts.push(quote!(rt::histogram_counts(&#name)));
+            types.push(quote!(Vec<i64>));
+            all_identities.push(quote!(Vec::new()));
+            combined.push(quote!(rt::histogram_add(#left.#k, #right.#k)?));
+        }
+        let tuple = quote!((#(#parts,)*));
+        let tuple_type = quote!((#(#types,)*));
+        let identity = quote!((#(#all_identities,)*));
+        let has_parts = !parts.is_empty();
         // Private scalars and reductions shadow any function-level
         // variable of the same name inside the iteration; their "assigned"
         // flags do not apply there (each is assigned before it is read).
@@ -2041,7 +2056,14 @@ impl FunctionGen<'_> {
                 let var = ident(name);
                 let ty = self.var_type(name);
                 let rust = rust_type(&ty);
-                if matches!(ty, Type::Array(_)) {
+                if plan.list_aliases.contains(name) {
+                    // Bound only to lists lent to the loop.
+                    let item = match &ty {
+                        Type::List(item) => rust_type(item),
+                        other => rust_type(other),
+                    };
+                    quote!(let mut #var: rt::SharedList<#item> = rt::SharedList::default();)
+                } else if matches!(ty, Type::Array(_)) {
                     // Assigned before any read in every iteration (the
                     // analysis's proof, which Rust's checks repeat).
                     quote!(let mut #var: #rust;)
@@ -2104,8 +2126,14 @@ impl FunctionGen<'_> {
         }
         read_arrays.sort();
         read_arrays.dedup();
-        // Arrays made in each iteration are the iteration's own.
-        read_arrays.retain(|name| !stmts_assign(body, name));
+        // Arrays made in each iteration are the iteration's own; lists the
+        // loop reads are lent to it.
+        read_arrays.retain(|name| {
+            !stmts_assign(body, name)
+                && !plan.shared_lists.contains(name)
+                && !plan.list_aliases.contains(name)
+                && !plan.histograms.contains(name)
+        });
         let previous = self.parallel_continue.replace(quote!(return Ok(());));
         let body = self.block(body, &body_owned, false);
         self.parallel_continue = previous;
@@ -2160,7 +2188,7 @@ impl FunctionGen<'_> {
         let by_reference = |this: &Self, name: &str| {
             this.is_param(name) && matches!(this.var_type(name), Type::Array(_))
         };
-        let owned_arrays: Vec<TokenStream> = read_arrays
+        let mut owned_arrays: Vec<TokenStream> = read_arrays
             .iter()
             .filter(|name| !by_reference(self, name) && !plan.private.contains(name))
             .map(|name| {
@@ -2169,6 +2197,37 @@ impl FunctionGen<'_> {
                 quote!(let #var = #read.clone();)
             })
             .collect();
+        // The elements of each list the iterations read, borrowed on this
+        // thread for the loop and lent to every chunk: nothing changes the
+        // list while the loop runs (its iterations only read it).
+        let mut lent_lists: Vec<TokenStream> = Vec::new();
+        for name in &plan.shared_lists {
+            let ty = self.var_type(name);
+            let item = match &ty {
+                Type::List(item) => rust_type(item),
+                other => rust_type(other),
+            };
+            let read = self.read_local(name, &ty);
+            let (guard, items) = (
+                self.fresh(&format!("{name}_lent")),
+                self.fresh(&format!("{name}_items")),
+            );
+            owned_arrays.push(quote! {
+                let #guard = rt::list_lend(&#read);
+                let #items: &[#item] = &#guard;
+            });
+            let var = ident(name);
+            lent_lists.push(quote!(let #var = rt::SharedList::new(#items);));
+        }
+        // Each chunk counts into a zeroed list of the counts' length.
+        for name in &plan.histograms {
+            let outer = self.read_local(name, &Type::List(Box::new(Type::Int)));
+            let length = self.fresh(&format!("{name}_length"));
+            owned_arrays.push(quote!(let #length: usize = rt::list_len(&#outer) as usize;));
+            let var = ident(name);
+            lent_lists
+                .push(quote!(let #var: rt::List<i64> = rt::List::from_vec(vec![0; #length]);));
+        }
         // Each chunk reads the arrays through handles of its own: a handle
         // on the chunk's stack, which nothing else can reach, lets the
         // optimiser keep its data pointer and strides in registers across
@@ -2253,6 +2312,7 @@ impl FunctionGen<'_> {
         let chunk_closure = quote! {
             move |#chunk: std::ops::Range<u64>| -> Result<#tuple_type, (u64, rt::Error)> {
                 #(#chunk_arrays)*
+                #(#lent_lists)*
                 #(#reduction_starts)*
                 #chunk_loop
                 Ok(#tuple)
@@ -2272,7 +2332,7 @@ impl FunctionGen<'_> {
             }
         };
         // An attempt's merged reductions, assigned once all are computed.
-        let merged_values: Vec<TokenStream> = reductions
+        let mut merged_values: Vec<TokenStream> = reductions
             .iter()
             .enumerate()
             .map(|(k, (name, ty, op))| {
@@ -2281,7 +2341,7 @@ impl FunctionGen<'_> {
                 reduction_combine(ty, *op, outer, quote!(#total.#k))
             })
             .collect();
-        let assigned: Vec<TokenStream> = reductions
+        let mut assigned: Vec<TokenStream> = reductions
             .iter()
             .enumerate()
             .map(|(k, (name, _, _))| {
@@ -2293,6 +2353,12 @@ impl FunctionGen<'_> {
                 quote! { #name = #total.#k; #mark }
             })
             .collect();
+        for (j, name) in histograms.iter().enumerate() {
+            let k = TokenLiteral::usize_unsuffixed(reductions.len() + j);
+            let outer = self.read_local(&name.to_string(), &Type::List(Box::new(Type::Int)));
+            merged_values.push(quote!(rt::histogram_sum(&#outer, #total.#k)?));
+            assigned.push(quote!(rt::histogram_store(&#outer, #total.#k);));
+        }
         let done = self.fresh("done");
         let run = |in_parallel: TokenStream| {
             if serial_by_chunk {
@@ -2318,12 +2384,12 @@ impl FunctionGen<'_> {
                 // The parts merge into the reductions only when every one
                 // succeeded and every merge did: otherwise nothing of the
                 // attempt is kept and the loop runs serially.
-                let attempt_call = if reductions.is_empty() {
+                let attempt_call = if !has_parts {
                     quote!(rt::parallel_for(#range_var.iterations(), #chunk_closure))
                 } else {
                     quote!(rt::parallel_loop(#range_var.iterations(), || #identity, #chunk_closure, #combine))
                 };
-                let merge = if reductions.is_empty() {
+                let merge = if !has_parts {
                     quote!(#attempt_call.is_ok())
                 } else {
                     quote! {
