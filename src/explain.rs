@@ -231,6 +231,12 @@ fn parallel_note(plan: &Parallel) -> String {
             names(&plan.histograms)
         ));
     }
+    if !plan.collected.is_empty() {
+        parts.push(format!(
+            "appends to {} (each chunk to a list of its own, joined in order when all succeed)",
+            names(&plan.collected)
+        ));
+    }
     if !plan.written.is_empty() {
         let written: Vec<String> = plan.written.iter().map(|p| format!("`{p}`")).collect();
         parts.push(format!(
@@ -310,7 +316,7 @@ fn collect_notes(
                         if auto.speculative {
                             note = note.replacen(
                                 "nothing in them can raise, no order-dependent reduction",
-                                "storing into nothing: an attempt that keeps nothing when an \
+                                "storing into no array: an attempt that keeps nothing when an \
                                  iteration raises or a sum overflows, and then runs serially",
                                 1,
                             );

@@ -10260,6 +10260,28 @@ pub fn histogram_store(list: &List<i64>, sums: Vec<i64>) {
     }
 }
 
+/// A chunk's appends of a parallel loop that only appends to a list,
+/// appended to a list of its own: its items, taken.
+pub fn list_take_items<T: Clone>(list: &List<T>) -> Vec<T> {
+    std::mem::take(&mut *list.items_mut())
+}
+
+/// Two chunks' appends, in chunk order.
+pub fn collected_join<T>(mut left: Vec<T>, mut right: Vec<T>) -> Vec<T> {
+    if left.is_empty() {
+        return right;
+    }
+    left.append(&mut right);
+    left
+}
+
+/// Appends a parallel loop's appends, in order, once every chunk succeeded.
+pub fn list_extend_items<T: Clone>(list: &List<T>, items: Vec<T>) {
+    if !items.is_empty() {
+        list.items_mut().extend(items);
+    }
+}
+
 /// The elements of `list` for a parallel loop that only reads them,
 /// borrowed on the calling thread while the loop runs.
 pub fn list_lend<T>(list: &List<T>) -> std::cell::Ref<'_, [T]> {

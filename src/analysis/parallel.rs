@@ -125,6 +125,11 @@ pub struct Parallel {
     /// counts into a zeroed list of the same length, and the counts are
     /// added when every chunk succeeded (only in an attempt), sorted.
     pub histograms: Vec<String>,
+    /// Local lists of numbers the body only appends to (a comprehension's
+    /// result), which nothing else can hold: each chunk appends to a list
+    /// of its own, and the chunks' lists are appended in order once every
+    /// chunk succeeded (only in an attempt), sorted.
+    pub collected: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -279,11 +284,14 @@ impl<'f> Checker<'f> {
                     continue;
                 }
                 let plan = match self.check(stmt) {
-                    Ok(Plan::Parallel(plan)) if !plan.histograms.is_empty() => {
+                    Ok(Plan::Parallel(plan))
+                        if !plan.histograms.is_empty() || !plan.collected.is_empty() =>
+                    {
+                        let list = plan.histograms.iter().chain(&plan.collected).next();
                         Plan::Serial(format!(
-                            "adds to the list `{}`, which stays on the thread that made it: runs \
+                            "changes the list `{}`, which stays on the thread that made it: runs \
                              serially",
-                            plan.histograms[0]
+                            list.map_or("", String::as_str)
                         ))
                     }
                     Ok(plan) => plan,
@@ -407,6 +415,7 @@ impl<'f> Checker<'f> {
             shared_lists: lists.shared,
             list_aliases: lists.aliases,
             histograms: lists.histograms,
+            collected: lists.collected,
             ..Parallel::default()
         };
         let mut candidates: Vec<&str> = Vec::new();
@@ -602,7 +611,7 @@ impl<'f> Checker<'f> {
         // A loop that stores nothing can run again serially when its
         // parallel attempt fails, so it needs no proof that nothing raises.
         let stores_nothing = parallel.written.is_empty();
-        let mut speculative = !parallel.histograms.is_empty();
+        let mut speculative = !parallel.histograms.is_empty() || !parallel.collected.is_empty();
         if speculative && !stores_nothing {
             return Err("serial: adds to a list of counts and stores into an array".into());
         }
@@ -1178,6 +1187,28 @@ struct LoopLists {
     shared: Vec<String>,
     aliases: Vec<String>,
     histograms: Vec<String>,
+    collected: Vec<String>,
+}
+
+/// `xs.append(e)` as a statement: the list and the value.
+fn append_of(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
+    let Stmt::Expr(call) = stmt else {
+        return None;
+    };
+    let ExprKind::Runtime {
+        function: "list_append",
+        args,
+    } = &call.kind
+    else {
+        return None;
+    };
+    let [list, value] = args.as_slice() else {
+        return None;
+    };
+    let ExprKind::Local(name) = &list.kind else {
+        return None;
+    };
+    (!value.reads(name)).then_some((name.as_str(), value))
 }
 
 /// `h[i] += e` on a list of ints: the list, the index (a local or a
@@ -1230,17 +1261,19 @@ const COUNTS_USES: &[(&str, usize)] = &[
     ("list_sum_int", 0),
     ("list_min", 0),
     ("list_max", 0),
+    ("list_append", 0),
+    ("list_reserve", 0),
 ];
 
-/// Whether `name` is a local list of ints that no other variable can
-/// hold: made by `[0] * n` or a display, and otherwise only read, stored
-/// into by element, and returned.
-fn private_counts(function: &typed::Function, name: &str) -> bool {
+/// Whether `name` is a local list (of items `item` accepts) that no other
+/// variable can hold: made by `[0] * n` or a display, and otherwise only
+/// read, stored into by element, appended to, and returned.
+fn private_list(function: &typed::Function, name: &str, item: &dyn Fn(&Type) -> bool) -> bool {
     if function.is_parameter(name)
         || !function
             .locals
             .iter()
-            .any(|l| l.name == name && l.ty == Type::List(Box::new(Type::Int)))
+            .any(|l| l.name == name && matches!(&l.ty, Type::List(t) if item(t)))
     {
         return false;
     }
@@ -1358,7 +1391,24 @@ fn loop_lists<'b>(
     }
     histograms.sort();
     histograms.dedup();
-    histograms.retain(|name| private_counts(function, name));
+    histograms.retain(|name| private_list(function, name, &|t| *t == Type::Int));
+    // Lists the body only appends numbers to (a comprehension's result).
+    let mut collected: Vec<String> = Vec::new();
+    for stmt in body {
+        walk_stmts(stmt, &mut |s| {
+            if let Some((name, _)) = append_of(s) {
+                collected.push(name.to_string());
+            }
+        });
+    }
+    collected.sort();
+    collected.dedup();
+    collected.retain(|name| {
+        !histograms.contains(name)
+            && private_list(function, name, &|t| {
+                matches!(t, Type::Int | Type::Float | Type::Bool | Type::Complex)
+            })
+    });
     let mut bound = Vec::new();
     typed::bound_locals(body, &mut bound);
     let mut aliases: Vec<String> = bound
@@ -1374,7 +1424,10 @@ fn loop_lists<'b>(
         let ExprKind::Local(name) = &e.kind else {
             return false;
         };
-        if !shareable(function, name, &e.ty) || histograms.contains(name) {
+        if !shareable(function, name, &e.ty)
+            || histograms.contains(name)
+            || collected.contains(name)
+        {
             return false;
         }
         if !aliases.contains(name) {
@@ -1417,12 +1470,20 @@ fn loop_lists<'b>(
         stmts: &'b [Stmt],
         aliases: &[String],
         histograms: &[String],
+        collected: &[String],
         operand: &mut dyn FnMut(&typed::Expr, &mut Vec<String>) -> bool,
         shared: &mut Vec<String>,
         terms: &mut Vec<&'b typed::Expr>,
         why: &mut Option<String>,
     ) {
         for stmt in stmts {
+            if let Some((name, value)) = append_of(stmt) {
+                if collected.iter().any(|c| c == name) {
+                    // Each chunk appends to a list of its own.
+                    check(value, operand, shared, why);
+                    continue;
+                }
+            }
             if let Some((name, term)) = histogram_update(stmt) {
                 if histograms.iter().any(|h| h == name) {
                     // Each chunk counts into a list of its own.
@@ -1463,16 +1524,20 @@ fn loop_lists<'b>(
                 }
             }
             for body in stmt.nested() {
-                walk(body, aliases, histograms, operand, shared, terms, why);
+                walk(
+                    body, aliases, histograms, collected, operand, shared, terms, why,
+                );
             }
         }
     }
     let fixed = aliases.clone();
     let counted = histograms.clone();
+    let appended = collected.clone();
     walk(
         body,
         &fixed,
         &counted,
+        &appended,
         &mut operand,
         &mut shared,
         terms,
@@ -1487,6 +1552,7 @@ fn loop_lists<'b>(
         shared,
         aliases,
         histograms,
+        collected,
     })
 }
 

@@ -2032,6 +2032,25 @@ impl FunctionGen<'_> {
             all_identities.push(quote!(Vec::new()));
             combined.push(quote!(rt::histogram_add(#left.#k, #right.#k)?));
         }
+        // Lists appended to: each chunk's own items, joined in chunk order.
+        let collected: Vec<(syn::Ident, TokenStream)> = plan
+            .collected
+            .iter()
+            .map(|name| {
+                let item = match self.var_type(name) {
+                    Type::List(item) => rust_type(&item),
+                    other => rust_type(&other),
+                };
+                (ident(name), item)
+            })
+            .collect();
+        for (j, (name, item)) in collected.iter().enumerate() {
+            let k = TokenLiteral::usize_unsuffixed(reductions.len() + histograms.len() + j);
+            parts.push(quote!(rt::list_take_items(&#name)));
+            types.push(quote!(Vec<#item>));
+            all_identities.push(quote!(Vec::new()));
+            combined.push(quote!(rt::collected_join(#left.#k, #right.#k)));
+        }
         let tuple = quote!((#(#parts,)*));
         let tuple_type = quote!((#(#types,)*));
         let identity = quote!((#(#all_identities,)*));
@@ -2133,6 +2152,7 @@ impl FunctionGen<'_> {
                 && !plan.shared_lists.contains(name)
                 && !plan.list_aliases.contains(name)
                 && !plan.histograms.contains(name)
+                && !plan.collected.contains(name)
         });
         let previous = self.parallel_continue.replace(quote!(return Ok(());));
         let body = self.block(body, &body_owned, false);
@@ -2227,6 +2247,10 @@ impl FunctionGen<'_> {
             let var = ident(name);
             lent_lists
                 .push(quote!(let #var: rt::List<i64> = rt::List::from_vec(vec![0; #length]);));
+        }
+        // ... and appends to an empty list of its own.
+        for (name, item) in &collected {
+            lent_lists.push(quote!(let #name: rt::List<#item> = rt::List::from_vec(Vec::new());));
         }
         // Each chunk reads the arrays through handles of its own: a handle
         // on the chunk's stack, which nothing else can reach, lets the
@@ -2358,6 +2382,13 @@ impl FunctionGen<'_> {
             let outer = self.read_local(&name.to_string(), &Type::List(Box::new(Type::Int)));
             merged_values.push(quote!(rt::histogram_sum(&#outer, #total.#k)?));
             assigned.push(quote!(rt::histogram_store(&#outer, #total.#k);));
+        }
+        for (j, (name, _)) in collected.iter().enumerate() {
+            let k = TokenLiteral::usize_unsuffixed(reductions.len() + histograms.len() + j);
+            let ty = self.var_type(&name.to_string());
+            let outer = self.read_local(&name.to_string(), &ty);
+            merged_values.push(quote!(#total.#k));
+            assigned.push(quote!(rt::list_extend_items(&#outer, #total.#k);));
         }
         let done = self.fresh("done");
         let run = |in_parallel: TokenStream| {
