@@ -237,6 +237,13 @@ fn parallel_note(plan: &Parallel) -> String {
             names(&plan.collected)
         ));
     }
+    if !plan.tallies.is_empty() {
+        parts.push(format!(
+            "counts into the dicts {} (each chunk into a dict of its own, added in order when \
+             all succeed)",
+            names(&plan.tallies)
+        ));
+    }
     if !plan.written.is_empty() {
         let written: Vec<String> = plan.written.iter().map(|p| format!("`{p}`")).collect();
         parts.push(format!(

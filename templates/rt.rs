@@ -8660,10 +8660,35 @@ pub fn parallel_loop<A: Send>(
     chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<A, (u64, Error)> + Sync + Send,
     combine: impl Fn(A, A) -> Result<A> + Sync + Send,
 ) -> Result<A> {
+    parallel_loop_in(count, identity, chunk, combine, false)
+}
+
+/// `parallel_loop` in one chunk per thread, for parts that cost in
+/// proportion to their number (a dict of counts per chunk, merged after).
+pub fn parallel_loop_even<A: Send>(
+    count: u64,
+    identity: impl Fn() -> A + Sync + Send,
+    chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<A, (u64, Error)> + Sync + Send,
+    combine: impl Fn(A, A) -> Result<A> + Sync + Send,
+) -> Result<A> {
+    parallel_loop_in(count, identity, chunk, combine, true)
+}
+
+fn parallel_loop_in<A: Send>(
+    count: u64,
+    identity: impl Fn() -> A + Sync + Send,
+    chunk: impl Fn(std::ops::Range<u64>) -> std::result::Result<A, (u64, Error)> + Sync + Send,
+    combine: impl Fn(A, A) -> Result<A> + Sync + Send,
+    even: bool,
+) -> Result<A> {
     let Some(pool) = parallel_pool(num_threads()) else {
         return chunk(0..count).map_err(|(_, error)| error);
     };
-    let bounds = chunk_bounds(count, pool.threads);
+    let bounds = if even {
+        even_bounds(count, pool.threads)
+    } else {
+        chunk_bounds(count, pool.threads)
+    };
     let chunks = bounds.len() as u64 - 1;
     let failure = LoopFailure::new();
     // One slot per chunk, so the parts combine in chunk order.
@@ -8751,6 +8776,12 @@ fn parallel_for_on(
 /// where equal chunks left one thread running a whole large chunk alone at
 /// the end. The bounds depend only on the count and the thread count, so a
 /// reduction combines its parts in the same order on every call.
+/// `count` iterations in one chunk per thread, as even as they divide.
+fn even_bounds(count: u64, threads: usize) -> Vec<u64> {
+    let threads = (threads.max(1) as u64).min(count.max(1));
+    (0..=threads).map(|k| (count as u128 * k as u128 / threads as u128) as u64).collect()
+}
+
 fn chunk_bounds(count: u64, threads: usize) -> Vec<u64> {
     let threads = (threads.max(1) as u64).min(1 << 16);
     let smallest = (count / (threads * 64)).max(1);
@@ -10279,6 +10310,40 @@ pub fn collected_join<T>(mut left: Vec<T>, mut right: Vec<T>) -> Vec<T> {
 pub fn list_extend_items<T: Clone>(list: &List<T>, items: Vec<T>) {
     if !items.is_empty() {
         list.items_mut().extend(items);
+    }
+}
+
+/// A chunk's counts of a parallel loop that only adds to a dict of ints
+/// (`d[k] = d.get(k, 0) + e`), counted into a dict of its own: its keys
+/// and counts in insertion order.
+pub fn tally_counts<K: DictKey>(dict: &Dict<K, i64>) -> Vec<(K, i64)> {
+    dict.pairs()
+}
+
+/// The chunks' counts (in chunk order) added up per key, each key where it
+/// first occurs, which is where the serial loop inserts it; OverflowError
+/// as `+` on ints when a count, or a count added to the dict's value,
+/// does not fit, leaving the dict as it is (the loop then runs serially).
+pub fn tally_sum<K: DictKey>(dict: &Dict<K, i64>, parts: Vec<(K, i64)>) -> Result<Vec<(K, i64)>> {
+    if parts.is_empty() {
+        return Ok(parts);
+    }
+    let sums: Dict<K, i64> = Dict::from_pairs(Vec::new());
+    for (key, count) in parts {
+        dict_update_key_or(&sums, key, 0, |current| int_add(current, count))?;
+    }
+    let sums = sums.pairs();
+    let data = dict.0.borrow();
+    for (key, count) in &sums {
+        int_add(data.get(key).copied().unwrap_or(0), *count)?;
+    }
+    Ok(sums)
+}
+
+/// Adds the counts `tally_sum` made (every sum fits), in their order.
+pub fn tally_store<K: DictKey>(dict: &Dict<K, i64>, sums: Vec<(K, i64)>) {
+    for (key, count) in sums {
+        let _ = dict_update_key_or(dict, key, 0, |current| Ok(current.wrapping_add(count)));
     }
 }
 

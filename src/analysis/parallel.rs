@@ -130,6 +130,12 @@ pub struct Parallel {
     /// of its own, and the chunks' lists are appended in order once every
     /// chunk succeeded (only in an attempt), sorted.
     pub collected: Vec<String>,
+    /// Dicts of ints the body only adds to (`d[k] = d.get(k, 0) + e`, every
+    /// `e` never negative, keys ints, bools or tuples of them): each chunk
+    /// counts into a dict of its own, and the chunks' counts are added in
+    /// chunk order, which inserts new keys in the serial loop's order, once
+    /// every chunk succeeded and every sum fits (only in an attempt), sorted.
+    pub tallies: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -285,9 +291,16 @@ impl<'f> Checker<'f> {
                 }
                 let plan = match self.check(stmt) {
                     Ok(Plan::Parallel(plan))
-                        if !plan.histograms.is_empty() || !plan.collected.is_empty() =>
+                        if !plan.histograms.is_empty()
+                            || !plan.collected.is_empty()
+                            || !plan.tallies.is_empty() =>
                     {
-                        let list = plan.histograms.iter().chain(&plan.collected).next();
+                        let list = plan
+                            .histograms
+                            .iter()
+                            .chain(&plan.collected)
+                            .chain(&plan.tallies)
+                            .next();
                         Plan::Serial(format!(
                             "changes the list `{}`, which stays on the thread that made it: runs \
                              serially",
@@ -390,10 +403,12 @@ impl<'f> Checker<'f> {
         };
         // Counts merge exactly only when every term has one sign, and only
         // in an attempt that keeps nothing when one overflows.
-        if !lists.histograms.is_empty() && !terms.iter().all(|t| self.intervals.never_negative(t)) {
+        let counters: Vec<&String> = lists.histograms.iter().chain(&lists.tallies).collect();
+        if !counters.is_empty() && !terms.iter().all(|t| self.intervals.never_negative(t)) {
+            let names: Vec<&str> = counters.iter().map(|s| s.as_str()).collect();
             return Ok(Plan::Serial(format!(
                 "adds to `{}` terms that may be negative: runs serially",
-                lists.histograms.join("`, `")
+                names.join("`, `")
             )));
         }
 
@@ -416,6 +431,7 @@ impl<'f> Checker<'f> {
             list_aliases: lists.aliases,
             histograms: lists.histograms,
             collected: lists.collected,
+            tallies: lists.tallies,
             ..Parallel::default()
         };
         let mut candidates: Vec<&str> = Vec::new();
@@ -611,7 +627,9 @@ impl<'f> Checker<'f> {
         // A loop that stores nothing can run again serially when its
         // parallel attempt fails, so it needs no proof that nothing raises.
         let stores_nothing = parallel.written.is_empty();
-        let mut speculative = !parallel.histograms.is_empty() || !parallel.collected.is_empty();
+        let mut speculative = !parallel.histograms.is_empty()
+            || !parallel.collected.is_empty()
+            || !parallel.tallies.is_empty();
         if speculative && !stores_nothing {
             return Err("serial: adds to a list of counts and stores into an array".into());
         }
@@ -1188,6 +1206,59 @@ struct LoopLists {
     aliases: Vec<String>,
     histograms: Vec<String>,
     collected: Vec<String>,
+    tallies: Vec<String>,
+}
+
+/// `d[k] = d.get(k, 0) + e` on a dict of ints whose keys are ints, bools
+/// or tuples of them (the key a local or a literal, read twice): the dict
+/// and the term.
+fn tally_update(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
+    let Stmt::Assign {
+        target: Target::Item { list, index, .. },
+        value,
+    } = stmt
+    else {
+        return None;
+    };
+    let ExprKind::Local(name) = &list.kind else {
+        return None;
+    };
+    let Type::Dict(key, value_ty) = &list.ty else {
+        return None;
+    };
+    let exact_key = |t: &Type| matches!(t, Type::Int | Type::Bool);
+    let key_fits =
+        exact_key(key) || matches!(&**key, Type::Tuple(items) if items.iter().all(exact_key));
+    if !key_fits || **value_ty != Type::Int {
+        return None;
+    }
+    let ExprKind::Binary {
+        op: BinaryOp::Add,
+        left,
+        right,
+    } = &value.kind
+    else {
+        return None;
+    };
+    let ExprKind::Runtime {
+        function: "dict_get_or",
+        args,
+    } = &left.kind
+    else {
+        return None;
+    };
+    let [dict, searched, default] = args.as_slice() else {
+        return None;
+    };
+    let same_key = match (&index.kind, &searched.kind) {
+        (ExprKind::Local(a), ExprKind::Local(b)) => a == b,
+        (ExprKind::Literal(a), ExprKind::Literal(b)) => a == b,
+        _ => false,
+    };
+    let same_dict = matches!(&dict.kind, ExprKind::Local(n) if n == name);
+    let zero = matches!(default.kind, ExprKind::Literal(typed::Literal::Int(0)));
+    (same_key && same_dict && zero && value.ty == Type::Int && !right.reads(name))
+        .then_some((name.as_str(), &**right))
 }
 
 /// `xs.append(e)` as a statement: the list and the value.
@@ -1360,10 +1431,13 @@ const SHARED_READS: &[(&str, usize)] = &[
 ];
 
 /// Whether a variable of type `ty` may be lent to a loop's threads: a list
-/// of numbers, kept as a list (not a block of rows).
+/// of numbers or of tuples of numbers, kept as a list (not a block of
+/// rows).
 fn shareable(function: &typed::Function, name: &str, ty: &Type) -> bool {
-    matches!(ty, Type::List(item) if matches!(**item, Type::Int | Type::Float | Type::Bool | Type::Complex))
-        && !function.rows.contains_key(name)
+    let number = |t: &Type| matches!(t, Type::Int | Type::Float | Type::Bool | Type::Complex);
+    let item_fits =
+        |t: &Type| number(t) || matches!(t, Type::Tuple(items) if items.iter().all(number));
+    matches!(ty, Type::List(item) if item_fits(item)) && !function.rows.contains_key(name)
 }
 
 /// The lists a loop body reads and the locals it binds to them, or why it
@@ -1392,6 +1466,17 @@ fn loop_lists<'b>(
     histograms.sort();
     histograms.dedup();
     histograms.retain(|name| private_list(function, name, &|t| *t == Type::Int));
+    // Dicts of counts the body only adds to (`d[k] = d.get(k, 0) + e`).
+    let mut tallies: Vec<String> = Vec::new();
+    for stmt in body {
+        walk_stmts(stmt, &mut |s| {
+            if let Some((name, _)) = tally_update(s) {
+                tallies.push(name.to_string());
+            }
+        });
+    }
+    tallies.sort();
+    tallies.dedup();
     // Lists the body only appends numbers to (a comprehension's result).
     let mut collected: Vec<String> = Vec::new();
     for stmt in body {
@@ -1477,6 +1562,13 @@ fn loop_lists<'b>(
         why: &mut Option<String>,
     ) {
         for stmt in stmts {
+            if let Some((_, term)) = tally_update(stmt) {
+                // Each chunk counts into a dict of its own; the key is a
+                // plain local or literal.
+                check(term, operand, shared, why);
+                terms.push(term);
+                continue;
+            }
             if let Some((name, value)) = append_of(stmt) {
                 if collected.iter().any(|c| c == name) {
                     // Each chunk appends to a list of its own.
@@ -1553,6 +1645,7 @@ fn loop_lists<'b>(
         aliases,
         histograms,
         collected,
+        tallies,
     })
 }
 

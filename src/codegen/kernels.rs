@@ -2051,6 +2051,27 @@ impl FunctionGen<'_> {
             all_identities.push(quote!(Vec::new()));
             combined.push(quote!(rt::collected_join(#left.#k, #right.#k)));
         }
+        // Dicts counted into: each chunk's own counts, in its insertion
+        // order, joined in chunk order.
+        let tallies: Vec<(syn::Ident, TokenStream)> = plan
+            .tallies
+            .iter()
+            .map(|name| {
+                let key = match self.var_type(name) {
+                    Type::Dict(key, _) => rust_type(&key),
+                    other => rust_type(&other),
+                };
+                (ident(name), key)
+            })
+            .collect();
+        let first_tally = reductions.len() + histograms.len() + collected.len();
+        for (j, (name, key)) in tallies.iter().enumerate() {
+            let k = TokenLiteral::usize_unsuffixed(first_tally + j);
+            parts.push(quote!(rt::tally_counts(&#name)));
+            types.push(quote!(Vec<(#key, i64)>));
+            all_identities.push(quote!(Vec::new()));
+            combined.push(quote!(rt::collected_join(#left.#k, #right.#k)));
+        }
         let tuple = quote!((#(#parts,)*));
         let tuple_type = quote!((#(#types,)*));
         let identity = quote!((#(#all_identities,)*));
@@ -2153,6 +2174,7 @@ impl FunctionGen<'_> {
                 && !plan.list_aliases.contains(name)
                 && !plan.histograms.contains(name)
                 && !plan.collected.contains(name)
+                && !plan.tallies.contains(name)
         });
         let previous = self.parallel_continue.replace(quote!(return Ok(());));
         let body = self.block(body, &body_owned, false);
@@ -2251,6 +2273,11 @@ impl FunctionGen<'_> {
         // ... and appends to an empty list of its own.
         for (name, item) in &collected {
             lent_lists.push(quote!(let #name: rt::List<#item> = rt::List::from_vec(Vec::new());));
+        }
+        // ... and counts into an empty dict of its own.
+        for (name, key) in &tallies {
+            lent_lists
+                .push(quote!(let #name: rt::Dict<#key, i64> = rt::Dict::from_pairs(Vec::new());));
         }
         // Each chunk reads the arrays through handles of its own: a handle
         // on the chunk's stack, which nothing else can reach, lets the
@@ -2390,6 +2417,13 @@ impl FunctionGen<'_> {
             merged_values.push(quote!(#total.#k));
             assigned.push(quote!(rt::list_extend_items(&#outer, #total.#k);));
         }
+        for (j, (name, _)) in tallies.iter().enumerate() {
+            let k = TokenLiteral::usize_unsuffixed(first_tally + j);
+            let ty = self.var_type(&name.to_string());
+            let outer = self.read_local(&name.to_string(), &ty);
+            merged_values.push(quote!(rt::tally_sum(&#outer, #total.#k)?));
+            assigned.push(quote!(rt::tally_store(&#outer, #total.#k);));
+        }
         let done = self.fresh("done");
         let run = |in_parallel: TokenStream| {
             if serial_by_chunk {
@@ -2418,7 +2452,14 @@ impl FunctionGen<'_> {
                 let attempt_call = if !has_parts {
                     quote!(rt::parallel_for(#range_var.iterations(), #chunk_closure))
                 } else {
-                    quote!(rt::parallel_loop(#range_var.iterations(), || #identity, #chunk_closure, #combine))
+                    // Dicts of counts merge in proportion to their number:
+                    // one chunk per thread.
+                    let function = if plan.tallies.is_empty() {
+                        quote!(rt::parallel_loop)
+                    } else {
+                        quote!(rt::parallel_loop_even)
+                    };
+                    quote!(#function(#range_var.iterations(), || #identity, #chunk_closure, #combine))
                 };
                 let merge = if !has_parts {
                     quote!(#attempt_call.is_ok())
