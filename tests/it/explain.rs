@@ -101,3 +101,46 @@ fn section(report: &str, function: &str) -> String {
     let end = rest[1..].find("\nexported ").map_or(rest.len(), |e| e + 1);
     rest[..end].to_string()
 }
+
+#[test]
+fn explain_names_what_parallel_loops_do_with_containers() {
+    let report = explain("fixtures/runnable/parallel_lists.py");
+    let of = |function: &str| section(&report, function);
+    let bins = of("bins");
+    for part in [
+        "reads the lists `edges`, `xs`",
+        "counts into `counts`",
+        "an attempt that keeps nothing",
+    ] {
+        assert!(bins.contains(part), "{part}: {report}");
+    }
+    assert!(of("tripled_evens").contains("appends to `out`"), "{report}");
+    assert!(
+        of("word_counts").contains("counts into the dicts `counts`"),
+        "{report}"
+    );
+    // Terms that may be negative, a container read in the loop, a list
+    // changed in it: serial, with the reason.
+    assert!(
+        of("weighted_counts").contains("terms that may be negative"),
+        "{report}"
+    );
+    assert!(
+        of("capped_bins").contains("uses `counts`, a container"),
+        "{report}"
+    );
+    assert!(
+        of("changed_in_loop").contains("uses `ks`, a container"),
+        "{report}"
+    );
+    // A loop that stores into an array and may raise stays serial.
+    let attempts = explain("fixtures/runnable/parallel_attempts.py");
+    assert!(
+        section(&attempts, "stores_and_raises").contains("may raise, and then the arrays"),
+        "{attempts}"
+    );
+    assert!(
+        section(&attempts, "may_not_end").contains("a `while` loop"),
+        "{attempts}"
+    );
+}
