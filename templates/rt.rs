@@ -10291,10 +10291,16 @@ pub fn histogram_store(list: &List<i64>, sums: Vec<i64>) {
     }
 }
 
-/// A chunk's appends of a parallel loop that only appends to a list,
-/// appended to a list of its own: its items, taken.
+/// The vector of a list that a loop only appends to, taken for the loop
+/// (`list_restore_items` gives it back).
 pub fn list_take_items<T: Clone>(list: &List<T>) -> Vec<T> {
     std::mem::take(&mut *list.items_mut())
+}
+
+/// Gives `list` back the vector `list_take_items` took, with the loop's
+/// appends.
+pub fn list_restore_items<T: Clone>(list: &List<T>, items: Vec<T>) {
+    *list.items_mut() = items;
 }
 
 /// Two chunks' appends, in chunk order.

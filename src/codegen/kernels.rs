@@ -404,6 +404,11 @@ struct FunctionGen<'f> {
     /// serial loop around them evaluated once before it starts, by loop
     /// address: the variable holding it.
     hoisted_decisions: HashMap<usize, syn::Ident>,
+    /// Lists that the loop being generated only appends to, none of whose
+    /// appends anyone can see before the loop ends (`Parallel::collected`):
+    /// each append pushes onto this plain vector instead, appended to the
+    /// list after the loop.
+    collecting: HashMap<String, syn::Ident>,
     /// The `for` loops inside no other loop of the function, by address:
     /// they start once per call.
     outermost_loops: HashSet<usize>,
@@ -746,6 +751,7 @@ impl<'f> FunctionGen<'f> {
             in_checked_chain: false,
             speculative: None,
             hoisted_decisions: HashMap::new(),
+            collecting: HashMap::new(),
             outermost_loops: outermost_loops(&function.body),
             moved_temporaries: HashSet::new(),
         }
@@ -1986,6 +1992,13 @@ impl FunctionGen<'_> {
         // reductions from their values before the loop, as Python does.
         let serial_by_chunk =
             exact && !attempt && once_per_call && !in_lanes && !self.has_parallel_loop(body);
+        // The vectors of enclosing loops collecting lists this one appends
+        // to, which its own vectors join.
+        let enclosing_buffers: Vec<(String, syn::Ident)> = plan
+            .collected
+            .iter()
+            .filter_map(|name| Some((name.clone(), self.collecting.get(name)?.clone())))
+            .collect();
         // The serial version: a plain Rust loop where it can be one.
         let serial = if serial_by_chunk {
             quote!()
@@ -1994,7 +2007,46 @@ impl FunctionGen<'_> {
                 Some(k) if k >= 1 => rust_range(quote!(#start_var), quote!(#stop_var), k),
                 _ => quote!(#range_var.clone()),
             };
-            self.serial_loop_over(stmt, nested, Some(serial_range))
+            // Appends to a list no one else can hold push onto a vector,
+            // which joins the list after the loop (a raise drops both), or
+            // the vector of an enclosing loop collecting the same list.
+            // The list's own vector is taken for the loop (with the room
+            // `list_reserve` made), as no one reads the list meanwhile.
+            let mut buffers = Vec::new();
+            for name in &plan.collected {
+                if self.collecting.contains_key(name) {
+                    continue;
+                }
+                let buffer = self.fresh(&format!("{name}_appended"));
+                let item = match self.var_type(name) {
+                    Type::List(item) => rust_type(&item),
+                    other => rust_type(&other),
+                };
+                let list = self.read_local(name, &self.var_type(name));
+                self.collecting.insert(name.clone(), buffer.clone());
+                buffers.push((
+                    quote!(let mut #buffer: Vec<#item> = rt::list_take_items(&#list);),
+                    quote!(rt::list_restore_items(&#list, #buffer);),
+                ));
+            }
+            let serial_loop = self.serial_loop_over(stmt, nested, Some(serial_range));
+            for name in &plan.collected {
+                self.collecting.remove(name);
+            }
+            for (name, enclosing) in &enclosing_buffers {
+                self.collecting.insert(name.clone(), enclosing.clone());
+            }
+            if buffers.is_empty() {
+                serial_loop
+            } else {
+                let starts = buffers.iter().map(|(start, _)| start);
+                let ends = buffers.iter().map(|(_, end)| end);
+                quote! {
+                    #(#starts)*
+                    #serial_loop
+                    #(#ends)*
+                }
+            }
         };
         // Reductions: each iteration starts from the identity and returns
         // its contribution.
@@ -2033,7 +2085,7 @@ impl FunctionGen<'_> {
             combined.push(quote!(rt::histogram_add(#left.#k, #right.#k)?));
         }
         // Lists appended to: each chunk's own items, joined in chunk order.
-        let collected: Vec<(syn::Ident, TokenStream)> = plan
+        let collected: Vec<(syn::Ident, TokenStream, syn::Ident)> = plan
             .collected
             .iter()
             .map(|name| {
@@ -2041,12 +2093,12 @@ impl FunctionGen<'_> {
                     Type::List(item) => rust_type(&item),
                     other => rust_type(&other),
                 };
-                (ident(name), item)
+                (ident(name), item, self.fresh(&format!("{name}_appended")))
             })
             .collect();
-        for (j, (name, item)) in collected.iter().enumerate() {
+        for (j, (_, item, buffer)) in collected.iter().enumerate() {
             let k = TokenLiteral::usize_unsuffixed(reductions.len() + histograms.len() + j);
-            parts.push(quote!(rt::list_take_items(&#name)));
+            parts.push(quote!(#buffer));
             types.push(quote!(Vec<#item>));
             all_identities.push(quote!(Vec::new()));
             combined.push(quote!(rt::collected_join(#left.#k, #right.#k)));
@@ -2177,7 +2229,17 @@ impl FunctionGen<'_> {
                 && !plan.tallies.contains(name)
         });
         let previous = self.parallel_continue.replace(quote!(return Ok(());));
+        // Each chunk appends to a vector of its own.
+        for (name, _, buffer) in &collected {
+            self.collecting.insert(name.to_string(), buffer.clone());
+        }
         let body = self.block(body, &body_owned, false);
+        for name in &plan.collected {
+            self.collecting.remove(name);
+        }
+        for (name, enclosing) in &enclosing_buffers {
+            self.collecting.insert(name.clone(), enclosing.clone());
+        }
         self.parallel_continue = previous;
         for (name, flag) in saved_flags {
             self.flags.insert(name, flag);
@@ -2271,8 +2333,8 @@ impl FunctionGen<'_> {
                 .push(quote!(let #var: rt::List<i64> = rt::List::from_vec(vec![0; #length]);));
         }
         // ... and appends to an empty list of its own.
-        for (name, item) in &collected {
-            lent_lists.push(quote!(let #name: rt::List<#item> = rt::List::from_vec(Vec::new());));
+        for (_, item, buffer) in &collected {
+            lent_lists.push(quote!(let mut #buffer: Vec<#item> = Vec::new();));
         }
         // ... and counts into an empty dict of its own.
         for (name, key) in &tallies {
@@ -2410,12 +2472,19 @@ impl FunctionGen<'_> {
             merged_values.push(quote!(rt::histogram_sum(&#outer, #total.#k)?));
             assigned.push(quote!(rt::histogram_store(&#outer, #total.#k);));
         }
-        for (j, (name, _)) in collected.iter().enumerate() {
+        for (j, (name, _, _)) in collected.iter().enumerate() {
             let k = TokenLiteral::usize_unsuffixed(reductions.len() + histograms.len() + j);
-            let ty = self.var_type(&name.to_string());
-            let outer = self.read_local(&name.to_string(), &ty);
             merged_values.push(quote!(#total.#k));
-            assigned.push(quote!(rt::list_extend_items(&#outer, #total.#k);));
+            let items = quote!(#total.#k);
+            let end = match enclosing_buffers.iter().find(|(n, _)| *name == n.as_str()) {
+                Some((_, enclosing)) => quote!(#enclosing.extend(#items);),
+                None => {
+                    let ty = self.var_type(&name.to_string());
+                    let list = self.read_local(&name.to_string(), &ty);
+                    quote!(rt::list_extend_items(&#list, #items);)
+                }
+            };
+            assigned.push(end);
         }
         for (j, (name, _)) in tallies.iter().enumerate() {
             let k = TokenLiteral::usize_unsuffixed(first_tally + j);

@@ -211,6 +211,16 @@ impl FunctionGen<'_> {
             }
             _ => {}
         }
+        // An append to a list the loop only appends to pushes onto the
+        // loop's vector for it (`FunctionGen::collecting`).
+        if let ("list_append", [list, value]) = (function, args) {
+            if let ExprKind::Local(name) = &list.kind {
+                if let Some(buffer) = self.collecting.get(name).cloned() {
+                    let value = self.owned_value(value);
+                    return Some(Code::atom(quote!(#buffer.push(#value))));
+                }
+            }
+        }
         let (passes, fallible) = operation(function)?;
         let name = format_ident!("{}", function);
         // `len([])`, `len(sorted({}))`: a new container whose type nothing
