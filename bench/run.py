@@ -26,7 +26,10 @@ Each file follows the corpus format of fixtures/kernels: `#setup:` lines build
 the inputs (with `np` and `math` available) and the first `#run:` line is the
 call timed.
 
-Every kernel x engine pair runs in a child process of its own, on inputs built
+Every kernel x engine pair runs in a child process of its own (with
+`OPENBLAS_NUM_THREADS=1` unless it is set, except in the arrays suite:
+NumPy's OpenBLAS threads spin after NumPy starts and would take cores from
+parallel loops), on inputs built
 afresh by `#setup` before every call (not timed). CPython runs first: it is the
 reference, its result is pickled, and every other engine's result must match it
 (`describe_mismatch` of the test harness: floats within rtol 1e-9, everything
@@ -402,6 +405,10 @@ def build_pythran(path: Path, work: Path, python: str, version: str, compiler: s
     return meta
 
 
+# Whether the suite being run has no kernel that calls BLAS (`main` sets it).
+SUITE_WITHOUT_BLAS = False
+
+
 def run_child(python: str, engine: str, path: Path, module_dir: str | None, reference: Path,
               reps: int, quick: bool) -> dict:
     command = [python, str(Path(__file__).resolve()), "--child", "--engine", engine,
@@ -411,6 +418,11 @@ def run_child(python: str, engine: str, path: Path, module_dir: str | None, refe
     if quick:
         command.append("--quick")
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    # NumPy's OpenBLAS threads spin after NumPy starts and take cores from
+    # the threads of a compiled parallel loop; no kernel of these suites
+    # calls BLAS (the arrays suite's matrix product does, and keeps them).
+    if SUITE_WITHOUT_BLAS:
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         process = subprocess.run(command, capture_output=True, text=True, env=env,
                                  timeout=CHILD_TIMEOUT, stdin=subprocess.DEVNULL)
@@ -614,6 +626,8 @@ def parent_main(args) -> int:
     # Absolute, not resolved: a venv's python is a symlink that must stay one.
     python = str(Path(python).absolute()) if os.sep in python else (shutil.which(python) or python)
     suite = SUITES[args.suite]
+    global SUITE_WITHOUT_BLAS
+    SUITE_WITHOUT_BLAS = args.suite != "arrays"
     titles = dict(ENGINE_TITLES, cpython=suite["reference_title"])
     aliases = {"rust": "hand", "rust-hand": "hand"}
     chosen = [aliases.get(e.strip(), e.strip()) for e in args.engines.split(",")] if args.engines else suite["engines"]
