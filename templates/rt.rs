@@ -9542,6 +9542,60 @@ mod tests {
     }
 
     #[test]
+    fn parallel_parts_merge_as_the_serial_loop_would() {
+        // Reads through a lent list answer as the list does.
+        let list = List::from_vec(vec![3i64, -1, 4]);
+        let expected: Vec<Option<i64>> = (-4..4).map(|at| list_get(&list, at).ok()).collect();
+        let lent = list_lend(&list);
+        let shared = SharedList::new(&lent);
+        let got: Vec<Option<i64>> = (-4..4).map(|at| list_get(&shared, at).ok()).collect();
+        assert_eq!(got, expected);
+        assert_eq!(list_len(&shared), 3);
+        assert!(list_truthy(&shared) && !list_truthy(&SharedList::<i64>::default()));
+        assert!(list_contains(&4, &shared) && !list_contains(&5, &shared));
+        drop(lent);
+
+        // Counts: the identity, sums, overflow leaving the list as it was.
+        let counts = List::from_vec(vec![1i64, 0, i64::MAX - 1]);
+        let parts = histogram_add(histogram_add(Vec::new(), vec![1, 2, 0]).unwrap(), vec![0, 1, 1]).unwrap();
+        assert_eq!(parts, vec![1, 3, 1]);
+        let sums = histogram_sum(&counts, parts).unwrap();
+        histogram_store(&counts, sums);
+        assert_eq!(counts.to_vec(), vec![2, 3, i64::MAX]);
+        assert!(histogram_sum(&counts, vec![0, 0, 1]).is_err());
+        assert!(histogram_add(vec![i64::MAX], vec![1]).is_err());
+        assert_eq!(counts.to_vec(), vec![2, 3, i64::MAX]);
+
+        // Appends: chunk order, after what the list held.
+        let out = List::from_vec(vec![9i64]);
+        let mut taken = list_take_items(&out);
+        taken.push(8);
+        list_restore_items(&out, taken);
+        list_extend_items(&out, collected_join(collected_join(Vec::new(), vec![1, 2]), vec![3]));
+        assert_eq!(out.to_vec(), vec![9, 8, 1, 2, 3]);
+
+        // Dict counts: keys where they first occur, the dict's own first.
+        let tally: Dict<i64, i64> = Dict::from_pairs(vec![(7, 1)]);
+        let chunk_a: Dict<i64, i64> = Dict::from_pairs(vec![(5, 2), (7, 1)]);
+        let chunk_b: Dict<i64, i64> = Dict::from_pairs(vec![(6, 1), (5, 1)]);
+        let parts = collected_join(tally_counts(&chunk_a), tally_counts(&chunk_b));
+        let sums = tally_sum(&tally, parts).unwrap();
+        tally_store(&tally, sums);
+        assert_eq!(tally.pairs(), vec![(7, 2), (5, 3), (6, 1)]);
+        assert!(tally_sum(&tally, vec![(7, i64::MAX)]).is_err());
+        assert!(tally_sum(&tally, vec![(1, i64::MAX), (1, 1)]).is_err());
+        assert_eq!(tally.pairs(), vec![(7, 2), (5, 3), (6, 1)]);
+
+        // One chunk per thread, covering every iteration in order.
+        for (count, threads) in [(0u64, 2usize), (1, 4), (7, 3), (600_000, 2)] {
+            let bounds = even_bounds(count, threads);
+            assert_eq!((bounds[0], *bounds.last().unwrap()), (0, count));
+            assert!(bounds.windows(2).all(|w| w[0] <= w[1]));
+            assert!(bounds.len() <= threads + 1);
+        }
+    }
+
+    #[test]
     fn prefetching_set_keys_changes_nothing() {
         // Large enough a table to be prefetched, with deleted slots.
         let set = Set::from_vec((0..40_000i64).map(|k| k * 7 - 3).collect());
