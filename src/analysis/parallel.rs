@@ -683,10 +683,21 @@ impl<'f> Checker<'f> {
             needs = Needs::default();
         }
         let cost = body_cost(body).max(1);
+        // An attempt lends its lists, makes and merges parts of containers,
+        // and may have to run again: it needs twice the work to pay.
+        let min_work = if speculative {
+            MIN_PARALLEL_WORK * 2
+        } else {
+            MIN_PARALLEL_WORK
+        };
+        let mut work = work(stmt);
+        if let Some(work) = &mut work {
+            work.min_work = min_work;
+        }
         Ok(Auto {
             parallel,
-            min_iterations: (MIN_PARALLEL_WORK / cost).max(2),
-            work: work(stmt),
+            min_iterations: (min_work / cost).max(2),
+            work,
             needs_shapes: needs.shapes,
             needs_layout: needs.layout,
             speculative,
@@ -1665,7 +1676,7 @@ fn body_cost(stmts: &[Stmt]) -> u64 {
         .iter()
         .map(|stmt| {
             let mut nodes = 1u64;
-            stmt.for_each_expr(&mut |e| e.walk(&mut |_| nodes += 1));
+            stmt.for_each_expr(&mut |e| e.walk(&mut |e| nodes += node_cost(e)));
             let nested: u64 = stmt.nested().iter().map(|body| body_cost(body)).sum();
             match stmt {
                 Stmt::ForRange { .. } | Stmt::While { .. } => {
@@ -1676,6 +1687,25 @@ fn body_cost(stmts: &[Stmt]) -> u64 {
         })
         .fold(0u64, u64::saturating_add)
 }
+
+/// The cost of one expression node in `body_cost`'s operations: a search
+/// of a dict or a set (hashing, a probe into memory) as
+/// `HASHED_SEARCH`, anything else as one.
+fn node_cost(expr: &typed::Expr) -> u64 {
+    match &expr.kind {
+        ExprKind::Runtime { function, .. }
+            if function.starts_with("dict_") || function.starts_with("set_") =>
+        {
+            HASHED_SEARCH
+        }
+        _ => 1,
+    }
+}
+
+/// What a dict or set search costs in `body_cost`'s operations: hashing,
+/// then a probe into a table that may be bigger than the caches, takes
+/// about as long as twenty list reads and comparisons.
+const HASHED_SEARCH: u64 = 20;
 
 /// The work of an iteration of `stmt`, with the trip counts of its inner
 /// loops read when it starts (see `Work`); `None` when no inner loop
