@@ -1220,10 +1220,13 @@ struct LoopLists {
     tallies: Vec<String>,
 }
 
-/// `d[k] = d.get(k, 0) + e` on a dict of ints whose keys are ints, bools
-/// or tuples of them (the key a local or a literal, read twice): the dict
-/// and the term.
-fn tally_update(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
+/// `c[k] = R(c, k, ...) + e` on a container of ints, `R` the runtime read
+/// `read` (the key a local or a literal, read twice, the term not reading
+/// the container): the container, the arguments of the read, and the term.
+fn counted_store<'s>(
+    stmt: &'s Stmt,
+    read: &str,
+) -> Option<(&'s str, &'s [typed::Expr], &'s typed::Expr)> {
     let Stmt::Assign {
         target: Target::Item { list, index, .. },
         value,
@@ -1234,15 +1237,6 @@ fn tally_update(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
     let ExprKind::Local(name) = &list.kind else {
         return None;
     };
-    let Type::Dict(key, value_ty) = &list.ty else {
-        return None;
-    };
-    let exact_key = |t: &Type| matches!(t, Type::Int | Type::Bool);
-    let key_fits =
-        exact_key(key) || matches!(&**key, Type::Tuple(items) if items.iter().all(exact_key));
-    if !key_fits || **value_ty != Type::Int {
-        return None;
-    }
     let ExprKind::Binary {
         op: BinaryOp::Add,
         left,
@@ -1251,25 +1245,34 @@ fn tally_update(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
     else {
         return None;
     };
-    let ExprKind::Runtime {
-        function: "dict_get_or",
-        args,
-    } = &left.kind
-    else {
+    let ExprKind::Runtime { function, args } = &left.kind else {
         return None;
     };
-    let [dict, searched, default] = args.as_slice() else {
-        return None;
-    };
-    let same_key = match (&index.kind, &searched.kind) {
+    let same_key = match (&index.kind, &args.get(1)?.kind) {
         (ExprKind::Local(a), ExprKind::Local(b)) => a == b,
         (ExprKind::Literal(a), ExprKind::Literal(b)) => a == b,
         _ => false,
     };
-    let same_dict = matches!(&dict.kind, ExprKind::Local(n) if n == name);
-    let zero = matches!(default.kind, ExprKind::Literal(typed::Literal::Int(0)));
-    (same_key && same_dict && zero && value.ty == Type::Int && !right.reads(name))
-        .then_some((name.as_str(), &**right))
+    let same_container = matches!(&args.first()?.kind, ExprKind::Local(n) if n == name);
+    (*function == read && same_key && same_container && value.ty == Type::Int && !right.reads(name))
+        .then_some((name.as_str(), args.as_slice(), &**right))
+}
+
+/// `d[k] = d.get(k, 0) + e` on a dict of ints whose keys are ints, bools
+/// or tuples of them: the dict and the term.
+fn tally_update(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
+    let (name, args, term) = counted_store(stmt, "dict_get_or")?;
+    let Type::Dict(key, value) = &args[0].ty else {
+        return None;
+    };
+    let exact_key = |t: &Type| matches!(t, Type::Int | Type::Bool);
+    let key_fits =
+        exact_key(key) || matches!(&**key, Type::Tuple(items) if items.iter().all(exact_key));
+    let zero = matches!(
+        args.get(2).map(|d| &d.kind),
+        Some(ExprKind::Literal(typed::Literal::Int(0)))
+    );
+    (key_fits && **value == Type::Int && zero).then_some((name, term))
 }
 
 /// `xs.append(e)` as a statement: the list and the value.
@@ -1293,42 +1296,10 @@ fn append_of(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
     (!value.reads(name)).then_some((name.as_str(), value))
 }
 
-/// `h[i] += e` on a list of ints: the list, the index (a local or a
-/// literal, read twice) and the term.
+/// `h[i] += e` on a list of ints: the list and the term.
 fn histogram_update(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
-    let Stmt::Assign {
-        target: Target::Item { list, index, .. },
-        value,
-    } = stmt
-    else {
-        return None;
-    };
-    let ExprKind::Local(name) = &list.kind else {
-        return None;
-    };
-    let ExprKind::Binary {
-        op: BinaryOp::Add,
-        left,
-        right,
-    } = &value.kind
-    else {
-        return None;
-    };
-    let ExprKind::Runtime {
-        function: "list_get",
-        args,
-    } = &left.kind
-    else {
-        return None;
-    };
-    let same_index = match (&index.kind, &args.get(1)?.kind) {
-        (ExprKind::Local(a), ExprKind::Local(b)) => a == b,
-        (ExprKind::Literal(a), ExprKind::Literal(b)) => a == b,
-        _ => false,
-    };
-    let same_list = matches!(&args.first()?.kind, ExprKind::Local(n) if n == name);
-    (same_index && same_list && value.ty == Type::Int && !right.reads(name))
-        .then_some((name.as_str(), &**right))
+    let (name, args, term) = counted_store(stmt, "list_get")?;
+    (args.len() == 2).then_some((name, term))
 }
 
 /// The runtime operations that read or store into a list of ints and keep
