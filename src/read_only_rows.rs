@@ -152,7 +152,7 @@ fn scalar_list(ty: &Type) -> bool {
 
 /// The runtime operations that read a list of numbers and keep no
 /// reference to it, and which of their arguments that list is.
-const LIST_READS: &[(&str, usize)] = &[
+pub(crate) const LIST_READS: &[(&str, usize)] = &[
     ("list_len", 0),
     ("list_truthy", 0),
     ("list_get", 0),

@@ -1302,21 +1302,10 @@ fn histogram_update(stmt: &Stmt) -> Option<(&str, &typed::Expr)> {
     (args.len() == 2).then_some((name, term))
 }
 
-/// The runtime operations that read or store into a list of ints and keep
-/// no reference to it, and which argument is the list.
-const COUNTS_USES: &[(&str, usize)] = &[
-    ("list_len", 0),
-    ("list_truthy", 0),
-    ("list_get", 0),
-    ("list_contains", 1),
-    ("list_count", 0),
-    ("list_index", 0),
-    ("list_sum_int", 0),
-    ("list_min", 0),
-    ("list_max", 0),
-    ("list_append", 0),
-    ("list_reserve", 0),
-];
+/// Besides the reads of `read_only_rows::LIST_READS`: the runtime
+/// operations that change a list and keep no reference to it, and which
+/// argument is the list.
+const LIST_CHANGES: &[(&str, usize)] = &[("list_append", 0), ("list_reserve", 0)];
 
 /// Whether `name` is a local list (of items `item` accepts) that no other
 /// variable can hold: made by `[0] * n` or a display, and otherwise only
@@ -1334,8 +1323,9 @@ fn private_list(function: &typed::Function, name: &str, item: &dyn Fn(&Type) -> 
         match &e.kind {
             ExprKind::Local(n) if n == name => *fits = false,
             ExprKind::Runtime { function, args } => {
-                let at = COUNTS_USES
+                let at = crate::read_only_rows::LIST_READS
                     .iter()
+                    .chain(LIST_CHANGES)
                     .find(|(f, _)| f == function)
                     .map(|(_, k)| *k);
                 for (k, arg) in args.iter().enumerate() {
