@@ -1412,6 +1412,25 @@ fn shareable(function: &typed::Function, name: &str, ty: &Type) -> bool {
     matches!(ty, Type::List(item) if item_fits(item)) && !function.rows.contains_key(name)
 }
 
+/// The containers of the statements in `body`, at any depth, that
+/// `matches` accepts, sorted and each once.
+fn matched_names(
+    body: &[Stmt],
+    matches: for<'s> fn(&'s Stmt) -> Option<(&'s str, &'s typed::Expr)>,
+) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for stmt in body {
+        walk_stmts(stmt, &mut |s| {
+            if let Some((name, _)) = matches(s) {
+                names.push(name.to_string());
+            }
+        });
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// The lists a loop body reads and the locals it binds to them, or why it
 /// uses a container another way.
 fn loop_lists<'b>(
@@ -1427,39 +1446,12 @@ fn loop_lists<'b>(
             .map(|l| &l.ty)
     };
     // Lists of counts the body only adds to (`h[i] += e`).
-    let mut histograms: Vec<String> = Vec::new();
-    for stmt in body {
-        walk_stmts(stmt, &mut |s| {
-            if let Some((name, _)) = histogram_update(s) {
-                histograms.push(name.to_string());
-            }
-        });
-    }
-    histograms.sort();
-    histograms.dedup();
+    let mut histograms = matched_names(body, histogram_update);
     histograms.retain(|name| private_list(function, name, &|t| *t == Type::Int));
     // Dicts of counts the body only adds to (`d[k] = d.get(k, 0) + e`).
-    let mut tallies: Vec<String> = Vec::new();
-    for stmt in body {
-        walk_stmts(stmt, &mut |s| {
-            if let Some((name, _)) = tally_update(s) {
-                tallies.push(name.to_string());
-            }
-        });
-    }
-    tallies.sort();
-    tallies.dedup();
+    let tallies = matched_names(body, tally_update);
     // Lists the body only appends numbers to (a comprehension's result).
-    let mut collected: Vec<String> = Vec::new();
-    for stmt in body {
-        walk_stmts(stmt, &mut |s| {
-            if let Some((name, _)) = append_of(s) {
-                collected.push(name.to_string());
-            }
-        });
-    }
-    collected.sort();
-    collected.dedup();
+    let mut collected = matched_names(body, append_of);
     collected.retain(|name| {
         !histograms.contains(name)
             && private_list(function, name, &|t| {

@@ -1992,13 +1992,6 @@ impl FunctionGen<'_> {
         // reductions from their values before the loop, as Python does.
         let serial_by_chunk =
             exact && !attempt && once_per_call && !in_lanes && !self.has_parallel_loop(body);
-        // The vectors of enclosing loops collecting lists this one appends
-        // to, which its own vectors join.
-        let enclosing_buffers: Vec<(String, syn::Ident)> = plan
-            .collected
-            .iter()
-            .filter_map(|name| Some((name.clone(), self.collecting.get(name)?.clone())))
-            .collect();
         // The serial version: a plain Rust loop where it can be one.
         let serial = if serial_by_chunk {
             quote!()
@@ -2007,21 +2000,15 @@ impl FunctionGen<'_> {
                 Some(k) if k >= 1 => rust_range(quote!(#start_var), quote!(#stop_var), k),
                 _ => quote!(#range_var.clone()),
             };
-            // Appends to a list no one else can hold push onto a vector,
-            // which joins the list after the loop (a raise drops both), or
-            // the vector of an enclosing loop collecting the same list.
-            // The list's own vector is taken for the loop (with the room
-            // `list_reserve` made), as no one reads the list meanwhile.
+            // Appends to a list no one else can hold push onto the list's
+            // own vector, taken for the loop (with the room `list_reserve`
+            // made) and given back after it (a raise drops both): no one
+            // reads the list meanwhile. (No loop inside one that collects
+            // runs in parallel, so none collects the same list.)
             let mut buffers = Vec::new();
             for name in &plan.collected {
-                if self.collecting.contains_key(name) {
-                    continue;
-                }
                 let buffer = self.fresh(&format!("{name}_appended"));
-                let item = match self.var_type(name) {
-                    Type::List(item) => rust_type(&item),
-                    other => rust_type(&other),
-                };
+                let item = item_type(&self.var_type(name));
                 let list = self.read_local(name, &self.var_type(name));
                 self.collecting.insert(name.clone(), buffer.clone());
                 buffers.push((
@@ -2032,9 +2019,6 @@ impl FunctionGen<'_> {
             let serial_loop = self.serial_loop_over(stmt, nested, Some(serial_range));
             for name in &plan.collected {
                 self.collecting.remove(name);
-            }
-            for (name, enclosing) in &enclosing_buffers {
-                self.collecting.insert(name.clone(), enclosing.clone());
             }
             if buffers.is_empty() {
                 serial_loop
@@ -2089,10 +2073,7 @@ impl FunctionGen<'_> {
             .collected
             .iter()
             .map(|name| {
-                let item = match self.var_type(name) {
-                    Type::List(item) => rust_type(&item),
-                    other => rust_type(&other),
-                };
+                let item = item_type(&self.var_type(name));
                 (ident(name), item, self.fresh(&format!("{name}_appended")))
             })
             .collect();
@@ -2150,10 +2131,7 @@ impl FunctionGen<'_> {
                 let rust = rust_type(&ty);
                 if plan.list_aliases.contains(name) {
                     // Bound only to lists lent to the loop.
-                    let item = match &ty {
-                        Type::List(item) => rust_type(item),
-                        other => rust_type(other),
-                    };
+                    let item = item_type(&ty);
                     quote!(let mut #var: rt::SharedList<#item> = rt::SharedList::default();)
                 } else if matches!(ty, Type::Array(_)) {
                     // Assigned before any read in every iteration (the
@@ -2237,9 +2215,6 @@ impl FunctionGen<'_> {
         for name in &plan.collected {
             self.collecting.remove(name);
         }
-        for (name, enclosing) in &enclosing_buffers {
-            self.collecting.insert(name.clone(), enclosing.clone());
-        }
         self.parallel_continue = previous;
         for (name, flag) in saved_flags {
             self.flags.insert(name, flag);
@@ -2307,10 +2282,7 @@ impl FunctionGen<'_> {
         let mut lent_lists: Vec<TokenStream> = Vec::new();
         for name in &plan.shared_lists {
             let ty = self.var_type(name);
-            let item = match &ty {
-                Type::List(item) => rust_type(item),
-                other => rust_type(other),
-            };
+            let item = item_type(&ty);
             let read = self.read_local(name, &ty);
             let (guard, items) = (
                 self.fresh(&format!("{name}_lent")),
@@ -2475,16 +2447,8 @@ impl FunctionGen<'_> {
         for (j, (name, _, _)) in collected.iter().enumerate() {
             let k = TokenLiteral::usize_unsuffixed(reductions.len() + histograms.len() + j);
             merged_values.push(quote!(#total.#k));
-            let items = quote!(#total.#k);
-            let end = match enclosing_buffers.iter().find(|(n, _)| *name == n.as_str()) {
-                Some((_, enclosing)) => quote!(#enclosing.extend(#items);),
-                None => {
-                    let ty = self.var_type(&name.to_string());
-                    let list = self.read_local(&name.to_string(), &ty);
-                    quote!(rt::list_extend_items(&#list, #items);)
-                }
-            };
-            assigned.push(end);
+            let list = self.read_local(&name.to_string(), &self.var_type(&name.to_string()));
+            assigned.push(quote!(rt::list_extend_items(&#list, #total.#k);));
         }
         for (j, (name, _)) in tallies.iter().enumerate() {
             let k = TokenLiteral::usize_unsuffixed(first_tally + j);
@@ -5042,16 +5006,20 @@ pub fn variable_type(function: &typed::Function, name: &str, ty: &Type) -> Token
     }
 }
 
+/// The Rust type of a list's items (of `ty` itself when it is no list).
+fn item_type(ty: &Type) -> TokenStream {
+    match ty {
+        Type::List(item) => rust_type(item),
+        other => rust_type(other),
+    }
+}
+
 /// `rt::Rows<T>` for a read-only list of lists, `rt::Row<T>` for one of
 /// its rows (`read_only_rows`).
 fn rows_type(role: typed::RowsRole, ty: &Type) -> TokenStream {
     let item = match (role, ty) {
-        (typed::RowsRole::Rows, Type::List(row)) => match &**row {
-            Type::List(item) => rust_type(item),
-            other => rust_type(other),
-        },
-        (typed::RowsRole::Row, Type::List(item)) => rust_type(item),
-        (_, other) => rust_type(other),
+        (typed::RowsRole::Rows, Type::List(row)) => item_type(row),
+        (_, other) => item_type(other),
     };
     match role {
         typed::RowsRole::Rows => quote!(rt::Rows<#item>),
