@@ -38,7 +38,8 @@ time. Compiled engines get one warm-up call (for Numba it includes the JIT
 compilation and is reported as its first-call time), then the median of 5
 calls (11 when a call takes under 0.1 s, 3 when it takes over 2 s; --reps N
 sets the count); CPython is the median of 3 in the loops suite and counted
-like the compiled engines in the arrays suite (--cpython-reps N). `--quick`
+like the compiled engines in the arrays and containers suites, whose CPython
+calls take under a second (--cpython-reps N). `--quick`
 makes one call per engine: a smoke run that checks results, not speed.
 
 Engines:
@@ -111,7 +112,7 @@ SUITES = {
                "what": "whole-array NumPy kernels"},
     "containers": {"dir": "containers", "extra_corpus": False,
                    "engines": ["cpython", "ferropy", "numba", "pythran"],
-                   "reference_title": "CPython", "json": "containers.json", "cpython_reps": 3,
+                   "reference_title": "CPython", "json": "containers.json", "cpython_reps": 0,
                    "what": "kernels over lists, dicts and sets"},
 }
 # `#bench: separate[: why]` in a kernel file keeps it out of the geometric means.
