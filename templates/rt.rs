@@ -12920,15 +12920,30 @@ impl<T: FromPythonValue + ToPython + Clone + 'static> FromPythonValue for List<T
 fn read_plain_rows<T: FromPythonValue>(list: &Bound<'_, pyo3::types::PyList>, data: &mut RowsData<T>) {
     let count = list.len();
     let source = list_slots(list);
-    let mut total = 0;
-    for k in 0..count {
+    // The row lengths up to the first element that is not an exact list,
+    // read on the pool's threads too: each row is an object of its own,
+    // and a miss to wait for.
+    let mut lengths: Vec<usize> = Vec::with_capacity(count);
+    let lengths_target = SharedPointer(lengths.as_mut_ptr());
+    let listed = read_list_items(count, |k| {
+        let target = lengths_target;
         // SAFETY: `k < count`, so the slot is a valid element (see
-        // `list_slots`); no Python code runs here.
+        // `list_slots`) and the target slot lies within the reserved
+        // capacity; no other thread writes it and no Python code runs
+        // (`read_list_items`).
         let row = unsafe { source.get(k) };
         if unsafe { pyo3::ffi::PyList_CheckExact(row) } == 0 {
-            break;
+            return false;
         }
-        total += unsafe { pyo3::ffi::PyList_GET_SIZE(row) } as usize;
+        unsafe { target.0.add(k).write(pyo3::ffi::PyList_GET_SIZE(row) as usize) };
+        true
+    });
+    // SAFETY: the slots before the first unread element were written
+    // (`read_list_items`), within the capacity.
+    unsafe { lengths.set_len(listed) };
+    let mut total = 0;
+    for length in lengths {
+        total += length;
         data.starts.push(total);
     }
     let rows = data.starts.len() - 1;
