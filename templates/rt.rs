@@ -9559,6 +9559,61 @@ mod tests {
         unordered_set_steps(0x5e7, |r| VarTuple::from_vec(vec![(r % 20) as i64; (r % 3) as usize]));
     }
 
+    /// Random stores, counts, searches and deletions on a dict give the
+    /// answers, the length and the insertion order of a list of pairs
+    /// searched one by one, the order Python's dict keeps.
+    fn dict_steps<K: DictKey + std::fmt::Debug>(seed: u64, key: impl Fn(u64) -> K) {
+        let mut next = xorshift(seed);
+        let dict: Dict<K, i64> = Dict::from_pairs(vec![(key(1), 10), (key(2), 20), (key(1), 30)]);
+        let mut model: Vec<(K, i64)> = vec![(key(1), 30), (key(2), 20)];
+        let found = |model: &Vec<(K, i64)>, k: &K| model.iter().position(|(m, _)| m.py_eq(k));
+        for step in 0..6_000 {
+            let k = key(next());
+            let value = (next() % 1000) as i64;
+            match next() % 6 {
+                0 => {
+                    dict_set(value, &dict, k.clone());
+                    match found(&model, &k) {
+                        Some(at) => model[at].1 = value,
+                        None => model.push((k.clone(), value)),
+                    }
+                }
+                1 => {
+                    dict_update_key_or(&dict, k.clone(), 0, |v| Ok(v + value)).unwrap();
+                    match found(&model, &k) {
+                        Some(at) => model[at].1 += value,
+                        None => model.push((k.clone(), value)),
+                    }
+                }
+                2 | 3 => {
+                    let expected = found(&model, &k).map(|at| model.remove(at).1);
+                    assert_eq!(dict_pop(&dict, &k).ok(), expected, "step {step}: {k:?}");
+                }
+                4 => assert_eq!(
+                    dict_get(&dict, &k).ok(),
+                    found(&model, &k).map(|at| model[at].1),
+                    "step {step}: {k:?}"
+                ),
+                _ => assert_eq!(dict_contains(&k, &dict), found(&model, &k).is_some()),
+            }
+            assert_eq!(dict_len(&dict), model.len() as i64, "step {step}");
+            if step % 500 == 0 {
+                assert_eq!(format!("{:?}", dict.pairs()), format!("{model:?}"), "step {step}");
+            }
+        }
+        assert_eq!(format!("{:?}", dict.pairs()), format!("{model:?}"));
+        dict_clear(&dict);
+        assert!(!dict_truthy(&dict) && !dict_contains(&key(1), &dict));
+    }
+
+    #[test]
+    fn dicts_of_every_key_type_keep_python_order_and_answers() {
+        dict_steps(0xd1c7, |r| (r % 400) as i64 - 200);
+        dict_steps(0xd1c8, |r| ((r % 300) as i64 - 150) << 40);
+        dict_steps(0xd1c9, |r| ((r % 30) as i64, (r % 7) as i64));
+        dict_steps(0xd1ca, |r| if r % 5 == 0 { -0.0 } else { (r % 90) as f64 * 0.25 });
+    }
+
     #[test]
     fn unordered_sets_answer_as_sets_do() {
         unordered_set_steps(0x5eed_0f_5e75, |r| (r % 300) as i64 - 150);
@@ -14023,7 +14078,7 @@ struct DictData<K: DictKey, V> {
     /// table itself, so `d[k]`, `d.get(k)` and storing to a present key
     /// search once and touch no other memory; only iterating looks values
     /// up by key.
-    index: std::collections::HashMap<K::Hashed, DictSlot<V>, FxBuild>,
+    index: OpenTable<MapSlot<K::Hashed, DictSlot<V>>>,
     #[cfg(feature = "python")]
     origin: Option<Py<PyAny>>,
     dirty: bool,
@@ -14082,32 +14137,32 @@ impl<K: DictKey, V: Clone> DictData<K, V> {
     fn insert(&mut self, key: K, value: V) {
         mark_changed(&mut self.dirty);
         // An existing key keeps its place and its first key object.
-        match self.index.entry(key.hashed()) {
-            std::collections::hash_map::Entry::Occupied(mut found) => {
-                found.get_mut().value = value;
-                let at = found.get().at;
+        let hashed = key.hashed();
+        match self.index.entry(&hashed) {
+            (Ok(found), _) => {
+                let slot = self.index.slots[found].value_mut();
+                slot.value = value;
+                let at = slot.at;
                 self.touch(at);
             }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(DictSlot {
-                    at: self.order.len(),
-                    value,
-                });
+            (Err(empty), hash) => {
+                let at = self.order.len();
+                self.index.fill(empty, hash, MapSlot(Some((hashed, DictSlot { at, value }))));
                 self.order.push(Some(key));
             }
         }
     }
 
     fn remove(&mut self, key: &K) -> Option<V> {
-        let DictSlot { at, value } = self.index.remove(&key.hashed())?;
+        let DictSlot { at, value } = self.index.remove(&key.hashed())?.0?.1;
         self.changed_all();
         self.order[at] = None;
         // Compact when most positions are holes, renumbering the slots.
-        if self.order.len() > 32 && self.index.len() * 2 < self.order.len() {
+        if self.order.len() > 32 && self.index.len * 2 < self.order.len() {
             let live: Vec<K> = self.order.drain(..).flatten().collect();
             for (k, key) in live.into_iter().enumerate() {
                 if let Some(slot) = self.index.get_mut(&key.hashed()) {
-                    slot.at = k;
+                    slot.value_mut().at = k;
                 }
                 self.order.push(Some(key));
             }
@@ -14117,7 +14172,7 @@ impl<K: DictKey, V: Clone> DictData<K, V> {
 
     #[inline]
     fn get(&self, key: &K) -> Option<&V> {
-        self.index.get(&key.hashed()).map(|slot| &slot.value)
+        self.index.get(&key.hashed()).map(|slot| &slot.value().value)
     }
 
     /// The live keys with their values, in insertion order.
@@ -14125,7 +14180,7 @@ impl<K: DictKey, V: Clone> DictData<K, V> {
         self.order.iter().flatten().filter_map(|key| {
             self.index
                 .get(&key.hashed())
-                .map(|slot| (key, &slot.value))
+                .map(|slot| (key, &slot.value().value))
         })
     }
 }
@@ -14136,7 +14191,7 @@ impl<K: DictKey, V: Clone> Dict<K, V> {
     pub fn from_pairs(pairs: Vec<(K, V)>) -> Self {
         let mut data = DictData {
             order: Vec::with_capacity(pairs.len()),
-            index: std::collections::HashMap::with_capacity_and_hasher(pairs.len(), FxBuild::default()),
+            index: OpenTable::with_capacity(pairs.len()),
             #[cfg(feature = "python")]
             origin: None,
             dirty: true,
@@ -14150,11 +14205,11 @@ impl<K: DictKey, V: Clone> Dict<K, V> {
     }
 
     pub fn len(&self) -> i64 {
-        self.0.borrow().index.len() as i64
+        self.0.borrow().index.len as i64
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.borrow().index.is_empty()
+        self.0.borrow().index.len == 0
     }
 
     fn pairs(&self) -> Vec<(K, V)> {
@@ -14180,7 +14235,7 @@ pub fn dict_get<K: DictKey, V: Clone>(dict: &Dict<K, V>, key: &K) -> Result<V> {
 pub fn dict_eq<K: DictKey, V: PyOrder + Clone>(left: &Dict<K, V>, right: &Dict<K, V>) -> bool {
     // Shared borrows only: a dict compared with itself is borrowed twice.
     let (a, b) = (left.0.borrow(), right.0.borrow());
-    a.index.len() == b.index.len()
+    a.index.len == b.index.len
         && a.live().all(|(key, value)| b.get(key).is_some_and(|other| value.py_eq(other)))
 }
 
@@ -14232,19 +14287,18 @@ pub fn dict_update_key_or<K: DictKey, V: Clone>(
 ) -> Result<()> {
     let mut data = dict.0.borrow_mut();
     let data = &mut *data;
-    match data.index.entry(key.hashed()) {
-        std::collections::hash_map::Entry::Occupied(mut found) => {
-            let value = f(found.get().value.clone())?;
-            found.get_mut().value = value;
-            let at = found.get().at;
+    let hashed = key.hashed();
+    match data.index.entry(&hashed) {
+        (Ok(found), _) => {
+            let slot = data.index.slots[found].value_mut();
+            slot.value = f(slot.value.clone())?;
+            let at = slot.at;
             data.touch(at);
         }
-        std::collections::hash_map::Entry::Vacant(slot) => {
+        (Err(empty), hash) => {
             let value = f(default)?;
-            slot.insert(DictSlot {
-                at: data.order.len(),
-                value,
-            });
+            let at = data.order.len();
+            data.index.fill(empty, hash, MapSlot(Some((hashed, DictSlot { at, value }))));
             data.order.push(Some(key));
             mark_changed(&mut data.dirty);
         }
@@ -14266,6 +14320,7 @@ pub fn dict_update_key<K: DictKey, V: Clone>(
     let Some(slot) = data.index.get_mut(&key.hashed()) else {
         return Err(key.key_error());
     };
+    let slot = slot.value_mut();
     slot.value = f(slot.value.clone())?;
     let at = slot.at;
     data.touch(at);
@@ -14275,7 +14330,7 @@ pub fn dict_update_key<K: DictKey, V: Clone>(
 /// `k in d` (`k` first, as Python evaluates it).
 #[inline]
 pub fn dict_contains<K: DictKey, V: Clone>(key: &K, dict: &Dict<K, V>) -> bool {
-    dict.0.borrow().index.contains_key(&key.hashed())
+    dict.0.borrow().index.get(&key.hashed()).is_some()
 }
 
 #[inline]
@@ -14919,9 +14974,9 @@ pub fn set_from_list<K: DictKey>(list: &List<K>) -> Set<K> {
 
 /// A set that compiled code only asks about membership (see the compiler's
 /// `unordered_sets`): it is never iterated and never leaves its function,
-/// so no one sees its order, and it is a plain hash table (`OpenSet`)
+/// so no one sees its order, and it is a plain hash table (`OpenTable`)
 /// rather than CPython's.
-pub struct UnorderedSet<K: DictKey>(std::rc::Rc<std::cell::RefCell<OpenSet<K::Hashed>>>);
+pub struct UnorderedSet<K: DictKey>(std::rc::Rc<std::cell::RefCell<OpenTable<SetSlot<K::Hashed>>>>);
 
 impl<K: DictKey> Default for UnorderedSet<K> {
     fn default() -> Self {
@@ -14935,54 +14990,119 @@ impl<K: DictKey> Clone for UnorderedSet<K> {
     }
 }
 
-/// An open-addressing hash set with linear probing, whose slots a loop can
-/// ask the processor for before it gets there (`unordered_set_prefetch`),
-/// which the standard hash set gives no way to do. Each slot has a tag
-/// byte, in one vector, and a key, in another: a search reads tags until
-/// the first empty one and compares only the keys whose tag matches, so a
-/// key not in the set usually costs one cache line of tags and no key.
-/// The slot is the top bits of the Fx hash (Fibonacci hashing: the
-/// multiply carries every bit of the key into them), so keys that differ
-/// only in high bits do not pile into one run of slots.
-struct OpenSet<H> {
+/// A slot of an `OpenTable`; the default one is empty.
+trait TableSlot: Default {
+    type Key: std::hash::Hash + Eq;
+    /// The key of a full slot (`None` only for an empty one).
+    fn key(&self) -> Option<&Self::Key>;
+}
+
+/// A set's slot: the key alone (`H::default()` in an empty slot, which
+/// only its tag tells apart).
+#[derive(Default)]
+struct SetSlot<H>(H);
+
+impl<H: std::hash::Hash + Eq + Default> TableSlot for SetSlot<H> {
+    type Key = H;
+    #[inline(always)]
+    fn key(&self) -> Option<&H> {
+        Some(&self.0)
+    }
+}
+
+/// A dict's slot: the key and its value.
+struct MapSlot<H, V>(Option<(H, V)>);
+
+impl<H, V> Default for MapSlot<H, V> {
+    fn default() -> Self {
+        MapSlot(None)
+    }
+}
+
+impl<H, V> MapSlot<H, V> {
+    /// The value of a full slot (the slot a search found).
+    #[inline(always)]
+    fn value(&self) -> &V {
+        match &self.0 {
+            Some((_, value)) => value,
+            None => unreachable!("a search finds only full slots"),
+        }
+    }
+
+    #[inline(always)]
+    fn value_mut(&mut self) -> &mut V {
+        match &mut self.0 {
+            Some((_, value)) => value,
+            None => unreachable!("a search finds only full slots"),
+        }
+    }
+}
+
+impl<H: std::hash::Hash + Eq, V> TableSlot for MapSlot<H, V> {
+    type Key = H;
+    #[inline(always)]
+    fn key(&self) -> Option<&H> {
+        self.0.as_ref().map(|(key, _)| key)
+    }
+}
+
+/// An open-addressing hash table with linear probing, whose slots a loop
+/// can ask the processor for before it gets there (`unordered_set_prefetch`,
+/// `dict_prefetch`), which the standard hash map gives no way to do. Each
+/// slot has a tag byte, in one vector, and its contents, in another: a
+/// search reads tags until the first empty one and compares only the keys
+/// whose tag matches, so a key not in the table usually costs one cache
+/// line of tags and no key. The slot is the low bits of the Fx hash, as
+/// the standard hash map takes them: ints that differ in their low bits
+/// (a range of ids, say) get slots of their own.
+struct OpenTable<S> {
     /// 0 for an empty slot, else `TAG_FULL` and seven bits of the hash.
     tags: Vec<u8>,
-    /// The key of each full slot (`H::default()` in the empty ones).
-    keys: Vec<H>,
+    slots: Vec<S>,
     len: usize,
-    /// `64 - log2(tags.len())`, the shift that takes a hash to its slot.
-    shift: u32,
 }
 
 const TAG_FULL: u8 = 0x80;
 
 /// The smallest table: 16 slots.
-const OPEN_SET_MIN_BITS: u32 = 4;
+const OPEN_TABLE_MIN_BITS: u32 = 4;
 
-impl<H> Default for OpenSet<H> {
+impl<S> Default for OpenTable<S> {
     fn default() -> Self {
-        OpenSet { tags: Vec::new(), keys: Vec::new(), len: 0, shift: 64 }
+        OpenTable { tags: Vec::new(), slots: Vec::new(), len: 0 }
     }
 }
 
-impl<H: std::hash::Hash + Eq + Clone + Default> OpenSet<H> {
+impl<S: TableSlot> OpenTable<S> {
+    /// A table that takes `count` keys without growing.
+    fn with_capacity(count: usize) -> Self {
+        let mut table = OpenTable::default();
+        if count > 0 {
+            // The fewest slots, a power of two, that keep the load at 3/4.
+            let bits = (count.saturating_mul(4) / 3 + 1).next_power_of_two().trailing_zeros();
+            table.resize(bits.max(OPEN_TABLE_MIN_BITS));
+        }
+        table
+    }
+
     #[inline(always)]
-    fn hash(key: &H) -> u64 {
-        use std::hash::Hasher;
+    fn hash(key: &S::Key) -> u64 {
+        use std::hash::{Hash, Hasher};
         let mut hasher = FxHasher::default();
         key.hash(&mut hasher);
-        hasher.finish()
+        let hash = hasher.finish();
+        hash
     }
 
     #[inline(always)]
     fn tag(hash: u64) -> u8 {
-        TAG_FULL | (hash as u8 & 0x7f)
+        TAG_FULL | (hash >> 57) as u8
     }
 
-    /// The slot a hash starts its search at (the table is not empty).
+    /// The slot a hash starts its search at (the table has slots).
     #[inline(always)]
     fn home(&self, hash: u64) -> usize {
-        (hash >> self.shift) as usize
+        hash as usize & self.mask()
     }
 
     #[inline(always)]
@@ -14991,10 +15111,14 @@ impl<H: std::hash::Hash + Eq + Clone + Default> OpenSet<H> {
     }
 
     /// The slot holding `key`, or the empty slot where the search for it
-    /// ended (`Err`). The table has an empty slot (its load stays under
-    /// 3/4), so the search ends.
+    /// ended (`Err`); `Err(0)` when the table has no slots. A table with
+    /// slots has an empty one (its load stays at most 3/4), so the search
+    /// ends.
     #[inline(always)]
-    fn find(&self, key: &H, hash: u64) -> std::result::Result<usize, usize> {
+    fn find(&self, key: &S::Key, hash: u64) -> std::result::Result<usize, usize> {
+        if self.tags.is_empty() {
+            return Err(0);
+        }
         let tag = Self::tag(hash);
         let mask = self.mask();
         let mut slot = self.home(hash);
@@ -15003,73 +15127,90 @@ impl<H: std::hash::Hash + Eq + Clone + Default> OpenSet<H> {
             if found == 0 {
                 return Err(slot);
             }
-            if found == tag && self.keys[slot] == *key {
+            if found == tag && self.slots[slot].key() == Some(key) {
                 return Ok(slot);
             }
             slot = (slot + 1) & mask;
         }
     }
 
-    fn contains(&self, key: &H) -> bool {
-        self.len > 0 && self.find(key, Self::hash(key)).is_ok()
+    #[inline]
+    fn get(&self, key: &S::Key) -> Option<&S> {
+        match self.find(key, Self::hash(key)) {
+            Ok(slot) => Some(&self.slots[slot]),
+            Err(_) => None,
+        }
     }
 
-    /// Adds `key`, and whether it was absent.
     #[inline]
-    fn insert(&mut self, key: H) -> bool {
-        // Room for one more key at a load of at most 3/4.
+    fn get_mut(&mut self, key: &S::Key) -> Option<&mut S> {
+        match self.find(key, Self::hash(key)) {
+            Ok(slot) => Some(&mut self.slots[slot]),
+            Err(_) => None,
+        }
+    }
+
+    /// The slot holding `key` (`Ok`), or an empty slot where it goes
+    /// (`Err`), to be filled by `fill` before the table changes again: the
+    /// table first makes room for one more key.
+    #[inline]
+    fn entry(&mut self, key: &S::Key) -> (std::result::Result<usize, usize>, u64) {
         if (self.len + 1) * 4 > self.tags.len() * 3 {
             self.grow();
         }
-        let hash = Self::hash(&key);
-        match self.find(&key, hash) {
-            Ok(_) => false,
-            Err(slot) => {
-                self.tags[slot] = Self::tag(hash);
-                self.keys[slot] = key;
-                self.len += 1;
-                true
-            }
-        }
+        let hash = Self::hash(key);
+        (self.find(key, hash), hash)
+    }
+
+    /// Puts `contents` (whose key hashes to `hash`) into the empty slot
+    /// `entry` gave.
+    #[inline]
+    fn fill(&mut self, slot: usize, hash: u64, contents: S) {
+        self.tags[slot] = Self::tag(hash);
+        self.slots[slot] = contents;
+        self.len += 1;
     }
 
     /// Twice the slots (16 at first), every key placed again.
     #[cold]
     fn grow(&mut self) {
-        let bits = if self.tags.is_empty() { OPEN_SET_MIN_BITS } else { 64 - self.shift + 1 };
+        let bits = if self.tags.is_empty() { OPEN_TABLE_MIN_BITS } else { self.tags.len().trailing_zeros() + 1 };
+        self.resize(bits);
+    }
+
+    /// `2**bits` slots (as many as the keys need), every key placed again.
+    fn resize(&mut self, bits: u32) {
         let size = 1usize << bits;
         let tags = std::mem::replace(&mut self.tags, vec![0; size]);
-        let keys = std::mem::replace(&mut self.keys, vec![H::default(); size]);
-        self.shift = 64 - bits;
+        let mut slots = std::mem::take(&mut self.slots);
+        self.slots.resize_with(size, S::default);
         let mask = self.mask();
-        for (tag, key) in tags.into_iter().zip(keys) {
+        for (tag, contents) in tags.into_iter().zip(slots.drain(..)) {
             if tag != 0 {
-                let hash = Self::hash(&key);
-                let mut slot = self.home(hash);
+                let Some(key) = contents.key() else { continue };
+                let mut slot = self.home(Self::hash(key));
                 while self.tags[slot] != 0 {
                     slot = (slot + 1) & mask;
                 }
                 self.tags[slot] = tag;
-                self.keys[slot] = key;
+                self.slots[slot] = contents;
             }
         }
     }
 
-    /// Removes `key`, and whether it was there. The keys after it in its
-    /// run move back to fill the hole (no tombstones): a key moves into
-    /// the hole when its home slot is not in the part of the run between
-    /// the hole and where it is.
-    fn remove(&mut self, key: &H) -> bool {
-        if self.len == 0 {
-            return false;
-        }
+    /// Takes out the contents of the slot holding `key`. The keys after
+    /// it in its run move back to fill the hole (no tombstones): a key
+    /// moves into the hole when its home slot is not in the part of the
+    /// run between the hole and where it is.
+    fn remove(&mut self, key: &S::Key) -> Option<S> {
         let Ok(mut hole) = self.find(key, Self::hash(key)) else {
-            return false;
+            return None;
         };
+        let removed = std::mem::take(&mut self.slots[hole]);
         let mask = self.mask();
         let mut next = (hole + 1) & mask;
         while self.tags[next] != 0 {
-            let home = self.home(Self::hash(&self.keys[next]));
+            let home = self.slots[next].key().map_or(next, |key| self.home(Self::hash(key)));
             // Whether `home` lies cyclically in (hole, next]: then the key
             // is still reachable from its home without the hole's slot.
             let stays = if hole <= next {
@@ -15079,28 +15220,45 @@ impl<H: std::hash::Hash + Eq + Clone + Default> OpenSet<H> {
             };
             if !stays {
                 self.tags[hole] = self.tags[next];
-                self.keys[hole] = std::mem::take(&mut self.keys[next]);
+                self.slots[hole] = std::mem::take(&mut self.slots[next]);
                 hole = next;
             }
             next = (next + 1) & mask;
         }
         self.tags[hole] = 0;
-        self.keys[hole] = H::default();
         self.len -= 1;
-        true
+        Some(removed)
     }
 
     fn clear(&mut self) {
-        *self = OpenSet::default();
+        *self = OpenTable::default();
     }
 
-    /// Asks for the tag and the key slot where a search for `key` starts.
+    /// Asks for the tag and the slot where a search for `key` starts.
     #[inline(always)]
-    fn prefetch(&self, key: &H) {
+    fn prefetch(&self, key: &S::Key) {
         if self.len > 0 {
             let slot = self.home(Self::hash(key));
             prefetch(self.tags.as_ptr().wrapping_add(slot));
-            prefetch(self.keys.as_ptr().wrapping_add(slot));
+            prefetch(self.slots.as_ptr().wrapping_add(slot));
+        }
+    }
+}
+
+impl<H: std::hash::Hash + Eq + Default> OpenTable<SetSlot<H>> {
+    fn contains(&self, key: &H) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Adds `key`, and whether it was absent.
+    #[inline]
+    fn insert(&mut self, key: H) -> bool {
+        match self.entry(&key) {
+            (Ok(_), _) => false,
+            (Err(slot), hash) => {
+                self.fill(slot, hash, SetSlot(key));
+                true
+            }
         }
     }
 }
@@ -15128,7 +15286,7 @@ pub fn unordered_set_discard<K: DictKey>(set: &UnorderedSet<K>, key: &K) {
 
 /// `s.remove(key)`: KeyError when absent, as `set_remove`.
 pub fn unordered_set_remove<K: DictKey>(set: &UnorderedSet<K>, key: &K) -> Result<()> {
-    if set.0.borrow_mut().remove(&key.hashed()) {
+    if set.0.borrow_mut().remove(&key.hashed()).is_some() {
         Ok(())
     } else {
         Err(key.key_error())
