@@ -1393,7 +1393,12 @@ class Gen:
             name = f"{self.name}_h{k}"
             arg = KEY[ty] if ty in DICTS else ELEM[ty]
             lines = [f"def {name}(xs: {ty}, v: {arg}) -> {ret}:"] + ["    " + b for b in body]
-            check = [line.replace("xs.get(v, 0) + 1", "_ck(xs.get(v, 0) + 1)") for line in lines]
+            # The oracle's version: checked int sums, and sorts that stop at
+            # a NaN (a documented difference of the order).
+            check = [
+                line.replace("xs.get(v, 0) + 1", "_ck(xs.get(v, 0) + 1)").replace("xs.sort(", "_nn(xs).sort(")
+                for line in lines
+            ]
             blocks.append(Raw2("\n".join(lines), "\n".join(check)))
             self.helpers.append((name, ty, ret))
         return blocks
